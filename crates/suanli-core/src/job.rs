@@ -1,0 +1,458 @@
+//! Jobs: what a tenant asks to run, the requirement it places on accelerators, and its state machine.
+
+use crate::catalogue::{Accelerator, Catalogue};
+use crate::centre::check_name;
+use crate::error::{Error, ErrorCode};
+use crate::id::{CentreId, JobId, PoolId, TenantId};
+use crate::money::Fen;
+use crate::region::Regions;
+use crate::time::UnixMs;
+use serde::{Deserialize, Serialize};
+
+/// The largest gang a job may ask for.
+pub const MAX_GANG: u32 = 4096;
+/// The longest estimated duration accepted: one year.
+pub const MAX_DURATION_S: i64 = 366 * 86_400;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum JobKind {
+    Training,
+    Inference,
+    Batch,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 3] = [JobKind::Training, JobKind::Inference, JobKind::Batch];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Training => "training",
+            JobKind::Inference => "inference",
+            JobKind::Batch => "batch",
+        }
+    }
+    pub fn parse(s: &str) -> Option<JobKind> {
+        JobKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A job's life: pending -> placed -> running -> succeeded | failed | cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    Pending,
+    Placed,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl JobState {
+    pub const ALL: [JobState; 6] = [
+        JobState::Pending,
+        JobState::Placed,
+        JobState::Running,
+        JobState::Succeeded,
+        JobState::Failed,
+        JobState::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Pending => "pending",
+            JobState::Placed => "placed",
+            JobState::Running => "running",
+            JobState::Succeeded => "succeeded",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobState> {
+        JobState::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            JobState::Succeeded | JobState::Failed | JobState::Cancelled
+        )
+    }
+
+    /// True when the job holds accelerators of its pool.
+    pub fn holds_capacity(self) -> bool {
+        matches!(self, JobState::Placed | JobState::Running)
+    }
+
+    /// The legal moves. A placed job may go back to pending when its centre refuses it
+    /// (dispatch failed before it started), so that it can be placed elsewhere.
+    pub fn can_become(self, to: JobState) -> bool {
+        use JobState::*;
+        matches!(
+            (self, to),
+            (Pending, Placed)
+                | (Pending, Cancelled)
+                | (Placed, Running)
+                | (Placed, Pending)
+                | (Placed, Failed)
+                | (Placed, Cancelled)
+                | (Running, Succeeded)
+                | (Running, Failed)
+                | (Running, Cancelled)
+        )
+    }
+
+    /// Checks a transition, with an error that says what the job could do instead.
+    pub fn transition(self, to: JobState) -> Result<JobState, Error> {
+        if self.can_become(to) {
+            return Ok(to);
+        }
+        let options: Vec<&str> = JobState::ALL
+            .iter()
+            .filter(|s| self.can_become(**s))
+            .map(|s| s.as_str())
+            .collect();
+        let hint = if options.is_empty() {
+            format!("it is {}, a final state", self.as_str())
+        } else {
+            format!(
+                "from {} it can only become {}",
+                self.as_str(),
+                options.join(" or ")
+            )
+        };
+        Err(Error::new(
+            ErrorCode::IllegalTransition,
+            format!(
+                "a {} job cannot become {}: {hint}",
+                self.as_str(),
+                to.as_str()
+            ),
+        ))
+    }
+}
+
+/// What a tenant asks for. Either a list of acceptable accelerator models, or minimums
+/// (FP16 TFLOPS and memory per accelerator), or both (then a model must satisfy both).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobSpec {
+    pub name: String,
+    pub kind: JobKind,
+    /// Accelerators needed at once (one gang: all or none).
+    pub accelerators: u32,
+    pub models: Vec<String>,
+    pub min_fp16_tflops: Option<f64>,
+    pub min_memory_gb: Option<u32>,
+    /// Estimated run time in seconds on the requested hardware.
+    pub duration_s: i64,
+    pub deadline_ms: Option<UnixMs>,
+    /// For latency-bound inference: the RTT budget to `users_region`.
+    pub latency_slo_ms: Option<u32>,
+    pub users_region: Option<String>,
+    /// Where the job's data lives.
+    pub data_region: Option<String>,
+    /// 0 (lowest) to 9 (highest).
+    pub priority: u8,
+    /// The most the tenant pays per accelerator-hour (after discounts).
+    pub max_price_per_hour: Option<Fen>,
+}
+
+impl JobSpec {
+    /// Checks the spec on its own terms and against the catalogue and region table.
+    pub fn validate(
+        &self,
+        catalogue: &Catalogue,
+        regions: &Regions,
+        now_ms: UnixMs,
+    ) -> Result<(), Error> {
+        check_name("name", &self.name)?;
+        if self.accelerators == 0 || self.accelerators > MAX_GANG {
+            return Err(Error::new(
+                ErrorCode::InvalidCount,
+                format!(
+                    "accelerators must be between 1 and {MAX_GANG}, not {}",
+                    self.accelerators
+                ),
+            ));
+        }
+        if self.duration_s <= 0 || self.duration_s > MAX_DURATION_S {
+            return Err(Error::new(
+                ErrorCode::InvalidDuration,
+                format!(
+                    "duration_s must be between 1 and {MAX_DURATION_S} seconds, not {}",
+                    self.duration_s
+                ),
+            ));
+        }
+        if self.priority > 9 {
+            return Err(Error::new(
+                ErrorCode::InvalidPriority,
+                format!("priority must be 0..=9, not {}", self.priority),
+            ));
+        }
+        for m in &self.models {
+            catalogue.require(m)?;
+        }
+        if let Some(t) = self.min_fp16_tflops
+            && !(t.is_finite() && t > 0.0)
+        {
+            return Err(Error::new(
+                ErrorCode::InvalidRequirement,
+                format!("min_fp16_tflops must be a positive number, not {t}"),
+            ));
+        }
+        if self.min_memory_gb == Some(0) {
+            return Err(Error::new(
+                ErrorCode::InvalidRequirement,
+                "min_memory_gb must be at least 1",
+            ));
+        }
+        if !self.models.is_empty()
+            && !self
+                .models
+                .iter()
+                .any(|m| catalogue.get(m).is_some_and(|a| self.accepts(a)))
+        {
+            return Err(Error::new(
+                ErrorCode::InvalidRequirement,
+                "none of the listed models meets the job's own minimum TFLOPS or memory",
+            ));
+        }
+        if let Some(p) = self.max_price_per_hour
+            && !p.is_positive()
+        {
+            return Err(Error::new(
+                ErrorCode::InvalidAmount,
+                "max_price_per_hour must be positive",
+            ));
+        }
+        for region in [&self.users_region, &self.data_region]
+            .into_iter()
+            .flatten()
+        {
+            regions.require(region)?;
+        }
+        if let Some(slo) = self.latency_slo_ms {
+            if slo == 0 {
+                return Err(Error::new(
+                    ErrorCode::InvalidRequirement,
+                    "latency_slo_ms must be at least 1",
+                ));
+            }
+            if self.users_region.is_none() {
+                return Err(Error::new(
+                    ErrorCode::InvalidRequirement,
+                    "a latency SLO needs users_region: the region whose users the RTT is measured to",
+                ));
+            }
+        }
+        if let Some(d) = self.deadline_ms
+            && d <= now_ms
+        {
+            return Err(Error::new(
+                ErrorCode::InvalidDuration,
+                "the deadline is in the past",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether an accelerator model satisfies the job's requirement (ignoring counts).
+    pub fn accepts(&self, a: &Accelerator) -> bool {
+        (self.models.is_empty() || self.models.iter().any(|m| *m == a.model))
+            && self.min_fp16_tflops.is_none_or(|t| a.fp16_tflops >= t)
+            && self.min_memory_gb.is_none_or(|g| a.memory_gb >= g)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: JobId,
+    pub tenant_id: TenantId,
+    pub spec: JobSpec,
+    pub state: JobState,
+    pub pool_id: Option<PoolId>,
+    pub centre_id: Option<CentreId>,
+    pub submitted_ms: UnixMs,
+    pub placed_ms: Option<UnixMs>,
+    pub started_ms: Option<UnixMs>,
+    pub finished_ms: Option<UnixMs>,
+    /// Why the job is where it is (pending reason, failure cause, who cancelled).
+    pub reason: Option<String>,
+    /// Accelerator-seconds per accelerator the job ran, as the backend metered it.
+    pub usage_s: Option<i64>,
+    /// Metered cost at the pool's price and discount.
+    pub cost: Option<Fen>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn spec() -> JobSpec {
+        JobSpec {
+            name: "train-llm".into(),
+            kind: JobKind::Training,
+            accelerators: 8,
+            models: vec![],
+            min_fp16_tflops: Some(300.0),
+            min_memory_gb: None,
+            duration_s: 3600,
+            deadline_ms: None,
+            latency_slo_ms: None,
+            users_region: None,
+            data_region: Some("hangzhou".into()),
+            priority: 5,
+            max_price_per_hour: None,
+        }
+    }
+
+    #[test]
+    fn every_transition_follows_the_table() {
+        use JobState::*;
+        let legal = [
+            (Pending, Placed),
+            (Pending, Cancelled),
+            (Placed, Running),
+            (Placed, Pending),
+            (Placed, Failed),
+            (Placed, Cancelled),
+            (Running, Succeeded),
+            (Running, Failed),
+            (Running, Cancelled),
+        ];
+        for from in JobState::ALL {
+            for to in JobState::ALL {
+                let ok = legal.contains(&(from, to));
+                assert_eq!(from.transition(to).is_ok(), ok, "{from:?} -> {to:?}");
+            }
+        }
+        let e = Succeeded.transition(Running).unwrap_err();
+        assert_eq!(e.code, ErrorCode::IllegalTransition);
+        assert!(e.message.contains("final state"));
+        assert!(
+            Pending
+                .transition(Succeeded)
+                .unwrap_err()
+                .message
+                .contains("placed or cancelled")
+        );
+    }
+
+    #[test]
+    fn spec_validation_table() {
+        let (cat, regions) = (Catalogue::builtin(), Regions::builtin());
+        assert!(spec().validate(&cat, &regions, 0).is_ok());
+        let cases: Vec<(JobSpec, ErrorCode)> = vec![
+            (
+                JobSpec {
+                    accelerators: 0,
+                    ..spec()
+                },
+                ErrorCode::InvalidCount,
+            ),
+            (
+                JobSpec {
+                    accelerators: MAX_GANG + 1,
+                    ..spec()
+                },
+                ErrorCode::InvalidCount,
+            ),
+            (
+                JobSpec {
+                    duration_s: -1,
+                    ..spec()
+                },
+                ErrorCode::InvalidDuration,
+            ),
+            (
+                JobSpec {
+                    priority: 10,
+                    ..spec()
+                },
+                ErrorCode::InvalidPriority,
+            ),
+            (
+                JobSpec {
+                    models: vec!["gtx-9999".into()],
+                    ..spec()
+                },
+                ErrorCode::UnknownAccelerator,
+            ),
+            (
+                JobSpec {
+                    models: vec!["t4".into()],
+                    ..spec()
+                },
+                ErrorCode::InvalidRequirement,
+            ),
+            (
+                JobSpec {
+                    min_fp16_tflops: Some(f64::NAN),
+                    ..spec()
+                },
+                ErrorCode::InvalidRequirement,
+            ),
+            (
+                JobSpec {
+                    latency_slo_ms: Some(10),
+                    ..spec()
+                },
+                ErrorCode::InvalidRequirement,
+            ),
+            (
+                JobSpec {
+                    data_region: Some("mars".into()),
+                    ..spec()
+                },
+                ErrorCode::InvalidRegion,
+            ),
+            (
+                JobSpec {
+                    max_price_per_hour: Some(Fen(-1)),
+                    ..spec()
+                },
+                ErrorCode::InvalidAmount,
+            ),
+            (
+                JobSpec {
+                    deadline_ms: Some(5),
+                    ..spec()
+                },
+                ErrorCode::InvalidDuration,
+            ),
+            (
+                JobSpec {
+                    name: String::new(),
+                    ..spec()
+                },
+                ErrorCode::InvalidName,
+            ),
+        ];
+        for (s, code) in cases {
+            assert_eq!(
+                s.validate(&cat, &regions, 10).unwrap_err().code,
+                code,
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn accepts_by_model_or_minimums() {
+        let cat = Catalogue::builtin();
+        let s = spec();
+        assert!(s.accepts(cat.get("h800").unwrap()));
+        assert!(!s.accepts(cat.get("t4").unwrap()));
+        let by_model = JobSpec {
+            models: vec!["t4".into()],
+            min_fp16_tflops: None,
+            ..spec()
+        };
+        assert!(by_model.accepts(cat.get("t4").unwrap()));
+        assert!(!by_model.accepts(cat.get("h800").unwrap()));
+    }
+}

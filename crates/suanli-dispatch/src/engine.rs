@@ -1,0 +1,362 @@
+//! The engine loop: place pending jobs, hand placed jobs to backends, apply what backends report, stop what was cancelled.
+
+use crate::ids::Ids;
+use crate::{Backend, RunStatus};
+use serde_json::json;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+use suanli_core::catalogue::Catalogue;
+use suanli_core::centre::Pool;
+use suanli_core::id::{AuditId, CentreId, JobId, PoolId};
+use suanli_core::job::{Job, JobState};
+use suanli_core::money::Fen;
+use suanli_core::region::Regions;
+use suanli_sched::{Decision, place_round};
+use suanli_store::{Audit, Store, StoreError};
+use tokio::sync::Notify;
+
+/// Counts of what one round did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RoundReport {
+    pub placed: u32,
+    pub waiting: u32,
+    pub started: u32,
+    pub succeeded: u32,
+    pub failed: u32,
+    pub stopped: u32,
+    pub backend_errors: u32,
+}
+
+pub struct Engine {
+    store: Store,
+    catalogue: Arc<Catalogue>,
+    regions: Arc<Regions>,
+    ids: Ids,
+    default_backend: Arc<dyn Backend>,
+    backends: HashMap<CentreId, Arc<dyn Backend>>,
+    wake: Notify,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("default_backend", &self.default_backend.name())
+            .finish()
+    }
+}
+
+impl Engine {
+    pub fn new(
+        store: Store,
+        catalogue: Arc<Catalogue>,
+        regions: Arc<Regions>,
+        ids: Ids,
+        default_backend: Arc<dyn Backend>,
+    ) -> Engine {
+        Engine {
+            store,
+            catalogue,
+            regions,
+            ids,
+            default_backend,
+            backends: HashMap::new(),
+            wake: Notify::new(),
+        }
+    }
+
+    /// Routes one centre's jobs to its own backend instead of the default.
+    pub fn with_backend(mut self, centre: CentreId, backend: Arc<dyn Backend>) -> Engine {
+        self.backends.insert(centre, backend);
+        self
+    }
+
+    /// Asks the loop to run a round now (after a submit or a cancel).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    fn backend_for(&self, centre: Option<&CentreId>) -> &Arc<dyn Backend> {
+        centre
+            .and_then(|c| self.backends.get(c))
+            .unwrap_or(&self.default_backend)
+    }
+
+    fn audit(&self, action: &str, subject: &JobId, detail: serde_json::Value) -> Audit {
+        let (t, e) = self.ids.parts();
+        Audit {
+            id: AuditId::generate(t, e),
+            at_ms: t,
+            actor: "system:dispatch".into(),
+            action: action.into(),
+            subject: subject.to_string(),
+            detail,
+        }
+    }
+
+    /// Runs rounds until `shutdown` resolves: every `interval`, or sooner when woken.
+    pub async fn run(
+        self: Arc<Self>,
+        interval: Duration,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) {
+        tokio::pin!(shutdown);
+        loop {
+            if let Err(e) = self.round().await {
+                tracing::warn!(error = %e, "dispatch round failed; retrying next tick");
+            }
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = tokio::time::sleep(interval) => {},
+                _ = self.wake.notified() => {},
+            }
+        }
+    }
+
+    /// One round over a fresh snapshot of the store.
+    pub async fn round(&self) -> Result<RoundReport, StoreError> {
+        let mut report = RoundReport::default();
+        let centres = self.store.centres(None).await?;
+        let pools = self.store.pools().await?;
+        let pool_by_id: HashMap<&PoolId, &Pool> = pools.iter().map(|p| (&p.id, p)).collect();
+        let mut in_flight = self
+            .store
+            .jobs_in_states(&[JobState::Placed, JobState::Running])
+            .await?;
+        let pending = self.store.jobs_in_states(&[JobState::Pending]).await?;
+
+        // 1. Place.
+        let mut free: HashMap<PoolId, u32> =
+            pools.iter().map(|p| (p.id.clone(), p.capacity())).collect();
+        for j in &in_flight {
+            if let Some(f) = j.pool_id.as_ref().and_then(|p| free.get_mut(p)) {
+                *f = f.saturating_sub(j.spec.accelerators);
+            }
+        }
+        let decisions = place_round(
+            &pending,
+            &centres,
+            &pools,
+            &mut free,
+            &self.catalogue,
+            &self.regions,
+        );
+        let pending_by_id: HashMap<&JobId, &Job> = pending.iter().map(|j| (&j.id, j)).collect();
+        for d in decisions {
+            match d {
+                Decision::Place {
+                    job,
+                    pool,
+                    centre,
+                    price_per_hour,
+                } => {
+                    let now = self.ids.now_ms();
+                    let audit = self.audit("job.placed", &job, json!({"pool": pool, "centre": centre, "price_per_hour": price_per_hour.to_yuan_string()}));
+                    match self
+                        .store
+                        .transition_job(&job, JobState::Placed, audit, |j| {
+                            j.pool_id = Some(pool.clone());
+                            j.centre_id = Some(centre.clone());
+                            j.placed_ms = Some(now);
+                            j.reason = None;
+                        })
+                        .await
+                    {
+                        Ok(j) => {
+                            report.placed += 1;
+                            in_flight.push(j);
+                        }
+                        // Cancelled between the snapshot and now: nothing to do.
+                        Err(StoreError::Domain(e)) => {
+                            tracing::debug!(%job, error = %e, "not placed")
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Decision::Wait { job, reason } => {
+                    report.waiting += 1;
+                    if pending_by_id
+                        .get(&job)
+                        .is_some_and(|j| j.reason.as_deref() != Some(reason.as_str()))
+                    {
+                        self.store.set_job_reason(&job, &reason).await?;
+                    }
+                }
+            }
+        }
+
+        // 2. Hand in-flight jobs to their backends (idempotent: a backend adopts what it has).
+        let mut by_backend: HashMap<usize, (Arc<dyn Backend>, Vec<&Job>)> = HashMap::new();
+        for j in &in_flight {
+            let b = self.backend_for(j.centre_id.as_ref()).clone();
+            by_backend
+                .entry(Arc::as_ptr(&b) as *const () as usize)
+                .or_insert_with(|| (b, Vec::new()))
+                .1
+                .push(j);
+        }
+        for (backend, jobs) in by_backend.values() {
+            let now = self.ids.now_ms();
+            for j in jobs {
+                if let Err(e) = backend.submit(j, now).await {
+                    report.backend_errors += 1;
+                    tracing::warn!(job = %j.id, backend = backend.name(), error = %e, "submit failed");
+                }
+            }
+            let ids: Vec<JobId> = jobs.iter().map(|j| j.id.clone()).collect();
+            let statuses = match backend.status(&ids, self.ids.now_ms()).await {
+                Ok(s) => s,
+                Err(e) => {
+                    report.backend_errors += 1;
+                    tracing::warn!(backend = backend.name(), error = %e, "status failed");
+                    continue;
+                }
+            };
+            // 3. Apply what the backend says.
+            for j in jobs {
+                let Some(status) = statuses.get(&j.id) else {
+                    continue;
+                };
+                let pool = j.pool_id.as_ref().and_then(|p| pool_by_id.get(p)).copied();
+                self.apply(j, status, pool, &mut report).await?;
+            }
+        }
+
+        // 4. Stop what the store says is over but a backend still runs; report strangers.
+        let in_flight_ids: HashSet<&JobId> = in_flight.iter().map(|j| &j.id).collect();
+        let mut backends: Vec<&Arc<dyn Backend>> = vec![&self.default_backend];
+        backends.extend(self.backends.values());
+        for backend in backends {
+            let now = self.ids.now_ms();
+            let active = match backend.active(now).await {
+                Ok(a) => a,
+                Err(e) => {
+                    report.backend_errors += 1;
+                    tracing::warn!(backend = backend.name(), error = %e, "listing active jobs failed");
+                    continue;
+                }
+            };
+            for id in active.iter().filter(|id| !in_flight_ids.contains(id)) {
+                match self.store.job(id).await? {
+                    Some(job) if job.state.is_terminal() => {
+                        let ran = backend.cancel(id, now).await.unwrap_or_else(|e| {
+                            tracing::warn!(job = %id, error = %e, "cancel failed");
+                            None
+                        });
+                        report.stopped += 1;
+                        if job.usage_s.is_none() {
+                            let usage = ran.unwrap_or(0);
+                            let cost = cost_of(
+                                &job,
+                                job.pool_id
+                                    .as_ref()
+                                    .and_then(|p| pool_by_id.get(p))
+                                    .copied(),
+                                usage,
+                            );
+                            let audit = self.audit("job.metered", id, json!({"usage_s": usage, "cost": cost.to_yuan_string(), "why": "stopped after cancel"}));
+                            self.store.record_usage(id, usage, cost, audit).await?;
+                        }
+                    }
+                    Some(_) => {}
+                    None => {
+                        tracing::warn!(job = %id, backend = backend.name(), "backend runs a job Suanli does not know; reported, not killed")
+                    }
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    async fn apply(
+        &self,
+        j: &Job,
+        status: &RunStatus,
+        pool: Option<&Pool>,
+        report: &mut RoundReport,
+    ) -> Result<(), StoreError> {
+        let (started, ended, usage, failure) = match status {
+            RunStatus::Queued | RunStatus::Unknown => return Ok(()),
+            RunStatus::Running { started_ms } => (*started_ms, None, None, None),
+            RunStatus::Succeeded {
+                started_ms,
+                ended_ms,
+                usage_s,
+            } => (*started_ms, Some(*ended_ms), Some(*usage_s), None),
+            RunStatus::Failed {
+                started_ms,
+                ended_ms,
+                usage_s,
+                reason,
+            } => (
+                *started_ms,
+                Some(*ended_ms),
+                Some(*usage_s),
+                Some(reason.clone()),
+            ),
+        };
+        let mut tx = self.store.begin().await?;
+        if j.state == JobState::Placed {
+            match tx
+                .transition_job(&j.id, JobState::Running, |x| x.started_ms = Some(started))
+                .await
+            {
+                Ok(_) => {}
+                Err(StoreError::Domain(_)) => return Ok(()), // cancelled meanwhile
+                Err(e) => return Err(e),
+            }
+            tx.audit(&self.audit("job.started", &j.id, json!({"started_ms": started})))
+                .await?;
+            report.started += 1;
+        }
+        if let (Some(ended), Some(usage)) = (ended, usage) {
+            let to = if failure.is_some() {
+                JobState::Failed
+            } else {
+                JobState::Succeeded
+            };
+            let cost = cost_of(j, pool, usage);
+            match tx
+                .transition_job(&j.id, to, |x| {
+                    x.finished_ms = Some(ended);
+                    x.usage_s = Some(usage);
+                    x.cost = Some(cost);
+                    x.reason = failure.clone();
+                })
+                .await
+            {
+                Ok(_) => {}
+                Err(StoreError::Domain(_)) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+            tx.audit(&self.audit(
+                if failure.is_some() {
+                    "job.failed"
+                } else {
+                    "job.succeeded"
+                },
+                &j.id,
+                json!({"usage_s": usage, "cost": cost.to_yuan_string(), "reason": failure}),
+            ))
+            .await?;
+            if failure.is_some() {
+                report.failed += 1;
+            } else {
+                report.succeeded += 1;
+            }
+        }
+        tx.commit().await
+    }
+}
+
+/// Metered cost: the pool's price after partner discount, for the gang, for the seconds it ran.
+pub fn cost_of(job: &Job, pool: Option<&Pool>, usage_s: i64) -> Fen {
+    pool.map_or(Fen::ZERO, |p| {
+        Fen::charge(
+            p.price_per_hour,
+            job.spec.accelerators,
+            usage_s,
+            p.partner_discount_pct,
+        )
+    })
+}

@@ -1,0 +1,77 @@
+//! Dispatch: the [`Backend`] trait a centre's cluster is reached through, the simulated centre, and the engine loop.
+//!
+//! The engine runs one round at a time: place pending jobs (through `suanli-sched`), hand
+//! placed jobs to their backend (submit is idempotent: the backend job carries the Suanli
+//! job id), read the status of everything in flight, and write each change to the store in
+//! one transaction with its audit record. Backends hold no state that the store cannot
+//! rebuild: after a restart the engine re-submits what the store says is in flight and the
+//! backend adopts it.
+
+pub mod engine;
+pub mod ids;
+pub mod sim;
+
+use async_trait::async_trait;
+use std::collections::HashMap;
+use suanli_core::id::JobId;
+use suanli_core::job::Job;
+use suanli_core::time::UnixMs;
+
+/// What a backend says about one job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunStatus {
+    /// Accepted, not yet started.
+    Queued,
+    Running {
+        started_ms: UnixMs,
+    },
+    /// Finished; `usage_s` is the metered run time per accelerator, in the job's own seconds.
+    Succeeded {
+        started_ms: UnixMs,
+        ended_ms: UnixMs,
+        usage_s: i64,
+    },
+    Failed {
+        started_ms: UnixMs,
+        ended_ms: UnixMs,
+        usage_s: i64,
+        reason: String,
+    },
+    /// The backend has no record of the job.
+    Unknown,
+}
+
+/// A failure to talk to a backend (as opposed to a job failing on it).
+#[derive(Debug, Clone)]
+pub struct BackendError(pub String);
+
+impl std::fmt::Display for BackendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "backend: {}", self.0)
+    }
+}
+
+impl std::error::Error for BackendError {}
+
+/// A centre's cluster, as the platform sees it.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// A short name for logs and the audit trail ("sim", "slurm", ...).
+    fn name(&self) -> &str;
+
+    /// Starts a job, or adopts it if this backend already has it (same Suanli job id).
+    async fn submit(&self, job: &Job, now_ms: UnixMs) -> Result<(), BackendError>;
+
+    /// The status of many jobs at once.
+    async fn status(
+        &self,
+        jobs: &[JobId],
+        now_ms: UnixMs,
+    ) -> Result<HashMap<JobId, RunStatus>, BackendError>;
+
+    /// Stops a job; returns the metered seconds it ran, if it had started.
+    async fn cancel(&self, job: &JobId, now_ms: UnixMs) -> Result<Option<i64>, BackendError>;
+
+    /// The Suanli job ids this backend is running or holding now.
+    async fn active(&self, now_ms: UnixMs) -> Result<Vec<JobId>, BackendError>;
+}

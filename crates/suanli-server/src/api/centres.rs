@@ -1,0 +1,298 @@
+//! Providers, compute centres and their pools: the city's registry.
+
+use crate::auth::Caller;
+use crate::dto::*;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::JsonBody;
+use crate::{AppState, audit};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde_json::json;
+use std::collections::HashMap;
+use suanli_core::centre::{Centre, NewCentre, NewPool, PartnerStatus, Pool, Provider, check_name};
+use suanli_core::error::ErrorCode;
+use suanli_core::id::{CentreId, PoolId, ProviderId};
+use suanli_core::money::Fen;
+use suanli_core::tenant::Role;
+use suanli_core::time::parse_date;
+
+/// Lists the compute providers.
+#[utoipa::path(get, path = "/api/v1/providers", tag = "registry", security(("bearer" = [])),
+    responses((status = 200, body = Page<ProviderOut>), (status = 401, body = crate::error::Problem)))]
+pub async fn list_providers(
+    State(s): State<AppState>,
+    _c: Caller,
+) -> ApiResult<Json<Page<ProviderOut>>> {
+    let items = s
+        .store
+        .providers()
+        .await?
+        .iter()
+        .map(ProviderOut::from)
+        .collect();
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// Registers a compute provider (operator).
+#[utoipa::path(post, path = "/api/v1/providers", tag = "registry", security(("bearer" = [])), request_body = NewProviderIn,
+    responses((status = 201, body = ProviderOut), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn create_provider(
+    State(s): State<AppState>,
+    c: Caller,
+    JsonBody(body): JsonBody<NewProviderIn>,
+) -> ApiResult<(StatusCode, Json<ProviderOut>)> {
+    c.require(&[Role::Operator])?;
+    check_name("name", &body.name)?;
+    let (t, e) = s.ids.parts();
+    let p = Provider {
+        id: ProviderId::generate(t, e),
+        name: body.name.trim().to_string(),
+        name_en: body.name_en.trim().to_string(),
+    };
+    let mut tx = s.store.begin().await?;
+    tx.insert_provider(&p, t).await?;
+    tx.audit(&audit(
+        &s,
+        &c,
+        "provider.create",
+        p.id.as_str(),
+        json!({"name": p.name}),
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(ProviderOut::from(&p))))
+}
+
+/// Lists compute centres with their pools (the public catalogue every role may read).
+#[utoipa::path(get, path = "/api/v1/centres", tag = "registry", security(("bearer" = [])),
+    params(("provider_id" = Option<String>, Query, description = "only this provider's centres")),
+    responses((status = 200, body = Page<CentreOut>), (status = 401, body = crate::error::Problem)))]
+pub async fn list_centres(
+    State(s): State<AppState>,
+    _c: Caller,
+    crate::extract::Query(q): crate::extract::Query<CentreQuery>,
+) -> ApiResult<Json<Page<CentreOut>>> {
+    let provider = q
+        .provider_id
+        .as_deref()
+        .map(ProviderId::parse)
+        .transpose()?;
+    let centres = s.store.centres(provider.as_ref()).await?;
+    let pools = s.store.pools().await?;
+    let mut by_centre: HashMap<&CentreId, Vec<&Pool>> = HashMap::new();
+    for p in &pools {
+        by_centre.entry(&p.centre_id).or_default().push(p);
+    }
+    let items = centres
+        .iter()
+        .map(|c| CentreOut::new(c, by_centre.get(&c.id).map_or(&[][..], |v| v), &s.catalogue))
+        .collect();
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CentreQuery {
+    pub provider_id: Option<String>,
+}
+
+/// One centre with its pools.
+#[utoipa::path(get, path = "/api/v1/centres/{id}", tag = "registry", security(("bearer" = [])),
+    params(("id" = String, Path, description = "centre id, ctr_…")),
+    responses((status = 200, body = CentreOut), (status = 404, body = crate::error::Problem)))]
+pub async fn get_centre(
+    State(s): State<AppState>,
+    _c: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CentreOut>> {
+    let centre = load_centre(&s, &id).await?;
+    let pools = s.store.pools_of(&centre.id).await?;
+    let refs: Vec<&Pool> = pools.iter().collect();
+    Ok(Json(CentreOut::new(&centre, &refs, &s.catalogue)))
+}
+
+async fn load_centre(s: &AppState, id: &str) -> ApiResult<Centre> {
+    let id = CentreId::parse(id)?;
+    s.store
+        .centre(&id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::CentreNotFound, format!("no centre {id}")))
+}
+
+/// Registers a centre: the operator for any provider (any partner status), a provider for itself (as an applicant).
+#[utoipa::path(post, path = "/api/v1/centres", tag = "registry", security(("bearer" = [])), request_body = NewCentreIn,
+    responses((status = 201, body = CentreOut), (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn create_centre(
+    State(s): State<AppState>,
+    c: Caller,
+    JsonBody(body): JsonBody<NewCentreIn>,
+) -> ApiResult<(StatusCode, Json<CentreOut>)> {
+    c.require(&[Role::Operator, Role::Provider])?;
+    let provider_id = match c.role() {
+        Role::Provider => {
+            let own = c.0.provider_id.clone().ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::Forbidden,
+                    "this provider user is bound to no provider",
+                )
+            })?;
+            if body
+                .provider_id
+                .as_deref()
+                .is_some_and(|p| p != own.as_str())
+            {
+                return Err(ApiError::new(
+                    ErrorCode::Forbidden,
+                    "a provider registers centres only for itself",
+                ));
+            }
+            if body
+                .partner_status
+                .is_some_and(|p| p != PartnerStatus::Applicant)
+            {
+                return Err(ApiError::new(
+                    ErrorCode::Forbidden,
+                    "only the operator admits partners; a provider's new centre is an applicant",
+                ));
+            }
+            own
+        }
+        _ => {
+            let p = body.provider_id.as_deref().ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::InvalidBody,
+                    "provider_id is required when the operator registers a centre",
+                )
+            })?;
+            ProviderId::parse(p)?
+        }
+    };
+    if s.store.provider(&provider_id).await?.is_none() {
+        return Err(ApiError::new(
+            ErrorCode::UnknownProvider,
+            format!("no provider {provider_id}"),
+        ));
+    }
+    let new = NewCentre {
+        provider_id,
+        name: body.name.trim().to_string(),
+        name_en: body.name_en.trim().to_string(),
+        kind: body.kind,
+        region: body.region,
+        partner_status: body.partner_status.unwrap_or(PartnerStatus::Applicant),
+        commissioned_ms: parse_date(&body.commissioned)?,
+        declared_pue: body.declared_pue,
+        racks: body.racks,
+        rtt_ms: body.rtt_ms,
+    };
+    new.validate(&s.regions)?;
+    let (t, e) = s.ids.parts();
+    let centre = Centre {
+        id: CentreId::generate(t, e),
+        provider_id: new.provider_id,
+        name: new.name,
+        name_en: new.name_en,
+        kind: new.kind,
+        region: new.region,
+        partner_status: new.partner_status,
+        commissioned_ms: new.commissioned_ms,
+        declared_pue: new.declared_pue,
+        racks: new.racks,
+        rtt_ms: new.rtt_ms,
+        created_ms: t,
+    };
+    let mut tx = s.store.begin().await?;
+    tx.insert_centre(&centre).await?;
+    tx.audit(&audit(&s, &c, "centre.create", centre.id.as_str(), json!({"name": centre.name, "region": centre.region, "partner_status": centre.partner_status}))).await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CentreOut::new(&centre, &[], &s.catalogue)),
+    ))
+}
+
+/// Adds a resource pool to a centre (the operator, or the provider that owns the centre).
+#[utoipa::path(post, path = "/api/v1/centres/{id}/pools", tag = "registry", security(("bearer" = [])), request_body = NewPoolIn,
+    params(("id" = String, Path, description = "centre id")),
+    responses((status = 201, body = PoolOut), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn create_pool(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<NewPoolIn>,
+) -> ApiResult<(StatusCode, Json<PoolOut>)> {
+    c.require(&[Role::Operator, Role::Provider])?;
+    let centre = load_centre(&s, &id).await?;
+    if c.role() == Role::Provider && c.0.provider_id.as_ref() != Some(&centre.provider_id) {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "a provider adds pools only to its own centres",
+        ));
+    }
+    let new = NewPool {
+        accelerator: body.accelerator,
+        nodes: body.nodes,
+        accelerators_per_node: body.accelerators_per_node,
+        price_per_hour: Fen::parse_yuan(&body.price_per_hour)?,
+        partner_discount_pct: body.partner_discount_pct,
+    };
+    new.validate(&s.catalogue)?;
+    let (t, e) = s.ids.parts();
+    let pool = Pool {
+        id: PoolId::generate(t, e),
+        centre_id: centre.id.clone(),
+        accelerator: new.accelerator,
+        nodes: new.nodes,
+        accelerators_per_node: new.accelerators_per_node,
+        price_per_hour: new.price_per_hour,
+        partner_discount_pct: new.partner_discount_pct,
+        created_ms: t,
+    };
+    let mut tx = s.store.begin().await?;
+    tx.insert_pool(&pool).await?;
+    tx.audit(&audit(
+        &s,
+        &c,
+        "pool.create",
+        pool.id.as_str(),
+        json!({"centre": centre.id, "accelerator": pool.accelerator, "capacity": pool.capacity()}),
+    ))
+    .await?;
+    tx.commit().await?;
+    s.engine.wake();
+    Ok((StatusCode::CREATED, Json(PoolOut::new(&pool, &s.catalogue))))
+}
+
+/// Admits, suspends or reinstates a centre in the partner scheme (operator).
+#[utoipa::path(post, path = "/api/v1/centres/{id}/partner-status", tag = "registry", security(("bearer" = [])), request_body = PartnerStatusIn,
+    params(("id" = String, Path, description = "centre id")),
+    responses((status = 200, body = CentreOut), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+pub async fn set_partner_status(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PartnerStatusIn>,
+) -> ApiResult<Json<CentreOut>> {
+    c.require(&[Role::Operator])?;
+    let id = CentreId::parse(&id)?;
+    let mut tx = s.store.begin().await?;
+    let old = tx.set_partner_status(&id, body.status).await?;
+    tx.audit(&audit(
+        &s,
+        &c,
+        "centre.partner_status",
+        id.as_str(),
+        json!({"from": old, "to": body.status, "reason": body.reason}),
+    ))
+    .await?;
+    tx.commit().await?;
+    s.engine.wake();
+    get_centre(State(s), c, Path(id.to_string())).await
+}

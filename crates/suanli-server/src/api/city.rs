@@ -1,0 +1,159 @@
+//! City-wide views: totals against the policy's targets, the catalogue, regions, the audit trail, health.
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::dto::*;
+use crate::error::ApiResult;
+use crate::extract::Query;
+use axum::Json;
+use axum::extract::State;
+use suanli_core::centre::PartnerStatus;
+use suanli_core::city::city_totals;
+use suanli_core::job::JobState;
+use suanli_core::tenant::Role;
+use suanli_core::time::parse_date;
+
+/// The date the policy came into force (杭政办函〔2023〕55号): data centres commissioned on or after it are "new".
+pub const POLICY_START: &str = "2023-08-25";
+
+/// The city's totals against the policy's targets.
+#[utoipa::path(get, path = "/api/v1/city/summary", tag = "city", security(("bearer" = [])),
+    responses((status = 200, body = CitySummary), (status = 401, body = crate::error::Problem)))]
+pub async fn summary(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<CitySummary>> {
+    Ok(Json(city_summary(&s).await?))
+}
+
+pub async fn city_summary(s: &AppState) -> ApiResult<CitySummary> {
+    let centres = s.store.centres(None).await?;
+    let pools = s.store.pools().await?;
+    let t = city_totals(&centres, &pools, &s.catalogue, &s.regions, &s.policy);
+    let mut jobs = JobCounts::default();
+    for (state, n) in s.store.job_counts().await? {
+        match state {
+            JobState::Pending => jobs.pending = n,
+            JobState::Placed => jobs.placed = n,
+            JobState::Running => jobs.running = n,
+            JobState::Succeeded => jobs.succeeded = n,
+            JobState::Failed => jobs.failed = n,
+            JobState::Cancelled => jobs.cancelled = n,
+        }
+    }
+    let start = parse_date(POLICY_START)?;
+    let new_over: Vec<String> = centres
+        .iter()
+        .filter(|c| {
+            c.partner_status != PartnerStatus::Suspended
+                && c.commissioned_ms >= start
+                && c.declared_pue >= s.policy.new_dc_pue_limit
+        })
+        .map(|c| c.id.to_string())
+        .collect();
+    Ok(CitySummary {
+        open_compute_pflops_fp16: round(t.open_compute_pflops_fp16, 3),
+        high_performance_share: round(t.high_performance_share, 4),
+        domestic_share: round(t.domestic_share, 4),
+        open_compute_progress: round(
+            t.open_compute_pflops_fp16 / s.policy.open_compute_target_pflops,
+            4,
+        ),
+        targets: Targets {
+            open_compute_pflops_fp16: s.policy.open_compute_target_pflops,
+            high_performance_share: s.policy.high_performance_share_target,
+            monitoring_coverage: s.policy.monitoring_coverage_target,
+            new_dc_pue_limit: s.policy.new_dc_pue_limit,
+            voucher_budget: s.policy.voucher_budget.to_yuan_string(),
+        },
+        centres: t.centres,
+        partner_centres: t.partner_centres,
+        pools: t.pools,
+        accelerators: t.accelerators,
+        tenants: s.store.tenants().await?.len() as u32,
+        new_centres_over_pue_limit: new_over,
+        jobs,
+        by_region: t.by_region,
+        by_scope: t.by_scope,
+        by_vendor: t.by_vendor,
+        by_class: t.by_class,
+    })
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
+}
+
+/// The accelerator catalogue.
+#[utoipa::path(get, path = "/api/v1/accelerators", tag = "city", security(("bearer" = [])),
+    responses((status = 200, body = AcceleratorList)))]
+pub async fn accelerators(State(s): State<AppState>, _c: Caller) -> Json<AcceleratorList> {
+    Json(AcceleratorList {
+        items: s.catalogue.all().to_vec(),
+    })
+}
+
+/// The region tree (district -> Hangzhou -> Zhejiang -> Yangtze River Delta -> East China).
+#[utoipa::path(get, path = "/api/v1/regions", tag = "city", security(("bearer" = [])),
+    responses((status = 200, body = RegionList)))]
+pub async fn regions(State(s): State<AppState>, _c: Caller) -> Json<RegionList> {
+    Json(RegionList {
+        items: s.regions.all().to_vec(),
+    })
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Only records about this id.
+    pub subject: Option<String>,
+    /// At most this many, newest first (1..=1000, default 100).
+    pub limit: Option<u32>,
+}
+
+/// The audit trail: who changed what, when (operator and regulator).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "city", security(("bearer" = [])), params(AuditQuery),
+    responses((status = 200, body = Page<AuditOut>), (status = 403, body = crate::error::Problem)))]
+pub async fn audit_log(
+    State(s): State<AppState>,
+    c: Caller,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Json<Page<AuditOut>>> {
+    c.require(&[Role::Operator, Role::Regulator])?;
+    let items = s
+        .store
+        .audit_log(q.subject.as_deref(), q.limit.unwrap_or(100))
+        .await?
+        .into_iter()
+        .map(|a| AuditOut {
+            id: a.id.to_string(),
+            at_ms: a.at_ms,
+            actor: a.actor,
+            action: a.action,
+            subject: a.subject,
+            detail: a.detail,
+        })
+        .collect();
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// Liveness and store reachability (no token needed).
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Health), (status = 503, body = crate::error::Problem)))]
+pub async fn healthz(State(s): State<AppState>) -> ApiResult<Json<Health>> {
+    s.store.ping().await.map_err(|e| {
+        crate::error::ApiError::new(
+            suanli_core::ErrorCode::Unavailable,
+            format!("the store does not answer: {e}"),
+        )
+    })?;
+    Ok(Json(Health {
+        status: "ok".into(),
+        store: match s.store.dialect() {
+            suanli_store::Dialect::Sqlite => "sqlite",
+            suanli_store::Dialect::Postgres => "postgres",
+        }
+        .into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    }))
+}

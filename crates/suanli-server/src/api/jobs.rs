@@ -1,0 +1,286 @@
+//! Jobs: submit, list, show, cancel — each role sees only what it may.
+
+use crate::auth::Caller;
+use crate::dto::*;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, OptionalJsonBody, Query};
+use crate::{AppState, audit, audit_as};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde_json::json;
+use suanli_core::error::ErrorCode;
+use suanli_core::id::{CentreId, JobId, TenantId};
+use suanli_core::job::{Job, JobSpec, JobState};
+use suanli_core::money::Fen;
+use suanli_core::tenant::Role;
+use suanli_store::JobFilter;
+
+/// Submits a job. A tenant submits for itself; the operator names the tenant. A job that
+/// no pool in the city could ever run is refused (`job_unsatisfiable`) with the reason.
+#[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])), request_body = JobIn,
+    responses((status = 201, body = JobOut), (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn submit_job(
+    State(s): State<AppState>,
+    c: Caller,
+    JsonBody(body): JsonBody<JobIn>,
+) -> ApiResult<(StatusCode, Json<JobOut>)> {
+    c.require(&[Role::Tenant, Role::Operator])?;
+    let tenant_id = match c.role() {
+        Role::Tenant => {
+            let own = c.0.tenant_id.clone().ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::Forbidden,
+                    "this tenant user is bound to no tenant",
+                )
+            })?;
+            if body.tenant_id.as_deref().is_some_and(|t| t != own.as_str()) {
+                return Err(ApiError::new(
+                    ErrorCode::Forbidden,
+                    "a tenant submits jobs only for itself",
+                ));
+            }
+            own
+        }
+        _ => {
+            let t = TenantId::parse(body.tenant_id.as_deref().ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::InvalidBody,
+                    "tenant_id is required when the operator submits a job",
+                )
+            })?)?;
+            s.store.tenant(&t).await?.ok_or_else(|| {
+                ApiError::new(ErrorCode::TenantNotFound, format!("no tenant {t}"))
+            })?;
+            t
+        }
+    };
+    let spec = JobSpec {
+        name: body.name.trim().to_string(),
+        kind: body.kind,
+        accelerators: body.accelerators,
+        models: body.models,
+        min_fp16_tflops: body.min_fp16_tflops,
+        min_memory_gb: body.min_memory_gb,
+        duration_s: body.duration_s,
+        deadline_ms: body.deadline_ms,
+        latency_slo_ms: body.latency_slo_ms,
+        users_region: body.users_region,
+        data_region: body.data_region,
+        priority: body.priority.unwrap_or(4),
+        max_price_per_hour: body
+            .max_price_per_hour
+            .as_deref()
+            .map(Fen::parse_yuan)
+            .transpose()?,
+    };
+    let job = create_job(&s, &c.0.actor(), tenant_id, spec).await?;
+    Ok((StatusCode::CREATED, Json(JobOut::from(&job))))
+}
+
+/// Validates a spec, refuses jobs no pool could ever run, and stores the job as pending with its audit record.
+pub async fn create_job(
+    s: &AppState,
+    actor: &str,
+    tenant_id: TenantId,
+    spec: JobSpec,
+) -> ApiResult<Job> {
+    let now = s.ids.now_ms();
+    spec.validate(&s.catalogue, &s.regions, now)?;
+    let centres = s.store.centres(None).await?;
+    let pools = s.store.pools().await?;
+    if let Err(m) = suanli_sched::ever_feasible(&spec, &centres, &pools, &s.catalogue, &s.regions) {
+        return Err(ApiError::new(
+            ErrorCode::JobUnsatisfiable,
+            format!(
+                "no pool in the city could ever run this job: {}",
+                m.describe()
+            ),
+        ));
+    }
+    let (t, e) = s.ids.parts();
+    let job = Job {
+        id: JobId::generate(t, e),
+        tenant_id,
+        spec,
+        state: JobState::Pending,
+        pool_id: None,
+        centre_id: None,
+        submitted_ms: t,
+        placed_ms: None,
+        started_ms: None,
+        finished_ms: None,
+        reason: None,
+        usage_s: None,
+        cost: None,
+    };
+    let mut tx = s.store.begin().await?;
+    tx.insert_job(&job).await?;
+    tx.audit(&audit_as(s, actor, "job.submit", job.id.as_str(), json!({"tenant": job.tenant_id, "accelerators": job.spec.accelerators, "kind": job.spec.kind})))
+        .await?;
+    tx.commit().await?;
+    s.metrics
+        .jobs_submitted
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    s.engine.wake();
+    Ok(job)
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct JobQuery {
+    /// One state or several separated by commas, e.g. `running,placed`.
+    pub state: Option<String>,
+    pub tenant_id: Option<String>,
+    pub centre_id: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1..=1000 (default 50).
+    pub limit: Option<u32>,
+}
+
+/// Lists jobs newest first: the operator and regulator see all, a tenant its own, a provider those on its centres.
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])), params(JobQuery),
+    responses((status = 200, body = Page<JobOut>), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem)))]
+pub async fn list_jobs(
+    State(s): State<AppState>,
+    c: Caller,
+    Query(q): Query<JobQuery>,
+) -> ApiResult<Json<Page<JobOut>>> {
+    let mut filter = JobFilter {
+        limit: q.limit.unwrap_or(50),
+        ..Default::default()
+    };
+    if filter.limit == 0 || filter.limit > 1000 {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            "limit must be between 1 and 1000",
+        ));
+    }
+    if let Some(states) = &q.state {
+        for st in states.split(',').map(str::trim).filter(|x| !x.is_empty()) {
+            filter.states.push(JobState::parse(st).ok_or_else(|| {
+                ApiError::new(ErrorCode::InvalidQuery, format!("'{st}' is not a job state (pending, placed, running, succeeded, failed, cancelled)"))
+            })?);
+        }
+    }
+    filter.tenant_id = q.tenant_id.as_deref().map(TenantId::parse).transpose()?;
+    filter.centre_id = q.centre_id.as_deref().map(CentreId::parse).transpose()?;
+    filter.before = q.cursor.as_deref().map(JobId::parse).transpose()?;
+    match c.role() {
+        Role::Tenant => {
+            if filter.tenant_id.is_some() && filter.tenant_id != c.0.tenant_id {
+                return Err(ApiError::new(
+                    ErrorCode::Forbidden,
+                    "a tenant lists only its own jobs",
+                ));
+            }
+            filter.tenant_id = c.0.tenant_id.clone();
+            if filter.tenant_id.is_none() {
+                return Err(ApiError::new(
+                    ErrorCode::Forbidden,
+                    "this tenant user is bound to no tenant",
+                ));
+            }
+        }
+        Role::Provider => {
+            filter.provider_id = Some(c.0.provider_id.clone().ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::Forbidden,
+                    "this provider user is bound to no provider",
+                )
+            })?);
+        }
+        Role::Operator | Role::Regulator => {}
+    }
+    let jobs = s.store.jobs(&filter).await?;
+    let next_cursor = (jobs.len() as u32 == filter.limit)
+        .then(|| jobs.last().map(|j| j.id.to_string()))
+        .flatten();
+    Ok(Json(Page {
+        items: jobs.iter().map(JobOut::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// Loads a job the caller may see; others' jobs are "not found", so their existence does not leak.
+async fn visible_job(s: &AppState, c: &Caller, id: &str) -> ApiResult<Job> {
+    let id = JobId::parse(id)?;
+    let not_found = || {
+        ApiError::new(
+            ErrorCode::JobNotFound,
+            format!("no job {id} that you can see"),
+        )
+    };
+    let job = s.store.job(&id).await?.ok_or_else(not_found)?;
+    let ok = match c.role() {
+        Role::Operator | Role::Regulator => true,
+        Role::Tenant => c.0.tenant_id.as_ref() == Some(&job.tenant_id),
+        Role::Provider => match &job.centre_id {
+            Some(cid) => s
+                .store
+                .centre(cid)
+                .await?
+                .is_some_and(|centre| Some(&centre.provider_id) == c.0.provider_id.as_ref()),
+            None => false,
+        },
+    };
+    if ok { Ok(job) } else { Err(not_found()) }
+}
+
+/// One job.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", security(("bearer" = [])),
+    params(("id" = String, Path, description = "job id, job_…")),
+    responses((status = 200, body = JobOut), (status = 404, body = crate::error::Problem)))]
+pub async fn get_job(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<JobOut>> {
+    Ok(Json(JobOut::from(&visible_job(&s, &c, &id).await?)))
+}
+
+/// Cancels a job that has not finished (its tenant or the operator). A running job is stopped
+/// on its backend and billed for what it ran.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/cancel", tag = "jobs", security(("bearer" = [])), request_body(content = CancelIn, description = "optional"),
+    params(("id" = String, Path, description = "job id")),
+    responses((status = 200, body = JobOut), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+pub async fn cancel_job(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    OptionalJsonBody(body): OptionalJsonBody<CancelIn>,
+) -> ApiResult<Json<JobOut>> {
+    c.require(&[Role::Tenant, Role::Operator])?;
+    let job = visible_job(&s, &c, &id).await?;
+    let now = s.ids.now_ms();
+    let reason = format!(
+        "cancelled by {}{}",
+        c.0.role.as_str(),
+        body.reason
+            .map(|r| format!(": {}", r.chars().take(200).collect::<String>()))
+            .unwrap_or_default()
+    );
+    let a = audit(
+        &s,
+        &c,
+        "job.cancel",
+        job.id.as_str(),
+        json!({"from": job.state, "reason": reason}),
+    );
+    let was = job.state;
+    let job = s
+        .store
+        .transition_job(&job.id, JobState::Cancelled, a, |j| {
+            j.finished_ms = Some(now);
+            j.reason = Some(reason.clone());
+            if was != JobState::Running {
+                // Never started as far as the store knows: nothing to meter.
+                j.usage_s = Some(0);
+                j.cost = Some(Fen::ZERO);
+            }
+        })
+        .await?;
+    s.engine.wake();
+    Ok(Json(JobOut::from(&job)))
+}

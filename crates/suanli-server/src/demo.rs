@@ -1,0 +1,414 @@
+//! The demo city: seeds a plausible Hangzhou from `data/demo-city.toml` and keeps it alive with a stream of jobs.
+//!
+//! The stream's gang sizes and durations follow the Microsoft Philly trace: the parameters
+//! in the `[workload]` table were derived from `traces/philly-jobs.csv` of the shared data
+//! (CC-BY-4.0) by `scripts/derive-philly-params.py`; the trace itself is not needed to run.
+
+use crate::auth::{new_token, token_hash};
+use crate::{AppState, audit_as};
+use anyhow::Context;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use suanli_core::centre::{Centre, CentreKind, NewCentre, NewPool, PartnerStatus, Pool, Provider};
+use suanli_core::id::{CentreId, PoolId, ProviderId, TenantId, UserId};
+use suanli_core::ident::Uscc;
+use suanli_core::job::{JobKind, JobSpec};
+use suanli_core::money::Fen;
+use suanli_core::tenant::{NewTenant, Role, Tenant};
+use suanli_core::time::parse_date;
+use suanli_store::NewUser;
+
+/// The demo city's data file, compiled in.
+pub const DEMO_CITY_TOML: &str = include_str!("../../../data/demo-city.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoCity {
+    pub provider: Vec<DemoProvider>,
+    pub centre: Vec<DemoCentre>,
+    pub tenant: Vec<DemoTenant>,
+    pub workload: Workload,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoProvider {
+    pub key: String,
+    pub name_zh: String,
+    pub name_en: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoCentre {
+    pub key: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub kind: String,
+    pub region: String,
+    pub provider: String,
+    pub partner_status: String,
+    pub commissioned: String,
+    pub declared_pue: f64,
+    pub racks: u32,
+    pub rtt_ms: BTreeMap<String, f64>,
+    pub pool: Vec<DemoPool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoPool {
+    pub accelerator: String,
+    pub nodes: u32,
+    pub accelerators_per_node: u32,
+    pub price_yuan_per_hour: String,
+    pub partner_discount_pct: u8,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoTenant {
+    pub name_zh: String,
+    pub name_en: String,
+    pub uscc: String,
+    pub sme: bool,
+    pub region: String,
+}
+
+/// Parameters of the demo's job stream (see the data file for how each was derived).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    pub jobs_per_minute: f64,
+    pub time_scale: f64,
+    pub gang_sizes: Vec<u32>,
+    pub gang_weights: Vec<f64>,
+    pub duration_lognormal_mu: f64,
+    pub duration_lognormal_sigma: f64,
+    pub duration_min_s: i64,
+    pub duration_max_s: i64,
+    pub kind_weights: BTreeMap<String, f64>,
+}
+
+impl DemoCity {
+    pub fn builtin() -> anyhow::Result<DemoCity> {
+        DemoCity::from_toml(DEMO_CITY_TOML)
+    }
+
+    pub fn from_toml(text: &str) -> anyhow::Result<DemoCity> {
+        let city: DemoCity = toml::from_str(text).context("demo-city.toml")?;
+        anyhow::ensure!(
+            city.workload.gang_sizes.len() == city.workload.gang_weights.len(),
+            "gang_sizes and gang_weights differ in length"
+        );
+        Ok(city)
+    }
+}
+
+/// Seeds the demo city once (a marker in the store says it was), and writes `demo-tokens.json`
+/// with one token per role. Returns the file's path and the tokens.
+pub async fn seed(
+    s: &AppState,
+    data_dir: &Path,
+    url: &str,
+) -> anyhow::Result<(PathBuf, Vec<(String, String)>)> {
+    let path = data_dir.join("demo-tokens.json");
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let seeded = s.store.meta("demo_seeded").await?.is_some();
+    if seeded && let Ok(text) = std::fs::read_to_string(&path) {
+        let v: serde_json::Value = serde_json::from_str(&text).context("demo-tokens.json")?;
+        let tokens = ["operator", "provider", "tenant", "regulator"]
+            .iter()
+            .filter_map(|r| {
+                v.get(r)
+                    .and_then(|t| t.as_str())
+                    .map(|t| (r.to_string(), t.to_string()))
+            })
+            .collect();
+        return Ok((path, tokens));
+    }
+    let city = DemoCity::builtin()?;
+    let now = s.ids.now_ms();
+    let actor = "system:demo";
+    let mut tx = s.store.begin().await?;
+    let mut tokens: Vec<(String, String)> = Vec::new();
+    if !seeded {
+        let mut providers: HashMap<&str, ProviderId> = HashMap::new();
+        for p in &city.provider {
+            let (t, e) = s.ids.parts();
+            let provider = Provider {
+                id: ProviderId::generate(t, e),
+                name: p.name_zh.clone(),
+                name_en: p.name_en.clone(),
+            };
+            tx.insert_provider(&provider, now).await?;
+            providers.insert(&p.key, provider.id);
+        }
+        for c in &city.centre {
+            let new =
+                NewCentre {
+                    provider_id: providers.get(c.provider.as_str()).cloned().with_context(
+                        || format!("centre {} names unknown provider {}", c.key, c.provider),
+                    )?,
+                    name: c.name_zh.clone(),
+                    name_en: c.name_en.clone(),
+                    kind: CentreKind::parse(&c.kind)
+                        .with_context(|| format!("centre {}: kind {}", c.key, c.kind))?,
+                    region: c.region.clone(),
+                    partner_status: PartnerStatus::parse(&c.partner_status)
+                        .with_context(|| format!("centre {}: status", c.key))?,
+                    commissioned_ms: parse_date(&c.commissioned)?,
+                    declared_pue: c.declared_pue,
+                    racks: c.racks,
+                    rtt_ms: c
+                        .rtt_ms
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.round().max(1.0) as u32))
+                        .collect(),
+                };
+            new.validate(&s.regions)
+                .with_context(|| format!("centre {}", c.key))?;
+            let (t, e) = s.ids.parts();
+            let centre = Centre {
+                id: CentreId::generate(t, e),
+                provider_id: new.provider_id,
+                name: new.name,
+                name_en: new.name_en,
+                kind: new.kind,
+                region: new.region,
+                partner_status: new.partner_status,
+                commissioned_ms: new.commissioned_ms,
+                declared_pue: new.declared_pue,
+                racks: new.racks,
+                rtt_ms: new.rtt_ms,
+                created_ms: now,
+            };
+            tx.insert_centre(&centre).await?;
+            for p in &c.pool {
+                let np = NewPool {
+                    accelerator: p.accelerator.clone(),
+                    nodes: p.nodes,
+                    accelerators_per_node: p.accelerators_per_node,
+                    price_per_hour: Fen::parse_yuan(&p.price_yuan_per_hour)?,
+                    partner_discount_pct: p.partner_discount_pct,
+                };
+                np.validate(&s.catalogue)
+                    .with_context(|| format!("centre {} pool {}", c.key, p.accelerator))?;
+                let (t, e) = s.ids.parts();
+                let pool = Pool {
+                    id: PoolId::generate(t, e),
+                    centre_id: centre.id.clone(),
+                    accelerator: np.accelerator,
+                    nodes: np.nodes,
+                    accelerators_per_node: np.accelerators_per_node,
+                    price_per_hour: np.price_per_hour,
+                    partner_discount_pct: np.partner_discount_pct,
+                    created_ms: now,
+                };
+                tx.insert_pool(&pool).await?;
+            }
+        }
+        let mut first_tenant = None;
+        for d in &city.tenant {
+            let new = NewTenant {
+                name: d.name_zh.clone(),
+                name_en: d.name_en.clone(),
+                uscc: Uscc::parse(&d.uscc)?,
+                sme: d.sme,
+                region: d.region.clone(),
+            };
+            new.validate(&s.regions)?;
+            let (t, e) = s.ids.parts();
+            let tenant = Tenant {
+                id: TenantId::generate(t, e),
+                name: new.name,
+                name_en: new.name_en,
+                uscc: new.uscc,
+                sme: new.sme,
+                region: new.region,
+                created_ms: now,
+            };
+            tx.insert_tenant(&tenant).await?;
+            first_tenant.get_or_insert(tenant.id);
+        }
+        let first_provider = providers.get(city.provider[0].key.as_str()).cloned();
+        for (role, name, tenant_id, provider_id) in [
+            (
+                Role::Operator,
+                "杭州市算力调度平台运营 / city platform operator",
+                None,
+                None,
+            ),
+            (
+                Role::Provider,
+                "算力伙伴 / compute provider",
+                None,
+                first_provider,
+            ),
+            (Role::Tenant, "中小企业用户 / SME user", first_tenant, None),
+            (Role::Regulator, "能耗与数据监管 / regulator", None, None),
+        ] {
+            let (t, e) = s.ids.parts();
+            let token = new_token(&s.ids);
+            tx.insert_user(&NewUser {
+                id: UserId::generate(t, e),
+                name: name.into(),
+                role,
+                tenant_id,
+                provider_id,
+                token_sha256_hex: token_hash(&token),
+                created_ms: now,
+            })
+            .await?;
+            tokens.push((role.as_str().to_string(), token));
+        }
+        tx.set_meta("demo_seeded", "1").await?;
+        tx.audit(&audit_as(s, actor, "demo.seed", "demo", json!({"providers": city.provider.len(), "centres": city.centre.len(), "tenants": city.tenant.len()}))).await?;
+    } else {
+        // Seeded before, but the tokens file is gone: mint a fresh token for each demo user.
+        for role in Role::ALL {
+            if let Some((user, _, _)) = tx.users_with_role(role).await?.into_iter().next() {
+                let token = new_token(&s.ids);
+                tx.insert_token(&user, &token_hash(&token), now).await?;
+                tokens.push((role.as_str().to_string(), token));
+            }
+        }
+        tx.audit(&audit_as(s, actor, "demo.tokens", "demo", json!({})))
+            .await?;
+    }
+    // Write the tokens before committing: if the write fails, nothing was seeded without them.
+    let mut file = serde_json::Map::new();
+    file.insert("server".into(), json!(url));
+    for (role, token) in &tokens {
+        file.insert(role.clone(), json!(token));
+    }
+    write_private(&path, &serde_json::to_string_pretty(&file)?)?;
+    tx.commit().await?;
+    Ok((path, tokens))
+}
+
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// A seeded generator of demo jobs following the workload parameters.
+#[derive(Debug)]
+pub struct JobGenerator {
+    rng: StdRng,
+    workload: Workload,
+}
+
+impl JobGenerator {
+    pub fn new(workload: Workload, seed: u64) -> JobGenerator {
+        JobGenerator {
+            rng: StdRng::seed_from_u64(seed),
+            workload,
+        }
+    }
+
+    /// Seconds to wait before the next job (Poisson arrivals).
+    pub fn next_gap_s(&mut self) -> f64 {
+        let rate = self.workload.jobs_per_minute.max(0.001) / 60.0;
+        -(1.0 - self.rng.random::<f64>()).ln() / rate
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T], weights: &[f64]) -> &'a T {
+        let total: f64 = weights.iter().sum();
+        let mut x = self.rng.random::<f64>() * total;
+        for (item, w) in items.iter().zip(weights) {
+            if x < *w {
+                return item;
+            }
+            x -= w;
+        }
+        &items[items.len() - 1]
+    }
+
+    pub fn gang(&mut self) -> u32 {
+        let w = self.workload.clone();
+        *self.pick(&w.gang_sizes, &w.gang_weights)
+    }
+
+    /// A lognormal duration (Box-Muller), clipped to the workload's bounds.
+    pub fn duration_s(&mut self) -> i64 {
+        let (u1, u2): (f64, f64) = (1.0 - self.rng.random::<f64>(), self.rng.random::<f64>());
+        let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+        let d = (self.workload.duration_lognormal_mu + self.workload.duration_lognormal_sigma * z)
+            .exp();
+        (d.round() as i64).clamp(self.workload.duration_min_s, self.workload.duration_max_s)
+    }
+
+    pub fn kind(&mut self) -> JobKind {
+        let names: Vec<String> = self.workload.kind_weights.keys().cloned().collect();
+        let weights: Vec<f64> = self.workload.kind_weights.values().copied().collect();
+        let name = self.pick(&names, &weights).clone();
+        JobKind::parse(&name).unwrap_or(JobKind::Batch)
+    }
+
+    /// A whole job spec for a tenant in `region`.
+    pub fn spec(&mut self, n: u64, region: &str) -> JobSpec {
+        let kind = self.kind();
+        let accelerators = self.gang();
+        let duration_s = self.duration_s();
+        let latency =
+            kind == JobKind::Inference && accelerators <= 8 && self.rng.random::<f64>() < 0.5;
+        JobSpec {
+            name: format!("{}-{n:05}", kind.as_str()),
+            kind,
+            accelerators,
+            models: vec![],
+            min_fp16_tflops: match kind {
+                JobKind::Training => Some(100.0),
+                JobKind::Inference => Some(60.0),
+                JobKind::Batch => None,
+            },
+            min_memory_gb: (kind == JobKind::Training && accelerators >= 8).then_some(32),
+            duration_s,
+            deadline_ms: None,
+            latency_slo_ms: latency.then_some(10),
+            users_region: latency.then(|| region.to_string()),
+            data_region: Some(region.to_string()),
+            priority: self.rng.random_range(2..=6),
+            max_price_per_hour: None,
+        }
+    }
+}
+
+/// Submits demo jobs for the demo's SME tenants forever (until the task is dropped).
+pub async fn job_stream(s: AppState, seed: u64) -> anyhow::Result<()> {
+    let city = DemoCity::builtin()?;
+    let mut generator = JobGenerator::new(city.workload, seed);
+    let tenants: Vec<Tenant> = s
+        .store
+        .tenants()
+        .await?
+        .into_iter()
+        .filter(|t| t.sme)
+        .collect();
+    anyhow::ensure!(!tenants.is_empty(), "the demo city has no SME tenants");
+    let mut n = 0u64;
+    loop {
+        let gap = generator.next_gap_s();
+        tokio::time::sleep(std::time::Duration::from_secs_f64(gap.min(120.0))).await;
+        n += 1;
+        let tenant = &tenants[generator.rng.random_range(0..tenants.len())];
+        let spec = generator.spec(n, &tenant.region);
+        match crate::api::jobs::create_job(&s, "system:demo", tenant.id.clone(), spec).await {
+            Ok(job) => tracing::debug!(job = %job.id, "demo job submitted"),
+            Err(e) => tracing::debug!(error = ?e, "demo job refused"),
+        }
+    }
+}

@@ -1,0 +1,424 @@
+//! The API's request and response bodies. Money is a yuan decimal string here and i64 fen inside.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use suanli_core::catalogue::{Accelerator, Catalogue};
+use suanli_core::centre::{Centre, CentreKind, PartnerStatus, Pool, Provider};
+use suanli_core::city::ComputeSlice;
+use suanli_core::job::{Job, JobKind, JobState};
+use suanli_core::region::Region;
+use suanli_core::tenant::{Principal, Role, Tenant};
+use suanli_core::time::format_date;
+use utoipa::ToSchema;
+
+/// A page of a list: follow `next_cursor` (as `?cursor=`) until it is null.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    pub store: String,
+    pub version: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProviderOut {
+    pub id: String,
+    pub name: String,
+    pub name_en: String,
+}
+
+impl From<&Provider> for ProviderOut {
+    fn from(p: &Provider) -> Self {
+        ProviderOut {
+            id: p.id.to_string(),
+            name: p.name.clone(),
+            name_en: p.name_en.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewProviderIn {
+    pub name: String,
+    #[serde(default)]
+    pub name_en: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PoolOut {
+    pub id: String,
+    pub centre_id: String,
+    pub accelerator: String,
+    pub vendor: String,
+    pub domestic: bool,
+    pub nodes: u32,
+    pub accelerators_per_node: u32,
+    pub capacity: u32,
+    /// List price per accelerator-hour, yuan.
+    pub price_per_hour: String,
+    pub partner_discount_pct: u8,
+    /// Price after the partner discount, yuan.
+    pub effective_price_per_hour: String,
+    pub pflops_fp16: f64,
+}
+
+impl PoolOut {
+    pub fn new(p: &Pool, catalogue: &Catalogue) -> PoolOut {
+        let acc = catalogue.get(&p.accelerator);
+        PoolOut {
+            id: p.id.to_string(),
+            centre_id: p.centre_id.to_string(),
+            accelerator: p.accelerator.clone(),
+            vendor: acc.map(|a| a.vendor.clone()).unwrap_or_default(),
+            domestic: acc.is_some_and(|a| a.domestic),
+            nodes: p.nodes,
+            accelerators_per_node: p.accelerators_per_node,
+            capacity: p.capacity(),
+            price_per_hour: p.price_per_hour.to_yuan_string(),
+            partner_discount_pct: p.partner_discount_pct,
+            effective_price_per_hour: p.effective_price().to_yuan_string(),
+            pflops_fp16: acc.map_or(0.0, |a| p.capacity() as f64 * a.fp16_tflops / 1000.0),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPoolIn {
+    /// A model key from `GET /api/v1/accelerators`.
+    pub accelerator: String,
+    pub nodes: u32,
+    pub accelerators_per_node: u32,
+    /// Yuan per accelerator-hour, e.g. "9.80".
+    pub price_per_hour: String,
+    #[serde(default)]
+    pub partner_discount_pct: u8,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CentreOut {
+    pub id: String,
+    pub provider_id: String,
+    pub name: String,
+    pub name_en: String,
+    pub kind: CentreKind,
+    pub region: String,
+    pub partner_status: PartnerStatus,
+    /// YYYY-MM-DD.
+    pub commissioned: String,
+    pub declared_pue: f64,
+    pub racks: u32,
+    pub rtt_ms: BTreeMap<String, u32>,
+    pub accelerators: u64,
+    pub pflops_fp16: f64,
+    pub pools: Vec<PoolOut>,
+}
+
+impl CentreOut {
+    pub fn new(c: &Centre, pools: &[&Pool], catalogue: &Catalogue) -> CentreOut {
+        let pools: Vec<PoolOut> = pools.iter().map(|p| PoolOut::new(p, catalogue)).collect();
+        CentreOut {
+            id: c.id.to_string(),
+            provider_id: c.provider_id.to_string(),
+            name: c.name.clone(),
+            name_en: c.name_en.clone(),
+            kind: c.kind,
+            region: c.region.clone(),
+            partner_status: c.partner_status,
+            commissioned: format_date(c.commissioned_ms),
+            declared_pue: c.declared_pue,
+            racks: c.racks,
+            rtt_ms: c.rtt_ms.clone(),
+            accelerators: pools.iter().map(|p| p.capacity as u64).sum(),
+            pflops_fp16: pools.iter().map(|p| p.pflops_fp16).sum(),
+            pools,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCentreIn {
+    /// Required for the operator; a provider registers centres for itself.
+    #[serde(default)]
+    pub provider_id: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub name_en: String,
+    pub kind: CentreKind,
+    /// A region id from `GET /api/v1/regions`, e.g. "hz-binjiang".
+    pub region: String,
+    /// Only the operator may set it; new centres are applicants otherwise.
+    #[serde(default)]
+    pub partner_status: Option<PartnerStatus>,
+    /// YYYY-MM-DD.
+    pub commissioned: String,
+    pub declared_pue: f64,
+    pub racks: u32,
+    #[serde(default)]
+    pub rtt_ms: BTreeMap<String, u32>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerStatusIn {
+    pub status: PartnerStatus,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TenantOut {
+    pub id: String,
+    pub name: String,
+    pub name_en: String,
+    pub uscc: String,
+    pub sme: bool,
+    pub region: String,
+    /// Characters 3-8 of the credit code.
+    pub division_code: String,
+}
+
+impl From<&Tenant> for TenantOut {
+    fn from(t: &Tenant) -> Self {
+        TenantOut {
+            id: t.id.to_string(),
+            name: t.name.clone(),
+            name_en: t.name_en.clone(),
+            uscc: t.uscc.as_str().to_string(),
+            sme: t.sme,
+            region: t.region.clone(),
+            division_code: t.uscc.division_code().to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTenantIn {
+    pub name: String,
+    #[serde(default)]
+    pub name_en: String,
+    /// Unified social credit code (GB 32100), 18 characters with a valid check digit.
+    pub uscc: String,
+    pub sme: bool,
+    pub region: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobIn {
+    /// Required when the operator submits on a tenant's behalf; ignored otherwise.
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+    pub name: String,
+    pub kind: JobKind,
+    /// Accelerators needed at once (one gang).
+    pub accelerators: u32,
+    /// Acceptable accelerator models; empty means any that meets the minimums.
+    #[serde(default)]
+    pub models: Vec<String>,
+    #[serde(default)]
+    pub min_fp16_tflops: Option<f64>,
+    #[serde(default)]
+    pub min_memory_gb: Option<u32>,
+    /// Estimated run time in seconds.
+    pub duration_s: i64,
+    /// Unix ms by which the job should finish.
+    #[serde(default)]
+    pub deadline_ms: Option<i64>,
+    #[serde(default)]
+    pub latency_slo_ms: Option<u32>,
+    #[serde(default)]
+    pub users_region: Option<String>,
+    #[serde(default)]
+    pub data_region: Option<String>,
+    /// 0 (lowest) to 9 (highest); default 4.
+    #[serde(default)]
+    pub priority: Option<u8>,
+    /// Most the tenant pays per accelerator-hour after discounts, yuan.
+    #[serde(default)]
+    pub max_price_per_hour: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct JobOut {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub kind: JobKind,
+    pub state: JobState,
+    pub accelerators: u32,
+    pub models: Vec<String>,
+    pub min_fp16_tflops: Option<f64>,
+    pub min_memory_gb: Option<u32>,
+    pub duration_s: i64,
+    pub deadline_ms: Option<i64>,
+    pub latency_slo_ms: Option<u32>,
+    pub users_region: Option<String>,
+    pub data_region: Option<String>,
+    pub priority: u8,
+    pub max_price_per_hour: Option<String>,
+    pub pool_id: Option<String>,
+    pub centre_id: Option<String>,
+    pub submitted_ms: i64,
+    pub placed_ms: Option<i64>,
+    pub started_ms: Option<i64>,
+    pub finished_ms: Option<i64>,
+    /// Why the job waits, failed, or was cancelled.
+    pub reason: Option<String>,
+    pub usage_s: Option<i64>,
+    /// Metered cost, yuan.
+    pub cost: Option<String>,
+}
+
+impl From<&Job> for JobOut {
+    fn from(j: &Job) -> Self {
+        let s = &j.spec;
+        JobOut {
+            id: j.id.to_string(),
+            tenant_id: j.tenant_id.to_string(),
+            name: s.name.clone(),
+            kind: s.kind,
+            state: j.state,
+            accelerators: s.accelerators,
+            models: s.models.clone(),
+            min_fp16_tflops: s.min_fp16_tflops,
+            min_memory_gb: s.min_memory_gb,
+            duration_s: s.duration_s,
+            deadline_ms: s.deadline_ms,
+            latency_slo_ms: s.latency_slo_ms,
+            users_region: s.users_region.clone(),
+            data_region: s.data_region.clone(),
+            priority: s.priority,
+            max_price_per_hour: s.max_price_per_hour.map(|p| p.to_yuan_string()),
+            pool_id: j.pool_id.as_ref().map(|p| p.to_string()),
+            centre_id: j.centre_id.as_ref().map(|c| c.to_string()),
+            submitted_ms: j.submitted_ms,
+            placed_ms: j.placed_ms,
+            started_ms: j.started_ms,
+            finished_ms: j.finished_ms,
+            reason: j.reason.clone(),
+            usage_s: j.usage_s,
+            cost: j.cost.map(|c| c.to_yuan_string()),
+        }
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelIn {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Targets {
+    pub open_compute_pflops_fp16: f64,
+    pub high_performance_share: f64,
+    pub monitoring_coverage: f64,
+    pub new_dc_pue_limit: f64,
+    /// Yuan per year.
+    pub voucher_budget: String,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+pub struct JobCounts {
+    pub pending: i64,
+    pub placed: i64,
+    pub running: i64,
+    pub succeeded: i64,
+    pub failed: i64,
+    pub cancelled: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CitySummary {
+    /// Dense FP16 peak of all pools in partner centres.
+    pub open_compute_pflops_fp16: f64,
+    /// High-performance (intelligent + supercomputing) share of the open compute, 0..1.
+    pub high_performance_share: f64,
+    pub domestic_share: f64,
+    pub targets: Targets,
+    /// Open compute as a share of its target, 0..1 (may exceed 1).
+    pub open_compute_progress: f64,
+    pub centres: u32,
+    pub partner_centres: u32,
+    pub pools: u32,
+    pub accelerators: u64,
+    pub tenants: u32,
+    /// New data centres (commissioned on or after the policy's start) declaring PUE at or above the limit.
+    pub new_centres_over_pue_limit: Vec<String>,
+    pub jobs: JobCounts,
+    pub by_region: BTreeMap<String, ComputeSlice>,
+    pub by_scope: BTreeMap<String, ComputeSlice>,
+    pub by_vendor: BTreeMap<String, ComputeSlice>,
+    pub by_class: BTreeMap<String, ComputeSlice>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    pub user_id: String,
+    pub name: String,
+    pub role: Role,
+    pub tenant_id: Option<String>,
+    pub provider_id: Option<String>,
+}
+
+impl From<&Principal> for Me {
+    fn from(p: &Principal) -> Self {
+        Me {
+            user_id: p.user_id.to_string(),
+            name: p.name.clone(),
+            role: p.role,
+            tenant_id: p.tenant_id.as_ref().map(|t| t.to_string()),
+            provider_id: p.provider_id.as_ref().map(|t| t.to_string()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserIn {
+    pub name: String,
+    pub role: Role,
+    /// Required for role tenant.
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+    /// Required for role provider.
+    #[serde(default)]
+    pub provider_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserCreated {
+    pub user: Me,
+    /// The bearer token; shown once, stored only as a hash.
+    pub token: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuditOut {
+    pub id: String,
+    pub at_ms: i64,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub detail: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AcceleratorList {
+    pub items: Vec<Accelerator>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RegionList {
+    pub items: Vec<Region>,
+}

@@ -1,0 +1,92 @@
+//! Errors at the HTTP edge: domain errors become `application/problem+json` (RFC 9457) with a stable `code`.
+//!
+//! Internal failures are logged with their context and answered as a bare 500 `internal`,
+//! never leaking database messages to the caller.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use suanli_core::error::{Error, ErrorCode};
+use suanli_store::StoreError;
+use utoipa::ToSchema;
+
+/// The body of every error response.
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
+pub struct Problem {
+    /// A URI reference naming the problem type: `/problems/{code}`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    /// What went wrong in this request, for a person.
+    pub detail: String,
+    /// The stable, machine-readable code (see the error table).
+    pub code: String,
+}
+
+#[derive(Debug)]
+pub enum ApiError {
+    Domain(Error),
+    Internal(String),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError::Domain(Error::new(code, message))
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> ApiError {
+        ApiError::Domain(e)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::Domain(e) => ApiError::Domain(e),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+pub fn problem(code: ErrorCode, detail: String) -> Problem {
+    Problem {
+        type_: format!("/problems/{}", code.as_str()),
+        title: code.title().to_string(),
+        status: code.http_status(),
+        detail,
+        code: code.as_str().to_string(),
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let p = match self {
+            ApiError::Domain(e) => problem(e.code, e.message),
+            ApiError::Internal(msg) => {
+                tracing::error!(error = %msg, "internal error");
+                problem(
+                    ErrorCode::Internal,
+                    "An internal error occurred; it has been logged.".into(),
+                )
+            }
+        };
+        let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut resp = (status, axum::Json(p)).into_response();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"suanli\""),
+            );
+        }
+        resp
+    }
+}

@@ -1,0 +1,271 @@
+//! Suanli's HTTP edge: the axum router, bearer-token auth, problem+json errors, OpenAPI, metrics, and `serve`.
+//!
+//! `serve` owns the process: it opens the store (SQLite in the data directory, or
+//! PostgreSQL from `DATABASE_URL`), starts the dispatch engine, seeds and animates the demo
+//! city when asked, and answers HTTP until it is told to stop.
+
+pub mod api;
+pub mod auth;
+pub mod demo;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod openapi;
+
+use axum::Router;
+use axum::routing::{get, post};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use suanli_core::catalogue::Catalogue;
+use suanli_core::city::Policy;
+use suanli_core::error::ErrorCode;
+use suanli_core::id::AuditId;
+use suanli_core::region::Regions;
+use suanli_core::time::{Clock, UnixMs};
+use suanli_dispatch::engine::Engine;
+use suanli_dispatch::ids::Ids;
+use suanli_dispatch::sim::{SimBackend, SimConfig};
+use suanli_store::{Audit, Store, StoreOptions};
+
+/// Everything a request handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub catalogue: Arc<Catalogue>,
+    pub regions: Arc<Regions>,
+    pub policy: Arc<Policy>,
+    pub ids: Ids,
+    pub engine: Arc<Engine>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+/// Builds an audit record for a change made by a caller.
+pub fn audit(
+    s: &AppState,
+    caller: &auth::Caller,
+    action: &str,
+    subject: &str,
+    detail: serde_json::Value,
+) -> Audit {
+    audit_as(s, &caller.0.actor(), action, subject, detail)
+}
+
+/// Builds an audit record for a change made by a named actor ("system:demo", ...).
+pub fn audit_as(
+    s: &AppState,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: serde_json::Value,
+) -> Audit {
+    let (t, e) = s.ids.parts();
+    Audit {
+        id: AuditId::generate(t, e),
+        at_ms: t,
+        actor: actor.to_string(),
+        action: action.to_string(),
+        subject: subject.to_string(),
+        detail,
+    }
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    use api::{centres, city, jobs, tenants};
+    let api = Router::new()
+        .route(
+            "/openapi.json",
+            get(|| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    openapi::document(),
+                )
+            }),
+        )
+        .route("/city/summary", get(city::summary))
+        .route("/accelerators", get(city::accelerators))
+        .route("/regions", get(city::regions))
+        .route("/audit", get(city::audit_log))
+        .route(
+            "/providers",
+            get(centres::list_providers).post(centres::create_provider),
+        )
+        .route(
+            "/centres",
+            get(centres::list_centres).post(centres::create_centre),
+        )
+        .route("/centres/{id}", get(centres::get_centre))
+        .route("/centres/{id}/pools", post(centres::create_pool))
+        .route(
+            "/centres/{id}/partner-status",
+            post(centres::set_partner_status),
+        )
+        .route(
+            "/tenants",
+            get(tenants::list_tenants).post(tenants::create_tenant),
+        )
+        .route("/tenants/{id}", get(tenants::get_tenant))
+        .route("/users", post(tenants::create_user))
+        .route("/me", get(tenants::me))
+        .route("/jobs", get(jobs::list_jobs).post(jobs::submit_job))
+        .route("/jobs/{id}", get(jobs::get_job))
+        .route("/jobs/{id}/cancel", post(jobs::cancel_job));
+    Router::new()
+        .route("/healthz", get(city::healthz))
+        .route("/metrics", get(metrics::render))
+        .route("/", get(index))
+        .nest("/api/v1", api)
+        .fallback(|| async {
+            error::ApiError::new(
+                ErrorCode::NotFound,
+                "no such path; the API lives under /api/v1 (GET /api/v1/openapi.json describes it)",
+            )
+        })
+        .method_not_allowed_fallback(|| async {
+            error::ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                "this method is not allowed on this path",
+            )
+        })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .with_state(state)
+}
+
+async fn index() -> axum::response::Html<&'static str> {
+    axum::response::Html(concat!(
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>Suanli 算力</title></head><body>",
+        "<h1>Suanli 算力 — city compute platform</h1>",
+        "<p>The API lives under <a href=\"/api/v1/openapi.json\">/api/v1</a>; health at <a href=\"/healthz\">/healthz</a>, metrics at <a href=\"/metrics\">/metrics</a>.</p>",
+        "</body></html>"
+    ))
+}
+
+/// The wall clock, the one place the server reads time.
+#[derive(Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> UnixMs {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
+    }
+}
+
+/// How to run the server.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL; otherwise SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    pub demo: bool,
+    /// How often the dispatch engine runs a round.
+    pub tick: Duration,
+    /// Simulated seconds per wall second in the simulated backend; `None` takes the demo city's.
+    pub time_scale: Option<f64>,
+    /// Seed of the demo's job stream (and the simulated failures).
+    pub seed: u64,
+    /// Whether the demo keeps submitting a stream of jobs.
+    pub demo_stream: bool,
+}
+
+/// Opens the store and builds the state (without listening), so tests and `serve` share it.
+pub async fn build_state(cfg: &ServeConfig) -> anyhow::Result<AppState> {
+    let store = match &cfg.database_url {
+        Some(url) if url.starts_with("postgres") => {
+            Store::connect(url, StoreOptions::default()).await?
+        }
+        _ => Store::open_dir(&cfg.data_dir).await?,
+    };
+    let catalogue = Arc::new(Catalogue::builtin());
+    let regions = Arc::new(Regions::builtin());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let ids = Ids::new(clock);
+    let demo_city = demo::DemoCity::builtin()?;
+    let sim = SimBackend::new(SimConfig {
+        time_scale: cfg.time_scale.unwrap_or(demo_city.workload.time_scale),
+        failure_rate: if cfg.demo { 0.02 } else { 0.0 },
+        seed: cfg.seed,
+        ..SimConfig::default()
+    });
+    let engine = Arc::new(Engine::new(
+        store.clone(),
+        catalogue.clone(),
+        regions.clone(),
+        ids.clone(),
+        Arc::new(sim),
+    ));
+    Ok(AppState {
+        store,
+        catalogue,
+        regions,
+        policy: Arc::new(Policy::default()),
+        ids,
+        engine,
+        metrics: Arc::default(),
+    })
+}
+
+/// Runs the platform until `shutdown` resolves.
+pub async fn serve(
+    cfg: ServeConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = build_state(&cfg).await?;
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+    let url = format!("http://{addr}");
+    if cfg.demo {
+        let (path, tokens) = demo::seed(&state, &cfg.data_dir, &url).await?;
+        println!("Suanli demo city is up at {url}");
+        println!("  demo tokens, one per role (also in {}):", path.display());
+        for (role, token) in &tokens {
+            println!("    {role:<10} {token}");
+        }
+        if let Some((_, t)) = tokens.iter().find(|(r, _)| r == "tenant") {
+            println!(
+                "  try: suanli --server {url} --token {t} jobs submit --accelerators 8 --duration 1h"
+            );
+        }
+    } else {
+        println!("Suanli is up at {url}");
+    }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let engine = state.engine.clone();
+    let mut rx = stop_rx.clone();
+    let engine_task = tokio::spawn(engine.run(cfg.tick, async move {
+        let _ = rx.changed().await;
+    }));
+    let stream_task = if cfg.demo && cfg.demo_stream {
+        let mut rx = stop_rx.clone();
+        let st = state.clone();
+        Some(tokio::spawn(async move {
+            tokio::select! {
+                r = demo::job_stream(st, cfg.seed) => if let Err(e) = r { tracing::warn!(error = %e, "demo job stream stopped") },
+                _ = rx.changed() => {}
+            }
+        }))
+    } else {
+        None
+    };
+    let app = router(state.clone());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    let _ = stop_tx.send(true);
+    let _ = engine_task.await;
+    if let Some(t) = stream_task {
+        let _ = t.await;
+    }
+    state.store.close().await;
+    Ok(())
+}

@@ -1,0 +1,70 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations; `docs/openapi.json` is its committed copy.
+
+use crate::api::{centres, city, jobs, tenants};
+use crate::dto::*;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Suanli API", description = "算力 — the city compute platform: registry, jobs, city totals. Errors are application/problem+json with a stable `code`.", license(name = "Apache-2.0")),
+    paths(
+        city::healthz,
+        city::summary,
+        city::accelerators,
+        city::regions,
+        city::audit_log,
+        centres::list_providers,
+        centres::create_provider,
+        centres::list_centres,
+        centres::get_centre,
+        centres::create_centre,
+        centres::create_pool,
+        centres::set_partner_status,
+        tenants::list_tenants,
+        tenants::get_tenant,
+        tenants::create_tenant,
+        tenants::create_user,
+        tenants::me,
+        jobs::submit_job,
+        jobs::list_jobs,
+        jobs::get_job,
+        jobs::cancel_job,
+    ),
+    components(schemas(crate::error::Problem, JobIn, JobOut, CentreOut, PoolOut, TenantOut, CitySummary)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "registry", description = "Providers, compute centres and resource pools"),
+        (name = "tenants", description = "Tenants, users and tokens"),
+        (name = "jobs", description = "Submitting and following jobs"),
+        (name = "city", description = "City totals, catalogue, regions, audit"),
+        (name = "ops", description = "Health"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An opaque token (sl_…)"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document as pretty JSON with a trailing newline (the form committed in docs/openapi.json).
+pub fn document() -> String {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    let mut s = serde_json::to_string_pretty(&doc).expect("the OpenAPI document serialises");
+    s.push('\n');
+    s
+}

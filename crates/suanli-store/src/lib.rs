@@ -1,0 +1,831 @@
+//! Suanli's persistence: one store over SQLite (embedded default) or PostgreSQL, with one SQL dialect.
+//!
+//! Every statement is written once with `$1`-style placeholders, which both SQLite and
+//! PostgreSQL accept through sqlx's `Any` driver. Money is BIGINT fen, time BIGINT unix ms,
+//! flags BIGINT 0/1, structured fields JSON text, so no type differs between the two.
+//!
+//! Every state change commits in one transaction together with its audit record
+//! (who, what, when). On SQLite, write transactions are serialised by a lock in this
+//! process (SQLite has one writer anyway, and a deferred transaction that upgrades to a
+//! writer can fail without retry); readers run concurrently in WAL mode.
+
+mod migrations;
+mod rows;
+
+use rows::{centre_from_row, job_from_row, pool_from_row, tenant_from_row};
+use serde::Serialize;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{Any, AnyPool, AssertSqlSafe, Row, Transaction};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use suanli_core::centre::{Centre, PartnerStatus, Pool, Provider};
+use suanli_core::error::{Error, ErrorCode};
+use suanli_core::id::{AuditId, CentreId, JobId, ProviderId, TenantId, UserId};
+use suanli_core::job::{Job, JobState};
+use suanli_core::tenant::{Principal, Role, Tenant};
+use suanli_core::time::UnixMs;
+use tokio::sync::Mutex;
+
+/// What went wrong in the store: a domain error the caller should show, or a database failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Domain(#[from] Error),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// One audit record, written in the same transaction as the change it describes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Audit {
+    pub id: AuditId,
+    pub at_ms: UnixMs,
+    /// Who: "operator:usr_…", "system:dispatch", ...
+    pub actor: String,
+    /// What: "job.submit", "job.placed", "centre.create", ...
+    pub action: String,
+    /// The id of the thing changed.
+    pub subject: String,
+    pub detail: serde_json::Value,
+}
+
+/// A user and the hash of one bearer token for it.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: UserId,
+    pub name: String,
+    pub role: Role,
+    pub tenant_id: Option<TenantId>,
+    pub provider_id: Option<ProviderId>,
+    pub token_sha256_hex: String,
+    pub created_ms: UnixMs,
+}
+
+/// Filters for listing jobs; results come newest first.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub states: Vec<JobState>,
+    pub tenant_id: Option<TenantId>,
+    pub centre_id: Option<CentreId>,
+    /// Only jobs placed in centres of this provider.
+    pub provider_id: Option<ProviderId>,
+    /// Only jobs with ids below this one (the previous page's last id).
+    pub before: Option<JobId>,
+    pub limit: u32,
+}
+
+/// Connection settings beyond the URL.
+#[derive(Debug, Clone, Default)]
+pub struct StoreOptions {
+    /// PostgreSQL only: a schema to create and use (tests isolate themselves this way).
+    pub pg_schema: Option<String>,
+    pub max_connections: Option<u32>,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    dialect: Dialect,
+    write_lock: Arc<Mutex<()>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("dialect", &self.dialect)
+            .finish()
+    }
+}
+
+/// The write transaction of a store: holds the SQLite writer lock while it lives.
+pub struct WriteTx<'s> {
+    tx: Transaction<'static, Any>,
+    _guard: tokio::sync::MutexGuard<'s, ()>,
+    dialect: Dialect,
+}
+
+impl Store {
+    /// Opens (creating if needed) the embedded SQLite store in a data directory.
+    pub async fn open_dir(dir: &Path) -> StoreResult<Store> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Corrupt(format!(
+                "cannot create data directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+        let file = dir.join("suanli.db");
+        Store::connect(
+            &format!("sqlite://{}?mode=rwc", file.display()),
+            StoreOptions::default(),
+        )
+        .await
+    }
+
+    /// Connects to `sqlite://…` or `postgres://…` and runs the migrations.
+    pub async fn connect(url: &str, options: StoreOptions) -> StoreResult<Store> {
+        install_default_drivers();
+        let dialect = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Dialect::Postgres
+        } else if url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else {
+            return Err(StoreError::Domain(Error::new(
+                ErrorCode::Internal,
+                "DATABASE_URL must start with postgres:// or sqlite:",
+            )));
+        };
+        if let (Dialect::Postgres, Some(schema)) = (dialect, &options.pg_schema) {
+            check_schema_name(schema)?;
+            let admin = AnyPoolOptions::new()
+                .max_connections(1)
+                .connect(url)
+                .await?;
+            sqlx::query(AssertSqlSafe(format!(
+                "CREATE SCHEMA IF NOT EXISTS {schema}"
+            )))
+            .execute(&admin)
+            .await?;
+            admin.close().await;
+        }
+        let schema = options.pg_schema.clone();
+        let pool = AnyPoolOptions::new()
+            .max_connections(options.max_connections.unwrap_or(match dialect {
+                Dialect::Sqlite => 4,
+                Dialect::Postgres => 8,
+            }))
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                let schema = schema.clone();
+                Box::pin(async move {
+                    match dialect {
+                        Dialect::Sqlite => {
+                            // WAL for concurrent readers; FULL sync so an acknowledged commit survives power loss;
+                            // foreign keys are off by default in SQLite.
+                            for pragma in [
+                                "PRAGMA journal_mode = WAL",
+                                "PRAGMA synchronous = FULL",
+                                "PRAGMA foreign_keys = ON",
+                                "PRAGMA busy_timeout = 10000",
+                            ] {
+                                sqlx::query(pragma).execute(&mut *conn).await?;
+                            }
+                        }
+                        Dialect::Postgres => {
+                            if let Some(s) = schema {
+                                sqlx::query(AssertSqlSafe(format!("SET search_path TO {s}")))
+                                    .execute(&mut *conn)
+                                    .await?;
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await?;
+        let store = Store {
+            pool,
+            dialect,
+            write_lock: Arc::new(Mutex::new(())),
+        };
+        migrations::run(&store).await?;
+        Ok(store)
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Drops a test schema (PostgreSQL). Used by tests to clean up after themselves.
+    pub async fn drop_schema(url: &str, schema: &str) -> StoreResult<()> {
+        check_schema_name(schema)?;
+        install_default_drivers();
+        let admin = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE"
+        )))
+        .execute(&admin)
+        .await?;
+        admin.close().await;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Begins a write transaction (taking the SQLite writer lock first).
+    pub async fn begin(&self) -> StoreResult<WriteTx<'_>> {
+        let guard = self.write_lock.lock().await;
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx {
+            tx,
+            _guard: guard,
+            dialect: self.dialect,
+        })
+    }
+
+    /// Answers whether the database is reachable.
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    // ----- meta -----
+
+    pub async fn meta(&self, key: &str) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT value FROM meta WHERE key = $1")
+            .bind(key.to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.get::<String, _>(0)))
+    }
+
+    // ----- providers -----
+
+    pub async fn providers(&self) -> StoreResult<Vec<Provider>> {
+        let rows = sqlx::query("SELECT id, name, name_en FROM providers ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Provider {
+                    id: rows::parse_id(r.get::<String, _>(0))?,
+                    name: r.get(1),
+                    name_en: r.get(2),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn provider(&self, id: &ProviderId) -> StoreResult<Option<Provider>> {
+        Ok(self.providers().await?.into_iter().find(|p| &p.id == id))
+    }
+
+    // ----- centres and pools -----
+
+    pub async fn centres(&self, provider: Option<&ProviderId>) -> StoreResult<Vec<Centre>> {
+        let rows = match provider {
+            Some(p) => {
+                sqlx::query(rows::CENTRE_SELECT_BY_PROVIDER)
+                    .bind(p.to_string())
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query(rows::CENTRE_SELECT_ALL)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.iter().map(centre_from_row).collect()
+    }
+
+    pub async fn centre(&self, id: &CentreId) -> StoreResult<Option<Centre>> {
+        let row = sqlx::query(rows::CENTRE_SELECT_ONE)
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(centre_from_row).transpose()
+    }
+
+    pub async fn pools(&self) -> StoreResult<Vec<Pool>> {
+        let rows = sqlx::query(rows::POOL_SELECT_ALL)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(pool_from_row).collect()
+    }
+
+    pub async fn pools_of(&self, centre: &CentreId) -> StoreResult<Vec<Pool>> {
+        let rows = sqlx::query(rows::POOL_SELECT_BY_CENTRE)
+            .bind(centre.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(pool_from_row).collect()
+    }
+
+    // ----- tenants -----
+
+    pub async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
+        let rows = sqlx::query(rows::TENANT_SELECT_ALL)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(tenant_from_row).collect()
+    }
+
+    pub async fn tenant(&self, id: &TenantId) -> StoreResult<Option<Tenant>> {
+        let row = sqlx::query(rows::TENANT_SELECT_ONE)
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(tenant_from_row).transpose()
+    }
+
+    // ----- users and tokens -----
+
+    /// The principal a token hash belongs to, if any.
+    pub async fn principal_by_token(
+        &self,
+        token_sha256_hex: &str,
+    ) -> StoreResult<Option<Principal>> {
+        let row = sqlx::query(
+            "SELECT u.id, u.name, u.role, u.tenant_id, u.provider_id FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1",
+        )
+        .bind(token_sha256_hex.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let role: String = r.get(2);
+        Ok(Some(Principal {
+            user_id: rows::parse_id(r.get::<String, _>(0))?,
+            name: r.get(1),
+            role: Role::parse(&role)
+                .ok_or_else(|| StoreError::Corrupt(format!("role '{role}'")))?,
+            tenant_id: r
+                .get::<Option<String>, _>(3)
+                .map(rows::parse_id)
+                .transpose()?,
+            provider_id: r
+                .get::<Option<String>, _>(4)
+                .map(rows::parse_id)
+                .transpose()?,
+        }))
+    }
+
+    pub async fn user_count(&self) -> StoreResult<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?
+            .get::<i64, _>(0))
+    }
+
+    // ----- jobs -----
+
+    pub async fn job(&self, id: &JobId) -> StoreResult<Option<Job>> {
+        let row = sqlx::query(rows::JOB_SELECT_ONE)
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    /// Lists jobs newest first, with the filter's conditions; returns at most `limit` (1..=1000).
+    pub async fn jobs(&self, filter: &JobFilter) -> StoreResult<Vec<Job>> {
+        // Only placeholders and fixed fragments go into the SQL text; every value is bound.
+        let mut sql = String::from(rows::JOB_SELECT);
+        let mut conds: Vec<String> = Vec::new();
+        let mut binds: Vec<String> = Vec::new();
+        let next = |v: String, binds: &mut Vec<String>| {
+            binds.push(v);
+            format!("${}", binds.len())
+        };
+        if !filter.states.is_empty() {
+            let ps: Vec<String> = filter
+                .states
+                .iter()
+                .map(|s| next(s.as_str().to_owned(), &mut binds))
+                .collect();
+            conds.push(format!("j.state IN ({})", ps.join(", ")));
+        }
+        if let Some(t) = &filter.tenant_id {
+            conds.push(format!("j.tenant_id = {}", next(t.to_string(), &mut binds)));
+        }
+        if let Some(c) = &filter.centre_id {
+            conds.push(format!("j.centre_id = {}", next(c.to_string(), &mut binds)));
+        }
+        if let Some(p) = &filter.provider_id {
+            conds.push(format!(
+                "j.centre_id IN (SELECT id FROM centres WHERE provider_id = {})",
+                next(p.to_string(), &mut binds)
+            ));
+        }
+        if let Some(b) = &filter.before {
+            conds.push(format!("j.id < {}", next(b.to_string(), &mut binds)));
+        }
+        if !conds.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conds.join(" AND "));
+        }
+        sql.push_str(&format!(
+            " ORDER BY j.id DESC LIMIT {}",
+            filter.limit.clamp(1, 1000)
+        ));
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for b in binds {
+            q = q.bind(b);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    /// Jobs in any of the given states, oldest first (for the dispatch loop).
+    pub async fn jobs_in_states(&self, states: &[JobState]) -> StoreResult<Vec<Job>> {
+        let mut all = Vec::new();
+        for s in states {
+            let rows = sqlx::query(rows::JOB_SELECT_BY_STATE)
+                .bind(s.as_str().to_owned())
+                .fetch_all(&self.pool)
+                .await?;
+            for r in &rows {
+                all.push(job_from_row(r)?);
+            }
+        }
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(all)
+    }
+
+    /// Number of jobs in each state.
+    pub async fn job_counts(&self) -> StoreResult<Vec<(JobState, i64)>> {
+        let rows = sqlx::query("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let s: String = r.get(0);
+            out.push((
+                JobState::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("state '{s}'")))?,
+                r.get::<i64, _>(1),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Moves a job from its current state to `to`, applying `change` to the record, in one
+    /// transaction with its audit record. An illegal move is an error and changes nothing.
+    pub async fn transition_job(
+        &self,
+        id: &JobId,
+        to: JobState,
+        audit: Audit,
+        change: impl FnOnce(&mut Job),
+    ) -> StoreResult<Job> {
+        let mut tx = self.begin().await?;
+        let job = tx.transition_job(id, to, change).await?;
+        tx.audit(&audit).await?;
+        tx.commit().await?;
+        Ok(job)
+    }
+
+    /// Records why a pending job waits (not a state change, so no audit record).
+    pub async fn set_job_reason(&self, id: &JobId, reason: &str) -> StoreResult<()> {
+        let _guard = self.write_lock.lock().await;
+        sqlx::query("UPDATE jobs SET reason = $1 WHERE id = $2 AND state = 'pending'")
+            .bind(reason.to_owned())
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records the metered usage and cost of a job that ended without a backend report
+    /// (a cancelled job stopped later), once: a job already metered is left alone.
+    pub async fn record_usage(
+        &self,
+        id: &JobId,
+        usage_s: i64,
+        cost: suanli_core::Fen,
+        audit: Audit,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "UPDATE jobs SET usage_s = $1, cost_fen = $2 WHERE id = $3 AND usage_s IS NULL",
+        )
+        .bind(usage_s)
+        .bind(cost.0)
+        .bind(id.to_string())
+        .execute(&mut *tx.tx)
+        .await?;
+        if done.rows_affected() == 1 {
+            tx.audit(&audit).await?;
+        }
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    // ----- audit -----
+
+    /// The newest audit records, optionally about one subject.
+    pub async fn audit_log(&self, subject: Option<&str>, limit: u32) -> StoreResult<Vec<Audit>> {
+        let limit = limit.clamp(1, 1000);
+        let rows = match subject {
+            Some(s) => {
+                sqlx::query(AssertSqlSafe(format!("SELECT id, at_ms, actor, action, subject, detail FROM audit WHERE subject = $1 ORDER BY id DESC LIMIT {limit}")))
+                    .bind(s.to_owned())
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => sqlx::query(AssertSqlSafe(format!("SELECT id, at_ms, actor, action, subject, detail FROM audit ORDER BY id DESC LIMIT {limit}"))).fetch_all(&self.pool).await?,
+        };
+        rows.iter()
+            .map(|r| {
+                let detail: String = r.get(5);
+                Ok(Audit {
+                    id: rows::parse_id(r.get::<String, _>(0))?,
+                    at_ms: r.get(1),
+                    actor: r.get(2),
+                    action: r.get(3),
+                    subject: r.get(4),
+                    detail: serde_json::from_str(&detail)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl WriteTx<'_> {
+    pub async fn commit(self) -> StoreResult<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn audit(&mut self, a: &Audit) -> StoreResult<()> {
+        sqlx::query("INSERT INTO audit (id, at_ms, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(a.id.to_string())
+            .bind(a.at_ms)
+            .bind(a.actor.clone())
+            .bind(a.action.clone())
+            .bind(a.subject.clone())
+            .bind(a.detail.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_meta(&mut self, key: &str, value: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key.to_owned())
+            .bind(value.to_owned())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn insert_provider(&mut self, p: &Provider, created_ms: UnixMs) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO providers (id, name, name_en, created_ms) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(p.id.to_string())
+        .bind(p.name.clone())
+        .bind(p.name_en.clone())
+        .bind(created_ms)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_centre(&mut self, c: &Centre) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO centres (id, provider_id, name, name_en, kind, region, partner_status, commissioned_ms, declared_pue, racks, rtt_json, created_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(c.id.to_string())
+        .bind(c.provider_id.to_string())
+        .bind(c.name.clone())
+        .bind(c.name_en.clone())
+        .bind(c.kind.as_str())
+        .bind(c.region.clone())
+        .bind(c.partner_status.as_str())
+        .bind(c.commissioned_ms)
+        .bind(c.declared_pue)
+        .bind(c.racks as i64)
+        .bind(serde_json::to_string(&c.rtt_ms).unwrap_or_default())
+        .bind(c.created_ms)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Sets a centre's partner status; returns the status it had.
+    pub async fn set_partner_status(
+        &mut self,
+        id: &CentreId,
+        status: PartnerStatus,
+    ) -> StoreResult<PartnerStatus> {
+        let row = sqlx::query("SELECT partner_status FROM centres WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        let old: String = row
+            .ok_or_else(|| Error::new(ErrorCode::CentreNotFound, format!("no centre {id}")))?
+            .get(0);
+        sqlx::query("UPDATE centres SET partner_status = $1 WHERE id = $2")
+            .bind(status.as_str())
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        PartnerStatus::parse(&old)
+            .ok_or_else(|| StoreError::Corrupt(format!("partner status '{old}'")))
+    }
+
+    pub async fn insert_pool(&mut self, p: &Pool) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO pools (id, centre_id, accelerator, nodes, accelerators_per_node, price_fen_per_hour, partner_discount_pct, created_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(p.id.to_string())
+        .bind(p.centre_id.to_string())
+        .bind(p.accelerator.clone())
+        .bind(p.nodes as i64)
+        .bind(p.accelerators_per_node as i64)
+        .bind(p.price_per_hour.0)
+        .bind(p.partner_discount_pct as i64)
+        .bind(p.created_ms)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Inserts a tenant; a second tenant with the same credit code is `duplicate_uscc`.
+    pub async fn insert_tenant(&mut self, t: &Tenant) -> StoreResult<()> {
+        let exists = sqlx::query("SELECT id FROM tenants WHERE uscc = $1")
+            .bind(t.uscc.as_str().to_owned())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        if let Some(r) = exists {
+            let other: String = r.get(0);
+            return Err(Error::new(
+                ErrorCode::DuplicateUscc,
+                format!(
+                    "unified social credit code {} is already registered as tenant {other}",
+                    t.uscc.as_str()
+                ),
+            )
+            .into());
+        }
+        sqlx::query("INSERT INTO tenants (id, name, name_en, uscc, sme, region, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(t.id.to_string())
+            .bind(t.name.clone())
+            .bind(t.name_en.clone())
+            .bind(t.uscc.as_str().to_owned())
+            .bind(t.sme as i64)
+            .bind(t.region.clone())
+            .bind(t.created_ms)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn insert_user(&mut self, u: &NewUser) -> StoreResult<()> {
+        sqlx::query("INSERT INTO users (id, name, role, tenant_id, provider_id, created_ms) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(u.id.to_string())
+            .bind(u.name.clone())
+            .bind(u.role.as_str())
+            .bind(u.tenant_id.as_ref().map(|t| t.to_string()))
+            .bind(u.provider_id.as_ref().map(|p| p.to_string()))
+            .bind(u.created_ms)
+            .execute(&mut *self.tx)
+            .await?;
+        self.insert_token(&u.id, &u.token_sha256_hex, u.created_ms)
+            .await
+    }
+
+    pub async fn insert_token(
+        &mut self,
+        user: &UserId,
+        token_sha256_hex: &str,
+        created_ms: UnixMs,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO tokens (hash, user_id, created_ms) VALUES ($1, $2, $3)")
+            .bind(token_sha256_hex.to_owned())
+            .bind(user.to_string())
+            .bind(created_ms)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// The users with a role (and, for demo token minting, their bindings).
+    pub async fn users_with_role(
+        &mut self,
+        role: Role,
+    ) -> StoreResult<Vec<(UserId, Option<TenantId>, Option<ProviderId>)>> {
+        let rows =
+            sqlx::query("SELECT id, tenant_id, provider_id FROM users WHERE role = $1 ORDER BY id")
+                .bind(role.as_str())
+                .fetch_all(&mut *self.tx)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    rows::parse_id(r.get::<String, _>(0))?,
+                    r.get::<Option<String>, _>(1)
+                        .map(rows::parse_id)
+                        .transpose()?,
+                    r.get::<Option<String>, _>(2)
+                        .map(rows::parse_id)
+                        .transpose()?,
+                ))
+            })
+            .collect()
+    }
+
+    pub async fn insert_job(&mut self, j: &Job) -> StoreResult<()> {
+        let spec =
+            serde_json::to_string(&j.spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO jobs (id, tenant_id, name, kind, state, accelerators, priority, spec_json, pool_id, centre_id, submitted_ms, placed_ms, started_ms, finished_ms, reason, usage_s, cost_fen) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        )
+        .bind(j.id.to_string())
+        .bind(j.tenant_id.to_string())
+        .bind(j.spec.name.clone())
+        .bind(j.spec.kind.as_str())
+        .bind(j.state.as_str())
+        .bind(j.spec.accelerators as i64)
+        .bind(j.spec.priority as i64)
+        .bind(spec)
+        .bind(j.pool_id.as_ref().map(|p| p.to_string()))
+        .bind(j.centre_id.as_ref().map(|c| c.to_string()))
+        .bind(j.submitted_ms)
+        .bind(j.placed_ms)
+        .bind(j.started_ms)
+        .bind(j.finished_ms)
+        .bind(j.reason.clone())
+        .bind(j.usage_s)
+        .bind(j.cost.map(|c| c.0))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Reads a job (locking its row on PostgreSQL), checks the move, applies `change` and writes it back.
+    pub async fn transition_job(
+        &mut self,
+        id: &JobId,
+        to: JobState,
+        change: impl FnOnce(&mut Job),
+    ) -> StoreResult<Job> {
+        let sql = match self.dialect {
+            Dialect::Postgres => rows::JOB_SELECT_ONE_FOR_UPDATE,
+            Dialect::Sqlite => rows::JOB_SELECT_ONE,
+        };
+        let row = sqlx::query(sql)
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        let mut job = job_from_row(
+            &row.ok_or_else(|| Error::new(ErrorCode::JobNotFound, format!("no job {id}")))?,
+        )?;
+        let from = job.state;
+        job.state = from.transition(to)?;
+        change(&mut job);
+        job.state = to;
+        let done = sqlx::query(
+            "UPDATE jobs SET state = $1, pool_id = $2, centre_id = $3, placed_ms = $4, started_ms = $5, finished_ms = $6, reason = $7, usage_s = $8, cost_fen = $9 \
+             WHERE id = $10 AND state = $11",
+        )
+        .bind(job.state.as_str())
+        .bind(job.pool_id.as_ref().map(|p| p.to_string()))
+        .bind(job.centre_id.as_ref().map(|c| c.to_string()))
+        .bind(job.placed_ms)
+        .bind(job.started_ms)
+        .bind(job.finished_ms)
+        .bind(job.reason.clone())
+        .bind(job.usage_s)
+        .bind(job.cost.map(|c| c.0))
+        .bind(id.to_string())
+        .bind(from.as_str())
+        .execute(&mut *self.tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(Error::new(
+                ErrorCode::IllegalTransition,
+                format!("job {id} changed state concurrently; try again"),
+            )
+            .into());
+        }
+        Ok(job)
+    }
+}
+
+fn check_schema_name(schema: &str) -> StoreResult<()> {
+    if schema.is_empty()
+        || schema.len() > 60
+        || !schema
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(Error::new(
+            ErrorCode::Internal,
+            "schema names are lowercase letters, digits and underscores",
+        )
+        .into());
+    }
+    Ok(())
+}

@@ -1,0 +1,813 @@
+//! The `suanli` binary: `serve` runs the platform; the other subcommands talk to a running server over its API.
+
+mod client;
+mod output;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use client::{ApiFailure, Client};
+use output::{Format, cell, field, record, table, time};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "suanli",
+    version,
+    about = "Suanli (算力): the city compute platform — serve it, or use it from the command line"
+)]
+struct Cli {
+    /// Server to talk to.
+    #[arg(
+        long,
+        global = true,
+        env = "SUANLI_SERVER",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    server: String,
+    /// Bearer token (the demo writes one per role to demo-tokens.json).
+    #[arg(long, global = true, env = "SUANLI_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// How to print results.
+    #[arg(long, short = 'o', global = true, value_enum, default_value = "table")]
+    output: Format,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the platform: API, dispatch engine and (with --demo) a living demo city.
+    Serve(ServeArgs),
+    /// Print the OpenAPI 3.1 document of this build.
+    Openapi,
+    /// City totals against the policy's targets.
+    City,
+    /// Compute providers.
+    #[command(subcommand)]
+    Providers(ProvidersCmd),
+    /// Compute centres.
+    #[command(subcommand)]
+    Centres(CentresCmd),
+    /// Resource pools of a centre.
+    #[command(subcommand)]
+    Pools(PoolsCmd),
+    /// Tenant enterprises.
+    #[command(subcommand)]
+    Tenants(TenantsCmd),
+    /// Users and their tokens.
+    #[command(subcommand)]
+    Users(UsersCmd),
+    /// Jobs.
+    #[command(subcommand)]
+    Jobs(JobsCmd),
+    /// The accelerator catalogue.
+    Accelerators,
+    /// The region tree.
+    Regions,
+    /// The audit trail (operator, regulator).
+    Audit {
+        #[arg(long)]
+        subject: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Who the token belongs to.
+    Me,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Where the embedded store and demo tokens live.
+    #[arg(long, env = "SUANLI_DATA_DIR", default_value = "suanli-data")]
+    data_dir: PathBuf,
+    /// Seed and animate the demo city.
+    #[arg(long)]
+    demo: bool,
+    /// With --demo: do not submit a background stream of jobs.
+    #[arg(long)]
+    no_stream: bool,
+    /// Dispatch round interval in milliseconds.
+    #[arg(long, default_value_t = 250)]
+    tick_ms: u64,
+    /// Simulated seconds per wall second in the simulated backend (default: the demo city's, 600).
+    #[arg(long)]
+    time_scale: Option<f64>,
+    /// Seed of the demo job stream and simulated failures.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+#[derive(Debug, Subcommand)]
+enum ProvidersCmd {
+    List,
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        name_en: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CentresCmd {
+    /// List centres.
+    List {
+        #[arg(long)]
+        provider: Option<String>,
+    },
+    /// Show a centre and its pools.
+    Show { id: String },
+    /// Register a centre.
+    Create {
+        #[arg(long)]
+        provider: Option<String>,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        name_en: String,
+        /// cloud, intelligent-computing or edge.
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        region: String,
+        /// YYYY-MM-DD.
+        #[arg(long)]
+        commissioned: String,
+        #[arg(long)]
+        pue: f64,
+        #[arg(long)]
+        racks: u32,
+        /// RTT to a region as REGION=MS (repeatable).
+        #[arg(long = "rtt", value_parser = parse_rtt)]
+        rtt: Vec<(String, u32)>,
+        /// applicant, partner or suspended (operator only).
+        #[arg(long)]
+        partner_status: Option<String>,
+    },
+    /// Admit, suspend or reinstate a partner (operator).
+    PartnerStatus {
+        id: String,
+        /// applicant, partner or suspended.
+        status: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PoolsCmd {
+    /// Add a pool to a centre.
+    Add {
+        centre: String,
+        #[arg(long)]
+        accelerator: String,
+        #[arg(long)]
+        nodes: u32,
+        #[arg(long)]
+        per_node: u32,
+        /// Yuan per accelerator-hour, e.g. 9.80.
+        #[arg(long)]
+        price: String,
+        #[arg(long, default_value_t = 0)]
+        discount: u8,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantsCmd {
+    List,
+    Show {
+        id: String,
+    },
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        name_en: String,
+        /// Unified social credit code (18 characters).
+        #[arg(long)]
+        uscc: String,
+        /// Whether the tenant is a small or medium enterprise.
+        #[arg(long, action = clap::ArgAction::Set, default_value_t = true)]
+        sme: bool,
+        #[arg(long)]
+        region: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCmd {
+    /// Create a user and print its token (operator).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// operator, provider, tenant or regulator.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        provider: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum JobsCmd {
+    /// Submit a job.
+    Submit(SubmitArgs),
+    /// List jobs (newest first).
+    List {
+        /// pending, placed, running, succeeded, failed, cancelled (comma-separated).
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        centre: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Show one job.
+    Show { id: String },
+    /// Cancel a job.
+    Cancel {
+        id: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+struct SubmitArgs {
+    #[arg(long, default_value = "job")]
+    name: String,
+    /// training, inference or batch.
+    #[arg(long, default_value = "training")]
+    kind: String,
+    /// Accelerators needed at once (one gang).
+    #[arg(long)]
+    accelerators: u32,
+    /// An acceptable accelerator model (repeatable); none means any that meets the minimums.
+    #[arg(long = "model")]
+    models: Vec<String>,
+    #[arg(long)]
+    min_tflops: Option<f64>,
+    #[arg(long)]
+    min_memory_gb: Option<u32>,
+    /// Estimated run time: 90s, 30m, 2h, 1d or plain seconds.
+    #[arg(long, value_parser = parse_duration)]
+    duration: i64,
+    #[arg(long)]
+    priority: Option<u8>,
+    /// Most you pay per accelerator-hour, yuan.
+    #[arg(long)]
+    max_price: Option<String>,
+    #[arg(long)]
+    latency_slo_ms: Option<u32>,
+    #[arg(long)]
+    users_region: Option<String>,
+    #[arg(long)]
+    data_region: Option<String>,
+    /// Tenant to submit for (operator only).
+    #[arg(long)]
+    tenant: Option<String>,
+    /// Wait until the job ends and print its final state.
+    #[arg(long)]
+    wait: bool,
+}
+
+fn parse_duration(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((s, ""), |i| s.split_at(i));
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration like 90s, 30m, 2h or 1d"))?;
+    let mul = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("'{s}': unit must be s, m, h or d")),
+    };
+    n.checked_mul(mul)
+        .ok_or_else(|| format!("'{s}' is too long"))
+}
+
+fn parse_rtt(s: &str) -> Result<(String, u32), String> {
+    let (region, ms) = s
+        .split_once('=')
+        .ok_or_else(|| format!("'{s}' is not REGION=MS"))?;
+    Ok((
+        region.to_string(),
+        ms.parse()
+            .map_err(|_| format!("'{ms}' is not a whole number of ms"))?,
+    ))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            match e.downcast_ref::<ApiFailure>() {
+                Some(f) => {
+                    eprintln!("error: {f}");
+                    // 1: the server refused the request; 3: the server could not be reached or failed.
+                    if f.status.is_some_and(|s| s.is_client_error()) {
+                        ExitCode::from(1)
+                    } else {
+                        ExitCode::from(3)
+                    }
+                }
+                None => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let client = || Client::new(&cli.server, cli.token.clone());
+    let fmt = cli.output;
+    match cli.command {
+        Command::Serve(a) => serve(a).await,
+        Command::Openapi => {
+            print!("{}", suanli_server::openapi::document());
+            Ok(())
+        }
+        Command::City => {
+            let v = client()?.get("/api/v1/city/summary").await?;
+            show_city(&v, fmt);
+            Ok(())
+        }
+        Command::Accelerators => {
+            let v = client()?.get("/api/v1/accelerators").await?;
+            list(
+                &v,
+                fmt,
+                &[
+                    ("model", "model"),
+                    ("name", "name"),
+                    ("vendor", "vendor"),
+                    ("domestic", "domestic"),
+                    ("FP16 TFLOPS", "fp16_tflops"),
+                    ("memory GB", "memory_gb"),
+                    ("class", "class"),
+                ],
+            );
+            Ok(())
+        }
+        Command::Regions => {
+            let v = client()?.get("/api/v1/regions").await?;
+            list(
+                &v,
+                fmt,
+                &[
+                    ("id", "id"),
+                    ("名称", "name_zh"),
+                    ("name", "name_en"),
+                    ("kind", "kind"),
+                    ("parent", "parent"),
+                    ("code", "division_code"),
+                ],
+            );
+            Ok(())
+        }
+        Command::Audit { subject, limit } => {
+            let mut path = format!("/api/v1/audit?limit={limit}");
+            if let Some(s) = subject {
+                path.push_str(&format!("&subject={s}"));
+            }
+            let v = client()?.get(&path).await?;
+            if fmt == Format::Json {
+                output::json(&v);
+            } else {
+                let items = v["items"].as_array().cloned().unwrap_or_default();
+                let rows: Vec<Value> = items.iter().map(|a| json!({"at": time(&a["at_ms"]), "actor": a["actor"], "action": a["action"], "subject": a["subject"], "detail": a["detail"].to_string()})).collect();
+                table(
+                    &rows,
+                    &[
+                        ("at (UTC)", "at"),
+                        ("actor", "actor"),
+                        ("action", "action"),
+                        ("subject", "subject"),
+                        ("detail", "detail"),
+                    ],
+                );
+            }
+            Ok(())
+        }
+        Command::Me => {
+            let v = client()?.get("/api/v1/me").await?;
+            show(
+                &v,
+                fmt,
+                &[
+                    ("user", "user_id"),
+                    ("name", "name"),
+                    ("role", "role"),
+                    ("tenant", "tenant_id"),
+                    ("provider", "provider_id"),
+                ],
+            );
+            Ok(())
+        }
+        Command::Providers(cmd) => {
+            let c = client()?;
+            match cmd {
+                ProvidersCmd::List => list(
+                    &c.get("/api/v1/providers").await?,
+                    fmt,
+                    &[("id", "id"), ("名称", "name"), ("name", "name_en")],
+                ),
+                ProvidersCmd::Create { name, name_en } => show(
+                    &c.post(
+                        "/api/v1/providers",
+                        &json!({"name": name, "name_en": name_en}),
+                    )
+                    .await?,
+                    fmt,
+                    &[("id", "id"), ("name", "name")],
+                ),
+            }
+            Ok(())
+        }
+        Command::Centres(cmd) => centres(client()?, cmd, fmt).await,
+        Command::Pools(PoolsCmd::Add {
+            centre,
+            accelerator,
+            nodes,
+            per_node,
+            price,
+            discount,
+        }) => {
+            let body = json!({"accelerator": accelerator, "nodes": nodes, "accelerators_per_node": per_node, "price_per_hour": price, "partner_discount_pct": discount});
+            let v = client()?
+                .post(&format!("/api/v1/centres/{centre}/pools"), &body)
+                .await?;
+            show(&v, fmt, &POOL_FIELDS);
+            Ok(())
+        }
+        Command::Tenants(cmd) => {
+            let c = client()?;
+            let fields = [
+                ("id", "id"),
+                ("名称", "name"),
+                ("name", "name_en"),
+                ("credit code", "uscc"),
+                ("SME", "sme"),
+                ("region", "region"),
+            ];
+            match cmd {
+                TenantsCmd::List => list(&c.get("/api/v1/tenants").await?, fmt, &fields),
+                TenantsCmd::Show { id } => show(&c.get(&format!("/api/v1/tenants/{id}")).await?, fmt, &fields),
+                TenantsCmd::Create { name, name_en, uscc, sme, region } => {
+                    show(&c.post("/api/v1/tenants", &json!({"name": name, "name_en": name_en, "uscc": uscc, "sme": sme, "region": region})).await?, fmt, &fields)
+                }
+            }
+            Ok(())
+        }
+        Command::Users(UsersCmd::Create {
+            name,
+            role,
+            tenant,
+            provider,
+        }) => {
+            let v = client()?.post("/api/v1/users", &json!({"name": name, "role": role, "tenant_id": tenant, "provider_id": provider})).await?;
+            show(
+                &v,
+                fmt,
+                &[
+                    ("user", "user.user_id"),
+                    ("role", "user.role"),
+                    ("token (shown once)", "token"),
+                ],
+            );
+            Ok(())
+        }
+        Command::Jobs(cmd) => jobs(client()?, cmd, fmt).await,
+    }
+}
+
+const POOL_FIELDS: [(&str, &str); 8] = [
+    ("pool", "id"),
+    ("accelerator", "accelerator"),
+    ("vendor", "vendor"),
+    ("nodes", "nodes"),
+    ("per node", "accelerators_per_node"),
+    ("capacity", "capacity"),
+    ("¥/accel-hour", "price_per_hour"),
+    ("after discount", "effective_price_per_hour"),
+];
+
+const JOB_FIELDS: [(&str, &str); 12] = [
+    ("job", "id"),
+    ("name", "name"),
+    ("state", "state"),
+    ("kind", "kind"),
+    ("accelerators", "accelerators"),
+    ("duration s", "duration_s"),
+    ("priority", "priority"),
+    ("tenant", "tenant_id"),
+    ("centre", "centre_id"),
+    ("pool", "pool_id"),
+    ("cost ¥", "cost"),
+    ("reason", "reason"),
+];
+
+fn list(v: &Value, fmt: Format, cols: &[(&str, &str)]) {
+    match fmt {
+        Format::Json => output::json(v),
+        Format::Table => table(v["items"].as_array().map_or(&[][..], |a| a), cols),
+    }
+}
+
+fn show(v: &Value, fmt: Format, fields: &[(&str, &str)]) {
+    match fmt {
+        Format::Json => output::json(v),
+        Format::Table => record(v, fields),
+    }
+}
+
+fn show_city(v: &Value, fmt: Format) {
+    if fmt == Format::Json {
+        return output::json(v);
+    }
+    let pct = |x: &Value| {
+        x.as_f64()
+            .map_or("-".into(), |f| format!("{:.1}%", f * 100.0))
+    };
+    let rows = vec![
+        json!({"metric": "open compute FP16 (PFLOPS) 可开放算力", "now": format!("{:.1}", v["open_compute_pflops_fp16"].as_f64().unwrap_or(0.0)), "target": format!(">= {}", cell(&v["targets"]["open_compute_pflops_fp16"])), "progress": pct(&v["open_compute_progress"])}),
+        json!({"metric": "high-performance share 高性能算力占比", "now": pct(&v["high_performance_share"]), "target": format!(">= {}", pct(&v["targets"]["high_performance_share"])), "progress": ""}),
+        json!({"metric": "domestic share 国产算力占比", "now": pct(&v["domestic_share"]), "target": "", "progress": ""}),
+        json!({"metric": "partner centres 算力伙伴", "now": format!("{} of {}", cell(&v["partner_centres"]), cell(&v["centres"])), "target": "", "progress": ""}),
+        json!({"metric": "accelerators in partner pools", "now": cell(&v["accelerators"]), "target": "", "progress": ""}),
+        json!({"metric": "new DCs at/over PUE limit 新建数据中心PUE超标", "now": v["new_centres_over_pue_limit"].as_array().map_or(0, Vec::len), "target": format!("PUE < {}", cell(&v["targets"]["new_dc_pue_limit"])), "progress": ""}),
+        json!({"metric": "tenants 企业用户", "now": cell(&v["tenants"]), "target": "", "progress": ""}),
+        json!({"metric": "jobs pending / running / succeeded / failed", "now": format!("{} / {} / {} / {}", cell(&v["jobs"]["pending"]), cell(&v["jobs"]["running"]), cell(&v["jobs"]["succeeded"]), cell(&v["jobs"]["failed"])), "target": "", "progress": ""}),
+    ];
+    table(
+        &rows,
+        &[
+            ("metric", "metric"),
+            ("now", "now"),
+            ("target", "target"),
+            ("progress", "progress"),
+        ],
+    );
+    let scopes: Vec<Value> = v["by_scope"].as_object().map_or_else(Vec::new, |m| m.iter().map(|(k, s)| json!({"scope": k, "pflops": s["pflops_fp16"], "accelerators": s["accelerators"]})).collect());
+    table(
+        &scopes,
+        &[
+            ("scope 区域", "scope"),
+            ("PFLOPS FP16", "pflops"),
+            ("accelerators", "accelerators"),
+        ],
+    );
+    let vendors: Vec<Value> = v["by_vendor"].as_object().map_or_else(Vec::new, |m| m.iter().map(|(k, s)| json!({"vendor": k, "pflops": s["pflops_fp16"], "accelerators": s["accelerators"]})).collect());
+    table(
+        &vendors,
+        &[
+            ("vendor 厂商", "vendor"),
+            ("PFLOPS FP16", "pflops"),
+            ("accelerators", "accelerators"),
+        ],
+    );
+}
+
+async fn centres(c: Client, cmd: CentresCmd, fmt: Format) -> anyhow::Result<()> {
+    match cmd {
+        CentresCmd::List { provider } => {
+            let path = provider.map_or_else(
+                || "/api/v1/centres".to_string(),
+                |p| format!("/api/v1/centres?provider_id={p}"),
+            );
+            let v = c.get(&path).await?;
+            list(
+                &v,
+                fmt,
+                &[
+                    ("id", "id"),
+                    ("名称", "name"),
+                    ("kind", "kind"),
+                    ("region", "region"),
+                    ("status", "partner_status"),
+                    ("PUE", "declared_pue"),
+                    ("accelerators", "accelerators"),
+                    ("PFLOPS", "pflops_fp16"),
+                ],
+            );
+        }
+        CentresCmd::Show { id } => {
+            let v = c.get(&format!("/api/v1/centres/{id}")).await?;
+            if fmt == Format::Json {
+                output::json(&v);
+            } else {
+                record(
+                    &v,
+                    &[
+                        ("id", "id"),
+                        ("名称", "name"),
+                        ("name", "name_en"),
+                        ("kind", "kind"),
+                        ("region", "region"),
+                        ("partner status", "partner_status"),
+                        ("commissioned", "commissioned"),
+                        ("declared PUE", "declared_pue"),
+                        ("racks", "racks"),
+                        ("PFLOPS FP16", "pflops_fp16"),
+                    ],
+                );
+                table(v["pools"].as_array().map_or(&[][..], |a| a), &POOL_FIELDS);
+            }
+        }
+        CentresCmd::Create {
+            provider,
+            name,
+            name_en,
+            kind,
+            region,
+            commissioned,
+            pue,
+            racks,
+            rtt,
+            partner_status,
+        } => {
+            let rtt: serde_json::Map<String, Value> =
+                rtt.into_iter().map(|(k, v)| (k, json!(v))).collect();
+            let body = json!({"provider_id": provider, "name": name, "name_en": name_en, "kind": kind, "region": region, "commissioned": commissioned, "declared_pue": pue, "racks": racks, "rtt_ms": rtt, "partner_status": partner_status});
+            let v = c.post("/api/v1/centres", &body).await?;
+            show(
+                &v,
+                fmt,
+                &[("id", "id"), ("name", "name"), ("status", "partner_status")],
+            );
+        }
+        CentresCmd::PartnerStatus { id, status, reason } => {
+            let v = c
+                .post(
+                    &format!("/api/v1/centres/{id}/partner-status"),
+                    &json!({"status": status, "reason": reason}),
+                )
+                .await?;
+            show(
+                &v,
+                fmt,
+                &[("id", "id"), ("name", "name"), ("status", "partner_status")],
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn jobs(c: Client, cmd: JobsCmd, fmt: Format) -> anyhow::Result<()> {
+    match cmd {
+        JobsCmd::Submit(a) => {
+            let body = json!({
+                "name": a.name, "kind": a.kind, "accelerators": a.accelerators, "models": a.models,
+                "min_fp16_tflops": a.min_tflops, "min_memory_gb": a.min_memory_gb, "duration_s": a.duration,
+                "priority": a.priority, "max_price_per_hour": a.max_price, "latency_slo_ms": a.latency_slo_ms,
+                "users_region": a.users_region, "data_region": a.data_region, "tenant_id": a.tenant,
+            });
+            let mut v = c.post("/api/v1/jobs", &body).await?;
+            if a.wait {
+                let id = v["id"]
+                    .as_str()
+                    .context("the server returned no job id")?
+                    .to_string();
+                let deadline = std::time::Instant::now() + Duration::from_secs(3600);
+                while !matches!(
+                    v["state"].as_str(),
+                    Some("succeeded" | "failed" | "cancelled")
+                ) {
+                    if std::time::Instant::now() > deadline {
+                        bail!(
+                            "job {id} has not ended after an hour; it is {}",
+                            cell(&v["state"])
+                        );
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    v = c.get(&format!("/api/v1/jobs/{id}")).await?;
+                }
+            }
+            show(&v, fmt, &JOB_FIELDS);
+        }
+        JobsCmd::List {
+            state,
+            tenant,
+            centre,
+            limit,
+        } => {
+            let mut q = vec![format!("limit={limit}")];
+            q.extend(state.map(|s| format!("state={s}")));
+            q.extend(tenant.map(|s| format!("tenant_id={s}")));
+            q.extend(centre.map(|s| format!("centre_id={s}")));
+            let v = c.get(&format!("/api/v1/jobs?{}", q.join("&"))).await?;
+            list(
+                &v,
+                fmt,
+                &[
+                    ("job", "id"),
+                    ("name", "name"),
+                    ("state", "state"),
+                    ("accelerators", "accelerators"),
+                    ("centre", "centre_id"),
+                    ("cost ¥", "cost"),
+                    ("reason", "reason"),
+                ],
+            );
+        }
+        JobsCmd::Show { id } => {
+            let v = c.get(&format!("/api/v1/jobs/{id}")).await?;
+            if fmt == Format::Json {
+                output::json(&v);
+            } else {
+                let mut v2 = v.clone();
+                for k in ["submitted_ms", "placed_ms", "started_ms", "finished_ms"] {
+                    v2[k.replace("_ms", "")] = json!(time(field(&v, k)));
+                }
+                let mut fields = JOB_FIELDS.to_vec();
+                fields.extend([
+                    ("submitted", "submitted"),
+                    ("placed", "placed"),
+                    ("started", "started"),
+                    ("finished", "finished"),
+                    ("usage s", "usage_s"),
+                ]);
+                record(&v2, &fields);
+            }
+        }
+        JobsCmd::Cancel { id, reason } => {
+            let v = c
+                .post(
+                    &format!("/api/v1/jobs/{id}/cancel"),
+                    &json!({"reason": reason}),
+                )
+                .await?;
+            show(&v, fmt, &JOB_FIELDS);
+        }
+    }
+    Ok(())
+}
+
+async fn serve(a: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SUANLI_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cfg = suanli_server::ServeConfig {
+        listen: a.listen,
+        data_dir: a.data_dir,
+        database_url: std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()),
+        demo: a.demo,
+        tick: Duration::from_millis(a.tick_ms.max(10)),
+        time_scale: a.time_scale,
+        seed: a.seed,
+        demo_stream: !a.no_stream,
+    };
+    suanli_server::serve(cfg, shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
