@@ -286,7 +286,8 @@ mod tests {
     fn centre_validation_table() {
         let regions = Regions::builtin();
         assert!(new_centre().validate(&regions).is_ok());
-        let cases: Vec<(Box<dyn Fn(&mut NewCentre)>, ErrorCode)> = vec![
+        type Mutation = Box<dyn Fn(&mut NewCentre)>;
+        let cases: Vec<(Mutation, ErrorCode)> = vec![
             (Box::new(|c| c.name = " ".into()), ErrorCode::InvalidName),
             (
                 Box::new(|c| c.region = "mars".into()),

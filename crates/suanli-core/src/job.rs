@@ -262,7 +262,7 @@ impl JobSpec {
 
     /// Whether an accelerator model satisfies the job's requirement (ignoring counts).
     pub fn accepts(&self, a: &Accelerator) -> bool {
-        (self.models.is_empty() || self.models.iter().any(|m| *m == a.model))
+        (self.models.is_empty() || self.models.contains(&a.model))
             && self.min_fp16_tflops.is_none_or(|t| a.fp16_tflops >= t)
             && self.min_memory_gb.is_none_or(|g| a.memory_gb >= g)
     }

@@ -269,3 +269,36 @@ pub async fn serve(
     state.store.close().await;
     Ok(())
 }
+
+/// Creates an operator user directly in the store and returns its token: how a new
+/// installation gets its first operator (`suanli bootstrap`).
+pub async fn bootstrap_operator(cfg: &ServeConfig, name: &str) -> anyhow::Result<String> {
+    use suanli_core::id::UserId;
+    use suanli_core::tenant::Role;
+    suanli_core::centre::check_name("name", name)?;
+    let state = build_state(cfg).await?;
+    let (t, e) = state.ids.parts();
+    let token = auth::new_token(&state.ids);
+    let user = suanli_store::NewUser {
+        id: UserId::generate(t, e),
+        name: name.to_string(),
+        role: Role::Operator,
+        tenant_id: None,
+        provider_id: None,
+        token_sha256_hex: auth::token_hash(&token),
+        created_ms: t,
+    };
+    let mut tx = state.store.begin().await?;
+    tx.insert_user(&user).await?;
+    tx.audit(&audit_as(
+        &state,
+        "system:bootstrap",
+        "user.create",
+        user.id.as_str(),
+        serde_json::json!({"name": name, "role": "operator"}),
+    ))
+    .await?;
+    tx.commit().await?;
+    state.store.close().await;
+    Ok(token)
+}

@@ -42,6 +42,15 @@ struct Cli {
 enum Command {
     /// Run the platform: API, dispatch engine and (with --demo) a living demo city.
     Serve(ServeArgs),
+    /// Create an operator user in the store directly and print its token (a new installation's first step).
+    Bootstrap {
+        /// The operator's display name.
+        #[arg(long, default_value = "platform operator")]
+        name: String,
+        /// The data directory of the embedded store (ignored when DATABASE_URL is set).
+        #[arg(long, env = "SUANLI_DATA_DIR", default_value = "suanli-data")]
+        data_dir: PathBuf,
+    },
     /// Print the OpenAPI 3.1 document of this build.
     Openapi,
     /// City totals against the policy's targets.
@@ -352,6 +361,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let fmt = cli.output;
     match cli.command {
         Command::Serve(a) => serve(a).await,
+        Command::Bootstrap { name, data_dir } => {
+            let cfg = suanli_server::ServeConfig {
+                listen: "127.0.0.1:0".parse()?,
+                data_dir,
+                database_url: std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()),
+                demo: false,
+                tick: Duration::from_millis(250),
+                time_scale: None,
+                seed: 0,
+                demo_stream: false,
+            };
+            let token = suanli_server::bootstrap_operator(&cfg, &name).await?;
+            println!("{token}");
+            eprintln!(
+                "operator '{name}' created; keep this token safe: it is shown once and stored only as a hash"
+            );
+            Ok(())
+        }
         Command::Openapi => {
             print!("{}", suanli_server::openapi::document());
             Ok(())

@@ -1,0 +1,337 @@
+//! End-to-end: the real `suanli` binary serving the demo city, the CLI against it, and SIGKILL durability.
+
+use crate::harness::Api;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_suanli");
+
+/// A `suanli serve` child process, killed (SIGKILL) when dropped.
+struct Served {
+    child: Child,
+    url: String,
+}
+
+impl Served {
+    fn start(data_dir: &Path, extra: &[&str]) -> Served {
+        let mut args = vec!["--demo"];
+        args.extend_from_slice(extra);
+        Served::start_plain(data_dir, &args)
+    }
+
+    fn start_plain(data_dir: &Path, extra: &[&str]) -> Served {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(extra)
+            .env("SUANLI_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the suanli binary starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(i) = line.find("http://") {
+                    let _ = tx.send(line[i..].trim().to_string());
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("serve --demo prints its URL within 30 s");
+        Served { child, url }
+    }
+
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn cli(url: &str, token: &str, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(["--server", url, "--token", token])
+        .args(args)
+        .output()
+        .expect("the CLI runs")
+}
+
+fn tokens(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("demo-tokens.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn serve_demo_answers_and_a_cli_job_succeeds_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let server = Served::start(dir.path(), &["--time-scale", "7200"]);
+    let health: Value = loop {
+        if let Ok(r) = reqwest::blocking::get(format!("{}/healthz", server.url)) {
+            break r.json().unwrap();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "healthz did not answer within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(health["status"], "ok");
+    let t = tokens(dir.path());
+    let tenant = t["tenant"].as_str().unwrap();
+
+    let out = cli(
+        &server.url,
+        tenant,
+        &[
+            "--output",
+            "json",
+            "jobs",
+            "submit",
+            "--name",
+            "bert-finetune",
+            "--accelerators",
+            "8",
+            "--min-tflops",
+            "300",
+            "--duration",
+            "1h",
+            "--wait",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let job: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(job["state"], "succeeded", "{job}");
+
+    // Table output for people, JSON for programs.
+    let out = cli(&server.url, tenant, &["jobs", "list"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(job["id"].as_str().unwrap()) && text.contains("succeeded"),
+        "{text}"
+    );
+    let out = cli(&server.url, t["regulator"].as_str().unwrap(), &["city"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("PFLOPS"));
+
+    // One-line errors with the code, exit 1 for refusals, 3 when the server cannot be reached.
+    let out = cli(
+        &server.url,
+        t["operator"].as_str().unwrap(),
+        &[
+            "tenants",
+            "create",
+            "--name",
+            "x",
+            "--uscc",
+            "91330106MA2CXXXX0Z",
+            "--region",
+            "hz-xihu",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: ") && err.contains("[invalid_uscc]") && err.lines().count() == 1,
+        "{err}"
+    );
+    let out = cli(
+        &server.url,
+        tenant,
+        &[
+            "centres",
+            "partner-status",
+            "ctr_00000000000000000000ff",
+            "partner",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[forbidden]"));
+    let out = cli("http://127.0.0.1:9", tenant, &["jobs", "list"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach"));
+    let out = Command::new(BIN)
+        .args(["jobs", "submit", "--accelerators", "1", "--duration", "5x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
+}
+
+#[test]
+fn sigkill_loses_no_acknowledged_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut acknowledged: Vec<String> = Vec::new();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    for round in 0..3u64 {
+        let server = Served::start(dir.path(), &["--time-scale", "3600", "--no-stream"]);
+        let tenant = tokens(dir.path())["tenant"].as_str().unwrap().to_string();
+        let api = Api::new(&server.url, Some(tenant));
+        // Everything acknowledged before is still there, in a state the machine allows.
+        for id in &acknowledged {
+            let (st, v) = rt.block_on(api.get(&format!("/api/v1/jobs/{id}")));
+            assert_eq!(
+                st.as_u16(),
+                200,
+                "acknowledged job {id} lost after SIGKILL: {v}"
+            );
+        }
+        // Concurrent writers; the kill lands while they are mid-flight.
+        let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writers: Vec<_> = (0..4)
+            .map(|w| {
+                let api = api.clone();
+                let acked = acked.clone();
+                rt.spawn(async move {
+                    for n in 0..1000 {
+                        let body = json!({"name": format!("crash-{w}-{n}"), "kind": "batch", "accelerators": 1 + (n % 4), "duration_s": 600 + n as i64});
+                        let resp = reqwest::Client::new().post(format!("{}/api/v1/jobs", api_url(&api))).bearer_auth(api_token(&api)).json(&body).send().await;
+                        match resp {
+                            Ok(r) if r.status().as_u16() == 201 => {
+                                let v: Value = match r.json().await {
+                                    Ok(v) => v,
+                                    Err(_) => return,
+                                };
+                                acked.lock().unwrap().push(v["id"].as_str().unwrap().to_string());
+                            }
+                            _ => return,
+                        }
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(300 + 200 * round));
+        server.kill();
+        for w in writers {
+            rt.block_on(w).unwrap();
+        }
+        let n = acked.lock().unwrap().len();
+        assert!(
+            n > 0,
+            "round {round}: some writes were acknowledged before the kill"
+        );
+        acknowledged.extend(acked.lock().unwrap().drain(..));
+    }
+    // A final restart: all acknowledged jobs are there exactly once, and the engine resumes them.
+    let server = Served::start(dir.path(), &["--time-scale", "3600", "--no-stream"]);
+    let op = Api::new(
+        &server.url,
+        Some(tokens(dir.path())["operator"].as_str().unwrap().to_string()),
+    );
+    let mut seen = std::collections::HashMap::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/jobs?limit=1000&cursor={c}"),
+            None => "/api/v1/jobs?limit=1000".to_string(),
+        };
+        let (_, page) = rt.block_on(op.get(&path));
+        for j in page["items"].as_array().unwrap() {
+            *seen
+                .entry(j["id"].as_str().unwrap().to_string())
+                .or_insert(0) += 1;
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    for id in &acknowledged {
+        assert_eq!(
+            seen.get(id),
+            Some(&1),
+            "acknowledged job {id} present exactly once"
+        );
+    }
+    let last = acknowledged.last().unwrap();
+    let end = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, v) = rt.block_on(op.get(&format!("/api/v1/jobs/{last}")));
+        if v["state"] == "succeeded" {
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "after restart the engine resumes work: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn api_url(api: &Api) -> String {
+    api.url().to_string()
+}
+
+fn api_token(api: &Api) -> String {
+    api.token().unwrap_or_default().to_string()
+}
+
+#[test]
+fn bootstrap_creates_the_first_operator_of_an_empty_city() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["bootstrap", "--name", "市平台运营", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(token.starts_with("sl_"));
+    let server = Served::start_plain(dir.path(), &[]);
+    let out = cli(&server.url, &token, &["--output", "json", "me"]);
+    let me: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (me["role"].as_str(), me["name"].as_str()),
+        (Some("operator"), Some("市平台运营"))
+    );
+    let out = cli(
+        &server.url,
+        &token,
+        &["--output", "json", "centres", "list"],
+    );
+    let centres: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        centres["items"].as_array().unwrap().len(),
+        0,
+        "no demo data without --demo"
+    );
+    let out = cli(
+        &server.url,
+        &token,
+        &[
+            "--output",
+            "json",
+            "providers",
+            "create",
+            "--name",
+            "之江算力",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

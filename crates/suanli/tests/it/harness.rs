@@ -1,0 +1,209 @@
+//! Test harness: an in-process server on a loopback port with the demo city seeded, and a small JSON client.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::time::Duration;
+use suanli_server::{AppState, ServeConfig};
+use tempfile::TempDir;
+
+/// The PostgreSQL the store suite runs against (started by `.ci/run` when down).
+pub fn pg_url() -> String {
+    std::env::var("SUANLI_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A unique, valid schema name for one test.
+pub fn unique_schema(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}_{}_{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+pub struct TestServer {
+    pub url: String,
+    pub tokens: HashMap<String, String>,
+    pub state: AppState,
+    _dir: TempDir,
+    stop: Option<tokio::sync::watch::Sender<bool>>,
+}
+
+impl TestServer {
+    /// Seeds the demo city (no background job stream) and serves it; jobs run in the simulated
+    /// backend at 36,000x, so an hour-long job takes a tenth of a second.
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = ServeConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().to_path_buf(),
+            database_url: None,
+            demo: true,
+            tick: Duration::from_millis(20),
+            time_scale: Some(36_000.0),
+            seed: 1,
+            demo_stream: false,
+        };
+        let state = suanli_server::build_state(&cfg).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (_, tokens) = suanli_server::demo::seed(&state, dir.path(), &url)
+            .await
+            .unwrap();
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let mut rx2 = rx.clone();
+        tokio::spawn(state.engine.clone().run(cfg.tick, async move {
+            let _ = rx2.changed().await;
+        }));
+        let app = suanli_server::router(state.clone());
+        let mut rx3 = rx.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx3.changed().await;
+                })
+                .await
+                .unwrap();
+        });
+        TestServer {
+            url,
+            tokens: tokens.into_iter().collect(),
+            state,
+            _dir: dir,
+            stop: Some(tx),
+        }
+    }
+
+    pub fn as_role(&self, role: &str) -> Api {
+        Api::new(&self.url, Some(self.tokens[role].clone()))
+    }
+
+    pub fn anonymous(&self) -> Api {
+        Api::new(&self.url, None)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(true);
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    url: String,
+    token: Option<String>,
+}
+
+impl Api {
+    pub fn new(url: &str, token: Option<String>) -> Api {
+        Api {
+            http: reqwest::Client::new(),
+            url: url.to_string(),
+            token,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    pub fn with_token(&self, token: &str) -> Api {
+        Api {
+            token: Some(token.to_string()),
+            ..self.clone()
+        }
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let req = match &self.token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        };
+        let resp = req.send().await.expect("request reaches the test server");
+        let status = resp.status();
+        let ctype = resp
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let text = resp.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if !status.is_success() {
+            assert_eq!(
+                ctype, "application/problem+json",
+                "error responses are problem+json: {body}"
+            );
+            assert_eq!(
+                body["status"].as_u64(),
+                Some(status.as_u16() as u64),
+                "problem status matches HTTP status: {body}"
+            );
+            assert!(
+                body["code"].as_str().is_some_and(|c| !c.is_empty()),
+                "problems carry a code: {body}"
+            );
+        }
+        (status, body)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(self.http.get(format!("{}{path}", self.url)))
+            .await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.send(self.http.post(format!("{}{path}", self.url)).json(body))
+            .await
+    }
+
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        body: &str,
+        content_type: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .body(body.to_string());
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        self.send(req).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.send(self.http.delete(format!("{}{path}", self.url)))
+            .await
+    }
+}
+
+/// Polls a job until it is in a final state or the time runs out.
+pub async fn wait_for_final(api: &Api, id: &str, within: Duration) -> Value {
+    let end = tokio::time::Instant::now() + within;
+    loop {
+        let (s, v) = api.get(&format!("/api/v1/jobs/{id}")).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        if matches!(
+            v["state"].as_str(),
+            Some("succeeded" | "failed" | "cancelled")
+        ) {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < end,
+            "job {id} did not finish in {within:?}; it is {}",
+            v["state"]
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,8 @@
+//! The one integration-test binary: store suite on SQLite and PostgreSQL, HTTP API, CLI and end-to-end runs of the real binary.
+
+mod api;
+mod e2e;
+mod harness;
+mod store;
+mod tidy;
+mod workload;

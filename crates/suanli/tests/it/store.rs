@@ -1,0 +1,443 @@
+//! The store suite: one set of checks, run against SQLite and against PostgreSQL.
+
+use crate::harness::{pg_url, unique_schema};
+use std::collections::BTreeMap;
+use suanli_core::centre::{Centre, CentreKind, PartnerStatus, Pool, Provider};
+use suanli_core::error::ErrorCode;
+use suanli_core::id::{AuditId, CentreId, JobId, PoolId, ProviderId, TenantId, UserId};
+use suanli_core::ident::Uscc;
+use suanli_core::job::{Job, JobKind, JobSpec, JobState};
+use suanli_core::money::Fen;
+use suanli_core::tenant::{Role, Tenant};
+use suanli_store::{Audit, JobFilter, NewUser, Store, StoreError, StoreOptions};
+
+fn audit(n: u64, action: &str, subject: &str) -> Audit {
+    Audit {
+        id: AuditId::generate(1_000 + n as i64, n),
+        at_ms: 1_000 + n as i64,
+        actor: "test:suite".into(),
+        action: action.into(),
+        subject: subject.into(),
+        detail: serde_json::json!({"n": n}),
+    }
+}
+
+fn job(n: u64, tenant: &TenantId, accelerators: u32) -> Job {
+    Job {
+        id: JobId::generate(10_000 + n as i64, n),
+        tenant_id: tenant.clone(),
+        spec: JobSpec {
+            name: format!("job-{n}"),
+            kind: JobKind::Training,
+            accelerators,
+            models: vec!["h800".into()],
+            min_fp16_tflops: None,
+            min_memory_gb: None,
+            duration_s: 3600,
+            deadline_ms: None,
+            latency_slo_ms: None,
+            users_region: None,
+            data_region: Some("hangzhou".into()),
+            priority: 4,
+            max_price_per_hour: Some(Fen(2500)),
+        },
+        state: JobState::Pending,
+        pool_id: None,
+        centre_id: None,
+        submitted_ms: 10_000 + n as i64,
+        placed_ms: None,
+        started_ms: None,
+        finished_ms: None,
+        reason: None,
+        usage_s: None,
+        cost: None,
+    }
+}
+
+async fn suite(store: Store) {
+    // Registry round trip.
+    let provider = Provider {
+        id: ProviderId::generate(1, 1),
+        name: "测试云".into(),
+        name_en: "Test Cloud".into(),
+    };
+    let centre = Centre {
+        id: CentreId::generate(2, 2),
+        provider_id: provider.id.clone(),
+        name: "滨江智算中心".into(),
+        name_en: "Binjiang AI".into(),
+        kind: CentreKind::IntelligentComputing,
+        region: "hz-binjiang".into(),
+        partner_status: PartnerStatus::Applicant,
+        commissioned_ms: 1_700_000_000_000,
+        declared_pue: 1.21,
+        racks: 300,
+        rtt_ms: BTreeMap::from([("hangzhou".to_string(), 2)]),
+        created_ms: 5,
+    };
+    let pool = Pool {
+        id: PoolId::generate(3, 3),
+        centre_id: centre.id.clone(),
+        accelerator: "h800".into(),
+        nodes: 4,
+        accelerators_per_node: 8,
+        price_per_hour: Fen(2000),
+        partner_discount_pct: 10,
+        created_ms: 6,
+    };
+    let tenant = Tenant {
+        id: TenantId::generate(4, 4),
+        name: "杭州测试科技有限公司".into(),
+        name_en: "HZ Test".into(),
+        uscc: Uscc::parse("9144030071526726XG").unwrap(),
+        sme: true,
+        region: "hz-xihu".into(),
+        created_ms: 7,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_provider(&provider, 1).await.unwrap();
+    tx.insert_centre(&centre).await.unwrap();
+    tx.insert_pool(&pool).await.unwrap();
+    tx.insert_tenant(&tenant).await.unwrap();
+    tx.audit(&audit(1, "registry.seed", "suite")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.providers().await.unwrap(), vec![provider.clone()]);
+    assert_eq!(
+        store.centre(&centre.id).await.unwrap().as_ref(),
+        Some(&centre)
+    );
+    assert_eq!(
+        store.centres(Some(&provider.id)).await.unwrap(),
+        vec![centre.clone()]
+    );
+    assert_eq!(
+        store
+            .centres(Some(&ProviderId::generate(9, 9)))
+            .await
+            .unwrap(),
+        vec![]
+    );
+    assert_eq!(
+        store.pools_of(&centre.id).await.unwrap(),
+        vec![pool.clone()]
+    );
+    assert_eq!(
+        store.tenant(&tenant.id).await.unwrap().as_ref(),
+        Some(&tenant)
+    );
+
+    // A duplicate credit code is refused and the transaction leaves nothing behind.
+    let twin = Tenant {
+        id: TenantId::generate(5, 5),
+        ..tenant.clone()
+    };
+    let mut tx = store.begin().await.unwrap();
+    match tx.insert_tenant(&twin).await {
+        Err(StoreError::Domain(e)) => assert_eq!(e.code, ErrorCode::DuplicateUscc),
+        other => panic!("expected duplicate_uscc, got {other:?}"),
+    }
+    drop(tx);
+    assert_eq!(store.tenants().await.unwrap().len(), 1);
+
+    // A transaction dropped without commit writes nothing, audit included.
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_job(&job(99, &tenant.id, 8)).await.unwrap();
+    tx.audit(&audit(99, "job.submit", "uncommitted"))
+        .await
+        .unwrap();
+    drop(tx);
+    assert!(
+        store
+            .job(&job(99, &tenant.id, 8).id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .audit_log(Some("uncommitted"), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Partner status changes and reports the old one.
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.set_partner_status(&centre.id, PartnerStatus::Partner)
+            .await
+            .unwrap(),
+        PartnerStatus::Applicant
+    );
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store
+            .centre(&centre.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .partner_status,
+        PartnerStatus::Partner
+    );
+
+    // Users and tokens.
+    let mut tx = store.begin().await.unwrap();
+    let user = NewUser {
+        id: UserId::generate(6, 6),
+        name: "t".into(),
+        role: Role::Tenant,
+        tenant_id: Some(tenant.id.clone()),
+        provider_id: None,
+        token_sha256_hex: "ab".repeat(32),
+        created_ms: 8,
+    };
+    tx.insert_user(&user).await.unwrap();
+    tx.commit().await.unwrap();
+    let p = store
+        .principal_by_token(&"ab".repeat(32))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (p.role, p.tenant_id.as_ref()),
+        (Role::Tenant, Some(&tenant.id))
+    );
+    assert!(
+        store
+            .principal_by_token(&"cd".repeat(32))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Jobs: insert, legal and illegal transitions, each with its audit record.
+    let mut tx = store.begin().await.unwrap();
+    for n in 0..5 {
+        tx.insert_job(&job(n, &tenant.id, 8)).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let j0 = job(0, &tenant.id, 8).id;
+    let placed = store
+        .transition_job(
+            &j0,
+            JobState::Placed,
+            audit(10, "job.placed", j0.as_str()),
+            |j| {
+                j.pool_id = Some(pool.id.clone());
+                j.centre_id = Some(centre.id.clone());
+                j.placed_ms = Some(20_000);
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(placed.state, JobState::Placed);
+    let before = store.job(&j0).await.unwrap().unwrap();
+    match store
+        .transition_job(
+            &j0,
+            JobState::Succeeded,
+            audit(11, "job.succeeded", j0.as_str()),
+            |j| j.cost = Some(Fen(1)),
+        )
+        .await
+    {
+        Err(StoreError::Domain(e)) => assert_eq!(e.code, ErrorCode::IllegalTransition),
+        other => panic!("expected illegal_transition, got {other:?}"),
+    }
+    assert_eq!(
+        store.job(&j0).await.unwrap().unwrap(),
+        before,
+        "an illegal transition changes nothing"
+    );
+    let audits = store.audit_log(Some(j0.as_str()), 10).await.unwrap();
+    assert_eq!(
+        audits.iter().map(|a| a.action.as_str()).collect::<Vec<_>>(),
+        vec!["job.placed"],
+        "only the committed change is audited"
+    );
+    match store
+        .transition_job(
+            &JobId::generate(1, 1),
+            JobState::Placed,
+            audit(12, "x", "y"),
+            |_| {},
+        )
+        .await
+    {
+        Err(StoreError::Domain(e)) => assert_eq!(e.code, ErrorCode::JobNotFound),
+        other => panic!("expected job_not_found, got {other:?}"),
+    }
+    store
+        .transition_job(
+            &j0,
+            JobState::Running,
+            audit(13, "job.started", j0.as_str()),
+            |j| j.started_ms = Some(21_000),
+        )
+        .await
+        .unwrap();
+    let done = store
+        .transition_job(
+            &j0,
+            JobState::Succeeded,
+            audit(14, "job.succeeded", j0.as_str()),
+            |j| {
+                j.finished_ms = Some(22_000);
+                j.usage_s = Some(3600);
+                j.cost = Some(Fen(14_400));
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.job(&j0).await.unwrap().unwrap(), done);
+
+    // Metering of a job is recorded once.
+    let j1 = job(1, &tenant.id, 8).id;
+    store
+        .transition_job(
+            &j1,
+            JobState::Cancelled,
+            audit(15, "job.cancel", j1.as_str()),
+            |j| j.finished_ms = Some(1),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .record_usage(&j1, 10, Fen(5), audit(16, "job.metered", j1.as_str()))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_usage(&j1, 20, Fen(9), audit(17, "job.metered", j1.as_str()))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.job(&j1).await.unwrap().unwrap().usage_s, Some(10));
+
+    // Listing: newest first, filters, cursor pagination.
+    let all = store
+        .jobs(&JobFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 5);
+    assert!(all.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+    let pending = store
+        .jobs(&JobFilter {
+            states: vec![JobState::Pending],
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 3);
+    let page1 = store
+        .jobs(&JobFilter {
+            limit: 2,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let page2 = store
+        .jobs(&JobFilter {
+            limit: 2,
+            before: Some(page1[1].id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page2[0].id, all[2].id);
+    let on_centre = store
+        .jobs(&JobFilter {
+            centre_id: Some(centre.id.clone()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        on_centre.iter().map(|j| &j.id).collect::<Vec<_>>(),
+        vec![&j0]
+    );
+    let of_provider = store
+        .jobs(&JobFilter {
+            provider_id: Some(provider.id.clone()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(of_provider.len(), 1);
+    let counts = store.job_counts().await.unwrap();
+    assert!(
+        counts.contains(&(JobState::Pending, 3))
+            && counts.contains(&(JobState::Succeeded, 1))
+            && counts.contains(&(JobState::Cancelled, 1))
+    );
+    assert_eq!(
+        store
+            .jobs_in_states(&[JobState::Pending])
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // A foreign key the database enforces: a pool in a centre that does not exist.
+    let mut tx = store.begin().await.unwrap();
+    let orphan = Pool {
+        id: PoolId::generate(7, 7),
+        centre_id: CentreId::generate(8, 8),
+        ..pool.clone()
+    };
+    assert!(
+        tx.insert_pool(&orphan).await.is_err(),
+        "foreign keys are on"
+    );
+}
+
+#[tokio::test]
+async fn store_suite_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_dir(dir.path()).await.unwrap();
+    suite(store.clone()).await;
+    store.close().await;
+    // Reopening runs no migration twice and finds the data.
+    let again = Store::open_dir(dir.path()).await.unwrap();
+    assert_eq!(again.tenants().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn store_suite_postgres() {
+    let url = pg_url();
+    let schema = unique_schema("suite");
+    let store = Store::connect(
+        &url,
+        StoreOptions {
+            pg_schema: Some(schema.clone()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_or_else(|e| {
+        panic!("PostgreSQL at {url} is required for this suite (.ci/run starts it): {e}")
+    });
+    suite(store.clone()).await;
+    store.close().await;
+    let again = Store::connect(
+        &url,
+        StoreOptions {
+            pg_schema: Some(schema.clone()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.tenants().await.unwrap().len(), 1);
+    again.close().await;
+    Store::drop_schema(&url, &schema).await.unwrap();
+}
