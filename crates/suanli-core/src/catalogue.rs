@@ -56,19 +56,13 @@ impl Catalogue {
         let mut index = HashMap::new();
         for (i, a) in file.accelerator.iter().enumerate() {
             if !(a.fp16_tflops.is_finite() && a.fp16_tflops > 0.0) || a.memory_gb == 0 {
-                return Err(format!(
-                    "accelerators: '{}' needs positive fp16_tflops and memory_gb",
-                    a.model
-                ));
+                return Err(format!("accelerators: '{}' needs positive fp16_tflops and memory_gb", a.model));
             }
             if index.insert(a.model.clone(), i).is_some() {
                 return Err(format!("accelerators: '{}' is defined twice", a.model));
             }
         }
-        Ok(Catalogue {
-            models: file.accelerator,
-            index,
-        })
+        Ok(Catalogue { models: file.accelerator, index })
     }
 
     /// The built-in catalogue. Panics only if the compiled-in file is broken, which a test rules out.
@@ -105,18 +99,11 @@ mod tests {
     fn builtin_catalogue_has_domestic_and_nvidia_models() {
         let c = Catalogue::builtin();
         assert!(c.all().len() >= 20);
-        assert!(
-            c.all()
-                .iter()
-                .any(|a| a.domestic && a.class == AcceleratorClass::Intelligent)
-        );
+        assert!(c.all().iter().any(|a| a.domestic && a.class == AcceleratorClass::Intelligent));
         assert!(c.all().iter().any(|a| a.vendor == "NVIDIA"));
         assert!(c.all().iter().any(|a| a.class == AcceleratorClass::General));
         let h800 = c.get("h800").expect("h800 in catalogue");
         assert_eq!(h800.fp16_tflops, 989.0);
-        assert_eq!(
-            c.require("nope").unwrap_err().code,
-            ErrorCode::UnknownAccelerator
-        );
+        assert_eq!(c.require("nope").unwrap_err().code, ErrorCode::UnknownAccelerator);
     }
 }

@@ -30,13 +30,7 @@ impl CentreKind {
         }
     }
     pub fn parse(s: &str) -> Option<CentreKind> {
-        [
-            CentreKind::Cloud,
-            CentreKind::IntelligentComputing,
-            CentreKind::Edge,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        [CentreKind::Cloud, CentreKind::IntelligentComputing, CentreKind::Edge].into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -59,13 +53,7 @@ impl PartnerStatus {
         }
     }
     pub fn parse(s: &str) -> Option<PartnerStatus> {
-        [
-            PartnerStatus::Applicant,
-            PartnerStatus::Partner,
-            PartnerStatus::Suspended,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        [PartnerStatus::Applicant, PartnerStatus::Partner, PartnerStatus::Suspended].into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -100,9 +88,7 @@ impl Centre {
         if region == self.region {
             return Some(self.rtt_ms.get(region).copied().unwrap_or(1));
         }
-        regions
-            .ancestry(region)
-            .find_map(|r| self.rtt_ms.get(&r.id).copied())
+        regions.ancestry(region).find_map(|r| self.rtt_ms.get(&r.id).copied())
     }
 }
 
@@ -155,34 +141,22 @@ impl NewCentre {
         if !(self.declared_pue.is_finite() && (1.0..=4.0).contains(&self.declared_pue)) {
             return Err(Error::new(
                 ErrorCode::InvalidPue,
-                format!(
-                    "declared_pue {} is outside 1.0..=4.0 (PUE = facility energy / IT energy is never below 1)",
-                    self.declared_pue
-                ),
+                format!("declared_pue {} is outside 1.0..=4.0 (PUE = facility energy / IT energy is never below 1)", self.declared_pue),
             ));
         }
         if self.racks == 0 || self.racks > 1_000_000 {
-            return Err(Error::new(
-                ErrorCode::InvalidCount,
-                format!("racks must be between 1 and 1000000, not {}", self.racks),
-            ));
+            return Err(Error::new(ErrorCode::InvalidCount, format!("racks must be between 1 and 1000000, not {}", self.racks)));
         }
         if self.kind == CentreKind::Edge && self.racks > 100 {
             return Err(Error::new(
                 ErrorCode::InvalidCount,
-                format!(
-                    "an edge site has at most 100 racks (GB 40879 scope), not {}",
-                    self.racks
-                ),
+                format!("an edge site has at most 100 racks (GB 40879 scope), not {}", self.racks),
             ));
         }
         for (region, rtt) in &self.rtt_ms {
             regions.require(region)?;
             if *rtt == 0 || *rtt > 10_000 {
-                return Err(Error::new(
-                    ErrorCode::InvalidCount,
-                    format!("rtt_ms to '{region}' must be 1..=10000, not {rtt}"),
-                ));
+                return Err(Error::new(ErrorCode::InvalidCount, format!("rtt_ms to '{region}' must be 1..=10000, not {rtt}")));
             }
         }
         Ok(())
@@ -203,48 +177,30 @@ impl NewPool {
     pub fn validate(&self, catalogue: &Catalogue) -> Result<(), Error> {
         catalogue.require(&self.accelerator)?;
         if self.nodes == 0 || self.accelerators_per_node == 0 {
-            return Err(Error::new(
-                ErrorCode::InvalidCount,
-                "nodes and accelerators_per_node must both be at least 1",
-            ));
+            return Err(Error::new(ErrorCode::InvalidCount, "nodes and accelerators_per_node must both be at least 1"));
         }
         if self.accelerators_per_node > 64 {
             return Err(Error::new(
                 ErrorCode::InvalidCount,
-                format!(
-                    "accelerators_per_node is at most 64, not {}",
-                    self.accelerators_per_node
-                ),
+                format!("accelerators_per_node is at most 64, not {}", self.accelerators_per_node),
             ));
         }
         if self.nodes as u64 * self.accelerators_per_node as u64 > MAX_POOL_ACCELERATORS {
-            return Err(Error::new(
-                ErrorCode::InvalidCount,
-                format!("a pool holds at most {MAX_POOL_ACCELERATORS} accelerators"),
-            ));
+            return Err(Error::new(ErrorCode::InvalidCount, format!("a pool holds at most {MAX_POOL_ACCELERATORS} accelerators")));
         }
         if !self.price_per_hour.is_positive() {
             return Err(Error::new(
                 ErrorCode::InvalidAmount,
-                format!(
-                    "price per accelerator-hour must be positive, not {}",
-                    self.price_per_hour.to_yuan_string()
-                ),
+                format!("price per accelerator-hour must be positive, not {}", self.price_per_hour.to_yuan_string()),
             ));
         }
         if self.price_per_hour > Fen(100_000_000) {
-            return Err(Error::new(
-                ErrorCode::InvalidAmount,
-                "price per accelerator-hour is at most ¥1,000,000",
-            ));
+            return Err(Error::new(ErrorCode::InvalidAmount, "price per accelerator-hour is at most ¥1,000,000"));
         }
         if self.partner_discount_pct > 90 {
             return Err(Error::new(
                 ErrorCode::InvalidAmount,
-                format!(
-                    "partner discount is at most 90%, not {}%",
-                    self.partner_discount_pct
-                ),
+                format!("partner discount is at most 90%, not {}%", self.partner_discount_pct),
             ));
         }
         Ok(())
@@ -255,10 +211,7 @@ impl NewPool {
 pub fn check_name(field: &str, value: &str) -> Result<(), Error> {
     let n = value.trim().chars().count();
     if n == 0 || n > 200 || value.chars().any(char::is_control) {
-        return Err(Error::new(
-            ErrorCode::InvalidName,
-            format!("{field} must be 1 to 200 printable characters"),
-        ));
+        return Err(Error::new(ErrorCode::InvalidName, format!("{field} must be 1 to 200 printable characters")));
     }
     Ok(())
 }
@@ -289,25 +242,11 @@ mod tests {
         type Mutation = Box<dyn Fn(&mut NewCentre)>;
         let cases: Vec<(Mutation, ErrorCode)> = vec![
             (Box::new(|c| c.name = " ".into()), ErrorCode::InvalidName),
-            (
-                Box::new(|c| c.region = "mars".into()),
-                ErrorCode::InvalidRegion,
-            ),
+            (Box::new(|c| c.region = "mars".into()), ErrorCode::InvalidRegion),
             (Box::new(|c| c.declared_pue = 0.9), ErrorCode::InvalidPue),
-            (
-                Box::new(|c| c.declared_pue = f64::NAN),
-                ErrorCode::InvalidPue,
-            ),
+            (Box::new(|c| c.declared_pue = f64::NAN), ErrorCode::InvalidPue),
             (Box::new(|c| c.racks = 500), ErrorCode::InvalidCount),
-            (
-                Box::new(|c| {
-                    c.rtt_ms
-                        .insert("hangzhou".into(), 0)
-                        .map(|_| ())
-                        .unwrap_or(())
-                }),
-                ErrorCode::InvalidCount,
-            ),
+            (Box::new(|c| c.rtt_ms.insert("hangzhou".into(), 0).map(|_| ()).unwrap_or(())), ErrorCode::InvalidCount),
         ];
         for (i, (mutate, code)) in cases.into_iter().enumerate() {
             let mut c = new_centre();
@@ -342,43 +281,14 @@ mod tests {
     #[test]
     fn pool_validation_and_price() {
         let cat = Catalogue::builtin();
-        let ok = NewPool {
-            accelerator: "h800".into(),
-            nodes: 4,
-            accelerators_per_node: 8,
-            price_per_hour: Fen(2000),
-            partner_discount_pct: 10,
-        };
+        let ok =
+            NewPool { accelerator: "h800".into(), nodes: 4, accelerators_per_node: 8, price_per_hour: Fen(2000), partner_discount_pct: 10 };
         assert!(ok.validate(&cat).is_ok());
         for (p, code) in [
-            (
-                NewPool {
-                    nodes: 0,
-                    ..ok.clone()
-                },
-                ErrorCode::InvalidCount,
-            ),
-            (
-                NewPool {
-                    accelerator: "gtx-9999".into(),
-                    ..ok.clone()
-                },
-                ErrorCode::UnknownAccelerator,
-            ),
-            (
-                NewPool {
-                    price_per_hour: Fen(0),
-                    ..ok.clone()
-                },
-                ErrorCode::InvalidAmount,
-            ),
-            (
-                NewPool {
-                    partner_discount_pct: 95,
-                    ..ok.clone()
-                },
-                ErrorCode::InvalidAmount,
-            ),
+            (NewPool { nodes: 0, ..ok.clone() }, ErrorCode::InvalidCount),
+            (NewPool { accelerator: "gtx-9999".into(), ..ok.clone() }, ErrorCode::UnknownAccelerator),
+            (NewPool { price_per_hour: Fen(0), ..ok.clone() }, ErrorCode::InvalidAmount),
+            (NewPool { partner_discount_pct: 95, ..ok.clone() }, ErrorCode::InvalidAmount),
         ] {
             assert_eq!(p.validate(&cat).unwrap_err().code, code);
         }

@@ -29,10 +29,7 @@ impl Default for Policy {
         Policy {
             open_compute_target_pflops: 5000.0,
             high_performance_share_target: 0.60,
-            high_performance_classes: vec![
-                AcceleratorClass::Intelligent,
-                AcceleratorClass::Supercomputing,
-            ],
+            high_performance_classes: vec![AcceleratorClass::Intelligent, AcceleratorClass::Supercomputing],
             monitoring_coverage_target: 0.75,
             new_dc_pue_limit: 1.25,
             voucher_budget: Fen(5_000_000_000),
@@ -71,28 +68,13 @@ pub struct CityTotals {
 }
 
 /// Sums the open compute of partner pools. Pools of unknown models or centres are skipped.
-pub fn city_totals(
-    centres: &[Centre],
-    pools: &[Pool],
-    catalogue: &Catalogue,
-    regions: &Regions,
-    policy: &Policy,
-) -> CityTotals {
+pub fn city_totals(centres: &[Centre], pools: &[Pool], catalogue: &Catalogue, regions: &Regions, policy: &Policy) -> CityTotals {
     let by_id: HashMap<&str, &Centre> = centres.iter().map(|c| (c.id.as_str(), c)).collect();
-    let mut t = CityTotals {
-        centres: centres.len() as u32,
-        ..Default::default()
-    };
-    t.partner_centres = centres
-        .iter()
-        .filter(|c| c.partner_status == PartnerStatus::Partner)
-        .count() as u32;
+    let mut t = CityTotals { centres: centres.len() as u32, ..Default::default() };
+    t.partner_centres = centres.iter().filter(|c| c.partner_status == PartnerStatus::Partner).count() as u32;
     let (mut hp, mut domestic) = (0.0, 0.0);
     for pool in pools {
-        let (Some(centre), Some(acc)) = (
-            by_id.get(pool.centre_id.as_str()),
-            catalogue.get(&pool.accelerator),
-        ) else {
+        let (Some(centre), Some(acc)) = (by_id.get(pool.centre_id.as_str()), catalogue.get(&pool.accelerator)) else {
             continue;
         };
         if centre.partner_status != PartnerStatus::Partner {
@@ -136,10 +118,7 @@ pub fn city_totals(
 /// The district inside the home city; elsewhere the enclosing city, or province.
 pub fn region_bucket(regions: &Regions, region: &str) -> String {
     if regions.is_within(region, HOME_CITY) {
-        return regions
-            .enclosing(region, RegionKind::District)
-            .map_or(HOME_CITY, |r| r.id.as_str())
-            .to_string();
+        return regions.enclosing(region, RegionKind::District).map_or(HOME_CITY, |r| r.id.as_str()).to_string();
     }
     regions
         .enclosing(region, RegionKind::City)
@@ -205,17 +184,9 @@ mod tests {
         let b = centre(2, "shanghai", PartnerStatus::Partner);
         let c = centre(3, "hz-xihu", PartnerStatus::Applicant);
         // 1000 H800 = 989 PFLOPS (NVIDIA); 1000 x 910B2 = 376 PFLOPS (domestic).
-        let pools = [
-            pool(&a, 1, "h800", 1000),
-            pool(&b, 2, "ascend-910b2", 1000),
-            pool(&c, 3, "h800", 1000),
-        ];
+        let pools = [pool(&a, 1, "h800", 1000), pool(&b, 2, "ascend-910b2", 1000), pool(&c, 3, "h800", 1000)];
         let t = city_totals(&[a, b, c], &pools, &cat, &regions, &Policy::default());
-        assert!(
-            (t.open_compute_pflops_fp16 - 1365.0).abs() < 1e-6,
-            "{}",
-            t.open_compute_pflops_fp16
-        );
+        assert!((t.open_compute_pflops_fp16 - 1365.0).abs() < 1e-6, "{}", t.open_compute_pflops_fp16);
         assert!((t.high_performance_share - 1.0).abs() < 1e-9);
         assert!((t.domestic_share - 376.0 / 1365.0).abs() < 1e-9);
         assert_eq!(t.partner_centres, 2);
@@ -229,11 +200,7 @@ mod tests {
     #[test]
     fn general_compute_lowers_the_high_performance_share() {
         let (cat, regions) = (Catalogue::builtin(), Regions::builtin());
-        let general = cat
-            .all()
-            .iter()
-            .find(|a| a.class == AcceleratorClass::General)
-            .unwrap();
+        let general = cat.all().iter().find(|a| a.class == AcceleratorClass::General).unwrap();
         let a = centre(1, "hz-binjiang", PartnerStatus::Partner);
         let pools = [pool(&a, 1, "h800", 10), pool(&a, 2, &general.model, 100)];
         let t = city_totals(&[a], &pools, &cat, &regions, &Policy::default());

@@ -90,10 +90,7 @@ pub struct Error {
 
 impl Error {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Error {
-        Error {
-            code,
-            message: message.into(),
-        }
+        Error { code, message: message.into() }
     }
 }
 
@@ -111,15 +108,8 @@ mod tests {
         for code in ErrorCode::ALL {
             let s = code.as_str();
             assert!(seen.insert(s), "duplicate code {s}");
-            assert!(
-                s.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
-                "{s} is not snake_case"
-            );
-            assert!(
-                (400..600).contains(&code.http_status()),
-                "{s} has status {}",
-                code.http_status()
-            );
+            assert!(s.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{s} is not snake_case");
+            assert!((400..600).contains(&code.http_status()), "{s} has status {}", code.http_status());
             assert!(!code.title().is_empty());
         }
     }

@@ -103,17 +103,10 @@ fn format_id(prefix: &str, now_ms: i64, entropy: u64) -> String {
 }
 
 fn check_id(prefix: &str, s: &str) -> Result<(), Error> {
-    let body = s.strip_prefix(prefix).ok_or_else(|| {
-        Error::new(
-            ErrorCode::InvalidId,
-            format!("'{}' is not an id of the form {prefix}…", truncate(s)),
-        )
-    })?;
-    if body.len() != TIME_DIGITS + ENTROPY_DIGITS
-        || !body
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
+    let body = s
+        .strip_prefix(prefix)
+        .ok_or_else(|| Error::new(ErrorCode::InvalidId, format!("'{}' is not an id of the form {prefix}…", truncate(s))))?;
+    if body.len() != TIME_DIGITS + ENTROPY_DIGITS || !body.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         return Err(Error::new(
             ErrorCode::InvalidId,
             format!(

@@ -3,9 +3,7 @@
 use crate::error::{Error, ErrorCode};
 
 const USCC_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const USCC_WEIGHTS: [u32; 17] = [
-    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-];
+const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
 /// A validated unified social credit code (统一社会信用代码).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -20,24 +18,26 @@ impl Uscc {
         if code.len() != 18 {
             return Err(Error::new(
                 ErrorCode::InvalidUscc,
-                format!(
-                    "'{shown}' is not a unified social credit code: it must have 18 characters, not {}",
-                    code.chars().count()
-                ),
+                format!("'{shown}' is not a unified social credit code: it must have 18 characters, not {}", code.chars().count()),
             ));
         }
         let mut values = [0u32; 18];
         for (i, b) in code.bytes().enumerate() {
             values[i] = USCC_ALPHABET.iter().position(|&a| a == b).ok_or_else(|| {
-                Error::new(ErrorCode::InvalidUscc, format!("'{shown}' has '{}' at position {}, which a unified social credit code never uses (I, O, S, V and Z are excluded)", b as char, i + 1))
+                Error::new(
+                    ErrorCode::InvalidUscc,
+                    format!(
+                        "'{shown}' has '{}' at position {}, which a unified social credit code never uses (I, O, S, V and Z are excluded)",
+                        b as char,
+                        i + 1
+                    ),
+                )
             })? as u32;
         }
         if !code[2..8].bytes().all(|b| b.is_ascii_digit()) {
             return Err(Error::new(
                 ErrorCode::InvalidUscc,
-                format!(
-                    "'{shown}': characters 3-8 must be the 6-digit administrative division code"
-                ),
+                format!("'{shown}': characters 3-8 must be the 6-digit administrative division code"),
             ));
         }
         let check = uscc_check_value(&values[..17]);
@@ -66,10 +66,7 @@ impl Uscc {
 
 /// The check character for the first 17 characters of a code (for generators and tests).
 pub fn uscc_check_char(first17: &str) -> Option<char> {
-    let values: Option<Vec<u32>> = first17
-        .bytes()
-        .map(|b| USCC_ALPHABET.iter().position(|&a| a == b).map(|p| p as u32))
-        .collect();
+    let values: Option<Vec<u32>> = first17.bytes().map(|b| USCC_ALPHABET.iter().position(|&a| a == b).map(|p| p as u32)).collect();
     let values = values?;
     (values.len() == 17).then(|| USCC_ALPHABET[uscc_check_value(&values) as usize] as char)
 }
@@ -100,11 +97,7 @@ pub fn resident_id_is_valid(s: &str) -> bool {
     if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) {
         return false;
     }
-    let sum: u32 = b[..17]
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(d, w)| (d - b'0') as u32 * w)
-        .sum();
+    let sum: u32 = b[..17].iter().zip(WEIGHTS).map(|(d, w)| (d - b'0') as u32 * w).sum();
     b[17].to_ascii_uppercase() == CHECK[(sum % 11) as usize]
 }
 
@@ -114,18 +107,11 @@ mod tests {
 
     #[test]
     fn valid_credit_codes_pass() {
-        for code in [
-            "9144030071526726XG",
-            "91110000600037341L",
-            "91110000600037341l",
-        ] {
+        for code in ["9144030071526726XG", "91110000600037341L", "91110000600037341l"] {
             let u = Uscc::parse(code).unwrap();
             assert_eq!(u.as_str(), code.to_ascii_uppercase());
         }
-        assert_eq!(
-            Uscc::parse("9144030071526726XG").unwrap().division_code(),
-            "440300"
-        );
+        assert_eq!(Uscc::parse("9144030071526726XG").unwrap().division_code(), "440300");
         assert_eq!(uscc_check_char("9144030071526726X"), Some('G'));
     }
 

@@ -51,14 +51,8 @@ pub enum JobState {
 }
 
 impl JobState {
-    pub const ALL: [JobState; 6] = [
-        JobState::Pending,
-        JobState::Placed,
-        JobState::Running,
-        JobState::Succeeded,
-        JobState::Failed,
-        JobState::Cancelled,
-    ];
+    pub const ALL: [JobState; 6] =
+        [JobState::Pending, JobState::Placed, JobState::Running, JobState::Succeeded, JobState::Failed, JobState::Cancelled];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -76,10 +70,7 @@ impl JobState {
     }
 
     pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            JobState::Succeeded | JobState::Failed | JobState::Cancelled
-        )
+        matches!(self, JobState::Succeeded | JobState::Failed | JobState::Cancelled)
     }
 
     /// True when the job holds accelerators of its pool.
@@ -88,7 +79,8 @@ impl JobState {
     }
 
     /// The legal moves. A placed job may go back to pending when its centre refuses it
-    /// (dispatch failed before it started), so that it can be placed elsewhere.
+    /// (dispatch failed before it started), and a running job when it is preempted or its
+    /// centre goes dark, so that it can be placed again.
     pub fn can_become(self, to: JobState) -> bool {
         use JobState::*;
         matches!(
@@ -110,28 +102,38 @@ impl JobState {
         if self.can_become(to) {
             return Ok(to);
         }
-        let options: Vec<&str> = JobState::ALL
-            .iter()
-            .filter(|s| self.can_become(**s))
-            .map(|s| s.as_str())
-            .collect();
+        let options: Vec<&str> = JobState::ALL.iter().filter(|s| self.can_become(**s)).map(|s| s.as_str()).collect();
         let hint = if options.is_empty() {
             format!("it is {}, a final state", self.as_str())
         } else {
-            format!(
-                "from {} it can only become {}",
-                self.as_str(),
-                options.join(" or ")
-            )
+            format!("from {} it can only become {}", self.as_str(), options.join(" or "))
         };
-        Err(Error::new(
-            ErrorCode::IllegalTransition,
-            format!(
-                "a {} job cannot become {}: {hint}",
-                self.as_str(),
-                to.as_str()
-            ),
-        ))
+        Err(Error::new(ErrorCode::IllegalTransition, format!("a {} job cannot become {}: {hint}", self.as_str(), to.as_str())))
+    }
+}
+
+/// What a tenant wants the scheduler to weigh most.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Goal {
+    /// Money, carbon and time at the policy's default weights.
+    #[default]
+    Balanced,
+    Cheapest,
+    Fastest,
+    Greenest,
+}
+
+impl Goal {
+    pub const ALL: [Goal; 4] = [Goal::Balanced, Goal::Cheapest, Goal::Fastest, Goal::Greenest];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Goal::Balanced => "balanced",
+            Goal::Cheapest => "cheapest",
+            Goal::Fastest => "fastest",
+            Goal::Greenest => "greenest",
+        }
     }
 }
 
@@ -146,7 +148,8 @@ pub struct JobSpec {
     pub models: Vec<String>,
     pub min_fp16_tflops: Option<f64>,
     pub min_memory_gb: Option<u32>,
-    /// Estimated run time in seconds on the requested hardware.
+    /// Estimated run time in seconds on the scheduler's reference accelerator (A100 80GB by default);
+    /// on another model it is divided by that model's speed.
     pub duration_s: i64,
     pub deadline_ms: Option<UnixMs>,
     /// For latency-bound inference: the RTT budget to `users_region`.
@@ -158,40 +161,62 @@ pub struct JobSpec {
     pub priority: u8,
     /// The most the tenant pays per accelerator-hour (after discounts).
     pub max_price_per_hour: Option<Fen>,
+    /// A measured job class (e.g. a Gavel job type) whose per-model speeds override the TFLOPS ratio.
+    #[serde(default)]
+    pub job_class: Option<String>,
+    /// Size of the input data set in GB, moved from `data_region` to the centre.
+    #[serde(default)]
+    pub data_gb: Option<f64>,
+    /// Whether a higher-priority job may stop this one (it restarts later, losing bounded work).
+    #[serde(default)]
+    pub preemptible: bool,
+    #[serde(default)]
+    pub goal: Goal,
+}
+
+impl JobSpec {
+    /// A spec with the given essentials and defaults for everything else.
+    pub fn new(name: &str, kind: JobKind, accelerators: u32, duration_s: i64) -> JobSpec {
+        JobSpec {
+            name: name.to_string(),
+            kind,
+            accelerators,
+            models: Vec::new(),
+            min_fp16_tflops: None,
+            min_memory_gb: None,
+            duration_s,
+            deadline_ms: None,
+            latency_slo_ms: None,
+            users_region: None,
+            data_region: None,
+            priority: 4,
+            max_price_per_hour: None,
+            job_class: None,
+            data_gb: None,
+            preemptible: false,
+            goal: Goal::Balanced,
+        }
+    }
 }
 
 impl JobSpec {
     /// Checks the spec on its own terms and against the catalogue and region table.
-    pub fn validate(
-        &self,
-        catalogue: &Catalogue,
-        regions: &Regions,
-        now_ms: UnixMs,
-    ) -> Result<(), Error> {
+    pub fn validate(&self, catalogue: &Catalogue, regions: &Regions, now_ms: UnixMs) -> Result<(), Error> {
         check_name("name", &self.name)?;
         if self.accelerators == 0 || self.accelerators > MAX_GANG {
             return Err(Error::new(
                 ErrorCode::InvalidCount,
-                format!(
-                    "accelerators must be between 1 and {MAX_GANG}, not {}",
-                    self.accelerators
-                ),
+                format!("accelerators must be between 1 and {MAX_GANG}, not {}", self.accelerators),
             ));
         }
         if self.duration_s <= 0 || self.duration_s > MAX_DURATION_S {
             return Err(Error::new(
                 ErrorCode::InvalidDuration,
-                format!(
-                    "duration_s must be between 1 and {MAX_DURATION_S} seconds, not {}",
-                    self.duration_s
-                ),
+                format!("duration_s must be between 1 and {MAX_DURATION_S} seconds, not {}", self.duration_s),
             ));
         }
         if self.priority > 9 {
-            return Err(Error::new(
-                ErrorCode::InvalidPriority,
-                format!("priority must be 0..=9, not {}", self.priority),
-            ));
+            return Err(Error::new(ErrorCode::InvalidPriority, format!("priority must be 0..=9, not {}", self.priority)));
         }
         for m in &self.models {
             catalogue.require(m)?;
@@ -199,23 +224,12 @@ impl JobSpec {
         if let Some(t) = self.min_fp16_tflops
             && !(t.is_finite() && t > 0.0)
         {
-            return Err(Error::new(
-                ErrorCode::InvalidRequirement,
-                format!("min_fp16_tflops must be a positive number, not {t}"),
-            ));
+            return Err(Error::new(ErrorCode::InvalidRequirement, format!("min_fp16_tflops must be a positive number, not {t}")));
         }
         if self.min_memory_gb == Some(0) {
-            return Err(Error::new(
-                ErrorCode::InvalidRequirement,
-                "min_memory_gb must be at least 1",
-            ));
+            return Err(Error::new(ErrorCode::InvalidRequirement, "min_memory_gb must be at least 1"));
         }
-        if !self.models.is_empty()
-            && !self
-                .models
-                .iter()
-                .any(|m| catalogue.get(m).is_some_and(|a| self.accepts(a)))
-        {
+        if !self.models.is_empty() && !self.models.iter().any(|m| catalogue.get(m).is_some_and(|a| self.accepts(a))) {
             return Err(Error::new(
                 ErrorCode::InvalidRequirement,
                 "none of the listed models meets the job's own minimum TFLOPS or memory",
@@ -224,23 +238,14 @@ impl JobSpec {
         if let Some(p) = self.max_price_per_hour
             && !p.is_positive()
         {
-            return Err(Error::new(
-                ErrorCode::InvalidAmount,
-                "max_price_per_hour must be positive",
-            ));
+            return Err(Error::new(ErrorCode::InvalidAmount, "max_price_per_hour must be positive"));
         }
-        for region in [&self.users_region, &self.data_region]
-            .into_iter()
-            .flatten()
-        {
+        for region in [&self.users_region, &self.data_region].into_iter().flatten() {
             regions.require(region)?;
         }
         if let Some(slo) = self.latency_slo_ms {
             if slo == 0 {
-                return Err(Error::new(
-                    ErrorCode::InvalidRequirement,
-                    "latency_slo_ms must be at least 1",
-                ));
+                return Err(Error::new(ErrorCode::InvalidRequirement, "latency_slo_ms must be at least 1"));
             }
             if self.users_region.is_none() {
                 return Err(Error::new(
@@ -249,13 +254,18 @@ impl JobSpec {
                 ));
             }
         }
+        if let Some(gb) = self.data_gb
+            && !(gb.is_finite() && (0.0..=1.0e7).contains(&gb))
+        {
+            return Err(Error::new(ErrorCode::InvalidRequirement, format!("data_gb must be between 0 and 10,000,000, not {gb}")));
+        }
+        if self.job_class.as_deref().is_some_and(|c| c.is_empty() || c.len() > 120) {
+            return Err(Error::new(ErrorCode::InvalidRequirement, "job_class must be 1 to 120 characters"));
+        }
         if let Some(d) = self.deadline_ms
             && d <= now_ms
         {
-            return Err(Error::new(
-                ErrorCode::InvalidDuration,
-                "the deadline is in the past",
-            ));
+            return Err(Error::new(ErrorCode::InvalidDuration, "the deadline is in the past"));
         }
         Ok(())
     }
@@ -307,6 +317,10 @@ mod tests {
             data_region: Some("hangzhou".into()),
             priority: 5,
             max_price_per_hour: None,
+            job_class: None,
+            data_gb: None,
+            preemptible: false,
+            goal: Goal::Balanced,
         }
     }
 
@@ -333,13 +347,7 @@ mod tests {
         let e = Succeeded.transition(Running).unwrap_err();
         assert_eq!(e.code, ErrorCode::IllegalTransition);
         assert!(e.message.contains("final state"));
-        assert!(
-            Pending
-                .transition(Succeeded)
-                .unwrap_err()
-                .message
-                .contains("placed or cancelled")
-        );
+        assert!(Pending.transition(Succeeded).unwrap_err().message.contains("placed or cancelled"));
     }
 
     #[test]
@@ -347,97 +355,21 @@ mod tests {
         let (cat, regions) = (Catalogue::builtin(), Regions::builtin());
         assert!(spec().validate(&cat, &regions, 0).is_ok());
         let cases: Vec<(JobSpec, ErrorCode)> = vec![
-            (
-                JobSpec {
-                    accelerators: 0,
-                    ..spec()
-                },
-                ErrorCode::InvalidCount,
-            ),
-            (
-                JobSpec {
-                    accelerators: MAX_GANG + 1,
-                    ..spec()
-                },
-                ErrorCode::InvalidCount,
-            ),
-            (
-                JobSpec {
-                    duration_s: -1,
-                    ..spec()
-                },
-                ErrorCode::InvalidDuration,
-            ),
-            (
-                JobSpec {
-                    priority: 10,
-                    ..spec()
-                },
-                ErrorCode::InvalidPriority,
-            ),
-            (
-                JobSpec {
-                    models: vec!["gtx-9999".into()],
-                    ..spec()
-                },
-                ErrorCode::UnknownAccelerator,
-            ),
-            (
-                JobSpec {
-                    models: vec!["t4".into()],
-                    ..spec()
-                },
-                ErrorCode::InvalidRequirement,
-            ),
-            (
-                JobSpec {
-                    min_fp16_tflops: Some(f64::NAN),
-                    ..spec()
-                },
-                ErrorCode::InvalidRequirement,
-            ),
-            (
-                JobSpec {
-                    latency_slo_ms: Some(10),
-                    ..spec()
-                },
-                ErrorCode::InvalidRequirement,
-            ),
-            (
-                JobSpec {
-                    data_region: Some("mars".into()),
-                    ..spec()
-                },
-                ErrorCode::InvalidRegion,
-            ),
-            (
-                JobSpec {
-                    max_price_per_hour: Some(Fen(-1)),
-                    ..spec()
-                },
-                ErrorCode::InvalidAmount,
-            ),
-            (
-                JobSpec {
-                    deadline_ms: Some(5),
-                    ..spec()
-                },
-                ErrorCode::InvalidDuration,
-            ),
-            (
-                JobSpec {
-                    name: String::new(),
-                    ..spec()
-                },
-                ErrorCode::InvalidName,
-            ),
+            (JobSpec { accelerators: 0, ..spec() }, ErrorCode::InvalidCount),
+            (JobSpec { accelerators: MAX_GANG + 1, ..spec() }, ErrorCode::InvalidCount),
+            (JobSpec { duration_s: -1, ..spec() }, ErrorCode::InvalidDuration),
+            (JobSpec { priority: 10, ..spec() }, ErrorCode::InvalidPriority),
+            (JobSpec { models: vec!["gtx-9999".into()], ..spec() }, ErrorCode::UnknownAccelerator),
+            (JobSpec { models: vec!["t4".into()], ..spec() }, ErrorCode::InvalidRequirement),
+            (JobSpec { min_fp16_tflops: Some(f64::NAN), ..spec() }, ErrorCode::InvalidRequirement),
+            (JobSpec { latency_slo_ms: Some(10), ..spec() }, ErrorCode::InvalidRequirement),
+            (JobSpec { data_region: Some("mars".into()), ..spec() }, ErrorCode::InvalidRegion),
+            (JobSpec { max_price_per_hour: Some(Fen(-1)), ..spec() }, ErrorCode::InvalidAmount),
+            (JobSpec { deadline_ms: Some(5), ..spec() }, ErrorCode::InvalidDuration),
+            (JobSpec { name: String::new(), ..spec() }, ErrorCode::InvalidName),
         ];
         for (s, code) in cases {
-            assert_eq!(
-                s.validate(&cat, &regions, 10).unwrap_err().code,
-                code,
-                "{s:?}"
-            );
+            assert_eq!(s.validate(&cat, &regions, 10).unwrap_err().code, code, "{s:?}");
         }
     }
 
@@ -447,11 +379,7 @@ mod tests {
         let s = spec();
         assert!(s.accepts(cat.get("h800").unwrap()));
         assert!(!s.accepts(cat.get("t4").unwrap()));
-        let by_model = JobSpec {
-            models: vec!["t4".into()],
-            min_fp16_tflops: None,
-            ..spec()
-        };
+        let by_model = JobSpec { models: vec!["t4".into()], min_fp16_tflops: None, ..spec() };
         assert!(by_model.accepts(cat.get("t4").unwrap()));
         assert!(!by_model.accepts(cat.get("h800").unwrap()));
     }

@@ -4,19 +4,7 @@ use crate::error::{Error, ErrorCode};
 use std::fmt;
 
 /// An amount of Chinese yuan, in fen.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct Fen(pub i64);
 
@@ -29,13 +17,7 @@ impl Fen {
     /// beyond i64 fen are errors: money never goes through a float.
     pub fn parse_yuan(s: &str) -> Result<Fen, Error> {
         let bad = |why: &str| {
-            Error::new(
-                ErrorCode::InvalidAmount,
-                format!(
-                    "'{}' is not a valid yuan amount: {why}",
-                    s.chars().take(40).collect::<String>()
-                ),
-            )
+            Error::new(ErrorCode::InvalidAmount, format!("'{}' is not a valid yuan amount: {why}", s.chars().take(40).collect::<String>()))
         };
         let t = s.trim();
         let (negative, digits) = match t.strip_prefix('-') {
@@ -49,25 +31,15 @@ impl Fen {
         if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad("expected digits like 12.50"));
         }
-        if frac.len() > 2
-            || !frac.bytes().all(|b| b.is_ascii_digit())
-            || (digits.contains('.') && frac.is_empty())
-        {
+        if frac.len() > 2 || !frac.bytes().all(|b| b.is_ascii_digit()) || (digits.contains('.') && frac.is_empty()) {
             return Err(bad("at most two decimal places (fen)"));
         }
         let whole: i64 = whole.parse().map_err(|_| bad("too large"))?;
-        let mut frac_fen: i64 = if frac.is_empty() {
-            0
-        } else {
-            frac.parse().map_err(|_| bad("bad decimals"))?
-        };
+        let mut frac_fen: i64 = if frac.is_empty() { 0 } else { frac.parse().map_err(|_| bad("bad decimals"))? };
         if frac.len() == 1 {
             frac_fen *= 10;
         }
-        let fen = whole
-            .checked_mul(100)
-            .and_then(|w| w.checked_add(frac_fen))
-            .ok_or_else(|| bad("too large"))?;
+        let fen = whole.checked_mul(100).and_then(|w| w.checked_add(frac_fen)).ok_or_else(|| bad("too large"))?;
         Ok(Fen(if negative { -fen } else { fen }))
     }
 
@@ -110,29 +82,11 @@ mod tests {
 
     #[test]
     fn parses_yuan_exactly() {
-        let cases = [
-            ("0", 0),
-            ("12", 1200),
-            ("12.5", 1250),
-            ("12.50", 1250),
-            ("0.01", 1),
-            ("-3.20", -320),
-            (" 7.05 ", 705),
-        ];
+        let cases = [("0", 0), ("12", 1200), ("12.5", 1250), ("12.50", 1250), ("0.01", 1), ("-3.20", -320), (" 7.05 ", 705)];
         for (s, fen) in cases {
             assert_eq!(Fen::parse_yuan(s).unwrap(), Fen(fen), "{s}");
         }
-        for bad in [
-            "",
-            "abc",
-            "1.234",
-            "1e3",
-            "1.",
-            ".5",
-            "+1",
-            "92233720368547758.08",
-            "1,5",
-        ] {
+        for bad in ["", "abc", "1.234", "1e3", "1.", ".5", "+1", "92233720368547758.08", "1,5"] {
             let e = Fen::parse_yuan(bad).unwrap_err();
             assert_eq!(e.code, ErrorCode::InvalidAmount, "{bad}");
         }

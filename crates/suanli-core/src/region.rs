@@ -60,19 +60,13 @@ impl Regions {
             if let Some(p) = &r.parent
                 && !index.contains_key(p)
             {
-                return Err(format!(
-                    "regions: '{}' names parent '{p}', which is not defined before it",
-                    r.id
-                ));
+                return Err(format!("regions: '{}' names parent '{p}', which is not defined before it", r.id));
             }
             if index.insert(r.id.clone(), i).is_some() {
                 return Err(format!("regions: '{}' is defined twice", r.id));
             }
         }
-        Ok(Regions {
-            list: file.region,
-            index,
-        })
+        Ok(Regions { list: file.region, index })
     }
 
     /// The built-in table. Panics only if the file compiled into the binary is broken, which a test rules out.
@@ -119,17 +113,11 @@ impl Regions {
     /// The most specific region with this administrative division code, falling back to
     /// the city (first four digits + "00") and the province (first two digits + "0000").
     pub fn by_division_code(&self, code: &str) -> Option<&Region> {
-        let find = |c: &str| {
-            self.list
-                .iter()
-                .find(|r| r.division_code.as_deref() == Some(c))
-        };
+        let find = |c: &str| self.list.iter().find(|r| r.division_code.as_deref() == Some(c));
         if code.len() != 6 {
             return None;
         }
-        find(code)
-            .or_else(|| find(&format!("{}00", &code[..4])))
-            .or_else(|| find(&format!("{}0000", &code[..2])))
+        find(code).or_else(|| find(&format!("{}00", &code[..4]))).or_else(|| find(&format!("{}0000", &code[..2])))
     }
 
     /// The grid emission factor of a region, inherited from the nearest ancestor that has one.
@@ -151,31 +139,18 @@ mod tests {
     fn builtin_table_nests_as_the_policy_says() {
         let r = Regions::builtin();
         let chain: Vec<&str> = r.ancestry("hz-binjiang").map(|r| r.id.as_str()).collect();
-        assert_eq!(
-            chain,
-            ["hz-binjiang", "hangzhou", "zhejiang", "yrd", "east-china"]
-        );
+        assert_eq!(chain, ["hz-binjiang", "hangzhou", "zhejiang", "yrd", "east-china"]);
         assert!(r.is_within("shanghai", "yrd"));
         assert!(!r.is_within("shanghai", "zhejiang"));
         assert_eq!(r.by_division_code("330108").unwrap().id, "hz-binjiang");
-        assert_eq!(
-            r.enclosing("hz-xihu", RegionKind::City).unwrap().id,
-            "hangzhou"
-        );
+        assert_eq!(r.enclosing("hz-xihu", RegionKind::City).unwrap().id, "hangzhou");
         assert!(r.grid_emission("hz-xihu").is_some());
-        assert_eq!(
-            r.require("atlantis").unwrap_err().code,
-            ErrorCode::InvalidRegion
-        );
+        assert_eq!(r.require("atlantis").unwrap_err().code, ErrorCode::InvalidRegion);
     }
 
     #[test]
     fn bad_tables_are_rejected() {
         let orphan = "[[region]]\nid='a'\nname_zh='a'\nname_en='a'\nkind='city'\nparent='b'\n";
-        assert!(
-            Regions::from_toml(orphan)
-                .unwrap_err()
-                .contains("not defined before")
-        );
+        assert!(Regions::from_toml(orphan).unwrap_err().contains("not defined before"));
     }
 }

@@ -56,12 +56,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [
-        Role::Operator,
-        Role::Provider,
-        Role::Tenant,
-        Role::Regulator,
-    ];
+    pub const ALL: [Role; 4] = [Role::Operator, Role::Provider, Role::Tenant, Role::Regulator];
 
     pub fn as_str(self) -> &'static str {
         match self {

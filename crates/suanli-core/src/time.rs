@@ -39,15 +39,8 @@ impl Clock for ManualClock {
 
 /// Parses "YYYY-MM-DD" (proleptic Gregorian, UTC midnight) into unix ms.
 pub fn parse_date(s: &str) -> Result<UnixMs, Error> {
-    let bad = || {
-        Error::new(
-            ErrorCode::InvalidDate,
-            format!(
-                "'{}' is not a date of the form YYYY-MM-DD",
-                s.chars().take(20).collect::<String>()
-            ),
-        )
-    };
+    let bad =
+        || Error::new(ErrorCode::InvalidDate, format!("'{}' is not a date of the form YYYY-MM-DD", s.chars().take(20).collect::<String>()));
     let b = s.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return Err(bad());
@@ -71,12 +64,7 @@ pub fn format_rfc3339(ms: UnixMs) -> String {
     let secs = ms.div_euclid(1000);
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let s = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        s / 3600,
-        s % 3600 / 60,
-        s % 60
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", s / 3600, s % 3600 / 60, s % 60)
 }
 
 fn is_leap(y: i64) -> bool {
@@ -126,23 +114,9 @@ mod tests {
         assert_eq!(parse_date("2023-08-25").unwrap(), 1_692_921_600_000);
         assert_eq!(format_date(1_692_921_600_000), "2023-08-25");
         assert_eq!(format_rfc3339(1_692_921_601_000), "2023-08-25T00:00:01Z");
-        assert_eq!(
-            parse_date("2024-02-29").map(format_date).unwrap(),
-            "2024-02-29"
-        );
-        for bad in [
-            "2023-02-29",
-            "2023-13-01",
-            "2023-1-01",
-            "20230825",
-            "",
-            "2023-08-32",
-        ] {
-            assert_eq!(
-                parse_date(bad).unwrap_err().code,
-                ErrorCode::InvalidDate,
-                "{bad}"
-            );
+        assert_eq!(parse_date("2024-02-29").map(format_date).unwrap(), "2024-02-29");
+        for bad in ["2023-02-29", "2023-13-01", "2023-1-01", "20230825", "", "2023-08-32"] {
+            assert_eq!(parse_date(bad).unwrap_err().code, ErrorCode::InvalidDate, "{bad}");
         }
     }
 

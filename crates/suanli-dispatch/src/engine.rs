@@ -12,15 +12,34 @@ use suanli_core::id::{AuditId, CentreId, JobId, PoolId};
 use suanli_core::job::{Job, JobState};
 use suanli_core::money::Fen;
 use suanli_core::region::Regions;
-use suanli_sched::{Decision, place_round};
+use suanli_sched::round::{PolicyKind, PoolLoad, RunningJob, Snapshot, TenantUsage, schedule};
+use suanli_sched::{SchedConfig, SpeedModel};
 use suanli_store::{Audit, Store, StoreError};
 use tokio::sync::Notify;
+
+/// How the live path schedules: the policy, its configuration and the speed model.
+#[derive(Debug, Clone)]
+pub struct SchedContext {
+    pub cfg: SchedConfig,
+    pub speeds: SpeedModel,
+    pub policy: PolicyKind,
+}
+
+impl SchedContext {
+    pub fn new(catalogue: &Catalogue) -> SchedContext {
+        SchedContext { cfg: SchedConfig::default(), speeds: SpeedModel::new(catalogue, "a100-80g"), policy: PolicyKind::Suanli }
+    }
+}
+
+/// Half-life of a tenant's received compute in the fair-share account.
+const FAIR_SHARE_HALF_LIFE_MS: f64 = 6.0 * 3_600_000.0;
 
 /// Counts of what one round did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct RoundReport {
     pub placed: u32,
     pub waiting: u32,
+    pub preempted: u32,
     pub started: u32,
     pub succeeded: u32,
     pub failed: u32,
@@ -36,13 +55,15 @@ pub struct Engine {
     default_backend: Arc<dyn Backend>,
     backends: HashMap<CentreId, Arc<dyn Backend>>,
     wake: Notify,
+    sched: Arc<SchedContext>,
+    /// Fair-share account: FP16 PFLOP-seconds each tenant received, decayed; rebuilt from the
+    /// in-flight jobs after a restart.
+    usage: std::sync::Mutex<(TenantUsage, i64)>,
 }
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine")
-            .field("default_backend", &self.default_backend.name())
-            .finish()
+        f.debug_struct("Engine").field("default_backend", &self.default_backend.name()).finish()
     }
 }
 
@@ -53,6 +74,7 @@ impl Engine {
         regions: Arc<Regions>,
         ids: Ids,
         default_backend: Arc<dyn Backend>,
+        sched: Arc<SchedContext>,
     ) -> Engine {
         Engine {
             store,
@@ -62,6 +84,81 @@ impl Engine {
             default_backend,
             backends: HashMap::new(),
             wake: Notify::new(),
+            sched,
+            usage: std::sync::Mutex::new((TenantUsage::default(), 0)),
+        }
+    }
+
+    pub fn sched(&self) -> &SchedContext {
+        &self.sched
+    }
+
+    /// Charges a tenant's fair-share account with compute it received, decaying older receipts.
+    fn account(&self, tenant: &suanli_core::id::TenantId, pflop_s: f64, now: i64) {
+        let mut guard = self.usage.lock().unwrap_or_else(|e| e.into_inner());
+        let (usage, last) = &mut *guard;
+        if *last > 0 && now > *last {
+            let decay = 0.5f64.powf((now - *last) as f64 / FAIR_SHARE_HALF_LIFE_MS);
+            usage.received.values_mut().for_each(|v| *v *= decay);
+        }
+        *last = now.max(*last);
+        *usage.received.entry(tenant.clone()).or_insert(0.0) += pflop_s;
+    }
+
+    /// Pools as the scheduler sees them: free accelerators and the in-flight jobs holding the rest.
+    fn build_loads(&self, pools: &[Pool], in_flight: &[Job], now: i64) -> Vec<PoolLoad> {
+        let mut loads: Vec<PoolLoad> =
+            pools.iter().map(|p| PoolLoad { pool: p.clone(), free: p.capacity(), running: Vec::new() }).collect();
+        let load_index: HashMap<&PoolId, usize> = pools.iter().enumerate().map(|(i, p)| (&p.id, i)).collect();
+        for j in in_flight {
+            let Some(&i) = j.pool_id.as_ref().and_then(|p| load_index.get(p)) else { continue };
+            let start = j.started_ms.or(j.placed_ms).unwrap_or(now);
+            let est = self.run_estimate_s(j, Some(&pools[i]));
+            loads[i].free = loads[i].free.saturating_sub(j.spec.accelerators);
+            loads[i].running.push(RunningJob {
+                job: j.id.clone(),
+                tenant: j.tenant_id.clone(),
+                accelerators: j.spec.accelerators,
+                priority: j.spec.priority,
+                preemptible: j.spec.preemptible && j.state == JobState::Running,
+                started_ms: start,
+                est_end_ms: start + (est * 1000.0) as i64,
+            });
+        }
+        loads
+    }
+
+    /// The options for a job before it is submitted, against the city as it is now.
+    pub async fn quote(
+        &self,
+        tenant: &suanli_core::id::TenantId,
+        spec: &suanli_core::job::JobSpec,
+        limit: usize,
+    ) -> Result<suanli_sched::quote::Quote, StoreError> {
+        let centres = self.store.centres(None).await?;
+        let pools = self.store.pools().await?;
+        let in_flight = self.store.jobs_in_states(&[JobState::Placed, JobState::Running]).await?;
+        let now = self.ids.now_ms();
+        let loads = self.build_loads(&pools, &in_flight, now);
+        let usage = self.usage.lock().unwrap_or_else(|e| e.into_inner()).0.clone();
+        let snap = Snapshot {
+            now_ms: now,
+            centres: &centres,
+            pools: &loads,
+            catalogue: &self.catalogue,
+            regions: &self.regions,
+            speeds: &self.sched.speeds,
+            cfg: &self.sched.cfg,
+            usage: &usage,
+        };
+        Ok(suanli_sched::quote::quote(snap, tenant, spec, limit))
+    }
+
+    /// The estimated run time of a job on a pool's model, seconds.
+    fn run_estimate_s(&self, job: &Job, pool: Option<&Pool>) -> f64 {
+        match pool.and_then(|p| self.catalogue.get(&p.accelerator)) {
+            Some(acc) => self.sched.speeds.run_seconds(job.spec.job_class.as_deref(), acc, job.spec.duration_s as f64),
+            None => job.spec.duration_s as f64,
         }
     }
 
@@ -77,9 +174,7 @@ impl Engine {
     }
 
     fn backend_for(&self, centre: Option<&CentreId>) -> &Arc<dyn Backend> {
-        centre
-            .and_then(|c| self.backends.get(c))
-            .unwrap_or(&self.default_backend)
+        centre.and_then(|c| self.backends.get(c)).unwrap_or(&self.default_backend)
     }
 
     fn audit(&self, action: &str, subject: &JobId, detail: serde_json::Value) -> Audit {
@@ -95,11 +190,7 @@ impl Engine {
     }
 
     /// Runs rounds until `shutdown` resolves: every `interval`, or sooner when woken.
-    pub async fn run(
-        self: Arc<Self>,
-        interval: Duration,
-        shutdown: impl std::future::Future<Output = ()>,
-    ) {
+    pub async fn run(self: Arc<Self>, interval: Duration, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
         loop {
             if let Err(e) = self.round().await {
@@ -119,69 +210,96 @@ impl Engine {
         let centres = self.store.centres(None).await?;
         let pools = self.store.pools().await?;
         let pool_by_id: HashMap<&PoolId, &Pool> = pools.iter().map(|p| (&p.id, p)).collect();
-        let mut in_flight = self
-            .store
-            .jobs_in_states(&[JobState::Placed, JobState::Running])
-            .await?;
+        let mut in_flight = self.store.jobs_in_states(&[JobState::Placed, JobState::Running]).await?;
         let pending = self.store.jobs_in_states(&[JobState::Pending]).await?;
 
-        // 1. Place.
-        let mut free: HashMap<PoolId, u32> =
-            pools.iter().map(|p| (p.id.clone(), p.capacity())).collect();
-        for j in &in_flight {
-            if let Some(f) = j.pool_id.as_ref().and_then(|p| free.get_mut(p)) {
-                *f = f.saturating_sub(j.spec.accelerators);
+        // 1. Place, preempt, reserve, defer.
+        let now = self.ids.now_ms();
+        let loads = self.build_loads(&pools, &in_flight, now);
+        let usage = {
+            let guard = self.usage.lock().unwrap_or_else(|e| e.into_inner());
+            let mut u = guard.0.clone();
+            // Jobs in flight count towards their tenant's share until they are accounted at the end.
+            for j in &in_flight {
+                let pool = j.pool_id.as_ref().and_then(|p| pool_by_id.get(p)).copied();
+                if let Some(acc) = pool.and_then(|p| self.catalogue.get(&p.accelerator)) {
+                    *u.received.entry(j.tenant_id.clone()).or_insert(0.0) +=
+                        acc.fp16_tflops / 1000.0 * j.spec.accelerators as f64 * self.run_estimate_s(j, pool);
+                }
+            }
+            u
+        };
+        let snap = Snapshot {
+            now_ms: now,
+            centres: &centres,
+            pools: &loads,
+            catalogue: &self.catalogue,
+            regions: &self.regions,
+            speeds: &self.sched.speeds,
+            cfg: &self.sched.cfg,
+            usage: &usage,
+        };
+        let outcome = schedule(snap, &pending, self.sched.policy);
+        let pending_by_id: HashMap<&JobId, &Job> = pending.iter().map(|j| (&j.id, j)).collect();
+        for pre in &outcome.preemptions {
+            let backend = self.backend_for(in_flight.iter().find(|j| j.id == pre.victim).and_then(|j| j.centre_id.as_ref())).clone();
+            let ran = backend.cancel(&pre.victim, now).await.unwrap_or(None);
+            let audit = self.audit("job.preempted", &pre.victim, json!({"by": pre.by, "pool": pre.pool, "lost_s": ran}));
+            match self
+                .store
+                .transition_job(&pre.victim, JobState::Pending, audit, |j| {
+                    j.reason = Some(format!("preempted by higher-priority job {}; it restarts when placed again", pre.by));
+                    j.pool_id = None;
+                    j.centre_id = None;
+                    j.placed_ms = None;
+                    j.started_ms = None;
+                })
+                .await
+            {
+                Ok(_) => report.preempted += 1,
+                Err(StoreError::Domain(e)) => tracing::debug!(job = %pre.victim, error = %e, "not preempted"),
+                Err(e) => return Err(e),
+            }
+            in_flight.retain(|j| j.id != pre.victim);
+        }
+        for p in outcome.placements {
+            let explanation = json!({
+                "decided_ms": now,
+                "policy": self.sched.policy.as_str(),
+                "chosen": p.chosen.view(),
+                "alternatives": p.alternatives.iter().map(|a| a.view()).collect::<Vec<_>>(),
+                "preempted": p.preempted,
+                "backfilled": p.backfilled,
+                "fair_share_pflop_s": p.fair_share,
+            });
+            let (pool, centre) = (p.chosen.pool.clone(), p.chosen.centre.clone());
+            let audit = self.audit("job.placed", &p.job, json!({"pool": pool, "centre": centre, "price_per_hour": p.chosen.price_per_hour.to_yuan_string(), "score_yuan": p.chosen.score_yuan}));
+            let mut tx = self.store.begin().await?;
+            let placed = tx
+                .transition_job(&p.job, JobState::Placed, |j| {
+                    j.pool_id = Some(pool.clone());
+                    j.centre_id = Some(centre.clone());
+                    j.placed_ms = Some(now);
+                    j.reason = None;
+                })
+                .await;
+            match placed {
+                Ok(j) => {
+                    tx.set_explanation(&p.job, &explanation).await?;
+                    tx.audit(&audit).await?;
+                    tx.commit().await?;
+                    report.placed += 1;
+                    in_flight.push(j);
+                }
+                // Cancelled between the snapshot and now: nothing to do.
+                Err(StoreError::Domain(e)) => tracing::debug!(job = %p.job, error = %e, "not placed"),
+                Err(e) => return Err(e),
             }
         }
-        let decisions = place_round(
-            &pending,
-            &centres,
-            &pools,
-            &mut free,
-            &self.catalogue,
-            &self.regions,
-        );
-        let pending_by_id: HashMap<&JobId, &Job> = pending.iter().map(|j| (&j.id, j)).collect();
-        for d in decisions {
-            match d {
-                Decision::Place {
-                    job,
-                    pool,
-                    centre,
-                    price_per_hour,
-                } => {
-                    let now = self.ids.now_ms();
-                    let audit = self.audit("job.placed", &job, json!({"pool": pool, "centre": centre, "price_per_hour": price_per_hour.to_yuan_string()}));
-                    match self
-                        .store
-                        .transition_job(&job, JobState::Placed, audit, |j| {
-                            j.pool_id = Some(pool.clone());
-                            j.centre_id = Some(centre.clone());
-                            j.placed_ms = Some(now);
-                            j.reason = None;
-                        })
-                        .await
-                    {
-                        Ok(j) => {
-                            report.placed += 1;
-                            in_flight.push(j);
-                        }
-                        // Cancelled between the snapshot and now: nothing to do.
-                        Err(StoreError::Domain(e)) => {
-                            tracing::debug!(%job, error = %e, "not placed")
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-                Decision::Wait { job, reason } => {
-                    report.waiting += 1;
-                    if pending_by_id
-                        .get(&job)
-                        .is_some_and(|j| j.reason.as_deref() != Some(reason.as_str()))
-                    {
-                        self.store.set_job_reason(&job, &reason).await?;
-                    }
-                }
+        for w in outcome.waits {
+            report.waiting += 1;
+            if pending_by_id.get(&w.job).is_some_and(|j| j.reason.as_deref() != Some(w.reason.as_str())) {
+                self.store.set_job_reason(&w.job, &w.reason).await?;
             }
         }
 
@@ -189,11 +307,7 @@ impl Engine {
         let mut by_backend: HashMap<usize, (Arc<dyn Backend>, Vec<&Job>)> = HashMap::new();
         for j in &in_flight {
             let b = self.backend_for(j.centre_id.as_ref()).clone();
-            by_backend
-                .entry(Arc::as_ptr(&b) as *const () as usize)
-                .or_insert_with(|| (b, Vec::new()))
-                .1
-                .push(j);
+            by_backend.entry(Arc::as_ptr(&b) as *const () as usize).or_insert_with(|| (b, Vec::new())).1.push(j);
         }
         for (backend, jobs) in by_backend.values() {
             let now = self.ids.now_ms();
@@ -246,15 +360,12 @@ impl Engine {
                         report.stopped += 1;
                         if job.usage_s.is_none() {
                             let usage = ran.unwrap_or(0);
-                            let cost = cost_of(
-                                &job,
-                                job.pool_id
-                                    .as_ref()
-                                    .and_then(|p| pool_by_id.get(p))
-                                    .copied(),
-                                usage,
+                            let cost = cost_of(&job, job.pool_id.as_ref().and_then(|p| pool_by_id.get(p)).copied(), usage);
+                            let audit = self.audit(
+                                "job.metered",
+                                id,
+                                json!({"usage_s": usage, "cost": cost.to_yuan_string(), "why": "stopped after cancel"}),
                             );
-                            let audit = self.audit("job.metered", id, json!({"usage_s": usage, "cost": cost.to_yuan_string(), "why": "stopped after cancel"}));
                             self.store.record_usage(id, usage, cost, audit).await?;
                         }
                     }
@@ -268,53 +379,27 @@ impl Engine {
         Ok(report)
     }
 
-    async fn apply(
-        &self,
-        j: &Job,
-        status: &RunStatus,
-        pool: Option<&Pool>,
-        report: &mut RoundReport,
-    ) -> Result<(), StoreError> {
+    async fn apply(&self, j: &Job, status: &RunStatus, pool: Option<&Pool>, report: &mut RoundReport) -> Result<(), StoreError> {
         let (started, ended, usage, failure) = match status {
             RunStatus::Queued | RunStatus::Unknown => return Ok(()),
             RunStatus::Running { started_ms } => (*started_ms, None, None, None),
-            RunStatus::Succeeded {
-                started_ms,
-                ended_ms,
-                usage_s,
-            } => (*started_ms, Some(*ended_ms), Some(*usage_s), None),
-            RunStatus::Failed {
-                started_ms,
-                ended_ms,
-                usage_s,
-                reason,
-            } => (
-                *started_ms,
-                Some(*ended_ms),
-                Some(*usage_s),
-                Some(reason.clone()),
-            ),
+            RunStatus::Succeeded { started_ms, ended_ms, usage_s } => (*started_ms, Some(*ended_ms), Some(*usage_s), None),
+            RunStatus::Failed { started_ms, ended_ms, usage_s, reason } => {
+                (*started_ms, Some(*ended_ms), Some(*usage_s), Some(reason.clone()))
+            }
         };
         let mut tx = self.store.begin().await?;
         if j.state == JobState::Placed {
-            match tx
-                .transition_job(&j.id, JobState::Running, |x| x.started_ms = Some(started))
-                .await
-            {
+            match tx.transition_job(&j.id, JobState::Running, |x| x.started_ms = Some(started)).await {
                 Ok(_) => {}
                 Err(StoreError::Domain(_)) => return Ok(()), // cancelled meanwhile
                 Err(e) => return Err(e),
             }
-            tx.audit(&self.audit("job.started", &j.id, json!({"started_ms": started})))
-                .await?;
+            tx.audit(&self.audit("job.started", &j.id, json!({"started_ms": started}))).await?;
             report.started += 1;
         }
         if let (Some(ended), Some(usage)) = (ended, usage) {
-            let to = if failure.is_some() {
-                JobState::Failed
-            } else {
-                JobState::Succeeded
-            };
+            let to = if failure.is_some() { JobState::Failed } else { JobState::Succeeded };
             let cost = cost_of(j, pool, usage);
             match tx
                 .transition_job(&j.id, to, |x| {
@@ -330,11 +415,7 @@ impl Engine {
                 Err(e) => return Err(e),
             }
             tx.audit(&self.audit(
-                if failure.is_some() {
-                    "job.failed"
-                } else {
-                    "job.succeeded"
-                },
+                if failure.is_some() { "job.failed" } else { "job.succeeded" },
                 &j.id,
                 json!({"usage_s": usage, "cost": cost.to_yuan_string(), "reason": failure}),
             ))
@@ -344,6 +425,10 @@ impl Engine {
             } else {
                 report.succeeded += 1;
             }
+            if let Some(acc) = pool.and_then(|p| self.catalogue.get(&p.accelerator)) {
+                let ran_s = usage as f64 / self.sched.speeds.speed(j.spec.job_class.as_deref(), acc).max(1e-9);
+                self.account(&j.tenant_id, acc.fp16_tflops / 1000.0 * j.spec.accelerators as f64 * ran_s, ended);
+            }
         }
         tx.commit().await
     }
@@ -351,12 +436,5 @@ impl Engine {
 
 /// Metered cost: the pool's price after partner discount, for the gang, for the seconds it ran.
 pub fn cost_of(job: &Job, pool: Option<&Pool>, usage_s: i64) -> Fen {
-    pool.map_or(Fen::ZERO, |p| {
-        Fen::charge(
-            p.price_per_hour,
-            job.spec.accelerators,
-            usage_s,
-            p.partner_discount_pct,
-        )
-    })
+    pool.map_or(Fen::ZERO, |p| Fen::charge(p.price_per_hour, job.spec.accelerators, usage_s, p.partner_discount_pct))
 }

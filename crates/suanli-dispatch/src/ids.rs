@@ -21,18 +21,12 @@ impl std::fmt::Debug for Ids {
 impl Ids {
     /// Entropy from the operating system.
     pub fn new(clock: Arc<dyn Clock>) -> Ids {
-        Ids {
-            clock,
-            rng: Arc::new(Mutex::new(StdRng::from_os_rng())),
-        }
+        Ids { clock, rng: Arc::new(Mutex::new(StdRng::from_os_rng())) }
     }
 
     /// Deterministic entropy, for tests and simulation.
     pub fn seeded(clock: Arc<dyn Clock>, seed: u64) -> Ids {
-        Ids {
-            clock,
-            rng: Arc::new(Mutex::new(StdRng::seed_from_u64(seed))),
-        }
+        Ids { clock, rng: Arc::new(Mutex::new(StdRng::seed_from_u64(seed))) }
     }
 
     pub fn now_ms(&self) -> i64 {
@@ -41,11 +35,7 @@ impl Ids {
 
     /// (time, entropy) for an id's `generate`.
     pub fn parts(&self) -> (i64, u64) {
-        let entropy = self
-            .rng
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .random::<u64>();
+        let entropy = self.rng.lock().unwrap_or_else(|e| e.into_inner()).random::<u64>();
         (self.clock.now_ms(), entropy)
     }
 

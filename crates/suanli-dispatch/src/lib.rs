@@ -63,11 +63,7 @@ pub trait Backend: Send + Sync {
     async fn submit(&self, job: &Job, now_ms: UnixMs) -> Result<(), BackendError>;
 
     /// The status of many jobs at once.
-    async fn status(
-        &self,
-        jobs: &[JobId],
-        now_ms: UnixMs,
-    ) -> Result<HashMap<JobId, RunStatus>, BackendError>;
+    async fn status(&self, jobs: &[JobId], now_ms: UnixMs) -> Result<HashMap<JobId, RunStatus>, BackendError>;
 
     /// Stops a job; returns the metered seconds it ran, if it had started.
     async fn cancel(&self, job: &JobId, now_ms: UnixMs) -> Result<Option<i64>, BackendError>;

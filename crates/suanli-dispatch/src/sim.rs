@@ -25,12 +25,7 @@ pub struct SimConfig {
 
 impl Default for SimConfig {
     fn default() -> SimConfig {
-        SimConfig {
-            time_scale: 600.0,
-            start_delay_ms: 300,
-            failure_rate: 0.0,
-            seed: 7,
-        }
+        SimConfig { time_scale: 600.0, start_delay_ms: 300, failure_rate: 0.0, seed: 7 }
     }
 }
 
@@ -53,10 +48,7 @@ pub struct SimBackend {
 
 impl SimBackend {
     pub fn new(config: SimConfig) -> SimBackend {
-        SimBackend {
-            config,
-            runs: Mutex::new(HashMap::new()),
-        }
+        SimBackend { config, runs: Mutex::new(HashMap::new()) }
     }
 
     /// Forgets every job, as a centre that lost its state would (for tests).
@@ -69,23 +61,12 @@ impl SimBackend {
         let fails = (h % 1_000_000) as f64 / 1_000_000.0 < self.config.failure_rate;
         let duration_s = job.spec.duration_s.max(1);
         // A failing job dies somewhere between 10% and 90% of its run.
-        let usage_s = if fails {
-            (duration_s as f64 * (0.1 + 0.8 * ((h >> 20) % 1000) as f64 / 1000.0)).max(1.0) as i64
-        } else {
-            duration_s
-        };
+        let usage_s =
+            if fails { (duration_s as f64 * (0.1 + 0.8 * ((h >> 20) % 1000) as f64 / 1000.0)).max(1.0) as i64 } else { duration_s };
         let scale = self.config.time_scale.max(1e-6);
         // A job the store says already started keeps its start time (adoption after a restart).
-        let start_ms = job
-            .started_ms
-            .unwrap_or(now_ms + self.config.start_delay_ms);
-        SimRun {
-            start_ms,
-            wall_ms: ((usage_s as f64 * 1000.0) / scale).ceil() as i64,
-            usage_s,
-            fails,
-            cancelled_at: None,
-        }
+        let start_ms = job.started_ms.unwrap_or(now_ms + self.config.start_delay_ms);
+        SimRun { start_ms, wall_ms: ((usage_s as f64 * 1000.0) / scale).ceil() as i64, usage_s, fails, cancelled_at: None }
     }
 
     fn status_of(&self, run: &SimRun, now_ms: UnixMs) -> RunStatus {
@@ -94,23 +75,12 @@ impl SimBackend {
             return RunStatus::Queued;
         }
         if now_ms < end {
-            return RunStatus::Running {
-                started_ms: run.start_ms,
-            };
+            return RunStatus::Running { started_ms: run.start_ms };
         }
         if run.fails {
-            RunStatus::Failed {
-                started_ms: run.start_ms,
-                ended_ms: end,
-                usage_s: run.usage_s,
-                reason: "simulated node failure".into(),
-            }
+            RunStatus::Failed { started_ms: run.start_ms, ended_ms: end, usage_s: run.usage_s, reason: "simulated node failure".into() }
         } else {
-            RunStatus::Succeeded {
-                started_ms: run.start_ms,
-                ended_ms: end,
-                usage_s: run.usage_s,
-            }
+            RunStatus::Succeeded { started_ms: run.start_ms, ended_ms: end, usage_s: run.usage_s }
         }
     }
 }
@@ -123,18 +93,19 @@ impl Backend for SimBackend {
 
     async fn submit(&self, job: &Job, now_ms: UnixMs) -> Result<(), BackendError> {
         let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
-        if !runs.contains_key(&job.id) {
-            let run = self.plan(job, now_ms);
+        // A job stopped earlier (preempted, or its centre failed) starts afresh when submitted again.
+        if runs.get(&job.id).is_none_or(|r| r.cancelled_at.is_some()) {
+            let mut fresh = job.clone();
+            if runs.contains_key(&job.id) {
+                fresh.started_ms = None;
+            }
+            let run = self.plan(&fresh, now_ms);
             runs.insert(job.id.clone(), run);
         }
         Ok(())
     }
 
-    async fn status(
-        &self,
-        jobs: &[JobId],
-        now_ms: UnixMs,
-    ) -> Result<HashMap<JobId, RunStatus>, BackendError> {
+    async fn status(&self, jobs: &[JobId], now_ms: UnixMs) -> Result<HashMap<JobId, RunStatus>, BackendError> {
         let runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
         Ok(jobs
             .iter()
@@ -159,27 +130,17 @@ impl Backend for SimBackend {
         }
         run.cancelled_at = Some(now_ms);
         let ran_wall = (now_ms - run.start_ms).min(run.wall_ms);
-        Ok(Some(
-            ((ran_wall as f64 / 1000.0) * self.config.time_scale)
-                .round()
-                .clamp(0.0, run.usage_s as f64) as i64,
-        ))
+        Ok(Some(((ran_wall as f64 / 1000.0) * self.config.time_scale).round().clamp(0.0, run.usage_s as f64) as i64))
     }
 
     async fn active(&self, now_ms: UnixMs) -> Result<Vec<JobId>, BackendError> {
         let runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(runs
-            .iter()
-            .filter(|(_, r)| r.cancelled_at.is_none() && now_ms < r.start_ms + r.wall_ms)
-            .map(|(id, _)| id.clone())
-            .collect())
+        Ok(runs.iter().filter(|(_, r)| r.cancelled_at.is_none() && now_ms < r.start_ms + r.wall_ms).map(|(id, _)| id.clone()).collect())
     }
 }
 
 fn fnv(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-    })
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
 }
 
 fn splitmix(mut x: u64) -> u64 {

@@ -25,11 +25,7 @@ impl Caller {
         let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
         Err(ApiError::new(
             ErrorCode::Forbidden,
-            format!(
-                "a {} may not do this; it needs the role {}",
-                self.0.role.as_str(),
-                allowed.join(" or ")
-            ),
+            format!("a {} may not do this; it needs the role {}", self.0.role.as_str(), allowed.join(" or ")),
         ))
     }
 
@@ -42,33 +38,20 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
+        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let Some(header) = header else {
             return Err(ApiError::new(
                 ErrorCode::Unauthenticated,
                 "send 'Authorization: Bearer <token>' (suanli serve --demo writes demo tokens to demo-tokens.json)",
             ));
         };
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .map(str::trim)
-            .unwrap_or("");
+        let token = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).map(str::trim).unwrap_or("");
         if token.is_empty() {
-            return Err(ApiError::new(
-                ErrorCode::Unauthenticated,
-                "the Authorization header must be 'Bearer <token>'",
-            ));
+            return Err(ApiError::new(ErrorCode::Unauthenticated, "the Authorization header must be 'Bearer <token>'"));
         }
         match state.store.principal_by_token(&token_hash(token)).await? {
             Some(p) => Ok(Caller(p)),
-            None => Err(ApiError::new(
-                ErrorCode::Unauthenticated,
-                "the bearer token is not valid",
-            )),
+            None => Err(ApiError::new(ErrorCode::Unauthenticated, "the bearer token is not valid")),
         }
     }
 }
@@ -89,10 +72,7 @@ fn base64url(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::with_capacity(bytes.len() * 4 / 3 + 2);
     for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &b)| n | (b as u32) << (16 - 8 * i));
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | (b as u32) << (16 - 8 * i));
         let chars = chunk.len() + 1;
         for i in 0..chars {
             out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
@@ -110,9 +90,6 @@ mod tests {
         assert_eq!(base64url(b"foobar"), "Zm9vYmFy");
         assert_eq!(base64url(b"fo"), "Zm8");
         assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
-        assert_eq!(
-            token_hash("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(token_hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

@@ -101,34 +101,22 @@ impl DemoCity {
 
     pub fn from_toml(text: &str) -> anyhow::Result<DemoCity> {
         let city: DemoCity = toml::from_str(text).context("demo-city.toml")?;
-        anyhow::ensure!(
-            city.workload.gang_sizes.len() == city.workload.gang_weights.len(),
-            "gang_sizes and gang_weights differ in length"
-        );
+        anyhow::ensure!(city.workload.gang_sizes.len() == city.workload.gang_weights.len(), "gang_sizes and gang_weights differ in length");
         Ok(city)
     }
 }
 
 /// Seeds the demo city once (a marker in the store says it was), and writes `demo-tokens.json`
 /// with one token per role. Returns the file's path and the tokens.
-pub async fn seed(
-    s: &AppState,
-    data_dir: &Path,
-    url: &str,
-) -> anyhow::Result<(PathBuf, Vec<(String, String)>)> {
+pub async fn seed(s: &AppState, data_dir: &Path, url: &str) -> anyhow::Result<(PathBuf, Vec<(String, String)>)> {
     let path = data_dir.join("demo-tokens.json");
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating {}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let seeded = s.store.meta("demo_seeded").await?.is_some();
     if seeded && let Ok(text) = std::fs::read_to_string(&path) {
         let v: serde_json::Value = serde_json::from_str(&text).context("demo-tokens.json")?;
         let tokens = ["operator", "provider", "tenant", "regulator"]
             .iter()
-            .filter_map(|r| {
-                v.get(r)
-                    .and_then(|t| t.as_str())
-                    .map(|t| (r.to_string(), t.to_string()))
-            })
+            .filter_map(|r| v.get(r).and_then(|t| t.as_str()).map(|t| (r.to_string(), t.to_string())))
             .collect();
         return Ok((path, tokens));
     }
@@ -141,38 +129,27 @@ pub async fn seed(
         let mut providers: HashMap<&str, ProviderId> = HashMap::new();
         for p in &city.provider {
             let (t, e) = s.ids.parts();
-            let provider = Provider {
-                id: ProviderId::generate(t, e),
-                name: p.name_zh.clone(),
-                name_en: p.name_en.clone(),
-            };
+            let provider = Provider { id: ProviderId::generate(t, e), name: p.name_zh.clone(), name_en: p.name_en.clone() };
             tx.insert_provider(&provider, now).await?;
             providers.insert(&p.key, provider.id);
         }
         for c in &city.centre {
-            let new =
-                NewCentre {
-                    provider_id: providers.get(c.provider.as_str()).cloned().with_context(
-                        || format!("centre {} names unknown provider {}", c.key, c.provider),
-                    )?,
-                    name: c.name_zh.clone(),
-                    name_en: c.name_en.clone(),
-                    kind: CentreKind::parse(&c.kind)
-                        .with_context(|| format!("centre {}: kind {}", c.key, c.kind))?,
-                    region: c.region.clone(),
-                    partner_status: PartnerStatus::parse(&c.partner_status)
-                        .with_context(|| format!("centre {}: status", c.key))?,
-                    commissioned_ms: parse_date(&c.commissioned)?,
-                    declared_pue: c.declared_pue,
-                    racks: c.racks,
-                    rtt_ms: c
-                        .rtt_ms
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.round().max(1.0) as u32))
-                        .collect(),
-                };
-            new.validate(&s.regions)
-                .with_context(|| format!("centre {}", c.key))?;
+            let new = NewCentre {
+                provider_id: providers
+                    .get(c.provider.as_str())
+                    .cloned()
+                    .with_context(|| format!("centre {} names unknown provider {}", c.key, c.provider))?,
+                name: c.name_zh.clone(),
+                name_en: c.name_en.clone(),
+                kind: CentreKind::parse(&c.kind).with_context(|| format!("centre {}: kind {}", c.key, c.kind))?,
+                region: c.region.clone(),
+                partner_status: PartnerStatus::parse(&c.partner_status).with_context(|| format!("centre {}: status", c.key))?,
+                commissioned_ms: parse_date(&c.commissioned)?,
+                declared_pue: c.declared_pue,
+                racks: c.racks,
+                rtt_ms: c.rtt_ms.iter().map(|(k, v)| (k.clone(), v.round().max(1.0) as u32)).collect(),
+            };
+            new.validate(&s.regions).with_context(|| format!("centre {}", c.key))?;
             let (t, e) = s.ids.parts();
             let centre = Centre {
                 id: CentreId::generate(t, e),
@@ -197,8 +174,7 @@ pub async fn seed(
                     price_per_hour: Fen::parse_yuan(&p.price_yuan_per_hour)?,
                     partner_discount_pct: p.partner_discount_pct,
                 };
-                np.validate(&s.catalogue)
-                    .with_context(|| format!("centre {} pool {}", c.key, p.accelerator))?;
+                np.validate(&s.catalogue).with_context(|| format!("centre {} pool {}", c.key, p.accelerator))?;
                 let (t, e) = s.ids.parts();
                 let pool = Pool {
                     id: PoolId::generate(t, e),
@@ -238,18 +214,8 @@ pub async fn seed(
         }
         let first_provider = providers.get(city.provider[0].key.as_str()).cloned();
         for (role, name, tenant_id, provider_id) in [
-            (
-                Role::Operator,
-                "杭州市算力调度平台运营 / city platform operator",
-                None,
-                None,
-            ),
-            (
-                Role::Provider,
-                "算力伙伴 / compute provider",
-                None,
-                first_provider,
-            ),
+            (Role::Operator, "杭州市算力调度平台运营 / city platform operator", None, None),
+            (Role::Provider, "算力伙伴 / compute provider", None, first_provider),
             (Role::Tenant, "中小企业用户 / SME user", first_tenant, None),
             (Role::Regulator, "能耗与数据监管 / regulator", None, None),
         ] {
@@ -268,7 +234,14 @@ pub async fn seed(
             tokens.push((role.as_str().to_string(), token));
         }
         tx.set_meta("demo_seeded", "1").await?;
-        tx.audit(&audit_as(s, actor, "demo.seed", "demo", json!({"providers": city.provider.len(), "centres": city.centre.len(), "tenants": city.tenant.len()}))).await?;
+        tx.audit(&audit_as(
+            s,
+            actor,
+            "demo.seed",
+            "demo",
+            json!({"providers": city.provider.len(), "centres": city.centre.len(), "tenants": city.tenant.len()}),
+        ))
+        .await?;
     } else {
         // Seeded before, but the tokens file is gone: mint a fresh token for each demo user.
         for role in Role::ALL {
@@ -278,8 +251,7 @@ pub async fn seed(
                 tokens.push((role.as_str().to_string(), token));
             }
         }
-        tx.audit(&audit_as(s, actor, "demo.tokens", "demo", json!({})))
-            .await?;
+        tx.audit(&audit_as(s, actor, "demo.tokens", "demo", json!({}))).await?;
     }
     // Write the tokens before committing: if the write fails, nothing was seeded without them.
     let mut file = serde_json::Map::new();
@@ -313,10 +285,7 @@ pub struct JobGenerator {
 
 impl JobGenerator {
     pub fn new(workload: Workload, seed: u64) -> JobGenerator {
-        JobGenerator {
-            rng: StdRng::seed_from_u64(seed),
-            workload,
-        }
+        JobGenerator { rng: StdRng::seed_from_u64(seed), workload }
     }
 
     /// Seconds to wait before the next job (Poisson arrivals).
@@ -346,8 +315,7 @@ impl JobGenerator {
     pub fn duration_s(&mut self) -> i64 {
         let (u1, u2): (f64, f64) = (1.0 - self.rng.random::<f64>(), self.rng.random::<f64>());
         let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-        let d = (self.workload.duration_lognormal_mu + self.workload.duration_lognormal_sigma * z)
-            .exp();
+        let d = (self.workload.duration_lognormal_mu + self.workload.duration_lognormal_sigma * z).exp();
         (d.round() as i64).clamp(self.workload.duration_min_s, self.workload.duration_max_s)
     }
 
@@ -363,8 +331,7 @@ impl JobGenerator {
         let kind = self.kind();
         let accelerators = self.gang();
         let duration_s = self.duration_s();
-        let latency =
-            kind == JobKind::Inference && accelerators <= 8 && self.rng.random::<f64>() < 0.5;
+        let latency = kind == JobKind::Inference && accelerators <= 8 && self.rng.random::<f64>() < 0.5;
         JobSpec {
             name: format!("{}-{n:05}", kind.as_str()),
             kind,
@@ -383,6 +350,10 @@ impl JobGenerator {
             data_region: Some(region.to_string()),
             priority: self.rng.random_range(2..=6),
             max_price_per_hour: None,
+            job_class: None,
+            data_gb: (kind == JobKind::Training).then(|| (self.rng.random::<f64>() * 200.0).round()),
+            preemptible: kind == JobKind::Batch,
+            goal: Default::default(),
         }
     }
 }
@@ -391,13 +362,7 @@ impl JobGenerator {
 pub async fn job_stream(s: AppState, seed: u64) -> anyhow::Result<()> {
     let city = DemoCity::builtin()?;
     let mut generator = JobGenerator::new(city.workload, seed);
-    let tenants: Vec<Tenant> = s
-        .store
-        .tenants()
-        .await?
-        .into_iter()
-        .filter(|t| t.sme)
-        .collect();
+    let tenants: Vec<Tenant> = s.store.tenants().await?.into_iter().filter(|t| t.sme).collect();
     anyhow::ensure!(!tenants.is_empty(), "the demo city has no SME tenants");
     let mut n = 0u64;
     loop {

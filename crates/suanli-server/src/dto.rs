@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use suanli_core::catalogue::{Accelerator, Catalogue};
 use suanli_core::centre::{Centre, CentreKind, PartnerStatus, Pool, Provider};
 use suanli_core::city::ComputeSlice;
-use suanli_core::job::{Job, JobKind, JobState};
+use suanli_core::job::{Goal, Job, JobKind, JobState};
 use suanli_core::region::Region;
 use suanli_core::tenant::{Principal, Role, Tenant};
 use suanli_core::time::format_date;
@@ -34,11 +34,7 @@ pub struct ProviderOut {
 
 impl From<&Provider> for ProviderOut {
     fn from(p: &Provider) -> Self {
-        ProviderOut {
-            id: p.id.to_string(),
-            name: p.name.clone(),
-            name_en: p.name_en.clone(),
-        }
+        ProviderOut { id: p.id.to_string(), name: p.name.clone(), name_en: p.name_en.clone() }
     }
 }
 
@@ -228,7 +224,7 @@ pub struct JobIn {
     pub min_fp16_tflops: Option<f64>,
     #[serde(default)]
     pub min_memory_gb: Option<u32>,
-    /// Estimated run time in seconds.
+    /// Estimated run time in seconds on the reference accelerator (A100 80GB); faster models take less.
     pub duration_s: i64,
     /// Unix ms by which the job should finish.
     #[serde(default)]
@@ -245,6 +241,18 @@ pub struct JobIn {
     /// Most the tenant pays per accelerator-hour after discounts, yuan.
     #[serde(default)]
     pub max_price_per_hour: Option<String>,
+    /// A measured job class whose per-model speeds override the FP16 TFLOPS ratio.
+    #[serde(default)]
+    pub job_class: Option<String>,
+    /// Input data set size in GB, moved from `data_region` to the chosen centre.
+    #[serde(default)]
+    pub data_gb: Option<f64>,
+    /// May a higher-priority job stop this one (default false)?
+    #[serde(default)]
+    pub preemptible: Option<bool>,
+    /// balanced (default), cheapest, fastest or greenest.
+    #[serde(default)]
+    pub goal: Option<Goal>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -265,6 +273,10 @@ pub struct JobOut {
     pub data_region: Option<String>,
     pub priority: u8,
     pub max_price_per_hour: Option<String>,
+    pub job_class: Option<String>,
+    pub data_gb: Option<f64>,
+    pub preemptible: bool,
+    pub goal: Goal,
     pub pool_id: Option<String>,
     pub centre_id: Option<String>,
     pub submitted_ms: i64,
@@ -298,6 +310,10 @@ impl From<&Job> for JobOut {
             data_region: s.data_region.clone(),
             priority: s.priority,
             max_price_per_hour: s.max_price_per_hour.map(|p| p.to_yuan_string()),
+            job_class: s.job_class.clone(),
+            data_gb: s.data_gb,
+            preemptible: s.preemptible,
+            goal: s.goal,
             pool_id: j.pool_id.as_ref().map(|p| p.to_string()),
             centre_id: j.centre_id.as_ref().map(|c| c.to_string()),
             submitted_ms: j.submitted_ms,
@@ -421,4 +437,57 @@ pub struct AcceleratorList {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RegionList {
     pub items: Vec<Region>,
+}
+
+/// A price comparison for a job before it is submitted.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct QuoteOut {
+    /// The best by the job's goal (the scheduler's choice if submitted now).
+    pub recommended: Option<suanli_sched::EstimateView>,
+    pub cheapest: Option<suanli_sched::EstimateView>,
+    pub fastest: Option<suanli_sched::EstimateView>,
+    pub greenest: Option<suanli_sched::EstimateView>,
+    /// Every feasible pool (at most 20, plus the winners), best objective first.
+    pub options: Vec<suanli_sched::EstimateView>,
+}
+
+impl From<&suanli_sched::quote::Quote> for QuoteOut {
+    fn from(q: &suanli_sched::quote::Quote) -> QuoteOut {
+        let at = |i: Option<usize>| i.and_then(|i| q.options.get(i)).map(|e| e.view());
+        QuoteOut {
+            recommended: at(q.recommended),
+            cheapest: at(q.cheapest),
+            fastest: at(q.fastest),
+            greenest: at(q.greenest),
+            options: q.options.iter().map(|e| e.view()).collect(),
+        }
+    }
+}
+
+/// Why the scheduler placed a job where it did.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DecisionOut {
+    pub decided_ms: i64,
+    pub policy: String,
+    pub chosen: suanli_sched::EstimateView,
+    /// The next-best pools that had room, best first.
+    pub alternatives: Vec<suanli_sched::EstimateView>,
+    /// Jobs preempted to make room.
+    pub preempted: Vec<String>,
+    /// Placed around a reservation for another job, without delaying it.
+    pub backfilled: bool,
+    /// The tenant's weighted fair share when the job was considered (lower goes first).
+    pub fair_share_pflop_s: f64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ExplainOut {
+    pub job_id: String,
+    pub state: JobState,
+    /// Why it waits, failed, or was cancelled.
+    pub reason: Option<String>,
+    /// The placement decision, once the job was placed.
+    pub decision: Option<DecisionOut>,
+    /// For a pending job: the options it has now.
+    pub options_now: Option<QuoteOut>,
 }

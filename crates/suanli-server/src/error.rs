@@ -69,23 +69,14 @@ impl IntoResponse for ApiError {
             ApiError::Domain(e) => problem(e.code, e.message),
             ApiError::Internal(msg) => {
                 tracing::error!(error = %msg, "internal error");
-                problem(
-                    ErrorCode::Internal,
-                    "An internal error occurred; it has been logged.".into(),
-                )
+                problem(ErrorCode::Internal, "An internal error occurred; it has been logged.".into())
             }
         };
         let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut resp = (status, axum::Json(p)).into_response();
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"suanli\""),
-            );
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"suanli\""));
         }
         resp
     }

@@ -25,26 +25,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())
-            .is_some_and(|m| {
-                m.trim().eq_ignore_ascii_case("application/json") || m.trim().ends_with("+json")
-            });
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json") || m.trim().ends_with("+json"));
         if !is_json {
-            return Err(ApiError::new(
-                ErrorCode::UnsupportedMediaType,
-                "send the body as JSON with Content-Type: application/json",
-            ));
+            return Err(ApiError::new(ErrorCode::UnsupportedMediaType, "send the body as JSON with Content-Type: application/json"));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            ApiError::new(
-                ErrorCode::InvalidBody,
-                format!("could not read the body: {e}"),
-            )
-        })?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::new(ErrorCode::InvalidBody, format!("could not read the body: {e}")))?;
         if bytes.len() > MAX_BODY {
-            return Err(ApiError::new(
-                ErrorCode::InvalidBody,
-                format!("the body is larger than {MAX_BODY} bytes"),
-            ));
+            return Err(ApiError::new(ErrorCode::InvalidBody, format!("the body is larger than {MAX_BODY} bytes")));
         }
         parse_json(&bytes).map(JsonBody)
     }
@@ -55,10 +44,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
         use serde_json::error::Category;
         match e.classify() {
-            Category::Syntax | Category::Eof | Category::Io => ApiError::new(
-                ErrorCode::MalformedJson,
-                format!("the body is not valid JSON: {e}"),
-            ),
+            Category::Syntax | Category::Eof | Category::Io => {
+                ApiError::new(ErrorCode::MalformedJson, format!("the body is not valid JSON: {e}"))
+            }
             Category::Data if e.to_string().starts_with("unknown field") => {
                 ApiError::new(ErrorCode::UnknownField, strip_position(&e.to_string()))
             }
@@ -83,9 +71,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let q = parts.uri.query().unwrap_or("");
-        serde_urlencoded::from_str(q)
-            .map(Query)
-            .map_err(|e| ApiError::new(ErrorCode::InvalidQuery, format!("bad query string: {e}")))
+        serde_urlencoded::from_str(q).map(Query).map_err(|e| ApiError::new(ErrorCode::InvalidQuery, format!("bad query string: {e}")))
     }
 }
 
@@ -98,26 +84,17 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let has_type = req.headers().contains_key(header::CONTENT_TYPE);
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            ApiError::new(
-                ErrorCode::InvalidBody,
-                format!("could not read the body: {e}"),
-            )
-        })?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::new(ErrorCode::InvalidBody, format!("could not read the body: {e}")))?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJsonBody(T::default()));
         }
         if !has_type {
-            return Err(ApiError::new(
-                ErrorCode::UnsupportedMediaType,
-                "send the body as JSON with Content-Type: application/json",
-            ));
+            return Err(ApiError::new(ErrorCode::UnsupportedMediaType, "send the body as JSON with Content-Type: application/json"));
         }
         if bytes.len() > MAX_BODY {
-            return Err(ApiError::new(
-                ErrorCode::InvalidBody,
-                format!("the body is larger than {MAX_BODY} bytes"),
-            ));
+            return Err(ApiError::new(ErrorCode::InvalidBody, format!("the body is larger than {MAX_BODY} bytes")));
         }
         parse_json(&bytes).map(OptionalJsonBody)
     }

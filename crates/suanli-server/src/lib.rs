@@ -25,7 +25,7 @@ use suanli_core::error::ErrorCode;
 use suanli_core::id::AuditId;
 use suanli_core::region::Regions;
 use suanli_core::time::{Clock, UnixMs};
-use suanli_dispatch::engine::Engine;
+use suanli_dispatch::engine::{Engine, SchedContext};
 use suanli_dispatch::ids::Ids;
 use suanli_dispatch::sim::{SimBackend, SimConfig};
 use suanli_store::{Audit, Store, StoreOptions};
@@ -43,24 +43,12 @@ pub struct AppState {
 }
 
 /// Builds an audit record for a change made by a caller.
-pub fn audit(
-    s: &AppState,
-    caller: &auth::Caller,
-    action: &str,
-    subject: &str,
-    detail: serde_json::Value,
-) -> Audit {
+pub fn audit(s: &AppState, caller: &auth::Caller, action: &str, subject: &str, detail: serde_json::Value) -> Audit {
     audit_as(s, &caller.0.actor(), action, subject, detail)
 }
 
 /// Builds an audit record for a change made by a named actor ("system:demo", ...).
-pub fn audit_as(
-    s: &AppState,
-    actor: &str,
-    action: &str,
-    subject: &str,
-    detail: serde_json::Value,
-) -> Audit {
+pub fn audit_as(s: &AppState, actor: &str, action: &str, subject: &str, detail: serde_json::Value) -> Audit {
     let (t, e) = s.ids.parts();
     Audit {
         id: AuditId::generate(t, e),
@@ -76,64 +64,37 @@ pub fn audit_as(
 pub fn router(state: AppState) -> Router {
     use api::{centres, city, jobs, tenants};
     let api = Router::new()
-        .route(
-            "/openapi.json",
-            get(|| async {
-                (
-                    [(axum::http::header::CONTENT_TYPE, "application/json")],
-                    openapi::document(),
-                )
-            }),
-        )
+        .route("/openapi.json", get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi::document()) }))
         .route("/city/summary", get(city::summary))
         .route("/accelerators", get(city::accelerators))
         .route("/regions", get(city::regions))
         .route("/audit", get(city::audit_log))
-        .route(
-            "/providers",
-            get(centres::list_providers).post(centres::create_provider),
-        )
-        .route(
-            "/centres",
-            get(centres::list_centres).post(centres::create_centre),
-        )
+        .route("/providers", get(centres::list_providers).post(centres::create_provider))
+        .route("/centres", get(centres::list_centres).post(centres::create_centre))
         .route("/centres/{id}", get(centres::get_centre))
         .route("/centres/{id}/pools", post(centres::create_pool))
-        .route(
-            "/centres/{id}/partner-status",
-            post(centres::set_partner_status),
-        )
-        .route(
-            "/tenants",
-            get(tenants::list_tenants).post(tenants::create_tenant),
-        )
+        .route("/centres/{id}/partner-status", post(centres::set_partner_status))
+        .route("/tenants", get(tenants::list_tenants).post(tenants::create_tenant))
         .route("/tenants/{id}", get(tenants::get_tenant))
         .route("/users", post(tenants::create_user))
         .route("/me", get(tenants::me))
         .route("/jobs", get(jobs::list_jobs).post(jobs::submit_job))
         .route("/jobs/{id}", get(jobs::get_job))
-        .route("/jobs/{id}/cancel", post(jobs::cancel_job));
+        .route("/jobs/{id}/cancel", post(jobs::cancel_job))
+        .route("/jobs/{id}/explain", get(jobs::explain_job))
+        .route("/quotes", post(jobs::quote));
     Router::new()
         .route("/healthz", get(city::healthz))
         .route("/metrics", get(metrics::render))
         .route("/", get(index))
         .nest("/api/v1", api)
         .fallback(|| async {
-            error::ApiError::new(
-                ErrorCode::NotFound,
-                "no such path; the API lives under /api/v1 (GET /api/v1/openapi.json describes it)",
-            )
+            error::ApiError::new(ErrorCode::NotFound, "no such path; the API lives under /api/v1 (GET /api/v1/openapi.json describes it)")
         })
         .method_not_allowed_fallback(|| async {
-            error::ApiError::new(
-                ErrorCode::MethodNotAllowed,
-                "this method is not allowed on this path",
-            )
+            error::ApiError::new(ErrorCode::MethodNotAllowed, "this method is not allowed on this path")
         })
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
 }
 
@@ -152,9 +113,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_ms(&self) -> UnixMs {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64)
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
     }
 }
 
@@ -179,9 +138,7 @@ pub struct ServeConfig {
 /// Opens the store and builds the state (without listening), so tests and `serve` share it.
 pub async fn build_state(cfg: &ServeConfig) -> anyhow::Result<AppState> {
     let store = match &cfg.database_url {
-        Some(url) if url.starts_with("postgres") => {
-            Store::connect(url, StoreOptions::default()).await?
-        }
+        Some(url) if url.starts_with("postgres") => Store::connect(url, StoreOptions::default()).await?,
         _ => Store::open_dir(&cfg.data_dir).await?,
     };
     let catalogue = Arc::new(Catalogue::builtin());
@@ -195,33 +152,15 @@ pub async fn build_state(cfg: &ServeConfig) -> anyhow::Result<AppState> {
         seed: cfg.seed,
         ..SimConfig::default()
     });
-    let engine = Arc::new(Engine::new(
-        store.clone(),
-        catalogue.clone(),
-        regions.clone(),
-        ids.clone(),
-        Arc::new(sim),
-    ));
-    Ok(AppState {
-        store,
-        catalogue,
-        regions,
-        policy: Arc::new(Policy::default()),
-        ids,
-        engine,
-        metrics: Arc::default(),
-    })
+    let sched = Arc::new(SchedContext::new(&catalogue));
+    let engine = Arc::new(Engine::new(store.clone(), catalogue.clone(), regions.clone(), ids.clone(), Arc::new(sim), sched));
+    Ok(AppState { store, catalogue, regions, policy: Arc::new(Policy::default()), ids, engine, metrics: Arc::default() })
 }
 
 /// Runs the platform until `shutdown` resolves.
-pub async fn serve(
-    cfg: ServeConfig,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+pub async fn serve(cfg: ServeConfig, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let state = build_state(&cfg).await?;
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen))?;
+    let listener = tokio::net::TcpListener::bind(cfg.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen))?;
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}");
     if cfg.demo {
@@ -232,9 +171,7 @@ pub async fn serve(
             println!("    {role:<10} {token}");
         }
         if let Some((_, t)) = tokens.iter().find(|(r, _)| r == "tenant") {
-            println!(
-                "  try: suanli --server {url} --token {t} jobs submit --accelerators 8 --duration 1h"
-            );
+            println!("  try: suanli --server {url} --token {t} jobs submit --accelerators 8 --duration 1h");
         }
     } else {
         println!("Suanli is up at {url}");
@@ -258,9 +195,7 @@ pub async fn serve(
         None
     };
     let app = router(state.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     let _ = stop_tx.send(true);
     let _ = engine_task.await;
     if let Some(t) = stream_task {
@@ -290,14 +225,8 @@ pub async fn bootstrap_operator(cfg: &ServeConfig, name: &str) -> anyhow::Result
     };
     let mut tx = state.store.begin().await?;
     tx.insert_user(&user).await?;
-    tx.audit(&audit_as(
-        &state,
-        "system:bootstrap",
-        "user.create",
-        user.id.as_str(),
-        serde_json::json!({"name": name, "role": "operator"}),
-    ))
-    .await?;
+    tx.audit(&audit_as(&state, "system:bootstrap", "user.create", user.id.as_str(), serde_json::json!({"name": name, "role": "operator"})))
+        .await?;
     tx.commit().await?;
     state.store.close().await;
     Ok(token)

@@ -19,18 +19,10 @@ pub struct Metrics {
 /// Counts every request by method, matched route template (never the raw path) and status.
 pub async fn track(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().to_string();
-    let path = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let path = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let resp = next.run(req).await;
     let status = resp.status().as_u16();
-    *s.metrics
-        .requests
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .entry((method, path, status))
-        .or_default() += 1;
+    *s.metrics.requests.lock().unwrap_or_else(|e| e.into_inner()).entry((method, path, status)).or_default() += 1;
     resp
 }
 
@@ -46,18 +38,8 @@ pub async fn render(State(s): State<AppState>) -> Response {
         out,
         "# HELP suanli_http_requests_total HTTP requests by method, route and status.\n# TYPE suanli_http_requests_total counter"
     );
-    for ((m, p, st), n) in s
-        .metrics
-        .requests
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-    {
-        let _ = writeln!(
-            out,
-            "suanli_http_requests_total{{method=\"{m}\",route=\"{}\",status=\"{st}\"}} {n}",
-            escape(p)
-        );
+    for ((m, p, st), n) in s.metrics.requests.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        let _ = writeln!(out, "suanli_http_requests_total{{method=\"{m}\",route=\"{}\",status=\"{st}\"}} {n}", escape(p));
     }
     let _ = writeln!(
         out,
@@ -65,10 +47,7 @@ pub async fn render(State(s): State<AppState>) -> Response {
         s.metrics.jobs_submitted.load(Ordering::Relaxed)
     );
     if let Ok(counts) = s.store.job_counts().await {
-        let _ = writeln!(
-            out,
-            "# HELP suanli_jobs Jobs in the store by state.\n# TYPE suanli_jobs gauge"
-        );
+        let _ = writeln!(out, "# HELP suanli_jobs Jobs in the store by state.\n# TYPE suanli_jobs gauge");
         for st in suanli_core::job::JobState::ALL {
             let n = counts.iter().find(|(x, _)| *x == st).map_or(0, |(_, n)| *n);
             let _ = writeln!(out, "suanli_jobs{{state=\"{}\"}} {n}", st.as_str());
@@ -86,14 +65,7 @@ pub async fn render(State(s): State<AppState>) -> Response {
             summary.high_performance_share
         );
     }
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        out,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response()
 }
 
 fn escape(s: &str) -> String {

@@ -30,6 +30,8 @@ use utoipa::{Modify, OpenApi};
         jobs::list_jobs,
         jobs::get_job,
         jobs::cancel_job,
+        jobs::explain_job,
+        jobs::quote,
     ),
     components(schemas(crate::error::Problem, JobIn, JobOut, CentreOut, PoolOut, TenantOut, CitySummary)),
     modifiers(&BearerAuth),
@@ -50,12 +52,7 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An opaque token (sl_…)"))
-                    .build(),
-            ),
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("An opaque token (sl_…)")).build()),
         );
     }
 }

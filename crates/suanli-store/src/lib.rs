@@ -103,9 +103,7 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
-            .field("dialect", &self.dialect)
-            .finish()
+        f.debug_struct("Store").field("dialect", &self.dialect).finish()
     }
 }
 
@@ -119,18 +117,9 @@ pub struct WriteTx<'s> {
 impl Store {
     /// Opens (creating if needed) the embedded SQLite store in a data directory.
     pub async fn open_dir(dir: &Path) -> StoreResult<Store> {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            StoreError::Corrupt(format!(
-                "cannot create data directory {}: {e}",
-                dir.display()
-            ))
-        })?;
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Corrupt(format!("cannot create data directory {}: {e}", dir.display())))?;
         let file = dir.join("suanli.db");
-        Store::connect(
-            &format!("sqlite://{}?mode=rwc", file.display()),
-            StoreOptions::default(),
-        )
-        .await
+        Store::connect(&format!("sqlite://{}?mode=rwc", file.display()), StoreOptions::default()).await
     }
 
     /// Connects to `sqlite://…` or `postgres://…` and runs the migrations.
@@ -141,22 +130,12 @@ impl Store {
         } else if url.starts_with("sqlite:") {
             Dialect::Sqlite
         } else {
-            return Err(StoreError::Domain(Error::new(
-                ErrorCode::Internal,
-                "DATABASE_URL must start with postgres:// or sqlite:",
-            )));
+            return Err(StoreError::Domain(Error::new(ErrorCode::Internal, "DATABASE_URL must start with postgres:// or sqlite:")));
         };
         if let (Dialect::Postgres, Some(schema)) = (dialect, &options.pg_schema) {
             check_schema_name(schema)?;
-            let admin = AnyPoolOptions::new()
-                .max_connections(1)
-                .connect(url)
-                .await?;
-            sqlx::query(AssertSqlSafe(format!(
-                "CREATE SCHEMA IF NOT EXISTS {schema}"
-            )))
-            .execute(&admin)
-            .await?;
+            let admin = AnyPoolOptions::new().max_connections(1).connect(url).await?;
+            sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}"))).execute(&admin).await?;
             admin.close().await;
         }
         let schema = options.pg_schema.clone();
@@ -184,9 +163,7 @@ impl Store {
                         }
                         Dialect::Postgres => {
                             if let Some(s) = schema {
-                                sqlx::query(AssertSqlSafe(format!("SET search_path TO {s}")))
-                                    .execute(&mut *conn)
-                                    .await?;
+                                sqlx::query(AssertSqlSafe(format!("SET search_path TO {s}"))).execute(&mut *conn).await?;
                             }
                         }
                     }
@@ -195,11 +172,7 @@ impl Store {
             })
             .connect(url)
             .await?;
-        let store = Store {
-            pool,
-            dialect,
-            write_lock: Arc::new(Mutex::new(())),
-        };
+        let store = Store { pool, dialect, write_lock: Arc::new(Mutex::new(())) };
         migrations::run(&store).await?;
         Ok(store)
     }
@@ -212,15 +185,8 @@ impl Store {
     pub async fn drop_schema(url: &str, schema: &str) -> StoreResult<()> {
         check_schema_name(schema)?;
         install_default_drivers();
-        let admin = AnyPoolOptions::new()
-            .max_connections(1)
-            .connect(url)
-            .await?;
-        sqlx::query(AssertSqlSafe(format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE"
-        )))
-        .execute(&admin)
-        .await?;
+        let admin = AnyPoolOptions::new().max_connections(1).connect(url).await?;
+        sqlx::query(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))).execute(&admin).await?;
         admin.close().await;
         Ok(())
     }
@@ -233,11 +199,7 @@ impl Store {
     pub async fn begin(&self) -> StoreResult<WriteTx<'_>> {
         let guard = self.write_lock.lock().await;
         let tx = self.pool.begin().await?;
-        Ok(WriteTx {
-            tx,
-            _guard: guard,
-            dialect: self.dialect,
-        })
+        Ok(WriteTx { tx, _guard: guard, dialect: self.dialect })
     }
 
     /// Answers whether the database is reachable.
@@ -249,28 +211,15 @@ impl Store {
     // ----- meta -----
 
     pub async fn meta(&self, key: &str) -> StoreResult<Option<String>> {
-        let row = sqlx::query("SELECT value FROM meta WHERE key = $1")
-            .bind(key.to_owned())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query("SELECT value FROM meta WHERE key = $1").bind(key.to_owned()).fetch_optional(&self.pool).await?;
         Ok(row.map(|r| r.get::<String, _>(0)))
     }
 
     // ----- providers -----
 
     pub async fn providers(&self) -> StoreResult<Vec<Provider>> {
-        let rows = sqlx::query("SELECT id, name, name_en FROM providers ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Provider {
-                    id: rows::parse_id(r.get::<String, _>(0))?,
-                    name: r.get(1),
-                    name_en: r.get(2),
-                })
-            })
-            .collect()
+        let rows = sqlx::query("SELECT id, name, name_en FROM providers ORDER BY id").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(Provider { id: rows::parse_id(r.get::<String, _>(0))?, name: r.get(1), name_en: r.get(2) })).collect()
     }
 
     pub async fn provider(&self, id: &ProviderId) -> StoreResult<Option<Provider>> {
@@ -281,68 +230,43 @@ impl Store {
 
     pub async fn centres(&self, provider: Option<&ProviderId>) -> StoreResult<Vec<Centre>> {
         let rows = match provider {
-            Some(p) => {
-                sqlx::query(rows::CENTRE_SELECT_BY_PROVIDER)
-                    .bind(p.to_string())
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-            None => {
-                sqlx::query(rows::CENTRE_SELECT_ALL)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
+            Some(p) => sqlx::query(rows::CENTRE_SELECT_BY_PROVIDER).bind(p.to_string()).fetch_all(&self.pool).await?,
+            None => sqlx::query(rows::CENTRE_SELECT_ALL).fetch_all(&self.pool).await?,
         };
         rows.iter().map(centre_from_row).collect()
     }
 
     pub async fn centre(&self, id: &CentreId) -> StoreResult<Option<Centre>> {
-        let row = sqlx::query(rows::CENTRE_SELECT_ONE)
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(rows::CENTRE_SELECT_ONE).bind(id.to_string()).fetch_optional(&self.pool).await?;
         row.as_ref().map(centre_from_row).transpose()
     }
 
     pub async fn pools(&self) -> StoreResult<Vec<Pool>> {
-        let rows = sqlx::query(rows::POOL_SELECT_ALL)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(rows::POOL_SELECT_ALL).fetch_all(&self.pool).await?;
         rows.iter().map(pool_from_row).collect()
     }
 
     pub async fn pools_of(&self, centre: &CentreId) -> StoreResult<Vec<Pool>> {
-        let rows = sqlx::query(rows::POOL_SELECT_BY_CENTRE)
-            .bind(centre.to_string())
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(rows::POOL_SELECT_BY_CENTRE).bind(centre.to_string()).fetch_all(&self.pool).await?;
         rows.iter().map(pool_from_row).collect()
     }
 
     // ----- tenants -----
 
     pub async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
-        let rows = sqlx::query(rows::TENANT_SELECT_ALL)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(rows::TENANT_SELECT_ALL).fetch_all(&self.pool).await?;
         rows.iter().map(tenant_from_row).collect()
     }
 
     pub async fn tenant(&self, id: &TenantId) -> StoreResult<Option<Tenant>> {
-        let row = sqlx::query(rows::TENANT_SELECT_ONE)
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(rows::TENANT_SELECT_ONE).bind(id.to_string()).fetch_optional(&self.pool).await?;
         row.as_ref().map(tenant_from_row).transpose()
     }
 
     // ----- users and tokens -----
 
     /// The principal a token hash belongs to, if any.
-    pub async fn principal_by_token(
-        &self,
-        token_sha256_hex: &str,
-    ) -> StoreResult<Option<Principal>> {
+    pub async fn principal_by_token(&self, token_sha256_hex: &str) -> StoreResult<Option<Principal>> {
         let row = sqlx::query(
             "SELECT u.id, u.name, u.role, u.tenant_id, u.provider_id FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1",
         )
@@ -354,33 +278,20 @@ impl Store {
         Ok(Some(Principal {
             user_id: rows::parse_id(r.get::<String, _>(0))?,
             name: r.get(1),
-            role: Role::parse(&role)
-                .ok_or_else(|| StoreError::Corrupt(format!("role '{role}'")))?,
-            tenant_id: r
-                .get::<Option<String>, _>(3)
-                .map(rows::parse_id)
-                .transpose()?,
-            provider_id: r
-                .get::<Option<String>, _>(4)
-                .map(rows::parse_id)
-                .transpose()?,
+            role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role '{role}'")))?,
+            tenant_id: r.get::<Option<String>, _>(3).map(rows::parse_id).transpose()?,
+            provider_id: r.get::<Option<String>, _>(4).map(rows::parse_id).transpose()?,
         }))
     }
 
     pub async fn user_count(&self) -> StoreResult<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) FROM users")
-            .fetch_one(&self.pool)
-            .await?
-            .get::<i64, _>(0))
+        Ok(sqlx::query("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?.get::<i64, _>(0))
     }
 
     // ----- jobs -----
 
     pub async fn job(&self, id: &JobId) -> StoreResult<Option<Job>> {
-        let row = sqlx::query(rows::JOB_SELECT_ONE)
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(rows::JOB_SELECT_ONE).bind(id.to_string()).fetch_optional(&self.pool).await?;
         row.as_ref().map(job_from_row).transpose()
     }
 
@@ -395,11 +306,7 @@ impl Store {
             format!("${}", binds.len())
         };
         if !filter.states.is_empty() {
-            let ps: Vec<String> = filter
-                .states
-                .iter()
-                .map(|s| next(s.as_str().to_owned(), &mut binds))
-                .collect();
+            let ps: Vec<String> = filter.states.iter().map(|s| next(s.as_str().to_owned(), &mut binds)).collect();
             conds.push(format!("j.state IN ({})", ps.join(", ")));
         }
         if let Some(t) = &filter.tenant_id {
@@ -409,10 +316,7 @@ impl Store {
             conds.push(format!("j.centre_id = {}", next(c.to_string(), &mut binds)));
         }
         if let Some(p) = &filter.provider_id {
-            conds.push(format!(
-                "j.centre_id IN (SELECT id FROM centres WHERE provider_id = {})",
-                next(p.to_string(), &mut binds)
-            ));
+            conds.push(format!("j.centre_id IN (SELECT id FROM centres WHERE provider_id = {})", next(p.to_string(), &mut binds)));
         }
         if let Some(b) = &filter.before {
             conds.push(format!("j.id < {}", next(b.to_string(), &mut binds)));
@@ -421,10 +325,7 @@ impl Store {
             sql.push_str(" WHERE ");
             sql.push_str(&conds.join(" AND "));
         }
-        sql.push_str(&format!(
-            " ORDER BY j.id DESC LIMIT {}",
-            filter.limit.clamp(1, 1000)
-        ));
+        sql.push_str(&format!(" ORDER BY j.id DESC LIMIT {}", filter.limit.clamp(1, 1000)));
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for b in binds {
             q = q.bind(b);
@@ -437,10 +338,7 @@ impl Store {
     pub async fn jobs_in_states(&self, states: &[JobState]) -> StoreResult<Vec<Job>> {
         let mut all = Vec::new();
         for s in states {
-            let rows = sqlx::query(rows::JOB_SELECT_BY_STATE)
-                .bind(s.as_str().to_owned())
-                .fetch_all(&self.pool)
-                .await?;
+            let rows = sqlx::query(rows::JOB_SELECT_BY_STATE).bind(s.as_str().to_owned()).fetch_all(&self.pool).await?;
             for r in &rows {
                 all.push(job_from_row(r)?);
             }
@@ -451,34 +349,30 @@ impl Store {
 
     /// Number of jobs in each state.
     pub async fn job_counts(&self) -> StoreResult<Vec<(JobState, i64)>> {
-        let rows = sqlx::query("SELECT state, COUNT(*) FROM jobs GROUP BY state")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetch_all(&self.pool).await?;
         let mut out = Vec::new();
         for r in rows {
             let s: String = r.get(0);
-            out.push((
-                JobState::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("state '{s}'")))?,
-                r.get::<i64, _>(1),
-            ));
+            out.push((JobState::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("state '{s}'")))?, r.get::<i64, _>(1)));
         }
         Ok(out)
     }
 
     /// Moves a job from its current state to `to`, applying `change` to the record, in one
     /// transaction with its audit record. An illegal move is an error and changes nothing.
-    pub async fn transition_job(
-        &self,
-        id: &JobId,
-        to: JobState,
-        audit: Audit,
-        change: impl FnOnce(&mut Job),
-    ) -> StoreResult<Job> {
+    pub async fn transition_job(&self, id: &JobId, to: JobState, audit: Audit, change: impl FnOnce(&mut Job)) -> StoreResult<Job> {
         let mut tx = self.begin().await?;
         let job = tx.transition_job(id, to, change).await?;
         tx.audit(&audit).await?;
         tx.commit().await?;
         Ok(job)
+    }
+
+    /// The scheduler's explanation of a job's placement (JSON), if it has one.
+    pub async fn explanation(&self, id: &JobId) -> StoreResult<Option<serde_json::Value>> {
+        let row = sqlx::query("SELECT explain_json FROM jobs WHERE id = $1").bind(id.to_string()).fetch_optional(&self.pool).await?;
+        let Some(text) = row.and_then(|r| r.get::<Option<String>, _>(0)) else { return Ok(None) };
+        serde_json::from_str(&text).map(Some).map_err(|e| StoreError::Corrupt(format!("explanation: {e}")))
     }
 
     /// Records why a pending job waits (not a state change, so no audit record).
@@ -494,22 +388,14 @@ impl Store {
 
     /// Records the metered usage and cost of a job that ended without a backend report
     /// (a cancelled job stopped later), once: a job already metered is left alone.
-    pub async fn record_usage(
-        &self,
-        id: &JobId,
-        usage_s: i64,
-        cost: suanli_core::Fen,
-        audit: Audit,
-    ) -> StoreResult<bool> {
+    pub async fn record_usage(&self, id: &JobId, usage_s: i64, cost: suanli_core::Fen, audit: Audit) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query(
-            "UPDATE jobs SET usage_s = $1, cost_fen = $2 WHERE id = $3 AND usage_s IS NULL",
-        )
-        .bind(usage_s)
-        .bind(cost.0)
-        .bind(id.to_string())
-        .execute(&mut *tx.tx)
-        .await?;
+        let done = sqlx::query("UPDATE jobs SET usage_s = $1, cost_fen = $2 WHERE id = $3 AND usage_s IS NULL")
+            .bind(usage_s)
+            .bind(cost.0)
+            .bind(id.to_string())
+            .execute(&mut *tx.tx)
+            .await?;
         if done.rows_affected() == 1 {
             tx.audit(&audit).await?;
         }
@@ -524,12 +410,20 @@ impl Store {
         let limit = limit.clamp(1, 1000);
         let rows = match subject {
             Some(s) => {
-                sqlx::query(AssertSqlSafe(format!("SELECT id, at_ms, actor, action, subject, detail FROM audit WHERE subject = $1 ORDER BY id DESC LIMIT {limit}")))
-                    .bind(s.to_owned())
-                    .fetch_all(&self.pool)
-                    .await?
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT id, at_ms, actor, action, subject, detail FROM audit WHERE subject = $1 ORDER BY id DESC LIMIT {limit}"
+                )))
+                .bind(s.to_owned())
+                .fetch_all(&self.pool)
+                .await?
             }
-            None => sqlx::query(AssertSqlSafe(format!("SELECT id, at_ms, actor, action, subject, detail FROM audit ORDER BY id DESC LIMIT {limit}"))).fetch_all(&self.pool).await?,
+            None => {
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT id, at_ms, actor, action, subject, detail FROM audit ORDER BY id DESC LIMIT {limit}"
+                )))
+                .fetch_all(&self.pool)
+                .await?
+            }
         };
         rows.iter()
             .map(|r| {
@@ -540,8 +434,7 @@ impl Store {
                     actor: r.get(2),
                     action: r.get(3),
                     subject: r.get(4),
-                    detail: serde_json::from_str(&detail)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    detail: serde_json::from_str(&detail).map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 })
             })
             .collect()
@@ -577,15 +470,13 @@ impl WriteTx<'_> {
     }
 
     pub async fn insert_provider(&mut self, p: &Provider, created_ms: UnixMs) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO providers (id, name, name_en, created_ms) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(p.id.to_string())
-        .bind(p.name.clone())
-        .bind(p.name_en.clone())
-        .bind(created_ms)
-        .execute(&mut *self.tx)
-        .await?;
+        sqlx::query("INSERT INTO providers (id, name, name_en, created_ms) VALUES ($1, $2, $3, $4)")
+            .bind(p.id.to_string())
+            .bind(p.name.clone())
+            .bind(p.name_en.clone())
+            .bind(created_ms)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 
@@ -612,25 +503,16 @@ impl WriteTx<'_> {
     }
 
     /// Sets a centre's partner status; returns the status it had.
-    pub async fn set_partner_status(
-        &mut self,
-        id: &CentreId,
-        status: PartnerStatus,
-    ) -> StoreResult<PartnerStatus> {
-        let row = sqlx::query("SELECT partner_status FROM centres WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&mut *self.tx)
-            .await?;
-        let old: String = row
-            .ok_or_else(|| Error::new(ErrorCode::CentreNotFound, format!("no centre {id}")))?
-            .get(0);
+    pub async fn set_partner_status(&mut self, id: &CentreId, status: PartnerStatus) -> StoreResult<PartnerStatus> {
+        let row =
+            sqlx::query("SELECT partner_status FROM centres WHERE id = $1").bind(id.to_string()).fetch_optional(&mut *self.tx).await?;
+        let old: String = row.ok_or_else(|| Error::new(ErrorCode::CentreNotFound, format!("no centre {id}")))?.get(0);
         sqlx::query("UPDATE centres SET partner_status = $1 WHERE id = $2")
             .bind(status.as_str())
             .bind(id.to_string())
             .execute(&mut *self.tx)
             .await?;
-        PartnerStatus::parse(&old)
-            .ok_or_else(|| StoreError::Corrupt(format!("partner status '{old}'")))
+        PartnerStatus::parse(&old).ok_or_else(|| StoreError::Corrupt(format!("partner status '{old}'")))
     }
 
     pub async fn insert_pool(&mut self, p: &Pool) -> StoreResult<()> {
@@ -653,18 +535,13 @@ impl WriteTx<'_> {
 
     /// Inserts a tenant; a second tenant with the same credit code is `duplicate_uscc`.
     pub async fn insert_tenant(&mut self, t: &Tenant) -> StoreResult<()> {
-        let exists = sqlx::query("SELECT id FROM tenants WHERE uscc = $1")
-            .bind(t.uscc.as_str().to_owned())
-            .fetch_optional(&mut *self.tx)
-            .await?;
+        let exists =
+            sqlx::query("SELECT id FROM tenants WHERE uscc = $1").bind(t.uscc.as_str().to_owned()).fetch_optional(&mut *self.tx).await?;
         if let Some(r) = exists {
             let other: String = r.get(0);
             return Err(Error::new(
                 ErrorCode::DuplicateUscc,
-                format!(
-                    "unified social credit code {} is already registered as tenant {other}",
-                    t.uscc.as_str()
-                ),
+                format!("unified social credit code {} is already registered as tenant {other}", t.uscc.as_str()),
             )
             .into());
         }
@@ -691,16 +568,10 @@ impl WriteTx<'_> {
             .bind(u.created_ms)
             .execute(&mut *self.tx)
             .await?;
-        self.insert_token(&u.id, &u.token_sha256_hex, u.created_ms)
-            .await
+        self.insert_token(&u.id, &u.token_sha256_hex, u.created_ms).await
     }
 
-    pub async fn insert_token(
-        &mut self,
-        user: &UserId,
-        token_sha256_hex: &str,
-        created_ms: UnixMs,
-    ) -> StoreResult<()> {
+    pub async fn insert_token(&mut self, user: &UserId, token_sha256_hex: &str, created_ms: UnixMs) -> StoreResult<()> {
         sqlx::query("INSERT INTO tokens (hash, user_id, created_ms) VALUES ($1, $2, $3)")
             .bind(token_sha256_hex.to_owned())
             .bind(user.to_string())
@@ -711,33 +582,24 @@ impl WriteTx<'_> {
     }
 
     /// The users with a role (and, for demo token minting, their bindings).
-    pub async fn users_with_role(
-        &mut self,
-        role: Role,
-    ) -> StoreResult<Vec<(UserId, Option<TenantId>, Option<ProviderId>)>> {
-        let rows =
-            sqlx::query("SELECT id, tenant_id, provider_id FROM users WHERE role = $1 ORDER BY id")
-                .bind(role.as_str())
-                .fetch_all(&mut *self.tx)
-                .await?;
+    pub async fn users_with_role(&mut self, role: Role) -> StoreResult<Vec<(UserId, Option<TenantId>, Option<ProviderId>)>> {
+        let rows = sqlx::query("SELECT id, tenant_id, provider_id FROM users WHERE role = $1 ORDER BY id")
+            .bind(role.as_str())
+            .fetch_all(&mut *self.tx)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok((
                     rows::parse_id(r.get::<String, _>(0))?,
-                    r.get::<Option<String>, _>(1)
-                        .map(rows::parse_id)
-                        .transpose()?,
-                    r.get::<Option<String>, _>(2)
-                        .map(rows::parse_id)
-                        .transpose()?,
+                    r.get::<Option<String>, _>(1).map(rows::parse_id).transpose()?,
+                    r.get::<Option<String>, _>(2).map(rows::parse_id).transpose()?,
                 ))
             })
             .collect()
     }
 
     pub async fn insert_job(&mut self, j: &Job) -> StoreResult<()> {
-        let spec =
-            serde_json::to_string(&j.spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let spec = serde_json::to_string(&j.spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
             "INSERT INTO jobs (id, tenant_id, name, kind, state, accelerators, priority, spec_json, pool_id, centre_id, submitted_ms, placed_ms, started_ms, finished_ms, reason, usage_s, cost_fen) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
@@ -764,24 +626,24 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    /// Stores the scheduler's explanation of a job's placement.
+    pub async fn set_explanation(&mut self, id: &JobId, explanation: &serde_json::Value) -> StoreResult<()> {
+        sqlx::query("UPDATE jobs SET explain_json = $1 WHERE id = $2")
+            .bind(explanation.to_string())
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     /// Reads a job (locking its row on PostgreSQL), checks the move, applies `change` and writes it back.
-    pub async fn transition_job(
-        &mut self,
-        id: &JobId,
-        to: JobState,
-        change: impl FnOnce(&mut Job),
-    ) -> StoreResult<Job> {
+    pub async fn transition_job(&mut self, id: &JobId, to: JobState, change: impl FnOnce(&mut Job)) -> StoreResult<Job> {
         let sql = match self.dialect {
             Dialect::Postgres => rows::JOB_SELECT_ONE_FOR_UPDATE,
             Dialect::Sqlite => rows::JOB_SELECT_ONE,
         };
-        let row = sqlx::query(sql)
-            .bind(id.to_string())
-            .fetch_optional(&mut *self.tx)
-            .await?;
-        let mut job = job_from_row(
-            &row.ok_or_else(|| Error::new(ErrorCode::JobNotFound, format!("no job {id}")))?,
-        )?;
+        let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(&mut *self.tx).await?;
+        let mut job = job_from_row(&row.ok_or_else(|| Error::new(ErrorCode::JobNotFound, format!("no job {id}")))?)?;
         let from = job.state;
         job.state = from.transition(to)?;
         change(&mut job);
@@ -804,28 +666,15 @@ impl WriteTx<'_> {
         .execute(&mut *self.tx)
         .await?;
         if done.rows_affected() != 1 {
-            return Err(Error::new(
-                ErrorCode::IllegalTransition,
-                format!("job {id} changed state concurrently; try again"),
-            )
-            .into());
+            return Err(Error::new(ErrorCode::IllegalTransition, format!("job {id} changed state concurrently; try again")).into());
         }
         Ok(job)
     }
 }
 
 fn check_schema_name(schema: &str) -> StoreResult<()> {
-    if schema.is_empty()
-        || schema.len() > 60
-        || !schema
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    {
-        return Err(Error::new(
-            ErrorCode::Internal,
-            "schema names are lowercase letters, digits and underscores",
-        )
-        .into());
+    if schema.is_empty() || schema.len() > 60 || !schema.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        return Err(Error::new(ErrorCode::Internal, "schema names are lowercase letters, digits and underscores").into());
     }
     Ok(())
 }

@@ -7,10 +7,11 @@ use crate::{Store, StoreResult};
 use sqlx::{AssertSqlSafe, Row};
 
 /// (version, name, statements separated by ';').
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    r#"
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        r#"
 CREATE TABLE meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -101,28 +102,34 @@ CREATE INDEX jobs_state ON jobs (state, id);
 CREATE INDEX jobs_tenant ON jobs (tenant_id, id);
 CREATE INDEX jobs_centre ON jobs (centre_id, id)
 "#,
-)];
+    ),
+    (
+        2,
+        "scheduler explanations",
+        r#"
+ALTER TABLE jobs ADD COLUMN explain_json TEXT
+"#,
+    ),
+];
 
 /// The latest schema version this build knows.
-pub const LATEST: i64 = 1;
+pub const LATEST: i64 = 2;
 
 pub async fn run(store: &Store) -> StoreResult<()> {
     let mut tx = store.begin().await?;
-    sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)").execute(&mut *tx.tx).await?;
-    let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
-        .fetch_all(&mut *tx.tx)
-        .await?
-        .iter()
-        .map(|r| r.get::<i64, _>(0))
-        .collect();
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)",
+    )
+    .execute(&mut *tx.tx)
+    .await?;
+    let applied: Vec<i64> =
+        sqlx::query("SELECT version FROM schema_migrations").fetch_all(&mut *tx.tx).await?.iter().map(|r| r.get::<i64, _>(0)).collect();
     for (version, name, sql) in MIGRATIONS {
         if applied.contains(version) {
             continue;
         }
         for stmt in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-            sqlx::query(AssertSqlSafe(stmt.to_owned()))
-                .execute(&mut *tx.tx)
-                .await?;
+            sqlx::query(AssertSqlSafe(stmt.to_owned())).execute(&mut *tx.tx).await?;
         }
         sqlx::query("INSERT INTO schema_migrations (version, name, applied_ms) VALUES ($1, $2, 0)")
             .bind(*version)

@@ -9,7 +9,8 @@ use suanli_core::job::{Job, JobSpec, JobState};
 use suanli_core::money::Fen;
 use suanli_core::tenant::Tenant;
 
-const CENTRE_COLS: &str = "id, provider_id, name, name_en, kind, region, partner_status, commissioned_ms, declared_pue, racks, rtt_json, created_ms";
+const CENTRE_COLS: &str =
+    "id, provider_id, name, name_en, kind, region, partner_status, commissioned_ms, declared_pue, racks, rtt_json, created_ms";
 pub const CENTRE_SELECT_ALL: &str = "SELECT id, provider_id, name, name_en, kind, region, partner_status, commissioned_ms, declared_pue, racks, rtt_json, created_ms FROM centres ORDER BY id";
 pub const CENTRE_SELECT_BY_PROVIDER: &str = "SELECT id, provider_id, name, name_en, kind, region, partner_status, commissioned_ms, declared_pue, racks, rtt_json, created_ms FROM centres WHERE provider_id = $1 ORDER BY id";
 pub const CENTRE_SELECT_ONE: &str = "SELECT id, provider_id, name, name_en, kind, region, partner_status, commissioned_ms, declared_pue, racks, rtt_json, created_ms FROM centres WHERE id = $1";
@@ -17,10 +18,8 @@ pub const CENTRE_SELECT_ONE: &str = "SELECT id, provider_id, name, name_en, kind
 pub const POOL_SELECT_ALL: &str = "SELECT id, centre_id, accelerator, nodes, accelerators_per_node, price_fen_per_hour, partner_discount_pct, created_ms FROM pools ORDER BY id";
 pub const POOL_SELECT_BY_CENTRE: &str = "SELECT id, centre_id, accelerator, nodes, accelerators_per_node, price_fen_per_hour, partner_discount_pct, created_ms FROM pools WHERE centre_id = $1 ORDER BY id";
 
-pub const TENANT_SELECT_ALL: &str =
-    "SELECT id, name, name_en, uscc, sme, region, created_ms FROM tenants ORDER BY id";
-pub const TENANT_SELECT_ONE: &str =
-    "SELECT id, name, name_en, uscc, sme, region, created_ms FROM tenants WHERE id = $1";
+pub const TENANT_SELECT_ALL: &str = "SELECT id, name, name_en, uscc, sme, region, created_ms FROM tenants ORDER BY id";
+pub const TENANT_SELECT_ONE: &str = "SELECT id, name, name_en, uscc, sme, region, created_ms FROM tenants WHERE id = $1";
 
 pub const JOB_SELECT: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen FROM jobs j";
 pub const JOB_SELECT_ONE: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen FROM jobs j WHERE j.id = $1";
@@ -48,8 +47,7 @@ pub fn centre_from_row(r: &AnyRow) -> StoreResult<Centre> {
         name_en: r.try_get(3)?,
         kind: CentreKind::parse(&kind).ok_or_else(|| corrupt("centre kind", &kind))?,
         region: r.try_get(5)?,
-        partner_status: PartnerStatus::parse(&status)
-            .ok_or_else(|| corrupt("partner status", &status))?,
+        partner_status: PartnerStatus::parse(&status).ok_or_else(|| corrupt("partner status", &status))?,
         commissioned_ms: r.try_get(7)?,
         declared_pue: r.try_get(8)?,
         racks: r.try_get::<i64, _>(9)? as u32,
@@ -87,21 +85,14 @@ pub fn tenant_from_row(r: &AnyRow) -> StoreResult<Tenant> {
 pub fn job_from_row(r: &AnyRow) -> StoreResult<Job> {
     let state: String = r.try_get(2)?;
     let spec: String = r.try_get(3)?;
-    let spec: JobSpec =
-        serde_json::from_str(&spec).map_err(|e| StoreError::Corrupt(format!("job spec: {e}")))?;
+    let spec: JobSpec = serde_json::from_str(&spec).map_err(|e| StoreError::Corrupt(format!("job spec: {e}")))?;
     Ok(Job {
         id: parse_id(r.try_get(0)?)?,
         tenant_id: parse_id(r.try_get(1)?)?,
         state: JobState::parse(&state).ok_or_else(|| corrupt("job state", &state))?,
         spec,
-        pool_id: r
-            .try_get::<Option<String>, _>(4)?
-            .map(parse_id)
-            .transpose()?,
-        centre_id: r
-            .try_get::<Option<String>, _>(5)?
-            .map(parse_id)
-            .transpose()?,
+        pool_id: r.try_get::<Option<String>, _>(4)?.map(parse_id).transpose()?,
+        centre_id: r.try_get::<Option<String>, _>(5)?.map(parse_id).transpose()?,
         submitted_ms: r.try_get(6)?,
         placed_ms: r.try_get(7)?,
         started_ms: r.try_get(8)?,

@@ -30,15 +30,8 @@ impl std::error::Error for ApiFailure {}
 
 impl Client {
     pub fn new(base: &str, token: Option<String>) -> anyhow::Result<Client> {
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .context("building the HTTP client")?;
-        Ok(Client {
-            http,
-            base: base.trim_end_matches('/').to_string(),
-            token,
-        })
+        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().context("building the HTTP client")?;
+        Ok(Client { http, base: base.trim_end_matches('/').to_string(), token })
     }
 
     pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
@@ -49,12 +42,7 @@ impl Client {
         self.send(Method::POST, path, Some(body)).await
     }
 
-    async fn send<B: Serialize>(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&B>,
-    ) -> anyhow::Result<Value> {
+    async fn send<B: Serialize>(&self, method: Method, path: &str, body: Option<&B>) -> anyhow::Result<Value> {
         let url = format!("{}{path}", self.base);
         let mut req = self.http.request(method, &url);
         if let Some(t) = &self.token {
@@ -67,35 +55,20 @@ impl Client {
             anyhow!(ApiFailure {
                 status: None,
                 code: "unreachable".into(),
-                message: format!(
-                    "cannot reach the Suanli server at {}: {}",
-                    self.base,
-                    root_cause(&e)
-                )
+                message: format!("cannot reach the Suanli server at {}: {}", self.base, root_cause(&e))
             })
         })?;
         let status = resp.status();
         let text = resp.text().await.context("reading the response")?;
         if status.is_success() {
-            return serde_json::from_str(&text).with_context(|| {
-                format!(
-                    "the server sent something that is not JSON: {}",
-                    text.chars().take(200).collect::<String>()
-                )
-            });
+            return serde_json::from_str(&text)
+                .with_context(|| format!("the server sent something that is not JSON: {}", text.chars().take(200).collect::<String>()));
         }
         let problem: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         Err(anyhow!(ApiFailure {
             status: Some(status),
-            code: problem
-                .get("code")
-                .and_then(Value::as_str)
-                .unwrap_or("http_error")
-                .to_string(),
-            message: problem
-                .get("detail")
-                .and_then(Value::as_str)
-                .map_or_else(|| format!("the server answered {status}"), str::to_string),
+            code: problem.get("code").and_then(Value::as_str).unwrap_or("http_error").to_string(),
+            message: problem.get("detail").and_then(Value::as_str).map_or_else(|| format!("the server answered {status}"), str::to_string),
         }))
     }
 }

@@ -14,19 +14,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "suanli",
-    version,
-    about = "Suanli (算力): the city compute platform — serve it, or use it from the command line"
-)]
+#[command(name = "suanli", version, about = "Suanli (算力): the city compute platform — serve it, or use it from the command line")]
 struct Cli {
     /// Server to talk to.
-    #[arg(
-        long,
-        global = true,
-        env = "SUANLI_SERVER",
-        default_value = "http://127.0.0.1:8080"
-    )]
+    #[arg(long, global = true, env = "SUANLI_SERVER", default_value = "http://127.0.0.1:8080")]
     server: String,
     /// Bearer token (the demo writes one per role to demo-tokens.json).
     #[arg(long, global = true, env = "SUANLI_TOKEN", hide_env_values = true)]
@@ -86,6 +77,8 @@ enum Command {
     },
     /// Who the token belongs to.
     Me,
+    /// Price a job before submitting it: cheapest, fastest, greenest and recommended options.
+    Quote(Box<SubmitArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -230,7 +223,7 @@ enum UsersCmd {
 #[derive(Debug, Subcommand)]
 enum JobsCmd {
     /// Submit a job.
-    Submit(SubmitArgs),
+    Submit(Box<SubmitArgs>),
     /// List jobs (newest first).
     List {
         /// pending, placed, running, succeeded, failed, cancelled (comma-separated).
@@ -245,6 +238,8 @@ enum JobsCmd {
     },
     /// Show one job.
     Show { id: String },
+    /// Why the scheduler placed a job where it did (or why it waits).
+    Explain { id: String },
     /// Cancel a job.
     Cancel {
         id: String,
@@ -284,6 +279,21 @@ struct SubmitArgs {
     users_region: Option<String>,
     #[arg(long)]
     data_region: Option<String>,
+    /// Input data set size in GB (moved from --data-region to the chosen centre).
+    #[arg(long)]
+    data_gb: Option<f64>,
+    /// balanced, cheapest, fastest or greenest.
+    #[arg(long)]
+    goal: Option<String>,
+    /// Let higher-priority jobs preempt this one.
+    #[arg(long)]
+    preemptible: bool,
+    /// A measured job class whose per-model speeds override the TFLOPS ratio.
+    #[arg(long)]
+    job_class: Option<String>,
+    /// Finish within this long from now (90s, 30m, 2h, 1d); lets the job wait for a cleaner hour.
+    #[arg(long, value_parser = parse_duration)]
+    deadline_in: Option<i64>,
     /// Tenant to submit for (operator only).
     #[arg(long)]
     tenant: Option<String>,
@@ -292,14 +302,22 @@ struct SubmitArgs {
     wait: bool,
 }
 
+fn job_body(a: &SubmitArgs) -> Value {
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    json!({
+        "name": a.name, "kind": a.kind, "accelerators": a.accelerators, "models": a.models,
+        "min_fp16_tflops": a.min_tflops, "min_memory_gb": a.min_memory_gb, "duration_s": a.duration,
+        "priority": a.priority, "max_price_per_hour": a.max_price, "latency_slo_ms": a.latency_slo_ms,
+        "users_region": a.users_region, "data_region": a.data_region, "tenant_id": a.tenant,
+        "data_gb": a.data_gb, "goal": a.goal, "preemptible": a.preemptible, "job_class": a.job_class,
+        "deadline_ms": a.deadline_in.map(|s| now_ms + s * 1000),
+    })
+}
+
 fn parse_duration(s: &str) -> Result<i64, String> {
     let s = s.trim();
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((s, ""), |i| s.split_at(i));
-    let n: i64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a duration like 90s, 30m, 2h or 1d"))?;
+    let (num, unit) = s.find(|c: char| !c.is_ascii_digit()).map_or((s, ""), |i| s.split_at(i));
+    let n: i64 = num.parse().map_err(|_| format!("'{s}' is not a duration like 90s, 30m, 2h or 1d"))?;
     let mul = match unit {
         "" | "s" => 1,
         "m" => 60,
@@ -307,27 +325,17 @@ fn parse_duration(s: &str) -> Result<i64, String> {
         "d" => 86_400,
         _ => return Err(format!("'{s}': unit must be s, m, h or d")),
     };
-    n.checked_mul(mul)
-        .ok_or_else(|| format!("'{s}' is too long"))
+    n.checked_mul(mul).ok_or_else(|| format!("'{s}' is too long"))
 }
 
 fn parse_rtt(s: &str) -> Result<(String, u32), String> {
-    let (region, ms) = s
-        .split_once('=')
-        .ok_or_else(|| format!("'{s}' is not REGION=MS"))?;
-    Ok((
-        region.to_string(),
-        ms.parse()
-            .map_err(|_| format!("'{ms}' is not a whole number of ms"))?,
-    ))
+    let (region, ms) = s.split_once('=').ok_or_else(|| format!("'{s}' is not REGION=MS"))?;
+    Ok((region.to_string(), ms.parse().map_err(|_| format!("'{ms}' is not a whole number of ms"))?))
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -341,11 +349,7 @@ fn main() -> ExitCode {
                 Some(f) => {
                     eprintln!("error: {f}");
                     // 1: the server refused the request; 3: the server could not be reached or failed.
-                    if f.status.is_some_and(|s| s.is_client_error()) {
-                        ExitCode::from(1)
-                    } else {
-                        ExitCode::from(3)
-                    }
+                    if f.status.is_some_and(|s| s.is_client_error()) { ExitCode::from(1) } else { ExitCode::from(3) }
                 }
                 None => {
                     eprintln!("error: {e:#}");
@@ -374,9 +378,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let token = suanli_server::bootstrap_operator(&cfg, &name).await?;
             println!("{token}");
-            eprintln!(
-                "operator '{name}' created; keep this token safe: it is shown once and stored only as a hash"
-            );
+            eprintln!("operator '{name}' created; keep this token safe: it is shown once and stored only as a hash");
             Ok(())
         }
         Command::Openapi => {
@@ -432,48 +434,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 let items = v["items"].as_array().cloned().unwrap_or_default();
                 let rows: Vec<Value> = items.iter().map(|a| json!({"at": time(&a["at_ms"]), "actor": a["actor"], "action": a["action"], "subject": a["subject"], "detail": a["detail"].to_string()})).collect();
-                table(
-                    &rows,
-                    &[
-                        ("at (UTC)", "at"),
-                        ("actor", "actor"),
-                        ("action", "action"),
-                        ("subject", "subject"),
-                        ("detail", "detail"),
-                    ],
-                );
+                table(&rows, &[("at (UTC)", "at"), ("actor", "actor"), ("action", "action"), ("subject", "subject"), ("detail", "detail")]);
             }
             Ok(())
         }
         Command::Me => {
             let v = client()?.get("/api/v1/me").await?;
-            show(
-                &v,
-                fmt,
-                &[
-                    ("user", "user_id"),
-                    ("name", "name"),
-                    ("role", "role"),
-                    ("tenant", "tenant_id"),
-                    ("provider", "provider_id"),
-                ],
-            );
+            show(&v, fmt, &[("user", "user_id"), ("name", "name"), ("role", "role"), ("tenant", "tenant_id"), ("provider", "provider_id")]);
             Ok(())
         }
         Command::Providers(cmd) => {
             let c = client()?;
             match cmd {
-                ProvidersCmd::List => list(
-                    &c.get("/api/v1/providers").await?,
-                    fmt,
-                    &[("id", "id"), ("名称", "name"), ("name", "name_en")],
-                ),
+                ProvidersCmd::List => list(&c.get("/api/v1/providers").await?, fmt, &[("id", "id"), ("名称", "name"), ("name", "name_en")]),
                 ProvidersCmd::Create { name, name_en } => show(
-                    &c.post(
-                        "/api/v1/providers",
-                        &json!({"name": name, "name_en": name_en}),
-                    )
-                    .await?,
+                    &c.post("/api/v1/providers", &json!({"name": name, "name_en": name_en})).await?,
                     fmt,
                     &[("id", "id"), ("name", "name")],
                 ),
@@ -481,59 +456,58 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Centres(cmd) => centres(client()?, cmd, fmt).await,
-        Command::Pools(PoolsCmd::Add {
-            centre,
-            accelerator,
-            nodes,
-            per_node,
-            price,
-            discount,
-        }) => {
+        Command::Pools(PoolsCmd::Add { centre, accelerator, nodes, per_node, price, discount }) => {
             let body = json!({"accelerator": accelerator, "nodes": nodes, "accelerators_per_node": per_node, "price_per_hour": price, "partner_discount_pct": discount});
-            let v = client()?
-                .post(&format!("/api/v1/centres/{centre}/pools"), &body)
-                .await?;
+            let v = client()?.post(&format!("/api/v1/centres/{centre}/pools"), &body).await?;
             show(&v, fmt, &POOL_FIELDS);
             Ok(())
         }
         Command::Tenants(cmd) => {
             let c = client()?;
-            let fields = [
-                ("id", "id"),
-                ("名称", "name"),
-                ("name", "name_en"),
-                ("credit code", "uscc"),
-                ("SME", "sme"),
-                ("region", "region"),
-            ];
+            let fields =
+                [("id", "id"), ("名称", "name"), ("name", "name_en"), ("credit code", "uscc"), ("SME", "sme"), ("region", "region")];
             match cmd {
                 TenantsCmd::List => list(&c.get("/api/v1/tenants").await?, fmt, &fields),
                 TenantsCmd::Show { id } => show(&c.get(&format!("/api/v1/tenants/{id}")).await?, fmt, &fields),
-                TenantsCmd::Create { name, name_en, uscc, sme, region } => {
-                    show(&c.post("/api/v1/tenants", &json!({"name": name, "name_en": name_en, "uscc": uscc, "sme": sme, "region": region})).await?, fmt, &fields)
-                }
+                TenantsCmd::Create { name, name_en, uscc, sme, region } => show(
+                    &c.post("/api/v1/tenants", &json!({"name": name, "name_en": name_en, "uscc": uscc, "sme": sme, "region": region}))
+                        .await?,
+                    fmt,
+                    &fields,
+                ),
             }
             Ok(())
         }
-        Command::Users(UsersCmd::Create {
-            name,
-            role,
-            tenant,
-            provider,
-        }) => {
-            let v = client()?.post("/api/v1/users", &json!({"name": name, "role": role, "tenant_id": tenant, "provider_id": provider})).await?;
-            show(
-                &v,
-                fmt,
-                &[
-                    ("user", "user.user_id"),
-                    ("role", "user.role"),
-                    ("token (shown once)", "token"),
-                ],
-            );
+        Command::Users(UsersCmd::Create { name, role, tenant, provider }) => {
+            let v =
+                client()?.post("/api/v1/users", &json!({"name": name, "role": role, "tenant_id": tenant, "provider_id": provider})).await?;
+            show(&v, fmt, &[("user", "user.user_id"), ("role", "user.role"), ("token (shown once)", "token")]);
             Ok(())
         }
         Command::Jobs(cmd) => jobs(client()?, cmd, fmt).await,
+        Command::Quote(a) => {
+            let v = client()?.post("/api/v1/quotes", &job_body(&a)).await?;
+            if fmt == Format::Json {
+                output::json(&v);
+                return Ok(());
+            }
+            let mut rows = Vec::new();
+            for (label, key) in [
+                ("recommended 推荐", "recommended"),
+                ("cheapest 最便宜", "cheapest"),
+                ("fastest 最快", "fastest"),
+                ("greenest 最绿色", "greenest"),
+            ] {
+                if let Some(o) = v.get(key).filter(|o| !o.is_null()) {
+                    rows.push(option_row(label, o));
+                }
+            }
+            table(&rows, &OPTION_COLS);
+            let all: Vec<Value> = v["options"].as_array().map_or_else(Vec::new, |a| a.iter().map(|o| option_row("", o)).collect());
+            println!("all options ({}):", all.len());
+            table(&all, &OPTION_COLS[1..]);
+            Ok(())
+        }
     }
 }
 
@@ -563,6 +537,31 @@ const JOB_FIELDS: [(&str, &str); 12] = [
     ("reason", "reason"),
 ];
 
+const OPTION_COLS: [(&str, &str); 10] = [
+    ("", "label"),
+    ("centre", "centre"),
+    ("region", "region"),
+    ("accelerator", "accelerator"),
+    ("starts in", "wait"),
+    ("runs", "run"),
+    ("cost ¥", "cost"),
+    ("carbon kg", "carbon"),
+    ("¥/accel-h", "price"),
+    ("score ¥", "score"),
+];
+
+fn hours(s: &Value) -> String {
+    s.as_f64().map_or("-".into(), |s| if s < 3600.0 { format!("{:.0} min", s / 60.0) } else { format!("{:.1} h", s / 3600.0) })
+}
+
+fn option_row(label: &str, o: &Value) -> Value {
+    json!({
+        "label": label, "centre": o["centre_id"], "region": o["region"], "accelerator": o["accelerator"],
+        "wait": hours(&o["wait_s"]), "run": hours(&o["run_s"]), "cost": o["cost"], "carbon": o["carbon_kg"],
+        "price": o["price_per_hour"], "score": o["score_yuan"],
+    })
+}
+
 fn list(v: &Value, fmt: Format, cols: &[(&str, &str)]) {
     match fmt {
         Format::Json => output::json(v),
@@ -581,10 +580,7 @@ fn show_city(v: &Value, fmt: Format) {
     if fmt == Format::Json {
         return output::json(v);
     }
-    let pct = |x: &Value| {
-        x.as_f64()
-            .map_or("-".into(), |f| format!("{:.1}%", f * 100.0))
-    };
+    let pct = |x: &Value| x.as_f64().map_or("-".into(), |f| format!("{:.1}%", f * 100.0));
     let rows = vec![
         json!({"metric": "open compute FP16 (PFLOPS) 可开放算力", "now": format!("{:.1}", v["open_compute_pflops_fp16"].as_f64().unwrap_or(0.0)), "target": format!(">= {}", cell(&v["targets"]["open_compute_pflops_fp16"])), "progress": pct(&v["open_compute_progress"])}),
         json!({"metric": "high-performance share 高性能算力占比", "now": pct(&v["high_performance_share"]), "target": format!(">= {}", pct(&v["targets"]["high_performance_share"])), "progress": ""}),
@@ -595,42 +591,21 @@ fn show_city(v: &Value, fmt: Format) {
         json!({"metric": "tenants 企业用户", "now": cell(&v["tenants"]), "target": "", "progress": ""}),
         json!({"metric": "jobs pending / running / succeeded / failed", "now": format!("{} / {} / {} / {}", cell(&v["jobs"]["pending"]), cell(&v["jobs"]["running"]), cell(&v["jobs"]["succeeded"]), cell(&v["jobs"]["failed"])), "target": "", "progress": ""}),
     ];
-    table(
-        &rows,
-        &[
-            ("metric", "metric"),
-            ("now", "now"),
-            ("target", "target"),
-            ("progress", "progress"),
-        ],
-    );
-    let scopes: Vec<Value> = v["by_scope"].as_object().map_or_else(Vec::new, |m| m.iter().map(|(k, s)| json!({"scope": k, "pflops": s["pflops_fp16"], "accelerators": s["accelerators"]})).collect());
-    table(
-        &scopes,
-        &[
-            ("scope 区域", "scope"),
-            ("PFLOPS FP16", "pflops"),
-            ("accelerators", "accelerators"),
-        ],
-    );
-    let vendors: Vec<Value> = v["by_vendor"].as_object().map_or_else(Vec::new, |m| m.iter().map(|(k, s)| json!({"vendor": k, "pflops": s["pflops_fp16"], "accelerators": s["accelerators"]})).collect());
-    table(
-        &vendors,
-        &[
-            ("vendor 厂商", "vendor"),
-            ("PFLOPS FP16", "pflops"),
-            ("accelerators", "accelerators"),
-        ],
-    );
+    table(&rows, &[("metric", "metric"), ("now", "now"), ("target", "target"), ("progress", "progress")]);
+    let scopes: Vec<Value> = v["by_scope"].as_object().map_or_else(Vec::new, |m| {
+        m.iter().map(|(k, s)| json!({"scope": k, "pflops": s["pflops_fp16"], "accelerators": s["accelerators"]})).collect()
+    });
+    table(&scopes, &[("scope 区域", "scope"), ("PFLOPS FP16", "pflops"), ("accelerators", "accelerators")]);
+    let vendors: Vec<Value> = v["by_vendor"].as_object().map_or_else(Vec::new, |m| {
+        m.iter().map(|(k, s)| json!({"vendor": k, "pflops": s["pflops_fp16"], "accelerators": s["accelerators"]})).collect()
+    });
+    table(&vendors, &[("vendor 厂商", "vendor"), ("PFLOPS FP16", "pflops"), ("accelerators", "accelerators")]);
 }
 
 async fn centres(c: Client, cmd: CentresCmd, fmt: Format) -> anyhow::Result<()> {
     match cmd {
         CentresCmd::List { provider } => {
-            let path = provider.map_or_else(
-                || "/api/v1/centres".to_string(),
-                |p| format!("/api/v1/centres?provider_id={p}"),
-            );
+            let path = provider.map_or_else(|| "/api/v1/centres".to_string(), |p| format!("/api/v1/centres?provider_id={p}"));
             let v = c.get(&path).await?;
             list(
                 &v,
@@ -670,40 +645,15 @@ async fn centres(c: Client, cmd: CentresCmd, fmt: Format) -> anyhow::Result<()> 
                 table(v["pools"].as_array().map_or(&[][..], |a| a), &POOL_FIELDS);
             }
         }
-        CentresCmd::Create {
-            provider,
-            name,
-            name_en,
-            kind,
-            region,
-            commissioned,
-            pue,
-            racks,
-            rtt,
-            partner_status,
-        } => {
-            let rtt: serde_json::Map<String, Value> =
-                rtt.into_iter().map(|(k, v)| (k, json!(v))).collect();
+        CentresCmd::Create { provider, name, name_en, kind, region, commissioned, pue, racks, rtt, partner_status } => {
+            let rtt: serde_json::Map<String, Value> = rtt.into_iter().map(|(k, v)| (k, json!(v))).collect();
             let body = json!({"provider_id": provider, "name": name, "name_en": name_en, "kind": kind, "region": region, "commissioned": commissioned, "declared_pue": pue, "racks": racks, "rtt_ms": rtt, "partner_status": partner_status});
             let v = c.post("/api/v1/centres", &body).await?;
-            show(
-                &v,
-                fmt,
-                &[("id", "id"), ("name", "name"), ("status", "partner_status")],
-            );
+            show(&v, fmt, &[("id", "id"), ("name", "name"), ("status", "partner_status")]);
         }
         CentresCmd::PartnerStatus { id, status, reason } => {
-            let v = c
-                .post(
-                    &format!("/api/v1/centres/{id}/partner-status"),
-                    &json!({"status": status, "reason": reason}),
-                )
-                .await?;
-            show(
-                &v,
-                fmt,
-                &[("id", "id"), ("name", "name"), ("status", "partner_status")],
-            );
+            let v = c.post(&format!("/api/v1/centres/{id}/partner-status"), &json!({"status": status, "reason": reason})).await?;
+            show(&v, fmt, &[("id", "id"), ("name", "name"), ("status", "partner_status")]);
         }
     }
     Ok(())
@@ -712,28 +662,14 @@ async fn centres(c: Client, cmd: CentresCmd, fmt: Format) -> anyhow::Result<()> 
 async fn jobs(c: Client, cmd: JobsCmd, fmt: Format) -> anyhow::Result<()> {
     match cmd {
         JobsCmd::Submit(a) => {
-            let body = json!({
-                "name": a.name, "kind": a.kind, "accelerators": a.accelerators, "models": a.models,
-                "min_fp16_tflops": a.min_tflops, "min_memory_gb": a.min_memory_gb, "duration_s": a.duration,
-                "priority": a.priority, "max_price_per_hour": a.max_price, "latency_slo_ms": a.latency_slo_ms,
-                "users_region": a.users_region, "data_region": a.data_region, "tenant_id": a.tenant,
-            });
+            let body = job_body(&a);
             let mut v = c.post("/api/v1/jobs", &body).await?;
             if a.wait {
-                let id = v["id"]
-                    .as_str()
-                    .context("the server returned no job id")?
-                    .to_string();
+                let id = v["id"].as_str().context("the server returned no job id")?.to_string();
                 let deadline = std::time::Instant::now() + Duration::from_secs(3600);
-                while !matches!(
-                    v["state"].as_str(),
-                    Some("succeeded" | "failed" | "cancelled")
-                ) {
+                while !matches!(v["state"].as_str(), Some("succeeded" | "failed" | "cancelled")) {
                     if std::time::Instant::now() > deadline {
-                        bail!(
-                            "job {id} has not ended after an hour; it is {}",
-                            cell(&v["state"])
-                        );
+                        bail!("job {id} has not ended after an hour; it is {}", cell(&v["state"]));
                     }
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     v = c.get(&format!("/api/v1/jobs/{id}")).await?;
@@ -741,12 +677,7 @@ async fn jobs(c: Client, cmd: JobsCmd, fmt: Format) -> anyhow::Result<()> {
             }
             show(&v, fmt, &JOB_FIELDS);
         }
-        JobsCmd::List {
-            state,
-            tenant,
-            centre,
-            limit,
-        } => {
+        JobsCmd::List { state, tenant, centre, limit } => {
             let mut q = vec![format!("limit={limit}")];
             q.extend(state.map(|s| format!("state={s}")));
             q.extend(tenant.map(|s| format!("tenant_id={s}")));
@@ -786,13 +717,38 @@ async fn jobs(c: Client, cmd: JobsCmd, fmt: Format) -> anyhow::Result<()> {
                 record(&v2, &fields);
             }
         }
+        JobsCmd::Explain { id } => {
+            let v = c.get(&format!("/api/v1/jobs/{id}/explain")).await?;
+            if fmt == Format::Json {
+                output::json(&v);
+                return Ok(());
+            }
+            record(
+                &v,
+                &[
+                    ("job", "job_id"),
+                    ("state", "state"),
+                    ("reason", "reason"),
+                    ("policy", "decision.policy"),
+                    ("backfilled", "decision.backfilled"),
+                    ("preempted", "decision.preempted"),
+                    ("fair share (PFLOP-s)", "decision.fair_share_pflop_s"),
+                ],
+            );
+            let mut rows = Vec::new();
+            if let Some(ch) = v["decision"].get("chosen") {
+                rows.push(option_row("chosen 选定", ch));
+            }
+            for a in v["decision"]["alternatives"].as_array().into_iter().flatten() {
+                rows.push(option_row("alternative 备选", a));
+            }
+            for a in v["options_now"]["options"].as_array().into_iter().flatten() {
+                rows.push(option_row("option now 当前可选", a));
+            }
+            table(&rows, &OPTION_COLS);
+        }
         JobsCmd::Cancel { id, reason } => {
-            let v = c
-                .post(
-                    &format!("/api/v1/jobs/{id}/cancel"),
-                    &json!({"reason": reason}),
-                )
-                .await?;
+            let v = c.post(&format!("/api/v1/jobs/{id}/cancel"), &json!({"reason": reason})).await?;
             show(&v, fmt, &JOB_FIELDS);
         }
     }
@@ -801,10 +757,7 @@ async fn jobs(c: Client, cmd: JobsCmd, fmt: Format) -> anyhow::Result<()> {
 
 async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SUANLI_LOG")
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SUANLI_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()))
         .with_writer(std::io::stderr)
         .init();
     let cfg = suanli_server::ServeConfig {
@@ -826,8 +779,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };

@@ -18,8 +18,7 @@ pub fn json(v: &Value) {
 /// Prints rows of a list under headers; `cols` pairs a header with a field path ("a.b").
 pub fn table(items: &[Value], cols: &[(&str, &str)]) {
     let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic);
+    t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
     t.set_header(cols.iter().map(|(h, _)| *h));
     for item in items {
         t.add_row(cols.iter().map(|(_, path)| cell(field(item, path))));
@@ -30,8 +29,7 @@ pub fn table(items: &[Value], cols: &[(&str, &str)]) {
 /// Prints one object as a two-column table of the given fields.
 pub fn record(v: &Value, fields: &[(&str, &str)]) {
     let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic);
+    t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
     for (label, path) in fields {
         t.add_row(vec![label.to_string(), cell(field(v, path))]);
     }
@@ -39,8 +37,7 @@ pub fn record(v: &Value, fields: &[(&str, &str)]) {
 }
 
 pub fn field<'a>(v: &'a Value, path: &str) -> &'a Value {
-    path.split('.')
-        .fold(v, |v, k| v.get(k).unwrap_or(&Value::Null))
+    path.split('.').fold(v, |v, k| v.get(k).unwrap_or(&Value::Null))
 }
 
 pub fn cell(v: &Value) -> String {
@@ -59,13 +56,5 @@ pub fn cell(v: &Value) -> String {
 
 /// Formats unix ms as local-free UTC "2026-11-29 08:20:16".
 pub fn time(v: &Value) -> String {
-    v.as_i64().map_or_else(
-        || "-".into(),
-        |ms| {
-            suanli_core::time::format_rfc3339(ms)
-                .replace('T', " ")
-                .trim_end_matches('Z')
-                .to_string()
-        },
-    )
+    v.as_i64().map_or_else(|| "-".into(), |ms| suanli_core::time::format_rfc3339(ms).replace('T', " ").trim_end_matches('Z').to_string())
 }

@@ -20,21 +20,9 @@ use suanli_core::time::parse_date;
 /// Lists the compute providers.
 #[utoipa::path(get, path = "/api/v1/providers", tag = "registry", security(("bearer" = [])),
     responses((status = 200, body = Page<ProviderOut>), (status = 401, body = crate::error::Problem)))]
-pub async fn list_providers(
-    State(s): State<AppState>,
-    _c: Caller,
-) -> ApiResult<Json<Page<ProviderOut>>> {
-    let items = s
-        .store
-        .providers()
-        .await?
-        .iter()
-        .map(ProviderOut::from)
-        .collect();
-    Ok(Json(Page {
-        items,
-        next_cursor: None,
-    }))
+pub async fn list_providers(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<Page<ProviderOut>>> {
+    let items = s.store.providers().await?.iter().map(ProviderOut::from).collect();
+    Ok(Json(Page { items, next_cursor: None }))
 }
 
 /// Registers a compute provider (operator).
@@ -48,21 +36,10 @@ pub async fn create_provider(
     c.require(&[Role::Operator])?;
     check_name("name", &body.name)?;
     let (t, e) = s.ids.parts();
-    let p = Provider {
-        id: ProviderId::generate(t, e),
-        name: body.name.trim().to_string(),
-        name_en: body.name_en.trim().to_string(),
-    };
+    let p = Provider { id: ProviderId::generate(t, e), name: body.name.trim().to_string(), name_en: body.name_en.trim().to_string() };
     let mut tx = s.store.begin().await?;
     tx.insert_provider(&p, t).await?;
-    tx.audit(&audit(
-        &s,
-        &c,
-        "provider.create",
-        p.id.as_str(),
-        json!({"name": p.name}),
-    ))
-    .await?;
+    tx.audit(&audit(&s, &c, "provider.create", p.id.as_str(), json!({"name": p.name}))).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(ProviderOut::from(&p))))
 }
@@ -76,25 +53,15 @@ pub async fn list_centres(
     _c: Caller,
     crate::extract::Query(q): crate::extract::Query<CentreQuery>,
 ) -> ApiResult<Json<Page<CentreOut>>> {
-    let provider = q
-        .provider_id
-        .as_deref()
-        .map(ProviderId::parse)
-        .transpose()?;
+    let provider = q.provider_id.as_deref().map(ProviderId::parse).transpose()?;
     let centres = s.store.centres(provider.as_ref()).await?;
     let pools = s.store.pools().await?;
     let mut by_centre: HashMap<&CentreId, Vec<&Pool>> = HashMap::new();
     for p in &pools {
         by_centre.entry(&p.centre_id).or_default().push(p);
     }
-    let items = centres
-        .iter()
-        .map(|c| CentreOut::new(c, by_centre.get(&c.id).map_or(&[][..], |v| v), &s.catalogue))
-        .collect();
-    Ok(Json(Page {
-        items,
-        next_cursor: None,
-    }))
+    let items = centres.iter().map(|c| CentreOut::new(c, by_centre.get(&c.id).map_or(&[][..], |v| v), &s.catalogue)).collect();
+    Ok(Json(Page { items, next_cursor: None }))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -107,11 +74,7 @@ pub struct CentreQuery {
 #[utoipa::path(get, path = "/api/v1/centres/{id}", tag = "registry", security(("bearer" = [])),
     params(("id" = String, Path, description = "centre id, ctr_…")),
     responses((status = 200, body = CentreOut), (status = 404, body = crate::error::Problem)))]
-pub async fn get_centre(
-    State(s): State<AppState>,
-    _c: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<CentreOut>> {
+pub async fn get_centre(State(s): State<AppState>, _c: Caller, Path(id): Path<String>) -> ApiResult<Json<CentreOut>> {
     let centre = load_centre(&s, &id).await?;
     let pools = s.store.pools_of(&centre.id).await?;
     let refs: Vec<&Pool> = pools.iter().collect();
@@ -120,10 +83,7 @@ pub async fn get_centre(
 
 async fn load_centre(s: &AppState, id: &str) -> ApiResult<Centre> {
     let id = CentreId::parse(id)?;
-    s.store
-        .centre(&id)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::CentreNotFound, format!("no centre {id}")))
+    s.store.centre(&id).await?.ok_or_else(|| ApiError::new(ErrorCode::CentreNotFound, format!("no centre {id}")))
 }
 
 /// Registers a centre: the operator for any provider (any partner status), a provider for itself (as an applicant).
@@ -137,26 +97,12 @@ pub async fn create_centre(
     c.require(&[Role::Operator, Role::Provider])?;
     let provider_id = match c.role() {
         Role::Provider => {
-            let own = c.0.provider_id.clone().ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::Forbidden,
-                    "this provider user is bound to no provider",
-                )
-            })?;
-            if body
-                .provider_id
-                .as_deref()
-                .is_some_and(|p| p != own.as_str())
-            {
-                return Err(ApiError::new(
-                    ErrorCode::Forbidden,
-                    "a provider registers centres only for itself",
-                ));
+            let own =
+                c.0.provider_id.clone().ok_or_else(|| ApiError::new(ErrorCode::Forbidden, "this provider user is bound to no provider"))?;
+            if body.provider_id.as_deref().is_some_and(|p| p != own.as_str()) {
+                return Err(ApiError::new(ErrorCode::Forbidden, "a provider registers centres only for itself"));
             }
-            if body
-                .partner_status
-                .is_some_and(|p| p != PartnerStatus::Applicant)
-            {
+            if body.partner_status.is_some_and(|p| p != PartnerStatus::Applicant) {
                 return Err(ApiError::new(
                     ErrorCode::Forbidden,
                     "only the operator admits partners; a provider's new centre is an applicant",
@@ -165,20 +111,15 @@ pub async fn create_centre(
             own
         }
         _ => {
-            let p = body.provider_id.as_deref().ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::InvalidBody,
-                    "provider_id is required when the operator registers a centre",
-                )
-            })?;
+            let p = body
+                .provider_id
+                .as_deref()
+                .ok_or_else(|| ApiError::new(ErrorCode::InvalidBody, "provider_id is required when the operator registers a centre"))?;
             ProviderId::parse(p)?
         }
     };
     if s.store.provider(&provider_id).await?.is_none() {
-        return Err(ApiError::new(
-            ErrorCode::UnknownProvider,
-            format!("no provider {provider_id}"),
-        ));
+        return Err(ApiError::new(ErrorCode::UnknownProvider, format!("no provider {provider_id}")));
     }
     let new = NewCentre {
         provider_id,
@@ -210,12 +151,16 @@ pub async fn create_centre(
     };
     let mut tx = s.store.begin().await?;
     tx.insert_centre(&centre).await?;
-    tx.audit(&audit(&s, &c, "centre.create", centre.id.as_str(), json!({"name": centre.name, "region": centre.region, "partner_status": centre.partner_status}))).await?;
-    tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CentreOut::new(&centre, &[], &s.catalogue)),
+    tx.audit(&audit(
+        &s,
+        &c,
+        "centre.create",
+        centre.id.as_str(),
+        json!({"name": centre.name, "region": centre.region, "partner_status": centre.partner_status}),
     ))
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(CentreOut::new(&centre, &[], &s.catalogue))))
 }
 
 /// Adds a resource pool to a centre (the operator, or the provider that owns the centre).
@@ -231,10 +176,7 @@ pub async fn create_pool(
     c.require(&[Role::Operator, Role::Provider])?;
     let centre = load_centre(&s, &id).await?;
     if c.role() == Role::Provider && c.0.provider_id.as_ref() != Some(&centre.provider_id) {
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            "a provider adds pools only to its own centres",
-        ));
+        return Err(ApiError::new(ErrorCode::Forbidden, "a provider adds pools only to its own centres"));
     }
     let new = NewPool {
         accelerator: body.accelerator,
@@ -284,14 +226,7 @@ pub async fn set_partner_status(
     let id = CentreId::parse(&id)?;
     let mut tx = s.store.begin().await?;
     let old = tx.set_partner_status(&id, body.status).await?;
-    tx.audit(&audit(
-        &s,
-        &c,
-        "centre.partner_status",
-        id.as_str(),
-        json!({"from": old, "to": body.status, "reason": body.reason}),
-    ))
-    .await?;
+    tx.audit(&audit(&s, &c, "centre.partner_status", id.as_str(), json!({"from": old, "to": body.status, "reason": body.reason}))).await?;
     tx.commit().await?;
     s.engine.wake();
     get_centre(State(s), c, Path(id.to_string())).await

@@ -42,9 +42,7 @@ pub async fn city_summary(s: &AppState) -> ApiResult<CitySummary> {
     let new_over: Vec<String> = centres
         .iter()
         .filter(|c| {
-            c.partner_status != PartnerStatus::Suspended
-                && c.commissioned_ms >= start
-                && c.declared_pue >= s.policy.new_dc_pue_limit
+            c.partner_status != PartnerStatus::Suspended && c.commissioned_ms >= start && c.declared_pue >= s.policy.new_dc_pue_limit
         })
         .map(|c| c.id.to_string())
         .collect();
@@ -52,10 +50,7 @@ pub async fn city_summary(s: &AppState) -> ApiResult<CitySummary> {
         open_compute_pflops_fp16: round(t.open_compute_pflops_fp16, 3),
         high_performance_share: round(t.high_performance_share, 4),
         domestic_share: round(t.domestic_share, 4),
-        open_compute_progress: round(
-            t.open_compute_pflops_fp16 / s.policy.open_compute_target_pflops,
-            4,
-        ),
+        open_compute_progress: round(t.open_compute_pflops_fp16 / s.policy.open_compute_target_pflops, 4),
         targets: Targets {
             open_compute_pflops_fp16: s.policy.open_compute_target_pflops,
             high_performance_share: s.policy.high_performance_share_target,
@@ -86,18 +81,14 @@ fn round(x: f64, digits: i32) -> f64 {
 #[utoipa::path(get, path = "/api/v1/accelerators", tag = "city", security(("bearer" = [])),
     responses((status = 200, body = AcceleratorList)))]
 pub async fn accelerators(State(s): State<AppState>, _c: Caller) -> Json<AcceleratorList> {
-    Json(AcceleratorList {
-        items: s.catalogue.all().to_vec(),
-    })
+    Json(AcceleratorList { items: s.catalogue.all().to_vec() })
 }
 
 /// The region tree (district -> Hangzhou -> Zhejiang -> Yangtze River Delta -> East China).
 #[utoipa::path(get, path = "/api/v1/regions", tag = "city", security(("bearer" = [])),
     responses((status = 200, body = RegionList)))]
 pub async fn regions(State(s): State<AppState>, _c: Caller) -> Json<RegionList> {
-    Json(RegionList {
-        items: s.regions.all().to_vec(),
-    })
+    Json(RegionList { items: s.regions.all().to_vec() })
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -112,41 +103,25 @@ pub struct AuditQuery {
 /// The audit trail: who changed what, when (operator and regulator).
 #[utoipa::path(get, path = "/api/v1/audit", tag = "city", security(("bearer" = [])), params(AuditQuery),
     responses((status = 200, body = Page<AuditOut>), (status = 403, body = crate::error::Problem)))]
-pub async fn audit_log(
-    State(s): State<AppState>,
-    c: Caller,
-    Query(q): Query<AuditQuery>,
-) -> ApiResult<Json<Page<AuditOut>>> {
+pub async fn audit_log(State(s): State<AppState>, c: Caller, Query(q): Query<AuditQuery>) -> ApiResult<Json<Page<AuditOut>>> {
     c.require(&[Role::Operator, Role::Regulator])?;
     let items = s
         .store
         .audit_log(q.subject.as_deref(), q.limit.unwrap_or(100))
         .await?
         .into_iter()
-        .map(|a| AuditOut {
-            id: a.id.to_string(),
-            at_ms: a.at_ms,
-            actor: a.actor,
-            action: a.action,
-            subject: a.subject,
-            detail: a.detail,
-        })
+        .map(|a| AuditOut { id: a.id.to_string(), at_ms: a.at_ms, actor: a.actor, action: a.action, subject: a.subject, detail: a.detail })
         .collect();
-    Ok(Json(Page {
-        items,
-        next_cursor: None,
-    }))
+    Ok(Json(Page { items, next_cursor: None }))
 }
 
 /// Liveness and store reachability (no token needed).
 #[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Health), (status = 503, body = crate::error::Problem)))]
 pub async fn healthz(State(s): State<AppState>) -> ApiResult<Json<Health>> {
-    s.store.ping().await.map_err(|e| {
-        crate::error::ApiError::new(
-            suanli_core::ErrorCode::Unavailable,
-            format!("the store does not answer: {e}"),
-        )
-    })?;
+    s.store
+        .ping()
+        .await
+        .map_err(|e| crate::error::ApiError::new(suanli_core::ErrorCode::Unavailable, format!("the store does not answer: {e}")))?;
     Ok(Json(Health {
         status: "ok".into(),
         store: match s.store.dialect() {

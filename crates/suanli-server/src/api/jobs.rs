@@ -20,42 +20,34 @@ use suanli_store::JobFilter;
 /// no pool in the city could ever run is refused (`job_unsatisfiable`) with the reason.
 #[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])), request_body = JobIn,
     responses((status = 201, body = JobOut), (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
-pub async fn submit_job(
-    State(s): State<AppState>,
-    c: Caller,
-    JsonBody(body): JsonBody<JobIn>,
-) -> ApiResult<(StatusCode, Json<JobOut>)> {
+pub async fn submit_job(State(s): State<AppState>, c: Caller, JsonBody(body): JsonBody<JobIn>) -> ApiResult<(StatusCode, Json<JobOut>)> {
     c.require(&[Role::Tenant, Role::Operator])?;
     let tenant_id = match c.role() {
         Role::Tenant => {
-            let own = c.0.tenant_id.clone().ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::Forbidden,
-                    "this tenant user is bound to no tenant",
-                )
-            })?;
+            let own = c.0.tenant_id.clone().ok_or_else(|| ApiError::new(ErrorCode::Forbidden, "this tenant user is bound to no tenant"))?;
             if body.tenant_id.as_deref().is_some_and(|t| t != own.as_str()) {
-                return Err(ApiError::new(
-                    ErrorCode::Forbidden,
-                    "a tenant submits jobs only for itself",
-                ));
+                return Err(ApiError::new(ErrorCode::Forbidden, "a tenant submits jobs only for itself"));
             }
             own
         }
         _ => {
-            let t = TenantId::parse(body.tenant_id.as_deref().ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::InvalidBody,
-                    "tenant_id is required when the operator submits a job",
-                )
-            })?)?;
-            s.store.tenant(&t).await?.ok_or_else(|| {
-                ApiError::new(ErrorCode::TenantNotFound, format!("no tenant {t}"))
-            })?;
+            let t = TenantId::parse(
+                body.tenant_id
+                    .as_deref()
+                    .ok_or_else(|| ApiError::new(ErrorCode::InvalidBody, "tenant_id is required when the operator submits a job"))?,
+            )?;
+            s.store.tenant(&t).await?.ok_or_else(|| ApiError::new(ErrorCode::TenantNotFound, format!("no tenant {t}")))?;
             t
         }
     };
-    let spec = JobSpec {
+    let spec = spec_from(body)?;
+    let job = create_job(&s, &c.0.actor(), tenant_id, spec).await?;
+    Ok((StatusCode::CREATED, Json(JobOut::from(&job))))
+}
+
+/// The domain spec of a request body (money parsed exactly; defaults filled in).
+fn spec_from(body: JobIn) -> ApiResult<JobSpec> {
+    Ok(JobSpec {
         name: body.name.trim().to_string(),
         kind: body.kind,
         accelerators: body.accelerators,
@@ -68,35 +60,22 @@ pub async fn submit_job(
         users_region: body.users_region,
         data_region: body.data_region,
         priority: body.priority.unwrap_or(4),
-        max_price_per_hour: body
-            .max_price_per_hour
-            .as_deref()
-            .map(Fen::parse_yuan)
-            .transpose()?,
-    };
-    let job = create_job(&s, &c.0.actor(), tenant_id, spec).await?;
-    Ok((StatusCode::CREATED, Json(JobOut::from(&job))))
+        max_price_per_hour: body.max_price_per_hour.as_deref().map(Fen::parse_yuan).transpose()?,
+        job_class: body.job_class,
+        data_gb: body.data_gb,
+        preemptible: body.preemptible.unwrap_or(false),
+        goal: body.goal.unwrap_or_default(),
+    })
 }
 
 /// Validates a spec, refuses jobs no pool could ever run, and stores the job as pending with its audit record.
-pub async fn create_job(
-    s: &AppState,
-    actor: &str,
-    tenant_id: TenantId,
-    spec: JobSpec,
-) -> ApiResult<Job> {
+pub async fn create_job(s: &AppState, actor: &str, tenant_id: TenantId, spec: JobSpec) -> ApiResult<Job> {
     let now = s.ids.now_ms();
     spec.validate(&s.catalogue, &s.regions, now)?;
     let centres = s.store.centres(None).await?;
     let pools = s.store.pools().await?;
     if let Err(m) = suanli_sched::ever_feasible(&spec, &centres, &pools, &s.catalogue, &s.regions) {
-        return Err(ApiError::new(
-            ErrorCode::JobUnsatisfiable,
-            format!(
-                "no pool in the city could ever run this job: {}",
-                m.describe()
-            ),
-        ));
+        return Err(ApiError::new(ErrorCode::JobUnsatisfiable, format!("no pool in the city could ever run this job: {}", m.describe())));
     }
     let (t, e) = s.ids.parts();
     let job = Job {
@@ -116,12 +95,16 @@ pub async fn create_job(
     };
     let mut tx = s.store.begin().await?;
     tx.insert_job(&job).await?;
-    tx.audit(&audit_as(s, actor, "job.submit", job.id.as_str(), json!({"tenant": job.tenant_id, "accelerators": job.spec.accelerators, "kind": job.spec.kind})))
-        .await?;
+    tx.audit(&audit_as(
+        s,
+        actor,
+        "job.submit",
+        job.id.as_str(),
+        json!({"tenant": job.tenant_id, "accelerators": job.spec.accelerators, "kind": job.spec.kind}),
+    ))
+    .await?;
     tx.commit().await?;
-    s.metrics
-        .jobs_submitted
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    s.metrics.jobs_submitted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     s.engine.wake();
     Ok(job)
 }
@@ -142,25 +125,18 @@ pub struct JobQuery {
 /// Lists jobs newest first: the operator and regulator see all, a tenant its own, a provider those on its centres.
 #[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])), params(JobQuery),
     responses((status = 200, body = Page<JobOut>), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem)))]
-pub async fn list_jobs(
-    State(s): State<AppState>,
-    c: Caller,
-    Query(q): Query<JobQuery>,
-) -> ApiResult<Json<Page<JobOut>>> {
-    let mut filter = JobFilter {
-        limit: q.limit.unwrap_or(50),
-        ..Default::default()
-    };
+pub async fn list_jobs(State(s): State<AppState>, c: Caller, Query(q): Query<JobQuery>) -> ApiResult<Json<Page<JobOut>>> {
+    let mut filter = JobFilter { limit: q.limit.unwrap_or(50), ..Default::default() };
     if filter.limit == 0 || filter.limit > 1000 {
-        return Err(ApiError::new(
-            ErrorCode::InvalidQuery,
-            "limit must be between 1 and 1000",
-        ));
+        return Err(ApiError::new(ErrorCode::InvalidQuery, "limit must be between 1 and 1000"));
     }
     if let Some(states) = &q.state {
         for st in states.split(',').map(str::trim).filter(|x| !x.is_empty()) {
             filter.states.push(JobState::parse(st).ok_or_else(|| {
-                ApiError::new(ErrorCode::InvalidQuery, format!("'{st}' is not a job state (pending, placed, running, succeeded, failed, cancelled)"))
+                ApiError::new(
+                    ErrorCode::InvalidQuery,
+                    format!("'{st}' is not a job state (pending, placed, running, succeeded, failed, cancelled)"),
+                )
             })?);
         }
     }
@@ -170,58 +146,35 @@ pub async fn list_jobs(
     match c.role() {
         Role::Tenant => {
             if filter.tenant_id.is_some() && filter.tenant_id != c.0.tenant_id {
-                return Err(ApiError::new(
-                    ErrorCode::Forbidden,
-                    "a tenant lists only its own jobs",
-                ));
+                return Err(ApiError::new(ErrorCode::Forbidden, "a tenant lists only its own jobs"));
             }
             filter.tenant_id = c.0.tenant_id.clone();
             if filter.tenant_id.is_none() {
-                return Err(ApiError::new(
-                    ErrorCode::Forbidden,
-                    "this tenant user is bound to no tenant",
-                ));
+                return Err(ApiError::new(ErrorCode::Forbidden, "this tenant user is bound to no tenant"));
             }
         }
         Role::Provider => {
-            filter.provider_id = Some(c.0.provider_id.clone().ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::Forbidden,
-                    "this provider user is bound to no provider",
-                )
-            })?);
+            filter.provider_id = Some(
+                c.0.provider_id.clone().ok_or_else(|| ApiError::new(ErrorCode::Forbidden, "this provider user is bound to no provider"))?,
+            );
         }
         Role::Operator | Role::Regulator => {}
     }
     let jobs = s.store.jobs(&filter).await?;
-    let next_cursor = (jobs.len() as u32 == filter.limit)
-        .then(|| jobs.last().map(|j| j.id.to_string()))
-        .flatten();
-    Ok(Json(Page {
-        items: jobs.iter().map(JobOut::from).collect(),
-        next_cursor,
-    }))
+    let next_cursor = (jobs.len() as u32 == filter.limit).then(|| jobs.last().map(|j| j.id.to_string())).flatten();
+    Ok(Json(Page { items: jobs.iter().map(JobOut::from).collect(), next_cursor }))
 }
 
 /// Loads a job the caller may see; others' jobs are "not found", so their existence does not leak.
 async fn visible_job(s: &AppState, c: &Caller, id: &str) -> ApiResult<Job> {
     let id = JobId::parse(id)?;
-    let not_found = || {
-        ApiError::new(
-            ErrorCode::JobNotFound,
-            format!("no job {id} that you can see"),
-        )
-    };
+    let not_found = || ApiError::new(ErrorCode::JobNotFound, format!("no job {id} that you can see"));
     let job = s.store.job(&id).await?.ok_or_else(not_found)?;
     let ok = match c.role() {
         Role::Operator | Role::Regulator => true,
         Role::Tenant => c.0.tenant_id.as_ref() == Some(&job.tenant_id),
         Role::Provider => match &job.centre_id {
-            Some(cid) => s
-                .store
-                .centre(cid)
-                .await?
-                .is_some_and(|centre| Some(&centre.provider_id) == c.0.provider_id.as_ref()),
+            Some(cid) => s.store.centre(cid).await?.is_some_and(|centre| Some(&centre.provider_id) == c.0.provider_id.as_ref()),
             None => false,
         },
     };
@@ -232,11 +185,7 @@ async fn visible_job(s: &AppState, c: &Caller, id: &str) -> ApiResult<Job> {
 #[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", security(("bearer" = [])),
     params(("id" = String, Path, description = "job id, job_…")),
     responses((status = 200, body = JobOut), (status = 404, body = crate::error::Problem)))]
-pub async fn get_job(
-    State(s): State<AppState>,
-    c: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<JobOut>> {
+pub async fn get_job(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<JobOut>> {
     Ok(Json(JobOut::from(&visible_job(&s, &c, &id).await?)))
 }
 
@@ -257,17 +206,9 @@ pub async fn cancel_job(
     let reason = format!(
         "cancelled by {}{}",
         c.0.role.as_str(),
-        body.reason
-            .map(|r| format!(": {}", r.chars().take(200).collect::<String>()))
-            .unwrap_or_default()
+        body.reason.map(|r| format!(": {}", r.chars().take(200).collect::<String>())).unwrap_or_default()
     );
-    let a = audit(
-        &s,
-        &c,
-        "job.cancel",
-        job.id.as_str(),
-        json!({"from": job.state, "reason": reason}),
-    );
+    let a = audit(&s, &c, "job.cancel", job.id.as_str(), json!({"from": job.state, "reason": reason}));
     let was = job.state;
     let job = s
         .store
@@ -283,4 +224,47 @@ pub async fn cancel_job(
         .await?;
     s.engine.wake();
     Ok(Json(JobOut::from(&job)))
+}
+
+/// Quotes a job before it is submitted: every feasible pool's cost, time and carbon, with the
+/// cheapest, fastest, greenest and recommended options.
+#[utoipa::path(post, path = "/api/v1/quotes", tag = "jobs", security(("bearer" = [])), request_body = JobIn,
+    responses((status = 200, body = QuoteOut), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn quote(State(s): State<AppState>, c: Caller, JsonBody(body): JsonBody<JobIn>) -> ApiResult<Json<QuoteOut>> {
+    c.require(&[Role::Tenant, Role::Operator])?;
+    let tenant = match (&c.0.tenant_id, &body.tenant_id) {
+        (Some(t), _) => t.clone(),
+        (None, Some(t)) => TenantId::parse(t)?,
+        (None, None) => TenantId::generate(0, 0),
+    };
+    let spec = spec_from(body)?;
+    spec.validate(&s.catalogue, &s.regions, s.ids.now_ms())?;
+    let q = s.engine.quote(&tenant, &spec, 20).await?;
+    if q.options.is_empty() {
+        let centres = s.store.centres(None).await?;
+        let pools = s.store.pools().await?;
+        let why = suanli_sched::ever_feasible(&spec, &centres, &pools, &s.catalogue, &s.regions)
+            .err()
+            .map_or("every feasible pool is busy with no end in sight", |m| m.describe());
+        return Err(ApiError::new(ErrorCode::JobUnsatisfiable, format!("no pool in the city could run this job: {why}")));
+    }
+    Ok(Json(QuoteOut::from(&q)))
+}
+
+/// Why a job is where it is: the placement decision with its alternatives and their cost,
+/// carbon and time breakdown; for a pending job, the reason it waits and its options now.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/explain", tag = "jobs", security(("bearer" = [])),
+    params(("id" = String, Path, description = "job id")),
+    responses((status = 200, body = ExplainOut), (status = 404, body = crate::error::Problem)))]
+pub async fn explain_job(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<ExplainOut>> {
+    let job = visible_job(&s, &c, &id).await?;
+    let decision = match s.store.explanation(&job.id).await? {
+        Some(v) => Some(
+            serde_json::from_value::<DecisionOut>(v).map_err(|e| ApiError::Internal(format!("stored explanation of {}: {e}", job.id)))?,
+        ),
+        None => None,
+    };
+    let options_now =
+        if job.state == JobState::Pending { Some(QuoteOut::from(&s.engine.quote(&job.tenant_id, &job.spec, 5).await?)) } else { None };
+    Ok(Json(ExplainOut { job_id: job.id.to_string(), state: job.state, reason: job.reason.clone(), decision, options_now }))
 }

@@ -19,30 +19,20 @@ use suanli_store::NewUser;
 /// Lists tenants: all of them for the operator and regulator, only itself for a tenant.
 #[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants", security(("bearer" = [])),
     responses((status = 200, body = Page<TenantOut>), (status = 403, body = crate::error::Problem)))]
-pub async fn list_tenants(
-    State(s): State<AppState>,
-    c: Caller,
-) -> ApiResult<Json<Page<TenantOut>>> {
+pub async fn list_tenants(State(s): State<AppState>, c: Caller) -> ApiResult<Json<Page<TenantOut>>> {
     c.require(&[Role::Operator, Role::Regulator, Role::Tenant])?;
     let mut tenants = s.store.tenants().await?;
     if c.role() == Role::Tenant {
         tenants.retain(|t| Some(&t.id) == c.0.tenant_id.as_ref());
     }
-    Ok(Json(Page {
-        items: tenants.iter().map(TenantOut::from).collect(),
-        next_cursor: None,
-    }))
+    Ok(Json(Page { items: tenants.iter().map(TenantOut::from).collect(), next_cursor: None }))
 }
 
 /// One tenant (a tenant sees only itself).
 #[utoipa::path(get, path = "/api/v1/tenants/{id}", tag = "tenants", security(("bearer" = [])),
     params(("id" = String, Path, description = "tenant id, tnt_…")),
     responses((status = 200, body = TenantOut), (status = 404, body = crate::error::Problem)))]
-pub async fn get_tenant(
-    State(s): State<AppState>,
-    c: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<TenantOut>> {
+pub async fn get_tenant(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<TenantOut>> {
     c.require(&[Role::Operator, Role::Regulator, Role::Tenant])?;
     let id = TenantId::parse(&id)?;
     let not_found = || ApiError::new(ErrorCode::TenantNotFound, format!("no tenant {id}"));
@@ -82,14 +72,7 @@ pub async fn create_tenant(
     };
     let mut tx = s.store.begin().await?;
     tx.insert_tenant(&tenant).await?;
-    tx.audit(&audit(
-        &s,
-        &c,
-        "tenant.create",
-        tenant.id.as_str(),
-        json!({"name": tenant.name, "uscc": tenant.uscc}),
-    ))
-    .await?;
+    tx.audit(&audit(&s, &c, "tenant.create", tenant.id.as_str(), json!({"name": tenant.name, "uscc": tenant.uscc}))).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(TenantOut::from(&tenant))))
 }
@@ -105,37 +88,20 @@ pub async fn create_user(
     c.require(&[Role::Operator])?;
     check_name("name", &body.name)?;
     let tenant_id = body.tenant_id.as_deref().map(TenantId::parse).transpose()?;
-    let provider_id = body
-        .provider_id
-        .as_deref()
-        .map(ProviderId::parse)
-        .transpose()?;
+    let provider_id = body.provider_id.as_deref().map(ProviderId::parse).transpose()?;
     match body.role {
         Role::Tenant => {
-            let t = tenant_id.as_ref().ok_or_else(|| {
-                ApiError::new(ErrorCode::InvalidBody, "a tenant user needs tenant_id")
-            })?;
-            s.store.tenant(t).await?.ok_or_else(|| {
-                ApiError::new(ErrorCode::TenantNotFound, format!("no tenant {t}"))
-            })?;
+            let t = tenant_id.as_ref().ok_or_else(|| ApiError::new(ErrorCode::InvalidBody, "a tenant user needs tenant_id"))?;
+            s.store.tenant(t).await?.ok_or_else(|| ApiError::new(ErrorCode::TenantNotFound, format!("no tenant {t}")))?;
         }
         Role::Provider => {
-            let p = provider_id.as_ref().ok_or_else(|| {
-                ApiError::new(ErrorCode::InvalidBody, "a provider user needs provider_id")
-            })?;
-            s.store.provider(p).await?.ok_or_else(|| {
-                ApiError::new(ErrorCode::UnknownProvider, format!("no provider {p}"))
-            })?;
+            let p = provider_id.as_ref().ok_or_else(|| ApiError::new(ErrorCode::InvalidBody, "a provider user needs provider_id"))?;
+            s.store.provider(p).await?.ok_or_else(|| ApiError::new(ErrorCode::UnknownProvider, format!("no provider {p}")))?;
         }
         Role::Operator | Role::Regulator => {}
     }
-    if (body.role != Role::Tenant && tenant_id.is_some())
-        || (body.role != Role::Provider && provider_id.is_some())
-    {
-        return Err(ApiError::new(
-            ErrorCode::InvalidBody,
-            "tenant_id goes only with role tenant, provider_id only with role provider",
-        ));
+    if (body.role != Role::Tenant && tenant_id.is_some()) || (body.role != Role::Provider && provider_id.is_some()) {
+        return Err(ApiError::new(ErrorCode::InvalidBody, "tenant_id goes only with role tenant, provider_id only with role provider"));
     }
     let (t, e) = s.ids.parts();
     let token = new_token(&s.ids);
@@ -150,14 +116,7 @@ pub async fn create_user(
     };
     let mut tx = s.store.begin().await?;
     tx.insert_user(&user).await?;
-    tx.audit(&audit(
-        &s,
-        &c,
-        "user.create",
-        user.id.as_str(),
-        json!({"name": user.name, "role": user.role}),
-    ))
-    .await?;
+    tx.audit(&audit(&s, &c, "user.create", user.id.as_str(), json!({"name": user.name, "role": user.role}))).await?;
     tx.commit().await?;
     let me = Me {
         user_id: user.id.to_string(),

@@ -41,9 +41,7 @@ impl Served {
                 }
             }
         });
-        let url = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("serve --demo prints its URL within 30 s");
+        let url = rx.recv_timeout(Duration::from_secs(30)).expect("serve --demo prints its URL within 30 s");
         Served { child, url }
     }
 
@@ -61,11 +59,7 @@ impl Drop for Served {
 }
 
 fn cli(url: &str, token: &str, args: &[&str]) -> std::process::Output {
-    Command::new(BIN)
-        .args(["--server", url, "--token", token])
-        .args(args)
-        .output()
-        .expect("the CLI runs")
+    Command::new(BIN).args(["--server", url, "--token", token]).args(args).output().expect("the CLI runs")
 }
 
 fn tokens(dir: &Path) -> Value {
@@ -81,10 +75,7 @@ fn serve_demo_answers_and_a_cli_job_succeeds_by_itself() {
         if let Ok(r) = reqwest::blocking::get(format!("{}/healthz", server.url)) {
             break r.json().unwrap();
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "healthz did not answer within 30 s"
-        );
+        assert!(started.elapsed() < Duration::from_secs(30), "healthz did not answer within 30 s");
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(health["status"], "ok");
@@ -110,11 +101,7 @@ fn serve_demo_answers_and_a_cli_job_succeeds_by_itself() {
             "--wait",
         ],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let job: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(job["state"], "succeeded", "{job}");
 
@@ -122,10 +109,7 @@ fn serve_demo_answers_and_a_cli_job_succeeds_by_itself() {
     let out = cli(&server.url, tenant, &["jobs", "list"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains(job["id"].as_str().unwrap()) && text.contains("succeeded"),
-        "{text}"
-    );
+    assert!(text.contains(job["id"].as_str().unwrap()) && text.contains("succeeded"), "{text}");
     let out = cli(&server.url, t["regulator"].as_str().unwrap(), &["city"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("PFLOPS"));
 
@@ -133,42 +117,18 @@ fn serve_demo_answers_and_a_cli_job_succeeds_by_itself() {
     let out = cli(
         &server.url,
         t["operator"].as_str().unwrap(),
-        &[
-            "tenants",
-            "create",
-            "--name",
-            "x",
-            "--uscc",
-            "91330106MA2CXXXX0Z",
-            "--region",
-            "hz-xihu",
-        ],
+        &["tenants", "create", "--name", "x", "--uscc", "91330106MA2CXXXX0Z", "--region", "hz-xihu"],
     );
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.starts_with("error: ") && err.contains("[invalid_uscc]") && err.lines().count() == 1,
-        "{err}"
-    );
-    let out = cli(
-        &server.url,
-        tenant,
-        &[
-            "centres",
-            "partner-status",
-            "ctr_00000000000000000000ff",
-            "partner",
-        ],
-    );
+    assert!(err.starts_with("error: ") && err.contains("[invalid_uscc]") && err.lines().count() == 1, "{err}");
+    let out = cli(&server.url, tenant, &["centres", "partner-status", "ctr_00000000000000000000ff", "partner"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("[forbidden]"));
     let out = cli("http://127.0.0.1:9", tenant, &["jobs", "list"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach"));
-    let out = Command::new(BIN)
-        .args(["jobs", "submit", "--accelerators", "1", "--duration", "5x"])
-        .output()
-        .unwrap();
+    let out = Command::new(BIN).args(["jobs", "submit", "--accelerators", "1", "--duration", "5x"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
 }
 
@@ -176,11 +136,7 @@ fn serve_demo_answers_and_a_cli_job_succeeds_by_itself() {
 fn sigkill_loses_no_acknowledged_write() {
     let dir = tempfile::tempdir().unwrap();
     let mut acknowledged: Vec<String> = Vec::new();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     for round in 0..3u64 {
         let server = Served::start(dir.path(), &["--time-scale", "3600", "--no-stream"]);
         let tenant = tokens(dir.path())["tenant"].as_str().unwrap().to_string();
@@ -188,11 +144,7 @@ fn sigkill_loses_no_acknowledged_write() {
         // Everything acknowledged before is still there, in a state the machine allows.
         for id in &acknowledged {
             let (st, v) = rt.block_on(api.get(&format!("/api/v1/jobs/{id}")));
-            assert_eq!(
-                st.as_u16(),
-                200,
-                "acknowledged job {id} lost after SIGKILL: {v}"
-            );
+            assert_eq!(st.as_u16(), 200, "acknowledged job {id} lost after SIGKILL: {v}");
         }
         // Concurrent writers; the kill lands while they are mid-flight.
         let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -224,18 +176,12 @@ fn sigkill_loses_no_acknowledged_write() {
             rt.block_on(w).unwrap();
         }
         let n = acked.lock().unwrap().len();
-        assert!(
-            n > 0,
-            "round {round}: some writes were acknowledged before the kill"
-        );
+        assert!(n > 0, "round {round}: some writes were acknowledged before the kill");
         acknowledged.extend(acked.lock().unwrap().drain(..));
     }
     // A final restart: all acknowledged jobs are there exactly once, and the engine resumes them.
     let server = Served::start(dir.path(), &["--time-scale", "3600", "--no-stream"]);
-    let op = Api::new(
-        &server.url,
-        Some(tokens(dir.path())["operator"].as_str().unwrap().to_string()),
-    );
+    let op = Api::new(&server.url, Some(tokens(dir.path())["operator"].as_str().unwrap().to_string()));
     let mut seen = std::collections::HashMap::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -245,9 +191,7 @@ fn sigkill_loses_no_acknowledged_write() {
         };
         let (_, page) = rt.block_on(op.get(&path));
         for j in page["items"].as_array().unwrap() {
-            *seen
-                .entry(j["id"].as_str().unwrap().to_string())
-                .or_insert(0) += 1;
+            *seen.entry(j["id"].as_str().unwrap().to_string()).or_insert(0) += 1;
         }
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_string()),
@@ -255,11 +199,7 @@ fn sigkill_loses_no_acknowledged_write() {
         }
     }
     for id in &acknowledged {
-        assert_eq!(
-            seen.get(id),
-            Some(&1),
-            "acknowledged job {id} present exactly once"
-        );
+        assert_eq!(seen.get(id), Some(&1), "acknowledged job {id} present exactly once");
     }
     let last = acknowledged.last().unwrap();
     let end = Instant::now() + Duration::from_secs(60);
@@ -268,10 +208,7 @@ fn sigkill_loses_no_acknowledged_write() {
         if v["state"] == "succeeded" {
             break;
         }
-        assert!(
-            Instant::now() < end,
-            "after restart the engine resumes work: {v}"
-        );
+        assert!(Instant::now() < end, "after restart the engine resumes work: {v}");
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -287,51 +224,17 @@ fn api_token(api: &Api) -> String {
 #[test]
 fn bootstrap_creates_the_first_operator_of_an_empty_city() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(BIN)
-        .args(["bootstrap", "--name", "市平台运营", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new(BIN).args(["bootstrap", "--name", "市平台运营", "--data-dir"]).arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert!(token.starts_with("sl_"));
     let server = Served::start_plain(dir.path(), &[]);
     let out = cli(&server.url, &token, &["--output", "json", "me"]);
     let me: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        (me["role"].as_str(), me["name"].as_str()),
-        (Some("operator"), Some("市平台运营"))
-    );
-    let out = cli(
-        &server.url,
-        &token,
-        &["--output", "json", "centres", "list"],
-    );
+    assert_eq!((me["role"].as_str(), me["name"].as_str()), (Some("operator"), Some("市平台运营")));
+    let out = cli(&server.url, &token, &["--output", "json", "centres", "list"]);
     let centres: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        centres["items"].as_array().unwrap().len(),
-        0,
-        "no demo data without --demo"
-    );
-    let out = cli(
-        &server.url,
-        &token,
-        &[
-            "--output",
-            "json",
-            "providers",
-            "create",
-            "--name",
-            "之江算力",
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(centres["items"].as_array().unwrap().len(), 0, "no demo data without --demo");
+    let out = cli(&server.url, &token, &["--output", "json", "providers", "create", "--name", "之江算力"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }

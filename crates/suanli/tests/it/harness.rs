@@ -9,16 +9,12 @@ use tempfile::TempDir;
 
 /// The PostgreSQL the store suite runs against (started by `.ci/run` when down).
 pub fn pg_url() -> String {
-    std::env::var("SUANLI_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("SUANLI_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// A unique, valid schema name for one test.
 pub fn unique_schema(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     format!("{prefix}_{}_{}", std::process::id(), nanos % 1_000_000_000)
 }
 
@@ -48,9 +44,7 @@ impl TestServer {
         let state = suanli_server::build_state(&cfg).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let (_, tokens) = suanli_server::demo::seed(&state, dir.path(), &url)
-            .await
-            .unwrap();
+        let (_, tokens) = suanli_server::demo::seed(&state, dir.path(), &url).await.unwrap();
         let (tx, rx) = tokio::sync::watch::channel(false);
         let mut rx2 = rx.clone();
         tokio::spawn(state.engine.clone().run(cfg.tick, async move {
@@ -66,13 +60,7 @@ impl TestServer {
                 .await
                 .unwrap();
         });
-        TestServer {
-            url,
-            tokens: tokens.into_iter().collect(),
-            state,
-            _dir: dir,
-            stop: Some(tx),
-        }
+        TestServer { url, tokens: tokens.into_iter().collect(), state, _dir: dir, stop: Some(tx) }
     }
 
     pub fn as_role(&self, role: &str) -> Api {
@@ -101,11 +89,7 @@ pub struct Api {
 
 impl Api {
     pub fn new(url: &str, token: Option<String>) -> Api {
-        Api {
-            http: reqwest::Client::new(),
-            url: url.to_string(),
-            token,
-        }
+        Api { http: reqwest::Client::new(), url: url.to_string(), token }
     }
 
     pub fn url(&self) -> &str {
@@ -117,10 +101,7 @@ impl Api {
     }
 
     pub fn with_token(&self, token: &str) -> Api {
-        Api {
-            token: Some(token.to_string()),
-            ..self.clone()
-        }
+        Api { token: Some(token.to_string()), ..self.clone() }
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
@@ -130,51 +111,27 @@ impl Api {
         };
         let resp = req.send().await.expect("request reaches the test server");
         let status = resp.status();
-        let ctype = resp
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default();
+        let ctype = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
         let text = resp.text().await.unwrap();
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         if !status.is_success() {
-            assert_eq!(
-                ctype, "application/problem+json",
-                "error responses are problem+json: {body}"
-            );
-            assert_eq!(
-                body["status"].as_u64(),
-                Some(status.as_u16() as u64),
-                "problem status matches HTTP status: {body}"
-            );
-            assert!(
-                body["code"].as_str().is_some_and(|c| !c.is_empty()),
-                "problems carry a code: {body}"
-            );
+            assert_eq!(ctype, "application/problem+json", "error responses are problem+json: {body}");
+            assert_eq!(body["status"].as_u64(), Some(status.as_u16() as u64), "problem status matches HTTP status: {body}");
+            assert!(body["code"].as_str().is_some_and(|c| !c.is_empty()), "problems carry a code: {body}");
         }
         (status, body)
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.send(self.http.get(format!("{}{path}", self.url)))
-            .await
+        self.send(self.http.get(format!("{}{path}", self.url))).await
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
-        self.send(self.http.post(format!("{}{path}", self.url)).json(body))
-            .await
+        self.send(self.http.post(format!("{}{path}", self.url)).json(body)).await
     }
 
-    pub async fn post_raw(
-        &self,
-        path: &str,
-        body: &str,
-        content_type: Option<&str>,
-    ) -> (StatusCode, Value) {
-        let mut req = self
-            .http
-            .post(format!("{}{path}", self.url))
-            .body(body.to_string());
+    pub async fn post_raw(&self, path: &str, body: &str, content_type: Option<&str>) -> (StatusCode, Value) {
+        let mut req = self.http.post(format!("{}{path}", self.url)).body(body.to_string());
         if let Some(ct) = content_type {
             req = req.header("content-type", ct);
         }
@@ -182,8 +139,7 @@ impl Api {
     }
 
     pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
-        self.send(self.http.delete(format!("{}{path}", self.url)))
-            .await
+        self.send(self.http.delete(format!("{}{path}", self.url))).await
     }
 }
 
@@ -193,17 +149,10 @@ pub async fn wait_for_final(api: &Api, id: &str, within: Duration) -> Value {
     loop {
         let (s, v) = api.get(&format!("/api/v1/jobs/{id}")).await;
         assert_eq!(s, StatusCode::OK, "{v}");
-        if matches!(
-            v["state"].as_str(),
-            Some("succeeded" | "failed" | "cancelled")
-        ) {
+        if matches!(v["state"].as_str(), Some("succeeded" | "failed" | "cancelled")) {
             return v;
         }
-        assert!(
-            tokio::time::Instant::now() < end,
-            "job {id} did not finish in {within:?}; it is {}",
-            v["state"]
-        );
+        assert!(tokio::time::Instant::now() < end, "job {id} did not finish in {within:?}; it is {}", v["state"]);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -40,6 +40,10 @@ fn job(n: u64, tenant: &TenantId, accelerators: u32) -> Job {
             data_region: Some("hangzhou".into()),
             priority: 4,
             max_price_per_hour: Some(Fen(2500)),
+            job_class: None,
+            data_gb: Some(20.0),
+            preemptible: true,
+            goal: Default::default(),
         },
         state: JobState::Pending,
         pool_id: None,
@@ -56,11 +60,7 @@ fn job(n: u64, tenant: &TenantId, accelerators: u32) -> Job {
 
 async fn suite(store: Store) {
     // Registry round trip.
-    let provider = Provider {
-        id: ProviderId::generate(1, 1),
-        name: "测试云".into(),
-        name_en: "Test Cloud".into(),
-    };
+    let provider = Provider { id: ProviderId::generate(1, 1), name: "测试云".into(), name_en: "Test Cloud".into() };
     let centre = Centre {
         id: CentreId::generate(2, 2),
         provider_id: provider.id.clone(),
@@ -102,35 +102,14 @@ async fn suite(store: Store) {
     tx.audit(&audit(1, "registry.seed", "suite")).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(store.providers().await.unwrap(), vec![provider.clone()]);
-    assert_eq!(
-        store.centre(&centre.id).await.unwrap().as_ref(),
-        Some(&centre)
-    );
-    assert_eq!(
-        store.centres(Some(&provider.id)).await.unwrap(),
-        vec![centre.clone()]
-    );
-    assert_eq!(
-        store
-            .centres(Some(&ProviderId::generate(9, 9)))
-            .await
-            .unwrap(),
-        vec![]
-    );
-    assert_eq!(
-        store.pools_of(&centre.id).await.unwrap(),
-        vec![pool.clone()]
-    );
-    assert_eq!(
-        store.tenant(&tenant.id).await.unwrap().as_ref(),
-        Some(&tenant)
-    );
+    assert_eq!(store.centre(&centre.id).await.unwrap().as_ref(), Some(&centre));
+    assert_eq!(store.centres(Some(&provider.id)).await.unwrap(), vec![centre.clone()]);
+    assert_eq!(store.centres(Some(&ProviderId::generate(9, 9))).await.unwrap(), vec![]);
+    assert_eq!(store.pools_of(&centre.id).await.unwrap(), vec![pool.clone()]);
+    assert_eq!(store.tenant(&tenant.id).await.unwrap().as_ref(), Some(&tenant));
 
     // A duplicate credit code is refused and the transaction leaves nothing behind.
-    let twin = Tenant {
-        id: TenantId::generate(5, 5),
-        ..tenant.clone()
-    };
+    let twin = Tenant { id: TenantId::generate(5, 5), ..tenant.clone() };
     let mut tx = store.begin().await.unwrap();
     match tx.insert_tenant(&twin).await {
         Err(StoreError::Domain(e)) => assert_eq!(e.code, ErrorCode::DuplicateUscc),
@@ -142,43 +121,16 @@ async fn suite(store: Store) {
     // A transaction dropped without commit writes nothing, audit included.
     let mut tx = store.begin().await.unwrap();
     tx.insert_job(&job(99, &tenant.id, 8)).await.unwrap();
-    tx.audit(&audit(99, "job.submit", "uncommitted"))
-        .await
-        .unwrap();
+    tx.audit(&audit(99, "job.submit", "uncommitted")).await.unwrap();
     drop(tx);
-    assert!(
-        store
-            .job(&job(99, &tenant.id, 8).id)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        store
-            .audit_log(Some("uncommitted"), 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.job(&job(99, &tenant.id, 8).id).await.unwrap().is_none());
+    assert!(store.audit_log(Some("uncommitted"), 10).await.unwrap().is_empty());
 
     // Partner status changes and reports the old one.
     let mut tx = store.begin().await.unwrap();
-    assert_eq!(
-        tx.set_partner_status(&centre.id, PartnerStatus::Partner)
-            .await
-            .unwrap(),
-        PartnerStatus::Applicant
-    );
+    assert_eq!(tx.set_partner_status(&centre.id, PartnerStatus::Partner).await.unwrap(), PartnerStatus::Applicant);
     tx.commit().await.unwrap();
-    assert_eq!(
-        store
-            .centre(&centre.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .partner_status,
-        PartnerStatus::Partner
-    );
+    assert_eq!(store.centre(&centre.id).await.unwrap().unwrap().partner_status, PartnerStatus::Partner);
 
     // Users and tokens.
     let mut tx = store.begin().await.unwrap();
@@ -193,22 +145,9 @@ async fn suite(store: Store) {
     };
     tx.insert_user(&user).await.unwrap();
     tx.commit().await.unwrap();
-    let p = store
-        .principal_by_token(&"ab".repeat(32))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (p.role, p.tenant_id.as_ref()),
-        (Role::Tenant, Some(&tenant.id))
-    );
-    assert!(
-        store
-            .principal_by_token(&"cd".repeat(32))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    let p = store.principal_by_token(&"ab".repeat(32)).await.unwrap().unwrap();
+    assert_eq!((p.role, p.tenant_id.as_ref()), (Role::Tenant, Some(&tenant.id)));
+    assert!(store.principal_by_token(&"cd".repeat(32)).await.unwrap().is_none());
 
     // Jobs: insert, legal and illegal transitions, each with its audit record.
     let mut tx = store.begin().await.unwrap();
@@ -218,159 +157,56 @@ async fn suite(store: Store) {
     tx.commit().await.unwrap();
     let j0 = job(0, &tenant.id, 8).id;
     let placed = store
-        .transition_job(
-            &j0,
-            JobState::Placed,
-            audit(10, "job.placed", j0.as_str()),
-            |j| {
-                j.pool_id = Some(pool.id.clone());
-                j.centre_id = Some(centre.id.clone());
-                j.placed_ms = Some(20_000);
-            },
-        )
+        .transition_job(&j0, JobState::Placed, audit(10, "job.placed", j0.as_str()), |j| {
+            j.pool_id = Some(pool.id.clone());
+            j.centre_id = Some(centre.id.clone());
+            j.placed_ms = Some(20_000);
+        })
         .await
         .unwrap();
     assert_eq!(placed.state, JobState::Placed);
     let before = store.job(&j0).await.unwrap().unwrap();
-    match store
-        .transition_job(
-            &j0,
-            JobState::Succeeded,
-            audit(11, "job.succeeded", j0.as_str()),
-            |j| j.cost = Some(Fen(1)),
-        )
-        .await
-    {
+    match store.transition_job(&j0, JobState::Succeeded, audit(11, "job.succeeded", j0.as_str()), |j| j.cost = Some(Fen(1))).await {
         Err(StoreError::Domain(e)) => assert_eq!(e.code, ErrorCode::IllegalTransition),
         other => panic!("expected illegal_transition, got {other:?}"),
     }
-    assert_eq!(
-        store.job(&j0).await.unwrap().unwrap(),
-        before,
-        "an illegal transition changes nothing"
-    );
+    assert_eq!(store.job(&j0).await.unwrap().unwrap(), before, "an illegal transition changes nothing");
     let audits = store.audit_log(Some(j0.as_str()), 10).await.unwrap();
-    assert_eq!(
-        audits.iter().map(|a| a.action.as_str()).collect::<Vec<_>>(),
-        vec!["job.placed"],
-        "only the committed change is audited"
-    );
-    match store
-        .transition_job(
-            &JobId::generate(1, 1),
-            JobState::Placed,
-            audit(12, "x", "y"),
-            |_| {},
-        )
-        .await
-    {
+    assert_eq!(audits.iter().map(|a| a.action.as_str()).collect::<Vec<_>>(), vec!["job.placed"], "only the committed change is audited");
+    match store.transition_job(&JobId::generate(1, 1), JobState::Placed, audit(12, "x", "y"), |_| {}).await {
         Err(StoreError::Domain(e)) => assert_eq!(e.code, ErrorCode::JobNotFound),
         other => panic!("expected job_not_found, got {other:?}"),
     }
-    store
-        .transition_job(
-            &j0,
-            JobState::Running,
-            audit(13, "job.started", j0.as_str()),
-            |j| j.started_ms = Some(21_000),
-        )
-        .await
-        .unwrap();
+    store.transition_job(&j0, JobState::Running, audit(13, "job.started", j0.as_str()), |j| j.started_ms = Some(21_000)).await.unwrap();
     let done = store
-        .transition_job(
-            &j0,
-            JobState::Succeeded,
-            audit(14, "job.succeeded", j0.as_str()),
-            |j| {
-                j.finished_ms = Some(22_000);
-                j.usage_s = Some(3600);
-                j.cost = Some(Fen(14_400));
-            },
-        )
+        .transition_job(&j0, JobState::Succeeded, audit(14, "job.succeeded", j0.as_str()), |j| {
+            j.finished_ms = Some(22_000);
+            j.usage_s = Some(3600);
+            j.cost = Some(Fen(14_400));
+        })
         .await
         .unwrap();
     assert_eq!(store.job(&j0).await.unwrap().unwrap(), done);
 
     // Metering of a job is recorded once.
     let j1 = job(1, &tenant.id, 8).id;
-    store
-        .transition_job(
-            &j1,
-            JobState::Cancelled,
-            audit(15, "job.cancel", j1.as_str()),
-            |j| j.finished_ms = Some(1),
-        )
-        .await
-        .unwrap();
-    assert!(
-        store
-            .record_usage(&j1, 10, Fen(5), audit(16, "job.metered", j1.as_str()))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .record_usage(&j1, 20, Fen(9), audit(17, "job.metered", j1.as_str()))
-            .await
-            .unwrap()
-    );
+    store.transition_job(&j1, JobState::Cancelled, audit(15, "job.cancel", j1.as_str()), |j| j.finished_ms = Some(1)).await.unwrap();
+    assert!(store.record_usage(&j1, 10, Fen(5), audit(16, "job.metered", j1.as_str())).await.unwrap());
+    assert!(!store.record_usage(&j1, 20, Fen(9), audit(17, "job.metered", j1.as_str())).await.unwrap());
     assert_eq!(store.job(&j1).await.unwrap().unwrap().usage_s, Some(10));
 
     // Listing: newest first, filters, cursor pagination.
-    let all = store
-        .jobs(&JobFilter {
-            limit: 100,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let all = store.jobs(&JobFilter { limit: 100, ..Default::default() }).await.unwrap();
     assert_eq!(all.len(), 5);
     assert!(all.windows(2).all(|w| w[0].id > w[1].id), "newest first");
-    let pending = store
-        .jobs(&JobFilter {
-            states: vec![JobState::Pending],
-            limit: 100,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let pending = store.jobs(&JobFilter { states: vec![JobState::Pending], limit: 100, ..Default::default() }).await.unwrap();
     assert_eq!(pending.len(), 3);
-    let page1 = store
-        .jobs(&JobFilter {
-            limit: 2,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let page2 = store
-        .jobs(&JobFilter {
-            limit: 2,
-            before: Some(page1[1].id.clone()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let page1 = store.jobs(&JobFilter { limit: 2, ..Default::default() }).await.unwrap();
+    let page2 = store.jobs(&JobFilter { limit: 2, before: Some(page1[1].id.clone()), ..Default::default() }).await.unwrap();
     assert_eq!(page2[0].id, all[2].id);
-    let on_centre = store
-        .jobs(&JobFilter {
-            centre_id: Some(centre.id.clone()),
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        on_centre.iter().map(|j| &j.id).collect::<Vec<_>>(),
-        vec![&j0]
-    );
-    let of_provider = store
-        .jobs(&JobFilter {
-            provider_id: Some(provider.id.clone()),
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let on_centre = store.jobs(&JobFilter { centre_id: Some(centre.id.clone()), limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(on_centre.iter().map(|j| &j.id).collect::<Vec<_>>(), vec![&j0]);
+    let of_provider = store.jobs(&JobFilter { provider_id: Some(provider.id.clone()), limit: 10, ..Default::default() }).await.unwrap();
     assert_eq!(of_provider.len(), 1);
     let counts = store.job_counts().await.unwrap();
     assert!(
@@ -378,26 +214,12 @@ async fn suite(store: Store) {
             && counts.contains(&(JobState::Succeeded, 1))
             && counts.contains(&(JobState::Cancelled, 1))
     );
-    assert_eq!(
-        store
-            .jobs_in_states(&[JobState::Pending])
-            .await
-            .unwrap()
-            .len(),
-        3
-    );
+    assert_eq!(store.jobs_in_states(&[JobState::Pending]).await.unwrap().len(), 3);
 
     // A foreign key the database enforces: a pool in a centre that does not exist.
     let mut tx = store.begin().await.unwrap();
-    let orphan = Pool {
-        id: PoolId::generate(7, 7),
-        centre_id: CentreId::generate(8, 8),
-        ..pool.clone()
-    };
-    assert!(
-        tx.insert_pool(&orphan).await.is_err(),
-        "foreign keys are on"
-    );
+    let orphan = Pool { id: PoolId::generate(7, 7), centre_id: CentreId::generate(8, 8), ..pool.clone() };
+    assert!(tx.insert_pool(&orphan).await.is_err(), "foreign keys are on");
 }
 
 #[tokio::test]
@@ -415,28 +237,12 @@ async fn store_suite_sqlite() {
 async fn store_suite_postgres() {
     let url = pg_url();
     let schema = unique_schema("suite");
-    let store = Store::connect(
-        &url,
-        StoreOptions {
-            pg_schema: Some(schema.clone()),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap_or_else(|e| {
-        panic!("PostgreSQL at {url} is required for this suite (.ci/run starts it): {e}")
-    });
+    let store = Store::connect(&url, StoreOptions { pg_schema: Some(schema.clone()), ..Default::default() })
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for this suite (.ci/run starts it): {e}"));
     suite(store.clone()).await;
     store.close().await;
-    let again = Store::connect(
-        &url,
-        StoreOptions {
-            pg_schema: Some(schema.clone()),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let again = Store::connect(&url, StoreOptions { pg_schema: Some(schema.clone()), ..Default::default() }).await.unwrap();
     assert_eq!(again.tenants().await.unwrap().len(), 1);
     again.close().await;
     Store::drop_schema(&url, &schema).await.unwrap();

@@ -3,10 +3,7 @@
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -27,48 +24,24 @@ fn every_rust_file_opens_with_a_doc_line() {
     assert!(files.len() > 20);
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
-        assert!(
-            text.starts_with("//!"),
-            "{} must open with a //! line saying what it holds",
-            f.display()
-        );
+        assert!(text.starts_with("//!"), "{} must open with a //! line saying what it holds", f.display());
     }
 }
 
 #[test]
 fn pure_crates_stay_pure() {
     for krate in ["suanli-core", "suanli-sched"] {
-        let manifest =
-            std::fs::read_to_string(root().join("crates").join(krate).join("Cargo.toml")).unwrap();
-        let deps = manifest
-            .split("[dependencies]")
-            .nth(1)
-            .unwrap_or("")
-            .split("\n[")
-            .next()
-            .unwrap_or("");
+        let manifest = std::fs::read_to_string(root().join("crates").join(krate).join("Cargo.toml")).unwrap();
+        let deps = manifest.split("[dependencies]").nth(1).unwrap_or("").split("\n[").next().unwrap_or("");
         for banned in ["tokio", "sqlx", "axum", "reqwest", "rand"] {
-            assert!(
-                !deps.lines().any(|l| l.trim_start().starts_with(banned)),
-                "{krate} must not depend on {banned}: it is a pure crate"
-            );
+            assert!(!deps.lines().any(|l| l.trim_start().starts_with(banned)), "{krate} must not depend on {banned}: it is a pure crate");
         }
         let mut files = Vec::new();
         rust_files(&root().join("crates").join(krate).join("src"), &mut files);
         for f in files {
             let text = std::fs::read_to_string(&f).unwrap();
-            for banned in [
-                "SystemTime::now",
-                "Instant::now",
-                "std::fs::",
-                "std::net::",
-                "thread_rng",
-            ] {
-                assert!(
-                    !text.contains(banned),
-                    "{} uses {banned}: pure crates do no I/O and read no clock",
-                    f.display()
-                );
+            for banned in ["SystemTime::now", "Instant::now", "std::fs::", "std::net::", "thread_rng"] {
+                assert!(!text.contains(banned), "{} uses {banned}: pure crates do no I/O and read no clock", f.display());
             }
         }
     }
@@ -83,10 +56,7 @@ fn committed_openapi_matches_the_code() {
         std::fs::write(&path, &generated).unwrap();
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == generated,
-        "docs/openapi.json is stale: run SUANLI_BLESS=1 cargo nextest run -E 'test(openapi)' and commit it"
-    );
+    assert!(committed == generated, "docs/openapi.json is stale: run SUANLI_BLESS=1 cargo nextest run -E 'test(openapi)' and commit it");
     let doc: serde_json::Value = serde_json::from_str(&generated).unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     for path in [

@@ -38,25 +38,12 @@ fn workload_parameters_match_the_philly_trace() {
     let total: u64 = counts.iter().sum();
     for (i, c) in counts.iter().enumerate() {
         let share = *c as f64 / total as f64;
-        assert!(
-            (share - w.gang_weights[i]).abs() < 0.0005,
-            "gang {}: trace {share:.4}, file {}",
-            w.gang_sizes[i],
-            w.gang_weights[i]
-        );
+        assert!((share - w.gang_weights[i]).abs() < 0.0005, "gang {}: trace {share:.4}, file {}", w.gang_sizes[i], w.gang_weights[i]);
     }
     let mu = logs.iter().sum::<f64>() / logs.len() as f64;
     let sigma = (logs.iter().map(|x| (x - mu).powi(2)).sum::<f64>() / logs.len() as f64).sqrt();
-    assert!(
-        (mu - w.duration_lognormal_mu).abs() < 0.001,
-        "mu: trace {mu:.4}, file {}",
-        w.duration_lognormal_mu
-    );
-    assert!(
-        (sigma - w.duration_lognormal_sigma).abs() < 0.001,
-        "sigma: trace {sigma:.4}, file {}",
-        w.duration_lognormal_sigma
-    );
+    assert!((mu - w.duration_lognormal_mu).abs() < 0.001, "mu: trace {mu:.4}, file {}", w.duration_lognormal_mu);
+    assert!((sigma - w.duration_lognormal_sigma).abs() < 0.001, "sigma: trace {sigma:.4}, file {}", w.duration_lognormal_sigma);
 }
 
 #[test]
@@ -66,24 +53,14 @@ fn generator_draws_follow_the_parameters_and_are_seeded() {
     let n = 20_000;
     let gangs: Vec<u32> = (0..n).map(|_| g.gang()).collect();
     let ones = gangs.iter().filter(|&&x| x == 1).count() as f64 / n as f64;
-    assert!(
-        (ones - w.gang_weights[0]).abs() < 0.01,
-        "share of 1-GPU jobs {ones}"
-    );
+    assert!((ones - w.gang_weights[0]).abs() < 0.01, "share of 1-GPU jobs {ones}");
     let mut durations: Vec<i64> = (0..n).map(|_| g.duration_s()).collect();
     durations.sort();
     let median = durations[n / 2] as f64;
     let expected = w.duration_lognormal_mu.exp();
-    assert!(
-        (median / expected - 1.0).abs() < 0.1,
-        "median duration {median} vs e^mu {expected}"
-    );
+    assert!((median / expected - 1.0).abs() < 0.1, "median duration {median} vs e^mu {expected}");
     assert!(durations[0] >= w.duration_min_s && durations[n - 1] <= w.duration_max_s);
-    let a: Vec<_> = (0..50)
-        .map(|i| JobGenerator::new(w.clone(), 3).spec(i, "hz-xihu"))
-        .collect();
-    let b: Vec<_> = (0..50)
-        .map(|i| JobGenerator::new(w.clone(), 3).spec(i, "hz-xihu"))
-        .collect();
+    let a: Vec<_> = (0..50).map(|i| JobGenerator::new(w.clone(), 3).spec(i, "hz-xihu")).collect();
+    let b: Vec<_> = (0..50).map(|i| JobGenerator::new(w.clone(), 3).spec(i, "hz-xihu")).collect();
     assert_eq!(a, b, "the same seed gives the same jobs");
 }
