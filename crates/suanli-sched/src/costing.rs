@@ -52,17 +52,33 @@ impl Default for NetworkTable {
 impl NetworkTable {
     /// The link between two regions: by the kind of their lowest common ancestor.
     pub fn link(&self, regions: &Regions, a: &str, b: &str) -> Link {
+        self.of_class(Self::class(regions, a, b))
+    }
+
+    /// 0 (same district) to 5 (farther than East China): nearer classes are never slower or dearer.
+    pub fn class(regions: &Regions, a: &str, b: &str) -> usize {
         if a == b {
-            return self.same_district;
+            return 0;
         }
         let ancestors: Vec<&str> = regions.ancestry(a).map(|r| r.id.as_str()).collect();
         match regions.ancestry(b).find(|r| ancestors.contains(&r.id.as_str())).map(|r| r.kind) {
-            Some(RegionKind::District) => self.same_district,
-            Some(RegionKind::City) => self.same_city,
-            Some(RegionKind::Province) => self.same_province,
-            Some(RegionKind::Megaregion) => self.same_megaregion,
-            Some(RegionKind::Macroregion) => self.same_macroregion,
-            None => self.farther,
+            Some(RegionKind::District) => 0,
+            Some(RegionKind::City) => 1,
+            Some(RegionKind::Province) => 2,
+            Some(RegionKind::Megaregion) => 3,
+            Some(RegionKind::Macroregion) => 4,
+            None => 5,
+        }
+    }
+
+    pub fn of_class(&self, class: usize) -> Link {
+        match class {
+            0 => self.same_district,
+            1 => self.same_city,
+            2 => self.same_province,
+            3 => self.same_megaregion,
+            4 => self.same_macroregion,
+            _ => self.farther,
         }
     }
 }
@@ -98,7 +114,7 @@ impl Default for SchedConfig {
     fn default() -> SchedConfig {
         SchedConfig {
             carbon_price_yuan_per_kg: 0.10,
-            time_value_yuan_per_accel_hour: 10.0,
+            time_value_yuan_per_accel_hour: 3.0,
             wait_penalty_hours: 1.0,
             grid_hourly_profile: [
                 1.05, 1.05, 1.05, 1.05, 1.05, 1.05, 1.0, 0.98, 0.95, 0.9, 0.85, 0.82, 0.8, 0.82, 0.85, 0.9, 0.95, 1.0, 1.08, 1.1, 1.1,
@@ -234,43 +250,86 @@ pub struct Env<'a> {
     pub now_ms: UnixMs,
 }
 
-/// Estimates a job on a pool, starting after `wait_s`.
-pub fn estimate(env: &Env<'_>, spec: &JobSpec, pool: &Pool, centre: &Centre, acc: &Accelerator, wait_s: f64) -> Estimate {
+/// The numbers of an estimate, without the names (cheap to compute for every candidate).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Figures {
+    pub run_s: f64,
+    pub transfer_s: f64,
+    pub transfer_yuan: f64,
+    pub compute_cost: Fen,
+    pub carbon_kg: f64,
+    pub carbon_cost_yuan: f64,
+    pub time_cost_yuan: f64,
+    pub score_yuan: f64,
+}
+
+/// The figures of a job on a pool, given the region's base grid factor and the data link.
+#[allow(clippy::too_many_arguments)]
+pub fn figures(
+    env: &Env<'_>,
+    spec: &JobSpec,
+    pool: &Pool,
+    centre: &Centre,
+    acc: &Accelerator,
+    wait_s: f64,
+    grid_base: f64,
+    link: Option<Link>,
+) -> Figures {
     let cfg = env.cfg;
     let run_s = env.speeds.run_seconds(spec.job_class.as_deref(), acc, spec.duration_s as f64);
-    let (transfer_s, transfer_yuan) = match (spec.data_region.as_deref(), spec.data_gb) {
-        (Some(from), Some(gb)) if gb > 0.0 => {
-            let link = cfg.network.link(env.regions, from, &centre.region);
-            (gb * 8.0 / link.gbps.max(1e-3), gb * link.yuan_per_gb)
-        }
+    let (transfer_s, transfer_yuan) = match (link, spec.data_gb) {
+        (Some(link), Some(gb)) if gb > 0.0 => (gb * 8.0 / link.gbps.max(1e-3), gb * link.yuan_per_gb),
         _ => (0.0, 0.0),
     };
     let accel = spec.accelerators as f64;
     let compute_cost = Fen::charge(pool.price_per_hour, spec.accelerators, run_s.ceil() as i64, pool.partner_discount_pct);
     let start_ms = env.now_ms + ((wait_s + transfer_s) * 1000.0) as i64;
-    let grid = grid_factor(cfg, env.regions, &centre.region, start_ms);
+    let hour = ((start_ms.div_euclid(3_600_000) + 8).rem_euclid(24)) as usize;
+    let grid = grid_base * cfg.grid_hourly_profile[hour];
     let carbon_kg = acc.power_w as f64 / 1000.0 * accel * run_s / 3600.0 * centre.declared_pue * grid;
     let carbon_cost_yuan = carbon_kg * cfg.carbon_price_yuan_per_kg;
     let time_cost_yuan = cfg.time_value_yuan_per_accel_hour * accel * (wait_s + transfer_s + run_s) / 3600.0;
     let (wm, wc, wt) = goal_weights(spec.goal);
     let money = compute_cost.0 as f64 / 100.0 + transfer_yuan;
+    Figures {
+        run_s,
+        transfer_s,
+        transfer_yuan,
+        compute_cost,
+        carbon_kg,
+        carbon_cost_yuan,
+        time_cost_yuan,
+        score_yuan: wm * money + wc * carbon_cost_yuan + wt * time_cost_yuan,
+    }
+}
+
+/// Names a set of figures: the estimate an explanation shows.
+pub fn named(env: &Env<'_>, spec: &JobSpec, pool: &Pool, centre: &Centre, acc: &Accelerator, wait_s: f64, f: Figures) -> Estimate {
     Estimate {
         pool: pool.id.clone(),
         centre: centre.id.clone(),
         region: centre.region.clone(),
         model: acc.model.clone(),
-        run_s,
-        transfer_s,
+        run_s: f.run_s,
+        transfer_s: f.transfer_s,
         wait_s,
-        compute_cost,
-        transfer_cost: Fen((transfer_yuan * 100.0).round() as i64),
-        carbon_kg,
-        carbon_cost_yuan,
-        time_cost_yuan,
-        score_yuan: wm * money + wc * carbon_cost_yuan + wt * time_cost_yuan,
+        compute_cost: f.compute_cost,
+        transfer_cost: Fen((f.transfer_yuan * 100.0).round() as i64),
+        carbon_kg: f.carbon_kg,
+        carbon_cost_yuan: f.carbon_cost_yuan,
+        time_cost_yuan: f.time_cost_yuan,
+        score_yuan: f.score_yuan,
         price_per_hour: pool.effective_price(),
         rtt_ms: spec.users_region.as_deref().and_then(|u| centre.rtt_to(env.regions, u)),
     }
+}
+
+/// Estimates a job on a pool, starting after `wait_s`.
+pub fn estimate(env: &Env<'_>, spec: &JobSpec, pool: &Pool, centre: &Centre, acc: &Accelerator, wait_s: f64) -> Estimate {
+    let grid_base = env.regions.grid_emission(&centre.region).unwrap_or(env.cfg.default_grid_kg_per_kwh);
+    let link = spec.data_region.as_deref().map(|from| env.cfg.network.link(env.regions, from, &centre.region));
+    let f = figures(env, spec, pool, centre, acc, wait_s, grid_base, link);
+    named(env, spec, pool, centre, acc, wait_s, f)
 }
 
 #[cfg(test)]

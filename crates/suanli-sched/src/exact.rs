@@ -2,11 +2,9 @@
 //!
 //! A round assigns pending jobs to pools under the pools' free capacity. Its objective is the
 //! sum of the placed jobs' scores plus, for each job left unplaced, a penalty: the job's best
-//! score anywhere (it still has to run) plus the value of its accelerators' time for
-//! `wait_penalty_hours`, scaled up by priority. The MILP has one binary per feasible
+//! score on any feasible pool, busy or not (it still has to run), plus [`crate::round::wait_cost`]. The MILP has one binary per feasible
 //! (job, pool) pair; microlp (pure Rust) solves it by default, HiGHS with the `highs` feature.
 
-use crate::costing::estimate;
 use crate::round::{Board, RoundOutcome, Snapshot};
 use good_lp::{Expression, Solution, SolverModel, Variable, constraint, variable, variables};
 use std::collections::HashMap;
@@ -32,21 +30,14 @@ pub struct BatchInstance {
 
 /// The batch a round faces: every feasible (job, pool) pair whose pool could hold the gang now.
 pub fn instance(snap: Snapshot<'_>, pending: &[Job]) -> BatchInstance {
-    let board = Board::new(snap);
+    let mut board = Board::new(snap);
     let jobs = pending
         .iter()
         .map(|j| {
-            let options: Vec<(usize, f64)> = board
-                .feasible(j)
-                .into_iter()
-                .filter(|&i| board.free[i] >= j.spec.accelerators)
-                .map(|i| (i, estimate(&board.env, &j.spec, &snap.pools[i].pool, board.centre_of[i], board.acc_of[i], 0.0).score_yuan))
-                .collect();
-            let best = options.iter().map(|o| o.1).fold(f64::INFINITY, f64::min);
-            let wait = snap.cfg.time_value_yuan_per_accel_hour
-                * j.spec.accelerators as f64
-                * snap.cfg.wait_penalty_hours
-                * (1.0 + j.spec.priority as f64 / 3.0);
+            let roomy: Vec<usize> = board.feasible(j).into_iter().filter(|&i| board.free[i] >= j.spec.accelerators).collect();
+            let options: Vec<(usize, f64)> = roomy.into_iter().map(|i| (i, board.estimate_on(j, i, 0.0).score_yuan)).collect();
+            let best = board.best_anywhere(j, f64::INFINITY).unwrap_or(f64::INFINITY);
+            let wait = crate::round::wait_cost(snap.cfg, j, snap.now_ms);
             BatchJob {
                 job: j.id.clone(),
                 accelerators: j.spec.accelerators,
@@ -90,6 +81,10 @@ pub fn solve_exact(inst: &BatchInstance) -> Result<Vec<Option<usize>>, String> {
     for j in &inst.jobs {
         let mut row = Vec::with_capacity(j.options.len());
         for &(p, score) in &j.options {
+            // Placing a job where it scores worse than its penalty never helps: leave it out.
+            if score >= j.penalty {
+                continue;
+            }
             let v = vars.add(variable().binary());
             objective += (score - j.penalty) * v;
             row.push((p, v));
@@ -129,4 +124,9 @@ pub fn solve_exact(inst: &BatchInstance) -> Result<Vec<Option<usize>>, String> {
 /// (heuristic objective, optimal objective, relative gap).
 pub fn gap(heuristic: f64, optimum: f64) -> f64 {
     if optimum.abs() < 1e-9 { 0.0 } else { ((heuristic - optimum) / optimum.abs()).max(0.0) }
+}
+
+/// The MILP solver this build uses.
+pub fn solver_name() -> &'static str {
+    if cfg!(feature = "highs") { "highs" } else { "microlp" }
 }

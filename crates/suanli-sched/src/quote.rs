@@ -1,6 +1,6 @@
 //! Quotes: the options for a job before it is submitted — cheapest, fastest, greenest, recommended — like a price comparison.
 
-use crate::costing::{Estimate, estimate};
+use crate::costing::Estimate;
 use crate::round::{Board, Snapshot};
 use serde::Serialize;
 use suanli_core::id::{JobId, TenantId};
@@ -39,7 +39,7 @@ pub fn quote(snap: Snapshot<'_>, tenant: &TenantId, spec: &JobSpec, limit: usize
         usage_s: None,
         cost: None,
     };
-    let board = Board::new(snap);
+    let mut board = Board::new(snap);
     let mut options = Vec::new();
     for i in board.feasible(&job) {
         let wait_s = if board.free[i] >= spec.accelerators {
@@ -56,7 +56,7 @@ pub fn quote(snap: Snapshot<'_>, tenant: &TenantId, spec: &JobSpec, limit: usize
                 None => continue,
             }
         };
-        options.push(estimate(&board.env, spec, &snap.pools[i].pool, board.centre_of[i], board.acc_of[i], wait_s));
+        options.push(board.estimate_on(&job, i, wait_s));
     }
     options.sort_by(|a, b| a.score_yuan.total_cmp(&b.score_yuan).then_with(|| a.pool.cmp(&b.pool)));
     // Keep the winners of each criterion even when the list is cut.

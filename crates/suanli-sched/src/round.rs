@@ -11,11 +11,11 @@
 //! The baselines (`fifo-firstfit`, `cheapest-first`, `fair-agnostic`) share the feasibility
 //! rules and differ only in order and choice, so the simulator compares like with like.
 
-use crate::costing::{Env, Estimate, SchedConfig, estimate, goal_weights, grid_factor};
+use crate::costing::{Env, Estimate, Figures, Link, NetworkTable, SchedConfig, figures, goal_weights, grid_factor, named};
 use crate::misfit;
 use crate::speed::SpeedModel;
 use serde::Serialize;
-use std::cmp::Ordering;
+use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use suanli_core::catalogue::{Accelerator, Catalogue};
 use suanli_core::centre::{Centre, PartnerStatus, Pool};
@@ -152,6 +152,9 @@ struct ReservationState {
     spare: i64,
 }
 
+/// Per accelerator model: its pools split by link class (0..6), each list with a head past full pools.
+type ClassLists<'a> = BTreeMap<&'a str, [(Vec<usize>, usize); 6]>;
+
 /// The round's working state over the snapshot.
 pub(crate) struct Board<'a> {
     pub(crate) snap: Snapshot<'a>,
@@ -165,6 +168,16 @@ pub(crate) struct Board<'a> {
     groups: BTreeMap<&'a str, [Vec<usize>; 4]>,
     /// Per pool and goal: weighted money + carbon per accelerator-hour (a lower bound, carbon at the cleanest hour).
     unit_keys: Vec<[f64; 4]>,
+    /// Per (data region, goal): each model's pools split by link class, with a head past full pools.
+    by_class: HashMap<usize, ClassLists<'a>>,
+    /// The lowest objective bound among busy pools the last search passed over.
+    last_busy_bound: f64,
+    /// The grid factor of each pool's region (kg/kWh), before the hourly profile.
+    grid_base: Vec<f64>,
+    region_index: HashMap<&'a str, usize>,
+    region_count: usize,
+    pool_region: Vec<usize>,
+    link_cache: Vec<Option<Link>>,
     pool_index: HashMap<&'a PoolId, usize>,
     evaluated: u64,
 }
@@ -214,7 +227,7 @@ impl<'a> Board<'a> {
             unit_keys[i] = keys;
             raw.entry(pl.pool.accelerator.as_str()).or_default().push((i, keys));
         }
-        let groups = raw
+        let groups: BTreeMap<&str, [Vec<usize>; 4]> = raw
             .into_iter()
             .map(|(m, v)| {
                 let order = |slot: usize| {
@@ -225,7 +238,19 @@ impl<'a> Board<'a> {
                 (m, [order(0), order(1), order(2), order(3)])
             })
             .collect();
+        let region_index: HashMap<&str, usize> = snap.regions.all().iter().enumerate().map(|(i, r)| (r.id.as_str(), i)).collect();
+        let region_count = snap.regions.all().len();
+        let pool_region: Vec<usize> = centre_of.iter().map(|c| region_index.get(c.region.as_str()).copied().unwrap_or(0)).collect();
+        let grid_base: Vec<f64> =
+            centre_of.iter().map(|c| snap.regions.grid_emission(&c.region).unwrap_or(snap.cfg.default_grid_kg_per_kwh)).collect();
         Board {
+            by_class: HashMap::new(),
+            last_busy_bound: f64::INFINITY,
+            grid_base,
+            region_index,
+            region_count,
+            pool_region,
+            link_cache: vec![None; region_count * region_count],
             snap,
             env,
             centre_of,
@@ -240,24 +265,8 @@ impl<'a> Board<'a> {
         }
     }
 
-    /// The per-accelerator-hour lower bound of the objective on pool `i` (transfer and wait excluded).
-    fn unit_lower_bound(&self, i: usize, goal: Goal) -> f64 {
-        let (_, _, wt) = goal_weights(goal);
-        self.unit_keys[i][goal_slot(goal)] + wt * self.snap.cfg.time_value_yuan_per_accel_hour
-    }
-
     fn static_ok(&self, job: &Job, i: usize) -> bool {
         misfit(&job.spec, &self.snap.pools[i].pool, self.centre_of[i], self.snap.catalogue, self.snap.regions).is_none()
-    }
-
-    /// Whether placing `job` (estimate `e`) on pool `i` now respects the pool's reservation.
-    fn respects_reservation(&self, i: usize, job: &Job, e: &Estimate) -> bool {
-        match &self.reservations[i] {
-            None => true,
-            Some(r) => {
-                self.snap.now_ms + ((e.transfer_s + e.run_s) * 1000.0) as i64 <= r.start_ms || r.spare >= job.spec.accelerators as i64
-            }
-        }
     }
 
     fn take(&mut self, i: usize, job: &Job, e: &Estimate) -> bool {
@@ -282,46 +291,200 @@ impl<'a> Board<'a> {
         backfilled
     }
 
+    /// The data link from a job's data region to pool `i`'s centre, cached per region pair.
+    fn link_to(&mut self, data_region: Option<&str>, i: usize) -> Option<Link> {
+        let from = *self.region_index.get(data_region?)?;
+        let to = self.pool_region[i];
+        let n = self.region_count;
+        if let Some(l) = self.link_cache[from * n + to] {
+            return Some(l);
+        }
+        let l = self.snap.cfg.network.link(self.snap.regions, data_region?, &self.centre_of[i].region);
+        self.link_cache[from * n + to] = Some(l);
+        Some(l)
+    }
+
+    /// The figures of `job` on pool `i`, starting after `wait_s`.
+    fn figures_on(&mut self, job: &Job, i: usize, wait_s: f64) -> Figures {
+        let link = self.link_to(job.spec.data_region.as_deref(), i);
+        figures(&self.env, &job.spec, &self.snap.pools[i].pool, self.centre_of[i], self.acc_of[i], wait_s, self.grid_base[i], link)
+    }
+
+    /// The full estimate of `job` on pool `i`.
+    pub(crate) fn estimate_on(&mut self, job: &Job, i: usize, wait_s: f64) -> Estimate {
+        self.evaluated += 1;
+        let f = self.figures_on(job, i, wait_s);
+        named(&self.env, &job.spec, &self.snap.pools[i].pool, self.centre_of[i], self.acc_of[i], wait_s, f)
+    }
+
+    /// Each model's pools (in the goal's order) split by link class from `data_region`: built
+    /// once per data region and goal in a round.
+    fn class_lists(&mut self, d: usize, slot: usize) -> &mut ClassLists<'a> {
+        let key = d * 4 + slot;
+        if !self.by_class.contains_key(&key) {
+            let n = self.region_count;
+            let mut classes = vec![0usize; n];
+            for (r, c) in classes.iter_mut().enumerate() {
+                *c = NetworkTable::class(self.snap.regions, &self.snap.regions.all()[d].id, &self.snap.regions.all()[r].id);
+            }
+            let mut lists: ClassLists<'a> = BTreeMap::new();
+            for (m, orders) in &self.groups {
+                let mut by: [(Vec<usize>, usize); 6] = Default::default();
+                for &i in &orders[slot] {
+                    by[classes[self.pool_region[i]]].0.push(i);
+                }
+                lists.insert(*m, by);
+            }
+            self.by_class.insert(key, lists);
+        }
+        self.by_class.get_mut(&key).expect("just built")
+    }
+
     /// The best pools for `job` that have room now (best first, at most `keep`), by the suanli objective.
+    ///
+    /// Candidates come from one heap over every accepted model's pools, split by link class from
+    /// the job's data region, ordered by a lower bound of the objective: price and cleanest-hour
+    /// carbon per accelerator-hour times the run time on that model, plus the exact cost of moving
+    /// the data over that class of link. The search stops when the bound passes the worst kept option.
     fn best_with_room(&mut self, job: &Job, keep: usize) -> Vec<(usize, Estimate)> {
         let slot = goal_slot(job.spec.goal);
-        let mut best: Vec<(usize, Estimate)> = Vec::new();
-        let mut evaluated = 0u64;
-        let models: Vec<&'a str> =
-            self.groups.keys().copied().filter(|m| self.snap.catalogue.get(m).is_some_and(|a| job.spec.accepts(a))).collect();
+        let (wm, _, wt) = goal_weights(job.spec.goal);
+        let tv = self.snap.cfg.time_value_yuan_per_accel_hour;
+        let accel = job.spec.accelerators as f64;
+        let gb = job.spec.data_gb.filter(|g| *g > 0.0);
+        let d = job.spec.data_region.as_deref().and_then(|r| self.region_index.get(r).copied()).filter(|_| gb.is_some());
+        let network = self.snap.cfg.network.clone();
+        let transfer = |class: usize| match gb {
+            Some(gb) => {
+                let l = network.of_class(class);
+                wm * gb * l.yuan_per_gb + wt * tv * accel * gb * 8.0 / l.gbps.max(1e-3) / 3600.0
+            }
+            None => 0.0,
+        };
+        // (bound, model group, class, position)
+        let mut heap: BinaryHeap<Reverse<(OrdF64, usize, usize, usize)>> = BinaryHeap::new();
+        let mut groups: Vec<(&'a str, f64)> = Vec::new();
+        let mut busy_bound = f64::INFINITY;
+        let models: Vec<&'a str> = self.groups.keys().copied().collect();
+        // Take the lists out while searching (the search also borrows the board), put them back after.
+        let mut lists = std::mem::take(self.class_lists(d.unwrap_or(0), slot));
         for m in models {
-            let order = &self.groups[m][slot];
-            let run_h = self.snap.speeds.run_seconds(
-                job.spec.job_class.as_deref(),
-                self.snap.catalogue.get(m).expect("grouped models are in the catalogue"),
-                job.spec.duration_s as f64,
-            ) / 3600.0;
-            let accel = job.spec.accelerators as f64;
-            for &i in order {
-                let bound = accel * run_h * self.unit_lower_bound(i, job.spec.goal);
-                if best.len() >= keep && best.last().is_some_and(|(_, e)| bound >= e.score_yuan) {
-                    break;
+            let Some(acc) = self.snap.catalogue.get(m) else { continue };
+            if !job.spec.accepts(acc) {
+                continue;
+            }
+            let run_h = self.snap.speeds.run_seconds(job.spec.job_class.as_deref(), acc, job.spec.duration_s as f64) / 3600.0;
+            let g = groups.len();
+            groups.push((m, run_h));
+            for (c, (list, head)) in lists[m].iter().enumerate() {
+                if *head > 0 {
+                    // Pools skipped as full: the first has the lowest bound of them.
+                    busy_bound = busy_bound.min(accel * run_h * (self.unit_keys[list[0]][slot] + wt * tv) + transfer(c));
                 }
-                if self.free[i] < job.spec.accelerators || !self.static_ok(job, i) {
-                    continue;
-                }
-                evaluated += 1;
-                let e = estimate(&self.env, &job.spec, &self.snap.pools[i].pool, self.centre_of[i], self.acc_of[i], 0.0);
-                if !self.respects_reservation(i, job, &e) {
-                    continue;
-                }
-                let pos = best.partition_point(|(_, b)| b.score_yuan <= e.score_yuan);
-                if pos < keep {
-                    best.insert(pos, (i, e));
-                    best.truncate(keep);
+                if let Some(&i) = list.get(*head) {
+                    heap.push(Reverse((OrdF64(accel * run_h * (self.unit_keys[i][slot] + wt * tv) + transfer(c)), g, c, *head)));
                 }
             }
         }
+        let mut best: Vec<(usize, Figures)> = Vec::with_capacity(keep + 1);
+        let mut evaluated = 0u64;
+        while let Some(Reverse((OrdF64(bound), g, c, pos))) = heap.pop() {
+            if best.len() >= keep && best.last().is_some_and(|(_, f)| bound >= f.score_yuan - 1e-9) {
+                break;
+            }
+            let (m, run_h) = groups[g];
+            let entry = &mut lists.get_mut(m).expect("listed model")[c];
+            let i = entry.0[pos];
+            if let Some(&next) = entry.0.get(pos + 1) {
+                heap.push(Reverse((OrdF64(accel * run_h * (self.unit_keys[next][slot] + wt * tv) + transfer(c)), g, c, pos + 1)));
+            }
+            if self.free[i] == 0 && pos == entry.1 {
+                // Full pools at the head of a list stay full for the rest of the round.
+                entry.1 = pos + 1;
+            }
+            if self.free[i] < job.spec.accelerators {
+                busy_bound = busy_bound.min(bound);
+                continue;
+            }
+            if !self.static_ok(job, i) {
+                continue;
+            }
+            evaluated += 1;
+            let f = self.figures_on(job, i, 0.0);
+            if let Some(r) = &self.reservations[i]
+                && !(self.snap.now_ms + ((f.transfer_s + f.run_s) * 1000.0) as i64 <= r.start_ms || r.spare >= job.spec.accelerators as i64)
+            {
+                continue;
+            }
+            let at = best.partition_point(|(_, b)| b.score_yuan <= f.score_yuan);
+            if at < keep {
+                best.insert(at, (i, f));
+                best.truncate(keep);
+            }
+        }
+        *self.class_lists(d.unwrap_or(0), slot) = lists;
         self.evaluated += evaluated;
-        best
+        self.last_busy_bound = busy_bound;
+        best.into_iter()
+            .map(|(i, f)| (i, named(&self.env, &job.spec, &self.snap.pools[i].pool, self.centre_of[i], self.acc_of[i], 0.0, f)))
+            .collect()
     }
 
     /// The feasible pool indexes for a job (static checks only), in snapshot order.
+    /// The best score of a job on any feasible pool that could hold its gang, busy or not, if it
+    /// is below `threshold` (pass infinity for the plain minimum).
+    pub(crate) fn best_anywhere(&mut self, job: &Job, threshold: f64) -> Option<f64> {
+        let slot = goal_slot(job.spec.goal);
+        let (wm, _, wt) = goal_weights(job.spec.goal);
+        let tv = self.snap.cfg.time_value_yuan_per_accel_hour;
+        let accel = job.spec.accelerators as f64;
+        let gb = job.spec.data_gb.filter(|g| *g > 0.0);
+        let d = job.spec.data_region.as_deref().and_then(|r| self.region_index.get(r).copied()).filter(|_| gb.is_some());
+        let network = self.snap.cfg.network.clone();
+        let transfer = |class: usize| match gb {
+            Some(gb) => {
+                let l = network.of_class(class);
+                wm * gb * l.yuan_per_gb + wt * tv * accel * gb * 8.0 / l.gbps.max(1e-3) / 3600.0
+            }
+            None => 0.0,
+        };
+        let lists = std::mem::take(self.class_lists(d.unwrap_or(0), slot));
+        let mut heap: BinaryHeap<Reverse<(OrdF64, usize, usize, usize)>> = BinaryHeap::new();
+        let mut groups: Vec<(&'a str, f64)> = Vec::new();
+        for (&m, by) in &lists {
+            let Some(acc) = self.snap.catalogue.get(m) else { continue };
+            if !job.spec.accepts(acc) {
+                continue;
+            }
+            let run_h = self.snap.speeds.run_seconds(job.spec.job_class.as_deref(), acc, job.spec.duration_s as f64) / 3600.0;
+            for (c, (list, _)) in by.iter().enumerate() {
+                if let Some(&i) = list.first() {
+                    heap.push(Reverse((OrdF64(accel * run_h * (self.unit_keys[i][slot] + wt * tv) + transfer(c)), groups.len(), c, 0)));
+                }
+            }
+            groups.push((m, run_h));
+        }
+        let mut best = f64::INFINITY;
+        while let Some(Reverse((OrdF64(bound), g, c, pos))) = heap.pop() {
+            if bound >= best.min(threshold) {
+                break;
+            }
+            let (m, run_h) = groups[g];
+            let list = &lists[m][c].0;
+            let i = list[pos];
+            if let Some(&next) = list.get(pos + 1) {
+                heap.push(Reverse((OrdF64(accel * run_h * (self.unit_keys[next][slot] + wt * tv) + transfer(c)), g, c, pos + 1)));
+            }
+            if self.snap.pools[i].pool.capacity() < job.spec.accelerators || !self.static_ok(job, i) {
+                continue;
+            }
+            self.evaluated += 1;
+            best = best.min(self.figures_on(job, i, 0.0).score_yuan);
+        }
+        *self.class_lists(d.unwrap_or(0), slot) = lists;
+        (best < threshold).then_some(best)
+    }
+
     pub(crate) fn feasible(&self, job: &Job) -> Vec<usize> {
         self.groups
             .iter()
@@ -382,15 +545,7 @@ impl<'a> Board<'a> {
                 }
             }
             let Some((t, free_at)) = start else { continue };
-            self.evaluated += 1;
-            let e = estimate(
-                &self.env,
-                &job.spec,
-                &self.snap.pools[i].pool,
-                self.centre_of[i],
-                self.acc_of[i],
-                (t - self.snap.now_ms) as f64 / 1000.0,
-            );
+            let e = self.estimate_on(job, i, (t - self.snap.now_ms) as f64 / 1000.0);
             if best.as_ref().is_none_or(|b| e.score_yuan < b.3.score_yuan) {
                 best = Some((i, t, free_at - job.spec.accelerators as i64, e));
             }
@@ -412,6 +567,32 @@ impl<'a> Board<'a> {
             .min_by(|a, b| a.1.total_cmp(&b.1))
             .filter(|(_, g)| *g <= now * (1.0 - self.snap.cfg.deferral_min_saving))
             .map(|(h, g)| (h, 1.0 - g / now))
+    }
+}
+
+/// What leaving a job unplaced this round costs: its accelerators' time value for the wait
+/// horizon plus the time it has already waited (so a job never waits for a better pool forever),
+/// more for higher priorities. The exact solver prices an unplaced job the same way.
+pub fn wait_cost(cfg: &SchedConfig, job: &Job, now_ms: UnixMs) -> f64 {
+    let waited_h = ((now_ms - job.submitted_ms).max(0) as f64) / 3_600_000.0;
+    cfg.time_value_yuan_per_accel_hour
+        * job.spec.accelerators as f64
+        * (cfg.wait_penalty_hours + waited_h)
+        * (1.0 + job.spec.priority as f64 / 3.0)
+}
+
+/// An f64 with a total order, for heaps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct OrdF64(f64);
+impl Eq for OrdF64 {}
+impl PartialOrd for OrdF64 {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for OrdF64 {
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.0.total_cmp(&o.0)
     }
 }
 
@@ -500,6 +681,10 @@ fn suanli_round(board: &mut Board<'_>, pending: &[Job], out: &mut RoundOutcome) 
     let snap = board.snap;
     let keep = snap.cfg.top_alternatives + 1;
     let mut reservations_made = 0;
+    // What leaving each considered job unplaced would cost (its best score anywhere plus waiting).
+    let mut penalties: HashMap<JobId, f64> = HashMap::new();
+    // Small rounds also price every job's waiting exactly, for the exchange moves at the end.
+    let small_round = pending.len() * snap.pools.len() <= 200_000;
     // Once every pool is too full for a job, and it can neither preempt nor reserve, it waits
     // without a search: this keeps rounds over huge queues fast.
     let min_preemptible = snap.pools.iter().flat_map(|p| p.running.iter()).filter(|r| r.preemptible).map(|r| r.priority).min();
@@ -516,6 +701,34 @@ fn suanli_round(board: &mut Board<'_>, pending: &[Job], out: &mut RoundOutcome) 
             continue;
         }
         let mut options = board.best_with_room(job, keep);
+        let waiting = wait_cost(snap.cfg, job, snap.now_ms);
+        // Would a busy pool, once free, beat running now by more than waiting costs?
+        let threshold =
+            if small_round { f64::INFINITY } else { options.first().map_or(f64::NEG_INFINITY, |(_, e)| e.score_yuan - waiting) };
+        // Only a busy pool whose bound is below the threshold could be worth waiting for.
+        let best_any = if board.last_busy_bound < threshold || small_round { board.best_anywhere(job, threshold) } else { None };
+        if let Some(b) = best_any {
+            penalties.insert(job.id.clone(), b + waiting);
+        }
+        if let (Some((_, e)), Some(b)) = (options.first(), best_any)
+            && e.score_yuan > b + waiting
+        {
+            let best_any = b;
+            // Running now on the best free pool costs more than waiting for a better one would.
+            let (_, e) = options.swap_remove(0);
+            out.waits.push(Wait {
+                job: job.id.clone(),
+                reason: format!(
+                    "waiting for a better pool: the best free one scores ¥{:.0}, a busy one ¥{:.0}, and waiting costs about ¥{:.0} an hour",
+                    e.score_yuan,
+                    best_any,
+                    waiting / snap.cfg.wait_penalty_hours.max(1e-9)
+                ),
+                reservation: None,
+                best: Some(e),
+            });
+            continue;
+        }
         if !options.is_empty() {
             let (i, chosen) = options.remove(0);
             if let Some((h, saving)) = board.cleaner_hour(job, &chosen) {
@@ -553,7 +766,7 @@ fn suanli_round(board: &mut Board<'_>, pending: &[Job], out: &mut RoundOutcome) 
                 out.preemptions.push(Preemption { victim: v.job.clone(), pool: board.snap.pools[i].pool.id.clone(), by: job.id.clone() });
             }
             board.evaluated += 1;
-            let chosen = estimate(&board.env, &job.spec, &snap.pools[i].pool, board.centre_of[i], board.acc_of[i], 0.0);
+            let chosen = board.estimate_on(job, i, 0.0);
             board.take(i, job, &chosen);
             out.placements.push(Placement {
                 job: job.id.clone(),
@@ -600,6 +813,135 @@ fn suanli_round(board: &mut Board<'_>, pending: &[Job], out: &mut RoundOutcome) 
         out.waits.push(Wait { job: job.id.clone(), reason, reservation: None, best: None });
     }
     improve(board, pending, out);
+    exchange(board, pending, out, &penalties);
+}
+
+/// Exchange moves: a waiting job takes a pool from placed jobs of no higher priority when the
+/// round's objective falls (what it gains over waiting exceeds what they lose); displaced jobs
+/// then take any free pool that beats waiting. Bounded to modest rounds.
+fn exchange(board: &mut Board<'_>, pending: &[Job], out: &mut RoundOutcome, penalties: &HashMap<JobId, f64>) {
+    if out.waits.is_empty() || pending.len() * board.snap.pools.len() > 200_000 {
+        return;
+    }
+    let by_id: HashMap<&JobId, &Job> = pending.iter().map(|j| (&j.id, j)).collect();
+    let waiting_for_room =
+        |w: &Wait| w.reservation.is_none() && (w.reason.starts_with("waiting for a better pool") || w.reason.starts_with("waiting for "));
+    for _pass in 0..3 {
+        let mut changed = false;
+        let mut order: Vec<usize> = (0..out.waits.len()).filter(|&k| waiting_for_room(&out.waits[k])).collect();
+        order.sort_by_key(|&k| (Reverse(by_id.get(&out.waits[k].job).map_or(0, |j| j.spec.priority)), out.waits[k].job.clone()));
+        let mut taken: Vec<usize> = Vec::new();
+        for k in order {
+            let Some(u) = by_id.get(&out.waits[k].job).copied() else { continue };
+            let Some(&pen_u) = penalties.get(&u.id) else { continue };
+            // (net gain, pool, victims as placement indexes)
+            let mut plan: Option<(f64, usize, Vec<usize>)> = None;
+            for p in board.feasible(u) {
+                if board.reservations[p].is_some() || board.snap.pools[p].pool.capacity() < u.spec.accelerators {
+                    continue;
+                }
+                let gain_u = pen_u - board.figures_on(u, p, 0.0).score_yuan;
+                if gain_u <= 1e-9 {
+                    continue;
+                }
+                let pool_id = &board.snap.pools[p].pool.id;
+                let mut victims: Vec<(f64, usize, u32)> = out
+                    .placements
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, pl)| &pl.chosen.pool == pool_id && pl.preempted.is_empty() && !pl.backfilled)
+                    .filter_map(|(i, pl)| {
+                        let v = by_id.get(&pl.job)?;
+                        (v.spec.priority <= u.spec.priority).then(|| {
+                            (penalties.get(&v.id).copied().unwrap_or(f64::INFINITY) - pl.chosen.score_yuan, i, v.spec.accelerators)
+                        })
+                    })
+                    .collect();
+                victims.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let mut freed = board.free[p];
+                let mut loss = 0.0;
+                let mut chosen = Vec::new();
+                for (g, i, a) in victims {
+                    if freed >= u.spec.accelerators {
+                        break;
+                    }
+                    freed += a;
+                    loss += g;
+                    chosen.push(i);
+                }
+                if freed >= u.spec.accelerators && gain_u - loss > plan.as_ref().map_or(1e-6, |b| b.0) {
+                    plan = Some((gain_u - loss, p, chosen));
+                }
+            }
+            let Some((_, p, victims)) = plan else { continue };
+            for &i in &victims {
+                let pl = &out.placements[i];
+                let v = by_id[&pl.job];
+                board.free[p] += v.spec.accelerators;
+                out.waits.push(Wait {
+                    job: pl.job.clone(),
+                    reason: format!(
+                        "waiting for {} free accelerators: displaced by a job that gains more from the pool",
+                        v.spec.accelerators
+                    ),
+                    reservation: None,
+                    best: Some(pl.chosen.clone()),
+                });
+            }
+            let mut victims = victims;
+            victims.sort_unstable_by(|a, b| b.cmp(a));
+            for i in victims {
+                out.placements.swap_remove(i);
+            }
+            let e = board.estimate_on(u, p, 0.0);
+            board.free[p] -= u.spec.accelerators;
+            out.placements.push(Placement {
+                job: u.id.clone(),
+                chosen: e,
+                alternatives: Vec::new(),
+                preempted: Vec::new(),
+                backfilled: false,
+                fair_share: 0.0,
+            });
+            taken.push(k);
+            changed = true;
+        }
+        taken.sort_unstable_by(|a, b| b.cmp(a));
+        for k in taken {
+            out.waits.swap_remove(k);
+        }
+        // Displaced and waiting jobs take free pools that beat waiting.
+        let mut placed_now = Vec::new();
+        for k in 0..out.waits.len() {
+            if !waiting_for_room(&out.waits[k]) {
+                continue;
+            }
+            let Some(u) = by_id.get(&out.waits[k].job).copied() else { continue };
+            let Some(&pen_u) = penalties.get(&u.id) else { continue };
+            if let Some((p, e)) = board.best_with_room(u, 1).into_iter().next()
+                && e.score_yuan < pen_u
+            {
+                board.free[p] -= u.spec.accelerators;
+                out.placements.push(Placement {
+                    job: u.id.clone(),
+                    chosen: e,
+                    alternatives: Vec::new(),
+                    preempted: Vec::new(),
+                    backfilled: false,
+                    fair_share: 0.0,
+                });
+                placed_now.push(k);
+                changed = true;
+            }
+        }
+        placed_now.sort_unstable_by(|a, b| b.cmp(a));
+        for k in placed_now {
+            out.waits.swap_remove(k);
+        }
+        if !changed {
+            break;
+        }
+    }
 }
 
 /// Local search over this round's placements: move a job to a better pool with room, or swap
@@ -635,7 +977,8 @@ fn improve(board: &mut Board<'_>, pending: &[Job], out: &mut RoundOutcome) {
             }
         }
         // Swaps between placements on different pools.
-        let n = out.placements.len().min(400);
+        // Pairwise swaps are quadratic: only for modest rounds.
+        let n = if out.placements.len() <= 200 { out.placements.len() } else { 0 };
         for a in 0..n {
             for b in (a + 1)..n {
                 let (pa, pb) = (&out.placements[a], &out.placements[b]);
@@ -660,8 +1003,8 @@ fn improve(board: &mut Board<'_>, pending: &[Job], out: &mut RoundOutcome) {
                     continue;
                 }
                 board.evaluated += 2;
-                let ea = estimate(&board.env, &ja.spec, &board.snap.pools[ib].pool, board.centre_of[ib], board.acc_of[ib], 0.0);
-                let eb = estimate(&board.env, &jb.spec, &board.snap.pools[ia].pool, board.centre_of[ia], board.acc_of[ia], 0.0);
+                let ea = board.estimate_on(ja, ib, 0.0);
+                let eb = board.estimate_on(jb, ia, 0.0);
                 if ea.score_yuan + eb.score_yuan < pa.chosen.score_yuan + pb.chosen.score_yuan - 1e-9 {
                     board.free[ia] = board.free[ia] + ga - gb;
                     board.free[ib] = board.free[ib] + gb - ga;
@@ -712,7 +1055,7 @@ fn baseline_round(board: &mut Board<'_>, pending: &[Job], policy: PolicyKind, ou
         match choice {
             Some(i) => {
                 board.evaluated += 1;
-                let e = estimate(&board.env, &job.spec, &snap.pools[i].pool, board.centre_of[i], board.acc_of[i], 0.0);
+                let e = board.estimate_on(job, i, 0.0);
                 board.take(i, job, &e);
                 out.placements.push(Placement {
                     job: job.id.clone(),

@@ -9,9 +9,8 @@ use crate::{AppState, audit_as};
 use anyhow::Context;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde::Deserialize;
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use suanli_core::centre::{Centre, CentreKind, NewCentre, NewPool, PartnerStatus, Pool, Provider};
 use suanli_core::id::{CentreId, PoolId, ProviderId, TenantId, UserId};
@@ -20,91 +19,10 @@ use suanli_core::job::{JobKind, JobSpec};
 use suanli_core::money::Fen;
 use suanli_core::tenant::{NewTenant, Role, Tenant};
 use suanli_core::time::parse_date;
+pub use suanli_sim::city::{DemoCentre, DemoCity, DemoPool, DemoProvider, DemoTenant, Workload};
 use suanli_store::NewUser;
 
-/// The demo city's data file, compiled in.
-pub const DEMO_CITY_TOML: &str = include_str!("../../../data/demo-city.toml");
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DemoCity {
-    pub provider: Vec<DemoProvider>,
-    pub centre: Vec<DemoCentre>,
-    pub tenant: Vec<DemoTenant>,
-    pub workload: Workload,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DemoProvider {
-    pub key: String,
-    pub name_zh: String,
-    pub name_en: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DemoCentre {
-    pub key: String,
-    pub name_zh: String,
-    pub name_en: String,
-    pub kind: String,
-    pub region: String,
-    pub provider: String,
-    pub partner_status: String,
-    pub commissioned: String,
-    pub declared_pue: f64,
-    pub racks: u32,
-    pub rtt_ms: BTreeMap<String, f64>,
-    pub pool: Vec<DemoPool>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DemoPool {
-    pub accelerator: String,
-    pub nodes: u32,
-    pub accelerators_per_node: u32,
-    pub price_yuan_per_hour: String,
-    pub partner_discount_pct: u8,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DemoTenant {
-    pub name_zh: String,
-    pub name_en: String,
-    pub uscc: String,
-    pub sme: bool,
-    pub region: String,
-}
-
-/// Parameters of the demo's job stream (see the data file for how each was derived).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Workload {
-    pub jobs_per_minute: f64,
-    pub time_scale: f64,
-    pub gang_sizes: Vec<u32>,
-    pub gang_weights: Vec<f64>,
-    pub duration_lognormal_mu: f64,
-    pub duration_lognormal_sigma: f64,
-    pub duration_min_s: i64,
-    pub duration_max_s: i64,
-    pub kind_weights: BTreeMap<String, f64>,
-}
-
-impl DemoCity {
-    pub fn builtin() -> anyhow::Result<DemoCity> {
-        DemoCity::from_toml(DEMO_CITY_TOML)
-    }
-
-    pub fn from_toml(text: &str) -> anyhow::Result<DemoCity> {
-        let city: DemoCity = toml::from_str(text).context("demo-city.toml")?;
-        anyhow::ensure!(city.workload.gang_sizes.len() == city.workload.gang_weights.len(), "gang_sizes and gang_weights differ in length");
-        Ok(city)
-    }
-}
+pub use suanli_sim::city::DEMO_CITY_TOML;
 
 /// Seeds the demo city once (a marker in the store says it was), and writes `demo-tokens.json`
 /// with one token per role. Returns the file's path and the tokens.
@@ -120,7 +38,7 @@ pub async fn seed(s: &AppState, data_dir: &Path, url: &str) -> anyhow::Result<(P
             .collect();
         return Ok((path, tokens));
     }
-    let city = DemoCity::builtin()?;
+    let city = DemoCity::builtin();
     let now = s.ids.now_ms();
     let actor = "system:demo";
     let mut tx = s.store.begin().await?;
@@ -360,7 +278,7 @@ impl JobGenerator {
 
 /// Submits demo jobs for the demo's SME tenants forever (until the task is dropped).
 pub async fn job_stream(s: AppState, seed: u64) -> anyhow::Result<()> {
-    let city = DemoCity::builtin()?;
+    let city = DemoCity::builtin();
     let mut generator = JobGenerator::new(city.workload, seed);
     let tenants: Vec<Tenant> = s.store.tenants().await?.into_iter().filter(|t| t.sme).collect();
     anyhow::ensure!(!tenants.is_empty(), "the demo city has no SME tenants");

@@ -145,7 +145,7 @@ pub async fn build_state(cfg: &ServeConfig) -> anyhow::Result<AppState> {
     let regions = Arc::new(Regions::builtin());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ids = Ids::new(clock);
-    let demo_city = demo::DemoCity::builtin()?;
+    let demo_city = demo::DemoCity::builtin();
     let sim = SimBackend::new(SimConfig {
         time_scale: cfg.time_scale.unwrap_or(demo_city.workload.time_scale),
         failure_rate: if cfg.demo { 0.02 } else { 0.0 },

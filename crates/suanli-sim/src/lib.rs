@@ -3,8 +3,11 @@
 //! Pure like the scheduler it drives: it parses text it is handed and returns values and
 //! strings; reading files, progress bars and writing reports happen in the binary.
 
+pub mod city;
+pub mod engine;
 pub mod gavel;
 pub mod metrics;
 pub mod report;
+pub mod rng;
 pub mod svg;
 pub mod trace;

@@ -1,7 +1,9 @@
 //! The `suanli` binary: `serve` runs the platform; the other subcommands talk to a running server over its API.
 
+mod bench;
 mod client;
 mod output;
+mod simulate;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
@@ -79,6 +81,36 @@ enum Command {
     Me,
     /// Price a job before submitting it: cheapest, fastest, greenest and recommended options.
     Quote(Box<SubmitArgs>),
+    /// Replay a real trace on a city under Suanli's policy and the baselines; write a report with charts.
+    Simulate(Box<simulate::SimulateArgs>),
+    /// Measure the hot paths.
+    #[command(subcommand)]
+    Bench(BenchCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCmd {
+    /// Placements per second and round latency on a synthetic city.
+    Scheduler {
+        #[arg(long, default_value_t = 1000)]
+        centres: usize,
+        #[arg(long, default_value_t = 10000)]
+        pools: usize,
+        #[arg(long, default_value_t = 100000)]
+        jobs: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Timed runs of the full round (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+    /// The live heuristic's gap to the exact MILP optimum on random contended instances.
+    Optimality {
+        #[arg(long, default_value_t = 50)]
+        instances: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -485,6 +517,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Jobs(cmd) => jobs(client()?, cmd, fmt).await,
+        Command::Simulate(a) => tokio::task::block_in_place(|| simulate::simulate(*a, fmt)),
+        Command::Bench(BenchCmd::Scheduler { centres, pools, jobs, seed, runs }) => {
+            tokio::task::block_in_place(|| bench::scheduler(centres, pools, jobs, seed, runs.max(1), fmt == Format::Json))
+        }
+        Command::Bench(BenchCmd::Optimality { instances, seed }) => {
+            tokio::task::block_in_place(|| bench::optimality(instances.max(1), seed, fmt == Format::Json))
+        }
         Command::Quote(a) => {
             let v = client()?.post("/api/v1/quotes", &job_body(&a)).await?;
             if fmt == Format::Json {
@@ -565,14 +604,14 @@ fn option_row(label: &str, o: &Value) -> Value {
 fn list(v: &Value, fmt: Format, cols: &[(&str, &str)]) {
     match fmt {
         Format::Json => output::json(v),
-        Format::Table => table(v["items"].as_array().map_or(&[][..], |a| a), cols),
+        Format::Table | Format::Markdown => table(v["items"].as_array().map_or(&[][..], |a| a), cols),
     }
 }
 
 fn show(v: &Value, fmt: Format, fields: &[(&str, &str)]) {
     match fmt {
         Format::Json => output::json(v),
-        Format::Table => record(v, fields),
+        Format::Table | Format::Markdown => record(v, fields),
     }
 }
 

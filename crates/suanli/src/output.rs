@@ -8,6 +8,8 @@ use serde_json::Value;
 pub enum Format {
     Table,
     Json,
+    /// Markdown tables where a command has a report (simulate); tables elsewhere.
+    Markdown,
 }
 
 /// Prints a value as pretty JSON.

@@ -21,7 +21,7 @@ fn workload_parameters_match_the_philly_trace() {
     };
     // Provenance: Microsoft Philly traces (CC-BY-4.0), job-level extract; see shared/data/SOURCES.md.
     let text = std::fs::read_to_string(dir.join("traces/philly-jobs.csv")).unwrap();
-    let w = DemoCity::builtin().unwrap().workload;
+    let w = DemoCity::builtin().workload;
     let mut counts = vec![0u64; w.gang_sizes.len()];
     let mut logs = Vec::new();
     for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {
@@ -48,7 +48,7 @@ fn workload_parameters_match_the_philly_trace() {
 
 #[test]
 fn generator_draws_follow_the_parameters_and_are_seeded() {
-    let w = DemoCity::builtin().unwrap().workload;
+    let w = DemoCity::builtin().workload;
     let mut g = JobGenerator::new(w.clone(), 7);
     let n = 20_000;
     let gangs: Vec<u32> = (0..n).map(|_| g.gang()).collect();
