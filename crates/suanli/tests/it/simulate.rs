@@ -7,7 +7,9 @@ use std::process::Command;
 const BIN: &str = env!("CARGO_BIN_EXE_suanli");
 
 fn philly() -> Option<PathBuf> {
-    let dir = std::env::var_os("SUANLI_SHARED_DATA").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    let dir = std::env::var_os("SUANLI_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
     let f = dir.join("traces/philly-jobs.csv");
     f.exists().then_some(f)
 }
@@ -27,7 +29,23 @@ fn simulate_reports_bad_trace_rows_with_line_numbers() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 3") && err.contains("duration"), "{err}");
     // With --skip-invalid the row is counted and the rest replays.
-    let out = Command::new(BIN).args(["--output", "json", "simulate", "--skip-invalid", "--policy", "suanli,fifo-firstfit", "--trace", trace.to_str().unwrap(), "--format", "philly", "--report-dir", report.to_str().unwrap()]).output().unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "--output",
+            "json",
+            "simulate",
+            "--skip-invalid",
+            "--policy",
+            "suanli,fifo-firstfit",
+            "--trace",
+            trace.to_str().unwrap(),
+            "--format",
+            "philly",
+            "--report-dir",
+            report.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["trace"]["skipped_rows"], 1);
@@ -57,7 +75,19 @@ fn simulate_philly_is_deterministic_and_compares_policies() {
     let dir = tempfile::tempdir().unwrap();
     let run = || {
         let out = Command::new(BIN)
-            .args(["--output", "json", "simulate", "--format", "philly", "--jobs", "3000", "--capacity-scale", "0.05", "--skip-invalid", "--trace"])
+            .args([
+                "--output",
+                "json",
+                "simulate",
+                "--format",
+                "philly",
+                "--jobs",
+                "3000",
+                "--capacity-scale",
+                "0.05",
+                "--skip-invalid",
+                "--trace",
+            ])
             .arg(&trace)
             .arg("--report-dir")
             .arg(dir.path())
@@ -89,7 +119,10 @@ fn bench_optimality_prints_one_json_object() {
     for r in v["per_instance"].as_array().unwrap() {
         assert!(r["optimum"].as_f64().unwrap() <= r["heuristic"].as_f64().unwrap() + 1e-6, "the optimum is never worse: {r}");
     }
-    let out = Command::new(BIN).args(["--output", "json", "bench", "scheduler", "--centres", "20", "--pools", "60", "--jobs", "2000", "--runs", "1"]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["--output", "json", "bench", "scheduler", "--centres", "20", "--pools", "60", "--jobs", "2000", "--runs", "1"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["placements_per_second"].as_f64().unwrap() > 0.0);
