@@ -152,8 +152,8 @@ struct ReservationState {
     spare: i64,
 }
 
-/// Per accelerator model: its pools split by link class (0..6), each list with a head past full pools.
-type ClassLists<'a> = BTreeMap<&'a str, [(Vec<usize>, usize); 6]>;
+/// Per model group (in `group_models` order): its pools split by link class (0..6), each list with a head past full pools.
+type ClassLists = Vec<[(Vec<usize>, usize); 6]>;
 
 /// The round's working state over the snapshot.
 pub(crate) struct Board<'a> {
@@ -169,7 +169,9 @@ pub(crate) struct Board<'a> {
     /// Per pool and goal: weighted money + carbon per accelerator-hour (a lower bound, carbon at the cleanest hour).
     unit_keys: Vec<[f64; 4]>,
     /// Per (data region, goal): each model's pools split by link class, with a head past full pools.
-    by_class: HashMap<usize, ClassLists<'a>>,
+    by_class: HashMap<usize, ClassLists>,
+    /// The accelerator of each model group, in the groups' order.
+    group_accs: Vec<&'a Accelerator>,
     /// The lowest objective bound among busy pools the last search passed over.
     last_busy_bound: f64,
     /// The grid factor of each pool's region (kg/kWh), before the hourly profile.
@@ -230,12 +232,10 @@ impl<'a> Board<'a> {
         let groups: BTreeMap<&str, [Vec<usize>; 4]> = raw
             .into_iter()
             .map(|(m, v)| {
-                let order = |slot: usize| {
-                    let mut o = v.clone();
-                    o.sort_by(|a, b| a.1[slot].total_cmp(&b.1[slot]).then(a.0.cmp(&b.0)));
-                    o.into_iter().map(|(i, _)| i).collect::<Vec<_>>()
-                };
-                (m, [order(0), order(1), order(2), order(3)])
+                // The balanced order now; the other goals' orders when a job first needs them.
+                let mut o = v;
+                o.sort_by(|a, b| a.1[0].total_cmp(&b.1[0]).then(a.0.cmp(&b.0)));
+                (m, [o.into_iter().map(|(i, _)| i).collect::<Vec<_>>(), Vec::new(), Vec::new(), Vec::new()])
             })
             .collect();
         let region_index: HashMap<&str, usize> = snap.regions.all().iter().enumerate().map(|(i, r)| (r.id.as_str(), i)).collect();
@@ -243,7 +243,9 @@ impl<'a> Board<'a> {
         let pool_region: Vec<usize> = centre_of.iter().map(|c| region_index.get(c.region.as_str()).copied().unwrap_or(0)).collect();
         let grid_base: Vec<f64> =
             centre_of.iter().map(|c| snap.regions.grid_emission(&c.region).unwrap_or(snap.cfg.default_grid_kg_per_kwh)).collect();
+        let group_accs: Vec<&Accelerator> = groups.keys().filter_map(|m| snap.catalogue.get(m)).collect();
         Board {
+            group_accs,
             by_class: HashMap::new(),
             last_busy_bound: f64::INFINITY,
             grid_base,
@@ -263,6 +265,18 @@ impl<'a> Board<'a> {
             pool_index: snap.pools.iter().enumerate().map(|(i, p)| (&p.pool.id, i)).collect(),
             evaluated: 0,
         }
+    }
+
+    /// The static checks for a pool reached through its model group (a partner's pool of an
+    /// accepted model): the gang fits, the price is within the limit, the RTT within the SLO.
+    fn quick_ok(&self, job: &Job, i: usize) -> bool {
+        let pool = &self.snap.pools[i].pool;
+        pool.capacity() >= job.spec.accelerators
+            && job.spec.max_price_per_hour.is_none_or(|max| pool.effective_price() <= max)
+            && match (job.spec.latency_slo_ms, job.spec.users_region.as_deref()) {
+                (Some(slo), Some(users)) => self.centre_of[i].rtt_to(self.snap.regions, users).is_some_and(|rtt| rtt <= slo),
+                _ => true,
+            }
     }
 
     fn static_ok(&self, job: &Job, i: usize) -> bool {
@@ -319,7 +333,21 @@ impl<'a> Board<'a> {
 
     /// Each model's pools (in the goal's order) split by link class from `data_region`: built
     /// once per data region and goal in a round.
-    fn class_lists(&mut self, d: usize, slot: usize) -> &mut ClassLists<'a> {
+    /// Sorts each model group's pools for a goal, the first time a job with that goal comes.
+    fn ensure_order(&mut self, slot: usize) {
+        if slot == 0 || self.groups.values().next().is_none_or(|o| !o[slot].is_empty()) {
+            return;
+        }
+        let keys = &self.unit_keys;
+        for orders in self.groups.values_mut() {
+            let mut o = orders[0].clone();
+            o.sort_by(|&a, &b| keys[a][slot].total_cmp(&keys[b][slot]).then(a.cmp(&b)));
+            orders[slot] = o;
+        }
+    }
+
+    fn class_lists(&mut self, d: usize, slot: usize) -> &mut ClassLists {
+        self.ensure_order(slot);
         let key = d * 4 + slot;
         if !self.by_class.contains_key(&key) {
             let n = self.region_count;
@@ -327,13 +355,13 @@ impl<'a> Board<'a> {
             for (r, c) in classes.iter_mut().enumerate() {
                 *c = NetworkTable::class(self.snap.regions, &self.snap.regions.all()[d].id, &self.snap.regions.all()[r].id);
             }
-            let mut lists: ClassLists<'a> = BTreeMap::new();
-            for (m, orders) in &self.groups {
+            let mut lists: ClassLists = Vec::with_capacity(self.groups.len());
+            for orders in self.groups.values() {
                 let mut by: [(Vec<usize>, usize); 6] = Default::default();
                 for &i in &orders[slot] {
                     by[classes[self.pool_region[i]]].0.push(i);
                 }
-                lists.insert(*m, by);
+                lists.push(by);
             }
             self.by_class.insert(key, lists);
         }
@@ -363,20 +391,18 @@ impl<'a> Board<'a> {
         };
         // (bound, model group, class, position)
         let mut heap: BinaryHeap<Reverse<(OrdF64, usize, usize, usize)>> = BinaryHeap::new();
-        let mut groups: Vec<(&'a str, f64)> = Vec::new();
+        let mut groups: Vec<(usize, f64)> = Vec::new();
         let mut busy_bound = f64::INFINITY;
-        let models: Vec<&'a str> = self.groups.keys().copied().collect();
         // Take the lists out while searching (the search also borrows the board), put them back after.
         let mut lists = std::mem::take(self.class_lists(d.unwrap_or(0), slot));
-        for m in models {
-            let Some(acc) = self.snap.catalogue.get(m) else { continue };
+        for (gi, acc) in self.group_accs.iter().enumerate() {
             if !job.spec.accepts(acc) {
                 continue;
             }
             let run_h = self.snap.speeds.run_seconds(job.spec.job_class.as_deref(), acc, job.spec.duration_s as f64) / 3600.0;
             let g = groups.len();
-            groups.push((m, run_h));
-            for (c, (list, head)) in lists[m].iter().enumerate() {
+            groups.push((gi, run_h));
+            for (c, (list, head)) in lists[gi].iter().enumerate() {
                 if *head > 0 {
                     // Pools skipped as full: the first has the lowest bound of them.
                     busy_bound = busy_bound.min(accel * run_h * (self.unit_keys[list[0]][slot] + wt * tv) + transfer(c));
@@ -392,8 +418,8 @@ impl<'a> Board<'a> {
             if best.len() >= keep && best.last().is_some_and(|(_, f)| bound >= f.score_yuan - 1e-9) {
                 break;
             }
-            let (m, run_h) = groups[g];
-            let entry = &mut lists.get_mut(m).expect("listed model")[c];
+            let (gi, run_h) = groups[g];
+            let entry = &mut lists[gi][c];
             let i = entry.0[pos];
             if let Some(&next) = entry.0.get(pos + 1) {
                 heap.push(Reverse((OrdF64(accel * run_h * (self.unit_keys[next][slot] + wt * tv) + transfer(c)), g, c, pos + 1)));
@@ -406,7 +432,7 @@ impl<'a> Board<'a> {
                 busy_bound = busy_bound.min(bound);
                 continue;
             }
-            if !self.static_ok(job, i) {
+            if !self.quick_ok(job, i) {
                 continue;
             }
             evaluated += 1;
@@ -450,9 +476,9 @@ impl<'a> Board<'a> {
         };
         let lists = std::mem::take(self.class_lists(d.unwrap_or(0), slot));
         let mut heap: BinaryHeap<Reverse<(OrdF64, usize, usize, usize)>> = BinaryHeap::new();
-        let mut groups: Vec<(&'a str, f64)> = Vec::new();
-        for (&m, by) in &lists {
-            let Some(acc) = self.snap.catalogue.get(m) else { continue };
+        let mut groups: Vec<(usize, f64)> = Vec::new();
+        for (gi, by) in lists.iter().enumerate() {
+            let acc = self.group_accs[gi];
             if !job.spec.accepts(acc) {
                 continue;
             }
@@ -462,20 +488,20 @@ impl<'a> Board<'a> {
                     heap.push(Reverse((OrdF64(accel * run_h * (self.unit_keys[i][slot] + wt * tv) + transfer(c)), groups.len(), c, 0)));
                 }
             }
-            groups.push((m, run_h));
+            groups.push((gi, run_h));
         }
         let mut best = f64::INFINITY;
         while let Some(Reverse((OrdF64(bound), g, c, pos))) = heap.pop() {
             if bound >= best.min(threshold) {
                 break;
             }
-            let (m, run_h) = groups[g];
-            let list = &lists[m][c].0;
+            let (gi, run_h) = groups[g];
+            let list = &lists[gi][c].0;
             let i = list[pos];
             if let Some(&next) = list.get(pos + 1) {
                 heap.push(Reverse((OrdF64(accel * run_h * (self.unit_keys[next][slot] + wt * tv) + transfer(c)), g, c, pos + 1)));
             }
-            if self.snap.pools[i].pool.capacity() < job.spec.accelerators || !self.static_ok(job, i) {
+            if !self.quick_ok(job, i) {
                 continue;
             }
             self.evaluated += 1;
@@ -947,7 +973,9 @@ fn exchange(board: &mut Board<'_>, pending: &[Job], out: &mut RoundOutcome, pena
 /// Local search over this round's placements: move a job to a better pool with room, or swap
 /// two jobs' pools, while the total objective falls. Bounded in passes and size.
 fn improve(board: &mut Board<'_>, pending: &[Job], out: &mut RoundOutcome) {
-    if out.placements.len() < 2 || out.placements.len() > 4_000 {
+    // The search is what a placement costs; redoing it for every placement is affordable only
+    // in modest rounds (the live city's), not in a city-scale flood where greedy is near-optimal anyway.
+    if out.placements.len() < 2 || pending.len() * board.snap.pools.len() > 2_000_000 {
         return;
     }
     let by_id: HashMap<&JobId, &Job> = pending.iter().map(|j| (&j.id, j)).collect();
