@@ -298,6 +298,27 @@ pub struct Job {
     pub cost: Option<Fen>,
 }
 
+impl Job {
+    /// A job just submitted: pending, nowhere yet.
+    pub fn pending(id: JobId, tenant_id: TenantId, spec: JobSpec, submitted_ms: UnixMs) -> Job {
+        Job {
+            id,
+            tenant_id,
+            spec,
+            state: JobState::Pending,
+            pool_id: None,
+            centre_id: None,
+            submitted_ms,
+            placed_ms: None,
+            started_ms: None,
+            finished_ms: None,
+            reason: None,
+            usage_s: None,
+            cost: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -67,11 +67,13 @@ pub fn format_rfc3339(ms: UnixMs) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", s / 3600, s % 3600 / 60, s % 60)
 }
 
-fn is_leap(y: i64) -> bool {
+/// Gregorian leap year.
+pub fn is_leap(y: i64) -> bool {
     (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
 }
 
-fn days_in_month(y: i64, m: i64) -> i64 {
+/// Days in a month of a year (proleptic Gregorian).
+pub fn days_in_month(y: i64, m: i64) -> i64 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -80,8 +82,9 @@ fn days_in_month(y: i64, m: i64) -> i64 {
     }
 }
 
-// Howard Hinnant's days_from_civil / civil_from_days.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm: years start in March so
+/// the leap day falls at the end and months have a closed form).
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;

@@ -4,7 +4,7 @@ use crate::costing::Estimate;
 use crate::round::{Board, Snapshot};
 use serde::Serialize;
 use suanli_core::id::{JobId, TenantId};
-use suanli_core::job::{Job, JobSpec, JobState};
+use suanli_core::job::{Job, JobSpec};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Quote {
@@ -24,21 +24,7 @@ pub fn quote(snap: Snapshot<'_>, tenant: &TenantId, spec: &JobSpec, limit: usize
     if snap.pools.is_empty() || snap.centres.is_empty() || snap.catalogue.all().is_empty() {
         return empty;
     }
-    let job = Job {
-        id: JobId::generate(snap.now_ms, 0),
-        tenant_id: tenant.clone(),
-        spec: spec.clone(),
-        state: JobState::Pending,
-        pool_id: None,
-        centre_id: None,
-        submitted_ms: snap.now_ms,
-        placed_ms: None,
-        started_ms: None,
-        finished_ms: None,
-        reason: None,
-        usage_s: None,
-        cost: None,
-    };
+    let job = Job::pending(JobId::generate(snap.now_ms, 0), tenant.clone(), spec.clone(), snap.now_ms);
     let mut board = Board::new(snap);
     let mut options = Vec::new();
     for i in board.feasible(&job) {

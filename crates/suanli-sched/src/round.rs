@@ -152,7 +152,17 @@ struct ReservationState {
     spare: i64,
 }
 
-/// Per model group (in `group_models` order): its pools split by link class (0..6), each list with a head past full pools.
+/// See [`Board::bounds`].
+struct Bounds {
+    slot: usize,
+    wt: f64,
+    tv: f64,
+    accel: f64,
+    d: Option<usize>,
+    transfer: [f64; 6],
+}
+
+/// Per model group (in `group_accs` order): its pools split by link class (0..6), each list with a head past full pools.
 type ClassLists = Vec<[(Vec<usize>, usize); 6]>;
 
 /// The round's working state over the snapshot.
@@ -375,20 +385,8 @@ impl<'a> Board<'a> {
     /// carbon per accelerator-hour times the run time on that model, plus the exact cost of moving
     /// the data over that class of link. The search stops when the bound passes the worst kept option.
     fn best_with_room(&mut self, job: &Job, keep: usize) -> Vec<(usize, Estimate)> {
-        let slot = goal_slot(job.spec.goal);
-        let (wm, _, wt) = goal_weights(job.spec.goal);
-        let tv = self.snap.cfg.time_value_yuan_per_accel_hour;
-        let accel = job.spec.accelerators as f64;
-        let gb = job.spec.data_gb.filter(|g| *g > 0.0);
-        let d = job.spec.data_region.as_deref().and_then(|r| self.region_index.get(r).copied()).filter(|_| gb.is_some());
-        let network = self.snap.cfg.network.clone();
-        let transfer = |class: usize| match gb {
-            Some(gb) => {
-                let l = network.of_class(class);
-                wm * gb * l.yuan_per_gb + wt * tv * accel * gb * 8.0 / l.gbps.max(1e-3) / 3600.0
-            }
-            None => 0.0,
-        };
+        let Bounds { slot, wt, tv, accel, d, transfer } = self.bounds(job);
+        let transfer = |class: usize| transfer[class];
         // (bound, model group, class, position)
         let mut heap: BinaryHeap<Reverse<(OrdF64, usize, usize, usize)>> = BinaryHeap::new();
         let mut groups: Vec<(usize, f64)> = Vec::new();
@@ -456,24 +454,30 @@ impl<'a> Board<'a> {
             .collect()
     }
 
-    /// The feasible pool indexes for a job (static checks only), in snapshot order.
-    /// The best score of a job on any feasible pool that could hold its gang, busy or not, if it
-    /// is below `threshold` (pass infinity for the plain minimum).
-    pub(crate) fn best_anywhere(&mut self, job: &Job, threshold: f64) -> Option<f64> {
+    /// The pieces of a job's objective bound: its goal's slot and time weight, its gang, the
+    /// region its data moves from, and the data transfer's cost over each link class.
+    fn bounds(&self, job: &Job) -> Bounds {
         let slot = goal_slot(job.spec.goal);
         let (wm, _, wt) = goal_weights(job.spec.goal);
         let tv = self.snap.cfg.time_value_yuan_per_accel_hour;
         let accel = job.spec.accelerators as f64;
         let gb = job.spec.data_gb.filter(|g| *g > 0.0);
         let d = job.spec.data_region.as_deref().and_then(|r| self.region_index.get(r).copied()).filter(|_| gb.is_some());
-        let network = self.snap.cfg.network.clone();
-        let transfer = |class: usize| match gb {
-            Some(gb) => {
-                let l = network.of_class(class);
-                wm * gb * l.yuan_per_gb + wt * tv * accel * gb * 8.0 / l.gbps.max(1e-3) / 3600.0
+        let mut transfer = [0.0; 6];
+        if let Some(gb) = gb {
+            for (c, t) in transfer.iter_mut().enumerate() {
+                let l = self.snap.cfg.network.of_class(c);
+                *t = wm * gb * l.yuan_per_gb + wt * tv * accel * gb * 8.0 / l.gbps.max(1e-3) / 3600.0;
             }
-            None => 0.0,
-        };
+        }
+        Bounds { slot, wt, tv, accel, d, transfer }
+    }
+
+    /// The best score of a job on any feasible pool that could hold its gang, busy or not, if it
+    /// is below `threshold` (pass infinity for the plain minimum).
+    pub(crate) fn best_anywhere(&mut self, job: &Job, threshold: f64) -> Option<f64> {
+        let Bounds { slot, wt, tv, accel, d, transfer } = self.bounds(job);
+        let transfer = |class: usize| transfer[class];
         let lists = std::mem::take(self.class_lists(d.unwrap_or(0), slot));
         let mut heap: BinaryHeap<Reverse<(OrdF64, usize, usize, usize)>> = BinaryHeap::new();
         let mut groups: Vec<(usize, f64)> = Vec::new();

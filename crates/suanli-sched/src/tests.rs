@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use std::collections::HashMap;
 use suanli_core::centre::CentreKind;
 use suanli_core::id::{JobId, PoolId, ProviderId, TenantId};
-use suanli_core::job::{Goal, Job, JobKind, JobState};
+use suanli_core::job::{Goal, Job, JobKind};
 use suanli_core::money::Fen;
 
 fn centre(n: u64, region: &str, status: PartnerStatus, pue: f64) -> Centre {
@@ -48,21 +48,7 @@ fn load(p: &Pool) -> PoolLoad {
 fn job(n: u64, tenant: u64, gang: u32, priority: u8) -> Job {
     let mut spec = JobSpec::new("j", JobKind::Training, gang, 3600);
     spec.priority = priority;
-    Job {
-        id: JobId::generate(n as i64 + 1, 0),
-        tenant_id: TenantId::generate(0, tenant),
-        spec,
-        state: JobState::Pending,
-        pool_id: None,
-        centre_id: None,
-        submitted_ms: 0,
-        placed_ms: None,
-        started_ms: None,
-        finished_ms: None,
-        reason: None,
-        usage_s: None,
-        cost: None,
-    }
+    Job::pending(JobId::generate(n as i64 + 1, 0), TenantId::generate(0, tenant), spec, 0)
 }
 
 struct World {

@@ -24,7 +24,7 @@ use std::collections::{BinaryHeap, HashMap};
 use suanli_core::catalogue::Catalogue;
 use suanli_core::centre::PartnerStatus;
 use suanli_core::id::{JobId, TenantId};
-use suanli_core::job::{Job, JobKind, JobSpec, JobState};
+use suanli_core::job::{Job, JobKind, JobSpec};
 use suanli_core::region::{HOME_CITY, RegionKind, Regions};
 use suanli_sched::round::{PolicyKind, PoolLoad, RunningJob, Snapshot, TenantUsage, schedule};
 use suanli_sched::{Estimate, SchedConfig, SpeedModel};
@@ -135,21 +135,12 @@ pub fn prepare(trace: &Trace, city: &SimCity, catalogue: &Catalogue, regions: &R
             return Err(r);
         }
         let arrival_ms = opts.start_ms + (t.arrival_s * 1000.0).round() as i64;
-        w.jobs.push(Job {
-            id: JobId::generate(arrival_ms, t.id),
-            tenant_id: TenantId::generate(0, hash_str(&t.tenant) & 0xff_ffff_ffff),
+        w.jobs.push(Job::pending(
+            JobId::generate(arrival_ms, t.id),
+            TenantId::generate(0, hash_str(&t.tenant) & 0xff_ffff_ffff),
             spec,
-            state: JobState::Pending,
-            pool_id: None,
-            centre_id: None,
-            submitted_ms: arrival_ms,
-            placed_ms: None,
-            started_ms: None,
-            finished_ms: None,
-            reason: None,
-            usage_s: None,
-            cost: None,
-        });
+            arrival_ms,
+        ));
         w.tenants.push(t.tenant.clone());
         w.arrivals_s.push(t.arrival_s);
     }

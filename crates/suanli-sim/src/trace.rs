@@ -13,6 +13,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
+use suanli_core::time::{days_from_civil, days_in_month};
 
 /// Gang sizes above this are treated as corrupt: no real cluster in these traces comes near it,
 /// and it keeps `gpus` comfortably inside `u32` arithmetic downstream.
@@ -407,31 +408,6 @@ fn parse_civil(s: &str) -> Option<f64> {
     }
     let days = days_from_civil(y, mo, d);
     Some((days * 86_400 + h * 3_600 + mi * 60 + sec) as f64)
-}
-
-fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if is_leap(y) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 in the proleptic Gregorian calendar (Howard Hinnant's algorithm:
-/// years start in March so the leap day falls at the end and months have a closed form).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

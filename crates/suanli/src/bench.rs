@@ -6,7 +6,7 @@ use serde_json::json;
 use std::time::Instant;
 use suanli_core::catalogue::Catalogue;
 use suanli_core::id::{JobId, TenantId};
-use suanli_core::job::{Job, JobKind, JobSpec, JobState};
+use suanli_core::job::{Job, JobKind, JobSpec};
 use suanli_core::region::Regions;
 use suanli_sched::exact;
 use suanli_sched::round::{PolicyKind, PoolLoad, Snapshot, TenantUsage, schedule};
@@ -36,21 +36,12 @@ fn pending_jobs(n: usize, tenants: u64, seed: u64, regions: &[&str]) -> Vec<Job>
             let mut spec = generator.spec(i as u64, region);
             spec.latency_slo_ms = None;
             spec.users_region = None;
-            Job {
-                id: JobId::generate(1_000_000 + i as i64, i as u64),
-                tenant_id: TenantId::generate(0, rng.below(tenants as usize) as u64),
+            Job::pending(
+                JobId::generate(1_000_000 + i as i64, i as u64),
+                TenantId::generate(0, rng.below(tenants as usize) as u64),
                 spec,
-                state: JobState::Pending,
-                pool_id: None,
-                centre_id: None,
-                submitted_ms: NOW_MS,
-                placed_ms: None,
-                started_ms: None,
-                finished_ms: None,
-                reason: None,
-                usage_s: None,
-                cost: None,
-            }
+                NOW_MS,
+            )
         })
         .collect()
 }
@@ -179,21 +170,12 @@ pub fn optimality(instances: usize, seed: u64, json_out: bool) -> anyhow::Result
             spec.data_region = Some(districts[rng.below(districts.len())].to_string());
             spec.data_gb = Some(rng.below(500) as f64);
             demand += gang;
-            jobs.push(Job {
-                id: JobId::generate(1 + jobs.len() as i64, k as u64),
-                tenant_id: TenantId::generate(0, rng.below(4) as u64),
+            jobs.push(Job::pending(
+                JobId::generate(1 + jobs.len() as i64, k as u64),
+                TenantId::generate(0, rng.below(4) as u64),
                 spec,
-                state: JobState::Pending,
-                pool_id: None,
-                centre_id: None,
-                submitted_ms: NOW_MS,
-                placed_ms: None,
-                started_ms: None,
-                finished_ms: None,
-                reason: None,
-                usage_s: None,
-                cost: None,
-            });
+                NOW_MS,
+            ));
         }
         let loads: Vec<PoolLoad> =
             city.pools.iter().map(|p| PoolLoad { pool: p.clone(), free: p.capacity(), running: Vec::new() }).collect();
