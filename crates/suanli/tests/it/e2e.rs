@@ -105,6 +105,36 @@ fn serve_demo_answers_and_a_cli_job_succeeds_by_itself() {
     let job: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(job["state"], "succeeded", "{job}");
 
+    // Why it went where it did, and a quote before the next one.
+    let out = cli(&server.url, tenant, &["--output", "json", "jobs", "explain", job["id"].as_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ex: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ex["decision"]["chosen"]["pool_id"], job["pool_id"]);
+    let out = cli(&server.url, tenant, &["jobs", "explain", job["id"].as_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("chosen"), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = cli(
+        &server.url,
+        tenant,
+        &[
+            "quote",
+            "--accelerators",
+            "16",
+            "--min-tflops",
+            "300",
+            "--duration",
+            "8h",
+            "--data-region",
+            "hz-xihu",
+            "--data-gb",
+            "500",
+            "--goal",
+            "greenest",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("cheapest") && text.contains("fastest") && text.contains("greenest") && text.contains("recommended"), "{text}");
+
     // Table output for people, JSON for programs.
     let out = cli(&server.url, tenant, &["jobs", "list"]);
     assert!(out.status.success());
