@@ -128,6 +128,26 @@ impl Engine {
         loads
     }
 
+    /// The scheduler's view of the city at `now`.
+    fn snapshot<'a>(
+        &'a self,
+        now: i64,
+        centres: &'a [suanli_core::centre::Centre],
+        loads: &'a [PoolLoad],
+        usage: &'a TenantUsage,
+    ) -> Snapshot<'a> {
+        Snapshot {
+            now_ms: now,
+            centres,
+            pools: loads,
+            catalogue: &self.catalogue,
+            regions: &self.regions,
+            speeds: &self.sched.speeds,
+            cfg: &self.sched.cfg,
+            usage,
+        }
+    }
+
     /// The options for a job before it is submitted, against the city as it is now.
     pub async fn quote(
         &self,
@@ -141,16 +161,7 @@ impl Engine {
         let now = self.ids.now_ms();
         let loads = self.build_loads(&pools, &in_flight, now);
         let usage = self.usage.lock().unwrap_or_else(|e| e.into_inner()).0.clone();
-        let snap = Snapshot {
-            now_ms: now,
-            centres: &centres,
-            pools: &loads,
-            catalogue: &self.catalogue,
-            regions: &self.regions,
-            speeds: &self.sched.speeds,
-            cfg: &self.sched.cfg,
-            usage: &usage,
-        };
+        let snap = self.snapshot(now, &centres, &loads, &usage);
         Ok(suanli_sched::quote::quote(snap, tenant, spec, limit))
     }
 
@@ -229,16 +240,7 @@ impl Engine {
             }
             u
         };
-        let snap = Snapshot {
-            now_ms: now,
-            centres: &centres,
-            pools: &loads,
-            catalogue: &self.catalogue,
-            regions: &self.regions,
-            speeds: &self.sched.speeds,
-            cfg: &self.sched.cfg,
-            usage: &usage,
-        };
+        let snap = self.snapshot(now, &centres, &loads, &usage);
         let outcome = schedule(snap, &pending, self.sched.policy);
         let pending_by_id: HashMap<&JobId, &Job> = pending.iter().map(|j| (&j.id, j)).collect();
         for pre in &outcome.preemptions {

@@ -115,6 +115,13 @@ pub struct Placement {
     pub fair_share: f64,
 }
 
+impl Placement {
+    /// A placement made by a later improvement step: no alternatives recorded, nothing preempted.
+    pub fn plain(job: JobId, chosen: Estimate) -> Placement {
+        Placement { job, chosen, alternatives: Vec::new(), preempted: Vec::new(), backfilled: false, fair_share: 0.0 }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reservation {
     pub pool: PoolId,
@@ -925,14 +932,7 @@ fn exchange(board: &mut Board<'_>, pending: &[Job], out: &mut RoundOutcome, pena
             }
             let e = board.estimate_on(u, p, 0.0);
             board.free[p] -= u.spec.accelerators;
-            out.placements.push(Placement {
-                job: u.id.clone(),
-                chosen: e,
-                alternatives: Vec::new(),
-                preempted: Vec::new(),
-                backfilled: false,
-                fair_share: 0.0,
-            });
+            out.placements.push(Placement::plain(u.id.clone(), e));
             taken.push(k);
             changed = true;
         }
@@ -952,14 +952,7 @@ fn exchange(board: &mut Board<'_>, pending: &[Job], out: &mut RoundOutcome, pena
                 && e.score_yuan < pen_u
             {
                 board.free[p] -= u.spec.accelerators;
-                out.placements.push(Placement {
-                    job: u.id.clone(),
-                    chosen: e,
-                    alternatives: Vec::new(),
-                    preempted: Vec::new(),
-                    backfilled: false,
-                    fair_share: 0.0,
-                });
+                out.placements.push(Placement::plain(u.id.clone(), e));
                 placed_now.push(k);
                 changed = true;
             }
