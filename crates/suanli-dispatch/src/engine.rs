@@ -107,8 +107,7 @@ impl Engine {
 
     /// Pools as the scheduler sees them: free accelerators and the in-flight jobs holding the rest.
     fn build_loads(&self, pools: &[Pool], in_flight: &[Job], now: i64) -> Vec<PoolLoad> {
-        let mut loads: Vec<PoolLoad> =
-            pools.iter().map(|p| PoolLoad { pool: p.clone(), free: p.capacity(), running: Vec::new() }).collect();
+        let mut loads: Vec<PoolLoad> = pools.iter().map(PoolLoad::idle).collect();
         let load_index: HashMap<&PoolId, usize> = pools.iter().enumerate().map(|(i, p)| (&p.id, i)).collect();
         for j in in_flight {
             let Some(&i) = j.pool_id.as_ref().and_then(|p| load_index.get(p)) else { continue };

@@ -324,14 +324,6 @@ pub fn named(env: &Env<'_>, spec: &JobSpec, pool: &Pool, centre: &Centre, acc: &
     }
 }
 
-/// Estimates a job on a pool, starting after `wait_s`.
-pub fn estimate(env: &Env<'_>, spec: &JobSpec, pool: &Pool, centre: &Centre, acc: &Accelerator, wait_s: f64) -> Estimate {
-    let grid_base = env.regions.grid_emission(&centre.region).unwrap_or(env.cfg.default_grid_kg_per_kwh);
-    let link = spec.data_region.as_deref().map(|from| env.cfg.network.link(env.regions, from, &centre.region));
-    let f = figures(env, spec, pool, centre, acc, wait_s, grid_base, link);
-    named(env, spec, pool, centre, acc, wait_s, f)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

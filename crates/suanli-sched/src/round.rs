@@ -75,6 +75,13 @@ pub struct PoolLoad {
     pub running: Vec<RunningJob>,
 }
 
+impl PoolLoad {
+    /// A pool with nothing running on it.
+    pub fn idle(pool: &Pool) -> PoolLoad {
+        PoolLoad { pool: pool.clone(), free: pool.capacity(), running: Vec::new() }
+    }
+}
+
 /// What each tenant has received (FP16 PFLOP-seconds, decayed by the caller) and its weight.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TenantUsage {

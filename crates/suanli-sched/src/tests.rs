@@ -42,7 +42,7 @@ fn pool(c: &Centre, n: u64, model: &str, capacity: u32, price: i64) -> Pool {
 }
 
 fn load(p: &Pool) -> PoolLoad {
-    PoolLoad { pool: p.clone(), free: p.capacity(), running: Vec::new() }
+    PoolLoad::idle(p)
 }
 
 fn job(n: u64, tenant: u64, gang: u32, priority: u8) -> Job {

@@ -212,21 +212,24 @@ impl JobGenerator {
         -(1.0 - self.rng.random::<f64>()).ln() / rate
     }
 
-    fn pick<'a, T>(&mut self, items: &'a [T], weights: &[f64]) -> &'a T {
-        let total: f64 = weights.iter().sum();
-        let mut x = self.rng.random::<f64>() * total;
-        for (item, w) in items.iter().zip(weights) {
-            if x < *w {
-                return item;
+    /// An index drawn with the given weights (the last one if rounding leaves the draw over).
+    fn pick(rng: &mut StdRng, weights: impl Iterator<Item = f64> + Clone) -> usize {
+        let mut x = rng.random::<f64>() * weights.clone().sum::<f64>();
+        let mut last = 0;
+        for (i, w) in weights.enumerate() {
+            if x < w {
+                return i;
             }
             x -= w;
+            last = i;
         }
-        &items[items.len() - 1]
+        last
     }
 
     pub fn gang(&mut self) -> u32 {
-        let w = self.workload.clone();
-        *self.pick(&w.gang_sizes, &w.gang_weights)
+        let w = &self.workload;
+        let i = Self::pick(&mut self.rng, w.gang_weights.iter().copied().take(w.gang_sizes.len()));
+        w.gang_sizes[i]
     }
 
     /// A lognormal duration (Box-Muller), clipped to the workload's bounds.
@@ -238,10 +241,9 @@ impl JobGenerator {
     }
 
     pub fn kind(&mut self) -> JobKind {
-        let names: Vec<String> = self.workload.kind_weights.keys().cloned().collect();
-        let weights: Vec<f64> = self.workload.kind_weights.values().copied().collect();
-        let name = self.pick(&names, &weights).clone();
-        JobKind::parse(&name).unwrap_or(JobKind::Batch)
+        let kinds = &self.workload.kind_weights;
+        let i = Self::pick(&mut self.rng, kinds.values().copied());
+        kinds.keys().nth(i).and_then(|name| JobKind::parse(name)).unwrap_or(JobKind::Batch)
     }
 
     /// A whole job spec for a tenant in `region`.

@@ -202,8 +202,7 @@ pub fn run(
     progress: &mut dyn FnMut(usize, usize),
 ) -> SimRun {
     let n = work.jobs.len();
-    let mut loads: Vec<PoolLoad> =
-        city.pools.iter().map(|p| PoolLoad { pool: p.clone(), free: p.capacity(), running: Vec::new() }).collect();
+    let mut loads: Vec<PoolLoad> = city.pools.iter().map(PoolLoad::idle).collect();
     let pool_index: HashMap<_, _> = city.pools.iter().enumerate().map(|(i, p)| (p.id.clone(), i)).collect();
     let centre_region: HashMap<_, _> = city.centres.iter().map(|c| (c.id.clone(), c.region.clone())).collect();
     let job_index: HashMap<&JobId, usize> = work.jobs.iter().enumerate().map(|(i, j)| (&j.id, i)).collect();

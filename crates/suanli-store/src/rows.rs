@@ -9,8 +9,6 @@ use suanli_core::job::{Job, JobSpec, JobState};
 use suanli_core::money::Fen;
 use suanli_core::tenant::Tenant;
 
-const CENTRE_COLS: &str =
-    "id, provider_id, name, name_en, kind, region, partner_status, commissioned_ms, declared_pue, racks, rtt_json, created_ms";
 pub const CENTRE_SELECT_ALL: &str = "SELECT id, provider_id, name, name_en, kind, region, partner_status, commissioned_ms, declared_pue, racks, rtt_json, created_ms FROM centres ORDER BY id";
 pub const CENTRE_SELECT_BY_PROVIDER: &str = "SELECT id, provider_id, name, name_en, kind, region, partner_status, commissioned_ms, declared_pue, racks, rtt_json, created_ms FROM centres WHERE provider_id = $1 ORDER BY id";
 pub const CENTRE_SELECT_ONE: &str = "SELECT id, provider_id, name, name_en, kind, region, partner_status, commissioned_ms, declared_pue, racks, rtt_json, created_ms FROM centres WHERE id = $1";
@@ -36,7 +34,6 @@ fn corrupt(what: &str, value: &str) -> StoreError {
 }
 
 pub fn centre_from_row(r: &AnyRow) -> StoreResult<Centre> {
-    debug_assert!(CENTRE_COLS.starts_with("id"));
     let kind: String = r.try_get(4)?;
     let status: String = r.try_get(6)?;
     let rtt: String = r.try_get(10)?;

@@ -56,7 +56,7 @@ pub fn scheduler(centres: usize, pools: usize, jobs: usize, seed: u64, runs: usi
     let districts: Vec<&str> =
         regions.all().iter().filter(|r| r.kind == suanli_core::region::RegionKind::District).map(|r| r.id.as_str()).collect();
     let pending = pending_jobs(jobs, 200, seed, &districts);
-    let loads: Vec<PoolLoad> = city.pools.iter().map(|p| PoolLoad { pool: p.clone(), free: p.capacity(), running: Vec::new() }).collect();
+    let loads: Vec<PoolLoad> = city.pools.iter().map(PoolLoad::idle).collect();
     let (cfg, speeds, usage) = (SchedConfig::default(), SpeedModel::new(&catalogue, "a100-80g"), TenantUsage::default());
     let snap = Snapshot {
         now_ms: NOW_MS,
@@ -177,8 +177,7 @@ pub fn optimality(instances: usize, seed: u64, json_out: bool) -> anyhow::Result
                 NOW_MS,
             ));
         }
-        let loads: Vec<PoolLoad> =
-            city.pools.iter().map(|p| PoolLoad { pool: p.clone(), free: p.capacity(), running: Vec::new() }).collect();
+        let loads: Vec<PoolLoad> = city.pools.iter().map(PoolLoad::idle).collect();
         let snap = Snapshot {
             now_ms: NOW_MS,
             centres: &city.centres,

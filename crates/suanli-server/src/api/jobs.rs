@@ -78,21 +78,7 @@ pub async fn create_job(s: &AppState, actor: &str, tenant_id: TenantId, spec: Jo
         return Err(ApiError::new(ErrorCode::JobUnsatisfiable, format!("no pool in the city could ever run this job: {}", m.describe())));
     }
     let (t, e) = s.ids.parts();
-    let job = Job {
-        id: JobId::generate(t, e),
-        tenant_id,
-        spec,
-        state: JobState::Pending,
-        pool_id: None,
-        centre_id: None,
-        submitted_ms: t,
-        placed_ms: None,
-        started_ms: None,
-        finished_ms: None,
-        reason: None,
-        usage_s: None,
-        cost: None,
-    };
+    let job = Job::pending(JobId::generate(t, e), tenant_id, spec, t);
     let mut tx = s.store.begin().await?;
     tx.insert_job(&job).await?;
     tx.audit(&audit_as(

@@ -23,39 +23,13 @@ fn audit(n: u64, action: &str, subject: &str) -> Audit {
 }
 
 fn job(n: u64, tenant: &TenantId, accelerators: u32) -> Job {
-    Job {
-        id: JobId::generate(10_000 + n as i64, n),
-        tenant_id: tenant.clone(),
-        spec: JobSpec {
-            name: format!("job-{n}"),
-            kind: JobKind::Training,
-            accelerators,
-            models: vec!["h800".into()],
-            min_fp16_tflops: None,
-            min_memory_gb: None,
-            duration_s: 3600,
-            deadline_ms: None,
-            latency_slo_ms: None,
-            users_region: None,
-            data_region: Some("hangzhou".into()),
-            priority: 4,
-            max_price_per_hour: Some(Fen(2500)),
-            job_class: None,
-            data_gb: Some(20.0),
-            preemptible: true,
-            goal: Default::default(),
-        },
-        state: JobState::Pending,
-        pool_id: None,
-        centre_id: None,
-        submitted_ms: 10_000 + n as i64,
-        placed_ms: None,
-        started_ms: None,
-        finished_ms: None,
-        reason: None,
-        usage_s: None,
-        cost: None,
-    }
+    let mut spec = JobSpec::new(&format!("job-{n}"), JobKind::Training, accelerators, 3600);
+    spec.models = vec!["h800".into()];
+    spec.data_region = Some("hangzhou".into());
+    spec.max_price_per_hour = Some(Fen(2500));
+    spec.data_gb = Some(20.0);
+    spec.preemptible = true;
+    Job::pending(JobId::generate(10_000 + n as i64, n), tenant.clone(), spec, 10_000 + n as i64)
 }
 
 async fn suite(store: Store) {
