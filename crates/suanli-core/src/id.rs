@@ -95,6 +95,22 @@ typed_id!(
     /// An audit record.
     AuditId, "aud_"
 );
+typed_id!(
+    /// A voucher programme (one per year).
+    ProgrammeId, "prg_"
+);
+typed_id!(
+    /// An enterprise's application for vouchers.
+    ApplicationId, "app_"
+);
+typed_id!(
+    /// The one bill of a job.
+    BillId, "bil_"
+);
+typed_id!(
+    /// A provider's settlement statement for a period.
+    StatementId, "stm_"
+);
 
 fn format_id(prefix: &str, now_ms: i64, entropy: u64) -> String {
     let time = (now_ms.max(0) as u64) & 0xffff_ffff_ffff;

@@ -43,6 +43,34 @@ impl Fen {
         Ok(Fen(if negative { -fen } else { fen }))
     }
 
+    /// Parses a yuan amount that must be positive, with a precise code for each refusal:
+    /// `negative_amount`, `zero_amount`, `amount_out_of_range` (beyond an i64 of fen), or
+    /// `invalid_amount` for anything that is not a decimal of at most two places.
+    pub fn parse_positive(field: &str, s: &str) -> Result<Fen, Error> {
+        let t = s.trim();
+        let digits = t.strip_prefix('-').unwrap_or(t);
+        let f = match Fen::parse_yuan(t) {
+            Ok(f) => f,
+            Err(_)
+                if !digits.is_empty()
+                    && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+                    && digits.matches('.').count() <= 1
+                    && {
+                        let whole = digits.split('.').next().unwrap_or("");
+                        whole.len() > 15
+                    } =>
+            {
+                return Err(Error::new(ErrorCode::AmountOutOfRange, format!("{field} '{}' is beyond what the ledger holds", truncate(t))));
+            }
+            Err(e) => return Err(Error::new(e.code, format!("{field}: {}", e.message))),
+        };
+        match f.0 {
+            0 => Err(Error::new(ErrorCode::ZeroAmount, format!("{field} must be positive, not zero"))),
+            n if n < 0 => Err(Error::new(ErrorCode::NegativeAmount, format!("{field} must be positive, not {t}"))),
+            _ => Ok(f),
+        }
+    }
+
     /// Formats as yuan with two decimals, e.g. "12.50" (no currency sign).
     pub fn to_yuan_string(self) -> String {
         let sign = if self.0 < 0 { "-" } else { "" };
@@ -76,9 +104,26 @@ impl fmt::Display for Fen {
     }
 }
 
+fn truncate(s: &str) -> String {
+    s.chars().take(40).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn positive_amounts_have_precise_refusals() {
+        assert_eq!(Fen::parse_positive("amount", "12.5"), Ok(Fen(1250)));
+        let code = |s: &str| Fen::parse_positive("amount", s).unwrap_err().code;
+        assert_eq!(code("0"), ErrorCode::ZeroAmount);
+        assert_eq!(code("0.00"), ErrorCode::ZeroAmount);
+        assert_eq!(code("-3"), ErrorCode::NegativeAmount);
+        assert_eq!(code("92233720368547758.08"), ErrorCode::AmountOutOfRange);
+        assert_eq!(code("99999999999999999999999"), ErrorCode::AmountOutOfRange);
+        assert_eq!(code("1e9"), ErrorCode::InvalidAmount);
+        assert_eq!(code("1.234"), ErrorCode::InvalidAmount);
+    }
 
     #[test]
     fn parses_yuan_exactly() {

@@ -45,6 +45,7 @@ pub struct RoundReport {
     pub failed: u32,
     pub stopped: u32,
     pub backend_errors: u32,
+    pub billed: u32,
 }
 
 pub struct Engine {
@@ -59,6 +60,8 @@ pub struct Engine {
     /// Fair-share account: FP16 PFLOP-seconds each tenant received, decayed; rebuilt from the
     /// in-flight jobs after a restart.
     usage: std::sync::Mutex<(TenantUsage, i64)>,
+    /// Holds at placement and bills at the end; without it jobs run unbilled (simulation).
+    billing: Option<crate::billing::Billing>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -86,7 +89,18 @@ impl Engine {
             wake: Notify::new(),
             sched,
             usage: std::sync::Mutex::new((TenantUsage::default(), 0)),
+            billing: None,
         }
+    }
+
+    /// Bills jobs through the ledger: holds at placement, one bill at the end.
+    pub fn with_billing(mut self, billing: crate::billing::Billing) -> Engine {
+        self.billing = Some(billing);
+        self
+    }
+
+    pub fn billing(&self) -> Option<&crate::billing::Billing> {
+        self.billing.as_ref()
     }
 
     pub fn sched(&self) -> &SchedContext {
@@ -257,7 +271,12 @@ impl Engine {
                 })
                 .await
             {
-                Ok(_) => report.preempted += 1,
+                Ok(_) => {
+                    report.preempted += 1;
+                    if let Some(b) = &self.billing {
+                        b.release(&pre.victim, now).await?;
+                    }
+                }
                 Err(StoreError::Domain(e)) => tracing::debug!(job = %pre.victim, error = %e, "not preempted"),
                 Err(e) => return Err(e),
             }
@@ -274,6 +293,17 @@ impl Engine {
                 "fair_share_pflop_s": p.fair_share,
             });
             let (pool, centre) = (p.chosen.pool.clone(), p.chosen.centre.clone());
+            if let (Some(b), Some(job), Some(pl), Some(c)) =
+                (&self.billing, pending_by_id.get(&p.job), pool_by_id.get(&pool), centres.iter().find(|c| c.id == centre))
+                // Backends meter in the job's own (reference) seconds, so hold for at least those.
+                && let Err(refused) = b.hold(job, pl, c, self.run_estimate_s(job, Some(pl)).max(job.spec.duration_s as f64), now).await?
+            {
+                report.waiting += 1;
+                if job.reason.as_deref() != Some(refused.0.as_str()) {
+                    self.store.set_job_reason(&p.job, &refused.0).await?;
+                }
+                continue;
+            }
             let audit = self.audit("job.placed", &p.job, json!({"pool": pool, "centre": centre, "price_per_hour": p.chosen.price_per_hour.to_yuan_string(), "score_yuan": p.chosen.score_yuan}));
             let mut tx = self.store.begin().await?;
             let placed = tx
@@ -376,6 +406,10 @@ impl Engine {
                     }
                 }
             }
+        }
+        // 5. Bill what ended.
+        if let Some(b) = &self.billing {
+            report.billed = b.sweep(self.ids.now_ms()).await?;
         }
         Ok(report)
     }

@@ -7,6 +7,7 @@
 //! rebuild: after a restart the engine re-submits what the store says is in flight and the
 //! backend adopts it.
 
+pub mod billing;
 pub mod engine;
 pub mod ids;
 pub mod sim;

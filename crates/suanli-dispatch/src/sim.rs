@@ -78,7 +78,12 @@ impl SimBackend {
             return RunStatus::Running { started_ms: run.start_ms };
         }
         if run.fails {
-            RunStatus::Failed { started_ms: run.start_ms, ended_ms: end, usage_s: run.usage_s, reason: "simulated node failure".into() }
+            RunStatus::Failed {
+                started_ms: run.start_ms,
+                ended_ms: end,
+                usage_s: run.usage_s,
+                reason: format!("{}simulated node failure", crate::billing::CENTRE_FAULT_PREFIX),
+            }
         } else {
             RunStatus::Succeeded { started_ms: run.start_ms, ended_ms: end, usage_s: run.usage_s }
         }

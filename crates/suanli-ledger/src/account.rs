@@ -10,6 +10,50 @@ use suanli_core::money::Fen;
 #[serde(transparent)]
 pub struct AccountId(pub u128);
 
+impl std::fmt::Display for AccountId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
+impl AccountId {
+    /// The account of `kind` that belongs to `owner` (a tenant, provider or programme id, or a
+    /// fixed name such as "platform"): a 128-bit FNV-1a hash of both, so every part of the
+    /// platform finds an owner's account without a lookup table. Never zero.
+    pub fn derive(kind: AccountKind, owner: &str) -> AccountId {
+        AccountId(fnv1a_128(&[kind.as_str().as_bytes(), b"/", owner.as_bytes()]).max(1))
+    }
+
+    /// The id as 32 lower-case hex digits (how the store and the API write it).
+    pub fn to_hex(self) -> String {
+        format!("{:032x}", self.0)
+    }
+
+    /// Parses 1 to 32 hex digits; `None` for anything else or zero.
+    pub fn parse_hex(s: &str) -> Option<AccountId> {
+        parse_u128_hex(s).filter(|v| *v != 0).map(AccountId)
+    }
+}
+
+/// 128-bit FNV-1a over the concatenation of `parts`.
+pub(crate) fn fnv1a_128(parts: &[&[u8]]) -> u128 {
+    const OFFSET: u128 = 0x6c62272e07bb014262b821756295c58d;
+    const PRIME: u128 = 0x0000000001000000000000000000013B;
+    let mut h = OFFSET;
+    for b in parts.iter().flat_map(|p| p.iter()) {
+        h ^= *b as u128;
+        h = h.wrapping_mul(PRIME);
+    }
+    h
+}
+
+pub(crate) fn parse_u128_hex(s: &str) -> Option<u128> {
+    if s.is_empty() || s.len() > 32 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u128::from_str_radix(s, 16).ok()
+}
+
 /// What an account stands for in the voucher and billing flows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -26,6 +70,8 @@ pub enum AccountKind {
     Platform,
     /// The outside world that money comes from (the city's budget, bank top-ups).
     ExternalFunding,
+    /// What has been paid out to a provider at settlement (money that left the platform).
+    ProviderPayout,
 }
 
 impl AccountKind {
@@ -39,8 +85,35 @@ impl AccountKind {
             | AccountKind::EnterpriseCash
             | AccountKind::ProviderReceivable => AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS,
             AccountKind::ExternalFunding => AccountFlags::CREDITS_MUST_NOT_EXCEED_DEBITS,
-            AccountKind::Platform => AccountFlags::NONE,
+            AccountKind::Platform | AccountKind::ProviderPayout => AccountFlags::NONE,
         }
+    }
+
+    /// Every kind, in declaration order.
+    pub const ALL: [AccountKind; 7] = [
+        AccountKind::ProgrammeBudget,
+        AccountKind::EnterpriseVoucher,
+        AccountKind::EnterpriseCash,
+        AccountKind::ProviderReceivable,
+        AccountKind::Platform,
+        AccountKind::ExternalFunding,
+        AccountKind::ProviderPayout,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::ProgrammeBudget => "programme_budget",
+            AccountKind::EnterpriseVoucher => "enterprise_voucher",
+            AccountKind::EnterpriseCash => "enterprise_cash",
+            AccountKind::ProviderReceivable => "provider_receivable",
+            AccountKind::Platform => "platform",
+            AccountKind::ExternalFunding => "external_funding",
+            AccountKind::ProviderPayout => "provider_payout",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AccountKind> {
+        AccountKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 

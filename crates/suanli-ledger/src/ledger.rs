@@ -136,6 +136,20 @@ impl Ledger {
         expired
     }
 
+    /// Forgets an account that was created but never used, so a refused request that created
+    /// it leaves no trace. Refuses (returns false) if any balance is non-zero; the caller
+    /// guarantees no transfer names it (true of an account created by a request none of whose
+    /// transfers applied).
+    pub fn forget_unused_account(&mut self, id: AccountId) -> bool {
+        match self.accounts.get(&id) {
+            Some(a) if a.balances() == crate::account::Balances::default() => {
+                self.accounts.remove(&id);
+                true
+            }
+            _ => false,
+        }
+    }
+
     pub fn account(&self, id: AccountId) -> Option<&Account> {
         self.accounts.get(&id)
     }

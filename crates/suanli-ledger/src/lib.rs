@@ -50,10 +50,13 @@
 //! application id, so one bill per job is enforced by idempotency.
 
 pub mod account;
+pub mod chart;
 pub mod error;
 pub mod ledger;
+pub mod records;
 pub mod transfer;
 pub mod verify;
+pub mod voucher;
 
 #[cfg(test)]
 mod model_tests;

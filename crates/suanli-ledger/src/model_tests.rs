@@ -5,14 +5,7 @@ use proptest::prelude::*;
 use std::collections::HashMap;
 use suanli_core::money::Fen;
 
-const KINDS: [AccountKind; 6] = [
-    AccountKind::ProgrammeBudget,
-    AccountKind::EnterpriseVoucher,
-    AccountKind::EnterpriseCash,
-    AccountKind::ProviderReceivable,
-    AccountKind::Platform,
-    AccountKind::ExternalFunding,
-];
+const KINDS: [AccountKind; 7] = AccountKind::ALL;
 
 #[derive(Debug, Clone)]
 enum Op {

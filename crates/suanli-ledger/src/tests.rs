@@ -1,7 +1,6 @@
 //! Unit tests: one table per rule and error, and the invariants `verify` guards.
 
 use crate::*;
-use suanli_core::error::ErrorCode;
 use suanli_core::money::Fen;
 
 const FUND: AccountId = AccountId(1);
@@ -48,20 +47,20 @@ fn one(l: &mut Ledger, t: Transfer) -> Result<Outcome, LedgerError> {
 
 #[test]
 fn refused_transfers_have_their_codes_and_change_nothing() {
-    let cases: Vec<(&str, Transfer, &str, ErrorCode)> = vec![
-        ("zero id", single(0, BUDGET, VOUCHER, 1), "invalid_transfer_id", ErrorCode::InvalidId),
-        ("reserved id", single(1 << 127, BUDGET, VOUCHER, 1), "invalid_transfer_id", ErrorCode::InvalidId),
-        ("same account", single(1, BUDGET, BUDGET, 1), "same_account", ErrorCode::InvalidBody),
-        ("zero amount", single(1, BUDGET, VOUCHER, 0), "zero_amount", ErrorCode::InvalidAmount),
-        ("negative amount", single(1, BUDGET, VOUCHER, -5), "negative_amount", ErrorCode::InvalidAmount),
-        ("unknown debit", single(1, AccountId(99), VOUCHER, 1), "unknown_account", ErrorCode::NotFound),
-        ("unknown credit", single(1, BUDGET, AccountId(99), 1), "unknown_account", ErrorCode::NotFound),
-        ("currency mismatch", single(1, PLATFORM, HKD_ACCOUNT, 1), "currency_mismatch", ErrorCode::InvalidBody),
-        ("overdraw", single(1, VOUCHER, PROVIDER, 601), "insufficient_funds", ErrorCode::InvalidAmount),
-        ("overdraw pending", pending(1, VOUCHER, PROVIDER, 601, None), "insufficient_funds", ErrorCode::InvalidAmount),
-        ("refund beyond funding", single(1, BUDGET, FUND, 1001), "insufficient_funds", ErrorCode::InvalidAmount),
-        ("credit funding beyond debits", single(1, PLATFORM, FUND, 1001), "credits_exceed_debits", ErrorCode::InvalidAmount),
-        ("zero timeout", pending(1, VOUCHER, PROVIDER, 1, Some(0)), "invalid_timeout", ErrorCode::InvalidDuration),
+    let cases: Vec<(&str, Transfer, &str)> = vec![
+        ("zero id", single(0, BUDGET, VOUCHER, 1), "invalid_transfer_id"),
+        ("reserved id", single(1 << 127, BUDGET, VOUCHER, 1), "invalid_transfer_id"),
+        ("same account", single(1, BUDGET, BUDGET, 1), "same_account"),
+        ("zero amount", single(1, BUDGET, VOUCHER, 0), "zero_amount"),
+        ("negative amount", single(1, BUDGET, VOUCHER, -5), "negative_amount"),
+        ("unknown debit", single(1, AccountId(99), VOUCHER, 1), "unknown_account"),
+        ("unknown credit", single(1, BUDGET, AccountId(99), 1), "unknown_account"),
+        ("currency mismatch", single(1, PLATFORM, HKD_ACCOUNT, 1), "currency_mismatch"),
+        ("overdraw", single(1, VOUCHER, PROVIDER, 601), "insufficient_funds"),
+        ("overdraw pending", pending(1, VOUCHER, PROVIDER, 601, None), "insufficient_funds"),
+        ("refund beyond funding", single(1, BUDGET, FUND, 1001), "insufficient_funds"),
+        ("credit funding beyond debits", single(1, PLATFORM, FUND, 1001), "credits_exceed_debits"),
+        ("zero timeout", pending(1, VOUCHER, PROVIDER, 1, Some(0)), "invalid_timeout"),
         (
             "unrepresentable deadline",
             {
@@ -70,30 +69,19 @@ fn refused_transfers_have_their_codes_and_change_nothing() {
                 t
             },
             "invalid_timeout",
-            ErrorCode::InvalidDuration,
         ),
-        ("overflow", single(1, PLATFORM, VOUCHER, i64::MAX), "amount_overflow", ErrorCode::InvalidAmount),
-        (
-            "post unknown pending",
-            Transfer::post(tid(1), &pending(77, VOUCHER, PROVIDER, 5, None), None, 2_000),
-            "pending_not_found",
-            ErrorCode::NotFound,
-        ),
-        (
-            "post a single",
-            Transfer::post(tid(1), &single(101, BUDGET, VOUCHER, 600), None, 2_000),
-            "not_pending",
-            ErrorCode::IllegalTransition,
-        ),
-        ("duplicate differs", single(101, BUDGET, VOUCHER, 601), "duplicate_transfer_differs", ErrorCode::InvalidBody),
+        ("overflow", single(1, PLATFORM, VOUCHER, i64::MAX), "amount_out_of_range"),
+        ("post unknown pending", Transfer::post(tid(1), &pending(77, VOUCHER, PROVIDER, 5, None), None, 2_000), "pending_not_found"),
+        ("post a single", Transfer::post(tid(1), &single(101, BUDGET, VOUCHER, 600), None, 2_000), "not_pending"),
+        ("duplicate differs", single(101, BUDGET, VOUCHER, 601), "duplicate_transfer_differs"),
     ];
-    for (name, t, code, table_code) in cases {
+    for (name, t, code) in cases {
         let mut l = ledger();
         let before: Vec<Account> = l.accounts().cloned().collect();
         let history = l.transfers().len();
         let e = one(&mut l, t).expect_err(name);
-        assert_eq!((e.code(), e.error_code()), (code, table_code), "{name}: {e}");
-        assert_eq!(suanli_core::Error::from(e).code, table_code, "{name}");
+        assert_eq!(e.code(), code, "{name}: {e}");
+        assert_eq!(suanli_core::Error::from(e).code.as_str(), code, "{name}");
         assert_eq!(l.accounts().cloned().collect::<Vec<_>>(), before, "{name} changed balances");
         assert_eq!(l.transfers().len(), history, "{name} changed history");
     }

@@ -12,12 +12,35 @@ use suanli_core::money::Fen;
 #[serde(transparent)]
 pub struct TransferId(pub u128);
 
+impl std::fmt::Display for TransferId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
 impl TransferId {
     const RESERVED_BIT: u128 = 1 << 127;
 
     /// The id of the record the ledger writes when the pending transfer `pending` times out.
     pub fn expiry_of(pending: TransferId) -> TransferId {
         TransferId(pending.0 | Self::RESERVED_BIT)
+    }
+
+    /// The platform's own transfer for `purpose` (e.g. "hold-voucher") of `reference` (e.g. a
+    /// job id): a 128-bit FNV-1a hash with the reserved bit cleared, so a retried step of a
+    /// flow always carries the same id and the ledger applies it once. Never zero.
+    pub fn derive(purpose: &str, reference: &str) -> TransferId {
+        TransferId((crate::account::fnv1a_128(&[purpose.as_bytes(), b"/", reference.as_bytes()]) & !Self::RESERVED_BIT).max(1))
+    }
+
+    /// The id as 32 lower-case hex digits.
+    pub fn to_hex(self) -> String {
+        format!("{:032x}", self.0)
+    }
+
+    /// Parses 1 to 32 hex digits; `None` for anything else, zero, or a reserved id.
+    pub fn parse_hex(s: &str) -> Option<TransferId> {
+        crate::account::parse_u128_hex(s).map(TransferId).filter(|t| t.0 != 0 && !t.is_reserved())
     }
 
     /// Whether this id is in the ledger's reserved range.
@@ -66,6 +89,23 @@ impl ReasonCode {
             ReasonCode::Adjustment => "adjustment",
             ReasonCode::PendingTimeout => "pending_timeout",
         }
+    }
+
+    pub const ALL: [ReasonCode; 10] = [
+        ReasonCode::BudgetFunding,
+        ReasonCode::VoucherIssue,
+        ReasonCode::VoucherSpend,
+        ReasonCode::VoucherExpiry,
+        ReasonCode::CashTopUp,
+        ReasonCode::JobCharge,
+        ReasonCode::Refund,
+        ReasonCode::Settlement,
+        ReasonCode::Adjustment,
+        ReasonCode::PendingTimeout,
+    ];
+
+    pub fn parse(s: &str) -> Option<ReasonCode> {
+        ReasonCode::ALL.into_iter().find(|r| r.as_str() == s)
     }
 }
 

@@ -179,7 +179,64 @@ pub async fn seed(s: &AppState, data_dir: &Path, url: &str) -> anyhow::Result<(P
     }
     write_private(&path, &serde_json::to_string_pretty(&file)?)?;
     tx.commit().await?;
+    seed_money(s, now).await?;
     Ok((path, tokens))
+}
+
+/// The demo's money, once: this year's voucher programme with Hangzhou's rules, a prepaid
+/// cash balance for every tenant, and voucher applications from the eligible ones, most
+/// approved and a few left for the operator to decide.
+async fn seed_money(s: &AppState, now: i64) -> anyhow::Result<()> {
+    use crate::api::vouchers;
+    use suanli_core::id::ApplicationId;
+    use suanli_ledger::records::{Application, ApplicationState};
+    use suanli_ledger::voucher::ProgrammeRules;
+    if s.store.meta("demo_money_seeded").await?.is_some() {
+        return Ok(());
+    }
+    let actor = "system:demo";
+    let year = suanli_core::time::format_date(now + 8 * 3_600_000)[..4].parse::<i32>()?;
+    let programme = match s.store.programmes().await?.into_iter().find(|p| p.rules.year == year) {
+        Some(p) => p,
+        None => vouchers::open_programme(s, ProgrammeRules::hangzhou(year), None, actor).await.map_err(|e| anyhow::anyhow!("{e:?}"))?,
+    };
+    let purposes =
+        ["大模型微调 / fine-tuning a model", "视觉检测训练 / training visual inspection", "推理服务上线 / launching an inference service"];
+    for (i, t) in s.store.tenants().await?.iter().enumerate() {
+        let id = suanli_ledger::TransferId::derive("demo-top-up", t.id.as_str());
+        vouchers::cash_top_up(s, &t.id, Fen(100_000_000), id, Some("demo opening balance".into()), actor)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        if programme.rules.check_eligible(t.sme, t.uscc.division_code()).is_err() {
+            continue;
+        }
+        let (ms, e) = s.ids.parts();
+        let requested = Fen([30_000_000, 80_000_000, 150_000_000][i % 3]);
+        let app = Application {
+            id: ApplicationId::generate(ms, e),
+            programme_id: programme.id.clone(),
+            tenant_id: t.id.clone(),
+            requested,
+            purpose: purposes[i % purposes.len()].to_string(),
+            state: ApplicationState::Pending,
+            approved: None,
+            decision_reason: None,
+            decided_by: None,
+            decided_ms: None,
+            created_ms: ms,
+        };
+        s.store
+            .insert_application(&app, &audit_as(s, actor, "voucher.apply", app.id.as_str(), json!({"amount": requested.to_yuan_string()})))
+            .await?;
+        if i % 4 != 3 {
+            let amount = if i % 5 == 0 { Fen(requested.0 / 2) } else { requested };
+            vouchers::issue(s, &app, amount, Some("demo: approved".into()), actor).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        }
+    }
+    let mut tx = s.store.begin().await?;
+    tx.set_meta("demo_money_seeded", "1").await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {

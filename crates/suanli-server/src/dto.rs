@@ -376,6 +376,24 @@ pub struct CitySummary {
     pub by_scope: BTreeMap<String, ComputeSlice>,
     pub by_vendor: BTreeMap<String, ComputeSlice>,
     pub by_class: BTreeMap<String, ComputeSlice>,
+    /// This year's voucher programme: spent against its budget (absent if none is open).
+    pub vouchers: Option<VoucherSummary>,
+}
+
+/// The voucher programme's money, for the city summary. Yuan strings.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct VoucherSummary {
+    pub programme_id: String,
+    pub year: i32,
+    pub budget: String,
+    pub issued: String,
+    pub spent: String,
+    pub held: String,
+    pub remaining: String,
+    /// spent / budget, 0..1.
+    pub spent_share: f64,
+    pub enterprises: i64,
+    pub pending_applications: i64,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

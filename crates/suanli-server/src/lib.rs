@@ -25,10 +25,11 @@ use suanli_core::error::ErrorCode;
 use suanli_core::id::AuditId;
 use suanli_core::region::Regions;
 use suanli_core::time::{Clock, UnixMs};
+use suanli_dispatch::billing::Billing;
 use suanli_dispatch::engine::{Engine, SchedContext};
 use suanli_dispatch::ids::Ids;
 use suanli_dispatch::sim::{SimBackend, SimConfig};
-use suanli_store::{Audit, Store, StoreOptions};
+use suanli_store::{Audit, LedgerService, Store, StoreOptions};
 
 /// Everything a request handler needs.
 #[derive(Clone)]
@@ -40,6 +41,10 @@ pub struct AppState {
     pub ids: Ids,
     pub engine: Arc<Engine>,
     pub metrics: Arc<metrics::Metrics>,
+    /// The ledger's one writer (group commit).
+    pub ledger: LedgerService,
+    /// Settlements run one at a time, so no bill joins two statements.
+    pub settle_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Builds an audit record for a change made by a caller.
@@ -62,7 +67,7 @@ pub fn audit_as(s: &AppState, actor: &str, action: &str, subject: &str, detail: 
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    use api::{centres, city, jobs, tenants};
+    use api::{billing, centres, city, jobs, ledger, tenants, vouchers};
     let api = Router::new()
         .route("/openapi.json", get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi::document()) }))
         .route("/city/summary", get(city::summary))
@@ -82,7 +87,24 @@ pub fn router(state: AppState) -> Router {
         .route("/jobs/{id}", get(jobs::get_job))
         .route("/jobs/{id}/cancel", post(jobs::cancel_job))
         .route("/jobs/{id}/explain", get(jobs::explain_job))
-        .route("/quotes", post(jobs::quote));
+        .route("/quotes", post(jobs::quote))
+        .route("/jobs/{id}/bill", get(billing::get_job_bill).post(billing::bill_job))
+        .route("/bills", get(billing::list_bills))
+        .route("/settlements", post(billing::settle))
+        .route("/statements", get(billing::list_statements))
+        .route("/ledger/reconciliation", get(billing::reconciliation))
+        .route("/ledger/verify", get(ledger::verify))
+        .route("/ledger/accounts", get(ledger::accounts))
+        .route("/ledger/transfers", post(ledger::transfers))
+        .route("/voucher-programmes", get(vouchers::list_programmes).post(vouchers::create_programme))
+        .route("/voucher-programmes/{id}", get(vouchers::get_programme))
+        .route("/voucher-programmes/{id}/close", post(vouchers::close_programme))
+        .route("/voucher-applications", get(vouchers::list_applications).post(vouchers::apply))
+        .route("/voucher-applications/{id}", get(vouchers::get_application))
+        .route("/voucher-applications/{id}/approve", post(vouchers::approve))
+        .route("/voucher-applications/{id}/reject", post(vouchers::reject))
+        .route("/tenants/{id}/balance", get(vouchers::balance))
+        .route("/tenants/{id}/top-ups", post(vouchers::top_up));
     Router::new()
         .route("/healthz", get(city::healthz))
         .route("/metrics", get(metrics::render))
@@ -144,7 +166,8 @@ pub async fn build_state(cfg: &ServeConfig) -> anyhow::Result<AppState> {
     let catalogue = Arc::new(Catalogue::builtin());
     let regions = Arc::new(Regions::builtin());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let ids = Ids::new(clock);
+    let ids = Ids::new(clock.clone());
+    let ledger = LedgerService::start(store.clone(), clock, Duration::from_secs(1)).await?;
     let demo_city = demo::DemoCity::builtin();
     let sim = SimBackend::new(SimConfig {
         time_scale: cfg.time_scale.unwrap_or(demo_city.workload.time_scale),
@@ -153,8 +176,20 @@ pub async fn build_state(cfg: &ServeConfig) -> anyhow::Result<AppState> {
         ..SimConfig::default()
     });
     let sched = Arc::new(SchedContext::new(&catalogue));
-    let engine = Arc::new(Engine::new(store.clone(), catalogue.clone(), regions.clone(), ids.clone(), Arc::new(sim), sched));
-    Ok(AppState { store, catalogue, regions, policy: Arc::new(Policy::default()), ids, engine, metrics: Arc::default() })
+    let billing = Billing::new(store.clone(), ledger.clone(), catalogue.clone(), ids.clone());
+    let engine =
+        Arc::new(Engine::new(store.clone(), catalogue.clone(), regions.clone(), ids.clone(), Arc::new(sim), sched).with_billing(billing));
+    Ok(AppState {
+        store,
+        catalogue,
+        regions,
+        policy: Arc::new(Policy::default()),
+        ids,
+        engine,
+        metrics: Arc::default(),
+        ledger,
+        settle_lock: Arc::default(),
+    })
 }
 
 /// Runs the platform until `shutdown` resolves.

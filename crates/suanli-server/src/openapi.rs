@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations; `docs/openapi.json` is its committed copy.
 
-use crate::api::{centres, city, jobs, tenants};
+use crate::api::{billing, centres, city, jobs, ledger, tenants, vouchers};
 use crate::dto::*;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -32,6 +32,26 @@ use utoipa::{Modify, OpenApi};
         jobs::cancel_job,
         jobs::explain_job,
         jobs::quote,
+        vouchers::create_programme,
+        vouchers::list_programmes,
+        vouchers::get_programme,
+        vouchers::close_programme,
+        vouchers::apply,
+        vouchers::list_applications,
+        vouchers::get_application,
+        vouchers::approve,
+        vouchers::reject,
+        vouchers::balance,
+        vouchers::top_up,
+        billing::list_bills,
+        billing::get_job_bill,
+        billing::bill_job,
+        billing::settle,
+        billing::list_statements,
+        billing::reconciliation,
+        ledger::verify,
+        ledger::accounts,
+        ledger::transfers,
     ),
     components(schemas(crate::error::Problem, JobIn, JobOut, CentreOut, PoolOut, TenantOut, CitySummary)),
     modifiers(&BearerAuth),
@@ -40,6 +60,9 @@ use utoipa::{Modify, OpenApi};
         (name = "tenants", description = "Tenants, users and tokens"),
         (name = "jobs", description = "Submitting and following jobs"),
         (name = "city", description = "City totals, catalogue, regions, audit"),
+        (name = "vouchers", description = "Voucher programmes (算力券), applications, balances and top-ups"),
+        (name = "billing", description = "Bills, provider settlement and reconciliation"),
+        (name = "ledger", description = "The double-entry ledger: verification, accounts, transfers"),
         (name = "ops", description = "Health"),
     )
 )]

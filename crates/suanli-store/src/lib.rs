@@ -9,9 +9,12 @@
 //! process (SQLite has one writer anyway, and a deferred transaction that upgrades to a
 //! writer can fail without retry); readers run concurrently in WAL mode.
 
+pub mod ledger;
 mod migrations;
 mod rows;
+pub mod vouchers;
 
+pub use ledger::{Effect, LedgerAnswer, LedgerRequest, LedgerService, StoredAccount};
 use rows::{centre_from_row, job_from_row, pool_from_row, tenant_from_row};
 use serde::Serialize;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -26,6 +29,7 @@ use suanli_core::job::{Job, JobState};
 use suanli_core::tenant::{Principal, Role, Tenant};
 use suanli_core::time::UnixMs;
 use tokio::sync::Mutex;
+pub use vouchers::{BillFilter, ProgrammeTotals, VoucherMoney};
 
 /// What went wrong in the store: a domain error the caller should show, or a database failure.
 #[derive(Debug, thiserror::Error)]

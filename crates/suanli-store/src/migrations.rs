@@ -110,10 +110,106 @@ CREATE INDEX jobs_centre ON jobs (centre_id, id)
 ALTER TABLE jobs ADD COLUMN explain_json TEXT
 "#,
     ),
+    (
+        3,
+        "ledger, vouchers, bills and statements",
+        r#"
+CREATE TABLE ledger_accounts (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    flags BIGINT NOT NULL,
+    owner TEXT NOT NULL,
+    debits_pending BIGINT NOT NULL,
+    debits_posted BIGINT NOT NULL,
+    credits_pending BIGINT NOT NULL,
+    credits_posted BIGINT NOT NULL,
+    created_ms BIGINT NOT NULL
+);
+CREATE INDEX ledger_accounts_owner ON ledger_accounts (owner);
+CREATE TABLE ledger_transfers (
+    seq BIGINT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    debit TEXT NOT NULL,
+    credit TEXT NOT NULL,
+    amount BIGINT NOT NULL,
+    reason TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    ts_ms BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    pending_id TEXT,
+    post_amount BIGINT,
+    timeout_ms BIGINT
+);
+CREATE INDEX ledger_transfers_reference ON ledger_transfers (reference);
+CREATE TABLE voucher_programmes (
+    id TEXT PRIMARY KEY,
+    year BIGINT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    rules_json TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    closed_ms BIGINT
+);
+CREATE TABLE voucher_applications (
+    id TEXT PRIMARY KEY,
+    programme_id TEXT NOT NULL REFERENCES voucher_programmes (id),
+    tenant_id TEXT NOT NULL REFERENCES tenants (id),
+    requested_fen BIGINT NOT NULL CHECK (requested_fen > 0),
+    purpose TEXT NOT NULL,
+    state TEXT NOT NULL,
+    approved_fen BIGINT,
+    decision_reason TEXT,
+    decided_by TEXT,
+    decided_ms BIGINT,
+    created_ms BIGINT NOT NULL
+);
+CREATE INDEX voucher_applications_tenant ON voucher_applications (tenant_id, id);
+CREATE INDEX voucher_applications_state ON voucher_applications (state, id);
+CREATE TABLE bills (
+    id TEXT PRIMARY KEY,
+    job_id TEXT NOT NULL UNIQUE REFERENCES jobs (id),
+    tenant_id TEXT NOT NULL REFERENCES tenants (id),
+    provider_id TEXT REFERENCES providers (id),
+    centre_id TEXT REFERENCES centres (id),
+    pool_id TEXT REFERENCES pools (id),
+    programme_id TEXT REFERENCES voucher_programmes (id),
+    rule TEXT NOT NULL,
+    usage_s BIGINT NOT NULL,
+    accelerators BIGINT NOT NULL,
+    price_fen_per_hour BIGINT NOT NULL,
+    discount_pct BIGINT NOT NULL,
+    ratio_pct BIGINT NOT NULL,
+    charge_fen BIGINT NOT NULL,
+    voucher_fen BIGINT NOT NULL,
+    cash_fen BIGINT NOT NULL,
+    outstanding_fen BIGINT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    statement_id TEXT
+);
+CREATE INDEX bills_tenant ON bills (tenant_id, id);
+CREATE INDEX bills_provider ON bills (provider_id, created_ms);
+CREATE TABLE statements (
+    id TEXT PRIMARY KEY,
+    provider_id TEXT NOT NULL REFERENCES providers (id),
+    from_ms BIGINT NOT NULL,
+    to_ms BIGINT NOT NULL,
+    bills BIGINT NOT NULL,
+    charge_fen BIGINT NOT NULL,
+    voucher_fen BIGINT NOT NULL,
+    cash_fen BIGINT NOT NULL,
+    outstanding_fen BIGINT NOT NULL,
+    settled_fen BIGINT NOT NULL,
+    transfer_id TEXT,
+    created_ms BIGINT NOT NULL
+);
+CREATE INDEX statements_provider ON statements (provider_id, id)
+"#,
+    ),
 ];
 
 /// The latest schema version this build knows.
-pub const LATEST: i64 = 2;
+pub const LATEST: i64 = 3;
 
 pub async fn run(store: &Store) -> StoreResult<()> {
     let mut tx = store.begin().await?;

@@ -620,7 +620,7 @@ fn show_city(v: &Value, fmt: Format) {
         return output::json(v);
     }
     let pct = |x: &Value| x.as_f64().map_or("-".into(), |f| format!("{:.1}%", f * 100.0));
-    let rows = vec![
+    let mut rows = vec![
         json!({"metric": "open compute FP16 (PFLOPS) 可开放算力", "now": format!("{:.1}", v["open_compute_pflops_fp16"].as_f64().unwrap_or(0.0)), "target": format!(">= {}", cell(&v["targets"]["open_compute_pflops_fp16"])), "progress": pct(&v["open_compute_progress"])}),
         json!({"metric": "high-performance share 高性能算力占比", "now": pct(&v["high_performance_share"]), "target": format!(">= {}", pct(&v["targets"]["high_performance_share"])), "progress": ""}),
         json!({"metric": "domestic share 国产算力占比", "now": pct(&v["domestic_share"]), "target": "", "progress": ""}),
@@ -630,6 +630,12 @@ fn show_city(v: &Value, fmt: Format) {
         json!({"metric": "tenants 企业用户", "now": cell(&v["tenants"]), "target": "", "progress": ""}),
         json!({"metric": "jobs pending / running / succeeded / failed", "now": format!("{} / {} / {} / {}", cell(&v["jobs"]["pending"]), cell(&v["jobs"]["running"]), cell(&v["jobs"]["succeeded"]), cell(&v["jobs"]["failed"])), "target": "", "progress": ""}),
     ];
+    let vch = &v["vouchers"];
+    if vch.is_object() {
+        rows.push(json!({"metric": format!("vouchers {} spent 算力券已使用", cell(&vch["year"])), "now": format!("¥{}", cell(&vch["spent"])), "target": format!("<= ¥{} budget", cell(&vch["budget"])), "progress": pct(&vch["spent_share"])}));
+        rows.push(json!({"metric": "vouchers issued / held / remaining 已发放/冻结/剩余", "now": format!("¥{} / ¥{} / ¥{}", cell(&vch["issued"]), cell(&vch["held"]), cell(&vch["remaining"])), "target": "", "progress": ""}));
+        rows.push(json!({"metric": "enterprises with vouchers / applications pending", "now": format!("{} / {}", cell(&vch["enterprises"]), cell(&vch["pending_applications"])), "target": "", "progress": ""}));
+    }
     table(&rows, &[("metric", "metric"), ("now", "now"), ("target", "target"), ("progress", "progress")]);
     let scopes: Vec<Value> = v["by_scope"].as_object().map_or_else(Vec::new, |m| {
         m.iter().map(|(k, s)| json!({"scope": k, "pflops": s["pflops_fp16"], "accelerators": s["accelerators"]})).collect()

@@ -69,6 +69,24 @@ pub async fn city_summary(s: &AppState) -> ApiResult<CitySummary> {
         by_scope: t.by_scope,
         by_vendor: t.by_vendor,
         by_class: t.by_class,
+        vouchers: match s.store.programme_open_at(s.ids.now_ms()).await? {
+            Some(p) => {
+                let o = crate::api::vouchers::programme_out(s, &p).await?;
+                Some(VoucherSummary {
+                    programme_id: o.id,
+                    year: o.year,
+                    budget: o.budget,
+                    issued: o.issued,
+                    spent: o.spent,
+                    held: o.held,
+                    remaining: o.remaining,
+                    spent_share: o.spent_share,
+                    enterprises: o.enterprises,
+                    pending_applications: o.pending_applications,
+                })
+            }
+            None => None,
+        },
     })
 }
 

@@ -1,6 +1,9 @@
 //! The HTTP API under `/api/v1`, one module per area.
 
+pub mod billing;
 pub mod centres;
 pub mod city;
 pub mod jobs;
+pub mod ledger;
 pub mod tenants;
+pub mod vouchers;

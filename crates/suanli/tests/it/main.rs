@@ -3,6 +3,7 @@
 mod api;
 mod e2e;
 mod harness;
+mod ledger;
 mod simulate;
 mod store;
 mod tidy;

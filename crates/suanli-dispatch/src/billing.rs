@@ -1,0 +1,377 @@
+//! Billing: holds on the ledger when a job is placed, and the one bill when it ends, by the rule in `suanli_ledger::voucher`.
+//!
+//! Every transfer id here is derived from the job (and, for holds, the placement time), so a
+//! step retried after a crash or a lost answer is applied once. The bill itself commits in
+//! the same store transaction as its transfers (a ledger effect), and a job has at most one.
+
+use crate::ids::Ids;
+use serde_json::json;
+use std::collections::HashSet;
+use std::sync::Arc;
+use suanli_core::catalogue::Catalogue;
+use suanli_core::centre::{Centre, PartnerStatus, Pool};
+use suanli_core::error::{Error, ErrorCode};
+use suanli_core::id::{AuditId, BillId, JobId};
+use suanli_core::job::{Job, JobState};
+use suanli_core::money::Fen;
+use suanli_core::time::UnixMs;
+use suanli_ledger::chart;
+use suanli_ledger::records::{Bill, Programme, ProgrammeState};
+use suanli_ledger::voucher::{self, ChargeRule, HOLD_FACTOR, Holds};
+use suanli_ledger::{ReasonCode, Transfer, TransferId, TransferKind};
+use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, Store, StoreError, StoredAccount};
+
+/// How long a hold lives past the job's estimated run (a safety net: orphaned holds expire).
+const HOLD_SLACK_MS: i64 = 24 * 3_600_000;
+
+/// How long a job cancelled while running waits for its usage to be metered before it is
+/// billed without it.
+const METERING_GRACE_MS: i64 = 60_000;
+
+/// Why a job may not be placed yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldRefused(pub String);
+
+/// A failure reason that makes the centre, not the tenant, answer for a failed job.
+pub const CENTRE_FAULT_PREFIX: &str = "centre fault: ";
+
+#[derive(Clone)]
+pub struct Billing {
+    store: Store,
+    ledger: LedgerService,
+    catalogue: Arc<Catalogue>,
+    ids: Ids,
+}
+
+impl std::fmt::Debug for Billing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Billing")
+    }
+}
+
+fn stored(c: &chart::ChartAccount, now: UnixMs) -> StoredAccount {
+    StoredAccount { account: c.account(), owner: c.owner.clone(), created_ms: now }
+}
+
+impl Billing {
+    pub fn new(store: Store, ledger: LedgerService, catalogue: Arc<Catalogue>, ids: Ids) -> Billing {
+        Billing { store, ledger, catalogue, ids }
+    }
+
+    pub fn ledger(&self) -> &LedgerService {
+        &self.ledger
+    }
+
+    fn audit(&self, action: &str, subject: &JobId, detail: serde_json::Value) -> Audit {
+        let (t, e) = self.ids.parts();
+        Audit {
+            id: AuditId::generate(t, e),
+            at_ms: t,
+            actor: "system:billing".into(),
+            action: action.into(),
+            subject: subject.to_string(),
+            detail,
+        }
+    }
+
+    /// The voucher ratio for a job on this pool at this centre, in the programme open at `at_ms`.
+    async fn ratio(
+        &self,
+        pool: &Pool,
+        centre: &Centre,
+        at_ms: UnixMs,
+    ) -> Result<(Option<suanli_ledger::records::Programme>, u8), StoreError> {
+        let Some(p) = self.store.programme_open_at(at_ms).await? else { return Ok((None, 0)) };
+        let domestic = self.catalogue.get(&pool.accelerator).is_some_and(|a| a.domestic);
+        let ratio = p.rules.compute_ratio_pct(domestic, centre.partner_status == PartnerStatus::Partner);
+        Ok((Some(p), ratio))
+    }
+
+    /// Reserves a job's estimated charge before it is placed: the voucher's share and the
+    /// rest from cash, as two linked pending transfers to the provider's receivable.
+    pub async fn hold(
+        &self,
+        job: &Job,
+        pool: &Pool,
+        centre: &Centre,
+        est_run_s: f64,
+        now: UnixMs,
+    ) -> Result<Result<(), HoldRefused>, StoreError> {
+        let hold_s = (est_run_s * HOLD_FACTOR).ceil().max(1.0) as i64;
+        let estimate = Fen::charge(pool.price_per_hour, job.spec.accelerators, hold_s, pool.partner_discount_pct);
+        if !estimate.is_positive() {
+            return Ok(Ok(()));
+        }
+        let tenant = job.tenant_id.as_str();
+        let cash = chart::cash(tenant);
+        let receivable = chart::receivable(centre.provider_id.as_str());
+        let mut accounts = vec![stored(&cash, now), stored(&receivable, now)];
+        let (programme, ratio) = self.ratio(pool, centre, now).await?;
+        let voucher = programme.as_ref().map(|p| chart::voucher(tenant, p.id.as_str()));
+        let voucher_available = match &voucher {
+            Some(v) => self.store.ledger_account(v.id).await?.map_or(Fen::ZERO, |a| a.account.available()),
+            None => Fen::ZERO,
+        };
+        let held: Holds = voucher::holds(estimate, ratio, voucher_available);
+        let timeout = Some(hold_s.saturating_mul(1000).saturating_mul(4).saturating_add(HOLD_SLACK_MS));
+        let key = format!("{}/{now}", job.id);
+        let mut transfers = Vec::new();
+        if let (Some(v), true) = (&voucher, held.voucher.is_positive()) {
+            accounts.push(stored(v, now));
+            transfers.push(Transfer::pending(
+                TransferId::derive("hold-voucher", &key),
+                v.id,
+                receivable.id,
+                held.voucher,
+                ReasonCode::VoucherSpend,
+                job.id.as_str(),
+                now,
+                timeout,
+            ));
+        }
+        if held.cash.is_positive() {
+            transfers.push(Transfer::pending(
+                TransferId::derive("hold-cash", &key),
+                cash.id,
+                receivable.id,
+                held.cash,
+                ReasonCode::JobCharge,
+                job.id.as_str(),
+                now,
+                timeout,
+            ));
+        }
+        let request = LedgerRequest {
+            accounts,
+            transfers,
+            linked: true,
+            audit: Some(self.audit("job.hold", &job.id, json!({"estimate": estimate.to_yuan_string(), "voucher": held.voucher.to_yuan_string(), "cash": held.cash.to_yuan_string(), "ratio_pct": ratio}))),
+            ..LedgerRequest::default()
+        };
+        match self.ledger.submit_all(request).await {
+            Ok(_) => Ok(Ok(())),
+            Err(e) if e.code == ErrorCode::InsufficientFunds => {
+                let available = self.store.ledger_account(cash.id).await?.map_or(Fen::ZERO, |a| a.account.available());
+                Ok(Err(HoldRefused(format!(
+                    "waiting for funds: placing it needs a hold of {} from the cash balance, which has {} available (top up, or apply for vouchers)",
+                    held.cash, available
+                ))))
+            }
+            Err(e) => Err(StoreError::Domain(e)),
+        }
+    }
+
+    /// Releases every open hold of a job (it was preempted and will be placed again).
+    pub async fn release(&self, job: &JobId, now: UnixMs) -> Result<(), StoreError> {
+        let history = self.store.ledger_transfers_by_reference(job.as_str()).await?;
+        let transfers: Vec<Transfer> =
+            open_holds(&history).into_iter().map(|h| Transfer::void(TransferId::derive("release", &h.id.to_hex()), h, now)).collect();
+        if transfers.is_empty() {
+            return Ok(());
+        }
+        let audit = self.audit("job.hold_released", job, json!({"holds": transfers.len()}));
+        self.ledger
+            .submit_all(LedgerRequest { transfers, linked: true, audit: Some(audit), ..LedgerRequest::default() })
+            .await
+            .map_err(StoreError::Domain)?;
+        Ok(())
+    }
+
+    /// Bills a job that has ended: posts what it owes against its holds, releases the rest,
+    /// charges any overrun to cash, and records the one bill. `bill_exists` if it has one.
+    pub async fn bill(&self, job_id: &JobId, now: UnixMs) -> Result<Bill, StoreError> {
+        let job = self.store.job(job_id).await?.ok_or_else(|| Error::new(ErrorCode::JobNotFound, format!("no job {job_id}")))?;
+        if !job.state.is_terminal() {
+            return Err(Error::new(
+                ErrorCode::IllegalTransition,
+                format!("job {job_id} is {} and is billed only when it ends", job.state.as_str()),
+            )
+            .into());
+        }
+        if self.store.bill_for_job(job_id).await?.is_some() {
+            return Err(Error::new(ErrorCode::BillExists, format!("job {job_id} already has a bill")).into());
+        }
+        let history = self.store.ledger_transfers_by_reference(job_id.as_str()).await?;
+        let holds = open_holds(&history);
+        let pool = match &job.pool_id {
+            Some(p) => self.store.pools().await?.into_iter().find(|x| &x.id == p),
+            None => None,
+        };
+        let centre = match &job.centre_id {
+            Some(c) => self.store.centre(c).await?,
+            None => None,
+        };
+        let usage_s = job.usage_s.unwrap_or(0);
+        let rule = charge_rule(&job);
+        let charge = rule.charge(job.cost.unwrap_or(Fen::ZERO));
+        let tenant = job.tenant_id.as_str();
+        let cash = chart::cash(tenant);
+        let receivable = centre.as_ref().map(|c| chart::receivable(c.provider_id.as_str()));
+        let (programme, ratio) = match (&pool, &centre) {
+            (Some(p), Some(c)) => self.ratio(p, c, job.placed_ms.unwrap_or(now)).await?,
+            _ => (None, 0),
+        };
+        // The holds this bill posts against: the newest of each kind that pays this provider.
+        let pick = |reason: ReasonCode| {
+            holds.iter().rev().find(|h| h.reason == reason && receivable.as_ref().is_some_and(|r| r.id == h.credit_account)).copied()
+        };
+        let voucher_hold = pick(ReasonCode::VoucherSpend);
+        let cash_hold = pick(ReasonCode::JobCharge);
+        let held = Holds { voucher: voucher_hold.map_or(Fen::ZERO, |h| h.amount), cash: cash_hold.map_or(Fen::ZERO, |h| h.amount) };
+        let pay = voucher::pay(charge, ratio, held);
+        let mut transfers = Vec::new();
+        for (hold, amount) in [(voucher_hold, pay.voucher), (cash_hold, pay.cash_from_hold)] {
+            if let Some(h) = hold {
+                let id = TransferId::derive("bill", &h.id.to_hex());
+                transfers.push(if amount.is_positive() { Transfer::post(id, h, Some(amount), now) } else { Transfer::void(id, h, now) });
+            }
+        }
+        let used: HashSet<TransferId> = [voucher_hold, cash_hold].into_iter().flatten().map(|h| h.id).collect();
+        for h in holds.iter().filter(|h| !used.contains(&h.id)) {
+            transfers.push(Transfer::void(TransferId::derive("bill", &h.id.to_hex()), h, now));
+        }
+        let mut accounts = vec![stored(&cash, now)];
+        let mut overrun_paid = Fen::ZERO;
+        if let (true, Some(r)) = (pay.cash_overrun.is_positive(), &receivable) {
+            accounts.push(stored(r, now));
+            let available = self.store.ledger_account(cash.id).await?.map_or(Fen::ZERO, |a| a.account.available());
+            overrun_paid = pay.cash_overrun.min(available);
+            if overrun_paid.is_positive() {
+                transfers.push(Transfer::single(
+                    TransferId::derive("bill-overrun", job_id.as_str()),
+                    cash.id,
+                    r.id,
+                    overrun_paid,
+                    ReasonCode::JobCharge,
+                    job_id.as_str(),
+                    now,
+                ));
+            }
+        }
+        let (t, e) = self.ids.parts();
+        let bill = Bill {
+            id: BillId::generate(t, e),
+            job_id: job_id.clone(),
+            tenant_id: job.tenant_id.clone(),
+            provider_id: centre.as_ref().map(|c| c.provider_id.clone()),
+            centre_id: job.centre_id.clone(),
+            pool_id: job.pool_id.clone(),
+            programme_id: programme.as_ref().filter(|_| pay.voucher.is_positive()).map(|p| p.id.clone()),
+            rule,
+            usage_s,
+            accelerators: job.spec.accelerators,
+            price_per_hour: pool.as_ref().map_or(Fen::ZERO, |p| p.price_per_hour),
+            discount_pct: pool.as_ref().map_or(0, |p| p.partner_discount_pct),
+            ratio_pct: ratio,
+            charge,
+            voucher: pay.voucher,
+            cash: Fen(pay.cash_from_hold.0 + overrun_paid.0),
+            outstanding: Fen(pay.cash_overrun.0 - overrun_paid.0),
+            created_ms: now,
+            statement_id: None,
+        };
+        let audit = self.audit(
+            "job.billed",
+            job_id,
+            json!({"bill": bill.id, "rule": rule.as_str(), "charge": charge.to_yuan_string(), "voucher": bill.voucher.to_yuan_string(), "cash": bill.cash.to_yuan_string(), "outstanding": bill.outstanding.to_yuan_string()}),
+        );
+        self.ledger
+            .submit_all(LedgerRequest {
+                accounts,
+                transfers,
+                linked: true,
+                effects: vec![Effect::InsertBill(bill.clone())],
+                audit: Some(audit),
+                ..LedgerRequest::default()
+            })
+            .await
+            .map_err(StoreError::Domain)?;
+        // A concurrent biller may have won: answer with the stored bill.
+        Ok(self.store.bill_for_job(job_id).await?.unwrap_or(bill))
+    }
+
+    /// Closes a programme: every enterprise's unspent voucher balance returns to the budget and
+    /// the programme is marked closed, in one commit. Holds still open are posted or released
+    /// as their jobs end.
+    pub async fn close_programme(&self, p: &Programme, actor: &str, now: UnixMs) -> Result<(), StoreError> {
+        let budget = chart::programme_budget(p.id.as_str());
+        let suffix = format!("/{}", p.id);
+        let transfers: Vec<Transfer> = self
+            .store
+            .ledger_accounts(None)
+            .await?
+            .into_iter()
+            .filter(|a| a.account.kind == suanli_ledger::AccountKind::EnterpriseVoucher && a.owner.ends_with(&suffix))
+            .filter(|a| a.account.available().is_positive())
+            .map(|a| {
+                Transfer::single(
+                    TransferId::derive("expire", &a.account.id.to_hex()),
+                    a.account.id,
+                    budget.id,
+                    a.account.available(),
+                    ReasonCode::VoucherExpiry,
+                    p.id.as_str(),
+                    now,
+                )
+            })
+            .collect();
+        let (t, e) = self.ids.parts();
+        let audit = Audit {
+            id: AuditId::generate(t, e),
+            at_ms: t,
+            actor: actor.to_string(),
+            action: "programme.close".into(),
+            subject: p.id.to_string(),
+            detail: json!({"vouchers_expired": transfers.len()}),
+        };
+        self.ledger
+            .submit_all(LedgerRequest {
+                transfers,
+                linked: true,
+                effects: vec![Effect::CloseProgramme { id: p.id.clone(), closed_ms: now }],
+                audit: Some(audit),
+                ..LedgerRequest::default()
+            })
+            .await
+            .map_err(StoreError::Domain)?;
+        Ok(())
+    }
+
+    /// Bills every ended job that has no bill yet; returns how many were billed. Also closes
+    /// programmes whose year has ended.
+    pub async fn sweep(&self, now: UnixMs) -> Result<u32, StoreError> {
+        for p in self.store.programmes().await? {
+            if p.state == ProgrammeState::Open && now >= p.rules.year_bounds_ms().1 {
+                self.close_programme(&p, "system:billing", now).await?;
+                tracing::info!(programme = %p.id, year = p.rules.year, "closed a voucher programme at the end of its year");
+            }
+        }
+        let mut n = 0;
+        for id in self.store.jobs_to_bill(now - METERING_GRACE_MS, 500).await? {
+            match self.bill(&id, now).await {
+                Ok(_) => n += 1,
+                Err(StoreError::Domain(e)) if e.code == ErrorCode::BillExists => {}
+                Err(e) => tracing::warn!(job = %id, error = %e, "billing failed; retrying next round"),
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Which rule a job's charge follows (see `suanli_ledger::voucher`).
+pub fn charge_rule(job: &Job) -> ChargeRule {
+    let ran = job.usage_s.unwrap_or(0) > 0;
+    match job.state {
+        JobState::Succeeded => ChargeRule::Completed,
+        JobState::Failed if job.reason.as_deref().is_some_and(|r| r.starts_with(CENTRE_FAULT_PREFIX)) => ChargeRule::CentreFault,
+        JobState::Failed if ran => ChargeRule::FailedRan,
+        JobState::Cancelled if ran => ChargeRule::CancelledRan,
+        _ => ChargeRule::NeverRan,
+    }
+}
+
+/// Pending transfers in `history` that no later post, void or expiry resolved, oldest first.
+pub fn open_holds(history: &[Transfer]) -> Vec<&Transfer> {
+    let resolved: HashSet<TransferId> = history.iter().filter_map(|t| t.pending_id()).collect();
+    history.iter().filter(|t| matches!(t.kind, TransferKind::Pending { .. }) && !resolved.contains(&t.id)).collect()
+}

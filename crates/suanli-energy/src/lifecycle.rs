@@ -1,0 +1,330 @@
+//! Lifecycle evaluation (全生命周期评价): a 0-100 score per data centre, a keep / retrofit / merge / retire recommendation with reasons, and the ranking.
+//!
+//! # Score
+//!
+//! Five components, each from 0 (worst) to 1 (best), weighted (defaults in brackets):
+//!
+//! | component | 1 when | 0 when | weight |
+//! |---|---|---|---|
+//! | annualised PUE | at or below `pue_best` (1.20) | at or above `pue_worst` (2.00), or unknown | 0.40 |
+//! | utilisation (from the scheduler) | at or above `utilisation_target` (0.70) | 0 | 0.25 |
+//! | age | new | `design_life_years` (15) or older | 0.15 |
+//! | data quality | all readings accepted and the year fully measured | none | 0.10 |
+//! | on-site renewable share | at or above `renewable_target` (0.20) | 0, or not metered | 0.10 |
+//!
+//! Between the ends each component is linear. Data quality = accepted / (accepted + rejected)
+//! readings × the lower of facility and IT completeness over the annualised window. An unknown
+//! utilisation (the data centre is not scheduled by the platform) is left out and the other
+//! weights rescaled; an unknown PUE scores 0, because a monitored data centre without a year
+//! of usable data is itself a finding. Score = 100 × Σ weight × component / Σ weight.
+//!
+//! # Recommendation
+//!
+//! The first rule that holds decides:
+//!
+//! 1. **Retire**: score below `retire_below_score` (35) and at least `retire_min_age_years` (10)
+//!    old: inefficient and near the end of its life.
+//! 2. **Merge**: utilisation known and below `merge_below_utilisation` (0.30): consolidate its
+//!    load into better data centres.
+//! 3. **Retrofit**: annualised PUE above `retrofit_above_pue` (1.30, the grade 2 bound and the
+//!    national target for new large data centres).
+//! 4. **Keep** otherwise.
+//!
+//! Every finding is listed as a reason with a stable code, whichever rule decided:
+//! `low_score`, `old`, `pue_fails_gb40879` (above the grade 3 limit), `pue_above_target`,
+//! `pue_unknown`, `low_utilisation`, `utilisation_unknown`, `poor_data_quality` (below 0.80),
+//! `air_cooled` (advice with a retrofit), and `efficient` when a kept data centre has no other.
+//!
+//! # Ranking
+//!
+//! Best score first; ties by data centre id. Ranks start at 1.
+
+use crate::book::EnergyBook;
+use crate::error::EnergyError;
+use crate::grade::{GradeThresholds, Grading, PolicyCheck, grade, policy_check, reported};
+use crate::meter::Channel;
+use crate::meter::Cooling;
+use crate::pue::Kpis;
+use crate::pue::YEAR_BUCKETS;
+use crate::series::{BUCKET_MS, bucket_of};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use suanli_core::id::CentreId;
+use suanli_core::time::UnixMs;
+
+/// Component weights; they need not sum to 1.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Weights {
+    pub pue: f64,
+    pub utilisation: f64,
+    pub age: f64,
+    pub data_quality: f64,
+    pub renewable: f64,
+}
+
+impl Default for Weights {
+    fn default() -> Weights {
+        Weights { pue: 0.40, utilisation: 0.25, age: 0.15, data_quality: 0.10, renewable: 0.10 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LifecycleConfig {
+    pub weights: Weights,
+    pub pue_best: f64,
+    pub pue_worst: f64,
+    pub utilisation_target: f64,
+    pub design_life_years: f64,
+    pub renewable_target: f64,
+    pub retire_below_score: f64,
+    pub retire_min_age_years: f64,
+    pub merge_below_utilisation: f64,
+    pub retrofit_above_pue: f64,
+    pub poor_data_quality_below: f64,
+}
+
+impl Default for LifecycleConfig {
+    fn default() -> LifecycleConfig {
+        LifecycleConfig {
+            weights: Weights::default(),
+            pue_best: 1.20,
+            pue_worst: 2.00,
+            utilisation_target: 0.70,
+            design_life_years: 15.0,
+            renewable_target: 0.20,
+            retire_below_score: 35.0,
+            retire_min_age_years: 10.0,
+            merge_below_utilisation: 0.30,
+            retrofit_above_pue: 1.30,
+            poor_data_quality_below: 0.80,
+        }
+    }
+}
+
+impl LifecycleConfig {
+    pub fn validate(&self) -> Result<(), EnergyError> {
+        let w = &self.weights;
+        let weights = [w.pue, w.utilisation, w.age, w.data_quality, w.renewable];
+        if weights.iter().any(|x| !x.is_finite() || *x < 0.0) || weights.iter().sum::<f64>() <= 0.0 {
+            return Err(EnergyError::config("lifecycle weights must be non-negative with a positive sum"));
+        }
+        let positive = [self.utilisation_target, self.design_life_years, self.renewable_target];
+        if !(self.pue_best >= 1.0 && self.pue_worst > self.pue_best) || positive.iter().any(|x| !(x.is_finite() && *x > 0.0)) {
+            return Err(EnergyError::config(
+                "lifecycle: pue_best must be at least 1 and below pue_worst; utilisation_target, design_life_years and renewable_target positive",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recommendation {
+    Keep,
+    Retrofit,
+    Merge,
+    Retire,
+}
+
+/// One finding behind a recommendation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    /// Stable snake_case code.
+    pub code: String,
+    /// The finding in plain English, with its figures.
+    pub message: String,
+}
+
+fn reason(code: &str, message: String) -> Reason {
+    Reason { code: code.to_owned(), message }
+}
+
+/// What lifecycle evaluation needs of one data centre.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LifecycleInput {
+    pub annualised_pue: Option<f64>,
+    /// 0 to 1, from the scheduler; `None` when the platform does not schedule this centre.
+    pub utilisation: Option<f64>,
+    pub age_years: f64,
+    /// 0 to 1 (see the module docs).
+    pub data_quality: f64,
+    /// 0 to 1; `None` when no renewable generation is metered (scored as 0).
+    pub renewable_share: Option<f64>,
+    pub cooling: Cooling,
+}
+
+/// Each component's 0..1 value; `None` when left out.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Components {
+    pub pue: f64,
+    pub utilisation: Option<f64>,
+    pub age: f64,
+    pub data_quality: f64,
+    pub renewable: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lifecycle {
+    /// 0 to 100, one decimal.
+    pub score: f64,
+    pub components: Components,
+    pub recommendation: Recommendation,
+    pub reasons: Vec<Reason>,
+}
+
+fn linear(x: f64, zero_at: f64, one_at: f64) -> f64 {
+    ((x - zero_at) / (one_at - zero_at)).clamp(0.0, 1.0)
+}
+
+/// Scores one data centre and recommends what to do with it.
+pub fn assess(input: &LifecycleInput, cfg: &LifecycleConfig, grades: &GradeThresholds) -> Lifecycle {
+    let w = &cfg.weights;
+    let components = Components {
+        pue: input.annualised_pue.map_or(0.0, |p| linear(p, cfg.pue_worst, cfg.pue_best)),
+        utilisation: input.utilisation.map(|u| linear(u, 0.0, cfg.utilisation_target)),
+        age: linear(input.age_years, cfg.design_life_years, 0.0),
+        data_quality: input.data_quality.clamp(0.0, 1.0),
+        renewable: linear(input.renewable_share.unwrap_or(0.0), 0.0, cfg.renewable_target),
+    };
+    let mut parts = vec![
+        (w.pue, components.pue),
+        (w.age, components.age),
+        (w.data_quality, components.data_quality),
+        (w.renewable, components.renewable),
+    ];
+    if let Some(u) = components.utilisation {
+        parts.push((w.utilisation, u));
+    }
+    let total: f64 = parts.iter().map(|(w, _)| w).sum();
+    let raw = if total > 0.0 { 100.0 * parts.iter().map(|(w, c)| w * c).sum::<f64>() / total } else { 0.0 };
+    let score = (raw * 10.0).round() / 10.0;
+
+    let pue = input.annualised_pue.map(reported);
+    let retire = score < cfg.retire_below_score && input.age_years >= cfg.retire_min_age_years;
+    let merge = input.utilisation.is_some_and(|u| u < cfg.merge_below_utilisation);
+    let retrofit = pue.is_some_and(|p| p > cfg.retrofit_above_pue);
+    let recommendation = if retire {
+        Recommendation::Retire
+    } else if merge {
+        Recommendation::Merge
+    } else if retrofit {
+        Recommendation::Retrofit
+    } else {
+        Recommendation::Keep
+    };
+
+    let mut reasons = Vec::new();
+    if score < cfg.retire_below_score {
+        reasons.push(reason("low_score", format!("lifecycle score {score:.1} is below {:.0}", cfg.retire_below_score)));
+    }
+    if input.age_years >= cfg.retire_min_age_years {
+        reasons.push(reason("old", format!("{:.1} years in service, {:.0} or more", input.age_years, cfg.retire_min_age_years)));
+    }
+    match pue {
+        None => reasons.push(reason("pue_unknown", "no annualised PUE: less than a year of sufficiently complete data".into())),
+        Some(p) if p > grades.grade3 => reasons
+            .push(reason("pue_fails_gb40879", format!("annualised PUE {p:.2} is above the GB 40879 limit value {:.2}", grades.grade3))),
+        Some(p) if p > cfg.retrofit_above_pue => {
+            reasons.push(reason("pue_above_target", format!("annualised PUE {p:.2} is above {:.2}", cfg.retrofit_above_pue)))
+        }
+        Some(_) => {}
+    }
+    match input.utilisation {
+        None => reasons.push(reason("utilisation_unknown", "utilisation is not known to the platform; left out of the score".into())),
+        Some(u) if u < cfg.merge_below_utilisation => reasons.push(reason(
+            "low_utilisation",
+            format!(
+                "utilisation {:.0}% is below {:.0}%: its load could move to other centres",
+                u * 100.0,
+                cfg.merge_below_utilisation * 100.0
+            ),
+        )),
+        Some(_) => {}
+    }
+    if input.data_quality < cfg.poor_data_quality_below {
+        reasons.push(reason(
+            "poor_data_quality",
+            format!("data quality {:.0}% is below {:.0}%", input.data_quality * 100.0, cfg.poor_data_quality_below * 100.0),
+        ));
+    }
+    if recommendation == Recommendation::Retrofit && input.cooling == Cooling::Air {
+        reasons.push(reason("air_cooled", "air-cooled: free cooling or liquid cooling is the usual retrofit".into()));
+    }
+    if let Some(p) = pue
+        && recommendation == Recommendation::Keep
+        && reasons.iter().all(|r| r.code == "utilisation_unknown")
+    {
+        reasons.insert(
+            0,
+            reason("efficient", format!("annualised PUE {p:.2} is at or below {:.2}; score {score:.1}", cfg.retrofit_above_pue)),
+        );
+    }
+    Lifecycle { score, components, recommendation, reasons }
+}
+
+/// One data centre's evaluation: the figures a regulator reads together.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assessment {
+    pub dc: CentreId,
+    /// 1 = best score.
+    pub rank: usize,
+    /// KPIs over the annualised window.
+    pub kpis: Kpis,
+    pub grading: Grading,
+    pub policy: PolicyCheck,
+    pub lifecycle: Lifecycle,
+}
+
+/// Orders assessments best score first (ties by id) and numbers their ranks from 1.
+pub fn rank(assessments: &mut [Assessment]) {
+    assessments.sort_by(|a, b| b.lifecycle.score.total_cmp(&a.lifecycle.score).then_with(|| a.dc.cmp(&b.dc)));
+    for (i, a) in assessments.iter_mut().enumerate() {
+        a.rank = i + 1;
+    }
+}
+
+impl EnergyBook {
+    /// Evaluates every data centre at `now_ms` over the annualised window: KPIs, GB 40879 grade,
+    /// the new-data-centre rule and the lifecycle score, ranked best first. `utilisation` maps
+    /// data centres to their accelerator utilisation (0 to 1) from the scheduler; missing ones
+    /// are unknown.
+    pub fn evaluate(&self, now_ms: UnixMs, utilisation: &BTreeMap<CentreId, f64>) -> Vec<Assessment> {
+        let c = &self.config;
+        let end = bucket_of(now_ms);
+        let (b0, b1) = (end - YEAR_BUCKETS, end);
+        let mut out: Vec<Assessment> = self
+            .centres
+            .iter()
+            .map(|(id, state)| {
+                let kpis = self.kpis_buckets(state, b0, b1);
+                let pue = kpis.pue.value;
+                let (accepted, rejected) = state.meters.values().fold((0u64, 0u64), |(a, r), m| (a + m.accepted, r + m.rejected));
+                let acceptance = if accepted + rejected == 0 { 0.0 } else { accepted as f64 / (accepted + rejected) as f64 };
+                let (from_ms, to_ms) = (b0 * BUCKET_MS, b1 * BUCKET_MS);
+                let completeness =
+                    state.completeness(Channel::Facility, from_ms, to_ms).min(state.completeness(Channel::It, from_ms, to_ms));
+                let input = LifecycleInput {
+                    annualised_pue: pue,
+                    utilisation: utilisation.get(id).map(|u| u.clamp(0.0, 1.0)),
+                    age_years: state.dc.age_years(now_ms),
+                    data_quality: acceptance * completeness,
+                    renewable_share: kpis.renewable_share,
+                    cooling: state.dc.cooling,
+                };
+                Assessment {
+                    dc: id.clone(),
+                    rank: 0,
+                    grading: grade(&state.dc, pue, &c.grades),
+                    policy: policy_check(&state.dc, pue, &c.policy, self.policy_since_ms),
+                    lifecycle: assess(&input, &c.lifecycle, &c.grades),
+                    kpis,
+                }
+            })
+            .collect();
+        rank(&mut out);
+        out
+    }
+}

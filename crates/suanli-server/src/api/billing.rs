@@ -1,0 +1,532 @@
+//! Bills, provider settlement statements and the reconciliation report, as JSON or CSV.
+
+use crate::api::vouchers::stored;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, Query};
+use crate::{AppState, audit};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::BTreeMap;
+use suanli_core::error::ErrorCode;
+use suanli_core::id::{JobId, ProviderId, StatementId, TenantId};
+use suanli_core::money::Fen;
+use suanli_core::tenant::Role;
+use suanli_core::time::{format_rfc3339, parse_date};
+use suanli_ledger::chart;
+use suanli_ledger::records::{Bill, Statement};
+use suanli_ledger::{ReasonCode, Transfer, TransferId};
+use suanli_store::{BillFilter, Effect, LedgerRequest, StoreError};
+use utoipa::{IntoParams, ToSchema};
+
+fn yuan(f: Fen) -> String {
+    f.to_yuan_string()
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BillOut {
+    pub id: String,
+    pub job_id: String,
+    pub tenant_id: String,
+    pub provider_id: Option<String>,
+    pub centre_id: Option<String>,
+    pub pool_id: Option<String>,
+    pub programme_id: Option<String>,
+    /// completed, cancelled_ran, failed_ran, centre_fault or never_ran.
+    pub rule: String,
+    pub usage_s: i64,
+    pub accelerators: u32,
+    pub accelerator_hours: f64,
+    pub price_per_hour: String,
+    pub discount_pct: u8,
+    pub ratio_pct: u8,
+    pub charge: String,
+    pub voucher: String,
+    pub cash: String,
+    pub outstanding: String,
+    pub created_ms: i64,
+    pub statement_id: Option<String>,
+}
+
+impl From<&Bill> for BillOut {
+    fn from(b: &Bill) -> BillOut {
+        BillOut {
+            id: b.id.to_string(),
+            job_id: b.job_id.to_string(),
+            tenant_id: b.tenant_id.to_string(),
+            provider_id: b.provider_id.as_ref().map(|x| x.to_string()),
+            centre_id: b.centre_id.as_ref().map(|x| x.to_string()),
+            pool_id: b.pool_id.as_ref().map(|x| x.to_string()),
+            programme_id: b.programme_id.as_ref().map(|x| x.to_string()),
+            rule: b.rule.as_str().to_string(),
+            usage_s: b.usage_s,
+            accelerators: b.accelerators,
+            accelerator_hours: (b.usage_s as f64 * b.accelerators as f64 / 3600.0 * 1000.0).round() / 1000.0,
+            price_per_hour: yuan(b.price_per_hour),
+            discount_pct: b.discount_pct,
+            ratio_pct: b.ratio_pct,
+            charge: yuan(b.charge),
+            voucher: yuan(b.voucher),
+            cash: yuan(b.cash),
+            outstanding: yuan(b.outstanding),
+            created_ms: b.created_ms,
+            statement_id: b.statement_id.as_ref().map(|x| x.to_string()),
+        }
+    }
+}
+
+/// RFC 4180 CSV: a header row, then one row per record; fields quoted when they need it.
+pub fn csv(header_row: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
+    let field = |f: &str| if f.contains([',', '"', '\n', '\r']) { format!("\"{}\"", f.replace('"', "\"\"")) } else { f.to_string() };
+    let mut out = header_row.iter().map(|h| field(h)).collect::<Vec<_>>().join(",");
+    out.push_str("\r\n");
+    for r in rows {
+        out.push_str(&r.iter().map(|f| field(f)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+fn wants_csv(format: Option<&str>, headers: &HeaderMap) -> ApiResult<bool> {
+    match format {
+        Some("csv") => Ok(true),
+        Some("json") => Ok(false),
+        Some(other) => Err(ApiError::new(ErrorCode::InvalidQuery, format!("format must be json or csv, not '{other}'"))),
+        None => Ok(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"))),
+    }
+}
+
+fn csv_response(name: &str, body: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.csv\"")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn date_ms(field: &str, v: Option<&str>) -> ApiResult<Option<i64>> {
+    v.map(|d| parse_date(d).map_err(|e| ApiError::new(ErrorCode::InvalidQuery, format!("{field}: {}", e.message)))).transpose()
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct BillQuery {
+    pub tenant_id: Option<String>,
+    pub provider_id: Option<String>,
+    /// YYYY-MM-DD (UTC), inclusive.
+    pub from: Option<String>,
+    /// YYYY-MM-DD (UTC), exclusive.
+    pub to: Option<String>,
+    /// json (default) or csv; `Accept: text/csv` also gives CSV.
+    pub format: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// Lists bills newest first: a tenant its own, a provider those of its centres, the operator
+/// and regulator all. CSV with `?format=csv`.
+#[utoipa::path(get, path = "/api/v1/bills", tag = "billing", security(("bearer" = [])), params(BillQuery),
+    responses((status = 200, body = Vec<BillOut>, description = "JSON, or text/csv"), (status = 400, body = crate::error::Problem)))]
+pub async fn list_bills(State(s): State<AppState>, c: Caller, headers: HeaderMap, Query(q): Query<BillQuery>) -> ApiResult<Response> {
+    let mut f = BillFilter {
+        tenant_id: q.tenant_id.as_deref().map(TenantId::parse).transpose()?,
+        provider_id: q.provider_id.as_deref().map(ProviderId::parse).transpose()?,
+        from_ms: date_ms("from", q.from.as_deref())?,
+        to_ms: date_ms("to", q.to.as_deref())?,
+        limit: q.limit.unwrap_or(1000).clamp(1, 100_000),
+        ..BillFilter::default()
+    };
+    match c.role() {
+        Role::Tenant => f.tenant_id = Some(crate::api::vouchers::acting_tenant(&s, &c, q.tenant_id.as_deref()).await?),
+        Role::Provider => {
+            let own =
+                c.0.provider_id.clone().ok_or_else(|| ApiError::new(ErrorCode::Forbidden, "this provider user is bound to no provider"))?;
+            if f.provider_id.as_ref().is_some_and(|p| *p != own) {
+                return Err(ApiError::new(ErrorCode::Forbidden, "a provider sees only its own bills"));
+            }
+            f.provider_id = Some(own);
+        }
+        Role::Operator | Role::Regulator => {}
+    }
+    let bills = s.store.bills(&f).await?;
+    if wants_csv(q.format.as_deref(), &headers)? {
+        return Ok(csv_response("bills", bills_csv(&bills)));
+    }
+    Ok(Json(bills.iter().map(BillOut::from).collect::<Vec<_>>()).into_response())
+}
+
+pub fn bills_csv(bills: &[Bill]) -> String {
+    csv(
+        &[
+            "bill_id",
+            "job_id",
+            "tenant_id",
+            "provider_id",
+            "centre_id",
+            "pool_id",
+            "rule",
+            "usage_s",
+            "accelerators",
+            "price_per_hour",
+            "discount_pct",
+            "ratio_pct",
+            "charge",
+            "voucher",
+            "cash",
+            "outstanding",
+            "created",
+            "statement_id",
+        ],
+        bills.iter().map(|b| {
+            let o = |x: &Option<String>| x.clone().unwrap_or_default();
+            let b2 = BillOut::from(b);
+            vec![
+                b2.id,
+                b2.job_id,
+                b2.tenant_id,
+                o(&b2.provider_id),
+                o(&b2.centre_id),
+                o(&b2.pool_id),
+                b2.rule,
+                b2.usage_s.to_string(),
+                b2.accelerators.to_string(),
+                b2.price_per_hour,
+                b2.discount_pct.to_string(),
+                b2.ratio_pct.to_string(),
+                b2.charge,
+                b2.voucher,
+                b2.cash,
+                b2.outstanding,
+                format_rfc3339(b2.created_ms),
+                o(&b2.statement_id),
+            ]
+        }),
+    )
+}
+
+async fn visible_job_bill(s: &AppState, c: &Caller, id: &str) -> ApiResult<(JobId, Option<Bill>)> {
+    let id = JobId::parse(id)?;
+    let job = s.store.job(&id).await?.ok_or_else(|| ApiError::new(ErrorCode::JobNotFound, format!("no job {id}")))?;
+    let bill = s.store.bill_for_job(&id).await?;
+    let visible = match c.role() {
+        Role::Operator | Role::Regulator => true,
+        Role::Tenant => c.0.tenant_id.as_ref() == Some(&job.tenant_id),
+        Role::Provider => bill.as_ref().and_then(|b| b.provider_id.as_ref()).is_some_and(|p| Some(p) == c.0.provider_id.as_ref()),
+    };
+    if !visible {
+        return Err(ApiError::new(ErrorCode::JobNotFound, format!("no job {id}")));
+    }
+    Ok((id, bill))
+}
+
+/// The bill of a job.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/bill", tag = "billing", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = BillOut), (status = 404, body = crate::error::Problem)))]
+pub async fn get_job_bill(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<BillOut>> {
+    let (id, bill) = visible_job_bill(&s, &c, &id).await?;
+    let b = bill.ok_or_else(|| ApiError::new(ErrorCode::BillNotFound, format!("job {id} has no bill yet (it is billed when it ends)")))?;
+    Ok(Json(BillOut::from(&b)))
+}
+
+/// Bills an ended job now instead of waiting for the engine's sweep (operator);
+/// `bill_exists` if it already has its one bill.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/bill", tag = "billing", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 201, body = BillOut), (status = 409, body = crate::error::Problem)))]
+pub async fn bill_job(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<BillOut>)> {
+    c.require(&[Role::Operator])?;
+    let (id, _) = visible_job_bill(&s, &c, &id).await?;
+    let billing = s.engine.billing().ok_or_else(|| ApiError::new(ErrorCode::Unavailable, "billing is not running"))?;
+    let b = billing.bill(&id, s.ids.now_ms()).await?;
+    Ok((StatusCode::CREATED, Json(BillOut::from(&b))))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StatementOut {
+    pub id: String,
+    pub provider_id: String,
+    pub from: String,
+    pub to: String,
+    pub bills: u32,
+    pub charge: String,
+    pub voucher: String,
+    pub cash: String,
+    pub outstanding: String,
+    pub settled: String,
+    pub transfer_id: Option<String>,
+    pub created_ms: i64,
+}
+
+impl From<&Statement> for StatementOut {
+    fn from(st: &Statement) -> StatementOut {
+        StatementOut {
+            id: st.id.to_string(),
+            provider_id: st.provider_id.to_string(),
+            from: format_rfc3339(st.from_ms),
+            to: format_rfc3339(st.to_ms),
+            bills: st.bills,
+            charge: yuan(st.charge),
+            voucher: yuan(st.voucher),
+            cash: yuan(st.cash),
+            outstanding: yuan(st.outstanding),
+            settled: yuan(st.settled),
+            transfer_id: st.transfer_id.clone(),
+            created_ms: st.created_ms,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettlementIn {
+    pub provider_id: String,
+    /// YYYY-MM-DD (UTC), inclusive.
+    pub from: String,
+    /// YYYY-MM-DD (UTC), exclusive.
+    pub to: String,
+}
+
+/// Settles a provider for a period (operator): a statement of its unsettled bills, and one
+/// transfer paying it what the vouchers and tenants paid, committed together.
+#[utoipa::path(post, path = "/api/v1/settlements", tag = "billing", security(("bearer" = [])), request_body = SettlementIn,
+    responses((status = 201, body = StatementOut), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn settle(
+    State(s): State<AppState>,
+    c: Caller,
+    JsonBody(b): JsonBody<SettlementIn>,
+) -> ApiResult<(StatusCode, Json<StatementOut>)> {
+    c.require(&[Role::Operator])?;
+    let provider = ProviderId::parse(&b.provider_id)?;
+    s.store.provider(&provider).await?.ok_or_else(|| ApiError::new(ErrorCode::ProviderNotFound, format!("no provider {provider}")))?;
+    let (from, to) = (parse_date(&b.from)?, parse_date(&b.to)?);
+    if from >= to {
+        return Err(ApiError::new(ErrorCode::InvalidPeriod, format!("the period {} .. {} is empty", b.from, b.to)));
+    }
+    // One settlement at a time, so no bill can join two statements.
+    let _one = s.settle_lock.lock().await;
+    let bills = s
+        .store
+        .bills(&BillFilter {
+            provider_id: Some(provider.clone()),
+            from_ms: Some(from),
+            to_ms: Some(to),
+            unsettled: true,
+            limit: 100_000,
+            ..BillFilter::default()
+        })
+        .await?;
+    let sum = |f: fn(&Bill) -> Fen| Fen(bills.iter().map(|b| f(b).0).sum());
+    let (charge, voucher, cash, outstanding) = (sum(|b| b.charge), sum(|b| b.voucher), sum(|b| b.cash), sum(|b| b.outstanding));
+    let settled = Fen(voucher.0 + cash.0);
+    if bills.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::NothingToSettle,
+            format!("provider {provider} has no unsettled bills from {} to {}", b.from, b.to),
+        ));
+    }
+    let (t, e) = s.ids.parts();
+    let id = StatementId::generate(t, e);
+    let mut transfers = Vec::new();
+    let tid = TransferId::derive("settle", id.as_str());
+    let receivable = chart::receivable(provider.as_str());
+    let payout = chart::payout(provider.as_str());
+    if settled.is_positive() {
+        transfers.push(Transfer::single(tid, receivable.id, payout.id, settled, ReasonCode::Settlement, id.as_str(), t));
+    }
+    let st = Statement {
+        id: id.clone(),
+        provider_id: provider.clone(),
+        from_ms: from,
+        to_ms: to,
+        bills: bills.len() as u32,
+        charge,
+        voucher,
+        cash,
+        outstanding,
+        settled,
+        transfer_id: settled.is_positive().then(|| tid.to_hex()),
+        created_ms: t,
+    };
+    let a = audit(&s, &c, "provider.settle", id.as_str(), json!({"provider": provider, "bills": bills.len(), "settled": yuan(settled)}));
+    s.ledger
+        .submit_all(LedgerRequest {
+            accounts: vec![stored(&receivable, t), stored(&payout, t)],
+            transfers,
+            linked: true,
+            effects: vec![Effect::InsertStatement { statement: st.clone(), bills: bills.iter().map(|b| b.id.clone()).collect() }],
+            audit: Some(a),
+            ..LedgerRequest::default()
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(StatementOut::from(&st))))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StatementQuery {
+    pub provider_id: Option<String>,
+    pub format: Option<String>,
+}
+
+/// Lists statements: a provider its own, the operator and regulator all. CSV with `?format=csv`.
+#[utoipa::path(get, path = "/api/v1/statements", tag = "billing", security(("bearer" = [])), params(StatementQuery),
+    responses((status = 200, body = Vec<StatementOut>, description = "JSON, or text/csv")))]
+pub async fn list_statements(
+    State(s): State<AppState>,
+    c: Caller,
+    headers: HeaderMap,
+    Query(q): Query<StatementQuery>,
+) -> ApiResult<Response> {
+    c.require(&[Role::Operator, Role::Regulator, Role::Provider])?;
+    let mut provider = q.provider_id.as_deref().map(ProviderId::parse).transpose()?;
+    if c.role() == Role::Provider {
+        let own =
+            c.0.provider_id.clone().ok_or_else(|| ApiError::new(ErrorCode::Forbidden, "this provider user is bound to no provider"))?;
+        if provider.as_ref().is_some_and(|p| *p != own) {
+            return Err(ApiError::new(ErrorCode::Forbidden, "a provider sees only its own statements"));
+        }
+        provider = Some(own);
+    }
+    let statements = s.store.statements(provider.as_ref()).await?;
+    if wants_csv(q.format.as_deref(), &headers)? {
+        let body = csv(
+            &[
+                "statement_id",
+                "provider_id",
+                "from",
+                "to",
+                "bills",
+                "charge",
+                "voucher",
+                "cash",
+                "outstanding",
+                "settled",
+                "transfer_id",
+                "created",
+            ],
+            statements.iter().map(|st| {
+                let o = StatementOut::from(st);
+                vec![
+                    o.id,
+                    o.provider_id,
+                    o.from,
+                    o.to,
+                    o.bills.to_string(),
+                    o.charge,
+                    o.voucher,
+                    o.cash,
+                    o.outstanding,
+                    o.settled,
+                    o.transfer_id.unwrap_or_default(),
+                    format_rfc3339(o.created_ms),
+                ]
+            }),
+        );
+        return Ok(csv_response("statements", body));
+    }
+    Ok(Json(statements.iter().map(StatementOut::from).collect::<Vec<_>>()).into_response())
+}
+
+/// One way a bill and the ledger disagree.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Mismatch {
+    pub job_id: String,
+    pub bill_id: Option<String>,
+    pub problem: String,
+}
+
+/// Every posted charge tied to a bill, and every bill to the job's metered usage.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReconciliationOut {
+    pub bills: usize,
+    pub matched: usize,
+    pub charged: String,
+    pub posted_voucher: String,
+    pub posted_cash: String,
+    pub outstanding: String,
+    pub mismatches: Vec<Mismatch>,
+}
+
+/// The reconciliation report (operator, regulator): for every bill, the job's metered usage
+/// gives the charge, and the ledger's posted voucher and cash transfers for the job add up
+/// to what the bill says was paid; posted job charges without a bill are listed too.
+#[utoipa::path(get, path = "/api/v1/ledger/reconciliation", tag = "billing", security(("bearer" = [])),
+    responses((status = 200, body = ReconciliationOut)))]
+pub async fn reconciliation(State(s): State<AppState>, c: Caller) -> ApiResult<Json<ReconciliationOut>> {
+    c.require(&[Role::Operator, Role::Regulator])?;
+    Ok(Json(reconcile(&s).await?))
+}
+
+pub async fn reconcile(s: &AppState) -> Result<ReconciliationOut, StoreError> {
+    let bills = s.store.bills(&BillFilter { limit: 100_000, ..BillFilter::default() }).await?;
+    let sums = s.store.ledger_sums_by_reference_prefix(JobId::PREFIX).await?;
+    let pools: BTreeMap<String, suanli_core::centre::Pool> = s.store.pools().await?.into_iter().map(|p| (p.id.to_string(), p)).collect();
+    let mut mismatches = Vec::new();
+    let mut billed = std::collections::BTreeSet::new();
+    let (mut charged, mut pv, mut pc, mut out) = (0i64, 0i64, 0i64, 0i64);
+    for b in &bills {
+        billed.insert(b.job_id.to_string());
+        charged += b.charge.0;
+        out += b.outstanding.0;
+        let job = s.store.job(&b.job_id).await?;
+        let bad = |problem: String| Mismatch { job_id: b.job_id.to_string(), bill_id: Some(b.id.to_string()), problem };
+        let metered = match (&job, b.pool_id.as_ref().and_then(|p| pools.get(p.as_str()))) {
+            (Some(j), Some(pool)) => {
+                Fen::charge(pool.price_per_hour, j.spec.accelerators, j.usage_s.unwrap_or(0), pool.partner_discount_pct)
+            }
+            _ => Fen::ZERO,
+        };
+        let expected = b.rule.charge(metered);
+        if expected != b.charge {
+            mismatches.push(bad(format!(
+                "the bill charges {} but the metered usage under rule {} gives {}",
+                b.charge,
+                b.rule.as_str(),
+                expected
+            )));
+        }
+        let v = sums.get(&(b.job_id.to_string(), ReasonCode::VoucherSpend.as_str().to_string())).copied().unwrap_or(0);
+        let cash = sums.get(&(b.job_id.to_string(), ReasonCode::JobCharge.as_str().to_string())).copied().unwrap_or(0);
+        pv += v;
+        pc += cash;
+        if v != b.voucher.0 || cash != b.cash.0 {
+            mismatches.push(bad(format!(
+                "the ledger posted voucher {} and cash {}, the bill says {} and {}",
+                Fen(v),
+                Fen(cash),
+                b.voucher,
+                b.cash
+            )));
+        }
+        if b.voucher.0 + b.cash.0 + b.outstanding.0 != b.charge.0 {
+            mismatches.push(bad("voucher + cash + outstanding differs from the charge".into()));
+        }
+    }
+    for ((reference, reason), amount) in &sums {
+        if (reason == ReasonCode::VoucherSpend.as_str() || reason == ReasonCode::JobCharge.as_str())
+            && !billed.contains(reference)
+            && *amount != 0
+        {
+            mismatches.push(Mismatch {
+                job_id: reference.clone(),
+                bill_id: None,
+                problem: format!("{} of {reason} posted without a bill", Fen(*amount)),
+            });
+        }
+    }
+    Ok(ReconciliationOut {
+        bills: bills.len(),
+        matched: bills.len()
+            - mismatches.iter().filter(|m| m.bill_id.is_some()).map(|m| &m.job_id).collect::<std::collections::BTreeSet<_>>().len(),
+        charged: yuan(Fen(charged)),
+        posted_voucher: yuan(Fen(pv)),
+        posted_cash: yuan(Fen(pc)),
+        outstanding: yuan(Fen(out)),
+        mismatches,
+    })
+}

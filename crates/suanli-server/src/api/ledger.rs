@@ -1,0 +1,262 @@
+//! The ledger itself: verification, accounts, and idempotent transfer batches for the operator.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, Query};
+use crate::{AppState, audit};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use suanli_core::error::ErrorCode;
+use suanli_core::money::Fen;
+use suanli_core::tenant::Role;
+use suanli_ledger::{AccountId, Ledger, Outcome, ReasonCode, Transfer, TransferId, TransferKind};
+use suanli_store::{LedgerRequest, Store, StoreError};
+use utoipa::{IntoParams, ToSchema};
+
+/// The result of replaying and checking the whole ledger.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct VerifyOut {
+    pub ok: bool,
+    pub accounts: usize,
+    pub transfers: usize,
+    pub open_pending: usize,
+    /// Sum of posted debits (= sum of posted credits), yuan.
+    pub posted_total: String,
+    pub pending_total: String,
+    pub violations: Vec<String>,
+    pub elapsed_ms: u64,
+}
+
+/// Loads the stored ledger and checks every invariant: the sums balance, no account crosses
+/// its rule, every balance equals the replay of history, history has no gap.
+pub async fn verify_store(store: &Store) -> Result<VerifyOut, StoreError> {
+    let started = std::time::Instant::now();
+    let (ledger, _) = match store.ledger_load().await {
+        Ok(x) => x,
+        Err(StoreError::Corrupt(m)) => {
+            return Ok(VerifyOut {
+                ok: false,
+                accounts: 0,
+                transfers: 0,
+                open_pending: 0,
+                posted_total: "0.00".into(),
+                pending_total: "0.00".into(),
+                violations: vec![m],
+                elapsed_ms: started.elapsed().as_millis() as u64,
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(verify_ledger(&ledger, started))
+}
+
+fn verify_ledger(ledger: &Ledger, started: std::time::Instant) -> VerifyOut {
+    let total = |v: i128| Fen(v.clamp(i64::MIN as i128, i64::MAX as i128) as i64).to_yuan_string();
+    match ledger.verify() {
+        Ok(r) => VerifyOut {
+            ok: true,
+            accounts: r.accounts,
+            transfers: r.transfers,
+            open_pending: r.open_pending,
+            posted_total: total(r.posted_total),
+            pending_total: total(r.pending_total),
+            violations: Vec::new(),
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        },
+        Err(vs) => VerifyOut {
+            ok: false,
+            accounts: ledger.accounts().count(),
+            transfers: ledger.transfers().len(),
+            open_pending: 0,
+            posted_total: "0.00".into(),
+            pending_total: "0.00".into(),
+            violations: vs.iter().map(|v| v.to_string()).collect(),
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        },
+    }
+}
+
+/// Replays and checks the whole ledger (operator). `ok` is false, with the violations, if any invariant is broken.
+#[utoipa::path(get, path = "/api/v1/ledger/verify", tag = "ledger", security(("bearer" = [])), responses((status = 200, body = VerifyOut)))]
+pub async fn verify(State(s): State<AppState>, c: Caller) -> ApiResult<Json<VerifyOut>> {
+    c.require(&[Role::Operator, Role::Regulator])?;
+    Ok(Json(verify_store(&s.store).await?))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AccountOut {
+    pub id: String,
+    pub kind: String,
+    pub owner: String,
+    pub currency: String,
+    pub debits_pending: String,
+    pub debits_posted: String,
+    pub credits_pending: String,
+    pub credits_posted: String,
+    /// Posted credits less posted and pending debits.
+    pub available: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AccountQuery {
+    /// A tenant, provider or programme id (with its sub-accounts).
+    pub owner: Option<String>,
+}
+
+/// Lists ledger accounts (operator, regulator; a tenant or provider sees its own).
+#[utoipa::path(get, path = "/api/v1/ledger/accounts", tag = "ledger", security(("bearer" = [])), params(AccountQuery),
+    responses((status = 200, body = Vec<AccountOut>)))]
+pub async fn accounts(State(s): State<AppState>, c: Caller, Query(q): Query<AccountQuery>) -> ApiResult<Json<Vec<AccountOut>>> {
+    let owner = match c.role() {
+        Role::Operator | Role::Regulator => q.owner.clone(),
+        Role::Tenant => c.0.tenant_id.as_ref().map(|t| t.to_string()),
+        Role::Provider => c.0.provider_id.as_ref().map(|p| p.to_string()),
+    };
+    if matches!(c.role(), Role::Tenant | Role::Provider) && (owner.is_none() || q.owner.as_ref().is_some_and(|o| Some(o) != owner.as_ref()))
+    {
+        return Err(ApiError::new(ErrorCode::Forbidden, "you see only your own accounts"));
+    }
+    let y = |v: i128| Fen(v as i64).to_yuan_string();
+    Ok(Json(
+        s.store
+            .ledger_accounts(owner.as_deref())
+            .await?
+            .into_iter()
+            .map(|a| AccountOut {
+                id: a.account.id.to_hex(),
+                kind: a.account.kind.as_str().to_string(),
+                owner: a.owner,
+                currency: a.account.currency.to_string(),
+                debits_pending: y(a.account.debits_pending),
+                debits_posted: y(a.account.debits_posted),
+                credits_pending: y(a.account.credits_pending),
+                credits_posted: y(a.account.credits_posted),
+                available: a.account.available().to_yuan_string(),
+            })
+            .collect(),
+    ))
+}
+
+/// One transfer of a batch.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferIn {
+    /// 1-32 hex digits, chosen by the client: a retry with the same id and body answers `exists`.
+    pub id: String,
+    /// single (default), pending, post or void.
+    pub kind: Option<String>,
+    /// Account ids (32 hex digits); for post and void, those of the pending transfer.
+    pub debit_account: String,
+    pub credit_account: String,
+    /// Yuan; for post, at most the pending amount.
+    pub amount: String,
+    /// budget_funding, voucher_issue, voucher_spend, voucher_expiry, cash_top_up, job_charge, refund, settlement, adjustment.
+    pub reason: String,
+    #[serde(default)]
+    pub reference: String,
+    /// For post and void: the pending transfer's id.
+    pub pending_id: Option<String>,
+    /// For pending: milliseconds until it times out.
+    pub timeout_ms: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferBatchIn {
+    /// All or nothing.
+    #[serde(default)]
+    pub linked: bool,
+    pub transfers: Vec<TransferIn>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TransferResultOut {
+    pub id: String,
+    /// created or exists; absent when refused.
+    pub outcome: Option<String>,
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+fn parse_transfer(t: &TransferIn, now: i64) -> Result<Transfer, ApiError> {
+    let id = TransferId::parse_hex(&t.id)
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidTransferId, format!("'{}' is not a transfer id", t.id)))?;
+    let account =
+        |s: &str| AccountId::parse_hex(s).ok_or_else(|| ApiError::new(ErrorCode::InvalidAccountId, format!("'{s}' is not an account id")));
+    let reason = ReasonCode::parse(&t.reason)
+        .filter(|r| *r != ReasonCode::PendingTimeout)
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidBody, format!("unknown reason '{}'", t.reason)))?;
+    let amount = Fen::parse_positive("amount", &t.amount)?;
+    let pending_id = || {
+        t.pending_id
+            .as_deref()
+            .and_then(TransferId::parse_hex)
+            .ok_or_else(|| ApiError::new(ErrorCode::InvalidTransferId, "post and void need pending_id, the pending transfer's id"))
+    };
+    let kind = match t.kind.as_deref().unwrap_or("single") {
+        "single" => TransferKind::Single,
+        "pending" => TransferKind::Pending { timeout_ms: t.timeout_ms },
+        "post" => TransferKind::PostPending { pending_id: pending_id()?, amount: None },
+        "void" => TransferKind::VoidPending { pending_id: pending_id()? },
+        other => return Err(ApiError::new(ErrorCode::InvalidBody, format!("kind must be single, pending, post or void, not '{other}'"))),
+    };
+    if t.reference.chars().count() > 200 {
+        return Err(ApiError::new(ErrorCode::InvalidBody, "reference is at most 200 characters"));
+    }
+    Ok(Transfer {
+        id,
+        debit_account: account(&t.debit_account)?,
+        credit_account: account(&t.credit_account)?,
+        amount,
+        reason,
+        reference: t.reference.clone(),
+        timestamp_ms: now,
+        kind,
+    })
+}
+
+/// Applies a batch of transfers (operator). Each applies once per id. A linked batch, or a
+/// batch of one, is refused as a whole with the first refusal's code; otherwise each
+/// transfer gets its own result. Answers only once the batch is durable.
+#[utoipa::path(post, path = "/api/v1/ledger/transfers", tag = "ledger", security(("bearer" = [])), request_body = TransferBatchIn,
+    responses((status = 201, body = Vec<TransferResultOut>), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn transfers(
+    State(s): State<AppState>,
+    c: Caller,
+    JsonBody(b): JsonBody<TransferBatchIn>,
+) -> ApiResult<(StatusCode, Json<Vec<TransferResultOut>>)> {
+    c.require(&[Role::Operator])?;
+    if b.transfers.is_empty() || b.transfers.len() > 8_190 {
+        return Err(ApiError::new(ErrorCode::InvalidCount, "a batch holds 1 to 8190 transfers"));
+    }
+    let now = s.ids.now_ms();
+    let parsed: Vec<Transfer> = b.transfers.iter().map(|t| parse_transfer(t, now)).collect::<Result<_, _>>()?;
+    let whole = b.linked || parsed.len() == 1;
+    // One audit record per batch, not per transfer.
+    let a = audit(&s, &c, "ledger.transfers", &parsed[0].id.to_hex(), json!({"transfers": parsed.len(), "linked": b.linked}));
+    let answer =
+        s.ledger.submit(LedgerRequest { transfers: parsed.clone(), linked: b.linked, audit: Some(a), ..LedgerRequest::default() }).await?;
+    if whole {
+        answer.clone().into_result()?;
+    }
+    let out = parsed
+        .iter()
+        .zip(answer.results)
+        .map(|(t, r)| match r {
+            Ok(o) => TransferResultOut {
+                id: t.id.to_hex(),
+                outcome: Some(if o == Outcome::Created { "created" } else { "exists" }.into()),
+                code: None,
+                message: None,
+            },
+            Err(e) => {
+                TransferResultOut { id: t.id.to_hex(), outcome: None, code: Some(e.code().to_string()), message: Some(e.to_string()) }
+            }
+        })
+        .collect();
+    Ok((StatusCode::CREATED, Json(out)))
+}

@@ -1,0 +1,666 @@
+//! Voucher programmes (算力券), applications and their approval, enterprise balances and cash top-ups.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, Query};
+use crate::{AppState, audit};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use suanli_core::error::ErrorCode;
+use suanli_core::id::{ApplicationId, ProgrammeId, TenantId};
+use suanli_core::money::Fen;
+use suanli_core::tenant::Role;
+use suanli_ledger::chart;
+use suanli_ledger::records::{Application, ApplicationState, Programme, ProgrammeState};
+use suanli_ledger::voucher::ProgrammeRules;
+use suanli_ledger::{ReasonCode, Transfer, TransferId};
+use suanli_store::{Effect, LedgerRequest, StoredAccount};
+use utoipa::{IntoParams, ToSchema};
+
+fn yuan(f: Fen) -> String {
+    f.to_yuan_string()
+}
+
+pub(crate) fn stored(c: &chart::ChartAccount, now: i64) -> StoredAccount {
+    StoredAccount { account: c.account(), owner: c.owner.clone(), created_ms: now }
+}
+
+/// A new voucher programme; every field but `year` defaults to Hangzhou's rules.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProgrammeIn {
+    pub year: i32,
+    pub name: Option<String>,
+    /// Yuan; default 50000000.
+    pub budget: Option<String>,
+    pub ratio_domestic_pct: Option<u8>,
+    pub ratio_other_pct: Option<u8>,
+    pub ratio_model_calls_pct: Option<u8>,
+    pub ratio_data_pct: Option<u8>,
+    /// Yuan per enterprise per year; default 8000000.
+    pub cap_per_enterprise: Option<String>,
+    pub sme_only: Option<bool>,
+    /// Credit-code division prefix of eligible enterprises; default "3301" (Hangzhou).
+    pub division_prefix: Option<String>,
+    pub partner_only: Option<bool>,
+}
+
+/// A programme with its money: budget, issued, spent, held and what is left.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProgrammeOut {
+    pub id: String,
+    pub year: i32,
+    pub name: String,
+    pub state: String,
+    pub budget: String,
+    /// Vouchers issued to enterprises (approved applications).
+    pub issued: String,
+    /// Paid by vouchers for compute (posted).
+    pub spent: String,
+    /// Reserved by vouchers for jobs still running.
+    pub held: String,
+    /// Unspent vouchers returned to the budget at the end of the year.
+    pub expired: String,
+    /// What the budget can still issue.
+    pub remaining: String,
+    /// spent / budget.
+    pub spent_share: f64,
+    pub ratio_domestic_pct: u8,
+    pub ratio_other_pct: u8,
+    pub ratio_model_calls_pct: u8,
+    pub ratio_data_pct: u8,
+    pub cap_per_enterprise: String,
+    pub sme_only: bool,
+    pub division_prefix: String,
+    pub partner_only: bool,
+    pub applications: i64,
+    pub pending_applications: i64,
+    pub enterprises: i64,
+}
+
+pub async fn programme_out(s: &AppState, p: &Programme) -> ApiResult<ProgrammeOut> {
+    let budget_acct = s.store.ledger_account(chart::programme_budget(p.id.as_str()).id).await?;
+    let (issued, remaining) = budget_acct.map_or((Fen::ZERO, Fen::ZERO), |a| (Fen(a.account.debits_posted as i64), a.account.available()));
+    let money = s.store.voucher_money(p.id.as_str()).await?;
+    let totals = s.store.programme_totals(&p.id).await?;
+    let r = &p.rules;
+    Ok(ProgrammeOut {
+        id: p.id.to_string(),
+        year: r.year,
+        name: p.name.clone(),
+        state: p.state.as_str().to_string(),
+        budget: yuan(r.budget),
+        issued: yuan(issued),
+        spent: yuan(money.spent),
+        held: yuan(money.held),
+        expired: yuan(money.expired),
+        remaining: yuan(remaining),
+        spent_share: if r.budget.0 > 0 { (money.spent.0 as f64 / r.budget.0 as f64 * 1e6).round() / 1e6 } else { 0.0 },
+        ratio_domestic_pct: r.ratio_domestic_pct,
+        ratio_other_pct: r.ratio_other_pct,
+        ratio_model_calls_pct: r.ratio_model_calls_pct,
+        ratio_data_pct: r.ratio_data_pct,
+        cap_per_enterprise: yuan(r.cap_per_enterprise),
+        sme_only: r.sme_only,
+        division_prefix: r.division_prefix.clone(),
+        partner_only: r.partner_only,
+        applications: totals.applications,
+        pending_applications: totals.pending_applications,
+        enterprises: totals.enterprises,
+    })
+}
+
+/// Creates a year's voucher programme and funds its budget from the city treasury (operator).
+#[utoipa::path(post, path = "/api/v1/voucher-programmes", tag = "vouchers", security(("bearer" = [])), request_body = ProgrammeIn,
+    responses((status = 201, body = ProgrammeOut), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn create_programme(
+    State(s): State<AppState>,
+    c: Caller,
+    JsonBody(b): JsonBody<ProgrammeIn>,
+) -> ApiResult<(StatusCode, Json<ProgrammeOut>)> {
+    c.require(&[Role::Operator])?;
+    let d = ProgrammeRules::hangzhou(b.year);
+    let rules = ProgrammeRules {
+        year: b.year,
+        budget: b.budget.as_deref().map(|x| Fen::parse_positive("budget", x)).transpose()?.unwrap_or(d.budget),
+        ratio_domestic_pct: b.ratio_domestic_pct.unwrap_or(d.ratio_domestic_pct),
+        ratio_other_pct: b.ratio_other_pct.unwrap_or(d.ratio_other_pct),
+        ratio_model_calls_pct: b.ratio_model_calls_pct.unwrap_or(d.ratio_model_calls_pct),
+        ratio_data_pct: b.ratio_data_pct.unwrap_or(d.ratio_data_pct),
+        cap_per_enterprise: b
+            .cap_per_enterprise
+            .as_deref()
+            .map(|x| Fen::parse_positive("cap_per_enterprise", x))
+            .transpose()?
+            .unwrap_or(d.cap_per_enterprise),
+        sme_only: b.sme_only.unwrap_or(d.sme_only),
+        division_prefix: b.division_prefix.unwrap_or(d.division_prefix),
+        partner_only: b.partner_only.unwrap_or(d.partner_only),
+    };
+    let p = open_programme(&s, rules, b.name, &c.0.actor()).await?;
+    Ok((StatusCode::CREATED, Json(programme_out(&s, &p).await?)))
+}
+
+/// Creates a programme and funds its budget from the city treasury, in one commit.
+pub async fn open_programme(s: &AppState, rules: ProgrammeRules, name: Option<String>, actor: &str) -> ApiResult<Programme> {
+    rules.validate()?;
+    if s.store.programmes().await?.iter().any(|p| p.rules.year == rules.year) {
+        return Err(ApiError::new(ErrorCode::ProgrammeExists, format!("a voucher programme for {} already exists", rules.year)));
+    }
+    let (t, e) = s.ids.parts();
+    let name = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).unwrap_or_else(|| format!("杭州市算力券 {}", rules.year));
+    suanli_core::centre::check_name("name", &name)?;
+    let p = Programme { id: ProgrammeId::generate(t, e), name, rules, state: ProgrammeState::Open, created_ms: t, closed_ms: None };
+    let treasury = chart::city_treasury();
+    let budget = chart::programme_budget(p.id.as_str());
+    let funding = Transfer::single(
+        TransferId::derive("fund", p.id.as_str()),
+        treasury.id,
+        budget.id,
+        p.rules.budget,
+        ReasonCode::BudgetFunding,
+        p.id.as_str(),
+        t,
+    );
+    let a = crate::audit_as(s, actor, "programme.create", p.id.as_str(), json!({"year": p.rules.year, "budget": yuan(p.rules.budget)}));
+    s.ledger
+        .submit_all(LedgerRequest {
+            accounts: vec![stored(&treasury, t), stored(&budget, t)],
+            transfers: vec![funding],
+            linked: true,
+            effects: vec![Effect::InsertProgramme(p.clone())],
+            audit: Some(a),
+            ..LedgerRequest::default()
+        })
+        .await?;
+    Ok(p)
+}
+
+/// Lists voucher programmes, newest year first (everyone signed in).
+#[utoipa::path(get, path = "/api/v1/voucher-programmes", tag = "vouchers", security(("bearer" = [])), responses((status = 200, body = Vec<ProgrammeOut>)))]
+pub async fn list_programmes(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<Vec<ProgrammeOut>>> {
+    let mut out = Vec::new();
+    for p in s.store.programmes().await? {
+        out.push(programme_out(&s, &p).await?);
+    }
+    Ok(Json(out))
+}
+
+async fn load_programme(s: &AppState, id: &str) -> ApiResult<Programme> {
+    let id = ProgrammeId::parse(id)?;
+    s.store.programme(&id).await?.ok_or_else(|| ApiError::new(ErrorCode::ProgrammeNotFound, format!("no voucher programme {id}")))
+}
+
+#[utoipa::path(get, path = "/api/v1/voucher-programmes/{id}", tag = "vouchers", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = ProgrammeOut), (status = 404, body = crate::error::Problem)))]
+pub async fn get_programme(State(s): State<AppState>, _c: Caller, Path(id): Path<String>) -> ApiResult<Json<ProgrammeOut>> {
+    let p = load_programme(&s, &id).await?;
+    Ok(Json(programme_out(&s, &p).await?))
+}
+
+/// Closes a programme: every enterprise's unspent voucher balance returns to the budget
+/// (operator; the engine does this by itself when the programme's year ends).
+#[utoipa::path(post, path = "/api/v1/voucher-programmes/{id}/close", tag = "vouchers", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = ProgrammeOut), (status = 409, body = crate::error::Problem)))]
+pub async fn close_programme(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<ProgrammeOut>> {
+    c.require(&[Role::Operator])?;
+    let p = load_programme(&s, &id).await?;
+    if p.state == ProgrammeState::Closed {
+        return Err(ApiError::new(ErrorCode::ProgrammeClosed, format!("programme {} is already closed", p.id)));
+    }
+    let billing = s.engine.billing().ok_or_else(|| ApiError::new(ErrorCode::Unavailable, "billing is not running"))?;
+    billing.close_programme(&p, &c.0.actor(), s.ids.now_ms()).await?;
+    let p = load_programme(&s, &id).await?;
+    Ok(Json(programme_out(&s, &p).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationIn {
+    /// Default: the programme open now.
+    pub programme_id: Option<String>,
+    /// Only when the operator applies on a tenant's behalf.
+    pub tenant_id: Option<String>,
+    /// Yuan.
+    pub amount: String,
+    pub purpose: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ApplicationOut {
+    pub id: String,
+    pub programme_id: String,
+    pub tenant_id: String,
+    pub tenant_name: Option<String>,
+    pub requested: String,
+    pub purpose: String,
+    pub state: String,
+    pub approved: Option<String>,
+    pub decision_reason: Option<String>,
+    pub decided_by: Option<String>,
+    pub decided_ms: Option<i64>,
+    pub created_ms: i64,
+}
+
+impl ApplicationOut {
+    fn new(a: &Application, tenant_name: Option<String>) -> ApplicationOut {
+        ApplicationOut {
+            id: a.id.to_string(),
+            programme_id: a.programme_id.to_string(),
+            tenant_id: a.tenant_id.to_string(),
+            tenant_name,
+            requested: yuan(a.requested),
+            purpose: a.purpose.clone(),
+            state: a.state.as_str().to_string(),
+            approved: a.approved.map(yuan),
+            decision_reason: a.decision_reason.clone(),
+            decided_by: a.decided_by.clone(),
+            decided_ms: a.decided_ms,
+            created_ms: a.created_ms,
+        }
+    }
+}
+
+async fn application_out(s: &AppState, a: &Application) -> ApiResult<ApplicationOut> {
+    Ok(ApplicationOut::new(a, s.store.tenant(&a.tenant_id).await?.map(|t| t.name)))
+}
+
+/// The tenant a caller acts for: its own if a tenant, the named one if the operator.
+pub(crate) async fn acting_tenant(s: &AppState, c: &Caller, named: Option<&str>) -> ApiResult<TenantId> {
+    match c.role() {
+        Role::Tenant => {
+            let own = c.0.tenant_id.clone().ok_or_else(|| ApiError::new(ErrorCode::Forbidden, "this tenant user is bound to no tenant"))?;
+            if named.is_some_and(|t| t != own.as_str()) {
+                return Err(ApiError::new(ErrorCode::Forbidden, "a tenant acts only for itself"));
+            }
+            Ok(own)
+        }
+        _ => {
+            let t = TenantId::parse(named.ok_or_else(|| ApiError::new(ErrorCode::InvalidBody, "tenant_id is required"))?)?;
+            s.store.tenant(&t).await?.ok_or_else(|| ApiError::new(ErrorCode::TenantNotFound, format!("no tenant {t}")))?;
+            Ok(t)
+        }
+    }
+}
+
+/// Applies for vouchers (a tenant for itself, or the operator for a tenant). Eligibility
+/// (SME, registered in the programme's city) and the yearly cap are checked now; the budget
+/// when the operator approves.
+#[utoipa::path(post, path = "/api/v1/voucher-applications", tag = "vouchers", security(("bearer" = [])), request_body = ApplicationIn,
+    responses((status = 201, body = ApplicationOut), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn apply(
+    State(s): State<AppState>,
+    c: Caller,
+    JsonBody(b): JsonBody<ApplicationIn>,
+) -> ApiResult<(StatusCode, Json<ApplicationOut>)> {
+    c.require(&[Role::Tenant, Role::Operator])?;
+    let tenant_id = acting_tenant(&s, &c, b.tenant_id.as_deref()).await?;
+    let amount = Fen::parse_positive("amount", &b.amount)?;
+    let purpose = b.purpose.trim().to_string();
+    if purpose.is_empty() || purpose.chars().count() > 500 {
+        return Err(ApiError::new(ErrorCode::InvalidName, "purpose must be 1 to 500 characters"));
+    }
+    let now = s.ids.now_ms();
+    let programme = match &b.programme_id {
+        Some(id) => load_programme(&s, id).await?,
+        None => s
+            .store
+            .programme_open_at(now)
+            .await?
+            .ok_or_else(|| ApiError::new(ErrorCode::ProgrammeClosed, "no voucher programme is open now"))?,
+    };
+    let (_, end) = programme.rules.year_bounds_ms();
+    if programme.state != ProgrammeState::Open || now >= end {
+        return Err(ApiError::new(ErrorCode::ProgrammeClosed, format!("programme {} is not open for applications now", programme.id)));
+    }
+    let tenant =
+        s.store.tenant(&tenant_id).await?.ok_or_else(|| ApiError::new(ErrorCode::TenantNotFound, format!("no tenant {tenant_id}")))?;
+    programme.rules.check_eligible(tenant.sme, tenant.uscc.division_code())?;
+    let issued = s
+        .store
+        .ledger_account(chart::voucher(tenant_id.as_str(), programme.id.as_str()).id)
+        .await?
+        .map_or(Fen::ZERO, |a| Fen(a.account.credits_posted as i64));
+    if issued.0.saturating_add(amount.0) > programme.rules.cap_per_enterprise.0 {
+        return Err(ApiError::new(
+            ErrorCode::CapExceeded,
+            format!(
+                "the enterprise was issued {issued} this year; {amount} more would exceed the cap of {}",
+                programme.rules.cap_per_enterprise
+            ),
+        ));
+    }
+    let (t, e) = s.ids.parts();
+    let app = Application {
+        id: ApplicationId::generate(t, e),
+        programme_id: programme.id.clone(),
+        tenant_id,
+        requested: amount,
+        purpose,
+        state: ApplicationState::Pending,
+        approved: None,
+        decision_reason: None,
+        decided_by: None,
+        decided_ms: None,
+        created_ms: t,
+    };
+    let a = audit(
+        &s,
+        &c,
+        "voucher.apply",
+        app.id.as_str(),
+        json!({"tenant": app.tenant_id, "programme": app.programme_id, "amount": yuan(amount)}),
+    );
+    s.store.insert_application(&app, &a).await?;
+    Ok((StatusCode::CREATED, Json(application_out(&s, &app).await?)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationQuery {
+    /// pending, approved or rejected.
+    pub state: Option<String>,
+    pub tenant_id: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// Lists applications, newest first: the operator and regulator see all, a tenant its own.
+#[utoipa::path(get, path = "/api/v1/voucher-applications", tag = "vouchers", security(("bearer" = [])), params(ApplicationQuery),
+    responses((status = 200, body = Vec<ApplicationOut>)))]
+pub async fn list_applications(
+    State(s): State<AppState>,
+    c: Caller,
+    Query(q): Query<ApplicationQuery>,
+) -> ApiResult<Json<Vec<ApplicationOut>>> {
+    c.require(&[Role::Operator, Role::Regulator, Role::Tenant])?;
+    let state = q
+        .state
+        .as_deref()
+        .map(|x| ApplicationState::parse(x).ok_or_else(|| ApiError::new(ErrorCode::InvalidQuery, format!("unknown state '{x}'"))))
+        .transpose()?;
+    let tenant = match c.role() {
+        Role::Tenant => Some(acting_tenant(&s, &c, q.tenant_id.as_deref()).await?),
+        _ => q.tenant_id.as_deref().map(TenantId::parse).transpose()?,
+    };
+    let mut out = Vec::new();
+    for a in s.store.applications(tenant.as_ref(), state, q.limit.unwrap_or(200)).await? {
+        out.push(application_out(&s, &a).await?);
+    }
+    Ok(Json(out))
+}
+
+async fn visible_application(s: &AppState, c: &Caller, id: &str) -> ApiResult<Application> {
+    let id = ApplicationId::parse(id)?;
+    let a = s.store.application(&id).await?.ok_or_else(|| ApiError::new(ErrorCode::ApplicationNotFound, format!("no application {id}")))?;
+    if c.role() == Role::Tenant && c.0.tenant_id.as_ref() != Some(&a.tenant_id) || c.role() == Role::Provider {
+        return Err(ApiError::new(ErrorCode::ApplicationNotFound, format!("no application {id}")));
+    }
+    Ok(a)
+}
+
+#[utoipa::path(get, path = "/api/v1/voucher-applications/{id}", tag = "vouchers", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = ApplicationOut), (status = 404, body = crate::error::Problem)))]
+pub async fn get_application(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<ApplicationOut>> {
+    let a = visible_application(&s, &c, &id).await?;
+    Ok(Json(application_out(&s, &a).await?))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveIn {
+    /// Yuan, at most what was requested; default all of it.
+    pub amount: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// Approves an application (operator): issues the voucher from the programme's budget, only
+/// if the budget and the enterprise's yearly cap allow, atomically with the decision.
+#[utoipa::path(post, path = "/api/v1/voucher-applications/{id}/approve", tag = "vouchers", security(("bearer" = [])), params(("id" = String, Path)), request_body = ApproveIn,
+    responses((status = 200, body = ApplicationOut), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn approve(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    crate::extract::OptionalJsonBody(b): crate::extract::OptionalJsonBody<ApproveIn>,
+) -> ApiResult<Json<ApplicationOut>> {
+    c.require(&[Role::Operator])?;
+    let a = visible_application(&s, &c, &id).await?;
+    if a.state != ApplicationState::Pending {
+        return Err(ApiError::new(ErrorCode::ApplicationDecided, format!("application {} was already {}", a.id, a.state.as_str())));
+    }
+    let amount = match b.amount.as_deref() {
+        Some(x) => Fen::parse_positive("amount", x)?,
+        None => a.requested,
+    };
+    if amount > a.requested {
+        return Err(ApiError::new(ErrorCode::InvalidAmount, format!("cannot approve {amount}, more than the {} requested", a.requested)));
+    }
+    issue(&s, &a, amount, b.reason.clone(), &c.0.actor()).await?;
+    let a = visible_application(&s, &c, &id).await?;
+    Ok(Json(application_out(&s, &a).await?))
+}
+
+/// Issues an approved amount: budget to the enterprise's voucher, only if the programme's
+/// budget and the enterprise's yearly cap allow (checked in the ledger's writer, so two
+/// approvals cannot both pass), atomically with the decision.
+pub async fn issue(s: &AppState, a: &Application, amount: Fen, reason: Option<String>, actor: &str) -> ApiResult<()> {
+    let p = s
+        .store
+        .programme(&a.programme_id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::ProgrammeNotFound, "the application's programme is gone"))?;
+    if p.state != ProgrammeState::Open {
+        return Err(ApiError::new(ErrorCode::ProgrammeClosed, format!("programme {} is closed", p.id)));
+    }
+    let now = s.ids.now_ms();
+    let budget = chart::programme_budget(p.id.as_str());
+    let voucher = chart::voucher(a.tenant_id.as_str(), p.id.as_str());
+    let rules = p.rules.clone();
+    let (budget_id, voucher_id) = (budget.id, voucher.id);
+    let guard: suanli_store::ledger::Guard = Box::new(move |l: &suanli_ledger::Ledger| {
+        let issued = l.account(voucher_id).map_or(Fen::ZERO, |x| Fen(x.credits_posted as i64));
+        let left = l.account(budget_id).map_or(Fen::ZERO, |x| x.available());
+        rules.check_issue(issued, left, amount)
+    });
+    let audit_rec = crate::audit_as(s, actor, "voucher.approve", a.id.as_str(), json!({"tenant": a.tenant_id, "amount": yuan(amount)}));
+    s.ledger
+        .submit_all(LedgerRequest {
+            accounts: vec![stored(&voucher, now)],
+            transfers: vec![Transfer::single(
+                TransferId::derive("issue", a.id.as_str()),
+                budget.id,
+                voucher.id,
+                amount,
+                ReasonCode::VoucherIssue,
+                a.id.as_str(),
+                now,
+            )],
+            linked: true,
+            guard: Some(guard),
+            effects: vec![Effect::DecideApplication {
+                id: a.id.clone(),
+                state: ApplicationState::Approved,
+                approved: Some(amount),
+                reason,
+                by: actor.to_string(),
+                at_ms: now,
+            }],
+            audit: Some(audit_rec),
+        })
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectIn {
+    pub reason: String,
+}
+
+/// Rejects an application with a reason (operator).
+#[utoipa::path(post, path = "/api/v1/voucher-applications/{id}/reject", tag = "vouchers", security(("bearer" = [])), params(("id" = String, Path)), request_body = RejectIn,
+    responses((status = 200, body = ApplicationOut), (status = 409, body = crate::error::Problem)))]
+pub async fn reject(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<RejectIn>,
+) -> ApiResult<Json<ApplicationOut>> {
+    c.require(&[Role::Operator])?;
+    let a = visible_application(&s, &c, &id).await?;
+    if a.state != ApplicationState::Pending {
+        return Err(ApiError::new(ErrorCode::ApplicationDecided, format!("application {} was already {}", a.id, a.state.as_str())));
+    }
+    let reason = b.reason.trim().to_string();
+    if reason.is_empty() {
+        return Err(ApiError::new(ErrorCode::InvalidName, "a rejection needs a reason"));
+    }
+    let audit_rec = audit(&s, &c, "voucher.reject", a.id.as_str(), json!({"reason": reason}));
+    s.ledger
+        .submit_all(LedgerRequest {
+            effects: vec![Effect::DecideApplication {
+                id: a.id.clone(),
+                state: ApplicationState::Rejected,
+                approved: None,
+                reason: Some(reason),
+                by: c.0.actor(),
+                at_ms: s.ids.now_ms(),
+            }],
+            audit: Some(audit_rec),
+            ..LedgerRequest::default()
+        })
+        .await?;
+    let a = visible_application(&s, &c, &id).await?;
+    Ok(Json(application_out(&s, &a).await?))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct VoucherBalance {
+    pub programme_id: String,
+    pub year: i32,
+    pub issued: String,
+    pub spent: String,
+    pub held: String,
+    pub available: String,
+}
+
+/// An enterprise's money: cash (prepaid), vouchers per programme, and what it owes.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BalanceOut {
+    pub tenant_id: String,
+    pub cash_available: String,
+    pub cash_held: String,
+    pub cash_posted: String,
+    pub vouchers: Vec<VoucherBalance>,
+    pub voucher_available: String,
+    pub outstanding: String,
+}
+
+/// A tenant's balances (the tenant itself, the operator, the regulator).
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/balance", tag = "vouchers", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = BalanceOut), (status = 404, body = crate::error::Problem)))]
+pub async fn balance(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<BalanceOut>> {
+    c.require(&[Role::Operator, Role::Regulator, Role::Tenant])?;
+    let t = TenantId::parse(&id)?;
+    if c.role() == Role::Tenant && c.0.tenant_id.as_ref() != Some(&t) || s.store.tenant(&t).await?.is_none() {
+        return Err(ApiError::new(ErrorCode::TenantNotFound, format!("no tenant {t}")));
+    }
+    Ok(Json(balance_of(&s, &t).await?))
+}
+
+pub async fn balance_of(s: &AppState, t: &TenantId) -> ApiResult<BalanceOut> {
+    let accounts = s.store.ledger_accounts(Some(t.as_str())).await?;
+    let cash = accounts.iter().find(|a| a.account.kind == suanli_ledger::AccountKind::EnterpriseCash);
+    let programmes = s.store.programmes().await?;
+    let mut vouchers = Vec::new();
+    let mut voucher_available = Fen::ZERO;
+    for a in accounts.iter().filter(|a| a.account.kind == suanli_ledger::AccountKind::EnterpriseVoucher) {
+        let Some(p) = a.owner.split_once('/').and_then(|(_, p)| programmes.iter().find(|x| x.id.as_str() == p)) else { continue };
+        let spent = s.store.voucher_money_of_account(a.account.id).await?;
+        voucher_available = Fen(voucher_available.0 + a.account.available().0);
+        vouchers.push(VoucherBalance {
+            programme_id: p.id.to_string(),
+            year: p.rules.year,
+            issued: yuan(Fen(a.account.credits_posted as i64)),
+            spent: yuan(spent),
+            held: yuan(Fen(a.account.debits_pending as i64)),
+            available: yuan(a.account.available()),
+        });
+    }
+    let outstanding = s.store.outstanding_of(t).await?;
+    Ok(BalanceOut {
+        tenant_id: t.to_string(),
+        cash_available: yuan(cash.map_or(Fen::ZERO, |a| a.account.available())),
+        cash_held: yuan(cash.map_or(Fen::ZERO, |a| Fen(a.account.debits_pending as i64))),
+        cash_posted: yuan(cash.map_or(Fen::ZERO, |a| a.account.credit_balance())),
+        vouchers,
+        voucher_available: yuan(voucher_available),
+        outstanding: yuan(outstanding),
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopUpIn {
+    /// Yuan.
+    pub amount: String,
+    /// The payment's reference (bank transaction number).
+    pub reference: Option<String>,
+    /// A client-chosen transfer id (1-32 hex digits) so a retried top-up applies once.
+    pub transfer_id: Option<String>,
+}
+
+/// Records a cash top-up of an enterprise's prepaid balance (operator).
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/top-ups", tag = "vouchers", security(("bearer" = [])), params(("id" = String, Path)), request_body = TopUpIn,
+    responses((status = 200, body = BalanceOut), (status = 422, body = crate::error::Problem)))]
+pub async fn top_up(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<TopUpIn>,
+) -> ApiResult<Json<BalanceOut>> {
+    c.require(&[Role::Operator])?;
+    let t = TenantId::parse(&id)?;
+    s.store.tenant(&t).await?.ok_or_else(|| ApiError::new(ErrorCode::TenantNotFound, format!("no tenant {t}")))?;
+    let amount = Fen::parse_positive("amount", &b.amount)?;
+    let transfer_id = match b.transfer_id.as_deref() {
+        Some(x) => {
+            TransferId::parse_hex(x).ok_or_else(|| ApiError::new(ErrorCode::InvalidTransferId, format!("'{x}' is not a transfer id")))?
+        }
+        None => {
+            let (ms, e) = s.ids.parts();
+            TransferId::derive("top-up", &format!("{t}/{ms}/{e}"))
+        }
+    };
+    cash_top_up(&s, &t, amount, transfer_id, b.reference, &c.0.actor()).await?;
+    Ok(Json(balance_of(&s, &t).await?))
+}
+
+/// Credits an enterprise's cash balance from its bank (idempotent by transfer id).
+pub async fn cash_top_up(
+    s: &AppState,
+    t: &TenantId,
+    amount: Fen,
+    transfer_id: TransferId,
+    reference: Option<String>,
+    actor: &str,
+) -> ApiResult<()> {
+    let now = s.ids.now_ms();
+    let banks = chart::enterprise_banks();
+    let cash = chart::cash(t.as_str());
+    let reference = reference.unwrap_or_else(|| t.to_string());
+    let a = crate::audit_as(s, actor, "cash.top_up", t.as_str(), json!({"amount": yuan(amount), "reference": reference}));
+    s.ledger
+        .submit_all(LedgerRequest {
+            accounts: vec![stored(&banks, now), stored(&cash, now)],
+            transfers: vec![Transfer::single(transfer_id, banks.id, cash.id, amount, ReasonCode::CashTopUp, reference, now)],
+            linked: true,
+            audit: Some(a),
+            ..LedgerRequest::default()
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,638 @@
+//! The ledger's persistence and its one writer: accounts and transfer history in SQL, and a service that applies requests in memory and commits them in groups.
+//!
+//! Every ledger change goes through [`LedgerService`]. It owns the in-memory
+//! [`Ledger`] (the pure state machine, which decides), takes whatever requests are queued
+//! (group commit), applies them one by one, then writes the new transfers, the changed
+//! balances, the requests' domain effects and audit records in ONE store transaction. Only
+//! after that transaction commits does any caller get its answer, so an acknowledged transfer
+//! is durable; if the commit fails, the service reloads the ledger from the store and every
+//! caller in the group gets `unavailable` (nothing of the group happened). History is
+//! append-only: rows are inserted with consecutive `seq` numbers and never updated.
+
+use crate::{Audit, Store, StoreError, StoreResult, WriteTx};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use suanli_core::error::{Error, ErrorCode};
+use suanli_core::id::{ApplicationId, BillId, ProgrammeId};
+use suanli_core::money::Fen;
+use suanli_core::time::{Clock, UnixMs};
+use suanli_ledger::records::{ApplicationState, Bill, Programme, Statement};
+use suanli_ledger::{
+    Account, AccountFlags, AccountId, AccountKind, Currency, Ledger, LedgerError, Outcome, ReasonCode, Transfer, TransferId, TransferKind,
+};
+use tokio::sync::{mpsc, oneshot};
+
+/// Transfers written per INSERT statement (12 parameters each, within SQLite's limit).
+const ROWS_PER_INSERT: usize = 1_000;
+/// The most transfers one group commit takes before it writes.
+const MAX_GROUP_TRANSFERS: usize = 16_384;
+
+/// An account with the owner it belongs to (a tenant, provider or programme id, or a name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAccount {
+    pub account: Account,
+    pub owner: String,
+    pub created_ms: UnixMs,
+}
+
+/// A domain write that commits with a request's transfers, only if all of them applied.
+#[derive(Debug, Clone)]
+pub enum Effect {
+    InsertProgramme(Programme),
+    CloseProgramme {
+        id: ProgrammeId,
+        closed_ms: UnixMs,
+    },
+    DecideApplication {
+        id: ApplicationId,
+        state: ApplicationState,
+        approved: Option<Fen>,
+        reason: Option<String>,
+        by: String,
+        at_ms: UnixMs,
+    },
+    InsertBill(Bill),
+    /// Inserts the statement and marks these bills as settled by it.
+    InsertStatement {
+        statement: Statement,
+        bills: Vec<BillId>,
+    },
+}
+
+/// A check run against the ledger's current state just before a request applies, in the
+/// writer, so nothing can change between the check and the transfers (e.g. a yearly cap).
+pub type Guard = Box<dyn FnOnce(&Ledger) -> Result<(), Error> + Send>;
+
+/// One all-or-nothing unit of work for the ledger.
+#[derive(Default)]
+pub struct LedgerRequest {
+    /// Created if missing (an existing identical account is fine).
+    pub accounts: Vec<StoredAccount>,
+    pub transfers: Vec<Transfer>,
+    /// All transfers apply or none does.
+    pub linked: bool,
+    pub guard: Option<Guard>,
+    /// Written only when every transfer was created or already existed.
+    pub effects: Vec<Effect>,
+    pub audit: Option<Audit>,
+}
+
+impl std::fmt::Debug for LedgerRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LedgerRequest").field("transfers", &self.transfers.len()).field("linked", &self.linked).finish()
+    }
+}
+
+/// The per-transfer results of a request, in order.
+#[derive(Debug, Clone)]
+pub struct LedgerAnswer {
+    pub results: Vec<Result<Outcome, LedgerError>>,
+}
+
+impl LedgerAnswer {
+    /// The first refusal as a platform error, if any (for all-or-nothing requests).
+    pub fn into_result(self) -> Result<Vec<Outcome>, Error> {
+        let first_real = self.results.iter().find_map(|r| match r {
+            Err(e) if *e != LedgerError::LinkedFailed => Some(e.clone()),
+            _ => None,
+        });
+        if let Some(e) = first_real {
+            return Err(e.into());
+        }
+        self.results.into_iter().map(|r| r.map_err(Error::from)).collect()
+    }
+}
+
+type Reply = oneshot::Sender<Result<LedgerAnswer, Error>>;
+
+struct Queued {
+    request: LedgerRequest,
+    reply: Reply,
+}
+
+/// The handle through which the platform changes the ledger. Cheap to clone.
+#[derive(Clone)]
+pub struct LedgerService {
+    tx: mpsc::Sender<Queued>,
+    stats: Arc<Stats>,
+}
+
+impl std::fmt::Debug for LedgerService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LedgerService")
+    }
+}
+
+/// Counters for `/metrics` and the benchmark.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub commits: std::sync::atomic::AtomicU64,
+    pub requests: std::sync::atomic::AtomicU64,
+    pub transfers: std::sync::atomic::AtomicU64,
+}
+
+impl LedgerService {
+    /// Loads the ledger from the store and starts its writer task. Pending transfers whose
+    /// timeout passed are expired every `expiry_interval` by the clock.
+    pub async fn start(store: Store, clock: Arc<dyn Clock>, expiry_interval: Duration) -> StoreResult<LedgerService> {
+        let (ledger, owners) = store.ledger_load().await?;
+        let (tx, rx) = mpsc::channel(65_536);
+        let stats = Arc::new(Stats::default());
+        let writer = Writer { store, ledger, owners, clock, stats: stats.clone() };
+        tokio::spawn(writer.run(rx, expiry_interval));
+        Ok(LedgerService { tx, stats })
+    }
+
+    /// Applies a request and answers once it is durable (or refused, which changes nothing).
+    pub async fn submit(&self, request: LedgerRequest) -> Result<LedgerAnswer, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send(Queued { request, reply }).await.map_err(|_| unavailable("the ledger writer has stopped"))?;
+        answer.await.map_err(|_| unavailable("the ledger writer stopped before answering"))?
+    }
+
+    /// Like [`LedgerService::submit`] for an all-or-nothing request: the outcomes, or the first refusal.
+    pub async fn submit_all(&self, request: LedgerRequest) -> Result<Vec<Outcome>, Error> {
+        self.submit(request).await?.into_result()
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+}
+
+fn unavailable(why: &str) -> Error {
+    Error::new(ErrorCode::Unavailable, why)
+}
+
+struct Writer {
+    store: Store,
+    ledger: Ledger,
+    /// Owner and creation time of every account (for inserting new ones).
+    owners: HashMap<AccountId, (String, UnixMs)>,
+    clock: Arc<dyn Clock>,
+    stats: Arc<Stats>,
+}
+
+impl Writer {
+    async fn run(mut self, mut rx: mpsc::Receiver<Queued>, expiry_interval: Duration) {
+        let mut tick = tokio::time::interval(expiry_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let first = tokio::select! {
+                q = rx.recv() => match q { Some(q) => q, None => break },
+                _ = tick.tick() => {
+                    self.expire().await;
+                    continue;
+                }
+            };
+            let mut group = vec![first];
+            let mut n = group[0].request.transfers.len();
+            while n < MAX_GROUP_TRANSFERS {
+                match rx.try_recv() {
+                    Ok(q) => {
+                        n += q.request.transfers.len();
+                        group.push(q);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.commit_group(group).await;
+        }
+    }
+
+    async fn expire(&mut self) {
+        let before = self.ledger.transfers().len();
+        let expired = self.ledger.expire_pending(self.clock.now_ms());
+        if expired.is_empty() {
+            return;
+        }
+        let touched = touched_accounts(&self.ledger, before);
+        if let Err(e) = self.persist(before, &[], &touched, &[], &[]).await {
+            tracing::error!(error = %e, "persisting expired pending transfers failed; reloading the ledger");
+            self.reload().await;
+        } else {
+            tracing::info!(count = expired.len(), "expired pending transfers");
+        }
+    }
+
+    async fn commit_group(&mut self, group: Vec<Queued>) {
+        let before = self.ledger.transfers().len();
+        let mut new_accounts: Vec<AccountId> = Vec::new();
+        let mut effects: Vec<Effect> = Vec::new();
+        let mut audits: Vec<Audit> = Vec::new();
+        let mut answers: Vec<(Reply, Result<LedgerAnswer, Error>)> = Vec::new();
+        let mut transfers = 0usize;
+        for q in group {
+            let Queued { mut request, reply } = q;
+            transfers += request.transfers.len();
+            let answer = self.apply_request(&mut request, &mut new_accounts);
+            if let Ok(a) = &answer
+                && a.results.iter().all(|r| r.is_ok())
+            {
+                effects.append(&mut request.effects);
+                audits.extend(request.audit.take());
+            }
+            answers.push((reply, answer));
+        }
+        let touched = touched_accounts(&self.ledger, before);
+        let mut all: Vec<AccountId> = new_accounts;
+        all.extend(touched);
+        all.sort();
+        all.dedup();
+        match self.persist(before, &all, &[], &effects, &audits).await {
+            Ok(()) => {
+                use std::sync::atomic::Ordering::Relaxed;
+                self.stats.commits.fetch_add(1, Relaxed);
+                self.stats.requests.fetch_add(answers.len() as u64, Relaxed);
+                self.stats.transfers.fetch_add(transfers as u64, Relaxed);
+                for (reply, answer) in answers {
+                    let _ = reply.send(answer);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "ledger group commit failed; reloading the ledger");
+                self.reload().await;
+                let message = format!("the ledger could not commit: {e}");
+                for (reply, _) in answers {
+                    let _ = reply.send(Err(unavailable(&message)));
+                }
+            }
+        }
+    }
+
+    /// Applies one request to the in-memory ledger. Accounts it creates are forgotten again
+    /// if nothing of it applies, so a refused request leaves no trace.
+    fn apply_request(&mut self, request: &mut LedgerRequest, new_accounts: &mut Vec<AccountId>) -> Result<LedgerAnswer, Error> {
+        if let Some(guard) = request.guard.take() {
+            guard(&self.ledger)?;
+        }
+        let mut created = Vec::new();
+        if !request.accounts.is_empty() {
+            let accounts: Vec<Account> = request.accounts.iter().map(|a| a.account.clone()).collect();
+            for (r, sa) in self.ledger.create_accounts(&accounts).into_iter().zip(&request.accounts) {
+                match r {
+                    Ok(Outcome::Created) => created.push(sa),
+                    Ok(_) => {}
+                    Err(e) => {
+                        self.forget(&created);
+                        return Err(e.into());
+                    }
+                }
+            }
+        }
+        let results: Vec<Result<Outcome, LedgerError>> = self.ledger.apply(&request.transfers, request.linked);
+        if !results.is_empty() && results.iter().all(|r| r.is_err()) {
+            self.forget(&created);
+        } else {
+            for sa in created {
+                self.owners.insert(sa.account.id, (sa.owner.clone(), sa.created_ms));
+                new_accounts.push(sa.account.id);
+            }
+        }
+        Ok(LedgerAnswer { results })
+    }
+
+    fn forget(&mut self, created: &[&StoredAccount]) {
+        for sa in created {
+            self.ledger.forget_unused_account(sa.account.id);
+        }
+    }
+
+    async fn reload(&mut self) {
+        loop {
+            match self.store.ledger_load().await {
+                Ok((ledger, owners)) => {
+                    self.ledger = ledger;
+                    self.owners = owners;
+                    return;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "reloading the ledger failed; retrying in a second");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    async fn persist(
+        &self,
+        from_seq: usize,
+        accounts: &[AccountId],
+        extra: &[AccountId],
+        effects: &[Effect],
+        audits: &[Audit],
+    ) -> StoreResult<()> {
+        let mut ids: Vec<AccountId> = accounts.iter().chain(extra).copied().collect();
+        ids.sort();
+        ids.dedup();
+        let mut tx = self.store.begin().await?;
+        let rows: Vec<StoredAccount> = ids
+            .iter()
+            .filter_map(|id| {
+                let a = self.ledger.account(*id)?;
+                let (owner, created_ms) = self.owners.get(id).cloned().unwrap_or_else(|| (String::new(), 0));
+                Some(StoredAccount { account: a.clone(), owner, created_ms })
+            })
+            .collect();
+        tx.upsert_ledger_accounts(&rows).await?;
+        tx.insert_ledger_transfers(from_seq, &self.ledger.transfers()[from_seq..]).await?;
+        for e in effects {
+            tx.apply_effect(e).await?;
+        }
+        for a in audits {
+            tx.audit(a).await?;
+        }
+        tx.commit().await
+    }
+}
+
+/// The accounts touched by history from `from` on.
+fn touched_accounts(ledger: &Ledger, from: usize) -> Vec<AccountId> {
+    let mut v: Vec<AccountId> = ledger.transfers()[from..].iter().flat_map(|t| [t.debit_account, t.credit_account]).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+// ----- rows -----
+
+fn flags_to_i64(f: AccountFlags) -> i64 {
+    (f.debits_must_not_exceed_credits as i64) | ((f.credits_must_not_exceed_debits as i64) << 1)
+}
+
+fn flags_from_i64(v: i64) -> AccountFlags {
+    AccountFlags { debits_must_not_exceed_credits: v & 1 != 0, credits_must_not_exceed_debits: v & 2 != 0 }
+}
+
+fn corrupt(what: &str, v: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} '{v}'"))
+}
+
+fn account_id(s: &str) -> StoreResult<AccountId> {
+    AccountId::parse_hex(s).ok_or_else(|| corrupt("account id", s))
+}
+
+fn transfer_id(s: &str) -> StoreResult<TransferId> {
+    // Stored ids include the ledger's own (reserved) expiry ids.
+    u128::from_str_radix(s, 16).ok().filter(|v| *v != 0).map(TransferId).ok_or_else(|| corrupt("transfer id", s))
+}
+
+const ACCOUNT_SELECT: &str = "SELECT id, kind, currency, flags, owner, debits_pending, debits_posted, credits_pending, credits_posted, created_ms FROM ledger_accounts";
+const TRANSFER_SELECT: &str =
+    "SELECT seq, id, debit, credit, amount, reason, reference, ts_ms, kind, pending_id, post_amount, timeout_ms FROM ledger_transfers";
+
+fn account_from_row(r: &AnyRow) -> StoreResult<StoredAccount> {
+    let id: String = r.try_get(0)?;
+    let kind: String = r.try_get(1)?;
+    let currency: String = r.try_get(2)?;
+    let mut a = Account::new(
+        account_id(&id)?,
+        AccountKind::parse(&kind).ok_or_else(|| corrupt("account kind", &kind))?,
+        Currency::new(&currency).ok_or_else(|| corrupt("currency", &currency))?,
+        flags_from_i64(r.try_get(3)?),
+    );
+    a.debits_pending = r.try_get::<i64, _>(5)? as i128;
+    a.debits_posted = r.try_get::<i64, _>(6)? as i128;
+    a.credits_pending = r.try_get::<i64, _>(7)? as i128;
+    a.credits_posted = r.try_get::<i64, _>(8)? as i128;
+    Ok(StoredAccount { account: a, owner: r.try_get(4)?, created_ms: r.try_get(9)? })
+}
+
+fn transfer_from_row(r: &AnyRow) -> StoreResult<(i64, Transfer)> {
+    let seq: i64 = r.try_get(0)?;
+    let reason: String = r.try_get(5)?;
+    let kind: String = r.try_get(8)?;
+    let pending_id = r.try_get::<Option<String>, _>(9)?.map(|s| transfer_id(&s)).transpose()?;
+    let post_amount: Option<i64> = r.try_get(10)?;
+    let timeout_ms: Option<i64> = r.try_get(11)?;
+    let kind = match (kind.as_str(), pending_id) {
+        ("single", _) => TransferKind::Single,
+        ("pending", _) => TransferKind::Pending { timeout_ms },
+        ("post", Some(pending_id)) => TransferKind::PostPending { pending_id, amount: post_amount.map(Fen) },
+        ("void", Some(pending_id)) => TransferKind::VoidPending { pending_id },
+        _ => return Err(corrupt("transfer kind", &kind)),
+    };
+    Ok((
+        seq,
+        Transfer {
+            id: transfer_id(&r.try_get::<String, _>(1)?)?,
+            debit_account: account_id(&r.try_get::<String, _>(2)?)?,
+            credit_account: account_id(&r.try_get::<String, _>(3)?)?,
+            amount: Fen(r.try_get(4)?),
+            reason: ReasonCode::parse(&reason).ok_or_else(|| corrupt("reason", &reason))?,
+            reference: r.try_get(6)?,
+            timestamp_ms: r.try_get(7)?,
+            kind,
+        },
+    ))
+}
+
+fn kind_columns(k: &TransferKind) -> (&'static str, Option<String>, Option<i64>, Option<i64>) {
+    match k {
+        TransferKind::Single => ("single", None, None, None),
+        TransferKind::Pending { timeout_ms } => ("pending", None, None, *timeout_ms),
+        TransferKind::PostPending { pending_id, amount } => ("post", Some(pending_id.to_hex()), amount.map(|a| a.0), None),
+        TransferKind::VoidPending { pending_id } => ("void", Some(pending_id.to_hex()), None, None),
+    }
+}
+
+/// `INSERT … VALUES ($1, …), (…)` for `rows` rows of `cols` columns.
+fn multi_insert(head: &str, cols: usize, rows: usize) -> String {
+    let mut s = String::with_capacity(head.len() + rows * cols * 6);
+    s.push_str(head);
+    s.push_str(" VALUES ");
+    for r in 0..rows {
+        if r > 0 {
+            s.push(',');
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push(',');
+            }
+            s.push('$');
+            s.push_str(&(r * cols + c + 1).to_string());
+        }
+        s.push(')');
+    }
+    s
+}
+
+const TRANSFER_INSERT_HEAD: &str =
+    "INSERT INTO ledger_transfers (seq, id, debit, credit, amount, reason, reference, ts_ms, kind, pending_id, post_amount, timeout_ms)";
+
+fn full_chunk_insert() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| multi_insert(TRANSFER_INSERT_HEAD, 12, ROWS_PER_INSERT))
+}
+
+impl WriteTx<'_> {
+    async fn upsert_ledger_accounts(&mut self, rows: &[StoredAccount]) -> StoreResult<()> {
+        for chunk in rows.chunks(500) {
+            let sql = multi_insert(
+                "INSERT INTO ledger_accounts (id, kind, currency, flags, owner, debits_pending, debits_posted, credits_pending, credits_posted, created_ms)",
+                10,
+                chunk.len(),
+            ) + " ON CONFLICT (id) DO UPDATE SET debits_pending = excluded.debits_pending, debits_posted = excluded.debits_posted, \
+                  credits_pending = excluded.credits_pending, credits_posted = excluded.credits_posted";
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for sa in chunk {
+                let a = &sa.account;
+                q = q
+                    .bind(a.id.to_hex())
+                    .bind(a.kind.as_str())
+                    .bind(a.currency.as_str().to_owned())
+                    .bind(flags_to_i64(a.flags))
+                    .bind(sa.owner.clone())
+                    .bind(a.debits_pending as i64)
+                    .bind(a.debits_posted as i64)
+                    .bind(a.credits_pending as i64)
+                    .bind(a.credits_posted as i64)
+                    .bind(sa.created_ms);
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_ledger_transfers(&mut self, from_seq: usize, transfers: &[Transfer]) -> StoreResult<()> {
+        for (i, chunk) in transfers.chunks(ROWS_PER_INSERT).enumerate() {
+            let owned;
+            let sql: &str = if chunk.len() == ROWS_PER_INSERT {
+                full_chunk_insert()
+            } else {
+                owned = multi_insert(TRANSFER_INSERT_HEAD, 12, chunk.len());
+                &owned
+            };
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (j, t) in chunk.iter().enumerate() {
+                let (kind, pending_id, post_amount, timeout_ms) = kind_columns(&t.kind);
+                q = q
+                    .bind((from_seq + i * ROWS_PER_INSERT + j) as i64)
+                    .bind(t.id.to_hex())
+                    .bind(t.debit_account.to_hex())
+                    .bind(t.credit_account.to_hex())
+                    .bind(t.amount.0)
+                    .bind(t.reason.as_str())
+                    .bind(t.reference.clone())
+                    .bind(t.timestamp_ms)
+                    .bind(kind)
+                    .bind(pending_id)
+                    .bind(post_amount)
+                    .bind(timeout_ms);
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    async fn apply_effect(&mut self, e: &Effect) -> StoreResult<()> {
+        match e {
+            Effect::InsertProgramme(p) => self.insert_programme(p).await,
+            Effect::CloseProgramme { id, closed_ms } => {
+                sqlx::query("UPDATE voucher_programmes SET state = 'closed', closed_ms = $1 WHERE id = $2 AND state = 'open'")
+                    .bind(*closed_ms)
+                    .bind(id.to_string())
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(())
+            }
+            Effect::DecideApplication { id, state, approved, reason, by, at_ms } => {
+                sqlx::query(
+                    "UPDATE voucher_applications SET state = $1, approved_fen = $2, decision_reason = $3, decided_by = $4, decided_ms = $5 \
+                     WHERE id = $6 AND state = 'pending'",
+                )
+                .bind(state.as_str())
+                .bind(approved.map(|f| f.0))
+                .bind(reason.clone())
+                .bind(by.clone())
+                .bind(*at_ms)
+                .bind(id.to_string())
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+            Effect::InsertBill(b) => self.insert_bill(b).await,
+            Effect::InsertStatement { statement, bills } => self.insert_statement(statement, bills).await,
+        }
+    }
+}
+
+impl Store {
+    /// The whole ledger as stored, indexes rebuilt but not checked (see [`Ledger::verify`]),
+    /// with every account's owner and creation time.
+    pub async fn ledger_load(&self) -> StoreResult<(Ledger, HashMap<AccountId, (String, UnixMs)>)> {
+        let accounts = self.ledger_accounts(None).await?;
+        let rows = sqlx::query(AssertSqlSafe(format!("{TRANSFER_SELECT} ORDER BY seq"))).fetch_all(&self.pool).await?;
+        let mut transfers = Vec::with_capacity(rows.len());
+        for (i, r) in rows.iter().enumerate() {
+            let (seq, t) = transfer_from_row(r)?;
+            if seq != i as i64 {
+                return Err(StoreError::Corrupt(format!("ledger history has a gap or reordering at seq {seq} (expected {i})")));
+            }
+            transfers.push(t);
+        }
+        let owners = accounts.iter().map(|a| (a.account.id, (a.owner.clone(), a.created_ms))).collect();
+        Ok((Ledger::from_stored(accounts.into_iter().map(|a| a.account).collect(), transfers), owners))
+    }
+
+    /// Accounts, all or of one owner (with the owner's sub-accounts, `owner/…`), by id.
+    pub async fn ledger_accounts(&self, owner: Option<&str>) -> StoreResult<Vec<StoredAccount>> {
+        let rows = match owner {
+            Some(o) => {
+                sqlx::query(AssertSqlSafe(format!("{ACCOUNT_SELECT} WHERE owner = $1 OR owner LIKE $2 ORDER BY id")))
+                    .bind(o.to_owned())
+                    .bind(format!("{o}/%"))
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => sqlx::query(AssertSqlSafe(format!("{ACCOUNT_SELECT} ORDER BY id"))).fetch_all(&self.pool).await?,
+        };
+        rows.iter().map(account_from_row).collect()
+    }
+
+    pub async fn ledger_account(&self, id: AccountId) -> StoreResult<Option<StoredAccount>> {
+        let row =
+            sqlx::query(AssertSqlSafe(format!("{ACCOUNT_SELECT} WHERE id = $1"))).bind(id.to_hex()).fetch_optional(&self.pool).await?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
+    /// Transfers with this reference (a job, bill or application id), in history order.
+    pub async fn ledger_transfers_by_reference(&self, reference: &str) -> StoreResult<Vec<Transfer>> {
+        let rows = sqlx::query(AssertSqlSafe(format!("{TRANSFER_SELECT} WHERE reference = $1 ORDER BY seq")))
+            .bind(reference.to_owned())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| transfer_from_row(r).map(|(_, t)| t)).collect()
+    }
+
+    /// A page of history: up to `limit` transfers after `after_seq`, with their seq.
+    pub async fn ledger_transfers(&self, after_seq: Option<i64>, limit: u32) -> StoreResult<Vec<(i64, Transfer)>> {
+        let rows = sqlx::query(AssertSqlSafe(format!("{TRANSFER_SELECT} WHERE seq > $1 ORDER BY seq LIMIT {}", limit.clamp(1, 10_000))))
+            .bind(after_seq.unwrap_or(-1))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(transfer_from_row).collect()
+    }
+
+    /// Posted totals by reason over transfers of one reference, as (reason, debit account, sum):
+    /// what reconciliation compares with bills.
+    pub async fn ledger_sums_by_reference_prefix(&self, prefix: &str) -> StoreResult<BTreeMap<(String, String), i64>> {
+        let rows = sqlx::query(
+            "SELECT reference, reason, kind, amount, post_amount FROM ledger_transfers WHERE reference LIKE $1 AND kind IN ('single', 'post')",
+        )
+        .bind(format!("{prefix}%"))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut sums = BTreeMap::new();
+        for r in rows {
+            let (reference, reason): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+            let amount: i64 = r.try_get::<Option<i64>, _>(4)?.unwrap_or(r.try_get(3)?);
+            *sums.entry((reference, reason)).or_insert(0) += amount;
+        }
+        Ok(sums)
+    }
+}

@@ -1,0 +1,394 @@
+//! Voucher programmes, applications, bills and statements: their rows, reads, and the writes that commit with ledger transfers.
+
+use crate::rows::parse_id;
+use crate::{Audit, Store, StoreError, StoreResult, WriteTx};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+use suanli_core::id::{ApplicationId, BillId, JobId, ProgrammeId, ProviderId, StatementId, TenantId};
+use suanli_core::money::Fen;
+use suanli_core::time::UnixMs;
+use suanli_ledger::records::{Application, ApplicationState, Bill, Programme, ProgrammeState, Statement};
+use suanli_ledger::voucher::{ChargeRule, ProgrammeRules};
+
+const PROGRAMME_SELECT: &str = "SELECT id, name, rules_json, state, created_ms, closed_ms FROM voucher_programmes";
+const APPLICATION_SELECT: &str = "SELECT id, programme_id, tenant_id, requested_fen, purpose, state, approved_fen, decision_reason, decided_by, decided_ms, created_ms FROM voucher_applications";
+const BILL_SELECT: &str = "SELECT id, job_id, tenant_id, provider_id, centre_id, pool_id, programme_id, rule, usage_s, accelerators, price_fen_per_hour, discount_pct, ratio_pct, charge_fen, voucher_fen, cash_fen, outstanding_fen, created_ms, statement_id FROM bills";
+const STATEMENT_SELECT: &str = "SELECT id, provider_id, from_ms, to_ms, bills, charge_fen, voucher_fen, cash_fen, outstanding_fen, settled_fen, transfer_id, created_ms FROM statements";
+
+fn corrupt(what: &str, v: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} '{v}'"))
+}
+
+fn opt_id<T: TryFrom<String, Error = suanli_core::Error>>(v: Option<String>) -> StoreResult<Option<T>> {
+    v.map(parse_id).transpose()
+}
+
+fn programme_from_row(r: &AnyRow) -> StoreResult<Programme> {
+    let rules: String = r.try_get(2)?;
+    let state: String = r.try_get(3)?;
+    Ok(Programme {
+        id: parse_id(r.try_get(0)?)?,
+        name: r.try_get(1)?,
+        rules: serde_json::from_str::<ProgrammeRules>(&rules).map_err(|e| StoreError::Corrupt(format!("programme rules: {e}")))?,
+        state: ProgrammeState::parse(&state).ok_or_else(|| corrupt("programme state", &state))?,
+        created_ms: r.try_get(4)?,
+        closed_ms: r.try_get(5)?,
+    })
+}
+
+fn application_from_row(r: &AnyRow) -> StoreResult<Application> {
+    let state: String = r.try_get(5)?;
+    Ok(Application {
+        id: parse_id(r.try_get(0)?)?,
+        programme_id: parse_id(r.try_get(1)?)?,
+        tenant_id: parse_id(r.try_get(2)?)?,
+        requested: Fen(r.try_get(3)?),
+        purpose: r.try_get(4)?,
+        state: ApplicationState::parse(&state).ok_or_else(|| corrupt("application state", &state))?,
+        approved: r.try_get::<Option<i64>, _>(6)?.map(Fen),
+        decision_reason: r.try_get(7)?,
+        decided_by: r.try_get(8)?,
+        decided_ms: r.try_get(9)?,
+        created_ms: r.try_get(10)?,
+    })
+}
+
+fn rule_parse(s: &str) -> Option<ChargeRule> {
+    [ChargeRule::Completed, ChargeRule::CancelledRan, ChargeRule::FailedRan, ChargeRule::CentreFault, ChargeRule::NeverRan]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+}
+
+fn bill_from_row(r: &AnyRow) -> StoreResult<Bill> {
+    let rule: String = r.try_get(7)?;
+    Ok(Bill {
+        id: parse_id(r.try_get(0)?)?,
+        job_id: parse_id(r.try_get(1)?)?,
+        tenant_id: parse_id(r.try_get(2)?)?,
+        provider_id: opt_id(r.try_get(3)?)?,
+        centre_id: opt_id(r.try_get(4)?)?,
+        pool_id: opt_id(r.try_get(5)?)?,
+        programme_id: opt_id(r.try_get(6)?)?,
+        rule: rule_parse(&rule).ok_or_else(|| corrupt("charge rule", &rule))?,
+        usage_s: r.try_get(8)?,
+        accelerators: r.try_get::<i64, _>(9)? as u32,
+        price_per_hour: Fen(r.try_get(10)?),
+        discount_pct: r.try_get::<i64, _>(11)? as u8,
+        ratio_pct: r.try_get::<i64, _>(12)? as u8,
+        charge: Fen(r.try_get(13)?),
+        voucher: Fen(r.try_get(14)?),
+        cash: Fen(r.try_get(15)?),
+        outstanding: Fen(r.try_get(16)?),
+        created_ms: r.try_get(17)?,
+        statement_id: opt_id(r.try_get(18)?)?,
+    })
+}
+
+fn statement_from_row(r: &AnyRow) -> StoreResult<Statement> {
+    Ok(Statement {
+        id: parse_id(r.try_get(0)?)?,
+        provider_id: parse_id(r.try_get(1)?)?,
+        from_ms: r.try_get(2)?,
+        to_ms: r.try_get(3)?,
+        bills: r.try_get::<i64, _>(4)? as u32,
+        charge: Fen(r.try_get(5)?),
+        voucher: Fen(r.try_get(6)?),
+        cash: Fen(r.try_get(7)?),
+        outstanding: Fen(r.try_get(8)?),
+        settled: Fen(r.try_get(9)?),
+        transfer_id: r.try_get(10)?,
+        created_ms: r.try_get(11)?,
+    })
+}
+
+/// Filters for listing bills; newest first.
+#[derive(Debug, Clone, Default)]
+pub struct BillFilter {
+    pub tenant_id: Option<TenantId>,
+    pub provider_id: Option<ProviderId>,
+    pub from_ms: Option<UnixMs>,
+    pub to_ms: Option<UnixMs>,
+    /// Only bills not yet on a statement.
+    pub unsettled: bool,
+    pub before: Option<BillId>,
+    pub limit: u32,
+}
+
+/// Sums of a programme's money, for the city summary and the programme page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProgrammeTotals {
+    pub applications: i64,
+    pub pending_applications: i64,
+    pub approved: Fen,
+    pub enterprises: i64,
+}
+
+/// A programme's voucher money as the ledger holds it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VoucherMoney {
+    /// Posted voucher payments for compute.
+    pub spent: Fen,
+    /// Reserved by open holds.
+    pub held: Fen,
+    /// Returned to the budget when the programme closed.
+    pub expired: Fen,
+}
+
+impl Store {
+    /// What the vouchers of a programme paid, hold and returned.
+    pub async fn voucher_money(&self, programme: &str) -> StoreResult<VoucherMoney> {
+        let owner = format!("%/{programme}");
+        let r = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN t.reason = 'voucher_spend' THEN COALESCE(t.post_amount, t.amount) ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN t.reason = 'voucher_expiry' THEN t.amount ELSE 0 END), 0) AS BIGINT) \
+             FROM ledger_transfers t JOIN ledger_accounts a ON a.id = t.debit \
+             WHERE a.kind = 'enterprise_voucher' AND a.owner LIKE $1 AND t.kind IN ('single', 'post')",
+        )
+        .bind(owner.clone())
+        .fetch_one(&self.pool)
+        .await?;
+        let held =
+            sqlx::query("SELECT CAST(COALESCE(SUM(debits_pending), 0) AS BIGINT) FROM ledger_accounts WHERE kind = 'enterprise_voucher' AND owner LIKE $1")
+                .bind(owner)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(VoucherMoney { spent: Fen(r.try_get(0)?), expired: Fen(r.try_get(1)?), held: Fen(held.try_get(0)?) })
+    }
+
+    /// What one voucher account paid for compute (posted).
+    pub async fn voucher_money_of_account(&self, account: suanli_ledger::AccountId) -> StoreResult<Fen> {
+        let r = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(COALESCE(post_amount, amount)), 0) AS BIGINT) FROM ledger_transfers WHERE debit = $1 AND reason = 'voucher_spend' AND kind IN ('single', 'post')",
+        )
+        .bind(account.to_hex())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Fen(r.try_get(0)?))
+    }
+
+    /// What an enterprise's bills left unpaid.
+    pub async fn outstanding_of(&self, tenant: &TenantId) -> StoreResult<Fen> {
+        let r = sqlx::query("SELECT CAST(COALESCE(SUM(outstanding_fen), 0) AS BIGINT) FROM bills WHERE tenant_id = $1")
+            .bind(tenant.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Fen(r.try_get(0)?))
+    }
+
+    pub async fn programmes(&self) -> StoreResult<Vec<Programme>> {
+        let rows = sqlx::query(AssertSqlSafe(format!("{PROGRAMME_SELECT} ORDER BY year DESC"))).fetch_all(&self.pool).await?;
+        rows.iter().map(programme_from_row).collect()
+    }
+
+    pub async fn programme(&self, id: &ProgrammeId) -> StoreResult<Option<Programme>> {
+        let row =
+            sqlx::query(AssertSqlSafe(format!("{PROGRAMME_SELECT} WHERE id = $1"))).bind(id.to_string()).fetch_optional(&self.pool).await?;
+        row.as_ref().map(programme_from_row).transpose()
+    }
+
+    /// The open programme whose year contains `at_ms`, if any.
+    pub async fn programme_open_at(&self, at_ms: UnixMs) -> StoreResult<Option<Programme>> {
+        Ok(self.programmes().await?.into_iter().find(|p| {
+            let (start, end) = p.rules.year_bounds_ms();
+            p.state == ProgrammeState::Open && (start..end).contains(&at_ms)
+        }))
+    }
+
+    pub async fn programme_totals(&self, id: &ProgrammeId) -> StoreResult<ProgrammeTotals> {
+        let r = sqlx::query(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN state = 'approved' THEN approved_fen ELSE 0 END), 0) AS BIGINT), \
+             COUNT(DISTINCT CASE WHEN state = 'approved' THEN tenant_id END) FROM voucher_applications WHERE programme_id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(ProgrammeTotals {
+            applications: r.try_get(0)?,
+            pending_applications: r.try_get(1)?,
+            approved: Fen(r.try_get(2)?),
+            enterprises: r.try_get(3)?,
+        })
+    }
+
+    pub async fn application(&self, id: &ApplicationId) -> StoreResult<Option<Application>> {
+        let row = sqlx::query(AssertSqlSafe(format!("{APPLICATION_SELECT} WHERE id = $1")))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(application_from_row).transpose()
+    }
+
+    /// Applications, newest first, optionally of one tenant and in one state.
+    pub async fn applications(
+        &self,
+        tenant: Option<&TenantId>,
+        state: Option<ApplicationState>,
+        limit: u32,
+    ) -> StoreResult<Vec<Application>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{APPLICATION_SELECT} WHERE ($1 = '' OR tenant_id = $1) AND ($2 = '' OR state = $2) ORDER BY id DESC LIMIT {}",
+            limit.clamp(1, 1000)
+        )))
+        .bind(tenant.map(|t| t.to_string()).unwrap_or_default())
+        .bind(state.map(|s| s.as_str()).unwrap_or_default())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(application_from_row).collect()
+    }
+
+    /// Records a new application with its audit record.
+    pub async fn insert_application(&self, a: &Application, audit: &Audit) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO voucher_applications (id, programme_id, tenant_id, requested_fen, purpose, state, created_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(a.id.to_string())
+        .bind(a.programme_id.to_string())
+        .bind(a.tenant_id.to_string())
+        .bind(a.requested.0)
+        .bind(a.purpose.clone())
+        .bind(a.state.as_str())
+        .bind(a.created_ms)
+        .execute(&mut *tx.tx)
+        .await?;
+        tx.audit(audit).await?;
+        tx.commit().await
+    }
+
+    pub async fn bill_for_job(&self, job: &JobId) -> StoreResult<Option<Bill>> {
+        let row =
+            sqlx::query(AssertSqlSafe(format!("{BILL_SELECT} WHERE job_id = $1"))).bind(job.to_string()).fetch_optional(&self.pool).await?;
+        row.as_ref().map(bill_from_row).transpose()
+    }
+
+    pub async fn bill(&self, id: &BillId) -> StoreResult<Option<Bill>> {
+        let row =
+            sqlx::query(AssertSqlSafe(format!("{BILL_SELECT} WHERE id = $1"))).bind(id.to_string()).fetch_optional(&self.pool).await?;
+        row.as_ref().map(bill_from_row).transpose()
+    }
+
+    pub async fn bills(&self, f: &BillFilter) -> StoreResult<Vec<Bill>> {
+        let limit = if f.limit == 0 { 100 } else { f.limit.min(100_000) };
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{BILL_SELECT} WHERE ($1 = '' OR tenant_id = $1) AND ($2 = '' OR provider_id = $2) AND created_ms >= $3 AND created_ms < $4 \
+             AND ($5 = 0 OR statement_id IS NULL) AND ($6 = '' OR id < $6) ORDER BY id DESC LIMIT {limit}"
+        )))
+        .bind(f.tenant_id.as_ref().map(|t| t.to_string()).unwrap_or_default())
+        .bind(f.provider_id.as_ref().map(|p| p.to_string()).unwrap_or_default())
+        .bind(f.from_ms.unwrap_or(i64::MIN))
+        .bind(f.to_ms.unwrap_or(i64::MAX))
+        .bind(f.unsettled as i64)
+        .bind(f.before.as_ref().map(|b| b.to_string()).unwrap_or_default())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(bill_from_row).collect()
+    }
+
+    /// Ended jobs without a bill that touched money (metered, placed, or holding transfers):
+    /// the billing sweep's work. A job cancelled while running waits for its usage to be
+    /// metered unless it ended before `metering_grace_before_ms`.
+    pub async fn jobs_to_bill(&self, metering_grace_before_ms: UnixMs, limit: u32) -> StoreResult<Vec<JobId>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT j.id FROM jobs j LEFT JOIN bills b ON b.job_id = j.id \
+             WHERE j.state IN ('succeeded', 'failed', 'cancelled') AND b.id IS NULL AND (j.usage_s IS NOT NULL OR j.placed_ms IS NOT NULL \
+             OR EXISTS (SELECT 1 FROM ledger_transfers t WHERE t.reference = j.id)) \
+             AND NOT (j.usage_s IS NULL AND COALESCE(j.finished_ms, 0) > $1) ORDER BY j.id LIMIT {}",
+            limit.clamp(1, 10_000)
+        )))
+        .bind(metering_grace_before_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(|r| parse_id(r.get::<String, _>(0))).collect()
+    }
+
+    pub async fn statements(&self, provider: Option<&ProviderId>) -> StoreResult<Vec<Statement>> {
+        let rows = sqlx::query(AssertSqlSafe(format!("{STATEMENT_SELECT} WHERE ($1 = '' OR provider_id = $1) ORDER BY id DESC")))
+            .bind(provider.map(|p| p.to_string()).unwrap_or_default())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(statement_from_row).collect()
+    }
+
+    pub async fn statement(&self, id: &StatementId) -> StoreResult<Option<Statement>> {
+        let row =
+            sqlx::query(AssertSqlSafe(format!("{STATEMENT_SELECT} WHERE id = $1"))).bind(id.to_string()).fetch_optional(&self.pool).await?;
+        row.as_ref().map(statement_from_row).transpose()
+    }
+}
+
+impl WriteTx<'_> {
+    pub(crate) async fn insert_programme(&mut self, p: &Programme) -> StoreResult<()> {
+        sqlx::query("INSERT INTO voucher_programmes (id, year, name, rules_json, state, created_ms, closed_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING")
+            .bind(p.id.to_string())
+            .bind(p.rules.year as i64)
+            .bind(p.name.clone())
+            .bind(serde_json::to_string(&p.rules).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+            .bind(p.state.as_str())
+            .bind(p.created_ms)
+            .bind(p.closed_ms)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn insert_bill(&mut self, b: &Bill) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO bills (id, job_id, tenant_id, provider_id, centre_id, pool_id, programme_id, rule, usage_s, accelerators, \
+             price_fen_per_hour, discount_pct, ratio_pct, charge_fen, voucher_fen, cash_fen, outstanding_fen, created_ms, statement_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT (job_id) DO NOTHING",
+        )
+        .bind(b.id.to_string())
+        .bind(b.job_id.to_string())
+        .bind(b.tenant_id.to_string())
+        .bind(b.provider_id.as_ref().map(|x| x.to_string()))
+        .bind(b.centre_id.as_ref().map(|x| x.to_string()))
+        .bind(b.pool_id.as_ref().map(|x| x.to_string()))
+        .bind(b.programme_id.as_ref().map(|x| x.to_string()))
+        .bind(b.rule.as_str())
+        .bind(b.usage_s)
+        .bind(b.accelerators as i64)
+        .bind(b.price_per_hour.0)
+        .bind(b.discount_pct as i64)
+        .bind(b.ratio_pct as i64)
+        .bind(b.charge.0)
+        .bind(b.voucher.0)
+        .bind(b.cash.0)
+        .bind(b.outstanding.0)
+        .bind(b.created_ms)
+        .bind(b.statement_id.as_ref().map(|x| x.to_string()))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn insert_statement(&mut self, s: &Statement, bills: &[BillId]) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO statements (id, provider_id, from_ms, to_ms, bills, charge_fen, voucher_fen, cash_fen, outstanding_fen, settled_fen, transfer_id, created_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(s.id.to_string())
+        .bind(s.provider_id.to_string())
+        .bind(s.from_ms)
+        .bind(s.to_ms)
+        .bind(s.bills as i64)
+        .bind(s.charge.0)
+        .bind(s.voucher.0)
+        .bind(s.cash.0)
+        .bind(s.outstanding.0)
+        .bind(s.settled.0)
+        .bind(s.transfer_id.clone())
+        .bind(s.created_ms)
+        .execute(&mut *self.tx)
+        .await?;
+        for b in bills {
+            sqlx::query("UPDATE bills SET statement_id = $1 WHERE id = $2 AND statement_id IS NULL")
+                .bind(s.id.to_string())
+                .bind(b.to_string())
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+}

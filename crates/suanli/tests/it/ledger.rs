@@ -1,0 +1,266 @@
+//! Vouchers and the ledger through the API: programme, applications, approval, billing, settlement, reconciliation, refusals that change nothing, and group commit.
+
+use crate::harness::{Api, TestServer, wait_for_final};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+fn yuan(v: &Value) -> f64 {
+    v.as_str().unwrap_or_else(|| panic!("{v} is not a yuan string")).parse().unwrap()
+}
+
+/// Every account's balances and the ledger's length: what a refused request must not change.
+async fn ledger_state(op: &Api) -> (Value, Value) {
+    let (st, accounts) = op.get("/api/v1/ledger/accounts").await;
+    assert_eq!(st, StatusCode::OK, "{accounts}");
+    let (st, verify) = op.get("/api/v1/ledger/verify").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(verify["ok"], true, "{verify}");
+    (accounts, verify["transfers"].clone())
+}
+
+async fn tenants(op: &Api) -> Vec<Value> {
+    op.get("/api/v1/tenants?limit=1000").await.1["items"].as_array().unwrap().clone()
+}
+
+async fn wait_for_bill(api: &Api, job: &str) -> Value {
+    for _ in 0..500 {
+        let (st, b) = api.get(&format!("/api/v1/jobs/{job}/bill")).await;
+        if st == StatusCode::OK {
+            return b;
+        }
+        assert_eq!(b["code"], "bill_not_found", "{b}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("job {job} was not billed within 10 s");
+}
+
+#[tokio::test]
+async fn vouchers_flow_from_application_to_settlement() {
+    let s = TestServer::start().await;
+    let (op, tenant) = (s.as_role("operator"), s.as_role("tenant"));
+    let (_, me) = tenant.get("/api/v1/me").await;
+    let tid = me["tenant_id"].as_str().unwrap().to_string();
+
+    // The demo opened this year's programme with the policy's ¥50M budget.
+    let (st, programmes) = op.get("/api/v1/voucher-programmes").await;
+    assert_eq!(st, StatusCode::OK);
+    let prog = &programmes[0];
+    assert_eq!(prog["budget"], "50000000.00");
+    assert_eq!((prog["ratio_domestic_pct"].as_u64(), prog["ratio_other_pct"].as_u64()), (Some(30), Some(20)));
+
+    // Apply, approve less than asked: the voucher balance grows by exactly the approved amount.
+    let (_, before) = tenant.get(&format!("/api/v1/tenants/{tid}/balance")).await;
+    let (st, app) = tenant.post("/api/v1/voucher-applications", &json!({"amount": "100000", "purpose": "训练质检模型"})).await;
+    assert_eq!(st, StatusCode::CREATED, "{app}");
+    assert_eq!(app["state"], "pending");
+    let app_id = app["id"].as_str().unwrap();
+    let (st, v) = tenant.post(&format!("/api/v1/voucher-applications/{app_id}/approve"), &json!({})).await;
+    assert_eq!((st, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+    let (st, app) = op.post(&format!("/api/v1/voucher-applications/{app_id}/approve"), &json!({"amount": "80000"})).await;
+    assert_eq!(st, StatusCode::OK, "{app}");
+    assert_eq!((app["state"].as_str(), app["approved"].as_str()), (Some("approved"), Some("80000.00")));
+    let (st, v) = op.post(&format!("/api/v1/voucher-applications/{app_id}/approve"), &json!({})).await;
+    assert_eq!((st, v["code"].as_str()), (StatusCode::CONFLICT, Some("application_decided")));
+    let (_, after) = tenant.get(&format!("/api/v1/tenants/{tid}/balance")).await;
+    assert!((yuan(&after["voucher_available"]) - yuan(&before["voucher_available"]) - 80_000.0).abs() < 0.001, "{before} -> {after}");
+
+    // Jobs run and each is billed once: the voucher pays its ratio, cash the rest; a job the
+    // centre failed (the demo injects node failures) costs nothing.
+    let (mut voucher_paid, mut cash_paid) = (0.0, 0.0);
+    let (mut id, mut bill) = (String::new(), Value::Null);
+    for attempt in 0..8 {
+        let (st, job) =
+            tenant.post("/api/v1/jobs", &json!({"name": "ft", "kind": "training", "accelerators": 8, "duration_s": 7200})).await;
+        assert_eq!(st, StatusCode::CREATED, "{job}");
+        id = job["id"].as_str().unwrap().to_string();
+        let done = wait_for_final(&tenant, &id, Duration::from_secs(20)).await;
+        bill = wait_for_bill(&tenant, &id).await;
+        let charge = yuan(&bill["charge"]);
+        voucher_paid += yuan(&bill["voucher"]);
+        cash_paid += yuan(&bill["cash"]);
+        assert!((yuan(&bill["voucher"]) + yuan(&bill["cash"]) + yuan(&bill["outstanding"]) - charge).abs() < 0.001, "{bill}");
+        if done["state"] == "failed" {
+            assert_eq!((bill["rule"].as_str(), charge), (Some("centre_fault"), 0.0), "attempt {attempt}: {done} {bill}");
+            continue;
+        }
+        assert_eq!(done["state"], "succeeded", "{done}");
+        assert_eq!(bill["rule"], "completed");
+        assert!((charge - yuan(&done["cost"])).abs() < 0.001, "the bill charges the metered cost: {bill} vs {done}");
+        let ratio = bill["ratio_pct"].as_u64().unwrap() as f64;
+        assert!(ratio == 20.0 || ratio == 30.0, "{bill}");
+        assert!((yuan(&bill["voucher"]) - (charge * ratio).floor() / 100.0).abs() < 0.011, "voucher pays ⌊charge × ratio⌋: {bill}");
+        break;
+    }
+    assert_eq!(bill["rule"], "completed", "one of 8 jobs succeeded");
+    let (st, v) = op.post(&format!("/api/v1/jobs/{id}/bill"), &json!({})).await;
+    assert_eq!((st, v["code"].as_str()), (StatusCode::CONFLICT, Some("bill_exists")), "a second bill is refused");
+
+    // The tenant's balances moved by exactly its bills.
+    let (_, end) = tenant.get(&format!("/api/v1/tenants/{tid}/balance")).await;
+    assert!((yuan(&after["voucher_available"]) - yuan(&end["voucher_available"]) - voucher_paid).abs() < 0.001, "{after} -> {end}");
+    assert!((yuan(&after["cash_available"]) - yuan(&end["cash_available"]) - cash_paid).abs() < 0.001, "{after} -> {end}");
+
+    // Bills as CSV.
+    let csv =
+        reqwest::Client::new().get(format!("{}/api/v1/bills?format=csv", s.url)).bearer_auth(tenant.token().unwrap()).send().await.unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = csv.text().await.unwrap();
+    assert!(text.starts_with("bill_id,job_id,tenant_id,"), "{text}");
+    assert!(text.lines().any(|l| l.contains(&id)), "{text}");
+
+    // Settle the provider for today: one statement, paying what vouchers and cash paid.
+    let provider = bill["provider_id"].as_str().unwrap();
+    let today = &suanli_core::time::format_date(chrono_now())[..10];
+    let tomorrow = suanli_core::time::format_date(chrono_now() + 86_400_000);
+    let body = json!({"provider_id": provider, "from": today, "to": tomorrow});
+    let (st, stmt) = op.post("/api/v1/settlements", &body).await;
+    assert_eq!(st, StatusCode::CREATED, "{stmt}");
+    assert!(stmt["bills"].as_u64().unwrap() >= 1);
+    assert!((yuan(&stmt["settled"]) - yuan(&stmt["voucher"]) - yuan(&stmt["cash"])).abs() < 0.001);
+    let (st, v) = op.post("/api/v1/settlements", &body).await;
+    assert_eq!((st, v["code"].as_str()), (StatusCode::CONFLICT, Some("nothing_to_settle")));
+    let (st, v) = op.post("/api/v1/settlements", &json!({"provider_id": provider, "from": tomorrow, "to": today})).await;
+    assert_eq!((st, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_period")));
+    let (_, b2) = tenant.get(&format!("/api/v1/jobs/{id}/bill")).await;
+    assert_eq!(b2["statement_id"], stmt["id"]);
+
+    // Reconciliation ties every charge to metered usage; the ledger verifies; the city shows spending.
+    let (_, rec) = op.get("/api/v1/ledger/reconciliation").await;
+    assert_eq!(rec["mismatches"], json!([]), "{rec}");
+    assert!(rec["bills"].as_u64().unwrap() >= 1);
+    let (_, verify) = op.get("/api/v1/ledger/verify").await;
+    assert_eq!(verify["ok"], true, "{verify}");
+    let (_, city) = op.get("/api/v1/city/summary").await;
+    assert!(yuan(&city["vouchers"]["spent"]) >= yuan(&bill["voucher"]), "{}", city["vouchers"]);
+    assert_eq!(city["vouchers"]["budget"], "50000000.00");
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+#[tokio::test]
+async fn bad_money_input_gets_its_code_and_changes_nothing() {
+    let s = TestServer::start().await;
+    let (op, tenant) = (s.as_role("operator"), s.as_role("tenant"));
+    let all = tenants(&op).await;
+    let tid = tenant.get("/api/v1/me").await.1["tenant_id"].as_str().unwrap().to_string();
+    let not_sme = all.iter().find(|t| t["sme"] == false && t["uscc"].as_str().unwrap()[2..].starts_with("3301")).unwrap();
+    let elsewhere = all.iter().find(|t| !t["uscc"].as_str().unwrap()[2..].starts_with("3301") && t["sme"] == true).unwrap();
+    let cash = |t: &str| suanli_ledger::chart::cash(t).id.to_hex();
+    // Another tenant's cash account stands in as the credit side (it exists from the demo's top-ups).
+    let receivable = cash(all.iter().find(|t| t["id"] != tid.as_str()).unwrap()["id"].as_str().unwrap());
+    let before = ledger_state(&op).await;
+
+    let transfer = |amount: &str, debit: &str| json!({"transfers": [{"id": "ab01", "debit_account": debit, "credit_account": receivable, "amount": amount, "reason": "job_charge", "reference": "test"}]});
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("/api/v1/tenants/{tid}/top-ups", json!({"amount": "0"}), "zero_amount"),
+        ("/api/v1/tenants/{tid}/top-ups", json!({"amount": "-5"}), "negative_amount"),
+        ("/api/v1/tenants/{tid}/top-ups", json!({"amount": "92233720368547758.08"}), "amount_out_of_range"),
+        ("/api/v1/tenants/{tid}/top-ups", json!({"amount": "1.234"}), "invalid_amount"),
+        ("/api/v1/tenants/{tid}/top-ups", json!({"amount": "5", "transfer_id": "xyz"}), "invalid_transfer_id"),
+        ("/api/v1/ledger/transfers", transfer("10", &"f".repeat(32)), "unknown_account"),
+        ("/api/v1/ledger/transfers", transfer("10", "0"), "invalid_account_id"),
+        ("/api/v1/ledger/transfers", transfer("99999999", &cash(&tid)), "insufficient_funds"),
+        ("/api/v1/ledger/transfers", transfer("0", &cash(&tid)), "zero_amount"),
+        ("/api/v1/ledger/transfers", json!({"transfers": []}), "invalid_count"),
+        (
+            "/api/v1/ledger/transfers",
+            json!({"linked": true, "transfers": [
+                {"id": "ab02", "debit_account": cash(&tid), "credit_account": receivable, "amount": "1", "reason": "job_charge"},
+                {"id": "ab03", "debit_account": cash(&tid), "credit_account": cash(&tid), "amount": "1", "reason": "job_charge"}]}),
+            "same_account",
+        ),
+        ("/api/v1/voucher-applications", json!({"amount": "100", "purpose": "x", "tenant_id": not_sme["id"]}), "not_eligible"),
+        ("/api/v1/voucher-applications", json!({"amount": "100", "purpose": "x", "tenant_id": elsewhere["id"]}), "not_eligible"),
+        ("/api/v1/voucher-applications", json!({"amount": "9000000", "purpose": "x", "tenant_id": tid}), "cap_exceeded"),
+        ("/api/v1/voucher-applications", json!({"amount": "0", "purpose": "x", "tenant_id": tid}), "zero_amount"),
+        ("/api/v1/voucher-programmes", json!({"year": 2099, "ratio_other_pct": 120}), "invalid_ratio"),
+        (
+            "/api/v1/settlements",
+            json!({"provider_id": "prv_000000000000000000000a", "from": "2026-01-01", "to": "2026-02-01"}),
+            "provider_not_found",
+        ),
+    ];
+    for (path, body, code) in &cases {
+        let path = path.replace("{tid}", &tid);
+        let (st, v) = op.post(&path, body).await;
+        assert_eq!(v["code"].as_str(), Some(*code), "{path} {body}: {st} {v}");
+        assert!(st.is_client_error(), "{path}: {st}");
+    }
+    assert_eq!(ledger_state(&op).await, before, "refused requests changed the ledger");
+
+    // Idempotency: the same id and body answers exists; the same id with another body is refused.
+    let ok = transfer("1.00", &cash(&tid));
+    let (st, v) = op.post("/api/v1/ledger/transfers", &ok).await;
+    assert_eq!((st, v[0]["outcome"].as_str()), (StatusCode::CREATED, Some("created")), "{v}");
+    let (st, v) = op.post("/api/v1/ledger/transfers", &ok).await;
+    assert_eq!((st, v[0]["outcome"].as_str()), (StatusCode::CREATED, Some("exists")), "{v}");
+    let (st, v) = op.post("/api/v1/ledger/transfers", &transfer("2.00", &cash(&tid))).await;
+    assert_eq!((st, v["code"].as_str()), (StatusCode::CONFLICT, Some("duplicate_transfer_differs")));
+
+    // Budget and cap at approval: a small programme for a later year.
+    let (st, p) = op.post("/api/v1/voucher-programmes", &json!({"year": 2099, "budget": "1000", "cap_per_enterprise": "800"})).await;
+    assert_eq!(st, StatusCode::CREATED, "{p}");
+    let (st, v) = op.post("/api/v1/voucher-programmes", &json!({"year": 2099})).await;
+    assert_eq!((st, v["code"].as_str()), (StatusCode::CONFLICT, Some("programme_exists")));
+    let eligible: Vec<&Value> =
+        all.iter().filter(|t| t["sme"] == true && t["uscc"].as_str().unwrap()[2..].starts_with("3301")).take(2).collect();
+    let apply = |t: &Value, amount: &str| json!({"programme_id": p["id"], "tenant_id": t["id"], "amount": amount, "purpose": "x"});
+    let a1 = op.post("/api/v1/voucher-applications", &apply(eligible[0], "500")).await.1;
+    let a2 = op.post("/api/v1/voucher-applications", &apply(eligible[0], "500")).await.1;
+    let b1 = op.post("/api/v1/voucher-applications", &apply(eligible[1], "600")).await.1;
+    let approve = |a: &Value| format!("/api/v1/voucher-applications/{}/approve", a["id"].as_str().unwrap());
+    assert_eq!(op.post(&approve(&a1), &json!({})).await.0, StatusCode::OK);
+    let snapshot = ledger_state(&op).await;
+    let (st, v) = op.post(&approve(&a2), &json!({})).await;
+    assert_eq!((st, v["code"].as_str()), (StatusCode::CONFLICT, Some("cap_exceeded")), "{v}");
+    let (st, v) = op.post(&approve(&b1), &json!({})).await;
+    assert_eq!((st, v["code"].as_str()), (StatusCode::CONFLICT, Some("budget_exceeded")), "{v}");
+    assert_eq!(ledger_state(&op).await, snapshot, "refused approvals changed the ledger");
+    let (_, still) = op.get(&format!("/api/v1/voucher-applications/{}", a2["id"].as_str().unwrap())).await;
+    assert_eq!(still["state"], "pending", "a refused approval leaves the application pending");
+    let (st, v) =
+        op.post(&format!("/api/v1/voucher-applications/{}/reject", b1["id"].as_str().unwrap()), &json!({"reason": "budget spent"})).await;
+    assert_eq!((st, v["state"].as_str()), (StatusCode::OK, Some("rejected")));
+
+    // Closing the programme returns unspent vouchers to its budget.
+    let (st, closed) = op.post(&format!("/api/v1/voucher-programmes/{}/close", p["id"].as_str().unwrap()), &json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{closed}");
+    assert_eq!(
+        (closed["state"].as_str(), closed["expired"].as_str(), closed["remaining"].as_str()),
+        (Some("closed"), Some("500.00"), Some("1000.00"))
+    );
+    let (st, v) = op.post(&format!("/api/v1/voucher-programmes/{}/close", p["id"].as_str().unwrap()), &json!({})).await;
+    assert_eq!((st, v["code"].as_str()), (StatusCode::CONFLICT, Some("programme_closed")));
+    assert_eq!(ledger_state(&op).await.0.as_array().map(Vec::len), snapshot.0.as_array().map(Vec::len));
+}
+
+#[tokio::test]
+async fn concurrent_requests_share_commits_and_each_is_acknowledged() {
+    let s = TestServer::start().await;
+    let op = s.as_role("operator");
+    let tid = s.as_role("tenant").get("/api/v1/me").await.1["tenant_id"].as_str().unwrap().to_string();
+    let cash = suanli_ledger::chart::cash(&tid).id.to_hex();
+    let other = tenants(&op).await.into_iter().find(|t| t["id"] != tid.as_str()).unwrap();
+    let receivable = suanli_ledger::chart::cash(other["id"].as_str().unwrap()).id.to_hex();
+    let stats = s.state.ledger.stats();
+    let commits_before = stats.commits.load(std::sync::atomic::Ordering::Relaxed);
+    let n = 300;
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let op = op.clone();
+            let body = json!({"transfers": [{"id": format!("c0ffee{i:04x}"), "debit_account": cash, "credit_account": receivable, "amount": "0.01", "reason": "job_charge", "reference": "group"}]});
+            tokio::spawn(async move { op.post("/api/v1/ledger/transfers", &body).await })
+        })
+        .collect();
+    for t in tasks {
+        let (st, v) = t.await.unwrap();
+        assert_eq!((st, v[0]["outcome"].as_str()), (StatusCode::CREATED, Some("created")), "{v}");
+    }
+    let commits = stats.commits.load(std::sync::atomic::Ordering::Relaxed) - commits_before;
+    assert!(commits < n, "{n} concurrent requests took {commits} commits: group commit did not group");
+    let (_, verify) = op.get("/api/v1/ledger/verify").await;
+    assert_eq!(verify["ok"], true, "{verify}");
+}
