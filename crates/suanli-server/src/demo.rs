@@ -200,6 +200,19 @@ async fn seed_money(s: &AppState, now: i64) -> anyhow::Result<()> {
         Some(p) => p,
         None => vouchers::open_programme(s, ProgrammeRules::hangzhou(year), None, actor).await.map_err(|e| anyhow::anyhow!("{e:?}"))?,
     };
+    // Every provider's receivable and payout accounts, so the ledger names them from the start.
+    let provider_accounts = s
+        .store
+        .providers()
+        .await?
+        .iter()
+        .flat_map(|p| [suanli_ledger::chart::receivable(p.id.as_str()), suanli_ledger::chart::payout(p.id.as_str())])
+        .map(|c| vouchers::stored(&c, now))
+        .collect();
+    s.ledger
+        .submit_all(suanli_store::LedgerRequest { accounts: provider_accounts, ..Default::default() })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let purposes =
         ["大模型微调 / fine-tuning a model", "视觉检测训练 / training visual inspection", "推理服务上线 / launching an inference service"];
     for (i, t) in s.store.tenants().await?.iter().enumerate() {

@@ -83,9 +83,141 @@ enum Command {
     Quote(Box<SubmitArgs>),
     /// Replay a real trace on a city under Suanli's policy and the baselines; write a report with charts.
     Simulate(Box<simulate::SimulateArgs>),
+    /// Voucher programmes (算力券) and applications.
+    #[command(subcommand)]
+    Vouchers(VouchersCmd),
+    /// An enterprise's cash and voucher balances (a tenant's own by default).
+    Balance {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Credit an enterprise's prepaid cash balance (operator).
+    TopUp {
+        tenant: String,
+        /// Yuan.
+        amount: String,
+        /// The payment's reference (bank transaction number).
+        #[arg(long)]
+        reference: Option<String>,
+        /// A transfer id (1-32 hex digits) so a retried top-up applies once.
+        #[arg(long)]
+        transfer_id: Option<String>,
+    },
+    /// Bills, one per job (`--output csv` for a spreadsheet).
+    Bills {
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        provider: Option<String>,
+        /// YYYY-MM-DD, inclusive.
+        #[arg(long)]
+        from: Option<String>,
+        /// YYYY-MM-DD, exclusive.
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, default_value_t = 1000)]
+        limit: u32,
+    },
+    /// Settle a provider for a period: a statement and the payment (operator).
+    Settle {
+        provider: String,
+        /// YYYY-MM-DD, inclusive.
+        #[arg(long)]
+        from: String,
+        /// YYYY-MM-DD, exclusive.
+        #[arg(long)]
+        to: String,
+    },
+    /// Provider settlement statements (`--output csv` for a spreadsheet).
+    Statements {
+        #[arg(long)]
+        provider: Option<String>,
+    },
+    /// The double-entry ledger: verify it, list accounts, reconcile bills.
+    #[command(subcommand)]
+    Ledger(LedgerCmd),
     /// Measure the hot paths.
     #[command(subcommand)]
     Bench(BenchCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum VouchersCmd {
+    /// Programmes with their budget, issued, spent and remaining.
+    Programmes,
+    /// Open a year's programme, funded from the city treasury (operator). Defaults: Hangzhou's rules.
+    CreateProgramme {
+        #[arg(long)]
+        year: i32,
+        #[arg(long)]
+        name: Option<String>,
+        /// Yuan (default 50000000).
+        #[arg(long)]
+        budget: Option<String>,
+        /// Percent of a bill on domestic accelerators (default 30).
+        #[arg(long)]
+        ratio_domestic: Option<u8>,
+        /// Percent of a bill on other accelerators (default 20).
+        #[arg(long)]
+        ratio_other: Option<u8>,
+        /// Yuan per enterprise per year (default 8000000).
+        #[arg(long)]
+        cap: Option<String>,
+    },
+    /// Close a programme: unspent vouchers return to its budget (operator).
+    Close { id: String },
+    /// Apply for vouchers (a tenant; the operator with --tenant).
+    Apply {
+        /// Yuan.
+        #[arg(long)]
+        amount: String,
+        #[arg(long)]
+        purpose: String,
+        #[arg(long)]
+        programme: Option<String>,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Applications, newest first.
+    Applications {
+        /// pending, approved or rejected.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Approve an application, issuing the vouchers (operator).
+    Approve {
+        id: String,
+        /// Yuan, at most what was requested (default: all of it).
+        #[arg(long)]
+        amount: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Reject an application with a reason (operator).
+    Reject {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LedgerCmd {
+    /// Replay and check every invariant. With --data-dir, offline on the embedded store
+    /// (or DATABASE_URL); otherwise through the server. Exits 1 on any violation.
+    Verify {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Ledger accounts and their balances.
+    Accounts {
+        #[arg(long)]
+        owner: Option<String>,
+    },
+    /// Tie every bill to metered usage and to posted transfers.
+    Reconcile,
 }
 
 #[derive(Debug, Subcommand)]
@@ -417,6 +549,52 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", suanli_server::openapi::document());
             Ok(())
         }
+        Command::Vouchers(cmd) => vouchers(client()?, cmd, fmt).await,
+        Command::Balance { tenant } => {
+            let c = client()?;
+            let tenant = match tenant {
+                Some(t) => t,
+                None => {
+                    c.get("/api/v1/me").await?["tenant_id"].as_str().context("this token is not a tenant's: pass --tenant")?.to_string()
+                }
+            };
+            let v = c.get(&format!("/api/v1/tenants/{tenant}/balance")).await?;
+            show_balance(&v, fmt);
+            Ok(())
+        }
+        Command::TopUp { tenant, amount, reference, transfer_id } => {
+            let v = client()?
+                .post(
+                    &format!("/api/v1/tenants/{tenant}/top-ups"),
+                    &json!({"amount": amount, "reference": reference, "transfer_id": transfer_id}),
+                )
+                .await?;
+            show_balance(&v, fmt);
+            Ok(())
+        }
+        Command::Bills { tenant, provider, from, to, limit } => {
+            let mut q = vec![format!("limit={limit}")];
+            for (k, v) in [("tenant_id", tenant), ("provider_id", provider), ("from", from), ("to", to)] {
+                if let Some(v) = v {
+                    q.push(format!("{k}={v}"));
+                }
+            }
+            let v = client()?.get(&format!("/api/v1/bills?{}", q.join("&"))).await?;
+            list(&v, fmt, BILL_COLUMNS);
+            Ok(())
+        }
+        Command::Settle { provider, from, to } => {
+            let v = client()?.post("/api/v1/settlements", &json!({"provider_id": provider, "from": from, "to": to})).await?;
+            show(&v, fmt, STATEMENT_COLUMNS);
+            Ok(())
+        }
+        Command::Statements { provider } => {
+            let path = provider.map_or_else(|| "/api/v1/statements".to_string(), |p| format!("/api/v1/statements?provider_id={p}"));
+            let v = client()?.get(&path).await?;
+            list(&v, fmt, STATEMENT_COLUMNS);
+            Ok(())
+        }
+        Command::Ledger(cmd) => ledger(client, cmd, fmt).await,
         Command::City => {
             let v = client()?.get("/api/v1/city/summary").await?;
             show_city(&v, fmt);
@@ -601,16 +779,230 @@ fn option_row(label: &str, o: &Value) -> Value {
     })
 }
 
+const BILL_COLUMNS: &[(&str, &str)] = &[
+    ("bill", "id"),
+    ("job", "job_id"),
+    ("tenant", "tenant_id"),
+    ("provider", "provider_id"),
+    ("rule", "rule"),
+    ("accel-h", "accelerator_hours"),
+    ("¥/h", "price_per_hour"),
+    ("charge ¥", "charge"),
+    ("voucher ¥", "voucher"),
+    ("cash ¥", "cash"),
+    ("outstanding ¥", "outstanding"),
+    ("statement", "statement_id"),
+];
+
+const STATEMENT_COLUMNS: &[(&str, &str)] = &[
+    ("statement", "id"),
+    ("provider", "provider_id"),
+    ("from", "from"),
+    ("to", "to"),
+    ("bills", "bills"),
+    ("charge ¥", "charge"),
+    ("voucher ¥", "voucher"),
+    ("cash ¥", "cash"),
+    ("outstanding ¥", "outstanding"),
+    ("settled ¥", "settled"),
+];
+
+const PROGRAMME_COLUMNS: &[(&str, &str)] = &[
+    ("programme", "id"),
+    ("year", "year"),
+    ("name 名称", "name"),
+    ("state", "state"),
+    ("budget ¥ 预算", "budget"),
+    ("issued ¥ 已发放", "issued"),
+    ("spent ¥ 已使用", "spent"),
+    ("held ¥", "held"),
+    ("remaining ¥ 剩余", "remaining"),
+    ("domestic %", "ratio_domestic_pct"),
+    ("other %", "ratio_other_pct"),
+    ("cap ¥", "cap_per_enterprise"),
+    ("pending apps", "pending_applications"),
+];
+
+const APPLICATION_COLUMNS: &[(&str, &str)] = &[
+    ("application", "id"),
+    ("tenant 企业", "tenant_name"),
+    ("requested ¥", "requested"),
+    ("purpose 用途", "purpose"),
+    ("state", "state"),
+    ("approved ¥", "approved"),
+    ("reason", "decision_reason"),
+];
+
+async fn vouchers(c: Client, cmd: VouchersCmd, fmt: Format) -> anyhow::Result<()> {
+    match cmd {
+        VouchersCmd::Programmes => list(&c.get("/api/v1/voucher-programmes").await?, fmt, PROGRAMME_COLUMNS),
+        VouchersCmd::CreateProgramme { year, name, budget, ratio_domestic, ratio_other, cap } => {
+            let body = json!({"year": year, "name": name, "budget": budget, "ratio_domestic_pct": ratio_domestic, "ratio_other_pct": ratio_other, "cap_per_enterprise": cap});
+            show(&c.post("/api/v1/voucher-programmes", &body).await?, fmt, PROGRAMME_COLUMNS);
+        }
+        VouchersCmd::Close { id } => {
+            show(&c.post(&format!("/api/v1/voucher-programmes/{id}/close"), &json!({})).await?, fmt, PROGRAMME_COLUMNS)
+        }
+        VouchersCmd::Apply { amount, purpose, programme, tenant } => {
+            let body = json!({"amount": amount, "purpose": purpose, "programme_id": programme, "tenant_id": tenant});
+            show(&c.post("/api/v1/voucher-applications", &body).await?, fmt, APPLICATION_COLUMNS);
+        }
+        VouchersCmd::Applications { state, tenant } => {
+            let mut q = Vec::new();
+            if let Some(s) = state {
+                q.push(format!("state={s}"));
+            }
+            if let Some(t) = tenant {
+                q.push(format!("tenant_id={t}"));
+            }
+            list(&c.get(&format!("/api/v1/voucher-applications?{}", q.join("&"))).await?, fmt, APPLICATION_COLUMNS);
+        }
+        VouchersCmd::Approve { id, amount, reason } => {
+            let v = c.post(&format!("/api/v1/voucher-applications/{id}/approve"), &json!({"amount": amount, "reason": reason})).await?;
+            show(&v, fmt, APPLICATION_COLUMNS);
+        }
+        VouchersCmd::Reject { id, reason } => {
+            show(&c.post(&format!("/api/v1/voucher-applications/{id}/reject"), &json!({"reason": reason})).await?, fmt, APPLICATION_COLUMNS)
+        }
+    }
+    Ok(())
+}
+
+fn show_balance(v: &Value, fmt: Format) {
+    if fmt == Format::Json {
+        return output::json(v);
+    }
+    show(
+        v,
+        fmt,
+        &[
+            ("tenant", "tenant_id"),
+            ("cash available ¥ 现金可用", "cash_available"),
+            ("cash held ¥", "cash_held"),
+            ("vouchers available ¥ 算力券可用", "voucher_available"),
+            ("outstanding ¥ 欠费", "outstanding"),
+        ],
+    );
+    if fmt != Format::Csv {
+        list(
+            &v["vouchers"],
+            fmt,
+            &[
+                ("programme", "programme_id"),
+                ("year", "year"),
+                ("issued ¥", "issued"),
+                ("spent ¥", "spent"),
+                ("held ¥", "held"),
+                ("available ¥", "available"),
+            ],
+        );
+    }
+}
+
+async fn ledger(client: impl Fn() -> anyhow::Result<Client>, cmd: LedgerCmd, fmt: Format) -> anyhow::Result<()> {
+    match cmd {
+        LedgerCmd::Verify { data_dir } => {
+            let v = match data_dir {
+                Some(dir) => {
+                    let store = match std::env::var("DATABASE_URL").ok().filter(|u| u.starts_with("postgres")) {
+                        Some(url) => suanli_store::Store::connect(&url, suanli_store::StoreOptions::default()).await?,
+                        None => {
+                            if !dir.join("suanli.db").is_file() {
+                                bail!("{} holds no Suanli store (suanli.db)", dir.display());
+                            }
+                            suanli_store::Store::open_dir(&dir).await?
+                        }
+                    };
+                    let out = suanli_server::api::ledger::verify_store(&store).await?;
+                    store.close().await;
+                    serde_json::to_value(out)?
+                }
+                None => client()?.get("/api/v1/ledger/verify").await?,
+            };
+            if fmt == Format::Json {
+                output::json(&v);
+            } else {
+                show(
+                    &v,
+                    fmt,
+                    &[
+                        ("ok", "ok"),
+                        ("accounts", "accounts"),
+                        ("transfers", "transfers"),
+                        ("open pending", "open_pending"),
+                        ("posted total ¥ (debits = credits)", "posted_total"),
+                        ("pending total ¥", "pending_total"),
+                        ("took ms", "elapsed_ms"),
+                    ],
+                );
+                for violation in v["violations"].as_array().into_iter().flatten() {
+                    eprintln!("violation: {}", cell(violation));
+                }
+            }
+            if v["ok"] != true {
+                bail!("the ledger failed verification: {} violation(s)", v["violations"].as_array().map_or(0, Vec::len));
+            }
+            Ok(())
+        }
+        LedgerCmd::Accounts { owner } => {
+            let path = owner.map_or_else(|| "/api/v1/ledger/accounts".to_string(), |o| format!("/api/v1/ledger/accounts?owner={o}"));
+            let v = client()?.get(&path).await?;
+            list(
+                &v,
+                fmt,
+                &[
+                    ("account", "id"),
+                    ("kind", "kind"),
+                    ("owner", "owner"),
+                    ("debits posted ¥", "debits_posted"),
+                    ("credits posted ¥", "credits_posted"),
+                    ("pending debits ¥", "debits_pending"),
+                    ("available ¥", "available"),
+                ],
+            );
+            Ok(())
+        }
+        LedgerCmd::Reconcile => {
+            let v = client()?.get("/api/v1/ledger/reconciliation").await?;
+            if fmt == Format::Json {
+                output::json(&v);
+            } else {
+                show(
+                    &v,
+                    fmt,
+                    &[
+                        ("bills", "bills"),
+                        ("matched", "matched"),
+                        ("charged ¥", "charged"),
+                        ("posted voucher ¥", "posted_voucher"),
+                        ("posted cash ¥", "posted_cash"),
+                        ("outstanding ¥", "outstanding"),
+                    ],
+                );
+                list(&v["mismatches"], fmt, &[("job", "job_id"), ("bill", "bill_id"), ("problem", "problem")]);
+            }
+            if v["mismatches"].as_array().is_some_and(|m| !m.is_empty()) {
+                bail!("reconciliation found mismatches");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Prints a list: a page's `items`, or a bare array.
 fn list(v: &Value, fmt: Format, cols: &[(&str, &str)]) {
+    let items = v.as_array().or_else(|| v["items"].as_array()).map_or(&[][..], |a| a);
     match fmt {
         Format::Json => output::json(v),
-        Format::Table | Format::Markdown => table(v["items"].as_array().map_or(&[][..], |a| a), cols),
+        Format::Csv => output::csv(items, cols),
+        Format::Table | Format::Markdown => table(items, cols),
     }
 }
 
 fn show(v: &Value, fmt: Format, fields: &[(&str, &str)]) {
     match fmt {
         Format::Json => output::json(v),
+        Format::Csv => output::csv(std::slice::from_ref(v), fields),
         Format::Table | Format::Markdown => record(v, fields),
     }
 }

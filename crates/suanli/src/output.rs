@@ -10,6 +10,8 @@ pub enum Format {
     Json,
     /// Markdown tables where a command has a report (simulate); tables elsewhere.
     Markdown,
+    /// RFC 4180 CSV of a list's columns (for spreadsheets).
+    Csv,
 }
 
 /// Prints a value as pretty JSON.
@@ -26,6 +28,23 @@ pub fn table(items: &[Value], cols: &[(&str, &str)]) {
         t.add_row(cols.iter().map(|(_, path)| cell(field(item, path))));
     }
     println!("{t}");
+}
+
+/// Prints rows as RFC 4180 CSV with the given columns (raw values: no "-" for missing).
+pub fn csv(items: &[Value], cols: &[(&str, &str)]) {
+    let quote = |f: String| if f.contains([',', '"', '\n', '\r']) { format!("\"{}\"", f.replace('"', "\"\"")) } else { f };
+    let raw = |v: &Value| match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => cell(other),
+    };
+    let mut out = cols.iter().map(|(h, _)| quote(h.to_string())).collect::<Vec<_>>().join(",");
+    out.push_str("\r\n");
+    for item in items {
+        out.push_str(&cols.iter().map(|(_, path)| quote(raw(field(item, path)))).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    print!("{out}");
 }
 
 /// Prints one object as a two-column table of the given fields.

@@ -189,7 +189,7 @@ pub fn simulate(a: SimulateArgs, output: crate::output::Format) -> anyhow::Resul
     match output {
         Format::Json => println!("{}", serde_json::to_string_pretty(&json)?),
         Format::Markdown => println!("{}", report::markdown_table(&results)),
-        Format::Table => {
+        Format::Table | Format::Csv => {
             println!("{}", report::text_table(&results));
             println!("report and charts: {}", a.report_dir.display());
         }

@@ -24,7 +24,7 @@ fn yuan(f: Fen) -> String {
     f.to_yuan_string()
 }
 
-pub(crate) fn stored(c: &chart::ChartAccount, now: i64) -> StoredAccount {
+pub fn stored(c: &chart::ChartAccount, now: i64) -> StoredAccount {
     StoredAccount { account: c.account(), owner: c.owner.clone(), created_ms: now }
 }
 
