@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs Suanli's whole test suite: starts what the tests need (PostgreSQL for the store suite),
+# Runs Suanli's whole test suite: starts what the tests need (PostgreSQL for the store suite, a
+# single-node Slurm for the dispatch tests),
 # installs cargo-nextest if it is missing, then runs every test of the workspace.
 # Extra arguments go to nextest, e.g. scripts/test.sh -E 'test(/store/)'.
 set -euo pipefail
@@ -30,7 +31,16 @@ ensure_postgres() {
     || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE test" >/dev/null
 }
 
+ensure_slurm() {
+  # The Slurm dispatch tests run against a real single-node Slurm; they skip loudly without it.
+  log "starting the local Slurm (scripts/slurm-local.sh)"
+  if ! scripts/slurm-local.sh start >/dev/null; then
+    log "Slurm could not start: the slurm tests will be skipped"
+  fi
+}
+
 ensure_postgres
+ensure_slurm
 if ! cargo nextest --version >/dev/null 2>&1; then
   log "installing cargo-nextest"
   cargo install cargo-nextest --locked

@@ -11,6 +11,7 @@ pub mod billing;
 pub mod engine;
 pub mod ids;
 pub mod sim;
+pub mod slurm;
 
 use async_trait::async_trait;
 use std::collections::HashMap;

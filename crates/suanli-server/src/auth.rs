@@ -49,8 +49,15 @@ impl FromRequestParts<AppState> for Caller {
         if token.is_empty() {
             return Err(ApiError::new(ErrorCode::Unauthenticated, "the Authorization header must be 'Bearer <token>'"));
         }
-        match state.store.principal_by_token(&token_hash(token)).await? {
-            Some(p) => Ok(Caller(p)),
+        let hash = token_hash(token);
+        if let Some(p) = state.tokens.get(&hash) {
+            return Ok(Caller(p));
+        }
+        match state.store.principal_by_token(&hash).await? {
+            Some(p) => {
+                state.tokens.put(hash, p.clone());
+                Ok(Caller(p))
+            }
             None => Err(ApiError::new(ErrorCode::Unauthenticated, "the bearer token is not valid")),
         }
     }
@@ -91,5 +98,30 @@ mod tests {
         assert_eq!(base64url(b"fo"), "Zm8");
         assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
         assert_eq!(token_hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+}
+
+/// Principals of recently seen tokens, for a few seconds, so a busy client does not cost a
+/// database read per request. Tokens are never revoked today; when they are, the cache's
+/// lifetime bounds how long a revoked token keeps working.
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    map: std::sync::RwLock<std::collections::HashMap<String, (Principal, std::time::Instant)>>,
+}
+
+impl TokenCache {
+    const TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+    pub fn get(&self, hash: &str) -> Option<Principal> {
+        let map = self.map.read().unwrap_or_else(|e| e.into_inner());
+        map.get(hash).filter(|(_, at)| at.elapsed() < Self::TTL).map(|(p, _)| p.clone())
+    }
+
+    pub fn put(&self, hash: String, p: Principal) {
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, (_, at)| at.elapsed() < Self::TTL);
+        }
+        map.insert(hash, (p, std::time::Instant::now()));
     }
 }

@@ -45,6 +45,8 @@ pub struct AppState {
     pub ledger: LedgerService,
     /// Settlements run one at a time, so no bill joins two statements.
     pub settle_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Recently authenticated tokens.
+    pub tokens: Arc<auth::TokenCache>,
 }
 
 /// Builds an audit record for a change made by a caller.
@@ -163,6 +165,11 @@ pub async fn build_state(cfg: &ServeConfig) -> anyhow::Result<AppState> {
         Some(url) if url.starts_with("postgres") => Store::connect(url, StoreOptions::default()).await?,
         _ => Store::open_dir(&cfg.data_dir).await?,
     };
+    state_for_store(cfg, store).await
+}
+
+/// Builds the state over a store the caller opened (benchmarks use a scratch schema).
+pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<AppState> {
     let catalogue = Arc::new(Catalogue::builtin());
     let regions = Arc::new(Regions::builtin());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -189,6 +196,7 @@ pub async fn build_state(cfg: &ServeConfig) -> anyhow::Result<AppState> {
         metrics: Arc::default(),
         ledger,
         settle_lock: Arc::default(),
+        tokens: Arc::default(),
     })
 }
 
@@ -237,6 +245,17 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl std::future::Future<Output =
         let _ = t.await;
     }
     state.store.close().await;
+    Ok(())
+}
+
+/// Answers HTTP for `state` on `listener` until `shutdown` resolves (no engine, no demo):
+/// for benchmarks and tools that drive the API in-process.
+pub async fn serve_api(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
     Ok(())
 }
 

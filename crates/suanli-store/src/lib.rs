@@ -11,6 +11,7 @@
 
 pub mod ledger;
 mod migrations;
+mod naive;
 mod rows;
 pub mod vouchers;
 
@@ -114,7 +115,8 @@ impl std::fmt::Debug for Store {
 /// The write transaction of a store: holds the SQLite writer lock while it lives.
 pub struct WriteTx<'s> {
     tx: Transaction<'static, Any>,
-    _guard: tokio::sync::MutexGuard<'s, ()>,
+    /// Held on SQLite only; PostgreSQL serialises writers with row locks.
+    _guard: Option<tokio::sync::MutexGuard<'s, ()>>,
     dialect: Dialect,
 }
 
@@ -199,9 +201,12 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// Begins a write transaction (taking the SQLite writer lock first).
+    /// Begins a write transaction (taking the SQLite writer lock first; PostgreSQL writers run concurrently).
     pub async fn begin(&self) -> StoreResult<WriteTx<'_>> {
-        let guard = self.write_lock.lock().await;
+        let guard = match self.dialect {
+            Dialect::Sqlite => Some(self.write_lock.lock().await),
+            Dialect::Postgres => None,
+        };
         let tx = self.pool.begin().await?;
         Ok(WriteTx { tx, _guard: guard, dialect: self.dialect })
     }

@@ -1,6 +1,7 @@
 //! The `suanli` binary: `serve` runs the platform; the other subcommands talk to a running server over its API.
 
 mod bench;
+mod bench_ledger;
 mod client;
 mod output;
 mod simulate;
@@ -235,6 +236,25 @@ enum BenchCmd {
         /// Timed runs of the full round (the median is reported).
         #[arg(long, default_value_t = 3)]
         runs: usize,
+    },
+    /// Durable ledger transfers per second: batches through the ledger writer and concurrent
+    /// single-transfer API requests, on the embedded store and on PostgreSQL, against a naive
+    /// one-transaction-per-transfer SQL ledger in the same run.
+    Ledger {
+        #[arg(long, default_value_t = 8000)]
+        batch_size: usize,
+        #[arg(long, default_value_t = 25)]
+        batches: usize,
+        #[arg(long, default_value_t = 1000)]
+        accounts: usize,
+        #[arg(long, default_value_t = 256)]
+        concurrency: usize,
+        /// Seconds each concurrent phase runs.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// PostgreSQL to measure too (a scratch schema is created and dropped); "none" skips it.
+        #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
+        pg: String,
     },
     /// The live heuristic's gap to the exact MILP optimum on random contended instances.
     Optimality {
@@ -698,6 +718,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Simulate(a) => tokio::task::block_in_place(|| simulate::simulate(*a, fmt)),
         Command::Bench(BenchCmd::Scheduler { centres, pools, jobs, seed, runs }) => {
             tokio::task::block_in_place(|| bench::scheduler(centres, pools, jobs, seed, runs.max(1), fmt == Format::Json))
+        }
+        Command::Bench(BenchCmd::Ledger { batch_size, batches, accounts, concurrency, seconds, pg }) => {
+            let b = bench_ledger::LedgerBench {
+                batch_size: batch_size.clamp(1, 8190),
+                batches: batches.max(1),
+                accounts: accounts.max(2),
+                concurrency: concurrency.max(1),
+                seconds: seconds.max(0.1),
+                pg_url: Some(pg).filter(|u| u != "none" && u.starts_with("postgres")),
+            };
+            bench_ledger::ledger(b, fmt == Format::Json).await
         }
         Command::Bench(BenchCmd::Optimality { instances, seed }) => {
             tokio::task::block_in_place(|| bench::optimality(instances.max(1), seed, fmt == Format::Json))

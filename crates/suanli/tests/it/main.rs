@@ -5,6 +5,7 @@ mod e2e;
 mod harness;
 mod ledger;
 mod simulate;
+mod slurm;
 mod store;
 mod tidy;
 mod workload;

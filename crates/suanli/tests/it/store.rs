@@ -281,7 +281,9 @@ async fn ledger_suite(store: Store) {
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::InsufficientFunds);
     // Two-phase: a hold, posted in part; another hold that times out.
-    let hold = Transfer::pending(TransferId(5), voucher.id, cash.id, Fen(50_000), R::VoucherSpend, "job_x", 1_000, None);
+    // History is written as SQL literals: a hostile reference round-trips as text.
+    let nasty = "it's \"quoted\"; DROP TABLE ledger_transfers; -- \\ 券";
+    let hold = Transfer::pending(TransferId(5), voucher.id, cash.id, Fen(50_000), R::VoucherSpend, nasty, 1_000, None);
     let expiring = Transfer::pending(TransferId(6), voucher.id, cash.id, Fen(7_000), R::VoucherSpend, "job_y", 1_000, Some(500));
     ledger.submit_all(LedgerRequest { transfers: vec![hold.clone(), expiring], ..LedgerRequest::default() }).await.unwrap();
     ledger
@@ -321,6 +323,7 @@ async fn ledger_suite(store: Store) {
     assert_eq!(report.transfers, 2 + 2 + 1 + 400 + 1);
     let v = l.account(voucher.id).unwrap();
     assert_eq!((v.credits_posted, v.debits_posted, v.debits_pending), (600_000, 30_000 + 400, 0));
+    assert_eq!(store.ledger_transfers_by_reference(nasty).await.unwrap().len(), 2, "the hold and its post, by their reference");
     let money = store.voucher_money(prog.id.as_str()).await.unwrap();
     assert_eq!((money.spent, money.held), (Fen(30_400), Fen(0)));
 }
