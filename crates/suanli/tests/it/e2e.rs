@@ -365,3 +365,63 @@ fn ledger_sigkill_loses_no_acknowledged_transfer() {
     }
     eprintln!("{} kills, {} acknowledged transfers, {} in the ledger, verify: {report}", kills, acked.len(), ledger.transfers().len());
 }
+
+/// Vouchers end to end in `serve --demo`, from the CLI: the demo's job stream is billed,
+/// the operator approves a pending application and settles a provider, the city summary shows
+/// the programme's spending, and the ledger verifies and reconciles.
+#[test]
+fn demo_vouchers_flow_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Served::start(dir.path(), &["--time-scale", "36000", "--tick-ms", "50"]);
+    let t = tokens(dir.path());
+    let (op, tenant) = (t["operator"].as_str().unwrap(), t["tenant"].as_str().unwrap());
+    let json = |out: std::process::Output| -> Value {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+
+    // The operator approves an application the demo left pending.
+    let pending = json(cli(&server.url, op, &["--output", "json", "vouchers", "applications", "--state", "pending"]));
+    let app = pending.as_array().unwrap().first().expect("the demo leaves applications pending").clone();
+    let approved = json(cli(&server.url, op, &["--output", "json", "vouchers", "approve", app["id"].as_str().unwrap(), "--reason", "ok"]));
+    assert_eq!(approved["state"], "approved");
+
+    // The demo's stream of jobs runs and is billed; vouchers pay part.
+    let end = Instant::now() + Duration::from_secs(60);
+    let bills = loop {
+        let bills = json(cli(&server.url, op, &["--output", "json", "bills"]));
+        let paid_by_voucher = bills.as_array().unwrap().iter().filter(|b| b["voucher"].as_str().unwrap() != "0.00").count();
+        if paid_by_voucher >= 1 {
+            break bills;
+        }
+        assert!(Instant::now() < end, "the demo billed no voucher-paid jobs within 60 s: {bills}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let provider = bills.as_array().unwrap().iter().find(|b| b["voucher"].as_str().unwrap() != "0.00").unwrap()["provider_id"].clone();
+
+    // A tenant sees its own balance; CSV for the spreadsheet.
+    let out = cli(&server.url, tenant, &["balance"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("算力券可用"), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = cli(&server.url, op, &["--output", "csv", "bills"]);
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert!(csv.starts_with("bill,job,tenant,provider,rule,") && csv.lines().count() >= 2, "{csv}");
+
+    // Settle the provider for today and tomorrow.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let (from, to) = (suanli_core::time::format_date(now - 86_400_000), suanli_core::time::format_date(now + 86_400_000));
+    let stmt = json(cli(&server.url, op, &["--output", "json", "settle", provider.as_str().unwrap(), "--from", &from, "--to", &to]));
+    assert!(stmt["settled"].as_str().unwrap().parse::<f64>().unwrap() > 0.0, "{stmt}");
+    let statements = json(cli(&server.url, op, &["--output", "json", "statements"]));
+    assert!(statements.as_array().unwrap().iter().any(|s| s["id"] == stmt["id"]));
+
+    // The city's spent vs budget; verify and reconcile both pass (exit 0).
+    let city = json(cli(&server.url, op, &["--output", "json", "city"]));
+    assert_eq!(city["vouchers"]["budget"], "50000000.00");
+    assert!(city["vouchers"]["spent"].as_str().unwrap().parse::<f64>().unwrap() > 0.0, "{}", city["vouchers"]);
+    let out = cli(&server.url, op, &["city"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("算力券已使用"));
+    let verify = json(cli(&server.url, op, &["--output", "json", "ledger", "verify"]));
+    assert_eq!(verify["ok"], true, "{verify}");
+    let rec = json(cli(&server.url, op, &["--output", "json", "ledger", "reconcile"]));
+    assert_eq!(rec["mismatches"], serde_json::json!([]), "{rec}");
+}
