@@ -126,6 +126,7 @@ error_table! {
     ReadingConflict => ("reading_conflict", 409, "A different reading for this meter and time was already accepted"),
     ReadingTooOld => ("reading_too_old", 409, "The reading is older than the meter's reorder window"),
     InvalidWindow => ("invalid_window", 422, "The time window must start before it ends"),
+    MalformedPayload => ("malformed_payload", 400, "The request body cannot be decoded (e.g. not snappy-compressed protobuf)"),
     InvalidEnergyConfig => ("invalid_energy_config", 422, "The energy configuration is invalid"),
 }
 

@@ -46,6 +46,8 @@ pub struct RoundReport {
     pub stopped: u32,
     pub backend_errors: u32,
     pub billed: u32,
+    /// Jobs taken back from an unavailable centre before they started.
+    pub replaced: u32,
 }
 
 pub struct Engine {
@@ -54,7 +56,8 @@ pub struct Engine {
     regions: Arc<Regions>,
     ids: Ids,
     default_backend: Arc<dyn Backend>,
-    backends: HashMap<CentreId, Arc<dyn Backend>>,
+    /// Centres reached through their own backend (Slurm, ...); the rest use the default.
+    backends: std::sync::RwLock<HashMap<CentreId, Arc<dyn Backend>>>,
     wake: Notify,
     sched: Arc<SchedContext>,
     /// Fair-share account: FP16 PFLOP-seconds each tenant received, decayed; rebuilt from the
@@ -62,6 +65,8 @@ pub struct Engine {
     usage: std::sync::Mutex<(TenantUsage, i64)>,
     /// Holds at placement and bills at the end; without it jobs run unbilled (simulation).
     billing: Option<crate::billing::Billing>,
+    /// A centre whose backend missed heartbeats for this long is unavailable.
+    heartbeat_timeout_ms: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for Engine {
@@ -85,12 +90,30 @@ impl Engine {
             regions,
             ids,
             default_backend,
-            backends: HashMap::new(),
+            backends: std::sync::RwLock::default(),
             wake: Notify::new(),
             sched,
             usage: std::sync::Mutex::new((TenantUsage::default(), 0)),
             billing: None,
+            heartbeat_timeout_ms: std::sync::atomic::AtomicI64::new(30_000),
         }
+    }
+
+    /// How long a centre's agent may be silent before the centre counts as unavailable.
+    pub fn set_heartbeat_timeout(&self, timeout: Duration) {
+        self.heartbeat_timeout_ms.store(timeout.as_millis() as i64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Centres whose backend says they cannot take work now.
+    pub fn unavailable_centres(&self, now_ms: i64) -> HashSet<CentreId> {
+        let timeout = self.heartbeat_timeout_ms.load(std::sync::atomic::Ordering::Relaxed);
+        self.backends
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|(_, b)| !b.available(now_ms, timeout))
+            .map(|(c, _)| c.clone())
+            .collect()
     }
 
     /// Bills jobs through the ledger: holds at placement, one bill at the end.
@@ -187,9 +210,19 @@ impl Engine {
     }
 
     /// Routes one centre's jobs to its own backend instead of the default.
-    pub fn with_backend(mut self, centre: CentreId, backend: Arc<dyn Backend>) -> Engine {
-        self.backends.insert(centre, backend);
+    pub fn with_backend(self, centre: CentreId, backend: Arc<dyn Backend>) -> Engine {
+        self.set_backend(centre, backend);
         self
+    }
+
+    /// Routes one centre's jobs to its own backend from now on (a running engine too).
+    pub fn set_backend(&self, centre: CentreId, backend: Arc<dyn Backend>) {
+        self.backends.write().unwrap_or_else(|e| e.into_inner()).insert(centre, backend);
+    }
+
+    /// The centres with a backend of their own, and its name.
+    pub fn backends(&self) -> Vec<(CentreId, String)> {
+        self.backends.read().unwrap_or_else(|e| e.into_inner()).iter().map(|(c, b)| (c.clone(), b.name().to_string())).collect()
     }
 
     /// Asks the loop to run a round now (after a submit or a cancel).
@@ -197,8 +230,9 @@ impl Engine {
         self.wake.notify_one();
     }
 
-    fn backend_for(&self, centre: Option<&CentreId>) -> &Arc<dyn Backend> {
-        centre.and_then(|c| self.backends.get(c)).unwrap_or(&self.default_backend)
+    fn backend_for(&self, centre: Option<&CentreId>) -> Arc<dyn Backend> {
+        let map = self.backends.read().unwrap_or_else(|e| e.into_inner());
+        centre.and_then(|c| map.get(c)).unwrap_or(&self.default_backend).clone()
     }
 
     fn audit(&self, action: &str, subject: &JobId, detail: serde_json::Value) -> Audit {
@@ -231,11 +265,48 @@ impl Engine {
     /// One round over a fresh snapshot of the store.
     pub async fn round(&self) -> Result<RoundReport, StoreError> {
         let mut report = RoundReport::default();
-        let centres = self.store.centres(None).await?;
+        let down = self.unavailable_centres(self.ids.now_ms());
+        let mut centres = self.store.centres(None).await?;
         let pools = self.store.pools().await?;
         let pool_by_id: HashMap<&PoolId, &Pool> = pools.iter().map(|p| (&p.id, p)).collect();
         let mut in_flight = self.store.jobs_in_states(&[JobState::Placed, JobState::Running]).await?;
-        let pending = self.store.jobs_in_states(&[JobState::Pending]).await?;
+        let mut pending = self.store.jobs_in_states(&[JobState::Pending]).await?;
+
+        // 0. Failover: a dark centre takes no new work, and its jobs that have not started are
+        // placed again elsewhere. Its backend is told to drop them, so a returning agent
+        // cancels rather than starts them. Running jobs stay: the centre may still run them.
+        if !down.is_empty() {
+            centres.retain(|c| !down.contains(&c.id));
+            let now = self.ids.now_ms();
+            for j in in_flight.iter().filter(|j| j.state == JobState::Placed && j.centre_id.as_ref().is_some_and(|c| down.contains(c))) {
+                let centre = j.centre_id.clone().unwrap_or_else(|| CentreId::generate(0, 0));
+                let _ = self.backend_for(j.centre_id.as_ref()).cancel(&j.id, now).await;
+                let audit = self.audit("job.replaced", &j.id, json!({"unavailable_centre": centre}));
+                match self
+                    .store
+                    .transition_job(&j.id, JobState::Pending, audit, |x| {
+                        x.reason = Some(format!("centre {centre} stopped answering before the job started; it is placed again"));
+                        x.pool_id = None;
+                        x.centre_id = None;
+                        x.placed_ms = None;
+                    })
+                    .await
+                {
+                    Ok(job) => {
+                        report.replaced += 1;
+                        if let Some(b) = &self.billing {
+                            b.release(&j.id, now).await?;
+                        }
+                        pending.push(job);
+                    }
+                    Err(StoreError::Domain(e)) => tracing::debug!(job = %j.id, error = %e, "not re-placed"),
+                    Err(e) => return Err(e),
+                }
+            }
+            in_flight.retain(|j| !(j.state == JobState::Placed && j.centre_id.as_ref().is_some_and(|c| down.contains(c))));
+        }
+        let live_centres: HashSet<&CentreId> = centres.iter().map(|c| &c.id).collect();
+        let pools: Vec<Pool> = pools.iter().filter(|p| live_centres.contains(&p.centre_id)).cloned().collect();
 
         // 1. Place, preempt, reserve, defer.
         let now = self.ids.now_ms();
@@ -369,9 +440,9 @@ impl Engine {
 
         // 4. Stop what the store says is over but a backend still runs; report strangers.
         let in_flight_ids: HashSet<&JobId> = in_flight.iter().map(|j| &j.id).collect();
-        let mut backends: Vec<&Arc<dyn Backend>> = vec![&self.default_backend];
-        backends.extend(self.backends.values());
-        for backend in backends {
+        let mut backends: Vec<Arc<dyn Backend>> = vec![self.default_backend.clone()];
+        backends.extend(self.backends.read().unwrap_or_else(|e| e.into_inner()).values().cloned());
+        for backend in &backends {
             let now = self.ids.now_ms();
             let active = match backend.active(now).await {
                 Ok(a) => a,

@@ -7,6 +7,7 @@
 //! rebuild: after a restart the engine re-submits what the store says is in flight and the
 //! backend adopts it.
 
+pub mod agent;
 pub mod billing;
 pub mod engine;
 pub mod ids;
@@ -72,4 +73,10 @@ pub trait Backend: Send + Sync {
 
     /// The Suanli job ids this backend is running or holding now.
     async fn active(&self, now_ms: UnixMs) -> Result<Vec<JobId>, BackendError>;
+
+    /// Whether the centre can take work: false when it missed its heartbeats for longer than
+    /// `heartbeat_timeout_ms` (backends without heartbeats are always available).
+    fn available(&self, _now_ms: UnixMs, _heartbeat_timeout_ms: i64) -> bool {
+        true
+    }
 }

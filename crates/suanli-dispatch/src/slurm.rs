@@ -227,7 +227,7 @@ impl SlurmConfig {
 }
 
 /// The GPUs of one node.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NodeGpus {
     pub name: String,
     /// Slurm's node state (`idle`, `mixed`, `allocated`, `down`, ...).
@@ -239,7 +239,7 @@ pub struct NodeGpus {
 }
 
 /// What a Slurm cluster (or its configured partition) has.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Capacity {
     /// Nodes counted (those in the configured partition, or all).
     pub nodes: u32,
@@ -261,6 +261,9 @@ struct Tracked {
     finished: bool,
 }
 
+/// How long a job listing read by one submission serves the next ones.
+const LISTING_REUSE: Duration = Duration::from_secs(1);
+
 /// A Slurm cluster reached through slurmrestd.
 #[derive(Debug)]
 pub struct SlurmBackend {
@@ -269,8 +272,9 @@ pub struct SlurmBackend {
     tracked: Mutex<HashMap<JobId, Tracked>>,
     /// GPUs configured per node (of the partition), learned on the first submission.
     node_gpus: Mutex<Option<Vec<u32>>>,
-    /// Serialises submissions, so two calls for one job cannot both submit.
-    submitting: tokio::sync::Mutex<()>,
+    /// Serialises submissions, so two calls for one job cannot both submit. Holds the listing
+    /// the last submission read: a burst of submissions (one engine round) lists once.
+    submitting: tokio::sync::Mutex<Option<(std::time::Instant, Vec<SlurmJob>)>>,
 }
 
 impl SlurmBackend {
@@ -288,7 +292,7 @@ impl SlurmBackend {
             http,
             tracked: Mutex::new(HashMap::new()),
             node_gpus: Mutex::new(None),
-            submitting: tokio::sync::Mutex::new(()),
+            submitting: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -528,13 +532,25 @@ impl Backend for SlurmBackend {
     }
 
     async fn submit(&self, job: &Job, now_ms: UnixMs) -> Result<(), BackendError> {
-        let _one_at_a_time = self.submitting.lock().await;
+        let mut listing = self.submitting.lock().await;
         let cancelled = match self.lock().get(&job.id) {
             Some(t) if !t.cancelled => return Ok(()),
             Some(t) => Some(t.slurm_id),
             None => None,
         };
-        let listed: Vec<SlurmJob> = self.list().await?.into_iter().filter(|j| j.suanli.as_ref() == Some(&job.id)).collect();
+        // Jobs this process submitted are tracked above; the listing finds jobs an earlier
+        // process submitted, which are older than any listing reused for a second.
+        let fresh = listing.as_ref().is_some_and(|(at, _)| at.elapsed() < LISTING_REUSE);
+        if !fresh {
+            *listing = Some((std::time::Instant::now(), self.list().await?));
+        }
+        let listed: Vec<SlurmJob> = listing
+            .as_ref()
+            .map_or(&[][..], |(_, l)| l.as_slice())
+            .iter()
+            .filter(|j| j.suanli.as_ref() == Some(&job.id))
+            .cloned()
+            .collect();
         // A job of this placement that finished less than MinJobAge ago is still listed: only
         // ask the (slower, ~0.1 s) accounting database when the placement is older than that.
         let recent = job.placed_ms.is_some_and(|p| now_ms - p < LISTED_FOR_MS);

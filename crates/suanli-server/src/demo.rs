@@ -18,7 +18,7 @@ use suanli_core::ident::Uscc;
 use suanli_core::job::{JobKind, JobSpec};
 use suanli_core::money::Fen;
 use suanli_core::tenant::{NewTenant, Role, Tenant};
-use suanli_core::time::parse_date;
+use suanli_core::time::{UnixMs, parse_date};
 pub use suanli_sim::city::{DemoCentre, DemoCity, DemoPool, DemoProvider, DemoTenant, Workload};
 use suanli_store::NewUser;
 
@@ -180,6 +180,7 @@ pub async fn seed(s: &AppState, data_dir: &Path, url: &str) -> anyhow::Result<(P
     write_private(&path, &serde_json::to_string_pretty(&file)?)?;
     tx.commit().await?;
     seed_money(s, now).await?;
+    seed_telemetry(s, now).await?;
     Ok((path, tokens))
 }
 
@@ -364,6 +365,188 @@ pub async fn job_stream(s: AppState, seed: u64) -> anyhow::Result<()> {
         match crate::api::jobs::create_job(&s, "system:demo", tenant.id.clone(), spec).await {
             Ok(job) => tracing::debug!(job = %job.id, "demo job submitted"),
             Err(e) => tracing::debug!(error = ?e, "demo job refused"),
+        }
+    }
+}
+
+// ----- energy telemetry -----
+
+const STEP_MS: i64 = 900_000;
+const STEPS_PER_DAY: i64 = 96;
+const LOCAL_OFFSET_MS: i64 = 8 * 3_600_000;
+/// Counters start at local midnight of 2020-01-01 (days since the epoch), so a counter's value
+/// at any moment is the same across restarts.
+const COUNTER_EPOCH_DAY: i64 = 18_262;
+/// Days of counters precomputed from the epoch (to 2060).
+const COUNTER_DAYS: i64 = 40 * 366;
+/// The telemetry's seed: fixed, so the seeded history and the live stream agree.
+const TELEMETRY_SEED: u64 = 0x5a_2026;
+/// Days of history the demo seeds.
+pub const TELEMETRY_DAYS: i64 = 7;
+/// Demo centres that fell silent a day ago (so coverage is below 100%).
+pub const SILENT_CENTRES: usize = 2;
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// A number in [-1, 1] from the seed, the centre and a key.
+fn noise(seed: u64, centre: u64, key: i64) -> f64 {
+    let h = splitmix(seed ^ splitmix(centre ^ splitmix(key as u64)));
+    (h >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+}
+
+fn name_hash(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// One demo centre's meters as closed-form counters: IT power follows a diurnal curve scaled
+/// by the racks and a per-day load; facility power is IT times a PUE that swings with the
+/// afternoon heat and a per-day "weather" term around the centre's declared PUE.
+#[derive(Debug, Clone)]
+pub struct DemoMeters {
+    key: u64,
+    seed: u64,
+    it_kw_base: f64,
+    pue: f64,
+    /// Per quarter-hour of the local day: IT load factor and PUE swing, with prefix sums.
+    prefix_it: Vec<f64>,
+    prefix_it_pue: Vec<f64>,
+    shape_it: Vec<f64>,
+    shape_pue: Vec<f64>,
+    /// (facility, IT) counters at the start of each local day from the counter epoch.
+    day_start: Vec<(f64, f64)>,
+}
+
+impl DemoMeters {
+    pub fn new(centre: &Centre, seed: u64) -> DemoMeters {
+        let key = name_hash(&centre.name_en);
+        let (mut shape_it, mut shape_pue) = (Vec::new(), Vec::new());
+        for j in 0..STEPS_PER_DAY {
+            let hour = (j as f64 + 0.5) / 4.0;
+            let phase = std::f64::consts::TAU * (hour - 9.0) / 24.0;
+            shape_it.push(0.62 + 0.16 * phase.sin());
+            shape_pue.push(0.05 * (std::f64::consts::TAU * (hour - 11.0) / 24.0).sin());
+        }
+        let (mut prefix_it, mut prefix_it_pue) = (vec![0.0], vec![0.0]);
+        for j in 0..STEPS_PER_DAY as usize {
+            prefix_it.push(prefix_it[j] + shape_it[j]);
+            prefix_it_pue.push(prefix_it_pue[j] + shape_it[j] * shape_pue[j]);
+        }
+        let pue = centre.declared_pue + 0.02 + 0.04 * noise(seed, key, -2);
+        let mut m = DemoMeters {
+            key,
+            seed,
+            it_kw_base: centre.racks as f64 * (5.0 + 1.5 * noise(seed, key, -1)),
+            pue,
+            prefix_it,
+            prefix_it_pue,
+            shape_it,
+            shape_pue,
+            day_start: Vec::with_capacity(COUNTER_DAYS as usize),
+        };
+        let f0 = 1_000_000.0 * (1.0 + noise(seed, key, -3).abs());
+        let (mut f, mut it) = (f0, f0 / pue);
+        for d in 0..COUNTER_DAYS {
+            m.day_start.push((f, it));
+            let (df, di) = m.day_energy(COUNTER_EPOCH_DAY + d, STEPS_PER_DAY as usize);
+            f += df;
+            it += di;
+        }
+        m
+    }
+
+    /// The day's load factor and PUE offset.
+    fn day(&self, d: i64) -> (f64, f64) {
+        (1.0 + 0.06 * noise(self.seed, self.key, 2 * d), self.pue + 0.04 * noise(self.seed, self.key, 2 * d + 1))
+    }
+
+    /// (facility, IT) kWh of the first `j` quarter-hours of local day `d`.
+    fn day_energy(&self, d: i64, j: usize) -> (f64, f64) {
+        let (load, pue) = self.day(d);
+        let it = self.it_kw_base * load * 0.25;
+        (it * (pue * self.prefix_it[j] + self.prefix_it_pue[j]), it * self.prefix_it[j])
+    }
+
+    /// The (facility, IT) counters in kWh at `ts_ms`.
+    pub fn counters(&self, ts_ms: UnixMs) -> (f64, f64) {
+        let local = ts_ms + LOCAL_OFFSET_MS;
+        let (d, in_day) = (local.div_euclid(86_400_000), local.rem_euclid(86_400_000));
+        let (j, frac) = ((in_day / STEP_MS) as usize, (in_day % STEP_MS) as f64 / STEP_MS as f64);
+        let d = d.clamp(COUNTER_EPOCH_DAY, COUNTER_EPOCH_DAY + COUNTER_DAYS - 1);
+        let (f, it) = self.day_start[(d - COUNTER_EPOCH_DAY) as usize];
+        let (df, di) = self.day_energy(d, j);
+        let (load, pue) = self.day(d);
+        let step_it = self.it_kw_base * load * 0.25 * self.shape_it[j.min(95)];
+        let step_f = step_it * (pue + self.shape_pue[j.min(95)]);
+        ((f + df + step_f * frac).max(0.0), (it + di + step_it * frac).max(0.0))
+    }
+}
+
+/// The demo's live centres and the silent ones (chosen by the seed), by id.
+async fn demo_meters(s: &AppState, seed: u64) -> anyhow::Result<(Vec<(Centre, DemoMeters)>, Vec<(Centre, DemoMeters)>)> {
+    let mut centres = s.store.centres(None).await?;
+    centres.sort_by_key(|c| (splitmix(seed ^ name_hash(&c.name_en)), c.id.clone()));
+    let all: Vec<(Centre, DemoMeters)> = centres.into_iter().map(|c| (c.clone(), DemoMeters::new(&c, seed))).collect();
+    let cut = SILENT_CENTRES.min(all.len().saturating_sub(1));
+    let (silent, live) = all.split_at(cut);
+    Ok((live.to_vec(), silent.to_vec()))
+}
+
+fn readings_at(m: &DemoMeters, ts: UnixMs) -> [suanli_energy::Reading; 2] {
+    use suanli_energy::{MeterId, Reading, ReadingValue};
+    let (f, it) = m.counters(ts);
+    let id = |s: &str| MeterId::parse(s).unwrap_or_else(|_| unreachable!("the default meter ids are valid"));
+    [
+        Reading { meter: id(crate::energy::FACILITY_METER), ts_ms: ts, value: ReadingValue::CumulativeKwh((f * 1000.0).round() / 1000.0) },
+        Reading { meter: id(crate::energy::IT_METER), ts_ms: ts, value: ReadingValue::CumulativeKwh((it * 1000.0).round() / 1000.0) },
+    ]
+}
+
+/// Seven days of 15-minute telemetry for every demo centre, through the ingest path, once; two
+/// centres stop 26 hours ago.
+async fn seed_telemetry(s: &AppState, now: UnixMs) -> anyhow::Result<()> {
+    if s.store.meta("demo_energy_seeded").await?.is_some() {
+        return Ok(());
+    }
+    let (live, silent) = demo_meters(s, TELEMETRY_SEED).await?;
+    let end = now.div_euclid(STEP_MS) * STEP_MS;
+    let start = end - TELEMETRY_DAYS * 86_400_000;
+    for (i, (centre, m)) in live.iter().chain(silent.iter()).enumerate() {
+        let stop = if i >= live.len() { end - 26 * 3_600_000 } else { end };
+        let mut readings = Vec::new();
+        let mut t = start;
+        while t <= stop {
+            readings.extend(readings_at(m, t));
+            t += STEP_MS;
+        }
+        let report = s.energy.ingest(&centre.id, now, &readings, Some("system:demo")).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        if !report.rejected.is_empty() {
+            tracing::warn!(centre = %centre.id, rejected = report.rejected.len(), first = ?report.rejected.first(), "demo telemetry refused");
+        }
+    }
+    let mut tx = s.store.begin().await?;
+    tx.set_meta("demo_energy_seeded", "1").await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Appends a reading of each live demo centre's meters every minute of wall time.
+pub async fn telemetry_stream(s: AppState) -> anyhow::Result<()> {
+    let (live, _) = demo_meters(&s, TELEMETRY_SEED).await?;
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = s.ids.now_ms();
+        let ts = now.div_euclid(60_000) * 60_000;
+        for (centre, m) in &live {
+            if let Err(e) = s.energy.ingest(&centre.id, now, &readings_at(m, ts), None).await {
+                tracing::warn!(centre = %centre.id, error = ?e, "demo telemetry refused");
+            }
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod demo;
 pub mod dto;
+pub mod energy;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -47,6 +48,10 @@ pub struct AppState {
     pub settle_lock: Arc<tokio::sync::Mutex<()>>,
     /// Recently authenticated tokens.
     pub tokens: Arc<auth::TokenCache>,
+    /// What centre agents are told and what they last reported.
+    pub agents: Arc<suanli_dispatch::agent::AgentHub>,
+    /// Data-centre energy telemetry: the energy book over the store's readings.
+    pub energy: energy::EnergyService,
 }
 
 /// Builds an audit record for a change made by a caller.
@@ -69,7 +74,7 @@ pub fn audit_as(s: &AppState, actor: &str, action: &str, subject: &str, detail: 
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    use api::{billing, centres, city, jobs, ledger, tenants, vouchers};
+    use api::{billing, centres, city, energy, jobs, ledger, tenants, vouchers};
     let api = Router::new()
         .route("/openapi.json", get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi::document()) }))
         .route("/city/summary", get(city::summary))
@@ -106,7 +111,17 @@ pub fn router(state: AppState) -> Router {
         .route("/voucher-applications/{id}/approve", post(vouchers::approve))
         .route("/voucher-applications/{id}/reject", post(vouchers::reject))
         .route("/tenants/{id}/balance", get(vouchers::balance))
-        .route("/tenants/{id}/top-ups", post(vouchers::top_up));
+        .route("/tenants/{id}/top-ups", post(vouchers::top_up))
+        .route("/agents", get(api::agents::list))
+        .route("/agents/{id}/assignments", get(api::agents::assignments))
+        .route("/agents/{id}/reports", post(api::agents::report))
+        .route("/energy/readings", post(energy::ingest_readings))
+        .route("/energy/prometheus/write", post(energy::prometheus_write))
+        .route("/energy/centres/{id}/pue", get(energy::centre_pue))
+        .route("/energy/centres/{id}/series", get(energy::centre_series))
+        .route("/energy/coverage", get(energy::coverage))
+        .route("/energy/evaluation", get(energy::evaluation))
+        .route("/energy/alerts", get(energy::alerts));
     Router::new()
         .route("/healthz", get(city::healthz))
         .route("/metrics", get(metrics::render))
@@ -157,6 +172,9 @@ pub struct ServeConfig {
     pub seed: u64,
     /// Whether the demo keeps submitting a stream of jobs.
     pub demo_stream: bool,
+    /// Centres reached through their own cluster: (centre id, backend URL such as
+    /// `slurm+http://127.0.0.1:6820?partition=gpu`). The others run on the simulated backend.
+    pub backends: Vec<(String, String)>,
 }
 
 /// Opens the store and builds the state (without listening), so tests and `serve` share it.
@@ -186,6 +204,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
     let billing = Billing::new(store.clone(), ledger.clone(), catalogue.clone(), ids.clone());
     let engine =
         Arc::new(Engine::new(store.clone(), catalogue.clone(), regions.clone(), ids.clone(), Arc::new(sim), sched).with_billing(billing));
+    let energy = energy::EnergyService::load(store.clone(), ids.clone()).await?;
     Ok(AppState {
         store,
         catalogue,
@@ -197,12 +216,15 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
         ledger,
         settle_lock: Arc::default(),
         tokens: Arc::default(),
+        agents: Arc::default(),
+        energy,
     })
 }
 
 /// Runs the platform until `shutdown` resolves.
 pub async fn serve(cfg: ServeConfig, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let state = build_state(&cfg).await?;
+    connect_backends(&state, &cfg.backends).await?;
     let listener = tokio::net::TcpListener::bind(cfg.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen))?;
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}");
@@ -237,6 +259,18 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl std::future::Future<Output =
     } else {
         None
     };
+    let telemetry_task = if cfg.demo {
+        let mut rx = stop_rx.clone();
+        let st = state.clone();
+        Some(tokio::spawn(async move {
+            tokio::select! {
+                r = demo::telemetry_stream(st) => if let Err(e) = r { tracing::warn!(error = %e, "demo telemetry stopped") },
+                _ = rx.changed() => {}
+            }
+        }))
+    } else {
+        None
+    };
     let app = router(state.clone());
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     let _ = stop_tx.send(true);
@@ -244,7 +278,35 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl std::future::Future<Output =
     if let Some(t) = stream_task {
         let _ = t.await;
     }
+    if let Some(t) = telemetry_task {
+        let _ = t.await;
+    }
     state.store.close().await;
+    Ok(())
+}
+
+/// Routes each named centre to its cluster's backend. A URL's scheme picks the backend:
+/// `slurm+http://` / `slurm+https://` for slurmrestd (see `suanli_dispatch::slurm`), or
+/// `agent` for a centre reached through its agent (which also happens when an agent connects).
+pub async fn connect_backends(state: &AppState, backends: &[(String, String)]) -> anyhow::Result<()> {
+    for (centre, url) in backends {
+        let id = suanli_core::id::CentreId::parse(centre)?;
+        anyhow::ensure!(state.store.centre(&id).await?.is_some(), "--backend names centre {id}, which is not registered");
+        let backend: Arc<dyn suanli_dispatch::Backend> = if url == "agent" {
+            Arc::new(suanli_dispatch::agent::AgentBackend::new(state.agents.clone(), id.clone()))
+        } else if url.starts_with("slurm") {
+            let cfg = suanli_dispatch::slurm::SlurmConfig::from_url(url).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let b = suanli_dispatch::slurm::SlurmBackend::new(cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
+            match b.capacity().await {
+                Ok(c) => tracing::info!(centre = %id, nodes = c.nodes, gpus = c.gpus_total, free = c.gpus_free, "connected to Slurm"),
+                Err(e) => tracing::warn!(centre = %id, error = %e, "Slurm does not answer yet; its jobs wait until it does"),
+            }
+            Arc::new(b)
+        } else {
+            anyhow::bail!("backend URL '{url}' for {id}: the scheme must be slurm+http:// or slurm+https://");
+        };
+        state.engine.set_backend(id, backend);
+    }
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations; `docs/openapi.json` is its committed copy.
 
-use crate::api::{billing, centres, city, jobs, ledger, tenants, vouchers};
+use crate::api::{billing, centres, city, energy, jobs, ledger, tenants, vouchers};
 use crate::dto::*;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -52,6 +52,13 @@ use utoipa::{Modify, OpenApi};
         ledger::verify,
         ledger::accounts,
         ledger::transfers,
+        energy::ingest_readings,
+        energy::prometheus_write,
+        energy::centre_pue,
+        energy::centre_series,
+        energy::coverage,
+        energy::evaluation,
+        energy::alerts,
     ),
     components(schemas(crate::error::Problem, JobIn, JobOut, CentreOut, PoolOut, TenantOut, CitySummary)),
     modifiers(&BearerAuth),
@@ -63,6 +70,7 @@ use utoipa::{Modify, OpenApi};
         (name = "vouchers", description = "Voucher programmes (算力券), applications, balances and top-ups"),
         (name = "billing", description = "Bills, provider settlement and reconciliation"),
         (name = "ledger", description = "The double-entry ledger: verification, accounts, transfers"),
+        (name = "energy", description = "Data-centre energy monitoring: meter readings (JSON, Prometheus remote write), PUE, coverage, evaluation, alerts"),
         (name = "ops", description = "Health"),
     )
 )]

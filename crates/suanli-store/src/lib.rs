@@ -9,6 +9,7 @@
 //! process (SQLite has one writer anyway, and a deferred transaction that upgrades to a
 //! writer can fail without retry); readers run concurrently in WAL mode.
 
+pub mod energy;
 pub mod ledger;
 mod migrations;
 mod naive;

@@ -206,10 +206,31 @@ CREATE TABLE statements (
 CREATE INDEX statements_provider ON statements (provider_id, id)
 "#,
     ),
+    (
+        4,
+        "energy telemetry",
+        r#"
+CREATE TABLE energy_meters (
+    centre_id TEXT NOT NULL REFERENCES centres(id),
+    meter TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    category BIGINT NULL,
+    unit TEXT NOT NULL,
+    PRIMARY KEY (centre_id, meter)
+);
+CREATE TABLE energy_readings (
+    centre_id TEXT NOT NULL,
+    meter TEXT NOT NULL,
+    ts_ms BIGINT NOT NULL,
+    value DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (centre_id, meter, ts_ms)
+)
+"#,
+    ),
 ];
 
 /// The latest schema version this build knows.
-pub const LATEST: i64 = 3;
+pub const LATEST: i64 = 4;
 
 pub async fn run(store: &Store) -> StoreResult<()> {
     let mut tx = store.begin().await?;

@@ -69,6 +69,7 @@ async fn run_on(label: &str, store: Store, b: &LedgerBench, json_out: bool) -> a
         time_scale: None,
         seed: 1,
         demo_stream: false,
+        backends: Vec::new(),
     };
     let state = suanli_server::state_for_store(&cfg, store.clone()).await?;
     let ledger = state.ledger.clone();

@@ -1,8 +1,10 @@
 //! The `suanli` binary: `serve` runs the platform; the other subcommands talk to a running server over its API.
 
 mod bench;
+mod bench_dispatch;
 mod bench_ledger;
 mod client;
+mod energy;
 mod output;
 mod simulate;
 
@@ -137,6 +139,21 @@ enum Command {
     /// The double-entry ledger: verify it, list accounts, reconcile bills.
     #[command(subcommand)]
     Ledger(LedgerCmd),
+    /// Data-centre energy: import readings, PUE, monitoring coverage, the lifecycle report.
+    #[command(subcommand)]
+    Energy(energy::EnergyCmd),
+    /// Run inside a compute centre: connect out to the platform, take the centre's jobs, run
+    /// them on the local cluster, report back (see README, "Connect your cluster").
+    Agent {
+        #[arg(long)]
+        centre: String,
+        /// The local cluster, e.g. slurm+http://127.0.0.1:6820?partition=gpu (token from SLURM_JWT).
+        #[arg(long)]
+        backend: String,
+        /// How long each long-poll waits for work before reporting anyway, ms.
+        #[arg(long, default_value_t = 2000)]
+        poll_ms: u64,
+    },
     /// Measure the hot paths.
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -256,6 +273,15 @@ enum BenchCmd {
         #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
         pg: String,
     },
+    /// Jobs dispatched per second through the engine, on the simulated backend and on a real
+    /// Slurm, and Suanli's overhead per job over slurmrestd's own submit.
+    Dispatch {
+        #[arg(long, default_value_t = 300)]
+        jobs: usize,
+        /// slurmrestd to measure, e.g. slurm+http://127.0.0.1:6820?user=root&partition=gpu (token from SLURM_JWT).
+        #[arg(long)]
+        slurm: Option<String>,
+    },
     /// The live heuristic's gap to the exact MILP optimum on random contended instances.
     Optimality {
         #[arg(long, default_value_t = 50)]
@@ -288,6 +314,15 @@ struct ServeArgs {
     /// Seed of the demo job stream and simulated failures.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Run a centre's jobs on its own cluster: CENTRE=URL, e.g.
+    /// ctr_…=slurm+http://127.0.0.1:6820?partition=gpu (token from SLURM_JWT). Repeatable.
+    #[arg(long = "backend", value_parser = parse_backend)]
+    backends: Vec<(String, String)>,
+}
+
+fn parse_backend(s: &str) -> Result<(String, String), String> {
+    let (centre, url) = s.split_once('=').ok_or_else(|| format!("'{s}' is not CENTRE=URL"))?;
+    Ok((centre.to_string(), url.to_string()))
 }
 
 #[derive(Debug, Subcommand)]
@@ -559,6 +594,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 time_scale: None,
                 seed: 0,
                 demo_stream: false,
+                backends: Vec::new(),
             };
             let token = suanli_server::bootstrap_operator(&cfg, &name).await?;
             println!("{token}");
@@ -615,6 +651,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Ledger(cmd) => ledger(client, cmd, fmt).await,
+        Command::Agent { centre, backend, poll_ms } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SUANLI_LOG").unwrap_or_else(|_| "info".into()))
+                .with_writer(std::io::stderr)
+                .init();
+            let token = cli.token.clone().context("the agent needs --token (a provider's or the operator's)")?;
+            let centre = suanli_core::id::CentreId::parse(&centre)?;
+            let slurm = std::sync::Arc::new(
+                suanli_dispatch::slurm::SlurmBackend::new(
+                    suanli_dispatch::slurm::SlurmConfig::from_url(&backend).map_err(|e| anyhow::anyhow!("{e}"))?,
+                )
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+            );
+            eprintln!("suanli agent: centre {centre}, platform {}, cluster {}", cli.server, slurm.config().url);
+            let cfg = suanli_dispatch::agent::AgentConfig {
+                server: cli.server.clone(),
+                token,
+                centre,
+                poll: Duration::from_millis(poll_ms.clamp(100, 30_000)),
+            };
+            suanli_dispatch::agent::run_agent(cfg, slurm.clone(), Some(slurm)).await.map_err(|e| anyhow::anyhow!("{e}"))
+        }
+        Command::Energy(cmd) => energy::run(client()?, cmd, fmt).await,
         Command::City => {
             let v = client()?.get("/api/v1/city/summary").await?;
             show_city(&v, fmt);
@@ -729,6 +788,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 pg_url: Some(pg).filter(|u| u != "none" && u.starts_with("postgres")),
             };
             bench_ledger::ledger(b, fmt == Format::Json).await
+        }
+        Command::Bench(BenchCmd::Dispatch { jobs, slurm }) => {
+            bench_dispatch::dispatch(bench_dispatch::DispatchBench { jobs: jobs.max(1), slurm }, fmt == Format::Json).await
         }
         Command::Bench(BenchCmd::Optimality { instances, seed }) => {
             tokio::task::block_in_place(|| bench::optimality(instances.max(1), seed, fmt == Format::Json))
@@ -1237,6 +1299,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         time_scale: a.time_scale,
         seed: a.seed,
         demo_stream: !a.no_stream,
+        backends: a.backends,
     };
     suanli_server::serve(cfg, shutdown_signal()).await
 }

@@ -1,8 +1,10 @@
 //! The HTTP API under `/api/v1`, one module per area.
 
+pub mod agents;
 pub mod billing;
 pub mod centres;
 pub mod city;
+pub mod energy;
 pub mod jobs;
 pub mod ledger;
 pub mod tenants;

@@ -425,3 +425,120 @@ fn demo_vouchers_flow_from_the_cli() {
     let rec = json(cli(&server.url, op, &["--output", "json", "ledger", "reconcile"]));
     assert_eq!(rec["mismatches"], serde_json::json!([]), "{rec}");
 }
+
+/// Reconciliation with a real Slurm: `suanli serve` is killed (SIGKILL) while its job runs on
+/// Slurm, the job finishes while Suanli is down, and after the restart the job is marked
+/// finished, metered from Slurm's record and billed, once; Slurm ran it once.
+#[test]
+fn slurm_job_finished_while_suanli_was_down_is_metered_once() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let out = Command::new("bash").arg("scripts/slurm-local.sh").arg("start").current_dir(root).env_remove("SLURM_JWT").output().unwrap();
+    if !out.status.success() {
+        eprintln!("\n!!! SLURM LIVE TEST SKIPPED: scripts/slurm-local.sh start failed: {}\n", String::from_utf8_lossy(&out.stderr));
+        return;
+    }
+    let vars: std::collections::HashMap<String, String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let first = Served::start(dir.path(), &["--no-stream"]);
+    let t = tokens(dir.path());
+    let (op, tenant) = (t["operator"].as_str().unwrap(), t["tenant"].as_str().unwrap());
+    let http = reqwest::blocking::Client::new();
+    let post = |url: &str, token: &str, path: &str, body: Value| -> Value {
+        http.post(format!("{url}{path}")).bearer_auth(token).json(&body).send().unwrap().json().unwrap()
+    };
+    let get = |url: &str, token: &str, path: &str| -> Value {
+        http.get(format!("{url}{path}")).bearer_auth(token).send().unwrap().json().unwrap()
+    };
+    let provider = get(&first.url, op, "/api/v1/providers")["items"][0]["id"].clone();
+    let centre = post(
+        &first.url,
+        op,
+        "/api/v1/centres",
+        json!({"provider_id": provider, "name": "重启测试", "kind": "intelligent-computing", "region": "hz-xihu", "partner_status": "partner", "commissioned": "2024-06-01", "declared_pue": 1.2, "racks": 120}),
+    );
+    let cid = centre["id"].as_str().unwrap().to_string();
+    post(
+        &first.url,
+        op,
+        &format!("/api/v1/centres/{cid}/pools"),
+        json!({"accelerator": "k80", "nodes": 1, "accelerators_per_node": 8, "price_per_hour": "2.00"}),
+    );
+    first.kill();
+
+    let backend = format!(
+        "{cid}={}?user={}&partition={}&time_scale=1800",
+        vars["SLURM_REST_URL"].replace("http://", "slurm+http://"),
+        vars["SLURM_USER"],
+        vars["SLURM_PARTITION"]
+    );
+    let start = || {
+        let mut c = Command::new(BIN);
+        c.args(["serve", "--listen", "127.0.0.1:0", "--no-stream", "--demo", "--tick-ms", "100", "--backend", &backend, "--data-dir"])
+            .arg(dir.path())
+            .env("SLURM_JWT", &vars["SLURM_JWT"])
+            .env("SUANLI_LOG", "warn")
+            .stdout(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(i) = line.find("http://") {
+                    let _ = tx.send(line[i..].trim().to_string());
+                }
+            }
+        });
+        let url = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+        Served { child, url }
+    };
+    let second = start();
+    // 7,200 s of the job's time at 1,800x: four seconds in Slurm.
+    let job = post(
+        &second.url,
+        tenant,
+        "/api/v1/jobs",
+        json!({"name": "restart", "kind": "training", "accelerators": 2, "models": ["k80"], "duration_s": 7200}),
+    );
+    let id = job["id"].as_str().unwrap().to_string();
+    let t0 = Instant::now();
+    while get(&second.url, tenant, &format!("/api/v1/jobs/{id}"))["state"] != "running" {
+        assert!(t0.elapsed() < Duration::from_secs(30), "never ran on Slurm");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    second.kill();
+    std::thread::sleep(Duration::from_secs(6)); // Slurm finishes the job while Suanli is down.
+    let third = start();
+    let t0 = Instant::now();
+    let done = loop {
+        let v = get(&third.url, tenant, &format!("/api/v1/jobs/{id}"));
+        if v["state"] == "succeeded" {
+            break v;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "not reconciled after the restart: {v}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let usage = done["usage_s"].as_i64().unwrap();
+    assert!((7200 - 3600..=7200 + 3600).contains(&usage), "metered from Slurm's record: {usage}");
+    let t0 = Instant::now();
+    let bill = loop {
+        let b = get(&third.url, tenant, &format!("/api/v1/jobs/{id}/bill"));
+        if b["id"].is_string() {
+            break b;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(20), "not billed: {b}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(bill["usage_s"].as_i64(), Some(usage));
+    let bills = get(&third.url, op, "/api/v1/bills?limit=10000");
+    assert_eq!(bills.as_array().unwrap().iter().filter(|b| b["job_id"] == id.as_str()).count(), 1, "one bill");
+    let sacct = Command::new("sacct")
+        .args(["-X", "-n", "-o", "JobID", "--name", &format!("suanli-{id}")])
+        .env_remove("SLURM_JWT")
+        .output()
+        .unwrap();
+    let n = String::from_utf8_lossy(&sacct.stdout).lines().filter(|l| !l.trim().is_empty()).count();
+    assert_eq!(n, 1, "Slurm ran the job once");
+}

@@ -40,6 +40,7 @@ impl TestServer {
             time_scale: Some(36_000.0),
             seed: 1,
             demo_stream: false,
+            backends: Vec::new(),
         };
         let state = suanli_server::build_state(&cfg).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -2,6 +2,7 @@
 
 mod api;
 mod e2e;
+mod energy;
 mod harness;
 mod ledger;
 mod simulate;

@@ -237,7 +237,15 @@ async fn slurm_live_cancel_running_job_meters_what_ran() {
 
     let state = sacct_state_until(slurm_id, "CANCELLED", Duration::from_secs(20)).await;
     assert!(state.starts_with("CANCELLED"), "sacct says {state:?}");
-    let scontrol = cli("scontrol", &["show", "job", &slurm_id.to_string()]);
+    // slurmctld may still show COMPLETING while the batch step winds down.
+    let t0 = Instant::now();
+    let scontrol = loop {
+        let out = cli("scontrol", &["show", "job", &slurm_id.to_string()]);
+        if out.contains("JobState=CANCELLED") || t0.elapsed() > Duration::from_secs(20) {
+            break out;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     assert!(scontrol.contains("JobState=CANCELLED"), "{scontrol}");
     eprintln!("slurm timing: cancel call {cancel_ms} ms");
     // Cancelled through Suanli: Unknown (as the simulated centre), and a second cancel meters nothing.
@@ -340,4 +348,266 @@ async fn slurm_live_failures_and_refusals_are_clear() {
         format!("{}?user={}&partition={}&token={}", live.url.replace("http://", "slurm+http://"), live.user, live.partition, live.jwt);
     let from_url = SlurmBackend::new(SlurmConfig::from_url(&url).unwrap()).unwrap();
     assert_eq!(from_url.capacity().await.unwrap().gpus_total, 8);
+}
+
+/// Through the platform: a centre reached through the real Slurm; a tenant's job is placed
+/// there, runs as a Slurm job (`sacct` agrees), succeeds and is billed from Slurm's own start
+/// and end; a running job cancelled through Suanli is cancelled in Slurm and billed for what ran.
+#[tokio::test]
+async fn slurm_backed_centre_runs_bills_and_cancels_platform_jobs() {
+    use crate::harness::{TestServer, wait_for_final};
+    use reqwest::StatusCode;
+    use serde_json::json;
+    let Some(live) = live() else { return };
+    let s = TestServer::start().await;
+    let (op, tenant) = (s.as_role("operator"), s.as_role("tenant"));
+    let provider = op.get("/api/v1/providers").await.1["items"][0]["id"].clone();
+    let (st, centre) = op
+        .post(
+            "/api/v1/centres",
+            &json!({"provider_id": provider, "name": "本机 Slurm 算力中心", "name_en": "Local Slurm centre", "kind": "intelligent-computing",
+                    "region": "hz-binjiang", "partner_status": "partner", "commissioned": "2024-06-01", "declared_pue": 1.2, "racks": 120}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{centre}");
+    let cid = centre["id"].as_str().unwrap().to_string();
+    // The only pool of this model in the city, so jobs asking for it land on Slurm.
+    let (st, pool) = op
+        .post(
+            &format!("/api/v1/centres/{cid}/pools"),
+            &json!({"accelerator": "h100-sxm", "nodes": 1, "accelerators_per_node": 8, "price_per_hour": "30.00"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{pool}");
+    let time_scale = 1800.0;
+    s.state.engine.set_backend(suanli_core::id::CentreId::parse(&cid).unwrap(), std::sync::Arc::new(backend(&live, time_scale)));
+
+    // Runs on Slurm and succeeds; metered from Slurm's start and end.
+    let body = json!({"name": "slurm-e2e", "kind": "training", "accelerators": 2, "models": ["h100-sxm"], "duration_s": 3600});
+    let (st, job) = tenant.post("/api/v1/jobs", &body).await;
+    assert_eq!(st, StatusCode::CREATED, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    let done = wait_for_final(&tenant, &id, Duration::from_secs(60)).await;
+    assert_eq!((done["state"].as_str(), done["centre_id"].as_str()), (Some("succeeded"), Some(cid.as_str())), "{done}");
+    let usage = done["usage_s"].as_i64().unwrap();
+    assert!((3600 - 2 * time_scale as i64..=3600 + 2 * time_scale as i64).contains(&usage), "usage {usage} s from Slurm's record");
+    // Accounting records the end a moment after slurmctld: poll sacct.
+    let t0 = Instant::now();
+    let sacct = loop {
+        let out = cli("sacct", &["-X", "--noheader", "-n", "-o", "JobName%60,State%20", "--name", &format!("suanli-{id}")]);
+        if out.contains("COMPLETED") || t0.elapsed() > Duration::from_secs(20) {
+            break out;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(sacct.contains("COMPLETED"), "sacct: {sacct}");
+    let bill = {
+        let mut b = serde_json::Value::Null;
+        for _ in 0..200 {
+            let (st, v) = tenant.get(&format!("/api/v1/jobs/{id}/bill")).await;
+            if st == StatusCode::OK {
+                b = v;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        b
+    };
+    let expected = 30.0 * 2.0 * usage as f64 / 3600.0;
+    assert!((bill["charge"].as_str().unwrap().parse::<f64>().unwrap() - expected).abs() < 0.011, "{bill} vs ¥{expected}");
+
+    // Cancelled through Suanli while running: Slurm cancels it; the bill covers what ran.
+    let body = json!({"name": "slurm-cancel", "kind": "training", "accelerators": 2, "models": ["h100-sxm"], "duration_s": 36_000});
+    let (_, job) = tenant.post("/api/v1/jobs", &body).await;
+    let id = job["id"].as_str().unwrap().to_string();
+    let t0 = Instant::now();
+    loop {
+        let (_, v) = tenant.get(&format!("/api/v1/jobs/{id}")).await;
+        if v["state"] == "running" {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "never ran on Slurm: {v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (st, v) = tenant.post(&format!("/api/v1/jobs/{id}/cancel"), &json!({"reason": "changed my mind"})).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let t0 = Instant::now();
+    let state = loop {
+        let out = cli("sacct", &["-X", "--noheader", "-n", "-o", "State%20", "--name", &format!("suanli-{id}")]);
+        if out.contains("CANCELLED") || t0.elapsed() > Duration::from_secs(20) {
+            break out;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(state.contains("CANCELLED"), "Slurm did not cancel the job: {state}");
+    let t0 = Instant::now();
+    let bill = loop {
+        let (st, v) = tenant.get(&format!("/api/v1/jobs/{id}/bill")).await;
+        if st == StatusCode::OK {
+            break v;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(90), "the cancelled job was not billed: {v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(bill["rule"], "cancelled_ran", "{bill}");
+    assert!(bill["usage_s"].as_i64().unwrap() >= time_scale as i64, "it ran at least a second of wall time: {bill}");
+}
+
+/// A `suanli agent` child process, killed (SIGKILL) when dropped.
+struct AgentProcess(std::process::Child);
+
+impl AgentProcess {
+    fn start(server: &str, token: &str, centre: &str, live: &Live, time_scale: f64) -> AgentProcess {
+        let url = format!(
+            "{}?user={}&partition={}&time_scale={time_scale}",
+            live.url.replace("http://", "slurm+http://"),
+            live.user,
+            live.partition
+        );
+        let child = Command::new(env!("CARGO_BIN_EXE_suanli"))
+            .args(["--server", server, "--token", token, "agent", "--centre", centre, "--backend", &url, "--poll-ms", "300"])
+            .env("SLURM_JWT", &live.jwt)
+            .env("SUANLI_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("the suanli binary starts an agent");
+        AgentProcess(child)
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Through an agent: the centre's agent connects out, runs the platform's job on its Slurm
+/// and reports it; killed mid-job and restarted, it adopts the running Slurm job and the job
+/// ends once, billed once; an agent pointed at a closed port keeps retrying instead of dying.
+#[tokio::test]
+async fn slurm_agent_runs_jobs_and_survives_its_own_restart() {
+    use crate::harness::{TestServer, wait_for_final};
+    use reqwest::StatusCode;
+    use serde_json::json;
+    let Some(live) = live() else { return };
+    let s = TestServer::start().await;
+    let (op, tenant, provider) = (s.as_role("operator"), s.as_role("tenant"), s.as_role("provider"));
+    let provider_id = provider.get("/api/v1/me").await.1["provider_id"].clone();
+    let body = json!({"provider_id": provider_id, "name": "防火墙后的算力中心", "name_en": "Centre behind a firewall", "kind": "intelligent-computing",
+                      "region": "hz-yuhang", "partner_status": "partner", "commissioned": "2024-06-01", "declared_pue": 1.2, "racks": 120});
+    let (st, centre) = op.post("/api/v1/centres", &body).await;
+    assert_eq!(st, StatusCode::CREATED, "{centre}");
+    let cid = centre["id"].as_str().unwrap().to_string();
+    let pool = json!({"accelerator": "v100-16g", "nodes": 1, "accelerators_per_node": 8, "price_per_hour": "6.00"});
+    assert_eq!(op.post(&format!("/api/v1/centres/{cid}/pools"), &pool).await.0, StatusCode::CREATED);
+    let time_scale = 1800.0;
+    let token = s.tokens["provider"].clone();
+    let agent = AgentProcess::start(&s.url, &token, &cid, &live, time_scale);
+    let t0 = Instant::now();
+    loop {
+        let (_, v) = provider.get("/api/v1/agents").await;
+        if v.as_array().is_some_and(|a| a.iter().any(|x| x["centre_id"] == cid.as_str() && x["last_seen_ms"].is_i64())) {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(20), "the agent never connected: {v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let submit =
+        |duration: i64| json!({"name": "via-agent", "kind": "training", "accelerators": 2, "models": ["v100-16g"], "duration_s": duration});
+    let (_, job) = tenant.post("/api/v1/jobs", &submit(3600)).await;
+    let id = job["id"].as_str().unwrap().to_string();
+    let done = wait_for_final(&tenant, &id, Duration::from_secs(60)).await;
+    assert_eq!((done["state"].as_str(), done["centre_id"].as_str()), (Some("succeeded"), Some(cid.as_str())), "{done}");
+    let usage = done["usage_s"].as_i64().unwrap();
+    assert!((3600 - 2 * time_scale as i64..=3600 + 2 * time_scale as i64).contains(&usage), "usage {usage}");
+
+    // Kill the agent while a job runs; the job keeps running in Slurm; a new agent adopts it.
+    let (_, job) = tenant.post("/api/v1/jobs", &submit(14_400)).await;
+    let id = job["id"].as_str().unwrap().to_string();
+    let t0 = Instant::now();
+    loop {
+        let (_, v) = tenant.get(&format!("/api/v1/jobs/{id}")).await;
+        if v["state"] == "running" {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "never ran: {v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(agent);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let _agent = AgentProcess::start(&s.url, &token, &cid, &live, time_scale);
+    let done = wait_for_final(&tenant, &id, Duration::from_secs(60)).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let jobs = cli("sacct", &["-X", "--noheader", "-n", "-o", "JobID", "--name", &format!("suanli-{id}")]);
+    assert_eq!(jobs.lines().filter(|l| !l.trim().is_empty()).count(), 1, "one Slurm job, not two: {jobs}");
+    let t0 = Instant::now();
+    while tenant.get(&format!("/api/v1/jobs/{id}/bill")).await.0 != StatusCode::OK {
+        assert!(t0.elapsed() < Duration::from_secs(20), "not billed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A network cut: an agent that cannot reach the platform retries instead of exiting.
+    let mut cut = AgentProcess::start("http://127.0.0.1:9", &token, &cid, &live, time_scale);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(cut.0.try_wait().unwrap().is_none(), "the agent died on a network cut");
+}
+
+/// Failover (no Slurm needed): a centre reached through an agent that stops sending
+/// heartbeats becomes unavailable; its job that had not started is placed again at another
+/// centre, runs there once, is billed once, and the silent agent is told to cancel it.
+#[tokio::test]
+async fn agent_failover_replaces_unstarted_jobs_of_a_dark_centre() {
+    use crate::harness::{TestServer, wait_for_final};
+    use reqwest::StatusCode;
+    use serde_json::json;
+    let s = TestServer::start().await;
+    let (op, tenant) = (s.as_role("operator"), s.as_role("tenant"));
+    let provider = op.get("/api/v1/providers").await.1["items"][0]["id"].clone();
+    let mut ids = Vec::new();
+    for (name, price) in [("dark", "1.00"), ("bright", "3.00")] {
+        let body = json!({"provider_id": provider, "name": name, "kind": "intelligent-computing", "region": "hz-xihu", "partner_status": "partner",
+                          "commissioned": "2024-06-01", "declared_pue": 1.2, "racks": 120});
+        let id = op.post("/api/v1/centres", &body).await.1["id"].as_str().unwrap().to_string();
+        let pool = json!({"accelerator": "p100", "nodes": 1, "accelerators_per_node": 8, "price_per_hour": price});
+        assert_eq!(op.post(&format!("/api/v1/centres/{id}/pools"), &pool).await.0, StatusCode::CREATED);
+        ids.push(id);
+    }
+    let (dark, bright) = (suanli_core::id::CentreId::parse(&ids[0]).unwrap(), ids[1].clone());
+    suanli_server::connect_backends(&s.state, &[(dark.to_string(), "agent".to_string())]).await.unwrap();
+    s.state.engine.set_heartbeat_timeout(Duration::from_millis(800));
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    // The agent polls once (a heartbeat) and then goes dark without ever starting the job.
+    let _ = s.state.agents.take(&dark, now(), Duration::ZERO).await;
+    let (_, job) =
+        tenant.post("/api/v1/jobs", &json!({"name": "f", "kind": "batch", "accelerators": 2, "models": ["p100"], "duration_s": 600})).await;
+    let id = job["id"].as_str().unwrap().to_string();
+    let t0 = Instant::now();
+    loop {
+        let (_, v) = tenant.get(&format!("/api/v1/jobs/{id}")).await;
+        if v["state"] == "placed" {
+            assert_eq!(v["centre_id"], ids[0].as_str(), "the cheaper, live centre first: {v}");
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "not placed: {v}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let done = wait_for_final(&tenant, &id, Duration::from_secs(20)).await;
+    assert_eq!((done["state"].as_str(), done["centre_id"].as_str()), (Some("succeeded"), Some(bright.as_str())), "{done}");
+    let (_, audit) = op.get(&format!("/api/v1/audit?subject={id}")).await;
+    let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    assert_eq!(actions.iter().filter(|a| **a == "job.replaced").count(), 1, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| **a == "job.placed").count(), 2, "{actions:?}");
+    // When the agent comes back it is told to cancel the job it never started.
+    let back = s.state.agents.take(&dark, now(), Duration::ZERO).await;
+    assert!(back.cancel.iter().any(|j| j.as_str() == id) && back.submit.is_empty(), "{back:?}");
+    let t0 = Instant::now();
+    while tenant.get(&format!("/api/v1/jobs/{id}/bill")).await.0 != StatusCode::OK {
+        assert!(t0.elapsed() < Duration::from_secs(10), "not billed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, rec) = op.get("/api/v1/ledger/reconciliation").await;
+    assert_eq!(rec["mismatches"], json!([]), "{rec}");
 }

@@ -1,0 +1,394 @@
+//! Centres behind a firewall: the platform's side of an agent (a hub of assignments and reports, and a `Backend` over it) and the agent's own loop.
+//!
+//! An agent runs inside a centre (`suanli agent --server … --centre ctr_… --backend
+//! slurm+http://…`). It connects out to the platform, long-polls its assignments (jobs to
+//! submit, jobs to cancel), applies them to its local backend, and reports every job's status,
+//! the jobs its backend holds, and its capacity, which is also its heartbeat. The platform
+//! keeps only what agents reported, in memory: after a platform restart the engine re-submits
+//! what the store says is in flight and the agent's backend adopts it (same Suanli job id).
+
+use crate::slurm::Capacity;
+use crate::{Backend, BackendError, RunStatus};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use suanli_core::id::{CentreId, JobId};
+use suanli_core::job::Job;
+use suanli_core::time::UnixMs;
+use tokio::sync::Notify;
+
+/// What an agent is told to do.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Assignments {
+    pub submit: Vec<Job>,
+    pub cancel: Vec<JobId>,
+}
+
+impl Assignments {
+    pub fn is_empty(&self) -> bool {
+        self.submit.is_empty() && self.cancel.is_empty()
+    }
+}
+
+/// One job's status as an agent reports it (a wire form of [`RunStatus`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobReport {
+    pub job_id: JobId,
+    /// queued, running, succeeded, failed or unknown.
+    pub state: String,
+    pub started_ms: Option<UnixMs>,
+    pub ended_ms: Option<UnixMs>,
+    pub usage_s: Option<i64>,
+    pub reason: Option<String>,
+}
+
+impl JobReport {
+    pub fn new(job_id: JobId, s: &RunStatus) -> JobReport {
+        let (state, started_ms, ended_ms, usage_s, reason) = match s {
+            RunStatus::Queued => ("queued", None, None, None, None),
+            RunStatus::Unknown => ("unknown", None, None, None, None),
+            RunStatus::Running { started_ms } => ("running", Some(*started_ms), None, None, None),
+            RunStatus::Succeeded { started_ms, ended_ms, usage_s } => {
+                ("succeeded", Some(*started_ms), Some(*ended_ms), Some(*usage_s), None)
+            }
+            RunStatus::Failed { started_ms, ended_ms, usage_s, reason } => {
+                ("failed", Some(*started_ms), Some(*ended_ms), Some(*usage_s), Some(reason.clone()))
+            }
+        };
+        JobReport { job_id, state: state.to_string(), started_ms, ended_ms, usage_s, reason }
+    }
+
+    /// The status this report states; `None` if it is malformed.
+    pub fn status(&self) -> Option<RunStatus> {
+        Some(match self.state.as_str() {
+            "queued" => RunStatus::Queued,
+            "unknown" => RunStatus::Unknown,
+            "running" => RunStatus::Running { started_ms: self.started_ms? },
+            "succeeded" => RunStatus::Succeeded { started_ms: self.started_ms?, ended_ms: self.ended_ms?, usage_s: self.usage_s? },
+            "failed" => RunStatus::Failed {
+                started_ms: self.started_ms?,
+                ended_ms: self.ended_ms?,
+                usage_s: self.usage_s?,
+                reason: self.reason.clone().unwrap_or_default(),
+            },
+            _ => return None,
+        })
+    }
+}
+
+/// An agent's report: statuses, what its backend holds, its capacity. Also its heartbeat.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub statuses: Vec<JobReport>,
+    /// The Suanli jobs the centre's backend runs or holds now.
+    pub active: Vec<JobId>,
+    pub capacity: Option<Capacity>,
+}
+
+#[derive(Debug, Default)]
+struct CentreState {
+    submits: BTreeMap<JobId, Job>,
+    cancels: BTreeSet<JobId>,
+    statuses: HashMap<JobId, RunStatus>,
+    active: Vec<JobId>,
+    capacity: Option<Capacity>,
+    last_seen_ms: Option<UnixMs>,
+}
+
+/// The platform's side of all agents: what each is told, and what each last said.
+#[derive(Debug, Default)]
+pub struct AgentHub {
+    centres: Mutex<HashMap<CentreId, CentreState>>,
+    changed: Notify,
+}
+
+/// When a centre's agent was last heard from, and what it reported of its capacity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentView {
+    pub centre_id: CentreId,
+    pub last_seen_ms: Option<UnixMs>,
+    pub capacity: Option<Capacity>,
+    pub waiting_submits: usize,
+    pub waiting_cancels: usize,
+    pub active: usize,
+}
+
+impl AgentHub {
+    fn with<R>(&self, centre: &CentreId, f: impl FnOnce(&mut CentreState) -> R) -> R {
+        let mut map = self.centres.lock().unwrap_or_else(|e| e.into_inner());
+        f(map.entry(centre.clone()).or_default())
+    }
+
+    /// Waits up to `wait` for assignments for `centre` and takes them (a heartbeat too).
+    pub async fn take(&self, centre: &CentreId, now_ms: UnixMs, wait: Duration) -> Assignments {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let notified = self.changed.notified();
+            let a = self.with(centre, |c| {
+                c.last_seen_ms = Some(now_ms);
+                // Submits stay until the agent reports the job; cancels go once.
+                Assignments { submit: c.submits.values().cloned().collect(), cancel: std::mem::take(&mut c.cancels).into_iter().collect() }
+            });
+            if !a.is_empty() || tokio::time::Instant::now() >= deadline {
+                return a;
+            }
+            let _ = tokio::time::timeout_at(deadline, notified).await;
+        }
+    }
+
+    /// Records an agent's report. Duplicate and late reports are harmless: the newest status
+    /// of a job replaces the older, and a final status is never replaced by an earlier one.
+    pub fn report(&self, centre: &CentreId, now_ms: UnixMs, r: Report) -> usize {
+        self.with(centre, |c| {
+            c.last_seen_ms = Some(now_ms);
+            c.capacity = r.capacity.or(c.capacity.take());
+            c.active = r.active;
+            let mut n = 0;
+            for jr in r.statuses {
+                let Some(s) = jr.status() else { continue };
+                let final_before = matches!(c.statuses.get(&jr.job_id), Some(RunStatus::Succeeded { .. } | RunStatus::Failed { .. }));
+                if final_before && !matches!(s, RunStatus::Succeeded { .. } | RunStatus::Failed { .. }) {
+                    continue;
+                }
+                if !matches!(s, RunStatus::Unknown) {
+                    c.submits.remove(&jr.job_id);
+                }
+                c.statuses.insert(jr.job_id, s);
+                n += 1;
+            }
+            n
+        })
+    }
+
+    pub fn view(&self) -> Vec<AgentView> {
+        let map = self.centres.lock().unwrap_or_else(|e| e.into_inner());
+        let mut v: Vec<AgentView> = map
+            .iter()
+            .map(|(id, c)| AgentView {
+                centre_id: id.clone(),
+                last_seen_ms: c.last_seen_ms,
+                capacity: c.capacity.clone(),
+                waiting_submits: c.submits.len(),
+                waiting_cancels: c.cancels.len(),
+                active: c.active.len(),
+            })
+            .collect();
+        v.sort_by(|a, b| a.centre_id.cmp(&b.centre_id));
+        v
+    }
+}
+
+/// The platform's backend for a centre reached through its agent.
+#[derive(Debug)]
+pub struct AgentBackend {
+    hub: Arc<AgentHub>,
+    centre: CentreId,
+}
+
+impl AgentBackend {
+    pub fn new(hub: Arc<AgentHub>, centre: CentreId) -> AgentBackend {
+        AgentBackend { hub, centre }
+    }
+}
+
+#[async_trait]
+impl Backend for AgentBackend {
+    fn name(&self) -> &str {
+        "agent"
+    }
+
+    async fn submit(&self, job: &Job, _now_ms: UnixMs) -> Result<(), BackendError> {
+        // Every in-flight job is handed to the agent again until it reports it final, so a
+        // restarted agent learns (and its backend adopts) what it was running.
+        let queued = self.hub.with(&self.centre, |c| {
+            if matches!(c.statuses.get(&job.id), Some(RunStatus::Succeeded { .. } | RunStatus::Failed { .. })) {
+                false
+            } else {
+                c.submits.insert(job.id.clone(), job.clone()).is_none()
+            }
+        });
+        if queued {
+            self.hub.changed.notify_waiters();
+        }
+        Ok(())
+    }
+
+    async fn status(&self, jobs: &[JobId], _now_ms: UnixMs) -> Result<HashMap<JobId, RunStatus>, BackendError> {
+        Ok(self.hub.with(&self.centre, |c| {
+            jobs.iter()
+                .map(|id| {
+                    let s = c.statuses.get(id).cloned().unwrap_or(if c.submits.contains_key(id) {
+                        RunStatus::Queued
+                    } else {
+                        RunStatus::Unknown
+                    });
+                    (id.clone(), s)
+                })
+                .collect()
+        }))
+    }
+
+    async fn cancel(&self, job: &JobId, now_ms: UnixMs) -> Result<Option<i64>, BackendError> {
+        let ran = self.hub.with(&self.centre, |c| {
+            c.submits.remove(job);
+            c.cancels.insert(job.clone());
+            match c.statuses.get(job) {
+                Some(RunStatus::Running { started_ms }) => Some(((now_ms - started_ms) / 1000).max(0)),
+                Some(RunStatus::Succeeded { usage_s, .. } | RunStatus::Failed { usage_s, .. }) => Some(*usage_s),
+                _ => None,
+            }
+        });
+        self.hub.changed.notify_waiters();
+        Ok(ran)
+    }
+
+    async fn active(&self, _now_ms: UnixMs) -> Result<Vec<JobId>, BackendError> {
+        Ok(self.hub.with(&self.centre, |c| c.active.clone()))
+    }
+
+    /// An agent that never connected, or whose last poll or report is older than the timeout,
+    /// leaves its centre unavailable.
+    fn available(&self, now_ms: UnixMs, heartbeat_timeout_ms: i64) -> bool {
+        self.hub.with(&self.centre, |c| c.last_seen_ms.is_some_and(|t| now_ms - t <= heartbeat_timeout_ms))
+    }
+}
+
+/// How an agent reaches the platform.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    pub server: String,
+    pub token: String,
+    pub centre: CentreId,
+    /// How long each long-poll waits for work before the agent reports anyway.
+    pub poll: Duration,
+}
+
+/// The agent's loop: take assignments, apply them to the local backend, report; forever (or
+/// until the platform's answers say the token or centre is wrong). Connection failures are
+/// retried with a back-off: a network cut only delays reports.
+pub async fn run_agent(
+    cfg: AgentConfig,
+    local: Arc<dyn Backend>,
+    slurm: Option<Arc<crate::slurm::SlurmBackend>>,
+) -> Result<(), BackendError> {
+    let http = reqwest::Client::builder()
+        .timeout(cfg.poll + Duration::from_secs(10))
+        .build()
+        .map_err(|e| BackendError(format!("HTTP client: {e}")))?;
+    let base = format!("{}/api/v1/agents/{}", cfg.server.trim_end_matches('/'), cfg.centre);
+    // Jobs this agent reports until the platform has seen their final status.
+    let mut watched: BTreeSet<JobId> = BTreeSet::new();
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let taken = http.get(format!("{base}/assignments?wait_ms={}", cfg.poll.as_millis())).bearer_auth(&cfg.token).send().await;
+        let a: Assignments = match taken {
+            Ok(r) if r.status().is_success() => r.json().await.map_err(|e| BackendError(format!("assignments: {e}")))?,
+            Ok(r) if r.status().is_client_error() => {
+                return Err(BackendError(format!(
+                    "the platform refused this agent: {} {}",
+                    r.status(),
+                    r.text().await.unwrap_or_default()
+                )));
+            }
+            Ok(r) => {
+                tracing::warn!(status = %r.status(), "the platform failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot reach the platform; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+                continue;
+            }
+        };
+        backoff = Duration::from_millis(200);
+        for job in &a.submit {
+            match local.submit(job, now()).await {
+                Ok(()) => {
+                    watched.insert(job.id.clone());
+                }
+                Err(e) => tracing::warn!(job = %job.id, error = %e, "local submit failed; the platform will ask again"),
+            }
+        }
+        for id in &a.cancel {
+            if let Err(e) = local.cancel(id, now()).await {
+                tracing::warn!(job = %id, error = %e, "local cancel failed");
+            }
+            watched.insert(id.clone());
+        }
+        let ids: Vec<JobId> = watched.iter().cloned().collect();
+        let statuses = match local.status(&ids, now()).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "local status failed");
+                HashMap::new()
+            }
+        };
+        let active = local.active(now()).await.unwrap_or_default();
+        let report = Report {
+            statuses: statuses.iter().map(|(id, s)| JobReport::new(id.clone(), s)).collect(),
+            active: active.clone(),
+            capacity: match &slurm {
+                Some(b) => b.capacity().await.ok(),
+                None => None,
+            },
+        };
+        match http.post(format!("{base}/reports")).bearer_auth(&cfg.token).json(&report).send().await {
+            Ok(r) if r.status().is_success() => {
+                // Final statuses were delivered; stop watching those jobs unless the backend still holds them.
+                for (id, s) in &statuses {
+                    if matches!(s, RunStatus::Succeeded { .. } | RunStatus::Failed { .. } | RunStatus::Unknown) && !active.contains(id) {
+                        watched.remove(id);
+                    }
+                }
+            }
+            Ok(r) => tracing::warn!(status = %r.status(), "report refused; it is sent again next time"),
+            Err(e) => tracing::warn!(error = %e, "report not delivered; it is sent again next time"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use suanli_core::id::TenantId;
+    use suanli_core::job::{JobKind, JobSpec};
+
+    fn job(n: i64) -> Job {
+        Job::pending(JobId::generate(n, 1), TenantId::generate(1, 1), JobSpec::new("a", JobKind::Batch, 1, 60), n)
+    }
+
+    #[tokio::test]
+    async fn duplicate_and_late_reports_never_undo_a_final_status() {
+        let hub = Arc::new(AgentHub::default());
+        let centre = CentreId::generate(1, 1);
+        let b = AgentBackend::new(hub.clone(), centre.clone());
+        assert!(!b.available(1_000, 30_000), "an agent that never connected leaves its centre unavailable");
+        let j = job(5);
+        b.submit(&j, 1_000).await.unwrap();
+        let a = hub.take(&centre, 1_000, Duration::ZERO).await;
+        assert_eq!(a.submit.len(), 1);
+        assert!(b.available(2_000, 30_000) && !b.available(40_000, 30_000));
+        let done = RunStatus::Succeeded { started_ms: 1_100, ended_ms: 1_200, usage_s: 60 };
+        let running = RunStatus::Running { started_ms: 1_100 };
+        let report = |s: &RunStatus| Report { statuses: vec![JobReport::new(j.id.clone(), s)], active: vec![], capacity: None };
+        hub.report(&centre, 1_300, report(&done));
+        hub.report(&centre, 1_300, report(&done));
+        hub.report(&centre, 1_400, report(&running));
+        assert_eq!(b.status(std::slice::from_ref(&j.id), 1_500).await.unwrap()[&j.id], done);
+        // A final job is not handed out again; a malformed report is ignored.
+        b.submit(&j, 1_600).await.unwrap();
+        assert!(hub.take(&centre, 1_600, Duration::ZERO).await.submit.is_empty());
+        let bad = JobReport { state: "exploded".into(), ..JobReport::new(j.id.clone(), &done) };
+        assert_eq!(hub.report(&centre, 1_700, Report { statuses: vec![bad], ..Report::default() }), 0);
+        // Round trip of the wire form.
+        for s in [RunStatus::Queued, running, done, RunStatus::Failed { started_ms: 1, ended_ms: 2, usage_s: 3, reason: "x".into() }] {
+            assert_eq!(JobReport::new(j.id.clone(), &s).status(), Some(s));
+        }
+    }
+}

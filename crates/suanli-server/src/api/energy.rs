@@ -1,0 +1,429 @@
+//! Data-centre energy monitoring: meter readings in (JSON batches and Prometheus remote write), PUE, series, coverage, evaluation and alerts out.
+//!
+//! # Prometheus remote write
+//!
+//! `POST /api/v1/energy/prometheus/write` takes remote-write 1.0: a snappy-compressed (raw
+//! block format) protobuf `WriteRequest`, with the usual bearer token (in Prometheus,
+//! `remote_write: [{url: …, authorization: {credentials: TOKEN}}]`). Series map to meters:
+//!
+//! - the label `centre` is the Suanli centre id (`ctr_…`); series without it are ignored;
+//! - `suanli_facility_energy_kwh_total` is the centre's `facility` meter and
+//!   `suanli_it_energy_kwh_total` its `it` meter (the default meters: cumulative kWh);
+//! - `suanli_meter_reading` with a `meter` label feeds that meter, in the meter's unit;
+//!   on the two energy metrics a `meter` label also names the meter;
+//! - every other series (`up`, `scrape_duration_seconds`, …) is ignored, and so are stale
+//!   markers (NaN samples).
+//!
+//! Readings go through the same rules as JSON batches; refused ones are counted in the
+//! centre's data-quality tally and logged, and the answer is still 204 (Prometheus would only
+//! resend the batch). An undecodable body is 400 `malformed_payload`; a centre the caller may not
+//! write is 403 and writes nothing.
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, Query};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use suanli_core::error::ErrorCode;
+use suanli_core::id::CentreId;
+use suanli_core::tenant::Role;
+use suanli_core::time::{MS_PER_DAY, UnixMs, days_from_civil};
+use suanli_energy::{EnergyError, MeterId, MeterUnit, Reading, ReadingValue, Step};
+use utoipa::{IntoParams, ToSchema};
+
+/// Metric of the facility meter in Prometheus remote write.
+pub const PROM_FACILITY_METRIC: &str = "suanli_facility_energy_kwh_total";
+/// Metric of the IT meter in Prometheus remote write.
+pub const PROM_IT_METRIC: &str = "suanli_it_energy_kwh_total";
+/// Metric of any meter (label `meter`) in its own unit.
+pub const PROM_METER_METRIC: &str = "suanli_meter_reading";
+/// Label naming the centre.
+pub const PROM_CENTRE_LABEL: &str = "centre";
+
+/// Prometheus remote-write 1.0 messages (the fields Suanli reads).
+pub mod remote {
+    /// `prometheus.WriteRequest`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct WriteRequest {
+        #[prost(message, repeated, tag = "1")]
+        pub timeseries: Vec<TimeSeries>,
+    }
+
+    /// `prometheus.TimeSeries`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct TimeSeries {
+        #[prost(message, repeated, tag = "1")]
+        pub labels: Vec<Label>,
+        #[prost(message, repeated, tag = "2")]
+        pub samples: Vec<Sample>,
+    }
+
+    /// `prometheus.Label`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Label {
+        #[prost(string, tag = "1")]
+        pub name: String,
+        #[prost(string, tag = "2")]
+        pub value: String,
+    }
+
+    /// `prometheus.Sample`: value and unix milliseconds.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Sample {
+        #[prost(double, tag = "1")]
+        pub value: f64,
+        #[prost(int64, tag = "2")]
+        pub timestamp: i64,
+    }
+}
+
+/// A batch of meter readings.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadingsIn {
+    pub readings: Vec<ReadingIn>,
+}
+
+/// One reading: a centre, a meter, a time (`ts_ms` or RFC 3339 `ts`) and exactly one of
+/// `kwh` (cumulative register), `kw` (instantaneous power) or `m3` (water register).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadingIn {
+    pub centre_id: String,
+    pub meter: String,
+    #[serde(default)]
+    pub ts_ms: Option<i64>,
+    #[serde(default)]
+    pub ts: Option<String>,
+    #[serde(default)]
+    pub kwh: Option<f64>,
+    #[serde(default)]
+    pub kw: Option<f64>,
+    #[serde(default)]
+    pub m3: Option<f64>,
+}
+
+/// A refused reading.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RejectionOut {
+    pub centre_id: String,
+    pub meter: String,
+    pub ts_ms: i64,
+    /// An energy code of the error table, e.g. `reading_negative`, `power_over_capacity`.
+    pub code: String,
+    pub message: String,
+}
+
+/// What a batch did: accepted (and stored), duplicates of stored readings, refused ones.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct IngestOut {
+    pub accepted: u32,
+    pub duplicates: u32,
+    pub rejected: Vec<RejectionOut>,
+    /// Data-quality findings beyond single readings (e.g. `it_exceeds_facility`).
+    #[schema(value_type = Vec<Object>)]
+    pub issues: Vec<Value>,
+}
+
+/// A time window: `from` and `to` as unix ms, RFC 3339 or YYYY-MM-DD (UTC midnight).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct WindowQuery {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// `quarter_hour`, `hour` (default), `day` or `month` (series only).
+    pub step: Option<String>,
+}
+
+/// The evaluation's moment: the end of a year (UTC+8) or now.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationQuery {
+    /// Evaluate as at the end of this year (or now, if earlier).
+    pub year: Option<i32>,
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)` into unix ms.
+pub fn parse_rfc3339(s: &str) -> Option<UnixMs> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).filter(|t| t.bytes().all(|c| c.is_ascii_digit())).and_then(|t| t.parse::<i64>().ok());
+    let (y, mo, d, h, mi, se) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || d < 1 || d > suanli_core::time::days_in_month(y, mo) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut ms = 0;
+    if b[i] == b'.' {
+        let start = i + 1;
+        i = start;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        let frac = &s[start..i.min(start + 3)];
+        ms = frac.parse::<i64>().ok()? * 10_i64.pow(3 - frac.len() as u32);
+    }
+    let offset_min = match s.get(i..)? {
+        "Z" | "z" => 0,
+        t if t.len() == 6 && (t.starts_with('+') || t.starts_with('-')) && &t[3..4] == ":" => {
+            let hh = num(i + 1..i + 3)?;
+            let mm = num(i + 4..i + 6)?;
+            let m = hh * 60 + mm;
+            if t.starts_with('-') { -m } else { m }
+        }
+        _ => return None,
+    };
+    Some(days_from_civil(y, mo, d) * MS_PER_DAY + ((h * 60 + mi - offset_min) * 60 + se) * 1000 + ms)
+}
+
+/// A time as unix ms, RFC 3339 or a date.
+fn parse_time(s: &str, what: &str) -> ApiResult<UnixMs> {
+    if let Ok(ms) = s.parse::<i64>() {
+        return Ok(ms);
+    }
+    if s.len() == 10 {
+        return Ok(suanli_core::time::parse_date(s)?);
+    }
+    parse_rfc3339(s)
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidQuery, format!("{what} must be unix ms, RFC 3339 or YYYY-MM-DD, not '{s}'")))
+}
+
+fn window(q: &WindowQuery, now: UnixMs, default_ms: i64) -> ApiResult<(UnixMs, UnixMs)> {
+    let to = q.to.as_deref().map(|t| parse_time(t, "to")).transpose()?.unwrap_or(now);
+    let from = q.from.as_deref().map(|t| parse_time(t, "from")).transpose()?.unwrap_or(to - default_ms);
+    Ok((from, to))
+}
+
+/// Whether the caller may send readings for a centre: the operator for any, a provider for its own.
+async fn may_write(s: &AppState, c: &Caller, centre: &CentreId) -> ApiResult<()> {
+    c.require(&[Role::Operator, Role::Provider])?;
+    let Some(ctr) = s.store.centre(centre).await? else {
+        return Err(EnergyError::DataCentreNotFound { dc: centre.clone() }.into());
+    };
+    if c.role() == Role::Provider && c.0.provider_id.as_ref() != Some(&ctr.provider_id) {
+        return Err(ApiError::new(ErrorCode::Forbidden, format!("a provider sends readings only for its own centres, not {centre}")));
+    }
+    Ok(())
+}
+
+fn reading_of(r: &ReadingIn) -> ApiResult<(CentreId, Reading)> {
+    let centre = CentreId::parse(&r.centre_id)?;
+    let meter = MeterId::parse(&r.meter).map_err(ApiError::from_energy)?;
+    let ts_ms = match (r.ts_ms, r.ts.as_deref()) {
+        (Some(ms), None) => ms,
+        (None, Some(ts)) => parse_rfc3339(ts)
+            .ok_or_else(|| ApiError::new(ErrorCode::InvalidBody, format!("ts must be RFC 3339 (2026-05-01T08:00:00+08:00), not '{ts}'")))?,
+        _ => return Err(ApiError::new(ErrorCode::InvalidBody, "each reading has exactly one of ts_ms and ts")),
+    };
+    let value = match (r.kwh, r.kw, r.m3) {
+        (Some(v), None, None) => ReadingValue::CumulativeKwh(v),
+        (None, Some(v), None) => ReadingValue::InstantKw(v),
+        (None, None, Some(v)) => ReadingValue::CumulativeM3(v),
+        _ => return Err(ApiError::new(ErrorCode::InvalidBody, "each reading has exactly one of kwh, kw and m3")),
+    };
+    Ok((centre, Reading { meter, ts_ms, value }))
+}
+
+/// Ingests readings grouped by centre and merges the reports.
+async fn ingest_grouped(s: &AppState, batches: BTreeMap<CentreId, Vec<Reading>>, actor: &str) -> ApiResult<IngestOut> {
+    let now = s.ids.now_ms();
+    let mut out = IngestOut { accepted: 0, duplicates: 0, rejected: Vec::new(), issues: Vec::new() };
+    for (centre, readings) in batches {
+        let report = s.energy.ingest(&centre, now, &readings, Some(actor)).await?;
+        out.accepted += report.accepted;
+        out.duplicates += report.duplicates;
+        out.rejected.extend(report.rejected.into_iter().map(|r| RejectionOut {
+            centre_id: centre.to_string(),
+            meter: r.meter.to_string(),
+            ts_ms: r.ts_ms,
+            code: r.error.code().to_string(),
+            message: r.error.to_string(),
+        }));
+        out.issues.extend(report.issues.iter().map(|i| serde_json::to_value(i).unwrap_or(Value::Null)));
+    }
+    Ok(out)
+}
+
+/// Sends meter readings (the operator for any centre, a provider for its own). Each reading is
+/// judged by the ingest rules; accepted ones are stored before the answer, refused ones are
+/// listed with their code. Resending a batch is harmless (duplicates).
+#[utoipa::path(post, path = "/api/v1/energy/readings", tag = "energy", security(("bearer" = [])), request_body = ReadingsIn,
+    responses((status = 200, body = IngestOut), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem)))]
+pub async fn ingest_readings(State(s): State<AppState>, c: Caller, JsonBody(body): JsonBody<ReadingsIn>) -> ApiResult<Json<IngestOut>> {
+    c.require(&[Role::Operator, Role::Provider])?;
+    let mut batches: BTreeMap<CentreId, Vec<Reading>> = BTreeMap::new();
+    for r in &body.readings {
+        let (centre, reading) = reading_of(r)?;
+        batches.entry(centre).or_default().push(reading);
+    }
+    for centre in batches.keys() {
+        may_write(&s, &c, centre).await?;
+    }
+    Ok(Json(ingest_grouped(&s, batches, &c.0.actor()).await?))
+}
+
+/// Prometheus remote write 1.0 (snappy-compressed protobuf); see the module docs for the mapping.
+#[utoipa::path(post, path = "/api/v1/energy/prometheus/write", tag = "energy", security(("bearer" = [])),
+    request_body(content = Vec<u8>, content_type = "application/x-protobuf", description = "snappy-compressed prometheus.WriteRequest"),
+    responses((status = 204, description = "Written"), (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
+pub async fn prometheus_write(State(s): State<AppState>, c: Caller, body: Bytes) -> ApiResult<StatusCode> {
+    use prost::Message;
+    c.require(&[Role::Operator, Role::Provider])?;
+    let raw = snap::raw::Decoder::new()
+        .decompress_vec(&body)
+        .map_err(|e| ApiError::new(ErrorCode::MalformedPayload, format!("the body is not snappy-compressed (raw block format): {e}")))?;
+    let req = remote::WriteRequest::decode(raw.as_slice())
+        .map_err(|e| ApiError::new(ErrorCode::MalformedPayload, format!("the body is not a prometheus WriteRequest: {e}")))?;
+    s.energy.sync_centres().await?;
+    let mut batches: BTreeMap<CentreId, Vec<Reading>> = BTreeMap::new();
+    let mut ignored = 0usize;
+    for ts in &req.timeseries {
+        let label = |n: &str| ts.labels.iter().find(|l| l.name == n).map(|l| l.value.as_str());
+        let meter = match (label("__name__"), label("meter")) {
+            (Some(PROM_FACILITY_METRIC), m) => m.unwrap_or(crate::energy::FACILITY_METER),
+            (Some(PROM_IT_METRIC), m) => m.unwrap_or(crate::energy::IT_METER),
+            (Some(PROM_METER_METRIC), Some(m)) => m,
+            _ => {
+                ignored += 1;
+                continue;
+            }
+        };
+        let (Some(centre), Ok(meter)) = (label(PROM_CENTRE_LABEL).and_then(|c| CentreId::parse(c).ok()), MeterId::parse(meter)) else {
+            ignored += 1;
+            continue;
+        };
+        let Some(unit) = s.energy.meter_unit(&centre, &meter).await else {
+            ignored += 1;
+            continue;
+        };
+        let readings = batches.entry(centre).or_default();
+        for sample in ts.samples.iter().filter(|x| !x.value.is_nan()) {
+            readings.push(Reading {
+                meter: meter.clone(),
+                ts_ms: sample.timestamp,
+                value: suanli_store::energy::value_of(unit, sample.value),
+            });
+        }
+    }
+    batches.retain(|_, r| !r.is_empty());
+    for centre in batches.keys() {
+        may_write(&s, &c, centre).await?;
+    }
+    let out = ingest_grouped(&s, batches, &c.0.actor()).await?;
+    if !out.rejected.is_empty() || ignored > 0 {
+        tracing::info!(accepted = out.accepted, rejected = out.rejected.len(), ignored_series = ignored, "prometheus remote write");
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// PUE over a window (default: the last 24 hours), with its ISO/IEC 30134-2 category label
+/// ("PUE2"), completeness, and why it has no value when it has none.
+#[utoipa::path(get, path = "/api/v1/energy/centres/{id}/pue", tag = "energy", security(("bearer" = [])), params(("id" = String, Path), WindowQuery),
+    responses((status = 200, body = Object), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn centre_pue(
+    State(s): State<AppState>,
+    _c: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<WindowQuery>,
+) -> ApiResult<Json<Value>> {
+    let id = CentreId::parse(&id).map_err(|_| ApiError::new(ErrorCode::DataCentreNotFound, format!("no data centre {id}")))?;
+    s.energy.sync_centres().await?;
+    let (from, to) = window(&q, s.ids.now_ms(), MS_PER_DAY)?;
+    let book = s.energy.book.read().await;
+    let kpis = book.kpis(&id, from, to)?;
+    let mut v = serde_json::to_value(&kpis.pue).map_err(|e| ApiError::Internal(e.to_string()))?;
+    v["centre_id"] = json!(id.to_string());
+    v["display"] = json!(kpis.pue.to_string());
+    v["cue"] = json!(kpis.cue);
+    Ok(Json(v))
+}
+
+/// Energy and PUE per hour (default), day or month (local UTC+8 periods) over a window
+/// (default: the last 7 days).
+#[utoipa::path(get, path = "/api/v1/energy/centres/{id}/series", tag = "energy", security(("bearer" = [])), params(("id" = String, Path), WindowQuery),
+    responses((status = 200, body = Object), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn centre_series(
+    State(s): State<AppState>,
+    _c: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<WindowQuery>,
+) -> ApiResult<Json<Value>> {
+    let id = CentreId::parse(&id).map_err(|_| ApiError::new(ErrorCode::DataCentreNotFound, format!("no data centre {id}")))?;
+    let step = match q.step.as_deref().unwrap_or("hour") {
+        "quarter_hour" => Step::QuarterHour,
+        "hour" => Step::Hour,
+        "day" => Step::Day,
+        "month" => Step::Month,
+        other => return Err(ApiError::new(ErrorCode::InvalidQuery, format!("step is quarter_hour, hour, day or month, not '{other}'"))),
+    };
+    s.energy.sync_centres().await?;
+    let (from, to) = window(&q, s.ids.now_ms(), 7 * MS_PER_DAY)?;
+    let book = s.energy.book.read().await;
+    let points = book.series(&id, from, to, step)?;
+    Ok(Json(json!({"centre_id": id.to_string(), "step": step, "from_ms": from, "to_ms": to, "points": points})))
+}
+
+/// Monitoring coverage: the share of registered data centres sending valid data, against the
+/// policy's 75%, with the silent ones and their silent meters.
+#[utoipa::path(get, path = "/api/v1/energy/coverage", tag = "energy", security(("bearer" = [])), responses((status = 200, body = Object)))]
+pub async fn coverage(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<Value>> {
+    s.energy.sync_centres().await?;
+    let book = s.energy.book.read().await;
+    let report = book.coverage(s.ids.now_ms());
+    Ok(Json(serde_json::to_value(&report).map_err(|e| ApiError::Internal(e.to_string()))?))
+}
+
+/// Lifecycle evaluation of every data centre over the annualised window: KPIs, GB 40879 grade,
+/// the new-data-centre PUE rule, score and recommendation (keep, retrofit, merge, retire), ranked.
+#[utoipa::path(get, path = "/api/v1/energy/evaluation", tag = "energy", security(("bearer" = [])), params(EvaluationQuery),
+    responses((status = 200, body = Object)))]
+pub async fn evaluation(State(s): State<AppState>, _c: Caller, Query(q): Query<EvaluationQuery>) -> ApiResult<Json<Value>> {
+    s.energy.sync_centres().await?;
+    let now = s.ids.now_ms();
+    let at = match q.year {
+        Some(y) if !(2000..=2200).contains(&y) => return Err(ApiError::new(ErrorCode::InvalidQuery, format!("year {y} is out of range"))),
+        Some(y) => now.min(days_from_civil(y as i64 + 1, 1, 1) * MS_PER_DAY - 8 * 3_600_000),
+        None => now,
+    };
+    let names: BTreeMap<String, String> = s.store.centres(None).await?.into_iter().map(|c| (c.id.to_string(), c.name_en)).collect();
+    let book = s.energy.book.read().await;
+    let assessments = book.evaluate(at, &BTreeMap::new());
+    let mut list = serde_json::to_value(&assessments).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Some(items) = list.as_array_mut() {
+        for a in items {
+            let name = a["dc"].as_str().and_then(|id| names.get(id)).cloned();
+            a["name"] = json!(name);
+        }
+    }
+    Ok(Json(json!({"at_ms": at, "assessments": list})))
+}
+
+/// Open alerts: PUE over threshold, silent meters, data-quality issues.
+#[utoipa::path(get, path = "/api/v1/energy/alerts", tag = "energy", security(("bearer" = [])), responses((status = 200, body = Object)))]
+pub async fn alerts(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<Value>> {
+    s.energy.sync_centres().await?;
+    let book = s.energy.book.read().await;
+    let alerts = book.alerts(s.ids.now_ms());
+    Ok(Json(json!({"alerts": alerts})))
+}
+
+/// A unit's JSON field name in [`ReadingIn`].
+pub fn unit_field(unit: MeterUnit) -> &'static str {
+    match unit {
+        MeterUnit::CumulativeKwh => "kwh",
+        MeterUnit::InstantKw => "kw",
+        MeterUnit::CumulativeM3 => "m3",
+    }
+}

@@ -1,0 +1,276 @@
+//! The energy service: the in-memory `EnergyBook` over the store's meters and accepted readings, and the one ingest path.
+//!
+//! Every registered compute centre is a data centre of the book. Unless meters were stored for
+//! it, a centre gets two default meters: `facility` (facility total, cumulative kWh) and `it`
+//! (IT energy at the PDU output, ISO/IEC 30134-2 category 2, cumulative kWh). Its rated capacity
+//! is [`RATED_KW_PER_RACK`] per rack. Centres registered after start join the book when they
+//! first send readings or when an energy view is read.
+//!
+//! Ingest holds the book's write lock: the book judges the batch, the accepted readings are
+//! committed to the store (with meters and an audit record), and only then is the answer sent.
+//! If the commit fails the book is rebuilt from the store, so it never holds a reading the
+//! store does not, and an acknowledged reading is always stored.
+
+use crate::error::{ApiError, ApiResult};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use suanli_core::centre::Centre;
+use suanli_core::error::ErrorCode;
+use suanli_core::id::{AuditId, CentreId};
+use suanli_core::time::UnixMs;
+use suanli_dispatch::ids::Ids;
+use suanli_energy::{
+    Category, Cooling, DataCentre, EnergyBook, EnergyConfig, EnergyError, IngestReport, Meter, MeterId, MeterKind, MeterUnit, Reading,
+};
+use suanli_store::{Audit, Store};
+use tokio::sync::RwLock;
+
+/// Rated facility capacity assumed per standard rack, kW (high-density AI racks with cooling).
+pub const RATED_KW_PER_RACK: f64 = 20.0;
+/// The default facility-total meter of a centre.
+pub const FACILITY_METER: &str = "facility";
+/// The default IT meter of a centre (category 2, PDU output).
+pub const IT_METER: &str = "it";
+
+/// The book and the store it mirrors; cheap to clone.
+#[derive(Clone)]
+pub struct EnergyService {
+    pub book: Arc<RwLock<EnergyBook>>,
+    store: Store,
+    ids: Ids,
+    /// Centres whose meters are in the store (the book's write lock guards changes).
+    stored: Arc<std::sync::Mutex<HashSet<CentreId>>>,
+}
+
+impl std::fmt::Debug for EnergyService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnergyService").finish_non_exhaustive()
+    }
+}
+
+/// The default meters: facility total and IT (category 2), both cumulative kWh counters.
+pub fn default_meters() -> Vec<Meter> {
+    vec![
+        Meter { id: meter_id(FACILITY_METER), kind: MeterKind::FacilityTotal, unit: MeterUnit::CumulativeKwh },
+        Meter { id: meter_id(IT_METER), kind: MeterKind::It { category: Category::Category2 }, unit: MeterUnit::CumulativeKwh },
+    ]
+}
+
+fn meter_id(s: &str) -> MeterId {
+    MeterId::parse(s).unwrap_or_else(|_| unreachable!("the default meter ids are valid"))
+}
+
+/// The energy facts of a compute centre: rated capacity from its racks, cooling guessed from its
+/// declared PUE (liquid below 1.20, free cooling below 1.35, chilled water otherwise).
+pub fn data_centre(centre: &Centre, meters: Vec<Meter>) -> DataCentre {
+    let cooling = if centre.declared_pue < 1.20 {
+        Cooling::Liquid
+    } else if centre.declared_pue < 1.35 {
+        Cooling::FreeCooling
+    } else {
+        Cooling::ChilledWater
+    };
+    DataCentre::from_centre(
+        centre,
+        (centre.racks.max(1) as f64 * RATED_KW_PER_RACK).min(suanli_energy::meter::MAX_RATED_KW),
+        cooling,
+        meters,
+    )
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(e.to_string())
+}
+
+/// Builds the book from the store: every centre with its stored (or default) meters, then the
+/// accepted readings replayed per centre.
+pub async fn build_book(store: &Store, now_ms: UnixMs) -> anyhow::Result<(EnergyBook, HashSet<CentreId>)> {
+    let mut book = EnergyBook::new(EnergyConfig::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rows = store.energy_rows().await?;
+    let mut meters: BTreeMap<CentreId, Vec<Meter>> = BTreeMap::new();
+    for (c, m) in rows.meters {
+        meters.entry(c).or_default().push(m);
+    }
+    let stored: HashSet<CentreId> = meters.keys().cloned().collect();
+    for centre in store.centres(None).await? {
+        let ms = meters.remove(&centre.id).unwrap_or_else(default_meters);
+        book.register(data_centre(&centre, ms)).map_err(|e| anyhow::anyhow!("centre {}: {e}", centre.id))?;
+    }
+    let mut start = 0;
+    while start < rows.readings.len() {
+        let centre = rows.readings[start].0.clone();
+        let end = start + rows.readings[start..].iter().take_while(|(c, _)| *c == centre).count();
+        let batch: Vec<Reading> = rows.readings[start..end].iter().map(|(_, r)| r.clone()).collect();
+        let report = book.ingest(&centre, now_ms, &batch).map_err(|e| anyhow::anyhow!("replaying {centre}: {e}"))?;
+        if !report.rejected.is_empty() {
+            tracing::warn!(centre = %centre, rejected = report.rejected.len(), "stored readings refused on replay");
+        }
+        start = end;
+    }
+    Ok((book, stored))
+}
+
+impl EnergyService {
+    /// Loads the book from the store.
+    pub async fn load(store: Store, ids: Ids) -> anyhow::Result<EnergyService> {
+        let (book, stored) = build_book(&store, ids.now_ms()).await?;
+        Ok(EnergyService { book: Arc::new(RwLock::new(book)), store, ids, stored: Arc::new(std::sync::Mutex::new(stored)) })
+    }
+
+    /// Registers centres of the store that the book does not know yet (with default meters).
+    pub async fn sync_centres(&self) -> ApiResult<()> {
+        let centres = self.store.centres(None).await?;
+        let missing: Vec<&Centre> = {
+            let book = self.book.read().await;
+            centres.iter().filter(|c| book.data_centre(&c.id).is_none()).collect()
+        };
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let mut book = self.book.write().await;
+        for c in missing {
+            if book.data_centre(&c.id).is_none() {
+                book.register(data_centre(c, default_meters())).map_err(internal)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The unit of a meter of a registered centre (after [`EnergyService::sync_centres`]).
+    pub async fn meter_unit(&self, centre: &CentreId, meter: &MeterId) -> Option<MeterUnit> {
+        self.book.read().await.data_centre(centre).and_then(|dc| dc.meter(meter)).map(|m| m.unit)
+    }
+
+    /// Judges readings of one centre, stores the accepted ones (with an audit record by `actor`
+    /// when given), then answers. An unknown centre is `data_centre_not_found`.
+    pub async fn ingest(&self, centre: &CentreId, now_ms: UnixMs, readings: &[Reading], actor: Option<&str>) -> ApiResult<IngestReport> {
+        let mut book = self.book.write().await;
+        let mut new_meters = Vec::new();
+        if book.data_centre(centre).is_none() {
+            let Some(c) = self.store.centre(centre).await? else {
+                return Err(EnergyError::DataCentreNotFound { dc: centre.clone() }.into());
+            };
+            let stored: Vec<Meter> = self.store.energy_meters().await?.into_iter().filter(|(id, _)| id == centre).map(|(_, m)| m).collect();
+            let meters = if stored.is_empty() { default_meters() } else { stored };
+            book.register(data_centre(&c, meters.clone())).map_err(internal)?;
+            new_meters = meters;
+        } else if let Some(dc) = book.data_centre(centre) {
+            // Persist the (default) meters the first time a centre's readings are stored.
+            if !readings.is_empty() && !self.stored.lock().unwrap_or_else(|e| e.into_inner()).contains(centre) {
+                new_meters = dc.meters.clone();
+            }
+        }
+        let (mut report, accepted) = judge(&mut book, centre, now_ms, readings)?;
+        self.stored_duplicates(centre, readings, &mut report).await?;
+        if accepted.is_empty() && new_meters.is_empty() {
+            return Ok(report);
+        }
+        let result: Result<(), suanli_store::StoreError> = async {
+            let mut tx = self.store.begin().await?;
+            if !new_meters.is_empty() {
+                tx.upsert_energy_meters(centre, &new_meters).await?;
+            }
+            tx.insert_energy_readings(centre, &accepted).await?;
+            if let Some(actor) = actor {
+                let (t, e) = self.ids.parts();
+                tx.audit(&Audit {
+                    id: AuditId::generate(t, e),
+                    at_ms: t,
+                    actor: actor.to_string(),
+                    action: "energy.ingest".into(),
+                    subject: centre.to_string(),
+                    detail: serde_json::json!({"accepted": report.accepted, "duplicates": report.duplicates, "rejected": report.rejected.len()}),
+                })
+                .await?;
+            }
+            tx.commit().await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, centre = %centre, "storing readings failed; rebuilding the energy book from the store");
+            match build_book(&self.store, now_ms).await {
+                Ok((fresh, stored)) => {
+                    *book = fresh;
+                    *self.stored.lock().unwrap_or_else(|e| e.into_inner()) = stored;
+                }
+                Err(e2) => tracing::error!(error = %e2, "rebuilding the energy book failed"),
+            }
+            return Err(internal(e));
+        }
+        if !new_meters.is_empty() {
+            self.stored.lock().unwrap_or_else(|e| e.into_inner()).insert(centre.clone());
+        }
+        Ok(report)
+    }
+}
+
+impl EnergyService {
+    /// Readings older than the book's reorder window that equal stored ones (a batch resent
+    /// after a long outage) are duplicates, not errors: resending is always harmless.
+    async fn stored_duplicates(&self, centre: &CentreId, readings: &[Reading], report: &mut IngestReport) -> ApiResult<()> {
+        let too_old = |r: &suanli_energy::Rejection| r.error.code() == ErrorCode::ReadingTooOld.as_str();
+        let (Some(lo), Some(hi)) = (
+            report.rejected.iter().filter(|r| too_old(r)).map(|r| r.ts_ms).min(),
+            report.rejected.iter().filter(|r| too_old(r)).map(|r| r.ts_ms).max(),
+        ) else {
+            return Ok(());
+        };
+        let stored: HashMap<(String, UnixMs), f64> =
+            self.store.energy_readings_between(centre, lo, hi).await?.into_iter().map(|(m, t, v)| ((m, t), v)).collect();
+        let mut sent: HashMap<(&str, UnixMs), f64> = HashMap::new();
+        for r in readings {
+            sent.entry((r.meter.as_str(), r.ts_ms)).or_insert(r.value.value());
+        }
+        let before = report.rejected.len();
+        report.rejected.retain(|r| {
+            !(too_old(r) && stored.get(&(r.meter.to_string(), r.ts_ms)).is_some_and(|v| sent.get(&(r.meter.as_str(), r.ts_ms)) == Some(v)))
+        });
+        report.duplicates += (before - report.rejected.len()) as u32;
+        Ok(())
+    }
+}
+
+/// Applies readings to the book and returns the report with the readings to store: every
+/// reading not refused, in batch order. A batch that names one meter and time twice is applied
+/// one reading at a time, so each outcome is known exactly.
+fn judge(book: &mut EnergyBook, centre: &CentreId, now_ms: UnixMs, readings: &[Reading]) -> ApiResult<(IngestReport, Vec<Reading>)> {
+    let mut seen = HashSet::with_capacity(readings.len());
+    let repeats = readings.iter().any(|r| !seen.insert((r.meter.as_str(), r.ts_ms)));
+    if !repeats {
+        let report = book.ingest(centre, now_ms, readings).map_err(ApiError::from_energy)?;
+        let refused: HashSet<(&str, UnixMs)> = report.rejected.iter().map(|r| (r.meter.as_str(), r.ts_ms)).collect();
+        let accepted = readings.iter().filter(|r| !refused.contains(&(r.meter.as_str(), r.ts_ms))).cloned().collect();
+        return Ok((report, accepted));
+    }
+    let mut total = IngestReport::default();
+    let mut accepted = Vec::new();
+    for r in readings {
+        let report = book.ingest(centre, now_ms, std::slice::from_ref(r)).map_err(ApiError::from_energy)?;
+        if report.accepted > 0 {
+            accepted.push(r.clone());
+        }
+        total.accepted += report.accepted;
+        total.duplicates += report.duplicates;
+        total.rejected.extend(report.rejected);
+        total.issues.extend(report.issues);
+    }
+    Ok((total, accepted))
+}
+
+impl ApiError {
+    /// An energy error as the problem its code names.
+    pub fn from_energy(e: EnergyError) -> ApiError {
+        ApiError::Domain(e.into())
+    }
+}
+
+impl From<EnergyError> for ApiError {
+    fn from(e: EnergyError) -> ApiError {
+        ApiError::from_energy(e)
+    }
+}
+
+/// Whether a caller's error should be a forbidden problem: a helper for handlers.
+pub fn forbidden(msg: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::Forbidden, msg)
+}

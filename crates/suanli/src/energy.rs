@@ -1,0 +1,194 @@
+//! `suanli energy`: import meter readings from CSV, and read PUE, monitoring coverage and the lifecycle report.
+
+use crate::client::Client;
+use crate::output::{Format, cell, field};
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+/// Readings per request when importing (well under the 1 MiB body limit).
+const IMPORT_BATCH: usize = 5_000;
+
+#[derive(Debug, Subcommand)]
+pub enum EnergyCmd {
+    /// Send meter readings from a CSV file: `centre_id,meter,ts,kwh` (or `kw`, `m3`; `ts_ms` for
+    /// unix ms); the header row names the value column. Operator, or a provider for its own centres.
+    Import { file: PathBuf },
+    /// PUE of a centre over a window (default: the last 24 hours).
+    Pue {
+        centre: String,
+        /// Unix ms, RFC 3339 or YYYY-MM-DD.
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Monitoring coverage against the policy's 75%, with the silent centres.
+    Coverage,
+    /// The lifecycle evaluation: annualised PUE, GB 40879 grade, the new-DC rule, score and recommendation, ranked.
+    Report {
+        /// Evaluate as at the end of this year (or now, if earlier).
+        #[arg(long)]
+        year: Option<i32>,
+    },
+}
+
+const REPORT_COLUMNS: &[(&str, &str)] = &[
+    ("rank", "rank"),
+    ("centre", "dc"),
+    ("name", "name"),
+    ("PUE", "kpis.pue.value"),
+    ("completeness", "kpis.pue.completeness"),
+    ("GB 40879", "grading.outcome"),
+    ("policy", "policy.outcome"),
+    ("score", "lifecycle.score"),
+    ("recommendation", "lifecycle.recommendation"),
+];
+
+const SILENT_COLUMNS: &[(&str, &str)] = &[("centre", "dc"), ("silent meters", "silent_meters"), ("unmetered", "unmetered")];
+
+/// Parses the CSV into reading objects of the API.
+pub fn parse_csv(text: &str) -> anyhow::Result<Vec<Value>> {
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let (_, header) = lines.next().context("the file is empty")?;
+    let cols: Vec<String> = header.split(',').map(|h| h.trim().to_ascii_lowercase()).collect();
+    let pos = |name: &str| cols.iter().position(|c| c == name);
+    let centre = pos("centre_id").context("the header has no centre_id column")?;
+    let meter = pos("meter").context("the header has no meter column")?;
+    let (ts_col, ts_ms) = match (pos("ts"), pos("ts_ms")) {
+        (Some(i), _) => (i, false),
+        (None, Some(i)) => (i, true),
+        _ => bail!("the header has no ts (RFC 3339) or ts_ms column"),
+    };
+    let (value, unit) =
+        ["kwh", "kw", "m3"].iter().find_map(|u| pos(u).map(|i| (i, *u))).context("the header names no value column: kwh, kw or m3")?;
+    let mut out = Vec::new();
+    for (n, line) in lines {
+        let f: Vec<&str> = line.split(',').map(str::trim).collect();
+        let get = |i: usize| f.get(i).copied().with_context(|| format!("line {}: too few fields", n + 1));
+        let v: f64 = get(value)?.parse().with_context(|| format!("line {}: '{}' is not a number", n + 1, get(value).unwrap_or("")))?;
+        let mut r = json!({"centre_id": get(centre)?, "meter": get(meter)?, unit: v});
+        if ts_ms {
+            r["ts_ms"] = json!(get(ts_col)?.parse::<i64>().with_context(|| format!("line {}: ts_ms is not an integer", n + 1))?);
+        } else {
+            r["ts"] = json!(get(ts_col)?);
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+fn markdown(items: &[Value], cols: &[(&str, &str)]) {
+    println!("| {} |", cols.iter().map(|(h, _)| *h).collect::<Vec<_>>().join(" | "));
+    println!("|{}", "---|".repeat(cols.len()));
+    for item in items {
+        println!("| {} |", cols.iter().map(|(_, p)| cell(field(item, p)).replace('|', "\\|")).collect::<Vec<_>>().join(" | "));
+    }
+}
+
+fn rows(items: &[Value], fmt: Format, cols: &[(&str, &str)]) {
+    match fmt {
+        Format::Markdown => markdown(items, cols),
+        _ => crate::list(&Value::Array(items.to_vec()), fmt, cols),
+    }
+}
+
+pub async fn run(c: Client, cmd: EnergyCmd, fmt: Format) -> anyhow::Result<()> {
+    match cmd {
+        EnergyCmd::Import { file } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let readings = parse_csv(&text)?;
+            let (mut accepted, mut duplicates, mut rejected) = (0u64, 0u64, Vec::new());
+            for chunk in readings.chunks(IMPORT_BATCH) {
+                let v = c.post("/api/v1/energy/readings", &json!({"readings": chunk})).await?;
+                accepted += v["accepted"].as_u64().unwrap_or(0);
+                duplicates += v["duplicates"].as_u64().unwrap_or(0);
+                rejected.extend(v["rejected"].as_array().cloned().unwrap_or_default());
+            }
+            let summary = json!({"readings": readings.len(), "accepted": accepted, "duplicates": duplicates, "rejected": rejected.len()});
+            if fmt == Format::Json {
+                crate::output::json(&json!({"summary": summary, "rejected": rejected}));
+                return Ok(());
+            }
+            crate::show(
+                &summary,
+                fmt,
+                &[("readings", "readings"), ("accepted", "accepted"), ("duplicates", "duplicates"), ("rejected", "rejected")],
+            );
+            if !rejected.is_empty() {
+                rows(
+                    &rejected,
+                    fmt,
+                    &[("centre", "centre_id"), ("meter", "meter"), ("ts_ms", "ts_ms"), ("code", "code"), ("message", "message")],
+                );
+            }
+            Ok(())
+        }
+        EnergyCmd::Pue { centre, from, to } => {
+            let mut q = Vec::new();
+            if let Some(f) = from {
+                q.push(format!("from={}", urlencode(&f)));
+            }
+            if let Some(t) = to {
+                q.push(format!("to={}", urlencode(&t)));
+            }
+            let v = c.get(&format!("/api/v1/energy/centres/{centre}/pue?{}", q.join("&"))).await?;
+            crate::show(
+                &v,
+                fmt,
+                &[
+                    ("centre", "centre_id"),
+                    ("PUE", "display"),
+                    ("value", "value"),
+                    ("label", "label"),
+                    ("kind", "kind"),
+                    ("facility kWh", "facility_kwh"),
+                    ("IT kWh", "it_kwh"),
+                    ("completeness", "completeness"),
+                    ("no value because", "no_value"),
+                ],
+            );
+            Ok(())
+        }
+        EnergyCmd::Coverage => {
+            let v = c.get("/api/v1/energy/coverage").await?;
+            if fmt == Format::Json {
+                crate::output::json(&v);
+                return Ok(());
+            }
+            crate::show(
+                &v,
+                fmt,
+                &[
+                    ("registered", "registered"),
+                    ("monitored", "monitored"),
+                    ("coverage", "coverage"),
+                    ("target", "target"),
+                    ("meets target", "meets_target"),
+                ],
+            );
+            let silent = v["silent"].as_array().cloned().unwrap_or_default();
+            if !silent.is_empty() && fmt != Format::Csv {
+                rows(&silent, fmt, SILENT_COLUMNS);
+            }
+            Ok(())
+        }
+        EnergyCmd::Report { year } => {
+            let path = year.map_or_else(|| "/api/v1/energy/evaluation".to_string(), |y| format!("/api/v1/energy/evaluation?year={y}"));
+            let v = c.get(&path).await?;
+            if fmt == Format::Json {
+                crate::output::json(&v);
+                return Ok(());
+            }
+            rows(v["assessments"].as_array().map_or(&[][..], |a| a), fmt, REPORT_COLUMNS);
+            Ok(())
+        }
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
