@@ -91,6 +91,7 @@ impl JobState {
                 | (Placed, Pending)
                 | (Placed, Failed)
                 | (Placed, Cancelled)
+                | (Running, Pending)
                 | (Running, Succeeded)
                 | (Running, Failed)
                 | (Running, Cancelled)
@@ -170,6 +171,10 @@ pub struct JobSpec {
     /// Whether a higher-priority job may stop this one (it restarts later, losing bounded work).
     #[serde(default)]
     pub preemptible: bool,
+    /// Whether the platform may start this job again elsewhere when its centre goes dark while
+    /// it runs (the lost run is not billed). Off by default: some jobs must not run twice.
+    #[serde(default)]
+    pub restartable: bool,
     #[serde(default)]
     pub goal: Goal,
 }
@@ -194,6 +199,7 @@ impl JobSpec {
             job_class: None,
             data_gb: None,
             preemptible: false,
+            restartable: false,
             goal: Goal::Balanced,
         }
     }
@@ -341,6 +347,7 @@ mod tests {
             job_class: None,
             data_gb: None,
             preemptible: false,
+            restartable: false,
             goal: Goal::Balanced,
         }
     }
@@ -355,6 +362,7 @@ mod tests {
             (Placed, Pending),
             (Placed, Failed),
             (Placed, Cancelled),
+            (Running, Pending),
             (Running, Succeeded),
             (Running, Failed),
             (Running, Cancelled),

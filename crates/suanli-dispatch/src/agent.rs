@@ -251,7 +251,11 @@ impl Backend for AgentBackend {
     /// An agent that never connected, or whose last poll or report is older than the timeout,
     /// leaves its centre unavailable.
     fn available(&self, now_ms: UnixMs, heartbeat_timeout_ms: i64) -> bool {
-        self.hub.with(&self.centre, |c| c.last_seen_ms.is_some_and(|t| now_ms - t <= heartbeat_timeout_ms))
+        self.silent_ms(now_ms).is_some_and(|s| s <= heartbeat_timeout_ms)
+    }
+
+    fn silent_ms(&self, now_ms: UnixMs) -> Option<i64> {
+        Some(self.hub.with(&self.centre, |c| c.last_seen_ms.map_or(i64::MAX, |t| now_ms - t)))
     }
 }
 
@@ -263,6 +267,10 @@ pub struct AgentConfig {
     pub centre: CentreId,
     /// How long each long-poll waits for work before the agent reports anyway.
     pub poll: Duration,
+    /// After this long without reaching the platform the agent cancels the jobs it runs, so
+    /// that the platform may start restartable ones elsewhere without running them twice
+    /// (the platform waits longer: see `Engine::set_restart_after`).
+    pub lease: Duration,
 }
 
 /// The agent's loop: take assignments, apply them to the local backend, report; forever (or
@@ -281,7 +289,24 @@ pub async fn run_agent(
     // Jobs this agent reports until the platform has seen their final status.
     let mut watched: BTreeSet<JobId> = BTreeSet::new();
     let mut backoff = Duration::from_millis(200);
+    let mut last_ok = std::time::Instant::now();
+    let mut fenced = false;
     loop {
+        if !fenced && last_ok.elapsed() > cfg.lease {
+            // The lease ran out: stop everything, the platform will place it again.
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+            let mut ids: BTreeSet<JobId> = watched.clone();
+            ids.extend(local.active(now).await.unwrap_or_default());
+            tracing::error!(
+                jobs = ids.len(),
+                lease_s = cfg.lease.as_secs(),
+                "no contact with the platform for the whole lease: cancelling this centre's jobs"
+            );
+            for id in &ids {
+                let _ = local.cancel(id, now).await;
+            }
+            fenced = true;
+        }
         let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
         let taken = http.get(format!("{base}/assignments?wait_ms={}", cfg.poll.as_millis())).bearer_auth(&cfg.token).send().await;
         let a: Assignments = match taken {
@@ -307,6 +332,8 @@ pub async fn run_agent(
             }
         };
         backoff = Duration::from_millis(200);
+        last_ok = std::time::Instant::now();
+        fenced = false;
         for job in &a.submit {
             match local.submit(job, now()).await {
                 Ok(()) => {

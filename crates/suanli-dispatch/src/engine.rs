@@ -67,6 +67,9 @@ pub struct Engine {
     billing: Option<crate::billing::Billing>,
     /// A centre whose backend missed heartbeats for this long is unavailable.
     heartbeat_timeout_ms: std::sync::atomic::AtomicI64,
+    /// After this much silence a centre's restartable running jobs start again elsewhere;
+    /// longer than an agent's lease, after which it has cancelled them itself.
+    restart_after_ms: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for Engine {
@@ -96,7 +99,25 @@ impl Engine {
             usage: std::sync::Mutex::new((TenantUsage::default(), 0)),
             billing: None,
             heartbeat_timeout_ms: std::sync::atomic::AtomicI64::new(30_000),
+            restart_after_ms: std::sync::atomic::AtomicI64::new(90_000),
         }
+    }
+
+    /// How long a centre may be silent before its restartable running jobs start elsewhere.
+    pub fn set_restart_after(&self, silence: Duration) {
+        self.restart_after_ms.store(silence.as_millis() as i64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Centres silent for longer than the restart threshold.
+    fn abandoned_centres(&self, now_ms: i64) -> HashSet<CentreId> {
+        let after = self.restart_after_ms.load(std::sync::atomic::Ordering::Relaxed);
+        self.backends
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|(_, b)| b.silent_ms(now_ms).is_some_and(|s| s > after))
+            .map(|(c, _)| c.clone())
+            .collect()
     }
 
     /// How long a centre's agent may be silent before the centre counts as unavailable.
@@ -304,6 +325,41 @@ impl Engine {
                 }
             }
             in_flight.retain(|j| !(j.state == JobState::Placed && j.centre_id.as_ref().is_some_and(|c| down.contains(c))));
+            // Restartable running jobs of a centre silent past the restart threshold (its agent's
+            // lease has run out, so it has stopped them): start again elsewhere; the lost run is
+            // the centre's and is not billed.
+            let abandoned = self.abandoned_centres(now);
+            let gone =
+                |j: &Job| j.state == JobState::Running && j.spec.restartable && j.centre_id.as_ref().is_some_and(|c| abandoned.contains(c));
+            for j in in_flight.iter().filter(|j| gone(j)) {
+                let centre = j.centre_id.clone().unwrap_or_else(|| CentreId::generate(0, 0));
+                let _ = self.backend_for(j.centre_id.as_ref()).cancel(&j.id, now).await;
+                let audit = self.audit("job.restarted", &j.id, json!({"silent_centre": centre, "lost_run_started_ms": j.started_ms}));
+                match self
+                    .store
+                    .transition_job(&j.id, JobState::Pending, audit, |x| {
+                        x.reason = Some(format!(
+                            "centre {centre} went silent while it ran; it starts again elsewhere (the lost run is not billed)"
+                        ));
+                        x.pool_id = None;
+                        x.centre_id = None;
+                        x.placed_ms = None;
+                        x.started_ms = None;
+                    })
+                    .await
+                {
+                    Ok(job) => {
+                        report.replaced += 1;
+                        if let Some(b) = &self.billing {
+                            b.release(&j.id, now).await?;
+                        }
+                        pending.push(job);
+                    }
+                    Err(StoreError::Domain(e)) => tracing::debug!(job = %j.id, error = %e, "not restarted"),
+                    Err(e) => return Err(e),
+                }
+            }
+            in_flight.retain(|j| !gone(j));
         }
         let live_centres: HashSet<&CentreId> = centres.iter().map(|c| &c.id).collect();
         let pools: Vec<Pool> = pools.iter().filter(|p| live_centres.contains(&p.centre_id)).cloned().collect();

@@ -79,4 +79,10 @@ pub trait Backend: Send + Sync {
     fn available(&self, _now_ms: UnixMs, _heartbeat_timeout_ms: i64) -> bool {
         true
     }
+
+    /// How long the centre has been silent, for backends with heartbeats (an agent that never
+    /// connected: forever); `None` for backends without.
+    fn silent_ms(&self, _now_ms: UnixMs) -> Option<i64> {
+        None
+    }
 }

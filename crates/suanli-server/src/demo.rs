@@ -344,6 +344,7 @@ impl JobGenerator {
             job_class: None,
             data_gb: (kind == JobKind::Training).then(|| (self.rng.random::<f64>() * 200.0).round()),
             preemptible: kind == JobKind::Batch,
+            restartable: kind != JobKind::Inference,
             goal: Default::default(),
         }
     }

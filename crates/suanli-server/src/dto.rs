@@ -250,6 +250,9 @@ pub struct JobIn {
     /// May a higher-priority job stop this one (default false)?
     #[serde(default)]
     pub preemptible: Option<bool>,
+    /// May the platform start it again elsewhere if its centre goes dark while it runs (default false)?
+    #[serde(default)]
+    pub restartable: Option<bool>,
     /// balanced (default), cheapest, fastest or greenest.
     #[serde(default)]
     pub goal: Option<Goal>,
@@ -276,6 +279,7 @@ pub struct JobOut {
     pub job_class: Option<String>,
     pub data_gb: Option<f64>,
     pub preemptible: bool,
+    pub restartable: bool,
     pub goal: Goal,
     pub pool_id: Option<String>,
     pub centre_id: Option<String>,
@@ -313,6 +317,7 @@ impl From<&Job> for JobOut {
             job_class: s.job_class.clone(),
             data_gb: s.data_gb,
             preemptible: s.preemptible,
+            restartable: s.restartable,
             goal: s.goal,
             pool_id: j.pool_id.as_ref().map(|p| p.to_string()),
             centre_id: j.centre_id.as_ref().map(|c| c.to_string()),

@@ -269,8 +269,3 @@ impl From<EnergyError> for ApiError {
         ApiError::from_energy(e)
     }
 }
-
-/// Whether a caller's error should be a forbidden problem: a helper for handlers.
-pub fn forbidden(msg: impl Into<String>) -> ApiError {
-    ApiError::new(ErrorCode::Forbidden, msg)
-}

@@ -153,6 +153,10 @@ enum Command {
         /// How long each long-poll waits for work before reporting anyway, ms.
         #[arg(long, default_value_t = 2000)]
         poll_ms: u64,
+        /// Cancel the centre's jobs after this many seconds without reaching the platform
+        /// (the platform restarts restartable jobs elsewhere only after 90 s).
+        #[arg(long, default_value_t = 60)]
+        lease_s: u64,
     },
     /// Measure the hot paths.
     #[command(subcommand)]
@@ -507,6 +511,9 @@ struct SubmitArgs {
     /// Let higher-priority jobs preempt this one.
     #[arg(long)]
     preemptible: bool,
+    /// Let the platform start it again elsewhere if its centre goes dark while it runs.
+    #[arg(long)]
+    restartable: bool,
     /// A measured job class whose per-model speeds override the TFLOPS ratio.
     #[arg(long)]
     job_class: Option<String>,
@@ -528,7 +535,7 @@ fn job_body(a: &SubmitArgs) -> Value {
         "min_fp16_tflops": a.min_tflops, "min_memory_gb": a.min_memory_gb, "duration_s": a.duration,
         "priority": a.priority, "max_price_per_hour": a.max_price, "latency_slo_ms": a.latency_slo_ms,
         "users_region": a.users_region, "data_region": a.data_region, "tenant_id": a.tenant,
-        "data_gb": a.data_gb, "goal": a.goal, "preemptible": a.preemptible, "job_class": a.job_class,
+        "data_gb": a.data_gb, "goal": a.goal, "preemptible": a.preemptible, "restartable": a.restartable, "job_class": a.job_class,
         "deadline_ms": a.deadline_in.map(|s| now_ms + s * 1000),
     })
 }
@@ -651,7 +658,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Ledger(cmd) => ledger(client, cmd, fmt).await,
-        Command::Agent { centre, backend, poll_ms } => {
+        Command::Agent { centre, backend, poll_ms, lease_s } => {
             tracing_subscriber::fmt()
                 .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SUANLI_LOG").unwrap_or_else(|_| "info".into()))
                 .with_writer(std::io::stderr)
@@ -670,6 +677,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 token,
                 centre,
                 poll: Duration::from_millis(poll_ms.clamp(100, 30_000)),
+                lease: Duration::from_secs(lease_s.max(1)),
             };
             suanli_dispatch::agent::run_agent(cfg, slurm.clone(), Some(slurm)).await.map_err(|e| anyhow::anyhow!("{e}"))
         }

@@ -34,7 +34,7 @@ use suanli_core::error::ErrorCode;
 use suanli_core::id::CentreId;
 use suanli_core::tenant::Role;
 use suanli_core::time::{MS_PER_DAY, UnixMs, days_from_civil};
-use suanli_energy::{EnergyError, MeterId, MeterUnit, Reading, ReadingValue, Step};
+use suanli_energy::{EnergyError, MeterId, Reading, ReadingValue, Step};
 use utoipa::{IntoParams, ToSchema};
 
 /// Metric of the facility meter in Prometheus remote write.
@@ -386,7 +386,8 @@ pub async fn coverage(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<V
 }
 
 /// Lifecycle evaluation of every data centre over the annualised window: KPIs, GB 40879 grade,
-/// the new-data-centre PUE rule, score and recommendation (keep, retrofit, merge, retire), ranked.
+/// the new-data-centre PUE rule, score and recommendation (keep, retrofit, merge, retire),
+/// ranked; with each centre's name and its interim PUE over the last 30 days (`recent_pue`).
 #[utoipa::path(get, path = "/api/v1/energy/evaluation", tag = "energy", security(("bearer" = [])), params(EvaluationQuery),
     responses((status = 200, body = Object)))]
 pub async fn evaluation(State(s): State<AppState>, _c: Caller, Query(q): Query<EvaluationQuery>) -> ApiResult<Json<Value>> {
@@ -405,6 +406,10 @@ pub async fn evaluation(State(s): State<AppState>, _c: Caller, Query(q): Query<E
         for a in items {
             let name = a["dc"].as_str().and_then(|id| names.get(id)).cloned();
             a["name"] = json!(name);
+            // The annualised PUE needs a year of data: show the last 30 days' interim PUE beside it.
+            let recent =
+                a["dc"].as_str().and_then(|id| CentreId::parse(id).ok()).and_then(|id| book.pue(&id, at - 30 * MS_PER_DAY, at).ok());
+            a["recent_pue"] = serde_json::to_value(&recent).unwrap_or(Value::Null);
         }
     }
     Ok(Json(json!({"at_ms": at, "assessments": list})))
@@ -417,13 +422,4 @@ pub async fn alerts(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<Val
     let book = s.energy.book.read().await;
     let alerts = book.alerts(s.ids.now_ms());
     Ok(Json(json!({"alerts": alerts})))
-}
-
-/// A unit's JSON field name in [`ReadingIn`].
-pub fn unit_field(unit: MeterUnit) -> &'static str {
-    match unit {
-        MeterUnit::CumulativeKwh => "kwh",
-        MeterUnit::InstantKw => "kw",
-        MeterUnit::CumulativeM3 => "m3",
-    }
 }

@@ -64,6 +64,7 @@ fn spec_from(body: JobIn) -> ApiResult<JobSpec> {
         job_class: body.job_class,
         data_gb: body.data_gb,
         preemptible: body.preemptible.unwrap_or(false),
+        restartable: body.restartable.unwrap_or(false),
         goal: body.goal.unwrap_or_default(),
     })
 }

@@ -238,6 +238,7 @@ async fn energy_demo_city_coverage_evaluation_alerts() {
             "{a}"
         );
         assert!(a["name"].is_string(), "{a}");
+        assert!(a["recent_pue"]["label"].is_string(), "{a}");
     }
     let (st, ev) = api.get("/api/v1/energy/evaluation?year=2025").await;
     assert_eq!(st, StatusCode::OK, "{ev}");
@@ -434,4 +435,53 @@ async fn energy_store_postgres() {
     energy_store_suite(store.clone()).await;
     store.close().await;
     suanli_store::Store::drop_schema(&url, &schema).await.unwrap();
+}
+
+async fn cli(s: &TestServer, role: &str, args: &[&str]) -> (bool, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_suanli"))
+        .args(["--server", &s.url, "--token", &s.tokens[role]])
+        .args(args)
+        .output()
+        .await
+        .expect("the CLI runs");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn energy_cli_import_pue_coverage_report() {
+    let s = TestServer::start().await;
+    let centre = new_centre(&s).await;
+    let d0 = (now_ms() / DAY - 2) * DAY;
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("centre_id,meter,ts,kwh\n");
+    for r in day_of_readings(&centre, d0) {
+        let ts = suanli_core::time::format_rfc3339(r["ts_ms"].as_i64().unwrap());
+        csv.push_str(&format!("{},{},{ts},{}\n", r["centre_id"].as_str().unwrap(), r["meter"].as_str().unwrap(), r["kwh"]));
+    }
+    csv.push_str(&format!("{centre},it,{},-1\n", suanli_core::time::format_rfc3339(d0 + DAY + QUARTER)));
+    let file = dir.path().join("readings.csv");
+    std::fs::write(&file, csv).unwrap();
+
+    let (ok, out, err) = cli(&s, "provider", &["energy", "import", file.to_str().unwrap(), "-o", "json"]).await;
+    assert!(ok, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["summary"], json!({"readings": 195, "accepted": 194, "duplicates": 0, "rejected": 1}), "{v}");
+    assert_eq!(v["rejected"][0]["code"], "reading_negative", "{v}");
+
+    let (from, to) = (suanli_core::time::format_rfc3339(d0), suanli_core::time::format_rfc3339(d0 + DAY));
+    let (ok, out, err) = cli(&s, "regulator", &["energy", "pue", &centre, "--from", &from, "--to", &to, "-o", "json"]).await;
+    assert!(ok, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!((v["value"].as_f64().unwrap() - 1.30).abs() < 1e-6, "{v}");
+    let (ok, out, _) = cli(&s, "regulator", &["energy", "pue", &centre, "--from", &from, "--to", &to]).await;
+    assert!(ok && out.contains("PUE2 1.30"), "{out}");
+
+    let (ok, out, err) = cli(&s, "tenant", &["energy", "coverage"]).await;
+    assert!(ok && out.contains("coverage"), "{out}{err}");
+    let (ok, out, err) = cli(&s, "tenant", &["energy", "report", "--year", "2026", "-o", "markdown"]).await;
+    assert!(ok && out.starts_with("| rank | centre |") && out.lines().count() == 2 + 27, "{out}{err}");
+    let (ok, out, err) = cli(&s, "tenant", &["energy", "report", "-o", "csv"]).await;
+    assert!(ok && out.starts_with("rank,centre,name,annualised PUE,year measured,PUE 30 d"), "{out}{err}");
+    let (ok, _, err) = cli(&s, "tenant", &["energy", "import", file.to_str().unwrap()]).await;
+    assert!(!ok && err.contains("forbidden"), "{err}");
 }

@@ -611,3 +611,126 @@ async fn agent_failover_replaces_unstarted_jobs_of_a_dark_centre() {
     let (_, rec) = op.get("/api/v1/ledger/reconciliation").await;
     assert_eq!(rec["mismatches"], json!([]), "{rec}");
 }
+
+/// Restart policy (no Slurm needed): when a centre's agent stays silent past the restart
+/// threshold, its restartable running job starts again elsewhere and succeeds, billed for the
+/// new run only; a job that may not restart stays where it was.
+#[tokio::test]
+async fn agent_silence_restarts_only_restartable_running_jobs() {
+    use crate::harness::{TestServer, wait_for_final};
+    use reqwest::StatusCode;
+    use serde_json::json;
+    use suanli_dispatch::agent::{JobReport, Report};
+    let s = TestServer::start().await;
+    let (op, tenant) = (s.as_role("operator"), s.as_role("tenant"));
+    let provider = op.get("/api/v1/providers").await.1["items"][0]["id"].clone();
+    let mut ids = Vec::new();
+    for (name, price) in [("silent", "1.00"), ("other", "3.00")] {
+        let body = json!({"provider_id": provider, "name": name, "kind": "intelligent-computing", "region": "hz-xihu", "partner_status": "partner",
+                          "commissioned": "2024-06-01", "declared_pue": 1.2, "racks": 120});
+        let id = op.post("/api/v1/centres", &body).await.1["id"].as_str().unwrap().to_string();
+        let pool = json!({"accelerator": "p100", "nodes": 1, "accelerators_per_node": 8, "price_per_hour": price});
+        assert_eq!(op.post(&format!("/api/v1/centres/{id}/pools"), &pool).await.0, StatusCode::CREATED);
+        ids.push(id);
+    }
+    let silent = suanli_core::id::CentreId::parse(&ids[0]).unwrap();
+    suanli_server::connect_backends(&s.state, &[(silent.to_string(), "agent".to_string())]).await.unwrap();
+    s.state.engine.set_heartbeat_timeout(Duration::from_millis(500));
+    s.state.engine.set_restart_after(Duration::from_millis(1200));
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let _ = s.state.agents.take(&silent, now(), Duration::ZERO).await;
+    let mut jobs = Vec::new();
+    for restartable in [true, false] {
+        let body =
+            json!({"name": "r", "kind": "training", "accelerators": 2, "models": ["p100"], "duration_s": 600, "restartable": restartable});
+        let (st, job) = tenant.post("/api/v1/jobs", &body).await;
+        assert_eq!(st, StatusCode::CREATED, "{job}");
+        jobs.push(suanli_core::id::JobId::parse(job["id"].as_str().unwrap()).unwrap());
+    }
+    // The agent takes both and reports them running, then falls silent.
+    let t0 = Instant::now();
+    loop {
+        let a = s.state.agents.take(&silent, now(), Duration::from_millis(100)).await;
+        let running: Vec<JobReport> =
+            a.submit.iter().map(|j| JobReport::new(j.id.clone(), &suanli_dispatch::RunStatus::Running { started_ms: now() })).collect();
+        s.state.agents.report(
+            &silent,
+            now(),
+            Report { active: running.iter().map(|r| r.job_id.clone()).collect(), statuses: running, capacity: None },
+        );
+        let states: Vec<String> = futures_states(&tenant, &jobs).await;
+        if states.iter().all(|st| st == "running") {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "not both running: {states:?}");
+    }
+    let done = wait_for_final(&tenant, jobs[0].as_str(), Duration::from_secs(20)).await;
+    assert_eq!((done["state"].as_str(), done["centre_id"].as_str()), (Some("succeeded"), Some(ids[1].as_str())), "{done}");
+    let (_, stuck) = tenant.get(&format!("/api/v1/jobs/{}", jobs[1])).await;
+    assert_eq!((stuck["state"].as_str(), stuck["centre_id"].as_str()), (Some("running"), Some(ids[0].as_str())), "{stuck}");
+    let (_, audit) = op.get(&format!("/api/v1/audit?subject={}", jobs[0])).await;
+    assert!(audit["items"].as_array().unwrap().iter().any(|a| a["action"] == "job.restarted"), "{audit}");
+    let t0 = Instant::now();
+    let bill = loop {
+        let (st, b) = tenant.get(&format!("/api/v1/jobs/{}/bill", jobs[0])).await;
+        if st == StatusCode::OK {
+            break b;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "not billed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(bill["centre_id"], ids[1].as_str(), "billed for the run that finished, at the centre that ran it: {bill}");
+}
+
+async fn futures_states(api: &crate::harness::Api, jobs: &[suanli_core::id::JobId]) -> Vec<String> {
+    let mut out = Vec::new();
+    for j in jobs {
+        out.push(api.get(&format!("/api/v1/jobs/{j}")).await.1["state"].as_str().unwrap_or("").to_string());
+    }
+    out
+}
+
+/// Self-fencing: an agent that cannot reach the platform for its whole lease cancels the jobs
+/// its cluster runs, so a restart elsewhere never runs a job twice.
+#[tokio::test]
+async fn agent_cancels_its_jobs_when_its_lease_runs_out() {
+    use crate::harness::TestServer;
+    use serde_json::json;
+    use suanli_dispatch::agent::{AgentConfig, run_agent};
+    use suanli_dispatch::sim::{SimBackend, SimConfig};
+    let s = TestServer::start().await;
+    let (op, tenant) = (s.as_role("operator"), s.as_role("tenant"));
+    let provider = op.get("/api/v1/providers").await.1["items"][0]["id"].clone();
+    let body = json!({"provider_id": provider, "name": "fenced", "kind": "intelligent-computing", "region": "hz-xihu", "partner_status": "partner",
+                      "commissioned": "2024-06-01", "declared_pue": 1.2, "racks": 120});
+    let cid = op.post("/api/v1/centres", &body).await.1["id"].as_str().unwrap().to_string();
+    let pool = json!({"accelerator": "p100", "nodes": 1, "accelerators_per_node": 8, "price_per_hour": "1.00"});
+    op.post(&format!("/api/v1/centres/{cid}/pools"), &pool).await;
+    let local = std::sync::Arc::new(SimBackend::new(SimConfig { time_scale: 1.0, start_delay_ms: 0, ..SimConfig::default() }));
+    let cfg = AgentConfig {
+        server: s.url.clone(),
+        token: s.tokens["operator"].clone(),
+        centre: suanli_core::id::CentreId::parse(&cid).unwrap(),
+        poll: Duration::from_millis(200),
+        lease: Duration::from_millis(1500),
+    };
+    let agent = tokio::spawn(run_agent(cfg, local.clone(), None));
+    let (_, job) = tenant
+        .post("/api/v1/jobs", &json!({"name": "l", "kind": "training", "accelerators": 2, "models": ["p100"], "duration_s": 3600}))
+        .await;
+    let id = job["id"].as_str().unwrap().to_string();
+    let t0 = Instant::now();
+    while tenant.get(&format!("/api/v1/jobs/{id}")).await.1["state"] != "running" {
+        assert!(t0.elapsed() < Duration::from_secs(15), "never ran through the agent");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(local.active(now_ms()).await.unwrap().len(), 1);
+    drop(s); // the platform goes away
+    let t0 = Instant::now();
+    while !local.active(now_ms()).await.unwrap().is_empty() {
+        assert!(t0.elapsed() < Duration::from_secs(10), "the agent kept running its job past its lease");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(t0.elapsed() >= Duration::from_millis(500), "it waited for the lease");
+    agent.abort();
+}
