@@ -734,3 +734,53 @@ async fn agent_cancels_its_jobs_when_its_lease_runs_out() {
     assert!(t0.elapsed() >= Duration::from_millis(500), "it waited for the lease");
     agent.abort();
 }
+
+/// slurmrestd unreachable, then back: the engine keeps the placed job (counting backend
+/// errors, losing nothing) and dispatches it once slurmrestd answers again. A Slurm job that
+/// carries a Suanli id the store does not know is reported, never killed.
+#[tokio::test]
+async fn slurm_rest_outage_loses_nothing_and_strangers_are_not_killed() {
+    use crate::harness::{TestServer, wait_for_final};
+    use reqwest::StatusCode;
+    use serde_json::json;
+    let Some(live) = live() else { return };
+    let s = TestServer::start().await;
+    let (op, tenant) = (s.as_role("operator"), s.as_role("tenant"));
+    let provider = op.get("/api/v1/providers").await.1["items"][0]["id"].clone();
+    let body = json!({"provider_id": provider, "name": "outage", "kind": "intelligent-computing", "region": "hz-xihu", "partner_status": "partner",
+                      "commissioned": "2024-06-01", "declared_pue": 1.2, "racks": 120});
+    let cid = op.post("/api/v1/centres", &body).await.1["id"].as_str().unwrap().to_string();
+    let pool = json!({"accelerator": "h100-sxm", "nodes": 1, "accelerators_per_node": 8, "price_per_hour": "30.00"});
+    assert_eq!(op.post(&format!("/api/v1/centres/{cid}/pools"), &pool).await.0, StatusCode::CREATED);
+    let centre = suanli_core::id::CentreId::parse(&cid).unwrap();
+    // slurmrestd is down: nothing listens where the backend points.
+    let mut dead = config(&live, 1800.0);
+    dead.url = "http://127.0.0.1:9".into();
+    dead.timeout = Duration::from_millis(500);
+    s.state.engine.set_backend(centre.clone(), std::sync::Arc::new(SlurmBackend::new(dead).unwrap()));
+    // A stranger: a Slurm job named for a Suanli job that does not exist.
+    let stranger = job(1, 36_000);
+    let live_backend = backend(&live, 1800.0);
+    live_backend.submit(&stranger, now_ms()).await.unwrap();
+    let stranger_id = live_backend.slurm_id(&stranger.id).unwrap();
+
+    let body = json!({"name": "outage", "kind": "training", "accelerators": 2, "models": ["h100-sxm"], "duration_s": 3600});
+    let (_, j) = tenant.post("/api/v1/jobs", &body).await;
+    let id = j["id"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (_, v) = tenant.get(&format!("/api/v1/jobs/{id}")).await;
+    assert_eq!((v["state"].as_str(), v["centre_id"].as_str()), (Some("placed"), Some(cid.as_str())), "kept while slurmrestd is down: {v}");
+    let report = s.state.engine.round().await.unwrap();
+    assert!(report.backend_errors > 0, "{report:?}");
+
+    // slurmrestd is back.
+    s.state.engine.set_backend(centre, std::sync::Arc::new(backend(&live, 1800.0)));
+    let done = wait_for_final(&tenant, &id, Duration::from_secs(60)).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let runs = cli("sacct", &["-X", "--noheader", "-n", "-o", "JobID", "--name", &format!("suanli-{id}")]);
+    assert_eq!(runs.lines().filter(|l| !l.trim().is_empty()).count(), 1, "{runs}");
+    // The stranger was reported (logged), not killed.
+    let state = cli("squeue", &["-h", "-j", &stranger_id.to_string(), "-o", "%T"]);
+    assert!(state.contains("RUNNING") || state.contains("PENDING"), "the stranger was killed: {state:?}");
+    live_backend.cancel(&stranger.id, now_ms()).await.unwrap();
+}
