@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs Suanli's whole test suite: starts what the tests need (PostgreSQL for the store suite, a
-# single-node Slurm for the dispatch tests),
+# single-node Slurm for the dispatch tests, Prometheus for the energy test),
 # installs cargo-nextest if it is missing, then runs every test of the workspace.
 # Extra arguments go to nextest, e.g. scripts/test.sh -E 'test(/store/)'.
 set -euo pipefail
@@ -39,8 +39,20 @@ ensure_slurm() {
   fi
 }
 
+ensure_prometheus() {
+  # The energy tests remote-write from a real Prometheus (Debian's package); only the binary
+  # is needed, the tests start their own instance on loopback.
+  if [ ! -x /usr/bin/prometheus ]; then
+    log "installing Prometheus (the energy remote-write test runs it)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null \
+      || log "Prometheus could not be installed: its test will be skipped"
+  fi
+}
+
 ensure_postgres
 ensure_slurm
+ensure_prometheus
 if ! cargo nextest --version >/dev/null 2>&1; then
   log "installing cargo-nextest"
   cargo install cargo-nextest --locked

@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod openapi;
+pub mod web;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -125,7 +126,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(city::healthz))
         .route("/metrics", get(metrics::render))
-        .route("/", get(index))
+        .route("/", get(web::overview))
+        .route("/sign-in", get(web::sign_in_page).post(web::sign_in))
+        .route("/sign-out", post(web::sign_out))
         .nest("/api/v1", api)
         .fallback(|| async {
             error::ApiError::new(ErrorCode::NotFound, "no such path; the API lives under /api/v1 (GET /api/v1/openapi.json describes it)")
@@ -135,15 +138,6 @@ pub fn router(state: AppState) -> Router {
         })
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
-}
-
-async fn index() -> axum::response::Html<&'static str> {
-    axum::response::Html(concat!(
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>Suanli 算力</title></head><body>",
-        "<h1>Suanli 算力 — city compute platform</h1>",
-        "<p>The API lives under <a href=\"/api/v1/openapi.json\">/api/v1</a>; health at <a href=\"/healthz\">/healthz</a>, metrics at <a href=\"/metrics\">/metrics</a>.</p>",
-        "</body></html>"
-    ))
 }
 
 /// The wall clock, the one place the server reads time.

@@ -538,3 +538,45 @@ async fn quotes_and_explanations() {
     let other = tenant.with_token(u["token"].as_str().unwrap());
     assert_eq!(other.get(&format!("/api/v1/jobs/{id}/explain")).await.0, StatusCode::NOT_FOUND);
 }
+
+/// The web UI's first page: sign-in with a token, the overview in Chinese by default and in
+/// English on request (remembered), nothing served without signing in.
+#[tokio::test]
+async fn web_overview_needs_sign_in_and_speaks_both_languages() {
+    let s = TestServer::start().await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = http.get(format!("{}/", s.url)).send().await.unwrap();
+    assert_eq!((r.status(), r.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/sign-in"));
+    let r = http
+        .post(format!("{}/sign-in", s.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("token=sl_wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.text().await.unwrap().contains("令牌无效"));
+    let form = format!("token={}", s.tokens["regulator"]);
+    let r = http
+        .post(format!("{}/sign-in", s.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    assert!(r.headers()["set-cookie"].to_str().unwrap().contains("HttpOnly"));
+    let page = http.get(format!("{}/", s.url)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("<html lang=\"zh-CN\"") && page.contains("城市算力总览") && page.contains("<svg") && page.contains("算力券已使用"),
+        "{page}"
+    );
+    let r = http.get(format!("{}/?lang=en", s.url)).header("cookie", &cookie).send().await.unwrap();
+    let lang_cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let page = r.text().await.unwrap();
+    assert!(page.contains("City compute overview") && page.contains("Open compute by region"), "{page}");
+    let page =
+        http.get(format!("{}/", s.url)).header("cookie", format!("{cookie}; {lang_cookie}")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("<html lang=\"en\""), "the language choice is remembered");
+}

@@ -1,0 +1,357 @@
+//! The web UI, rendered on the server: sign-in with a token, and the city overview (the policy's targets against what the platform measures), in Chinese or English, with SVG charts.
+//!
+//! Pages are plain HTML with one embedded stylesheet and no script. A token signs the
+//! browser in (an HttpOnly, SameSite=Strict cookie); every page checks it like the API
+//! checks a bearer token, so what a role may not see is neither shown nor served. The
+//! language comes from `?lang=zh-CN|en`, then the `suanli_lang` cookie, then Chinese.
+
+use crate::AppState;
+use crate::auth::{Caller, token_hash};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use suanli_core::city::ComputeSlice;
+
+const TOKEN_COOKIE: &str = "suanli_token";
+const LANG_COOKIE: &str = "suanli_lang";
+
+/// The two languages of the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// One of two strings.
+    fn t(self, zh: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+
+    /// Yuan for people: 万 and 亿 in Chinese, thousands separators in English.
+    pub fn yuan(self, yuan: f64) -> String {
+        match self {
+            Lang::Zh if yuan.abs() >= 1e8 => format!("¥{:.2}亿", yuan / 1e8),
+            Lang::Zh if yuan.abs() >= 1e4 => format!("¥{:.1}万", yuan / 1e4),
+            _ => format!("¥{}", group(yuan)),
+        }
+    }
+}
+
+/// 1234567.8 -> "1,234,568".
+fn group(x: f64) -> String {
+    let digits = format!("{:.0}", x.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if x < 0.0 { format!("-{out}") } else { out }
+}
+
+/// Escapes text for HTML.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LangQuery {
+    pub lang: Option<String>,
+}
+
+/// The page's language, and the cookie to remember an explicit choice.
+fn lang_of(q: &LangQuery, headers: &HeaderMap) -> (Lang, Option<String>) {
+    let parse = |s: &str| match s {
+        "en" => Some(Lang::En),
+        "zh-CN" | "zh" => Some(Lang::Zh),
+        _ => None,
+    };
+    if let Some(l) = q.lang.as_deref().and_then(parse) {
+        return (l, Some(format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", l.code())));
+    }
+    (cookie(headers, LANG_COOKIE).and_then(parse).unwrap_or(Lang::Zh), None)
+}
+
+async fn signed_in(s: &AppState, headers: &HeaderMap) -> Option<Caller> {
+    let token = cookie(headers, TOKEN_COOKIE)?;
+    let hash = token_hash(token);
+    if let Some(p) = s.tokens.get(&hash) {
+        return Some(Caller(p));
+    }
+    let p = s.store.principal_by_token(&hash).await.ok().flatten()?;
+    s.tokens.put(hash, p.clone());
+    Some(Caller(p))
+}
+
+fn page(lang: Lang, title: &str, caller: Option<&Caller>, body: &str) -> String {
+    let other = match lang {
+        Lang::Zh => ("en", "English"),
+        Lang::En => ("zh-CN", "中文"),
+    };
+    let who = caller.map_or(String::new(), |c| {
+        format!(
+            r#"<span class="who">{} · {}</span><form method="post" action="/sign-out"><button type="submit">{}</button></form>"#,
+            esc(&c.0.name),
+            c.0.role.as_str(),
+            lang.t("退出", "Sign out")
+        )
+    });
+    format!(
+        r#"<!doctype html><html lang="{code}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · Suanli 算力</title><style>{STYLE}</style></head>
+<body><header><a class="brand" href="/">Suanli 算力</a><nav aria-label="{nav}"><a href="/">{overview}</a><a href="/api/v1/openapi.json">API</a></nav><a class="lang" href="?lang={olang}" hreflang="{olang}">{oname}</a>{who}</header>
+<main id="main">{body}</main><footer>{foot}</footer></body></html>"#,
+        code = lang.code(),
+        title = esc(title),
+        nav = lang.t("主导航", "Main"),
+        overview = lang.t("总览", "Overview"),
+        olang = other.0,
+        oname = other.1,
+        foot = lang
+            .t("杭州市人工智能算力调度平台 · 数据实时来自本平台", "Hangzhou city AI-compute platform · live figures from this platform"),
+    )
+}
+
+const STYLE: &str = "body{font-family:system-ui,'PingFang SC','Noto Sans CJK SC',sans-serif;margin:0;color:#1a1a1a;background:#f6f7f9}\
+header{display:flex;gap:1rem;align-items:center;flex-wrap:wrap;padding:.6rem 1rem;background:#0b3d91;color:#fff}\
+header a{color:#fff}.brand{font-weight:700;text-decoration:none;font-size:1.1rem}nav{display:flex;gap:.8rem;flex:1}\
+header form{display:inline}header button{background:#fff;color:#0b3d91;border:0;padding:.25rem .6rem;border-radius:4px;cursor:pointer}\
+main{max-width:72rem;margin:0 auto;padding:1rem}h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.6rem}\
+.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));gap:.8rem}\
+.tile{background:#fff;border:1px solid #d0d5dd;border-radius:8px;padding:.8rem}.tile .v{font-size:1.5rem;font-weight:700}\
+.tile .t{color:#475467;font-size:.9rem}progress{width:100%;height:.8rem}.ok{color:#067647}.warn{color:#b54708}\
+table{border-collapse:collapse;width:100%;background:#fff}th,td{border:1px solid #d0d5dd;padding:.35rem .5rem;text-align:left}\
+svg text{font-size:12px;fill:#1a1a1a}label{display:block;margin:.6rem 0 .2rem}input{padding:.4rem;width:100%;max-width:32rem}\
+.error{color:#b42318;font-weight:600}footer{color:#475467;font-size:.8rem;padding:1rem;text-align:center}\
+a:focus,button:focus,input:focus{outline:3px solid #f79009;outline-offset:2px}";
+
+fn with_cookie(mut r: Response, set: Option<String>) -> Response {
+    if let Some(c) = set.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        r.headers_mut().append(header::SET_COOKIE, c);
+    }
+    r
+}
+
+/// `GET /sign-in`.
+pub async fn sign_in_page(Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let (lang, set) = lang_of(&q, &headers);
+    with_cookie(Html(sign_in_html(lang, None)).into_response(), set)
+}
+
+fn sign_in_html(lang: Lang, error: Option<&str>) -> String {
+    let err = error.map_or(String::new(), |e| format!(r#"<p class="error" role="alert">{}</p>"#, esc(e)));
+    let body = format!(
+        r#"<h1>{h}</h1><p>{p}</p>{err}<form method="post" action="/sign-in"><label for="token">{l}</label><input id="token" name="token" type="password" autocomplete="off" required><p><button type="submit">{b}</button></p></form>"#,
+        h = lang.t("登录", "Sign in"),
+        p = lang.t(
+            "使用平台发放的访问令牌登录（演示环境在 demo-tokens.json 中为每个角色提供一个）。",
+            "Sign in with the access token the platform issued you (the demo writes one per role to demo-tokens.json)."
+        ),
+        l = lang.t("访问令牌", "Access token"),
+        b = lang.t("登录", "Sign in"),
+    );
+    page(lang, lang.t("登录", "Sign in"), None, &body)
+}
+
+#[derive(Debug, Deserialize)]
+struct SignInForm {
+    token: String,
+}
+
+/// `POST /sign-in` (form): checks the token and sets the session cookie.
+pub async fn sign_in(State(s): State<AppState>, headers: HeaderMap, body: String) -> Response {
+    let (lang, _) = lang_of(&LangQuery { lang: None }, &headers);
+    let token = serde_urlencoded::from_str::<SignInForm>(&body).map(|f| f.token.trim().to_string()).unwrap_or_default();
+    let valid = !token.is_empty() && s.store.principal_by_token(&token_hash(&token)).await.ok().flatten().is_some();
+    if !valid {
+        let html = sign_in_html(lang, Some(lang.t("令牌无效，请检查后重试。", "That token is not valid; check it and try again.")));
+        return (StatusCode::UNAUTHORIZED, Html(html)).into_response();
+    }
+    let cookie = format!("{TOKEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=86400");
+    with_cookie(Redirect::to("/").into_response(), Some(cookie))
+}
+
+/// `POST /sign-out`.
+pub async fn sign_out() -> Response {
+    with_cookie(Redirect::to("/sign-in").into_response(), Some(format!("{TOKEN_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")))
+}
+
+/// Horizontal bars of PFLOPS by a key, as an SVG with a title and a text alternative.
+fn bars(title: &str, slices: &BTreeMap<String, ComputeSlice>, label: impl Fn(&str) -> String) -> String {
+    let mut rows: Vec<(&String, &ComputeSlice)> = slices.iter().collect();
+    rows.sort_by(|a, b| b.1.pflops_fp16.total_cmp(&a.1.pflops_fp16));
+    let max = rows.iter().map(|r| r.1.pflops_fp16).fold(0.0, f64::max).max(1e-9);
+    let (w, row_h, left) = (640.0, 26.0, 190.0);
+    let h = row_h * rows.len() as f64 + 10.0;
+    let mut svg = format!(
+        r#"<svg viewBox="0 0 {w} {h}" width="100%" role="img" aria-labelledby="t-{id}"><title id="t-{id}">{t}</title>"#,
+        id = title.len(),
+        t = esc(title)
+    );
+    for (i, (k, v)) in rows.iter().enumerate() {
+        let y = 5.0 + i as f64 * row_h;
+        let bw = (w - left - 80.0) * v.pflops_fp16 / max;
+        let _ = write!(
+            svg,
+            r##"<text x="{tx}" y="{ty}" text-anchor="end">{name}</text><rect x="{left}" y="{y}" width="{bw:.1}" height="{bh}" fill="#2e6fdb"/><text x="{vx:.1}" y="{ty}">{val:.1}</text>"##,
+            tx = left - 6.0,
+            ty = y + 16.0,
+            name = esc(&label(k)),
+            bh = row_h - 8.0,
+            vx = left + bw + 4.0,
+            val = v.pflops_fp16,
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// `GET /`: the city overview for whoever is signed in.
+pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let (lang, set) = lang_of(&q, &headers);
+    let Some(caller) = signed_in(&s, &headers).await else {
+        return with_cookie(Redirect::to("/sign-in").into_response(), set);
+    };
+    let summary = match crate::api::city::city_summary(&s).await {
+        Ok(x) => x,
+        Err(_) => {
+            return (StatusCode::SERVICE_UNAVAILABLE, Html(page(lang, "Suanli", Some(&caller), "<p>unavailable</p>"))).into_response();
+        }
+    };
+    let pct = |x: f64| format!("{:.1}%", x * 100.0);
+    let mut body = String::new();
+    let _ = write!(body, "<h1>{}</h1>", lang.t("城市算力总览", "City compute overview"));
+    body.push_str(r#"<section class="tiles" aria-label="KPI">"#);
+    let tile = |body: &mut String, title: &str, value: String, target: String, progress: Option<f64>| {
+        let bar = progress.map_or(String::new(), |p| {
+            format!(r#"<progress value="{:.3}" max="1" aria-label="{}">{}</progress>"#, p.clamp(0.0, 1.0), esc(title), pct(p))
+        });
+        let _ = write!(
+            body,
+            r#"<div class="tile"><div class="t">{}</div><div class="v">{}</div>{bar}<div class="t">{}</div></div>"#,
+            esc(title),
+            esc(&value),
+            esc(&target)
+        );
+    };
+    tile(
+        &mut body,
+        lang.t("可开放算力 (FP16)", "Open compute (FP16)"),
+        format!("{:.0} PFLOPS", summary.open_compute_pflops_fp16),
+        format!(
+            "{} ≥ {:.0} PFLOPS · {}",
+            lang.t("目标", "target"),
+            summary.targets.open_compute_pflops_fp16,
+            pct(summary.open_compute_progress)
+        ),
+        Some(summary.open_compute_progress),
+    );
+    tile(
+        &mut body,
+        lang.t("高性能算力占比", "High-performance share"),
+        pct(summary.high_performance_share),
+        format!("{} ≥ {}", lang.t("目标", "target"), pct(summary.targets.high_performance_share)),
+        Some(summary.high_performance_share / summary.targets.high_performance_share.max(1e-9)),
+    );
+    tile(&mut body, lang.t("国产算力占比", "Domestic share"), pct(summary.domestic_share), String::new(), Some(summary.domestic_share));
+    if let Some(v) = &summary.vouchers {
+        let spent: f64 = v.spent.parse().unwrap_or(0.0);
+        let budget: f64 = v.budget.parse().unwrap_or(0.0);
+        tile(
+            &mut body,
+            lang.t("算力券已使用", "Compute vouchers spent"),
+            lang.yuan(spent),
+            format!("{} {} · {} {}", lang.t("预算", "budget"), lang.yuan(budget), v.enterprises, lang.t("家企业", "enterprises")),
+            Some(v.spent_share),
+        );
+    }
+    tile(
+        &mut body,
+        lang.t("作业 运行 / 排队 / 完成", "Jobs running / queued / done"),
+        format!("{} / {} / {}", summary.jobs.running, summary.jobs.pending + summary.jobs.placed, summary.jobs.succeeded),
+        format!("{} {}", summary.jobs.failed, lang.t("失败", "failed")),
+        None,
+    );
+    let over = summary.new_centres_over_pue_limit.len();
+    tile(
+        &mut body,
+        lang.t("新建数据中心 PUE", "New data centres' PUE"),
+        format!("{over} {}", lang.t("个超标", "over the limit")),
+        format!("{} < {}", lang.t("限值", "limit"), summary.targets.new_dc_pue_limit),
+        None,
+    );
+    body.push_str("</section>");
+    let scope_name = |k: &str| match (lang, k) {
+        (Lang::Zh, "hangzhou") => "杭州".to_string(),
+        (Lang::Zh, "zhejiang") => "浙江（杭州以外）".to_string(),
+        (Lang::Zh, "yrd") => "长三角（浙江以外）".to_string(),
+        (Lang::Zh, "east-china") => "华东其他".to_string(),
+        _ => k.to_string(),
+    };
+    let _ = write!(body, "<h2>{}</h2>", lang.t("按区域的可开放算力 (PFLOPS)", "Open compute by region (PFLOPS)"));
+    body.push_str(&bars(lang.t("按区域的可开放算力", "Open compute by region"), &summary.by_scope, scope_name));
+    let _ = write!(body, "<h2>{}</h2>", lang.t("按厂商的可开放算力 (PFLOPS)", "Open compute by vendor (PFLOPS)"));
+    body.push_str(&bars(lang.t("按厂商的可开放算力", "Open compute by vendor"), &summary.by_vendor, |k| k.to_string()));
+    let _ = write!(
+        body,
+        "<h2>{}</h2><table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">PFLOPS</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+        lang.t("区县与地区", "Districts and regions"),
+        lang.t("区域", "Region"),
+        lang.t("加速卡", "Accelerators")
+    );
+    for (k, v) in &summary.by_region {
+        let _ = write!(body, "<tr><td>{}</td><td>{:.1}</td><td>{}</td></tr>", esc(k), v.pflops_fp16, v.accelerators);
+    }
+    body.push_str("</tbody></table>");
+    with_cookie(Html(page(lang, lang.t("城市算力总览", "City compute overview"), Some(&caller), &body)).into_response(), set)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_reads_naturally_in_each_language() {
+        assert_eq!(Lang::Zh.yuan(50_000_000.0), "¥5000.0万");
+        assert_eq!(Lang::Zh.yuan(250_000_000.0), "¥2.50亿");
+        assert_eq!(Lang::Zh.yuan(980.0), "¥980");
+        assert_eq!(Lang::En.yuan(50_000_000.0), "¥50,000,000");
+        assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+    }
+}
