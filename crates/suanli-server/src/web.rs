@@ -64,21 +64,8 @@ fn group(x: f64) -> String {
     if x < 0.0 { format!("-{out}") } else { out }
 }
 
-/// Escapes text for HTML.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes text for HTML (the same rules as the SVG writer's, which HTML5 accepts).
+pub use suanli_sim::svg::esc;
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
@@ -352,6 +339,6 @@ mod tests {
         assert_eq!(Lang::Zh.yuan(250_000_000.0), "¥2.50亿");
         assert_eq!(Lang::Zh.yuan(980.0), "¥980");
         assert_eq!(Lang::En.yuan(50_000_000.0), "¥50,000,000");
-        assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;");
     }
 }

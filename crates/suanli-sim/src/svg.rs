@@ -196,7 +196,7 @@ pub(crate) fn format_number(v: f64, decimals: usize) -> String {
 
 /// Escapes text for XML element content and attribute values, dropping the control
 /// characters XML 1.0 cannot carry at all.
-pub(crate) fn esc(s: &str) -> String {
+pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
