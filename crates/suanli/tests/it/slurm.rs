@@ -784,3 +784,42 @@ async fn slurm_rest_outage_loses_nothing_and_strangers_are_not_killed() {
     assert!(state.contains("RUNNING") || state.contains("PENDING"), "the stranger was killed: {state:?}");
     live_backend.cancel(&stranger.id, now_ms()).await.unwrap();
 }
+
+/// Preemption through the engine: a higher-priority job stops a lower-priority preemptible
+/// one on a full pool; the victim goes back to pending, runs again later and both are billed
+/// once (the lost run is not billed).
+#[tokio::test]
+async fn engine_preempts_a_running_preemptible_job() {
+    use crate::harness::{TestServer, wait_for_final};
+    use reqwest::StatusCode;
+    use serde_json::json;
+    let s = TestServer::start().await;
+    let (op, tenant) = (s.as_role("operator"), s.as_role("tenant"));
+    let provider = op.get("/api/v1/providers").await.1["items"][0]["id"].clone();
+    let body = json!({"provider_id": provider, "name": "small", "kind": "intelligent-computing", "region": "hz-xihu", "partner_status": "partner",
+                      "commissioned": "2024-06-01", "declared_pue": 1.2, "racks": 120});
+    let cid = op.post("/api/v1/centres", &body).await.1["id"].as_str().unwrap().to_string();
+    let pool = json!({"accelerator": "p100", "nodes": 1, "accelerators_per_node": 8, "price_per_hour": "1.00"});
+    assert_eq!(op.post(&format!("/api/v1/centres/{cid}/pools"), &pool).await.0, StatusCode::CREATED);
+    // At 36,000x a 400-hour job runs 40 s: long enough to be preempted.
+    let low = json!({"name": "low", "kind": "batch", "accelerators": 8, "models": ["p100"], "duration_s": 1_440_000, "priority": 1, "preemptible": true});
+    let (_, low) = tenant.post("/api/v1/jobs", &low).await;
+    let low = low["id"].as_str().unwrap().to_string();
+    let t0 = Instant::now();
+    while tenant.get(&format!("/api/v1/jobs/{low}")).await.1["state"] != "running" {
+        assert!(t0.elapsed() < Duration::from_secs(10), "the low-priority job never ran");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let high = json!({"name": "high", "kind": "training", "accelerators": 8, "models": ["p100"], "duration_s": 3600, "priority": 9});
+    let (_, high) = tenant.post("/api/v1/jobs", &high).await;
+    let high = high["id"].as_str().unwrap().to_string();
+    let done = wait_for_final(&tenant, &high, Duration::from_secs(20)).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let (_, audit) = op.get(&format!("/api/v1/audit?subject={low}")).await;
+    let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    assert!(actions.contains(&"job.preempted"), "{actions:?}");
+    let (_, v) = tenant.get(&format!("/api/v1/jobs/{low}")).await;
+    assert!(v["state"] != "succeeded" || v["usage_s"] == 1_440_000, "the victim restarted rather than finishing its first run: {v}");
+    let (_, cancel) = tenant.post(&format!("/api/v1/jobs/{low}/cancel"), &json!({})).await;
+    assert!(cancel["state"] == "cancelled" || cancel["code"] == "illegal_transition", "{cancel}");
+}
