@@ -27,6 +27,18 @@ pub use suanli_sim::city::DEMO_CITY_TOML;
 /// Seeds the demo city once (a marker in the store says it was), and writes `demo-tokens.json`
 /// with one token per role. Returns the file's path and the tokens.
 pub async fn seed(s: &AppState, data_dir: &Path, url: &str) -> anyhow::Result<(PathBuf, Vec<(String, String)>)> {
+    seed_with_history(s, data_dir, url, 0).await
+}
+
+/// [`seed`], with `history_days` of hourly energy telemetry before the last week's
+/// 15-minute data, so that annualised PUE, grades and lifecycle recommendations have a year
+/// to work from (`serve --demo` asks for 365).
+pub async fn seed_with_history(
+    s: &AppState,
+    data_dir: &Path,
+    url: &str,
+    history_days: i64,
+) -> anyhow::Result<(PathBuf, Vec<(String, String)>)> {
     let path = data_dir.join("demo-tokens.json");
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let seeded = s.store.meta("demo_seeded").await?.is_some();
@@ -180,7 +192,7 @@ pub async fn seed(s: &AppState, data_dir: &Path, url: &str) -> anyhow::Result<(P
     write_private(&path, &serde_json::to_string_pretty(&file)?)?;
     tx.commit().await?;
     seed_money(s, now).await?;
-    seed_telemetry(s, now).await?;
+    seed_telemetry(s, now, history_days).await?;
     Ok((path, tokens))
 }
 
@@ -509,7 +521,7 @@ fn readings_at(m: &DemoMeters, ts: UnixMs) -> [suanli_energy::Reading; 2] {
 
 /// Seven days of 15-minute telemetry for every demo centre, through the ingest path, once; two
 /// centres stop 26 hours ago.
-async fn seed_telemetry(s: &AppState, now: UnixMs) -> anyhow::Result<()> {
+async fn seed_telemetry(s: &AppState, now: UnixMs, history_days: i64) -> anyhow::Result<()> {
     if s.store.meta("demo_energy_seeded").await?.is_some() {
         return Ok(());
     }
@@ -519,6 +531,12 @@ async fn seed_telemetry(s: &AppState, now: UnixMs) -> anyhow::Result<()> {
     for (i, (centre, m)) in live.iter().chain(silent.iter()).enumerate() {
         let stop = if i >= live.len() { end - 26 * 3_600_000 } else { end };
         let mut readings = Vec::new();
+        // Hourly history first (the ingest path takes each meter's readings in time order).
+        let mut t = start - history_days.clamp(0, 800) * 86_400_000;
+        while t < start {
+            readings.extend(readings_at(m, t));
+            t += 3_600_000;
+        }
         let mut t = start;
         while t <= stop {
             readings.extend(readings_at(m, t));

@@ -169,6 +169,9 @@ pub struct ServeConfig {
     /// Centres reached through their own cluster: (centre id, backend URL such as
     /// `slurm+http://127.0.0.1:6820?partition=gpu`). The others run on the simulated backend.
     pub backends: Vec<(String, String)>,
+    /// With `demo`: days of hourly energy history to seed before the last week (365 gives
+    /// every centre an annualised PUE and a grade).
+    pub demo_energy_days: i64,
 }
 
 /// Opens the store and builds the state (without listening), so tests and `serve` share it.
@@ -223,7 +226,10 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl std::future::Future<Output =
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}");
     if cfg.demo {
-        let (path, tokens) = demo::seed(&state, &cfg.data_dir, &url).await?;
+        if cfg.demo_energy_days > 0 {
+            println!("seeding the demo city with {} days of energy telemetry…", cfg.demo_energy_days);
+        }
+        let (path, tokens) = demo::seed_with_history(&state, &cfg.data_dir, &url, cfg.demo_energy_days).await?;
         println!("Suanli demo city is up at {url}");
         println!("  demo tokens, one per role (also in {}):", path.display());
         for (role, token) in &tokens {

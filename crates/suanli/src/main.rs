@@ -322,6 +322,9 @@ struct ServeArgs {
     /// ctr_…=slurm+http://127.0.0.1:6820?partition=gpu (token from SLURM_JWT). Repeatable.
     #[arg(long = "backend", value_parser = parse_backend)]
     backends: Vec<(String, String)>,
+    /// With --demo: days of hourly energy history seeded before the last week (0 for none).
+    #[arg(long, default_value_t = 365)]
+    demo_energy_days: i64,
 }
 
 fn parse_backend(s: &str) -> Result<(String, String), String> {
@@ -602,6 +605,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 seed: 0,
                 demo_stream: false,
                 backends: Vec::new(),
+                demo_energy_days: 0,
             };
             let token = suanli_server::bootstrap_operator(&cfg, &name).await?;
             println!("{token}");
@@ -1308,6 +1312,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         seed: a.seed,
         demo_stream: !a.no_stream,
         backends: a.backends,
+        demo_energy_days: a.demo_energy_days,
     };
     suanli_server::serve(cfg, shutdown_signal()).await
 }

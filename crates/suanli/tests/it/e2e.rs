@@ -17,7 +17,8 @@ struct Served {
 
 impl Served {
     fn start(data_dir: &Path, extra: &[&str]) -> Served {
-        let mut args = vec!["--demo"];
+        // A week of demo energy telemetry is enough here; a year makes each first start slower.
+        let mut args = vec!["--demo", "--demo-energy-days", "0"];
         args.extend_from_slice(extra);
         Served::start_plain(data_dir, &args)
     }
@@ -534,11 +535,19 @@ fn slurm_job_finished_while_suanli_was_down_is_metered_once() {
     assert_eq!(bill["usage_s"].as_i64(), Some(usage));
     let bills = get(&third.url, op, "/api/v1/bills?limit=10000");
     assert_eq!(bills.as_array().unwrap().iter().filter(|b| b["job_id"] == id.as_str()).count(), 1, "one bill");
-    let sacct = Command::new("sacct")
-        .args(["-X", "-n", "-o", "JobID", "--name", &format!("suanli-{id}")])
-        .env_remove("SLURM_JWT")
-        .output()
-        .unwrap();
-    let n = String::from_utf8_lossy(&sacct.stdout).lines().filter(|l| !l.trim().is_empty()).count();
+    // Accounting lags slurmctld by a moment: poll until it records the run.
+    let t0 = Instant::now();
+    let n = loop {
+        let sacct = Command::new("sacct")
+            .args(["-X", "-n", "-o", "JobID", "--name", &format!("suanli-{id}")])
+            .env_remove("SLURM_JWT")
+            .output()
+            .unwrap();
+        let n = String::from_utf8_lossy(&sacct.stdout).lines().filter(|l| !l.trim().is_empty()).count();
+        if n > 0 || t0.elapsed() > Duration::from_secs(20) {
+            break n;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
     assert_eq!(n, 1, "Slurm ran the job once");
 }

@@ -41,6 +41,7 @@ impl TestServer {
             seed: 1,
             demo_stream: false,
             backends: Vec::new(),
+            demo_energy_days: 0,
         };
         let state = suanli_server::build_state(&cfg).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

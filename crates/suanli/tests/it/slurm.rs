@@ -96,6 +96,20 @@ fn cli(program: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// How many Slurm jobs accounting holds for a Suanli job, once it records any (it lags
+/// slurmctld by a moment).
+async fn sacct_runs(suanli_id: &str) -> usize {
+    let t0 = Instant::now();
+    loop {
+        let out = cli("sacct", &["-X", "--noheader", "-n", "-o", "JobID", "--name", &format!("suanli-{suanli_id}")]);
+        let n = out.lines().filter(|l| !l.trim().is_empty()).count();
+        if n > 0 || t0.elapsed() > Duration::from_secs(20) {
+            return n;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// The job's state in the accounting database (`sacct`), once it has one.
 async fn sacct_state_until(slurm_id: u64, wanted: &str, timeout: Duration) -> String {
     let t0 = Instant::now();
@@ -541,8 +555,7 @@ async fn slurm_agent_runs_jobs_and_survives_its_own_restart() {
     let _agent = AgentProcess::start(&s.url, &token, &cid, &live, time_scale);
     let done = wait_for_final(&tenant, &id, Duration::from_secs(60)).await;
     assert_eq!(done["state"], "succeeded", "{done}");
-    let jobs = cli("sacct", &["-X", "--noheader", "-n", "-o", "JobID", "--name", &format!("suanli-{id}")]);
-    assert_eq!(jobs.lines().filter(|l| !l.trim().is_empty()).count(), 1, "one Slurm job, not two: {jobs}");
+    assert_eq!(sacct_runs(&id).await, 1, "one Slurm job, not two");
     let t0 = Instant::now();
     while tenant.get(&format!("/api/v1/jobs/{id}/bill")).await.0 != StatusCode::OK {
         assert!(t0.elapsed() < Duration::from_secs(20), "not billed");
@@ -777,8 +790,7 @@ async fn slurm_rest_outage_loses_nothing_and_strangers_are_not_killed() {
     s.state.engine.set_backend(centre, std::sync::Arc::new(backend(&live, 1800.0)));
     let done = wait_for_final(&tenant, &id, Duration::from_secs(60)).await;
     assert_eq!(done["state"], "succeeded", "{done}");
-    let runs = cli("sacct", &["-X", "--noheader", "-n", "-o", "JobID", "--name", &format!("suanli-{id}")]);
-    assert_eq!(runs.lines().filter(|l| !l.trim().is_empty()).count(), 1, "{runs}");
+    assert_eq!(sacct_runs(&id).await, 1, "one Slurm job");
     // The stranger was reported (logged), not killed.
     let state = cli("squeue", &["-h", "-j", &stranger_id.to_string(), "-o", "%T"]);
     assert!(state.contains("RUNNING") || state.contains("PENDING"), "the stranger was killed: {state:?}");
