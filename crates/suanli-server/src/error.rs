@@ -38,6 +38,16 @@ impl ApiError {
     }
 }
 
+impl std::fmt::Display for ApiError {
+    /// For people: the message and code of a domain error; internal details stay in the log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Domain(e) => write!(f, "{e}"),
+            ApiError::Internal(_) => f.write_str("an internal error occurred (internal)"),
+        }
+    }
+}
+
 impl From<Error> for ApiError {
     fn from(e: Error) -> ApiError {
         ApiError::Domain(e)

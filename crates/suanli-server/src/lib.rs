@@ -129,6 +129,10 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(web::overview))
         .route("/sign-in", get(web::sign_in_page).post(web::sign_in))
         .route("/sign-out", post(web::sign_out))
+        .route("/jobs", get(web::jobs_page).post(web::submit_job))
+        .route("/vouchers", get(web::vouchers_page))
+        .route("/vouchers/apply", post(web::apply))
+        .route("/vouchers/applications/{id}/{decision}", post(web::decide))
         .nest("/api/v1", api)
         .fallback(|| async {
             error::ApiError::new(ErrorCode::NotFound, "no such path; the API lives under /api/v1 (GET /api/v1/openapi.json describes it)")

@@ -122,12 +122,14 @@ fn page(lang: Lang, title: &str, caller: Option<&Caller>, body: &str) -> String 
     });
     format!(
         r#"<!doctype html><html lang="{code}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · Suanli 算力</title><style>{STYLE}</style></head>
-<body><header><a class="brand" href="/">Suanli 算力</a><nav aria-label="{nav}"><a href="/">{overview}</a><a href="/api/v1/openapi.json">API</a></nav><a class="lang" href="?lang={olang}" hreflang="{olang}">{oname}</a>{who}</header>
+<body><header><a class="brand" href="/">Suanli 算力</a><nav aria-label="{nav}"><a href="/">{overview}</a><a href="/jobs">{jobs}</a><a href="/vouchers">{vouchers}</a><a href="/api/v1/openapi.json">API</a></nav><a class="lang" href="?lang={olang}" hreflang="{olang}">{oname}</a>{who}</header>
 <main id="main">{body}</main><footer>{foot}</footer></body></html>"#,
         code = lang.code(),
         title = esc(title),
         nav = lang.t("主导航", "Main"),
         overview = lang.t("总览", "Overview"),
+        jobs = lang.t("作业", "Jobs"),
+        vouchers = lang.t("算力券", "Vouchers"),
         olang = other.0,
         oname = other.1,
         foot = lang
@@ -340,5 +342,316 @@ mod tests {
         assert_eq!(Lang::Zh.yuan(980.0), "¥980");
         assert_eq!(Lang::En.yuan(50_000_000.0), "¥50,000,000");
         assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;");
+    }
+}
+
+/// A signed-in page, or the redirect to sign in.
+async fn gate(s: &AppState, q: &LangQuery, headers: &HeaderMap) -> Result<(Lang, Option<String>, Caller), Response> {
+    let (lang, set) = lang_of(q, headers);
+    match signed_in(s, headers).await {
+        Some(c) => Ok((lang, set, c)),
+        None => Err(with_cookie(Redirect::to("/sign-in").into_response(), set)),
+    }
+}
+
+fn notice(msg: Option<&str>, error: bool) -> String {
+    msg.map_or(String::new(), |m| {
+        let class = if error { "error" } else { "ok" };
+        format!(r#"<p class="{class}" role="{}">{}</p>"#, if error { "alert" } else { "status" }, esc(m))
+    })
+}
+
+fn money(lang: Lang, yuan_str: &str) -> String {
+    lang.yuan(yuan_str.parse().unwrap_or(0.0))
+}
+
+/// `GET /jobs`: the jobs a role may see, newest first, with cost and voucher share; a tenant
+/// also gets the submit form.
+pub async fn jobs_page(State(s): State<AppState>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    match gate(&s, &q, &headers).await {
+        Ok((lang, set, c)) => with_cookie(Html(render_jobs(&s, lang, &c, None).await).into_response(), set),
+        Err(r) => r,
+    }
+}
+
+async fn render_jobs(s: &AppState, lang: Lang, c: &Caller, msg: Option<(&str, bool)>) -> String {
+    use suanli_core::tenant::Role;
+    let mut f = suanli_store::JobFilter { limit: 50, ..Default::default() };
+    match c.role() {
+        Role::Tenant => f.tenant_id = c.0.tenant_id.clone(),
+        Role::Provider => f.provider_id = c.0.provider_id.clone(),
+        Role::Operator | Role::Regulator => {}
+    }
+    let jobs = s.store.jobs(&f).await.unwrap_or_default();
+    let mut body = format!("<h1>{}</h1>", lang.t("作业", "Jobs"));
+    body.push_str(&notice(msg.map(|m| m.0), msg.is_some_and(|m| m.1)));
+    if c.role() == Role::Tenant {
+        let _ = write!(
+            body,
+            r#"<h2>{h}</h2><form method="post" action="/jobs"><label for="name">{n}</label><input id="name" name="name" required maxlength="100" value="finetune">
+<label for="accelerators">{a}</label><input id="accelerators" name="accelerators" type="number" min="1" max="1024" value="8" required>
+<label for="hours">{d}</label><input id="hours" name="hours" type="number" min="0.01" step="0.01" value="1" required>
+<label for="min_tflops">{t}</label><input id="min_tflops" name="min_tflops" type="number" min="0" step="1" value="300">
+<p><button type="submit">{b}</button></p></form>"#,
+            h = lang.t("提交作业", "Submit a job"),
+            n = lang.t("名称", "Name"),
+            a = lang.t("加速卡数量", "Accelerators"),
+            d = lang.t("预计时长（小时）", "Estimated hours"),
+            t = lang.t("最低 FP16 TFLOPS", "Minimum FP16 TFLOPS"),
+            b = lang.t("提交", "Submit"),
+        );
+    }
+    let _ = write!(
+        body,
+        r#"<h2>{}</h2><table><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
+        lang.t("最近的作业", "Recent jobs"),
+        lang.t("作业", "Job"),
+        lang.t("名称", "Name"),
+        lang.t("状态", "State"),
+        lang.t("算力中心", "Centre"),
+        lang.t("费用", "Cost"),
+        lang.t("算力券支付", "Paid by voucher"),
+    );
+    for j in &jobs {
+        let bill = s.store.bill_for_job(&j.id).await.ok().flatten();
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(j.id.as_str()),
+            esc(&j.spec.name),
+            j.state.as_str(),
+            esc(j.centre_id.as_ref().map_or("-", |c| c.as_str())),
+            j.cost.map_or("-".to_string(), |f| lang.yuan(f.0 as f64 / 100.0)),
+            bill.map_or("-".to_string(), |b| lang.yuan(b.voucher.0 as f64 / 100.0)),
+        );
+    }
+    body.push_str("</tbody></table>");
+    page(lang, lang.t("作业", "Jobs"), Some(c), &body)
+}
+
+#[derive(Debug, Deserialize)]
+struct JobForm {
+    name: String,
+    accelerators: u32,
+    hours: f64,
+    min_tflops: Option<f64>,
+}
+
+/// `POST /jobs` (form): a tenant submits a job.
+pub async fn submit_job(State(s): State<AppState>, headers: HeaderMap, body: String) -> Response {
+    use suanli_core::tenant::Role;
+    let (lang, _, c) = match gate(&s, &LangQuery { lang: None }, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Some(tenant) = c.0.tenant_id.clone().filter(|_| c.role() == Role::Tenant) else {
+        return (
+            StatusCode::FORBIDDEN,
+            Html(render_jobs(&s, lang, &c, Some((lang.t("只有企业用户可以提交作业。", "Only tenants submit jobs."), true))).await),
+        )
+            .into_response();
+    };
+    let form = match serde_urlencoded::from_str::<JobForm>(&body) {
+        Ok(f) if f.hours.is_finite() && f.hours > 0.0 => f,
+        _ => {
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Html(render_jobs(&s, lang, &c, Some((lang.t("请检查表单中的数值。", "Check the form's numbers."), true))).await),
+            )
+                .into_response();
+        }
+    };
+    let mut spec = suanli_core::job::JobSpec::new(
+        form.name.trim(),
+        suanli_core::job::JobKind::Training,
+        form.accelerators,
+        (form.hours * 3600.0).round() as i64,
+    );
+    spec.min_fp16_tflops = form.min_tflops.filter(|t| *t > 0.0);
+    match crate::api::jobs::create_job(&s, &c.0.actor(), tenant, spec).await {
+        Ok(job) => Html(render_jobs(&s, lang, &c, Some((&format!("{} {}", lang.t("已提交：", "Submitted:"), job.id), false))).await)
+            .into_response(),
+        Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, Html(render_jobs(&s, lang, &c, Some((&e.to_string(), true))).await)).into_response(),
+    }
+}
+
+/// `GET /vouchers`: the programme's money; for the operator the applications to decide, for a
+/// tenant its balance and the form to apply.
+pub async fn vouchers_page(State(s): State<AppState>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    match gate(&s, &q, &headers).await {
+        Ok((lang, set, c)) => with_cookie(Html(render_vouchers(&s, lang, &c, None).await).into_response(), set),
+        Err(r) => r,
+    }
+}
+
+async fn render_vouchers(s: &AppState, lang: Lang, c: &Caller, msg: Option<(&str, bool)>) -> String {
+    use suanli_core::tenant::Role;
+    let mut body = format!("<h1>{}</h1>", lang.t("算力券", "Compute vouchers"));
+    body.push_str(&notice(msg.map(|m| m.0), msg.is_some_and(|m| m.1)));
+    if let Ok(Some(p)) = s.store.programme_open_at(s.ids.now_ms()).await
+        && let Ok(o) = crate::api::vouchers::programme_out(s, &p).await
+    {
+        let _ = write!(
+            body,
+            r#"<section class="tiles"><div class="tile"><div class="t">{}</div><div class="v">{}</div><progress value="{:.4}" max="1">{:.1}%</progress><div class="t">{} {}</div></div><div class="tile"><div class="t">{}</div><div class="v">{}</div><div class="t">{} {}</div></div></section>"#,
+            esc(&o.name),
+            money(lang, &o.spent),
+            o.spent_share,
+            o.spent_share * 100.0,
+            lang.t("预算", "budget"),
+            money(lang, &o.budget),
+            lang.t("已发放", "Issued"),
+            money(lang, &o.issued),
+            lang.t("剩余", "remaining"),
+            money(lang, &o.remaining),
+        );
+    }
+    match c.role() {
+        Role::Tenant => {
+            if let Some(t) = &c.0.tenant_id
+                && let Ok(b) = crate::api::vouchers::balance_of(s, t).await
+            {
+                let _ = write!(
+                    body,
+                    "<h2>{}</h2><table><tbody><tr><th scope=\"row\">{}</th><td>{}</td></tr><tr><th scope=\"row\">{}</th><td>{}</td></tr><tr><th scope=\"row\">{}</th><td>{}</td></tr></tbody></table>",
+                    lang.t("我的余额", "My balance"),
+                    lang.t("算力券可用", "Vouchers available"),
+                    money(lang, &b.voucher_available),
+                    lang.t("现金可用", "Cash available"),
+                    money(lang, &b.cash_available),
+                    lang.t("欠费", "Outstanding"),
+                    money(lang, &b.outstanding),
+                );
+            }
+            let _ = write!(
+                body,
+                r#"<h2>{h}</h2><form method="post" action="/vouchers/apply"><label for="amount">{a}</label><input id="amount" name="amount" inputmode="decimal" required><label for="purpose">{p}</label><input id="purpose" name="purpose" required maxlength="500"><p><button type="submit">{b}</button></p></form>"#,
+                h = lang.t("申请算力券", "Apply for vouchers"),
+                a = lang.t("金额（元）", "Amount (yuan)"),
+                p = lang.t("用途", "Purpose"),
+                b = lang.t("提交申请", "Apply"),
+            );
+        }
+        Role::Operator | Role::Regulator => {
+            let apps = s.store.applications(None, Some(suanli_ledger::records::ApplicationState::Pending), 100).await.unwrap_or_default();
+            let _ = write!(
+                body,
+                r#"<h2>{}</h2><table><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
+                lang.t("待审批的申请", "Applications to decide"),
+                lang.t("企业", "Enterprise"),
+                lang.t("申请金额", "Requested"),
+                lang.t("用途", "Purpose"),
+                lang.t("决定", "Decision"),
+            );
+            for a in &apps {
+                let name = s.store.tenant(&a.tenant_id).await.ok().flatten().map_or_else(|| a.tenant_id.to_string(), |t| t.name);
+                let actions = if c.role() == Role::Operator {
+                    format!(
+                        r#"<form method="post" action="/vouchers/applications/{id}/approve"><button type="submit" aria-label="{al} {n}">{ap}</button></form> <form method="post" action="/vouchers/applications/{id}/reject"><label for="r-{id}">{rl}</label><input id="r-{id}" name="reason" required><button type="submit">{rj}</button></form>"#,
+                        id = esc(a.id.as_str()),
+                        al = lang.t("批准", "Approve"),
+                        n = esc(&name),
+                        ap = lang.t("批准", "Approve"),
+                        rl = lang.t("驳回理由", "Reason to reject"),
+                        rj = lang.t("驳回", "Reject"),
+                    )
+                } else {
+                    "-".to_string()
+                };
+                let _ = write!(
+                    body,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{actions}</td></tr>",
+                    esc(&name),
+                    lang.yuan(a.requested.0 as f64 / 100.0),
+                    esc(&a.purpose)
+                );
+            }
+            body.push_str("</tbody></table>");
+        }
+        Role::Provider => {}
+    }
+    page(lang, lang.t("算力券", "Compute vouchers"), Some(c), &body)
+}
+
+#[derive(Debug, Deserialize)]
+struct ApplyForm {
+    amount: String,
+    purpose: String,
+}
+
+/// `POST /vouchers/apply` (form): a tenant applies.
+pub async fn apply(State(s): State<AppState>, headers: HeaderMap, body: String) -> Response {
+    let (lang, _, c) = match gate(&s, &LangQuery { lang: None }, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let result = async {
+        let t =
+            c.0.tenant_id
+                .clone()
+                .filter(|_| c.role() == suanli_core::tenant::Role::Tenant)
+                .ok_or_else(|| crate::error::ApiError::new(suanli_core::ErrorCode::Forbidden, "only tenants apply"))?;
+        let f = serde_urlencoded::from_str::<ApplyForm>(&body)
+            .map_err(|e| crate::error::ApiError::new(suanli_core::ErrorCode::InvalidBody, e.to_string()))?;
+        let amount = suanli_core::Fen::parse_positive("amount", &f.amount)?;
+        crate::api::vouchers::apply_for(&s, &c.0.actor(), t, amount, &f.purpose, None).await
+    }
+    .await;
+    match result {
+        Ok(a) => Html(
+            render_vouchers(&s, lang, &c, Some((&format!("{} {}", lang.t("申请已提交：", "Application submitted:"), a.id), false))).await,
+        )
+        .into_response(),
+        Err(e) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, Html(render_vouchers(&s, lang, &c, Some((&e.to_string(), true))).await)).into_response()
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RejectForm {
+    reason: String,
+}
+
+/// `POST /vouchers/applications/{id}/approve|reject` (form): the operator decides.
+pub async fn decide(
+    State(s): State<AppState>,
+    axum::extract::Path((id, what)): axum::extract::Path<(String, String)>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let (lang, _, c) = match gate(&s, &LangQuery { lang: None }, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let result = async {
+        c.require(&[suanli_core::tenant::Role::Operator])?;
+        let id = suanli_core::id::ApplicationId::parse(&id)?;
+        let a = s
+            .store
+            .application(&id)
+            .await?
+            .ok_or_else(|| crate::error::ApiError::new(suanli_core::ErrorCode::ApplicationNotFound, format!("no application {id}")))?;
+        if a.state != suanli_ledger::records::ApplicationState::Pending {
+            return Err(crate::error::ApiError::new(suanli_core::ErrorCode::ApplicationDecided, "already decided"));
+        }
+        match what.as_str() {
+            "approve" => {
+                crate::api::vouchers::issue(&s, &a, a.requested, None, &c.0.actor()).await.map(|_| lang.t("已批准。", "Approved."))
+            }
+            "reject" => {
+                let f = serde_urlencoded::from_str::<RejectForm>(&body)
+                    .map_err(|e| crate::error::ApiError::new(suanli_core::ErrorCode::InvalidBody, e.to_string()))?;
+                crate::api::vouchers::reject_application(&s, &a, &f.reason, &c.0.actor()).await.map(|_| lang.t("已驳回。", "Rejected."))
+            }
+            _ => Err(crate::error::ApiError::new(suanli_core::ErrorCode::NotFound, "no such decision")),
+        }
+    }
+    .await;
+    match result {
+        Ok(m) => Html(render_vouchers(&s, lang, &c, Some((m, false))).await).into_response(),
+        Err(e) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, Html(render_vouchers(&s, lang, &c, Some((&e.to_string(), true))).await)).into_response()
+        }
     }
 }

@@ -1,9 +1,9 @@
 //! Voucher programmes (算力券), applications and their approval, enterprise balances and cash top-ups.
 
+use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, Query};
-use crate::{AppState, audit};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -299,13 +299,27 @@ pub async fn apply(
     c.require(&[Role::Tenant, Role::Operator])?;
     let tenant_id = acting_tenant(&s, &c, b.tenant_id.as_deref()).await?;
     let amount = Fen::parse_positive("amount", &b.amount)?;
-    let purpose = b.purpose.trim().to_string();
+    let app = apply_for(&s, &c.0.actor(), tenant_id, amount, &b.purpose, b.programme_id.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(application_out(&s, &app).await?)))
+}
+
+/// Records an application after checking the programme is open, the enterprise eligible and
+/// under its cap (the web UI and the API share it).
+pub async fn apply_for(
+    s: &AppState,
+    actor: &str,
+    tenant_id: TenantId,
+    amount: Fen,
+    purpose: &str,
+    programme: Option<&str>,
+) -> ApiResult<Application> {
+    let purpose = purpose.trim().to_string();
     if purpose.is_empty() || purpose.chars().count() > 500 {
         return Err(ApiError::new(ErrorCode::InvalidName, "purpose must be 1 to 500 characters"));
     }
     let now = s.ids.now_ms();
-    let programme = match &b.programme_id {
-        Some(id) => load_programme(&s, id).await?,
+    let programme = match programme {
+        Some(id) => load_programme(s, id).await?,
         None => s
             .store
             .programme_open_at(now)
@@ -347,15 +361,15 @@ pub async fn apply(
         decided_ms: None,
         created_ms: t,
     };
-    let a = audit(
-        &s,
-        &c,
+    let a = crate::audit_as(
+        s,
+        actor,
         "voucher.apply",
         app.id.as_str(),
         json!({"tenant": app.tenant_id, "programme": app.programme_id, "amount": yuan(amount)}),
     );
     s.store.insert_application(&app, &a).await?;
-    Ok((StatusCode::CREATED, Json(application_out(&s, &app).await?)))
+    Ok(app)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -514,11 +528,18 @@ pub async fn reject(
     if a.state != ApplicationState::Pending {
         return Err(ApiError::new(ErrorCode::ApplicationDecided, format!("application {} was already {}", a.id, a.state.as_str())));
     }
-    let reason = b.reason.trim().to_string();
+    reject_application(&s, &a, &b.reason, &c.0.actor()).await?;
+    let a = visible_application(&s, &c, &id).await?;
+    Ok(Json(application_out(&s, &a).await?))
+}
+
+/// Rejects a pending application with a reason (the web UI and the API share it).
+pub async fn reject_application(s: &AppState, a: &Application, reason: &str, actor: &str) -> ApiResult<()> {
+    let reason = reason.trim().to_string();
     if reason.is_empty() {
         return Err(ApiError::new(ErrorCode::InvalidName, "a rejection needs a reason"));
     }
-    let audit_rec = audit(&s, &c, "voucher.reject", a.id.as_str(), json!({"reason": reason}));
+    let audit_rec = crate::audit_as(s, actor, "voucher.reject", a.id.as_str(), json!({"reason": reason}));
     s.ledger
         .submit_all(LedgerRequest {
             effects: vec![Effect::DecideApplication {
@@ -526,15 +547,14 @@ pub async fn reject(
                 state: ApplicationState::Rejected,
                 approved: None,
                 reason: Some(reason),
-                by: c.0.actor(),
+                by: actor.to_string(),
                 at_ms: s.ids.now_ms(),
             }],
             audit: Some(audit_rec),
             ..LedgerRequest::default()
         })
         .await?;
-    let a = visible_application(&s, &c, &id).await?;
-    Ok(Json(application_out(&s, &a).await?))
+    Ok(())
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

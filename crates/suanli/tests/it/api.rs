@@ -580,3 +580,57 @@ async fn web_overview_needs_sign_in_and_speaks_both_languages() {
         http.get(format!("{}/", s.url)).header("cookie", format!("{cookie}; {lang_cookie}")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("<html lang=\"en\""), "the language choice is remembered");
 }
+
+/// The jobs and vouchers pages do each role's task over plain HTML forms: a tenant submits a
+/// job and applies for vouchers (a zero amount is refused with its code), the operator approves
+/// an application; a tenant never sees the approval forms.
+#[tokio::test]
+async fn web_forms_submit_jobs_apply_and_approve() {
+    let s = TestServer::start().await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let sign_in = |role: &str| {
+        let (http, url, token) = (http.clone(), s.url.clone(), s.tokens[role].clone());
+        async move {
+            let r = http
+                .post(format!("{url}/sign-in"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("token={token}"))
+                .send()
+                .await
+                .unwrap();
+            r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string()
+        }
+    };
+    let form = |path: &str, cookie: &str, body: &str| {
+        http.post(format!("{}{path}", s.url))
+            .header("cookie", cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_string())
+            .send()
+    };
+    let tenant = sign_in("tenant").await;
+    let page = http.get(format!("{}/jobs", s.url)).header("cookie", &tenant).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("提交作业") && page.contains("<label for=\"accelerators\">"), "{page}");
+    let r = form("/jobs", &tenant, "name=web-job&accelerators=8&hours=1&min_tflops=300").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("已提交") && page.contains("web-job"), "{page}");
+    let r = form("/vouchers/apply", &tenant, "amount=0&purpose=x").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("zero_amount"));
+    let r = form("/vouchers/apply", &tenant, "amount=120000&purpose=%E8%AE%AD%E7%BB%83").await.unwrap();
+    let page = r.text().await.unwrap();
+    assert!(page.contains("申请已提交") && page.contains("算力券可用"), "{page}");
+    assert!(!page.contains("/approve"), "a tenant sees no approval forms");
+    let op = sign_in("operator").await;
+    let page = http.get(format!("{}/vouchers?lang=en", s.url)).header("cookie", &op).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Applications to decide"), "{page}");
+    let (_, apps) = s.as_role("operator").get("/api/v1/voucher-applications?state=pending").await;
+    let id = apps.as_array().unwrap().iter().find(|a| a["requested"] == "120000.00").unwrap()["id"].as_str().unwrap().to_string();
+    let r = form(&format!("/vouchers/applications/{id}/approve"), &op, "").await.unwrap();
+    assert!(r.text().await.unwrap().contains("已批准"));
+    let (_, a) = s.as_role("operator").get(&format!("/api/v1/voucher-applications/{id}")).await;
+    assert_eq!(a["state"], "approved");
+    let r = form(&format!("/vouchers/applications/{id}/approve"), &tenant, "").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "a tenant cannot approve");
+}
