@@ -131,6 +131,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sign-out", post(web::sign_out))
         .route("/jobs", get(web::jobs_page).post(web::submit_job))
         .route("/vouchers", get(web::vouchers_page))
+        .route("/energy", get(web::energy_page))
         .route("/vouchers/apply", post(web::apply))
         .route("/vouchers/applications/{id}/{decision}", post(web::decide))
         .nest("/api/v1", api)

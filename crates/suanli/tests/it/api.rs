@@ -579,6 +579,9 @@ async fn web_overview_needs_sign_in_and_speaks_both_languages() {
     let page =
         http.get(format!("{}/", s.url)).header("cookie", format!("{cookie}; {lang_cookie}")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("<html lang=\"en\""), "the language choice is remembered");
+    // The energy page: coverage of the demo city (24 of 26 centres report) and the ranking.
+    let page = http.get(format!("{}/energy", s.url)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("监测覆盖率") && page.contains("24/26") && page.contains("全生命周期评价排名"), "{page}");
 }
 
 /// The jobs and vouchers pages do each role's task over plain HTML forms: a tenant submits a
