@@ -132,6 +132,8 @@ pub fn router(state: AppState) -> Router {
         .route("/jobs", get(web::jobs_page).post(web::submit_job))
         .route("/vouchers", get(web::vouchers_page))
         .route("/energy", get(web::energy_page))
+        .route("/centres", get(web::centres_page))
+        .route("/centres/{id}", get(web::centre_page))
         .route("/vouchers/apply", post(web::apply))
         .route("/vouchers/applications/{id}/{decision}", post(web::decide))
         .nest("/api/v1", api)

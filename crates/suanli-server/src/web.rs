@@ -122,12 +122,13 @@ fn page(lang: Lang, title: &str, caller: Option<&Caller>, body: &str) -> String 
     });
     format!(
         r#"<!doctype html><html lang="{code}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · Suanli 算力</title><style>{STYLE}</style></head>
-<body><header><a class="brand" href="/">Suanli 算力</a><nav aria-label="{nav}"><a href="/">{overview}</a><a href="/jobs">{jobs}</a><a href="/vouchers">{vouchers}</a><a href="/energy">{energy}</a><a href="/api/v1/openapi.json">API</a></nav><a class="lang" href="?lang={olang}" hreflang="{olang}">{oname}</a>{who}</header>
+<body><header><a class="brand" href="/">Suanli 算力</a><nav aria-label="{nav}"><a href="/">{overview}</a><a href="/centres">{centres}</a><a href="/jobs">{jobs}</a><a href="/vouchers">{vouchers}</a><a href="/energy">{energy}</a><a href="/api/v1/openapi.json">API</a></nav><a class="lang" href="?lang={olang}" hreflang="{olang}">{oname}</a>{who}</header>
 <main id="main">{body}</main><footer>{foot}</footer></body></html>"#,
         code = lang.code(),
         title = esc(title),
         nav = lang.t("主导航", "Main"),
         overview = lang.t("总览", "Overview"),
+        centres = lang.t("算力中心", "Centres"),
         jobs = lang.t("作业", "Jobs"),
         vouchers = lang.t("算力券", "Vouchers"),
         energy = lang.t("能耗", "Energy"),
@@ -780,4 +781,157 @@ pub async fn energy_page(State(s): State<AppState>, Query(q): Query<LangQuery>, 
     }
     body.push_str("</tbody></table>");
     with_cookie(Html(page(lang, lang.t("能耗监测", "Energy"), Some(&c), &body)).into_response(), set)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CentresQuery {
+    pub lang: Option<String>,
+    /// Only centres whose region id starts with this (e.g. `hz-` for Hangzhou's districts).
+    pub region: Option<String>,
+    /// cloud, intelligent-computing or edge.
+    pub kind: Option<String>,
+}
+
+/// `GET /centres`: the registry, filterable by region and kind, with each centre's capacity,
+/// running accelerators and measured PUE.
+pub async fn centres_page(State(s): State<AppState>, Query(q): Query<CentresQuery>, headers: HeaderMap) -> Response {
+    let (lang, set, c) = match gate(&s, &LangQuery { lang: q.lang.clone() }, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let centres = s.store.centres(None).await.unwrap_or_default();
+    let pools = s.store.pools().await.unwrap_or_default();
+    let running = s.store.jobs_in_states(&[suanli_core::job::JobState::Running]).await.unwrap_or_default();
+    let now = s.ids.now_ms();
+    let pue30: BTreeMap<String, f64> = {
+        let book = s.energy.book.read().await;
+        centres
+            .iter()
+            .filter_map(|c| book.pue(&c.id, now - 30 * 86_400_000, now).ok().and_then(|f| f.value).map(|v| (c.id.to_string(), v)))
+            .collect()
+    };
+    let region = q.region.clone().unwrap_or_default();
+    let kind = q.kind.clone().unwrap_or_default();
+    let mut body = format!("<h1>{}</h1>", lang.t("算力中心", "Compute centres"));
+    let _ = write!(
+        body,
+        r#"<form method="get" action="/centres"><label for="region">{}</label><input id="region" name="region" value="{}" placeholder="hz-"><label for="kind">{}</label><input id="kind" name="kind" value="{}" placeholder="intelligent-computing"><p><button type="submit">{}</button></p></form>"#,
+        lang.t("区域（前缀）", "Region (prefix)"),
+        esc(&region),
+        lang.t("类型", "Kind"),
+        esc(&kind),
+        lang.t("筛选", "Filter"),
+    );
+    let _ = write!(
+        body,
+        r#"<table><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
+        lang.t("名称", "Name"),
+        lang.t("区域", "Region"),
+        lang.t("类型", "Kind"),
+        lang.t("合作状态", "Partner status"),
+        lang.t("加速卡（使用中 / 总数）", "Accelerators (busy / total)"),
+        lang.t("申报 PUE", "Declared PUE"),
+        lang.t("实测 PUE（30 天）", "Measured PUE (30 d)"),
+    );
+    for ctr in centres.iter().filter(|x| x.region.starts_with(&region) && (kind.is_empty() || x.kind.as_str() == kind)) {
+        let total: u32 = pools.iter().filter(|p| p.centre_id == ctr.id).map(|p| p.capacity()).sum();
+        let busy: u32 = running.iter().filter(|j| j.centre_id.as_ref() == Some(&ctr.id)).map(|j| j.spec.accelerators).sum();
+        let _ = write!(
+            body,
+            r#"<tr><td><a href="/centres/{id}">{name}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{busy} / {total}</td><td>{:.2}</td><td>{}</td></tr>"#,
+            esc(&ctr.region),
+            ctr.kind.as_str(),
+            ctr.partner_status.as_str(),
+            ctr.declared_pue,
+            pue30.get(ctr.id.as_str()).map_or("-".to_string(), |p| format!("{p:.2}")),
+            id = esc(ctr.id.as_str()),
+            name = esc(if lang == Lang::Zh { &ctr.name } else { &ctr.name_en }),
+        );
+    }
+    body.push_str("</tbody></table>");
+    with_cookie(Html(page(lang, lang.t("算力中心", "Compute centres"), Some(&c), &body)).into_response(), set)
+}
+
+/// `GET /centres/{id}`: a centre's pools with prices and what runs on them, its PUE over the
+/// last 30 days, its grade and lifecycle recommendation.
+pub async fn centre_page(
+    State(s): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, set, c) = match gate(&s, &q, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let centre = match suanli_core::id::CentreId::parse(&id) {
+        Ok(cid) => s.store.centre(&cid).await.ok().flatten(),
+        Err(_) => None,
+    };
+    let Some(ctr) = centre else {
+        return (
+            StatusCode::NOT_FOUND,
+            Html(page(lang, "404", Some(&c), &notice(Some(lang.t("没有这个算力中心。", "No such centre.")), true))),
+        )
+            .into_response();
+    };
+    let pools = s.store.pools_of(&ctr.id).await.unwrap_or_default();
+    let running = s.store.jobs_in_states(&[suanli_core::job::JobState::Running]).await.unwrap_or_default();
+    let now = s.ids.now_ms();
+    let (points, assessment) = {
+        let book = s.energy.book.read().await;
+        let points = book.series(&ctr.id, now - 30 * 86_400_000, now, suanli_energy::Step::Day).unwrap_or_default();
+        let a = book.evaluate(now, &BTreeMap::new()).into_iter().find(|a| a.dc == ctr.id).and_then(|a| serde_json::to_value(a).ok());
+        (points, a)
+    };
+    let name = if lang == Lang::Zh { &ctr.name } else { &ctr.name_en };
+    let mut body = format!("<h1>{}</h1><p>{} · {} · {}</p>", esc(name), esc(&ctr.region), ctr.kind.as_str(), ctr.partner_status.as_str());
+    let _ = write!(
+        body,
+        r#"<h2>{}</h2><table><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
+        lang.t("资源池", "Pools"),
+        lang.t("加速卡型号", "Accelerator"),
+        lang.t("使用中 / 总数", "Busy / total"),
+        lang.t("价格（元/卡时）", "Price (¥ per accelerator-hour)"),
+        lang.t("伙伴折扣", "Partner discount"),
+    );
+    for p in &pools {
+        let busy: u32 = running.iter().filter(|j| j.pool_id.as_ref() == Some(&p.id)).map(|j| j.spec.accelerators).sum();
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{busy} / {}</td><td>{}</td><td>{}%</td></tr>",
+            esc(&p.accelerator),
+            p.capacity(),
+            p.price_per_hour.to_yuan_string(),
+            p.partner_discount_pct
+        );
+    }
+    body.push_str("</tbody></table>");
+    let series = suanli_sim::svg::Series {
+        name: "PUE".into(),
+        points: points.iter().filter_map(|p| p.pue.map(|v| (((p.from_ms - now) as f64 / 86_400_000.0).round(), v))).collect(),
+    };
+    let _ = write!(body, "<h2>{}</h2>", lang.t("近 30 天每日 PUE", "Daily PUE, last 30 days"));
+    body.push_str(&suanli_sim::svg::line_chart(
+        lang.t("每日 PUE", "Daily PUE"),
+        lang.t("天（相对今天）", "days (relative to today)"),
+        "PUE",
+        &[series],
+        false,
+    ));
+    if let Some(a) = assessment {
+        let _ = write!(
+            body,
+            "<h2>{}</h2><table><tbody><tr><th scope=\"row\">{}</th><td>{}</td></tr><tr><th scope=\"row\">GB 40879</th><td>{}</td></tr><tr><th scope=\"row\">{}</th><td>{}</td></tr><tr><th scope=\"row\">{}</th><td>{}</td></tr></tbody></table>",
+            lang.t("评价", "Evaluation"),
+            lang.t("年化 PUE", "Annualised PUE"),
+            path(&a, "kpis.pue.value").as_f64().map_or("-".to_string(), |p| format!("{p:.2}")),
+            esc(path(&a, "grading.outcome").as_str().unwrap_or("-")),
+            lang.t("新建限值 1.25", "New-DC limit 1.25"),
+            esc(path(&a, "policy.outcome").as_str().unwrap_or("-")),
+            lang.t("建议", "Recommendation"),
+            esc(path(&a, "lifecycle.recommendation").as_str().unwrap_or("-")),
+        );
+    }
+    with_cookie(Html(page(lang, name, Some(&c), &body)).into_response(), set)
 }

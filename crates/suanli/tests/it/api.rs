@@ -582,6 +582,14 @@ async fn web_overview_needs_sign_in_and_speaks_both_languages() {
     // The energy page: coverage of the demo city (24 of 26 centres report) and the ranking.
     let page = http.get(format!("{}/energy", s.url)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("监测覆盖率") && page.contains("24/26") && page.contains("全生命周期评价排名"), "{page}");
+    // Centres: the registry filtered to Hangzhou's districts, and one centre's page with its PUE chart.
+    let page = http.get(format!("{}/centres?region=hz-", s.url)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    let first = page.split("href=\"/centres/").nth(1).and_then(|x| x.split('"').next()).expect("a centre link").to_string();
+    assert!(page.contains("hz-") && !page.contains("<td>sd-"), "{page}");
+    let page = http.get(format!("{}/centres/{first}", s.url)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("资源池") && page.contains("近 30 天每日 PUE") && page.contains("<svg"), "{page}");
+    let r = http.get(format!("{}/centres/ctr_00000000000000000000ff", s.url)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
 
 /// The jobs and vouchers pages do each role's task over plain HTML forms: a tenant submits a
