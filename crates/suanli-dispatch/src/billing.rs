@@ -49,10 +49,6 @@ impl std::fmt::Debug for Billing {
     }
 }
 
-fn stored(c: &chart::ChartAccount, now: UnixMs) -> StoredAccount {
-    StoredAccount { account: c.account(), owner: c.owner.clone(), created_ms: now }
-}
-
 impl Billing {
     pub fn new(store: Store, ledger: LedgerService, catalogue: Arc<Catalogue>, ids: Ids) -> Billing {
         Billing { store, ledger, catalogue, ids }
@@ -105,7 +101,7 @@ impl Billing {
         let tenant = job.tenant_id.as_str();
         let cash = chart::cash(tenant);
         let receivable = chart::receivable(centre.provider_id.as_str());
-        let mut accounts = vec![stored(&cash, now), stored(&receivable, now)];
+        let mut accounts = vec![StoredAccount::of(&cash, now), StoredAccount::of(&receivable, now)];
         let (programme, ratio) = self.ratio(pool, centre, now).await?;
         let voucher = programme.as_ref().map(|p| chart::voucher(tenant, p.id.as_str()));
         let voucher_available = match &voucher {
@@ -117,7 +113,7 @@ impl Billing {
         let key = format!("{}/{now}", job.id);
         let mut transfers = Vec::new();
         if let (Some(v), true) = (&voucher, held.voucher.is_positive()) {
-            accounts.push(stored(v, now));
+            accounts.push(StoredAccount::of(v, now));
             transfers.push(Transfer::pending(
                 TransferId::derive("hold-voucher", &key),
                 v.id,
@@ -230,10 +226,10 @@ impl Billing {
         for h in holds.iter().filter(|h| !used.contains(&h.id)) {
             transfers.push(Transfer::void(TransferId::derive("bill", &h.id.to_hex()), h, now));
         }
-        let mut accounts = vec![stored(&cash, now)];
+        let mut accounts = vec![StoredAccount::of(&cash, now)];
         let mut overrun_paid = Fen::ZERO;
         if let (true, Some(r)) = (pay.cash_overrun.is_positive(), &receivable) {
-            accounts.push(stored(r, now));
+            accounts.push(StoredAccount::of(r, now));
             let available = self.store.ledger_account(cash.id).await?.map_or(Fen::ZERO, |a| a.account.available());
             overrun_paid = pay.cash_overrun.min(available);
             if overrun_paid.is_positive() {

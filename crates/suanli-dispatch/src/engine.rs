@@ -108,6 +108,34 @@ impl Engine {
         self.restart_after_ms.store(silence.as_millis() as i64, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Moves a placed or running job back to pending (to be placed again), forgetting where it
+    /// was, and releases its holds; `None` if it had already moved on (cancelled meanwhile).
+    async fn back_to_pending(&self, id: &JobId, now: i64, audit: Audit, reason: String) -> Result<Option<Job>, StoreError> {
+        let moved = self
+            .store
+            .transition_job(id, JobState::Pending, audit, |x| {
+                x.reason = Some(reason);
+                x.pool_id = None;
+                x.centre_id = None;
+                x.placed_ms = None;
+                x.started_ms = None;
+            })
+            .await;
+        match moved {
+            Ok(job) => {
+                if let Some(b) = &self.billing {
+                    b.release(id, now).await?;
+                }
+                Ok(Some(job))
+            }
+            Err(StoreError::Domain(e)) => {
+                tracing::debug!(job = %id, error = %e, "not moved back to pending");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Centres silent for longer than the restart threshold.
     fn abandoned_centres(&self, now_ms: i64) -> HashSet<CentreId> {
         let after = self.restart_after_ms.load(std::sync::atomic::Ordering::Relaxed);
@@ -299,32 +327,18 @@ impl Engine {
         if !down.is_empty() {
             centres.retain(|c| !down.contains(&c.id));
             let now = self.ids.now_ms();
-            for j in in_flight.iter().filter(|j| j.state == JobState::Placed && j.centre_id.as_ref().is_some_and(|c| down.contains(c))) {
-                let centre = j.centre_id.clone().unwrap_or_else(|| CentreId::generate(0, 0));
+            let stranded = |j: &Job| j.state == JobState::Placed && j.centre_id.as_ref().is_some_and(|c| down.contains(c));
+            for j in in_flight.iter().filter(|j| stranded(j)) {
+                let Some(centre) = j.centre_id.clone() else { continue };
                 let _ = self.backend_for(j.centre_id.as_ref()).cancel(&j.id, now).await;
                 let audit = self.audit("job.replaced", &j.id, json!({"unavailable_centre": centre}));
-                match self
-                    .store
-                    .transition_job(&j.id, JobState::Pending, audit, |x| {
-                        x.reason = Some(format!("centre {centre} stopped answering before the job started; it is placed again"));
-                        x.pool_id = None;
-                        x.centre_id = None;
-                        x.placed_ms = None;
-                    })
-                    .await
-                {
-                    Ok(job) => {
-                        report.replaced += 1;
-                        if let Some(b) = &self.billing {
-                            b.release(&j.id, now).await?;
-                        }
-                        pending.push(job);
-                    }
-                    Err(StoreError::Domain(e)) => tracing::debug!(job = %j.id, error = %e, "not re-placed"),
-                    Err(e) => return Err(e),
+                let reason = format!("centre {centre} stopped answering before the job started; it is placed again");
+                if let Some(job) = self.back_to_pending(&j.id, now, audit, reason).await? {
+                    report.replaced += 1;
+                    pending.push(job);
                 }
             }
-            in_flight.retain(|j| !(j.state == JobState::Placed && j.centre_id.as_ref().is_some_and(|c| down.contains(c))));
+            in_flight.retain(|j| !stranded(j));
             // Restartable running jobs of a centre silent past the restart threshold (its agent's
             // lease has run out, so it has stopped them): start again elsewhere; the lost run is
             // the centre's and is not billed.
@@ -332,31 +346,13 @@ impl Engine {
             let gone =
                 |j: &Job| j.state == JobState::Running && j.spec.restartable && j.centre_id.as_ref().is_some_and(|c| abandoned.contains(c));
             for j in in_flight.iter().filter(|j| gone(j)) {
-                let centre = j.centre_id.clone().unwrap_or_else(|| CentreId::generate(0, 0));
+                let Some(centre) = j.centre_id.clone() else { continue };
                 let _ = self.backend_for(j.centre_id.as_ref()).cancel(&j.id, now).await;
                 let audit = self.audit("job.restarted", &j.id, json!({"silent_centre": centre, "lost_run_started_ms": j.started_ms}));
-                match self
-                    .store
-                    .transition_job(&j.id, JobState::Pending, audit, |x| {
-                        x.reason = Some(format!(
-                            "centre {centre} went silent while it ran; it starts again elsewhere (the lost run is not billed)"
-                        ));
-                        x.pool_id = None;
-                        x.centre_id = None;
-                        x.placed_ms = None;
-                        x.started_ms = None;
-                    })
-                    .await
-                {
-                    Ok(job) => {
-                        report.replaced += 1;
-                        if let Some(b) = &self.billing {
-                            b.release(&j.id, now).await?;
-                        }
-                        pending.push(job);
-                    }
-                    Err(StoreError::Domain(e)) => tracing::debug!(job = %j.id, error = %e, "not restarted"),
-                    Err(e) => return Err(e),
+                let reason = format!("centre {centre} went silent while it ran; it starts again elsewhere (the lost run is not billed)");
+                if let Some(job) = self.back_to_pending(&j.id, now, audit, reason).await? {
+                    report.replaced += 1;
+                    pending.push(job);
                 }
             }
             in_flight.retain(|j| !gone(j));
@@ -384,28 +380,12 @@ impl Engine {
         let outcome = schedule(snap, &pending, self.sched.policy);
         let pending_by_id: HashMap<&JobId, &Job> = pending.iter().map(|j| (&j.id, j)).collect();
         for pre in &outcome.preemptions {
-            let backend = self.backend_for(in_flight.iter().find(|j| j.id == pre.victim).and_then(|j| j.centre_id.as_ref())).clone();
+            let backend = self.backend_for(in_flight.iter().find(|j| j.id == pre.victim).and_then(|j| j.centre_id.as_ref()));
             let ran = backend.cancel(&pre.victim, now).await.unwrap_or(None);
             let audit = self.audit("job.preempted", &pre.victim, json!({"by": pre.by, "pool": pre.pool, "lost_s": ran}));
-            match self
-                .store
-                .transition_job(&pre.victim, JobState::Pending, audit, |j| {
-                    j.reason = Some(format!("preempted by higher-priority job {}; it restarts when placed again", pre.by));
-                    j.pool_id = None;
-                    j.centre_id = None;
-                    j.placed_ms = None;
-                    j.started_ms = None;
-                })
-                .await
-            {
-                Ok(_) => {
-                    report.preempted += 1;
-                    if let Some(b) = &self.billing {
-                        b.release(&pre.victim, now).await?;
-                    }
-                }
-                Err(StoreError::Domain(e)) => tracing::debug!(job = %pre.victim, error = %e, "not preempted"),
-                Err(e) => return Err(e),
+            let reason = format!("preempted by higher-priority job {}; it restarts when placed again", pre.by);
+            if self.back_to_pending(&pre.victim, now, audit, reason).await?.is_some() {
+                report.preempted += 1;
             }
             in_flight.retain(|j| j.id != pre.victim);
         }
@@ -464,7 +444,7 @@ impl Engine {
         // 2. Hand in-flight jobs to their backends (idempotent: a backend adopts what it has).
         let mut by_backend: HashMap<usize, (Arc<dyn Backend>, Vec<&Job>)> = HashMap::new();
         for j in &in_flight {
-            let b = self.backend_for(j.centre_id.as_ref()).clone();
+            let b = self.backend_for(j.centre_id.as_ref());
             by_backend.entry(Arc::as_ptr(&b) as *const () as usize).or_insert_with(|| (b, Vec::new())).1.push(j);
         }
         for (backend, jobs) in by_backend.values() {

@@ -49,18 +49,22 @@ impl FromRequestParts<AppState> for Caller {
         if token.is_empty() {
             return Err(ApiError::new(ErrorCode::Unauthenticated, "the Authorization header must be 'Bearer <token>'"));
         }
-        let hash = token_hash(token);
-        if let Some(p) = state.tokens.get(&hash) {
-            return Ok(Caller(p));
-        }
-        match state.store.principal_by_token(&hash).await? {
-            Some(p) => {
-                state.tokens.put(hash, p.clone());
-                Ok(Caller(p))
-            }
-            None => Err(ApiError::new(ErrorCode::Unauthenticated, "the bearer token is not valid")),
-        }
+        principal(state, token).await?.map(Caller).ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "the bearer token is not valid"))
     }
+}
+
+/// Whom a token belongs to (through the token cache), for the API's bearer tokens and the web
+/// UI's session cookie alike.
+pub async fn principal(state: &AppState, token: &str) -> Result<Option<Principal>, suanli_store::StoreError> {
+    let hash = token_hash(token);
+    if let Some(p) = state.tokens.get(&hash) {
+        return Ok(Some(p));
+    }
+    let p = state.store.principal_by_token(&hash).await?;
+    if let Some(p) = &p {
+        state.tokens.put(hash, p.clone());
+    }
+    Ok(p)
 }
 
 /// SHA-256 of a token, hex-encoded, as stored.

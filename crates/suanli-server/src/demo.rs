@@ -220,7 +220,7 @@ async fn seed_money(s: &AppState, now: i64) -> anyhow::Result<()> {
         .await?
         .iter()
         .flat_map(|p| [suanli_ledger::chart::receivable(p.id.as_str()), suanli_ledger::chart::payout(p.id.as_str())])
-        .map(|c| vouchers::stored(&c, now))
+        .map(|c| suanli_store::StoredAccount::of(&c, now))
         .collect();
     s.ledger
         .submit_all(suanli_store::LedgerRequest { accounts: provider_accounts, ..Default::default() })

@@ -6,7 +6,7 @@
 //! language comes from `?lang=zh-CN|en`, then the `suanli_lang` cookie, then Chinese.
 
 use crate::AppState;
-use crate::auth::{Caller, token_hash};
+use crate::auth::Caller;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -98,13 +98,7 @@ fn lang_of(q: &LangQuery, headers: &HeaderMap) -> (Lang, Option<String>) {
 
 async fn signed_in(s: &AppState, headers: &HeaderMap) -> Option<Caller> {
     let token = cookie(headers, TOKEN_COOKIE)?;
-    let hash = token_hash(token);
-    if let Some(p) = s.tokens.get(&hash) {
-        return Some(Caller(p));
-    }
-    let p = s.store.principal_by_token(&hash).await.ok().flatten()?;
-    s.tokens.put(hash, p.clone());
-    Some(Caller(p))
+    crate::auth::principal(s, token).await.ok().flatten().map(Caller)
 }
 
 fn page(lang: Lang, title: &str, caller: Option<&Caller>, body: &str) -> String {
@@ -189,7 +183,7 @@ struct SignInForm {
 pub async fn sign_in(State(s): State<AppState>, headers: HeaderMap, body: String) -> Response {
     let (lang, _) = lang_of(&LangQuery { lang: None }, &headers);
     let token = serde_urlencoded::from_str::<SignInForm>(&body).map(|f| f.token.trim().to_string()).unwrap_or_default();
-    let valid = !token.is_empty() && s.store.principal_by_token(&token_hash(&token)).await.ok().flatten().is_some();
+    let valid = !token.is_empty() && crate::auth::principal(&s, &token).await.ok().flatten().is_some();
     if !valid {
         let html = sign_in_html(lang, Some(lang.t("令牌无效，请检查后重试。", "That token is not valid; check it and try again.")));
         return (StatusCode::UNAUTHORIZED, Html(html)).into_response();

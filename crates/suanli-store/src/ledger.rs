@@ -38,6 +38,13 @@ pub struct StoredAccount {
     pub created_ms: UnixMs,
 }
 
+impl StoredAccount {
+    /// The chart of accounts' account for an owner, new (zero balances), created at `created_ms`.
+    pub fn of(c: &suanli_ledger::chart::ChartAccount, created_ms: UnixMs) -> StoredAccount {
+        StoredAccount { account: c.account(), owner: c.owner.clone(), created_ms }
+    }
+}
+
 /// A domain write that commits with a request's transfers, only if all of them applied.
 #[derive(Debug, Clone)]
 pub enum Effect {

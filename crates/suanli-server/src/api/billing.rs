@@ -1,6 +1,5 @@
 //! Bills, provider settlement statements and the reconciliation report, as JSON or CSV.
 
-use crate::api::vouchers::stored;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, Query};
@@ -20,7 +19,7 @@ use suanli_core::time::{format_rfc3339, parse_date};
 use suanli_ledger::chart;
 use suanli_ledger::records::{Bill, Statement};
 use suanli_ledger::{ReasonCode, Transfer, TransferId};
-use suanli_store::{BillFilter, Effect, LedgerRequest, StoreError};
+use suanli_store::{BillFilter, Effect, LedgerRequest, StoreError, StoredAccount};
 use utoipa::{IntoParams, ToSchema};
 
 fn yuan(f: Fen) -> String {
@@ -355,7 +354,7 @@ pub async fn settle(
     let a = audit(&s, &c, "provider.settle", id.as_str(), json!({"provider": provider, "bills": bills.len(), "settled": yuan(settled)}));
     s.ledger
         .submit_all(LedgerRequest {
-            accounts: vec![stored(&receivable, t), stored(&payout, t)],
+            accounts: vec![StoredAccount::of(&receivable, t), StoredAccount::of(&payout, t)],
             transfers,
             linked: true,
             effects: vec![Effect::InsertStatement { statement: st.clone(), bills: bills.iter().map(|b| b.id.clone()).collect() }],

@@ -24,10 +24,6 @@ fn yuan(f: Fen) -> String {
     f.to_yuan_string()
 }
 
-pub fn stored(c: &chart::ChartAccount, now: i64) -> StoredAccount {
-    StoredAccount { account: c.account(), owner: c.owner.clone(), created_ms: now }
-}
-
 /// A new voucher programme; every field but `year` defaults to Hangzhou's rules.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -168,7 +164,7 @@ pub async fn open_programme(s: &AppState, rules: ProgrammeRules, name: Option<St
     let a = crate::audit_as(s, actor, "programme.create", p.id.as_str(), json!({"year": p.rules.year, "budget": yuan(p.rules.budget)}));
     s.ledger
         .submit_all(LedgerRequest {
-            accounts: vec![stored(&treasury, t), stored(&budget, t)],
+            accounts: vec![StoredAccount::of(&treasury, t), StoredAccount::of(&budget, t)],
             transfers: vec![funding],
             linked: true,
             effects: vec![Effect::InsertProgramme(p.clone())],
@@ -482,7 +478,7 @@ pub async fn issue(s: &AppState, a: &Application, amount: Fen, reason: Option<St
     let audit_rec = crate::audit_as(s, actor, "voucher.approve", a.id.as_str(), json!({"tenant": a.tenant_id, "amount": yuan(amount)}));
     s.ledger
         .submit_all(LedgerRequest {
-            accounts: vec![stored(&voucher, now)],
+            accounts: vec![StoredAccount::of(&voucher, now)],
             transfers: vec![Transfer::single(
                 TransferId::derive("issue", a.id.as_str()),
                 budget.id,
@@ -675,7 +671,7 @@ pub async fn cash_top_up(
     let a = crate::audit_as(s, actor, "cash.top_up", t.as_str(), json!({"amount": yuan(amount), "reference": reference}));
     s.ledger
         .submit_all(LedgerRequest {
-            accounts: vec![stored(&banks, now), stored(&cash, now)],
+            accounts: vec![StoredAccount::of(&banks, now), StoredAccount::of(&cash, now)],
             transfers: vec![Transfer::single(transfer_id, banks.id, cash.id, amount, ReasonCode::CashTopUp, reference, now)],
             linked: true,
             audit: Some(a),

@@ -89,6 +89,17 @@ fn job(gpus: u32, duration_s: i64) -> Job {
     j
 }
 
+/// Registers a partner intelligent-computing centre of `provider` in Xihu with one node of 8
+/// `model` accelerators at `price` yuan an hour; returns its id.
+async fn partner_centre(op: &crate::harness::Api, provider: &serde_json::Value, name: &str, model: &str, price: &str) -> String {
+    let body = serde_json::json!({"provider_id": provider, "name": name, "kind": "intelligent-computing", "region": "hz-xihu", "partner_status": "partner",
+                      "commissioned": "2024-06-01", "declared_pue": 1.2, "racks": 120});
+    let id = op.post("/api/v1/centres", &body).await.1["id"].as_str().unwrap().to_string();
+    let pool = serde_json::json!({"accelerator": model, "nodes": 1, "accelerators_per_node": 8, "price_per_hour": price});
+    assert_eq!(op.post(&format!("/api/v1/centres/{id}/pools"), &pool).await.0, reqwest::StatusCode::CREATED);
+    id
+}
+
 /// Runs a Slurm CLI tool (munge auth, not a token) and returns its stdout.
 fn cli(program: &str, args: &[&str]) -> String {
     let out = Command::new(program).args(args).env_remove("SLURM_JWT").output().unwrap_or_else(|e| panic!("{program}: {e}"));
@@ -579,15 +590,8 @@ async fn agent_failover_replaces_unstarted_jobs_of_a_dark_centre() {
     let s = TestServer::start().await;
     let (op, tenant) = (s.as_role("operator"), s.as_role("tenant"));
     let provider = op.get("/api/v1/providers").await.1["items"][0]["id"].clone();
-    let mut ids = Vec::new();
-    for (name, price) in [("dark", "1.00"), ("bright", "3.00")] {
-        let body = json!({"provider_id": provider, "name": name, "kind": "intelligent-computing", "region": "hz-xihu", "partner_status": "partner",
-                          "commissioned": "2024-06-01", "declared_pue": 1.2, "racks": 120});
-        let id = op.post("/api/v1/centres", &body).await.1["id"].as_str().unwrap().to_string();
-        let pool = json!({"accelerator": "p100", "nodes": 1, "accelerators_per_node": 8, "price_per_hour": price});
-        assert_eq!(op.post(&format!("/api/v1/centres/{id}/pools"), &pool).await.0, StatusCode::CREATED);
-        ids.push(id);
-    }
+    let ids =
+        [partner_centre(&op, &provider, "dark", "p100", "1.00").await, partner_centre(&op, &provider, "bright", "p100", "3.00").await];
     let (dark, bright) = (suanli_core::id::CentreId::parse(&ids[0]).unwrap(), ids[1].clone());
     suanli_server::connect_backends(&s.state, &[(dark.to_string(), "agent".to_string())]).await.unwrap();
     s.state.engine.set_heartbeat_timeout(Duration::from_millis(800));
@@ -637,15 +641,8 @@ async fn agent_silence_restarts_only_restartable_running_jobs() {
     let s = TestServer::start().await;
     let (op, tenant) = (s.as_role("operator"), s.as_role("tenant"));
     let provider = op.get("/api/v1/providers").await.1["items"][0]["id"].clone();
-    let mut ids = Vec::new();
-    for (name, price) in [("silent", "1.00"), ("other", "3.00")] {
-        let body = json!({"provider_id": provider, "name": name, "kind": "intelligent-computing", "region": "hz-xihu", "partner_status": "partner",
-                          "commissioned": "2024-06-01", "declared_pue": 1.2, "racks": 120});
-        let id = op.post("/api/v1/centres", &body).await.1["id"].as_str().unwrap().to_string();
-        let pool = json!({"accelerator": "p100", "nodes": 1, "accelerators_per_node": 8, "price_per_hour": price});
-        assert_eq!(op.post(&format!("/api/v1/centres/{id}/pools"), &pool).await.0, StatusCode::CREATED);
-        ids.push(id);
-    }
+    let ids =
+        [partner_centre(&op, &provider, "silent", "p100", "1.00").await, partner_centre(&op, &provider, "other", "p100", "3.00").await];
     let silent = suanli_core::id::CentreId::parse(&ids[0]).unwrap();
     suanli_server::connect_backends(&s.state, &[(silent.to_string(), "agent".to_string())]).await.unwrap();
     s.state.engine.set_heartbeat_timeout(Duration::from_millis(500));
@@ -714,11 +711,7 @@ async fn agent_cancels_its_jobs_when_its_lease_runs_out() {
     let s = TestServer::start().await;
     let (op, tenant) = (s.as_role("operator"), s.as_role("tenant"));
     let provider = op.get("/api/v1/providers").await.1["items"][0]["id"].clone();
-    let body = json!({"provider_id": provider, "name": "fenced", "kind": "intelligent-computing", "region": "hz-xihu", "partner_status": "partner",
-                      "commissioned": "2024-06-01", "declared_pue": 1.2, "racks": 120});
-    let cid = op.post("/api/v1/centres", &body).await.1["id"].as_str().unwrap().to_string();
-    let pool = json!({"accelerator": "p100", "nodes": 1, "accelerators_per_node": 8, "price_per_hour": "1.00"});
-    op.post(&format!("/api/v1/centres/{cid}/pools"), &pool).await;
+    let cid = partner_centre(&op, &provider, "fenced", "p100", "1.00").await;
     let local = std::sync::Arc::new(SimBackend::new(SimConfig { time_scale: 1.0, start_delay_ms: 0, ..SimConfig::default() }));
     let cfg = AgentConfig {
         server: s.url.clone(),
@@ -754,17 +747,12 @@ async fn agent_cancels_its_jobs_when_its_lease_runs_out() {
 #[tokio::test]
 async fn slurm_rest_outage_loses_nothing_and_strangers_are_not_killed() {
     use crate::harness::{TestServer, wait_for_final};
-    use reqwest::StatusCode;
     use serde_json::json;
     let Some(live) = live() else { return };
     let s = TestServer::start().await;
     let (op, tenant) = (s.as_role("operator"), s.as_role("tenant"));
     let provider = op.get("/api/v1/providers").await.1["items"][0]["id"].clone();
-    let body = json!({"provider_id": provider, "name": "outage", "kind": "intelligent-computing", "region": "hz-xihu", "partner_status": "partner",
-                      "commissioned": "2024-06-01", "declared_pue": 1.2, "racks": 120});
-    let cid = op.post("/api/v1/centres", &body).await.1["id"].as_str().unwrap().to_string();
-    let pool = json!({"accelerator": "h100-sxm", "nodes": 1, "accelerators_per_node": 8, "price_per_hour": "30.00"});
-    assert_eq!(op.post(&format!("/api/v1/centres/{cid}/pools"), &pool).await.0, StatusCode::CREATED);
+    let cid = partner_centre(&op, &provider, "outage", "h100-sxm", "30.00").await;
     let centre = suanli_core::id::CentreId::parse(&cid).unwrap();
     // slurmrestd is down: nothing listens where the backend points.
     let mut dead = config(&live, 1800.0);
@@ -803,16 +791,11 @@ async fn slurm_rest_outage_loses_nothing_and_strangers_are_not_killed() {
 #[tokio::test]
 async fn engine_preempts_a_running_preemptible_job() {
     use crate::harness::{TestServer, wait_for_final};
-    use reqwest::StatusCode;
     use serde_json::json;
     let s = TestServer::start().await;
     let (op, tenant) = (s.as_role("operator"), s.as_role("tenant"));
     let provider = op.get("/api/v1/providers").await.1["items"][0]["id"].clone();
-    let body = json!({"provider_id": provider, "name": "small", "kind": "intelligent-computing", "region": "hz-xihu", "partner_status": "partner",
-                      "commissioned": "2024-06-01", "declared_pue": 1.2, "racks": 120});
-    let cid = op.post("/api/v1/centres", &body).await.1["id"].as_str().unwrap().to_string();
-    let pool = json!({"accelerator": "p100", "nodes": 1, "accelerators_per_node": 8, "price_per_hour": "1.00"});
-    assert_eq!(op.post(&format!("/api/v1/centres/{cid}/pools"), &pool).await.0, StatusCode::CREATED);
+    partner_centre(&op, &provider, "small", "p100", "1.00").await;
     // At 36,000x a 400-hour job runs 40 s: long enough to be preempted.
     let low = json!({"name": "low", "kind": "batch", "accelerators": 8, "models": ["p100"], "duration_s": 1_440_000, "priority": 1, "preemptible": true});
     let (_, low) = tenant.post("/api/v1/jobs", &low).await;
