@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use suanli_core::centre::Centre;
 use suanli_core::error::ErrorCode;
-use suanli_core::id::{AuditId, CentreId};
+use suanli_core::id::{AuditId, CentreId, ProviderId};
 use suanli_core::time::UnixMs;
 use suanli_dispatch::ids::Ids;
 use suanli_energy::{
@@ -40,6 +40,8 @@ pub struct EnergyService {
     ids: Ids,
     /// Centres whose meters are in the store (the book's write lock guards changes).
     stored: Arc<std::sync::Mutex<HashSet<CentreId>>>,
+    /// The provider of every centre of the book (write permission is checked against it).
+    owners: Arc<std::sync::RwLock<HashMap<CentreId, ProviderId>>>,
 }
 
 impl std::fmt::Debug for EnergyService {
@@ -84,7 +86,8 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 
 /// Builds the book from the store: every centre with its stored (or default) meters, then the
 /// accepted readings replayed per centre.
-pub async fn build_book(store: &Store, now_ms: UnixMs) -> anyhow::Result<(EnergyBook, HashSet<CentreId>)> {
+#[allow(clippy::type_complexity)]
+pub async fn build_book(store: &Store, now_ms: UnixMs) -> anyhow::Result<(EnergyBook, HashSet<CentreId>, HashMap<CentreId, ProviderId>)> {
     let mut book = EnergyBook::new(EnergyConfig::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let rows = store.energy_rows().await?;
     let mut meters: BTreeMap<CentreId, Vec<Meter>> = BTreeMap::new();
@@ -92,7 +95,9 @@ pub async fn build_book(store: &Store, now_ms: UnixMs) -> anyhow::Result<(Energy
         meters.entry(c).or_default().push(m);
     }
     let stored: HashSet<CentreId> = meters.keys().cloned().collect();
+    let mut owners = HashMap::new();
     for centre in store.centres(None).await? {
+        owners.insert(centre.id.clone(), centre.provider_id.clone());
         let ms = meters.remove(&centre.id).unwrap_or_else(default_meters);
         book.register(data_centre(&centre, ms)).map_err(|e| anyhow::anyhow!("centre {}: {e}", centre.id))?;
     }
@@ -107,14 +112,20 @@ pub async fn build_book(store: &Store, now_ms: UnixMs) -> anyhow::Result<(Energy
         }
         start = end;
     }
-    Ok((book, stored))
+    Ok((book, stored, owners))
 }
 
 impl EnergyService {
     /// Loads the book from the store.
     pub async fn load(store: Store, ids: Ids) -> anyhow::Result<EnergyService> {
-        let (book, stored) = build_book(&store, ids.now_ms()).await?;
-        Ok(EnergyService { book: Arc::new(RwLock::new(book)), store, ids, stored: Arc::new(std::sync::Mutex::new(stored)) })
+        let (book, stored, owners) = build_book(&store, ids.now_ms()).await?;
+        Ok(EnergyService {
+            book: Arc::new(RwLock::new(book)),
+            store,
+            ids,
+            stored: Arc::new(std::sync::Mutex::new(stored)),
+            owners: Arc::new(std::sync::RwLock::new(owners)),
+        })
     }
 
     /// Registers centres of the store that the book does not know yet (with default meters).
@@ -131,8 +142,30 @@ impl EnergyService {
         for c in missing {
             if book.data_centre(&c.id).is_none() {
                 book.register(data_centre(c, default_meters())).map_err(internal)?;
+                self.owners.write().unwrap_or_else(|e| e.into_inner()).insert(c.id.clone(), c.provider_id.clone());
             }
         }
+        Ok(())
+    }
+
+    /// Registers the given centres if the book does not know them yet (unknown ids are left
+    /// out: they have no meters to resolve).
+    pub async fn ensure_registered(&self, centres: &[&CentreId]) -> ApiResult<()> {
+        let missing: Vec<&CentreId> = {
+            let book = self.book.read().await;
+            centres.iter().copied().filter(|c| book.data_centre(c).is_none()).collect()
+        };
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let mut known = Vec::new();
+        for c in missing {
+            if self.store.centre(c).await?.is_some() {
+                known.push(c);
+            }
+        }
+        let mut book = self.book.write().await;
+        self.register_missing(&mut book, &known).await?;
         Ok(())
     }
 
@@ -144,63 +177,120 @@ impl EnergyService {
     /// Judges readings of one centre, stores the accepted ones (with an audit record by `actor`
     /// when given), then answers. An unknown centre is `data_centre_not_found`.
     pub async fn ingest(&self, centre: &CentreId, now_ms: UnixMs, readings: &[Reading], actor: Option<&str>) -> ApiResult<IngestReport> {
-        let mut book = self.book.write().await;
+        let mut batches = BTreeMap::new();
+        batches.insert(centre.clone(), readings.to_vec());
+        let mut out = self.ingest_many(batches, now_ms, actor).await?;
+        Ok(out.pop().map(|(_, r)| r).unwrap_or_default())
+    }
+
+    /// The provider that owns a centre, from the book's registry (the store when the book does
+    /// not know the centre yet); `None` for an unknown centre.
+    pub async fn owner(&self, centre: &CentreId) -> ApiResult<Option<ProviderId>> {
+        if let Some(p) = self.owners.read().unwrap_or_else(|e| e.into_inner()).get(centre) {
+            return Ok(Some(p.clone()));
+        }
+        Ok(self.store.centre(centre).await?.map(|c| c.provider_id))
+    }
+
+    /// Registers centres the book does not know (with their stored meters, or the defaults);
+    /// returns the meters to persist with the first readings. Holds the write lock.
+    async fn register_missing(&self, book: &mut EnergyBook, centres: &[&CentreId]) -> ApiResult<Vec<(CentreId, Vec<Meter>)>> {
+        let missing: Vec<&CentreId> = centres.iter().copied().filter(|c| book.data_centre(c).is_none()).collect();
         let mut new_meters = Vec::new();
-        if book.data_centre(centre).is_none() {
-            let Some(c) = self.store.centre(centre).await? else {
-                return Err(EnergyError::DataCentreNotFound { dc: centre.clone() }.into());
-            };
-            let stored: Vec<Meter> = self.store.energy_meters().await?.into_iter().filter(|(id, _)| id == centre).map(|(_, m)| m).collect();
-            let meters = if stored.is_empty() { default_meters() } else { stored };
-            book.register(data_centre(&c, meters.clone())).map_err(internal)?;
-            new_meters = meters;
-        } else if let Some(dc) = book.data_centre(centre) {
-            // Persist the (default) meters the first time a centre's readings are stored.
-            if !readings.is_empty() && !self.stored.lock().unwrap_or_else(|e| e.into_inner()).contains(centre) {
-                new_meters = dc.meters.clone();
+        if !missing.is_empty() {
+            let stored = self.store.energy_meters().await?;
+            for centre in missing {
+                let Some(c) = self.store.centre(centre).await? else {
+                    return Err(EnergyError::DataCentreNotFound { dc: centre.clone() }.into());
+                };
+                let mine: Vec<Meter> = stored.iter().filter(|(id, _)| id == centre).map(|(_, m)| m.clone()).collect();
+                let meters = if mine.is_empty() { default_meters() } else { mine };
+                book.register(data_centre(&c, meters.clone())).map_err(internal)?;
+                self.owners.write().unwrap_or_else(|e| e.into_inner()).insert(c.id.clone(), c.provider_id.clone());
+                new_meters.push((centre.clone(), meters));
             }
         }
-        let (mut report, accepted) = judge(&mut book, centre, now_ms, readings)?;
-        self.stored_duplicates(centre, readings, &mut report).await?;
+        // Persist the (default) meters the first time a centre's readings are stored.
+        let stored = self.stored.lock().unwrap_or_else(|e| e.into_inner());
+        for centre in centres {
+            if !stored.contains(*centre) && !new_meters.iter().any(|(c, _)| c == *centre) {
+                if let Some(dc) = book.data_centre(centre) {
+                    new_meters.push(((*centre).clone(), dc.meters.clone()));
+                }
+            }
+        }
+        Ok(new_meters)
+    }
+
+    /// Judges readings of many centres under one write lock and stores every accepted one in
+    /// one transaction (with an audit record per centre by `actor` when given), then answers,
+    /// in centre order. Any unknown centre is `data_centre_not_found` and nothing is stored.
+    pub async fn ingest_many(
+        &self,
+        batches: BTreeMap<CentreId, Vec<Reading>>,
+        now_ms: UnixMs,
+        actor: Option<&str>,
+    ) -> ApiResult<Vec<(CentreId, IngestReport)>> {
+        let mut book = self.book.write().await;
+        let centres: Vec<&CentreId> = batches.iter().filter(|(_, r)| !r.is_empty()).map(|(c, _)| c).collect();
+        let all: Vec<&CentreId> = batches.keys().collect();
+        let mut new_meters = self.register_missing(&mut book, &all).await?;
+        new_meters.retain(|(c, _)| centres.contains(&c));
+        let mut reports = Vec::with_capacity(batches.len());
+        let mut accepted = Vec::with_capacity(batches.len());
+        for (centre, readings) in &batches {
+            let (mut report, ok) = judge(&mut book, centre, now_ms, readings)?;
+            self.stored_duplicates(centre, readings, &mut report).await?;
+            if !ok.is_empty() {
+                accepted.push((centre, ok));
+            }
+            reports.push((centre.clone(), report));
+        }
         if accepted.is_empty() && new_meters.is_empty() {
-            return Ok(report);
+            return Ok(reports);
         }
         let result: Result<(), suanli_store::StoreError> = async {
             let mut tx = self.store.begin().await?;
-            if !new_meters.is_empty() {
-                tx.upsert_energy_meters(centre, &new_meters).await?;
+            for (centre, meters) in &new_meters {
+                tx.upsert_energy_meters(centre, meters).await?;
             }
-            tx.insert_energy_readings(centre, &accepted).await?;
+            for (centre, readings) in &accepted {
+                tx.insert_energy_readings(centre, readings).await?;
+            }
             if let Some(actor) = actor {
-                let (t, e) = self.ids.parts();
-                tx.audit(&Audit {
-                    id: AuditId::generate(t, e),
-                    at_ms: t,
-                    actor: actor.to_string(),
-                    action: "energy.ingest".into(),
-                    subject: centre.to_string(),
-                    detail: serde_json::json!({"accepted": report.accepted, "duplicates": report.duplicates, "rejected": report.rejected.len()}),
-                })
-                .await?;
+                for (centre, report) in reports.iter().filter(|(c, _)| accepted.iter().any(|(a, _)| *a == c)) {
+                    let (t, e) = self.ids.parts();
+                    tx.audit(&Audit {
+                        id: AuditId::generate(t, e),
+                        at_ms: t,
+                        actor: actor.to_string(),
+                        action: "energy.ingest".into(),
+                        subject: centre.to_string(),
+                        detail: serde_json::json!({"accepted": report.accepted, "duplicates": report.duplicates, "rejected": report.rejected.len()}),
+                    })
+                    .await?;
+                }
             }
             tx.commit().await
         }
         .await;
         if let Err(e) = result {
-            tracing::error!(error = %e, centre = %centre, "storing readings failed; rebuilding the energy book from the store");
+            tracing::error!(error = %e, "storing readings failed; rebuilding the energy book from the store");
             match build_book(&self.store, now_ms).await {
-                Ok((fresh, stored)) => {
+                Ok((fresh, stored, owners)) => {
                     *book = fresh;
                     *self.stored.lock().unwrap_or_else(|e| e.into_inner()) = stored;
+                    *self.owners.write().unwrap_or_else(|e| e.into_inner()) = owners;
                 }
                 Err(e2) => tracing::error!(error = %e2, "rebuilding the energy book failed"),
             }
             return Err(internal(e));
         }
-        if !new_meters.is_empty() {
-            self.stored.lock().unwrap_or_else(|e| e.into_inner()).insert(centre.clone());
+        let mut stored = self.stored.lock().unwrap_or_else(|e| e.into_inner());
+        for (centre, _) in new_meters {
+            stored.insert(centre);
         }
-        Ok(report)
+        Ok(reports)
     }
 }
 

@@ -147,13 +147,16 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The wall clock, the one place the server reads time.
+/// The wall clock, the one place the server reads time, plus a fixed offset (zero unless a test
+/// or a replay runs the server ahead of or behind the wall).
 #[derive(Debug, Default)]
-pub struct SystemClock;
+pub struct SystemClock {
+    pub offset_ms: i64,
+}
 
 impl Clock for SystemClock {
     fn now_ms(&self) -> UnixMs {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64) + self.offset_ms
     }
 }
 
@@ -179,6 +182,9 @@ pub struct ServeConfig {
     /// With `demo`: days of hourly energy history to seed before the last week (365 gives
     /// every centre an annualised PUE and a grade).
     pub demo_energy_days: i64,
+    /// The server's clock is the wall clock plus this (0 in production; tests that compress
+    /// time, such as an hour of meter readings stamped by an exporter, run the server ahead).
+    pub clock_offset_ms: i64,
 }
 
 /// Opens the store and builds the state (without listening), so tests and `serve` share it.
@@ -194,7 +200,7 @@ pub async fn build_state(cfg: &ServeConfig) -> anyhow::Result<AppState> {
 pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<AppState> {
     let catalogue = Arc::new(Catalogue::builtin());
     let regions = Arc::new(Regions::builtin());
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock { offset_ms: cfg.clock_offset_ms });
     let ids = Ids::new(clock.clone());
     let ledger = LedgerService::start(store.clone(), clock, Duration::from_secs(1)).await?;
     let demo_city = demo::DemoCity::builtin();

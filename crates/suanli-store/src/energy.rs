@@ -137,6 +137,12 @@ impl Store {
             sqlx::query("SELECT COUNT(*) FROM energy_readings WHERE centre_id = $1").bind(centre.to_string()).fetch_one(&self.pool).await?;
         Ok(row.get::<i64, _>(0))
     }
+
+    /// How many readings are stored, over all centres.
+    pub async fn energy_reading_total(&self) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM energy_readings").fetch_one(&self.pool).await?;
+        Ok(row.get::<i64, _>(0))
+    }
 }
 
 impl WriteTx<'_> {

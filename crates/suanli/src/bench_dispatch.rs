@@ -38,6 +38,7 @@ async fn scratch_state() -> anyhow::Result<(AppState, tempfile::TempDir)> {
         demo_stream: false,
         backends: Vec::new(),
         demo_energy_days: 0,
+        clock_offset_ms: 0,
     };
     let state = suanli_server::build_state(&cfg).await?;
     suanli_server::demo::seed(&state, dir.path(), "http://127.0.0.1:0").await?;

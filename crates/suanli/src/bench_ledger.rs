@@ -71,6 +71,7 @@ async fn run_on(label: &str, store: Store, b: &LedgerBench, json_out: bool) -> a
         demo_stream: false,
         backends: Vec::new(),
         demo_energy_days: 0,
+        clock_offset_ms: 0,
     };
     let state = suanli_server::state_for_store(&cfg, store.clone()).await?;
     let ledger = state.ledger.clone();

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_dispatch;
+mod bench_energy;
 mod bench_ledger;
 mod client;
 mod energy;
@@ -285,6 +286,31 @@ enum BenchCmd {
         /// slurmrestd to measure, e.g. slurm+http://127.0.0.1:6820?user=root&partition=gpu (token from SLURM_JWT).
         #[arg(long)]
         slurm: Option<String>,
+    },
+    /// Meter samples per second into Suanli through Prometheus remote write and JSON batches,
+    /// with the same remote-write load sent to Prometheus 2.42 and VictoriaMetrics 1.79 (Debian's
+    /// packages) in the same run; each target is a fresh process per round.
+    EnergyIngest {
+        /// Data centres (two counter series each: facility and IT).
+        #[arg(long, default_value_t = 1000)]
+        centres: usize,
+        /// Minutes of samples (at most 55: Prometheus takes an hour back from its newest sample).
+        #[arg(long, default_value_t = 50)]
+        minutes: i64,
+        /// Seconds between a series' samples.
+        #[arg(long, default_value_t = 5)]
+        interval_s: i64,
+        /// Concurrent senders, each owning a shard of the series.
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+        #[arg(long, default_value_t = 2000)]
+        samples_per_request: usize,
+        /// Rounds (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Skip Prometheus and VictoriaMetrics.
+        #[arg(long)]
+        no_peers: bool,
     },
     /// The live heuristic's gap to the exact MILP optimum on random contended instances.
     Optimality {
@@ -606,6 +632,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 demo_stream: false,
                 backends: Vec::new(),
                 demo_energy_days: 0,
+                clock_offset_ms: 0,
             };
             let token = suanli_server::bootstrap_operator(&cfg, &name).await?;
             println!("{token}");
@@ -803,6 +830,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench(BenchCmd::Dispatch { jobs, slurm }) => {
             bench_dispatch::dispatch(bench_dispatch::DispatchBench { jobs: jobs.max(1), slurm }, fmt == Format::Json).await
+        }
+        Command::Bench(BenchCmd::EnergyIngest { centres, minutes, interval_s, clients, samples_per_request, rounds, no_peers }) => {
+            let b = bench_energy::EnergyIngestBench {
+                centres: centres.max(1),
+                minutes: minutes.clamp(1, 55),
+                interval_s: interval_s.max(1),
+                clients: clients.max(1),
+                samples_per_request: samples_per_request.max(2),
+                rounds: rounds.max(1),
+                peers: !no_peers,
+            };
+            bench_energy::energy_ingest(b, fmt == Format::Json).await
         }
         Command::Bench(BenchCmd::Optimality { instances, seed }) => {
             tokio::task::block_in_place(|| bench::optimality(instances.max(1), seed, fmt == Format::Json))
@@ -1313,6 +1352,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         demo_stream: !a.no_stream,
         backends: a.backends,
         demo_energy_days: a.demo_energy_days,
+        clock_offset_ms: 0,
     };
     suanli_server::serve(cfg, shutdown_signal()).await
 }

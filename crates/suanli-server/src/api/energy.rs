@@ -208,10 +208,10 @@ fn window(q: &WindowQuery, now: UnixMs, default_ms: i64) -> ApiResult<(UnixMs, U
 /// Whether the caller may send readings for a centre: the operator for any, a provider for its own.
 async fn may_write(s: &AppState, c: &Caller, centre: &CentreId) -> ApiResult<()> {
     c.require(&[Role::Operator, Role::Provider])?;
-    let Some(ctr) = s.store.centre(centre).await? else {
+    let Some(owner) = s.energy.owner(centre).await? else {
         return Err(EnergyError::DataCentreNotFound { dc: centre.clone() }.into());
     };
-    if c.role() == Role::Provider && c.0.provider_id.as_ref() != Some(&ctr.provider_id) {
+    if c.role() == Role::Provider && c.0.provider_id.as_ref() != Some(&owner) {
         return Err(ApiError::new(ErrorCode::Forbidden, format!("a provider sends readings only for its own centres, not {centre}")));
     }
     Ok(())
@@ -239,8 +239,7 @@ fn reading_of(r: &ReadingIn) -> ApiResult<(CentreId, Reading)> {
 async fn ingest_grouped(s: &AppState, batches: BTreeMap<CentreId, Vec<Reading>>, actor: &str) -> ApiResult<IngestOut> {
     let now = s.ids.now_ms();
     let mut out = IngestOut { accepted: 0, duplicates: 0, rejected: Vec::new(), issues: Vec::new() };
-    for (centre, readings) in batches {
-        let report = s.energy.ingest(&centre, now, &readings, Some(actor)).await?;
+    for (centre, report) in s.energy.ingest_many(batches, now, Some(actor)).await? {
         out.accepted += report.accepted;
         out.duplicates += report.duplicates;
         out.rejected.extend(report.rejected.into_iter().map(|r| RejectionOut {
@@ -286,9 +285,9 @@ pub async fn prometheus_write(State(s): State<AppState>, c: Caller, body: Bytes)
         .map_err(|e| ApiError::new(ErrorCode::MalformedPayload, format!("the body is not snappy-compressed (raw block format): {e}")))?;
     let req = remote::WriteRequest::decode(raw.as_slice())
         .map_err(|e| ApiError::new(ErrorCode::MalformedPayload, format!("the body is not a prometheus WriteRequest: {e}")))?;
-    s.energy.sync_centres().await?;
-    let mut batches: BTreeMap<CentreId, Vec<Reading>> = BTreeMap::new();
+    // Series to (centre, meter), then the meters' units under one read of the book.
     let mut ignored = 0usize;
+    let mut mapped: Vec<(CentreId, MeterId, &[remote::Sample])> = Vec::with_capacity(req.timeseries.len());
     for ts in &req.timeseries {
         let label = |n: &str| ts.labels.iter().find(|l| l.name == n).map(|l| l.value.as_str());
         let meter = match (label("__name__"), label("meter")) {
@@ -304,17 +303,28 @@ pub async fn prometheus_write(State(s): State<AppState>, c: Caller, body: Bytes)
             ignored += 1;
             continue;
         };
-        let Some(unit) = s.energy.meter_unit(&centre, &meter).await else {
-            ignored += 1;
-            continue;
-        };
-        let readings = batches.entry(centre).or_default();
-        for sample in ts.samples.iter().filter(|x| !x.value.is_nan()) {
-            readings.push(Reading {
-                meter: meter.clone(),
-                ts_ms: sample.timestamp,
-                value: suanli_store::energy::value_of(unit, sample.value),
-            });
+        mapped.push((centre, meter, &ts.samples));
+    }
+    let mut centres: Vec<&CentreId> = mapped.iter().map(|m| &m.0).collect();
+    centres.sort();
+    centres.dedup();
+    s.energy.ensure_registered(&centres).await?;
+    let mut batches: BTreeMap<CentreId, Vec<Reading>> = BTreeMap::new();
+    {
+        let book = s.energy.book.read().await;
+        for (centre, meter, samples) in &mapped {
+            let Some(unit) = book.data_centre(centre).and_then(|dc| dc.meter(meter)).map(|m| m.unit) else {
+                ignored += 1;
+                continue;
+            };
+            let readings = batches.entry(centre.clone()).or_default();
+            for sample in samples.iter().filter(|x| !x.value.is_nan()) {
+                readings.push(Reading {
+                    meter: meter.clone(),
+                    ts_ms: sample.timestamp,
+                    value: suanli_store::energy::value_of(unit, sample.value),
+                });
+            }
         }
     }
     batches.retain(|_, r| !r.is_empty());

@@ -9,6 +9,8 @@ use suanli_server::api::energy::remote::{Label, Sample, TimeSeries, WriteRequest
 
 const DAY: i64 = 86_400_000;
 const QUARTER: i64 = 900_000;
+const PROM_FACILITY: &str = suanli_server::api::energy::PROM_FACILITY_METRIC;
+const PROM_IT: &str = suanli_server::api::energy::PROM_IT_METRIC;
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
@@ -133,7 +135,7 @@ async fn energy_json_ingest_pue_rejections_and_duplicates() {
     assert!((p["value"].as_f64().unwrap() - 1.30).abs() < 1e-6, "{p}");
 
     // The book rebuilt from the store (as on restart) gives the same PUE.
-    let (book, _) = suanli_server::energy::build_book(&s.state.store, now_ms()).await.unwrap();
+    let (book, _, _) = suanli_server::energy::build_book(&s.state.store, now_ms()).await.unwrap();
     let rebuilt = book.pue(&CentreId::parse(&centre).unwrap(), d0, d0 + DAY).unwrap();
     assert!((rebuilt.value.unwrap() - 1.30).abs() < 1e-6, "{rebuilt:?}");
 
@@ -264,20 +266,21 @@ async fn energy_demo_city_coverage_evaluation_alerts() {
     assert_eq!((st, v["code"].as_str()), (StatusCode::NOT_FOUND, Some("data_centre_not_found")), "{v}");
 }
 
-/// A tiny exporter: each scrape of `/metrics` shows the next of `samples` (facility, IT
-/// counters), then keeps showing the last one.
-async fn exporter(centre: String, samples: Vec<(f64, f64)>) -> std::net::SocketAddr {
+/// A tiny exporter of a data centre's meters: scrape k shows the facility and IT counters after
+/// k steps of +13 kWh and +10 kWh (from 1,000 and 500), then keeps showing the last one.
+async fn exporter(centre: String, steps: i64) -> std::net::SocketAddr {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        let mut next = 0usize;
+        let mut k = 0i64;
         loop {
             let Ok((mut sock, _)) = listener.accept().await else { return };
             let mut buf = [0u8; 4096];
             let _ = sock.read(&mut buf).await;
-            let (f, it) = samples[next.min(samples.len() - 1)];
-            next += 1;
+            let step = k.min(steps);
+            k += 1;
+            let (f, it) = (1000.0 + 13.0 * step as f64, 500.0 + 10.0 * step as f64);
             let body = format!(
                 "# TYPE suanli_facility_energy_kwh_total counter\nsuanli_facility_energy_kwh_total{{centre=\"{centre}\"}} {f}\n\
                  # TYPE suanli_it_energy_kwh_total counter\nsuanli_it_energy_kwh_total{{centre=\"{centre}\"}} {it}\n"
@@ -292,12 +295,24 @@ async fn exporter(centre: String, samples: Vec<(f64, f64)>) -> std::net::SocketA
     addr
 }
 
-/// The real Prometheus scrapes counters from a loopback exporter every second and
-/// remote-writes them into Suanli with a provider's token; facility over IT energy is the
-/// hand-computed 1.30. (Prometheus sends only samples newer than its start, so the readings are
-/// seconds apart and the window is far from the 90% completeness a PUE figure needs: the test
-/// checks the energies and the ratio, and that the figure says `incomplete`.) Skipped, loudly,
-/// when `/usr/bin/prometheus` is not installed (`apt-get install prometheus`).
+/// The real Prometheus (Debian's 2.42) remote-writes into Suanli with a provider's token, by
+/// two roads, and Suanli's figures match the hand computation.
+///
+/// - **Scraped:** Prometheus scrapes a loopback exporter every second (the counters rise by 13
+///   and 10 kWh a scrape, then stay flat) and forwards the samples, stamped with the wall
+///   clock. The facility and IT energy Suanli books are whole multiples of 13 and 10 kWh in the
+///   ratio 1.30 (however many scrapes Prometheus made before its remote-write queue started); being seconds apart, they make no complete 15-minute bucket, so the PUE figure
+///   itself says `incomplete`.
+/// - **Relayed, fast-forwarded:** Prometheus forwards only samples stamped after it started, and
+///   a scrape refuses samples stamped over 10 minutes ahead, so an hour of meter readings can't
+///   be scraped in seconds. The test writes 55 minutes of 5-minute counters (stamped from a second
+///   ahead on) into Prometheus's own remote-write receiver, as a site's Prometheus agent or
+///   federation would, and Prometheus's remote-write queue sends them on to Suanli, whose clock
+///   runs two hours ahead so none is in its future. By hand: facility +13 kWh and IT +10 kWh
+///   per 5 minutes, so the 30 minutes from the first whole bucket give E_DC = 78 kWh and
+///   E_IT = 60 kWh: PUE2 = 1.30, complete.
+///
+/// Skipped, loudly, when `/usr/bin/prometheus` is not installed (`apt-get install prometheus`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn energy_real_prometheus_remote_write() {
     let bin = std::path::Path::new("/usr/bin/prometheus");
@@ -305,12 +320,9 @@ async fn energy_real_prometheus_remote_write() {
         eprintln!("SKIPPED energy_real_prometheus_remote_write: /usr/bin/prometheus is missing (apt-get install -y prometheus)");
         return;
     }
-    let s = TestServer::start().await;
-    let centre = new_centre(&s).await;
-    let started = now_ms();
-    // Eight scrapes that raise facility by 13 kWh and IT by 10 kWh each, then flat counters.
-    let samples: Vec<(f64, f64)> = (0..8).map(|k| (1000.0 + 13.0 * k as f64, 500.0 + 10.0 * k as f64)).collect();
-    let target = exporter(centre.clone(), samples).await;
+    let s = TestServer::start_ahead(2 * 3_600_000).await;
+    let (scraped, relayed) = (new_centre(&s).await, new_centre(&s).await);
+    let target = exporter(scraped.clone(), 1000).await;
 
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -326,41 +338,85 @@ async fn energy_real_prometheus_remote_write() {
         .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
         .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--web.enable-remote-write-receiver")
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(dir.path().join("prometheus.log")).unwrap())
         .kill_on_drop(true)
         .spawn()
         .expect("prometheus starts");
+    let prom_url = format!("http://127.0.0.1:{port}");
+    let ready = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !reqwest::get(format!("{prom_url}/-/ready")).await.is_ok_and(|r| r.status().is_success()) {
+        assert!(tokio::time::Instant::now() < ready, "prometheus was not ready in 30 s");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 
-    // Wait until both meters are well past the plateau (12 readings each).
-    let end = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-    while stored(&s, &centre).await < 24 {
+    // The relayed 55 minutes: 12 readings per meter, 5 minutes apart, from a second ahead (all
+    // within an hour of each other, or Prometheus would refuse the scraped samples as too old).
+    let t0 = now_ms() / 1000 * 1000 + 1_000;
+    let hour: Vec<i64> = (0..=11).map(|k| t0 + k * 300_000).collect();
+    let req = WriteRequest {
+        timeseries: vec![
+            series(PROM_FACILITY, &relayed, hour.iter().enumerate().map(|(k, t)| (*t, 1000.0 + 13.0 * k as f64)).collect()),
+            series(PROM_IT, &relayed, hour.iter().enumerate().map(|(k, t)| (*t, 500.0 + 10.0 * k as f64)).collect()),
+        ],
+    };
+    let body = snap::raw::Encoder::new().compress_vec(&req.encode_to_vec()).unwrap();
+    let resp = reqwest::Client::new()
+        .post(format!("{prom_url}/api/v1/write"))
+        .header("content-type", "application/x-protobuf")
+        .header("content-encoding", "snappy")
+        .header("x-prometheus-remote-write-version", "0.1.0")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "prometheus refused the relayed hour: {}", resp.text().await.unwrap());
+
+    // Wait for both: a dozen scraped readings a meter and the hour.
+    let end = tokio::time::Instant::now() + std::time::Duration::from_secs(90);
+    while stored(&s, &scraped).await < 24 || stored(&s, &relayed).await < 24 {
         if tokio::time::Instant::now() > end {
             let log = std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap_or_default();
-            let metrics = match reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await {
+            let metrics = match reqwest::get(format!("{prom_url}/metrics")).await {
                 Ok(r) => r.text().await.unwrap_or_default(),
                 Err(e) => e.to_string(),
             };
             let metrics: Vec<&str> = metrics
                 .lines()
-                .filter(|l| l.starts_with("prometheus_remote_storage") || l.starts_with("prometheus_target_scrapes"))
+                .filter(|l| {
+                    (l.starts_with("prometheus_remote_storage_samples") || l.starts_with("prometheus_target_scrapes"))
+                        && !l.contains("bucket")
+                })
                 .collect();
             let _ = prom.kill().await;
             panic!(
-                "Prometheus did not deliver 24 readings in 60 s ({} stored); its metrics:\n{}\nits log:\n{log}",
-                stored(&s, &centre).await,
+                "Prometheus did not deliver in 90 s ({} scraped and {} relayed readings stored); its metrics:\n{}\nits log:\n{log}",
+                stored(&s, &scraped).await,
+                stored(&s, &relayed).await,
                 metrics.join("\n")
             );
         }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
     let _ = prom.kill().await;
-    let p = pue(&s.as_role("regulator"), &centre, started - 3_600_000, now_ms() + 60_000).await;
+    let regulator = s.as_role("regulator");
+
+    let now = now_ms();
+    let p = pue(&regulator, &scraped, now - 3_600_000, now + 60_000).await;
     let (f, it) = (p["facility_kwh"].as_f64().unwrap(), p["it_kwh"].as_f64().unwrap());
-    // The first delivered scrape is the baseline: 7 or fewer increments, the same for both meters.
+    // The first delivered scrape is the baseline; both meters rise by the same number of steps.
     assert!(f > 0.0 && (f / 13.0 - (f / 13.0).round()).abs() < 1e-6 && (it - f / 1.3).abs() < 1e-6, "{p}");
     assert!((f / it - 1.30).abs() < 1e-9, "{p}");
     assert_eq!(p["no_value"], "incomplete", "{p}");
+
+    let from = (t0 + QUARTER - 1) / QUARTER * QUARTER;
+    let p = pue(&regulator, &relayed, from, from + 2 * QUARTER).await;
+    assert!((p["facility_kwh"].as_f64().unwrap() - 78.0).abs() < 1e-6, "{p}");
+    assert!((p["it_kwh"].as_f64().unwrap() - 60.0).abs() < 1e-6, "{p}");
+    assert!((p["value"].as_f64().expect("a PUE figure") - 1.30).abs() < 1e-9, "{p}");
+    assert_eq!(p["label"], "PUE2", "{p}");
+    assert!((p["completeness"].as_f64().unwrap() - 1.0).abs() < 1e-9, "{p}");
 }
 
 /// The energy tables on one store: meters registered once, readings stored once (a resent one

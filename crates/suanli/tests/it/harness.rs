@@ -30,6 +30,11 @@ impl TestServer {
     /// Seeds the demo city (no background job stream) and serves it; jobs run in the simulated
     /// backend at 36,000x, so an hour-long job takes a tenth of a second.
     pub async fn start() -> TestServer {
+        TestServer::start_ahead(0).await
+    }
+
+    /// As [`TestServer::start`], with the server's clock `offset_ms` ahead of the wall clock.
+    pub async fn start_ahead(offset_ms: i64) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let cfg = ServeConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -42,6 +47,7 @@ impl TestServer {
             demo_stream: false,
             backends: Vec::new(),
             demo_energy_days: 0,
+            clock_offset_ms: offset_ms,
         };
         let state = suanli_server::build_state(&cfg).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
