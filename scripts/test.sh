@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs Suanli's whole test suite: starts what the tests need (PostgreSQL for the store suite, a
 # single-node Slurm for the dispatch tests, Prometheus for the energy test),
-# installs cargo-nextest if it is missing, then runs every test of the workspace.
-# Extra arguments go to nextest, e.g. scripts/test.sh -E 'test(/store/)'.
+# installs cargo-nextest if it is missing, runs every test of the workspace, then the web UI's
+# tests in a real browser (scripts/browser-test.sh: Debian's Chromium driven by playwright-core).
+# Extra arguments go to nextest, e.g. scripts/test.sh -E 'test(/store/)' (the browser tests then
+# don't run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,4 +60,7 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi
 log "running the tests"
-exec cargo nextest run --workspace --locked --no-fail-fast "$@"
+cargo nextest run --workspace --locked --no-fail-fast "$@"
+if [ "$#" -eq 0 ]; then
+  scripts/browser-test.sh
+fi

@@ -70,6 +70,9 @@ pub struct Engine {
     /// After this much silence a centre's restartable running jobs start again elsewhere;
     /// longer than an agent's lease, after which it has cancelled them itself.
     restart_after_ms: std::sync::atomic::AtomicI64,
+    /// Measured PUE per centre (from the energy book); the carbon model uses it instead of the
+    /// declared PUE where there is one.
+    measured_pue: std::sync::RwLock<HashMap<CentreId, f64>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -97,6 +100,7 @@ impl Engine {
             wake: Notify::new(),
             sched,
             usage: std::sync::Mutex::new((TenantUsage::default(), 0)),
+            measured_pue: std::sync::RwLock::new(HashMap::new()),
             billing: None,
             heartbeat_timeout_ms: std::sync::atomic::AtomicI64::new(30_000),
             restart_after_ms: std::sync::atomic::AtomicI64::new(90_000),
@@ -213,6 +217,22 @@ impl Engine {
         loads
     }
 
+    /// Replaces the measured PUE of the centres (a centre left out goes back to its declared PUE).
+    pub fn set_measured_pue(&self, pue: HashMap<CentreId, f64>) {
+        *self.measured_pue.write().unwrap_or_else(|e| e.into_inner()) = pue;
+    }
+
+    /// The centres as the scheduler costs them: a centre's `declared_pue` becomes its measured
+    /// PUE where the energy book has one (the carbon model multiplies IT energy by it).
+    fn with_measured_pue(&self, centres: &mut [suanli_core::centre::Centre]) {
+        let measured = self.measured_pue.read().unwrap_or_else(|e| e.into_inner());
+        for c in centres {
+            if let Some(p) = measured.get(&c.id).filter(|p| p.is_finite() && **p >= 1.0) {
+                c.declared_pue = *p;
+            }
+        }
+    }
+
     /// The scheduler's view of the city at `now`.
     fn snapshot<'a>(
         &'a self,
@@ -240,7 +260,8 @@ impl Engine {
         spec: &suanli_core::job::JobSpec,
         limit: usize,
     ) -> Result<suanli_sched::quote::Quote, StoreError> {
-        let centres = self.store.centres(None).await?;
+        let mut centres = self.store.centres(None).await?;
+        self.with_measured_pue(&mut centres);
         let pools = self.store.pools().await?;
         let in_flight = self.store.jobs_in_states(&[JobState::Placed, JobState::Running]).await?;
         let now = self.ids.now_ms();
@@ -316,6 +337,7 @@ impl Engine {
         let mut report = RoundReport::default();
         let down = self.unavailable_centres(self.ids.now_ms());
         let mut centres = self.store.centres(None).await?;
+        self.with_measured_pue(&mut centres);
         let pools = self.store.pools().await?;
         let pool_by_id: HashMap<&PoolId, &Pool> = pools.iter().map(|p| (&p.id, p)).collect();
         let mut in_flight = self.store.jobs_in_states(&[JobState::Placed, JobState::Running]).await?;

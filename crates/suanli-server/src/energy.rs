@@ -213,10 +213,11 @@ impl EnergyService {
         // Persist the (default) meters the first time a centre's readings are stored.
         let stored = self.stored.lock().unwrap_or_else(|e| e.into_inner());
         for centre in centres {
-            if !stored.contains(*centre) && !new_meters.iter().any(|(c, _)| c == *centre) {
-                if let Some(dc) = book.data_centre(centre) {
-                    new_meters.push(((*centre).clone(), dc.meters.clone()));
-                }
+            if !stored.contains(*centre)
+                && !new_meters.iter().any(|(c, _)| c == *centre)
+                && let Some(dc) = book.data_centre(centre)
+            {
+                new_meters.push(((*centre).clone(), dc.meters.clone()));
             }
         }
         Ok(new_meters)
@@ -292,6 +293,46 @@ impl EnergyService {
         }
         Ok(reports)
     }
+}
+
+impl EnergyService {
+    /// The PUE the scheduler's carbon model should use per centre: the annualised PUE where a
+    /// complete year is metered, else the last 30 days' where complete; centres with neither are
+    /// left out (they keep their declared PUE).
+    pub async fn measured_pues(&self, now_ms: UnixMs) -> HashMap<CentreId, f64> {
+        let book = self.book.read().await;
+        let ids: Vec<CentreId> = self.owners.read().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect();
+        let mut out = HashMap::new();
+        for id in ids {
+            let year = book.annualised(&id, now_ms).ok().and_then(|p| p.value);
+            let month = || book.pue(&id, now_ms - 30 * suanli_core::time::MS_PER_DAY, now_ms).ok().and_then(|p| p.value);
+            if let Some(p) = year.or_else(month) {
+                out.insert(id, p);
+            }
+        }
+        out
+    }
+}
+
+/// Utilisation per centre from the scheduler's record: accelerator-time its jobs ran over the
+/// last 30 days (or since the first job, if later) against its pools' capacity over that time.
+pub async fn utilisation(store: &Store, now_ms: UnixMs) -> ApiResult<BTreeMap<CentreId, f64>> {
+    let from = now_ms - 30 * suanli_core::time::MS_PER_DAY;
+    let (first, busy) = store.busy_accelerator_ms(from, now_ms).await?;
+    let from = first.map_or(from, |f| f.max(from));
+    let span = (now_ms - from).max(1) as f64;
+    let mut capacity: HashMap<CentreId, f64> = HashMap::new();
+    for p in store.pools().await? {
+        *capacity.entry(p.centre_id.clone()).or_default() += p.capacity() as f64;
+    }
+    Ok(capacity
+        .into_iter()
+        .filter(|(_, cap)| *cap > 0.0)
+        .map(|(id, cap)| {
+            let ms = busy.iter().find(|(c, _)| *c == id).map_or(0, |(_, ms)| *ms) as f64;
+            (id, (ms / (cap * span)).clamp(0.0, 1.0))
+        })
+        .collect())
 }
 
 impl EnergyService {

@@ -130,6 +130,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sign-in", get(web::sign_in_page).post(web::sign_in))
         .route("/sign-out", post(web::sign_out))
         .route("/jobs", get(web::jobs_page).post(web::submit_job))
+        .route("/jobs/{id}", get(web::job_page))
         .route("/vouchers", get(web::vouchers_page))
         .route("/energy", get(web::energy_page))
         .route("/centres", get(web::centres_page))
@@ -284,10 +285,24 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl std::future::Future<Output =
     } else {
         None
     };
+    let pue_task = {
+        let mut rx = stop_rx.clone();
+        let st = state.clone();
+        tokio::spawn(async move {
+            loop {
+                refresh_measured_pue(&st).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(300)) => {}
+                    _ = rx.changed() => return,
+                }
+            }
+        })
+    };
     let app = router(state.clone());
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     let _ = stop_tx.send(true);
     let _ = engine_task.await;
+    let _ = pue_task.await;
     if let Some(t) = stream_task {
         let _ = t.await;
     }
@@ -296,6 +311,14 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl std::future::Future<Output =
     }
     state.store.close().await;
     Ok(())
+}
+
+/// Hands the energy book's measured PUE to the scheduler's carbon model (`serve` does this at
+/// start and every 5 minutes).
+pub async fn refresh_measured_pue(state: &AppState) {
+    let pue = state.energy.measured_pues(state.ids.now_ms()).await;
+    tracing::debug!(centres = pue.len(), "measured PUE handed to the scheduler");
+    state.engine.set_measured_pue(pue);
 }
 
 /// Routes each named centre to its cluster's backend. A URL's scheme picks the backend:

@@ -409,8 +409,9 @@ pub async fn evaluation(State(s): State<AppState>, _c: Caller, Query(q): Query<E
         None => now,
     };
     let names: BTreeMap<String, String> = s.store.centres(None).await?.into_iter().map(|c| (c.id.to_string(), c.name_en)).collect();
+    let util = crate::energy::utilisation(&s.store, at).await?;
     let book = s.energy.book.read().await;
-    let assessments = book.evaluate(at, &BTreeMap::new());
+    let assessments = book.evaluate(at, &util);
     let mut list = serde_json::to_value(&assessments).map_err(|e| ApiError::Internal(e.to_string()))?;
     if let Some(items) = list.as_array_mut() {
         for a in items {

@@ -153,7 +153,7 @@ pub async fn list_jobs(State(s): State<AppState>, c: Caller, Query(q): Query<Job
 }
 
 /// Loads a job the caller may see; others' jobs are "not found", so their existence does not leak.
-async fn visible_job(s: &AppState, c: &Caller, id: &str) -> ApiResult<Job> {
+pub(crate) async fn visible_job(s: &AppState, c: &Caller, id: &str) -> ApiResult<Job> {
     let id = JobId::parse(id)?;
     let not_found = || ApiError::new(ErrorCode::JobNotFound, format!("no job {id} that you can see"));
     let job = s.store.job(&id).await?.ok_or_else(not_found)?;

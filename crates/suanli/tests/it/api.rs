@@ -622,15 +622,36 @@ async fn web_forms_submit_jobs_apply_and_approve() {
     let tenant = sign_in("tenant").await;
     let page = http.get(format!("{}/jobs", s.url)).header("cookie", &tenant).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("提交作业") && page.contains("<label for=\"accelerators\">"), "{page}");
-    let r = form("/jobs", &tenant, "name=web-job&accelerators=8&hours=1&min_tflops=300").await.unwrap();
+    // The quote step: the cheapest, fastest and greenest options with a goal to choose.
+    let r = form("/jobs", &tenant, "name=web-job&accelerators=8&hours=1&min_tflops=300&step=quote").await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let page = r.text().await.unwrap();
-    assert!(page.contains("已提交") && page.contains("web-job"), "{page}");
+    assert!(page.contains(r#"id="quotes""#) && page.contains(r#"value="greenest""#) && page.contains(r#"id="submit-job""#), "{page}");
+    assert!(page.contains(r#"value="web-job""#), "the form keeps its values: {page}");
+    let r = form("/jobs", &tenant, "name=web-job&accelerators=100000&hours=1&step=quote").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "an impossible job gets no quote");
+    let r = form("/jobs", &tenant, "name=web-job&accelerators=8&hours=1&min_tflops=300&step=submit&goal=greenest").await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let id = to.strip_prefix("/jobs?submitted=").expect("redirected to the jobs page").to_string();
+    let page = http.get(format!("{}{to}", s.url)).header("cookie", &tenant).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("已提交") && page.contains(&format!(r#"href="/jobs/{id}""#)) && page.contains("web-job"), "{page}");
+    let (_, job) = s.as_role("tenant").get(&format!("/api/v1/jobs/{id}")).await;
+    assert_eq!(job["goal"], "greenest", "{job}");
+    let page = http.get(format!("{}/jobs/{id}?lang=en", s.url)).header("cookie", &tenant).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("<h1>web-job</h1>") && page.contains(r#"id="explanation""#) && page.contains("Greenest"), "{page}");
+    let other = sign_in("provider").await;
+    let r = http.get(format!("{}/jobs/{id}", s.url)).header("cookie", &other).send().await.unwrap();
+    let (_, placed) = s.as_role("tenant").get(&format!("/api/v1/jobs/{id}")).await;
+    if placed["centre_id"].is_null() {
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "a provider sees only jobs at its own centres");
+    }
     let r = form("/vouchers/apply", &tenant, "amount=0&purpose=x").await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("zero_amount"));
     let r = form("/vouchers/apply", &tenant, "amount=120000&purpose=%E8%AE%AD%E7%BB%83").await.unwrap();
-    let page = r.text().await.unwrap();
+    assert_eq!(r.headers()["location"], "/vouchers?done=applied");
+    let page = http.get(format!("{}/vouchers?done=applied", s.url)).header("cookie", &tenant).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("申请已提交") && page.contains("算力券可用"), "{page}");
     assert!(!page.contains("/approve"), "a tenant sees no approval forms");
     let op = sign_in("operator").await;
@@ -639,7 +660,7 @@ async fn web_forms_submit_jobs_apply_and_approve() {
     let (_, apps) = s.as_role("operator").get("/api/v1/voucher-applications?state=pending").await;
     let id = apps.as_array().unwrap().iter().find(|a| a["requested"] == "120000.00").unwrap()["id"].as_str().unwrap().to_string();
     let r = form(&format!("/vouchers/applications/{id}/approve"), &op, "").await.unwrap();
-    assert!(r.text().await.unwrap().contains("已批准"));
+    assert_eq!(r.headers()["location"], "/vouchers?done=approved");
     let (_, a) = s.as_role("operator").get(&format!("/api/v1/voucher-applications/{id}")).await;
     assert_eq!(a["state"], "approved");
     let r = form(&format!("/vouchers/applications/{id}/approve"), &tenant, "").await.unwrap();

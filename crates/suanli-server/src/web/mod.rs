@@ -15,6 +15,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use suanli_core::city::ComputeSlice;
 
+mod jobs;
+pub use jobs::{job_page, jobs_page, submit_job};
+
 const TOKEN_COOKIE: &str = "suanli_token";
 const LANG_COOKIE: &str = "suanli_lang";
 
@@ -135,14 +138,17 @@ fn page(lang: Lang, title: &str, caller: Option<&Caller>, body: &str) -> String 
 
 const STYLE: &str = "body{font-family:system-ui,'PingFang SC','Noto Sans CJK SC',sans-serif;margin:0;color:#1a1a1a;background:#f6f7f9}\
 header{display:flex;gap:1rem;align-items:center;flex-wrap:wrap;padding:.6rem 1rem;background:#0b3d91;color:#fff}\
-header a{color:#fff}.brand{font-weight:700;text-decoration:none;font-size:1.1rem}nav{display:flex;gap:.8rem;flex:1}\
+header a{color:#fff}.brand{font-weight:700;text-decoration:none;font-size:1.1rem}nav{display:flex;flex-wrap:wrap;gap:.8rem;flex:1}\
 header form{display:inline}header button{background:#fff;color:#0b3d91;border:0;padding:.25rem .6rem;border-radius:4px;cursor:pointer}\
 main{max-width:72rem;margin:0 auto;padding:1rem}h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.6rem}\
 .tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));gap:.8rem}\
 .tile{background:#fff;border:1px solid #d0d5dd;border-radius:8px;padding:.8rem}.tile .v{font-size:1.5rem;font-weight:700}\
 .tile .t{color:#475467;font-size:.9rem}progress{width:100%;height:.8rem}.ok{color:#067647}.warn{color:#b54708}\
 table{border-collapse:collapse;width:100%;background:#fff}th,td{border:1px solid #d0d5dd;padding:.35rem .5rem;text-align:left}\
-svg text{font-size:12px;fill:#1a1a1a}label{display:block;margin:.6rem 0 .2rem}input{padding:.4rem;width:100%;max-width:32rem}\
+svg text{font-size:12px;fill:#1a1a1a}svg{max-width:100%;height:auto}label{display:block;margin:.6rem 0 .2rem}label.inline{display:inline;margin-left:.3rem}\
+input{padding:.4rem;width:100%;max-width:32rem;box-sizing:border-box}input[type=radio]{width:auto}.scroll{overflow-x:auto;max-width:100%}\
+a.id,code{word-break:break-all}fieldset{border:1px solid #d0d5dd;border-radius:8px;margin:1rem 0;background:#fff}tr.chosen{background:#ecfdf3}\
+table.facts{max-width:40rem}td form{display:inline}td input{max-width:12rem}\
 .error{color:#b42318;font-weight:600}footer{color:#475467;font-size:.8rem;padding:1rem;text-align:center}\
 a:focus,button:focus,input:focus{outline:3px solid #f79009;outline-offset:2px}";
 
@@ -198,7 +204,7 @@ pub async fn sign_out() -> Response {
 }
 
 /// Horizontal bars of PFLOPS by a key, as an SVG with a title and a text alternative.
-fn bars(title: &str, slices: &BTreeMap<String, ComputeSlice>, label: impl Fn(&str) -> String) -> String {
+fn bars(id: &str, title: &str, slices: &BTreeMap<String, ComputeSlice>, label: impl Fn(&str) -> String) -> String {
     let mut rows: Vec<(&String, &ComputeSlice)> = slices.iter().collect();
     rows.sort_by(|a, b| b.1.pflops_fp16.total_cmp(&a.1.pflops_fp16));
     let max = rows.iter().map(|r| r.1.pflops_fp16).fold(0.0, f64::max).max(1e-9);
@@ -206,7 +212,6 @@ fn bars(title: &str, slices: &BTreeMap<String, ComputeSlice>, label: impl Fn(&st
     let h = row_h * rows.len() as f64 + 10.0;
     let mut svg = format!(
         r#"<svg viewBox="0 0 {w} {h}" width="100%" role="img" aria-labelledby="t-{id}"><title id="t-{id}">{t}</title>"#,
-        id = title.len(),
         t = esc(title)
     );
     for (i, (k, v)) in rows.iter().enumerate() {
@@ -310,12 +315,12 @@ pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
         _ => k.to_string(),
     };
     let _ = write!(body, "<h2>{}</h2>", lang.t("按区域的可开放算力 (PFLOPS)", "Open compute by region (PFLOPS)"));
-    body.push_str(&bars(lang.t("按区域的可开放算力", "Open compute by region"), &summary.by_scope, scope_name));
+    body.push_str(&bars("region", lang.t("按区域的可开放算力", "Open compute by region"), &summary.by_scope, scope_name));
     let _ = write!(body, "<h2>{}</h2>", lang.t("按厂商的可开放算力 (PFLOPS)", "Open compute by vendor (PFLOPS)"));
-    body.push_str(&bars(lang.t("按厂商的可开放算力", "Open compute by vendor"), &summary.by_vendor, |k| k.to_string()));
+    body.push_str(&bars("vendor", lang.t("按厂商的可开放算力", "Open compute by vendor"), &summary.by_vendor, |k| k.to_string()));
     let _ = write!(
         body,
-        "<h2>{}</h2><table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">PFLOPS</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+        "<h2>{}</h2><div class='scroll'><table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">PFLOPS</th><th scope=\"col\">{}</th></tr></thead><tbody>",
         lang.t("区县与地区", "Districts and regions"),
         lang.t("区域", "Region"),
         lang.t("加速卡", "Accelerators")
@@ -323,7 +328,7 @@ pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
     for (k, v) in &summary.by_region {
         let _ = write!(body, "<tr><td>{}</td><td>{:.1}</td><td>{}</td></tr>", esc(k), v.pflops_fp16, v.accelerators);
     }
-    body.push_str("</tbody></table>");
+    body.push_str("</tbody></table></div>");
     with_cookie(Html(page(lang, lang.t("城市算力总览", "City compute overview"), Some(&caller), &body)).into_response(), set)
 }
 
@@ -357,127 +362,70 @@ fn notice(msg: Option<&str>, error: bool) -> String {
     })
 }
 
+/// A status word of the platform (job states, GB 40879 outcomes, recommendations, partner
+/// status, centre kinds) as people read it; unknown words are shown as they are.
+pub(crate) fn state_name(lang: Lang, code: &str) -> String {
+    let zh = match code {
+        "pending" => "排队中",
+        "placed" => "已调度",
+        "running" => "运行中",
+        "succeeded" => "已完成",
+        "failed" => "失败",
+        "cancelled" => "已取消",
+        "keep" => "保留",
+        "retrofit" => "改造",
+        "merge" => "整合",
+        "retire" => "退出",
+        "grade1" => "1 级",
+        "grade2" => "2 级",
+        "grade3" => "3 级",
+        "does_not_meet" => "未达 3 级",
+        "not_graded" => "暂无评级",
+        "out_of_scope" => "不适用（边缘）",
+        "undecided" => "待定",
+        "pass" => "达标",
+        "fail" => "超标",
+        "not_applicable" => "不适用",
+        "partner" => "合作",
+        "applicant" => "申请中",
+        "suspended" => "暂停",
+        "cloud" => "云",
+        "intelligent-computing" => "智算中心",
+        "edge" => "边缘",
+        _ => return esc(code),
+    };
+    match lang {
+        Lang::Zh => zh.to_string(),
+        Lang::En => esc(&code.replace('_', " ")),
+    }
+}
+
 fn money(lang: Lang, yuan_str: &str) -> String {
     lang.yuan(yuan_str.parse().unwrap_or(0.0))
 }
 
-/// `GET /jobs`: the jobs a role may see, newest first, with cost and voucher share; a tenant
-/// also gets the submit form.
-pub async fn jobs_page(State(s): State<AppState>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
-    match gate(&s, &q, &headers).await {
-        Ok((lang, set, c)) => with_cookie(Html(render_jobs(&s, lang, &c, None).await).into_response(), set),
+/// `GET /vouchers`: the programme's money; for the operator the applications to decide, for a
+/// tenant its balance and the form to apply.
+pub async fn vouchers_page(State(s): State<AppState>, Query(q): Query<VouchersQuery>, headers: HeaderMap) -> Response {
+    match gate(&s, &LangQuery { lang: q.lang }, &headers).await {
+        Ok((lang, set, c)) => {
+            let done = match q.done.as_deref() {
+                Some("applied") => Some(lang.t("申请已提交。", "Application submitted.")),
+                Some("approved") => Some(lang.t("已批准。", "Approved.")),
+                Some("rejected") => Some(lang.t("已驳回。", "Rejected.")),
+                _ => None,
+            };
+            with_cookie(Html(render_vouchers(&s, lang, &c, done.map(|m| (m, false))).await).into_response(), set)
+        }
         Err(r) => r,
     }
-}
-
-async fn render_jobs(s: &AppState, lang: Lang, c: &Caller, msg: Option<(&str, bool)>) -> String {
-    use suanli_core::tenant::Role;
-    let mut f = suanli_store::JobFilter { limit: 50, ..Default::default() };
-    match c.role() {
-        Role::Tenant => f.tenant_id = c.0.tenant_id.clone(),
-        Role::Provider => f.provider_id = c.0.provider_id.clone(),
-        Role::Operator | Role::Regulator => {}
-    }
-    let jobs = s.store.jobs(&f).await.unwrap_or_default();
-    let mut body = format!("<h1>{}</h1>", lang.t("作业", "Jobs"));
-    body.push_str(&notice(msg.map(|m| m.0), msg.is_some_and(|m| m.1)));
-    if c.role() == Role::Tenant {
-        let _ = write!(
-            body,
-            r#"<h2>{h}</h2><form method="post" action="/jobs"><label for="name">{n}</label><input id="name" name="name" required maxlength="100" value="finetune">
-<label for="accelerators">{a}</label><input id="accelerators" name="accelerators" type="number" min="1" max="1024" value="8" required>
-<label for="hours">{d}</label><input id="hours" name="hours" type="number" min="0.01" step="0.01" value="1" required>
-<label for="min_tflops">{t}</label><input id="min_tflops" name="min_tflops" type="number" min="0" step="1" value="300">
-<p><button type="submit">{b}</button></p></form>"#,
-            h = lang.t("提交作业", "Submit a job"),
-            n = lang.t("名称", "Name"),
-            a = lang.t("加速卡数量", "Accelerators"),
-            d = lang.t("预计时长（小时）", "Estimated hours"),
-            t = lang.t("最低 FP16 TFLOPS", "Minimum FP16 TFLOPS"),
-            b = lang.t("提交", "Submit"),
-        );
-    }
-    let _ = write!(
-        body,
-        r#"<h2>{}</h2><table><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
-        lang.t("最近的作业", "Recent jobs"),
-        lang.t("作业", "Job"),
-        lang.t("名称", "Name"),
-        lang.t("状态", "State"),
-        lang.t("算力中心", "Centre"),
-        lang.t("费用", "Cost"),
-        lang.t("算力券支付", "Paid by voucher"),
-    );
-    for j in &jobs {
-        let bill = s.store.bill_for_job(&j.id).await.ok().flatten();
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(j.id.as_str()),
-            esc(&j.spec.name),
-            j.state.as_str(),
-            esc(j.centre_id.as_ref().map_or("-", |c| c.as_str())),
-            j.cost.map_or("-".to_string(), |f| lang.yuan(f.0 as f64 / 100.0)),
-            bill.map_or("-".to_string(), |b| lang.yuan(b.voucher.0 as f64 / 100.0)),
-        );
-    }
-    body.push_str("</tbody></table>");
-    page(lang, lang.t("作业", "Jobs"), Some(c), &body)
 }
 
 #[derive(Debug, Deserialize)]
-struct JobForm {
-    name: String,
-    accelerators: u32,
-    hours: f64,
-    min_tflops: Option<f64>,
-}
-
-/// `POST /jobs` (form): a tenant submits a job.
-pub async fn submit_job(State(s): State<AppState>, headers: HeaderMap, body: String) -> Response {
-    use suanli_core::tenant::Role;
-    let (lang, _, c) = match gate(&s, &LangQuery { lang: None }, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Some(tenant) = c.0.tenant_id.clone().filter(|_| c.role() == Role::Tenant) else {
-        return (
-            StatusCode::FORBIDDEN,
-            Html(render_jobs(&s, lang, &c, Some((lang.t("只有企业用户可以提交作业。", "Only tenants submit jobs."), true))).await),
-        )
-            .into_response();
-    };
-    let form = match serde_urlencoded::from_str::<JobForm>(&body) {
-        Ok(f) if f.hours.is_finite() && f.hours > 0.0 => f,
-        _ => {
-            return (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Html(render_jobs(&s, lang, &c, Some((lang.t("请检查表单中的数值。", "Check the form's numbers."), true))).await),
-            )
-                .into_response();
-        }
-    };
-    let mut spec = suanli_core::job::JobSpec::new(
-        form.name.trim(),
-        suanli_core::job::JobKind::Training,
-        form.accelerators,
-        (form.hours * 3600.0).round() as i64,
-    );
-    spec.min_fp16_tflops = form.min_tflops.filter(|t| *t > 0.0);
-    match crate::api::jobs::create_job(&s, &c.0.actor(), tenant, spec).await {
-        Ok(job) => Html(render_jobs(&s, lang, &c, Some((&format!("{} {}", lang.t("已提交：", "Submitted:"), job.id), false))).await)
-            .into_response(),
-        Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, Html(render_jobs(&s, lang, &c, Some((&e.to_string(), true))).await)).into_response(),
-    }
-}
-
-/// `GET /vouchers`: the programme's money; for the operator the applications to decide, for a
-/// tenant its balance and the form to apply.
-pub async fn vouchers_page(State(s): State<AppState>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
-    match gate(&s, &q, &headers).await {
-        Ok((lang, set, c)) => with_cookie(Html(render_vouchers(&s, lang, &c, None).await).into_response(), set),
-        Err(r) => r,
-    }
+pub struct VouchersQuery {
+    pub lang: Option<String>,
+    /// What the last form did (after its redirect): `applied`, `approved` or `rejected`.
+    pub done: Option<String>,
 }
 
 async fn render_vouchers(s: &AppState, lang: Lang, c: &Caller, msg: Option<(&str, bool)>) -> String {
@@ -489,7 +437,7 @@ async fn render_vouchers(s: &AppState, lang: Lang, c: &Caller, msg: Option<(&str
     {
         let _ = write!(
             body,
-            r#"<section class="tiles"><div class="tile"><div class="t">{}</div><div class="v">{}</div><progress value="{:.4}" max="1">{:.1}%</progress><div class="t">{} {}</div></div><div class="tile"><div class="t">{}</div><div class="v">{}</div><div class="t">{} {}</div></div></section>"#,
+            r#"<section class="tiles"><div class="tile"><div class="t">{}</div><div class="v">{}</div><progress value="{:.4}" max="1" aria-label="spent">{:.1}%</progress><div class="t">{} {}</div></div><div class="tile"><div class="t">{}</div><div class="v">{}</div><div class="t">{} {}</div></div></section>"#,
             esc(&o.name),
             money(lang, &o.spent),
             o.spent_share,
@@ -509,7 +457,7 @@ async fn render_vouchers(s: &AppState, lang: Lang, c: &Caller, msg: Option<(&str
             {
                 let _ = write!(
                     body,
-                    "<h2>{}</h2><table><tbody><tr><th scope=\"row\">{}</th><td>{}</td></tr><tr><th scope=\"row\">{}</th><td>{}</td></tr><tr><th scope=\"row\">{}</th><td>{}</td></tr></tbody></table>",
+                    "<h2>{}</h2><div class='scroll'><table><tbody><tr><th scope=\"row\">{}</th><td>{}</td></tr><tr><th scope=\"row\">{}</th><td>{}</td></tr><tr><th scope=\"row\">{}</th><td>{}</td></tr></tbody></table></div>",
                     lang.t("我的余额", "My balance"),
                     lang.t("算力券可用", "Vouchers available"),
                     money(lang, &b.voucher_available),
@@ -532,7 +480,7 @@ async fn render_vouchers(s: &AppState, lang: Lang, c: &Caller, msg: Option<(&str
             let apps = s.store.applications(None, Some(suanli_ledger::records::ApplicationState::Pending), 100).await.unwrap_or_default();
             let _ = write!(
                 body,
-                r#"<h2>{}</h2><table><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
+                r#"<h2>{}</h2><div class='scroll'><table><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
                 lang.t("待审批的申请", "Applications to decide"),
                 lang.t("企业", "Enterprise"),
                 lang.t("申请金额", "Requested"),
@@ -562,7 +510,7 @@ async fn render_vouchers(s: &AppState, lang: Lang, c: &Caller, msg: Option<(&str
                     esc(&a.purpose)
                 );
             }
-            body.push_str("</tbody></table>");
+            body.push_str("</tbody></table></div>");
         }
         Role::Provider => {}
     }
@@ -594,10 +542,7 @@ pub async fn apply(State(s): State<AppState>, headers: HeaderMap, body: String) 
     }
     .await;
     match result {
-        Ok(a) => Html(
-            render_vouchers(&s, lang, &c, Some((&format!("{} {}", lang.t("申请已提交：", "Application submitted:"), a.id), false))).await,
-        )
-        .into_response(),
+        Ok(_) => Redirect::to("/vouchers?done=applied").into_response(),
         Err(e) => {
             (StatusCode::UNPROCESSABLE_ENTITY, Html(render_vouchers(&s, lang, &c, Some((&e.to_string(), true))).await)).into_response()
         }
@@ -632,20 +577,18 @@ pub async fn decide(
             return Err(crate::error::ApiError::new(suanli_core::ErrorCode::ApplicationDecided, "already decided"));
         }
         match what.as_str() {
-            "approve" => {
-                crate::api::vouchers::issue(&s, &a, a.requested, None, &c.0.actor()).await.map(|_| lang.t("已批准。", "Approved."))
-            }
+            "approve" => crate::api::vouchers::issue(&s, &a, a.requested, None, &c.0.actor()).await.map(|_| "approved"),
             "reject" => {
                 let f = serde_urlencoded::from_str::<RejectForm>(&body)
                     .map_err(|e| crate::error::ApiError::new(suanli_core::ErrorCode::InvalidBody, e.to_string()))?;
-                crate::api::vouchers::reject_application(&s, &a, &f.reason, &c.0.actor()).await.map(|_| lang.t("已驳回。", "Rejected."))
+                crate::api::vouchers::reject_application(&s, &a, &f.reason, &c.0.actor()).await.map(|_| "rejected")
             }
             _ => Err(crate::error::ApiError::new(suanli_core::ErrorCode::NotFound, "no such decision")),
         }
     }
     .await;
     match result {
-        Ok(m) => Html(render_vouchers(&s, lang, &c, Some((m, false))).await).into_response(),
+        Ok(done) => Redirect::to(&format!("/vouchers?done={done}")).into_response(),
         Err(e) => {
             (StatusCode::UNPROCESSABLE_ENTITY, Html(render_vouchers(&s, lang, &c, Some((&e.to_string(), true))).await)).into_response()
         }
@@ -704,9 +647,10 @@ pub async fn energy_page(State(s): State<AppState>, Query(q): Query<LangQuery>, 
             .into_response();
     }
     let now = s.ids.now_ms();
+    let util = crate::energy::utilisation(&s.store, now).await.unwrap_or_default();
     let (coverage, assessments) = {
         let book = s.energy.book.read().await;
-        (book.coverage(now), book.evaluate(now, &BTreeMap::new()))
+        (book.coverage(now), book.evaluate(now, &util))
     };
     let names: BTreeMap<String, String> = s
         .store
@@ -719,7 +663,7 @@ pub async fn energy_page(State(s): State<AppState>, Query(q): Query<LangQuery>, 
     let mut body = format!("<h1>{}</h1>", lang.t("数据中心能耗监测", "Data-centre energy monitoring"));
     let _ = write!(
         body,
-        r#"<section class="tiles"><div class="tile"><div class="t">{}</div><div class="v">{:.1}%</div><progress value="{:.3}" max="1">{:.1}%</progress><div class="t">{} {}/{} · {} ≥ {:.0}%</div></div></section>"#,
+        r#"<section class="tiles"><div class="tile"><div class="t">{}</div><div class="v">{:.1}%</div><progress value="{:.3}" max="1" aria-label="coverage">{:.1}%</progress><div class="t">{} {}/{} · {} ≥ {:.0}%</div></div></section>"#,
         lang.t("监测覆盖率（24 小时内有有效数据）", "Monitoring coverage (valid data in the last 24 h)"),
         coverage.coverage * 100.0,
         coverage.coverage,
@@ -744,7 +688,7 @@ pub async fn energy_page(State(s): State<AppState>, Query(q): Query<LangQuery>, 
     }
     let _ = write!(
         body,
-        r#"<h2>{}</h2><table><thead><tr><th scope="col">#</th><th scope="col">{}</th><th scope="col">PUE</th><th scope="col">GB 40879</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
+        r#"<h2>{}</h2><div class='scroll'><table><thead><tr><th scope="col">#</th><th scope="col">{}</th><th scope="col">PUE</th><th scope="col">GB 40879</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
         lang.t("全生命周期评价排名", "Lifecycle evaluation ranking"),
         lang.t("数据中心", "Data centre"),
         lang.t("新建限值 1.25", "New-DC limit 1.25"),
@@ -754,26 +698,19 @@ pub async fn energy_page(State(s): State<AppState>, Query(q): Query<LangQuery>, 
     for a in &rows {
         let id = path(a, "dc").as_str().unwrap_or("");
         let rec = path(a, "lifecycle.recommendation").as_str().unwrap_or("-");
-        let rec = match (lang, rec) {
-            (Lang::Zh, "keep") => "保留",
-            (Lang::Zh, "retrofit") => "改造",
-            (Lang::Zh, "merge") => "整合",
-            (Lang::Zh, "retire") => "退出",
-            (_, r) => r,
-        };
         let _ = write!(
             body,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td></tr>",
             path(a, "rank"),
             esc(names.get(id).map_or(id, String::as_str)),
             path(a, "kpis.pue.value").as_f64().map_or("-".to_string(), |p| format!("{p:.2}")),
-            esc(path(a, "grading.outcome").as_str().unwrap_or("-")),
-            esc(path(a, "policy.outcome").as_str().unwrap_or("-")),
+            state_name(lang, path(a, "grading.outcome").as_str().unwrap_or("-")),
+            state_name(lang, path(a, "policy.outcome").as_str().unwrap_or("-")),
             path(a, "lifecycle.score").as_f64().unwrap_or(0.0),
-            esc(rec),
+            state_name(lang, rec),
         );
     }
-    body.push_str("</tbody></table>");
+    body.push_str("</tbody></table></div>");
     with_cookie(Html(page(lang, lang.t("能耗监测", "Energy"), Some(&c), &body)).into_response(), set)
 }
 
@@ -818,7 +755,7 @@ pub async fn centres_page(State(s): State<AppState>, Query(q): Query<CentresQuer
     );
     let _ = write!(
         body,
-        r#"<table><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
+        r#"<div class='scroll'><table><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
         lang.t("名称", "Name"),
         lang.t("区域", "Region"),
         lang.t("类型", "Kind"),
@@ -834,15 +771,15 @@ pub async fn centres_page(State(s): State<AppState>, Query(q): Query<CentresQuer
             body,
             r#"<tr><td><a href="/centres/{id}">{name}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{busy} / {total}</td><td>{:.2}</td><td>{}</td></tr>"#,
             esc(&ctr.region),
-            ctr.kind.as_str(),
-            ctr.partner_status.as_str(),
+            state_name(lang, ctr.kind.as_str()),
+            state_name(lang, ctr.partner_status.as_str()),
             ctr.declared_pue,
             pue30.get(ctr.id.as_str()).map_or("-".to_string(), |p| format!("{p:.2}")),
             id = esc(ctr.id.as_str()),
             name = esc(if lang == Lang::Zh { &ctr.name } else { &ctr.name_en }),
         );
     }
-    body.push_str("</tbody></table>");
+    body.push_str("</tbody></table></div>");
     with_cookie(Html(page(lang, lang.t("算力中心", "Compute centres"), Some(&c), &body)).into_response(), set)
 }
 
@@ -872,17 +809,24 @@ pub async fn centre_page(
     let pools = s.store.pools_of(&ctr.id).await.unwrap_or_default();
     let running = s.store.jobs_in_states(&[suanli_core::job::JobState::Running]).await.unwrap_or_default();
     let now = s.ids.now_ms();
+    let util = crate::energy::utilisation(&s.store, now).await.unwrap_or_default();
     let (points, assessment) = {
         let book = s.energy.book.read().await;
         let points = book.series(&ctr.id, now - 30 * 86_400_000, now, suanli_energy::Step::Day).unwrap_or_default();
-        let a = book.evaluate(now, &BTreeMap::new()).into_iter().find(|a| a.dc == ctr.id).and_then(|a| serde_json::to_value(a).ok());
+        let a = book.evaluate(now, &util).into_iter().find(|a| a.dc == ctr.id).and_then(|a| serde_json::to_value(a).ok());
         (points, a)
     };
     let name = if lang == Lang::Zh { &ctr.name } else { &ctr.name_en };
-    let mut body = format!("<h1>{}</h1><p>{} · {} · {}</p>", esc(name), esc(&ctr.region), ctr.kind.as_str(), ctr.partner_status.as_str());
+    let mut body = format!(
+        "<h1>{}</h1><p>{} · {} · {}</p>",
+        esc(name),
+        esc(&ctr.region),
+        state_name(lang, ctr.kind.as_str()),
+        state_name(lang, ctr.partner_status.as_str())
+    );
     let _ = write!(
         body,
-        r#"<h2>{}</h2><table><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
+        r#"<h2>{}</h2><div class='scroll'><table><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
         lang.t("资源池", "Pools"),
         lang.t("加速卡型号", "Accelerator"),
         lang.t("使用中 / 总数", "Busy / total"),
@@ -900,7 +844,7 @@ pub async fn centre_page(
             p.partner_discount_pct
         );
     }
-    body.push_str("</tbody></table>");
+    body.push_str("</tbody></table></div>");
     let series = suanli_sim::svg::Series {
         name: "PUE".into(),
         points: points.iter().filter_map(|p| p.pue.map(|v| (((p.from_ms - now) as f64 / 86_400_000.0).round(), v))).collect(),
@@ -916,15 +860,15 @@ pub async fn centre_page(
     if let Some(a) = assessment {
         let _ = write!(
             body,
-            "<h2>{}</h2><table><tbody><tr><th scope=\"row\">{}</th><td>{}</td></tr><tr><th scope=\"row\">GB 40879</th><td>{}</td></tr><tr><th scope=\"row\">{}</th><td>{}</td></tr><tr><th scope=\"row\">{}</th><td>{}</td></tr></tbody></table>",
+            "<h2>{}</h2><div class='scroll'><table><tbody><tr><th scope=\"row\">{}</th><td>{}</td></tr><tr><th scope=\"row\">GB 40879</th><td>{}</td></tr><tr><th scope=\"row\">{}</th><td>{}</td></tr><tr><th scope=\"row\">{}</th><td>{}</td></tr></tbody></table></div>",
             lang.t("评价", "Evaluation"),
             lang.t("年化 PUE", "Annualised PUE"),
             path(&a, "kpis.pue.value").as_f64().map_or("-".to_string(), |p| format!("{p:.2}")),
-            esc(path(&a, "grading.outcome").as_str().unwrap_or("-")),
+            state_name(lang, path(&a, "grading.outcome").as_str().unwrap_or("-")),
             lang.t("新建限值 1.25", "New-DC limit 1.25"),
-            esc(path(&a, "policy.outcome").as_str().unwrap_or("-")),
+            state_name(lang, path(&a, "policy.outcome").as_str().unwrap_or("-")),
             lang.t("建议", "Recommendation"),
-            esc(path(&a, "lifecycle.recommendation").as_str().unwrap_or("-")),
+            state_name(lang, path(&a, "lifecycle.recommendation").as_str().unwrap_or("-")),
         );
     }
     with_cookie(Html(page(lang, name, Some(&c), &body)).into_response(), set)

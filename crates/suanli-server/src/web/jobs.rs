@@ -1,0 +1,353 @@
+//! The jobs pages: the jobs a role may see, a tenant's submit form with its quote step (cheapest, fastest, greenest before submitting), and a job's page with its placement explanation.
+
+use super::{Lang, LangQuery, esc, gate, notice, page, state_name, with_cookie};
+use crate::AppState;
+use crate::auth::Caller;
+use crate::dto::QuoteOut;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::fmt::Write;
+use suanli_core::id::CentreId;
+use suanli_core::job::{Goal, Job, JobKind, JobSpec};
+use suanli_core::tenant::Role;
+use suanli_sched::EstimateView;
+
+#[derive(Debug, Deserialize)]
+pub struct JobsQuery {
+    pub lang: Option<String>,
+    /// A job just submitted (after the redirect of the submit form).
+    pub submitted: Option<String>,
+}
+
+/// Centre names, looked up once per page.
+#[derive(Default)]
+struct Names(HashMap<String, String>);
+
+impl Names {
+    async fn of(&mut self, s: &AppState, lang: Lang, id: &str) -> String {
+        if let Some(n) = self.0.get(id) {
+            return n.clone();
+        }
+        let name = match CentreId::parse(id) {
+            Ok(cid) => s.store.centre(&cid).await.ok().flatten().map(|c| match lang {
+                Lang::En if !c.name_en.is_empty() => c.name_en,
+                _ => c.name,
+            }),
+            Err(_) => None,
+        }
+        .unwrap_or_else(|| id.to_string());
+        self.0.insert(id.to_string(), name.clone());
+        name
+    }
+}
+
+/// The values of the submit form (kept across the quote step).
+#[derive(Debug, Clone, Deserialize)]
+pub struct JobForm {
+    name: String,
+    accelerators: u32,
+    hours: f64,
+    #[serde(default, deserialize_with = "empty_is_none")]
+    min_tflops: Option<f64>,
+    /// `quote` or `submit`.
+    #[serde(default)]
+    step: Option<String>,
+    #[serde(default)]
+    goal: Option<String>,
+}
+
+fn empty_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    match s.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+impl Default for JobForm {
+    fn default() -> JobForm {
+        JobForm { name: "finetune".into(), accelerators: 8, hours: 1.0, min_tflops: Some(300.0), step: None, goal: None }
+    }
+}
+
+impl JobForm {
+    fn spec(&self) -> JobSpec {
+        let mut spec = JobSpec::new(self.name.trim(), JobKind::Training, self.accelerators, (self.hours * 3600.0).round() as i64);
+        spec.min_fp16_tflops = self.min_tflops.filter(|t| *t > 0.0);
+        spec.goal = self.goal.as_deref().and_then(|g| Goal::ALL.into_iter().find(|x| x.as_str() == g)).unwrap_or_default();
+        spec
+    }
+}
+
+/// `GET /jobs`.
+pub async fn jobs_page(State(s): State<AppState>, Query(q): Query<JobsQuery>, headers: HeaderMap) -> Response {
+    let lq = LangQuery { lang: q.lang.clone() };
+    match gate(&s, &lq, &headers).await {
+        Ok((lang, set, c)) => {
+            let done = q.submitted.as_deref().filter(|id| suanli_core::id::JobId::parse(id).is_ok()).map(|id| {
+                format!(
+                    r#"<p class="ok" role="status">{} <a class="job-link" href="/jobs/{id}">{id}</a></p>"#,
+                    lang.t("已提交：", "Submitted:"),
+                    id = esc(id)
+                )
+            });
+            let html = render_jobs(&s, lang, &c, &JobForm::default(), None, done.as_deref()).await;
+            with_cookie(Html(html).into_response(), set)
+        }
+        Err(r) => r,
+    }
+}
+
+fn goal_name(lang: Lang, g: &str) -> &'static str {
+    match g {
+        "cheapest" => lang.t("最便宜", "Cheapest"),
+        "fastest" => lang.t("最快", "Fastest"),
+        "greenest" => lang.t("最低碳", "Greenest"),
+        _ => lang.t("均衡", "Balanced"),
+    }
+}
+
+fn hours(lang: Lang, s: f64) -> String {
+    if s < 60.0 { lang.t("立即", "now").to_string() } else { format!("{:.1} h", s / 3600.0) }
+}
+
+async fn render_jobs(s: &AppState, lang: Lang, c: &Caller, form: &JobForm, quote: Option<&QuoteOut>, msg: Option<&str>) -> String {
+    let mut f = suanli_store::JobFilter { limit: 50, ..Default::default() };
+    match c.role() {
+        Role::Tenant => f.tenant_id = c.0.tenant_id.clone(),
+        Role::Provider => f.provider_id = c.0.provider_id.clone(),
+        Role::Operator | Role::Regulator => {}
+    }
+    let jobs = s.store.jobs(&f).await.unwrap_or_default();
+    let mut names = Names::default();
+    let mut body = format!("<h1>{}</h1>", lang.t("作业", "Jobs"));
+    body.push_str(msg.unwrap_or_default());
+    if c.role() == Role::Tenant {
+        let _ = write!(
+            body,
+            r#"<h2>{h}</h2><form id="job-form" method="post" action="/jobs"><label for="name">{n}</label><input id="name" name="name" required maxlength="100" value="{nv}">
+<label for="accelerators">{a}</label><input id="accelerators" name="accelerators" type="number" min="1" max="1024" value="{av}" required>
+<label for="hours">{d}</label><input id="hours" name="hours" type="number" min="0.01" step="0.01" value="{hv}" required>
+<label for="min_tflops">{t}</label><input id="min_tflops" name="min_tflops" type="number" min="0" step="1" value="{tv}">
+<p><button id="quote" type="submit" name="step" value="quote">{b}</button></p>"#,
+            h = lang.t("提交作业", "Submit a job"),
+            n = lang.t("名称", "Name"),
+            nv = esc(&form.name),
+            a = lang.t("加速卡数量", "Accelerators"),
+            av = form.accelerators,
+            d = lang.t("预计时长（小时）", "Estimated hours"),
+            hv = form.hours,
+            t = lang.t("最低 FP16 TFLOPS", "Minimum FP16 TFLOPS"),
+            tv = form.min_tflops.map_or(String::new(), |t| t.to_string()),
+            b = lang.t("获取报价", "Get quotes"),
+        );
+        if let Some(q) = quote {
+            let _ = write!(
+                body,
+                r#"<fieldset><legend>{lg}</legend><div class="scroll"><table id="quotes"><thead><tr><th scope="col">{c0}</th><th scope="col">{c1}</th><th scope="col">{c2}</th><th scope="col">{c3}</th><th scope="col">{c4}</th><th scope="col">{c5}</th><th scope="col">{c6}</th></tr></thead><tbody>"#,
+                lg = lang.t("报价：选择一个目标后提交", "Quotes: choose a goal, then submit"),
+                c0 = lang.t("目标", "Goal"),
+                c1 = lang.t("算力中心", "Centre"),
+                c2 = lang.t("加速卡", "Accelerator"),
+                c3 = lang.t("单价（元/卡时）", "Price (¥/accelerator-hour)"),
+                c4 = lang.t("预计费用", "Estimated cost"),
+                c5 = lang.t("预计开始", "Starts in"),
+                c6 = lang.t("碳排放", "Carbon"),
+            );
+            let rows: [(&str, &Option<EstimateView>); 3] = [("cheapest", &q.cheapest), ("fastest", &q.fastest), ("greenest", &q.greenest)];
+            let chosen = form.goal.as_deref().unwrap_or("cheapest");
+            for (goal, est) in rows {
+                let Some(e) = est else { continue };
+                let centre = names.of(s, lang, &e.centre_id).await;
+                let _ = write!(
+                    body,
+                    r#"<tr><td><input type="radio" id="goal-{goal}" name="goal" value="{goal}"{chk}><label class="inline" for="goal-{goal}">{gn}</label></td><td>{centre}</td><td>{acc}</td><td>{price}</td><td>{cost}</td><td>{wait}</td><td>{co2:.1} kg</td></tr>"#,
+                    chk = if goal == chosen { " checked" } else { "" },
+                    gn = goal_name(lang, goal),
+                    centre = esc(&centre),
+                    acc = esc(&e.accelerator),
+                    price = esc(&e.price_per_hour),
+                    cost = lang.yuan(e.cost.parse().unwrap_or(0.0)),
+                    wait = hours(lang, e.wait_s),
+                    co2 = e.carbon_kg,
+                );
+            }
+            let _ = write!(
+                body,
+                r#"</tbody></table></div><p><button id="submit-job" type="submit" name="step" value="submit">{}</button></p></fieldset>"#,
+                lang.t("按所选目标提交", "Submit with the chosen goal")
+            );
+        }
+        body.push_str("</form>");
+    }
+    let _ = write!(
+        body,
+        r#"<h2>{}</h2><div class="scroll"><table><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
+        lang.t("最近的作业", "Recent jobs"),
+        lang.t("作业", "Job"),
+        lang.t("名称", "Name"),
+        lang.t("状态", "State"),
+        lang.t("算力中心", "Centre"),
+        lang.t("费用", "Cost"),
+        lang.t("算力券支付", "Paid by voucher"),
+    );
+    for j in &jobs {
+        let bill = s.store.bill_for_job(&j.id).await.ok().flatten();
+        let centre = match &j.centre_id {
+            Some(cid) => names.of(s, lang, cid.as_str()).await,
+            None => "-".to_string(),
+        };
+        let _ = write!(
+            body,
+            r#"<tr><td><a class="id" href="/jobs/{id}">{id}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            esc(&j.spec.name),
+            state_name(lang, j.state.as_str()),
+            esc(&centre),
+            j.cost.map_or("-".to_string(), |f| lang.yuan(f.0 as f64 / 100.0)),
+            bill.map_or("-".to_string(), |b| lang.yuan(b.voucher.0 as f64 / 100.0)),
+            id = esc(j.id.as_str()),
+        );
+    }
+    body.push_str("</tbody></table></div>");
+    page(lang, lang.t("作业", "Jobs"), Some(c), &body)
+}
+
+/// `POST /jobs` (form): `step=quote` shows the quotes for the form's job; `step=submit`
+/// submits it with the chosen goal and redirects to `/jobs?submitted=ID`.
+pub async fn submit_job(State(s): State<AppState>, headers: HeaderMap, body: String) -> Response {
+    let (lang, _, c) = match gate(&s, &LangQuery { lang: None }, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let fail = |status: StatusCode, form: &JobForm, m: &str| {
+        let (s, c, form, m) = (s.clone(), c.clone(), form.clone(), notice(Some(m), true));
+        async move { (status, Html(render_jobs(&s, lang, &c, &form, None, Some(&m)).await)).into_response() }
+    };
+    let Some(tenant) = c.0.tenant_id.clone().filter(|_| c.role() == Role::Tenant) else {
+        return fail(StatusCode::FORBIDDEN, &JobForm::default(), lang.t("只有企业用户可以提交作业。", "Only tenants submit jobs.")).await;
+    };
+    let form = match serde_urlencoded::from_str::<JobForm>(&body) {
+        Ok(f) if f.hours.is_finite() && f.hours > 0.0 => f,
+        _ => {
+            return fail(StatusCode::UNPROCESSABLE_ENTITY, &JobForm::default(), lang.t("请检查表单中的数值。", "Check the form's numbers."))
+                .await;
+        }
+    };
+    let spec = form.spec();
+    if form.step.as_deref() == Some("submit") {
+        return match crate::api::jobs::create_job(&s, &c.0.actor(), tenant, spec).await {
+            Ok(job) => Redirect::to(&format!("/jobs?submitted={}", job.id)).into_response(),
+            Err(e) => fail(StatusCode::UNPROCESSABLE_ENTITY, &form, &e.to_string()).await,
+        };
+    }
+    let quote = async {
+        spec.validate(&s.catalogue, &s.regions, s.ids.now_ms())?;
+        let q = s.engine.quote(&tenant, &spec, 20).await?;
+        if q.options.is_empty() {
+            return Err(crate::error::ApiError::new(
+                suanli_core::ErrorCode::JobUnsatisfiable,
+                "no pool in the city could run this job now; change the accelerators or the minimum TFLOPS",
+            ));
+        }
+        Ok(QuoteOut::from(&q))
+    }
+    .await;
+    match quote {
+        Ok(q) => Html(render_jobs(&s, lang, &c, &form, Some(&q), None).await).into_response(),
+        Err(e) => fail(StatusCode::UNPROCESSABLE_ENTITY, &form, &e.to_string()).await,
+    }
+}
+
+fn when(ms: Option<i64>) -> String {
+    ms.map_or("-".to_string(), |t| suanli_core::time::format_rfc3339(t + 8 * 3_600_000).replace('T', " ").replace('Z', " (UTC+8)"))
+}
+
+/// `GET /jobs/{id}`: a job with its state, cost, bill and placement explanation.
+pub async fn job_page(State(s): State<AppState>, Path(id): Path<String>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let (lang, set, c) = match gate(&s, &q, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let job: Job = match crate::api::jobs::visible_job(&s, &c, &id).await {
+        Ok(j) => j,
+        Err(_) => {
+            let body = format!("<h1>{}</h1><p>{}</p>", lang.t("找不到作业", "No such job"), esc(&id));
+            return with_cookie((StatusCode::NOT_FOUND, Html(page(lang, lang.t("作业", "Jobs"), Some(&c), &body))).into_response(), set);
+        }
+    };
+    let mut names = Names::default();
+    let mut body = format!("<h1>{}</h1>", esc(&job.spec.name));
+    let centre = match &job.centre_id {
+        Some(cid) => names.of(&s, lang, cid.as_str()).await,
+        None => "-".into(),
+    };
+    let bill = s.store.bill_for_job(&job.id).await.ok().flatten();
+    let rows: Vec<(&str, String)> = vec![
+        (lang.t("作业编号", "Job id"), esc(job.id.as_str())),
+        (lang.t("状态", "State"), state_name(lang, job.state.as_str()).to_string()),
+        (lang.t("目标", "Goal"), goal_name(lang, job.spec.goal.as_str()).to_string()),
+        (lang.t("加速卡", "Accelerators"), job.spec.accelerators.to_string()),
+        (lang.t("算力中心", "Centre"), esc(&centre)),
+        (lang.t("提交时间", "Submitted"), when(Some(job.submitted_ms))),
+        (lang.t("开始时间", "Started"), when(job.started_ms)),
+        (lang.t("结束时间", "Finished"), when(job.finished_ms)),
+        (lang.t("费用", "Cost"), job.cost.map_or("-".into(), |f| lang.yuan(f.0 as f64 / 100.0))),
+        (lang.t("算力券支付", "Paid by voucher"), bill.as_ref().map_or("-".into(), |b| lang.yuan(b.voucher.0 as f64 / 100.0))),
+        (lang.t("现金支付", "Paid in cash"), bill.as_ref().map_or("-".into(), |b| lang.yuan(b.cash.0 as f64 / 100.0))),
+        (lang.t("说明", "Reason"), job.reason.as_deref().map_or("-".into(), esc)),
+    ];
+    body.push_str(r#"<table class="facts"><tbody>"#);
+    for (k, v) in rows {
+        let _ = write!(body, r#"<tr><th scope="row">{k}</th><td>{v}</td></tr>"#);
+    }
+    body.push_str("</tbody></table>");
+    let decision =
+        s.store.explanation(&job.id).await.ok().flatten().and_then(|v| serde_json::from_value::<crate::dto::DecisionOut>(v).ok());
+    let _ = write!(
+        body,
+        r#"<h2>{}</h2><div class="scroll"><table id="explanation"><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
+        lang.t("调度说明：为什么是这里", "Why this centre: the placement and its alternatives"),
+        lang.t("选择", "Choice"),
+        lang.t("算力中心", "Centre"),
+        lang.t("加速卡", "Accelerator"),
+        lang.t("预计费用", "Estimated cost"),
+        lang.t("碳排放", "Carbon"),
+        lang.t("综合得分（越低越好）", "Score (lower is better)"),
+    );
+    let options: Vec<(bool, EstimateView)> = match &decision {
+        Some(d) => std::iter::once((true, d.chosen.clone())).chain(d.alternatives.iter().cloned().map(|a| (false, a))).collect(),
+        None => Vec::new(),
+    };
+    for (chosen, e) in &options {
+        let name = names.of(&s, lang, &e.centre_id).await;
+        let _ = write!(
+            body,
+            r#"<tr{cls}><td>{mark}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1} kg</td><td>{:.0}</td></tr>"#,
+            esc(&name),
+            esc(&e.accelerator),
+            lang.yuan(e.cost.parse().unwrap_or(0.0)),
+            e.carbon_kg,
+            e.score_yuan,
+            cls = if *chosen { r#" class="chosen""# } else { "" },
+            mark = if *chosen { lang.t("✔ 已选", "✔ chosen") } else { lang.t("备选", "alternative") },
+        );
+    }
+    if options.is_empty() {
+        let _ = write!(body, r#"<tr><td colspan="6">{}</td></tr>"#, lang.t("尚未调度。", "Not placed yet."));
+    }
+    body.push_str("</tbody></table></div>");
+    if let Some(d) = &decision {
+        let _ = write!(
+            body,
+            "<p>{} {} · {} {}</p>",
+            lang.t("调度策略：", "Policy:"),
+            esc(&d.policy),
+            lang.t("回填：", "Backfilled:"),
+            if d.backfilled { lang.t("是", "yes") } else { lang.t("否", "no") }
+        );
+    }
+    with_cookie(Html(page(lang, lang.t("作业", "Jobs"), Some(&c), &body)).into_response(), set)
+}

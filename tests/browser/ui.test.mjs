@@ -1,0 +1,572 @@
+// Real-browser tests of Suanli's web UI: a headless Chromium (driven by playwright-core) against
+// one `suanli serve --demo` that this file starts on a free loopback port and stops at the end.
+// They cover signing in as each role, what each role may and may not see, the tenant's job form
+// with its quote step, voucher applications and approvals, the language switch, keyboard use,
+// basic accessibility, layout at phone width, and screenshots of the main pages (written to
+// target/browser-screenshots/, never committed).
+//
+// Run with scripts/browser-test.sh, or: node --test --test-reporter=spec tests/browser/
+// Environment: SUANLI_BIN (default target/debug/suanli), CHROMIUM (default /usr/bin/chromium).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = process.env.SUANLI_BIN ? resolve(process.env.SUANLI_BIN) : join(ROOT, 'target', 'debug', 'suanli');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SHOTS = join(ROOT, 'target', 'browser-screenshots');
+const ROLES = ['operator', 'tenant', 'provider', 'regulator'];
+const JOB_STATES = /\b(pending|placed|running|succeeded|failed|cancelled)\b|排队|等待|已调度|运行|完成|成功|失败|取消/;
+
+let server; // { child, base, dataDir, log }
+let tokens; // role -> bearer token
+let browser;
+let centreId; // one centre, for its page
+let unique = 0; // makes names and purposes distinct within a run
+
+// ----- the server -----
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function serverLogTail() {
+  try {
+    return (await readFile(server.log, 'utf8')).split('\n').slice(-30).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+async function startServer() {
+  assert.ok(existsSync(BIN), `no suanli binary at ${BIN}: build it (cargo build) or set SUANLI_BIN`);
+  const dataDir = await mkdtemp(join(tmpdir(), 'suanli-browser-'));
+  const port = await freePort();
+  const log = join(dataDir, 'server.log');
+  const out = createWriteStream(log);
+  const args = ['serve', '--demo', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--demo-energy-days', '30', '--seed', '1'];
+  const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.pipe(out);
+  child.stderr.pipe(out);
+  server = { child, base: `http://127.0.0.1:${port}`, dataDir, log };
+  // Last resort if the runner dies before after() runs: end exactly this process.
+  process.once('exit', () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {}
+    }
+  });
+  // The demo seeds before it answers, so /healthz can take a while on a debug build.
+  const deadline = Date.now() + 240_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      throw new Error(`suanli serve exited with ${child.exitCode} before it answered:\n${await serverLogTail()}`);
+    }
+    try {
+      const r = await fetch(`${server.base}/healthz`, { signal: AbortSignal.timeout(3_000) });
+      if (r.ok) break;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`suanli serve did not answer /healthz in time:\n${await serverLogTail()}`);
+    await sleep(250);
+  }
+  const file = JSON.parse(await readFile(join(dataDir, 'demo-tokens.json'), 'utf8'));
+  tokens = Object.fromEntries(ROLES.map((r) => [r, file[r]]));
+  for (const r of ROLES) assert.ok(tokens[r], `demo-tokens.json has no ${r} token`);
+}
+
+async function stopServer() {
+  if (!server) return;
+  const { child } = server;
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((r) => child.once('exit', r));
+    process.kill(child.pid, 'SIGTERM');
+    const done = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
+    if (!done) {
+      process.kill(child.pid, 'SIGKILL');
+      await exited;
+    }
+  }
+  await rm(server.dataDir, { recursive: true, force: true });
+}
+
+/** The JSON API as a role (for setting up and checking what the pages claim). */
+async function api(role, method, path, body) {
+  const r = await fetch(`${server.base}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${tokens[role]}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  assert.ok(r.ok, `${method} ${path} as ${role}: ${r.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+const items = (x) => (Array.isArray(x) ? x : x.items);
+
+before(async () => {
+  await startServer();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  centreId = items(await api('operator', 'GET', '/centres'))[0].id;
+  await mkdir(SHOTS, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  await stopServer();
+});
+
+// ----- browser helpers -----
+
+/** Runs fn with a page in a fresh context (own cookies), closed afterwards whatever happens. */
+async function withPage(fn, { viewport = { width: 1280, height: 800 } } = {}) {
+  const context = await browser.newContext({ baseURL: server.base, viewport });
+  context.setDefaultTimeout(15_000);
+  try {
+    return await fn(await context.newPage());
+  } finally {
+    await context.close();
+  }
+}
+
+/** Signs in through the form as a role; lang picks the page's language first. */
+async function signIn(page, role, { lang } = {}) {
+  await page.goto(lang ? `/sign-in?lang=${lang}` : '/sign-in');
+  await page.fill('#token', tokens[role]);
+  await Promise.all([page.waitForURL((u) => u.pathname === '/'), page.click('main form button[type=submit]')]);
+}
+
+const htmlLang = (page) => page.evaluate(() => document.documentElement.lang);
+const h1 = async (page) => (await page.textContent('h1')).trim();
+
+/** Job ids listed in the recent-jobs table of /jobs. */
+async function listedJobIds(page) {
+  const cells = await page.locator('main table:not(#quotes):not(#explanation) tbody tr td:first-child').allTextContents();
+  return cells.map((c) => c.match(/job_[0-9a-z]+/)?.[0]).filter(Boolean);
+}
+
+/** Problems with labels, tables, charts and ids on the current page (empty when fine). */
+function accessibilityProblems(page) {
+  return page.evaluate(() => {
+    const problems = [];
+    const describe = (el) => el.outerHTML.slice(0, 120);
+    const ids = new Map();
+    for (const el of document.querySelectorAll('[id]')) ids.set(el.id, (ids.get(el.id) || 0) + 1);
+    for (const [id, n] of ids) if (n > 1) problems.push(`id "${id}" is used ${n} times`);
+    if (!document.documentElement.lang) problems.push('<html> has no lang');
+    if (!document.title.trim()) problems.push('the page has no title');
+    if (document.querySelectorAll('h1').length !== 1) problems.push(`${document.querySelectorAll('h1').length} h1 elements`);
+    for (const el of document.querySelectorAll('input, select, textarea')) {
+      if (['hidden', 'submit', 'button', 'reset', 'image'].includes(el.type)) continue;
+      const byFor = el.id && [...document.querySelectorAll('label')].some((l) => l.htmlFor === el.id && l.textContent.trim());
+      const wrapped = el.closest('label')?.textContent.trim();
+      const aria = el.getAttribute('aria-label')?.trim() || el.getAttribute('aria-labelledby');
+      if (!byFor && !wrapped && !aria) problems.push(`no label for ${describe(el)}`);
+    }
+    for (const table of document.querySelectorAll('table')) {
+      const ths = table.querySelectorAll('th');
+      if (ths.length === 0) problems.push(`table without th: ${describe(table)}`);
+      for (const th of ths) {
+        if (!['col', 'row', 'colgroup', 'rowgroup'].includes(th.getAttribute('scope'))) problems.push(`th without scope: ${describe(th)}`);
+      }
+    }
+    for (const svg of document.querySelectorAll('svg')) {
+      if (svg.getAttribute('role') !== 'img') problems.push(`svg without role=img: ${describe(svg)}`);
+      const title = svg.querySelector(':scope > title');
+      if (!title?.textContent.trim()) problems.push(`svg without a title: ${describe(svg)}`);
+      const labelledby = svg.getAttribute('aria-labelledby');
+      if (labelledby) {
+        for (const id of labelledby.split(/\s+/)) {
+          const target = document.getElementById(id);
+          if (!target) problems.push(`svg aria-labelledby="${id}" names no element`);
+          else if (!svg.contains(target)) {
+            problems.push(`svg "${title?.textContent}" is labelled by "${target.textContent}", another chart's title (id "${id}")`);
+          }
+        }
+      }
+    }
+    for (const img of document.querySelectorAll('img')) {
+      if (!img.hasAttribute('alt')) problems.push(`img without alt: ${describe(img)}`);
+    }
+    return problems;
+  });
+}
+
+/** How far the page is wider than the window, and the outermost elements that stick out. */
+function horizontalOverflow(page) {
+  return page.evaluate(() => {
+    const limit = window.innerWidth + 1;
+    const width = document.documentElement.scrollWidth;
+    const name = (el) =>
+      el.tagName.toLowerCase() + (el.id ? `#${el.id}` : '') + (el.classList.length ? `.${[...el.classList].join('.')}` : '');
+    const wide = [...document.body.querySelectorAll('*')].filter((el) => el.getBoundingClientRect().right > limit);
+    const outermost = wide.filter((el) => !wide.includes(el.parentElement));
+    return {
+      width,
+      window: window.innerWidth,
+      culprits: outermost.slice(0, 5).map((el) => `${name(el)} (right edge ${Math.round(el.getBoundingClientRect().right)}px)`),
+    };
+  });
+}
+
+// The main pages: the path, and the role that sees the most of it.
+const MAIN_PAGES = () => [
+  { name: 'overview', path: '/', role: 'operator' },
+  { name: 'centres', path: '/centres', role: 'operator' },
+  { name: 'centre', path: `/centres/${centreId}`, role: 'operator' },
+  { name: 'jobs (tenant)', path: '/jobs', role: 'tenant' },
+  { name: 'jobs (operator)', path: '/jobs', role: 'operator' },
+  { name: 'vouchers (tenant)', path: '/vouchers', role: 'tenant' },
+  { name: 'vouchers (operator)', path: '/vouchers', role: 'operator' },
+  { name: 'energy', path: '/energy', role: 'regulator' },
+];
+
+// ----- signing in and out -----
+
+test('each role signs in through the form and sees the overview with KPI tiles', { timeout: 120_000 }, async (t) => {
+  for (const role of ROLES) {
+    await t.test(role, () =>
+      withPage(async (page) => {
+        await signIn(page, role);
+        assert.equal(await h1(page), '城市算力总览');
+        const tiles = page.locator('section.tiles[aria-label=KPI] .tile');
+        assert.ok((await tiles.count()) >= 5, `only ${await tiles.count()} KPI tiles`);
+        assert.match(await page.textContent('header .who'), new RegExp(`· ${role}$`));
+      }),
+    );
+  }
+});
+
+test('a bad token is refused with an alert and no session', { timeout: 60_000 }, () =>
+  withPage(async (page) => {
+    await page.goto('/sign-in');
+    await page.fill('#token', 'not-a-token');
+    const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.click('main form button[type=submit]')]);
+    assert.equal(response.status(), 401);
+    const alert = page.locator('[role=alert]');
+    assert.equal(await alert.count(), 1);
+    assert.match(await alert.textContent(), /令牌无效/);
+    await page.goto('/');
+    assert.equal(new URL(page.url()).pathname, '/sign-in');
+  }),
+);
+
+test('signing out ends the session', { timeout: 60_000 }, () =>
+  withPage(async (page) => {
+    await signIn(page, 'tenant');
+    await Promise.all([page.waitForURL((u) => u.pathname === '/sign-in'), page.click('header form[action="/sign-out"] button')]);
+    assert.equal(await page.locator('header .who').count(), 0);
+    await page.goto('/jobs');
+    assert.equal(new URL(page.url()).pathname, '/sign-in', 'a signed-out browser still reaches /jobs');
+  }),
+);
+
+// ----- what each role may see -----
+
+test("a tenant's /jobs lists only its own jobs, a provider's only those at its centres", { timeout: 120_000 }, async () => {
+  const tenant = await api('tenant', 'GET', '/me');
+  const own = await api('tenant', 'POST', '/jobs', { name: `own-${++unique}`, kind: 'training', accelerators: 1, duration_s: 600 });
+  // The demo stream submits for many tenants, a job every few seconds: wait for another's.
+  const deadline = Date.now() + 90_000;
+  while (!items(await api('operator', 'GET', '/jobs?limit=100')).some((j) => j.tenant_id !== tenant.tenant_id)) {
+    assert.ok(Date.now() < deadline, 'no other tenant submitted a job in 90 s (is the demo stream running?)');
+    await sleep(1_000);
+  }
+  const everyone = await withPage(async (page) => {
+    await signIn(page, 'operator');
+    await page.goto('/jobs');
+    return listedJobIds(page);
+  });
+  const tenantIds = await withPage(async (page) => {
+    await signIn(page, 'tenant');
+    await page.goto('/jobs');
+    assert.equal(await page.locator('main form[action="/jobs"]').count(), 1, 'a tenant gets the submit form');
+    return listedJobIds(page);
+  });
+  assert.ok(tenantIds.includes(own.id), `the tenant's new job ${own.id} is not listed`);
+  for (const id of tenantIds) {
+    const job = await api('operator', 'GET', `/jobs/${id}`);
+    assert.equal(job.tenant_id, tenant.tenant_id, `job ${id} of ${job.tenant_id} is shown to tenant ${tenant.tenant_id}`);
+  }
+  assert.ok(
+    everyone.some((id) => !tenantIds.includes(id)),
+    'the operator sees no job beyond the tenant’s, so the check above proves nothing',
+  );
+
+  const provider = await api('provider', 'GET', '/me');
+  const providerIds = await withPage(async (page) => {
+    await signIn(page, 'provider');
+    await page.goto('/jobs');
+    assert.equal(await page.locator('main form[action="/jobs"]').count(), 0, 'a provider gets no submit form');
+    return listedJobIds(page);
+  });
+  const centres = new Map(items(await api('operator', 'GET', '/centres')).map((c) => [c.id, c.provider_id]));
+  for (const id of providerIds) {
+    const job = await api('operator', 'GET', `/jobs/${id}`);
+    assert.equal(centres.get(job.centre_id), provider.provider_id, `job ${id} at ${job.centre_id} is shown to provider ${provider.provider_id}`);
+  }
+});
+
+test('only the operator gets pending voucher applications with approve buttons', { timeout: 120_000 }, async () => {
+  await withPage(async (page) => {
+    await signIn(page, 'operator');
+    await page.goto('/vouchers');
+    const approve = page.locator('form[action$="/approve"] button');
+    assert.ok((await approve.count()) > 0, 'the operator sees no pending application to approve');
+    assert.equal(await page.locator('form[action="/vouchers/apply"]').count(), 0, 'the operator gets the application form');
+  });
+  await withPage(async (page) => {
+    await signIn(page, 'regulator');
+    await page.goto('/vouchers');
+    assert.ok((await page.locator('main table tbody tr').count()) > 0, 'the regulator sees the pending applications');
+    assert.equal(await page.locator('form[action^="/vouchers/applications/"]').count(), 0, 'the regulator gets decision buttons');
+  });
+  for (const role of ['tenant', 'provider']) {
+    await withPage(async (page) => {
+      await signIn(page, role);
+      await page.goto('/vouchers');
+      assert.equal(await page.locator('form[action^="/vouchers/applications/"]').count(), 0, `a ${role} gets decision buttons`);
+      const text = await page.textContent('main');
+      assert.doesNotMatch(text, /待审批的申请/, `a ${role} sees the applications to decide`);
+    });
+  }
+});
+
+// ----- doing things through the forms -----
+
+test('a tenant quotes a job, picks a goal, submits it and opens its page', { timeout: 120_000 }, () =>
+  withPage(async (page) => {
+    await signIn(page, 'tenant');
+    await page.goto('/jobs');
+    assert.equal(await page.locator('form#job-form').count(), 1, 'no form#job-form on /jobs (the quote step is not in this binary)');
+    assert.equal(await page.locator('button#quote').count(), 1, 'no button#quote on /jobs (the quote step is not in this binary)');
+    const name = `quoted-${++unique}-${Date.now()}`;
+    await page.fill('#name', name);
+    await page.fill('#accelerators', '8');
+    await page.fill('#hours', '2');
+    await page.fill('#min_tflops', '300');
+    await Promise.all([page.waitForLoadState('load'), page.click('button#quote')]);
+    await page.waitForSelector('table#quotes');
+    assert.equal(await page.inputValue('#name'), name, 'the quote step lost the job name');
+    assert.equal(Number(await page.inputValue('#accelerators')), 8, 'the quote step lost the accelerators');
+    assert.equal(Number(await page.inputValue('#hours')), 2, 'the quote step lost the hours');
+    const goals = await page.locator('table#quotes input[name=goal]').evaluateAll((els) => els.map((e) => e.value));
+    assert.deepEqual([...goals].sort(), ['cheapest', 'fastest', 'greenest']);
+    assert.equal(await page.locator('table#quotes tbody tr').count(), 3, 'one quote row per goal');
+    assert.deepEqual(await accessibilityProblems(page), [], 'the quotes page has accessibility problems');
+    await page.check('table#quotes input[name=goal][value=greenest]');
+    await Promise.all([page.waitForLoadState('load'), page.click('button#submit-job')]);
+    const status = page.locator('[role=status]');
+    await status.waitFor();
+    const link = status.locator('a.job-link');
+    const href = await link.getAttribute('href');
+    assert.match(href, /^\/jobs\/job_[0-9a-z]+$/);
+    const id = href.split('/').pop();
+    const job = await api('tenant', 'GET', `/jobs/${id}`);
+    assert.equal(job.name, name);
+    assert.equal(job.goal, 'greenest', 'the chosen goal was not kept');
+    await Promise.all([page.waitForURL((u) => u.pathname === href), link.click()]);
+    assert.equal(await h1(page), name);
+    assert.match(await page.textContent('main'), JOB_STATES, 'the job page shows no state');
+    assert.equal(await page.locator('table#explanation').count(), 1, 'the job page has no table#explanation');
+    assert.deepEqual(await accessibilityProblems(page), [], 'the job page has accessibility problems');
+  }),
+);
+
+test('a tenant applies for vouchers through the form, and the operator sees the application', { timeout: 120_000 }, async () => {
+  const purpose = `browser test ${++unique}-${Date.now()}`;
+  await withPage(async (page) => {
+    await signIn(page, 'tenant');
+    await page.goto('/vouchers');
+    await page.fill('#amount', '5000');
+    await page.fill('#purpose', purpose);
+    await Promise.all([page.waitForLoadState('load'), page.click('form[action="/vouchers/apply"] button[type=submit]')]);
+    const status = page.locator('[role=status]');
+    await status.waitFor();
+    assert.match(await status.textContent(), /申请已提交/);
+    assert.equal(await page.locator('[role=alert]').count(), 0);
+    // Post, redirect, get: the address is the page, so reloading sends nothing again.
+    assert.match(page.url(), /\/vouchers\?done=applied$/);
+  });
+  await withPage(async (page) => {
+    await signIn(page, 'operator');
+    await page.goto('/vouchers');
+    assert.equal(await page.locator('main table tbody tr', { hasText: purpose }).count(), 1, 'the new application is not pending for the operator');
+  });
+});
+
+test('the operator approves a pending application from /vouchers', { timeout: 120_000 }, () =>
+  withPage(async (page) => {
+    await signIn(page, 'operator');
+    await page.goto('/vouchers');
+    if ((await page.locator('form[action$="/approve"]').count()) === 0) {
+      await api('tenant', 'POST', '/voucher-applications', { amount: '1000', purpose: `to approve ${++unique}` });
+      await page.reload();
+    }
+    const form = page.locator('form[action$="/approve"]').first();
+    const action = await form.getAttribute('action');
+    const id = action.split('/')[3];
+    assert.match(id, /^app_/);
+    await Promise.all([page.waitForLoadState('load'), form.locator('button').click()]);
+    const status = page.locator('[role=status]');
+    await status.waitFor();
+    assert.match(await status.textContent(), /已批准/);
+    assert.equal(await page.locator(`form[action="${action}"]`).count(), 0, 'the approved application is still pending');
+    assert.equal((await api('operator', 'GET', `/voucher-applications/${id}`)).state, 'approved');
+  }),
+);
+
+// ----- language -----
+
+test('the header link switches the language, the choice persists, and switches back', { timeout: 60_000 }, () =>
+  withPage(async (page) => {
+    await signIn(page, 'tenant');
+    await page.goto('/jobs');
+    assert.equal(await htmlLang(page), 'zh-CN');
+    assert.equal(await h1(page), '作业');
+    await Promise.all([page.waitForURL(/lang=en/), page.click('header a.lang')]);
+    assert.equal(await htmlLang(page), 'en');
+    assert.equal(await h1(page), 'Jobs');
+    await page.goto('/centres');
+    assert.equal(await htmlLang(page), 'en', 'English did not persist across navigation');
+    assert.equal(await h1(page), 'Compute centres');
+    assert.equal((await page.textContent('header a.lang')).trim(), '中文');
+    await Promise.all([page.waitForURL(/lang=zh-CN/), page.click('header a.lang')]);
+    assert.equal(await htmlLang(page), 'zh-CN');
+    assert.equal(await h1(page), '算力中心');
+    await page.goto('/energy');
+    assert.equal(await htmlLang(page), 'zh-CN', 'Chinese did not persist across navigation');
+    assert.equal(await h1(page), '数据中心能耗监测');
+  }),
+);
+
+// ----- keyboard -----
+
+test('Tab from the top of a page reaches the brand link, then the navigation in order', { timeout: 60_000 }, () =>
+  withPage(async (page) => {
+    await signIn(page, 'operator');
+    await page.goto('/centres');
+    const navHrefs = await page.locator('header nav a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    assert.ok(navHrefs.length >= 5);
+    await page.keyboard.press('Tab');
+    assert.ok(await page.evaluate(() => document.activeElement.matches('header a.brand')), 'the first Tab does not focus the brand link');
+    for (const href of navHrefs) {
+      await page.keyboard.press('Tab');
+      const focused = await page.evaluate(() => ({ inNav: !!document.activeElement.closest('header nav'), href: document.activeElement.getAttribute('href') }));
+      assert.deepEqual(focused, { inNav: true, href }, `Tab should reach the nav link ${href}`);
+    }
+  }),
+);
+
+test('signing in needs only the keyboard', { timeout: 60_000 }, () =>
+  withPage(async (page) => {
+    await page.goto('/sign-in');
+    for (let i = 0; i < 20 && !(await page.evaluate(() => document.activeElement?.id === 'token')); i++) {
+      await page.keyboard.press('Tab');
+    }
+    assert.ok(await page.evaluate(() => document.activeElement?.id === 'token'), 'Tab never reaches the token field');
+    await page.keyboard.type(tokens.regulator);
+    await Promise.all([page.waitForURL((u) => u.pathname === '/'), page.keyboard.press('Enter')]);
+    assert.ok((await page.locator('section.tiles .tile').count()) > 0);
+  }),
+);
+
+// ----- accessibility and layout on every main page -----
+
+test('accessibility basics on every main page: labels, table headers, chart titles, unique ids', { timeout: 180_000 }, async (t) => {
+  await t.test('sign-in', () =>
+    withPage(async (page) => {
+      await page.goto('/sign-in');
+      assert.deepEqual(await accessibilityProblems(page), []);
+    }),
+  );
+  for (const p of MAIN_PAGES()) {
+    await t.test(p.name, () =>
+      withPage(async (page) => {
+        await signIn(page, p.role);
+        await page.goto(p.path);
+        assert.deepEqual(await accessibilityProblems(page), []);
+      }),
+    );
+  }
+});
+
+test('no horizontal overflow at phone width (390x844), in both languages', { timeout: 240_000 }, async (t) => {
+  const phone = { viewport: { width: 390, height: 844 } };
+  const fits = async (page) => {
+    const o = await horizontalOverflow(page);
+    assert.ok(o.width <= o.window + 1, `page is ${o.width}px wide in a ${o.window}px window: ${o.culprits.join(', ')}`);
+  };
+  for (const lang of ['zh-CN', 'en']) {
+    await t.test(`sign-in (${lang})`, () =>
+      withPage(async (page) => {
+        await page.goto(`/sign-in?lang=${lang}`);
+        await fits(page);
+      }, phone),
+    );
+    for (const p of MAIN_PAGES()) {
+      await t.test(`${p.name} (${lang})`, () =>
+        withPage(async (page) => {
+          await signIn(page, p.role, { lang });
+          await page.goto(p.path);
+          await fits(page);
+        }, phone),
+      );
+    }
+  }
+});
+
+// ----- screenshots (artefacts for people to look at) -----
+
+test('screenshots of the main pages in both languages', { timeout: 240_000 }, async () => {
+  for (const lang of ['zh-CN', 'en']) {
+    const shot = (page, name) => page.screenshot({ path: join(SHOTS, `${name}-${lang}.png`), fullPage: true });
+    await withPage(async (page) => {
+      await signIn(page, 'operator', { lang });
+      await shot(page, 'overview');
+      for (const [name, path] of [['centres', '/centres'], ['centre', `/centres/${centreId}`], ['jobs-operator', '/jobs'], ['vouchers-operator', '/vouchers'], ['energy', '/energy']]) {
+        await page.goto(path);
+        await shot(page, name);
+      }
+    });
+    await withPage(async (page) => {
+      await signIn(page, 'tenant', { lang });
+      await page.goto('/jobs');
+      // With the quote step, show the quotes; without it, the form as it is.
+      if ((await page.locator('button#quote').count()) === 1) {
+        await Promise.all([page.waitForLoadState('load'), page.click('button#quote')]);
+        await page.locator('table#quotes').waitFor({ timeout: 5_000 }).catch(() => {});
+      }
+      await shot(page, 'jobs-tenant');
+      await page.goto('/vouchers');
+      await shot(page, 'vouchers-tenant');
+    });
+    await withPage(
+      async (page) => {
+        await signIn(page, 'operator', { lang });
+        await shot(page, 'overview-phone');
+      },
+      { viewport: { width: 390, height: 844 } },
+    );
+  }
+});
