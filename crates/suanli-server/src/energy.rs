@@ -316,10 +316,14 @@ impl EnergyService {
 
 /// Utilisation per centre from the scheduler's record: accelerator-time its jobs ran over the
 /// last 30 days (or since the first job, if later) against its pools' capacity over that time.
+/// Empty (utilisation unknown) until the platform has started a job.
 pub async fn utilisation(store: &Store, now_ms: UnixMs) -> ApiResult<BTreeMap<CentreId, f64>> {
     let from = now_ms - 30 * suanli_core::time::MS_PER_DAY;
     let (first, busy) = store.busy_accelerator_ms(from, now_ms).await?;
-    let from = first.map_or(from, |f| f.max(from));
+    let Some(first) = first.filter(|f| *f < now_ms) else {
+        return Ok(BTreeMap::new());
+    };
+    let from = first.max(from);
     let span = (now_ms - from).max(1) as f64;
     let mut capacity: HashMap<CentreId, f64> = HashMap::new();
     for p in store.pools().await? {

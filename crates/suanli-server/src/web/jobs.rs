@@ -232,8 +232,12 @@ pub async fn submit_job(State(s): State<AppState>, headers: HeaderMap, body: Str
     let form = match serde_urlencoded::from_str::<JobForm>(&body) {
         Ok(f) if f.hours.is_finite() && f.hours > 0.0 => f,
         _ => {
-            return fail(StatusCode::UNPROCESSABLE_ENTITY, &JobForm::default(), lang.t("请检查表单中的数值。", "Check the form's numbers."))
-                .await;
+            return fail(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &JobForm::default(),
+                lang.t("请检查表单中的数值。", "Check the form's numbers."),
+            )
+            .await;
         }
     };
     let spec = form.spec();

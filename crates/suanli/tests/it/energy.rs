@@ -229,9 +229,22 @@ async fn energy_demo_city_coverage_evaluation_alerts() {
     assert_eq!(cov["meets_target"], true);
     assert_eq!(cov["silent"].as_array().unwrap().len(), suanli_server::demo::SILENT_CENTRES, "{cov}");
 
+    // Before any job ran, utilisation is unknown and left out of the score.
+    let (_, ev) = s.as_role("tenant").get("/api/v1/energy/evaluation").await;
+    assert!(ev["assessments"].as_array().unwrap().iter().all(|a| a["lifecycle"]["components"]["utilisation"].is_null()), "{ev}");
+    // Once jobs ran, the scheduler's record gives each centre with pools its utilisation.
+    let job = json!({"name": "util", "kind": "training", "accelerators": 64, "duration_s": 36_000});
+    let (st, j) = s.as_role("tenant").post("/api/v1/jobs", &job).await;
+    assert_eq!(st, StatusCode::CREATED, "{j}");
+    let done = crate::harness::wait_for_final(&s.as_role("tenant"), j["id"].as_str().unwrap(), std::time::Duration::from_secs(30)).await;
+    let ran_at = done["centre_id"].as_str().unwrap().to_string();
     let (st, ev) = s.as_role("tenant").get("/api/v1/energy/evaluation").await;
     assert_eq!(st, StatusCode::OK, "{ev}");
     let list = ev["assessments"].as_array().unwrap();
+    let util = |a: &Value| a["lifecycle"]["components"]["utilisation"].as_f64();
+    let here = list.iter().find(|a| a["dc"] == ran_at.as_str()).unwrap();
+    assert!(util(here).is_some_and(|u| u > 0.0), "{here}");
+    assert!(list.iter().filter(|a| a["dc"] != ran_at.as_str()).all(|a| util(a).is_none_or(|u| u == 0.0)), "{ev}");
     assert_eq!(list.len(), 26);
     for (i, a) in list.iter().enumerate() {
         assert_eq!(a["rank"].as_u64(), Some(i as u64 + 1), "{a}");
@@ -540,4 +553,42 @@ async fn energy_cli_import_pue_coverage_report() {
     assert!(ok && out.starts_with("rank,centre,name,annualised PUE,year measured,PUE 30 d"), "{out}{err}");
     let (ok, _, err) = cli(&s, "tenant", &["energy", "import", file.to_str().unwrap()]).await;
     assert!(!ok && err.contains("forbidden"), "{err}");
+}
+
+/// The scheduler's carbon model takes a centre's measured PUE once the energy book has a
+/// complete one: a centre declared at PUE 1.20 that meters 1.50 over the last 30 days quotes
+/// 1.50 / 1.20 = 1.25 times the carbon for the same job.
+#[tokio::test]
+async fn energy_measured_pue_feeds_the_carbon_model() {
+    let s = TestServer::start().await;
+    let op = s.as_role("operator");
+    let provider = op.get("/api/v1/providers").await.1["items"][0]["id"].clone();
+    let body = json!({"provider_id": provider, "name": "实测中心", "name_en": "Metered centre", "kind": "intelligent-computing", "region": "hz-xihu",
+        "partner_status": "partner", "commissioned": "2024-06-01", "declared_pue": 1.2, "racks": 120});
+    let centre = op.post("/api/v1/centres", &body).await.1["id"].as_str().unwrap().to_string();
+    let pool = json!({"accelerator": "ascend-910b2", "nodes": 4, "accelerators_per_node": 8, "price_per_hour": "0.01"});
+    assert_eq!(op.post(&format!("/api/v1/centres/{centre}/pools"), &pool).await.0, StatusCode::CREATED);
+    let job = json!({"name": "carbon", "kind": "training", "accelerators": 8, "duration_s": 7200});
+    let cheapest = |q: &Value| {
+        assert_eq!(q["cheapest"]["centre_id"], centre.as_str(), "the near-free pool is the cheapest: {q}");
+        q["cheapest"]["carbon_kg"].as_f64().unwrap()
+    };
+    let (st, q) = s.as_role("tenant").post("/api/v1/quotes", &job).await;
+    assert_eq!(st, StatusCode::OK, "{q}");
+    let declared = cheapest(&q);
+
+    // 31 days of 15-minute counters: IT 100 kW, facility 150 kW.
+    let end = now_ms() / QUARTER * QUARTER;
+    let mut readings = Vec::new();
+    for k in 0..=(31 * 96) {
+        let ts = end - (31 * 96 - k) * QUARTER;
+        readings.push(json!({"centre_id": centre, "meter": "facility", "ts_ms": ts, "kwh": 37.5 * k as f64}));
+        readings.push(json!({"centre_id": centre, "meter": "it", "ts_ms": ts, "kwh": 25.0 * k as f64}));
+    }
+    let (st, v) = op.post("/api/v1/energy/readings", &json!({ "readings": readings })).await;
+    assert_eq!((st, v["rejected"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)), "{v}");
+    suanli_server::refresh_measured_pue(&s.state).await;
+    let (_, q) = s.as_role("tenant").post("/api/v1/quotes", &job).await;
+    let measured = cheapest(&q);
+    assert!((measured / declared - 1.25).abs() < 1e-3, "carbon {declared} kg declared, {measured} kg measured");
 }
