@@ -255,22 +255,36 @@ impl EnergyService {
             for (centre, meters) in &new_meters {
                 tx.upsert_energy_meters(centre, meters).await?;
             }
-            for (centre, readings) in &accepted {
-                tx.insert_energy_readings(centre, readings).await?;
-            }
+            let rows: Vec<(&CentreId, &[Reading])> = accepted.iter().map(|(c, r)| (*c, r.as_slice())).collect();
+            tx.insert_energy_readings_many(&rows).await?;
             if let Some(actor) = actor {
-                for (centre, report) in reports.iter().filter(|(c, _)| accepted.iter().any(|(a, _)| *a == c)) {
-                    let (t, e) = self.ids.parts();
-                    tx.audit(&Audit {
-                        id: AuditId::generate(t, e),
-                        at_ms: t,
-                        actor: actor.to_string(),
-                        action: "energy.ingest".into(),
-                        subject: centre.to_string(),
-                        detail: serde_json::json!({"accepted": report.accepted, "duplicates": report.duplicates, "rejected": report.rejected.len()}),
+                // One audit record per batch: its centre as the subject (`energy` when it spans
+                // several), with what each centre's readings came to.
+                let stored: Vec<&(CentreId, IngestReport)> =
+                    reports.iter().filter(|(c, _)| accepted.iter().any(|(a, _)| *a == c)).collect();
+                let subject = match stored.as_slice() {
+                    [(c, _)] => c.to_string(),
+                    _ => "energy".to_string(),
+                };
+                let detail: serde_json::Map<String, serde_json::Value> = stored
+                    .iter()
+                    .map(|(c, r)| {
+                        (
+                            c.to_string(),
+                            serde_json::json!({"accepted": r.accepted, "duplicates": r.duplicates, "rejected": r.rejected.len()}),
+                        )
                     })
-                    .await?;
-                }
+                    .collect();
+                let (t, e) = self.ids.parts();
+                tx.audit(&Audit {
+                    id: AuditId::generate(t, e),
+                    at_ms: t,
+                    actor: actor.to_string(),
+                    action: "energy.ingest".into(),
+                    subject,
+                    detail: serde_json::Value::Object(detail),
+                })
+                .await?;
             }
             tx.commit().await
         }

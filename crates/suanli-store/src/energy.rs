@@ -9,6 +9,7 @@
 use crate::ledger::sql_text;
 use crate::{Store, StoreError, StoreResult, WriteTx};
 use sqlx::{AssertSqlSafe, Row};
+use std::collections::HashMap;
 use std::fmt::Write;
 use suanli_core::id::CentreId;
 use suanli_energy::{Category, Meter, MeterId, MeterKind, MeterUnit, Reading, ReadingValue};
@@ -95,54 +96,109 @@ impl Store {
     /// Meters and accepted readings (by data centre, meter and time), to rebuild the energy book.
     pub async fn energy_rows(&self) -> StoreResult<EnergyRows> {
         let meters = self.energy_meters().await?;
-        let rows = sqlx::query("SELECT centre_id, meter, ts_ms, value FROM energy_readings ORDER BY centre_id, meter, ts_ms")
-            .fetch_all(&self.pool)
-            .await?;
-        let mut readings = Vec::with_capacity(rows.len());
-        let mut last: Option<(String, String, MeterUnit, CentreId, MeterId)> = None;
-        for r in &rows {
-            let (centre, meter): (String, String) = (r.get(0), r.get(1));
-            let cached = last.as_ref().is_some_and(|(c, m, ..)| *c == centre && *m == meter);
+        let units: HashMap<(String, String), MeterUnit> = meters.iter().map(|(c, m)| ((c.to_string(), m.id.to_string()), m.unit)).collect();
+        let raw = self.raw_readings(None, i64::MIN, i64::MAX).await?;
+        let mut readings = Vec::with_capacity(raw.len());
+        let mut last: Option<(&str, &str, MeterUnit, CentreId, MeterId)> = None;
+        for (centre, meter, ts, v) in &raw {
+            let cached = last.as_ref().is_some_and(|(c, m, ..)| c == centre && m == meter);
             if !cached {
-                let id: CentreId = crate::rows::parse_id(centre.clone())?;
-                let mid = MeterId::parse(&meter).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let unit = meters
-                    .iter()
-                    .find(|(c, m)| *c == id && m.id == mid)
-                    .map(|(_, m)| m.unit)
+                let unit = *units
+                    .get(&(centre.clone(), meter.clone()))
                     .ok_or_else(|| StoreError::Corrupt(format!("reading of unregistered meter {centre}/{meter}")))?;
+                let id: CentreId = crate::rows::parse_id(centre.clone())?;
+                let mid = MeterId::parse(meter).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 last = Some((centre, meter, unit, id, mid));
             }
             let Some((_, _, unit, id, mid)) = &last else { continue };
-            readings
-                .push((id.clone(), Reading { meter: mid.clone(), ts_ms: r.get::<i64, _>(2), value: value_of(*unit, r.get::<f64, _>(3)) }));
+            readings.push((id.clone(), Reading { meter: mid.clone(), ts_ms: *ts, value: value_of(*unit, *v) }));
         }
         Ok(EnergyRows { meters, readings })
     }
 
+    /// Stored readings (of one centre, or all) with `from_ms <= ts <= to_ms` as (centre, meter,
+    /// ts, value), from blocks and from single-reading rows, by centre, meter and time, each
+    /// (centre, meter, time) once.
+    async fn raw_readings(&self, centre: Option<&CentreId>, from_ms: i64, to_ms: i64) -> StoreResult<Vec<(String, String, i64, f64)>> {
+        let (legacy, blocks) = match centre {
+            Some(c) => (
+                sqlx::query(
+                    "SELECT centre_id, meter, ts_ms, value FROM energy_readings WHERE centre_id = $1 AND ts_ms >= $2 AND ts_ms <= $3",
+                )
+                .bind(c.to_string())
+                .bind(from_ms)
+                .bind(to_ms)
+                .fetch_all(&self.pool)
+                .await?,
+                sqlx::query(
+                    "SELECT centre_id, meter, first_ms, data FROM energy_blocks WHERE centre_id = $1 AND first_ms <= $2 AND last_ms >= $3",
+                )
+                .bind(c.to_string())
+                .bind(to_ms)
+                .bind(from_ms)
+                .fetch_all(&self.pool)
+                .await?,
+            ),
+            None => (
+                sqlx::query("SELECT centre_id, meter, ts_ms, value FROM energy_readings").fetch_all(&self.pool).await?,
+                sqlx::query("SELECT centre_id, meter, first_ms, data FROM energy_blocks").fetch_all(&self.pool).await?,
+            ),
+        };
+        let mut out: Vec<(String, String, i64, f64)> = legacy.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
+        for r in &blocks {
+            let (c, m, first, data): (String, String, i64, String) = (r.get(0), r.get(1), r.get(2), r.get(3));
+            for (ts, v) in decode_block(first, &data).map_err(|e| StoreError::Corrupt(format!("energy block {c}/{m}@{first}: {e}")))? {
+                if (from_ms..=to_ms).contains(&ts) {
+                    out.push((c.clone(), m.clone(), ts, v));
+                }
+            }
+        }
+        out.sort_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
+        out.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1 && a.2 == b.2);
+        Ok(out)
+    }
+
     /// Stored readings of a data centre with `from_ms <= ts_ms <= to_ms`: (meter, ts_ms, value).
     pub async fn energy_readings_between(&self, centre: &CentreId, from_ms: i64, to_ms: i64) -> StoreResult<Vec<(String, i64, f64)>> {
-        let rows = sqlx::query("SELECT meter, ts_ms, value FROM energy_readings WHERE centre_id = $1 AND ts_ms >= $2 AND ts_ms <= $3")
-            .bind(centre.to_string())
-            .bind(from_ms)
-            .bind(to_ms)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.iter().map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1), r.get::<f64, _>(2))).collect())
+        Ok(self.raw_readings(Some(centre), from_ms, to_ms).await?.into_iter().map(|(_, m, t, v)| (m, t, v)).collect())
     }
 
     /// How many readings are stored for a data centre (tests and diagnostics).
     pub async fn energy_reading_count(&self, centre: &CentreId) -> StoreResult<i64> {
-        let row =
-            sqlx::query("SELECT COUNT(*) FROM energy_readings WHERE centre_id = $1").bind(centre.to_string()).fetch_one(&self.pool).await?;
-        Ok(row.get::<i64, _>(0))
+        Ok(self.raw_readings(Some(centre), i64::MIN, i64::MAX).await?.len() as i64)
     }
 
     /// How many readings are stored, over all centres.
     pub async fn energy_reading_total(&self) -> StoreResult<i64> {
-        let row = sqlx::query("SELECT COUNT(*) FROM energy_readings").fetch_one(&self.pool).await?;
-        Ok(row.get::<i64, _>(0))
+        Ok(self.raw_readings(None, i64::MIN, i64::MAX).await?.len() as i64)
     }
+}
+
+/// A block's readings as text: `dt:value` pairs joined by commas, `dt` the milliseconds after
+/// the block's first reading and `value` the shortest form that reads back as the same f64.
+fn encode_block(readings: &[&Reading]) -> (i64, i64, String) {
+    let first = readings.iter().map(|r| r.ts_ms).min().unwrap_or(0);
+    let last = readings.iter().map(|r| r.ts_ms).max().unwrap_or(0);
+    let mut data = String::with_capacity(readings.len() * 16);
+    for (i, r) in readings.iter().enumerate() {
+        if i > 0 {
+            data.push(',');
+        }
+        let _ = write!(data, "{}:{:?}", r.ts_ms - first, r.value.value());
+    }
+    (first, last, data)
+}
+
+fn decode_block(first: i64, data: &str) -> Result<Vec<(i64, f64)>, String> {
+    data.split(',')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (dt, v) = p.split_once(':').ok_or_else(|| format!("'{p}' is not dt:value"))?;
+            let dt: i64 = dt.parse().map_err(|e| format!("'{dt}': {e}"))?;
+            let v: f64 = v.parse().map_err(|e| format!("'{v}': {e}"))?;
+            Ok((first + dt, v))
+        })
+        .collect()
 }
 
 impl WriteTx<'_> {
@@ -168,22 +224,45 @@ impl WriteTx<'_> {
     /// Inserts accepted readings of a data centre; one already stored (same meter and time) is
     /// left as it is. Values must be finite (the book refuses the others).
     pub async fn insert_energy_readings(&mut self, centre: &CentreId, readings: &[Reading]) -> StoreResult<()> {
-        let centre = sql_text(centre.as_str());
-        for chunk in readings.chunks(ROWS_PER_INSERT) {
-            let mut sql = String::with_capacity(100 + chunk.len() * 80);
-            sql.push_str("INSERT INTO energy_readings (centre_id, meter, ts_ms, value) VALUES ");
-            for (i, r) in chunk.iter().enumerate() {
-                let v = r.value.value();
-                if !v.is_finite() {
-                    return Err(StoreError::Corrupt(format!("reading {} at {} is not finite", r.meter, r.ts_ms)));
-                }
-                if i > 0 {
-                    sql.push(',');
-                }
-                // `{:?}` of an f64 is its shortest round-trip form with a decimal point or exponent.
-                let _ = write!(sql, "({centre},{},{},{:?})", sql_text(r.meter.as_str()), r.ts_ms, v);
+        self.insert_energy_readings_many(&[(centre, readings)]).await
+    }
+
+    /// As [`WriteTx::insert_energy_readings`] for many centres: each centre's readings of one
+    /// meter become one block row (the readings as text, see `encode_block`), written as few
+    /// multi-row statements. A block sent again (same meter and first reading) is left as it is.
+    pub async fn insert_energy_readings_many(&mut self, batches: &[(&CentreId, &[Reading])]) -> StoreResult<()> {
+        let mut statements = Vec::new();
+        let mut sql = String::new();
+        let mut n = 0;
+        for (centre, readings) in batches {
+            if let Some(r) = readings.iter().find(|r| !r.value.value().is_finite()) {
+                return Err(StoreError::Corrupt(format!("reading {} at {} is not finite", r.meter, r.ts_ms)));
             }
-            sql.push_str(" ON CONFLICT (centre_id, meter, ts_ms) DO NOTHING");
+            let mut by_meter: Vec<(&str, Vec<&Reading>)> = Vec::new();
+            for r in readings.iter() {
+                match by_meter.iter_mut().find(|(m, _)| *m == r.meter.as_str()) {
+                    Some((_, v)) => v.push(r),
+                    None => by_meter.push((r.meter.as_str(), vec![r])),
+                }
+            }
+            let centre = sql_text(centre.as_str());
+            for (meter, rs) in by_meter {
+                let (first, last, data) = encode_block(&rs);
+                sql.push_str(if n == 0 { "INSERT INTO energy_blocks (centre_id, meter, first_ms, last_ms, n, data) VALUES " } else { "," });
+                let _ = write!(sql, "({centre},{},{first},{last},{},{})", sql_text(meter), rs.len(), sql_text(&data));
+                n += 1;
+                if n == ROWS_PER_INSERT {
+                    sql.push_str(" ON CONFLICT (centre_id, meter, first_ms) DO NOTHING");
+                    statements.push(std::mem::take(&mut sql));
+                    n = 0;
+                }
+            }
+        }
+        if n > 0 {
+            sql.push_str(" ON CONFLICT (centre_id, meter, first_ms) DO NOTHING");
+            statements.push(sql);
+        }
+        for sql in statements {
             sqlx::query(AssertSqlSafe(sql)).execute(&mut *self.tx).await?;
         }
         Ok(())

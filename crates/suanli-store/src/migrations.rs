@@ -227,10 +227,25 @@ CREATE TABLE energy_readings (
 )
 "#,
     ),
+    (
+        5,
+        "energy reading blocks",
+        r#"
+CREATE TABLE energy_blocks (
+    centre_id TEXT NOT NULL,
+    meter TEXT NOT NULL,
+    first_ms BIGINT NOT NULL,
+    last_ms BIGINT NOT NULL,
+    n BIGINT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (centre_id, meter, first_ms)
+)
+"#,
+    ),
 ];
 
 /// The latest schema version this build knows.
-pub const LATEST: i64 = 4;
+pub const LATEST: i64 = 5;
 
 pub async fn run(store: &Store) -> StoreResult<()> {
     let mut tx = store.begin().await?;

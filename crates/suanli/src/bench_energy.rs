@@ -290,7 +290,9 @@ async fn stored_samples(client: &reqwest::Client, t: &Target, load: &Load) -> an
         tokio::time::sleep(Duration::from_millis(1500)).await;
     }
     let span_s = (load.to_ms - load.from_ms) / 1000 + 1;
-    let q = format!("sum(count_over_time({{__name__=~\"suanli_.*_energy_kwh_total\"}}[{span_s}s]))");
+    let q = format!(
+        "sum(count_over_time(suanli_facility_energy_kwh_total[{span_s}s])) + sum(count_over_time(suanli_it_energy_kwh_total[{span_s}s]))"
+    );
     let v: Value = client
         .get(format!("{}/api/v1/query", t.base))
         .query(&[("query", q.as_str()), ("time", &format!("{:.3}", load.to_ms as f64 / 1000.0))])
@@ -298,8 +300,8 @@ async fn stored_samples(client: &reqwest::Client, t: &Target, load: &Load) -> an
         .await?
         .json()
         .await?;
-    let n = v["data"]["result"][0]["value"][1].as_str().and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
-    Ok(n as u64)
+    let n = v["data"]["result"][0]["value"][1].as_str().and_then(|s| s.parse::<f64>().ok());
+    n.map(|n| n as u64).ok_or_else(|| anyhow::anyhow!("{}: {q} answered {v}", t.name))
 }
 
 /// Stored readings of a Suanli target (from its store, read after the server stopped).
