@@ -292,39 +292,43 @@ impl EnergyBook {
     /// data centres to their accelerator utilisation (0 to 1) from the scheduler; missing ones
     /// are unknown.
     pub fn evaluate(&self, now_ms: UnixMs, utilisation: &BTreeMap<CentreId, f64>) -> Vec<Assessment> {
+        let mut out: Vec<Assessment> =
+            self.centres.iter().map(|(id, state)| self.assess_state(id, state, now_ms, utilisation.get(id).copied())).collect();
+        rank(&mut out);
+        out
+    }
+
+    /// As [`EnergyBook::evaluate`] for one data centre, unranked (`rank` 0); `None` for an
+    /// unknown one.
+    pub fn evaluate_one(&self, dc: &CentreId, now_ms: UnixMs, utilisation: Option<f64>) -> Option<Assessment> {
+        self.centres.get(dc).map(|state| self.assess_state(dc, state, now_ms, utilisation))
+    }
+
+    fn assess_state(&self, id: &CentreId, state: &crate::book::CentreState, now_ms: UnixMs, utilisation: Option<f64>) -> Assessment {
         let c = &self.config;
         let end = bucket_of(now_ms);
         let (b0, b1) = (end - YEAR_BUCKETS, end);
-        let mut out: Vec<Assessment> = self
-            .centres
-            .iter()
-            .map(|(id, state)| {
-                let kpis = self.kpis_buckets(state, b0, b1);
-                let pue = kpis.pue.value;
-                let (accepted, rejected) = state.meters.values().fold((0u64, 0u64), |(a, r), m| (a + m.accepted, r + m.rejected));
-                let acceptance = if accepted + rejected == 0 { 0.0 } else { accepted as f64 / (accepted + rejected) as f64 };
-                let (from_ms, to_ms) = (b0 * BUCKET_MS, b1 * BUCKET_MS);
-                let completeness =
-                    state.completeness(Channel::Facility, from_ms, to_ms).min(state.completeness(Channel::It, from_ms, to_ms));
-                let input = LifecycleInput {
-                    annualised_pue: pue,
-                    utilisation: utilisation.get(id).map(|u| u.clamp(0.0, 1.0)),
-                    age_years: state.dc.age_years(now_ms),
-                    data_quality: acceptance * completeness,
-                    renewable_share: kpis.renewable_share,
-                    cooling: state.dc.cooling,
-                };
-                Assessment {
-                    dc: id.clone(),
-                    rank: 0,
-                    grading: grade(&state.dc, pue, &c.grades),
-                    policy: policy_check(&state.dc, pue, &c.policy, self.policy_since_ms),
-                    lifecycle: assess(&input, &c.lifecycle, &c.grades),
-                    kpis,
-                }
-            })
-            .collect();
-        rank(&mut out);
-        out
+        let kpis = self.kpis_buckets(state, b0, b1);
+        let pue = kpis.pue.value;
+        let (accepted, rejected) = state.meters.values().fold((0u64, 0u64), |(a, r), m| (a + m.accepted, r + m.rejected));
+        let acceptance = if accepted + rejected == 0 { 0.0 } else { accepted as f64 / (accepted + rejected) as f64 };
+        let (from_ms, to_ms) = (b0 * BUCKET_MS, b1 * BUCKET_MS);
+        let completeness = state.completeness(Channel::Facility, from_ms, to_ms).min(state.completeness(Channel::It, from_ms, to_ms));
+        let input = LifecycleInput {
+            annualised_pue: pue,
+            utilisation: utilisation.map(|u| u.clamp(0.0, 1.0)),
+            age_years: state.dc.age_years(now_ms),
+            data_quality: acceptance * completeness,
+            renewable_share: kpis.renewable_share,
+            cooling: state.dc.cooling,
+        };
+        Assessment {
+            dc: id.clone(),
+            rank: 0,
+            grading: grade(&state.dc, pue, &c.grades),
+            policy: policy_check(&state.dc, pue, &c.policy, self.policy_since_ms),
+            lifecycle: assess(&input, &c.lifecycle, &c.grades),
+            kpis,
+        }
     }
 }

@@ -32,6 +32,9 @@ pub const FACILITY_METER: &str = "facility";
 /// The default IT meter of a centre (category 2, PDU output).
 pub const IT_METER: &str = "it";
 
+/// Utilisation per centre, and when it was computed.
+type Utilisation = (UnixMs, BTreeMap<CentreId, f64>);
+
 /// The book and the store it mirrors; cheap to clone.
 #[derive(Clone)]
 pub struct EnergyService {
@@ -42,6 +45,8 @@ pub struct EnergyService {
     stored: Arc<std::sync::Mutex<HashSet<CentreId>>>,
     /// The provider of every centre of the book (write permission is checked against it).
     owners: Arc<std::sync::RwLock<HashMap<CentreId, ProviderId>>>,
+    /// The last utilisation computed for pages, and when (it is reused for a minute).
+    recent_utilisation: Arc<std::sync::Mutex<Option<Utilisation>>>,
 }
 
 impl std::fmt::Debug for EnergyService {
@@ -125,6 +130,7 @@ impl EnergyService {
             ids,
             stored: Arc::new(std::sync::Mutex::new(stored)),
             owners: Arc::new(std::sync::RwLock::new(owners)),
+            recent_utilisation: Arc::new(std::sync::Mutex::new(None)),
         })
     }
 
@@ -310,6 +316,19 @@ impl EnergyService {
 }
 
 impl EnergyService {
+    /// [`utilisation`] at about `now_ms`: computed at most once a minute (pages show it; the
+    /// lifecycle score it feeds moves over days).
+    pub async fn utilisation_recent(&self, now_ms: UnixMs) -> BTreeMap<CentreId, f64> {
+        if let Some((at, u)) = self.recent_utilisation.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
+            && (0..60_000).contains(&(now_ms - at))
+        {
+            return u.clone();
+        }
+        let u = utilisation(&self.store, now_ms).await.unwrap_or_default();
+        *self.recent_utilisation.lock().unwrap_or_else(|e| e.into_inner()) = Some((now_ms, u.clone()));
+        u
+    }
+
     /// The PUE the scheduler's carbon model should use per centre: the annualised PUE where a
     /// complete year is metered, else the last 30 days' where complete; centres with neither are
     /// left out (they keep their declared PUE).

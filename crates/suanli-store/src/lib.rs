@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use suanli_core::centre::{Centre, PartnerStatus, Pool, Provider};
 use suanli_core::error::{Error, ErrorCode};
-use suanli_core::id::{AuditId, CentreId, JobId, ProviderId, TenantId, UserId};
+use suanli_core::id::{AuditId, CentreId, JobId, PoolId, ProviderId, TenantId, UserId};
 use suanli_core::job::{Job, JobState};
 use suanli_core::tenant::{Principal, Role, Tenant};
 use suanli_core::time::UnixMs;
@@ -158,12 +158,15 @@ impl Store {
                     match dialect {
                         Dialect::Sqlite => {
                             // WAL for concurrent readers; FULL sync so an acknowledged commit survives power loss;
-                            // foreign keys are off by default in SQLite.
+                            // foreign keys are off by default in SQLite. A 64 MiB page cache and memory-mapped
+                            // reads (256 MiB) per connection keep page reads out of read() system calls.
                             for pragma in [
                                 "PRAGMA journal_mode = WAL",
                                 "PRAGMA synchronous = FULL",
                                 "PRAGMA foreign_keys = ON",
                                 "PRAGMA busy_timeout = 10000",
+                                "PRAGMA cache_size = -65536",
+                                "PRAGMA mmap_size = 268435456",
                             ] {
                                 sqlx::query(pragma).execute(&mut *conn).await?;
                             }
@@ -262,6 +265,23 @@ impl Store {
     }
 
     // ----- tenants -----
+
+    /// Accelerators held by running jobs, per centre and pool.
+    pub async fn busy_accelerators(&self) -> StoreResult<Vec<(CentreId, PoolId, i64)>> {
+        let rows = sqlx::query(
+            "SELECT centre_id, pool_id, SUM(accelerators) FROM jobs WHERE state = 'running' AND pool_id IS NOT NULL GROUP BY centre_id, pool_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((rows::parse_id(r.get::<String, _>(0))?, rows::parse_id(r.get::<String, _>(1))?, r.get::<i64, _>(2))))
+            .collect()
+    }
+
+    /// How many jobs the store holds.
+    pub async fn jobs_count(&self) -> StoreResult<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM jobs").fetch_one(&self.pool).await?.get::<i64, _>(0))
+    }
 
     pub async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
         let rows = sqlx::query(rows::TENANT_SELECT_ALL).fetch_all(&self.pool).await?;

@@ -269,6 +269,34 @@ impl Store {
         row.as_ref().map(bill_from_row).transpose()
     }
 
+    /// Voucher spending since `from_ms` in buckets of `step_ms`: (bucket start, tenant,
+    /// provider, voucher fen), for charts of spending over time by enterprise and provider.
+    pub async fn voucher_spending(&self, from_ms: UnixMs, step_ms: i64) -> StoreResult<Vec<(UnixMs, TenantId, Option<ProviderId>, i64)>> {
+        let step = step_ms.max(1);
+        let rows = sqlx::query(
+            "SELECT (created_ms - $1) / $2, tenant_id, provider_id, SUM(voucher_fen) FROM bills \
+             WHERE created_ms >= $1 AND voucher_fen > 0 GROUP BY (created_ms - $1) / $2, tenant_id, provider_id",
+        )
+        .bind(from_ms)
+        .bind(step)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let k: i64 = r.get(0);
+                let tenant = crate::rows::parse_id(r.get::<String, _>(1))?;
+                let provider = r.get::<Option<String>, _>(2).map(crate::rows::parse_id).transpose()?;
+                Ok((from_ms + k * step, tenant, provider, r.get::<i64, _>(3)))
+            })
+            .collect()
+    }
+
+    /// The first and last time a bill was made, if any.
+    pub async fn bill_span(&self) -> StoreResult<Option<(UnixMs, UnixMs)>> {
+        let r = sqlx::query("SELECT MIN(created_ms), MAX(created_ms) FROM bills").fetch_one(&self.pool).await?;
+        Ok(r.try_get::<Option<i64>, _>(0).ok().flatten().zip(r.try_get::<Option<i64>, _>(1).ok().flatten()))
+    }
+
     pub async fn bills(&self, f: &BillFilter) -> StoreResult<Vec<Bill>> {
         let limit = if f.limit == 0 { 100 } else { f.limit.min(100_000) };
         let rows = sqlx::query(AssertSqlSafe(format!(

@@ -4,6 +4,7 @@ mod bench;
 mod bench_dispatch;
 mod bench_energy;
 mod bench_ledger;
+mod bench_web;
 mod client;
 mod energy;
 mod output;
@@ -311,6 +312,16 @@ enum BenchCmd {
         /// Skip Prometheus and VictoriaMetrics.
         #[arg(long)]
         no_peers: bool,
+    },
+    /// Server-side render time of every web page with a big city in the store, against 100 ms.
+    Web {
+        #[arg(long, default_value_t = 1000)]
+        centres: usize,
+        #[arg(long, default_value_t = 100_000)]
+        jobs: usize,
+        /// Requests per page (median and p95 are reported).
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
     },
     /// The live heuristic's gap to the exact MILP optimum on random contended instances.
     Optimality {
@@ -842,6 +853,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 peers: !no_peers,
             };
             bench_energy::energy_ingest(b, fmt == Format::Json).await
+        }
+        Command::Bench(BenchCmd::Web { centres, jobs, runs }) => {
+            bench_web::web(bench_web::WebBench { centres, jobs, runs: runs.max(1) }, fmt == Format::Json).await
         }
         Command::Bench(BenchCmd::Optimality { instances, seed }) => {
             tokio::task::block_in_place(|| bench::optimality(instances.max(1), seed, fmt == Format::Json))

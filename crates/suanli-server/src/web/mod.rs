@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use suanli_core::city::ComputeSlice;
 
+mod insight;
 mod jobs;
 pub use jobs::{job_page, jobs_page, submit_job};
 
@@ -298,6 +299,9 @@ pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
         format!("{} {}", summary.jobs.failed, lang.t("失败", "failed")),
         None,
     );
+    let (busy, total, _) = insight::busy_now(&s).await;
+    let util = if total == 0 { 0.0 } else { busy as f64 / total as f64 };
+    tile(&mut body, lang.t("加速卡使用率", "Accelerators in use"), pct(util), format!("{busy} / {total}"), Some(util));
     let over = summary.new_centres_over_pue_limit.len();
     tile(
         &mut body,
@@ -329,6 +333,8 @@ pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
         let _ = write!(body, "<tr><td>{}</td><td>{:.1}</td><td>{}</td></tr>", esc(k), v.pflops_fp16, v.accelerators);
     }
     body.push_str("</tbody></table></div>");
+    body.push_str(&insight::pue_distribution(&s, lang).await);
+    body.push_str(&insight::recent_alerts(&s, lang, 5).await);
     with_cookie(Html(page(lang, lang.t("城市算力总览", "City compute overview"), Some(&caller), &body)).into_response(), set)
 }
 
@@ -475,6 +481,9 @@ async fn render_vouchers(s: &AppState, lang: Lang, c: &Caller, msg: Option<(&str
                 p = lang.t("用途", "Purpose"),
                 b = lang.t("提交申请", "Apply"),
             );
+            if let Some(t) = &c.0.tenant_id {
+                body.push_str(&insight::tenant_bills(s, lang, t).await);
+            }
         }
         Role::Operator | Role::Regulator => {
             let apps = s.store.applications(None, Some(suanli_ledger::records::ApplicationState::Pending), 100).await.unwrap_or_default();
@@ -511,6 +520,7 @@ async fn render_vouchers(s: &AppState, lang: Lang, c: &Caller, msg: Option<(&str
                 );
             }
             body.push_str("</tbody></table></div>");
+            body.push_str(&insight::spending(s, lang).await);
         }
         Role::Provider => {}
     }
@@ -647,7 +657,7 @@ pub async fn energy_page(State(s): State<AppState>, Query(q): Query<LangQuery>, 
             .into_response();
     }
     let now = s.ids.now_ms();
-    let util = crate::energy::utilisation(&s.store, now).await.unwrap_or_default();
+    let util = s.energy.utilisation_recent(now).await;
     let (coverage, assessments) = {
         let book = s.energy.book.read().await;
         (book.coverage(now), book.evaluate(now, &util))
@@ -732,7 +742,15 @@ pub async fn centres_page(State(s): State<AppState>, Query(q): Query<CentresQuer
     };
     let centres = s.store.centres(None).await.unwrap_or_default();
     let pools = s.store.pools().await.unwrap_or_default();
-    let running = s.store.jobs_in_states(&[suanli_core::job::JobState::Running]).await.unwrap_or_default();
+    let mut busy_by_centre: std::collections::HashMap<&suanli_core::id::CentreId, i64> = Default::default();
+    let running = s.store.busy_accelerators().await.unwrap_or_default();
+    for (c, _, n) in &running {
+        *busy_by_centre.entry(c).or_default() += n;
+    }
+    let mut total_by_centre: std::collections::HashMap<&suanli_core::id::CentreId, u32> = Default::default();
+    for p in &pools {
+        *total_by_centre.entry(&p.centre_id).or_default() += p.capacity();
+    }
     let now = s.ids.now_ms();
     let pue30: BTreeMap<String, f64> = {
         let book = s.energy.book.read().await;
@@ -765,8 +783,8 @@ pub async fn centres_page(State(s): State<AppState>, Query(q): Query<CentresQuer
         lang.t("实测 PUE（30 天）", "Measured PUE (30 d)"),
     );
     for ctr in centres.iter().filter(|x| x.region.starts_with(&region) && (kind.is_empty() || x.kind.as_str() == kind)) {
-        let total: u32 = pools.iter().filter(|p| p.centre_id == ctr.id).map(|p| p.capacity()).sum();
-        let busy: u32 = running.iter().filter(|j| j.centre_id.as_ref() == Some(&ctr.id)).map(|j| j.spec.accelerators).sum();
+        let total = total_by_centre.get(&ctr.id).copied().unwrap_or(0);
+        let busy = busy_by_centre.get(&ctr.id).copied().unwrap_or(0);
         let _ = write!(
             body,
             r#"<tr><td><a href="/centres/{id}">{name}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{busy} / {total}</td><td>{:.2}</td><td>{}</td></tr>"#,
@@ -807,13 +825,13 @@ pub async fn centre_page(
             .into_response();
     };
     let pools = s.store.pools_of(&ctr.id).await.unwrap_or_default();
-    let running = s.store.jobs_in_states(&[suanli_core::job::JobState::Running]).await.unwrap_or_default();
+    let running = s.store.busy_accelerators().await.unwrap_or_default();
     let now = s.ids.now_ms();
-    let util = crate::energy::utilisation(&s.store, now).await.unwrap_or_default();
+    let util = s.energy.utilisation_recent(now).await;
     let (points, assessment) = {
         let book = s.energy.book.read().await;
         let points = book.series(&ctr.id, now - 30 * 86_400_000, now, suanli_energy::Step::Day).unwrap_or_default();
-        let a = book.evaluate(now, &util).into_iter().find(|a| a.dc == ctr.id).and_then(|a| serde_json::to_value(a).ok());
+        let a = book.evaluate_one(&ctr.id, now, util.get(&ctr.id).copied()).and_then(|a| serde_json::to_value(a).ok());
         (points, a)
     };
     let name = if lang == Lang::Zh { &ctr.name } else { &ctr.name_en };
@@ -834,7 +852,7 @@ pub async fn centre_page(
         lang.t("伙伴折扣", "Partner discount"),
     );
     for p in &pools {
-        let busy: u32 = running.iter().filter(|j| j.pool_id.as_ref() == Some(&p.id)).map(|j| j.spec.accelerators).sum();
+        let busy: i64 = running.iter().filter(|(_, pool, _)| *pool == p.id).map(|(_, _, n)| n).sum();
         let _ = write!(
             body,
             "<tr><td>{}</td><td>{busy} / {}</td><td>{}</td><td>{}%</td></tr>",
@@ -845,6 +863,8 @@ pub async fn centre_page(
         );
     }
     body.push_str("</tbody></table></div>");
+    let capacity: u32 = pools.iter().map(|p| p.capacity()).sum();
+    body.push_str(&insight::centre_utilisation(&s, lang, &ctr.id, capacity).await);
     let series = suanli_sim::svg::Series {
         name: "PUE".into(),
         points: points.iter().filter_map(|p| p.pue.map(|v| (((p.from_ms - now) as f64 / 86_400_000.0).round(), v))).collect(),

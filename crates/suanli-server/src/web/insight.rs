@@ -1,0 +1,283 @@
+//! Page sections drawn from what the platform recorded: voucher spending over time by enterprise and provider, a tenant's bills, utilisation, the PUE distribution and recent alerts.
+
+use super::{Lang, esc};
+use crate::AppState;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
+use suanli_core::id::{CentreId, TenantId};
+use suanli_core::time::MS_PER_DAY;
+use suanli_sim::svg::{Series, line_chart};
+
+const HOUR: i64 = 3_600_000;
+
+/// A bucket size that cuts `span_ms` into at most about 30 steps: minutes, hours or days.
+fn step_for(span_ms: i64) -> (i64, &'static str, &'static str) {
+    if span_ms <= 6 * HOUR {
+        (((span_ms / 30).max(60_000) / 60_000) * 60_000, "分钟（相对现在）", "minutes (relative to now)")
+    } else if span_ms <= 4 * MS_PER_DAY {
+        ((span_ms / 30 / HOUR).max(1) * HOUR, "小时（相对现在）", "hours (relative to now)")
+    } else {
+        ((span_ms / 30 / MS_PER_DAY).max(1) * MS_PER_DAY, "天（相对现在）", "days (relative to now)")
+    }
+}
+
+fn unit_ms(label_en: &str) -> f64 {
+    match label_en {
+        l if l.starts_with("minutes") => 60_000.0,
+        l if l.starts_with("hours") => HOUR as f64,
+        _ => MS_PER_DAY as f64,
+    }
+}
+
+/// The operator's and regulator's view of spending: cumulative voucher spending over time (a
+/// line per top provider and the total), and totals by enterprise and by provider.
+pub async fn spending(s: &AppState, lang: Lang) -> String {
+    let now = s.ids.now_ms();
+    let Ok(Some((first, _))) = s.store.bill_span().await else {
+        return format!(
+            "<h2>{}</h2><p>{}</p>",
+            lang.t("算力券使用趋势", "Voucher spending over time"),
+            lang.t("尚无账单。", "No bills yet.")
+        );
+    };
+    let span = (now - first).max(60_000);
+    let (step, zh_x, en_x) = step_for(span);
+    let rows = s.store.voucher_spending(first, step).await.unwrap_or_default();
+    let mut by_tenant: HashMap<TenantId, i64> = HashMap::new();
+    let mut by_provider: HashMap<String, i64> = HashMap::new();
+    let mut per_bucket: BTreeMap<i64, HashMap<String, i64>> = BTreeMap::new();
+    for (at, tenant, provider, fen) in &rows {
+        *by_tenant.entry(tenant.clone()).or_default() += fen;
+        let p = provider.as_ref().map_or_else(|| "-".to_string(), |p| p.to_string());
+        *by_provider.entry(p.clone()).or_default() += fen;
+        *per_bucket.entry(*at).or_default().entry(p).or_default() += fen;
+    }
+    let providers: HashMap<String, String> = s
+        .store
+        .providers()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| (p.id.to_string(), if lang == Lang::Zh || p.name_en.is_empty() { p.name } else { p.name_en }))
+        .collect();
+    let mut top: Vec<(&String, &i64)> = by_provider.iter().collect();
+    top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let x_unit = unit_ms(en_x);
+    let cumulative = |filter: Option<&str>| {
+        let mut acc = 0i64;
+        let mut pts = vec![((first - now) as f64 / x_unit, 0.0)];
+        for (at, m) in &per_bucket {
+            acc += m.iter().filter(|(p, _)| filter.is_none_or(|f| f == p.as_str())).map(|(_, f)| f).sum::<i64>();
+            pts.push((((at + step).min(now) - now) as f64 / x_unit, acc as f64 / 100.0));
+        }
+        pts
+    };
+    let mut series = vec![Series { name: lang.t("合计", "Total").to_string(), points: cumulative(None) }];
+    for (p, _) in top.iter().take(3) {
+        series.push(Series { name: providers.get(*p).cloned().unwrap_or_else(|| (*p).clone()), points: cumulative(Some(p.as_str())) });
+    }
+    let mut out = format!("<h2>{}</h2>", lang.t("算力券使用趋势（累计，元）", "Voucher spending over time (cumulative, yuan)"));
+    out.push_str(&line_chart(
+        lang.t("算力券累计使用", "Cumulative voucher spending"),
+        lang.t(zh_x, en_x),
+        lang.t("元", "yuan"),
+        &series,
+        false,
+    ));
+    let mut tenants: Vec<(String, i64)> = Vec::with_capacity(by_tenant.len());
+    for (t, fen) in by_tenant {
+        let name = s.store.tenant(&t).await.ok().flatten().map_or_else(|| t.to_string(), |x| x.name);
+        tenants.push((name, fen));
+    }
+    tenants.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let table = |title: &str, who: &str, rows: Vec<(String, i64)>| {
+        let mut t = format!(
+            r#"<h3>{}</h3><div class='scroll'><table><thead><tr><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
+            esc(title),
+            esc(who),
+            lang.t("算力券使用", "Vouchers spent")
+        );
+        for (name, fen) in rows.into_iter().take(10) {
+            let _ = write!(t, "<tr><td>{}</td><td>{}</td></tr>", esc(&name), lang.yuan(fen as f64 / 100.0));
+        }
+        t.push_str("</tbody></table></div>");
+        t
+    };
+    out.push_str(&table(lang.t("按企业（前 10）", "By enterprise (top 10)"), lang.t("企业", "Enterprise"), tenants));
+    let provider_rows = top.iter().map(|(p, f)| (providers.get(*p).cloned().unwrap_or_else(|| (*p).clone()), **f)).collect();
+    out.push_str(&table(lang.t("按算力服务商", "By provider"), lang.t("服务商", "Provider"), provider_rows));
+    out
+}
+
+/// A tenant's latest bills.
+pub async fn tenant_bills(s: &AppState, lang: Lang, tenant: &TenantId) -> String {
+    let f = suanli_store::BillFilter { tenant_id: Some(tenant.clone()), limit: 20, ..Default::default() };
+    let bills = s.store.bills(&f).await.unwrap_or_default();
+    let mut out = format!(
+        r#"<h2>{}</h2><div class='scroll'><table><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
+        lang.t("我的账单（最近 20 笔）", "My bills (latest 20)"),
+        lang.t("作业", "Job"),
+        lang.t("费用", "Charge"),
+        lang.t("算力券", "Vouchers"),
+        lang.t("现金", "Cash"),
+        lang.t("计费规则", "Rule"),
+    );
+    for b in &bills {
+        let _ = write!(
+            out,
+            r#"<tr><td><a class="id" href="/jobs/{id}">{id}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            lang.yuan(b.charge.0 as f64 / 100.0),
+            lang.yuan(b.voucher.0 as f64 / 100.0),
+            lang.yuan(b.cash.0 as f64 / 100.0),
+            esc(b.rule.as_str()),
+            id = esc(b.job_id.as_str()),
+        );
+    }
+    if bills.is_empty() {
+        let _ = write!(out, r#"<tr><td colspan="5">{}</td></tr>"#, lang.t("尚无账单。", "No bills yet."));
+    }
+    out.push_str("</tbody></table></div>");
+    out
+}
+
+/// Busy and total accelerators now, city-wide and per centre.
+pub async fn busy_now(s: &AppState) -> (u32, u32, HashMap<CentreId, (u32, u32)>) {
+    let pools = s.store.pools().await.unwrap_or_default();
+    let running = s.store.busy_accelerators().await.unwrap_or_default();
+    let mut per: HashMap<CentreId, (u32, u32)> = HashMap::new();
+    for p in &pools {
+        per.entry(p.centre_id.clone()).or_default().1 += p.capacity();
+    }
+    for (c, _, n) in &running {
+        per.entry(c.clone()).or_default().0 += *n as u32;
+    }
+    let busy = per.values().map(|v| v.0).sum();
+    let total = per.values().map(|v| v.1).sum();
+    (busy, total, per)
+}
+
+/// Centres by their PUE over the last 30 days, in bands around the GB 40879 grades and the 1.25
+/// limit, as bars.
+pub async fn pue_distribution(s: &AppState, lang: Lang) -> String {
+    let now = s.ids.now_ms();
+    let values: Vec<f64> = {
+        let book = s.energy.book.read().await;
+        book.data_centres().filter_map(|dc| book.pue(&dc.id, now - 30 * MS_PER_DAY, now).ok().and_then(|p| p.value)).collect()
+    };
+    let bands: [(&str, f64, f64); 6] = [
+        ("< 1.20", 0.0, 1.20),
+        ("1.20–1.25", 1.20, 1.25),
+        ("1.25–1.30", 1.25, 1.30),
+        ("1.30–1.40", 1.30, 1.40),
+        ("1.40–1.50", 1.40, 1.50),
+        ("≥ 1.50", 1.50, f64::INFINITY),
+    ];
+    let counts: Vec<usize> = bands.iter().map(|(_, lo, hi)| values.iter().filter(|v| **v >= *lo && **v < *hi).count()).collect();
+    let max = counts.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let (w, row_h, left) = (640.0, 24.0, 110.0);
+    let title = lang.t("近 30 天 PUE 分布（数据中心数）", "PUE over the last 30 days (number of data centres)");
+    let mut svg = format!(
+        r#"<svg viewBox="0 0 {w} {h}" width="100%" role="img" aria-labelledby="t-pue-dist"><title id="t-pue-dist">{t}</title>"#,
+        h = row_h * bands.len() as f64 + 10.0,
+        t = esc(title)
+    );
+    for (i, ((label, lo, _), n)) in bands.iter().zip(&counts).enumerate() {
+        let y = 5.0 + i as f64 * row_h;
+        let colour = if *lo < 1.25 {
+            "#067647"
+        } else if *lo < 1.5 {
+            "#b54708"
+        } else {
+            "#b42318"
+        };
+        let bw = (w - left - 60.0) * *n as f64 / max;
+        let _ = write!(
+            svg,
+            r#"<text x="{tx}" y="{ty}" text-anchor="end">{label}</text><rect x="{left}" y="{y}" width="{bw:.1}" height="{bh}" fill="{colour}"/><text x="{vx:.1}" y="{ty}">{n}</text>"#,
+            tx = left - 6.0,
+            ty = y + 16.0,
+            bh = row_h - 8.0,
+            vx = left + bw + 4.0,
+        );
+    }
+    svg.push_str("</svg>");
+    format!("<h2>{}</h2>{svg}", esc(title))
+}
+
+/// The most severe energy alerts now (at most `limit`), with centre names.
+pub async fn recent_alerts(s: &AppState, lang: Lang, limit: usize) -> String {
+    let now = s.ids.now_ms();
+    let mut alerts = s.energy.book.read().await.alerts(now);
+    alerts.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.dc.cmp(&b.dc)));
+    let mut out = format!("<h2>{}</h2>", lang.t("最新告警", "Recent alerts"));
+    if alerts.is_empty() {
+        out.push_str(&format!("<p>{}</p>", lang.t("当前没有告警。", "No alerts now.")));
+        return out;
+    }
+    let _ = write!(
+        out,
+        r#"<div class='scroll'><table><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
+        lang.t("数据中心", "Data centre"),
+        lang.t("级别", "Severity"),
+        lang.t("内容", "What"),
+    );
+    let total = alerts.len();
+    for a in alerts.into_iter().take(limit) {
+        let name = s
+            .store
+            .centre(&a.dc)
+            .await
+            .ok()
+            .flatten()
+            .map_or_else(|| a.dc.to_string(), |c| if lang == Lang::Zh || c.name_en.is_empty() { c.name } else { c.name_en });
+        let sev = serde_json::to_value(a.severity).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let _ = write!(
+            out,
+            r#"<tr><td><a href="/centres/{id}">{}</a></td><td>{}</td><td>{}</td></tr>"#,
+            esc(&name),
+            esc(&sev),
+            esc(&a.message),
+            id = esc(a.dc.as_str())
+        );
+    }
+    let _ = write!(
+        out,
+        "</tbody></table></div><p>{} {total} · <a href=\"/energy\">{}</a></p>",
+        lang.t("共", "In all:"),
+        lang.t("能耗监测", "Energy")
+    );
+    out
+}
+
+/// A centre's share of busy accelerators per step over the last 24 hours, from its jobs.
+pub async fn centre_utilisation(s: &AppState, lang: Lang, centre: &CentreId, capacity: u32) -> String {
+    let now = s.ids.now_ms();
+    let f = suanli_store::JobFilter { centre_id: Some(centre.clone()), limit: 1000, ..Default::default() };
+    let jobs = s.store.jobs(&f).await.unwrap_or_default();
+    let first = jobs.iter().filter_map(|j| j.started_ms).min().unwrap_or(now).max(now - MS_PER_DAY);
+    let span = (now - first).max(60_000);
+    let (step, zh_x, en_x) = step_for(span);
+    let x_unit = unit_ms(en_x);
+    let mut pts = Vec::new();
+    let mut t = now - (span / step + 1) * step;
+    while t < now {
+        let end = (t + step).min(now);
+        let busy_ms: i64 = jobs
+            .iter()
+            .filter_map(|j| {
+                let a = j.started_ms?.max(t);
+                let b = j.finished_ms.unwrap_or(now).min(end);
+                (b > a).then(|| (b - a) * j.spec.accelerators as i64)
+            })
+            .sum();
+        let share = if capacity == 0 { 0.0 } else { busy_ms as f64 / ((end - t) as f64 * capacity as f64) * 100.0 };
+        pts.push(((end - now) as f64 / x_unit, share.min(100.0)));
+        t = end;
+    }
+    let title = lang.t("加速卡使用率（%）", "Accelerators in use (%)");
+    format!(
+        "<h2>{}</h2>{}",
+        lang.t("使用率变化", "Utilisation over time"),
+        line_chart(title, lang.t(zh_x, en_x), "%", &[Series { name: title.to_string(), points: pts }], false)
+    )
+}

@@ -1,0 +1,243 @@
+//! `suanli bench web`: server-side render time of every web page with a big city in the store (by default 1,000 centres and 100,000 jobs), against the 100 ms budget.
+//!
+//! The demo city is seeded into a scratch embedded store, then grown to `centres` centres (two
+//! pools each, a day of 15-minute energy readings each) and `jobs` jobs (mostly finished with a
+//! cost, some running, some queued). The server answers on loopback in this process (no engine
+//! rounds run, so the store holds still) and one client fetches each page `runs` times in turn,
+//! signed in as the role that sees most there. A page's time is from request to the last byte,
+//! so it includes loopback HTTP (well under a millisecond).
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use std::time::{Duration, Instant};
+use suanli_core::centre::{Centre, CentreKind, PartnerStatus, Pool};
+use suanli_core::id::{CentreId, JobId, PoolId};
+use suanli_core::job::{Job, JobKind, JobSpec, JobState};
+use suanli_core::money::Fen;
+use suanli_energy::{MeterId, Reading, ReadingValue};
+use suanli_server::ServeConfig;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct WebBench {
+    pub centres: usize,
+    pub jobs: usize,
+    pub runs: usize,
+}
+
+const BUDGET_MS: f64 = 100.0;
+const QUARTER: i64 = 900_000;
+
+fn bar(json_out: bool, n: usize, msg: &str, unit: &str) -> ProgressBar {
+    let pb = if json_out { ProgressBar::hidden() } else { ProgressBar::new(n as u64) };
+    pb.set_style(
+        ProgressStyle::with_template(&format!("{{msg:28}} {{bar:30}} {{pos}}/{{len}} {unit}"))
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb.set_message(msg.to_string());
+    pb
+}
+
+/// Runs the benchmark and prints the table (or JSON).
+pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cfg = ServeConfig {
+        listen: "127.0.0.1:0".parse()?,
+        data_dir: dir.path().to_path_buf(),
+        database_url: None,
+        demo: true,
+        tick: Duration::from_secs(3600),
+        time_scale: Some(600.0),
+        seed: 3,
+        demo_stream: false,
+        backends: Vec::new(),
+        demo_energy_days: 0,
+        clock_offset_ms: 0,
+    };
+    let state = suanli_server::build_state(&cfg).await?;
+    let (_, tokens) = suanli_server::demo::seed(&state, dir.path(), "http://127.0.0.1:0").await?;
+    let token = |role: &str| tokens.iter().find(|(r, _)| r == role).map(|(_, t)| t.clone()).unwrap_or_default();
+    let now = state.ids.now_ms();
+    let provider = state.store.providers().await?.into_iter().next().ok_or_else(|| anyhow::anyhow!("the demo has no provider"))?;
+    let tenants: Vec<_> = state.store.tenants().await?.into_iter().map(|t| t.id).collect();
+
+    // Centres and pools.
+    let existing = state.store.centres(None).await?.len();
+    let add = b.centres.saturating_sub(existing);
+    let pb = bar(json_out, add, "centres and pools", "centres");
+    let regions = ["hz-xihu", "hz-binjiang", "hz-yuhang", "hz-xiaoshan", "ningbo", "shanghai", "suzhou", "nanjing"];
+    let models = ["ascend-910b2", "h800", "a800", "mlu370-x8"];
+    let mut pools: Vec<(PoolId, CentreId)> = state.store.pools().await?.into_iter().map(|p| (p.id, p.centre_id)).collect();
+    for chunk in (0..add).collect::<Vec<_>>().chunks(200) {
+        let mut tx = state.store.begin().await?;
+        for &i in chunk {
+            let (t, e) = state.ids.parts();
+            let c = Centre {
+                id: CentreId::generate(t, e),
+                provider_id: provider.id.clone(),
+                name: format!("基准中心 {i}"),
+                name_en: format!("Bench centre {i}"),
+                kind: if i % 5 == 0 { CentreKind::Edge } else { CentreKind::IntelligentComputing },
+                region: regions[i % regions.len()].to_string(),
+                partner_status: PartnerStatus::Partner,
+                commissioned_ms: now - (i as i64 % 3000) * 86_400_000,
+                declared_pue: 1.2 + (i % 5) as f64 * 0.05,
+                racks: 100 + (i as u32 % 400),
+                rtt_ms: Default::default(),
+                created_ms: now,
+            };
+            tx.insert_centre(&c).await?;
+            for k in 0..2 {
+                let (t, e) = state.ids.parts();
+                let p = Pool {
+                    id: PoolId::generate(t, e),
+                    centre_id: c.id.clone(),
+                    accelerator: models[(i + k) % models.len()].to_string(),
+                    nodes: 4 + (i as u32 % 16),
+                    accelerators_per_node: 8,
+                    price_per_hour: Fen(800 + (i as i64 % 20) * 50),
+                    partner_discount_pct: 10,
+                    created_ms: now,
+                };
+                tx.insert_pool(&p).await?;
+                pools.push((p.id, c.id.clone()));
+            }
+        }
+        tx.commit().await?;
+        pb.inc(chunk.len() as u64);
+    }
+    pb.finish();
+
+    // Jobs: 90% finished, 5% running, 5% queued.
+    let pb = bar(json_out, b.jobs, "jobs", "jobs");
+    for chunk in (0..b.jobs).collect::<Vec<_>>().chunks(2000) {
+        let mut tx = state.store.begin().await?;
+        for &i in chunk {
+            let (t, e) = state.ids.parts();
+            let mut spec = JobSpec::new(&format!("bench-{i}"), JobKind::Training, 1 << (i % 4), 3600);
+            spec.min_fp16_tflops = None;
+            let mut j = Job::pending(JobId::generate(t, e), tenants[i % tenants.len()].clone(), spec, now - 86_400_000 + i as i64 * 500);
+            match i % 20 {
+                0 => {}
+                1 => {
+                    let (p, c) = &pools[i % pools.len()];
+                    j.state = JobState::Running;
+                    (j.pool_id, j.centre_id, j.placed_ms, j.started_ms) =
+                        (Some(p.clone()), Some(c.clone()), Some(j.submitted_ms), Some(j.submitted_ms));
+                }
+                _ => {
+                    let (p, c) = &pools[i % pools.len()];
+                    j.state = JobState::Succeeded;
+                    (j.pool_id, j.centre_id, j.placed_ms, j.started_ms) =
+                        (Some(p.clone()), Some(c.clone()), Some(j.submitted_ms), Some(j.submitted_ms));
+                    j.finished_ms = Some(j.submitted_ms + 3_600_000);
+                    j.usage_s = Some(3600);
+                    j.cost = Some(Fen(1000 * j.spec.accelerators as i64));
+                }
+            }
+            tx.insert_job(&j).await?;
+        }
+        tx.commit().await?;
+        pb.inc(chunk.len() as u64);
+    }
+    pb.finish();
+
+    // A day of 15-minute energy readings per centre.
+    let centres = state.store.centres(None).await?;
+    let pb = bar(json_out, centres.len(), "energy readings (1 day each)", "centres");
+    let (f, it) = (MeterId::parse("facility")?, MeterId::parse("it")?);
+    let start = now / QUARTER * QUARTER - 96 * QUARTER;
+    for group in centres.chunks(100) {
+        let mut batches = std::collections::BTreeMap::new();
+        for (n, c) in group.iter().enumerate() {
+            let pue = 1.15 + (n % 8) as f64 * 0.05;
+            let readings: Vec<Reading> = (0..=96)
+                .flat_map(|k| {
+                    let ts = start + k * QUARTER;
+                    [
+                        Reading::new(&f, ts, ReadingValue::CumulativeKwh(50.0 * pue * k as f64)),
+                        Reading::new(&it, ts, ReadingValue::CumulativeKwh(50.0 * k as f64)),
+                    ]
+                })
+                .collect();
+            batches.insert(c.id.clone(), readings);
+        }
+        state.energy.ingest_many(batches, now, None).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        pb.inc(group.len() as u64);
+    }
+    pb.finish();
+
+    // Serve and measure.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(suanli_server::serve_api(listener, state.clone(), async {
+        let _ = stop_rx.await;
+    }));
+    let http = reqwest::Client::new();
+    let cookie = |role: &str| format!("suanli_token={}", token(role));
+    let a_job = state.store.jobs(&suanli_store::JobFilter { limit: 1, ..Default::default() }).await?.into_iter().next();
+    let a_centre = centres.last().map(|c| c.id.to_string()).unwrap_or_default();
+    let mut pages: Vec<(String, String, &str)> = vec![
+        ("overview".into(), "/".into(), "operator"),
+        ("centres".into(), "/centres".into(), "operator"),
+        ("centre".into(), format!("/centres/{a_centre}"), "operator"),
+        ("jobs (operator)".into(), "/jobs".into(), "operator"),
+        ("jobs (tenant)".into(), "/jobs".into(), "tenant"),
+        ("vouchers (operator)".into(), "/vouchers".into(), "operator"),
+        ("vouchers (tenant)".into(), "/vouchers".into(), "tenant"),
+        ("energy".into(), "/energy".into(), "regulator"),
+    ];
+    if let Some(j) = &a_job {
+        pages.push(("job".into(), format!("/jobs/{}", j.id), "operator"));
+    }
+    let pb = bar(json_out, pages.len() * b.runs, "rendering pages", "requests");
+    let mut results = Vec::new();
+    for (name, path, role) in &pages {
+        let mut ms = Vec::with_capacity(b.runs);
+        let mut bytes = 0;
+        for _ in 0..b.runs {
+            let t = Instant::now();
+            let r = http.get(format!("{url}{path}")).header("cookie", cookie(role)).send().await?;
+            anyhow::ensure!(r.status().is_success(), "{path} as {role}: {}", r.status());
+            bytes = r.bytes().await?.len();
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            pb.inc(1);
+        }
+        ms.sort_by(f64::total_cmp);
+        let p95 = ms[((ms.len() as f64 * 0.95).ceil() as usize).clamp(1, ms.len()) - 1];
+        results.push((name.clone(), path.clone(), role.to_string(), ms[ms.len() / 2], p95, bytes));
+    }
+    pb.finish_and_clear();
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    let job_count = state.store.jobs_count().await?;
+    if json_out {
+        let pages: Vec<_> = results
+            .iter()
+            .map(|(n, p, r, med, p95, bytes)| json!({"page": n, "path": p, "role": r, "median_ms": med, "p95_ms": p95, "bytes": bytes, "within_budget": *med < BUDGET_MS}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({"centres": centres.len(), "jobs": job_count, "runs": b.runs, "budget_ms": BUDGET_MS, "pages": pages})
+            )?
+        );
+        return Ok(());
+    }
+    println!("{} centres, {} jobs in the store; {} requests a page, one at a time", centres.len(), job_count, b.runs);
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED).set_header(vec!["page", "as", "median ms", "p95 ms", "KiB", "under 100 ms"]);
+    for (n, _, r, med, p95, bytes) in &results {
+        t.add_row(vec![
+            n.clone(),
+            r.clone(),
+            format!("{med:.1}"),
+            format!("{p95:.1}"),
+            format!("{:.0}", *bytes as f64 / 1024.0),
+            if *med < BUDGET_MS { "yes".into() } else { "NO".into() },
+        ]);
+    }
+    println!("{t}");
+    Ok(())
+}
