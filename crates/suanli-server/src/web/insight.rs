@@ -281,3 +281,46 @@ pub async fn centre_utilisation(s: &AppState, lang: Lang, centre: &CentreId, cap
         line_chart(title, lang.t(zh_x, en_x), "%", &[Series { name: title.to_string(), points: pts }], false)
     )
 }
+
+/// A provider's money: what its centres earned and is not yet settled, and its statements.
+pub async fn provider_earnings(s: &AppState, lang: Lang, provider: &suanli_core::id::ProviderId) -> String {
+    let f = suanli_store::BillFilter { provider_id: Some(provider.clone()), unsettled: true, limit: 100_000, ..Default::default() };
+    let open = s.store.bills(&f).await.unwrap_or_default();
+    let (charge, voucher): (i64, i64) = open.iter().fold((0, 0), |(c, v), b| (c + b.charge.0, v + b.voucher.0));
+    let mut out = format!(
+        r#"<h2>{}</h2><section class="tiles"><div class="tile"><div class="t">{}</div><div class="v">{}</div><div class="t">{} {} {}</div></div></section>"#,
+        lang.t("我的收入", "My earnings"),
+        lang.t("待结算", "Not yet settled"),
+        lang.yuan(charge as f64 / 100.0),
+        open.len(),
+        lang.t("笔账单，其中算力券", "bills, of which vouchers"),
+        lang.yuan(voucher as f64 / 100.0),
+    );
+    let statements = s.store.statements(Some(provider)).await.unwrap_or_default();
+    let _ = write!(
+        out,
+        r#"<h3>{}</h3><div class='scroll'><table><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
+        lang.t("结算单", "Statements"),
+        lang.t("结算单", "Statement"),
+        lang.t("账单数", "Bills"),
+        lang.t("金额", "Charged"),
+        lang.t("算力券", "Vouchers"),
+        lang.t("已支付", "Paid out"),
+    );
+    for st in statements.iter().take(20) {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(st.id.as_str()),
+            st.bills,
+            lang.yuan(st.charge.0 as f64 / 100.0),
+            lang.yuan(st.voucher.0 as f64 / 100.0),
+            lang.yuan(st.settled.0 as f64 / 100.0),
+        );
+    }
+    if statements.is_empty() {
+        let _ = write!(out, r#"<tr><td colspan="5">{}</td></tr>"#, lang.t("尚无结算单。", "No statements yet."));
+    }
+    out.push_str("</tbody></table></div>");
+    out
+}

@@ -522,7 +522,11 @@ async fn render_vouchers(s: &AppState, lang: Lang, c: &Caller, msg: Option<(&str
             body.push_str("</tbody></table></div>");
             body.push_str(&insight::spending(s, lang).await);
         }
-        Role::Provider => {}
+        Role::Provider => {
+            if let Some(p) = &c.0.provider_id {
+                body.push_str(&insight::provider_earnings(s, lang, p).await);
+            }
+        }
     }
     page(lang, lang.t("算力券", "Compute vouchers"), Some(c), &body)
 }

@@ -641,6 +641,8 @@ async fn web_forms_submit_jobs_apply_and_approve() {
     let page = http.get(format!("{}/jobs/{id}?lang=en", s.url)).header("cookie", &tenant).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("<h1>web-job</h1>") && page.contains(r#"id="explanation""#) && page.contains("Greenest"), "{page}");
     let other = sign_in("provider").await;
+    let page = http.get(format!("{}/vouchers?lang=en", s.url)).header("cookie", &other).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("My earnings") && page.contains("Statements") && !page.contains("/approve"), "{page}");
     let r = http.get(format!("{}/jobs/{id}", s.url)).header("cookie", &other).send().await.unwrap();
     let (_, placed) = s.as_role("tenant").get(&format!("/api/v1/jobs/{id}")).await;
     if placed["centre_id"].is_null() {
