@@ -115,14 +115,17 @@ impl EnergyBook {
         &self.config
     }
 
-    /// Registers a data centre, or updates a registered one's facts and adds meters. A
-    /// registered meter keeps its kind and unit (`meter_exists`) and cannot be dropped
-    /// (`invalid_data_centre`): its history is part of the rollup.
+    /// Registers a data centre, or updates a registered one's facts and meters. A registered
+    /// meter keeps its kind and unit (`meter_exists`); a meter that has readings cannot be
+    /// dropped (`invalid_data_centre`): its history is part of the rollup. A meter that never
+    /// had a reading may be dropped (a site replacing the default meters with its own).
     pub fn register(&mut self, dc: DataCentre) -> Result<(), EnergyError> {
         dc.validate()?;
         if let Some(state) = self.centres.get_mut(&dc.id) {
             for old in &state.dc.meters {
+                let unused = state.meters.get(&old.id).is_none_or(|s| s.accepted == 0 && s.rejected == 0 && s.duplicates == 0);
                 match dc.meter(&old.id) {
+                    None if unused => {}
                     None => {
                         return Err(EnergyError::InvalidDataCentre {
                             dc: dc.id.clone(),
@@ -139,6 +142,7 @@ impl EnergyBook {
                     Some(_) => {}
                 }
             }
+            state.meters.retain(|id, _| dc.meter(id).is_some());
             for m in &dc.meters {
                 state.meters.entry(m.id.clone()).or_insert_with(|| MeterSeries::new(m.unit, m.kind.channel()));
             }

@@ -473,10 +473,18 @@ fn registration_is_validated() {
     more.meters.push(meter("chiller", MeterKind::Cooling, MeterUnit::InstantKw));
     b.register(more.clone()).unwrap();
     assert_eq!(b.data_centre(&id(1)).unwrap().racks, 600);
-    more.meters[0].unit = MeterUnit::InstantKw;
-    assert_eq!(b.register(more.clone()).unwrap_err().code(), "meter_exists");
-    more.meters.remove(0);
-    assert_eq!(b.register(more).unwrap_err().code(), "invalid_data_centre");
+    let mut changed = more.clone();
+    changed.meters[0].unit = MeterUnit::InstantKw;
+    assert_eq!(b.register(changed).unwrap_err().code(), "meter_exists");
+    // A meter without readings may be dropped; one with readings may not.
+    let mut fewer = more.clone();
+    let chiller = fewer.meters.pop().unwrap();
+    b.register(fewer.clone()).unwrap();
+    assert!(b.data_centre(&id(1)).unwrap().meter(&chiller.id).is_none());
+    let t = parse_date("2026-05-01").unwrap();
+    assert_eq!(b.ingest(&id(1), t, &[kwh(fewer.meters[0].id.as_str(), t, 10.0)]).unwrap().accepted, 1);
+    let used = fewer.meters.remove(0);
+    assert_eq!(b.register(fewer).unwrap_err().code(), "invalid_data_centre", "{used:?} has a reading");
     assert_eq!(b.ingest(&id(2), 0, &[]).unwrap_err().code(), "data_centre_not_found");
 }
 

@@ -316,6 +316,54 @@ impl EnergyService {
 }
 
 impl EnergyService {
+    /// Registers a data centre's meters: `meters` replace its current ones, except that a
+    /// meter with readings is always kept (and may not change kind or unit: `meter_exists`).
+    /// Stored with an audit record by `actor`; answers the meters now registered.
+    pub async fn register_meters(&self, centre: &CentreId, meters: Vec<Meter>, actor: &str) -> ApiResult<Vec<Meter>> {
+        let Some(record) = self.store.centre(centre).await? else {
+            return Err(EnergyError::DataCentreNotFound { dc: centre.clone() }.into());
+        };
+        let mut book = self.book.write().await;
+        self.register_missing(&mut book, &[centre]).await?;
+        let kept: Vec<Meter> = {
+            let used: HashSet<MeterId> =
+                book.meters(centre)?.into_iter().filter(|m| m.accepted + m.rejected + m.duplicates > 0).map(|m| m.meter).collect();
+            let dc = book.data_centre(centre).ok_or_else(|| internal("registered above"))?;
+            dc.meters.iter().filter(|m| used.contains(&m.id) && !meters.iter().any(|n| n.id == m.id)).cloned().collect()
+        };
+        let mut all = meters;
+        all.extend(kept);
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        book.register(data_centre(&record, all.clone()))?;
+        let result: Result<(), suanli_store::StoreError> = async {
+            let mut tx = self.store.begin().await?;
+            tx.replace_energy_meters(centre, &all).await?;
+            let (t, e) = self.ids.parts();
+            tx.audit(&Audit {
+                id: AuditId::generate(t, e),
+                at_ms: t,
+                actor: actor.to_string(),
+                action: "energy.meters".into(),
+                subject: centre.to_string(),
+                detail: serde_json::to_value(&all).unwrap_or_default(),
+            })
+            .await?;
+            tx.commit().await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "storing meters failed; rebuilding the energy book from the store");
+            if let Ok((fresh, stored, owners)) = build_book(&self.store, self.ids.now_ms()).await {
+                *book = fresh;
+                *self.stored.lock().unwrap_or_else(|e| e.into_inner()) = stored;
+                *self.owners.write().unwrap_or_else(|e| e.into_inner()) = owners;
+            }
+            return Err(internal(e));
+        }
+        self.stored.lock().unwrap_or_else(|e| e.into_inner()).insert(centre.clone());
+        Ok(all)
+    }
+
     /// [`utilisation`] at about `now_ms`: computed at most once a minute (pages show it; the
     /// lifecycle score it feeds moves over days).
     pub async fn utilisation_recent(&self, now_ms: UnixMs) -> BTreeMap<CentreId, f64> {

@@ -118,6 +118,7 @@ pub fn router(state: AppState) -> Router {
         .route("/agents/{id}/reports", post(api::agents::report))
         .route("/energy/readings", post(energy::ingest_readings))
         .route("/energy/prometheus/write", post(energy::prometheus_write))
+        .route("/energy/centres/{id}/meters", get(energy::centre_meters).post(energy::register_meters))
         .route("/energy/centres/{id}/pue", get(energy::centre_pue))
         .route("/energy/centres/{id}/series", get(energy::centre_series))
         .route("/energy/coverage", get(energy::coverage))

@@ -54,6 +54,8 @@ use utoipa::{Modify, OpenApi};
         ledger::transfers,
         energy::ingest_readings,
         energy::prometheus_write,
+        energy::register_meters,
+        energy::centre_meters,
         energy::centre_pue,
         energy::centre_series,
         energy::coverage,

@@ -221,6 +221,13 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    /// Replaces a data centre's registered meters with `meters` (the caller keeps every meter
+    /// that has readings).
+    pub async fn replace_energy_meters(&mut self, centre: &CentreId, meters: &[Meter]) -> StoreResult<()> {
+        sqlx::query("DELETE FROM energy_meters WHERE centre_id = $1").bind(centre.to_string()).execute(&mut *self.tx).await?;
+        self.upsert_energy_meters(centre, meters).await
+    }
+
     /// Inserts accepted readings of a data centre; one already stored (same meter and time) is
     /// left as it is. Values must be finite (the book refuses the others).
     pub async fn insert_energy_readings(&mut self, centre: &CentreId, readings: &[Reading]) -> StoreResult<()> {

@@ -34,7 +34,7 @@ use suanli_core::error::ErrorCode;
 use suanli_core::id::CentreId;
 use suanli_core::tenant::Role;
 use suanli_core::time::{MS_PER_DAY, UnixMs, days_from_civil};
-use suanli_energy::{EnergyError, MeterId, Reading, ReadingValue, Step};
+use suanli_energy::{Category, EnergyError, Meter, MeterId, MeterKind, MeterUnit, Reading, ReadingValue, Step};
 use utoipa::{IntoParams, ToSchema};
 
 /// Metric of the facility meter in Prometheus remote write.
@@ -336,6 +336,97 @@ pub async fn prometheus_write(State(s): State<AppState>, c: Caller, body: Bytes)
         tracing::info!(accepted = out.accepted, rejected = out.rejected.len(), ignored_series = ignored, "prometheus remote write");
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Meters to register for a data centre.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetersIn {
+    pub meters: Vec<MeterIn>,
+}
+
+/// One meter: `kind` is `facility_total` (E_DC), `it`, `cooling`, `renewable` or `water`; an IT
+/// meter names its measurement point (`ups_output`, `pdu_output` or `it_input`: ISO/IEC
+/// 30134-2 categories 1, 2 and 3) or its `category`; `unit` is `cumulative_kwh` (preferred),
+/// `instant_kw` or, for water, `cumulative_m3`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeterIn {
+    pub id: String,
+    pub kind: String,
+    #[serde(default)]
+    pub point: Option<String>,
+    #[serde(default)]
+    pub category: Option<u8>,
+    pub unit: String,
+}
+
+fn meter_of(m: &MeterIn) -> ApiResult<Meter> {
+    let bad = |reason: String| ApiError::from_energy(EnergyError::InvalidMeter { meter: m.id.clone(), reason });
+    let kind = match m.kind.as_str() {
+        "facility_total" => MeterKind::FacilityTotal,
+        "it" => {
+            let category = match (m.point.as_deref(), m.category) {
+                (Some("ups_output"), None) | (None, Some(1)) => Category::Category1,
+                (Some("pdu_output"), None) | (None, Some(2)) => Category::Category2,
+                (Some("it_input"), None) | (None, Some(3)) => Category::Category3,
+                _ => {
+                    return Err(bad(
+                        "an IT meter names exactly one of point (ups_output, pdu_output, it_input) or category (1, 2, 3)".into()
+                    ));
+                }
+            };
+            MeterKind::It { category }
+        }
+        "cooling" => MeterKind::Cooling,
+        "renewable" => MeterKind::Renewable,
+        "water" => MeterKind::Water,
+        other => return Err(bad(format!("kind is facility_total, it, cooling, renewable or water, not '{other}'"))),
+    };
+    if m.kind != "it" && (m.point.is_some() || m.category.is_some()) {
+        return Err(bad("only an IT meter has a point or category".into()));
+    }
+    let unit = match m.unit.as_str() {
+        "cumulative_kwh" => MeterUnit::CumulativeKwh,
+        "instant_kw" => MeterUnit::InstantKw,
+        "cumulative_m3" => MeterUnit::CumulativeM3,
+        other => return Err(bad(format!("unit is cumulative_kwh, instant_kw or cumulative_m3, not '{other}'"))),
+    };
+    Meter::new(&m.id, kind, unit).map_err(ApiError::from_energy)
+}
+
+/// Registers a data centre's meters (the operator for any centre, a provider for its own). The
+/// list replaces the current meters (the defaults `facility` and `it` included), except that a
+/// meter with readings is kept and keeps its kind and unit. A PUE needs a facility-total and an
+/// IT meter. Answers the meters now registered.
+#[utoipa::path(post, path = "/api/v1/energy/centres/{id}/meters", tag = "energy", security(("bearer" = [])), params(("id" = String, Path)),
+    request_body = MetersIn,
+    responses((status = 200, body = Object), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn register_meters(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<MetersIn>,
+) -> ApiResult<Json<Value>> {
+    let id = CentreId::parse(&id).map_err(|_| ApiError::new(ErrorCode::DataCentreNotFound, format!("no data centre {id}")))?;
+    may_write(&s, &c, &id).await?;
+    let meters = body.meters.iter().map(meter_of).collect::<ApiResult<Vec<Meter>>>()?;
+    let all = s.energy.register_meters(&id, meters, &c.0.actor()).await?;
+    Ok(Json(json!({"centre_id": id.to_string(), "meters": all})))
+}
+
+/// A data centre's meters with what each has reported: first and last reading, accepted,
+/// duplicate and refused counts.
+#[utoipa::path(get, path = "/api/v1/energy/centres/{id}/meters", tag = "energy", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = crate::error::Problem)))]
+pub async fn centre_meters(State(s): State<AppState>, _c: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let id = CentreId::parse(&id).map_err(|_| ApiError::new(ErrorCode::DataCentreNotFound, format!("no data centre {id}")))?;
+    s.energy.sync_centres().await?;
+    let book = s.energy.book.read().await;
+    let status = book.meters(&id)?;
+    let meters = book.data_centre(&id).map(|dc| dc.meters.clone()).unwrap_or_default();
+    Ok(Json(json!({"centre_id": id.to_string(), "meters": meters, "status": status})))
 }
 
 /// PUE over a window (default: the last 24 hours), with its ISO/IEC 30134-2 category label

@@ -592,3 +592,65 @@ async fn energy_measured_pue_feeds_the_carbon_model() {
     let measured = cheapest(&q);
     assert!((measured / declared - 1.25).abs() < 1e-3, "carbon {declared} kg declared, {measured} kg measured");
 }
+
+/// A provider registers its own meters: they replace the unused defaults, an IT meter at the
+/// UPS output makes the PUE a PUE1, a meter with readings stays and keeps its kind, and bad
+/// meters are refused with their code and change nothing.
+#[tokio::test]
+async fn energy_meters_are_registered_by_their_provider() {
+    let s = TestServer::start().await;
+    let centre = new_centre(&s).await;
+    let provider = s.as_role("provider");
+    let path = format!("/api/v1/energy/centres/{centre}/meters");
+    let meters = json!({"meters": [
+        {"id": "grid", "kind": "facility_total", "unit": "cumulative_kwh"},
+        {"id": "ups", "kind": "it", "point": "ups_output", "unit": "cumulative_kwh"},
+        {"id": "water", "kind": "water", "unit": "cumulative_m3"}]});
+    let (st, v) = provider.post(&path, &meters).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let ids: Vec<&str> = v["meters"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["grid", "ups", "water"], "the unused defaults are replaced: {v}");
+
+    let before = s.as_role("regulator").get(&path).await.1;
+    for (body, code) in [
+        (json!({"meters": [{"id": "x", "kind": "solar", "unit": "cumulative_kwh"}]}), "invalid_meter"),
+        (json!({"meters": [{"id": "x", "kind": "it", "unit": "cumulative_kwh"}]}), "invalid_meter"),
+        (json!({"meters": [{"id": "x", "kind": "water", "unit": "cumulative_kwh"}]}), "invalid_meter"),
+        (json!({"meters": [{"id": "x", "kind": "cooling", "category": 2, "unit": "cumulative_kwh"}]}), "invalid_meter"),
+        (json!({"meters": [{"id": "bad id!", "kind": "cooling", "unit": "cumulative_kwh"}]}), "invalid_meter"),
+    ] {
+        let (st, v) = provider.post(&path, &body).await;
+        assert_eq!((st, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(code)), "{body}: {v}");
+    }
+    assert_eq!(s.as_role("regulator").get(&path).await.1, before, "refused meters change nothing");
+    assert_eq!(s.as_role("tenant").post(&path, &meters).await.0, StatusCode::FORBIDDEN);
+
+    // A day of readings on the new meters: facility 1,000 → 2,300 kWh, UPS output 500 → 1,500 kWh.
+    let d0 = (now_ms() - 2 * DAY) / DAY * DAY;
+    let mut readings = Vec::new();
+    for k in 0..=96i64 {
+        let ts = d0 + k * QUARTER;
+        readings.push(json!({"centre_id": centre, "meter": "grid", "ts_ms": ts, "kwh": 1000.0 + 1300.0 * k as f64 / 96.0}));
+        readings.push(json!({"centre_id": centre, "meter": "ups", "ts_ms": ts, "kwh": 500.0 + 1000.0 * k as f64 / 96.0}));
+    }
+    let (st, v) = provider.post("/api/v1/energy/readings", &json!({ "readings": readings })).await;
+    assert_eq!((st, v["accepted"].as_u64()), (StatusCode::OK, Some(194)), "{v}");
+    let p = pue(&s.as_role("regulator"), &centre, d0, d0 + DAY).await;
+    assert_eq!(p["label"], "PUE1", "{p}");
+    assert!((p["value"].as_f64().unwrap() - 1.30).abs() < 1e-6, "{p}");
+
+    // Meters with readings stay, and keep their kind.
+    let (st, v) = provider.post(&path, &json!({"meters": [{"id": "ups", "kind": "it", "category": 2, "unit": "cumulative_kwh"}]})).await;
+    assert_eq!((st, v["code"].as_str()), (StatusCode::CONFLICT, Some("meter_exists")), "{v}");
+    let (st, v) = provider.post(&path, &json!({"meters": [{"id": "chiller", "kind": "cooling", "unit": "instant_kw"}]})).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let ids: Vec<&str> = v["meters"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["chiller", "grid", "ups"], "meters with history are kept, the unused water meter goes: {v}");
+    // After a restart of the book (rebuilt from the store) the same meters and PUE come back.
+    let (book, _, _) = suanli_server::energy::build_book(&s.state.store, now_ms()).await.unwrap();
+    let id = CentreId::parse(&centre).unwrap();
+    let mut ids: Vec<String> = book.data_centre(&id).unwrap().meters.iter().map(|m| m.id.to_string()).collect();
+    ids.sort();
+    assert_eq!(ids, ["chiller", "grid", "ups"]);
+    assert!((book.pue(&id, d0, d0 + DAY).unwrap().value.unwrap() - 1.30).abs() < 1e-6);
+}
