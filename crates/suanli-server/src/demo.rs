@@ -501,7 +501,9 @@ impl DemoMeters {
 
 /// The demo's live centres and the silent ones (chosen by the seed), by id.
 async fn demo_meters(s: &AppState, seed: u64) -> anyhow::Result<(Vec<(Centre, DemoMeters)>, Vec<(Centre, DemoMeters)>)> {
-    let mut centres = s.store.centres(None).await?;
+    // Only the demo city's own centres: a centre someone registers later sends its own readings.
+    let demo: std::collections::HashSet<String> = DemoCity::builtin().centre.into_iter().map(|c| c.name_en).collect();
+    let mut centres: Vec<Centre> = s.store.centres(None).await?.into_iter().filter(|c| demo.contains(&c.name_en)).collect();
     centres.sort_by_key(|c| (splitmix(seed ^ name_hash(&c.name_en)), c.id.clone()));
     let all: Vec<(Centre, DemoMeters)> = centres.into_iter().map(|c| (c.clone(), DemoMeters::new(&c, seed))).collect();
     let cut = SILENT_CENTRES.min(all.len().saturating_sub(1));
