@@ -47,6 +47,8 @@ pub struct EnergyService {
     owners: Arc<std::sync::RwLock<HashMap<CentreId, ProviderId>>>,
     /// The last utilisation computed for pages, and when (it is reused for a minute).
     recent_utilisation: Arc<std::sync::Mutex<Option<Utilisation>>>,
+    /// The writer task's queue (see [`EnergyService::ingest_many`]).
+    writer: tokio::sync::mpsc::UnboundedSender<WriteJob>,
 }
 
 impl std::fmt::Debug for EnergyService {
@@ -124,7 +126,10 @@ impl EnergyService {
     /// Loads the book from the store.
     pub async fn load(store: Store, ids: Ids) -> anyhow::Result<EnergyService> {
         let (book, stored, owners) = build_book(&store, ids.now_ms()).await?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(writer(store.clone(), rx));
         Ok(EnergyService {
+            writer: tx,
             book: Arc::new(RwLock::new(book)),
             store,
             ids,
@@ -229,89 +234,139 @@ impl EnergyService {
         Ok(new_meters)
     }
 
-    /// Judges readings of many centres under one write lock and stores every accepted one in
-    /// one transaction (with an audit record per centre by `actor` when given), then answers,
-    /// in centre order. Any unknown centre is `data_centre_not_found` and nothing is stored.
+    /// Judges readings of many centres under the book's write lock, hands every accepted one
+    /// (with an audit record by `actor` when given) to the writer in judging order, and answers
+    /// in centre order once the writer has committed them. The lock is released while the
+    /// writer commits, so the next batch is judged meanwhile; the writer commits what is queued
+    /// together (group commit). If a commit fails, the book is rebuilt from the store and the
+    /// batch is refused, so the book never keeps a reading the store lost. Any unknown centre
+    /// is `data_centre_not_found` and nothing is stored.
     pub async fn ingest_many(
         &self,
         batches: BTreeMap<CentreId, Vec<Reading>>,
         now_ms: UnixMs,
         actor: Option<&str>,
     ) -> ApiResult<Vec<(CentreId, IngestReport)>> {
-        let mut book = self.book.write().await;
-        let centres: Vec<&CentreId> = batches.iter().filter(|(_, r)| !r.is_empty()).map(|(c, _)| c).collect();
-        let all: Vec<&CentreId> = batches.keys().collect();
-        let mut new_meters = self.register_missing(&mut book, &all).await?;
-        new_meters.retain(|(c, _)| centres.contains(&c));
-        let mut reports = Vec::with_capacity(batches.len());
-        let mut accepted = Vec::with_capacity(batches.len());
-        for (centre, readings) in &batches {
-            let (mut report, ok) = judge(&mut book, centre, now_ms, readings)?;
-            self.stored_duplicates(centre, readings, &mut report).await?;
-            if !ok.is_empty() {
-                accepted.push((centre, ok));
+        let committed = {
+            let mut book = self.book.write().await;
+            let centres: Vec<&CentreId> = batches.iter().filter(|(_, r)| !r.is_empty()).map(|(c, _)| c).collect();
+            let all: Vec<&CentreId> = batches.keys().collect();
+            let mut new_meters = self.register_missing(&mut book, &all).await?;
+            let with_readings: HashSet<&CentreId> = centres.iter().copied().collect();
+            new_meters.retain(|(c, _)| with_readings.contains(c));
+            let mut reports = Vec::with_capacity(batches.len());
+            let mut accepted: Vec<(CentreId, Vec<Reading>)> = Vec::with_capacity(batches.len());
+            for (centre, readings) in &batches {
+                let (mut report, ok) = judge(&mut book, centre, now_ms, readings)?;
+                self.stored_duplicates(centre, readings, &mut report).await?;
+                if !ok.is_empty() {
+                    accepted.push((centre.clone(), ok));
+                }
+                reports.push((centre.clone(), report));
             }
-            reports.push((centre.clone(), report));
+            if accepted.is_empty() && new_meters.is_empty() {
+                return Ok(reports);
+            }
+            let audit = actor.map(|actor| self.ingest_audit(actor, &reports, &accepted));
+            let (reply, committed) = tokio::sync::oneshot::channel();
+            let job = WriteJob { new_meters: new_meters.clone(), readings: accepted, audit, reply };
+            if self.writer.send(job).is_err() {
+                return Err(internal("the energy writer has stopped"));
+            }
+            (committed, new_meters, reports)
+        };
+        let (committed, new_meters, reports) = committed;
+        match committed.await {
+            Ok(Ok(())) => {
+                let mut stored = self.stored.lock().unwrap_or_else(|e| e.into_inner());
+                for (centre, _) in new_meters {
+                    stored.insert(centre);
+                }
+                Ok(reports)
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "storing readings failed; rebuilding the energy book from the store");
+                let mut book = self.book.write().await;
+                match build_book(&self.store, now_ms).await {
+                    Ok((fresh, stored, owners)) => {
+                        *book = fresh;
+                        *self.stored.lock().unwrap_or_else(|e| e.into_inner()) = stored;
+                        *self.owners.write().unwrap_or_else(|e| e.into_inner()) = owners;
+                    }
+                    Err(e2) => tracing::error!(error = %e2, "rebuilding the energy book failed"),
+                }
+                Err(internal(e))
+            }
+            Err(_) => Err(internal("the energy writer stopped before answering")),
         }
-        if accepted.is_empty() && new_meters.is_empty() {
-            return Ok(reports);
+    }
+
+    /// One audit record per batch: its centre as the subject (`energy` when it spans several),
+    /// with what each centre's readings came to.
+    fn ingest_audit(&self, actor: &str, reports: &[(CentreId, IngestReport)], accepted: &[(CentreId, Vec<Reading>)]) -> Audit {
+        let with_readings: HashSet<&CentreId> = accepted.iter().map(|(c, _)| c).collect();
+        let stored: Vec<&(CentreId, IngestReport)> = reports.iter().filter(|(c, _)| with_readings.contains(c)).collect();
+        let subject = match stored.as_slice() {
+            [(c, _)] => c.to_string(),
+            _ => "energy".to_string(),
+        };
+        let detail: serde_json::Map<String, serde_json::Value> = stored
+            .iter()
+            .map(|(c, r)| {
+                (c.to_string(), serde_json::json!({"accepted": r.accepted, "duplicates": r.duplicates, "rejected": r.rejected.len()}))
+            })
+            .collect();
+        let (t, e) = self.ids.parts();
+        Audit {
+            id: AuditId::generate(t, e),
+            at_ms: t,
+            actor: actor.to_string(),
+            action: "energy.ingest".into(),
+            subject,
+            detail: serde_json::Value::Object(detail),
+        }
+    }
+}
+
+/// Accepted readings on their way to the store, and who waits for the commit.
+struct WriteJob {
+    new_meters: Vec<(CentreId, Vec<Meter>)>,
+    readings: Vec<(CentreId, Vec<Reading>)>,
+    audit: Option<Audit>,
+    reply: tokio::sync::oneshot::Sender<Result<(), String>>,
+}
+
+/// At most this many batches go into one commit.
+const MAX_GROUP: usize = 64;
+
+/// The energy writer: takes every queued batch (up to [`MAX_GROUP`]), writes them in the order
+/// they were judged in one transaction, commits, then answers each.
+async fn writer(store: Store, mut jobs: tokio::sync::mpsc::UnboundedReceiver<WriteJob>) {
+    while let Some(first) = jobs.recv().await {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(j) => group.push(j),
+                Err(_) => break,
+            }
         }
         let result: Result<(), suanli_store::StoreError> = async {
-            let mut tx = self.store.begin().await?;
-            for (centre, meters) in &new_meters {
-                tx.upsert_energy_meters(centre, meters).await?;
+            let mut tx = store.begin().await?;
+            for j in &group {
+                for (centre, meters) in &j.new_meters {
+                    tx.upsert_energy_meters(centre, meters).await?;
+                }
             }
-            let rows: Vec<(&CentreId, &[Reading])> = accepted.iter().map(|(c, r)| (*c, r.as_slice())).collect();
+            let rows: Vec<(&CentreId, &[Reading])> = group.iter().flat_map(|j| j.readings.iter().map(|(c, r)| (c, r.as_slice()))).collect();
             tx.insert_energy_readings_many(&rows).await?;
-            if let Some(actor) = actor {
-                // One audit record per batch: its centre as the subject (`energy` when it spans
-                // several), with what each centre's readings came to.
-                let stored: Vec<&(CentreId, IngestReport)> =
-                    reports.iter().filter(|(c, _)| accepted.iter().any(|(a, _)| *a == c)).collect();
-                let subject = match stored.as_slice() {
-                    [(c, _)] => c.to_string(),
-                    _ => "energy".to_string(),
-                };
-                let detail: serde_json::Map<String, serde_json::Value> = stored
-                    .iter()
-                    .map(|(c, r)| {
-                        (
-                            c.to_string(),
-                            serde_json::json!({"accepted": r.accepted, "duplicates": r.duplicates, "rejected": r.rejected.len()}),
-                        )
-                    })
-                    .collect();
-                let (t, e) = self.ids.parts();
-                tx.audit(&Audit {
-                    id: AuditId::generate(t, e),
-                    at_ms: t,
-                    actor: actor.to_string(),
-                    action: "energy.ingest".into(),
-                    subject,
-                    detail: serde_json::Value::Object(detail),
-                })
-                .await?;
-            }
+            let audits: Vec<Audit> = group.iter().filter_map(|j| j.audit.clone()).collect();
+            tx.audit_many(&audits).await?;
             tx.commit().await
         }
         .await;
-        if let Err(e) = result {
-            tracing::error!(error = %e, "storing readings failed; rebuilding the energy book from the store");
-            match build_book(&self.store, now_ms).await {
-                Ok((fresh, stored, owners)) => {
-                    *book = fresh;
-                    *self.stored.lock().unwrap_or_else(|e| e.into_inner()) = stored;
-                    *self.owners.write().unwrap_or_else(|e| e.into_inner()) = owners;
-                }
-                Err(e2) => tracing::error!(error = %e2, "rebuilding the energy book failed"),
-            }
-            return Err(internal(e));
+        for j in group {
+            let _ = j.reply.send(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
         }
-        let mut stored = self.stored.lock().unwrap_or_else(|e| e.into_inner());
-        for (centre, _) in new_meters {
-            stored.insert(centre);
-        }
-        Ok(reports)
     }
 }
 

@@ -1,10 +1,12 @@
 //! Energy telemetry rows: the meters of each data centre and the readings the energy book accepted.
 //!
 //! Only accepted readings are stored; the book is rebuilt on start by replaying them in time
-//! order per meter. Inserts are idempotent (`ON CONFLICT DO NOTHING`), so a retried batch or a
-//! duplicate reading writes nothing new. Readings go in as literal multi-row INSERTs like the
-//! ledger's history: every value is a number, a validated id (ASCII letters, digits and `-_.:/`)
-//! quoted by [`sql_text`], so nothing else reaches the SQL text.
+//! order per meter. Since migration 5 a batch's readings of one meter are one row of
+//! `energy_blocks` (the readings as `dt:value` text), appended; the single-reading rows of
+//! `energy_readings` that earlier stores hold are still read. Readers keep one reading per meter
+//! and time, so a retried batch changes nothing. Rows go in as literal multi-row INSERTs like
+//! the ledger's history: every value is a number, a validated id (ASCII letters, digits and
+//! `-_.:/`) quoted by [`sql_text`], or block text of digits, `:`, `,`, `.`, `-` and `e`.
 
 use crate::ledger::sql_text;
 use crate::{Store, StoreError, StoreResult, WriteTx};
@@ -236,7 +238,9 @@ impl WriteTx<'_> {
 
     /// As [`WriteTx::insert_energy_readings`] for many centres: each centre's readings of one
     /// meter become one block row (the readings as text, see `encode_block`), written as few
-    /// multi-row statements. A block sent again (same meter and first reading) is left as it is.
+    /// multi-row statements. Blocks are appended (the table has no key to keep in order, so a
+    /// batch dirties few pages); a reading stored twice is read once (readers keep the first of
+    /// a meter and time), so a batch sent again changes nothing.
     pub async fn insert_energy_readings_many(&mut self, batches: &[(&CentreId, &[Reading])]) -> StoreResult<()> {
         let mut statements = Vec::new();
         let mut sql = String::new();
@@ -259,14 +263,12 @@ impl WriteTx<'_> {
                 let _ = write!(sql, "({centre},{},{first},{last},{},{})", sql_text(meter), rs.len(), sql_text(&data));
                 n += 1;
                 if n == ROWS_PER_INSERT {
-                    sql.push_str(" ON CONFLICT (centre_id, meter, first_ms) DO NOTHING");
                     statements.push(std::mem::take(&mut sql));
                     n = 0;
                 }
             }
         }
         if n > 0 {
-            sql.push_str(" ON CONFLICT (centre_id, meter, first_ms) DO NOTHING");
             statements.push(sql);
         }
         for sql in statements {

@@ -237,9 +237,9 @@ CREATE TABLE energy_blocks (
     first_ms BIGINT NOT NULL,
     last_ms BIGINT NOT NULL,
     n BIGINT NOT NULL,
-    data TEXT NOT NULL,
-    PRIMARY KEY (centre_id, meter, first_ms)
-)
+    data TEXT NOT NULL
+);
+CREATE INDEX energy_blocks_time ON energy_blocks (last_ms)
 "#,
     ),
 ];
