@@ -224,7 +224,11 @@ impl MeterSeries {
     /// Applies a checked reading (rules 2 to 7), updating `rollup` and the gap list. On error
     /// nothing changed.
     pub fn apply(&mut self, meter: &MeterId, ts: UnixMs, raw: f64, limits: &Limits, rollup: &mut Rollup) -> Result<Applied, EnergyError> {
-        let pos = self.samples.partition_point(|s| s.ts < ts);
+        // Readings mostly arrive in order: then the new one goes at the end.
+        let pos = match self.samples.last() {
+            Some(last) if last.ts < ts => self.samples.len(),
+            _ => self.samples.partition_point(|s| s.ts < ts),
+        };
         if let Some(existing) = self.samples.get(pos).filter(|s| s.ts == ts) {
             if existing.raw == raw {
                 self.duplicates += 1;
@@ -380,7 +384,13 @@ impl MeterSeries {
     /// Amortised: drains only when enough have piled up.
     fn prune(&mut self, reorder_window_ms: i64) {
         let Some(last) = self.last_ts() else { return };
-        let old = self.samples.partition_point(|s| s.ts < last - reorder_window_ms);
+        let cutoff = last - reorder_window_ms;
+        // Cheap test first: is either draining condition below met?
+        let older = |i: usize| self.samples.get(i).is_some_and(|s| s.ts < cutoff);
+        if !older(64) && !older(self.samples.len() / 2) {
+            return;
+        }
+        let old = self.samples.partition_point(|s| s.ts < cutoff);
         let drop = old.saturating_sub(1);
         if drop >= 64 || drop * 2 > self.samples.len() {
             self.samples.drain(..drop);
