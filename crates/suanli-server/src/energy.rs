@@ -87,12 +87,23 @@ pub fn data_centre(centre: &Centre, meters: Vec<Meter>) -> DataCentre {
     )
 }
 
+/// A cooling type by its snake_case name (`air`, `chilled_water`, `free_cooling`, `liquid`, `immersion`).
+pub fn cooling_of(name: &str) -> Option<Cooling> {
+    serde_json::from_value(serde_json::Value::String(name.to_string())).ok()
+}
+
+/// The snake_case name of a cooling type.
+pub fn cooling_name(c: Cooling) -> String {
+    serde_json::to_value(c).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
 fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::Internal(e.to_string())
 }
 
-/// Builds the book from the store: every centre with its stored (or default) meters, then the
-/// accepted readings replayed per centre.
+/// Builds the book from the store: every centre with its stored (or default) meters and its
+/// registered (or inferred) facts, then the accepted readings replayed per centre (under no
+/// capacity limit: they were judged when they came).
 #[allow(clippy::type_complexity)]
 pub async fn build_book(store: &Store, now_ms: UnixMs) -> anyhow::Result<(EnergyBook, HashSet<CentreId>, HashMap<CentreId, ProviderId>)> {
     let mut book = EnergyBook::new(EnergyConfig::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -102,11 +113,24 @@ pub async fn build_book(store: &Store, now_ms: UnixMs) -> anyhow::Result<(Energy
         meters.entry(c).or_default().push(m);
     }
     let stored: HashSet<CentreId> = meters.keys().cloned().collect();
+    let facts: HashMap<CentreId, (String, f64)> = store.energy_facts().await?.into_iter().map(|(c, k, r)| (c, (k, r))).collect();
     let mut owners = HashMap::new();
+    let mut rated = Vec::new();
     for centre in store.centres(None).await? {
         owners.insert(centre.id.clone(), centre.provider_id.clone());
         let ms = meters.remove(&centre.id).unwrap_or_else(default_meters);
-        book.register(data_centre(&centre, ms)).map_err(|e| anyhow::anyhow!("centre {}: {e}", centre.id))?;
+        let mut dc = data_centre(&centre, ms);
+        if let Some((cooling, rated_kw)) = facts.get(&centre.id) {
+            dc.cooling =
+                cooling_of(cooling).ok_or_else(|| anyhow::anyhow!("centre {}: stored cooling '{cooling}' is unknown", centre.id))?;
+            dc.rated_kw = *rated_kw;
+        }
+        // Stored readings were accepted when they came: replay them under no capacity limit (the
+        // rated capacity may have been registered or lowered since), then set the real one.
+        let rated_kw = dc.rated_kw;
+        book.register(DataCentre { rated_kw: suanli_energy::meter::MAX_RATED_KW, ..dc.clone() })
+            .map_err(|e| anyhow::anyhow!("centre {}: {e}", centre.id))?;
+        rated.push(DataCentre { rated_kw, ..dc });
     }
     let mut start = 0;
     while start < rows.readings.len() {
@@ -118,6 +142,9 @@ pub async fn build_book(store: &Store, now_ms: UnixMs) -> anyhow::Result<(Energy
             tracing::warn!(centre = %centre, rejected = report.rejected.len(), "stored readings refused on replay");
         }
         start = end;
+    }
+    for dc in rated {
+        book.register(dc).map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     Ok((book, stored, owners))
 }
@@ -389,7 +416,9 @@ impl EnergyService {
         let mut all = meters;
         all.extend(kept);
         all.sort_by(|a, b| a.id.cmp(&b.id));
-        book.register(data_centre(&record, all.clone()))?;
+        let mut dc = book.data_centre(centre).cloned().unwrap_or_else(|| data_centre(&record, Vec::new()));
+        dc.meters = all.clone();
+        book.register(dc)?;
         let result: Result<(), suanli_store::StoreError> = async {
             let mut tx = self.store.begin().await?;
             tx.replace_energy_meters(centre, &all).await?;
@@ -417,6 +446,38 @@ impl EnergyService {
         }
         self.stored.lock().unwrap_or_else(|e| e.into_inner()).insert(centre.clone());
         Ok(all)
+    }
+
+    /// Registers a data centre's cooling and rated facility capacity (kW; readings implying more
+    /// power are implausible), stored with an audit record by `actor`. Answers the data centre.
+    pub async fn set_facts(&self, centre: &CentreId, cooling: Cooling, rated_kw: f64, actor: &str) -> ApiResult<DataCentre> {
+        if self.store.centre(centre).await?.is_none() {
+            return Err(EnergyError::DataCentreNotFound { dc: centre.clone() }.into());
+        }
+        let mut book = self.book.write().await;
+        self.register_missing(&mut book, &[centre]).await?;
+        let mut dc = book.data_centre(centre).cloned().ok_or_else(|| internal("registered above"))?;
+        (dc.cooling, dc.rated_kw) = (cooling, rated_kw);
+        dc.validate()?;
+        let result: Result<(), suanli_store::StoreError> = async {
+            let mut tx = self.store.begin().await?;
+            tx.upsert_energy_facts(centre, &cooling_name(cooling), rated_kw).await?;
+            let (t, e) = self.ids.parts();
+            tx.audit(&Audit {
+                id: AuditId::generate(t, e),
+                at_ms: t,
+                actor: actor.to_string(),
+                action: "energy.facts".into(),
+                subject: centre.to_string(),
+                detail: serde_json::json!({"cooling": cooling_name(cooling), "rated_kw": rated_kw}),
+            })
+            .await?;
+            tx.commit().await
+        }
+        .await;
+        result.map_err(internal)?;
+        book.register(dc.clone())?;
+        Ok(dc)
     }
 
     /// [`utilisation`] at about `now_ms`: computed at most once a minute (pages show it; the

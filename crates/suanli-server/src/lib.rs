@@ -16,7 +16,7 @@ pub mod openapi;
 pub mod web;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -119,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .route("/energy/readings", post(energy::ingest_readings))
         .route("/energy/prometheus/write", post(energy::prometheus_write))
         .route("/energy/centres/{id}/meters", get(energy::centre_meters).post(energy::register_meters))
+        .route("/energy/centres/{id}/facts", put(energy::set_facts))
         .route("/energy/centres/{id}/pue", get(energy::centre_pue))
         .route("/energy/centres/{id}/series", get(energy::centre_series))
         .route("/energy/coverage", get(energy::coverage))

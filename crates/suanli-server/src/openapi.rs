@@ -55,6 +55,7 @@ use utoipa::{Modify, OpenApi};
         energy::ingest_readings,
         energy::prometheus_write,
         energy::register_meters,
+        energy::set_facts,
         energy::centre_meters,
         energy::centre_pue,
         energy::centre_series,

@@ -95,6 +95,13 @@ impl Store {
             .collect()
     }
 
+    /// The registered energy facts of data centres: cooling (as its snake_case name) and rated
+    /// facility capacity in kW.
+    pub async fn energy_facts(&self) -> StoreResult<Vec<(CentreId, String, f64)>> {
+        let rows = sqlx::query("SELECT centre_id, cooling, rated_kw FROM energy_facts ORDER BY centre_id").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok((crate::rows::parse_id(r.get::<String, _>(0))?, r.get::<String, _>(1), r.get::<f64, _>(2)))).collect()
+    }
+
     /// Meters and accepted readings (by data centre, meter and time), to rebuild the energy book.
     pub async fn energy_rows(&self) -> StoreResult<EnergyRows> {
         let meters = self.energy_meters().await?;
@@ -220,6 +227,20 @@ impl WriteTx<'_> {
             .execute(&mut *self.tx)
             .await?;
         }
+        Ok(())
+    }
+
+    /// Registers (or replaces) a data centre's cooling and rated capacity.
+    pub async fn upsert_energy_facts(&mut self, centre: &CentreId, cooling: &str, rated_kw: f64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO energy_facts (centre_id, cooling, rated_kw) VALUES ($1, $2, $3) \
+             ON CONFLICT (centre_id) DO UPDATE SET cooling = excluded.cooling, rated_kw = excluded.rated_kw",
+        )
+        .bind(centre.to_string())
+        .bind(cooling.to_owned())
+        .bind(rated_kw)
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 

@@ -229,7 +229,7 @@ CREATE TABLE energy_readings (
     ),
     (
         5,
-        "energy reading blocks",
+        "energy reading blocks and data-centre facts",
         r#"
 CREATE TABLE energy_blocks (
     centre_id TEXT NOT NULL,
@@ -239,7 +239,12 @@ CREATE TABLE energy_blocks (
     n BIGINT NOT NULL,
     data TEXT NOT NULL
 );
-CREATE INDEX energy_blocks_time ON energy_blocks (last_ms)
+CREATE INDEX energy_blocks_time ON energy_blocks (last_ms);
+CREATE TABLE energy_facts (
+    centre_id TEXT PRIMARY KEY REFERENCES centres(id),
+    cooling TEXT NOT NULL,
+    rated_kw DOUBLE PRECISION NOT NULL
+)
 "#,
     ),
 ];

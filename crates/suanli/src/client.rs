@@ -42,6 +42,10 @@ impl Client {
         self.send(Method::POST, path, Some(body)).await
     }
 
+    pub async fn put<B: Serialize>(&self, path: &str, body: &B) -> anyhow::Result<Value> {
+        self.send(Method::PUT, path, Some(body)).await
+    }
+
     async fn send<B: Serialize>(&self, method: Method, path: &str, body: Option<&B>) -> anyhow::Result<Value> {
         let url = format!("{}{path}", self.base);
         let mut req = self.http.request(method, &url);

@@ -26,6 +26,21 @@ pub enum EnergyCmd {
     },
     /// Monitoring coverage against the policy's 75%, with the silent centres.
     Coverage,
+    /// A centre's meters with what each reported; with --set FILE, register meters first (a JSON
+    /// list of {"id", "kind", "point" or "category" for IT, "unit"}; it replaces unused ones).
+    Meters {
+        centre: String,
+        #[arg(long)]
+        set: Option<PathBuf>,
+    },
+    /// Register a centre's cooling (air, chilled_water, free_cooling, liquid, immersion) and rated capacity in kW.
+    Facts {
+        centre: String,
+        #[arg(long)]
+        cooling: String,
+        #[arg(long)]
+        rated_kw: f64,
+    },
     /// The lifecycle evaluation: annualised PUE, GB 40879 grade, the new-DC rule, score and recommendation, ranked.
     Report {
         /// Evaluate as at the end of this year (or now, if earlier).
@@ -150,6 +165,44 @@ pub async fn run(c: Client, cmd: EnergyCmd, fmt: Format) -> anyhow::Result<()> {
                     ("completeness", "completeness"),
                     ("no value because", "no_value"),
                 ],
+            );
+            Ok(())
+        }
+        EnergyCmd::Meters { centre, set } => {
+            if let Some(file) = set {
+                let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+                let meters: Value =
+                    serde_json::from_str(&text).with_context(|| format!("{} is not a JSON list of meters", file.display()))?;
+                c.post(&format!("/api/v1/energy/centres/{centre}/meters"), &json!({ "meters": meters })).await?;
+            }
+            let v = c.get(&format!("/api/v1/energy/centres/{centre}/meters")).await?;
+            if fmt == Format::Json {
+                crate::output::json(&v);
+                return Ok(());
+            }
+            crate::show(&v, fmt, &[("centre", "centre_id"), ("cooling", "data_centre.cooling"), ("rated kW", "data_centre.rated_kw")]);
+            rows(
+                v["status"].as_array().map(Vec::as_slice).unwrap_or_default(),
+                fmt,
+                &[
+                    ("meter", "meter"),
+                    ("channel", "channel"),
+                    ("unit", "unit"),
+                    ("first", "first_ms"),
+                    ("last", "last_ms"),
+                    ("accepted", "accepted"),
+                    ("duplicates", "duplicates"),
+                    ("refused", "rejected"),
+                ],
+            );
+            Ok(())
+        }
+        EnergyCmd::Facts { centre, cooling, rated_kw } => {
+            let v = c.put(&format!("/api/v1/energy/centres/{centre}/facts"), &json!({"cooling": cooling, "rated_kw": rated_kw})).await?;
+            crate::show(
+                &v,
+                fmt,
+                &[("centre", "centre_id"), ("cooling", "cooling"), ("rated kW", "rated_kw"), ("racks", "racks"), ("edge", "edge")],
             );
             Ok(())
         }

@@ -416,6 +416,41 @@ pub async fn register_meters(
     Ok(Json(json!({"centre_id": id.to_string(), "meters": all})))
 }
 
+/// A data centre's energy facts.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FactsIn {
+    /// `air`, `chilled_water`, `free_cooling`, `liquid` or `immersion`.
+    pub cooling: String,
+    /// Rated facility capacity in kW: readings implying more power (beyond a 10% margin) are refused.
+    pub rated_kw: f64,
+}
+
+/// Registers a data centre's cooling and rated capacity (the operator for any centre, a
+/// provider for its own); until then cooling is inferred from the declared PUE and capacity
+/// from the racks (20 kW each).
+#[utoipa::path(put, path = "/api/v1/energy/centres/{id}/facts", tag = "energy", security(("bearer" = [])), params(("id" = String, Path)),
+    request_body = FactsIn,
+    responses((status = 200, body = Object), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem)))]
+pub async fn set_facts(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<FactsIn>,
+) -> ApiResult<Json<Value>> {
+    let id = CentreId::parse(&id).map_err(|_| ApiError::new(ErrorCode::DataCentreNotFound, format!("no data centre {id}")))?;
+    may_write(&s, &c, &id).await?;
+    let cooling = crate::energy::cooling_of(&body.cooling).ok_or_else(|| {
+        ApiError::from_energy(EnergyError::InvalidDataCentre {
+            dc: id.clone(),
+            reason: format!("cooling is air, chilled_water, free_cooling, liquid or immersion, not '{}'", body.cooling),
+        })
+    })?;
+    let dc = s.energy.set_facts(&id, cooling, body.rated_kw, &c.0.actor()).await?;
+    Ok(Json(json!({"centre_id": id.to_string(), "cooling": body.cooling, "rated_kw": dc.rated_kw, "racks": dc.racks, "edge": dc.edge})))
+}
+
 /// A data centre's meters with what each has reported: first and last reading, accepted,
 /// duplicate and refused counts.
 #[utoipa::path(get, path = "/api/v1/energy/centres/{id}/meters", tag = "energy", security(("bearer" = [])), params(("id" = String, Path)),
@@ -425,8 +460,11 @@ pub async fn centre_meters(State(s): State<AppState>, _c: Caller, Path(id): Path
     s.energy.sync_centres().await?;
     let book = s.energy.book.read().await;
     let status = book.meters(&id)?;
-    let meters = book.data_centre(&id).map(|dc| dc.meters.clone()).unwrap_or_default();
-    Ok(Json(json!({"centre_id": id.to_string(), "meters": meters, "status": status})))
+    let dc = book.data_centre(&id);
+    let meters = dc.map(|dc| dc.meters.clone()).unwrap_or_default();
+    let facts = dc
+        .map(|dc| json!({"cooling": crate::energy::cooling_name(dc.cooling), "rated_kw": dc.rated_kw, "racks": dc.racks, "edge": dc.edge}));
+    Ok(Json(json!({"centre_id": id.to_string(), "meters": meters, "status": status, "data_centre": facts})))
 }
 
 /// PUE over a window (default: the last 24 hours), with its ISO/IEC 30134-2 category label

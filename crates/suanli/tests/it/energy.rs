@@ -553,6 +553,16 @@ async fn energy_cli_import_pue_coverage_report() {
     assert!(ok && out.starts_with("rank,centre,name,annualised PUE,year measured,PUE 30 d"), "{out}{err}");
     let (ok, _, err) = cli(&s, "tenant", &["energy", "import", file.to_str().unwrap()]).await;
     assert!(!ok && err.contains("forbidden"), "{err}");
+
+    // Meters and facts from the CLI: a water meter added beside the two with readings.
+    let meters = dir.path().join("meters.json");
+    std::fs::write(&meters, r#"[{"id": "water", "kind": "water", "unit": "cumulative_m3"}]"#).unwrap();
+    let (ok, out, err) = cli(&s, "provider", &["energy", "meters", &centre, "--set", meters.to_str().unwrap()]).await;
+    assert!(ok && out.contains("water") && out.contains("facility") && out.contains("97"), "{out}{err}");
+    let (ok, out, err) = cli(&s, "provider", &["energy", "facts", &centre, "--cooling", "free_cooling", "--rated-kw", "3500"]).await;
+    assert!(ok && out.contains("free_cooling") && out.contains("3500"), "{out}{err}");
+    let (ok, _, err) = cli(&s, "provider", &["energy", "facts", &centre, "--cooling", "ice", "--rated-kw", "3500"]).await;
+    assert!(!ok && err.contains("invalid_data_centre"), "{err}");
 }
 
 /// The scheduler's carbon model takes a centre's measured PUE once the energy book has a
@@ -646,10 +656,29 @@ async fn energy_meters_are_registered_by_their_provider() {
     assert_eq!(st, StatusCode::OK, "{v}");
     let ids: Vec<&str> = v["meters"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["chiller", "grid", "ups"], "meters with history are kept, the unused water meter goes: {v}");
-    // After a restart of the book (rebuilt from the store) the same meters and PUE come back.
+    // Facts: liquid cooling and a rated 40 kW, so the next quarter hour at 54 kW is refused.
+    let facts = format!("/api/v1/energy/centres/{centre}/facts");
+    for (body, code) in [
+        (json!({"cooling": "ice", "rated_kw": 40.0}), "invalid_data_centre"),
+        (json!({"cooling": "liquid", "rated_kw": 0.0}), "invalid_data_centre"),
+        (json!({"cooling": "liquid", "rated_kw": -5.0}), "invalid_data_centre"),
+    ] {
+        let (st, v) = s.as_role("provider").put(&facts, &body).await;
+        assert_eq!((st, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(code)), "{body}: {v}");
+    }
+    let (st, v) = s.as_role("provider").put(&facts, &json!({"cooling": "liquid", "rated_kw": 40.0})).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (_, m) = s.as_role("regulator").get(&path).await;
+    assert_eq!((m["data_centre"]["cooling"].as_str(), m["data_centre"]["rated_kw"].as_f64()), (Some("liquid"), Some(40.0)), "{m}");
+    let next = json!({"readings": [{"centre_id": centre, "meter": "grid", "ts_ms": d0 + DAY + QUARTER, "kwh": 2300.0 + 1300.0 / 96.0}]});
+    let (st, v) = provider.post("/api/v1/energy/readings", &next).await;
+    assert_eq!((st, v["rejected"][0]["code"].as_str()), (StatusCode::OK, Some("power_over_capacity")), "{v}");
+    // After a restart of the book (rebuilt from the store) the same meters, facts and PUE come back.
     let (book, _, _) = suanli_server::energy::build_book(&s.state.store, now_ms()).await.unwrap();
     let id = CentreId::parse(&centre).unwrap();
-    let mut ids: Vec<String> = book.data_centre(&id).unwrap().meters.iter().map(|m| m.id.to_string()).collect();
+    let dc = book.data_centre(&id).unwrap();
+    assert_eq!((dc.cooling, dc.rated_kw), (suanli_energy::Cooling::Liquid, 40.0));
+    let mut ids: Vec<String> = dc.meters.iter().map(|m| m.id.to_string()).collect();
     ids.sort();
     assert_eq!(ids, ["chiller", "grid", "ups"]);
     assert!((book.pue(&id, d0, d0 + DAY).unwrap().value.unwrap() - 1.30).abs() < 1e-6);
