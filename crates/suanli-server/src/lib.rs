@@ -190,6 +190,26 @@ pub struct ServeConfig {
     pub clock_offset_ms: i64,
 }
 
+impl ServeConfig {
+    /// A platform on the embedded store in `data_dir`, listening on a free loopback port: no
+    /// demo, engine rounds every 250 ms, the wall clock. Callers change what they need.
+    pub fn at(data_dir: impl Into<PathBuf>) -> ServeConfig {
+        ServeConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.into(),
+            database_url: None,
+            demo: false,
+            tick: Duration::from_millis(250),
+            time_scale: None,
+            seed: 0,
+            demo_stream: false,
+            backends: Vec::new(),
+            demo_energy_days: 0,
+            clock_offset_ms: 0,
+        }
+    }
+}
+
 /// Opens the store and builds the state (without listening), so tests and `serve` share it.
 pub async fn build_state(cfg: &ServeConfig) -> anyhow::Result<AppState> {
     let store = match &cfg.database_url {

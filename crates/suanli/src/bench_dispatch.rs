@@ -27,19 +27,7 @@ fn bar(json_out: bool, n: usize, msg: String) -> ProgressBar {
 
 async fn scratch_state() -> anyhow::Result<(AppState, tempfile::TempDir)> {
     let dir = tempfile::tempdir()?;
-    let cfg = ServeConfig {
-        listen: "127.0.0.1:0".parse()?,
-        data_dir: dir.path().to_path_buf(),
-        database_url: None,
-        demo: true,
-        tick: Duration::from_secs(3600),
-        time_scale: Some(1e9),
-        seed: 7,
-        demo_stream: false,
-        backends: Vec::new(),
-        demo_energy_days: 0,
-        clock_offset_ms: 0,
-    };
+    let cfg = ServeConfig { demo: true, tick: Duration::from_secs(3600), time_scale: Some(1e9), seed: 7, ..ServeConfig::at(dir.path()) };
     let state = suanli_server::build_state(&cfg).await?;
     suanli_server::demo::seed(&state, dir.path(), "http://127.0.0.1:0").await?;
     Ok((state, dir))

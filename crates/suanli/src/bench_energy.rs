@@ -156,19 +156,7 @@ async fn wait_ready(client: &reqwest::Client, url: &str, child: &mut Child, what
 /// A fresh `suanli serve` on a scratch store, with `centres` centres registered.
 async fn start_suanli(client: &reqwest::Client, centres: usize) -> anyhow::Result<(Target, Vec<String>)> {
     let dir = tempfile::tempdir()?;
-    let cfg = suanli_server::ServeConfig {
-        listen: "127.0.0.1:0".parse()?,
-        data_dir: dir.path().to_path_buf(),
-        database_url: None,
-        demo: false,
-        tick: Duration::from_millis(250),
-        time_scale: None,
-        seed: 0,
-        demo_stream: false,
-        backends: Vec::new(),
-        demo_energy_days: 0,
-        clock_offset_ms: 0,
-    };
+    let cfg = suanli_server::ServeConfig::at(dir.path());
     let token = suanli_server::bootstrap_operator(&cfg, "bench").await?;
     let port = free_port()?;
     let mut child = Command::new(std::env::current_exe()?)

@@ -60,19 +60,7 @@ fn account(i: usize) -> AccountId {
 
 /// Runs every phase on one store and returns its figures.
 async fn run_on(label: &str, store: Store, b: &LedgerBench, json_out: bool) -> anyhow::Result<Value> {
-    let cfg = ServeConfig {
-        listen: "127.0.0.1:0".parse()?,
-        data_dir: std::env::temp_dir(),
-        database_url: None,
-        demo: false,
-        tick: Duration::from_secs(3600),
-        time_scale: None,
-        seed: 1,
-        demo_stream: false,
-        backends: Vec::new(),
-        demo_energy_days: 0,
-        clock_offset_ms: 0,
-    };
+    let cfg = ServeConfig { tick: Duration::from_secs(3600), seed: 1, ..ServeConfig::at(std::env::temp_dir()) };
     let state = suanli_server::state_for_store(&cfg, store.clone()).await?;
     let ledger = state.ledger.clone();
     // Accounts, each funded with far more than the benchmark moves.

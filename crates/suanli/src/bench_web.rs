@@ -41,19 +41,7 @@ fn bar(json_out: bool, n: usize, msg: &str, unit: &str) -> ProgressBar {
 /// Runs the benchmark and prints the table (or JSON).
 pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let cfg = ServeConfig {
-        listen: "127.0.0.1:0".parse()?,
-        data_dir: dir.path().to_path_buf(),
-        database_url: None,
-        demo: true,
-        tick: Duration::from_secs(3600),
-        time_scale: Some(600.0),
-        seed: 3,
-        demo_stream: false,
-        backends: Vec::new(),
-        demo_energy_days: 0,
-        clock_offset_ms: 0,
-    };
+    let cfg = ServeConfig { demo: true, tick: Duration::from_secs(3600), time_scale: Some(600.0), seed: 3, ..ServeConfig::at(dir.path()) };
     let state = suanli_server::build_state(&cfg).await?;
     let (_, tokens) = suanli_server::demo::seed(&state, dir.path(), "http://127.0.0.1:0").await?;
     let token = |role: &str| tokens.iter().find(|(r, _)| r == role).map(|(_, t)| t.clone()).unwrap_or_default();

@@ -633,17 +633,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(a) => serve(a).await,
         Command::Bootstrap { name, data_dir } => {
             let cfg = suanli_server::ServeConfig {
-                listen: "127.0.0.1:0".parse()?,
-                data_dir,
                 database_url: std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()),
-                demo: false,
-                tick: Duration::from_millis(250),
-                time_scale: None,
-                seed: 0,
-                demo_stream: false,
-                backends: Vec::new(),
-                demo_energy_days: 0,
-                clock_offset_ms: 0,
+                ..suanli_server::ServeConfig::at(data_dir)
             };
             let token = suanli_server::bootstrap_operator(&cfg, &name).await?;
             println!("{token}");

@@ -1,6 +1,6 @@
 //! Page sections drawn from what the platform recorded: voucher spending over time by enterprise and provider, a tenant's bills, utilisation, the PUE distribution and recent alerts.
 
-use super::{Lang, esc};
+use super::{Lang, esc, thead};
 use crate::AppState;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
@@ -214,13 +214,7 @@ pub async fn recent_alerts(s: &AppState, lang: Lang, limit: usize) -> String {
         out.push_str(&format!("<p>{}</p>", lang.t("当前没有告警。", "No alerts now.")));
         return out;
     }
-    let _ = write!(
-        out,
-        r#"<div class='scroll'><table><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
-        lang.t("数据中心", "Data centre"),
-        lang.t("级别", "Severity"),
-        lang.t("内容", "What"),
-    );
+    out.push_str(&thead(&[lang.t("数据中心", "Data centre"), lang.t("级别", "Severity"), lang.t("内容", "What")]));
     let total = alerts.len();
     for a in alerts.into_iter().take(limit) {
         let name = s
@@ -297,16 +291,14 @@ pub async fn provider_earnings(s: &AppState, lang: Lang, provider: &suanli_core:
         lang.yuan(voucher as f64 / 100.0),
     );
     let statements = s.store.statements(Some(provider)).await.unwrap_or_default();
-    let _ = write!(
-        out,
-        r#"<h3>{}</h3><div class='scroll'><table><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
-        lang.t("结算单", "Statements"),
+    out.push_str(&format!("<h3>{}</h3>", esc(lang.t("结算单", "Statements"))));
+    out.push_str(&thead(&[
         lang.t("结算单", "Statement"),
         lang.t("账单数", "Bills"),
         lang.t("金额", "Charged"),
         lang.t("算力券", "Vouchers"),
         lang.t("已支付", "Paid out"),
-    );
+    ]));
     for st in statements.iter().take(20) {
         let _ = write!(
             out,

@@ -68,6 +68,17 @@ fn group(x: f64) -> String {
     if x < 0.0 { format!("-{out}") } else { out }
 }
 
+/// The start of a table that scrolls sideways on a narrow screen: its column headers, escaped,
+/// then `<tbody>` (close with `</tbody></table></div>`).
+fn thead(cols: &[&str]) -> String {
+    let mut out = String::from("<div class='scroll'><table><thead><tr>");
+    for c in cols {
+        let _ = write!(out, r#"<th scope="col">{}</th>"#, esc(c));
+    }
+    out.push_str("</tr></thead><tbody>");
+    out
+}
+
 /// Escapes text for HTML (the same rules as the SVG writer's, which HTML5 accepts).
 pub use suanli_sim::svg::esc;
 
@@ -487,15 +498,13 @@ async fn render_vouchers(s: &AppState, lang: Lang, c: &Caller, msg: Option<(&str
         }
         Role::Operator | Role::Regulator => {
             let apps = s.store.applications(None, Some(suanli_ledger::records::ApplicationState::Pending), 100).await.unwrap_or_default();
-            let _ = write!(
-                body,
-                r#"<h2>{}</h2><div class='scroll'><table><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
-                lang.t("待审批的申请", "Applications to decide"),
+            body.push_str(&format!("<h2>{}</h2>", esc(lang.t("待审批的申请", "Applications to decide"))));
+            body.push_str(&thead(&[
                 lang.t("企业", "Enterprise"),
                 lang.t("申请金额", "Requested"),
                 lang.t("用途", "Purpose"),
                 lang.t("决定", "Decision"),
-            );
+            ]));
             for a in &apps {
                 let name = s.store.tenant(&a.tenant_id).await.ok().flatten().map_or_else(|| a.tenant_id.to_string(), |t| t.name);
                 let actions = if c.role() == Role::Operator {
@@ -700,15 +709,16 @@ pub async fn energy_page(State(s): State<AppState>, Query(q): Query<LangQuery>, 
         let _ = write!(body, "<h2>{}</h2>", lang.t("年化 PUE", "Annualised PUE"));
         body.push_str(&pue_chart(lang, &chart));
     }
-    let _ = write!(
-        body,
-        r#"<h2>{}</h2><div class='scroll'><table><thead><tr><th scope="col">#</th><th scope="col">{}</th><th scope="col">PUE</th><th scope="col">GB 40879</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
-        lang.t("全生命周期评价排名", "Lifecycle evaluation ranking"),
+    body.push_str(&format!("<h2>{}</h2>", esc(lang.t("全生命周期评价排名", "Lifecycle evaluation ranking"))));
+    body.push_str(&thead(&[
+        "#",
         lang.t("数据中心", "Data centre"),
+        "PUE",
+        "GB 40879",
         lang.t("新建限值 1.25", "New-DC limit 1.25"),
         lang.t("得分", "Score"),
         lang.t("建议", "Recommendation"),
-    );
+    ]));
     for a in &rows {
         let id = path(a, "dc").as_str().unwrap_or("");
         let rec = path(a, "lifecycle.recommendation").as_str().unwrap_or("-");
@@ -775,9 +785,7 @@ pub async fn centres_page(State(s): State<AppState>, Query(q): Query<CentresQuer
         esc(&kind),
         lang.t("筛选", "Filter"),
     );
-    let _ = write!(
-        body,
-        r#"<div class='scroll'><table><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
+    body.push_str(&thead(&[
         lang.t("名称", "Name"),
         lang.t("区域", "Region"),
         lang.t("类型", "Kind"),
@@ -785,7 +793,7 @@ pub async fn centres_page(State(s): State<AppState>, Query(q): Query<CentresQuer
         lang.t("加速卡（使用中 / 总数）", "Accelerators (busy / total)"),
         lang.t("申报 PUE", "Declared PUE"),
         lang.t("实测 PUE（30 天）", "Measured PUE (30 d)"),
-    );
+    ]));
     for ctr in centres.iter().filter(|x| x.region.starts_with(&region) && (kind.is_empty() || x.kind.as_str() == kind)) {
         let total = total_by_centre.get(&ctr.id).copied().unwrap_or(0);
         let busy = busy_by_centre.get(&ctr.id).copied().unwrap_or(0);
@@ -846,15 +854,13 @@ pub async fn centre_page(
         state_name(lang, ctr.kind.as_str()),
         state_name(lang, ctr.partner_status.as_str())
     );
-    let _ = write!(
-        body,
-        r#"<h2>{}</h2><div class='scroll'><table><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
-        lang.t("资源池", "Pools"),
+    body.push_str(&format!("<h2>{}</h2>", esc(lang.t("资源池", "Pools"))));
+    body.push_str(&thead(&[
         lang.t("加速卡型号", "Accelerator"),
         lang.t("使用中 / 总数", "Busy / total"),
         lang.t("价格（元/卡时）", "Price (¥ per accelerator-hour)"),
         lang.t("伙伴折扣", "Partner discount"),
-    );
+    ]));
     for p in &pools {
         let busy: i64 = running.iter().filter(|(_, pool, _)| *pool == p.id).map(|(_, _, n)| n).sum();
         let _ = write!(

@@ -37,17 +37,12 @@ impl TestServer {
     pub async fn start_ahead(offset_ms: i64) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let cfg = ServeConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: dir.path().to_path_buf(),
-            database_url: None,
             demo: true,
             tick: Duration::from_millis(20),
             time_scale: Some(36_000.0),
             seed: 1,
-            demo_stream: false,
-            backends: Vec::new(),
-            demo_energy_days: 0,
             clock_offset_ms: offset_ms,
+            ..ServeConfig::at(dir.path())
         };
         let state = suanli_server::build_state(&cfg).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
