@@ -50,6 +50,8 @@ impl Lang {
         match self {
             Lang::Zh if yuan.abs() >= 1e8 => format!("¥{:.2}亿", yuan / 1e8),
             Lang::Zh if yuan.abs() >= 1e4 => format!("¥{:.1}万", yuan / 1e4),
+            // Small sums keep their fen, so a charge of ¥0.35 does not read as ¥0.
+            _ if yuan != 0.0 && yuan.abs() < 100.0 => format!("¥{yuan:.2}"),
             _ => format!("¥{}", group(yuan)),
         }
     }
@@ -358,6 +360,8 @@ mod tests {
         assert_eq!(Lang::Zh.yuan(50_000_000.0), "¥5000.0万");
         assert_eq!(Lang::Zh.yuan(250_000_000.0), "¥2.50亿");
         assert_eq!(Lang::Zh.yuan(980.0), "¥980");
+        assert_eq!(Lang::En.yuan(0.35), "¥0.35");
+        assert_eq!(Lang::Zh.yuan(0.0), "¥0");
         assert_eq!(Lang::En.yuan(50_000_000.0), "¥50,000,000");
         assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;");
     }
