@@ -16,8 +16,6 @@ use std::fmt::Write;
 use suanli_core::id::CentreId;
 use suanli_energy::{Category, Meter, MeterId, MeterKind, MeterUnit, Reading, ReadingValue};
 
-const ROWS_PER_INSERT: usize = 1_000;
-
 /// A meter's kind as stored: its name and, for IT meters, the measurement category.
 fn kind_to_row(kind: MeterKind) -> (&'static str, Option<i64>) {
     match kind {
@@ -140,7 +138,7 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?,
                 sqlx::query(
-                    "SELECT centre_id, meter, first_ms, data FROM energy_blocks WHERE centre_id = $1 AND first_ms <= $2 AND last_ms >= $3",
+                    "SELECT centre_id, meter, first_ms, data FROM energy_blocks WHERE (centre_id = $1 OR centre_id = '*') AND first_ms <= $2 AND last_ms >= $3",
                 )
                 .bind(c.to_string())
                 .bind(to_ms)
@@ -154,9 +152,30 @@ impl Store {
             ),
         };
         let mut out: Vec<(String, String, i64, f64)> = legacy.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
+        let wanted = centre.map(|c| c.as_str());
         for r in &blocks {
             let (c, m, first, data): (String, String, i64, String) = (r.get(0), r.get(1), r.get(2), r.get(3));
-            for (ts, v) in decode_block(first, &data).map_err(|e| StoreError::Corrupt(format!("energy block {c}/{m}@{first}: {e}")))? {
+            let corrupt = |e: String| StoreError::Corrupt(format!("energy block {c}/{m}@{first}: {e}"));
+            if c == BATCH_ROW {
+                // A batch row: `centre|meter|first|block` parts joined by `;`.
+                for part in data.split(';').filter(|p| !p.is_empty()) {
+                    let mut f = part.splitn(4, '|');
+                    let (Some(pc), Some(pm), Some(pf), Some(block)) = (f.next(), f.next(), f.next(), f.next()) else {
+                        return Err(corrupt(format!("'{}' is not centre|meter|first|readings", part.chars().take(80).collect::<String>())));
+                    };
+                    if wanted.is_some_and(|w| w != pc) {
+                        continue;
+                    }
+                    let pf: i64 = pf.parse().map_err(|e| corrupt(format!("first '{pf}': {e}")))?;
+                    for (ts, v) in decode_block(pf, block).map_err(corrupt)? {
+                        if (from_ms..=to_ms).contains(&ts) {
+                            out.push((pc.to_string(), pm.to_string(), ts, v));
+                        }
+                    }
+                }
+                continue;
+            }
+            for (ts, v) in decode_block(first, &data).map_err(corrupt)? {
                 if (from_ms..=to_ms).contains(&ts) {
                     out.push((c.clone(), m.clone(), ts, v));
                 }
@@ -182,6 +201,9 @@ impl Store {
         Ok(self.raw_readings(None, i64::MIN, i64::MAX).await?.len() as i64)
     }
 }
+
+/// The centre and meter of a row of `energy_blocks` that holds a whole batch.
+const BATCH_ROW: &str = "*";
 
 /// A block's readings as text: `dt:value` pairs joined by commas, `dt` the milliseconds after
 /// the block's first reading and `value` the shortest form that reads back as the same f64.
@@ -257,15 +279,15 @@ impl WriteTx<'_> {
         self.insert_energy_readings_many(&[(centre, readings)]).await
     }
 
-    /// As [`WriteTx::insert_energy_readings`] for many centres: each centre's readings of one
-    /// meter become one block row (the readings as text, see `encode_block`), written as few
-    /// multi-row statements. Blocks are appended (the table has no key to keep in order, so a
-    /// batch dirties few pages); a reading stored twice is read once (readers keep the first of
-    /// a meter and time), so a batch sent again changes nothing.
+    /// As [`WriteTx::insert_energy_readings`] for many centres, as one appended row of
+    /// `energy_blocks` (centre and meter `*`): each centre's readings of one meter become a part
+    /// `centre|meter|first|block` (the block as `encode_block` writes it), parts joined by `;`.
+    /// One short statement however many centres and meters: SQLite parses little and the batch
+    /// dirties few pages. A reading stored twice is read once (readers keep the first of a meter
+    /// and time), so a batch sent again changes nothing.
     pub async fn insert_energy_readings_many(&mut self, batches: &[(&CentreId, &[Reading])]) -> StoreResult<()> {
-        let mut statements = Vec::new();
-        let mut sql = String::new();
-        let mut n = 0;
+        let mut data = String::new();
+        let (mut first, mut last, mut n) = (i64::MAX, i64::MIN, 0usize);
         for (centre, readings) in batches {
             if let Some(r) = readings.iter().find(|r| !r.value.value().is_finite()) {
                 return Err(StoreError::Corrupt(format!("reading {} at {} is not finite", r.meter, r.ts_ms)));
@@ -277,24 +299,23 @@ impl WriteTx<'_> {
                     None => by_meter.push((r.meter.as_str(), vec![r])),
                 }
             }
-            let centre = sql_text(centre.as_str());
             for (meter, rs) in by_meter {
-                let (first, last, data) = encode_block(&rs);
-                sql.push_str(if n == 0 { "INSERT INTO energy_blocks (centre_id, meter, first_ms, last_ms, n, data) VALUES " } else { "," });
-                let _ = write!(sql, "({centre},{},{first},{last},{},{})", sql_text(meter), rs.len(), sql_text(&data));
-                n += 1;
-                if n == ROWS_PER_INSERT {
-                    statements.push(std::mem::take(&mut sql));
-                    n = 0;
+                let (f, l, block) = encode_block(&rs);
+                if !data.is_empty() {
+                    data.push(';');
                 }
+                let _ = write!(data, "{}|{meter}|{f}|{block}", centre.as_str());
+                (first, last, n) = (first.min(f), last.max(l), n + rs.len());
             }
         }
-        if n > 0 {
-            statements.push(sql);
+        if n == 0 {
+            return Ok(());
         }
-        for sql in statements {
-            sqlx::query(AssertSqlSafe(sql)).execute(&mut *self.tx).await?;
-        }
+        let sql = format!(
+            "INSERT INTO energy_blocks (centre_id, meter, first_ms, last_ms, n, data) VALUES ('{BATCH_ROW}','{BATCH_ROW}',{first},{last},{n},{})",
+            sql_text(&data)
+        );
+        sqlx::query(AssertSqlSafe(sql)).execute(&mut *self.tx).await?;
         Ok(())
     }
 }
