@@ -1,8 +1,8 @@
 //! Energy telemetry rows: the meters of each data centre and the readings the energy book accepted.
 //!
 //! Only accepted readings are stored; the book is rebuilt on start by replaying them in time
-//! order per meter. Since migration 5 a batch's readings of one meter are one row of
-//! `energy_blocks` (the readings as `dt:value` text), appended; the single-reading rows of
+//! order per meter. Since migration 5 the readings of one commit are one appended row of
+//! `energy_blocks` (each centre's and meter's readings as `dt:value` text); the single-reading rows of
 //! `energy_readings` that earlier stores hold are still read. Readers keep one reading per meter
 //! and time, so a retried batch changes nothing. Rows go in as literal multi-row INSERTs like
 //! the ledger's history: every value is a number, a validated id (ASCII letters, digits and
