@@ -2,11 +2,11 @@
 //!
 //! Only accepted readings are stored; the book is rebuilt on start by replaying them in time
 //! order per meter. Since migration 5 the readings of one commit are one appended row of
-//! `energy_blocks` (each centre's and meter's readings as `dt:value` text); the single-reading rows of
-//! `energy_readings` that earlier stores hold are still read. Readers keep one reading per meter
-//! and time, so a retried batch changes nothing. Rows go in as literal multi-row INSERTs like
-//! the ledger's history: every value is a number, a validated id (ASCII letters, digits and
-//! `-_.:/`) quoted by [`sql_text`], or block text of digits, `:`, `,`, `.`, `-` and `e`.
+//! `energy_blocks` (each centre's and meter's readings as `dt:value` text); the single-reading
+//! rows of `energy_readings` that earlier stores hold are still read. Readers keep one reading
+//! per meter and time, so a retried batch changes nothing. Rows go in as literal INSERTs like
+//! the ledger's history: every value is a number or text quoted by [`sql_text`] (validated ids
+//! of ASCII letters, digits and `-_.:/`, and block text of those, digits, `|;:,.-+e`).
 
 use crate::ledger::sql_text;
 use crate::{Store, StoreError, StoreResult, WriteTx};
