@@ -166,15 +166,16 @@ impl EnergyService {
         })
     }
 
-    /// Registers centres of the store that the book does not know yet (with default meters).
-    pub async fn sync_centres(&self) -> ApiResult<()> {
+    /// Registers centres of the store that the book does not know yet (with default meters);
+    /// answers every centre of the store, which city-wide views need anyway.
+    pub async fn sync_centres(&self) -> ApiResult<Vec<Centre>> {
         let centres = self.store.centres(None).await?;
         let missing: Vec<&Centre> = {
             let book = self.book.read().await;
             centres.iter().filter(|c| book.data_centre(&c.id).is_none()).collect()
         };
         if missing.is_empty() {
-            return Ok(());
+            return Ok(centres);
         }
         let mut book = self.book.write().await;
         for c in missing {
@@ -183,7 +184,8 @@ impl EnergyService {
                 self.owners.write().unwrap_or_else(|e| e.into_inner()).insert(c.id.clone(), c.provider_id.clone());
             }
         }
-        Ok(())
+        drop(book);
+        Ok(centres)
     }
 
     /// Registers the given centres if the book does not know them yet (unknown ids are left
@@ -205,11 +207,6 @@ impl EnergyService {
         let mut book = self.book.write().await;
         self.register_missing(&mut book, &known).await?;
         Ok(())
-    }
-
-    /// The unit of a meter of a registered centre (after [`EnergyService::sync_centres`]).
-    pub async fn meter_unit(&self, centre: &CentreId, meter: &MeterId) -> Option<MeterUnit> {
-        self.book.read().await.data_centre(centre).and_then(|dc| dc.meter(meter)).map(|m| m.unit)
     }
 
     /// Judges readings of one centre, stores the accepted ones (with an audit record by `actor`

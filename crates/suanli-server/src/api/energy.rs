@@ -206,6 +206,11 @@ fn window(q: &WindowQuery, now: UnixMs, default_ms: i64) -> ApiResult<(UnixMs, U
 }
 
 /// Whether the caller may send readings for a centre: the operator for any, a provider for its own.
+/// A data centre id from the path; a malformed one is simply not found.
+fn dc_id(id: &str) -> ApiResult<CentreId> {
+    CentreId::parse(id).map_err(|_| ApiError::new(ErrorCode::DataCentreNotFound, format!("no data centre {id}")))
+}
+
 async fn may_write(s: &AppState, c: &Caller, centre: &CentreId) -> ApiResult<()> {
     c.require(&[Role::Operator, Role::Provider])?;
     let Some(owner) = s.energy.owner(centre).await? else {
@@ -409,7 +414,7 @@ pub async fn register_meters(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<MetersIn>,
 ) -> ApiResult<Json<Value>> {
-    let id = CentreId::parse(&id).map_err(|_| ApiError::new(ErrorCode::DataCentreNotFound, format!("no data centre {id}")))?;
+    let id = dc_id(&id)?;
     may_write(&s, &c, &id).await?;
     let meters = body.meters.iter().map(meter_of).collect::<ApiResult<Vec<Meter>>>()?;
     let all = s.energy.register_meters(&id, meters, &c.0.actor()).await?;
@@ -439,7 +444,7 @@ pub async fn set_facts(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<FactsIn>,
 ) -> ApiResult<Json<Value>> {
-    let id = CentreId::parse(&id).map_err(|_| ApiError::new(ErrorCode::DataCentreNotFound, format!("no data centre {id}")))?;
+    let id = dc_id(&id)?;
     may_write(&s, &c, &id).await?;
     let cooling = crate::energy::cooling_of(&body.cooling).ok_or_else(|| {
         ApiError::from_energy(EnergyError::InvalidDataCentre {
@@ -456,8 +461,8 @@ pub async fn set_facts(
 #[utoipa::path(get, path = "/api/v1/energy/centres/{id}/meters", tag = "energy", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = Object), (status = 404, body = crate::error::Problem)))]
 pub async fn centre_meters(State(s): State<AppState>, _c: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let id = CentreId::parse(&id).map_err(|_| ApiError::new(ErrorCode::DataCentreNotFound, format!("no data centre {id}")))?;
-    s.energy.sync_centres().await?;
+    let id = dc_id(&id)?;
+    s.energy.ensure_registered(&[&id]).await?;
     let book = s.energy.book.read().await;
     let status = book.meters(&id)?;
     let dc = book.data_centre(&id);
@@ -477,8 +482,8 @@ pub async fn centre_pue(
     Path(id): Path<String>,
     Query(q): Query<WindowQuery>,
 ) -> ApiResult<Json<Value>> {
-    let id = CentreId::parse(&id).map_err(|_| ApiError::new(ErrorCode::DataCentreNotFound, format!("no data centre {id}")))?;
-    s.energy.sync_centres().await?;
+    let id = dc_id(&id)?;
+    s.energy.ensure_registered(&[&id]).await?;
     let (from, to) = window(&q, s.ids.now_ms(), MS_PER_DAY)?;
     let book = s.energy.book.read().await;
     let kpis = book.kpis(&id, from, to)?;
@@ -499,7 +504,7 @@ pub async fn centre_series(
     Path(id): Path<String>,
     Query(q): Query<WindowQuery>,
 ) -> ApiResult<Json<Value>> {
-    let id = CentreId::parse(&id).map_err(|_| ApiError::new(ErrorCode::DataCentreNotFound, format!("no data centre {id}")))?;
+    let id = dc_id(&id)?;
     let step = match q.step.as_deref().unwrap_or("hour") {
         "quarter_hour" => Step::QuarterHour,
         "hour" => Step::Hour,
@@ -507,7 +512,7 @@ pub async fn centre_series(
         "month" => Step::Month,
         other => return Err(ApiError::new(ErrorCode::InvalidQuery, format!("step is quarter_hour, hour, day or month, not '{other}'"))),
     };
-    s.energy.sync_centres().await?;
+    s.energy.ensure_registered(&[&id]).await?;
     let (from, to) = window(&q, s.ids.now_ms(), 7 * MS_PER_DAY)?;
     let book = s.energy.book.read().await;
     let points = book.series(&id, from, to, step)?;
@@ -530,14 +535,14 @@ pub async fn coverage(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<V
 #[utoipa::path(get, path = "/api/v1/energy/evaluation", tag = "energy", security(("bearer" = [])), params(EvaluationQuery),
     responses((status = 200, body = Object)))]
 pub async fn evaluation(State(s): State<AppState>, _c: Caller, Query(q): Query<EvaluationQuery>) -> ApiResult<Json<Value>> {
-    s.energy.sync_centres().await?;
+    let centres = s.energy.sync_centres().await?;
     let now = s.ids.now_ms();
     let at = match q.year {
         Some(y) if !(2000..=2200).contains(&y) => return Err(ApiError::new(ErrorCode::InvalidQuery, format!("year {y} is out of range"))),
         Some(y) => now.min(days_from_civil(y as i64 + 1, 1, 1) * MS_PER_DAY - 8 * 3_600_000),
         None => now,
     };
-    let names: BTreeMap<String, String> = s.store.centres(None).await?.into_iter().map(|c| (c.id.to_string(), c.name_en)).collect();
+    let names: BTreeMap<String, String> = centres.into_iter().map(|c| (c.id.to_string(), c.name_en)).collect();
     let util = crate::energy::utilisation(&s.store, at).await?;
     let book = s.energy.book.read().await;
     let assessments = book.evaluate(at, &util);

@@ -58,7 +58,7 @@ pub async fn spending(s: &AppState, lang: Lang) -> String {
         .await
         .unwrap_or_default()
         .into_iter()
-        .map(|p| (p.id.to_string(), if lang == Lang::Zh || p.name_en.is_empty() { p.name } else { p.name_en }))
+        .map(|p| (p.id.to_string(), lang.name(&p.name, &p.name_en).to_string()))
         .collect();
     let mut top: Vec<(&String, &i64)> = by_provider.iter().collect();
     top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
@@ -91,12 +91,7 @@ pub async fn spending(s: &AppState, lang: Lang) -> String {
     }
     tenants.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let table = |title: &str, who: &str, rows: Vec<(String, i64)>| {
-        let mut t = format!(
-            r#"<h3>{}</h3><div class='scroll'><table><thead><tr><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
-            esc(title),
-            esc(who),
-            lang.t("算力券使用", "Vouchers spent")
-        );
+        let mut t = format!("<h3>{}</h3>{}", esc(title), thead(&[who, lang.t("算力券使用", "Vouchers spent")]));
         for (name, fen) in rows.into_iter().take(10) {
             let _ = write!(t, "<tr><td>{}</td><td>{}</td></tr>", esc(&name), lang.yuan(fen as f64 / 100.0));
         }
@@ -114,13 +109,15 @@ pub async fn tenant_bills(s: &AppState, lang: Lang, tenant: &TenantId) -> String
     let f = suanli_store::BillFilter { tenant_id: Some(tenant.clone()), limit: 20, ..Default::default() };
     let bills = s.store.bills(&f).await.unwrap_or_default();
     let mut out = format!(
-        r#"<h2>{}</h2><div class='scroll'><table><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
+        "<h2>{}</h2>{}",
         lang.t("我的账单（最近 20 笔）", "My bills (latest 20)"),
-        lang.t("作业", "Job"),
-        lang.t("费用", "Charge"),
-        lang.t("算力券", "Vouchers"),
-        lang.t("现金", "Cash"),
-        lang.t("计费规则", "Rule"),
+        thead(&[
+            lang.t("作业", "Job"),
+            lang.t("费用", "Charge"),
+            lang.t("算力券", "Vouchers"),
+            lang.t("现金", "Cash"),
+            lang.t("计费规则", "Rule")
+        ])
     );
     for b in &bills {
         let _ = write!(
@@ -217,13 +214,8 @@ pub async fn recent_alerts(s: &AppState, lang: Lang, limit: usize) -> String {
     out.push_str(&thead(&[lang.t("数据中心", "Data centre"), lang.t("级别", "Severity"), lang.t("内容", "What")]));
     let total = alerts.len();
     for a in alerts.into_iter().take(limit) {
-        let name = s
-            .store
-            .centre(&a.dc)
-            .await
-            .ok()
-            .flatten()
-            .map_or_else(|| a.dc.to_string(), |c| if lang == Lang::Zh || c.name_en.is_empty() { c.name } else { c.name_en });
+        let name =
+            s.store.centre(&a.dc).await.ok().flatten().map_or_else(|| a.dc.to_string(), |c| lang.name(&c.name, &c.name_en).to_string());
         let sev = serde_json::to_value(a.severity).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         let _ = write!(
             out,

@@ -1,6 +1,6 @@
 //! The jobs pages: the jobs a role may see, a tenant's submit form with its quote step (cheapest, fastest, greenest before submitting), and a job's page with its placement explanation.
 
-use super::{Lang, LangQuery, esc, gate, notice, page, state_name, with_cookie};
+use super::{Lang, LangQuery, esc, gate, notice, page, state_name, thead, thead_id, with_cookie};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::dto::QuoteOut;
@@ -32,10 +32,7 @@ impl Names {
             return n.clone();
         }
         let name = match CentreId::parse(id) {
-            Ok(cid) => s.store.centre(&cid).await.ok().flatten().map(|c| match lang {
-                Lang::En if !c.name_en.is_empty() => c.name_en,
-                _ => c.name,
-            }),
+            Ok(cid) => s.store.centre(&cid).await.ok().flatten().map(|c| lang.name(&c.name, &c.name_en).to_string()),
             Err(_) => None,
         }
         .unwrap_or_else(|| id.to_string());
@@ -147,15 +144,20 @@ async fn render_jobs(s: &AppState, lang: Lang, c: &Caller, form: &JobForm, quote
         if let Some(q) = quote {
             let _ = write!(
                 body,
-                r#"<fieldset><legend>{lg}</legend><div class="scroll"><table id="quotes"><thead><tr><th scope="col">{c0}</th><th scope="col">{c1}</th><th scope="col">{c2}</th><th scope="col">{c3}</th><th scope="col">{c4}</th><th scope="col">{c5}</th><th scope="col">{c6}</th></tr></thead><tbody>"#,
-                lg = lang.t("报价：选择一个目标后提交", "Quotes: choose a goal, then submit"),
-                c0 = lang.t("目标", "Goal"),
-                c1 = lang.t("算力中心", "Centre"),
-                c2 = lang.t("加速卡", "Accelerator"),
-                c3 = lang.t("单价（元/卡时）", "Price (¥/accelerator-hour)"),
-                c4 = lang.t("预计费用", "Estimated cost"),
-                c5 = lang.t("预计开始", "Starts in"),
-                c6 = lang.t("碳排放", "Carbon"),
+                "<fieldset><legend>{}</legend>{}",
+                lang.t("报价：选择一个目标后提交", "Quotes: choose a goal, then submit"),
+                thead_id(
+                    "quotes",
+                    &[
+                        lang.t("目标", "Goal"),
+                        lang.t("算力中心", "Centre"),
+                        lang.t("加速卡", "Accelerator"),
+                        lang.t("单价（元/卡时）", "Price (¥/accelerator-hour)"),
+                        lang.t("预计费用", "Estimated cost"),
+                        lang.t("预计开始", "Starts in"),
+                        lang.t("碳排放", "Carbon"),
+                    ]
+                )
             );
             let rows: [(&str, &Option<EstimateView>); 3] = [("cheapest", &q.cheapest), ("fastest", &q.fastest), ("greenest", &q.greenest)];
             let chosen = form.goal.as_deref().unwrap_or("cheapest");
@@ -185,14 +187,16 @@ async fn render_jobs(s: &AppState, lang: Lang, c: &Caller, form: &JobForm, quote
     }
     let _ = write!(
         body,
-        r#"<h2>{}</h2><div class="scroll"><table><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
+        "<h2>{}</h2>{}",
         lang.t("最近的作业", "Recent jobs"),
-        lang.t("作业", "Job"),
-        lang.t("名称", "Name"),
-        lang.t("状态", "State"),
-        lang.t("算力中心", "Centre"),
-        lang.t("费用", "Cost"),
-        lang.t("算力券支付", "Paid by voucher"),
+        thead(&[
+            lang.t("作业", "Job"),
+            lang.t("名称", "Name"),
+            lang.t("状态", "State"),
+            lang.t("算力中心", "Centre"),
+            lang.t("费用", "Cost"),
+            lang.t("算力券支付", "Paid by voucher"),
+        ])
     );
     for j in &jobs {
         let bill = s.store.bill_for_job(&j.id).await.ok().flatten();
@@ -312,14 +316,19 @@ pub async fn job_page(State(s): State<AppState>, Path(id): Path<String>, Query(q
         s.store.explanation(&job.id).await.ok().flatten().and_then(|v| serde_json::from_value::<crate::dto::DecisionOut>(v).ok());
     let _ = write!(
         body,
-        r#"<h2>{}</h2><div class="scroll"><table id="explanation"><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
+        "<h2>{}</h2>{}",
         lang.t("调度说明：为什么是这里", "Why this centre: the placement and its alternatives"),
-        lang.t("选择", "Choice"),
-        lang.t("算力中心", "Centre"),
-        lang.t("加速卡", "Accelerator"),
-        lang.t("预计费用", "Estimated cost"),
-        lang.t("碳排放", "Carbon"),
-        lang.t("综合得分（越低越好）", "Score (lower is better)"),
+        thead_id(
+            "explanation",
+            &[
+                lang.t("选择", "Choice"),
+                lang.t("算力中心", "Centre"),
+                lang.t("加速卡", "Accelerator"),
+                lang.t("预计费用", "Estimated cost"),
+                lang.t("碳排放", "Carbon"),
+                lang.t("综合得分（越低越好）", "Score (lower is better)"),
+            ]
+        )
     );
     let options: Vec<(bool, EstimateView)> = match &decision {
         Some(d) => std::iter::once((true, d.chosen.clone())).chain(d.alternatives.iter().cloned().map(|a| (false, a))).collect(),

@@ -45,6 +45,11 @@ impl Lang {
         }
     }
 
+    /// A name registered in both languages: the English one on English pages, unless empty.
+    pub fn name<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        if self == Lang::En && !en.is_empty() { en } else { zh }
+    }
+
     /// Yuan for people: 万 and 亿 in Chinese, thousands separators in English.
     pub fn yuan(self, yuan: f64) -> String {
         match self {
@@ -73,7 +78,16 @@ fn group(x: f64) -> String {
 /// The start of a table that scrolls sideways on a narrow screen: its column headers, escaped,
 /// then `<tbody>` (close with `</tbody></table></div>`).
 fn thead(cols: &[&str]) -> String {
-    let mut out = String::from("<div class='scroll'><table><thead><tr>");
+    thead_id("", cols)
+}
+
+/// As [`thead`], with an `id` on the table (when not empty).
+fn thead_id(id: &str, cols: &[&str]) -> String {
+    let mut out = if id.is_empty() {
+        String::from("<div class='scroll'><table><thead><tr>")
+    } else {
+        format!("<div class='scroll'><table id=\"{}\"><thead><tr>", esc(id))
+    };
     for c in cols {
         let _ = write!(out, r#"<th scope="col">{}</th>"#, esc(c));
     }
@@ -337,10 +351,9 @@ pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
     body.push_str(&bars("vendor", lang.t("按厂商的可开放算力", "Open compute by vendor"), &summary.by_vendor, |k| k.to_string()));
     let _ = write!(
         body,
-        "<h2>{}</h2><div class='scroll'><table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">PFLOPS</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+        "<h2>{}</h2>{}",
         lang.t("区县与地区", "Districts and regions"),
-        lang.t("区域", "Region"),
-        lang.t("加速卡", "Accelerators")
+        thead(&[lang.t("区域", "Region"), "PFLOPS", lang.t("加速卡", "Accelerators")])
     );
     for (k, v) in &summary.by_region {
         let _ = write!(body, "<tr><td>{}</td><td>{:.1}</td><td>{}</td></tr>", esc(k), v.pflops_fp16, v.accelerators);
@@ -669,24 +682,20 @@ pub async fn energy_page(State(s): State<AppState>, Query(q): Query<LangQuery>, 
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(e) = s.energy.sync_centres().await {
-        return (StatusCode::SERVICE_UNAVAILABLE, Html(page(lang, "Suanli", Some(&c), &notice(Some(&e.to_string()), true))))
-            .into_response();
-    }
+    let centres = match s.energy.sync_centres().await {
+        Ok(c) => c,
+        Err(e) => {
+            return (StatusCode::SERVICE_UNAVAILABLE, Html(page(lang, "Suanli", Some(&c), &notice(Some(&e.to_string()), true))))
+                .into_response();
+        }
+    };
     let now = s.ids.now_ms();
     let util = s.energy.utilisation_recent(now).await;
     let (coverage, assessments) = {
         let book = s.energy.book.read().await;
         (book.coverage(now), book.evaluate(now, &util))
     };
-    let names: BTreeMap<String, String> = s
-        .store
-        .centres(None)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| (c.id.to_string(), if lang == Lang::Zh { c.name } else { c.name_en }))
-        .collect();
+    let names: BTreeMap<String, String> = centres.iter().map(|c| (c.id.to_string(), lang.name(&c.name, &c.name_en).to_string())).collect();
     let mut body = format!("<h1>{}</h1>", lang.t("数据中心能耗监测", "Data-centre energy monitoring"));
     let _ = write!(
         body,
@@ -759,16 +768,7 @@ pub async fn centres_page(State(s): State<AppState>, Query(q): Query<CentresQuer
         Err(r) => return r,
     };
     let centres = s.store.centres(None).await.unwrap_or_default();
-    let pools = s.store.pools().await.unwrap_or_default();
-    let mut busy_by_centre: std::collections::HashMap<&suanli_core::id::CentreId, i64> = Default::default();
-    let running = s.store.busy_accelerators().await.unwrap_or_default();
-    for (c, _, n) in &running {
-        *busy_by_centre.entry(c).or_default() += n;
-    }
-    let mut total_by_centre: std::collections::HashMap<&suanli_core::id::CentreId, u32> = Default::default();
-    for p in &pools {
-        *total_by_centre.entry(&p.centre_id).or_default() += p.capacity();
-    }
+    let (_, _, per_centre) = insight::busy_now(&s).await;
     let now = s.ids.now_ms();
     let pue30: BTreeMap<String, f64> = {
         let book = s.energy.book.read().await;
@@ -799,8 +799,7 @@ pub async fn centres_page(State(s): State<AppState>, Query(q): Query<CentresQuer
         lang.t("实测 PUE（30 天）", "Measured PUE (30 d)"),
     ]));
     for ctr in centres.iter().filter(|x| x.region.starts_with(&region) && (kind.is_empty() || x.kind.as_str() == kind)) {
-        let total = total_by_centre.get(&ctr.id).copied().unwrap_or(0);
-        let busy = busy_by_centre.get(&ctr.id).copied().unwrap_or(0);
+        let (busy, total) = per_centre.get(&ctr.id).copied().unwrap_or((0, 0));
         let _ = write!(
             body,
             r#"<tr><td><a href="/centres/{id}">{name}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{busy} / {total}</td><td>{:.2}</td><td>{}</td></tr>"#,
@@ -810,7 +809,7 @@ pub async fn centres_page(State(s): State<AppState>, Query(q): Query<CentresQuer
             ctr.declared_pue,
             pue30.get(ctr.id.as_str()).map_or("-".to_string(), |p| format!("{p:.2}")),
             id = esc(ctr.id.as_str()),
-            name = esc(if lang == Lang::Zh { &ctr.name } else { &ctr.name_en }),
+            name = esc(lang.name(&ctr.name, &ctr.name_en)),
         );
     }
     body.push_str("</tbody></table></div>");
@@ -850,7 +849,7 @@ pub async fn centre_page(
         let a = book.evaluate_one(&ctr.id, now, util.get(&ctr.id).copied()).and_then(|a| serde_json::to_value(a).ok());
         (points, a)
     };
-    let name = if lang == Lang::Zh { &ctr.name } else { &ctr.name_en };
+    let name = lang.name(&ctr.name, &ctr.name_en);
     let mut body = format!(
         "<h1>{}</h1><p>{} · {} · {}</p>",
         esc(name),

@@ -159,16 +159,21 @@ fn series(name: &str, centre: &str, samples: Vec<(i64, f64)>) -> TimeSeries {
 }
 
 async fn remote_write(api: &Api, body: Vec<u8>) -> (StatusCode, String) {
-    let resp = reqwest::Client::new()
-        .post(format!("{}/api/v1/energy/prometheus/write", api.url()))
-        .bearer_auth(api.token().unwrap())
+    post_remote_write(&format!("{}/api/v1/energy/prometheus/write", api.url()), api.token(), body).await
+}
+
+/// Posts a snappy-compressed remote-write body to `url` as Prometheus does.
+async fn post_remote_write(url: &str, token: Option<&str>, body: Vec<u8>) -> (StatusCode, String) {
+    let mut req = reqwest::Client::new()
+        .post(url)
         .header("content-type", "application/x-protobuf")
         .header("content-encoding", "snappy")
         .header("x-prometheus-remote-write-version", "0.1.0")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+        .body(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.unwrap();
     (resp.status(), resp.text().await.unwrap())
 }
 
@@ -375,16 +380,8 @@ async fn energy_real_prometheus_remote_write() {
         ],
     };
     let body = snap::raw::Encoder::new().compress_vec(&req.encode_to_vec()).unwrap();
-    let resp = reqwest::Client::new()
-        .post(format!("{prom_url}/api/v1/write"))
-        .header("content-type", "application/x-protobuf")
-        .header("content-encoding", "snappy")
-        .header("x-prometheus-remote-write-version", "0.1.0")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "prometheus refused the relayed hour: {}", resp.text().await.unwrap());
+    let (st, text) = post_remote_write(&format!("{prom_url}/api/v1/write"), None, body).await;
+    assert!(st.is_success(), "prometheus refused the relayed hour: {text}");
 
     // Wait for both: a dozen scraped readings a meter and the hour.
     let end = tokio::time::Instant::now() + std::time::Duration::from_secs(90);
