@@ -34,10 +34,12 @@ ensure_postgres() {
 }
 
 ensure_slurm() {
-  # The Slurm dispatch tests run against a real single-node Slurm; they skip loudly without it.
+  # The Slurm dispatch tests run against a real single-node Slurm: no Slurm, no test run (a
+  # developer who wants the rest anyway runs nextest with a filter).
   log "starting the local Slurm (scripts/slurm-local.sh)"
   if ! scripts/slurm-local.sh start >/dev/null; then
-    log "Slurm could not start: the slurm tests will be skipped"
+    log "Slurm could not start: stopping (the slurm tests need it; see scripts/slurm-local.sh)"
+    exit 1
   fi
 }
 
@@ -48,7 +50,7 @@ ensure_prometheus() {
     log "installing Prometheus (the energy remote-write test runs it)"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null \
-      || log "Prometheus could not be installed: its test will be skipped"
+      || { log "Prometheus could not be installed: stopping (the energy remote-write test needs it)"; exit 1; }
   fi
 }
 

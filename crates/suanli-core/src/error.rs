@@ -108,7 +108,12 @@ error_table! {
     NothingToSettle => ("nothing_to_settle", 409, "The provider has no unsettled bills in this period"),
     InvalidPeriod => ("invalid_period", 422, "The period must start before it ends"),
     LedgerViolation => ("ledger_violation", 500, "The ledger failed verification"),
+    // Backends of centres.
+    InvalidBackend => ("invalid_backend", 422, "The backend URL is not one Suanli can reach a cluster through"),
+    CentreBusy => ("centre_busy", 409, "The centre has jobs placed or running on its backend"),
+    UsageReportRefused => ("usage_report_refused", 422, "A centre's usage report contradicts itself or what the platform knows"),
     // Server side.
+    PayloadTooLarge => ("payload_too_large", 413, "The request body is larger than this endpoint accepts"),
     Unavailable => ("unavailable", 503, "The service is temporarily unavailable"),
     Internal => ("internal", 500, "An internal error occurred"),
     // Energy telemetry.

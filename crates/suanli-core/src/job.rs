@@ -284,6 +284,98 @@ impl JobSpec {
     }
 }
 
+/// Who answers for a job that failed: the tenant's own job, or the centre that ran it (a node
+/// failure, a job the centre cancelled or refused, an impossible usage report). A centre's fault
+/// costs the tenant nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    Job,
+    Centre,
+}
+
+impl Fault {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fault::Job => "job",
+            Fault::Centre => "centre",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Fault> {
+        match s {
+            "job" => Some(Fault::Job),
+            "centre" => Some(Fault::Centre),
+            _ => None,
+        }
+    }
+}
+
+/// What a backend says a finished run used, before the platform believes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunClaim {
+    pub started_ms: UnixMs,
+    pub ended_ms: UnixMs,
+    /// Seconds per accelerator, in the job's own seconds (wall seconds times the time scale).
+    pub usage_s: i64,
+}
+
+/// What the platform can check a claim against.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunBounds {
+    /// When the job was placed (a run cannot start before).
+    pub placed_ms: Option<UnixMs>,
+    pub now_ms: UnixMs,
+    /// The backend's simulated seconds per wall second (1 on a real cluster).
+    pub time_scale: f64,
+    /// The job's estimated run on its pool, in its own seconds.
+    pub run_estimate_s: f64,
+}
+
+/// Clocks of a centre and the platform may disagree by this much.
+pub const CLOCK_SKEW_MS: i64 = 5_000;
+/// A run may last this many times its estimate (the time limit backends enforce).
+pub const TIME_LIMIT_FACTOR: f64 = 1.5;
+
+/// A usage report the platform refuses: it contradicts itself or what the platform knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageRefused(pub String);
+
+impl RunBounds {
+    /// The longest run the platform bills, in the job's own seconds: the time limit (1.5x the
+    /// estimate) plus a minute of the backend's time, as Slurm rounds limits up to minutes.
+    pub fn limit_s(&self) -> i64 {
+        (self.run_estimate_s * TIME_LIMIT_FACTOR + 60.0 * self.time_scale).ceil() as i64
+    }
+
+    /// The usage the platform bills for a claim: refused when the claim contradicts itself
+    /// (ends before it starts, starts before placement, ends in the future, uses more than its
+    /// own span), else capped at the time limit (`Ok((usage, capped))`).
+    pub fn check(&self, c: RunClaim) -> Result<(i64, bool), UsageRefused> {
+        let refuse = |why: String| Err(UsageRefused(why));
+        if c.usage_s < 0 {
+            return refuse(format!("usage {} s is negative", c.usage_s));
+        }
+        if c.ended_ms < c.started_ms {
+            return refuse(format!("the run ends ({}) before it starts ({})", c.ended_ms, c.started_ms));
+        }
+        if let Some(placed) = self.placed_ms.filter(|p| c.started_ms < p - CLOCK_SKEW_MS) {
+            return refuse(format!("the run starts ({}) before the job was placed ({placed})", c.started_ms));
+        }
+        if c.ended_ms > self.now_ms + CLOCK_SKEW_MS {
+            return refuse(format!("the run ends ({}) in the future (now {})", c.ended_ms, self.now_ms));
+        }
+        // A second of the backend's time covers whole-second clocks (Slurm's) on both ends.
+        let span_s = ((c.ended_ms - c.started_ms) as f64 / 1000.0 + 1.0) * self.time_scale;
+        if c.usage_s as f64 > span_s.ceil() {
+            return refuse(format!("usage {} s is more than the run's own span of {:.0} s", c.usage_s, span_s));
+        }
+        let limit = self.limit_s();
+        Ok(if c.usage_s > limit { (limit, true) } else { (c.usage_s, false) })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     pub id: JobId,
@@ -302,6 +394,9 @@ pub struct Job {
     pub usage_s: Option<i64>,
     /// Metered cost at the pool's price and discount.
     pub cost: Option<Fen>,
+    /// For a failed job: who answers for the failure.
+    #[serde(default)]
+    pub fault: Option<Fault>,
 }
 
 impl Job {
@@ -321,6 +416,7 @@ impl Job {
             reason: None,
             usage_s: None,
             cost: None,
+            fault: None,
         }
     }
 }
@@ -328,6 +424,28 @@ impl Job {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usage_claims_are_checked_and_capped() {
+        let b = RunBounds { placed_ms: Some(1_000_000), now_ms: 10_000_000, time_scale: 1.0, run_estimate_s: 3600.0 };
+        let claim = |s: i64, e: i64, u: i64| b.check(RunClaim { started_ms: s, ended_ms: e, usage_s: u });
+        assert_eq!(claim(1_000_000, 4_600_000, 3600), Ok((3600, false)));
+        // Slurm's whole-second clocks: a second of slack.
+        assert_eq!(claim(1_000_000, 4_600_000, 3601), Ok((3601, false)));
+        // The attack: a second of wall time claiming a billion seconds.
+        assert!(claim(9_998_000, 9_999_000, 1_000_000_000).is_err());
+        assert!(claim(2_000_000, 1_000_000, 0).is_err(), "ends before it starts");
+        assert!(claim(100_000, 200_000, 100).is_err(), "starts before placement");
+        assert!(claim(1_000_000, 20_000_000, 100).is_err(), "ends in the future");
+        assert!(claim(1_000_000, 2_000_000, -1).is_err(), "negative");
+        // Consistent but past the time limit (1.5 x 3600 s + 60 s): billed up to the limit.
+        assert_eq!(b.limit_s(), 5460);
+        assert_eq!(claim(1_000_000, 9_000_000, 8000), Ok((5460, true)));
+        // A time-scaled backend: a wall second is time_scale of the job's seconds.
+        let fast = RunBounds { time_scale: 600.0, ..b };
+        assert_eq!(fast.check(RunClaim { started_ms: 1_000_000, ended_ms: 1_006_000, usage_s: 3600 }), Ok((3600, false)));
+        assert!(fast.check(RunClaim { started_ms: 1_000_000, ended_ms: 1_001_000, usage_s: 3600 }).is_err());
+    }
 
     pub(crate) fn spec() -> JobSpec {
         JobSpec {

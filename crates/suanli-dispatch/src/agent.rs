@@ -15,14 +15,23 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use suanli_core::id::{CentreId, JobId};
-use suanli_core::job::Job;
+use suanli_core::job::{Fault, Job};
 use suanli_core::time::UnixMs;
 use tokio::sync::Notify;
+
+/// A job an agent is told to run: the record and its run time on the pool it was placed on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assigned {
+    pub job: Job,
+    /// The job's own seconds on the pool's accelerator (what simulated work sleeps, and what
+    /// the time limit derives from).
+    pub run_s: f64,
+}
 
 /// What an agent is told to do.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Assignments {
-    pub submit: Vec<Job>,
+    pub submit: Vec<Assigned>,
     pub cancel: Vec<JobId>,
 }
 
@@ -41,23 +50,30 @@ pub struct JobReport {
     pub started_ms: Option<UnixMs>,
     pub ended_ms: Option<UnixMs>,
     pub usage_s: Option<i64>,
+    /// For a failed job: `job` (the tenant's) or `centre` (costs the tenant nothing).
+    #[serde(default)]
+    pub fault: Option<Fault>,
     pub reason: Option<String>,
 }
 
 impl JobReport {
     pub fn new(job_id: JobId, s: &RunStatus) -> JobReport {
-        let (state, started_ms, ended_ms, usage_s, reason) = match s {
-            RunStatus::Queued => ("queued", None, None, None, None),
-            RunStatus::Unknown => ("unknown", None, None, None, None),
-            RunStatus::Running { started_ms } => ("running", Some(*started_ms), None, None, None),
-            RunStatus::Succeeded { started_ms, ended_ms, usage_s } => {
-                ("succeeded", Some(*started_ms), Some(*ended_ms), Some(*usage_s), None)
-            }
-            RunStatus::Failed { started_ms, ended_ms, usage_s, reason } => {
-                ("failed", Some(*started_ms), Some(*ended_ms), Some(*usage_s), Some(reason.clone()))
-            }
+        let (state, started_ms, ended_ms, usage_s) = match s {
+            RunStatus::Queued => ("queued", None, None, None),
+            RunStatus::Unknown => ("unknown", None, None, None),
+            RunStatus::Running { started_ms } => ("running", Some(*started_ms), None, None),
+            RunStatus::Succeeded { started_ms, ended_ms, usage_s } | RunStatus::Failed { started_ms, ended_ms, usage_s, .. } => (
+                if matches!(s, RunStatus::Failed { .. }) { "failed" } else { "succeeded" },
+                Some(*started_ms),
+                Some(*ended_ms),
+                Some(*usage_s),
+            ),
         };
-        JobReport { job_id, state: state.to_string(), started_ms, ended_ms, usage_s, reason }
+        let (fault, reason) = match s {
+            RunStatus::Failed { fault, reason, .. } => (Some(*fault), Some(reason.clone())),
+            _ => (None, None),
+        };
+        JobReport { job_id, state: state.to_string(), started_ms, ended_ms, usage_s, fault, reason }
     }
 
     /// The status this report states; `None` if it is malformed.
@@ -71,6 +87,7 @@ impl JobReport {
                 started_ms: self.started_ms?,
                 ended_ms: self.ended_ms?,
                 usage_s: self.usage_s?,
+                fault: self.fault.unwrap_or(Fault::Job),
                 reason: self.reason.clone().unwrap_or_default(),
             },
             _ => return None,
@@ -89,7 +106,7 @@ pub struct Report {
 
 #[derive(Debug, Default)]
 struct CentreState {
-    submits: BTreeMap<JobId, Job>,
+    submits: BTreeMap<JobId, Assigned>,
     cancels: BTreeSet<JobId>,
     statuses: HashMap<JobId, RunStatus>,
     active: Vec<JobId>,
@@ -185,11 +202,19 @@ impl AgentHub {
 pub struct AgentBackend {
     hub: Arc<AgentHub>,
     centre: CentreId,
+    time_scale: f64,
 }
 
 impl AgentBackend {
     pub fn new(hub: Arc<AgentHub>, centre: CentreId) -> AgentBackend {
-        AgentBackend { hub, centre }
+        AgentBackend { hub, centre, time_scale: 1.0 }
+    }
+
+    /// An agent whose cluster runs jobs `time_scale` times faster than the wall clock (tests and
+    /// rehearsals); set by whoever binds the centre, never by the agent's own reports.
+    pub fn with_time_scale(mut self, time_scale: f64) -> AgentBackend {
+        self.time_scale = time_scale;
+        self
     }
 }
 
@@ -199,14 +224,18 @@ impl Backend for AgentBackend {
         "agent"
     }
 
-    async fn submit(&self, job: &Job, _now_ms: UnixMs) -> Result<(), BackendError> {
+    fn time_scale(&self) -> f64 {
+        self.time_scale
+    }
+
+    async fn submit(&self, job: &Job, run_s: f64, _now_ms: UnixMs) -> Result<(), BackendError> {
         // Every in-flight job is handed to the agent again until it reports it final, so a
         // restarted agent learns (and its backend adopts) what it was running.
         let queued = self.hub.with(&self.centre, |c| {
             if matches!(c.statuses.get(&job.id), Some(RunStatus::Succeeded { .. } | RunStatus::Failed { .. })) {
                 false
             } else {
-                c.submits.insert(job.id.clone(), job.clone()).is_none()
+                c.submits.insert(job.id.clone(), Assigned { job: job.clone(), run_s }).is_none()
             }
         });
         if queued {
@@ -334,8 +363,8 @@ pub async fn run_agent(
         backoff = Duration::from_millis(200);
         last_ok = std::time::Instant::now();
         fenced = false;
-        for job in &a.submit {
-            match local.submit(job, now()).await {
+        for Assigned { job, run_s } in &a.submit {
+            match local.submit(job, *run_s, now()).await {
                 Ok(()) => {
                     watched.insert(job.id.clone());
                 }
@@ -397,7 +426,7 @@ mod tests {
         let b = AgentBackend::new(hub.clone(), centre.clone());
         assert!(!b.available(1_000, 30_000), "an agent that never connected leaves its centre unavailable");
         let j = job(5);
-        b.submit(&j, 1_000).await.unwrap();
+        b.submit(&j, 60.0, 1_000).await.unwrap();
         let a = hub.take(&centre, 1_000, Duration::ZERO).await;
         assert_eq!(a.submit.len(), 1);
         assert!(b.available(2_000, 30_000) && !b.available(40_000, 30_000));
@@ -409,12 +438,17 @@ mod tests {
         hub.report(&centre, 1_400, report(&running));
         assert_eq!(b.status(std::slice::from_ref(&j.id), 1_500).await.unwrap()[&j.id], done);
         // A final job is not handed out again; a malformed report is ignored.
-        b.submit(&j, 1_600).await.unwrap();
+        b.submit(&j, 60.0, 1_600).await.unwrap();
         assert!(hub.take(&centre, 1_600, Duration::ZERO).await.submit.is_empty());
         let bad = JobReport { state: "exploded".into(), ..JobReport::new(j.id.clone(), &done) };
         assert_eq!(hub.report(&centre, 1_700, Report { statuses: vec![bad], ..Report::default() }), 0);
         // Round trip of the wire form.
-        for s in [RunStatus::Queued, running, done, RunStatus::Failed { started_ms: 1, ended_ms: 2, usage_s: 3, reason: "x".into() }] {
+        for s in [
+            RunStatus::Queued,
+            running,
+            done,
+            RunStatus::Failed { started_ms: 1, ended_ms: 2, usage_s: 3, fault: Fault::Centre, reason: "x".into() },
+        ] {
             assert_eq!(JobReport::new(j.id.clone(), &s).status(), Some(s));
         }
     }

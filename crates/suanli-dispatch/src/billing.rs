@@ -12,7 +12,7 @@ use suanli_core::catalogue::Catalogue;
 use suanli_core::centre::{Centre, PartnerStatus, Pool};
 use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::{AuditId, BillId, JobId};
-use suanli_core::job::{Job, JobState};
+use suanli_core::job::{Fault, Job, JobState};
 use suanli_core::money::Fen;
 use suanli_core::time::UnixMs;
 use suanli_ledger::chart;
@@ -31,9 +31,6 @@ const METERING_GRACE_MS: i64 = 60_000;
 /// Why a job may not be placed yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HoldRefused(pub String);
-
-/// A failure reason that makes the centre, not the tenant, answer for a failed job.
-pub const CENTRE_FAULT_PREFIX: &str = "centre fault: ";
 
 #[derive(Clone)]
 pub struct Billing {
@@ -359,7 +356,7 @@ pub fn charge_rule(job: &Job) -> ChargeRule {
     let ran = job.usage_s.unwrap_or(0) > 0;
     match job.state {
         JobState::Succeeded => ChargeRule::Completed,
-        JobState::Failed if job.reason.as_deref().is_some_and(|r| r.starts_with(CENTRE_FAULT_PREFIX)) => ChargeRule::CentreFault,
+        JobState::Failed if job.fault == Some(Fault::Centre) => ChargeRule::CentreFault,
         JobState::Failed if ran => ChargeRule::FailedRan,
         JobState::Cancelled if ran => ChargeRule::CancelledRan,
         _ => ChargeRule::NeverRan,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use suanli_core::catalogue::Catalogue;
 use suanli_core::centre::Pool;
 use suanli_core::id::{AuditId, CentreId, JobId, PoolId};
-use suanli_core::job::{Job, JobState};
+use suanli_core::job::{Fault, Job, JobState, RunBounds, RunClaim, UsageRefused};
 use suanli_core::money::Fen;
 use suanli_core::region::Regions;
 use suanli_sched::round::{PolicyKind, PoolLoad, RunningJob, Snapshot, TenantUsage, schedule};
@@ -55,8 +55,10 @@ pub struct Engine {
     catalogue: Arc<Catalogue>,
     regions: Arc<Regions>,
     ids: Ids,
-    default_backend: Arc<dyn Backend>,
-    /// Centres reached through their own backend (Slurm, ...); the rest use the default.
+    /// The demo's simulated centre, for centres bound to no backend (only under `--demo`;
+    /// elsewhere an unbound centre takes no jobs).
+    default_backend: Option<Arc<dyn Backend>>,
+    /// Centres bound to their own backend (Slurm, an agent, ...).
     backends: std::sync::RwLock<HashMap<CentreId, Arc<dyn Backend>>>,
     wake: Notify,
     sched: Arc<SchedContext>,
@@ -77,7 +79,7 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("default_backend", &self.default_backend.name()).finish()
+        f.debug_struct("Engine").field("default_backend", &self.default_backend.as_ref().map(|b| b.name().to_string())).finish()
     }
 }
 
@@ -87,7 +89,7 @@ impl Engine {
         catalogue: Arc<Catalogue>,
         regions: Arc<Regions>,
         ids: Ids,
-        default_backend: Arc<dyn Backend>,
+        default_backend: Option<Arc<dyn Backend>>,
         sched: Arc<SchedContext>,
     ) -> Engine {
         Engine {
@@ -262,7 +264,9 @@ impl Engine {
     ) -> Result<suanli_sched::quote::Quote, StoreError> {
         let mut centres = self.store.centres(None).await?;
         self.with_measured_pue(&mut centres);
-        let pools = self.store.pools().await?;
+        centres.retain(|c| self.reaches(&c.id));
+        let live: HashSet<&CentreId> = centres.iter().map(|c| &c.id).collect();
+        let pools: Vec<Pool> = self.store.pools().await?.into_iter().filter(|p| live.contains(&p.centre_id)).collect();
         let in_flight = self.store.jobs_in_states(&[JobState::Placed, JobState::Running]).await?;
         let now = self.ids.now_ms();
         let loads = self.build_loads(&pools, &in_flight, now);
@@ -290,6 +294,16 @@ impl Engine {
         self.backends.write().unwrap_or_else(|e| e.into_inner()).insert(centre, backend);
     }
 
+    /// Stops routing a centre's jobs anywhere (it is bound to nothing now).
+    pub fn remove_backend(&self, centre: &CentreId) {
+        self.backends.write().unwrap_or_else(|e| e.into_inner()).remove(centre);
+    }
+
+    /// Whether jobs placed on this centre reach a backend (its own, or the demo's).
+    pub fn reaches(&self, centre: &CentreId) -> bool {
+        self.default_backend.is_some() || self.backends.read().unwrap_or_else(|e| e.into_inner()).contains_key(centre)
+    }
+
     /// The centres with a backend of their own, and its name.
     pub fn backends(&self) -> Vec<(CentreId, String)> {
         self.backends.read().unwrap_or_else(|e| e.into_inner()).iter().map(|(c, b)| (c.clone(), b.name().to_string())).collect()
@@ -300,9 +314,18 @@ impl Engine {
         self.wake.notify_one();
     }
 
-    fn backend_for(&self, centre: Option<&CentreId>) -> Arc<dyn Backend> {
+    fn backend_for(&self, centre: Option<&CentreId>) -> Option<Arc<dyn Backend>> {
         let map = self.backends.read().unwrap_or_else(|e| e.into_inner());
-        centre.and_then(|c| map.get(c)).unwrap_or(&self.default_backend).clone()
+        centre.and_then(|c| map.get(c)).or(self.default_backend.as_ref()).cloned()
+    }
+
+    /// Stops a job on its centre's backend; what it ran, if the backend knows.
+    async fn cancel_on(&self, centre: Option<&CentreId>, job: &JobId, now: i64) -> Option<i64> {
+        let backend = self.backend_for(centre)?;
+        backend.cancel(job, now).await.unwrap_or_else(|e| {
+            tracing::warn!(job = %job, error = %e, "cancel failed");
+            None
+        })
     }
 
     fn audit(&self, action: &str, subject: &JobId, detail: serde_json::Value) -> Audit {
@@ -352,7 +375,7 @@ impl Engine {
             let stranded = |j: &Job| j.state == JobState::Placed && j.centre_id.as_ref().is_some_and(|c| down.contains(c));
             for j in in_flight.iter().filter(|j| stranded(j)) {
                 let Some(centre) = j.centre_id.clone() else { continue };
-                let _ = self.backend_for(j.centre_id.as_ref()).cancel(&j.id, now).await;
+                self.cancel_on(j.centre_id.as_ref(), &j.id, now).await;
                 let audit = self.audit("job.replaced", &j.id, json!({"unavailable_centre": centre}));
                 let reason = format!("centre {centre} stopped answering before the job started; it is placed again");
                 if let Some(job) = self.back_to_pending(&j.id, now, audit, reason).await? {
@@ -369,7 +392,7 @@ impl Engine {
                 |j: &Job| j.state == JobState::Running && j.spec.restartable && j.centre_id.as_ref().is_some_and(|c| abandoned.contains(c));
             for j in in_flight.iter().filter(|j| gone(j)) {
                 let Some(centre) = j.centre_id.clone() else { continue };
-                let _ = self.backend_for(j.centre_id.as_ref()).cancel(&j.id, now).await;
+                self.cancel_on(j.centre_id.as_ref(), &j.id, now).await;
                 let audit = self.audit("job.restarted", &j.id, json!({"silent_centre": centre, "lost_run_started_ms": j.started_ms}));
                 let reason = format!("centre {centre} went silent while it ran; it starts again elsewhere (the lost run is not billed)");
                 if let Some(job) = self.back_to_pending(&j.id, now, audit, reason).await? {
@@ -379,6 +402,8 @@ impl Engine {
             }
             in_flight.retain(|j| !gone(j));
         }
+        // A centre bound to no backend takes no jobs (its pools say why on the centre's page).
+        centres.retain(|c| self.reaches(&c.id));
         let live_centres: HashSet<&CentreId> = centres.iter().map(|c| &c.id).collect();
         let pools: Vec<Pool> = pools.iter().filter(|p| live_centres.contains(&p.centre_id)).cloned().collect();
 
@@ -402,8 +427,8 @@ impl Engine {
         let outcome = schedule(snap, &pending, self.sched.policy);
         let pending_by_id: HashMap<&JobId, &Job> = pending.iter().map(|j| (&j.id, j)).collect();
         for pre in &outcome.preemptions {
-            let backend = self.backend_for(in_flight.iter().find(|j| j.id == pre.victim).and_then(|j| j.centre_id.as_ref()));
-            let ran = backend.cancel(&pre.victim, now).await.unwrap_or(None);
+            let ran =
+                self.cancel_on(in_flight.iter().find(|j| j.id == pre.victim).and_then(|j| j.centre_id.as_ref()), &pre.victim, now).await;
             let audit = self.audit("job.preempted", &pre.victim, json!({"by": pre.by, "pool": pre.pool, "lost_s": ran}));
             let reason = format!("preempted by higher-priority job {}; it restarts when placed again", pre.by);
             if self.back_to_pending(&pre.victim, now, audit, reason).await?.is_some() {
@@ -424,8 +449,7 @@ impl Engine {
             let (pool, centre) = (p.chosen.pool.clone(), p.chosen.centre.clone());
             if let (Some(b), Some(job), Some(pl), Some(c)) =
                 (&self.billing, pending_by_id.get(&p.job), pool_by_id.get(&pool), centres.iter().find(|c| c.id == centre))
-                // Backends meter in the job's own (reference) seconds, so hold for at least those.
-                && let Err(refused) = b.hold(job, pl, c, self.run_estimate_s(job, Some(pl)).max(job.spec.duration_s as f64), now).await?
+                && let Err(refused) = b.hold(job, pl, c, self.run_estimate_s(job, Some(pl)), now).await?
             {
                 report.waiting += 1;
                 if job.reason.as_deref() != Some(refused.0.as_str()) {
@@ -466,13 +490,14 @@ impl Engine {
         // 2. Hand in-flight jobs to their backends (idempotent: a backend adopts what it has).
         let mut by_backend: HashMap<usize, (Arc<dyn Backend>, Vec<&Job>)> = HashMap::new();
         for j in &in_flight {
-            let b = self.backend_for(j.centre_id.as_ref());
+            let Some(b) = self.backend_for(j.centre_id.as_ref()) else { continue };
             by_backend.entry(Arc::as_ptr(&b) as *const () as usize).or_insert_with(|| (b, Vec::new())).1.push(j);
         }
         for (backend, jobs) in by_backend.values() {
             let now = self.ids.now_ms();
             for j in jobs {
-                if let Err(e) = backend.submit(j, now).await {
+                let run_s = self.run_estimate_s(j, j.pool_id.as_ref().and_then(|p| pool_by_id.get(p)).copied());
+                if let Err(e) = backend.submit(j, run_s, now).await {
                     report.backend_errors += 1;
                     tracing::warn!(job = %j.id, backend = backend.name(), error = %e, "submit failed");
                 }
@@ -492,13 +517,14 @@ impl Engine {
                     continue;
                 };
                 let pool = j.pool_id.as_ref().and_then(|p| pool_by_id.get(p)).copied();
-                self.apply(j, status, pool, &mut report).await?;
+                let status = self.believable(j, status, pool, backend.time_scale()).await?;
+                self.apply(j, &status, pool, &mut report).await?;
             }
         }
 
         // 4. Stop what the store says is over but a backend still runs; report strangers.
         let in_flight_ids: HashSet<&JobId> = in_flight.iter().map(|j| &j.id).collect();
-        let mut backends: Vec<Arc<dyn Backend>> = vec![self.default_backend.clone()];
+        let mut backends: Vec<Arc<dyn Backend>> = self.default_backend.iter().cloned().collect();
         backends.extend(self.backends.read().unwrap_or_else(|e| e.into_inner()).values().cloned());
         for backend in &backends {
             let now = self.ids.now_ms();
@@ -543,13 +569,62 @@ impl Engine {
         Ok(report)
     }
 
+    /// A backend's report as the platform bills it: a finished run whose claim contradicts itself
+    /// (see [`RunBounds::check`]) fails as the centre's fault and bills nothing; one past its time
+    /// limit is billed up to the limit. Either is recorded as an alert against the centre.
+    async fn believable(&self, j: &Job, status: &RunStatus, pool: Option<&Pool>, time_scale: f64) -> Result<RunStatus, StoreError> {
+        let (RunStatus::Succeeded { started_ms, ended_ms, usage_s } | RunStatus::Failed { started_ms, ended_ms, usage_s, .. }) = status
+        else {
+            return Ok(status.clone());
+        };
+        let bounds =
+            RunBounds { placed_ms: j.placed_ms, now_ms: self.ids.now_ms(), time_scale, run_estimate_s: self.run_estimate_s(j, pool) };
+        let claim = RunClaim { started_ms: *started_ms, ended_ms: *ended_ms, usage_s: *usage_s };
+        let (believed, alert) = match bounds.check(claim) {
+            Ok((usage, false)) if usage == *usage_s => return Ok(status.clone()),
+            Ok((usage, _)) => {
+                let why = format!("usage {usage_s} s is past the time limit of {} s; billed up to the limit", bounds.limit_s());
+                let mut capped = status.clone();
+                if let RunStatus::Succeeded { usage_s, .. } | RunStatus::Failed { usage_s, .. } = &mut capped {
+                    *usage_s = usage;
+                }
+                (capped, ("usage_over_time_limit", why))
+            }
+            Err(UsageRefused(why)) => {
+                let refused = RunStatus::Failed {
+                    started_ms: *started_ms,
+                    ended_ms: (*ended_ms).clamp(*started_ms, bounds.now_ms),
+                    usage_s: 0,
+                    fault: Fault::Centre,
+                    reason: format!("the centre's report was refused ({why}); nothing is billed [usage_report_refused]"),
+                };
+                (refused, ("usage_report_refused", why))
+            }
+        };
+        let centre = j.centre_id.as_ref().map_or_else(String::new, |c| c.to_string());
+        tracing::warn!(job = %j.id, centre, code = alert.0, why = %alert.1, "a backend's usage report was not believed");
+        let (t, e) = self.ids.parts();
+        let record = Audit {
+            id: AuditId::generate(t, e),
+            at_ms: t,
+            actor: "system:dispatch".into(),
+            action: "centre.alert".into(),
+            subject: centre,
+            detail: json!({"code": alert.0, "job": j.id, "detail": alert.1, "claimed_usage_s": usage_s, "started_ms": started_ms, "ended_ms": ended_ms}),
+        };
+        let mut tx = self.store.begin().await?;
+        tx.audit(&record).await?;
+        tx.commit().await?;
+        Ok(believed)
+    }
+
     async fn apply(&self, j: &Job, status: &RunStatus, pool: Option<&Pool>, report: &mut RoundReport) -> Result<(), StoreError> {
         let (started, ended, usage, failure) = match status {
             RunStatus::Queued | RunStatus::Unknown => return Ok(()),
             RunStatus::Running { started_ms } => (*started_ms, None, None, None),
             RunStatus::Succeeded { started_ms, ended_ms, usage_s } => (*started_ms, Some(*ended_ms), Some(*usage_s), None),
-            RunStatus::Failed { started_ms, ended_ms, usage_s, reason } => {
-                (*started_ms, Some(*ended_ms), Some(*usage_s), Some(reason.clone()))
+            RunStatus::Failed { started_ms, ended_ms, usage_s, fault, reason } => {
+                (*started_ms, Some(*ended_ms), Some(*usage_s), Some((*fault, reason.clone())))
             }
         };
         let mut tx = self.store.begin().await?;
@@ -570,7 +645,8 @@ impl Engine {
                     x.finished_ms = Some(ended);
                     x.usage_s = Some(usage);
                     x.cost = Some(cost);
-                    x.reason = failure.clone();
+                    x.fault = failure.as_ref().map(|f| f.0);
+                    x.reason = failure.as_ref().map(|f| f.1.clone());
                 })
                 .await
             {
@@ -581,7 +657,7 @@ impl Engine {
             tx.audit(&self.audit(
                 if failure.is_some() { "job.failed" } else { "job.succeeded" },
                 &j.id,
-                json!({"usage_s": usage, "cost": cost.to_yuan_string(), "reason": failure}),
+                json!({"usage_s": usage, "cost": cost.to_yuan_string(), "fault": failure.as_ref().map(|f| f.0), "reason": failure.as_ref().map(|f| &f.1)}),
             ))
             .await?;
             if failure.is_some() {
@@ -590,8 +666,8 @@ impl Engine {
                 report.succeeded += 1;
             }
             if let Some(acc) = pool.and_then(|p| self.catalogue.get(&p.accelerator)) {
-                let ran_s = usage as f64 / self.sched.speeds.speed(j.spec.job_class.as_deref(), acc).max(1e-9);
-                self.account(&j.tenant_id, acc.fp16_tflops / 1000.0 * j.spec.accelerators as f64 * ran_s, ended);
+                // Usage is seconds on the pool's own accelerator.
+                self.account(&j.tenant_id, acc.fp16_tflops / 1000.0 * j.spec.accelerators as f64 * usage as f64, ended);
             }
         }
         tx.commit().await

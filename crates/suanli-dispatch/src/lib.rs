@@ -17,7 +17,7 @@ pub mod slurm;
 use async_trait::async_trait;
 use std::collections::HashMap;
 use suanli_core::id::JobId;
-use suanli_core::job::Job;
+use suanli_core::job::{Fault, Job};
 use suanli_core::time::UnixMs;
 
 /// What a backend says about one job.
@@ -28,7 +28,8 @@ pub enum RunStatus {
     Running {
         started_ms: UnixMs,
     },
-    /// Finished; `usage_s` is the metered run time per accelerator, in the job's own seconds.
+    /// Finished; `usage_s` is the metered run time per accelerator on the pool it ran on, in the
+    /// job's own seconds (wall seconds times the backend's time scale, 1 on a real cluster).
     Succeeded {
         started_ms: UnixMs,
         ended_ms: UnixMs,
@@ -38,6 +39,8 @@ pub enum RunStatus {
         started_ms: UnixMs,
         ended_ms: UnixMs,
         usage_s: i64,
+        /// Who answers for the failure: the centre's fault costs the tenant nothing.
+        fault: Fault,
         reason: String,
     },
     /// The backend has no record of the job.
@@ -62,8 +65,11 @@ pub trait Backend: Send + Sync {
     /// A short name for logs and the audit trail ("sim", "slurm", ...).
     fn name(&self) -> &str;
 
-    /// Starts a job, or adopts it if this backend already has it (same Suanli job id).
-    async fn submit(&self, job: &Job, now_ms: UnixMs) -> Result<(), BackendError>;
+    /// Starts a job, or adopts it if this backend already has it (same Suanli job id). `run_s`
+    /// is how long the job should run on the accelerator of the pool it was placed on (its
+    /// reference duration over that accelerator's speed): simulated work runs that long, and
+    /// time limits derive from it.
+    async fn submit(&self, job: &Job, run_s: f64, now_ms: UnixMs) -> Result<(), BackendError>;
 
     /// The status of many jobs at once.
     async fn status(&self, jobs: &[JobId], now_ms: UnixMs) -> Result<HashMap<JobId, RunStatus>, BackendError>;
@@ -73,6 +79,12 @@ pub trait Backend: Send + Sync {
 
     /// The Suanli job ids this backend is running or holding now.
     async fn active(&self, now_ms: UnixMs) -> Result<Vec<JobId>, BackendError>;
+
+    /// Simulated seconds per wall second (1 for a real cluster): the platform checks a reported
+    /// run's usage against its wall-clock span times this.
+    fn time_scale(&self) -> f64 {
+        1.0
+    }
 
     /// Whether the centre can take work: false when it missed its heartbeats for longer than
     /// `heartbeat_timeout_ms` (backends without heartbeats are always available).

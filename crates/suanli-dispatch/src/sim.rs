@@ -1,7 +1,8 @@
 //! The simulated centre: runs jobs in scaled time, with optional, reproducible failures, for `--demo` and tests.
 //!
-//! A job's estimated duration is run at `time_scale` simulated seconds per wall second, after
-//! a short start delay. Whether a job fails, and when, is a pure function of the seed and the
+//! A job runs for its estimated run time on the pool's accelerator (its reference duration over
+//! the accelerator's speed, as the engine hands it), at `time_scale` simulated seconds per wall
+//! second, after a short start delay; so a bill matches the quote of the pool it ran on. Whether a job fails, and when, is a pure function of the seed and the
 //! job id, so a restarted server that re-submits its in-flight jobs sees the same outcome.
 
 use crate::{Backend, BackendError, RunStatus};
@@ -9,7 +10,7 @@ use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use suanli_core::id::JobId;
-use suanli_core::job::Job;
+use suanli_core::job::{Fault, Job};
 use suanli_core::time::UnixMs;
 
 #[derive(Debug, Clone)]
@@ -56,10 +57,10 @@ impl SimBackend {
         self.runs.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
-    fn plan(&self, job: &Job, now_ms: UnixMs) -> SimRun {
+    fn plan(&self, job: &Job, run_s: f64, now_ms: UnixMs) -> SimRun {
         let h = splitmix(self.config.seed ^ fnv(job.id.as_str()));
         let fails = (h % 1_000_000) as f64 / 1_000_000.0 < self.config.failure_rate;
-        let duration_s = job.spec.duration_s.max(1);
+        let duration_s = if run_s.is_finite() { run_s.round().max(1.0) as i64 } else { job.spec.duration_s.max(1) };
         // A failing job dies somewhere between 10% and 90% of its run.
         let usage_s =
             if fails { (duration_s as f64 * (0.1 + 0.8 * ((h >> 20) % 1000) as f64 / 1000.0)).max(1.0) as i64 } else { duration_s };
@@ -82,7 +83,8 @@ impl SimBackend {
                 started_ms: run.start_ms,
                 ended_ms: end,
                 usage_s: run.usage_s,
-                reason: format!("{}simulated node failure", crate::billing::CENTRE_FAULT_PREFIX),
+                fault: Fault::Centre,
+                reason: "simulated node failure".into(),
             }
         } else {
             RunStatus::Succeeded { started_ms: run.start_ms, ended_ms: end, usage_s: run.usage_s }
@@ -96,7 +98,11 @@ impl Backend for SimBackend {
         "sim"
     }
 
-    async fn submit(&self, job: &Job, now_ms: UnixMs) -> Result<(), BackendError> {
+    fn time_scale(&self) -> f64 {
+        self.config.time_scale
+    }
+
+    async fn submit(&self, job: &Job, run_s: f64, now_ms: UnixMs) -> Result<(), BackendError> {
         let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
         // A job stopped earlier (preempted, or its centre failed) starts afresh when submitted again.
         if runs.get(&job.id).is_none_or(|r| r.cancelled_at.is_some()) {
@@ -104,7 +110,7 @@ impl Backend for SimBackend {
             if runs.contains_key(&job.id) {
                 fresh.started_ms = None;
             }
-            let run = self.plan(&fresh, now_ms);
+            let run = self.plan(&fresh, run_s, now_ms);
             runs.insert(job.id.clone(), run);
         }
         Ok(())

@@ -37,9 +37,9 @@
 //! | RUNNING, COMPLETING, SUSPENDED, SIGNALING, STAGE_OUT, RESIZING, STOPPED | Running (Queued if it has no node yet) |
 //! | COMPLETED | Succeeded |
 //! | FAILED, TIMEOUT, OUT_OF_MEMORY, DEADLINE | Failed, the tenant's: reason names the exit code or signal |
-//! | NODE_FAIL, BOOT_FAIL, PREEMPTED | Failed, reason starts with [`CENTRE_FAULT_PREFIX`] |
-//! | CANCELLED | Failed, [`CENTRE_FAULT_PREFIX`] "cancelled in slurm, not through Suanli" |
-//! | FAILED without ever starting (refused, e.g. `BadConstraints`) | Failed, [`CENTRE_FAULT_PREFIX`] "slurm refused the job" |
+//! | NODE_FAIL, BOOT_FAIL, PREEMPTED | Failed, [`Fault::Centre`] |
+//! | CANCELLED | Failed, [`Fault::Centre`], "cancelled in slurm, not through Suanli" |
+//! | FAILED without ever starting (refused, e.g. `BadConstraints`) | Failed, [`Fault::Centre`], "slurm refused the job" |
 //! | anything else | Running if it has started, else Queued (logged) |
 //!
 //! A CANCELLED job is the centre's doing: tenants cancel through Suanli, and a job this backend
@@ -48,10 +48,7 @@
 //! `usage_s` is metered seconds per accelerator in the job's own seconds:
 //! `(end_time - start_time) * time_scale`, 0 for a job that never started. Slurm's times are
 //! whole seconds, so with a large `time_scale` the metering granularity is `time_scale` seconds.
-//!
-//! [`CENTRE_FAULT_PREFIX`]: crate::billing::CENTRE_FAULT_PREFIX
 
-use crate::billing::CENTRE_FAULT_PREFIX;
 use crate::{Backend, BackendError, RunStatus};
 use async_trait::async_trait;
 use reqwest::{Method, StatusCode, Url};
@@ -60,7 +57,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 use suanli_core::id::JobId;
-use suanli_core::job::Job;
+use suanli_core::job::{Fault, Job};
 use suanli_core::time::UnixMs;
 
 /// The slurmrestd API version this backend speaks.
@@ -80,10 +77,12 @@ const CACHE_CAP: usize = 4096;
 /// What the batch script does.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SlurmScript {
-    /// Synthetic work: `sleep <duration_s / time_scale>` seconds.
+    /// Synthetic work: `sleep <run_s / time_scale>` seconds, where `run_s` is the job's run time
+    /// on the pool's accelerator (its reference duration over the accelerator's speed).
     Sleep,
     /// This bash script body runs as the job. Its environment has `SUANLI_JOB_ID`,
-    /// `SUANLI_DURATION_S` (the job's own seconds) and `SUANLI_WALL_S` (`duration_s / time_scale`).
+    /// `SUANLI_DURATION_S` (the job's own seconds on this pool) and `SUANLI_WALL_S`
+    /// (`SUANLI_DURATION_S / time_scale`).
     Bash(String),
 }
 
@@ -461,14 +460,15 @@ impl SlurmBackend {
     }
 
     /// The JSON body of `POST /slurm/v0.0.38/job/submit`.
-    pub fn submit_body(&self, job: &Job, nodes: u32) -> Value {
-        submit_body(&self.config, job, nodes)
+    pub fn submit_body(&self, job: &Job, run_s: f64, nodes: u32) -> Value {
+        submit_body(&self.config, job, run_s, nodes)
     }
 }
 
 /// The body of a submission (see [`SlurmBackend::submit_body`]).
-fn submit_body(config: &SlurmConfig, job: &Job, nodes: u32) -> Value {
-    let duration_s = job.spec.duration_s.max(1);
+fn submit_body(config: &SlurmConfig, job: &Job, run_s: f64, nodes: u32) -> Value {
+    // The job's own seconds on this pool's accelerator: its reference duration over the speed.
+    let duration_s = if run_s.is_finite() { run_s.round().max(1.0) as i64 } else { job.spec.duration_s.max(1) };
     let wall_s = duration_s as f64 / config.time_scale;
     let gpus_per_node = job.spec.accelerators.div_ceil(nodes.max(1));
     let script = match &config.script {
@@ -531,7 +531,11 @@ impl Backend for SlurmBackend {
         "slurm"
     }
 
-    async fn submit(&self, job: &Job, now_ms: UnixMs) -> Result<(), BackendError> {
+    fn time_scale(&self) -> f64 {
+        self.config.time_scale
+    }
+
+    async fn submit(&self, job: &Job, run_s: f64, now_ms: UnixMs) -> Result<(), BackendError> {
         let mut listing = self.submitting.lock().await;
         let cancelled = match self.lock().get(&job.id) {
             Some(t) if !t.cancelled => return Ok(()),
@@ -564,7 +568,7 @@ impl Backend for SlurmBackend {
             return Err(BackendError(format!("slurm: job {} asks for no accelerators", job.id)));
         }
         let nodes = self.nodes_for(job.spec.accelerators).await?;
-        let body = submit_body(&self.config, job, nodes);
+        let body = submit_body(&self.config, job, run_s, nodes);
         let path = format!("/slurm/{API_VERSION}/job/submit");
         let (status, answer) = self.call(Method::POST, &path, Some(&body)).await?;
         let slurm_id = submitted_id(status, &answer).map_err(|_| self.refused(&Method::POST, &path, status, &answer))?;
@@ -773,22 +777,22 @@ impl SlurmJob {
             "" | "None" | "NonZeroExitCode" | "TimeLimit" => String::new(),
             r => format!(", {r}"),
         };
-        let reason = match state {
+        let (fault, reason) = match state {
             "COMPLETED" => return RunStatus::Succeeded { started_ms, ended_ms, usage_s },
-            "FAILED" if !self.started() => format!("{CENTRE_FAULT_PREFIX}slurm refused the job ({})", self.reason),
-            "FAILED" => format!("failed in slurm: {exit}{why}"),
+            "FAILED" if !self.started() => (Fault::Centre, format!("slurm refused the job ({})", self.reason)),
+            "FAILED" => (Fault::Job, format!("failed in slurm: {exit}{why}")),
             "TIMEOUT" => {
                 let limit = self.time_limit_min.map_or(String::new(), |m| format!(" of {m} min"));
-                format!("timed out in slurm: ran past its time limit{limit} ({exit})")
+                (Fault::Job, format!("timed out in slurm: ran past its time limit{limit} ({exit})"))
             }
-            "OUT_OF_MEMORY" => format!("out of memory in slurm ({exit})"),
-            "DEADLINE" => format!("missed its deadline in slurm ({exit})"),
-            "NODE_FAIL" => format!("{CENTRE_FAULT_PREFIX}slurm node failure on {}", if self.nodes.is_empty() { "?" } else { &self.nodes }),
-            "BOOT_FAIL" => format!("{CENTRE_FAULT_PREFIX}slurm node boot failure"),
-            "PREEMPTED" => format!("{CENTRE_FAULT_PREFIX}preempted by slurm"),
-            _ => format!("{CENTRE_FAULT_PREFIX}cancelled in slurm, not through Suanli"),
+            "OUT_OF_MEMORY" => (Fault::Job, format!("out of memory in slurm ({exit})")),
+            "DEADLINE" => (Fault::Job, format!("missed its deadline in slurm ({exit})")),
+            "NODE_FAIL" => (Fault::Centre, format!("slurm node failure on {}", if self.nodes.is_empty() { "?" } else { &self.nodes })),
+            "BOOT_FAIL" => (Fault::Centre, "slurm node boot failure".to_string()),
+            "PREEMPTED" => (Fault::Centre, "preempted by slurm".to_string()),
+            _ => (Fault::Centre, "cancelled in slurm, not through Suanli".to_string()),
         };
-        RunStatus::Failed { started_ms, ended_ms, usage_s, reason }
+        RunStatus::Failed { started_ms, ended_ms, usage_s, fault, reason }
     }
 }
 
@@ -1024,16 +1028,17 @@ mod tests {
                 started_ms: 1795950149000,
                 ended_ms: 1795950154000,
                 usage_s: 5,
+                fault: Fault::Job,
                 reason: "failed in slurm: exit code 3".into()
             }
         );
-        let RunStatus::Failed { reason, .. } =
+        let RunStatus::Failed { reason, fault, .. } =
             ctld(sample("TIMEOUT", json!({"state_reason": "TimeLimit", "exit_code": 15}))).run_status(scale)
         else {
             panic!("a timeout fails")
         };
         assert_eq!(reason, "timed out in slurm: ran past its time limit of 5 min (killed by signal 15)");
-        assert!(!reason.starts_with(CENTRE_FAULT_PREFIX));
+        assert_eq!(fault, Fault::Job);
         let RunStatus::Failed { reason, .. } = ctld(sample("OUT_OF_MEMORY", json!({"exit_code": 9}))).run_status(scale) else {
             panic!("oom fails")
         };
@@ -1044,10 +1049,10 @@ mod tests {
             ("PREEMPTED", "preempted by slurm"),
             ("CANCELLED", "cancelled in slurm, not through Suanli"),
         ] {
-            let RunStatus::Failed { reason, usage_s, .. } = ctld(sample(state, json!({"exit_code": 15}))).run_status(scale) else {
+            let RunStatus::Failed { reason, usage_s, fault, .. } = ctld(sample(state, json!({"exit_code": 15}))).run_status(scale) else {
                 panic!("{state} fails")
             };
-            assert_eq!(reason, format!("{CENTRE_FAULT_PREFIX}{text}"), "{state}");
+            assert_eq!((reason.as_str(), fault), (text, Fault::Centre), "{state}");
             assert_eq!(usage_s, 5, "{state} still meters what ran");
         }
     }
@@ -1069,7 +1074,8 @@ mod tests {
                 started_ms: 1795950160000,
                 ended_ms: 1795950160000,
                 usage_s: 0,
-                reason: format!("{CENTRE_FAULT_PREFIX}cancelled in slurm, not through Suanli")
+                fault: Fault::Centre,
+                reason: "cancelled in slurm, not through Suanli".into()
             }
         );
         assert_eq!(never.metered_until(1795950200000, 1800.0), None);
@@ -1078,8 +1084,8 @@ mod tests {
             "FAILED",
             json!({"job_id": 6, "state_reason": "BadConstraints", "exit_code": 1, "nodes": "", "start_time": 1795951742, "end_time": 1795951742}),
         ));
-        let RunStatus::Failed { reason, usage_s, .. } = refused.run_status(1.0) else { panic!() };
-        assert_eq!((reason.as_str(), usage_s), ("centre fault: slurm refused the job (BadConstraints)", 0));
+        let RunStatus::Failed { reason, usage_s, fault, .. } = refused.run_status(1.0) else { panic!() };
+        assert_eq!((reason.as_str(), usage_s, fault), ("slurm refused the job (BadConstraints)", 0, Fault::Centre));
         // A cancel meters up to now while running, and what ran once finished.
         let running = ctld(sample("RUNNING", json!({"end_time": 1795950449})));
         assert_eq!(running.metered_until(1795950151500, 1800.0), Some(4500));
@@ -1182,7 +1188,7 @@ mod tests {
         config.time_scale = 1800.0;
         let backend = SlurmBackend::new(config).unwrap();
         assert_eq!(backend.config().url, "http://127.0.0.1:6820");
-        let body = backend.submit_body(&job(None), 1);
+        let body = backend.submit_body(&job(None), 3600.0, 1);
         assert_eq!(body["job"]["name"], json!(format!("suanli-{ID}")));
         assert_eq!(body["job"]["comment"], json!(format!("suanli:{ID}")));
         assert_eq!(body["job"]["partition"], json!("gpu"));
@@ -1196,7 +1202,7 @@ mod tests {
         assert_eq!(body["script"], json!("#!/bin/bash\nsleep 2.000\n"));
         assert_eq!(time_limit_minutes(3600, 1.0, 1.5), 91);
         assert_eq!(time_limit_minutes(60, 1.0, 1.0), 2);
-        assert_eq!(submit_body(&SlurmConfig::new("http://h:1", "u", "t"), &job(None), 1)["job"].get("partition"), None);
+        assert_eq!(submit_body(&SlurmConfig::new("http://h:1", "u", "t"), &job(None), 3600.0, 1)["job"].get("partition"), None);
         // A held job: HTTP 200 with an id AND error 2042 is a success.
         let held = json!({"errors": [{"error_code": 2042, "error": "Job is in held state, pending scheduler release"}], "job_id": 5, "step_id": "BATCH"});
         assert_eq!(submitted_id(StatusCode::OK, &held), Ok(5));
@@ -1224,8 +1230,8 @@ mod tests {
         config.partition = Some("gpu".into());
         let mut j = job(None);
         j.spec.accelerators = 16;
-        assert_eq!(submit_body(&config, &j, 2)["job"]["gres"], json!("gpu:8"));
-        assert_eq!(submit_body(&config, &j, 2)["job"]["nodes"], json!([2, 2]));
+        assert_eq!(submit_body(&config, &j, 3600.0, 2)["job"]["gres"], json!("gpu:8"));
+        assert_eq!(submit_body(&config, &j, 3600.0, 2)["job"]["nodes"], json!([2, 2]));
     }
 
     #[test]

@@ -114,6 +114,44 @@ pub struct CentreOut {
     pub accelerators: u64,
     pub pflops_fp16: f64,
     pub pools: Vec<PoolOut>,
+    /// The backend its jobs go to (`slurm`, `agent`, `sim (demo)`); absent when it takes no jobs.
+    pub backend: Option<String>,
+    /// Why the centre's pools take no jobs now (bound to nothing, or its backend is silent).
+    pub not_taking_jobs: Option<String>,
+}
+
+impl CentreOut {
+    /// Adds where the centre's jobs go, as the bindings service says.
+    pub fn with_reach(mut self, reach: Result<String, String>) -> CentreOut {
+        match reach {
+            Ok(b) => self.backend = Some(b),
+            Err(why) => self.not_taking_jobs = Some(why),
+        }
+        self
+    }
+}
+
+/// A centre's backend binding, as stored.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BackendIn {
+    /// `slurm+http://HOST:PORT[?partition=P]` (the token comes from the server's `SLURM_JWT`),
+    /// `slurm+https://…`, `agent` (a `suanli agent` in the centre connects out), or `sim` (demo only).
+    pub url: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BackendOut {
+    pub centre_id: String,
+    pub url: String,
+    pub bound_by: String,
+    pub bound_ms: i64,
+}
+
+impl From<suanli_store::BackendBinding> for BackendOut {
+    fn from(b: suanli_store::BackendBinding) -> BackendOut {
+        BackendOut { centre_id: b.centre_id.to_string(), url: b.url, bound_by: b.bound_by, bound_ms: b.bound_ms }
+    }
 }
 
 impl CentreOut {
@@ -134,6 +172,8 @@ impl CentreOut {
             accelerators: pools.iter().map(|p| p.capacity as u64).sum(),
             pflops_fp16: pools.iter().map(|p| p.pflops_fp16).sum(),
             pools,
+            backend: None,
+            not_taking_jobs: None,
         }
     }
 }
@@ -289,6 +329,9 @@ pub struct JobOut {
     pub finished_ms: Option<i64>,
     /// Why the job waits, failed, or was cancelled.
     pub reason: Option<String>,
+    /// For a failed job: whose fault (`job`: the tenant pays for what ran; `centre`: nothing).
+    pub fault: Option<suanli_core::job::Fault>,
+    /// Seconds per accelerator it ran on its pool.
     pub usage_s: Option<i64>,
     /// Metered cost, yuan.
     pub cost: Option<String>,
@@ -326,6 +369,7 @@ impl From<&Job> for JobOut {
             started_ms: j.started_ms,
             finished_ms: j.finished_ms,
             reason: j.reason.clone(),
+            fault: j.fault,
             usage_s: j.usage_s,
             cost: j.cost.map(|c| c.to_yuan_string()),
         }

@@ -53,6 +53,8 @@ pub struct AppState {
     pub agents: Arc<suanli_dispatch::agent::AgentHub>,
     /// Data-centre energy telemetry: the energy book over the store's readings.
     pub energy: energy::EnergyService,
+    /// Which backend each centre is bound to.
+    pub backends: suanli_app::Backends,
 }
 
 /// Builds an audit record for a change made by a caller.
@@ -87,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .route("/centres/{id}", get(centres::get_centre))
         .route("/centres/{id}/pools", post(centres::create_pool))
         .route("/centres/{id}/partner-status", post(centres::set_partner_status))
+        .route("/centres/{id}/backend", get(centres::get_backend).put(centres::bind_backend).delete(centres::unbind_backend))
         .route("/tenants", get(tenants::list_tenants).post(tenants::create_tenant))
         .route("/tenants/{id}", get(tenants::get_tenant))
         .route("/users", post(tenants::create_user))
@@ -227,17 +230,27 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
     let ids = Ids::new(clock.clone());
     let ledger = LedgerService::start(store.clone(), clock, Duration::from_secs(1)).await?;
     let demo_city = demo::DemoCity::builtin();
-    let sim = SimBackend::new(SimConfig {
-        time_scale: cfg.time_scale.unwrap_or(demo_city.workload.time_scale),
-        failure_rate: if cfg.demo { 0.02 } else { 0.0 },
-        seed: cfg.seed,
-        ..SimConfig::default()
+    // The simulated centre exists only in the demo, where it runs every centre bound to nothing.
+    let demo_sim: Option<Arc<dyn suanli_dispatch::Backend>> = cfg.demo.then(|| {
+        Arc::new(SimBackend::new(SimConfig {
+            time_scale: cfg.time_scale.unwrap_or(demo_city.workload.time_scale),
+            failure_rate: 0.02,
+            seed: cfg.seed,
+            ..SimConfig::default()
+        })) as Arc<dyn suanli_dispatch::Backend>
     });
     let sched = Arc::new(SchedContext::new(&catalogue));
     let billing = Billing::new(store.clone(), ledger.clone(), catalogue.clone(), ids.clone());
-    let engine =
-        Arc::new(Engine::new(store.clone(), catalogue.clone(), regions.clone(), ids.clone(), Arc::new(sim), sched).with_billing(billing));
+    let engine = Arc::new(
+        Engine::new(store.clone(), catalogue.clone(), regions.clone(), ids.clone(), demo_sim.clone(), sched).with_billing(billing),
+    );
     let energy = energy::EnergyService::load(store.clone(), ids.clone()).await?;
+    let agents: Arc<suanli_dispatch::agent::AgentHub> = Arc::default();
+    let backends = suanli_app::Backends::new(store.clone(), engine.clone(), agents.clone(), ids.clone(), demo_sim);
+    let connected = backends.connect_stored().await?;
+    if connected > 0 {
+        tracing::info!(centres = connected, "centres connected to their stored backends");
+    }
     Ok(AppState {
         store,
         catalogue,
@@ -249,8 +262,9 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
         ledger,
         settle_lock: Arc::default(),
         tokens: Arc::default(),
-        agents: Arc::default(),
+        agents,
         energy,
+        backends,
     })
 }
 
@@ -343,27 +357,13 @@ pub async fn refresh_measured_pue(state: &AppState) {
     state.engine.set_measured_pue(pue);
 }
 
-/// Routes each named centre to its cluster's backend. A URL's scheme picks the backend:
-/// `slurm+http://` / `slurm+https://` for slurmrestd (see `suanli_dispatch::slurm`), or
-/// `agent` for a centre reached through its agent (which also happens when an agent connects).
+/// Binds each named centre to its cluster's backend (`serve --backend CENTRE=URL`), stored like
+/// a binding made through the API: `slurm+http://` / `slurm+https://` for slurmrestd (see
+/// `suanli_dispatch::slurm`), or `agent` for a centre reached through its agent.
 pub async fn connect_backends(state: &AppState, backends: &[(String, String)]) -> anyhow::Result<()> {
     for (centre, url) in backends {
         let id = suanli_core::id::CentreId::parse(centre)?;
-        anyhow::ensure!(state.store.centre(&id).await?.is_some(), "--backend names centre {id}, which is not registered");
-        let backend: Arc<dyn suanli_dispatch::Backend> = if url == "agent" {
-            Arc::new(suanli_dispatch::agent::AgentBackend::new(state.agents.clone(), id.clone()))
-        } else if url.starts_with("slurm") {
-            let cfg = suanli_dispatch::slurm::SlurmConfig::from_url(url).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let b = suanli_dispatch::slurm::SlurmBackend::new(cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
-            match b.capacity().await {
-                Ok(c) => tracing::info!(centre = %id, nodes = c.nodes, gpus = c.gpus_total, free = c.gpus_free, "connected to Slurm"),
-                Err(e) => tracing::warn!(centre = %id, error = %e, "Slurm does not answer yet; its jobs wait until it does"),
-            }
-            Arc::new(b)
-        } else {
-            anyhow::bail!("backend URL '{url}' for {id}: the scheme must be slurm+http:// or slurm+https://");
-        };
-        state.engine.set_backend(id, backend);
+        state.backends.bind_as("system:serve".into(), &id, url).await.map_err(|e| anyhow::anyhow!("--backend {centre}={url}: {e}"))?;
     }
     Ok(())
 }

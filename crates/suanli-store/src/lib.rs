@@ -9,6 +9,7 @@
 //! process (SQLite has one writer anyway, and a deferred transaction that upgrades to a
 //! writer can fail without retry); readers run concurrently in WAL mode.
 
+pub mod backends;
 pub mod energy;
 pub mod ledger;
 mod migrations;
@@ -16,6 +17,7 @@ mod naive;
 mod rows;
 pub mod vouchers;
 
+pub use backends::BackendBinding;
 pub use ledger::{Effect, LedgerAnswer, LedgerRequest, LedgerService, StoredAccount};
 use rows::{centre_from_row, job_from_row, pool_from_row, tenant_from_row};
 use serde::Serialize;
@@ -659,8 +661,8 @@ impl WriteTx<'_> {
     pub async fn insert_job(&mut self, j: &Job) -> StoreResult<()> {
         let spec = serde_json::to_string(&j.spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
-            "INSERT INTO jobs (id, tenant_id, name, kind, state, accelerators, priority, spec_json, pool_id, centre_id, submitted_ms, placed_ms, started_ms, finished_ms, reason, usage_s, cost_fen) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+            "INSERT INTO jobs (id, tenant_id, name, kind, state, accelerators, priority, spec_json, pool_id, centre_id, submitted_ms, placed_ms, started_ms, finished_ms, reason, usage_s, cost_fen, fault) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
         )
         .bind(j.id.to_string())
         .bind(j.tenant_id.to_string())
@@ -679,6 +681,7 @@ impl WriteTx<'_> {
         .bind(j.reason.clone())
         .bind(j.usage_s)
         .bind(j.cost.map(|c| c.0))
+        .bind(j.fault.map(|f| f.as_str()))
         .execute(&mut *self.tx)
         .await?;
         Ok(())
@@ -707,8 +710,8 @@ impl WriteTx<'_> {
         change(&mut job);
         job.state = to;
         let done = sqlx::query(
-            "UPDATE jobs SET state = $1, pool_id = $2, centre_id = $3, placed_ms = $4, started_ms = $5, finished_ms = $6, reason = $7, usage_s = $8, cost_fen = $9 \
-             WHERE id = $10 AND state = $11",
+            "UPDATE jobs SET state = $1, pool_id = $2, centre_id = $3, placed_ms = $4, started_ms = $5, finished_ms = $6, reason = $7, usage_s = $8, cost_fen = $9, fault = $10 \
+             WHERE id = $11 AND state = $12",
         )
         .bind(job.state.as_str())
         .bind(job.pool_id.as_ref().map(|p| p.to_string()))
@@ -719,6 +722,7 @@ impl WriteTx<'_> {
         .bind(job.reason.clone())
         .bind(job.usage_s)
         .bind(job.cost.map(|c| c.0))
+        .bind(job.fault.map(|f| f.as_str()))
         .bind(id.to_string())
         .bind(from.as_str())
         .execute(&mut *self.tx)

@@ -247,10 +247,25 @@ CREATE TABLE energy_facts (
 )
 "#,
     ),
+    (
+        6,
+        "typed failure causes and stored backend bindings",
+        r#"
+ALTER TABLE jobs ADD COLUMN fault TEXT;
+UPDATE jobs SET fault = 'centre', reason = SUBSTR(reason, 15) WHERE state = 'failed' AND reason LIKE 'centre fault: %';
+UPDATE jobs SET fault = 'job' WHERE state = 'failed' AND fault IS NULL;
+CREATE TABLE centre_backends (
+    centre_id TEXT PRIMARY KEY REFERENCES centres (id),
+    url TEXT NOT NULL,
+    bound_by TEXT NOT NULL,
+    bound_ms BIGINT NOT NULL
+)
+"#,
+    ),
 ];
 
 /// The latest schema version this build knows.
-pub const LATEST: i64 = 5;
+pub const LATEST: i64 = 6;
 
 pub async fn run(store: &Store) -> StoreResult<()> {
     let mut tx = store.begin().await?;

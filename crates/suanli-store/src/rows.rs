@@ -5,7 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use suanli_core::centre::{Centre, CentreKind, PartnerStatus, Pool};
 use suanli_core::ident::Uscc;
-use suanli_core::job::{Job, JobSpec, JobState};
+use suanli_core::job::{Fault, Job, JobSpec, JobState};
 use suanli_core::money::Fen;
 use suanli_core::tenant::Tenant;
 
@@ -19,10 +19,10 @@ pub const POOL_SELECT_BY_CENTRE: &str = "SELECT id, centre_id, accelerator, node
 pub const TENANT_SELECT_ALL: &str = "SELECT id, name, name_en, uscc, sme, region, created_ms FROM tenants ORDER BY id";
 pub const TENANT_SELECT_ONE: &str = "SELECT id, name, name_en, uscc, sme, region, created_ms FROM tenants WHERE id = $1";
 
-pub const JOB_SELECT: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen FROM jobs j";
-pub const JOB_SELECT_ONE: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen FROM jobs j WHERE j.id = $1";
-pub const JOB_SELECT_ONE_FOR_UPDATE: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen FROM jobs j WHERE j.id = $1 FOR UPDATE";
-pub const JOB_SELECT_BY_STATE: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen FROM jobs j WHERE j.state = $1";
+pub const JOB_SELECT: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen, j.fault FROM jobs j";
+pub const JOB_SELECT_ONE: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen, j.fault FROM jobs j WHERE j.id = $1";
+pub const JOB_SELECT_ONE_FOR_UPDATE: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen, j.fault FROM jobs j WHERE j.id = $1 FOR UPDATE";
+pub const JOB_SELECT_BY_STATE: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen, j.fault FROM jobs j WHERE j.state = $1";
 
 /// Parses an id column; a malformed id in the database is corruption, not user error.
 pub fn parse_id<T: TryFrom<String, Error = suanli_core::Error>>(s: String) -> StoreResult<T> {
@@ -97,5 +97,6 @@ pub fn job_from_row(r: &AnyRow) -> StoreResult<Job> {
         reason: r.try_get(10)?,
         usage_s: r.try_get(11)?,
         cost: r.try_get::<Option<i64>, _>(12)?.map(Fen),
+        fault: r.try_get::<Option<String>, _>(13)?.map(|f| Fault::parse(&f).ok_or_else(|| corrupt("job fault", &f))).transpose()?,
     })
 }

@@ -143,7 +143,7 @@ pub async fn dispatch(b: DispatchBench, json_out: bool) -> anyhow::Result<()> {
             .collect();
         let started = Instant::now();
         for j in &raw_jobs {
-            raw.submit(j, now).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            raw.submit(j, j.spec.duration_s as f64, now).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             pb.inc(1);
         }
         pb.finish_and_clear();

@@ -7,12 +7,11 @@ use crate::extract::{JsonBody, Query};
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
-use std::sync::Arc;
 use std::time::Duration;
 use suanli_core::error::ErrorCode;
 use suanli_core::id::CentreId;
 use suanli_core::tenant::Role;
-use suanli_dispatch::agent::{AgentBackend, AgentView, Assignments, Report};
+use suanli_dispatch::agent::{AgentView, Assignments, Report};
 use utoipa::IntoParams;
 
 /// The centre an agent speaks for, if the caller may run its agent (its provider, or the operator).
@@ -23,11 +22,8 @@ async fn agent_centre(s: &AppState, c: &Caller, id: &str) -> ApiResult<CentreId>
     if c.role() == Role::Provider && c.0.provider_id.as_ref() != Some(&centre.provider_id) {
         return Err(ApiError::new(ErrorCode::Forbidden, "a provider runs agents only for its own centres"));
     }
-    // A centre whose agent connects is reached through it from now on.
-    if !s.engine.backends().iter().any(|(c, name)| *c == id && name == "agent") {
-        s.engine.set_backend(id.clone(), Arc::new(AgentBackend::new(s.agents.clone(), id.clone())));
-        tracing::info!(centre = %id, "centre now reached through its agent");
-    }
+    // An unbound centre whose agent connects is bound to it; one bound elsewhere refuses it.
+    s.backends.agent_connected(&suanli_app::Caller::of(&c.0)?, &id).await?;
     Ok(id)
 }
 

@@ -60,7 +60,11 @@ pub async fn list_centres(
     for p in &pools {
         by_centre.entry(&p.centre_id).or_default().push(p);
     }
-    let items = centres.iter().map(|c| CentreOut::new(c, by_centre.get(&c.id).map_or(&[][..], |v| v), &s.catalogue)).collect();
+    let now = s.ids.now_ms();
+    let items = centres
+        .iter()
+        .map(|c| CentreOut::new(c, by_centre.get(&c.id).map_or(&[][..], |v| v), &s.catalogue).with_reach(s.backends.reach(&c.id, now)))
+        .collect();
     Ok(Json(Page { items, next_cursor: None }))
 }
 
@@ -78,7 +82,45 @@ pub async fn get_centre(State(s): State<AppState>, _c: Caller, Path(id): Path<St
     let centre = load_centre(&s, &id).await?;
     let pools = s.store.pools_of(&centre.id).await?;
     let refs: Vec<&Pool> = pools.iter().collect();
-    Ok(Json(CentreOut::new(&centre, &refs, &s.catalogue)))
+    Ok(Json(CentreOut::new(&centre, &refs, &s.catalogue).with_reach(s.backends.reach(&centre.id, s.ids.now_ms()))))
+}
+
+/// Binds a centre to the backend its jobs go to (the operator, or the centre's provider at real
+/// time); an unbound centre takes no jobs outside the demo.
+#[utoipa::path(put, path = "/api/v1/centres/{id}/backend", tag = "registry", security(("bearer" = [])), request_body = BackendIn,
+    params(("id" = String, Path, description = "centre id, ctr_…")),
+    responses((status = 200, body = BackendOut), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn bind_backend(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<BackendIn>,
+) -> ApiResult<Json<BackendOut>> {
+    let id = CentreId::parse(&id)?;
+    Ok(Json(s.backends.bind(&suanli_app::Caller::of(&c.0)?, &id, &body.url).await?.into()))
+}
+
+/// A centre's binding (the operator, the regulator, the centre's provider).
+#[utoipa::path(get, path = "/api/v1/centres/{id}/backend", tag = "registry", security(("bearer" = [])),
+    params(("id" = String, Path, description = "centre id, ctr_…")),
+    responses((status = 200, body = BackendOut), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+pub async fn get_backend(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<BackendOut>> {
+    let centre = load_centre(&s, &id).await?;
+    if c.role() == Role::Tenant || (c.role() == Role::Provider && c.0.provider_id.as_ref() != Some(&centre.provider_id)) {
+        return Err(ApiError::new(ErrorCode::Forbidden, "a centre's binding is for the operator, the regulator and its provider"));
+    }
+    let binding = s.store.backend_binding(&centre.id).await?;
+    Ok(Json(binding.ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("centre {} is bound to no backend", centre.id)))?.into()))
+}
+
+/// Unbinds a centre: it takes no more jobs (refused with `centre_busy` while jobs run there).
+#[utoipa::path(delete, path = "/api/v1/centres/{id}/backend", tag = "registry", security(("bearer" = [])),
+    params(("id" = String, Path, description = "centre id, ctr_…")),
+    responses((status = 204), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+pub async fn unbind_backend(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let id = CentreId::parse(&id)?;
+    s.backends.unbind(&suanli_app::Caller::of(&c.0)?, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn load_centre(s: &AppState, id: &str) -> ApiResult<Centre> {

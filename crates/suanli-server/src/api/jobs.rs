@@ -130,23 +130,7 @@ pub async fn list_jobs(State(s): State<AppState>, c: Caller, Query(q): Query<Job
     filter.tenant_id = q.tenant_id.as_deref().map(TenantId::parse).transpose()?;
     filter.centre_id = q.centre_id.as_deref().map(CentreId::parse).transpose()?;
     filter.before = q.cursor.as_deref().map(JobId::parse).transpose()?;
-    match c.role() {
-        Role::Tenant => {
-            if filter.tenant_id.is_some() && filter.tenant_id != c.0.tenant_id {
-                return Err(ApiError::new(ErrorCode::Forbidden, "a tenant lists only its own jobs"));
-            }
-            filter.tenant_id = c.0.tenant_id.clone();
-            if filter.tenant_id.is_none() {
-                return Err(ApiError::new(ErrorCode::Forbidden, "this tenant user is bound to no tenant"));
-            }
-        }
-        Role::Provider => {
-            filter.provider_id = Some(
-                c.0.provider_id.clone().ok_or_else(|| ApiError::new(ErrorCode::Forbidden, "this provider user is bound to no provider"))?,
-            );
-        }
-        Role::Operator | Role::Regulator => {}
-    }
+    suanli_app::jobs::scope(&suanli_app::Caller::of(&c.0)?, &mut filter)?;
     let jobs = s.store.jobs(&filter).await?;
     let next_cursor = (jobs.len() as u32 == filter.limit).then(|| jobs.last().map(|j| j.id.to_string())).flatten();
     Ok(Json(Page { items: jobs.iter().map(JobOut::from).collect(), next_cursor }))
@@ -154,18 +138,7 @@ pub async fn list_jobs(State(s): State<AppState>, c: Caller, Query(q): Query<Job
 
 /// Loads a job the caller may see; others' jobs are "not found", so their existence does not leak.
 pub(crate) async fn visible_job(s: &AppState, c: &Caller, id: &str) -> ApiResult<Job> {
-    let id = JobId::parse(id)?;
-    let not_found = || ApiError::new(ErrorCode::JobNotFound, format!("no job {id} that you can see"));
-    let job = s.store.job(&id).await?.ok_or_else(not_found)?;
-    let ok = match c.role() {
-        Role::Operator | Role::Regulator => true,
-        Role::Tenant => c.0.tenant_id.as_ref() == Some(&job.tenant_id),
-        Role::Provider => match &job.centre_id {
-            Some(cid) => s.store.centre(cid).await?.is_some_and(|centre| Some(&centre.provider_id) == c.0.provider_id.as_ref()),
-            None => false,
-        },
-    };
-    if ok { Ok(job) } else { Err(not_found()) }
+    Ok(suanli_app::jobs::visible_job(&s.store, &suanli_app::Caller::of(&c.0)?, &JobId::parse(id)?).await?)
 }
 
 /// One job.

@@ -113,12 +113,9 @@ fn hours(lang: Lang, s: f64) -> String {
 
 async fn render_jobs(s: &AppState, lang: Lang, c: &Caller, form: &JobForm, quote: Option<&QuoteOut>, msg: Option<&str>) -> String {
     let mut f = suanli_store::JobFilter { limit: 50, ..Default::default() };
-    match c.role() {
-        Role::Tenant => f.tenant_id = c.0.tenant_id.clone(),
-        Role::Provider => f.provider_id = c.0.provider_id.clone(),
-        Role::Operator | Role::Regulator => {}
-    }
-    let jobs = s.store.jobs(&f).await.unwrap_or_default();
+    // A user bound to nothing sees no jobs (the one visibility rule refuses it).
+    let scoped = suanli_app::Caller::of(&c.0).and_then(|caller| suanli_app::jobs::scope(&caller, &mut f));
+    let jobs = if scoped.is_ok() { s.store.jobs(&f).await.unwrap_or_default() } else { Vec::new() };
     let mut names = Names::default();
     let mut body = format!("<h1>{}</h1>", lang.t("作业", "Jobs"));
     body.push_str(msg.unwrap_or_default());

@@ -69,7 +69,10 @@ fn simulate_reports_bad_trace_rows_with_line_numbers() {
 #[test]
 fn simulate_philly_is_deterministic_and_compares_policies() {
     let Some(trace) = philly() else {
-        eprintln!("SKIPPED LOUDLY: shared/data/traces/philly-jobs.csv is not beside the repository");
+        crate::harness::missing(
+            "simulate_philly_is_deterministic_and_compares_policies",
+            "shared/data/traces/philly-jobs.csv is not beside the repository",
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -14,9 +14,8 @@ fn shared_data() -> Option<PathBuf> {
 #[test]
 fn workload_parameters_match_the_philly_trace() {
     let Some(dir) = shared_data() else {
-        eprintln!(
-            "SKIPPED LOUDLY: shared/data/traces/philly-jobs.csv is not beside the repository; set SUANLI_SHARED_DATA to check the demo workload against it"
-        );
+        let why = "shared/data/traces/philly-jobs.csv is not beside the repository; set SUANLI_SHARED_DATA";
+        crate::harness::missing("workload_parameters_match_the_philly_trace", why);
         return;
     };
     // Provenance: Microsoft Philly traces (CC-BY-4.0), job-level extract; see shared/data/SOURCES.md.

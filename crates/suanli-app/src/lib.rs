@@ -1,0 +1,13 @@
+//! Suanli's application layer: one service per workflow, taking a typed [`Caller`]; the API, the web UI, the CLI's server side, the demo and the benchmarks call these and hold no rule of their own.
+//!
+//! Data flows one way: edges → this crate → the pure crates and `suanli-store` /
+//! `suanli-dispatch`. A service never calls an edge. This crate is growing: the caller type,
+//! the one job-visibility rule and the backend bindings of centres live here now; jobs,
+//! registry, money and energy workflows move in as they are touched.
+
+pub mod backends;
+pub mod caller;
+pub mod jobs;
+
+pub use backends::{BackendUrl, Backends};
+pub use caller::Caller;

@@ -1,0 +1,154 @@
+//! Backends bound per centre and what the platform believes of them: an unbound centre takes no jobs outside the demo, bills match quotes, and a centre cannot bill more than its jobs could have run.
+
+use crate::harness::{TestServer, partner_centre, run_estimate_s, wait_for_final};
+use reqwest::StatusCode;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// Outside the demo a centre bound to no backend takes no jobs, and says why; `sim` cannot be
+/// bound there; a binding is stored and audited, and refused while jobs run on the centre.
+#[tokio::test]
+async fn unbound_centre_takes_no_jobs_outside_the_demo() {
+    let s = TestServer::start_empty().await;
+    let op = s.as_role("operator");
+    let (st, provider) = op.post("/api/v1/providers", &json!({"name": "西湖算力"})).await;
+    assert_eq!(st, StatusCode::CREATED, "{provider}");
+    let cid = partner_centre(&op, &provider["id"], "unbound", "a100-80g", "10.00").await;
+    let (st, tenant) = op
+        .post("/api/v1/tenants", &json!({"name": "杭州新锐智能有限公司", "uscc": "9144030071526726XG", "sme": true, "region": "hz-xihu"}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{tenant}");
+    let (_, user) = op.post("/api/v1/users", &json!({"name": "t", "role": "tenant", "tenant_id": tenant["id"]})).await;
+    let t = op.with_token(user["token"].as_str().unwrap());
+    assert_eq!(
+        op.post(&format!("/api/v1/tenants/{}/top-ups", tenant["id"].as_str().unwrap()), &json!({"amount": "10000"})).await.0,
+        StatusCode::OK
+    );
+
+    let (_, centre) = t.get(&format!("/api/v1/centres/{cid}")).await;
+    assert!(centre["backend"].is_null(), "{centre}");
+    assert!(centre["not_taking_jobs"].as_str().unwrap().contains("bound to no backend"), "{centre}");
+    let (st, job) = t.post("/api/v1/jobs", &json!({"name": "j", "kind": "batch", "accelerators": 1, "duration_s": 600})).await;
+    assert_eq!(st, StatusCode::CREATED, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_millis(600)).await; // about 30 rounds
+    let (_, v) = t.get(&format!("/api/v1/jobs/{id}")).await;
+    assert_eq!(v["state"], "pending", "an unbound centre ran a job: {v}");
+
+    // `sim` exists only in the demo; a bad URL is refused; neither changes anything.
+    for (url, code) in [("sim", "invalid_backend"), ("http://x", "invalid_backend"), ("slurm+http://h:1?token=secret", "invalid_backend")] {
+        let (st, e) = op.put(&format!("/api/v1/centres/{cid}/backend"), &json!({"url": url})).await;
+        assert_eq!((st, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(code)), "{url}: {e}");
+    }
+    assert_eq!(op.get(&format!("/api/v1/centres/{cid}/backend")).await.0, StatusCode::NOT_FOUND);
+    // A tenant may not bind; the operator binds it to an agent, which has not connected yet.
+    assert_eq!(t.put(&format!("/api/v1/centres/{cid}/backend"), &json!({"url": "agent"})).await.0, StatusCode::FORBIDDEN);
+    let (st, b) = op.put(&format!("/api/v1/centres/{cid}/backend"), &json!({"url": "agent"})).await;
+    assert_eq!((st, b["url"].as_str()), (StatusCode::OK, Some("agent")), "{b}");
+    let (_, centre) = t.get(&format!("/api/v1/centres/{cid}")).await;
+    assert!(centre["not_taking_jobs"].as_str().unwrap().contains("not been heard from"), "{centre}");
+    let (_, audit) = op.get(&format!("/api/v1/audit?subject={cid}")).await;
+    assert!(audit["items"].as_array().unwrap().iter().any(|a| a["action"] == "centre.bind_backend"), "{audit}");
+
+    // The binding survives a restart of the platform on the same store.
+    let stored = s.state.store.backend_bindings().await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].url, "agent");
+}
+
+/// The attack of issue 13.1: a provider's agent reports a second of running as a billion
+/// seconds of usage. The platform refuses the report, fails the job as the centre's fault, bills
+/// the tenant nothing, and records an alert against the centre.
+#[tokio::test]
+async fn an_agent_cannot_bill_more_than_the_run_it_reports() {
+    let s = TestServer::start().await;
+    let (op, tenant, provider) = (s.as_role("operator"), s.as_role("tenant"), s.as_role("provider"));
+    let provider_id = provider.get("/api/v1/me").await.1["provider_id"].clone();
+    // The only pool of this model in the demo city, so the job can only go there.
+    let cid = partner_centre(&op, &provider_id, "greedy", "h100-sxm", "0.50").await;
+    // The provider binds its own centre to its agent; it may not set a time scale.
+    let path = format!("/api/v1/centres/{cid}/backend");
+    assert_eq!(provider.put(&path, &json!({"url": "agent?time_scale=1000"})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(provider.put(&path, &json!({"url": "agent"})).await.0, StatusCode::OK);
+    // Its agent polls once (a heartbeat), so the centre takes jobs.
+    assert_eq!(provider.get(&format!("/api/v1/agents/{cid}/assignments?wait_ms=0")).await.0, StatusCode::OK);
+    let (_, before) = tenant.get("/api/v1/me").await;
+    let tenant_id = before["tenant_id"].as_str().unwrap().to_string();
+    let (_, balance_before) = tenant.get(&format!("/api/v1/tenants/{tenant_id}/balance")).await;
+
+    let (st, job) = tenant
+        .post("/api/v1/jobs", &json!({"name": "victim", "kind": "batch", "accelerators": 1, "models": ["h100-sxm"], "duration_s": 3600}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let t0 = Instant::now();
+    loop {
+        let (st, a) = provider.get(&format!("/api/v1/agents/{cid}/assignments?wait_ms=200")).await;
+        assert_eq!(st, StatusCode::OK, "{a}");
+        if a["submit"].as_array().unwrap().iter().any(|x| x["job"]["id"] == id.as_str()) {
+            assert!(a["submit"][0]["run_s"].as_f64().unwrap() > 0.0, "{a}");
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "never assigned");
+    }
+    let claim = json!({"statuses": [{"job_id": id, "state": "succeeded", "started_ms": now() - 1000, "ended_ms": now(), "usage_s": 1_000_000_000i64}],
+                       "active": []});
+    assert_eq!(provider.post(&format!("/api/v1/agents/{cid}/reports"), &claim).await.0, StatusCode::OK);
+    let done = wait_for_final(&tenant, &id, Duration::from_secs(10)).await;
+    assert_eq!(
+        (done["state"].as_str(), done["fault"].as_str(), done["cost"].as_str()),
+        (Some("failed"), Some("centre"), Some("0.00")),
+        "{done}"
+    );
+    assert!(done["reason"].as_str().unwrap().contains("usage_report_refused"), "{done}");
+    let t0 = Instant::now();
+    let bill = loop {
+        let (st, b) = tenant.get(&format!("/api/v1/jobs/{id}/bill")).await;
+        if st == StatusCode::OK {
+            break b;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "not billed: {b}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!((bill["charge"].as_str(), bill["rule"].as_str()), (Some("0.00"), Some("centre_fault")), "{bill}");
+    let (_, balance) = tenant.get(&format!("/api/v1/tenants/{tenant_id}/balance")).await;
+    for k in ["cash_available", "cash_posted", "outstanding"] {
+        assert_eq!(balance[k], balance_before[k], "the tenant paid for an impossible run: {balance} vs {balance_before}");
+    }
+    let (_, audit) = op.get(&format!("/api/v1/audit?subject={cid}")).await;
+    let alert = audit["items"].as_array().unwrap().iter().find(|a| a["action"] == "centre.alert").cloned();
+    assert_eq!(alert.as_ref().map(|a| a["detail"]["code"].clone()), Some(json!("usage_report_refused")), "{audit}");
+    let (_, rec) = op.get("/api/v1/ledger/reconciliation").await;
+    assert_eq!(rec["mismatches"], json!([]), "{rec}");
+}
+
+/// A finished demo job costs what its quote for the pool it ran on said, within 10%: the
+/// simulated centre runs a job for its reference duration over the accelerator's speed, as the
+/// quote assumes.
+#[tokio::test]
+async fn demo_bills_match_the_quote_of_the_pool_they_ran_on() {
+    let s = TestServer::start().await;
+    let tenant = s.as_role("tenant");
+    let mut checked = 0;
+    for (model, goal) in [("h800", "fastest"), ("l40s", "cheapest"), ("ascend-910b2", "balanced"), ("a800", "greenest")] {
+        let body = json!({"name": "q", "kind": "training", "accelerators": 4, "models": [model], "duration_s": 7200, "goal": goal});
+        let (st, job) = tenant.post("/api/v1/jobs", &body).await;
+        if st != StatusCode::CREATED {
+            continue; // the demo city has no pool of this model
+        }
+        let id = job["id"].as_str().unwrap().to_string();
+        let done = wait_for_final(&tenant, &id, Duration::from_secs(30)).await;
+        if done["state"] != "succeeded" {
+            continue; // the demo's simulated failures (2%)
+        }
+        let (_, explain) = tenant.get(&format!("/api/v1/jobs/{id}/explain")).await;
+        let quoted: f64 = explain["decision"]["chosen"]["compute_cost"].as_str().unwrap().parse().unwrap();
+        let cost: f64 = done["cost"].as_str().unwrap().parse().unwrap();
+        assert!((cost - quoted).abs() <= 0.10 * quoted, "{model}: billed ¥{cost} against a quote of ¥{quoted} for its pool");
+        let (usage, run_s) = (done["usage_s"].as_i64().unwrap(), run_estimate_s(&tenant, &id).await);
+        assert!((usage - run_s.round() as i64).abs() <= 1, "{model}: metered {usage} s, run {run_s} s");
+        checked += 1;
+    }
+    assert!(checked >= 2, "too few demo jobs finished to compare ({checked})");
+}
