@@ -29,13 +29,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         if !is_json {
             return Err(ApiError::new(ErrorCode::UnsupportedMediaType, "send the body as JSON with Content-Type: application/json"));
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::new(ErrorCode::InvalidBody, format!("could not read the body: {e}")))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(body_unread)?;
         if bytes.len() > MAX_BODY {
-            return Err(ApiError::new(ErrorCode::InvalidBody, format!("the body is larger than {MAX_BODY} bytes")));
+            return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("the body is larger than {MAX_BODY} bytes")));
         }
         parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// A body that could not be read: too large (413, `payload_too_large`) or broken in transit.
+pub fn body_unread(e: axum::extract::rejection::BytesRejection) -> ApiError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(ErrorCode::PayloadTooLarge, format!("the body is larger than this endpoint accepts: {e}"))
+    } else {
+        ApiError::new(ErrorCode::InvalidBody, format!("could not read the body: {e}"))
     }
 }
 
@@ -84,9 +91,7 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let has_type = req.headers().contains_key(header::CONTENT_TYPE);
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::new(ErrorCode::InvalidBody, format!("could not read the body: {e}")))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(body_unread)?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJsonBody(T::default()));
         }
@@ -94,7 +99,7 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
             return Err(ApiError::new(ErrorCode::UnsupportedMediaType, "send the body as JSON with Content-Type: application/json"));
         }
         if bytes.len() > MAX_BODY {
-            return Err(ApiError::new(ErrorCode::InvalidBody, format!("the body is larger than {MAX_BODY} bytes")));
+            return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("the body is larger than {MAX_BODY} bytes")));
         }
         parse_json(&bytes).map(OptionalJsonBody)
     }

@@ -18,7 +18,12 @@ pub struct Metrics {
 
 /// Counts every request by method, matched route template (never the raw path) and status.
 pub async fn track(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    let method = req.method().to_string();
+    // Labels stay bounded whatever a client sends: made-up methods are "other", paths that
+    // match no route are "unmatched".
+    let method = match req.method().as_str() {
+        m @ ("GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS") => m.to_string(),
+        _ => "other".to_string(),
+    };
     let path = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let resp = next.run(req).await;
     let status = resp.status().as_u16();

@@ -125,6 +125,7 @@ pub struct BillQuery {
     pub to: Option<String>,
     /// json (default) or csv; `Accept: text/csv` also gives CSV.
     pub format: Option<String>,
+    #[param(minimum = 1, maximum = 100000)]
     pub limit: Option<u32>,
 }
 

@@ -115,6 +115,7 @@ pub struct AuditQuery {
     /// Only records about this id.
     pub subject: Option<String>,
     /// At most this many, newest first (1..=1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -125,7 +126,7 @@ pub async fn audit_log(State(s): State<AppState>, c: Caller, Query(q): Query<Aud
     c.require(&[Role::Operator, Role::Regulator])?;
     let items = s
         .store
-        .audit_log(q.subject.as_deref(), q.limit.unwrap_or(100))
+        .audit_log(q.subject.as_deref(), q.limit.unwrap_or(100).clamp(1, 1000))
         .await?
         .into_iter()
         .map(|a| AuditOut { id: a.id.to_string(), at_ms: a.at_ms, actor: a.actor, action: a.action, subject: a.subject, detail: a.detail })

@@ -26,7 +26,6 @@ use crate::extract::{JsonBody, Query};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -201,7 +200,7 @@ fn parse_time(s: &str, what: &str) -> ApiResult<UnixMs> {
 
 fn window(q: &WindowQuery, now: UnixMs, default_ms: i64) -> ApiResult<(UnixMs, UnixMs)> {
     let to = q.to.as_deref().map(|t| parse_time(t, "to")).transpose()?.unwrap_or(now);
-    let from = q.from.as_deref().map(|t| parse_time(t, "from")).transpose()?.unwrap_or(to - default_ms);
+    let from = q.from.as_deref().map(|t| parse_time(t, "from")).transpose()?.unwrap_or(to.saturating_sub(default_ms));
     Ok((from, to))
 }
 
@@ -278,20 +277,76 @@ pub async fn ingest_readings(State(s): State<AppState>, c: Caller, JsonBody(body
     Ok(Json(ingest_grouped(&s, batches, &c.0.actor()).await?))
 }
 
+/// The most a remote-write body may expand to (Prometheus sends about 2,000 samples a request).
+pub const REMOTE_WRITE_MAX_BYTES: usize = 8 << 20;
+/// The most series and samples one remote-write request may carry.
+pub const REMOTE_WRITE_MAX_SERIES: usize = 50_000;
+pub const REMOTE_WRITE_MAX_SAMPLES: usize = 500_000;
+
+/// What a remote write did with its samples (Prometheus reads only the 2xx; people and tests read the rest).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RemoteWriteOut {
+    pub accepted: u32,
+    pub duplicates: u32,
+    /// Samples the ingest rules refused (negative, impossible power, counter decrease, ...).
+    pub rejected: u32,
+    /// Samples that are not numbers (Prometheus's stale markers among them).
+    pub dropped_not_a_number: u32,
+    /// Series that are not Suanli's meters (other metric names, unknown centres or meters).
+    pub ignored_series: u32,
+}
+
+/// Counts the top-level `timeseries` fields of a WriteRequest without decoding them, so a
+/// body of millions of empty series is refused before it is allocated.
+fn count_series(mut buf: &[u8]) -> Option<usize> {
+    use prost::encoding::{WireType, decode_varint};
+    let mut n = 0;
+    while !buf.is_empty() {
+        let key = decode_varint(&mut buf).ok()?;
+        match WireType::try_from(key & 7).ok()? {
+            WireType::LengthDelimited => {
+                let len = usize::try_from(decode_varint(&mut buf).ok()?).ok()?;
+                buf = buf.get(len..)?;
+                n += usize::from(key >> 3 == 1);
+            }
+            WireType::Varint => drop(decode_varint(&mut buf).ok()?),
+            WireType::SixtyFourBit => buf = buf.get(8..)?,
+            WireType::ThirtyTwoBit => buf = buf.get(4..)?,
+            _ => return None,
+        }
+    }
+    Some(n)
+}
+
 /// Prometheus remote write 1.0 (snappy-compressed protobuf); see the module docs for the mapping.
 #[utoipa::path(post, path = "/api/v1/energy/prometheus/write", tag = "energy", security(("bearer" = [])),
     request_body(content = Vec<u8>, content_type = "application/x-protobuf", description = "snappy-compressed prometheus.WriteRequest"),
-    responses((status = 204, description = "Written"), (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
-pub async fn prometheus_write(State(s): State<AppState>, c: Caller, body: Bytes) -> ApiResult<StatusCode> {
+    responses((status = 200, body = RemoteWriteOut), (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
+        (status = 413, body = crate::error::Problem)))]
+pub async fn prometheus_write(State(s): State<AppState>, c: Caller, body: Bytes) -> ApiResult<Json<RemoteWriteOut>> {
     use prost::Message;
     c.require(&[Role::Operator, Role::Provider])?;
-    let raw = snap::raw::Decoder::new()
-        .decompress_vec(&body)
-        .map_err(|e| ApiError::new(ErrorCode::MalformedPayload, format!("the body is not snappy-compressed (raw block format): {e}")))?;
+    let malformed =
+        |e: snap::Error| ApiError::new(ErrorCode::MalformedPayload, format!("the body is not snappy-compressed (raw block format): {e}"));
+    let too_large = |what: String| ApiError::new(ErrorCode::PayloadTooLarge, what);
+    let len = snap::raw::decompress_len(&body).map_err(malformed)?;
+    if len > REMOTE_WRITE_MAX_BYTES {
+        return Err(too_large(format!("the body expands to {len} bytes; at most {REMOTE_WRITE_MAX_BYTES} a request")));
+    }
+    let raw = snap::raw::Decoder::new().decompress_vec(&body).map_err(malformed)?;
+    let series = count_series(&raw)
+        .ok_or_else(|| ApiError::new(ErrorCode::MalformedPayload, "the body is not a prometheus WriteRequest (bad protobuf framing)"))?;
+    if series > REMOTE_WRITE_MAX_SERIES {
+        return Err(too_large(format!("{series} series in one request; at most {REMOTE_WRITE_MAX_SERIES}")));
+    }
     let req = remote::WriteRequest::decode(raw.as_slice())
         .map_err(|e| ApiError::new(ErrorCode::MalformedPayload, format!("the body is not a prometheus WriteRequest: {e}")))?;
+    let samples: usize = req.timeseries.iter().map(|t| t.samples.len()).sum();
+    if samples > REMOTE_WRITE_MAX_SAMPLES {
+        return Err(too_large(format!("{samples} samples in one request; at most {REMOTE_WRITE_MAX_SAMPLES}")));
+    }
     // Series to (centre, meter), then the meters' units under one read of the book.
-    let mut ignored = 0usize;
+    let (mut ignored, mut not_a_number) = (0u32, 0u32);
     let mut mapped: Vec<(CentreId, MeterId, &[remote::Sample])> = Vec::with_capacity(req.timeseries.len());
     for ts in &req.timeseries {
         let label = |n: &str| ts.labels.iter().find(|l| l.name == n).map(|l| l.value.as_str());
@@ -323,6 +378,7 @@ pub async fn prometheus_write(State(s): State<AppState>, c: Caller, body: Bytes)
                 continue;
             };
             let readings = batches.entry(centre.clone()).or_default();
+            not_a_number += samples.iter().filter(|x| x.value.is_nan()).count() as u32;
             for sample in samples.iter().filter(|x| !x.value.is_nan()) {
                 readings.push(Reading {
                     meter: meter.clone(),
@@ -340,7 +396,13 @@ pub async fn prometheus_write(State(s): State<AppState>, c: Caller, body: Bytes)
     if !out.rejected.is_empty() || ignored > 0 {
         tracing::info!(accepted = out.accepted, rejected = out.rejected.len(), ignored_series = ignored, "prometheus remote write");
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Json(RemoteWriteOut {
+        accepted: out.accepted,
+        duplicates: out.duplicates,
+        rejected: out.rejected.len() as u32,
+        dropped_not_a_number: not_a_number,
+        ignored_series: ignored,
+    }))
 }
 
 /// Meters to register for a data centre.

@@ -374,6 +374,7 @@ pub struct ApplicationQuery {
     /// pending, approved or rejected.
     pub state: Option<String>,
     pub tenant_id: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -396,7 +397,7 @@ pub async fn list_applications(
         _ => q.tenant_id.as_deref().map(TenantId::parse).transpose()?,
     };
     let mut out = Vec::new();
-    for a in s.store.applications(tenant.as_ref(), state, q.limit.unwrap_or(200)).await? {
+    for a in s.store.applications(tenant.as_ref(), state, q.limit.unwrap_or(200).clamp(1, 1000)).await? {
         out.push(application_out(&s, &a).await?);
     }
     Ok(Json(out))

@@ -672,3 +672,27 @@ async fn web_forms_submit_jobs_apply_and_approve() {
     let r = form(&format!("/vouchers/applications/{id}/approve"), &tenant, "").await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "a tenant cannot approve");
 }
+
+/// Issue 13.6 and 13.12: an oversized body is 413 with a code, made-up methods share one metric
+/// label, and a window ending at the smallest i64 is refused rather than overflowing.
+#[tokio::test]
+async fn oversized_bodies_made_up_methods_and_extreme_windows_are_bounded() {
+    let s = TestServer::start().await;
+    let tenant = s.as_role("tenant");
+    let huge = format!("{{\"name\": \"{}\"}}", "x".repeat(3 << 20));
+    let (st, e) = tenant.post_raw("/api/v1/jobs", &huge, Some("application/json")).await;
+    assert_eq!((st, e["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")), "{e}");
+    let http = reqwest::Client::new();
+    for i in 0..50 {
+        let method = reqwest::Method::from_bytes(format!("MADEUP{i}").as_bytes()).unwrap();
+        let r = http.request(method, format!("{}/api/v1/jobs", s.url)).send().await.unwrap();
+        assert!(r.status().is_client_error(), "{}", r.status());
+    }
+    let metrics = http.get(format!("{}/metrics", s.url)).send().await.unwrap().text().await.unwrap();
+    assert!(!metrics.contains("MADEUP"), "made-up methods became labels");
+    assert!(metrics.contains("method=\"other\""), "{metrics}");
+    let (_, centres) = tenant.get("/api/v1/centres").await;
+    let cid = centres["items"][0]["id"].as_str().unwrap().to_string();
+    let (st, e) = tenant.get(&format!("/api/v1/energy/centres/{cid}/pue?to={}", i64::MIN)).await;
+    assert!(st.is_client_error(), "{st}: {e}");
+}

@@ -202,13 +202,31 @@ async fn energy_prometheus_remote_write_payload() {
     let (st, text) = remote_write(&s.as_role("tenant"), body.clone()).await;
     assert_eq!(st, StatusCode::FORBIDDEN, "{text}");
     let (st, text) = remote_write(&s.as_role("provider"), body.clone()).await;
-    assert_eq!(st, StatusCode::NO_CONTENT, "{text}");
+    assert_eq!(st, StatusCode::OK, "{text}");
+    // The answer says what happened to every sample: the stale marker was dropped, `up` ignored.
+    let out: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (out["accepted"].as_u64(), out["dropped_not_a_number"].as_u64(), out["ignored_series"].as_u64()),
+        (Some(194), Some(1), Some(1)),
+        "{out}"
+    );
     assert_eq!(stored(&s, &centre).await, 194);
     let p = pue(&s.as_role("regulator"), &centre, d0, d0 + DAY).await;
     assert!((p["value"].as_f64().unwrap() - 1.30).abs() < 1e-6, "{p}");
     // Prometheus resends on failure: a resent batch changes nothing.
-    let (st, _) = remote_write(&s.as_role("operator"), body).await;
-    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, text) = remote_write(&s.as_role("operator"), body).await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    assert_eq!(stored(&s, &centre).await, 194);
+
+    // A decompression bomb: 2 MB of snappy that expands to millions of empty series is refused
+    // with 413 before it is decoded, and changes nothing.
+    let bomb = snap::raw::Encoder::new().compress_vec(&[0x0a, 0x00].repeat(5_000_000)).unwrap();
+    let (st, text) = remote_write(&s.as_role("provider"), bomb).await;
+    assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE, "{text}");
+    assert!(text.contains("payload_too_large"), "{text}");
+    let wide = snap::raw::Encoder::new().compress_vec(&[0x0a, 0x00].repeat(60_000)).unwrap();
+    let (st, text) = remote_write(&s.as_role("provider"), wide).await;
+    assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE, "{text}");
     assert_eq!(stored(&s, &centre).await, 194);
 
     // Not snappy, or snappy but not protobuf: 400 with a problem body.
