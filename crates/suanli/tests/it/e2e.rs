@@ -600,7 +600,7 @@ fn slurm_job_finished_while_suanli_was_down_is_metered_once() {
         &first.url,
         op,
         &format!("/api/v1/centres/{cid}/pools"),
-        json!({"accelerator": "k80", "nodes": 1, "accelerators_per_node": 8, "price_per_hour": "2.00"}),
+        json!({"accelerator": "h100-sxm", "nodes": 1, "accelerators_per_node": 8, "price_per_hour": "2.00"}),
     );
     first.kill();
 
@@ -631,12 +631,13 @@ fn slurm_job_finished_while_suanli_was_down_is_metered_once() {
         Served { child, url }
     };
     let second = start();
-    // 7,200 s of the job's time at 1,800x: four seconds in Slurm.
+    // 22,824 s on the reference A100 is 7,200 s on an H100 (989 / 312 TFLOPS); at 1,800x four
+    // seconds in Slurm. No demo pool has H100s, so the job goes to Slurm.
     let job = post(
         &second.url,
         tenant,
         "/api/v1/jobs",
-        json!({"name": "restart", "kind": "training", "accelerators": 2, "models": ["k80"], "duration_s": 7200}),
+        json!({"name": "restart", "kind": "training", "accelerators": 2, "models": ["h100-sxm"], "duration_s": 22_824}),
     );
     let id = job["id"].as_str().unwrap().to_string();
     let t0 = Instant::now();
