@@ -1292,6 +1292,13 @@ async fn jobs(c: Client, cmd: JobsCmd, fmt: Format) -> anyhow::Result<()> {
                 for k in ["submitted_ms", "placed_ms", "started_ms", "finished_ms"] {
                     v2[k.replace("_ms", "")] = json!(time(field(&v, k)));
                 }
+                // The quote of the pool it was placed on, beside what it cost.
+                if !v["placed_ms"].is_null()
+                    && let Ok(e) = c.get(&format!("/api/v1/jobs/{id}/explain")).await
+                {
+                    v2["quoted"] = e["decision"]["chosen"]["compute_cost"].clone();
+                    v2["quoted_run_s"] = json!(e["decision"]["chosen"]["run_s"].as_f64().map(|r| r.round() as i64));
+                }
                 let mut fields = JOB_FIELDS.to_vec();
                 fields.extend([
                     ("submitted", "submitted"),
@@ -1299,6 +1306,9 @@ async fn jobs(c: Client, cmd: JobsCmd, fmt: Format) -> anyhow::Result<()> {
                     ("started", "started"),
                     ("finished", "finished"),
                     ("usage s", "usage_s"),
+                    ("quoted (its pool)", "quoted"),
+                    ("quoted run s", "quoted_run_s"),
+                    ("fault", "fault"),
                 ]);
                 record(&v2, &fields);
             }
