@@ -6,6 +6,7 @@
 pub mod city;
 pub mod engine;
 pub mod gavel;
+pub mod gavel_trace;
 pub mod metrics;
 pub mod report;
 pub mod rng;
