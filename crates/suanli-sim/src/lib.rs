@@ -11,4 +11,5 @@ pub mod metrics;
 pub mod report;
 pub mod rng;
 pub mod svg;
+pub mod timesliced;
 pub mod trace;
