@@ -13,6 +13,8 @@
 //! later or silently accept nonsense (zero steps, a negative arrival, a weight of zero): every
 //! error names its line and field. Blank lines and `\r\n` endings are accepted.
 
+use crate::gavel::Throughputs;
+use crate::rng::SplitMix;
 use crate::trace::{TraceError, clip};
 use serde::{Deserialize, Serialize};
 
@@ -132,6 +134,77 @@ fn number(s: &str, field: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("{field}: expected a finite number, found '{}'", clip(s.trim())))
 }
 
+/// A trace drawn like Gavel's `scripts/utils/generate_trace.py` with its continuous
+/// experiments' duration sampler (`utils._generate_duration`), from a seed:
+/// - job type uniform over the throughput matrix's types (Gavel's job table, 26 types);
+/// - with `multi_gpu`, a type the matrix measures at 4 GPUs (Gavel's "distributed" ones)
+///   gets scale factor 2 when a uniform draw falls in [0.7, 0.8], 4 above 0.8, else 1;
+/// - run time on a V100: 60 x 10^U(3, 4) s with probability 0.2, else 60 x 10^U(1.5, 3) s;
+///   total steps = that time x the V100 throughput at the job's scale factor (at least 1);
+/// - Poisson arrivals, `mean_interarrival_s` apart on average (1,200 s is 3 jobs an hour),
+///   the first at 0.
+///
+/// It does not reproduce Gavel's files draw for draw (Python's generator is another), only
+/// their distribution: traces the policy was never tuned on.
+pub fn generate(seed: u64, jobs: usize, multi_gpu: bool, mean_interarrival_s: f64, throughputs: &Throughputs) -> Vec<GavelJob> {
+    let types: Vec<&str> = throughputs.by_scale.keys().map(String::as_str).collect();
+    let mut rng = SplitMix::new(seed);
+    let mut arrival_s = 0.0;
+    let mut out = Vec::with_capacity(jobs);
+    for id in 0..jobs {
+        if id > 0 {
+            arrival_s += -(1.0 - rng.next_f64()).ln() * mean_interarrival_s;
+        }
+        let job_type = types[rng.below(types.len())];
+        let distributed = throughputs.steps_per_s(job_type, 4, "v100").is_some();
+        let r = rng.next_f64();
+        let scale_factor = match (multi_gpu && distributed, r) {
+            (true, r) if (0.7..=0.8).contains(&r) => 2,
+            (true, r) if r > 0.8 => 4,
+            _ => 1,
+        };
+        let exponent = if rng.next_f64() >= 0.8 { 3.0 + rng.next_f64() } else { 1.5 + 1.5 * rng.next_f64() };
+        let v100_s = 60.0 * 10f64.powf(exponent);
+        let rate = throughputs.steps_per_s(job_type, scale_factor, "v100").unwrap_or(1.0);
+        out.push(GavelJob {
+            id: id as u64,
+            line: id + 1,
+            job_type: job_type.to_string(),
+            command: "generated".into(),
+            working_directory: "generated".into(),
+            num_steps_arg: "--num_steps".into(),
+            needs_data_dir: true,
+            total_steps: ((rate * v100_s) as u64).max(1),
+            scale_factor,
+            priority_weight: 1.0,
+            slo_s: None,
+            arrival_s: arrival_s.floor(),
+        });
+    }
+    out
+}
+
+/// Writes jobs in Gavel's format (what `Job.__str__` and the generator print).
+pub fn write_gavel_trace(jobs: &[GavelJob]) -> String {
+    let mut out = String::new();
+    for j in jobs {
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:.6}\t{}\n",
+            j.job_type,
+            j.command,
+            j.working_directory,
+            j.num_steps_arg,
+            u8::from(j.needs_data_dir),
+            j.total_steps,
+            j.scale_factor,
+            j.priority_weight,
+            j.slo_s.unwrap_or(-1.0),
+            j.arrival_s
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,6 +267,32 @@ A3C\tpython3 main.py --env PongDeterministic-v4 --workers 4 --max-steps\trl\t--m
         assert!(read_gavel_trace("\n\n").unwrap_err().message.contains("empty trace"));
         let long = "x".repeat(500);
         assert!(read_gavel_trace(&with(4, &long)).unwrap_err().message.len() < 120);
+    }
+
+    #[test]
+    fn generated_traces_follow_gavels_distribution_and_read_back() {
+        let thr = crate::gavel::parse_gavel(
+            r#"{"v100": {"('A', 1)": {"null": 2.0}, "('B', 1)": {"null": 1.0}, "('B', 2)": {"null": 1.5}, "('B', 4)": {"null": 3.0}}}"#,
+        )
+        .unwrap();
+        let jobs = generate(3, 4000, true, 1200.0, &thr);
+        assert_eq!(generate(3, 4000, true, 1200.0, &thr), jobs, "a seed reproduces its trace");
+        assert_eq!(jobs[0].arrival_s, 0.0);
+        let mean_gap = jobs.last().unwrap().arrival_s / 3999.0;
+        assert!((1100.0..1300.0).contains(&mean_gap), "{mean_gap}");
+        let share = |f: &dyn Fn(&GavelJob) -> bool| jobs.iter().filter(|j| f(j)).count() as f64 / jobs.len() as f64;
+        assert!((0.45..0.55).contains(&share(&|j| j.job_type == "A")));
+        assert_eq!(share(&|j| j.job_type == "A" && j.scale_factor > 1), 0.0, "A is not distributed");
+        assert!((0.08..0.12).contains(&share(&|j| j.scale_factor == 4)), "20% of B's draws are 4 GPUs");
+        // Long jobs (over 1,000 minutes on a V100) are about a fifth.
+        let long = share(&|j| {
+            let rate = thr.steps_per_s(&j.job_type, j.scale_factor, "v100").unwrap();
+            j.total_steps as f64 / rate > 60_000.0
+        });
+        assert!((0.17..0.23).contains(&long), "{long}");
+        let single = generate(3, 100, false, 1200.0, &thr);
+        assert!(single.iter().all(|j| j.scale_factor == 1));
+        assert_eq!(read_gavel_trace(&write_gavel_trace(&jobs)).unwrap(), jobs);
     }
 
     #[test]
