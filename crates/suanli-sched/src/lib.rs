@@ -5,6 +5,7 @@
 //! - [`speed`]: heterogeneity: run time per accelerator model.
 //! - [`costing`]: the estimate of one job on one pool and the objective.
 //! - [`round`]: one scheduling round for the `suanli` policy and the baselines.
+//! - [`timeslice`]: time-sliced rounds (leases, preemption, migration with a restore cost).
 //! - [`quote`]: options for a job before it is submitted.
 //! - [`exact`]: the batch objective, the MILP optimum (good_lp), and the optimality gap.
 //!
@@ -15,6 +16,7 @@ pub mod exact;
 pub mod quote;
 pub mod round;
 pub mod speed;
+pub mod timeslice;
 
 pub use costing::{Estimate, EstimateView, SchedConfig};
 pub use round::{Placement, PolicyKind, PoolLoad, RoundOutcome, RunningJob, Snapshot, TenantUsage, Wait, schedule};

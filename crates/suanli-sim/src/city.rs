@@ -98,6 +98,20 @@ impl DemoCity {
     }
 }
 
+/// Gavel's worker types and the catalogue models that stand for them (Gavel's V100s are the
+/// 16 GB cloud parts; its K80 is one GK210 die, as the catalogue's `k80`).
+pub const GAVEL_WORKERS: [(&str, &str); 3] = [("v100", "v100-16g"), ("p100", "p100"), ("k80", "k80")];
+
+/// Parses Gavel's `v100:p100:k80` triple, e.g. "36:36:36".
+pub fn parse_triple(s: &str) -> Result<[u32; 3], String> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let [a, b, c] = parts[..] else {
+        return Err(format!("expected V100:P100:K80 counts like 36:36:36, found '{s}'"));
+    };
+    let n = |x: &str| x.trim().parse::<u32>().map_err(|_| format!("'{x}' in '{s}' is not a whole number"));
+    Ok([n(a)?, n(b)?, n(c)?])
+}
+
 /// The centres and pools a simulation runs on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimCity {
@@ -234,6 +248,50 @@ impl SimCity {
         out
     }
 
+    /// Gavel's cluster: one partner centre holding only V100, P100 and K80 servers, `gpus[i]`
+    /// GPUs of each in servers of `gpus_per_server[i]` (Gavel's `-c v100:p100:k80`, one GPU a
+    /// server unless told otherwise). A type with no GPUs gets no pool.
+    pub fn gavel(gpus: [u32; 3], gpus_per_server: [u32; 3], catalogue: &Catalogue) -> Result<SimCity, String> {
+        let centre = centre_of(
+            CentreId::generate(2, 1),
+            NewCentre {
+                provider_id: ProviderId::generate(2, 1),
+                name: "Gavel cluster".into(),
+                name_en: "Gavel cluster".into(),
+                kind: CentreKind::IntelligentComputing,
+                region: "hz-xihu".into(),
+                partner_status: PartnerStatus::Partner,
+                commissioned_ms: 0,
+                declared_pue: 1.2,
+                racks: 10,
+                rtt_ms: BTreeMap::new(),
+            },
+        );
+        let mut pools = Vec::new();
+        for (i, (worker, model)) in GAVEL_WORKERS.iter().enumerate() {
+            let (n, per) = (gpus[i], gpus_per_server[i]);
+            if n == 0 {
+                continue;
+            }
+            if per == 0 || n % per != 0 {
+                return Err(format!("{worker}: {n} GPUs do not fill servers of {per} GPUs"));
+            }
+            let np = NewPool {
+                accelerator: (*model).to_string(),
+                nodes: n / per,
+                accelerators_per_node: per,
+                price_per_hour: Fen(100),
+                partner_discount_pct: 0,
+            };
+            np.validate(catalogue).map_err(|e| format!("{worker}: {}", e.message))?;
+            pools.push(pool_of(PoolId::generate(2, i as u64 + 1), &centre.id, np));
+        }
+        if pools.is_empty() {
+            return Err("a Gavel cluster needs at least one GPU".into());
+        }
+        Ok(SimCity { centres: vec![centre], pools })
+    }
+
     /// Accelerators in pools of partner centres.
     pub fn capacity(&self) -> u64 {
         let partners: std::collections::HashSet<&CentreId> =
@@ -275,6 +333,25 @@ fn pool_of(id: PoolId, centre: &CentreId, n: NewPool) -> Pool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gavel_clusters() {
+        let cat = Catalogue::builtin();
+        let c = SimCity::gavel([36, 36, 36], [1, 1, 1], &cat).unwrap();
+        assert_eq!(c.centres.len(), 1);
+        let pools: Vec<(&str, u32, u32)> = c.pools.iter().map(|p| (p.accelerator.as_str(), p.nodes, p.accelerators_per_node)).collect();
+        assert_eq!(pools, [("v100-16g", 36, 1), ("p100", 36, 1), ("k80", 36, 1)]);
+        assert_eq!(c.capacity(), 108);
+        let c = SimCity::gavel([36, 36, 0], [4, 4, 4], &cat).unwrap();
+        assert_eq!(c.pools.iter().map(|p| (p.nodes, p.capacity())).collect::<Vec<_>>(), [(9, 36), (9, 36)]);
+        assert!(SimCity::gavel([36, 36, 36], [5, 4, 4], &cat).unwrap_err().contains("v100"));
+        assert!(SimCity::gavel([0, 0, 0], [1, 1, 1], &cat).is_err());
+        assert_eq!(parse_triple("36:36:36"), Ok([36, 36, 36]));
+        assert_eq!(parse_triple(" 8:0:4"), Ok([8, 0, 4]));
+        for bad in ["36:36", "a:1:1", "1:2:3:4", "", "-1:2:3"] {
+            assert!(parse_triple(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn the_demo_city_builds_and_scales() {

@@ -3,9 +3,10 @@
 //! Source: stanford-futuredata/gavel @ c4fa40097339, `scheduler/simulation_throughputs.json`
 //! (MIT), the matrix of the Gavel paper (OSDI 2020). Its shape is
 //! `{worker: {"('<job type>', <scale>)": {"null": steps_per_s, "<co-located key>": [a, b]}}}`;
-//! only the isolated ("null") figure at scale factor 1 is kept, because a replay uses the
-//! matrix to convert a job's run time between accelerator generations, not to model
-//! space sharing or multi-GPU scaling.
+//! only the isolated ("null") figures are kept (no space sharing). The figure at scale factor
+//! 1 converts a job's run time between accelerator generations for the city-wide replay; the
+//! figure at every scale factor is the whole job's steps per second on that many GPUs of one
+//! type (not a per-GPU rate), which gives a Gavel trace job its run time alone on each type.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -16,6 +17,9 @@ pub struct Throughputs {
     /// Job type (e.g. "ResNet-18 (batch size 64)") -> worker type ("v100", "p100", "k80") ->
     /// steps per second.
     pub by_job_type: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Job type -> scale factor -> worker type -> the whole job's steps per second on
+    /// `scale` GPUs of that type.
+    pub by_scale: BTreeMap<String, BTreeMap<u32, BTreeMap<String, f64>>>,
 }
 
 /// Gavel also lists `<worker>_unconsolidated` types: the same GPUs with a multi-GPU job spread
@@ -30,6 +34,7 @@ pub fn parse_gavel(text: &str) -> Result<Throughputs, String> {
     let root: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
     let workers = root.as_object().ok_or("expected a JSON object of worker types at the top level")?;
     let mut by_job_type: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    let mut by_scale: BTreeMap<String, BTreeMap<u32, BTreeMap<String, f64>>> = BTreeMap::new();
     for (worker, jobs) in workers {
         let jobs = jobs.as_object().ok_or_else(|| format!("worker '{worker}': expected an object of job types"))?;
         if worker.ends_with(UNCONSOLIDATED) {
@@ -43,6 +48,7 @@ pub fn parse_gavel(text: &str) -> Result<Throughputs, String> {
                 .and_then(serde_json::Value::as_f64)
                 .filter(|v| v.is_finite() && *v >= 0.0)
                 .ok_or_else(|| format!("worker '{worker}', job {key:?}: \"null\" must be a non-negative number"))?;
+            by_scale.entry(job_type.to_string()).or_default().entry(scale).or_default().insert(worker.clone(), steps);
             if scale == 1 {
                 by_job_type.entry(job_type.to_string()).or_default().insert(worker.clone(), steps);
             }
@@ -51,7 +57,7 @@ pub fn parse_gavel(text: &str) -> Result<Throughputs, String> {
     if by_job_type.is_empty() {
         return Err("no job types at scale factor 1".to_string());
     }
-    Ok(Throughputs { by_job_type })
+    Ok(Throughputs { by_job_type, by_scale })
 }
 
 /// Splits a Python tuple repr such as `('ResNet-18 (batch size 64)', 1)`. Python quotes with
@@ -73,6 +79,17 @@ impl Throughputs {
         let row = self.by_job_type.get(job_type)?;
         let (w, r) = (*row.get(worker)?, *row.get(reference)?);
         (r > 0.0).then(|| w / r)
+    }
+
+    /// The whole job's steps per second for `job_type` on `scale` GPUs of `worker`; `None`
+    /// when the matrix has no figure or the figure is zero (the job cannot run there).
+    pub fn steps_per_s(&self, job_type: &str, scale: u32, worker: &str) -> Option<f64> {
+        self.by_scale.get(job_type)?.get(&scale)?.get(worker).copied().filter(|v| *v > 0.0)
+    }
+
+    /// Seconds a job of `total_steps` takes alone on `scale` GPUs of `worker`.
+    pub fn run_time_s(&self, job_type: &str, scale: u32, worker: &str, total_steps: u64) -> Option<f64> {
+        self.steps_per_s(job_type, scale, worker).map(|v| total_steps as f64 / v)
     }
 
     /// Job types in lexical order.
@@ -115,6 +132,19 @@ mod tests {
         assert_eq!(t.job_types(), ["A3C", "O'Brien net", "ResNet-18 (batch size 16)"]);
         assert_eq!(t.workers(), ["k80", "v100"]);
         assert_eq!(t.by_job_type["ResNet-18 (batch size 16)"]["k80"], 2.0);
+    }
+
+    #[test]
+    fn whole_job_rates_at_every_scale() {
+        let t = parse_gavel(SAMPLE).unwrap();
+        let r = "ResNet-18 (batch size 16)";
+        assert_eq!(t.steps_per_s(r, 2, "k80"), Some(3.5));
+        assert_eq!(t.steps_per_s(r, 2, "v100"), None);
+        assert_eq!(t.steps_per_s("A3C", 1, "k80"), None, "zero throughput: cannot run there");
+        // 7,000 steps of the 2-GPU job at 3.5 steps/s for the whole gang: 2,000 s, not 4,000.
+        assert_eq!(t.run_time_s(r, 2, "k80", 7_000), Some(2_000.0));
+        assert_eq!(t.run_time_s(r, 1, "v100", 900), Some(100.0));
+        assert_eq!(t.run_time_s(r, 4, "v100", 900), None);
     }
 
     #[test]

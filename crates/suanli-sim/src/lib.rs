@@ -6,8 +6,10 @@
 pub mod city;
 pub mod engine;
 pub mod gavel;
+pub mod gavel_trace;
 pub mod metrics;
 pub mod report;
 pub mod rng;
 pub mod svg;
+pub mod timesliced;
 pub mod trace;

@@ -337,7 +337,7 @@ fn alibaba_row(f: &[String]) -> Result<Row, String> {
 }
 
 /// Keeps error messages short when a field holds garbage.
-fn clip(s: &str) -> String {
+pub(crate) fn clip(s: &str) -> String {
     const MAX: usize = 40;
     if s.chars().count() <= MAX {
         s.to_string()
