@@ -9,3 +9,10 @@ pub mod kind;
 pub use detect::{Span, scan, scan_into};
 pub use kind::Kind;
 pub mod corpus;
+pub mod error;
+pub mod ops;
+pub mod policy;
+
+pub use error::{DataError, RowErrorKind};
+pub use ops::{Operator, PseudonymKey};
+pub use policy::{Grade, OpeningMode, Policy};
