@@ -16,3 +16,7 @@ pub mod policy;
 pub use error::{DataError, RowErrorKind};
 pub use ops::{Operator, PseudonymKey};
 pub use policy::{Grade, OpeningMode, Policy};
+pub mod kanon;
+pub mod table;
+
+pub use table::{ColumnProfile, Deidentifier, Profiler, Report};

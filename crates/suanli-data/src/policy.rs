@@ -96,6 +96,7 @@ fn builtin(kind: Kind, tier: Tier) -> (Operator, Operator) {
         (Kind::Ipv4 | Kind::Ipv6 | Kind::Address, Tier::Low | Tier::Mid) => (Generalise, Generalise),
         (Kind::Uscc, Tier::Low | Tier::Mid) => (Keep, Keep),
         (Kind::Uscc, Tier::High) => (Pseudonym, Mask),
+        (Kind::Age, Tier::Low) => (Keep, Keep),
         (Kind::BirthDate | Kind::Age, _) => (Generalise, Generalise),
         (Kind::Gender, _) => (Keep, Keep),
         (_, Tier::High) => (Suppress, Suppress),

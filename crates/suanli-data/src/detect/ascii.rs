@@ -166,7 +166,7 @@ fn ipv4(b: &[u8], i: usize) -> Option<usize> {
     let continues = match b.get(p) {
         Some(c) if c.is_ascii_alphanumeric() => true,
         Some(b'.') => b.get(p + 1).is_some_and(u8::is_ascii_digit),
-        _ => false,
+        _ => network(b, p),
     };
     (!continues).then_some(p)
 }
@@ -187,7 +187,15 @@ fn ipv6(b: &[u8], i: usize) -> Option<usize> {
     if cand.bytes().filter(|&c| c == b':').count() < 2 {
         return None;
     }
+    if network(b, j) {
+        return None;
+    }
     cand.parse::<core::net::Ipv6Addr>().ok().map(|_| j)
+}
+
+/// A `/prefix` after an address makes it a network (what generalising leaves), not a host.
+fn network(b: &[u8], p: usize) -> bool {
+    b.get(p) == Some(&b'/') && b.get(p + 1).is_some_and(u8::is_ascii_digit)
 }
 
 /// `::1` and other addresses that open with a double colon.

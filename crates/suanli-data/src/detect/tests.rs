@@ -55,13 +55,15 @@ fn lookalikes_are_not_found() {
         "12812345678",               // not a mobile segment
         "版本1.2.3.4.5",             // more than four parts
         "256.1.1.1",                 // octet out of range
-        "时间12:30:45",              // a time, not IPv6
-        "浙江大学",                  // a place name without a street is no address
-        "杭州市西湖区",              // a district is a region, not an address
-        "user@localhost",            // no dot in the domain
-        "X12345678",                 // not a passport letter
-        "浙A1234",                   // too short for a plate
-        "先生们，女士们",            // titles without a name
+        "192.168.1.0/24",            // a network, not a host
+        "2001:db8:1::/48",
+        "时间12:30:45",   // a time, not IPv6
+        "浙江大学",       // a place name without a street is no address
+        "杭州市西湖区",   // a district is a region, not an address
+        "user@localhost", // no dot in the domain
+        "X12345678",      // not a passport letter
+        "浙A1234",        // too short for a plate
+        "先生们，女士们", // titles without a name
     ];
     for text in cases {
         assert_eq!(found(text), vec![], "{text}");
