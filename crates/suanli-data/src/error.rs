@@ -16,6 +16,10 @@ pub enum DataError {
     UnknownColumn(String),
     #[error("{0}")]
     TooManyRows(String),
+    #[error("cannot read the input: {0}")]
+    Read(String),
+    #[error("cannot write the output: {0}")]
+    Write(String),
 }
 
 /// What is wrong with a row.
@@ -62,6 +66,8 @@ impl DataError {
             DataError::Row { kind, .. } => kind.as_str(),
             DataError::UnknownColumn(_) => "unknown_column",
             DataError::TooManyRows(_) => "too_many_rows",
+            DataError::Read(_) => "read_failed",
+            DataError::Write(_) => "write_failed",
         }
     }
 

@@ -20,3 +20,7 @@ pub mod kanon;
 pub mod table;
 
 pub use table::{ColumnProfile, Deidentifier, Profiler, Report};
+pub mod reader;
+
+pub use reader::{CsvReader, Encoding, JsonLinesReader, Limits};
+pub mod pipeline;

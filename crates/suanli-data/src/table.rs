@@ -206,22 +206,29 @@ impl Deidentifier {
         }
     }
 
-    /// De-identifies a row (the `row`-th valid one, counting from 0, as in the first pass); None when
-    /// k-anonymity suppresses it.
-    pub fn row(&mut self, row: usize, fields: &[String]) -> Option<Vec<String>> {
+    /// Starts the `row`-th valid row (counting from 0, as in the first pass); false when k-anonymity
+    /// suppresses it.
+    pub fn begin_row(&mut self, row: usize) -> bool {
         self.report.rows_in += 1;
-        if self.plan.as_ref().is_some_and(|p| p.is_suppressed(row)) {
+        let kept = !self.plan.as_ref().is_some_and(|p| p.is_suppressed(row));
+        self.report.rows_out += u64::from(kept);
+        kept
+    }
+
+    /// De-identifies the value of column `col` in a row begun with [`Deidentifier::begin_row`].
+    pub fn field(&mut self, col: Option<usize>, value: &str) -> String {
+        match (col.and_then(|c| self.quasi_of.get(c).copied().flatten()), &self.plan) {
+            (Some(q), Some(plan)) => plan.value(q, value),
+            _ => self.cell(col, value),
+        }
+    }
+
+    /// De-identifies a row; None when k-anonymity suppresses it.
+    pub fn row(&mut self, row: usize, fields: &[String]) -> Option<Vec<String>> {
+        if !self.begin_row(row) {
             return None;
         }
-        let mut out = Vec::with_capacity(fields.len());
-        for (c, f) in fields.iter().enumerate() {
-            out.push(match (self.quasi_of.get(c).copied().flatten(), &self.plan) {
-                (Some(q), Some(plan)) => plan.value(q, f),
-                _ => self.cell(Some(c), f),
-            });
-        }
-        self.report.rows_out += 1;
-        Some(out)
+        Some(fields.iter().enumerate().map(|(c, f)| self.field(Some(c), f)).collect())
     }
 
     /// Counts a row refused by the reader.
