@@ -1,0 +1,175 @@
+//! Chinese detectors: licence plates, names in context (姓名：…, …先生) and addresses from a province or city down to the street.
+
+use super::dict::Tables;
+use super::{Span, ascii, push};
+use crate::kind::Kind;
+
+/// The code point of the three-byte UTF-8 character at `i` (the caller checked the lead byte).
+#[inline]
+fn cp3(b: &[u8], i: usize) -> u32 {
+    (((b[i] & 0x0F) as u32) << 12) | (((b[i + 1] & 0x3F) as u32) << 6) | ((b[i + 2] & 0x3F) as u32)
+}
+
+/// The CJK ideograph at `i`, if one starts there.
+#[inline]
+fn han_at(b: &[u8], i: usize) -> Option<u32> {
+    if i + 2 < b.len() && (0xE4..=0xE9).contains(&b[i]) {
+        let cp = cp3(b, i);
+        return (0x4E00..0xA000).contains(&cp).then_some(cp);
+    }
+    None
+}
+
+/// Looks at the three-byte character at `i`; returns where scanning goes on.
+pub(super) fn char3(t: &Tables, b: &[u8], i: usize, out: &mut Vec<Span>) -> usize {
+    if i + 2 >= b.len() {
+        return i + 1;
+    }
+    let cp = cp3(b, i);
+    if !t.trigger.has(cp) {
+        if cp == 0xFF08 {
+            return ascii::paren(b, i, i + 3, out).max(i + 3);
+        }
+        return i + 3;
+    }
+    if t.plate.has(cp)
+        && let Some(end) = plate(b, i + 3)
+    {
+        push(out, i, end, Kind::Plate);
+        return end;
+    }
+    if let Some(words) = t.places.get(&cp)
+        && let Some(end) = words.iter().find(|w| b[i..].starts_with(w.as_bytes())).and_then(|w| address(t, b, i + w.len()))
+    {
+        push(out, i, end, Kind::Address);
+        return end;
+    }
+    if let Some(words) = t.before.get(&cp)
+        && let Some(w) = words.iter().find(|w| b[i..].starts_with(w.as_bytes()))
+    {
+        let j = skip_separators(b, i + w.len());
+        if let Some(end) = name_at(t, b, j) {
+            push(out, j, end, Kind::Name);
+            return end;
+        }
+        return i + w.len();
+    }
+    if let Some(words) = t.after.get(&cp)
+        && words.iter().any(|w| b[i..].starts_with(w.as_bytes()))
+        && let Some(start) = name_before(t, b, i)
+        && out.last().is_none_or(|l| l.end <= start)
+    {
+        push(out, start, i, Kind::Name);
+    }
+    i + 3
+}
+
+/// A plate's serial after the province character: a letter, an optional `·`, then 5 characters, 6 for
+/// a new-energy plate (D or F at either end), or 4 and 学/警/挂/领/港/澳.
+fn plate(b: &[u8], mut p: usize) -> Option<usize> {
+    let letter = *b.get(p)?;
+    if !letter.is_ascii_uppercase() || letter == b'I' || letter == b'O' {
+        return None;
+    }
+    p += 1;
+    if b[p..].starts_with("·".as_bytes()) {
+        p += 2;
+    } else if matches!(b.get(p), Some(b' ' | b'-')) {
+        p += 1;
+    }
+    let s = p;
+    while p < b.len() && (b[p].is_ascii_digit() || (b[p].is_ascii_uppercase() && b[p] != b'I' && b[p] != b'O')) && p - s < 7 {
+        p += 1;
+    }
+    if p < b.len() && b[p].is_ascii_alphanumeric() {
+        return None;
+    }
+    let serial = &b[s..p];
+    if !serial.iter().any(u8::is_ascii_digit) {
+        return None;
+    }
+    let special = ["学", "警", "挂", "领", "港", "澳"].iter().find(|w| b[p..].starts_with(w.as_bytes()));
+    match serial.len() {
+        5 => Some(p),
+        6 if matches!(serial[0], b'D' | b'F') || matches!(serial[5], b'D' | b'F') => Some(p),
+        4 => special.map(|w| p + w.len()),
+        _ => None,
+    }
+}
+
+fn skip_separators(b: &[u8], mut j: usize) -> usize {
+    for _ in 0..3 {
+        if matches!(b.get(j), Some(b':' | b' ')) {
+            j += 1;
+        } else if b[j..].starts_with("：".as_bytes()) || b[j..].starts_with("是".as_bytes()) || b[j..].starts_with("为".as_bytes()) {
+            j += 3;
+        } else {
+            break;
+        }
+    }
+    j
+}
+
+/// A name at `j`: a surname (or a two-character one) and one or two given characters that are not stop words.
+fn name_at(t: &Tables, b: &[u8], j: usize) -> Option<usize> {
+    let mut p = match super::dict::COMPOUND_SURNAMES.iter().find(|s| b[j..].starts_with(s.as_bytes())) {
+        Some(s) => j + s.len(),
+        None if han_at(b, j).is_some_and(|c| t.surname.has(c)) => j + 3,
+        None => return None,
+    };
+    let given_start = p;
+    while p - given_start < 6 {
+        match han_at(b, p) {
+            Some(c) if !t.stop.has(c) && !super::dict::NAME_AFTER.iter().any(|w| b[p..].starts_with(w.as_bytes())) => p += 3,
+            _ => break,
+        }
+    }
+    (p > given_start).then_some(p)
+}
+
+/// The start of a name just before a title at `i` (王先生, 张伟女士, 王小明先生).
+fn name_before(t: &Tables, b: &[u8], i: usize) -> Option<usize> {
+    let back = |n: usize| i.checked_sub(3 * n).and_then(|k| han_at(b, k));
+    let given = |c: Option<u32>| c.is_some_and(|c| !t.stop.has(c));
+    let surname = |c: Option<u32>| c.is_some_and(|c| t.surname.has(c));
+    if surname(back(3)) && given(back(2)) && given(back(1)) {
+        Some(i - 9)
+    } else if surname(back(2)) && given(back(1)) {
+        Some(i - 6)
+    } else if surname(back(1)) {
+        Some(i - 3)
+    } else {
+        None
+    }
+}
+
+/// The rest of an address after its place name at `j`: components down to a street-level marker
+/// (路, 号, 村, 室 ...); without one it is only a region, not an address. It ends at its last marker.
+fn address(t: &Tables, b: &[u8], mut j: usize) -> Option<usize> {
+    for suffix in ["特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "省", "市"] {
+        if b[j..].starts_with(suffix.as_bytes()) {
+            j += suffix.len();
+            break;
+        }
+    }
+    let (mut end, mut street, mut chars) = (j, false, 0);
+    while j < b.len() && chars < 48 {
+        chars += 1;
+        if b[j].is_ascii_alphanumeric() || b[j] == b'-' || b[j] == b'#' {
+            j += 1;
+            continue;
+        }
+        let Some(c) = han_at(b, j) else { break };
+        if t.stop.has(c) && c != '号' as u32 {
+            break;
+        }
+        j += 3;
+        if t.admin.has(c) {
+            end = j;
+        } else if t.street.has(c) {
+            end = j;
+            street = true;
+        }
+    }
+    street.then_some(end)
+}

@@ -1,0 +1,352 @@
+//! Streaming readers over a caller's `BufRead`: CSV (RFC 4180; UTF-8, GBK, GB18030) and JSON Lines,
+//! in bounded memory, reporting every malformed row with its line number.
+//!
+//! Memory is bounded by `Limits::max_record_bytes`: a longer record is skipped to its end (and
+//! reported), never buffered whole. A NUL byte means the input is binary: reading stops there.
+
+use crate::error::{DataError, RowErrorKind};
+use std::io::BufRead;
+
+/// The input's character encoding. GBK and GB18030 share ASCII's bytes for `,`, `"` and newlines, so
+/// records are split before decoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Gbk,
+    Gb18030,
+}
+
+impl Encoding {
+    pub fn parse(s: &str) -> Option<Encoding> {
+        match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "utf-8" | "utf8" => Some(Encoding::Utf8),
+            "gbk" | "cp936" => Some(Encoding::Gbk),
+            "gb18030" | "gb-18030" => Some(Encoding::Gb18030),
+            _ => None,
+        }
+    }
+
+    fn decode(self, bytes: &[u8]) -> Result<String, String> {
+        match self {
+            Encoding::Utf8 => match std::str::from_utf8(bytes) {
+                Ok(s) => Ok(s.to_string()),
+                Err(e) => Err(format!(
+                    "not valid UTF-8 (byte {} of the field); if the file is GBK or GB18030, pass --encoding gbk",
+                    e.valid_up_to() + 1
+                )),
+            },
+            // encoding_rs decodes GBK with the GB18030 decoder (GBK is its two-byte subset).
+            Encoding::Gbk | Encoding::Gb18030 => encoding_rs::GB18030
+                .decode_without_bom_handling_and_without_replacement(bytes)
+                .map(|s| s.into_owned())
+                .ok_or_else(|| format!("not valid {} text", if self == Encoding::Gbk { "GBK" } else { "GB18030" })),
+        }
+    }
+}
+
+/// Size limits of one record.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_field_bytes: usize,
+    pub max_record_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { max_field_bytes: 1 << 20, max_record_bytes: 4 << 20 }
+    }
+}
+
+/// One row as read: its first line number (1-based) and its fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub line: u64,
+    pub fields: Vec<String>,
+}
+
+/// The raw bytes of one record and how it ended.
+struct Raw {
+    line: u64,
+    lines: u64,
+    overflow: bool,
+    open_quote: bool,
+}
+
+/// Reads raw records (lines; with `quotes`, newlines inside quotes do not end one).
+struct RawReader<R> {
+    r: R,
+    line: u64,
+    quotes: bool,
+    limit: usize,
+    buf: Vec<u8>,
+    bytes: u64,
+    at_start: bool,
+}
+
+impl<R: BufRead> RawReader<R> {
+    fn new(r: R, quotes: bool, limit: usize) -> RawReader<R> {
+        RawReader { r, line: 1, quotes, limit, buf: Vec::new(), bytes: 0, at_start: true }
+    }
+
+    /// The next record into `self.buf`, or None at the end.
+    fn next(&mut self) -> Result<Option<Raw>, DataError> {
+        self.buf.clear();
+        let mut raw = Raw { line: self.line, lines: 0, overflow: false, open_quote: false };
+        let mut any = false;
+        loop {
+            let chunk = self.r.fill_buf().map_err(|e| DataError::Read(format!("line {}: {e}", self.line)))?;
+            if chunk.is_empty() {
+                self.line += raw.lines;
+                return Ok(any.then_some(raw));
+            }
+            any = true;
+            let mut take = chunk.len();
+            let mut done = false;
+            for (i, &b) in chunk.iter().enumerate() {
+                match b {
+                    0 => {
+                        return Err(DataError::row(
+                            self.line + raw.lines,
+                            RowErrorKind::BinaryInput,
+                            "holds a NUL byte: the input is binary, not text",
+                        ));
+                    }
+                    b'"' if self.quotes => raw.open_quote = !raw.open_quote,
+                    b'\n' => {
+                        raw.lines += 1;
+                        if !raw.open_quote {
+                            take = i + 1;
+                            done = true;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let room = self.limit.saturating_sub(self.buf.len());
+            if take > room {
+                raw.overflow = true;
+            }
+            self.buf.extend_from_slice(&chunk[..take.min(room)]);
+            self.r.consume(take);
+            self.bytes += take as u64;
+            if done {
+                self.line += raw.lines;
+                return Ok(Some(raw));
+            }
+        }
+    }
+
+    /// The record without its line ending (and a UTF-8 BOM on the first).
+    fn text(&mut self) -> &[u8] {
+        let mut b = &self.buf[..];
+        if self.at_start {
+            self.at_start = false;
+            b = b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b);
+        }
+        let b = b.strip_suffix(b"\n").unwrap_or(b);
+        b.strip_suffix(b"\r").unwrap_or(b)
+    }
+}
+
+/// Splits an RFC 4180 record into fields (quotes removed, `""` unescaped).
+fn split_fields(rec: &[u8]) -> Vec<Vec<u8>> {
+    let mut fields = vec![Vec::new()];
+    let mut quoted = false;
+    let mut i = 0;
+    while i < rec.len() {
+        let b = rec[i];
+        let field = fields.last_mut().expect("one field at least");
+        match (b, quoted) {
+            (b'"', true) if rec.get(i + 1) == Some(&b'"') => {
+                field.push(b'"');
+                i += 1;
+            }
+            (b'"', true) => quoted = false,
+            (b'"', false) if field.is_empty() => quoted = true,
+            (b',', false) => fields.push(Vec::new()),
+            _ => field.push(b),
+        }
+        i += 1;
+    }
+    fields
+}
+
+/// A CSV reader: the first record is the header; each later one must have as many fields.
+pub struct CsvReader<R> {
+    raw: RawReader<R>,
+    encoding: Encoding,
+    limits: Limits,
+    header: Option<Vec<String>>,
+    failed: bool,
+}
+
+impl<R: BufRead> CsvReader<R> {
+    pub fn new(r: R, encoding: Encoding, limits: Limits) -> CsvReader<R> {
+        CsvReader { raw: RawReader::new(r, true, limits.max_record_bytes), encoding, limits, header: None, failed: false }
+    }
+
+    /// Bytes consumed so far (for progress).
+    pub fn bytes_read(&self) -> u64 {
+        self.raw.bytes
+    }
+
+    /// Reads the header (the first non-blank record).
+    pub fn header(&mut self) -> Result<Vec<String>, DataError> {
+        if let Some(h) = &self.header {
+            return Ok(h.clone());
+        }
+        match self.record(None) {
+            Some(Ok(r)) => {
+                self.header = Some(r.fields.clone());
+                Ok(r.fields)
+            }
+            Some(Err(e)) => Err(e),
+            None => Err(DataError::row(1, RowErrorKind::RaggedRow, "the input is empty: a CSV needs a header row")),
+        }
+    }
+
+    fn record(&mut self, expected: Option<usize>) -> Option<Result<Record, DataError>> {
+        loop {
+            let raw = match self.raw.next() {
+                Ok(Some(raw)) => raw,
+                Ok(None) => return None,
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            };
+            let line = raw.line;
+            let err = |kind, msg: String| Some(Err(DataError::row(line, kind, msg)));
+            if raw.overflow {
+                return err(RowErrorKind::RecordTooLarge, format!("the record is longer than {} bytes", self.limits.max_record_bytes));
+            }
+            if raw.open_quote {
+                return err(RowErrorKind::UnterminatedQuote, "a quoted field opens here and never closes".into());
+            }
+            let text = self.raw.text();
+            if text.iter().all(|b| b.is_ascii_whitespace()) {
+                continue;
+            }
+            let mut fields = Vec::new();
+            for (i, f) in split_fields(text).into_iter().enumerate() {
+                if f.len() > self.limits.max_field_bytes {
+                    return err(
+                        RowErrorKind::FieldTooLarge,
+                        format!("field {} has {} bytes, over the limit of {}", i + 1, f.len(), self.limits.max_field_bytes),
+                    );
+                }
+                match self.encoding.decode(&f) {
+                    Ok(s) => fields.push(s),
+                    Err(why) => return err(RowErrorKind::InvalidEncoding, format!("field {} is {why}", i + 1)),
+                }
+            }
+            if let Some(n) = expected.filter(|&n| n != fields.len()) {
+                return err(RowErrorKind::RaggedRow, format!("has {} fields, the header has {n}", fields.len()));
+            }
+            return Some(Ok(Record { line, fields }));
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for CsvReader<R> {
+    type Item = Result<Record, DataError>;
+
+    /// Data records after the header (read it first with [`CsvReader::header`]).
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let expected = self.header.as_ref().map(Vec::len);
+        let item = self.record(expected);
+        if let Some(Err(e)) = &item
+            && matches!(e, DataError::Row { kind, .. } if kind.is_fatal())
+        {
+            self.failed = true;
+        }
+        item
+    }
+}
+
+/// A JSON Lines reader: each non-blank line must be one JSON object.
+pub struct JsonLinesReader<R> {
+    raw: RawReader<R>,
+    encoding: Encoding,
+    failed: bool,
+}
+
+/// One JSON Lines row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonRecord {
+    pub line: u64,
+    pub value: serde_json::Map<String, serde_json::Value>,
+}
+
+impl<R: BufRead> JsonLinesReader<R> {
+    pub fn new(r: R, encoding: Encoding, limits: Limits) -> JsonLinesReader<R> {
+        JsonLinesReader { raw: RawReader::new(r, false, limits.max_record_bytes), encoding, failed: false }
+    }
+
+    pub fn bytes_read(&self) -> u64 {
+        self.raw.bytes
+    }
+}
+
+impl<R: BufRead> Iterator for JsonLinesReader<R> {
+    type Item = Result<JsonRecord, DataError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.failed {
+                return None;
+            }
+            let raw = match self.raw.next() {
+                Ok(Some(raw)) => raw,
+                Ok(None) => return None,
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            };
+            let line = raw.line;
+            let err = |kind, msg: String| Some(Err(DataError::row(line, kind, msg)));
+            if raw.overflow {
+                return err(RowErrorKind::RecordTooLarge, format!("the line is longer than {} bytes", self.raw.limit));
+            }
+            let text = self.raw.text();
+            if text.iter().all(|b| b.is_ascii_whitespace()) {
+                continue;
+            }
+            let text = match self.encoding.decode(text) {
+                Ok(t) => t,
+                Err(why) => return err(RowErrorKind::InvalidEncoding, format!("the line is {why}")),
+            };
+            return match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(serde_json::Value::Object(value)) => Some(Ok(JsonRecord { line, value })),
+                Ok(_) => err(RowErrorKind::NotAnObject, "is JSON but not an object".into()),
+                Err(e) => err(RowErrorKind::MalformedJson, format!("is not valid JSON: {e}")),
+            };
+        }
+    }
+}
+
+/// Appends one CSV record (RFC 4180 quoting, CRLF) to `out`.
+pub fn write_csv_record(fields: &[impl AsRef<str>], out: &mut Vec<u8>) {
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let f = f.as_ref();
+        if f.contains([',', '"', '\n', '\r']) {
+            out.push(b'"');
+            out.extend_from_slice(f.replace('"', "\"\"").as_bytes());
+            out.push(b'"');
+        } else {
+            out.extend_from_slice(f.as_bytes());
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+#[cfg(test)]
+mod tests;
