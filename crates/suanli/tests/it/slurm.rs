@@ -1,7 +1,7 @@
 //! Live tests of the Slurm backend against the real single-node Slurm that `scripts/slurm-local.sh` runs.
 //!
 //! Each test runs `scripts/slurm-local.sh start` (idempotent, ~0.1 s when already up, ~3 s from
-//! cold; it needs root). When Slurm cannot start, the test fails under CI (`CI` set) and
+//! cold; it needs root). When Slurm cannot start, the test fails under CI (`CI=true`, through `harness::missing`) and
 //! elsewhere prints a loud SKIPPED message to stderr and passes. Slurm is never stopped here: a cluster that was running stays running,
 //! and one these tests started is left running for the next tests (stop it with
 //! `scripts/slurm-local.sh stop`). The cluster has one node with 8 GPUs in partition `gpu`;
