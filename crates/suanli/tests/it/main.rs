@@ -1,6 +1,7 @@
 //! The one integration-test binary: store suite on SQLite and PostgreSQL, HTTP API, CLI and end-to-end runs of the real binary.
 
 mod api;
+mod data;
 mod e2e;
 mod energy;
 mod harness;
