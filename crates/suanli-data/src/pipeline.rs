@@ -5,7 +5,7 @@ use crate::error::DataError;
 use crate::kind::Kind;
 use crate::ops::PseudonymKey;
 use crate::policy::Policy;
-use crate::reader::{CsvReader, Encoding, JsonLinesReader, Limits, write_csv_record};
+use crate::reader::{CsvReader, Encoding, JsonLinesReader, Limits, write_csv_field, write_csv_record};
 use crate::table::{Deidentifier, Profiler, Report, SAMPLE_ROWS};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -69,9 +69,9 @@ enum Row {
     Json(Map<String, Value>),
 }
 
-type Rows = Box<dyn Iterator<Item = Result<(Row, u64), DataError>>>;
+type Rows<'a> = Box<dyn Iterator<Item = Result<(Row, u64), DataError>> + 'a>;
 
-fn rows<R: BufRead + 'static>(r: R, opts: &Options) -> Result<(Vec<String>, Rows), DataError> {
+fn rows<'a, R: BufRead + 'a>(r: R, opts: &Options) -> Result<(Vec<String>, Rows<'a>), DataError> {
     match opts.format {
         Format::Csv => {
             let mut c = CsvReader::new(r, opts.encoding, opts.limits);
@@ -117,7 +117,7 @@ fn fatal(e: &DataError) -> bool {
 }
 
 /// Runs a delivery. `open` opens the input from its start (the caller may count bytes for progress).
-pub fn deidentify<R: BufRead + 'static, W: Write>(
+pub fn deidentify<R: BufRead, W: Write>(
     open: &mut dyn FnMut() -> std::io::Result<R>,
     out: &mut W,
     policy: Policy,
@@ -160,7 +160,7 @@ pub fn deidentify<R: BufRead + 'static, W: Write>(
     second_pass(reopen(open)?, out, &mut deid, &columns, opts)
 }
 
-fn second_pass<R: BufRead + 'static, W: Write>(
+fn second_pass<R: BufRead, W: Write>(
     r: R,
     out: &mut W,
     deid: &mut Deidentifier,
@@ -173,15 +173,22 @@ fn second_pass<R: BufRead + 'static, W: Write>(
     if opts.format == Format::Csv {
         write_csv_record(&header, &mut buf);
     }
-    let (mut problems, mut index) = (Vec::new(), 0usize);
+    let (mut problems, mut index, mut cell) = (Vec::new(), 0usize, String::new());
     for item in rows {
         match item {
             Ok((row, _)) => {
                 if deid.begin_row(index) {
                     match row {
                         Row::Csv(f) => {
-                            let cells: Vec<String> = f.iter().enumerate().map(|(c, v)| deid.field(Some(c), v)).collect();
-                            write_csv_record(&cells, &mut buf);
+                            for (c, v) in f.iter().enumerate() {
+                                if c > 0 {
+                                    buf.push(b',');
+                                }
+                                cell.clear();
+                                deid.field_into(Some(c), v, &mut cell);
+                                write_csv_field(&cell, &mut buf);
+                            }
+                            buf.extend_from_slice(b"\r\n");
                         }
                         Row::Json(m) => {
                             serde_json::to_writer(&mut buf, &json_row(deid, columns, m)).map_err(|e| DataError::Write(e.to_string()))?;
