@@ -1,6 +1,6 @@
 //! Measures a whole delivery in MB/s on one core: read CSV, profile, de-identify every cell, write CSV.
 //!
-//! `cargo run --release -p suanli-data --example deidentify_speed [MB]`
+//! `cargo run --release -p suanli-data --example deidentify_speed [MB] [runs]`
 
 use std::io::Cursor;
 use std::time::Instant;
@@ -29,13 +29,20 @@ fn main() {
         ("tagged columns + free text, conditional", true, OpeningMode::Conditional),
     ];
     let inputs: Vec<Vec<u8>> = cases.iter().map(|c| table(&mut r, mb * 1_000_000, c.1)).collect();
+    // Runs per case (the best is shown): more runs make a profile of the delivery, not of the generator.
+    let runs: usize = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(1);
     for ((name, _, mode), input) in cases.into_iter().zip(inputs) {
-        let policy = Policy::for_grade(Grade::General { level: 1 }, mode).unwrap();
-        let key = (mode == OpeningMode::Conditional).then(|| PseudonymKey::new(b"consumer"));
-        let mut out = Vec::with_capacity(input.len());
-        let t = Instant::now();
-        let outcome = deidentify(&mut || Ok(Cursor::new(&input[..])), &mut out, policy, key, &Options::default()).unwrap();
-        let secs = t.elapsed().as_secs_f64();
-        println!("{name:<44} {:>8.1} {:>10} {:>8.0}", input.len() as f64 / 1e6, outcome.report.rows_out, input.len() as f64 / 1e6 / secs);
+        let mut best = f64::MAX;
+        let mut rows_out = 0;
+        for _ in 0..runs {
+            let policy = Policy::for_grade(Grade::General { level: 1 }, mode).unwrap();
+            let key = (mode == OpeningMode::Conditional).then(|| PseudonymKey::new(b"consumer"));
+            let mut out = Vec::with_capacity(input.len());
+            let t = Instant::now();
+            let outcome = deidentify(&mut || Ok(Cursor::new(&input[..])), &mut out, policy, key, &Options::default()).unwrap();
+            best = best.min(t.elapsed().as_secs_f64());
+            rows_out = outcome.report.rows_out;
+        }
+        println!("{name:<44} {:>8.1} {rows_out:>10} {:>8.0}", input.len() as f64 / 1e6, input.len() as f64 / 1e6 / best);
     }
 }
