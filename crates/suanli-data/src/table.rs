@@ -207,15 +207,23 @@ impl Deidentifier {
         out
     }
 
+    /// A tagged column's cell gets its column's operator whole, unless a scan finds something else in
+    /// it: a cell that is wholly another kind gets that kind's operator, a cell with identifiers inside
+    /// text is treated as free text (so a resident ID in a mobile column is not masked as a mobile).
     fn cell_into(&mut self, col: Option<usize>, value: &str, out: &mut String) {
-        match col.and_then(|c| self.columns.get(c)).and_then(|c| c.kind) {
-            Some(kind) if !value.trim().is_empty() => {
-                let op = self.policy.action(kind);
-                self.count(kind, op);
-                out.push_str(&apply(op, kind, value.trim(), self.key.as_ref()));
-            }
-            _ => self.text_into(value, out),
-        }
+        let v = value.trim();
+        let Some(column_kind) = col.and_then(|c| self.columns.get(c)).and_then(|c| c.kind).filter(|_| !v.is_empty()) else {
+            return self.text_into(value, out);
+        };
+        scan_into(v, &mut self.spans);
+        let kind = match self.spans.as_slice() {
+            [] => column_kind,
+            [s] if s.start == 0 && s.end == v.len() => s.kind,
+            _ => return self.text_into(value, out),
+        };
+        let op = self.policy.action(kind);
+        self.count(kind, op);
+        out.push_str(&apply(op, kind, v, self.key.as_ref()));
     }
 
     /// Starts the `row`-th valid row (counting from 0, as in the first pass); false when k-anonymity
