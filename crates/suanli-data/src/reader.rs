@@ -153,46 +153,77 @@ fn field_end(b: &[u8], i: usize) -> usize {
     b[i..].iter().position(|&c| c == b',').map_or(b.len(), |p| i + p)
 }
 
+/// A record's fields in one buffer reused from record to record (no allocation per field).
+#[derive(Debug, Default, Clone)]
+pub struct RecordBuf {
+    pub line: u64,
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl RecordBuf {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn field(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+
+    pub fn fields(&self) -> impl Iterator<Item = &str> {
+        (0..self.ends.len()).map(|i| self.field(i))
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+    }
+
+    fn end_field(&mut self) {
+        self.ends.push(self.text.len());
+    }
+}
+
 /// Splits an RFC 4180 record into fields (quotes removed, `""` unescaped; text after a closing quote is kept).
-fn split_fields(rec: &str) -> Vec<String> {
+fn split_fields(rec: &str, buf: &mut RecordBuf) {
+    buf.clear();
     let b = rec.as_bytes();
-    let mut fields = Vec::new();
     let mut i = 0;
     loop {
         if b.get(i) == Some(&b'"') {
-            let mut f = String::new();
             i += 1;
             let mut start = i;
             loop {
                 match b[i..].iter().position(|&c| c == b'"') {
                     None => {
-                        f.push_str(&rec[start..]);
+                        buf.text.push_str(&rec[start..]);
                         i = b.len();
                         break;
                     }
                     Some(p) => {
-                        f.push_str(&rec[start..i + p]);
+                        buf.text.push_str(&rec[start..i + p]);
                         i += p + 1;
                         if b.get(i) != Some(&b'"') {
                             break;
                         }
-                        f.push('"');
+                        buf.text.push('"');
                         i += 1;
                         start = i;
                     }
                 }
             }
-            let end = field_end(b, i);
-            f.push_str(&rec[i..end]);
-            fields.push(f);
-            i = end;
-        } else {
-            let end = field_end(b, i);
-            fields.push(rec[i..end].to_string());
-            i = end;
         }
+        let end = field_end(b, i);
+        buf.text.push_str(&rec[i..end]);
+        buf.end_field();
+        i = end;
         if i >= b.len() {
-            return fields;
+            return;
         }
         i += 1;
     }
@@ -233,6 +264,26 @@ impl<R: BufRead> CsvReader<R> {
     }
 
     fn record(&mut self, expected: Option<usize>) -> Option<Result<Record, DataError>> {
+        let mut buf = RecordBuf::default();
+        self.fill(expected, &mut buf).map(|r| r.map(|()| Record { line: buf.line, fields: buf.fields().map(str::to_string).collect() }))
+    }
+
+    /// Reads the next data record into `buf` (the header first, with [`CsvReader::header`]).
+    pub fn read_into(&mut self, buf: &mut RecordBuf) -> Option<Result<(), DataError>> {
+        if self.failed {
+            return None;
+        }
+        let expected = self.header.as_ref().map(Vec::len);
+        let item = self.fill(expected, buf);
+        if let Some(Err(DataError::Row { kind, .. })) = &item
+            && kind.is_fatal()
+        {
+            self.failed = true;
+        }
+        item
+    }
+
+    fn fill(&mut self, expected: Option<usize>, buf: &mut RecordBuf) -> Option<Result<(), DataError>> {
         loop {
             let raw = match self.raw.next() {
                 Ok(Some(raw)) => raw,
@@ -254,18 +305,19 @@ impl<R: BufRead> CsvReader<R> {
             if text.iter().all(|b| b.is_ascii_whitespace()) {
                 continue;
             }
-            let fields = match self.encoding.decode(text) {
-                Ok(text) => split_fields(&text),
+            match self.encoding.decode(text) {
+                Ok(text) => split_fields(&text, buf),
                 Err(why) => return err(RowErrorKind::InvalidEncoding, format!("the record is {why}")),
             };
-            if let Some((i, f)) = fields.iter().enumerate().find(|(_, f)| f.len() > self.limits.max_field_bytes) {
-                let max = self.limits.max_field_bytes;
+            buf.line = line;
+            let max = self.limits.max_field_bytes;
+            if let Some((i, f)) = buf.fields().enumerate().find(|(_, f)| f.len() > max) {
                 return err(RowErrorKind::FieldTooLarge, format!("field {} has {} bytes, over the limit of {max}", i + 1, f.len()));
             }
-            if let Some(n) = expected.filter(|&n| n != fields.len()) {
-                return err(RowErrorKind::RaggedRow, format!("has {} fields, the header has {n}", fields.len()));
+            if let Some(n) = expected.filter(|&n| n != buf.len()) {
+                return err(RowErrorKind::RaggedRow, format!("has {} fields, the header has {n}", buf.len()));
             }
-            return Some(Ok(Record { line, fields }));
+            return Some(Ok(()));
         }
     }
 }
@@ -275,17 +327,9 @@ impl<R: BufRead> Iterator for CsvReader<R> {
 
     /// Data records after the header (read it first with [`CsvReader::header`]).
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
-        }
-        let expected = self.header.as_ref().map(Vec::len);
-        let item = self.record(expected);
-        if let Some(Err(e)) = &item
-            && matches!(e, DataError::Row { kind, .. } if kind.is_fatal())
-        {
-            self.failed = true;
-        }
-        item
+        let mut buf = RecordBuf::default();
+        let item = self.read_into(&mut buf)?;
+        Some(item.map(|()| Record { line: buf.line, fields: buf.fields().map(str::to_string).collect() }))
     }
 }
 
