@@ -1,4 +1,4 @@
-//! `suanli data deidentify`: de-identify a CSV or JSON Lines file offline under a grade's policy, and report what was found and the k reached.
+//! `suanli data deidentify`: de-identify a CSV or JSON Lines file offline under a grade's (or a file's) policy, and report what was found and the k reached; `suanli data policy` prints a built-in policy.
 
 use crate::output::{self, Format};
 use anyhow::{Context, bail};
@@ -16,6 +16,14 @@ pub enum DataCmd {
     /// tagged columns and in free text are masked, pseudonymised, generalised, suppressed or
     /// redacted; with --quasi and --k, rows are generalised until every class has k rows.
     Deidentify(DeidentifyArgs),
+    /// Print the built-in policy of a grade and opening mode as JSON (edit it and pass it to
+    /// `deidentify --policy` to configure a sub-level).
+    Policy {
+        #[arg(long, default_value = "general")]
+        grade: String,
+        #[arg(long, default_value = "unconditional")]
+        mode: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -39,6 +47,9 @@ pub struct DeidentifyArgs {
     /// unconditional, conditional (pseudonyms keyed per consumer) or not-open.
     #[arg(long, default_value = "unconditional")]
     mode: String,
+    /// A policy file (JSON, as `suanli data policy` prints it) instead of the grade's built-in one.
+    #[arg(long)]
+    policy: Option<PathBuf>,
     /// The consumer's pseudonym key (conditional opening).
     #[arg(long, env = "SUANLI_CONSUMER_KEY", hide_env_values = true)]
     consumer_key: Option<String>,
@@ -72,13 +83,22 @@ fn data_error(e: DataError) -> anyhow::Error {
 pub fn run(cmd: DataCmd, fmt: Format) -> anyhow::Result<()> {
     match cmd {
         DataCmd::Deidentify(a) => deidentify(a, fmt),
+        DataCmd::Policy { grade, mode } => {
+            let policy = builtin(&grade, &mode)?;
+            output::json(&serde_json::to_value(&policy)?);
+            Ok(())
+        }
     }
 }
 
 fn deidentify(a: DeidentifyArgs, fmt: Format) -> anyhow::Result<()> {
-    let grade = Grade::parse(&a.grade).map_err(data_error)?;
-    let mode = OpeningMode::parse(&a.mode).map_err(data_error)?;
-    let policy = Policy::for_grade(grade, mode).map_err(data_error)?;
+    let policy = match &a.policy {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            serde_json::from_str::<Policy>(&text).with_context(|| format!("{} is not a policy", path.display()))?
+        }
+        None => builtin(&a.grade, &a.mode)?,
+    };
     let key = a.consumer_key.as_deref().map(|k| PseudonymKey::new(k.as_bytes()));
     let encoding =
         Encoding::parse(&a.encoding).with_context(|| format!("'{}' is not an encoding: use utf-8, gbk or gb18030", a.encoding))?;
@@ -123,6 +143,12 @@ fn deidentify(a: DeidentifyArgs, fmt: Format) -> anyhow::Result<()> {
     }
     eprintln!("wrote {} of {} rows to {} ({bad} malformed)", outcome.report.rows_out, outcome.report.rows_in + bad, a.out.display());
     Ok(())
+}
+
+fn builtin(grade: &str, mode: &str) -> anyhow::Result<Policy> {
+    let grade = Grade::parse(grade).map_err(data_error)?;
+    let mode = OpeningMode::parse(mode).map_err(data_error)?;
+    Policy::for_grade(grade, mode).map_err(data_error)
 }
 
 fn progress(size: u64, fmt: Format) -> ProgressBar {

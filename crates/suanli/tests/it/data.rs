@@ -138,3 +138,26 @@ fn core_data_is_never_delivered() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("not_deliverable"), "{err}");
 }
+
+#[test]
+fn a_policy_file_configures_a_sub_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN).args(["data", "policy", "--grade", "general-2"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut policy: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(policy["actions"]["mobile"], "mask");
+    policy["actions"]["mobile"] = "redact".into();
+    let policy_file = dir.path().join("policy.json");
+    std::fs::write(&policy_file, policy.to_string()).unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(&input, "手机\n13812345678\n").unwrap();
+    let out_file = dir.path().join("out.csv");
+    report(&deidentify(&input, &out_file, &["--policy", policy_file.to_str().unwrap()]));
+    assert_eq!(std::fs::read_to_string(&out_file).unwrap(), "手机\r\n[手机号]\r\n");
+    // A policy that keeps a person's identifier is refused.
+    policy["actions"]["mobile"] = "keep".into();
+    std::fs::write(&policy_file, policy.to_string()).unwrap();
+    let o = deidentify(&input, &out_file, &["--policy", policy_file.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("invalid_policy"), "{err}");
+}
