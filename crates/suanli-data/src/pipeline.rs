@@ -5,7 +5,7 @@ use crate::error::DataError;
 use crate::kind::Kind;
 use crate::ops::PseudonymKey;
 use crate::policy::Policy;
-use crate::reader::{CsvReader, Encoding, JsonLinesReader, Limits, write_csv_record};
+use crate::reader::{CsvReader, Encoding, JsonLinesReader, Limits, RecordBuf, write_csv_field, write_csv_record};
 use crate::table::{Deidentifier, Profiler, Report, SAMPLE_ROWS};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -69,9 +69,9 @@ enum Row {
     Json(Map<String, Value>),
 }
 
-type Rows = Box<dyn Iterator<Item = Result<(Row, u64), DataError>>>;
+type Rows<'a> = Box<dyn Iterator<Item = Result<(Row, u64), DataError>> + 'a>;
 
-fn rows<R: BufRead + 'static>(r: R, opts: &Options) -> Result<(Vec<String>, Rows), DataError> {
+fn rows<'a, R: BufRead + 'a>(r: R, opts: &Options) -> Result<(Vec<String>, Rows<'a>), DataError> {
     match opts.format {
         Format::Csv => {
             let mut c = CsvReader::new(r, opts.encoding, opts.limits);
@@ -117,7 +117,7 @@ fn fatal(e: &DataError) -> bool {
 }
 
 /// Runs a delivery. `open` opens the input from its start (the caller may count bytes for progress).
-pub fn deidentify<R: BufRead + 'static, W: Write>(
+pub fn deidentify<R: BufRead, W: Write>(
     open: &mut dyn FnMut() -> std::io::Result<R>,
     out: &mut W,
     policy: Policy,
@@ -160,52 +160,80 @@ pub fn deidentify<R: BufRead + 'static, W: Write>(
     second_pass(reopen(open)?, out, &mut deid, &columns, opts)
 }
 
-fn second_pass<R: BufRead + 'static, W: Write>(
+/// Counts and keeps a refused row; a fatal or non-row error ends the delivery.
+fn refuse(e: DataError, deid: &mut Deidentifier, problems: &mut Vec<RowProblem>) -> Result<(), DataError> {
+    match e {
+        DataError::Row { line, kind, message } if !kind.is_fatal() => {
+            deid.malformed();
+            if problems.len() < PROBLEMS_KEPT {
+                problems.push(RowProblem { line, code: kind.as_str(), message });
+            }
+            Ok(())
+        }
+        e => Err(e),
+    }
+}
+
+const FLUSH_BYTES: usize = 1 << 16;
+
+fn second_pass<R: BufRead, W: Write>(
     r: R,
     out: &mut W,
     deid: &mut Deidentifier,
     columns: &[String],
     opts: &Options,
 ) -> Result<Outcome, DataError> {
-    let write = |out: &mut W, buf: &[u8]| out.write_all(buf).map_err(|e| DataError::Write(e.to_string()));
-    let (header, rows) = rows(r, opts)?;
-    let mut buf = Vec::with_capacity(1 << 16);
+    let write = |out: &mut W, buf: &mut Vec<u8>| {
+        out.write_all(buf).map_err(|e| DataError::Write(e.to_string()))?;
+        buf.clear();
+        Ok::<(), DataError>(())
+    };
+    let (mut buf, mut problems, mut index) = (Vec::with_capacity(2 * FLUSH_BYTES), Vec::new(), 0usize);
     if opts.format == Format::Csv {
-        write_csv_record(&header, &mut buf);
-    }
-    let (mut problems, mut index) = (Vec::new(), 0usize);
-    for item in rows {
-        match item {
-            Ok((row, _)) => {
-                if deid.begin_row(index) {
-                    match row {
-                        Row::Csv(f) => {
-                            let cells: Vec<String> = f.iter().enumerate().map(|(c, v)| deid.field(Some(c), v)).collect();
-                            write_csv_record(&cells, &mut buf);
+        let mut reader = CsvReader::new(r, opts.encoding, opts.limits);
+        write_csv_record(&reader.header()?, &mut buf);
+        let (mut rec, mut cell) = (RecordBuf::default(), String::new());
+        while let Some(item) = reader.read_into(&mut rec) {
+            match item {
+                Ok(()) => {
+                    if deid.begin_row(index) {
+                        for (c, v) in rec.fields().enumerate() {
+                            if c > 0 {
+                                buf.push(b',');
+                            }
+                            cell.clear();
+                            deid.field_into(Some(c), v, &mut cell);
+                            write_csv_field(&cell, &mut buf);
                         }
-                        Row::Json(m) => {
-                            serde_json::to_writer(&mut buf, &json_row(deid, columns, m)).map_err(|e| DataError::Write(e.to_string()))?;
-                            buf.push(b'\n');
-                        }
+                        buf.extend_from_slice(b"\r\n");
                     }
+                    index += 1;
                 }
-                index += 1;
+                Err(e) => refuse(e, deid, &mut problems)?,
             }
-            Err(e) if fatal(&e) => return Err(e),
-            Err(DataError::Row { line, kind, message }) => {
-                deid.malformed();
-                if problems.len() < PROBLEMS_KEPT {
-                    problems.push(RowProblem { line, code: kind.as_str(), message });
-                }
+            if buf.len() >= FLUSH_BYTES {
+                write(out, &mut buf)?;
             }
-            Err(e) => return Err(e),
         }
-        if buf.len() >= 1 << 16 {
-            write(out, &buf)?;
-            buf.clear();
+    } else {
+        for item in JsonLinesReader::new(r, opts.encoding, opts.limits) {
+            match item {
+                Ok(rec) => {
+                    if deid.begin_row(index) {
+                        serde_json::to_writer(&mut buf, &json_row(deid, columns, rec.value))
+                            .map_err(|e| DataError::Write(e.to_string()))?;
+                        buf.push(b'\n');
+                    }
+                    index += 1;
+                }
+                Err(e) => refuse(e, deid, &mut problems)?,
+            }
+            if buf.len() >= FLUSH_BYTES {
+                write(out, &mut buf)?;
+            }
         }
     }
-    write(out, &buf)?;
+    write(out, &mut buf)?;
     out.flush().map_err(|e| DataError::Write(e.to_string()))?;
     Ok(Outcome { report: deid.report().clone(), problems })
 }

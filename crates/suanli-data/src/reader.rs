@@ -5,6 +5,7 @@
 //! reported), never buffered whole. A NUL byte means the input is binary: reading stops there.
 
 use crate::error::{DataError, RowErrorKind};
+use std::borrow::Cow;
 use std::io::BufRead;
 
 /// The input's character encoding. GBK and GB18030 share ASCII's bytes for `,`, `"` and newlines, so
@@ -26,19 +27,17 @@ impl Encoding {
         }
     }
 
-    fn decode(self, bytes: &[u8]) -> Result<String, String> {
+    fn decode(self, bytes: &[u8]) -> Result<Cow<'_, str>, String> {
         match self {
             Encoding::Utf8 => match std::str::from_utf8(bytes) {
-                Ok(s) => Ok(s.to_string()),
-                Err(e) => Err(format!(
-                    "not valid UTF-8 (byte {} of the field); if the file is GBK or GB18030, pass --encoding gbk",
-                    e.valid_up_to() + 1
-                )),
+                Ok(s) => Ok(Cow::Borrowed(s)),
+                Err(e) => {
+                    Err(format!("not valid UTF-8 (at byte {}); if the file is GBK or GB18030, pass --encoding gbk", e.valid_up_to() + 1))
+                }
             },
             // encoding_rs decodes GBK with the GB18030 decoder (GBK is its two-byte subset).
             Encoding::Gbk | Encoding::Gb18030 => encoding_rs::GB18030
                 .decode_without_bom_handling_and_without_replacement(bytes)
-                .map(|s| s.into_owned())
                 .ok_or_else(|| format!("not valid {} text", if self == Encoding::Gbk { "GBK" } else { "GB18030" })),
         }
     }
@@ -149,27 +148,85 @@ impl<R: BufRead> RawReader<R> {
     }
 }
 
-/// Splits an RFC 4180 record into fields (quotes removed, `""` unescaped).
-fn split_fields(rec: &[u8]) -> Vec<Vec<u8>> {
-    let mut fields = vec![Vec::new()];
-    let mut quoted = false;
+/// The field starting at `i` up to the next comma (or the end), as a byte offset.
+fn field_end(b: &[u8], i: usize) -> usize {
+    b[i..].iter().position(|&c| c == b',').map_or(b.len(), |p| i + p)
+}
+
+/// A record's fields in one buffer reused from record to record (no allocation per field).
+#[derive(Debug, Default, Clone)]
+pub struct RecordBuf {
+    pub line: u64,
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl RecordBuf {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn field(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+
+    pub fn fields(&self) -> impl Iterator<Item = &str> {
+        (0..self.ends.len()).map(|i| self.field(i))
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+    }
+
+    fn end_field(&mut self) {
+        self.ends.push(self.text.len());
+    }
+}
+
+/// Splits an RFC 4180 record into fields (quotes removed, `""` unescaped; text after a closing quote is kept).
+fn split_fields(rec: &str, buf: &mut RecordBuf) {
+    buf.clear();
+    let b = rec.as_bytes();
     let mut i = 0;
-    while i < rec.len() {
-        let b = rec[i];
-        let field = fields.last_mut().expect("one field at least");
-        match (b, quoted) {
-            (b'"', true) if rec.get(i + 1) == Some(&b'"') => {
-                field.push(b'"');
-                i += 1;
+    loop {
+        if b.get(i) == Some(&b'"') {
+            i += 1;
+            let mut start = i;
+            loop {
+                match b[i..].iter().position(|&c| c == b'"') {
+                    None => {
+                        buf.text.push_str(&rec[start..]);
+                        i = b.len();
+                        break;
+                    }
+                    Some(p) => {
+                        buf.text.push_str(&rec[start..i + p]);
+                        i += p + 1;
+                        if b.get(i) != Some(&b'"') {
+                            break;
+                        }
+                        buf.text.push('"');
+                        i += 1;
+                        start = i;
+                    }
+                }
             }
-            (b'"', true) => quoted = false,
-            (b'"', false) if field.is_empty() => quoted = true,
-            (b',', false) => fields.push(Vec::new()),
-            _ => field.push(b),
+        }
+        let end = field_end(b, i);
+        buf.text.push_str(&rec[i..end]);
+        buf.end_field();
+        i = end;
+        if i >= b.len() {
+            return;
         }
         i += 1;
     }
-    fields
 }
 
 /// A CSV reader: the first record is the header; each later one must have as many fields.
@@ -207,6 +264,26 @@ impl<R: BufRead> CsvReader<R> {
     }
 
     fn record(&mut self, expected: Option<usize>) -> Option<Result<Record, DataError>> {
+        let mut buf = RecordBuf::default();
+        self.fill(expected, &mut buf).map(|r| r.map(|()| Record { line: buf.line, fields: buf.fields().map(str::to_string).collect() }))
+    }
+
+    /// Reads the next data record into `buf` (the header first, with [`CsvReader::header`]).
+    pub fn read_into(&mut self, buf: &mut RecordBuf) -> Option<Result<(), DataError>> {
+        if self.failed {
+            return None;
+        }
+        let expected = self.header.as_ref().map(Vec::len);
+        let item = self.fill(expected, buf);
+        if let Some(Err(DataError::Row { kind, .. })) = &item
+            && kind.is_fatal()
+        {
+            self.failed = true;
+        }
+        item
+    }
+
+    fn fill(&mut self, expected: Option<usize>, buf: &mut RecordBuf) -> Option<Result<(), DataError>> {
         loop {
             let raw = match self.raw.next() {
                 Ok(Some(raw)) => raw,
@@ -228,23 +305,19 @@ impl<R: BufRead> CsvReader<R> {
             if text.iter().all(|b| b.is_ascii_whitespace()) {
                 continue;
             }
-            let mut fields = Vec::new();
-            for (i, f) in split_fields(text).into_iter().enumerate() {
-                if f.len() > self.limits.max_field_bytes {
-                    return err(
-                        RowErrorKind::FieldTooLarge,
-                        format!("field {} has {} bytes, over the limit of {}", i + 1, f.len(), self.limits.max_field_bytes),
-                    );
-                }
-                match self.encoding.decode(&f) {
-                    Ok(s) => fields.push(s),
-                    Err(why) => return err(RowErrorKind::InvalidEncoding, format!("field {} is {why}", i + 1)),
-                }
+            match self.encoding.decode(text) {
+                Ok(text) => split_fields(&text, buf),
+                Err(why) => return err(RowErrorKind::InvalidEncoding, format!("the record is {why}")),
+            };
+            buf.line = line;
+            let max = self.limits.max_field_bytes;
+            if let Some((i, f)) = buf.fields().enumerate().find(|(_, f)| f.len() > max) {
+                return err(RowErrorKind::FieldTooLarge, format!("field {} has {} bytes, over the limit of {max}", i + 1, f.len()));
             }
-            if let Some(n) = expected.filter(|&n| n != fields.len()) {
-                return err(RowErrorKind::RaggedRow, format!("has {} fields, the header has {n}", fields.len()));
+            if let Some(n) = expected.filter(|&n| n != buf.len()) {
+                return err(RowErrorKind::RaggedRow, format!("has {} fields, the header has {n}", buf.len()));
             }
-            return Some(Ok(Record { line, fields }));
+            return Some(Ok(()));
         }
     }
 }
@@ -254,17 +327,9 @@ impl<R: BufRead> Iterator for CsvReader<R> {
 
     /// Data records after the header (read it first with [`CsvReader::header`]).
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
-        }
-        let expected = self.header.as_ref().map(Vec::len);
-        let item = self.record(expected);
-        if let Some(Err(e)) = &item
-            && matches!(e, DataError::Row { kind, .. } if kind.is_fatal())
-        {
-            self.failed = true;
-        }
-        item
+        let mut buf = RecordBuf::default();
+        let item = self.read_into(&mut buf)?;
+        Some(item.map(|()| Record { line: buf.line, fields: buf.fields().map(str::to_string).collect() }))
     }
 }
 
@@ -318,7 +383,7 @@ impl<R: BufRead> Iterator for JsonLinesReader<R> {
                 continue;
             }
             let text = match self.encoding.decode(text) {
-                Ok(t) => t,
+                Ok(t) => t.into_owned(),
                 Err(why) => return err(RowErrorKind::InvalidEncoding, format!("the line is {why}")),
             };
             return match serde_json::from_str::<serde_json::Value>(&text) {
@@ -330,20 +395,29 @@ impl<R: BufRead> Iterator for JsonLinesReader<R> {
     }
 }
 
+/// Appends one CSV field, quoted when it must be (RFC 4180).
+pub fn write_csv_field(f: &str, out: &mut Vec<u8>) {
+    if f.bytes().any(|c| matches!(c, b',' | b'"' | b'\n' | b'\r')) {
+        out.push(b'"');
+        for part in f.split_inclusive('"') {
+            out.extend_from_slice(part.as_bytes());
+            if part.ends_with('"') {
+                out.push(b'"');
+            }
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(f.as_bytes());
+    }
+}
+
 /// Appends one CSV record (RFC 4180 quoting, CRLF) to `out`.
 pub fn write_csv_record(fields: &[impl AsRef<str>], out: &mut Vec<u8>) {
     for (i, f) in fields.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        let f = f.as_ref();
-        if f.contains([',', '"', '\n', '\r']) {
-            out.push(b'"');
-            out.extend_from_slice(f.replace('"', "\"\"").as_bytes());
-            out.push(b'"');
-        } else {
-            out.extend_from_slice(f.as_bytes());
-        }
+        write_csv_field(f.as_ref(), out);
     }
     out.extend_from_slice(b"\r\n");
 }

@@ -175,12 +175,19 @@ impl Deidentifier {
 
     /// De-identifies free text: every span found gets its kind's operator.
     pub fn text(&mut self, text: &str) -> String {
+        let mut out = String::new();
+        self.text_into(text, &mut out);
+        out
+    }
+
+    /// [`Deidentifier::text`] appended to `out`.
+    pub fn text_into(&mut self, text: &str, out: &mut String) {
         scan_into(text, &mut self.spans);
         if self.spans.is_empty() {
-            return text.to_string();
+            out.push_str(text);
+            return;
         }
         let spans = std::mem::take(&mut self.spans);
-        let mut out = String::with_capacity(text.len());
         let mut at = 0;
         for s in &spans {
             let op = self.policy.action(s.kind);
@@ -191,19 +198,32 @@ impl Deidentifier {
         }
         out.push_str(&text[at..]);
         self.spans = spans;
-        out
     }
 
     /// De-identifies one cell of column `col` (None: a value outside the profiled columns).
     pub fn cell(&mut self, col: Option<usize>, value: &str) -> String {
-        match col.and_then(|c| self.columns.get(c)).and_then(|c| c.kind) {
-            Some(kind) if !value.trim().is_empty() => {
-                let op = self.policy.action(kind);
-                self.count(kind, op);
-                apply(op, kind, value.trim(), self.key.as_ref())
-            }
-            _ => self.text(value),
-        }
+        let mut out = String::new();
+        self.cell_into(col, value, &mut out);
+        out
+    }
+
+    /// A tagged column's cell gets its column's operator whole, unless a scan finds something else in
+    /// it: a cell that is wholly another kind gets that kind's operator, a cell with identifiers inside
+    /// text is treated as free text (so a resident ID in a mobile column is not masked as a mobile).
+    fn cell_into(&mut self, col: Option<usize>, value: &str, out: &mut String) {
+        let v = value.trim();
+        let Some(column_kind) = col.and_then(|c| self.columns.get(c)).and_then(|c| c.kind).filter(|_| !v.is_empty()) else {
+            return self.text_into(value, out);
+        };
+        scan_into(v, &mut self.spans);
+        let kind = match self.spans.as_slice() {
+            [] => column_kind,
+            [s] if s.start == 0 && s.end == v.len() => s.kind,
+            _ => return self.text_into(value, out),
+        };
+        let op = self.policy.action(kind);
+        self.count(kind, op);
+        out.push_str(&apply(op, kind, v, self.key.as_ref()));
     }
 
     /// Starts the `row`-th valid row (counting from 0, as in the first pass); false when k-anonymity
@@ -217,9 +237,16 @@ impl Deidentifier {
 
     /// De-identifies the value of column `col` in a row begun with [`Deidentifier::begin_row`].
     pub fn field(&mut self, col: Option<usize>, value: &str) -> String {
+        let mut out = String::new();
+        self.field_into(col, value, &mut out);
+        out
+    }
+
+    /// [`Deidentifier::field`] appended to `out`.
+    pub fn field_into(&mut self, col: Option<usize>, value: &str, out: &mut String) {
         match (col.and_then(|c| self.quasi_of.get(c).copied().flatten()), &self.plan) {
-            (Some(q), Some(plan)) => plan.value(q, value),
-            _ => self.cell(col, value),
+            (Some(q), Some(plan)) => out.push_str(&plan.value(q, value)),
+            _ => self.cell_into(col, value, out),
         }
     }
 

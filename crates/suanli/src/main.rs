@@ -6,6 +6,7 @@ mod bench_energy;
 mod bench_ledger;
 mod bench_web;
 mod client;
+mod data;
 mod energy;
 mod output;
 mod simulate;
@@ -144,6 +145,9 @@ enum Command {
     /// Data-centre energy: import readings, PUE, monitoring coverage, the lifecycle report.
     #[command(subcommand)]
     Energy(energy::EnergyCmd),
+    /// Data sharing: de-identify a file offline under its grade's policy (GB/T 43697, GB/T 37964).
+    #[command(subcommand)]
+    Data(data::DataCmd),
     /// Run inside a compute centre: connect out to the platform, take the centre's jobs, run
     /// them on the local cluster, report back (see README, "Connect your cluster").
     Agent {
@@ -715,6 +719,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             suanli_dispatch::agent::run_agent(cfg, slurm.clone(), Some(slurm)).await.map_err(|e| anyhow::anyhow!("{e}"))
         }
         Command::Energy(cmd) => energy::run(client()?, cmd, fmt).await,
+        Command::Data(cmd) => data::run(cmd, fmt),
         Command::City => {
             let v = client()?.get("/api/v1/city/summary").await?;
             show_city(&v, fmt);

@@ -38,15 +38,11 @@ pub(super) fn char3(t: &Tables, b: &[u8], i: usize, out: &mut Vec<Span>) -> usiz
         push(out, i, end, Kind::Plate);
         return end;
     }
-    if let Some(words) = t.places.get(&cp)
-        && let Some(end) = words.iter().find(|w| b[i..].starts_with(w.as_bytes())).and_then(|w| address(t, b, i + w.len()))
-    {
+    if let Some(end) = t.places.find(cp, &b[i..]).and_then(|w| address(t, b, i + w.len())) {
         push(out, i, end, Kind::Address);
         return end;
     }
-    if let Some(words) = t.before.get(&cp)
-        && let Some(w) = words.iter().find(|w| b[i..].starts_with(w.as_bytes()))
-    {
+    if let Some(w) = t.before.find(cp, &b[i..]) {
         let j = skip_separators(b, i + w.len());
         if let Some(end) = name_at(t, b, j) {
             push(out, j, end, Kind::Name);
@@ -54,8 +50,7 @@ pub(super) fn char3(t: &Tables, b: &[u8], i: usize, out: &mut Vec<Span>) -> usiz
         }
         return i + w.len();
     }
-    if let Some(words) = t.after.get(&cp)
-        && words.iter().any(|w| b[i..].starts_with(w.as_bytes()))
+    if t.after.find(cp, &b[i..]).is_some()
         && let Some(start) = name_before(t, b, i)
         && out.last().is_none_or(|l| l.end <= start)
     {

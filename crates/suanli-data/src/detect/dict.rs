@@ -1,6 +1,5 @@
 //! Word lists of the Chinese detectors (surnames, context words, place names, plate provinces) and their lookup bitmaps.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// Common single-character surnames (roughly the 300 most frequent).
@@ -179,19 +178,35 @@ pub struct Tables {
     pub admin: CharSet,
     pub street: CharSet,
     /// Place names and name-context words by their first character.
-    pub places: HashMap<u32, Vec<&'static str>>,
-    pub before: HashMap<u32, Vec<&'static str>>,
-    pub after: HashMap<u32, Vec<&'static str>>,
+    pub places: WordIndex,
+    pub before: WordIndex,
+    pub after: WordIndex,
 }
 
-fn by_first(words: &[&'static str]) -> HashMap<u32, Vec<&'static str>> {
-    let mut m: HashMap<u32, Vec<&'static str>> = HashMap::new();
-    for w in words {
-        m.entry(w.chars().next().map_or(0, |c| c as u32)).or_default().push(w);
+/// Words by first character: a bitmap to reject fast, then a sorted list (longest word first among equals).
+pub struct WordIndex {
+    first: CharSet,
+    words: Vec<(u32, &'static str)>,
+}
+
+impl WordIndex {
+    fn new(words: &[&'static str]) -> WordIndex {
+        let mut first = CharSet::new();
+        let mut list: Vec<(u32, &'static str)> = words.iter().map(|w| (w.chars().next().map_or(0, |c| c as u32), *w)).collect();
+        list.iter().for_each(|(c, _)| first.add(char::from_u32(*c).unwrap_or('\0')));
+        list.sort_by_key(|(c, w)| (*c, std::cmp::Reverse(w.len())));
+        WordIndex { first, words: list }
     }
-    // Longest first, so 黑龙江 wins over a shorter word with the same start.
-    m.values_mut().for_each(|v| v.sort_by_key(|w| std::cmp::Reverse(w.len())));
-    m
+
+    /// The longest word starting with `cp` that `text` starts with.
+    #[inline]
+    pub fn find(&self, cp: u32, text: &[u8]) -> Option<&'static str> {
+        if !self.first.has(cp) {
+            return None;
+        }
+        let from = self.words.partition_point(|(c, _)| *c < cp);
+        self.words[from..].iter().take_while(|(c, _)| *c == cp).map(|(_, w)| *w).find(|w| text.starts_with(w.as_bytes()))
+    }
 }
 
 fn build() -> Tables {
@@ -212,9 +227,9 @@ fn build() -> Tables {
         stop: set(STOPS),
         admin: set(ADMIN_MARKERS),
         street: set(STREET_MARKERS),
-        places: by_first(&places),
-        before: by_first(NAME_BEFORE),
-        after: by_first(NAME_AFTER),
+        places: WordIndex::new(&places),
+        before: WordIndex::new(NAME_BEFORE),
+        after: WordIndex::new(NAME_AFTER),
     }
 }
 

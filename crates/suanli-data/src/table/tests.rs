@@ -41,6 +41,25 @@ fn cells_and_free_text_get_the_policy() {
     assert_eq!(r.actions[&Kind::Address], Operator::Generalise);
 }
 
+#[test]
+fn a_cell_unlike_its_column_gets_the_operator_of_what_it_holds() {
+    let headers = strings(&["手机"]);
+    let mut p = Profiler::new(&headers);
+    p.add_row(&["13812345678"]);
+    p.add_row(&["13912345678"]);
+    let mut d = deidentifier("general", OpeningMode::Unconditional, p.finish(), &[]);
+    let cases = [
+        ("13712345678", "137****5678"),
+        ("11010519491231002X", "1****************X"),
+        ("手机13712345678或邮箱a@b.cn", "手机137****5678或邮箱a***@b.cn"),
+        ("1381234", "***1234"),
+        ("", ""),
+    ];
+    for (cell, want) in cases {
+        assert_eq!(d.row(0, &strings(&[cell])).unwrap(), vec![want.to_string()], "{cell}");
+    }
+}
+
 /// Kinds that must never survive a general-grade delivery (company codes may: they are public record).
 fn left_over(text: &str) -> Vec<(Kind, String)> {
     scan(text).into_iter().filter(|s| s.kind != Kind::Uscc).map(|s| (s.kind, text[s.start..s.end].to_string())).collect()

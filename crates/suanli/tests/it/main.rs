@@ -2,6 +2,7 @@
 
 mod api;
 mod backends;
+mod data;
 mod e2e;
 mod energy;
 mod harness;
