@@ -9,6 +9,7 @@ mod client;
 mod energy;
 mod output;
 mod simulate;
+mod simulate_gavel;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
