@@ -3,6 +3,7 @@
 mod api;
 mod e2e;
 mod energy;
+mod gavel;
 mod harness;
 mod ledger;
 mod simulate;
