@@ -10,6 +10,7 @@ mod data;
 mod energy;
 mod output;
 mod simulate;
+mod simulate_gavel;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};

@@ -20,7 +20,7 @@ pub struct SimulateArgs {
     /// The trace file (CSV).
     #[arg(long)]
     pub trace: PathBuf,
-    /// philly or alibaba-openb.
+    /// philly, alibaba-openb, or gavel (Gavel's tab-separated trace; needs --gavel-cluster and --throughputs).
     #[arg(long)]
     pub format: String,
     /// A city file in the demo city's format (default: the built-in demo city).
@@ -32,7 +32,8 @@ pub struct SimulateArgs {
     /// Multiply every pool's node count (e.g. 0.1 for a city a tenth the size).
     #[arg(long, default_value_t = 1.0)]
     pub capacity_scale: f64,
-    /// Policies to compare: suanli, fifo-firstfit, cheapest-first, fair-agnostic, or all.
+    /// Policies to compare: suanli, fifo-firstfit, cheapest-first, fair-agnostic, or all
+    /// (with --format gavel: suanli, fifo-perf, fifo, fair-agnostic, or all).
     #[arg(long, default_value = "all")]
     pub policy: String,
     /// Only the first N jobs by arrival.
@@ -52,6 +53,30 @@ pub struct SimulateArgs {
     /// Carbon price in the objective, yuan per kg (default: the scheduler's).
     #[arg(long)]
     pub carbon_price: Option<f64>,
+    /// Gavel's cluster, V100:P100:K80 GPU counts (e.g. 36:36:36); the city is only these servers.
+    #[arg(long)]
+    pub gavel_cluster: Option<String>,
+    /// GPUs per server of each type in --gavel-cluster, V100:P100:K80.
+    #[arg(long, default_value = "1:1:1")]
+    pub gpus_per_server: String,
+    /// With --format gavel: average JCT over jobs with ids from this one (Gavel's -s).
+    #[arg(long, default_value_t = 0)]
+    pub window_start: u64,
+    /// With --format gavel: ... up to this id, exclusive (Gavel's -e); default the last job.
+    #[arg(long)]
+    pub window_end: Option<u64>,
+    /// With --format gavel: length of a round's lease, seconds (Gavel's 360 s rounds).
+    #[arg(long, default_value_t = 360.0)]
+    pub lease_s: f64,
+    /// With --format gavel: checkpoint-restore seconds a job loses when it resumes or moves.
+    #[arg(long, default_value_t = 30.0)]
+    pub restore_s: f64,
+    /// With --format gavel: hours of waiting that double a job's claim in Suanli's policy.
+    #[arg(long, default_value_t = 48.0)]
+    pub aging_h: f64,
+    /// With --format gavel: let waiting jobs take GPUs that fall idle mid-round (Gavel waits for the next round).
+    #[arg(long)]
+    pub fill_mid_round: bool,
     /// Where the report (report.md, report.json) and its charts (SVG) are written.
     #[arg(long, default_value = "suanli-report")]
     pub report_dir: PathBuf,
@@ -59,6 +84,12 @@ pub struct SimulateArgs {
 
 pub fn simulate(a: SimulateArgs, output: crate::output::Format) -> anyhow::Result<()> {
     use crate::output::Format;
+    if a.format.trim() == "gavel" {
+        return crate::simulate_gavel::simulate_gavel(a, output);
+    }
+    if a.gavel_cluster.is_some() {
+        bail!("--gavel-cluster goes with --format gavel");
+    }
     let format: TraceFormat = a.format.parse().map_err(|e: String| anyhow::anyhow!(e))?;
     let policies: Vec<PolicyKind> = if a.policy == "all" {
         PolicyKind::ALL.to_vec()
