@@ -128,9 +128,7 @@ pub fn router(state: AppState) -> Router {
         .route("/energy/coverage", get(energy::coverage))
         .route("/energy/evaluation", get(energy::evaluation))
         .route("/energy/alerts", get(energy::alerts));
-    Router::new()
-        .route("/healthz", get(city::healthz))
-        .route("/metrics", get(metrics::render))
+    let web = Router::new()
         .route("/", get(web::overview))
         .route("/sign-in", get(web::sign_in_page).post(web::sign_in))
         .route("/sign-out", post(web::sign_out))
@@ -142,6 +140,11 @@ pub fn router(state: AppState) -> Router {
         .route("/centres/{id}", get(web::centre_page))
         .route("/vouchers/apply", post(web::apply))
         .route("/vouchers/applications/{id}/{decision}", post(web::decide))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), web::session::guard));
+    Router::new()
+        .route("/healthz", get(city::healthz))
+        .route("/metrics", get(metrics::render))
+        .merge(web)
         .nest("/api/v1", api)
         .fallback(|| async {
             error::ApiError::new(ErrorCode::NotFound, "no such path; the API lives under /api/v1 (GET /api/v1/openapi.json describes it)")

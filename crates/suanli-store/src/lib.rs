@@ -94,6 +94,18 @@ pub struct JobFilter {
     pub limit: u32,
 }
 
+/// A user from `id, name, role, tenant_id, provider_id`.
+fn principal_from_row(r: &sqlx::any::AnyRow) -> StoreResult<Principal> {
+    let role: String = r.get(2);
+    Ok(Principal {
+        user_id: rows::parse_id(r.get::<String, _>(0))?,
+        name: r.get(1),
+        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role '{role}'")))?,
+        tenant_id: r.get::<Option<String>, _>(3).map(rows::parse_id).transpose()?,
+        provider_id: r.get::<Option<String>, _>(4).map(rows::parse_id).transpose()?,
+    })
+}
+
 /// Connection settings beyond the URL.
 #[derive(Debug, Clone, Default)]
 pub struct StoreOptions {
@@ -305,15 +317,20 @@ impl Store {
         .bind(token_sha256_hex.to_owned())
         .fetch_optional(&self.pool)
         .await?;
-        let Some(r) = row else { return Ok(None) };
-        let role: String = r.get(2);
-        Ok(Some(Principal {
-            user_id: rows::parse_id(r.get::<String, _>(0))?,
-            name: r.get(1),
-            role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role '{role}'")))?,
-            tenant_id: r.get::<Option<String>, _>(3).map(rows::parse_id).transpose()?,
-            provider_id: r.get::<Option<String>, _>(4).map(rows::parse_id).transpose()?,
-        }))
+        row.as_ref().map(principal_from_row).transpose()
+    }
+
+    /// The user of a live web session (not revoked, not expired at `now_ms`), by the session id's SHA-256.
+    pub async fn session_principal(&self, id_sha256_hex: &str, now_ms: i64) -> StoreResult<Option<Principal>> {
+        let row = sqlx::query(
+            "SELECT u.id, u.name, u.role, u.tenant_id, u.provider_id FROM web_sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id_hash = $1 AND s.revoked_ms IS NULL AND s.expires_ms > $2",
+        )
+        .bind(id_sha256_hex.to_owned())
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(principal_from_row).transpose()
     }
 
     pub async fn user_count(&self) -> StoreResult<i64> {
@@ -502,6 +519,28 @@ impl Store {
 }
 
 impl WriteTx<'_> {
+    /// Opens a web session: only the SHA-256 of its id is stored.
+    pub async fn insert_session(&mut self, id_sha256_hex: &str, user: &UserId, created_ms: i64, expires_ms: i64) -> StoreResult<()> {
+        sqlx::query("INSERT INTO web_sessions (id_hash, user_id, created_ms, expires_ms) VALUES ($1, $2, $3, $4)")
+            .bind(id_sha256_hex.to_owned())
+            .bind(user.to_string())
+            .bind(created_ms)
+            .bind(expires_ms)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Revokes a web session; whether it was live.
+    pub async fn revoke_session(&mut self, id_sha256_hex: &str, at_ms: i64) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE web_sessions SET revoked_ms = $1 WHERE id_hash = $2 AND revoked_ms IS NULL")
+            .bind(at_ms)
+            .bind(id_sha256_hex.to_owned())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     pub async fn commit(self) -> StoreResult<()> {
         self.tx.commit().await?;
         Ok(())

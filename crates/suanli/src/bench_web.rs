@@ -163,7 +163,14 @@ pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
         let _ = stop_rx.await;
     }));
     let http = reqwest::Client::new();
-    let cookie = |role: &str| format!("suanli_token={}", token(role));
+    // One web session per role, opened as sign-in opens them.
+    let mut sessions = std::collections::HashMap::new();
+    for role in ["operator", "tenant", "regulator"] {
+        let who = suanli_server::auth::principal(&state, &token(role)).await?.ok_or_else(|| anyhow::anyhow!("no {role} token"))?;
+        let set = suanli_server::web::session::open(&state, &who, &no_headers()).await?;
+        sessions.insert(role, set.split(';').next().unwrap_or_default().to_string());
+    }
+    let cookie = |role: &str| sessions.get(role).cloned().unwrap_or_default();
     let a_job = state.store.jobs(&suanli_store::JobFilter { limit: 1, ..Default::default() }).await?.into_iter().next();
     let a_centre = centres.last().map(|c| c.id.to_string()).unwrap_or_default();
     let mut pages: Vec<(String, String, &str)> = vec![
@@ -228,4 +235,9 @@ pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
     }
     println!("{t}");
     Ok(())
+}
+
+/// Request headers as a plain HTTP client sends them (no TLS gateway in front).
+fn no_headers() -> reqwest::header::HeaderMap {
+    reqwest::header::HeaderMap::new()
 }

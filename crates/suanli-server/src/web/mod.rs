@@ -1,8 +1,10 @@
 //! The web UI, rendered on the server: sign-in with a token, and the city overview (the policy's targets against what the platform measures), in Chinese or English, with SVG charts.
 //!
 //! Pages are plain HTML with one embedded stylesheet and no script. A token signs the
-//! browser in (an HttpOnly, SameSite=Strict cookie); every page checks it like the API
-//! checks a bearer token, so what a role may not see is neither shown nor served. The
+//! browser in and opens a web session (`session.rs`: a revocable session id in an HttpOnly,
+//! SameSite=Strict cookie, CSRF tokens in forms, an Origin check on posts); every page checks
+//! the session's user like the API checks a bearer token, so what a role may not see is
+//! neither shown nor served. The
 //! language comes from `?lang=zh-CN|en`, then the `suanli_lang` cookie, then Chinese.
 
 use crate::AppState;
@@ -17,9 +19,8 @@ use suanli_core::city::ComputeSlice;
 
 mod insight;
 mod jobs;
+pub mod session;
 pub use jobs::{job_page, jobs_page, submit_job};
-
-const TOKEN_COOKIE: &str = "suanli_token";
 const LANG_COOKIE: &str = "suanli_lang";
 
 /// The two languages of the UI.
@@ -128,8 +129,7 @@ fn lang_of(q: &LangQuery, headers: &HeaderMap) -> (Lang, Option<String>) {
 }
 
 async fn signed_in(s: &AppState, headers: &HeaderMap) -> Option<Caller> {
-    let token = cookie(headers, TOKEN_COOKIE)?;
-    crate::auth::principal(s, token).await.ok().flatten().map(Caller)
+    session::principal(s, headers).await.map(Caller)
 }
 
 fn page(lang: Lang, title: &str, caller: Option<&Caller>, body: &str) -> String {
@@ -145,7 +145,7 @@ fn page(lang: Lang, title: &str, caller: Option<&Caller>, body: &str) -> String 
             lang.t("退出", "Sign out")
         )
     });
-    format!(
+    session::inject(format!(
         r#"<!doctype html><html lang="{code}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · Suanli 算力</title><style>{STYLE}</style></head>
 <body><header><a class="brand" href="/">Suanli 算力</a><nav aria-label="{nav}"><a href="/">{overview}</a><a href="/centres">{centres}</a><a href="/jobs">{jobs}</a><a href="/vouchers">{vouchers}</a><a href="/energy">{energy}</a><a href="/api/v1/openapi.json">API</a></nav><a class="lang" href="?lang={olang}" hreflang="{olang}">{oname}</a>{who}</header>
 <main id="main">{body}</main><footer>{foot}</footer></body></html>"#,
@@ -161,7 +161,7 @@ fn page(lang: Lang, title: &str, caller: Option<&Caller>, body: &str) -> String 
         oname = other.1,
         foot = lang
             .t("杭州市人工智能算力调度平台 · 数据实时来自本平台", "Hangzhou city AI-compute platform · live figures from this platform"),
-    )
+    ))
 }
 
 const STYLE: &str = "body{font-family:system-ui,'PingFang SC','Noto Sans CJK SC',sans-serif;margin:0;color:#1a1a1a;background:#f6f7f9}\
@@ -217,18 +217,31 @@ struct SignInForm {
 pub async fn sign_in(State(s): State<AppState>, headers: HeaderMap, body: String) -> Response {
     let (lang, _) = lang_of(&LangQuery { lang: None }, &headers);
     let token = serde_urlencoded::from_str::<SignInForm>(&body).map(|f| f.token.trim().to_string()).unwrap_or_default();
-    let valid = !token.is_empty() && crate::auth::principal(&s, &token).await.ok().flatten().is_some();
-    if !valid {
+    let who = if token.is_empty() { None } else { crate::auth::principal(&s, &token).await.ok().flatten() };
+    let Some(who) = who else {
         let html = sign_in_html(lang, Some(lang.t("令牌无效，请检查后重试。", "That token is not valid; check it and try again.")));
         return (StatusCode::UNAUTHORIZED, Html(html)).into_response();
+    };
+    match session::open(&s, &who, &headers).await {
+        Ok(cookie) => with_cookie(Redirect::to("/").into_response(), Some(cookie)),
+        Err(e) => {
+            tracing::error!(error = %e, "could not open a web session");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Html(sign_in_html(
+                    lang,
+                    Some(lang.t("暂时无法登录，请稍后再试。", "Signing in is not possible right now; try again shortly.")),
+                )),
+            )
+                .into_response()
+        }
     }
-    let cookie = format!("{TOKEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=86400");
-    with_cookie(Redirect::to("/").into_response(), Some(cookie))
 }
 
-/// `POST /sign-out`.
-pub async fn sign_out() -> Response {
-    with_cookie(Redirect::to("/sign-in").into_response(), Some(format!("{TOKEN_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")))
+/// `POST /sign-out`: revokes the session, so its cookie no longer signs anyone in.
+pub async fn sign_out(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    let cleared = session::close(&s, &headers).await;
+    with_cookie(Redirect::to("/sign-in").into_response(), Some(cleared))
 }
 
 /// Horizontal bars of PFLOPS by a key, as an SVG with a title and a text alternative.

@@ -547,53 +547,42 @@ async fn quotes_and_explanations() {
 /// English on request (remembered), nothing served without signing in.
 #[tokio::test]
 async fn web_overview_needs_sign_in_and_speaks_both_languages() {
+    use crate::harness::Web;
     let s = TestServer::start().await;
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let r = http.get(format!("{}/", s.url)).send().await.unwrap();
     assert_eq!((r.status(), r.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/sign-in"));
-    let r = http
-        .post(format!("{}/sign-in", s.url))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("token=sl_wrong")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert!(r.text().await.unwrap().contains("令牌无效"));
-    let form = format!("token={}", s.tokens["regulator"]);
-    let r = http
-        .post(format!("{}/sign-in", s.url))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
-    assert!(r.headers()["set-cookie"].to_str().unwrap().contains("HttpOnly"));
-    let page = http.get(format!("{}/", s.url)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    assert_eq!(Web::sign_in(&s.url, "sl_wrong").await.err(), Some(StatusCode::UNAUTHORIZED));
+    let web = Web::sign_in(&s.url, &s.tokens["regulator"]).await.unwrap();
+    let page = web.page("/").await;
     assert!(
         page.contains("<html lang=\"zh-CN\"") && page.contains("城市算力总览") && page.contains("<svg") && page.contains("算力券已使用"),
         "{page}"
     );
-    let r = http.get(format!("{}/?lang=en", s.url)).header("cookie", &cookie).send().await.unwrap();
-    let lang_cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let r = web.get("/?lang=en").await;
+    let lang_cookie = crate::harness::set_cookie(&r, "suanli_lang").unwrap();
     let page = r.text().await.unwrap();
     assert!(page.contains("City compute overview") && page.contains("Open compute by region"), "{page}");
-    let page =
-        http.get(format!("{}/", s.url)).header("cookie", format!("{cookie}; {lang_cookie}")).send().await.unwrap().text().await.unwrap();
+    let page = http
+        .get(format!("{}/", s.url))
+        .header("cookie", format!("{}; {lang_cookie}", web.cookie))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("<html lang=\"en\""), "the language choice is remembered");
     // The energy page: coverage of the demo city (24 of 26 centres report) and the ranking.
-    let page = http.get(format!("{}/energy", s.url)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    let page = web.page("/energy").await;
     assert!(page.contains("监测覆盖率") && page.contains("24/26") && page.contains("全生命周期评价排名"), "{page}");
     // Centres: the registry filtered to Hangzhou's districts, and one centre's page with its PUE chart.
-    let page = http.get(format!("{}/centres?region=hz-", s.url)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    let page = web.page("/centres?region=hz-").await;
     let first = page.split("href=\"/centres/").nth(1).and_then(|x| x.split('"').next()).expect("a centre link").to_string();
     assert!(page.contains("hz-") && !page.contains("<td>sd-"), "{page}");
-    let page = http.get(format!("{}/centres/{first}", s.url)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    let page = web.page(&format!("/centres/{first}")).await;
     assert!(page.contains("资源池") && page.contains("近 30 天每日 PUE") && page.contains("<svg"), "{page}");
-    let r = http.get(format!("{}/centres/ctr_00000000000000000000ff", s.url)).header("cookie", &cookie).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(web.get("/centres/ctr_00000000000000000000ff").await.status(), StatusCode::NOT_FOUND);
 }
 
 /// The jobs and vouchers pages do each role's task over plain HTML forms: a tenant submits a
@@ -601,76 +590,143 @@ async fn web_overview_needs_sign_in_and_speaks_both_languages() {
 /// an application; a tenant never sees the approval forms.
 #[tokio::test]
 async fn web_forms_submit_jobs_apply_and_approve() {
+    use crate::harness::Web;
     let s = TestServer::start().await;
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let sign_in = |role: &str| {
-        let (http, url, token) = (http.clone(), s.url.clone(), s.tokens[role].clone());
-        async move {
-            let r = http
-                .post(format!("{url}/sign-in"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(format!("token={token}"))
-                .send()
-                .await
-                .unwrap();
-            r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string()
-        }
-    };
-    let form = |path: &str, cookie: &str, body: &str| {
-        http.post(format!("{}{path}", s.url))
-            .header("cookie", cookie)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body.to_string())
-            .send()
-    };
-    let tenant = sign_in("tenant").await;
-    let page = http.get(format!("{}/jobs", s.url)).header("cookie", &tenant).send().await.unwrap().text().await.unwrap();
+    let sign_in = |role: &str| Web::sign_in(&s.url, &s.tokens[role]);
+    let tenant = sign_in("tenant").await.unwrap();
+    let page = tenant.page("/jobs").await;
     assert!(page.contains("提交作业") && page.contains("<label for=\"accelerators\">"), "{page}");
     // The quote step: the cheapest, fastest and greenest options with a goal to choose.
-    let r = form("/jobs", &tenant, "name=web-job&accelerators=8&hours=1&min_tflops=300&step=quote").await.unwrap();
+    let r = tenant.post("/jobs", "name=web-job&accelerators=8&hours=1&min_tflops=300&step=quote").await;
     assert_eq!(r.status(), StatusCode::OK);
     let page = r.text().await.unwrap();
     assert!(page.contains(r#"id="quotes""#) && page.contains(r#"value="greenest""#) && page.contains(r#"id="submit-job""#), "{page}");
     assert!(page.contains(r#"value="web-job""#), "the form keeps its values: {page}");
-    let r = form("/jobs", &tenant, "name=web-job&accelerators=100000&hours=1&step=quote").await.unwrap();
+    let r = tenant.post("/jobs", "name=web-job&accelerators=100000&hours=1&step=quote").await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "an impossible job gets no quote");
-    let r = form("/jobs", &tenant, "name=web-job&accelerators=8&hours=1&min_tflops=300&step=submit&goal=greenest").await.unwrap();
+    let r = tenant.post("/jobs", "name=web-job&accelerators=8&hours=1&min_tflops=300&step=submit&goal=greenest").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let to = r.headers()["location"].to_str().unwrap().to_string();
     let id = to.strip_prefix("/jobs?submitted=").expect("redirected to the jobs page").to_string();
-    let page = http.get(format!("{}{to}", s.url)).header("cookie", &tenant).send().await.unwrap().text().await.unwrap();
+    let page = tenant.page(&to).await;
     assert!(page.contains("已提交") && page.contains(&format!(r#"href="/jobs/{id}""#)) && page.contains("web-job"), "{page}");
     let (_, job) = s.as_role("tenant").get(&format!("/api/v1/jobs/{id}")).await;
     assert_eq!(job["goal"], "greenest", "{job}");
-    let page = http.get(format!("{}/jobs/{id}?lang=en", s.url)).header("cookie", &tenant).send().await.unwrap().text().await.unwrap();
+    let page = tenant.page(&format!("/jobs/{id}?lang=en")).await;
     assert!(page.contains("<h1>web-job</h1>") && page.contains(r#"id="explanation""#) && page.contains("Greenest"), "{page}");
-    let other = sign_in("provider").await;
-    let page = http.get(format!("{}/vouchers?lang=en", s.url)).header("cookie", &other).send().await.unwrap().text().await.unwrap();
+    let other = sign_in("provider").await.unwrap();
+    let page = other.page("/vouchers?lang=en").await;
     assert!(page.contains("My earnings") && page.contains("Statements") && !page.contains("/approve"), "{page}");
-    let r = http.get(format!("{}/jobs/{id}", s.url)).header("cookie", &other).send().await.unwrap();
+    let r = other.get(&format!("/jobs/{id}")).await;
     let (_, placed) = s.as_role("tenant").get(&format!("/api/v1/jobs/{id}")).await;
     if placed["centre_id"].is_null() {
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "a provider sees only jobs at its own centres");
     }
-    let r = form("/vouchers/apply", &tenant, "amount=0&purpose=x").await.unwrap();
+    let r = tenant.post("/vouchers/apply", "amount=0&purpose=x").await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("zero_amount"));
-    let r = form("/vouchers/apply", &tenant, "amount=120000&purpose=%E8%AE%AD%E7%BB%83").await.unwrap();
+    let r = tenant.post("/vouchers/apply", "amount=120000&purpose=%E8%AE%AD%E7%BB%83").await;
     assert_eq!(r.headers()["location"], "/vouchers?done=applied");
-    let page = http.get(format!("{}/vouchers?done=applied", s.url)).header("cookie", &tenant).send().await.unwrap().text().await.unwrap();
+    let page = tenant.page("/vouchers?done=applied").await;
     assert!(page.contains("申请已提交") && page.contains("算力券可用"), "{page}");
     assert!(!page.contains("/approve"), "a tenant sees no approval forms");
-    let op = sign_in("operator").await;
-    let page = http.get(format!("{}/vouchers?lang=en", s.url)).header("cookie", &op).send().await.unwrap().text().await.unwrap();
+    let op = sign_in("operator").await.unwrap();
+    let page = op.page("/vouchers?lang=en").await;
     assert!(page.contains("Applications to decide"), "{page}");
     let (_, apps) = s.as_role("operator").get("/api/v1/voucher-applications?state=pending").await;
     let id = apps.as_array().unwrap().iter().find(|a| a["requested"] == "120000.00").unwrap()["id"].as_str().unwrap().to_string();
-    let r = form(&format!("/vouchers/applications/{id}/approve"), &op, "").await.unwrap();
+    let r = op.post(&format!("/vouchers/applications/{id}/approve"), "").await;
     assert_eq!(r.headers()["location"], "/vouchers?done=approved");
     let (_, a) = s.as_role("operator").get(&format!("/api/v1/voucher-applications/{id}")).await;
     assert_eq!(a["state"], "approved");
-    let r = form(&format!("/vouchers/applications/{id}/approve"), &tenant, "").await.unwrap();
+    let r = tenant.post(&format!("/vouchers/applications/{id}/approve"), "").await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "a tenant cannot approve");
+}
+
+/// Issue 13.3 and 13.4, the attacks first: a page on another port of the same host (or a
+/// sibling subdomain) cannot make the operator's browser approve a voucher application or sign
+/// a victim in; a form without its session's token is refused; the cookie is a revocable
+/// session id, not the API token, and sign-out kills it; pages are never cached or framed.
+#[tokio::test]
+async fn web_forms_refuse_cross_site_posts_and_sessions_end_at_sign_out() {
+    use crate::harness::Web;
+    let s = TestServer::start().await;
+    let tenant = Web::sign_in(&s.url, &s.tokens["tenant"]).await.unwrap();
+    assert_eq!(tenant.post("/vouchers/apply", "amount=300000&purpose=x").await.status(), StatusCode::SEE_OTHER);
+    let (_, apps) = s.as_role("operator").get("/api/v1/voucher-applications?state=pending").await;
+    let app = apps.as_array().unwrap().iter().find(|a| a["requested"] == "300000.00").unwrap()["id"].as_str().unwrap().to_string();
+    let op = Web::sign_in(&s.url, &s.tokens["operator"]).await.unwrap();
+    let approve = format!("{}/vouchers/applications/{app}/approve", s.url);
+    let attempt = |origin: Option<&'static str>, body: String| {
+        let mut req =
+            op.http.post(&approve).header("cookie", &op.cookie).header("content-type", "application/x-www-form-urlencoded").body(body);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        req.send()
+    };
+    // The attack as found: a form on another port of 127.0.0.1, the cookie sent along.
+    for (origin, body) in [
+        (Some("http://127.0.0.1:1"), String::new()),
+        (Some("http://127.0.0.1:1"), format!("csrf={}", op.csrf)),
+        (Some("https://evil.127.0.0.1.example"), format!("csrf={}", op.csrf)),
+        (Some("null"), format!("csrf={}", op.csrf)),
+        (None, format!("csrf={}", op.csrf)),
+        (Some(""), String::new()),
+    ] {
+        let r = attempt(origin, body).await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "origin {origin:?}");
+    }
+    // From the platform's own origin but without the session's token, or with another's.
+    let own = Box::leak(s.url.clone().into_boxed_str());
+    assert_eq!(attempt(Some(own), String::new()).await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(attempt(Some(own), format!("csrf={}", tenant.csrf)).await.unwrap().status(), StatusCode::FORBIDDEN);
+    let (_, a) = s.as_role("operator").get(&format!("/api/v1/voucher-applications/{app}")).await;
+    assert_eq!(a["state"], "pending", "a refused post changed nothing: {a}");
+    let (_, audit) = s.as_role("operator").get(&format!("/api/v1/audit?subject={app}")).await;
+    assert!(!audit["items"].as_array().unwrap().iter().any(|x| x["action"] != "voucher.apply"), "{audit}");
+    // Login CSRF: signing a victim's browser in from another origin, or without the pre-session token.
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let form = format!("token={}", s.tokens["tenant"]);
+    let r = http
+        .post(format!("{}/sign-in", s.url))
+        .header("origin", "http://127.0.0.1:1")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = http
+        .post(format!("{}/sign-in", s.url))
+        .header("origin", &s.url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "no pre-session token");
+
+    // Sessions: the cookie is not the token; pages are not cached or framed; sign-out revokes.
+    assert!(!op.cookie.contains(&s.tokens["operator"]) && op.cookie.starts_with("suanli_session="), "{}", op.cookie);
+    let r = op.get("/vouchers").await;
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(r.headers()["x-frame-options"], "DENY");
+    assert!(r.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    assert_eq!(op.post("/sign-out", "").await.status(), StatusCode::SEE_OTHER);
+    let r = op.get("/vouchers").await;
+    assert_eq!(
+        (r.status(), r.headers()["location"].to_str().unwrap()),
+        (StatusCode::SEE_OTHER, "/sign-in"),
+        "a signed-out cookie still worked"
+    );
+    let r = op.post(&format!("/vouchers/applications/{app}/approve"), "").await;
+    assert_eq!((r.status(), r.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/sign-in"));
+    let (_, a) = s.as_role("operator").get(&format!("/api/v1/voucher-applications/{app}")).await;
+    assert_eq!(a["state"], "pending", "{a}");
+    // Behind TLS the session cookie is Secure.
+    let r = http.get(format!("{}/sign-in", s.url)).header("x-forwarded-proto", "https").send().await.unwrap();
+    assert!(r.headers()["set-cookie"].to_str().unwrap().contains("Secure"));
 }
 
 /// Issue 13.6 and 13.12: an oversized body is 413 with a code, made-up methods share one metric

@@ -216,3 +216,78 @@ pub fn missing(test: &str, why: &str) {
     }
     eprintln!("\n{line}\n!!! SKIPPED {test}: {why}\n{line}\n");
 }
+
+/// A browser-like client of the web UI: a web session from signing in with a token, its cookie,
+/// and the form token it must send with every post (and an `Origin` of the platform itself).
+#[derive(Clone)]
+pub struct Web {
+    pub http: reqwest::Client,
+    pub url: String,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// The value of the first hidden `csrf` input of a page.
+pub fn csrf_in(page: &str) -> Option<String> {
+    let at = page.find(r#"name="csrf" value=""#)? + r#"name="csrf" value=""#.len();
+    Some(page[at..].split('"').next()?.to_string())
+}
+
+/// `name=value` of a `Set-Cookie` header naming `name`.
+pub fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").to_string())
+        .find(|c| c.starts_with(&format!("{name}=")))
+}
+
+impl Web {
+    /// Signs in as a browser would: the sign-in page's pre-session cookie and form token, then
+    /// the token posted from the platform's own origin. `Err` carries the refusal's status.
+    pub async fn sign_in(url: &str, token: &str) -> Result<Web, StatusCode> {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let r = http.get(format!("{url}/sign-in")).send().await.unwrap();
+        let pre = set_cookie(&r, "suanli_presession").expect("the sign-in page sets a pre-session cookie");
+        let csrf = csrf_in(&r.text().await.unwrap()).expect("the sign-in form carries a token");
+        let r = http
+            .post(format!("{url}/sign-in"))
+            .header("cookie", &pre)
+            .header("origin", url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={token}&csrf={csrf}"))
+            .send()
+            .await
+            .unwrap();
+        if r.status() != StatusCode::SEE_OTHER {
+            return Err(r.status());
+        }
+        let cookie = set_cookie(&r, "suanli_session").expect("a session cookie");
+        let page = http.get(format!("{url}/")).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+        let csrf = csrf_in(&page).expect("signed-in pages carry the form token");
+        Ok(Web { http, url: url.to_string(), cookie, csrf })
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.url)).header("cookie", &self.cookie).send().await.unwrap()
+    }
+
+    pub async fn page(&self, path: &str) -> String {
+        self.get(path).await.text().await.unwrap()
+    }
+
+    /// Posts a form (`a=1&b=2`) with the session's token, from the platform's own origin.
+    pub async fn post(&self, path: &str, form: &str) -> reqwest::Response {
+        let body = if form.is_empty() { format!("csrf={}", self.csrf) } else { format!("{form}&csrf={}", self.csrf) };
+        self.http
+            .post(format!("{}{path}", self.url))
+            .header("cookie", &self.cookie)
+            .header("origin", &self.url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
