@@ -194,6 +194,24 @@ pub struct ServeConfig {
     /// The server's clock is the wall clock plus this (0 in production; tests that compress
     /// time, such as an hour of meter readings stamped by an exporter, run the server ahead).
     pub clock_offset_ms: i64,
+    /// Connection limits and timeouts.
+    pub limits: ConnLimits,
+}
+
+/// What one client can hold of the server: connections and the time to send a request.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnLimits {
+    /// Connections served at once; one more is closed as soon as it is accepted.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers, and how long a kept-alive
+    /// connection may sit idle before its next request (hyper measures both with one timer).
+    pub header_read_timeout: Duration,
+}
+
+impl Default for ConnLimits {
+    fn default() -> ConnLimits {
+        ConnLimits { max_connections: 4096, header_read_timeout: Duration::from_secs(15) }
+    }
 }
 
 impl ServeConfig {
@@ -212,6 +230,7 @@ impl ServeConfig {
             backends: Vec::new(),
             demo_energy_days: 0,
             clock_offset_ms: 0,
+            limits: ConnLimits::default(),
         }
     }
 }
@@ -337,8 +356,7 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl std::future::Future<Output =
             }
         })
     };
-    let app = router(state.clone());
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    serve_listener(listener, router(state.clone()), cfg.limits, shutdown).await?;
     let _ = stop_tx.send(true);
     let _ = engine_task.await;
     let _ = pue_task.await;
@@ -378,7 +396,56 @@ pub async fn serve_api(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
+    serve_listener(listener, router(state), ConnLimits::default(), shutdown).await
+}
+
+/// Answers HTTP/1.1 on `listener` with `app` until `shutdown` resolves, within `limits`: a
+/// connection over the limit is closed at once, a client slower than the header-read timeout
+/// (or idle that long between requests) is disconnected. Open requests get 10 s to finish.
+pub async fn serve_listener(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: ConnLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            tracing::debug!(limit = limits.max_connections, "connection refused: at the connection limit");
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await.is_err() {
+        tracing::warn!("open connections did not finish within 10 s of shutdown");
+    }
     Ok(())
 }
 

@@ -367,6 +367,12 @@ struct ServeArgs {
     /// With --demo: days of hourly energy history seeded before the last week (0 for none).
     #[arg(long, default_value_t = 365)]
     demo_energy_days: i64,
+    /// Connections served at once; more are closed as soon as they are accepted.
+    #[arg(long, default_value_t = 4096)]
+    max_connections: usize,
+    /// Seconds a client may take to send a request's headers, or sit idle between requests.
+    #[arg(long, default_value_t = 15.0)]
+    header_read_timeout_s: f64,
 }
 
 fn parse_backend(s: &str) -> Result<(String, String), String> {
@@ -1374,6 +1380,10 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         backends: a.backends,
         demo_energy_days: a.demo_energy_days,
         clock_offset_ms: 0,
+        limits: suanli_server::ConnLimits {
+            max_connections: a.max_connections,
+            header_read_timeout: Duration::from_secs_f64(a.header_read_timeout_s.clamp(0.1, 3600.0)),
+        },
     };
     suanli_server::serve(cfg, shutdown_signal()).await
 }

@@ -103,10 +103,12 @@ pub fn inject(html: String) -> String {
     let hidden = format!(r#"<input type="hidden" name="csrf" value="{}">"#, esc(&token));
     let mut out = String::with_capacity(html.len() + 256);
     let mut rest = html.as_str();
-    while let Some(i) = rest.find(r#"<form method="post""#) {
+    while let Some(i) = rest.find("<form") {
         let Some(end) = rest[i..].find('>') else { break };
         out.push_str(&rest[..i + end + 1]);
-        out.push_str(&hidden);
+        if rest[i..i + end].contains(r#"method="post""#) {
+            out.push_str(&hidden);
+        }
         rest = &rest[i + end + 1..];
     }
     out.push_str(rest);
@@ -162,7 +164,11 @@ pub async fn guard(State(s): State<AppState>, req: Request, next: Next) -> Respo
         match (take_token(&bytes), &expected) {
             (Some((rest, got)), Some(want)) if !want.is_empty() && got == *want => (Request::from_parts(parts, Body::from(rest)), got),
             _ => {
-                return secure(refused(&headers, "表单已过期，请刷新页面后重试。", "This form has expired; reload the page and try again."));
+                return secure(refused(
+                    &headers,
+                    "表单已过期，请刷新页面后重试。",
+                    "This form has expired; reload the page and try again.",
+                ));
             }
         }
     } else if sign_in {
@@ -196,9 +202,10 @@ mod tests {
 
     #[test]
     fn tokens_go_into_every_post_form_only() {
-        let html = r#"<form method="post" action="/a"><input name="x"></form><form method="get" action="/b"></form><form method="post" action="/c">"#;
+        let html = r#"<form method="post" action="/a"><input name="x"></form><form method="get" action="/b"></form><form id="f" method="post" action="/c">"#;
         let out = CSRF.sync_scope("t0k".to_string(), || inject(html.to_string()));
         assert_eq!(out.matches(r#"<input type="hidden" name="csrf" value="t0k">"#).count(), 2, "{out}");
+        assert!(out.ends_with(r#"<form id="f" method="post" action="/c"><input type="hidden" name="csrf" value="t0k">"#), "{out}");
         assert!(out.contains(r#"<form method="post" action="/a"><input type="hidden""#));
         assert_eq!(inject(html.to_string()), html, "no token outside a request");
     }

@@ -152,3 +152,48 @@ async fn demo_bills_match_the_quote_of_the_pool_they_ran_on() {
     }
     assert!(checked >= 2, "too few demo jobs finished to compare ({checked})");
 }
+
+/// Issue 13.7: a client that never finishes its headers is disconnected after the header-read
+/// timeout, and connections past the limit are closed at once; the server keeps answering.
+#[tokio::test]
+async fn slow_clients_and_connection_floods_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = suanli_server::ServeConfig::at(dir.path());
+    let state = suanli_server::build_state(&cfg).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = suanli_server::ConnLimits { max_connections: 3, header_read_timeout: Duration::from_millis(800) };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(suanli_server::serve_listener(listener, suanli_server::router(state), limits, async {
+        let _ = stopped.await;
+    }));
+    // Three slow-header (slowloris) clients take every slot.
+    let mut slow = Vec::new();
+    for _ in 0..3 {
+        let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        slow.push(c);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A fourth is closed at once: it reads end-of-stream, not an answer.
+    let mut extra = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _ = extra.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(2), extra.read(&mut buf)).await.expect("the extra connection hung").unwrap_or(0);
+    assert_eq!(n, 0, "a connection past the limit was served: {:?}", String::from_utf8_lossy(&buf[..n]));
+    // The slow ones are cut off by the header-read timeout.
+    let t0 = Instant::now();
+    for c in &mut slow {
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), c.read_to_end(&mut rest)).await;
+        assert!(read.is_ok(), "a slow-header client was held past 5 s");
+    }
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    // Their slots are free again: an ordinary request is answered.
+    let http = reqwest::Client::new();
+    let r = http.get(format!("http://{addr}/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}

@@ -78,13 +78,12 @@ impl TestServer {
         }));
         let app = suanli_server::router(state.clone());
         let mut rx3 = rx.clone();
+        // The production accept loop, with its connection limit and header-read timeout.
         tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = rx3.changed().await;
-                })
-                .await
-                .unwrap();
+            let stop = async move {
+                let _ = rx3.changed().await;
+            };
+            suanli_server::serve_listener(listener, app, suanli_server::ConnLimits::default(), stop).await.unwrap();
         });
         TestServer { url, tokens, state, _dir: dir, stop: Some(tx) }
     }
