@@ -59,6 +59,7 @@ error_table! {
     DuplicateUscc => ("duplicate_uscc", 409, "A tenant with this unified social credit code already exists"),
     // Jobs.
     JobUnsatisfiable => ("job_unsatisfiable", 422, "No pool in the city could ever run this job"),
+    UnfundedJobsLimit => ("unfunded_jobs_limit", 409, "The tenant has as many jobs waiting for funds as it may"),
     IllegalTransition => ("illegal_transition", 409, "The job cannot move to that state from its current state"),
     // Auth.
     Unauthenticated => ("unauthenticated", 401, "A valid bearer token is required"),

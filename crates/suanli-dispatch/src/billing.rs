@@ -154,6 +154,19 @@ impl Billing {
         }
     }
 
+    /// What a tenant can spend now: cash available plus the vouchers of the programme open now.
+    pub async fn spendable(&self, tenant: &suanli_core::id::TenantId, now: UnixMs) -> Result<Fen, StoreError> {
+        let cash = self.store.ledger_account(chart::cash(tenant.as_str()).id).await?.map_or(Fen::ZERO, |a| a.account.available());
+        let voucher = match self.store.programme_open_at(now).await? {
+            Some(p) => {
+                let v = chart::voucher(tenant.as_str(), p.id.as_str());
+                self.store.ledger_account(v.id).await?.map_or(Fen::ZERO, |a| a.account.available())
+            }
+            None => Fen::ZERO,
+        };
+        Ok(Fen(cash.0.saturating_add(voucher.0)))
+    }
+
     /// Releases every open hold of a job (it was preempted and will be placed again).
     pub async fn release(&self, job: &JobId, now: UnixMs) -> Result<(), StoreError> {
         let history = self.store.ledger_transfers_by_reference(job.as_str()).await?;

@@ -1,6 +1,7 @@
 //! The engine loop: place pending jobs, hand placed jobs to backends, apply what backends report, stop what was cancelled.
 
 use crate::ids::Ids;
+use crate::unfunded::Unfunded;
 use crate::{Backend, RunStatus};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -75,6 +76,12 @@ pub struct Engine {
     /// Measured PUE per centre (from the energy book); the carbon model uses it instead of the
     /// declared PUE where there is one.
     measured_pue: std::sync::RwLock<HashMap<CentreId, f64>>,
+    /// Jobs waiting for funds, left out of rounds until their tenant's money grows.
+    unfunded: std::sync::Mutex<Unfunded>,
+    /// A job that waits for funds longer than this is cancelled.
+    unfunded_expiry_ms: std::sync::atomic::AtomicI64,
+    /// How many jobs one tenant may have waiting for funds.
+    unfunded_limit: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for Engine {
@@ -106,7 +113,72 @@ impl Engine {
             billing: None,
             heartbeat_timeout_ms: std::sync::atomic::AtomicI64::new(30_000),
             restart_after_ms: std::sync::atomic::AtomicI64::new(90_000),
+            unfunded: std::sync::Mutex::default(),
+            unfunded_expiry_ms: std::sync::atomic::AtomicI64::new(crate::unfunded::DEFAULT_EXPIRY_MS),
+            unfunded_limit: std::sync::atomic::AtomicUsize::new(crate::unfunded::DEFAULT_PER_TENANT),
         }
+    }
+
+    /// How many jobs one tenant may have waiting for funds before new ones are refused.
+    pub fn set_unfunded_limit(&self, jobs: usize) {
+        self.unfunded_limit.store(jobs, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Refuses a tenant's new job while it has as many jobs waiting for funds as allowed.
+    pub fn may_submit(&self, tenant: &suanli_core::id::TenantId) -> Result<(), suanli_core::Error> {
+        let (waiting, limit) = (self.waiting_for_funds(tenant), self.unfunded_limit.load(std::sync::atomic::Ordering::Relaxed));
+        if waiting >= limit {
+            return Err(suanli_core::Error::new(
+                suanli_core::error::ErrorCode::UnfundedJobsLimit,
+                format!(
+                    "{waiting} of this tenant's jobs already wait for funds (at most {limit}); top up, apply for vouchers or cancel some first"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// How long a job may wait for funds before it is cancelled.
+    pub fn set_unfunded_expiry(&self, after: Duration) {
+        self.unfunded_expiry_ms.store(after.as_millis() as i64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How many of a tenant's jobs wait for funds now.
+    pub fn waiting_for_funds(&self, tenant: &suanli_core::id::TenantId) -> usize {
+        self.unfunded.lock().unwrap_or_else(|e| e.into_inner()).waiting(tenant)
+    }
+
+    /// Cancels jobs that waited for funds too long, and lets jobs whose tenant's money grew be
+    /// planned again; returns the pending jobs the round should plan.
+    async fn fundable(&self, b: &crate::billing::Billing, pending: Vec<Job>, now: i64) -> Result<Vec<Job>, StoreError> {
+        let (expired, due) = {
+            let mut u = self.unfunded.lock().unwrap_or_else(|e| e.into_inner());
+            u.retain_pending(&pending.iter().map(|j| &j.id).collect());
+            (u.expired(now, self.unfunded_expiry_ms.load(std::sync::atomic::Ordering::Relaxed)), u.due(now))
+        };
+        for id in &expired {
+            let audit = self.audit("job.cancelled", id, json!({"why": "waited for funds too long"}));
+            let cancelled = self
+                .store
+                .transition_job(id, JobState::Cancelled, audit, |x| {
+                    x.reason = Some(
+                        "cancelled: it waited for funds longer than the platform allows (top up or apply for vouchers, then submit again)"
+                            .into(),
+                    );
+                    x.finished_ms = Some(now);
+                })
+                .await;
+            if let Err(e) = cancelled {
+                tracing::debug!(job = %id, error = %e, "an unfunded job was not cancelled");
+            }
+            self.unfunded.lock().unwrap_or_else(|e| e.into_inner()).forget(id);
+        }
+        for tenant in due {
+            let spendable = b.spendable(&tenant, now).await?;
+            self.unfunded.lock().unwrap_or_else(|e| e.into_inner()).checked(&tenant, spendable, now);
+        }
+        let u = self.unfunded.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(pending.into_iter().filter(|j| !expired.contains(&j.id) && !u.holds_back(&j.id, &j.tenant_id)).collect())
     }
 
     /// How long a centre may be silent before its restartable running jobs start elsewhere.
@@ -365,6 +437,9 @@ impl Engine {
         let pool_by_id: HashMap<&PoolId, &Pool> = pools.iter().map(|p| (&p.id, p)).collect();
         let mut in_flight = self.store.jobs_in_states(&[JobState::Placed, JobState::Running]).await?;
         let mut pending = self.store.jobs_in_states(&[JobState::Pending]).await?;
+        if let Some(b) = &self.billing {
+            pending = self.fundable(b, pending, self.ids.now_ms()).await?;
+        }
 
         // 0. Failover: a dark centre takes no new work, and its jobs that have not started are
         // placed again elsewhere. Its backend is told to drop them, so a returning agent
@@ -455,6 +530,11 @@ impl Engine {
                 if job.reason.as_deref() != Some(refused.0.as_str()) {
                     self.store.set_job_reason(&p.job, &refused.0).await?;
                 }
+                // Left out of rounds until its tenant's money grows; the capacity it was planned
+                // on goes to others in a round run at once.
+                let spendable = b.spendable(&job.tenant_id, now).await?;
+                self.unfunded.lock().unwrap_or_else(|e| e.into_inner()).mark(&job.id, &job.tenant_id, spendable, now);
+                self.wake();
                 continue;
             }
             let audit = self.audit("job.placed", &p.job, json!({"pool": pool, "centre": centre, "price_per_hour": p.chosen.price_per_hour.to_yuan_string(), "score_yuan": p.chosen.score_yuan}));
@@ -469,6 +549,7 @@ impl Engine {
                 .await;
             match placed {
                 Ok(j) => {
+                    self.unfunded.lock().unwrap_or_else(|e| e.into_inner()).forget(&p.job);
                     tx.set_explanation(&p.job, &explanation).await?;
                     tx.audit(&audit).await?;
                     tx.commit().await?;

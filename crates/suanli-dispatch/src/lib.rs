@@ -13,6 +13,7 @@ pub mod engine;
 pub mod ids;
 pub mod sim;
 pub mod slurm;
+pub mod unfunded;
 
 use async_trait::async_trait;
 use std::collections::HashMap;

@@ -73,6 +73,7 @@ fn spec_from(body: JobIn) -> ApiResult<JobSpec> {
 pub async fn create_job(s: &AppState, actor: &str, tenant_id: TenantId, spec: JobSpec) -> ApiResult<Job> {
     let now = s.ids.now_ms();
     spec.validate(&s.catalogue, &s.regions, now)?;
+    s.engine.may_submit(&tenant_id)?;
     let centres = s.store.centres(None).await?;
     let pools = s.store.pools().await?;
     if let Err(m) = suanli_sched::ever_feasible(&spec, &centres, &pools, &s.catalogue, &s.regions) {

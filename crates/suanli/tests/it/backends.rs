@@ -197,3 +197,67 @@ async fn slow_clients_and_connection_floods_are_cut_off() {
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }
+
+/// Issue 13.2, the attack first: a tenant with ¥0 asks for a whole pool at priority 9. Its job
+/// waits for funds without holding the pool, so a funded job runs at once; a top-up brings it
+/// back; jobs waiting for funds are limited per tenant and cancelled when they wait too long.
+#[tokio::test]
+async fn unfunded_jobs_hold_no_capacity_and_are_bounded() {
+    let s = TestServer::start().await;
+    let (op, funded) = (s.as_role("operator"), s.as_role("tenant"));
+    let provider = op.get("/api/v1/providers").await.1["items"][0]["id"].clone();
+    // The only H100 pool in the city: 8 accelerators.
+    partner_centre(&op, &provider, "h100", "h100-sxm", "20.00").await;
+    let (st, t) =
+        op.post("/api/v1/tenants", &json!({"name": "没钱的公司", "uscc": "91110000600037341L", "sme": true, "region": "hz-xihu"})).await;
+    assert_eq!(st, StatusCode::CREATED, "{t}");
+    let (_, u) = op.post("/api/v1/users", &json!({"name": "broke", "role": "tenant", "tenant_id": t["id"]})).await;
+    let broke = op.with_token(u["token"].as_str().unwrap());
+    let whole =
+        json!({"name": "whole-pool", "kind": "training", "accelerators": 8, "models": ["h100-sxm"], "duration_s": 36_000, "priority": 9});
+    let (st, big) = broke.post("/api/v1/jobs", &whole).await;
+    assert_eq!(st, StatusCode::CREATED, "{big}");
+    let big = big["id"].as_str().unwrap().to_string();
+    let t0 = Instant::now();
+    while !broke.get(&format!("/api/v1/jobs/{big}")).await.1["reason"].as_str().unwrap_or("").contains("waiting for funds") {
+        assert!(t0.elapsed() < Duration::from_secs(10), "the unfunded job never tried to be placed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A funded one-accelerator job runs at once on the idle pool.
+    let small = json!({"name": "small", "kind": "batch", "accelerators": 1, "models": ["h100-sxm"], "duration_s": 600, "priority": 0});
+    let (_, job) = funded.post("/api/v1/jobs", &small).await;
+    let id = job["id"].as_str().unwrap().to_string();
+    let t0 = Instant::now();
+    let done = wait_for_final(&funded, &id, Duration::from_secs(10)).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert!(t0.elapsed() < Duration::from_secs(5), "the funded job waited {:?} behind an unfunded one", t0.elapsed());
+    assert_eq!(broke.get(&format!("/api/v1/jobs/{big}")).await.1["state"], "pending");
+
+    // At most N jobs wait for funds per tenant; the next is refused with its code.
+    s.state.engine.set_unfunded_limit(2);
+    let (_, second) = broke.post("/api/v1/jobs", &whole).await;
+    let second = second["id"].as_str().unwrap().to_string();
+    let t0 = Instant::now();
+    while s.state.engine.waiting_for_funds(&suanli_core::id::TenantId::parse(t["id"].as_str().unwrap()).unwrap()) < 2 {
+        assert!(t0.elapsed() < Duration::from_secs(10), "the second job was never tried");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (st, e) = broke.post("/api/v1/jobs", &whole).await;
+    assert_eq!((st, e["code"].as_str()), (StatusCode::CONFLICT, Some("unfunded_jobs_limit")), "{e}");
+
+    // A top-up brings them back: the first runs.
+    let top = json!({"amount": "20000"});
+    assert_eq!(op.post(&format!("/api/v1/tenants/{}/top-ups", t["id"].as_str().unwrap()), &top).await.0, StatusCode::OK);
+    let t0 = Instant::now();
+    while broke.get(&format!("/api/v1/jobs/{big}")).await.1["state"] == "pending" {
+        assert!(t0.elapsed() < Duration::from_secs(10), "a top-up did not bring the job back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The second still cannot be funded (¥20,000 holds one 10-hour run); it expires.
+    s.state.engine.set_unfunded_expiry(Duration::from_millis(200));
+    let v = wait_for_final(&broke, &second, Duration::from_secs(10)).await;
+    assert_eq!(v["state"], "cancelled", "{v}");
+    assert!(v["reason"].as_str().unwrap().contains("waited for funds"), "{v}");
+    let (_, b) = broke.get(&format!("/api/v1/jobs/{second}/bill")).await;
+    assert!(b["charge"].is_null() || b["charge"] == "0.00", "{b}");
+}
