@@ -5,6 +5,7 @@ mod backends;
 mod data;
 mod e2e;
 mod energy;
+mod fuzz;
 mod gavel;
 mod harness;
 mod ledger;
