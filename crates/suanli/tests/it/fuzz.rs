@@ -151,7 +151,7 @@ fn fuzz_deidentification_readers() {
     let limits = Limits { max_field_bytes: 256, max_record_bytes: 1024 };
     for encoding in [Encoding::Utf8, Encoding::Gbk, Encoding::Gb18030] {
         fuzz_pure("csv", &[csv, jsonl], |b| {
-            let mut r = CsvReader::new(Cursor::new(b.to_vec()), encoding, limits.clone());
+            let mut r = CsvReader::new(Cursor::new(b.to_vec()), encoding, limits);
             if r.header().is_ok() {
                 let mut buf = suanli_data::reader::RecordBuf::default();
                 for _ in 0..10_000 {
@@ -162,7 +162,7 @@ fn fuzz_deidentification_readers() {
             }
         });
         fuzz_pure("jsonl", &[jsonl, csv], |b| {
-            let _ = JsonLinesReader::new(Cursor::new(b.to_vec()), encoding, limits.clone()).take(10_000).count();
+            let _ = JsonLinesReader::new(Cursor::new(b.to_vec()), encoding, limits).take(10_000).count();
         });
     }
 }
