@@ -2,7 +2,8 @@
 # Runs Suanli's whole test suite: starts what the tests need (PostgreSQL for the store suite, a
 # single-node Slurm for the dispatch tests, Prometheus for the energy test),
 # installs cargo-nextest if it is missing, runs every test of the workspace, then the web UI's
-# tests in a real browser (scripts/browser-test.sh: Debian's Chromium driven by playwright-core).
+# tests in a real browser (scripts/browser-test.sh: Debian's Chromium driven by playwright-core)
+# and schemathesis against the committed OpenAPI document (scripts/schemathesis.sh).
 # Extra arguments go to nextest, e.g. scripts/test.sh -E 'test(/store/)' (the browser tests then
 # don't run).
 set -euo pipefail
@@ -64,5 +65,6 @@ fi
 log "running the tests"
 cargo nextest run --workspace --locked --no-fail-fast "$@"
 if [ "$#" -eq 0 ]; then
+  scripts/schemathesis.sh
   scripts/browser-test.sh
 fi

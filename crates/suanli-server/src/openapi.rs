@@ -98,7 +98,53 @@ impl Modify for BearerAuth {
 pub fn document() -> String {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    let mut doc = serde_json::to_value(&doc).expect("the OpenAPI document serialises");
+    add_error_responses(&mut doc);
     let mut s = serde_json::to_string_pretty(&doc).expect("the OpenAPI document serialises");
     s.push('\n');
     s
+}
+
+/// Declares on every operation the errors the shared machinery can answer, so that no status
+/// a client meets is undocumented: bearer auth (401, 403), path ids and queries (400, 404),
+/// request bodies (400 malformed or unknown field, 413 too large, 415 not JSON, 422 invalid),
+/// and the server's own trouble (500, 503). Each is a problem+json body with its `code`.
+fn add_error_responses(doc: &mut serde_json::Value) {
+    let problem = |what: &str| {
+        serde_json::json!({"description": what,
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
+    };
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else { return };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else { continue };
+        for (method, op) in item.iter_mut() {
+            if !matches!(method.as_str(), "get" | "post" | "put" | "delete" | "patch") {
+                continue;
+            }
+            let has_query = op["parameters"].as_array().is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
+            let has_body = op.get("requestBody").is_some();
+            let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+            let mut codes: Vec<(&str, &str)> = vec![("500", "An internal error (logged; no details)"), ("503", "Temporarily unavailable")];
+            if secured {
+                codes.extend([("401", "No valid bearer token"), ("403", "The caller's role may not do this")]);
+            }
+            if path.contains('{') || has_query || has_body {
+                codes.push(("400", "A malformed id, query or body"));
+            }
+            if path.contains('{') {
+                codes.push(("404", "No such resource that the caller can see"));
+            }
+            if has_body {
+                codes.extend([
+                    ("413", "The body is larger than this endpoint accepts"),
+                    ("415", "The body is not of the expected media type"),
+                    ("422", "The body is well-formed but invalid"),
+                ]);
+            }
+            let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) else { continue };
+            for (code, what) in codes {
+                responses.entry(code).or_insert_with(|| problem(what));
+            }
+        }
+    }
 }
