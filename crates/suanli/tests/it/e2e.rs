@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_suanli");
 
 /// A `suanli serve` child process, killed (SIGKILL) when dropped.
-struct Served {
+pub(crate) struct Served {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Served {
-    fn start(data_dir: &Path, extra: &[&str]) -> Served {
+    pub(crate) fn start(data_dir: &Path, extra: &[&str]) -> Served {
         // A week of demo energy telemetry is enough here; a year makes each first start slower.
         let mut args = vec!["--demo", "--demo-energy-days", "0"];
         args.extend_from_slice(extra);
@@ -46,7 +46,7 @@ impl Served {
         Served { child, url }
     }
 
-    fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
@@ -63,7 +63,7 @@ fn cli(url: &str, token: &str, args: &[&str]) -> std::process::Output {
     Command::new(BIN).args(["--server", url, "--token", token]).args(args).output().expect("the CLI runs")
 }
 
-fn tokens(dir: &Path) -> Value {
+pub(crate) fn tokens(dir: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("demo-tokens.json")).unwrap()).unwrap()
 }
 

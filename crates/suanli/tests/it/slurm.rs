@@ -828,3 +828,64 @@ async fn engine_preempts_a_running_preemptible_job() {
     let (_, cancel) = tenant.post(&format!("/api/v1/jobs/{low}/cancel"), &json!({})).await;
     assert!(cancel["state"] == "cancelled" || cancel["code"] == "illegal_transition", "{cancel}");
 }
+
+/// Issue 13: the agent and the platform both die (SIGKILL) while a job runs on Slurm, and both
+/// come back (the platform on its store, the agent pointed at it): the running Slurm job is
+/// adopted, not started again; it ends once, is billed once, and the ledger verifies.
+#[tokio::test]
+async fn slurm_agent_and_platform_both_killed_mid_job_lose_nothing() {
+    use crate::e2e::{Served, tokens};
+    use serde_json::{Value, json};
+    let Some(live) = live() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let first = Served::start(dir.path(), &["--no-stream", "--tick-ms", "100"]);
+    let t = tokens(dir.path());
+    let (op, tenant, provider) = (t["operator"].as_str().unwrap(), t["tenant"].as_str().unwrap(), t["provider"].as_str().unwrap());
+    let api = |url: &str, token: &str| crate::harness::Api::new(url, Some(token.to_string()));
+    let (opa, prov) = (api(&first.url, op), api(&first.url, provider));
+    let provider_id = prov.get("/api/v1/me").await.1["provider_id"].clone();
+    // The only H100 pool in the city, reached through an agent at 1,800x.
+    let cid = partner_centre(&opa, &provider_id, "both-die", "h100-sxm", "20.00").await;
+    let time_scale = 1800.0;
+    let (st, b) = opa.put(&format!("/api/v1/centres/{cid}/backend"), &json!({"url": format!("agent?time_scale={time_scale}")})).await;
+    assert_eq!(st, reqwest::StatusCode::OK, "{b}");
+    let agent = AgentProcess::start(&first.url, provider, &cid, &live, time_scale);
+    // 45,648 s on the reference A100 is 14,400 s on an H100: 8 s in Slurm.
+    let body = json!({"name": "both-die", "kind": "training", "accelerators": 2, "models": ["h100-sxm"], "duration_s": 45_648});
+    let (st, job) = api(&first.url, tenant).post("/api/v1/jobs", &body).await;
+    assert_eq!(st, reqwest::StatusCode::CREATED, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    let t0 = Instant::now();
+    while api(&first.url, tenant).get(&format!("/api/v1/jobs/{id}")).await.1["state"] != "running" {
+        assert!(t0.elapsed() < Duration::from_secs(30), "never ran");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Both die at once, mid-run.
+    drop(agent);
+    first.kill();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let second = Served::start(dir.path(), &["--no-stream", "--tick-ms", "100"]);
+    let _agent = AgentProcess::start(&second.url, provider, &cid, &live, time_scale);
+    let tenant_api = api(&second.url, tenant);
+    let done = crate::harness::wait_for_final(&tenant_api, &id, Duration::from_secs(60)).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(sacct_runs(&id).await, 1, "Slurm ran the job once, not twice");
+    let t0 = Instant::now();
+    let bill: Value = loop {
+        let (st, b) = tenant_api.get(&format!("/api/v1/jobs/{id}/bill")).await;
+        if st == reqwest::StatusCode::OK {
+            break b;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(20), "not billed: {b}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(bill["usage_s"], done["usage_s"], "{bill}");
+    let opb = api(&second.url, op);
+    let (_, bills) = opb.get("/api/v1/bills?limit=10000").await;
+    let items = bills.as_array().cloned().or_else(|| bills["items"].as_array().cloned()).unwrap_or_default();
+    assert_eq!(items.iter().filter(|b| b["job_id"] == id.as_str()).count(), 1, "one bill");
+    let (_, verify) = opb.get("/api/v1/ledger/verify").await;
+    assert_eq!(verify["ok"], true, "{verify}");
+    let (_, rec) = opb.get("/api/v1/ledger/reconciliation").await;
+    assert_eq!(rec["mismatches"], json!([]), "{rec}");
+}
