@@ -46,6 +46,10 @@ impl Client {
         self.send(Method::PUT, path, Some(body)).await
     }
 
+    pub async fn delete(&self, path: &str) -> anyhow::Result<Value> {
+        self.send::<()>(Method::DELETE, path, None).await
+    }
+
     async fn send<B: Serialize>(&self, method: Method, path: &str, body: Option<&B>) -> anyhow::Result<Value> {
         let url = format!("{}{path}", self.base);
         let mut req = self.http.request(method, &url);
@@ -64,6 +68,9 @@ impl Client {
         })?;
         let status = resp.status();
         let text = resp.text().await.context("reading the response")?;
+        if status == reqwest::StatusCode::NO_CONTENT {
+            return Ok(Value::Null);
+        }
         if status.is_success() {
             return serde_json::from_str(&text)
                 .with_context(|| format!("the server sent something that is not JSON: {}", text.chars().take(200).collect::<String>()));

@@ -435,6 +435,13 @@ enum CentresCmd {
         #[arg(long, default_value = "")]
         reason: String,
     },
+    /// Bind a centre to the backend its jobs go to (operator, or the centre's provider):
+    /// slurm+http://HOST:PORT[?partition=P] (token from the server's SLURM_JWT), or agent.
+    Bind { id: String, url: String },
+    /// Unbind a centre: it takes no more jobs (refused while jobs run there).
+    Unbind { id: String },
+    /// Show a centre's binding.
+    Backend { id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -1238,6 +1245,8 @@ async fn centres(c: Client, cmd: CentresCmd, fmt: Format) -> anyhow::Result<()> 
                         ("declared PUE", "declared_pue"),
                         ("racks", "racks"),
                         ("PFLOPS FP16", "pflops_fp16"),
+                        ("backend", "backend"),
+                        ("takes no jobs", "not_taking_jobs"),
                     ],
                 );
                 table(v["pools"].as_array().map_or(&[][..], |a| a), &POOL_FIELDS);
@@ -1248,6 +1257,22 @@ async fn centres(c: Client, cmd: CentresCmd, fmt: Format) -> anyhow::Result<()> 
             let body = json!({"provider_id": provider, "name": name, "name_en": name_en, "kind": kind, "region": region, "commissioned": commissioned, "declared_pue": pue, "racks": racks, "rtt_ms": rtt, "partner_status": partner_status});
             let v = c.post("/api/v1/centres", &body).await?;
             show(&v, fmt, &[("id", "id"), ("name", "name"), ("status", "partner_status")]);
+        }
+        CentresCmd::Bind { id, url } => {
+            let v = c.put(&format!("/api/v1/centres/{id}/backend"), &json!({"url": url})).await?;
+            show(&v, fmt, &[("centre", "centre_id"), ("backend", "url"), ("bound by", "bound_by")]);
+        }
+        CentresCmd::Unbind { id } => {
+            c.delete(&format!("/api/v1/centres/{id}/backend")).await?;
+            if fmt == Format::Json {
+                output::json(&json!({"centre_id": id, "unbound": true}));
+            } else {
+                println!("{id} is bound to no backend now: it takes no jobs");
+            }
+        }
+        CentresCmd::Backend { id } => {
+            let v = c.get(&format!("/api/v1/centres/{id}/backend")).await?;
+            show(&v, fmt, &[("centre", "centre_id"), ("backend", "url"), ("bound by", "bound_by"), ("bound", "bound_ms")]);
         }
         CentresCmd::PartnerStatus { id, status, reason } => {
             let v = c.post(&format!("/api/v1/centres/{id}/partner-status"), &json!({"status": status, "reason": reason})).await?;

@@ -870,6 +870,22 @@ pub async fn centre_page(
         state_name(lang, ctr.kind.as_str()),
         state_name(lang, ctr.partner_status.as_str())
     );
+    // Where its jobs go, or why it takes none.
+    body.push_str(&match s.backends.reach(&ctr.id, now) {
+        Ok(backend) => format!(r#"<p id="backend">{}: {}</p>"#, lang.t("作业运行于", "Jobs run on"), esc(&backend)),
+        Err(why) => format!(
+            r#"<p id="backend" class="warn">{}: {}</p>"#,
+            lang.t("暂不接收作业", "Takes no jobs now"),
+            esc(if why.starts_with("bound to no backend") {
+                lang.t(
+                    "尚未绑定集群后端（由运营方或该中心的算力提供方绑定）",
+                    "no cluster backend is bound yet (the operator or the centre's provider binds one)",
+                )
+            } else {
+                lang.t("集群后端近期无响应，作业等待中", "its cluster backend has not been heard from recently; jobs wait")
+            })
+        ),
+    });
     body.push_str(&format!("<h2>{}</h2>", esc(lang.t("资源池", "Pools"))));
     body.push_str(&thead(&[
         lang.t("加速卡型号", "Accelerator"),

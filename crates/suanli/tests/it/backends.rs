@@ -54,6 +54,31 @@ async fn unbound_centre_takes_no_jobs_outside_the_demo() {
     let stored = s.state.store.backend_bindings().await.unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].url, "agent");
+
+    // The CLI does the same: show, unbind (the centre has no job in flight), bind again.
+    let cli = |args: Vec<String>| {
+        let (url, token) = (s.url.clone(), s.tokens["operator"].clone());
+        async move {
+            // A child process: its blocking wait must not stall this test's runtime, which serves it.
+            let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_suanli"))
+                .args(["--server", &url, "--token", &token, "--output", "json"])
+                .args(&args)
+                .output()
+                .await
+                .unwrap();
+            assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap_or_default()
+        }
+    };
+    let args = |a: &[&str]| a.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert_eq!(cli(args(&["centres", "backend", &cid])).await["url"], "agent");
+    cli(args(&["centres", "unbind", &cid])).await;
+    assert!(s.state.store.backend_bindings().await.unwrap().is_empty());
+    assert_eq!(cli(args(&["centres", "bind", &cid, "agent"])).await["url"], "agent");
+    // The centre's page says why it takes no jobs.
+    let web = crate::harness::Web::sign_in(&s.url, &s.tokens["operator"]).await.unwrap();
+    let page = web.page(&format!("/centres/{cid}?lang=en")).await;
+    assert!(page.contains(r#"id="backend""#) && page.contains("Takes no jobs now"), "{page}");
 }
 
 /// The attack of issue 13.1: a provider's agent reports a second of running as a billion
