@@ -115,6 +115,7 @@ error_table! {
     UsageReportRefused => ("usage_report_refused", 422, "A centre's usage report contradicts itself or what the platform knows"),
     // Server side.
     PayloadTooLarge => ("payload_too_large", 413, "The request body is larger than this endpoint accepts"),
+    IngestBusy => ("ingest_busy", 429, "The energy writer's queue is full; send the batch again after Retry-After"),
     Unavailable => ("unavailable", 503, "The service is temporarily unavailable"),
     Internal => ("internal", 500, "An internal error occurred"),
     // Energy telemetry.

@@ -48,7 +48,8 @@ pub struct EnergyService {
     /// The last utilisation computed for pages, and when (it is reused for a minute).
     recent_utilisation: Arc<std::sync::Mutex<Option<Utilisation>>>,
     /// The writer task's queue (see [`EnergyService::ingest_many`]).
-    writer: tokio::sync::mpsc::UnboundedSender<WriteJob>,
+    /// The writer's queue, bounded: when it is full, a batch is refused (429) before it is judged.
+    writer: tokio::sync::mpsc::Sender<WriteJob>,
 }
 
 impl std::fmt::Debug for EnergyService {
@@ -153,7 +154,7 @@ impl EnergyService {
     /// Loads the book from the store.
     pub async fn load(store: Store, ids: Ids) -> anyhow::Result<EnergyService> {
         let (book, stored, owners) = build_book(&store, ids.now_ms()).await?;
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let (tx, rx) = tokio::sync::mpsc::channel(WRITE_QUEUE);
         tokio::spawn(writer(store.clone(), rx));
         Ok(EnergyService {
             writer: tx,
@@ -273,6 +274,14 @@ impl EnergyService {
     ) -> ApiResult<Vec<(CentreId, IngestReport)>> {
         let committed = {
             let mut book = self.book.write().await;
+            // A place in the writer's queue first: a full queue refuses the batch before the book
+            // judges (and so remembers) any of it.
+            let slot = self.writer.try_reserve().map_err(|_| {
+                ApiError::new(
+                    ErrorCode::IngestBusy,
+                    format!("{WRITE_QUEUE} batches already wait to be stored; send this one again in a second"),
+                )
+            })?;
             let centres: Vec<&CentreId> = batches.iter().filter(|(_, r)| !r.is_empty()).map(|(c, _)| c).collect();
             let all: Vec<&CentreId> = batches.keys().collect();
             let mut new_meters = self.register_missing(&mut book, &all).await?;
@@ -293,10 +302,7 @@ impl EnergyService {
             }
             let audit = actor.map(|actor| self.ingest_audit(actor, &reports, &accepted));
             let (reply, committed) = tokio::sync::oneshot::channel();
-            let job = WriteJob { new_meters: new_meters.clone(), readings: accepted, audit, reply };
-            if self.writer.send(job).is_err() {
-                return Err(internal("the energy writer has stopped"));
-            }
+            slot.send(WriteJob { new_meters: new_meters.clone(), readings: accepted, audit, reply });
             (committed, new_meters, reports)
         };
         let (committed, new_meters, reports) = committed;
@@ -362,10 +368,12 @@ struct WriteJob {
 
 /// At most this many batches go into one commit.
 const MAX_GROUP: usize = 64;
+/// Batches judged and waiting for the writer; beyond this, ingest answers 429.
+pub const WRITE_QUEUE: usize = 256;
 
 /// The energy writer: takes every queued batch (up to [`MAX_GROUP`]), writes them in the order
 /// they were judged in one transaction, commits, then answers each.
-async fn writer(store: Store, mut jobs: tokio::sync::mpsc::UnboundedReceiver<WriteJob>) {
+async fn writer(store: Store, mut jobs: tokio::sync::mpsc::Receiver<WriteJob>) {
     while let Some(first) = jobs.recv().await {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {

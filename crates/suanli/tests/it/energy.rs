@@ -698,3 +698,56 @@ async fn energy_meters_are_registered_by_their_provider() {
     assert_eq!(ids, ["chiller", "grid", "ups"]);
     assert!((book.pue(&id, d0, d0 + DAY).unwrap().value.unwrap() - 1.30).abs() < 1e-6);
 }
+
+/// Issue 12: the energy writer's queue is bounded. While the store is stuck (a write transaction
+/// held open), batches beyond the queue are refused with 429 `ingest_busy` and Retry-After,
+/// before anything is judged; once the store moves, every accepted batch is stored and the
+/// refused ones, sent again, are too: nothing lost, nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn energy_ingest_queue_is_bounded_and_refuses_with_retry_after() {
+    let s = TestServer::start().await;
+    let centre = new_centre(&s).await;
+    let token = s.tokens["provider"].clone();
+    let d0 = (now_ms() / DAY - 6) * DAY;
+    let body =
+        |k: i64| json!({"readings": [{"centre_id": centre, "meter": "facility", "ts_ms": d0 + k * QUARTER, "kwh": 1000.0 + k as f64}]});
+    let n = (suanli_server::energy::WRITE_QUEUE + 150) as i64;
+    let stuck = s.state.store.begin().await.unwrap(); // SQLite's one writer: the energy writer now waits
+    let http = reqwest::Client::new();
+    let send = |k: i64| {
+        let (http, url, token, b) = (http.clone(), s.url.clone(), token.clone(), body(k));
+        tokio::spawn(async move {
+            let r = http.post(format!("{url}/api/v1/energy/readings")).bearer_auth(token).json(&b).send().await.unwrap();
+            let retry = r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+            (k, r.status(), retry)
+        })
+    };
+    // In order: each batch is judged before the next is sent (so counters rise in order).
+    let mut pending = Vec::new();
+    for k in 0..n {
+        pending.push(send(k));
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    drop(stuck);
+    let mut refused = Vec::new();
+    for p in pending {
+        let (k, status, retry) = p.await.unwrap();
+        match status {
+            StatusCode::OK => {}
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert_eq!(retry.as_deref(), Some("1"), "a 429 says when to come back");
+                refused.push(k);
+            }
+            other => panic!("batch {k}: {other}"),
+        }
+    }
+    assert!(!refused.is_empty(), "the queue never filled");
+    for k in &refused {
+        let r = http.post(format!("{}/api/v1/energy/readings", s.url)).bearer_auth(&token).json(&body(*k)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "batch {k} sent again");
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["accepted"], 1, "batch {k} sent again: {v}");
+    }
+    assert_eq!(stored(&s, &centre).await, n, "every reading stored once ({} were refused and sent again)", refused.len());
+}
