@@ -263,7 +263,7 @@ async fn ingest_grouped(s: &AppState, batches: BTreeMap<CentreId, Vec<Reading>>,
 /// listed with their code. Resending a batch is harmless (duplicates).
 #[utoipa::path(post, path = "/api/v1/energy/readings", tag = "energy", security(("bearer" = [])), request_body = ReadingsIn,
     responses((status = 200, body = IngestOut), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
-        (status = 422, body = crate::error::Problem)))]
+        (status = 422, body = crate::error::Problem), (status = 429, description = "ingest_busy: the writer's queue is full; Retry-After says when to send again", body = crate::error::Problem)))]
 pub async fn ingest_readings(State(s): State<AppState>, c: Caller, JsonBody(body): JsonBody<ReadingsIn>) -> ApiResult<Json<IngestOut>> {
     c.require(&[Role::Operator, Role::Provider])?;
     let mut batches: BTreeMap<CentreId, Vec<Reading>> = BTreeMap::new();
@@ -322,7 +322,7 @@ fn count_series(mut buf: &[u8]) -> Option<usize> {
 #[utoipa::path(post, path = "/api/v1/energy/prometheus/write", tag = "energy", security(("bearer" = [])),
     request_body(content = Vec<u8>, content_type = "application/x-protobuf", description = "snappy-compressed prometheus.WriteRequest"),
     responses((status = 200, body = RemoteWriteOut), (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
-        (status = 413, body = crate::error::Problem)))]
+        (status = 413, body = crate::error::Problem), (status = 429, description = "ingest_busy: the writer's queue is full; Retry-After says when to send again", body = crate::error::Problem)))]
 pub async fn prometheus_write(State(s): State<AppState>, c: Caller, body: Bytes) -> ApiResult<Json<RemoteWriteOut>> {
     use prost::Message;
     c.require(&[Role::Operator, Role::Provider])?;

@@ -19,7 +19,8 @@ use suanli_store::JobFilter;
 /// Submits a job. A tenant submits for itself; the operator names the tenant. A job that
 /// no pool in the city could ever run is refused (`job_unsatisfiable`) with the reason.
 #[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])), request_body = JobIn,
-    responses((status = 201, body = JobOut), (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+    responses((status = 201, body = JobOut), (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
+        (status = 409, description = "unfunded_jobs_limit: too many of the tenant's jobs wait for funds", body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn submit_job(State(s): State<AppState>, c: Caller, JsonBody(body): JsonBody<JobIn>) -> ApiResult<(StatusCode, Json<JobOut>)> {
     c.require(&[Role::Tenant, Role::Operator])?;
     let tenant_id = match c.role() {
