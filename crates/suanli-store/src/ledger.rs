@@ -255,11 +255,15 @@ impl Writer {
             let Queued { mut request, reply } = q;
             transfers += request.transfers.len();
             let answer = self.apply_request(&mut request, &mut new_accounts);
-            if let Ok(a) = &answer
-                && a.results.iter().all(|r| r.is_ok())
-            {
-                effects.append(&mut request.effects);
-                audits.extend(request.audit.take());
+            if let Ok(a) = &answer {
+                if a.results.iter().all(|r| r.is_ok()) {
+                    effects.append(&mut request.effects);
+                    audits.extend(request.audit.take());
+                } else if a.results.iter().any(|r| r.is_ok()) {
+                    // Part of an unlinked batch applied: money moved, so it is audited, with
+                    // what applied and what was refused.
+                    audits.extend(request.audit.take().map(|audit| partial_audit(audit, &request.transfers, &a.results)));
+                }
             }
             answers.push((reply, answer));
         }
@@ -371,6 +375,24 @@ impl Writer {
         tx.audit_many(audits).await?;
         tx.commit().await
     }
+}
+
+/// The audit record of a request of which some transfers applied and others were refused:
+/// its detail gains `applied` (transfer ids) and `refused` (ids with their codes).
+fn partial_audit(mut audit: Audit, transfers: &[Transfer], results: &[Result<Outcome, LedgerError>]) -> Audit {
+    let (mut applied, mut refused) = (Vec::new(), Vec::new());
+    for (t, r) in transfers.iter().zip(results) {
+        match r {
+            Ok(_) => applied.push(serde_json::Value::from(t.id.to_hex())),
+            Err(e) => refused.push(serde_json::json!({"id": t.id.to_hex(), "code": e.code()})),
+        }
+    }
+    if !audit.detail.is_object() {
+        audit.detail = serde_json::json!({"request": audit.detail});
+    }
+    audit.detail["applied"] = applied.into();
+    audit.detail["refused"] = refused.into();
+    audit
 }
 
 /// The accounts touched by history from `from` on.

@@ -264,3 +264,41 @@ async fn concurrent_requests_share_commits_and_each_is_acknowledged() {
     let (_, verify) = op.get("/api/v1/ledger/verify").await;
     assert_eq!(verify["ok"], true, "{verify}");
 }
+
+/// Issue #13, item 8: a non-linked batch where one transfer applies and another is refused
+/// moved money, so it is audited, naming what applied and what was refused; a batch of which
+/// nothing applied writes no audit record.
+#[tokio::test]
+async fn ledger_partly_applied_batch_is_audited() {
+    let s = TestServer::start().await;
+    let op = s.as_role("operator");
+    let tid = s.as_role("tenant").get("/api/v1/me").await.1["tenant_id"].as_str().unwrap().to_string();
+    let cash = suanli_ledger::chart::cash(&tid).id.to_hex();
+    let other = tenants(&op).await.into_iter().find(|t| t["id"] != tid.as_str()).unwrap();
+    let receivable = suanli_ledger::chart::cash(other["id"].as_str().unwrap()).id.to_hex();
+    let transfer = |id: &str, amount: &str| json!({"id": id, "debit_account": cash, "credit_account": receivable, "amount": amount, "reason": "job_charge", "reference": "partial"});
+    let subject = |id: &str| suanli_ledger::TransferId::parse_hex(id).unwrap().to_hex();
+
+    let (st, v) =
+        op.post("/api/v1/ledger/transfers", &json!({"transfers": [transfer("ba01", "1.00"), transfer("ba02", "99999999")]})).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!((v[0]["outcome"].as_str(), v[1]["code"].as_str()), (Some("created"), Some("insufficient_funds")), "{v}");
+    let audits = s.state.store.audit_log(Some(&subject("ba01")), 10).await.unwrap();
+    assert_eq!(audits.len(), 1, "the applied transfer of a partly applied batch is audited: {audits:?}");
+    let detail = &audits[0].detail;
+    assert_eq!(audits[0].action, "ledger.transfers");
+    assert_eq!(detail["applied"], json!([subject("ba01")]), "{detail}");
+    assert_eq!(detail["refused"], json!([{"id": subject("ba02"), "code": "insufficient_funds"}]), "{detail}");
+
+    // Nothing applied: nothing changed, nothing audited.
+    let (st, v) =
+        op.post("/api/v1/ledger/transfers", &json!({"transfers": [transfer("ba03", "99999999"), transfer("ba04", "99999998")]})).await;
+    assert_eq!(
+        (st, v[0]["code"].as_str(), v[1]["code"].as_str()),
+        (StatusCode::CREATED, Some("insufficient_funds"), Some("insufficient_funds")),
+        "{v}"
+    );
+    assert!(s.state.store.audit_log(Some(&subject("ba03")), 10).await.unwrap().is_empty());
+    let (_, verify) = op.get("/api/v1/ledger/verify").await;
+    assert_eq!(verify["ok"], true, "{verify}");
+}
