@@ -302,3 +302,50 @@ async fn ledger_partly_applied_batch_is_audited() {
     let (_, verify) = op.get("/api/v1/ledger/verify").await;
     assert_eq!(verify["ok"], true, "{verify}");
 }
+
+/// No database text in a problem's body (a constraint's or statement's words).
+fn assert_no_sql(v: &Value) {
+    let text = v.to_string().to_lowercase();
+    for word in ["unique", "constraint", "insert into", "update ", "sqlite", "violat", "duplicate key", "database"] {
+        assert!(!text.contains(word), "a client saw database text ({word}): {v}");
+    }
+}
+
+/// Issue #13, item 9: twelve concurrent creations of the same programme year, and a top-up of
+/// another enterprise beside them. One creation wins, the others get `programme_exists`, the
+/// top-up is applied, and no answer carries SQL text.
+#[tokio::test]
+async fn ledger_failing_request_does_not_fail_its_group() {
+    let s = TestServer::start().await;
+    let op = s.as_role("operator");
+    let tid = s.as_role("tenant").get("/api/v1/me").await.1["tenant_id"].as_str().unwrap().to_string();
+    for year in [2091, 2092, 2093] {
+        let mut creations = Vec::new();
+        for _ in 0..12 {
+            let op = op.clone();
+            creations.push(tokio::spawn(async move {
+                op.post("/api/v1/voucher-programmes", &json!({"year": year, "budget": "1000", "cap_per_enterprise": "500"})).await
+            }));
+        }
+        let (op2, path) = (op.clone(), format!("/api/v1/tenants/{tid}/top-ups"));
+        let top_up = tokio::spawn(async move { op2.post(&path, &json!({"amount": "1.00"})).await });
+        let mut created = 0;
+        for c in creations {
+            let (st, v) = c.await.unwrap();
+            assert_no_sql(&v);
+            match st {
+                StatusCode::CREATED => created += 1,
+                _ => assert_eq!((st, v["code"].as_str()), (StatusCode::CONFLICT, Some("programme_exists")), "{v}"),
+            }
+        }
+        assert_eq!(created, 1, "exactly one programme for {year}");
+        let (st, v) = top_up.await.unwrap();
+        assert_no_sql(&v);
+        assert_eq!(st, StatusCode::OK, "an unrelated top-up beside the race: {v}");
+    }
+    let (_, programmes) = op.get("/api/v1/voucher-programmes").await;
+    let years: Vec<i64> = programmes.as_array().unwrap().iter().filter_map(|p| p["year"].as_i64()).filter(|y| *y > 2090).collect();
+    assert_eq!(years.len(), 3, "{programmes}");
+    let (_, verify) = op.get("/api/v1/ledger/verify").await;
+    assert_eq!(verify["ok"], true, "{verify}");
+}
