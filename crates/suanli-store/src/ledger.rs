@@ -23,7 +23,7 @@ use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::{ApplicationId, BillId, ProgrammeId};
 use suanli_core::money::Fen;
 use suanli_core::time::{Clock, UnixMs};
-use suanli_ledger::records::{ApplicationState, Bill, Programme, Statement};
+use suanli_ledger::records::{ApplicationState, Bill, Programme, ProgrammeState, Statement};
 use suanli_ledger::{
     Account, AccountFlags, AccountId, AccountKind, Currency, Ledger, LedgerError, Outcome, ReasonCode, Transfer, TransferId, TransferKind,
 };
@@ -78,6 +78,23 @@ pub enum Effect {
 /// It may run more than once (a request is applied again if its group's commit fails).
 pub type Guard = Box<dyn Fn(&Ledger) -> Result<(), Error> + Send + Sync>;
 
+/// A condition on the platform's state that the writer checks just before a request applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precondition {
+    /// The programme exists and is open (e.g. to issue a voucher from its budget).
+    ProgrammeOpen(ProgrammeId),
+}
+
+/// Closing a programme, done by the writer: every enterprise voucher of it with money
+/// available returns it to the budget (as the ledger stands at that moment, so no voucher
+/// issued before is missed), and the programme is marked closed, in one commit. From then on
+/// the writer refuses [`Precondition::ProgrammeOpen`] for it, so nothing more is issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgrammeClose {
+    pub programme: ProgrammeId,
+    pub at_ms: UnixMs,
+}
+
 /// One all-or-nothing unit of work for the ledger.
 #[derive(Default)]
 pub struct LedgerRequest {
@@ -86,6 +103,10 @@ pub struct LedgerRequest {
     pub transfers: Vec<Transfer>,
     /// All transfers apply or none does.
     pub linked: bool,
+    /// Checked in the writer before anything of the request applies.
+    pub preconditions: Vec<Precondition>,
+    /// Closes a programme; its expiry transfers are the writer's (`transfers` stays empty).
+    pub close: Option<ProgrammeClose>,
     pub guard: Option<Guard>,
     /// Written only when every transfer was created or already existed.
     pub effects: Vec<Effect>,
@@ -206,10 +227,16 @@ const COMMIT_FAILED: &str = "the ledger could not commit this request, and nothi
 #[derive(Debug, Clone)]
 struct KnownProgramme {
     year: i32,
+    open: bool,
 }
 
 async fn known_programmes(store: &Store) -> StoreResult<HashMap<ProgrammeId, KnownProgramme>> {
-    Ok(store.programmes().await?.into_iter().map(|p| (p.id, KnownProgramme { year: p.rules.year })).collect())
+    Ok(store
+        .programmes()
+        .await?
+        .into_iter()
+        .map(|p| (p.id, KnownProgramme { year: p.rules.year, open: p.state == ProgrammeState::Open }))
+        .collect())
 }
 
 /// What applying one request produced: its answer, and the effects and audit record to write.
@@ -341,6 +368,11 @@ impl Writer {
     /// record whenever any did (with what applied and what was refused, if not all).
     fn apply_request(&mut self, request: &LedgerRequest, new_accounts: &mut Vec<AccountId>) -> Result<Applied, Error> {
         self.check_effects(&request.effects)?;
+        for p in
+            request.preconditions.iter().chain(request.close.as_ref().map(|c| Precondition::ProgrammeOpen(c.programme.clone())).as_ref())
+        {
+            self.check(p)?;
+        }
         if let Some(guard) = &request.guard {
             guard(&self.ledger)?;
         }
@@ -358,7 +390,15 @@ impl Writer {
                 }
             }
         }
-        let results: Vec<Result<Outcome, LedgerError>> = self.ledger.apply(&request.transfers, request.linked);
+        let expiry;
+        let transfers: &[Transfer] = match &request.close {
+            Some(c) => {
+                expiry = self.expiry_transfers(c);
+                &expiry
+            }
+            None => &request.transfers,
+        };
+        let results: Vec<Result<Outcome, LedgerError>> = self.ledger.apply(transfers, request.linked || request.close.is_some());
         if !results.is_empty() && results.iter().all(|r| r.is_err()) {
             self.forget(&created);
         } else {
@@ -368,12 +408,20 @@ impl Writer {
             }
         }
         let (effects, audit) = if results.iter().all(|r| r.is_ok()) {
-            self.note_effects(&request.effects);
-            (request.effects.clone(), request.audit.clone())
+            let mut effects = request.effects.clone();
+            let mut audit = request.audit.clone();
+            if let Some(c) = &request.close {
+                effects.push(Effect::CloseProgramme { id: c.programme.clone(), closed_ms: c.at_ms });
+                if let Some(a) = audit.as_mut().filter(|a| a.detail.is_object()) {
+                    a.detail["vouchers_expired"] = transfers.len().into();
+                }
+            }
+            self.note_effects(&effects);
+            (effects, audit)
         } else if results.iter().any(|r| r.is_ok()) {
             // Part of an unlinked batch applied: money moved, so it is audited, with what
             // applied and what was refused.
-            (Vec::new(), request.audit.clone().map(|a| partial_audit(a, &request.transfers, &results)))
+            (Vec::new(), request.audit.clone().map(|a| partial_audit(a, transfers, &results)))
         } else {
             (Vec::new(), None)
         };
@@ -384,22 +432,57 @@ impl Writer {
     /// of the request applies.
     fn check_effects(&self, effects: &[Effect]) -> Result<(), Error> {
         for e in effects {
-            if let Effect::InsertProgramme(p) = e
-                && self.programmes.iter().any(|(id, k)| *id == p.id || k.year == p.rules.year)
-            {
-                return Err(Error::new(ErrorCode::ProgrammeExists, format!("a voucher programme for {} already exists", p.rules.year)));
+            match e {
+                Effect::InsertProgramme(p) if self.programmes.iter().any(|(id, k)| *id == p.id || k.year == p.rules.year) => {
+                    return Err(Error::new(ErrorCode::ProgrammeExists, format!("a voucher programme for {} already exists", p.rules.year)));
+                }
+                Effect::CloseProgramme { id, .. } => self.check(&Precondition::ProgrammeOpen(id.clone()))?,
+                _ => {}
             }
         }
         Ok(())
     }
 
+    fn check(&self, p: &Precondition) -> Result<(), Error> {
+        match p {
+            Precondition::ProgrammeOpen(id) => match self.programmes.get(id) {
+                Some(k) if k.open => Ok(()),
+                Some(_) => Err(Error::new(ErrorCode::ProgrammeClosed, format!("programme {id} is closed"))),
+                None => Err(Error::new(ErrorCode::ProgrammeNotFound, format!("no voucher programme {id}"))),
+            },
+        }
+    }
+
     /// Records what applied effects change in what the writer knows.
     fn note_effects(&mut self, effects: &[Effect]) {
         for e in effects {
-            if let Effect::InsertProgramme(p) = e {
-                self.programmes.insert(p.id.clone(), KnownProgramme { year: p.rules.year });
+            match e {
+                Effect::InsertProgramme(p) => {
+                    self.programmes.insert(p.id.clone(), KnownProgramme { year: p.rules.year, open: p.state == ProgrammeState::Open });
+                }
+                Effect::CloseProgramme { id, .. } => {
+                    if let Some(k) = self.programmes.get_mut(id) {
+                        k.open = false;
+                    }
+                }
+                _ => {}
             }
         }
+    }
+
+    /// One expiry transfer per voucher of the programme with money available, to its budget.
+    fn expiry_transfers(&self, c: &ProgrammeClose) -> Vec<Transfer> {
+        let budget = suanli_ledger::chart::programme_budget(c.programme.as_str());
+        let suffix = format!("/{}", c.programme);
+        self.ledger
+            .accounts()
+            .filter(|a| a.kind == AccountKind::EnterpriseVoucher && a.available().is_positive())
+            .filter(|a| self.owners.get(&a.id).is_some_and(|(owner, _)| owner.ends_with(&suffix)))
+            .map(|a| {
+                let id = TransferId::derive("expire", &a.id.to_hex());
+                Transfer::single(id, a.id, budget.id, a.available(), ReasonCode::VoucherExpiry, c.programme.as_str(), c.at_ms)
+            })
+            .collect()
     }
 
     fn forget(&mut self, created: &[&StoredAccount]) {

@@ -349,3 +349,70 @@ async fn ledger_failing_request_does_not_fail_its_group() {
     let (_, verify) = op.get("/api/v1/ledger/verify").await;
     assert_eq!(verify["ok"], true, "{verify}");
 }
+
+/// Issue #13, item 10: approvals racing a programme's close. Each approval either lands
+/// before the close (and its voucher expires with the others) or is refused with
+/// `programme_closed`; no voucher of the closed programme is left available, and its whole
+/// budget is back.
+#[tokio::test]
+async fn vouchers_approvals_racing_a_close_strand_nothing() {
+    let s = TestServer::start().await;
+    let op = s.as_role("operator");
+    let eligible: Vec<Value> = tenants(&op)
+        .await
+        .into_iter()
+        .filter(|t| t["sme"] == true && t["uscc"].as_str().unwrap()[2..].starts_with("3301"))
+        .take(8)
+        .collect();
+    assert!(eligible.len() >= 4, "the demo city has eligible enterprises");
+    for year in [2081, 2082, 2083, 2084] {
+        let (st, p) =
+            op.post("/api/v1/voucher-programmes", &json!({"year": year, "budget": "100000", "cap_per_enterprise": "10000"})).await;
+        assert_eq!(st, StatusCode::CREATED, "{p}");
+        let pid = p["id"].as_str().unwrap().to_string();
+        let mut apps = Vec::new();
+        for t in &eligible {
+            for _ in 0..3 {
+                let body = json!({"programme_id": pid, "tenant_id": t["id"], "amount": "100", "purpose": "race"});
+                let (st, a) = op.post("/api/v1/voucher-applications", &body).await;
+                assert_eq!(st, StatusCode::CREATED, "{a}");
+                apps.push(a["id"].as_str().unwrap().to_string());
+            }
+        }
+        let approve = |id: &String| {
+            let (op, path) = (op.clone(), format!("/api/v1/voucher-applications/{id}/approve"));
+            tokio::spawn(async move { op.post(&path, &json!({})).await })
+        };
+        let half = apps.len() / 2;
+        let mut approvals: Vec<_> = apps[..half].iter().map(approve).collect();
+        let (op2, path) = (op.clone(), format!("/api/v1/voucher-programmes/{pid}/close"));
+        let close = tokio::spawn(async move { op2.post(&path, &json!({})).await });
+        approvals.extend(apps[half..].iter().map(approve));
+        let (st, v) = close.await.unwrap();
+        assert_eq!(st, StatusCode::OK, "{v}");
+        for a in approvals {
+            let (st, v) = a.await.unwrap();
+            assert!(
+                st == StatusCode::OK || (st, v["code"].as_str()) == (StatusCode::CONFLICT, Some("programme_closed")),
+                "an approval racing the close: {st} {v}"
+            );
+        }
+        let suffix = format!("/{pid}");
+        let stranded: Vec<String> = s
+            .state
+            .store
+            .ledger_accounts(None)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|a| a.account.kind == suanli_ledger::AccountKind::EnterpriseVoucher && a.owner.ends_with(&suffix))
+            .filter(|a| a.account.available().is_positive())
+            .map(|a| format!("{} {}", a.owner, a.account.available()))
+            .collect();
+        assert!(stranded.is_empty(), "vouchers left available in closed programme {year}: {stranded:?}");
+        let (_, p) = op.get(&format!("/api/v1/voucher-programmes/{pid}")).await;
+        assert_eq!((p["state"].as_str(), p["remaining"].as_str()), (Some("closed"), Some("100000.00")), "{p}");
+    }
+    let (_, verify) = op.get("/api/v1/ledger/verify").await;
+    assert_eq!(verify["ok"], true, "{verify}");
+}

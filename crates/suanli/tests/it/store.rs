@@ -372,4 +372,23 @@ async fn ledger_suite(store: Store) {
     l.verify().unwrap();
     assert!(l.transfer(TransferId(1_020)).is_none(), "nothing of the failing request applied");
     assert_eq!((1_000..1_040u128).filter(|n| l.transfer(TransferId(*n)).is_some()).count(), 39);
+
+    // Issue #13, item 10: the writer closes a programme, expiring what its vouchers hold as it
+    // stands then, and refuses to issue from it afterwards (and to close it again).
+    use suanli_store::{Precondition, ProgrammeClose};
+    let close = || LedgerRequest { close: Some(ProgrammeClose { programme: prog.id.clone(), at_ms: 3_000 }), ..LedgerRequest::default() };
+    let expired = ledger.submit_all(close()).await.unwrap();
+    assert_eq!(expired.len(), 1, "one voucher with money left");
+    assert_eq!(store.programme(&prog.id).await.unwrap().unwrap().state, ProgrammeState::Closed);
+    let issue = LedgerRequest {
+        transfers: vec![t(3_000, &budget, &voucher, 100, R::VoucherIssue)],
+        preconditions: vec![Precondition::ProgrammeOpen(prog.id.clone())],
+        ..LedgerRequest::default()
+    };
+    assert_eq!(ledger.submit_all(issue).await.unwrap_err().code, ErrorCode::ProgrammeClosed);
+    assert_eq!(ledger.submit_all(close()).await.unwrap_err().code, ErrorCode::ProgrammeClosed);
+    let (l, _) = store.ledger_load().await.unwrap();
+    l.verify().unwrap();
+    assert_eq!(l.account(voucher.id).unwrap().available(), Fen(0));
+    assert!(l.transfer(TransferId(3_000)).is_none());
 }
