@@ -416,3 +416,45 @@ async fn vouchers_approvals_racing_a_close_strand_nothing() {
     let (_, verify) = op.get("/api/v1/ledger/verify").await;
     assert_eq!(verify["ok"], true, "{verify}");
 }
+
+/// Issue #13, item 11: a demo whose first seeding is killed (here: its task aborted, which
+/// like a kill leaves exactly what was committed) seeds the rest when started again: every
+/// tenant gets its opening balance once, every eligible one one application.
+#[tokio::test]
+async fn ledger_demo_seeding_killed_midway_resumes() {
+    // Killed right after the city committed; then killed after some of the money.
+    for kill_after_applications in [0usize, 3] {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = suanli_server::ServeConfig { demo: true, ..suanli_server::ServeConfig::at(dir.path()) };
+        let state = suanli_server::build_state(&cfg).await.unwrap();
+        let url = "http://127.0.0.1:9";
+        let (st, path) = (state.clone(), dir.path().to_path_buf());
+        let first = tokio::spawn(async move { suanli_server::demo::seed(&st, &path, url).await });
+        loop {
+            let city = state.store.meta("demo_seeded").await.unwrap().is_some();
+            if city && state.store.applications(None, None, 1000).await.unwrap().len() >= kill_after_applications {
+                first.abort();
+                break;
+            }
+            assert!(!first.is_finished(), "the first seeding finished before it could be killed");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let _ = first.await;
+        suanli_server::demo::seed(&state, dir.path(), url).await.unwrap();
+
+        let store = &state.store;
+        let tenants = store.tenants().await.unwrap();
+        assert!(tenants.len() >= 10);
+        let apps = store.applications(None, None, 1000).await.unwrap();
+        for t in &tenants {
+            let cash = store.ledger_account(suanli_ledger::chart::cash(t.id.as_str()).id).await.unwrap();
+            let credited = cash.map_or(0, |a| a.account.credits_posted);
+            assert_eq!(credited, 100_000_000, "tenant {} ({}) has its opening balance once", t.id, t.name_en);
+            assert!(apps.iter().filter(|a| a.tenant_id == t.id).count() <= 1, "tenant {} applied twice", t.id);
+        }
+        assert!(!apps.is_empty());
+        assert!(store.meta("demo_money_seeded").await.unwrap().is_some());
+        let (ledger, _) = store.ledger_load().await.unwrap();
+        ledger.verify().unwrap();
+    }
+}
