@@ -19,7 +19,7 @@ use suanli_ledger::chart;
 use suanli_ledger::records::{Bill, Programme, ProgrammeState};
 use suanli_ledger::voucher::{self, ChargeRule, HOLD_FACTOR, Holds};
 use suanli_ledger::{ReasonCode, Transfer, TransferId, TransferKind};
-use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, Store, StoreError, StoredAccount};
+use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, ProgrammeClose, Store, StoreError, StoredAccount};
 
 /// How long a hold lives past the job's estimated run (a safety net: orphaned holds expire).
 const HOLD_SLACK_MS: i64 = 24 * 3_600_000;
@@ -296,31 +296,11 @@ impl Billing {
         Ok(self.store.bill_for_job(job_id).await?.unwrap_or(bill))
     }
 
-    /// Closes a programme: every enterprise's unspent voucher balance returns to the budget and
-    /// the programme is marked closed, in one commit. Holds still open are posted or released
-    /// as their jobs end.
+    /// Closes a programme in the ledger's writer: every enterprise's unspent voucher balance
+    /// returns to the budget and the programme is marked closed, in one commit, and the writer
+    /// refuses to issue from it afterwards. `programme_closed` if it was closed already. Holds
+    /// still open are posted or released as their jobs end.
     pub async fn close_programme(&self, p: &Programme, actor: &str, now: UnixMs) -> Result<(), StoreError> {
-        let budget = chart::programme_budget(p.id.as_str());
-        let suffix = format!("/{}", p.id);
-        let transfers: Vec<Transfer> = self
-            .store
-            .ledger_accounts(None)
-            .await?
-            .into_iter()
-            .filter(|a| a.account.kind == suanli_ledger::AccountKind::EnterpriseVoucher && a.owner.ends_with(&suffix))
-            .filter(|a| a.account.available().is_positive())
-            .map(|a| {
-                Transfer::single(
-                    TransferId::derive("expire", &a.account.id.to_hex()),
-                    a.account.id,
-                    budget.id,
-                    a.account.available(),
-                    ReasonCode::VoucherExpiry,
-                    p.id.as_str(),
-                    now,
-                )
-            })
-            .collect();
         let (t, e) = self.ids.parts();
         let audit = Audit {
             id: AuditId::generate(t, e),
@@ -328,13 +308,12 @@ impl Billing {
             actor: actor.to_string(),
             action: "programme.close".into(),
             subject: p.id.to_string(),
-            detail: json!({"vouchers_expired": transfers.len()}),
+            // The writer adds how many vouchers expired.
+            detail: json!({}),
         };
         self.ledger
             .submit_all(LedgerRequest {
-                transfers,
-                linked: true,
-                effects: vec![Effect::CloseProgramme { id: p.id.clone(), closed_ms: now }],
+                close: Some(ProgrammeClose { programme: p.id.clone(), at_ms: now }),
                 audit: Some(audit),
                 ..LedgerRequest::default()
             })
@@ -348,8 +327,12 @@ impl Billing {
     pub async fn sweep(&self, now: UnixMs) -> Result<u32, StoreError> {
         for p in self.store.programmes().await? {
             if p.state == ProgrammeState::Open && now >= p.rules.year_bounds_ms().1 {
-                self.close_programme(&p, "system:billing", now).await?;
-                tracing::info!(programme = %p.id, year = p.rules.year, "closed a voucher programme at the end of its year");
+                match self.close_programme(&p, "system:billing", now).await {
+                    Ok(()) => tracing::info!(programme = %p.id, year = p.rules.year, "closed a voucher programme at the end of its year"),
+                    // The operator closed it meanwhile.
+                    Err(StoreError::Domain(e)) if e.code == ErrorCode::ProgrammeClosed => {}
+                    Err(e) => return Err(e),
+                }
             }
         }
         let mut n = 0;

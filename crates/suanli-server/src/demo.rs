@@ -48,6 +48,11 @@ pub async fn seed_with_history(
             .iter()
             .filter_map(|r| v.get(r).and_then(|t| t.as_str()).map(|t| (r.to_string(), t.to_string())))
             .collect();
+        // A seeding killed after the city committed resumes here: each later step has its
+        // own marker and picks up where it stopped.
+        let now = s.ids.now_ms();
+        seed_money(s, now).await?;
+        seed_telemetry(s, now, history_days).await?;
         return Ok((path, tokens));
     }
     let city = DemoCity::builtin();
@@ -198,20 +203,29 @@ pub async fn seed_with_history(
 
 /// The demo's money, once: this year's voucher programme with Hangzhou's rules, a prepaid
 /// cash balance for every tenant, and voucher applications from the eligible ones, most
-/// approved and a few left for the operator to decide.
+/// approved and a few left for the operator to decide. Resumable: every step finds what an
+/// earlier, interrupted run did (the programme by its year, top-ups and issues by their
+/// derived transfer ids, a tenant's application in the programme) and does only the rest.
 async fn seed_money(s: &AppState, now: i64) -> anyhow::Result<()> {
     use crate::api::vouchers;
-    use suanli_core::id::ApplicationId;
-    use suanli_ledger::records::{Application, ApplicationState};
+    use suanli_ledger::records::ApplicationState;
     use suanli_ledger::voucher::ProgrammeRules;
     if s.store.meta("demo_money_seeded").await?.is_some() {
         return Ok(());
     }
     let actor = "system:demo";
     let year = suanli_core::time::format_date(now + 8 * 3_600_000)[..4].parse::<i32>()?;
-    let programme = match s.store.programmes().await?.into_iter().find(|p| p.rules.year == year) {
+    let of_year = || async { anyhow::Ok(s.store.programmes().await?.into_iter().find(|p| p.rules.year == year)) };
+    let programme = match of_year().await? {
         Some(p) => p,
-        None => vouchers::open_programme(s, ProgrammeRules::hangzhou(year), None, actor).await.map_err(|e| anyhow::anyhow!("{e:?}"))?,
+        None => match vouchers::open_programme(s, ProgrammeRules::hangzhou(year), None, actor).await {
+            Ok(p) => p,
+            // An interrupted run's creation committed after all.
+            Err(crate::error::ApiError::Domain(e)) if e.code == suanli_core::error::ErrorCode::ProgrammeExists => {
+                of_year().await?.context("the year's programme exists but cannot be read")?
+            }
+            Err(e) => anyhow::bail!("opening the demo's programme: {e}"),
+        },
     };
     // Every provider's receivable and payout accounts, so the ledger names them from the start.
     let provider_accounts = s
@@ -236,25 +250,18 @@ async fn seed_money(s: &AppState, now: i64) -> anyhow::Result<()> {
         if programme.rules.check_eligible(t.sme, t.uscc.division_code()).is_err() {
             continue;
         }
-        let (ms, e) = s.ids.parts();
         let requested = Fen([30_000_000, 80_000_000, 150_000_000][i % 3]);
-        let app = Application {
-            id: ApplicationId::generate(ms, e),
-            programme_id: programme.id.clone(),
-            tenant_id: t.id.clone(),
-            requested,
-            purpose: purposes[i % purposes.len()].to_string(),
-            state: ApplicationState::Pending,
-            approved: None,
-            decision_reason: None,
-            decided_by: None,
-            decided_ms: None,
-            created_ms: ms,
+        let earlier = s.store.applications(Some(&t.id), None, 1000).await?.into_iter().find(|a| a.programme_id == programme.id);
+        let app = match earlier {
+            Some(app) => app,
+            None => {
+                let app = new_application(s, &programme.id, &t.id, requested, purposes[i % purposes.len()]);
+                let audit = audit_as(s, actor, "voucher.apply", app.id.as_str(), json!({"amount": requested.to_yuan_string()}));
+                s.store.insert_application(&app, &audit).await?;
+                app
+            }
         };
-        s.store
-            .insert_application(&app, &audit_as(s, actor, "voucher.apply", app.id.as_str(), json!({"amount": requested.to_yuan_string()})))
-            .await?;
-        if i % 4 != 3 {
+        if i % 4 != 3 && app.state == ApplicationState::Pending {
             let amount = if i % 5 == 0 { Fen(requested.0 / 2) } else { requested };
             vouchers::issue(s, &app, amount, Some("demo: approved".into()), actor).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
         }
@@ -263,6 +270,31 @@ async fn seed_money(s: &AppState, now: i64) -> anyhow::Result<()> {
     tx.set_meta("demo_money_seeded", "1").await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A pending demo application.
+fn new_application(
+    s: &AppState,
+    programme: &suanli_core::id::ProgrammeId,
+    tenant: &TenantId,
+    requested: Fen,
+    purpose: &str,
+) -> suanli_ledger::records::Application {
+    use suanli_ledger::records::{Application, ApplicationState};
+    let (ms, e) = s.ids.parts();
+    Application {
+        id: suanli_core::id::ApplicationId::generate(ms, e),
+        programme_id: programme.clone(),
+        tenant_id: tenant.clone(),
+        requested,
+        purpose: purpose.to_string(),
+        state: ApplicationState::Pending,
+        approved: None,
+        decision_reason: None,
+        decided_by: None,
+        decided_ms: None,
+        created_ms: ms,
+    }
 }
 
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {

@@ -5,9 +5,13 @@
 //! (group commit), applies them one by one, then writes the new transfers, the changed
 //! balances, the requests' domain effects and audit records in ONE store transaction. Only
 //! after that transaction commits does any caller get its answer, so an acknowledged transfer
-//! is durable; if the commit fails, the service reloads the ledger from the store and every
-//! caller in the group gets `unavailable` (nothing of the group happened). History is
-//! append-only: rows are inserted with consecutive `seq` numbers and never updated.
+//! is durable. Checks that can fail run in the writer before the commit (a request's guard,
+//! and the effects' own rules, such as one programme per year), so a refused request is
+//! answered alone and never reaches the database. If a group's commit fails anyway, the
+//! service reloads the ledger from the store and commits the group's requests one by one, so
+//! only a request whose own write fails is answered `unavailable` (nothing of it happened;
+//! the cause is logged, never sent). History is append-only: rows are inserted with
+//! consecutive `seq` numbers and never updated.
 
 use crate::{Audit, Store, StoreError, StoreResult, WriteTx};
 use sqlx::any::AnyRow;
@@ -19,7 +23,7 @@ use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::{ApplicationId, BillId, ProgrammeId};
 use suanli_core::money::Fen;
 use suanli_core::time::{Clock, UnixMs};
-use suanli_ledger::records::{ApplicationState, Bill, Programme, Statement};
+use suanli_ledger::records::{ApplicationState, Bill, Programme, ProgrammeState, Statement};
 use suanli_ledger::{
     Account, AccountFlags, AccountId, AccountKind, Currency, Ledger, LedgerError, Outcome, ReasonCode, Transfer, TransferId, TransferKind,
 };
@@ -71,7 +75,25 @@ pub enum Effect {
 
 /// A check run against the ledger's current state just before a request applies, in the
 /// writer, so nothing can change between the check and the transfers (e.g. a yearly cap).
-pub type Guard = Box<dyn FnOnce(&Ledger) -> Result<(), Error> + Send>;
+/// It may run more than once (a request is applied again if its group's commit fails).
+pub type Guard = Box<dyn Fn(&Ledger) -> Result<(), Error> + Send + Sync>;
+
+/// A condition on the platform's state that the writer checks just before a request applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precondition {
+    /// The programme exists and is open (e.g. to issue a voucher from its budget).
+    ProgrammeOpen(ProgrammeId),
+}
+
+/// Closing a programme, done by the writer: every enterprise voucher of it with money
+/// available returns it to the budget (as the ledger stands at that moment, so no voucher
+/// issued before is missed), and the programme is marked closed, in one commit. From then on
+/// the writer refuses [`Precondition::ProgrammeOpen`] for it, so nothing more is issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgrammeClose {
+    pub programme: ProgrammeId,
+    pub at_ms: UnixMs,
+}
 
 /// One all-or-nothing unit of work for the ledger.
 #[derive(Default)]
@@ -81,6 +103,10 @@ pub struct LedgerRequest {
     pub transfers: Vec<Transfer>,
     /// All transfers apply or none does.
     pub linked: bool,
+    /// Checked in the writer before anything of the request applies.
+    pub preconditions: Vec<Precondition>,
+    /// Closes a programme; its expiry transfers are the writer's (`transfers` stays empty).
+    pub close: Option<ProgrammeClose>,
     pub guard: Option<Guard>,
     /// Written only when every transfer was created or already existed.
     pub effects: Vec<Effect>,
@@ -146,10 +172,11 @@ impl LedgerService {
     /// timeout passed are expired every `expiry_interval` by the clock.
     pub async fn start(store: Store, clock: Arc<dyn Clock>, expiry_interval: Duration) -> StoreResult<LedgerService> {
         let (ledger, owners) = store.ledger_load().await?;
+        let programmes = known_programmes(&store).await?;
         let (tx, rx) = mpsc::channel(65_536);
         let stats = Arc::new(Stats::default());
         let dialect = store.dialect();
-        let writer = Writer { store, ledger, owners, clock, stats: stats.clone() };
+        let writer = Writer { store, ledger, owners, programmes, clock, stats: stats.clone() };
         match dialect {
             // SQLite connections talk to their own threads, not to a runtime's reactor, so the
             // writer can have a thread and runtime of its own: under load it is then never
@@ -193,11 +220,39 @@ fn unavailable(why: &str) -> Error {
     Error::new(ErrorCode::Unavailable, why)
 }
 
+/// What a caller whose request could not commit is told; the cause goes to the log only.
+const COMMIT_FAILED: &str = "the ledger could not commit this request, and nothing of it was applied; try again later";
+
+/// What the writer knows of a voucher programme, to check effects before they are written.
+#[derive(Debug, Clone)]
+struct KnownProgramme {
+    year: i32,
+    open: bool,
+}
+
+async fn known_programmes(store: &Store) -> StoreResult<HashMap<ProgrammeId, KnownProgramme>> {
+    Ok(store
+        .programmes()
+        .await?
+        .into_iter()
+        .map(|p| (p.id, KnownProgramme { year: p.rules.year, open: p.state == ProgrammeState::Open }))
+        .collect())
+}
+
+/// What applying one request produced: its answer, and the effects and audit record to write.
+struct Applied {
+    answer: LedgerAnswer,
+    effects: Vec<Effect>,
+    audit: Option<Audit>,
+}
+
 struct Writer {
     store: Store,
     ledger: Ledger,
     /// Owner and creation time of every account (for inserting new ones).
     owners: HashMap<AccountId, (String, UnixMs)>,
+    /// Every programme, as committed or applied in the group being built.
+    programmes: HashMap<ProgrammeId, KnownProgramme>,
     clock: Arc<dyn Clock>,
     stats: Arc<Stats>,
 }
@@ -244,55 +299,81 @@ impl Writer {
         }
     }
 
+    /// Commits a group; if its commit fails, commits its requests one by one, so one
+    /// request's failing write does not fail its neighbours.
     async fn commit_group(&mut self, group: Vec<Queued>) {
+        let (requests, replies): (Vec<LedgerRequest>, Vec<Reply>) = group.into_iter().map(|q| (q.request, q.reply)).unzip();
+        let e = match self.commit(&requests).await {
+            Ok(answers) => {
+                for (reply, answer) in replies.into_iter().zip(answers) {
+                    let _ = reply.send(answer);
+                }
+                return;
+            }
+            Err(e) => e,
+        };
+        self.reload().await;
+        if requests.len() == 1 {
+            log_failed(&requests[0], &e);
+            let _ = replies.into_iter().next().map(|r| r.send(Err(unavailable(COMMIT_FAILED))));
+            return;
+        }
+        tracing::warn!(error = %e, requests = requests.len(), "a ledger group commit failed; committing its requests one by one");
+        for (request, reply) in requests.iter().zip(replies) {
+            let answer = match self.commit(std::slice::from_ref(request)).await {
+                Ok(mut answers) => answers.pop().unwrap_or_else(|| Err(unavailable(COMMIT_FAILED))),
+                Err(e) => {
+                    log_failed(request, &e);
+                    self.reload().await;
+                    Err(unavailable(COMMIT_FAILED))
+                }
+            };
+            let _ = reply.send(answer);
+        }
+    }
+
+    /// Applies requests in order to the in-memory ledger and writes all they did in one
+    /// transaction. On an error the in-memory state is ahead of the store: the caller reloads.
+    async fn commit(&mut self, requests: &[LedgerRequest]) -> StoreResult<Vec<Result<LedgerAnswer, Error>>> {
         let before = self.ledger.transfers().len();
         let mut new_accounts: Vec<AccountId> = Vec::new();
         let mut effects: Vec<Effect> = Vec::new();
         let mut audits: Vec<Audit> = Vec::new();
-        let mut answers: Vec<(Reply, Result<LedgerAnswer, Error>)> = Vec::new();
+        let mut answers = Vec::with_capacity(requests.len());
         let mut transfers = 0usize;
-        for q in group {
-            let Queued { mut request, reply } = q;
+        for request in requests {
             transfers += request.transfers.len();
-            let answer = self.apply_request(&mut request, &mut new_accounts);
-            if let Ok(a) = &answer
-                && a.results.iter().all(|r| r.is_ok())
-            {
-                effects.append(&mut request.effects);
-                audits.extend(request.audit.take());
-            }
-            answers.push((reply, answer));
+            answers.push(self.apply_request(request, &mut new_accounts).map(|applied| {
+                effects.extend(applied.effects);
+                audits.extend(applied.audit);
+                applied.answer
+            }));
         }
         let touched = touched_accounts(&self.ledger, before);
         let mut all: Vec<AccountId> = new_accounts;
         all.extend(touched);
         all.sort();
         all.dedup();
-        match self.persist(before, &all, &[], &effects, &audits).await {
-            Ok(()) => {
-                use std::sync::atomic::Ordering::Relaxed;
-                self.stats.commits.fetch_add(1, Relaxed);
-                self.stats.requests.fetch_add(answers.len() as u64, Relaxed);
-                self.stats.transfers.fetch_add(transfers as u64, Relaxed);
-                for (reply, answer) in answers {
-                    let _ = reply.send(answer);
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "ledger group commit failed; reloading the ledger");
-                self.reload().await;
-                let message = format!("the ledger could not commit: {e}");
-                for (reply, _) in answers {
-                    let _ = reply.send(Err(unavailable(&message)));
-                }
-            }
-        }
+        self.persist(before, &all, &[], &effects, &audits).await?;
+        use std::sync::atomic::Ordering::Relaxed;
+        self.stats.commits.fetch_add(1, Relaxed);
+        self.stats.requests.fetch_add(answers.len() as u64, Relaxed);
+        self.stats.transfers.fetch_add(transfers as u64, Relaxed);
+        Ok(answers)
     }
 
-    /// Applies one request to the in-memory ledger. Accounts it creates are forgotten again
-    /// if nothing of it applies, so a refused request leaves no trace.
-    fn apply_request(&mut self, request: &mut LedgerRequest, new_accounts: &mut Vec<AccountId>) -> Result<LedgerAnswer, Error> {
-        if let Some(guard) = request.guard.take() {
+    /// Applies one request to the in-memory ledger. Its effects are checked first, then its
+    /// guard; accounts it creates are forgotten again if nothing of it applies, so a refused
+    /// request leaves no trace. Effects are written only if every transfer applied; the audit
+    /// record whenever any did (with what applied and what was refused, if not all).
+    fn apply_request(&mut self, request: &LedgerRequest, new_accounts: &mut Vec<AccountId>) -> Result<Applied, Error> {
+        self.check_effects(&request.effects)?;
+        for p in
+            request.preconditions.iter().chain(request.close.as_ref().map(|c| Precondition::ProgrammeOpen(c.programme.clone())).as_ref())
+        {
+            self.check(p)?;
+        }
+        if let Some(guard) = &request.guard {
             guard(&self.ledger)?;
         }
         let mut created = Vec::new();
@@ -309,7 +390,15 @@ impl Writer {
                 }
             }
         }
-        let results: Vec<Result<Outcome, LedgerError>> = self.ledger.apply(&request.transfers, request.linked);
+        let expiry;
+        let transfers: &[Transfer] = match &request.close {
+            Some(c) => {
+                expiry = self.expiry_transfers(c);
+                &expiry
+            }
+            None => &request.transfers,
+        };
+        let results: Vec<Result<Outcome, LedgerError>> = self.ledger.apply(transfers, request.linked || request.close.is_some());
         if !results.is_empty() && results.iter().all(|r| r.is_err()) {
             self.forget(&created);
         } else {
@@ -318,7 +407,82 @@ impl Writer {
                 new_accounts.push(sa.account.id);
             }
         }
-        Ok(LedgerAnswer { results })
+        let (effects, audit) = if results.iter().all(|r| r.is_ok()) {
+            let mut effects = request.effects.clone();
+            let mut audit = request.audit.clone();
+            if let Some(c) = &request.close {
+                effects.push(Effect::CloseProgramme { id: c.programme.clone(), closed_ms: c.at_ms });
+                if let Some(a) = audit.as_mut().filter(|a| a.detail.is_object()) {
+                    a.detail["vouchers_expired"] = transfers.len().into();
+                }
+            }
+            self.note_effects(&effects);
+            (effects, audit)
+        } else if results.iter().any(|r| r.is_ok()) {
+            // Part of an unlinked batch applied: money moved, so it is audited, with what
+            // applied and what was refused.
+            (Vec::new(), request.audit.clone().map(|a| partial_audit(a, transfers, &results)))
+        } else {
+            (Vec::new(), None)
+        };
+        Ok(Applied { answer: LedgerAnswer { results }, effects, audit })
+    }
+
+    /// Refuses effects the database would refuse (or that would break a rule), before anything
+    /// of the request applies.
+    fn check_effects(&self, effects: &[Effect]) -> Result<(), Error> {
+        for e in effects {
+            match e {
+                Effect::InsertProgramme(p) if self.programmes.iter().any(|(id, k)| *id == p.id || k.year == p.rules.year) => {
+                    return Err(Error::new(ErrorCode::ProgrammeExists, format!("a voucher programme for {} already exists", p.rules.year)));
+                }
+                Effect::CloseProgramme { id, .. } => self.check(&Precondition::ProgrammeOpen(id.clone()))?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn check(&self, p: &Precondition) -> Result<(), Error> {
+        match p {
+            Precondition::ProgrammeOpen(id) => match self.programmes.get(id) {
+                Some(k) if k.open => Ok(()),
+                Some(_) => Err(Error::new(ErrorCode::ProgrammeClosed, format!("programme {id} is closed"))),
+                None => Err(Error::new(ErrorCode::ProgrammeNotFound, format!("no voucher programme {id}"))),
+            },
+        }
+    }
+
+    /// Records what applied effects change in what the writer knows.
+    fn note_effects(&mut self, effects: &[Effect]) {
+        for e in effects {
+            match e {
+                Effect::InsertProgramme(p) => {
+                    self.programmes.insert(p.id.clone(), KnownProgramme { year: p.rules.year, open: p.state == ProgrammeState::Open });
+                }
+                Effect::CloseProgramme { id, .. } => {
+                    if let Some(k) = self.programmes.get_mut(id) {
+                        k.open = false;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// One expiry transfer per voucher of the programme with money available, to its budget.
+    fn expiry_transfers(&self, c: &ProgrammeClose) -> Vec<Transfer> {
+        let budget = suanli_ledger::chart::programme_budget(c.programme.as_str());
+        let suffix = format!("/{}", c.programme);
+        self.ledger
+            .accounts()
+            .filter(|a| a.kind == AccountKind::EnterpriseVoucher && a.available().is_positive())
+            .filter(|a| self.owners.get(&a.id).is_some_and(|(owner, _)| owner.ends_with(&suffix)))
+            .map(|a| {
+                let id = TransferId::derive("expire", &a.id.to_hex());
+                Transfer::single(id, a.id, budget.id, a.available(), ReasonCode::VoucherExpiry, c.programme.as_str(), c.at_ms)
+            })
+            .collect()
     }
 
     fn forget(&mut self, created: &[&StoredAccount]) {
@@ -329,10 +493,15 @@ impl Writer {
 
     async fn reload(&mut self) {
         loop {
-            match self.store.ledger_load().await {
-                Ok((ledger, owners)) => {
+            let loaded = match self.store.ledger_load().await {
+                Ok(l) => known_programmes(&self.store).await.map(|p| (l, p)),
+                Err(e) => Err(e),
+            };
+            match loaded {
+                Ok(((ledger, owners), programmes)) => {
                     self.ledger = ledger;
                     self.owners = owners;
+                    self.programmes = programmes;
                     return;
                 }
                 Err(e) => {
@@ -371,6 +540,30 @@ impl Writer {
         tx.audit_many(audits).await?;
         tx.commit().await
     }
+}
+
+/// Logs a request whose write failed, with what it was (the caller is told only that it failed).
+fn log_failed(request: &LedgerRequest, e: &StoreError) {
+    let (action, subject) = request.audit.as_ref().map_or(("", ""), |a| (a.action.as_str(), a.subject.as_str()));
+    tracing::error!(error = %e, ?request, action, subject, "a ledger request could not commit; nothing of it was applied");
+}
+
+/// The audit record of a request of which some transfers applied and others were refused:
+/// its detail gains `applied` (transfer ids) and `refused` (ids with their codes).
+fn partial_audit(mut audit: Audit, transfers: &[Transfer], results: &[Result<Outcome, LedgerError>]) -> Audit {
+    let (mut applied, mut refused) = (Vec::new(), Vec::new());
+    for (t, r) in transfers.iter().zip(results) {
+        match r {
+            Ok(_) => applied.push(serde_json::Value::from(t.id.to_hex())),
+            Err(e) => refused.push(serde_json::json!({"id": t.id.to_hex(), "code": e.code()})),
+        }
+    }
+    if !audit.detail.is_object() {
+        audit.detail = serde_json::json!({"request": audit.detail});
+    }
+    audit.detail["applied"] = applied.into();
+    audit.detail["refused"] = refused.into();
+    audit
 }
 
 /// The accounts touched by history from `from` on.

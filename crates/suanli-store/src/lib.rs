@@ -18,7 +18,7 @@ mod rows;
 pub mod vouchers;
 
 pub use backends::BackendBinding;
-pub use ledger::{Effect, LedgerAnswer, LedgerRequest, LedgerService, StoredAccount};
+pub use ledger::{Effect, LedgerAnswer, LedgerRequest, LedgerService, Precondition, ProgrammeClose, StoredAccount};
 use rows::{centre_from_row, job_from_row, pool_from_row, tenant_from_row};
 use serde::Serialize;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

@@ -17,7 +17,7 @@ use suanli_ledger::chart;
 use suanli_ledger::records::{Application, ApplicationState, Programme, ProgrammeState};
 use suanli_ledger::voucher::ProgrammeRules;
 use suanli_ledger::{ReasonCode, Transfer, TransferId};
-use suanli_store::{Effect, LedgerRequest, StoredAccount};
+use suanli_store::{Effect, LedgerRequest, Precondition, StoredAccount};
 use utoipa::{IntoParams, ToSchema};
 
 fn yuan(f: Fen) -> String {
@@ -140,12 +140,12 @@ pub async fn create_programme(
     Ok((StatusCode::CREATED, Json(programme_out(&s, &p).await?)))
 }
 
-/// Creates a programme and funds its budget from the city treasury, in one commit.
+/// Creates a programme and funds its budget from the city treasury, in one commit;
+/// `programme_exists` if the year has one.
 pub async fn open_programme(s: &AppState, rules: ProgrammeRules, name: Option<String>, actor: &str) -> ApiResult<Programme> {
     rules.validate()?;
-    if s.store.programmes().await?.iter().any(|p| p.rules.year == rules.year) {
-        return Err(ApiError::new(ErrorCode::ProgrammeExists, format!("a voucher programme for {} already exists", rules.year)));
-    }
+    // One programme a year is checked in the ledger's writer (`programme_exists`), where
+    // concurrent creations are serialised.
     let (t, e) = s.ids.parts();
     let name = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).unwrap_or_else(|| format!("杭州市算力券 {}", rules.year));
     suanli_core::centre::check_name("name", &name)?;
@@ -197,16 +197,14 @@ pub async fn get_programme(State(s): State<AppState>, _c: Caller, Path(id): Path
     Ok(Json(programme_out(&s, &p).await?))
 }
 
-/// Closes a programme: every enterprise's unspent voucher balance returns to the budget
-/// (operator; the engine does this by itself when the programme's year ends).
+/// Closes a programme: every enterprise's unspent voucher balance returns to the budget, and
+/// no voucher is issued from it any more (operator; the engine does this by itself when the
+/// programme's year ends). `programme_closed` if it was closed already.
 #[utoipa::path(post, path = "/api/v1/voucher-programmes/{id}/close", tag = "vouchers", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = ProgrammeOut), (status = 409, body = crate::error::Problem)))]
 pub async fn close_programme(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<ProgrammeOut>> {
     c.require(&[Role::Operator])?;
     let p = load_programme(&s, &id).await?;
-    if p.state == ProgrammeState::Closed {
-        return Err(ApiError::new(ErrorCode::ProgrammeClosed, format!("programme {} is already closed", p.id)));
-    }
     let billing = s.engine.billing().ok_or_else(|| ApiError::new(ErrorCode::Unavailable, "billing is not running"))?;
     billing.close_programme(&p, &c.0.actor(), s.ids.now_ms()).await?;
     let p = load_programme(&s, &id).await?;
@@ -463,9 +461,6 @@ pub async fn issue(s: &AppState, a: &Application, amount: Fen, reason: Option<St
         .programme(&a.programme_id)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::ProgrammeNotFound, "the application's programme is gone"))?;
-    if p.state != ProgrammeState::Open {
-        return Err(ApiError::new(ErrorCode::ProgrammeClosed, format!("programme {} is closed", p.id)));
-    }
     let now = s.ids.now_ms();
     let budget = chart::programme_budget(p.id.as_str());
     let voucher = chart::voucher(a.tenant_id.as_str(), p.id.as_str());
@@ -490,6 +485,10 @@ pub async fn issue(s: &AppState, a: &Application, amount: Fen, reason: Option<St
                 now,
             )],
             linked: true,
+            // Checked in the writer: an approval racing the programme's close either lands
+            // before it (and its voucher expires with the others) or is refused.
+            preconditions: vec![Precondition::ProgrammeOpen(p.id.clone())],
+            close: None,
             guard: Some(guard),
             effects: vec![Effect::DecideApplication {
                 id: a.id.clone(),

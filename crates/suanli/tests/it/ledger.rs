@@ -264,3 +264,197 @@ async fn concurrent_requests_share_commits_and_each_is_acknowledged() {
     let (_, verify) = op.get("/api/v1/ledger/verify").await;
     assert_eq!(verify["ok"], true, "{verify}");
 }
+
+/// Issue #13, item 8: a non-linked batch where one transfer applies and another is refused
+/// moved money, so it is audited, naming what applied and what was refused; a batch of which
+/// nothing applied writes no audit record.
+#[tokio::test]
+async fn ledger_partly_applied_batch_is_audited() {
+    let s = TestServer::start().await;
+    let op = s.as_role("operator");
+    let tid = s.as_role("tenant").get("/api/v1/me").await.1["tenant_id"].as_str().unwrap().to_string();
+    let cash = suanli_ledger::chart::cash(&tid).id.to_hex();
+    let other = tenants(&op).await.into_iter().find(|t| t["id"] != tid.as_str()).unwrap();
+    let receivable = suanli_ledger::chart::cash(other["id"].as_str().unwrap()).id.to_hex();
+    let transfer = |id: &str, amount: &str| json!({"id": id, "debit_account": cash, "credit_account": receivable, "amount": amount, "reason": "job_charge", "reference": "partial"});
+    let subject = |id: &str| suanli_ledger::TransferId::parse_hex(id).unwrap().to_hex();
+
+    let (st, v) =
+        op.post("/api/v1/ledger/transfers", &json!({"transfers": [transfer("ba01", "1.00"), transfer("ba02", "99999999")]})).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!((v[0]["outcome"].as_str(), v[1]["code"].as_str()), (Some("created"), Some("insufficient_funds")), "{v}");
+    let audits = s.state.store.audit_log(Some(&subject("ba01")), 10).await.unwrap();
+    assert_eq!(audits.len(), 1, "the applied transfer of a partly applied batch is audited: {audits:?}");
+    let detail = &audits[0].detail;
+    assert_eq!(audits[0].action, "ledger.transfers");
+    assert_eq!(detail["applied"], json!([subject("ba01")]), "{detail}");
+    assert_eq!(detail["refused"], json!([{"id": subject("ba02"), "code": "insufficient_funds"}]), "{detail}");
+
+    // Nothing applied: nothing changed, nothing audited.
+    let (st, v) =
+        op.post("/api/v1/ledger/transfers", &json!({"transfers": [transfer("ba03", "99999999"), transfer("ba04", "99999998")]})).await;
+    assert_eq!(
+        (st, v[0]["code"].as_str(), v[1]["code"].as_str()),
+        (StatusCode::CREATED, Some("insufficient_funds"), Some("insufficient_funds")),
+        "{v}"
+    );
+    assert!(s.state.store.audit_log(Some(&subject("ba03")), 10).await.unwrap().is_empty());
+    let (_, verify) = op.get("/api/v1/ledger/verify").await;
+    assert_eq!(verify["ok"], true, "{verify}");
+}
+
+/// No database text in a problem's body (a constraint's or statement's words).
+fn assert_no_sql(v: &Value) {
+    let text = v.to_string().to_lowercase();
+    for word in ["unique", "constraint", "insert into", "update ", "sqlite", "violat", "duplicate key", "database"] {
+        assert!(!text.contains(word), "a client saw database text ({word}): {v}");
+    }
+}
+
+/// Issue #13, item 9: twelve concurrent creations of the same programme year, and a top-up of
+/// another enterprise beside them. One creation wins, the others get `programme_exists`, the
+/// top-up is applied, and no answer carries SQL text.
+#[tokio::test]
+async fn ledger_failing_request_does_not_fail_its_group() {
+    let s = TestServer::start().await;
+    let op = s.as_role("operator");
+    let tid = s.as_role("tenant").get("/api/v1/me").await.1["tenant_id"].as_str().unwrap().to_string();
+    for year in [2091, 2092, 2093] {
+        let mut creations = Vec::new();
+        for _ in 0..12 {
+            let op = op.clone();
+            creations.push(tokio::spawn(async move {
+                op.post("/api/v1/voucher-programmes", &json!({"year": year, "budget": "1000", "cap_per_enterprise": "500"})).await
+            }));
+        }
+        let (op2, path) = (op.clone(), format!("/api/v1/tenants/{tid}/top-ups"));
+        let top_up = tokio::spawn(async move { op2.post(&path, &json!({"amount": "1.00"})).await });
+        let mut created = 0;
+        for c in creations {
+            let (st, v) = c.await.unwrap();
+            assert_no_sql(&v);
+            match st {
+                StatusCode::CREATED => created += 1,
+                _ => assert_eq!((st, v["code"].as_str()), (StatusCode::CONFLICT, Some("programme_exists")), "{v}"),
+            }
+        }
+        assert_eq!(created, 1, "exactly one programme for {year}");
+        let (st, v) = top_up.await.unwrap();
+        assert_no_sql(&v);
+        assert_eq!(st, StatusCode::OK, "an unrelated top-up beside the race: {v}");
+    }
+    let (_, programmes) = op.get("/api/v1/voucher-programmes").await;
+    let years: Vec<i64> = programmes.as_array().unwrap().iter().filter_map(|p| p["year"].as_i64()).filter(|y| *y > 2090).collect();
+    assert_eq!(years.len(), 3, "{programmes}");
+    let (_, verify) = op.get("/api/v1/ledger/verify").await;
+    assert_eq!(verify["ok"], true, "{verify}");
+}
+
+/// Issue #13, item 10: approvals racing a programme's close. Each approval either lands
+/// before the close (and its voucher expires with the others) or is refused with
+/// `programme_closed`; no voucher of the closed programme is left available, and its whole
+/// budget is back.
+#[tokio::test]
+async fn vouchers_approvals_racing_a_close_strand_nothing() {
+    let s = TestServer::start().await;
+    let op = s.as_role("operator");
+    let eligible: Vec<Value> = tenants(&op)
+        .await
+        .into_iter()
+        .filter(|t| t["sme"] == true && t["uscc"].as_str().unwrap()[2..].starts_with("3301"))
+        .take(8)
+        .collect();
+    assert!(eligible.len() >= 4, "the demo city has eligible enterprises");
+    for year in [2081, 2082, 2083, 2084] {
+        let (st, p) =
+            op.post("/api/v1/voucher-programmes", &json!({"year": year, "budget": "100000", "cap_per_enterprise": "10000"})).await;
+        assert_eq!(st, StatusCode::CREATED, "{p}");
+        let pid = p["id"].as_str().unwrap().to_string();
+        let mut apps = Vec::new();
+        for t in &eligible {
+            for _ in 0..3 {
+                let body = json!({"programme_id": pid, "tenant_id": t["id"], "amount": "100", "purpose": "race"});
+                let (st, a) = op.post("/api/v1/voucher-applications", &body).await;
+                assert_eq!(st, StatusCode::CREATED, "{a}");
+                apps.push(a["id"].as_str().unwrap().to_string());
+            }
+        }
+        let approve = |id: &String| {
+            let (op, path) = (op.clone(), format!("/api/v1/voucher-applications/{id}/approve"));
+            tokio::spawn(async move { op.post(&path, &json!({})).await })
+        };
+        let half = apps.len() / 2;
+        let mut approvals: Vec<_> = apps[..half].iter().map(approve).collect();
+        let (op2, path) = (op.clone(), format!("/api/v1/voucher-programmes/{pid}/close"));
+        let close = tokio::spawn(async move { op2.post(&path, &json!({})).await });
+        approvals.extend(apps[half..].iter().map(approve));
+        let (st, v) = close.await.unwrap();
+        assert_eq!(st, StatusCode::OK, "{v}");
+        for a in approvals {
+            let (st, v) = a.await.unwrap();
+            assert!(
+                st == StatusCode::OK || (st, v["code"].as_str()) == (StatusCode::CONFLICT, Some("programme_closed")),
+                "an approval racing the close: {st} {v}"
+            );
+        }
+        let suffix = format!("/{pid}");
+        let stranded: Vec<String> = s
+            .state
+            .store
+            .ledger_accounts(None)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|a| a.account.kind == suanli_ledger::AccountKind::EnterpriseVoucher && a.owner.ends_with(&suffix))
+            .filter(|a| a.account.available().is_positive())
+            .map(|a| format!("{} {}", a.owner, a.account.available()))
+            .collect();
+        assert!(stranded.is_empty(), "vouchers left available in closed programme {year}: {stranded:?}");
+        let (_, p) = op.get(&format!("/api/v1/voucher-programmes/{pid}")).await;
+        assert_eq!((p["state"].as_str(), p["remaining"].as_str()), (Some("closed"), Some("100000.00")), "{p}");
+    }
+    let (_, verify) = op.get("/api/v1/ledger/verify").await;
+    assert_eq!(verify["ok"], true, "{verify}");
+}
+
+/// Issue #13, item 11: a demo whose first seeding is killed (here: its task aborted, which
+/// like a kill leaves exactly what was committed) seeds the rest when started again: every
+/// tenant gets its opening balance once, every eligible one one application.
+#[tokio::test]
+async fn ledger_demo_seeding_killed_midway_resumes() {
+    // Killed right after the city committed; then killed after some of the money.
+    for kill_after_applications in [0usize, 3] {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = suanli_server::ServeConfig { demo: true, ..suanli_server::ServeConfig::at(dir.path()) };
+        let state = suanli_server::build_state(&cfg).await.unwrap();
+        let url = "http://127.0.0.1:9";
+        let (st, path) = (state.clone(), dir.path().to_path_buf());
+        let first = tokio::spawn(async move { suanli_server::demo::seed(&st, &path, url).await });
+        loop {
+            let city = state.store.meta("demo_seeded").await.unwrap().is_some();
+            if city && state.store.applications(None, None, 1000).await.unwrap().len() >= kill_after_applications {
+                first.abort();
+                break;
+            }
+            assert!(!first.is_finished(), "the first seeding finished before it could be killed");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let _ = first.await;
+        suanli_server::demo::seed(&state, dir.path(), url).await.unwrap();
+
+        let store = &state.store;
+        let tenants = store.tenants().await.unwrap();
+        assert!(tenants.len() >= 10);
+        let apps = store.applications(None, None, 1000).await.unwrap();
+        for t in &tenants {
+            let cash = store.ledger_account(suanli_ledger::chart::cash(t.id.as_str()).id).await.unwrap();
+            let credited = cash.map_or(0, |a| a.account.credits_posted);
+            assert_eq!(credited, 100_000_000, "tenant {} ({}) has its opening balance once", t.id, t.name_en);
+            assert!(apps.iter().filter(|a| a.tenant_id == t.id).count() <= 1, "tenant {} applied twice", t.id);
+        }
+        assert!(!apps.is_empty());
+        assert!(store.meta("demo_money_seeded").await.unwrap().is_some());
+        let (ledger, _) = store.ledger_load().await.unwrap();
+        ledger.verify().unwrap();
+    }
+}

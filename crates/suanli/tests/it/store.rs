@@ -326,4 +326,69 @@ async fn ledger_suite(store: Store) {
     assert_eq!(store.ledger_transfers_by_reference(nasty).await.unwrap().len(), 2, "the hold and its post, by their reference");
     let money = store.voucher_money(prog.id.as_str()).await.unwrap();
     assert_eq!((money.spent, money.held), (Fen(30_400), Fen(0)));
+
+    // Issue #13, item 9: a request whose write fails (a statement of a provider that does not
+    // exist, which the database's foreign key refuses) is answered `unavailable` alone and
+    // without the database's words; the requests grouped with it are applied.
+    use suanli_core::id::StatementId;
+    use suanli_ledger::records::Statement;
+    let bogus = Statement {
+        id: StatementId::generate(5, 5),
+        provider_id: ProviderId::generate(9, 9),
+        from_ms: 0,
+        to_ms: 1,
+        bills: 0,
+        charge: Fen(0),
+        voucher: Fen(0),
+        cash: Fen(0),
+        outstanding: Fen(0),
+        settled: Fen(0),
+        transfer_id: None,
+        created_ms: 1,
+    };
+    let tasks: Vec<_> = (0..40u128)
+        .map(|i| {
+            let mut request =
+                LedgerRequest { transfers: vec![t(1_000 + i, &voucher, &cash, 1, R::VoucherSpend)], ..LedgerRequest::default() };
+            if i == 20 {
+                request.effects = vec![Effect::InsertStatement { statement: bogus.clone(), bills: Vec::new() }];
+            }
+            let l = ledger.clone();
+            tokio::spawn(async move { l.submit_all(request).await })
+        })
+        .collect();
+    for (i, task) in tasks.into_iter().enumerate() {
+        match (i, task.await.unwrap()) {
+            (20, Err(e)) => {
+                assert_eq!(e.code, ErrorCode::Unavailable, "{e}");
+                let text = e.message.to_lowercase();
+                assert!(!["foreign", "constraint", "insert", "violat", "database"].iter().any(|w| text.contains(w)), "{e}");
+            }
+            (20, Ok(_)) => panic!("a statement of an unknown provider was written"),
+            (_, r) => assert!(r.is_ok(), "request {i} failed beside the failing one: {r:?}"),
+        }
+    }
+    let (l, _) = store.ledger_load().await.unwrap();
+    l.verify().unwrap();
+    assert!(l.transfer(TransferId(1_020)).is_none(), "nothing of the failing request applied");
+    assert_eq!((1_000..1_040u128).filter(|n| l.transfer(TransferId(*n)).is_some()).count(), 39);
+
+    // Issue #13, item 10: the writer closes a programme, expiring what its vouchers hold as it
+    // stands then, and refuses to issue from it afterwards (and to close it again).
+    use suanli_store::{Precondition, ProgrammeClose};
+    let close = || LedgerRequest { close: Some(ProgrammeClose { programme: prog.id.clone(), at_ms: 3_000 }), ..LedgerRequest::default() };
+    let expired = ledger.submit_all(close()).await.unwrap();
+    assert_eq!(expired.len(), 1, "one voucher with money left");
+    assert_eq!(store.programme(&prog.id).await.unwrap().unwrap().state, ProgrammeState::Closed);
+    let issue = LedgerRequest {
+        transfers: vec![t(3_000, &budget, &voucher, 100, R::VoucherIssue)],
+        preconditions: vec![Precondition::ProgrammeOpen(prog.id.clone())],
+        ..LedgerRequest::default()
+    };
+    assert_eq!(ledger.submit_all(issue).await.unwrap_err().code, ErrorCode::ProgrammeClosed);
+    assert_eq!(ledger.submit_all(close()).await.unwrap_err().code, ErrorCode::ProgrammeClosed);
+    let (l, _) = store.ledger_load().await.unwrap();
+    l.verify().unwrap();
+    assert_eq!(l.account(voucher.id).unwrap().available(), Fen(0));
+    assert!(l.transfer(TransferId(3_000)).is_none());
 }
