@@ -40,6 +40,7 @@ pub mod alert;
 pub mod book;
 pub mod config;
 pub mod coverage;
+pub mod csv;
 pub mod error;
 pub mod grade;
 pub mod lifecycle;

@@ -399,6 +399,7 @@ impl Writer {
             None => &request.transfers,
         };
         let results: Vec<Result<Outcome, LedgerError>> = self.ledger.apply(transfers, request.linked || request.close.is_some());
+        let returned = self.sweep_closed(transfers, &results);
         if !results.is_empty() && results.iter().all(|r| r.is_err()) {
             self.forget(&created);
         } else {
@@ -425,6 +426,12 @@ impl Writer {
         } else {
             (Vec::new(), None)
         };
+        let audit = audit.map(|mut a| {
+            if returned > 0 && a.detail.is_object() {
+                a.detail["closed_programme_vouchers_returned"] = returned.into();
+            }
+            a
+        });
         Ok(Applied { answer: LedgerAnswer { results }, effects, audit })
     }
 
@@ -468,6 +475,41 @@ impl Writer {
                 _ => {}
             }
         }
+    }
+
+    /// Money that comes back to a voucher of a closed programme after its close (a hold voided
+    /// or posted for less when a job ends) goes on to the programme's budget in the same
+    /// commit, so no voucher of a closed programme keeps money. Returns how many were swept.
+    fn sweep_closed(&mut self, transfers: &[Transfer], results: &[Result<Outcome, LedgerError>]) -> usize {
+        let mut sweeps: Vec<Transfer> = Vec::new();
+        for (t, _) in transfers.iter().zip(results).filter(|(_, r)| r.is_ok()) {
+            for acct in [t.debit_account, t.credit_account] {
+                let Some(a) = self.ledger.account(acct).filter(|a| a.kind == AccountKind::EnterpriseVoucher && a.available().is_positive())
+                else {
+                    continue;
+                };
+                let Some(programme) = self.owners.get(&acct).and_then(|(owner, _)| owner.rsplit('/').next()) else { continue };
+                let Ok(id) = ProgrammeId::parse(programme) else { continue };
+                if self.programmes.get(&id).is_none_or(|k| k.open) || sweeps.iter().any(|s| s.debit_account == acct) {
+                    continue;
+                }
+                let budget = suanli_ledger::chart::programme_budget(id.as_str());
+                let sweep_id = TransferId::derive("expire-after-close", &format!("{}/{}", acct.to_hex(), t.id.to_hex()));
+                sweeps.push(Transfer::single(
+                    sweep_id,
+                    acct,
+                    budget.id,
+                    a.available(),
+                    ReasonCode::VoucherExpiry,
+                    id.as_str(),
+                    t.timestamp_ms,
+                ));
+            }
+        }
+        if sweeps.is_empty() {
+            return 0;
+        }
+        self.ledger.apply(&sweeps, false).iter().filter(|r| r.is_ok()).count()
     }
 
     /// One expiry transfer per voucher of the programme with money available, to its budget.

@@ -2,7 +2,7 @@
 
 use crate::client::Client;
 use crate::output::{Format, cell, field};
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Subcommand;
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -65,37 +65,6 @@ const REPORT_COLUMNS: &[(&str, &str)] = &[
 
 const SILENT_COLUMNS: &[(&str, &str)] = &[("centre", "dc"), ("silent meters", "silent_meters"), ("unmetered", "unmetered")];
 
-/// Parses the CSV into reading objects of the API.
-pub fn parse_csv(text: &str) -> anyhow::Result<Vec<Value>> {
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-    let (_, header) = lines.next().context("the file is empty")?;
-    let cols: Vec<String> = header.split(',').map(|h| h.trim().to_ascii_lowercase()).collect();
-    let pos = |name: &str| cols.iter().position(|c| c == name);
-    let centre = pos("centre_id").context("the header has no centre_id column")?;
-    let meter = pos("meter").context("the header has no meter column")?;
-    let (ts_col, ts_ms) = match (pos("ts"), pos("ts_ms")) {
-        (Some(i), _) => (i, false),
-        (None, Some(i)) => (i, true),
-        _ => bail!("the header has no ts (RFC 3339) or ts_ms column"),
-    };
-    let (value, unit) =
-        ["kwh", "kw", "m3"].iter().find_map(|u| pos(u).map(|i| (i, *u))).context("the header names no value column: kwh, kw or m3")?;
-    let mut out = Vec::new();
-    for (n, line) in lines {
-        let f: Vec<&str> = line.split(',').map(str::trim).collect();
-        let get = |i: usize| f.get(i).copied().with_context(|| format!("line {}: too few fields", n + 1));
-        let v: f64 = get(value)?.parse().with_context(|| format!("line {}: '{}' is not a number", n + 1, get(value).unwrap_or("")))?;
-        let mut r = json!({"centre_id": get(centre)?, "meter": get(meter)?, unit: v});
-        if ts_ms {
-            r["ts_ms"] = json!(get(ts_col)?.parse::<i64>().with_context(|| format!("line {}: ts_ms is not an integer", n + 1))?);
-        } else {
-            r["ts"] = json!(get(ts_col)?);
-        }
-        out.push(r);
-    }
-    Ok(out)
-}
-
 fn markdown(items: &[Value], cols: &[(&str, &str)]) {
     println!("| {} |", cols.iter().map(|(h, _)| *h).collect::<Vec<_>>().join(" | "));
     println!("|{}", "---|".repeat(cols.len()));
@@ -115,7 +84,7 @@ pub async fn run(c: Client, cmd: EnergyCmd, fmt: Format) -> anyhow::Result<()> {
     match cmd {
         EnergyCmd::Import { file } => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let readings = parse_csv(&text)?;
+            let readings = suanli_energy::csv::parse_readings(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let (mut accepted, mut duplicates, mut rejected) = (0u64, 0u64, Vec::new());
             for chunk in readings.chunks(IMPORT_BATCH) {
                 let v = c.post("/api/v1/energy/readings", &json!({"readings": chunk})).await?;

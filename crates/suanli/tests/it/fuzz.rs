@@ -1,4 +1,4 @@
-//! Bounded mutational fuzzing of every parser that takes outside input: trace files (Philly, Alibaba, Gavel), Gavel's throughput matrix, the city file, the de-identification readers, and over HTTP the JSON readings and Prometheus remote write.
+//! Bounded mutational fuzzing of every parser that takes outside input: trace files (Philly, Alibaba, Gavel), Gavel's throughput matrix, the city file, CSV meter readings, the de-identification readers, and over HTTP the JSON readings and Prometheus remote write.
 //!
 //! Stable Rust has no libFuzzer here, so this is a small mutator of its own: valid seeds are
 //! flipped, truncated, spliced, repeated and salted with random bytes, deterministically from a
@@ -140,6 +140,15 @@ fn fuzz_trace_readers_and_city_files() {
     let head = &city[..city.len().min(6000)];
     fuzz_pure("city-file", &[head, city], |b| {
         let _ = suanli_sim::city::DemoCity::from_toml(&String::from_utf8_lossy(b));
+    });
+}
+
+#[test]
+fn fuzz_csv_meter_readings() {
+    let csv: &[u8] = b"centre_id,meter,ts_ms,kwh\nctr_01a22e0000000000000001,facility,1796000000000,1000.5\nctr_01a22e0000000000000001,it,1796000900000,800\n";
+    let rfc: &[u8] = b"centre_id,meter,ts,kw\nctr_1,cooling,2026-11-30T10:00:00Z,12.5\n";
+    fuzz_pure("csv-readings", &[csv, rfc], |b| {
+        let _ = suanli_energy::csv::parse_readings(&String::from_utf8_lossy(b));
     });
 }
 

@@ -458,3 +458,51 @@ async fn ledger_demo_seeding_killed_midway_resumes() {
         ledger.verify().unwrap();
     }
 }
+
+/// Issue 13.10, the leak left after closing moved into the writer: a job's voucher hold still
+/// open when its programme closes is released later (the job is cancelled and billed for what
+/// ran); the money that comes back to the voucher goes on to the budget in the same commit,
+/// so no voucher of a closed programme keeps money.
+#[tokio::test]
+async fn holds_released_after_a_close_go_back_to_the_budget() {
+    let s = TestServer::start().await;
+    let (op, tenant) = (s.as_role("operator"), s.as_role("tenant"));
+    let tenant_id = tenant.get("/api/v1/me").await.1["tenant_id"].as_str().unwrap().to_string();
+    let (st, app) = tenant.post("/api/v1/voucher-applications", &json!({"amount": "100000", "purpose": "训练"})).await;
+    assert_eq!(st, StatusCode::CREATED, "{app}");
+    let (st, a) = op.post(&format!("/api/v1/voucher-applications/{}/approve", app["id"].as_str().unwrap()), &json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{a}");
+    let programme = a["programme_id"].as_str().unwrap().to_string();
+    // A long job on domestic accelerators: its hold takes part of it from the voucher.
+    let body = json!({"name": "long", "kind": "training", "accelerators": 8, "models": ["ascend-910b2"], "duration_s": 1_440_000});
+    let (_, job) = tenant.post("/api/v1/jobs", &body).await;
+    let id = job["id"].as_str().unwrap().to_string();
+    let t0 = std::time::Instant::now();
+    while tenant.get(&format!("/api/v1/jobs/{id}")).await.1["state"] != "running" {
+        assert!(t0.elapsed() < Duration::from_secs(10), "never ran");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let voucher = |b: &Value| b["vouchers"].as_array().unwrap().iter().find(|v| v["programme_id"] == programme.as_str()).cloned().unwrap();
+    let (_, before) = tenant.get(&format!("/api/v1/tenants/{tenant_id}/balance")).await;
+    assert_ne!(voucher(&before)["held"], "0.00", "the job holds part of its voucher: {before}");
+    let (st, closed) = op.post(&format!("/api/v1/voucher-programmes/{programme}/close"), &json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{closed}");
+    let (_, c) = tenant.post(&format!("/api/v1/jobs/{id}/cancel"), &json!({"reason": "close test"})).await;
+    assert_eq!(c["state"], "cancelled", "{c}");
+    let t0 = std::time::Instant::now();
+    while tenant.get(&format!("/api/v1/jobs/{id}/bill")).await.0 != StatusCode::OK {
+        assert!(t0.elapsed() < Duration::from_secs(20), "not billed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, after) = tenant.get(&format!("/api/v1/tenants/{tenant_id}/balance")).await;
+    let v = voucher(&after);
+    assert_eq!(
+        (v["available"].as_str(), v["held"].as_str()),
+        (Some("0.00"), Some("0.00")),
+        "money stayed in a closed programme's voucher: {after}"
+    );
+    let (_, verify) = op.get("/api/v1/ledger/verify").await;
+    assert_eq!(verify["ok"], true, "{verify}");
+    let (_, rec) = op.get("/api/v1/ledger/reconciliation").await;
+    assert_eq!(rec["mismatches"], json!([]), "{rec}");
+}
