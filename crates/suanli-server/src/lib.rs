@@ -23,7 +23,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use suanli_core::catalogue::Catalogue;
 use suanli_core::city::Policy;
-use suanli_core::error::ErrorCode;
 use suanli_core::id::AuditId;
 use suanli_core::region::Regions;
 use suanli_core::time::{Clock, UnixMs};
@@ -140,18 +139,15 @@ pub fn router(state: AppState) -> Router {
         .route("/centres/{id}", get(web::centre_page))
         .route("/vouchers/apply", post(web::apply))
         .route("/vouchers/applications/{id}/{decision}", post(web::decide))
+        .route("/api", get(web::api_docs))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), web::session::guard));
     Router::new()
         .route("/healthz", get(city::healthz))
         .route("/metrics", get(metrics::render))
         .merge(web)
         .nest("/api/v1", api)
-        .fallback(|| async {
-            error::ApiError::new(ErrorCode::NotFound, "no such path; the API lives under /api/v1 (GET /api/v1/openapi.json describes it)")
-        })
-        .method_not_allowed_fallback(|| async {
-            error::ApiError::new(ErrorCode::MethodNotAllowed, "this method is not allowed on this path")
-        })
+        .fallback(web::not_found)
+        .method_not_allowed_fallback(web::not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
 }

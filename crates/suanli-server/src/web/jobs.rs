@@ -290,6 +290,11 @@ pub async fn job_page(State(s): State<AppState>, Path(id): Path<String>, Query(q
         None => "-".into(),
     };
     let bill = s.store.bill_for_job(&job.id).await.ok().flatten();
+    let decision =
+        s.store.explanation(&job.id).await.ok().flatten().and_then(|v| serde_json::from_value::<crate::dto::DecisionOut>(v).ok());
+    // The quote of the pool it ran on against what it cost, and the rule that decided the bill.
+    let quoted = decision.as_ref().and_then(|d| suanli_core::money::Fen::parse_yuan(&d.chosen.compute_cost).ok());
+    let acc_hours = job.usage_s.map(|u| u as f64 * job.spec.accelerators as f64 / 3600.0);
     let rows: Vec<(&str, String)> = vec![
         (lang.t("作业编号", "Job id"), esc(job.id.as_str())),
         (lang.t("状态", "State"), state_name(lang, job.state.as_str()).to_string()),
@@ -299,9 +304,24 @@ pub async fn job_page(State(s): State<AppState>, Path(id): Path<String>, Query(q
         (lang.t("提交时间", "Submitted"), when(Some(job.submitted_ms))),
         (lang.t("开始时间", "Started"), when(job.started_ms)),
         (lang.t("结束时间", "Finished"), when(job.finished_ms)),
-        (lang.t("费用", "Cost"), job.cost.map_or("-".into(), |f| lang.yuan(f.0 as f64 / 100.0))),
-        (lang.t("算力券支付", "Paid by voucher"), bill.as_ref().map_or("-".into(), |b| lang.yuan(b.voucher.0 as f64 / 100.0))),
-        (lang.t("现金支付", "Paid in cash"), bill.as_ref().map_or("-".into(), |b| lang.yuan(b.cash.0 as f64 / 100.0))),
+        (lang.t("报价（所在资源池）", "Quoted (for its pool)"), quoted.map_or("-".into(), |f| lang.fen(f))),
+        (lang.t("卡时", "Accelerator-hours"), acc_hours.map_or("-".into(), |h| format!("{h:.2}"))),
+        (lang.t("按用量计价", "Metered at the pool's price"), job.cost.map_or("-".into(), |f| lang.fen(f))),
+        (
+            lang.t("计费规则", "Billing rule"),
+            bill.as_ref().map_or_else(|| lang.t("尚未出账", "not billed yet").into(), |b| lang.charge_rule(b.rule).into()),
+        ),
+        (
+            lang.t("账单金额", "Billed"),
+            bill.as_ref().map_or("-".into(), |b| {
+                format!(r#"<span id="billed">{}</span> <small>({})</small>"#, lang.fen(b.charge), esc(b.id.as_str()))
+            }),
+        ),
+        (
+            lang.t("算力券支付", "Paid by voucher"),
+            bill.as_ref().map_or("-".into(), |b| format!("{} ({}%)", lang.fen(b.voucher), b.ratio_pct)),
+        ),
+        (lang.t("现金支付", "Paid in cash"), bill.as_ref().map_or("-".into(), |b| lang.fen(b.cash))),
         (lang.t("说明", "Reason"), job.reason.as_deref().map_or("-".into(), esc)),
     ];
     body.push_str(r#"<table class="facts"><tbody>"#);
@@ -309,8 +329,6 @@ pub async fn job_page(State(s): State<AppState>, Path(id): Path<String>, Query(q
         let _ = write!(body, r#"<tr><th scope="row">{k}</th><td>{v}</td></tr>"#);
     }
     body.push_str("</tbody></table>");
-    let decision =
-        s.store.explanation(&job.id).await.ok().flatten().and_then(|v| serde_json::from_value::<crate::dto::DecisionOut>(v).ok());
     let _ = write!(
         body,
         "<h2>{}</h2>{}",

@@ -63,6 +63,27 @@ impl Lang {
     }
 }
 
+impl Lang {
+    /// A sum of a bill, always to the fen: "¥2,131.07" (never rounded to 万).
+    pub fn fen(self, f: suanli_core::money::Fen) -> String {
+        let sign = if f.0 < 0 { "-" } else { "" };
+        let (yuan, fen) = (f.0.unsigned_abs() / 100, f.0.unsigned_abs() % 100);
+        format!("{sign}¥{}.{fen:02}", group(yuan as f64))
+    }
+
+    /// A billing rule in words.
+    pub fn charge_rule(self, rule: suanli_ledger::voucher::ChargeRule) -> &'static str {
+        use suanli_ledger::voucher::ChargeRule::*;
+        match rule {
+            Completed => self.t("已完成，按实际运行计费", "completed: billed for what it ran"),
+            CancelledRan => self.t("已取消，按已运行时长计费", "cancelled: billed for what it ran"),
+            FailedRan => self.t("作业自身失败，按已运行时长计费", "failed by the job itself: billed for what it ran"),
+            CentreFault => self.t("中心故障，不计费", "the centre's fault: not billed"),
+            NeverRan => self.t("未运行，不计费", "never ran: not billed"),
+        }
+    }
+}
+
 /// 1234567.8 -> "1,234,568".
 fn group(x: f64) -> String {
     let digits = format!("{:.0}", x.abs());
@@ -132,6 +153,26 @@ async fn signed_in(s: &AppState, headers: &HeaderMap) -> Option<Caller> {
     session::principal(s, headers).await.map(Caller)
 }
 
+/// The main navigation, the current page marked with `aria-current`.
+fn nav_links(lang: Lang) -> String {
+    let current = session::current_path().unwrap_or_default();
+    let items = [
+        ("/", lang.t("总览", "Overview")),
+        ("/centres", lang.t("算力中心", "Centres")),
+        ("/jobs", lang.t("作业", "Jobs")),
+        ("/vouchers", lang.t("算力券", "Vouchers")),
+        ("/energy", lang.t("能耗", "Energy")),
+        ("/api", lang.t("接口文档", "API")),
+    ];
+    let mut out = String::new();
+    for (href, label) in items {
+        let here = if href == "/" { current == "/" } else { current == href || current.starts_with(&format!("{href}/")) };
+        let mark = if here { r#" aria-current="page""# } else { "" };
+        let _ = write!(out, r#"<a href="{href}"{mark}>{label}</a>"#);
+    }
+    out
+}
+
 fn page(lang: Lang, title: &str, caller: Option<&Caller>, body: &str) -> String {
     let other = match lang {
         Lang::Zh => ("en", "English"),
@@ -146,17 +187,14 @@ fn page(lang: Lang, title: &str, caller: Option<&Caller>, body: &str) -> String 
         )
     });
     session::inject(format!(
-        r#"<!doctype html><html lang="{code}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · Suanli 算力</title><style>{STYLE}</style></head>
-<body><header><a class="brand" href="/">Suanli 算力</a><nav aria-label="{nav}"><a href="/">{overview}</a><a href="/centres">{centres}</a><a href="/jobs">{jobs}</a><a href="/vouchers">{vouchers}</a><a href="/energy">{energy}</a><a href="/api/v1/openapi.json">API</a></nav><a class="lang" href="?lang={olang}" hreflang="{olang}">{oname}</a>{who}</header>
-<main id="main">{body}</main><footer>{foot}</footer></body></html>"#,
+        r##"<!doctype html><html lang="{code}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · Suanli 算力</title><style>{STYLE}</style></head>
+<body><a class="skip" href="#main">{skip}</a><header><a class="brand" href="/">Suanli 算力</a><nav aria-label="{nav}">{links}</nav><a class="lang" href="?lang={olang}" hreflang="{olang}">{oname}</a>{who}</header>
+<main id="main">{body}</main><footer>{foot}</footer></body></html>"##,
         code = lang.code(),
         title = esc(title),
         nav = lang.t("主导航", "Main"),
-        overview = lang.t("总览", "Overview"),
-        centres = lang.t("算力中心", "Centres"),
-        jobs = lang.t("作业", "Jobs"),
-        vouchers = lang.t("算力券", "Vouchers"),
-        energy = lang.t("能耗", "Energy"),
+        skip = lang.t("跳到正文", "Skip to content"),
+        links = nav_links(lang),
         olang = other.0,
         oname = other.1,
         foot = lang
@@ -177,7 +215,8 @@ svg text{font-size:12px;fill:#1a1a1a}svg{max-width:100%;height:auto}label{displa
 input{padding:.4rem;width:100%;max-width:32rem;box-sizing:border-box}input[type=radio]{width:auto}.scroll{overflow-x:auto;max-width:100%}\
 a.id,code{word-break:break-all}fieldset{border:1px solid #d0d5dd;border-radius:8px;margin:1rem 0;background:#fff}tr.chosen{background:#ecfdf3}\
 table.facts{max-width:40rem}td form{display:inline}td input{max-width:12rem}\
-.error{color:#b42318;font-weight:600}footer{color:#475467;font-size:.8rem;padding:1rem;text-align:center}\
+.error{color:#b42318;font-weight:600}.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:.5rem;background:#fff;color:#0b3d91;padding:.3rem .6rem;z-index:9}\
+nav a[aria-current]{text-decoration:underline;font-weight:700}footer{color:#475467;font-size:.8rem;padding:1rem;text-align:center}\
 a:focus,button:focus,input:focus{outline:3px solid #f79009;outline-offset:2px}";
 
 fn with_cookie(mut r: Response, set: Option<String>) -> Response {
@@ -388,6 +427,9 @@ mod tests {
         assert_eq!(Lang::Zh.yuan(980.0), "¥980");
         assert_eq!(Lang::En.yuan(0.35), "¥0.35");
         assert_eq!(Lang::Zh.yuan(0.0), "¥0");
+        assert_eq!(Lang::Zh.fen(suanli_core::money::Fen(213_107)), "¥2,131.07");
+        assert_eq!(Lang::En.fen(suanli_core::money::Fen(5)), "¥0.05");
+        assert_eq!(Lang::En.fen(suanli_core::money::Fen(-100_000_000)), "-¥1,000,000.00");
         assert_eq!(Lang::En.yuan(50_000_000.0), "¥50,000,000");
         assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;");
     }
@@ -934,4 +976,103 @@ pub async fn centre_page(
         );
     }
     with_cookie(Html(page(lang, name, Some(&c), &body)).into_response(), set)
+}
+
+/// Whether a path belongs to the API (JSON problems) rather than the web UI (HTML pages).
+fn is_api(path: &str) -> bool {
+    path.starts_with("/api/") || path == "/healthz" || path == "/metrics"
+}
+
+/// Unknown paths: a problem document under the API, a page in the web UI. A web path with a
+/// trailing slash goes to the page without it.
+pub async fn not_found(uri: axum::http::Uri, headers: HeaderMap) -> Response {
+    let path = uri.path();
+    if is_api(path) {
+        return crate::error::ApiError::new(
+            suanli_core::error::ErrorCode::NotFound,
+            "no such path; the API lives under /api/v1 (GET /api/v1/openapi.json describes it)",
+        )
+        .into_response();
+    }
+    if path.len() > 1 && path.ends_with('/') {
+        let query = uri.query().map_or(String::new(), |q| format!("?{q}"));
+        return Redirect::permanent(&format!("{}{query}", path.trim_end_matches('/'))).into_response();
+    }
+    let lang = lang_of(&LangQuery { lang: None }, &headers).0;
+    let body = format!(
+        r#"<h1>{}</h1><p>{}</p><p><a href="/">{}</a></p>"#,
+        lang.t("找不到这个页面", "Page not found"),
+        lang.t("地址可能输错了，或者页面已经移走。", "The address may be mistyped, or the page has moved."),
+        lang.t("返回总览", "Back to the overview")
+    );
+    (StatusCode::NOT_FOUND, Html(page(lang, "404", None, &body))).into_response()
+}
+
+/// A method a path does not take: under the API a problem document; in the web UI a GET of a
+/// form's target (a language link after a form error) goes to the page the form is on.
+pub async fn not_allowed(method: axum::http::Method, uri: axum::http::Uri, headers: HeaderMap) -> Response {
+    let path = uri.path();
+    if is_api(path) {
+        return crate::error::ApiError::new(suanli_core::error::ErrorCode::MethodNotAllowed, "this method is not allowed on this path")
+            .into_response();
+    }
+    if method == axum::http::Method::GET {
+        let home = if path.starts_with("/vouchers") {
+            "/vouchers"
+        } else if path.starts_with("/jobs") {
+            "/jobs"
+        } else {
+            "/"
+        };
+        let query = uri.query().map_or(String::new(), |q| format!("?{q}"));
+        return Redirect::to(&format!("{home}{query}")).into_response();
+    }
+    let lang = lang_of(&LangQuery { lang: None }, &headers).0;
+    let body = format!(
+        r#"<h1>{}</h1><p><a href="/">{}</a></p>"#,
+        lang.t("此页面不支持这个操作", "This page does not accept that request"),
+        lang.t("返回总览", "Back to the overview")
+    );
+    (StatusCode::METHOD_NOT_ALLOWED, Html(page(lang, "405", None, &body))).into_response()
+}
+
+/// `GET /api`: the API described for people, from the OpenAPI document (which stays at
+/// `/api/v1/openapi.json` for programs).
+pub async fn api_docs(State(s): State<AppState>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let (lang, set) = lang_of(&q, &headers);
+    let caller = signed_in(&s, &headers).await;
+    let doc: serde_json::Value = serde_json::from_str(&crate::openapi::document()).unwrap_or_default();
+    let mut body = format!(
+        r#"<h1>{}</h1><p>{} <a href="/api/v1/openapi.json">/api/v1/openapi.json</a></p>"#,
+        lang.t("接口文档", "The API"),
+        lang.t(
+            "所有接口位于 /api/v1，请求携带 Authorization: Bearer <令牌>，错误以 application/problem+json 返回并带稳定的 code。机器可读的 OpenAPI 3.1 文档：",
+            "Everything is under /api/v1; requests carry Authorization: Bearer <token>; errors are application/problem+json with a stable code. The machine-readable OpenAPI 3.1 document:"
+        )
+    );
+    let mut rows: Vec<(String, String, String, String)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for (method, op) in item.as_object().into_iter().flatten() {
+            let tag = op["tags"][0].as_str().unwrap_or("").to_string();
+            let what = op["summary"].as_str().or(op["description"].as_str()).unwrap_or("").to_string();
+            rows.push((tag, path.clone(), method.to_uppercase(), what));
+        }
+    }
+    rows.sort();
+    let mut last_tag = String::new();
+    for (tag, path, method, what) in rows {
+        if tag != last_tag {
+            if !last_tag.is_empty() {
+                body.push_str("</tbody></table></div>");
+            }
+            let _ = write!(body, "<h2>{}</h2>", esc(&tag));
+            body.push_str(&thead(&[lang.t("方法", "Method"), lang.t("路径", "Path"), lang.t("说明", "What it does")]));
+            last_tag = tag;
+        }
+        let _ = write!(body, "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>", esc(&method), esc(&path), esc(&what));
+    }
+    if !last_tag.is_empty() {
+        body.push_str("</tbody></table></div>");
+    }
+    with_cookie(Html(page(lang, lang.t("接口文档", "The API"), caller.as_ref(), &body)).into_response(), set)
 }

@@ -30,6 +30,13 @@ const MAX_FORM: usize = 64 * 1024;
 tokio::task_local! {
     /// The CSRF token of the request being rendered (empty when there is none).
     static CSRF: String;
+    /// The path of the page being rendered (the nav marks it as current).
+    static PATH: String;
+}
+
+/// The path of the page being rendered, if inside a web request.
+pub fn current_path() -> Option<String> {
+    PATH.try_with(String::clone).ok()
 }
 
 fn sha256_hex(s: &str) -> String {
@@ -150,7 +157,8 @@ fn take_token(body: &[u8]) -> Option<(String, String)> {
 /// The middleware around every web page and form (not the API, which takes bearer tokens).
 pub async fn guard(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let headers = req.headers().clone();
-    let sign_in = req.uri().path() == "/sign-in";
+    let path = req.uri().path().to_string();
+    let sign_in = path == "/sign-in";
     let mut set_pre = None;
     let expected = if sign_in { cookie(&headers, PRE_COOKIE).map(str::to_string) } else { cookie(&headers, SESSION_COOKIE).map(csrf_of) };
     let (req, token) = if req.method() == Method::POST {
@@ -178,7 +186,7 @@ pub async fn guard(State(s): State<AppState>, req: Request, next: Next) -> Respo
     } else {
         (req, expected.unwrap_or_default())
     };
-    let mut resp = CSRF.scope(token, next.run(req)).await;
+    let mut resp = CSRF.scope(token, PATH.scope(path, next.run(req))).await;
     if let Some(c) = set_pre.and_then(|c| HeaderValue::from_str(&c).ok()) {
         resp.headers_mut().append(header::SET_COOKIE, c);
     }

@@ -752,3 +752,54 @@ async fn oversized_bodies_made_up_methods_and_extreme_windows_are_bounded() {
     let (st, e) = tenant.get(&format!("/api/v1/energy/centres/{cid}/pue?to={}", i64::MIN)).await;
     assert!(st.is_client_error(), "{st}: {e}");
 }
+
+/// Issue 17.1, 17.3, 17.9: the web UI answers unknown paths, trailing slashes and a language
+/// link after a form with its own pages (not the API's JSON), documents the API for people,
+/// marks the current page and offers a skip link; a job's page sets its bill against its quote
+/// with the billing rule in words, to the fen.
+#[tokio::test]
+async fn web_error_pages_api_docs_and_honest_money() {
+    use crate::harness::Web;
+    let s = TestServer::start().await;
+    let web = Web::sign_in(&s.url, &s.tokens["tenant"]).await.unwrap();
+    let r = web.get("/no-such-page").await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(r.text().await.unwrap().contains("找不到这个页面"));
+    let r = web.get("/jobs/").await;
+    assert_eq!((r.status(), r.headers()["location"].to_str().unwrap()), (StatusCode::PERMANENT_REDIRECT, "/jobs"));
+    let r = web.get("/vouchers/apply?lang=en").await;
+    assert_eq!(r.headers()["location"].to_str().unwrap(), "/vouchers?lang=en", "the language link after a form error");
+    let (st, e) = s.as_role("tenant").get("/api/v1/no-such-thing").await;
+    assert_eq!((st, e["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    let docs = web.page("/api?lang=en").await;
+    assert!(docs.contains("<code>/api/v1/jobs</code>") && docs.contains("/api/v1/openapi.json"), "{docs}");
+    let page = web.page("/jobs").await;
+    assert!(page.contains(r##"<a class="skip" href="#main">"##) && page.contains(r#"<a href="/jobs" aria-current="page">"#), "{page}");
+
+    let (_, job) = s
+        .as_role("tenant")
+        .post(
+            "/api/v1/jobs",
+            &serde_json::json!({"name": "money", "kind": "training", "accelerators": 2, "models": ["a800"], "duration_s": 7200}),
+        )
+        .await;
+    let id = job["id"].as_str().unwrap().to_string();
+    let done = wait_for_final(&s.as_role("tenant"), &id, Duration::from_secs(20)).await;
+    let t0 = std::time::Instant::now();
+    while s.as_role("tenant").get(&format!("/api/v1/jobs/{id}/bill")).await.0 != StatusCode::OK {
+        assert!(t0.elapsed() < Duration::from_secs(10), "not billed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, bill) = s.as_role("tenant").get(&format!("/api/v1/jobs/{id}/bill")).await;
+    let page = web.page(&format!("/jobs/{id}")).await;
+    assert!(page.contains("报价（所在资源池）") && page.contains("卡时") && page.contains("计费规则"), "{page}");
+    let rule = if done["state"] == "succeeded" { "已完成，按实际运行计费" } else { "中心故障，不计费" };
+    assert!(page.contains(rule), "{page}");
+    let charge: f64 = bill["charge"].as_str().unwrap().parse().unwrap();
+    let shown = format!(
+        r#"<span id="billed">¥{}"#,
+        if charge >= 1000.0 { format!("{},{:06.2}", (charge / 1000.0).floor(), charge % 1000.0) } else { format!("{charge:.2}") }
+    );
+    assert!(page.contains(&shown), "the bill to the fen ({shown}): {page}");
+}
