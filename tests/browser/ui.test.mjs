@@ -462,14 +462,17 @@ test('the header link switches the language, the choice persists, and switches b
 
 // ----- keyboard -----
 
-test('Tab from the top of a page reaches the brand link, then the navigation in order', { timeout: 60_000 }, () =>
+test('Tab from the top of a page reaches the skip link, the brand link, then the navigation in order', { timeout: 60_000 }, () =>
   withPage(async (page) => {
     await signIn(page, 'operator');
     await page.goto('/centres');
     const navHrefs = await page.locator('header nav a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
     assert.ok(navHrefs.length >= 5);
+    assert.equal(await page.locator('header nav a[aria-current=page]').getAttribute('href'), '/centres', 'the nav marks the current page');
     await page.keyboard.press('Tab');
-    assert.ok(await page.evaluate(() => document.activeElement.matches('header a.brand')), 'the first Tab does not focus the brand link');
+    assert.ok(await page.evaluate(() => document.activeElement.matches('a.skip[href="#main"]')), 'the first Tab does not focus the skip link');
+    await page.keyboard.press('Tab');
+    assert.ok(await page.evaluate(() => document.activeElement.matches('header a.brand')), 'the second Tab does not focus the brand link');
     for (const href of navHrefs) {
       await page.keyboard.press('Tab');
       const focused = await page.evaluate(() => ({ inNav: !!document.activeElement.closest('header nav'), href: document.activeElement.getAttribute('href') }));

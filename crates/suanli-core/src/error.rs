@@ -60,6 +60,7 @@ error_table! {
     // Jobs.
     JobUnsatisfiable => ("job_unsatisfiable", 422, "No pool in the city could ever run this job"),
     UnfundedJobsLimit => ("unfunded_jobs_limit", 409, "The tenant has as many jobs waiting for funds as it may"),
+    BatchRefused => ("batch_refused", 422, "Some specs of an all-or-nothing batch were refused, so none was stored"),
     IllegalTransition => ("illegal_transition", 409, "The job cannot move to that state from its current state"),
     // Auth.
     Unauthenticated => ("unauthenticated", 401, "A valid bearer token is required"),

@@ -36,6 +36,17 @@ impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError::Domain(Error::new(code, message))
     }
+
+    /// The stable code and the message a client may see (an internal error's text is logged, not shown).
+    pub fn code_and_detail(self) -> (&'static str, String) {
+        match self {
+            ApiError::Domain(e) => (e.code.as_str(), e.message),
+            ApiError::Internal(msg) => {
+                tracing::error!(error = %msg, "internal error");
+                (ErrorCode::Internal.as_str(), "An internal error occurred; it has been logged.".into())
+            }
+        }
+    }
 }
 
 impl std::fmt::Display for ApiError {

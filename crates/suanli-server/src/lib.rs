@@ -94,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .route("/users", post(tenants::create_user))
         .route("/me", get(tenants::me))
         .route("/jobs", get(jobs::list_jobs).post(jobs::submit_job))
+        .route("/jobs:batch", post(jobs::submit_batch))
         .route("/jobs/{id}", get(jobs::get_job))
         .route("/jobs/{id}/cancel", post(jobs::cancel_job))
         .route("/jobs/{id}/explain", get(jobs::explain_job))

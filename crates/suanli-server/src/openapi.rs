@@ -30,6 +30,7 @@ use utoipa::{Modify, OpenApi};
         tenants::create_user,
         tenants::me,
         jobs::submit_job,
+        jobs::submit_batch,
         jobs::list_jobs,
         jobs::get_job,
         jobs::cancel_job,

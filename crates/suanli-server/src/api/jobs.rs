@@ -22,28 +22,162 @@ use suanli_store::JobFilter;
     responses((status = 201, body = JobOut), (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
         (status = 409, description = "unfunded_jobs_limit: too many of the tenant's jobs wait for funds", body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn submit_job(State(s): State<AppState>, c: Caller, JsonBody(body): JsonBody<JobIn>) -> ApiResult<(StatusCode, Json<JobOut>)> {
+    let tenant_id = submitting_tenant(&s, &c, body.tenant_id.as_deref()).await?;
+    let spec = spec_from(body)?;
+    let job = create_job(&s, &c.0.actor(), tenant_id, spec).await?;
+    Ok((StatusCode::CREATED, Json(JobOut::from(&job))))
+}
+
+/// The tenant a submission is for: a tenant's own, or the one the operator names.
+async fn submitting_tenant(s: &AppState, c: &Caller, named: Option<&str>) -> ApiResult<TenantId> {
     c.require(&[Role::Tenant, Role::Operator])?;
-    let tenant_id = match c.role() {
+    let body_tenant = named;
+    Ok(match c.role() {
         Role::Tenant => {
             let own = c.0.tenant_id.clone().ok_or_else(|| ApiError::new(ErrorCode::Forbidden, "this tenant user is bound to no tenant"))?;
-            if body.tenant_id.as_deref().is_some_and(|t| t != own.as_str()) {
+            if body_tenant.is_some_and(|t| t != own.as_str()) {
                 return Err(ApiError::new(ErrorCode::Forbidden, "a tenant submits jobs only for itself"));
             }
             own
         }
         _ => {
             let t = TenantId::parse(
-                body.tenant_id
-                    .as_deref()
+                body_tenant
                     .ok_or_else(|| ApiError::new(ErrorCode::InvalidBody, "tenant_id is required when the operator submits a job"))?,
             )?;
             s.store.tenant(&t).await?.ok_or_else(|| ApiError::new(ErrorCode::TenantNotFound, format!("no tenant {t}")))?;
             t
         }
-    };
-    let spec = spec_from(body)?;
-    let job = create_job(&s, &c.0.actor(), tenant_id, spec).await?;
-    Ok((StatusCode::CREATED, Json(JobOut::from(&job))))
+    })
+}
+
+/// The most specs one batch may carry.
+pub const MAX_BATCH: usize = 1000;
+
+/// A sweep of jobs submitted at once.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobBatchIn {
+    /// Up to 1,000 job specs (each as for `POST /api/v1/jobs`; `tenant_id` here, not in the specs).
+    pub jobs: Vec<JobIn>,
+    /// `true`: all or nothing (one bad spec stores none); `false` (default): each on its own.
+    #[serde(default)]
+    pub atomic: bool,
+    /// Required when the operator submits; a tenant submits for itself.
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+}
+
+/// A spec of a batch that was refused: its place in the batch and why.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct BatchRefusal {
+    pub index: usize,
+    pub code: String,
+    pub detail: String,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct JobBatchOut {
+    /// The jobs stored, in the order of their specs.
+    pub created: Vec<JobOut>,
+    pub refused: Vec<BatchRefusal>,
+}
+
+/// Submits up to 1,000 jobs in one request and one commit (with their audit records). Each
+/// refused spec says its index and code; with `atomic`, one refused spec stores nothing (422).
+#[utoipa::path(post, path = "/api/v1/jobs:batch", tag = "jobs", security(("bearer" = [])), request_body = JobBatchIn,
+    responses((status = 201, body = JobBatchOut),
+        (status = 422, description = "invalid_count, or batch_refused: all or nothing, and some spec was refused; the problem's `refused` lists each with its index and code; nothing stored", body = crate::error::Problem)))]
+pub async fn submit_batch(
+    State(s): State<AppState>,
+    c: Caller,
+    JsonBody(body): JsonBody<JobBatchIn>,
+) -> Result<(StatusCode, Json<JobBatchOut>), axum::response::Response> {
+    use axum::response::IntoResponse;
+    submit_batch_inner(s, c, body).await.map_err(|e| match e {
+        Refusal::Api(e) => e.into_response(),
+        Refusal::Batch(r) => r,
+    })
+}
+
+/// Why a batch was refused as a whole.
+enum Refusal {
+    Api(ApiError),
+    Batch(axum::response::Response),
+}
+
+impl<E: Into<ApiError>> From<E> for Refusal {
+    fn from(e: E) -> Refusal {
+        Refusal::Api(e.into())
+    }
+}
+
+/// The problem document of an all-or-nothing batch with refused specs: `refused` lists each.
+fn batch_refused(refused: Vec<BatchRefusal>) -> Refusal {
+    use axum::response::IntoResponse;
+    let mut p = serde_json::to_value(crate::error::problem(
+        ErrorCode::BatchRefused,
+        format!("{} spec(s) of the batch were refused, so none was stored; `refused` says which and why", refused.len()),
+    ))
+    .unwrap_or_default();
+    p["refused"] = serde_json::to_value(&refused).unwrap_or_default();
+    let mut r = (StatusCode::UNPROCESSABLE_ENTITY, Json(p)).into_response();
+    r.headers_mut().insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/problem+json"));
+    Refusal::Batch(r)
+}
+
+async fn submit_batch_inner(s: AppState, c: Caller, body: JobBatchIn) -> Result<(StatusCode, Json<JobBatchOut>), Refusal> {
+    let tenant_id = submitting_tenant(&s, &c, body.tenant_id.as_deref()).await?;
+    if body.jobs.is_empty() || body.jobs.len() > MAX_BATCH {
+        return Err(
+            ApiError::new(ErrorCode::InvalidCount, format!("a batch carries 1 to {MAX_BATCH} jobs, not {}", body.jobs.len())).into()
+        );
+    }
+    let now = s.ids.now_ms();
+    let centres = s.store.centres(None).await?;
+    let pools = s.store.pools().await?;
+    s.engine.may_submit(&tenant_id)?;
+    let (mut ok, mut refused) = (Vec::new(), Vec::new());
+    for (index, job) in body.jobs.into_iter().enumerate() {
+        let checked = (|| -> ApiResult<JobSpec> {
+            if job.tenant_id.is_some() {
+                return Err(ApiError::new(ErrorCode::InvalidBody, "tenant_id belongs to the batch, not to its specs"));
+            }
+            let spec = spec_from(job)?;
+            spec.validate(&s.catalogue, &s.regions, now)?;
+            if let Err(m) = suanli_sched::ever_feasible(&spec, &centres, &pools, &s.catalogue, &s.regions) {
+                return Err(ApiError::new(
+                    ErrorCode::JobUnsatisfiable,
+                    format!("no pool in the city could ever run this job: {}", m.describe()),
+                ));
+            }
+            Ok(spec)
+        })();
+        match checked {
+            Ok(spec) => ok.push(spec),
+            Err(e) => {
+                let (code, detail) = e.code_and_detail();
+                refused.push(BatchRefusal { index, code: code.to_string(), detail });
+            }
+        }
+    }
+    if body.atomic && !refused.is_empty() {
+        return Err(batch_refused(refused));
+    }
+    let mut tx = s.store.begin().await?;
+    let mut created = Vec::with_capacity(ok.len());
+    for spec in ok {
+        let (t, e) = s.ids.parts();
+        let job = Job::pending(JobId::generate(t, e), tenant_id.clone(), spec, t);
+        tx.insert_job(&job).await?;
+        let detail = json!({"tenant": job.tenant_id, "accelerators": job.spec.accelerators, "kind": job.spec.kind, "batch": true});
+        tx.audit(&audit_as(&s, &c.0.actor(), "job.submit", job.id.as_str(), detail)).await?;
+        created.push(job);
+    }
+    tx.commit().await?;
+    s.metrics.jobs_submitted.fetch_add(created.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    s.engine.wake();
+    Ok((StatusCode::CREATED, Json(JobBatchOut { created: created.iter().map(JobOut::from).collect(), refused })))
 }
 
 /// The domain spec of a request body (money parsed exactly; defaults filled in).

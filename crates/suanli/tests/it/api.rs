@@ -803,3 +803,36 @@ async fn web_error_pages_api_docs_and_honest_money() {
     );
     assert!(page.contains(&shown), "the bill to the fen ({shown}): {page}");
 }
+
+/// Issue 20's batch endpoint: a sweep of specs in one request and one commit; each refused
+/// spec carries its index and code; all-or-nothing with one bad spec stores nothing.
+#[tokio::test]
+async fn job_batches_are_all_or_nothing_or_each_on_its_own() {
+    let s = TestServer::start().await;
+    let tenant = s.as_role("tenant");
+    let good = |i: usize| json!({"name": format!("sweep-{i}"), "kind": "batch", "accelerators": 1, "duration_s": 600});
+    let mut jobs: Vec<serde_json::Value> = (0..5).map(good).collect();
+    jobs[1] = json!({"name": "too-big", "kind": "batch", "accelerators": 100000, "duration_s": 600});
+    jobs[3] = json!({"name": "", "kind": "batch", "accelerators": 1, "duration_s": 600});
+    let count = |v: &serde_json::Value| v["items"].as_array().map_or(0, |a| a.len());
+    let (_, before) = tenant.get("/api/v1/jobs?limit=1000").await;
+    let (st, v) = tenant.post("/api/v1/jobs:batch", &json!({"jobs": jobs, "atomic": true})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let refused: Vec<(u64, &str)> =
+        v["refused"].as_array().unwrap().iter().map(|r| (r["index"].as_u64().unwrap(), r["code"].as_str().unwrap())).collect();
+    assert_eq!(v["code"], "batch_refused", "{v}");
+    assert_eq!(refused, vec![(1, "invalid_count"), (3, "invalid_name")], "{v}");
+    assert_eq!(count(&tenant.get("/api/v1/jobs?limit=1000").await.1), count(&before), "an atomic batch with a bad spec stored something");
+    let (st, v) = tenant.post("/api/v1/jobs:batch", &json!({"jobs": jobs})).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let names: Vec<&str> = v["created"].as_array().unwrap().iter().map(|j| j["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["sweep-0", "sweep-2", "sweep-4"]);
+    assert_eq!(v["refused"].as_array().unwrap().len(), 2);
+    let (st, e) = tenant.post("/api/v1/jobs:batch", &json!({"jobs": (0..1001).map(good).collect::<Vec<_>>()})).await;
+    assert_eq!((st, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_count")), "{e}");
+    let (st, e) = tenant.post("/api/v1/jobs:batch", &json!({"jobs": [good(0)], "tenant_id": "tnt_00000000000000000000ff"})).await;
+    assert_eq!((st, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{e}");
+    let id = v["created"][0]["id"].as_str().unwrap();
+    let done = wait_for_final(&tenant, id, Duration::from_secs(20)).await;
+    assert!(matches!(done["state"].as_str(), Some("succeeded" | "failed")), "{done}");
+}
