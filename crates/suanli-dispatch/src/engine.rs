@@ -427,7 +427,9 @@ impl Engine {
         }
     }
 
-    /// One round over a fresh snapshot of the store.
+    /// One round over a fresh snapshot of the store: fail over from dark centres, place what
+    /// waits, hand in-flight jobs to their backends and apply what they say, stop what is over,
+    /// bill what ended.
     pub async fn round(&self) -> Result<RoundReport, StoreError> {
         let mut report = RoundReport::default();
         let down = self.unavailable_centres(self.ids.now_ms());
@@ -440,70 +442,90 @@ impl Engine {
         if let Some(b) = &self.billing {
             pending = self.fundable(b, pending, self.ids.now_ms()).await?;
         }
-
-        // 0. Failover: a dark centre takes no new work, and its jobs that have not started are
-        // placed again elsewhere. Its backend is told to drop them, so a returning agent
-        // cancels rather than starts them. Running jobs stay: the centre may still run them.
         if !down.is_empty() {
             centres.retain(|c| !down.contains(&c.id));
-            let now = self.ids.now_ms();
-            let stranded = |j: &Job| j.state == JobState::Placed && j.centre_id.as_ref().is_some_and(|c| down.contains(c));
-            for j in in_flight.iter().filter(|j| stranded(j)) {
-                let Some(centre) = j.centre_id.clone() else { continue };
-                self.cancel_on(j.centre_id.as_ref(), &j.id, now).await;
-                let audit = self.audit("job.replaced", &j.id, json!({"unavailable_centre": centre}));
-                let reason = format!("centre {centre} stopped answering before the job started; it is placed again");
-                if let Some(job) = self.back_to_pending(&j.id, now, audit, reason).await? {
-                    report.replaced += 1;
-                    pending.push(job);
-                }
-            }
-            in_flight.retain(|j| !stranded(j));
-            // Restartable running jobs of a centre silent past the restart threshold (its agent's
-            // lease has run out, so it has stopped them): start again elsewhere; the lost run is
-            // the centre's and is not billed.
-            let abandoned = self.abandoned_centres(now);
-            let gone =
-                |j: &Job| j.state == JobState::Running && j.spec.restartable && j.centre_id.as_ref().is_some_and(|c| abandoned.contains(c));
-            for j in in_flight.iter().filter(|j| gone(j)) {
-                let Some(centre) = j.centre_id.clone() else { continue };
-                self.cancel_on(j.centre_id.as_ref(), &j.id, now).await;
-                let audit = self.audit("job.restarted", &j.id, json!({"silent_centre": centre, "lost_run_started_ms": j.started_ms}));
-                let reason = format!("centre {centre} went silent while it ran; it starts again elsewhere (the lost run is not billed)");
-                if let Some(job) = self.back_to_pending(&j.id, now, audit, reason).await? {
-                    report.replaced += 1;
-                    pending.push(job);
-                }
-            }
-            in_flight.retain(|j| !gone(j));
+            self.fail_over(&down, &mut in_flight, &mut pending, &mut report).await?;
         }
         // A centre bound to no backend takes no jobs (its pools say why on the centre's page).
         centres.retain(|c| self.reaches(&c.id));
         let live_centres: HashSet<&CentreId> = centres.iter().map(|c| &c.id).collect();
-        let pools: Vec<Pool> = pools.iter().filter(|p| live_centres.contains(&p.centre_id)).cloned().collect();
+        let live_pools: Vec<Pool> = pools.iter().filter(|p| live_centres.contains(&p.centre_id)).cloned().collect();
+        let placing = Placing { centres: &centres, pools: &live_pools, pool_by_id: &pool_by_id };
+        self.place(&placing, &pending, &mut in_flight, &mut report).await?;
+        self.dispatch(&in_flight, &pool_by_id, &mut report).await?;
+        self.stop_strays(&in_flight, &pool_by_id, &mut report).await?;
+        if let Some(b) = &self.billing {
+            report.billed = b.sweep(self.ids.now_ms()).await?;
+        }
+        Ok(report)
+    }
 
-        // 1. Place, preempt, reserve, defer.
+    /// Failover: a dark centre's jobs that have not started are placed again elsewhere (its
+    /// backend is told to drop them, so a returning agent cancels rather than starts them);
+    /// restartable running jobs of a centre silent past the restart threshold start again
+    /// elsewhere (the lost run is the centre's and is not billed). Other running jobs stay.
+    async fn fail_over(
+        &self,
+        down: &HashSet<CentreId>,
+        in_flight: &mut Vec<Job>,
+        pending: &mut Vec<Job>,
+        report: &mut RoundReport,
+    ) -> Result<(), StoreError> {
         let now = self.ids.now_ms();
-        let loads = self.build_loads(&pools, &in_flight, now);
-        let usage = {
-            let guard = self.usage.lock().unwrap_or_else(|e| e.into_inner());
-            let mut u = guard.0.clone();
-            // Jobs in flight count towards their tenant's share until they are accounted at the end.
-            for j in &in_flight {
-                let pool = j.pool_id.as_ref().and_then(|p| pool_by_id.get(p)).copied();
-                if let Some(acc) = pool.and_then(|p| self.catalogue.get(&p.accelerator)) {
-                    *u.received.entry(j.tenant_id.clone()).or_insert(0.0) +=
-                        acc.fp16_tflops / 1000.0 * j.spec.accelerators as f64 * self.run_estimate_s(j, pool);
-                }
+        let stranded = |j: &Job| j.state == JobState::Placed && j.centre_id.as_ref().is_some_and(|c| down.contains(c));
+        for j in in_flight.iter().filter(|j| stranded(j)) {
+            let Some(centre) = j.centre_id.clone() else { continue };
+            self.cancel_on(j.centre_id.as_ref(), &j.id, now).await;
+            let audit = self.audit("job.replaced", &j.id, json!({"unavailable_centre": centre}));
+            let reason = format!("centre {centre} stopped answering before the job started; it is placed again");
+            if let Some(job) = self.back_to_pending(&j.id, now, audit, reason).await? {
+                report.replaced += 1;
+                pending.push(job);
             }
-            u
-        };
-        let snap = self.snapshot(now, &centres, &loads, &usage);
-        let outcome = schedule(snap, &pending, self.sched.policy);
+        }
+        in_flight.retain(|j| !stranded(j));
+        let abandoned = self.abandoned_centres(now);
+        let gone =
+            |j: &Job| j.state == JobState::Running && j.spec.restartable && j.centre_id.as_ref().is_some_and(|c| abandoned.contains(c));
+        for j in in_flight.iter().filter(|j| gone(j)) {
+            let Some(centre) = j.centre_id.clone() else { continue };
+            self.cancel_on(j.centre_id.as_ref(), &j.id, now).await;
+            let audit = self.audit("job.restarted", &j.id, json!({"silent_centre": centre, "lost_run_started_ms": j.started_ms}));
+            let reason = format!("centre {centre} went silent while it ran; it starts again elsewhere (the lost run is not billed)");
+            if let Some(job) = self.back_to_pending(&j.id, now, audit, reason).await? {
+                report.replaced += 1;
+                pending.push(job);
+            }
+        }
+        in_flight.retain(|j| !gone(j));
+        Ok(())
+    }
+
+    /// The fair-share account as the scheduler should see it: jobs in flight count towards
+    /// their tenant's share until they are accounted at the end.
+    fn fair_usage(&self, in_flight: &[Job], pool_by_id: &HashMap<&PoolId, &Pool>) -> TenantUsage {
+        let mut u = self.usage.lock().unwrap_or_else(|e| e.into_inner()).0.clone();
+        for j in in_flight {
+            let pool = j.pool_id.as_ref().and_then(|p| pool_by_id.get(p)).copied();
+            if let Some(acc) = pool.and_then(|p| self.catalogue.get(&p.accelerator)) {
+                *u.received.entry(j.tenant_id.clone()).or_insert(0.0) +=
+                    acc.fp16_tflops / 1000.0 * j.spec.accelerators as f64 * self.run_estimate_s(j, pool);
+            }
+        }
+        u
+    }
+
+    /// Places, preempts, reserves and defers: one scheduling decision over the live city,
+    /// then each placement held on the ledger and committed with its explanation.
+    async fn place(&self, at: &Placing<'_>, pending: &[Job], in_flight: &mut Vec<Job>, report: &mut RoundReport) -> Result<(), StoreError> {
+        let now = self.ids.now_ms();
+        let loads = self.build_loads(at.pools, in_flight, now);
+        let usage = self.fair_usage(in_flight, at.pool_by_id);
+        let outcome = schedule(self.snapshot(now, at.centres, &loads, &usage), pending, self.sched.policy);
         let pending_by_id: HashMap<&JobId, &Job> = pending.iter().map(|j| (&j.id, j)).collect();
         for pre in &outcome.preemptions {
-            let ran =
-                self.cancel_on(in_flight.iter().find(|j| j.id == pre.victim).and_then(|j| j.centre_id.as_ref()), &pre.victim, now).await;
+            let centre = in_flight.iter().find(|j| j.id == pre.victim).and_then(|j| j.centre_id.clone());
+            let ran = self.cancel_on(centre.as_ref(), &pre.victim, now).await;
             let audit = self.audit("job.preempted", &pre.victim, json!({"by": pre.by, "pool": pre.pool, "lost_s": ran}));
             let reason = format!("preempted by higher-priority job {}; it restarts when placed again", pre.by);
             if self.back_to_pending(&pre.victim, now, audit, reason).await?.is_some() {
@@ -512,53 +534,9 @@ impl Engine {
             in_flight.retain(|j| j.id != pre.victim);
         }
         for p in outcome.placements {
-            let explanation = json!({
-                "decided_ms": now,
-                "policy": self.sched.policy.as_str(),
-                "chosen": p.chosen.view(),
-                "alternatives": p.alternatives.iter().map(|a| a.view()).collect::<Vec<_>>(),
-                "preempted": p.preempted,
-                "backfilled": p.backfilled,
-                "fair_share_pflop_s": p.fair_share,
-            });
-            let (pool, centre) = (p.chosen.pool.clone(), p.chosen.centre.clone());
-            if let (Some(b), Some(job), Some(pl), Some(c)) =
-                (&self.billing, pending_by_id.get(&p.job), pool_by_id.get(&pool), centres.iter().find(|c| c.id == centre))
-                && let Err(refused) = b.hold(job, pl, c, self.run_estimate_s(job, Some(pl)), now).await?
-            {
-                report.waiting += 1;
-                if job.reason.as_deref() != Some(refused.0.as_str()) {
-                    self.store.set_job_reason(&p.job, &refused.0).await?;
-                }
-                // Left out of rounds until its tenant's money grows; the capacity it was planned
-                // on goes to others in a round run at once.
-                let spendable = b.spendable(&job.tenant_id, now).await?;
-                self.unfunded.lock().unwrap_or_else(|e| e.into_inner()).mark(&job.id, &job.tenant_id, spendable, now);
-                self.wake();
-                continue;
-            }
-            let audit = self.audit("job.placed", &p.job, json!({"pool": pool, "centre": centre, "price_per_hour": p.chosen.price_per_hour.to_yuan_string(), "score_yuan": p.chosen.score_yuan}));
-            let mut tx = self.store.begin().await?;
-            let placed = tx
-                .transition_job(&p.job, JobState::Placed, |j| {
-                    j.pool_id = Some(pool.clone());
-                    j.centre_id = Some(centre.clone());
-                    j.placed_ms = Some(now);
-                    j.reason = None;
-                })
-                .await;
-            match placed {
-                Ok(j) => {
-                    self.unfunded.lock().unwrap_or_else(|e| e.into_inner()).forget(&p.job);
-                    tx.set_explanation(&p.job, &explanation).await?;
-                    tx.audit(&audit).await?;
-                    tx.commit().await?;
-                    report.placed += 1;
-                    in_flight.push(j);
-                }
-                // Cancelled between the snapshot and now: nothing to do.
-                Err(StoreError::Domain(e)) => tracing::debug!(job = %p.job, error = %e, "not placed"),
-                Err(e) => return Err(e),
+            let Some(job) = pending_by_id.get(&p.job) else { continue };
+            if let Some(j) = self.place_one(at, job, &p, now, report).await? {
+                in_flight.push(j);
             }
         }
         for w in outcome.waits {
@@ -567,10 +545,76 @@ impl Engine {
                 self.store.set_job_reason(&w.job, &w.reason).await?;
             }
         }
+        Ok(())
+    }
 
-        // 2. Hand in-flight jobs to their backends (idempotent: a backend adopts what it has).
+    /// Holds a placement's charge and commits it with its explanation; `None` when the hold
+    /// fails (the job then waits for funds, holding no capacity) or the job moved on meanwhile.
+    async fn place_one(
+        &self,
+        at: &Placing<'_>,
+        job: &Job,
+        p: &suanli_sched::round::Placement,
+        now: i64,
+        report: &mut RoundReport,
+    ) -> Result<Option<Job>, StoreError> {
+        let (pool, centre) = (p.chosen.pool.clone(), p.chosen.centre.clone());
+        if let (Some(b), Some(pl), Some(c)) = (&self.billing, at.pool_by_id.get(&pool), at.centres.iter().find(|c| c.id == centre))
+            && let Err(refused) = b.hold(job, pl, c, self.run_estimate_s(job, Some(pl)), now).await?
+        {
+            report.waiting += 1;
+            if job.reason.as_deref() != Some(refused.0.as_str()) {
+                self.store.set_job_reason(&p.job, &refused.0).await?;
+            }
+            // Left out of rounds until its tenant's money grows; the capacity it was planned
+            // on goes to others in a round run at once.
+            let spendable = b.spendable(&job.tenant_id, now).await?;
+            self.unfunded.lock().unwrap_or_else(|e| e.into_inner()).mark(&job.id, &job.tenant_id, spendable, now);
+            self.wake();
+            return Ok(None);
+        }
+        let explanation = json!({
+            "decided_ms": now,
+            "policy": self.sched.policy.as_str(),
+            "chosen": p.chosen.view(),
+            "alternatives": p.alternatives.iter().map(|a| a.view()).collect::<Vec<_>>(),
+            "preempted": p.preempted,
+            "backfilled": p.backfilled,
+            "fair_share_pflop_s": p.fair_share,
+        });
+        let audit = self.audit("job.placed", &p.job, json!({"pool": pool, "centre": centre, "price_per_hour": p.chosen.price_per_hour.to_yuan_string(), "score_yuan": p.chosen.score_yuan}));
+        let mut tx = self.store.begin().await?;
+        let placed = tx
+            .transition_job(&p.job, JobState::Placed, |j| {
+                j.pool_id = Some(pool.clone());
+                j.centre_id = Some(centre.clone());
+                j.placed_ms = Some(now);
+                j.reason = None;
+            })
+            .await;
+        match placed {
+            Ok(j) => {
+                self.unfunded.lock().unwrap_or_else(|e| e.into_inner()).forget(&p.job);
+                tx.set_explanation(&p.job, &explanation).await?;
+                tx.audit(&audit).await?;
+                tx.commit().await?;
+                report.placed += 1;
+                Ok(Some(j))
+            }
+            // Cancelled between the snapshot and now: nothing to do.
+            Err(StoreError::Domain(e)) => {
+                tracing::debug!(job = %p.job, error = %e, "not placed");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Hands in-flight jobs to their backends (idempotent: a backend adopts what it has), then
+    /// applies what each backend says of them.
+    async fn dispatch(&self, in_flight: &[Job], pool_by_id: &HashMap<&PoolId, &Pool>, report: &mut RoundReport) -> Result<(), StoreError> {
         let mut by_backend: HashMap<usize, (Arc<dyn Backend>, Vec<&Job>)> = HashMap::new();
-        for j in &in_flight {
+        for j in in_flight {
             let Some(b) = self.backend_for(j.centre_id.as_ref()) else { continue };
             by_backend.entry(Arc::as_ptr(&b) as *const () as usize).or_insert_with(|| (b, Vec::new())).1.push(j);
         }
@@ -592,18 +636,24 @@ impl Engine {
                     continue;
                 }
             };
-            // 3. Apply what the backend says.
             for j in jobs {
-                let Some(status) = statuses.get(&j.id) else {
-                    continue;
-                };
+                let Some(status) = statuses.get(&j.id) else { continue };
                 let pool = j.pool_id.as_ref().and_then(|p| pool_by_id.get(p)).copied();
                 let status = self.believable(j, status, pool, backend.time_scale()).await?;
-                self.apply(j, &status, pool, &mut report).await?;
+                self.apply(j, &status, pool, report).await?;
             }
         }
+        Ok(())
+    }
 
-        // 4. Stop what the store says is over but a backend still runs; report strangers.
+    /// Stops what the store says is over but a backend still runs (metering what it ran, once);
+    /// a job a backend runs that Suanli does not know is reported, not killed.
+    async fn stop_strays(
+        &self,
+        in_flight: &[Job],
+        pool_by_id: &HashMap<&PoolId, &Pool>,
+        report: &mut RoundReport,
+    ) -> Result<(), StoreError> {
         let in_flight_ids: HashSet<&JobId> = in_flight.iter().map(|j| &j.id).collect();
         let mut backends: Vec<Arc<dyn Backend>> = self.default_backend.iter().cloned().collect();
         backends.extend(self.backends.read().unwrap_or_else(|e| e.into_inner()).values().cloned());
@@ -628,12 +678,8 @@ impl Engine {
                         if job.usage_s.is_none() {
                             let usage = ran.unwrap_or(0);
                             let cost = cost_of(&job, job.pool_id.as_ref().and_then(|p| pool_by_id.get(p)).copied(), usage);
-                            let audit = self.audit(
-                                "job.metered",
-                                id,
-                                json!({"usage_s": usage, "cost": cost.to_yuan_string(), "why": "stopped after cancel"}),
-                            );
-                            self.store.record_usage(id, usage, cost, audit).await?;
+                            let detail = json!({"usage_s": usage, "cost": cost.to_yuan_string(), "why": "stopped after cancel"});
+                            self.store.record_usage(id, usage, cost, self.audit("job.metered", id, detail)).await?;
                         }
                     }
                     Some(_) => {}
@@ -643,11 +689,7 @@ impl Engine {
                 }
             }
         }
-        // 5. Bill what ended.
-        if let Some(b) = &self.billing {
-            report.billed = b.sweep(self.ids.now_ms()).await?;
-        }
-        Ok(report)
+        Ok(())
     }
 
     /// A backend's report as the platform bills it: a finished run whose claim contradicts itself
@@ -753,6 +795,13 @@ impl Engine {
         }
         tx.commit().await
     }
+}
+
+/// What a round places onto: the live centres and pools, and every pool by id.
+struct Placing<'a> {
+    centres: &'a [suanli_core::centre::Centre],
+    pools: &'a [Pool],
+    pool_by_id: &'a HashMap<&'a PoolId, &'a Pool>,
 }
 
 /// Metered cost: the pool's price after partner discount, for the gang, for the seconds it ran.
