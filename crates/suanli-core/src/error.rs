@@ -1,4 +1,4 @@
-//! The one error table: every user-facing error has a stable snake_case code, an HTTP status and a title.
+//! The one error table: every user-facing error has a stable snake_case code, an HTTP status and a title in English and in Chinese.
 //!
 //! Edge crates turn an [`Error`] into an `application/problem+json` body (RFC 9457)
 //! whose `code` member is [`ErrorCode::as_str`]. Codes are part of the public API:
@@ -7,7 +7,7 @@
 use std::fmt;
 
 macro_rules! error_table {
-    ($( $variant:ident => ($code:literal, $status:literal, $title:literal), )*) => {
+    ($( $variant:ident => ($code:literal, $status:literal, $title:literal, $title_zh:literal), )*) => {
         /// A stable, machine-readable error code.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -31,111 +31,116 @@ macro_rules! error_table {
             pub fn title(self) -> &'static str {
                 match self { $( ErrorCode::$variant => $title, )* }
             }
+
+            /// The title in Chinese, for the web UI's Chinese pages.
+            pub fn title_zh(self) -> &'static str {
+                match self { $( ErrorCode::$variant => $title_zh, )* }
+            }
         }
     };
 }
 
 error_table! {
     // Request shape.
-    MalformedJson => ("malformed_json", 400, "The request body is not valid JSON"),
-    UnknownField => ("unknown_field", 400, "The request body has a field this endpoint does not accept"),
-    InvalidBody => ("invalid_body", 422, "The request body does not match the expected schema"),
-    InvalidQuery => ("invalid_query", 400, "A query parameter is invalid"),
-    UnsupportedMediaType => ("unsupported_media_type", 415, "The request body must be application/json"),
+    MalformedJson => ("malformed_json", 400, "The request body is not valid JSON", "请求内容不是有效的 JSON"),
+    UnknownField => ("unknown_field", 400, "The request body has a field this endpoint does not accept", "请求包含此接口不接受的字段"),
+    InvalidBody => ("invalid_body", 422, "The request body does not match the expected schema", "请求内容不符合要求"),
+    InvalidQuery => ("invalid_query", 400, "A query parameter is invalid", "查询参数无效"),
+    UnsupportedMediaType => ("unsupported_media_type", 415, "The request body must be application/json", "请求内容类型不受支持"),
     // Field validation.
-    InvalidId => ("invalid_id", 400, "An identifier is malformed"),
-    InvalidAmount => ("invalid_amount", 422, "An amount of money is invalid"),
-    InvalidCount => ("invalid_count", 422, "A count must be a positive whole number within limits"),
-    InvalidName => ("invalid_name", 422, "A name is empty or too long"),
-    InvalidUscc => ("invalid_uscc", 422, "The unified social credit code is invalid"),
-    InvalidRegion => ("invalid_region", 422, "The region is not known"),
-    InvalidDate => ("invalid_date", 422, "A date is invalid"),
-    InvalidPue => ("invalid_pue", 422, "A PUE value must be at least 1.0 and at most 4.0"),
-    InvalidDuration => ("invalid_duration", 422, "A duration must be positive and at most one year"),
-    InvalidPriority => ("invalid_priority", 422, "Priority must be between 0 and 9"),
-    InvalidRequirement => ("invalid_requirement", 422, "The job's accelerator requirement is inconsistent"),
-    UnknownAccelerator => ("unknown_accelerator", 422, "The accelerator model is not in the catalogue"),
-    UnknownProvider => ("unknown_provider", 422, "The provider is not known"),
-    DuplicateUscc => ("duplicate_uscc", 409, "A tenant with this unified social credit code already exists"),
+    InvalidId => ("invalid_id", 400, "An identifier is malformed", "编号格式不正确"),
+    InvalidAmount => ("invalid_amount", 422, "An amount of money is invalid", "金额无效"),
+    InvalidCount => ("invalid_count", 422, "A count must be a positive whole number within limits", "数量须为范围内的正整数"),
+    InvalidName => ("invalid_name", 422, "A name is empty or too long", "名称为空或过长"),
+    InvalidUscc => ("invalid_uscc", 422, "The unified social credit code is invalid", "统一社会信用代码无效"),
+    InvalidRegion => ("invalid_region", 422, "The region is not known", "地区未知"),
+    InvalidDate => ("invalid_date", 422, "A date is invalid", "日期无效"),
+    InvalidPue => ("invalid_pue", 422, "A PUE value must be at least 1.0 and at most 4.0", "PUE 须在 1.0 到 4.0 之间"),
+    InvalidDuration => ("invalid_duration", 422, "A duration must be positive and at most one year", "时长须为正且不超过一年"),
+    InvalidPriority => ("invalid_priority", 422, "Priority must be between 0 and 9", "优先级须在 0 到 9 之间"),
+    InvalidRequirement => ("invalid_requirement", 422, "The job's accelerator requirement is inconsistent", "加速卡要求前后矛盾"),
+    UnknownAccelerator => ("unknown_accelerator", 422, "The accelerator model is not in the catalogue", "加速卡型号不在目录中"),
+    UnknownProvider => ("unknown_provider", 422, "The provider is not known", "算力提供方未知"),
+    DuplicateUscc => ("duplicate_uscc", 409, "A tenant with this unified social credit code already exists", "该统一社会信用代码的企业已存在"),
     // Jobs.
-    JobUnsatisfiable => ("job_unsatisfiable", 422, "No pool in the city could ever run this job"),
-    UnfundedJobsLimit => ("unfunded_jobs_limit", 409, "The tenant has as many jobs waiting for funds as it may"),
-    BatchRefused => ("batch_refused", 422, "Some specs of an all-or-nothing batch were refused, so none was stored"),
-    IllegalTransition => ("illegal_transition", 409, "The job cannot move to that state from its current state"),
+    JobUnsatisfiable => ("job_unsatisfiable", 422, "No pool in the city could ever run this job", "全市没有任何资源池能运行此作业"),
+    UnfundedJobsLimit => ("unfunded_jobs_limit", 409, "The tenant has as many jobs waiting for funds as it may", "等待资金的作业已达上限"),
+    BatchRefused => ("batch_refused", 422, "Some specs of an all-or-nothing batch were refused, so none was stored", "批量提交中有作业被拒，全部未保存"),
+    IllegalTransition => ("illegal_transition", 409, "The job cannot move to that state from its current state", "作业当前状态不能进行此操作"),
     // Auth.
-    Unauthenticated => ("unauthenticated", 401, "A valid bearer token is required"),
-    Forbidden => ("forbidden", 403, "Your role may not do this"),
+    Unauthenticated => ("unauthenticated", 401, "A valid bearer token is required", "需要有效的访问令牌"),
+    Forbidden => ("forbidden", 403, "Your role may not do this", "您的角色无权进行此操作"),
     // Lookups.
-    NotFound => ("not_found", 404, "No such resource"),
-    CentreNotFound => ("centre_not_found", 404, "No such compute centre"),
-    TenantNotFound => ("tenant_not_found", 404, "No such tenant"),
-    JobNotFound => ("job_not_found", 404, "No such job"),
-    MethodNotAllowed => ("method_not_allowed", 405, "This method is not allowed on this path"),
+    NotFound => ("not_found", 404, "No such resource", "资源不存在"),
+    CentreNotFound => ("centre_not_found", 404, "No such compute centre", "算力中心不存在"),
+    TenantNotFound => ("tenant_not_found", 404, "No such tenant", "企业不存在"),
+    JobNotFound => ("job_not_found", 404, "No such job", "作业不存在"),
+    MethodNotAllowed => ("method_not_allowed", 405, "This method is not allowed on this path", "此地址不支持该请求方法"),
     // Ledger: accounts and transfers.
-    InvalidAccountId => ("invalid_account_id", 400, "An account id must be 1 to 32 hex digits and not zero"),
-    InvalidAccount => ("invalid_account", 422, "The account definition is invalid"),
-    AccountExistsDiffers => ("account_exists_differs", 409, "An account with this id exists with a different definition"),
-    InvalidTransferId => ("invalid_transfer_id", 400, "A transfer id must be 1 to 32 hex digits, not zero, without the top bit"),
-    DuplicateTransferDiffers => ("duplicate_transfer_differs", 409, "A transfer with this id exists with a different body"),
-    SameAccount => ("same_account", 422, "A transfer must debit and credit two different accounts"),
-    ZeroAmount => ("zero_amount", 422, "The amount must be positive, not zero"),
-    NegativeAmount => ("negative_amount", 422, "The amount must be positive, not negative"),
-    AmountOutOfRange => ("amount_out_of_range", 422, "The amount is beyond what the ledger holds (an i64 of fen)"),
-    UnknownAccount => ("unknown_account", 422, "The transfer names an account that does not exist"),
-    CurrencyMismatch => ("currency_mismatch", 422, "The debit and credit accounts hold different currencies"),
-    InvalidTimeout => ("invalid_timeout", 422, "A pending transfer's timeout must be positive"),
-    PendingNotFound => ("pending_not_found", 422, "The pending transfer to post or void does not exist"),
-    NotPending => ("not_pending", 409, "The transfer to post or void is not a pending transfer"),
-    PendingDiffers => ("pending_differs", 422, "A post or void must repeat its pending transfer's accounts and amount"),
-    AlreadyPosted => ("already_posted", 409, "The pending transfer was already posted"),
-    AlreadyVoided => ("already_voided", 409, "The pending transfer was already voided"),
-    PendingExpired => ("pending_expired", 409, "The pending transfer has expired"),
-    ExceedsPending => ("exceeds_pending", 422, "A post may not exceed its pending amount"),
-    InsufficientFunds => ("insufficient_funds", 409, "The account does not hold enough to pay this"),
-    CreditsExceedDebits => ("credits_exceed_debits", 409, "The account may not be credited beyond its debits"),
-    LinkedFailed => ("linked_failed", 409, "Another transfer in the linked batch failed, so none was applied"),
+    InvalidAccountId => ("invalid_account_id", 400, "An account id must be 1 to 32 hex digits and not zero", "账户编号无效"),
+    InvalidAccount => ("invalid_account", 422, "The account definition is invalid", "账户定义无效"),
+    AccountExistsDiffers => ("account_exists_differs", 409, "An account with this id exists with a different definition", "同编号账户已存在且定义不同"),
+    InvalidTransferId => ("invalid_transfer_id", 400, "A transfer id must be 1 to 32 hex digits, not zero, without the top bit", "转账编号无效"),
+    DuplicateTransferDiffers => ("duplicate_transfer_differs", 409, "A transfer with this id exists with a different body", "同编号转账已存在且内容不同"),
+    SameAccount => ("same_account", 422, "A transfer must debit and credit two different accounts", "转账的借方和贷方须为不同账户"),
+    ZeroAmount => ("zero_amount", 422, "The amount must be positive, not zero", "金额须大于零"),
+    NegativeAmount => ("negative_amount", 422, "The amount must be positive, not negative", "金额不能为负"),
+    AmountOutOfRange => ("amount_out_of_range", 422, "The amount is beyond what the ledger holds (an i64 of fen)", "金额超出账本可记范围"),
+    UnknownAccount => ("unknown_account", 422, "The transfer names an account that does not exist", "转账涉及的账户不存在"),
+    CurrencyMismatch => ("currency_mismatch", 422, "The debit and credit accounts hold different currencies", "借贷账户币种不同"),
+    InvalidTimeout => ("invalid_timeout", 422, "A pending transfer's timeout must be positive", "预留转账的时限须为正"),
+    PendingNotFound => ("pending_not_found", 422, "The pending transfer to post or void does not exist", "要确认或撤销的预留转账不存在"),
+    NotPending => ("not_pending", 409, "The transfer to post or void is not a pending transfer", "该转账不是预留转账"),
+    PendingDiffers => ("pending_differs", 422, "A post or void must repeat its pending transfer's accounts and amount", "确认或撤销须与预留转账的账户和金额一致"),
+    AlreadyPosted => ("already_posted", 409, "The pending transfer was already posted", "预留转账已确认"),
+    AlreadyVoided => ("already_voided", 409, "The pending transfer was already voided", "预留转账已撤销"),
+    PendingExpired => ("pending_expired", 409, "The pending transfer has expired", "预留转账已过期"),
+    ExceedsPending => ("exceeds_pending", 422, "A post may not exceed its pending amount", "确认金额不能超过预留金额"),
+    InsufficientFunds => ("insufficient_funds", 409, "The account does not hold enough to pay this", "账户余额不足"),
+    CreditsExceedDebits => ("credits_exceed_debits", 409, "The account may not be credited beyond its debits", "账户贷方不能超过借方"),
+    LinkedFailed => ("linked_failed", 409, "Another transfer in the linked batch failed, so none was applied", "关联批次中有转账失败，全部未执行"),
     // Vouchers, bills and settlement.
-    ProgrammeNotFound => ("programme_not_found", 404, "No such voucher programme"),
-    ProgrammeExists => ("programme_exists", 409, "A voucher programme for this year already exists"),
-    ProgrammeClosed => ("programme_closed", 409, "The voucher programme is closed or outside its year"),
-    InvalidRatio => ("invalid_ratio", 422, "A subsidy ratio must be between 0% and 100%"),
-    NotEligible => ("not_eligible", 422, "The enterprise is not eligible for this voucher programme"),
-    ApplicationNotFound => ("application_not_found", 404, "No such voucher application"),
-    ApplicationDecided => ("application_decided", 409, "The voucher application was already decided"),
-    BudgetExceeded => ("budget_exceeded", 409, "The voucher programme's budget does not cover this amount"),
-    CapExceeded => ("cap_exceeded", 409, "The amount would take the enterprise beyond its yearly cap"),
-    BillExists => ("bill_exists", 409, "This job already has a bill"),
-    BillNotFound => ("bill_not_found", 404, "No such bill"),
-    ProviderNotFound => ("provider_not_found", 404, "No such compute provider"),
-    NothingToSettle => ("nothing_to_settle", 409, "The provider has no unsettled bills in this period"),
-    InvalidPeriod => ("invalid_period", 422, "The period must start before it ends"),
-    LedgerViolation => ("ledger_violation", 500, "The ledger failed verification"),
+    ProgrammeNotFound => ("programme_not_found", 404, "No such voucher programme", "算力券计划不存在"),
+    ProgrammeExists => ("programme_exists", 409, "A voucher programme for this year already exists", "该年度的算力券计划已存在"),
+    ProgrammeClosed => ("programme_closed", 409, "The voucher programme is closed or outside its year", "算力券计划已关闭或不在年度内"),
+    InvalidRatio => ("invalid_ratio", 422, "A subsidy ratio must be between 0% and 100%", "补贴比例须在 0% 到 100% 之间"),
+    NotEligible => ("not_eligible", 422, "The enterprise is not eligible for this voucher programme", "该企业不符合本算力券计划的申请条件"),
+    ApplicationNotFound => ("application_not_found", 404, "No such voucher application", "算力券申请不存在"),
+    ApplicationDecided => ("application_decided", 409, "The voucher application was already decided", "该算力券申请已处理"),
+    BudgetExceeded => ("budget_exceeded", 409, "The voucher programme's budget does not cover this amount", "算力券计划预算不足"),
+    CapExceeded => ("cap_exceeded", 409, "The amount would take the enterprise beyond its yearly cap", "将超过企业的年度上限"),
+    BillExists => ("bill_exists", 409, "This job already has a bill", "该作业已出账"),
+    BillNotFound => ("bill_not_found", 404, "No such bill", "账单不存在"),
+    ProviderNotFound => ("provider_not_found", 404, "No such compute provider", "算力提供方不存在"),
+    NothingToSettle => ("nothing_to_settle", 409, "The provider has no unsettled bills in this period", "该期间没有待结算账单"),
+    InvalidPeriod => ("invalid_period", 422, "The period must start before it ends", "期间的开始须早于结束"),
+    LedgerViolation => ("ledger_violation", 500, "The ledger failed verification", "账本校验未通过"),
     // Backends of centres.
-    InvalidBackend => ("invalid_backend", 422, "The backend URL is not one Suanli can reach a cluster through"),
-    CentreBusy => ("centre_busy", 409, "The centre has jobs placed or running on its backend"),
-    UsageReportRefused => ("usage_report_refused", 422, "A centre's usage report contradicts itself or what the platform knows"),
+    InvalidBackend => ("invalid_backend", 422, "The backend URL is not one Suanli can reach a cluster through", "集群后端地址无效"),
+    CentreBusy => ("centre_busy", 409, "The centre has jobs placed or running on its backend", "该中心仍有作业在运行"),
+    UsageReportRefused => ("usage_report_refused", 422, "A centre's usage report contradicts itself or what the platform knows", "中心的用量报告自相矛盾，已拒绝"),
     // Server side.
-    PayloadTooLarge => ("payload_too_large", 413, "The request body is larger than this endpoint accepts"),
-    IngestBusy => ("ingest_busy", 429, "The energy writer's queue is full; send the batch again after Retry-After"),
-    Unavailable => ("unavailable", 503, "The service is temporarily unavailable"),
-    Internal => ("internal", 500, "An internal error occurred"),
+    PayloadTooLarge => ("payload_too_large", 413, "The request body is larger than this endpoint accepts", "请求内容过大"),
+    IngestBusy => ("ingest_busy", 429, "The energy writer's queue is full; send the batch again after Retry-After", "能耗写入队列已满，请稍后重试"),
+    Unavailable => ("unavailable", 503, "The service is temporarily unavailable", "服务暂时不可用"),
+    Internal => ("internal", 500, "An internal error occurred", "内部错误"),
     // Energy telemetry.
-    DataCentreNotFound => ("data_centre_not_found", 404, "No such data centre in the energy registry"),
-    MeterNotFound => ("meter_not_found", 404, "No such meter in the data centre"),
-    InvalidDataCentre => ("invalid_data_centre", 422, "The data centre's energy registration is invalid"),
-    InvalidMeter => ("invalid_meter", 422, "The meter definition is invalid"),
-    MeterExists => ("meter_exists", 409, "A meter with this id is already registered with a different kind"),
-    ReadingNotFinite => ("reading_not_finite", 422, "A meter reading must be a finite number"),
-    ReadingNegative => ("reading_negative", 422, "A meter reading may not be negative"),
-    ReadingUnitMismatch => ("reading_unit_mismatch", 422, "The reading's unit does not match the meter"),
-    ReadingTimeImplausible => ("reading_time_implausible", 422, "The reading's timestamp is before 2000 or in the future"),
-    PowerOverCapacity => ("power_over_capacity", 422, "The reading implies more power than the data centre's rated capacity"),
-    CounterDecrease => ("counter_decrease", 422, "A cumulative counter went down without a plausible reset"),
-    ReadingConflict => ("reading_conflict", 409, "A different reading for this meter and time was already accepted"),
-    ReadingTooOld => ("reading_too_old", 409, "The reading is older than the meter's reorder window"),
-    InvalidWindow => ("invalid_window", 422, "The time window must start before it ends"),
-    MalformedPayload => ("malformed_payload", 400, "The request body cannot be decoded (e.g. not snappy-compressed protobuf)"),
-    InvalidEnergyConfig => ("invalid_energy_config", 422, "The energy configuration is invalid"),
+    DataCentreNotFound => ("data_centre_not_found", 404, "No such data centre in the energy registry", "能耗登记中没有该数据中心"),
+    MeterNotFound => ("meter_not_found", 404, "No such meter in the data centre", "该数据中心没有此电表"),
+    InvalidDataCentre => ("invalid_data_centre", 422, "The data centre's energy registration is invalid", "数据中心能耗登记无效"),
+    InvalidMeter => ("invalid_meter", 422, "The meter definition is invalid", "电表定义无效"),
+    MeterExists => ("meter_exists", 409, "A meter with this id is already registered with a different kind", "同编号电表已存在且类型不同"),
+    ReadingNotFinite => ("reading_not_finite", 422, "A meter reading must be a finite number", "读数须为有限数值"),
+    ReadingNegative => ("reading_negative", 422, "A meter reading may not be negative", "读数不能为负"),
+    ReadingUnitMismatch => ("reading_unit_mismatch", 422, "The reading's unit does not match the meter", "读数单位与电表不符"),
+    ReadingTimeImplausible => ("reading_time_implausible", 422, "The reading's timestamp is before 2000 or in the future", "读数时间早于 2000 年或在未来"),
+    PowerOverCapacity => ("power_over_capacity", 422, "The reading implies more power than the data centre's rated capacity", "读数推算的功率超过额定容量"),
+    CounterDecrease => ("counter_decrease", 422, "A cumulative counter went down without a plausible reset", "累计读数在无合理重置时下降"),
+    ReadingConflict => ("reading_conflict", 409, "A different reading for this meter and time was already accepted", "该时刻已有不同读数"),
+    ReadingTooOld => ("reading_too_old", 409, "The reading is older than the meter's reorder window", "读数早于电表的乱序窗口"),
+    InvalidWindow => ("invalid_window", 422, "The time window must start before it ends", "时间窗口的开始须早于结束"),
+    MalformedPayload => ("malformed_payload", 400, "The request body cannot be decoded (e.g. not snappy-compressed protobuf)", "请求内容无法解码"),
+    InvalidEnergyConfig => ("invalid_energy_config", 422, "The energy configuration is invalid", "能耗配置无效"),
 }
 
 impl fmt::Display for ErrorCode {
@@ -175,6 +180,7 @@ mod tests {
             assert!(s.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{s} is not snake_case");
             assert!((400..600).contains(&code.http_status()), "{s} has status {}", code.http_status());
             assert!(!code.title().is_empty());
+            assert!(code.title_zh().chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{s} has no Chinese title");
         }
     }
 }

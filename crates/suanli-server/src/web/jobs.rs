@@ -223,12 +223,18 @@ pub async fn submit_job(State(s): State<AppState>, headers: HeaderMap, body: Str
         Ok(x) => x,
         Err(r) => return r,
     };
-    let fail = |status: StatusCode, form: &JobForm, m: &str| {
-        let (s, c, form, m) = (s.clone(), c.clone(), form.clone(), notice(Some(m), true));
+    // `m` is the notice as HTML: a plain message, or an error from the table.
+    let fail = |status: StatusCode, form: &JobForm, m: String| {
+        let (s, c, form) = (s.clone(), c.clone(), form.clone());
         async move { (status, Html(render_jobs(&s, lang, &c, &form, None, Some(&m)).await)).into_response() }
     };
     let Some(tenant) = c.0.tenant_id.clone().filter(|_| c.role() == Role::Tenant) else {
-        return fail(StatusCode::FORBIDDEN, &JobForm::default(), lang.t("只有企业用户可以提交作业。", "Only tenants submit jobs.")).await;
+        return fail(
+            StatusCode::FORBIDDEN,
+            &JobForm::default(),
+            notice(Some(lang.t("只有企业用户可以提交作业。", "Only tenants submit jobs.")), true),
+        )
+        .await;
     };
     let form = match serde_urlencoded::from_str::<JobForm>(&body) {
         Ok(f) if f.hours.is_finite() && f.hours > 0.0 => f,
@@ -236,7 +242,7 @@ pub async fn submit_job(State(s): State<AppState>, headers: HeaderMap, body: Str
             return fail(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &JobForm::default(),
-                lang.t("请检查表单中的数值。", "Check the form's numbers."),
+                notice(Some(lang.t("请检查表单中的数值。", "Check the form's numbers.")), true),
             )
             .await;
         }
@@ -245,7 +251,7 @@ pub async fn submit_job(State(s): State<AppState>, headers: HeaderMap, body: Str
     if form.step.as_deref() == Some("submit") {
         return match crate::api::jobs::create_job(&s, &c.0.actor(), tenant, spec).await {
             Ok(job) => Redirect::to(&format!("/jobs?submitted={}", job.id)).into_response(),
-            Err(e) => fail(StatusCode::UNPROCESSABLE_ENTITY, &form, &e.to_string()).await,
+            Err(e) => fail(StatusCode::UNPROCESSABLE_ENTITY, &form, super::error_notice(lang, &e)).await,
         };
     }
     let quote = async {
@@ -262,7 +268,7 @@ pub async fn submit_job(State(s): State<AppState>, headers: HeaderMap, body: Str
     .await;
     match quote {
         Ok(q) => Html(render_jobs(&s, lang, &c, &form, Some(&q), None).await).into_response(),
-        Err(e) => fail(StatusCode::UNPROCESSABLE_ENTITY, &form, &e.to_string()).await,
+        Err(e) => fail(StatusCode::UNPROCESSABLE_ENTITY, &form, super::error_notice(lang, &e)).await,
     }
 }
 

@@ -444,6 +444,26 @@ async fn gate(s: &AppState, q: &LangQuery, headers: &HeaderMap) -> Result<(Lang,
     }
 }
 
+/// An error as the web UI shows it: the code's title in Chinese on Chinese pages, the message
+/// on English ones (no raw code in the text); the stable code stays in `data-code`.
+pub(crate) fn error_notice(lang: Lang, e: &crate::error::ApiError) -> String {
+    use crate::error::ApiError;
+    let (code, text) = match e {
+        ApiError::Domain(e) => (
+            e.code,
+            match lang {
+                Lang::Zh => e.code.title_zh().to_string(),
+                Lang::En => e.message.clone(),
+            },
+        ),
+        ApiError::Internal(m) => {
+            tracing::error!(error = %m, "internal error behind a web page");
+            (suanli_core::ErrorCode::Internal, lang.t("内部错误，已记录。", "An internal error occurred; it has been logged.").to_string())
+        }
+    };
+    format!(r#"<p class="error" role="alert" data-code="{}">{}</p>"#, code.as_str(), esc(&text))
+}
+
 fn notice(msg: Option<&str>, error: bool) -> String {
     msg.map_or(String::new(), |m| {
         let class = if error { "error" } else { "ok" };
@@ -504,7 +524,7 @@ pub async fn vouchers_page(State(s): State<AppState>, Query(q): Query<VouchersQu
                 Some("rejected") => Some(lang.t("已驳回。", "Rejected.")),
                 _ => None,
             };
-            with_cookie(Html(render_vouchers(&s, lang, &c, done.map(|m| (m, false))).await).into_response(), set)
+            with_cookie(Html(render_vouchers(&s, lang, &c, &notice(done, false), None).await).into_response(), set)
         }
         Err(r) => r,
     }
@@ -517,10 +537,10 @@ pub struct VouchersQuery {
     pub done: Option<String>,
 }
 
-async fn render_vouchers(s: &AppState, lang: Lang, c: &Caller, msg: Option<(&str, bool)>) -> String {
+async fn render_vouchers(s: &AppState, lang: Lang, c: &Caller, notice_html: &str, kept: Option<&ApplyForm>) -> String {
     use suanli_core::tenant::Role;
     let mut body = format!("<h1>{}</h1>", lang.t("算力券", "Compute vouchers"));
-    body.push_str(&notice(msg.map(|m| m.0), msg.is_some_and(|m| m.1)));
+    body.push_str(notice_html);
     if let Ok(Some(p)) = s.store.programme_open_at(s.ids.now_ms()).await
         && let Ok(o) = crate::api::vouchers::programme_out(s, &p).await
     {
@@ -558,11 +578,13 @@ async fn render_vouchers(s: &AppState, lang: Lang, c: &Caller, msg: Option<(&str
             }
             let _ = write!(
                 body,
-                r#"<h2>{h}</h2><form method="post" action="/vouchers/apply"><label for="amount">{a}</label><input id="amount" name="amount" inputmode="decimal" required><label for="purpose">{p}</label><input id="purpose" name="purpose" required maxlength="500"><p><button type="submit">{b}</button></p></form>"#,
+                r#"<h2>{h}</h2><form method="post" action="/vouchers/apply"><label for="amount">{a}</label><input id="amount" name="amount" inputmode="decimal" required value="{av}"><label for="purpose">{p}</label><input id="purpose" name="purpose" required maxlength="500" value="{pv}"><p><button type="submit">{b}</button></p></form>"#,
                 h = lang.t("申请算力券", "Apply for vouchers"),
                 a = lang.t("金额（元）", "Amount (yuan)"),
                 p = lang.t("用途", "Purpose"),
                 b = lang.t("提交申请", "Apply"),
+                av = esc(kept.map_or("", |k| k.amount.as_str())),
+                pv = esc(kept.map_or("", |k| k.purpose.as_str())),
             );
             if let Some(t) = &c.0.tenant_id {
                 body.push_str(&insight::tenant_bills(s, lang, t).await);
@@ -639,7 +661,10 @@ pub async fn apply(State(s): State<AppState>, headers: HeaderMap, body: String) 
     match result {
         Ok(_) => Redirect::to("/vouchers?done=applied").into_response(),
         Err(e) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, Html(render_vouchers(&s, lang, &c, Some((&e.to_string(), true))).await)).into_response()
+            // The error beside the form, which keeps what was typed.
+            let kept = serde_urlencoded::from_str::<ApplyForm>(&body).ok();
+            (StatusCode::UNPROCESSABLE_ENTITY, Html(render_vouchers(&s, lang, &c, &error_notice(lang, &e), kept.as_ref()).await))
+                .into_response()
         }
     }
 }
@@ -685,7 +710,7 @@ pub async fn decide(
     match result {
         Ok(done) => Redirect::to(&format!("/vouchers?done={done}")).into_response(),
         Err(e) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, Html(render_vouchers(&s, lang, &c, Some((&e.to_string(), true))).await)).into_response()
+            (StatusCode::UNPROCESSABLE_ENTITY, Html(render_vouchers(&s, lang, &c, &error_notice(lang, &e), None).await)).into_response()
         }
     }
 }

@@ -622,9 +622,15 @@ async fn web_forms_submit_jobs_apply_and_approve() {
     if placed["centre_id"].is_null() {
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "a provider sees only jobs at its own centres");
     }
-    let r = tenant.post("/vouchers/apply", "amount=0&purpose=x").await;
+    let r = tenant.post("/vouchers/apply", "amount=0&purpose=%E8%AE%AD%E7%BB%83%E5%A4%A7%E6%A8%A1%E5%9E%8B").await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.unwrap().contains("zero_amount"));
+    // In Chinese, beside the form, which keeps what was typed; the code only for programs.
+    let page = r.text().await.unwrap();
+    assert!(page.contains(r#"data-code="zero_amount">金额须大于零</p>"#), "{page}");
+    assert!(
+        page.contains(r#"value="训练大模型""#) && page.contains(r#"id="amount" name="amount" inputmode="decimal" required value="0""#),
+        "{page}"
+    );
     let r = tenant.post("/vouchers/apply", "amount=120000&purpose=%E8%AE%AD%E7%BB%83").await;
     assert_eq!(r.headers()["location"], "/vouchers?done=applied");
     let page = tenant.page("/vouchers?done=applied").await;
