@@ -54,6 +54,8 @@ pub struct AppState {
     pub energy: energy::EnergyService,
     /// Which backend each centre is bound to.
     pub backends: suanli_app::Backends,
+    /// New jobs, group-committed.
+    pub jobs: suanli_store::JobWriter,
 }
 
 /// Builds an audit record for a change made by a caller.
@@ -266,6 +268,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
     let energy = energy::EnergyService::load(store.clone(), ids.clone()).await?;
     let agents: Arc<suanli_dispatch::agent::AgentHub> = Arc::default();
     let backends = suanli_app::Backends::new(store.clone(), engine.clone(), agents.clone(), ids.clone(), demo_sim);
+    let jobs = suanli_store::JobWriter::start(store.clone());
     let connected = backends.connect_stored().await?;
     if connected > 0 {
         tracing::info!(centres = connected, "centres connected to their stored backends");
@@ -284,6 +287,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
         agents,
         energy,
         backends,
+        jobs,
     })
 }
 

@@ -11,6 +11,7 @@
 
 pub mod backends;
 pub mod energy;
+pub mod job_writer;
 pub mod ledger;
 mod migrations;
 mod naive;
@@ -18,6 +19,7 @@ mod rows;
 pub mod vouchers;
 
 pub use backends::BackendBinding;
+pub use job_writer::JobWriter;
 pub use ledger::{Effect, LedgerAnswer, LedgerRequest, LedgerService, Precondition, ProgrammeClose, StoredAccount};
 use rows::{centre_from_row, job_from_row, pool_from_row, tenant_from_row};
 use serde::Serialize;

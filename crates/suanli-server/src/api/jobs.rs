@@ -216,17 +216,9 @@ pub async fn create_job(s: &AppState, actor: &str, tenant_id: TenantId, spec: Jo
     }
     let (t, e) = s.ids.parts();
     let job = Job::pending(JobId::generate(t, e), tenant_id, spec, t);
-    let mut tx = s.store.begin().await?;
-    tx.insert_job(&job).await?;
-    tx.audit(&audit_as(
-        s,
-        actor,
-        "job.submit",
-        job.id.as_str(),
-        json!({"tenant": job.tenant_id, "accelerators": job.spec.accelerators, "kind": job.spec.kind}),
-    ))
-    .await?;
-    tx.commit().await?;
+    let detail = json!({"tenant": job.tenant_id, "accelerators": job.spec.accelerators, "kind": job.spec.kind});
+    // Group-committed with whatever other submissions wait; answered after the commit.
+    s.jobs.insert(job.clone(), audit_as(s, actor, "job.submit", job.id.as_str(), detail)).await?;
     s.metrics.jobs_submitted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     s.engine.wake();
     Ok(job)

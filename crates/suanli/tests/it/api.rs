@@ -842,3 +842,37 @@ async fn job_batches_are_all_or_nothing_or_each_on_its_own() {
     let done = wait_for_final(&tenant, id, Duration::from_secs(20)).await;
     assert!(matches!(done["state"].as_str(), Some("succeeded" | "failed")), "{done}");
 }
+
+/// Issue 20: submissions from many clients are group-committed by one writer; each is
+/// answered after its commit, every one is stored once with its audit record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_submissions_are_group_committed_and_each_stored() {
+    let s = TestServer::start().await;
+    let http = reqwest::Client::new();
+    let token = s.tokens["tenant"].clone();
+    let mut tasks = Vec::new();
+    for i in 0..300 {
+        let (http, url, token) = (http.clone(), s.url.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"name": format!("c-{i}"), "kind": "batch", "accelerators": 1, "duration_s": 60});
+            let r = http.post(format!("{url}/api/v1/jobs")).bearer_auth(token).json(&body).send().await.unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        let (st, v) = t.await.unwrap();
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        ids.push(v["id"].as_str().unwrap().to_string());
+    }
+    let op = s.as_role("operator");
+    for id in ids.iter().step_by(37) {
+        let (st, _) = op.get(&format!("/api/v1/jobs/{id}")).await;
+        assert_eq!(st, StatusCode::OK);
+        let (_, audit) = op.get(&format!("/api/v1/audit?subject={id}")).await;
+        assert_eq!(audit["items"].as_array().unwrap().iter().filter(|a| a["action"] == "job.submit").count(), 1, "{audit}");
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 300);
+}

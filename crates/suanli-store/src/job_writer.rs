@@ -1,0 +1,79 @@
+//! The job writer: new jobs from every caller are stored by one task that commits whatever is waiting in one transaction (group commit), and answers each caller only after the commit.
+//!
+//! As with the ledger's writer, durability is unchanged: an acknowledged job is in the store.
+//! What changes is the cost: one commit (one fsync on SQLite) for many submissions. If a
+//! group's commit fails, its jobs are stored again one at a time, so a job that cannot be
+//! stored fails alone and its neighbours are not refused for it.
+
+use crate::{Audit, Store, StoreError};
+use suanli_core::job::Job;
+use tokio::sync::{mpsc, oneshot};
+
+/// The most jobs one commit takes.
+const MAX_GROUP: usize = 2048;
+/// Submissions waiting for the writer; callers wait for a place beyond this.
+const QUEUE: usize = 8192;
+
+type Reply = oneshot::Sender<Result<(), String>>;
+
+/// A handle on the job writer; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct JobWriter {
+    queue: mpsc::Sender<(Job, Audit, Reply)>,
+}
+
+impl JobWriter {
+    /// Starts the writer task over `store`.
+    pub fn start(store: Store) -> JobWriter {
+        let (queue, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(writer(store, rx));
+        JobWriter { queue }
+    }
+
+    /// Stores a new job with its audit record; returns once it is committed.
+    pub async fn insert(&self, job: Job, audit: Audit) -> Result<(), StoreError> {
+        let (reply, done) = oneshot::channel();
+        self.queue.send((job, audit, reply)).await.map_err(|_| StoreError::Corrupt("the job writer has stopped".into()))?;
+        match done.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(StoreError::Corrupt(format!("storing the job failed: {e}"))),
+            Err(_) => Err(StoreError::Corrupt("the job writer stopped before answering".into())),
+        }
+    }
+}
+
+async fn writer(store: Store, mut rx: mpsc::Receiver<(Job, Audit, Reply)>) {
+    while let Some(first) = rx.recv().await {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(x) => group.push(x),
+                Err(_) => break,
+            }
+        }
+        let all: Vec<(&Job, &Audit)> = group.iter().map(|(j, a, _)| (j, a)).collect();
+        if let Err(e) = commit(&store, &all).await {
+            tracing::warn!(error = %e, jobs = group.len(), "a group of new jobs failed to commit; storing them one at a time");
+            for (job, audit, reply) in group {
+                let one = commit(&store, &[(&job, &audit)]).await.map_err(|e| {
+                    tracing::error!(job = %job.id, error = %e, "storing a new job failed");
+                    "the job could not be stored".to_string()
+                });
+                let _ = reply.send(one);
+            }
+            continue;
+        }
+        for (_, _, reply) in group {
+            let _ = reply.send(Ok(()));
+        }
+    }
+}
+
+async fn commit(store: &Store, jobs: &[(&Job, &Audit)]) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    for (job, audit) in jobs {
+        tx.insert_job(job).await?;
+        tx.audit(audit).await?;
+    }
+    tx.commit().await
+}
