@@ -188,20 +188,8 @@ fn label(kind: Kind) -> &'static str {
 
 /// Chinese text with `items` identifiers and decoys; returns it with the expected spans.
 pub fn labelled_text(r: &mut Rng, items: usize) -> (String, Vec<(usize, usize, Kind)>) {
-    const KINDS: &[Kind] = &[
-        Kind::ResidentId,
-        Kind::Uscc,
-        Kind::BankCard,
-        Kind::Mobile,
-        Kind::Landline,
-        Kind::Email,
-        Kind::Ipv4,
-        Kind::Ipv6,
-        Kind::Plate,
-        Kind::Passport,
-        Kind::Name,
-        Kind::Address,
-    ];
+    // The direct identifiers: every kind before the quasi-identifiers (birth date, age, gender).
+    const KINDS: &[Kind] = Kind::ALL.split_at(12).0;
     let (mut text, mut spans) = (String::new(), Vec::new());
     for _ in 0..items {
         let filler = FILLER[r.below(FILLER.len() as u64) as usize];
