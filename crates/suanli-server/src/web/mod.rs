@@ -509,6 +509,14 @@ pub(crate) fn state_name(lang: Lang, code: &str) -> String {
     }
 }
 
+/// A region as people name it (西湖区 / Xihu District), its id kept in the title for programs.
+fn region_name(s: &AppState, lang: Lang, id: &str) -> String {
+    match s.regions.get(id) {
+        Some(r) => format!(r#"<span title="{}">{}</span>"#, esc(id), esc(lang.name(&r.name_zh, &r.name_en))),
+        None => esc(id),
+    }
+}
+
 fn money(lang: Lang, yuan_str: &str) -> String {
     lang.yuan(yuan_str.parse().unwrap_or(0.0))
 }
@@ -883,7 +891,7 @@ pub async fn centres_page(State(s): State<AppState>, Query(q): Query<CentresQuer
         let _ = write!(
             body,
             r#"<tr><td><a href="/centres/{id}">{name}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{busy} / {total}</td><td>{:.2}</td><td>{}</td></tr>"#,
-            esc(&ctr.region),
+            region_name(&s, lang, &ctr.region),
             state_name(lang, ctr.kind.as_str()),
             state_name(lang, ctr.partner_status.as_str()),
             ctr.declared_pue,
@@ -933,7 +941,7 @@ pub async fn centre_page(
     let mut body = format!(
         "<h1>{}</h1><p>{} · {} · {}</p>",
         esc(name),
-        esc(&ctr.region),
+        region_name(&s, lang, &ctr.region),
         state_name(lang, ctr.kind.as_str()),
         state_name(lang, ctr.partner_status.as_str())
     );
