@@ -168,7 +168,7 @@ impl Backends {
 
     /// A centre's agent connected: an unbound centre is bound to it; a centre bound elsewhere refuses it.
     pub async fn agent_connected(&self, caller: &Caller, centre: &CentreId) -> Result<(), StoreError> {
-        if self.engine.backends().iter().any(|(c, name)| c == centre && name == "agent") {
+        if self.engine.backend_of(centre, 0).is_some_and(|(name, _)| name == "agent") {
             return Ok(());
         }
         match self.store.backend_binding(centre).await? {
@@ -191,12 +191,9 @@ impl Backends {
 
     /// Where a centre's jobs go now: `None` with the reason when it takes no jobs.
     pub fn reach(&self, centre: &CentreId, now_ms: i64) -> Result<String, String> {
-        let named = self.engine.backends().into_iter().find(|(c, _)| c == centre).map(|(_, name)| name);
-        match (named, &self.demo_sim) {
-            (Some(name), _) if self.engine.unavailable_centres(now_ms).contains(centre) => {
-                Err(format!("bound to {name}, which has not been heard from recently; its jobs wait"))
-            }
-            (Some(name), _) => Ok(name),
+        match (self.engine.backend_of(centre, now_ms), &self.demo_sim) {
+            (Some((name, false)), _) => Err(format!("bound to {name}, which has not been heard from recently; its jobs wait")),
+            (Some((name, true)), _) => Ok(name),
             (None, Some(sim)) => Ok(format!("{} (demo)", sim.name())),
             (None, None) => Err("bound to no backend: the operator or its provider binds it (PUT /api/v1/centres/{id}/backend)".into()),
         }

@@ -13,6 +13,7 @@ pub mod ident;
 pub mod job;
 pub mod money;
 pub mod region;
+pub mod rng;
 pub mod tenant;
 pub mod time;
 

@@ -6,21 +6,17 @@ use crate::detect::checks;
 use crate::kind::Kind;
 use suanli_core::ident::{resident_id_is_valid, uscc_check_char};
 
-/// SplitMix64.
+/// The pure crates' one generator (SplitMix64), with what a corpus needs on top.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub struct Rng(suanli_core::rng::SplitMix);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed)
+        Rng(suanli_core::rng::SplitMix::new(seed))
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// A number in `0..n` (n > 0).

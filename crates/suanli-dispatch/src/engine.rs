@@ -376,6 +376,14 @@ impl Engine {
         self.default_backend.is_some() || self.backends.read().unwrap_or_else(|e| e.into_inner()).contains_key(centre)
     }
 
+    /// A centre's own backend: its name and whether it can take work now (heard from within the
+    /// heartbeat timeout); `None` for a centre bound to none. One lookup, for per-centre views.
+    pub fn backend_of(&self, centre: &CentreId, now_ms: i64) -> Option<(String, bool)> {
+        let timeout = self.heartbeat_timeout_ms.load(std::sync::atomic::Ordering::Relaxed);
+        let map = self.backends.read().unwrap_or_else(|e| e.into_inner());
+        map.get(centre).map(|b| (b.name().to_string(), b.available(now_ms, timeout)))
+    }
+
     /// The centres with a backend of their own, and its name.
     pub fn backends(&self) -> Vec<(CentreId, String)> {
         self.backends.read().unwrap_or_else(|e| e.into_inner()).iter().map(|(c, b)| (c.clone(), b.name().to_string())).collect()

@@ -58,7 +58,7 @@ impl SimBackend {
     }
 
     fn plan(&self, job: &Job, run_s: f64, now_ms: UnixMs) -> SimRun {
-        let h = splitmix(self.config.seed ^ fnv(job.id.as_str()));
+        let h = suanli_core::rng::SplitMix::new(self.config.seed ^ fnv(job.id.as_str())).next_u64();
         let fails = (h % 1_000_000) as f64 / 1_000_000.0 < self.config.failure_rate;
         let duration_s = if run_s.is_finite() { run_s.round().max(1.0) as i64 } else { job.spec.duration_s.max(1) };
         // A failing job dies somewhere between 10% and 90% of its run.
@@ -152,11 +152,4 @@ impl Backend for SimBackend {
 
 fn fnv(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
-}
-
-fn splitmix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
 }
