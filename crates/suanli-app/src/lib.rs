@@ -8,6 +8,8 @@
 pub mod backends;
 pub mod caller;
 pub mod jobs;
+pub mod models;
 
 pub use backends::{BackendUrl, Backends};
 pub use caller::Caller;
+pub use models::Models;

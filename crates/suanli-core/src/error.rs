@@ -119,6 +119,18 @@ error_table! {
     InvalidBackend => ("invalid_backend", 422, "The backend URL is not one Suanli can reach a cluster through", "集群后端地址无效"),
     CentreBusy => ("centre_busy", 409, "The centre has jobs placed or running on its backend", "该中心仍有作业在运行"),
     UsageReportRefused => ("usage_report_refused", 422, "A centre's usage report contradicts itself or what the platform knows", "中心的用量报告自相矛盾，已拒绝"),
+    // Models as a service.
+    InvalidModel => ("invalid_model", 422, "The model, deployment or key definition is invalid", "模型、部署或密钥定义无效"),
+    ModelNotFound => ("model_not_found", 404, "No such model, or the key may not see it", "模型不存在"),
+    ModelExists => ("model_exists", 409, "A model with this name is already registered", "同名模型已登记"),
+    ModelKeyNotFound => ("model_key_not_found", 404, "No such model key", "模型密钥不存在"),
+    ModelKeyRevoked => ("model_key_revoked", 409, "The model key is already revoked", "该模型密钥已吊销"),
+    RateLimited => ("rate_limited", 429, "The key's requests or tokens per minute are used up; retry after Retry-After", "已达到每分钟请求数或令牌数上限，请稍后重试"),
+    InsufficientQuota => ("insufficient_quota", 429, "The key's budget or the tenant's balance does not cover this call", "密钥预算或账户余额不足以支付本次调用"),
+    ContextLengthExceeded => ("context_length_exceeded", 400, "The prompt and max_tokens exceed the model's context", "提示与最大输出超出模型上下文长度"),
+    NoDeployment => ("no_deployment", 503, "No deployment of the model can take the call now (down, busy or outside the key's regions)", "该模型暂无可用部署（故障、繁忙或不在允许地区）"),
+    UpstreamError => ("upstream_error", 502, "The model's upstream failed or answered something that is not a valid response", "模型上游服务出错或返回无效响应"),
+    UpstreamTimeout => ("upstream_timeout", 504, "The model's upstream did not answer in time", "模型上游服务超时"),
     // Server side.
     PayloadTooLarge => ("payload_too_large", 413, "The request body is larger than this endpoint accepts", "请求内容过大"),
     IngestBusy => ("ingest_busy", 429, "The energy writer's queue is full; send the batch again after Retry-After", "能耗写入队列已满，请稍后重试"),

@@ -111,6 +111,14 @@ typed_id!(
     /// A provider's settlement statement for a period.
     StatementId, "stm_"
 );
+typed_id!(
+    /// A tenant's key for the model gateway (the secret itself is `sk-sl-…`, shown once).
+    ModelKeyId, "mk_"
+);
+typed_id!(
+    /// One call through the model gateway (the `x-request-id` its client sees).
+    CallId, "req_"
+);
 
 fn format_id(prefix: &str, now_ms: i64, entropy: u64) -> String {
     let time = (now_ms.max(0) as u64) & 0xffff_ffff_ffff;

@@ -72,6 +72,12 @@ pub enum AccountKind {
     ExternalFunding,
     /// What has been paid out to a provider at settlement (money that left the platform).
     ProviderPayout,
+    /// A model key's budget (a memo account, not money): credited with the budget when the
+    /// key is made, debited by every call, so the ledger's own balance rule stops a key from
+    /// spending past its budget, however many calls race.
+    ModelKeyBudget,
+    /// Where key budgets come from and return to (the memo accounts' counterpart).
+    ModelKeyLimits,
 }
 
 impl AccountKind {
@@ -83,14 +89,15 @@ impl AccountKind {
             AccountKind::ProgrammeBudget
             | AccountKind::EnterpriseVoucher
             | AccountKind::EnterpriseCash
-            | AccountKind::ProviderReceivable => AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS,
+            | AccountKind::ProviderReceivable
+            | AccountKind::ModelKeyBudget => AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS,
             AccountKind::ExternalFunding => AccountFlags::CREDITS_MUST_NOT_EXCEED_DEBITS,
-            AccountKind::Platform | AccountKind::ProviderPayout => AccountFlags::NONE,
+            AccountKind::Platform | AccountKind::ProviderPayout | AccountKind::ModelKeyLimits => AccountFlags::NONE,
         }
     }
 
     /// Every kind, in declaration order.
-    pub const ALL: [AccountKind; 7] = [
+    pub const ALL: [AccountKind; 9] = [
         AccountKind::ProgrammeBudget,
         AccountKind::EnterpriseVoucher,
         AccountKind::EnterpriseCash,
@@ -98,7 +105,14 @@ impl AccountKind {
         AccountKind::Platform,
         AccountKind::ExternalFunding,
         AccountKind::ProviderPayout,
+        AccountKind::ModelKeyBudget,
+        AccountKind::ModelKeyLimits,
     ];
+
+    /// Whether the account holds money (memo accounts such as key budgets do not).
+    pub fn is_money(self) -> bool {
+        !matches!(self, AccountKind::ModelKeyBudget | AccountKind::ModelKeyLimits)
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -109,6 +123,8 @@ impl AccountKind {
             AccountKind::Platform => "platform",
             AccountKind::ExternalFunding => "external_funding",
             AccountKind::ProviderPayout => "provider_payout",
+            AccountKind::ModelKeyBudget => "model_key_budget",
+            AccountKind::ModelKeyLimits => "model_key_limits",
         }
     }
 

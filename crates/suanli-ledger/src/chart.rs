@@ -55,3 +55,13 @@ pub fn receivable(provider: &str) -> ChartAccount {
 pub fn payout(provider: &str) -> ChartAccount {
     ChartAccount::new(AccountKind::ProviderPayout, provider.to_string())
 }
+
+/// A model key's budget (a memo account).
+pub fn model_key_budget(key: &str) -> ChartAccount {
+    ChartAccount::new(AccountKind::ModelKeyBudget, key.to_string())
+}
+
+/// The counterpart of every model key's budget.
+pub fn model_key_limits() -> ChartAccount {
+    ChartAccount::new(AccountKind::ModelKeyLimits, "model-keys".to_string())
+}

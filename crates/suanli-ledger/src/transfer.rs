@@ -73,6 +73,10 @@ pub enum ReasonCode {
     Adjustment,
     /// The ledger voided a pending transfer whose timeout passed.
     PendingTimeout,
+    /// A model call's charge paid from the enterprise's cash balance.
+    ModelCall,
+    /// A model key's budget set, raised or spent (memo accounts only).
+    KeyBudget,
 }
 
 impl ReasonCode {
@@ -88,10 +92,12 @@ impl ReasonCode {
             ReasonCode::Settlement => "settlement",
             ReasonCode::Adjustment => "adjustment",
             ReasonCode::PendingTimeout => "pending_timeout",
+            ReasonCode::ModelCall => "model_call",
+            ReasonCode::KeyBudget => "key_budget",
         }
     }
 
-    pub const ALL: [ReasonCode; 10] = [
+    pub const ALL: [ReasonCode; 12] = [
         ReasonCode::BudgetFunding,
         ReasonCode::VoucherIssue,
         ReasonCode::VoucherSpend,
@@ -102,6 +108,8 @@ impl ReasonCode {
         ReasonCode::Settlement,
         ReasonCode::Adjustment,
         ReasonCode::PendingTimeout,
+        ReasonCode::ModelCall,
+        ReasonCode::KeyBudget,
     ];
 
     pub fn parse(s: &str) -> Option<ReasonCode> {

@@ -201,6 +201,24 @@ pub async fn seed_with_history(
     Ok((path, tokens))
 }
 
+/// The demo's models (re-pointed at this start's simulated upstream) and, once, the demo
+/// tenant's model key, whose secret joins the tokens file as `model_key`. Answers the secret
+/// (from the file when it was made before).
+pub async fn seed_models(s: &AppState, path: &Path, tokens: &[(String, String)], sim_base: &str) -> anyhow::Result<Option<String>> {
+    let tenant = match tokens.iter().find(|(r, _)| r == "tenant") {
+        Some((_, t)) => s.store.principal_by_token(&token_hash(t)).await?.and_then(|p| p.tenant_id),
+        None => None,
+    };
+    let made = crate::demo_models::seed(s, sim_base, tenant.as_ref()).await?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut v: serde_json::Value = serde_json::from_str(&text).context("demo-tokens.json")?;
+    if let Some(k) = &made {
+        v["model_key"] = json!(k);
+        write_private(path, &serde_json::to_string_pretty(&v)?)?;
+    }
+    Ok(made.or_else(|| v.get("model_key").and_then(|k| k.as_str()).map(str::to_string)))
+}
+
 /// The demo's money, once: this year's voucher programme with Hangzhou's rules, a prepaid
 /// cash balance for every tenant, and voucher applications from the eligible ones, most
 /// approved and a few left for the operator to decide. Resumable: every step finds what an

@@ -7,10 +7,12 @@
 pub mod api;
 pub mod auth;
 pub mod demo;
+pub mod demo_models;
 pub mod dto;
 pub mod energy;
 pub mod error;
 pub mod extract;
+pub mod gateway;
 pub mod metrics;
 pub mod openapi;
 pub mod web;
@@ -56,6 +58,8 @@ pub struct AppState {
     pub backends: suanli_app::Backends,
     /// New jobs, group-committed.
     pub jobs: suanli_store::JobWriter,
+    /// Models as a service: the catalogue, keys, usage, and the gateway behind `/v1`.
+    pub models: suanli_app::Models,
 }
 
 /// Builds an audit record for a change made by a caller.
@@ -78,7 +82,7 @@ pub fn audit_as(s: &AppState, actor: &str, action: &str, subject: &str, detail: 
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    use api::{billing, centres, city, energy, jobs, ledger, tenants, vouchers};
+    use api::{billing, centres, city, energy, jobs, ledger, models, tenants, vouchers};
     let api = Router::new()
         .route("/openapi.json", get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi::document()) }))
         .route("/city/summary", get(city::summary))
@@ -129,7 +133,16 @@ pub fn router(state: AppState) -> Router {
         .route("/energy/centres/{id}/series", get(energy::centre_series))
         .route("/energy/coverage", get(energy::coverage))
         .route("/energy/evaluation", get(energy::evaluation))
-        .route("/energy/alerts", get(energy::alerts));
+        .route("/energy/alerts", get(energy::alerts))
+        .route("/models", get(models::list_models).post(models::register_model))
+        .route("/models/{name}", get(models::get_model))
+        .route("/models/{name}/deployments", post(models::deploy))
+        .route("/models/{name}/deployments/{n}", axum::routing::delete(models::undeploy))
+        .route("/model-keys", get(models::list_keys).post(models::create_key))
+        .route("/model-keys/{id}", axum::routing::delete(models::revoke_key))
+        .route("/model-usage", get(models::usage))
+        .route("/model-calls", get(models::list_calls))
+        .route("/model-calls/{id}", get(models::get_call));
     let web = Router::new()
         .route("/", get(web::overview))
         .route("/sign-in", get(web::sign_in_page).post(web::sign_in))
@@ -148,6 +161,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(city::healthz))
         .route("/metrics", get(metrics::render))
         .merge(web)
+        .merge(gateway::router())
         .nest("/api/v1", api)
         .fallback(web::not_found)
         .method_not_allowed_fallback(web::not_allowed)
@@ -249,7 +263,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
     let regions = Arc::new(Regions::builtin());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock { offset_ms: cfg.clock_offset_ms });
     let ids = Ids::new(clock.clone());
-    let ledger = LedgerService::start(store.clone(), clock, Duration::from_secs(1)).await?;
+    let ledger = LedgerService::start(store.clone(), clock.clone(), Duration::from_secs(1)).await?;
     let demo_city = demo::DemoCity::builtin();
     // The simulated centre exists only in the demo, where it runs every centre bound to nothing.
     let demo_sim: Option<Arc<dyn suanli_dispatch::Backend>> = cfg.demo.then(|| {
@@ -269,6 +283,16 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
     let agents: Arc<suanli_dispatch::agent::AgentHub> = Arc::default();
     let backends = suanli_app::Backends::new(store.clone(), engine.clone(), agents.clone(), ids.clone(), demo_sim);
     let jobs = suanli_store::JobWriter::start(store.clone());
+    let gateway = suanli_gateway::Gateway::start(
+        store.clone(),
+        ledger.clone(),
+        regions.clone(),
+        clock.clone(),
+        ids.clone(),
+        suanli_gateway::Config::default(),
+    )
+    .await?;
+    let models = suanli_app::Models::new(store.clone(), ledger.clone(), regions.clone(), ids.clone(), gateway);
     let connected = backends.connect_stored().await?;
     if connected > 0 {
         tracing::info!(centres = connected, "centres connected to their stored backends");
@@ -288,6 +312,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
         energy,
         backends,
         jobs,
+        models,
     })
 }
 
@@ -303,6 +328,8 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl std::future::Future<Output =
             println!("seeding the demo city with {} days of energy telemetry…", cfg.demo_energy_days);
         }
         let (path, tokens) = demo::seed_with_history(&state, &cfg.data_dir, &url, cfg.demo_energy_days).await?;
+        let sim_base = start_simulated_upstream().await?;
+        let model_key = demo::seed_models(&state, &path, &tokens, &sim_base).await?;
         println!("Suanli demo city is up at {url}");
         println!("  demo tokens, one per role (also in {}):", path.display());
         for (role, token) in &tokens {
@@ -310,6 +337,12 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl std::future::Future<Output =
         }
         if let Some((_, t)) = tokens.iter().find(|(r, _)| r == "tenant") {
             println!("  try: suanli --server {url} --token {t} jobs submit --accelerators 8 --duration 1h");
+        }
+        if let Some(k) = model_key {
+            println!("  models (simulated upstream at {sim_base}): OpenAI-compatible at {url}/v1 with the demo tenant's model key");
+            println!("    model_key  {k}");
+            println!("  try: curl {url}/v1/chat/completions -H 'Authorization: Bearer {k}' -H 'Content-Type: application/json' \\");
+            println!("         -d '{{\"model\": \"hz-general-7b\", \"messages\": [{{\"role\": \"user\", \"content\": \"你好\"}}]}}'");
         }
     } else {
         println!("Suanli is up at {url}");
@@ -377,6 +410,21 @@ pub async fn refresh_measured_pue(state: &AppState) {
     let pue = state.energy.measured_pues(state.ids.now_ms()).await;
     tracing::debug!(centres = pue.len(), "measured PUE handed to the scheduler");
     state.engine.set_measured_pue(pue);
+}
+
+/// Starts the demo's simulated model upstream on a loopback port; answers its base URL.
+async fn start_simulated_upstream() -> anyhow::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let names = demo_models::MODEL_NAMES.iter().map(|n| n.to_string()).collect();
+    let app = axum::Router::new()
+        .nest("/simulated", suanli_gateway::sim::router(suanli_gateway::sim::SimConfig { models: names, ..Default::default() }));
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!(error = %e, "the demo's simulated model upstream stopped");
+        }
+    });
+    Ok(format!("http://{addr}{}", demo_models::SIM_PATH))
 }
 
 /// Binds each named centre to its cluster's backend (`serve --backend CENTRE=URL`), stored like

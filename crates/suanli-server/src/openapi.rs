@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations; `docs/openapi.json` is its committed copy.
 
-use crate::api::{billing, centres, city, energy, jobs, ledger, tenants, vouchers};
+use crate::api::{billing, centres, city, energy, jobs, ledger, models, tenants, vouchers};
 use crate::dto::*;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -66,6 +66,17 @@ use utoipa::{Modify, OpenApi};
         energy::coverage,
         energy::evaluation,
         energy::alerts,
+        models::list_models,
+        models::get_model,
+        models::register_model,
+        models::deploy,
+        models::undeploy,
+        models::create_key,
+        models::list_keys,
+        models::revoke_key,
+        models::usage,
+        models::list_calls,
+        models::get_call,
     ),
     components(schemas(crate::error::Problem, JobIn, JobOut, CentreOut, PoolOut, TenantOut, CitySummary)),
     modifiers(&BearerAuth),
@@ -78,6 +89,7 @@ use utoipa::{Modify, OpenApi};
         (name = "billing", description = "Bills, provider settlement and reconciliation"),
         (name = "ledger", description = "The double-entry ledger: verification, accounts, transfers"),
         (name = "energy", description = "Data-centre energy monitoring: meter readings (JSON, Prometheus remote write), PUE, coverage, evaluation, alerts"),
+        (name = "models", description = "Models as a service: the catalogue, deployments, model keys, usage and call explanations (the OpenAI-compatible calls are under /v1, authenticated by model keys)"),
         (name = "ops", description = "Health"),
     )
 )]

@@ -66,6 +66,10 @@ pub enum Effect {
         at_ms: UnixMs,
     },
     InsertBill(Bill),
+    /// A new model key (its budget moves into its memo account in the same request).
+    InsertModelKey(suanli_core::model::ModelKey),
+    /// A metered model call's usage record (with its charge's transfers).
+    InsertModelCall(Box<suanli_core::model::ModelCall>),
     /// Inserts the statement and marks these bills as settled by it.
     InsertStatement {
         statement: Statement,
@@ -77,6 +81,11 @@ pub enum Effect {
 /// writer, so nothing can change between the check and the transfers (e.g. a yearly cap).
 /// It may run more than once (a request is applied again if its group's commit fails).
 pub type Guard = Box<dyn Fn(&Ledger) -> Result<(), Error> + Send + Sync>;
+
+/// Transfers decided in the writer from the ledger's current state, just before they apply
+/// (e.g. a hold sized by what a voucher has left), so no balance can change in between. Their
+/// ids must be derived from the request, so that applying it again gives the same transfers.
+pub type Plan = Box<dyn Fn(&Ledger) -> Result<Vec<Transfer>, Error> + Send + Sync>;
 
 /// A condition on the platform's state that the writer checks just before a request applies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +117,8 @@ pub struct LedgerRequest {
     /// Closes a programme; its expiry transfers are the writer's (`transfers` stays empty).
     pub close: Option<ProgrammeClose>,
     pub guard: Option<Guard>,
+    /// Transfers planned in the writer, applied after `transfers` in the same batch.
+    pub plan: Option<Plan>,
     /// Written only when every transfer was created or already existed.
     pub effects: Vec<Effect>,
     pub audit: Option<Audit>,
@@ -390,13 +401,24 @@ impl Writer {
                 }
             }
         }
-        let expiry;
-        let transfers: &[Transfer] = match &request.close {
-            Some(c) => {
-                expiry = self.expiry_transfers(c);
-                &expiry
+        let owned;
+        let transfers: &[Transfer] = match (&request.close, &request.plan) {
+            (Some(c), _) => {
+                owned = self.expiry_transfers(c);
+                &owned
             }
-            None => &request.transfers,
+            (None, Some(plan)) => {
+                let planned = match plan(&self.ledger) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        self.forget(&created);
+                        return Err(e);
+                    }
+                };
+                owned = request.transfers.iter().cloned().chain(planned).collect::<Vec<_>>();
+                &owned
+            }
+            (None, None) => &request.transfers,
         };
         let results: Vec<Result<Outcome, LedgerError>> = self.ledger.apply(transfers, request.linked || request.close.is_some());
         let returned = self.sweep_closed(transfers, &results);
@@ -890,6 +912,8 @@ impl WriteTx<'_> {
                 Ok(())
             }
             Effect::InsertBill(b) => self.insert_bill(b).await,
+            Effect::InsertModelKey(k) => self.insert_model_key(k).await,
+            Effect::InsertModelCall(c) => self.insert_model_call(c).await,
             Effect::InsertStatement { statement, bills } => self.insert_statement(statement, bills).await,
         }
     }

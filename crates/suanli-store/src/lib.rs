@@ -14,13 +14,14 @@ pub mod energy;
 pub mod job_writer;
 pub mod ledger;
 mod migrations;
+pub mod models;
 mod naive;
 mod rows;
 pub mod vouchers;
 
 pub use backends::BackendBinding;
 pub use job_writer::JobWriter;
-pub use ledger::{Effect, LedgerAnswer, LedgerRequest, LedgerService, Precondition, ProgrammeClose, StoredAccount};
+pub use ledger::{Effect, LedgerAnswer, LedgerRequest, LedgerService, Plan, Precondition, ProgrammeClose, StoredAccount};
 use rows::{centre_from_row, job_from_row, pool_from_row, tenant_from_row};
 use serde::Serialize;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

@@ -276,10 +276,65 @@ CREATE TABLE web_sessions (
 CREATE INDEX web_sessions_expiry ON web_sessions (expires_ms)
 "#,
     ),
+    (
+        8,
+        "models as a service: catalogue, deployments, model keys, metered calls",
+        r#"
+CREATE TABLE models (
+    name TEXT PRIMARY KEY,
+    provider_id TEXT NOT NULL REFERENCES providers (id),
+    spec_json TEXT NOT NULL,
+    created_ms BIGINT NOT NULL
+);
+CREATE TABLE model_deployments (
+    id TEXT PRIMARY KEY,
+    model TEXT NOT NULL REFERENCES models (name),
+    centre_id TEXT NOT NULL REFERENCES centres (id),
+    spec_json TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    removed_ms BIGINT
+);
+CREATE INDEX model_deployments_by_model ON model_deployments (model);
+CREATE TABLE model_keys (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants (id),
+    secret_sha256 TEXT NOT NULL UNIQUE,
+    prefix TEXT NOT NULL,
+    spec_json TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    revoked_ms BIGINT
+);
+CREATE INDEX model_keys_by_tenant ON model_keys (tenant_id);
+CREATE TABLE model_calls (
+    id TEXT PRIMARY KEY,
+    key_id TEXT NOT NULL REFERENCES model_keys (id),
+    tenant_id TEXT NOT NULL REFERENCES tenants (id),
+    model TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    deployment TEXT,
+    provider_id TEXT,
+    status TEXT NOT NULL,
+    input_tokens BIGINT NOT NULL CHECK (input_tokens >= 0),
+    output_tokens BIGINT NOT NULL CHECK (output_tokens >= 0),
+    usage_source TEXT NOT NULL,
+    charge_fen BIGINT NOT NULL CHECK (charge_fen >= 0),
+    voucher_fen BIGINT NOT NULL CHECK (voucher_fen >= 0),
+    cash_fen BIGINT NOT NULL CHECK (cash_fen >= 0),
+    programme_id TEXT,
+    started_ms BIGINT NOT NULL,
+    ttft_ms BIGINT,
+    duration_ms BIGINT NOT NULL,
+    route_json TEXT NOT NULL,
+    error_code TEXT
+);
+CREATE INDEX model_calls_by_tenant ON model_calls (tenant_id, started_ms);
+CREATE INDEX model_calls_by_provider ON model_calls (provider_id, started_ms)
+"#,
+    ),
 ];
 
 /// The latest schema version this build knows.
-pub const LATEST: i64 = 7;
+pub const LATEST: i64 = 8;
 
 pub async fn run(store: &Store) -> StoreResult<()> {
     let mut tx = store.begin().await?;

@@ -114,10 +114,10 @@ pub async fn run(c: Client, cmd: EnergyCmd, fmt: Format) -> anyhow::Result<()> {
         EnergyCmd::Pue { centre, from, to } => {
             let mut q = Vec::new();
             if let Some(f) = from {
-                q.push(format!("from={}", urlencode(&f)));
+                q.push(format!("from={}", crate::output::urlencode(&f)));
             }
             if let Some(t) = to {
-                q.push(format!("to={}", urlencode(&t)));
+                q.push(format!("to={}", crate::output::urlencode(&t)));
             }
             let v = c.get(&format!("/api/v1/energy/centres/{centre}/pue?{}", q.join("&"))).await?;
             crate::show(
@@ -209,10 +209,4 @@ pub async fn run(c: Client, cmd: EnergyCmd, fmt: Format) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
 }

@@ -8,6 +8,7 @@ mod bench_web;
 mod client;
 mod data;
 mod energy;
+mod models;
 mod output;
 mod simulate;
 mod simulate_gavel;
@@ -149,6 +150,9 @@ enum Command {
     /// Data sharing: de-identify a file offline under its grade's policy (GB/T 43697, GB/T 37964).
     #[command(subcommand)]
     Data(data::DataCmd),
+    /// Models as a service: the catalogue, deployments, model keys, usage, call explanations.
+    #[command(subcommand)]
+    Models(models::ModelsCmd),
     /// Run inside a compute centre: connect out to the platform, take the centre's jobs, run
     /// them on the local cluster, report back (see README, "Connect your cluster").
     Agent {
@@ -805,6 +809,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Centres(cmd) => centres(client()?, cmd, fmt).await,
+        Command::Models(cmd) => models::run(client()?, cmd, fmt).await,
         Command::Pools(PoolsCmd::Add { centre, accelerator, nodes, per_node, price, discount }) => {
             let body = json!({"accelerator": accelerator, "nodes": nodes, "accelerators_per_node": per_node, "price_per_hour": price, "partner_discount_pct": discount});
             let v = client()?.post(&format!("/api/v1/centres/{centre}/pools"), &body).await?;

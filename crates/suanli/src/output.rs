@@ -79,3 +79,10 @@ pub fn cell(v: &Value) -> String {
 pub fn time(v: &Value) -> String {
     v.as_i64().map_or_else(|| "-".into(), |ms| suanli_core::time::format_rfc3339(ms).replace('T', " ").trim_end_matches('Z').to_string())
 }
+
+/// Percent-encodes a query value.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}

@@ -7,5 +7,6 @@ pub mod city;
 pub mod energy;
 pub mod jobs;
 pub mod ledger;
+pub mod models;
 pub mod tenants;
 pub mod vouchers;

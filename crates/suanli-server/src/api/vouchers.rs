@@ -490,6 +490,7 @@ pub async fn issue(s: &AppState, a: &Application, amount: Fen, reason: Option<St
             preconditions: vec![Precondition::ProgrammeOpen(p.id.clone())],
             close: None,
             guard: Some(guard),
+            plan: None,
             effects: vec![Effect::DecideApplication {
                 id: a.id.clone(),
                 state: ApplicationState::Approved,

@@ -1,0 +1,320 @@
+//! Models as a service: who may register models and deployments, make and revoke keys, read usage and explain a call. The API, the web UI, the CLI and the demo all call these.
+
+use crate::caller::Caller;
+use serde::Serialize;
+use std::sync::Arc;
+use suanli_core::error::{Error, ErrorCode};
+use suanli_core::id::{AuditId, ModelKeyId, TenantId};
+use suanli_core::model::{Deployment, DeploymentSpec, KeySpec, MAX_DEPLOYMENTS, Model, ModelCall, ModelKey, ModelSpec};
+use suanli_core::money::Fen;
+use suanli_core::region::Regions;
+use suanli_dispatch::ids::Ids;
+use suanli_gateway::Gateway;
+use suanli_ledger::{ReasonCode, Transfer, TransferId, chart};
+use suanli_store::models::{UsageFilter, UsageRow};
+use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, Store, StoreError, StoredAccount};
+
+/// A model with its deployments, as a caller may see it: upstream URLs and keys only for the
+/// model's provider and the operator.
+#[derive(Debug, Clone, Serialize)]
+pub struct CatalogueEntry {
+    pub model: Model,
+    pub deployments: Vec<DeploymentView>,
+}
+
+/// A deployment as shown; `base_url` is hidden (None) from tenants and other providers.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeploymentView {
+    pub id: String,
+    pub centre_id: String,
+    pub region: String,
+    pub price_input_per_m: Fen,
+    pub price_output_per_m: Fen,
+    pub weight: u32,
+    pub max_concurrency: u32,
+    pub base_url: Option<String>,
+    pub upstream_model: Option<String>,
+}
+
+/// The model workflows.
+#[derive(Clone)]
+pub struct Models {
+    store: Store,
+    ledger: LedgerService,
+    regions: Arc<Regions>,
+    ids: Ids,
+    gateway: Gateway,
+}
+
+impl std::fmt::Debug for Models {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Models")
+    }
+}
+
+fn forbidden(why: &str) -> StoreError {
+    Error::new(ErrorCode::Forbidden, why).into()
+}
+
+impl Models {
+    pub fn new(store: Store, ledger: LedgerService, regions: Arc<Regions>, ids: Ids, gateway: Gateway) -> Models {
+        Models { store, ledger, regions, ids, gateway }
+    }
+
+    pub fn gateway(&self) -> &Gateway {
+        &self.gateway
+    }
+
+    fn audit(&self, caller: &Caller, action: &str, subject: &str, detail: serde_json::Value) -> Audit {
+        let (t, e) = self.ids.parts();
+        Audit { id: AuditId::generate(t, e), at_ms: t, actor: caller.actor(), action: action.into(), subject: subject.into(), detail }
+    }
+
+    /// A provider registers a model it offers.
+    pub async fn register(&self, caller: &Caller, spec: ModelSpec) -> Result<Model, StoreError> {
+        let Caller::Provider { provider, .. } = caller else {
+            return Err(forbidden("models are registered by the providers that offer them"));
+        };
+        spec.validate()?;
+        if self.store.model(&spec.name).await?.is_some() {
+            return Err(Error::new(ErrorCode::ModelExists, format!("a model named '{}' is already registered", spec.name)).into());
+        }
+        let model = Model { name: spec.name.clone(), provider_id: provider.clone(), spec, created_ms: self.ids.now_ms() };
+        let mut tx = self.store.begin().await?;
+        tx.insert_model(&model).await?;
+        tx.audit(&self.audit(
+            caller,
+            "model.register",
+            &model.name,
+            serde_json::json!({"kind": model.spec.kind, "domain": model.spec.domain}),
+        ))
+        .await?;
+        tx.commit().await?;
+        self.gateway.reload().await?;
+        Ok(model)
+    }
+
+    async fn own_model(&self, caller: &Caller, name: &str) -> Result<Model, StoreError> {
+        let model =
+            self.store.model(name).await?.ok_or_else(|| Error::new(ErrorCode::ModelNotFound, format!("no model named '{name}'")))?;
+        match caller {
+            Caller::Operator { .. } => Ok(model),
+            Caller::Provider { provider, .. } if *provider == model.provider_id => Ok(model),
+            _ => Err(forbidden("only the model's provider (or the operator) may change its deployments")),
+        }
+    }
+
+    /// The model's provider deploys it at one of its centres.
+    pub async fn deploy(&self, caller: &Caller, model: &str, spec: DeploymentSpec) -> Result<Deployment, StoreError> {
+        let m = self.own_model(caller, model).await?;
+        spec.validate()?;
+        let centre = self
+            .store
+            .centre(&spec.centre_id)
+            .await?
+            .ok_or_else(|| Error::new(ErrorCode::CentreNotFound, format!("no centre {}", spec.centre_id)))?;
+        if centre.provider_id != m.provider_id {
+            return Err(forbidden("a model is deployed at a centre of its own provider"));
+        }
+        let live = self.store.deployments().await?.into_iter().filter(|d| d.model == m.name).count();
+        if live >= MAX_DEPLOYMENTS {
+            return Err(Error::new(ErrorCode::InvalidModel, format!("a model has at most {MAX_DEPLOYMENTS} deployments")).into());
+        }
+        let n = self.store.deployment_count(&m.name).await? + 1;
+        let d = Deployment { id: format!("{}#{n}", m.name), model: m.name.clone(), spec, created_ms: self.ids.now_ms() };
+        let mut tx = self.store.begin().await?;
+        tx.insert_deployment(&d).await?;
+        tx.audit(&self.audit(
+            caller,
+            "model.deploy",
+            &d.id,
+            serde_json::json!({"centre": d.spec.centre_id, "price_input_per_m": d.spec.price_input_per_m.to_yuan_string(), "price_output_per_m": d.spec.price_output_per_m.to_yuan_string()}),
+        ))
+        .await?;
+        tx.commit().await?;
+        self.gateway.reload().await?;
+        Ok(d)
+    }
+
+    /// Takes a deployment out of service (calls in flight finish).
+    pub async fn undeploy(&self, caller: &Caller, model: &str, deployment: &str) -> Result<(), StoreError> {
+        self.own_model(caller, model).await?;
+        let mut tx = self.store.begin().await?;
+        if !deployment.starts_with(&format!("{model}#")) || !tx.remove_deployment(deployment, self.ids.now_ms()).await? {
+            return Err(Error::new(ErrorCode::NotFound, format!("model '{model}' has no live deployment '{deployment}'")).into());
+        }
+        tx.audit(&self.audit(caller, "model.undeploy", deployment, serde_json::json!({}))).await?;
+        tx.commit().await?;
+        self.gateway.reload().await?;
+        Ok(())
+    }
+
+    /// The catalogue: every model with its deployments (every role may browse it).
+    pub async fn catalogue(&self, caller: &Caller) -> Result<Vec<CatalogueEntry>, StoreError> {
+        let centres: std::collections::HashMap<String, String> =
+            self.store.centres(None).await?.into_iter().map(|c| (c.id.to_string(), c.region)).collect();
+        let deployments = self.store.deployments().await?;
+        let models = self.store.models().await?;
+        Ok(models
+            .into_iter()
+            .map(|m| {
+                let insider = match caller {
+                    Caller::Operator { .. } => true,
+                    Caller::Provider { provider, .. } => *provider == m.provider_id,
+                    _ => false,
+                };
+                let deployments = deployments
+                    .iter()
+                    .filter(|d| d.model == m.name)
+                    .map(|d| DeploymentView {
+                        id: d.id.clone(),
+                        centre_id: d.spec.centre_id.to_string(),
+                        region: centres.get(d.spec.centre_id.as_str()).cloned().unwrap_or_default(),
+                        price_input_per_m: d.spec.price_input_per_m,
+                        price_output_per_m: d.spec.price_output_per_m,
+                        weight: d.spec.weight,
+                        max_concurrency: d.spec.max_concurrency,
+                        base_url: insider.then(|| d.spec.base_url.clone()),
+                        upstream_model: insider.then(|| d.spec.upstream_model.clone()),
+                    })
+                    .collect();
+                CatalogueEntry { model: m, deployments }
+            })
+            .collect())
+    }
+
+    /// A tenant makes a key; the answer carries the secret, which is never shown again. The
+    /// key's budget moves into its memo account in the same ledger commit as the key.
+    pub async fn create_key(&self, caller: &Caller, spec: KeySpec) -> Result<(ModelKey, String), StoreError> {
+        let Caller::Tenant { tenant, .. } = caller else { return Err(forbidden("model keys are made by tenants")) };
+        self.create_key_for(caller, tenant, spec).await
+    }
+
+    /// Makes a key for a tenant (the demo's seeding calls this with the tenant's caller).
+    async fn create_key_for(&self, caller: &Caller, tenant: &TenantId, spec: KeySpec) -> Result<(ModelKey, String), StoreError> {
+        let now = self.ids.now_ms();
+        spec.validate(&self.regions, now)?;
+        for m in spec.models.iter().chain(&spec.fallbacks) {
+            if self.store.model(m).await?.is_none() {
+                return Err(Error::new(ErrorCode::ModelNotFound, format!("no model named '{m}'")).into());
+            }
+        }
+        let mut raw = [0u8; 24];
+        self.ids.fill(&mut raw);
+        let secret = format!("sk-sl-{}", hex::encode(raw));
+        let (t, e) = self.ids.parts();
+        let key = ModelKey {
+            id: ModelKeyId::generate(t, e).to_string(),
+            tenant_id: tenant.clone(),
+            prefix: secret.chars().take(12).collect(),
+            secret_sha256: suanli_gateway::secret_hash(&secret),
+            spec,
+            created_ms: now,
+            revoked_ms: None,
+        };
+        let budget = chart::model_key_budget(&key.id);
+        let limits = chart::model_key_limits();
+        let transfer = Transfer::single(
+            TransferId::derive("key-budget", &key.id),
+            limits.id,
+            budget.id,
+            key.spec.budget,
+            ReasonCode::KeyBudget,
+            &key.id,
+            now,
+        );
+        self.ledger
+            .submit_all(LedgerRequest {
+                accounts: vec![StoredAccount::of(&budget, now), StoredAccount::of(&limits, now)],
+                transfers: vec![transfer],
+                linked: true,
+                effects: vec![Effect::InsertModelKey(key.clone())],
+                audit: Some(self.audit(
+                    caller,
+                    "model_key.create",
+                    &key.id,
+                    serde_json::json!({"tenant": tenant, "name": key.spec.name, "budget": key.spec.budget.to_yuan_string(), "models": key.spec.models, "regions": key.spec.regions}),
+                )),
+                ..LedgerRequest::default()
+            })
+            .await?;
+        self.gateway.reload().await?;
+        Ok((key, secret))
+    }
+
+    /// The demo's seeding: a key for a tenant, made as the system.
+    pub async fn create_key_as_system(&self, tenant: &TenantId, spec: KeySpec) -> Result<(ModelKey, String), StoreError> {
+        let caller = Caller::Operator { user: suanli_core::id::UserId::generate(0, 0) };
+        self.create_key_for(&caller, tenant, spec).await
+    }
+
+    /// Keys a caller may see: a tenant its own, the operator all. With what each has left.
+    pub async fn keys(&self, caller: &Caller) -> Result<Vec<(ModelKey, Fen)>, StoreError> {
+        let keys = match caller {
+            Caller::Tenant { tenant, .. } => self.store.model_keys(Some(tenant)).await?,
+            Caller::Operator { .. } => self.store.model_keys(None).await?,
+            _ => return Err(forbidden("model keys are seen by their tenant and the operator")),
+        };
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            let left = self.store.ledger_account(chart::model_key_budget(&k.id).id).await?.map_or(Fen::ZERO, |a| a.account.available());
+            out.push((k, left));
+        }
+        Ok(out)
+    }
+
+    /// Revokes a key (its tenant or the operator); calls with it are refused from now on.
+    pub async fn revoke_key(&self, caller: &Caller, id: &str) -> Result<(), StoreError> {
+        let key = self.store.model_key(id).await?.ok_or_else(|| Error::new(ErrorCode::ModelKeyNotFound, format!("no model key {id}")))?;
+        match caller {
+            Caller::Operator { .. } => {}
+            Caller::Tenant { tenant, .. } if *tenant == key.tenant_id => {}
+            Caller::Tenant { .. } => return Err(Error::new(ErrorCode::ModelKeyNotFound, format!("no model key {id}")).into()),
+            _ => return Err(forbidden("a key is revoked by its tenant or the operator")),
+        }
+        let mut tx = self.store.begin().await?;
+        if !tx.revoke_model_key(id, self.ids.now_ms()).await? {
+            return Err(Error::new(ErrorCode::ModelKeyRevoked, format!("model key {id} is already revoked")).into());
+        }
+        tx.audit(&self.audit(caller, "model_key.revoke", id, serde_json::json!({}))).await?;
+        tx.commit().await?;
+        self.gateway.reload().await?;
+        Ok(())
+    }
+
+    /// Narrows a usage filter to what the caller may see.
+    fn scope(&self, caller: &Caller, mut f: UsageFilter) -> UsageFilter {
+        match caller {
+            Caller::Tenant { tenant, .. } => f.tenant = Some(tenant.clone()),
+            Caller::Provider { provider, .. } => f.provider = Some(provider.clone()),
+            Caller::Operator { .. } | Caller::Regulator { .. } => {}
+        }
+        f
+    }
+
+    /// Usage per day, key and model.
+    pub async fn usage(&self, caller: &Caller, filter: UsageFilter) -> Result<Vec<UsageRow>, StoreError> {
+        self.store.model_usage(&self.scope(caller, filter)).await
+    }
+
+    /// The newest calls.
+    pub async fn calls(&self, caller: &Caller, filter: UsageFilter, limit: u32) -> Result<Vec<ModelCall>, StoreError> {
+        self.store.model_calls(&self.scope(caller, filter), limit).await
+    }
+
+    /// One call with its route (`suanli models explain`): its tenant, the provider that served
+    /// it, the operator and the regulator.
+    pub async fn call(&self, caller: &Caller, id: &str) -> Result<ModelCall, StoreError> {
+        let not_found = || StoreError::from(Error::new(ErrorCode::NotFound, format!("no model call {id}")));
+        let call = self.store.model_call(id).await?.ok_or_else(not_found)?;
+        let visible = match caller {
+            Caller::Operator { .. } | Caller::Regulator { .. } => true,
+            Caller::Tenant { tenant, .. } => *tenant == call.tenant_id,
+            Caller::Provider { provider, .. } => call.provider_id.as_ref() == Some(provider),
+        };
+        if !visible {
+            return Err(not_found());
+        }
+        Ok(call)
+    }
+}

@@ -1,0 +1,895 @@
+//! Suanli's OpenAI-compatible model gateway: a call's key, limits, hold, route with failover, streaming relay and charge.
+//!
+//! One call, in order: the bearer secret is looked up by its SHA-256 among the tenant keys;
+//! the body is read as OpenAI defines it; the key's scope, expiry, rate limits (requests and
+//! tokens per minute) and the model's context are checked; the hold for the most the call can
+//! cost is placed in the ledger (which refuses past the key's budget or the tenant's money);
+//! the model's deployments (then the key's fallback models') are routed and tried in order,
+//! retrying on 408/429/5xx, timeouts and garbage; a stream fails over only before its first
+//! event reaches the client. When the call ends, the charge for the tokens served is posted
+//! with its usage record in one commit, and the route taken is kept for `explain`.
+//!
+//! Handlers parse nothing of their own: they hand over the endpoint, the bearer secret and
+//! the bytes, and send back what [`Gateway::call`] answers.
+
+pub mod catalogue;
+pub mod limits;
+pub mod meter;
+pub mod openai;
+pub mod route;
+pub mod sim;
+
+use bytes::Bytes;
+use catalogue::{Dep, Entry, Live, Snapshot};
+use futures_util::StreamExt;
+use meter::Hold;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+use suanli_core::error::{Error, ErrorCode};
+use suanli_core::id::CallId;
+use suanli_core::model::{CallStatus, Endpoint, ModelCall, ModelKey, UsageSource, estimate_tokens};
+use suanli_core::region::Regions;
+use suanli_core::time::Clock;
+use suanli_dispatch::ids::Ids;
+use suanli_store::{LedgerService, Store, StoreResult};
+use tokio::sync::mpsc;
+
+/// How the gateway talks to upstreams and treats their failures.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub connect_timeout: Duration,
+    /// Until the response headers (non-streamed) or the first event (streamed).
+    pub first_byte_timeout: Duration,
+    /// Between two events of a stream, and for a whole non-streamed body.
+    pub idle_timeout: Duration,
+    /// How long a failing deployment is left out.
+    pub cooldown: Duration,
+    /// Failures in a row that start a cooldown.
+    pub failures_to_cool: u32,
+    /// The most deployments one call tries.
+    pub max_attempts: usize,
+    /// How often the catalogue and keys are reloaded (other replicas' changes) and cooling
+    /// deployments are probed.
+    pub refresh: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            connect_timeout: Duration::from_secs(2),
+            first_byte_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(60),
+            cooldown: Duration::from_secs(15),
+            failures_to_cool: 2,
+            max_attempts: 4,
+            refresh: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A refused or failed call: the platform error (its code is OpenAI's `code`), the request
+/// parameter at fault, and when to retry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub error: Error,
+    pub param: Option<&'static str>,
+    pub retry_after_s: Option<u64>,
+    /// The call id, when the call got that far (a failed call has a usage record).
+    pub request_id: Option<String>,
+}
+
+impl From<Error> for Refusal {
+    fn from(error: Error) -> Refusal {
+        Refusal { error, param: None, retry_after_s: None, request_id: None }
+    }
+}
+
+impl Refusal {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Refusal {
+        Error::new(code, message).into()
+    }
+    /// OpenAI's error body.
+    pub fn body(&self) -> Value {
+        openai::error_body(&self.error, self.param)
+    }
+    pub fn status(&self) -> u16 {
+        openai::status(self.error.code)
+    }
+}
+
+/// What a call answers.
+#[derive(Debug)]
+pub enum Answer {
+    Json {
+        request_id: String,
+        body: Bytes,
+    },
+    /// SSE bytes, already framed, ending with `data: [DONE]` (or an error event).
+    Stream {
+        request_id: String,
+        events: mpsc::Receiver<Bytes>,
+    },
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub calls: AtomicU64,
+    pub refused: AtomicU64,
+    pub failed: AtomicU64,
+    pub retries: AtomicU64,
+    pub input_tokens: AtomicU64,
+    pub output_tokens: AtomicU64,
+}
+
+/// A deployment's live state, for `/metrics` and the model pages.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DeploymentHealth {
+    pub deployment: String,
+    pub in_flight: u32,
+    /// Moving average of time to first token.
+    pub ewma_ttft_ms: Option<f64>,
+    pub cooldown_until_ms: Option<i64>,
+    pub served: u64,
+    pub failed: u64,
+}
+
+/// The gateway. Cheap to clone.
+#[derive(Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    ledger: LedgerService,
+    regions: Arc<Regions>,
+    clock: Arc<dyn Clock>,
+    ids: Ids,
+    http: reqwest::Client,
+    config: Config,
+    snapshot: RwLock<Arc<Snapshot>>,
+    lives: Mutex<HashMap<String, Arc<Live>>>,
+    limiter: limits::Limiter,
+    seq: AtomicU64,
+    stats: Stats,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Gateway")
+    }
+}
+
+/// SHA-256 of a secret, hex: how keys are stored and looked up.
+pub fn secret_hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// A call's progress, for its usage record and explanation.
+struct Trace {
+    id: String,
+    started: Instant,
+    started_ms: i64,
+    chain: Vec<Value>,
+    attempts: Vec<Value>,
+}
+
+impl Trace {
+    fn route_json(&self, hold: &Hold, served_by: Option<&str>) -> Value {
+        json!({"chain": self.chain, "attempts": self.attempts, "served_by": served_by, "hold": hold.estimate.to_yuan_string()})
+    }
+}
+
+/// What one upstream attempt gave.
+enum Attempt {
+    /// A whole JSON answer.
+    Done { body: Value, ttft_us: u64 },
+    /// A stream whose first events arrived.
+    Streaming {
+        first: Vec<Vec<u8>>,
+        rest: futures_util::stream::BoxStream<'static, reqwest::Result<Bytes>>,
+        reader: openai::SseReader,
+        ttft_us: u64,
+    },
+    /// Try the next deployment.
+    Retry { why: String, code: ErrorCode, retry_after_s: Option<u64> },
+    /// The upstream refused the request itself (a 4xx other than 408/409/429): no retry.
+    Rejected { status: u16, message: String },
+}
+
+impl Gateway {
+    pub async fn start(
+        store: Store,
+        ledger: LedgerService,
+        regions: Arc<Regions>,
+        clock: Arc<dyn Clock>,
+        ids: Ids,
+        config: Config,
+    ) -> StoreResult<Gateway> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(1024)
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| suanli_store::StoreError::Corrupt(format!("http client: {e}")))?;
+        let gw = Gateway {
+            inner: Arc::new(Inner {
+                store,
+                ledger,
+                regions,
+                clock,
+                ids,
+                http,
+                config,
+                snapshot: RwLock::new(Arc::new(Snapshot::default())),
+                lives: Mutex::new(HashMap::new()),
+                limiter: limits::Limiter::default(),
+                seq: AtomicU64::new(0),
+                stats: Stats::default(),
+            }),
+        };
+        gw.reload().await?;
+        let weak = Arc::downgrade(&gw.inner);
+        let every = gw.inner.config.refresh;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { break };
+                let gw = Gateway { inner };
+                if let Err(e) = gw.reload().await {
+                    tracing::warn!(error = %e, "reloading the model catalogue failed; keeping the last one");
+                }
+                gw.probe().await;
+            }
+        });
+        Ok(gw)
+    }
+
+    /// Reads the catalogue, keys and voucher terms again (call after changing them).
+    pub async fn reload(&self) -> StoreResult<()> {
+        let now = self.inner.clock.now_ms();
+        let mut lives = std::mem::take(&mut *self.inner.lives.lock().unwrap_or_else(|e| e.into_inner()));
+        let result = Snapshot::load(&self.inner.store, &mut lives, now).await;
+        *self.inner.lives.lock().unwrap_or_else(|e| e.into_inner()) = lives;
+        let snap = result?;
+        *self.inner.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snap);
+        Ok(())
+    }
+
+    fn snapshot(&self) -> Arc<Snapshot> {
+        self.inner.snapshot.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.inner.stats
+    }
+
+    /// Every deployment's live state, by deployment id.
+    pub fn health(&self) -> Vec<DeploymentHealth> {
+        let snap = self.snapshot();
+        let mut out: Vec<_> = snap
+            .models
+            .values()
+            .flat_map(|e| e.deployments.iter())
+            .map(|d| {
+                let l = &d.live;
+                let cool = l.cooldown_until_ms.load(Ordering::Relaxed);
+                DeploymentHealth {
+                    deployment: d.d.id.clone(),
+                    in_flight: l.in_flight.load(Ordering::Relaxed),
+                    ewma_ttft_ms: l.ewma_ttft_ms(),
+                    cooldown_until_ms: (cool > 0).then_some(cool),
+                    served: l.served.load(Ordering::Relaxed),
+                    failed: l.failed.load(Ordering::Relaxed),
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.deployment.cmp(&b.deployment));
+        out
+    }
+
+    /// Health checks: every deployment that failed lately is asked `GET /models`; one that
+    /// answers takes calls again before its cooldown ends, one that does not stays out.
+    async fn probe(&self) {
+        let snap = self.snapshot();
+        let now = self.inner.clock.now_ms();
+        for d in snap.models.values().flat_map(|e| e.deployments.iter()) {
+            if d.live.consecutive_failures.load(Ordering::Relaxed) == 0 {
+                continue;
+            }
+            let url = format!("{}/models", d.d.spec.base_url.trim_end_matches('/'));
+            let mut req = self.inner.http.get(url).timeout(Duration::from_secs(2));
+            if let Some(k) = &d.d.spec.upstream_key {
+                req = req.bearer_auth(k);
+            }
+            match req.send().await {
+                Ok(r) if r.status().is_success() => d.live.recovered(),
+                _ => d.live.record_failure(1, now + self.inner.config.cooldown.as_millis() as i64, true),
+            }
+        }
+    }
+
+    /// Models the key may call, for `GET /v1/models`.
+    pub fn list_models(&self, secret: Option<&str>) -> Result<Value, Refusal> {
+        let key = self.key(secret)?;
+        let snap = self.snapshot();
+        let mut data: Vec<Value> = snap
+            .models
+            .values()
+            .filter(|e| key.spec.models.is_empty() || key.spec.models.contains(&e.model.name))
+            .map(|e| json!({"id": e.model.name, "object": "model", "created": e.model.created_ms / 1000, "owned_by": e.model.provider_id}))
+            .collect();
+        data.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+        Ok(json!({"object": "list", "data": data}))
+    }
+
+    /// One model, for `GET /v1/models/{id}`.
+    pub fn get_model(&self, secret: Option<&str>, name: &str) -> Result<Value, Refusal> {
+        let list = self.list_models(secret)?;
+        list["data"].as_array().and_then(|d| d.iter().find(|m| m["id"] == name)).cloned().ok_or_else(|| Refusal {
+            param: Some("model"),
+            ..Refusal::new(ErrorCode::ModelNotFound, format!("The model '{name}' does not exist or this key may not use it"))
+        })
+    }
+
+    fn key(&self, secret: Option<&str>) -> Result<Arc<ModelKey>, Refusal> {
+        let Some(secret) = secret.filter(|s| !s.is_empty()) else {
+            return Err(Refusal::new(ErrorCode::Unauthenticated, "No API key provided: send 'Authorization: Bearer sk-sl-…'"));
+        };
+        let snap = self.snapshot();
+        let key = snap.keys.get(&secret_hash(secret)).cloned().ok_or_else(|| {
+            let shown: String = secret.chars().take(8).collect();
+            Refusal::new(ErrorCode::Unauthenticated, format!("Incorrect API key provided: {shown}…"))
+        })?;
+        key.check("", self.inner.clock.now_ms()).or_else(|e| if e.code == ErrorCode::Forbidden { Ok(()) } else { Err(e) })?;
+        Ok(key)
+    }
+
+    /// Serves one call.
+    pub async fn call(&self, endpoint: Endpoint, secret: Option<&str>, body: &[u8]) -> Result<Answer, Refusal> {
+        let r = self.call_inner(endpoint, secret, body).await;
+        let s = &self.inner.stats;
+        match &r {
+            Ok(_) => s.calls.fetch_add(1, Ordering::Relaxed),
+            Err(e) if e.request_id.is_some() => s.failed.fetch_add(1, Ordering::Relaxed),
+            Err(_) => s.refused.fetch_add(1, Ordering::Relaxed),
+        };
+        r
+    }
+
+    async fn call_inner(&self, endpoint: Endpoint, secret: Option<&str>, body: &[u8]) -> Result<Answer, Refusal> {
+        let inner = &self.inner;
+        let started = Instant::now();
+        let now = inner.clock.now_ms();
+        let key = self.key(secret)?;
+        let req = openai::parse(endpoint, body)?;
+        key.check(&req.model, now).map_err(|e| Refusal { param: Some("model"), ..e.into() })?;
+        let snap = self.snapshot();
+        let not_found = |m: &str| Refusal {
+            param: Some("model"),
+            ..Refusal::new(ErrorCode::ModelNotFound, format!("The model '{m}' does not exist or this key may not use it"))
+        };
+        let entry = snap.models.get(&req.model).cloned().ok_or_else(|| not_found(&req.model))?;
+        if !entry.model.spec.serves(endpoint) {
+            return Err(Refusal {
+                param: Some("model"),
+                ..Refusal::new(ErrorCode::InvalidBody, format!("The model '{}' does not serve {}", req.model, endpoint.path()))
+            });
+        }
+        let context = entry.model.spec.context_tokens as u64;
+        let max_out = match endpoint {
+            Endpoint::Embeddings => 0,
+            _ => req.max_tokens.unwrap_or_else(|| openai::DEFAULT_MAX_TOKENS.min(context.saturating_sub(req.prompt_tokens)).max(1)),
+        };
+        if req.prompt_tokens + max_out > context {
+            return Err(Refusal {
+                param: Some("messages"),
+                ..Refusal::new(
+                    ErrorCode::ContextLengthExceeded,
+                    format!(
+                        "This model's maximum context length is {context} tokens; the request asks for about {} ({} in the prompt, {max_out} for the completion)",
+                        req.prompt_tokens + max_out,
+                        req.prompt_tokens
+                    ),
+                )
+            });
+        }
+        let tokens = req.prompt_tokens + max_out;
+        if let Err(r) = inner.limiter.take(&key.id, key.spec.rpm, key.spec.tpm, tokens, now) {
+            let message = if r.retry_after_ms < 0 {
+                format!("The request needs about {tokens} tokens, more than the key's {} per minute", key.spec.tpm)
+            } else {
+                format!("Rate limit reached for key {}… on {}; retry in {:.1} s", key.prefix, r.what, r.retry_after_ms as f64 / 1000.0)
+            };
+            return Err(Refusal {
+                retry_after_s: (r.retry_after_ms >= 0).then(|| (r.retry_after_ms as u64).div_ceil(1000).max(1)),
+                ..Refusal::new(ErrorCode::RateLimited, message)
+            });
+        }
+        // The model, then the key's fallbacks that exist and serve this endpoint.
+        let mut chain: Vec<Arc<Entry>> = vec![entry];
+        for f in &key.spec.fallbacks {
+            if let Some(e) = snap.models.get(f).filter(|e| e.model.spec.serves(endpoint) && !chain.iter().any(|c| c.model.name == *f)) {
+                chain.push(e.clone());
+            }
+        }
+        let estimate = chain
+            .iter()
+            .flat_map(|e| e.deployments.iter())
+            .filter(|d| key.allows_region(&inner.regions, &d.region))
+            .map(|d| d.d.spec.price(req.prompt_tokens, max_out))
+            .max()
+            .unwrap_or_default();
+        let (t, e) = inner.ids.parts();
+        let id = CallId::generate(t, e).to_string();
+        let trace = Trace { id: id.clone(), started, started_ms: now, chain: Vec::new(), attempts: Vec::new() };
+        let timeout_ms = (inner.config.first_byte_timeout + inner.config.idle_timeout * 4).as_millis() as i64 + 600_000;
+        let hold = meter::reserve(&inner.ledger, Hold::new(&id, &key.tenant_id, &key.id, estimate, snap.terms.clone()), now, timeout_ms)
+            .await
+            .inspect_err(|_| inner.limiter.give_back(&key.id, key.spec.tpm, tokens))
+            .map_err(|e| Refusal { retry_after_s: None, ..e.into() })?;
+        self.forward(key, req, max_out, chain, hold, trace).await
+    }
+
+    /// Tries the chain's deployments in routing order until one answers.
+    async fn forward(
+        &self,
+        key: Arc<ModelKey>,
+        req: openai::Request,
+        max_out: u64,
+        chain: Vec<Arc<Entry>>,
+        hold: Hold,
+        mut trace: Trace,
+    ) -> Result<Answer, Refusal> {
+        let inner = &self.inner;
+        let mut last: Option<Refusal> = None;
+        let mut tries = 0usize;
+        for entry in &chain {
+            let candidates: Vec<_> = entry.deployments.iter().map(|d| d.candidate(&key, &inner.regions)).collect();
+            let seed = inner.seq.fetch_add(1, Ordering::Relaxed) ^ (trace.started_ms as u64).rotate_left(17);
+            let route = route::route(entry.model.spec.routing, &candidates, inner.clock.now_ms(), seed);
+            trace.chain.push(json!({"model": entry.model.name, "strategy": route.strategy, "candidates": candidates, "order": route.order, "excluded": route.excluded}));
+            for dep_id in &route.order {
+                if tries >= inner.config.max_attempts {
+                    break;
+                }
+                let Some(dep) = entry.deployments.iter().find(|d| &d.d.id == dep_id) else { continue };
+                // Taken just now by other calls.
+                if dep.live.in_flight.fetch_add(1, Ordering::AcqRel) >= dep.d.spec.max_concurrency {
+                    dep.live.in_flight.fetch_sub(1, Ordering::AcqRel);
+                    trace.attempts.push(json!({"deployment": dep.d.id, "outcome": "at_concurrency_limit", "ms": 0}));
+                    continue;
+                }
+                tries += 1;
+                if tries > 1 {
+                    inner.stats.retries.fetch_add(1, Ordering::Relaxed);
+                }
+                let t0 = Instant::now();
+                let attempt = self.attempt(dep, &req, &entry.model.name).await;
+                let ms = t0.elapsed().as_secs_f64() * 1000.0;
+                match attempt {
+                    Attempt::Done { body, ttft_us } => {
+                        dep.live.in_flight.fetch_sub(1, Ordering::AcqRel);
+                        dep.live.record_success(ttft_us);
+                        trace.attempts.push(json!({"deployment": dep.d.id, "outcome": "served", "ms": round2(ms)}));
+                        return self.finish_json(&key, &req, dep, body, hold, trace, ttft_us).await;
+                    }
+                    Attempt::Streaming { first, rest, reader, ttft_us } => {
+                        dep.live.record_success(ttft_us);
+                        trace.attempts.push(json!({"deployment": dep.d.id, "outcome": "streaming", "ms": round2(ms)}));
+                        return Ok(self.relay(key, req, max_out, dep.clone(), hold, trace, first, rest, reader, ttft_us));
+                    }
+                    Attempt::Retry { why, code, retry_after_s } => {
+                        dep.live.in_flight.fetch_sub(1, Ordering::AcqRel);
+                        let cool_s = retry_after_s.map_or(inner.config.cooldown.as_secs_f64(), |s| s as f64);
+                        dep.live.record_failure(
+                            inner.config.failures_to_cool,
+                            inner.clock.now_ms() + (cool_s * 1000.0) as i64,
+                            retry_after_s.is_some(),
+                        );
+                        tracing::debug!(deployment = %dep.d.id, %why, "upstream attempt failed; trying the next deployment");
+                        trace.attempts.push(
+                            json!({"deployment": dep.d.id, "outcome": "failed", "error": code.as_str(), "why": why, "ms": round2(ms)}),
+                        );
+                        last = Some(Refusal::new(code, format!("The model's upstream failed: {why}")));
+                    }
+                    Attempt::Rejected { status, message } => {
+                        dep.live.in_flight.fetch_sub(1, Ordering::AcqRel);
+                        trace.attempts.push(json!({"deployment": dep.d.id, "outcome": "rejected", "status": status, "ms": round2(ms)}));
+                        let r =
+                            Refusal::new(ErrorCode::InvalidBody, format!("The model's upstream refused the request ({status}): {message}"));
+                        return Err(self.fail(&key, &req, hold, trace, r).await);
+                    }
+                }
+            }
+        }
+        let r = last.unwrap_or_else(|| {
+            Refusal::new(
+                ErrorCode::NoDeployment,
+                format!("No deployment of '{}' can take the call now (see the call's explanation)", req.model),
+            )
+        });
+        Err(self.fail(&key, &req, hold, trace, r).await)
+    }
+
+    /// Sends the request to one deployment and reads its answer (a stream up to its first event).
+    async fn attempt(&self, dep: &Dep, req: &openai::Request, public_model: &str) -> Attempt {
+        let inner = &self.inner;
+        let mut body = req.body.clone();
+        body.insert("model".into(), Value::String(dep.d.spec.upstream_model.clone()));
+        if req.endpoint == Endpoint::Embeddings {
+            body.insert("encoding_format".into(), Value::String("float".into()));
+        }
+        if req.stream {
+            // Usage is always asked for; the client sees it only if it asked.
+            let mut so = body.get("stream_options").and_then(Value::as_object).cloned().unwrap_or_default();
+            so.insert("include_usage".into(), Value::Bool(true));
+            body.insert("stream_options".into(), Value::Object(so));
+        }
+        let url = format!("{}{}", dep.d.spec.base_url.trim_end_matches('/'), req.endpoint.path());
+        let mut rb = inner
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&Value::Object(body)).unwrap_or_default());
+        if let Some(k) = &dep.d.spec.upstream_key {
+            rb = rb.bearer_auth(k);
+        }
+        let t0 = Instant::now();
+        let resp = match tokio::time::timeout(inner.config.first_byte_timeout, rb.send()).await {
+            Err(_) => return Attempt::Retry { why: "no answer in time".into(), code: ErrorCode::UpstreamTimeout, retry_after_s: None },
+            Ok(Err(e)) => {
+                let code = if e.is_timeout() { ErrorCode::UpstreamTimeout } else { ErrorCode::UpstreamError };
+                return Attempt::Retry { why: format!("could not reach it ({})", short_error(&e)), code, retry_after_s: None };
+            }
+            Ok(Ok(r)) => r,
+        };
+        let status = resp.status().as_u16();
+        if status == 408 || status == 409 || status == 429 || status >= 500 {
+            let retry_after_s = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+            let code = if status == 408 || status == 504 { ErrorCode::UpstreamTimeout } else { ErrorCode::UpstreamError };
+            return Attempt::Retry { why: format!("it answered {status}"), code, retry_after_s: retry_after_s.filter(|_| status == 429) };
+        }
+        if !(200..300).contains(&status) {
+            let text = tokio::time::timeout(Duration::from_secs(5), resp.text()).await.ok().and_then(Result::ok).unwrap_or_default();
+            let message = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+                .unwrap_or_else(|| text.chars().take(300).collect());
+            return Attempt::Rejected { status, message };
+        }
+        if req.stream {
+            let mut rest = resp.bytes_stream().boxed();
+            let mut reader = openai::SseReader::default();
+            let deadline = inner.config.first_byte_timeout.saturating_sub(t0.elapsed());
+            let first = tokio::time::timeout(deadline, async {
+                loop {
+                    match rest.next().await {
+                        None => return Err("the stream ended before its first event".to_string()),
+                        Some(Err(e)) => return Err(format!("the stream broke before its first event ({})", short_error(&e))),
+                        Some(Ok(chunk)) => {
+                            let events = reader.feed(&chunk);
+                            if !events.is_empty() {
+                                return Ok(events);
+                            }
+                            if reader.pending() > openai::MAX_REQUEST_BYTES {
+                                return Err("the stream is not server-sent events".to_string());
+                            }
+                        }
+                    }
+                }
+            })
+            .await;
+            return match first {
+                Err(_) => Attempt::Retry { why: "no first event in time".into(), code: ErrorCode::UpstreamTimeout, retry_after_s: None },
+                Ok(Err(why)) => Attempt::Retry { why, code: ErrorCode::UpstreamError, retry_after_s: None },
+                Ok(Ok(first)) => {
+                    // An upstream that answers an error as its first event failed before any byte.
+                    if let Some(v) =
+                        first.first().and_then(|d| serde_json::from_slice::<Value>(d).ok()).filter(|v| v.get("error").is_some())
+                    {
+                        return Attempt::Retry {
+                            why: format!("its stream began with an error: {}", v["error"]),
+                            code: ErrorCode::UpstreamError,
+                            retry_after_s: None,
+                        };
+                    }
+                    Attempt::Streaming { first, rest, reader, ttft_us: t0.elapsed().as_micros() as u64 }
+                }
+            };
+        }
+        let ttft_us = t0.elapsed().as_micros() as u64;
+        let bytes = match tokio::time::timeout(inner.config.idle_timeout, resp.bytes()).await {
+            Err(_) => {
+                return Attempt::Retry {
+                    why: "the body did not arrive in time".into(),
+                    code: ErrorCode::UpstreamTimeout,
+                    retry_after_s: None,
+                };
+            }
+            Ok(Err(e)) => {
+                return Attempt::Retry {
+                    why: format!("the body broke off ({})", short_error(&e)),
+                    code: ErrorCode::UpstreamError,
+                    retry_after_s: None,
+                };
+            }
+            Ok(Ok(b)) => b,
+        };
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(mut v) if v.is_object() && (v.get("choices").is_some() || v.get("data").is_some()) => {
+                v["model"] = Value::String(public_model.to_string());
+                Attempt::Done { body: v, ttft_us }
+            }
+            _ => Attempt::Retry {
+                why: "it answered something that is not an OpenAI response".into(),
+                code: ErrorCode::UpstreamError,
+                retry_after_s: None,
+            },
+        }
+    }
+
+    /// Charges a whole answer and hands it over.
+    #[allow(clippy::too_many_arguments)]
+    async fn finish_json(
+        &self,
+        key: &ModelKey,
+        req: &openai::Request,
+        dep: &Dep,
+        mut body: Value,
+        hold: Hold,
+        trace: Trace,
+        ttft_us: u64,
+    ) -> Result<Answer, Refusal> {
+        let (input, output, source) = match openai::usage_of(&body) {
+            Some((i, o)) => (i, o, UsageSource::Upstream),
+            None => (req.prompt_tokens, estimate_tokens(&openai::response_text(&body)), UsageSource::Estimate),
+        };
+        if req.endpoint == Endpoint::Embeddings && req.base64 {
+            to_base64(&mut body);
+        }
+        let charge = dep.d.spec.price(input, output);
+        let request_id = trace.id.clone();
+        self.record(key, req, Some(dep), hold, trace, CallStatus::Ok, (input, output, source), charge, Some(ttft_us), None).await?;
+        Ok(Answer::Json { request_id, body: Bytes::from(serde_json::to_vec(&body).unwrap_or_default()) })
+    }
+
+    /// Writes a call's usage record with its charge; answers with the record's id.
+    #[allow(clippy::too_many_arguments)]
+    async fn record(
+        &self,
+        key: &ModelKey,
+        req: &openai::Request,
+        dep: Option<&Dep>,
+        hold: Hold,
+        trace: Trace,
+        status: CallStatus,
+        usage: (u64, u64, UsageSource),
+        charge: suanli_core::money::Fen,
+        ttft_us: Option<u64>,
+        error: Option<ErrorCode>,
+    ) -> Result<ModelCall, Refusal> {
+        let inner = &self.inner;
+        let (input, output, source) = usage;
+        inner.stats.input_tokens.fetch_add(input, Ordering::Relaxed);
+        inner.stats.output_tokens.fetch_add(output, Ordering::Relaxed);
+        let record = ModelCall {
+            id: trace.id.clone(),
+            key_id: key.id.clone(),
+            tenant_id: key.tenant_id.clone(),
+            model: req.model.clone(),
+            endpoint: req.endpoint,
+            deployment: dep.map(|d| d.d.id.clone()),
+            provider_id: dep.map(|d| d.server.provider.clone()),
+            status,
+            input_tokens: input,
+            output_tokens: output,
+            usage_source: source,
+            charge: suanli_core::money::Fen::ZERO,
+            voucher: suanli_core::money::Fen::ZERO,
+            cash: suanli_core::money::Fen::ZERO,
+            programme_id: None,
+            started_ms: trace.started_ms,
+            ttft_ms: ttft_us.map(|us| (us / 1000) as i64),
+            duration_ms: trace.started.elapsed().as_millis() as i64,
+            route: trace.route_json(&hold, dep.map(|d| d.d.id.as_str())),
+            error_code: error.map(|c| c.as_str().to_string()),
+        };
+        let used = input + output;
+        let took = req.prompt_tokens + req.max_tokens.unwrap_or(0);
+        inner.limiter.give_back(&key.id, key.spec.tpm, took.saturating_sub(used));
+        meter::settle(&inner.ledger, &hold, charge, dep.map(|d| &d.server), record, inner.clock.now_ms()).await.map_err(|e| {
+            tracing::error!(call = %trace.id, error = %e, "recording a model call's charge failed; its hold will expire");
+            Refusal { request_id: Some(trace.id.clone()), ..e.into() }
+        })
+    }
+
+    /// Records a call that served nothing (its hold is released) and answers its refusal.
+    async fn fail(&self, key: &ModelKey, req: &openai::Request, hold: Hold, trace: Trace, mut r: Refusal) -> Refusal {
+        let id = trace.id.clone();
+        let code = r.error.code;
+        if let Err(e) = self
+            .record(
+                key,
+                req,
+                None,
+                hold,
+                trace,
+                CallStatus::Failed,
+                (0, 0, UsageSource::Estimate),
+                suanli_core::money::Fen::ZERO,
+                None,
+                Some(code),
+            )
+            .await
+        {
+            return e;
+        }
+        r.request_id = Some(id);
+        r
+    }
+
+    /// Relays a stream to the client from a task of its own, and charges for what was served
+    /// when it ends (whole, broken off by the upstream, or left by the client).
+    #[allow(clippy::too_many_arguments)]
+    fn relay(
+        &self,
+        key: Arc<ModelKey>,
+        req: openai::Request,
+        max_out: u64,
+        dep: Arc<Dep>,
+        hold: Hold,
+        trace: Trace,
+        first: Vec<Vec<u8>>,
+        mut rest: futures_util::stream::BoxStream<'static, reqwest::Result<Bytes>>,
+        mut reader: openai::SseReader,
+        ttft_us: u64,
+    ) -> Answer {
+        let (tx, rx) = mpsc::channel::<Bytes>(64);
+        let gw = self.clone();
+        let request_id = trace.id.clone();
+        tokio::spawn(async move {
+            let idle = gw.inner.config.idle_timeout;
+            let mut text = String::new();
+            let mut usage: Option<(u64, u64)> = None;
+            let mut outcome: Result<(), String> = Ok(());
+            let mut done = false;
+            let mut client_gone = false;
+            let mut pending = first;
+            'relay: loop {
+                for data in pending.drain(..) {
+                    if data == b"[DONE]" {
+                        done = true;
+                        break 'relay;
+                    }
+                    let Ok(v) = serde_json::from_slice::<Value>(&data) else {
+                        outcome = Err("the upstream sent an event that is not JSON".into());
+                        break 'relay;
+                    };
+                    if let Some(e) = v.get("error") {
+                        outcome = Err(format!("the upstream failed mid-stream: {e}"));
+                        break 'relay;
+                    }
+                    if let Some(u) = openai::usage_of(&v) {
+                        usage = Some(u);
+                    }
+                    text.push_str(&openai::response_text(&v));
+                    let usage_only = v.get("choices").and_then(Value::as_array).is_some_and(|c| c.is_empty());
+                    if usage_only && !req.include_usage {
+                        continue;
+                    }
+                    let mut v = v;
+                    v["model"] = Value::String(req.model.clone());
+                    if !req.include_usage
+                        && let Some(o) = v.as_object_mut()
+                    {
+                        o.remove("usage");
+                    }
+                    if tx.send(openai::sse(&v)).await.is_err() {
+                        client_gone = true;
+                        break 'relay;
+                    }
+                }
+                match tokio::time::timeout(idle, rest.next()).await {
+                    Err(_) => {
+                        outcome = Err("the upstream stream went silent".into());
+                        break;
+                    }
+                    Ok(None) => {
+                        outcome = Err("the upstream stream ended without [DONE]".into());
+                        break;
+                    }
+                    Ok(Some(Err(e))) => {
+                        outcome = Err(format!("the upstream stream broke ({})", short_error(&e)));
+                        break;
+                    }
+                    Ok(Some(Ok(chunk))) => pending = reader.feed(&chunk),
+                }
+            }
+            dep.live.in_flight.fetch_sub(1, Ordering::AcqRel);
+            let served_out = estimate_tokens(&text);
+            let (input, output, source) = match usage {
+                Some((i, o)) if done => (i, o, UsageSource::Upstream),
+                _ => (req.prompt_tokens, served_out.min(max_out.max(served_out)), UsageSource::Estimate),
+            };
+            let status = if done { CallStatus::Ok } else { CallStatus::Partial };
+            let error = outcome.as_ref().err().map(|_| ErrorCode::UpstreamError);
+            let mut trace = trace;
+            if let Err(why) = &outcome {
+                dep.live.record_failure(
+                    gw.inner.config.failures_to_cool,
+                    gw.inner.clock.now_ms() + gw.inner.config.cooldown.as_millis() as i64,
+                    false,
+                );
+                trace.attempts.push(json!({"deployment": dep.d.id, "outcome": "broke_mid_stream", "why": why}));
+            }
+            if client_gone {
+                trace.attempts.push(json!({"deployment": dep.d.id, "outcome": "client_left"}));
+            }
+            let charge = dep.d.spec.price(input, output);
+            let recorded =
+                gw.record(&key, &req, Some(&dep), hold, trace, status, (input, output, source), charge, Some(ttft_us), error).await;
+            if client_gone {
+                return;
+            }
+            match (outcome, recorded) {
+                (Ok(()), Ok(_)) => {
+                    let _ = tx.send(Bytes::from_static(openai::SSE_DONE)).await;
+                }
+                (Err(why), _) => {
+                    let e = Error::new(
+                        ErrorCode::UpstreamError,
+                        format!("The model's upstream failed mid-stream: {why}; billed for what was served"),
+                    );
+                    let _ = tx.send(openai::sse(&openai::error_body(&e, None))).await;
+                }
+                (Ok(()), Err(r)) => {
+                    let _ = tx.send(openai::sse(&r.body())).await;
+                }
+            }
+        });
+        Answer::Stream { request_id, events: rx }
+    }
+}
+
+fn round2(ms: f64) -> f64 {
+    (ms * 100.0).round() / 100.0
+}
+
+/// A transport error's cause without URLs (which may name internal hosts).
+fn short_error(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "connection refused or unreachable".into()
+    } else if e.is_body() || e.is_decode() {
+        "the body broke off".into()
+    } else {
+        "transport error".into()
+    }
+}
+
+/// Turns float embeddings into base64 of little-endian f32s, as OpenAI's `encoding_format: base64`.
+fn to_base64(body: &mut Value) {
+    use base64::Engine;
+    if let Some(Value::Array(items)) = body.get_mut("data") {
+        for item in items {
+            if let Some(Value::Array(floats)) = item.get("embedding") {
+                let mut bytes = Vec::with_capacity(floats.len() * 4);
+                for f in floats {
+                    bytes.extend_from_slice(&(f.as_f64().unwrap_or(0.0) as f32).to_le_bytes());
+                }
+                item["embedding"] = Value::String(base64::engine::general_purpose::STANDARD.encode(bytes));
+            }
+        }
+    }
+}

@@ -1,0 +1,421 @@
+//! The model catalogue, deployments, model keys, usage and call explanations under `/api/v1` (the OpenAI-compatible calls themselves are under `/v1`, in `crate::gateway`).
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, Query};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use suanli_app::models::{CatalogueEntry, DeploymentView};
+use suanli_core::error::ErrorCode;
+use suanli_core::id::CentreId;
+use suanli_core::model::{DeploymentSpec, KeySpec, ModelCall, ModelKey, ModelSpec};
+use suanli_core::money::Fen;
+use suanli_core::time::{format_rfc3339, parse_date};
+use suanli_store::models::{UsageFilter, UsageRow};
+use utoipa::ToSchema;
+
+/// A deployment to add: where the model runs and what it costs.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentIn {
+    pub centre_id: String,
+    /// The upstream's OpenAI-compatible base URL (e.g. `http://10.1.2.3:8000/v1`).
+    pub base_url: String,
+    /// The model name the upstream expects.
+    pub upstream_model: String,
+    /// Yuan per million input tokens, e.g. "2.00".
+    pub price_input_per_m: String,
+    /// Yuan per million output tokens, e.g. "8.00".
+    pub price_output_per_m: String,
+    /// Share of traffic under weighted routing, 1-1000 (default 100).
+    #[serde(default)]
+    pub weight: Option<u32>,
+    /// Most calls in flight at once (default 64).
+    #[serde(default)]
+    pub max_concurrency: Option<u32>,
+    /// A bearer token the upstream wants; stored, never shown again.
+    #[serde(default)]
+    pub upstream_key: Option<String>,
+}
+
+/// A deployment as shown; the upstream's address only to the model's provider and the operator.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeploymentOut {
+    pub id: String,
+    pub centre_id: String,
+    pub region: String,
+    pub price_input_per_m: String,
+    pub price_output_per_m: String,
+    pub weight: u32,
+    pub max_concurrency: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream_model: Option<String>,
+}
+
+impl From<&DeploymentView> for DeploymentOut {
+    fn from(d: &DeploymentView) -> DeploymentOut {
+        DeploymentOut {
+            id: d.id.clone(),
+            centre_id: d.centre_id.clone(),
+            region: d.region.clone(),
+            price_input_per_m: d.price_input_per_m.to_yuan_string(),
+            price_output_per_m: d.price_output_per_m.to_yuan_string(),
+            weight: d.weight,
+            max_concurrency: d.max_concurrency,
+            base_url: d.base_url.clone(),
+            upstream_model: d.upstream_model.clone(),
+        }
+    }
+}
+
+/// A model of the catalogue with its deployments.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModelOut {
+    pub name: String,
+    pub provider_id: String,
+    #[serde(flatten)]
+    pub spec: ModelSpec,
+    pub created: String,
+    pub deployments: Vec<DeploymentOut>,
+}
+
+impl From<&CatalogueEntry> for ModelOut {
+    fn from(e: &CatalogueEntry) -> ModelOut {
+        ModelOut {
+            name: e.model.name.clone(),
+            provider_id: e.model.provider_id.to_string(),
+            spec: e.model.spec.clone(),
+            created: format_rfc3339(e.model.created_ms),
+            deployments: e.deployments.iter().map(DeploymentOut::from).collect(),
+        }
+    }
+}
+
+/// A model key to make.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyIn {
+    pub name: String,
+    /// Models the key may call; empty or absent: all.
+    #[serde(default)]
+    pub models: Vec<String>,
+    /// The most the key may spend, yuan.
+    pub budget: String,
+    /// Requests per minute (0 or absent: no limit).
+    #[serde(default)]
+    pub rpm: u32,
+    /// Tokens per minute (0 or absent: no limit).
+    #[serde(default)]
+    pub tpm: u32,
+    /// Last day the key works (`YYYY-MM-DD`, China Standard Time); absent: no expiry.
+    #[serde(default)]
+    pub expires: Option<String>,
+    /// Regions the calls may be processed in, e.g. `["hangzhou"]` (数据不出域); absent: anywhere.
+    #[serde(default)]
+    pub regions: Vec<String>,
+    /// Models to fall back to, in order, when the asked model's deployments all fail.
+    #[serde(default)]
+    pub fallbacks: Vec<String>,
+}
+
+/// A model key. `key` (the secret) appears only in the answer that made it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyOut {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    /// The secret's first characters, to recognise it.
+    pub prefix: String,
+    pub models: Vec<String>,
+    pub budget: String,
+    /// What the budget has left (after calls and holds in flight).
+    pub remaining: String,
+    pub rpm: u32,
+    pub tpm: u32,
+    pub expires: Option<String>,
+    pub regions: Vec<String>,
+    pub fallbacks: Vec<String>,
+    pub created: String,
+    pub revoked: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+fn key_out(k: &ModelKey, remaining: Fen, secret: Option<String>) -> KeyOut {
+    KeyOut {
+        id: k.id.clone(),
+        tenant_id: k.tenant_id.to_string(),
+        name: k.spec.name.clone(),
+        prefix: k.prefix.clone(),
+        models: k.spec.models.clone(),
+        budget: k.spec.budget.to_yuan_string(),
+        remaining: remaining.to_yuan_string(),
+        rpm: k.spec.rpm,
+        tpm: k.spec.tpm,
+        expires: k.spec.expires_ms.map(format_rfc3339),
+        regions: k.spec.regions.clone(),
+        fallbacks: k.spec.fallbacks.clone(),
+        created: format_rfc3339(k.created_ms),
+        revoked: k.revoked_ms.map(format_rfc3339),
+        key: secret,
+    }
+}
+
+/// Usage of one key on one model on one day (China Standard Time).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsageOut {
+    pub day: String,
+    pub tenant_id: String,
+    pub key_id: String,
+    pub model: String,
+    pub calls: u64,
+    pub failed_calls: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub charge: String,
+    pub voucher: String,
+    pub cash: String,
+}
+
+impl From<UsageRow> for UsageOut {
+    fn from(r: UsageRow) -> UsageOut {
+        UsageOut {
+            day: r.day,
+            tenant_id: r.tenant_id,
+            key_id: r.key_id,
+            model: r.model,
+            calls: r.calls,
+            failed_calls: r.failed_calls,
+            input_tokens: r.input_tokens,
+            output_tokens: r.output_tokens,
+            charge: r.charge.to_yuan_string(),
+            voucher: r.voucher.to_yuan_string(),
+            cash: r.cash.to_yuan_string(),
+        }
+    }
+}
+
+/// One metered call with where it went and why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallOut {
+    pub id: String,
+    pub key_id: String,
+    pub tenant_id: String,
+    pub model: String,
+    pub endpoint: String,
+    pub deployment: Option<String>,
+    pub provider_id: Option<String>,
+    /// ok, partial (a stream broke off; billed for what was served) or failed (no charge).
+    pub status: String,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// upstream (its usage) or estimate (the gateway's count).
+    pub usage_source: String,
+    pub charge: String,
+    pub voucher: String,
+    pub cash: String,
+    pub started: String,
+    pub ttft_ms: Option<i64>,
+    pub duration_ms: i64,
+    pub error_code: Option<String>,
+    /// Candidates, exclusions and attempts, per model of the fallback chain.
+    #[schema(value_type = Object)]
+    pub route: serde_json::Value,
+}
+
+impl From<ModelCall> for CallOut {
+    fn from(c: ModelCall) -> CallOut {
+        CallOut {
+            id: c.id,
+            key_id: c.key_id,
+            tenant_id: c.tenant_id.to_string(),
+            model: c.model,
+            endpoint: c.endpoint.as_str().into(),
+            deployment: c.deployment,
+            provider_id: c.provider_id.map(|p| p.to_string()),
+            status: c.status.as_str().into(),
+            input_tokens: c.input_tokens,
+            output_tokens: c.output_tokens,
+            usage_source: c.usage_source.as_str().into(),
+            charge: c.charge.to_yuan_string(),
+            voucher: c.voucher.to_yuan_string(),
+            cash: c.cash.to_yuan_string(),
+            started: format_rfc3339(c.started_ms),
+            ttft_ms: c.ttft_ms,
+            duration_ms: c.duration_ms,
+            error_code: c.error_code,
+            route: c.route,
+        }
+    }
+}
+
+/// Filters for usage and calls.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UsageQuery {
+    /// First day, `YYYY-MM-DD` (China Standard Time).
+    pub from: Option<String>,
+    /// Last day, inclusive.
+    pub to: Option<String>,
+    pub key: Option<String>,
+    pub model: Option<String>,
+    /// At most this many calls (calls list only; default 100, at most 1000).
+    pub limit: Option<u32>,
+}
+
+const CST_MS: i64 = 8 * 3_600_000;
+
+fn filter(q: &UsageQuery) -> ApiResult<UsageFilter> {
+    let from_ms = q.from.as_deref().map(parse_date).transpose()?.map(|d| d - CST_MS);
+    let to_ms = q.to.as_deref().map(parse_date).transpose()?.map(|d| d - CST_MS + 86_400_000);
+    if let (Some(a), Some(b)) = (from_ms, to_ms)
+        && a >= b
+    {
+        return Err(ApiError::new(ErrorCode::InvalidWindow, "'from' must be on or before 'to'"));
+    }
+    Ok(UsageFilter { key: q.key.clone(), model: q.model.clone(), from_ms, to_ms, ..UsageFilter::default() })
+}
+
+/// The model catalogue (every role).
+#[utoipa::path(get, path = "/api/v1/models", tag = "models", security(("bearer" = [])), responses((status = 200, body = Vec<ModelOut>)))]
+pub async fn list_models(State(s): State<AppState>, c: Caller) -> ApiResult<Json<Vec<ModelOut>>> {
+    let entries = s.models.catalogue(&suanli_app::Caller::of(&c.0)?).await?;
+    Ok(Json(entries.iter().map(ModelOut::from).collect()))
+}
+
+/// One model of the catalogue.
+#[utoipa::path(get, path = "/api/v1/models/{name}", tag = "models", security(("bearer" = [])),
+    params(("name" = String, Path, description = "model name")), responses((status = 200, body = ModelOut)))]
+pub async fn get_model(State(s): State<AppState>, c: Caller, Path(name): Path<String>) -> ApiResult<Json<ModelOut>> {
+    let entries = s.models.catalogue(&suanli_app::Caller::of(&c.0)?).await?;
+    let e = entries.iter().find(|e| e.model.name == name).ok_or_else(|| {
+        ApiError::new(ErrorCode::ModelNotFound, format!("no model named '{}'", name.chars().take(64).collect::<String>()))
+    })?;
+    Ok(Json(e.into()))
+}
+
+/// A provider registers a model it offers.
+#[utoipa::path(post, path = "/api/v1/models", tag = "models", security(("bearer" = [])), request_body = ModelSpec,
+    responses((status = 201, body = ModelOut), (status = 409, body = crate::error::Problem)))]
+pub async fn register_model(
+    State(s): State<AppState>,
+    c: Caller,
+    JsonBody(spec): JsonBody<ModelSpec>,
+) -> ApiResult<(StatusCode, Json<ModelOut>)> {
+    let caller = suanli_app::Caller::of(&c.0)?;
+    let m = s.models.register(&caller, spec).await?;
+    let out = CatalogueEntry { model: m, deployments: Vec::new() };
+    Ok((StatusCode::CREATED, Json((&out).into())))
+}
+
+/// The model's provider deploys it at one of its centres.
+#[utoipa::path(post, path = "/api/v1/models/{name}/deployments", tag = "models", security(("bearer" = [])), request_body = DeploymentIn,
+    params(("name" = String, Path, description = "model name")), responses((status = 201, body = DeploymentOut)))]
+pub async fn deploy(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<DeploymentIn>,
+) -> ApiResult<(StatusCode, Json<DeploymentOut>)> {
+    let caller = suanli_app::Caller::of(&c.0)?;
+    let spec = DeploymentSpec {
+        centre_id: CentreId::parse(&body.centre_id)?,
+        base_url: body.base_url,
+        upstream_model: body.upstream_model,
+        price_input_per_m: Fen::parse_yuan(&body.price_input_per_m)?,
+        price_output_per_m: Fen::parse_yuan(&body.price_output_per_m)?,
+        weight: body.weight.unwrap_or(100),
+        max_concurrency: body.max_concurrency.unwrap_or(64),
+        upstream_key: body.upstream_key,
+    };
+    let d = s.models.deploy(&caller, &name, spec).await?;
+    let region = s.store.centre(&d.spec.centre_id).await?.map(|c| c.region).unwrap_or_default();
+    Ok((
+        StatusCode::CREATED,
+        Json(DeploymentOut {
+            id: d.id,
+            centre_id: d.spec.centre_id.to_string(),
+            region,
+            price_input_per_m: d.spec.price_input_per_m.to_yuan_string(),
+            price_output_per_m: d.spec.price_output_per_m.to_yuan_string(),
+            weight: d.spec.weight,
+            max_concurrency: d.spec.max_concurrency,
+            base_url: Some(d.spec.base_url),
+            upstream_model: Some(d.spec.upstream_model),
+        }),
+    ))
+}
+
+/// Takes a deployment out of service.
+#[utoipa::path(delete, path = "/api/v1/models/{name}/deployments/{n}", tag = "models", security(("bearer" = [])),
+    params(("name" = String, Path, description = "model name"), ("n" = u32, Path, description = "the deployment's number (its id is name#n)")),
+    responses((status = 204)))]
+pub async fn undeploy(State(s): State<AppState>, c: Caller, Path((name, n)): Path<(String, u32)>) -> ApiResult<StatusCode> {
+    s.models.undeploy(&suanli_app::Caller::of(&c.0)?, &name, &format!("{name}#{n}")).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A tenant makes a model key; the answer's `key` is the secret, shown this once.
+#[utoipa::path(post, path = "/api/v1/model-keys", tag = "models", security(("bearer" = [])), request_body = KeyIn,
+    responses((status = 201, body = KeyOut)))]
+pub async fn create_key(State(s): State<AppState>, c: Caller, JsonBody(body): JsonBody<KeyIn>) -> ApiResult<(StatusCode, Json<KeyOut>)> {
+    let caller = suanli_app::Caller::of(&c.0)?;
+    let expires_ms = body.expires.as_deref().map(parse_date).transpose()?.map(|d| d - CST_MS + 86_400_000);
+    let spec = KeySpec {
+        name: body.name,
+        models: body.models,
+        budget: Fen::parse_positive("budget", &body.budget)?,
+        rpm: body.rpm,
+        tpm: body.tpm,
+        expires_ms,
+        regions: body.regions,
+        fallbacks: body.fallbacks,
+    };
+    let (key, secret) = s.models.create_key(&caller, spec).await?;
+    let budget = key.spec.budget;
+    Ok((StatusCode::CREATED, Json(key_out(&key, budget, Some(secret)))))
+}
+
+/// Model keys: a tenant's own, or all for the operator.
+#[utoipa::path(get, path = "/api/v1/model-keys", tag = "models", security(("bearer" = [])), responses((status = 200, body = Vec<KeyOut>)))]
+pub async fn list_keys(State(s): State<AppState>, c: Caller) -> ApiResult<Json<Vec<KeyOut>>> {
+    let keys = s.models.keys(&suanli_app::Caller::of(&c.0)?).await?;
+    Ok(Json(keys.iter().map(|(k, left)| key_out(k, *left, None)).collect()))
+}
+
+/// Revokes a key: calls with it are refused (401) from now on.
+#[utoipa::path(delete, path = "/api/v1/model-keys/{id}", tag = "models", security(("bearer" = [])),
+    params(("id" = String, Path, description = "key id, mk_…")), responses((status = 204), (status = 409, body = crate::error::Problem)))]
+pub async fn revoke_key(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    s.models.revoke_key(&suanli_app::Caller::of(&c.0)?, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Usage per day, key and model: a tenant's own, a provider's served, all for the operator and regulator.
+#[utoipa::path(get, path = "/api/v1/model-usage", tag = "models", security(("bearer" = [])), params(UsageQuery),
+    responses((status = 200, body = Vec<UsageOut>)))]
+pub async fn usage(State(s): State<AppState>, c: Caller, Query(q): Query<UsageQuery>) -> ApiResult<Json<Vec<UsageOut>>> {
+    let rows = s.models.usage(&suanli_app::Caller::of(&c.0)?, filter(&q)?).await?;
+    Ok(Json(rows.into_iter().map(UsageOut::from).collect()))
+}
+
+/// The newest metered calls the caller may see.
+#[utoipa::path(get, path = "/api/v1/model-calls", tag = "models", security(("bearer" = [])), params(UsageQuery),
+    responses((status = 200, body = Vec<CallOut>)))]
+pub async fn list_calls(State(s): State<AppState>, c: Caller, Query(q): Query<UsageQuery>) -> ApiResult<Json<Vec<CallOut>>> {
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let calls = s.models.calls(&suanli_app::Caller::of(&c.0)?, filter(&q)?, limit).await?;
+    Ok(Json(calls.into_iter().map(CallOut::from).collect()))
+}
+
+/// One call and why it went where it went (`suanli models explain`).
+#[utoipa::path(get, path = "/api/v1/model-calls/{id}", tag = "models", security(("bearer" = [])),
+    params(("id" = String, Path, description = "request id, req_…")), responses((status = 200, body = CallOut)))]
+pub async fn get_call(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<CallOut>> {
+    Ok(Json(s.models.call(&suanli_app::Caller::of(&c.0)?, &id).await?.into()))
+}

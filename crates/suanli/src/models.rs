@@ -1,0 +1,340 @@
+//! `suanli models …`: the model catalogue, deployments, model keys, usage and the explanation of a call, as a client of the API.
+
+use crate::client::Client;
+use crate::output::{self, Format};
+use clap::Subcommand;
+use serde_json::{Value, json};
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCmd {
+    /// The model catalogue (every role).
+    List,
+    /// One model with its deployments and prices.
+    Show { name: String },
+    /// Register a model your provider offers (a JSON file with the model's description).
+    Register {
+        /// JSON: name, kind (general|special), domain, parameters_b, licence, context_tokens,
+        /// modalities, endpoints, evaluation {evaluator, date, score, document_sha256}, description, routing.
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
+    /// Deploy a model at one of your centres behind an OpenAI-compatible upstream.
+    Deploy {
+        name: String,
+        #[arg(long)]
+        centre: String,
+        /// The upstream's base URL, e.g. http://10.1.2.3:8000/v1.
+        #[arg(long)]
+        base_url: String,
+        /// The model name the upstream expects (default: the catalogue name).
+        #[arg(long)]
+        upstream_model: Option<String>,
+        /// Yuan per million input tokens.
+        #[arg(long)]
+        price_input: String,
+        /// Yuan per million output tokens.
+        #[arg(long)]
+        price_output: String,
+        #[arg(long)]
+        weight: Option<u32>,
+        #[arg(long)]
+        max_concurrency: Option<u32>,
+    },
+    /// Take a deployment out of service (`name#n`).
+    Undeploy { deployment: String },
+    /// Model keys.
+    #[command(subcommand)]
+    Keys(KeysCmd),
+    /// Usage per day, key and model.
+    Usage {
+        /// First day, YYYY-MM-DD.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD.
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        key: Option<String>,
+        #[arg(long)]
+        model: Option<String>,
+    },
+    /// The newest calls.
+    Calls {
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Why a call went where it went: candidates, exclusions, attempts.
+    Explain { request_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCmd {
+    /// Make a key; its secret is printed once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// The most the key may spend, yuan.
+        #[arg(long)]
+        budget: String,
+        /// Models the key may call (repeat; default: all).
+        #[arg(long = "model")]
+        models: Vec<String>,
+        #[arg(long, default_value_t = 0)]
+        rpm: u32,
+        #[arg(long, default_value_t = 0)]
+        tpm: u32,
+        /// Last day the key works, YYYY-MM-DD.
+        #[arg(long)]
+        expires: Option<String>,
+        /// Regions calls may be processed in (repeat), e.g. hangzhou for 数据不出域.
+        #[arg(long = "region")]
+        regions: Vec<String>,
+        /// Models to fall back to, in order (repeat).
+        #[arg(long = "fallback")]
+        fallbacks: Vec<String>,
+    },
+    /// Your keys (all, for the operator).
+    List,
+    /// Revoke a key.
+    Revoke { id: String },
+}
+
+const MODEL_COLS: &[(&str, &str)] = &[
+    ("model", "name"),
+    ("kind", "kind"),
+    ("domain", "domain"),
+    ("params (B)", "parameters_b"),
+    ("context", "context_tokens"),
+    ("provider", "provider_id"),
+    ("score", "evaluation.score"),
+];
+
+const KEY_COLS: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("name", "name"),
+    ("prefix", "prefix"),
+    ("budget ¥", "budget"),
+    ("left ¥", "remaining"),
+    ("rpm", "rpm"),
+    ("tpm", "tpm"),
+    ("regions", "regions"),
+    ("revoked", "revoked"),
+];
+
+pub async fn run(c: Client, cmd: ModelsCmd, fmt: Format) -> anyhow::Result<()> {
+    match cmd {
+        ModelsCmd::List => {
+            let v = c.get("/api/v1/models").await?;
+            if fmt == Format::Json {
+                output::json(&v);
+                return Ok(());
+            }
+            let rows: Vec<Value> = v
+                .as_array()
+                .map_or(&[][..], |a| a)
+                .iter()
+                .map(|m| {
+                    let mut m = m.clone();
+                    let prices: Vec<String> = m["deployments"]
+                        .as_array()
+                        .map_or(&[][..], |a| a)
+                        .iter()
+                        .map(|d| format!("¥{}/¥{}", output::cell(&d["price_input_per_m"]), output::cell(&d["price_output_per_m"])))
+                        .collect();
+                    m["prices"] = json!(prices.join(" "));
+                    m["deployed"] = json!(m["deployments"].as_array().map_or(0, |a| a.len()));
+                    m
+                })
+                .collect();
+            let mut cols = MODEL_COLS.to_vec();
+            cols.extend([("deployments", "deployed"), ("¥ per M in/out", "prices")]);
+            super::list(&Value::Array(rows), fmt, &cols);
+        }
+        ModelsCmd::Show { name } => {
+            let v = c.get(&format!("/api/v1/models/{name}")).await?;
+            if fmt == Format::Json {
+                output::json(&v);
+                return Ok(());
+            }
+            let mut fields = MODEL_COLS.to_vec();
+            fields.extend([
+                ("licence", "licence"),
+                ("endpoints", "endpoints"),
+                ("routing", "routing"),
+                ("evaluator", "evaluation.evaluator"),
+                ("description", "description"),
+            ]);
+            output::record(&v, &fields);
+            println!();
+            output::table(
+                v["deployments"].as_array().map_or(&[][..], |a| a),
+                &[
+                    ("deployment", "id"),
+                    ("centre", "centre_id"),
+                    ("region", "region"),
+                    ("¥/M in", "price_input_per_m"),
+                    ("¥/M out", "price_output_per_m"),
+                    ("weight", "weight"),
+                    ("concurrency", "max_concurrency"),
+                ],
+            );
+        }
+        ModelsCmd::Register { file } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
+            let body: Value = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not JSON: {e}", file.display()))?;
+            let v = c.post("/api/v1/models", &body).await?;
+            super::show(&v, fmt, MODEL_COLS);
+        }
+        ModelsCmd::Deploy { name, centre, base_url, upstream_model, price_input, price_output, weight, max_concurrency } => {
+            let body = json!({
+                "centre_id": centre, "base_url": base_url, "upstream_model": upstream_model.unwrap_or_else(|| name.clone()),
+                "price_input_per_m": price_input, "price_output_per_m": price_output, "weight": weight, "max_concurrency": max_concurrency,
+            });
+            let v = c.post(&format!("/api/v1/models/{name}/deployments"), &body).await?;
+            super::show(&v, fmt, &[("deployment", "id"), ("centre", "centre_id"), ("region", "region"), ("base url", "base_url")]);
+        }
+        ModelsCmd::Undeploy { deployment } => {
+            let (name, n) =
+                deployment.rsplit_once('#').ok_or_else(|| anyhow::anyhow!("a deployment is named model#n, e.g. hz-general-7b#1"))?;
+            c.delete(&format!("/api/v1/models/{name}/deployments/{n}")).await?;
+            println!("{deployment} is out of service");
+        }
+        ModelsCmd::Keys(k) => keys(c, k, fmt).await?,
+        ModelsCmd::Usage { from, to, key, model } => {
+            let mut q = Vec::new();
+            for (k, v) in [("from", from), ("to", to), ("key", key), ("model", model)] {
+                if let Some(v) = v {
+                    q.push(format!("{k}={}", output::urlencode(&v)));
+                }
+            }
+            let v = c.get(&format!("/api/v1/model-usage?{}", q.join("&"))).await?;
+            super::list(
+                &v,
+                fmt,
+                &[
+                    ("day", "day"),
+                    ("key", "key_id"),
+                    ("model", "model"),
+                    ("calls", "calls"),
+                    ("failed", "failed_calls"),
+                    ("tokens in", "input_tokens"),
+                    ("tokens out", "output_tokens"),
+                    ("charge ¥", "charge"),
+                    ("voucher ¥", "voucher"),
+                    ("cash ¥", "cash"),
+                ],
+            );
+        }
+        ModelsCmd::Calls { limit } => {
+            let v = c.get(&format!("/api/v1/model-calls?limit={limit}")).await?;
+            super::list(
+                &v,
+                fmt,
+                &[
+                    ("request", "id"),
+                    ("model", "model"),
+                    ("deployment", "deployment"),
+                    ("status", "status"),
+                    ("in", "input_tokens"),
+                    ("out", "output_tokens"),
+                    ("charge ¥", "charge"),
+                    ("ttft ms", "ttft_ms"),
+                    ("ms", "duration_ms"),
+                    ("started", "started"),
+                ],
+            );
+        }
+        ModelsCmd::Explain { request_id } => {
+            let v = c.get(&format!("/api/v1/model-calls/{request_id}")).await?;
+            if fmt == Format::Json {
+                output::json(&v);
+                return Ok(());
+            }
+            explain(&v);
+        }
+    }
+    Ok(())
+}
+
+async fn keys(c: Client, cmd: KeysCmd, fmt: Format) -> anyhow::Result<()> {
+    match cmd {
+        KeysCmd::Create { name, budget, models, rpm, tpm, expires, regions, fallbacks } => {
+            let body = json!({"name": name, "budget": budget, "models": models, "rpm": rpm, "tpm": tpm, "expires": expires, "regions": regions, "fallbacks": fallbacks});
+            let v = c.post("/api/v1/model-keys", &body).await?;
+            if fmt == Format::Json {
+                output::json(&v);
+                return Ok(());
+            }
+            output::record(&v, KEY_COLS);
+            println!("\nkey (shown once; keep it secret): {}", output::cell(&v["key"]));
+        }
+        KeysCmd::List => {
+            let v = c.get("/api/v1/model-keys").await?;
+            super::list(&v, fmt, KEY_COLS);
+        }
+        KeysCmd::Revoke { id } => {
+            c.delete(&format!("/api/v1/model-keys/{id}")).await?;
+            println!("{id} is revoked: calls with it are refused");
+        }
+    }
+    Ok(())
+}
+
+/// Prints a call's route: for each model of the chain, its candidates and why some were left
+/// out, then every attempt in order.
+fn explain(v: &Value) {
+    output::record(
+        v,
+        &[
+            ("request", "id"),
+            ("model", "model"),
+            ("status", "status"),
+            ("served by", "deployment"),
+            ("tokens in", "input_tokens"),
+            ("tokens out", "output_tokens"),
+            ("usage from", "usage_source"),
+            ("charge ¥", "charge"),
+            ("voucher ¥", "voucher"),
+            ("cash ¥", "cash"),
+            ("hold ¥", "route.hold"),
+            ("ttft ms", "ttft_ms"),
+            ("error", "error_code"),
+        ],
+    );
+    for step in v["route"]["chain"].as_array().map_or(&[][..], |a| a) {
+        println!("\nmodel {} — routing {}", output::cell(&step["model"]), output::cell(&step["strategy"]));
+        let excluded: Vec<(String, String)> =
+            step["excluded"].as_array().map_or(&[][..], |a| a).iter().map(|e| (output::cell(&e[0]), output::cell(&e[1]))).collect();
+        let rows: Vec<Value> = step["candidates"]
+            .as_array()
+            .map_or(&[][..], |a| a)
+            .iter()
+            .map(|c| {
+                let id = output::cell(&c["deployment"]);
+                let order = step["order"].as_array().and_then(|o| o.iter().position(|x| x.as_str() == Some(&id)));
+                let verdict = match (order, excluded.iter().find(|(d, _)| *d == id)) {
+                    (Some(i), _) => format!("#{}", i + 1),
+                    (None, Some((_, why))) => format!("left out: {why}"),
+                    _ => "not tried".into(),
+                };
+                json!({"deployment": id, "region": c["region"], "weight": c["weight"], "in flight": c["in_flight"], "ttft ms": c["ewma_ttft_ms"], "verdict": verdict})
+            })
+            .collect();
+        output::table(
+            &rows,
+            &[
+                ("deployment", "deployment"),
+                ("region", "region"),
+                ("weight", "weight"),
+                ("in flight", "in flight"),
+                ("avg ttft ms", "ttft ms"),
+                ("order", "verdict"),
+            ],
+        );
+    }
+    let attempts = v["route"]["attempts"].as_array().map_or(&[][..], |a| a);
+    if !attempts.is_empty() {
+        println!("\nattempts:");
+        output::table(attempts, &[("deployment", "deployment"), ("outcome", "outcome"), ("error", "error"), ("why", "why"), ("ms", "ms")]);
+    }
+}
