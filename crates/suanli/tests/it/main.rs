@@ -6,6 +6,7 @@ mod data;
 mod e2e;
 mod energy;
 mod fuzz;
+mod gateway;
 mod gavel;
 mod harness;
 mod ledger;
