@@ -17,7 +17,8 @@
 #   SUANLI_LLM_PORT         port to listen on (default: a free port chosen at start)
 #   SUANLI_LLM_MODEL        alias the model is served under, for chat, completions and embeddings
 #                           (default smollm2-135m)
-#   SUANLI_LLM_API_KEY      if set, the server requires `Authorization: Bearer <key>`
+#   SUANLI_LLM_API_KEY      if set, the server requires `Authorization: Bearer <key>` (and
+#                           start/env print it too)
 #   SUANLI_LLM_THREADS      llama.cpp threads (default 1: under CPU contention, e.g. a parallel test run,
 #                           2 OpenMP threads on 2 cores are several times slower; idle, 0.13 s vs 0.2 s
 #                           for 16 tokens)
@@ -58,6 +59,7 @@ install() {
     if installed; then
         return 0
     fi
+    ! running_pid >/dev/null || die "a server started from $VENV is running: scripts/llm-upstream.sh stop first"
     mkdir -p "$TOOLS_DIR" "$RUN_DIR"
     local log="$RUN_DIR/llm-install.log" t0 t1
     say "installing into $VENV (log: $log); llama.cpp compiles from source, ~10-20 min on 2 cores"
@@ -159,6 +161,9 @@ SUANLI_LLM_URL=$url
 SUANLI_LLM_MODEL=$MODEL_ALIAS
 SUANLI_PYTHON=$VENV/bin/python
 EOF
+    if [[ -n "${SUANLI_LLM_API_KEY:-}" ]]; then
+        echo "SUANLI_LLM_API_KEY=$SUANLI_LLM_API_KEY" >>"$STATE"
+    fi
     say "ready (pid $pid)"
     cat "$STATE"
 }
