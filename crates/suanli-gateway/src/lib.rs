@@ -38,6 +38,10 @@ use suanli_dispatch::ids::Ids;
 use suanli_store::{LedgerService, Store, StoreResult};
 use tokio::sync::mpsc;
 
+/// The longest a call can take from its hold to its charge: its hold times out then, so a call
+/// that started longer ago than this has its usage record, or never will (settlement counts on it).
+pub const MAX_CALL_MS: i64 = 30 * 60_000;
+
 /// How the gateway talks to upstreams and treats their failures.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -432,7 +436,7 @@ impl Gateway {
         let (t, e) = inner.ids.parts();
         let id = CallId::generate(t, e).to_string();
         let trace = Trace { id: id.clone(), started, started_ms: now, chain: Vec::new(), attempts: Vec::new() };
-        let timeout_ms = (inner.config.first_byte_timeout + inner.config.idle_timeout * 4).as_millis() as i64 + 600_000;
+        let timeout_ms = MAX_CALL_MS;
         let hold = meter::reserve(&inner.ledger, Hold::new(&id, &key.tenant_id, &key.id, estimate, snap.terms.clone()), now, timeout_ms)
             .await
             .inspect_err(|_| inner.limiter.give_back(&key.id, key.spec.tpm, tokens))
@@ -805,6 +809,11 @@ impl Gateway {
                         client_gone = true;
                         break 'relay;
                     }
+                }
+                // A call may not outlive its hold.
+                if trace.started.elapsed().as_millis() as i64 > MAX_CALL_MS - 60_000 {
+                    outcome = Err("the stream ran past the longest a call may take".into());
+                    break;
                 }
                 match tokio::time::timeout(idle, rest.next()).await {
                     Err(_) => {

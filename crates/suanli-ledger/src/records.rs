@@ -110,6 +110,9 @@ pub struct Statement {
     pub from_ms: UnixMs,
     pub to_ms: UnixMs,
     pub bills: u32,
+    /// Metered model calls its centres served in the period (their charges are in the sums).
+    #[serde(default)]
+    pub model_calls: u32,
     pub charge: Fen,
     pub voucher: Fen,
     pub cash: Fen,

@@ -74,6 +74,9 @@ pub enum Effect {
     InsertStatement {
         statement: Statement,
         bills: Vec<BillId>,
+        /// Also marks the provider's unsettled model calls that started from the statement's
+        /// start until this time as settled by it.
+        model_calls_until: Option<UnixMs>,
     },
 }
 
@@ -914,7 +917,9 @@ impl WriteTx<'_> {
             Effect::InsertBill(b) => self.insert_bill(b).await,
             Effect::InsertModelKey(k) => self.insert_model_key(k).await,
             Effect::InsertModelCall(c) => self.insert_model_call(c).await,
-            Effect::InsertStatement { statement, bills } => self.insert_statement(statement, bills).await,
+            Effect::InsertStatement { statement, bills, model_calls_until } => {
+                self.insert_statement(statement, bills, *model_calls_until).await
+            }
         }
     }
 }

@@ -325,8 +325,10 @@ CREATE TABLE model_calls (
     ttft_ms BIGINT,
     duration_ms BIGINT NOT NULL,
     route_json TEXT NOT NULL,
-    error_code TEXT
+    error_code TEXT,
+    statement_id TEXT REFERENCES statements (id)
 );
+ALTER TABLE statements ADD COLUMN model_calls BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX model_calls_by_tenant ON model_calls (tenant_id, started_ms);
 CREATE INDEX model_calls_by_provider ON model_calls (provider_id, started_ms)
 "#,

@@ -244,6 +244,22 @@ impl Store {
             .collect()
     }
 
+    /// A provider's model calls not yet settled that started in `[from, until)`:
+    /// `(calls, charge, voucher, cash)`.
+    pub async fn model_calls_unsettled(&self, provider: &ProviderId, from: UnixMs, until: UnixMs) -> StoreResult<(u32, Fen, Fen, Fen)> {
+        let r = sqlx::query(
+            "SELECT COUNT(*), SUM(charge_fen), SUM(voucher_fen), SUM(cash_fen) FROM model_calls \
+             WHERE provider_id = $1 AND statement_id IS NULL AND started_ms >= $2 AND started_ms < $3 AND charge_fen > 0",
+        )
+        .bind(provider.to_string())
+        .bind(from)
+        .bind(until)
+        .fetch_one(&self.pool)
+        .await?;
+        let f = |i: usize| -> StoreResult<Fen> { Ok(Fen(r.try_get::<Option<i64>, _>(i)?.unwrap_or(0))) };
+        Ok((r.try_get::<i64, _>(0)? as u32, f(1)?, f(2)?, f(3)?))
+    }
+
     /// What every key spent: `(key id, charge)`; for reconciliation against the key budgets.
     pub async fn model_spend_by_key(&self) -> StoreResult<Vec<(String, Fen)>> {
         let rows =

@@ -1198,6 +1198,9 @@ async fn ledger(client: impl Fn() -> anyhow::Result<Client>, cmd: LedgerCmd, fmt
                         ("posted voucher ¥", "posted_voucher"),
                         ("posted cash ¥", "posted_cash"),
                         ("outstanding ¥", "outstanding"),
+                        ("model calls", "model_calls"),
+                        ("model calls matched", "model_calls_matched"),
+                        ("model calls charged ¥", "model_calls_charged"),
                     ],
                 );
                 list(&v["mismatches"], fmt, &[("job", "job_id"), ("bill", "bill_id"), ("problem", "problem")]);

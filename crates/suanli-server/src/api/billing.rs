@@ -253,6 +253,8 @@ pub struct StatementOut {
     pub from: String,
     pub to: String,
     pub bills: u32,
+    /// Metered model calls included (their charges are in the sums).
+    pub model_calls: u32,
     pub charge: String,
     pub voucher: String,
     pub cash: String,
@@ -270,6 +272,7 @@ impl From<&Statement> for StatementOut {
             from: format_rfc3339(st.from_ms),
             to: format_rfc3339(st.to_ms),
             bills: st.bills,
+            model_calls: st.model_calls,
             charge: yuan(st.charge),
             voucher: yuan(st.voucher),
             cash: yuan(st.cash),
@@ -320,13 +323,26 @@ pub async fn settle(
             ..BillFilter::default()
         })
         .await?;
+    // Model calls of the period, up to the last moment a call can still be recorded (a call
+    // started earlier has its usage record by now, or never will: its hold has expired).
+    let calls_until = to.min(s.ids.now_ms() - suanli_gateway::MAX_CALL_MS);
+    let (calls, mc_charge, mc_voucher, mc_cash) = if calls_until > from {
+        s.store.model_calls_unsettled(&provider, from, calls_until).await?
+    } else {
+        (0, Fen::ZERO, Fen::ZERO, Fen::ZERO)
+    };
     let sum = |f: fn(&Bill) -> Fen| Fen(bills.iter().map(|b| f(b).0).sum());
-    let (charge, voucher, cash, outstanding) = (sum(|b| b.charge), sum(|b| b.voucher), sum(|b| b.cash), sum(|b| b.outstanding));
+    let (charge, voucher, cash, outstanding) = (
+        Fen(sum(|b| b.charge).0 + mc_charge.0),
+        Fen(sum(|b| b.voucher).0 + mc_voucher.0),
+        Fen(sum(|b| b.cash).0 + mc_cash.0),
+        sum(|b| b.outstanding),
+    );
     let settled = Fen(voucher.0 + cash.0);
-    if bills.is_empty() {
+    if bills.is_empty() && calls == 0 {
         return Err(ApiError::new(
             ErrorCode::NothingToSettle,
-            format!("provider {provider} has no unsettled bills from {} to {}", b.from, b.to),
+            format!("provider {provider} has no unsettled bills or model calls from {} to {}", b.from, b.to),
         ));
     }
     let (t, e) = s.ids.parts();
@@ -344,6 +360,7 @@ pub async fn settle(
         from_ms: from,
         to_ms: to,
         bills: bills.len() as u32,
+        model_calls: calls,
         charge,
         voucher,
         cash,
@@ -358,7 +375,11 @@ pub async fn settle(
             accounts: vec![StoredAccount::of(&receivable, t), StoredAccount::of(&payout, t)],
             transfers,
             linked: true,
-            effects: vec![Effect::InsertStatement { statement: st.clone(), bills: bills.iter().map(|b| b.id.clone()).collect() }],
+            effects: vec![Effect::InsertStatement {
+                statement: st.clone(),
+                bills: bills.iter().map(|b| b.id.clone()).collect(),
+                model_calls_until: (calls_until > from).then_some(calls_until),
+            }],
             audit: Some(a),
             ..LedgerRequest::default()
         })
@@ -435,6 +456,7 @@ pub async fn list_statements(
 /// One way a bill and the ledger disagree.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Mismatch {
+    /// The job, or the model call (`req_…`), the problem is about.
     pub job_id: String,
     pub bill_id: Option<String>,
     pub problem: String,
@@ -449,6 +471,11 @@ pub struct ReconciliationOut {
     pub posted_voucher: String,
     pub posted_cash: String,
     pub outstanding: String,
+    /// Metered model calls (their usage records) and how many the ledger agrees with.
+    pub model_calls: usize,
+    pub model_calls_matched: usize,
+    /// What the model calls charged, by their usage records.
+    pub model_calls_charged: String,
     pub mismatches: Vec<Mismatch>,
 }
 
@@ -519,7 +546,42 @@ pub async fn reconcile(s: &AppState) -> Result<ReconciliationOut, StoreError> {
             });
         }
     }
+    // Model calls: each usage record's charge is at its deployment's price for its tokens, and
+    // the ledger posted its voucher part, its cash part and the provider's part for it.
+    let calls = s.store.model_calls(&suanli_store::models::UsageFilter::default(), 100_000).await?;
+    let call_sums = s.store.ledger_sums_by_reference_prefix(suanli_core::id::CallId::PREFIX).await?;
+    let mut call_charged = 0i64;
+    let mut call_bad = std::collections::BTreeSet::new();
+    for c in &calls {
+        call_charged += c.charge.0;
+        let mut bad = |problem: String| {
+            call_bad.insert(c.id.clone());
+            mismatches.push(Mismatch { job_id: c.id.clone(), bill_id: None, problem });
+        };
+        let posted = |r: ReasonCode| call_sums.get(&(c.id.clone(), r.as_str().to_string())).copied().unwrap_or(0);
+        if c.voucher.0 + c.cash.0 != c.charge.0 {
+            bad(format!("the call's voucher {} and cash {} do not add up to its charge {}", c.voucher, c.cash, c.charge));
+        }
+        if posted(ReasonCode::VoucherSpend) != c.voucher.0 {
+            bad(format!("the ledger posted {} from vouchers, the usage record says {}", Fen(posted(ReasonCode::VoucherSpend)), c.voucher));
+        }
+        // The tenant's cash part and the provider's whole part both carry the model_call reason.
+        if posted(ReasonCode::ModelCall) != c.cash.0 + c.charge.0 {
+            bad(format!(
+                "the ledger posted {} for the call (cash and the provider's part), the usage record says {} + {}",
+                Fen(posted(ReasonCode::ModelCall)),
+                c.cash,
+                c.charge
+            ));
+        }
+        if posted(ReasonCode::KeyBudget) != c.charge.0 {
+            bad(format!("the key's budget was charged {}, the usage record says {}", Fen(posted(ReasonCode::KeyBudget)), c.charge));
+        }
+    }
     Ok(ReconciliationOut {
+        model_calls: calls.len(),
+        model_calls_matched: calls.len() - call_bad.len(),
+        model_calls_charged: yuan(Fen(call_charged)),
         bills: bills.len(),
         matched: bills.len()
             - mismatches.iter().filter(|m| m.bill_id.is_some()).map(|m| &m.job_id).collect::<std::collections::BTreeSet<_>>().len(),

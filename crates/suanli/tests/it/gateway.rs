@@ -167,6 +167,11 @@ async fn chat_streams_completions_and_embeddings_are_metered_into_the_ledger() {
     assert_eq!(v["usage_source"], "upstream");
     assert_eq!(v["route"]["attempts"][0]["outcome"], "served");
     ledger_verifies(&ts).await;
+    // Every usage record ties to what the ledger posted for it.
+    let (s, r) = ts.as_role("operator").get("/api/v1/ledger/reconciliation").await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!((r["model_calls"].as_u64(), r["model_calls_matched"].as_u64()), (Some(6), Some(6)), "{r}");
+    assert_eq!(r["mismatches"], json!([]), "{r}");
 }
 
 #[tokio::test]

@@ -338,6 +338,7 @@ async fn ledger_suite(store: Store) {
         from_ms: 0,
         to_ms: 1,
         bills: 0,
+        model_calls: 0,
         charge: Fen(0),
         voucher: Fen(0),
         cash: Fen(0),
@@ -351,7 +352,7 @@ async fn ledger_suite(store: Store) {
             let mut request =
                 LedgerRequest { transfers: vec![t(1_000 + i, &voucher, &cash, 1, R::VoucherSpend)], ..LedgerRequest::default() };
             if i == 20 {
-                request.effects = vec![Effect::InsertStatement { statement: bogus.clone(), bills: Vec::new() }];
+                request.effects = vec![Effect::InsertStatement { statement: bogus.clone(), bills: Vec::new(), model_calls_until: None }];
             }
             let l = ledger.clone();
             tokio::spawn(async move { l.submit_all(request).await })
