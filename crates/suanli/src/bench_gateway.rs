@@ -9,12 +9,16 @@
 //! it. Each target gets the same requests:
 //!
 //! 1. a cold first request (a new connection);
-//! 2. a fixed offered load, open loop (`--rate` requests a second for `--seconds`); latency
+//! 2. the sustained rate: `--concurrency` closed-loop clients for `--seconds`;
+//! 3. a fixed offered load, open loop (`--rate` requests a second for `--seconds`); latency
 //!    counts from each request's scheduled time, so a target that falls behind is charged for
 //!    its queue; p50, p99 and the maximum;
-//! 3. the sustained rate: `--concurrency` closed-loop clients for `--seconds`;
 //! 4. with `--trace`, a replay of the Azure LLM inference trace: its arrival gaps (sped up
 //!    `--trace-speedup` times) and its prompt and output sizes.
+//!
+//! Between phases the bench waits until the target answers a single call within a second
+//! again (at most a minute), so that a backlog left by an overload does not count against the
+//! next phase.
 //!
 //! The added latency is the target's percentile minus the direct one at the same load. The
 //! load generator shares the machine's two cores with every target; the figures are for this
@@ -216,6 +220,18 @@ async fn replay(t: &Target, trace: &[(f64, u64, u64)], speedup: f64) -> Figures 
     figures(lat, errors, span)
 }
 
+/// Waits until the target answers one call within a second (at most a minute).
+async fn recover(http: &reqwest::Client, t: &Target) {
+    let until = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < until {
+        let t0 = Instant::now();
+        if one(http, t, body(32, 16)).await && t0.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 /// Starts the upstream, Suanli with metering, and (if asked) LiteLLM; answers the targets.
 async fn targets(b: &GatewayBench, dir: &std::path::Path) -> anyhow::Result<(Vec<Target>, Option<std::path::PathBuf>)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -334,16 +350,18 @@ pub async fn gateway(b: GatewayBench, json_out: bool) -> anyhow::Result<()> {
             let t0 = Instant::now();
             let cold_ok = one(&http, t, body(32, 16)).await;
             let cold_ms = t0.elapsed().as_secs_f64() * 1000.0;
+            if !json_out {
+                eprintln!("{}: sustained rate with {} clients…", t.name, b.concurrency);
+            }
+            let max = sustained(t, b.concurrency, b.seconds).await;
+            recover(&http, t).await;
             let n = (b.rate as f64 * b.seconds) as u64;
             let pb = if json_out { ProgressBar::hidden() } else { ProgressBar::new(n) };
             pb.set_style(style.clone());
             pb.set_message(format!("{} at {} req/s", t.name, b.rate));
             let fixed = fixed_rate(t, b.rate, b.seconds, &pb).await;
             pb.finish_and_clear();
-            if !json_out {
-                eprintln!("{}: sustained rate with {} clients…", t.name, b.concurrency);
-            }
-            let max = sustained(t, b.concurrency, b.seconds).await;
+            recover(&http, t).await;
             let replayed = match &trace {
                 Some(tr) => Some(replay(t, tr, b.trace_speedup).await),
                 None => None,

@@ -19,8 +19,10 @@ use suanli_core::city::ComputeSlice;
 
 mod insight;
 mod jobs;
+mod models;
 pub mod session;
 pub use jobs::{job_page, jobs_page, submit_job};
+pub use models::models_page;
 const LANG_COOKIE: &str = "suanli_lang";
 
 /// The two languages of the UI.
@@ -162,6 +164,7 @@ fn nav_links(lang: Lang) -> String {
         ("/jobs", lang.t("作业", "Jobs")),
         ("/vouchers", lang.t("算力券", "Vouchers")),
         ("/energy", lang.t("能耗", "Energy")),
+        ("/models", lang.t("模型服务", "Models")),
         ("/api", lang.t("接口文档", "API")),
     ];
     let mut out = String::new();

@@ -1,0 +1,244 @@
+//! `GET /models`: the model catalogue to browse and compare side by side, and model-call usage: a tenant's own keys and calls, a provider's calls served, the city's for the operator and the regulator.
+
+use super::{Lang, LangQuery, esc, gate, page, thead, with_cookie};
+use crate::AppState;
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::{Html, IntoResponse, Response};
+use std::fmt::Write;
+use suanli_app::models::CatalogueEntry;
+use suanli_core::model::{DOMAINS, ModelKind};
+use suanli_core::money::Fen;
+use suanli_core::tenant::Role;
+use suanli_store::models::UsageFilter;
+
+fn domain_name(lang: Lang, d: &str) -> String {
+    DOMAINS.iter().find(|(k, _, _)| *k == d).map_or(d.to_string(), |(_, zh, en)| lang.t(zh, en).to_string())
+}
+
+fn kind_name(lang: Lang, k: ModelKind) -> &'static str {
+    match k {
+        ModelKind::General => lang.t("通用", "General"),
+        ModelKind::Special => lang.t("专用", "Special"),
+    }
+}
+
+/// The cheapest and dearest price per million tokens across a model's deployments.
+fn price_range(lang: Lang, e: &CatalogueEntry, output: bool) -> String {
+    let prices: Vec<Fen> = e.deployments.iter().map(|d| if output { d.price_output_per_m } else { d.price_input_per_m }).collect();
+    match (prices.iter().min(), prices.iter().max()) {
+        (Some(a), Some(b)) if a == b => lang.yuan(a.0 as f64 / 100.0),
+        (Some(a), Some(b)) => format!("{} – {}", lang.yuan(a.0 as f64 / 100.0), lang.yuan(b.0 as f64 / 100.0)),
+        _ => "-".into(),
+    }
+}
+
+/// Reads `lang` and every `m` (models to compare) from the query string.
+fn parse_query(raw: Option<&str>) -> (LangQuery, Vec<String>) {
+    let mut lang = None;
+    let mut compare = Vec::new();
+    for (k, v) in serde_urlencoded::from_str::<Vec<(String, String)>>(raw.unwrap_or("")).unwrap_or_default() {
+        match k.as_str() {
+            "lang" => lang = Some(v),
+            "m" if compare.len() < 6 && !compare.contains(&v) => compare.push(v),
+            _ => {}
+        }
+    }
+    (LangQuery { lang }, compare)
+}
+
+/// `GET /models`.
+pub async fn models_page(State(s): State<AppState>, RawQuery(raw): RawQuery, headers: HeaderMap) -> Response {
+    let (q, compare) = parse_query(raw.as_deref());
+    let (lang, set, c) = match gate(&s, &q, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Ok(caller) = suanli_app::Caller::of(&c.0) else {
+        return with_cookie(Html(page(lang, lang.t("模型服务", "Models"), Some(&c), "")).into_response(), set);
+    };
+    let catalogue = s.models.catalogue(&caller).await.unwrap_or_default();
+    let providers: std::collections::HashMap<String, String> =
+        s.store.providers().await.unwrap_or_default().into_iter().map(|p| (p.id.to_string(), lang.name(&p.name, &p.name_en).to_string())).collect();
+    let mut body = format!(
+        "<h1>{}</h1><p>{}</p>",
+        lang.t("模型服务（MaaS）", "Models as a service (MaaS)"),
+        lang.t(
+            "城市算力中心托管的模型，以 OpenAI 兼容接口 /v1 提供；企业用模型密钥调用，按令牌计费，可用算力券抵扣。",
+            "Models hosted by the city's centres, offered through the OpenAI-compatible /v1; enterprises call them with a model key, pay per token, partly with vouchers."
+        )
+    );
+    // The catalogue, with a checkbox per model to compare.
+    let _ = write!(body, r#"<h2>{}</h2><form method="get" action="/models">"#, lang.t("模型目录", "Catalogue"));
+    body.push_str(&thead(&[
+        lang.t("对比", "Compare"),
+        lang.t("模型", "Model"),
+        lang.t("类型", "Kind"),
+        lang.t("领域", "Domain"),
+        lang.t("参数量（十亿）", "Parameters (B)"),
+        lang.t("上下文（令牌）", "Context (tokens)"),
+        lang.t("提供方", "Provider"),
+        lang.t("部署数", "Deployments"),
+        lang.t("输入价（每百万令牌）", "Input price (per M tokens)"),
+        lang.t("输出价（每百万令牌）", "Output price (per M tokens)"),
+        lang.t("评测得分", "Evaluation score"),
+    ]));
+    for e in &catalogue {
+        let m = &e.model;
+        let checked = if compare.contains(&m.name) { " checked" } else { "" };
+        let _ = write!(
+            body,
+            r#"<tr><td><input type="checkbox" name="m" value="{name}" id="m-{name}" aria-label="{cmp} {name}"{checked}></td><td><code>{name}</code></td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            kind_name(lang, m.spec.kind),
+            esc(&domain_name(lang, &m.spec.domain)),
+            m.spec.parameters_b,
+            m.spec.context_tokens,
+            esc(providers.get(m.provider_id.as_str()).map_or(m.provider_id.as_str(), |p| p.as_str())),
+            e.deployments.len(),
+            price_range(lang, e, false),
+            price_range(lang, e, true),
+            m.spec.evaluation.as_ref().map_or("-".to_string(), |v| format!("{:.1}", v.score)),
+            name = esc(&m.name),
+            cmp = lang.t("对比", "compare"),
+        );
+    }
+    let _ = write!(body, r#"</tbody></table></div><p><button type="submit">{}</button></p></form>"#, lang.t("对比所选模型", "Compare the chosen models"));
+    if catalogue.is_empty() {
+        let _ = write!(body, "<p>{}</p>", lang.t("目录中还没有模型。", "No model is in the catalogue yet."));
+    }
+    // Side by side.
+    let chosen: Vec<&CatalogueEntry> = compare.iter().filter_map(|n| catalogue.iter().find(|e| &e.model.name == n)).collect();
+    if chosen.len() >= 2 {
+        let _ = write!(body, r#"<h2 id="compare">{}</h2>"#, lang.t("模型对比", "Side by side"));
+        let mut cols = vec![lang.t("项目", "Attribute").to_string()];
+        cols.extend(chosen.iter().map(|e| e.model.name.clone()));
+        let refs: Vec<&str> = cols.iter().map(String::as_str).collect();
+        body.push_str(&thead(&refs));
+        let rows: Vec<(&str, Box<dyn Fn(&CatalogueEntry) -> String>)> = vec![
+            (lang.t("类型", "Kind"), Box::new(move |e: &CatalogueEntry| kind_name(lang, e.model.spec.kind).to_string())),
+            (lang.t("领域", "Domain"), Box::new(move |e: &CatalogueEntry| domain_name(lang, &e.model.spec.domain))),
+            (lang.t("参数量（十亿）", "Parameters (B)"), Box::new(|e: &CatalogueEntry| format!("{:.1}", e.model.spec.parameters_b))),
+            (lang.t("上下文（令牌）", "Context (tokens)"), Box::new(|e: &CatalogueEntry| e.model.spec.context_tokens.to_string())),
+            (lang.t("许可", "Licence"), Box::new(|e: &CatalogueEntry| e.model.spec.licence.clone())),
+            (
+                lang.t("接口", "Endpoints"),
+                Box::new(|e: &CatalogueEntry| e.model.spec.endpoints.iter().map(|x| x.path()).collect::<Vec<_>>().join(" ")),
+            ),
+            (lang.t("输入价（每百万令牌）", "Input price (per M tokens)"), Box::new(move |e: &CatalogueEntry| price_range(lang, e, false))),
+            (lang.t("输出价（每百万令牌）", "Output price (per M tokens)"), Box::new(move |e: &CatalogueEntry| price_range(lang, e, true))),
+            (
+                lang.t("部署地区", "Regions deployed"),
+                Box::new(|e: &CatalogueEntry| e.deployments.iter().map(|d| d.region.clone()).collect::<Vec<_>>().join(", ")),
+            ),
+            (
+                lang.t("评测", "Evaluation"),
+                Box::new(|e: &CatalogueEntry| {
+                    e.model.spec.evaluation.as_ref().map_or("-".into(), |v| format!("{:.1} · {} · {}", v.score, v.evaluator, v.date))
+                }),
+            ),
+            (lang.t("说明", "Description"), Box::new(|e: &CatalogueEntry| e.model.spec.description.clone())),
+        ];
+        for (label, f) in rows {
+            let _ = write!(body, "<tr><th scope=\"row\">{}</th>", esc(label));
+            for e in &chosen {
+                let _ = write!(body, "<td>{}</td>", esc(&f(e)));
+            }
+            body.push_str("</tr>");
+        }
+        body.push_str("</tbody></table></div>");
+    }
+    // Keys (tenants and the operator) and usage (everyone, as far as they may see).
+    if matches!(c.0.role, Role::Tenant | Role::Operator)
+        && let Ok(keys) = s.models.keys(&caller).await
+    {
+        let _ = write!(body, "<h2>{}</h2>", lang.t("模型密钥", "Model keys"));
+        body.push_str(&thead(&[
+            lang.t("名称", "Name"),
+            lang.t("前缀", "Prefix"),
+            lang.t("预算", "Budget"),
+            lang.t("剩余", "Left"),
+            lang.t("每分钟请求 / 令牌", "Requests / tokens per minute"),
+            lang.t("允许地区", "Regions allowed"),
+            lang.t("状态", "State"),
+        ]));
+        for (k, left) in &keys {
+            let limit = |n: u32| if n == 0 { lang.t("不限", "no limit").to_string() } else { n.to_string() };
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td><code>{}…</code></td><td>{}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td></tr>",
+                esc(&k.spec.name),
+                esc(&k.prefix),
+                lang.yuan(k.spec.budget.0 as f64 / 100.0),
+                lang.yuan(left.0 as f64 / 100.0),
+                limit(k.spec.rpm),
+                limit(k.spec.tpm),
+                if k.spec.regions.is_empty() { lang.t("不限", "anywhere").to_string() } else { esc(&k.spec.regions.join(", ")) },
+                if k.revoked_ms.is_some() { lang.t("已吊销", "revoked") } else { lang.t("有效", "active") },
+            );
+        }
+        body.push_str("</tbody></table></div>");
+        let _ = write!(
+            body,
+            "<p>{}</p>",
+            lang.t(
+                "新建密钥：suanli models keys create --name … --budget …（密钥只显示一次）。",
+                "Make a key with: suanli models keys create --name … --budget … (the secret is shown once)."
+            )
+        );
+    }
+    let now = s.ids.now_ms();
+    let filter = UsageFilter { from_ms: Some(now - 30 * 86_400_000), ..UsageFilter::default() };
+    let usage = s.models.usage(&caller, filter).await.unwrap_or_default();
+    let title = match c.0.role {
+        Role::Tenant => lang.t("近 30 天调用（本企业）", "Calls in the last 30 days (yours)"),
+        Role::Provider => lang.t("近 30 天调用（本方提供）", "Calls in the last 30 days (served by you)"),
+        _ => lang.t("近 30 天调用（全市）", "Calls in the last 30 days (city-wide)"),
+    };
+    let _ = write!(body, r#"<h2 id="usage">{title}</h2>"#);
+    if usage.is_empty() {
+        let _ = write!(body, "<p>{}</p>", lang.t("还没有调用。", "No calls yet."));
+    } else {
+        let total_calls: u64 = usage.iter().map(|u| u.calls).sum();
+        let total: i64 = usage.iter().map(|u| u.charge.0).sum();
+        let voucher: i64 = usage.iter().map(|u| u.voucher.0).sum();
+        let _ = write!(
+            body,
+            r#"<div class="tiles"><div class="tile"><div class="v">{total_calls}</div><div class="t">{}</div></div><div class="tile"><div class="v">{}</div><div class="t">{}</div></div><div class="tile"><div class="v">{}</div><div class="t">{}</div></div></div>"#,
+            lang.t("次调用", "calls"),
+            lang.yuan(total as f64 / 100.0),
+            lang.t("费用", "charged"),
+            lang.yuan(voucher as f64 / 100.0),
+            lang.t("其中算力券支付", "of it paid by vouchers"),
+        );
+        body.push_str(&thead(&[
+            lang.t("日期", "Day"),
+            lang.t("模型", "Model"),
+            lang.t("密钥", "Key"),
+            lang.t("调用", "Calls"),
+            lang.t("失败", "Failed"),
+            lang.t("输入令牌", "Input tokens"),
+            lang.t("输出令牌", "Output tokens"),
+            lang.t("费用", "Charge"),
+            lang.t("算力券", "Vouchers"),
+            lang.t("现金", "Cash"),
+        ]));
+        for u in usage.iter().rev().take(200) {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&u.day),
+                esc(&u.model),
+                esc(&u.key_id),
+                u.calls,
+                u.failed_calls,
+                u.input_tokens,
+                u.output_tokens,
+                lang.yuan(u.charge.0 as f64 / 100.0),
+                lang.yuan(u.voucher.0 as f64 / 100.0),
+                lang.yuan(u.cash.0 as f64 / 100.0),
+            );
+        }
+        body.push_str("</tbody></table></div>");
+    }
+    with_cookie(Html(page(lang, lang.t("模型服务", "Models"), Some(&c), &body)).into_response(), set)
+}
