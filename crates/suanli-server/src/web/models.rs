@@ -12,6 +12,9 @@ use suanli_core::money::Fen;
 use suanli_core::tenant::Role;
 use suanli_store::models::UsageFilter;
 
+/// How one row of the comparison reads a model.
+type Cell = Box<dyn Fn(&CatalogueEntry) -> String>;
+
 fn domain_name(lang: Lang, d: &str) -> String {
     DOMAINS.iter().find(|(k, _, _)| *k == d).map_or(d.to_string(), |(_, zh, en)| lang.t(zh, en).to_string())
 }
@@ -58,8 +61,14 @@ pub async fn models_page(State(s): State<AppState>, RawQuery(raw): RawQuery, hea
         return with_cookie(Html(page(lang, lang.t("模型服务", "Models"), Some(&c), "")).into_response(), set);
     };
     let catalogue = s.models.catalogue(&caller).await.unwrap_or_default();
-    let providers: std::collections::HashMap<String, String> =
-        s.store.providers().await.unwrap_or_default().into_iter().map(|p| (p.id.to_string(), lang.name(&p.name, &p.name_en).to_string())).collect();
+    let providers: std::collections::HashMap<String, String> = s
+        .store
+        .providers()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| (p.id.to_string(), lang.name(&p.name, &p.name_en).to_string()))
+        .collect();
     let mut body = format!(
         "<h1>{}</h1><p>{}</p>",
         lang.t("模型服务（MaaS）", "Models as a service (MaaS)"),
@@ -102,7 +111,11 @@ pub async fn models_page(State(s): State<AppState>, RawQuery(raw): RawQuery, hea
             cmp = lang.t("对比", "compare"),
         );
     }
-    let _ = write!(body, r#"</tbody></table></div><p><button type="submit">{}</button></p></form>"#, lang.t("对比所选模型", "Compare the chosen models"));
+    let _ = write!(
+        body,
+        r#"</tbody></table></div><p><button type="submit">{}</button></p></form>"#,
+        lang.t("对比所选模型", "Compare the chosen models")
+    );
     if catalogue.is_empty() {
         let _ = write!(body, "<p>{}</p>", lang.t("目录中还没有模型。", "No model is in the catalogue yet."));
     }
@@ -114,7 +127,7 @@ pub async fn models_page(State(s): State<AppState>, RawQuery(raw): RawQuery, hea
         cols.extend(chosen.iter().map(|e| e.model.name.clone()));
         let refs: Vec<&str> = cols.iter().map(String::as_str).collect();
         body.push_str(&thead(&refs));
-        let rows: Vec<(&str, Box<dyn Fn(&CatalogueEntry) -> String>)> = vec![
+        let rows: Vec<(&str, Cell)> = vec![
             (lang.t("类型", "Kind"), Box::new(move |e: &CatalogueEntry| kind_name(lang, e.model.spec.kind).to_string())),
             (lang.t("领域", "Domain"), Box::new(move |e: &CatalogueEntry| domain_name(lang, &e.model.spec.domain))),
             (lang.t("参数量（十亿）", "Parameters (B)"), Box::new(|e: &CatalogueEntry| format!("{:.1}", e.model.spec.parameters_b))),
