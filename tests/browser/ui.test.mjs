@@ -239,6 +239,8 @@ const MAIN_PAGES = () => [
   { name: 'vouchers (tenant)', path: '/vouchers', role: 'tenant' },
   { name: 'vouchers (operator)', path: '/vouchers', role: 'operator' },
   { name: 'energy', path: '/energy', role: 'regulator' },
+  { name: 'models (tenant)', path: '/models?m=hz-general-7b&m=hz-med-13b', role: 'tenant' },
+  { name: 'models (provider)', path: '/models', role: 'provider' },
 ];
 
 // ----- signing in and out -----
@@ -539,6 +541,39 @@ test('no horizontal overflow at phone width (390x844), in both languages', { tim
   }
 });
 
+// ----- models as a service -----
+
+test('the models page lists the catalogue, compares two models side by side, and shows a tenant its key and calls', { timeout: 120_000 }, async () => {
+  // One call through the gateway with the demo tenant's model key.
+  const demo = JSON.parse(await readFile(join(server.dataDir, 'demo-tokens.json'), 'utf8'));
+  const r = await fetch(`${server.base}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${demo.model_key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'hz-general-7b', messages: [{ role: 'user', content: '你好' }], max_tokens: 8 }),
+  });
+  assert.equal(r.status, 200, await r.text());
+  await withPage(async (page) => {
+    await signIn(page, 'tenant', { lang: 'en' });
+    await page.goto('/models');
+    assert.equal(await h1(page), 'Models as a service (MaaS)');
+    const catalogue = await page.locator('main table').first().textContent();
+    for (const m of ['hz-general-7b', 'hz-med-13b', 'hz-ecom-7b', 'hz-embed-zh']) assert.match(catalogue, new RegExp(m));
+    assert.match(catalogue, /Healthcare/);
+    await page.check('#m-hz-general-7b');
+    await page.check('#m-hz-med-13b');
+    await Promise.all([page.waitForURL(/m=hz-med-13b/), page.click('main form button[type=submit]')]);
+    assert.equal(await page.locator('h2#compare').count(), 1);
+    const compare = await page.locator('h2#compare + div table').textContent();
+    assert.match(compare, /hz-general-7b/);
+    assert.match(compare, /hz-med-13b/);
+    assert.match(compare, /Input price/);
+    const text = await page.textContent('main');
+    assert.match(text, /demo key/, 'the tenant sees its key');
+    assert.match(await page.locator('h2#usage + div.tiles + div table').textContent(), /hz-general-7b/, 'and its calls');
+    assert.doesNotMatch(text, /simulated\/v1/, 'a tenant never sees an upstream address');
+  });
+});
+
 // ----- screenshots (artefacts for people to look at) -----
 
 test('screenshots of the main pages in both languages', { timeout: 240_000 }, async () => {
@@ -563,6 +598,8 @@ test('screenshots of the main pages in both languages', { timeout: 240_000 }, as
       await shot(page, 'jobs-tenant');
       await page.goto('/vouchers');
       await shot(page, 'vouchers-tenant');
+      await page.goto('/models?m=hz-general-7b&m=hz-med-13b');
+      await shot(page, 'models-tenant');
     });
     await withPage(
       async (page) => {

@@ -19,6 +19,11 @@ fn domain_name(lang: Lang, d: &str) -> String {
     DOMAINS.iter().find(|(k, _, _)| *k == d).map_or(d.to_string(), |(_, zh, en)| lang.t(zh, en).to_string())
 }
 
+/// A region's name in the page's language, as plain text (its id if unknown).
+fn region_label(s: &AppState, lang: Lang, id: &str) -> String {
+    s.regions.get(id).map_or(id.to_string(), |r| lang.name(&r.name_zh, &r.name_en).to_string())
+}
+
 fn kind_name(lang: Lang, k: ModelKind) -> &'static str {
     match k {
         ModelKind::General => lang.t("通用", "General"),
@@ -127,6 +132,7 @@ pub async fn models_page(State(s): State<AppState>, RawQuery(raw): RawQuery, hea
         cols.extend(chosen.iter().map(|e| e.model.name.clone()));
         let refs: Vec<&str> = cols.iter().map(String::as_str).collect();
         body.push_str(&thead(&refs));
+        let s2 = s.clone();
         let rows: Vec<(&str, Cell)> = vec![
             (lang.t("类型", "Kind"), Box::new(move |e: &CatalogueEntry| kind_name(lang, e.model.spec.kind).to_string())),
             (lang.t("领域", "Domain"), Box::new(move |e: &CatalogueEntry| domain_name(lang, &e.model.spec.domain))),
@@ -141,7 +147,9 @@ pub async fn models_page(State(s): State<AppState>, RawQuery(raw): RawQuery, hea
             (lang.t("输出价（每百万令牌）", "Output price (per M tokens)"), Box::new(move |e: &CatalogueEntry| price_range(lang, e, true))),
             (
                 lang.t("部署地区", "Regions deployed"),
-                Box::new(|e: &CatalogueEntry| e.deployments.iter().map(|d| d.region.clone()).collect::<Vec<_>>().join(", ")),
+                Box::new(move |e: &CatalogueEntry| {
+                    e.deployments.iter().map(|d| region_label(&s2, lang, &d.region)).collect::<Vec<_>>().join(", ")
+                }),
             ),
             (
                 lang.t("评测", "Evaluation"),
@@ -185,7 +193,11 @@ pub async fn models_page(State(s): State<AppState>, RawQuery(raw): RawQuery, hea
                 lang.yuan(left.0 as f64 / 100.0),
                 limit(k.spec.rpm),
                 limit(k.spec.tpm),
-                if k.spec.regions.is_empty() { lang.t("不限", "anywhere").to_string() } else { esc(&k.spec.regions.join(", ")) },
+                if k.spec.regions.is_empty() {
+                    lang.t("不限", "anywhere").to_string()
+                } else {
+                    esc(&k.spec.regions.iter().map(|r| region_label(&s, lang, r)).collect::<Vec<_>>().join(", "))
+                },
                 if k.revoked_ms.is_some() { lang.t("已吊销", "revoked") } else { lang.t("有效", "active") },
             );
         }
