@@ -29,6 +29,17 @@ fn unit_ms(label_en: &str) -> f64 {
     }
 }
 
+/// Every provider's name in the page's language, by id.
+pub async fn provider_names(s: &AppState, lang: Lang) -> HashMap<String, String> {
+    s.store
+        .providers()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| (p.id.to_string(), lang.name(&p.name, &p.name_en).to_string()))
+        .collect()
+}
+
 /// The operator's and regulator's view of spending: cumulative voucher spending over time (a
 /// line per top provider and the total), and totals by enterprise and by provider.
 pub async fn spending(s: &AppState, lang: Lang) -> String {
@@ -52,14 +63,7 @@ pub async fn spending(s: &AppState, lang: Lang) -> String {
         *by_provider.entry(p.clone()).or_default() += fen;
         *per_bucket.entry(*at).or_default().entry(p).or_default() += fen;
     }
-    let providers: HashMap<String, String> = s
-        .store
-        .providers()
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|p| (p.id.to_string(), lang.name(&p.name, &p.name_en).to_string()))
-        .collect();
+    let providers = provider_names(s, lang).await;
     let mut top: Vec<(&String, &i64)> = by_provider.iter().collect();
     top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
     let x_unit = unit_ms(en_x);

@@ -66,14 +66,7 @@ pub async fn models_page(State(s): State<AppState>, RawQuery(raw): RawQuery, hea
         return with_cookie(Html(page(lang, lang.t("模型服务", "Models"), Some(&c), "")).into_response(), set);
     };
     let catalogue = s.models.catalogue(&caller).await.unwrap_or_default();
-    let providers: std::collections::HashMap<String, String> = s
-        .store
-        .providers()
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|p| (p.id.to_string(), lang.name(&p.name, &p.name_en).to_string()))
-        .collect();
+    let providers = super::insight::provider_names(&s, lang).await;
     let mut body = format!(
         "<h1>{}</h1><p>{}</p>",
         lang.t("模型服务（MaaS）", "Models as a service (MaaS)"),
