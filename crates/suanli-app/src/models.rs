@@ -250,6 +250,7 @@ impl Models {
 
     /// Keys a caller may see: a tenant its own, the operator all. With what each has left.
     pub async fn keys(&self, caller: &Caller) -> Result<Vec<(ModelKey, Fen)>, StoreError> {
+        self.ledger.barrier().await?;
         let keys = match caller {
             Caller::Tenant { tenant, .. } => self.store.model_keys(Some(tenant)).await?,
             Caller::Operator { .. } => self.store.model_keys(None).await?,
@@ -294,17 +295,21 @@ impl Models {
 
     /// Usage per day, key and model.
     pub async fn usage(&self, caller: &Caller, filter: UsageFilter) -> Result<Vec<UsageRow>, StoreError> {
+        // Calls are charged when the ledger decides; this reads them once they are durable.
+        self.ledger.barrier().await?;
         self.store.model_usage(&self.scope(caller, filter)).await
     }
 
     /// The newest calls.
     pub async fn calls(&self, caller: &Caller, filter: UsageFilter, limit: u32) -> Result<Vec<ModelCall>, StoreError> {
+        self.ledger.barrier().await?;
         self.store.model_calls(&self.scope(caller, filter), limit).await
     }
 
     /// One call with its route (`suanli models explain`): its tenant, the provider that served
     /// it, the operator and the regulator.
     pub async fn call(&self, caller: &Caller, id: &str) -> Result<ModelCall, StoreError> {
+        self.ledger.barrier().await?;
         let not_found = || StoreError::from(Error::new(ErrorCode::NotFound, format!("no model call {id}")));
         let call = self.store.model_call(id).await?.ok_or_else(not_found)?;
         let visible = match caller {

@@ -153,8 +153,16 @@ pub async fn reserve(ledger: &LedgerService, mut hold: Hold, now: UnixMs, timeou
     if let Some(v) = &voucher_acct {
         accounts.push(StoredAccount::of(v, now));
     }
+    // Decided is enough to forward: the writer's decision binds every later request (so the
+    // budget holds however many calls race); a crash before the commit loses only the hold.
     ledger
-        .submit_all(LedgerRequest { accounts, transfers: vec![budget.clone()], plan: Some(plan), linked: true, ..LedgerRequest::default() })
+        .submit_all_decided(LedgerRequest {
+            accounts,
+            transfers: vec![budget.clone()],
+            plan: Some(plan),
+            linked: true,
+            ..LedgerRequest::default()
+        })
         .await
         .map_err(|e| match e.code {
             ErrorCode::InsufficientFunds | ErrorCode::UnknownAccount => {
@@ -253,8 +261,10 @@ pub async fn settle(
     record.voucher = pay.voucher;
     record.cash = pay.cash_from_hold;
     record.programme_id = hold.terms.as_ref().filter(|_| pay.voucher.is_positive()).map(|t| t.programme.clone());
+    // Answered when decided, durable with the writer's next commit: a crash in between loses
+    // the charge of a call that was served (the platform's loss, never the tenant's).
     ledger
-        .submit_all(LedgerRequest {
+        .submit_all_decided(LedgerRequest {
             accounts,
             transfers,
             linked: true,

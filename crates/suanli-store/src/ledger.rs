@@ -158,6 +158,8 @@ type Reply = oneshot::Sender<Result<LedgerAnswer, Error>>;
 struct Queued {
     request: LedgerRequest,
     reply: Reply,
+    /// Answer as soon as the request is decided in memory, before its commit.
+    early: bool,
 }
 
 /// The handle through which the platform changes the ledger. Cheap to clone.
@@ -216,8 +218,30 @@ impl LedgerService {
     /// Applies a request and answers once it is durable (or refused, which changes nothing).
     pub async fn submit(&self, request: LedgerRequest) -> Result<LedgerAnswer, Error> {
         let (reply, answer) = oneshot::channel();
-        self.tx.send(Queued { request, reply }).await.map_err(|_| unavailable("the ledger writer has stopped"))?;
+        self.tx.send(Queued { request, reply, early: false }).await.map_err(|_| unavailable("the ledger writer has stopped"))?;
         answer.await.map_err(|_| unavailable("the ledger writer stopped before answering"))?
+    }
+
+    /// Applies a request and answers as soon as the writer has decided it, before its group's
+    /// commit (a few milliseconds later). The decision is final for everything after it (a
+    /// balance rule it passed holds against every later request), but a crash before that
+    /// commit loses it. For writes whose loss only forgoes money the platform would have had,
+    /// such as a model call's charge; [`LedgerService::barrier`] waits until they are durable.
+    pub async fn submit_decided(&self, request: LedgerRequest) -> Result<LedgerAnswer, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send(Queued { request, reply, early: true }).await.map_err(|_| unavailable("the ledger writer has stopped"))?;
+        answer.await.map_err(|_| unavailable("the ledger writer stopped before answering"))?
+    }
+
+    /// [`LedgerService::submit_decided`] for an all-or-nothing request.
+    pub async fn submit_all_decided(&self, request: LedgerRequest) -> Result<Vec<Outcome>, Error> {
+        self.submit_decided(request).await?.into_result()
+    }
+
+    /// Waits until everything submitted before it is durable (the writer takes requests in
+    /// order), so that a read of the store sees what was decided.
+    pub async fn barrier(&self) -> Result<(), Error> {
+        self.submit(LedgerRequest::default()).await.map(|_| ())
     }
 
     /// Like [`LedgerService::submit`] for an all-or-nothing request: the outcomes, or the first refusal.
@@ -316,11 +340,20 @@ impl Writer {
     /// Commits a group; if its commit fails, commits its requests one by one, so one
     /// request's failing write does not fail its neighbours.
     async fn commit_group(&mut self, group: Vec<Queued>) {
-        let (requests, replies): (Vec<LedgerRequest>, Vec<Reply>) = group.into_iter().map(|q| (q.request, q.reply)).unzip();
-        let e = match self.commit(&requests).await {
+        let mut requests = Vec::with_capacity(group.len());
+        let mut replies: Vec<Option<Reply>> = Vec::with_capacity(group.len());
+        let mut early = Vec::with_capacity(group.len());
+        for q in group {
+            requests.push(q.request);
+            replies.push(Some(q.reply));
+            early.push(q.early);
+        }
+        let e = match self.commit(&requests, &mut replies, &early).await {
             Ok(answers) => {
                 for (reply, answer) in replies.into_iter().zip(answers) {
-                    let _ = reply.send(answer);
+                    if let Some(reply) = reply {
+                        let _ = reply.send(answer);
+                    }
                 }
                 return;
             }
@@ -329,12 +362,13 @@ impl Writer {
         self.reload().await;
         if requests.len() == 1 {
             log_failed(&requests[0], &e);
-            let _ = replies.into_iter().next().map(|r| r.send(Err(unavailable(COMMIT_FAILED))));
+            let _ = replies.into_iter().next().flatten().map(|r| r.send(Err(unavailable(COMMIT_FAILED))));
             return;
         }
         tracing::warn!(error = %e, requests = requests.len(), "a ledger group commit failed; committing its requests one by one");
+        // Requests answered early were decided; applied again alone, they are kept if they can be.
         for (request, reply) in requests.iter().zip(replies) {
-            let answer = match self.commit(std::slice::from_ref(request)).await {
+            let answer = match self.commit(std::slice::from_ref(request), &mut [None], &[false]).await {
                 Ok(mut answers) => answers.pop().unwrap_or_else(|| Err(unavailable(COMMIT_FAILED))),
                 Err(e) => {
                     log_failed(request, &e);
@@ -342,26 +376,41 @@ impl Writer {
                     Err(unavailable(COMMIT_FAILED))
                 }
             };
-            let _ = reply.send(answer);
+            if let Some(reply) = reply {
+                let _ = reply.send(answer);
+            }
         }
     }
 
     /// Applies requests in order to the in-memory ledger and writes all they did in one
     /// transaction. On an error the in-memory state is ahead of the store: the caller reloads.
-    async fn commit(&mut self, requests: &[LedgerRequest]) -> StoreResult<Vec<Result<LedgerAnswer, Error>>> {
+    /// A request marked `early` is answered through its reply as soon as it is applied (the
+    /// reply is taken); the others are answered by the caller after the commit.
+    async fn commit(
+        &mut self,
+        requests: &[LedgerRequest],
+        replies: &mut [Option<Reply>],
+        early: &[bool],
+    ) -> StoreResult<Vec<Result<LedgerAnswer, Error>>> {
         let before = self.ledger.transfers().len();
         let mut new_accounts: Vec<AccountId> = Vec::new();
         let mut effects: Vec<Effect> = Vec::new();
         let mut audits: Vec<Audit> = Vec::new();
         let mut answers = Vec::with_capacity(requests.len());
         let mut transfers = 0usize;
-        for request in requests {
+        for (i, request) in requests.iter().enumerate() {
             transfers += request.transfers.len();
-            answers.push(self.apply_request(request, &mut new_accounts).map(|applied| {
+            let answer = self.apply_request(request, &mut new_accounts).map(|applied| {
                 effects.extend(applied.effects);
                 audits.extend(applied.audit);
                 applied.answer
-            }));
+            });
+            if early.get(i).copied().unwrap_or(false)
+                && let Some(reply) = replies.get_mut(i).and_then(Option::take)
+            {
+                let _ = reply.send(answer.clone());
+            }
+            answers.push(answer);
         }
         let touched = touched_accounts(&self.ledger, before);
         let mut all: Vec<AccountId> = new_accounts;

@@ -490,6 +490,8 @@ pub async fn reconciliation(State(s): State<AppState>, c: Caller) -> ApiResult<J
 }
 
 pub async fn reconcile(s: &AppState) -> Result<ReconciliationOut, StoreError> {
+    // Model calls are charged when the ledger decides: read once everything decided is durable.
+    s.ledger.barrier().await?;
     let bills = s.store.bills(&BillFilter { limit: 100_000, ..BillFilter::default() }).await?;
     let sums = s.store.ledger_sums_by_reference_prefix(JobId::PREFIX).await?;
     let pools: BTreeMap<String, suanli_core::centre::Pool> = s.store.pools().await?.into_iter().map(|p| (p.id.to_string(), p)).collect();
