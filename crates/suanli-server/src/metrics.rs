@@ -70,7 +70,55 @@ pub async fn render(State(s): State<AppState>) -> Response {
             summary.high_performance_share
         );
     }
+    gateway(&s, &mut out);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response()
+}
+
+/// The model gateway's counters and each deployment's live state.
+fn gateway(s: &AppState, out: &mut String) {
+    let g = s.models.gateway();
+    let st = g.stats();
+    for (name, help, v) in [
+        ("suanli_model_calls_total", "Model calls answered through the gateway.", &st.calls),
+        (
+            "suanli_model_calls_refused_total",
+            "Model calls refused before an upstream was tried (auth, limits, budget, bad input).",
+            &st.refused,
+        ),
+        ("suanli_model_calls_failed_total", "Model calls that no deployment could serve.", &st.failed),
+        ("suanli_model_call_retries_total", "Upstream attempts after a call's first one.", &st.retries),
+        ("suanli_model_input_tokens_total", "Input tokens metered.", &st.input_tokens),
+        ("suanli_model_output_tokens_total", "Output tokens metered.", &st.output_tokens),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Ordering::Relaxed));
+    }
+    let health = g.health();
+    let _ = writeln!(
+        out,
+        "# HELP suanli_model_deployment_in_flight Calls in flight per deployment.\n# TYPE suanli_model_deployment_in_flight gauge"
+    );
+    for h in &health {
+        let _ = writeln!(out, "suanli_model_deployment_in_flight{{deployment=\"{}\"}} {}", escape(&h.deployment), h.in_flight);
+    }
+    let _ = writeln!(
+        out,
+        "# HELP suanli_model_deployment_ttft_ms Moving average of time to first token per deployment.\n# TYPE suanli_model_deployment_ttft_ms gauge"
+    );
+    for h in health.iter().filter(|h| h.ewma_ttft_ms.is_some()) {
+        let _ = writeln!(
+            out,
+            "suanli_model_deployment_ttft_ms{{deployment=\"{}\"}} {:.3}",
+            escape(&h.deployment),
+            h.ewma_ttft_ms.unwrap_or(0.0)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP suanli_model_deployment_failures_total Failed attempts per deployment.\n# TYPE suanli_model_deployment_failures_total counter"
+    );
+    for h in &health {
+        let _ = writeln!(out, "suanli_model_deployment_failures_total{{deployment=\"{}\"}} {}", escape(&h.deployment), h.failed);
+    }
 }
 
 fn escape(s: &str) -> String {

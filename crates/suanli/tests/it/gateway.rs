@@ -172,6 +172,10 @@ async fn chat_streams_completions_and_embeddings_are_metered_into_the_ledger() {
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!((r["model_calls"].as_u64(), r["model_calls_matched"].as_u64()), (Some(6), Some(6)), "{r}");
     assert_eq!(r["mismatches"], json!([]), "{r}");
+    let metrics = reqwest::get(format!("{}/metrics", ts.url)).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("suanli_model_calls_total 6\n"), "{metrics}");
+    assert!(metrics.contains("suanli_model_output_tokens_total 20\n"), "{metrics}");
+    assert!(metrics.contains("suanli_model_deployment_ttft_ms{deployment=\"t-chat#1\"}"), "{metrics}");
 }
 
 #[tokio::test]
