@@ -650,7 +650,11 @@ impl Writer {
             .collect();
         tx.upsert_ledger_accounts(&rows).await?;
         tx.insert_ledger_transfers(from_seq, &self.ledger.transfers()[from_seq..]).await?;
-        for e in effects {
+        // Usage records of model calls are many: written many to a statement.
+        let calls: Vec<&suanli_core::model::ModelCall> =
+            effects.iter().filter_map(|e| if let Effect::InsertModelCall(c) = e { Some(c.as_ref()) } else { None }).collect();
+        tx.insert_model_calls(&calls).await?;
+        for e in effects.iter().filter(|e| !matches!(e, Effect::InsertModelCall(_))) {
             tx.apply_effect(e).await?;
         }
         tx.audit_many(audits).await?;
@@ -965,7 +969,7 @@ impl WriteTx<'_> {
             }
             Effect::InsertBill(b) => self.insert_bill(b).await,
             Effect::InsertModelKey(k) => self.insert_model_key(k).await,
-            Effect::InsertModelCall(c) => self.insert_model_call(c).await,
+            Effect::InsertModelCall(c) => self.insert_model_calls(&[c.as_ref()]).await,
             Effect::InsertStatement { statement, bills, model_calls_until } => {
                 self.insert_statement(statement, bills, *model_calls_until).await
             }

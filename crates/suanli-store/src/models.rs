@@ -337,34 +337,47 @@ impl WriteTx<'_> {
         Ok(done.rows_affected() > 0)
     }
 
-    pub(crate) async fn insert_model_call(&mut self, c: &ModelCall) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO model_calls (id, key_id, tenant_id, model, endpoint, deployment, provider_id, status, input_tokens, output_tokens, \
-             usage_source, charge_fen, voucher_fen, cash_fen, programme_id, started_ms, ttft_ms, duration_ms, route_json, error_code) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(c.id.clone())
-        .bind(c.key_id.clone())
-        .bind(c.tenant_id.to_string())
-        .bind(c.model.clone())
-        .bind(c.endpoint.as_str())
-        .bind(c.deployment.clone())
-        .bind(c.provider_id.as_ref().map(|p| p.to_string()))
-        .bind(c.status.as_str())
-        .bind(c.input_tokens.min(i64::MAX as u64) as i64)
-        .bind(c.output_tokens.min(i64::MAX as u64) as i64)
-        .bind(c.usage_source.as_str())
-        .bind(c.charge.0)
-        .bind(c.voucher.0)
-        .bind(c.cash.0)
-        .bind(c.programme_id.clone())
-        .bind(c.started_ms)
-        .bind(c.ttft_ms)
-        .bind(c.duration_ms)
-        .bind(c.route.to_string())
-        .bind(c.error_code.clone())
-        .execute(&mut *self.tx)
-        .await?;
+    /// Inserts usage records, many to a statement (a call already recorded is left as it is).
+    pub(crate) async fn insert_model_calls(&mut self, calls: &[&ModelCall]) -> StoreResult<()> {
+        const COLS: usize = 20;
+        for chunk in calls.chunks(400) {
+            let mut sql = String::from(
+                "INSERT INTO model_calls (id, key_id, tenant_id, model, endpoint, deployment, provider_id, status, input_tokens, output_tokens, \
+                 usage_source, charge_fen, voucher_fen, cash_fen, programme_id, started_ms, ttft_ms, duration_ms, route_json, error_code) VALUES ",
+            );
+            for r in 0..chunk.len() {
+                let cols: Vec<String> = (1..=COLS).map(|c| format!("${}", r * COLS + c)).collect();
+                sql.push_str(if r == 0 { "(" } else { ",(" });
+                sql.push_str(&cols.join(","));
+                sql.push(')');
+            }
+            sql.push_str(" ON CONFLICT (id) DO NOTHING");
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for c in chunk {
+                q = q
+                    .bind(c.id.clone())
+                    .bind(c.key_id.clone())
+                    .bind(c.tenant_id.to_string())
+                    .bind(c.model.clone())
+                    .bind(c.endpoint.as_str())
+                    .bind(c.deployment.clone())
+                    .bind(c.provider_id.as_ref().map(|p| p.to_string()))
+                    .bind(c.status.as_str())
+                    .bind(c.input_tokens.min(i64::MAX as u64) as i64)
+                    .bind(c.output_tokens.min(i64::MAX as u64) as i64)
+                    .bind(c.usage_source.as_str())
+                    .bind(c.charge.0)
+                    .bind(c.voucher.0)
+                    .bind(c.cash.0)
+                    .bind(c.programme_id.clone())
+                    .bind(c.started_ms)
+                    .bind(c.ttft_ms)
+                    .bind(c.duration_ms)
+                    .bind(c.route.to_string())
+                    .bind(c.error_code.clone());
+            }
+            q.execute(&mut *self.tx).await?;
+        }
         Ok(())
     }
 }
