@@ -571,6 +571,23 @@ test('the models page lists the catalogue, compares two models side by side, and
     assert.match(text, /demo key/, 'the tenant sees its key');
     assert.match(await page.locator('h2#usage + div.tiles + div table').textContent(), /hz-general-7b/, 'and its calls');
     assert.doesNotMatch(text, /simulated\/v1/, 'a tenant never sees an upstream address');
+    // A key made in the browser: refused without a budget (the typed name kept), then made, its
+    // secret shown once, and it calls the gateway.
+    const name = `browser key ${++unique}`;
+    await page.fill('#key-name', name);
+    await page.fill('#key-budget', '-5');
+    await Promise.all([page.waitForLoadState('load'), page.click('form[action="/models/keys"] button[type=submit]')]);
+    assert.equal(await page.locator('main p.error[role=alert]').count(), 1);
+    assert.equal(await page.inputValue('#key-name'), name);
+    await page.fill('#key-budget', '20.00');
+    await Promise.all([page.waitForLoadState('load'), page.click('form[action="/models/keys"] button[type=submit]')]);
+    const secret = (await page.textContent('#new-key')).trim();
+    assert.match(secret, /^sk-sl-[0-9a-f]{48}$/);
+    assert.match(await page.textContent('main'), new RegExp(name));
+    await page.goto('/models');
+    assert.equal(await page.locator('#new-key').count(), 0, 'the secret is shown only once');
+    const call = await fetch(`${server.base}/v1/models`, { headers: { authorization: `Bearer ${secret}` } });
+    assert.equal(call.status, 200);
   });
 });
 

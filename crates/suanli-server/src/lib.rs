@@ -156,6 +156,7 @@ pub fn router(state: AppState) -> Router {
         .route("/vouchers/apply", post(web::apply))
         .route("/vouchers/applications/{id}/{decision}", post(web::decide))
         .route("/models", get(web::models_page))
+        .route("/models/keys", post(web::create_model_key))
         .route("/api", get(web::api_docs))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), web::session::guard));
     Router::new()

@@ -22,7 +22,7 @@ mod jobs;
 mod models;
 pub mod session;
 pub use jobs::{job_page, jobs_page, submit_job};
-pub use models::models_page;
+pub use models::{create_key as create_model_key, models_page};
 const LANG_COOKIE: &str = "suanli_lang";
 
 /// The two languages of the UI.

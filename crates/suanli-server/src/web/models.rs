@@ -62,9 +62,79 @@ pub async fn models_page(State(s): State<AppState>, RawQuery(raw): RawQuery, hea
         Ok(x) => x,
         Err(r) => return r,
     };
-    let Ok(caller) = suanli_app::Caller::of(&c.0) else {
-        return with_cookie(Html(page(lang, lang.t("模型服务", "Models"), Some(&c), "")).into_response(), set);
+    with_cookie(Html(render(&s, lang, &c, &compare, "", None).await).into_response(), set)
+}
+
+/// The key form's fields.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct KeyForm {
+    name: String,
+    budget: String,
+    #[serde(default)]
+    rpm: String,
+    /// `hangzhou` keeps the key's calls in the city; empty allows anywhere.
+    #[serde(default)]
+    region: String,
+}
+
+/// `POST /models/keys` (form): a tenant makes a model key; the page shows its secret once.
+pub async fn create_key(State(s): State<AppState>, headers: HeaderMap, body: String) -> Response {
+    let (lang, _, c) = match gate(&s, &LangQuery { lang: None }, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
+    let form = serde_urlencoded::from_str::<KeyForm>(&body).unwrap_or_default();
+    let result = async {
+        let caller = suanli_app::Caller::of(&c.0)?;
+        let rpm = if form.rpm.trim().is_empty() {
+            0
+        } else {
+            form.rpm.trim().parse::<u32>().map_err(|_| {
+                crate::error::ApiError::new(suanli_core::ErrorCode::InvalidCount, "requests per minute must be a whole number")
+            })?
+        };
+        let spec = suanli_core::model::KeySpec {
+            name: form.name.trim().to_string(),
+            models: Vec::new(),
+            budget: Fen::parse_positive("budget", &form.budget)?,
+            rpm,
+            tpm: 0,
+            expires_ms: None,
+            regions: if form.region.is_empty() { Vec::new() } else { vec![form.region.clone()] },
+            fallbacks: Vec::new(),
+        };
+        Ok::<_, crate::error::ApiError>(s.models.create_key(&caller, spec).await?)
+    }
+    .await;
+    let compare = Vec::new();
+    match result {
+        Ok((key, secret)) => {
+            let shown = format!(
+                r#"<p class="ok" role="status">{} <code id="new-key">{}</code></p>"#,
+                esc(&format!(
+                    "{} {} — {}",
+                    lang.t("已新建密钥", "Made the key"),
+                    key.spec.name,
+                    lang.t("请立即保存，密钥只显示这一次：", "keep it now, it is shown only this once:")
+                )),
+                esc(&secret)
+            );
+            Html(render(&s, lang, &c, &compare, &shown, None).await).into_response()
+        }
+        Err(e) => (
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            Html(render(&s, lang, &c, &compare, &super::error_notice(lang, &e), Some(&form)).await),
+        )
+            .into_response(),
+    }
+}
+
+/// The page, with a notice above the keys and the key form's last input when it was refused.
+async fn render(s: &AppState, lang: Lang, c: &crate::auth::Caller, compare: &[String], notice: &str, kept: Option<&KeyForm>) -> String {
+    let Ok(caller) = suanli_app::Caller::of(&c.0) else {
+        return page(lang, lang.t("模型服务", "Models"), Some(c), "");
+    };
+    let s = s.clone();
     let catalogue = s.models.catalogue(&caller).await.unwrap_or_default();
     let providers = super::insight::provider_names(&s, lang).await;
     let mut body = format!(
@@ -195,14 +265,31 @@ pub async fn models_page(State(s): State<AppState>, RawQuery(raw): RawQuery, hea
             );
         }
         body.push_str("</tbody></table></div>");
-        let _ = write!(
-            body,
-            "<p>{}</p>",
-            lang.t(
-                "新建密钥：suanli models keys create --name … --budget …（密钥只显示一次）。",
-                "Make a key with: suanli models keys create --name … --budget … (the secret is shown once)."
-            )
-        );
+        body.push_str(notice);
+        if c.0.role == Role::Tenant {
+            let kept_name = kept.map_or("", |k| k.name.as_str());
+            let kept_budget = kept.map_or("", |k| k.budget.as_str());
+            let kept_rpm = kept.map_or("", |k| k.rpm.as_str());
+            let home = kept.is_none_or(|k| k.region == "hangzhou");
+            let _ = write!(
+                body,
+                r#"<h3>{h}</h3><form method="post" action="/models/keys"><label for="key-name">{n}</label><input id="key-name" name="name" required maxlength="100" value="{vn}"><label for="key-budget">{b}</label><input id="key-budget" name="budget" required inputmode="decimal" placeholder="200.00" value="{vb}"><label for="key-rpm">{r}</label><input id="key-rpm" name="rpm" inputmode="numeric" placeholder="600" value="{vr}"><fieldset><legend>{reg}</legend><input type="radio" id="key-home" name="region" value="hangzhou"{c1}><label class="inline" for="key-home">{home_l}</label><br><input type="radio" id="key-any" name="region" value=""{c2}><label class="inline" for="key-any">{any_l}</label></fieldset><p><button type="submit">{go}</button></p></form><p>{cli}</p>"#,
+                h = lang.t("新建模型密钥", "Make a model key"),
+                n = lang.t("名称", "Name"),
+                b = lang.t("预算（元）", "Budget (yuan)"),
+                r = lang.t("每分钟请求上限（空为不限）", "Requests per minute (empty: no limit)"),
+                reg = lang.t("数据处理地区", "Where calls may be processed"),
+                home_l = lang.t("仅杭州（数据不出域）", "Hangzhou only (data stays in the city)"),
+                any_l = lang.t("不限", "Anywhere"),
+                go = lang.t("新建密钥", "Make the key"),
+                cli = lang.t("也可用命令行：suanli models keys create", "Or from the command line: suanli models keys create"),
+                vn = esc(kept_name),
+                vb = esc(kept_budget),
+                vr = esc(kept_rpm),
+                c1 = if home { " checked" } else { "" },
+                c2 = if home { "" } else { " checked" },
+            );
+        }
     }
     let now = s.ids.now_ms();
     let filter = UsageFilter { from_ms: Some(now - 30 * 86_400_000), ..UsageFilter::default() };
@@ -258,5 +345,5 @@ pub async fn models_page(State(s): State<AppState>, RawQuery(raw): RawQuery, hea
         }
         body.push_str("</tbody></table></div>");
     }
-    with_cookie(Html(page(lang, lang.t("模型服务", "Models"), Some(&c), &body)).into_response(), set)
+    page(lang, lang.t("模型服务", "Models"), Some(c), &body)
 }
