@@ -211,7 +211,7 @@ impl Store {
         let (clause, texts, nums) = filter.clause();
         let sql = format!(
             "SELECT (started_ms + {CST_OFFSET_MS}) / 86400000 AS day, tenant_id, key_id, model, COUNT(*), \
-             SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), SUM(input_tokens), SUM(output_tokens), SUM(charge_fen), SUM(voucher_fen), SUM(cash_fen) \
+             CAST(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS BIGINT), CAST(SUM(input_tokens) AS BIGINT), CAST(SUM(output_tokens) AS BIGINT), CAST(SUM(charge_fen) AS BIGINT), CAST(SUM(voucher_fen) AS BIGINT), CAST(SUM(cash_fen) AS BIGINT) \
              FROM model_calls{clause} GROUP BY day, tenant_id, key_id, model ORDER BY day, tenant_id, key_id, model"
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
@@ -248,7 +248,7 @@ impl Store {
     /// `(calls, charge, voucher, cash)`.
     pub async fn model_calls_unsettled(&self, provider: &ProviderId, from: UnixMs, until: UnixMs) -> StoreResult<(u32, Fen, Fen, Fen)> {
         let r = sqlx::query(
-            "SELECT COUNT(*), SUM(charge_fen), SUM(voucher_fen), SUM(cash_fen) FROM model_calls \
+            "SELECT COUNT(*), CAST(SUM(charge_fen) AS BIGINT), CAST(SUM(voucher_fen) AS BIGINT), CAST(SUM(cash_fen) AS BIGINT) FROM model_calls \
              WHERE provider_id = $1 AND statement_id IS NULL AND started_ms >= $2 AND started_ms < $3 AND charge_fen > 0",
         )
         .bind(provider.to_string())
@@ -262,8 +262,9 @@ impl Store {
 
     /// What every key spent: `(key id, charge)`; for reconciliation against the key budgets.
     pub async fn model_spend_by_key(&self) -> StoreResult<Vec<(String, Fen)>> {
-        let rows =
-            sqlx::query("SELECT key_id, SUM(charge_fen) FROM model_calls GROUP BY key_id ORDER BY key_id").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT key_id, CAST(SUM(charge_fen) AS BIGINT) FROM model_calls GROUP BY key_id ORDER BY key_id")
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(|r| Ok((r.try_get(0)?, Fen(r.try_get::<Option<i64>, _>(1)?.unwrap_or(0))))).collect()
     }
 }
@@ -338,13 +339,60 @@ impl WriteTx<'_> {
     }
 
     /// Inserts usage records, many to a statement (a call already recorded is left as it is).
+    /// On SQLite as literal rows, like the ledger's history: sqlx's SQLite driver slows with the
+    /// parameters of a statement. Every value is a number, an id or name the platform checked,
+    /// an enum's name, or JSON it wrote, and every text goes through `sql_text`.
     pub(crate) async fn insert_model_calls(&mut self, calls: &[&ModelCall]) -> StoreResult<()> {
+        const HEAD: &str = "INSERT INTO model_calls (id, key_id, tenant_id, model, endpoint, deployment, provider_id, status, input_tokens, \
+             output_tokens, usage_source, charge_fen, voucher_fen, cash_fen, programme_id, started_ms, ttft_ms, duration_ms, route_json, error_code) VALUES ";
+        if self.dialect == crate::Dialect::Postgres {
+            return self.insert_model_calls_bound(HEAD, calls).await;
+        }
+        use crate::ledger::sql_text;
+        let text = |v: Option<&str>| v.map_or_else(|| "NULL".to_string(), sql_text);
+        let num = |v: Option<i64>| v.map_or_else(|| "NULL".to_string(), |x| x.to_string());
+        for chunk in calls.chunks(500) {
+            let mut sql = String::with_capacity(HEAD.len() + chunk.len() * 600);
+            sql.push_str(HEAD);
+            for (j, c) in chunk.iter().enumerate() {
+                use std::fmt::Write;
+                let provider = c.provider_id.as_ref().map(|p| p.to_string());
+                let _ = write!(
+                    sql,
+                    "{}({},{},{},{},'{}',{},{},'{}',{},{},'{}',{},{},{},{},{},{},{},{},{})",
+                    if j > 0 { "," } else { "" },
+                    sql_text(&c.id),
+                    sql_text(&c.key_id),
+                    sql_text(c.tenant_id.as_str()),
+                    sql_text(&c.model),
+                    c.endpoint.as_str(),
+                    text(c.deployment.as_deref()),
+                    text(provider.as_deref()),
+                    c.status.as_str(),
+                    c.input_tokens.min(i64::MAX as u64),
+                    c.output_tokens.min(i64::MAX as u64),
+                    c.usage_source.as_str(),
+                    c.charge.0,
+                    c.voucher.0,
+                    c.cash.0,
+                    text(c.programme_id.as_deref()),
+                    c.started_ms,
+                    num(c.ttft_ms),
+                    c.duration_ms,
+                    sql_text(&c.route.to_string()),
+                    text(c.error_code.as_deref()),
+                );
+            }
+            sql.push_str(" ON CONFLICT (id) DO NOTHING");
+            sqlx::query(AssertSqlSafe(sql)).execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_model_calls_bound(&mut self, head: &str, calls: &[&ModelCall]) -> StoreResult<()> {
         const COLS: usize = 20;
         for chunk in calls.chunks(400) {
-            let mut sql = String::from(
-                "INSERT INTO model_calls (id, key_id, tenant_id, model, endpoint, deployment, provider_id, status, input_tokens, output_tokens, \
-                 usage_source, charge_fen, voucher_fen, cash_fen, programme_id, started_ms, ttft_ms, duration_ms, route_json, error_code) VALUES ",
-            );
+            let mut sql = String::from(head);
             for r in 0..chunk.len() {
                 let cols: Vec<String> = (1..=COLS).map(|c| format!("${}", r * COLS + c)).collect();
                 sql.push_str(if r == 0 { "(" } else { ",(" });

@@ -202,6 +202,7 @@ async fn store_suite_sqlite() {
     let store = Store::open_dir(dir.path()).await.unwrap();
     suite(store.clone()).await;
     ledger_suite(store.clone()).await;
+    models_suite(store.clone()).await;
     store.close().await;
     // Reopening runs no migration twice and finds the data.
     let again = Store::open_dir(dir.path()).await.unwrap();
@@ -217,11 +218,93 @@ async fn store_suite_postgres() {
         .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for this suite (.ci/run starts it): {e}"));
     suite(store.clone()).await;
     ledger_suite(store.clone()).await;
+    models_suite(store.clone()).await;
     store.close().await;
     let again = Store::connect(&url, StoreOptions { pg_schema: Some(schema.clone()), ..Default::default() }).await.unwrap();
     assert_eq!(again.tenants().await.unwrap().len(), 1);
     again.close().await;
     Store::drop_schema(&url, &schema).await.unwrap();
+}
+
+/// Model keys and usage records through the ledger's writer (answered when decided, durable
+/// behind a barrier), read back exactly — text with quotes, JSON, empty options — and summed
+/// per day, key and model.
+async fn models_suite(store: Store) {
+    use std::sync::Arc;
+    use suanli_core::model::{CallStatus, Endpoint, KeySpec, ModelCall, ModelKey, UsageSource};
+    use suanli_store::models::UsageFilter;
+    use suanli_store::{Effect, LedgerRequest, LedgerService};
+    let tenant = store.tenants().await.unwrap()[0].id.clone();
+    let provider = store.providers().await.unwrap()[0].id.clone();
+    let clock: Arc<dyn suanli_core::time::Clock> = Arc::new(suanli_core::time::ManualClock::new(1_800_000_000_000));
+    let ledger = LedgerService::start(store.clone(), clock, std::time::Duration::from_secs(3600)).await.unwrap();
+    let key = ModelKey {
+        id: "mk_0000000000010000000001".into(),
+        tenant_id: tenant.clone(),
+        spec: KeySpec {
+            name: "it's a key".into(),
+            models: vec![],
+            budget: Fen(1_000),
+            rpm: 0,
+            tpm: 0,
+            expires_ms: None,
+            regions: vec!["hangzhou".into()],
+            fallbacks: vec![],
+        },
+        prefix: "sk-sl-000000".into(),
+        secret_sha256: "ab".repeat(32),
+        created_ms: 1,
+        revoked_ms: None,
+    };
+    ledger.submit_all(LedgerRequest { effects: vec![Effect::InsertModelKey(key.clone())], ..Default::default() }).await.unwrap();
+    let call = |n: i64, status: CallStatus| ModelCall {
+        id: format!("req_{n:022}"),
+        key_id: key.id.clone(),
+        tenant_id: tenant.clone(),
+        model: "m-1".into(),
+        endpoint: Endpoint::Chat,
+        deployment: (status != CallStatus::Failed).then(|| "m-1#1".into()),
+        provider_id: (status != CallStatus::Failed).then(|| provider.clone()),
+        status,
+        input_tokens: 10 + n as u64,
+        output_tokens: 5,
+        usage_source: UsageSource::Upstream,
+        charge: Fen(if status == CallStatus::Failed { 0 } else { 3 }),
+        voucher: Fen(if status == CallStatus::Failed { 0 } else { 1 }),
+        cash: Fen(if status == CallStatus::Failed { 0 } else { 2 }),
+        programme_id: None,
+        started_ms: 1_800_000_000_000 + n,
+        ttft_ms: (n % 2 == 0).then_some(12),
+        duration_ms: 30,
+        route: serde_json::json!({"why": "it's 'quoted'", "n": n}),
+        error_code: (status == CallStatus::Failed).then(|| "upstream_error".into()),
+    };
+    let calls: Vec<ModelCall> = (0..5).map(|n| call(n, if n == 4 { CallStatus::Failed } else { CallStatus::Ok })).collect();
+    let waits: Vec<_> = calls
+        .iter()
+        .map(|c| {
+            ledger.submit_all_decided(LedgerRequest { effects: vec![Effect::InsertModelCall(Box::new(c.clone()))], ..Default::default() })
+        })
+        .collect();
+    for w in waits {
+        w.await.unwrap();
+    }
+    ledger.barrier().await.unwrap();
+    assert_eq!(store.model_keys(Some(&tenant)).await.unwrap(), vec![key.clone()]);
+    for c in &calls {
+        assert_eq!(store.model_call(&c.id).await.unwrap().as_ref(), Some(c));
+    }
+    let usage = store.model_usage(&UsageFilter { tenant: Some(tenant.clone()), ..Default::default() }).await.unwrap();
+    assert_eq!(usage.len(), 1);
+    assert_eq!((usage[0].calls, usage[0].failed_calls, usage[0].charge, usage[0].input_tokens), (5, 1, Fen(12), 60));
+    let unsettled = store.model_calls_unsettled(&provider, 0, 1_900_000_000_000).await.unwrap();
+    assert_eq!(unsettled, (4, Fen(12), Fen(4), Fen(8)));
+    // A record written again is left as it was.
+    ledger
+        .submit_all(LedgerRequest { effects: vec![Effect::InsertModelCall(Box::new(call(0, CallStatus::Partial)))], ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(store.model_call(&calls[0].id).await.unwrap().unwrap().status, CallStatus::Ok);
 }
 
 /// The ledger's writer on this store: idempotent, linked and two-phase transfers, effects
