@@ -198,6 +198,8 @@ pub struct ServeConfig {
     pub time_scale: Option<f64>,
     /// Seed of the demo's job stream (and the simulated failures).
     pub seed: u64,
+    /// Share of jobs the demo's simulated centre fails part-way (a job's fate follows its id).
+    pub sim_failure_rate: f64,
     /// Whether the demo keeps submitting a stream of jobs.
     pub demo_stream: bool,
     /// Centres reached through their own cluster: (centre id, backend URL such as
@@ -241,6 +243,7 @@ impl ServeConfig {
             tick: Duration::from_millis(250),
             time_scale: None,
             seed: 0,
+            sim_failure_rate: 0.02,
             demo_stream: false,
             backends: Vec::new(),
             demo_energy_days: 0,
@@ -271,7 +274,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
     let demo_sim: Option<Arc<dyn suanli_dispatch::Backend>> = cfg.demo.then(|| {
         Arc::new(SimBackend::new(SimConfig {
             time_scale: cfg.time_scale.unwrap_or(demo_city.workload.time_scale),
-            failure_rate: 0.02,
+            failure_rate: cfg.sim_failure_rate,
             seed: cfg.seed,
             ..SimConfig::default()
         })) as Arc<dyn suanli_dispatch::Backend>

@@ -1461,6 +1461,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         backends: a.backends,
         demo_energy_days: a.demo_energy_days,
         clock_offset_ms: 0,
+        sim_failure_rate: 0.02,
         limits: suanli_server::ConnLimits {
             max_connections: a.max_connections,
             header_read_timeout: Duration::from_secs_f64(a.header_read_timeout_s.clamp(0.1, 3600.0)),
