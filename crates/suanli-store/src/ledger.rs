@@ -295,30 +295,193 @@ struct Writer {
     stats: Arc<Stats>,
 }
 
+/// Requests decided in memory whose commit has not started: the next group to write.
+#[derive(Default)]
+struct Batch {
+    /// The history's length before the first of them.
+    before: usize,
+    requests: Vec<LedgerRequest>,
+    /// Taken for requests answered when decided.
+    replies: Vec<Option<Reply>>,
+    answers: Vec<Result<LedgerAnswer, Error>>,
+    new_accounts: Vec<AccountId>,
+    effects: Vec<Effect>,
+    audits: Vec<Audit>,
+    transfers: usize,
+}
+
+/// A group being committed, with what to answer when it is durable.
+struct Writing {
+    commit: std::pin::Pin<Box<dyn std::future::Future<Output = StoreResult<()>> + Send>>,
+    requests: Vec<LedgerRequest>,
+    replies: Vec<Option<Reply>>,
+    answers: Vec<Result<LedgerAnswer, Error>>,
+    transfers: usize,
+}
+
 impl Writer {
+    /// Decides requests as they come and commits them in groups, deciding the next group while
+    /// the last one commits (at most one commit in flight). A request answered when decided is
+    /// answered at once; the others when their group is durable. If a commit fails, the
+    /// ledger is reloaded from the store, the failed group's requests are committed one by one
+    /// (so only one whose own write fails is refused), and what was decided meanwhile is
+    /// decided again.
     async fn run(mut self, mut rx: mpsc::Receiver<Queued>, expiry_interval: Duration) {
         let mut tick = tokio::time::interval(expiry_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut batch: Option<Batch> = None;
+        let mut writing: Option<Writing> = None;
+        let mut open = true;
         loop {
-            let first = tokio::select! {
-                q = rx.recv() => match q { Some(q) => q, None => break },
-                _ = tick.tick() => {
-                    self.expire().await;
-                    continue;
+            if writing.is_none()
+                && let Some(b) = batch.take()
+            {
+                writing = Some(self.start_commit(b));
+            }
+            if !open && writing.is_none() && batch.is_none() {
+                break;
+            }
+            let room = batch.as_ref().is_none_or(|b| b.transfers < MAX_GROUP_TRANSFERS);
+            let committing = async {
+                match writing.as_mut() {
+                    Some(w) => w.commit.as_mut().await,
+                    None => std::future::pending().await,
                 }
             };
-            let mut group = vec![first];
-            let mut n = group[0].request.transfers.len();
-            while n < MAX_GROUP_TRANSFERS {
-                match rx.try_recv() {
-                    Ok(q) => {
-                        n += q.request.transfers.len();
-                        group.push(q);
+            tokio::select! {
+                done = committing => {
+                    let Some(w) = writing.take() else { continue };
+                    self.finish_commit(w, done, &mut batch).await;
+                }
+                q = rx.recv(), if open && room => match q {
+                    Some(first) => {
+                        let mut group = vec![first];
+                        let mut n = group[0].request.transfers.len();
+                        while n < MAX_GROUP_TRANSFERS {
+                            match rx.try_recv() {
+                                Ok(q) => {
+                                    n += q.request.transfers.len();
+                                    group.push(q);
+                                }
+                                Err(_) => break,
+                            }
+                        }
+                        self.decide(group, &mut batch);
                     }
-                    Err(_) => break,
+                    None => open = false,
+                },
+                _ = tick.tick() => {
+                    if writing.is_none() && batch.is_none() {
+                        self.expire().await;
+                    } else {
+                        // Busy: the expiries join the next group (the history since its start).
+                        let before = self.ledger.transfers().len();
+                        if !self.ledger.expire_pending(self.clock.now_ms()).is_empty() {
+                            batch.get_or_insert_with(|| Batch { before, ..Batch::default() });
+                        }
+                    }
                 }
             }
-            self.commit_group(group).await;
+        }
+    }
+
+    /// Applies a group to the in-memory ledger, answers those that wait only for the
+    /// decision, and adds the group to the batch to commit next.
+    fn decide(&mut self, group: Vec<Queued>, batch: &mut Option<Batch>) {
+        let before = self.ledger.transfers().len();
+        let b = batch.get_or_insert_with(|| Batch { before, ..Batch::default() });
+        for q in group {
+            b.transfers += q.request.transfers.len();
+            let answer = self.apply_request(&q.request, &mut b.new_accounts).map(|applied| {
+                b.effects.extend(applied.effects);
+                b.audits.extend(applied.audit);
+                applied.answer
+            });
+            let reply = if q.early {
+                let _ = q.reply.send(answer.clone());
+                None
+            } else {
+                Some(q.reply)
+            };
+            b.requests.push(q.request);
+            b.replies.push(reply);
+            b.answers.push(answer);
+        }
+    }
+
+    /// Starts writing a batch: its history, the balances as they stand now (nothing else is
+    /// decided until it is durable or failed), its effects and audits, in one transaction.
+    fn start_commit(&mut self, b: Batch) -> Writing {
+        let mut ids = touched_accounts(&self.ledger, b.before);
+        ids.extend(b.new_accounts);
+        ids.sort();
+        ids.dedup();
+        let rows: Vec<StoredAccount> = ids
+            .iter()
+            .filter_map(|id| {
+                let a = self.ledger.account(*id)?;
+                let (owner, created_ms) = self.owners.get(id).cloned().unwrap_or_else(|| (String::new(), 0));
+                Some(StoredAccount { account: a.clone(), owner, created_ms })
+            })
+            .collect();
+        let transfers: Vec<Transfer> = self.ledger.transfers()[b.before..].to_vec();
+        let (store, from_seq, effects, audits) = (self.store.clone(), b.before, b.effects, b.audits);
+        let commit = Box::pin(async move { write_group(&store, from_seq, &rows, &transfers, &effects, &audits).await });
+        Writing { commit, requests: b.requests, replies: b.replies, answers: b.answers, transfers: b.transfers }
+    }
+
+    /// Answers a written group, or recovers from its failure.
+    async fn finish_commit(&mut self, w: Writing, done: StoreResult<()>, batch: &mut Option<Batch>) {
+        match done {
+            Ok(()) => {
+                use std::sync::atomic::Ordering::Relaxed;
+                self.stats.commits.fetch_add(1, Relaxed);
+                self.stats.requests.fetch_add(w.requests.len() as u64, Relaxed);
+                self.stats.transfers.fetch_add(w.transfers as u64, Relaxed);
+                for (reply, answer) in w.replies.into_iter().zip(w.answers) {
+                    if let Some(reply) = reply {
+                        let _ = reply.send(answer);
+                    }
+                }
+            }
+            Err(e) => {
+                // What was decided after the failed group rests on it: decide it again afterwards.
+                let later = batch.take();
+                self.reload().await;
+                self.retry_one_by_one(w.requests, w.replies, Some(e)).await;
+                if let Some(b) = later {
+                    self.retry_one_by_one(b.requests, b.replies, None).await;
+                }
+            }
+        }
+    }
+
+    /// Commits requests one at a time after a failed group commit (the ledger just reloaded):
+    /// the failed group's (`failed` is its error; a group of one is refused, its own write
+    /// failed), or those decided after it (`None`), which are decided again.
+    async fn retry_one_by_one(&mut self, requests: Vec<LedgerRequest>, replies: Vec<Option<Reply>>, failed: Option<StoreError>) {
+        if let Some(e) = &failed {
+            if requests.len() == 1 {
+                log_failed(&requests[0], e);
+                if let Some(r) = replies.into_iter().next().flatten() {
+                    let _ = r.send(Err(unavailable(COMMIT_FAILED)));
+                }
+                return;
+            }
+            tracing::warn!(error = %e, requests = requests.len(), "a ledger group commit failed; committing its requests one by one");
+        }
+        for (request, reply) in requests.iter().zip(replies) {
+            let answer = match self.commit(std::slice::from_ref(request), &mut [None], &[false]).await {
+                Ok(mut answers) => answers.pop().unwrap_or_else(|| Err(unavailable(COMMIT_FAILED))),
+                Err(e) => {
+                    log_failed(request, &e);
+                    self.reload().await;
+                    Err(unavailable(COMMIT_FAILED))
+                }
+            };
+            if let Some(reply) = reply {
+                let _ = reply.send(answer);
+            }
         }
     }
 
@@ -334,51 +497,6 @@ impl Writer {
             self.reload().await;
         } else {
             tracing::info!(count = expired.len(), "expired pending transfers");
-        }
-    }
-
-    /// Commits a group; if its commit fails, commits its requests one by one, so one
-    /// request's failing write does not fail its neighbours.
-    async fn commit_group(&mut self, group: Vec<Queued>) {
-        let mut requests = Vec::with_capacity(group.len());
-        let mut replies: Vec<Option<Reply>> = Vec::with_capacity(group.len());
-        let mut early = Vec::with_capacity(group.len());
-        for q in group {
-            requests.push(q.request);
-            replies.push(Some(q.reply));
-            early.push(q.early);
-        }
-        let e = match self.commit(&requests, &mut replies, &early).await {
-            Ok(answers) => {
-                for (reply, answer) in replies.into_iter().zip(answers) {
-                    if let Some(reply) = reply {
-                        let _ = reply.send(answer);
-                    }
-                }
-                return;
-            }
-            Err(e) => e,
-        };
-        self.reload().await;
-        if requests.len() == 1 {
-            log_failed(&requests[0], &e);
-            let _ = replies.into_iter().next().flatten().map(|r| r.send(Err(unavailable(COMMIT_FAILED))));
-            return;
-        }
-        tracing::warn!(error = %e, requests = requests.len(), "a ledger group commit failed; committing its requests one by one");
-        // Requests answered early were decided; applied again alone, they are kept if they can be.
-        for (request, reply) in requests.iter().zip(replies) {
-            let answer = match self.commit(std::slice::from_ref(request), &mut [None], &[false]).await {
-                Ok(mut answers) => answers.pop().unwrap_or_else(|| Err(unavailable(COMMIT_FAILED))),
-                Err(e) => {
-                    log_failed(request, &e);
-                    self.reload().await;
-                    Err(unavailable(COMMIT_FAILED))
-                }
-            };
-            if let Some(reply) = reply {
-                let _ = reply.send(answer);
-            }
         }
     }
 
@@ -639,7 +757,6 @@ impl Writer {
         let mut ids: Vec<AccountId> = accounts.iter().chain(extra).copied().collect();
         ids.sort();
         ids.dedup();
-        let mut tx = self.store.begin().await?;
         let rows: Vec<StoredAccount> = ids
             .iter()
             .filter_map(|id| {
@@ -648,18 +765,32 @@ impl Writer {
                 Some(StoredAccount { account: a.clone(), owner, created_ms })
             })
             .collect();
-        tx.upsert_ledger_accounts(&rows).await?;
-        tx.insert_ledger_transfers(from_seq, &self.ledger.transfers()[from_seq..]).await?;
-        // Usage records of model calls are many: written many to a statement.
-        let calls: Vec<&suanli_core::model::ModelCall> =
-            effects.iter().filter_map(|e| if let Effect::InsertModelCall(c) = e { Some(c.as_ref()) } else { None }).collect();
-        tx.insert_model_calls(&calls).await?;
-        for e in effects.iter().filter(|e| !matches!(e, Effect::InsertModelCall(_))) {
-            tx.apply_effect(e).await?;
-        }
-        tx.audit_many(audits).await?;
-        tx.commit().await
+        write_group(&self.store, from_seq, &rows, &self.ledger.transfers()[from_seq..], effects, audits).await
     }
+}
+
+/// Writes a group in one transaction: the accounts' balances as they stand, the history from
+/// `from_seq`, the effects and the audit records.
+async fn write_group(
+    store: &Store,
+    from_seq: usize,
+    rows: &[StoredAccount],
+    transfers: &[Transfer],
+    effects: &[Effect],
+    audits: &[Audit],
+) -> StoreResult<()> {
+    let mut tx = store.begin().await?;
+    tx.upsert_ledger_accounts(rows).await?;
+    tx.insert_ledger_transfers(from_seq, transfers).await?;
+    // Usage records of model calls are many: written many to a statement.
+    let calls: Vec<&suanli_core::model::ModelCall> =
+        effects.iter().filter_map(|e| if let Effect::InsertModelCall(c) = e { Some(c.as_ref()) } else { None }).collect();
+    tx.insert_model_calls(&calls).await?;
+    for e in effects.iter().filter(|e| !matches!(e, Effect::InsertModelCall(_))) {
+        tx.apply_effect(e).await?;
+    }
+    tx.audit_many(audits).await?;
+    tx.commit().await
 }
 
 /// Logs a request whose write failed, with what it was (the caller is told only that it failed).
