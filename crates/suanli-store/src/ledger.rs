@@ -416,18 +416,22 @@ impl Writer {
         ids.extend(b.new_accounts);
         ids.sort();
         ids.dedup();
-        let rows: Vec<StoredAccount> = ids
-            .iter()
+        let rows = self.account_rows(&ids);
+        let transfers: Vec<Transfer> = self.ledger.transfers()[b.before..].to_vec();
+        let (store, from_seq, effects, audits) = (self.store.clone(), b.before, b.effects, b.audits);
+        let commit = Box::pin(async move { write_group(&store, from_seq, &rows, &transfers, &effects, &audits).await });
+        Writing { commit, requests: b.requests, replies: b.replies, answers: b.answers, transfers: b.transfers }
+    }
+
+    /// The accounts as they stand now, with their owners, for writing.
+    fn account_rows(&self, ids: &[AccountId]) -> Vec<StoredAccount> {
+        ids.iter()
             .filter_map(|id| {
                 let a = self.ledger.account(*id)?;
                 let (owner, created_ms) = self.owners.get(id).cloned().unwrap_or_else(|| (String::new(), 0));
                 Some(StoredAccount { account: a.clone(), owner, created_ms })
             })
-            .collect();
-        let transfers: Vec<Transfer> = self.ledger.transfers()[b.before..].to_vec();
-        let (store, from_seq, effects, audits) = (self.store.clone(), b.before, b.effects, b.audits);
-        let commit = Box::pin(async move { write_group(&store, from_seq, &rows, &transfers, &effects, &audits).await });
-        Writing { commit, requests: b.requests, replies: b.replies, answers: b.answers, transfers: b.transfers }
+            .collect()
     }
 
     /// Answers a written group, or recovers from its failure.
@@ -757,14 +761,7 @@ impl Writer {
         let mut ids: Vec<AccountId> = accounts.iter().chain(extra).copied().collect();
         ids.sort();
         ids.dedup();
-        let rows: Vec<StoredAccount> = ids
-            .iter()
-            .filter_map(|id| {
-                let a = self.ledger.account(*id)?;
-                let (owner, created_ms) = self.owners.get(id).cloned().unwrap_or_else(|| (String::new(), 0));
-                Some(StoredAccount { account: a.clone(), owner, created_ms })
-            })
-            .collect();
+        let rows = self.account_rows(&ids);
         write_group(&self.store, from_seq, &rows, &self.ledger.transfers()[from_seq..], effects, audits).await
     }
 }
