@@ -369,6 +369,38 @@ async fn a_failing_deployment_cools_down_and_a_fallback_model_answers() {
     }
 }
 
+/// The same metering on PostgreSQL: the ledger's writer there shares the server's runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_budgets_hold_and_every_call_reconciles() {
+    let (ts, schema) = TestServer::start_pg().await;
+    // Slow enough that every call is in flight while the others reserve.
+    let up = sim(1_500, 0).await;
+    model(&ts, "t-pg", &["chat"], 4096, &[&up], ("0", "10000.00")).await;
+    let (kid, secret) = key(&ts, json!({"name": "pg", "budget": "10.00"})).await;
+    let body = json!({"model": "t-pg", "messages": [{"role": "user", "content": "x"}], "max_tokens": 100});
+    let mut tasks = Vec::new();
+    for _ in 0..30 {
+        let (url, secret, body) = (ts.url.clone(), secret.clone(), body.clone());
+        tasks.push(tokio::spawn(async move { call(&url, &secret, "/v1/chat/completions", &body).await.0 }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            StatusCode::OK => ok += 1,
+            s => assert_eq!(s, StatusCode::TOO_MANY_REQUESTS),
+        }
+    }
+    assert_eq!(ok, 10, "every call overlapped, so exactly the ten the budget covers ran");
+    let rows = usage(&ts.as_role("tenant"), &kid).await;
+    assert_eq!(rows.iter().map(|r| r["calls"].as_u64().unwrap()).sum::<u64>(), ok);
+    let (s, r) = ts.as_role("operator").get("/api/v1/ledger/reconciliation").await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!((r["model_calls"].as_u64(), r["model_calls_matched"].as_u64()), (Some(ok), Some(ok)), "{r}");
+    ledger_verifies(&ts).await;
+    drop(ts);
+    suanli_store::Store::drop_schema(&crate::harness::pg_url(), &schema).await.unwrap();
+}
+
 /// The official `openai` Python client, unchanged, with `base_url=<suanli>/v1`.
 #[tokio::test]
 async fn the_official_openai_python_client_works_unchanged() {

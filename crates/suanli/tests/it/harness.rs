@@ -54,6 +54,31 @@ impl TestServer {
         TestServer::serve(state, listener, url, tokens.into_iter().collect(), dir, cfg.tick)
     }
 
+    /// As [`TestServer::start`], on PostgreSQL in a schema of its own (dropped by the caller
+    /// with [`suanli_store::Store::drop_schema`]); answers the server and the schema.
+    pub async fn start_pg() -> (TestServer, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = unique_schema("srv");
+        let url = pg_url();
+        let store =
+            suanli_store::Store::connect(&url, suanli_store::StoreOptions { pg_schema: Some(schema.clone()), ..Default::default() })
+                .await
+                .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required (.ci/run starts it): {e}"));
+        let cfg = ServeConfig {
+            demo: true,
+            tick: Duration::from_millis(20),
+            time_scale: Some(36_000.0),
+            seed: 1,
+            sim_failure_rate: 0.0,
+            ..ServeConfig::at(dir.path())
+        };
+        let state = suanli_server::state_for_store(&cfg, store).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (_, tokens) = suanli_server::demo::seed(&state, dir.path(), &url).await.unwrap();
+        (TestServer::serve(state, listener, url, tokens.into_iter().collect(), dir, cfg.tick), schema)
+    }
+
     /// A platform outside the demo: no city, no simulated backend, one operator (token under
     /// "operator"), as `suanli bootstrap` leaves a new installation.
     pub async fn start_empty() -> TestServer {
