@@ -96,21 +96,8 @@ print(path)
 EOF
 }
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-running_pid() {
-    local pid
-    [[ -f "$PIDFILE" ]] || return 1
-    pid="$(cat "$PIDFILE")"
-    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
-}
-
-print_env() {
-    [[ -f "$STATE" ]] && running_pid >/dev/null || die "not running (scripts/llm-upstream.sh start)"
-    cat "$STATE"
-}
+# free_port, running_pid, print_env.
+source "$(dirname "${BASH_SOURCE[0]}")/lib/service.sh"
 
 start() {
     install
