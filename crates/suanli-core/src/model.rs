@@ -258,14 +258,20 @@ pub struct ModelKey {
 }
 
 impl ModelKey {
-    /// Whether the key may call this model now.
-    pub fn check(&self, model: &str, now: UnixMs) -> Result<(), Error> {
+    /// Whether the key works now: not revoked, not expired.
+    pub fn usable(&self, now: UnixMs) -> Result<(), Error> {
         if self.revoked_ms.is_some() {
             return Err(Error::new(ErrorCode::Unauthenticated, format!("the key {}… was revoked", self.prefix)));
         }
         if self.spec.expires_ms.is_some_and(|e| now >= e) {
             return Err(Error::new(ErrorCode::Unauthenticated, format!("the key {}… has expired", self.prefix)));
         }
+        Ok(())
+    }
+
+    /// Whether the key may call this model now.
+    pub fn check(&self, model: &str, now: UnixMs) -> Result<(), Error> {
+        self.usable(now)?;
         if !self.spec.models.is_empty() && !self.spec.models.iter().any(|m| m == model) {
             return Err(Error::new(ErrorCode::Forbidden, format!("the key {}… may not call the model '{model}'", self.prefix)));
         }

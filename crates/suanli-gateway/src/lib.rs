@@ -354,7 +354,7 @@ impl Gateway {
             let shown: String = secret.chars().take(8).collect();
             Refusal::new(ErrorCode::Unauthenticated, format!("Incorrect API key provided: {shown}…"))
         })?;
-        key.check("", self.inner.clock.now_ms()).or_else(|e| if e.code == ErrorCode::Forbidden { Ok(()) } else { Err(e) })?;
+        key.usable(self.inner.clock.now_ms())?;
         Ok(key)
     }
 

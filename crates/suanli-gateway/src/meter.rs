@@ -96,7 +96,8 @@ pub async fn reserve(ledger: &LedgerService, mut hold: Hold, now: UnixMs, timeou
         now,
         Some(timeout_ms),
     );
-    let planned = std::sync::Arc::new(std::sync::Mutex::new(Holds { voucher: Fen::ZERO, cash: Fen::ZERO }));
+    // The holds the writer planned: (voucher, cash).
+    let planned: std::sync::Arc<std::sync::Mutex<(Option<Transfer>, Option<Transfer>)>> = std::sync::Arc::default();
     let out = planned.clone();
     let (call_ref, tenant_ref) = (call.to_string(), tenant.to_string());
     let (voucher_for_plan, budget_for_plan, cash_for_plan, clear_id) =
@@ -121,9 +122,8 @@ pub async fn reserve(ledger: &LedgerService, mut hold: Hold, now: UnixMs, timeou
                 ),
             ));
         }
-        let mut v = Vec::new();
-        if let (Some(va), true) = (&voucher_for_plan, h.voucher.is_positive()) {
-            v.push(Transfer::pending(
+        let voucher = match (&voucher_for_plan, h.voucher.is_positive()) {
+            (Some(va), true) => Some(Transfer::pending(
                 TransferId::derive("call-hold-voucher", &call_ref),
                 va.id,
                 clear_id,
@@ -132,10 +132,11 @@ pub async fn reserve(ledger: &LedgerService, mut hold: Hold, now: UnixMs, timeou
                 &call_ref,
                 now,
                 Some(timeout_ms),
-            ));
-        }
-        if h.cash.is_positive() {
-            v.push(Transfer::pending(
+            )),
+            _ => None,
+        };
+        let cash = h.cash.is_positive().then(|| {
+            Transfer::pending(
                 TransferId::derive("call-hold-cash", &call_ref),
                 cash_for_plan.id,
                 clear_id,
@@ -144,9 +145,10 @@ pub async fn reserve(ledger: &LedgerService, mut hold: Hold, now: UnixMs, timeou
                 &call_ref,
                 now,
                 Some(timeout_ms),
-            ));
-        }
-        *out.lock().unwrap_or_else(|e| e.into_inner()) = h;
+            )
+        });
+        let v: Vec<Transfer> = voucher.iter().chain(&cash).cloned().collect();
+        *out.lock().unwrap_or_else(|e| e.into_inner()) = (voucher, cash);
         Ok(v)
     });
     let mut accounts = vec![StoredAccount::of(&cash_acct, now), StoredAccount::of(&clear, now)];
@@ -170,33 +172,8 @@ pub async fn reserve(ledger: &LedgerService, mut hold: Hold, now: UnixMs, timeou
             }
             _ => e,
         })?;
-    let h = *planned.lock().unwrap_or_else(|e| e.into_inner());
     hold.budget = Some(budget);
-    if h.voucher.is_positive() {
-        let va = voucher_acct.as_ref().map(|v| v.id).unwrap_or(cash_acct.id);
-        hold.voucher = Some(Transfer::pending(
-            TransferId::derive("call-hold-voucher", call),
-            va,
-            clear.id,
-            h.voucher,
-            ReasonCode::VoucherSpend,
-            call,
-            now,
-            Some(timeout_ms),
-        ));
-    }
-    if h.cash.is_positive() {
-        hold.cash = Some(Transfer::pending(
-            TransferId::derive("call-hold-cash", call),
-            cash_acct.id,
-            clear.id,
-            h.cash,
-            ReasonCode::ModelCall,
-            call,
-            now,
-            Some(timeout_ms),
-        ));
-    }
+    (hold.voucher, hold.cash) = std::mem::take(&mut *planned.lock().unwrap_or_else(|e| e.into_inner()));
     Ok(hold)
 }
 

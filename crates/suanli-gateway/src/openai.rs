@@ -25,8 +25,7 @@ pub struct Request {
     pub max_tokens: Option<u64>,
 }
 
-fn invalid(param: &str, message: impl Into<String>) -> Error {
-    let _ = param;
+fn invalid(message: impl Into<String>) -> Error {
     Error::new(ErrorCode::InvalidBody, message)
 }
 
@@ -38,27 +37,27 @@ pub fn parse(endpoint: Endpoint, bytes: &[u8]) -> Result<Request, Error> {
     }
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| Error::new(ErrorCode::MalformedJson, format!("the request body is not valid JSON: {e}")))?;
-    let Value::Object(body) = value else { return Err(invalid("", "the request body must be a JSON object")) };
+    let Value::Object(body) = value else { return Err(invalid("the request body must be a JSON object")) };
     let model = match body.get("model") {
         Some(Value::String(m)) if !m.is_empty() => m.clone(),
-        _ => return Err(invalid("model", "'model' is required and must be a string")),
+        _ => return Err(invalid("'model' is required and must be a string")),
     };
     let stream = match body.get("stream") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
-        _ => return Err(invalid("stream", "'stream' must be a boolean")),
+        _ => return Err(invalid("'stream' must be a boolean")),
     };
     if stream && endpoint == Endpoint::Embeddings {
-        return Err(invalid("stream", "embeddings are not streamed"));
+        return Err(invalid("embeddings are not streamed"));
     }
     let include_usage = match body.get("stream_options") {
         None | Some(Value::Null) => false,
         Some(Value::Object(o)) => match o.get("include_usage") {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => *b,
-            _ => return Err(invalid("stream_options.include_usage", "'stream_options.include_usage' must be a boolean")),
+            _ => return Err(invalid("'stream_options.include_usage' must be a boolean")),
         },
-        _ => return Err(invalid("stream_options", "'stream_options' must be an object")),
+        _ => return Err(invalid("'stream_options' must be an object")),
     };
     let mut max_tokens = None;
     for field in ["max_tokens", "max_completion_tokens"] {
@@ -66,7 +65,7 @@ pub fn parse(endpoint: Endpoint, bytes: &[u8]) -> Result<Request, Error> {
             None | Some(Value::Null) => {}
             Some(v) => match v.as_u64() {
                 Some(n) if n >= 1 => max_tokens = Some(max_tokens.map_or(n, |m: u64| m.min(n))),
-                _ => return Err(invalid(field, format!("'{field}' must be a positive integer"))),
+                _ => return Err(invalid(format!("'{field}' must be a positive integer"))),
             },
         }
     }
@@ -74,14 +73,14 @@ pub fn parse(endpoint: Endpoint, bytes: &[u8]) -> Result<Request, Error> {
         None | Some(Value::Null) => 1,
         Some(v) => match v.as_u64() {
             Some(n @ 1..=16) => n,
-            _ => return Err(invalid("n", "'n' must be an integer from 1 to 16")),
+            _ => return Err(invalid("'n' must be an integer from 1 to 16")),
         },
     };
     let base64 = match body.get("encoding_format") {
         None | Some(Value::Null) => false,
         Some(Value::String(s)) if s == "float" => false,
         Some(Value::String(s)) if s == "base64" => true,
-        _ => return Err(invalid("encoding_format", "'encoding_format' must be 'float' or 'base64'")),
+        _ => return Err(invalid("'encoding_format' must be 'float' or 'base64'")),
     };
     let prompt_tokens = match endpoint {
         Endpoint::Chat => chat_prompt_tokens(body.get("messages"))?,
@@ -93,16 +92,16 @@ pub fn parse(endpoint: Endpoint, bytes: &[u8]) -> Result<Request, Error> {
 
 /// Tokens of a chat prompt: each message's text plus a few for its role and framing.
 fn chat_prompt_tokens(messages: Option<&Value>) -> Result<u64, Error> {
-    let Some(Value::Array(messages)) = messages else { return Err(invalid("messages", "'messages' must be a non-empty array")) };
+    let Some(Value::Array(messages)) = messages else { return Err(invalid("'messages' must be a non-empty array")) };
     if messages.is_empty() {
-        return Err(invalid("messages", "'messages' must be a non-empty array"));
+        return Err(invalid("'messages' must be a non-empty array"));
     }
     let mut total = 3u64;
     for (i, m) in messages.iter().enumerate() {
-        let Value::Object(m) = m else { return Err(invalid("messages", format!("messages[{i}] must be an object"))) };
+        let Value::Object(m) = m else { return Err(invalid(format!("messages[{i}] must be an object"))) };
         match m.get("role") {
             Some(Value::String(_)) => {}
-            _ => return Err(invalid("messages", format!("messages[{i}].role must be a string"))),
+            _ => return Err(invalid(format!("messages[{i}].role must be a string"))),
         }
         total += 4;
         match m.get("content") {
@@ -117,7 +116,7 @@ fn chat_prompt_tokens(messages: Option<&Value>) -> Result<u64, Error> {
                     }
                 }
             }
-            _ => return Err(invalid("messages", format!("messages[{i}].content must be a string or an array of parts"))),
+            _ => return Err(invalid(format!("messages[{i}].content must be a string or an array of parts"))),
         }
         if let Some(Value::String(s)) = m.get("name") {
             total += estimate_tokens(s);
@@ -128,7 +127,7 @@ fn chat_prompt_tokens(messages: Option<&Value>) -> Result<u64, Error> {
 
 /// Tokens of a `prompt` or `input`: a string, an array of strings, or token ids.
 fn text_tokens(field: &str, v: Option<&Value>) -> Result<u64, Error> {
-    let bad = || invalid(field, format!("'{field}' must be a string, an array of strings, or an array of token ids"));
+    let bad = || invalid(format!("'{field}' must be a string, an array of strings, or an array of token ids"));
     match v {
         Some(Value::String(s)) => Ok(estimate_tokens(s)),
         Some(Value::Array(items)) if !items.is_empty() => {

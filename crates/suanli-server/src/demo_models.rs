@@ -83,8 +83,10 @@ const MODELS: &[DemoModel] = &[
     },
 ];
 
-/// The names the simulated upstream answers to.
-pub const MODEL_NAMES: [&str; 4] = ["hz-general-7b", "hz-med-13b", "hz-ecom-7b", "hz-embed-zh"];
+/// The names the simulated upstream answers to: the demo's models.
+pub fn model_names() -> Vec<String> {
+    MODELS.iter().map(|m| m.name.to_string()).collect()
+}
 
 fn provider_caller(p: &ProviderId) -> Caller {
     Caller::Provider { user: UserId::generate(0, 0), provider: p.clone() }

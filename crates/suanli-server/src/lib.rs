@@ -421,7 +421,7 @@ pub async fn refresh_measured_pue(state: &AppState) {
 async fn start_simulated_upstream() -> anyhow::Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let names = demo_models::MODEL_NAMES.iter().map(|n| n.to_string()).collect();
+    let names = demo_models::model_names();
     let app = axum::Router::new()
         .nest("/simulated", suanli_gateway::sim::router(suanli_gateway::sim::SimConfig { models: names, ..Default::default() }));
     tokio::spawn(async move {

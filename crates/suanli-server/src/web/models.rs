@@ -13,7 +13,7 @@ use suanli_core::tenant::Role;
 use suanli_store::models::UsageFilter;
 
 /// How one row of the comparison reads a model.
-type Cell = Box<dyn Fn(&CatalogueEntry) -> String>;
+type Cell<'a> = Box<dyn Fn(&CatalogueEntry) -> String + 'a>;
 
 fn domain_name(lang: Lang, d: &str) -> String {
     DOMAINS.iter().find(|(k, _, _)| *k == d).map_or(d.to_string(), |(_, zh, en)| lang.t(zh, en).to_string())
@@ -134,9 +134,8 @@ async fn render(s: &AppState, lang: Lang, c: &crate::auth::Caller, compare: &[St
     let Ok(caller) = suanli_app::Caller::of(&c.0) else {
         return page(lang, lang.t("模型服务", "Models"), Some(c), "");
     };
-    let s = s.clone();
     let catalogue = s.models.catalogue(&caller).await.unwrap_or_default();
-    let providers = super::insight::provider_names(&s, lang).await;
+    let providers = super::insight::provider_names(s, lang).await;
     let mut body = format!(
         "<h1>{}</h1><p>{}</p>",
         lang.t("模型服务（MaaS）", "Models as a service (MaaS)"),
@@ -195,7 +194,6 @@ async fn render(s: &AppState, lang: Lang, c: &crate::auth::Caller, compare: &[St
         cols.extend(chosen.iter().map(|e| e.model.name.clone()));
         let refs: Vec<&str> = cols.iter().map(String::as_str).collect();
         body.push_str(&thead(&refs));
-        let s2 = s.clone();
         let rows: Vec<(&str, Cell)> = vec![
             (lang.t("类型", "Kind"), Box::new(move |e: &CatalogueEntry| kind_name(lang, e.model.spec.kind).to_string())),
             (lang.t("领域", "Domain"), Box::new(move |e: &CatalogueEntry| domain_name(lang, &e.model.spec.domain))),
@@ -211,7 +209,7 @@ async fn render(s: &AppState, lang: Lang, c: &crate::auth::Caller, compare: &[St
             (
                 lang.t("部署地区", "Regions deployed"),
                 Box::new(move |e: &CatalogueEntry| {
-                    e.deployments.iter().map(|d| region_label(&s2, lang, &d.region)).collect::<Vec<_>>().join(", ")
+                    e.deployments.iter().map(|d| region_label(s, lang, &d.region)).collect::<Vec<_>>().join(", ")
                 }),
             ),
             (
@@ -259,7 +257,7 @@ async fn render(s: &AppState, lang: Lang, c: &crate::auth::Caller, compare: &[St
                 if k.spec.regions.is_empty() {
                     lang.t("不限", "anywhere").to_string()
                 } else {
-                    esc(&k.spec.regions.iter().map(|r| region_label(&s, lang, r)).collect::<Vec<_>>().join(", "))
+                    esc(&k.spec.regions.iter().map(|r| region_label(s, lang, r)).collect::<Vec<_>>().join(", "))
                 },
                 if k.revoked_ms.is_some() { lang.t("已吊销", "revoked") } else { lang.t("有效", "active") },
             );

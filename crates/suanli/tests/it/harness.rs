@@ -18,6 +18,20 @@ pub fn unique_schema(prefix: &str) -> String {
     format!("{prefix}_{}_{}", std::process::id(), nanos % 1_000_000_000)
 }
 
+/// The demo city as the tests run it: rounds every 20 ms, jobs at 36,000x, no job failed by the
+/// simulated centre (a job's fate there follows its random id, and tests that expect a job to
+/// succeed must not fail one run in fifty).
+fn demo_config(dir: &std::path::Path) -> ServeConfig {
+    ServeConfig {
+        demo: true,
+        tick: Duration::from_millis(20),
+        time_scale: Some(36_000.0),
+        seed: 1,
+        sim_failure_rate: 0.0,
+        ..ServeConfig::at(dir)
+    }
+}
+
 pub struct TestServer {
     pub url: String,
     pub tokens: HashMap<String, String>,
@@ -36,22 +50,17 @@ impl TestServer {
     /// As [`TestServer::start`], with the server's clock `offset_ms` ahead of the wall clock.
     pub async fn start_ahead(offset_ms: i64) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = ServeConfig {
-            demo: true,
-            tick: Duration::from_millis(20),
-            time_scale: Some(36_000.0),
-            seed: 1,
-            // A job's fate in the simulated centre follows its random id: tests that expect a
-            // job to succeed must not fail one run in fifty.
-            sim_failure_rate: 0.0,
-            clock_offset_ms: offset_ms,
-            ..ServeConfig::at(dir.path())
-        };
+        let cfg = ServeConfig { clock_offset_ms: offset_ms, ..demo_config(dir.path()) };
         let state = suanli_server::build_state(&cfg).await.unwrap();
+        TestServer::seeded(state, dir, cfg.tick).await
+    }
+
+    /// Seeds the demo city into a built state and serves it.
+    async fn seeded(state: AppState, dir: TempDir, tick: Duration) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (_, tokens) = suanli_server::demo::seed(&state, dir.path(), &url).await.unwrap();
-        TestServer::serve(state, listener, url, tokens.into_iter().collect(), dir, cfg.tick)
+        TestServer::serve(state, listener, url, tokens.into_iter().collect(), dir, tick)
     }
 
     /// As [`TestServer::start`], on PostgreSQL in a schema of its own (dropped by the caller
@@ -64,19 +73,9 @@ impl TestServer {
             suanli_store::Store::connect(&url, suanli_store::StoreOptions { pg_schema: Some(schema.clone()), ..Default::default() })
                 .await
                 .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required (.ci/run starts it): {e}"));
-        let cfg = ServeConfig {
-            demo: true,
-            tick: Duration::from_millis(20),
-            time_scale: Some(36_000.0),
-            seed: 1,
-            sim_failure_rate: 0.0,
-            ..ServeConfig::at(dir.path())
-        };
+        let cfg = demo_config(dir.path());
         let state = suanli_server::state_for_store(&cfg, store).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (_, tokens) = suanli_server::demo::seed(&state, dir.path(), &url).await.unwrap();
-        (TestServer::serve(state, listener, url, tokens.into_iter().collect(), dir, cfg.tick), schema)
+        (TestServer::seeded(state, dir, cfg.tick).await, schema)
     }
 
     /// A platform outside the demo: no city, no simulated backend, one operator (token under
