@@ -181,6 +181,8 @@ struct Trace {
     started_ms: i64,
     chain: Vec<Value>,
     attempts: Vec<Value>,
+    /// Tokens taken from the key's per-minute allowance (what was not used goes back).
+    tokens: u64,
 }
 
 impl Trace {
@@ -435,7 +437,7 @@ impl Gateway {
             .unwrap_or_default();
         let (t, e) = inner.ids.parts();
         let id = CallId::generate(t, e).to_string();
-        let trace = Trace { id: id.clone(), started, started_ms: now, chain: Vec::new(), attempts: Vec::new() };
+        let trace = Trace { id: id.clone(), started, started_ms: now, chain: Vec::new(), attempts: Vec::new(), tokens };
         let timeout_ms = MAX_CALL_MS;
         let hold = meter::reserve(&inner.ledger, Hold::new(&id, &key.tenant_id, &key.id, estimate, snap.terms.clone()), now, timeout_ms)
             .await
@@ -708,9 +710,7 @@ impl Gateway {
             route: trace.route_json(&hold, dep.map(|d| d.d.id.as_str())),
             error_code: error.map(|c| c.as_str().to_string()),
         };
-        let used = input + output;
-        let took = req.prompt_tokens + req.max_tokens.unwrap_or(0);
-        inner.limiter.give_back(&key.id, key.spec.tpm, took.saturating_sub(used));
+        inner.limiter.give_back(&key.id, key.spec.tpm, trace.tokens.saturating_sub(input + output));
         meter::settle(&inner.ledger, &hold, charge, dep.map(|d| &d.server), record, inner.clock.now_ms()).await.map_err(|e| {
             tracing::error!(call = %trace.id, error = %e, "recording a model call's charge failed; its hold will expire");
             Refusal { request_id: Some(trace.id.clone()), ..e.into() }
