@@ -7,9 +7,11 @@
 
 pub mod backends;
 pub mod caller;
+pub mod data;
 pub mod jobs;
 pub mod models;
 
 pub use backends::{BackendUrl, Backends};
 pub use caller::Caller;
+pub use data::DataSharing;
 pub use models::Models;

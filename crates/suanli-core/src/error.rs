@@ -131,6 +131,18 @@ error_table! {
     NoDeployment => ("no_deployment", 503, "No deployment of the model can take the call now (down, busy or outside the key's regions)", "该模型暂无可用部署（故障、繁忙或不在允许地区）"),
     UpstreamError => ("upstream_error", 502, "The model's upstream failed or answered something that is not a valid response", "模型上游服务出错或返回无效响应"),
     UpstreamTimeout => ("upstream_timeout", 504, "The model's upstream did not answer in time", "模型上游服务超时"),
+    // Data sharing.
+    InvalidDataSet => ("invalid_data_set", 422, "The data set's definition is invalid", "数据集定义无效"),
+    DataSetNotFound => ("data_set_not_found", 404, "No such data set", "数据集不存在"),
+    DataSetExists => ("data_set_exists", 409, "A data set with this name is already registered", "同名数据集已登记"),
+    SupplierNotAdmitted => ("supplier_not_admitted", 403, "The provider is not an admitted data-sharing supplier for this domain", "该机构不是本领域已遴选的数据开放共享供应商"),
+    MalformedData => ("malformed_data", 422, "The data cannot be read: a row is malformed, binary or wrongly encoded (see the line numbers)", "数据无法读取：存在格式错误、二进制或编码错误的行（见行号）"),
+    NotDeliverable => ("not_deliverable", 409, "The data set is not open, or its grade forbids this delivery", "该数据集不开放，或其分级不允许此交付"),
+    InvalidDataRequest => ("invalid_data_request", 422, "The data request is invalid (fields, purpose or period)", "数据申请无效（字段、用途或期限）"),
+    DataRequestNotFound => ("data_request_not_found", 404, "No such data request", "数据申请不存在"),
+    DataRequestDecided => ("data_request_decided", 409, "The data request is not awaiting this decision", "该数据申请不在待此审批的状态"),
+    DeliveryNotFound => ("delivery_not_found", 404, "No such delivery", "交付不存在"),
+    LinkExpired => ("link_expired", 410, "The download link has expired or is unknown; make a new one", "下载链接已过期或无效，请重新生成"),
     // Server side.
     PayloadTooLarge => ("payload_too_large", 413, "The request body is larger than this endpoint accepts", "请求内容过大"),
     IngestBusy => ("ingest_busy", 429, "The energy writer's queue is full; send the batch again after Retry-After", "能耗写入队列已满，请稍后重试"),

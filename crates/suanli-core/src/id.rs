@@ -119,6 +119,18 @@ typed_id!(
     /// One call through the model gateway (the `x-request-id` its client sees).
     CallId, "req_"
 );
+typed_id!(
+    /// A data set of the data-sharing catalogue.
+    DataSetId, "ds_"
+);
+typed_id!(
+    /// A consumer's request for a data set.
+    DataRequestId, "drq_"
+);
+typed_id!(
+    /// One de-identified extract delivered to a consumer.
+    DeliveryId, "dlv_"
+);
 
 fn format_id(prefix: &str, now_ms: i64, entropy: u64) -> String {
     let time = (now_ms.max(0) as u64) & 0xffff_ffff_ffff;

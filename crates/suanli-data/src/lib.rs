@@ -23,4 +23,5 @@ pub use table::{ColumnProfile, Deidentifier, Profiler, Report};
 pub mod reader;
 
 pub use reader::{CsvReader, Encoding, JsonLinesReader, Limits};
+pub mod catalogue;
 pub mod pipeline;

@@ -65,3 +65,8 @@ pub fn model_key_budget(key: &str) -> ChartAccount {
 pub fn model_key_limits() -> ChartAccount {
     ChartAccount::new(AccountKind::ModelKeyLimits, "model-keys".to_string())
 }
+
+/// The platform's clearing account for data purchases: fees held there until a request is decided.
+pub fn data_purchases() -> ChartAccount {
+    ChartAccount::new(AccountKind::Platform, "data-purchases".to_string())
+}

@@ -113,6 +113,9 @@ pub struct Statement {
     /// Metered model calls its centres served in the period (their charges are in the sums).
     #[serde(default)]
     pub model_calls: u32,
+    /// Data deliveries of its data sets in the period (their fees are in the sums).
+    #[serde(default)]
+    pub data_deliveries: u32,
     pub charge: Fen,
     pub voucher: Fen,
     pub cash: Fen,

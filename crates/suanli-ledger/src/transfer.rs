@@ -77,6 +77,8 @@ pub enum ReasonCode {
     ModelCall,
     /// A model key's budget set, raised or spent (memo accounts only).
     KeyBudget,
+    /// A data set's delivery fee paid from the enterprise's cash balance (held until approval).
+    DataPurchase,
 }
 
 impl ReasonCode {
@@ -94,10 +96,11 @@ impl ReasonCode {
             ReasonCode::PendingTimeout => "pending_timeout",
             ReasonCode::ModelCall => "model_call",
             ReasonCode::KeyBudget => "key_budget",
+            ReasonCode::DataPurchase => "data_purchase",
         }
     }
 
-    pub const ALL: [ReasonCode; 12] = [
+    pub const ALL: [ReasonCode; 13] = [
         ReasonCode::BudgetFunding,
         ReasonCode::VoucherIssue,
         ReasonCode::VoucherSpend,
@@ -110,6 +113,7 @@ impl ReasonCode {
         ReasonCode::PendingTimeout,
         ReasonCode::ModelCall,
         ReasonCode::KeyBudget,
+        ReasonCode::DataPurchase,
     ];
 
     pub fn parse(s: &str) -> Option<ReasonCode> {

@@ -60,6 +60,8 @@ pub struct AppState {
     pub jobs: suanli_store::JobWriter,
     /// Models as a service: the catalogue, keys, usage, and the gateway behind `/v1`.
     pub models: suanli_app::Models,
+    /// Data sharing: suppliers, the catalogue, requests, deliveries.
+    pub data: suanli_app::DataSharing,
 }
 
 /// Builds an audit record for a change made by a caller.
@@ -82,7 +84,7 @@ pub fn audit_as(s: &AppState, actor: &str, action: &str, subject: &str, detail: 
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    use api::{billing, centres, city, energy, jobs, ledger, models, tenants, vouchers};
+    use api::{billing, centres, city, data, energy, jobs, ledger, models, tenants, vouchers};
     let api = Router::new()
         .route("/openapi.json", get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi::document()) }))
         .route("/city/summary", get(city::summary))
@@ -142,7 +144,20 @@ pub fn router(state: AppState) -> Router {
         .route("/model-keys/{id}", axum::routing::delete(models::revoke_key))
         .route("/model-usage", get(models::usage))
         .route("/model-calls", get(models::list_calls))
-        .route("/model-calls/{id}", get(models::get_call));
+        .route("/model-calls/{id}", get(models::get_call))
+        .route("/data/suppliers", get(data::list_suppliers))
+        .route("/data/suppliers/ranking", get(data::ranking))
+        .route("/data/suppliers/{id}", put(data::set_supplier))
+        .route("/data/sets", get(data::list_sets).post(data::register_set))
+        .route("/data/sets/{id}", get(data::get_set))
+        .route("/data/sets/{id}/content", put(data::upload_content).layer(axum::extract::DefaultBodyLimit::max(data::MAX_UPLOAD_BYTES + 1)))
+        .route("/data/requests", get(data::list_requests).post(data::create_request))
+        .route("/data/requests/{id}", get(data::get_request))
+        .route("/data/requests/{id}/decision", post(data::decide))
+        .route("/data/deliveries", get(data::list_deliveries))
+        .route("/data/deliveries/{id}", get(data::get_delivery))
+        .route("/data/deliveries/{id}/links", post(data::create_link))
+        .route("/data/downloads/{token}", get(data::download));
     let web = Router::new()
         .route("/", get(web::overview))
         .route("/sign-in", get(web::sign_in_page).post(web::sign_in))
@@ -298,6 +313,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
     )
     .await?;
     let models = suanli_app::Models::new(store.clone(), ledger.clone(), regions.clone(), ids.clone(), gateway);
+    let data = suanli_app::DataSharing::open(store.clone(), ledger.clone(), ids.clone()).await?;
     let connected = backends.connect_stored().await?;
     if connected > 0 {
         tracing::info!(centres = connected, "centres connected to their stored backends");
@@ -318,6 +334,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
         backends,
         jobs,
         models,
+        data,
     })
 }
 

@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations; `docs/openapi.json` is its committed copy.
 
-use crate::api::{billing, centres, city, energy, jobs, ledger, models, tenants, vouchers};
+use crate::api::{billing, centres, city, data, energy, jobs, ledger, models, tenants, vouchers};
 use crate::dto::*;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -77,6 +77,21 @@ use utoipa::{Modify, OpenApi};
         models::usage,
         models::list_calls,
         models::get_call,
+        data::list_suppliers,
+        data::set_supplier,
+        data::ranking,
+        data::list_sets,
+        data::register_set,
+        data::get_set,
+        data::upload_content,
+        data::create_request,
+        data::list_requests,
+        data::get_request,
+        data::decide,
+        data::list_deliveries,
+        data::get_delivery,
+        data::create_link,
+        data::download,
     ),
     components(schemas(crate::error::Problem, JobIn, JobOut, CentreOut, PoolOut, TenantOut, CitySummary)),
     modifiers(&BearerAuth),
@@ -90,6 +105,7 @@ use utoipa::{Modify, OpenApi};
         (name = "ledger", description = "The double-entry ledger: verification, accounts, transfers"),
         (name = "energy", description = "Data-centre energy monitoring: meter readings (JSON, Prometheus remote write), PUE, coverage, evaluation, alerts"),
         (name = "models", description = "Models as a service: the catalogue, deployments, model keys, usage and call explanations (the OpenAI-compatible calls are under /v1, authenticated by model keys)"),
+        (name = "data", description = "Data sharing (数据开放共享): admitted suppliers and their yearly ranking, the graded catalogue (GB/T 43697), access requests and approvals, de-identified deliveries and their download links"),
         (name = "ops", description = "Health"),
     )
 )]

@@ -74,6 +74,18 @@ pub enum Effect {
     InsertModelKey(suanli_core::model::ModelKey),
     /// A metered model call's usage record (with its charge's transfers).
     InsertModelCall(Box<suanli_core::model::ModelCall>),
+    /// A data request, with its fee's hold (or, delivered at once, its fee's transfers).
+    InsertDataRequest(Box<suanli_data::catalogue::DataRequest>),
+    /// A data request moved on, only from the state it was read in.
+    UpdateDataRequest {
+        request: Box<suanli_data::catalogue::DataRequest>,
+        from: suanli_data::catalogue::RequestState,
+    },
+    /// A delivery with its extract (committed with its fee's transfers).
+    InsertDelivery {
+        delivery: Box<suanli_data::catalogue::Delivery>,
+        body: crate::data::Extract,
+    },
     /// Inserts the statement and marks these bills as settled by it.
     InsertStatement {
         statement: Statement,
@@ -540,6 +552,9 @@ impl WriteTx<'_> {
             Effect::InsertStatement { statement, bills, model_calls_until } => {
                 self.insert_statement(statement, bills, *model_calls_until).await
             }
+            Effect::InsertDataRequest(r) => self.insert_data_request(r).await,
+            Effect::UpdateDataRequest { request, from } => self.update_data_request(request, *from).await,
+            Effect::InsertDelivery { delivery, body } => self.insert_delivery(delivery, &body.0).await,
         }
     }
 }

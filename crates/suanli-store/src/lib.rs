@@ -10,6 +10,7 @@
 //! writer can fail without retry); readers run concurrently in WAL mode.
 
 pub mod backends;
+pub mod data;
 pub mod energy;
 pub mod job_writer;
 pub mod ledger;

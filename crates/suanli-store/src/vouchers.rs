@@ -13,7 +13,7 @@ use suanli_ledger::voucher::{ChargeRule, ProgrammeRules};
 const PROGRAMME_SELECT: &str = "SELECT id, name, rules_json, state, created_ms, closed_ms FROM voucher_programmes";
 const APPLICATION_SELECT: &str = "SELECT id, programme_id, tenant_id, requested_fen, purpose, state, approved_fen, decision_reason, decided_by, decided_ms, created_ms FROM voucher_applications";
 const BILL_SELECT: &str = "SELECT id, job_id, tenant_id, provider_id, centre_id, pool_id, programme_id, rule, usage_s, accelerators, price_fen_per_hour, discount_pct, ratio_pct, charge_fen, voucher_fen, cash_fen, outstanding_fen, created_ms, statement_id FROM bills";
-const STATEMENT_SELECT: &str = "SELECT id, provider_id, from_ms, to_ms, bills, charge_fen, voucher_fen, cash_fen, outstanding_fen, settled_fen, transfer_id, created_ms, model_calls FROM statements";
+const STATEMENT_SELECT: &str = "SELECT id, provider_id, from_ms, to_ms, bills, charge_fen, voucher_fen, cash_fen, outstanding_fen, settled_fen, transfer_id, created_ms, model_calls, data_deliveries FROM statements";
 
 fn corrupt(what: &str, v: &str) -> StoreError {
     StoreError::Corrupt(format!("{what} '{v}'"))
@@ -99,6 +99,7 @@ fn statement_from_row(r: &AnyRow) -> StoreResult<Statement> {
         transfer_id: r.try_get(10)?,
         created_ms: r.try_get(11)?,
         model_calls: r.try_get::<i64, _>(12)? as u32,
+        data_deliveries: r.try_get::<i64, _>(13)? as u32,
     })
 }
 
@@ -394,8 +395,8 @@ impl WriteTx<'_> {
 
     pub(crate) async fn insert_statement(&mut self, s: &Statement, bills: &[BillId], model_calls_until: Option<UnixMs>) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO statements (id, provider_id, from_ms, to_ms, bills, charge_fen, voucher_fen, cash_fen, outstanding_fen, settled_fen, transfer_id, created_ms, model_calls) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO statements (id, provider_id, from_ms, to_ms, bills, charge_fen, voucher_fen, cash_fen, outstanding_fen, settled_fen, transfer_id, created_ms, model_calls, data_deliveries) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING",
         )
         .bind(s.id.to_string())
         .bind(s.provider_id.to_string())
@@ -410,8 +411,20 @@ impl WriteTx<'_> {
         .bind(s.transfer_id.clone())
         .bind(s.created_ms)
         .bind(s.model_calls as i64)
+        .bind(s.data_deliveries as i64)
         .execute(&mut *self.tx)
         .await?;
+        if s.data_deliveries > 0 {
+            sqlx::query(
+                "UPDATE data_deliveries SET statement_id = $1 WHERE supplier_id = $2 AND statement_id IS NULL AND created_ms >= $3 AND created_ms < $4",
+            )
+            .bind(s.id.to_string())
+            .bind(s.provider_id.to_string())
+            .bind(s.from_ms)
+            .bind(s.to_ms)
+            .execute(&mut *self.tx)
+            .await?;
+        }
         if let Some(until) = model_calls_until {
             sqlx::query(
                 "UPDATE model_calls SET statement_id = $1 WHERE provider_id = $2 AND statement_id IS NULL AND started_ms >= $3 AND started_ms < $4",

@@ -255,6 +255,8 @@ pub struct StatementOut {
     pub bills: u32,
     /// Metered model calls included (their charges are in the sums).
     pub model_calls: u32,
+    /// Data deliveries included (their fees are in the sums).
+    pub data_deliveries: u32,
     pub charge: String,
     pub voucher: String,
     pub cash: String,
@@ -273,6 +275,7 @@ impl From<&Statement> for StatementOut {
             to: format_rfc3339(st.to_ms),
             bills: st.bills,
             model_calls: st.model_calls,
+            data_deliveries: st.data_deliveries,
             charge: yuan(st.charge),
             voucher: yuan(st.voucher),
             cash: yuan(st.cash),
@@ -331,18 +334,20 @@ pub async fn settle(
     } else {
         (0, Fen::ZERO, Fen::ZERO, Fen::ZERO)
     };
+    // Data deliveries of its data sets: paid into its receivable when delivered.
+    let (deliveries, dl_fee, dl_voucher, dl_cash) = s.store.data_fees_unsettled(&provider, from, to).await?;
     let sum = |f: fn(&Bill) -> Fen| Fen(bills.iter().map(|b| f(b).0).sum());
     let (charge, voucher, cash, outstanding) = (
-        Fen(sum(|b| b.charge).0 + mc_charge.0),
-        Fen(sum(|b| b.voucher).0 + mc_voucher.0),
-        Fen(sum(|b| b.cash).0 + mc_cash.0),
+        Fen(sum(|b| b.charge).0 + mc_charge.0 + dl_fee.0),
+        Fen(sum(|b| b.voucher).0 + mc_voucher.0 + dl_voucher.0),
+        Fen(sum(|b| b.cash).0 + mc_cash.0 + dl_cash.0),
         sum(|b| b.outstanding),
     );
     let settled = Fen(voucher.0 + cash.0);
-    if bills.is_empty() && calls == 0 {
+    if bills.is_empty() && calls == 0 && deliveries == 0 {
         return Err(ApiError::new(
             ErrorCode::NothingToSettle,
-            format!("provider {provider} has no unsettled bills or model calls from {} to {}", b.from, b.to),
+            format!("provider {provider} has no unsettled bills, model calls or data deliveries from {} to {}", b.from, b.to),
         ));
     }
     let (t, e) = s.ids.parts();
@@ -361,6 +366,7 @@ pub async fn settle(
         to_ms: to,
         bills: bills.len() as u32,
         model_calls: calls,
+        data_deliveries: deliveries,
         charge,
         voucher,
         cash,

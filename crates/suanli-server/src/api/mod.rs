@@ -4,6 +4,7 @@ pub mod agents;
 pub mod billing;
 pub mod centres;
 pub mod city;
+pub mod data;
 pub mod energy;
 pub mod jobs;
 pub mod ledger;

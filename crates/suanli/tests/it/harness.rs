@@ -194,6 +194,18 @@ impl Api {
         self.send(req).await
     }
 
+    pub async fn put_raw(&self, path: &str, body: Vec<u8>, content_type: &str) -> (StatusCode, Value) {
+        self.send(self.http.put(format!("{}{path}", self.url)).body(body).header("content-type", content_type)).await
+    }
+
+    /// A GET answering the raw body and its content type (downloads).
+    pub async fn get_bytes(&self, path: &str) -> (StatusCode, String, Vec<u8>) {
+        let resp = self.http.get(format!("{}{path}", self.url)).send().await.expect("request reaches the test server");
+        let status = resp.status();
+        let ctype = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        (status, ctype, resp.bytes().await.unwrap().to_vec())
+    }
+
     pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
         self.send(self.http.delete(format!("{}{path}", self.url))).await
     }

@@ -3,6 +3,7 @@
 mod api;
 mod backends;
 mod data;
+mod data_sharing;
 mod e2e;
 mod energy;
 mod fuzz;

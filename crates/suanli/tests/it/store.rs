@@ -422,6 +422,7 @@ async fn ledger_suite(store: Store) {
         to_ms: 1,
         bills: 0,
         model_calls: 0,
+        data_deliveries: 0,
         charge: Fen(0),
         voucher: Fen(0),
         cash: Fen(0),

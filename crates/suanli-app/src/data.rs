@@ -1,0 +1,785 @@
+//! Data sharing (数据开放共享): admitting suppliers, the graded catalogue, access requests and their approvals, de-identified deliveries behind short-lived links, fees through the ledger, and the suppliers' yearly ranking. The API, the web UI, the CLI and the demo all call these.
+//!
+//! Money: a request's fee is held when it is made (the voucher's share at the programme's data
+//! ratio, as far as the voucher has money, and the rest from cash) in the platform's
+//! data-purchase clearing account; approval posts the holds and pays the supplier's receivable
+//! (settled with its other earnings), rejection voids them, and a request nobody decides within
+//! [`REQUEST_WINDOW_MS`] expires with its holds. Data opened unconditionally is paid and delivered
+//! at once.
+
+use crate::caller::Caller;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use suanli_core::error::{Error, ErrorCode};
+use suanli_core::id::{AuditId, DataRequestId, DataSetId, DeliveryId, ProviderId};
+use suanli_core::money::Fen;
+use suanli_core::time::{UnixMs, days_from_civil};
+use suanli_data::catalogue::{
+    self as cat, Column, DataRequest, DataSet, DataSetSpec, Decider, Decision, Delivery, RequestSpec, RequestState, Supplier,
+    SupplierStatus,
+};
+use suanli_data::pipeline::{Format, Options, deidentify};
+use suanli_data::{Encoding, Limits, Policy, PseudonymKey};
+use suanli_dispatch::ids::Ids;
+use suanli_ledger::voucher;
+use suanli_ledger::{ReasonCode, Transfer, TransferId, chart};
+use suanli_store::data::{DataFilter, Extract};
+use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, Store, StoreError, StoredAccount};
+
+/// An open request not decided within this expires, and its fee's hold with it.
+pub const REQUEST_WINDOW_MS: i64 = 14 * 86_400_000;
+/// A download link works for this long.
+pub const LINK_TTL_MS: i64 = 15 * 60_000;
+/// Rows a catalogue preview shows.
+pub const PREVIEW_ROWS: u64 = 5;
+/// Suppliers the policy rewards each year by data-service volume.
+pub const TOP_SUPPLIERS: usize = 5;
+const SECRET_META: &str = "data.pseudonym_secret";
+const CST_OFFSET_MS: i64 = 8 * 3_600_000;
+
+/// One supplier's place in a year's ranking.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RankRow {
+    pub rank: usize,
+    pub supplier_id: ProviderId,
+    pub name: String,
+    pub deliveries: u64,
+    pub volume: Fen,
+    /// Among the year's top five (the policy's data-service award).
+    pub top: bool,
+}
+
+/// The data-sharing workflows.
+#[derive(Clone)]
+pub struct DataSharing {
+    store: Store,
+    ledger: LedgerService,
+    ids: Ids,
+    /// The platform's secret that consumers' pseudonym keys derive from (kept in the store, so
+    /// pseudonyms stay stable across restarts and replicas).
+    secret: Arc<Vec<u8>>,
+    /// One decision at a time, so a request's holds are posted or voided once.
+    decide: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl std::fmt::Debug for DataSharing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DataSharing")
+    }
+}
+
+fn err(code: ErrorCode, why: impl Into<String>) -> StoreError {
+    Error::new(code, why).into()
+}
+
+fn forbidden(why: &str) -> StoreError {
+    err(ErrorCode::Forbidden, why)
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}
+
+/// The unix-ms bounds of a year in China Standard Time.
+pub fn year_bounds(year: i32) -> (UnixMs, UnixMs) {
+    let start = |y: i64| days_from_civil(y, 1, 1) * 86_400_000 - CST_OFFSET_MS;
+    (start(year as i64), start(year as i64 + 1))
+}
+
+impl DataSharing {
+    /// The service over a store, with the platform's pseudonym secret made on first use.
+    pub async fn open(store: Store, ledger: LedgerService, ids: Ids) -> Result<DataSharing, StoreError> {
+        let secret = match store.meta(SECRET_META).await? {
+            Some(s) => hex::decode(s).map_err(|_| StoreError::Corrupt("the data pseudonym secret is not hex".into()))?,
+            None => {
+                let mut raw = vec![0u8; 32];
+                ids.fill(&mut raw);
+                let mut tx = store.begin().await?;
+                tx.set_meta(SECRET_META, &hex::encode(&raw)).await?;
+                tx.commit().await?;
+                // Another replica may have made one first; the stored one wins.
+                hex::decode(store.meta(SECRET_META).await?.unwrap_or_default()).unwrap_or(raw)
+            }
+        };
+        Ok(DataSharing { store, ledger, ids, secret: Arc::new(secret), decide: Arc::default() })
+    }
+
+    fn audit(&self, caller: &Caller, action: &str, subject: &str, detail: serde_json::Value) -> Audit {
+        let (t, e) = self.ids.parts();
+        Audit { id: AuditId::generate(t, e), at_ms: t, actor: caller.actor(), action: action.into(), subject: subject.into(), detail }
+    }
+
+    // ----- suppliers -----
+
+    /// The operator admits a provider as a data supplier for some domains, or suspends it.
+    pub async fn set_supplier(
+        &self,
+        caller: &Caller,
+        provider: &ProviderId,
+        status: SupplierStatus,
+        domains: Vec<String>,
+        reason: String,
+    ) -> Result<Supplier, StoreError> {
+        if !matches!(caller, Caller::Operator { .. }) {
+            return Err(forbidden("data suppliers are admitted by the platform's operator"));
+        }
+        self.store.provider(provider).await?.ok_or_else(|| err(ErrorCode::ProviderNotFound, format!("no provider {provider}")))?;
+        if let Some(d) = domains.iter().find(|d| cat::domain(d).is_none()) {
+            return Err(err(ErrorCode::InvalidDataSet, format!("'{}' is not a domain", d.chars().take(64).collect::<String>())));
+        }
+        if status == SupplierStatus::Admitted && domains.is_empty() {
+            return Err(err(ErrorCode::InvalidDataSet, "a supplier is admitted for at least one domain"));
+        }
+        let len = reason.trim().chars().count();
+        if !(2..=500).contains(&len) {
+            return Err(err(ErrorCode::InvalidDataSet, "give the reason for the decision in 2 to 500 characters"));
+        }
+        let s = Supplier {
+            provider_id: provider.clone(),
+            status,
+            domains,
+            reason: reason.trim().to_string(),
+            decided_by: caller.actor(),
+            decided_ms: self.ids.now_ms(),
+        };
+        let mut tx = self.store.begin().await?;
+        tx.upsert_data_supplier(&s).await?;
+        tx.audit(&self.audit(
+            caller,
+            &format!("data_supplier.{}", s.status.as_str()),
+            provider.as_str(),
+            serde_json::json!({"domains": s.domains, "reason": s.reason}),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(s)
+    }
+
+    /// Every admitted or suspended supplier (public: consumers see whom they buy from).
+    pub async fn suppliers(&self) -> Result<Vec<Supplier>, StoreError> {
+        self.store.data_suppliers().await
+    }
+
+    // ----- the catalogue -----
+
+    /// An admitted supplier lists a data set in one of its domains. It can be requested once its content is uploaded.
+    pub async fn register(&self, caller: &Caller, spec: DataSetSpec) -> Result<DataSet, StoreError> {
+        let Caller::Provider { provider, .. } = caller else {
+            return Err(forbidden("data sets are registered by their suppliers"));
+        };
+        spec.validate()?;
+        let supplier = self.store.data_supplier(provider).await?;
+        if !supplier.as_ref().is_some_and(|s| s.may_supply(&spec.domain)) {
+            return Err(err(
+                ErrorCode::SupplierNotAdmitted,
+                format!("provider {provider} is not an admitted data supplier for the domain '{}'", spec.domain),
+            ));
+        }
+        if self.store.data_set(&spec.name).await?.is_some() {
+            return Err(err(ErrorCode::DataSetExists, format!("a data set named '{}' is already registered", spec.name)));
+        }
+        let (t, e) = self.ids.parts();
+        let d = DataSet {
+            id: DataSetId::generate(t, e),
+            supplier_id: provider.clone(),
+            spec,
+            format: None,
+            columns: Vec::new(),
+            preview: None,
+            rows: 0,
+            content_sha256: None,
+            content_bytes: 0,
+            created_ms: t,
+            updated_ms: t,
+        };
+        let mut tx = self.store.begin().await?;
+        tx.insert_data_set(&d).await?;
+        tx.audit(&self.audit(
+            caller,
+            "data_set.register",
+            d.id.as_str(),
+            serde_json::json!({"name": d.spec.name, "domain": d.spec.domain, "grade": d.spec.grade, "mode": d.spec.mode, "price": d.spec.price.to_yuan_string()}),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(d)
+    }
+
+    async fn find_set(&self, id_or_name: &str) -> Result<DataSet, StoreError> {
+        self.store
+            .data_set(id_or_name)
+            .await?
+            .ok_or_else(|| err(ErrorCode::DataSetNotFound, format!("no data set '{}'", id_or_name.chars().take(64).collect::<String>())))
+    }
+
+    /// The supplier uploads (or replaces) a set's content: read whole, refused if any row is
+    /// malformed, kept as UTF-8; its columns are tagged from a sample and a de-identified
+    /// preview is made under the set's own policy.
+    pub async fn upload(
+        &self,
+        caller: &Caller,
+        id: &str,
+        bytes: Vec<u8>,
+        format: Format,
+        encoding: Encoding,
+    ) -> Result<DataSet, StoreError> {
+        let mut d = self.find_set(id).await?;
+        match caller {
+            Caller::Provider { provider, .. } if *provider == d.supplier_id => {}
+            _ => return Err(forbidden("a data set's content is uploaded by its supplier")),
+        }
+        let key = self.preview_key(&d.id);
+        let spec = d.spec.clone();
+        let (content, columns, preview) = tokio::task::spawn_blocking(move || -> Result<_, Error> {
+            let content = cat::read_upload(&bytes, format, encoding, Limits::default())?;
+            if let Some(q) = spec.quasi.iter().find(|q| !content.columns.contains(q)) {
+                return Err(Error::new(ErrorCode::InvalidDataSet, format!("the quasi-identifier '{q}' is not a column of the content")));
+            }
+            let columns: Vec<Column> = cat::profile(&content.bytes, format, &content.columns).iter().map(Column::from).collect();
+            let preview = match Policy::for_grade(spec.grade, spec.mode) {
+                Ok(policy) => {
+                    let head = cat::project(&content.bytes, format, &content.columns, Some(PREVIEW_ROWS))?;
+                    let (out, _) = run_policy(&head, format, policy, Some(key), &[])?;
+                    Some(String::from_utf8_lossy(&out).into_owned())
+                }
+                Err(_) => None,
+            };
+            Ok((content, columns, preview))
+        })
+        .await
+        .map_err(|e| err(ErrorCode::Internal, e.to_string()))??;
+        d.format = Some(cat::format_name(format).to_string());
+        d.columns = columns;
+        d.preview = preview;
+        d.rows = content.rows;
+        d.content_sha256 = Some(sha256_hex(&content.bytes));
+        d.content_bytes = content.bytes.len() as u64;
+        d.updated_ms = self.ids.now_ms();
+        let mut tx = self.store.begin().await?;
+        tx.set_data_content(&d, &content.bytes).await?;
+        tx.audit(&self.audit(
+            caller,
+            "data_set.upload",
+            d.id.as_str(),
+            serde_json::json!({"rows": d.rows, "bytes": d.content_bytes, "sha256": d.content_sha256, "columns": d.columns.iter().map(|c| (&c.name, c.kind)).collect::<Vec<_>>()}),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(d)
+    }
+
+    fn preview_key(&self, set: &DataSetId) -> PseudonymKey {
+        cat::consumer_key(&self.secret, &format!("preview:{set}"))
+    }
+
+    /// The catalogue (every role browses it).
+    pub async fn catalogue(&self) -> Result<Vec<DataSet>, StoreError> {
+        self.store.data_sets().await
+    }
+
+    pub async fn data_set(&self, id_or_name: &str) -> Result<DataSet, StoreError> {
+        self.find_set(id_or_name).await
+    }
+
+    // ----- requests -----
+
+    /// A consumer asks for a data set's fields for a purpose and period; the fee is held now.
+    /// Data opened unconditionally is delivered (and paid) at once.
+    pub async fn request(&self, caller: &Caller, set: &str, spec: RequestSpec) -> Result<(DataRequest, Option<Delivery>), StoreError> {
+        let Caller::Tenant { tenant, .. } = caller else { return Err(forbidden("data sets are requested by enterprises (tenants)")) };
+        let d = self.find_set(set).await?;
+        d.spec.requestable()?;
+        if d.rows == 0 {
+            return Err(err(ErrorCode::NotDeliverable, "the supplier has not uploaded this data set's content yet"));
+        }
+        self.supplier_may_deliver(&d).await?;
+        let now = self.ids.now_ms();
+        spec.validate(&d.column_names(), now)?;
+        let (programme, voucher_fen, cash_fen) = self.split_fee(tenant.as_str(), d.spec.price).await?;
+        let (t, e) = self.ids.parts();
+        let mut r = DataRequest {
+            id: DataRequestId::generate(t, e),
+            data_set_id: d.id.clone(),
+            tenant_id: tenant.clone(),
+            supplier_id: d.supplier_id.clone(),
+            spec,
+            state: cat::first_state(d.spec.mode),
+            fee: d.spec.price,
+            voucher: voucher_fen,
+            cash: cash_fen,
+            programme_id: programme.clone(),
+            decisions: Vec::new(),
+            created_ms: now,
+            expires_ms: now + REQUEST_WINDOW_MS,
+            updated_ms: now,
+        };
+        let audit = self.audit(
+            caller,
+            "data_request.create",
+            r.id.as_str(),
+            serde_json::json!({"data_set": d.id, "fields": r.spec.fields, "purpose": r.spec.purpose, "fee": r.fee.to_yuan_string()}),
+        );
+        if r.state == RequestState::Delivered {
+            r.decisions.push(Decision {
+                step: "open".into(),
+                by: "policy:unconditional".into(),
+                approve: true,
+                reason: "opened unconditionally (无条件开放)".into(),
+                at_ms: now,
+            });
+            let (delivery, body) = self.make_delivery(&d, &r).await?;
+            let mut effects = vec![Effect::InsertDataRequest(Box::new(r.clone()))];
+            let transfers = self.pay_at_once(&r, &mut effects, &delivery, body);
+            let accounts = self.accounts(&r, now);
+            let da = self.delivery_audit(caller, &delivery);
+            self.ledger
+                .submit_all(LedgerRequest { accounts, transfers, linked: true, effects, audit: Some(audit), ..LedgerRequest::default() })
+                .await
+                .map_err(insufficient)?;
+            self.audit_only(da).await?;
+            return Ok((r, Some(delivery)));
+        }
+        let transfers = self.holds(&r);
+        let accounts = self.accounts(&r, now);
+        self.ledger
+            .submit_all(LedgerRequest {
+                accounts,
+                transfers,
+                linked: true,
+                effects: vec![Effect::InsertDataRequest(Box::new(r.clone()))],
+                audit: Some(audit),
+                ..LedgerRequest::default()
+            })
+            .await
+            .map_err(insufficient)?;
+        Ok((r, None))
+    }
+
+    async fn supplier_may_deliver(&self, d: &DataSet) -> Result<(), StoreError> {
+        let s = self.store.data_supplier(&d.supplier_id).await?;
+        if !s.is_some_and(|s| s.may_supply(&d.spec.domain)) {
+            return Err(err(ErrorCode::SupplierNotAdmitted, "the data set's supplier is suspended or no longer admitted for its domain"));
+        }
+        Ok(())
+    }
+
+    /// How a fee splits: (programme, voucher part, cash part), the voucher paying its data
+    /// ratio as far as it has money, and cash the rest (which it must have).
+    async fn split_fee(&self, tenant: &str, fee: Fen) -> Result<(Option<String>, Fen, Fen), StoreError> {
+        if !fee.is_positive() {
+            return Ok((None, Fen::ZERO, Fen::ZERO));
+        }
+        self.ledger.barrier().await?;
+        let now = self.ids.now_ms();
+        let programme = self.store.programme_open_at(now).await?;
+        let (pid, ratio) = programme.map_or((None, 0), |p| (Some(p.id.to_string()), p.rules.ratio_data_pct));
+        let available = |a: Option<suanli_store::StoredAccount>| a.map_or(Fen::ZERO, |a| a.account.available());
+        let v_avail = match &pid {
+            Some(p) => available(self.store.ledger_account(chart::voucher(tenant, p).id).await?),
+            None => Fen::ZERO,
+        };
+        let h = voucher::holds(fee, ratio, v_avail);
+        let cash = available(self.store.ledger_account(chart::cash(tenant).id).await?);
+        if cash < h.cash {
+            return Err(err(
+                ErrorCode::InsufficientFunds,
+                format!(
+                    "the fee is {fee}: vouchers pay {} and cash must pay {}, but the balance is {cash}; top up first",
+                    h.voucher, h.cash
+                ),
+            ));
+        }
+        Ok((pid.filter(|_| h.voucher.is_positive()), h.voucher, h.cash))
+    }
+
+    fn accounts(&self, r: &DataRequest, now: UnixMs) -> Vec<StoredAccount> {
+        let mut a = vec![
+            StoredAccount::of(&chart::cash(r.tenant_id.as_str()), now),
+            StoredAccount::of(&chart::data_purchases(), now),
+            StoredAccount::of(&chart::receivable(r.supplier_id.as_str()), now),
+        ];
+        if let Some(p) = &r.programme_id {
+            a.push(StoredAccount::of(&chart::voucher(r.tenant_id.as_str(), p), now));
+        }
+        a
+    }
+
+    /// The fee's pending transfers into clearing (ids derived from the request).
+    fn holds(&self, r: &DataRequest) -> Vec<Transfer> {
+        let clear = chart::data_purchases().id;
+        let mut v = Vec::new();
+        if let (Some(p), true) = (&r.programme_id, r.voucher.is_positive()) {
+            let from = chart::voucher(r.tenant_id.as_str(), p).id;
+            let id = TransferId::derive("data-hold-voucher", r.id.as_str());
+            v.push(Transfer::pending(
+                id,
+                from,
+                clear,
+                r.voucher,
+                ReasonCode::VoucherSpend,
+                r.id.as_str(),
+                r.created_ms,
+                Some(REQUEST_WINDOW_MS),
+            ));
+        }
+        if r.cash.is_positive() {
+            let from = chart::cash(r.tenant_id.as_str()).id;
+            let id = TransferId::derive("data-hold-cash", r.id.as_str());
+            v.push(Transfer::pending(
+                id,
+                from,
+                clear,
+                r.cash,
+                ReasonCode::DataPurchase,
+                r.id.as_str(),
+                r.created_ms,
+                Some(REQUEST_WINDOW_MS),
+            ));
+        }
+        v
+    }
+
+    /// Pays an unconditional delivery at once: voucher and cash straight to the supplier.
+    fn pay_at_once(&self, r: &DataRequest, effects: &mut Vec<Effect>, delivery: &Delivery, body: Vec<u8>) -> Vec<Transfer> {
+        let to = chart::receivable(r.supplier_id.as_str()).id;
+        let mut v = Vec::new();
+        if let (Some(p), true) = (&r.programme_id, r.voucher.is_positive()) {
+            let from = chart::voucher(r.tenant_id.as_str(), p).id;
+            v.push(Transfer::single(
+                TransferId::derive("data-pay-voucher", r.id.as_str()),
+                from,
+                to,
+                r.voucher,
+                ReasonCode::VoucherSpend,
+                r.id.as_str(),
+                r.created_ms,
+            ));
+        }
+        if r.cash.is_positive() {
+            let from = chart::cash(r.tenant_id.as_str()).id;
+            v.push(Transfer::single(
+                TransferId::derive("data-pay-cash", r.id.as_str()),
+                from,
+                to,
+                r.cash,
+                ReasonCode::DataPurchase,
+                r.id.as_str(),
+                r.created_ms,
+            ));
+        }
+        effects.push(Effect::InsertDelivery { delivery: Box::new(delivery.clone()), body: Extract(Arc::new(body)) });
+        v
+    }
+
+    /// The supplier (then, for important data, the operator) approves or rejects a request.
+    /// Approval delivers at once: the extract is made, the holds are posted, the supplier paid.
+    pub async fn decide(
+        &self,
+        caller: &Caller,
+        id: &str,
+        approve: bool,
+        reason: String,
+    ) -> Result<(DataRequest, Option<Delivery>), StoreError> {
+        let id = DataRequestId::parse(id)?;
+        let _one = self.decide.lock().await;
+        let r = self.store.data_request(&id).await?.ok_or_else(|| err(ErrorCode::DataRequestNotFound, format!("no data request {id}")))?;
+        let who = match caller {
+            Caller::Provider { provider, .. } if *provider == r.supplier_id => Decider::Supplier,
+            Caller::Operator { .. } => Decider::Operator,
+            Caller::Tenant { tenant, .. } if *tenant == r.tenant_id => {
+                return Err(forbidden("a request is decided by the supplier and the operator"));
+            }
+            _ => return Err(err(ErrorCode::DataRequestNotFound, format!("no data request {id}"))),
+        };
+        let len = reason.trim().chars().count();
+        if !(2..=500).contains(&len) {
+            return Err(err(ErrorCode::InvalidDataRequest, "give the reason for the decision in 2 to 500 characters"));
+        }
+        let now = self.ids.now_ms();
+        let state = r.state_at(now);
+        if state == RequestState::Expired {
+            return Err(err(ErrorCode::DataRequestDecided, format!("request {id} expired undecided; its hold was released")));
+        }
+        let d = self.find_set(r.data_set_id.as_str()).await?;
+        let next = cat::decide(state, d.spec.grade, who, approve)?;
+        let mut updated = r.clone();
+        updated.state = next;
+        updated.updated_ms = now;
+        updated.decisions.push(Decision {
+            step: if who == Decider::Supplier { "supplier" } else { "operator" }.into(),
+            by: caller.actor(),
+            approve,
+            reason: reason.trim().to_string(),
+            at_ms: now,
+        });
+        let audit = self.audit(
+            caller,
+            &format!("data_request.{}", if approve { "approve" } else { "reject" }),
+            id.as_str(),
+            serde_json::json!({"state": next.as_str(), "reason": reason.trim()}),
+        );
+        let mut effects = vec![Effect::UpdateDataRequest { request: Box::new(updated.clone()), from: state }];
+        let holds = self.holds(&r);
+        let (transfers, delivery) = match next {
+            RequestState::Rejected => {
+                (holds.iter().map(|h| Transfer::void(TransferId::derive("data-void", &h.id.to_hex()), h, now)).collect(), None)
+            }
+            RequestState::Delivered => {
+                self.supplier_may_deliver(&d).await?;
+                let (delivery, body) = self.make_delivery(&d, &updated).await?;
+                let mut t: Vec<Transfer> =
+                    holds.iter().map(|h| Transfer::post(TransferId::derive("data-post", &h.id.to_hex()), h, None, now)).collect();
+                if r.fee.is_positive() {
+                    t.push(Transfer::single(
+                        TransferId::derive("data-pay", r.id.as_str()),
+                        chart::data_purchases().id,
+                        chart::receivable(r.supplier_id.as_str()).id,
+                        r.fee,
+                        ReasonCode::DataPurchase,
+                        r.id.as_str(),
+                        now,
+                    ));
+                }
+                effects.push(Effect::InsertDelivery { delivery: Box::new(delivery.clone()), body: Extract(Arc::new(body)) });
+                (t, Some(delivery))
+            }
+            _ => (Vec::new(), None),
+        };
+        let accounts = self.accounts(&r, now);
+        self.ledger
+            .submit_all(LedgerRequest { accounts, transfers, linked: true, effects, audit: Some(audit), ..LedgerRequest::default() })
+            .await
+            .map_err(|e| match e.code {
+                ErrorCode::PendingExpired => {
+                    err(ErrorCode::DataRequestDecided, format!("request {id} expired undecided; its hold was released"))
+                }
+                _ => e.into(),
+            })?;
+        if let Some(dl) = &delivery {
+            self.audit_only(self.delivery_audit(caller, dl)).await?;
+        }
+        Ok((updated, delivery))
+    }
+
+    fn delivery_audit(&self, caller: &Caller, d: &Delivery) -> Audit {
+        self.audit(
+            caller,
+            "data_delivery.create",
+            d.id.as_str(),
+            serde_json::json!({
+                "consumer": d.tenant_id, "data_set": d.data_set_id, "request": d.request_id, "columns": d.columns,
+                "policy": {"grade": d.policy.grade, "mode": d.policy.mode, "k": d.policy.k}, "sha256": d.sha256, "bytes": d.bytes,
+            }),
+        )
+    }
+
+    async fn audit_only(&self, a: Audit) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        tx.audit(&a).await?;
+        tx.commit().await
+    }
+
+    /// Makes a request's extract: the asked fields, de-identified under the set's policy with
+    /// the consumer's own pseudonym key (none for data opened unconditionally).
+    async fn make_delivery(&self, d: &DataSet, r: &DataRequest) -> Result<(Delivery, Vec<u8>), StoreError> {
+        let policy = Policy::for_grade(d.spec.grade, d.spec.mode).map_err(|e| err(ErrorCode::NotDeliverable, e.to_string()))?;
+        let content = self.store.data_content(&d.id).await?.ok_or_else(|| err(ErrorCode::NotDeliverable, "the data set has no content"))?;
+        let format = cat::parse_format(d.format.as_deref().unwrap_or("csv"))?;
+        let key = (d.spec.mode == suanli_data::OpeningMode::Conditional).then(|| cat::consumer_key(&self.secret, r.tenant_id.as_str()));
+        let fields = r.spec.fields.clone();
+        // k-anonymity where the grade's policy asks for it, over the asked quasi-identifiers.
+        let quasi: Vec<String> =
+            if policy.k.is_some() { d.spec.quasi.iter().filter(|q| fields.contains(q)).cloned().collect() } else { Vec::new() };
+        let p = policy.clone();
+        let (body, report) = tokio::task::spawn_blocking(move || -> Result<_, Error> {
+            let projected = cat::project(&content, format, &fields, None)?;
+            run_policy(&projected, format, p, key, &quasi)
+        })
+        .await
+        .map_err(|e| err(ErrorCode::Internal, e.to_string()))??;
+        let (t, e) = self.ids.parts();
+        let delivery = Delivery {
+            id: DeliveryId::generate(t, e),
+            request_id: r.id.clone(),
+            data_set_id: d.id.clone(),
+            tenant_id: r.tenant_id.clone(),
+            supplier_id: d.supplier_id.clone(),
+            columns: r.spec.fields.clone(),
+            policy,
+            report,
+            format: cat::format_name(format).into(),
+            sha256: sha256_hex(&body),
+            bytes: body.len() as u64,
+            fee: r.fee,
+            voucher: r.voucher,
+            cash: r.cash,
+            programme_id: r.programme_id.clone(),
+            access_from_ms: r.spec.from_ms,
+            access_to_ms: r.spec.to_ms,
+            created_ms: t,
+            statement_id: None,
+        };
+        Ok((delivery, body))
+    }
+
+    /// Requests the caller may see: a tenant its own, a supplier those for its sets, the
+    /// operator and regulator all. States are as of now (undecided past the window: expired).
+    pub async fn requests(&self, caller: &Caller, limit: u32) -> Result<Vec<DataRequest>, StoreError> {
+        let now = self.ids.now_ms();
+        let mut out = self.store.data_requests(&scope(caller), limit).await?;
+        out.iter_mut().for_each(|r| r.state = r.state_at(now));
+        Ok(out)
+    }
+
+    pub async fn request_by_id(&self, caller: &Caller, id: &str) -> Result<DataRequest, StoreError> {
+        let id = DataRequestId::parse(id)?;
+        let not_found = || err(ErrorCode::DataRequestNotFound, format!("no data request {id}"));
+        let mut r = self.store.data_request(&id).await?.ok_or_else(not_found)?;
+        if !visible(caller, &r.tenant_id, &r.supplier_id) {
+            return Err(not_found());
+        }
+        r.state = r.state_at(self.ids.now_ms());
+        Ok(r)
+    }
+
+    // ----- deliveries -----
+
+    pub async fn deliveries(&self, caller: &Caller, limit: u32) -> Result<Vec<Delivery>, StoreError> {
+        self.store.data_deliveries(&scope(caller), limit).await
+    }
+
+    pub async fn delivery(&self, caller: &Caller, id: &str) -> Result<Delivery, StoreError> {
+        let id = DeliveryId::parse(id)?;
+        let not_found = || err(ErrorCode::DeliveryNotFound, format!("no delivery {id}"));
+        let d = self.store.data_delivery(&id).await?.ok_or_else(not_found)?;
+        if !visible(caller, &d.tenant_id, &d.supplier_id) {
+            return Err(not_found());
+        }
+        Ok(d)
+    }
+
+    /// The consumer makes a short-lived download link for its delivery, within its access period.
+    /// Answers the token (shown once; only its hash is kept) and when it stops working.
+    pub async fn link(&self, caller: &Caller, id: &str) -> Result<(String, UnixMs), StoreError> {
+        let d = self.delivery(caller, id).await?;
+        if !matches!(caller, Caller::Tenant { tenant, .. } if *tenant == d.tenant_id) {
+            return Err(forbidden("only the consumer it was delivered to downloads an extract"));
+        }
+        let now = self.ids.now_ms();
+        if now >= d.access_to_ms {
+            return Err(err(ErrorCode::LinkExpired, "the request's access period has ended; request the data again"));
+        }
+        let mut raw = [0u8; 24];
+        self.ids.fill(&mut raw);
+        let token = format!("dl_{}", hex::encode(raw));
+        let expires = now + LINK_TTL_MS;
+        let mut tx = self.store.begin().await?;
+        tx.insert_data_link(&sha256_hex(token.as_bytes()), &d.id, now, expires).await?;
+        tx.audit(&self.audit(caller, "data_delivery.link", d.id.as_str(), serde_json::json!({"expires_ms": expires}))).await?;
+        tx.commit().await?;
+        Ok((token, expires))
+    }
+
+    /// What a link opens, while it works; every download is audited.
+    pub async fn download(&self, token: &str) -> Result<(Delivery, Vec<u8>), StoreError> {
+        let expired = || err(ErrorCode::LinkExpired, "this download link has expired or is unknown; make a new one");
+        let (id, expires) = self.store.data_link(&sha256_hex(token.as_bytes())).await?.ok_or_else(expired)?;
+        let now = self.ids.now_ms();
+        if now >= expires {
+            return Err(expired());
+        }
+        let d = self.store.data_delivery(&id).await?.ok_or_else(expired)?;
+        if now >= d.access_to_ms {
+            return Err(expired());
+        }
+        let body = self.store.delivery_body(&id).await?.ok_or_else(expired)?;
+        let (t, e) = self.ids.parts();
+        let mut tx = self.store.begin().await?;
+        tx.audit(&Audit {
+            id: AuditId::generate(t, e),
+            at_ms: t,
+            actor: format!("link:{}", d.tenant_id),
+            action: "data_delivery.download".into(),
+            subject: d.id.to_string(),
+            detail: serde_json::json!({"bytes": body.len(), "sha256": d.sha256}),
+        })
+        .await?;
+        tx.commit().await?;
+        Ok((d, body))
+    }
+
+    // ----- the ranking -----
+
+    /// Suppliers by data-service volume (delivery fees) in a year (China Standard Time), the
+    /// top five marked (数据服务交易额前五).
+    pub async fn ranking(&self, year: i32) -> Result<Vec<RankRow>, StoreError> {
+        if !(2000..=2100).contains(&year) {
+            return Err(err(ErrorCode::InvalidDate, format!("{year} is not a year the platform keeps")));
+        }
+        let (from, to) = year_bounds(year);
+        let names: std::collections::HashMap<String, String> =
+            self.store.providers().await?.into_iter().map(|p| (p.id.to_string(), p.name)).collect();
+        Ok(self
+            .store
+            .data_volumes(from, to)
+            .await?
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| RankRow {
+                rank: i + 1,
+                name: names.get(v.supplier_id.as_str()).cloned().unwrap_or_default(),
+                supplier_id: v.supplier_id,
+                deliveries: v.deliveries,
+                volume: v.volume,
+                top: i < TOP_SUPPLIERS && v.volume.is_positive(),
+            })
+            .collect())
+    }
+}
+
+/// Runs one policy over UTF-8 content: the extract and the report (as JSON).
+fn run_policy(
+    content: &[u8],
+    format: Format,
+    policy: Policy,
+    key: Option<PseudonymKey>,
+    quasi: &[String],
+) -> Result<(Vec<u8>, serde_json::Value), Error> {
+    let opts = Options { format, quasi: quasi.to_vec(), ..Options::default() };
+    let mut out = Vec::with_capacity(content.len());
+    let outcome = deidentify(&mut || Ok(std::io::Cursor::new(content)), &mut out, policy, key, &opts)
+        .map_err(|e| Error::new(ErrorCode::NotDeliverable, format!("the extract could not be made: {e} ({})", e.code())))?;
+    if !outcome.problems.is_empty() {
+        return Err(Error::new(
+            ErrorCode::MalformedData,
+            format!("{} row(s) of the stored content cannot be read", outcome.problems.len()),
+        ));
+    }
+    Ok((out, serde_json::to_value(&outcome.report).unwrap_or_default()))
+}
+
+fn scope(caller: &Caller) -> DataFilter {
+    match caller {
+        Caller::Tenant { tenant, .. } => DataFilter { tenant: Some(tenant.clone()), ..DataFilter::default() },
+        Caller::Provider { provider, .. } => DataFilter { supplier: Some(provider.clone()), ..DataFilter::default() },
+        Caller::Operator { .. } | Caller::Regulator { .. } => DataFilter::default(),
+    }
+}
+
+fn visible(caller: &Caller, tenant: &suanli_core::id::TenantId, supplier: &ProviderId) -> bool {
+    match caller {
+        Caller::Operator { .. } | Caller::Regulator { .. } => true,
+        Caller::Tenant { tenant: t, .. } => t == tenant,
+        Caller::Provider { provider, .. } => provider == supplier,
+    }
+}
+
+/// The ledger's refusal of a fee, in the data service's words.
+fn insufficient(e: Error) -> StoreError {
+    match e.code {
+        ErrorCode::InsufficientFunds | ErrorCode::LinkedFailed => {
+            err(ErrorCode::InsufficientFunds, "the voucher or the cash balance no longer covers the fee; top up and ask again")
+        }
+        _ => e.into(),
+    }
+}

@@ -1,0 +1,289 @@
+//! Data sharing over HTTP as its users do it: the operator admits a supplier, the supplier lists and uploads graded data sets, consumers request them, approvals deliver de-identified extracts behind short-lived links, fees move through the ledger, and suppliers are ranked.
+
+use crate::harness::{Api, TestServer};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use suanli_data::corpus::{Rng, value};
+use suanli_data::{Kind, scan};
+
+const HEADER: &str = "姓名,身份证号,手机,地址,年龄,诊断";
+
+/// Patients with checksum-valid identifiers; answers the CSV and every identifier written.
+fn patients(rows: usize, seed: u64) -> (String, Vec<String>) {
+    let mut r = Rng::new(seed);
+    let mut csv = format!("{HEADER}\n");
+    let mut secrets = Vec::new();
+    for i in 0..rows {
+        let (name, id, phone, addr) =
+            (value(&mut r, Kind::Name), value(&mut r, Kind::ResidentId), value(&mut r, Kind::Mobile), value(&mut r, Kind::Address));
+        csv.push_str(&format!("{name},{id},{phone},{addr},{},{}\n", 20 + (i % 50), ["感冒", "高血压", "糖尿病"][i % 3]));
+        secrets.extend([id, phone]);
+    }
+    (csv, secrets)
+}
+
+async fn admit(op: &Api, provider: &str, domains: &[&str]) {
+    let (s, v) = op
+        .put(&format!("/api/v1/data/suppliers/{provider}"), &json!({"status": "admitted", "domains": domains, "reason": "2026 年度遴选"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
+
+async fn register(prov: &Api, name: &str, domain: &str, mode: &str, grade: &str, price: &str) -> Value {
+    let body = json!({
+        "name": name, "title": format!("测试数据 {name}"), "domain": domain, "mode": mode, "grade": grade,
+        "licence": "杭州市公共数据授权运营协议", "update_frequency": "monthly", "price": price, "quasi": ["年龄"],
+    });
+    let (s, v) = prov.post("/api/v1/data/sets", &body).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v
+}
+
+async fn upload(prov: &Api, id: &str, csv: &str) -> (StatusCode, Value) {
+    prov.put_raw(&format!("/api/v1/data/sets/{id}/content?format=csv"), csv.as_bytes().to_vec(), "text/csv").await
+}
+
+async fn provider_id(ts: &TestServer) -> String {
+    ts.as_role("provider").get("/api/v1/me").await.1["provider_id"].as_str().unwrap().to_string()
+}
+
+async fn cash(ts: &TestServer, tenant: &str) -> String {
+    ts.as_role("tenant").get(&format!("/api/v1/tenants/{tenant}/balance")).await.1["cash_available"].as_str().unwrap().to_string()
+}
+
+/// A day 90 days from now, `YYYY-MM-DD`.
+fn in_90_days() -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    suanli_core::time::format_rfc3339(now + 90 * 86_400_000)[..10].to_string()
+}
+
+fn request_body(set: &str, fields: &[&str]) -> Value {
+    json!({"data_set": set, "purpose": "慢病管理模型研究", "fields": fields, "to": in_90_days()})
+}
+
+/// Downloads a delivery through a fresh link (anonymously, as a browser would).
+async fn fetch(ts: &TestServer, delivery: &str) -> String {
+    let (s, link) = ts.as_role("tenant").post(&format!("/api/v1/data/deliveries/{delivery}/links"), &json!({})).await;
+    assert_eq!(s, StatusCode::CREATED, "{link}");
+    let (s, ctype, body) = ts.anonymous().get_bytes(link["url"].as_str().unwrap()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(ctype.starts_with("text/csv"), "{ctype}");
+    String::from_utf8(body).unwrap()
+}
+
+fn assert_no_secret(extract: &str, secrets: &[String], what: &str) {
+    for s in secrets {
+        assert!(!extract.contains(s.as_str()), "{what}: '{s}' was delivered as it is");
+    }
+    let raw: Vec<_> = scan(extract).into_iter().filter(|s| matches!(s.kind, Kind::ResidentId | Kind::Mobile | Kind::BankCard)).collect();
+    assert!(raw.is_empty(), "{what}: the detectors still find {:?}", raw.iter().map(|s| &extract[s.start..s.end]).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn important_data_is_approved_twice_delivered_deidentified_and_paid_through_the_ledger() {
+    important_data_flow(&TestServer::start().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn important_data_flow_on_postgresql() {
+    let (ts, schema) = TestServer::start_pg().await;
+    important_data_flow(&ts).await;
+    drop(ts);
+    suanli_store::Store::drop_schema(&crate::harness::pg_url(), &schema).await.unwrap();
+}
+
+async fn important_data_flow(ts: &TestServer) {
+    let (op, prov, ten) = (ts.as_role("operator"), ts.as_role("provider"), ts.as_role("tenant"));
+    let pid = provider_id(ts).await;
+    let tenant = ten.get("/api/v1/me").await.1["tenant_id"].as_str().unwrap().to_string();
+
+    // Not admitted yet: the supplier cannot list anything, and only the operator admits.
+    let spec = json!({"name": "hz-clinic-visits", "title": "社区医院就诊记录", "domain": "healthcare", "mode": "conditional",
+        "grade": "important", "licence": "授权运营", "update_frequency": "monthly", "price": "1000.00", "quasi": ["年龄"]});
+    let (s, v) = prov.post("/api/v1/data/sets", &spec).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("supplier_not_admitted")), "{v}");
+    let (s, _) =
+        prov.put(&format!("/api/v1/data/suppliers/{pid}"), &json!({"status": "admitted", "domains": ["healthcare"], "reason": "x1"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    admit(&op, &pid, &["healthcare", "traffic"]).await;
+    let set = register(&prov, "hz-clinic-visits", "healthcare", "conditional", "important", "1000.00").await;
+    let sid = set["id"].as_str().unwrap().to_string();
+    assert_eq!(set["requestable"], false, "no content yet");
+    let (s, v) = prov.post("/api/v1/data/sets", &spec).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("data_set_exists")));
+
+    // A request before the content exists, and a ragged upload, change nothing.
+    let (s, v) = ten.post("/api/v1/data/requests", &request_body(&sid, &["年龄"])).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("not_deliverable")), "{v}");
+    let (good, secrets) = patients(120, 7);
+    let ragged = good.replacen("感冒\n", "感冒,多余\n", 1);
+    let (s, v) = upload(&prov, &sid, &ragged).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("malformed_data")), "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("line 2"), "{v}");
+    assert_eq!(ts.as_role("regulator").get(&format!("/api/v1/data/sets/{sid}")).await.1["rows"], 0);
+    let (s, v) = ten.put_raw(&format!("/api/v1/data/sets/{sid}/content"), good.clone().into_bytes(), "text/csv").await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "only the supplier uploads: {v}");
+
+    let (s, set) = upload(&prov, &sid, &good).await;
+    assert_eq!(s, StatusCode::OK, "{set}");
+    assert_eq!((set["rows"].as_u64(), set["requestable"].as_bool()), (Some(120), Some(true)));
+    let kinds: Vec<&str> = set["columns"].as_array().unwrap().iter().map(|c| c["kind"].as_str().unwrap_or("-")).collect();
+    assert_eq!(&kinds[..3], &["name", "resident_id", "mobile"], "{set}");
+    let preview = set["preview"].as_str().unwrap();
+    assert_eq!(preview.lines().count(), 6, "a header and five rows: {preview}");
+    assert_no_secret(preview, &secrets, "the preview");
+
+    // The request holds the fee: the voucher pays its data ratio (30%), cash the rest.
+    let before = cash(ts, &tenant).await;
+    let (s, r) = ten.post("/api/v1/data/requests", &request_body("hz-clinic-visits", &["身份证号", "手机", "年龄", "诊断"])).await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    assert_eq!((r["state"].as_str(), r["fee"].as_str()), (Some("awaiting_supplier"), Some("1000.00")));
+    assert_eq!((r["voucher"].as_str(), r["cash"].as_str()), (Some("300.00"), Some("700.00")), "{r}");
+    let held = cash(ts, &tenant).await;
+    let yuan = |s: &str| s.replace(',', "").parse::<f64>().unwrap();
+    assert!((yuan(&before) - yuan(&held) - 700.0).abs() < 0.001, "{before} -> {held}");
+    let rid = r["id"].as_str().unwrap().to_string();
+
+    // Important data: the supplier first, then the operator; nobody else, and never twice.
+    let decide = |who: &Api, approve: bool| {
+        let (who, rid) = (who.clone(), rid.clone());
+        async move { who.post(&format!("/api/v1/data/requests/{rid}/decision"), &json!({"approve": approve, "reason": "符合用途"})).await }
+    };
+    assert_eq!(decide(&ten, true).await.0, StatusCode::FORBIDDEN);
+    let (s, v) = decide(&op, true).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("data_request_decided")), "{v}");
+    let (s, v) = decide(&prov, true).await;
+    assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("awaiting_operator")), "{v}");
+    assert_eq!(decide(&prov, true).await.0, StatusCode::CONFLICT);
+    let (s, v) = decide(&op, true).await;
+    assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("delivered")), "{v}");
+    let delivery = v["delivery"].clone();
+    assert_eq!(delivery["columns"], json!(["身份证号", "手机", "年龄", "诊断"]));
+    assert_eq!((delivery["grade"].as_str(), delivery["k"].as_u64()), (Some("important"), Some(10)));
+    assert_eq!(decide(&op, false).await.0, StatusCode::CONFLICT, "a delivered request stays delivered");
+    assert_eq!(cash(ts, &tenant).await, held, "the hold was posted, not charged again");
+
+    // The extract: only the asked columns, no identifier as it was, k-anonymous over age.
+    let dlv = delivery["id"].as_str().unwrap().to_string();
+    let extract = fetch(ts, &dlv).await;
+    assert!(extract.starts_with("身份证号,手机,年龄,诊断\r\n"), "{}", &extract[..80.min(extract.len())]);
+    assert!(!extract.contains("姓名") && !extract.contains("地址"));
+    assert_no_secret(&extract, &secrets, "the extract");
+    let k = &delivery["report"]["k_anonymity"];
+    assert_eq!(k["k_target"], 10, "{delivery}");
+    assert!(k["k_reached"].as_u64().unwrap() >= 10 && k["max_risk"].as_f64().unwrap() <= 0.1, "{k}");
+    let (s, _, _) = ts.anonymous().get_bytes("/api/v1/data/downloads/dl_0000").await;
+    assert_eq!(s, StatusCode::GONE, "an unknown link");
+    assert_eq!(ts.as_role("provider").post(&format!("/api/v1/data/deliveries/{dlv}/links"), &json!({})).await.0, StatusCode::FORBIDDEN);
+
+    // The audit trail says who got which columns under which policy.
+    let (_, audit) = op.get(&format!("/api/v1/audit?subject={dlv}")).await;
+    let made = audit["items"].as_array().unwrap().iter().find(|a| a["action"] == "data_delivery.create").expect("delivery audited").clone();
+    assert_eq!(made["detail"]["columns"], delivery["columns"]);
+    assert_eq!(made["detail"]["policy"]["grade"], json!("important"));
+    assert!(audit["items"].as_array().unwrap().iter().any(|a| a["action"] == "data_delivery.download"));
+
+    // A rejection releases the hold.
+    let (_, r2) = ten.post("/api/v1/data/requests", &request_body(&sid, &["年龄"])).await;
+    let held2 = yuan(&cash(ts, &tenant).await);
+    assert!((yuan(&held) - held2 - yuan(r2["cash"].as_str().unwrap())).abs() < 0.001, "{r2}");
+    let (s, v) = prov
+        .post(&format!("/api/v1/data/requests/{}/decision", r2["id"].as_str().unwrap()), &json!({"approve": false, "reason": "用途不符"}))
+        .await;
+    assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("rejected")), "{v}");
+    assert_eq!(cash(ts, &tenant).await, held, "the rejected request's hold is back");
+
+    // The supplier's yearly volume ranks it; its statement includes the delivery.
+    let (_, rank) = ts.as_role("regulator").get("/api/v1/data/suppliers/ranking").await;
+    let me = rank.as_array().unwrap().iter().find(|r| r["supplier_id"] == json!(pid)).expect("ranked").clone();
+    assert_eq!((me["volume"].as_str(), me["deliveries"].as_u64(), me["top"].as_bool()), (Some("1000.00"), Some(1), Some(true)), "{rank}");
+    let (s, v) = ts.as_role("regulator").get("/api/v1/data/suppliers/ranking?year=1999").await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_date")));
+    let (s, st) = op.post("/api/v1/settlements", &json!({"provider_id": pid, "from": "2000-01-01", "to": "2099-01-01"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{st}");
+    assert_eq!(st["data_deliveries"], 1, "{st}");
+    let (_, verify) = op.get("/api/v1/ledger/verify").await;
+    assert_eq!(verify["ok"], true, "{verify}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_grade_is_delivered_without_identifiers_and_pseudonyms_hold_per_consumer() {
+    let ts = TestServer::start().await;
+    let (op, prov, ten) = (ts.as_role("operator"), ts.as_role("provider"), ts.as_role("tenant"));
+    admit(&op, &provider_id(&ts).await, &["healthcare"]).await;
+    let (csv, secrets) = patients(60, 11);
+    let all = ["姓名", "身份证号", "手机", "地址", "年龄", "诊断"];
+    for (mode, grade) in [
+        ("conditional", "general-1"),
+        ("conditional", "general-2"),
+        ("conditional", "general-3"),
+        ("conditional", "general-4"),
+        ("unconditional", "general-1"),
+        ("unconditional", "general-2"),
+    ] {
+        let name = format!("p-{mode}-{grade}");
+        let set = register(&prov, &name, "healthcare", mode, grade, "10.00").await;
+        assert_eq!(upload(&prov, set["id"].as_str().unwrap(), &csv).await.0, StatusCode::OK);
+        let (s, r) = ten.post("/api/v1/data/requests", &request_body(&name, &all)).await;
+        assert_eq!(s, StatusCode::CREATED, "{r}");
+        let r = if mode == "unconditional" {
+            assert_eq!(r["state"], "delivered", "unconditional data is delivered at once: {r}");
+            r
+        } else {
+            prov.post(&format!("/api/v1/data/requests/{}/decision", r["id"].as_str().unwrap()), &json!({"approve": true, "reason": "同意"}))
+                .await
+                .1
+        };
+        let extract = fetch(&ts, r["delivery"]["id"].as_str().unwrap_or_else(|| panic!("{mode} {grade}: {r}"))).await;
+        assert_no_secret(&extract, &secrets, &format!("{mode} {grade}"));
+    }
+
+    // Pseudonyms are stable across one consumer's deliveries.
+    let ids = |extract: &str| extract.lines().skip(1).map(|l| l.split(',').next().unwrap().to_string()).collect::<Vec<_>>();
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let (_, r) = ten.post("/api/v1/data/requests", &request_body("p-conditional-general-1", &["身份证号"])).await;
+        let (_, r) = prov
+            .post(&format!("/api/v1/data/requests/{}/decision", r["id"].as_str().unwrap()), &json!({"approve": true, "reason": "同意"}))
+            .await;
+        seen.push(ids(&fetch(&ts, r["delivery"]["id"].as_str().unwrap()).await));
+    }
+    assert_eq!(seen[0], seen[1], "one consumer gets the same pseudonyms every time");
+    assert!(seen[0].iter().all(|p| !secrets.contains(p)));
+
+    // Core data and data not open are listed, never requested.
+    for (mode, grade) in [("conditional", "core"), ("not-open", "general-1")] {
+        let name = format!("closed-{grade}-{mode}");
+        let set = register(&prov, &name, "healthcare", mode, grade, "0").await;
+        assert_eq!(set["requestable"], false);
+        let (s, v) = ten.post("/api/v1/data/requests", &request_body(&name, &["年龄"])).await;
+        assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("not_deliverable")), "{v}");
+    }
+
+    // Bad requests are refused with their code and store nothing.
+    let (_, before) = ten.get("/api/v1/data/requests").await;
+    for (body, code) in [
+        (request_body("p-conditional-general-1", &["工资"]), "invalid_data_request"),
+        (request_body("p-conditional-general-1", &[]), "invalid_data_request"),
+        (json!({"data_set": "p-conditional-general-1", "purpose": "x", "fields": ["年龄"], "to": in_90_days()}), "invalid_data_request"),
+        (
+            json!({"data_set": "p-conditional-general-1", "purpose": "研究用途", "fields": ["年龄"], "to": "2099-01-01"}),
+            "invalid_data_request",
+        ),
+        (
+            json!({"data_set": "p-conditional-general-1", "purpose": "研究用途", "fields": ["年龄"], "to": "2001-01-01"}),
+            "invalid_data_request",
+        ),
+        (request_body("no-such-set", &["年龄"]), "data_set_not_found"),
+        (
+            json!({"data_set": "p-conditional-general-1", "purpose": "研究用途", "fields": ["年龄"], "to": in_90_days(), "extra": 1}),
+            "unknown_field",
+        ),
+    ] {
+        let (s, v) = ten.post("/api/v1/data/requests", &body).await;
+        assert_eq!(v["code"].as_str(), Some(code), "{s} {v}");
+    }
+    assert_eq!(ten.get("/api/v1/data/requests").await.1, before, "refused requests store nothing");
+    let (s, v) = prov.post("/api/v1/data/requests", &request_body("p-conditional-general-1", &["年龄"])).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+}
