@@ -241,6 +241,9 @@ const MAIN_PAGES = () => [
   { name: 'energy', path: '/energy', role: 'regulator' },
   { name: 'models (tenant)', path: '/models?m=hz-general-7b&m=hz-med-13b', role: 'tenant' },
   { name: 'models (provider)', path: '/models', role: 'provider' },
+  { name: 'data (tenant)', path: '/data', role: 'tenant' },
+  { name: 'data (regulator)', path: '/data', role: 'regulator' },
+  { name: 'data set (tenant)', path: '/data/sets/hz-community-clinics', role: 'tenant' },
 ];
 
 // ----- signing in and out -----
@@ -539,6 +542,40 @@ test('no horizontal overflow at phone width (390x844), in both languages', { tim
       );
     }
   }
+});
+
+// ----- data sharing -----
+
+test('a tenant browses the graded catalogue, sees a de-identified preview and requests a data set; refused input is kept', { timeout: 120_000 }, async () => {
+  await withPage(async (page) => {
+    await signIn(page, 'tenant', { lang: 'en' });
+    await page.goto('/data');
+    assert.equal(await h1(page), 'Graded data sharing');
+    const catalogue = await page.locator('main table').first().textContent();
+    for (const want of ['Hangzhou bus card trips', 'Community clinic visits', 'Important data', 'Open on approval', 'Not open']) {
+      assert.match(catalogue, new RegExp(want));
+    }
+    assert.doesNotMatch(catalogue, /有条件开放|general-2|not-open/, 'no raw codes or Chinese enums on the English page');
+    await page.click('a[href="/data/sets/hz-bus-taps"]');
+    const preview = await page.locator('main').textContent();
+    assert.match(preview, /Preview \(already de-identified/);
+    assert.doesNotMatch(preview, /1[3-9]\d{9}/, 'no whole mobile number in the preview');
+    // Refused (no field chosen): the error beside the form, the purpose kept.
+    await page.fill('#purpose', 'Ridership forecasting');
+    await page.fill('#to', '2001-01-01');
+    await Promise.all([page.waitForLoadState('load'), page.click('form[action="/data/requests"] button[type=submit]')]);
+    assert.match(await page.locator('main').textContent(), /The data request is invalid|period|field/);
+    assert.equal(await page.inputValue('#purpose'), 'Ridership forecasting');
+    // Made: two fields, a date three months on.
+    const until = new Date(Date.now() + 90 * 86_400_000).toISOString().slice(0, 10);
+    await page.check('input[name=field][value="上车站点"]');
+    await page.check('input[name=field][value="年龄"]');
+    await page.fill('#to', until);
+    await Promise.all([page.waitForLoadState('load'), page.click('form[action="/data/requests"] button[type=submit]')]);
+    const mine = await page.locator('#requests ~ div table').first().textContent();
+    assert.match(mine, /awaiting the supplier/);
+    assert.match(mine, /¥500\.00/);
+  });
 });
 
 // ----- models as a service -----

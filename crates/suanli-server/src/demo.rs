@@ -52,6 +52,7 @@ pub async fn seed_with_history(
         // own marker and picks up where it stopped.
         let now = s.ids.now_ms();
         seed_money(s, now).await?;
+        crate::demo_data::seed(s).await?;
         seed_telemetry(s, now, history_days).await?;
         return Ok((path, tokens));
     }
@@ -197,6 +198,7 @@ pub async fn seed_with_history(
     write_private(&path, &serde_json::to_string_pretty(&file)?)?;
     tx.commit().await?;
     seed_money(s, now).await?;
+    crate::demo_data::seed(s).await?;
     seed_telemetry(s, now, history_days).await?;
     Ok((path, tokens))
 }

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod demo;
+pub mod demo_data;
 pub mod demo_models;
 pub mod dto;
 pub mod energy;
@@ -172,6 +173,11 @@ pub fn router(state: AppState) -> Router {
         .route("/vouchers/applications/{id}/{decision}", post(web::decide))
         .route("/models", get(web::models_page))
         .route("/models/keys", post(web::create_model_key))
+        .route("/data", get(web::data_page))
+        .route("/data/sets/{id}", get(web::data_set_page))
+        .route("/data/requests", post(web::create_data_request))
+        .route("/data/requests/{id}/decision", post(web::decide_data_request))
+        .route("/data/deliveries/{id}/link", post(web::data_link))
         .route("/api", get(web::api_docs))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), web::session::guard));
     Router::new()

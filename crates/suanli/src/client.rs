@@ -50,15 +50,31 @@ impl Client {
         self.send::<()>(Method::DELETE, path, None).await
     }
 
-    async fn send<B: Serialize>(&self, method: Method, path: &str, body: Option<&B>) -> anyhow::Result<Value> {
-        let url = format!("{}{path}", self.base);
-        let mut req = self.http.request(method, &url);
-        if let Some(t) = &self.token {
-            req = req.bearer_auth(t);
+    /// PUT of raw bytes (a file) with its content type.
+    pub async fn put_bytes(&self, path: &str, body: Vec<u8>, content_type: &str) -> anyhow::Result<Value> {
+        let req = self.request(Method::PUT, path).header("content-type", content_type).body(body);
+        let (status, bytes) = self.exchange(req).await?;
+        Self::answer(status, &bytes)
+    }
+
+    /// GET answering the raw body (a download); errors as for JSON calls.
+    pub async fn get_bytes(&self, path: &str) -> anyhow::Result<Vec<u8>> {
+        let (status, bytes) = self.exchange(self.request(Method::GET, path)).await?;
+        if status.is_success() {
+            return Ok(bytes);
         }
-        if let Some(b) = body {
-            req = req.json(b);
+        Self::answer(status, &bytes).map(|_| Vec::new())
+    }
+
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let req = self.http.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
         }
+    }
+
+    async fn exchange(&self, req: reqwest::RequestBuilder) -> anyhow::Result<(StatusCode, Vec<u8>)> {
         let resp = req.send().await.map_err(|e| {
             anyhow!(ApiFailure {
                 status: None,
@@ -67,7 +83,21 @@ impl Client {
             })
         })?;
         let status = resp.status();
-        let text = resp.text().await.context("reading the response")?;
+        Ok((status, resp.bytes().await.context("reading the response")?.to_vec()))
+    }
+
+    async fn send<B: Serialize>(&self, method: Method, path: &str, body: Option<&B>) -> anyhow::Result<Value> {
+        let mut req = self.request(method, path);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let (status, bytes) = self.exchange(req).await?;
+        Self::answer(status, &bytes)
+    }
+
+    /// A JSON answer, or the problem it carries as an error.
+    fn answer(status: StatusCode, bytes: &[u8]) -> anyhow::Result<Value> {
+        let text = String::from_utf8_lossy(bytes);
         if status == reqwest::StatusCode::NO_CONTENT {
             return Ok(Value::Null);
         }

@@ -24,6 +24,9 @@ pub enum DataCmd {
         #[arg(long, default_value = "unconditional")]
         mode: String,
     },
+    /// The platform's data sharing (catalogue, requests, deliveries), through the API.
+    #[command(flatten)]
+    Sharing(crate::data_sharing::SharingCmd),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -88,6 +91,7 @@ pub fn run(cmd: DataCmd, fmt: Format) -> anyhow::Result<()> {
             output::json(&serde_json::to_value(&policy)?);
             Ok(())
         }
+        DataCmd::Sharing(_) => unreachable!("main dispatches the platform's data commands to data_sharing::run"),
     }
 }
 

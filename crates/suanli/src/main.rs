@@ -8,6 +8,7 @@ mod bench_ledger;
 mod bench_web;
 mod client;
 mod data;
+mod data_sharing;
 mod energy;
 mod models;
 mod output;
@@ -148,7 +149,8 @@ enum Command {
     /// Data-centre energy: import readings, PUE, monitoring coverage, the lifecycle report.
     #[command(subcommand)]
     Energy(energy::EnergyCmd),
-    /// Data sharing: de-identify a file offline under its grade's policy (GB/T 43697, GB/T 37964).
+    /// Data sharing: the graded catalogue, requests, approvals and downloads through the platform,
+    /// and de-identifying a file offline under its grade's policy (GB/T 43697, GB/T 37964).
     #[command(subcommand)]
     Data(data::DataCmd),
     /// Models as a service: the catalogue, deployments, model keys, usage, call explanations.
@@ -764,6 +766,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             suanli_dispatch::agent::run_agent(cfg, slurm.clone(), Some(slurm)).await.map_err(|e| anyhow::anyhow!("{e}"))
         }
         Command::Energy(cmd) => energy::run(client()?, cmd, fmt).await,
+        Command::Data(data::DataCmd::Sharing(cmd)) => data_sharing::run(client()?, cmd, fmt).await,
         Command::Data(cmd) => data::run(cmd, fmt),
         Command::City => {
             let v = client()?.get("/api/v1/city/summary").await?;

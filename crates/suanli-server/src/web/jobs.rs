@@ -272,7 +272,7 @@ pub async fn submit_job(State(s): State<AppState>, headers: HeaderMap, body: Str
     }
 }
 
-fn when(ms: Option<i64>) -> String {
+pub(super) fn when(ms: Option<i64>) -> String {
     ms.map_or("-".to_string(), |t| suanli_core::time::format_rfc3339(t + 8 * 3_600_000).replace('T', " ").replace('Z', " (UTC+8)"))
 }
 

@@ -17,10 +17,14 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use suanli_core::city::ComputeSlice;
 
+mod data;
 mod insight;
 mod jobs;
 mod models;
 pub mod session;
+pub use data::{
+    create_request as create_data_request, data_page, decide as decide_data_request, link as data_link, set_page as data_set_page,
+};
 pub use jobs::{job_page, jobs_page, submit_job};
 pub use models::{create_key as create_model_key, models_page};
 const LANG_COOKIE: &str = "suanli_lang";
@@ -165,6 +169,7 @@ fn nav_links(lang: Lang) -> String {
         ("/vouchers", lang.t("算力券", "Vouchers")),
         ("/energy", lang.t("能耗", "Energy")),
         ("/models", lang.t("模型服务", "Models")),
+        ("/data", lang.t("数据开放", "Data")),
         ("/api", lang.t("接口文档", "API")),
     ];
     let mut out = String::new();

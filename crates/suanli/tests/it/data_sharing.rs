@@ -1,6 +1,6 @@
 //! Data sharing over HTTP as its users do it: the operator admits a supplier, the supplier lists and uploads graded data sets, consumers request them, approvals deliver de-identified extracts behind short-lived links, fees move through the ledger, and suppliers are ranked.
 
-use crate::harness::{Api, TestServer};
+use crate::harness::{Api, TestServer, cli};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use suanli_data::corpus::{Rng, value};
@@ -286,4 +286,114 @@ async fn every_grade_is_delivered_without_identifiers_and_pseudonyms_hold_per_co
     assert_eq!(ten.get("/api/v1/data/requests").await.1, before, "refused requests store nothing");
     let (s, v) = prov.post("/api/v1/data/requests", &request_body("p-conditional-general-1", &["年龄"])).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_pages_list_preview_request_approve_and_download_in_both_languages() {
+    use crate::harness::Web;
+    let ts = TestServer::start().await;
+    let (op, prov) = (ts.as_role("operator"), ts.as_role("provider"));
+    admit(&op, &provider_id(&ts).await, &["healthcare"]).await;
+    let set = register(&prov, "web-patients", "healthcare", "conditional", "general-2", "88.00").await;
+    let (csv, secrets) = patients(30, 3);
+    assert_eq!(upload(&prov, set["id"].as_str().unwrap(), &csv).await.0, StatusCode::OK);
+
+    let tenant = Web::sign_in(&ts.url, &ts.tokens["tenant"]).await.unwrap();
+    let zh = tenant.page("/data").await;
+    for want in
+        ["数据目录", "web-patients", "西湖景区客流统计", "一般数据（2 级）", "有条件开放", "核心数据", "供应方年度数据服务交易额排名"]
+    {
+        assert!(zh.contains(want), "the Chinese catalogue shows {want}");
+    }
+    let en = tenant.page("/data?lang=en").await;
+    for want in ["Catalogue", "General data (level 2)", "Open on approval", "Not open", "Suppliers by data-service volume"] {
+        assert!(en.contains(want), "the English catalogue shows {want}");
+    }
+    assert!(!en.contains("有条件开放"), "no Chinese enum on the English page");
+    let detail = tenant.page("/data/sets/web-patients?lang=zh-CN").await;
+    assert!(detail.contains("居民身份证号") || detail.contains("身份证"), "the schema names the detected kinds");
+    assert!(detail.contains("预览（已按分级策略脱敏）") && detail.contains(r#"action="/data/requests""#));
+    assert_no_secret(&detail, &secrets, "the set's page");
+
+    // A refused form keeps its input and says why in Chinese, beside the form.
+    let r = tenant
+        .post("/data/requests", "data_set=web-patients&purpose=%E7%A0%94%E7%A9%B6%E7%94%A8%E9%80%94&to=2001-01-01&field=%E5%B9%B4%E9%BE%84")
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = r.text().await.unwrap();
+    assert!(
+        refused.contains("数据申请无效") && refused.contains(r#"value="2001-01-01""#) && refused.contains("checked"),
+        "kept and explained"
+    );
+
+    let form = format!(
+        "data_set=web-patients&purpose=%E7%A0%94%E7%A9%B6%E7%94%A8%E9%80%94&to={}&field=%E8%BA%AB%E4%BB%BD%E8%AF%81%E5%8F%B7&field=%E5%B9%B4%E9%BE%84",
+        in_90_days()
+    );
+    let r = tenant.post("/data/requests", &form).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let rid = ts.as_role("tenant").get("/api/v1/data/requests").await.1[0]["id"].as_str().unwrap().to_string();
+
+    let supplier = Web::sign_in(&ts.url, &ts.tokens["provider"]).await.unwrap();
+    let page = supplier.page("/data").await;
+    assert!(page.contains(&format!("/data/requests/{rid}/decision")), "the supplier sees the request to decide");
+    let r = supplier.post(&format!("/data/requests/{rid}/decision"), "approve=1&reason=%E5%90%8C%E6%84%8F").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    let mine = tenant.page("/data").await;
+    let dlv = ts.as_role("tenant").get("/api/v1/data/deliveries").await.1[0]["id"].as_str().unwrap().to_string();
+    assert!(mine.contains("已交付") && mine.contains(&format!("/data/deliveries/{dlv}/link")), "the consumer can download");
+    let r = tenant.post(&format!("/data/deliveries/{dlv}/link"), "").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let (s, _, body) = ts.anonymous().get_bytes(&to).await;
+    assert_eq!(s, StatusCode::OK);
+    let extract = String::from_utf8(body).unwrap();
+    assert!(extract.starts_with("身份证号,年龄"), "{extract}");
+    assert_no_secret(&extract, &secrets, "the web download");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_admits_lists_uploads_requests_decides_and_downloads() {
+    let ts = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pid = provider_id(&ts).await;
+    let (ok, _, err) = cli(&ts, "operator", &["data", "admit", &pid, "--domains", "healthcare,traffic", "--reason", "年度遴选"]).await;
+    assert!(ok, "{err}");
+    let spec = dir.path().join("set.json");
+    std::fs::write(&spec, r#"{"name":"cli-patients","title":"门诊","domain":"healthcare","mode":"conditional","grade":"general-2","licence":"授权","update_frequency":"weekly","price":"12.50"}"#).unwrap();
+    let (ok, out, err) = cli(&ts, "provider", &["data", "register", "--file", spec.to_str().unwrap()]).await;
+    assert!(ok && out.contains("cli-patients"), "{out}{err}");
+    let (csv, secrets) = patients(40, 5);
+    let (bad, good) = (dir.path().join("bad.csv"), dir.path().join("good.csv"));
+    std::fs::write(&bad, csv.replacen("感冒\n", "感冒,多\n", 1)).unwrap();
+    std::fs::write(&good, &csv).unwrap();
+    let (ok, _, err) = cli(&ts, "provider", &["data", "upload", "cli-patients", "--input", bad.to_str().unwrap()]).await;
+    assert!(!ok && err.contains("malformed_data") && err.contains("line 2"), "{err}");
+    let (ok, out, err) = cli(&ts, "provider", &["data", "upload", "cli-patients", "--input", good.to_str().unwrap()]).await;
+    assert!(ok && out.contains("40"), "{out}{err}");
+    let (ok, out, _) = cli(&ts, "tenant", &["--output", "json", "data", "sets"]).await;
+    assert!(ok && serde_json::from_str::<Value>(&out).unwrap().as_array().unwrap().iter().any(|s| s["name"] == "cli-patients"));
+    let until = in_90_days();
+    let (ok, out, err) = cli(
+        &ts,
+        "tenant",
+        &["--output", "json", "data", "request", "cli-patients", "--fields", "身份证号,诊断", "--purpose", "门诊量预测", "--until", &until],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let rid = serde_json::from_str::<Value>(&out).unwrap()["id"].as_str().unwrap().to_string();
+    let (ok, _, err) = cli(&ts, "provider", &["data", "decide", &rid, "--approve", "--reason", "同意"]).await;
+    assert!(ok, "{err}");
+    let (ok, out, _) = cli(&ts, "tenant", &["--output", "json", "data", "deliveries"]).await;
+    let dlv = serde_json::from_str::<Value>(&out).unwrap()[0]["id"].as_str().unwrap().to_string();
+    assert!(ok);
+    let file = dir.path().join("extract.csv");
+    let (ok, _, err) = cli(&ts, "tenant", &["data", "download", &dlv, "--out", file.to_str().unwrap()]).await;
+    assert!(ok, "{err}");
+    let extract = std::fs::read_to_string(&file).unwrap();
+    assert!(extract.starts_with("身份证号,诊断"));
+    assert_no_secret(&extract, &secrets, "the CLI download");
+    let (ok, out, _) = cli(&ts, "regulator", &["data", "ranking"]).await;
+    assert!(ok && out.contains("12.50"), "{out}");
 }

@@ -1,6 +1,6 @@
 //! Energy telemetry through the API: JSON batches and Prometheus remote write in, PUE, coverage, evaluation and alerts out.
 
-use crate::harness::{Api, TestServer};
+use crate::harness::{Api, TestServer, cli};
 use prost::Message;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -519,16 +519,6 @@ async fn energy_store_postgres() {
     energy_store_suite(store.clone()).await;
     store.close().await;
     suanli_store::Store::drop_schema(&url, &schema).await.unwrap();
-}
-
-async fn cli(s: &TestServer, role: &str, args: &[&str]) -> (bool, String, String) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_suanli"))
-        .args(["--server", &s.url, "--token", &s.tokens[role]])
-        .args(args)
-        .output()
-        .await
-        .expect("the CLI runs");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -255,6 +255,17 @@ pub fn missing(test: &str, why: &str) {
     eprintln!("\n{line}\n!!! SKIPPED {test}: {why}\n{line}\n");
 }
 
+/// Runs the CLI as a role against a test server: (success, stdout, stderr).
+pub async fn cli(s: &TestServer, role: &str, args: &[&str]) -> (bool, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_suanli"))
+        .args(["--server", &s.url, "--token", &s.tokens[role]])
+        .args(args)
+        .output()
+        .await
+        .expect("the CLI runs");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
 /// A browser-like client of the web UI: a web session from signing in with a token, its cookie,
 /// and the form token it must send with every post (and an `Origin` of the platform itself).
 #[derive(Clone)]

@@ -1,0 +1,450 @@
+//! `GET /data`: the graded data catalogue, the suppliers' ranking, and the caller's requests (a consumer's own with their downloads, a supplier's and the operator's to decide); `GET /data/sets/{id}`: a set's schema, de-identified preview and request form. All rules are in `suanli_app::data`.
+
+use super::{Lang, LangQuery, error_notice, esc, gate, notice, page, thead, with_cookie};
+use crate::AppState;
+use crate::auth::Caller;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use std::fmt::Write;
+use suanli_core::tenant::Role;
+use suanli_data::catalogue::{self as cat, DataRequest, DataSet, RequestSpec, RequestState};
+use suanli_data::{Encoding, Grade, Kind, Limits, OpeningMode};
+
+#[derive(Debug, Deserialize)]
+pub struct DataQuery {
+    pub lang: Option<String>,
+    /// What the last form did: `requested`, `approved`, `rejected`.
+    pub done: Option<String>,
+}
+
+fn grade_name(lang: Lang, g: Grade) -> String {
+    match g {
+        Grade::Core => lang.t("核心数据", "Core data").into(),
+        Grade::Important => lang.t("重要数据", "Important data").into(),
+        Grade::General { level } => match lang {
+            Lang::Zh => format!("一般数据（{level} 级）"),
+            Lang::En => format!("General data (level {level})"),
+        },
+    }
+}
+
+fn mode_name(lang: Lang, m: OpeningMode) -> &'static str {
+    match m {
+        OpeningMode::Unconditional => lang.t("无条件开放", "Open to all"),
+        OpeningMode::Conditional => lang.t("有条件开放", "Open on approval"),
+        OpeningMode::NotOpen => lang.t("不予开放", "Not open"),
+    }
+}
+
+fn domain_name(lang: Lang, d: &str) -> String {
+    cat::domain(d).map_or(d.to_string(), |(zh, en)| lang.t(zh, en).to_string())
+}
+
+fn kind_name(lang: Lang, k: Option<Kind>) -> String {
+    match (k, lang) {
+        (None, _) => "-".into(),
+        (Some(k), Lang::Zh) => k.label_zh().into(),
+        (Some(k), Lang::En) => k.as_str().replace('_', " "),
+    }
+}
+
+fn request_state(lang: Lang, s: RequestState) -> &'static str {
+    match s {
+        RequestState::AwaitingSupplier => lang.t("待供应方审批", "awaiting the supplier"),
+        RequestState::AwaitingOperator => lang.t("待平台审批（重要数据）", "awaiting the operator (important data)"),
+        RequestState::Delivered => lang.t("已交付", "delivered"),
+        RequestState::Rejected => lang.t("已驳回", "rejected"),
+        RequestState::Expired => lang.t("已过期", "expired"),
+    }
+}
+
+fn title(lang: Lang, d: &DataSet) -> String {
+    lang.name(&d.spec.title, d.spec.title_en.as_deref().unwrap_or("")).to_string()
+}
+
+/// `GET /data`.
+pub async fn data_page(State(s): State<AppState>, Query(q): Query<DataQuery>, headers: HeaderMap) -> Response {
+    let (lang, set, c) = match gate(&s, &LangQuery { lang: q.lang.clone() }, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let done = match q.done.as_deref() {
+        Some("requested") => notice(Some(lang.t("已提交申请，费用已预留。", "Requested; the fee is held.")), false),
+        Some("approved") => notice(Some(lang.t("已批准。", "Approved.")), false),
+        Some("rejected") => notice(Some(lang.t("已驳回，预留费用已退回。", "Rejected; the held fee was released.")), false),
+        _ => String::new(),
+    };
+    with_cookie(Html(render(&s, lang, &c, &done).await).into_response(), set)
+}
+
+async fn render(s: &AppState, lang: Lang, c: &Caller, notice_html: &str) -> String {
+    let Ok(caller) = suanli_app::Caller::of(&c.0) else {
+        return page(lang, lang.t("数据开放", "Data sharing"), Some(c), "");
+    };
+    let providers = super::insight::provider_names(s, lang).await;
+    let sets = s.data.catalogue().await.unwrap_or_default();
+    let mut body = format!(
+        "<h1>{}</h1><p>{}</p>{notice_html}",
+        lang.t("公共数据分级分领域开放", "Graded data sharing"),
+        lang.t(
+            "经遴选的数据开放共享供应商按 GB/T 43697 分级、按领域开放数据；每次交付都按分级策略脱敏，并记录谁在什么策略下取得了哪些字段。",
+            "Admitted suppliers open data by domain under GB/T 43697 grades; every delivery is de-identified under its grade's policy, and who got which fields under which policy is recorded."
+        )
+    );
+    let _ = write!(body, "<h2>{}</h2>", lang.t("数据目录", "Catalogue"));
+    body.push_str(&thead(&[
+        lang.t("数据集", "Data set"),
+        lang.t("领域", "Domain"),
+        lang.t("分级", "Grade"),
+        lang.t("开放方式", "Opening"),
+        lang.t("行数", "Rows"),
+        lang.t("每次交付费用", "Fee per delivery"),
+        lang.t("供应方", "Supplier"),
+    ]));
+    for d in &sets {
+        let _ = write!(
+            body,
+            r#"<tr><td><a href="/data/sets/{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            esc(&d.spec.name),
+            esc(&title(lang, d)),
+            esc(&domain_name(lang, &d.spec.domain)),
+            esc(&grade_name(lang, d.spec.grade)),
+            mode_name(lang, d.spec.mode),
+            d.rows,
+            lang.fen(d.spec.price),
+            esc(providers.get(d.supplier_id.as_str()).map_or(d.supplier_id.as_str(), |p| p.as_str())),
+        );
+    }
+    body.push_str("</tbody></table></div>");
+    if sets.is_empty() {
+        let _ = write!(body, "<p>{}</p>", lang.t("目录中还没有数据集。", "No data set is listed yet."));
+    }
+    body.push_str(&requests_section(s, lang, c, &caller, &sets).await);
+    let year = suanli_core::time::civil_from_days((s.ids.now_ms() + 8 * 3_600_000).div_euclid(86_400_000)).0 as i32;
+    let _ = write!(body, r#"<h2 id="ranking">{} {year}</h2>"#, lang.t("供应方年度数据服务交易额排名", "Suppliers by data-service volume,"));
+    let ranking = s.data.ranking(year).await.unwrap_or_default();
+    if ranking.is_empty() {
+        let _ = write!(body, "<p>{}</p>", lang.t("本年度还没有交付。", "No delivery this year yet."));
+    } else {
+        body.push_str(&thead(&[
+            lang.t("名次", "Rank"),
+            lang.t("供应方", "Supplier"),
+            lang.t("交付次数", "Deliveries"),
+            lang.t("交易额", "Volume"),
+            lang.t("前五名奖励", "Top-five award"),
+        ]));
+        for r in &ranking {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                r.rank,
+                esc(&r.name),
+                r.deliveries,
+                lang.fen(r.volume),
+                if r.top { lang.t("是", "yes") } else { "-" }
+            );
+        }
+        body.push_str("</tbody></table></div>");
+    }
+    let suppliers = s.data.suppliers().await.unwrap_or_default();
+    let _ = write!(body, "<h2>{}</h2>", lang.t("数据开放共享供应商", "Data-sharing suppliers"));
+    body.push_str(&thead(&[lang.t("供应方", "Supplier"), lang.t("状态", "Status"), lang.t("领域", "Domains"), lang.t("理由", "Reason")]));
+    for sup in &suppliers {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(providers.get(sup.provider_id.as_str()).map_or(sup.provider_id.as_str(), |p| p.as_str())),
+            if sup.status == cat::SupplierStatus::Admitted { lang.t("已遴选", "admitted") } else { lang.t("已暂停", "suspended") },
+            esc(&sup.domains.iter().map(|d| domain_name(lang, d)).collect::<Vec<_>>().join("、")),
+            esc(&sup.reason),
+        );
+    }
+    body.push_str("</tbody></table></div>");
+    page(lang, lang.t("数据开放", "Data sharing"), Some(c), &body)
+}
+
+/// The caller's requests: a consumer's own (with downloads), a supplier's and the operator's to decide.
+async fn requests_section(s: &AppState, lang: Lang, c: &Caller, caller: &suanli_app::Caller, sets: &[DataSet]) -> String {
+    let requests = s.data.requests(caller, 200).await.unwrap_or_default();
+    let deliveries = s.data.deliveries(caller, 200).await.unwrap_or_default();
+    let title_of = |r: &DataRequest| sets.iter().find(|d| d.id == r.data_set_id).map_or(r.data_set_id.to_string(), |d| title(lang, d));
+    let heading = match c.0.role {
+        Role::Tenant => lang.t("我的数据申请", "Your data requests"),
+        Role::Provider => lang.t("对本方数据集的申请", "Requests for your data sets"),
+        _ => lang.t("全市数据申请", "Data requests city-wide"),
+    };
+    let mut out = format!(r#"<h2 id="requests">{heading}</h2>"#);
+    if requests.is_empty() {
+        let _ = write!(out, "<p>{}</p>", lang.t("还没有申请。", "No requests yet."));
+        return out;
+    }
+    out.push_str(&thead(&[
+        lang.t("数据集", "Data set"),
+        lang.t("字段", "Fields"),
+        lang.t("用途", "Purpose"),
+        lang.t("状态", "State"),
+        lang.t("费用", "Fee"),
+        lang.t("算力券支付", "Paid by vouchers"),
+        lang.t("操作", "Action"),
+    ]));
+    for r in &requests {
+        let action = match (c.0.role, r.state) {
+            (Role::Tenant, RequestState::Delivered) => deliveries.iter().find(|d| d.request_id == r.id).map_or(String::new(), |d| {
+                format!(
+                    r#"<form method="post" action="/data/deliveries/{}/link"><button type="submit">{}</button></form>"#,
+                    d.id,
+                    lang.t("下载（链接 15 分钟有效）", "Download (link valid 15 min)")
+                )
+            }),
+            (Role::Provider, RequestState::AwaitingSupplier) | (Role::Operator, RequestState::AwaitingOperator) => decide_form(lang, r),
+            _ => String::new(),
+        };
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{action}</td></tr>",
+            esc(&title_of(r)),
+            esc(&r.spec.fields.join("、")),
+            esc(&r.spec.purpose),
+            request_state(lang, r.state),
+            lang.fen(r.fee),
+            lang.fen(r.voucher),
+        );
+    }
+    out.push_str("</tbody></table></div>");
+    out
+}
+
+fn decide_form(lang: Lang, r: &DataRequest) -> String {
+    format!(
+        r#"<form method="post" action="/data/requests/{id}/decision"><label for="reason-{id}">{why}</label><input id="reason-{id}" name="reason" required maxlength="500"><button type="submit" name="approve" value="1">{yes}</button> <button type="submit" name="approve" value="0">{no}</button></form>"#,
+        id = r.id,
+        why = lang.t("理由", "Reason"),
+        yes = lang.t("批准", "Approve"),
+        no = lang.t("驳回", "Reject"),
+    )
+}
+
+/// The request form's fields, kept when refused.
+#[derive(Debug, Default, Clone)]
+pub struct RequestForm {
+    fields: Vec<String>,
+    purpose: String,
+    to: String,
+}
+
+impl RequestForm {
+    fn parse(body: &str) -> (String, RequestForm) {
+        let mut f = RequestForm::default();
+        let mut set = String::new();
+        for (k, v) in serde_urlencoded::from_str::<Vec<(String, String)>>(body).unwrap_or_default() {
+            match k.as_str() {
+                "field" => f.fields.push(v),
+                "purpose" => f.purpose = v,
+                "to" => f.to = v,
+                "data_set" => set = v,
+                _ => {}
+            }
+        }
+        (set, f)
+    }
+}
+
+/// `GET /data/sets/{id}`.
+pub async fn set_page(State(s): State<AppState>, Path(id): Path<String>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let (lang, set, c) = match gate(&s, &q, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match s.data.data_set(&id).await {
+        Ok(d) => with_cookie(Html(render_set(&s, lang, &c, &d, "", None).await).into_response(), set),
+        Err(_) => super::not_found(axum::http::Uri::from_static("/data"), headers).await,
+    }
+}
+
+async fn render_set(s: &AppState, lang: Lang, c: &Caller, d: &DataSet, notice_html: &str, kept: Option<&RequestForm>) -> String {
+    let providers = super::insight::provider_names(s, lang).await;
+    let mut body = format!(
+        r#"<p><a href="/data">{}</a></p><h1>{}</h1><p>{}</p><dl class="facts">"#,
+        lang.t("← 数据目录", "← Catalogue"),
+        esc(&title(lang, d)),
+        esc(&d.spec.description)
+    );
+    for (k, v) in [
+        (lang.t("编号", "Id"), format!("{} · {}", d.spec.name, d.id)),
+        (lang.t("供应方", "Supplier"), providers.get(d.supplier_id.as_str()).cloned().unwrap_or_else(|| d.supplier_id.to_string())),
+        (lang.t("领域", "Domain"), domain_name(lang, &d.spec.domain)),
+        (lang.t("分级（GB/T 43697）", "Grade (GB/T 43697)"), grade_name(lang, d.spec.grade)),
+        (lang.t("开放方式", "Opening"), mode_name(lang, d.spec.mode).to_string()),
+        (lang.t("许可", "Licence"), d.spec.licence.clone()),
+        (lang.t("行数", "Rows"), d.rows.to_string()),
+        (lang.t("每次交付费用", "Fee per delivery"), lang.fen(d.spec.price)),
+        (lang.t("更新于", "Updated"), super::jobs::when(Some(d.updated_ms))),
+    ] {
+        let _ = write!(body, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&v));
+    }
+    body.push_str("</dl>");
+    let _ = write!(body, "<h2>{}</h2>", lang.t("字段与识别出的个人信息", "Fields and the personal data found in them"));
+    body.push_str(&thead(&[
+        lang.t("字段", "Field"),
+        lang.t("识别类型", "Detected kind"),
+        lang.t("抽样单元格", "Cells sampled"),
+        lang.t("准标识符", "Quasi-identifier"),
+    ]));
+    for col in &d.columns {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&col.name),
+            esc(&kind_name(lang, col.kind)),
+            col.sampled,
+            if d.spec.quasi.contains(&col.name) { lang.t("是", "yes") } else { "-" }
+        );
+    }
+    body.push_str("</tbody></table></div>");
+    if let Some(p) = &d.preview {
+        let _ = write!(body, "<h2>{}</h2>", lang.t("预览（已按分级策略脱敏）", "Preview (already de-identified under the grade's policy)"));
+        body.push_str(&preview_table(p, d.format.as_deref()));
+    }
+    body.push_str(notice_html);
+    if c.0.role == Role::Tenant && d.spec.requestable().is_ok() && d.rows > 0 {
+        body.push_str(&request_form(lang, d, kept));
+    } else if d.spec.requestable().is_err() {
+        let _ = write!(
+            body,
+            "<p>{}</p>",
+            lang.t(
+                "该数据集为核心数据或不予开放，只列入目录，不接受申请。",
+                "This set is core data or not open: it is listed, never delivered."
+            )
+        );
+    }
+    page(lang, &title(lang, d), Some(c), &body)
+}
+
+/// The preview as a table (CSV) or as lines (JSON Lines).
+fn preview_table(p: &str, format: Option<&str>) -> String {
+    if format != Some("csv") {
+        return format!("<pre>{}</pre>", esc(p));
+    }
+    let mut r = suanli_data::CsvReader::new(p.as_bytes(), Encoding::Utf8, Limits::default());
+    let header = r.header().unwrap_or_default();
+    let refs: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut out = thead(&refs);
+    for rec in r {
+        let Ok(rec) = rec else { continue };
+        out.push_str("<tr>");
+        for f in &rec.fields {
+            let _ = write!(out, "<td>{}</td>", esc(f));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table></div>");
+    out
+}
+
+fn request_form(lang: Lang, d: &DataSet, kept: Option<&RequestForm>) -> String {
+    let mut out = format!(
+        r#"<h2>{}</h2><form method="post" action="/data/requests"><input type="hidden" name="data_set" value="{}"><fieldset><legend>{}</legend>"#,
+        lang.t("申请使用", "Request this data"),
+        esc(&d.spec.name),
+        lang.t("需要的字段", "Fields needed"),
+    );
+    for (i, col) in d.columns.iter().enumerate() {
+        let checked = if kept.is_some_and(|k| k.fields.contains(&col.name)) { " checked" } else { "" };
+        let _ = write!(
+            out,
+            r#"<input type="checkbox" id="f-{i}" name="field" value="{v}"{checked}><label class="inline" for="f-{i}">{v}</label> "#,
+            v = esc(&col.name)
+        );
+    }
+    let _ = write!(
+        out,
+        r#"</fieldset><label for="purpose">{p}</label><input id="purpose" name="purpose" required maxlength="1000" value="{vp}"><label for="to">{t}</label><input id="to" name="to" type="date" required value="{vt}"><p>{fee}</p><p><button type="submit">{go}</button></p></form>"#,
+        p = lang.t("用途", "Purpose"),
+        t = lang.t("使用期限至", "Access until"),
+        fee = esc(&format!(
+            "{} {}",
+            lang.t(
+                "提交后即预留费用（可用算力券按数据补贴比例抵扣）：",
+                "The fee is held when you submit (vouchers pay their data share):"
+            ),
+            lang.fen(d.spec.price)
+        )),
+        go = lang.t("提交申请", "Submit the request"),
+        vp = esc(kept.map_or("", |k| k.purpose.as_str())),
+        vt = esc(kept.map_or("", |k| k.to.as_str())),
+    );
+    out
+}
+
+/// `POST /data/requests` (form): a consumer requests a data set.
+pub async fn create_request(State(s): State<AppState>, headers: HeaderMap, body: String) -> Response {
+    let (lang, _, c) = match gate(&s, &LangQuery { lang: None }, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let (set, form) = RequestForm::parse(&body);
+    let result = async {
+        let caller = suanli_app::Caller::of(&c.0)?;
+        let to_ms = suanli_core::time::parse_date(&form.to)? - 8 * 3_600_000 + 86_400_000;
+        let spec = RequestSpec { purpose: form.purpose.clone(), fields: form.fields.clone(), from_ms: s.ids.now_ms(), to_ms };
+        Ok::<_, crate::error::ApiError>(s.data.request(&caller, &set, spec).await?)
+    }
+    .await;
+    match result {
+        Ok(_) => Redirect::to("/data?done=requested#requests").into_response(),
+        Err(e) => match s.data.data_set(&set).await {
+            Ok(d) => (StatusCode::UNPROCESSABLE_ENTITY, Html(render_set(&s, lang, &c, &d, &error_notice(lang, &e), Some(&form)).await))
+                .into_response(),
+            Err(_) => (StatusCode::UNPROCESSABLE_ENTITY, Html(render(&s, lang, &c, &error_notice(lang, &e)).await)).into_response(),
+        },
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct DecisionForm {
+    approve: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /data/requests/{id}/decision` (form): the supplier or the operator decides.
+pub async fn decide(State(s): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: String) -> Response {
+    let (lang, _, c) = match gate(&s, &LangQuery { lang: None }, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let result = async {
+        let caller = suanli_app::Caller::of(&c.0)?;
+        let f = serde_urlencoded::from_str::<DecisionForm>(&body)
+            .map_err(|e| crate::error::ApiError::new(suanli_core::ErrorCode::InvalidBody, e.to_string()))?;
+        let approve = f.approve == "1";
+        s.data.decide(&caller, &id, approve, f.reason).await?;
+        Ok::<_, crate::error::ApiError>(approve)
+    }
+    .await;
+    match result {
+        Ok(true) => Redirect::to("/data?done=approved#requests").into_response(),
+        Ok(false) => Redirect::to("/data?done=rejected#requests").into_response(),
+        Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, Html(render(&s, lang, &c, &error_notice(lang, &e)).await)).into_response(),
+    }
+}
+
+/// `POST /data/deliveries/{id}/link` (form): makes a link and goes to it (the browser downloads).
+pub async fn link(State(s): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let (lang, _, c) = match gate(&s, &LangQuery { lang: None }, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let result = async {
+        let caller = suanli_app::Caller::of(&c.0)?;
+        Ok::<_, crate::error::ApiError>(s.data.link(&caller, &id).await?)
+    }
+    .await;
+    match result {
+        Ok((token, _)) => Redirect::to(&format!("/api/v1/data/downloads/{token}")).into_response(),
+        Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, Html(render(&s, lang, &c, &error_notice(lang, &e)).await)).into_response(),
+    }
+}

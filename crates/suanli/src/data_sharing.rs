@@ -1,0 +1,210 @@
+//! `suanli data sets|register|upload|request|requests|decide|deliveries|download|suppliers|admit|ranking`: data sharing as a client of the API (the rules are the server's).
+
+use crate::client::Client;
+use crate::output::{self, Format};
+use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub enum SharingCmd {
+    /// The data catalogue (every role).
+    Sets,
+    /// One data set: its grade, schema with detected kinds, and de-identified preview.
+    Set { id: String },
+    /// List a data set (an admitted supplier), from a JSON file: name, title, domain, mode,
+    /// grade, licence, update_frequency, price, quasi.
+    Register {
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Upload (or replace) a data set's content (its supplier). Refused whole if a row is malformed.
+    Upload {
+        id: String,
+        /// The file: CSV with a header row, or JSON Lines.
+        #[arg(long)]
+        input: PathBuf,
+        /// csv or jsonl (default: from the extension).
+        #[arg(long)]
+        format: Option<String>,
+        #[arg(long, default_value = "utf-8")]
+        encoding: String,
+    },
+    /// Request a data set's fields for a purpose until a day (a tenant); the fee is held now.
+    Request {
+        data_set: String,
+        /// Columns wanted (comma-separated).
+        #[arg(long, value_delimiter = ',', required = true)]
+        fields: Vec<String>,
+        #[arg(long)]
+        purpose: String,
+        /// Last day of access, YYYY-MM-DD.
+        #[arg(long)]
+        until: String,
+    },
+    /// Requests you may see.
+    Requests,
+    /// Approve or reject a request (its supplier; then the operator for important data).
+    Decide {
+        id: String,
+        #[arg(long, conflicts_with = "reject")]
+        approve: bool,
+        #[arg(long)]
+        reject: bool,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Deliveries you may see: who got which columns under which policy.
+    Deliveries,
+    /// Download a delivery's extract through a fresh short-lived link (its consumer).
+    Download {
+        delivery: String,
+        /// Where to write the extract.
+        #[arg(long = "out")]
+        out: PathBuf,
+    },
+    /// Admitted and suspended data suppliers.
+    Suppliers,
+    /// Admit a provider as a data supplier for domains, or suspend it (the operator).
+    Admit {
+        provider: String,
+        /// Domains (comma-separated): traffic, healthcare, commerce, education, tourism,
+        /// elder_care, finance, government, environment, manufacturing.
+        #[arg(long, value_delimiter = ',')]
+        domains: Vec<String>,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        suspend: bool,
+    },
+    /// Suppliers by data-service volume in a year, the top five marked.
+    Ranking {
+        #[arg(long)]
+        year: Option<i32>,
+    },
+}
+
+const SET_COLS: &[(&str, &str)] = &[
+    ("name", "name"),
+    ("title 标题", "title"),
+    ("domain 领域", "domain"),
+    ("grade 分级", "grade"),
+    ("mode 开放", "mode"),
+    ("rows", "rows"),
+    ("fee ¥", "price"),
+    ("requestable", "requestable"),
+];
+
+const REQUEST_COLS: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("data set", "data_set_id"),
+    ("fields", "fields"),
+    ("state 状态", "state"),
+    ("fee ¥", "fee"),
+    ("voucher ¥", "voucher"),
+    ("cash ¥", "cash"),
+    ("delivery", "delivery.id"),
+];
+
+const DELIVERY_COLS: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("consumer", "tenant_id"),
+    ("data set", "data_set_id"),
+    ("columns", "columns"),
+    ("grade", "grade"),
+    ("k", "k"),
+    ("bytes", "bytes"),
+    ("fee ¥", "fee"),
+    ("sha256", "sha256"),
+];
+
+pub async fn run(c: Client, cmd: SharingCmd, fmt: Format) -> anyhow::Result<()> {
+    match cmd {
+        SharingCmd::Sets => super::list(&c.get("/api/v1/data/sets").await?, fmt, SET_COLS),
+        SharingCmd::Set { id } => {
+            let v = c.get(&format!("/api/v1/data/sets/{}", crate::output::urlencode(&id))).await?;
+            if fmt == Format::Json {
+                output::json(&v);
+                return Ok(());
+            }
+            let mut fields = SET_COLS.to_vec();
+            fields.extend([("id", "id"), ("supplier", "supplier_id"), ("licence", "licence"), ("sha256", "content_sha256")]);
+            output::record(&v, &fields);
+            output::table(
+                v["columns"].as_array().map_or(&[][..], |a| a),
+                &[("column 字段", "name"), ("kind 类型", "kind"), ("sampled", "sampled")],
+            );
+            if let Some(p) = v["preview"].as_str() {
+                println!("preview (de-identified) 预览（已脱敏）:\n{p}");
+            }
+        }
+        SharingCmd::Register { file } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
+            let body: Value = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not JSON: {e}", file.display()))?;
+            super::show(&c.post("/api/v1/data/sets", &body).await?, fmt, SET_COLS);
+        }
+        SharingCmd::Upload { id, input, format, encoding } => {
+            let format = format.unwrap_or_else(|| {
+                let ext = input.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+                if matches!(ext.as_str(), "jsonl" | "ndjson") { "jsonl".into() } else { "csv".into() }
+            });
+            let body = std::fs::read(&input).map_err(|e| anyhow::anyhow!("reading {}: {e}", input.display()))?;
+            let bar = ProgressBar::new_spinner().with_style(ProgressStyle::with_template("{spinner} {msg}")?);
+            bar.set_message(format!("uploading {} ({} bytes) and checking every row", input.display(), body.len()));
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            let ctype = if format == "jsonl" { "application/x-ndjson" } else { "text/csv" };
+            let path = format!("/api/v1/data/sets/{}/content?format={format}&encoding={encoding}", crate::output::urlencode(&id));
+            let v = c.put_bytes(&path, body, ctype).await;
+            bar.finish_and_clear();
+            super::show(&v?, fmt, &[("name", "name"), ("rows", "rows"), ("bytes", "content_bytes"), ("sha256", "content_sha256")]);
+        }
+        SharingCmd::Request { data_set, fields, purpose, until } => {
+            let body = json!({"data_set": data_set, "fields": fields, "purpose": purpose, "to": until});
+            super::show(&c.post("/api/v1/data/requests", &body).await?, fmt, REQUEST_COLS);
+        }
+        SharingCmd::Requests => super::list(&c.get("/api/v1/data/requests").await?, fmt, REQUEST_COLS),
+        SharingCmd::Decide { id, approve, reject, reason } => {
+            anyhow::ensure!(approve != reject, "say --approve or --reject");
+            let v = c.post(&format!("/api/v1/data/requests/{id}/decision"), &json!({"approve": approve, "reason": reason})).await?;
+            super::show(&v, fmt, REQUEST_COLS);
+        }
+        SharingCmd::Deliveries => super::list(&c.get("/api/v1/data/deliveries").await?, fmt, DELIVERY_COLS),
+        SharingCmd::Download { delivery, out } => {
+            let link = c.post(&format!("/api/v1/data/deliveries/{delivery}/links"), &json!({})).await?;
+            let url = link["url"].as_str().ok_or_else(|| anyhow::anyhow!("the server gave no link"))?;
+            let body = c.get_bytes(url).await?;
+            std::fs::write(&out, &body).map_err(|e| anyhow::anyhow!("writing {}: {e}", out.display()))?;
+            let v = json!({"delivery": delivery, "out": out.display().to_string(), "bytes": body.len()});
+            super::show(&v, fmt, &[("delivery", "delivery"), ("written to", "out"), ("bytes", "bytes")]);
+        }
+        SharingCmd::Suppliers => super::list(
+            &c.get("/api/v1/data/suppliers").await?,
+            fmt,
+            &[("provider", "provider_id"), ("status", "status"), ("domains", "domains"), ("reason", "reason"), ("decided", "decided")],
+        ),
+        SharingCmd::Admit { provider, domains, reason, suspend } => {
+            let status = if suspend { "suspended" } else { "admitted" };
+            let v = c
+                .put(&format!("/api/v1/data/suppliers/{provider}"), &json!({"status": status, "domains": domains, "reason": reason}))
+                .await?;
+            super::show(&v, fmt, &[("provider", "provider_id"), ("status", "status"), ("domains", "domains")]);
+        }
+        SharingCmd::Ranking { year } => {
+            let path = year.map_or("/api/v1/data/suppliers/ranking".to_string(), |y| format!("/api/v1/data/suppliers/ranking?year={y}"));
+            super::list(
+                &c.get(&path).await?,
+                fmt,
+                &[
+                    ("rank", "rank"),
+                    ("supplier", "name"),
+                    ("id", "supplier_id"),
+                    ("deliveries", "deliveries"),
+                    ("volume ¥", "volume"),
+                    ("top 5", "top"),
+                ],
+            );
+        }
+    }
+    Ok(())
+}
