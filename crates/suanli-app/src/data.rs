@@ -439,36 +439,39 @@ impl DataSharing {
         v
     }
 
-    /// Pays an unconditional delivery at once: voucher and cash straight to the supplier.
+    /// Pays an unconditional delivery at once, by the same road as an approved one: voucher and
+    /// cash into clearing, clearing to the supplier (so one reconciliation rule covers both).
     fn pay_at_once(&self, r: &DataRequest, effects: &mut Vec<Effect>, delivery: &Delivery, body: Vec<u8>) -> Vec<Transfer> {
-        let to = chart::receivable(r.supplier_id.as_str()).id;
+        let clear = chart::data_purchases().id;
         let mut v = Vec::new();
         if let (Some(p), true) = (&r.programme_id, r.voucher.is_positive()) {
             let from = chart::voucher(r.tenant_id.as_str(), p).id;
-            v.push(Transfer::single(
-                TransferId::derive("data-pay-voucher", r.id.as_str()),
-                from,
-                to,
-                r.voucher,
-                ReasonCode::VoucherSpend,
-                r.id.as_str(),
-                r.created_ms,
-            ));
+            let id = TransferId::derive("data-pay-voucher", r.id.as_str());
+            v.push(Transfer::single(id, from, clear, r.voucher, ReasonCode::VoucherSpend, r.id.as_str(), r.created_ms));
         }
         if r.cash.is_positive() {
             let from = chart::cash(r.tenant_id.as_str()).id;
-            v.push(Transfer::single(
-                TransferId::derive("data-pay-cash", r.id.as_str()),
-                from,
-                to,
-                r.cash,
-                ReasonCode::DataPurchase,
-                r.id.as_str(),
-                r.created_ms,
-            ));
+            let id = TransferId::derive("data-pay-cash", r.id.as_str());
+            v.push(Transfer::single(id, from, clear, r.cash, ReasonCode::DataPurchase, r.id.as_str(), r.created_ms));
         }
+        v.extend(self.pay_supplier(r, r.created_ms));
         effects.push(Effect::InsertDelivery { delivery: Box::new(delivery.clone()), body: Extract(Arc::new(body)) });
         v
+    }
+
+    /// Clearing to the supplier's receivable: the whole fee, settled with its other earnings.
+    fn pay_supplier(&self, r: &DataRequest, now: UnixMs) -> Option<Transfer> {
+        r.fee.is_positive().then(|| {
+            Transfer::single(
+                TransferId::derive("data-pay", r.id.as_str()),
+                chart::data_purchases().id,
+                chart::receivable(r.supplier_id.as_str()).id,
+                r.fee,
+                ReasonCode::DataPurchase,
+                r.id.as_str(),
+                now,
+            )
+        })
     }
 
     /// The supplier (then, for important data, the operator) approves or rejects a request.
@@ -529,17 +532,7 @@ impl DataSharing {
                 let (delivery, body) = self.make_delivery(&d, &updated).await?;
                 let mut t: Vec<Transfer> =
                     holds.iter().map(|h| Transfer::post(TransferId::derive("data-post", &h.id.to_hex()), h, None, now)).collect();
-                if r.fee.is_positive() {
-                    t.push(Transfer::single(
-                        TransferId::derive("data-pay", r.id.as_str()),
-                        chart::data_purchases().id,
-                        chart::receivable(r.supplier_id.as_str()).id,
-                        r.fee,
-                        ReasonCode::DataPurchase,
-                        r.id.as_str(),
-                        now,
-                    ));
-                }
+                t.extend(self.pay_supplier(&r, now));
                 effects.push(Effect::InsertDelivery { delivery: Box::new(delivery.clone()), body: Extract(Arc::new(body)) });
                 (t, Some(delivery))
             }

@@ -10,8 +10,10 @@ pub mod caller;
 pub mod data;
 pub mod jobs;
 pub mod models;
+pub mod money;
 
 pub use backends::{BackendUrl, Backends};
 pub use caller::Caller;
 pub use data::DataSharing;
 pub use models::Models;
+pub use money::Money;

@@ -133,8 +133,10 @@ pub async fn seed(s: &AppState) -> anyhow::Result<()> {
     if s.store.meta(MARKER).await?.is_some() {
         return Ok(());
     }
+    // The city's last provider supplies data, so the demo's provider user (the first's) starts unadmitted.
+    let city = crate::demo::DemoCity::builtin();
     let providers = s.store.providers().await?;
-    let Some(supplier) = providers.last() else { return Ok(()) };
+    let Some(supplier) = city.provider.last().and_then(|p| providers.iter().find(|x| x.name == p.name_zh)) else { return Ok(()) };
     let system = UserId::generate(0, 0);
     let op = Caller::Operator { user: system.clone() };
     let prov = Caller::Provider { user: system.clone(), provider: supplier.id.clone() };
@@ -164,7 +166,7 @@ pub async fn seed(s: &AppState) -> anyhow::Result<()> {
     }
     // One delivery, to a tenant other than the demo's signed-in one, so the ranking has a row.
     let tenants = s.store.tenants().await?;
-    if let Some(t) = tenants.get(1) {
+    if let Some(t) = city.tenant.get(1).and_then(|c| tenants.iter().find(|t| t.uscc.as_str() == c.uscc)) {
         let consumer = Caller::Tenant { user: system, tenant: t.id.clone() };
         let now = s.ids.now_ms();
         let spec = RequestSpec {

@@ -47,8 +47,6 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// The ledger's one writer (group commit).
     pub ledger: LedgerService,
-    /// Settlements run one at a time, so no bill joins two statements.
-    pub settle_lock: Arc<tokio::sync::Mutex<()>>,
     /// Recently authenticated tokens.
     pub tokens: Arc<auth::TokenCache>,
     /// What centre agents are told and what they last reported.
@@ -63,6 +61,8 @@ pub struct AppState {
     pub models: suanli_app::Models,
     /// Data sharing: suppliers, the catalogue, requests, deliveries.
     pub data: suanli_app::DataSharing,
+    /// Settlement and reconciliation.
+    pub money: suanli_app::Money,
 }
 
 /// Builds an audit record for a change made by a caller.
@@ -320,6 +320,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
     .await?;
     let models = suanli_app::Models::new(store.clone(), ledger.clone(), regions.clone(), ids.clone(), gateway);
     let data = suanli_app::DataSharing::open(store.clone(), ledger.clone(), ids.clone()).await?;
+    let money = suanli_app::Money::new(store.clone(), ledger.clone(), ids.clone());
     let connected = backends.connect_stored().await?;
     if connected > 0 {
         tracing::info!(centres = connected, "centres connected to their stored backends");
@@ -333,7 +334,6 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
         engine,
         metrics: Arc::default(),
         ledger,
-        settle_lock: Arc::default(),
         tokens: Arc::default(),
         agents,
         energy,
@@ -341,6 +341,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
         jobs,
         models,
         data,
+        money,
     })
 }
 

@@ -128,3 +128,27 @@ fn consumers_get_different_pseudonym_keys_from_one_secret() {
     assert_eq!(a.hmac(b"x"), consumer_key(b"s", "tnt_a").hmac(b"x"));
     assert_ne!(a.hmac(b"x"), b.hmac(b"x"));
 }
+
+#[test]
+fn an_open_request_expires_at_the_end_of_its_window() {
+    let r = DataRequest {
+        id: suanli_core::id::DataRequestId::generate(1, 1),
+        data_set_id: suanli_core::id::DataSetId::generate(1, 2),
+        tenant_id: suanli_core::id::TenantId::generate(1, 3),
+        supplier_id: suanli_core::id::ProviderId::generate(1, 4),
+        spec: RequestSpec { purpose: "研究".into(), fields: vec!["a".into()], from_ms: 0, to_ms: 10 },
+        state: RequestState::AwaitingSupplier,
+        fee: Fen(100),
+        voucher: Fen::ZERO,
+        cash: Fen(100),
+        programme_id: None,
+        decisions: vec![],
+        created_ms: 0,
+        expires_ms: 1000,
+        updated_ms: 0,
+    };
+    assert_eq!(r.state_at(999), RequestState::AwaitingSupplier);
+    assert_eq!(r.state_at(1000), RequestState::Expired);
+    let done = DataRequest { state: RequestState::Delivered, ..r };
+    assert_eq!(done.state_at(5000), RequestState::Delivered, "a decided request never expires");
+}

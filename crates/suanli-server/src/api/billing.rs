@@ -1,25 +1,21 @@
 //! Bills, provider settlement statements and the reconciliation report, as JSON or CSV.
 
+use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, Query};
-use crate::{AppState, audit};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
-use std::collections::BTreeMap;
 use suanli_core::error::ErrorCode;
-use suanli_core::id::{JobId, ProviderId, StatementId, TenantId};
+use suanli_core::id::{JobId, ProviderId, TenantId};
 use suanli_core::money::Fen;
 use suanli_core::tenant::Role;
 use suanli_core::time::{format_rfc3339, parse_date};
-use suanli_ledger::chart;
 use suanli_ledger::records::{Bill, Statement};
-use suanli_ledger::{ReasonCode, Transfer, TransferId};
-use suanli_store::{BillFilter, Effect, LedgerRequest, StoreError, StoredAccount};
+use suanli_store::BillFilter;
 use utoipa::{IntoParams, ToSchema};
 
 fn yuan(f: Fen) -> String {
@@ -306,90 +302,9 @@ pub async fn settle(
     c: Caller,
     JsonBody(b): JsonBody<SettlementIn>,
 ) -> ApiResult<(StatusCode, Json<StatementOut>)> {
-    c.require(&[Role::Operator])?;
     let provider = ProviderId::parse(&b.provider_id)?;
-    s.store.provider(&provider).await?.ok_or_else(|| ApiError::new(ErrorCode::ProviderNotFound, format!("no provider {provider}")))?;
     let (from, to) = (parse_date(&b.from)?, parse_date(&b.to)?);
-    if from >= to {
-        return Err(ApiError::new(ErrorCode::InvalidPeriod, format!("the period {} .. {} is empty", b.from, b.to)));
-    }
-    // One settlement at a time, so no bill can join two statements.
-    let _one = s.settle_lock.lock().await;
-    let bills = s
-        .store
-        .bills(&BillFilter {
-            provider_id: Some(provider.clone()),
-            from_ms: Some(from),
-            to_ms: Some(to),
-            unsettled: true,
-            limit: 100_000,
-            ..BillFilter::default()
-        })
-        .await?;
-    // Model calls of the period, up to the last moment a call can still be recorded (a call
-    // started earlier has its usage record by now, or never will: its hold has expired).
-    let calls_until = to.min(s.ids.now_ms() - suanli_gateway::MAX_CALL_MS);
-    let (calls, mc_charge, mc_voucher, mc_cash) = if calls_until > from {
-        s.store.model_calls_unsettled(&provider, from, calls_until).await?
-    } else {
-        (0, Fen::ZERO, Fen::ZERO, Fen::ZERO)
-    };
-    // Data deliveries of its data sets: paid into its receivable when delivered.
-    let (deliveries, dl_fee, dl_voucher, dl_cash) = s.store.data_fees_unsettled(&provider, from, to).await?;
-    let sum = |f: fn(&Bill) -> Fen| Fen(bills.iter().map(|b| f(b).0).sum());
-    let (charge, voucher, cash, outstanding) = (
-        Fen(sum(|b| b.charge).0 + mc_charge.0 + dl_fee.0),
-        Fen(sum(|b| b.voucher).0 + mc_voucher.0 + dl_voucher.0),
-        Fen(sum(|b| b.cash).0 + mc_cash.0 + dl_cash.0),
-        sum(|b| b.outstanding),
-    );
-    let settled = Fen(voucher.0 + cash.0);
-    if bills.is_empty() && calls == 0 && deliveries == 0 {
-        return Err(ApiError::new(
-            ErrorCode::NothingToSettle,
-            format!("provider {provider} has no unsettled bills, model calls or data deliveries from {} to {}", b.from, b.to),
-        ));
-    }
-    let (t, e) = s.ids.parts();
-    let id = StatementId::generate(t, e);
-    let mut transfers = Vec::new();
-    let tid = TransferId::derive("settle", id.as_str());
-    let receivable = chart::receivable(provider.as_str());
-    let payout = chart::payout(provider.as_str());
-    if settled.is_positive() {
-        transfers.push(Transfer::single(tid, receivable.id, payout.id, settled, ReasonCode::Settlement, id.as_str(), t));
-    }
-    let st = Statement {
-        id: id.clone(),
-        provider_id: provider.clone(),
-        from_ms: from,
-        to_ms: to,
-        bills: bills.len() as u32,
-        model_calls: calls,
-        data_deliveries: deliveries,
-        charge,
-        voucher,
-        cash,
-        outstanding,
-        settled,
-        transfer_id: settled.is_positive().then(|| tid.to_hex()),
-        created_ms: t,
-    };
-    let a = audit(&s, &c, "provider.settle", id.as_str(), json!({"provider": provider, "bills": bills.len(), "settled": yuan(settled)}));
-    s.ledger
-        .submit_all(LedgerRequest {
-            accounts: vec![StoredAccount::of(&receivable, t), StoredAccount::of(&payout, t)],
-            transfers,
-            linked: true,
-            effects: vec![Effect::InsertStatement {
-                statement: st.clone(),
-                bills: bills.iter().map(|b| b.id.clone()).collect(),
-                model_calls_until: (calls_until > from).then_some(calls_until),
-            }],
-            audit: Some(a),
-            ..LedgerRequest::default()
-        })
-        .await?;
+    let st = s.money.settle(&suanli_app::Caller::of(&c.0)?, &provider, from, to).await?;
     Ok((StatusCode::CREATED, Json(StatementOut::from(&st))))
 }
 
@@ -462,7 +377,7 @@ pub async fn list_statements(
 /// One way a bill and the ledger disagree.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Mismatch {
-    /// The job, or the model call (`req_…`), the problem is about.
+    /// The job, the model call (`req_…`) or the data request (`drq_…`) the problem is about.
     pub job_id: String,
     pub bill_id: Option<String>,
     pub problem: String,
@@ -482,6 +397,11 @@ pub struct ReconciliationOut {
     pub model_calls_matched: usize,
     /// What the model calls charged, by their usage records.
     pub model_calls_charged: String,
+    /// Data deliveries and how many the ledger agrees with.
+    pub data_deliveries: usize,
+    pub data_deliveries_matched: usize,
+    /// Their fees.
+    pub data_fees: String,
     pub mismatches: Vec<Mismatch>,
 }
 
@@ -491,112 +411,20 @@ pub struct ReconciliationOut {
 #[utoipa::path(get, path = "/api/v1/ledger/reconciliation", tag = "billing", security(("bearer" = [])),
     responses((status = 200, body = ReconciliationOut)))]
 pub async fn reconciliation(State(s): State<AppState>, c: Caller) -> ApiResult<Json<ReconciliationOut>> {
-    c.require(&[Role::Operator, Role::Regulator])?;
-    Ok(Json(reconcile(&s).await?))
-}
-
-pub async fn reconcile(s: &AppState) -> Result<ReconciliationOut, StoreError> {
-    // Model calls are charged when the ledger decides: read once everything decided is durable.
-    s.ledger.barrier().await?;
-    let bills = s.store.bills(&BillFilter { limit: 100_000, ..BillFilter::default() }).await?;
-    let sums = s.store.ledger_sums_by_reference_prefix(JobId::PREFIX).await?;
-    let pools: BTreeMap<String, suanli_core::centre::Pool> = s.store.pools().await?.into_iter().map(|p| (p.id.to_string(), p)).collect();
-    let mut mismatches = Vec::new();
-    let mut billed = std::collections::BTreeSet::new();
-    let (mut charged, mut pv, mut pc, mut out) = (0i64, 0i64, 0i64, 0i64);
-    for b in &bills {
-        billed.insert(b.job_id.to_string());
-        charged += b.charge.0;
-        out += b.outstanding.0;
-        let job = s.store.job(&b.job_id).await?;
-        let bad = |problem: String| Mismatch { job_id: b.job_id.to_string(), bill_id: Some(b.id.to_string()), problem };
-        let metered = match (&job, b.pool_id.as_ref().and_then(|p| pools.get(p.as_str()))) {
-            (Some(j), Some(pool)) => {
-                Fen::charge(pool.price_per_hour, j.spec.accelerators, j.usage_s.unwrap_or(0), pool.partner_discount_pct)
-            }
-            _ => Fen::ZERO,
-        };
-        let expected = b.rule.charge(metered);
-        if expected != b.charge {
-            mismatches.push(bad(format!(
-                "the bill charges {} but the metered usage under rule {} gives {}",
-                b.charge,
-                b.rule.as_str(),
-                expected
-            )));
-        }
-        let v = sums.get(&(b.job_id.to_string(), ReasonCode::VoucherSpend.as_str().to_string())).copied().unwrap_or(0);
-        let cash = sums.get(&(b.job_id.to_string(), ReasonCode::JobCharge.as_str().to_string())).copied().unwrap_or(0);
-        pv += v;
-        pc += cash;
-        if v != b.voucher.0 || cash != b.cash.0 {
-            mismatches.push(bad(format!(
-                "the ledger posted voucher {} and cash {}, the bill says {} and {}",
-                Fen(v),
-                Fen(cash),
-                b.voucher,
-                b.cash
-            )));
-        }
-        if b.voucher.0 + b.cash.0 + b.outstanding.0 != b.charge.0 {
-            mismatches.push(bad("voucher + cash + outstanding differs from the charge".into()));
-        }
-    }
-    for ((reference, reason), amount) in &sums {
-        if (reason == ReasonCode::VoucherSpend.as_str() || reason == ReasonCode::JobCharge.as_str())
-            && !billed.contains(reference)
-            && *amount != 0
-        {
-            mismatches.push(Mismatch {
-                job_id: reference.clone(),
-                bill_id: None,
-                problem: format!("{} of {reason} posted without a bill", Fen(*amount)),
-            });
-        }
-    }
-    // Model calls: each usage record's charge is at its deployment's price for its tokens, and
-    // the ledger posted its voucher part, its cash part and the provider's part for it.
-    let calls = s.store.model_calls(&suanli_store::models::UsageFilter::default(), 100_000).await?;
-    let call_sums = s.store.ledger_sums_by_reference_prefix(suanli_core::id::CallId::PREFIX).await?;
-    let mut call_charged = 0i64;
-    let mut call_bad = std::collections::BTreeSet::new();
-    for c in &calls {
-        call_charged += c.charge.0;
-        let mut bad = |problem: String| {
-            call_bad.insert(c.id.clone());
-            mismatches.push(Mismatch { job_id: c.id.clone(), bill_id: None, problem });
-        };
-        let posted = |r: ReasonCode| call_sums.get(&(c.id.clone(), r.as_str().to_string())).copied().unwrap_or(0);
-        if c.voucher.0 + c.cash.0 != c.charge.0 {
-            bad(format!("the call's voucher {} and cash {} do not add up to its charge {}", c.voucher, c.cash, c.charge));
-        }
-        if posted(ReasonCode::VoucherSpend) != c.voucher.0 {
-            bad(format!("the ledger posted {} from vouchers, the usage record says {}", Fen(posted(ReasonCode::VoucherSpend)), c.voucher));
-        }
-        // The tenant's cash part and the provider's whole part both carry the model_call reason.
-        if posted(ReasonCode::ModelCall) != c.cash.0 + c.charge.0 {
-            bad(format!(
-                "the ledger posted {} for the call (cash and the provider's part), the usage record says {} + {}",
-                Fen(posted(ReasonCode::ModelCall)),
-                c.cash,
-                c.charge
-            ));
-        }
-        if posted(ReasonCode::KeyBudget) != c.charge.0 {
-            bad(format!("the key's budget was charged {}, the usage record says {}", Fen(posted(ReasonCode::KeyBudget)), c.charge));
-        }
-    }
-    Ok(ReconciliationOut {
-        model_calls: calls.len(),
-        model_calls_matched: calls.len() - call_bad.len(),
-        model_calls_charged: yuan(Fen(call_charged)),
-        bills: bills.len(),
-        matched: bills.len()
-            - mismatches.iter().filter(|m| m.bill_id.is_some()).map(|m| &m.job_id).collect::<std::collections::BTreeSet<_>>().len(),
-        charged: yuan(Fen(charged)),
-        posted_voucher: yuan(Fen(pv)),
-        posted_cash: yuan(Fen(pc)),
-        outstanding: yuan(Fen(out)),
-        mismatches,
-    })
+    let r = s.money.reconcile(&suanli_app::Caller::of(&c.0)?).await?;
+    Ok(Json(ReconciliationOut {
+        bills: r.bills,
+        matched: r.bills_matched,
+        charged: yuan(r.charged),
+        posted_voucher: yuan(r.posted_voucher),
+        posted_cash: yuan(r.posted_cash),
+        outstanding: yuan(r.outstanding),
+        model_calls: r.model_calls,
+        model_calls_matched: r.model_calls_matched,
+        model_calls_charged: yuan(r.model_calls_charged),
+        data_deliveries: r.data_deliveries,
+        data_deliveries_matched: r.data_deliveries_matched,
+        data_fees: yuan(r.data_fees),
+        mismatches: r.mismatches.into_iter().map(|m| Mismatch { job_id: m.subject, bill_id: m.bill_id, problem: m.problem }).collect(),
+    }))
 }

@@ -202,6 +202,10 @@ async fn important_data_flow(ts: &TestServer) {
     let (s, st) = op.post("/api/v1/settlements", &json!({"provider_id": pid, "from": "2000-01-01", "to": "2099-01-01"})).await;
     assert_eq!(s, StatusCode::CREATED, "{st}");
     assert_eq!(st["data_deliveries"], 1, "{st}");
+    let (_, rec) = op.get("/api/v1/ledger/reconciliation").await;
+    assert!(rec["data_deliveries"].as_u64().unwrap() >= 1, "{rec}");
+    assert_eq!(rec["data_deliveries"], rec["data_deliveries_matched"], "{rec}");
+    assert_eq!(rec["mismatches"], json!([]), "{rec}");
     let (_, verify) = op.get("/api/v1/ledger/verify").await;
     assert_eq!(verify["ok"], true, "{verify}");
 }
@@ -284,6 +288,14 @@ async fn every_grade_is_delivered_without_identifiers_and_pseudonyms_hold_per_co
         assert_eq!(v["code"].as_str(), Some(code), "{s} {v}");
     }
     assert_eq!(ten.get("/api/v1/data/requests").await.1, before, "refused requests store nothing");
+
+    // A suspended supplier delivers nothing more, and its listing stays.
+    let pid = provider_id(&ts).await;
+    let (s, v) = op.put(&format!("/api/v1/data/suppliers/{pid}"), &json!({"status": "suspended", "reason": "年度复核未通过"})).await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("suspended")), "{v}");
+    let (s, v) = ten.post("/api/v1/data/requests", &request_body("p-conditional-general-1", &["年龄"])).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("supplier_not_admitted")), "{v}");
+    assert_eq!(ten.get("/api/v1/data/requests").await.1, before);
     let (s, v) = prov.post("/api/v1/data/requests", &request_body("p-conditional-general-1", &["年龄"])).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
 }
@@ -305,6 +317,7 @@ async fn the_web_pages_list_preview_request_approve_and_download_in_both_languag
     {
         assert!(zh.contains(want), "the Chinese catalogue shows {want}");
     }
+    assert!(!zh.contains("本年度还没有交付"), "the demo made one delivery, so the ranking has a row");
     let en = tenant.page("/data?lang=en").await;
     for want in ["Catalogue", "General data (level 2)", "Open on approval", "Not open", "Suppliers by data-service volume"] {
         assert!(en.contains(want), "the English catalogue shows {want}");

@@ -1,0 +1,319 @@
+//! Money across the platform's earnings: settling a provider for a period (job bills, model calls and data deliveries, paid in one transfer with its statement) and reconciling every bill, usage record and delivery against the ledger. The API and the CLI (through it) call these.
+
+use crate::caller::Caller;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use suanli_core::error::{Error, ErrorCode};
+use suanli_core::id::{AuditId, CallId, DataRequestId, JobId, ProviderId, StatementId};
+use suanli_core::money::Fen;
+use suanli_core::time::UnixMs;
+use suanli_dispatch::ids::Ids;
+use suanli_ledger::records::{Bill, Statement};
+use suanli_ledger::{ReasonCode, Transfer, TransferId, chart};
+use suanli_store::data::DataFilter;
+use suanli_store::{Audit, BillFilter, Effect, LedgerRequest, LedgerService, Store, StoreError, StoredAccount};
+
+/// The latest a model call can still be recorded after it started (its hold's timeout).
+pub use suanli_gateway::MAX_CALL_MS;
+
+/// One record the ledger disagrees with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    /// The job, model call (`req_…`) or data request (`drq_…`) it is about.
+    pub subject: String,
+    pub bill_id: Option<String>,
+    pub problem: String,
+}
+
+/// What the reconciliation found.
+#[derive(Debug, Clone, Default)]
+pub struct Reconciliation {
+    pub bills: usize,
+    pub bills_matched: usize,
+    pub charged: Fen,
+    pub posted_voucher: Fen,
+    pub posted_cash: Fen,
+    pub outstanding: Fen,
+    pub model_calls: usize,
+    pub model_calls_matched: usize,
+    pub model_calls_charged: Fen,
+    pub data_deliveries: usize,
+    pub data_deliveries_matched: usize,
+    pub data_fees: Fen,
+    pub mismatches: Vec<Mismatch>,
+}
+
+/// Settlement and reconciliation.
+#[derive(Clone)]
+pub struct Money {
+    store: Store,
+    ledger: LedgerService,
+    ids: Ids,
+    /// One settlement at a time, so nothing joins two statements.
+    settle: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl std::fmt::Debug for Money {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Money")
+    }
+}
+
+fn err(code: ErrorCode, why: impl Into<String>) -> StoreError {
+    Error::new(code, why).into()
+}
+
+impl Money {
+    pub fn new(store: Store, ledger: LedgerService, ids: Ids) -> Money {
+        Money { store, ledger, ids, settle: Arc::default() }
+    }
+
+    /// Settles a provider for `[from, to)` (the operator): a statement of its unsettled job bills,
+    /// the model calls its centres served (up to [`MAX_CALL_MS`] before now, so no call can still
+    /// land in the period) and its data sets' deliveries, with one transfer paying it what the
+    /// vouchers and tenants paid, committed together.
+    pub async fn settle(&self, caller: &Caller, provider: &ProviderId, from: UnixMs, to: UnixMs) -> Result<Statement, StoreError> {
+        if !matches!(caller, Caller::Operator { .. }) {
+            return Err(err(ErrorCode::Forbidden, "providers are settled by the platform's operator"));
+        }
+        self.store.provider(provider).await?.ok_or_else(|| err(ErrorCode::ProviderNotFound, format!("no provider {provider}")))?;
+        if from >= to {
+            return Err(err(ErrorCode::InvalidPeriod, "the period is empty"));
+        }
+        let _one = self.settle.lock().await;
+        let filter = BillFilter {
+            provider_id: Some(provider.clone()),
+            from_ms: Some(from),
+            to_ms: Some(to),
+            unsettled: true,
+            limit: 100_000,
+            ..BillFilter::default()
+        };
+        let bills = self.store.bills(&filter).await?;
+        let calls_until = to.min(self.ids.now_ms() - MAX_CALL_MS);
+        let (calls, mc_charge, mc_voucher, mc_cash) = if calls_until > from {
+            self.store.model_calls_unsettled(provider, from, calls_until).await?
+        } else {
+            (0, Fen::ZERO, Fen::ZERO, Fen::ZERO)
+        };
+        let (deliveries, dl_fee, dl_voucher, dl_cash) = self.store.data_fees_unsettled(provider, from, to).await?;
+        if bills.is_empty() && calls == 0 && deliveries == 0 {
+            return Err(err(
+                ErrorCode::NothingToSettle,
+                format!("provider {provider} has no unsettled bills, model calls or data deliveries in the period"),
+            ));
+        }
+        let sum = |f: fn(&Bill) -> Fen| Fen(bills.iter().map(|b| f(b).0).sum());
+        let (charge, voucher, cash) = (
+            Fen(sum(|b| b.charge).0 + mc_charge.0 + dl_fee.0),
+            Fen(sum(|b| b.voucher).0 + mc_voucher.0 + dl_voucher.0),
+            Fen(sum(|b| b.cash).0 + mc_cash.0 + dl_cash.0),
+        );
+        let settled = Fen(voucher.0 + cash.0);
+        let (t, e) = self.ids.parts();
+        let id = StatementId::generate(t, e);
+        let tid = TransferId::derive("settle", id.as_str());
+        let (receivable, payout) = (chart::receivable(provider.as_str()), chart::payout(provider.as_str()));
+        let transfers = if settled.is_positive() {
+            vec![Transfer::single(tid, receivable.id, payout.id, settled, ReasonCode::Settlement, id.as_str(), t)]
+        } else {
+            Vec::new()
+        };
+        let st = Statement {
+            id: id.clone(),
+            provider_id: provider.clone(),
+            from_ms: from,
+            to_ms: to,
+            bills: bills.len() as u32,
+            model_calls: calls,
+            data_deliveries: deliveries,
+            charge,
+            voucher,
+            cash,
+            outstanding: sum(|b| b.outstanding),
+            settled,
+            transfer_id: settled.is_positive().then(|| tid.to_hex()),
+            created_ms: t,
+        };
+        let audit = Audit {
+            id: AuditId::generate(t, e),
+            at_ms: t,
+            actor: caller.actor(),
+            action: "provider.settle".into(),
+            subject: id.to_string(),
+            detail: serde_json::json!({"provider": provider, "bills": bills.len(), "model_calls": calls, "data_deliveries": deliveries, "settled": settled.to_yuan_string()}),
+        };
+        self.ledger
+            .submit_all(LedgerRequest {
+                accounts: vec![StoredAccount::of(&receivable, t), StoredAccount::of(&payout, t)],
+                transfers,
+                linked: true,
+                effects: vec![Effect::InsertStatement {
+                    statement: st.clone(),
+                    bills: bills.iter().map(|b| b.id.clone()).collect(),
+                    model_calls_until: (calls_until > from).then_some(calls_until),
+                }],
+                audit: Some(audit),
+                ..LedgerRequest::default()
+            })
+            .await?;
+        Ok(st)
+    }
+
+    /// Ties every bill to its job's metered usage and to the ledger's postings, every model call's
+    /// usage record and every data delivery to theirs, and lists postings with no record (the
+    /// operator and the regulator).
+    pub async fn reconcile(&self, caller: &Caller) -> Result<Reconciliation, StoreError> {
+        if !matches!(caller, Caller::Operator { .. } | Caller::Regulator { .. }) {
+            return Err(err(ErrorCode::Forbidden, "the reconciliation is for the operator and the regulator"));
+        }
+        // Model calls are charged when the ledger decides: read once everything decided is durable.
+        self.ledger.barrier().await?;
+        let mut r = Reconciliation::default();
+        self.reconcile_bills(&mut r).await?;
+        self.reconcile_calls(&mut r).await?;
+        self.reconcile_deliveries(&mut r).await?;
+        Ok(r)
+    }
+
+    async fn reconcile_bills(&self, r: &mut Reconciliation) -> Result<(), StoreError> {
+        let bills = self.store.bills(&BillFilter { limit: 100_000, ..BillFilter::default() }).await?;
+        let sums = self.store.ledger_sums_by_reference_prefix(JobId::PREFIX).await?;
+        let pools: BTreeMap<String, suanli_core::centre::Pool> =
+            self.store.pools().await?.into_iter().map(|p| (p.id.to_string(), p)).collect();
+        let mut billed = BTreeSet::new();
+        let mut bad_bills = BTreeSet::new();
+        for b in &bills {
+            billed.insert(b.job_id.to_string());
+            r.charged = Fen(r.charged.0 + b.charge.0);
+            r.outstanding = Fen(r.outstanding.0 + b.outstanding.0);
+            let job = self.store.job(&b.job_id).await?;
+            let mut bad = |problem: String| {
+                bad_bills.insert(b.id.to_string());
+                r.mismatches.push(Mismatch { subject: b.job_id.to_string(), bill_id: Some(b.id.to_string()), problem });
+            };
+            let metered = match (&job, b.pool_id.as_ref().and_then(|p| pools.get(p.as_str()))) {
+                (Some(j), Some(pool)) => {
+                    Fen::charge(pool.price_per_hour, j.spec.accelerators, j.usage_s.unwrap_or(0), pool.partner_discount_pct)
+                }
+                _ => Fen::ZERO,
+            };
+            let expected = b.rule.charge(metered);
+            if expected != b.charge {
+                bad(format!("the bill charges {} but the metered usage under rule {} gives {}", b.charge, b.rule.as_str(), expected));
+            }
+            let v = sums.get(&(b.job_id.to_string(), ReasonCode::VoucherSpend.as_str().to_string())).copied().unwrap_or(0);
+            let cash = sums.get(&(b.job_id.to_string(), ReasonCode::JobCharge.as_str().to_string())).copied().unwrap_or(0);
+            r.posted_voucher = Fen(r.posted_voucher.0 + v);
+            r.posted_cash = Fen(r.posted_cash.0 + cash);
+            if v != b.voucher.0 || cash != b.cash.0 {
+                bad(format!("the ledger posted voucher {} and cash {}, the bill says {} and {}", Fen(v), Fen(cash), b.voucher, b.cash));
+            }
+            if b.voucher.0 + b.cash.0 + b.outstanding.0 != b.charge.0 {
+                bad("voucher + cash + outstanding differs from the charge".into());
+            }
+        }
+        for ((reference, reason), amount) in &sums {
+            if (reason == ReasonCode::VoucherSpend.as_str() || reason == ReasonCode::JobCharge.as_str())
+                && !billed.contains(reference)
+                && *amount != 0
+            {
+                r.mismatches.push(Mismatch {
+                    subject: reference.clone(),
+                    bill_id: None,
+                    problem: format!("{} of {reason} posted without a bill", Fen(*amount)),
+                });
+            }
+        }
+        r.bills = bills.len();
+        r.bills_matched = bills.len() - bad_bills.len();
+        Ok(())
+    }
+
+    /// Each usage record's charge is split into its voucher and cash parts, and the ledger posted
+    /// those, the provider's part and the key's budget for it.
+    async fn reconcile_calls(&self, r: &mut Reconciliation) -> Result<(), StoreError> {
+        let calls = self.store.model_calls(&suanli_store::models::UsageFilter::default(), 100_000).await?;
+        let sums = self.store.ledger_sums_by_reference_prefix(CallId::PREFIX).await?;
+        let mut bad_calls = BTreeSet::new();
+        for c in &calls {
+            r.model_calls_charged = Fen(r.model_calls_charged.0 + c.charge.0);
+            let mut bad = |problem: String| {
+                bad_calls.insert(c.id.clone());
+                r.mismatches.push(Mismatch { subject: c.id.clone(), bill_id: None, problem });
+            };
+            let posted = |reason: ReasonCode| sums.get(&(c.id.clone(), reason.as_str().to_string())).copied().unwrap_or(0);
+            if c.voucher.0 + c.cash.0 != c.charge.0 {
+                bad(format!("the call's voucher {} and cash {} do not add up to its charge {}", c.voucher, c.cash, c.charge));
+            }
+            if posted(ReasonCode::VoucherSpend) != c.voucher.0 {
+                bad(format!(
+                    "the ledger posted {} from vouchers, the usage record says {}",
+                    Fen(posted(ReasonCode::VoucherSpend)),
+                    c.voucher
+                ));
+            }
+            // The tenant's cash part and the provider's whole part both carry the model_call reason.
+            if posted(ReasonCode::ModelCall) != c.cash.0 + c.charge.0 {
+                bad(format!(
+                    "the ledger posted {} for the call (cash and the provider's part), the usage record says {} + {}",
+                    Fen(posted(ReasonCode::ModelCall)),
+                    c.cash,
+                    c.charge
+                ));
+            }
+            if posted(ReasonCode::KeyBudget) != c.charge.0 {
+                bad(format!("the key's budget was charged {}, the usage record says {}", Fen(posted(ReasonCode::KeyBudget)), c.charge));
+            }
+        }
+        r.model_calls = calls.len();
+        r.model_calls_matched = calls.len() - bad_calls.len();
+        Ok(())
+    }
+
+    /// Each delivery's fee is its voucher and cash parts; the ledger posted the voucher part, and
+    /// under `data_purchase` the cash part and the supplier's whole fee. A request with postings
+    /// and no delivery (money taken, nothing delivered) is listed.
+    async fn reconcile_deliveries(&self, r: &mut Reconciliation) -> Result<(), StoreError> {
+        let deliveries = self.store.data_deliveries(&DataFilter::default(), 100_000).await?;
+        let sums = self.store.ledger_sums_by_reference_prefix(DataRequestId::PREFIX).await?;
+        let mut delivered = BTreeSet::new();
+        let mut bad_ones = BTreeSet::new();
+        for d in &deliveries {
+            let req = d.request_id.to_string();
+            delivered.insert(req.clone());
+            r.data_fees = Fen(r.data_fees.0 + d.fee.0);
+            let mut bad = |problem: String| {
+                bad_ones.insert(req.clone());
+                r.mismatches.push(Mismatch { subject: req.clone(), bill_id: None, problem });
+            };
+            let posted = |reason: ReasonCode| sums.get(&(req.clone(), reason.as_str().to_string())).copied().unwrap_or(0);
+            if d.voucher.0 + d.cash.0 != d.fee.0 {
+                bad(format!("the delivery's voucher {} and cash {} do not add up to its fee {}", d.voucher, d.cash, d.fee));
+            }
+            if posted(ReasonCode::VoucherSpend) != d.voucher.0 {
+                bad(format!("the ledger posted {} from vouchers, the delivery says {}", Fen(posted(ReasonCode::VoucherSpend)), d.voucher));
+            }
+            if posted(ReasonCode::DataPurchase) != d.cash.0 + d.fee.0 {
+                bad(format!(
+                    "the ledger posted {} for the purchase (cash and the supplier's fee), the delivery says {} + {}",
+                    Fen(posted(ReasonCode::DataPurchase)),
+                    d.cash,
+                    d.fee
+                ));
+            }
+        }
+        for ((reference, reason), amount) in &sums {
+            if !delivered.contains(reference) && *amount != 0 {
+                r.mismatches.push(Mismatch {
+                    subject: reference.clone(),
+                    bill_id: None,
+                    problem: format!("{} of {reason} posted without a delivery", Fen(*amount)),
+                });
+            }
+        }
+        r.data_deliveries = deliveries.len();
+        r.data_deliveries_matched = deliveries.len() - bad_ones.len();
+        Ok(())
+    }
+}
