@@ -230,19 +230,20 @@ impl DataSharing {
         }
         let key = self.preview_key(&d.id);
         let spec = d.spec.clone();
+        let policy = self.policy(spec.grade, spec.mode).await.ok();
         let (content, columns, preview) = tokio::task::spawn_blocking(move || -> Result<_, Error> {
             let content = cat::read_upload(&bytes, format, encoding, Limits::default())?;
             if let Some(q) = spec.quasi.iter().find(|q| !content.columns.contains(q)) {
                 return Err(Error::new(ErrorCode::InvalidDataSet, format!("the quasi-identifier '{q}' is not a column of the content")));
             }
             let columns: Vec<Column> = cat::profile(&content.bytes, format, &content.columns).iter().map(Column::from).collect();
-            let preview = match Policy::for_grade(spec.grade, spec.mode) {
-                Ok(policy) => {
+            let preview = match policy {
+                Some(policy) => {
                     let head = cat::project(&content.bytes, format, &content.columns, Some(PREVIEW_ROWS))?;
                     let (out, _) = run_policy(&head, format, policy, Some(key), &[])?;
                     Some(String::from_utf8_lossy(&out).into_owned())
                 }
-                Err(_) => None,
+                None => None,
             };
             Ok((content, columns, preview))
         })
@@ -279,6 +280,59 @@ impl DataSharing {
 
     pub async fn data_set(&self, id_or_name: &str) -> Result<DataSet, StoreError> {
         self.find_set(id_or_name).await
+    }
+
+    // ----- policies -----
+
+    /// The policy deliveries of a grade and opening use: the operator's, else the built-in one.
+    pub async fn policy(&self, grade: suanli_data::Grade, mode: suanli_data::OpeningMode) -> Result<Policy, StoreError> {
+        let builtin = Policy::for_grade(grade, mode).map_err(|e| err(ErrorCode::NotDeliverable, e.to_string()))?;
+        match self.store.meta(&policy_key(grade, mode)).await? {
+            Some(text) => {
+                serde_json::from_str(&text).map_err(|_| StoreError::Corrupt(format!("the stored policy {}", policy_key(grade, mode))))
+            }
+            None => Ok(builtin),
+        }
+    }
+
+    /// Every deliverable grade and opening with its policy, and whether the operator configured it.
+    pub async fn policies(&self) -> Result<Vec<(Policy, bool)>, StoreError> {
+        use suanli_data::{Grade, OpeningMode};
+        let mut out = Vec::new();
+        for grade in [
+            Grade::Important,
+            Grade::General { level: 1 },
+            Grade::General { level: 2 },
+            Grade::General { level: 3 },
+            Grade::General { level: 4 },
+        ] {
+            for mode in [OpeningMode::Conditional, OpeningMode::Unconditional] {
+                if Policy::for_grade(grade, mode).is_ok() {
+                    let configured = self.store.meta(&policy_key(grade, mode)).await?.is_some();
+                    out.push((self.policy(grade, mode).await?, configured));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The operator configures a grade's (e.g. a general sub-level's) policy for an opening; it
+    /// may not keep a person's identifier, nor pseudonymise without a consumer (unconditional).
+    /// Deliveries and previews made from now on use it.
+    pub async fn set_policy(&self, caller: &Caller, policy: Policy) -> Result<Policy, StoreError> {
+        if !matches!(caller, Caller::Operator { .. }) {
+            return Err(forbidden("de-identification policies are configured by the platform's operator"));
+        }
+        policy
+            .validate(policy.mode == suanli_data::OpeningMode::Conditional)
+            .map_err(|e| err(ErrorCode::InvalidDataPolicy, format!("{e} ({})", e.code())))?;
+        let key = policy_key(policy.grade, policy.mode);
+        let text = serde_json::to_string(&policy).map_err(|e| err(ErrorCode::Internal, e.to_string()))?;
+        let mut tx = self.store.begin().await?;
+        tx.set_meta(&key, &text).await?;
+        tx.audit(&self.audit(caller, "data_policy.set", &key, serde_json::to_value(&policy).unwrap_or_default())).await?;
+        tx.commit().await?;
+        Ok(policy)
     }
 
     // ----- requests -----
@@ -575,7 +629,7 @@ impl DataSharing {
     /// Makes a request's extract: the asked fields, de-identified under the set's policy with
     /// the consumer's own pseudonym key (none for data opened unconditionally).
     async fn make_delivery(&self, d: &DataSet, r: &DataRequest) -> Result<(Delivery, Vec<u8>), StoreError> {
-        let policy = Policy::for_grade(d.spec.grade, d.spec.mode).map_err(|e| err(ErrorCode::NotDeliverable, e.to_string()))?;
+        let policy = self.policy(d.spec.grade, d.spec.mode).await?;
         let content = self.store.data_content(&d.id).await?.ok_or_else(|| err(ErrorCode::NotDeliverable, "the data set has no content"))?;
         let format = cat::parse_format(d.format.as_deref().unwrap_or("csv"))?;
         let key = (d.spec.mode == suanli_data::OpeningMode::Conditional).then(|| cat::consumer_key(&self.secret, r.tenant_id.as_str()));
@@ -749,6 +803,15 @@ fn run_policy(
         ));
     }
     Ok((out, serde_json::to_value(&outcome.report).unwrap_or_default()))
+}
+
+fn policy_key(grade: suanli_data::Grade, mode: suanli_data::OpeningMode) -> String {
+    let mode = match mode {
+        suanli_data::OpeningMode::Unconditional => "unconditional",
+        suanli_data::OpeningMode::Conditional => "conditional",
+        suanli_data::OpeningMode::NotOpen => "not-open",
+    };
+    format!("data.policy.{}.{mode}", grade.label())
 }
 
 fn scope(caller: &Caller) -> DataFilter {

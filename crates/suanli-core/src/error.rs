@@ -138,6 +138,7 @@ error_table! {
     SupplierNotAdmitted => ("supplier_not_admitted", 403, "The provider is not an admitted data-sharing supplier for this domain", "该机构不是本领域已遴选的数据开放共享供应商"),
     MalformedData => ("malformed_data", 422, "The data cannot be read: a row is malformed, binary or wrongly encoded (see the line numbers)", "数据无法读取：存在格式错误、二进制或编码错误的行（见行号）"),
     NotDeliverable => ("not_deliverable", 409, "The data set is not open, or its grade forbids this delivery", "该数据集不开放，或其分级不允许此交付"),
+    InvalidDataPolicy => ("invalid_data_policy", 422, "The de-identification policy is invalid (it would keep a person's identifier, or does not fit its grade and opening)", "脱敏策略无效（会保留个人标识，或与分级和开放方式不符）"),
     InvalidDataRequest => ("invalid_data_request", 422, "The data request is invalid (fields, purpose or period)", "数据申请无效（字段、用途或期限）"),
     DataRequestNotFound => ("data_request_not_found", 404, "No such data request", "数据申请不存在"),
     DataRequestDecided => ("data_request_decided", 409, "The data request is not awaiting this decision", "该数据申请不在待此审批的状态"),

@@ -149,6 +149,7 @@ pub fn router(state: AppState) -> Router {
         .route("/data/suppliers", get(data::list_suppliers))
         .route("/data/suppliers/ranking", get(data::ranking))
         .route("/data/suppliers/{id}", put(data::set_supplier))
+        .route("/data/policies", get(data::list_policies).put(data::set_policy))
         .route("/data/sets", get(data::list_sets).post(data::register_set))
         .route("/data/sets/{id}", get(data::get_set))
         .route("/data/sets/{id}/content", put(data::upload_content).layer(axum::extract::DefaultBodyLimit::max(data::MAX_UPLOAD_BYTES + 1)))

@@ -80,6 +80,8 @@ use utoipa::{Modify, OpenApi};
         data::list_suppliers,
         data::set_supplier,
         data::ranking,
+        data::list_policies,
+        data::set_policy,
         data::list_sets,
         data::register_set,
         data::get_set,

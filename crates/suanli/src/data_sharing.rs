@@ -78,6 +78,13 @@ pub enum SharingCmd {
         #[arg(long)]
         suspend: bool,
     },
+    /// The policy each deliverable grade and opening uses (configured or built in).
+    Policies,
+    /// Configure a grade's policy for an opening (the operator), from a file as `suanli data policy` prints it.
+    SetPolicy {
+        #[arg(long)]
+        file: PathBuf,
+    },
     /// Suppliers by data-service volume in a year, the top five marked.
     Ranking {
         #[arg(long)]
@@ -189,6 +196,20 @@ pub async fn run(c: Client, cmd: SharingCmd, fmt: Format) -> anyhow::Result<()> 
                 .put(&format!("/api/v1/data/suppliers/{provider}"), &json!({"status": status, "domains": domains, "reason": reason}))
                 .await?;
             super::show(&v, fmt, &[("provider", "provider_id"), ("status", "status"), ("domains", "domains")]);
+        }
+        SharingCmd::Policies => super::list(
+            &c.get("/api/v1/data/policies").await?,
+            fmt,
+            &[("grade", "grade"), ("mode", "mode"), ("configured", "configured"), ("k", "policy.k"), ("actions", "policy.actions")],
+        ),
+        SharingCmd::SetPolicy { file } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
+            let body: Value = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not JSON: {e}", file.display()))?;
+            super::show(
+                &c.put("/api/v1/data/policies", &body).await?,
+                fmt,
+                &[("grade", "grade"), ("mode", "mode"), ("configured", "configured")],
+            );
         }
         SharingCmd::Ranking { year } => {
             let path = year.map_or("/api/v1/data/suppliers/ranking".to_string(), |y| format!("/api/v1/data/suppliers/ranking?year={y}"));

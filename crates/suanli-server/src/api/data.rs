@@ -579,3 +579,50 @@ pub async fn download(State(s): State<AppState>, Path(token): Path<String>) -> A
     )
         .into_response())
 }
+
+/// A grade's de-identification policy for an opening, as deliveries use it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicyOut {
+    /// core, important, general-1 … general-4.
+    pub grade: String,
+    pub mode: String,
+    /// Whether the operator configured it (else it is the built-in one).
+    pub configured: bool,
+    /// The policy, as `suanli data policy` prints it (PUT it back changed to configure it).
+    #[schema(value_type = Object)]
+    pub policy: serde_json::Value,
+}
+
+/// Every deliverable grade and opening with the policy its deliveries use (every role).
+#[utoipa::path(get, path = "/api/v1/data/policies", tag = "data", security(("bearer" = [])), responses((status = 200, body = Vec<PolicyOut>)))]
+pub async fn list_policies(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<Vec<PolicyOut>>> {
+    let out = s
+        .data
+        .policies()
+        .await?
+        .into_iter()
+        .map(|(p, configured)| PolicyOut {
+            grade: p.grade.label(),
+            mode: mode_str(p.mode).into(),
+            configured,
+            policy: serde_json::to_value(&p).unwrap_or_default(),
+        })
+        .collect();
+    Ok(Json(out))
+}
+
+/// The operator configures a grade's policy for an opening (a general sub-level's, say): the
+/// body is a policy as `suanli data policy` prints it. One that would keep a person's identifier
+/// is refused (`invalid_data_policy`).
+#[utoipa::path(put, path = "/api/v1/data/policies", tag = "data", security(("bearer" = [])),
+    request_body(content = Object, description = "a policy: grade, mode, actions (kind to operator), k, max_suppressed_share"),
+    responses((status = 200, body = PolicyOut), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn set_policy(State(s): State<AppState>, c: Caller, JsonBody(p): JsonBody<suanli_data::Policy>) -> ApiResult<Json<PolicyOut>> {
+    let p = s.data.set_policy(&app(&c)?, p).await?;
+    Ok(Json(PolicyOut {
+        grade: p.grade.label(),
+        mode: mode_str(p.mode).into(),
+        configured: true,
+        policy: serde_json::to_value(&p).unwrap_or_default(),
+    }))
+}

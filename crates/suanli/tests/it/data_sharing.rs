@@ -410,3 +410,38 @@ async fn the_cli_admits_lists_uploads_requests_decides_and_downloads() {
     let (ok, out, _) = cli(&ts, "regulator", &["data", "ranking"]).await;
     assert!(ok && out.contains("12.50"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_configures_a_sub_levels_policy_and_deliveries_follow_it() {
+    let ts = TestServer::start().await;
+    let (op, prov, ten) = (ts.as_role("operator"), ts.as_role("provider"), ts.as_role("tenant"));
+    admit(&op, &provider_id(&ts).await, &["healthcare"]).await;
+    let (_, all) = ten.get("/api/v1/data/policies").await;
+    let row = all.as_array().unwrap().iter().find(|p| p["grade"] == "general-2" && p["mode"] == "conditional").unwrap().clone();
+    assert_eq!((row["configured"].as_bool(), row["policy"]["actions"]["mobile"].as_str()), (Some(false), Some("mask")), "{row}");
+    assert!(!all.as_array().unwrap().iter().any(|p| p["grade"] == "core"), "core data has no delivery policy");
+
+    // Keeping a mobile number as it is is refused, by role and by rule; changing nothing.
+    let mut policy = row["policy"].clone();
+    policy["actions"]["mobile"] = json!("keep");
+    assert_eq!(prov.put("/api/v1/data/policies", &policy).await.0, StatusCode::FORBIDDEN);
+    let (s, v) = op.put("/api/v1/data/policies", &policy).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_data_policy")), "{v}");
+    policy["actions"]["mobile"] = json!("redact");
+    let (s, v) = op.put("/api/v1/data/policies", &policy).await;
+    assert_eq!((s, v["configured"].as_bool()), (StatusCode::OK, Some(true)), "{v}");
+
+    let set = register(&prov, "policy-patients", "healthcare", "conditional", "general-2", "1.00").await;
+    let (csv, secrets) = patients(20, 9);
+    let (_, set) = upload(&prov, set["id"].as_str().unwrap(), &csv).await;
+    assert!(set["preview"].as_str().unwrap().contains("[手机号]"), "the preview follows the configured policy: {set}");
+    let (_, r) = ten.post("/api/v1/data/requests", &request_body("policy-patients", &["手机"])).await;
+    let (_, r) = prov
+        .post(&format!("/api/v1/data/requests/{}/decision", r["id"].as_str().unwrap()), &json!({"approve": true, "reason": "同意"}))
+        .await;
+    let extract = fetch(&ts, r["delivery"]["id"].as_str().unwrap()).await;
+    assert_eq!(extract.lines().skip(1).filter(|l| *l == "[手机号]").count(), 20, "{extract}");
+    assert_no_secret(&extract, &secrets, "the configured policy's extract");
+    let (_, audit) = op.get("/api/v1/audit?subject=data.policy.general-2.conditional").await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 1, "one change, audited");
+}
