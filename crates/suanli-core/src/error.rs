@@ -144,6 +144,15 @@ error_table! {
     DataRequestDecided => ("data_request_decided", 409, "The data request is not awaiting this decision", "该数据申请不在待此审批的状态"),
     DeliveryNotFound => ("delivery_not_found", 404, "No such delivery", "交付不存在"),
     LinkExpired => ("link_expired", 410, "The download link has expired or is unknown; make a new one", "下载链接已过期或无效，请重新生成"),
+    // Incentive programmes.
+    InvalidProgramme => ("invalid_programme", 422, "The incentive programme's definition is invalid", "奖补项目定义无效"),
+    IncentiveProgrammeNotFound => ("incentive_programme_not_found", 404, "No such incentive programme", "奖补项目不存在"),
+    MissingEvidence => ("missing_evidence", 422, "The application lacks evidence the programme requires", "申请缺少项目要求的证明材料"),
+    DuplicateApplication => ("duplicate_application", 409, "This subject already has an application under this programme", "该主体已在本项目下提出申请"),
+    ConflictOfInterest => ("conflict_of_interest", 409, "The expert may not score this application (own company, or scored already)", "专家与申请存在利益冲突或已评分"),
+    InvalidReview => ("invalid_review", 422, "The review's scores do not match the programme's criteria (0 to 100 each)", "评分与项目评审标准不符（每项 0 到 100）"),
+    IncentiveApplicationNotFound => ("incentive_application_not_found", 404, "No such incentive application", "奖补申请不存在"),
+    WrongStage => ("wrong_stage", 409, "The application or programme is not at the stage this step needs", "申请或项目不在此步骤所需的阶段"),
     // Server side.
     PayloadTooLarge => ("payload_too_large", 413, "The request body is larger than this endpoint accepts", "请求内容过大"),
     IngestBusy => ("ingest_busy", 429, "The energy writer's queue is full; send the batch again after Retry-After", "能耗写入队列已满，请稍后重试"),
