@@ -8,6 +8,7 @@
 pub mod backends;
 pub mod caller;
 pub mod data;
+pub mod incentives;
 pub mod jobs;
 pub mod models;
 pub mod money;
@@ -15,5 +16,6 @@ pub mod money;
 pub use backends::{BackendUrl, Backends};
 pub use caller::Caller;
 pub use data::DataSharing;
+pub use incentives::Incentives;
 pub use models::Models;
 pub use money::Money;

@@ -120,6 +120,10 @@ typed_id!(
     CallId, "req_"
 );
 typed_id!(
+    /// An application to an incentive programme (奖补申请).
+    IncentiveApplicationId, "inc_"
+);
+typed_id!(
     /// A data set of the data-sharing catalogue.
     DataSetId, "ds_"
 );

@@ -2,10 +2,12 @@
 //!
 //! Pure: no I/O, no clock (callers pass `now`), no randomness.
 
+pub mod application;
 pub mod arbitration;
 pub mod programme;
 pub mod review;
 
+pub use application::{Application, Objection, Stage};
 pub use arbitration::{Claim, Outcome, arbitrate};
 pub use programme::{Evidence, Facts, ProgrammeKind, ProgrammeSpec, Rule, policy_programmes};
 pub use review::{Review, rank, working_days_after};

@@ -78,6 +78,8 @@ pub enum AccountKind {
     ModelKeyBudget,
     /// Where key budgets come from and return to (the memo accounts' counterpart).
     ModelKeyLimits,
+    /// What has been paid out to an enterprise as incentive awards (money that left for its bank).
+    AwardPayout,
 }
 
 impl AccountKind {
@@ -92,12 +94,14 @@ impl AccountKind {
             | AccountKind::ProviderReceivable
             | AccountKind::ModelKeyBudget => AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS,
             AccountKind::ExternalFunding => AccountFlags::CREDITS_MUST_NOT_EXCEED_DEBITS,
-            AccountKind::Platform | AccountKind::ProviderPayout | AccountKind::ModelKeyLimits => AccountFlags::NONE,
+            AccountKind::Platform | AccountKind::ProviderPayout | AccountKind::ModelKeyLimits | AccountKind::AwardPayout => {
+                AccountFlags::NONE
+            }
         }
     }
 
     /// Every kind, in declaration order.
-    pub const ALL: [AccountKind; 9] = [
+    pub const ALL: [AccountKind; 10] = [
         AccountKind::ProgrammeBudget,
         AccountKind::EnterpriseVoucher,
         AccountKind::EnterpriseCash,
@@ -107,6 +111,7 @@ impl AccountKind {
         AccountKind::ProviderPayout,
         AccountKind::ModelKeyBudget,
         AccountKind::ModelKeyLimits,
+        AccountKind::AwardPayout,
     ];
 
     /// Whether the account holds money (memo accounts such as key budgets do not).
@@ -125,6 +130,7 @@ impl AccountKind {
             AccountKind::ProviderPayout => "provider_payout",
             AccountKind::ModelKeyBudget => "model_key_budget",
             AccountKind::ModelKeyLimits => "model_key_limits",
+            AccountKind::AwardPayout => "award_payout",
         }
     }
 

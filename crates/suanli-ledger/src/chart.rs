@@ -70,3 +70,13 @@ pub fn model_key_limits() -> ChartAccount {
 pub fn data_purchases() -> ChartAccount {
     ChartAccount::new(AccountKind::Platform, "data-purchases".to_string())
 }
+
+/// A district's treasury: its share of incentive awards ("按财政体制").
+pub fn district_treasury(district: &str) -> ChartAccount {
+    ChartAccount::new(AccountKind::ExternalFunding, format!("district-treasury/{district}"))
+}
+
+/// What an enterprise has been paid in incentive awards.
+pub fn award_payout(tenant: &str) -> ChartAccount {
+    ChartAccount::new(AccountKind::AwardPayout, tenant.to_string())
+}

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use std::collections::HashMap;
 use suanli_core::money::Fen;
 
-const KINDS: [AccountKind; 9] = AccountKind::ALL;
+const KINDS: [AccountKind; 10] = AccountKind::ALL;
 
 #[derive(Debug, Clone)]
 enum Op {

@@ -79,6 +79,8 @@ pub enum ReasonCode {
     KeyBudget,
     /// A data set's delivery fee paid from the enterprise's cash balance (held until approval).
     DataPurchase,
+    /// An incentive award paid from the city's or a district's budget.
+    IncentiveAward,
 }
 
 impl ReasonCode {
@@ -97,10 +99,11 @@ impl ReasonCode {
             ReasonCode::ModelCall => "model_call",
             ReasonCode::KeyBudget => "key_budget",
             ReasonCode::DataPurchase => "data_purchase",
+            ReasonCode::IncentiveAward => "incentive_award",
         }
     }
 
-    pub const ALL: [ReasonCode; 13] = [
+    pub const ALL: [ReasonCode; 14] = [
         ReasonCode::BudgetFunding,
         ReasonCode::VoucherIssue,
         ReasonCode::VoucherSpend,
@@ -114,6 +117,7 @@ impl ReasonCode {
         ReasonCode::ModelCall,
         ReasonCode::KeyBudget,
         ReasonCode::DataPurchase,
+        ReasonCode::IncentiveAward,
     ];
 
     pub fn parse(s: &str) -> Option<ReasonCode> {

@@ -63,6 +63,8 @@ pub struct AppState {
     pub data: suanli_app::DataSharing,
     /// Settlement and reconciliation.
     pub money: suanli_app::Money,
+    /// Incentive programmes: applications, reviews, publicity, decisions, awards.
+    pub incentives: suanli_app::Incentives,
 }
 
 /// Builds an audit record for a change made by a caller.
@@ -85,7 +87,7 @@ pub fn audit_as(s: &AppState, actor: &str, action: &str, subject: &str, detail: 
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    use api::{billing, centres, city, data, energy, jobs, ledger, models, tenants, vouchers};
+    use api::{billing, centres, city, data, energy, incentives, jobs, ledger, models, tenants, vouchers};
     let api = Router::new()
         .route("/openapi.json", get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi::document()) }))
         .route("/city/summary", get(city::summary))
@@ -159,7 +161,19 @@ pub fn router(state: AppState) -> Router {
         .route("/data/deliveries", get(data::list_deliveries))
         .route("/data/deliveries/{id}", get(data::get_delivery))
         .route("/data/deliveries/{id}/links", post(data::create_link))
-        .route("/data/downloads/{token}", get(data::download));
+        .route("/data/downloads/{token}", get(data::download))
+        .route("/incentives/programmes", get(incentives::list_programmes).post(incentives::create_programme))
+        .route("/incentives/programmes/{code}/ranking", post(incentives::rank))
+        .route("/incentives/totals", get(incentives::totals))
+        .route(
+            "/incentives/applications",
+            get(incentives::list_applications).post(incentives::apply).layer(axum::extract::DefaultBodyLimit::max(32 << 20)),
+        )
+        .route("/incentives/applications/{id}", get(incentives::get_application))
+        .route("/incentives/applications/{id}/reviews", post(incentives::review))
+        .route("/incentives/applications/{id}/objections", post(incentives::object))
+        .route("/incentives/applications/{id}/objections/{n}/resolution", post(incentives::resolve))
+        .route("/incentives/applications/{id}/decision", post(incentives::decide));
     let web = Router::new()
         .route("/", get(web::overview))
         .route("/sign-in", get(web::sign_in_page).post(web::sign_in))
@@ -322,6 +336,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
     let models = suanli_app::Models::new(store.clone(), ledger.clone(), regions.clone(), ids.clone(), gateway);
     let data = suanli_app::DataSharing::open(store.clone(), ledger.clone(), ids.clone()).await?;
     let money = suanli_app::Money::new(store.clone(), ledger.clone(), ids.clone());
+    let incentives = suanli_app::Incentives::open(store.clone(), ledger.clone(), ids.clone()).await?;
     let connected = backends.connect_stored().await?;
     if connected > 0 {
         tracing::info!(centres = connected, "centres connected to their stored backends");
@@ -343,6 +358,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
         models,
         data,
         money,
+        incentives,
     })
 }
 

@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations; `docs/openapi.json` is its committed copy.
 
-use crate::api::{billing, centres, city, data, energy, jobs, ledger, models, tenants, vouchers};
+use crate::api::{billing, centres, city, data, energy, incentives, jobs, ledger, models, tenants, vouchers};
 use crate::dto::*;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -94,6 +94,17 @@ use utoipa::{Modify, OpenApi};
         data::get_delivery,
         data::create_link,
         data::download,
+        incentives::list_programmes,
+        incentives::create_programme,
+        incentives::apply,
+        incentives::list_applications,
+        incentives::get_application,
+        incentives::review,
+        incentives::rank,
+        incentives::object,
+        incentives::resolve,
+        incentives::decide,
+        incentives::totals,
     ),
     components(schemas(crate::error::Problem, JobIn, JobOut, CentreOut, PoolOut, TenantOut, CitySummary)),
     modifiers(&BearerAuth),
@@ -108,6 +119,7 @@ use utoipa::{Modify, OpenApi};
         (name = "energy", description = "Data-centre energy monitoring: meter readings (JSON, Prometheus remote write), PUE, coverage, evaluation, alerts"),
         (name = "models", description = "Models as a service: the catalogue, deployments, model keys, usage and call explanations (the OpenAI-compatible calls are under /v1, authenticated by model keys)"),
         (name = "data", description = "Data sharing (数据开放共享): admitted suppliers and their yearly ranking, the graded catalogue (GB/T 43697), access requests and approvals, de-identified deliveries and their download links"),
+        (name = "incentives", description = "Incentive programmes (奖补) as data: applications with evidence, expert reviews, ranking into publicity (公示), objections, decisions arbitrated 从优、就高、不重复 and paid from the city's and districts' budgets"),
         (name = "ops", description = "Health"),
     )
 )]

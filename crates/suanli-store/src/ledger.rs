@@ -86,6 +86,9 @@ pub enum Effect {
         delivery: Box<suanli_data::catalogue::Delivery>,
         body: crate::data::Extract,
     },
+    /// Incentive applications moved on (each only from the stage it was read at), committed with
+    /// the award's transfers.
+    UpdateIncentiveApplications(Vec<(suanli_incentives::Application, suanli_incentives::Stage)>),
     /// Inserts the statement and marks these bills as settled by it.
     InsertStatement {
         statement: Statement,
@@ -555,6 +558,12 @@ impl WriteTx<'_> {
             Effect::InsertDataRequest(r) => self.insert_data_request(r).await,
             Effect::UpdateDataRequest { request, from } => self.update_data_request(request, *from).await,
             Effect::InsertDelivery { delivery, body } => self.insert_delivery(delivery, &body.0).await,
+            Effect::UpdateIncentiveApplications(apps) => {
+                for (a, was) in apps {
+                    self.update_incentive_application(a, *was).await?;
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -12,6 +12,7 @@
 pub mod backends;
 pub mod data;
 pub mod energy;
+pub mod incentives;
 pub mod job_writer;
 pub mod ledger;
 mod migrations;

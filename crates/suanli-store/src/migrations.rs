@@ -407,10 +407,39 @@ CREATE TABLE data_links (
 ALTER TABLE statements ADD COLUMN data_deliveries BIGINT NOT NULL DEFAULT 0
 "#,
     ),
+    (
+        10,
+        "incentive programmes, their applications (one per subject, programme and year) and evidence by SHA-256",
+        r#"
+CREATE TABLE incentive_programmes (
+    code TEXT PRIMARY KEY,
+    spec_json TEXT NOT NULL,
+    created_ms BIGINT NOT NULL
+);
+CREATE TABLE incentive_documents (
+    sha256 TEXT PRIMARY KEY,
+    body {blob} NOT NULL,
+    created_ms BIGINT NOT NULL
+);
+CREATE TABLE incentive_applications (
+    id TEXT PRIMARY KEY,
+    programme TEXT NOT NULL REFERENCES incentive_programmes (code),
+    tenant_id TEXT NOT NULL REFERENCES tenants (id),
+    subject TEXT NOT NULL,
+    year BIGINT NOT NULL,
+    stage TEXT NOT NULL,
+    record_json TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    updated_ms BIGINT NOT NULL,
+    UNIQUE (programme, subject, year)
+);
+CREATE INDEX incentive_applications_by_subject ON incentive_applications (subject)
+"#,
+    ),
 ];
 
 /// The latest schema version this build knows.
-pub const LATEST: i64 = 9;
+pub const LATEST: i64 = 10;
 
 pub async fn run(store: &Store) -> StoreResult<()> {
     let mut tx = store.begin().await?;

@@ -6,6 +6,7 @@ pub mod centres;
 pub mod city;
 pub mod data;
 pub mod energy;
+pub mod incentives;
 pub mod jobs;
 pub mod ledger;
 pub mod models;

@@ -10,6 +10,7 @@ mod fuzz;
 mod gateway;
 mod gavel;
 mod harness;
+mod incentives;
 mod ledger;
 mod simulate;
 mod slurm;

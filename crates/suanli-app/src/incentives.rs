@@ -1,0 +1,531 @@
+//! Incentive programmes (奖补): an enterprise applies with its evidence, experts score it, the operator ranks a programme's applications into publicity (公示) within quota and budget, anyone may object, the operator resolves objections and decides; a decision arbitrates the subject's awards (从优、就高、不重复) and pays through the ledger from the city's and the district's budgets. The API, the CLI and the tests call these; the rules are `suanli_incentives`'.
+
+use crate::caller::Caller;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use suanli_core::error::{Error, ErrorCode};
+use suanli_core::id::AuditId;
+use suanli_core::money::Fen;
+use suanli_core::time::UnixMs;
+use suanli_dispatch::ids::Ids;
+use suanli_incentives::programme::year_of;
+use suanli_incentives::review::{Ranked, mean_score};
+use suanli_incentives::{
+    Application, Claim, Evidence, Facts, Objection, ProgrammeSpec, Review, Stage, arbitrate, policy_programmes, rank, working_days_after,
+};
+use suanli_ledger::{ReasonCode, Transfer, TransferId, chart};
+use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, Store, StoreError, StoredAccount};
+
+/// The most an evidence document may be, in bytes.
+pub const MAX_DOCUMENT_BYTES: usize = 8 << 20;
+
+/// A document as uploaded.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub kind: String,
+    pub name: String,
+    pub body: Vec<u8>,
+}
+
+/// What an enterprise asks for.
+#[derive(Debug, Clone)]
+pub struct ApplyRequest {
+    pub programme: String,
+    /// The project (or, for recognitions, the title): with the enterprise, the subject that is
+    /// awarded once.
+    pub project: String,
+    pub cost: Fen,
+    pub requested: Fen,
+    /// What the applicant declares beyond the registry (parameters, evaluation rank, recognitions).
+    pub declared: Facts,
+    pub documents: Vec<Document>,
+}
+
+/// Totals of one programme in one year.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProgrammeTotals {
+    pub programme: String,
+    pub year: i32,
+    pub budget: Fen,
+    pub applications: u32,
+    /// In publicity or awarded.
+    pub committed: Fen,
+    pub disbursed: Fen,
+    pub city: Fen,
+    pub district: Fen,
+}
+
+/// The incentive workflows.
+#[derive(Clone)]
+pub struct Incentives {
+    store: Store,
+    ledger: LedgerService,
+    ids: Ids,
+    /// One step at a time per platform: rankings and decisions read and write several applications.
+    step: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl std::fmt::Debug for Incentives {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Incentives")
+    }
+}
+
+fn err(code: ErrorCode, why: impl Into<String>) -> StoreError {
+    Error::new(code, why).into()
+}
+
+fn operator_only(caller: &Caller, what: &str) -> Result<(), StoreError> {
+    if matches!(caller, Caller::Operator { .. }) { Ok(()) } else { Err(err(ErrorCode::Forbidden, format!("{what} is the operator's"))) }
+}
+
+impl Incentives {
+    /// The service, with the policy's programmes seeded once.
+    pub async fn open(store: Store, ledger: LedgerService, ids: Ids) -> Result<Incentives, StoreError> {
+        let known = store.incentive_programmes().await?;
+        let missing: Vec<ProgrammeSpec> = policy_programmes().into_iter().filter(|p| !known.iter().any(|k| k.code == p.code)).collect();
+        if !missing.is_empty() {
+            let mut tx = store.begin().await?;
+            for p in &missing {
+                tx.insert_incentive_programme(p, ids.now_ms()).await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(Incentives { store, ledger, ids, step: Arc::default() })
+    }
+
+    fn audit(&self, caller: &Caller, action: &str, subject: &str, detail: serde_json::Value) -> Audit {
+        let (t, e) = self.ids.parts();
+        Audit { id: AuditId::generate(t, e), at_ms: t, actor: caller.actor(), action: action.into(), subject: subject.into(), detail }
+    }
+
+    pub async fn programmes(&self) -> Result<Vec<ProgrammeSpec>, StoreError> {
+        self.store.incentive_programmes().await
+    }
+
+    async fn programme(&self, code: &str) -> Result<ProgrammeSpec, StoreError> {
+        self.store.incentive_programme(code).await?.ok_or_else(|| {
+            err(ErrorCode::IncentiveProgrammeNotFound, format!("no incentive programme '{}'", code.chars().take(64).collect::<String>()))
+        })
+    }
+
+    /// The operator defines a programme (of this policy or another of the city's).
+    pub async fn create_programme(&self, caller: &Caller, spec: ProgrammeSpec) -> Result<ProgrammeSpec, StoreError> {
+        operator_only(caller, "defining a programme")?;
+        spec.validate()?;
+        if self.store.incentive_programme(&spec.code).await?.is_some() {
+            return Err(err(ErrorCode::InvalidProgramme, format!("a programme '{}' exists", spec.code)));
+        }
+        let mut tx = self.store.begin().await?;
+        tx.insert_incentive_programme(&spec, self.ids.now_ms()).await?;
+        tx.audit(&self.audit(caller, "incentive_programme.create", &spec.code, serde_json::to_value(&spec).unwrap_or_default())).await?;
+        tx.commit().await?;
+        Ok(spec)
+    }
+
+    /// An enterprise applies: the programme must be open, the evidence complete, the applicant
+    /// eligible on its registered facts, the amount within the rules, and the subject new to the
+    /// programme this year. Evidence is stored by its SHA-256.
+    pub async fn apply(&self, caller: &Caller, req: ApplyRequest) -> Result<Application, StoreError> {
+        let Caller::Tenant { tenant, .. } = caller else { return Err(err(ErrorCode::Forbidden, "enterprises (tenants) apply")) };
+        let p = self.programme(&req.programme).await?;
+        let now = self.ids.now_ms();
+        if !p.is_open(now) {
+            return Err(err(ErrorCode::ProgrammeClosed, format!("{} accepts applications only within its window", p.code)));
+        }
+        let project = req.project.trim().to_string();
+        if project.is_empty() || project.chars().count() > 200 {
+            return Err(err(ErrorCode::InvalidName, "name the project in 1 to 200 characters"));
+        }
+        if let Some(d) = req.documents.iter().find(|d| d.body.is_empty() || d.body.len() > MAX_DOCUMENT_BYTES || d.name.trim().is_empty()) {
+            return Err(err(
+                ErrorCode::MissingEvidence,
+                format!("'{}' is empty, unnamed or over {} MiB", d.kind, MAX_DOCUMENT_BYTES >> 20),
+            ));
+        }
+        let evidence: Vec<Evidence> = req
+            .documents
+            .iter()
+            .map(|d| Evidence {
+                kind: d.kind.clone(),
+                name: d.name.clone(),
+                sha256: hex::encode(Sha256::digest(&d.body)),
+                bytes: d.body.len() as u64,
+            })
+            .collect();
+        p.check_evidence(&evidence)?;
+        let t = self.store.tenant(tenant).await?.ok_or_else(|| err(ErrorCode::TenantNotFound, format!("no tenant {tenant}")))?;
+        // Registered facts come from the registry; the rest is declared and backed by evidence.
+        let facts = Facts { division_code: t.uscc.as_str().get(2..8).unwrap_or("").to_string(), sme: t.sme, ..req.declared.clone() };
+        p.check_eligible(&facts)?;
+        p.check_request(req.cost, req.requested)?;
+        let year = year_of(now);
+        let subject = format!("{}:{project}", t.uscc.as_str());
+        if self.store.incentive_applications(Some(("subject", &subject))).await?.iter().any(|a| a.programme == p.code && a.year == year) {
+            return Err(err(ErrorCode::DuplicateApplication, format!("'{project}' already has an application under {} this year", p.code)));
+        }
+        let (ts, e) = self.ids.parts();
+        let a = Application {
+            id: suanli_core::id::IncentiveApplicationId::generate(ts, e).to_string(),
+            programme: p.code.clone(),
+            policy: p.policy.clone(),
+            tenant_id: tenant.to_string(),
+            subject,
+            project,
+            applicant_uscc: t.uscc.as_str().to_string(),
+            district: t.region.clone(),
+            year,
+            cost: req.cost,
+            requested: req.requested,
+            facts,
+            evidence,
+            stage: Stage::UnderReview,
+            reviews: Vec::new(),
+            score: None,
+            rank: None,
+            publicity_until: None,
+            objections: Vec::new(),
+            paid: Fen::ZERO,
+            city_part: Fen::ZERO,
+            district_part: Fen::ZERO,
+            notes: Vec::new(),
+            created_ms: now,
+            updated_ms: now,
+        };
+        let mut tx = self.store.begin().await?;
+        for (d, ev) in req.documents.iter().zip(&a.evidence) {
+            tx.insert_incentive_document(&ev.sha256, &d.body, now).await?;
+        }
+        tx.insert_incentive_application(&a).await?;
+        tx.audit(&self.audit(
+            caller,
+            "incentive.apply",
+            &a.id,
+            serde_json::json!({"programme": a.programme, "project": a.project, "requested": a.requested.to_yuan_string(), "evidence": a.evidence}),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(a)
+    }
+
+    /// Applications the caller may see: an enterprise its own; the operator and the regulator all.
+    pub async fn applications(&self, caller: &Caller) -> Result<Vec<Application>, StoreError> {
+        match caller {
+            Caller::Tenant { tenant, .. } => self.store.incentive_applications(Some(("tenant_id", tenant.as_str()))).await,
+            Caller::Operator { .. } | Caller::Regulator { .. } => self.store.incentive_applications(None).await,
+            // Providers see what is in publicity: it is public.
+            Caller::Provider { .. } => {
+                Ok(self.store.incentive_applications(None).await?.into_iter().filter(|a| a.stage == Stage::Publicity).collect())
+            }
+        }
+    }
+
+    pub async fn application(&self, caller: &Caller, id: &str) -> Result<Application, StoreError> {
+        let not_found = || {
+            err(ErrorCode::IncentiveApplicationNotFound, format!("no incentive application {}", id.chars().take(40).collect::<String>()))
+        };
+        let a = self.store.incentive_application(id).await?.ok_or_else(not_found)?;
+        let visible = match caller {
+            Caller::Operator { .. } | Caller::Regulator { .. } => true,
+            Caller::Tenant { tenant, .. } => tenant.as_str() == a.tenant_id,
+            Caller::Provider { .. } => a.stage == Stage::Publicity,
+        };
+        if visible { Ok(a) } else { Err(not_found()) }
+    }
+
+    async fn save(&self, caller: &Caller, a: &Application, was: Stage, action: &str, detail: serde_json::Value) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        tx.update_incentive_application(a, was).await?;
+        tx.audit(&self.audit(caller, action, &a.id, detail)).await?;
+        tx.commit().await
+    }
+
+    /// The operator records an expert's scores (an expert never scores its own company).
+    pub async fn review(&self, caller: &Caller, id: &str, review: Review) -> Result<Application, StoreError> {
+        operator_only(caller, "recording a review")?;
+        let _one = self.step.lock().await;
+        let mut a = self.application(caller, id).await?;
+        if a.stage != Stage::UnderReview {
+            return Err(err(ErrorCode::WrongStage, format!("application {id} is {}, not under review", a.stage.as_str())));
+        }
+        let p = self.programme(&a.programme).await?;
+        let review = Review { at_ms: self.ids.now_ms(), ..review };
+        review.check(&p, &a.applicant_uscc, &a.reviews)?;
+        a.reviews.push(review.clone());
+        a.score = mean_score(&p, &a.reviews);
+        a.updated_ms = self.ids.now_ms();
+        self.save(
+            caller,
+            &a,
+            Stage::UnderReview,
+            "incentive.review",
+            serde_json::json!({"expert": review.expert, "total": review.total(&p)}),
+        )
+        .await?;
+        Ok(a)
+    }
+
+    /// The operator ranks a programme's reviewed applications of this year: within the quota
+    /// and what the year's budget has left, by score, into publicity; the rest are not selected.
+    /// Applications with too few reviews wait for the next ranking.
+    pub async fn rank(&self, caller: &Caller, code: &str) -> Result<Vec<Application>, StoreError> {
+        operator_only(caller, "ranking a programme")?;
+        let _one = self.step.lock().await;
+        let p = self.programme(code).await?;
+        let now = self.ids.now_ms();
+        let year = year_of(now);
+        let all: Vec<Application> =
+            self.store.incentive_applications(Some(("programme", code))).await?.into_iter().filter(|a| a.year == year).collect();
+        let committed: i64 = all.iter().filter(|a| matches!(a.stage, Stage::Publicity | Stage::Awarded)).map(|a| a.requested.0).sum();
+        let places = p
+            .quota_per_year
+            .map(|q| q.saturating_sub(all.iter().filter(|a| matches!(a.stage, Stage::Publicity | Stage::Awarded)).count() as u32));
+        let ready: Vec<&Application> =
+            all.iter().filter(|a| a.stage == Stage::UnderReview && a.reviews.len() as u32 >= p.min_reviews).collect();
+        if ready.is_empty() {
+            return Err(err(ErrorCode::WrongStage, format!("no application of {code} has its {} reviews yet", p.min_reviews)));
+        }
+        let (chosen, rest) = rank(
+            ready
+                .iter()
+                .map(|a| Ranked { id: a.id.clone(), score: a.score.unwrap_or(0.0), amount: a.requested, created_ms: a.created_ms })
+                .collect(),
+            places,
+            Fen(p.budget_per_year.0 - committed),
+        );
+        let until = working_days_after(now, p.publicity_days);
+        let mut out = Vec::new();
+        let mut tx = self.store.begin().await?;
+        for (i, r) in chosen.iter().chain(&rest).enumerate() {
+            let mut a = ready
+                .iter()
+                .find(|a| a.id == r.id)
+                .map(|a| (*a).clone())
+                .ok_or_else(|| err(ErrorCode::Internal, "ranked an unknown application"))?;
+            a.rank = Some(i as u32 + 1);
+            a.updated_ms = now;
+            if i < chosen.len() {
+                a.stage = Stage::Publicity;
+                a.publicity_until = Some(until);
+                a.notes.push(format!(
+                    "ranked {} of {} with {:.2}; in publicity until {}",
+                    i + 1,
+                    ready.len(),
+                    r.score,
+                    suanli_core::time::format_rfc3339(until)
+                ));
+            } else {
+                a.stage = Stage::NotSelected;
+                a.notes.push(format!(
+                    "ranked {} of {} with {:.2}: beyond the quota or what the year's budget has left",
+                    i + 1,
+                    ready.len(),
+                    r.score
+                ));
+            }
+            tx.update_incentive_application(&a, Stage::UnderReview).await?;
+            out.push(a);
+        }
+        tx.audit(&self.audit(
+            caller,
+            "incentive.rank",
+            code,
+            serde_json::json!({"selected": chosen.len(), "not_selected": rest.len(), "publicity_until": until}),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Anyone signed in may object to an application in publicity.
+    pub async fn object(&self, caller: &Caller, id: &str, text: String) -> Result<Application, StoreError> {
+        let _one = self.step.lock().await;
+        let mut a = self
+            .store
+            .incentive_application(id)
+            .await?
+            .ok_or_else(|| err(ErrorCode::IncentiveApplicationNotFound, "no such application"))?;
+        let now = self.ids.now_ms();
+        if a.stage != Stage::Publicity || a.publicity_until.is_some_and(|u| now >= u) {
+            return Err(err(ErrorCode::WrongStage, "objections are taken only during publicity"));
+        }
+        let len = text.trim().chars().count();
+        if !(4..=2000).contains(&len) {
+            return Err(err(ErrorCode::InvalidBody, "state the objection in 4 to 2,000 characters"));
+        }
+        a.objections.push(Objection { by: caller.actor(), text: text.trim().into(), at_ms: now, resolution: None });
+        a.updated_ms = now;
+        self.save(caller, &a, Stage::Publicity, "incentive.object", serde_json::json!({"text": text.trim()})).await?;
+        Ok(a)
+    }
+
+    /// The operator resolves an objection: upheld withdraws the application; dismissed keeps it.
+    pub async fn resolve(&self, caller: &Caller, id: &str, index: usize, uphold: bool, reason: String) -> Result<Application, StoreError> {
+        operator_only(caller, "resolving an objection")?;
+        let _one = self.step.lock().await;
+        let mut a = self.application(caller, id).await?;
+        let now = self.ids.now_ms();
+        let was = a.stage;
+        let o = a
+            .objections
+            .get_mut(index)
+            .filter(|o| o.resolution.is_none())
+            .ok_or_else(|| err(ErrorCode::WrongStage, "no open objection with that number"))?;
+        o.resolution = Some((uphold, reason.trim().to_string(), caller.actor(), now));
+        if uphold {
+            a.stage = Stage::Withdrawn;
+            a.notes.push(format!("withdrawn: an objection was upheld ({})", reason.trim()));
+        }
+        a.updated_ms = now;
+        self.save(caller, &a, was, "incentive.resolve", serde_json::json!({"objection": index, "upheld": uphold, "reason": reason.trim()}))
+            .await?;
+        Ok(a)
+    }
+
+    /// The operator decides an application whose publicity has ended with no open objection:
+    /// the subject's awards are arbitrated (从优、就高、不重复) and the kept one is paid, the
+    /// city's and the district's shares from their budgets, in one ledger commit with the records.
+    pub async fn decide(&self, caller: &Caller, id: &str) -> Result<Application, StoreError> {
+        operator_only(caller, "deciding an award")?;
+        let _one = self.step.lock().await;
+        let a = self.application(caller, id).await?;
+        let now = self.ids.now_ms();
+        if a.stage != Stage::Publicity {
+            return Err(err(ErrorCode::WrongStage, format!("application {id} is {}, not in publicity", a.stage.as_str())));
+        }
+        if a.publicity_until.is_some_and(|u| now < u) {
+            return Err(err(
+                ErrorCode::WrongStage,
+                format!("publicity runs until {}", suanli_core::time::format_rfc3339(a.publicity_until.unwrap_or(0))),
+            ));
+        }
+        if a.objections.iter().any(|o| o.resolution.is_none()) {
+            return Err(err(ErrorCode::WrongStage, "an objection is still open: resolve it first"));
+        }
+        // The subject's claims across programmes and policies: awarded, or decided now.
+        let others: Vec<Application> = self
+            .store
+            .incentive_applications(Some(("subject", &a.subject)))
+            .await?
+            .into_iter()
+            .filter(|o| {
+                o.id != a.id && (o.stage == Stage::Awarded || (o.stage == Stage::Publicity && o.publicity_until.is_some_and(|u| now >= u)))
+            })
+            .collect();
+        let claim = |x: &Application| Claim {
+            application: x.id.clone(),
+            programme: x.programme.clone(),
+            policy: x.policy.clone(),
+            amount: x.requested,
+            created_ms: x.created_ms,
+            awarded: x.stage == Stage::Awarded,
+        };
+        let claims: Vec<Claim> = std::iter::once(claim(&a)).chain(others.iter().map(claim)).collect();
+        let outcome = arbitrate(&claims).ok_or_else(|| err(ErrorCode::Internal, "nothing to arbitrate"))?;
+        let p = self.programme(&a.programme).await?;
+        let mut changed: Vec<(Application, Stage)> = Vec::new();
+        let mut transfers = Vec::new();
+        let mut result = a.clone();
+        for x in std::iter::once(&a).chain(&others) {
+            let mut y = x.clone();
+            y.updated_ms = now;
+            if y.id == outcome.kept {
+                if y.stage == Stage::Awarded {
+                    continue;
+                }
+                let kept_p = if y.programme == p.code { p.clone() } else { self.programme(&y.programme).await? };
+                let (city, district) = kept_p.split(outcome.pay);
+                y.stage = Stage::Awarded;
+                y.paid = outcome.pay;
+                y.city_part = city;
+                y.district_part = district;
+                y.notes
+                    .push(format!("awarded {}: paid {} ({} city, {} district {})", y.requested, outcome.pay, city, district, y.district));
+                let payout = chart::award_payout(&y.tenant_id).id;
+                for (part, from, tag) in [
+                    (city, chart::city_treasury().id, "award-city"),
+                    (district, chart::district_treasury(&y.district).id, "award-district"),
+                ] {
+                    if part.is_positive() {
+                        transfers.push(Transfer::single(
+                            TransferId::derive(tag, &y.id),
+                            from,
+                            payout,
+                            part,
+                            ReasonCode::IncentiveAward,
+                            &y.id,
+                            now,
+                        ));
+                    }
+                }
+            } else {
+                if y.stage == Stage::Awarded {
+                    continue;
+                }
+                let why = outcome.superseded.iter().find(|(i, _)| *i == y.id).map(|(_, w)| w.clone()).unwrap_or_default();
+                y.stage = Stage::Superseded;
+                y.notes.push(why);
+            }
+            if y.id == a.id {
+                result = y.clone();
+            }
+            changed.push((y, x.stage));
+        }
+        let accounts = vec![
+            StoredAccount::of(&chart::city_treasury(), now),
+            StoredAccount::of(&chart::district_treasury(&a.district), now),
+            StoredAccount::of(&chart::award_payout(&a.tenant_id), now),
+        ];
+        let audit = self.audit(
+            caller,
+            "incentive.decide",
+            id,
+            serde_json::json!({"kept": outcome.kept, "pay": outcome.pay.to_yuan_string(), "superseded": outcome.superseded}),
+        );
+        self.ledger
+            .submit_all(LedgerRequest {
+                accounts,
+                transfers,
+                linked: true,
+                effects: vec![Effect::UpdateIncentiveApplications(changed)],
+                audit: Some(audit),
+                ..LedgerRequest::default()
+            })
+            .await?;
+        Ok(result)
+    }
+
+    /// Per programme this year: budget, applications, committed, disbursed and its split.
+    pub async fn totals(&self, now: UnixMs) -> Result<Vec<ProgrammeTotals>, StoreError> {
+        let year = year_of(now);
+        let apps = self.store.incentive_applications(None).await?;
+        Ok(self
+            .store
+            .incentive_programmes()
+            .await?
+            .into_iter()
+            .map(|p| {
+                let mine: Vec<&Application> = apps.iter().filter(|a| a.programme == p.code && a.year == year).collect();
+                let sum = |f: &dyn Fn(&&Application) -> Fen| Fen(mine.iter().map(|a| f(a).0).sum());
+                ProgrammeTotals {
+                    programme: p.code.clone(),
+                    year,
+                    budget: p.budget_per_year,
+                    applications: mine.len() as u32,
+                    committed: sum(&|a| if matches!(a.stage, Stage::Publicity | Stage::Awarded) { a.requested } else { Fen::ZERO }),
+                    disbursed: sum(&|a| a.paid),
+                    city: sum(&|a| a.city_part),
+                    district: sum(&|a| a.district_part),
+                }
+            })
+            .collect())
+    }
+
+    /// A stored evidence document by its hash (the operator and the regulator, to check it).
+    pub async fn document(&self, caller: &Caller, sha256: &str) -> Result<Vec<u8>, StoreError> {
+        if !matches!(caller, Caller::Operator { .. } | Caller::Regulator { .. }) {
+            return Err(err(ErrorCode::Forbidden, "evidence is read by the operator and the regulator"));
+        }
+        self.store.incentive_document(sha256).await?.ok_or_else(|| err(ErrorCode::NotFound, "no document with that SHA-256"))
+    }
+}

@@ -1,0 +1,278 @@
+//! Incentive programmes under `/api/v1/incentives`: programmes, applications with evidence, expert reviews, ranking into publicity, objections, decisions and the city's totals. Every rule is in `suanli_app::incentives` and `suanli_incentives`.
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::JsonBody;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use suanli_app::incentives::{ApplyRequest, Document, ProgrammeTotals};
+use suanli_core::error::ErrorCode;
+use suanli_core::money::Fen;
+use suanli_core::time::format_rfc3339;
+use suanli_incentives::{Application, Facts, ProgrammeSpec, Review};
+use utoipa::ToSchema;
+
+fn app(c: &Caller) -> ApiResult<suanli_app::Caller> {
+    Ok(suanli_app::Caller::of(&c.0)?)
+}
+
+/// Programmes (every role), the policy's own seeded.
+#[utoipa::path(get, path = "/api/v1/incentives/programmes", tag = "incentives", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Object>, description = "programme definitions")))]
+pub async fn list_programmes(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<Vec<ProgrammeSpec>>> {
+    Ok(Json(s.incentives.programmes().await?))
+}
+
+/// The operator defines a programme (this policy's or another of the city's).
+#[utoipa::path(post, path = "/api/v1/incentives/programmes", tag = "incentives", security(("bearer" = [])),
+    request_body(content = Object, description = "a programme definition, as GET answers them"),
+    responses((status = 201, body = Object), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn create_programme(
+    State(s): State<AppState>,
+    c: Caller,
+    JsonBody(p): JsonBody<ProgrammeSpec>,
+) -> ApiResult<(StatusCode, Json<ProgrammeSpec>)> {
+    Ok((StatusCode::CREATED, Json(s.incentives.create_programme(&app(&c)?, p).await?)))
+}
+
+/// An evidence document, its content base64-encoded.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentIn {
+    /// The kind the programme asks for (`rd_cost_audit`, `evaluation_report` …).
+    pub kind: String,
+    pub name: String,
+    pub content_base64: String,
+}
+
+/// An application.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyIn {
+    pub programme: String,
+    /// The project (for recognitions, the title); with the enterprise, what is awarded once.
+    pub project: String,
+    /// Eligible cost or investment, yuan.
+    pub cost: String,
+    /// Amount asked, yuan.
+    pub requested: String,
+    /// Declared facts beyond the registry: parameters_b, evaluation_rank, first_recognitions, excellent_evaluation.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub declared: Option<Facts>,
+    pub documents: Vec<DocumentIn>,
+}
+
+/// An application with its reviews, ranking, publicity, objections and what it was paid.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationOut {
+    pub id: String,
+    pub programme: String,
+    pub policy: String,
+    pub tenant_id: String,
+    pub project: String,
+    pub district: String,
+    pub year: i32,
+    /// under_review, publicity, not_selected, withdrawn, superseded or awarded.
+    pub stage: String,
+    pub cost: String,
+    pub requested: String,
+    pub score: Option<f64>,
+    pub rank: Option<u32>,
+    pub reviews: usize,
+    pub publicity_until: Option<String>,
+    #[schema(value_type = Vec<Object>)]
+    pub evidence: serde_json::Value,
+    #[schema(value_type = Vec<Object>)]
+    pub objections: serde_json::Value,
+    pub paid: String,
+    pub city_part: String,
+    pub district_part: String,
+    /// Why it stands where it does: ranking, objections, the arbitration (从优、就高、不重复).
+    pub notes: Vec<String>,
+    pub created: String,
+}
+
+impl From<&Application> for ApplicationOut {
+    fn from(a: &Application) -> ApplicationOut {
+        ApplicationOut {
+            id: a.id.clone(),
+            programme: a.programme.clone(),
+            policy: a.policy.clone(),
+            tenant_id: a.tenant_id.clone(),
+            project: a.project.clone(),
+            district: a.district.clone(),
+            year: a.year,
+            stage: a.stage.as_str().into(),
+            cost: a.cost.to_yuan_string(),
+            requested: a.requested.to_yuan_string(),
+            score: a.score,
+            rank: a.rank,
+            reviews: a.reviews.len(),
+            publicity_until: a.publicity_until.map(format_rfc3339),
+            evidence: serde_json::to_value(&a.evidence).unwrap_or_default(),
+            objections: serde_json::to_value(&a.objections).unwrap_or_default(),
+            paid: a.paid.to_yuan_string(),
+            city_part: a.city_part.to_yuan_string(),
+            district_part: a.district_part.to_yuan_string(),
+            notes: a.notes.clone(),
+            created: format_rfc3339(a.created_ms),
+        }
+    }
+}
+
+/// An enterprise applies with its evidence (refused with a clear code when incomplete,
+/// ineligible, over the cap, late or a duplicate; nothing is stored then).
+#[utoipa::path(post, path = "/api/v1/incentives/applications", tag = "incentives", security(("bearer" = [])), request_body = ApplyIn,
+    responses((status = 201, body = ApplicationOut), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn apply(State(s): State<AppState>, c: Caller, JsonBody(b): JsonBody<ApplyIn>) -> ApiResult<(StatusCode, Json<ApplicationOut>)> {
+    let mut documents = Vec::new();
+    for d in b.documents {
+        let body = base64::engine::general_purpose::STANDARD
+            .decode(d.content_base64.as_bytes())
+            .map_err(|_| ApiError::new(ErrorCode::MissingEvidence, format!("'{}' is not base64", d.kind)))?;
+        documents.push(Document { kind: d.kind, name: d.name, body });
+    }
+    let req = ApplyRequest {
+        programme: b.programme,
+        project: b.project,
+        cost: Fen::parse_yuan(&b.cost)?,
+        requested: Fen::parse_yuan(&b.requested)?,
+        declared: b.declared.unwrap_or_default(),
+        documents,
+    };
+    let a = s.incentives.apply(&app(&c)?, req).await?;
+    Ok((StatusCode::CREATED, Json((&a).into())))
+}
+
+/// Applications: an enterprise's own; all for the operator and the regulator; those in publicity for providers.
+#[utoipa::path(get, path = "/api/v1/incentives/applications", tag = "incentives", security(("bearer" = [])), responses((status = 200, body = Vec<ApplicationOut>)))]
+pub async fn list_applications(State(s): State<AppState>, c: Caller) -> ApiResult<Json<Vec<ApplicationOut>>> {
+    Ok(Json(s.incentives.applications(&app(&c)?).await?.iter().map(ApplicationOut::from).collect()))
+}
+
+/// One application with why it stands where it does (`suanli incentives explain`).
+#[utoipa::path(get, path = "/api/v1/incentives/applications/{id}", tag = "incentives", security(("bearer" = [])),
+    params(("id" = String, Path, description = "inc_…")), responses((status = 200, body = ApplicationOut), (status = 404, body = crate::error::Problem)))]
+pub async fn get_application(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<ApplicationOut>> {
+    Ok(Json((&s.incentives.application(&app(&c)?, &id).await?).into()))
+}
+
+/// An expert's scores, as the operator records them.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewIn {
+    pub expert: String,
+    /// The expert's employer's unified social credit code.
+    pub organisation_uscc: String,
+    /// 0-100 per criterion of the programme.
+    pub scores: BTreeMap<String, f64>,
+}
+
+/// The operator records an expert's review.
+#[utoipa::path(post, path = "/api/v1/incentives/applications/{id}/reviews", tag = "incentives", security(("bearer" = [])), request_body = ReviewIn,
+    params(("id" = String, Path, description = "inc_…")),
+    responses((status = 201, body = ApplicationOut), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn review(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<ReviewIn>,
+) -> ApiResult<(StatusCode, Json<ApplicationOut>)> {
+    let r = Review { expert: b.expert, organisation_uscc: b.organisation_uscc, scores: b.scores, at_ms: 0 };
+    let a = s.incentives.review(&app(&c)?, &id, r).await?;
+    Ok((StatusCode::CREATED, Json((&a).into())))
+}
+
+/// The operator ranks a programme's reviewed applications into publicity.
+#[utoipa::path(post, path = "/api/v1/incentives/programmes/{code}/ranking", tag = "incentives", security(("bearer" = [])),
+    params(("code" = String, Path, description = "programme code")),
+    responses((status = 200, body = Vec<ApplicationOut>), (status = 409, body = crate::error::Problem)))]
+pub async fn rank(State(s): State<AppState>, c: Caller, Path(code): Path<String>) -> ApiResult<Json<Vec<ApplicationOut>>> {
+    Ok(Json(s.incentives.rank(&app(&c)?, &code).await?.iter().map(ApplicationOut::from).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectionIn {
+    pub text: String,
+}
+
+/// Anyone signed in objects to an application in publicity.
+#[utoipa::path(post, path = "/api/v1/incentives/applications/{id}/objections", tag = "incentives", security(("bearer" = [])), request_body = ObjectionIn,
+    params(("id" = String, Path, description = "inc_…")), responses((status = 201, body = ApplicationOut), (status = 409, body = crate::error::Problem)))]
+pub async fn object(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<ObjectionIn>,
+) -> ApiResult<(StatusCode, Json<ApplicationOut>)> {
+    Ok((StatusCode::CREATED, Json((&s.incentives.object(&app(&c)?, &id, b.text).await?).into())))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolutionIn {
+    pub uphold: bool,
+    pub reason: String,
+}
+
+/// The operator resolves objection `n` (0-based): upheld withdraws the application.
+#[utoipa::path(post, path = "/api/v1/incentives/applications/{id}/objections/{n}/resolution", tag = "incentives", security(("bearer" = [])),
+    request_body = ResolutionIn, params(("id" = String, Path, description = "inc_…"), ("n" = usize, Path, description = "objection number, from 0")),
+    responses((status = 200, body = ApplicationOut), (status = 409, body = crate::error::Problem)))]
+pub async fn resolve(
+    State(s): State<AppState>,
+    c: Caller,
+    Path((id, n)): Path<(String, usize)>,
+    JsonBody(b): JsonBody<ResolutionIn>,
+) -> ApiResult<Json<ApplicationOut>> {
+    Ok(Json((&s.incentives.resolve(&app(&c)?, &id, n, b.uphold, b.reason).await?).into()))
+}
+
+/// The operator decides after publicity: arbitration, then payment from the city's and the district's budgets.
+#[utoipa::path(post, path = "/api/v1/incentives/applications/{id}/decision", tag = "incentives", security(("bearer" = [])),
+    params(("id" = String, Path, description = "inc_…")), responses((status = 200, body = ApplicationOut), (status = 409, body = crate::error::Problem)))]
+pub async fn decide(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<ApplicationOut>> {
+    Ok(Json((&s.incentives.decide(&app(&c)?, &id).await?).into()))
+}
+
+/// A programme's year in figures.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TotalsOut {
+    pub programme: String,
+    pub year: i32,
+    pub budget: String,
+    pub applications: u32,
+    pub committed: String,
+    pub disbursed: String,
+    pub city: String,
+    pub district: String,
+}
+
+impl From<ProgrammeTotals> for TotalsOut {
+    fn from(t: ProgrammeTotals) -> TotalsOut {
+        TotalsOut {
+            programme: t.programme,
+            year: t.year,
+            budget: t.budget.to_yuan_string(),
+            applications: t.applications,
+            committed: t.committed.to_yuan_string(),
+            disbursed: t.disbursed.to_yuan_string(),
+            city: t.city.to_yuan_string(),
+            district: t.district.to_yuan_string(),
+        }
+    }
+}
+
+/// Per programme this year: budget, committed, disbursed, and the city's and districts' shares (every role).
+#[utoipa::path(get, path = "/api/v1/incentives/totals", tag = "incentives", security(("bearer" = [])), responses((status = 200, body = Vec<TotalsOut>)))]
+pub async fn totals(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<Vec<TotalsOut>>> {
+    Ok(Json(s.incentives.totals(s.ids.now_ms()).await?.into_iter().map(TotalsOut::from).collect()))
+}

@@ -1,0 +1,121 @@
+//! Incentive programmes in the store: programmes as data, applications kept whole as JSON (with their programme, subject, year and stage as columns to query), and evidence by its SHA-256 (content-addressed, so never altered).
+
+use crate::{Store, StoreError, StoreResult, WriteTx};
+use sqlx::{AssertSqlSafe, Row};
+use suanli_core::time::UnixMs;
+use suanli_incentives::{Application, ProgrammeSpec};
+
+fn json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> StoreResult<T> {
+    serde_json::from_str(s).map_err(|_| StoreError::Corrupt(format!("{what} '{}'", s.chars().take(80).collect::<String>())))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}
+
+const APP_SELECT: &str = "SELECT record_json FROM incentive_applications";
+
+impl Store {
+    pub async fn incentive_programmes(&self) -> StoreResult<Vec<ProgrammeSpec>> {
+        let rows = sqlx::query("SELECT spec_json FROM incentive_programmes ORDER BY created_ms, code").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| json("programme", &r.try_get::<String, _>(0)?)).collect()
+    }
+
+    pub async fn incentive_programme(&self, code: &str) -> StoreResult<Option<ProgrammeSpec>> {
+        let row = sqlx::query("SELECT spec_json FROM incentive_programmes WHERE code = $1")
+            .bind(code.to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| json("programme", &r.try_get::<String, _>(0)?)).transpose()
+    }
+
+    /// Applications, newest first: all, or a tenant's, or a programme's, or a subject's.
+    pub async fn incentive_applications(&self, column: Option<(&str, &str)>) -> StoreResult<Vec<Application>> {
+        let (sql, arg) = match column {
+            Some((col @ ("tenant_id" | "programme" | "subject"), v)) => {
+                (format!("{APP_SELECT} WHERE {col} = $1 ORDER BY created_ms DESC, id"), Some(v))
+            }
+            _ => (format!("{APP_SELECT} ORDER BY created_ms DESC, id"), None),
+        };
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        if let Some(v) = arg {
+            q = q.bind(v.to_owned());
+        }
+        q.fetch_all(&self.pool).await?.iter().map(|r| json("application", &r.try_get::<String, _>(0)?)).collect()
+    }
+
+    pub async fn incentive_application(&self, id: &str) -> StoreResult<Option<Application>> {
+        let row = sqlx::query(AssertSqlSafe(format!("{APP_SELECT} WHERE id = $1"))).bind(id.to_owned()).fetch_optional(&self.pool).await?;
+        row.map(|r| json("application", &r.try_get::<String, _>(0)?)).transpose()
+    }
+
+    pub async fn incentive_document(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>> {
+        let row = sqlx::query("SELECT body FROM incentive_documents WHERE sha256 = $1")
+            .bind(sha256.to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get::<Vec<u8>, _>(0)).transpose()?)
+    }
+}
+
+impl WriteTx<'_> {
+    pub async fn insert_incentive_programme(&mut self, p: &ProgrammeSpec, at_ms: UnixMs) -> StoreResult<()> {
+        sqlx::query("INSERT INTO incentive_programmes (code, spec_json, created_ms) VALUES ($1, $2, $3)")
+            .bind(p.code.clone())
+            .bind(to_json(p))
+            .bind(at_ms)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores a document under its SHA-256 (a second upload of the same bytes is the same document).
+    pub async fn insert_incentive_document(&mut self, sha256: &str, body: &[u8], at_ms: UnixMs) -> StoreResult<()> {
+        sqlx::query("INSERT INTO incentive_documents (sha256, body, created_ms) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING")
+            .bind(sha256.to_owned())
+            .bind(body.to_vec())
+            .bind(at_ms)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn insert_incentive_application(&mut self, a: &Application) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO incentive_applications (id, programme, tenant_id, subject, year, stage, record_json, created_ms, updated_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(a.id.clone())
+        .bind(a.programme.clone())
+        .bind(a.tenant_id.clone())
+        .bind(a.subject.clone())
+        .bind(a.year as i64)
+        .bind(a.stage.as_str())
+        .bind(to_json(a))
+        .bind(a.created_ms)
+        .bind(a.updated_ms)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Rewrites an application, only if it is still at the stage it was read at.
+    pub async fn update_incentive_application(&mut self, a: &Application, was: suanli_incentives::Stage) -> StoreResult<()> {
+        let done =
+            sqlx::query("UPDATE incentive_applications SET stage = $1, record_json = $2, updated_ms = $3 WHERE id = $4 AND stage = $5")
+                .bind(a.stage.as_str())
+                .bind(to_json(a))
+                .bind(a.updated_ms)
+                .bind(a.id.clone())
+                .bind(was.as_str())
+                .execute(&mut *self.tx)
+                .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Domain(suanli_core::error::Error::new(
+                suanli_core::error::ErrorCode::WrongStage,
+                format!("application {} changed meanwhile", a.id),
+            )));
+        }
+        Ok(())
+    }
+}

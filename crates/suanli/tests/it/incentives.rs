@@ -1,0 +1,288 @@
+//! Incentive programmes end to end: applications refused by code and changing nothing, expert reviews with conflicts, ranking into publicity, objections, decisions after publicity on a clock the test moves, 从优、就高、不重复 across programmes, payment from the city's and the district's budgets, and the HTTP surface by role.
+// Amounts in fen are written yuan_fen: 10_000_000_00 is ¥10,000,000.00.
+#![allow(clippy::inconsistent_digit_grouping)]
+
+use crate::harness::TestServer;
+use base64::Engine;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use suanli_app::Caller;
+use suanli_app::incentives::{ApplyRequest, Document, Incentives};
+use suanli_core::error::ErrorCode;
+use suanli_core::id::{TenantId, UserId};
+use suanli_core::ident::{Uscc, uscc_check_char};
+use suanli_core::money::Fen;
+use suanli_core::tenant::Tenant;
+use suanli_core::time::{Clock, ManualClock};
+use suanli_incentives::{Facts, Review, Stage};
+use suanli_store::{LedgerService, Store, StoreOptions};
+
+const DAY: i64 = 86_400_000;
+
+fn uscc(division: &str, serial: &str) -> Uscc {
+    let first17 = format!("91{division}{serial}");
+    Uscc::parse(&format!("{first17}{}", uscc_check_char(&first17).unwrap())).unwrap()
+}
+
+fn doc(kind: &str) -> Document {
+    Document { kind: kind.into(), name: format!("{kind}.pdf"), body: format!("%PDF {kind}").into_bytes() }
+}
+
+fn review(expert: &str, org: &Uscc, s: f64) -> Review {
+    Review {
+        expert: expert.into(),
+        organisation_uscc: org.as_str().into(),
+        scores: [("innovation", s), ("application", s), ("team", s)].iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        at_ms: 0,
+    }
+}
+
+struct World {
+    svc: Incentives,
+    store: Store,
+    ledger: LedgerService,
+    clock: Arc<ManualClock>,
+    op: Caller,
+    ent: Caller,
+    ent_uscc: Uscc,
+    beijing: Caller,
+    _dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}/s.db?mode=rwc", dir.path().display()), StoreOptions::default()).await.unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    // 2026-12-01 10:00 CST at the latest, so the policy's window is open.
+    let clock = Arc::new(ManualClock::new(now.min(suanli_core::time::days_from_civil(2026, 12, 1) * DAY + 2 * 3_600_000)));
+    let ledger = LedgerService::start(store.clone(), clock.clone(), std::time::Duration::from_secs(3600)).await.unwrap();
+    let ids = suanli_dispatch::ids::Ids::seeded(clock.clone(), 7);
+    let mut tenants = Vec::new();
+    let mut tx = store.begin().await.unwrap();
+    for (i, (division, region)) in [("330106", "hz-xihu"), ("110105", "beijing")].iter().enumerate() {
+        let t = Tenant {
+            id: TenantId::generate(1, i as u64),
+            name: format!("企业{i}"),
+            name_en: String::new(),
+            uscc: uscc(division, &format!("MA2{i}XY7KL")),
+            sme: true,
+            region: region.to_string(),
+            created_ms: 1,
+        };
+        tx.insert_tenant(&t).await.unwrap();
+        tenants.push(t);
+    }
+    tx.commit().await.unwrap();
+    let svc = Incentives::open(store.clone(), ledger.clone(), ids).await.unwrap();
+    let user = UserId::generate(1, 9);
+    World {
+        svc,
+        store,
+        ledger,
+        clock,
+        op: Caller::Operator { user: user.clone() },
+        ent: Caller::Tenant { user: user.clone(), tenant: tenants[0].id.clone() },
+        ent_uscc: tenants[0].uscc.clone(),
+        beijing: Caller::Tenant { user, tenant: tenants[1].id.clone() },
+        _dir: dir,
+    }
+}
+
+fn special(project: &str, cost: i64, requested: i64) -> ApplyRequest {
+    ApplyRequest {
+        programme: "hz55-special-model".into(),
+        project: project.into(),
+        cost: Fen(cost),
+        requested: Fen(requested),
+        declared: Facts::default(),
+        documents: vec![doc("rd_cost_audit"), doc("model_evaluation")],
+    }
+}
+
+async fn reviewed(w: &World, id: &str, score: f64) {
+    for (i, e) in ["张教授", "李研究员", "王工"].iter().enumerate() {
+        w.svc.review(&w.op, id, review(e, &uscc("330108", &format!("EXP{i}00000")), score)).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_award_goes_from_application_through_review_and_publicity_to_payment_and_is_paid_once() {
+    let w = world().await;
+    // Refusals change nothing.
+    let code = |r: Result<suanli_incentives::Application, suanli_store::StoreError>| match r {
+        Err(suanli_store::StoreError::Domain(e)) => e.code,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    let mut missing = special("医疗影像模型", 10_000_000_00, 1_000_000_00);
+    missing.documents.pop();
+    assert_eq!(code(w.svc.apply(&w.ent, missing).await), ErrorCode::MissingEvidence);
+    assert_eq!(code(w.svc.apply(&w.ent, special("医疗影像模型", 10_000_000_00, 3_000_000_01)).await), ErrorCode::CapExceeded);
+    assert_eq!(code(w.svc.apply(&w.beijing, special("北京模型", 10_000_000_00, 1_000_000_00)).await), ErrorCode::NotEligible);
+    assert_eq!(code(w.svc.apply(&w.op, special("x", 1, 1)).await), ErrorCode::Forbidden);
+    assert!(w.svc.applications(&w.op).await.unwrap().is_empty(), "refused applications store nothing");
+
+    let a = w.svc.apply(&w.ent, special("医疗影像模型", 10_000_000_00, 2_000_000_00)).await.unwrap();
+    assert_eq!(a.stage, Stage::UnderReview);
+    assert_eq!(code(w.svc.apply(&w.ent, special("医疗影像模型", 10_000_000_00, 1_000_000_00)).await), ErrorCode::DuplicateApplication);
+    assert_eq!(
+        w.store.incentive_document(&a.evidence[0].sha256).await.unwrap().unwrap(),
+        b"%PDF rd_cost_audit",
+        "evidence kept by its hash"
+    );
+
+    // Reviews: an expert of the applicant's own company is refused; three others score it.
+    let own = w.svc.review(&w.op, &a.id, review("内部专家", &w.ent_uscc, 99.0)).await;
+    assert_eq!(code(own), ErrorCode::ConflictOfInterest);
+    assert_eq!(code(w.svc.rank(&w.op, "hz55-special-model").await.map(|_| a.clone())), ErrorCode::WrongStage, "not reviewed enough");
+    reviewed(&w, &a.id, 86.0).await;
+    let ranked = w.svc.rank(&w.op, "hz55-special-model").await.unwrap();
+    let a = ranked.into_iter().find(|x| x.id == a.id).unwrap();
+    assert_eq!((a.stage, a.rank, a.score), (Stage::Publicity, Some(1), Some(86.0)));
+
+    // Publicity: an objection is taken and dismissed; a decision waits for five working days.
+    w.svc.object(&w.beijing, &a.id, "申报研发费用存疑".into()).await.unwrap();
+    assert_eq!(code(w.svc.decide(&w.op, &a.id).await), ErrorCode::WrongStage);
+    w.clock.advance(8 * DAY);
+    assert_eq!(code(w.svc.object(&w.beijing, &a.id, "too late".into()).await), ErrorCode::WrongStage);
+    assert_eq!(code(w.svc.decide(&w.op, &a.id).await), ErrorCode::WrongStage, "an open objection blocks the decision");
+    w.svc.resolve(&w.op, &a.id, 0, false, "审计报告核实无误".into()).await.unwrap();
+    let a = w.svc.decide(&w.op, &a.id).await.unwrap();
+    assert_eq!((a.stage, a.paid, a.city_part, a.district_part), (Stage::Awarded, Fen(2_000_000_00), Fen(1_000_000_00), Fen(1_000_000_00)));
+
+    // The same project qualifies as a demonstration for more: it is paid only the difference.
+    let demo = ApplyRequest {
+        programme: "hz55-demonstration".into(),
+        project: "医疗影像模型".into(),
+        cost: Fen(20_000_000_00),
+        requested: Fen(5_000_000_00),
+        declared: Facts::default(),
+        documents: vec![doc("investment_audit"), doc("acceptance_report")],
+    };
+    let d = w.svc.apply(&w.ent, demo).await.unwrap();
+    reviewed(&w, &d.id, 90.0).await;
+    w.svc.rank(&w.op, "hz55-demonstration").await.unwrap();
+    w.clock.advance(8 * DAY);
+    let d = w.svc.decide(&w.op, &d.id).await.unwrap();
+    assert_eq!((d.stage, d.paid), (Stage::Awarded, Fen(3_000_000_00)), "就高 without paying twice: {:?}", d.notes);
+    assert!(d.notes.iter().any(|n| n.contains("awarded")));
+    let (ledger, _) = w.store.ledger_load().await.unwrap();
+    let payout = ledger.account(suanli_ledger::chart::award_payout(&d.tenant_id).id).unwrap();
+    assert_eq!(payout.credit_balance(), Fen(5_000_000_00), "¥5M paid in all, not ¥7M: {payout:?}");
+    let district = ledger.account(suanli_ledger::chart::district_treasury("hz-xihu").id).unwrap();
+    assert_eq!(district.debit_balance(), Fen(2_500_000_00), "the district paid half of each");
+    ledger.verify().unwrap();
+    let totals = w.svc.totals(w.clock.now_ms()).await.unwrap();
+    let t = totals.iter().find(|t| t.programme == "hz55-demonstration").unwrap();
+    assert_eq!((t.disbursed, t.city, t.district), (Fen(3_000_000_00), Fen(1_500_000_00), Fen(1_500_000_00)));
+    drop(w.ledger);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lower_claim_decided_later_is_superseded_and_the_policy_closes_its_window() {
+    let w = world().await;
+    let big = w.svc.apply(&w.ent, special("同一项目", 10_000_000_00, 3_000_000_00)).await.unwrap();
+    let demo = ApplyRequest {
+        programme: "hz55-demonstration".into(),
+        project: "同一项目".into(),
+        cost: Fen(2_000_000_00),
+        requested: Fen(600_000_00),
+        declared: Facts::default(),
+        documents: vec![doc("investment_audit"), doc("acceptance_report")],
+    };
+    let small = w.svc.apply(&w.ent, demo).await.unwrap();
+    reviewed(&w, &big.id, 80.0).await;
+    reviewed(&w, &small.id, 80.0).await;
+    w.svc.rank(&w.op, "hz55-special-model").await.unwrap();
+    w.svc.rank(&w.op, "hz55-demonstration").await.unwrap();
+    w.clock.advance(8 * DAY);
+    // Deciding the smaller one arbitrates both: the higher is kept and paid, the smaller superseded.
+    let small = w.svc.decide(&w.op, &small.id).await.unwrap();
+    assert_eq!(small.stage, Stage::Superseded);
+    assert!(small.notes.last().unwrap().contains("从优、就高、不重复"), "{:?}", small.notes);
+    let big = w.svc.application(&w.op, &big.id).await.unwrap();
+    assert_eq!((big.stage, big.paid), (Stage::Awarded, Fen(3_000_000_00)));
+    // After 2026-12-31 the policy takes no application.
+    w.clock.set(suanli_core::time::days_from_civil(2027, 1, 2) * DAY);
+    match w.svc.apply(&w.ent, special("新项目", 1_000_00, 100_00)).await {
+        Err(suanli_store::StoreError::Domain(e)) => assert_eq!(e.code, ErrorCode::ProgrammeClosed),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_http_surface_applies_reviews_ranks_and_refuses_by_code() {
+    let ts = TestServer::start().await;
+    let (op, ten) = (ts.as_role("operator"), ts.as_role("tenant"));
+    let (_, programmes) = ten.get("/api/v1/incentives/programmes").await;
+    assert_eq!(programmes.as_array().unwrap().len(), 9, "the policy's programmes are seeded");
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let body = |requested: &str, docs: Value| json!({"programme": "hz55-special-model", "project": "城市交通大模型", "cost": "1000000", "requested": requested, "documents": docs});
+    let docs = json!([
+        {"kind": "rd_cost_audit", "name": "audit.pdf", "content_base64": b64("audit")},
+        {"kind": "model_evaluation", "name": "eval.pdf", "content_base64": b64("eval")},
+    ]);
+    for (b, status, code) in [
+        (body("300000.01", docs.clone()), 409, "cap_exceeded"),
+        (body("100000", json!([{"kind": "rd_cost_audit", "name": "a.pdf", "content_base64": b64("a")}])), 422, "missing_evidence"),
+        (body("100000", json!([{"kind": "rd_cost_audit", "name": "a.pdf", "content_base64": "***"}])), 422, "missing_evidence"),
+        (
+            json!({"programme": "nope", "project": "p", "cost": "1", "requested": "1", "documents": []}),
+            404,
+            "incentive_programme_not_found",
+        ),
+    ] {
+        let (s, v) = ten.post("/api/v1/incentives/applications", &b).await;
+        assert_eq!((s.as_u16(), v["code"].as_str()), (status, Some(code)), "{v}");
+    }
+    assert_eq!(op.get("/api/v1/incentives/applications").await.1, json!([]), "nothing stored");
+    let (s, a) = ten.post("/api/v1/incentives/applications", &body("300000", docs.clone())).await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    let id = a["id"].as_str().unwrap().to_string();
+    let (s, v) = ten.post("/api/v1/incentives/applications", &body("100000", docs)).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("duplicate_application")));
+    let scores = json!({"innovation": 90, "application": 80, "team": 85});
+    assert_eq!(
+        ten.post(
+            &format!("/api/v1/incentives/applications/{id}/reviews"),
+            &json!({"expert": "x", "organisation_uscc": "y", "scores": scores})
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    for (i, e) in ["甲", "乙", "丙"].iter().enumerate() {
+        let (s, v) = op
+            .post(
+                &format!("/api/v1/incentives/applications/{id}/reviews"),
+                &json!({"expert": e, "organisation_uscc": format!("ORG{i}"), "scores": scores}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let (s, v) = op
+        .post(
+            &format!("/api/v1/incentives/applications/{id}/reviews"),
+            &json!({"expert": "丁", "organisation_uscc": "ORG9", "scores": {"innovation": 101, "application": 1, "team": 1}}),
+        )
+        .await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_review")));
+    let (s, ranked) = op.post("/api/v1/incentives/programmes/hz55-special-model/ranking", &json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{ranked}");
+    assert_eq!(ranked[0]["stage"], "publicity");
+    let (s, v) = ts
+        .as_role("provider")
+        .post(&format!("/api/v1/incentives/applications/{id}/objections"), &json!({"text": "申报材料与实际不符"}))
+        .await;
+    assert_eq!((s, v["objections"].as_array().map(Vec::len)), (StatusCode::CREATED, Some(1)));
+    let (s, v) = op.post(&format!("/api/v1/incentives/applications/{id}/decision"), &json!({})).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("wrong_stage")), "publicity has five working days: {v}");
+    let (_, totals) = ts.as_role("regulator").get("/api/v1/incentives/totals").await;
+    let t = totals.as_array().unwrap().iter().find(|t| t["programme"] == "hz55-special-model").unwrap();
+    assert_eq!((t["committed"].as_str(), t["disbursed"].as_str()), (Some("300000.00"), Some("0.00")));
+    let (_, audit) = op.get(&format!("/api/v1/audit?subject={id}")).await;
+    let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    for want in ["incentive.apply", "incentive.review", "incentive.object"] {
+        assert!(actions.contains(&want), "{actions:?}");
+    }
+}
