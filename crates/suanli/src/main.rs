@@ -10,6 +10,7 @@ mod client;
 mod data;
 mod data_sharing;
 mod energy;
+mod incentives;
 mod models;
 mod output;
 mod simulate;
@@ -156,6 +157,10 @@ enum Command {
     /// Models as a service: the catalogue, deployments, model keys, usage, call explanations.
     #[command(subcommand)]
     Models(models::ModelsCmd),
+    /// Incentive programmes (奖补): apply with evidence, reviews, ranking, publicity, objections,
+    /// decisions arbitrated 从优、就高、不重复, totals per programme.
+    #[command(subcommand)]
+    Incentives(incentives::IncentivesCmd),
     /// Run inside a compute centre: connect out to the platform, take the centre's jobs, run
     /// them on the local cluster, report back (see README, "Connect your cluster").
     Agent {
@@ -840,6 +845,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Centres(cmd) => centres(client()?, cmd, fmt).await,
         Command::Models(cmd) => models::run(client()?, cmd, fmt).await,
+        Command::Incentives(cmd) => incentives::run(client()?, cmd, fmt).await,
         Command::Pools(PoolsCmd::Add { centre, accelerator, nodes, per_node, price, discount }) => {
             let body = json!({"accelerator": accelerator, "nodes": nodes, "accelerators_per_node": per_node, "price_per_hour": price, "partner_discount_pct": discount});
             let v = client()?.post(&format!("/api/v1/centres/{centre}/pools"), &body).await?;
