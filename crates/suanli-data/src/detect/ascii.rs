@@ -61,7 +61,11 @@ fn classify(run: &[u8], all_digits: bool) -> Option<Kind> {
         if checks::resident_id(run) {
             return Some(Kind::ResidentId);
         }
-        // A UnionPay number passing Luhn is a card even if it also passes GB 32100 (register code 6 is rare).
+        // An 18-digit number opening with UnionPay's 62 is a card when it passes Luhn and a mistyped
+        // card when not, even if it passes GB 32100 (register code 6, travel, is rare).
+        if all_digits && run.starts_with(b"62") {
+            return checks::bank_card(run).then_some(Kind::BankCard);
+        }
         if all_digits && run.starts_with(b"6") && checks::bank_card(run) {
             return Some(Kind::BankCard);
         }
@@ -80,9 +84,10 @@ fn classify(run: &[u8], all_digits: bool) -> Option<Kind> {
     (n == 9 && checks::passport(run)).then_some(Kind::Passport)
 }
 
-/// Digit runs inside a word of letters and digits (`tel13812345678`, `ID11010519491231002X`).
+/// Digit runs after letters inside a word (`tel13812345678`, `ID11010519491231002X`). A run that
+/// opens the word (`13350802793GX8NF75`) is part of a code, not a number of its own.
 fn inner_digits(b: &[u8], i: usize, j: usize, out: &mut Vec<Span>) {
-    let mut s = i;
+    let mut s = digits_end(b, i).min(j);
     while s < j {
         if !b[s].is_ascii_digit() {
             s += 1;

@@ -46,7 +46,7 @@ pub fn uscc(s: &[u8]) -> bool {
     if !division || !b"123456789ABCDEFGNY".contains(&s[0]) {
         return false;
     }
-    if !s.iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) {
+    if !s.iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) || (s.iter().all(u8::is_ascii_digit) && id_shaped(s)) {
         return false;
     }
     let Ok(text) = std::str::from_utf8(s) else { return false };
@@ -83,9 +83,15 @@ pub fn bank_card(d: &[u8]) -> bool {
     scheme && !(n == 18 && id_shaped(d)) && luhn(d)
 }
 
-/// A province code and a valid birth date where a resident ID has them.
+/// A province code and the shape of a birth date (year 1900-2099, month 01-12, day 01-31) where a
+/// resident ID has them: a mistyped ID (a wrong check digit, 30 February) is still no card number
+/// nor credit code, whatever its digits add up to.
 pub fn id_shaped(s: &[u8]) -> bool {
-    s.len() == 18 && province_code(s) && date_yyyymmdd(&s[6..14])
+    if s.len() != 18 || !province_code(s) || !s[6..14].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let (y, m, d) = (num(&s[6..10]), num(&s[10..12]), num(&s[12..14]));
+    (1900..=2099).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d)
 }
 
 /// A mainland mobile number: 1[3-9] and nine more digits.
@@ -119,6 +125,8 @@ mod tests {
             (uscc, "9144030071526726XG", true),
             (uscc, "91110000600037341L", true),
             (uscc, "9144030071526726XH", false),
+            (uscc, "411402195502305901", false), // a resident ID with 30 February, passing GB 32100 by chance
+            (bank_card, "620501199502303737", false), // the same, passing Luhn by chance
             (uscc, "9144030071526726xg", false), // lower case is not scanned
             (luhn, "4111111111111112", false),
             (luhn, "79927398713", true),

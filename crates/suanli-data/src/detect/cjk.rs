@@ -56,7 +56,19 @@ pub(super) fn char3(t: &Tables, b: &[u8], i: usize, out: &mut Vec<Span>) -> usiz
     {
         push(out, start, i, Kind::Name);
     }
+    if t.verbs.find(cp, &b[i..]).is_some()
+        && let Some(start) = name_before(t, b, i).filter(|&s| i - s >= 6 && after_boundary(t, b, s))
+        && out.last().is_none_or(|l| l.end <= start)
+    {
+        push(out, start, i, Kind::Name);
+    }
     i + 3
+}
+
+/// Whether a name found by the verb after it starts a clause: nothing but punctuation, ASCII or a
+/// function word (由, 请, 向 ...) before it, so that 事务所张伟表示 is not cut into a name.
+fn after_boundary(t: &Tables, b: &[u8], start: usize) -> bool {
+    start < 3 || han_at(b, start - 3).is_none_or(|c| t.preceders.has(c))
 }
 
 /// A plate's serial after the province character: a letter, an optional `·`, then 5 characters, 6 for
@@ -105,21 +117,27 @@ fn skip_separators(b: &[u8], mut j: usize) -> usize {
     j
 }
 
-/// A name at `j`: a surname (or a two-character one) and one or two given characters that are not stop words.
+/// A name at `j`: a surname (or a two-character one, or a rare one: a context word went before) and
+/// one or two given characters that are not stop words.
 fn name_at(t: &Tables, b: &[u8], j: usize) -> Option<usize> {
     let mut p = match super::dict::COMPOUND_SURNAMES.iter().find(|s| b[j..].starts_with(s.as_bytes())) {
         Some(s) => j + s.len(),
-        None if han_at(b, j).is_some_and(|c| t.surname.has(c)) => j + 3,
+        None if han_at(b, j).is_some_and(|c| t.surname.has(c) || t.rare_surname.has(c)) => j + 3,
         None => return None,
     };
     let given_start = p;
     while p - given_start < 6 {
         match han_at(b, p) {
-            Some(c) if !t.stop.has(c) && !super::dict::NAME_AFTER.iter().any(|w| b[p..].starts_with(w.as_bytes())) => p += 3,
+            Some(c) if !t.stop.has(c) && !ends_name(&b[p..]) => p += 3,
             _ => break,
         }
     }
     (p > given_start).then_some(p)
+}
+
+/// A title or a verb, which ends a name (王伟先生, 王伟表示).
+fn ends_name(rest: &[u8]) -> bool {
+    super::dict::NAME_AFTER.iter().chain(super::dict::NAME_VERBS).any(|w| rest.starts_with(w.as_bytes()))
 }
 
 /// The start of a name just before a title at `i` (王先生, 张伟女士, 王小明先生).
@@ -127,7 +145,11 @@ fn name_before(t: &Tables, b: &[u8], i: usize) -> Option<usize> {
     let back = |n: usize| i.checked_sub(3 * n).and_then(|k| han_at(b, k));
     let given = |c: Option<u32>| c.is_some_and(|c| !t.stop.has(c));
     let surname = |c: Option<u32>| c.is_some_and(|c| t.surname.has(c));
-    if surname(back(3)) && given(back(2)) && given(back(1)) {
+    let compound =
+        |n: usize| i.checked_sub(3 * n).is_some_and(|k| super::dict::COMPOUND_SURNAMES.iter().any(|s| b[k..].starts_with(s.as_bytes())));
+    if compound(4) && given(back(2)) && given(back(1)) {
+        Some(i - 12)
+    } else if (compound(3) || surname(back(3)) && given(back(2))) && given(back(1)) {
         Some(i - 9)
     } else if surname(back(2)) && given(back(1)) {
         Some(i - 6)
@@ -156,7 +178,13 @@ fn address(t: &Tables, b: &[u8], mut j: usize) -> Option<usize> {
         }
         let Some(c) = han_at(b, j) else { break };
         if t.stop.has(c) && c != '号' as u32 {
-            break;
+            match super::dict::PLACE_WORDS_WITH_STOPS.iter().find(|w| b[j..].starts_with(w.as_bytes())) {
+                Some(w) => {
+                    j += w.len();
+                    continue;
+                }
+                None => break,
+            }
         }
         j += 3;
         if t.admin.has(c) {
