@@ -235,7 +235,7 @@ fn second_pass<R: BufRead, W: Write>(
     }
     write(out, &mut buf)?;
     out.flush().map_err(|e| DataError::Write(e.to_string()))?;
-    Ok(Outcome { report: deid.report().clone(), problems })
+    Ok(Outcome { report: deid.report(), problems })
 }
 
 /// A JSON row: top-level values by their column, nested strings and numbers as free text.
