@@ -5,6 +5,7 @@
 //! reported), never buffered whole. A NUL byte means the input is binary: reading stops there.
 
 use crate::error::{DataError, RowErrorKind};
+use memchr::{memchr, memchr2, memchr3};
 use std::borrow::Cow;
 use std::io::BufRead;
 
@@ -29,10 +30,13 @@ impl Encoding {
 
     fn decode(self, bytes: &[u8]) -> Result<Cow<'_, str>, String> {
         match self {
-            Encoding::Utf8 => match std::str::from_utf8(bytes) {
+            // simdutf8 validates a whole record at once (std's validator goes a character at a time
+            // through Chinese text); std's finds where it breaks, for the message.
+            Encoding::Utf8 => match simdutf8::basic::from_utf8(bytes) {
                 Ok(s) => Ok(Cow::Borrowed(s)),
-                Err(e) => {
-                    Err(format!("not valid UTF-8 (at byte {}); if the file is GBK or GB18030, pass --encoding gbk", e.valid_up_to() + 1))
+                Err(_) => {
+                    let at = std::str::from_utf8(bytes).err().map_or(0, |e| e.valid_up_to());
+                    Err(format!("not valid UTF-8 (at byte {}); if the file is GBK or GB18030, pass --encoding gbk", at + 1))
                 }
             },
             // encoding_rs decodes GBK with the GB18030 decoder (GBK is its two-byte subset).
@@ -101,8 +105,12 @@ impl<R: BufRead> RawReader<R> {
             any = true;
             let mut take = chunk.len();
             let mut done = false;
-            for (i, &b) in chunk.iter().enumerate() {
-                match b {
+            // Only NULs, quotes and newlines matter here: memchr jumps from one to the next.
+            let mut p = 0;
+            while let Some(k) = if self.quotes { memchr3(0, b'"', b'\n', &chunk[p..]) } else { memchr2(0, b'\n', &chunk[p..]) } {
+                let i = p + k;
+                p = i + 1;
+                match chunk[i] {
                     0 => {
                         return Err(DataError::row(
                             self.line + raw.lines,
@@ -110,8 +118,8 @@ impl<R: BufRead> RawReader<R> {
                             "holds a NUL byte: the input is binary, not text",
                         ));
                     }
-                    b'"' if self.quotes => raw.open_quote = !raw.open_quote,
-                    b'\n' => {
+                    b'"' => raw.open_quote = !raw.open_quote,
+                    _ => {
                         raw.lines += 1;
                         if !raw.open_quote {
                             take = i + 1;
@@ -119,7 +127,6 @@ impl<R: BufRead> RawReader<R> {
                             break;
                         }
                     }
-                    _ => {}
                 }
             }
             let room = self.limit.saturating_sub(self.buf.len());
@@ -150,14 +157,16 @@ impl<R: BufRead> RawReader<R> {
 
 /// The field starting at `i` up to the next comma (or the end), as a byte offset.
 fn field_end(b: &[u8], i: usize) -> usize {
-    b[i..].iter().position(|&c| c == b',').map_or(b.len(), |p| i + p)
+    memchr(b',', &b[i..]).map_or(b.len(), |p| i + p)
 }
 
-/// A record's fields in one buffer reused from record to record (no allocation per field).
+/// A record's fields in one buffer reused from record to record (no allocation per field): field
+/// `i` is `text[starts[i]..ends[i]]`.
 #[derive(Debug, Default, Clone)]
 pub struct RecordBuf {
     pub line: u64,
     text: String,
+    starts: Vec<usize>,
     ends: Vec<usize>,
 }
 
@@ -171,17 +180,21 @@ impl RecordBuf {
     }
 
     pub fn field(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.text[start..self.ends[i]]
+        &self.text[self.starts[i]..self.ends[i]]
     }
 
     pub fn fields(&self) -> impl Iterator<Item = &str> {
-        (0..self.ends.len()).map(|i| self.field(i))
+        self.starts.iter().zip(&self.ends).map(|(&s, &e)| &self.text[s..e])
     }
 
     fn clear(&mut self) {
         self.text.clear();
+        self.starts.clear();
         self.ends.clear();
+    }
+
+    fn start_field(&mut self) {
+        self.starts.push(self.text.len());
     }
 
     fn end_field(&mut self) {
@@ -193,13 +206,25 @@ impl RecordBuf {
 fn split_fields(rec: &str, buf: &mut RecordBuf) {
     buf.clear();
     let b = rec.as_bytes();
+    if memchr(b'"', b).is_none() {
+        // No quotes (most records): the record is copied whole and its fields lie between commas.
+        buf.text.push_str(rec);
+        buf.starts.push(0);
+        for i in memchr::memchr_iter(b',', b) {
+            buf.ends.push(i);
+            buf.starts.push(i + 1);
+        }
+        buf.ends.push(b.len());
+        return;
+    }
     let mut i = 0;
     loop {
+        buf.start_field();
         if b.get(i) == Some(&b'"') {
             i += 1;
             let mut start = i;
             loop {
-                match b[i..].iter().position(|&c| c == b'"') {
+                match memchr(b'"', &b[i..]) {
                     None => {
                         buf.text.push_str(&rec[start..]);
                         i = b.len();
@@ -395,9 +420,27 @@ impl<R: BufRead> Iterator for JsonLinesReader<R> {
     }
 }
 
+/// Whether a field must be quoted: it holds a comma, a quote or a line break.
+fn needs_quotes(f: &[u8]) -> bool {
+    const SPECIAL: [bool; 256] = {
+        let mut t = [false; 256];
+        t[b',' as usize] = true;
+        t[b'"' as usize] = true;
+        t[b'\n' as usize] = true;
+        t[b'\r' as usize] = true;
+        t
+    };
+    // A short field is quicker to walk than to hand to memchr twice.
+    if f.len() < 64 {
+        f.iter().any(|&c| SPECIAL[c as usize])
+    } else {
+        memchr3(b',', b'"', b'\n', f).is_some() || memchr(b'\r', f).is_some()
+    }
+}
+
 /// Appends one CSV field, quoted when it must be (RFC 4180).
 pub fn write_csv_field(f: &str, out: &mut Vec<u8>) {
-    if f.bytes().any(|c| matches!(c, b',' | b'"' | b'\n' | b'\r')) {
+    if needs_quotes(f.as_bytes()) {
         out.push(b'"');
         for part in f.split_inclusive('"') {
             out.extend_from_slice(part.as_bytes());
