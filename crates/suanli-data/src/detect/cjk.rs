@@ -1,6 +1,6 @@
 //! Chinese detectors: licence plates, names in context (姓名：…, …先生) and addresses from a province or city down to the street.
 
-use super::dict::Tables;
+use super::dict::{ROLE_AFTER, ROLE_BEFORE, ROLE_PLACE, ROLE_PLATE, ROLE_VERB, Tables};
 use super::{Span, ascii, push};
 use crate::kind::Kind;
 
@@ -20,29 +20,45 @@ fn han_at(b: &[u8], i: usize) -> Option<u32> {
     None
 }
 
-/// Looks at the three-byte character at `i`; returns where scanning goes on.
-pub(super) fn char3(t: &Tables, b: &[u8], i: usize, out: &mut Vec<Span>) -> usize {
-    if i + 2 >= b.len() {
-        return i + 1;
-    }
-    let cp = cp3(b, i);
-    if !t.trigger.has(cp) {
-        if cp == 0xFF08 {
-            return ascii::paren(b, i, i + 3, out).max(i + 3);
+/// Looks at the CJK ideograph whose lead byte is at `i` and those after it; returns where scanning
+/// goes on. Most ideographs start no detector: a run of them is passed in this loop.
+#[inline]
+pub(super) fn char3(t: &Tables, b: &[u8], mut i: usize, out: &mut Vec<Span>) -> usize {
+    while i + 2 < b.len() && (0xE4..=0xE9).contains(&b[i]) {
+        let cp = cp3(b, i);
+        match t.roles(cp) {
+            0 => i += 3,
+            roles => return triggered(t, b, i, cp, roles, out),
         }
-        return i + 3;
     }
-    if t.plate.has(cp)
+    // A truncated character at the end is skipped a byte at a time.
+    if i + 2 >= b.len() && i < b.len() && (0xE4..=0xE9).contains(&b[i]) { i + 1 } else { i }
+}
+
+/// `（` (U+FF08) may open a landline's area code; other characters of the lead byte EF are skipped.
+#[inline]
+pub(super) fn fullwidth(b: &[u8], i: usize, out: &mut Vec<Span>) -> usize {
+    if b[i..].starts_with("（".as_bytes()) { ascii::paren(b, i, i + 3, out).max(i + 3) } else { i + 3 }
+}
+
+/// The detectors that may start at the character `cp` at `i` (`roles`: which ones).
+#[inline(never)]
+fn triggered(t: &Tables, b: &[u8], i: usize, cp: u32, roles: u8, out: &mut Vec<Span>) -> usize {
+    if roles & ROLE_PLATE != 0
         && let Some(end) = plate(b, i + 3)
     {
         push(out, i, end, Kind::Plate);
         return end;
     }
-    if let Some(end) = t.places.find(cp, &b[i..]).and_then(|w| address(t, b, i + w.len())) {
+    if roles & ROLE_PLACE != 0
+        && let Some(end) = t.places.find(cp, &b[i..]).and_then(|w| address(t, b, i + w.len()))
+    {
         push(out, i, end, Kind::Address);
         return end;
     }
-    if let Some(w) = t.before.find(cp, &b[i..]) {
+    if roles & ROLE_BEFORE != 0
+        && let Some(w) = t.before.find(cp, &b[i..])
+    {
         let j = skip_separators(b, i + w.len());
         if let Some(end) = name_at(t, b, j) {
             push(out, j, end, Kind::Name);
@@ -50,13 +66,15 @@ pub(super) fn char3(t: &Tables, b: &[u8], i: usize, out: &mut Vec<Span>) -> usiz
         }
         return i + w.len();
     }
-    if t.after.find(cp, &b[i..]).is_some()
+    if roles & ROLE_AFTER != 0
+        && t.after.find(cp, &b[i..]).is_some()
         && let Some(start) = name_before(t, b, i)
         && out.last().is_none_or(|l| l.end <= start)
     {
         push(out, start, i, Kind::Name);
     }
-    if t.verbs.find(cp, &b[i..]).is_some()
+    if roles & ROLE_VERB != 0
+        && t.verbs.find(cp, &b[i..]).is_some()
         && let Some(start) = name_before(t, b, i).filter(|&s| i - s >= 6 && after_boundary(t, b, s))
         && out.last().is_none_or(|l| l.end <= start)
     {

@@ -184,8 +184,9 @@ impl CharSet {
 
 /// The detectors' lookup tables, built once.
 pub struct Tables {
-    /// Any character at which a Chinese detector may start: the scanner skips all others.
-    pub trigger: CharSet,
+    /// Per CJK ideograph (from U+4E00), the detectors that may start at it (`ROLE_*` bits; 0 for
+    /// most characters, which the scanner skips after one load).
+    roles: Vec<u8>,
     pub plate: CharSet,
     pub surname: CharSet,
     pub rare_surname: CharSet,
@@ -198,6 +199,20 @@ pub struct Tables {
     pub after: WordIndex,
     pub verbs: WordIndex,
     pub preceders: CharSet,
+}
+
+pub const ROLE_PLATE: u8 = 1;
+pub const ROLE_PLACE: u8 = 2;
+pub const ROLE_BEFORE: u8 = 4;
+pub const ROLE_AFTER: u8 = 8;
+pub const ROLE_VERB: u8 = 16;
+
+impl Tables {
+    /// The detectors that may start at a code point (`ROLE_*` bits).
+    #[inline]
+    pub fn roles(&self, cp: u32) -> u8 {
+        self.roles.get(cp.wrapping_sub(CJK_FIRST) as usize).copied().unwrap_or(0)
+    }
 }
 
 /// Words by first character: a bitmap to reject fast, then a sorted list (longest word first among equals).
@@ -233,12 +248,20 @@ fn build() -> Tables {
         c
     };
     let places: Vec<&'static str> = PROVINCES.iter().chain(CITIES).copied().collect();
-    let mut trigger = set(PLATE_PROVINCES);
-    for w in places.iter().chain(NAME_BEFORE).chain(NAME_AFTER).chain(NAME_VERBS) {
-        trigger.add_all(w.chars().take(1));
+    let mut roles = vec![0u8; (CJK_END - CJK_FIRST) as usize];
+    let mut mark = |chars: &mut dyn Iterator<Item = char>, role: u8| {
+        for c in chars {
+            if let Some(r) = roles.get_mut((c as u32).wrapping_sub(CJK_FIRST) as usize) {
+                *r |= role;
+            }
+        }
+    };
+    mark(&mut PLATE_PROVINCES.chars(), ROLE_PLATE);
+    for (words, role) in [(&places[..], ROLE_PLACE), (NAME_BEFORE, ROLE_BEFORE), (NAME_AFTER, ROLE_AFTER), (NAME_VERBS, ROLE_VERB)] {
+        mark(&mut words.iter().filter_map(|w| w.chars().next()), role);
     }
     Tables {
-        trigger,
+        roles,
         plate: set(PLATE_PROVINCES),
         surname: set(SURNAMES),
         rare_surname: set(RARE_SURNAMES),
