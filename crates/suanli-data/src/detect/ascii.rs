@@ -188,14 +188,70 @@ fn ipv6(b: &[u8], i: usize) -> Option<usize> {
     while j > i + 2 && (b[j - 1] == b'.' || (b[j - 1] == b':' && b[j - 2] != b':')) {
         j -= 1;
     }
-    let cand = std::str::from_utf8(&b[i..j]).ok()?;
-    if cand.bytes().filter(|&c| c == b':').count() < 2 {
+    let cand = &b[i..j];
+    if cand.iter().filter(|&&c| c == b':').count() < 2 || network(b, j) {
         return None;
     }
-    if network(b, j) {
-        return None;
+    ipv6_text(cand).then_some(j)
+}
+
+/// Whether `s` is an IPv6 address in text form (RFC 4291 2.2): eight groups of one to four hex
+/// digits, or fewer around one `::`, the last two of which may be a dotted IPv4 address.
+pub(super) fn ipv6_text(s: &[u8]) -> bool {
+    let n = s.len();
+    let (mut groups, mut double, mut i) = (0, false, 0);
+    if s.starts_with(b"::") {
+        (double, i) = (true, 2);
+    } else if s.first() == Some(&b':') {
+        return false;
     }
-    cand.parse::<core::net::Ipv6Addr>().ok().map(|_| j)
+    while i < n {
+        let mut e = i;
+        while e < n && s[e].is_ascii_hexdigit() {
+            e += 1;
+        }
+        if s.get(e) == Some(&b'.') {
+            // An IPv4 tail ends the address and stands for two groups.
+            if !dotted_quad(&s[i..]) {
+                return false;
+            }
+            groups += 2;
+            break;
+        }
+        if e == i || e - i > 4 {
+            return false;
+        }
+        groups += 1;
+        i = e;
+        if i == n {
+            break;
+        }
+        if s[i] != b':' || i + 1 == n {
+            return false;
+        }
+        i += 1;
+        if s[i] == b':' {
+            if double {
+                return false;
+            }
+            double = true;
+            i += 1;
+        }
+    }
+    if double { groups <= 7 } else { groups == 8 }
+}
+
+/// Four decimal octets 0-255 without leading zeros, and nothing else.
+fn dotted_quad(s: &[u8]) -> bool {
+    let mut parts = 0;
+    for part in s.split(|&c| c == b'.') {
+        parts += 1;
+        let ok = !part.is_empty() && part.len() <= 3 && part.iter().all(u8::is_ascii_digit) && (part.len() == 1 || part[0] != b'0');
+        if !ok || part.iter().fold(0u32, |v, d| v * 10 + (d - b'0') as u32) > 255 {
+            return false;
+        }
+    }
+    parts == 4
 }
 
 /// A `/prefix` after an address makes it a network (what generalising leaves), not a host.

@@ -50,6 +50,11 @@ fn triggered(t: &Tables, b: &[u8], i: usize, cp: u32, roles: u8, out: &mut Vec<S
         push(out, i, end, Kind::Plate);
         return end;
     }
+    // Every place and context word has two characters or more: most characters that start one
+    // are followed by a character that no such word has next.
+    if !han_at(b, i + 3).is_some_and(|next| t.may_open(cp, next)) {
+        return i + 3;
+    }
     if roles & ROLE_PLACE != 0
         && let Some(end) = t.places.find(cp, &b[i..]).and_then(|w| address(t, b, i + w.len()))
     {

@@ -187,6 +187,10 @@ pub struct Tables {
     /// Per CJK ideograph (from U+4E00), the detectors that may start at it (`ROLE_*` bits; 0 for
     /// most characters, which the scanner skips after one load).
     roles: Vec<u8>,
+    /// The first two characters of every context and place word, hashed into a bitmap: a
+    /// character that starts such words is looked further at only when the next one may follow
+    /// it (上海 but not 上午).
+    openings: Vec<u64>,
     pub plate: CharSet,
     pub surname: CharSet,
     pub rare_surname: CharSet,
@@ -207,11 +211,25 @@ pub const ROLE_BEFORE: u8 = 4;
 pub const ROLE_AFTER: u8 = 8;
 pub const ROLE_VERB: u8 = 16;
 
+const OPENING_BITS: u32 = 16;
+
+/// The bit of a pair of characters in [`Tables::openings`].
+fn opening_bit(first: u32, second: u32) -> usize {
+    (first.wrapping_mul(0x9E37_79B9) ^ second.wrapping_mul(0x85EB_CA6B)).rotate_left(7) as usize & ((1 << OPENING_BITS) - 1)
+}
+
 impl Tables {
     /// The detectors that may start at a code point (`ROLE_*` bits).
     #[inline]
     pub fn roles(&self, cp: u32) -> u8 {
         self.roles.get(cp.wrapping_sub(CJK_FIRST) as usize).copied().unwrap_or(0)
+    }
+
+    /// Whether some context or place word may open with `first` and `second` (false: none does).
+    #[inline]
+    pub fn may_open(&self, first: u32, second: u32) -> bool {
+        let bit = opening_bit(first, second);
+        self.openings[bit / 64] & (1 << (bit % 64)) != 0
     }
 }
 
@@ -257,11 +275,20 @@ fn build() -> Tables {
         }
     };
     mark(&mut PLATE_PROVINCES.chars(), ROLE_PLATE);
+    let mut openings = vec![0u64; (1 << OPENING_BITS) / 64];
     for (words, role) in [(&places[..], ROLE_PLACE), (NAME_BEFORE, ROLE_BEFORE), (NAME_AFTER, ROLE_AFTER), (NAME_VERBS, ROLE_VERB)] {
         mark(&mut words.iter().filter_map(|w| w.chars().next()), role);
+        for w in words {
+            let mut c = w.chars().map(|c| c as u32);
+            if let (Some(a), Some(b)) = (c.next(), c.next()) {
+                let bit = opening_bit(a, b);
+                openings[bit / 64] |= 1 << (bit % 64);
+            }
+        }
     }
     Tables {
         roles,
+        openings,
         plate: set(PLATE_PROVINCES),
         surname: set(SURNAMES),
         rare_surname: set(RARE_SURNAMES),
