@@ -142,8 +142,27 @@ fn tag(kind: Kind) -> &'static str {
     }
 }
 
+const STARS: &str = "****************************************************************";
+
+/// `n` stars.
+fn stars(n: usize, out: &mut String) {
+    if n <= STARS.len() {
+        out.push_str(&STARS[..n]);
+    } else {
+        out.extend(std::iter::repeat_n('*', n));
+    }
+}
+
 /// Keeps `head` characters at the start and `tail` at the end, and stars the rest.
 fn keep_ends(value: &str, head: usize, tail: usize, out: &mut String) {
+    let b = value.as_bytes();
+    if b.len() > head + tail && b.iter().all(|&c| c.is_ascii() && c != b'-' && c != b'@') {
+        // ASCII without separators (IDs, codes, passports): characters are bytes, the middle one run.
+        out.push_str(&value[..head]);
+        stars(b.len() - head - tail, out);
+        out.push_str(&value[b.len() - tail..]);
+        return;
+    }
     let n = value.chars().count();
     if n <= head + tail {
         out.extend(std::iter::repeat_n('*', n.max(1)));
@@ -156,6 +175,14 @@ fn keep_ends(value: &str, head: usize, tail: usize, out: &mut String) {
 fn mask_digits(value: &str, head: usize, tail: usize, out: &mut String) {
     let is_digit = |c: u8| c.is_ascii_digit() || c == b'X' || c == b'x';
     let n = value.bytes().filter(|&c| is_digit(c)).count();
+    if n == value.len() {
+        // Digits only (a card, a mobile without separators): kept ends around one run of stars.
+        let (head, tail) = (head.min(n), tail.min(n - head.min(n)));
+        out.push_str(&value[..head]);
+        stars(n - head - tail, out);
+        out.push_str(&value[n - tail..]);
+        return;
+    }
     let mut k = 0;
     // Digits and X are ASCII: bytes can be copied or starred one by one, other characters pass whole.
     let mut at = 0;
@@ -312,6 +339,12 @@ mod tests {
             (Mask, Mobile, "+8613812345678", "+86138****5678"),
             (Mask, ResidentId, "11010519491231002X", "1****************X"),
             (Mask, BankCard, "6222021234567890123", "6222***********0123"),
+            (Mask, BankCard, "6222 0212 3456 7890", "6222 **** **** 7890"),
+            (Mask, Passport, "E12345678", "E*******8"),
+            (Mask, Passport, "E1", "**"),
+            (Mask, Uscc, "9144030071526726XG", "91****************"),
+            (Generalise, BankCard, "6222021234567890123", "622202*************"),
+            (Generalise, Mobile, "13812345678", "138********"),
             (Mask, Landline, "0571-88888888", "0571-********"),
             (Mask, Landline, "（021）62345678", "（021）********"),
             (Mask, Mobile, "138 1234 5678", "138 **** 5678"),

@@ -73,6 +73,8 @@ struct Raw {
     lines: u64,
     overflow: bool,
     open_quote: bool,
+    /// Whether the record holds a quote at all (without one, its fields are what lies between commas).
+    quoted: bool,
 }
 
 /// Reads raw records (lines; with `quotes`, newlines inside quotes do not end one).
@@ -94,7 +96,7 @@ impl<R: BufRead> RawReader<R> {
     /// The next record into `self.buf`, or None at the end.
     fn next(&mut self) -> Result<Option<Raw>, DataError> {
         self.buf.clear();
-        let mut raw = Raw { line: self.line, lines: 0, overflow: false, open_quote: false };
+        let mut raw = Raw { line: self.line, lines: 0, overflow: false, open_quote: false, quoted: false };
         let mut any = false;
         loop {
             let chunk = self.r.fill_buf().map_err(|e| DataError::Read(format!("line {}: {e}", self.line)))?;
@@ -118,7 +120,10 @@ impl<R: BufRead> RawReader<R> {
                             "holds a NUL byte: the input is binary, not text",
                         ));
                     }
-                    b'"' => raw.open_quote = !raw.open_quote,
+                    b'"' => {
+                        raw.open_quote = !raw.open_quote;
+                        raw.quoted = true;
+                    }
                     _ => {
                         raw.lines += 1;
                         if !raw.open_quote {
@@ -203,10 +208,10 @@ impl RecordBuf {
 }
 
 /// Splits an RFC 4180 record into fields (quotes removed, `""` unescaped; text after a closing quote is kept).
-fn split_fields(rec: &str, buf: &mut RecordBuf) {
+fn split_fields(rec: &str, quoted: bool, buf: &mut RecordBuf) {
     buf.clear();
     let b = rec.as_bytes();
-    if memchr(b'"', b).is_none() {
+    if !quoted {
         // No quotes (most records): the record is copied whole and its fields lie between commas.
         buf.text.push_str(rec);
         buf.starts.push(0);
@@ -331,7 +336,7 @@ impl<R: BufRead> CsvReader<R> {
                 continue;
             }
             match self.encoding.decode(text) {
-                Ok(text) => split_fields(&text, buf),
+                Ok(text) => split_fields(&text, raw.quoted, buf),
                 Err(why) => return err(RowErrorKind::InvalidEncoding, format!("the record is {why}")),
             };
             buf.line = line;
