@@ -370,6 +370,37 @@ mod tests {
         }
     }
 
+    /// The CSV writer relies on it: a plain record stays plain once de-identified.
+    #[test]
+    fn no_operator_writes_a_character_that_needs_quoting() {
+        let key = PseudonymKey::new(b"k");
+        let values = [
+            "11010519491231002X",
+            "13812345678",
+            "0571-88888888",
+            "a.b@example.com",
+            "192.168.1.10",
+            "2001:db8::1",
+            "浙A12345",
+            "E12345678",
+            "张伟",
+            "浙江省杭州市西湖区文三路90号",
+            "1990-03-07",
+            "37",
+            "男",
+            "9144030071526726XG",
+            "6222021234567890123",
+        ];
+        for op in [Operator::Keep, Operator::Mask, Operator::Pseudonym, Operator::Generalise, Operator::Suppress, Operator::Redact] {
+            for kind in Kind::ALL {
+                for v in values {
+                    let out = apply(op, kind, v, Some(&key));
+                    assert!(!out.contains([',', '"', '\r', '\n']), "{op:?} {kind} {v} gave {out:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn trim_is_str_trim() {
         for s in ["", " ", "a", " a ", "张伟", " 张伟", "张伟\u{3000}", "\u{3000}张伟", "13812345678\t", "·x", "x\u{a0}", "\u{1c}x"]

@@ -170,6 +170,9 @@ fn field_end(b: &[u8], i: usize) -> usize {
 #[derive(Debug, Default, Clone)]
 pub struct RecordBuf {
     pub line: u64,
+    /// No field held a quote or a carriage return, so none needs quoting when written back
+    /// (unless a value written in its place holds one, which no operator's output does).
+    plain: bool,
     text: String,
     starts: Vec<usize>,
     ends: Vec<usize>,
@@ -186,6 +189,11 @@ impl RecordBuf {
 
     pub fn field(&self, i: usize) -> &str {
         &self.text[self.starts[i]..self.ends[i]]
+    }
+
+    /// Whether the record came without quotes and carriage returns (see the field's note).
+    pub fn plain(&self) -> bool {
+        self.plain
     }
 
     pub fn fields(&self) -> impl Iterator<Item = &str> {
@@ -211,6 +219,7 @@ impl RecordBuf {
 fn split_fields(rec: &str, quoted: bool, buf: &mut RecordBuf) {
     buf.clear();
     let b = rec.as_bytes();
+    buf.plain = !quoted && memchr(b'\r', b).is_none();
     if !quoted {
         // No quotes (most records): the record is copied whole and its fields lie between commas.
         buf.text.push_str(rec);
@@ -443,20 +452,21 @@ fn needs_quotes(f: &[u8]) -> bool {
     }
 }
 
+/// A field as written to CSV, in pieces: itself, or quoted with its quotes doubled (RFC 4180).
+fn csv_pieces(f: &str) -> impl Iterator<Item = &str> {
+    let q = if needs_quotes(f.as_bytes()) { "\"" } else { "" };
+    let parts = f.split_inclusive('"').flat_map(move |p| [p, if !q.is_empty() && p.ends_with('"') { "\"" } else { "" }]);
+    std::iter::once(q).chain(parts).chain(std::iter::once(q))
+}
+
 /// Appends one CSV field, quoted when it must be (RFC 4180).
 pub fn write_csv_field(f: &str, out: &mut Vec<u8>) {
-    if needs_quotes(f.as_bytes()) {
-        out.push(b'"');
-        for part in f.split_inclusive('"') {
-            out.extend_from_slice(part.as_bytes());
-            if part.ends_with('"') {
-                out.push(b'"');
-            }
-        }
-        out.push(b'"');
-    } else {
-        out.extend_from_slice(f.as_bytes());
-    }
+    csv_pieces(f).for_each(|p| out.extend_from_slice(p.as_bytes()));
+}
+
+/// [`write_csv_field`] into text.
+pub fn push_csv_field(f: &str, out: &mut String) {
+    csv_pieces(f).for_each(|p| out.push_str(p));
 }
 
 /// Appends one CSV record (RFC 4180 quoting, CRLF) to `out`.
