@@ -46,7 +46,8 @@ pub fn uscc(s: &[u8]) -> bool {
     if !division || !b"123456789ABCDEFGNY".contains(&s[0]) {
         return false;
     }
-    if !s.iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) || (s.iter().all(u8::is_ascii_digit) && id_shaped(s)) {
+    let id_like = s[..17].iter().all(u8::is_ascii_digit) && (s[17].is_ascii_digit() || s[17] == b'X') && id_shaped(s);
+    if !s.iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) || id_like {
         return false;
     }
     let Ok(text) = std::str::from_utf8(s) else { return false };
@@ -126,6 +127,7 @@ mod tests {
             (uscc, "91110000600037341L", true),
             (uscc, "9144030071526726XH", false),
             (uscc, "411402195502305901", false), // a resident ID with 30 February, passing GB 32100 by chance
+            (uscc, "34110019861030033X", false), // a resident ID with a wrong check character, the same
             (bank_card, "620501199502303737", false), // the same, passing Luhn by chance
             (uscc, "9144030071526726xg", false), // lower case is not scanned
             (luhn, "4111111111111112", false),

@@ -176,7 +176,8 @@ fn name_before(t: &Tables, b: &[u8], i: usize) -> Option<usize> {
         Some(i - 9)
     } else if surname(back(2)) && given(back(1)) {
         Some(i - 6)
-    } else if surname(back(1)) {
+    } else if surname(back(1)) && after_boundary(t, b, i - 3) {
+        // A surname alone (李女士) only where a name may start: not the end of a longer name (尉秀华女士).
         Some(i - 3)
     } else {
         None
@@ -200,7 +201,8 @@ fn address(t: &Tables, b: &[u8], mut j: usize) -> Option<usize> {
             continue;
         }
         let Some(c) = han_at(b, j) else { break };
-        if t.stop.has(c) && c != '号' as u32 {
+        // A stop character before 路 or 街 names the street (向阳路, 于街): the address goes on.
+        if t.stop.has(c) && c != '号' as u32 && !han_at(b, j + 3).is_some_and(|n| n == '路' as u32 || n == '街' as u32) {
             match super::dict::PLACE_WORDS_WITH_STOPS.iter().find(|w| b[j..].starts_with(w.as_bytes())) {
                 Some(w) => {
                     j += w.len();

@@ -41,6 +41,8 @@ fn valid_identifiers_are_found() {
         ("姓名：王伟表示同意", &[(Name, "王伟")]),
         ("由欧阳玉华负责，姓名：云慧", &[(Name, "欧阳玉华"), (Name, "云慧")]),
         ("陕西省杰县沙市呼和浩特路N座", &[(Address, "陕西省杰县沙市呼和浩特路N座")]),
+        ("住址：陕西省宇市徐汇向街G座，", &[(Address, "陕西省宇市徐汇向街G座")]),
+        ("尉秀华女士，李女士", &[(Name, "李")]),
     ];
     for (text, want) in cases {
         assert_eq!(found(text), want.to_vec(), "{text}");
