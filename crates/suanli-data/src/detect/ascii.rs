@@ -3,13 +3,6 @@
 use super::{Span, checks, push};
 use crate::kind::Kind;
 
-fn alnum_end(b: &[u8], mut j: usize) -> usize {
-    while j < b.len() && b[j].is_ascii_alphanumeric() {
-        j += 1;
-    }
-    j
-}
-
 fn digits_end(b: &[u8], mut j: usize) -> usize {
     while j < b.len() && b[j].is_ascii_digit() {
         j += 1;
@@ -19,9 +12,13 @@ fn digits_end(b: &[u8], mut j: usize) -> usize {
 
 /// Reads the word of letters and digits at `i`; returns where scanning goes on.
 pub(super) fn word(b: &[u8], i: usize, out: &mut Vec<Span>) -> usize {
-    let j = alnum_end(b, i);
+    // The word's end and its count of digits in one pass.
+    let (mut j, mut digits) = (i, 0);
+    while j < b.len() && b[j].is_ascii_alphanumeric() {
+        digits += usize::from(b[j].is_ascii_digit());
+        j += 1;
+    }
     let run = &b[i..j];
-    let digits = run.iter().filter(|c| c.is_ascii_digit()).count();
     let all_digits = digits == run.len();
     let after_dot = i > 0 && b[i - 1] == b'.';
     match b.get(j) {
