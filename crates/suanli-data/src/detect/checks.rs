@@ -12,9 +12,19 @@ fn num(s: &[u8]) -> u32 {
     s.iter().fold(0, |n, d| n * 10 + (d - b'0') as u32)
 }
 
+/// [`PROVINCES`] as bits of a number (bit n: code n), looked up without a search.
+const PROVINCE_BITS: u128 = {
+    let (mut bits, mut i) = (0u128, 0);
+    while i < PROVINCES.len() {
+        bits |= 1 << PROVINCES[i];
+        i += 1;
+    }
+    bits
+};
+
 /// Whether two digits are a province-level division code.
 pub fn province_code(s: &[u8]) -> bool {
-    s.len() >= 2 && s[..2].iter().all(u8::is_ascii_digit) && PROVINCES.contains(&(num(&s[..2]) as u8))
+    s.len() >= 2 && s[..2].iter().all(u8::is_ascii_digit) && PROVINCE_BITS >> num(&s[..2]) & 1 == 1
 }
 
 /// A calendar date in YYYYMMDD, years 1900-2099 (no clock is read, so "not in the future" is not checked).
@@ -43,7 +53,7 @@ pub fn resident_id(s: &[u8]) -> bool {
 pub fn uscc(s: &[u8]) -> bool {
     // Characters 3-8 are a division code: a province's, or 10 for national bodies.
     let division = s.len() == 18 && s[2..8].iter().all(u8::is_ascii_digit) && (province_code(&s[2..4]) || &s[2..4] == b"10");
-    if !division || !b"123456789ABCDEFGNY".contains(&s[0]) {
+    if !division || !matches!(s[0], b'1'..=b'9' | b'A'..=b'G' | b'N' | b'Y') {
         return false;
     }
     let id_like = s[..17].iter().all(u8::is_ascii_digit) && (s[17].is_ascii_digit() || s[17] == b'X') && id_shaped(s);
@@ -106,8 +116,8 @@ pub fn passport(s: &[u8]) -> bool {
         return false;
     }
     let digits = |r: &[u8]| r.iter().all(u8::is_ascii_digit);
-    (b"EGDSPHM".contains(&s[0]) && digits(&s[1..]))
-        || (s[0] == b'E' && s[1].is_ascii_uppercase() && !b"IO".contains(&s[1]) && digits(&s[2..]))
+    (matches!(s[0], b'E' | b'G' | b'D' | b'S' | b'P' | b'H' | b'M') && digits(&s[1..]))
+        || (s[0] == b'E' && s[1].is_ascii_uppercase() && !matches!(s[1], b'I' | b'O') && digits(&s[2..]))
 }
 
 #[cfg(test)]
