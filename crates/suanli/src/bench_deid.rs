@@ -218,6 +218,9 @@ fn bar(json_out: bool, n: usize, msg: &str) -> ProgressBar {
 /// The venv's Python, from `deid-peers.sh env` (which fails when it is not installed).
 fn peers_python(scripts: &Path) -> anyhow::Result<PathBuf> {
     let script = scripts.join("deid-peers.sh");
+    if !script.is_file() {
+        bail!("no {}: run from the repository's root, or pass --scripts DIR", script.display());
+    }
     let o = Command::new("bash").arg(&script).arg("env").output().with_context(|| format!("running {}", script.display()))?;
     let text = String::from_utf8_lossy(&o.stdout);
     match text.lines().find_map(|l| l.strip_prefix("SUANLI_DEID_PYTHON=")) {
