@@ -65,23 +65,47 @@ impl PseudonymKey {
     }
 }
 
+/// `s.trim()`, without decoding a character when `s` starts and ends with ASCII that is no space or
+/// control character, or with a CJK ideograph (what nearly every cell does).
+pub(crate) fn trim(s: &str) -> &str {
+    let b = s.as_bytes();
+    let plain = |c: u8| c > b' ' && c < 0x80;
+    let ideograph = |c: u8| (0xE4..=0xE9).contains(&c);
+    let n = b.len();
+    let start = b.first().is_some_and(|&c| plain(c) || ideograph(c));
+    let end = (n >= 1 && plain(b[n - 1])) || (n >= 3 && ideograph(b[n - 3]));
+    if start && end { s } else { s.trim() }
+}
+
 /// Applies an operator to a value of a kind. `key` is needed only for pseudonyms (without one they redact).
 pub fn apply(op: Operator, kind: Kind, value: &str, key: Option<&PseudonymKey>) -> String {
-    match op {
-        Operator::Keep => value.to_string(),
-        Operator::Mask => mask(kind, value),
-        Operator::Pseudonym => match key {
-            Some(k) => pseudonym(k, kind, value),
-            None => redact(kind),
-        },
-        Operator::Generalise => generalise(kind, value),
-        Operator::Suppress => String::new(),
-        Operator::Redact => redact(kind),
+    let mut out = String::with_capacity(value.len() + 8);
+    apply_into(op, kind, value, key, &mut out);
+    out
+}
+
+/// [`apply`] appended to `out` (a delivery writes every value through one buffer).
+pub fn apply_into(op: Operator, kind: Kind, value: &str, key: Option<&PseudonymKey>, out: &mut String) {
+    match (op, key) {
+        (Operator::Keep, _) => out.push_str(value),
+        (Operator::Mask, _) => mask_into(kind, value, out),
+        (Operator::Pseudonym, Some(k)) => out.push_str(&pseudonym(k, kind, value)),
+        (Operator::Generalise, _) => generalise_into(kind, value, out),
+        (Operator::Suppress, _) => {}
+        (Operator::Redact | Operator::Pseudonym, _) => redact_into(kind, out),
     }
 }
 
 pub fn redact(kind: Kind) -> String {
-    format!("[{}]", kind.label_zh())
+    let mut out = String::new();
+    redact_into(kind, &mut out);
+    out
+}
+
+fn redact_into(kind: Kind, out: &mut String) {
+    out.push('[');
+    out.push_str(kind.label_zh());
+    out.push(']');
 }
 
 /// `tag-` and 16 letters a-p from the first 8 bytes of HMAC-SHA256(key, kind, value). Letters only, so
@@ -118,31 +142,62 @@ fn tag(kind: Kind) -> &'static str {
     }
 }
 
-/// Keeps `head` characters at the start and `tail` at the end, and stars the rest.
-fn keep_ends(value: &str, head: usize, tail: usize) -> String {
-    let chars: Vec<char> = value.chars().collect();
-    let n = chars.len();
-    if n <= head + tail {
-        return "*".repeat(n.max(1));
+const STARS: &str = "****************************************************************";
+
+/// `n` stars.
+fn stars(n: usize, out: &mut String) {
+    if n <= STARS.len() {
+        out.push_str(&STARS[..n]);
+    } else {
+        out.extend(std::iter::repeat_n('*', n));
     }
-    chars.iter().enumerate().map(|(i, &c)| if i < head || i >= n - tail || c == '-' || c == '@' { c } else { '*' }).collect()
+}
+
+/// Keeps `head` characters at the start and `tail` at the end, and stars the rest.
+fn keep_ends(value: &str, head: usize, tail: usize, out: &mut String) {
+    let b = value.as_bytes();
+    if b.len() > head + tail && b.iter().all(|&c| c.is_ascii() && c != b'-' && c != b'@') {
+        // ASCII without separators (IDs, codes, passports): characters are bytes, the middle one run.
+        out.push_str(&value[..head]);
+        stars(b.len() - head - tail, out);
+        out.push_str(&value[b.len() - tail..]);
+        return;
+    }
+    let n = value.chars().count();
+    if n <= head + tail {
+        out.extend(std::iter::repeat_n('*', n.max(1)));
+        return;
+    }
+    out.extend(value.chars().enumerate().map(|(i, c)| if i < head || i >= n - tail || c == '-' || c == '@' { c } else { '*' }));
 }
 
 /// Stars the digits of a number except `head` at the start and `tail` at the end; separators stay.
-fn mask_digits(value: &str, head: usize, tail: usize) -> String {
-    let is_digit = |c: char| c.is_ascii_digit() || c == 'X' || c == 'x';
-    let n = value.chars().filter(|&c| is_digit(c)).count();
+fn mask_digits(value: &str, head: usize, tail: usize, out: &mut String) {
+    let is_digit = |c: u8| c.is_ascii_digit() || c == b'X' || c == b'x';
+    let n = value.bytes().filter(|&c| is_digit(c)).count();
+    if n == value.len() {
+        // Digits only (a card, a mobile without separators): kept ends around one run of stars.
+        let (head, tail) = (head.min(n), tail.min(n - head.min(n)));
+        out.push_str(&value[..head]);
+        stars(n - head - tail, out);
+        out.push_str(&value[n - tail..]);
+        return;
+    }
     let mut k = 0;
-    value
-        .chars()
-        .map(|c| {
-            if !is_digit(c) {
-                return c;
-            }
-            k += 1;
-            if k <= head || k > n.saturating_sub(tail) { c } else { '*' }
-        })
-        .collect()
+    // Digits and X are ASCII: bytes can be copied or starred one by one, other characters pass whole.
+    let mut at = 0;
+    for (i, c) in value.bytes().enumerate() {
+        if !is_digit(c) {
+            continue;
+        }
+        k += 1;
+        if k > head && k <= n.saturating_sub(tail) {
+            out.push_str(&value[at..i]);
+            out.push('*');
+            at = i + 1;
+        }
+    }
+    out.push_str(&value[at..]);
 }
 
 fn digit_count(value: &str) -> usize {
@@ -155,20 +210,33 @@ fn area_digits(value: &str) -> usize {
 }
 
 pub fn mask(kind: Kind, value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    mask_into(kind, value, &mut out);
+    out
+}
+
+fn mask_into(kind: Kind, value: &str, out: &mut String) {
     match kind {
-        Kind::ResidentId | Kind::Passport => keep_ends(value, 1, 1),
-        Kind::Uscc => keep_ends(value, 2, 0),
-        Kind::BankCard => mask_digits(value, 4, 4),
-        Kind::Mobile => mask_digits(value, digit_count(value).saturating_sub(8), 4),
-        Kind::Landline => mask_digits(value, area_digits(value), 0),
+        Kind::ResidentId | Kind::Passport => keep_ends(value, 1, 1, out),
+        Kind::Uscc => keep_ends(value, 2, 0, out),
+        Kind::BankCard => mask_digits(value, 4, 4, out),
+        Kind::Mobile => mask_digits(value, digit_count(value).saturating_sub(8), 4, out),
+        Kind::Landline => mask_digits(value, area_digits(value), 0, out),
         Kind::Email => match value.split_once('@') {
-            Some((local, domain)) => format!("{}***@{domain}", local.chars().next().unwrap_or('*')),
-            None => keep_ends(value, 1, 0),
+            Some((local, domain)) => {
+                out.push(local.chars().next().unwrap_or('*'));
+                out.push_str("***@");
+                out.push_str(domain);
+            }
+            None => keep_ends(value, 1, 0, out),
         },
-        Kind::Plate => keep_ends(value, 2, 0),
-        Kind::Name => keep_ends(value, surname_len(value), 0),
-        Kind::Address => format!("{}***", district(value)),
-        Kind::Ipv4 | Kind::Ipv6 | Kind::BirthDate | Kind::Age | Kind::Gender => generalise(kind, value),
+        Kind::Plate => keep_ends(value, 2, 0, out),
+        Kind::Name => keep_ends(value, surname_len(value), 0, out),
+        Kind::Address => {
+            out.push_str(district(value));
+            out.push_str("***");
+        }
+        Kind::Ipv4 | Kind::Ipv6 | Kind::BirthDate | Kind::Age | Kind::Gender => generalise_into(kind, value, out),
     }
 }
 
@@ -207,34 +275,54 @@ pub fn age_band(age: u32, width: u32) -> String {
 }
 
 pub fn generalise(kind: Kind, value: &str) -> String {
-    let v = value.trim();
-    match kind {
-        Kind::ResidentId => v.get(6..10).map_or_else(|| redact(kind), |y| format!("{y}年生")),
-        Kind::BirthDate => year(v).map_or_else(|| redact(kind), str::to_string),
-        Kind::Age => v.parse::<u32>().map_or_else(|_| redact(kind), |a| age_band(a, 10)),
-        Kind::Address => district(v).to_string(),
-        Kind::Ipv4 => match v.rsplit_once('.') {
-            Some((net, _)) => format!("{net}.0/24"),
-            None => redact(kind),
-        },
-        Kind::Ipv6 => v.parse::<core::net::Ipv6Addr>().map_or_else(
-            |_| redact(kind),
-            |a| {
-                let s = a.segments();
-                format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
-            },
-        ),
-        Kind::Mobile => mask_digits(v, digit_count(v).saturating_sub(8), 0),
-        Kind::Landline => {
-            v.split_once(['-', ')', '）']).map_or_else(|| redact(kind), |(a, _)| a.trim_start_matches(['(', '（']).to_string())
+    let mut out = String::with_capacity(value.len());
+    generalise_into(kind, value, &mut out);
+    out
+}
+
+fn generalise_into(kind: Kind, value: &str, out: &mut String) {
+    let v = trim(value);
+    let part = |p: Option<&str>, suffix: &str, out: &mut String| match p {
+        Some(p) => {
+            out.push_str(p);
+            out.push_str(suffix);
         }
-        Kind::Email => v.split_once('@').map_or_else(|| redact(kind), |(_, d)| format!("*@{d}")),
-        Kind::Name => format!("{}某", v.chars().take(surname_len(v)).collect::<String>()),
-        Kind::Plate => v.chars().take(2).collect(),
-        Kind::BankCard => mask_digits(v, 6, 0),
-        Kind::Uscc => v.get(..8).map_or_else(|| redact(kind), str::to_string),
-        Kind::Passport => keep_ends(v, 1, 0),
-        Kind::Gender => v.to_string(),
+        None => redact_into(kind, out),
+    };
+    match kind {
+        Kind::ResidentId => part(v.get(6..10), "年生", out),
+        Kind::BirthDate => part(year(v), "", out),
+        Kind::Age => match v.parse::<u32>() {
+            Ok(a) => out.push_str(&age_band(a, 10)),
+            Err(_) => redact_into(kind, out),
+        },
+        Kind::Address => out.push_str(district(v)),
+        Kind::Ipv4 => part(v.rsplit_once('.').map(|(net, _)| net), ".0/24", out),
+        Kind::Ipv6 => match v.parse::<core::net::Ipv6Addr>() {
+            Ok(a) => {
+                let s = a.segments();
+                out.push_str(&format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]));
+            }
+            Err(_) => redact_into(kind, out),
+        },
+        Kind::Mobile => mask_digits(v, digit_count(v).saturating_sub(8), 0, out),
+        Kind::Landline => part(v.split_once(['-', ')', '）']).map(|(a, _)| a.trim_start_matches(['(', '（'])), "", out),
+        Kind::Email => match v.split_once('@') {
+            Some((_, d)) => {
+                out.push_str("*@");
+                out.push_str(d);
+            }
+            None => redact_into(kind, out),
+        },
+        Kind::Name => {
+            out.extend(v.chars().take(surname_len(v)));
+            out.push('某');
+        }
+        Kind::Plate => out.extend(v.chars().take(2)),
+        Kind::BankCard => mask_digits(v, 6, 0, out),
+        Kind::Uscc => part(v.get(..8), "", out),
+        Kind::Passport => keep_ends(v, 1, 0, out),
+        Kind::Gender => out.push_str(v),
     }
 }
 
@@ -251,6 +339,12 @@ mod tests {
             (Mask, Mobile, "+8613812345678", "+86138****5678"),
             (Mask, ResidentId, "11010519491231002X", "1****************X"),
             (Mask, BankCard, "6222021234567890123", "6222***********0123"),
+            (Mask, BankCard, "6222 0212 3456 7890", "6222 **** **** 7890"),
+            (Mask, Passport, "E12345678", "E*******8"),
+            (Mask, Passport, "E1", "**"),
+            (Mask, Uscc, "9144030071526726XG", "91****************"),
+            (Generalise, BankCard, "6222021234567890123", "622202*************"),
+            (Generalise, Mobile, "13812345678", "138********"),
             (Mask, Landline, "0571-88888888", "0571-********"),
             (Mask, Landline, "（021）62345678", "（021）********"),
             (Mask, Mobile, "138 1234 5678", "138 **** 5678"),
@@ -273,6 +367,45 @@ mod tests {
         ];
         for (op, kind, value, want) in cases {
             assert_eq!(apply(op, kind, value, None), want, "{op:?} {kind} {value}");
+        }
+    }
+
+    /// The CSV writer relies on it: a plain record stays plain once de-identified.
+    #[test]
+    fn no_operator_writes_a_character_that_needs_quoting() {
+        let key = PseudonymKey::new(b"k");
+        let values = [
+            "11010519491231002X",
+            "13812345678",
+            "0571-88888888",
+            "a.b@example.com",
+            "192.168.1.10",
+            "2001:db8::1",
+            "浙A12345",
+            "E12345678",
+            "张伟",
+            "浙江省杭州市西湖区文三路90号",
+            "1990-03-07",
+            "37",
+            "男",
+            "9144030071526726XG",
+            "6222021234567890123",
+        ];
+        for op in [Operator::Keep, Operator::Mask, Operator::Pseudonym, Operator::Generalise, Operator::Suppress, Operator::Redact] {
+            for kind in Kind::ALL {
+                for v in values {
+                    let out = apply(op, kind, v, Some(&key));
+                    assert!(!out.contains([',', '"', '\r', '\n']), "{op:?} {kind} {v} gave {out:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn trim_is_str_trim() {
+        for s in ["", " ", "a", " a ", "张伟", " 张伟", "张伟\u{3000}", "\u{3000}张伟", "13812345678\t", "·x", "x\u{a0}", "\u{1c}x"]
+        {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
         }
     }
 

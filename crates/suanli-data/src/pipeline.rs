@@ -5,7 +5,7 @@ use crate::error::DataError;
 use crate::kind::Kind;
 use crate::ops::PseudonymKey;
 use crate::policy::Policy;
-use crate::reader::{CsvReader, Encoding, JsonLinesReader, Limits, RecordBuf, write_csv_field, write_csv_record};
+use crate::reader::{CsvReader, Encoding, JsonLinesReader, Limits, RecordBuf, push_csv_field, write_csv_record};
 use crate::table::{Deidentifier, Profiler, Report, SAMPLE_ROWS};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -192,29 +192,24 @@ fn second_pass<R: BufRead, W: Write>(
     if opts.format == Format::Csv {
         let mut reader = CsvReader::new(r, opts.encoding, opts.limits);
         write_csv_record(&reader.header()?, &mut buf);
-        let (mut rec, mut cell) = (RecordBuf::default(), String::new());
+        write(out, &mut buf)?;
+        let (mut rec, mut cell, mut text) = (RecordBuf::default(), String::new(), String::with_capacity(2 * FLUSH_BYTES));
         while let Some(item) = reader.read_into(&mut rec) {
             match item {
                 Ok(()) => {
                     if deid.begin_row(index) {
-                        for (c, v) in rec.fields().enumerate() {
-                            if c > 0 {
-                                buf.push(b',');
-                            }
-                            cell.clear();
-                            deid.field_into(Some(c), v, &mut cell);
-                            write_csv_field(&cell, &mut buf);
-                        }
-                        buf.extend_from_slice(b"\r\n");
+                        csv_row(deid, &rec, &mut cell, &mut text);
                     }
                     index += 1;
                 }
                 Err(e) => refuse(e, deid, &mut problems)?,
             }
-            if buf.len() >= FLUSH_BYTES {
-                write(out, &mut buf)?;
+            if text.len() >= FLUSH_BYTES {
+                out.write_all(text.as_bytes()).map_err(|e| DataError::Write(e.to_string()))?;
+                text.clear();
             }
         }
+        out.write_all(text.as_bytes()).map_err(|e| DataError::Write(e.to_string()))?;
     } else {
         for item in JsonLinesReader::new(r, opts.encoding, opts.limits) {
             match item {
@@ -235,7 +230,25 @@ fn second_pass<R: BufRead, W: Write>(
     }
     write(out, &mut buf)?;
     out.flush().map_err(|e| DataError::Write(e.to_string()))?;
-    Ok(Outcome { report: deid.report().clone(), problems })
+    Ok(Outcome { report: deid.report(), problems })
+}
+
+/// Appends a de-identified CSV row to `text`. A plain record's values go straight in: nothing in it
+/// needs quoting, and no operator writes a comma, a quote or a line break.
+fn csv_row(deid: &mut Deidentifier, rec: &RecordBuf, cell: &mut String, text: &mut String) {
+    for (c, v) in rec.fields().enumerate() {
+        if c > 0 {
+            text.push(',');
+        }
+        if rec.plain() {
+            deid.field_into(Some(c), v, text);
+        } else {
+            cell.clear();
+            deid.field_into(Some(c), v, cell);
+            push_csv_field(cell, text);
+        }
+    }
+    text.push_str("\r\n");
 }
 
 /// A JSON row: top-level values by their column, nested strings and numbers as free text.

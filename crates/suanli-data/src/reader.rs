@@ -5,6 +5,7 @@
 //! reported), never buffered whole. A NUL byte means the input is binary: reading stops there.
 
 use crate::error::{DataError, RowErrorKind};
+use memchr::{memchr, memchr2, memchr3};
 use std::borrow::Cow;
 use std::io::BufRead;
 
@@ -29,10 +30,13 @@ impl Encoding {
 
     fn decode(self, bytes: &[u8]) -> Result<Cow<'_, str>, String> {
         match self {
-            Encoding::Utf8 => match std::str::from_utf8(bytes) {
+            // simdutf8 validates a whole record at once (std's validator goes a character at a time
+            // through Chinese text); std's finds where it breaks, for the message.
+            Encoding::Utf8 => match simdutf8::basic::from_utf8(bytes) {
                 Ok(s) => Ok(Cow::Borrowed(s)),
-                Err(e) => {
-                    Err(format!("not valid UTF-8 (at byte {}); if the file is GBK or GB18030, pass --encoding gbk", e.valid_up_to() + 1))
+                Err(_) => {
+                    let at = std::str::from_utf8(bytes).err().map_or(0, |e| e.valid_up_to());
+                    Err(format!("not valid UTF-8 (at byte {}); if the file is GBK or GB18030, pass --encoding gbk", at + 1))
                 }
             },
             // encoding_rs decodes GBK with the GB18030 decoder (GBK is its two-byte subset).
@@ -69,6 +73,8 @@ struct Raw {
     lines: u64,
     overflow: bool,
     open_quote: bool,
+    /// Whether the record holds a quote at all (without one, its fields are what lies between commas).
+    quoted: bool,
 }
 
 /// Reads raw records (lines; with `quotes`, newlines inside quotes do not end one).
@@ -90,7 +96,7 @@ impl<R: BufRead> RawReader<R> {
     /// The next record into `self.buf`, or None at the end.
     fn next(&mut self) -> Result<Option<Raw>, DataError> {
         self.buf.clear();
-        let mut raw = Raw { line: self.line, lines: 0, overflow: false, open_quote: false };
+        let mut raw = Raw { line: self.line, lines: 0, overflow: false, open_quote: false, quoted: false };
         let mut any = false;
         loop {
             let chunk = self.r.fill_buf().map_err(|e| DataError::Read(format!("line {}: {e}", self.line)))?;
@@ -101,8 +107,12 @@ impl<R: BufRead> RawReader<R> {
             any = true;
             let mut take = chunk.len();
             let mut done = false;
-            for (i, &b) in chunk.iter().enumerate() {
-                match b {
+            // Only NULs, quotes and newlines matter here: memchr jumps from one to the next.
+            let mut p = 0;
+            while let Some(k) = if self.quotes { memchr3(0, b'"', b'\n', &chunk[p..]) } else { memchr2(0, b'\n', &chunk[p..]) } {
+                let i = p + k;
+                p = i + 1;
+                match chunk[i] {
                     0 => {
                         return Err(DataError::row(
                             self.line + raw.lines,
@@ -110,8 +120,11 @@ impl<R: BufRead> RawReader<R> {
                             "holds a NUL byte: the input is binary, not text",
                         ));
                     }
-                    b'"' if self.quotes => raw.open_quote = !raw.open_quote,
-                    b'\n' => {
+                    b'"' => {
+                        raw.open_quote = !raw.open_quote;
+                        raw.quoted = true;
+                    }
+                    _ => {
                         raw.lines += 1;
                         if !raw.open_quote {
                             take = i + 1;
@@ -119,7 +132,6 @@ impl<R: BufRead> RawReader<R> {
                             break;
                         }
                     }
-                    _ => {}
                 }
             }
             let room = self.limit.saturating_sub(self.buf.len());
@@ -150,14 +162,19 @@ impl<R: BufRead> RawReader<R> {
 
 /// The field starting at `i` up to the next comma (or the end), as a byte offset.
 fn field_end(b: &[u8], i: usize) -> usize {
-    b[i..].iter().position(|&c| c == b',').map_or(b.len(), |p| i + p)
+    memchr(b',', &b[i..]).map_or(b.len(), |p| i + p)
 }
 
-/// A record's fields in one buffer reused from record to record (no allocation per field).
+/// A record's fields in one buffer reused from record to record (no allocation per field): field
+/// `i` is `text[starts[i]..ends[i]]`.
 #[derive(Debug, Default, Clone)]
 pub struct RecordBuf {
     pub line: u64,
+    /// No field held a quote or a carriage return, so none needs quoting when written back
+    /// (unless a value written in its place holds one, which no operator's output does).
+    plain: bool,
     text: String,
+    starts: Vec<usize>,
     ends: Vec<usize>,
 }
 
@@ -171,17 +188,26 @@ impl RecordBuf {
     }
 
     pub fn field(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.text[start..self.ends[i]]
+        &self.text[self.starts[i]..self.ends[i]]
+    }
+
+    /// Whether the record came without quotes and carriage returns (see the field's note).
+    pub fn plain(&self) -> bool {
+        self.plain
     }
 
     pub fn fields(&self) -> impl Iterator<Item = &str> {
-        (0..self.ends.len()).map(|i| self.field(i))
+        self.starts.iter().zip(&self.ends).map(|(&s, &e)| &self.text[s..e])
     }
 
     fn clear(&mut self) {
         self.text.clear();
+        self.starts.clear();
         self.ends.clear();
+    }
+
+    fn start_field(&mut self) {
+        self.starts.push(self.text.len());
     }
 
     fn end_field(&mut self) {
@@ -190,16 +216,29 @@ impl RecordBuf {
 }
 
 /// Splits an RFC 4180 record into fields (quotes removed, `""` unescaped; text after a closing quote is kept).
-fn split_fields(rec: &str, buf: &mut RecordBuf) {
+fn split_fields(rec: &str, quoted: bool, buf: &mut RecordBuf) {
     buf.clear();
     let b = rec.as_bytes();
+    buf.plain = !quoted && memchr(b'\r', b).is_none();
+    if !quoted {
+        // No quotes (most records): the record is copied whole and its fields lie between commas.
+        buf.text.push_str(rec);
+        buf.starts.push(0);
+        for i in memchr::memchr_iter(b',', b) {
+            buf.ends.push(i);
+            buf.starts.push(i + 1);
+        }
+        buf.ends.push(b.len());
+        return;
+    }
     let mut i = 0;
     loop {
+        buf.start_field();
         if b.get(i) == Some(&b'"') {
             i += 1;
             let mut start = i;
             loop {
-                match b[i..].iter().position(|&c| c == b'"') {
+                match memchr(b'"', &b[i..]) {
                     None => {
                         buf.text.push_str(&rec[start..]);
                         i = b.len();
@@ -306,7 +345,7 @@ impl<R: BufRead> CsvReader<R> {
                 continue;
             }
             match self.encoding.decode(text) {
-                Ok(text) => split_fields(&text, buf),
+                Ok(text) => split_fields(&text, raw.quoted, buf),
                 Err(why) => return err(RowErrorKind::InvalidEncoding, format!("the record is {why}")),
             };
             buf.line = line;
@@ -395,20 +434,39 @@ impl<R: BufRead> Iterator for JsonLinesReader<R> {
     }
 }
 
+/// Whether a field must be quoted: it holds a comma, a quote or a line break.
+fn needs_quotes(f: &[u8]) -> bool {
+    const SPECIAL: [bool; 256] = {
+        let mut t = [false; 256];
+        t[b',' as usize] = true;
+        t[b'"' as usize] = true;
+        t[b'\n' as usize] = true;
+        t[b'\r' as usize] = true;
+        t
+    };
+    // A short field is quicker to walk than to hand to memchr twice.
+    if f.len() < 64 {
+        f.iter().any(|&c| SPECIAL[c as usize])
+    } else {
+        memchr3(b',', b'"', b'\n', f).is_some() || memchr(b'\r', f).is_some()
+    }
+}
+
+/// A field as written to CSV, in pieces: itself, or quoted with its quotes doubled (RFC 4180).
+fn csv_pieces(f: &str) -> impl Iterator<Item = &str> {
+    let q = if needs_quotes(f.as_bytes()) { "\"" } else { "" };
+    let parts = f.split_inclusive('"').flat_map(move |p| [p, if !q.is_empty() && p.ends_with('"') { "\"" } else { "" }]);
+    std::iter::once(q).chain(parts).chain(std::iter::once(q))
+}
+
 /// Appends one CSV field, quoted when it must be (RFC 4180).
 pub fn write_csv_field(f: &str, out: &mut Vec<u8>) {
-    if f.bytes().any(|c| matches!(c, b',' | b'"' | b'\n' | b'\r')) {
-        out.push(b'"');
-        for part in f.split_inclusive('"') {
-            out.extend_from_slice(part.as_bytes());
-            if part.ends_with('"') {
-                out.push(b'"');
-            }
-        }
-        out.push(b'"');
-    } else {
-        out.extend_from_slice(f.as_bytes());
-    }
+    csv_pieces(f).for_each(|p| out.extend_from_slice(p.as_bytes()));
+}
+
+/// [`write_csv_field`] into text.
+pub fn push_csv_field(f: &str, out: &mut String) {
+    csv_pieces(f).for_each(|p| out.push_str(p));
 }
 
 /// Appends one CSV record (RFC 4180 quoting, CRLF) to `out`.

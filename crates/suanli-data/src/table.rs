@@ -5,7 +5,7 @@ use crate::detect::{Span, looks_like_name, scan_into};
 use crate::error::DataError;
 use crate::kanon::{Hierarchy, KPlan, KReport, QuasiTable};
 use crate::kind::Kind;
-use crate::ops::{Operator, PseudonymKey, apply};
+use crate::ops::{Operator, PseudonymKey, apply_into};
 use crate::policy::Policy;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -99,8 +99,14 @@ pub struct Deidentifier {
     quasi_of: Vec<Option<usize>>,
     plan: Option<KPlan>,
     spans: Vec<Span>,
+    /// The policy's operator per kind (by `Kind as usize`), and what was found of each: counted
+    /// here per value, put in the report when it is asked for.
+    ops: [Operator; KINDS],
+    found: [u64; KINDS],
     report: Report,
 }
+
+const KINDS: usize = Kind::ALL.len();
 
 impl Deidentifier {
     /// Checks the policy against the key and the quasi-identifier columns (by name).
@@ -125,7 +131,8 @@ impl Deidentifier {
             quasi_of[c] = Some(i);
         }
         let report = Report { columns: columns.clone(), ..Report::default() };
-        Ok(Deidentifier { policy, key, columns, quasi_of, plan: None, spans: Vec::new(), report })
+        let ops = Kind::ALL.map(|k| policy.action(k));
+        Ok(Deidentifier { policy, key, columns, quasi_of, plan: None, spans: Vec::new(), ops, found: [0; KINDS], report })
     }
 
     /// An empty table of this delivery's quasi-identifiers, each with its hierarchy (inferred from `sample`
@@ -168,11 +175,6 @@ impl Deidentifier {
         &self.policy
     }
 
-    fn count(&mut self, kind: Kind, op: Operator) {
-        *self.report.found.entry(kind).or_default() += 1;
-        self.report.actions.insert(kind, op);
-    }
-
     /// De-identifies free text: every span found gets its kind's operator.
     pub fn text(&mut self, text: &str) -> String {
         let mut out = String::new();
@@ -183,21 +185,20 @@ impl Deidentifier {
     /// [`Deidentifier::text`] appended to `out`.
     pub fn text_into(&mut self, text: &str, out: &mut String) {
         scan_into(text, &mut self.spans);
-        if self.spans.is_empty() {
-            out.push_str(text);
-            return;
-        }
-        let spans = std::mem::take(&mut self.spans);
+        self.rewrite(text, 0, out);
+    }
+
+    /// Appends `text` with each span of `self.spans` (offsets from `text[base..]`) replaced by its operator's output.
+    fn rewrite(&mut self, text: &str, base: usize, out: &mut String) {
         let mut at = 0;
-        for s in &spans {
-            let op = self.policy.action(s.kind);
-            self.count(s.kind, op);
-            out.push_str(&text[at..s.start]);
-            out.push_str(&apply(op, s.kind, &text[s.start..s.end], self.key.as_ref()));
-            at = s.end;
+        for s in &self.spans {
+            let (start, end, k) = (base + s.start, base + s.end, s.kind as usize);
+            self.found[k] += 1;
+            out.push_str(&text[at..start]);
+            apply_into(self.ops[k], s.kind, &text[start..end], self.key.as_ref(), out);
+            at = end;
         }
         out.push_str(&text[at..]);
-        self.spans = spans;
     }
 
     /// De-identifies one cell of column `col` (None: a value outside the profiled columns).
@@ -211,7 +212,7 @@ impl Deidentifier {
     /// it: a cell that is wholly another kind gets that kind's operator, a cell with identifiers inside
     /// text is treated as free text (so a resident ID in a mobile column is not masked as a mobile).
     fn cell_into(&mut self, col: Option<usize>, value: &str, out: &mut String) {
-        let v = value.trim();
+        let v = crate::ops::trim(value);
         let Some(column_kind) = col.and_then(|c| self.columns.get(c)).and_then(|c| c.kind).filter(|_| !v.is_empty()) else {
             return self.text_into(value, out);
         };
@@ -219,11 +220,11 @@ impl Deidentifier {
         let kind = match self.spans.as_slice() {
             [] => column_kind,
             [s] if s.start == 0 && s.end == v.len() => s.kind,
-            _ => return self.text_into(value, out),
+            // Free text: the spans found in the trimmed cell, placed back in the cell (no second scan).
+            _ => return self.rewrite(value, v.as_ptr() as usize - value.as_ptr() as usize, out),
         };
-        let op = self.policy.action(kind);
-        self.count(kind, op);
-        out.push_str(&apply(op, kind, v, self.key.as_ref()));
+        self.found[kind as usize] += 1;
+        apply_into(self.ops[kind as usize], kind, v, self.key.as_ref(), out);
     }
 
     /// Starts the `row`-th valid row (counting from 0, as in the first pass); false when k-anonymity
@@ -263,8 +264,14 @@ impl Deidentifier {
         self.report.rows_malformed += 1;
     }
 
-    pub fn report(&self) -> &Report {
-        &self.report
+    /// What the delivery found and did so far.
+    pub fn report(&self) -> Report {
+        let mut r = self.report.clone();
+        for (k, &n) in Kind::ALL.iter().zip(&self.found).filter(|(_, n)| **n > 0) {
+            r.found.insert(*k, n);
+            r.actions.insert(*k, self.ops[*k as usize]);
+        }
+        r
     }
 }
 

@@ -1,6 +1,7 @@
 //! The `suanli` binary: `serve` runs the platform; the other subcommands talk to a running server over its API.
 
 mod bench;
+mod bench_deid;
 mod bench_dispatch;
 mod bench_energy;
 mod bench_gateway;
@@ -365,6 +366,27 @@ enum BenchCmd {
         /// How many times faster than recorded the trace's arrivals are replayed.
         #[arg(long, default_value_t = 10.0)]
         trace_speedup: f64,
+    },
+    /// De-identification: F1 per kind and MB/s on one core on a labelled corpus of Chinese text
+    /// (scripts/deid_corpus.py), against Microsoft Presidio on the same corpus.
+    Deid {
+        /// Megabytes of text to generate.
+        #[arg(long, default_value_t = 2.0)]
+        mb: f64,
+        /// Timed runs of each measurement (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// A labelled corpus (JSON Lines of text and spans) instead of a generated one.
+        #[arg(long)]
+        corpus: Option<std::path::PathBuf>,
+        /// Leave Presidio out.
+        #[arg(long)]
+        no_presidio: bool,
+        /// Where deid-peers.sh, deid_corpus.py and deid_presidio.py are.
+        #[arg(long, default_value = "scripts")]
+        scripts: std::path::PathBuf,
     },
     /// The live heuristic's gap to the exact MILP optimum on random contended instances.
     Optimality {
@@ -928,6 +950,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 trace_speedup: trace_speedup.max(0.001),
             };
             bench_gateway::gateway(b, fmt == Format::Json).await
+        }
+        Command::Bench(BenchCmd::Deid { mb, runs, seed, corpus, no_presidio, scripts }) => {
+            let b = bench_deid::DeidBench { mb: mb.max(0.01), runs: runs.max(1), seed, corpus, presidio: !no_presidio, scripts };
+            tokio::task::block_in_place(|| bench_deid::deid(b, fmt == Format::Json))
         }
         Command::Bench(BenchCmd::Optimality { instances, seed }) => {
             tokio::task::block_in_place(|| bench::optimality(instances.max(1), seed, fmt == Format::Json))

@@ -3,13 +3,6 @@
 use super::{Span, checks, push};
 use crate::kind::Kind;
 
-fn alnum_end(b: &[u8], mut j: usize) -> usize {
-    while j < b.len() && b[j].is_ascii_alphanumeric() {
-        j += 1;
-    }
-    j
-}
-
 fn digits_end(b: &[u8], mut j: usize) -> usize {
     while j < b.len() && b[j].is_ascii_digit() {
         j += 1;
@@ -19,9 +12,13 @@ fn digits_end(b: &[u8], mut j: usize) -> usize {
 
 /// Reads the word of letters and digits at `i`; returns where scanning goes on.
 pub(super) fn word(b: &[u8], i: usize, out: &mut Vec<Span>) -> usize {
-    let j = alnum_end(b, i);
+    // The word's end and its count of digits in one pass.
+    let (mut j, mut digits) = (i, 0);
+    while j < b.len() && b[j].is_ascii_alphanumeric() {
+        digits += usize::from(b[j].is_ascii_digit());
+        j += 1;
+    }
     let run = &b[i..j];
-    let digits = run.iter().filter(|c| c.is_ascii_digit()).count();
     let all_digits = digits == run.len();
     let after_dot = i > 0 && b[i - 1] == b'.';
     match b.get(j) {
@@ -61,7 +58,11 @@ fn classify(run: &[u8], all_digits: bool) -> Option<Kind> {
         if checks::resident_id(run) {
             return Some(Kind::ResidentId);
         }
-        // A UnionPay number passing Luhn is a card even if it also passes GB 32100 (register code 6 is rare).
+        // An 18-digit number opening with UnionPay's 62 is a card when it passes Luhn and a mistyped
+        // card when not, even if it passes GB 32100 (register code 6, travel, is rare).
+        if all_digits && run.starts_with(b"62") {
+            return checks::bank_card(run).then_some(Kind::BankCard);
+        }
         if all_digits && run.starts_with(b"6") && checks::bank_card(run) {
             return Some(Kind::BankCard);
         }
@@ -80,9 +81,10 @@ fn classify(run: &[u8], all_digits: bool) -> Option<Kind> {
     (n == 9 && checks::passport(run)).then_some(Kind::Passport)
 }
 
-/// Digit runs inside a word of letters and digits (`tel13812345678`, `ID11010519491231002X`).
+/// Digit runs after letters inside a word (`tel13812345678`, `ID11010519491231002X`). A run that
+/// opens the word (`13350802793GX8NF75`) is part of a code, not a number of its own.
 fn inner_digits(b: &[u8], i: usize, j: usize, out: &mut Vec<Span>) {
-    let mut s = i;
+    let mut s = digits_end(b, i).min(j);
     while s < j {
         if !b[s].is_ascii_digit() {
             s += 1;
@@ -183,14 +185,70 @@ fn ipv6(b: &[u8], i: usize) -> Option<usize> {
     while j > i + 2 && (b[j - 1] == b'.' || (b[j - 1] == b':' && b[j - 2] != b':')) {
         j -= 1;
     }
-    let cand = std::str::from_utf8(&b[i..j]).ok()?;
-    if cand.bytes().filter(|&c| c == b':').count() < 2 {
+    let cand = &b[i..j];
+    if cand.iter().filter(|&&c| c == b':').count() < 2 || network(b, j) {
         return None;
     }
-    if network(b, j) {
-        return None;
+    ipv6_text(cand).then_some(j)
+}
+
+/// Whether `s` is an IPv6 address in text form (RFC 4291 2.2): eight groups of one to four hex
+/// digits, or fewer around one `::`, the last two of which may be a dotted IPv4 address.
+pub(super) fn ipv6_text(s: &[u8]) -> bool {
+    let n = s.len();
+    let (mut groups, mut double, mut i) = (0, false, 0);
+    if s.starts_with(b"::") {
+        (double, i) = (true, 2);
+    } else if s.first() == Some(&b':') {
+        return false;
     }
-    cand.parse::<core::net::Ipv6Addr>().ok().map(|_| j)
+    while i < n {
+        let mut e = i;
+        while e < n && s[e].is_ascii_hexdigit() {
+            e += 1;
+        }
+        if s.get(e) == Some(&b'.') {
+            // An IPv4 tail ends the address and stands for two groups.
+            if !dotted_quad(&s[i..]) {
+                return false;
+            }
+            groups += 2;
+            break;
+        }
+        if e == i || e - i > 4 {
+            return false;
+        }
+        groups += 1;
+        i = e;
+        if i == n {
+            break;
+        }
+        if s[i] != b':' || i + 1 == n {
+            return false;
+        }
+        i += 1;
+        if s[i] == b':' {
+            if double {
+                return false;
+            }
+            double = true;
+            i += 1;
+        }
+    }
+    if double { groups <= 7 } else { groups == 8 }
+}
+
+/// Four decimal octets 0-255 without leading zeros, and nothing else.
+fn dotted_quad(s: &[u8]) -> bool {
+    let mut parts = 0;
+    for part in s.split(|&c| c == b'.') {
+        parts += 1;
+        let ok = !part.is_empty() && part.len() <= 3 && part.iter().all(u8::is_ascii_digit) && (part.len() == 1 || part[0] != b'0');
+        if !ok || part.iter().fold(0u32, |v, d| v * 10 + (d - b'0') as u32) > 255 {
+            return false;
+        }
+    }
+    parts == 4
 }
 
 /// A `/prefix` after an address makes it a network (what generalising leaves), not a host.

@@ -12,9 +12,19 @@ fn num(s: &[u8]) -> u32 {
     s.iter().fold(0, |n, d| n * 10 + (d - b'0') as u32)
 }
 
+/// [`PROVINCES`] as bits of a number (bit n: code n), looked up without a search.
+const PROVINCE_BITS: u128 = {
+    let (mut bits, mut i) = (0u128, 0);
+    while i < PROVINCES.len() {
+        bits |= 1 << PROVINCES[i];
+        i += 1;
+    }
+    bits
+};
+
 /// Whether two digits are a province-level division code.
 pub fn province_code(s: &[u8]) -> bool {
-    s.len() >= 2 && s[..2].iter().all(u8::is_ascii_digit) && PROVINCES.contains(&(num(&s[..2]) as u8))
+    s.len() >= 2 && s[..2].iter().all(u8::is_ascii_digit) && PROVINCE_BITS >> num(&s[..2]) & 1 == 1
 }
 
 /// A calendar date in YYYYMMDD, years 1900-2099 (no clock is read, so "not in the future" is not checked).
@@ -43,10 +53,11 @@ pub fn resident_id(s: &[u8]) -> bool {
 pub fn uscc(s: &[u8]) -> bool {
     // Characters 3-8 are a division code: a province's, or 10 for national bodies.
     let division = s.len() == 18 && s[2..8].iter().all(u8::is_ascii_digit) && (province_code(&s[2..4]) || &s[2..4] == b"10");
-    if !division || !b"123456789ABCDEFGNY".contains(&s[0]) {
+    if !division || !matches!(s[0], b'1'..=b'9' | b'A'..=b'G' | b'N' | b'Y') {
         return false;
     }
-    if !s.iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) {
+    let id_like = s[..17].iter().all(u8::is_ascii_digit) && (s[17].is_ascii_digit() || s[17] == b'X') && id_shaped(s);
+    if !s.iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) || id_like {
         return false;
     }
     let Ok(text) = std::str::from_utf8(s) else { return false };
@@ -83,9 +94,15 @@ pub fn bank_card(d: &[u8]) -> bool {
     scheme && !(n == 18 && id_shaped(d)) && luhn(d)
 }
 
-/// A province code and a valid birth date where a resident ID has them.
+/// A province code and the shape of a birth date (year 1900-2099, month 01-12, day 01-31) where a
+/// resident ID has them: a mistyped ID (a wrong check digit, 30 February) is still no card number
+/// nor credit code, whatever its digits add up to.
 pub fn id_shaped(s: &[u8]) -> bool {
-    s.len() == 18 && province_code(s) && date_yyyymmdd(&s[6..14])
+    if s.len() != 18 || !province_code(s) || !s[6..14].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let (y, m, d) = (num(&s[6..10]), num(&s[10..12]), num(&s[12..14]));
+    (1900..=2099).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d)
 }
 
 /// A mainland mobile number: 1[3-9] and nine more digits.
@@ -99,8 +116,8 @@ pub fn passport(s: &[u8]) -> bool {
         return false;
     }
     let digits = |r: &[u8]| r.iter().all(u8::is_ascii_digit);
-    (b"EGDSPHM".contains(&s[0]) && digits(&s[1..]))
-        || (s[0] == b'E' && s[1].is_ascii_uppercase() && !b"IO".contains(&s[1]) && digits(&s[2..]))
+    (matches!(s[0], b'E' | b'G' | b'D' | b'S' | b'P' | b'H' | b'M') && digits(&s[1..]))
+        || (s[0] == b'E' && s[1].is_ascii_uppercase() && !matches!(s[1], b'I' | b'O') && digits(&s[2..]))
 }
 
 #[cfg(test)]
@@ -119,6 +136,9 @@ mod tests {
             (uscc, "9144030071526726XG", true),
             (uscc, "91110000600037341L", true),
             (uscc, "9144030071526726XH", false),
+            (uscc, "411402195502305901", false), // a resident ID with 30 February, passing GB 32100 by chance
+            (uscc, "34110019861030033X", false), // a resident ID with a wrong check character, the same
+            (bank_card, "620501199502303737", false), // the same, passing Luhn by chance
             (uscc, "9144030071526726xg", false), // lower case is not scanned
             (luhn, "4111111111111112", false),
             (luhn, "79927398713", true),

@@ -3,9 +3,9 @@
 //! The scanner looks at each byte once through a class table. ASCII letters and digits are read
 //! as whole words and classified by length and check digit (ID, credit code, card, mobile,
 //! passport), or by the byte after them (IPv4 dots, IPv6 colons, landline dashes); `@` starts an
-//! e-mail; a three-byte UTF-8 character is decoded and looked up in a bitmap of the characters
-//! a Chinese detector starts with (plate provinces, place names, name-context words), and all
-//! others are skipped. No regular expression, no backtracking beyond a candidate's own bytes.
+//! e-mail; a CJK ideograph is decoded and looked up in a table of the detectors that may start
+//! at it (plate provinces, place names, name-context words), and all others are skipped, as are
+//! other three-byte characters but `（`. No regular expression, no backtracking beyond a candidate's own bytes.
 
 mod ascii;
 pub mod checks;
@@ -29,6 +29,10 @@ const AT: u8 = 2;
 const COLON: u8 = 3;
 const OPEN: u8 = 4;
 const CJK: u8 = 5;
+/// Lead bytes of other three-byte characters (punctuation, kana ...): no detector starts there.
+const SKIP3: u8 = 6;
+/// EF, the lead byte of fullwidth forms such as `（`.
+const FULLWIDTH: u8 = 7;
 
 const CLASS: [u8; 256] = {
     let mut t = [SKIP; 256];
@@ -43,8 +47,12 @@ const CLASS: [u8; 256] = {
             COLON
         } else if c == b'(' {
             OPEN
-        } else if c >= 0xE0 && c <= 0xEF {
+        } else if c >= 0xE4 && c <= 0xE9 {
             CJK
+        } else if c == 0xEF {
+            FULLWIDTH
+        } else if c >= 0xE0 && c <= 0xEF {
+            SKIP3
         } else {
             SKIP
         };
@@ -74,6 +82,8 @@ pub fn scan_into(text: &str, out: &mut Vec<Span>) {
             COLON => ascii::colon(b, i, out),
             OPEN => ascii::paren(b, i, i + 1, out),
             CJK => cjk::char3(t, b, i, out),
+            SKIP3 => i + 3,
+            FULLWIDTH => cjk::fullwidth(b, i, out),
             _ => i + 1,
         };
     }

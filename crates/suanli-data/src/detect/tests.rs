@@ -34,6 +34,15 @@ fn valid_identifiers_are_found() {
         ("请王小明先生到前台，李女士稍候", &[(Name, "王小明"), (Name, "李")]),
         ("住在浙江省杭州市西湖区文三路90号附近", &[(Address, "浙江省杭州市西湖区文三路90号")]),
         ("杭州市余杭区五常街道文一西路969号3幢201室", &[(Address, "杭州市余杭区五常街道文一西路969号3幢201室")]),
+        ("天津市和平区南京路189号和平大厦", &[(Address, "天津市和平区南京路189号")]),
+        ("湖北省佳市和平哈尔滨街j座", &[(Address, "湖北省佳市和平哈尔滨街j座")]),
+        ("收件人：傅红雪，客户赖小明先生", &[(Name, "傅红雪"), (Name, "赖小明")]),
+        ("经核实，刘建平表示同意；由王伟负责。", &[(Name, "刘建平"), (Name, "王伟")]),
+        ("姓名：王伟表示同意", &[(Name, "王伟")]),
+        ("由欧阳玉华负责，姓名：云慧", &[(Name, "欧阳玉华"), (Name, "云慧")]),
+        ("陕西省杰县沙市呼和浩特路N座", &[(Address, "陕西省杰县沙市呼和浩特路N座")]),
+        ("住址：陕西省宇市徐汇向街G座，", &[(Address, "陕西省宇市徐汇向街G座")]),
+        ("尉秀华女士，李女士", &[(Name, "李")]),
     ];
     for (text, want) in cases {
         assert_eq!(found(text), want.to_vec(), "{text}");
@@ -43,27 +52,31 @@ fn valid_identifiers_are_found() {
 #[test]
 fn lookalikes_are_not_found() {
     let cases = [
-        "11010519491231002Y",        // wrong check character
-        "110101199003074478",        // GB 11643 check fails
-        "110101199002304475",        // 30 February
-        "9144030071526726XH",        // GB 32100 check fails
-        "4111111111111112",          // Luhn fails
-        "213812345678",              // a mobile inside a longer number
-        "1381234567890",             // a mobile followed by more digits
-        "41111111111111110",         // a card inside a longer number (Luhn on 17 digits fails)
-        "订单号2024113013812345678", // an order number with a mobile inside
-        "12812345678",               // not a mobile segment
-        "版本1.2.3.4.5",             // more than four parts
-        "256.1.1.1",                 // octet out of range
-        "192.168.1.0/24",            // a network, not a host
+        "11010519491231002Y",         // wrong check character
+        "110101199003074478",         // GB 11643 check fails
+        "110101199002304475",         // 30 February
+        "9144030071526726XH",         // GB 32100 check fails
+        "4111111111111112",           // Luhn fails
+        "213812345678",               // a mobile inside a longer number
+        "1381234567890",              // a mobile followed by more digits
+        "41111111111111110",          // a card inside a longer number (Luhn on 17 digits fails)
+        "订单号2024113013812345678",  // an order number with a mobile inside
+        "合同编号13350802793GX8NF75", // a code opening with digits shaped like a mobile
+        "流水号625000428017149803",   // a UnionPay number failing Luhn (it passes GB 32100 by chance)
+        "12812345678",                // not a mobile segment
+        "版本1.2.3.4.5",              // more than four parts
+        "256.1.1.1",                  // octet out of range
+        "192.168.1.0/24",             // a network, not a host
         "2001:db8:1::/48",
-        "时间12:30:45",   // a time, not IPv6
-        "浙江大学",       // a place name without a street is no address
-        "杭州市西湖区",   // a district is a region, not an address
-        "user@localhost", // no dot in the domain
-        "X12345678",      // not a passport letter
-        "浙A1234",        // too short for a plate
-        "先生们，女士们", // titles without a name
+        "时间12:30:45",       // a time, not IPv6
+        "浙江大学",           // a place name without a street is no address
+        "杭州市西湖区",       // a district is a region, not an address
+        "user@localhost",     // no dot in the domain
+        "X12345678",          // not a passport letter
+        "浙A1234",            // too short for a plate
+        "先生们，女士们",     // titles without a name
+        "事务所张伟表示同意", // a verb after a word that is no name's boundary
+        "该公司表示同意，专家负责审核",
     ];
     for text in cases {
         assert_eq!(found(text), vec![], "{text}");
@@ -126,4 +139,36 @@ fn f1_on_a_generated_corpus() {
         assert!(f1 >= floor, "{kind}: F1 {f1:.4} < {floor}");
     }
     assert_eq!(counts.len(), 12, "every kind is in the corpus");
+}
+
+#[test]
+fn ipv6_text_agrees_with_the_standard_library() {
+    let cases = [
+        "2001:db8::8a2e:370:7334",
+        "2001:0db8:0000:0000:0000:8a2e:0370:7334",
+        "::1",
+        "::",
+        "1::",
+        "fe80::1:2",
+        "::ffff:192.168.1.10",
+        "64:ff9b::10.0.0.1",
+        "1:2:3:4:5:6:7:8",
+        "1:2:3:4:5:6:7:8:9",
+        "1:2:3:4:5:6:7",
+        "1::2::3",
+        "12345::1",
+        ":1:2:3:4:5:6:7",
+        "1:2:3:4:5:6:7:",
+        "1:2:3:4:5:6:1.2.3.4",
+        "1:2:3:4:5:6:7:1.2.3.4",
+        "::1.2.3.4.5",
+        "::01.2.3.4",
+        "::256.1.1.1",
+        "1:::2",
+        "g::1",
+        "d66b:829e:6a8a:c4ba:580:5976:ed2f:89d9",
+    ];
+    for c in cases {
+        assert_eq!(ascii::ipv6_text(c.as_bytes()), c.parse::<core::net::Ipv6Addr>().is_ok(), "{c}");
+    }
 }

@@ -42,6 +42,13 @@ fn malformed_rows_are_reported_not_delivered() {
 }
 
 #[test]
+fn fields_that_need_quotes_keep_them() {
+    let input = "a,b\n\"13812345678, 手机\",\"say \"\"hi\"\"\"\nx\ry,plain\n";
+    let (out, _) = run(input.as_bytes(), &Options::default(), "general").unwrap();
+    assert_eq!(out, "a,b\r\n\"138****5678, 手机\",\"say \"\"hi\"\"\"\r\n\"x\ry\",plain\r\n");
+}
+
+#[test]
 fn json_lines_delivery() {
     let input = "{\"name\":\"张伟\",\"phone\":13812345678,\"note\":{\"text\":\"邮箱zhang@example.com\"},\"n\":3}\n{\"name\":\"李娜\",\"phone\":13912345678,\"note\":null,\"n\":4}\n";
     let opts = Options { format: Format::JsonLines, ..Options::default() };
