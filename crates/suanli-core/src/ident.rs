@@ -66,9 +66,16 @@ impl Uscc {
 
 /// The check character for the first 17 characters of a code (for generators and tests).
 pub fn uscc_check_char(first17: &str) -> Option<char> {
-    let values: Option<Vec<u32>> = first17.bytes().map(|b| USCC_ALPHABET.iter().position(|&a| a == b).map(|p| p as u32)).collect();
-    let values = values?;
-    (values.len() == 17).then(|| USCC_ALPHABET[uscc_check_value(&values) as usize] as char)
+    // No allocation: the de-identification engine calls this for every 18-character candidate.
+    let b = first17.as_bytes();
+    if b.len() != 17 {
+        return None;
+    }
+    let mut values = [0u32; 17];
+    for (v, c) in values.iter_mut().zip(b) {
+        *v = USCC_ALPHABET.iter().position(|a| a == c)? as u32;
+    }
+    Some(USCC_ALPHABET[uscc_check_value(&values) as usize] as char)
 }
 
 fn uscc_check_value(values: &[u32]) -> u32 {
