@@ -458,56 +458,42 @@ impl DataSharing {
         a
     }
 
+    /// The fee's parts a tenant pays: (the voucher or cash account, amount, reason, id tag),
+    /// empty parts left out.
+    fn fee_parts(r: &DataRequest) -> Vec<(suanli_ledger::AccountId, Fen, ReasonCode, &'static str)> {
+        let mut v = Vec::new();
+        if let (Some(p), true) = (&r.programme_id, r.voucher.is_positive()) {
+            v.push((chart::voucher(r.tenant_id.as_str(), p).id, r.voucher, ReasonCode::VoucherSpend, "voucher"));
+        }
+        if r.cash.is_positive() {
+            v.push((chart::cash(r.tenant_id.as_str()).id, r.cash, ReasonCode::DataPurchase, "cash"));
+        }
+        v
+    }
+
     /// The fee's pending transfers into clearing (ids derived from the request).
     fn holds(&self, r: &DataRequest) -> Vec<Transfer> {
         let clear = chart::data_purchases().id;
-        let mut v = Vec::new();
-        if let (Some(p), true) = (&r.programme_id, r.voucher.is_positive()) {
-            let from = chart::voucher(r.tenant_id.as_str(), p).id;
-            let id = TransferId::derive("data-hold-voucher", r.id.as_str());
-            v.push(Transfer::pending(
-                id,
-                from,
-                clear,
-                r.voucher,
-                ReasonCode::VoucherSpend,
-                r.id.as_str(),
-                r.created_ms,
-                Some(REQUEST_WINDOW_MS),
-            ));
-        }
-        if r.cash.is_positive() {
-            let from = chart::cash(r.tenant_id.as_str()).id;
-            let id = TransferId::derive("data-hold-cash", r.id.as_str());
-            v.push(Transfer::pending(
-                id,
-                from,
-                clear,
-                r.cash,
-                ReasonCode::DataPurchase,
-                r.id.as_str(),
-                r.created_ms,
-                Some(REQUEST_WINDOW_MS),
-            ));
-        }
-        v
+        Self::fee_parts(r)
+            .into_iter()
+            .map(|(from, amount, reason, tag)| {
+                let id = TransferId::derive(&format!("data-hold-{tag}"), r.id.as_str());
+                Transfer::pending(id, from, clear, amount, reason, r.id.as_str(), r.created_ms, Some(REQUEST_WINDOW_MS))
+            })
+            .collect()
     }
 
     /// Pays an unconditional delivery at once, by the same road as an approved one: voucher and
     /// cash into clearing, clearing to the supplier (so one reconciliation rule covers both).
     fn pay_at_once(&self, r: &DataRequest, effects: &mut Vec<Effect>, delivery: &Delivery, body: Vec<u8>) -> Vec<Transfer> {
         let clear = chart::data_purchases().id;
-        let mut v = Vec::new();
-        if let (Some(p), true) = (&r.programme_id, r.voucher.is_positive()) {
-            let from = chart::voucher(r.tenant_id.as_str(), p).id;
-            let id = TransferId::derive("data-pay-voucher", r.id.as_str());
-            v.push(Transfer::single(id, from, clear, r.voucher, ReasonCode::VoucherSpend, r.id.as_str(), r.created_ms));
-        }
-        if r.cash.is_positive() {
-            let from = chart::cash(r.tenant_id.as_str()).id;
-            let id = TransferId::derive("data-pay-cash", r.id.as_str());
-            v.push(Transfer::single(id, from, clear, r.cash, ReasonCode::DataPurchase, r.id.as_str(), r.created_ms));
-        }
+        let mut v: Vec<Transfer> = Self::fee_parts(r)
+            .into_iter()
+            .map(|(from, amount, reason, tag)| {
+                let id = TransferId::derive(&format!("data-pay-{tag}"), r.id.as_str());
+                Transfer::single(id, from, clear, amount, reason, r.id.as_str(), r.created_ms)
+            })
+            .collect();
         v.extend(self.pay_supplier(r, r.created_ms));
         effects.push(Effect::InsertDelivery { delivery: Box::new(delivery.clone()), body: Extract(Arc::new(body)) });
         v

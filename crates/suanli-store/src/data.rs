@@ -167,14 +167,18 @@ impl Store {
         Ok(row.map(|r| r.try_get::<Vec<u8>, _>(0)).transpose()?)
     }
 
-    pub async fn data_requests(&self, filter: &DataFilter, limit: u32) -> StoreResult<Vec<DataRequest>> {
+    /// Rows of `select` that `filter` keeps, newest first, mapped by `row`.
+    async fn filtered<T>(&self, select: &str, filter: &DataFilter, limit: u32, row: fn(&AnyRow) -> StoreResult<T>) -> StoreResult<Vec<T>> {
         let (clause, args) = filter.clause();
-        let sql = format!("{REQUEST_SELECT}{clause} ORDER BY created_ms DESC, id DESC LIMIT {limit}");
-        let mut q = sqlx::query(AssertSqlSafe(sql));
+        let mut q = sqlx::query(AssertSqlSafe(format!("{select}{clause} ORDER BY created_ms DESC, id DESC LIMIT {limit}")));
         for a in args {
             q = q.bind(a);
         }
-        q.fetch_all(&self.pool).await?.iter().map(request_from_row).collect()
+        q.fetch_all(&self.pool).await?.iter().map(row).collect()
+    }
+
+    pub async fn data_requests(&self, filter: &DataFilter, limit: u32) -> StoreResult<Vec<DataRequest>> {
+        self.filtered(REQUEST_SELECT, filter, limit, request_from_row).await
     }
 
     pub async fn data_request(&self, id: &DataRequestId) -> StoreResult<Option<DataRequest>> {
@@ -184,13 +188,7 @@ impl Store {
     }
 
     pub async fn data_deliveries(&self, filter: &DataFilter, limit: u32) -> StoreResult<Vec<Delivery>> {
-        let (clause, args) = filter.clause();
-        let sql = format!("{DELIVERY_SELECT}{clause} ORDER BY created_ms DESC, id DESC LIMIT {limit}");
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for a in args {
-            q = q.bind(a);
-        }
-        q.fetch_all(&self.pool).await?.iter().map(delivery_from_row).collect()
+        self.filtered(DELIVERY_SELECT, filter, limit, delivery_from_row).await
     }
 
     pub async fn data_delivery(&self, id: &DeliveryId) -> StoreResult<Option<Delivery>> {

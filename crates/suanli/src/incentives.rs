@@ -93,16 +93,26 @@ pub async fn run(c: Client, cmd: IncentivesCmd, fmt: Format) -> anyhow::Result<(
         IncentivesCmd::Programmes => super::list(
             &c.get("/api/v1/incentives/programmes").await?,
             fmt,
-            &[("code", "code"), ("title", "title"), ("kind", "kind"), ("ratio %", "ratio_pct"), ("cap/award (fen)", "cap_per_award"), ("quota", "quota_per_year"), ("evidence", "evidence")],
+            &[
+                ("code", "code"),
+                ("title", "title"),
+                ("kind", "kind"),
+                ("ratio %", "ratio_pct"),
+                ("cap/award (fen)", "cap_per_award"),
+                ("quota", "quota_per_year"),
+                ("evidence", "evidence"),
+            ],
         ),
         IncentivesCmd::Apply { programme, project, cost, requested, docs, declared } => {
             let mut documents = Vec::new();
             for (kind, path) in docs {
                 let body = std::fs::read(&path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
                 let name = path.file_name().map_or("document".into(), |n| n.to_string_lossy().into_owned());
-                documents.push(json!({"kind": kind, "name": name, "content_base64": base64::engine::general_purpose::STANDARD.encode(body)}));
+                documents
+                    .push(json!({"kind": kind, "name": name, "content_base64": base64::engine::general_purpose::STANDARD.encode(body)}));
             }
-            let declared: Option<Value> = declared.map(|d| serde_json::from_str(&d)).transpose().map_err(|e| anyhow::anyhow!("--declared is not JSON: {e}"))?;
+            let declared: Option<Value> =
+                declared.map(|d| serde_json::from_str(&d)).transpose().map_err(|e| anyhow::anyhow!("--declared is not JSON: {e}"))?;
             let body = json!({"programme": programme, "project": project, "cost": cost, "requested": requested, "declared": declared, "documents": documents});
             super::show(&c.post("/api/v1/incentives/applications", &body).await?, fmt, APP_COLS);
         }
@@ -113,7 +123,21 @@ pub async fn run(c: Client, cmd: IncentivesCmd, fmt: Format) -> anyhow::Result<(
                 output::json(&v);
                 return Ok(());
             }
-            output::record(&v, &[("id", "id"), ("programme", "programme"), ("policy", "policy"), ("stage 阶段", "stage"), ("score", "score"), ("rank", "rank"), ("publicity until", "publicity_until"), ("paid ¥", "paid"), ("city ¥", "city_part"), ("district ¥", "district_part")]);
+            output::record(
+                &v,
+                &[
+                    ("id", "id"),
+                    ("programme", "programme"),
+                    ("policy", "policy"),
+                    ("stage 阶段", "stage"),
+                    ("score", "score"),
+                    ("rank", "rank"),
+                    ("publicity until", "publicity_until"),
+                    ("paid ¥", "paid"),
+                    ("city ¥", "city_part"),
+                    ("district ¥", "district_part"),
+                ],
+            );
             for n in v["notes"].as_array().map_or(&[][..], |a| a) {
                 println!("- {}", n.as_str().unwrap_or(""));
             }
@@ -130,14 +154,30 @@ pub async fn run(c: Client, cmd: IncentivesCmd, fmt: Format) -> anyhow::Result<(
             super::show(&c.post(&format!("/api/v1/incentives/applications/{id}/objections"), &json!({"text": text})).await?, fmt, APP_COLS)
         }
         IncentivesCmd::Resolve { id, n, uphold, reason } => {
-            let v = c.post(&format!("/api/v1/incentives/applications/{id}/objections/{n}/resolution"), &json!({"uphold": uphold, "reason": reason})).await?;
+            let v = c
+                .post(
+                    &format!("/api/v1/incentives/applications/{id}/objections/{n}/resolution"),
+                    &json!({"uphold": uphold, "reason": reason}),
+                )
+                .await?;
             super::show(&v, fmt, APP_COLS);
         }
-        IncentivesCmd::Decide { id } => super::show(&c.post(&format!("/api/v1/incentives/applications/{id}/decision"), &json!({})).await?, fmt, APP_COLS),
+        IncentivesCmd::Decide { id } => {
+            super::show(&c.post(&format!("/api/v1/incentives/applications/{id}/decision"), &json!({})).await?, fmt, APP_COLS)
+        }
         IncentivesCmd::Totals => super::list(
             &c.get("/api/v1/incentives/totals").await?,
             fmt,
-            &[("programme", "programme"), ("year", "year"), ("budget ¥", "budget"), ("applications", "applications"), ("committed ¥", "committed"), ("disbursed ¥", "disbursed"), ("city ¥", "city"), ("district ¥", "district")],
+            &[
+                ("programme", "programme"),
+                ("year", "year"),
+                ("budget ¥", "budget"),
+                ("applications", "applications"),
+                ("committed ¥", "committed"),
+                ("disbursed ¥", "disbursed"),
+                ("city ¥", "city"),
+                ("district ¥", "district"),
+            ],
         ),
     }
     Ok(())
