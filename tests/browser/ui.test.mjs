@@ -244,6 +244,7 @@ const MAIN_PAGES = () => [
   { name: 'data (tenant)', path: '/data', role: 'tenant' },
   { name: 'data (regulator)', path: '/data', role: 'regulator' },
   { name: 'data set (tenant)', path: '/data/sets/hz-community-clinics', role: 'tenant' },
+  { name: 'incentives (regulator)', path: '/incentives', role: 'regulator' },
 ];
 
 // ----- signing in and out -----

@@ -189,6 +189,7 @@ pub fn router(state: AppState) -> Router {
         .route("/models", get(web::models_page))
         .route("/models/keys", post(web::create_model_key))
         .route("/data", get(web::data_page))
+        .route("/incentives", get(web::incentives_page))
         .route("/data/sets/{id}", get(web::data_set_page))
         .route("/data/requests", post(web::create_data_request))
         .route("/data/requests/{id}/decision", post(web::decide_data_request))

@@ -18,6 +18,7 @@ use std::fmt::Write;
 use suanli_core::city::ComputeSlice;
 
 mod data;
+mod incentives;
 mod insight;
 mod jobs;
 mod models;
@@ -25,6 +26,7 @@ pub mod session;
 pub use data::{
     create_request as create_data_request, data_page, decide as decide_data_request, link as data_link, set_page as data_set_page,
 };
+pub use incentives::incentives_page;
 pub use jobs::{job_page, jobs_page, submit_job};
 pub use models::{create_key as create_model_key, models_page};
 const LANG_COOKIE: &str = "suanli_lang";
@@ -170,6 +172,7 @@ fn nav_links(lang: Lang) -> String {
         ("/energy", lang.t("能耗", "Energy")),
         ("/models", lang.t("模型服务", "Models")),
         ("/data", lang.t("数据开放", "Data")),
+        ("/incentives", lang.t("奖补", "Incentives")),
         ("/api", lang.t("接口文档", "API")),
     ];
     let mut out = String::new();

@@ -280,6 +280,14 @@ async fn the_http_surface_applies_reviews_ranks_and_refuses_by_code() {
     let (_, totals) = ts.as_role("regulator").get("/api/v1/incentives/totals").await;
     let t = totals.as_array().unwrap().iter().find(|t| t["programme"] == "hz55-special-model").unwrap();
     assert_eq!((t["committed"].as_str(), t["disbursed"].as_str()), (Some("300000.00"), Some("0.00")));
+    // The page shows the programme's figures and the application, with its evidence for the regulator.
+    let web = crate::harness::Web::sign_in(&ts.url, &ts.tokens["regulator"]).await.unwrap();
+    let zh = web.page("/incentives").await;
+    for want in ["专用模型研发补助", "城市交通大模型", "公示中", "rd_cost_audit"] {
+        assert!(zh.contains(want), "the regulator's page shows {want}");
+    }
+    let en = web.page("/incentives?lang=en").await;
+    assert!(en.contains("Special model R&amp;D subsidy") && en.contains("in publicity") && !en.contains("公示中"));
     let (_, audit) = op.get(&format!("/api/v1/audit?subject={id}")).await;
     let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
     for want in ["incentive.apply", "incentive.review", "incentive.object"] {

@@ -1,0 +1,128 @@
+//! `GET /incentives`: the policy's incentive programmes (caps, quotas, evidence, window), this year's totals per programme (budget, committed, paid, the city's and the districts' shares), and the applications the caller may see with their stage and why — for the operator and the regulator every award with its evidence hashes.
+
+use super::{Lang, LangQuery, esc, gate, page, thead, with_cookie};
+use crate::AppState;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{Html, IntoResponse, Response};
+use std::fmt::Write;
+use suanli_core::tenant::Role;
+use suanli_incentives::Stage;
+
+fn stage_name(lang: Lang, s: Stage) -> &'static str {
+    match s {
+        Stage::UnderReview => lang.t("评审中", "under review"),
+        Stage::Publicity => lang.t("公示中", "in publicity"),
+        Stage::NotSelected => lang.t("未入选", "not selected"),
+        Stage::Withdrawn => lang.t("因异议撤销", "withdrawn on objection"),
+        Stage::Superseded => lang.t("从优就高不重复，未予支持", "superseded (higher award kept)"),
+        Stage::Awarded => lang.t("已拨付", "awarded and paid"),
+    }
+}
+
+/// `GET /incentives`.
+pub async fn incentives_page(State(s): State<AppState>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let (lang, set, c) = match gate(&s, &q, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Ok(caller) = suanli_app::Caller::of(&c.0) else {
+        return with_cookie(Html(page(lang, lang.t("奖补政策", "Incentives"), Some(&c), "")).into_response(), set);
+    };
+    let programmes = s.incentives.programmes().await.unwrap_or_default();
+    let totals = s.incentives.totals(s.ids.now_ms()).await.unwrap_or_default();
+    let apps = s.incentives.applications(&caller).await.unwrap_or_default();
+    let title =
+        |code: &str| programmes.iter().find(|p| p.code == code).map_or(code.to_string(), |p| lang.name(&p.title, &p.title_en).to_string());
+    let mut body = format!(
+        "<h1>{}</h1><p>{}</p>",
+        lang.t("人工智能产业奖补", "AI industry incentives"),
+        lang.t(
+            "政策的各项奖补按项目管理：申报与证明材料、专家评审、排名、公示五个工作日、异议处理、决定，按“从优、就高、不重复”裁决，市、区按财政体制分担拨付。",
+            "Each incentive of the policy runs as a programme: application with evidence, expert review, ranking, five working days of publicity, objections, decision — arbitrated 从优、就高、不重复 (the higher award, never two for the same thing) — and payment shared by the city and the district."
+        )
+    );
+    let _ = write!(body, "<h2>{}</h2>", lang.t("本年度各项目", "Programmes this year"));
+    body.push_str(&thead(&[
+        lang.t("项目", "Programme"),
+        lang.t("比例", "Ratio"),
+        lang.t("单项上限", "Cap per award"),
+        lang.t("年度名额", "Quota a year"),
+        lang.t("年度预算", "Budget a year"),
+        lang.t("申请数", "Applications"),
+        lang.t("已承诺", "Committed"),
+        lang.t("已拨付", "Paid"),
+        lang.t("市级 / 区级", "City / district"),
+    ]));
+    for p in &programmes {
+        let t = totals.iter().find(|t| t.programme == p.code);
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(lang.name(&p.title, &p.title_en)),
+            p.ratio_pct.map_or(lang.t("定额", "fixed").to_string(), |r| format!("{r}%")),
+            lang.fen(p.cap_per_award),
+            p.quota_per_year.map_or("-".to_string(), |q| q.to_string()),
+            lang.fen(p.budget_per_year),
+            t.map_or(0, |t| t.applications),
+            t.map_or("-".into(), |t| lang.fen(t.committed)),
+            t.map_or("-".into(), |t| lang.fen(t.disbursed)),
+            t.map_or("-".into(), |t| format!("{} / {}", lang.fen(t.city), lang.fen(t.district))),
+        );
+    }
+    body.push_str("</tbody></table></div>");
+    let heading = match c.0.role {
+        Role::Tenant => lang.t("本企业的申请", "Your applications"),
+        Role::Provider => lang.t("公示中的申请", "Applications in publicity"),
+        _ => lang.t("全部申请与奖励", "Every application and award"),
+    };
+    let _ = write!(body, r#"<h2 id="applications">{heading}</h2>"#);
+    if apps.is_empty() {
+        let _ = write!(body, "<p>{}</p>", lang.t("还没有申请。", "No applications yet."));
+    } else {
+        let evidence = matches!(c.0.role, Role::Operator | Role::Regulator);
+        let mut cols = vec![
+            lang.t("项目", "Programme"),
+            lang.t("申报内容", "Project"),
+            lang.t("阶段", "Stage"),
+            lang.t("申请金额", "Requested"),
+            lang.t("评分", "Score"),
+            lang.t("排名", "Rank"),
+            lang.t("拨付", "Paid"),
+            lang.t("说明", "Why"),
+        ];
+        if evidence {
+            cols.push(lang.t("证明材料（SHA-256）", "Evidence (SHA-256)"));
+        }
+        body.push_str(&thead(&cols));
+        for a in &apps {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+                esc(&title(&a.programme)),
+                esc(&a.project),
+                stage_name(lang, a.stage),
+                lang.fen(a.requested),
+                a.score.map_or("-".into(), |s| format!("{s:.1}")),
+                a.rank.map_or("-".into(), |r| r.to_string()),
+                lang.fen(a.paid),
+                esc(&a.notes.join("；")),
+            );
+            if evidence {
+                let docs: Vec<String> = a.evidence.iter().map(|e| format!("{} {}…", e.kind, &e.sha256[..12.min(e.sha256.len())])).collect();
+                let _ = write!(body, "<td><code>{}</code></td>", esc(&docs.join(", ")));
+            }
+            body.push_str("</tr>");
+        }
+        body.push_str("</tbody></table></div>");
+    }
+    let _ = write!(
+        body,
+        "<p>{}</p>",
+        lang.t(
+            "申报、评审、公示、异议与决定：suanli incentives …，或接口 /api/v1/incentives。",
+            "Apply, review, rank, object and decide with `suanli incentives …` or the API under /api/v1/incentives."
+        )
+    );
+    with_cookie(Html(page(lang, lang.t("奖补政策", "Incentives"), Some(&c), &body)).into_response(), set)
+}
