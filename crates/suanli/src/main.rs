@@ -420,6 +420,9 @@ struct ServeArgs {
     /// Seed of the demo job stream and simulated failures.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// With --demo: the share of the simulated centres' runs that fail as node failures (0 to 1).
+    #[arg(long, default_value_t = 0.02)]
+    demo_failure_rate: f64,
     /// Run a centre's jobs on its own cluster: CENTRE=URL, e.g.
     /// ctr_…=slurm+http://127.0.0.1:6820?partition=gpu (token from SLURM_JWT). Repeatable.
     #[arg(long = "backend", value_parser = parse_backend)]
@@ -1496,7 +1499,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         backends: a.backends,
         demo_energy_days: a.demo_energy_days,
         clock_offset_ms: 0,
-        sim_failure_rate: 0.02,
+        sim_failure_rate: a.demo_failure_rate.clamp(0.0, 1.0),
         limits: suanli_server::ConnLimits {
             max_connections: a.max_connections,
             header_read_timeout: Duration::from_secs_f64(a.header_read_timeout_s.clamp(0.1, 3600.0)),

@@ -71,7 +71,8 @@ pub(crate) fn tokens(dir: &Path) -> Value {
 fn serve_demo_answers_and_a_cli_job_succeeds_by_itself() {
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let server = Served::start(dir.path(), &["--time-scale", "7200"]);
+    // No simulated node failures: a job's fate would otherwise follow its random id (2% fail).
+    let server = Served::start(dir.path(), &["--time-scale", "7200", "--demo-failure-rate", "0"]);
     let health: Value = loop {
         if let Ok(r) = reqwest::blocking::get(format!("{}/healthz", server.url)) {
             break r.json().unwrap();
@@ -211,7 +212,7 @@ fn sigkill_loses_no_acknowledged_write() {
         acknowledged.extend(acked.lock().unwrap().drain(..));
     }
     // A final restart: all acknowledged jobs are there exactly once, and the engine resumes them.
-    let server = Served::start(dir.path(), &["--time-scale", "3600", "--no-stream"]);
+    let server = Served::start(dir.path(), &["--time-scale", "3600", "--no-stream", "--demo-failure-rate", "0"]);
     let op = Api::new(&server.url, Some(tokens(dir.path())["operator"].as_str().unwrap().to_string()));
     let mut seen = std::collections::HashMap::new();
     let mut cursor: Option<String> = None;
