@@ -55,6 +55,18 @@ pub struct ProgrammeTotals {
     pub district: Fen,
 }
 
+/// What one district's enterprises were paid under one programme this year.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DistrictTotals {
+    pub programme: String,
+    pub district: String,
+    pub year: i32,
+    pub awards: u32,
+    pub paid: Fen,
+    pub city: Fen,
+    pub district_part: Fen,
+}
+
 /// The incentive workflows.
 #[derive(Clone)]
 pub struct Incentives {
@@ -519,6 +531,28 @@ impl Incentives {
                 }
             })
             .collect())
+    }
+
+    /// Per programme and district this year: awards, paid, and the city's and the district's parts.
+    pub async fn totals_by_district(&self, now: UnixMs) -> Result<Vec<DistrictTotals>, StoreError> {
+        let year = year_of(now);
+        let mut out: std::collections::BTreeMap<(String, String), DistrictTotals> = std::collections::BTreeMap::new();
+        for a in self.store.incentive_applications(None).await?.into_iter().filter(|a| a.year == year && a.stage == Stage::Awarded) {
+            let t = out.entry((a.programme.clone(), a.district.clone())).or_insert_with(|| DistrictTotals {
+                programme: a.programme.clone(),
+                district: a.district.clone(),
+                year,
+                awards: 0,
+                paid: Fen::ZERO,
+                city: Fen::ZERO,
+                district_part: Fen::ZERO,
+            });
+            t.awards += 1;
+            t.paid = Fen(t.paid.0 + a.paid.0);
+            t.city = Fen(t.city.0 + a.city_part.0);
+            t.district_part = Fen(t.district_part.0 + a.district_part.0);
+        }
+        Ok(out.into_values().collect())
     }
 
     /// A stored evidence document by its hash (the operator and the regulator, to check it).

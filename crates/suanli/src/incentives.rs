@@ -63,8 +63,13 @@ pub enum IncentivesCmd {
     },
     /// Decide after publicity (the operator): arbitration, then payment.
     Decide { id: String },
-    /// Per programme this year: budget, committed, disbursed, city and district shares.
-    Totals,
+    /// Per programme this year: budget, committed, disbursed, city and district shares
+    /// (`--output csv` for a spreadsheet).
+    Totals {
+        /// One row per programme and district instead.
+        #[arg(long)]
+        by_district: bool,
+    },
 }
 
 fn parse_doc(s: &str) -> Result<(String, PathBuf), String> {
@@ -165,7 +170,20 @@ pub async fn run(c: Client, cmd: IncentivesCmd, fmt: Format) -> anyhow::Result<(
         IncentivesCmd::Decide { id } => {
             super::show(&c.post(&format!("/api/v1/incentives/applications/{id}/decision"), &json!({})).await?, fmt, APP_COLS)
         }
-        IncentivesCmd::Totals => super::list(
+        IncentivesCmd::Totals { by_district: true } => super::list(
+            &c.get("/api/v1/incentives/totals?by=district").await?,
+            fmt,
+            &[
+                ("programme", "programme"),
+                ("district", "district"),
+                ("year", "year"),
+                ("awards", "awards"),
+                ("paid ¥", "paid"),
+                ("city ¥", "city"),
+                ("district ¥", "district_part"),
+            ],
+        ),
+        IncentivesCmd::Totals { by_district: false } => super::list(
             &c.get("/api/v1/incentives/totals").await?,
             fmt,
             &[

@@ -86,7 +86,7 @@ pub fn csv(header_row: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Stri
     out
 }
 
-fn wants_csv(format: Option<&str>, headers: &HeaderMap) -> ApiResult<bool> {
+pub fn wants_csv(format: Option<&str>, headers: &HeaderMap) -> ApiResult<bool> {
     match format {
         Some("csv") => Ok(true),
         Some("json") => Ok(false),
@@ -95,7 +95,7 @@ fn wants_csv(format: Option<&str>, headers: &HeaderMap) -> ApiResult<bool> {
     }
 }
 
-fn csv_response(name: &str, body: String) -> Response {
+pub fn csv_response(name: &str, body: String) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),

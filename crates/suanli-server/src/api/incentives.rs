@@ -1,16 +1,19 @@
 //! Incentive programmes under `/api/v1/incentives`: programmes, applications with evidence, expert reviews, ranking into publicity, objections, decisions and the city's totals. Every rule is in `suanli_app::incentives` and `suanli_incentives`.
 
 use crate::AppState;
+use crate::api::billing::{csv, csv_response, wants_csv};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::JsonBody;
+use crate::extract::Query;
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use suanli_app::incentives::{ApplyRequest, Document, ProgrammeTotals};
+use suanli_app::incentives::{ApplyRequest, DistrictTotals, Document, ProgrammeTotals};
 use suanli_core::error::ErrorCode;
 use suanli_core::money::Fen;
 use suanli_core::time::format_rfc3339;
@@ -151,10 +154,66 @@ pub async fn apply(State(s): State<AppState>, c: Caller, JsonBody(b): JsonBody<A
     Ok((StatusCode::CREATED, Json((&a).into())))
 }
 
-/// Applications: an enterprise's own; all for the operator and the regulator; those in publicity for providers.
-#[utoipa::path(get, path = "/api/v1/incentives/applications", tag = "incentives", security(("bearer" = [])), responses((status = 200, body = Vec<ApplicationOut>)))]
-pub async fn list_applications(State(s): State<AppState>, c: Caller) -> ApiResult<Json<Vec<ApplicationOut>>> {
-    Ok(Json(s.incentives.applications(&app(&c)?).await?.iter().map(ApplicationOut::from).collect()))
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// json (default) or csv.
+    pub format: Option<String>,
+    /// Totals only: `district` for one row per programme and district.
+    pub by: Option<String>,
+}
+
+/// Applications: an enterprise's own; all for the operator and the regulator (every award with
+/// its evidence hashes); those in publicity for providers. CSV with `?format=csv`.
+#[utoipa::path(get, path = "/api/v1/incentives/applications", tag = "incentives", security(("bearer" = [])), params(ExportQuery),
+    responses((status = 200, body = Vec<ApplicationOut>, description = "JSON, or text/csv")))]
+pub async fn list_applications(
+    State(s): State<AppState>,
+    c: Caller,
+    headers: HeaderMap,
+    Query(q): Query<ExportQuery>,
+) -> ApiResult<Response> {
+    let apps = s.incentives.applications(&app(&c)?).await?;
+    if wants_csv(q.format.as_deref(), &headers)? {
+        let rows = apps.iter().map(|a| {
+            vec![
+                a.id.clone(),
+                a.programme.clone(),
+                a.policy.clone(),
+                a.tenant_id.clone(),
+                a.project.clone(),
+                a.district.clone(),
+                a.stage.as_str().into(),
+                a.requested.to_yuan_string(),
+                a.score.map_or(String::new(), |s| format!("{s:.2}")),
+                a.rank.map_or(String::new(), |r| r.to_string()),
+                a.paid.to_yuan_string(),
+                a.city_part.to_yuan_string(),
+                a.district_part.to_yuan_string(),
+                a.evidence.iter().map(|e| format!("{}:{}", e.kind, e.sha256)).collect::<Vec<_>>().join(" "),
+                a.notes.join(" | "),
+            ]
+        });
+        let head = [
+            "id",
+            "programme",
+            "policy",
+            "tenant_id",
+            "project",
+            "district",
+            "stage",
+            "requested",
+            "score",
+            "rank",
+            "paid",
+            "city",
+            "district_part",
+            "evidence",
+            "notes",
+        ];
+        return Ok(csv_response("incentive-applications", csv(&head, rows)));
+    }
+    Ok(Json(apps.iter().map(ApplicationOut::from).collect::<Vec<_>>()).into_response())
 }
 
 /// One application with why it stands where it does (`suanli incentives explain`).
@@ -271,8 +330,86 @@ impl From<ProgrammeTotals> for TotalsOut {
     }
 }
 
-/// Per programme this year: budget, committed, disbursed, and the city's and districts' shares (every role).
-#[utoipa::path(get, path = "/api/v1/incentives/totals", tag = "incentives", security(("bearer" = [])), responses((status = 200, body = Vec<TotalsOut>)))]
-pub async fn totals(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<Vec<TotalsOut>>> {
-    Ok(Json(s.incentives.totals(s.ids.now_ms()).await?.into_iter().map(TotalsOut::from).collect()))
+/// What one district's enterprises were paid under one programme this year.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DistrictTotalsOut {
+    pub programme: String,
+    pub district: String,
+    pub year: i32,
+    pub awards: u32,
+    pub paid: String,
+    pub city: String,
+    pub district_part: String,
+}
+
+impl From<DistrictTotals> for DistrictTotalsOut {
+    fn from(t: DistrictTotals) -> DistrictTotalsOut {
+        DistrictTotalsOut {
+            programme: t.programme,
+            district: t.district,
+            year: t.year,
+            awards: t.awards,
+            paid: t.paid.to_yuan_string(),
+            city: t.city.to_yuan_string(),
+            district_part: t.district_part.to_yuan_string(),
+        }
+    }
+}
+
+/// Per programme this year: budget, committed, disbursed, and the city's and districts' shares;
+/// with `?by=district` one row per programme and district (every role). CSV with `?format=csv`.
+#[utoipa::path(get, path = "/api/v1/incentives/totals", tag = "incentives", security(("bearer" = [])), params(ExportQuery),
+    responses((status = 200, body = Vec<TotalsOut>, description = "JSON (DistrictTotalsOut rows with by=district), or text/csv"), (status = 400, body = crate::error::Problem)))]
+pub async fn totals(State(s): State<AppState>, _c: Caller, headers: HeaderMap, Query(q): Query<ExportQuery>) -> ApiResult<Response> {
+    let now = s.ids.now_ms();
+    let as_csv = wants_csv(q.format.as_deref(), &headers)?;
+    match q.by.as_deref() {
+        Some("district") => {
+            let rows: Vec<DistrictTotalsOut> =
+                s.incentives.totals_by_district(now).await?.into_iter().map(DistrictTotalsOut::from).collect();
+            if as_csv {
+                let head = ["programme", "district", "year", "awards", "paid", "city", "district_part"];
+                let body = csv(
+                    &head,
+                    rows.iter().map(|r| {
+                        vec![
+                            r.programme.clone(),
+                            r.district.clone(),
+                            r.year.to_string(),
+                            r.awards.to_string(),
+                            r.paid.clone(),
+                            r.city.clone(),
+                            r.district_part.clone(),
+                        ]
+                    }),
+                );
+                return Ok(csv_response("incentive-totals-by-district", body));
+            }
+            Ok(Json(rows).into_response())
+        }
+        None | Some("programme") => {
+            let rows: Vec<TotalsOut> = s.incentives.totals(now).await?.into_iter().map(TotalsOut::from).collect();
+            if as_csv {
+                let head = ["programme", "year", "budget", "applications", "committed", "disbursed", "city", "district"];
+                let body = csv(
+                    &head,
+                    rows.iter().map(|r| {
+                        vec![
+                            r.programme.clone(),
+                            r.year.to_string(),
+                            r.budget.clone(),
+                            r.applications.to_string(),
+                            r.committed.clone(),
+                            r.disbursed.clone(),
+                            r.city.clone(),
+                            r.district.clone(),
+                        ]
+                    }),
+                );
+                return Ok(csv_response("incentive-totals", body));
+            }
+            Ok(Json(rows).into_response())
+        }
+        Some(other) => Err(ApiError::new(ErrorCode::InvalidQuery, format!("by must be programme or district, not '{other}'"))),
+    }
 }

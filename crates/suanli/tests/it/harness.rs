@@ -200,7 +200,12 @@ impl Api {
 
     /// A GET answering the raw body and its content type (downloads).
     pub async fn get_bytes(&self, path: &str) -> (StatusCode, String, Vec<u8>) {
-        let resp = self.http.get(format!("{}{path}", self.url)).send().await.expect("request reaches the test server");
+        let req = self.http.get(format!("{}{path}", self.url));
+        let req = match &self.token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        };
+        let resp = req.send().await.expect("request reaches the test server");
         let status = resp.status();
         let ctype = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
         (status, ctype, resp.bytes().await.unwrap().to_vec())

@@ -175,6 +175,10 @@ async fn an_award_goes_from_application_through_review_and_publicity_to_payment_
     let totals = w.svc.totals(w.clock.now_ms()).await.unwrap();
     let t = totals.iter().find(|t| t.programme == "hz55-demonstration").unwrap();
     assert_eq!((t.disbursed, t.city, t.district), (Fen(3_000_000_00), Fen(1_500_000_00), Fen(1_500_000_00)));
+    let by_district = w.svc.totals_by_district(w.clock.now_ms()).await.unwrap();
+    let xihu: Vec<_> = by_district.iter().filter(|t| t.district == "hz-xihu").collect();
+    assert_eq!(xihu.len(), 2, "one row per programme: {by_district:?}");
+    assert_eq!(Fen(xihu.iter().map(|t| t.paid.0).sum()), Fen(5_000_000_00));
     drop(w.ledger);
 }
 
@@ -280,6 +284,21 @@ async fn the_http_surface_applies_reviews_ranks_and_refuses_by_code() {
     let (_, totals) = ts.as_role("regulator").get("/api/v1/incentives/totals").await;
     let t = totals.as_array().unwrap().iter().find(|t| t["programme"] == "hz55-special-model").unwrap();
     assert_eq!((t["committed"].as_str(), t["disbursed"].as_str()), (Some("300000.00"), Some("0.00")));
+    // Exports for the city: CSV of totals, by district, and every application with its evidence.
+    let (s, ctype, csv) = ts.as_role("regulator").get_bytes("/api/v1/incentives/totals?format=csv").await;
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(s == StatusCode::OK && ctype.starts_with("text/csv") && csv.starts_with("programme,year,budget"), "{csv}");
+    assert!(csv.contains("hz55-special-model,") && csv.contains(",300000.00,"), "{csv}");
+    let (_, apps_csv) = {
+        let (s, _, b) = op.get_bytes("/api/v1/incentives/applications?format=csv").await;
+        (s, String::from_utf8(b).unwrap())
+    };
+    assert!(apps_csv.contains(&id) && apps_csv.contains("rd_cost_audit:"), "{apps_csv}");
+    let (s, v) = op.get("/api/v1/incentives/totals?by=district").await;
+    assert_eq!((s, v.as_array().map(Vec::len)), (StatusCode::OK, Some(0)), "nothing paid yet: {v}");
+    let (s, v) = op.get("/api/v1/incentives/totals?by=centre").await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
+
     // The page shows the programme's figures and the application, with its evidence for the regulator.
     let web = crate::harness::Web::sign_in(&ts.url, &ts.tokens["regulator"]).await.unwrap();
     let zh = web.page("/incentives").await;
