@@ -12,6 +12,7 @@ pub mod incentives;
 pub mod jobs;
 pub mod models;
 pub mod money;
+pub mod partners;
 
 pub use backends::{BackendUrl, Backends};
 pub use caller::Caller;
@@ -19,3 +20,4 @@ pub use data::DataSharing;
 pub use incentives::Incentives;
 pub use models::Models;
 pub use money::Money;
+pub use partners::Partners;

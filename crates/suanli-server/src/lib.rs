@@ -65,6 +65,8 @@ pub struct AppState {
     pub money: suanli_app::Money,
     /// Incentive programmes: applications, reviews, publicity, decisions, awards.
     pub incentives: suanli_app::Incentives,
+    /// Compute-partner scores from measured data.
+    pub partners: suanli_app::Partners,
 }
 
 /// Builds an audit record for a change made by a caller.
@@ -165,6 +167,8 @@ pub fn router(state: AppState) -> Router {
         .route("/incentives/programmes", get(incentives::list_programmes).post(incentives::create_programme))
         .route("/incentives/programmes/{code}/ranking", post(incentives::rank))
         .route("/incentives/totals", get(incentives::totals))
+        .route("/partners/scores", get(incentives::partner_scores))
+        .route("/partners/config", get(incentives::partner_config).put(incentives::set_partner_config))
         .route(
             "/incentives/applications",
             get(incentives::list_applications).post(incentives::apply).layer(axum::extract::DefaultBodyLimit::max(32 << 20)),
@@ -338,6 +342,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
     let data = suanli_app::DataSharing::open(store.clone(), ledger.clone(), ids.clone()).await?;
     let money = suanli_app::Money::new(store.clone(), ledger.clone(), ids.clone());
     let incentives = suanli_app::Incentives::open(store.clone(), ledger.clone(), ids.clone()).await?;
+    let (store_for_partners, ids_for_partners) = (store.clone(), ids.clone());
     let connected = backends.connect_stored().await?;
     if connected > 0 {
         tracing::info!(centres = connected, "centres connected to their stored backends");
@@ -360,6 +365,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
         data,
         money,
         incentives,
+        partners: suanli_app::Partners::new(store_for_partners, ids_for_partners),
     })
 }
 

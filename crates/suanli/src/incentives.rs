@@ -63,6 +63,8 @@ pub enum IncentivesCmd {
     },
     /// Decide after publicity (the operator): arbitration, then payment.
     Decide { id: String },
+    /// Compute-partner scores from measured data (算力伙伴遴选), best first.
+    Partners,
     /// Per programme this year: budget, committed, disbursed, city and district shares
     /// (`--output csv` for a spreadsheet).
     Totals {
@@ -170,6 +172,21 @@ pub async fn run(c: Client, cmd: IncentivesCmd, fmt: Format) -> anyhow::Result<(
         IncentivesCmd::Decide { id } => {
             super::show(&c.post(&format!("/api/v1/incentives/applications/{id}/decision"), &json!({})).await?, fmt, APP_COLS)
         }
+        IncentivesCmd::Partners => super::list(
+            &c.get("/api/v1/partners/scores").await?,
+            fmt,
+            &[
+                ("centre", "score.name"),
+                ("performance", "score.performance"),
+                ("security", "score.security"),
+                ("green", "score.green"),
+                ("price", "score.price"),
+                ("service", "score.service"),
+                ("total", "score.total"),
+                ("admitted", "score.admitted"),
+                ("reasons", "score.reasons"),
+            ],
+        ),
         IncentivesCmd::Totals { by_district: true } => super::list(
             &c.get("/api/v1/incentives/totals?by=district").await?,
             fmt,

@@ -413,3 +413,52 @@ pub async fn totals(State(s): State<AppState>, _c: Caller, headers: HeaderMap, Q
         Some(other) => Err(ApiError::new(ErrorCode::InvalidQuery, format!("by must be programme or district, not '{other}'"))),
     }
 }
+
+/// One centre's partner score with what it was scored on.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PartnerScoreOut {
+    /// The criteria, 0-100 each, the weighted total, the verdict and every shortfall in words.
+    #[schema(value_type = Object)]
+    pub score: serde_json::Value,
+    /// What the platform measured: compute, shares, PUE, price index, start latency, centre faults.
+    #[schema(value_type = Object)]
+    pub measures: serde_json::Value,
+}
+
+/// Every centre scored for partner selection (算力伙伴遴选) from measured data, best first (the operator and the regulator).
+#[utoipa::path(get, path = "/api/v1/partners/scores", tag = "incentives", security(("bearer" = [])),
+    responses((status = 200, body = Vec<PartnerScoreOut>), (status = 403, body = crate::error::Problem)))]
+pub async fn partner_scores(State(s): State<AppState>, c: Caller) -> ApiResult<Json<Vec<PartnerScoreOut>>> {
+    let pues = s.energy.measured_pues(s.ids.now_ms()).await;
+    let (measures, scores) = s.partners.scores(&app(&c)?, &s.catalogue, &s.policy.high_performance_classes, &pues).await?;
+    Ok(Json(
+        scores
+            .iter()
+            .map(|sc| PartnerScoreOut {
+                score: serde_json::to_value(sc).unwrap_or_default(),
+                measures: measures
+                    .iter()
+                    .find(|m| m.centre_id == sc.centre_id)
+                    .map(|m| serde_json::to_value(m).unwrap_or_default())
+                    .unwrap_or_default(),
+            })
+            .collect(),
+    ))
+}
+
+/// The partner criteria's weights and thresholds in force (every role).
+#[utoipa::path(get, path = "/api/v1/partners/config", tag = "incentives", security(("bearer" = [])), responses((status = 200, body = Object)))]
+pub async fn partner_config(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<suanli_incentives::partner::Config>> {
+    Ok(Json(s.partners.config().await?))
+}
+
+/// The operator sets the weights (adding up to 100) and thresholds.
+#[utoipa::path(put, path = "/api/v1/partners/config", tag = "incentives", security(("bearer" = [])), request_body(content = Object, description = "weights and thresholds, as GET answers them"),
+    responses((status = 200, body = Object), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn set_partner_config(
+    State(s): State<AppState>,
+    c: Caller,
+    JsonBody(cfg): JsonBody<suanli_incentives::partner::Config>,
+) -> ApiResult<Json<suanli_incentives::partner::Config>> {
+    Ok(Json(s.partners.set_config(&app(&c)?, cfg).await?))
+}

@@ -116,6 +116,41 @@ pub async fn incentives_page(State(s): State<AppState>, Query(q): Query<LangQuer
         }
         body.push_str("</tbody></table></div>");
     }
+    if matches!(c.0.role, Role::Operator | Role::Regulator) {
+        let pues = s.energy.measured_pues(s.ids.now_ms()).await;
+        if let Ok((_, scores)) = s.partners.scores(&caller, &s.catalogue, &s.policy.high_performance_classes, &pues).await {
+            let _ = write!(
+                body,
+                r#"<h2 id="partners">{}</h2>"#,
+                lang.t("算力伙伴遴选评分（按实测数据）", "Compute-partner scores (from measured data)")
+            );
+            body.push_str(&thead(&[
+                lang.t("中心", "Centre"),
+                lang.t("性能", "Performance"),
+                lang.t("安全可控", "Security"),
+                lang.t("绿色", "Green"),
+                lang.t("价格", "Price"),
+                lang.t("服务", "Service"),
+                lang.t("总分", "Total"),
+                lang.t("结论", "Verdict"),
+            ]));
+            for sc in &scores {
+                let _ = write!(
+                    body,
+                    "<tr><td>{}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.1}</td><td>{}</td></tr>",
+                    esc(&sc.name),
+                    sc.performance,
+                    sc.security,
+                    sc.green,
+                    sc.price,
+                    sc.service,
+                    sc.total,
+                    if sc.admitted { lang.t("达标", "meets the criteria").to_string() } else { esc(&sc.reasons.join("；")) },
+                );
+            }
+            body.push_str("</tbody></table></div>");
+        }
+    }
     let _ = write!(
         body,
         "<p>{}</p>",

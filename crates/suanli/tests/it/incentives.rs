@@ -299,10 +299,31 @@ async fn the_http_surface_applies_reviews_ranks_and_refuses_by_code() {
     let (s, v) = op.get("/api/v1/incentives/totals?by=centre").await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
 
+    // Partner selection from measured data: every demo centre scored, for the operator and the regulator.
+    let (s, scores) = ts.as_role("regulator").get("/api/v1/partners/scores").await;
+    assert_eq!(s, StatusCode::OK, "{scores}");
+    let (_, centres) = op.get("/api/v1/centres").await;
+    let n = centres.as_array().or_else(|| centres["items"].as_array()).map_or(0, Vec::len);
+    assert_eq!(scores.as_array().unwrap().len(), n, "one score per centre");
+    for sc in scores.as_array().unwrap() {
+        let t = sc["score"]["total"].as_f64().unwrap();
+        assert!((0.0..=100.0).contains(&t) && sc["measures"]["fp16_tflops"].as_f64().unwrap() > 0.0, "{sc}");
+        assert_eq!(sc["score"]["admitted"].as_bool().unwrap(), sc["score"]["reasons"].as_array().unwrap().is_empty(), "{sc}");
+    }
+    assert_eq!(ten.get("/api/v1/partners/scores").await.0, StatusCode::FORBIDDEN);
+    let (_, mut cfg) = op.get("/api/v1/partners/config").await;
+    cfg["weight_price"] = json!(40);
+    let (s, v) = op.put("/api/v1/partners/config", &cfg).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_programme")), "weights must add up to 100: {v}");
+    cfg["weight_price"] = json!(15);
+    cfg["min_total"] = json!(0.0);
+    assert_eq!(op.put("/api/v1/partners/config", &cfg).await.0, StatusCode::OK);
+    assert_eq!(op.get("/api/v1/partners/config").await.1["min_total"], 0.0);
+
     // The page shows the programme's figures and the application, with its evidence for the regulator.
     let web = crate::harness::Web::sign_in(&ts.url, &ts.tokens["regulator"]).await.unwrap();
     let zh = web.page("/incentives").await;
-    for want in ["专用模型研发补助", "城市交通大模型", "公示中", "rd_cost_audit"] {
+    for want in ["专用模型研发补助", "城市交通大模型", "公示中", "rd_cost_audit", "算力伙伴遴选评分"] {
         assert!(zh.contains(want), "the regulator's page shows {want}");
     }
     let en = web.page("/incentives?lang=en").await;

@@ -1,0 +1,206 @@
+//! Compute-partner selection (算力伙伴遴选): each centre scored on the policy's four criteria — performance, security and control, green, price — and on the service the platform measured, with weights and thresholds as configuration; every shortfall is said in words.
+
+use serde::{Deserialize, Serialize};
+
+/// What the platform measured or registered of one centre.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measures {
+    pub centre_id: String,
+    pub name: String,
+    /// Dense FP16 peak of its pools, TFLOPS.
+    pub fp16_tflops: f64,
+    /// Share of that compute on high-performance classes (intelligent, supercomputing), 0-1.
+    pub high_performance_share: f64,
+    /// Share on domestic accelerators, 0-1.
+    pub domestic_share: f64,
+    /// Security certifications declared (等保, ISO 27001 …).
+    pub certifications: u32,
+    /// Measured PUE (annualised, else the last 30 days when complete); None when not metered.
+    pub measured_pue: Option<f64>,
+    /// Share of its energy from renewables, 0-1, when metered.
+    pub renewable_share: Option<f64>,
+    /// Its effective price (after the partner discount) over the city's median for the same
+    /// accelerators, weighted by capacity: 0.9 is 10% cheaper than the city.
+    pub price_index: Option<f64>,
+    /// Jobs that started there, and the median seconds from placement to start.
+    pub jobs_started: u32,
+    pub start_latency_p50_s: Option<f64>,
+    /// Of the runs that ended there, the share failed by the centre's fault.
+    pub centre_fault_share: Option<f64>,
+}
+
+/// Weights (adding up to 100) and the admission thresholds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    pub weight_performance: u32,
+    pub weight_security: u32,
+    pub weight_green: u32,
+    pub weight_price: u32,
+    pub weight_service: u32,
+    /// The least total score admitted.
+    pub min_total: f64,
+    /// A measured PUE above this is refused (GB 40879's limit value, grade 3).
+    pub max_pue: f64,
+    /// A share of centre-fault failures above this is refused.
+    pub max_centre_fault_share: f64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            weight_performance: 30,
+            weight_security: 20,
+            weight_green: 20,
+            weight_price: 15,
+            weight_service: 15,
+            min_total: 60.0,
+            max_pue: 1.5,
+            max_centre_fault_share: 0.05,
+        }
+    }
+}
+
+/// A centre's score, 0-100 per criterion and in total, and the verdict with its reasons.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Score {
+    pub centre_id: String,
+    pub name: String,
+    pub performance: f64,
+    pub security: f64,
+    pub green: f64,
+    pub price: f64,
+    pub service: f64,
+    pub total: f64,
+    pub admitted: bool,
+    pub reasons: Vec<String>,
+}
+
+/// `x` mapped linearly from `worst` (0) to `best` (100), clamped.
+fn scale(x: f64, worst: f64, best: f64) -> f64 {
+    (100.0 * (x - worst) / (best - worst)).clamp(0.0, 100.0)
+}
+
+/// Scores every centre (performance is relative to the city's largest).
+pub fn score_all(centres: &[Measures], cfg: &Config) -> Vec<Score> {
+    let largest = centres.iter().map(|m| m.fp16_tflops).fold(0.0_f64, f64::max);
+    let mut out: Vec<Score> = centres.iter().map(|m| score(m, cfg, largest)).collect();
+    out.sort_by(|a, b| b.total.total_cmp(&a.total).then(a.centre_id.cmp(&b.centre_id)));
+    out
+}
+
+fn score(m: &Measures, cfg: &Config, largest: f64) -> Score {
+    let mut reasons = Vec::new();
+    let size = if largest > 0.0 { m.fp16_tflops / largest } else { 0.0 };
+    let performance = 60.0 * size.clamp(0.0, 1.0) + 40.0 * m.high_performance_share.clamp(0.0, 1.0);
+    let security = 70.0 * m.domestic_share.clamp(0.0, 1.0) + 30.0 * (m.certifications.min(3) as f64 / 3.0);
+    let green = match m.measured_pue {
+        Some(pue) => {
+            if pue > cfg.max_pue {
+                reasons.push(format!("measured PUE {pue:.2} is above the limit {:.2}", cfg.max_pue));
+            }
+            0.7 * scale(pue, 2.0, 1.2) + 0.3 * 100.0 * m.renewable_share.unwrap_or(0.0).clamp(0.0, 1.0)
+        }
+        None => {
+            reasons.push("no measured PUE: the centre's energy is not metered on the platform".into());
+            0.0
+        }
+    };
+    let price = m.price_index.map_or(0.0, |p| scale(p, 1.2, 0.8));
+    let service = if m.jobs_started == 0 {
+        // No record yet: neither rewarded nor held against a new centre.
+        50.0
+    } else {
+        let fault = m.centre_fault_share.unwrap_or(0.0);
+        if fault > cfg.max_centre_fault_share {
+            reasons.push(format!(
+                "{:.1}% of its runs failed by the centre's fault (at most {:.1}%)",
+                fault * 100.0,
+                cfg.max_centre_fault_share * 100.0
+            ));
+        }
+        0.6 * scale(fault, 0.05, 0.0) + 0.4 * m.start_latency_p50_s.map_or(50.0, |s| scale(s, 3600.0, 60.0))
+    };
+    let w = |x: f64, weight: u32| x * weight as f64 / 100.0;
+    let total = w(performance, cfg.weight_performance)
+        + w(security, cfg.weight_security)
+        + w(green, cfg.weight_green)
+        + w(price, cfg.weight_price)
+        + w(service, cfg.weight_service);
+    if total < cfg.min_total {
+        reasons.push(format!("total {total:.1} is below the admission score {:.1}", cfg.min_total));
+    }
+    Score {
+        centre_id: m.centre_id.clone(),
+        name: m.name.clone(),
+        performance,
+        security,
+        green,
+        price,
+        service,
+        total,
+        admitted: reasons.is_empty(),
+        reasons,
+    }
+}
+
+/// The weights must add up to 100 and the thresholds be sensible.
+pub fn check_config(cfg: &Config) -> Result<(), String> {
+    let sum = cfg.weight_performance + cfg.weight_security + cfg.weight_green + cfg.weight_price + cfg.weight_service;
+    if sum != 100 {
+        return Err(format!("the weights add up to {sum}, not 100"));
+    }
+    if !(0.0..=100.0).contains(&cfg.min_total) || !(1.0..=4.0).contains(&cfg.max_pue) || !(0.0..=1.0).contains(&cfg.max_centre_fault_share)
+    {
+        return Err("thresholds: a score 0-100, a PUE 1-4, a share 0-1".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn centre(id: &str, fp16: f64, pue: Option<f64>, price: f64, fault: f64) -> Measures {
+        Measures {
+            centre_id: id.into(),
+            name: id.into(),
+            fp16_tflops: fp16,
+            high_performance_share: 1.0,
+            domestic_share: 0.5,
+            certifications: 2,
+            measured_pue: pue,
+            renewable_share: Some(0.2),
+            price_index: Some(price),
+            jobs_started: 100,
+            start_latency_p50_s: Some(30.0),
+            centre_fault_share: Some(fault),
+        }
+    }
+
+    #[test]
+    fn a_green_cheap_reliable_centre_outranks_a_big_wasteful_one_and_shortfalls_are_said() {
+        let cfg = Config::default();
+        let scores = score_all(
+            &[
+                centre("big-hot", 1000.0, Some(1.6), 1.1, 0.08),
+                centre("lean", 600.0, Some(1.2), 0.85, 0.0),
+                centre("unmetered", 800.0, None, 1.0, 0.0),
+            ],
+            &cfg,
+        );
+        assert_eq!(scores[0].centre_id, "lean", "{scores:?}");
+        assert!(scores[0].admitted, "{:?}", scores[0].reasons);
+        let hot = scores.iter().find(|s| s.centre_id == "big-hot").unwrap();
+        assert!(!hot.admitted);
+        assert!(hot.reasons.iter().any(|r| r.contains("PUE 1.60")) && hot.reasons.iter().any(|r| r.contains("8.0%")), "{:?}", hot.reasons);
+        let dark = scores.iter().find(|s| s.centre_id == "unmetered").unwrap();
+        assert!(!dark.admitted && dark.green == 0.0 && dark.reasons[0].contains("not metered"));
+        assert!((hot.performance - 100.0).abs() < 1e-9, "the largest centre scores full size");
+    }
+
+    #[test]
+    fn weights_must_add_up() {
+        assert!(check_config(&Config::default()).is_ok());
+        assert!(check_config(&Config { weight_price: 20, ..Config::default() }).unwrap_err().contains("105"));
+    }
+}
