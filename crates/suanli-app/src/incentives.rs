@@ -167,8 +167,17 @@ impl Incentives {
             .collect();
         p.check_evidence(&evidence)?;
         let t = self.store.tenant(tenant).await?.ok_or_else(|| err(ErrorCode::TenantNotFound, format!("no tenant {tenant}")))?;
-        // Registered facts come from the registry; the rest is declared and backed by evidence.
-        let facts = Facts { division_code: t.uscc.as_str().get(2..8).unwrap_or("").to_string(), sme: t.sme, ..req.declared.clone() };
+        // Registered facts come from the registry and the platform's own records, never from the
+        // applicant: a tenant has no service volume or supplier rank on the platform (those
+        // programmes are for providers, who do not apply here yet). The rest is declared and
+        // backed by the evidence.
+        let facts = Facts {
+            division_code: t.uscc.as_str().get(2..8).unwrap_or("").to_string(),
+            sme: t.sme,
+            yearly_volume: None,
+            supplier_rank: None,
+            ..req.declared.clone()
+        };
         p.check_eligible(&facts)?;
         p.check_request(req.cost, req.requested)?;
         let year = year_of(now);
@@ -505,6 +514,68 @@ impl Incentives {
             })
             .await?;
         Ok(result)
+    }
+
+    /// When a policy's window has closed, the operator carries its programme's undecided
+    /// applications (under review or in publicity) to a successor programme that is open: they
+    /// keep their evidence, and their reviews when the criteria are the same; those in publicity go
+    /// back to review under the successor's rules. One whose subject already applied to the
+    /// successor this year is left where it is, and said so.
+    pub async fn carry(&self, caller: &Caller, from: &str, to: &str) -> Result<Vec<Application>, StoreError> {
+        operator_only(caller, "carrying applications to a successor policy")?;
+        let _one = self.step.lock().await;
+        let (old, new) = (self.programme(from).await?, self.programme(to).await?);
+        let now = self.ids.now_ms();
+        if old.is_open(now) || now < old.open_from_ms {
+            return Err(err(ErrorCode::WrongStage, format!("{from} is still open; its applications carry over once its window closes")));
+        }
+        if !new.is_open(now) {
+            return Err(err(ErrorCode::ProgrammeClosed, format!("{to} does not accept applications now")));
+        }
+        let same_criteria = old.criteria.iter().map(|c| &c.key).eq(new.criteria.iter().map(|c| &c.key));
+        let year = year_of(now);
+        let mut moved = Vec::new();
+        let mut tx = self.store.begin().await?;
+        for a in self.store.incentive_applications(Some(("programme", from))).await? {
+            if !matches!(a.stage, Stage::UnderReview | Stage::Publicity) {
+                continue;
+            }
+            let taken = self
+                .store
+                .incentive_applications(Some(("subject", &a.subject)))
+                .await?
+                .iter()
+                .any(|o| o.programme == new.code && o.year == year);
+            let mut b = a.clone();
+            b.updated_ms = now;
+            if taken {
+                b.notes.push(format!("not carried to {to}: the subject already applied to it"));
+                tx.update_incentive_application(&b, a.stage).await?;
+                continue;
+            }
+            b.programme = new.code.clone();
+            b.policy = new.policy.clone();
+            b.year = year;
+            b.stage = Stage::UnderReview;
+            b.publicity_until = None;
+            b.rank = None;
+            if !same_criteria {
+                b.reviews.clear();
+                b.score = None;
+            }
+            b.notes.push(format!("carried from {from} ({}) to {to} ({}) when the former closed", old.policy, new.policy));
+            tx.move_incentive_application(&b, from).await?;
+            moved.push(b);
+        }
+        tx.audit(&self.audit(
+            caller,
+            "incentive.carry",
+            from,
+            serde_json::json!({"to": to, "moved": moved.iter().map(|a| &a.id).collect::<Vec<_>>()}),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(moved)
     }
 
     /// Per programme this year: budget, applications, committed, disbursed and its split.

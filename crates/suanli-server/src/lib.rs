@@ -166,6 +166,7 @@ pub fn router(state: AppState) -> Router {
         .route("/data/downloads/{token}", get(data::download))
         .route("/incentives/programmes", get(incentives::list_programmes).post(incentives::create_programme))
         .route("/incentives/programmes/{code}/ranking", post(incentives::rank))
+        .route("/incentives/programmes/{code}/carry", post(incentives::carry))
         .route("/incentives/totals", get(incentives::totals))
         .route("/partners/scores", get(incentives::partner_scores))
         .route("/partners/config", get(incentives::partner_config).put(incentives::set_partner_config))

@@ -105,6 +105,7 @@ use utoipa::{Modify, OpenApi};
         incentives::resolve,
         incentives::decide,
         incentives::totals,
+        incentives::carry,
         incentives::partner_scores,
         incentives::partner_config,
         incentives::set_partner_config,

@@ -99,6 +99,29 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    /// Moves an application to another programme (a successor policy's), only from `from`.
+    pub async fn move_incentive_application(&mut self, a: &Application, from: &str) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE incentive_applications SET programme = $1, year = $2, stage = $3, record_json = $4, updated_ms = $5 WHERE id = $6 AND programme = $7",
+        )
+        .bind(a.programme.clone())
+        .bind(a.year as i64)
+        .bind(a.stage.as_str())
+        .bind(to_json(a))
+        .bind(a.updated_ms)
+        .bind(a.id.clone())
+        .bind(from.to_owned())
+        .execute(&mut *self.tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Domain(suanli_core::error::Error::new(
+                suanli_core::error::ErrorCode::WrongStage,
+                format!("application {} changed meanwhile", a.id),
+            )));
+        }
+        Ok(())
+    }
+
     /// Rewrites an application, only if it is still at the stage it was read at.
     pub async fn update_incentive_application(&mut self, a: &Application, was: suanli_incentives::Stage) -> StoreResult<()> {
         let done =

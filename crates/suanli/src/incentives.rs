@@ -63,6 +63,12 @@ pub enum IncentivesCmd {
     },
     /// Decide after publicity (the operator): arbitration, then payment.
     Decide { id: String },
+    /// Carry a closed programme's undecided applications to a successor (the operator).
+    Carry {
+        programme: String,
+        #[arg(long)]
+        to: String,
+    },
     /// Compute-partner scores from measured data (算力伙伴遴选), best first.
     Partners,
     /// Per programme this year: budget, committed, disbursed, city and district shares
@@ -171,6 +177,9 @@ pub async fn run(c: Client, cmd: IncentivesCmd, fmt: Format) -> anyhow::Result<(
         }
         IncentivesCmd::Decide { id } => {
             super::show(&c.post(&format!("/api/v1/incentives/applications/{id}/decision"), &json!({})).await?, fmt, APP_COLS)
+        }
+        IncentivesCmd::Carry { programme, to } => {
+            super::list(&c.post(&format!("/api/v1/incentives/programmes/{programme}/carry"), &json!({"to": to})).await?, fmt, APP_COLS)
         }
         IncentivesCmd::Partners => super::list(
             &c.get("/api/v1/partners/scores").await?,

@@ -462,3 +462,23 @@ pub async fn set_partner_config(
 ) -> ApiResult<Json<suanli_incentives::partner::Config>> {
     Ok(Json(s.partners.set_config(&app(&c)?, cfg).await?))
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CarryIn {
+    /// The successor programme's code (open now).
+    pub to: String,
+}
+
+/// After a policy's window closed, the operator carries a programme's undecided applications to a successor programme.
+#[utoipa::path(post, path = "/api/v1/incentives/programmes/{code}/carry", tag = "incentives", security(("bearer" = [])), request_body = CarryIn,
+    params(("code" = String, Path, description = "the closed programme's code")),
+    responses((status = 200, body = Vec<ApplicationOut>), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+pub async fn carry(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(code): Path<String>,
+    JsonBody(b): JsonBody<CarryIn>,
+) -> ApiResult<Json<Vec<ApplicationOut>>> {
+    Ok(Json(s.incentives.carry(&app(&c)?, &code, &b.to).await?.iter().map(ApplicationOut::from).collect()))
+}

@@ -206,12 +206,30 @@ async fn a_lower_claim_decided_later_is_superseded_and_the_policy_closes_its_win
     assert!(small.notes.last().unwrap().contains("从优、就高、不重复"), "{:?}", small.notes);
     let big = w.svc.application(&w.op, &big.id).await.unwrap();
     assert_eq!((big.stage, big.paid), (Stage::Awarded, Fen(3_000_000_00)));
+    // An application still under review when the policy closes is carried to its successor.
+    let pending = w.svc.apply(&w.ent, special("年底项目", 1_000_000_00, 100_000_00)).await.unwrap();
+    let mut successor = suanli_incentives::policy_programmes().remove(1);
+    successor.code = "hz27-special-model".into();
+    successor.policy = "后续政策（2027）".into();
+    successor.open_from_ms = suanli_core::time::days_from_civil(2027, 1, 1) * DAY - 8 * 3_600_000;
+    successor.open_until_ms = suanli_core::time::days_from_civil(2028, 1, 1) * DAY;
+    w.svc.create_programme(&w.op, successor).await.unwrap();
+    match w.svc.carry(&w.op, "hz55-special-model", "hz27-special-model").await {
+        Err(suanli_store::StoreError::Domain(e)) => assert_eq!(e.code, ErrorCode::WrongStage, "not before the policy closes"),
+        other => panic!("{other:?}"),
+    }
     // After 2026-12-31 the policy takes no application.
     w.clock.set(suanli_core::time::days_from_civil(2027, 1, 2) * DAY);
     match w.svc.apply(&w.ent, special("新项目", 1_000_00, 100_00)).await {
         Err(suanli_store::StoreError::Domain(e)) => assert_eq!(e.code, ErrorCode::ProgrammeClosed),
         other => panic!("{other:?}"),
     }
+    let moved = w.svc.carry(&w.op, "hz55-special-model", "hz27-special-model").await.unwrap();
+    assert_eq!(moved.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), [pending.id.as_str()], "only the undecided one");
+    let carried = w.svc.application(&w.op, &pending.id).await.unwrap();
+    assert_eq!((carried.programme.as_str(), carried.stage, carried.year), ("hz27-special-model", Stage::UnderReview, 2027));
+    assert!(carried.notes.last().unwrap().contains("carried from hz55-special-model"));
+    assert_eq!(w.svc.application(&w.op, &big.id).await.unwrap().programme, "hz55-special-model", "decided awards stay");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
