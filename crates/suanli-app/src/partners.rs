@@ -3,6 +3,7 @@
 use crate::caller::Caller;
 use std::collections::{BTreeMap, HashMap};
 use suanli_core::catalogue::{AcceleratorClass, Catalogue};
+use suanli_core::centre::PartnerStatus;
 use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::{AuditId, CentreId};
 use suanli_core::job::{Fault, JobState};
@@ -11,6 +12,28 @@ use suanli_incentives::partner::{self, Config, Measures, Score};
 use suanli_store::{Audit, Store, StoreError};
 
 const CONFIG_META: &str = "partners.config";
+
+/// What a round does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoundKind {
+    /// Applicants that meet the criteria become partners.
+    Admission,
+    /// The yearly review: partners that no longer meet them are suspended, suspended centres
+    /// that meet them again are reinstated.
+    Review,
+}
+
+/// One centre's change in a round, with why.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RoundChange {
+    pub centre_id: String,
+    pub name: String,
+    pub from: PartnerStatus,
+    pub to: PartnerStatus,
+    pub total: f64,
+    pub reasons: Vec<String>,
+}
 
 /// The partner scores and their configuration.
 #[derive(Clone)]
@@ -80,6 +103,88 @@ impl Partners {
         let measures = self.measures(catalogue, high_performance, pues).await?;
         let scores = partner::score_all(&measures, &self.config().await?);
         Ok((measures, scores))
+    }
+
+    /// Sets one centre's partner status by hand, with the reason (the operator).
+    pub async fn set_status(
+        &self,
+        caller: &Caller,
+        centre: &CentreId,
+        status: PartnerStatus,
+        reason: Option<String>,
+    ) -> Result<PartnerStatus, StoreError> {
+        if !matches!(caller, Caller::Operator { .. }) {
+            return Err(Error::new(ErrorCode::Forbidden, "partner status is the operator's").into());
+        }
+        let (t, e) = self.ids.parts();
+        let mut tx = self.store.begin().await?;
+        let old = tx.set_partner_status(centre, status).await?;
+        tx.audit(&Audit {
+            id: AuditId::generate(t, e),
+            at_ms: t,
+            actor: caller.actor(),
+            action: "centre.partner_status".into(),
+            subject: centre.to_string(),
+            detail: serde_json::json!({"from": old, "to": status, "reason": reason}),
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(old)
+    }
+
+    /// A round over every centre's score (the operator): an admission round admits applicants
+    /// that meet the criteria; the yearly review suspends partners that no longer do and
+    /// reinstates suspended centres that do again. Each change is audited with its score and
+    /// reasons, in one commit.
+    pub async fn round(
+        &self,
+        caller: &Caller,
+        kind: RoundKind,
+        catalogue: &Catalogue,
+        high_performance: &[AcceleratorClass],
+        pues: &HashMap<CentreId, f64>,
+    ) -> Result<Vec<RoundChange>, StoreError> {
+        if !matches!(caller, Caller::Operator { .. }) {
+            return Err(Error::new(ErrorCode::Forbidden, "partner rounds are the operator's").into());
+        }
+        let (_, scores) = self.scores(caller, catalogue, high_performance, pues).await?;
+        let status: HashMap<String, PartnerStatus> =
+            self.store.centres(None).await?.into_iter().map(|c| (c.id.to_string(), c.partner_status)).collect();
+        let mut changes = Vec::new();
+        for sc in &scores {
+            let Some(&from) = status.get(&sc.centre_id) else { continue };
+            let to = match (kind, from, sc.admitted) {
+                (RoundKind::Admission, PartnerStatus::Applicant, true) => PartnerStatus::Partner,
+                (RoundKind::Review, PartnerStatus::Partner, false) => PartnerStatus::Suspended,
+                (RoundKind::Review, PartnerStatus::Suspended, true) => PartnerStatus::Partner,
+                _ => continue,
+            };
+            changes.push(RoundChange {
+                centre_id: sc.centre_id.clone(),
+                name: sc.name.clone(),
+                from,
+                to,
+                total: sc.total,
+                reasons: sc.reasons.clone(),
+            });
+        }
+        let mut tx = self.store.begin().await?;
+        for ch in &changes {
+            let id = CentreId::parse(&ch.centre_id)?;
+            tx.set_partner_status(&id, ch.to).await?;
+            let (t, e) = self.ids.parts();
+            tx.audit(&Audit {
+                id: AuditId::generate(t, e),
+                at_ms: t,
+                actor: caller.actor(),
+                action: "centre.partner_status".into(),
+                subject: ch.centre_id.clone(),
+                detail: serde_json::json!({"from": ch.from, "to": ch.to, "round": kind, "total": ch.total, "reasons": ch.reasons}),
+            })
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(changes)
     }
 
     async fn measures(

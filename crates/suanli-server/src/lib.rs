@@ -169,6 +169,7 @@ pub fn router(state: AppState) -> Router {
         .route("/incentives/programmes/{code}/carry", post(incentives::carry))
         .route("/incentives/totals", get(incentives::totals))
         .route("/partners/scores", get(incentives::partner_scores))
+        .route("/partners/rounds", post(incentives::partner_round))
         .route("/partners/config", get(incentives::partner_config).put(incentives::set_partner_config))
         .route(
             "/incentives/applications",

@@ -107,6 +107,7 @@ use utoipa::{Modify, OpenApi};
         incentives::totals,
         incentives::carry,
         incentives::partner_scores,
+        incentives::partner_round,
         incentives::partner_config,
         incentives::set_partner_config,
     ),

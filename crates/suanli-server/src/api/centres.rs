@@ -264,12 +264,8 @@ pub async fn set_partner_status(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<PartnerStatusIn>,
 ) -> ApiResult<Json<CentreOut>> {
-    c.require(&[Role::Operator])?;
     let id = CentreId::parse(&id)?;
-    let mut tx = s.store.begin().await?;
-    let old = tx.set_partner_status(&id, body.status).await?;
-    tx.audit(&audit(&s, &c, "centre.partner_status", id.as_str(), json!({"from": old, "to": body.status, "reason": body.reason}))).await?;
-    tx.commit().await?;
+    s.partners.set_status(&suanli_app::Caller::of(&c.0)?, &id, body.status, Some(body.reason.clone())).await?;
     s.engine.wake();
     get_centre(State(s), c, Path(id.to_string())).await
 }

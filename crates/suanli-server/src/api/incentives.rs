@@ -482,3 +482,30 @@ pub async fn carry(
 ) -> ApiResult<Json<Vec<ApplicationOut>>> {
     Ok(Json(s.incentives.carry(&app(&c)?, &code, &b.to).await?.iter().map(ApplicationOut::from).collect()))
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoundIn {
+    /// `admission` (applicants that meet the criteria become partners) or `review` (the yearly
+    /// review: partners that fail are suspended, suspended ones that pass are reinstated).
+    pub kind: String,
+}
+
+/// The operator runs a partner round over every centre's score; answers the changes with why.
+#[utoipa::path(post, path = "/api/v1/partners/rounds", tag = "incentives", security(("bearer" = [])), request_body = RoundIn,
+    responses((status = 200, body = Vec<Object>), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn partner_round(
+    State(s): State<AppState>,
+    c: Caller,
+    JsonBody(b): JsonBody<RoundIn>,
+) -> ApiResult<Json<Vec<suanli_app::partners::RoundChange>>> {
+    let kind = match b.kind.as_str() {
+        "admission" => suanli_app::partners::RoundKind::Admission,
+        "review" => suanli_app::partners::RoundKind::Review,
+        other => return Err(ApiError::new(ErrorCode::InvalidBody, format!("kind must be admission or review, not '{other}'"))),
+    };
+    let pues = s.energy.measured_pues(s.ids.now_ms()).await;
+    let changes = s.partners.round(&app(&c)?, kind, &s.catalogue, &s.policy.high_performance_classes, &pues).await?;
+    s.engine.wake();
+    Ok(Json(changes))
+}

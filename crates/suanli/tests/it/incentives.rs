@@ -337,6 +337,17 @@ async fn the_http_surface_applies_reviews_ranks_and_refuses_by_code() {
     cfg["min_total"] = json!(0.0);
     assert_eq!(op.put("/api/v1/partners/config", &cfg).await.0, StatusCode::OK);
     assert_eq!(op.get("/api/v1/partners/config").await.1["min_total"], 0.0);
+    // The yearly review suspends partners that fail the criteria, with the reasons audited. The
+    // test server's centres have no measured PUE, so every partner fails "not metered".
+    let (s, changes) = op.post("/api/v1/partners/rounds", &json!({"kind": "review"})).await;
+    assert_eq!(s, StatusCode::OK, "{changes}");
+    let changes = changes.as_array().unwrap().clone();
+    assert!(!changes.is_empty() && changes.iter().all(|c| c["from"] == "partner" && c["to"] == "suspended"), "{changes:?}");
+    let first = changes[0]["centre_id"].as_str().unwrap();
+    let (_, audit) = op.get(&format!("/api/v1/audit?subject={first}")).await;
+    assert!(audit["items"][0]["detail"]["reasons"].to_string().contains("not metered"), "{audit}");
+    assert_eq!(ten.post("/api/v1/partners/rounds", &json!({"kind": "review"})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(op.post("/api/v1/partners/rounds", &json!({"kind": "lottery"})).await.0, StatusCode::UNPROCESSABLE_ENTITY);
 
     // The page shows the programme's figures and the application, with its evidence for the regulator.
     let web = crate::harness::Web::sign_in(&ts.url, &ts.tokens["regulator"]).await.unwrap();
