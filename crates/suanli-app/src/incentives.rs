@@ -430,7 +430,12 @@ impl Incentives {
             .await?
             .into_iter()
             .filter(|o| {
-                o.id != a.id && (o.stage == Stage::Awarded || (o.stage == Stage::Publicity && o.publicity_until.is_some_and(|u| now >= u)))
+                // Another claim joins the arbitration once it is awarded, or decidable itself:
+                // publicity over and no objection left open.
+                let decidable = o.stage == Stage::Publicity
+                    && o.publicity_until.is_some_and(|u| now >= u)
+                    && o.objections.iter().all(|x| x.resolution.is_some());
+                o.id != a.id && (o.stage == Stage::Awarded || decidable)
             })
             .collect();
         let claim = |x: &Application| Claim {

@@ -194,11 +194,16 @@ async fn a_lower_claim_decided_later_is_superseded_and_the_policy_closes_its_win
         declared: Facts::default(),
         documents: vec![doc("investment_audit"), doc("acceptance_report")],
     };
-    let small = w.svc.apply(&w.ent, demo).await.unwrap();
-    reviewed(&w, &big.id, 80.0).await;
-    reviewed(&w, &small.id, 80.0).await;
+    let small = w.svc.apply(&w.ent, demo.clone()).await.unwrap();
+    // A second subject whose higher claim draws an objection.
+    let big2 = w.svc.apply(&w.ent, special("异议项目", 10_000_000_00, 2_000_000_00)).await.unwrap();
+    let small2 = w.svc.apply(&w.ent, ApplyRequest { project: "异议项目".into(), requested: Fen(500_000_00), ..demo }).await.unwrap();
+    for (id, score) in [(&big.id, 80.0), (&small.id, 80.0), (&big2.id, 70.0), (&small2.id, 70.0)] {
+        reviewed(&w, id, score).await;
+    }
     w.svc.rank(&w.op, "hz55-special-model").await.unwrap();
     w.svc.rank(&w.op, "hz55-demonstration").await.unwrap();
+    w.svc.object(&w.beijing, &big2.id, "研发费用重复申报".into()).await.unwrap();
     w.clock.advance(8 * DAY);
     // Deciding the smaller one arbitrates both: the higher is kept and paid, the smaller superseded.
     let small = w.svc.decide(&w.op, &small.id).await.unwrap();
@@ -206,6 +211,14 @@ async fn a_lower_claim_decided_later_is_superseded_and_the_policy_closes_its_win
     assert!(small.notes.last().unwrap().contains("从优、就高、不重复"), "{:?}", small.notes);
     let big = w.svc.application(&w.op, &big.id).await.unwrap();
     assert_eq!((big.stage, big.paid), (Stage::Awarded, Fen(3_000_000_00)));
+    // A claim with an open objection is left out of another's decision, and decided once the
+    // objection is resolved: then it is paid the difference.
+    let small2 = w.svc.decide(&w.op, &small2.id).await.unwrap();
+    assert_eq!((small2.stage, small2.paid), (Stage::Awarded, Fen(500_000_00)));
+    assert_eq!(w.svc.application(&w.op, &big2.id).await.unwrap().stage, Stage::Publicity, "its objection is still open");
+    w.svc.resolve(&w.op, &big2.id, 0, false, "已核实，不属重复申报".into()).await.unwrap();
+    let big2 = w.svc.decide(&w.op, &big2.id).await.unwrap();
+    assert_eq!((big2.stage, big2.paid), (Stage::Awarded, Fen(1_500_000_00)), "{:?}", big2.notes);
     // An application still under review when the policy closes is carried to its successor.
     let pending = w.svc.apply(&w.ent, special("年底项目", 1_000_000_00, 100_000_00)).await.unwrap();
     let mut successor = suanli_incentives::policy_programmes().remove(1);
