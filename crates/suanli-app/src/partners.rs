@@ -105,6 +105,27 @@ impl Partners {
         Ok((measures, scores))
     }
 
+    /// Partners breaking the unified service standard (the operator and the regulator).
+    pub async fn alerts(
+        &self,
+        caller: &Caller,
+        catalogue: &Catalogue,
+        high_performance: &[AcceleratorClass],
+        pues: &HashMap<CentreId, f64>,
+    ) -> Result<Vec<partner::Breach>, StoreError> {
+        let (measures, _) = self.scores(caller, catalogue, high_performance, pues).await?;
+        let cfg = self.config().await?;
+        let partners: std::collections::HashSet<String> = self
+            .store
+            .centres(None)
+            .await?
+            .into_iter()
+            .filter(|c| c.partner_status == PartnerStatus::Partner)
+            .map(|c| c.id.to_string())
+            .collect();
+        Ok(measures.iter().filter(|m| partners.contains(&m.centre_id)).flat_map(|m| partner::breaches(m, &cfg)).collect())
+    }
+
     /// Sets one centre's partner status by hand, with the reason (the operator).
     pub async fn set_status(
         &self,

@@ -43,6 +43,50 @@ pub struct Config {
     pub max_pue: f64,
     /// A share of centre-fault failures above this is refused.
     pub max_centre_fault_share: f64,
+    /// The unified service standard (统一服务标准) every partner keeps: the median time from
+    /// placement to start, at most this many seconds ...
+    #[serde(default = "default_sla_start_s")]
+    pub sla_max_start_latency_s: f64,
+    /// ... judged once a partner has started at least this many jobs.
+    #[serde(default = "default_sla_min_jobs")]
+    pub sla_min_jobs: u32,
+}
+
+fn default_sla_start_s() -> f64 {
+    900.0
+}
+
+fn default_sla_min_jobs() -> u32 {
+    10
+}
+
+/// A partner falling short of the service standard: an alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Breach {
+    pub centre_id: String,
+    pub name: String,
+    /// `start_latency` or `centre_faults`.
+    pub what: String,
+    pub measured: f64,
+    pub limit: f64,
+}
+
+/// Where a centre breaks the service standard (nothing until it has started enough jobs).
+pub fn breaches(m: &Measures, cfg: &Config) -> Vec<Breach> {
+    if m.jobs_started < cfg.sla_min_jobs {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut add = |what: &str, measured: f64, limit: f64| {
+        out.push(Breach { centre_id: m.centre_id.clone(), name: m.name.clone(), what: what.into(), measured, limit })
+    };
+    if let Some(s) = m.start_latency_p50_s.filter(|s| *s > cfg.sla_max_start_latency_s) {
+        add("start_latency", s, cfg.sla_max_start_latency_s);
+    }
+    if let Some(f) = m.centre_fault_share.filter(|f| *f > cfg.max_centre_fault_share) {
+        add("centre_faults", f, cfg.max_centre_fault_share);
+    }
+    out
 }
 
 impl Default for Config {
@@ -56,6 +100,8 @@ impl Default for Config {
             min_total: 60.0,
             max_pue: 1.5,
             max_centre_fault_share: 0.05,
+            sla_max_start_latency_s: default_sla_start_s(),
+            sla_min_jobs: default_sla_min_jobs(),
         }
     }
 }
@@ -149,9 +195,12 @@ pub fn check_config(cfg: &Config) -> Result<(), String> {
     if sum != 100 {
         return Err(format!("the weights add up to {sum}, not 100"));
     }
-    if !(0.0..=100.0).contains(&cfg.min_total) || !(1.0..=4.0).contains(&cfg.max_pue) || !(0.0..=1.0).contains(&cfg.max_centre_fault_share)
+    if !(0.0..=100.0).contains(&cfg.min_total)
+        || !(1.0..=4.0).contains(&cfg.max_pue)
+        || !(0.0..=1.0).contains(&cfg.max_centre_fault_share)
+        || !(0.0..=86_400.0).contains(&cfg.sla_max_start_latency_s)
     {
-        return Err("thresholds: a score 0-100, a PUE 1-4, a share 0-1".into());
+        return Err("thresholds: a score 0-100, a PUE 1-4, a share 0-1, a start latency 0-86,400 s".into());
     }
     Ok(())
 }
@@ -196,6 +245,16 @@ mod tests {
         let dark = scores.iter().find(|s| s.centre_id == "unmetered").unwrap();
         assert!(!dark.admitted && dark.green == 0.0 && dark.reasons[0].contains("not metered"));
         assert!((hot.performance - 100.0).abs() < 1e-9, "the largest centre scores full size");
+    }
+
+    #[test]
+    fn a_partner_slower_or_faultier_than_the_standard_is_an_alert_once_it_has_a_record() {
+        let cfg = Config { sla_max_start_latency_s: 20.0, ..Config::default() };
+        let slow = centre("slow", 100.0, Some(1.2), 1.0, 0.06);
+        let b = breaches(&slow, &cfg);
+        assert_eq!(b.iter().map(|x| x.what.as_str()).collect::<Vec<_>>(), ["start_latency", "centre_faults"]);
+        assert_eq!((b[0].measured, b[0].limit), (30.0, 20.0));
+        assert!(breaches(&Measures { jobs_started: 3, ..slow }, &cfg).is_empty(), "too few jobs to judge");
     }
 
     #[test]

@@ -170,6 +170,7 @@ pub fn router(state: AppState) -> Router {
         .route("/incentives/totals", get(incentives::totals))
         .route("/partners/scores", get(incentives::partner_scores))
         .route("/partners/rounds", post(incentives::partner_round))
+        .route("/partners/alerts", get(incentives::partner_alerts))
         .route("/partners/config", get(incentives::partner_config).put(incentives::set_partner_config))
         .route(
             "/incentives/applications",

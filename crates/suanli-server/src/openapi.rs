@@ -108,6 +108,7 @@ use utoipa::{Modify, OpenApi};
         incentives::carry,
         incentives::partner_scores,
         incentives::partner_round,
+        incentives::partner_alerts,
         incentives::partner_config,
         incentives::set_partner_config,
     ),

@@ -509,3 +509,11 @@ pub async fn partner_round(
     s.engine.wake();
     Ok(Json(changes))
 }
+
+/// Partners breaking the unified service standard (统一服务标准): alerts with the measured value and the limit (the operator and the regulator).
+#[utoipa::path(get, path = "/api/v1/partners/alerts", tag = "incentives", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Object>), (status = 403, body = crate::error::Problem)))]
+pub async fn partner_alerts(State(s): State<AppState>, c: Caller) -> ApiResult<Json<Vec<suanli_incentives::partner::Breach>>> {
+    let pues = s.energy.measured_pues(s.ids.now_ms()).await;
+    Ok(Json(s.partners.alerts(&app(&c)?, &s.catalogue, &s.policy.high_performance_classes, &pues).await?))
+}

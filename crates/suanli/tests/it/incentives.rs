@@ -350,6 +350,25 @@ async fn the_http_surface_applies_reviews_ranks_and_refuses_by_code() {
     cfg["min_total"] = json!(0.0);
     assert_eq!(op.put("/api/v1/partners/config", &cfg).await.0, StatusCode::OK);
     assert_eq!(op.get("/api/v1/partners/config").await.1["min_total"], 0.0);
+    // The service standard: once a partner has a record, a median start slower than the standard is an alert.
+    let (s, job) = ten
+        .post(
+            "/api/v1/jobs",
+            &json!({"name": "sla-probe", "kind": "training", "accelerators": 1, "min_fp16_tflops": 300.0, "duration_s": 60}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{job}");
+    let job = crate::harness::wait_for_final(&ten, job["id"].as_str().unwrap(), std::time::Duration::from_secs(30)).await;
+    assert_eq!(op.get("/api/v1/partners/alerts").await.1, json!([]), "one job is no record under the default standard");
+    cfg["sla_min_jobs"] = json!(1);
+    cfg["sla_max_start_latency_s"] = json!(0.0);
+    assert_eq!(op.put("/api/v1/partners/config", &cfg).await.0, StatusCode::OK);
+    let (_, alerts) = ts.as_role("regulator").get("/api/v1/partners/alerts").await;
+    let (_, centre) = op.get(&format!("/api/v1/centres/{}", job["centre_id"].as_str().unwrap())).await;
+    let waited = job["started_ms"].as_i64().unwrap() > job["placed_ms"].as_i64().unwrap() && centre["partner_status"] == "partner";
+    let here = alerts.as_array().unwrap().iter().filter(|a| a["centre_id"] == job["centre_id"] && a["what"] == "start_latency").count();
+    assert_eq!(here, usize::from(waited), "an alert exactly when the job waited to start at a partner: {alerts} {job} {centre}");
+    assert_eq!(ten.get("/api/v1/partners/alerts").await.0, StatusCode::FORBIDDEN);
     // The yearly review suspends partners that fail the criteria, with the reasons audited. The
     // test server's centres have no measured PUE, so every partner fails "not metered".
     let (s, changes) = op.post("/api/v1/partners/rounds", &json!({"kind": "review"})).await;
