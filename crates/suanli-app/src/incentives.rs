@@ -16,6 +16,8 @@ use suanli_incentives::{
 use suanli_ledger::{ReasonCode, Transfer, TransferId, chart};
 use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, Store, StoreError, StoredAccount};
 
+const HOLIDAYS_META: &str = "incentives.holidays";
+
 /// The most an evidence document may be, in bytes.
 pub const MAX_DOCUMENT_BYTES: usize = 8 << 20;
 
@@ -314,7 +316,7 @@ impl Incentives {
             places,
             Fen(p.budget_per_year.0 - committed),
         );
-        let until = working_days_after(now, p.publicity_days);
+        let until = working_days_after(now, p.publicity_days, &self.holidays().await?);
         let mut out = Vec::new();
         let mut tx = self.store.begin().await?;
         for (i, r) in chosen.iter().chain(&rest).enumerate() {
@@ -629,6 +631,33 @@ impl Incentives {
             t.district_part = Fen(t.district_part.0 + a.district_part.0);
         }
         Ok(out.into_values().collect())
+    }
+
+    /// Public holidays the publicity calendar skips, as days since 1970-01-01 (the operator's list).
+    pub async fn holidays(&self) -> Result<Vec<i64>, StoreError> {
+        match self.store.meta(HOLIDAYS_META).await? {
+            Some(text) => serde_json::from_str(&text).map_err(|_| StoreError::Corrupt("the stored holiday list".into())),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The operator sets the public holidays (`YYYY-MM-DD`, China Standard Time), replacing the list.
+    pub async fn set_holidays(&self, caller: &Caller, dates: &[String]) -> Result<Vec<i64>, StoreError> {
+        operator_only(caller, "the holiday calendar")?;
+        if dates.len() > 400 {
+            return Err(err(ErrorCode::InvalidDate, "at most 400 holidays"));
+        }
+        let mut days = Vec::with_capacity(dates.len());
+        for d in dates {
+            days.push(suanli_core::time::parse_date(d)?.div_euclid(86_400_000));
+        }
+        days.sort_unstable();
+        days.dedup();
+        let mut tx = self.store.begin().await?;
+        tx.set_meta(HOLIDAYS_META, &serde_json::to_string(&days).unwrap_or_default()).await?;
+        tx.audit(&self.audit(caller, "incentive.holidays", HOLIDAYS_META, serde_json::json!({"dates": dates}))).await?;
+        tx.commit().await?;
+        Ok(days)
     }
 
     /// A stored evidence document by its hash (the operator and the regulator, to check it).

@@ -74,9 +74,9 @@ pub fn rank(mut apps: Vec<Ranked>, quota: Option<u32>, budget_left: Fen) -> (Vec
     (chosen, rest)
 }
 
-/// `days` working days (Monday to Friday, China Standard Time; public holidays are not known
-/// here) after `from`: the end of the day the last one falls on.
-pub fn working_days_after(from: UnixMs, days: u32) -> UnixMs {
+/// `days` working days (Monday to Friday, China Standard Time, except the given public holidays,
+/// as days since 1970-01-01) after `from`: the end of the day the last one falls on.
+pub fn working_days_after(from: UnixMs, days: u32, holidays: &[i64]) -> UnixMs {
     const DAY: i64 = 86_400_000;
     let cst = 8 * 3_600_000;
     let mut day = (from + cst).div_euclid(DAY);
@@ -84,7 +84,7 @@ pub fn working_days_after(from: UnixMs, days: u32) -> UnixMs {
     while left > 0 {
         day += 1;
         // 1970-01-01 was a Thursday: day % 7 == 2 is Saturday, 3 is Sunday.
-        if !matches!(day.rem_euclid(7), 2 | 3) {
+        if !matches!(day.rem_euclid(7), 2 | 3) && !holidays.contains(&day) {
             left -= 1;
         }
     }
@@ -134,9 +134,12 @@ mod tests {
     fn publicity_counts_working_days() {
         // 2026-11-30 is a Monday; five working days after it end on Monday 2026-12-07.
         let monday = suanli_core::time::days_from_civil(2026, 11, 30) * 86_400_000 - 8 * 3_600_000 + 10 * 3_600_000;
-        let end = working_days_after(monday, 5);
+        let end = working_days_after(monday, 5, &[]);
         assert_eq!(end, suanli_core::time::days_from_civil(2026, 12, 8) * 86_400_000 - 8 * 3_600_000);
         let friday = monday + 4 * 86_400_000;
-        assert_eq!(working_days_after(friday, 1), suanli_core::time::days_from_civil(2026, 12, 8) * 86_400_000 - 8 * 3_600_000);
+        assert_eq!(working_days_after(friday, 1, &[]), suanli_core::time::days_from_civil(2026, 12, 8) * 86_400_000 - 8 * 3_600_000);
+        // With Tuesday 2026-12-01 a holiday, five working days after Monday end a day later.
+        let holiday = suanli_core::time::days_from_civil(2026, 12, 1);
+        assert_eq!(working_days_after(monday, 5, &[holiday]), end + 86_400_000);
     }
 }

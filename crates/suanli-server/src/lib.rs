@@ -168,6 +168,7 @@ pub fn router(state: AppState) -> Router {
         .route("/incentives/programmes/{code}/ranking", post(incentives::rank))
         .route("/incentives/programmes/{code}/carry", post(incentives::carry))
         .route("/incentives/totals", get(incentives::totals))
+        .route("/incentives/holidays", get(incentives::holidays).put(incentives::set_holidays))
         .route("/partners/scores", get(incentives::partner_scores))
         .route("/partners/rounds", post(incentives::partner_round))
         .route("/partners/alerts", get(incentives::partner_alerts))

@@ -106,6 +106,8 @@ use utoipa::{Modify, OpenApi};
         incentives::decide,
         incentives::totals,
         incentives::carry,
+        incentives::holidays,
+        incentives::set_holidays,
         incentives::partner_scores,
         incentives::partner_round,
         incentives::partner_alerts,

@@ -517,3 +517,28 @@ pub async fn partner_alerts(State(s): State<AppState>, c: Caller) -> ApiResult<J
     let pues = s.energy.measured_pues(s.ids.now_ms()).await;
     Ok(Json(s.partners.alerts(&app(&c)?, &s.catalogue, &s.policy.high_performance_classes, &pues).await?))
 }
+
+/// Public holidays the publicity calendar skips (`YYYY-MM-DD`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HolidaysIn {
+    pub dates: Vec<String>,
+}
+
+fn day_strings(days: &[i64]) -> Vec<String> {
+    days.iter().map(|d| format_rfc3339(d * 86_400_000)[..10].to_string()).collect()
+}
+
+/// The public holidays publicity skips (every role).
+#[utoipa::path(get, path = "/api/v1/incentives/holidays", tag = "incentives", security(("bearer" = [])), responses((status = 200, body = HolidaysIn)))]
+pub async fn holidays(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<HolidaysIn>> {
+    Ok(Json(HolidaysIn { dates: day_strings(&s.incentives.holidays().await?) }))
+}
+
+/// The operator sets the public holidays (replacing the list).
+#[utoipa::path(put, path = "/api/v1/incentives/holidays", tag = "incentives", security(("bearer" = [])), request_body = HolidaysIn,
+    responses((status = 200, body = HolidaysIn), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn set_holidays(State(s): State<AppState>, c: Caller, JsonBody(b): JsonBody<HolidaysIn>) -> ApiResult<Json<HolidaysIn>> {
+    let days = s.incentives.set_holidays(&app(&c)?, &b.dates).await?;
+    Ok(Json(HolidaysIn { dates: day_strings(&days) }))
+}

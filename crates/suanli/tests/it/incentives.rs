@@ -136,14 +136,19 @@ async fn an_award_goes_from_application_through_review_and_publicity_to_payment_
     assert_eq!(code(own), ErrorCode::ConflictOfInterest);
     assert_eq!(code(w.svc.rank(&w.op, "hz55-special-model").await.map(|_| a.clone())), ErrorCode::WrongStage, "not reviewed enough");
     reviewed(&w, &a.id, 86.0).await;
+    // Publicity counts working days and skips the operator's public holidays.
+    assert!(w.svc.set_holidays(&w.ent, &["2026-12-03".into()]).await.is_err(), "the operator's calendar");
+    w.svc.set_holidays(&w.op, &["2026-12-03".into()]).await.unwrap();
     let ranked = w.svc.rank(&w.op, "hz55-special-model").await.unwrap();
     let a = ranked.into_iter().find(|x| x.id == a.id).unwrap();
     assert_eq!((a.stage, a.rank, a.score), (Stage::Publicity, Some(1), Some(86.0)));
+    // From Tuesday 2026-12-01: Wed 2, (Thu 3 a holiday), Fri 4, Mon 7, Tue 8, Wed 9.
+    assert_eq!(a.publicity_until, Some(suanli_core::time::days_from_civil(2026, 12, 10) * DAY - 8 * 3_600_000));
 
     // Publicity: an objection is taken and dismissed; a decision waits for five working days.
     w.svc.object(&w.beijing, &a.id, "申报研发费用存疑".into()).await.unwrap();
     assert_eq!(code(w.svc.decide(&w.op, &a.id).await), ErrorCode::WrongStage);
-    w.clock.advance(8 * DAY);
+    w.clock.advance(9 * DAY);
     assert_eq!(code(w.svc.object(&w.beijing, &a.id, "too late".into()).await), ErrorCode::WrongStage);
     assert_eq!(code(w.svc.decide(&w.op, &a.id).await), ErrorCode::WrongStage, "an open objection blocks the decision");
     w.svc.resolve(&w.op, &a.id, 0, false, "审计报告核实无误".into()).await.unwrap();
