@@ -8,23 +8,28 @@
 //! at once.
 
 use crate::caller::Caller;
+
+mod delivery;
+mod fees;
+
+use delivery::run_policy;
+use fees::insufficient;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use suanli_core::error::{Error, ErrorCode};
-use suanli_core::id::{AuditId, DataRequestId, DataSetId, DeliveryId, ProviderId};
+use suanli_core::id::{AuditId, DataRequestId, DataSetId, ProviderId};
 use suanli_core::money::Fen;
 use suanli_core::time::{UnixMs, days_from_civil};
 use suanli_data::catalogue::{
     self as cat, Column, DataRequest, DataSet, DataSetSpec, Decider, Decision, Delivery, RequestSpec, RequestState, Supplier,
     SupplierStatus,
 };
-use suanli_data::pipeline::{Format, Options, deidentify};
+use suanli_data::pipeline::Format;
 use suanli_data::{Encoding, Limits, Policy, PseudonymKey};
 use suanli_dispatch::ids::Ids;
-use suanli_ledger::voucher;
-use suanli_ledger::{ReasonCode, Transfer, TransferId, chart};
-use suanli_store::data::{DataFilter, Extract};
-use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, Store, StoreError, StoredAccount};
+use suanli_ledger::{Transfer, TransferId};
+use suanli_store::data::DataFilter;
+use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, Store, StoreError};
 
 /// An open request not decided within this expires, and its fee's hold with it.
 pub const REQUEST_WINDOW_MS: i64 = 14 * 86_400_000;
@@ -382,15 +387,12 @@ impl DataSharing {
                 at_ms: now,
             });
             let (delivery, body) = self.make_delivery(&d, &r).await?;
-            let mut effects = vec![Effect::InsertDataRequest(Box::new(r.clone()))];
-            let transfers = self.pay_at_once(&r, &mut effects, &delivery, body);
-            let accounts = self.accounts(&r, now);
-            let da = self.delivery_audit(caller, &delivery);
+            let effects = vec![Effect::InsertDataRequest(Box::new(r.clone())), self.delivery_effect(caller, &delivery, body)];
+            let (transfers, accounts) = (self.pay_at_once(&r), self.accounts(&r, now));
             self.ledger
                 .submit_all(LedgerRequest { accounts, transfers, linked: true, effects, audit: Some(audit), ..LedgerRequest::default() })
                 .await
                 .map_err(insufficient)?;
-            self.audit_only(da).await?;
             return Ok((r, Some(delivery)));
         }
         let transfers = self.holds(&r);
@@ -415,103 +417,6 @@ impl DataSharing {
             return Err(err(ErrorCode::SupplierNotAdmitted, "the data set's supplier is suspended or no longer admitted for its domain"));
         }
         Ok(())
-    }
-
-    /// How a fee splits: (programme, voucher part, cash part), the voucher paying its data
-    /// ratio as far as it has money, and cash the rest (which it must have).
-    async fn split_fee(&self, tenant: &str, fee: Fen) -> Result<(Option<String>, Fen, Fen), StoreError> {
-        if !fee.is_positive() {
-            return Ok((None, Fen::ZERO, Fen::ZERO));
-        }
-        self.ledger.barrier().await?;
-        let now = self.ids.now_ms();
-        let programme = self.store.programme_open_at(now).await?;
-        let (pid, ratio) = programme.map_or((None, 0), |p| (Some(p.id.to_string()), p.rules.ratio_data_pct));
-        let available = |a: Option<suanli_store::StoredAccount>| a.map_or(Fen::ZERO, |a| a.account.available());
-        let v_avail = match &pid {
-            Some(p) => available(self.store.ledger_account(chart::voucher(tenant, p).id).await?),
-            None => Fen::ZERO,
-        };
-        let h = voucher::holds(fee, ratio, v_avail);
-        let cash = available(self.store.ledger_account(chart::cash(tenant).id).await?);
-        if cash < h.cash {
-            return Err(err(
-                ErrorCode::InsufficientFunds,
-                format!(
-                    "the fee is {fee}: vouchers pay {} and cash must pay {}, but the balance is {cash}; top up first",
-                    h.voucher, h.cash
-                ),
-            ));
-        }
-        Ok((pid.filter(|_| h.voucher.is_positive()), h.voucher, h.cash))
-    }
-
-    fn accounts(&self, r: &DataRequest, now: UnixMs) -> Vec<StoredAccount> {
-        let mut a = vec![
-            StoredAccount::of(&chart::cash(r.tenant_id.as_str()), now),
-            StoredAccount::of(&chart::data_purchases(), now),
-            StoredAccount::of(&chart::receivable(r.supplier_id.as_str()), now),
-        ];
-        if let Some(p) = &r.programme_id {
-            a.push(StoredAccount::of(&chart::voucher(r.tenant_id.as_str(), p), now));
-        }
-        a
-    }
-
-    /// The fee's parts a tenant pays: (the voucher or cash account, amount, reason, id tag),
-    /// empty parts left out.
-    fn fee_parts(r: &DataRequest) -> Vec<(suanli_ledger::AccountId, Fen, ReasonCode, &'static str)> {
-        let mut v = Vec::new();
-        if let (Some(p), true) = (&r.programme_id, r.voucher.is_positive()) {
-            v.push((chart::voucher(r.tenant_id.as_str(), p).id, r.voucher, ReasonCode::VoucherSpend, "voucher"));
-        }
-        if r.cash.is_positive() {
-            v.push((chart::cash(r.tenant_id.as_str()).id, r.cash, ReasonCode::DataPurchase, "cash"));
-        }
-        v
-    }
-
-    /// The fee's pending transfers into clearing (ids derived from the request).
-    fn holds(&self, r: &DataRequest) -> Vec<Transfer> {
-        let clear = chart::data_purchases().id;
-        Self::fee_parts(r)
-            .into_iter()
-            .map(|(from, amount, reason, tag)| {
-                let id = TransferId::derive(&format!("data-hold-{tag}"), r.id.as_str());
-                Transfer::pending(id, from, clear, amount, reason, r.id.as_str(), r.created_ms, Some(REQUEST_WINDOW_MS))
-            })
-            .collect()
-    }
-
-    /// Pays an unconditional delivery at once, by the same road as an approved one: voucher and
-    /// cash into clearing, clearing to the supplier (so one reconciliation rule covers both).
-    fn pay_at_once(&self, r: &DataRequest, effects: &mut Vec<Effect>, delivery: &Delivery, body: Vec<u8>) -> Vec<Transfer> {
-        let clear = chart::data_purchases().id;
-        let mut v: Vec<Transfer> = Self::fee_parts(r)
-            .into_iter()
-            .map(|(from, amount, reason, tag)| {
-                let id = TransferId::derive(&format!("data-pay-{tag}"), r.id.as_str());
-                Transfer::single(id, from, clear, amount, reason, r.id.as_str(), r.created_ms)
-            })
-            .collect();
-        v.extend(self.pay_supplier(r, r.created_ms));
-        effects.push(Effect::InsertDelivery { delivery: Box::new(delivery.clone()), body: Extract(Arc::new(body)) });
-        v
-    }
-
-    /// Clearing to the supplier's receivable: the whole fee, settled with its other earnings.
-    fn pay_supplier(&self, r: &DataRequest, now: UnixMs) -> Option<Transfer> {
-        r.fee.is_positive().then(|| {
-            Transfer::single(
-                TransferId::derive("data-pay", r.id.as_str()),
-                chart::data_purchases().id,
-                chart::receivable(r.supplier_id.as_str()).id,
-                r.fee,
-                ReasonCode::DataPurchase,
-                r.id.as_str(),
-                now,
-            )
-        })
     }
 
     /// The supplier (then, for important data, the operator) approves or rejects a request.
@@ -573,7 +478,7 @@ impl DataSharing {
                 let mut t: Vec<Transfer> =
                     holds.iter().map(|h| Transfer::post(TransferId::derive("data-post", &h.id.to_hex()), h, None, now)).collect();
                 t.extend(self.pay_supplier(&r, now));
-                effects.push(Effect::InsertDelivery { delivery: Box::new(delivery.clone()), body: Extract(Arc::new(body)) });
+                effects.push(self.delivery_effect(caller, &delivery, body));
                 (t, Some(delivery))
             }
             _ => (Vec::new(), None),
@@ -588,71 +493,7 @@ impl DataSharing {
                 }
                 _ => e.into(),
             })?;
-        if let Some(dl) = &delivery {
-            self.audit_only(self.delivery_audit(caller, dl)).await?;
-        }
         Ok((updated, delivery))
-    }
-
-    fn delivery_audit(&self, caller: &Caller, d: &Delivery) -> Audit {
-        self.audit(
-            caller,
-            "data_delivery.create",
-            d.id.as_str(),
-            serde_json::json!({
-                "consumer": d.tenant_id, "data_set": d.data_set_id, "request": d.request_id, "columns": d.columns,
-                "policy": {"grade": d.policy.grade, "mode": d.policy.mode, "k": d.policy.k}, "sha256": d.sha256, "bytes": d.bytes,
-            }),
-        )
-    }
-
-    async fn audit_only(&self, a: Audit) -> Result<(), StoreError> {
-        let mut tx = self.store.begin().await?;
-        tx.audit(&a).await?;
-        tx.commit().await
-    }
-
-    /// Makes a request's extract: the asked fields, de-identified under the set's policy with
-    /// the consumer's own pseudonym key (none for data opened unconditionally).
-    async fn make_delivery(&self, d: &DataSet, r: &DataRequest) -> Result<(Delivery, Vec<u8>), StoreError> {
-        let policy = self.policy(d.spec.grade, d.spec.mode).await?;
-        let content = self.store.data_content(&d.id).await?.ok_or_else(|| err(ErrorCode::NotDeliverable, "the data set has no content"))?;
-        let format = cat::parse_format(d.format.as_deref().unwrap_or("csv"))?;
-        let key = (d.spec.mode == suanli_data::OpeningMode::Conditional).then(|| cat::consumer_key(&self.secret, r.tenant_id.as_str()));
-        let fields = r.spec.fields.clone();
-        // k-anonymity where the grade's policy asks for it, over the asked quasi-identifiers.
-        let quasi: Vec<String> =
-            if policy.k.is_some() { d.spec.quasi.iter().filter(|q| fields.contains(q)).cloned().collect() } else { Vec::new() };
-        let p = policy.clone();
-        let (body, report) = tokio::task::spawn_blocking(move || -> Result<_, Error> {
-            let projected = cat::project(&content, format, &fields, None)?;
-            run_policy(&projected, format, p, key, &quasi)
-        })
-        .await
-        .map_err(|e| err(ErrorCode::Internal, e.to_string()))??;
-        let (t, e) = self.ids.parts();
-        let delivery = Delivery {
-            id: DeliveryId::generate(t, e),
-            request_id: r.id.clone(),
-            data_set_id: d.id.clone(),
-            tenant_id: r.tenant_id.clone(),
-            supplier_id: d.supplier_id.clone(),
-            columns: r.spec.fields.clone(),
-            policy,
-            report,
-            format: cat::format_name(format).into(),
-            sha256: sha256_hex(&body),
-            bytes: body.len() as u64,
-            fee: r.fee,
-            voucher: r.voucher,
-            cash: r.cash,
-            programme_id: r.programme_id.clone(),
-            access_from_ms: r.spec.from_ms,
-            access_to_ms: r.spec.to_ms,
-            created_ms: t,
-            statement_id: None,
-        };
-        Ok((delivery, body))
     }
 
     /// Requests the caller may see: a tenant its own, a supplier those for its sets, the
@@ -673,72 +514,6 @@ impl DataSharing {
         }
         r.state = r.state_at(self.ids.now_ms());
         Ok(r)
-    }
-
-    // ----- deliveries -----
-
-    pub async fn deliveries(&self, caller: &Caller, limit: u32) -> Result<Vec<Delivery>, StoreError> {
-        self.store.data_deliveries(&scope(caller), limit).await
-    }
-
-    pub async fn delivery(&self, caller: &Caller, id: &str) -> Result<Delivery, StoreError> {
-        let id = DeliveryId::parse(id)?;
-        let not_found = || err(ErrorCode::DeliveryNotFound, format!("no delivery {id}"));
-        let d = self.store.data_delivery(&id).await?.ok_or_else(not_found)?;
-        if !visible(caller, &d.tenant_id, &d.supplier_id) {
-            return Err(not_found());
-        }
-        Ok(d)
-    }
-
-    /// The consumer makes a short-lived download link for its delivery, within its access period.
-    /// Answers the token (shown once; only its hash is kept) and when it stops working.
-    pub async fn link(&self, caller: &Caller, id: &str) -> Result<(String, UnixMs), StoreError> {
-        let d = self.delivery(caller, id).await?;
-        if !matches!(caller, Caller::Tenant { tenant, .. } if *tenant == d.tenant_id) {
-            return Err(forbidden("only the consumer it was delivered to downloads an extract"));
-        }
-        let now = self.ids.now_ms();
-        if now >= d.access_to_ms {
-            return Err(err(ErrorCode::LinkExpired, "the request's access period has ended; request the data again"));
-        }
-        let mut raw = [0u8; 24];
-        self.ids.fill(&mut raw);
-        let token = format!("dl_{}", hex::encode(raw));
-        let expires = now + LINK_TTL_MS;
-        let mut tx = self.store.begin().await?;
-        tx.insert_data_link(&sha256_hex(token.as_bytes()), &d.id, now, expires).await?;
-        tx.audit(&self.audit(caller, "data_delivery.link", d.id.as_str(), serde_json::json!({"expires_ms": expires}))).await?;
-        tx.commit().await?;
-        Ok((token, expires))
-    }
-
-    /// What a link opens, while it works; every download is audited.
-    pub async fn download(&self, token: &str) -> Result<(Delivery, Vec<u8>), StoreError> {
-        let expired = || err(ErrorCode::LinkExpired, "this download link has expired or is unknown; make a new one");
-        let (id, expires) = self.store.data_link(&sha256_hex(token.as_bytes())).await?.ok_or_else(expired)?;
-        let now = self.ids.now_ms();
-        if now >= expires {
-            return Err(expired());
-        }
-        let d = self.store.data_delivery(&id).await?.ok_or_else(expired)?;
-        if now >= d.access_to_ms {
-            return Err(expired());
-        }
-        let body = self.store.delivery_body(&id).await?.ok_or_else(expired)?;
-        let (t, e) = self.ids.parts();
-        let mut tx = self.store.begin().await?;
-        tx.audit(&Audit {
-            id: AuditId::generate(t, e),
-            at_ms: t,
-            actor: format!("link:{}", d.tenant_id),
-            action: "data_delivery.download".into(),
-            subject: d.id.to_string(),
-            detail: serde_json::json!({"bytes": body.len(), "sha256": d.sha256}),
-        })
-        .await?;
-        tx.commit().await?;
-        Ok((d, body))
     }
 
     // ----- the ranking -----
@@ -770,27 +545,6 @@ impl DataSharing {
     }
 }
 
-/// Runs one policy over UTF-8 content: the extract and the report (as JSON).
-fn run_policy(
-    content: &[u8],
-    format: Format,
-    policy: Policy,
-    key: Option<PseudonymKey>,
-    quasi: &[String],
-) -> Result<(Vec<u8>, serde_json::Value), Error> {
-    let opts = Options { format, quasi: quasi.to_vec(), ..Options::default() };
-    let mut out = Vec::with_capacity(content.len());
-    let outcome = deidentify(&mut || Ok(std::io::Cursor::new(content)), &mut out, policy, key, &opts)
-        .map_err(|e| Error::new(ErrorCode::NotDeliverable, format!("the extract could not be made: {e} ({})", e.code())))?;
-    if !outcome.problems.is_empty() {
-        return Err(Error::new(
-            ErrorCode::MalformedData,
-            format!("{} row(s) of the stored content cannot be read", outcome.problems.len()),
-        ));
-    }
-    Ok((out, serde_json::to_value(&outcome.report).unwrap_or_default()))
-}
-
 fn policy_key(grade: suanli_data::Grade, mode: suanli_data::OpeningMode) -> String {
     let mode = match mode {
         suanli_data::OpeningMode::Unconditional => "unconditional",
@@ -813,15 +567,5 @@ fn visible(caller: &Caller, tenant: &suanli_core::id::TenantId, supplier: &Provi
         Caller::Operator { .. } | Caller::Regulator { .. } => true,
         Caller::Tenant { tenant: t, .. } => t == tenant,
         Caller::Provider { provider, .. } => provider == supplier,
-    }
-}
-
-/// The ledger's refusal of a fee, in the data service's words.
-fn insufficient(e: Error) -> StoreError {
-    match e.code {
-        ErrorCode::InsufficientFunds | ErrorCode::LinkedFailed => {
-            err(ErrorCode::InsufficientFunds, "the voucher or the cash balance no longer covers the fee; top up and ask again")
-        }
-        _ => e.into(),
     }
 }

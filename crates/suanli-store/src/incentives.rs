@@ -13,6 +13,17 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
 
+/// One row rewritten, or the application changed since it was read.
+fn changed_meanwhile(rows: u64, a: &Application) -> StoreResult<()> {
+    if rows == 1 {
+        return Ok(());
+    }
+    Err(StoreError::Domain(suanli_core::error::Error::new(
+        suanli_core::error::ErrorCode::WrongStage,
+        format!("application {} changed meanwhile", a.id),
+    )))
+}
+
 const APP_SELECT: &str = "SELECT record_json FROM incentive_applications";
 
 impl Store {
@@ -113,13 +124,7 @@ impl WriteTx<'_> {
         .bind(from.to_owned())
         .execute(&mut *self.tx)
         .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Domain(suanli_core::error::Error::new(
-                suanli_core::error::ErrorCode::WrongStage,
-                format!("application {} changed meanwhile", a.id),
-            )));
-        }
-        Ok(())
+        changed_meanwhile(done.rows_affected(), a)
     }
 
     /// Rewrites an application, only if it is still at the stage it was read at.
@@ -133,12 +138,6 @@ impl WriteTx<'_> {
                 .bind(was.as_str())
                 .execute(&mut *self.tx)
                 .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Domain(suanli_core::error::Error::new(
-                suanli_core::error::ErrorCode::WrongStage,
-                format!("application {} changed meanwhile", a.id),
-            )));
-        }
-        Ok(())
+        changed_meanwhile(done.rows_affected(), a)
     }
 }

@@ -81,10 +81,12 @@ pub enum Effect {
         request: Box<suanli_data::catalogue::DataRequest>,
         from: suanli_data::catalogue::RequestState,
     },
-    /// A delivery with its extract (committed with its fee's transfers).
+    /// A delivery with its extract (committed with its fee's transfers) and its own audit record
+    /// (who got which columns under which policy), so neither is durable without the other.
     InsertDelivery {
         delivery: Box<suanli_data::catalogue::Delivery>,
         body: crate::data::Extract,
+        audit: Box<Audit>,
     },
     /// Incentive applications moved on (each only from the stage it was read at), committed with
     /// the award's transfers.
@@ -557,7 +559,10 @@ impl WriteTx<'_> {
             }
             Effect::InsertDataRequest(r) => self.insert_data_request(r).await,
             Effect::UpdateDataRequest { request, from } => self.update_data_request(request, *from).await,
-            Effect::InsertDelivery { delivery, body } => self.insert_delivery(delivery, &body.0).await,
+            Effect::InsertDelivery { delivery, body, audit } => {
+                self.insert_delivery(delivery, &body.0).await?;
+                self.audit(audit).await
+            }
             Effect::UpdateIncentiveApplications(apps) => {
                 for (a, was) in apps {
                     self.update_incentive_application(a, *was).await?;

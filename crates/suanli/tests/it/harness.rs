@@ -156,12 +156,16 @@ impl Api {
         Api { token: Some(token.to_string()), ..self.clone() }
     }
 
-    async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
-        let req = match &self.token {
+    /// The request with this client's token, if it has one.
+    fn authed(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
             Some(t) => req.bearer_auth(t),
             None => req,
-        };
-        let resp = req.send().await.expect("request reaches the test server");
+        }
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let resp = self.authed(req).send().await.expect("request reaches the test server");
         let status = resp.status();
         let ctype = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
         let text = resp.text().await.unwrap();
@@ -200,12 +204,7 @@ impl Api {
 
     /// A GET answering the raw body and its content type (downloads).
     pub async fn get_bytes(&self, path: &str) -> (StatusCode, String, Vec<u8>) {
-        let req = self.http.get(format!("{}{path}", self.url));
-        let req = match &self.token {
-            Some(t) => req.bearer_auth(t),
-            None => req,
-        };
-        let resp = req.send().await.expect("request reaches the test server");
+        let resp = self.authed(self.http.get(format!("{}{path}", self.url))).send().await.expect("request reaches the test server");
         let status = resp.status();
         let ctype = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
         (status, ctype, resp.bytes().await.unwrap().to_vec())
