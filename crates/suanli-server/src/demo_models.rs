@@ -95,14 +95,19 @@ fn provider_caller(p: &ProviderId) -> Caller {
 /// Seeds (or re-points) the demo's models at the simulated upstream `sim_base` (…/simulated/v1), and
 /// makes the demo tenant's key once. Returns the key's secret when it was made now.
 pub async fn seed(s: &AppState, sim_base: &str, tenant: Option<&TenantId>) -> anyhow::Result<Option<String>> {
-    let providers = s.store.providers().await?;
-    anyhow::ensure!(!providers.is_empty(), "the demo city has no providers");
     let centres = s.store.centres(None).await?;
     let mut by_provider: HashMap<&ProviderId, Vec<&Centre>> = HashMap::new();
     for c in &centres {
         by_provider.entry(&c.provider_id).or_default().push(c);
     }
     let regions = s.regions.clone();
+    // Providers with a centre in the city, by name: ids are random, so ordering by them would
+    // give a model to a different provider (perhaps one with no centre in Hangzhou, which the
+    // demo key, kept to Hangzhou, could not call) at every start.
+    let mut providers = s.store.providers().await?;
+    providers.retain(|p| by_provider.get(&p.id).is_some_and(|cs| cs.iter().any(|c| regions.is_within(&c.region, HOME_CITY))));
+    providers.sort_by(|a, b| a.name_en.cmp(&b.name_en));
+    anyhow::ensure!(!providers.is_empty(), "the demo city has no provider with a centre in {HOME_CITY}");
     for (i, m) in MODELS.iter().enumerate() {
         let provider = &providers[m.provider % providers.len()].id;
         let caller = provider_caller(provider);
