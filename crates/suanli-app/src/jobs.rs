@@ -1,10 +1,183 @@
-//! Jobs: the one rule of who sees which job, for lists and for single jobs alike.
+//! Jobs: submitting them (one or a batch), with the checks every edge shares, and the one rule of who sees which job, for lists and for single jobs alike.
+//!
+//! A submission is validated, checked against the tenant's jobs waiting for funds, and checked
+//! to be runnable by some pool of the city ("ever feasible"); then it is stored with its audit
+//! record through the job writer (group commit) and the engine is woken. The feasibility check
+//! reads the registry (centres and pools) from a copy at most a second old, so a submission
+//! costs no store read; a refusal is always confirmed against the store as it is now, so a pool
+//! added a moment ago never makes a job be refused.
 
 use crate::Caller;
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use suanli_core::catalogue::Catalogue;
+use suanli_core::centre::{Centre, Pool};
 use suanli_core::error::{Error, ErrorCode};
-use suanli_core::id::JobId;
-use suanli_core::job::Job;
-use suanli_store::{JobFilter, Store, StoreError};
+use suanli_core::id::{AuditId, JobId, TenantId};
+use suanli_core::job::{Job, JobSpec};
+use suanli_core::region::Regions;
+use suanli_dispatch::engine::Engine;
+use suanli_dispatch::ids::Ids;
+use suanli_store::{Audit, JobFilter, JobWriter, Store, StoreError};
+
+/// How old the registry copy behind the feasibility check may be.
+const REGISTRY_FRESH: Duration = Duration::from_secs(1);
+
+/// The most specs one batch may carry.
+pub const MAX_BATCH: usize = 1000;
+
+/// The centres and pools as read at one moment.
+#[derive(Debug)]
+struct Registry {
+    centres: Vec<Centre>,
+    pools: Vec<Pool>,
+    read: Instant,
+}
+
+/// What a batch submission did: the jobs stored, in the order of their specs, and each refused
+/// spec with its index in the batch. An all-or-nothing batch with a refusal stores nothing.
+#[derive(Debug)]
+pub struct BatchOutcome {
+    pub created: Vec<Job>,
+    pub refused: Vec<(usize, Error)>,
+}
+
+/// The jobs service: submissions from the API, the web UI, the demo and the benchmarks.
+#[derive(Clone)]
+pub struct Jobs {
+    store: Store,
+    writer: JobWriter,
+    engine: Arc<Engine>,
+    catalogue: Arc<Catalogue>,
+    regions: Arc<Regions>,
+    ids: Ids,
+    registry: Arc<Mutex<Option<Arc<Registry>>>>,
+    /// One registry read at a time; the others wait for it instead of reading too.
+    refresh: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl std::fmt::Debug for Jobs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Jobs")
+    }
+}
+
+impl Jobs {
+    /// Starts the job writer over `store`.
+    pub fn new(store: Store, engine: Arc<Engine>, catalogue: Arc<Catalogue>, regions: Arc<Regions>, ids: Ids) -> Jobs {
+        Jobs {
+            writer: JobWriter::start(store.clone()),
+            store,
+            engine,
+            catalogue,
+            regions,
+            ids,
+            registry: Arc::default(),
+            refresh: Arc::default(),
+        }
+    }
+
+    /// Validates a spec, refuses a job no pool could ever run, and stores it as pending with
+    /// its audit record; answers once it is committed.
+    pub async fn create(&self, actor: &str, tenant: TenantId, spec: JobSpec) -> Result<Job, StoreError> {
+        spec.validate(&self.catalogue, &self.regions, self.ids.now_ms())?;
+        self.engine.may_submit(&tenant)?;
+        self.check_feasible(&spec).await?;
+        let (t, e) = self.ids.parts();
+        let job = Job::pending(JobId::generate(t, e), tenant, spec, t);
+        let detail = json!({"tenant": job.tenant_id, "accelerators": job.spec.accelerators, "kind": job.spec.kind});
+        // Group-committed with whatever other submissions wait; answered after the commit.
+        self.writer.insert(job.clone(), self.audit(actor, "job.submit", job.id.as_str(), detail)).await?;
+        self.engine.wake();
+        Ok(job)
+    }
+
+    /// Submits up to [`MAX_BATCH`] specs in one commit. `specs` holds each spec as the edge read
+    /// it (an edge's own refusal, such as a malformed amount, keeps its place); each is checked
+    /// as [`Jobs::create`] checks one. With `atomic`, one refusal stores nothing.
+    pub async fn create_batch(
+        &self,
+        actor: &str,
+        tenant: &TenantId,
+        specs: Vec<Result<JobSpec, Error>>,
+        atomic: bool,
+    ) -> Result<BatchOutcome, StoreError> {
+        if specs.is_empty() || specs.len() > MAX_BATCH {
+            return Err(Error::new(ErrorCode::InvalidCount, format!("a batch carries 1 to {MAX_BATCH} jobs, not {}", specs.len())).into());
+        }
+        self.engine.may_submit(tenant)?;
+        let now = self.ids.now_ms();
+        let (mut ok, mut refused) = (Vec::new(), Vec::new());
+        for (index, spec) in specs.into_iter().enumerate() {
+            let checked = match spec.and_then(|s| s.validate(&self.catalogue, &self.regions, now).map(|()| s)) {
+                Ok(s) => self.check_feasible(&s).await.map(|()| s),
+                Err(e) => Err(e.into()),
+            };
+            match checked {
+                Ok(s) => ok.push(s),
+                Err(StoreError::Domain(e)) => refused.push((index, e)),
+                Err(other) => return Err(other),
+            }
+        }
+        if atomic && !refused.is_empty() {
+            return Ok(BatchOutcome { created: Vec::new(), refused });
+        }
+        let mut tx = self.store.begin().await?;
+        let mut created = Vec::with_capacity(ok.len());
+        for spec in ok {
+            let (t, e) = self.ids.parts();
+            let job = Job::pending(JobId::generate(t, e), tenant.clone(), spec, t);
+            tx.insert_job(&job).await?;
+            let detail = json!({"tenant": job.tenant_id, "accelerators": job.spec.accelerators, "kind": job.spec.kind, "batch": true});
+            tx.audit(&self.audit(actor, "job.submit", job.id.as_str(), detail)).await?;
+            created.push(job);
+        }
+        tx.commit().await?;
+        self.engine.wake();
+        Ok(BatchOutcome { created, refused })
+    }
+
+    /// Refuses (`job_unsatisfiable`, with the reason) a job that no pool in the city could ever
+    /// run, whatever its load: wrong accelerator, too small, out of the data's region, too dear.
+    pub async fn check_feasible(&self, spec: &JobSpec) -> Result<(), StoreError> {
+        let r = self.registry(false).await?;
+        if suanli_sched::ever_feasible(spec, &r.centres, &r.pools, &self.catalogue, &self.regions).is_ok() {
+            return Ok(());
+        }
+        let r = self.registry(true).await?;
+        suanli_sched::ever_feasible(spec, &r.centres, &r.pools, &self.catalogue, &self.regions).map_err(|m| {
+            Error::new(ErrorCode::JobUnsatisfiable, format!("no pool in the city could ever run this job: {}", m.describe())).into()
+        })
+    }
+
+    /// The registry copy; read again when it is older than [`REGISTRY_FRESH`] or `now` asks.
+    async fn registry(&self, now: bool) -> Result<Arc<Registry>, StoreError> {
+        let asked = Instant::now();
+        let current = || self.registry.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let usable = |r: &Option<Arc<Registry>>, since: Instant| match r {
+            Some(r) if (now && r.read >= since) || (!now && r.read.elapsed() < REGISTRY_FRESH) => Some(r.clone()),
+            _ => None,
+        };
+        if let Some(r) = usable(&current(), asked) {
+            return Ok(r);
+        }
+        let _one = self.refresh.lock().await;
+        // Another caller may have read it while this one waited.
+        if let Some(r) = usable(&current(), asked) {
+            return Ok(r);
+        }
+        let read = Instant::now();
+        let r = Arc::new(Registry { centres: self.store.centres(None).await?, pools: self.store.pools().await?, read });
+        *self.registry.lock().unwrap_or_else(|e| e.into_inner()) = Some(r.clone());
+        Ok(r)
+    }
+
+    fn audit(&self, actor: &str, action: &str, subject: &str, detail: serde_json::Value) -> Audit {
+        let (t, e) = self.ids.parts();
+        Audit { id: AuditId::generate(t, e), at_ms: t, actor: actor.into(), action: action.into(), subject: subject.into(), detail }
+    }
+}
 
 /// Narrows a job listing to what the caller may see: the operator and regulator all jobs, a
 /// tenant its own, a provider those placed on its centres. A tenant asking for another

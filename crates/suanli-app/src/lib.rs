@@ -18,6 +18,7 @@ pub use backends::{BackendUrl, Backends};
 pub use caller::Caller;
 pub use data::DataSharing;
 pub use incentives::Incentives;
+pub use jobs::Jobs;
 pub use models::Models;
 pub use money::Money;
 pub use partners::Partners;

@@ -55,8 +55,8 @@ pub struct AppState {
     pub energy: energy::EnergyService,
     /// Which backend each centre is bound to.
     pub backends: suanli_app::Backends,
-    /// New jobs, group-committed.
-    pub jobs: suanli_store::JobWriter,
+    /// Job submissions (one or a batch), checked once for every edge, group-committed.
+    pub jobs: suanli_app::Jobs,
     /// Models as a service: the catalogue, keys, usage, and the gateway behind `/v1`.
     pub models: suanli_app::Models,
     /// Data sharing: suppliers, the catalogue, requests, deliveries.
@@ -236,6 +236,8 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     /// `postgres://…` to use PostgreSQL; otherwise SQLite in `data_dir`.
     pub database_url: Option<String>,
+    /// With PostgreSQL: the schema holding the tables (created if missing); `None`, the default.
+    pub pg_schema: Option<String>,
     pub demo: bool,
     /// How often the dispatch engine runs a round.
     pub tick: Duration,
@@ -284,6 +286,7 @@ impl ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.into(),
             database_url: None,
+            pg_schema: None,
             demo: false,
             tick: Duration::from_millis(250),
             time_scale: None,
@@ -301,7 +304,9 @@ impl ServeConfig {
 /// Opens the store and builds the state (without listening), so tests and `serve` share it.
 pub async fn build_state(cfg: &ServeConfig) -> anyhow::Result<AppState> {
     let store = match &cfg.database_url {
-        Some(url) if url.starts_with("postgres") => Store::connect(url, StoreOptions::default()).await?,
+        Some(url) if url.starts_with("postgres") => {
+            Store::connect(url, StoreOptions { pg_schema: cfg.pg_schema.clone(), ..StoreOptions::default() }).await?
+        }
         _ => Store::open_dir(&cfg.data_dir).await?,
     };
     state_for_store(cfg, store).await
@@ -332,7 +337,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
     let energy = energy::EnergyService::load(store.clone(), ids.clone()).await?;
     let agents: Arc<suanli_dispatch::agent::AgentHub> = Arc::default();
     let backends = suanli_app::Backends::new(store.clone(), engine.clone(), agents.clone(), ids.clone(), demo_sim);
-    let jobs = suanli_store::JobWriter::start(store.clone());
+    let jobs = suanli_app::Jobs::new(store.clone(), engine.clone(), catalogue.clone(), regions.clone(), ids.clone());
     let gateway = suanli_gateway::Gateway::start(
         store.clone(),
         ledger.clone(),

@@ -4,7 +4,7 @@ use crate::auth::Caller;
 use crate::dto::*;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, OptionalJsonBody, Query};
-use crate::{AppState, audit, audit_as};
+use crate::{AppState, audit};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -50,9 +50,6 @@ async fn submitting_tenant(s: &AppState, c: &Caller, named: Option<&str>) -> Api
         }
     })
 }
-
-/// The most specs one batch may carry.
-pub const MAX_BATCH: usize = 1000;
 
 /// A sweep of jobs submitted at once.
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
@@ -128,56 +125,27 @@ fn batch_refused(refused: Vec<BatchRefusal>) -> Refusal {
 
 async fn submit_batch_inner(s: AppState, c: Caller, body: JobBatchIn) -> Result<(StatusCode, Json<JobBatchOut>), Refusal> {
     let tenant_id = submitting_tenant(&s, &c, body.tenant_id.as_deref()).await?;
-    if body.jobs.is_empty() || body.jobs.len() > MAX_BATCH {
-        return Err(
-            ApiError::new(ErrorCode::InvalidCount, format!("a batch carries 1 to {MAX_BATCH} jobs, not {}", body.jobs.len())).into()
-        );
-    }
-    let now = s.ids.now_ms();
-    let centres = s.store.centres(None).await?;
-    let pools = s.store.pools().await?;
-    s.engine.may_submit(&tenant_id)?;
-    let (mut ok, mut refused) = (Vec::new(), Vec::new());
-    for (index, job) in body.jobs.into_iter().enumerate() {
-        let checked = (|| -> ApiResult<JobSpec> {
+    let specs = body
+        .jobs
+        .into_iter()
+        .map(|job| {
             if job.tenant_id.is_some() {
-                return Err(ApiError::new(ErrorCode::InvalidBody, "tenant_id belongs to the batch, not to its specs"));
+                return Err(suanli_core::Error::new(ErrorCode::InvalidBody, "tenant_id belongs to the batch, not to its specs"));
             }
-            let spec = spec_from(job)?;
-            spec.validate(&s.catalogue, &s.regions, now)?;
-            if let Err(m) = suanli_sched::ever_feasible(&spec, &centres, &pools, &s.catalogue, &s.regions) {
-                return Err(ApiError::new(
-                    ErrorCode::JobUnsatisfiable,
-                    format!("no pool in the city could ever run this job: {}", m.describe()),
-                ));
-            }
-            Ok(spec)
-        })();
-        match checked {
-            Ok(spec) => ok.push(spec),
-            Err(e) => {
-                let (code, detail) = e.code_and_detail();
-                refused.push(BatchRefusal { index, code: code.to_string(), detail });
-            }
-        }
-    }
-    if body.atomic && !refused.is_empty() {
+            spec_from(job).map_err(|e| match e {
+                ApiError::Domain(e) => e,
+                other => suanli_core::Error::new(ErrorCode::InvalidBody, other.code_and_detail().1),
+            })
+        })
+        .collect();
+    let out = s.jobs.create_batch(&c.0.actor(), &tenant_id, specs, body.atomic).await?;
+    let refused: Vec<BatchRefusal> =
+        out.refused.into_iter().map(|(index, e)| BatchRefusal { index, code: e.code.as_str().to_string(), detail: e.message }).collect();
+    if out.created.is_empty() && body.atomic && !refused.is_empty() {
         return Err(batch_refused(refused));
     }
-    let mut tx = s.store.begin().await?;
-    let mut created = Vec::with_capacity(ok.len());
-    for spec in ok {
-        let (t, e) = s.ids.parts();
-        let job = Job::pending(JobId::generate(t, e), tenant_id.clone(), spec, t);
-        tx.insert_job(&job).await?;
-        let detail = json!({"tenant": job.tenant_id, "accelerators": job.spec.accelerators, "kind": job.spec.kind, "batch": true});
-        tx.audit(&audit_as(&s, &c.0.actor(), "job.submit", job.id.as_str(), detail)).await?;
-        created.push(job);
-    }
-    tx.commit().await?;
-    s.metrics.jobs_submitted.fetch_add(created.len() as u64, std::sync::atomic::Ordering::Relaxed);
-    s.engine.wake();
-    Ok((StatusCode::CREATED, Json(JobBatchOut { created: created.iter().map(JobOut::from).collect(), refused })))
+    s.metrics.jobs_submitted.fetch_add(out.created.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    Ok((StatusCode::CREATED, Json(JobBatchOut { created: out.created.iter().map(JobOut::from).collect(), refused })))
 }
 
 /// The domain spec of a request body (money parsed exactly; defaults filled in).
@@ -204,23 +172,10 @@ fn spec_from(body: JobIn) -> ApiResult<JobSpec> {
     })
 }
 
-/// Validates a spec, refuses jobs no pool could ever run, and stores the job as pending with its audit record.
+/// Submits a job through the jobs service (checks, group commit, the engine woken) and counts it.
 pub async fn create_job(s: &AppState, actor: &str, tenant_id: TenantId, spec: JobSpec) -> ApiResult<Job> {
-    let now = s.ids.now_ms();
-    spec.validate(&s.catalogue, &s.regions, now)?;
-    s.engine.may_submit(&tenant_id)?;
-    let centres = s.store.centres(None).await?;
-    let pools = s.store.pools().await?;
-    if let Err(m) = suanli_sched::ever_feasible(&spec, &centres, &pools, &s.catalogue, &s.regions) {
-        return Err(ApiError::new(ErrorCode::JobUnsatisfiable, format!("no pool in the city could ever run this job: {}", m.describe())));
-    }
-    let (t, e) = s.ids.parts();
-    let job = Job::pending(JobId::generate(t, e), tenant_id, spec, t);
-    let detail = json!({"tenant": job.tenant_id, "accelerators": job.spec.accelerators, "kind": job.spec.kind});
-    // Group-committed with whatever other submissions wait; answered after the commit.
-    s.jobs.insert(job.clone(), audit_as(s, actor, "job.submit", job.id.as_str(), detail)).await?;
+    let job = s.jobs.create(actor, tenant_id, spec).await?;
     s.metrics.jobs_submitted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    s.engine.wake();
     Ok(job)
 }
 
