@@ -15,14 +15,18 @@ use suanli_core::id::{AuditId, BillId, JobId};
 use suanli_core::job::{Fault, Job, JobState};
 use suanli_core::money::Fen;
 use suanli_core::time::UnixMs;
+use suanli_ledger::Ledger;
 use suanli_ledger::chart;
 use suanli_ledger::records::{Bill, Programme, ProgrammeState};
 use suanli_ledger::voucher::{self, ChargeRule, HOLD_FACTOR, Holds};
 use suanli_ledger::{ReasonCode, Transfer, TransferId, TransferKind};
-use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, ProgrammeClose, Store, StoreError, StoredAccount};
+use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, Plan, ProgrammeClose, Store, StoreError, StoredAccount};
 
 /// How long a hold lives past the job's estimated run (a safety net: orphaned holds expire).
 const HOLD_SLACK_MS: i64 = 24 * 3_600_000;
+
+/// The most jobs one sweep bills (the rest are billed by the next rounds).
+const BILLS_PER_SWEEP: u32 = 4000;
 
 /// How long a job cancelled while running waits for its usage to be metered before it is
 /// billed without it.
@@ -101,44 +105,34 @@ impl Billing {
         let mut accounts = vec![StoredAccount::of(&cash, now), StoredAccount::of(&receivable, now)];
         let (programme, ratio) = self.ratio(pool, centre, now).await?;
         let voucher = programme.as_ref().map(|p| chart::voucher(tenant, p.id.as_str()));
-        let voucher_available = match &voucher {
-            Some(v) => self.store.ledger_account(v.id).await?.map_or(Fen::ZERO, |a| a.account.available()),
-            None => Fen::ZERO,
-        };
-        let held: Holds = voucher::holds(estimate, ratio, voucher_available);
+        if let Some(v) = &voucher {
+            accounts.push(StoredAccount::of(v, now));
+        }
         let timeout = Some(hold_s.saturating_mul(1000).saturating_mul(4).saturating_add(HOLD_SLACK_MS));
         let key = format!("{}/{now}", job.id);
-        let mut transfers = Vec::new();
-        if let (Some(v), true) = (&voucher, held.voucher.is_positive()) {
-            accounts.push(StoredAccount::of(v, now));
-            transfers.push(Transfer::pending(
-                TransferId::derive("hold-voucher", &key),
-                v.id,
-                receivable.id,
-                held.voucher,
-                ReasonCode::VoucherSpend,
-                job.id.as_str(),
-                now,
-                timeout,
-            ));
-        }
-        if held.cash.is_positive() {
-            transfers.push(Transfer::pending(
-                TransferId::derive("hold-cash", &key),
-                cash.id,
-                receivable.id,
-                held.cash,
-                ReasonCode::JobCharge,
-                job.id.as_str(),
-                now,
-                timeout,
-            ));
-        }
+        let (job_ref, voucher_id, cash_id, receivable_id) = (job.id.to_string(), voucher.as_ref().map(|v| v.id), cash.id, receivable.id);
+        // The split between the voucher and cash is decided in the ledger's writer from what the
+        // voucher has left at that moment, so holds placed at once for one tenant never count
+        // the same voucher money twice.
+        let plan: Plan = Box::new(move |l: &Ledger| {
+            let voucher_available = voucher_id.and_then(|v| l.account(v)).map_or(Fen::ZERO, |a| a.available());
+            let held: Holds = voucher::holds(estimate, ratio, voucher_available);
+            let mut transfers = Vec::new();
+            if let (Some(v), true) = (voucher_id, held.voucher.is_positive()) {
+                let id = TransferId::derive("hold-voucher", &key);
+                transfers.push(Transfer::pending(id, v, receivable_id, held.voucher, ReasonCode::VoucherSpend, &job_ref, now, timeout));
+            }
+            if held.cash.is_positive() {
+                let id = TransferId::derive("hold-cash", &key);
+                transfers.push(Transfer::pending(id, cash_id, receivable_id, held.cash, ReasonCode::JobCharge, &job_ref, now, timeout));
+            }
+            Ok(transfers)
+        });
         let request = LedgerRequest {
             accounts,
-            transfers,
+            plan: Some(plan),
             linked: true,
-            audit: Some(self.audit("job.hold", &job.id, json!({"estimate": estimate.to_yuan_string(), "voucher": held.voucher.to_yuan_string(), "cash": held.cash.to_yuan_string(), "ratio_pct": ratio}))),
+            audit: Some(self.audit("job.hold", &job.id, json!({"estimate": estimate.to_yuan_string(), "ratio_pct": ratio}))),
             ..LedgerRequest::default()
         };
         match self.ledger.submit_all(request).await {
@@ -146,8 +140,7 @@ impl Billing {
             Err(e) if e.code == ErrorCode::InsufficientFunds => {
                 let available = self.store.ledger_account(cash.id).await?.map_or(Fen::ZERO, |a| a.account.available());
                 Ok(Err(HoldRefused(format!(
-                    "waiting for funds: placing it needs a hold of {} from the cash balance, which has {} available (top up, or apply for vouchers)",
-                    held.cash, available
+                    "waiting for funds: placing it needs a hold of up to {estimate} (vouchers pay {ratio}% while they last), and the cash balance has {available} available (top up, or apply for vouchers)"
                 ))))
             }
             Err(e) => Err(StoreError::Domain(e)),
@@ -199,9 +192,9 @@ impl Billing {
         }
         let history = self.store.ledger_transfers_by_reference(job_id.as_str()).await?;
         let holds = open_holds(&history);
-        let pool = match &job.pool_id {
-            Some(p) => self.store.pools().await?.into_iter().find(|x| &x.id == p),
-            None => None,
+        let pool = match (&job.pool_id, &job.centre_id) {
+            (Some(p), Some(c)) => self.store.pools_of(c).await?.into_iter().find(|x| &x.id == p),
+            _ => None,
         };
         let centre = match &job.centre_id {
             Some(c) => self.store.centre(c).await?,
@@ -335,12 +328,17 @@ impl Billing {
                 }
             }
         }
+        // Many bills at once, so the ledger's writer takes them in a few commits.
+        let due = self.store.jobs_to_bill(now - METERING_GRACE_MS, BILLS_PER_SWEEP).await?;
         let mut n = 0;
-        for id in self.store.jobs_to_bill(now - METERING_GRACE_MS, 500).await? {
-            match self.bill(&id, now).await {
-                Ok(_) => n += 1,
-                Err(StoreError::Domain(e)) if e.code == ErrorCode::BillExists => {}
-                Err(e) => tracing::warn!(job = %id, error = %e, "billing failed; retrying next round"),
+        for chunk in due.chunks(64) {
+            let billed = futures_util::future::join_all(chunk.iter().map(|id| self.bill(id, now))).await;
+            for (id, b) in chunk.iter().zip(billed) {
+                match b {
+                    Ok(_) => n += 1,
+                    Err(StoreError::Domain(e)) if e.code == ErrorCode::BillExists => {}
+                    Err(e) => tracing::warn!(job = %id, error = %e, "billing failed; retrying next round"),
+                }
             }
         }
         Ok(n)

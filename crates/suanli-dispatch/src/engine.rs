@@ -440,6 +440,7 @@ impl Engine {
     /// bill what ended.
     pub async fn round(&self) -> Result<RoundReport, StoreError> {
         let mut report = RoundReport::default();
+        let t0 = std::time::Instant::now();
         let down = self.unavailable_centres(self.ids.now_ms());
         let mut centres = self.store.centres(None).await?;
         self.with_measured_pue(&mut centres);
@@ -459,12 +460,27 @@ impl Engine {
         let live_centres: HashSet<&CentreId> = centres.iter().map(|c| &c.id).collect();
         let live_pools: Vec<Pool> = pools.iter().filter(|p| live_centres.contains(&p.centre_id)).cloned().collect();
         let placing = Placing { centres: &centres, pools: &live_pools, pool_by_id: &pool_by_id };
+        let read = t0.elapsed();
         self.place(&placing, &pending, &mut in_flight, &mut report).await?;
+        let placed = t0.elapsed();
         self.dispatch(&in_flight, &pool_by_id, &mut report).await?;
         self.stop_strays(&in_flight, &pool_by_id, &mut report).await?;
+        let dispatched = t0.elapsed();
         if let Some(b) = &self.billing {
             report.billed = b.sweep(self.ids.now_ms()).await?;
         }
+        tracing::debug!(
+            pending = pending.len(),
+            in_flight = in_flight.len(),
+            placed = report.placed,
+            started = report.started,
+            billed = report.billed,
+            read_ms = read.as_millis() as u64,
+            place_ms = (placed - read).as_millis() as u64,
+            dispatch_ms = (dispatched - placed).as_millis() as u64,
+            bill_ms = (t0.elapsed() - dispatched).as_millis() as u64,
+            "dispatch round"
+        );
         Ok(report)
     }
 
@@ -541,46 +557,78 @@ impl Engine {
             }
             in_flight.retain(|j| j.id != pre.victim);
         }
-        for p in outcome.placements {
-            let Some(job) = pending_by_id.get(&p.job) else { continue };
-            if let Some(j) = self.place_one(at, job, &p, now, report).await? {
-                in_flight.push(j);
+        // Every placement's charge is held first, all at once, so the ledger's writer takes them
+        // in one or a few commits; then the placements, explanations, audit records and the
+        // waiting jobs' reasons are written in one transaction.
+        let chosen: Vec<(&Job, &suanli_sched::round::Placement)> =
+            outcome.placements.iter().filter_map(|p| pending_by_id.get(&p.job).map(|j| (*j, p))).collect();
+        let held = futures_util::future::join_all(chosen.iter().map(|(job, p)| self.hold_placement(at, job, p, now))).await;
+        let mut refused = Vec::new();
+        let mut tx = self.store.begin().await?;
+        let mut placed = Vec::new();
+        for ((job, p), held) in chosen.into_iter().zip(held) {
+            match held? {
+                Ok(()) => placed.extend(self.commit_placement(&mut tx, p, now).await?),
+                Err(why) => refused.push((job, why)),
             }
         }
-        for w in outcome.waits {
+        for w in &outcome.waits {
             report.waiting += 1;
             if pending_by_id.get(&w.job).is_some_and(|j| j.reason.as_deref() != Some(w.reason.as_str())) {
-                self.store.set_job_reason(&w.job, &w.reason).await?;
+                tx.set_job_reason(&w.job, &w.reason).await?;
             }
+        }
+        for (job, why) in &refused {
+            report.waiting += 1;
+            if job.reason.as_deref() != Some(why.0.as_str()) {
+                tx.set_job_reason(&job.id, &why.0).await?;
+            }
+        }
+        tx.commit().await?;
+        {
+            let mut unfunded = self.unfunded.lock().unwrap_or_else(|e| e.into_inner());
+            for j in &placed {
+                unfunded.forget(&j.id);
+            }
+        }
+        report.placed += placed.len() as u32;
+        in_flight.extend(placed);
+        if let (Some(b), false) = (&self.billing, refused.is_empty()) {
+            // Left out of rounds until their tenant's money grows; the capacity they were planned
+            // on goes to others in a round run at once.
+            for (job, _) in refused {
+                let spendable = b.spendable(&job.tenant_id, now).await?;
+                self.unfunded.lock().unwrap_or_else(|e| e.into_inner()).mark(&job.id, &job.tenant_id, spendable, now);
+            }
+            self.wake();
         }
         Ok(())
     }
 
-    /// Holds a placement's charge and commits it with its explanation; `None` when the hold
-    /// fails (the job then waits for funds, holding no capacity) or the job moved on meanwhile.
-    async fn place_one(
+    /// Holds a placement's charge on the ledger; the refusal when the tenant's money falls short.
+    async fn hold_placement(
         &self,
         at: &Placing<'_>,
         job: &Job,
         p: &suanli_sched::round::Placement,
         now: i64,
-        report: &mut RoundReport,
+    ) -> Result<Result<(), crate::billing::HoldRefused>, StoreError> {
+        let (pool, centre) = (&p.chosen.pool, &p.chosen.centre);
+        match (&self.billing, at.pool_by_id.get(pool), at.centres.iter().find(|c| &c.id == centre)) {
+            (Some(b), Some(pl), Some(c)) => b.hold(job, pl, c, self.run_estimate_s(job, Some(pl)), now).await,
+            _ => Ok(Ok(())),
+        }
+    }
+
+    /// Writes one placement with its explanation and audit record into `tx`; `None` when the
+    /// job moved on since the snapshot (cancelled), which changes nothing.
+    async fn commit_placement(
+        &self,
+        tx: &mut suanli_store::WriteTx<'_>,
+        p: &suanli_sched::round::Placement,
+        now: i64,
     ) -> Result<Option<Job>, StoreError> {
         let (pool, centre) = (p.chosen.pool.clone(), p.chosen.centre.clone());
-        if let (Some(b), Some(pl), Some(c)) = (&self.billing, at.pool_by_id.get(&pool), at.centres.iter().find(|c| c.id == centre))
-            && let Err(refused) = b.hold(job, pl, c, self.run_estimate_s(job, Some(pl)), now).await?
-        {
-            report.waiting += 1;
-            if job.reason.as_deref() != Some(refused.0.as_str()) {
-                self.store.set_job_reason(&p.job, &refused.0).await?;
-            }
-            // Left out of rounds until its tenant's money grows; the capacity it was planned
-            // on goes to others in a round run at once.
-            let spendable = b.spendable(&job.tenant_id, now).await?;
-            self.unfunded.lock().unwrap_or_else(|e| e.into_inner()).mark(&job.id, &job.tenant_id, spendable, now);
-            self.wake();
-            return Ok(None);
-        }
         let explanation = json!({
             "decided_ms": now,
             "policy": self.sched.policy.as_str(),
@@ -591,7 +639,6 @@ impl Engine {
             "fair_share_pflop_s": p.fair_share,
         });
         let audit = self.audit("job.placed", &p.job, json!({"pool": pool, "centre": centre, "price_per_hour": p.chosen.price_per_hour.to_yuan_string(), "score_yuan": p.chosen.score_yuan}));
-        let mut tx = self.store.begin().await?;
         let placed = tx
             .transition_job(&p.job, JobState::Placed, |j| {
                 j.pool_id = Some(pool.clone());
@@ -602,11 +649,8 @@ impl Engine {
             .await;
         match placed {
             Ok(j) => {
-                self.unfunded.lock().unwrap_or_else(|e| e.into_inner()).forget(&p.job);
                 tx.set_explanation(&p.job, &explanation).await?;
                 tx.audit(&audit).await?;
-                tx.commit().await?;
-                report.placed += 1;
                 Ok(Some(j))
             }
             // Cancelled between the snapshot and now: nothing to do.
@@ -644,12 +688,18 @@ impl Engine {
                     continue;
                 }
             };
+            // What the backend says of all of them, in one transaction.
+            let mut tx = self.store.begin().await?;
             for j in jobs {
                 let Some(status) = statuses.get(&j.id) else { continue };
                 let pool = j.pool_id.as_ref().and_then(|p| pool_by_id.get(p)).copied();
-                let status = self.believable(j, status, pool, backend.time_scale()).await?;
-                self.apply(j, &status, pool, report).await?;
+                let (status, alert) = self.believable(j, status, pool, backend.time_scale());
+                if let Some(alert) = alert {
+                    tx.audit(&alert).await?;
+                }
+                self.apply(&mut tx, j, &status, pool, report).await?;
             }
+            tx.commit().await?;
         }
         Ok(())
     }
@@ -703,16 +753,16 @@ impl Engine {
     /// A backend's report as the platform bills it: a finished run whose claim contradicts itself
     /// (see [`RunBounds::check`]) fails as the centre's fault and bills nothing; one past its time
     /// limit is billed up to the limit. Either is recorded as an alert against the centre.
-    async fn believable(&self, j: &Job, status: &RunStatus, pool: Option<&Pool>, time_scale: f64) -> Result<RunStatus, StoreError> {
+    fn believable(&self, j: &Job, status: &RunStatus, pool: Option<&Pool>, time_scale: f64) -> (RunStatus, Option<Audit>) {
         let (RunStatus::Succeeded { started_ms, ended_ms, usage_s } | RunStatus::Failed { started_ms, ended_ms, usage_s, .. }) = status
         else {
-            return Ok(status.clone());
+            return (status.clone(), None);
         };
         let bounds =
             RunBounds { placed_ms: j.placed_ms, now_ms: self.ids.now_ms(), time_scale, run_estimate_s: self.run_estimate_s(j, pool) };
         let claim = RunClaim { started_ms: *started_ms, ended_ms: *ended_ms, usage_s: *usage_s };
         let (believed, alert) = match bounds.check(claim) {
-            Ok((usage, false)) if usage == *usage_s => return Ok(status.clone()),
+            Ok((usage, false)) if usage == *usage_s => return (status.clone(), None),
             Ok((usage, _)) => {
                 let why = format!("usage {usage_s} s is past the time limit of {} s; billed up to the limit", bounds.limit_s());
                 let mut capped = status.clone();
@@ -743,13 +793,18 @@ impl Engine {
             subject: centre,
             detail: json!({"code": alert.0, "job": j.id, "detail": alert.1, "claimed_usage_s": usage_s, "started_ms": started_ms, "ended_ms": ended_ms}),
         };
-        let mut tx = self.store.begin().await?;
-        tx.audit(&record).await?;
-        tx.commit().await?;
-        Ok(believed)
+        (believed, Some(record))
     }
 
-    async fn apply(&self, j: &Job, status: &RunStatus, pool: Option<&Pool>, report: &mut RoundReport) -> Result<(), StoreError> {
+    /// Writes what a backend says of a job into `tx`: its start, its end with usage and cost.
+    async fn apply(
+        &self,
+        tx: &mut suanli_store::WriteTx<'_>,
+        j: &Job,
+        status: &RunStatus,
+        pool: Option<&Pool>,
+        report: &mut RoundReport,
+    ) -> Result<(), StoreError> {
         let (started, ended, usage, failure) = match status {
             RunStatus::Queued | RunStatus::Unknown => return Ok(()),
             RunStatus::Running { started_ms } => (*started_ms, None, None, None),
@@ -758,7 +813,6 @@ impl Engine {
                 (*started_ms, Some(*ended_ms), Some(*usage_s), Some((*fault, reason.clone())))
             }
         };
-        let mut tx = self.store.begin().await?;
         if j.state == JobState::Placed {
             match tx.transition_job(&j.id, JobState::Running, |x| x.started_ms = Some(started)).await {
                 Ok(_) => {}
@@ -801,7 +855,7 @@ impl Engine {
                 self.account(&j.tenant_id, acc.fp16_tflops / 1000.0 * j.spec.accelerators as f64 * usage as f64, ended);
             }
         }
-        tx.commit().await
+        Ok(())
     }
 }
 

@@ -741,6 +741,16 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    /// Records why a pending job waits (not a state change, so no audit record).
+    pub async fn set_job_reason(&mut self, id: &JobId, reason: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE jobs SET reason = $1 WHERE id = $2 AND state = 'pending'")
+            .bind(reason.to_owned())
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     /// Reads a job (locking its row on PostgreSQL), checks the move, applies `change` and writes it back.
     pub async fn transition_job(&mut self, id: &JobId, to: JobState, change: impl FnOnce(&mut Job)) -> StoreResult<Job> {
         let sql = match self.dialect {
