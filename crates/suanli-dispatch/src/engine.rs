@@ -564,24 +564,27 @@ impl Engine {
             outcome.placements.iter().filter_map(|p| pending_by_id.get(&p.job).map(|j| (*j, p))).collect();
         let held = futures_util::future::join_all(chosen.iter().map(|(job, p)| self.hold_placement(at, job, p, now))).await;
         let mut refused = Vec::new();
-        let mut tx = self.store.begin().await?;
         let mut placed = Vec::new();
+        let mut tx = Chunked::new(&self.store);
         for ((job, p), held) in chosen.into_iter().zip(held) {
             match held? {
-                Ok(()) => placed.extend(self.commit_placement(&mut tx, p, now).await?),
+                Ok(()) => placed.extend(self.commit_placement(tx.tx().await?, p, now).await?),
                 Err(why) => refused.push((job, why)),
             }
+            tx.done_one().await?;
         }
         for w in &outcome.waits {
             report.waiting += 1;
             if pending_by_id.get(&w.job).is_some_and(|j| j.reason.as_deref() != Some(w.reason.as_str())) {
-                tx.set_job_reason(&w.job, &w.reason).await?;
+                tx.tx().await?.set_job_reason(&w.job, &w.reason).await?;
+                tx.done_one().await?;
             }
         }
         for (job, why) in &refused {
             report.waiting += 1;
             if job.reason.as_deref() != Some(why.0.as_str()) {
-                tx.set_job_reason(&job.id, &why.0).await?;
+                tx.tx().await?.set_job_reason(&job.id, &why.0).await?;
+                tx.done_one().await?;
             }
         }
         tx.commit().await?;
@@ -688,16 +691,20 @@ impl Engine {
                     continue;
                 }
             };
-            // What the backend says of all of them, in one transaction.
-            let mut tx = self.store.begin().await?;
+            // What the backend says of them, a few hundred jobs a transaction.
+            let mut tx = Chunked::new(&self.store);
             for j in jobs {
                 let Some(status) = statuses.get(&j.id) else { continue };
+                if matches!(status, RunStatus::Queued | RunStatus::Unknown) || (j.state == JobState::Running && matches!(status, RunStatus::Running { .. })) {
+                    continue;
+                }
                 let pool = j.pool_id.as_ref().and_then(|p| pool_by_id.get(p)).copied();
                 let (status, alert) = self.believable(j, status, pool, backend.time_scale());
                 if let Some(alert) = alert {
-                    tx.audit(&alert).await?;
+                    tx.tx().await?.audit(&alert).await?;
                 }
-                self.apply(&mut tx, j, &status, pool, report).await?;
+                self.apply(tx.tx().await?, j, &status, pool, report).await?;
+                tx.done_one().await?;
             }
             tx.commit().await?;
         }
@@ -856,6 +863,48 @@ impl Engine {
             }
         }
         Ok(())
+    }
+}
+
+/// A round's writes in transactions of at most [`Chunked::SIZE`] jobs each: few commits (one
+/// fsync each on SQLite), yet no transaction holds the store's writer for long, so submissions
+/// and the ledger's commits interleave with a big round.
+struct Chunked<'s> {
+    store: &'s suanli_store::Store,
+    open: Option<suanli_store::WriteTx<'s>>,
+    n: usize,
+}
+
+impl<'s> Chunked<'s> {
+    const SIZE: usize = 256;
+
+    fn new(store: &'s suanli_store::Store) -> Chunked<'s> {
+        Chunked { store, open: None, n: 0 }
+    }
+
+    /// The open transaction, begun if there is none.
+    async fn tx(&mut self) -> Result<&mut suanli_store::WriteTx<'s>, StoreError> {
+        if self.open.is_none() {
+            self.open = Some(self.store.begin().await?);
+        }
+        Ok(self.open.as_mut().expect("begun above"))
+    }
+
+    /// Counts one job written; commits when the transaction holds enough.
+    async fn done_one(&mut self) -> Result<(), StoreError> {
+        self.n += 1;
+        if self.n >= Self::SIZE {
+            self.commit().await?;
+        }
+        Ok(())
+    }
+
+    async fn commit(&mut self) -> Result<(), StoreError> {
+        self.n = 0;
+        match self.open.take() {
+            Some(tx) => tx.commit().await,
+            None => Ok(()),
+        }
     }
 }
 

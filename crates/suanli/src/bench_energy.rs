@@ -49,7 +49,7 @@ struct Load {
     to_ms: i64,
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
@@ -135,7 +135,7 @@ struct Target {
     _dir: tempfile::TempDir,
 }
 
-async fn wait_ready(client: &reqwest::Client, url: &str, child: &mut Child, what: &str) -> anyhow::Result<()> {
+pub(crate) async fn wait_ready(client: &reqwest::Client, url: &str, child: &mut Child, what: &str) -> anyhow::Result<()> {
     let end = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(r) = client.get(url).send().await

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_deid;
 mod bench_dispatch;
+mod bench_e2e;
 mod bench_energy;
 mod bench_gateway;
 mod bench_ledger;
@@ -297,6 +298,30 @@ enum BenchCmd {
         #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
         pg: String,
     },
+    /// The user's path: job submissions over HTTP into a real `serve --demo` (SQLite, then
+    /// PostgreSQL) for a fixed time, their placement and start, and the same jobs through the
+    /// local Slurm's sbatch and slurmrestd in the same run.
+    E2e {
+        /// Seconds each target takes submissions.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Clients submitting at once (HTTP connections; sbatch processes).
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// The stores to run Suanli on, in order.
+        #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+        stores: Vec<String>,
+        /// The PostgreSQL for the `postgres` run (a scratch schema, dropped after).
+        #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
+        database_url: String,
+        /// slurmrestd to compare with, e.g. slurm+http://127.0.0.1:6820?user=root&partition=gpu
+        /// (token from SLURM_JWT); sbatch runs against the same cluster. Left out when not given.
+        #[arg(long)]
+        slurm: Option<String>,
+        /// Seconds to wait after the submissions for every job to start.
+        #[arg(long, default_value_t = 120.0)]
+        settle_seconds: f64,
+    },
     /// Jobs dispatched per second through the engine, on the simulated backend and on a real
     /// Slurm, and Suanli's overhead per job over slurmrestd's own submit.
     Dispatch {
@@ -436,6 +461,10 @@ struct ServeArgs {
     /// Seconds a client may take to send a request's headers, or sit idle between requests.
     #[arg(long, default_value_t = 15.0)]
     header_read_timeout_s: f64,
+    /// With DATABASE_URL: the PostgreSQL schema to keep the platform's tables in (created if
+    /// missing), so that several installations can share one database.
+    #[arg(long, env = "SUANLI_PG_SCHEMA")]
+    pg_schema: Option<String>,
 }
 
 fn parse_backend(s: &str) -> Result<(String, String), String> {
@@ -914,6 +943,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 pg_url: Some(pg).filter(|u| u != "none" && u.starts_with("postgres")),
             };
             bench_ledger::ledger(b, fmt == Format::Json).await
+        }
+        Command::Bench(BenchCmd::E2e { seconds, connections, stores, database_url, slurm, settle_seconds }) => {
+            let b = bench_e2e::E2eBench {
+                seconds: seconds.clamp(1.0, 3600.0),
+                connections: connections.clamp(1, 4096),
+                stores,
+                database_url,
+                slurm,
+                settle_seconds: settle_seconds.max(0.0),
+            };
+            bench_e2e::e2e(b, fmt == Format::Json).await
         }
         Command::Bench(BenchCmd::Dispatch { jobs, slurm }) => {
             bench_dispatch::dispatch(bench_dispatch::DispatchBench { jobs: jobs.max(1), slurm }, fmt == Format::Json).await
@@ -1491,6 +1531,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         listen: a.listen,
         data_dir: a.data_dir,
         database_url: std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()),
+        pg_schema: a.pg_schema.filter(|s| !s.is_empty()),
         demo: a.demo,
         tick: Duration::from_millis(a.tick_ms.max(10)),
         time_scale: a.time_scale,

@@ -1,0 +1,438 @@
+//! `suanli bench e2e`: the user's path as a user meets it: a real `suanli serve --demo` (on SQLite, then on PostgreSQL) takes job submissions over HTTP from many connections for a fixed time, the jobs run on the demo's simulated backend, and the same jobs go through the local Slurm (`sbatch` and slurmrestd's submit) in the same run.
+//!
+//! Every target gets the same work: one job a request, one accelerator, the same duration, for
+//! the same number of seconds from the same number of clients (Slurm's `sbatch` from as many
+//! processes at once). A submission counts once it is acknowledged: Suanli answers 201 after
+//! the commit, `sbatch` prints the job id after slurmctld stored it, slurmrestd answers with
+//! the job id. Each target's first request is reported apart (cold) and the latency maximum
+//! beside the median. Placement and start come from the jobs' own timestamps in the store,
+//! read after the run: `placed_per_s` and `started_per_s` count the jobs placed (started)
+//! between the first submission and the last placement (start).
+
+use crate::bench_energy::{free_port, wait_ready};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use suanli_core::job::{Job, JobState};
+use suanli_dispatch::slurm::SlurmConfig;
+use suanli_store::{Store, StoreOptions};
+use tokio::process::{Child, Command};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct E2eBench {
+    /// How long each target takes submissions.
+    pub seconds: f64,
+    /// Clients submitting at once (HTTP connections; `sbatch` processes).
+    pub connections: usize,
+    /// `sqlite`, `postgres` or both, in order.
+    pub stores: Vec<String>,
+    /// The PostgreSQL to use (a scratch schema is made in it and dropped after).
+    pub database_url: String,
+    /// slurmrestd (`slurm+http://…?partition=…&user=…`, token from SLURM_JWT); `None` leaves Slurm out.
+    pub slurm: Option<String>,
+    /// How long to wait after the submissions for every job to start.
+    pub settle_seconds: f64,
+}
+
+/// A job's simulated duration: ten minutes, one second of wall time at the demo's time scale.
+const JOB_SECONDS: i64 = 600;
+/// The Slurm jobs' name, so that the run cancels exactly its own.
+const SLURM_NAME: &str = "suanli-bench-e2e";
+
+/// Latencies of one target's submissions.
+#[derive(Debug, Default)]
+struct Submits {
+    ok: usize,
+    errors: usize,
+    /// The first error's text, to say why.
+    first_error: Option<String>,
+    cold_ms: f64,
+    lat_ms: Vec<f64>,
+    seconds: f64,
+}
+
+impl Submits {
+    fn json(&mut self) -> Value {
+        self.lat_ms.sort_by(f64::total_cmp);
+        let q = |p: f64| pct(&self.lat_ms, p);
+        json!({
+            "acknowledged": self.ok, "errors": self.errors, "first_error": self.first_error,
+            "per_s": round1(self.ok as f64 / self.seconds), "seconds": round1(self.seconds),
+            "cold_ms": round2(self.cold_ms), "p50_ms": round2(q(0.5)), "p99_ms": round2(q(0.99)),
+            "max_ms": round2(self.lat_ms.last().copied().unwrap_or(f64::NAN)),
+        })
+    }
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() { f64::NAN } else { sorted[((sorted.len() - 1) as f64 * p).round() as usize] }
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn spinner(json_out: bool, msg: String) -> ProgressBar {
+    let pb = if json_out { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
+    pb.set_style(ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    pb.set_message(msg);
+    pb.enable_steady_tick(Duration::from_millis(200));
+    pb
+}
+
+/// Runs `one` from `clients` tasks at once for `seconds`; each call answers its error text on failure.
+async fn load<F, Fut>(clients: usize, seconds: f64, pb: &ProgressBar, one: F) -> Submits
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+{
+    let one = Arc::new(one);
+    // The cold request, alone.
+    let t = Instant::now();
+    let cold = one(0).await;
+    let mut out = Submits { cold_ms: t.elapsed().as_secs_f64() * 1000.0, ..Submits::default() };
+    match cold {
+        Ok(()) => out.ok += 1,
+        Err(e) => {
+            out.errors += 1;
+            out.first_error = Some(e);
+        }
+    }
+    let started = Instant::now();
+    let end = started + Duration::from_secs_f64(seconds);
+    let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let tasks: Vec<_> = (0..clients)
+        .map(|c| {
+            let (one, done) = (one.clone(), done.clone());
+            tokio::spawn(async move {
+                let (mut lat, mut errors, mut first) = (Vec::new(), 0usize, None);
+                let mut i = 1 + c;
+                while Instant::now() < end {
+                    let t = Instant::now();
+                    match one(i).await {
+                        Ok(()) => lat.push(t.elapsed().as_secs_f64() * 1000.0),
+                        Err(e) => {
+                            errors += 1;
+                            first.get_or_insert(e);
+                        }
+                    }
+                    done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    i += clients;
+                }
+                (lat, errors, first)
+            })
+        })
+        .collect();
+    while Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        pb.set_position(done.load(std::sync::atomic::Ordering::Relaxed));
+    }
+    for t in tasks {
+        if let Ok((lat, errors, first)) = t.await {
+            out.ok += lat.len();
+            out.lat_ms.extend(lat);
+            out.errors += errors;
+            if out.first_error.is_none() {
+                out.first_error = first;
+            }
+        }
+    }
+    out.seconds = started.elapsed().as_secs_f64();
+    out
+}
+
+/// One `suanli serve --demo` on a scratch store, with its tenant funded for the run.
+struct Server {
+    child: Child,
+    base: String,
+    tenant_token: String,
+    store: Store,
+    dir: tempfile::TempDir,
+    schema: Option<String>,
+}
+
+async fn start_server(http: &reqwest::Client, b: &E2eBench, kind: &str) -> anyhow::Result<Server> {
+    let dir = tempfile::tempdir()?;
+    let port = free_port()?;
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.args(["serve", "--demo", "--no-stream", "--seed", "1", "--demo-failure-rate", "0", "--demo-energy-days", "0"])
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .kill_on_drop(true);
+    // SUANLI_BENCH_LOG=<filter> keeps the server's log in bench-e2e-<store>.log (e.g. `suanli_dispatch=debug` for round timings).
+    match std::env::var("SUANLI_BENCH_LOG") {
+        Ok(filter) => cmd.env("SUANLI_LOG", filter).stderr(std::fs::File::create(format!("bench-e2e-{kind}.log"))?),
+        Err(_) => cmd.env("SUANLI_LOG", "warn").stderr(Stdio::null()),
+    };
+    let schema = (kind == "postgres").then(|| format!("bench_e2e_{}", std::process::id()));
+    match &schema {
+        Some(s) => cmd.env("DATABASE_URL", &b.database_url).env("SUANLI_PG_SCHEMA", s),
+        None => cmd.env_remove("DATABASE_URL"),
+    };
+    let mut child = cmd.spawn()?;
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(http, &format!("{base}/healthz"), &mut child, "suanli serve --demo").await?;
+    let path = dir.path().join("demo-tokens.json");
+    let end = Instant::now() + Duration::from_secs(120);
+    while !path.exists() {
+        anyhow::ensure!(Instant::now() < end, "the demo wrote no demo-tokens.json within 120 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let tokens: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+    let token =
+        |role: &str| tokens[role].as_str().map(str::to_string).ok_or_else(|| anyhow::anyhow!("demo-tokens.json has no {role} token"));
+    let (tenant_token, operator) = (token("tenant")?, token("operator")?);
+    let me: Value = http.get(format!("{base}/api/v1/me")).bearer_auth(&tenant_token).send().await?.error_for_status()?.json().await?;
+    let tenant = me["tenant_id"].as_str().ok_or_else(|| anyhow::anyhow!("the demo tenant user has no tenant"))?;
+    // Enough prepaid cash that no job waits for funds (each holds its price until billed).
+    http.post(format!("{base}/api/v1/tenants/{tenant}/top-ups"))
+        .bearer_auth(&operator)
+        .json(&json!({"amount": "5000000", "reference": "bench e2e"}))
+        .send()
+        .await?
+        .error_for_status()?;
+    let store = match &schema {
+        Some(s) => Store::connect(&b.database_url, StoreOptions { pg_schema: Some(s.clone()), max_connections: Some(2) }).await?,
+        None => Store::open_dir(dir.path()).await?,
+    };
+    Ok(Server { child, base, tenant_token, store, dir, schema })
+}
+
+/// Suanli on one store: submissions for the window, then placement and start read from the jobs.
+async fn suanli(http: &reqwest::Client, b: &E2eBench, kind: &str, json_out: bool) -> anyhow::Result<Value> {
+    let mut server = start_server(http, b, kind).await?;
+    let before: i64 = server.store.job_counts().await?.iter().map(|(_, n)| n).sum();
+    let pb = spinner(json_out, format!("Suanli on {kind}: submitting for {} s from {} connections", b.seconds, b.connections));
+    let (client, url, token) = (http.clone(), format!("{}/api/v1/jobs", server.base), server.tenant_token.clone());
+    let mut submits = load(b.connections, b.seconds, &pb, move |i| {
+        let req = client
+            .post(url.clone())
+            .bearer_auth(&token)
+            .json(&json!({"name": format!("e2e-{i}"), "kind": "batch", "accelerators": 1, "duration_s": JOB_SECONDS}));
+        async move {
+            match req.send().await {
+                Ok(r) if r.status() == reqwest::StatusCode::CREATED => r.bytes().await.map(drop).map_err(|e| e.to_string()),
+                Ok(r) => Err(format!("{}: {}", r.status(), r.text().await.unwrap_or_default())),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    })
+    .await;
+    // Placement and start: wait until none of the run's jobs waits, or the settle time is up.
+    pb.set_message(format!("Suanli on {kind}: waiting for the jobs to start"));
+    let settle_end = Instant::now() + Duration::from_secs_f64(b.settle_seconds);
+    let mut max_waiting = 0i64;
+    loop {
+        let counts = server.store.job_counts().await?;
+        let waiting: i64 = counts.iter().filter(|(s, _)| matches!(s, JobState::Pending | JobState::Placed)).map(|(_, n)| n).sum();
+        max_waiting = max_waiting.max(waiting);
+        if waiting == 0 || Instant::now() > settle_end {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    pb.finish_and_clear();
+    let all = server.store.jobs_in_states(&JobState::ALL).await?;
+    let ours: Vec<&Job> = all.iter().filter(|j| j.spec.name.starts_with("e2e-")).collect();
+    let stored = all.len() as i64 - before;
+    let s = submits.json();
+    let mut v =
+        json!({"store": kind, "submits_per_s": s["per_s"], "submit_p50_ms": s["p50_ms"], "submit_p99_ms": s["p99_ms"], "submits": s});
+    v["stored"] = json!(stored);
+    v["lost"] = json!(submits.ok as i64 - ours.len() as i64);
+    v["max_waiting"] = json!(max_waiting);
+    timings(&mut v, &ours);
+    let _ = server.child.start_kill();
+    let _ = server.child.wait().await;
+    server.store.close().await;
+    if let Some(schema) = &server.schema {
+        Store::drop_schema(&b.database_url, schema).await?;
+    }
+    drop(server.dir);
+    Ok(v)
+}
+
+/// Placement and start rates and delays from the jobs' own timestamps.
+fn timings(v: &mut Value, jobs: &[&Job]) {
+    let Some(first) = jobs.iter().map(|j| j.submitted_ms).min() else { return };
+    let delays = |at: fn(&Job) -> Option<i64>| {
+        let mut d: Vec<f64> = jobs.iter().filter_map(|j| at(j).map(|t| (t - j.submitted_ms) as f64)).collect();
+        d.sort_by(f64::total_cmp);
+        let last = jobs.iter().filter_map(|j| at(j)).max().unwrap_or(first);
+        let rate = d.len() as f64 / ((last - first).max(1) as f64 / 1000.0);
+        (d, rate)
+    };
+    let (placed, placed_rate) = delays(|j| j.placed_ms);
+    let (started, started_rate) = delays(|j| j.started_ms);
+    v["placed"] = json!(placed.len());
+    v["started"] = json!(started.len());
+    v["placed_per_s"] = json!(round1(placed_rate));
+    v["started_per_s"] = json!(round1(started_rate));
+    v["submit_to_placed_p50_ms"] = json!(pct(&placed, 0.5));
+    v["submit_to_placed_p99_ms"] = json!(pct(&placed, 0.99));
+    v["submit_to_start_p50_ms"] = json!(pct(&started, 0.5));
+    v["submit_to_start_p99_ms"] = json!(pct(&started, 0.99));
+    v["submit_to_start_max_ms"] = json!(started.last().copied());
+}
+
+/// The same jobs through Slurm: `sbatch` from as many processes at once, then slurmrestd's
+/// submit from as many connections; every job of the run is cancelled after.
+async fn slurm(http: &reqwest::Client, b: &E2eBench, url: &str, json_out: bool) -> anyhow::Result<Value> {
+    let cfg = SlurmConfig::from_url(url).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let partition = cfg.partition.clone().unwrap_or_else(|| "gpu".into());
+    let wall_s = (JOB_SECONDS as f64 / 600.0).ceil() as u64;
+    let script = format!("#!/bin/sh\nsleep {wall_s}\n");
+    let pb = spinner(json_out, format!("Slurm sbatch: submitting for {} s from {} processes", b.seconds, b.connections));
+    let part = partition.clone();
+    let mut sbatch = load(b.connections, b.seconds, &pb, move |_| {
+        let mut cmd = Command::new("sbatch");
+        cmd.args(["--parsable", "--job-name", SLURM_NAME, "--partition", &part, "--gres=gpu:1", "--time=1", "--output=/dev/null"])
+            .args(["--wrap", &format!("sleep {wall_s}")])
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        async move {
+            match cmd.output().await {
+                Ok(o) if o.status.success() => Ok(()),
+                Ok(o) => Err(String::from_utf8_lossy(&o.stderr).trim().to_string()),
+                Err(e) => Err(format!("sbatch: {e}")),
+            }
+        }
+    })
+    .await;
+    pb.finish_and_clear();
+    cancel_slurm_jobs().await;
+    let pb = spinner(json_out, format!("Slurm REST: submitting for {} s from {} connections", b.seconds, b.connections));
+    let (client, submit) = (http.clone(), format!("{}/slurm/v0.0.38/job/submit", cfg.url.trim_end_matches('/')));
+    let body = json!({"script": script, "job": {"name": SLURM_NAME, "partition": partition, "gres": "gpu:1", "time_limit": 1,
+        "current_working_directory": "/tmp", "standard_output": "/dev/null", "environment": {"PATH": "/usr/bin:/bin"}}});
+    let (user, token) = (cfg.user.clone(), cfg.token.clone());
+    let mut rest = load(b.connections, b.seconds, &pb, move |_| {
+        let req = client.post(submit.clone()).header("X-SLURM-USER-NAME", &user).header("X-SLURM-USER-TOKEN", &token).json(&body);
+        async move {
+            match req.send().await {
+                Ok(r) if r.status().is_success() => {
+                    let v: Value = r.json().await.map_err(|e| e.to_string())?;
+                    match v["errors"].as_array() {
+                        Some(e) if !e.is_empty() => Err(e[0].to_string()),
+                        _ => Ok(()),
+                    }
+                }
+                Ok(r) => Err(format!("{}: {}", r.status(), r.text().await.unwrap_or_default())),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    })
+    .await;
+    pb.finish_and_clear();
+    cancel_slurm_jobs().await;
+    let (s, r) = (sbatch.json(), rest.json());
+    let best = s["per_s"].as_f64().unwrap_or(0.0).max(r["per_s"].as_f64().unwrap_or(0.0));
+    Ok(json!({"sbatch": s, "slurmrestd": r, "slurm_submits_per_s": best}))
+}
+
+/// Cancels this benchmark's Slurm jobs (by their name) and waits until slurmctld has them gone.
+async fn cancel_slurm_jobs() {
+    let _ = Command::new("scancel").args(["--name", SLURM_NAME]).stdout(Stdio::null()).stderr(Stdio::null()).status().await;
+    for _ in 0..100 {
+        let left = Command::new("squeue").args(["--noheader", "--name", SLURM_NAME, "--states", "PENDING,RUNNING"]).output().await;
+        match left {
+            Ok(o) if o.status.success() && o.stdout.iter().all(u8::is_ascii_whitespace) => return,
+            Ok(o) if !o.status.success() => return,
+            Err(_) => return,
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// `suanli bench e2e`.
+pub async fn e2e(b: E2eBench, json_out: bool) -> anyhow::Result<()> {
+    let http =
+        reqwest::Client::builder().pool_max_idle_per_host(b.connections * 2).tcp_nodelay(true).timeout(Duration::from_secs(60)).build()?;
+    let mut suanli_runs = Vec::new();
+    for kind in &b.stores {
+        anyhow::ensure!(kind == "sqlite" || kind == "postgres", "--stores takes sqlite and postgres, not {kind}");
+        suanli_runs.push(suanli(&http, &b, kind, json_out).await?);
+    }
+    let slurm_v = match &b.slurm {
+        Some(url) => Some(slurm(&http, &b, url, json_out).await?),
+        None => None,
+    };
+    let slurm_rate = slurm_v.as_ref().and_then(|v| v["slurm_submits_per_s"].as_f64());
+    for r in &mut suanli_runs {
+        if let (Some(s), Some(mine)) = (slurm_rate, r["submits_per_s"].as_f64()) {
+            r["ratio_vs_slurm"] = json!(round1(mine / s.max(1e-9)));
+        }
+    }
+    let first = suanli_runs.first().cloned().unwrap_or(Value::Null);
+    let out = json!({
+        "benchmark": "e2e", "seconds": b.seconds, "connections": b.connections, "job_seconds": JOB_SECONDS,
+        "submits_per_s": first["submits_per_s"], "submit_p50_ms": first["submit_p50_ms"], "submit_p99_ms": first["submit_p99_ms"],
+        "placed_per_s": first["placed_per_s"], "started_per_s": first["started_per_s"],
+        "submit_to_start_p50_ms": first["submit_to_start_p50_ms"], "submit_to_start_p99_ms": first["submit_to_start_p99_ms"],
+        "slurm_submits_per_s": slurm_rate, "ratio_vs_slurm": first["ratio_vs_slurm"],
+        "suanli": suanli_runs, "slurm": slurm_v,
+    });
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    print_table(&out, &b);
+    Ok(())
+}
+
+fn print_table(out: &Value, b: &E2eBench) {
+    let f = |v: &Value| match v.as_f64() {
+        Some(x) if x.is_finite() => format!("{x}"),
+        _ => "-".into(),
+    };
+    let mut rows = Vec::new();
+    for r in out["suanli"].as_array().into_iter().flatten() {
+        let s = &r["submits"];
+        rows.push(json!({"target": format!("Suanli, {}", r["store"].as_str().unwrap_or("?")), "per_s": f(&s["per_s"]),
+            "p50": f(&s["p50_ms"]), "p99": f(&s["p99_ms"]), "max": f(&s["max_ms"]), "cold": f(&s["cold_ms"]), "errors": f(&s["errors"]),
+            "placed": f(&r["placed_per_s"]), "started": f(&r["started_per_s"]),
+            "to_start": format!("{} / {}", f(&r["submit_to_start_p50_ms"]), f(&r["submit_to_start_p99_ms"])), "ratio": f(&r["ratio_vs_slurm"])}));
+    }
+    if let Some(sl) = out["slurm"].as_object() {
+        for (name, key) in [("Slurm, sbatch", "sbatch"), ("Slurm, slurmrestd", "slurmrestd")] {
+            let s = &sl[key];
+            rows.push(
+                json!({"target": name, "per_s": f(&s["per_s"]), "p50": f(&s["p50_ms"]), "p99": f(&s["p99_ms"]), "max": f(&s["max_ms"]),
+                "cold": f(&s["cold_ms"]), "errors": f(&s["errors"]), "placed": "-", "started": "-", "to_start": "-", "ratio": "-"}),
+            );
+        }
+    }
+    println!(
+        "end-to-end submissions: {} s per target, {} clients at once, jobs of 1 accelerator for {} s",
+        b.seconds, b.connections, JOB_SECONDS
+    );
+    crate::output::table(
+        &rows,
+        &[
+            ("target", "target"),
+            ("acknowledged/s", "per_s"),
+            ("p50 ms", "p50"),
+            ("p99 ms", "p99"),
+            ("max ms", "max"),
+            ("cold ms", "cold"),
+            ("errors", "errors"),
+            ("placed/s", "placed"),
+            ("started/s", "started"),
+            ("submit→start p50/p99 ms", "to_start"),
+            ("× Slurm", "ratio"),
+        ],
+    );
+    for r in out["suanli"].as_array().into_iter().flatten() {
+        if let Some(e) = r["submits"]["first_error"].as_str() {
+            println!("  first error on {}: {e}", r["store"].as_str().unwrap_or("?"));
+        }
+    }
+}
