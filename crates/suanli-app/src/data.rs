@@ -521,28 +521,33 @@ impl DataSharing {
     /// Suppliers by data-service volume (delivery fees) in a year (China Standard Time), the
     /// top five marked (数据服务交易额前五).
     pub async fn ranking(&self, year: i32) -> Result<Vec<RankRow>, StoreError> {
-        if !(2000..=2100).contains(&year) {
-            return Err(err(ErrorCode::InvalidDate, format!("{year} is not a year the platform keeps")));
-        }
-        let (from, to) = year_bounds(year);
-        let names: std::collections::HashMap<String, String> =
-            self.store.providers().await?.into_iter().map(|p| (p.id.to_string(), p.name)).collect();
-        Ok(self
-            .store
-            .data_volumes(from, to)
-            .await?
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| RankRow {
-                rank: i + 1,
-                name: names.get(v.supplier_id.as_str()).cloned().unwrap_or_default(),
-                supplier_id: v.supplier_id,
-                deliveries: v.deliveries,
-                volume: v.volume,
-                top: i < TOP_SUPPLIERS && v.volume.is_positive(),
-            })
-            .collect())
+        supplier_ranking(&self.store, year).await
     }
+}
+
+/// The year's ranking of suppliers by data-service volume: the data service shows it, and the
+/// incentive programmes read a supplier's rank from it.
+pub async fn supplier_ranking(store: &Store, year: i32) -> Result<Vec<RankRow>, StoreError> {
+    if !(2000..=2100).contains(&year) {
+        return Err(err(ErrorCode::InvalidDate, format!("{year} is not a year the platform keeps")));
+    }
+    let (from, to) = year_bounds(year);
+    let names: std::collections::HashMap<String, String> =
+        store.providers().await?.into_iter().map(|p| (p.id.to_string(), p.name)).collect();
+    Ok(store
+        .data_volumes(from, to)
+        .await?
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| RankRow {
+            rank: i + 1,
+            name: names.get(v.supplier_id.as_str()).cloned().unwrap_or_default(),
+            supplier_id: v.supplier_id,
+            deliveries: v.deliveries,
+            volume: v.volume,
+            top: i < TOP_SUPPLIERS && v.volume.is_positive(),
+        })
+        .collect())
 }
 
 fn policy_key(grade: suanli_data::Grade, mode: suanli_data::OpeningMode) -> String {

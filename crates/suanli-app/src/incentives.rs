@@ -1,4 +1,4 @@
-//! Incentive programmes (奖补): an enterprise applies with its evidence, experts score it, the operator ranks a programme's applications into publicity (公示) within quota and budget, anyone may object, the operator resolves objections and decides; a decision arbitrates the subject's awards (从优、就高、不重复) and pays through the ledger from the city's and the district's budgets. The API, the CLI and the tests call these; the rules are `suanli_incentives`'.
+//! Incentive programmes (奖补): an enterprise — a tenant, or a compute provider or data supplier, whose volumes and ranks are read from the platform's ledger — applies with its evidence (or the operator on its behalf), experts score it, the operator ranks a programme's applications into publicity (公示) within quota and budget, anyone may object, the operator resolves objections and decides; a decision arbitrates the subject's awards (从优、就高、不重复) and pays through the ledger from the city's and the district's budgets. The API, the CLI and the tests call these; the rules are `suanli_incentives`'.
 
 use crate::caller::Caller;
 use sha2::{Digest, Sha256};
@@ -11,7 +11,8 @@ use suanli_dispatch::ids::Ids;
 use suanli_incentives::programme::year_of;
 use suanli_incentives::review::{Ranked, mean_score};
 use suanli_incentives::{
-    Application, Claim, Evidence, Facts, Objection, ProgrammeSpec, Review, Stage, arbitrate, policy_programmes, rank, working_days_after,
+    Applicant, Application, Claim, Evidence, Facts, Objection, ProgrammeSpec, Review, Stage, arbitrate, policy_programmes, rank,
+    working_days_after,
 };
 use suanli_ledger::{ReasonCode, Transfer, TransferId, chart};
 use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, Store, StoreError, StoredAccount};
@@ -41,6 +42,17 @@ pub struct ApplyRequest {
     /// What the applicant declares beyond the registry (parameters, evaluation rank, recognitions).
     pub declared: Facts,
     pub documents: Vec<Document>,
+    /// The operator applies on behalf of a tenant or a provider; the others apply for themselves.
+    pub on_behalf_of: Option<Applicant>,
+}
+
+/// Who an applicant is to the programmes: its registration and what the platform's own records
+/// say of it.
+struct Registered {
+    name: String,
+    uscc: String,
+    district: String,
+    facts: Facts,
 }
 
 /// Totals of one programme in one year.
@@ -89,8 +101,37 @@ fn err(code: ErrorCode, why: impl Into<String>) -> StoreError {
     Error::new(code, why).into()
 }
 
+/// The division code of a unified social credit code (its 3rd to 8th characters).
+fn division(uscc: &str) -> String {
+    uscc.get(2..8).unwrap_or("").to_string()
+}
+
 fn operator_only(caller: &Caller, what: &str) -> Result<(), StoreError> {
     if matches!(caller, Caller::Operator { .. }) { Ok(()) } else { Err(err(ErrorCode::Forbidden, format!("{what} is the operator's"))) }
+}
+
+/// Who sees an application: the operator and the regulator all; an applicant its own; anyone
+/// signed in what is in publicity (a tenant lists only its own, but may open a public one).
+fn visible_to(caller: &Caller, a: &Application) -> bool {
+    match (caller, &a.applicant) {
+        (Caller::Operator { .. } | Caller::Regulator { .. }, _) => true,
+        (Caller::Tenant { tenant, .. }, Applicant::Tenant(id)) if tenant.as_str() == id => true,
+        (Caller::Provider { provider, .. }, Applicant::Provider(id)) if provider.as_str() == id => true,
+        (Caller::Provider { .. }, _) => a.stage == Stage::Publicity,
+        (Caller::Tenant { .. }, _) => false,
+    }
+}
+
+/// The facts an application took from the platform's own records, in words.
+fn platform_facts(f: &Facts, year: i32) -> Option<String> {
+    let volume = f.yearly_volume.map(|v| format!("service volume paid through the platform in {year}: {v}"));
+    let rank = match (f.supplier_rank, f.yearly_volume) {
+        (Some(r), _) => Some(format!("data-service supplier rank {r} in {year}")),
+        (None, Some(_)) => Some(format!("no data-service volume ranked in {year}")),
+        _ => None,
+    };
+    let parts: Vec<String> = volume.into_iter().chain(rank).collect();
+    (!parts.is_empty()).then(|| format!("from the platform's ledger: {}", parts.join("; ")))
 }
 
 impl Incentives {
@@ -141,7 +182,16 @@ impl Incentives {
     /// eligible on its registered facts, the amount within the rules, and the subject new to the
     /// programme this year. Evidence is stored by its SHA-256.
     pub async fn apply(&self, caller: &Caller, req: ApplyRequest) -> Result<Application, StoreError> {
-        let Caller::Tenant { tenant, .. } = caller else { return Err(err(ErrorCode::Forbidden, "enterprises (tenants) apply")) };
+        let applicant = match (caller, &req.on_behalf_of) {
+            (Caller::Tenant { tenant, .. }, None) => Applicant::Tenant(tenant.to_string()),
+            (Caller::Provider { provider, .. }, None) => Applicant::Provider(provider.to_string()),
+            (Caller::Operator { .. }, Some(a)) => a.clone(),
+            (Caller::Operator { .. }, None) => {
+                return Err(err(ErrorCode::Forbidden, "the operator applies on behalf of a tenant or a provider (on_behalf_of)"));
+            }
+            (_, Some(_)) => return Err(err(ErrorCode::Forbidden, "only the operator applies on another's behalf")),
+            (Caller::Regulator { .. }, None) => return Err(err(ErrorCode::Forbidden, "enterprises (tenants and providers) apply")),
+        };
         let p = self.programme(&req.programme).await?;
         let now = self.ids.now_ms();
         if !p.is_open(now) {
@@ -168,22 +218,11 @@ impl Incentives {
             })
             .collect();
         p.check_evidence(&evidence)?;
-        let t = self.store.tenant(tenant).await?.ok_or_else(|| err(ErrorCode::TenantNotFound, format!("no tenant {tenant}")))?;
-        // Registered facts come from the registry and the platform's own records, never from the
-        // applicant: a tenant has no service volume or supplier rank on the platform (those
-        // programmes are for providers, who do not apply here yet). The rest is declared and
-        // backed by the evidence.
-        let facts = Facts {
-            division_code: t.uscc.as_str().get(2..8).unwrap_or("").to_string(),
-            sme: t.sme,
-            yearly_volume: None,
-            supplier_rank: None,
-            ..req.declared.clone()
-        };
-        p.check_eligible(&facts)?;
-        p.check_request(req.cost, req.requested)?;
         let year = year_of(now);
-        let subject = format!("{}:{project}", t.uscc.as_str());
+        let reg = self.registered(&applicant, &req.declared, year).await?;
+        p.check_eligible(&reg.facts)?;
+        p.check_request(req.cost, req.requested)?;
+        let subject = format!("{}:{project}", reg.uscc);
         if self.store.incentive_applications(Some(("subject", &subject))).await?.iter().any(|a| a.programme == p.code && a.year == year) {
             return Err(err(ErrorCode::DuplicateApplication, format!("'{project}' already has an application under {} this year", p.code)));
         }
@@ -192,15 +231,16 @@ impl Incentives {
             id: suanli_core::id::IncentiveApplicationId::generate(ts, e).to_string(),
             programme: p.code.clone(),
             policy: p.policy.clone(),
-            tenant_id: tenant.to_string(),
+            applicant: applicant.clone(),
+            applicant_name: reg.name,
             subject,
             project,
-            applicant_uscc: t.uscc.as_str().to_string(),
-            district: t.region.clone(),
+            applicant_uscc: reg.uscc,
+            district: reg.district,
             year,
             cost: req.cost,
             requested: req.requested,
-            facts,
+            facts: reg.facts.clone(),
             evidence,
             stage: Stage::UnderReview,
             reviews: Vec::new(),
@@ -211,7 +251,7 @@ impl Incentives {
             paid: Fen::ZERO,
             city_part: Fen::ZERO,
             district_part: Fen::ZERO,
-            notes: Vec::new(),
+            notes: platform_facts(&reg.facts, year).into_iter().collect(),
             created_ms: now,
             updated_ms: now,
         };
@@ -224,21 +264,89 @@ impl Incentives {
             caller,
             "incentive.apply",
             &a.id,
-            serde_json::json!({"programme": a.programme, "project": a.project, "requested": a.requested.to_yuan_string(), "evidence": a.evidence}),
+            serde_json::json!({"programme": a.programme, "applicant": a.applicant, "project": a.project, "requested": a.requested.to_yuan_string(), "facts": a.facts, "evidence": a.evidence}),
         ))
         .await?;
         tx.commit().await?;
         Ok(a)
     }
 
-    /// Applications the caller may see: an enterprise its own; the operator and the regulator all.
+    /// An applicant's registration and facts. Registered facts come from the registry and the
+    /// platform's own records, never from the applicant: a provider's yearly service volume is
+    /// what the ledger paid it in the year, its supplier rank the year's data-service ranking; a
+    /// tenant has neither. The rest is declared and backed by the evidence.
+    async fn registered(&self, applicant: &Applicant, declared: &Facts, year: i32) -> Result<Registered, StoreError> {
+        match applicant {
+            Applicant::Tenant(id) => {
+                let tid = suanli_core::id::TenantId::parse(id)?;
+                let t = self.store.tenant(&tid).await?.ok_or_else(|| err(ErrorCode::TenantNotFound, format!("no tenant {id}")))?;
+                Ok(Registered {
+                    name: t.name.clone(),
+                    uscc: t.uscc.as_str().to_string(),
+                    district: t.region.clone(),
+                    facts: Facts {
+                        division_code: division(t.uscc.as_str()),
+                        sme: t.sme,
+                        yearly_volume: None,
+                        supplier_rank: None,
+                        ..declared.clone()
+                    },
+                })
+            }
+            Applicant::Provider(id) => {
+                let pid = suanli_core::id::ProviderId::parse(id)?;
+                let p = self.store.provider(&pid).await?.ok_or_else(|| err(ErrorCode::ProviderNotFound, format!("no provider {id}")))?;
+                let reg = p.registration.ok_or_else(|| {
+                    err(
+                        ErrorCode::NotEligible,
+                        format!("provider {id} has no registered credit code and district: the operator records them first"),
+                    )
+                })?;
+                let rank = crate::data::supplier_ranking(&self.store, year)
+                    .await?
+                    .into_iter()
+                    .find(|r| r.supplier_id == pid && r.volume.is_positive())
+                    .map(|r| r.rank as u32);
+                Ok(Registered {
+                    name: p.name,
+                    uscc: reg.uscc.as_str().to_string(),
+                    district: reg.region,
+                    facts: Facts {
+                        division_code: division(reg.uscc.as_str()),
+                        sme: reg.sme,
+                        yearly_volume: Some(self.provider_volume(&pid, year).await?),
+                        supplier_rank: rank,
+                        ..declared.clone()
+                    },
+                })
+            }
+        }
+    }
+
+    /// What the platform's ledger paid a provider in a year (China Standard Time): everything
+    /// posted to its receivable — job charges, model calls, data deliveries — less what was taken
+    /// back from it other than by settlement (settlement pays it out, it takes nothing back).
+    pub async fn provider_volume(&self, provider: &suanli_core::id::ProviderId, year: i32) -> Result<Fen, StoreError> {
+        let (from, to) = crate::data::year_bounds(year);
+        let flows = self.store.ledger_flows(chart::receivable(provider.as_str()).id, from, to).await?;
+        Ok(Fen(flows
+            .iter()
+            .map(|(credit, reason, sum)| match (credit, reason) {
+                (true, _) => sum.0,
+                (false, ReasonCode::Settlement) => 0,
+                (false, _) => -sum.0,
+            })
+            .sum()))
+    }
+
+    /// Applications the caller may see: a tenant its own; a provider its own and what is in
+    /// publicity (it is public); the operator and the regulator all.
     pub async fn applications(&self, caller: &Caller) -> Result<Vec<Application>, StoreError> {
         match caller {
             Caller::Tenant { tenant, .. } => self.store.incentive_applications(Some(("tenant_id", tenant.as_str()))).await,
             Caller::Operator { .. } | Caller::Regulator { .. } => self.store.incentive_applications(None).await,
-            // Providers see what is in publicity: it is public.
             Caller::Provider { .. } => {
-                Ok(self.store.incentive_applications(None).await?.into_iter().filter(|a| a.stage == Stage::Publicity).collect())
+                Ok(self.store.incentive_applications(None).await?.into_iter().filter(|a| visible_to(caller, a)).collect())
             }
         }
     }
@@ -248,12 +356,7 @@ impl Incentives {
             err(ErrorCode::IncentiveApplicationNotFound, format!("no incentive application {}", id.chars().take(40).collect::<String>()))
         };
         let a = self.store.incentive_application(id).await?.ok_or_else(not_found)?;
-        let visible = match caller {
-            Caller::Operator { .. } | Caller::Regulator { .. } => true,
-            Caller::Tenant { tenant, .. } => tenant.as_str() == a.tenant_id,
-            Caller::Provider { .. } => a.stage == Stage::Publicity,
-        };
-        if visible { Ok(a) } else { Err(not_found()) }
+        if visible_to(caller, &a) { Ok(a) } else { Err(not_found()) }
     }
 
     async fn save(&self, caller: &Caller, a: &Application, was: Stage, action: &str, detail: serde_json::Value) -> Result<(), StoreError> {
@@ -469,7 +572,7 @@ impl Incentives {
                 y.district_part = district;
                 y.notes
                     .push(format!("awarded {}: paid {} ({} city, {} district {})", y.requested, outcome.pay, city, district, y.district));
-                let payout = chart::award_payout(&y.tenant_id).id;
+                let payout = chart::award_payout(y.applicant.id()).id;
                 for (part, from, tag) in [
                     (city, chart::city_treasury().id, "award-city"),
                     (district, chart::district_treasury(&y.district).id, "award-district"),
@@ -502,7 +605,7 @@ impl Incentives {
         let accounts = vec![
             StoredAccount::of(&chart::city_treasury(), now),
             StoredAccount::of(&chart::district_treasury(&a.district), now),
-            StoredAccount::of(&chart::award_payout(&a.tenant_id), now),
+            StoredAccount::of(&chart::award_payout(a.applicant.id()), now),
         ];
         let audit = self.audit(
             caller,

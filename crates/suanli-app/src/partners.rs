@@ -1,4 +1,4 @@
-//! Compute-partner selection from the platform's own records: each centre's compute, its domestic and high-performance shares, its price against the city's median for the same accelerators, and the service its jobs received, scored by `suanli_incentives::partner` under the operator's weights and thresholds.
+//! Compute-partner selection from the platform's own records: each centre's compute, its domestic and high-performance shares, the certifications and green-power contracts declared for it (by its provider or the operator) and in force, its price against the city's median for the same accelerators, and the service its jobs received (aggregated in the store), scored by `suanli_incentives::partner` under the operator's weights and thresholds.
 
 use crate::caller::Caller;
 use std::collections::{BTreeMap, HashMap};
@@ -6,8 +6,8 @@ use suanli_core::catalogue::{AcceleratorClass, Catalogue};
 use suanli_core::centre::PartnerStatus;
 use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::{AuditId, CentreId};
-use suanli_core::job::{Fault, JobState};
 use suanli_dispatch::ids::Ids;
+use suanli_incentives::certification::{self, Certification, CertificationKind, GreenPower, check_sha256};
 use suanli_incentives::partner::{self, Config, Measures, Score};
 use suanli_store::{Audit, Store, StoreError};
 
@@ -35,6 +35,35 @@ pub struct RoundChange {
     pub reasons: Vec<String>,
 }
 
+/// A certification as declared (the service fills in who and when).
+#[derive(Debug, Clone)]
+pub struct NewCertification {
+    pub kind: String,
+    pub issuer: String,
+    pub number: String,
+    /// The last day it is valid, `YYYY-MM-DD`.
+    pub expires_on: String,
+    pub document_sha256: String,
+}
+
+/// A green-power contract as declared.
+#[derive(Debug, Clone)]
+pub struct NewGreenPower {
+    /// Percent of the centre's energy from renewables, 0-100.
+    pub share_pct: f64,
+    pub evidence_sha256: String,
+    /// The first and last day it covers, `YYYY-MM-DD`.
+    pub from: String,
+    pub until: String,
+}
+
+/// A centre's declarations, each with whether it counts now.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Declarations {
+    pub certifications: Vec<(Certification, bool)>,
+    pub green_power: Vec<(GreenPower, bool)>,
+}
+
 /// The partner scores and their configuration.
 #[derive(Clone)]
 pub struct Partners {
@@ -56,6 +85,108 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 impl Partners {
     pub fn new(store: Store, ids: Ids) -> Partners {
         Partners { store, ids }
+    }
+
+    fn audit(&self, caller: &Caller, action: &str, subject: &str, detail: serde_json::Value) -> Audit {
+        let (t, e) = self.ids.parts();
+        Audit { id: AuditId::generate(t, e), at_ms: t, actor: caller.actor(), action: action.into(), subject: subject.into(), detail }
+    }
+
+    /// The centre, if the caller may declare for it: the operator any, a provider its own.
+    async fn declarable(&self, caller: &Caller, centre: &CentreId) -> Result<(), StoreError> {
+        let c = self.store.centre(centre).await?.ok_or_else(|| Error::new(ErrorCode::CentreNotFound, format!("no centre {centre}")))?;
+        match caller {
+            Caller::Operator { .. } => Ok(()),
+            Caller::Provider { provider, .. } if *provider == c.provider_id => Ok(()),
+            Caller::Provider { .. } => Err(Error::new(ErrorCode::Forbidden, "a provider declares only for its own centres").into()),
+            _ => Err(Error::new(ErrorCode::Forbidden, "the centre's provider or the operator declares for a centre").into()),
+        }
+    }
+
+    /// A provider (for its own centre) or the operator declares a certification: its kind,
+    /// issuer, number, expiry and the certificate's SHA-256. Refused, changing nothing, when the
+    /// centre is unknown or another's, the kind unknown, the hash malformed or the expiry past.
+    pub async fn declare_certification(
+        &self,
+        caller: &Caller,
+        centre: &CentreId,
+        new: NewCertification,
+    ) -> Result<Certification, StoreError> {
+        self.declarable(caller, centre).await?;
+        let (t, e) = self.ids.parts();
+        let c = Certification {
+            id: suanli_core::id::CertificationId::generate(t, e).to_string(),
+            centre_id: centre.to_string(),
+            kind: CertificationKind::parse(&new.kind)?,
+            issuer: new.issuer.trim().to_string(),
+            number: new.number.trim().to_string(),
+            expires_on: new.expires_on,
+            document_sha256: check_sha256("document_sha256", new.document_sha256.trim())?,
+            declared_by: caller.actor(),
+            declared_ms: t,
+        };
+        c.check(t)?;
+        let mut tx = self.store.begin().await?;
+        tx.insert_certification(&c).await?;
+        tx.audit(&self.audit(caller, "centre.certification", centre.as_str(), serde_json::to_value(&c).unwrap_or_default())).await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    /// A provider (for its own centre) or the operator declares a green-power contract: the
+    /// renewable share of the centre's energy over a period, with the evidence's SHA-256.
+    pub async fn declare_green_power(&self, caller: &Caller, centre: &CentreId, new: NewGreenPower) -> Result<GreenPower, StoreError> {
+        self.declarable(caller, centre).await?;
+        let (t, e) = self.ids.parts();
+        let g = GreenPower {
+            id: suanli_core::id::GreenPowerId::generate(t, e).to_string(),
+            centre_id: centre.to_string(),
+            share_pct: new.share_pct,
+            evidence_sha256: check_sha256("evidence_sha256", new.evidence_sha256.trim())?,
+            from: new.from,
+            until: new.until,
+            declared_by: caller.actor(),
+            declared_ms: t,
+        };
+        g.check(t)?;
+        let mut tx = self.store.begin().await?;
+        tx.insert_green_power(&g).await?;
+        tx.audit(&self.audit(caller, "centre.green_power", centre.as_str(), serde_json::to_value(&g).unwrap_or_default())).await?;
+        tx.commit().await?;
+        Ok(g)
+    }
+
+    /// A centre's declarations and whether each counts now (the operator, the regulator and
+    /// the centre's provider).
+    pub async fn declarations(&self, caller: &Caller, centre: &CentreId) -> Result<Declarations, StoreError> {
+        if !matches!(caller, Caller::Regulator { .. }) {
+            self.declarable(caller, centre).await?;
+        } else if self.store.centre(centre).await?.is_none() {
+            return Err(Error::new(ErrorCode::CentreNotFound, format!("no centre {centre}")).into());
+        }
+        let now = self.ids.now_ms();
+        Ok(Declarations {
+            certifications: self
+                .store
+                .centre_certifications(Some(centre))
+                .await?
+                .into_iter()
+                .map(|c| {
+                    let live = c.in_force(now).unwrap_or(false);
+                    (c, live)
+                })
+                .collect(),
+            green_power: self
+                .store
+                .centre_green_power(Some(centre))
+                .await?
+                .into_iter()
+                .map(|g| {
+                    let live = g.in_force(now);
+                    (g, live)
+                })
+                .collect(),
+        })
     }
 
     /// The weights and thresholds in force (the operator's, else the defaults).
@@ -222,7 +353,16 @@ impl Partners {
             prices.entry(p.accelerator.as_str()).or_default().push(p.effective_price().0 as f64);
         }
         let medians: BTreeMap<&str, f64> = prices.into_iter().filter_map(|(k, v)| median(v).map(|m| (k, m))).collect();
-        let jobs = self.store.jobs_in_states(&[JobState::Running, JobState::Succeeded, JobState::Failed, JobState::Cancelled]).await?;
+        let service = self.store.centre_service().await?;
+        let now = self.ids.now_ms();
+        let mut certs: HashMap<String, Vec<Certification>> = HashMap::new();
+        for c in self.store.centre_certifications(None).await? {
+            certs.entry(c.centre_id.clone()).or_default().push(c);
+        }
+        let mut green: HashMap<String, Vec<GreenPower>> = HashMap::new();
+        for g in self.store.centre_green_power(None).await? {
+            green.entry(g.centre_id.clone()).or_default().push(g);
+        }
         let mut out = Vec::new();
         for c in &centres {
             let (mut tflops, mut hp, mut domestic, mut weighted_price, mut capacity) = (0.0, 0.0, 0.0, 0.0, 0.0);
@@ -237,24 +377,21 @@ impl Partners {
                     capacity += p.capacity() as f64;
                 }
             }
-            let mine: Vec<_> = jobs.iter().filter(|j| j.centre_id.as_ref() == Some(&c.id)).collect();
-            let latencies: Vec<f64> =
-                mine.iter().filter_map(|j| Some((j.started_ms? - j.placed_ms?) as f64 / 1000.0)).filter(|s| *s >= 0.0).collect();
-            let ended = mine.iter().filter(|j| matches!(j.state, JobState::Succeeded | JobState::Failed)).count();
-            let centre_faults = mine.iter().filter(|j| j.state == JobState::Failed && j.fault == Some(Fault::Centre)).count();
+            let sv = service.get(c.id.as_str()).cloned().unwrap_or_default();
+            let id = c.id.to_string();
             out.push(Measures {
                 centre_id: c.id.to_string(),
                 name: c.name.clone(),
                 fp16_tflops: tflops,
                 high_performance_share: if tflops > 0.0 { hp / tflops } else { 0.0 },
                 domestic_share: if tflops > 0.0 { domestic / tflops } else { 0.0 },
-                certifications: 0,
+                certifications: certification::certifications_in_force(certs.get(&id).map_or(&[][..], Vec::as_slice), now),
                 measured_pue: pues.get(&c.id).copied(),
-                renewable_share: None,
+                renewable_share: certification::renewable_share(green.get(&id).map_or(&[][..], Vec::as_slice), now),
                 price_index: (capacity > 0.0).then(|| weighted_price / capacity),
-                jobs_started: latencies.len() as u32,
-                start_latency_p50_s: median(latencies),
-                centre_fault_share: (ended > 0).then(|| centre_faults as f64 / ended as f64),
+                jobs_started: sv.jobs_started,
+                start_latency_p50_s: sv.start_latency_p50_ms.map(|ms| ms as f64 / 1000.0),
+                centre_fault_share: (sv.ended > 0).then(|| sv.centre_faults as f64 / sv.ended as f64),
             });
         }
         Ok(out)

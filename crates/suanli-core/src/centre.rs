@@ -62,6 +62,25 @@ pub struct Provider {
     pub id: ProviderId,
     pub name: String,
     pub name_en: String,
+    /// Its registration as an enterprise, when the operator recorded it: what incentive
+    /// programmes judge a provider applying on.
+    #[serde(default)]
+    pub registration: Option<Registration>,
+}
+
+/// An enterprise's registration: its unified social credit code, the district it pays taxes in
+/// (a region id) and whether it is a small or medium enterprise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    pub uscc: crate::ident::Uscc,
+    pub region: String,
+    pub sme: bool,
+}
+
+impl Registration {
+    pub fn validate(&self, regions: &Regions) -> Result<(), Error> {
+        regions.require(&self.region).map(|_| ())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

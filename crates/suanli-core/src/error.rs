@@ -153,6 +153,11 @@ error_table! {
     InvalidReview => ("invalid_review", 422, "The review's scores do not match the programme's criteria (0 to 100 each)", "评分与项目评审标准不符（每项 0 到 100）"),
     IncentiveApplicationNotFound => ("incentive_application_not_found", 404, "No such incentive application", "奖补申请不存在"),
     WrongStage => ("wrong_stage", 409, "The application or programme is not at the stage this step needs", "申请或项目不在此步骤所需的阶段"),
+    // Partner selection: what is declared of a centre.
+    InvalidCertification => ("invalid_certification", 422, "The certification is invalid (its kind, issuer or number)", "认证信息无效（类型、发证机构或证书编号）"),
+    CertificationExpired => ("certification_expired", 422, "The certification's expiry date has passed", "认证已过有效期"),
+    InvalidShare => ("invalid_share", 422, "A share must be between 0% and 100%", "占比须在 0% 到 100% 之间"),
+    InvalidSha256 => ("invalid_sha256", 422, "A document's SHA-256 must be 64 hexadecimal digits", "文件的 SHA-256 须为 64 位十六进制数"),
     // Server side.
     PayloadTooLarge => ("payload_too_large", 413, "The request body is larger than this endpoint accepts", "请求内容过大"),
     IngestBusy => ("ingest_busy", 429, "The energy writer's queue is full; send the batch again after Retry-After", "能耗写入队列已满，请稍后重试"),

@@ -135,6 +135,14 @@ typed_id!(
     /// One de-identified extract delivered to a consumer.
     DeliveryId, "dlv_"
 );
+typed_id!(
+    /// A certification declared for a centre (partner selection).
+    CertificationId, "crt_"
+);
+typed_id!(
+    /// A green-power contract declared for a centre (partner selection).
+    GreenPowerId, "gpc_"
+);
 
 fn format_id(prefix: &str, now_ms: i64, entropy: u64) -> String {
     let time = (now_ms.max(0) as u64) & 0xffff_ffff_ffff;

@@ -2,7 +2,9 @@
 
 use crate::programme::{Evidence, Facts};
 use crate::review::Review;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+use suanli_core::error::{Error, ErrorCode};
+use suanli_core::id::{ProviderId, TenantId};
 use suanli_core::money::Fen;
 use suanli_core::time::UnixMs;
 
@@ -43,6 +45,56 @@ impl Stage {
     }
 }
 
+/// Who applies: an enterprise using the platform (a tenant), or a compute provider or data
+/// supplier (a provider), whose volumes and ranks come from the platform's own ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Applicant {
+    Tenant(String),
+    Provider(String),
+}
+
+impl Applicant {
+    /// `tenant` or `provider`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Applicant::Tenant(_) => "tenant",
+            Applicant::Provider(_) => "provider",
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        match self {
+            Applicant::Tenant(id) | Applicant::Provider(id) => id,
+        }
+    }
+
+    /// An applicant by its id, typed by the id's prefix (`tnt_…` or `prv_…`).
+    pub fn parse(id: &str) -> Result<Applicant, Error> {
+        if id.starts_with(TenantId::PREFIX) {
+            Ok(Applicant::Tenant(TenantId::parse(id)?.to_string()))
+        } else if id.starts_with(ProviderId::PREFIX) {
+            Ok(Applicant::Provider(ProviderId::parse(id)?.to_string()))
+        } else {
+            Err(Error::new(ErrorCode::InvalidId, "an applicant is a tenant (tnt_…) or a provider (prv_…)"))
+        }
+    }
+}
+
+/// Records written before providers applied name their tenant as `tenant_id: "tnt_…"`.
+fn applicant_or_tenant<'de, D: Deserializer<'de>>(d: D) -> Result<Applicant, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Typed(Applicant),
+        Tenant(String),
+    }
+    Ok(match Either::deserialize(d)? {
+        Either::Typed(a) => a,
+        Either::Tenant(id) => Applicant::Tenant(id),
+    })
+}
+
 /// An objection raised during publicity, and how the operator resolved it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Objection {
@@ -60,7 +112,11 @@ pub struct Application {
     pub id: String,
     pub programme: String,
     pub policy: String,
-    pub tenant_id: String,
+    #[serde(alias = "tenant_id", deserialize_with = "applicant_or_tenant")]
+    pub applicant: Applicant,
+    /// The applicant's name when it applied.
+    #[serde(default)]
+    pub applicant_name: String,
     /// What "the same thing" is for 不重复: the enterprise's credit code and the project.
     pub subject: String,
     pub project: String,
@@ -86,4 +142,29 @@ pub struct Application {
     pub notes: Vec<String>,
     pub created_ms: UnixMs,
     pub updated_ms: UnixMs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_applicant_is_typed_by_its_id_and_older_records_read_as_tenants() {
+        let t = TenantId::generate(1, 1).to_string();
+        let p = ProviderId::generate(1, 2).to_string();
+        assert_eq!(Applicant::parse(&t).unwrap(), Applicant::Tenant(t.clone()));
+        assert_eq!(Applicant::parse(&p).unwrap().kind(), "provider");
+        assert_eq!(Applicant::parse("ctr_x").unwrap_err().code, ErrorCode::InvalidId);
+        let typed = serde_json::to_value(Applicant::Provider(p.clone())).unwrap();
+        assert_eq!(typed, serde_json::json!({"kind": "provider", "id": p}));
+        #[derive(Deserialize)]
+        struct Old {
+            #[serde(alias = "tenant_id", deserialize_with = "applicant_or_tenant")]
+            applicant: Applicant,
+        }
+        let old: Old = serde_json::from_value(serde_json::json!({"tenant_id": t})).unwrap();
+        assert_eq!(old.applicant, Applicant::Tenant(t));
+        let new: Old = serde_json::from_value(serde_json::json!({"applicant": typed})).unwrap();
+        assert_eq!(new.applicant, Applicant::Provider(p));
+    }
 }

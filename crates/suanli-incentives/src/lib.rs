@@ -4,11 +4,12 @@
 
 pub mod application;
 pub mod arbitration;
+pub mod certification;
 pub mod partner;
 pub mod programme;
 pub mod review;
 
-pub use application::{Application, Objection, Stage};
+pub use application::{Applicant, Application, Objection, Stage};
 pub use arbitration::{Claim, Outcome, arbitrate};
 pub use programme::{Evidence, Facts, ProgrammeKind, ProgrammeSpec, Rule, policy_programmes};
 pub use review::{Review, rank, working_days_after};

@@ -1,6 +1,8 @@
 //! Compute-partner selection (算力伙伴遴选): each centre scored on the policy's four criteria — performance, security and control, green, price — and on the service the platform measured, with weights and thresholds as configuration; every shortfall is said in words.
 
+use crate::certification::CertificationKind;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// What the platform measured or registered of one centre.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -13,11 +15,11 @@ pub struct Measures {
     pub high_performance_share: f64,
     /// Share on domestic accelerators, 0-1.
     pub domestic_share: f64,
-    /// Security certifications declared (等保, ISO 27001 …).
-    pub certifications: u32,
+    /// Security certifications declared and in force (等保, ISO/IEC 27001, 可信云, tier).
+    pub certifications: Vec<CertificationKind>,
     /// Measured PUE (annualised, else the last 30 days when complete); None when not metered.
     pub measured_pue: Option<f64>,
-    /// Share of its energy from renewables, 0-1, when metered.
+    /// Share of its energy from renewables, 0-1, by the green-power contract in force.
     pub renewable_share: Option<f64>,
     /// Its effective price (after the partner discount) over the city's median for the same
     /// accelerators, weighted by capacity: 0.9 is 10% cheaper than the city.
@@ -50,6 +52,29 @@ pub struct Config {
     /// ... judged once a partner has started at least this many jobs.
     #[serde(default = "default_sla_min_jobs")]
     pub sla_min_jobs: u32,
+    /// Of the security criterion, the percent given by certifications (the rest by the
+    /// domestic share of its compute).
+    #[serde(default = "default_certifications_pct")]
+    pub security_certifications_pct: u32,
+    /// Points per certification in force (0-100 each; their sum counts up to 100).
+    #[serde(default = "default_certification_points")]
+    pub certification_points: BTreeMap<CertificationKind, u32>,
+    /// Of the green criterion, the percent given by the renewable share (the rest by measured PUE).
+    #[serde(default = "default_renewable_pct")]
+    pub green_renewable_pct: u32,
+}
+
+fn default_certifications_pct() -> u32 {
+    30
+}
+
+fn default_renewable_pct() -> u32 {
+    30
+}
+
+fn default_certification_points() -> BTreeMap<CertificationKind, u32> {
+    use CertificationKind::*;
+    [(Mlps3, 40), (Mlps4, 60), (Iso27001, 30), (TrustedCloud, 20), (DcTier3, 10), (DcTier4, 20)].into_iter().collect()
 }
 
 fn default_sla_start_s() -> f64 {
@@ -102,6 +127,9 @@ impl Default for Config {
             max_centre_fault_share: 0.05,
             sla_max_start_latency_s: default_sla_start_s(),
             sla_min_jobs: default_sla_min_jobs(),
+            security_certifications_pct: default_certifications_pct(),
+            certification_points: default_certification_points(),
+            green_renewable_pct: default_renewable_pct(),
         }
     }
 }
@@ -138,13 +166,17 @@ fn score(m: &Measures, cfg: &Config, largest: f64) -> Score {
     let mut reasons = Vec::new();
     let size = if largest > 0.0 { m.fp16_tflops / largest } else { 0.0 };
     let performance = 60.0 * size.clamp(0.0, 1.0) + 40.0 * m.high_performance_share.clamp(0.0, 1.0);
-    let security = 70.0 * m.domestic_share.clamp(0.0, 1.0) + 30.0 * (m.certifications.min(3) as f64 / 3.0);
+    let part = |pct: u32| pct.min(100) as f64 / 100.0;
+    let certified = m.certifications.iter().map(|k| cfg.certification_points.get(k).copied().unwrap_or(0)).sum::<u32>().min(100);
+    let security = (1.0 - part(cfg.security_certifications_pct)) * 100.0 * m.domestic_share.clamp(0.0, 1.0)
+        + part(cfg.security_certifications_pct) * certified as f64;
     let green = match m.measured_pue {
         Some(pue) => {
             if pue > cfg.max_pue {
                 reasons.push(format!("measured PUE {pue:.2} is above the limit {:.2}", cfg.max_pue));
             }
-            0.7 * scale(pue, 2.0, 1.2) + 0.3 * 100.0 * m.renewable_share.unwrap_or(0.0).clamp(0.0, 1.0)
+            (1.0 - part(cfg.green_renewable_pct)) * scale(pue, 2.0, 1.2)
+                + part(cfg.green_renewable_pct) * 100.0 * m.renewable_share.unwrap_or(0.0).clamp(0.0, 1.0)
         }
         None => {
             reasons.push("no measured PUE: the centre's energy is not metered on the platform".into());
@@ -202,6 +234,9 @@ pub fn check_config(cfg: &Config) -> Result<(), String> {
     {
         return Err("thresholds: a score 0-100, a PUE 1-4, a share 0-1, a start latency 0-86,400 s".into());
     }
+    if cfg.security_certifications_pct > 100 || cfg.green_renewable_pct > 100 || cfg.certification_points.values().any(|p| *p > 100) {
+        return Err("the certifications' and the renewables' parts are 0-100%, and a certification is worth 0-100 points".into());
+    }
     Ok(())
 }
 
@@ -216,7 +251,7 @@ mod tests {
             fp16_tflops: fp16,
             high_performance_share: 1.0,
             domestic_share: 0.5,
-            certifications: 2,
+            certifications: vec![CertificationKind::Mlps3, CertificationKind::Iso27001],
             measured_pue: pue,
             renewable_share: Some(0.2),
             price_index: Some(price),
@@ -255,6 +290,41 @@ mod tests {
         assert_eq!(b.iter().map(|x| x.what.as_str()).collect::<Vec<_>>(), ["start_latency", "centre_faults"]);
         assert_eq!((b[0].measured, b[0].limit), (30.0, 20.0));
         assert!(breaches(&Measures { jobs_started: 3, ..slow }, &cfg).is_empty(), "too few jobs to judge");
+    }
+
+    #[test]
+    fn certifications_in_force_and_the_renewable_share_score_under_the_operators_weights() {
+        let bare = Measures { certifications: vec![], renewable_share: None, ..centre("c", 100.0, Some(1.2), 1.0, 0.0) };
+        let cfg = Config::default();
+        let s0 = &score_all(std::slice::from_ref(&bare), &cfg)[0];
+        assert!((s0.security - 35.0).abs() < 1e-9, "70% of a half-domestic share: {}", s0.security);
+        assert!((s0.green - 70.0).abs() < 1e-9, "PUE 1.2 scores full on its 70%: {}", s0.green);
+        let declared = Measures {
+            certifications: vec![CertificationKind::Mlps3, CertificationKind::Iso27001, CertificationKind::TrustedCloud],
+            renewable_share: Some(0.5),
+            ..bare.clone()
+        };
+        let s1 = &score_all(std::slice::from_ref(&declared), &cfg)[0];
+        assert!((s1.security - (35.0 + 0.3 * 90.0)).abs() < 1e-9, "40 + 30 + 20 points: {}", s1.security);
+        assert!((s1.green - (70.0 + 15.0)).abs() < 1e-9, "half renewable on its 30%: {}", s1.green);
+        assert!(s1.total > s0.total);
+        // The operator's weights: certifications worth more, and points capped at 100.
+        let heavy = Config {
+            security_certifications_pct: 50,
+            certification_points: [(CertificationKind::Mlps3, 80), (CertificationKind::Iso27001, 80)].into_iter().collect(),
+            green_renewable_pct: 0,
+            ..Config::default()
+        };
+        let s2 = &score_all(std::slice::from_ref(&declared), &heavy)[0];
+        assert!((s2.security - (25.0 + 50.0)).abs() < 1e-9, "{}", s2.security);
+        assert!((s2.green - 100.0).abs() < 1e-9, "{}", s2.green);
+        assert!(check_config(&Config { green_renewable_pct: 101, ..Config::default() }).is_err());
+        // A configuration stored before these weights existed reads with the defaults.
+        let mut old = serde_json::to_value(Config::default()).unwrap();
+        for k in ["security_certifications_pct", "certification_points", "green_renewable_pct"] {
+            old.as_object_mut().unwrap().remove(k);
+        }
+        assert_eq!(serde_json::from_value::<Config>(old).unwrap(), Config::default());
     }
 
     #[test]

@@ -63,9 +63,14 @@ pub async fn seed_with_history(
     let mut tokens: Vec<(String, String)> = Vec::new();
     if !seeded {
         let mut providers: HashMap<&str, ProviderId> = HashMap::new();
-        for p in &city.provider {
+        for (i, p) in city.provider.iter().enumerate() {
             let (t, e) = s.ids.parts();
-            let provider = Provider { id: ProviderId::generate(t, e), name: p.name_zh.clone(), name_en: p.name_en.clone() };
+            let provider = Provider {
+                id: ProviderId::generate(t, e),
+                name: p.name_zh.clone(),
+                name_en: p.name_en.clone(),
+                registration: demo_registration(i, city.centre.iter().find(|c| c.provider == p.key).map(|c| c.region.as_str())),
+            };
             tx.insert_provider(&provider, now).await?;
             providers.insert(&p.key, provider.id);
         }
@@ -622,4 +627,16 @@ pub async fn telemetry_stream(s: AppState) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// A demo provider's registration as a Hangzhou enterprise (a made-up, well-formed credit code),
+/// in its first centre's district, so it can apply for the providers' incentive programmes.
+fn demo_registration(i: usize, region: Option<&str>) -> Option<suanli_core::centre::Registration> {
+    let first17 = format!("91330100MA2P{i:02}XY7");
+    let check = suanli_core::ident::uscc_check_char(&first17)?;
+    Some(suanli_core::centre::Registration {
+        uscc: suanli_core::ident::Uscc::parse(&format!("{first17}{check}")).ok()?,
+        region: region.unwrap_or("hz-xihu").to_string(),
+        sme: false,
+    })
 }

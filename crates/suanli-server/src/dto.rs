@@ -30,11 +30,24 @@ pub struct ProviderOut {
     pub id: String,
     pub name: String,
     pub name_en: String,
+    /// Its unified social credit code, when registered (what incentive programmes judge it on).
+    pub uscc: Option<String>,
+    /// The district it is registered in (a region id), when registered.
+    pub region: Option<String>,
+    pub sme: bool,
 }
 
 impl From<&Provider> for ProviderOut {
     fn from(p: &Provider) -> Self {
-        ProviderOut { id: p.id.to_string(), name: p.name.clone(), name_en: p.name_en.clone() }
+        let reg = p.registration.as_ref();
+        ProviderOut {
+            id: p.id.to_string(),
+            name: p.name.clone(),
+            name_en: p.name_en.clone(),
+            uscc: reg.map(|r| r.uscc.as_str().to_string()),
+            region: reg.map(|r| r.region.clone()),
+            sme: reg.is_some_and(|r| r.sme),
+        }
     }
 }
 
@@ -44,6 +57,15 @@ pub struct NewProviderIn {
     pub name: String,
     #[serde(default)]
     pub name_en: String,
+    /// Its unified social credit code and district (a region id): both or neither. A provider
+    /// applies for incentive programmes only once registered.
+    #[serde(default)]
+    pub uscc: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    /// A small or medium enterprise.
+    #[serde(default)]
+    pub sme: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

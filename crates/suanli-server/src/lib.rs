@@ -173,6 +173,8 @@ pub fn router(state: AppState) -> Router {
         .route("/partners/rounds", post(incentives::partner_round))
         .route("/partners/alerts", get(incentives::partner_alerts))
         .route("/partners/config", get(incentives::partner_config).put(incentives::set_partner_config))
+        .route("/centres/{id}/certifications", get(incentives::certifications).post(incentives::declare_certification))
+        .route("/centres/{id}/green-power", get(incentives::green_power).post(incentives::declare_green_power))
         .route(
             "/incentives/applications",
             get(incentives::list_applications).post(incentives::apply).layer(axum::extract::DefaultBodyLimit::max(32 << 20)),

@@ -1,9 +1,11 @@
-//! Incentive programmes in the store: programmes as data, applications kept whole as JSON (with their programme, subject, year and stage as columns to query), and evidence by its SHA-256 (content-addressed, so never altered).
+//! Incentive programmes in the store: programmes as data, applications kept whole as JSON (with their programme, applicant — a tenant or a provider —, subject, year and stage as columns to query), evidence by its SHA-256 (content-addressed, so never altered), and what the ledger paid a provider in a period.
 
 use crate::{Store, StoreError, StoreResult, WriteTx};
 use sqlx::{AssertSqlSafe, Row};
+use suanli_core::money::Fen;
 use suanli_core::time::UnixMs;
-use suanli_incentives::{Application, ProgrammeSpec};
+use suanli_incentives::{Applicant, Application, ProgrammeSpec};
+use suanli_ledger::{AccountId, ReasonCode};
 
 fn json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> StoreResult<T> {
     serde_json::from_str(s).map_err(|_| StoreError::Corrupt(format!("{what} '{}'", s.chars().take(80).collect::<String>())))
@@ -40,10 +42,10 @@ impl Store {
         row.map(|r| json("programme", &r.try_get::<String, _>(0)?)).transpose()
     }
 
-    /// Applications, newest first: all, or a tenant's, or a programme's, or a subject's.
+    /// Applications, newest first: all, or a tenant's, a provider's, a programme's or a subject's.
     pub async fn incentive_applications(&self, column: Option<(&str, &str)>) -> StoreResult<Vec<Application>> {
         let (sql, arg) = match column {
-            Some((col @ ("tenant_id" | "programme" | "subject"), v)) => {
+            Some((col @ ("tenant_id" | "provider_id" | "programme" | "subject"), v)) => {
                 (format!("{APP_SELECT} WHERE {col} = $1 ORDER BY created_ms DESC, id"), Some(v))
             }
             _ => (format!("{APP_SELECT} ORDER BY created_ms DESC, id"), None),
@@ -58,6 +60,30 @@ impl Store {
     pub async fn incentive_application(&self, id: &str) -> StoreResult<Option<Application>> {
         let row = sqlx::query(AssertSqlSafe(format!("{APP_SELECT} WHERE id = $1"))).bind(id.to_owned()).fetch_optional(&self.pool).await?;
         row.map(|r| json("application", &r.try_get::<String, _>(0)?)).transpose()
+    }
+
+    /// Posted money into and out of `account` in `[from, to)`, summed by direction and reason:
+    /// `(credit, reason, sum)` rows (holds count only once posted, at what was posted).
+    pub async fn ledger_flows(&self, account: AccountId, from: UnixMs, to: UnixMs) -> StoreResult<Vec<(bool, ReasonCode, Fen)>> {
+        let rows = sqlx::query(
+            "SELECT CAST(1 AS BIGINT), reason, CAST(COALESCE(SUM(COALESCE(post_amount, amount)), 0) AS BIGINT) FROM ledger_transfers \
+             WHERE credit = $1 AND kind IN ('single', 'post') AND ts_ms >= $2 AND ts_ms < $3 GROUP BY reason \
+             UNION ALL \
+             SELECT CAST(0 AS BIGINT), reason, CAST(COALESCE(SUM(COALESCE(post_amount, amount)), 0) AS BIGINT) FROM ledger_transfers \
+             WHERE debit = $1 AND kind IN ('single', 'post') AND ts_ms >= $2 AND ts_ms < $3 GROUP BY reason",
+        )
+        .bind(account.to_hex())
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let reason: String = r.try_get(1)?;
+                let reason = ReasonCode::parse(&reason).ok_or_else(|| StoreError::Corrupt(format!("transfer reason '{reason}'")))?;
+                Ok((r.try_get::<i64, _>(0)? == 1, reason, Fen(r.try_get(2)?)))
+            })
+            .collect()
     }
 
     pub async fn incentive_document(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>> {
@@ -93,12 +119,19 @@ impl WriteTx<'_> {
 
     pub async fn insert_incentive_application(&mut self, a: &Application) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO incentive_applications (id, programme, tenant_id, subject, year, stage, record_json, created_ms, updated_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO incentive_applications (id, programme, tenant_id, provider_id, subject, year, stage, record_json, created_ms, updated_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(a.id.clone())
         .bind(a.programme.clone())
-        .bind(a.tenant_id.clone())
+        .bind(match &a.applicant {
+            Applicant::Tenant(id) => Some(id.clone()),
+            Applicant::Provider(_) => None,
+        })
+        .bind(match &a.applicant {
+            Applicant::Provider(id) => Some(id.clone()),
+            Applicant::Tenant(_) => None,
+        })
         .bind(a.subject.clone())
         .bind(a.year as i64)
         .bind(a.stage.as_str())

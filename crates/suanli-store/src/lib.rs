@@ -18,6 +18,7 @@ pub mod ledger;
 mod migrations;
 pub mod models;
 mod naive;
+pub mod partners;
 mod rows;
 pub mod vouchers;
 
@@ -250,8 +251,21 @@ impl Store {
     // ----- providers -----
 
     pub async fn providers(&self) -> StoreResult<Vec<Provider>> {
-        let rows = sqlx::query("SELECT id, name, name_en FROM providers ORDER BY id").fetch_all(&self.pool).await?;
-        rows.iter().map(|r| Ok(Provider { id: rows::parse_id(r.get::<String, _>(0))?, name: r.get(1), name_en: r.get(2) })).collect()
+        let rows = sqlx::query("SELECT id, name, name_en, uscc, region, sme FROM providers ORDER BY id").fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                let registration = match (r.try_get::<Option<String>, _>(3)?, r.try_get::<Option<String>, _>(4)?) {
+                    (Some(uscc), Some(region)) => Some(suanli_core::centre::Registration {
+                        uscc: suanli_core::ident::Uscc::parse(&uscc)
+                            .map_err(|_| StoreError::Corrupt(format!("provider credit code '{uscc}'")))?,
+                        region,
+                        sme: r.try_get::<i64, _>(5)? != 0,
+                    }),
+                    _ => None,
+                };
+                Ok(Provider { id: rows::parse_id(r.get::<String, _>(0))?, name: r.get(1), name_en: r.get(2), registration })
+            })
+            .collect()
     }
 
     pub async fn provider(&self, id: &ProviderId) -> StoreResult<Option<Provider>> {
@@ -574,11 +588,15 @@ impl WriteTx<'_> {
     }
 
     pub async fn insert_provider(&mut self, p: &Provider, created_ms: UnixMs) -> StoreResult<()> {
-        sqlx::query("INSERT INTO providers (id, name, name_en, created_ms) VALUES ($1, $2, $3, $4)")
+        let reg = p.registration.as_ref();
+        sqlx::query("INSERT INTO providers (id, name, name_en, created_ms, uscc, region, sme) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(p.id.to_string())
             .bind(p.name.clone())
             .bind(p.name_en.clone())
             .bind(created_ms)
+            .bind(reg.map(|r| r.uscc.as_str().to_string()))
+            .bind(reg.map(|r| r.region.clone()))
+            .bind(reg.map_or(0_i64, |r| i64::from(r.sme)))
             .execute(&mut *self.tx)
             .await?;
         Ok(())

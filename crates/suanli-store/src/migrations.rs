@@ -436,10 +436,60 @@ CREATE TABLE incentive_applications (
 CREATE INDEX incentive_applications_by_subject ON incentive_applications (subject)
 "#,
     ),
+    (
+        11,
+        "providers as incentive applicants (their registration; an application's applicant a tenant or a provider), centres' declared certifications and green power, and indexes for the partner and volume aggregates",
+        r#"
+ALTER TABLE providers ADD COLUMN uscc TEXT;
+ALTER TABLE providers ADD COLUMN region TEXT;
+ALTER TABLE providers ADD COLUMN sme BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE incentive_applications_v11 (
+    id TEXT PRIMARY KEY,
+    programme TEXT NOT NULL REFERENCES incentive_programmes (code),
+    tenant_id TEXT REFERENCES tenants (id),
+    provider_id TEXT REFERENCES providers (id),
+    subject TEXT NOT NULL,
+    year BIGINT NOT NULL,
+    stage TEXT NOT NULL,
+    record_json TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    updated_ms BIGINT NOT NULL,
+    UNIQUE (programme, subject, year),
+    CHECK ((tenant_id IS NULL AND provider_id IS NOT NULL) OR (tenant_id IS NOT NULL AND provider_id IS NULL))
+);
+INSERT INTO incentive_applications_v11 (id, programme, tenant_id, provider_id, subject, year, stage, record_json, created_ms, updated_ms)
+    SELECT id, programme, tenant_id, NULL, subject, year, stage, record_json, created_ms, updated_ms FROM incentive_applications;
+DROP TABLE incentive_applications;
+ALTER TABLE incentive_applications_v11 RENAME TO incentive_applications;
+CREATE INDEX incentive_applications_by_subject ON incentive_applications (subject);
+CREATE INDEX incentive_applications_by_tenant ON incentive_applications (tenant_id);
+CREATE INDEX incentive_applications_by_provider ON incentive_applications (provider_id);
+CREATE TABLE centre_certifications (
+    id TEXT PRIMARY KEY,
+    centre_id TEXT NOT NULL REFERENCES centres (id),
+    kind TEXT NOT NULL,
+    expires_on TEXT NOT NULL,
+    record_json TEXT NOT NULL,
+    declared_ms BIGINT NOT NULL
+);
+CREATE INDEX centre_certifications_by_centre ON centre_certifications (centre_id, declared_ms);
+CREATE TABLE centre_green_power (
+    id TEXT PRIMARY KEY,
+    centre_id TEXT NOT NULL REFERENCES centres (id),
+    share_pct DOUBLE PRECISION NOT NULL CHECK (share_pct >= 0 AND share_pct <= 100),
+    record_json TEXT NOT NULL,
+    declared_ms BIGINT NOT NULL
+);
+CREATE INDEX centre_green_power_by_centre ON centre_green_power (centre_id, declared_ms);
+CREATE INDEX jobs_by_centre_state ON jobs (centre_id, state);
+CREATE INDEX ledger_transfers_by_credit ON ledger_transfers (credit, ts_ms);
+CREATE INDEX ledger_transfers_by_debit ON ledger_transfers (debit, ts_ms)
+"#,
+    ),
 ];
 
 /// The latest schema version this build knows.
-pub const LATEST: i64 = 10;
+pub const LATEST: i64 = 11;
 
 pub async fn run(store: &Store) -> StoreResult<()> {
     let mut tx = store.begin().await?;

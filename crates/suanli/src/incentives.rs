@@ -1,4 +1,4 @@
-//! `suanli incentives …`: programmes, applications with evidence files, reviews, ranking, objections, decisions, explanations and the city's totals, as a client of the API.
+//! `suanli incentives …`: programmes, applications with evidence files (by a tenant, a provider, or the operator on their behalf), reviews, ranking, objections, decisions, explanations, the city's totals, and partner selection — scores and a centre's declared certifications and green power — as a client of the API.
 
 use crate::client::Client;
 use crate::output::{self, Format};
@@ -11,7 +11,8 @@ use std::path::PathBuf;
 pub enum IncentivesCmd {
     /// The programmes (the policy's nine are seeded): caps, quotas, evidence, window.
     Programmes,
-    /// Apply (an enterprise), with evidence files as KIND=PATH.
+    /// Apply (a tenant or a provider for itself, the operator with --on-behalf-of), with
+    /// evidence files as KIND=PATH.
     Apply {
         programme: String,
         #[arg(long)]
@@ -28,6 +29,9 @@ pub enum IncentivesCmd {
         /// Declared facts as JSON (parameters_b, evaluation_rank, first_recognitions, excellent_evaluation).
         #[arg(long)]
         declared: Option<String>,
+        /// The operator applies for this tenant (tnt_…) or provider (prv_…).
+        #[arg(long)]
+        on_behalf_of: Option<String>,
     },
     /// Applications you may see.
     Applications,
@@ -71,6 +75,46 @@ pub enum IncentivesCmd {
     },
     /// Compute-partner scores from measured data (算力伙伴遴选), best first.
     Partners,
+    /// Declare a centre's certification (its provider or the operator): mlps_3 (等保三级),
+    /// mlps_4, iso_27001, trusted_cloud (可信云), dc_tier_3 or dc_tier_4.
+    Certify {
+        centre: String,
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        issuer: String,
+        #[arg(long)]
+        number: String,
+        /// The last day it is valid, YYYY-MM-DD.
+        #[arg(long)]
+        expires: String,
+        /// The certificate document (its SHA-256 is declared; the file stays with you) ...
+        #[arg(long, conflicts_with = "sha256", required_unless_present = "sha256")]
+        document: Option<PathBuf>,
+        /// ... or its SHA-256 directly.
+        #[arg(long)]
+        sha256: Option<String>,
+    },
+    /// Declare a centre's green-power contract: its renewable share over a period.
+    GreenPower {
+        centre: String,
+        /// Percent of the centre's energy from renewables, 0-100.
+        #[arg(long)]
+        share: f64,
+        /// First and last day covered, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        until: String,
+        /// The contract or green certificates (hashed here) ...
+        #[arg(long, conflicts_with = "sha256", required_unless_present = "sha256")]
+        evidence: Option<PathBuf>,
+        /// ... or their SHA-256 directly.
+        #[arg(long)]
+        sha256: Option<String>,
+    },
+    /// A centre's declared certifications and green-power contracts, and whether each counts now.
+    Declarations { centre: String },
     /// Per programme this year: budget, committed, disbursed, city and district shares
     /// (`--output csv` for a spreadsheet).
     Totals {
@@ -85,6 +129,19 @@ fn parse_doc(s: &str) -> Result<(String, PathBuf), String> {
     Ok((k.to_string(), PathBuf::from(p)))
 }
 
+/// The SHA-256 of a file, or the one given.
+fn digest(path: Option<PathBuf>, given: Option<String>) -> anyhow::Result<String> {
+    use sha2::Digest;
+    match (path, given) {
+        (Some(p), _) => {
+            let body = std::fs::read(&p).map_err(|e| anyhow::anyhow!("reading {}: {e}", p.display()))?;
+            Ok(hex::encode(sha2::Sha256::digest(&body)))
+        }
+        (None, Some(h)) => Ok(h),
+        (None, None) => anyhow::bail!("give the document or its --sha256"),
+    }
+}
+
 fn parse_score(s: &str) -> Result<(String, f64), String> {
     let (k, v) = s.split_once('=').ok_or("a score is CRITERION=0..100")?;
     Ok((k.to_string(), v.parse().map_err(|_| format!("'{v}' is not a number"))?))
@@ -93,6 +150,8 @@ fn parse_score(s: &str) -> Result<(String, f64), String> {
 const APP_COLS: &[(&str, &str)] = &[
     ("id", "id"),
     ("programme", "programme"),
+    ("applicant", "applicant_name"),
+    ("kind", "applicant_kind"),
     ("project", "project"),
     ("stage 阶段", "stage"),
     ("requested ¥", "requested"),
@@ -116,7 +175,7 @@ pub async fn run(c: Client, cmd: IncentivesCmd, fmt: Format) -> anyhow::Result<(
                 ("evidence", "evidence"),
             ],
         ),
-        IncentivesCmd::Apply { programme, project, cost, requested, docs, declared } => {
+        IncentivesCmd::Apply { programme, project, cost, requested, docs, declared, on_behalf_of } => {
             let mut documents = Vec::new();
             for (kind, path) in docs {
                 let body = std::fs::read(&path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
@@ -126,7 +185,7 @@ pub async fn run(c: Client, cmd: IncentivesCmd, fmt: Format) -> anyhow::Result<(
             }
             let declared: Option<Value> =
                 declared.map(|d| serde_json::from_str(&d)).transpose().map_err(|e| anyhow::anyhow!("--declared is not JSON: {e}"))?;
-            let body = json!({"programme": programme, "project": project, "cost": cost, "requested": requested, "declared": declared, "documents": documents});
+            let body = json!({"programme": programme, "project": project, "cost": cost, "requested": requested, "declared": declared, "documents": documents, "on_behalf_of": on_behalf_of});
             super::show(&c.post("/api/v1/incentives/applications", &body).await?, fmt, APP_COLS);
         }
         IncentivesCmd::Applications => super::list(&c.get("/api/v1/incentives/applications").await?, fmt, APP_COLS),
@@ -192,10 +251,65 @@ pub async fn run(c: Client, cmd: IncentivesCmd, fmt: Format) -> anyhow::Result<(
                 ("price", "score.price"),
                 ("service", "score.service"),
                 ("total", "score.total"),
+                ("certifications", "measures.certifications"),
+                ("renewable share", "measures.renewable_share"),
                 ("admitted", "score.admitted"),
                 ("reasons", "score.reasons"),
             ],
         ),
+        IncentivesCmd::Certify { centre, kind, issuer, number, expires, document, sha256 } => {
+            let body = json!({"kind": kind, "issuer": issuer, "number": number, "expires_on": expires, "document_sha256": digest(document, sha256)?});
+            super::show(
+                &c.post(&format!("/api/v1/centres/{centre}/certifications"), &body).await?,
+                fmt,
+                &[("id", "declaration.id"), ("kind", "declaration.kind"), ("expires", "declaration.expires_on"), ("in force", "in_force")],
+            );
+        }
+        IncentivesCmd::GreenPower { centre, share, from, until, evidence, sha256 } => {
+            let body = json!({"share_pct": share, "from": from, "until": until, "evidence_sha256": digest(evidence, sha256)?});
+            super::show(
+                &c.post(&format!("/api/v1/centres/{centre}/green-power"), &body).await?,
+                fmt,
+                &[
+                    ("id", "declaration.id"),
+                    ("share %", "declaration.share_pct"),
+                    ("from", "declaration.from"),
+                    ("until", "declaration.until"),
+                    ("in force", "in_force"),
+                ],
+            );
+        }
+        IncentivesCmd::Declarations { centre } => {
+            let certs = c.get(&format!("/api/v1/centres/{centre}/certifications")).await?;
+            let green = c.get(&format!("/api/v1/centres/{centre}/green-power")).await?;
+            if fmt == Format::Json {
+                output::json(&json!({"certifications": certs, "green_power": green}));
+                return Ok(());
+            }
+            super::list(
+                &certs,
+                fmt,
+                &[
+                    ("kind", "declaration.kind"),
+                    ("issuer", "declaration.issuer"),
+                    ("number", "declaration.number"),
+                    ("expires", "declaration.expires_on"),
+                    ("sha256", "declaration.document_sha256"),
+                    ("in force", "in_force"),
+                ],
+            );
+            super::list(
+                &green,
+                fmt,
+                &[
+                    ("share %", "declaration.share_pct"),
+                    ("from", "declaration.from"),
+                    ("until", "declaration.until"),
+                    ("sha256", "declaration.evidence_sha256"),
+                    ("in force", "in_force"),
+                ],
+            );
+        }
         IncentivesCmd::Totals { by_district: true } => super::list(
             &c.get("/api/v1/incentives/totals?by=district").await?,
             fmt,

@@ -480,6 +480,15 @@ enum ProvidersCmd {
         name: String,
         #[arg(long, default_value = "")]
         name_en: String,
+        /// Its unified social credit code (with --region: what incentive programmes judge it on).
+        #[arg(long, requires = "region")]
+        uscc: Option<String>,
+        /// The district it is registered in (a region id).
+        #[arg(long, requires = "uscc")]
+        region: Option<String>,
+        /// A small or medium enterprise.
+        #[arg(long)]
+        sme: bool,
     },
 }
 
@@ -888,11 +897,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Providers(cmd) => {
             let c = client()?;
             match cmd {
-                ProvidersCmd::List => list(&c.get("/api/v1/providers").await?, fmt, &[("id", "id"), ("名称", "name"), ("name", "name_en")]),
-                ProvidersCmd::Create { name, name_en } => show(
-                    &c.post("/api/v1/providers", &json!({"name": name, "name_en": name_en})).await?,
+                ProvidersCmd::List => {
+                    list(&c.get("/api/v1/providers").await?, fmt, &[("id", "id"), ("名称", "name"), ("name", "name_en"), ("uscc", "uscc")])
+                }
+                ProvidersCmd::Create { name, name_en, uscc, region, sme } => show(
+                    &c.post("/api/v1/providers", &json!({"name": name, "name_en": name_en, "uscc": uscc, "region": region, "sme": sme}))
+                        .await?,
                     fmt,
-                    &[("id", "id"), ("name", "name")],
+                    &[("id", "id"), ("name", "name"), ("uscc", "uscc"), ("region", "region")],
                 ),
             }
             Ok(())

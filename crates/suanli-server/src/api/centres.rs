@@ -36,7 +36,26 @@ pub async fn create_provider(
     c.require(&[Role::Operator])?;
     check_name("name", &body.name)?;
     let (t, e) = s.ids.parts();
-    let p = Provider { id: ProviderId::generate(t, e), name: body.name.trim().to_string(), name_en: body.name_en.trim().to_string() };
+    let registration = match (body.uscc, body.region) {
+        (Some(uscc), Some(region)) => {
+            let r = suanli_core::centre::Registration { uscc: suanli_core::ident::Uscc::parse(&uscc)?, region, sme: body.sme };
+            r.validate(&s.regions)?;
+            Some(r)
+        }
+        (None, None) => None,
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidBody,
+                "a provider's registration needs both its credit code (uscc) and its district (region)",
+            ));
+        }
+    };
+    let p = Provider {
+        id: ProviderId::generate(t, e),
+        name: body.name.trim().to_string(),
+        name_en: body.name_en.trim().to_string(),
+        registration,
+    };
     let mut tx = s.store.begin().await?;
     tx.insert_provider(&p, t).await?;
     tx.audit(&audit(&s, &c, "provider.create", p.id.as_str(), json!({"name": p.name}))).await?;

@@ -1,4 +1,4 @@
-//! Incentive programmes under `/api/v1/incentives`: programmes, applications with evidence, expert reviews, ranking into publicity, objections, decisions and the city's totals. Every rule is in `suanli_app::incentives` and `suanli_incentives`.
+//! Incentive programmes under `/api/v1/incentives` (programmes, applications by tenants and providers with evidence, expert reviews, ranking into publicity, objections, decisions and the city's totals), and partner selection under `/api/v1/partners` and `/api/v1/centres/{id}/…` (scores, configuration, rounds, alerts, declared certifications and green power). Every rule is in `suanli_app::incentives`, `suanli_app::partners` and `suanli_incentives`.
 
 use crate::AppState;
 use crate::api::billing::{csv, csv_response, wants_csv};
@@ -17,7 +17,7 @@ use suanli_app::incentives::{ApplyRequest, DistrictTotals, Document, ProgrammeTo
 use suanli_core::error::ErrorCode;
 use suanli_core::money::Fen;
 use suanli_core::time::format_rfc3339;
-use suanli_incentives::{Application, Facts, ProgrammeSpec, Review};
+use suanli_incentives::{Applicant, Application, Facts, ProgrammeSpec, Review};
 use utoipa::ToSchema;
 
 fn app(c: &Caller) -> ApiResult<suanli_app::Caller> {
@@ -69,6 +69,10 @@ pub struct ApplyIn {
     #[schema(value_type = Object)]
     pub declared: Option<Facts>,
     pub documents: Vec<DocumentIn>,
+    /// The operator applies on behalf of a tenant (`tnt_…`) or a provider (`prv_…`); the others
+    /// apply for themselves and leave it out.
+    #[serde(default)]
+    pub on_behalf_of: Option<String>,
 }
 
 /// An application with its reviews, ranking, publicity, objections and what it was paid.
@@ -77,7 +81,12 @@ pub struct ApplicationOut {
     pub id: String,
     pub programme: String,
     pub policy: String,
-    pub tenant_id: String,
+    /// `tenant` or `provider`.
+    pub applicant_kind: String,
+    pub applicant_id: String,
+    pub applicant_name: String,
+    /// The applicant's tenant id when a tenant applied (kept for clients that read it).
+    pub tenant_id: Option<String>,
     pub project: String,
     pub district: String,
     pub year: i32,
@@ -89,6 +98,10 @@ pub struct ApplicationOut {
     pub rank: Option<u32>,
     pub reviews: usize,
     pub publicity_until: Option<String>,
+    /// What the eligibility was judged on: registered and declared facts, and for a provider
+    /// its yearly service volume (yuan fen) and data-service rank from the platform's ledger.
+    #[schema(value_type = Object)]
+    pub facts: serde_json::Value,
     #[schema(value_type = Vec<Object>)]
     pub evidence: serde_json::Value,
     #[schema(value_type = Vec<Object>)]
@@ -107,7 +120,13 @@ impl From<&Application> for ApplicationOut {
             id: a.id.clone(),
             programme: a.programme.clone(),
             policy: a.policy.clone(),
-            tenant_id: a.tenant_id.clone(),
+            applicant_kind: a.applicant.kind().into(),
+            applicant_id: a.applicant.id().into(),
+            applicant_name: a.applicant_name.clone(),
+            tenant_id: match &a.applicant {
+                Applicant::Tenant(id) => Some(id.clone()),
+                Applicant::Provider(_) => None,
+            },
             project: a.project.clone(),
             district: a.district.clone(),
             year: a.year,
@@ -118,6 +137,7 @@ impl From<&Application> for ApplicationOut {
             rank: a.rank,
             reviews: a.reviews.len(),
             publicity_until: a.publicity_until.map(format_rfc3339),
+            facts: serde_json::to_value(&a.facts).unwrap_or_default(),
             evidence: serde_json::to_value(&a.evidence).unwrap_or_default(),
             objections: serde_json::to_value(&a.objections).unwrap_or_default(),
             paid: a.paid.to_yuan_string(),
@@ -129,8 +149,9 @@ impl From<&Application> for ApplicationOut {
     }
 }
 
-/// An enterprise applies with its evidence (refused with a clear code when incomplete,
-/// ineligible, over the cap, late or a duplicate; nothing is stored then).
+/// An enterprise — a tenant, or a provider on its platform volume and data-service rank —
+/// applies with its evidence, or the operator on its behalf (refused with a clear code when
+/// incomplete, ineligible, over the cap, late or a duplicate; nothing is stored then).
 #[utoipa::path(post, path = "/api/v1/incentives/applications", tag = "incentives", security(("bearer" = [])), request_body = ApplyIn,
     responses((status = 201, body = ApplicationOut), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
@@ -149,6 +170,7 @@ pub async fn apply(State(s): State<AppState>, c: Caller, JsonBody(b): JsonBody<A
         requested: Fen::parse_yuan(&b.requested)?,
         declared: b.declared.unwrap_or_default(),
         documents,
+        on_behalf_of: b.on_behalf_of.as_deref().map(Applicant::parse).transpose()?,
     };
     let a = s.incentives.apply(&app(&c)?, req).await?;
     Ok((StatusCode::CREATED, Json((&a).into())))
@@ -163,8 +185,8 @@ pub struct ExportQuery {
     pub by: Option<String>,
 }
 
-/// Applications: an enterprise's own; all for the operator and the regulator (every award with
-/// its evidence hashes); those in publicity for providers. CSV with `?format=csv`.
+/// Applications: a tenant's own; a provider's own and those in publicity; all for the operator
+/// and the regulator (every award with its evidence hashes). CSV with `?format=csv`.
 #[utoipa::path(get, path = "/api/v1/incentives/applications", tag = "incentives", security(("bearer" = [])), params(ExportQuery),
     responses((status = 200, body = Vec<ApplicationOut>, description = "JSON, or text/csv")))]
 pub async fn list_applications(
@@ -180,7 +202,8 @@ pub async fn list_applications(
                 a.id.clone(),
                 a.programme.clone(),
                 a.policy.clone(),
-                a.tenant_id.clone(),
+                a.applicant.kind().into(),
+                a.applicant.id().into(),
                 a.project.clone(),
                 a.district.clone(),
                 a.stage.as_str().into(),
@@ -198,7 +221,8 @@ pub async fn list_applications(
             "id",
             "programme",
             "policy",
-            "tenant_id",
+            "applicant_kind",
+            "applicant_id",
             "project",
             "district",
             "stage",
@@ -541,4 +565,109 @@ pub async fn holidays(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<H
 pub async fn set_holidays(State(s): State<AppState>, c: Caller, JsonBody(b): JsonBody<HolidaysIn>) -> ApiResult<Json<HolidaysIn>> {
     let days = s.incentives.set_holidays(&app(&c)?, &b.dates).await?;
     Ok(Json(HolidaysIn { dates: day_strings(&days) }))
+}
+
+/// A certification declared for a centre.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificationIn {
+    /// mlps_3 (等保三级), mlps_4, iso_27001, trusted_cloud (可信云), dc_tier_3 or dc_tier_4.
+    pub kind: String,
+    pub issuer: String,
+    pub number: String,
+    /// The last day it is valid, `YYYY-MM-DD` (China Standard Time); not past.
+    pub expires_on: String,
+    /// SHA-256 of the certificate document, 64 hex digits.
+    pub document_sha256: String,
+}
+
+/// A green-power contract declared for a centre.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GreenPowerIn {
+    /// Percent of the centre's energy from renewables, 0-100.
+    pub share_pct: f64,
+    /// SHA-256 of the contract or green certificates, 64 hex digits.
+    pub evidence_sha256: String,
+    /// First and last day covered, `YYYY-MM-DD`; the period must not have ended.
+    pub from: String,
+    pub until: String,
+}
+
+/// A declaration as stored, and whether it counts in the partner score now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeclarationOut {
+    #[schema(value_type = Object)]
+    pub declaration: serde_json::Value,
+    pub in_force: bool,
+}
+
+fn centre_id(id: &str) -> ApiResult<suanli_core::id::CentreId> {
+    Ok(suanli_core::id::CentreId::parse(id)?)
+}
+
+/// A provider (its own centre) or the operator declares a certification; refused with a code, changing nothing, when invalid.
+#[utoipa::path(post, path = "/api/v1/centres/{id}/certifications", tag = "incentives", security(("bearer" = [])), request_body = CertificationIn,
+    params(("id" = String, Path, description = "ctr_…")),
+    responses((status = 201, body = DeclarationOut), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn declare_certification(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<CertificationIn>,
+) -> ApiResult<(StatusCode, Json<DeclarationOut>)> {
+    let new = suanli_app::partners::NewCertification {
+        kind: b.kind,
+        issuer: b.issuer,
+        number: b.number,
+        expires_on: b.expires_on,
+        document_sha256: b.document_sha256,
+    };
+    let cert = s.partners.declare_certification(&app(&c)?, &centre_id(&id)?, new).await?;
+    Ok((StatusCode::CREATED, Json(DeclarationOut { declaration: serde_json::to_value(&cert).unwrap_or_default(), in_force: true })))
+}
+
+/// A centre's declared certifications, each with whether it is in force (the operator, the regulator, the centre's provider).
+#[utoipa::path(get, path = "/api/v1/centres/{id}/certifications", tag = "incentives", security(("bearer" = [])),
+    params(("id" = String, Path, description = "ctr_…")),
+    responses((status = 200, body = Vec<DeclarationOut>), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+pub async fn certifications(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<Vec<DeclarationOut>>> {
+    let d = s.partners.declarations(&app(&c)?, &centre_id(&id)?).await?;
+    Ok(Json(
+        d.certifications
+            .iter()
+            .map(|(x, live)| DeclarationOut { declaration: serde_json::to_value(x).unwrap_or_default(), in_force: *live })
+            .collect(),
+    ))
+}
+
+/// A provider (its own centre) or the operator declares a green-power contract (the renewable share over a period).
+#[utoipa::path(post, path = "/api/v1/centres/{id}/green-power", tag = "incentives", security(("bearer" = [])), request_body = GreenPowerIn,
+    params(("id" = String, Path, description = "ctr_…")),
+    responses((status = 201, body = DeclarationOut), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn declare_green_power(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<GreenPowerIn>,
+) -> ApiResult<(StatusCode, Json<DeclarationOut>)> {
+    let new =
+        suanli_app::partners::NewGreenPower { share_pct: b.share_pct, evidence_sha256: b.evidence_sha256, from: b.from, until: b.until };
+    let g = s.partners.declare_green_power(&app(&c)?, &centre_id(&id)?, new).await?;
+    let live = g.in_force(s.ids.now_ms());
+    Ok((StatusCode::CREATED, Json(DeclarationOut { declaration: serde_json::to_value(&g).unwrap_or_default(), in_force: live })))
+}
+
+/// A centre's green-power contracts, each with whether it covers today (the operator, the regulator, the centre's provider).
+#[utoipa::path(get, path = "/api/v1/centres/{id}/green-power", tag = "incentives", security(("bearer" = [])),
+    params(("id" = String, Path, description = "ctr_…")),
+    responses((status = 200, body = Vec<DeclarationOut>), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+pub async fn green_power(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<Vec<DeclarationOut>>> {
+    let d = s.partners.declarations(&app(&c)?, &centre_id(&id)?).await?;
+    Ok(Json(
+        d.green_power
+            .iter()
+            .map(|(x, live)| DeclarationOut { declaration: serde_json::to_value(x).unwrap_or_default(), in_force: *live })
+            .collect(),
+    ))
 }

@@ -1,4 +1,4 @@
-//! `GET /incentives`: the policy's incentive programmes (caps, quotas, evidence, window), this year's totals per programme (budget, committed, paid, the city's and the districts' shares), and the applications the caller may see with their stage and why — for the operator and the regulator every award with its evidence hashes.
+//! `GET /incentives`: the policy's incentive programmes (caps, quotas, evidence, window), this year's totals per programme (budget, committed, paid, the city's and the districts' shares), the applications the caller may see with their applicant (a tenant or a provider), stage and why — for the operator and the regulator every award with its evidence hashes — and the compute-partner scores with the certifications and renewable share that count.
 
 use super::{Lang, LangQuery, esc, gate, page, thead, with_cookie};
 use crate::AppState;
@@ -7,7 +7,7 @@ use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
 use std::fmt::Write;
 use suanli_core::tenant::Role;
-use suanli_incentives::Stage;
+use suanli_incentives::{Applicant, Stage};
 
 fn stage_name(lang: Lang, s: Stage) -> &'static str {
     match s {
@@ -73,7 +73,7 @@ pub async fn incentives_page(State(s): State<AppState>, Query(q): Query<LangQuer
     body.push_str("</tbody></table></div>");
     let heading = match c.0.role {
         Role::Tenant => lang.t("本企业的申请", "Your applications"),
-        Role::Provider => lang.t("公示中的申请", "Applications in publicity"),
+        Role::Provider => lang.t("本机构的申请与公示中的申请", "Your applications and those in publicity"),
         _ => lang.t("全部申请与奖励", "Every application and award"),
     };
     let _ = write!(body, r#"<h2 id="applications">{heading}</h2>"#);
@@ -83,6 +83,7 @@ pub async fn incentives_page(State(s): State<AppState>, Query(q): Query<LangQuer
         let evidence = matches!(c.0.role, Role::Operator | Role::Regulator);
         let mut cols = vec![
             lang.t("项目", "Programme"),
+            lang.t("申请主体", "Applicant"),
             lang.t("申报内容", "Project"),
             lang.t("阶段", "Stage"),
             lang.t("申请金额", "Requested"),
@@ -98,8 +99,13 @@ pub async fn incentives_page(State(s): State<AppState>, Query(q): Query<LangQuer
         for a in &apps {
             let _ = write!(
                 body,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+                "<tr><td>{}</td><td>{} <small>{}</small></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
                 esc(&title(&a.programme)),
+                esc(&a.applicant_name),
+                match a.applicant {
+                    Applicant::Tenant(_) => lang.t("企业", "tenant"),
+                    Applicant::Provider(_) => lang.t("算力/数据服务商", "provider"),
+                },
                 esc(&a.project),
                 stage_name(lang, a.stage),
                 lang.fen(a.requested),
@@ -118,7 +124,7 @@ pub async fn incentives_page(State(s): State<AppState>, Query(q): Query<LangQuer
     }
     if matches!(c.0.role, Role::Operator | Role::Regulator) {
         let pues = s.energy.measured_pues(s.ids.now_ms()).await;
-        if let Ok((_, scores)) = s.partners.scores(&caller, &s.catalogue, &s.policy.high_performance_classes, &pues).await {
+        if let Ok((measures, scores)) = s.partners.scores(&caller, &s.catalogue, &s.policy.high_performance_classes, &pues).await {
             let _ = write!(
                 body,
                 r#"<h2 id="partners">{}</h2>"#,
@@ -132,12 +138,17 @@ pub async fn incentives_page(State(s): State<AppState>, Query(q): Query<LangQuer
                 lang.t("价格", "Price"),
                 lang.t("服务", "Service"),
                 lang.t("总分", "Total"),
+                lang.t("有效认证", "Certifications in force"),
+                lang.t("绿电占比", "Renewable share"),
                 lang.t("结论", "Verdict"),
             ]));
             for sc in &scores {
+                let m = measures.iter().find(|m| m.centre_id == sc.centre_id);
+                let certs: Vec<&str> =
+                    m.map_or(&[][..], |m| m.certifications.as_slice()).iter().map(|k| lang.t(k.title().0, k.title().1)).collect();
                 let _ = write!(
                     body,
-                    "<tr><td>{}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.1}</td><td>{}</td></tr>",
+                    "<tr><td>{}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     esc(&sc.name),
                     sc.performance,
                     sc.security,
@@ -145,6 +156,8 @@ pub async fn incentives_page(State(s): State<AppState>, Query(q): Query<LangQuer
                     sc.price,
                     sc.service,
                     sc.total,
+                    if certs.is_empty() { "-".to_string() } else { esc(&certs.join(lang.t("、", ", "))) },
+                    m.and_then(|m| m.renewable_share).map_or("-".to_string(), |r| format!("{:.0}%", r * 100.0)),
                     if sc.admitted { lang.t("达标", "meets the criteria").to_string() } else { esc(&sc.reasons.join("；")) },
                 );
             }
@@ -155,8 +168,8 @@ pub async fn incentives_page(State(s): State<AppState>, Query(q): Query<LangQuer
         body,
         "<p>{}</p>",
         lang.t(
-            "申报、评审、公示、异议与决定：suanli incentives …，或接口 /api/v1/incentives。",
-            "Apply, review, rank, object and decide with `suanli incentives …` or the API under /api/v1/incentives."
+            "申报、评审、公示、异议与决定：suanli incentives …，或接口 /api/v1/incentives；中心的认证与绿电合同：suanli incentives certify / green-power，或 /api/v1/centres/{id}/certifications 与 /green-power。",
+            "Apply, review, rank, object and decide with `suanli incentives …` or the API under /api/v1/incentives; declare a centre's certifications and green power with `suanli incentives certify` / `green-power` or /api/v1/centres/{id}/certifications and /green-power."
         )
     );
     with_cookie(Html(page(lang, lang.t("奖补政策", "Incentives"), Some(&c), &body)).into_response(), set)

@@ -453,7 +453,8 @@ async fn energy_store_suite(store: suanli_store::Store) {
     use suanli_core::centre::{Centre, CentreKind, PartnerStatus, Provider};
     use suanli_core::id::ProviderId;
     use suanli_energy::{MeterId, Reading, ReadingValue};
-    let provider = Provider { id: ProviderId::generate(1, 7), name: "能耗云".into(), name_en: "Energy Cloud".into() };
+    let provider =
+        Provider { id: ProviderId::generate(1, 7), name: "能耗云".into(), name_en: "Energy Cloud".into(), registration: None };
     let centre = Centre {
         id: CentreId::generate(2, 7),
         provider_id: provider.id.clone(),

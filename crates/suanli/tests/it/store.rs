@@ -34,7 +34,7 @@ fn job(n: u64, tenant: &TenantId, accelerators: u32) -> Job {
 
 async fn suite(store: Store) {
     // Registry round trip.
-    let provider = Provider { id: ProviderId::generate(1, 1), name: "测试云".into(), name_en: "Test Cloud".into() };
+    let provider = Provider { id: ProviderId::generate(1, 1), name: "测试云".into(), name_en: "Test Cloud".into(), registration: None };
     let centre = Centre {
         id: CentreId::generate(2, 2),
         provider_id: provider.id.clone(),

@@ -1,0 +1,123 @@
+//! Partner selection in the store: the certifications and green-power contracts declared per centre (kept whole as JSON, the centre a column), and the service each centre's jobs received — runs ended and failed by the centre, jobs started and their median wait from placement to start — aggregated in SQL, so no page reads every job.
+
+use crate::{Store, StoreError, StoreResult, WriteTx};
+use sqlx::Row;
+use suanli_core::id::CentreId;
+use suanli_incentives::certification::{Certification, GreenPower};
+
+/// The service one centre's jobs received, as the store aggregates it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CentreService {
+    /// Jobs that started there (running or done) with a placement and a start on record.
+    pub jobs_started: u32,
+    /// Of those, the median milliseconds from placement to start (the upper one of an even count).
+    pub start_latency_p50_ms: Option<i64>,
+    /// Runs that ended there (succeeded or failed), and those failed by the centre's fault.
+    pub ended: u32,
+    pub centre_faults: u32,
+}
+
+fn json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> StoreResult<T> {
+    serde_json::from_str(s).map_err(|_| StoreError::Corrupt(format!("{what} '{}'", s.chars().take(80).collect::<String>())))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}
+
+/// Jobs whose start counts: placed, then started, in a state at or past running.
+const STARTED: &str = "centre_id IS NOT NULL AND placed_ms IS NOT NULL AND started_ms IS NOT NULL AND started_ms >= placed_ms \
+     AND state IN ('running', 'succeeded', 'failed', 'cancelled')";
+
+impl Store {
+    /// Certifications declared, oldest first: all, or one centre's.
+    pub async fn centre_certifications(&self, centre: Option<&CentreId>) -> StoreResult<Vec<Certification>> {
+        let rows = match centre {
+            Some(c) => {
+                sqlx::query("SELECT record_json FROM centre_certifications WHERE centre_id = $1 ORDER BY declared_ms, id")
+                    .bind(c.to_string())
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => sqlx::query("SELECT record_json FROM centre_certifications ORDER BY declared_ms, id").fetch_all(&self.pool).await?,
+        };
+        rows.iter().map(|r| json("certification", &r.try_get::<String, _>(0)?)).collect()
+    }
+
+    /// Green-power contracts declared, oldest first: all, or one centre's.
+    pub async fn centre_green_power(&self, centre: Option<&CentreId>) -> StoreResult<Vec<GreenPower>> {
+        let rows = match centre {
+            Some(c) => {
+                sqlx::query("SELECT record_json FROM centre_green_power WHERE centre_id = $1 ORDER BY declared_ms, id")
+                    .bind(c.to_string())
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => sqlx::query("SELECT record_json FROM centre_green_power ORDER BY declared_ms, id").fetch_all(&self.pool).await?,
+        };
+        rows.iter().map(|r| json("green-power contract", &r.try_get::<String, _>(0)?)).collect()
+    }
+
+    /// Every centre's service figures, by centre id (centres without jobs are absent). Two
+    /// aggregate queries: the median by a window over each centre's started jobs, the faults by
+    /// a grouped count.
+    pub async fn centre_service(&self) -> StoreResult<std::collections::HashMap<String, CentreService>> {
+        let mut out: std::collections::HashMap<String, CentreService> = std::collections::HashMap::new();
+        let medians = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT centre_id, n, latency FROM (\
+                 SELECT centre_id, started_ms - placed_ms AS latency, \
+                 ROW_NUMBER() OVER (PARTITION BY centre_id ORDER BY started_ms - placed_ms) AS rn, \
+                 COUNT(*) OVER (PARTITION BY centre_id) AS n \
+                 FROM jobs WHERE {STARTED}) t \
+             WHERE rn = n / 2 + 1"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &medians {
+            let s = out.entry(r.try_get(0)?).or_default();
+            s.jobs_started = r.try_get::<i64, _>(1)? as u32;
+            s.start_latency_p50_ms = Some(r.try_get(2)?);
+        }
+        let faults = sqlx::query(
+            "SELECT centre_id, COUNT(*), CAST(COALESCE(SUM(CASE WHEN state = 'failed' AND fault = 'centre' THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             FROM jobs WHERE centre_id IS NOT NULL AND state IN ('succeeded', 'failed') GROUP BY centre_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &faults {
+            let s = out.entry(r.try_get(0)?).or_default();
+            s.ended = r.try_get::<i64, _>(1)? as u32;
+            s.centre_faults = r.try_get::<i64, _>(2)? as u32;
+        }
+        Ok(out)
+    }
+}
+
+impl WriteTx<'_> {
+    pub async fn insert_certification(&mut self, c: &Certification) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO centre_certifications (id, centre_id, kind, expires_on, record_json, declared_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(c.id.clone())
+        .bind(c.centre_id.clone())
+        .bind(c.kind.as_str())
+        .bind(c.expires_on.clone())
+        .bind(to_json(c))
+        .bind(c.declared_ms)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_green_power(&mut self, g: &GreenPower) -> StoreResult<()> {
+        sqlx::query("INSERT INTO centre_green_power (id, centre_id, share_pct, record_json, declared_ms) VALUES ($1, $2, $3, $4, $5)")
+            .bind(g.id.clone())
+            .bind(g.centre_id.clone())
+            .bind(g.share_pct)
+            .bind(to_json(g))
+            .bind(g.declared_ms)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+}
