@@ -695,7 +695,9 @@ impl Engine {
             let mut tx = Chunked::new(&self.store);
             for j in jobs {
                 let Some(status) = statuses.get(&j.id) else { continue };
-                if matches!(status, RunStatus::Queued | RunStatus::Unknown) || (j.state == JobState::Running && matches!(status, RunStatus::Running { .. })) {
+                if matches!(status, RunStatus::Queued | RunStatus::Unknown)
+                    || (j.state == JobState::Running && matches!(status, RunStatus::Running { .. }))
+                {
                     continue;
                 }
                 let pool = j.pool_id.as_ref().and_then(|p| pool_by_id.get(p)).copied();

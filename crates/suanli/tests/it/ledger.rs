@@ -506,3 +506,48 @@ async fn holds_released_after_a_close_go_back_to_the_budget() {
     let (_, rec) = op.get("/api/v1/ledger/reconciliation").await;
     assert_eq!(rec["mismatches"], json!([]), "{rec}");
 }
+
+/// Issue 20: a round holds all its placements at once, and the split between voucher and cash
+/// is decided in the ledger's writer. So one tenant's holds placed together never count the same
+/// voucher money twice: none is refused as unfunded while cash is ample, and the voucher pays
+/// exactly what it had.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holds_placed_at_once_split_voucher_and_cash_without_double_counting() {
+    let s = TestServer::start().await;
+    let op = s.as_role("operator");
+    let uscc = format!("91330106MA2CXNC01{}", suanli_core::ident::uscc_check_char("91330106MA2CXNC01").unwrap());
+    let (st, t) = op.post("/api/v1/tenants", &json!({"name": "并发用券公司", "uscc": uscc, "sme": true, "region": "hz-xihu"})).await;
+    assert_eq!(st, StatusCode::CREATED, "{t}");
+    let tid = t["id"].as_str().unwrap().to_string();
+    let (_, u) = op.post("/api/v1/users", &json!({"name": "conc", "role": "tenant", "tenant_id": tid})).await;
+    let tenant = op.with_token(u["token"].as_str().unwrap());
+    assert_eq!(op.post(&format!("/api/v1/tenants/{tid}/top-ups"), &json!({"amount": "100000"})).await.0, StatusCode::OK);
+    let (st, app) = tenant.post("/api/v1/voucher-applications", &json!({"amount": "30", "purpose": "并发测试"})).await;
+    assert_eq!(st, StatusCode::CREATED, "{app}");
+    let (st, app) = op.post(&format!("/api/v1/voucher-applications/{}/approve", app["id"].as_str().unwrap()), &json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{app}");
+    // Forty jobs in one request: one round places them together, and their holds' voucher
+    // shares (a few yuan each) add up to far more than the voucher's ¥30.
+    let jobs: Vec<Value> =
+        (0..40).map(|i| json!({"name": format!("conc-{i}"), "kind": "batch", "accelerators": 1, "duration_s": 3600})).collect();
+    let (st, v) = tenant.post("/api/v1/jobs:batch", &json!({"jobs": jobs, "atomic": true})).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let ids: Vec<String> = v["created"].as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap().to_string()).collect();
+    let mut bills = Vec::new();
+    let mut placed_at = std::collections::BTreeSet::new();
+    for id in &ids {
+        let done = wait_for_final(&tenant, id, Duration::from_secs(30)).await;
+        placed_at.insert(done["placed_ms"].as_i64().unwrap());
+        bills.push(wait_for_bill(&tenant, id).await);
+    }
+    // Stored in one commit, so one round saw them all; a hold refused as unfunded would have
+    // left its job to a later round.
+    assert_eq!(placed_at.len(), 1, "placed in several rounds: {placed_at:?}");
+    let (_, bal) = tenant.get(&format!("/api/v1/tenants/{tid}/balance")).await;
+    let voucher_paid: f64 = bills.iter().map(|b| yuan(&b["voucher"])).sum();
+    assert!(yuan(&bal["voucher_available"]) >= 0.0, "{bal}");
+    assert!((voucher_paid + yuan(&bal["voucher_available"]) - 30.0).abs() < 0.001, "the voucher paid {voucher_paid} of ¥30: {bal}");
+    assert!(voucher_paid > 0.0, "the voucher paid nothing: {bills:?}");
+    let (_, verify) = op.get("/api/v1/ledger/verify").await;
+    assert_eq!(verify["ok"], true, "{verify}");
+}
