@@ -59,6 +59,9 @@
 #   the Slurm CLI tools authenticate with that token instead of munge (works too, as root).
 # - MinJobAge=3600: a finished job stays visible to `scontrol show job` and
 #   GET /slurm/v0.0.38/job/{id} for an hour (default 300 s); after that use sacct or /slurmdb.
+# - MaxJobCount=200000 (default 10,000, which counts finished jobs still within MinJobAge):
+#   `suanli bench e2e` submits thousands of jobs a run through sbatch and slurmrestd, and
+#   Slurm's high-throughput guide raises this limit for such loads.
 # - Daemons are detached (own session, stdio to log files), so `$(... start)` returns and
 #   they outlive the calling shell. Ports: slurmctld 6817, slurmd 6818, slurmdbd 6819 (the
 #   defaults; the configured addresses are all 127.0.0.1).
@@ -316,6 +319,7 @@ GresTypes=gpu
 SlurmdParameters=config_overrides
 ReturnToService=2
 MinJobAge=3600
+MaxJobCount=200000
 KillWait=5
 # Accounting through slurmdbd (private MariaDB): sacct and /slurmdb/v0.0.38 see finished jobs.
 AccountingStorageType=accounting_storage/slurmdbd

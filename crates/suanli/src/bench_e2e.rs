@@ -287,6 +287,9 @@ fn timings(v: &mut Value, jobs: &[&Job]) {
 /// submit from as many connections; every job of the run is cancelled after.
 async fn slurm(http: &reqwest::Client, b: &E2eBench, url: &str, json_out: bool) -> anyhow::Result<Value> {
     let cfg = SlurmConfig::from_url(url).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // slurmctld counts finished jobs for MinJobAge against MaxJobCount: a cluster near it
+    // refuses submissions ("temporarily unable to accept job"), which the figures would show.
+    let held = Command::new("squeue").args(["--noheader", "--states=all"]).output().await.map(|o| o.stdout.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count()).ok();
     let partition = cfg.partition.clone().unwrap_or_else(|| "gpu".into());
     let wall_s = (JOB_SECONDS as f64 / 600.0).ceil() as u64;
     let script = format!("#!/bin/sh\nsleep {wall_s}\n");
@@ -335,7 +338,7 @@ async fn slurm(http: &reqwest::Client, b: &E2eBench, url: &str, json_out: bool) 
     cancel_slurm_jobs().await;
     let (s, r) = (sbatch.json(), rest.json());
     let best = s["per_s"].as_f64().unwrap_or(0.0).max(r["per_s"].as_f64().unwrap_or(0.0));
-    Ok(json!({"sbatch": s, "slurmrestd": r, "slurm_submits_per_s": best}))
+    Ok(json!({"sbatch": s, "slurmrestd": r, "slurm_submits_per_s": best, "slurm_jobs_held_before": held}))
 }
 
 /// Cancels this benchmark's Slurm jobs (by their name) and waits until slurmctld has them gone.
@@ -365,7 +368,8 @@ pub async fn e2e(b: E2eBench, json_out: bool) -> anyhow::Result<()> {
         Some(url) => Some(slurm(&http, &b, url, json_out).await?),
         None => None,
     };
-    let slurm_rate = slurm_v.as_ref().and_then(|v| v["slurm_submits_per_s"].as_f64());
+    // No ratio against a Slurm that acknowledged nothing (it says why in its `first_error`).
+    let slurm_rate = slurm_v.as_ref().and_then(|v| v["slurm_submits_per_s"].as_f64()).filter(|r| *r > 0.0);
     for r in &mut suanli_runs {
         if let (Some(s), Some(mine)) = (slurm_rate, r["submits_per_s"].as_f64()) {
             r["ratio_vs_slurm"] = json!(round1(mine / s.max(1e-9)));
