@@ -123,16 +123,17 @@ impl Jobs {
         if atomic && !refused.is_empty() {
             return Ok(BatchOutcome { created: Vec::new(), refused });
         }
-        let mut tx = self.store.begin().await?;
-        let mut created = Vec::with_capacity(ok.len());
+        let (mut created, mut audits) = (Vec::with_capacity(ok.len()), Vec::with_capacity(ok.len()));
         for spec in ok {
             let (t, e) = self.ids.parts();
             let job = Job::pending(JobId::generate(t, e), tenant.clone(), spec, t);
-            tx.insert_job(&job).await?;
             let detail = json!({"tenant": job.tenant_id, "accelerators": job.spec.accelerators, "kind": job.spec.kind, "batch": true});
-            tx.audit(&self.audit(actor, "job.submit", job.id.as_str(), detail)).await?;
+            audits.push(self.audit(actor, "job.submit", job.id.as_str(), detail));
             created.push(job);
         }
+        let mut tx = self.store.begin().await?;
+        tx.insert_jobs(&created).await?;
+        tx.audit_many(&audits).await?;
         tx.commit().await?;
         self.engine.wake();
         Ok(BatchOutcome { created, refused })

@@ -70,10 +70,9 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<(Job, Audit, Reply)>) {
 }
 
 async fn commit(store: &Store, jobs: &[(&Job, &Audit)]) -> Result<(), StoreError> {
+    let (rows, audits): (Vec<&Job>, Vec<&Audit>) = jobs.iter().copied().unzip();
     let mut tx = store.begin().await?;
-    for (job, audit) in jobs {
-        tx.insert_job(job).await?;
-        tx.audit(audit).await?;
-    }
+    tx.insert_jobs(&rows).await?;
+    tx.audit_many(&audits).await?;
     tx.commit().await
 }

@@ -500,11 +500,12 @@ impl WriteTx<'_> {
 
     /// Writes many audit records as literal multi-row INSERTs (one group commit carries one per
     /// request); text fields are quoted by [`sql_text`].
-    pub async fn audit_many(&mut self, audits: &[Audit]) -> StoreResult<()> {
+    pub async fn audit_many(&mut self, audits: &[impl std::borrow::Borrow<Audit>]) -> StoreResult<()> {
         for chunk in audits.chunks(ROWS_PER_INSERT) {
             let mut sql = String::with_capacity(64 + chunk.len() * 200);
             sql.push_str("INSERT INTO audit (id, at_ms, actor, action, subject, detail) VALUES ");
             for (j, a) in chunk.iter().enumerate() {
+                let a: &Audit = a.borrow();
                 if j > 0 {
                     sql.push(',');
                 }

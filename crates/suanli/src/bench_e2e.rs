@@ -8,6 +8,11 @@
 //! beside the median. Placement and start come from the jobs' own timestamps in the store,
 //! read after the run: `placed_per_s` and `started_per_s` count the jobs placed (started)
 //! between the first submission and the last placement (start).
+//!
+//! Slurm keeps every job it was given (cancelled ones too) for `MinJobAge` (an hour on the
+//! cluster of `scripts/slurm-local.sh`), and a cluster holding tens of thousands of records
+//! answers its job listings slowly: run this against a cluster the tests are not using, or
+//! give it a fresh state afterwards.
 
 use crate::bench_energy::{free_port, wait_ready};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -289,7 +294,12 @@ async fn slurm(http: &reqwest::Client, b: &E2eBench, url: &str, json_out: bool) 
     let cfg = SlurmConfig::from_url(url).map_err(|e| anyhow::anyhow!("{e}"))?;
     // slurmctld counts finished jobs for MinJobAge against MaxJobCount: a cluster near it
     // refuses submissions ("temporarily unable to accept job"), which the figures would show.
-    let held = Command::new("squeue").args(["--noheader", "--states=all"]).output().await.map(|o| o.stdout.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count()).ok();
+    let held = Command::new("squeue")
+        .args(["--noheader", "--states=all"])
+        .output()
+        .await
+        .map(|o| o.stdout.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count())
+        .ok();
     let partition = cfg.partition.clone().unwrap_or_else(|| "gpu".into());
     let wall_s = (JOB_SECONDS as f64 / 600.0).ceil() as u64;
     let script = format!("#!/bin/sh\nsleep {wall_s}\n");
