@@ -216,7 +216,9 @@ mod tests {
         for code in ErrorCode::ALL {
             let s = code.as_str();
             assert!(seen.insert(s), "duplicate code {s}");
-            assert!(s.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{s} is not snake_case");
+            let snake = s.starts_with(|c: char| c.is_ascii_lowercase())
+                && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            assert!(snake, "{s} is not snake_case");
             assert!((400..600).contains(&code.http_status()), "{s} has status {}", code.http_status());
             assert!(!code.title().is_empty());
             assert!(code.title_zh().chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{s} has no Chinese title");
