@@ -399,6 +399,31 @@ test('a tenant quotes a job, picks a goal, submits it and opens its page', { tim
   }),
 );
 
+test('a tenant cancels its job from the job page after a confirmation, with a reason', { timeout: 120_000 }, () =>
+  withPage(async (page) => {
+    const job = await api('tenant', 'POST', '/jobs', { name: `to-cancel-${++unique}`, kind: 'training', accelerators: 1, duration_s: 20 * 86_400 });
+    await signIn(page, 'tenant', { lang: 'en' });
+    await page.goto(`/jobs/${job.id}`);
+    await Promise.all([page.waitForURL((u) => u.pathname === `/jobs/${job.id}/cancel`), page.click('a#cancel-job')]);
+    assert.equal(await h1(page), 'Cancel the job?');
+    assert.equal((await api('tenant', 'GET', `/jobs/${job.id}`)).state !== 'cancelled', true, 'cancelled before the confirmation');
+    assert.deepEqual(await accessibilityProblems(page), [], 'the confirmation page has accessibility problems');
+    await page.fill('#cancel-reason', 'no longer needed');
+    await Promise.all([page.waitForURL((u) => u.pathname === `/jobs/${job.id}`), page.click('main form button.danger')]);
+    const after = await api('tenant', 'GET', `/jobs/${job.id}`);
+    assert.equal(after.state, 'cancelled');
+    assert.match(after.reason, /no longer needed/);
+    assert.equal(await page.locator('a#cancel-job').count(), 0, 'a finished job still offers to cancel');
+    // The operator cancels a tenant's job too, from the Chinese page.
+    const other = await api('tenant', 'POST', '/jobs', { name: `kept-${unique}`, kind: 'training', accelerators: 1, duration_s: 20 * 86_400 });
+    await signIn(page, 'operator', { lang: 'zh-CN' });
+    await page.goto(`/jobs/${other.id}/cancel`);
+    assert.equal(await h1(page), '取消作业？');
+    await Promise.all([page.waitForURL((u) => u.pathname === `/jobs/${other.id}`), page.click('main form button.danger')]);
+    assert.equal((await api('tenant', 'GET', `/jobs/${other.id}`)).state, 'cancelled');
+  }),
+);
+
 test('a tenant applies for vouchers through the form, and the operator sees the application', { timeout: 120_000 }, async () => {
   const purpose = `browser test ${++unique}-${Date.now()}`;
   await withPage(async (page) => {

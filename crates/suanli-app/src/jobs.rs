@@ -139,6 +139,38 @@ impl Jobs {
         Ok(BatchOutcome { created, refused })
     }
 
+    /// Cancels a job that has not finished: its tenant or the operator (others are refused; a
+    /// job the caller cannot see is "not found"). A running job is stopped on its backend by
+    /// the engine's next round and billed for what it ran; one that never started costs nothing.
+    pub async fn cancel(&self, caller: &Caller, id: &JobId, why: Option<&str>) -> Result<Job, StoreError> {
+        let role = match caller {
+            Caller::Tenant { .. } => "tenant",
+            Caller::Operator { .. } => "operator",
+            _ => return Err(Error::new(ErrorCode::Forbidden, "only the job's tenant or the operator cancels a job").into()),
+        };
+        let job = visible_job(&self.store, caller, id).await?;
+        let now = self.ids.now_ms();
+        let why = why.map(str::trim).filter(|w| !w.is_empty());
+        let reason =
+            format!("cancelled by {role}{}", why.map(|r| format!(": {}", r.chars().take(200).collect::<String>())).unwrap_or_default());
+        let audit = self.audit(&caller.actor(), "job.cancel", job.id.as_str(), json!({"from": job.state, "reason": reason}));
+        let was = job.state;
+        let job = self
+            .store
+            .transition_job(&job.id, suanli_core::job::JobState::Cancelled, audit, |j| {
+                j.finished_ms = Some(now);
+                j.reason = Some(reason.clone());
+                if was != suanli_core::job::JobState::Running {
+                    // Never started as far as the store knows: nothing to meter.
+                    j.usage_s = Some(0);
+                    j.cost = Some(suanli_core::money::Fen::ZERO);
+                }
+            })
+            .await?;
+        self.engine.wake();
+        Ok(job)
+    }
+
     /// Refuses (`job_unsatisfiable`, with the reason) a job that no pool in the city could ever
     /// run, whatever its load: wrong accelerator, too small, out of the data's region, too dear.
     pub async fn check_feasible(&self, spec: &JobSpec) -> Result<(), StoreError> {

@@ -190,6 +190,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sign-out", post(web::sign_out))
         .route("/jobs", get(web::jobs_page).post(web::submit_job))
         .route("/jobs/{id}", get(web::job_page))
+        .route("/jobs/{id}/cancel", get(web::cancel_page).post(web::cancel_job))
         .route("/vouchers", get(web::vouchers_page))
         .route("/energy", get(web::energy_page))
         .route("/centres", get(web::centres_page))

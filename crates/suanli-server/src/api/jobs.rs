@@ -1,14 +1,13 @@
 //! Jobs: submit, list, show, cancel — each role sees only what it may.
 
+use crate::AppState;
 use crate::auth::Caller;
 use crate::dto::*;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, OptionalJsonBody, Query};
-use crate::{AppState, audit};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde_json::json;
 use suanli_core::error::ErrorCode;
 use suanli_core::id::{CentreId, JobId, TenantId};
 use suanli_core::job::{Job, JobSpec, JobState};
@@ -244,29 +243,7 @@ pub async fn cancel_job(
     Path(id): Path<String>,
     OptionalJsonBody(body): OptionalJsonBody<CancelIn>,
 ) -> ApiResult<Json<JobOut>> {
-    c.require(&[Role::Tenant, Role::Operator])?;
-    let job = visible_job(&s, &c, &id).await?;
-    let now = s.ids.now_ms();
-    let reason = format!(
-        "cancelled by {}{}",
-        c.0.role.as_str(),
-        body.reason.map(|r| format!(": {}", r.chars().take(200).collect::<String>())).unwrap_or_default()
-    );
-    let a = audit(&s, &c, "job.cancel", job.id.as_str(), json!({"from": job.state, "reason": reason}));
-    let was = job.state;
-    let job = s
-        .store
-        .transition_job(&job.id, JobState::Cancelled, a, |j| {
-            j.finished_ms = Some(now);
-            j.reason = Some(reason.clone());
-            if was != JobState::Running {
-                // Never started as far as the store knows: nothing to meter.
-                j.usage_s = Some(0);
-                j.cost = Some(Fen::ZERO);
-            }
-        })
-        .await?;
-    s.engine.wake();
+    let job = s.jobs.cancel(&suanli_app::Caller::of(&c.0)?, &JobId::parse(&id)?, body.reason.as_deref()).await?;
     Ok(Json(JobOut::from(&job)))
 }
 

@@ -373,6 +373,14 @@ pub async fn job_page(State(s): State<AppState>, Path(id): Path<String>, Query(q
         let _ = write!(body, r#"<tr><td colspan="6">{}</td></tr>"#, lang.t("尚未调度。", "Not placed yet."));
     }
     body.push_str("</tbody></table></div>");
+    if may_cancel(&c, &job) {
+        let _ = write!(
+            body,
+            r#"<p><a class="button" id="cancel-job" href="/jobs/{}/cancel">{}</a></p>"#,
+            esc(job.id.as_str()),
+            lang.t("取消此作业…", "Cancel this job…")
+        );
+    }
     if let Some(d) = &decision {
         let _ = write!(
             body,
@@ -384,4 +392,92 @@ pub async fn job_page(State(s): State<AppState>, Path(id): Path<String>, Query(q
         );
     }
     with_cookie(Html(page(lang, lang.t("作业", "Jobs"), Some(&c), &body)).into_response(), set)
+}
+
+/// Whether the page offers to cancel: the job's own tenant or the operator, while it has not ended.
+fn may_cancel(c: &Caller, job: &Job) -> bool {
+    let own = c.role() == Role::Tenant && c.0.tenant_id.as_ref() == Some(&job.tenant_id);
+    (own || c.role() == Role::Operator) && !job.state.is_terminal()
+}
+
+/// The confirmation before cancelling (an irreversible action), with an optional reason.
+async fn render_cancel(s: &AppState, lang: Lang, c: &Caller, id: &str, msg: Option<&str>, reason: &str) -> Response {
+    let job = match crate::api::jobs::visible_job(s, c, id).await {
+        Ok(j) => j,
+        Err(_) => {
+            let body = format!("<h1>{}</h1><p>{}</p>", lang.t("找不到作业", "No such job"), esc(id));
+            return (StatusCode::NOT_FOUND, Html(page(lang, lang.t("作业", "Jobs"), Some(c), &body))).into_response();
+        }
+    };
+    let mut body = format!("<h1>{}</h1>", lang.t("取消作业？", "Cancel the job?"));
+    let _ = write!(
+        body,
+        "<p>{} <strong>{}</strong> ({}) · {}</p><p>{}</p>",
+        lang.t("作业", "Job"),
+        esc(&job.spec.name),
+        esc(job.id.as_str()),
+        state_name(lang, job.state.as_str()),
+        lang.t(
+            "取消后不能恢复。运行中的作业按已运行时长计费；尚未开始的作业不收费，冻结的金额退回。",
+            "This cannot be undone. A running job is billed for what it ran; one that has not started costs nothing and its hold is released."
+        )
+    );
+    if let Some(m) = msg {
+        body.push_str(m);
+    }
+    if may_cancel(c, &job) {
+        let _ = write!(
+            body,
+            r#"<form method="post" action="/jobs/{id}/cancel"><label for="cancel-reason">{}</label> <input id="cancel-reason" name="reason" maxlength="200" value="{}"> <button type="submit" class="danger">{}</button> <a href="/jobs/{id}">{}</a></form>"#,
+            lang.t("原因（可选）", "Reason (optional)"),
+            esc(reason),
+            lang.t("确认取消", "Yes, cancel it"),
+            lang.t("返回，不取消", "Keep it"),
+            id = esc(job.id.as_str()),
+        );
+    } else {
+        let _ = write!(body, r#"<p><a href="/jobs/{}">{}</a></p>"#, esc(job.id.as_str()), lang.t("返回作业", "Back to the job"));
+    }
+    Html(page(lang, lang.t("作业", "Jobs"), Some(c), &body)).into_response()
+}
+
+/// `GET /jobs/{id}/cancel`: asks before cancelling.
+pub async fn cancel_page(State(s): State<AppState>, Path(id): Path<String>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let (lang, set, c) = match gate(&s, &q, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    with_cookie(render_cancel(&s, lang, &c, &id, None, "").await, set)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CancelForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /jobs/{id}/cancel`: cancels through the jobs service, then back to the job's page.
+pub async fn cancel_job(State(s): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: String) -> Response {
+    let (lang, _, c) = match gate(&s, &LangQuery { lang: None }, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let form = serde_urlencoded::from_str::<CancelForm>(&body).unwrap_or_default();
+    let done = async {
+        let caller = suanli_app::Caller::of(&c.0)?;
+        let job = s.jobs.cancel(&caller, &suanli_core::id::JobId::parse(&id)?, Some(&form.reason)).await?;
+        Ok::<_, crate::error::ApiError>(job)
+    }
+    .await;
+    match done {
+        Ok(job) => Redirect::to(&format!("/jobs/{}", job.id)).into_response(),
+        Err(e) => {
+            let mut r = render_cancel(&s, lang, &c, &id, Some(&super::error_notice(lang, &e)), &form.reason).await;
+            if r.status() == StatusCode::OK {
+                *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            }
+            r
+        }
+    }
 }

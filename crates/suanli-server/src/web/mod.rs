@@ -27,7 +27,7 @@ pub use data::{
     create_request as create_data_request, data_page, decide as decide_data_request, link as data_link, set_page as data_set_page,
 };
 pub use incentives::incentives_page;
-pub use jobs::{job_page, jobs_page, submit_job};
+pub use jobs::{cancel_job, cancel_page, job_page, jobs_page, submit_job};
 pub use models::{create_key as create_model_key, models_page};
 const LANG_COOKIE: &str = "suanli_lang";
 
@@ -228,7 +228,9 @@ a.id,code{word-break:break-all}fieldset{border:1px solid #d0d5dd;border-radius:8
 table.facts{max-width:40rem}td form{display:inline}td input{max-width:12rem}\
 .error{color:#b42318;font-weight:600}.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:.5rem;background:#fff;color:#0b3d91;padding:.3rem .6rem;z-index:9}\
 nav a[aria-current]{text-decoration:underline;font-weight:700}footer{color:#475467;font-size:.8rem;padding:1rem;text-align:center}\
-a:focus,button:focus,input:focus{outline:3px solid #f79009;outline-offset:2px}";
+a:focus,button:focus,input:focus{outline:3px solid #f79009;outline-offset:2px}\
+a.button{display:inline-block;padding:.35rem .8rem;border:1px solid #b42318;border-radius:4px;color:#b42318;text-decoration:none}\
+button.danger{background:#b42318;color:#fff;border:0;padding:.4rem .9rem;border-radius:4px;cursor:pointer;margin:.6rem .6rem .6rem 0}";
 
 fn with_cookie(mut r: Response, set: Option<String>) -> Response {
     if let Some(c) = set.and_then(|c| HeaderValue::from_str(&c).ok()) {
