@@ -10,7 +10,7 @@ use std::sync::Arc;
 use suanli_core::ErrorCode;
 use suanli_core::lease::LeaseTerms;
 use suanli_dispatch::engine::Engine;
-use suanli_store::{Dialect, Fence, Store};
+use suanli_store::{Dialect, Fence, LedgerService, Store};
 
 /// This replica's id when none is given: `hostname:pid`.
 pub fn default_replica() -> String {
@@ -35,13 +35,14 @@ pub async fn hold_lease(store: &Store, replica: Option<String>) -> Arc<Fence> {
     fence
 }
 
-/// Renews or acquires the lease every `renew_ms` for as long as the process runs; wakes the
-/// engine when this replica becomes leader, so that it runs a round at once.
-pub fn renew_lease(store: &Store, fence: &Arc<Fence>, engine: &Arc<Engine>) {
+/// Renews or acquires the lease every `renew_ms` for as long as the process runs. When this
+/// replica becomes leader, its ledger writer reloads (the last leader wrote since it loaded)
+/// and its engine runs a round at once.
+pub fn renew_lease(store: &Store, fence: &Arc<Fence>, engine: &Arc<Engine>, ledger: &LedgerService) {
     if store.dialect() == Dialect::Sqlite {
         return;
     }
-    let (store, fence, engine) = (store.clone(), Arc::downgrade(fence), Arc::downgrade(engine));
+    let (store, fence, engine, ledger) = (store.clone(), Arc::downgrade(fence), Arc::downgrade(engine), ledger.clone());
     tokio::spawn(async move {
         let mut led = fence.upgrade().is_some_and(|f| f.leads());
         loop {
@@ -49,6 +50,7 @@ pub fn renew_lease(store: &Store, fence: &Arc<Fence>, engine: &Arc<Engine>) {
             tokio::time::sleep(std::time::Duration::from_millis(f.terms().renew_ms as u64)).await;
             let leads = store.lease_attempt(&f).await;
             if leads && !led {
+                ledger.reload_soon();
                 match engine.upgrade() {
                     Some(e) => e.wake(),
                     None => return,

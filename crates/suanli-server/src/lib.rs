@@ -347,7 +347,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
     let engine = Arc::new(
         Engine::new(fenced.clone(), catalogue.clone(), regions.clone(), ids.clone(), demo_sim.clone(), sched).with_billing(billing),
     );
-    ha::renew_lease(&store, &fence, &engine);
+    ha::renew_lease(&store, &fence, &engine, &ledger);
     let energy = energy::EnergyService::load(store.clone(), ids.clone()).await?;
     let agents: Arc<suanli_dispatch::agent::AgentHub> = Arc::default();
     let backends = suanli_app::Backends::new(store.clone(), engine.clone(), agents.clone(), ids.clone(), demo_sim);
