@@ -162,6 +162,7 @@ error_table! {
     PayloadTooLarge => ("payload_too_large", 413, "The request body is larger than this endpoint accepts", "请求内容过大"),
     IngestBusy => ("ingest_busy", 429, "The energy writer's queue is full; send the batch again after Retry-After", "能耗写入队列已满，请稍后重试"),
     Unavailable => ("unavailable", 503, "The service is temporarily unavailable", "服务暂时不可用"),
+    NotLeader => ("not_leader", 503, "This replica is not the leader; send writes to the leader (see /healthz) or retry after Retry-After", "本副本不是主副本，请将写请求发往主副本（见 /healthz）或稍后重试"),
     Internal => ("internal", 500, "An internal error occurred", "内部错误"),
     // Energy telemetry.
     DataCentreNotFound => ("data_centre_not_found", 404, "No such data centre in the energy registry", "能耗登记中没有该数据中心"),

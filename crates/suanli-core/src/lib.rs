@@ -11,6 +11,7 @@ pub mod error;
 pub mod id;
 pub mod ident;
 pub mod job;
+pub mod lease;
 pub mod model;
 pub mod money;
 pub mod region;

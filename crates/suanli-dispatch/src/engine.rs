@@ -420,12 +420,21 @@ impl Engine {
         }
     }
 
-    /// Runs rounds until `shutdown` resolves: every `interval`, or sooner when woken.
+    /// Runs rounds until `shutdown` resolves: every `interval`, or sooner when woken; only
+    /// while this replica holds the leader lease (a fenced store's writes fail otherwise, so a
+    /// round that loses the lease part-way stops at its next write).
     pub async fn run(self: Arc<Self>, interval: Duration, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
         loop {
-            if let Err(e) = self.round().await {
-                tracing::warn!(error = %e, "dispatch round failed; retrying next tick");
+            if !self.store.leads() {
+                tracing::trace!("a follower runs no rounds");
+            } else if let Err(e) = self.round().await {
+                match &e {
+                    StoreError::Domain(d) if d.code == suanli_core::error::ErrorCode::NotLeader => {
+                        tracing::warn!(error = %e, "dispatch round fenced off: this replica no longer leads")
+                    }
+                    _ => tracing::warn!(error = %e, "dispatch round failed; retrying next tick"),
+                }
             }
             tokio::select! {
                 _ = &mut shutdown => break,

@@ -23,6 +23,13 @@ pub struct Health {
     pub status: String,
     pub store: String,
     pub version: String,
+    /// This replica's id (`serve --replica`, default `hostname:pid`).
+    pub replica: String,
+    /// Whether this replica holds the leader lease now: it runs the dispatch rounds and takes
+    /// writes; a follower answers writes with 503 `not_leader` (always true on SQLite).
+    pub leader: bool,
+    /// The lease's term (the fencing token) this replica holds or last held; 0 if never.
+    pub term: i64,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -94,12 +94,13 @@ impl IntoResponse for ApiError {
             }
         };
         let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let retry = status == StatusCode::TOO_MANY_REQUESTS || p.code == ErrorCode::NotLeader.as_str();
         let mut resp = (status, axum::Json(p)).into_response();
         resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"suanli\""));
         }
-        if status == StatusCode::TOO_MANY_REQUESTS {
+        if retry {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         resp

@@ -14,6 +14,7 @@ pub mod energy;
 pub mod error;
 pub mod extract;
 pub mod gateway;
+pub mod ha;
 pub mod metrics;
 pub mod openapi;
 pub mod web;
@@ -67,6 +68,8 @@ pub struct AppState {
     pub incentives: suanli_app::Incentives,
     /// Compute-partner scores from measured data.
     pub partners: suanli_app::Partners,
+    /// This replica's hold on the leader lease (always leader on SQLite).
+    pub fence: Arc<suanli_store::Fence>,
 }
 
 /// Builds an audit record for a change made by a caller.
@@ -215,6 +218,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .fallback(web::not_found)
         .method_not_allowed_fallback(web::not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ha::followers_read_only))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
 }
@@ -263,6 +267,8 @@ pub struct ServeConfig {
     pub clock_offset_ms: i64,
     /// Connection limits and timeouts.
     pub limits: ConnLimits,
+    /// This replica's id in the leader lease; `None` takes `hostname:pid`.
+    pub replica: Option<String>,
 }
 
 /// What one client can hold of the server: connections and the time to send a request.
@@ -300,6 +306,7 @@ impl ServeConfig {
             demo_energy_days: 0,
             clock_offset_ms: 0,
             limits: ConnLimits::default(),
+            replica: None,
         }
     }
 }
@@ -321,7 +328,11 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
     let regions = Arc::new(Regions::builtin());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock { offset_ms: cfg.clock_offset_ms });
     let ids = Ids::new(clock.clone());
-    let ledger = LedgerService::start(store.clone(), clock.clone(), Duration::from_secs(1)).await?;
+    let fence = ha::hold_lease(&store, cfg.replica.clone()).await;
+    // The engine's rounds and every ledger write are fenced: on PostgreSQL only the lease's
+    // holder commits them (see ARCHITECTURE.md, high availability).
+    let fenced = store.fenced(fence.clone());
+    let ledger = LedgerService::start(fenced.clone(), clock.clone(), Duration::from_secs(1)).await?;
     let demo_city = demo::DemoCity::builtin();
     // The simulated centre exists only in the demo, where it runs every centre bound to nothing.
     let demo_sim: Option<Arc<dyn suanli_dispatch::Backend>> = cfg.demo.then(|| {
@@ -333,10 +344,11 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
         })) as Arc<dyn suanli_dispatch::Backend>
     });
     let sched = Arc::new(SchedContext::new(&catalogue));
-    let billing = Billing::new(store.clone(), ledger.clone(), catalogue.clone(), ids.clone());
+    let billing = Billing::new(fenced.clone(), ledger.clone(), catalogue.clone(), ids.clone());
     let engine = Arc::new(
-        Engine::new(store.clone(), catalogue.clone(), regions.clone(), ids.clone(), demo_sim.clone(), sched).with_billing(billing),
+        Engine::new(fenced.clone(), catalogue.clone(), regions.clone(), ids.clone(), demo_sim.clone(), sched).with_billing(billing),
     );
+    ha::renew_lease(&store, &fence, &engine, &ledger);
     let energy = energy::EnergyService::load(store.clone(), ids.clone()).await?;
     let agents: Arc<suanli_dispatch::agent::AgentHub> = Arc::default();
     let backends = suanli_app::Backends::new(store.clone(), engine.clone(), agents.clone(), ids.clone(), demo_sim);
@@ -378,6 +390,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
         money,
         incentives,
         partners: suanli_app::Partners::new(store_for_partners, ids_for_partners),
+        fence,
     })
 }
 
@@ -464,6 +477,9 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl std::future::Future<Output =
     }
     if let Some(t) = telemetry_task {
         let _ = t.await;
+    }
+    if let Err(e) = state.store.lease_release(&state.fence).await {
+        tracing::warn!(error = %e, "the leader lease was not released; another replica takes over when it expires");
     }
     state.store.close().await;
     Ok(())

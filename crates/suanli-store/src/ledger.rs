@@ -202,6 +202,9 @@ pub struct Stats {
     pub commits: std::sync::atomic::AtomicU64,
     pub requests: std::sync::atomic::AtomicU64,
     pub transfers: std::sync::atomic::AtomicU64,
+    /// Set when another process may have written the ledger (this replica just became the
+    /// leader): the writer reloads from the store before it decides anything more.
+    pub(crate) stale: std::sync::atomic::AtomicBool,
 }
 
 impl LedgerService {
@@ -266,6 +269,12 @@ impl LedgerService {
     /// Like [`LedgerService::submit`] for an all-or-nothing request: the outcomes, or the first refusal.
     pub async fn submit_all(&self, request: LedgerRequest) -> Result<Vec<Outcome>, Error> {
         self.submit(request).await?.into_result()
+    }
+
+    /// Tells the writer that the store may be ahead of its memory (another replica led until
+    /// now): it reloads the ledger before its next decision, when nothing is being committed.
+    pub fn reload_soon(&self) {
+        self.stats.stale.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn stats(&self) -> &Stats {

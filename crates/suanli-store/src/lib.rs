@@ -14,6 +14,7 @@ pub mod data;
 pub mod energy;
 pub mod incentives;
 pub mod job_writer;
+pub mod lease;
 pub mod ledger;
 mod migrations;
 pub mod models;
@@ -24,6 +25,7 @@ pub mod vouchers;
 
 pub use backends::BackendBinding;
 pub use job_writer::JobWriter;
+pub use lease::Fence;
 pub use ledger::{Effect, LedgerAnswer, LedgerRequest, LedgerService, Plan, Precondition, ProgrammeClose, StoredAccount};
 use rows::{centre_from_row, job_from_row, pool_from_row, tenant_from_row};
 use serde::Serialize;
@@ -125,6 +127,8 @@ pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
     write_lock: Arc<Mutex<()>>,
+    /// When set (PostgreSQL), every write transaction first checks this replica's lease.
+    fence: Option<Arc<Fence>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -202,7 +206,7 @@ impl Store {
             })
             .connect(url)
             .await?;
-        let store = Store { pool, dialect, write_lock: Arc::new(Mutex::new(())) };
+        let store = Store { pool, dialect, write_lock: Arc::new(Mutex::new(())), fence: None };
         migrations::run(&store).await?;
         Ok(store)
     }
@@ -225,13 +229,17 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// Begins a write transaction (taking the SQLite writer lock first; PostgreSQL writers run concurrently).
+    /// Begins a write transaction (taking the SQLite writer lock first; PostgreSQL writers run
+    /// concurrently); on a fenced store it fails with `not_leader` unless this replica leads.
     pub async fn begin(&self) -> StoreResult<WriteTx<'_>> {
         let guard = match self.dialect {
             Dialect::Sqlite => Some(self.write_lock.lock().await),
             Dialect::Postgres => None,
         };
-        let tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin().await?;
+        if let (Some(fence), Dialect::Postgres) = (&self.fence, self.dialect) {
+            lease::check(&mut tx, fence).await?;
+        }
         Ok(WriteTx { tx, _guard: guard, dialect: self.dialect })
     }
 

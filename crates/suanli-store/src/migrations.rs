@@ -486,10 +486,22 @@ CREATE INDEX ledger_transfers_by_credit ON ledger_transfers (credit, ts_ms);
 CREATE INDEX ledger_transfers_by_debit ON ledger_transfers (debit, ts_ms)
 "#,
     ),
+    (
+        12,
+        "the leader lease: one row per lease, its holder, its term (the fencing token) and its end by the database's clock",
+        r#"
+CREATE TABLE leader_lease (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    term BIGINT NOT NULL,
+    expires_ms BIGINT NOT NULL
+)
+"#,
+    ),
 ];
 
 /// The latest schema version this build knows.
-pub const LATEST: i64 = 11;
+pub const LATEST: i64 = 12;
 
 pub async fn run(store: &Store) -> StoreResult<()> {
     let mut tx = store.begin().await?;

@@ -465,6 +465,10 @@ struct ServeArgs {
     /// missing), so that several installations can share one database.
     #[arg(long, env = "SUANLI_PG_SCHEMA")]
     pg_schema: Option<String>,
+    /// This replica's id in the leader lease (PostgreSQL: replicas share the database, one
+    /// leads); default `hostname:pid`.
+    #[arg(long, env = "SUANLI_REPLICA")]
+    replica: Option<String>,
 }
 
 fn parse_backend(s: &str) -> Result<(String, String), String> {
@@ -1557,6 +1561,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
             max_connections: a.max_connections,
             header_read_timeout: Duration::from_secs_f64(a.header_read_timeout_s.clamp(0.1, 3600.0)),
         },
+        replica: a.replica,
     };
     suanli_server::serve(cfg, shutdown_signal()).await
 }

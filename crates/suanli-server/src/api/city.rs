@@ -149,5 +149,8 @@ pub async fn healthz(State(s): State<AppState>) -> ApiResult<Json<Health>> {
         }
         .into(),
         version: env!("CARGO_PKG_VERSION").into(),
+        replica: s.fence.holder().to_string(),
+        leader: s.fence.leads(),
+        term: s.fence.term(),
     }))
 }

@@ -127,12 +127,18 @@ impl Writer {
                                 Err(_) => break,
                             }
                         }
+                        if writing.is_none() && batch.is_none() && self.stats.stale.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                            self.reload().await;
+                        }
                         self.decide(group, &mut batch);
                     }
                     None => open = false,
                 },
                 _ = tick.tick() => {
                     if writing.is_none() && batch.is_none() {
+                        if self.stats.stale.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                            self.reload().await;
+                        }
                         self.expire().await;
                     } else {
                         // Busy: the expiries join the next group (the history since its start).

@@ -9,6 +9,7 @@ mod energy;
 mod fuzz;
 mod gateway;
 mod gavel;
+mod ha;
 mod harness;
 mod incentives;
 mod ledger;

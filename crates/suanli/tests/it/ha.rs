@@ -1,0 +1,251 @@
+//! High availability on PostgreSQL: two `suanli serve` replicas on one schema, one leader by a lease, followers refusing writes, takeover after SIGKILL and fencing after SIGSTOP.
+
+use crate::harness::{Api, missing, pg_url, unique_schema};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use suanli_core::lease::LeaseTerms;
+use suanli_store::{Fence, Store, StoreOptions};
+
+const BIN: &str = env!("CARGO_BIN_EXE_suanli");
+
+/// One `suanli serve --demo` replica on a PostgreSQL schema; its log kept for the test to read.
+struct Replica {
+    child: Child,
+    url: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Replica {
+    fn start(dir: &Path, schema: &str, name: &str) -> Replica {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--demo", "--demo-energy-days", "0", "--no-stream", "--tick-ms", "50"])
+            .args(["--replica", name, "--pg-schema", schema, "--data-dir"])
+            .arg(dir)
+            .env("DATABASE_URL", pg_url())
+            .env("SUANLI_LOG", "warn,suanli_store::lease=info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the suanli binary starts");
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[replica] {line}");
+                sink.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(i) = line.find("http://") {
+                    let _ = tx.send(line[i..].trim().to_string());
+                }
+            }
+        });
+        let url = rx.recv_timeout(Duration::from_secs(60)).expect("serve prints its URL within 60 s");
+        Replica { child, url, log }
+    }
+
+    async fn health(&self) -> Value {
+        Api::new(&self.url, None).get("/healthz").await.1
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill").args([sig, &self.child.id().to_string()]).status().unwrap().success();
+        assert!(ok, "kill {sig}");
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-CONT", &self.child.id().to_string()]).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// PostgreSQL for these tests, or `None` after [`missing`] (which fails under CI).
+async fn postgres(test: &str, schema: &str) -> Option<Store> {
+    match Store::connect(&pg_url(), StoreOptions { pg_schema: Some(schema.into()), ..Default::default() }).await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            missing(test, &format!("PostgreSQL at {} does not answer: {e}", pg_url()));
+            None
+        }
+    }
+}
+
+fn tenant_token(dir: &Path) -> String {
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("demo-tokens.json")).unwrap()).unwrap();
+    v["tenant"].as_str().unwrap().to_string()
+}
+
+/// Waits until `r` says it leads; answers its term.
+async fn leads_within(r: &Replica, within: Duration) -> i64 {
+    let t0 = Instant::now();
+    loop {
+        let h = r.health().await;
+        if h["leader"] == true {
+            return h["term"].as_i64().unwrap();
+        }
+        assert!(t0.elapsed() < within, "{} does not lead within {within:?}: {h}", r.url);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn submit(r: &Replica, token: &str, name: &str) -> (reqwest::StatusCode, Value) {
+    let body = json!({"name": name, "kind": "training", "accelerators": 1, "duration_s": 36_000});
+    Api::new(&r.url, Some(token.into())).post("/api/v1/jobs", &body).await
+}
+
+/// Waits until job `id` leaves `pending` (placed or later), read through `r`.
+async fn placed_within(r: &Replica, token: &str, id: &str, within: Duration) {
+    let t0 = Instant::now();
+    loop {
+        let v = Api::new(&r.url, Some(token.into())).get(&format!("/api/v1/jobs/{id}")).await.1;
+        if v["state"] != "pending" {
+            return;
+        }
+        assert!(t0.elapsed() < within, "job {id} not placed within {within:?}: {v}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn placements(store: &Store, id: &str) -> usize {
+    store.audit_log(Some(id), 1000).await.unwrap().iter().filter(|a| a.action == "job.placed").count()
+}
+
+/// Two replicas: exactly one leads; the follower serves reads and refuses a job with
+/// `not_leader`; SIGKILL the leader and the follower takes over with a higher term and places
+/// a job submitted to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ha_one_leader_follower_refuses_writes_takeover_after_kill() {
+    let schema = unique_schema("ha_kill");
+    let Some(store) = postgres("ha_one_leader_follower_refuses_writes_takeover_after_kill", &schema).await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let a = Replica::start(dir.path(), &schema, "replica-a");
+    let b = Replica::start(dir.path(), &schema, "replica-b");
+    let term_a = leads_within(&a, Duration::from_secs(10)).await;
+    let hb = b.health().await;
+    assert_eq!(
+        (hb["leader"].clone(), hb["replica"].clone(), hb["status"].clone()),
+        (json!(false), json!("replica-b"), json!("ok")),
+        "{hb}"
+    );
+    let token = tenant_token(dir.path());
+
+    let (st, v) = submit(&b, &token, "to-the-follower").await;
+    assert_eq!((st.as_u16(), v["code"].as_str()), (503, Some("not_leader")), "{v}");
+    let raw = reqwest::Client::new().post(format!("{}/api/v1/jobs", b.url)).bearer_auth(&token).json(&json!({})).send().await.unwrap();
+    assert_eq!(raw.headers().get("retry-after").map(|h| h.to_str().unwrap().to_string()), Some("1".into()));
+    let (st, _) = Api::new(&b.url, Some(token.clone())).get("/api/v1/jobs").await;
+    assert_eq!(st.as_u16(), 200, "a follower serves reads");
+    let (st, v) = submit(&a, &token, "to-the-leader").await;
+    assert_eq!(st.as_u16(), 201, "{v}");
+    placed_within(&a, &token, v["id"].as_str().unwrap(), Duration::from_secs(10)).await;
+
+    let killed = Instant::now();
+    a.signal("-KILL");
+    drop(a);
+    let term_b = leads_within(&b, Duration::from_secs(15)).await;
+    assert!(term_b > term_a, "term {term_b} after takeover, {term_a} before");
+    let (st, v) = submit(&b, &token, "after-takeover").await;
+    assert_eq!(st.as_u16(), 201, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    placed_within(&b, &token, &id, Duration::from_secs(10)).await;
+    eprintln!("takeover: {:?} from SIGKILL of the leader to the placement of a job submitted to the new leader", killed.elapsed());
+    assert_eq!(placements(&store, &id).await, 1);
+    drop(b);
+    store.close().await;
+    let _ = Store::drop_schema(&pg_url(), &schema).await;
+}
+
+/// SIGSTOP the leader past its lease: the follower takes over and places jobs; on SIGCONT the
+/// old leader sees itself a follower, says it lost the lease, and none of its writes after the
+/// takeover landed (one placement per job, the lease row the new leader's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ha_paused_leader_is_fenced_after_takeover() {
+    let schema = unique_schema("ha_stop");
+    let Some(store) = postgres("ha_paused_leader_is_fenced_after_takeover", &schema).await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let a = Replica::start(dir.path(), &schema, "replica-a");
+    let b = Replica::start(dir.path(), &schema, "replica-b");
+    let term_a = leads_within(&a, Duration::from_secs(10)).await;
+    let token = tenant_token(dir.path());
+    let mut jobs = Vec::new();
+    for i in 0..3 {
+        let (st, v) = submit(&a, &token, &format!("before-{i}")).await;
+        assert_eq!(st.as_u16(), 201, "{v}");
+        jobs.push(v["id"].as_str().unwrap().to_string());
+    }
+    for id in &jobs {
+        placed_within(&a, &token, id, Duration::from_secs(10)).await;
+    }
+
+    a.signal("-STOP");
+    let term_b = leads_within(&b, Duration::from_secs(15)).await;
+    assert!(term_b > term_a);
+    for i in 0..3 {
+        let (st, v) = submit(&b, &token, &format!("after-{i}")).await;
+        assert_eq!(st.as_u16(), 201, "{v}");
+        jobs.push(v["id"].as_str().unwrap().to_string());
+    }
+    a.signal("-CONT");
+    for id in &jobs[3..] {
+        placed_within(&b, &token, id, Duration::from_secs(10)).await;
+    }
+    // Give the old leader a few of its ticks and a renewal to act on what it believed.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let ha = a.health().await;
+    assert_eq!(ha["leader"], false, "{ha}");
+    assert!(ha["term"].as_i64().unwrap() < term_b, "{ha}");
+    assert!(b.health().await["leader"] == true);
+    assert!(a.log().contains("lost the lease"), "the old leader logs that it lost the lease:\n{}", a.log());
+    let (holder, term, _) = store.lease_row().await.unwrap().unwrap();
+    assert_eq!((holder.as_str(), term), ("replica-b", term_b));
+    for id in &jobs {
+        assert_eq!(placements(&store, id).await, 1, "job {id} placed once");
+    }
+    let (st, v) = submit(&a, &token, "to-the-old-leader").await;
+    assert_eq!((st.as_u16(), v["code"].as_str()), (503, Some("not_leader")), "{v}");
+    drop((a, b));
+    store.close().await;
+    let _ = Store::drop_schema(&pg_url(), &schema).await;
+}
+
+/// The database refuses a write of an old term even when its replica still believes it leads
+/// (as after a pause its own clock did not notice): the lease row no longer carries its term.
+#[tokio::test]
+async fn ha_store_refuses_a_write_from_an_older_term() {
+    let schema = unique_schema("ha_fence");
+    let Some(store) = postgres("ha_store_refuses_a_write_from_an_older_term", &schema).await else { return };
+    let terms = LeaseTerms { lease_ms: 60_000, renew_ms: 1_000 };
+    let old = Arc::new(Fence::new("old", terms));
+    assert!(store.lease_attempt(&old).await);
+    let new = Arc::new(Fence::new("new", terms));
+    assert!(!store.lease_attempt(&new).await, "a held lease is not taken");
+    store.fenced(old.clone()).begin().await.expect("the holder writes").commit().await.unwrap();
+    // The old holder's lease ends by the database's clock while it still believes it leads.
+    store.lease_release(&Fence::new("old", terms)).await.unwrap();
+    assert!(old.leads());
+    assert!(store.lease_attempt(&new).await);
+    assert_eq!(new.term(), old.term() + 1);
+    let refused = store.fenced(old.clone()).begin().await.err().expect("the old term is refused");
+    assert!(matches!(&refused, suanli_store::StoreError::Domain(e) if e.code == suanli_core::ErrorCode::NotLeader), "{refused}");
+    store.fenced(new.clone()).begin().await.expect("the new holder writes").commit().await.unwrap();
+    assert!(store.lease_attempt(&new).await, "the holder renews");
+    assert_eq!(store.lease_row().await.unwrap().map(|r| (r.0, r.1)), Some(("new".into(), new.term())));
+    store.close().await;
+    let _ = Store::drop_schema(&pg_url(), &schema).await;
+}
