@@ -286,3 +286,24 @@ async fn unfunded_jobs_hold_no_capacity_and_are_bounded() {
     let (_, b) = broke.get(&format!("/api/v1/jobs/{second}/bill")).await;
     assert!(b["charge"].is_null() || b["charge"] == "0.00", "{b}");
 }
+
+/// Issue 20: the "could any pool ever run it" check reads a registry copy up to a second old,
+/// but a refusal is confirmed against the store: a job for a pool added a moment ago is taken.
+#[tokio::test]
+async fn a_pool_added_a_moment_ago_takes_jobs_at_once() {
+    let s = TestServer::start().await;
+    let (op, tenant) = (s.as_role("operator"), s.as_role("tenant"));
+    let h100 = json!({"name": "needs-h100", "kind": "batch", "accelerators": 1, "models": ["h100-sxm"], "duration_s": 600});
+    // Refused while the city has no H100, which also fills the registry copy.
+    let (st, e) = tenant.post("/api/v1/jobs", &h100).await;
+    assert_eq!((st, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("job_unsatisfiable")), "{e}");
+    let (st, ok) = tenant.post("/api/v1/jobs", &json!({"name": "any", "kind": "batch", "accelerators": 1, "duration_s": 600})).await;
+    assert_eq!(st, StatusCode::CREATED, "{ok}");
+    let provider = op.get("/api/v1/providers").await.1["items"][0]["id"].clone();
+    partner_centre(&op, &provider, "fresh-h100", "h100-sxm", "20.00").await;
+    let (st, job) = tenant.post("/api/v1/jobs", &h100).await;
+    assert_eq!(st, StatusCode::CREATED, "a job for a pool added just now was refused: {job}");
+    // And a job nothing can run is still refused, with its reason.
+    let (st, e) = tenant.post("/api/v1/jobs", &json!({"name": "too-big", "kind": "batch", "accelerators": 4096, "duration_s": 600})).await;
+    assert_eq!((st, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("job_unsatisfiable")), "{e}");
+}
