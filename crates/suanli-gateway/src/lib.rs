@@ -18,10 +18,12 @@ pub mod meter;
 pub mod openai;
 pub mod route;
 pub mod sim;
+mod upstream;
+
+use upstream::{Attempt, to_base64};
 
 use bytes::Bytes;
 use catalogue::{Dep, Entry, Live, Snapshot};
-use futures_util::StreamExt;
 use meter::Hold;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -189,23 +191,6 @@ impl Trace {
     fn route_json(&self, hold: &Hold, served_by: Option<&str>) -> Value {
         json!({"chain": self.chain, "attempts": self.attempts, "served_by": served_by, "hold": hold.estimate.to_yuan_string()})
     }
-}
-
-/// What one upstream attempt gave.
-enum Attempt {
-    /// A whole JSON answer.
-    Done { body: Value, ttft_us: u64 },
-    /// A stream whose first events arrived.
-    Streaming {
-        first: Vec<Vec<u8>>,
-        rest: futures_util::stream::BoxStream<'static, reqwest::Result<Bytes>>,
-        reader: openai::SseReader,
-        ttft_us: u64,
-    },
-    /// Try the next deployment.
-    Retry { why: String, code: ErrorCode, retry_after_s: Option<u64> },
-    /// The upstream refused the request itself (a 4xx other than 408/409/429): no retry.
-    Rejected { status: u16, message: String },
 }
 
 impl Gateway {
@@ -527,123 +512,6 @@ impl Gateway {
         Err(self.fail(&key, &req, hold, trace, r).await)
     }
 
-    /// Sends the request to one deployment and reads its answer (a stream up to its first event).
-    async fn attempt(&self, dep: &Dep, req: &openai::Request, public_model: &str) -> Attempt {
-        let inner = &self.inner;
-        let mut body = req.body.clone();
-        body.insert("model".into(), Value::String(dep.d.spec.upstream_model.clone()));
-        if req.endpoint == Endpoint::Embeddings {
-            body.insert("encoding_format".into(), Value::String("float".into()));
-        }
-        if req.stream {
-            // Usage is always asked for; the client sees it only if it asked.
-            let mut so = body.get("stream_options").and_then(Value::as_object).cloned().unwrap_or_default();
-            so.insert("include_usage".into(), Value::Bool(true));
-            body.insert("stream_options".into(), Value::Object(so));
-        }
-        let url = format!("{}{}", dep.d.spec.base_url.trim_end_matches('/'), req.endpoint.path());
-        let mut rb = inner
-            .http
-            .post(url)
-            .header("content-type", "application/json")
-            .body(serde_json::to_vec(&Value::Object(body)).unwrap_or_default());
-        if let Some(k) = &dep.d.spec.upstream_key {
-            rb = rb.bearer_auth(k);
-        }
-        let t0 = Instant::now();
-        let resp = match tokio::time::timeout(inner.config.first_byte_timeout, rb.send()).await {
-            Err(_) => return Attempt::Retry { why: "no answer in time".into(), code: ErrorCode::UpstreamTimeout, retry_after_s: None },
-            Ok(Err(e)) => {
-                let code = if e.is_timeout() { ErrorCode::UpstreamTimeout } else { ErrorCode::UpstreamError };
-                return Attempt::Retry { why: format!("could not reach it ({})", short_error(&e)), code, retry_after_s: None };
-            }
-            Ok(Ok(r)) => r,
-        };
-        let status = resp.status().as_u16();
-        if status == 408 || status == 409 || status == 429 || status >= 500 {
-            let retry_after_s = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
-            let code = if status == 408 || status == 504 { ErrorCode::UpstreamTimeout } else { ErrorCode::UpstreamError };
-            return Attempt::Retry { why: format!("it answered {status}"), code, retry_after_s: retry_after_s.filter(|_| status == 429) };
-        }
-        if !(200..300).contains(&status) {
-            let text = tokio::time::timeout(Duration::from_secs(5), resp.text()).await.ok().and_then(Result::ok).unwrap_or_default();
-            let message = serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
-                .unwrap_or_else(|| text.chars().take(300).collect());
-            return Attempt::Rejected { status, message };
-        }
-        if req.stream {
-            let mut rest = resp.bytes_stream().boxed();
-            let mut reader = openai::SseReader::default();
-            let deadline = inner.config.first_byte_timeout.saturating_sub(t0.elapsed());
-            let first = tokio::time::timeout(deadline, async {
-                loop {
-                    match rest.next().await {
-                        None => return Err("the stream ended before its first event".to_string()),
-                        Some(Err(e)) => return Err(format!("the stream broke before its first event ({})", short_error(&e))),
-                        Some(Ok(chunk)) => {
-                            let events = reader.feed(&chunk);
-                            if !events.is_empty() {
-                                return Ok(events);
-                            }
-                            if reader.pending() > openai::MAX_REQUEST_BYTES {
-                                return Err("the stream is not server-sent events".to_string());
-                            }
-                        }
-                    }
-                }
-            })
-            .await;
-            return match first {
-                Err(_) => Attempt::Retry { why: "no first event in time".into(), code: ErrorCode::UpstreamTimeout, retry_after_s: None },
-                Ok(Err(why)) => Attempt::Retry { why, code: ErrorCode::UpstreamError, retry_after_s: None },
-                Ok(Ok(first)) => {
-                    // An upstream that answers an error as its first event failed before any byte.
-                    if let Some(v) =
-                        first.first().and_then(|d| serde_json::from_slice::<Value>(d).ok()).filter(|v| v.get("error").is_some())
-                    {
-                        return Attempt::Retry {
-                            why: format!("its stream began with an error: {}", v["error"]),
-                            code: ErrorCode::UpstreamError,
-                            retry_after_s: None,
-                        };
-                    }
-                    Attempt::Streaming { first, rest, reader, ttft_us: t0.elapsed().as_micros() as u64 }
-                }
-            };
-        }
-        let ttft_us = t0.elapsed().as_micros() as u64;
-        let bytes = match tokio::time::timeout(inner.config.idle_timeout, resp.bytes()).await {
-            Err(_) => {
-                return Attempt::Retry {
-                    why: "the body did not arrive in time".into(),
-                    code: ErrorCode::UpstreamTimeout,
-                    retry_after_s: None,
-                };
-            }
-            Ok(Err(e)) => {
-                return Attempt::Retry {
-                    why: format!("the body broke off ({})", short_error(&e)),
-                    code: ErrorCode::UpstreamError,
-                    retry_after_s: None,
-                };
-            }
-            Ok(Ok(b)) => b,
-        };
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(mut v) if v.is_object() && (v.get("choices").is_some() || v.get("data").is_some()) => {
-                v["model"] = Value::String(public_model.to_string());
-                Attempt::Done { body: v, ttft_us }
-            }
-            _ => Attempt::Retry {
-                why: "it answered something that is not an OpenAI response".into(),
-                code: ErrorCode::UpstreamError,
-                retry_after_s: None,
-            },
-        }
-    }
-
     /// Charges a whole answer and hands it over.
     #[allow(clippy::too_many_arguments)]
     async fn finish_json(
@@ -741,178 +609,8 @@ impl Gateway {
         r.request_id = Some(id);
         r
     }
-
-    /// Relays a stream to the client from a task of its own, and charges for what was served
-    /// when it ends (whole, broken off by the upstream, or left by the client).
-    #[allow(clippy::too_many_arguments)]
-    fn relay(
-        &self,
-        key: Arc<ModelKey>,
-        req: openai::Request,
-        max_out: u64,
-        dep: Arc<Dep>,
-        hold: Hold,
-        trace: Trace,
-        first: Vec<Vec<u8>>,
-        mut rest: futures_util::stream::BoxStream<'static, reqwest::Result<Bytes>>,
-        mut reader: openai::SseReader,
-        ttft_us: u64,
-    ) -> Answer {
-        let (tx, rx) = mpsc::channel::<Bytes>(64);
-        let gw = self.clone();
-        let request_id = trace.id.clone();
-        tokio::spawn(async move {
-            let idle = gw.inner.config.idle_timeout;
-            let mut text = String::new();
-            let mut usage: Option<(u64, u64)> = None;
-            let mut outcome: Result<(), String> = Ok(());
-            let mut done = false;
-            let mut client_gone = false;
-            let mut pending = first;
-            // The last chunk's id, object and created, for a usage chunk of the gateway's own.
-            let mut frame = json!({});
-            'relay: loop {
-                for data in pending.drain(..) {
-                    if data == b"[DONE]" {
-                        done = true;
-                        break 'relay;
-                    }
-                    let Ok(v) = serde_json::from_slice::<Value>(&data) else {
-                        outcome = Err("the upstream sent an event that is not JSON".into());
-                        break 'relay;
-                    };
-                    if let Some(e) = v.get("error") {
-                        outcome = Err(format!("the upstream failed mid-stream: {e}"));
-                        break 'relay;
-                    }
-                    if let Some(u) = openai::usage_of(&v) {
-                        usage = Some(u);
-                    }
-                    text.push_str(&openai::response_text(&v));
-                    for k in ["id", "object", "created"] {
-                        if let Some(x) = v.get(k) {
-                            frame[k] = x.clone();
-                        }
-                    }
-                    let usage_only = v.get("choices").and_then(Value::as_array).is_some_and(|c| c.is_empty());
-                    if usage_only && !req.include_usage {
-                        continue;
-                    }
-                    let mut v = v;
-                    v["model"] = Value::String(req.model.clone());
-                    if !req.include_usage
-                        && let Some(o) = v.as_object_mut()
-                    {
-                        o.remove("usage");
-                    }
-                    if tx.send(openai::sse(&v)).await.is_err() {
-                        client_gone = true;
-                        break 'relay;
-                    }
-                }
-                // A call may not outlive its hold.
-                if trace.started.elapsed().as_millis() as i64 > MAX_CALL_MS - 60_000 {
-                    outcome = Err("the stream ran past the longest a call may take".into());
-                    break;
-                }
-                match tokio::time::timeout(idle, rest.next()).await {
-                    Err(_) => {
-                        outcome = Err("the upstream stream went silent".into());
-                        break;
-                    }
-                    Ok(None) => {
-                        outcome = Err("the upstream stream ended without [DONE]".into());
-                        break;
-                    }
-                    Ok(Some(Err(e))) => {
-                        outcome = Err(format!("the upstream stream broke ({})", short_error(&e)));
-                        break;
-                    }
-                    Ok(Some(Ok(chunk))) => pending = reader.feed(&chunk),
-                }
-            }
-            dep.live.in_flight.fetch_sub(1, Ordering::AcqRel);
-            let served_out = estimate_tokens(&text);
-            let (input, output, source) = match usage {
-                Some((i, o)) if done => (i, o, UsageSource::Upstream),
-                _ => (req.prompt_tokens, served_out.min(max_out.max(served_out)), UsageSource::Estimate),
-            };
-            let status = if done { CallStatus::Ok } else { CallStatus::Partial };
-            let error = outcome.as_ref().err().map(|_| ErrorCode::UpstreamError);
-            let mut trace = trace;
-            if let Err(why) = &outcome {
-                dep.live.record_failure(
-                    gw.inner.config.failures_to_cool,
-                    gw.inner.clock.now_ms() + gw.inner.config.cooldown.as_millis() as i64,
-                    false,
-                );
-                trace.attempts.push(json!({"deployment": dep.d.id, "outcome": "broke_mid_stream", "why": why}));
-            }
-            if client_gone {
-                trace.attempts.push(json!({"deployment": dep.d.id, "outcome": "client_left"}));
-            }
-            let charge = dep.d.spec.price(input, output);
-            let recorded =
-                gw.record(&key, &req, Some(&dep), hold, trace, status, (input, output, source), charge, Some(ttft_us), error).await;
-            if client_gone {
-                return;
-            }
-            match (outcome, recorded) {
-                (Ok(()), Ok(_)) => {
-                    // The client asked for usage and the upstream sent none: the gateway's count.
-                    if req.include_usage && usage.is_none() {
-                        frame["model"] = Value::String(req.model.clone());
-                        frame["choices"] = json!([]);
-                        frame["usage"] = json!({"prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output});
-                        let _ = tx.send(openai::sse(&frame)).await;
-                    }
-                    let _ = tx.send(Bytes::from_static(openai::SSE_DONE)).await;
-                }
-                (Err(why), _) => {
-                    let e = Error::new(
-                        ErrorCode::UpstreamError,
-                        format!("The model's upstream failed mid-stream: {why}; billed for what was served"),
-                    );
-                    let _ = tx.send(openai::sse(&openai::error_body(&e, None))).await;
-                }
-                (Ok(()), Err(r)) => {
-                    let _ = tx.send(openai::sse(&r.body())).await;
-                }
-            }
-        });
-        Answer::Stream { request_id, events: rx }
-    }
 }
 
 fn round2(ms: f64) -> f64 {
     (ms * 100.0).round() / 100.0
-}
-
-/// A transport error's cause without URLs (which may name internal hosts).
-fn short_error(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timed out".into()
-    } else if e.is_connect() {
-        "connection refused or unreachable".into()
-    } else if e.is_body() || e.is_decode() {
-        "the body broke off".into()
-    } else {
-        "transport error".into()
-    }
-}
-
-/// Turns float embeddings into base64 of little-endian f32s, as OpenAI's `encoding_format: base64`.
-fn to_base64(body: &mut Value) {
-    use base64::Engine;
-    if let Some(Value::Array(items)) = body.get_mut("data") {
-        for item in items {
-            if let Some(Value::Array(floats)) = item.get("embedding") {
-                let mut bytes = Vec::with_capacity(floats.len() * 4);
-                for f in floats {
-                    bytes.extend_from_slice(&(f.as_f64().unwrap_or(0.0) as f32).to_le_bytes());
-                }
-                item["embedding"] = Value::String(base64::engine::general_purpose::STANDARD.encode(bytes));
-            }
-        }
-    }
 }

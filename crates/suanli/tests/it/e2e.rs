@@ -2,7 +2,6 @@
 
 use crate::harness::Api;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -33,16 +32,7 @@ impl Served {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("the suanli binary starts");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(i) = line.find("http://") {
-                    let _ = tx.send(line[i..].trim().to_string());
-                }
-            }
-        });
-        let url = rx.recv_timeout(Duration::from_secs(30)).expect("serve --demo prints its URL within 30 s");
+        let url = crate::harness::printed_url(&mut child, Duration::from_secs(30));
         Served { child, url }
     }
 
@@ -619,16 +609,7 @@ fn slurm_job_finished_while_suanli_was_down_is_metered_once() {
             .env("SUANLI_LOG", "warn")
             .stdout(Stdio::piped());
         let mut child = c.spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(i) = line.find("http://") {
-                    let _ = tx.send(line[i..].trim().to_string());
-                }
-            }
-        });
-        let url = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+        let url = crate::harness::printed_url(&mut child, Duration::from_secs(30));
         Served { child, url }
     };
     let second = start();

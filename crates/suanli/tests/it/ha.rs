@@ -40,16 +40,7 @@ impl Replica {
                 sink.lock().unwrap().push_str(&(line + "\n"));
             }
         });
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(i) = line.find("http://") {
-                    let _ = tx.send(line[i..].trim().to_string());
-                }
-            }
-        });
-        let url = rx.recv_timeout(Duration::from_secs(60)).expect("serve prints its URL within 60 s");
+        let url = crate::harness::printed_url(&mut child, Duration::from_secs(60));
         Replica { child, url, log }
     }
 

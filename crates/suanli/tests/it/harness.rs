@@ -344,3 +344,19 @@ impl Web {
             .unwrap()
     }
 }
+
+/// The URL a spawned `suanli serve` prints once it listens (its stdout is read to the end by a
+/// thread of its own, so the child never blocks on a full pipe).
+pub fn printed_url(child: &mut std::process::Child, within: Duration) -> String {
+    use std::io::{BufRead, BufReader};
+    let stdout = child.stdout.take().expect("serve's stdout is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(i) = line.find("http://") {
+                let _ = tx.send(line[i..].trim().to_string());
+            }
+        }
+    });
+    rx.recv_timeout(within).unwrap_or_else(|_| panic!("serve printed no URL within {within:?}"))
+}

@@ -1,0 +1,260 @@
+//! Jobs in the store: reading them (one, filtered, by state, counts), their state transitions with audit records, explanations and waiting reasons, and new jobs written many rows a statement.
+
+use crate::rows::{self, job_from_row};
+use crate::{Audit, Dialect, JobFilter, Store, StoreError, StoreResult, WriteTx};
+use sqlx::{AssertSqlSafe, Row};
+use suanli_core::error::{Error, ErrorCode};
+use suanli_core::id::{CentreId, JobId};
+use suanli_core::job::{Job, JobState};
+
+impl Store {
+    pub async fn job(&self, id: &JobId) -> StoreResult<Option<Job>> {
+        let row = sqlx::query(rows::JOB_SELECT_ONE).bind(id.to_string()).fetch_optional(&self.pool).await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    /// Lists jobs newest first, with the filter's conditions; returns at most `limit` (1..=1000).
+    pub async fn jobs(&self, filter: &JobFilter) -> StoreResult<Vec<Job>> {
+        // Only placeholders and fixed fragments go into the SQL text; every value is bound.
+        let mut sql = String::from(rows::JOB_SELECT);
+        let mut conds: Vec<String> = Vec::new();
+        let mut binds: Vec<String> = Vec::new();
+        let next = |v: String, binds: &mut Vec<String>| {
+            binds.push(v);
+            format!("${}", binds.len())
+        };
+        if !filter.states.is_empty() {
+            let ps: Vec<String> = filter.states.iter().map(|s| next(s.as_str().to_owned(), &mut binds)).collect();
+            conds.push(format!("j.state IN ({})", ps.join(", ")));
+        }
+        if let Some(t) = &filter.tenant_id {
+            conds.push(format!("j.tenant_id = {}", next(t.to_string(), &mut binds)));
+        }
+        if let Some(c) = &filter.centre_id {
+            conds.push(format!("j.centre_id = {}", next(c.to_string(), &mut binds)));
+        }
+        if let Some(p) = &filter.provider_id {
+            conds.push(format!("j.centre_id IN (SELECT id FROM centres WHERE provider_id = {})", next(p.to_string(), &mut binds)));
+        }
+        if let Some(b) = &filter.before {
+            conds.push(format!("j.id < {}", next(b.to_string(), &mut binds)));
+        }
+        if !conds.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conds.join(" AND "));
+        }
+        sql.push_str(&format!(" ORDER BY j.id DESC LIMIT {}", filter.limit.clamp(1, 1000)));
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for b in binds {
+            q = q.bind(b);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    /// Accelerator-milliseconds each centre's jobs ran in `[from_ms, to_ms)` (running jobs up to
+    /// `to_ms`), and the earliest start of any job: the scheduler's record of how busy centres were.
+    pub async fn busy_accelerator_ms(&self, from_ms: i64, to_ms: i64) -> StoreResult<(Option<i64>, Vec<(CentreId, i64)>)> {
+        let rows = sqlx::query(
+            "SELECT centre_id, SUM(accelerators * ((CASE WHEN finished_ms IS NULL OR finished_ms > $2 THEN $2 ELSE finished_ms END) \
+               - (CASE WHEN started_ms < $1 THEN $1 ELSE started_ms END))) \
+             FROM jobs WHERE started_ms IS NOT NULL AND centre_id IS NOT NULL AND started_ms < $2 \
+               AND (finished_ms IS NULL OR finished_ms > $1) GROUP BY centre_id",
+        )
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let id: String = r.get(0);
+            let ms: Option<i64> = r.try_get(1).ok();
+            out.push((CentreId::parse(&id).map_err(|e| StoreError::Corrupt(format!("jobs.centre_id {id}: {e}")))?, ms.unwrap_or(0)));
+        }
+        let first: Option<i64> = sqlx::query("SELECT MIN(started_ms) FROM jobs WHERE started_ms IS NOT NULL")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)
+            .ok()
+            .flatten();
+        Ok((first, out))
+    }
+
+    /// Jobs in any of the given states, oldest first (for the dispatch loop).
+    pub async fn jobs_in_states(&self, states: &[JobState]) -> StoreResult<Vec<Job>> {
+        let mut all = Vec::new();
+        for s in states {
+            let rows = sqlx::query(rows::JOB_SELECT_BY_STATE).bind(s.as_str().to_owned()).fetch_all(&self.pool).await?;
+            for r in &rows {
+                all.push(job_from_row(r)?);
+            }
+        }
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(all)
+    }
+
+    /// Number of jobs in each state.
+    pub async fn job_counts(&self) -> StoreResult<Vec<(JobState, i64)>> {
+        let rows = sqlx::query("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetch_all(&self.pool).await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let s: String = r.get(0);
+            out.push((JobState::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("state '{s}'")))?, r.get::<i64, _>(1)));
+        }
+        Ok(out)
+    }
+
+    /// Moves a job from its current state to `to`, applying `change` to the record, in one
+    /// transaction with its audit record. An illegal move is an error and changes nothing.
+    pub async fn transition_job(&self, id: &JobId, to: JobState, audit: Audit, change: impl FnOnce(&mut Job)) -> StoreResult<Job> {
+        let mut tx = self.begin().await?;
+        let job = tx.transition_job(id, to, change).await?;
+        tx.audit(&audit).await?;
+        tx.commit().await?;
+        Ok(job)
+    }
+
+    /// The scheduler's explanation of a job's placement (JSON), if it has one.
+    pub async fn explanation(&self, id: &JobId) -> StoreResult<Option<serde_json::Value>> {
+        let row = sqlx::query("SELECT explain_json FROM jobs WHERE id = $1").bind(id.to_string()).fetch_optional(&self.pool).await?;
+        let Some(text) = row.and_then(|r| r.get::<Option<String>, _>(0)) else { return Ok(None) };
+        serde_json::from_str(&text).map(Some).map_err(|e| StoreError::Corrupt(format!("explanation: {e}")))
+    }
+
+    /// Records why a pending job waits (not a state change, so no audit record).
+    pub async fn set_job_reason(&self, id: &JobId, reason: &str) -> StoreResult<()> {
+        let _guard = self.write_lock.lock().await;
+        sqlx::query("UPDATE jobs SET reason = $1 WHERE id = $2 AND state = 'pending'")
+            .bind(reason.to_owned())
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records the metered usage and cost of a job that ended without a backend report
+    /// (a cancelled job stopped later), once: a job already metered is left alone.
+    pub async fn record_usage(&self, id: &JobId, usage_s: i64, cost: suanli_core::Fen, audit: Audit) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query("UPDATE jobs SET usage_s = $1, cost_fen = $2 WHERE id = $3 AND usage_s IS NULL")
+            .bind(usage_s)
+            .bind(cost.0)
+            .bind(id.to_string())
+            .execute(&mut *tx.tx)
+            .await?;
+        if done.rows_affected() == 1 {
+            tx.audit(&audit).await?;
+        }
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+impl WriteTx<'_> {
+    pub async fn insert_job(&mut self, j: &Job) -> StoreResult<()> {
+        self.insert_jobs(std::slice::from_ref(j)).await
+    }
+
+    /// Stores new jobs, a few hundred rows a statement (one round trip to the database for
+    /// many jobs, which is what lets the job writer's group commits grow cheap).
+    pub async fn insert_jobs(&mut self, jobs: &[impl std::borrow::Borrow<Job>]) -> StoreResult<()> {
+        const COLUMNS: usize = 18;
+        // 500 rows of 18 parameters stay well inside SQLite's and PostgreSQL's limits.
+        for chunk in jobs.chunks(500) {
+            let mut sql = String::with_capacity(256 + chunk.len() * COLUMNS * 5);
+            sql.push_str(
+                "INSERT INTO jobs (id, tenant_id, name, kind, state, accelerators, priority, spec_json, pool_id, centre_id, submitted_ms, placed_ms, started_ms, finished_ms, reason, usage_s, cost_fen, fault) VALUES ",
+            );
+            for r in 0..chunk.len() {
+                use std::fmt::Write;
+                sql.push_str(if r == 0 { "(" } else { ",(" });
+                for c in 0..COLUMNS {
+                    let _ = write!(sql, "{}${}", if c == 0 { "" } else { "," }, r * COLUMNS + c + 1);
+                }
+                sql.push(')');
+            }
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for j in chunk {
+                let j: &Job = j.borrow();
+                let spec = serde_json::to_string(&j.spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                q = q
+                    .bind(j.id.to_string())
+                    .bind(j.tenant_id.to_string())
+                    .bind(j.spec.name.clone())
+                    .bind(j.spec.kind.as_str())
+                    .bind(j.state.as_str())
+                    .bind(j.spec.accelerators as i64)
+                    .bind(j.spec.priority as i64)
+                    .bind(spec)
+                    .bind(j.pool_id.as_ref().map(|p| p.to_string()))
+                    .bind(j.centre_id.as_ref().map(|c| c.to_string()))
+                    .bind(j.submitted_ms)
+                    .bind(j.placed_ms)
+                    .bind(j.started_ms)
+                    .bind(j.finished_ms)
+                    .bind(j.reason.clone())
+                    .bind(j.usage_s)
+                    .bind(j.cost.map(|c| c.0))
+                    .bind(j.fault.map(|f| f.as_str()));
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Stores the scheduler's explanation of a job's placement.
+    pub async fn set_explanation(&mut self, id: &JobId, explanation: &serde_json::Value) -> StoreResult<()> {
+        sqlx::query("UPDATE jobs SET explain_json = $1 WHERE id = $2")
+            .bind(explanation.to_string())
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Records why a pending job waits (not a state change, so no audit record).
+    pub async fn set_job_reason(&mut self, id: &JobId, reason: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE jobs SET reason = $1 WHERE id = $2 AND state = 'pending'")
+            .bind(reason.to_owned())
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Reads a job (locking its row on PostgreSQL), checks the move, applies `change` and writes it back.
+    pub async fn transition_job(&mut self, id: &JobId, to: JobState, change: impl FnOnce(&mut Job)) -> StoreResult<Job> {
+        let sql = match self.dialect {
+            Dialect::Postgres => rows::JOB_SELECT_ONE_FOR_UPDATE,
+            Dialect::Sqlite => rows::JOB_SELECT_ONE,
+        };
+        let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(&mut *self.tx).await?;
+        let mut job = job_from_row(&row.ok_or_else(|| Error::new(ErrorCode::JobNotFound, format!("no job {id}")))?)?;
+        let from = job.state;
+        job.state = from.transition(to)?;
+        change(&mut job);
+        job.state = to;
+        let done = sqlx::query(
+            "UPDATE jobs SET state = $1, pool_id = $2, centre_id = $3, placed_ms = $4, started_ms = $5, finished_ms = $6, reason = $7, usage_s = $8, cost_fen = $9, fault = $10 \
+             WHERE id = $11 AND state = $12",
+        )
+        .bind(job.state.as_str())
+        .bind(job.pool_id.as_ref().map(|p| p.to_string()))
+        .bind(job.centre_id.as_ref().map(|c| c.to_string()))
+        .bind(job.placed_ms)
+        .bind(job.started_ms)
+        .bind(job.finished_ms)
+        .bind(job.reason.clone())
+        .bind(job.usage_s)
+        .bind(job.cost.map(|c| c.0))
+        .bind(job.fault.map(|f| f.as_str()))
+        .bind(id.to_string())
+        .bind(from.as_str())
+        .execute(&mut *self.tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(Error::new(ErrorCode::IllegalTransition, format!("job {id} changed state concurrently; try again")).into());
+        }
+        Ok(job)
+    }
+}
