@@ -9,6 +9,7 @@
 
 use crate::Caller;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use suanli_core::catalogue::Catalogue;
@@ -19,7 +20,7 @@ use suanli_core::job::{Job, JobSpec};
 use suanli_core::region::Regions;
 use suanli_dispatch::engine::Engine;
 use suanli_dispatch::ids::Ids;
-use suanli_store::{Audit, JobFilter, JobWriter, Store, StoreError};
+use suanli_store::{Audit, JobFilter, JobKey, JobWriter, Store, StoreError};
 
 /// How old the registry copy behind the feasibility check may be.
 const REGISTRY_FRESH: Duration = Duration::from_secs(1);
@@ -81,14 +82,61 @@ impl Jobs {
     /// Validates a spec, refuses a job no pool could ever run, and stores it as pending with
     /// its audit record; answers once it is committed.
     pub async fn create(&self, actor: &str, tenant: TenantId, spec: JobSpec) -> Result<Job, StoreError> {
+        self.store_new(actor, tenant, spec, None).await
+    }
+
+    /// Submits as [`Jobs::create`] does, under the tenant's idempotency key. The first
+    /// submission with a key stores the job. A retry with the same key and the same spec
+    /// answers that job (`true`: replayed), also when another replica stored it or when the first
+    /// answer was lost on the way; so a client that retries after a timeout or a failover never
+    /// submits twice. The same key with another spec is refused (`idempotency_key_reused`).
+    pub async fn create_idempotent(&self, actor: &str, tenant: TenantId, spec: JobSpec, key: &str) -> Result<(Job, bool), StoreError> {
+        check_key(key)?;
+        let fingerprint = hex::encode(Sha256::digest(serde_json::to_vec(&spec).map_err(|e| StoreError::Corrupt(e.to_string()))?));
+        if let Some(done) = self.replay(&tenant, key, &fingerprint).await? {
+            return Ok((done, true));
+        }
+        match self.store_new(actor, tenant.clone(), spec, Some((key, fingerprint.clone()))).await {
+            Ok(job) => Ok((job, false)),
+            // A submission with the same key may have committed first (a concurrent retry).
+            Err(e) => self.replay(&tenant, key, &fingerprint).await?.map(|done| (done, true)).ok_or(e),
+        }
+    }
+
+    /// The job a used key names, or the refusal of a key used for another spec.
+    async fn replay(&self, tenant: &TenantId, key: &str, fingerprint: &str) -> Result<Option<Job>, StoreError> {
+        let Some(used) = self.store.job_key(tenant, key).await? else { return Ok(None) };
+        if used.fingerprint != fingerprint {
+            return Err(Error::new(
+                ErrorCode::IdempotencyKeyReused,
+                format!("the Idempotency-Key '{key}' was used for another job spec (job {})", used.job_id),
+            )
+            .into());
+        }
+        let job = self.store.job(&used.job_id).await?;
+        job.map(Some)
+            .ok_or_else(|| StoreError::Corrupt(format!("the idempotency key '{key}' names job {}, which is not stored", used.job_id)))
+    }
+
+    async fn store_new(&self, actor: &str, tenant: TenantId, spec: JobSpec, key: Option<(&str, String)>) -> Result<Job, StoreError> {
         spec.validate(&self.catalogue, &self.regions, self.ids.now_ms())?;
         self.engine.may_submit(&tenant)?;
         self.check_feasible(&spec).await?;
         let (t, e) = self.ids.parts();
         let job = Job::pending(JobId::generate(t, e), tenant, spec, t);
-        let detail = json!({"tenant": job.tenant_id, "accelerators": job.spec.accelerators, "kind": job.spec.kind});
+        let key = key.map(|(key, fingerprint)| JobKey {
+            tenant_id: job.tenant_id.clone(),
+            key: key.to_owned(),
+            job_id: job.id.clone(),
+            fingerprint,
+            created_ms: t,
+        });
+        let mut detail = json!({"tenant": job.tenant_id, "accelerators": job.spec.accelerators, "kind": job.spec.kind});
+        if let Some(k) = &key {
+            detail["idempotency_key"] = json!(k.key);
+        }
         // Group-committed with whatever other submissions wait; answered after the commit.
-        self.writer.insert(job.clone(), self.audit(actor, "job.submit", job.id.as_str(), detail)).await?;
+        self.writer.insert(job.clone(), self.audit(actor, "job.submit", job.id.as_str(), detail), key).await?;
         self.engine.wake();
         Ok(job)
     }
@@ -242,4 +290,15 @@ pub async fn visible_job(store: &Store, caller: &Caller, id: &JobId) -> Result<J
         },
     };
     if visible { Ok(job) } else { Err(not_found()) }
+}
+
+/// An idempotency key is 1 to 200 visible ASCII characters (a UUID, say).
+fn check_key(key: &str) -> Result<(), Error> {
+    if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::new(
+            ErrorCode::InvalidIdempotencyKey,
+            "an Idempotency-Key is 1 to 200 visible ASCII characters, such as a UUID",
+        ));
+    }
+    Ok(())
 }

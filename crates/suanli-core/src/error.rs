@@ -51,6 +51,8 @@ error_table! {
     InvalidId => ("invalid_id", 400, "An identifier is malformed", "编号格式不正确"),
     InvalidAmount => ("invalid_amount", 422, "An amount of money is invalid", "金额无效"),
     InvalidCount => ("invalid_count", 422, "A count must be a positive whole number within limits", "数量须为范围内的正整数"),
+    InvalidIdempotencyKey => ("invalid_idempotency_key", 400, "An Idempotency-Key must be 1 to 200 visible ASCII characters", "幂等键须为 1 至 200 个可见 ASCII 字符"),
+    IdempotencyKeyReused => ("idempotency_key_reused", 422, "This Idempotency-Key was used for a different request", "该幂等键已用于另一个不同的请求"),
     InvalidName => ("invalid_name", 422, "A name is empty or too long", "名称为空或过长"),
     InvalidUscc => ("invalid_uscc", 422, "The unified social credit code is invalid", "统一社会信用代码无效"),
     InvalidRegion => ("invalid_region", 422, "The region is not known", "地区未知"),

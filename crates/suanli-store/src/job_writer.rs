@@ -5,7 +5,7 @@
 //! group's commit fails, its jobs are stored again one at a time, so a job that cannot be
 //! stored fails alone and its neighbours are not refused for it.
 
-use crate::{Audit, Store, StoreError};
+use crate::{Audit, JobKey, Store, StoreError};
 use suanli_core::job::Job;
 use tokio::sync::{mpsc, oneshot};
 
@@ -15,11 +15,13 @@ const MAX_GROUP: usize = 2048;
 const QUEUE: usize = 8192;
 
 type Reply = oneshot::Sender<Result<(), String>>;
+/// One submission: the job, its audit record, its idempotency key if the caller sent one.
+type Entry = (Job, Audit, Option<JobKey>, Reply);
 
 /// A handle on the job writer; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct JobWriter {
-    queue: mpsc::Sender<(Job, Audit, Reply)>,
+    queue: mpsc::Sender<Entry>,
 }
 
 impl JobWriter {
@@ -30,10 +32,11 @@ impl JobWriter {
         JobWriter { queue }
     }
 
-    /// Stores a new job with its audit record; returns once it is committed.
-    pub async fn insert(&self, job: Job, audit: Audit) -> Result<(), StoreError> {
+    /// Stores a new job with its audit record (and its idempotency key, which fails the insert
+    /// if its tenant used it already); returns once it is committed.
+    pub async fn insert(&self, job: Job, audit: Audit, key: Option<JobKey>) -> Result<(), StoreError> {
         let (reply, done) = oneshot::channel();
-        self.queue.send((job, audit, reply)).await.map_err(|_| StoreError::Corrupt("the job writer has stopped".into()))?;
+        self.queue.send((job, audit, key, reply)).await.map_err(|_| StoreError::Corrupt("the job writer has stopped".into()))?;
         match done.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(StoreError::Corrupt(format!("storing the job failed: {e}"))),
@@ -42,7 +45,7 @@ impl JobWriter {
     }
 }
 
-async fn writer(store: Store, mut rx: mpsc::Receiver<(Job, Audit, Reply)>) {
+async fn writer(store: Store, mut rx: mpsc::Receiver<Entry>) {
     while let Some(first) = rx.recv().await {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -51,11 +54,11 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<(Job, Audit, Reply)>) {
                 Err(_) => break,
             }
         }
-        let all: Vec<(&Job, &Audit)> = group.iter().map(|(j, a, _)| (j, a)).collect();
+        let all: Vec<(&Job, &Audit, Option<&JobKey>)> = group.iter().map(|(j, a, k, _)| (j, a, k.as_ref())).collect();
         if let Err(e) = commit(&store, &all).await {
             tracing::warn!(error = %e, jobs = group.len(), "a group of new jobs failed to commit; storing them one at a time");
-            for (job, audit, reply) in group {
-                let one = commit(&store, &[(&job, &audit)]).await.map_err(|e| {
+            for (job, audit, key, reply) in group {
+                let one = commit(&store, &[(&job, &audit, key.as_ref())]).await.map_err(|e| {
                     tracing::error!(job = %job.id, error = %e, "storing a new job failed");
                     "the job could not be stored".to_string()
                 });
@@ -63,16 +66,19 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<(Job, Audit, Reply)>) {
             }
             continue;
         }
-        for (_, _, reply) in group {
+        for (_, _, _, reply) in group {
             let _ = reply.send(Ok(()));
         }
     }
 }
 
-async fn commit(store: &Store, jobs: &[(&Job, &Audit)]) -> Result<(), StoreError> {
-    let (rows, audits): (Vec<&Job>, Vec<&Audit>) = jobs.iter().copied().unzip();
+async fn commit(store: &Store, jobs: &[(&Job, &Audit, Option<&JobKey>)]) -> Result<(), StoreError> {
+    let rows: Vec<&Job> = jobs.iter().map(|e| e.0).collect();
+    let audits: Vec<&Audit> = jobs.iter().map(|e| e.1).collect();
+    let keys: Vec<&JobKey> = jobs.iter().filter_map(|e| e.2).collect();
     let mut tx = store.begin().await?;
     tx.insert_jobs(&rows).await?;
     tx.audit_many(&audits).await?;
+    tx.insert_job_keys(&keys).await?;
     tx.commit().await
 }

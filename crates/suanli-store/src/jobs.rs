@@ -4,7 +4,7 @@ use crate::rows::{self, job_from_row};
 use crate::{Audit, Dialect, JobFilter, Store, StoreError, StoreResult, WriteTx};
 use sqlx::{AssertSqlSafe, Row};
 use suanli_core::error::{Error, ErrorCode};
-use suanli_core::id::{CentreId, JobId};
+use suanli_core::id::{CentreId, JobId, TenantId};
 use suanli_core::job::{Job, JobState};
 
 impl Store {
@@ -150,7 +150,55 @@ impl Store {
     }
 }
 
+/// A tenant's idempotency key for one job submission: a retry with the same key and the same
+/// spec answers the job stored the first time, whichever replica stored it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobKey {
+    pub tenant_id: TenantId,
+    pub key: String,
+    pub job_id: JobId,
+    /// A digest of the submission's spec, so a key sent again with another spec is told apart.
+    pub fingerprint: String,
+    pub created_ms: i64,
+}
+
+impl Store {
+    /// The job a tenant's idempotency key names, if the key was used.
+    pub async fn job_key(&self, tenant: &TenantId, key: &str) -> StoreResult<Option<JobKey>> {
+        let row = sqlx::query("SELECT job_id, fingerprint, created_ms FROM job_keys WHERE tenant_id = $1 AND idem_key = $2")
+            .bind(tenant.to_string())
+            .bind(key.to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(JobKey {
+                tenant_id: tenant.clone(),
+                key: key.to_owned(),
+                job_id: JobId::parse(&r.get::<String, _>(0))?,
+                fingerprint: r.get(1),
+                created_ms: r.get(2),
+            })
+        })
+        .transpose()
+    }
+}
+
 impl WriteTx<'_> {
+    /// Records idempotency keys; a key already used by its tenant fails the transaction.
+    pub async fn insert_job_keys(&mut self, keys: &[&JobKey]) -> StoreResult<()> {
+        for k in keys {
+            sqlx::query("INSERT INTO job_keys (tenant_id, idem_key, job_id, fingerprint, created_ms) VALUES ($1, $2, $3, $4, $5)")
+                .bind(k.tenant_id.to_string())
+                .bind(k.key.clone())
+                .bind(k.job_id.to_string())
+                .bind(k.fingerprint.clone())
+                .bind(k.created_ms)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
     pub async fn insert_job(&mut self, j: &Job) -> StoreResult<()> {
         self.insert_jobs(std::slice::from_ref(j)).await
     }

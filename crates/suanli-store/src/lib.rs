@@ -26,6 +26,7 @@ pub mod vouchers;
 
 pub use backends::BackendBinding;
 pub use job_writer::JobWriter;
+pub use jobs::JobKey;
 pub use lease::Fence;
 pub use ledger::{Effect, LedgerAnswer, LedgerRequest, LedgerService, Plan, Precondition, ProgrammeClose, StoredAccount};
 use rows::{centre_from_row, pool_from_row, tenant_from_row};

@@ -498,10 +498,24 @@ CREATE TABLE leader_lease (
 )
 "#,
     ),
+    (
+        13,
+        "idempotency keys of job submissions: a tenant's key names one job, with the fingerprint of the spec it was sent with",
+        r#"
+CREATE TABLE job_keys (
+    tenant_id TEXT NOT NULL,
+    idem_key TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, idem_key)
+)
+"#,
+    ),
 ];
 
 /// The latest schema version this build knows.
-pub const LATEST: i64 = 12;
+pub const LATEST: i64 = 13;
 
 pub async fn run(store: &Store) -> StoreResult<()> {
     let mut tx = store.begin().await?;

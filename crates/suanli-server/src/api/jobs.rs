@@ -7,7 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, OptionalJsonBody, Query};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use suanli_core::error::ErrorCode;
 use suanli_core::id::{CentreId, JobId, TenantId};
 use suanli_core::job::{Job, JobSpec, JobState};
@@ -17,14 +17,36 @@ use suanli_store::JobFilter;
 
 /// Submits a job. A tenant submits for itself; the operator names the tenant. A job that
 /// no pool in the city could ever run is refused (`job_unsatisfiable`) with the reason.
+/// With an `Idempotency-Key`, a retry with the same key and spec answers the job stored the
+/// first time (`Idempotent-Replayed: true`) on any replica, so retrying after a timeout or a
+/// failover never submits twice.
 #[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])), request_body = JobIn,
-    responses((status = 201, body = JobOut), (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 200 visible ASCII characters (a UUID, say), unique per tenant")),
+    responses((status = 201, body = JobOut, headers(("Idempotent-Replayed" = String, description = "`true` when this answers an earlier submission with the same key"))),
+        (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
         (status = 409, description = "unfunded_jobs_limit: too many of the tenant's jobs wait for funds", body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
-pub async fn submit_job(State(s): State<AppState>, c: Caller, JsonBody(body): JsonBody<JobIn>) -> ApiResult<(StatusCode, Json<JobOut>)> {
+pub async fn submit_job(
+    State(s): State<AppState>,
+    c: Caller,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<JobIn>,
+) -> ApiResult<(StatusCode, [(&'static str, &'static str); 1], Json<JobOut>)> {
     let tenant_id = submitting_tenant(&s, &c, body.tenant_id.as_deref()).await?;
     let spec = spec_from(body)?;
-    let job = create_job(&s, &c.0.actor(), tenant_id, spec).await?;
-    Ok((StatusCode::CREATED, Json(JobOut::from(&job))))
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => Some(v.to_str().map_err(|_| {
+            ApiError::new(ErrorCode::InvalidIdempotencyKey, "an Idempotency-Key is 1 to 200 visible ASCII characters, such as a UUID")
+        })?),
+    };
+    let (job, replayed) = match key {
+        None => (s.jobs.create(&c.0.actor(), tenant_id, spec).await?, false),
+        Some(key) => s.jobs.create_idempotent(&c.0.actor(), tenant_id, spec, key).await?,
+    };
+    if !replayed {
+        s.metrics.jobs_submitted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    Ok((StatusCode::CREATED, [("idempotent-replayed", if replayed { "true" } else { "false" })], Json(JobOut::from(&job))))
 }
 
 /// The tenant a submission is for: a tenant's own, or the one the operator names.

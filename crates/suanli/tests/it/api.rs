@@ -812,6 +812,61 @@ async fn web_error_pages_api_docs_and_honest_money() {
     assert!(page.contains(&shown), "the bill to the fen ({shown}): {page}");
 }
 
+/// A submission under an `Idempotency-Key` is stored once however often it is sent, also
+/// when the copies race; the same key with another spec, and a malformed key, are refused and
+/// store nothing; keys are per tenant.
+#[tokio::test]
+async fn idempotency_keys_store_a_submission_once() {
+    idempotency_keys(&TestServer::start().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_keys_store_a_submission_once_on_postgresql() {
+    let (ts, _) = TestServer::start_pg().await;
+    idempotency_keys(&ts).await;
+}
+
+async fn idempotency_keys(ts: &TestServer) {
+    let t = ts.as_role("tenant");
+    let spec = json!({"name": "sweep-7", "kind": "training", "accelerators": 1, "duration_s": 600});
+    let count = |v: &Value| v["items"].as_array().unwrap().iter().filter(|j| j["name"] == "sweep-7").count();
+
+    let (s, first, replayed) = t.post_keyed("/api/v1/jobs", &spec, "3f1c2a9e-retry").await;
+    assert_eq!((s, replayed.as_deref()), (StatusCode::CREATED, Some("false")), "{first}");
+    let (s, again, replayed) = t.post_keyed("/api/v1/jobs", &spec, "3f1c2a9e-retry").await;
+    assert_eq!((s, replayed.as_deref()), (StatusCode::CREATED, Some("true")), "{again}");
+    assert_eq!(again["id"], first["id"], "a retry answers the job stored the first time");
+
+    // Twenty copies racing with one new key store one job, and all answer it.
+    let racing: Vec<_> = (0..20).map(|_| t.post_keyed("/api/v1/jobs", &spec, "race-1")).collect();
+    let answers = futures_util::future::join_all(racing).await;
+    let ids: std::collections::BTreeSet<_> =
+        answers.iter().map(|(s, v, _)| (assert_eq!(*s, StatusCode::CREATED, "{v}"), v["id"].to_string()).1).collect();
+    assert_eq!(ids.len(), 1, "racing copies answer one job: {ids:?}");
+    assert_eq!(answers.iter().filter(|a| a.2.as_deref() == Some("false")).count(), 1, "exactly one copy stored it");
+    assert_eq!(count(&t.get("/api/v1/jobs?limit=1000").await.1), 2);
+
+    // The same key with another spec, and malformed keys: refused, nothing stored.
+    let other = json!({"name": "sweep-7", "kind": "training", "accelerators": 2, "duration_s": 600});
+    let (s, v, _) = t.post_keyed("/api/v1/jobs", &other, "3f1c2a9e-retry").await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("idempotency_key_reused")), "{v}");
+    for bad in ["", &"k".repeat(201), "has space"] {
+        let (s, v, _) = t.post_keyed("/api/v1/jobs", &spec, bad).await;
+        assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_idempotency_key")), "{bad:?}: {v}");
+    }
+    assert_eq!(count(&t.get("/api/v1/jobs?limit=1000").await.1), 2, "refusals store nothing");
+
+    // Keys belong to their tenant: the operator's submission for another tenant with the same key is its own.
+    let (_, tenants) = ts.as_role("operator").get("/api/v1/tenants?limit=1000").await;
+    let mine = t.get("/api/v1/me").await.1["tenant_id"].clone();
+    let other_tenant = tenants["items"].as_array().unwrap().iter().map(|x| x["id"].clone()).find(|id| *id != mine).unwrap();
+    let mut for_other = spec.clone();
+    for_other["tenant_id"] = other_tenant;
+    let (s, v, replayed) = ts.as_role("operator").post_keyed("/api/v1/jobs", &for_other, "3f1c2a9e-retry").await;
+    assert_eq!((s, replayed.as_deref()), (StatusCode::CREATED, Some("false")), "{v}");
+    assert_ne!(v["id"], first["id"]);
+}
+
 /// Issue 20's batch endpoint: a sweep of specs in one request and one commit; each refused
 /// spec carries its index and code; all-or-nothing with one bad spec stores nothing.
 #[tokio::test]

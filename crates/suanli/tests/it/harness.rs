@@ -186,6 +186,15 @@ impl Api {
         self.send(self.http.post(format!("{}{path}", self.url)).json(body)).await
     }
 
+    /// A POST with an `Idempotency-Key`; answers also the `Idempotent-Replayed` header.
+    pub async fn post_keyed(&self, path: &str, body: &Value, key: &str) -> (StatusCode, Value, Option<String>) {
+        let req = self.authed(self.http.post(format!("{}{path}", self.url)).header("idempotency-key", key).json(body));
+        let resp = req.send().await.expect("request reaches the test server");
+        let replayed = resp.headers().get("idempotent-replayed").map(|v| v.to_str().unwrap().to_string());
+        let status = resp.status();
+        (status, serde_json::from_str(&resp.text().await.unwrap()).unwrap_or(Value::Null), replayed)
+    }
+
     pub async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
         self.send(self.http.put(format!("{}{path}", self.url)).json(body)).await
     }
