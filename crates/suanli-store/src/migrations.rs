@@ -498,10 +498,31 @@ CREATE TABLE leader_lease (
 )
 "#,
     ),
+    (
+        13,
+        "time-sliced run segments: each stopped run of a preemptible job, where it ran, what it metered and cost, the work it did and why it stopped",
+        r#"
+CREATE TABLE job_segments (
+    job_id TEXT NOT NULL REFERENCES jobs (id),
+    seq BIGINT NOT NULL,
+    centre_id TEXT NOT NULL REFERENCES centres (id),
+    pool_id TEXT NOT NULL REFERENCES pools (id),
+    accelerator TEXT NOT NULL,
+    started_ms BIGINT NOT NULL,
+    ended_ms BIGINT NOT NULL,
+    usage_s BIGINT NOT NULL,
+    work_ref_s BIGINT NOT NULL,
+    cost_fen BIGINT NOT NULL,
+    ended_by TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (job_id, seq)
+)
+"#,
+    ),
 ];
 
 /// The latest schema version this build knows.
-pub const LATEST: i64 = 12;
+pub const LATEST: i64 = 13;
 
 pub async fn run(store: &Store) -> StoreResult<()> {
     let mut tx = store.begin().await?;

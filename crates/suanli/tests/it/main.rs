@@ -17,4 +17,5 @@ mod simulate;
 mod slurm;
 mod store;
 mod tidy;
+mod timeslice;
 mod workload;
