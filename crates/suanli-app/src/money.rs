@@ -198,7 +198,13 @@ impl Money {
                 }
                 _ => Fen::ZERO,
             };
-            let expected = b.rule.charge(metered);
+            // A time-sliced job's earlier runs are charged in full, each at its own pool's price.
+            let mut segments_charge = 0;
+            for seg in self.store.job_segments(&b.job_id).await? {
+                let (Some(j), Some(pool)) = (&job, pools.get(seg.pool_id.as_str())) else { continue };
+                segments_charge += Fen::charge(pool.price_per_hour, j.spec.accelerators, seg.usage_s, pool.partner_discount_pct).0;
+            }
+            let expected = Fen(segments_charge + b.rule.charge(metered).0);
             if expected != b.charge {
                 bad(format!("the bill charges {} but the metered usage under rule {} gives {}", b.charge, b.rule.as_str(), expected));
             }

@@ -376,6 +376,81 @@ impl RunBounds {
     }
 }
 
+/// How a time-sliced run segment ended (the job goes on with its progress kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SegmentEnd {
+    /// Its lease ended and another job took its accelerators; it waits for its next turn.
+    Yielded,
+    /// Its lease ended and it moved to another accelerator type of its centre.
+    Migrated,
+    /// A higher-priority job preempted it mid-lease.
+    Preempted,
+}
+
+impl SegmentEnd {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SegmentEnd::Yielded => "yielded",
+            SegmentEnd::Migrated => "migrated",
+            SegmentEnd::Preempted => "preempted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SegmentEnd> {
+        [SegmentEnd::Yielded, SegmentEnd::Migrated, SegmentEnd::Preempted].into_iter().find(|e| e.as_str() == s)
+    }
+}
+
+/// One stopped run of a time-sliced job: where it ran, what it metered and what it cost, how
+/// much of the job's work it did (reference seconds) and why it stopped. The job's last run is
+/// not a segment: it is the job's own `usage_s` and `cost`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Segment {
+    pub job_id: JobId,
+    /// 1, 2, ... in the order the runs happened.
+    pub seq: u32,
+    pub centre_id: CentreId,
+    pub pool_id: PoolId,
+    pub accelerator: String,
+    pub started_ms: UnixMs,
+    pub ended_ms: UnixMs,
+    /// Seconds per accelerator it ran, as the backend metered them when it was stopped.
+    pub usage_s: i64,
+    /// Seconds of the job's reference duration it completed (restore time excluded).
+    pub work_ref_s: i64,
+    /// What it ran, at its pool's price and discount.
+    pub cost: Fen,
+    pub end: SegmentEnd,
+    pub reason: String,
+}
+
+/// The sums over a job's segments: what its earlier runs metered, cost and completed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SegmentTotals {
+    pub segments: u32,
+    pub usage_s: i64,
+    pub cost: Fen,
+    pub work_ref_s: i64,
+}
+
+impl SegmentTotals {
+    pub fn of(segments: &[Segment]) -> SegmentTotals {
+        segments.iter().fold(SegmentTotals::default(), |t, s| SegmentTotals {
+            segments: t.segments + 1,
+            usage_s: t.usage_s + s.usage_s,
+            cost: Fen(t.cost.0 + s.cost.0),
+            work_ref_s: t.work_ref_s + s.work_ref_s,
+        })
+    }
+
+    /// Reference seconds of work left of a job of `duration_s` (at least one).
+    pub fn remaining_ref_s(&self, duration_s: i64) -> i64 {
+        (duration_s - self.work_ref_s).max(1)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     pub id: JobId,

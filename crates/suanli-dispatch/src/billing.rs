@@ -12,7 +12,7 @@ use suanli_core::catalogue::Catalogue;
 use suanli_core::centre::{Centre, PartnerStatus, Pool};
 use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::{AuditId, BillId, JobId};
-use suanli_core::job::{Fault, Job, JobState};
+use suanli_core::job::{Fault, Job, JobState, SegmentTotals};
 use suanli_core::money::Fen;
 use suanli_core::time::UnixMs;
 use suanli_ledger::Ledger;
@@ -96,6 +96,40 @@ impl Billing {
     ) -> Result<Result<(), HoldRefused>, StoreError> {
         let hold_s = (est_run_s * HOLD_FACTOR).ceil().max(1.0) as i64;
         let estimate = Fen::charge(pool.price_per_hour, job.spec.accelerators, hold_s, pool.partner_discount_pct);
+        self.hold_amount(job, pool, centre, estimate, hold_s, now).await
+    }
+
+    /// Tops a time-sliced job's holds up before its next lease on `pool`: what its earlier runs
+    /// cost (`spent`) plus the rest of its work there, less what its open holds to this
+    /// provider already reserve.
+    pub async fn hold_top_up(
+        &self,
+        job: &Job,
+        pool: &Pool,
+        centre: &Centre,
+        est_run_s: f64,
+        spent: Fen,
+        now: UnixMs,
+    ) -> Result<Result<(), HoldRefused>, StoreError> {
+        let hold_s = (est_run_s * HOLD_FACTOR).ceil().max(1.0) as i64;
+        let needed = Fen::charge(pool.price_per_hour, job.spec.accelerators, hold_s, pool.partner_discount_pct).0 + spent.0;
+        let receivable = chart::receivable(centre.provider_id.as_str()).id;
+        let history = self.store.ledger_transfers_by_reference(job.id.as_str()).await?;
+        let held: i64 = open_holds(&history).iter().filter(|h| h.credit_account == receivable).map(|h| h.amount.0).sum();
+        self.hold_amount(job, pool, centre, Fen(needed - held), hold_s, now).await
+    }
+
+    /// Holds `estimate` for a job: the voucher's share and the rest from cash, as two linked
+    /// pending transfers to the provider's receivable, keyed by the job and `now`.
+    async fn hold_amount(
+        &self,
+        job: &Job,
+        pool: &Pool,
+        centre: &Centre,
+        estimate: Fen,
+        hold_s: i64,
+        now: UnixMs,
+    ) -> Result<Result<(), HoldRefused>, StoreError> {
         if !estimate.is_positive() {
             return Ok(Ok(()));
         }
@@ -192,40 +226,54 @@ impl Billing {
         }
         let history = self.store.ledger_transfers_by_reference(job_id.as_str()).await?;
         let holds = open_holds(&history);
-        let pool = match (&job.pool_id, &job.centre_id) {
+        // A time-sliced job's earlier runs: charged in full (their work was kept), at the centre
+        // they all ran at; a job cancelled between leases is billed where it last ran.
+        let segments = self.store.job_segments(job_id).await?;
+        let done = SegmentTotals::of(&segments);
+        let last = segments.last();
+        let (pool_id, centre_id) = (
+            job.pool_id.clone().or_else(|| last.map(|s| s.pool_id.clone())),
+            job.centre_id.clone().or_else(|| last.map(|s| s.centre_id.clone())),
+        );
+        let pool = match (&pool_id, &centre_id) {
             (Some(p), Some(c)) => self.store.pools_of(c).await?.into_iter().find(|x| &x.id == p),
             _ => None,
         };
-        let centre = match &job.centre_id {
+        let centre = match &centre_id {
             Some(c) => self.store.centre(c).await?,
             None => None,
         };
-        let usage_s = job.usage_s.unwrap_or(0);
+        let usage_s = done.usage_s + job.usage_s.unwrap_or(0);
         let rule = charge_rule(&job);
-        let charge = rule.charge(job.cost.unwrap_or(Fen::ZERO));
+        let charge = Fen(done.cost.0 + rule.charge(job.cost.unwrap_or(Fen::ZERO)).0);
         let tenant = job.tenant_id.as_str();
         let cash = chart::cash(tenant);
         let receivable = centre.as_ref().map(|c| chart::receivable(c.provider_id.as_str()));
+        let placed_ms = job.placed_ms.or_else(|| segments.first().map(|s| s.started_ms)).unwrap_or(now);
         let (programme, ratio) = match (&pool, &centre) {
-            (Some(p), Some(c)) => self.ratio(p, c, job.placed_ms.unwrap_or(now)).await?,
+            (Some(p), Some(c)) => self.ratio(p, c, placed_ms).await?,
             _ => (None, 0),
         };
-        // The holds this bill posts against: the newest of each kind that pays this provider.
-        let pick = |reason: ReasonCode| {
-            holds.iter().rev().find(|h| h.reason == reason && receivable.as_ref().is_some_and(|r| r.id == h.credit_account)).copied()
+        // The holds this bill posts against: every open one of each kind that pays this
+        // provider (one of each, unless time-sliced runs topped them up), oldest first.
+        let paying = |reason: ReasonCode| -> Vec<&Transfer> {
+            holds.iter().filter(|h| h.reason == reason && receivable.as_ref().is_some_and(|r| r.id == h.credit_account)).copied().collect()
         };
-        let voucher_hold = pick(ReasonCode::VoucherSpend);
-        let cash_hold = pick(ReasonCode::JobCharge);
-        let held = Holds { voucher: voucher_hold.map_or(Fen::ZERO, |h| h.amount), cash: cash_hold.map_or(Fen::ZERO, |h| h.amount) };
+        let (voucher_holds, cash_holds) = (paying(ReasonCode::VoucherSpend), paying(ReasonCode::JobCharge));
+        let sum = |hs: &[&Transfer]| Fen(hs.iter().map(|h| h.amount.0).sum());
+        let held = Holds { voucher: sum(&voucher_holds), cash: sum(&cash_holds) };
         let pay = voucher::pay(charge, ratio, held);
         let mut transfers = Vec::new();
-        for (hold, amount) in [(voucher_hold, pay.voucher), (cash_hold, pay.cash_from_hold)] {
-            if let Some(h) = hold {
+        for (hs, amount) in [(&voucher_holds, pay.voucher), (&cash_holds, pay.cash_from_hold)] {
+            let mut left = amount.0;
+            for h in hs.iter() {
                 let id = TransferId::derive("bill", &h.id.to_hex());
-                transfers.push(if amount.is_positive() { Transfer::post(id, h, Some(amount), now) } else { Transfer::void(id, h, now) });
+                let take = left.min(h.amount.0);
+                left -= take;
+                transfers.push(if take > 0 { Transfer::post(id, h, Some(Fen(take)), now) } else { Transfer::void(id, h, now) });
             }
         }
-        let used: HashSet<TransferId> = [voucher_hold, cash_hold].into_iter().flatten().map(|h| h.id).collect();
+        let used: HashSet<TransferId> = voucher_holds.iter().chain(&cash_holds).map(|h| h.id).collect();
         for h in holds.iter().filter(|h| !used.contains(&h.id)) {
             transfers.push(Transfer::void(TransferId::derive("bill", &h.id.to_hex()), h, now));
         }
@@ -253,8 +301,8 @@ impl Billing {
             job_id: job_id.clone(),
             tenant_id: job.tenant_id.clone(),
             provider_id: centre.as_ref().map(|c| c.provider_id.clone()),
-            centre_id: job.centre_id.clone(),
-            pool_id: job.pool_id.clone(),
+            centre_id,
+            pool_id,
             programme_id: programme.as_ref().filter(|_| pay.voucher.is_positive()).map(|p| p.id.clone()),
             rule,
             usage_s,

@@ -21,6 +21,9 @@ use tokio::sync::Notify;
 mod chunked;
 mod place;
 mod report;
+mod timeslice;
+
+pub use timeslice::Timeslicing;
 
 /// How the live path schedules: the policy, its configuration and the speed model.
 #[derive(Debug, Clone)]
@@ -53,6 +56,10 @@ pub struct RoundReport {
     pub billed: u32,
     /// Jobs taken back from an unavailable centre before they started.
     pub replaced: u32,
+    /// Time-sliced jobs moved to another accelerator type at a lease's end.
+    pub migrated: u32,
+    /// Time-sliced jobs that gave their accelerators to another job at a lease's end.
+    pub yielded: u32,
 }
 
 pub struct Engine {
@@ -86,6 +93,12 @@ pub struct Engine {
     unfunded_expiry_ms: std::sync::atomic::AtomicI64,
     /// How many jobs one tenant may have waiting for funds.
     unfunded_limit: std::sync::atomic::AtomicUsize,
+    /// Time-sliced leases for preemptible jobs; `None` (the default): every job placed once.
+    timeslicing: std::sync::RwLock<Option<Timeslicing>>,
+    /// When each running time-sliced job's current lease began, if renewed since it started.
+    lease_from: std::sync::Mutex<HashMap<JobId, i64>>,
+    /// The stopped runs of every job still in flight, read from the store each round.
+    segments: std::sync::RwLock<HashMap<JobId, Vec<suanli_core::job::Segment>>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -120,6 +133,9 @@ impl Engine {
             unfunded: std::sync::Mutex::default(),
             unfunded_expiry_ms: std::sync::atomic::AtomicI64::new(crate::unfunded::DEFAULT_EXPIRY_MS),
             unfunded_limit: std::sync::atomic::AtomicUsize::new(crate::unfunded::DEFAULT_PER_TENANT),
+            timeslicing: std::sync::RwLock::new(None),
+            lease_from: std::sync::Mutex::default(),
+            segments: std::sync::RwLock::default(),
         }
     }
 
@@ -193,16 +209,7 @@ impl Engine {
     /// Moves a placed or running job back to pending (to be placed again), forgetting where it
     /// was, and releases its holds; `None` if it had already moved on (cancelled meanwhile).
     async fn back_to_pending(&self, id: &JobId, now: i64, audit: Audit, reason: String) -> Result<Option<Job>, StoreError> {
-        let moved = self
-            .store
-            .transition_job(id, JobState::Pending, audit, |x| {
-                x.reason = Some(reason);
-                x.pool_id = None;
-                x.centre_id = None;
-                x.placed_ms = None;
-                x.started_ms = None;
-            })
-            .await;
+        let moved = self.store.transition_job(id, JobState::Pending, audit, |x| requeued(x, reason)).await;
         match moved {
             Ok(job) => {
                 if let Some(b) = &self.billing {
@@ -351,11 +358,19 @@ impl Engine {
         Ok(suanli_sched::quote::quote(snap, tenant, spec, limit))
     }
 
-    /// The estimated run time of a job on a pool's model, seconds.
+    /// The estimated run time of a job on a pool's model, seconds: what is left of its work
+    /// (all of it, unless earlier time-sliced runs did some) plus a checkpoint restore if it
+    /// resumes.
     fn run_estimate_s(&self, job: &Job, pool: Option<&Pool>) -> f64 {
+        let done = self.segment_totals(&job.id);
+        let (work, restore) = if done.segments > 0 {
+            (done.remaining_ref_s(job.spec.duration_s) as f64, self.restore_s())
+        } else {
+            (job.spec.duration_s as f64, 0.0)
+        };
         match pool.and_then(|p| self.catalogue.get(&p.accelerator)) {
-            Some(acc) => self.sched.speeds.run_seconds(job.spec.job_class.as_deref(), acc, job.spec.duration_s as f64),
-            None => job.spec.duration_s as f64,
+            Some(acc) => self.sched.speeds.run_seconds(job.spec.job_class.as_deref(), acc, work) + restore,
+            None => work + restore,
         }
     }
 
@@ -461,6 +476,7 @@ impl Engine {
         let pool_by_id: HashMap<&PoolId, &Pool> = pools.iter().map(|p| (&p.id, p)).collect();
         let mut in_flight = self.store.jobs_in_states(&[JobState::Placed, JobState::Running]).await?;
         let mut pending = self.store.jobs_in_states(&[JobState::Pending]).await?;
+        *self.segments.write().unwrap_or_else(|e| e.into_inner()) = self.store.open_job_segments().await?;
         if let Some(b) = &self.billing {
             pending = self.fundable(b, pending, self.ids.now_ms()).await?;
         }
@@ -474,7 +490,16 @@ impl Engine {
         let live_pools: Vec<Pool> = pools.iter().filter(|p| live_centres.contains(&p.centre_id)).cloned().collect();
         let placing = Placing { centres: &centres, pools: &live_pools, pool_by_id: &pool_by_id };
         let read = t0.elapsed();
+        let slicing = self.timeslicing();
+        // Under time-slicing a job that ran before resumes only through a lease at its centre.
+        let (resuming, pending): (Vec<Job>, Vec<Job>) =
+            pending.into_iter().partition(|j| slicing.is_some() && self.segment_totals(&j.id).segments > 0);
         self.place(&placing, &pending, &mut in_flight, &mut report).await?;
+        if let Some(ts) = &slicing {
+            let placed: HashSet<JobId> = in_flight.iter().map(|j| j.id.clone()).collect();
+            let waiting: Vec<Job> = resuming.into_iter().chain(pending.iter().filter(|j| !placed.contains(&j.id)).cloned()).collect();
+            self.lease_step(&placing, ts, waiting, &mut in_flight, &mut report).await?;
+        }
         let placed = t0.elapsed();
         self.dispatch(&in_flight, &pool_by_id, &mut report).await?;
         self.stop_strays(&in_flight, &pool_by_id, &mut report).await?;
@@ -558,6 +583,15 @@ struct Placing<'a> {
     centres: &'a [suanli_core::centre::Centre],
     pools: &'a [Pool],
     pool_by_id: &'a HashMap<&'a PoolId, &'a Pool>,
+}
+
+/// A job sent back to pending: where it was placed and when it started are forgotten.
+fn requeued(x: &mut Job, reason: String) {
+    x.reason = Some(reason);
+    x.pool_id = None;
+    x.centre_id = None;
+    x.placed_ms = None;
+    x.started_ms = None;
 }
 
 /// Metered cost: the pool's price after partner discount, for the gang, for the seconds it ran.

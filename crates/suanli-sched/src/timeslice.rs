@@ -153,6 +153,47 @@ pub fn plan_round(types: &[GpuType], jobs: &[SliceJob], policy: SlicePolicy, cfg
     plan
 }
 
+/// What the end of a lease means for one job, as the live engine applies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseEnd {
+    /// It holds its type for another lease.
+    Keep,
+    /// It stops and resumes on type `to` (checkpoint-restore).
+    Move { to: usize },
+    /// It stops and waits for a later lease, its progress kept.
+    Yield,
+    /// A waiting job takes a lease on type `on`.
+    Start { on: usize },
+    /// A waiting job waits on.
+    Wait,
+}
+
+/// Decides one round of lease ends for the live engine: [`plan_round`] over the jobs whose
+/// lease ends now and the jobs waiting for one, then each job's [`LeaseEnd`], in job order.
+pub fn lease_ends(types: &[GpuType], jobs: &[SliceJob], policy: SlicePolicy, cfg: &SliceConfig) -> Vec<(u64, LeaseEnd)> {
+    let plan = plan_round(types, jobs, policy, cfg);
+    jobs.iter()
+        .map(|j| {
+            let lease = plan.leases.iter().find(|l| l.job == j.id).map(|l| l.gpu_type);
+            let end = match (j.holding, lease) {
+                (Some(h), Some(t)) if h == t => LeaseEnd::Keep,
+                (Some(_), Some(t)) => LeaseEnd::Move { to: t },
+                (Some(_), None) => LeaseEnd::Yield,
+                (None, Some(t)) => LeaseEnd::Start { on: t },
+                (None, None) => LeaseEnd::Wait,
+            };
+            (j.id, end)
+        })
+        .collect()
+}
+
+/// Reference seconds of work a stopped run did: its metered seconds less the checkpoint
+/// restore it began with (if it resumed), at its type's speed relative to the reference.
+pub fn work_done_ref_s(usage_s: f64, restored: bool, restore_s: f64, speed: f64) -> f64 {
+    let useful = usage_s - if restored { restore_s } else { 0.0 };
+    useful.max(0.0) * speed.max(0.0)
+}
+
 /// Leases idle GPUs (`free`, per type) to waiting jobs in the middle of a round, preempting
 /// nothing; `free` is reduced by what is granted. Used when a job ends or arrives mid-round.
 pub fn fill_idle(free: &mut [u32], waiting: &[SliceJob], policy: SlicePolicy, cfg: &SliceConfig) -> Vec<Lease> {
@@ -342,6 +383,33 @@ mod tests {
             ids.dedup();
             assert_eq!(ids.len(), plan.leases.len(), "one lease per job");
         }
+    }
+
+    #[test]
+    fn lease_ends_keep_move_yield_start_and_wait() {
+        // Type 0 is three times faster; job 1 holds the slow type and type 0 has room: it moves.
+        let t = types(&[1, 1]);
+        let mut mover = job(1, 1, &[1000.0, 3000.0]);
+        (mover.started, mover.holding) = (true, Some(1));
+        let waiting = job(2, 1, &[900.0, 1000.0]);
+        let ends = lease_ends(&t, &[mover.clone(), waiting.clone()], SlicePolicy::Suanli, &SliceConfig::default());
+        assert_eq!(ends, [(1, LeaseEnd::Move { to: 0 }), (2, LeaseEnd::Start { on: 1 })]);
+        // One type, least attained service first: the holder yields to the job that had none.
+        let one = types(&[1]);
+        let mut holder = job(1, 1, &[100.0]);
+        (holder.started, holder.holding, holder.attained_gpu_s) = (true, Some(0), 360.0);
+        let ends = lease_ends(&one, &[holder.clone(), job(2, 1, &[100.0])], SlicePolicy::FairAgnostic, &SliceConfig::default());
+        assert_eq!(ends, [(1, LeaseEnd::Yield), (2, LeaseEnd::Start { on: 0 })]);
+        // Shortest remaining first: the holder is shorter and keeps its type; the other waits.
+        let ends = lease_ends(&one, &[holder, job(2, 1, &[5000.0])], SlicePolicy::Suanli, &SliceConfig::default());
+        assert_eq!(ends, [(1, LeaseEnd::Keep), (2, LeaseEnd::Wait)]);
+    }
+
+    #[test]
+    fn work_done_excludes_the_restore_and_scales_by_speed() {
+        assert_eq!(work_done_ref_s(100.0, false, 30.0, 2.0), 200.0);
+        assert_eq!(work_done_ref_s(100.0, true, 30.0, 2.0), 140.0);
+        assert_eq!(work_done_ref_s(10.0, true, 30.0, 2.0), 0.0);
     }
 
     #[test]

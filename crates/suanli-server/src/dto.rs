@@ -586,4 +586,45 @@ pub struct ExplainOut {
     pub decision: Option<DecisionOut>,
     /// For a pending job: the options it has now.
     pub options_now: Option<QuoteOut>,
+    /// Under time-slicing: the job's stopped runs, oldest first, each with why it stopped
+    /// (its lease ended and it yielded or moved to another type, or it was preempted). Its
+    /// last run is the job's own `usage_s` and `cost`; its bill charges all of them.
+    pub segments: Vec<SegmentOut>,
+}
+
+/// One stopped run of a time-sliced job.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SegmentOut {
+    pub seq: u32,
+    pub centre_id: String,
+    pub pool_id: String,
+    pub accelerator: String,
+    pub started_ms: i64,
+    pub ended_ms: i64,
+    /// Seconds per accelerator it ran, as metered when it was stopped.
+    pub usage_s: i64,
+    /// Seconds of the job's reference duration it completed (restore time excluded).
+    pub work_ref_s: i64,
+    /// What it ran, at its pool's price, yuan.
+    pub cost: String,
+    pub ended_by: suanli_core::job::SegmentEnd,
+    pub reason: String,
+}
+
+impl From<&suanli_core::job::Segment> for SegmentOut {
+    fn from(s: &suanli_core::job::Segment) -> SegmentOut {
+        SegmentOut {
+            seq: s.seq,
+            centre_id: s.centre_id.to_string(),
+            pool_id: s.pool_id.to_string(),
+            accelerator: s.accelerator.clone(),
+            started_ms: s.started_ms,
+            ended_ms: s.ended_ms,
+            usage_s: s.usage_s,
+            work_ref_s: s.work_ref_s,
+            cost: s.cost.to_yuan_string(),
+            ended_by: s.end,
+            reason: s.reason.clone(),
+        }
+    }
 }

@@ -269,6 +269,8 @@ pub struct ServeConfig {
     pub limits: ConnLimits,
     /// This replica's id in the leader lease; `None` takes `hostname:pid`.
     pub replica: Option<String>,
+    /// Time-sliced leases for preemptible jobs (`None`, the default: every job placed once).
+    pub timeslicing: Option<suanli_dispatch::engine::Timeslicing>,
 }
 
 /// What one client can hold of the server: connections and the time to send a request.
@@ -307,6 +309,7 @@ impl ServeConfig {
             clock_offset_ms: 0,
             limits: ConnLimits::default(),
             replica: None,
+            timeslicing: None,
         }
     }
 }
@@ -348,6 +351,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
     let engine = Arc::new(
         Engine::new(fenced.clone(), catalogue.clone(), regions.clone(), ids.clone(), demo_sim.clone(), sched).with_billing(billing),
     );
+    engine.set_timeslicing(cfg.timeslicing.clone());
     ha::renew_lease(&store, &fence, &engine, &ledger);
     let energy = energy::EnergyService::load(store.clone(), ids.clone()).await?;
     let agents: Arc<suanli_dispatch::agent::AgentHub> = Arc::default();

@@ -22,6 +22,7 @@ pub mod models;
 mod naive;
 pub mod partners;
 mod rows;
+mod segments;
 pub mod vouchers;
 
 pub use backends::BackendBinding;

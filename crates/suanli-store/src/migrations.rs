@@ -500,6 +500,27 @@ CREATE TABLE leader_lease (
     ),
     (
         13,
+        "time-sliced run segments: each stopped run of a preemptible job, where it ran, what it metered and cost, the work it did and why it stopped",
+        r#"
+CREATE TABLE job_segments (
+    job_id TEXT NOT NULL REFERENCES jobs (id),
+    seq BIGINT NOT NULL,
+    centre_id TEXT NOT NULL REFERENCES centres (id),
+    pool_id TEXT NOT NULL REFERENCES pools (id),
+    accelerator TEXT NOT NULL,
+    started_ms BIGINT NOT NULL,
+    ended_ms BIGINT NOT NULL,
+    usage_s BIGINT NOT NULL,
+    work_ref_s BIGINT NOT NULL,
+    cost_fen BIGINT NOT NULL,
+    ended_by TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (job_id, seq)
+)
+"#,
+    ),
+    (
+        14,
         "idempotency keys of job submissions: a tenant's key names one job, with the fingerprint of the spec it was sent with",
         r#"
 CREATE TABLE job_keys (
@@ -515,7 +536,7 @@ CREATE TABLE job_keys (
 ];
 
 /// The latest schema version this build knows.
-pub const LATEST: i64 = 13;
+pub const LATEST: i64 = 14;
 
 pub async fn run(store: &Store) -> StoreResult<()> {
     let mut tx = store.begin().await?;

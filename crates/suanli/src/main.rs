@@ -469,6 +469,23 @@ struct ServeArgs {
     /// leads); default `hostname:pid`.
     #[arg(long, env = "SUANLI_REPLICA")]
     replica: Option<String>,
+    /// Lease preemptible jobs their accelerators for this many seconds at a time; at each
+    /// lease's end the time-slice policy keeps, moves (to a faster type of its centre) or
+    /// requeues the job with its progress kept. Off by default: every job is placed once.
+    #[arg(long)]
+    timeslice_lease_s: Option<f64>,
+    /// With --timeslice-lease-s: the policy deciding lease ends (suanli, fifo-perf, fifo,
+    /// fair-agnostic).
+    #[arg(long, default_value = "suanli", value_parser = parse_slice_policy)]
+    timeslice_policy: suanli_sched::timeslice::SlicePolicy,
+    /// With --timeslice-lease-s: seconds (the job's own) a resumed or moved job spends
+    /// restoring its checkpoint.
+    #[arg(long, default_value_t = 30.0)]
+    timeslice_restore_s: f64,
+}
+
+fn parse_slice_policy(s: &str) -> Result<suanli_sched::timeslice::SlicePolicy, String> {
+    suanli_sched::timeslice::SlicePolicy::parse(s).ok_or_else(|| format!("unknown policy '{s}': suanli, fifo-perf, fifo or fair-agnostic"))
 }
 
 fn parse_backend(s: &str) -> Result<(String, String), String> {
@@ -1562,6 +1579,11 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
             header_read_timeout: Duration::from_secs_f64(a.header_read_timeout_s.clamp(0.1, 3600.0)),
         },
         replica: a.replica,
+        timeslicing: a.timeslice_lease_s.filter(|l| l.is_finite() && *l > 0.0).map(|lease| {
+            let mut t = suanli_dispatch::engine::Timeslicing::new(lease, a.timeslice_policy);
+            t.cfg.restore_s = a.timeslice_restore_s.max(0.0);
+            t
+        }),
     };
     suanli_server::serve(cfg, shutdown_signal()).await
 }

@@ -24,7 +24,17 @@ impl Engine {
         let usage = self.fair_usage(in_flight, at.pool_by_id);
         let outcome = schedule(self.snapshot(now, at.centres, &loads, &usage), pending, self.sched.policy);
         let pending_by_id: HashMap<&JobId, &Job> = pending.iter().map(|j| (&j.id, j)).collect();
+        let slicing = self.timeslicing().is_some();
         for pre in &outcome.preemptions {
+            // Under time-slicing the victim's progress is kept: its run so far is a segment.
+            if let Some(victim) = in_flight.iter().find(|j| j.id == pre.victim && slicing).cloned() {
+                let why = format!("preempted by higher-priority job {}; it resumes with its progress kept", pre.by);
+                if self.end_segment(at, &victim, suanli_core::job::SegmentEnd::Preempted, why, now).await? {
+                    report.preempted += 1;
+                }
+                in_flight.retain(|j| j.id != pre.victim);
+                continue;
+            }
             let centre = in_flight.iter().find(|j| j.id == pre.victim).and_then(|j| j.centre_id.clone());
             let ran = self.cancel_on(centre.as_ref(), &pre.victim, now).await;
             let audit = self.audit("job.preempted", &pre.victim, json!({"by": pre.by, "pool": pre.pool, "lost_s": ran}));

@@ -18,4 +18,5 @@ mod simulate;
 mod slurm;
 mod store;
 mod tidy;
+mod timeslice;
 mod workload;
