@@ -615,11 +615,16 @@ async fn a_top_five_data_supplier_is_awarded_on_last_years_deliveries_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_top_five_data_supplier_is_awarded_on_last_years_deliveries_postgres() {
-    let (url, schema) = (crate::harness::pg_url(), crate::harness::unique_schema("incdata"));
+    on_postgres("incdata", |store| async move { data_supplier_award(world_on(store, tempfile::tempdir().unwrap()).await).await }).await;
+}
+
+/// Runs a test on a scratch PostgreSQL schema, dropped afterwards.
+async fn on_postgres<F: std::future::Future<Output = ()>>(prefix: &str, test: impl FnOnce(Store) -> F) {
+    let (url, schema) = (crate::harness::pg_url(), crate::harness::unique_schema(prefix));
     let store = Store::connect(&url, StoreOptions { pg_schema: Some(schema.clone()), ..Default::default() })
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for this test (.ci/run starts it): {e}"));
-    data_supplier_award(world_on(store.clone(), tempfile::tempdir().unwrap()).await).await;
+    test(store.clone()).await;
     store.close().await;
     Store::drop_schema(&url, &schema).await.unwrap();
 }
@@ -821,13 +826,7 @@ async fn providers_apply_on_their_platform_volume_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn providers_apply_on_their_platform_volume_postgres() {
-    let (url, schema) = (crate::harness::pg_url(), crate::harness::unique_schema("incprov"));
-    let store = Store::connect(&url, StoreOptions { pg_schema: Some(schema.clone()), ..Default::default() })
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for this test (.ci/run starts it): {e}"));
-    provider_applications(world_on(store.clone(), tempfile::tempdir().unwrap()).await).await;
-    store.close().await;
-    Store::drop_schema(&url, &schema).await.unwrap();
+    on_postgres("incprov", |store| async move { provider_applications(world_on(store, tempfile::tempdir().unwrap()).await).await }).await;
 }
 
 /// The partner service figures as they were computed before the store aggregated them: from
