@@ -88,8 +88,8 @@ async function startServer() {
     await sleep(250);
   }
   const file = JSON.parse(await readFile(join(dataDir, 'demo-tokens.json'), 'utf8'));
-  tokens = Object.fromEntries(ROLES.map((r) => [r, file[r]]));
-  for (const r of ROLES) assert.ok(tokens[r], `demo-tokens.json has no ${r} token`);
+  tokens = Object.fromEntries([...ROLES, 'expert'].map((r) => [r, file[r]]));
+  for (const r of [...ROLES, 'expert']) assert.ok(tokens[r], `demo-tokens.json has no ${r} token`);
 }
 
 async function stopServer() {
@@ -602,6 +602,57 @@ test('a tenant browses the graded catalogue, sees a de-identified preview and re
     assert.match(mine, /awaiting the supplier/);
     assert.match(mine, /¥500\.00/);
   });
+});
+
+// ----- incentives: the expert's scoring page -----
+
+test("an expert signs in, sees only its assignments and nothing else, and scores one on the programme's criteria once", { timeout: 120_000 }, async () => {
+  const b64 = (s) => Buffer.from(s).toString('base64');
+  const documents = [
+    { kind: 'rd_cost_audit', name: 'audit.pdf', content_base64: b64('audit') },
+    { kind: 'model_evaluation', name: 'eval.pdf', content_base64: b64('eval') },
+  ];
+  const apply = (project) =>
+    api('tenant', 'POST', '/incentives/applications', { programme: 'hz55-special-model', project, cost: '1000000', requested: '100000', documents });
+  const mine = await apply('浏览器评审模型');
+  const other = await apply('未分配的模型');
+  const me = await api('expert', 'GET', '/me');
+  await api('operator', 'POST', `/incentives/applications/${mine.id}/assignments`, { expert: me.user_id });
+  await withPage(async (page) => {
+    await page.goto('/sign-in?lang=en');
+    await page.fill('#token', tokens.expert);
+    await Promise.all([page.waitForURL((u) => u.pathname === '/incentives'), page.click('main form button[type=submit]')]);
+    const nav = await page.locator('header nav').textContent();
+    assert.match(nav, /Incentives/);
+    assert.doesNotMatch(nav, /Jobs|Vouchers|Centres/, 'an expert is offered only the incentive pages');
+    await page.goto('/jobs');
+    assert.equal(new URL(page.url()).pathname, '/incentives', 'other pages send an expert back to its assignments');
+    const listed = await page.locator('#applications ~ div table').first().textContent();
+    assert.match(listed, /浏览器评审模型/);
+    assert.doesNotMatch(listed, /未分配的模型/, 'only what it is assigned');
+    const missing = await page.goto(`/incentives/applications/${other.id}`);
+    assert.equal(missing.status(), 404);
+    await page.goto('/incentives');
+    await Promise.all([page.waitForLoadState('load'), page.click(`a[href="/incentives/applications/${mine.id}"]`)]);
+    const main = await page.locator('main').textContent();
+    assert.match(main, /Evidence/);
+    assert.match(main, /rd_cost_audit/);
+    for (const [key, value] of [['innovation', '90'], ['application', '80'], ['team', '85']]) {
+      assert.ok(await page.locator(`label[for="score_${key}"]`).count(), `a label for ${key}`);
+      await page.fill(`#score_${key}`, value);
+    }
+    await Promise.all([page.waitForLoadState('load'), page.click('form[action$="/review"] button[type=submit]')]);
+    const done = await page.locator('main').textContent();
+    assert.match(done, /Your scores are recorded/);
+    assert.match(done, /Weighted total/);
+    assert.equal(await page.locator('form[action$="/review"]').count(), 0, 'scored once: no form any more');
+    await page.goto(`/incentives/applications/${mine.id}?lang=zh-CN`);
+    assert.match(await page.locator('main').textContent(), /加权总分/);
+  });
+  const seen = await api('operator', 'GET', `/incentives/applications/${mine.id}`);
+  assert.equal(seen.reviews, 1);
+  assert.equal(seen.scored[0].expert_id, me.user_id);
+  assert.deepEqual(seen.scored[0].scores, { application: 80, innovation: 90, team: 85 });
 });
 
 // ----- models as a service -----

@@ -8,10 +8,24 @@ use suanli_core::tenant::{Principal, Role};
 /// to no provider) cannot be made into a `Caller`, so no rule below can fail open for one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
-    Operator { user: UserId },
-    Regulator { user: UserId },
-    Tenant { user: UserId, tenant: TenantId },
-    Provider { user: UserId, provider: ProviderId },
+    Operator {
+        user: UserId,
+    },
+    Regulator {
+        user: UserId,
+    },
+    Tenant {
+        user: UserId,
+        tenant: TenantId,
+    },
+    Provider {
+        user: UserId,
+        provider: ProviderId,
+    },
+    /// A reviewer of incentive applications: sees and scores only what it is assigned.
+    Expert {
+        user: UserId,
+    },
 }
 
 impl Caller {
@@ -21,6 +35,7 @@ impl Caller {
         Ok(match p.role {
             Role::Operator => Caller::Operator { user },
             Role::Regulator => Caller::Regulator { user },
+            Role::Expert => Caller::Expert { user },
             Role::Tenant => Caller::Tenant {
                 user,
                 tenant: p.tenant_id.clone().ok_or_else(|| Error::new(ErrorCode::Forbidden, "this tenant user is bound to no tenant"))?,
@@ -41,12 +56,17 @@ impl Caller {
             Caller::Regulator { .. } => Role::Regulator,
             Caller::Tenant { .. } => Role::Tenant,
             Caller::Provider { .. } => Role::Provider,
+            Caller::Expert { .. } => Role::Expert,
         }
     }
 
     pub fn user(&self) -> &UserId {
         match self {
-            Caller::Operator { user } | Caller::Regulator { user } | Caller::Tenant { user, .. } | Caller::Provider { user, .. } => user,
+            Caller::Operator { user }
+            | Caller::Regulator { user }
+            | Caller::Expert { user }
+            | Caller::Tenant { user, .. }
+            | Caller::Provider { user, .. } => user,
         }
     }
 

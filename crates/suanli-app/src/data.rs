@@ -500,7 +500,8 @@ impl DataSharing {
     /// operator and regulator all. States are as of now (undecided past the window: expired).
     pub async fn requests(&self, caller: &Caller, limit: u32) -> Result<Vec<DataRequest>, StoreError> {
         let now = self.ids.now_ms();
-        let mut out = self.store.data_requests(&scope(caller), limit).await?;
+        let Some(filter) = scope(caller) else { return Ok(Vec::new()) };
+        let mut out = self.store.data_requests(&filter, limit).await?;
         out.iter_mut().for_each(|r| r.state = r.state_at(now));
         Ok(out)
     }
@@ -559,11 +560,13 @@ fn policy_key(grade: suanli_data::Grade, mode: suanli_data::OpeningMode) -> Stri
     format!("data.policy.{}.{mode}", grade.label())
 }
 
-fn scope(caller: &Caller) -> DataFilter {
+/// What the caller may list; `None` for an expert, who sees no data sharing.
+fn scope(caller: &Caller) -> Option<DataFilter> {
     match caller {
-        Caller::Tenant { tenant, .. } => DataFilter { tenant: Some(tenant.clone()), ..DataFilter::default() },
-        Caller::Provider { provider, .. } => DataFilter { supplier: Some(provider.clone()), ..DataFilter::default() },
-        Caller::Operator { .. } | Caller::Regulator { .. } => DataFilter::default(),
+        Caller::Tenant { tenant, .. } => Some(DataFilter { tenant: Some(tenant.clone()), ..DataFilter::default() }),
+        Caller::Provider { provider, .. } => Some(DataFilter { supplier: Some(provider.clone()), ..DataFilter::default() }),
+        Caller::Operator { .. } | Caller::Regulator { .. } => Some(DataFilter::default()),
+        Caller::Expert { .. } => None,
     }
 }
 
@@ -572,5 +575,6 @@ fn visible(caller: &Caller, tenant: &suanli_core::id::TenantId, supplier: &Provi
         Caller::Operator { .. } | Caller::Regulator { .. } => true,
         Caller::Tenant { tenant: t, .. } => t == tenant,
         Caller::Provider { provider, .. } => provider == supplier,
+        Caller::Expert { .. } => false,
     }
 }

@@ -1,21 +1,22 @@
-//! Incentive programmes (奖补): an enterprise — a tenant, or a compute provider or data supplier, whose volumes and ranks are read from the platform's ledger — applies with its evidence (or the operator on its behalf), experts score it, the operator ranks a programme's applications into publicity (公示) within quota and budget, anyone may object, the operator resolves objections and decides; a decision arbitrates the subject's awards (从优、就高、不重复) and pays through the ledger from the city's and the district's budgets. The API, the CLI and the tests call these; the rules are `suanli_incentives`'.
+//! Incentive programmes (奖补): an enterprise — a tenant, or a compute provider or data supplier, whose volumes and ranks are read from the platform's ledger, for the completed year it declares — applies with its evidence (or the operator on its behalf), the operator assigns experts from the pool and they sign in and score it, the operator ranks a programme's applications into publicity (公示) within quota and budget, anyone may object, the operator resolves objections and decides; a decision arbitrates the subject's awards (从优、就高、不重复) and pays through the ledger from the city's and the district's budgets. The API, the CLI and the tests call these; the rules are `suanli_incentives`'.
 
 use crate::caller::Caller;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use suanli_core::error::{Error, ErrorCode};
-use suanli_core::id::AuditId;
+use suanli_core::id::{AuditId, UserId};
 use suanli_core::money::Fen;
+use suanli_core::tenant::Role;
 use suanli_core::time::UnixMs;
 use suanli_dispatch::ids::Ids;
 use suanli_incentives::programme::year_of;
 use suanli_incentives::review::{Ranked, mean_score};
 use suanli_incentives::{
-    Applicant, Application, Claim, Evidence, Facts, Objection, ProgrammeSpec, Review, Stage, arbitrate, policy_programmes, rank,
-    working_days_after,
+    Applicant, Application, Assignment, Claim, Evidence, Expert, Facts, Objection, ProgrammeSpec, Review, Stage, arbitrate,
+    policy_programmes, rank, working_days_after,
 };
 use suanli_ledger::{ReasonCode, Transfer, TransferId, chart};
-use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, Store, StoreError, StoredAccount};
+use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, NewUser, Store, StoreError, StoredAccount};
 
 const HOLIDAYS_META: &str = "incentives.holidays";
 
@@ -44,6 +45,9 @@ pub struct ApplyRequest {
     pub documents: Vec<Document>,
     /// The operator applies on behalf of a tenant or a provider; the others apply for themselves.
     pub on_behalf_of: Option<Applicant>,
+    /// The completed year (年度) whose platform volume and supplier rank the application is
+    /// judged on; the previous calendar year when left out.
+    pub volume_year: Option<i32>,
 }
 
 /// Who an applicant is to the programmes: its registration and what the platform's own records
@@ -111,7 +115,8 @@ fn operator_only(caller: &Caller, what: &str) -> Result<(), StoreError> {
 }
 
 /// Who sees an application: the operator and the regulator all; an applicant its own; anyone
-/// signed in what is in publicity (a tenant lists only its own, but may open a public one).
+/// signed in what is in publicity (a tenant lists only its own, but may open a public one); an
+/// expert only what it is assigned.
 fn visible_to(caller: &Caller, a: &Application) -> bool {
     match (caller, &a.applicant) {
         (Caller::Operator { .. } | Caller::Regulator { .. }, _) => true,
@@ -119,11 +124,25 @@ fn visible_to(caller: &Caller, a: &Application) -> bool {
         (Caller::Provider { provider, .. }, Applicant::Provider(id)) if provider.as_str() == id => true,
         (Caller::Provider { .. }, _) => a.stage == Stage::Publicity,
         (Caller::Tenant { .. }, _) => false,
+        (Caller::Expert { user }, _) => a.assigned.iter().any(|x| x.expert == user.as_str()),
     }
 }
 
-/// The facts an application took from the platform's own records, in words.
-fn platform_facts(f: &Facts, year: i32) -> Option<String> {
+/// What an expert sees of an application it is assigned: its own scores and assignment, not the
+/// other experts' (reviews are independent), nor the mean they make.
+fn as_seen_by(caller: &Caller, mut a: Application) -> Application {
+    if let Caller::Expert { user } = caller {
+        a.reviews.retain(|r| r.expert_id.as_deref() == Some(user.as_str()));
+        a.assigned.retain(|x| x.expert == user.as_str());
+        a.score = None;
+    }
+    a
+}
+
+/// The facts an application took from the platform's own records, in words, with the year
+/// they count and why that year.
+fn platform_facts(f: &Facts) -> Option<String> {
+    let year = f.volume_year?;
     let volume = f.yearly_volume.map(|v| format!("service volume paid through the platform in {year}: {v}"));
     let rank = match (f.supplier_rank, f.yearly_volume) {
         (Some(r), _) => Some(format!("data-service supplier rank {r} in {year}")),
@@ -131,7 +150,12 @@ fn platform_facts(f: &Facts, year: i32) -> Option<String> {
         _ => None,
     };
     let parts: Vec<String> = volume.into_iter().chain(rank).collect();
-    (!parts.is_empty()).then(|| format!("from the platform's ledger: {}", parts.join("; ")))
+    (!parts.is_empty()).then(|| {
+        format!(
+            "from the platform's ledger for {year}, the completed year (年度) the application is judged on — the policy awards a year's transactions once it is over, so the year so far does not count: {}",
+            parts.join("; ")
+        )
+    })
 }
 
 impl Incentives {
@@ -190,7 +214,9 @@ impl Incentives {
                 return Err(err(ErrorCode::Forbidden, "the operator applies on behalf of a tenant or a provider (on_behalf_of)"));
             }
             (_, Some(_)) => return Err(err(ErrorCode::Forbidden, "only the operator applies on another's behalf")),
-            (Caller::Regulator { .. }, None) => return Err(err(ErrorCode::Forbidden, "enterprises (tenants and providers) apply")),
+            (Caller::Regulator { .. } | Caller::Expert { .. }, None) => {
+                return Err(err(ErrorCode::Forbidden, "enterprises (tenants and providers) apply"));
+            }
         };
         let p = self.programme(&req.programme).await?;
         let now = self.ids.now_ms();
@@ -219,7 +245,8 @@ impl Incentives {
             .collect();
         p.check_evidence(&evidence)?;
         let year = year_of(now);
-        let reg = self.registered(&applicant, &req.declared, year).await?;
+        let volume_year = suanli_incentives::programme::volume_year(req.volume_year, now)?;
+        let reg = self.registered(&applicant, &req.declared, volume_year).await?;
         p.check_eligible(&reg.facts)?;
         p.check_request(req.cost, req.requested)?;
         let subject = format!("{}:{project}", reg.uscc);
@@ -243,6 +270,7 @@ impl Incentives {
             facts: reg.facts.clone(),
             evidence,
             stage: Stage::UnderReview,
+            assigned: Vec::new(),
             reviews: Vec::new(),
             score: None,
             rank: None,
@@ -251,7 +279,7 @@ impl Incentives {
             paid: Fen::ZERO,
             city_part: Fen::ZERO,
             district_part: Fen::ZERO,
-            notes: platform_facts(&reg.facts, year).into_iter().collect(),
+            notes: platform_facts(&reg.facts).into_iter().collect(),
             created_ms: now,
             updated_ms: now,
         };
@@ -273,8 +301,8 @@ impl Incentives {
 
     /// An applicant's registration and facts. Registered facts come from the registry and the
     /// platform's own records, never from the applicant: a provider's yearly service volume is
-    /// what the ledger paid it in the year, its supplier rank the year's data-service ranking; a
-    /// tenant has neither. The rest is declared and backed by the evidence.
+    /// what the ledger paid it in `year` (a completed year), its supplier rank that year's
+    /// data-service ranking; a tenant has neither. The rest is declared and backed by the evidence.
     async fn registered(&self, applicant: &Applicant, declared: &Facts, year: i32) -> Result<Registered, StoreError> {
         match applicant {
             Applicant::Tenant(id) => {
@@ -289,6 +317,7 @@ impl Incentives {
                         sme: t.sme,
                         yearly_volume: None,
                         supplier_rank: None,
+                        volume_year: None,
                         ..declared.clone()
                     },
                 })
@@ -316,6 +345,7 @@ impl Incentives {
                         sme: reg.sme,
                         yearly_volume: Some(self.provider_volume(&pid, year).await?),
                         supplier_rank: rank,
+                        volume_year: Some(year),
                         ..declared.clone()
                     },
                 })
@@ -345,9 +375,14 @@ impl Incentives {
         match caller {
             Caller::Tenant { tenant, .. } => self.store.incentive_applications(Some(("tenant_id", tenant.as_str()))).await,
             Caller::Operator { .. } | Caller::Regulator { .. } => self.store.incentive_applications(None).await,
-            Caller::Provider { .. } => {
-                Ok(self.store.incentive_applications(None).await?.into_iter().filter(|a| visible_to(caller, a)).collect())
-            }
+            Caller::Provider { .. } | Caller::Expert { .. } => Ok(self
+                .store
+                .incentive_applications(None)
+                .await?
+                .into_iter()
+                .filter(|a| visible_to(caller, a))
+                .map(|a| as_seen_by(caller, a))
+                .collect()),
         }
     }
 
@@ -356,7 +391,7 @@ impl Incentives {
             err(ErrorCode::IncentiveApplicationNotFound, format!("no incentive application {}", id.chars().take(40).collect::<String>()))
         };
         let a = self.store.incentive_application(id).await?.ok_or_else(not_found)?;
-        if visible_to(caller, &a) { Ok(a) } else { Err(not_found()) }
+        if visible_to(caller, &a) { Ok(as_seen_by(caller, a)) } else { Err(not_found()) }
     }
 
     async fn save(&self, caller: &Caller, a: &Application, was: Stage, action: &str, detail: serde_json::Value) -> Result<(), StoreError> {
@@ -366,29 +401,119 @@ impl Incentives {
         tx.commit().await
     }
 
-    /// The operator records an expert's scores (an expert never scores its own company).
-    pub async fn review(&self, caller: &Caller, id: &str, review: Review) -> Result<Application, StoreError> {
-        operator_only(caller, "recording a review")?;
+    /// The operator adds an expert to the pool: a user with the expert role (signing in with
+    /// the token whose hash is given, as every user does) and the organisation it works for.
+    pub async fn add_expert(
+        &self,
+        caller: &Caller,
+        name: &str,
+        organisation_uscc: &str,
+        token_sha256_hex: String,
+    ) -> Result<Expert, StoreError> {
+        operator_only(caller, "the expert pool")?;
+        suanli_core::centre::check_name("name", name)?;
+        let organisation = suanli_core::ident::Uscc::parse(organisation_uscc)?;
+        let (t, e) = self.ids.parts();
+        let expert = Expert {
+            id: UserId::generate(t, e).to_string(),
+            name: name.trim().to_string(),
+            organisation_uscc: organisation.as_str().into(),
+            created_ms: t,
+        };
+        let user = NewUser {
+            id: UserId::parse(&expert.id)?,
+            name: expert.name.clone(),
+            role: Role::Expert,
+            tenant_id: None,
+            provider_id: None,
+            token_sha256_hex,
+            created_ms: t,
+        };
+        let mut tx = self.store.begin().await?;
+        tx.insert_user(&user).await?;
+        tx.insert_incentive_expert(&expert).await?;
+        tx.audit(&self.audit(
+            caller,
+            "incentive_expert.add",
+            &expert.id,
+            serde_json::json!({"name": expert.name, "organisation_uscc": expert.organisation_uscc}),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(expert)
+    }
+
+    /// The expert pool (the operator and the regulator).
+    pub async fn experts(&self, caller: &Caller) -> Result<Vec<Expert>, StoreError> {
+        if !matches!(caller, Caller::Operator { .. } | Caller::Regulator { .. }) {
+            return Err(err(ErrorCode::Forbidden, "the expert pool is the operator's and the regulator's to read"));
+        }
+        self.store.incentive_experts().await
+    }
+
+    async fn expert(&self, id: &str) -> Result<Expert, StoreError> {
+        self.store
+            .incentive_expert(id)
+            .await?
+            .ok_or_else(|| err(ErrorCode::ExpertNotFound, format!("no expert {} in the pool", id.chars().take(40).collect::<String>())))
+    }
+
+    /// The operator assigns an expert from the pool to an application under review; never one
+    /// who works for the applicant, never twice.
+    pub async fn assign(&self, caller: &Caller, id: &str, expert: &str) -> Result<Application, StoreError> {
+        operator_only(caller, "assigning experts")?;
         let _one = self.step.lock().await;
         let mut a = self.application(caller, id).await?;
         if a.stage != Stage::UnderReview {
             return Err(err(ErrorCode::WrongStage, format!("application {id} is {}, not under review", a.stage.as_str())));
         }
+        let x = self.expert(expert).await?;
+        x.check_assignment(&a.applicant_uscc, &a.assigned)?;
+        let now = self.ids.now_ms();
+        a.assigned.push(Assignment { expert: x.id.clone(), name: x.name.clone(), by: caller.actor(), at_ms: now });
+        a.updated_ms = now;
+        self.save(caller, &a, Stage::UnderReview, "incentive.assign", serde_json::json!({"expert": x.id, "name": x.name})).await?;
+        Ok(a)
+    }
+
+    /// An expert scores an application it is assigned, on the programme's criteria (0-100
+    /// each), once; the application's score is the mean of its experts' weighted totals.
+    pub async fn review(
+        &self,
+        caller: &Caller,
+        id: &str,
+        scores: std::collections::BTreeMap<String, f64>,
+    ) -> Result<Application, StoreError> {
+        let Caller::Expert { user } = caller else {
+            return Err(err(ErrorCode::Forbidden, "experts score for themselves, signed in; the operator assigns them"));
+        };
+        let _one = self.step.lock().await;
+        let mut a = self.store.incentive_application(id).await?.filter(|a| visible_to(caller, a)).ok_or_else(|| {
+            err(
+                ErrorCode::IncentiveApplicationNotFound,
+                format!("no incentive application {} assigned to you", id.chars().take(40).collect::<String>()),
+            )
+        })?;
+        if a.stage != Stage::UnderReview {
+            return Err(err(ErrorCode::WrongStage, format!("application {id} is {}, not under review", a.stage.as_str())));
+        }
+        let x = self.expert(user.as_str()).await?;
         let p = self.programme(&a.programme).await?;
-        let review = Review { at_ms: self.ids.now_ms(), ..review };
+        let now = self.ids.now_ms();
+        let review = Review {
+            expert: x.name.clone(),
+            expert_id: Some(x.id.clone()),
+            organisation_uscc: x.organisation_uscc.clone(),
+            scores,
+            at_ms: now,
+        };
         review.check(&p, &a.applicant_uscc, &a.reviews)?;
         a.reviews.push(review.clone());
         a.score = mean_score(&p, &a.reviews);
-        a.updated_ms = self.ids.now_ms();
-        self.save(
-            caller,
-            &a,
-            Stage::UnderReview,
-            "incentive.review",
-            serde_json::json!({"expert": review.expert, "total": review.total(&p)}),
-        )
-        .await?;
-        Ok(a)
+        a.updated_ms = now;
+        self.save(caller, &a, Stage::UnderReview, "incentive.review", serde_json::json!({"expert": x.id, "total": review.total(&p)}))
+            .await?;
+        Ok(as_seen_by(caller, a))
     }
 
     /// The operator ranks a programme's reviewed applications of this year: within the quota
@@ -763,10 +888,16 @@ impl Incentives {
         Ok(days)
     }
 
-    /// A stored evidence document by its hash (the operator and the regulator, to check it).
+    /// A stored evidence document by its hash: the operator and the regulator, to check it; an
+    /// expert, of an application it is assigned.
     pub async fn document(&self, caller: &Caller, sha256: &str) -> Result<Vec<u8>, StoreError> {
-        if !matches!(caller, Caller::Operator { .. } | Caller::Regulator { .. }) {
-            return Err(err(ErrorCode::Forbidden, "evidence is read by the operator and the regulator"));
+        let allowed = match caller {
+            Caller::Operator { .. } | Caller::Regulator { .. } => true,
+            Caller::Expert { .. } => self.applications(caller).await?.iter().any(|a| a.evidence.iter().any(|e| e.sha256 == sha256)),
+            Caller::Tenant { .. } | Caller::Provider { .. } => false,
+        };
+        if !allowed {
+            return Err(err(ErrorCode::Forbidden, "evidence is read by the operator, the regulator and the experts assigned"));
         }
         self.store.incentive_document(sha256).await?.ok_or_else(|| err(ErrorCode::NotFound, "no document with that SHA-256"))
     }

@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod models;
 pub mod money;
 pub mod partners;
+pub mod registry;
 
 pub use backends::{BackendUrl, Backends};
 pub use caller::Caller;
@@ -22,3 +23,4 @@ pub use jobs::Jobs;
 pub use models::Models;
 pub use money::Money;
 pub use partners::Partners;
+pub use registry::Registry;

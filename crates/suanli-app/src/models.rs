@@ -284,26 +284,30 @@ impl Models {
     }
 
     /// Narrows a usage filter to what the caller may see.
-    fn scope(&self, caller: &Caller, mut f: UsageFilter) -> UsageFilter {
+    /// `None` for an expert, who sees no model usage.
+    fn scope(&self, caller: &Caller, mut f: UsageFilter) -> Option<UsageFilter> {
         match caller {
             Caller::Tenant { tenant, .. } => f.tenant = Some(tenant.clone()),
             Caller::Provider { provider, .. } => f.provider = Some(provider.clone()),
             Caller::Operator { .. } | Caller::Regulator { .. } => {}
+            Caller::Expert { .. } => return None,
         }
-        f
+        Some(f)
     }
 
     /// Usage per day, key and model.
     pub async fn usage(&self, caller: &Caller, filter: UsageFilter) -> Result<Vec<UsageRow>, StoreError> {
+        let Some(filter) = self.scope(caller, filter) else { return Ok(Vec::new()) };
         // Calls are charged when the ledger decides; this reads them once they are durable.
         self.ledger.barrier().await?;
-        self.store.model_usage(&self.scope(caller, filter)).await
+        self.store.model_usage(&filter).await
     }
 
     /// The newest calls.
     pub async fn calls(&self, caller: &Caller, filter: UsageFilter, limit: u32) -> Result<Vec<ModelCall>, StoreError> {
+        let Some(filter) = self.scope(caller, filter) else { return Ok(Vec::new()) };
         self.ledger.barrier().await?;
-        self.store.model_calls(&self.scope(caller, filter), limit).await
+        self.store.model_calls(&filter, limit).await
     }
 
     /// One call with its route (`suanli models explain`): its tenant, the provider that served
@@ -316,6 +320,7 @@ impl Models {
             Caller::Operator { .. } | Caller::Regulator { .. } => true,
             Caller::Tenant { tenant, .. } => *tenant == call.tenant_id,
             Caller::Provider { provider, .. } => call.provider_id.as_ref() == Some(provider),
+            Caller::Expert { .. } => false,
         };
         if !visible {
             return Err(not_found());

@@ -152,8 +152,11 @@ error_table! {
     MissingEvidence => ("missing_evidence", 422, "The application lacks evidence the programme requires", "申请缺少项目要求的证明材料"),
     DuplicateApplication => ("duplicate_application", 409, "This subject already has an application under this programme", "该主体已在本项目下提出申请"),
     ConflictOfInterest => ("conflict_of_interest", 409, "The expert may not score this application (own company, or scored already)", "专家与申请存在利益冲突或已评分"),
+    AlreadyAssigned => ("already_assigned", 409, "The expert is already assigned to this application", "该专家已被分配评审此申请"),
+    ExpertNotFound => ("expert_not_found", 404, "No such expert in the review pool", "专家库中没有该专家"),
     InvalidReview => ("invalid_review", 422, "The review's scores do not match the programme's criteria (0 to 100 each)", "评分与项目评审标准不符（每项 0 到 100）"),
     IncentiveApplicationNotFound => ("incentive_application_not_found", 404, "No such incentive application", "奖补申请不存在"),
+    InvalidVolumeYear => ("invalid_volume_year", 422, "The year an application is judged on must be a completed calendar year: the last one, or the one before", "申报所依据的年度须为已结束的自然年度（上一年度或前一年度）"),
     WrongStage => ("wrong_stage", 409, "The application or programme is not at the stage this step needs", "申请或项目不在此步骤所需的阶段"),
     // Partner selection: what is declared of a centre.
     InvalidCertification => ("invalid_certification", 422, "The certification is invalid (its kind, issuer or number)", "认证信息无效（类型、发证机构或证书编号）"),

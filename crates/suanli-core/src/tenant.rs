@@ -53,10 +53,13 @@ pub enum Role {
     Tenant,
     /// Energy and data supervision: reads, never writes.
     Regulator,
+    /// A reviewer from the incentive programmes' expert pool: sees only the applications the
+    /// operator assigned to it and scores them; nothing else of the platform.
+    Expert,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Operator, Role::Provider, Role::Tenant, Role::Regulator];
+    pub const ALL: [Role; 5] = [Role::Operator, Role::Provider, Role::Tenant, Role::Regulator, Role::Expert];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -64,6 +67,7 @@ impl Role {
             Role::Provider => "provider",
             Role::Tenant => "tenant",
             Role::Regulator => "regulator",
+            Role::Expert => "expert",
         }
     }
 

@@ -129,6 +129,9 @@ pub struct Application {
     pub facts: Facts,
     pub evidence: Vec<Evidence>,
     pub stage: Stage,
+    /// The experts the operator assigned to score it (only they see it and score it).
+    #[serde(default)]
+    pub assigned: Vec<crate::review::Assignment>,
     pub reviews: Vec<Review>,
     pub score: Option<f64>,
     pub rank: Option<u32>,

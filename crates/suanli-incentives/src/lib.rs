@@ -12,4 +12,4 @@ pub mod review;
 pub use application::{Applicant, Application, Objection, Stage};
 pub use arbitration::{Claim, Outcome, arbitrate};
 pub use programme::{Evidence, Facts, ProgrammeKind, ProgrammeSpec, Rule, policy_programmes};
-pub use review::{Review, rank, working_days_after};
+pub use review::{Assignment, Expert, Review, rank, working_days_after};

@@ -56,6 +56,10 @@ pub struct Facts {
     pub yearly_volume: Option<Fen>,
     #[serde(default)]
     pub supplier_rank: Option<u32>,
+    /// The completed calendar year (年度) `yearly_volume` and `supplier_rank` count, set by the
+    /// platform from what the application declares (the previous year unless it says otherwise).
+    #[serde(default)]
+    pub volume_year: Option<i32>,
     #[serde(default)]
     pub first_recognitions: Vec<String>,
     #[serde(default)]
@@ -168,12 +172,17 @@ impl ProgrammeSpec {
                 }
                 Rule::MinYearlyVolume { amount } if f.yearly_volume.unwrap_or(Fen::ZERO) < *amount => {
                     return no(format!(
-                        "the yearly service volume is {}; the programme asks at least {amount}",
+                        "the yearly service volume{} is {}; the programme asks at least {amount}",
+                        in_year(f),
                         f.yearly_volume.unwrap_or(Fen::ZERO)
                     ));
                 }
                 Rule::SupplierRankAtMost { rank } if f.supplier_rank.is_none_or(|x| x > *rank) => {
-                    return no(format!("the supplier must rank within the year's top {rank} by data-service volume"));
+                    return no(format!(
+                        "the supplier must rank within the year's top {rank} by data-service volume{}{}",
+                        in_year(f),
+                        f.supplier_rank.map_or(String::new(), |r| format!(" (it ranked {r})"))
+                    ));
                 }
                 Rule::FirstRecognition { title } if !f.first_recognitions.contains(title) => {
                     return no(format!("the programme rewards a first recognition as {title}"));
@@ -378,9 +387,30 @@ pub fn policy_programmes() -> Vec<ProgrammeSpec> {
     ]
 }
 
-/// The last moment of `now`'s year in China Standard Time plus one (the start of the next).
+/// The calendar year (China Standard Time) `now` falls in.
 pub fn year_of(now: UnixMs) -> i32 {
     suanli_core::time::civil_from_days((now + 8 * 3_600_000).div_euclid(86_400_000)).0 as i32
+}
+
+/// " in YEAR" when the facts say which year their volume counts.
+fn in_year(f: &Facts) -> String {
+    f.volume_year.map_or(String::new(), |y| format!(" in {y}"))
+}
+
+/// The completed calendar year (年度) whose volume and rank an application made at `now` is
+/// judged on: the policy awards a year's transactions once the year is over, so the year so far
+/// never counts. The previous year unless the application declares the one before it (a round
+/// that runs late into the next year); any other year is refused with `invalid_volume_year`.
+pub fn volume_year(declared: Option<i32>, now: UnixMs) -> Result<i32, Error> {
+    let this = year_of(now);
+    match declared {
+        None => Ok(this - 1),
+        Some(y) if (this - 2..this).contains(&y) => Ok(y),
+        Some(y) => Err(Error::new(
+            ErrorCode::InvalidVolumeYear,
+            format!("{y} is not a completed year to be judged on: declare {} (the default) or {}", this - 1, this - 2),
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -418,6 +448,8 @@ mod tests {
         f.division_code = "110105".into();
         assert_eq!(general.check_eligible(&f).unwrap_err().code, ErrorCode::NotEligible);
         let top5 = policy_programmes().into_iter().find(|p| p.kind == ProgrammeKind::DataSupplier).unwrap();
+        let why = top5.check_eligible(&Facts { supplier_rank: Some(7), volume_year: Some(2025), ..facts() }).unwrap_err().message;
+        assert!(why.contains("in 2025") && why.contains("ranked 7"), "{why}");
         assert!(top5.check_eligible(&Facts { supplier_rank: Some(6), ..facts() }).is_err());
         assert!(top5.check_eligible(&Facts { supplier_rank: Some(5), ..facts() }).is_ok());
     }
@@ -435,5 +467,20 @@ mod tests {
         let mut bad = special.clone();
         bad.criteria[0].weight = 10;
         assert_eq!(bad.validate().unwrap_err().code, ErrorCode::InvalidProgramme);
+    }
+
+    #[test]
+    fn volume_counts_a_completed_year_the_previous_by_default() {
+        // 2026-03-02 10:00 CST: the year so far never counts.
+        let now = days_from_civil(2026, 3, 2) * 86_400_000 + 2 * 3_600_000;
+        assert_eq!(volume_year(None, now), Ok(2025));
+        assert_eq!(volume_year(Some(2024), now), Ok(2024));
+        for y in [2026, 2027, 2023] {
+            assert_eq!(volume_year(Some(y), now).unwrap_err().code, ErrorCode::InvalidVolumeYear, "{y}");
+        }
+        // 2026-01-01 00:30 CST is already 2026 (23 December UTC would not be).
+        let new_year = days_from_civil(2026, 1, 1) * 86_400_000 - 8 * 3_600_000 + 30 * 60_000;
+        assert_eq!(volume_year(None, new_year), Ok(2025));
+        assert_eq!(volume_year(None, new_year - 3_600_000), Ok(2024));
     }
 }

@@ -1,4 +1,4 @@
-//! Expert review: a reviewer's weighted score on a programme's criteria, conflicts of interest refused, ranking within the quota and the budget, and publicity counted in working days.
+//! Expert review: the expert pool, the operator's assignment of experts to applications (never to their own company's), an expert's weighted score on a programme's criteria, conflicts of interest refused, ranking within the quota and the budget, and publicity counted in working days.
 
 use crate::programme::ProgrammeSpec;
 use serde::{Deserialize, Serialize};
@@ -7,10 +7,47 @@ use suanli_core::error::{Error, ErrorCode};
 use suanli_core::money::Fen;
 use suanli_core::time::UnixMs;
 
+/// A member of the expert pool: a user with the expert role, and the organisation it works for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expert {
+    /// Its user id (`usr_…`): it signs in and scores as itself.
+    pub id: String,
+    pub name: String,
+    /// Its employer's unified social credit code: it never scores its employer's applications.
+    pub organisation_uscc: String,
+    pub created_ms: UnixMs,
+}
+
+/// An expert assigned to score an application.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub expert: String,
+    pub name: String,
+    pub by: String,
+    pub at_ms: UnixMs,
+}
+
+impl Expert {
+    /// Whether the operator may assign this expert to an application of `applicant_uscc` that
+    /// already has `assigned`: never its own company's, never twice.
+    pub fn check_assignment(&self, applicant_uscc: &str, assigned: &[Assignment]) -> Result<(), Error> {
+        if self.organisation_uscc == applicant_uscc {
+            return Err(Error::new(ErrorCode::ConflictOfInterest, format!("{} works for the applicant and may not score it", self.name)));
+        }
+        if assigned.iter().any(|a| a.expert == self.id) {
+            return Err(Error::new(ErrorCode::AlreadyAssigned, format!("{} is already assigned to this application", self.name)));
+        }
+        Ok(())
+    }
+}
+
 /// One expert's scores (0-100 per criterion) of one application.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Review {
     pub expert: String,
+    /// The scoring expert's user id (`usr_…`); absent in reviews recorded before experts signed in.
+    #[serde(default)]
+    pub expert_id: Option<String>,
     /// The expert's employer's credit code: an expert never scores its own company's application.
     pub organisation_uscc: String,
     pub scores: BTreeMap<String, f64>,
@@ -18,12 +55,21 @@ pub struct Review {
 }
 
 impl Review {
+    /// Whether two reviews are by the same expert: by user id when both have one (two experts
+    /// may share a name), else by name.
+    fn same_expert(&self, other: &Review) -> bool {
+        match (&self.expert_id, &other.expert_id) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.expert == other.expert,
+        }
+    }
+
     /// Checks the scores against the programme's criteria and the conflict rule.
     pub fn check(&self, p: &ProgrammeSpec, applicant_uscc: &str, earlier: &[Review]) -> Result<(), Error> {
         if self.organisation_uscc == applicant_uscc {
             return Err(Error::new(ErrorCode::ConflictOfInterest, format!("{} works for the applicant and may not score it", self.expert)));
         }
-        if earlier.iter().any(|r| r.expert == self.expert) {
+        if earlier.iter().any(|r| r.same_expert(self)) {
             return Err(Error::new(ErrorCode::ConflictOfInterest, format!("{} has already scored this application", self.expert)));
         }
         for c in &p.criteria {
@@ -99,6 +145,7 @@ mod tests {
     fn review(expert: &str, org: &str, s: f64) -> Review {
         Review {
             expert: expert.into(),
+            expert_id: None,
             organisation_uscc: org.into(),
             scores: [("innovation", s), ("application", s), ("team", s)].iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             at_ms: 0,
@@ -116,6 +163,19 @@ mod tests {
         assert_eq!(extra.check(p, "ORG", &[]).unwrap_err().code, ErrorCode::InvalidReview);
         assert!(review("王", "A", 80.0).check(p, "ORG", &[]).is_ok());
         assert_eq!(mean_score(p, &[review("a", "A", 80.0), review("b", "B", 60.0)]), Some(70.0));
+    }
+
+    #[test]
+    fn experts_are_assigned_once_and_never_to_their_own_company_and_two_of_one_name_both_score() {
+        let wang = Expert { id: "usr_1".into(), name: "王".into(), organisation_uscc: "A".into(), created_ms: 0 };
+        assert_eq!(wang.check_assignment("A", &[]).unwrap_err().code, ErrorCode::ConflictOfInterest);
+        let once = Assignment { expert: "usr_1".into(), name: "王".into(), by: "operator:usr_0".into(), at_ms: 0 };
+        assert_eq!(wang.check_assignment("ORG", std::slice::from_ref(&once)).unwrap_err().code, ErrorCode::AlreadyAssigned);
+        assert!(wang.check_assignment("ORG", &[]).is_ok());
+        let p = &policy_programmes()[1];
+        let by = |id: &str| Review { expert_id: Some(id.into()), ..review("王", "A", 80.0) };
+        assert!(by("usr_2").check(p, "ORG", &[by("usr_1")]).is_ok(), "another expert of the same name");
+        assert_eq!(by("usr_1").check(p, "ORG", &[by("usr_1")]).unwrap_err().code, ErrorCode::ConflictOfInterest);
     }
 
     #[test]

@@ -49,7 +49,30 @@ impl FromRequestParts<AppState> for Caller {
         if token.is_empty() {
             return Err(ApiError::new(ErrorCode::Unauthenticated, "the Authorization header must be 'Bearer <token>'"));
         }
-        principal(state, token).await?.map(Caller).ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "the bearer token is not valid"))
+        let c = principal(state, token)
+            .await?
+            .map(Caller)
+            .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "the bearer token is not valid"))?;
+        if c.role() == Role::Expert && !expert_may_call(&parts.method, parts.uri.path()) {
+            return Err(ApiError::new(ErrorCode::Forbidden, "an expert reads and scores only the incentive applications assigned to it"));
+        }
+        Ok(c)
+    }
+}
+
+/// What an expert may call: who it is, the programmes (their criteria), the applications
+/// assigned to it, their evidence, and its own scores. Everything else is refused at the edge,
+/// before any handler's own role check (which would be the second line of defence). The path
+/// is as the API's router sees it, `/api/v1` stripped by the nesting (or not).
+fn expert_may_call(method: &axum::http::Method, path: &str) -> bool {
+    let rest = path.strip_prefix("/api/v1").unwrap_or(path);
+    let parts: Vec<&str> = rest.split('/').skip(1).collect();
+    let get = method == axum::http::Method::GET;
+    match parts.as_slice() {
+        ["me"] | ["incentives", "programmes"] | ["incentives", "applications"] | ["incentives", "applications", _] => get,
+        ["incentives", "documents", _] => get,
+        ["incentives", "applications", _, "reviews"] => method == axum::http::Method::POST,
+        _ => false,
     }
 }
 
@@ -95,6 +118,35 @@ fn base64url(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_expert_calls_only_its_assignments_and_scores() {
+        use axum::http::Method;
+        for (m, p) in [
+            (Method::GET, "/api/v1/me"),
+            (Method::GET, "/api/v1/incentives/applications"),
+            (Method::GET, "/api/v1/incentives/applications/inc_1"),
+            (Method::POST, "/api/v1/incentives/applications/inc_1/reviews"),
+            (Method::GET, "/api/v1/incentives/documents/ab12"),
+            (Method::GET, "/api/v1/incentives/programmes"),
+            (Method::GET, "/incentives/applications/inc_1"),
+        ] {
+            assert!(expert_may_call(&m, p), "{m} {p}");
+        }
+        for (m, p) in [
+            (Method::GET, "/api/v1/jobs"),
+            (Method::GET, "/api/v1/tenants"),
+            (Method::POST, "/api/v1/incentives/applications"),
+            (Method::POST, "/api/v1/incentives/applications/inc_1/assignments"),
+            (Method::POST, "/api/v1/incentives/applications/inc_1/decision"),
+            (Method::GET, "/api/v1/incentives/experts"),
+            (Method::GET, "/api/v1/incentives/totals"),
+            (Method::GET, "/jobs"),
+            (Method::POST, "/incentives/applications/inc_1/decision"),
+        ] {
+            assert!(!expert_may_call(&m, p), "{m} {p}");
+        }
+    }
 
     #[test]
     fn base64url_matches_known_vectors() {

@@ -159,11 +159,13 @@ pub async fn seed_with_history(
             (Role::Provider, "算力伙伴 / compute provider", None, first_provider),
             (Role::Tenant, "中小企业用户 / SME user", first_tenant, None),
             (Role::Regulator, "能耗与数据监管 / regulator", None, None),
+            (Role::Expert, "评审专家 / review expert", None, None),
         ] {
             let (t, e) = s.ids.parts();
             let token = new_token(&s.ids);
+            let id = UserId::generate(t, e);
             tx.insert_user(&NewUser {
-                id: UserId::generate(t, e),
+                id: id.clone(),
                 name: name.into(),
                 role,
                 tenant_id,
@@ -172,6 +174,13 @@ pub async fn seed_with_history(
                 created_ms: now,
             })
             .await?;
+            if role == Role::Expert {
+                // The expert pool's first member, from a (fictional) university: not a demo tenant.
+                let first17 = "12330000MB0A1C2D4";
+                let organisation_uscc = format!("{first17}{}", suanli_core::ident::uscc_check_char(first17).unwrap_or('0'));
+                let expert = suanli_incentives::Expert { id: id.to_string(), name: name.into(), organisation_uscc, created_ms: now };
+                tx.insert_incentive_expert(&expert).await?;
+            }
             tokens.push((role.as_str().to_string(), token));
         }
         tx.set_meta("demo_seeded", "1").await?;

@@ -75,6 +75,22 @@ pub struct NewProviderIn {
     pub sme: bool,
 }
 
+/// A change to a provider's registration: a field left out keeps its value; a provider
+/// registered for the first time needs both `uscc` and `region`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderRegistrationIn {
+    /// Its unified social credit code (GB 32100, check character verified).
+    #[serde(default)]
+    pub uscc: Option<String>,
+    /// The district it is registered in (a region id).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// A small or medium enterprise.
+    #[serde(default)]
+    pub sme: Option<bool>,
+}
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PoolOut {
     pub id: String,

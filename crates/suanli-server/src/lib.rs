@@ -68,6 +68,8 @@ pub struct AppState {
     pub incentives: suanli_app::Incentives,
     /// Compute-partner scores from measured data.
     pub partners: suanli_app::Partners,
+    /// The registry's changes after creation (a provider's registration).
+    pub registry: suanli_app::Registry,
     /// This replica's hold on the leader lease (always leader on SQLite).
     pub fence: Arc<suanli_store::Fence>,
 }
@@ -100,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .route("/regions", get(city::regions))
         .route("/audit", get(city::audit_log))
         .route("/providers", get(centres::list_providers).post(centres::create_provider))
+        .route("/providers/{id}", axum::routing::patch(centres::update_provider))
         .route("/centres", get(centres::list_centres).post(centres::create_centre))
         .route("/centres/{id}", get(centres::get_centre))
         .route("/centres/{id}/pools", post(centres::create_pool))
@@ -184,6 +187,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/incentives/applications/{id}", get(incentives::get_application))
         .route("/incentives/applications/{id}/reviews", post(incentives::review))
+        .route("/incentives/applications/{id}/assignments", post(incentives::assign))
+        .route("/incentives/experts", get(incentives::experts).post(incentives::add_expert))
+        .route("/incentives/documents/{sha256}", get(incentives::document))
         .route("/incentives/applications/{id}/objections", post(incentives::object))
         .route("/incentives/applications/{id}/objections/{n}/resolution", post(incentives::resolve))
         .route("/incentives/applications/{id}/decision", post(incentives::decide));
@@ -204,6 +210,9 @@ pub fn router(state: AppState) -> Router {
         .route("/models/keys", post(web::create_model_key))
         .route("/data", get(web::data_page))
         .route("/incentives", get(web::incentives_page))
+        .route("/incentives/applications/{id}", get(web::incentive_application_page))
+        .route("/incentives/applications/{id}/review", post(web::review_application))
+        .route("/incentives/applications/{id}/assign", post(web::assign_expert))
         .route("/data/sets/{id}", get(web::data_set_page))
         .route("/data/requests", post(web::create_data_request))
         .route("/data/requests/{id}/decision", post(web::decide_data_request))
@@ -371,6 +380,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
     let money = suanli_app::Money::new(store.clone(), ledger.clone(), ids.clone());
     let incentives = suanli_app::Incentives::open(store.clone(), ledger.clone(), ids.clone()).await?;
     let (store_for_partners, ids_for_partners) = (store.clone(), ids.clone());
+    let (store_for_registry, ids_for_registry, regions_for_registry) = (store.clone(), ids.clone(), regions.clone());
     let connected = backends.connect_stored().await?;
     if connected > 0 {
         tracing::info!(centres = connected, "centres connected to their stored backends");
@@ -394,6 +404,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
         money,
         incentives,
         partners: suanli_app::Partners::new(store_for_partners, ids_for_partners),
+        registry: suanli_app::Registry::new(store_for_registry, ids_for_registry, regions_for_registry),
         fence,
     })
 }

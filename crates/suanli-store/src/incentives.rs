@@ -1,10 +1,10 @@
-//! Incentive programmes in the store: programmes as data, applications kept whole as JSON (with their programme, applicant — a tenant or a provider —, subject, year and stage as columns to query), evidence by its SHA-256 (content-addressed, so never altered), and what the ledger paid a provider in a period.
+//! Incentive programmes in the store: programmes as data, the expert pool, applications kept whole as JSON (with their programme, applicant — a tenant or a provider —, subject, year and stage as columns to query), evidence by its SHA-256 (content-addressed, so never altered), and what the ledger paid a provider in a period.
 
 use crate::{Store, StoreError, StoreResult, WriteTx};
 use sqlx::{AssertSqlSafe, Row};
 use suanli_core::money::Fen;
 use suanli_core::time::UnixMs;
-use suanli_incentives::{Applicant, Application, ProgrammeSpec};
+use suanli_incentives::{Applicant, Application, Expert, ProgrammeSpec};
 use suanli_ledger::{AccountId, ReasonCode};
 
 fn json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> StoreResult<T> {
@@ -86,6 +86,22 @@ impl Store {
             .collect()
     }
 
+    /// The expert pool, by name.
+    pub async fn incentive_experts(&self) -> StoreResult<Vec<Expert>> {
+        let rows = sqlx::query("SELECT user_id, name, organisation_uscc, created_ms FROM incentive_experts ORDER BY name, user_id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(expert_from_row).collect()
+    }
+
+    pub async fn incentive_expert(&self, user_id: &str) -> StoreResult<Option<Expert>> {
+        let row = sqlx::query("SELECT user_id, name, organisation_uscc, created_ms FROM incentive_experts WHERE user_id = $1")
+            .bind(user_id.to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(expert_from_row).transpose()
+    }
+
     pub async fn incentive_document(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>> {
         let row = sqlx::query("SELECT body FROM incentive_documents WHERE sha256 = $1")
             .bind(sha256.to_owned())
@@ -95,7 +111,23 @@ impl Store {
     }
 }
 
+fn expert_from_row(r: &sqlx::any::AnyRow) -> StoreResult<Expert> {
+    Ok(Expert { id: r.try_get(0)?, name: r.try_get(1)?, organisation_uscc: r.try_get(2)?, created_ms: r.try_get(3)? })
+}
+
 impl WriteTx<'_> {
+    /// Adds a user (already inserted, with the expert role) to the expert pool.
+    pub async fn insert_incentive_expert(&mut self, e: &Expert) -> StoreResult<()> {
+        sqlx::query("INSERT INTO incentive_experts (user_id, name, organisation_uscc, created_ms) VALUES ($1, $2, $3, $4)")
+            .bind(e.id.clone())
+            .bind(e.name.clone())
+            .bind(e.organisation_uscc.clone())
+            .bind(e.created_ms)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     pub async fn insert_incentive_programme(&mut self, p: &ProgrammeSpec, at_ms: UnixMs) -> StoreResult<()> {
         sqlx::query("INSERT INTO incentive_programmes (code, spec_json, created_ms) VALUES ($1, $2, $3)")
             .bind(p.code.clone())

@@ -470,6 +470,22 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    /// Sets a provider's enterprise registration (its credit code, district and SME flag).
+    pub async fn set_provider_registration(&mut self, id: &ProviderId, r: &suanli_core::centre::Registration) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE providers SET uscc = $1, region = $2, sme = $3 WHERE id = $4")
+            .bind(r.uscc.as_str().to_string())
+            .bind(r.region.clone())
+            .bind(i64::from(r.sme))
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        if done.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Domain(Error::new(ErrorCode::ProviderNotFound, format!("no provider {id}"))))
+        }
+    }
+
     pub async fn insert_centre(&mut self, c: &Centre) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO centres (id, provider_id, name, name_en, kind, region, partner_status, commissioned_ms, declared_pue, racks, rtt_json, created_ms) \

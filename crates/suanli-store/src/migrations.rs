@@ -533,10 +533,22 @@ CREATE TABLE job_keys (
 )
 "#,
     ),
+    (
+        15,
+        "the incentive programmes' expert pool: users with the expert role and the organisation each works for",
+        r#"
+CREATE TABLE incentive_experts (
+    user_id TEXT PRIMARY KEY REFERENCES users (id),
+    name TEXT NOT NULL,
+    organisation_uscc TEXT NOT NULL,
+    created_ms BIGINT NOT NULL
+)
+"#,
+    ),
 ];
 
 /// The latest schema version this build knows.
-pub const LATEST: i64 = 14;
+pub const LATEST: i64 = 15;
 
 pub async fn run(store: &Store) -> StoreResult<()> {
     let mut tx = store.begin().await?;

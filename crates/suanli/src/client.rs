@@ -46,6 +46,10 @@ impl Client {
         self.send(Method::PUT, path, Some(body)).await
     }
 
+    pub async fn patch<B: Serialize>(&self, path: &str, body: &B) -> anyhow::Result<Value> {
+        self.send(Method::PATCH, path, Some(body)).await
+    }
+
     pub async fn delete(&self, path: &str) -> anyhow::Result<Value> {
         self.send::<()>(Method::DELETE, path, None).await
     }

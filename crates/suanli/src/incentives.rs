@@ -1,4 +1,4 @@
-//! `suanli incentives …`: programmes, applications with evidence files (by a tenant, a provider, or the operator on their behalf), reviews, ranking, objections, decisions, explanations, the city's totals, and partner selection — scores and a centre's declared certifications and green power — as a client of the API.
+//! `suanli incentives …`: programmes, applications with evidence files (by a tenant, a provider, or the operator on their behalf), the expert pool, assignments and an expert's own scores, ranking, objections, decisions, explanations, the city's totals, and partner selection — scores and a centre's declared certifications and green power — as a client of the API.
 
 use crate::client::Client;
 use crate::output::{self, Format};
@@ -32,21 +32,36 @@ pub enum IncentivesCmd {
         /// The operator applies for this tenant (tnt_…) or provider (prv_…).
         #[arg(long)]
         on_behalf_of: Option<String>,
+        /// The completed year (年度) whose platform volume and supplier rank count; the
+        /// previous calendar year when left out.
+        #[arg(long)]
+        volume_year: Option<i32>,
     },
     /// Applications you may see.
     Applications,
     /// One application: its reviews, rank, publicity, objections and why it stands where it does.
     Explain { id: String },
-    /// Record an expert's scores (the operator): --score innovation=90 (repeat).
+    /// Score an application assigned to you (an expert, with its own token): --score innovation=90 (repeat).
     Review {
+        id: String,
+        #[arg(long = "score", value_parser = parse_score)]
+        scores: Vec<(String, f64)>,
+    },
+    /// The expert pool (the operator and the regulator).
+    Experts,
+    /// Add an expert to the pool (the operator); prints its token once.
+    AddExpert {
+        #[arg(long)]
+        name: String,
+        /// Its employer's unified social credit code.
+        #[arg(long)]
+        organisation: String,
+    },
+    /// Assign an expert (usr_…) from the pool to an application under review (the operator).
+    Assign {
         id: String,
         #[arg(long)]
         expert: String,
-        /// The expert's employer's unified social credit code.
-        #[arg(long)]
-        organisation: String,
-        #[arg(long = "score", value_parser = parse_score)]
-        scores: Vec<(String, f64)>,
     },
     /// Rank a programme's reviewed applications into publicity (the operator).
     Rank { programme: String },
@@ -175,7 +190,7 @@ pub async fn run(c: Client, cmd: IncentivesCmd, fmt: Format) -> anyhow::Result<(
                 ("evidence", "evidence"),
             ],
         ),
-        IncentivesCmd::Apply { programme, project, cost, requested, docs, declared, on_behalf_of } => {
+        IncentivesCmd::Apply { programme, project, cost, requested, docs, declared, on_behalf_of, volume_year } => {
             let mut documents = Vec::new();
             for (kind, path) in docs {
                 let body = std::fs::read(&path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
@@ -185,7 +200,7 @@ pub async fn run(c: Client, cmd: IncentivesCmd, fmt: Format) -> anyhow::Result<(
             }
             let declared: Option<Value> =
                 declared.map(|d| serde_json::from_str(&d)).transpose().map_err(|e| anyhow::anyhow!("--declared is not JSON: {e}"))?;
-            let body = json!({"programme": programme, "project": project, "cost": cost, "requested": requested, "declared": declared, "documents": documents, "on_behalf_of": on_behalf_of});
+            let body = json!({"programme": programme, "project": project, "cost": cost, "requested": requested, "declared": declared, "documents": documents, "on_behalf_of": on_behalf_of, "volume_year": volume_year});
             super::show(&c.post("/api/v1/incentives/applications", &body).await?, fmt, APP_COLS);
         }
         IncentivesCmd::Applications => super::list(&c.get("/api/v1/incentives/applications").await?, fmt, APP_COLS),
@@ -204,6 +219,7 @@ pub async fn run(c: Client, cmd: IncentivesCmd, fmt: Format) -> anyhow::Result<(
                     ("stage 阶段", "stage"),
                     ("score", "score"),
                     ("rank", "rank"),
+                    ("volume year 年度", "facts.volume_year"),
                     ("publicity until", "publicity_until"),
                     ("paid ¥", "paid"),
                     ("city ¥", "city_part"),
@@ -214,11 +230,34 @@ pub async fn run(c: Client, cmd: IncentivesCmd, fmt: Format) -> anyhow::Result<(
                 println!("- {}", n.as_str().unwrap_or(""));
             }
         }
-        IncentivesCmd::Review { id, expert, organisation, scores } => {
+        IncentivesCmd::Review { id, scores } => {
             let scores: serde_json::Map<String, Value> = scores.into_iter().map(|(k, v)| (k, json!(v))).collect();
-            let body = json!({"expert": expert, "organisation_uscc": organisation, "scores": scores});
+            let body = json!({"scores": scores});
             super::show(&c.post(&format!("/api/v1/incentives/applications/{id}/reviews"), &body).await?, fmt, APP_COLS);
         }
+        IncentivesCmd::Experts => super::list(
+            &c.get("/api/v1/incentives/experts").await?,
+            fmt,
+            &[("id", "id"), ("name 姓名", "name"), ("organisation 单位", "organisation_uscc"), ("since", "created")],
+        ),
+        IncentivesCmd::AddExpert { name, organisation } => {
+            let v = c.post("/api/v1/incentives/experts", &json!({"name": name, "organisation_uscc": organisation})).await?;
+            super::show(
+                &v,
+                fmt,
+                &[
+                    ("id", "expert.id"),
+                    ("name", "expert.name"),
+                    ("organisation", "expert.organisation_uscc"),
+                    ("token (shown once)", "token"),
+                ],
+            );
+        }
+        IncentivesCmd::Assign { id, expert } => super::show(
+            &c.post(&format!("/api/v1/incentives/applications/{id}/assignments"), &json!({"expert": expert})).await?,
+            fmt,
+            APP_COLS,
+        ),
         IncentivesCmd::Rank { programme } => {
             super::list(&c.post(&format!("/api/v1/incentives/programmes/{programme}/ranking"), &json!({})).await?, fmt, APP_COLS)
         }

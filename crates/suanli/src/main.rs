@@ -511,6 +511,20 @@ enum ProvidersCmd {
         #[arg(long)]
         sme: bool,
     },
+    /// Corrects or completes a provider's registration (the operator); what is left out is kept.
+    Update {
+        /// prv_…
+        id: String,
+        /// Its unified social credit code.
+        #[arg(long)]
+        uscc: Option<String>,
+        /// The district it is registered in (a region id).
+        #[arg(long)]
+        region: Option<String>,
+        /// Whether it is a small or medium enterprise (true or false).
+        #[arg(long)]
+        sme: Option<bool>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -927,6 +941,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     fmt,
                     &[("id", "id"), ("name", "name"), ("uscc", "uscc"), ("region", "region")],
                 ),
+                ProvidersCmd::Update { id, uscc, region, sme } => {
+                    let mut body = serde_json::Map::new();
+                    for (k, v) in [("uscc", uscc.map(Value::from)), ("region", region.map(Value::from)), ("sme", sme.map(Value::from))] {
+                        if let Some(v) = v {
+                            body.insert(k.into(), v);
+                        }
+                    }
+                    show(
+                        &c.patch(&format!("/api/v1/providers/{id}"), &body).await?,
+                        fmt,
+                        &[("id", "id"), ("name", "name"), ("uscc", "uscc"), ("region", "region"), ("sme", "sme")],
+                    )
+                }
             }
             Ok(())
         }

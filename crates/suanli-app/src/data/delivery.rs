@@ -80,7 +80,10 @@ impl DataSharing {
     // ----- deliveries -----
 
     pub async fn deliveries(&self, caller: &Caller, limit: u32) -> Result<Vec<Delivery>, StoreError> {
-        self.store.data_deliveries(&scope(caller), limit).await
+        match scope(caller) {
+            Some(filter) => self.store.data_deliveries(&filter, limit).await,
+            None => Ok(Vec::new()),
+        }
     }
 
     pub async fn delivery(&self, caller: &Caller, id: &str) -> Result<Delivery, StoreError> {

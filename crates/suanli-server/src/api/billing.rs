@@ -149,6 +149,7 @@ pub async fn list_bills(State(s): State<AppState>, c: Caller, headers: HeaderMap
             f.provider_id = Some(own);
         }
         Role::Operator | Role::Regulator => {}
+        Role::Expert => return Err(ApiError::new(ErrorCode::Forbidden, "an expert sees only the applications assigned to it")),
     }
     let bills = s.store.bills(&f).await?;
     if wants_csv(q.format.as_deref(), &headers)? {
@@ -214,6 +215,7 @@ async fn visible_job_bill(s: &AppState, c: &Caller, id: &str) -> ApiResult<(JobI
         Role::Operator | Role::Regulator => true,
         Role::Tenant => c.0.tenant_id.as_ref() == Some(&job.tenant_id),
         Role::Provider => bill.as_ref().and_then(|b| b.provider_id.as_ref()).is_some_and(|p| Some(p) == c.0.provider_id.as_ref()),
+        Role::Expert => false,
     };
     if !visible {
         return Err(ApiError::new(ErrorCode::JobNotFound, format!("no job {id}")));

@@ -63,6 +63,24 @@ pub async fn create_provider(
     Ok((StatusCode::CREATED, Json(ProviderOut::from(&p))))
 }
 
+/// The operator corrects or completes a provider's registration as an enterprise (credit code,
+/// district, SME flag): fields left out keep their value; the whole registration is checked
+/// before anything is written, and the change is audited with what it was.
+#[utoipa::path(patch, path = "/api/v1/providers/{id}", tag = "registry", security(("bearer" = [])), request_body = ProviderRegistrationIn,
+    params(("id" = String, Path, description = "provider id, prv_…")),
+    responses((status = 200, body = ProviderOut), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn update_provider(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ProviderRegistrationIn>,
+) -> ApiResult<Json<ProviderOut>> {
+    let id = ProviderId::parse(&id)?;
+    let change = suanli_app::registry::RegistrationChange { uscc: body.uscc, region: body.region, sme: body.sme };
+    let p = s.registry.update_provider(&suanli_app::Caller::of(&c.0)?, &id, &change).await?;
+    Ok(Json(ProviderOut::from(&p)))
+}
+
 /// Lists compute centres with their pools (the public catalogue every role may read).
 #[utoipa::path(get, path = "/api/v1/centres", tag = "registry", security(("bearer" = [])),
     params(("provider_id" = Option<String>, Query, description = "only this provider's centres")),

@@ -1,4 +1,4 @@
-//! Incentive programmes under `/api/v1/incentives` (programmes, applications by tenants and providers with evidence, expert reviews, ranking into publicity, objections, decisions and the city's totals), and partner selection under `/api/v1/partners` and `/api/v1/centres/{id}/…` (scores, configuration, rounds, alerts, declared certifications and green power). Every rule is in `suanli_app::incentives`, `suanli_app::partners` and `suanli_incentives`.
+//! Incentive programmes under `/api/v1/incentives` (programmes, applications by tenants and providers with evidence, the expert pool, experts assigned by the operator and scoring as themselves, ranking into publicity, objections, decisions and the city's totals), and partner selection under `/api/v1/partners` and `/api/v1/centres/{id}/…` (scores, configuration, rounds, alerts, declared certifications and green power). Every rule is in `suanli_app::incentives`, `suanli_app::partners` and `suanli_incentives`.
 
 use crate::AppState;
 use crate::api::billing::{csv, csv_response, wants_csv};
@@ -17,7 +17,7 @@ use suanli_app::incentives::{ApplyRequest, DistrictTotals, Document, ProgrammeTo
 use suanli_core::error::ErrorCode;
 use suanli_core::money::Fen;
 use suanli_core::time::format_rfc3339;
-use suanli_incentives::{Applicant, Application, Facts, ProgrammeSpec, Review};
+use suanli_incentives::{Applicant, Application, Facts, ProgrammeSpec};
 use utoipa::ToSchema;
 
 fn app(c: &Caller) -> ApiResult<suanli_app::Caller> {
@@ -73,6 +73,10 @@ pub struct ApplyIn {
     /// apply for themselves and leave it out.
     #[serde(default)]
     pub on_behalf_of: Option<String>,
+    /// The completed calendar year (年度) whose platform volume and data-service rank a provider
+    /// is judged on: the previous year when left out, or the one before it.
+    #[serde(default)]
+    pub volume_year: Option<i32>,
 }
 
 /// An application with its reviews, ranking, publicity, objections and what it was paid.
@@ -97,6 +101,12 @@ pub struct ApplicationOut {
     pub score: Option<f64>,
     pub rank: Option<u32>,
     pub reviews: usize,
+    /// The experts assigned to score it: `{expert, name, by, at_ms}` (an expert sees only itself).
+    #[schema(value_type = Vec<Object>)]
+    pub assigned: serde_json::Value,
+    /// The scores given: `{expert, expert_id, scores, …}` each (an expert sees only its own).
+    #[schema(value_type = Vec<Object>)]
+    pub scored: serde_json::Value,
     pub publicity_until: Option<String>,
     /// What the eligibility was judged on: registered and declared facts, and for a provider
     /// its yearly service volume (yuan fen) and data-service rank from the platform's ledger.
@@ -136,6 +146,8 @@ impl From<&Application> for ApplicationOut {
             score: a.score,
             rank: a.rank,
             reviews: a.reviews.len(),
+            assigned: serde_json::to_value(&a.assigned).unwrap_or_default(),
+            scored: serde_json::to_value(&a.reviews).unwrap_or_default(),
             publicity_until: a.publicity_until.map(format_rfc3339),
             facts: serde_json::to_value(&a.facts).unwrap_or_default(),
             evidence: serde_json::to_value(&a.evidence).unwrap_or_default(),
@@ -171,6 +183,7 @@ pub async fn apply(State(s): State<AppState>, c: Caller, JsonBody(b): JsonBody<A
         declared: b.declared.unwrap_or_default(),
         documents,
         on_behalf_of: b.on_behalf_of.as_deref().map(Applicant::parse).transpose()?,
+        volume_year: b.volume_year,
     };
     let a = s.incentives.apply(&app(&c)?, req).await?;
     Ok((StatusCode::CREATED, Json((&a).into())))
@@ -247,30 +260,120 @@ pub async fn get_application(State(s): State<AppState>, c: Caller, Path(id): Pat
     Ok(Json((&s.incentives.application(&app(&c)?, &id).await?).into()))
 }
 
-/// An expert's scores, as the operator records them.
+/// An expert's own scores of an application assigned to it.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewIn {
-    pub expert: String,
-    /// The expert's employer's unified social credit code.
-    pub organisation_uscc: String,
     /// 0-100 per criterion of the programme.
     pub scores: BTreeMap<String, f64>,
 }
 
-/// The operator records an expert's review.
+/// An expert scores an application it is assigned (signed in as itself; never its own
+/// company's, once).
 #[utoipa::path(post, path = "/api/v1/incentives/applications/{id}/reviews", tag = "incentives", security(("bearer" = [])), request_body = ReviewIn,
     params(("id" = String, Path, description = "inc_…")),
-    responses((status = 201, body = ApplicationOut), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+    responses((status = 201, body = ApplicationOut), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn review(
     State(s): State<AppState>,
     c: Caller,
     Path(id): Path<String>,
     JsonBody(b): JsonBody<ReviewIn>,
 ) -> ApiResult<(StatusCode, Json<ApplicationOut>)> {
-    let r = Review { expert: b.expert, organisation_uscc: b.organisation_uscc, scores: b.scores, at_ms: 0 };
-    let a = s.incentives.review(&app(&c)?, &id, r).await?;
+    let a = s.incentives.review(&app(&c)?, &id, b.scores).await?;
     Ok((StatusCode::CREATED, Json((&a).into())))
+}
+
+/// A new member of the expert pool.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExpertIn {
+    pub name: String,
+    /// Its employer's unified social credit code: it is never assigned that company's applications.
+    pub organisation_uscc: String,
+}
+
+/// A member of the expert pool.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExpertOut {
+    /// Its user id (`usr_…`).
+    pub id: String,
+    pub name: String,
+    pub organisation_uscc: String,
+    pub created: String,
+}
+
+impl From<&suanli_incentives::Expert> for ExpertOut {
+    fn from(e: &suanli_incentives::Expert) -> ExpertOut {
+        ExpertOut {
+            id: e.id.clone(),
+            name: e.name.clone(),
+            organisation_uscc: e.organisation_uscc.clone(),
+            created: format_rfc3339(e.created_ms),
+        }
+    }
+}
+
+/// An expert added, with its bearer token (shown once).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExpertCreated {
+    pub expert: ExpertOut,
+    pub token: String,
+}
+
+/// The operator adds an expert to the pool: a user with the expert role, who signs in with the
+/// token answered here (API and web) and sees only the applications assigned to it.
+#[utoipa::path(post, path = "/api/v1/incentives/experts", tag = "incentives", security(("bearer" = [])), request_body = ExpertIn,
+    responses((status = 201, body = ExpertCreated), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn add_expert(
+    State(s): State<AppState>,
+    c: Caller,
+    JsonBody(b): JsonBody<ExpertIn>,
+) -> ApiResult<(StatusCode, Json<ExpertCreated>)> {
+    let token = crate::auth::new_token(&s.ids);
+    let e = s.incentives.add_expert(&app(&c)?, &b.name, &b.organisation_uscc, crate::auth::token_hash(&token)).await?;
+    Ok((StatusCode::CREATED, Json(ExpertCreated { expert: (&e).into(), token })))
+}
+
+/// The expert pool (the operator and the regulator).
+#[utoipa::path(get, path = "/api/v1/incentives/experts", tag = "incentives", security(("bearer" = [])),
+    responses((status = 200, body = Vec<ExpertOut>), (status = 403, body = crate::error::Problem)))]
+pub async fn experts(State(s): State<AppState>, c: Caller) -> ApiResult<Json<Vec<ExpertOut>>> {
+    Ok(Json(s.incentives.experts(&app(&c)?).await?.iter().map(ExpertOut::from).collect()))
+}
+
+/// Whom the operator assigns.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignmentIn {
+    /// The expert's user id (`usr_…`).
+    pub expert: String,
+}
+
+/// The operator assigns an expert from the pool to an application under review (never one who
+/// works for the applicant: `conflict_of_interest`; never twice: `already_assigned`).
+#[utoipa::path(post, path = "/api/v1/incentives/applications/{id}/assignments", tag = "incentives", security(("bearer" = [])), request_body = AssignmentIn,
+    params(("id" = String, Path, description = "inc_…")),
+    responses((status = 201, body = ApplicationOut), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem)))]
+pub async fn assign(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<AssignmentIn>,
+) -> ApiResult<(StatusCode, Json<ApplicationOut>)> {
+    let a = s.incentives.assign(&app(&c)?, &id, &b.expert).await?;
+    Ok((StatusCode::CREATED, Json((&a).into())))
+}
+
+/// An evidence document by its SHA-256: the operator, the regulator, and an expert assigned to
+/// an application that holds it.
+#[utoipa::path(get, path = "/api/v1/incentives/documents/{sha256}", tag = "incentives", security(("bearer" = [])),
+    params(("sha256" = String, Path, description = "the document's SHA-256")),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+pub async fn document(State(s): State<AppState>, c: Caller, Path(sha256): Path<String>) -> ApiResult<Response> {
+    let body = s.incentives.document(&app(&c)?, &sha256).await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/octet-stream")], body).into_response())
 }
 
 /// The operator ranks a programme's reviewed applications into publicity.

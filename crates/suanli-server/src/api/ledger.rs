@@ -115,6 +115,7 @@ pub async fn accounts(State(s): State<AppState>, c: Caller, Query(q): Query<Acco
         Role::Operator | Role::Regulator => q.owner.clone(),
         Role::Tenant => c.0.tenant_id.as_ref().map(|t| t.to_string()),
         Role::Provider => c.0.provider_id.as_ref().map(|p| p.to_string()),
+        Role::Expert => return Err(ApiError::new(ErrorCode::Forbidden, "an expert sees only the applications assigned to it")),
     };
     if matches!(c.role(), Role::Tenant | Role::Provider) && (owner.is_none() || q.owner.as_ref().is_some_and(|o| Some(o) != owner.as_ref()))
     {

@@ -99,6 +99,12 @@ pub async fn create_user(
             s.store.provider(p).await?.ok_or_else(|| ApiError::new(ErrorCode::UnknownProvider, format!("no provider {p}")))?;
         }
         Role::Operator | Role::Regulator => {}
+        Role::Expert => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidBody,
+                "experts join the review pool with their employer's credit code: POST /api/v1/incentives/experts",
+            ));
+        }
     }
     if (body.role != Role::Tenant && tenant_id.is_some()) || (body.role != Role::Provider && provider_id.is_some()) {
         return Err(ApiError::new(ErrorCode::InvalidBody, "tenant_id goes only with role tenant, provider_id only with role provider"));

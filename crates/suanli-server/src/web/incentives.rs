@@ -1,4 +1,4 @@
-//! `GET /incentives`: the policy's incentive programmes (caps, quotas, evidence, window), this year's totals per programme (budget, committed, paid, the city's and the districts' shares), the applications the caller may see with their applicant (a tenant or a provider), stage and why — for the operator and the regulator every award with its evidence hashes — and the compute-partner scores with the certifications and renewable share that count.
+//! `GET /incentives`: for an expert, the applications assigned to it to score; for the others, the policy's incentive programmes (caps, quotas, evidence, window), this year's totals per programme (budget, committed, paid, the city's and the districts' shares), the applications the caller may see with their applicant (a tenant or a provider), stage and why — for the operator and the regulator every award with its evidence hashes — and the compute-partner scores with the certifications and renewable share that count.
 
 use super::{Lang, LangQuery, esc, gate, page, thead, with_cookie};
 use crate::AppState;
@@ -9,7 +9,7 @@ use std::fmt::Write;
 use suanli_core::tenant::Role;
 use suanli_incentives::{Applicant, Stage};
 
-fn stage_name(lang: Lang, s: Stage) -> &'static str {
+pub(super) fn stage_name(lang: Lang, s: Stage) -> &'static str {
     match s {
         Stage::UnderReview => lang.t("评审中", "under review"),
         Stage::Publicity => lang.t("公示中", "in publicity"),
@@ -74,8 +74,11 @@ pub async fn incentives_page(State(s): State<AppState>, Query(q): Query<LangQuer
     let heading = match c.0.role {
         Role::Tenant => lang.t("本企业的申请", "Your applications"),
         Role::Provider => lang.t("本机构的申请与公示中的申请", "Your applications and those in publicity"),
-        _ => lang.t("全部申请与奖励", "Every application and award"),
+        Role::Expert => lang.t("分配给您评审的申请", "Applications assigned to you to score"),
+        Role::Operator | Role::Regulator => lang.t("全部申请与奖励", "Every application and award"),
     };
+    // The application's own page: its evidence, and the expert's scoring or the operator's assignment form.
+    let linked = matches!(c.0.role, Role::Expert | Role::Operator | Role::Regulator);
     let _ = write!(body, r#"<h2 id="applications">{heading}</h2>"#);
     if apps.is_empty() {
         let _ = write!(body, "<p>{}</p>", lang.t("还没有申请。", "No applications yet."));
@@ -106,7 +109,11 @@ pub async fn incentives_page(State(s): State<AppState>, Query(q): Query<LangQuer
                     Applicant::Tenant(_) => lang.t("企业", "tenant"),
                     Applicant::Provider(_) => lang.t("算力/数据服务商", "provider"),
                 },
-                esc(&a.project),
+                if linked {
+                    format!(r#"<a href="/incentives/applications/{}">{}</a>"#, esc(&a.id), esc(&a.project))
+                } else {
+                    esc(&a.project)
+                },
                 stage_name(lang, a.stage),
                 lang.fen(a.requested),
                 a.score.map_or("-".into(), |s| format!("{s:.1}")),

@@ -22,6 +22,7 @@ mod incentives;
 mod insight;
 mod jobs;
 mod models;
+mod review;
 pub mod session;
 pub use data::{
     create_request as create_data_request, data_page, decide as decide_data_request, link as data_link, set_page as data_set_page,
@@ -29,6 +30,7 @@ pub use data::{
 pub use incentives::incentives_page;
 pub use jobs::{cancel_job, cancel_page, job_page, jobs_page, submit_job};
 pub use models::{create_key as create_model_key, models_page};
+pub use review::{application_page as incentive_application_page, assign as assign_expert, review as review_application};
 const LANG_COOKIE: &str = "suanli_lang";
 
 /// The two languages of the UI.
@@ -162,7 +164,7 @@ async fn signed_in(s: &AppState, headers: &HeaderMap) -> Option<Caller> {
 }
 
 /// The main navigation, the current page marked with `aria-current`.
-fn nav_links(lang: Lang) -> String {
+fn nav_links(lang: Lang, role: Option<suanli_core::tenant::Role>) -> String {
     let current = session::current_path().unwrap_or_default();
     let items = [
         ("/", lang.t("总览", "Overview")),
@@ -176,7 +178,7 @@ fn nav_links(lang: Lang) -> String {
         ("/api", lang.t("接口文档", "API")),
     ];
     let mut out = String::new();
-    for (href, label) in items {
+    for (href, label) in items.into_iter().filter(|(href, _)| role != Some(suanli_core::tenant::Role::Expert) || expert_page(href)) {
         let here = if href == "/" { current == "/" } else { current == href || current.starts_with(&format!("{href}/")) };
         let mark = if here { r#" aria-current="page""# } else { "" };
         let _ = write!(out, r#"<a href="{href}"{mark}>{label}</a>"#);
@@ -205,7 +207,7 @@ fn page(lang: Lang, title: &str, caller: Option<&Caller>, body: &str) -> String 
         title = esc(title),
         nav = lang.t("主导航", "Main"),
         skip = lang.t("跳到正文", "Skip to content"),
-        links = nav_links(lang),
+        links = nav_links(lang, caller.map(|c| c.role())),
         olang = other.0,
         oname = other.1,
         foot = lang
@@ -275,7 +277,10 @@ pub async fn sign_in(State(s): State<AppState>, headers: HeaderMap, body: String
         return (StatusCode::UNAUTHORIZED, Html(html)).into_response();
     };
     match session::open(&s, &who, &headers).await {
-        Ok(cookie) => with_cookie(Redirect::to("/").into_response(), Some(cookie)),
+        Ok(cookie) => {
+            let home = if who.role == suanli_core::tenant::Role::Expert { "/incentives" } else { "/" };
+            with_cookie(Redirect::to(home).into_response(), Some(cookie))
+        }
         Err(e) => {
             tracing::error!(error = %e, "could not open a web session");
             (
@@ -327,9 +332,9 @@ fn bars(id: &str, title: &str, slices: &BTreeMap<String, ComputeSlice>, label: i
 
 /// `GET /`: the city overview for whoever is signed in.
 pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
-    let (lang, set) = lang_of(&q, &headers);
-    let Some(caller) = signed_in(&s, &headers).await else {
-        return with_cookie(Redirect::to("/sign-in").into_response(), set);
+    let (lang, set, caller) = match gate(&s, &q, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     let summary = match crate::api::city::city_summary(&s).await {
         Ok(x) => x,
@@ -449,9 +454,18 @@ mod tests {
 }
 
 /// A signed-in page, or the redirect to sign in.
+/// The pages an expert may open: the incentives page and its applications.
+fn expert_page(path: &str) -> bool {
+    path == "/incentives" || path.starts_with("/incentives/")
+}
+
 async fn gate(s: &AppState, q: &LangQuery, headers: &HeaderMap) -> Result<(Lang, Option<String>, Caller), Response> {
     let (lang, set) = lang_of(q, headers);
     match signed_in(s, headers).await {
+        // An expert sees the incentive pages (its assignments) and nothing else of the platform.
+        Some(c) if c.role() == suanli_core::tenant::Role::Expert && !session::current_path().is_some_and(|p| expert_page(&p)) => {
+            Err(with_cookie(Redirect::to("/incentives").into_response(), set))
+        }
         Some(c) => Ok((lang, set, c)),
         None => Err(with_cookie(Redirect::to("/sign-in").into_response(), set)),
     }
@@ -651,6 +665,7 @@ async fn render_vouchers(s: &AppState, lang: Lang, c: &Caller, notice_html: &str
                 body.push_str(&insight::provider_earnings(s, lang, p).await);
             }
         }
+        Role::Expert => {}
     }
     page(lang, lang.t("算力券", "Compute vouchers"), Some(c), &body)
 }

@@ -199,6 +199,10 @@ impl Api {
         self.send(self.http.put(format!("{}{path}", self.url)).json(body)).await
     }
 
+    pub async fn patch(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.send(self.http.patch(format!("{}{path}", self.url)).json(body)).await
+    }
+
     pub async fn post_raw(&self, path: &str, body: &str, content_type: Option<&str>) -> (StatusCode, Value) {
         let mut req = self.http.post(format!("{}{path}", self.url)).body(body.to_string());
         if let Some(ct) = content_type {

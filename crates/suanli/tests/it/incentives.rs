@@ -6,6 +6,7 @@ use crate::harness::TestServer;
 use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use suanli_app::Caller;
 use suanli_app::incentives::{ApplyRequest, Document, Incentives};
@@ -17,7 +18,7 @@ use suanli_core::job::{Fault, Job, JobKind, JobSpec, JobState};
 use suanli_core::money::Fen;
 use suanli_core::tenant::Tenant;
 use suanli_core::time::{Clock, ManualClock};
-use suanli_incentives::{Applicant, Facts, Review, Stage};
+use suanli_incentives::{Applicant, Facts, Stage};
 use suanli_store::{LedgerService, Store, StoreOptions};
 
 const DAY: i64 = 86_400_000;
@@ -31,13 +32,21 @@ fn doc(kind: &str) -> Document {
     Document { kind: kind.into(), name: format!("{kind}.pdf"), body: format!("%PDF {kind}").into_bytes() }
 }
 
-fn review(expert: &str, org: &Uscc, s: f64) -> Review {
-    Review {
-        expert: expert.into(),
-        organisation_uscc: org.as_str().into(),
-        scores: [("innovation", s), ("application", s), ("team", s)].iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-        at_ms: 0,
-    }
+/// The same score on each of the special-model criteria.
+fn scores(s: f64) -> BTreeMap<String, f64> {
+    [("innovation", s), ("application", s), ("team", s)].iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+/// An expert the operator adds to the pool, as the caller it signs in as.
+async fn expert(w: &World, name: &str, org: &Uscc) -> Caller {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let token_hash = format!("{:064x}", N.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let e = w.svc.add_expert(&w.op, name, org.as_str(), token_hash).await.unwrap();
+    Caller::Expert { user: UserId::parse(&e.id).unwrap() }
+}
+
+fn id_of(c: &Caller) -> String {
+    c.user().to_string()
 }
 
 struct World {
@@ -104,12 +113,16 @@ fn special(project: &str, cost: i64, requested: i64) -> ApplyRequest {
         declared: Facts::default(),
         documents: vec![doc("rd_cost_audit"), doc("model_evaluation")],
         on_behalf_of: None,
+        volume_year: None,
     }
 }
 
+/// Three experts from the pool, assigned by the operator, each score the application itself.
 async fn reviewed(w: &World, id: &str, score: f64) {
     for (i, e) in ["张教授", "李研究员", "王工"].iter().enumerate() {
-        w.svc.review(&w.op, id, review(e, &uscc("330108", &format!("EXP{i}00000")), score)).await.unwrap();
+        let x = expert(w, e, &uscc("330108", &format!("EXP{i}00000"))).await;
+        w.svc.assign(&w.op, id, &id_of(&x)).await.unwrap();
+        w.svc.review(&x, id, scores(score)).await.unwrap();
     }
 }
 
@@ -138,11 +151,32 @@ async fn an_award_goes_from_application_through_review_and_publicity_to_payment_
         "evidence kept by its hash"
     );
 
-    // Reviews: an expert of the applicant's own company is refused; three others score it.
-    let own = w.svc.review(&w.op, &a.id, review("内部专家", &w.ent_uscc, 99.0)).await;
-    assert_eq!(code(own), ErrorCode::ConflictOfInterest);
+    // Experts are users who sign in and score what the operator assigned them. One of the
+    // applicant's own company is never assigned; the operator does not score for experts.
+    let insider = expert(&w, "内部专家", &w.ent_uscc).await;
+    assert_eq!(code(w.svc.assign(&w.op, &a.id, &id_of(&insider)).await), ErrorCode::ConflictOfInterest);
+    assert_eq!(code(w.svc.review(&insider, &a.id, scores(99.0)).await), ErrorCode::IncentiveApplicationNotFound, "not assigned");
+    assert_eq!(code(w.svc.review(&w.op, &a.id, scores(80.0)).await), ErrorCode::Forbidden, "experts score for themselves");
+    let first = expert(&w, "赵教授", &uscc("330108", "EXPA00000")).await;
+    assert!(w.svc.applications(&first).await.unwrap().is_empty(), "an expert sees nothing it is not assigned");
+    assert_eq!(code(w.svc.application(&first, &a.id).await), ErrorCode::IncentiveApplicationNotFound);
+    assert_eq!(code(w.svc.assign(&w.ent, &a.id, &id_of(&first)).await), ErrorCode::Forbidden, "the operator assigns");
+    assert_eq!(code(w.svc.assign(&w.op, &a.id, "usr_nobody").await), ErrorCode::ExpertNotFound);
+    w.svc.assign(&w.op, &a.id, &id_of(&first)).await.unwrap();
+    assert_eq!(code(w.svc.assign(&w.op, &a.id, &id_of(&first)).await), ErrorCode::AlreadyAssigned);
+    assert_eq!(code(w.svc.review(&first, &a.id, scores(101.0)).await), ErrorCode::InvalidReview);
+    let mine = w.svc.review(&first, &a.id, scores(86.0)).await.unwrap();
+    assert_eq!((mine.reviews.len(), mine.reviews[0].expert_id.clone()), (1, Some(id_of(&first))));
+    assert_eq!(code(w.svc.review(&first, &a.id, scores(50.0)).await), ErrorCode::ConflictOfInterest, "once");
+    let audit_before = w.store.incentive_application(&a.id).await.unwrap().unwrap();
+    assert_eq!((audit_before.reviews.len(), audit_before.assigned.len()), (1, 1), "refusals changed nothing");
     assert_eq!(code(w.svc.rank(&w.op, "hz55-special-model").await.map(|_| a.clone())), ErrorCode::WrongStage, "not reviewed enough");
     reviewed(&w, &a.id, 86.0).await;
+    // Each expert sees its own scores only, and not the mean the others make.
+    let seen = w.svc.application(&first, &a.id).await.unwrap();
+    assert_eq!((seen.reviews.len(), seen.assigned.len(), seen.score), (1, 1, None));
+    assert_eq!(w.svc.application(&w.op, &a.id).await.unwrap().reviews.len(), 4);
+    assert_eq!(code(w.svc.apply(&first, special("专家的项目", 10_000_000_00, 1_000_000_00)).await), ErrorCode::Forbidden);
     // Publicity counts working days and skips the operator's public holidays.
     assert!(w.svc.set_holidays(&w.ent, &["2026-12-03".into()]).await.is_err(), "the operator's calendar");
     w.svc.set_holidays(&w.op, &["2026-12-03".into()]).await.unwrap();
@@ -171,6 +205,7 @@ async fn an_award_goes_from_application_through_review_and_publicity_to_payment_
         declared: Facts::default(),
         documents: vec![doc("investment_audit"), doc("acceptance_report")],
         on_behalf_of: None,
+        volume_year: None,
     };
     let d = w.svc.apply(&w.ent, demo).await.unwrap();
     reviewed(&w, &d.id, 90.0).await;
@@ -207,6 +242,7 @@ async fn a_lower_claim_decided_later_is_superseded_and_the_policy_closes_its_win
         declared: Facts::default(),
         documents: vec![doc("investment_audit"), doc("acceptance_report")],
         on_behalf_of: None,
+        volume_year: None,
     };
     let small = w.svc.apply(&w.ent, demo.clone()).await.unwrap();
     // A second subject whose higher claim draws an objection.
@@ -290,32 +326,86 @@ async fn the_http_surface_applies_reviews_ranks_and_refuses_by_code() {
     let id = a["id"].as_str().unwrap().to_string();
     let (s, v) = ten.post("/api/v1/incentives/applications", &body("100000", docs)).await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("duplicate_application")));
+    // The expert pool: experts are users with their own tokens; the operator assigns them, and
+    // each scores what it is assigned, as itself.
     let scores = json!({"innovation": 90, "application": 80, "team": 85});
+    let review_path = format!("/api/v1/incentives/applications/{id}/reviews");
+    for who in [&op, &ten] {
+        let (s, v) = who.post(&review_path, &json!({"scores": scores})).await;
+        assert_eq!((s, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "only experts score: {v}");
+    }
+    let (s, v) = op.post(&review_path, &json!({"expert": "x", "organisation_uscc": "y", "scores": scores})).await;
     assert_eq!(
-        ten.post(
-            &format!("/api/v1/incentives/applications/{id}/reviews"),
-            &json!({"expert": "x", "organisation_uscc": "y", "scores": scores})
-        )
-        .await
-        .0,
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("unknown_field")),
+        "the operator no longer records scores for experts: {v}"
+    );
+    assert_eq!(ten.post("/api/v1/incentives/experts", &json!({"name": "x", "organisation_uscc": "y"})).await.0, StatusCode::FORBIDDEN);
+    let (s, v) = op.post("/api/v1/incentives/experts", &json!({"name": "坏码", "organisation_uscc": "91330106MA27XY7KL0"})).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_uscc")), "{v}");
+    let (s, v) = op.post("/api/v1/users", &json!({"name": "x", "role": "expert"})).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body")),
+        "experts join the pool with their employer: {v}"
+    );
+    let (_, tenants) = ten.get("/api/v1/tenants").await;
+    let own_uscc = tenants["items"][0]["uscc"].as_str().unwrap().to_string();
+    let (s, insider) = op.post("/api/v1/incentives/experts", &json!({"name": "内部专家", "organisation_uscc": own_uscc})).await;
+    assert_eq!(s, StatusCode::CREATED, "{insider}");
+    let assign = |expert: &Value| json!({"expert": expert["expert"]["id"]});
+    let (s, v) = op.post(&format!("/api/v1/incentives/applications/{id}/assignments"), &assign(&insider)).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("conflict_of_interest")), "{v}");
+    for (i, e) in ["甲", "乙", "丙"].iter().enumerate() {
+        let org = uscc("330108", &format!("EXP{i}00000"));
+        let (s, x) = op.post("/api/v1/incentives/experts", &json!({"name": e, "organisation_uscc": org.as_str()})).await;
+        assert_eq!(s, StatusCode::CREATED, "{x}");
+        let me = op.with_token(x["token"].as_str().unwrap());
+        assert_eq!(me.get("/api/v1/incentives/applications").await.1, json!([]), "nothing before it is assigned");
+        assert_eq!(me.post(&review_path, &json!({"scores": scores})).await.0, StatusCode::NOT_FOUND);
+        let (s, v) = op.post(&format!("/api/v1/incentives/applications/{id}/assignments"), &assign(&x)).await;
+        assert_eq!((s, v["assigned"].as_array().map(Vec::len)), (StatusCode::CREATED, Some(i + 1)), "{v}");
+        let (_, mine) = me.get("/api/v1/incentives/applications").await;
+        assert_eq!(mine.as_array().map(|a| a.iter().map(|x| x["id"].clone()).collect::<Vec<_>>()), Some(vec![json!(id)]));
+        assert_eq!(me.get("/api/v1/jobs").await.0, StatusCode::FORBIDDEN, "an expert sees nothing else of the platform");
+        assert_eq!(me.get("/api/v1/incentives/totals").await.0, StatusCode::FORBIDDEN);
+        let sha = a["evidence"][0]["sha256"].as_str().unwrap();
+        let (s, _, doc) = me.get_bytes(&format!("/api/v1/incentives/documents/{sha}")).await;
+        assert_eq!((s, doc.as_slice()), (StatusCode::OK, &b"audit"[..]), "it reads the evidence it scores");
+        let (s, v) = me.post(&review_path, &json!({"scores": scores})).await;
+        assert_eq!(
+            (s, v["scored"].as_array().map(Vec::len), &v["score"]),
+            (StatusCode::CREATED, Some(1), &Value::Null),
+            "its own scores only: {v}"
+        );
+    }
+    assert_eq!(
+        ten.get_bytes(&format!("/api/v1/incentives/documents/{}", a["evidence"][0]["sha256"].as_str().unwrap())).await.0,
         StatusCode::FORBIDDEN
     );
-    for (i, e) in ["甲", "乙", "丙"].iter().enumerate() {
-        let (s, v) = op
-            .post(
-                &format!("/api/v1/incentives/applications/{id}/reviews"),
-                &json!({"expert": e, "organisation_uscc": format!("ORG{i}"), "scores": scores}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-    }
-    let (s, v) = op
-        .post(
-            &format!("/api/v1/incentives/applications/{id}/reviews"),
-            &json!({"expert": "丁", "organisation_uscc": "ORG9", "scores": {"innovation": 101, "application": 1, "team": 1}}),
-        )
-        .await;
-    assert_eq!((s, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_review")));
+    // The demo's expert scores through the CLI once assigned; out of range is refused first.
+    let demo_expert = ts.as_role("expert").get("/api/v1/me").await.1["user_id"].clone();
+    assert_eq!(
+        op.post(&format!("/api/v1/incentives/applications/{id}/assignments"), &json!({"expert": demo_expert})).await.0,
+        StatusCode::CREATED
+    );
+    let (ok, _, err) = crate::harness::cli(
+        &ts,
+        "expert",
+        &["incentives", "review", &id, "--score", "innovation=101", "--score", "application=1", "--score", "team=1"],
+    )
+    .await;
+    assert!(!ok && err.contains("invalid_review"), "{err}");
+    let (ok, out, err) = crate::harness::cli(
+        &ts,
+        "expert",
+        &["-o", "json", "incentives", "review", &id, "--score", "innovation=70", "--score", "application=70", "--score", "team=70"],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["scored"][0]["expert_id"], demo_expert);
+    let (_, full) = op.get(&format!("/api/v1/incentives/applications/{id}")).await;
+    assert_eq!((full["reviews"].as_u64(), full["assigned"].as_array().map(Vec::len)), (Some(4), Some(4)), "{full}");
     let (s, ranked) = op.post("/api/v1/incentives/programmes/hz55-special-model/ranking", &json!({})).await;
     assert_eq!(s, StatusCode::OK, "{ranked}");
     assert_eq!(ranked[0]["stage"], "publicity");
@@ -405,9 +495,138 @@ async fn the_http_surface_applies_reviews_ranks_and_refuses_by_code() {
     assert!(en.contains("Special model R&amp;D subsidy") && en.contains("in publicity") && !en.contains("公示中"));
     let (_, audit) = op.get(&format!("/api/v1/audit?subject={id}")).await;
     let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
-    for want in ["incentive.apply", "incentive.review", "incentive.object"] {
+    for want in ["incentive.apply", "incentive.assign", "incentive.review", "incentive.object"] {
         assert!(actions.contains(&want), "{actions:?}");
     }
+}
+
+/// A data-service supplier whose deliveries last year, paid through the ledger, put it in the
+/// year's top five applies for the top-five award and is paid through review, publicity and
+/// decision; the same claim on the year before, when it sold nothing, is refused.
+async fn data_supplier_award(w: World) {
+    use suanli_data::catalogue::{DataSetSpec, RequestSpec, SupplierStatus, UpdateFrequency};
+    use suanli_ledger::{ReasonCode as R, Transfer, TransferId, chart};
+    let now = w.clock.now_ms();
+    let (year, last) = (suanli_incentives::programme::year_of(now), suanli_incentives::programme::year_of(now) - 1);
+    let data = suanli_app::DataSharing::open(w.store.clone(), w.ledger.clone(), suanli_dispatch::ids::Ids::seeded(w.clock.clone(), 11))
+        .await
+        .unwrap();
+    let registration = Registration { uscc: uscc("330106", "MA2D1XY7K"), region: "hz-xihu".into(), sme: true };
+    let supplier = Provider {
+        id: ProviderId::generate(3, 1),
+        name: "西湖数据服务商".into(),
+        name_en: String::new(),
+        registration: Some(registration),
+    };
+    let mut tx = w.store.begin().await.unwrap();
+    tx.insert_provider(&supplier, 1).await.unwrap();
+    tx.commit().await.unwrap();
+    let prov = Caller::Provider { user: UserId::generate(1, 11), provider: supplier.id.clone() };
+
+    // Last year: the operator admits it, it lists an open data set, and a tenant buys it three times.
+    w.clock.set(now - 365 * DAY);
+    let t = w.clock.now_ms();
+    let tenant = match &w.ent {
+        Caller::Tenant { tenant, .. } => tenant.to_string(),
+        _ => unreachable!(),
+    };
+    let (banks, cash) = (chart::enterprise_banks(), chart::cash(&tenant));
+    let top_up = Transfer::single(TransferId::derive("top-up", "data-award"), banks.id, cash.id, Fen(100_000_00), R::CashTopUp, "t", t);
+    let accounts = [&banks, &cash].iter().map(|a| suanli_store::StoredAccount::of(a, t)).collect();
+    w.ledger
+        .submit_all(suanli_store::LedgerRequest {
+            accounts,
+            transfers: vec![top_up],
+            linked: true,
+            ..suanli_store::LedgerRequest::default()
+        })
+        .await
+        .unwrap();
+    data.set_supplier(&w.op, &supplier.id, SupplierStatus::Admitted, vec!["tourism".into()], "年度数据供应商遴选".into()).await.unwrap();
+    let spec = DataSetSpec {
+        name: "westlake-counts".into(),
+        title: "西湖景区客流".into(),
+        title_en: Some("West Lake visitor counts".into()),
+        description: "各景点每日入园人次".into(),
+        domain: "tourism".into(),
+        mode: suanli_data::OpeningMode::Unconditional,
+        grade: suanli_data::Grade::General { level: 1 },
+        licence: "公共数据授权运营协议".into(),
+        update_frequency: UpdateFrequency::Monthly,
+        price: Fen(2_000_00),
+        quasi: Vec::new(),
+    };
+    let set = data.register(&prov, spec).await.unwrap();
+    let csv = "日期,景点,入园人次\n2025-10-01,断桥,12000\n2025-10-02,雷峰塔,8000\n2025-10-03,苏堤,9500\n";
+    data.upload(&prov, set.id.as_str(), csv.as_bytes().to_vec(), suanli_data::pipeline::Format::Csv, suanli_data::Encoding::Utf8)
+        .await
+        .unwrap();
+    for purpose in ["景区客流预测研究", "公交线路优化分析", "节假日客流预警"] {
+        let at = w.clock.now_ms();
+        let spec =
+            RequestSpec {
+                purpose: purpose.into(), fields: vec!["日期".into(), "入园人次".into()], from_ms: at, to_ms: at + 30 * DAY
+            };
+        let (_, delivery) = data.request(&w.ent, "westlake-counts", spec).await.unwrap();
+        assert!(delivery.is_some(), "open data is delivered and paid at once");
+        w.clock.advance(DAY);
+    }
+    w.clock.set(now);
+    let ranking = data.ranking(last).await.unwrap();
+    let row = ranking.iter().find(|r| r.supplier_id == supplier.id).unwrap();
+    assert_eq!((row.rank, row.deliveries, row.volume, row.top), (1, 3, Fen(6_000_00), true), "{ranking:?}");
+    assert!(data.ranking(year).await.unwrap().iter().all(|r| r.supplier_id != supplier.id), "nothing this year so far");
+    let volume = w.svc.provider_volume(&supplier.id, last).await.unwrap();
+    assert!(volume.is_positive(), "the deliveries were paid to it through the ledger");
+
+    // This year it applies on last year's rank: eligible, reviewed, ranked, publicised, paid.
+    let top5 = |y: Option<i32>| ApplyRequest {
+        programme: "hz55-data-supplier".into(),
+        project: "西湖景区客流数据服务".into(),
+        cost: Fen(1_000_000_00),
+        requested: Fen(1_000_000_00),
+        declared: Facts::default(),
+        documents: vec![doc("service_report")],
+        on_behalf_of: None,
+        volume_year: y,
+    };
+    let (code, why) = refusal(w.svc.apply(&prov, top5(Some(last - 1))).await);
+    assert!(code == ErrorCode::NotEligible && why.contains("top 5") && why.contains(&(last - 1).to_string()), "{why}");
+    let a = w.svc.apply(&prov, top5(None)).await.unwrap();
+    assert_eq!((a.facts.supplier_rank, a.facts.volume_year, a.facts.yearly_volume), (Some(1), Some(last), Some(volume)));
+    assert!(a.notes[0].contains(&format!("data-service supplier rank 1 in {last}")), "{:?}", a.notes);
+    reviewed(&w, &a.id, 82.0).await;
+    let ranked = w.svc.rank(&w.op, "hz55-data-supplier").await.unwrap();
+    assert_eq!((ranked[0].id.as_str(), ranked[0].stage), (a.id.as_str(), Stage::Publicity));
+    w.clock.advance(9 * DAY);
+    let a = w.svc.decide(&w.op, &a.id).await.unwrap();
+    assert_eq!((a.stage, a.paid), (Stage::Awarded, Fen(1_000_000_00)), "{:?}", a.notes);
+    assert_eq!(a.city_part.0 + a.district_part.0, a.paid.0);
+    let (ledger, _) = w.store.ledger_load().await.unwrap();
+    assert_eq!(ledger.account(chart::award_payout(supplier.id.as_str()).id).unwrap().credit_balance(), Fen(1_000_000_00));
+    assert_eq!(ledger.account(chart::district_treasury("hz-xihu").id).unwrap().debit_balance(), a.district_part);
+    ledger.verify().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_top_five_data_supplier_is_awarded_on_last_years_deliveries_sqlite() {
+    data_supplier_award(world().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_top_five_data_supplier_is_awarded_on_last_years_deliveries_postgres() {
+    on_postgres("incdata", |store| async move { data_supplier_award(world_on(store, tempfile::tempdir().unwrap()).await).await }).await;
+}
+
+/// Runs a test on a scratch PostgreSQL schema, dropped afterwards.
+async fn on_postgres<F: std::future::Future<Output = ()>>(prefix: &str, test: impl FnOnce(Store) -> F) {
+    let (url, schema) = (crate::harness::pg_url(), crate::harness::unique_schema(prefix));
+    let store = Store::connect(&url, StoreOptions { pg_schema: Some(schema.clone()), ..Default::default() })
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for this test (.ci/run starts it): {e}"));
+    test(store.clone()).await;
+    store.close().await;
+    Store::drop_schema(&url, &schema).await.unwrap();
 }
 
 /// Providers registered in Hangzhou (Binjiang) and one the operator never registered.
@@ -469,6 +688,26 @@ async fn earnings(w: &World, p: &Providers) {
         .unwrap();
 }
 
+/// This year so far the ledger pays the small provider ¥30M of job charges.
+async fn paid_this_year(w: &World, p: &Providers) {
+    use suanli_ledger::{ReasonCode as R, Transfer, TransferId, chart};
+    let tenant = match &w.ent {
+        Caller::Tenant { tenant, .. } => tenant.to_string(),
+        _ => unreachable!(),
+    };
+    let now = w.clock.now_ms();
+    let (banks, cash, small) = (chart::enterprise_banks(), chart::cash(&tenant), chart::receivable(p.small.as_str()));
+    let transfers = vec![
+        Transfer::single(TransferId::derive("top-up-now", "volume-test"), banks.id, cash.id, Fen(30_000_000_00), R::CashTopUp, "t", now),
+        Transfer::single(TransferId::derive("jobs-now", "volume-test"), cash.id, small.id, Fen(30_000_000_00), R::JobCharge, "j", now),
+    ];
+    let accounts = [&banks, &cash, &small].iter().map(|a| suanli_store::StoredAccount::of(a, now)).collect();
+    w.ledger
+        .submit_all(suanli_store::LedgerRequest { accounts, transfers, linked: true, ..suanli_store::LedgerRequest::default() })
+        .await
+        .unwrap();
+}
+
 fn service_platform(project: &str, on_behalf_of: Option<Applicant>) -> ApplyRequest {
     ApplyRequest {
         programme: "hz55-service-platform".into(),
@@ -478,6 +717,7 @@ fn service_platform(project: &str, on_behalf_of: Option<Applicant>) -> ApplyRequ
         declared: Facts::default(),
         documents: vec![doc("service_report")],
         on_behalf_of,
+        volume_year: None,
     }
 }
 
@@ -494,19 +734,33 @@ fn refusal(r: Result<suanli_incentives::Application, suanli_store::StoreError>) 
 /// the refusals store nothing.
 async fn provider_applications(w: World) {
     let p = providers(&w).await;
+    // The awards count the last completed year's volume (年度): the ledger paid these last year.
+    let now = w.clock.now_ms();
+    let year = suanli_incentives::programme::year_of(now);
+    w.clock.set(now - 365 * DAY);
     earnings(&w, &p).await;
+    w.clock.set(now);
+    paid_this_year(&w, &p).await;
     let user = UserId::generate(1, 10);
     let big = Caller::Provider { user: user.clone(), provider: p.big.clone() };
     let small = Caller::Provider { user: user.clone(), provider: p.small.clone() };
     let unregistered = Caller::Provider { user, provider: p.unregistered.clone() };
-    let year = suanli_incentives::programme::year_of(w.clock.now_ms());
-    assert_eq!(w.svc.provider_volume(&p.big, year).await.unwrap(), Fen(20_500_000_00), "charges less the refund; settlement not deducted");
-    assert_eq!(w.svc.provider_volume(&p.small, year).await.unwrap(), Fen(1_000_000_00), "a hold never posted does not count");
-    assert_eq!(w.svc.provider_volume(&p.big, year - 1).await.unwrap(), Fen::ZERO, "only the year's");
+    let last = year - 1;
+    assert_eq!(w.svc.provider_volume(&p.big, last).await.unwrap(), Fen(20_500_000_00), "charges less the refund; settlement not deducted");
+    assert_eq!(w.svc.provider_volume(&p.small, last).await.unwrap(), Fen(1_000_000_00), "a hold never posted does not count");
+    assert_eq!(w.svc.provider_volume(&p.big, last - 1).await.unwrap(), Fen::ZERO, "only the year's");
+    assert_eq!(w.svc.provider_volume(&p.small, year).await.unwrap(), Fen(30_000_000_00), "this year so far");
 
+    // The small provider passes ¥20M this year, but the year is not over: it is judged on last year's.
     let (code, why) = refusal(w.svc.apply(&small, service_platform("城市算力调度平台", None)).await);
     assert_eq!(code, ErrorCode::NotEligible);
     assert!(why.contains("1000000.00") || why.contains("1,000,000"), "the refusal says the measured volume: {why}");
+    assert!(why.contains(&format!("in {last}")), "and the year it counts: {why}");
+    let declared = |y: i32| ApplyRequest { volume_year: Some(y), ..service_platform("城市算力调度平台", None) };
+    let (code, why) = refusal(w.svc.apply(&small, declared(year)).await);
+    assert!(code == ErrorCode::InvalidVolumeYear && why.contains(&last.to_string()), "the year so far is never a 年度: {why}");
+    assert_eq!(refusal(w.svc.apply(&small, declared(last - 2)).await).0, ErrorCode::InvalidVolumeYear);
+    assert_eq!(refusal(w.svc.apply(&big, declared(last - 1)).await).0, ErrorCode::NotEligible, "the year before had nothing");
     assert_eq!(refusal(w.svc.apply(&unregistered, service_platform("平台", None)).await).0, ErrorCode::NotEligible);
     assert_eq!(
         refusal(w.svc.apply(&w.ent, service_platform("平台", None)).await).0,
@@ -530,8 +784,13 @@ async fn provider_applications(w: World) {
         (&a.applicant, a.applicant_name.as_str(), a.district.as_str()),
         (&Applicant::Provider(p.big.to_string()), "算力服务商0", "hz-binjiang")
     );
-    assert_eq!((a.facts.yearly_volume, a.facts.supplier_rank), (Some(Fen(20_500_000_00)), None));
-    assert!(a.notes[0].contains("from the platform's ledger"), "{:?}", a.notes);
+    assert_eq!((a.facts.yearly_volume, a.facts.supplier_rank, a.facts.volume_year), (Some(Fen(20_500_000_00)), None, Some(last)));
+    assert!(
+        a.notes[0].contains("from the platform's ledger") && a.notes[0].contains(&format!("for {last}, the completed year")),
+        "{:?}",
+        a.notes
+    );
+    assert_eq!(a.year, year, "the application's own year is this one");
     assert_eq!(
         refusal(w.svc.apply(&big, service_platform("城市算力调度平台", None)).await).0,
         ErrorCode::DuplicateApplication,
@@ -567,13 +826,7 @@ async fn providers_apply_on_their_platform_volume_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn providers_apply_on_their_platform_volume_postgres() {
-    let (url, schema) = (crate::harness::pg_url(), crate::harness::unique_schema("incprov"));
-    let store = Store::connect(&url, StoreOptions { pg_schema: Some(schema.clone()), ..Default::default() })
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for this test (.ci/run starts it): {e}"));
-    provider_applications(world_on(store.clone(), tempfile::tempdir().unwrap()).await).await;
-    store.close().await;
-    Store::drop_schema(&url, &schema).await.unwrap();
+    on_postgres("incprov", |store| async move { provider_applications(world_on(store, tempfile::tempdir().unwrap()).await).await }).await;
 }
 
 /// The partner service figures as they were computed before the store aggregated them: from
@@ -890,5 +1143,91 @@ async fn a_registered_provider_applies_over_http_and_the_operator_for_it() {
     assert!(
         zh.contains("申请主体") && zh.contains("新服务商") && zh.contains("算力/数据服务商"),
         "the page names the applicant and its kind"
+    );
+}
+
+/// The operator sets a provider's registration after creation: validated whole (both fields the
+/// first time, the credit code's check character, a known district), refusals changing nothing
+/// and writing no audit, each change audited with what it was; later applications are judged on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_providers_registration_is_updated_after_creation_validated_and_audited() {
+    let ts = TestServer::start().await;
+    let (op, prov) = (ts.as_role("operator"), ts.as_role("provider"));
+    let (s, created) = op.post("/api/v1/providers", &json!({"name": "后补登记服务商"})).await;
+    assert_eq!((s, &created["uscc"]), (StatusCode::CREATED, &Value::Null), "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/providers/{id}");
+    let good = uscc("330106", "MA2UPD7KL");
+    let mut wrong_check = good.as_str().to_string();
+    wrong_check.replace_range(17..18, if wrong_check.ends_with('0') { "1" } else { "0" });
+    for (who, p, body, status, code) in [
+        (&op, path.clone(), json!({"sme": true}), 422, "invalid_body"),
+        (&op, path.clone(), json!({}), 422, "invalid_body"),
+        (&op, path.clone(), json!({"uscc": wrong_check, "region": "hz-xihu"}), 422, "invalid_uscc"),
+        (&op, path.clone(), json!({"uscc": good.as_str(), "region": "atlantis"}), 422, "invalid_region"),
+        (&op, path.clone(), json!({"uscc": good.as_str(), "region": "hz-xihu", "name": "x"}), 400, "unknown_field"),
+        (&prov, path.clone(), json!({"uscc": good.as_str(), "region": "hz-xihu"}), 403, "forbidden"),
+        (
+            &op,
+            "/api/v1/providers/prv_0000000000000000000000".into(),
+            json!({"uscc": good.as_str(), "region": "hz-xihu"}),
+            404,
+            "provider_not_found",
+        ),
+    ] {
+        let (s, v) = who.patch(&p, &body).await;
+        assert_eq!((s.as_u16(), v["code"].as_str()), (status, Some(code)), "{body}: {v}");
+    }
+    let listed = |v: &Value| v["items"].as_array().unwrap().iter().find(|p| p["id"] == id.as_str()).cloned().unwrap();
+    assert_eq!(listed(&op.get("/api/v1/providers").await.1)["uscc"], Value::Null, "refusals change nothing");
+    assert_eq!(
+        op.get(&format!("/api/v1/audit?subject={id}")).await.1["items"].as_array().unwrap().len(),
+        1,
+        "and audit nothing: only the creation"
+    );
+
+    // Unregistered, it cannot apply; registered, the operator applies for it on the new facts.
+    let mut open = suanli_incentives::policy_programmes().remove(7);
+    open.code = "hz-registered-startup".into();
+    open.rules = vec![suanli_incentives::Rule::Division { prefix: "3301".into() }, suanli_incentives::Rule::Sme];
+    assert_eq!(op.post("/api/v1/incentives/programmes", &serde_json::to_value(&open).unwrap()).await.0, StatusCode::CREATED);
+    let b64 = base64::engine::general_purpose::STANDARD.encode("report");
+    let apply = json!({"programme": "hz-registered-startup", "project": "算力服务平台", "cost": "2000000", "requested": "1000000",
+        "documents": [{"kind": "service_report", "name": "report.pdf", "content_base64": b64}], "on_behalf_of": id});
+    let (s, v) = op.post("/api/v1/incentives/applications", &apply).await;
+    assert_eq!((s.as_u16(), v["code"].as_str()), (422, Some("not_eligible")), "{v}");
+    let (s, v) = op.patch(&path, &json!({"uscc": good.as_str().to_lowercase(), "region": "hz-xihu"})).await;
+    assert_eq!(
+        (s, v["uscc"].as_str(), v["region"].as_str(), v["sme"].as_bool()),
+        (StatusCode::OK, Some(good.as_str()), Some("hz-xihu"), Some(false)),
+        "{v}"
+    );
+    let (s, v) = op.post("/api/v1/incentives/applications", &apply).await;
+    assert_eq!((s.as_u16(), v["code"].as_str()), (422, Some("not_eligible")), "not yet an SME: {v}");
+    // The CLI changes one field and keeps the others.
+    let out = cli(&ts, "operator", &["providers", "update", &id, "--sme", "true"]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cli(&ts, "operator", &["providers", "update", &id, "--uscc", &wrong_check]).await;
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("invalid_uscc"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let now = listed(&op.get("/api/v1/providers").await.1);
+    assert_eq!(
+        (now["uscc"].as_str(), now["region"].as_str(), now["sme"].as_bool()),
+        (Some(good.as_str()), Some("hz-xihu"), Some(true)),
+        "{now}"
+    );
+    let (s, a) = op.post("/api/v1/incentives/applications", &apply).await;
+    assert_eq!((s, a["district"].as_str()), (StatusCode::CREATED, Some("hz-xihu")), "{a}");
+    let (_, audit) = op.get(&format!("/api/v1/audit?subject={id}")).await;
+    let changes: Vec<&Value> = audit["items"].as_array().unwrap().iter().filter(|a| a["action"] == "provider.registration").collect();
+    assert_eq!(changes.len(), 2, "{audit}");
+    let sme_change = changes.iter().find(|c| c["detail"]["after"]["sme"] == true).unwrap();
+    assert_eq!(
+        (sme_change["detail"]["before"]["sme"].as_bool(), sme_change["detail"]["before"]["uscc"].as_str()),
+        (Some(false), Some(good.as_str())),
+        "{sme_change}"
     );
 }

@@ -1,0 +1,124 @@
+//! The registry's changes after creation: a compute provider's enterprise registration (credit code, district, SME flag) — what incentive programmes judge a provider on — corrected or completed by the operator, validated whole before anything is written, and audited with what it was and what it became.
+
+use crate::caller::Caller;
+use std::sync::Arc;
+use suanli_core::centre::{Provider, Registration};
+use suanli_core::error::{Error, ErrorCode};
+use suanli_core::id::{AuditId, ProviderId};
+use suanli_core::ident::Uscc;
+use suanli_core::region::Regions;
+use suanli_dispatch::ids::Ids;
+use suanli_store::{Audit, Store, StoreError};
+
+/// What the operator changes of a provider's registration; a field left out keeps its value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegistrationChange {
+    pub uscc: Option<String>,
+    pub region: Option<String>,
+    pub sme: Option<bool>,
+}
+
+impl RegistrationChange {
+    /// The registration after the change: a provider registered for the first time needs both
+    /// its credit code and its district; every field is checked (the GB 32100 check character,
+    /// a known region).
+    pub fn apply(&self, before: Option<&Registration>, regions: &Regions) -> Result<Registration, Error> {
+        if *self == RegistrationChange::default() {
+            return Err(Error::new(ErrorCode::InvalidBody, "change at least one of uscc, region and sme"));
+        }
+        let uscc = match (&self.uscc, before) {
+            (Some(code), _) => Uscc::parse(code)?,
+            (None, Some(b)) => b.uscc.clone(),
+            (None, None) => return Err(first_time()),
+        };
+        let region = match (&self.region, before) {
+            (Some(r), _) => r.trim().to_string(),
+            (None, Some(b)) => b.region.clone(),
+            (None, None) => return Err(first_time()),
+        };
+        let sme = self.sme.or(before.map(|b| b.sme)).unwrap_or(false);
+        let r = Registration { uscc, region, sme };
+        r.validate(regions)?;
+        Ok(r)
+    }
+}
+
+fn first_time() -> Error {
+    Error::new(
+        ErrorCode::InvalidBody,
+        "a provider registered for the first time needs both its credit code (uscc) and its district (region)",
+    )
+}
+
+/// Changes to the registry made after creation.
+#[derive(Clone)]
+pub struct Registry {
+    store: Store,
+    ids: Ids,
+    regions: Arc<Regions>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Registry")
+    }
+}
+
+impl Registry {
+    pub fn new(store: Store, ids: Ids, regions: Arc<Regions>) -> Registry {
+        Registry { store, ids, regions }
+    }
+
+    /// The operator sets a provider's registration. Applications already made keep the facts
+    /// they were judged on; later ones are judged on the new registration.
+    pub async fn update_provider(&self, caller: &Caller, id: &ProviderId, change: &RegistrationChange) -> Result<Provider, StoreError> {
+        if !matches!(caller, Caller::Operator { .. }) {
+            return Err(Error::new(ErrorCode::Forbidden, "a provider's registration is the operator's to record").into());
+        }
+        let mut p = self.store.provider(id).await?.ok_or_else(|| Error::new(ErrorCode::ProviderNotFound, format!("no provider {id}")))?;
+        let after = change.apply(p.registration.as_ref(), &self.regions)?;
+        let (t, e) = self.ids.parts();
+        let audit = Audit {
+            id: AuditId::generate(t, e),
+            at_ms: t,
+            actor: caller.actor(),
+            action: "provider.registration".into(),
+            subject: id.to_string(),
+            detail: serde_json::json!({"before": p.registration, "after": after}),
+        };
+        let mut tx = self.store.begin().await?;
+        tx.set_provider_registration(id, &after).await?;
+        tx.audit(&audit).await?;
+        tx.commit().await?;
+        p.registration = Some(after);
+        Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(first17: &str) -> String {
+        format!("{first17}{}", suanli_core::ident::uscc_check_char(first17).unwrap())
+    }
+
+    #[test]
+    fn a_change_keeps_what_it_leaves_out_and_checks_what_it_sets() {
+        let regions = Regions::builtin();
+        let good = code("91330106MA27XY7KL");
+        let first = RegistrationChange { uscc: Some(good.clone()), region: Some("hz-xihu".into()), sme: None };
+        let r = first.apply(None, &regions).unwrap();
+        assert_eq!((r.uscc.as_str(), r.region.as_str(), r.sme), (good.as_str(), "hz-xihu", false));
+        let sme_only = RegistrationChange { sme: Some(true), ..RegistrationChange::default() };
+        assert_eq!(sme_only.apply(Some(&r), &regions).unwrap(), Registration { sme: true, ..r.clone() });
+        assert_eq!(sme_only.apply(None, &regions).unwrap_err().code, ErrorCode::InvalidBody, "first time needs both");
+        assert_eq!(RegistrationChange::default().apply(Some(&r), &regions).unwrap_err().code, ErrorCode::InvalidBody);
+        let mut bad = good.clone();
+        bad.replace_range(17..18, if good.ends_with('0') { "1" } else { "0" });
+        let wrong_check = RegistrationChange { uscc: Some(bad), ..RegistrationChange::default() };
+        assert_eq!(wrong_check.apply(Some(&r), &regions).unwrap_err().code, ErrorCode::InvalidUscc);
+        let nowhere = RegistrationChange { region: Some("atlantis".into()), ..RegistrationChange::default() };
+        assert_eq!(nowhere.apply(Some(&r), &regions).unwrap_err().code, ErrorCode::InvalidRegion);
+    }
+}
