@@ -1,4 +1,4 @@
-//! High availability, first slice: the leader lease's loop, and followers that serve reads but refuse writes with `not_leader`.
+//! High availability: the leader lease's loop, and followers that serve reads and forward every write to the leader.
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -61,16 +61,91 @@ pub fn renew_lease(store: &Store, fence: &Arc<Fence>, engine: &Arc<Engine>, ledg
     });
 }
 
-/// A follower serves reads; every other request (API writes, web form posts, model calls,
-/// agents' reports) is answered 503 `not_leader` with `Retry-After: 1`, because the ledger's
-/// writer and the other in-memory books are the leader's alone in this slice.
-pub async fn followers_read_only(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) || s.fence.leads() {
+/// The header a forwarded request carries: the follower that forwarded it. A request that
+/// already carries it is never forwarded again, so two replicas that each believe the other
+/// leads cannot bounce a request between them.
+pub const FORWARDED_BY: &str = "x-suanli-forwarded-by";
+
+/// Headers of one hop only (RFC 9110 §7.6.1), and the length, which the relay recomputes.
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+];
+
+/// A follower serves reads itself and forwards every other request (API writes, web form
+/// posts, model calls, and everything an agent sends, its polls too) to the leader named in the lease, streaming the body
+/// both ways, because the ledger's writer, the job writer and the other in-memory books are the
+/// leader's alone. When no leader is known, or the leader cannot be reached, or the request was
+/// forwarded once already, it answers 503 `not_leader` with `Retry-After: 1`: nothing was
+/// written, and the client retries (with the same idempotency key or transfer id).
+pub async fn followers_forward(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    // Agents talk to the leader's hub (their assignments live in its memory), reads included.
+    let read = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) && !req.uri().path().starts_with("/api/v1/agents");
+    if read || s.fence.leads() {
         return next.run(req).await;
     }
-    ApiError::new(
-        ErrorCode::NotLeader,
-        format!("replica {} is a follower (the leader takes writes); retry, or send it to the leader", s.fence.holder()),
-    )
-    .into_response()
+    let refuse = |why: String| ApiError::new(ErrorCode::NotLeader, why).into_response();
+    if let Some(by) = req.headers().get(FORWARDED_BY) {
+        return refuse(format!(
+            "replica {} is a follower, and this request was already forwarded by {}; retry",
+            s.fence.holder(),
+            by.to_str().unwrap_or("another replica")
+        ));
+    }
+    // The lease as last renewed, else as the store has it now (a replica just started).
+    let known = match s.fence.leader() {
+        Some(l) => Some(l),
+        None => s.store.lease_leader().await.ok().flatten().filter(|(_, url)| !url.is_empty()),
+    };
+    let Some((leader, url)) = known else {
+        return refuse(format!("replica {} is a follower and no leader is known yet; retry", s.fence.holder()));
+    };
+    match forward(&s, req, &url).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(leader = %leader, url = %url, error = %e, "forwarding to the leader failed");
+            refuse(format!("replica {} could not reach the leader {leader}: {e}; retry", s.fence.holder()))
+        }
+    }
+}
+
+/// One request relayed to the leader at `base`, and its answer relayed back.
+async fn forward(s: &AppState, req: Request, base: &str) -> Result<Response, reqwest::Error> {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    let client = CLIENT.get_or_init(|| {
+        // Redirects go back to the client as the leader gave them (a sign-in's 303 and its cookie).
+        let client =
+            reqwest::Client::builder().connect_timeout(std::time::Duration::from_secs(1)).redirect(reqwest::redirect::Policy::none());
+        client.build().expect("an HTTP client builds")
+    });
+    let (parts, body) = req.into_parts();
+    let target = format!("{base}{}", parts.uri.path_and_query().map_or("/", |p| p.as_str()));
+    let mut headers = reqwest::header::HeaderMap::new();
+    for (name, value) in &parts.headers {
+        if !HOP_BY_HOP.contains(&name.as_str()) {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    headers.insert(
+        FORWARDED_BY,
+        reqwest::header::HeaderValue::from_str(s.fence.holder()).unwrap_or(reqwest::header::HeaderValue::from_static("follower")),
+    );
+    let sent =
+        client.request(parts.method, target).headers(headers).body(reqwest::Body::wrap_stream(body.into_data_stream())).send().await?;
+    let mut answer = Response::builder().status(sent.status().as_u16());
+    for (name, value) in sent.headers() {
+        if !HOP_BY_HOP.contains(&name.as_str()) {
+            answer = answer.header(name, value);
+        }
+    }
+    Ok(answer
+        .body(axum::body::Body::from_stream(sent.bytes_stream()))
+        .unwrap_or_else(|e| ApiError::new(ErrorCode::Internal, format!("the leader's answer could not be relayed: {e}")).into_response()))
 }

@@ -227,7 +227,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .fallback(web::not_found)
         .method_not_allowed_fallback(web::not_allowed)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), ha::followers_read_only))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ha::followers_forward))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
 }
@@ -278,6 +278,9 @@ pub struct ServeConfig {
     pub limits: ConnLimits,
     /// This replica's id in the leader lease; `None` takes `hostname:pid`.
     pub replica: Option<String>,
+    /// The address other replicas reach this one at, to forward writes while it leads
+    /// (`None`: the address it listens on).
+    pub advertise_url: Option<String>,
     /// Time-sliced leases for preemptible jobs (`None`, the default: every job placed once).
     pub timeslicing: Option<suanli_dispatch::engine::Timeslicing>,
 }
@@ -318,6 +321,7 @@ impl ServeConfig {
             clock_offset_ms: 0,
             limits: ConnLimits::default(),
             replica: None,
+            advertise_url: None,
             timeslicing: None,
         }
     }
@@ -416,6 +420,7 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl std::future::Future<Output =
     let listener = tokio::net::TcpListener::bind(cfg.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen))?;
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}");
+    state.fence.advertise(cfg.advertise_url.clone().unwrap_or_else(|| url.clone()));
     if cfg.demo {
         if cfg.demo_energy_days > 0 {
             println!("seeding the demo city with {} days of energy telemetry…", cfg.demo_energy_days);

@@ -32,6 +32,10 @@ pub struct Fence {
     always: bool,
     origin: Instant,
     belief: Mutex<Belief>,
+    /// The address this replica serves at, written into the lease while it leads.
+    url: Mutex<String>,
+    /// The current leader as last read from the lease: (holder, url); none when it has expired.
+    leader: Mutex<Option<(String, String)>>,
 }
 
 impl Fence {
@@ -44,6 +48,8 @@ impl Fence {
             always: false,
             origin: Instant::now(),
             belief: Mutex::new(Belief::default()),
+            url: Mutex::default(),
+            leader: Mutex::default(),
         }
     }
 
@@ -66,6 +72,24 @@ impl Fence {
 
     pub fn holder(&self) -> &str {
         &self.holder
+    }
+
+    /// Sets the address this replica serves at (written into the lease from its next renewal).
+    pub fn advertise(&self, url: impl Into<String>) {
+        *self.url.lock().unwrap_or_else(|e| e.into_inner()) = url.into();
+    }
+
+    fn url(&self) -> String {
+        self.url.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The leader as the lease named it at the last attempt: (replica, url), or none while the
+    /// lease is expired or its holder has not yet said where it serves.
+    pub fn leader(&self) -> Option<(String, String)> {
+        if self.leads() {
+            return Some((self.holder.clone(), self.url()));
+        }
+        self.leader.lock().unwrap_or_else(|e| e.into_inner()).clone().filter(|(_, url)| !url.is_empty())
     }
 
     pub fn terms(&self) -> LeaseTerms {
@@ -120,6 +144,13 @@ impl Store {
             (before, *b)
         };
         let now = fence.now_ms();
+        if !after.leads(now) {
+            let leader = self.lease_leader().await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "the lease could not be read");
+                None
+            });
+            *fence.leader.lock().unwrap_or_else(|e| e.into_inner()) = leader;
+        }
         match (before.until_ms.is_some() && before.term == after.term, after.leads(now)) {
             (false, true) => tracing::info!(replica = %fence.holder, term = after.term, "this replica leads"),
             (true, false) => tracing::warn!(replica = %fence.holder, term = before.term, "this replica lost the lease; rounds stop"),
@@ -134,11 +165,11 @@ impl Store {
             return Ok(Some(1));
         }
         let sql = format!(
-            "INSERT INTO leader_lease (name, holder, term, expires_ms) VALUES ($1, $2, 1, {PG_NOW_MS} + $3) \
+            "INSERT INTO leader_lease (name, holder, term, expires_ms, url) VALUES ($1, $2, 1, {PG_NOW_MS} + $3, $4) \
              ON CONFLICT (name) DO UPDATE SET \
                term = CASE WHEN leader_lease.holder = EXCLUDED.holder AND leader_lease.expires_ms > {PG_NOW_MS} \
                       THEN leader_lease.term ELSE leader_lease.term + 1 END, \
-               holder = EXCLUDED.holder, expires_ms = EXCLUDED.expires_ms \
+               holder = EXCLUDED.holder, expires_ms = EXCLUDED.expires_ms, url = EXCLUDED.url \
              WHERE leader_lease.holder = EXCLUDED.holder OR leader_lease.expires_ms <= {PG_NOW_MS} \
              RETURNING term"
         );
@@ -146,9 +177,21 @@ impl Store {
             .bind(fence.name.clone())
             .bind(fence.holder.clone())
             .bind(fence.terms.lease_ms)
+            .bind(fence.url())
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(|r| r.get::<i64, _>(0)))
+    }
+
+    /// The lease's holder and its address while the lease runs (PostgreSQL); the address is
+    /// empty until the holder has said where it serves.
+    pub async fn lease_leader(&self) -> StoreResult<Option<(String, String)>> {
+        if self.dialect != Dialect::Postgres {
+            return Ok(None);
+        }
+        let sql = format!("SELECT holder, url FROM leader_lease WHERE name = $1 AND expires_ms > {PG_NOW_MS}");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(DISPATCH_LEASE).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
     }
 
     /// Gives the lease up (at a clean shutdown), so another replica takes over at once.

@@ -545,10 +545,15 @@ CREATE TABLE incentive_experts (
 )
 "#,
     ),
+    (
+        16,
+        "the leader's address in its lease, so that followers forward the writes they are sent to it",
+        "ALTER TABLE leader_lease ADD COLUMN url TEXT NOT NULL DEFAULT ''",
+    ),
 ];
 
 /// The latest schema version this build knows.
-pub const LATEST: i64 = 15;
+pub const LATEST: i64 = 16;
 
 pub async fn run(store: &Store) -> StoreResult<()> {
     let mut tx = store.begin().await?;

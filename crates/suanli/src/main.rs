@@ -469,6 +469,10 @@ struct ServeArgs {
     /// leads); default `hostname:pid`.
     #[arg(long, env = "SUANLI_REPLICA")]
     replica: Option<String>,
+    /// The URL other replicas reach this one at; followers forward writes to the leader's
+    /// (default: the address it listens on, e.g. http://127.0.0.1:8080).
+    #[arg(long, env = "SUANLI_ADVERTISE_URL")]
+    advertise_url: Option<String>,
     /// Lease preemptible jobs their accelerators for this many seconds at a time; at each
     /// lease's end the time-slice policy keeps, moves (to a faster type of its centre) or
     /// requeues the job with its progress kept. Off by default: every job is placed once.
@@ -1606,6 +1610,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
             header_read_timeout: Duration::from_secs_f64(a.header_read_timeout_s.clamp(0.1, 3600.0)),
         },
         replica: a.replica,
+        advertise_url: a.advertise_url,
         timeslicing: a.timeslice_lease_s.filter(|l| l.is_finite() && *l > 0.0).map(|lease| {
             let mut t = suanli_dispatch::engine::Timeslicing::new(lease, a.timeslice_policy);
             t.cfg.restore_s = a.timeslice_restore_s.max(0.0);

@@ -134,13 +134,13 @@ async fn placements(store: &Store, id: &str) -> usize {
     store.audit_log(Some(id), 1000).await.unwrap().iter().filter(|a| a.action == "job.placed").count()
 }
 
-/// Two replicas: exactly one leads; the follower serves reads and refuses a job with
-/// `not_leader`; SIGKILL the leader and the follower takes over with a higher term and places
-/// a job submitted to it.
+/// Two replicas: exactly one leads; the follower serves reads and forwards a job to the leader
+/// (but never a request forwarded once already); SIGKILL the leader and the follower takes
+/// over with a higher term and places a job submitted to it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ha_one_leader_follower_refuses_writes_takeover_after_kill() {
+async fn ha_one_leader_follower_forwards_writes_takeover_after_kill() {
     let schema = unique_schema("ha_kill");
-    let Some(store) = postgres("ha_one_leader_follower_refuses_writes_takeover_after_kill", &schema).await else { return };
+    let Some(store) = postgres("ha_one_leader_follower_forwards_writes_takeover_after_kill", &schema).await else { return };
     let dir = tempfile::tempdir().unwrap();
     let a = Replica::start(dir.path(), &schema, "replica-a");
     let b = Replica::start(dir.path(), &schema, "replica-b");
@@ -153,10 +153,46 @@ async fn ha_one_leader_follower_refuses_writes_takeover_after_kill() {
     );
     let token = tenant_token(dir.path());
 
-    let (st, v) = submit(&b, &token, "to-the-follower").await;
-    assert_eq!((st.as_u16(), v["code"].as_str()), (503, Some("not_leader")), "{v}");
-    let raw = reqwest::Client::new().post(format!("{}/api/v1/jobs", b.url)).bearer_auth(&token).json(&json!({})).send().await.unwrap();
+    // The follower forwards a write to the leader: stored once, by the leader, and placed.
+    // (Until the leader has written its address into the lease, within its first renewal, the
+    // follower answers not_leader and the client retries.)
+    let t0 = Instant::now();
+    let (st, v) = loop {
+        let (st, v) = submit(&b, &token, "to-the-follower").await;
+        if st.as_u16() != 503 || t0.elapsed() > Duration::from_secs(5) {
+            break (st, v);
+        }
+        assert_eq!(v["code"], "not_leader", "{v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(st.as_u16(), 201, "a follower forwards a job to the leader: {v}");
+    let forwarded = v["id"].as_str().unwrap().to_string();
+    placed_within(&a, &token, &forwarded, Duration::from_secs(10)).await;
+    assert_eq!(placements(&store, &forwarded).await, 1);
+    // A refusal of the leader comes back as the leader said it.
+    let (st, v) = Api::new(&b.url, Some(token.clone())).post("/api/v1/jobs", &json!({"name": "x", "accelerators": 0})).await;
+    assert_eq!((st.as_u16(), v["code"].as_str()), (422, Some("invalid_body")), "{v}");
+    // A browser signed in at the follower: the sign-in form and a job's cancellation go to the
+    // leader, which sees the browser's own origin and host; the pages are served by the follower.
+    let web = crate::harness::Web::sign_in(&b.url, &token).await.expect("signing in through a follower");
+    let r = web.post(&format!("/jobs/{forwarded}/cancel"), "reason=forwarded").await;
+    assert!(r.status().is_redirection() || r.status().is_success(), "{}", r.status());
+    let cancelled = Api::new(&b.url, Some(token.clone())).get(&format!("/api/v1/jobs/{forwarded}")).await.1;
+    assert_eq!(cancelled["state"], "cancelled", "{cancelled}");
+
+    // A request forwarded once is never forwarded again: two replicas that each believe the
+    // other leads cannot bounce it between them.
+    let raw = reqwest::Client::new()
+        .post(format!("{}/api/v1/jobs", b.url))
+        .bearer_auth(&token)
+        .header("x-suanli-forwarded-by", "replica-c")
+        .json(&json!({"name": "bounced", "kind": "training", "accelerators": 1, "duration_s": 60}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status().as_u16(), 503);
     assert_eq!(raw.headers().get("retry-after").map(|h| h.to_str().unwrap().to_string()), Some("1".into()));
+    assert_eq!(raw.json::<Value>().await.unwrap()["code"], "not_leader");
     let (st, _) = Api::new(&b.url, Some(token.clone())).get("/api/v1/jobs").await;
     assert_eq!(st.as_u16(), 200, "a follower serves reads");
     let (st, v) = submit(&a, &token, "to-the-leader").await;
@@ -225,8 +261,12 @@ async fn ha_paused_leader_is_fenced_after_takeover() {
     for id in &jobs {
         assert_eq!(placements(&store, id).await, 1, "job {id} placed once");
     }
+    // The old leader, a follower now, forwards a write to the new leader.
     let (st, v) = submit(&a, &token, "to-the-old-leader").await;
-    assert_eq!((st.as_u16(), v["code"].as_str()), (503, Some("not_leader")), "{v}");
+    assert_eq!(st.as_u16(), 201, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    placed_within(&b, &token, &id, Duration::from_secs(10)).await;
+    assert_eq!(placements(&store, &id).await, 1);
     drop((a, b));
     store.close().await;
     let _ = Store::drop_schema(&pg_url(), &schema).await;

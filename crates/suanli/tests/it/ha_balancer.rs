@@ -1,7 +1,8 @@
-//! Failover behind a real balancer: three `suanli serve` replicas on one PostgreSQL schema behind HAProxy (writes to the leader, reads to any), a bounded load of job submissions, ledger transfers and energy readings, and the leader SIGKILLed five times; every acknowledged write is there exactly once.
+//! Failover behind a real balancer: three `suanli serve` replicas on one PostgreSQL schema behind HAProxy (round robin; followers forward writes to the leader), a bounded load of job submissions, ledger transfers and energy readings, and the leader SIGKILLed five times; every acknowledged write is there exactly once.
 //!
-//! HAProxy finds the leader by its health check (`/healthz` says `"leader":true`); a client
-//! retries a refused or broken request with the same identity (an `Idempotency-Key` for a
+//! HAProxy sends each request to any replica that answers its health check; a follower
+//! forwards writes to the leader named in the lease. A client retries a refused or broken
+//! request with the same identity (an `Idempotency-Key` for a
 //! job, the transfer's own id, the reading's meter and time), as a client of any replicated
 //! service must. The time from each kill to the next placement is printed.
 
@@ -26,7 +27,8 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// HAProxy in the foreground: `/healthz` finds the leader for writes; reads go to any replica up.
+/// HAProxy in the foreground, round robin over the replicas that answer `/healthz`: a follower
+/// serves reads and forwards writes to the leader.
 struct Balancer {
     child: Child,
     url: String,
@@ -41,10 +43,8 @@ impl Balancer {
         let cfg = format!(
             "global\n    maxconn 2048\n\
              defaults\n    mode http\n    timeout connect 500ms\n    timeout client 30s\n    timeout server 30s\n    retries 2\n    option redispatch\n\
-             frontend api\n    bind 127.0.0.1:{port}\n    acl reads method GET HEAD OPTIONS\n    use_backend any if reads\n    default_backend leader\n\
-             backend leader\n    option httpchk GET /healthz\n    http-check expect rstring leader.:true\n{}\
-             backend any\n    option httpchk GET /healthz\n    http-check expect status 200\n{}",
-            servers("inter 200ms fall 1 rise 1"),
+             frontend api\n    bind 127.0.0.1:{port}\n    default_backend replicas\n\
+             backend replicas\n    balance roundrobin\n    option httpchk GET /healthz\n    http-check expect status 200\n{}",
             servers("inter 200ms fall 1 rise 1"),
         );
         let path = dir.join("haproxy.cfg");
@@ -91,7 +91,7 @@ struct Acknowledged {
     readings_sent: usize,
 }
 
-/// Three replicas behind HAProxy; a bounded load of submissions, transfers and readings through
+/// Three replicas behind HAProxy, round robin, followers forwarding writes; a bounded load of submissions, transfers and readings through
 /// it; the leader SIGKILLed five times (and started again). Afterwards every acknowledged job is
 /// stored once under its key and placed at most once, every acknowledged transfer applied once,
 /// every acknowledged reading stored, and the ledger verifies.
