@@ -167,6 +167,18 @@ impl EnergyService {
         })
     }
 
+    /// Rebuilds the book from the store: a replica that becomes leader does this, because the
+    /// last leader ingested readings since this replica loaded. Ingests wait for it.
+    pub async fn reload(&self) -> anyhow::Result<()> {
+        let mut book = self.book.write().await;
+        let (fresh, stored, owners) = build_book(&self.store, self.ids.now_ms()).await?;
+        *book = fresh;
+        *self.stored.lock().unwrap_or_else(|e| e.into_inner()) = stored;
+        *self.owners.write().unwrap_or_else(|e| e.into_inner()) = owners;
+        *self.recent_utilisation.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        Ok(())
+    }
+
     /// Registers centres of the store that the book does not know yet (with default meters);
     /// answers every centre of the store, which city-wide views need anyway.
     pub async fn sync_centres(&self) -> ApiResult<Vec<Centre>> {

@@ -1,9 +1,9 @@
-//! High availability: the leader lease's loop, and followers that serve reads and forward every write to the leader.
+//! High availability: the leader lease's loop, and followers that relay every request but their health and metrics to the leader.
 
 use crate::AppState;
+use crate::energy::EnergyService;
 use crate::error::ApiError;
 use axum::extract::{Request, State};
-use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
@@ -36,13 +36,14 @@ pub async fn hold_lease(store: &Store, replica: Option<String>) -> Arc<Fence> {
 }
 
 /// Renews or acquires the lease every `renew_ms` for as long as the process runs. When this
-/// replica becomes leader, its ledger writer reloads (the last leader wrote since it loaded)
-/// and its engine runs a round at once.
-pub fn renew_lease(store: &Store, fence: &Arc<Fence>, engine: &Arc<Engine>, ledger: &LedgerService) {
+/// replica becomes leader, its ledger writer reloads and its energy book is rebuilt (the last
+/// leader wrote since they loaded), and its engine runs a round at once.
+pub fn renew_lease(store: &Store, fence: &Arc<Fence>, engine: &Arc<Engine>, ledger: &LedgerService, energy: &EnergyService) {
     if store.dialect() == Dialect::Sqlite {
         return;
     }
-    let (store, fence, engine, ledger) = (store.clone(), Arc::downgrade(fence), Arc::downgrade(engine), ledger.clone());
+    let (store, fence, engine, ledger, energy) =
+        (store.clone(), Arc::downgrade(fence), Arc::downgrade(engine), ledger.clone(), energy.clone());
     tokio::spawn(async move {
         let mut led = fence.upgrade().is_some_and(|f| f.leads());
         loop {
@@ -51,6 +52,9 @@ pub fn renew_lease(store: &Store, fence: &Arc<Fence>, engine: &Arc<Engine>, ledg
             let leads = store.lease_attempt(&f).await;
             if leads && !led {
                 ledger.reload_soon();
+                if let Err(e) = energy.reload().await {
+                    tracing::error!(error = %e, "the energy book could not be rebuilt on becoming leader");
+                }
                 match engine.upgrade() {
                     Some(e) => e.wake(),
                     None => return,
@@ -79,16 +83,17 @@ const HOP_BY_HOP: [&str; 9] = [
     "content-length",
 ];
 
-/// A follower serves reads itself and forwards every other request (API writes, web form
-/// posts, model calls, and everything an agent sends, its polls too) to the leader named in the lease, streaming the body
-/// both ways, because the ledger's writer, the job writer and the other in-memory books are the
-/// leader's alone. When no leader is known, or the leader cannot be reached, or the request was
-/// forwarded once already, it answers 503 `not_leader` with `Retry-After: 1`: nothing was
-/// written, and the client retries (with the same idempotency key or transfer id).
+/// A follower answers its own `/healthz` and `/metrics` and relays every other request (reads
+/// too) to the leader named in the lease, streaming the body both ways. The ledger's history,
+/// the energy book, the fair-share account, the gateway's limits and agents' sessions live in
+/// the leader's memory, and a follower's copies are as old as its start: until they are
+/// replayed from PostgreSQL on every replica, only the leader's answers are current. When no
+/// leader is known, or the leader cannot be reached, or the request was forwarded once already,
+/// the follower answers 503 `not_leader` with `Retry-After: 1`: nothing was written, and the
+/// client retries (with the same idempotency key or transfer id).
 pub async fn followers_forward(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    // Agents talk to the leader's hub (their assignments live in its memory), reads included.
-    let read = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) && !req.uri().path().starts_with("/api/v1/agents");
-    if read || s.fence.leads() {
+    let own = matches!(req.uri().path(), "/healthz" | "/metrics");
+    if own || s.fence.leads() {
         return next.run(req).await;
     }
     let refuse = |why: String| ApiError::new(ErrorCode::NotLeader, why).into_response();

@@ -365,8 +365,8 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
         Engine::new(fenced.clone(), catalogue.clone(), regions.clone(), ids.clone(), demo_sim.clone(), sched).with_billing(billing),
     );
     engine.set_timeslicing(cfg.timeslicing.clone());
-    ha::renew_lease(&store, &fence, &engine, &ledger);
     let energy = energy::EnergyService::load(store.clone(), ids.clone()).await?;
+    ha::renew_lease(&store, &fence, &engine, &ledger, &energy);
     let agents: Arc<suanli_dispatch::agent::AgentHub> = Arc::default();
     let backends = suanli_app::Backends::new(store.clone(), engine.clone(), agents.clone(), ids.clone(), demo_sim);
     let jobs = suanli_app::Jobs::new(store.clone(), engine.clone(), catalogue.clone(), regions.clone(), ids.clone());

@@ -198,6 +198,35 @@ async fn ha_one_leader_follower_forwards_writes_takeover_after_kill() {
     let (st, v) = submit(&a, &token, "to-the-leader").await;
     assert_eq!(st.as_u16(), 201, "{v}");
     placed_within(&a, &token, v["id"].as_str().unwrap(), Duration::from_secs(10)).await;
+    // A day of meter readings ingested by the leader, for a centre of its own.
+    let tokens: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("demo-tokens.json")).unwrap()).unwrap();
+    let (op, prov) =
+        (Api::new(&a.url, tokens["operator"].as_str().map(String::from)), Api::new(&a.url, tokens["provider"].as_str().map(String::from)));
+    let provider = prov.get("/api/v1/me").await.1["provider_id"].clone();
+    let (st, centre) = op
+        .post(
+            "/api/v1/centres",
+            &json!({"provider_id": provider, "name": "接管测试中心", "name_en": "Takeover test centre", "kind": "cloud",
+            "region": "hz-qiantang", "commissioned": "2024-06-01", "declared_pue": 1.3, "racks": 200}),
+        )
+        .await;
+    assert_eq!(st.as_u16(), 201, "{centre}");
+    let centre = centre["id"].as_str().unwrap().to_string();
+    const DAY: i64 = 86_400_000;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let d0 = (now / DAY - 3) * DAY;
+    let readings: Vec<Value> = (0..=96i64)
+        .flat_map(|k| {
+            let ts = d0 + k * 900_000;
+            [
+                json!({"centre_id": centre, "meter": "facility", "ts_ms": ts, "kwh": 1000.0 + 1300.0 * k as f64 / 96.0}),
+                json!({"centre_id": centre, "meter": "it", "ts_ms": ts, "kwh": 500.0 + 1000.0 * k as f64 / 96.0}),
+            ]
+        })
+        .collect();
+    let (st, v) = prov.post("/api/v1/energy/readings", &json!({"readings": readings})).await;
+    assert_eq!((st.as_u16(), v["accepted"].as_u64()), (200, Some(194)), "{v}");
+    let pue = format!("/api/v1/energy/centres/{centre}/pue?from={d0}&to={}", d0 + DAY);
 
     let killed = Instant::now();
     a.signal("-KILL");
@@ -210,6 +239,10 @@ async fn ha_one_leader_follower_forwards_writes_takeover_after_kill() {
     placed_within(&b, &token, &id, Duration::from_secs(10)).await;
     eprintln!("takeover: {:?} from SIGKILL of the leader to the placement of a job submitted to the new leader", killed.elapsed());
     assert_eq!(placements(&store, &id).await, 1);
+    // The new leader rebuilt its energy book: the day the old leader ingested is there.
+    let (st, p) = Api::new(&b.url, tokens["regulator"].as_str().map(String::from)).get(&pue).await;
+    assert_eq!(st.as_u16(), 200, "{p}");
+    assert!((p["value"].as_f64().unwrap_or(0.0) - 1.30).abs() < 1e-6, "the new leader's PUE of the old leader's readings: {p}");
     drop(b);
     store.close().await;
     let _ = Store::drop_schema(&pg_url(), &schema).await;
