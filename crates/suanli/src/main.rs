@@ -163,6 +163,9 @@ enum Command {
     /// decisions arbitrated 从优、就高、不重复, totals per programme.
     #[command(subcommand)]
     Incentives(incentives::IncentivesCmd),
+    /// Compute-partner selection (算力伙伴遴选): each centre scored from measured data.
+    #[command(subcommand)]
+    Partners(PartnersCmd),
     /// Run inside a compute centre: connect out to the platform, take the centre's jobs, run
     /// them on the local cluster, report back (see README, "Connect your cluster").
     Agent {
@@ -490,6 +493,13 @@ struct ServeArgs {
 
 fn parse_slice_policy(s: &str) -> Result<suanli_sched::timeslice::SlicePolicy, String> {
     suanli_sched::timeslice::SlicePolicy::parse(s).ok_or_else(|| format!("unknown policy '{s}': suanli, fifo-perf, fifo or fair-agnostic"))
+}
+
+#[derive(Debug, Subcommand)]
+enum PartnersCmd {
+    /// Every centre's score on the policy's four criteria and measured service, with its
+    /// admission and the reasons in words (`--output json` for the figures).
+    Scores,
 }
 
 fn parse_backend(s: &str) -> Result<(String, String), String> {
@@ -964,6 +974,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Centres(cmd) => centres(client()?, cmd, fmt).await,
         Command::Models(cmd) => models::run(client()?, cmd, fmt).await,
         Command::Incentives(cmd) => incentives::run(client()?, cmd, fmt).await,
+        // One listing, also reachable as `suanli incentives partners`.
+        Command::Partners(PartnersCmd::Scores) => incentives::run(client()?, incentives::IncentivesCmd::Partners, fmt).await,
         Command::Pools(PoolsCmd::Add { centre, accelerator, nodes, per_node, price, discount }) => {
             let body = json!({"accelerator": accelerator, "nodes": nodes, "accelerators_per_node": per_node, "price_per_hour": price, "partner_discount_pct": discount});
             let v = client()?.post(&format!("/api/v1/centres/{centre}/pools"), &body).await?;

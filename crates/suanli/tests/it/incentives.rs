@@ -446,6 +446,11 @@ async fn the_http_surface_applies_reviews_ranks_and_refuses_by_code() {
         assert_eq!(sc["score"]["admitted"].as_bool().unwrap(), sc["score"]["reasons"].as_array().unwrap().is_empty(), "{sc}");
     }
     assert_eq!(ten.get("/api/v1/partners/scores").await.0, StatusCode::FORBIDDEN);
+    // The same scores from the CLI, as the issue names it.
+    let (ok, out, err) = crate::harness::cli(&ts, "regulator", &["--output", "json", "partners", "scores"]).await;
+    assert!(ok, "{err}");
+    let from_cli: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(from_cli.as_array().map(Vec::len), Some(n), "{out}");
     let (_, mut cfg) = op.get("/api/v1/partners/config").await;
     cfg["weight_price"] = json!(40);
     let (s, v) = op.put("/api/v1/partners/config", &cfg).await;
