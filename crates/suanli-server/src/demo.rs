@@ -24,6 +24,23 @@ use suanli_store::NewUser;
 
 pub use suanli_sim::city::DEMO_CITY_TOML;
 
+/// The tokens file's path, one token per role, and the demo tenant's model key.
+pub type DemoTokens = (PathBuf, Vec<(String, String)>, Option<String>);
+
+/// The demo's tokens as the leader wrote them into `demo-tokens.json` (a follower seeds nothing:
+/// its writes would be refused, and the leader's seeding is the city's), and the model key.
+pub fn read_tokens(data_dir: &Path) -> anyhow::Result<DemoTokens> {
+    let path = data_dir.join("demo-tokens.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading {} (a follower takes the demo's tokens from the leader's seeding)", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text).context("demo-tokens.json")?;
+    let tokens = ["operator", "provider", "tenant", "regulator", "expert"]
+        .iter()
+        .filter_map(|r| v.get(r).and_then(|t| t.as_str()).map(|t| (r.to_string(), t.to_string())))
+        .collect();
+    Ok((path, tokens, v.get("model_key").and_then(|k| k.as_str()).map(str::to_string)))
+}
+
 /// Seeds the demo city once (a marker in the store says it was), and writes `demo-tokens.json`
 /// with one token per role. Returns the file's path and the tokens.
 pub async fn seed(s: &AppState, data_dir: &Path, url: &str) -> anyhow::Result<(PathBuf, Vec<(String, String)>)> {

@@ -345,8 +345,9 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
     let clock: Arc<dyn Clock> = Arc::new(SystemClock { offset_ms: cfg.clock_offset_ms });
     let ids = Ids::new(clock.clone());
     let fence = ha::hold_lease(&store, cfg.replica.clone()).await;
-    // The engine's rounds and every ledger write are fenced: on PostgreSQL only the lease's
-    // holder commits them (see ARCHITECTURE.md, high availability).
+    // Every write of the engine, the ledger and the services is fenced: on PostgreSQL only the
+    // lease's holder commits it (see ARCHITECTURE.md, high availability). Reads, and the demo's
+    // seeding, use the plain store.
     let fenced = store.fenced(fence.clone());
     let ledger = LedgerService::start(fenced.clone(), clock.clone(), Duration::from_secs(1)).await?;
     let demo_city = demo::DemoCity::builtin();
@@ -365,11 +366,11 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
         Engine::new(fenced.clone(), catalogue.clone(), regions.clone(), ids.clone(), demo_sim.clone(), sched).with_billing(billing),
     );
     engine.set_timeslicing(cfg.timeslicing.clone());
-    let energy = energy::EnergyService::load(store.clone(), ids.clone()).await?;
+    let energy = energy::EnergyService::load(fenced.clone(), ids.clone()).await?;
     ha::renew_lease(&store, &fence, &engine, &ledger, &energy);
     let agents: Arc<suanli_dispatch::agent::AgentHub> = Arc::default();
-    let backends = suanli_app::Backends::new(store.clone(), engine.clone(), agents.clone(), ids.clone(), demo_sim);
-    let jobs = suanli_app::Jobs::new(store.clone(), engine.clone(), catalogue.clone(), regions.clone(), ids.clone());
+    let backends = suanli_app::Backends::new(fenced.clone(), engine.clone(), agents.clone(), ids.clone(), demo_sim);
+    let jobs = suanli_app::Jobs::new(fenced.clone(), engine.clone(), catalogue.clone(), regions.clone(), ids.clone());
     let gateway = suanli_gateway::Gateway::start(
         store.clone(),
         ledger.clone(),
@@ -379,12 +380,12 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
         suanli_gateway::Config::default(),
     )
     .await?;
-    let models = suanli_app::Models::new(store.clone(), ledger.clone(), regions.clone(), ids.clone(), gateway);
-    let data = suanli_app::DataSharing::open(store.clone(), ledger.clone(), ids.clone()).await?;
-    let money = suanli_app::Money::new(store.clone(), ledger.clone(), ids.clone());
-    let incentives = suanli_app::Incentives::open(store.clone(), ledger.clone(), ids.clone()).await?;
-    let (store_for_partners, ids_for_partners) = (store.clone(), ids.clone());
-    let (store_for_registry, ids_for_registry, regions_for_registry) = (store.clone(), ids.clone(), regions.clone());
+    let models = suanli_app::Models::new(fenced.clone(), ledger.clone(), regions.clone(), ids.clone(), gateway);
+    let data = suanli_app::DataSharing::open(fenced.clone(), ledger.clone(), ids.clone()).await?;
+    let money = suanli_app::Money::new(fenced.clone(), ledger.clone(), ids.clone());
+    let incentives = suanli_app::Incentives::open(fenced.clone(), ledger.clone(), ids.clone()).await?;
+    let (store_for_partners, ids_for_partners) = (fenced.clone(), ids.clone());
+    let (store_for_registry, ids_for_registry, regions_for_registry) = (fenced.clone(), ids.clone(), regions.clone());
     let connected = backends.connect_stored().await?;
     if connected > 0 {
         tracing::info!(centres = connected, "centres connected to their stored backends");
@@ -425,9 +426,15 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl std::future::Future<Output =
         if cfg.demo_energy_days > 0 {
             println!("seeding the demo city with {} days of energy telemetry…", cfg.demo_energy_days);
         }
-        let (path, tokens) = demo::seed_with_history(&state, &cfg.data_dir, &url, cfg.demo_energy_days).await?;
         let sim_base = start_simulated_upstream().await?;
-        let model_key = demo::seed_models(&state, &path, &tokens, &sim_base).await?;
+        let (path, tokens, model_key) = if state.fence.leads() {
+            let (path, tokens) = demo::seed_with_history(&state, &cfg.data_dir, &url, cfg.demo_energy_days).await?;
+            let model_key = demo::seed_models(&state, &path, &tokens, &sim_base).await?;
+            (path, tokens, model_key)
+        } else {
+            println!("this replica follows; the leader seeded the demo city");
+            demo::read_tokens(&cfg.data_dir)?
+        };
         println!("Suanli demo city is up at {url}");
         println!("  demo tokens, one per role (also in {}):", path.display());
         for (role, token) in &tokens {
