@@ -62,6 +62,17 @@ pub struct RoundReport {
     pub yielded: u32,
 }
 
+/// How long each phase of one round took: reading the snapshot, the scheduling decision,
+/// writing placements and waiting reasons, the backends' step, billing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RoundPhases {
+    pub read: Duration,
+    pub decide: Duration,
+    pub write: Duration,
+    pub dispatch: Duration,
+    pub bill: Duration,
+}
+
 pub struct Engine {
     store: Store,
     catalogue: Arc<Catalogue>,
@@ -467,7 +478,13 @@ impl Engine {
     /// waits, hand in-flight jobs to their backends and apply what they say, stop what is over,
     /// bill what ended.
     pub async fn round(&self) -> Result<RoundReport, StoreError> {
+        self.round_timed().await.map(|(report, _)| report)
+    }
+
+    /// [`Engine::round`], with how long each of its phases took.
+    pub async fn round_timed(&self) -> Result<(RoundReport, RoundPhases), StoreError> {
         let mut report = RoundReport::default();
+        let mut phases = RoundPhases::default();
         let t0 = std::time::Instant::now();
         let down = self.unavailable_centres(self.ids.now_ms());
         let mut centres = self.store.centres(None).await?;
@@ -494,7 +511,7 @@ impl Engine {
         // Under time-slicing a job that ran before resumes only through a lease at its centre.
         let (resuming, pending): (Vec<Job>, Vec<Job>) =
             pending.into_iter().partition(|j| slicing.is_some() && self.segment_totals(&j.id).segments > 0);
-        self.place(&placing, &pending, &mut in_flight, &mut report).await?;
+        phases.decide = self.place(&placing, &pending, &mut in_flight, &mut report).await?;
         if let Some(ts) = &slicing {
             let placed: HashSet<JobId> = in_flight.iter().map(|j| j.id.clone()).collect();
             let waiting: Vec<Job> = resuming.into_iter().chain(pending.iter().filter(|j| !placed.contains(&j.id)).cloned()).collect();
@@ -519,7 +536,11 @@ impl Engine {
             bill_ms = (t0.elapsed() - dispatched).as_millis() as u64,
             "dispatch round"
         );
-        Ok(report)
+        phases.read = read;
+        phases.write = (placed - read).saturating_sub(phases.decide);
+        phases.dispatch = dispatched - placed;
+        phases.bill = t0.elapsed() - dispatched;
+        Ok((report, phases))
     }
 
     /// Failover: a dark centre's jobs that have not started are placed again elsewhere (its

@@ -11,20 +11,23 @@ use suanli_store::StoreError;
 
 impl Engine {
     /// Places, preempts, reserves and defers: one scheduling decision over the live city,
-    /// then each placement held on the ledger and committed with its explanation.
+    /// then each placement held on the ledger and committed with its explanation; returns how
+    /// long the decision took.
     pub(super) async fn place(
         &self,
         at: &Placing<'_>,
         pending: &[Job],
         in_flight: &mut Vec<Job>,
         report: &mut RoundReport,
-    ) -> Result<(), StoreError> {
+    ) -> Result<std::time::Duration, StoreError> {
+        let decide = std::time::Instant::now();
         let now = self.ids.now_ms();
         let loads = self.build_loads(at.pools, in_flight, now);
         let usage = self.fair_usage(in_flight, at.pool_by_id);
         let outcome = schedule(self.snapshot(now, at.centres, &loads, &usage), pending, self.sched.policy);
         let pending_by_id: HashMap<&JobId, &Job> = pending.iter().map(|j| (&j.id, j)).collect();
         let slicing = self.timeslicing().is_some();
+        let decided = decide.elapsed();
         for pre in &outcome.preemptions {
             // Under time-slicing the victim's progress is kept: its run so far is a segment.
             if let Some(victim) = in_flight.iter().find(|j| j.id == pre.victim && slicing).cloned() {
@@ -92,7 +95,7 @@ impl Engine {
             }
             self.wake();
         }
-        Ok(())
+        Ok(decided)
     }
 
     /// Holds a placement's charge on the ledger; the refusal when the tenant's money falls short.
