@@ -18,12 +18,18 @@ use suanli_sched::{SchedConfig, SpeedModel};
 use suanli_store::{Audit, Store, StoreError};
 use tokio::sync::Notify;
 
-mod chunked;
+mod active;
 mod place;
 mod report;
 mod timeslice;
 
+pub use active::SnapshotRead;
 pub use timeslice::Timeslicing;
+
+/// Jobs a round writes in one transaction (many rows a statement): few commits (one fsync each
+/// on SQLite), yet no transaction holds the store's writer for long, so submissions and the
+/// ledger's commits interleave with a big round.
+const WRITES_PER_TX: usize = 2000;
 
 /// How the live path schedules: the policy, its configuration and the speed model.
 #[derive(Debug, Clone)]
@@ -71,6 +77,8 @@ pub struct RoundPhases {
     pub write: Duration,
     pub dispatch: Duration,
     pub bill: Duration,
+    /// How the round read its jobs: all of them, or only the changes since the last round.
+    pub snapshot: Option<SnapshotRead>,
 }
 
 pub struct Engine {
@@ -110,6 +118,11 @@ pub struct Engine {
     lease_from: std::sync::Mutex<HashMap<JobId, i64>>,
     /// The stopped runs of every job still in flight, read from the store each round.
     segments: std::sync::RwLock<HashMap<JobId, Vec<suanli_core::job::Segment>>>,
+    /// The jobs waiting and in flight, kept between rounds and brought up to date from the
+    /// store's change sequence.
+    active: tokio::sync::Mutex<active::ActiveJobs>,
+    /// Set to have the next round read every job again.
+    reread: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -147,6 +160,8 @@ impl Engine {
             timeslicing: std::sync::RwLock::new(None),
             lease_from: std::sync::Mutex::default(),
             segments: std::sync::RwLock::default(),
+            active: tokio::sync::Mutex::default(),
+            reread: std::sync::atomic::AtomicBool::new(true),
         }
     }
 
@@ -457,8 +472,11 @@ impl Engine {
         tokio::pin!(shutdown);
         loop {
             if !self.store.leads() {
+                // Another replica writes meanwhile: on becoming leader, read everything again.
+                self.forget_jobs();
                 tracing::trace!("a follower runs no rounds");
             } else if let Err(e) = self.round().await {
+                self.forget_jobs();
                 match &e {
                     StoreError::Domain(d) if d.code == suanli_core::error::ErrorCode::NotLeader => {
                         tracing::warn!(error = %e, "dispatch round fenced off: this replica no longer leads")
@@ -474,7 +492,8 @@ impl Engine {
         }
     }
 
-    /// One round over a fresh snapshot of the store: fail over from dark centres, place what
+    /// One round over the store as it is now (the jobs kept from the last round, brought up to
+    /// date with what was written since): fail over from dark centres, place what
     /// waits, hand in-flight jobs to their backends and apply what they say, stop what is over,
     /// bill what ended.
     pub async fn round(&self) -> Result<RoundReport, StoreError> {
@@ -491,8 +510,8 @@ impl Engine {
         self.with_measured_pue(&mut centres);
         let pools = self.store.pools().await?;
         let pool_by_id: HashMap<&PoolId, &Pool> = pools.iter().map(|p| (&p.id, p)).collect();
-        let mut in_flight = self.store.jobs_in_states(&[JobState::Placed, JobState::Running]).await?;
-        let mut pending = self.store.jobs_in_states(&[JobState::Pending]).await?;
+        let (mut in_flight, mut pending, snapshot) = self.active_jobs().await?;
+        phases.snapshot = Some(snapshot);
         *self.segments.write().unwrap_or_else(|e| e.into_inner()) = self.store.open_job_segments().await?;
         if let Some(b) = &self.billing {
             pending = self.fundable(b, pending, self.ids.now_ms()).await?;
@@ -525,6 +544,7 @@ impl Engine {
             report.billed = b.sweep(self.ids.now_ms()).await?;
         }
         tracing::debug!(
+            snapshot = ?snapshot,
             pending = pending.len(),
             in_flight = in_flight.len(),
             placed = report.placed,
