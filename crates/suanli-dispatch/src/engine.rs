@@ -18,12 +18,18 @@ use suanli_sched::{SchedConfig, SpeedModel};
 use suanli_store::{Audit, Store, StoreError};
 use tokio::sync::Notify;
 
-mod chunked;
+mod active;
 mod place;
 mod report;
 mod timeslice;
 
+pub use active::SnapshotRead;
 pub use timeslice::Timeslicing;
+
+/// Jobs a round writes in one transaction (many rows a statement): few commits (one fsync each
+/// on SQLite), yet no transaction holds the store's writer for long, so submissions and the
+/// ledger's commits interleave with a big round.
+const WRITES_PER_TX: usize = 2000;
 
 /// How the live path schedules: the policy, its configuration and the speed model.
 #[derive(Debug, Clone)]
@@ -60,6 +66,19 @@ pub struct RoundReport {
     pub migrated: u32,
     /// Time-sliced jobs that gave their accelerators to another job at a lease's end.
     pub yielded: u32,
+}
+
+/// How long each phase of one round took: reading the snapshot, the scheduling decision,
+/// writing placements and waiting reasons, the backends' step, billing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RoundPhases {
+    pub read: Duration,
+    pub decide: Duration,
+    pub write: Duration,
+    pub dispatch: Duration,
+    pub bill: Duration,
+    /// How the round read its jobs: all of them, or only the changes since the last round.
+    pub snapshot: Option<SnapshotRead>,
 }
 
 pub struct Engine {
@@ -99,6 +118,11 @@ pub struct Engine {
     lease_from: std::sync::Mutex<HashMap<JobId, i64>>,
     /// The stopped runs of every job still in flight, read from the store each round.
     segments: std::sync::RwLock<HashMap<JobId, Vec<suanli_core::job::Segment>>>,
+    /// The jobs waiting and in flight, kept between rounds and brought up to date from the
+    /// store's change sequence.
+    active: tokio::sync::Mutex<active::ActiveJobs>,
+    /// Set to have the next round read every job again.
+    reread: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -136,6 +160,8 @@ impl Engine {
             timeslicing: std::sync::RwLock::new(None),
             lease_from: std::sync::Mutex::default(),
             segments: std::sync::RwLock::default(),
+            active: tokio::sync::Mutex::default(),
+            reread: std::sync::atomic::AtomicBool::new(true),
         }
     }
 
@@ -446,8 +472,11 @@ impl Engine {
         tokio::pin!(shutdown);
         loop {
             if !self.store.leads() {
+                // Another replica writes meanwhile: on becoming leader, read everything again.
+                self.forget_jobs();
                 tracing::trace!("a follower runs no rounds");
             } else if let Err(e) = self.round().await {
+                self.forget_jobs();
                 match &e {
                     StoreError::Domain(d) if d.code == suanli_core::error::ErrorCode::NotLeader => {
                         tracing::warn!(error = %e, "dispatch round fenced off: this replica no longer leads")
@@ -463,19 +492,26 @@ impl Engine {
         }
     }
 
-    /// One round over a fresh snapshot of the store: fail over from dark centres, place what
+    /// One round over the store as it is now (the jobs kept from the last round, brought up to
+    /// date with what was written since): fail over from dark centres, place what
     /// waits, hand in-flight jobs to their backends and apply what they say, stop what is over,
     /// bill what ended.
     pub async fn round(&self) -> Result<RoundReport, StoreError> {
+        self.round_timed().await.map(|(report, _)| report)
+    }
+
+    /// [`Engine::round`], with how long each of its phases took.
+    pub async fn round_timed(&self) -> Result<(RoundReport, RoundPhases), StoreError> {
         let mut report = RoundReport::default();
+        let mut phases = RoundPhases::default();
         let t0 = std::time::Instant::now();
         let down = self.unavailable_centres(self.ids.now_ms());
         let mut centres = self.store.centres(None).await?;
         self.with_measured_pue(&mut centres);
         let pools = self.store.pools().await?;
         let pool_by_id: HashMap<&PoolId, &Pool> = pools.iter().map(|p| (&p.id, p)).collect();
-        let mut in_flight = self.store.jobs_in_states(&[JobState::Placed, JobState::Running]).await?;
-        let mut pending = self.store.jobs_in_states(&[JobState::Pending]).await?;
+        let (mut in_flight, mut pending, snapshot) = self.active_jobs().await?;
+        phases.snapshot = Some(snapshot);
         *self.segments.write().unwrap_or_else(|e| e.into_inner()) = self.store.open_job_segments().await?;
         if let Some(b) = &self.billing {
             pending = self.fundable(b, pending, self.ids.now_ms()).await?;
@@ -494,7 +530,7 @@ impl Engine {
         // Under time-slicing a job that ran before resumes only through a lease at its centre.
         let (resuming, pending): (Vec<Job>, Vec<Job>) =
             pending.into_iter().partition(|j| slicing.is_some() && self.segment_totals(&j.id).segments > 0);
-        self.place(&placing, &pending, &mut in_flight, &mut report).await?;
+        phases.decide = self.place(&placing, &pending, &mut in_flight, &mut report).await?;
         if let Some(ts) = &slicing {
             let placed: HashSet<JobId> = in_flight.iter().map(|j| j.id.clone()).collect();
             let waiting: Vec<Job> = resuming.into_iter().chain(pending.iter().filter(|j| !placed.contains(&j.id)).cloned()).collect();
@@ -508,6 +544,7 @@ impl Engine {
             report.billed = b.sweep(self.ids.now_ms()).await?;
         }
         tracing::debug!(
+            snapshot = ?snapshot,
             pending = pending.len(),
             in_flight = in_flight.len(),
             placed = report.placed,
@@ -519,7 +556,11 @@ impl Engine {
             bill_ms = (t0.elapsed() - dispatched).as_millis() as u64,
             "dispatch round"
         );
-        Ok(report)
+        phases.read = read;
+        phases.write = (placed - read).saturating_sub(phases.decide);
+        phases.dispatch = dispatched - placed;
+        phases.bill = t0.elapsed() - dispatched;
+        Ok((report, phases))
     }
 
     /// Failover: a dark centre's jobs that have not started are placed again elsewhere (its

@@ -123,22 +123,20 @@ impl Store {
 
     /// Records why a pending job waits (not a state change, so no audit record).
     pub async fn set_job_reason(&self, id: &JobId, reason: &str) -> StoreResult<()> {
-        let _guard = self.write_lock.lock().await;
-        sqlx::query("UPDATE jobs SET reason = $1 WHERE id = $2 AND state = 'pending'")
-            .bind(reason.to_owned())
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        let mut tx = self.begin().await?;
+        tx.set_job_reason(id, reason).await?;
+        tx.commit().await
     }
 
     /// Records the metered usage and cost of a job that ended without a backend report
     /// (a cancelled job stopped later), once: a job already metered is left alone.
     pub async fn record_usage(&self, id: &JobId, usage_s: i64, cost: suanli_core::Fen, audit: Audit) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query("UPDATE jobs SET usage_s = $1, cost_fen = $2 WHERE id = $3 AND usage_s IS NULL")
+        let seq = tx.job_change_seq().await?;
+        let done = sqlx::query("UPDATE jobs SET usage_s = $1, cost_fen = $2, change_seq = $3 WHERE id = $4 AND usage_s IS NULL")
             .bind(usage_s)
             .bind(cost.0)
+            .bind(seq)
             .bind(id.to_string())
             .execute(&mut *tx.tx)
             .await?;
@@ -206,12 +204,16 @@ impl WriteTx<'_> {
     /// Stores new jobs, a few hundred rows a statement (one round trip to the database for
     /// many jobs, which is what lets the job writer's group commits grow cheap).
     pub async fn insert_jobs(&mut self, jobs: &[impl std::borrow::Borrow<Job>]) -> StoreResult<()> {
-        const COLUMNS: usize = 18;
-        // 500 rows of 18 parameters stay well inside SQLite's and PostgreSQL's limits.
+        const COLUMNS: usize = 19;
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let seq = self.job_change_seq().await?;
+        // 500 rows of 19 parameters stay well inside SQLite's and PostgreSQL's limits.
         for chunk in jobs.chunks(500) {
             let mut sql = String::with_capacity(256 + chunk.len() * COLUMNS * 5);
             sql.push_str(
-                "INSERT INTO jobs (id, tenant_id, name, kind, state, accelerators, priority, spec_json, pool_id, centre_id, submitted_ms, placed_ms, started_ms, finished_ms, reason, usage_s, cost_fen, fault) VALUES ",
+                "INSERT INTO jobs (id, tenant_id, name, kind, state, accelerators, priority, spec_json, pool_id, centre_id, submitted_ms, placed_ms, started_ms, finished_ms, reason, usage_s, cost_fen, fault, change_seq) VALUES ",
             );
             for r in 0..chunk.len() {
                 use std::fmt::Write;
@@ -243,7 +245,8 @@ impl WriteTx<'_> {
                     .bind(j.reason.clone())
                     .bind(j.usage_s)
                     .bind(j.cost.map(|c| c.0))
-                    .bind(j.fault.map(|f| f.as_str()));
+                    .bind(j.fault.map(|f| f.as_str()))
+                    .bind(seq);
             }
             q.execute(&mut *self.tx).await?;
         }
@@ -252,8 +255,10 @@ impl WriteTx<'_> {
 
     /// Stores the scheduler's explanation of a job's placement.
     pub async fn set_explanation(&mut self, id: &JobId, explanation: &serde_json::Value) -> StoreResult<()> {
-        sqlx::query("UPDATE jobs SET explain_json = $1 WHERE id = $2")
+        let seq = self.job_change_seq().await?;
+        sqlx::query("UPDATE jobs SET explain_json = $1, change_seq = $2 WHERE id = $3")
             .bind(explanation.to_string())
+            .bind(seq)
             .bind(id.to_string())
             .execute(&mut *self.tx)
             .await?;
@@ -262,8 +267,10 @@ impl WriteTx<'_> {
 
     /// Records why a pending job waits (not a state change, so no audit record).
     pub async fn set_job_reason(&mut self, id: &JobId, reason: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE jobs SET reason = $1 WHERE id = $2 AND state = 'pending'")
+        let seq = self.job_change_seq().await?;
+        sqlx::query("UPDATE jobs SET reason = $1, change_seq = $2 WHERE id = $3 AND state = 'pending'")
             .bind(reason.to_owned())
+            .bind(seq)
             .bind(id.to_string())
             .execute(&mut *self.tx)
             .await?;
@@ -272,6 +279,8 @@ impl WriteTx<'_> {
 
     /// Reads a job (locking its row on PostgreSQL), checks the move, applies `change` and writes it back.
     pub async fn transition_job(&mut self, id: &JobId, to: JobState, change: impl FnOnce(&mut Job)) -> StoreResult<Job> {
+        // The counter row before the job's row: every job writer locks in that order.
+        let seq = self.job_change_seq().await?;
         let sql = match self.dialect {
             Dialect::Postgres => rows::JOB_SELECT_ONE_FOR_UPDATE,
             Dialect::Sqlite => rows::JOB_SELECT_ONE,
@@ -283,8 +292,8 @@ impl WriteTx<'_> {
         change(&mut job);
         job.state = to;
         let done = sqlx::query(
-            "UPDATE jobs SET state = $1, pool_id = $2, centre_id = $3, placed_ms = $4, started_ms = $5, finished_ms = $6, reason = $7, usage_s = $8, cost_fen = $9, fault = $10 \
-             WHERE id = $11 AND state = $12",
+            "UPDATE jobs SET state = $1, pool_id = $2, centre_id = $3, placed_ms = $4, started_ms = $5, finished_ms = $6, reason = $7, usage_s = $8, cost_fen = $9, fault = $10, change_seq = $11 \
+             WHERE id = $12 AND state = $13",
         )
         .bind(job.state.as_str())
         .bind(job.pool_id.as_ref().map(|p| p.to_string()))
@@ -296,6 +305,7 @@ impl WriteTx<'_> {
         .bind(job.usage_s)
         .bind(job.cost.map(|c| c.0))
         .bind(job.fault.map(|f| f.as_str()))
+        .bind(seq)
         .bind(id.to_string())
         .bind(from.as_str())
         .execute(&mut *self.tx)

@@ -13,6 +13,7 @@ pub mod backends;
 pub mod data;
 pub mod energy;
 pub mod incentives;
+mod job_changes;
 pub mod job_writer;
 mod jobs;
 pub mod lease;
@@ -26,6 +27,7 @@ mod segments;
 pub mod vouchers;
 
 pub use backends::BackendBinding;
+pub use job_changes::{EndRow, JobChanges, PlacementRow};
 pub use job_writer::JobWriter;
 pub use jobs::JobKey;
 pub use lease::Fence;
@@ -146,6 +148,9 @@ pub struct WriteTx<'s> {
     /// Held on SQLite only; PostgreSQL serialises writers with row locks.
     _guard: Option<tokio::sync::MutexGuard<'s, ()>>,
     dialect: Dialect,
+    /// The change sequence number this transaction stamps on the jobs it writes, taken at its
+    /// first job write (see [`WriteTx::job_change_seq`]).
+    job_seq: Option<i64>,
 }
 
 impl Store {
@@ -243,7 +248,7 @@ impl Store {
         if let (Some(fence), Dialect::Postgres) = (&self.fence, self.dialect) {
             lease::check(&mut tx, fence).await?;
         }
-        Ok(WriteTx { tx, _guard: guard, dialect: self.dialect })
+        Ok(WriteTx { tx, _guard: guard, dialect: self.dialect, job_seq: None })
     }
 
     /// Answers whether the database is reachable.

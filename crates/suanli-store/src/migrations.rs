@@ -550,10 +550,23 @@ CREATE TABLE incentive_experts (
         "the leader's address in its lease, so that followers forward the writes they are sent to it",
         "ALTER TABLE leader_lease ADD COLUMN url TEXT NOT NULL DEFAULT ''",
     ),
+    (
+        17,
+        "the jobs' change sequence: every write to a job stamps the number its transaction took from one counter row, so the dispatch engine reads only the jobs changed since its last round",
+        r#"
+ALTER TABLE jobs ADD COLUMN change_seq BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX jobs_by_change ON jobs (change_seq);
+CREATE TABLE job_changes (
+    name TEXT PRIMARY KEY,
+    seq BIGINT NOT NULL
+);
+INSERT INTO job_changes (name, seq) VALUES ('jobs', 0)
+"#,
+    ),
 ];
 
 /// The latest schema version this build knows.
-pub const LATEST: i64 = 16;
+pub const LATEST: i64 = 17;
 
 pub async fn run(store: &Store) -> StoreResult<()> {
     let mut tx = store.begin().await?;

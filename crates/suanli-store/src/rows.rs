@@ -22,6 +22,8 @@ pub const TENANT_SELECT_ONE: &str = "SELECT id, name, name_en, uscc, sme, region
 pub const JOB_SELECT: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen, j.fault FROM jobs j";
 pub const JOB_SELECT_ONE: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen, j.fault FROM jobs j WHERE j.id = $1";
 pub const JOB_SELECT_ONE_FOR_UPDATE: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen, j.fault FROM jobs j WHERE j.id = $1 FOR UPDATE";
+/// Jobs written since a change number, with the number (column 14) last.
+pub const JOB_SELECT_CHANGED: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen, j.fault, j.change_seq FROM jobs j WHERE j.change_seq > $1 ORDER BY j.change_seq";
 pub const JOB_SELECT_BY_STATE: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen, j.fault FROM jobs j WHERE j.state = $1";
 
 /// Parses an id column; a malformed id in the database is corruption, not user error.

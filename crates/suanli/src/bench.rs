@@ -27,7 +27,7 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn pending_jobs(n: usize, tenants: u64, seed: u64, regions: &[&str]) -> Vec<Job> {
+pub(crate) fn pending_jobs(n: usize, tenants: u64, seed: u64, regions: &[&str]) -> Vec<Job> {
     let mut generator = JobGenerator::new(DemoCity::builtin().workload, seed);
     let mut rng = SplitMix::new(seed ^ 0x5eed);
     (0..n)

@@ -7,6 +7,7 @@ mod bench_e2e;
 mod bench_energy;
 mod bench_gateway;
 mod bench_ledger;
+mod bench_rounds;
 mod bench_web;
 mod client;
 mod data;
@@ -324,6 +325,29 @@ enum BenchCmd {
         /// Seconds to wait after the submissions for every job to start.
         #[arg(long, default_value_t = 120.0)]
         settle_seconds: f64,
+    },
+    /// The live engine's rounds over a large store: a store seeded with pending jobs and pools
+    /// (SQLite, then PostgreSQL), a first round and later ones with arrivals between them, each
+    /// round's read, decide, write and dispatch phases timed.
+    Rounds {
+        #[arg(long, default_value_t = 100000)]
+        jobs: usize,
+        #[arg(long, default_value_t = 10000)]
+        pools: usize,
+        #[arg(long, default_value_t = 1000)]
+        centres: usize,
+        /// Timed rounds after the first.
+        #[arg(long, default_value_t = 10)]
+        rounds: usize,
+        /// New pending jobs written between two rounds (as an API replica would).
+        #[arg(long, default_value_t = 1000)]
+        arrivals: usize,
+        /// The stores to measure, in order.
+        #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+        stores: Vec<String>,
+        /// The PostgreSQL for the `postgres` run (a scratch schema, dropped after).
+        #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
+        database_url: String,
     },
     /// Jobs dispatched per second through the engine, on the simulated backend and on a real
     /// Slurm, and Suanli's overhead per job over slurmrestd's own submit.
@@ -1030,6 +1054,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 settle_seconds: settle_seconds.max(0.0),
             };
             bench_e2e::e2e(b, fmt == Format::Json).await
+        }
+        Command::Bench(BenchCmd::Rounds { jobs, pools, centres, rounds, arrivals, stores, database_url }) => {
+            let b = bench_rounds::RoundsBench { jobs: jobs.max(1), pools: pools.max(1), centres, rounds, arrivals, stores, database_url };
+            bench_rounds::rounds(b, fmt == Format::Json).await
         }
         Command::Bench(BenchCmd::Dispatch { jobs, slurm }) => {
             bench_dispatch::dispatch(bench_dispatch::DispatchBench { jobs: jobs.max(1), slurm }, fmt == Format::Json).await

@@ -1,30 +1,32 @@
-//! A round's placing step: one scheduling decision, every placement's hold sent to the ledger at once, then the placements, explanations, audit records and waiting reasons written in batches.
+//! A round's placing step: one scheduling decision, every placement's hold sent to the ledger at once, then the placements, explanations, audit records and waiting reasons written many rows a statement.
 
-use super::chunked::Chunked;
-use super::{Engine, Placing, RoundReport};
+use super::{Engine, Placing, RoundReport, WRITES_PER_TX};
 use serde_json::json;
 use std::collections::HashMap;
 use suanli_core::id::JobId;
 use suanli_core::job::{Job, JobState};
 use suanli_sched::round::schedule;
-use suanli_store::StoreError;
+use suanli_store::{Audit, PlacementRow, StoreError};
 
 impl Engine {
     /// Places, preempts, reserves and defers: one scheduling decision over the live city,
-    /// then each placement held on the ledger and committed with its explanation.
+    /// then each placement held on the ledger and committed with its explanation; returns how
+    /// long the decision took.
     pub(super) async fn place(
         &self,
         at: &Placing<'_>,
         pending: &[Job],
         in_flight: &mut Vec<Job>,
         report: &mut RoundReport,
-    ) -> Result<(), StoreError> {
+    ) -> Result<std::time::Duration, StoreError> {
+        let decide = std::time::Instant::now();
         let now = self.ids.now_ms();
         let loads = self.build_loads(at.pools, in_flight, now);
         let usage = self.fair_usage(in_flight, at.pool_by_id);
         let outcome = schedule(self.snapshot(now, at.centres, &loads, &usage), pending, self.sched.policy);
         let pending_by_id: HashMap<&JobId, &Job> = pending.iter().map(|j| (&j.id, j)).collect();
         let slicing = self.timeslicing().is_some();
+        let decided = decide.elapsed();
         for pre in &outcome.preemptions {
             // Under time-slicing the victim's progress is kept: its run so far is a segment.
             if let Some(victim) = in_flight.iter().find(|j| j.id == pre.victim && slicing).cloned() {
@@ -45,36 +47,38 @@ impl Engine {
             in_flight.retain(|j| j.id != pre.victim);
         }
         // Every placement's charge is held first, all at once, so the ledger's writer takes them
-        // in one or a few commits; then the placements, explanations, audit records and the
-        // waiting jobs' reasons are written in one transaction.
+        // in one or a few commits; then the placements with their explanations and audit
+        // records, and the waiting jobs' changed reasons, are written many rows a statement.
         let chosen: Vec<(&Job, &suanli_sched::round::Placement)> =
             outcome.placements.iter().filter_map(|p| pending_by_id.get(&p.job).map(|j| (*j, p))).collect();
         let held = futures_util::future::join_all(chosen.iter().map(|(job, p)| self.hold_placement(at, job, p, now))).await;
         let mut refused = Vec::new();
-        let mut placed = Vec::new();
-        let mut tx = Chunked::new(&self.store);
+        let mut holding = Vec::with_capacity(chosen.len());
         for ((job, p), held) in chosen.into_iter().zip(held) {
             match held? {
-                Ok(()) => placed.extend(self.commit_placement(tx.tx().await?, p, now).await?),
+                Ok(()) => holding.push((job, p)),
                 Err(why) => refused.push((job, why)),
             }
-            tx.done_one().await?;
         }
+        let placed = self.commit_placements(&holding, now).await?;
+        let mut reasons: Vec<(&JobId, &str)> = Vec::new();
         for w in &outcome.waits {
             report.waiting += 1;
             if pending_by_id.get(&w.job).is_some_and(|j| j.reason.as_deref() != Some(w.reason.as_str())) {
-                tx.tx().await?.set_job_reason(&w.job, &w.reason).await?;
-                tx.done_one().await?;
+                reasons.push((&w.job, &w.reason));
             }
         }
         for (job, why) in &refused {
             report.waiting += 1;
             if job.reason.as_deref() != Some(why.0.as_str()) {
-                tx.tx().await?.set_job_reason(&job.id, &why.0).await?;
-                tx.done_one().await?;
+                reasons.push((&job.id, &why.0));
             }
         }
-        tx.commit().await?;
+        for chunk in reasons.chunks(WRITES_PER_TX) {
+            let mut tx = self.store.begin().await?;
+            tx.set_job_reasons(chunk).await?;
+            tx.commit().await?;
+        }
         {
             let mut unfunded = self.unfunded.lock().unwrap_or_else(|e| e.into_inner());
             for j in &placed {
@@ -92,7 +96,7 @@ impl Engine {
             }
             self.wake();
         }
-        Ok(())
+        Ok(decided)
     }
 
     /// Holds a placement's charge on the ledger; the refusal when the tenant's money falls short.
@@ -110,16 +114,54 @@ impl Engine {
         }
     }
 
-    /// Writes one placement with its explanation and audit record into `tx`; `None` when the
-    /// job moved on since the snapshot (cancelled), which changes nothing.
-    async fn commit_placement(
-        &self,
-        tx: &mut suanli_store::WriteTx<'_>,
-        p: &suanli_sched::round::Placement,
-        now: i64,
-    ) -> Result<Option<Job>, StoreError> {
-        let (pool, centre) = (p.chosen.pool.clone(), p.chosen.centre.clone());
-        let explanation = json!({
+    /// Writes placements with their explanations and audit records, [`WRITES_PER_TX`] jobs a
+    /// transaction; the jobs placed. A job that moved on since the snapshot (cancelled) is not
+    /// placed and changes nothing.
+    async fn commit_placements(&self, chosen: &[(&Job, &suanli_sched::round::Placement)], now: i64) -> Result<Vec<Job>, StoreError> {
+        let mut placed = Vec::with_capacity(chosen.len());
+        for chunk in chosen.chunks(WRITES_PER_TX) {
+            let rows: Vec<PlacementRow<'_>> = chunk
+                .iter()
+                .map(|(_, p)| PlacementRow {
+                    id: &p.job,
+                    pool: &p.chosen.pool,
+                    centre: &p.chosen.centre,
+                    placed_ms: now,
+                    explanation: self.explanation(p, now).to_string(),
+                })
+                .collect();
+            let mut tx = self.store.begin().await?;
+            let done = tx.place_jobs(&rows).await?;
+            let audits: Vec<Audit> = chunk
+                .iter()
+                .filter(|(_, p)| done.contains(&p.job))
+                .map(|(_, p)| {
+                    let detail = json!({"pool": p.chosen.pool, "centre": p.chosen.centre, "price_per_hour": p.chosen.price_per_hour.to_yuan_string(), "score_yuan": p.chosen.score_yuan});
+                    self.audit("job.placed", &p.job, detail)
+                })
+                .collect();
+            tx.audit_many(&audits).await?;
+            tx.commit().await?;
+            for (job, p) in chunk {
+                if !done.contains(&p.job) {
+                    tracing::debug!(job = %p.job, "not placed: it moved on since the round's snapshot");
+                    continue;
+                }
+                let mut j = (*job).clone();
+                j.state = JobState::Placed;
+                j.pool_id = Some(p.chosen.pool.clone());
+                j.centre_id = Some(p.chosen.centre.clone());
+                j.placed_ms = Some(now);
+                j.reason = None;
+                placed.push(j);
+            }
+        }
+        Ok(placed)
+    }
+
+    /// The scheduler's explanation of a placement, as the job's page shows it.
+    fn explanation(&self, p: &suanli_sched::round::Placement, now: i64) -> serde_json::Value {
+        json!({
             "decided_ms": now,
             "policy": self.sched.policy.as_str(),
             "chosen": p.chosen.view(),
@@ -127,28 +169,6 @@ impl Engine {
             "preempted": p.preempted,
             "backfilled": p.backfilled,
             "fair_share_pflop_s": p.fair_share,
-        });
-        let audit = self.audit("job.placed", &p.job, json!({"pool": pool, "centre": centre, "price_per_hour": p.chosen.price_per_hour.to_yuan_string(), "score_yuan": p.chosen.score_yuan}));
-        let placed = tx
-            .transition_job(&p.job, JobState::Placed, |j| {
-                j.pool_id = Some(pool.clone());
-                j.centre_id = Some(centre.clone());
-                j.placed_ms = Some(now);
-                j.reason = None;
-            })
-            .await;
-        match placed {
-            Ok(j) => {
-                tx.set_explanation(&p.job, &explanation).await?;
-                tx.audit(&audit).await?;
-                Ok(Some(j))
-            }
-            // Cancelled between the snapshot and now: nothing to do.
-            Err(StoreError::Domain(e)) => {
-                tracing::debug!(job = %p.job, error = %e, "not placed");
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
+        })
     }
 }

@@ -1,7 +1,6 @@
-//! A round's dispatch step: in-flight jobs handed to their backends, what the backends report believed or refused and written in batches, and strays stopped.
+//! A round's dispatch step: in-flight jobs handed to their backends, what the backends report believed or refused and written many rows a statement, and strays stopped.
 
-use super::chunked::Chunked;
-use super::{Engine, RoundReport, cost_of};
+use super::{Engine, RoundReport, WRITES_PER_TX, cost_of};
 use crate::{Backend, RunStatus};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -9,7 +8,8 @@ use std::sync::Arc;
 use suanli_core::centre::Pool;
 use suanli_core::id::{AuditId, JobId, PoolId};
 use suanli_core::job::{Fault, Job, JobState, RunBounds, RunClaim, UsageRefused};
-use suanli_store::{Audit, StoreError};
+use suanli_core::money::Fen;
+use suanli_store::{Audit, EndRow, StoreError};
 
 impl Engine {
     /// Hands in-flight jobs to their backends (idempotent: a backend adopts what it has), then
@@ -43,8 +43,9 @@ impl Engine {
                     continue;
                 }
             };
-            // What the backend says of them, a few hundred jobs a transaction.
-            let mut tx = Chunked::new(&self.store);
+            // What the backend says of them, many rows a statement, a few thousand jobs a transaction.
+            let mut told = Vec::new();
+            let mut alerts = Vec::new();
             for j in jobs {
                 let Some(status) = statuses.get(&j.id) else { continue };
                 if matches!(status, RunStatus::Queued | RunStatus::Unknown)
@@ -54,13 +55,17 @@ impl Engine {
                 }
                 let pool = j.pool_id.as_ref().and_then(|p| pool_by_id.get(p)).copied();
                 let (status, alert) = self.believable(j, status, pool, backend.time_scale());
-                if let Some(alert) = alert {
-                    tx.tx().await?.audit(&alert).await?;
-                }
-                self.apply(tx.tx().await?, j, &status, pool, report).await?;
-                tx.done_one().await?;
+                alerts.extend(alert);
+                told.push((*j, status, pool));
             }
-            tx.commit().await?;
+            if !alerts.is_empty() {
+                let mut tx = self.store.begin().await?;
+                tx.audit_many(&alerts).await?;
+                tx.commit().await?;
+            }
+            for chunk in told.chunks(WRITES_PER_TX) {
+                self.apply(chunk, report).await?;
+            }
         }
         Ok(())
     }
@@ -157,63 +162,62 @@ impl Engine {
         (believed, Some(record))
     }
 
-    /// Writes what a backend says of a job into `tx`: its start, its end with usage and cost.
-    async fn apply(
-        &self,
-        tx: &mut suanli_store::WriteTx<'_>,
-        j: &Job,
-        status: &RunStatus,
-        pool: Option<&Pool>,
-        report: &mut RoundReport,
-    ) -> Result<(), StoreError> {
-        let (started, ended, usage, failure) = match status {
-            RunStatus::Queued | RunStatus::Unknown => return Ok(()),
-            RunStatus::Running { started_ms } => (*started_ms, None, None, None),
-            RunStatus::Succeeded { started_ms, ended_ms, usage_s } => (*started_ms, Some(*ended_ms), Some(*usage_s), None),
-            RunStatus::Failed { started_ms, ended_ms, usage_s, fault, reason } => {
-                (*started_ms, Some(*ended_ms), Some(*usage_s), Some((*fault, reason.clone())))
+    /// Writes what a backend says of jobs, in one transaction: their starts, their ends with
+    /// usage and cost, and an audit record for each. A job that moved on meanwhile (cancelled)
+    /// is left alone.
+    async fn apply(&self, told: &[(&Job, RunStatus, Option<&Pool>)], report: &mut RoundReport) -> Result<(), StoreError> {
+        let mut starts = Vec::new();
+        let mut ends = Vec::new();
+        for (j, status, pool) in told {
+            let (started, end) = match status {
+                RunStatus::Queued | RunStatus::Unknown => continue,
+                RunStatus::Running { started_ms } => (*started_ms, None),
+                RunStatus::Succeeded { started_ms, ended_ms, usage_s } => (*started_ms, Some((*ended_ms, *usage_s, None))),
+                RunStatus::Failed { started_ms, ended_ms, usage_s, fault, reason } => {
+                    (*started_ms, Some((*ended_ms, *usage_s, Some((*fault, reason.clone())))))
+                }
+            };
+            if j.state == JobState::Placed {
+                starts.push((&j.id, started));
             }
-        };
-        if j.state == JobState::Placed {
-            match tx.transition_job(&j.id, JobState::Running, |x| x.started_ms = Some(started)).await {
-                Ok(_) => {}
-                Err(StoreError::Domain(_)) => return Ok(()), // cancelled meanwhile
-                Err(e) => return Err(e),
+            if let Some((ended, usage, failure)) = end {
+                ends.push(EndRow {
+                    id: &j.id,
+                    failed: failure.is_some(),
+                    finished_ms: ended,
+                    usage_s: usage,
+                    cost_fen: cost_of(j, *pool, usage).0,
+                    fault: failure.as_ref().map(|f| f.0),
+                    reason: failure.map(|f| f.1),
+                });
             }
-            tx.audit(&self.audit("job.started", &j.id, json!({"started_ms": started}))).await?;
-            report.started += 1;
         }
-        if let (Some(ended), Some(usage)) = (ended, usage) {
-            let to = if failure.is_some() { JobState::Failed } else { JobState::Succeeded };
-            let cost = cost_of(j, pool, usage);
-            match tx
-                .transition_job(&j.id, to, |x| {
-                    x.finished_ms = Some(ended);
-                    x.usage_s = Some(usage);
-                    x.cost = Some(cost);
-                    x.fault = failure.as_ref().map(|f| f.0);
-                    x.reason = failure.as_ref().map(|f| f.1.clone());
-                })
-                .await
-            {
-                Ok(_) => {}
-                Err(StoreError::Domain(_)) => return Ok(()),
-                Err(e) => return Err(e),
-            }
-            tx.audit(&self.audit(
-                if failure.is_some() { "job.failed" } else { "job.succeeded" },
-                &j.id,
-                json!({"usage_s": usage, "cost": cost.to_yuan_string(), "fault": failure.as_ref().map(|f| f.0), "reason": failure.as_ref().map(|f| &f.1)}),
-            ))
-            .await?;
-            if failure.is_some() {
+        let mut tx = self.store.begin().await?;
+        let started = tx.start_jobs(&starts).await?;
+        let ended = tx.end_jobs(&ends).await?;
+        let mut audits: Vec<Audit> = starts
+            .iter()
+            .filter(|(id, _)| started.contains(*id))
+            .map(|(id, at)| self.audit("job.started", id, json!({"started_ms": at})))
+            .collect();
+        for e in ends.iter().filter(|e| ended.contains(e.id)) {
+            let detail = json!({"usage_s": e.usage_s, "cost": Fen(e.cost_fen).to_yuan_string(), "fault": e.fault, "reason": e.reason});
+            audits.push(self.audit(if e.failed { "job.failed" } else { "job.succeeded" }, e.id, detail));
+        }
+        tx.audit_many(&audits).await?;
+        tx.commit().await?;
+        report.started += started.len() as u32;
+        let end_of: HashMap<&JobId, &EndRow<'_>> = ends.iter().filter(|e| ended.contains(e.id)).map(|e| (e.id, e)).collect();
+        for (j, _, pool) in told {
+            let Some(e) = end_of.get(&j.id) else { continue };
+            if e.failed {
                 report.failed += 1;
             } else {
                 report.succeeded += 1;
             }
             if let Some(acc) = pool.and_then(|p| self.catalogue.get(&p.accelerator)) {
                 // Usage is seconds on the pool's own accelerator.
-                self.account(&j.tenant_id, acc.fp16_tflops / 1000.0 * j.spec.accelerators as f64 * usage as f64, ended);
+                self.account(&j.tenant_id, acc.fp16_tflops / 1000.0 * j.spec.accelerators as f64 * e.usage_s as f64, e.finished_ms);
             }
         }
         Ok(())

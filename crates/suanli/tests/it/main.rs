@@ -14,6 +14,7 @@ mod ha_balancer;
 mod harness;
 mod incentives;
 mod ledger;
+mod rounds;
 mod simulate;
 mod slurm;
 mod store;

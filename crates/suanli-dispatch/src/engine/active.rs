@@ -1,0 +1,86 @@
+//! The engine's jobs waiting and in flight, kept between rounds: read in full at start, after a failed round, while this replica follows, and every few minutes as a safety net; between them each round reads only the jobs written since the last (the store's change sequence).
+
+use super::Engine;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use suanli_core::id::JobId;
+use suanli_core::job::{Job, JobState};
+use suanli_store::StoreError;
+
+/// A full read this often even when nothing asked for one: a safety net, not the mechanism.
+const FULL_READ_EVERY: Duration = Duration::from_secs(600);
+
+/// The pending, placed and running jobs as of change number `upto`.
+#[derive(Debug, Default)]
+pub(super) struct ActiveJobs {
+    jobs: BTreeMap<JobId, Job>,
+    upto: i64,
+    /// When the last full read was; `None`: the next round reads everything.
+    full_at: Option<Instant>,
+}
+
+/// How a round read its jobs, for its trace line and the benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotRead {
+    /// Every pending, placed and running job.
+    Full { jobs: usize },
+    /// Only the jobs written since the last round.
+    Changes { jobs: usize },
+}
+
+impl ActiveJobs {
+    /// Takes in what was written since: a job still waiting or in flight replaces the kept copy,
+    /// one that ended (or was cancelled) leaves.
+    fn apply(&mut self, changed: Vec<Job>) {
+        for j in changed {
+            if matches!(j.state, JobState::Pending | JobState::Placed | JobState::Running) {
+                self.jobs.insert(j.id.clone(), j);
+            } else {
+                self.jobs.remove(&j.id);
+            }
+        }
+    }
+
+    /// (in flight, pending), each oldest first.
+    fn split(&self) -> (Vec<Job>, Vec<Job>) {
+        let (mut in_flight, mut pending) = (Vec::new(), Vec::with_capacity(self.jobs.len()));
+        for j in self.jobs.values() {
+            if j.state == JobState::Pending { pending.push(j.clone()) } else { in_flight.push(j.clone()) }
+        }
+        (in_flight, pending)
+    }
+}
+
+impl Engine {
+    /// Forgets the kept jobs: the next round reads them all from the store (after this replica
+    /// becomes leader, or a round failed part-way).
+    pub fn forget_jobs(&self) {
+        self.reread.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The jobs in flight and pending as the store has them now, read in full or as the changes
+    /// since the last round.
+    pub(super) async fn active_jobs(&self) -> Result<(Vec<Job>, Vec<Job>, SnapshotRead), StoreError> {
+        let mut a = self.active.lock().await;
+        let asked = self.reread.swap(false, std::sync::atomic::Ordering::Relaxed);
+        let read = if asked || a.full_at.is_none_or(|t| t.elapsed() > FULL_READ_EVERY) {
+            a.full_at = None;
+            // The mark first: whatever commits after it is read again next round, nothing is missed.
+            let mark = self.store.job_change_mark().await?;
+            let jobs = self.store.jobs_in_states(&[JobState::Pending, JobState::Placed, JobState::Running]).await?;
+            let n = jobs.len();
+            a.jobs = jobs.into_iter().map(|j| (j.id.clone(), j)).collect();
+            a.upto = mark;
+            a.full_at = Some(Instant::now());
+            SnapshotRead::Full { jobs: n }
+        } else {
+            let changes = self.store.jobs_changed_since(a.upto).await?;
+            let n = changes.jobs.len();
+            a.upto = changes.upto;
+            a.apply(changes.jobs);
+            SnapshotRead::Changes { jobs: n }
+        };
+        let (in_flight, pending) = a.split();
+        Ok((in_flight, pending, read))
+    }
+}

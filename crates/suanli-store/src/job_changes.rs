@@ -1,0 +1,213 @@
+//! The jobs' change sequence (each write stamps a number from one counter row, read back as "what changed since n") and the dispatch engine's batched job writes: placements, waiting reasons, starts and ends, many rows a statement.
+//!
+//! Why a counter row and not a PostgreSQL sequence: a sequence hands out numbers in the order
+//! transactions ask for them, but they commit in any order, so a reader that has seen number
+//! 12 may later find an 11 committed behind it and never read it. A transaction takes its
+//! number by updating the counter row and holds that row's lock until it ends: numbers are
+//! committed in the order they are taken, and a reader that has seen n has seen every job
+//! written under a smaller number. On SQLite the single writer gives the same order.
+
+use crate::rows::{self, job_from_row};
+use crate::{Store, StoreResult, WriteTx};
+use sqlx::{AssertSqlSafe, Row};
+use std::collections::HashSet;
+use std::fmt::Write;
+use suanli_core::id::{CentreId, JobId, PoolId};
+use suanli_core::job::{Fault, Job};
+
+/// Rows in one batched UPDATE: a few thousand parameters, well inside both databases' limits.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// Jobs changed since a change number, and the highest number among them.
+#[derive(Debug, Default)]
+pub struct JobChanges {
+    pub jobs: Vec<Job>,
+    /// The highest change number read; the caller's next "since".
+    pub upto: i64,
+}
+
+impl Store {
+    /// The change number of the last committed job write: a full read that starts after this
+    /// call misses nothing written at or below it.
+    pub async fn job_change_mark(&self) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT seq FROM job_changes WHERE name = 'jobs'").fetch_one(&self.pool).await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Every job written (inserted or updated) under a change number above `since`, terminal
+    /// ones too (so a reader learns that a job ended); `upto` stays `since` when none was.
+    pub async fn jobs_changed_since(&self, since: i64) -> StoreResult<JobChanges> {
+        let rows = sqlx::query(rows::JOB_SELECT_CHANGED).bind(since).fetch_all(&self.pool).await?;
+        let mut out = JobChanges { jobs: Vec::with_capacity(rows.len()), upto: since };
+        for r in &rows {
+            out.upto = out.upto.max(r.try_get::<i64, _>(14)?);
+            out.jobs.push(job_from_row(r)?);
+        }
+        Ok(out)
+    }
+}
+
+/// One placement to write: the pool and centre chosen, when, and the scheduler's explanation.
+#[derive(Debug)]
+pub struct PlacementRow<'a> {
+    pub id: &'a JobId,
+    pub pool: &'a PoolId,
+    pub centre: &'a CentreId,
+    pub placed_ms: i64,
+    pub explanation: String,
+}
+
+/// The end of a run as a backend reported it.
+#[derive(Debug)]
+pub struct EndRow<'a> {
+    pub id: &'a JobId,
+    pub failed: bool,
+    pub finished_ms: i64,
+    pub usage_s: i64,
+    pub cost_fen: i64,
+    pub fault: Option<Fault>,
+    pub reason: Option<String>,
+}
+
+/// `(VALUES (…), (…))` with `rows` rows of the given cells after `first` parameters; a cell is
+/// `$` (a parameter) or `#` (a BIGINT parameter, cast so PostgreSQL types it).
+fn values(rows: usize, cells: &str, first: usize) -> String {
+    let mut sql = String::with_capacity(rows * cells.len() * 12);
+    let mut n = first;
+    sql.push_str("(VALUES ");
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ",(" });
+        for (c, kind) in cells.chars().enumerate() {
+            n += 1;
+            let _ = match kind {
+                '#' => write!(sql, "{}CAST(${n} AS BIGINT)", if c == 0 { "" } else { "," }),
+                _ => write!(sql, "{}${n}", if c == 0 { "" } else { "," }),
+            };
+        }
+        sql.push(')');
+    }
+    sql.push_str(") AS v");
+    sql
+}
+
+impl WriteTx<'_> {
+    /// The number this transaction stamps on every job it writes, taken from the counter row at
+    /// its first job write; the row stays locked until the transaction ends. Every job writer
+    /// takes it before locking any job row, so writers lock in one order.
+    pub async fn job_change_seq(&mut self) -> StoreResult<i64> {
+        if let Some(s) = self.job_seq {
+            return Ok(s);
+        }
+        let row = sqlx::query("UPDATE job_changes SET seq = seq + 1 WHERE name = 'jobs' RETURNING seq").fetch_one(&mut *self.tx).await?;
+        let s: i64 = row.try_get(0)?;
+        self.job_seq = Some(s);
+        Ok(s)
+    }
+
+    /// Places pending jobs, many a statement; the ids placed. A job no longer pending (cancelled
+    /// since the round's snapshot) is left alone and not among them.
+    pub async fn place_jobs(&mut self, placements: &[PlacementRow<'_>]) -> StoreResult<HashSet<JobId>> {
+        let mut placed = HashSet::with_capacity(placements.len());
+        if placements.is_empty() {
+            return Ok(placed);
+        }
+        let seq = self.job_change_seq().await?;
+        for chunk in placements.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "UPDATE jobs SET state = 'placed', pool_id = v.column2, centre_id = v.column3, placed_ms = v.column4, reason = NULL, \
+                 explain_json = v.column5, change_seq = $1 FROM {} WHERE jobs.id = v.column1 AND jobs.state = 'pending' RETURNING id",
+                values(chunk.len(), "$$$#$", 1)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(seq);
+            for p in chunk {
+                q = q
+                    .bind(p.id.to_string())
+                    .bind(p.pool.to_string())
+                    .bind(p.centre.to_string())
+                    .bind(p.placed_ms)
+                    .bind(p.explanation.clone());
+            }
+            for r in q.fetch_all(&mut *self.tx).await? {
+                placed.insert(rows::parse_id(r.try_get::<String, _>(0)?)?);
+            }
+        }
+        Ok(placed)
+    }
+
+    /// Records why pending jobs wait, many a statement (not a state change: no audit record).
+    pub async fn set_job_reasons(&mut self, reasons: &[(&JobId, &str)]) -> StoreResult<()> {
+        if reasons.is_empty() {
+            return Ok(());
+        }
+        let seq = self.job_change_seq().await?;
+        for chunk in reasons.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "UPDATE jobs SET reason = v.column2, change_seq = $1 FROM {} WHERE jobs.id = v.column1 AND jobs.state = 'pending'",
+                values(chunk.len(), "$$", 1)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(seq);
+            for (id, reason) in chunk {
+                q = q.bind(id.to_string()).bind(reason.to_string());
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Marks placed jobs running from when their backend started them; the ids moved (a job
+    /// cancelled meanwhile is left alone).
+    pub async fn start_jobs(&mut self, starts: &[(&JobId, i64)]) -> StoreResult<HashSet<JobId>> {
+        let mut started = HashSet::with_capacity(starts.len());
+        if starts.is_empty() {
+            return Ok(started);
+        }
+        let seq = self.job_change_seq().await?;
+        for chunk in starts.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "UPDATE jobs SET state = 'running', started_ms = v.column2, change_seq = $1 FROM {} \
+                 WHERE jobs.id = v.column1 AND jobs.state = 'placed' RETURNING id",
+                values(chunk.len(), "$#", 1)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(seq);
+            for (id, at) in chunk {
+                q = q.bind(id.to_string()).bind(*at);
+            }
+            for r in q.fetch_all(&mut *self.tx).await? {
+                started.insert(rows::parse_id(r.try_get::<String, _>(0)?)?);
+            }
+        }
+        Ok(started)
+    }
+
+    /// Ends running jobs (succeeded or failed) with their usage and cost; the ids moved (a job
+    /// no longer running is left alone).
+    pub async fn end_jobs(&mut self, ends: &[EndRow<'_>]) -> StoreResult<HashSet<JobId>> {
+        let mut ended = HashSet::with_capacity(ends.len());
+        if ends.is_empty() {
+            return Ok(ended);
+        }
+        let seq = self.job_change_seq().await?;
+        for chunk in ends.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "UPDATE jobs SET state = v.column2, finished_ms = v.column3, usage_s = v.column4, cost_fen = v.column5, fault = v.column6, \
+                 reason = v.column7, change_seq = $1 FROM {} WHERE jobs.id = v.column1 AND jobs.state = 'running' RETURNING id",
+                values(chunk.len(), "$$###$$", 1)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(seq);
+            for e in chunk {
+                q = q
+                    .bind(e.id.to_string())
+                    .bind(if e.failed { "failed" } else { "succeeded" })
+                    .bind(e.finished_ms)
+                    .bind(e.usage_s)
+                    .bind(e.cost_fen)
+                    .bind(e.fault.map(|f| f.as_str().to_string()))
+                    .bind(e.reason.clone());
+            }
+            for r in q.fetch_all(&mut *self.tx).await? {
+                ended.insert(rows::parse_id(r.try_get::<String, _>(0)?)?);
+            }
+        }
+        Ok(ended)
+    }
+}

@@ -1,0 +1,148 @@
+//! The engine's kept snapshot between rounds: jobs written by another writer (a batch of new jobs, a cancellation) are seen by the next round, on SQLite and on PostgreSQL.
+
+use crate::harness::{pg_url, unique_schema};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use suanli_core::catalogue::Catalogue;
+use suanli_core::centre::{Centre, CentreKind, PartnerStatus, Pool, Provider};
+use suanli_core::id::{AuditId, CentreId, JobId, PoolId, ProviderId, TenantId};
+use suanli_core::ident::Uscc;
+use suanli_core::job::{Job, JobKind, JobSpec, JobState};
+use suanli_core::money::Fen;
+use suanli_core::region::Regions;
+use suanli_core::tenant::Tenant;
+use suanli_dispatch::engine::{Engine, SchedContext, SnapshotRead};
+use suanli_dispatch::ids::Ids;
+use suanli_dispatch::sim::{SimBackend, SimConfig};
+use suanli_store::{Audit, Store, StoreOptions};
+
+const NOW: i64 = 1_800_000_000_000;
+
+/// One pool of eight accelerators and one tenant.
+async fn seed(store: &Store) -> TenantId {
+    let provider = Provider { id: ProviderId::generate(1, 1), name: "测试云".into(), name_en: "Test Cloud".into(), registration: None };
+    let centre = Centre {
+        id: CentreId::generate(2, 2),
+        provider_id: provider.id.clone(),
+        name: "滨江智算中心".into(),
+        name_en: "Binjiang AI".into(),
+        kind: CentreKind::IntelligentComputing,
+        region: "hz-binjiang".into(),
+        partner_status: PartnerStatus::Partner,
+        commissioned_ms: 1_700_000_000_000,
+        declared_pue: 1.2,
+        racks: 10,
+        rtt_ms: BTreeMap::from([("hangzhou".to_string(), 2)]),
+        created_ms: 5,
+    };
+    let pool = Pool {
+        id: PoolId::generate(3, 3),
+        centre_id: centre.id.clone(),
+        accelerator: "h800".into(),
+        nodes: 1,
+        accelerators_per_node: 8,
+        price_per_hour: Fen(2000),
+        partner_discount_pct: 0,
+        created_ms: 6,
+    };
+    let tenant = Tenant {
+        id: TenantId::generate(4, 4),
+        name: "杭州测试科技有限公司".into(),
+        name_en: "HZ Test".into(),
+        uscc: Uscc::parse("9144030071526726XG").unwrap(),
+        sme: true,
+        region: "hz-xihu".into(),
+        created_ms: 7,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_provider(&provider, 1).await.unwrap();
+    tx.insert_centre(&centre).await.unwrap();
+    tx.insert_pool(&pool).await.unwrap();
+    tx.insert_tenant(&tenant).await.unwrap();
+    tx.commit().await.unwrap();
+    tenant.id
+}
+
+/// A job that takes the whole pool for a day.
+fn whole_pool(n: u64, tenant: &TenantId) -> Job {
+    let mut spec = JobSpec::new(&format!("job-{n}"), JobKind::Training, 8, 86_400);
+    spec.models = vec!["h800".into()];
+    Job::pending(JobId::generate(NOW + n as i64, n), tenant.clone(), spec, NOW)
+}
+
+async fn state(store: &Store, id: &JobId) -> JobState {
+    store.job(id).await.unwrap().unwrap().state
+}
+
+/// `engine_store` runs the engine; `other` is another connection pool on the same database, as
+/// an API replica would be.
+async fn other_writers_are_seen(engine_store: Store, other: Store) {
+    let tenant = seed(&other).await;
+    let clock: Arc<dyn suanli_core::time::Clock> = Arc::new(suanli_core::time::ManualClock::new(NOW));
+    let catalogue = Arc::new(Catalogue::builtin());
+    let sim = Arc::new(SimBackend::new(SimConfig { time_scale: 1.0, start_delay_ms: 0, failure_rate: 0.0, seed: 1 }));
+    let sched = Arc::new(SchedContext::new(&catalogue));
+    let engine = Engine::new(engine_store.clone(), catalogue, Arc::new(Regions::builtin()), Ids::seeded(clock, 1), Some(sim), sched);
+    let (a, b) = (whole_pool(1, &tenant), whole_pool(2, &tenant));
+
+    let mut tx = other.begin().await.unwrap();
+    tx.insert_jobs(std::slice::from_ref(&a)).await.unwrap();
+    tx.commit().await.unwrap();
+    let (r, phases) = engine.round_timed().await.unwrap();
+    assert!(matches!(phases.snapshot, Some(SnapshotRead::Full { jobs: 1 })), "{:?}", phases.snapshot);
+    assert_eq!(r.placed, 1);
+    assert_ne!(state(&engine_store, &a.id).await, JobState::Pending);
+
+    // A batch from another writer: the next round reads it as a change and finds the pool full.
+    let mut tx = other.begin().await.unwrap();
+    tx.insert_jobs(std::slice::from_ref(&b)).await.unwrap();
+    tx.commit().await.unwrap();
+    let (r, phases) = engine.round_timed().await.unwrap();
+    assert!(matches!(phases.snapshot, Some(SnapshotRead::Changes { .. })), "{:?}", phases.snapshot);
+    assert_eq!((r.placed, r.waiting), (0, 1), "{r:?}");
+    assert_eq!(state(&engine_store, &b.id).await, JobState::Pending);
+
+    // A cancellation by another writer frees the pool: the next round places the waiting job.
+    let audit = Audit {
+        id: AuditId::generate(NOW, 9),
+        at_ms: NOW,
+        actor: "test:api".into(),
+        action: "job.cancelled".into(),
+        subject: a.id.to_string(),
+        detail: serde_json::json!({}),
+    };
+    other.transition_job(&a.id, JobState::Cancelled, audit, |x| x.finished_ms = Some(NOW)).await.unwrap();
+    let (r, phases) = engine.round_timed().await.unwrap();
+    assert!(matches!(phases.snapshot, Some(SnapshotRead::Changes { .. })), "{:?}", phases.snapshot);
+    assert_eq!(r.placed, 1, "{r:?}");
+    assert_ne!(state(&engine_store, &b.id).await, JobState::Pending);
+    assert_eq!(state(&engine_store, &a.id).await, JobState::Cancelled);
+
+    // Asked to forget (as on becoming leader), the engine reads everything again.
+    engine.forget_jobs();
+    let (_, phases) = engine.round_timed().await.unwrap();
+    assert!(matches!(phases.snapshot, Some(SnapshotRead::Full { jobs: 1 })), "{:?}", phases.snapshot);
+}
+
+#[tokio::test]
+async fn engine_rounds_see_other_writers_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine_store = Store::open_dir(dir.path()).await.unwrap();
+    let other = Store::open_dir(dir.path()).await.unwrap();
+    other_writers_are_seen(engine_store, other).await;
+}
+
+#[tokio::test]
+async fn engine_rounds_see_other_writers_postgres() {
+    let url = pg_url();
+    let schema = unique_schema("rounds");
+    let options = StoreOptions { pg_schema: Some(schema.clone()), ..Default::default() };
+    let engine_store = Store::connect(&url, options.clone())
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for this test (.ci/run starts it): {e}"));
+    let other = Store::connect(&url, options).await.unwrap();
+    other_writers_are_seen(engine_store.clone(), other.clone()).await;
+    engine_store.close().await;
+    other.close().await;
+    Store::drop_schema(&url, &schema).await.unwrap();
+}
