@@ -705,6 +705,103 @@ test('the models page lists the catalogue, compares two models side by side, and
   });
 });
 
+// ----- every page of every role: labels, times, money, phone width -----
+
+/** Every page each role can open (the quote step is `/jobs#quote`: the form posted once). */
+async function everyPage() {
+  const jobsOf = async (role) => items(await api(role, 'GET', '/jobs?limit=200'));
+  const byState = (jobs) => [...new Map(jobs.map((j) => [j.state, j])).values()];
+  const tenantJobs = await jobsOf('tenant');
+  const apps = items(await api('operator', 'GET', '/incentives/applications'));
+  const common = ['/', '/centres', `/centres/${centreId}`, '/jobs', '/vouchers', '/energy', '/models', '/data', '/incentives', '/api', '/no-such-page'];
+  const pages = {
+    operator: [...common, ...byState(await jobsOf('operator')).map((j) => `/jobs/${j.id}`), ...apps.slice(0, 1).map((a) => `/incentives/applications/${a.id}`)],
+    tenant: [
+      ...common,
+      '/jobs#quote',
+      '/models?m=hz-general-7b&m=hz-med-13b',
+      '/data/sets/hz-community-clinics',
+      ...byState(tenantJobs).map((j) => `/jobs/${j.id}`),
+      ...tenantJobs.filter((j) => !['succeeded', 'failed', 'cancelled'].includes(j.state)).slice(0, 1).map((j) => `/jobs/${j.id}/cancel`),
+    ],
+    provider: [...common, ...byState(await jobsOf('provider')).map((j) => `/jobs/${j.id}`)],
+    regulator: [...common, ...apps.slice(0, 1).map((a) => `/incentives/applications/${a.id}`)],
+    expert: ['/incentives'],
+  };
+  return pages;
+}
+
+/** Opens a page of everyPage() in a signed-in page. */
+async function visit(page, path) {
+  if (path === '/jobs#quote') {
+    await page.goto('/jobs');
+    await Promise.all([page.waitForLoadState('load'), page.click('button#quote')]);
+    await page.waitForSelector('table#quotes');
+  } else {
+    await page.goto(path);
+  }
+}
+
+/** Signs in as a role (an expert lands on /incentives) and visits each of its pages with check(page, path). */
+async function crawl(t, { lang = 'zh-CN', viewport } = {}, check) {
+  const pages = await everyPage();
+  for (const role of Object.keys(pages)) {
+    await t.test(role, () =>
+      withPage(
+        async (page) => {
+          await page.goto(`/sign-in?lang=${lang}`);
+          await page.fill('#token', tokens[role]);
+          await Promise.all([page.waitForURL((u) => u.pathname !== '/sign-in'), page.click('main form button[type=submit]')]);
+          const problems = [];
+          for (const path of pages[role]) {
+            await visit(page, path);
+            for (const p of await check(page, path)) problems.push(`${path}: ${p}`);
+          }
+          assert.deepEqual(problems, []);
+        },
+        viewport ? { viewport } : undefined,
+      ),
+    );
+  }
+}
+
+/** The text a person sees (not attributes such as title), without what people typed (`.user-text`: names, purposes). */
+const visibleText = (page) =>
+  page.evaluate(() => {
+    const hidden = [...document.querySelectorAll('.user-text')].map((el) => [el, el.style.display]);
+    for (const [el] of hidden) el.style.display = 'none';
+    const text = document.body.innerText;
+    for (const [el, d] of hidden) el.style.display = d;
+    return text;
+  });
+
+test('a Chinese page shows no raw code: states, kinds, rules, grades, accelerators, regions, roles, reasons and alerts are in Chinese', { timeout: 600_000 }, async (t) => {
+  const regions = items(await api('operator', 'GET', '/regions')).map((r) => r.id);
+  const accelerators = items(await api('operator', 'GET', '/accelerators')).map((a) => a.model);
+  const words = [
+    ...['pending', 'placed', 'running', 'succeeded', 'failed', 'cancelled', 'training', 'inference', 'batch'],
+    ...['completed', 'cancelled_ran', 'failed_ran', 'centre_fault', 'never_ran', 'approved', 'rejected'],
+    ...['grade1', 'grade2', 'grade3', 'does_not_meet', 'not_graded', 'out_of_scope', 'keep', 'retrofit', 'merge', 'retire'],
+    ...['partner', 'applicant', 'suspended', 'cloud', 'intelligent-computing', 'edge', 'warning', 'critical'],
+    ...['operator', 'tenant', 'provider', 'regulator', 'expert'],
+    ...regions,
+    ...accelerators,
+  ];
+  const escape = (w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const code = new RegExp(`(?<![\\w-])(${words.map(escape).join('|')})(?![\\w-])`);
+  const english = /waiting for|cancelled by|no feasible pool|preempted by|its lease|went silent|stopped answering|no pools in the city|data-quality issues|has never sent|silent for|is (at or )?above/;
+  await crawl(t, { lang: 'zh-CN' }, async (page, path) => {
+    if (path === '/api') return []; // the API's reference is its English OpenAPI text
+    const text = await visibleText(page);
+    const out = [];
+    const m = text.match(code);
+    if (m) out.push(`raw code "${m[1]}" in: …${text.slice(Math.max(0, m.index - 40), m.index + 40).replace(/\s+/g, ' ')}…`);
+    const e = text.match(english);
+    if (e) out.push(`an English engine text "${e[0]}" in: …${text.slice(Math.max(0, e.index - 40), e.index + 60).replace(/\s+/g, ' ')}…`);
+    return out;
+  });
+});
+
 // ----- screenshots (artefacts for people to look at) -----
 
 test('screenshots of the main pages in both languages', { timeout: 240_000 }, async () => {

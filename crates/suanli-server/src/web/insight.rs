@@ -130,7 +130,7 @@ pub async fn tenant_bills(s: &AppState, lang: Lang, tenant: &TenantId) -> String
             lang.yuan(b.charge.0 as f64 / 100.0),
             lang.yuan(b.voucher.0 as f64 / 100.0),
             lang.yuan(b.cash.0 as f64 / 100.0),
-            esc(b.rule.as_str()),
+            super::labels::charge_rule(lang, b.rule),
             id = esc(b.job_id.as_str()),
         );
     }
@@ -220,13 +220,12 @@ pub async fn recent_alerts(s: &AppState, lang: Lang, limit: usize) -> String {
     for a in alerts.into_iter().take(limit) {
         let name =
             s.store.centre(&a.dc).await.ok().flatten().map_or_else(|| a.dc.to_string(), |c| lang.name(&c.name, &c.name_en).to_string());
-        let sev = serde_json::to_value(a.severity).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         let _ = write!(
             out,
             r#"<tr><td><a href="/centres/{id}">{}</a></td><td>{}</td><td>{}</td></tr>"#,
             esc(&name),
-            esc(&sev),
-            esc(&a.message),
+            super::labels::severity(lang, a.severity),
+            super::labels::alert(lang, &a),
             id = esc(a.dc.as_str())
         );
     }
