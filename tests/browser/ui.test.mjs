@@ -711,6 +711,8 @@ test('the models page lists the catalogue, compares two models side by side, and
 async function everyPage() {
   const jobsOf = async (role) => items(await api(role, 'GET', '/jobs?limit=200'));
   const byState = (jobs) => [...new Map(jobs.map((j) => [j.state, j])).values()];
+  // A tenant's job that runs for days (so a page offers to cancel it), then its jobs in every state they have.
+  await api('tenant', 'POST', '/jobs', { name: `every-page-${++unique}`, kind: 'training', accelerators: 1, duration_s: 20 * 86_400 });
   const tenantJobs = await jobsOf('tenant');
   const apps = items(await api('operator', 'GET', '/incentives/applications'));
   const common = ['/', '/centres', `/centres/${centreId}`, '/jobs', '/vouchers', '/energy', '/models', '/data', '/incentives', '/api', '/no-such-page'];
@@ -799,6 +801,33 @@ test('a Chinese page shows no raw code: states, kinds, rules, grades, accelerato
     const e = text.match(english);
     if (e) out.push(`an English engine text "${e[0]}" in: …${text.slice(Math.max(0, e.index - 40), e.index + 60).replace(/\s+/g, ' ')}…`);
     return out;
+  });
+});
+
+test('every time on every page is in Asia/Shanghai (UTC+8) and written one way, in both languages', { timeout: 600_000 }, async (t) => {
+  const utc = /\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?(\.\d+)?Z/;
+  const stamp = /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?! \(UTC\+8\))/;
+  for (const lang of ['zh-CN', 'en']) {
+    await t.test(lang, (t) =>
+      crawl(t, { lang }, async (page, path) => {
+        if (path === '/api') return [];
+        const text = await page.evaluate(() => document.body.innerText);
+        const out = [];
+        for (const [re, what] of [[utc, 'a UTC time'], [stamp, 'a time without its zone']]) {
+          const m = text.match(re);
+          if (m) out.push(`${what} "${m[0]}" in: …${text.slice(Math.max(0, m.index - 40), m.index + 40).replace(/\s+/g, ' ')}…`);
+        }
+        return out;
+      }),
+    );
+  }
+  // The job page's submission time is the API's instant, eight hours ahead of UTC.
+  const job = items(await api('tenant', 'GET', '/jobs'))[0];
+  const shanghai = new Date(job.submitted_ms + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ');
+  await withPage(async (page) => {
+    await signIn(page, 'tenant');
+    await page.goto(`/jobs/${job.id}`);
+    assert.match(await page.textContent('main'), new RegExp(`${shanghai} \\(UTC\\+8\\)`));
   });
 });
 

@@ -347,7 +347,7 @@ pub async fn create_request(State(s): State<AppState>, headers: HeaderMap, body:
     let (set, form) = RequestForm::parse(&body);
     let result = async {
         let caller = suanli_app::Caller::of(&c.0)?;
-        let to_ms = suanli_core::time::parse_date(&form.to)? - 8 * 3_600_000 + 86_400_000;
+        let to_ms = suanli_core::time::parse_date(&form.to)? - labels::SHANGHAI_OFFSET_MS + 86_400_000;
         let spec = RequestSpec { purpose: form.purpose.clone(), fields: form.fields.clone(), from_ms: s.ids.now_ms(), to_ms };
         Ok::<_, crate::error::ApiError>(s.data.request(&caller, &set, spec).await?)
     }
