@@ -831,6 +831,29 @@ test('every time on every page is in Asia/Shanghai (UTC+8) and written one way, 
   });
 });
 
+test('at phone width (390 px) no page of any role is wider than the window and chart text stays at least 10 px', { timeout: 600_000 }, async (t) => {
+  for (const lang of ['zh-CN', 'en']) {
+    await t.test(lang, (t) =>
+      crawl(t, { lang, viewport: { width: 390, height: 844 } }, async (page) => {
+        const o = await horizontalOverflow(page);
+        const out = o.width <= o.window ? [] : [`page is ${o.width}px wide in a ${o.window}px window: ${o.culprits.join(', ')}`];
+        const small = await page.evaluate(() =>
+          [...document.querySelectorAll('svg text')]
+            .map((text) => {
+              const svg = text.ownerSVGElement;
+              const scale = svg.getBoundingClientRect().width / (svg.viewBox.baseVal?.width || svg.getBoundingClientRect().width);
+              return [text.textContent, parseFloat(getComputedStyle(text).fontSize) * scale];
+            })
+            .filter(([, px]) => px < 10)
+            .slice(0, 3)
+            .map(([label, px]) => `chart text "${label}" renders at ${px.toFixed(1)}px`),
+        );
+        return [...out, ...small];
+      }),
+    );
+  }
+});
+
 // ----- screenshots (artefacts for people to look at) -----
 
 test('screenshots of the main pages in both languages', { timeout: 240_000 }, async () => {

@@ -81,13 +81,13 @@ pub async fn spending(s: &AppState, lang: Lang) -> String {
         series.push(Series { name: providers.get(*p).cloned().unwrap_or_else(|| (*p).clone()), points: cumulative(Some(p.as_str())) });
     }
     let mut out = format!("<h2>{}</h2>", lang.t("算力券使用趋势（累计，元）", "Voucher spending over time (cumulative, yuan)"));
-    out.push_str(&line_chart(
+    out.push_str(&super::chart(&line_chart(
         lang.t("算力券累计使用", "Cumulative voucher spending"),
         lang.t(zh_x, en_x),
         lang.t("元", "yuan"),
         &series,
         false,
-    ));
+    )));
     let mut tenants: Vec<(String, i64)> = Vec::with_capacity(by_tenant.len());
     for (t, fen) in by_tenant {
         let name = s.store.tenant(&t).await.ok().flatten().map_or_else(|| t.to_string(), |x| x.name);
@@ -202,7 +202,7 @@ pub async fn pue_distribution(s: &AppState, lang: Lang) -> String {
         );
     }
     svg.push_str("</svg>");
-    format!("<h2>{}</h2>{svg}", esc(title))
+    format!("<h2>{}</h2>{}", esc(title), super::chart(&svg))
 }
 
 /// The most severe energy alerts now (at most `limit`), with centre names.
@@ -267,7 +267,7 @@ pub async fn centre_utilisation(s: &AppState, lang: Lang, centre: &CentreId, cap
     format!(
         "<h2>{}</h2>{}",
         lang.t("使用率变化", "Utilisation over time"),
-        line_chart(title, lang.t(zh_x, en_x), "%", &[Series { name: title.to_string(), points: pts }], false)
+        super::chart(&line_chart(title, lang.t(zh_x, en_x), "%", &[Series { name: title.to_string(), points: pts }], false))
     )
 }
 

@@ -319,11 +319,11 @@ pub async fn job_page(State(s): State<AppState>, Path(id): Path<String>, Query(q
         (lang.t("故障方", "Fault"), job.fault.map_or("-".into(), |f| labels::fault(lang, f).into())),
         (lang.t("说明", "Reason"), job.reason.as_deref().map_or("-".into(), |r| labels::job_reason(lang, r))),
     ];
-    body.push_str(r#"<table class="facts"><tbody>"#);
+    body.push_str(r#"<div class="scroll"><table class="facts"><tbody>"#);
     for (k, v) in rows {
         let _ = write!(body, r#"<tr><th scope="row">{k}</th><td>{v}</td></tr>"#);
     }
-    body.push_str("</tbody></table>");
+    body.push_str("</tbody></table></div>");
     let _ = write!(
         body,
         "<h2>{}</h2>{}",

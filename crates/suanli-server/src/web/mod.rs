@@ -85,6 +85,12 @@ fn thead_id(id: &str, cols: &[&str]) -> String {
     out
 }
 
+/// A chart in its own box: at least 640 px wide so its labels never shrink below 10 px, scrolling
+/// sideways inside the box on a narrow screen rather than widening the page.
+fn chart(svg: &str) -> String {
+    format!(r#"<div class="chart">{svg}</div>"#)
+}
+
 /// Escapes text for HTML (the same rules as the SVG writer's, which HTML5 accepts).
 pub use suanli_sim::svg::esc;
 
@@ -182,7 +188,7 @@ main{max-width:72rem;margin:0 auto;padding:1rem}h1{font-size:1.4rem}h2{font-size
 .tile{background:#fff;border:1px solid #d0d5dd;border-radius:8px;padding:.8rem}.tile .v{font-size:1.5rem;font-weight:700}\
 .tile .t{color:#475467;font-size:.9rem}progress{width:100%;height:.8rem}.ok{color:#067647}.warn{color:#b54708}\
 table{border-collapse:collapse;width:100%;background:#fff}th,td{border:1px solid #d0d5dd;padding:.35rem .5rem;text-align:left}\
-svg text{font-size:12px;fill:#1a1a1a}svg{max-width:100%;height:auto}label{display:block;margin:.6rem 0 .2rem}label.inline{display:inline;margin-left:.3rem}\
+svg text{font-size:12px;fill:#1a1a1a}svg{max-width:100%;height:auto}.chart{overflow-x:auto;max-width:100%}.chart svg{min-width:640px}fieldset{min-width:0}select{max-width:100%}label{display:block;margin:.6rem 0 .2rem}label.inline{display:inline;margin-left:.3rem}\
 input{padding:.4rem;width:100%;max-width:32rem;box-sizing:border-box}input[type=radio]{width:auto}.scroll{overflow-x:auto;max-width:100%}\
 a.id,code{word-break:break-all}fieldset{border:1px solid #d0d5dd;border-radius:8px;margin:1rem 0;background:#fff}tr.chosen{background:#ecfdf3}\
 table.facts{max-width:40rem}td form{display:inline}td input{max-width:12rem}\
@@ -285,7 +291,7 @@ fn bars(id: &str, title: &str, slices: &BTreeMap<String, ComputeSlice>, label: i
         );
     }
     svg.push_str("</svg>");
-    svg
+    chart(&svg)
 }
 
 /// `GET /`: the city overview for whoever is signed in.
@@ -712,7 +718,7 @@ fn pue_chart(lang: Lang, rows: &[(String, f64)]) -> String {
     }
     let _ =
         write!(svg, r##"<line x1="{lx:.1}" x2="{lx:.1}" y1="0" y2="{h}" stroke="#1a1a1a" stroke-dasharray="4 3"/></svg>"##, lx = x(1.25));
-    svg
+    chart(&svg)
 }
 
 /// `GET /energy`: monitoring coverage, and the city's data centres ranked with annualised PUE,
@@ -956,13 +962,13 @@ pub async fn centre_page(
         points: points.iter().filter_map(|p| p.pue.map(|v| (((p.from_ms - now) as f64 / 86_400_000.0).round(), v))).collect(),
     };
     let _ = write!(body, "<h2>{}</h2>", lang.t("近 30 天每日 PUE", "Daily PUE, last 30 days"));
-    body.push_str(&suanli_sim::svg::line_chart(
+    body.push_str(&chart(&suanli_sim::svg::line_chart(
         lang.t("每日 PUE", "Daily PUE"),
         lang.t("天（相对今天）", "days (relative to today)"),
         "PUE",
         &[series],
         false,
-    ));
+    )));
     if let Some(a) = assessment {
         let _ = write!(
             body,
