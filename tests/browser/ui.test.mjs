@@ -854,6 +854,36 @@ test('at phone width (390 px) no page of any role is wider than the window and c
   }
 });
 
+test('money is to the fen on every page, one format, never rounded to 万 (only the overview headline tiles round)', { timeout: 600_000 }, async (t) => {
+  for (const lang of ['zh-CN', 'en']) {
+    await t.test(lang, (t) =>
+      crawl(t, { lang }, async (page, path) => {
+        const text = await page.evaluate((overview) => {
+          const tiles = overview ? [...document.querySelectorAll('main > .tiles')] : [];
+          for (const el of tiles) el.style.display = 'none';
+          const out = document.body.innerText;
+          for (const el of tiles) el.style.display = '';
+          return out;
+        }, path === '/');
+        return [...text.matchAll(/-?¥-?[\d,.]+(万|亿)?/g)]
+          .filter((m) => !/^-?¥-?\d{1,3}(,\d{3})*\.\d\d$/.test(m[0]))
+          .slice(0, 3)
+          .map((m) => `"${m[0]}" is not to the fen: …${text.slice(Math.max(0, m.index - 30), m.index + 30).replace(/\s+/g, ' ')}…`);
+      }),
+    );
+  }
+  // The tenant's balance on /vouchers is the API's, to the fen.
+  const me = await api('tenant', 'GET', '/me');
+  const b = await api('tenant', 'GET', `/tenants/${me.tenant_id}/balance`);
+  const fen = (yuan) => `¥${Number(yuan).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  await withPage(async (page) => {
+    await signIn(page, 'tenant');
+    await page.goto('/vouchers');
+    const main = await page.textContent('main');
+    for (const v of [b.voucher_available, b.cash_available]) assert.ok(main.includes(fen(v)), `the balance ${fen(v)} is not on /vouchers`);
+  });
+});
+
 // ----- screenshots (artefacts for people to look at) -----
 
 test('screenshots of the main pages in both languages', { timeout: 240_000 }, async () => {

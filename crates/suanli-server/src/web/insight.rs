@@ -97,7 +97,7 @@ pub async fn spending(s: &AppState, lang: Lang) -> String {
     let table = |title: &str, who: &str, rows: Vec<(String, i64)>| {
         let mut t = format!("<h3>{}</h3>{}", esc(title), thead(&[who, lang.t("算力券使用", "Vouchers spent")]));
         for (name, fen) in rows.into_iter().take(10) {
-            let _ = write!(t, "<tr><td>{}</td><td>{}</td></tr>", esc(&name), lang.yuan(fen as f64 / 100.0));
+            let _ = write!(t, "<tr><td>{}</td><td>{}</td></tr>", esc(&name), lang.fen(suanli_core::money::Fen(fen)));
         }
         t.push_str("</tbody></table></div>");
         t
@@ -127,9 +127,9 @@ pub async fn tenant_bills(s: &AppState, lang: Lang, tenant: &TenantId) -> String
         let _ = write!(
             out,
             r#"<tr><td><a class="id" href="/jobs/{id}">{id}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
-            lang.yuan(b.charge.0 as f64 / 100.0),
-            lang.yuan(b.voucher.0 as f64 / 100.0),
-            lang.yuan(b.cash.0 as f64 / 100.0),
+            lang.fen(b.charge),
+            lang.fen(b.voucher),
+            lang.fen(b.cash),
             super::labels::charge_rule(lang, b.rule),
             id = esc(b.job_id.as_str()),
         );
@@ -280,10 +280,10 @@ pub async fn provider_earnings(s: &AppState, lang: Lang, provider: &suanli_core:
         r#"<h2>{}</h2><section class="tiles"><div class="tile"><div class="t">{}</div><div class="v">{}</div><div class="t">{} {} {}</div></div></section>"#,
         lang.t("我的收入", "My earnings"),
         lang.t("待结算", "Not yet settled"),
-        lang.yuan(charge as f64 / 100.0),
+        lang.fen(suanli_core::money::Fen(charge)),
         open.len(),
         lang.t("笔账单，其中算力券", "bills, of which vouchers"),
-        lang.yuan(voucher as f64 / 100.0),
+        lang.fen(suanli_core::money::Fen(voucher)),
     );
     let statements = s.store.statements(Some(provider)).await.unwrap_or_default();
     out.push_str(&format!("<h3>{}</h3>", esc(lang.t("结算单", "Statements"))));
@@ -300,9 +300,9 @@ pub async fn provider_earnings(s: &AppState, lang: Lang, provider: &suanli_core:
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(st.id.as_str()),
             st.bills,
-            lang.yuan(st.charge.0 as f64 / 100.0),
-            lang.yuan(st.voucher.0 as f64 / 100.0),
-            lang.yuan(st.settled.0 as f64 / 100.0),
+            lang.fen(st.charge),
+            lang.fen(st.voucher),
+            lang.fen(st.settled),
         );
     }
     if statements.is_empty() {

@@ -159,8 +159,8 @@ async fn render_jobs(s: &AppState, lang: Lang, c: &Caller, form: &JobForm, quote
                     gn = labels::goal(lang, goal),
                     centre = esc(&centre),
                     acc = labels::accelerator(s, &e.accelerator),
-                    price = esc(&e.price_per_hour),
-                    cost = lang.yuan(e.cost.parse().unwrap_or(0.0)),
+                    price = lang.fen_str(&e.price_per_hour),
+                    cost = lang.fen_str(&e.cost),
                     wait = hours(lang, e.wait_s),
                     co2 = e.carbon_kg,
                 );
@@ -198,8 +198,8 @@ async fn render_jobs(s: &AppState, lang: Lang, c: &Caller, form: &JobForm, quote
             esc(&j.spec.name),
             labels::job_state(lang, j.state),
             esc(&centre),
-            j.cost.map_or("-".to_string(), |f| lang.yuan(f.0 as f64 / 100.0)),
-            bill.map_or("-".to_string(), |b| lang.yuan(b.voucher.0 as f64 / 100.0)),
+            j.cost.map_or("-".to_string(), |f| lang.fen(f)),
+            bill.map_or("-".to_string(), |b| lang.fen(b.voucher)),
             id = esc(j.id.as_str()),
         );
     }
@@ -351,7 +351,7 @@ pub async fn job_page(State(s): State<AppState>, Path(id): Path<String>, Query(q
             r#"<tr{cls}><td>{mark}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1} kg</td><td>{:.0}</td></tr>"#,
             esc(&name),
             labels::accelerator(&s, &e.accelerator),
-            lang.yuan(e.cost.parse().unwrap_or(0.0)),
+            lang.fen_str(&e.cost),
             e.carbon_kg,
             e.score_yuan,
             cls = if *chosen { r#" class="chosen""# } else { "" },

@@ -32,16 +32,6 @@ impl Lang {
         Fen::parse_yuan(yuan.trim()).map_or_else(|_| "-".to_string(), |f| self.fen(f))
     }
 
-    /// Yuan for people: 万 and 亿 in Chinese, thousands separators in English.
-    pub fn yuan(self, yuan: f64) -> String {
-        match self {
-            Lang::Zh if yuan.abs() >= 1e8 => format!("¥{:.2}亿", yuan / 1e8),
-            Lang::Zh if yuan.abs() >= 1e4 => format!("¥{:.1}万", yuan / 1e4),
-            _ if yuan != 0.0 && yuan.abs() < 100.0 => format!("¥{yuan:.2}"),
-            _ => format!("¥{}", group(yuan)),
-        }
-    }
-
     /// A city-wide total in a headline tile only (never a bill or a balance): 万 and 亿 in
     /// Chinese, thousands separators in English.
     pub fn headline_yuan(self, yuan: f64) -> String {

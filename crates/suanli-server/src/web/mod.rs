@@ -348,8 +348,8 @@ pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
         tile(
             &mut body,
             lang.t("算力券已使用", "Compute vouchers spent"),
-            lang.yuan(spent),
-            format!("{} {} · {} {}", lang.t("预算", "budget"), lang.yuan(budget), v.enterprises, lang.t("家企业", "enterprises")),
+            lang.headline_yuan(spent),
+            format!("{} {} · {} {}", lang.t("预算", "budget"), lang.headline_yuan(budget), v.enterprises, lang.t("家企业", "enterprises")),
             Some(v.spent_share),
         );
     }
@@ -439,7 +439,7 @@ fn notice(msg: Option<&str>, error: bool) -> String {
 }
 
 fn money(lang: Lang, yuan_str: &str) -> String {
-    lang.yuan(yuan_str.parse().unwrap_or(0.0))
+    lang.fen_str(yuan_str)
 }
 
 /// `GET /vouchers`: the programme's money; for the operator the applications to decide, for a
@@ -548,7 +548,7 @@ async fn render_vouchers(s: &AppState, lang: Lang, c: &Caller, notice_html: &str
                     body,
                     r#"<tr><td>{}</td><td>{}</td><td class="user-text">{}</td><td>{actions}</td></tr>"#,
                     esc(&name),
-                    lang.yuan(a.requested.0 as f64 / 100.0),
+                    lang.fen(a.requested),
                     esc(&a.purpose)
                 );
             }
@@ -950,7 +950,7 @@ pub async fn centre_page(
             "<tr><td>{}</td><td>{busy} / {}</td><td>{}</td><td>{}%</td></tr>",
             labels::accelerator(&s, &p.accelerator),
             p.capacity(),
-            p.price_per_hour.to_yuan_string(),
+            lang.fen(p.price_per_hour),
             p.partner_discount_pct
         );
     }

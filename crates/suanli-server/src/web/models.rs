@@ -18,8 +18,8 @@ type Cell<'a> = Box<dyn Fn(&CatalogueEntry) -> String + 'a>;
 fn price_range(lang: Lang, e: &CatalogueEntry, output: bool) -> String {
     let prices: Vec<Fen> = e.deployments.iter().map(|d| if output { d.price_output_per_m } else { d.price_input_per_m }).collect();
     match (prices.iter().min(), prices.iter().max()) {
-        (Some(a), Some(b)) if a == b => lang.yuan(a.0 as f64 / 100.0),
-        (Some(a), Some(b)) => format!("{} – {}", lang.yuan(a.0 as f64 / 100.0), lang.yuan(b.0 as f64 / 100.0)),
+        (Some(a), Some(b)) if a == b => lang.fen(*a),
+        (Some(a), Some(b)) => format!("{} – {}", lang.fen(*a), lang.fen(*b)),
         _ => "-".into(),
     }
 }
@@ -233,8 +233,8 @@ async fn render(s: &AppState, lang: Lang, c: &crate::auth::Caller, compare: &[St
                 "<tr><td>{}</td><td><code>{}…</code></td><td>{}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td></tr>",
                 esc(&k.spec.name),
                 esc(&k.prefix),
-                lang.yuan(k.spec.budget.0 as f64 / 100.0),
-                lang.yuan(left.0 as f64 / 100.0),
+                lang.fen(k.spec.budget),
+                lang.fen(*left),
                 limit(k.spec.rpm),
                 limit(k.spec.tpm),
                 if k.spec.regions.is_empty() {
@@ -291,9 +291,9 @@ async fn render(s: &AppState, lang: Lang, c: &crate::auth::Caller, compare: &[St
             body,
             r#"<div class="tiles"><div class="tile"><div class="v">{total_calls}</div><div class="t">{}</div></div><div class="tile"><div class="v">{}</div><div class="t">{}</div></div><div class="tile"><div class="v">{}</div><div class="t">{}</div></div></div>"#,
             lang.t("次调用", "calls"),
-            lang.yuan(total as f64 / 100.0),
+            lang.fen(suanli_core::money::Fen(total)),
             lang.t("费用", "charged"),
-            lang.yuan(voucher as f64 / 100.0),
+            lang.fen(suanli_core::money::Fen(voucher)),
             lang.t("其中算力券支付", "of it paid by vouchers"),
         );
         body.push_str(&thead(&[
@@ -319,9 +319,9 @@ async fn render(s: &AppState, lang: Lang, c: &crate::auth::Caller, compare: &[St
                 u.failed_calls,
                 u.input_tokens,
                 u.output_tokens,
-                lang.yuan(u.charge.0 as f64 / 100.0),
-                lang.yuan(u.voucher.0 as f64 / 100.0),
-                lang.yuan(u.cash.0 as f64 / 100.0),
+                lang.fen(u.charge),
+                lang.fen(u.voucher),
+                lang.fen(u.cash),
             );
         }
         body.push_str("</tbody></table></div>");
