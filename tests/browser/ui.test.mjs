@@ -257,7 +257,8 @@ test('each role signs in through the form and sees the overview with KPI tiles',
         assert.equal(await h1(page), '城市算力总览');
         const tiles = page.locator('section.tiles[aria-label=KPI] .tile');
         assert.ok((await tiles.count()) >= 5, `only ${await tiles.count()} KPI tiles`);
-        assert.match(await page.textContent('header .who'), new RegExp(`· ${role}$`));
+        const label = { operator: '运营方', tenant: '企业', provider: '算力服务商', regulator: '监管方' }[role];
+        assert.match(await page.textContent('header .who'), new RegExp(`· ${label}$`), 'the role is shown by its Chinese name');
       }),
     );
   }
@@ -702,6 +703,192 @@ test('the models page lists the catalogue, compares two models side by side, and
     assert.equal(await page.locator('#new-key').count(), 0, 'the secret is shown only once');
     const call = await fetch(`${server.base}/v1/models`, { headers: { authorization: `Bearer ${secret}` } });
     assert.equal(call.status, 200);
+  });
+});
+
+// ----- every page of every role: labels, times, money, phone width -----
+
+/** Every page each role can open (the quote step is `/jobs#quote`: the form posted once). */
+async function everyPage() {
+  const jobsOf = async (role) => items(await api(role, 'GET', '/jobs?limit=200'));
+  const byState = (jobs) => [...new Map(jobs.map((j) => [j.state, j])).values()];
+  // A tenant's job that runs for days (so a page offers to cancel it), then its jobs in every state they have.
+  await api('tenant', 'POST', '/jobs', { name: `every-page-${++unique}`, kind: 'training', accelerators: 1, duration_s: 20 * 86_400 });
+  const tenantJobs = await jobsOf('tenant');
+  const apps = items(await api('operator', 'GET', '/incentives/applications'));
+  const common = ['/', '/centres', `/centres/${centreId}`, '/jobs', '/vouchers', '/energy', '/models', '/data', '/incentives', '/api', '/no-such-page'];
+  const pages = {
+    operator: [...common, ...byState(await jobsOf('operator')).map((j) => `/jobs/${j.id}`), ...apps.slice(0, 1).map((a) => `/incentives/applications/${a.id}`)],
+    tenant: [
+      ...common,
+      '/jobs#quote',
+      '/models?m=hz-general-7b&m=hz-med-13b',
+      '/data/sets/hz-community-clinics',
+      ...byState(tenantJobs).map((j) => `/jobs/${j.id}`),
+      ...tenantJobs.filter((j) => !['succeeded', 'failed', 'cancelled'].includes(j.state)).slice(0, 1).map((j) => `/jobs/${j.id}/cancel`),
+    ],
+    provider: [...common, ...byState(await jobsOf('provider')).map((j) => `/jobs/${j.id}`)],
+    regulator: [...common, ...apps.slice(0, 1).map((a) => `/incentives/applications/${a.id}`)],
+    expert: ['/incentives'],
+  };
+  return pages;
+}
+
+/** Opens a page of everyPage() in a signed-in page. */
+async function visit(page, path) {
+  if (path === '/jobs#quote') {
+    await page.goto('/jobs');
+    await Promise.all([page.waitForLoadState('load'), page.click('button#quote')]);
+    await page.waitForSelector('table#quotes');
+  } else {
+    await page.goto(path);
+  }
+}
+
+/** Signs in as a role (an expert lands on /incentives) and visits each of its pages with check(page, path). */
+async function crawl(t, { lang = 'zh-CN', viewport } = {}, check) {
+  const pages = await everyPage();
+  for (const role of Object.keys(pages)) {
+    await t.test(role, () =>
+      withPage(
+        async (page) => {
+          await page.goto(`/sign-in?lang=${lang}`);
+          await page.fill('#token', tokens[role]);
+          await Promise.all([page.waitForURL((u) => u.pathname !== '/sign-in'), page.click('main form button[type=submit]')]);
+          const problems = [];
+          for (const path of pages[role]) {
+            await visit(page, path);
+            for (const p of await check(page, path)) problems.push(`${path}: ${p}`);
+          }
+          assert.deepEqual(problems, []);
+        },
+        viewport ? { viewport } : undefined,
+      ),
+    );
+  }
+}
+
+/** The text a person sees (not attributes such as title), without what people typed or named (`.user-text`: names, purposes; a select's options). */
+const visibleText = (page) =>
+  page.evaluate(() => {
+    const hidden = [...document.querySelectorAll('.user-text, select')].map((el) => [el, el.style.display]);
+    for (const [el] of hidden) el.style.display = 'none';
+    const text = document.body.innerText;
+    for (const [el, d] of hidden) el.style.display = d;
+    return text;
+  });
+
+test('a Chinese page shows no raw code: states, kinds, rules, grades, accelerators, regions, roles, reasons and alerts are in Chinese', { timeout: 600_000 }, async (t) => {
+  const regions = items(await api('operator', 'GET', '/regions')).map((r) => r.id);
+  const accelerators = items(await api('operator', 'GET', '/accelerators')).map((a) => a.model);
+  const words = [
+    ...['pending', 'placed', 'running', 'succeeded', 'failed', 'cancelled', 'training', 'inference', 'batch'],
+    ...['completed', 'cancelled_ran', 'failed_ran', 'centre_fault', 'never_ran', 'approved', 'rejected'],
+    ...['grade1', 'grade2', 'grade3', 'does_not_meet', 'not_graded', 'out_of_scope', 'keep', 'retrofit', 'merge', 'retire'],
+    ...['partner', 'applicant', 'suspended', 'cloud', 'intelligent-computing', 'edge', 'warning', 'critical'],
+    ...['operator', 'tenant', 'provider', 'regulator', 'expert'],
+    ...regions,
+    ...accelerators,
+  ];
+  const escape = (w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const code = new RegExp(`(?<![\\w-])(${words.map(escape).join('|')})(?![\\w-])`);
+  const english = /waiting for|cancelled by|no feasible pool|preempted by|its lease|went silent|stopped answering|no pools in the city|data-quality issues|has never sent|silent for|is (at or )?above/;
+  await crawl(t, { lang: 'zh-CN' }, async (page, path) => {
+    if (path === '/api') return []; // the API's reference is its English OpenAPI text
+    const text = await visibleText(page);
+    const out = [];
+    const m = text.match(code);
+    if (m) out.push(`raw code "${m[1]}" in: …${text.slice(Math.max(0, m.index - 40), m.index + 40).replace(/\s+/g, ' ')}…`);
+    const e = text.match(english);
+    if (e) out.push(`an English engine text "${e[0]}" in: …${text.slice(Math.max(0, e.index - 40), e.index + 60).replace(/\s+/g, ' ')}…`);
+    return out;
+  });
+});
+
+test('every time on every page is in Asia/Shanghai (UTC+8) and written one way, in both languages', { timeout: 600_000 }, async (t) => {
+  const utc = /\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?(\.\d+)?Z/;
+  const stamp = /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?! \(UTC\+8\))/;
+  for (const lang of ['zh-CN', 'en']) {
+    await t.test(lang, (t) =>
+      crawl(t, { lang }, async (page, path) => {
+        if (path === '/api') return [];
+        const text = await page.evaluate(() => document.body.innerText);
+        const out = [];
+        for (const [re, what] of [[utc, 'a UTC time'], [stamp, 'a time without its zone']]) {
+          const m = text.match(re);
+          if (m) out.push(`${what} "${m[0]}" in: …${text.slice(Math.max(0, m.index - 40), m.index + 40).replace(/\s+/g, ' ')}…`);
+        }
+        return out;
+      }),
+    );
+  }
+  // The job page's submission time is the API's instant, eight hours ahead of UTC.
+  const job = items(await api('tenant', 'GET', '/jobs'))[0];
+  const shanghai = new Date(job.submitted_ms + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ');
+  await withPage(async (page) => {
+    await signIn(page, 'tenant');
+    await page.goto(`/jobs/${job.id}`);
+    assert.match(await page.textContent('main'), new RegExp(`${shanghai} \\(UTC\\+8\\)`));
+  });
+});
+
+test('at phone width (390 px) no page of any role is wider than the window and chart text stays at least 10 px', { timeout: 600_000 }, async (t) => {
+  for (const lang of ['zh-CN', 'en']) {
+    await t.test(lang, (t) =>
+      crawl(t, { lang, viewport: { width: 390, height: 844 } }, async (page) => {
+        const o = await horizontalOverflow(page);
+        const out = o.width <= o.window ? [] : [`page is ${o.width}px wide in a ${o.window}px window: ${o.culprits.join(', ')}`];
+        const small = await page.evaluate(() =>
+          [...document.querySelectorAll('svg text')]
+            .map((text) => {
+              const svg = text.ownerSVGElement;
+              const scale = svg.getBoundingClientRect().width / (svg.viewBox.baseVal?.width || svg.getBoundingClientRect().width);
+              return [text.textContent, parseFloat(getComputedStyle(text).fontSize) * scale];
+            })
+            .filter(([, px]) => px < 10)
+            .slice(0, 3)
+            .map(([label, px]) => `chart text "${label}" renders at ${px.toFixed(1)}px`),
+        );
+        return [...out, ...small];
+      }),
+    );
+  }
+});
+
+test('money is to the fen on every page, one format, never rounded to 万 (only the overview headline tiles round)', { timeout: 600_000 }, async (t) => {
+  for (const lang of ['zh-CN', 'en']) {
+    await t.test(lang, (t) =>
+      crawl(t, { lang }, async (page, path) => {
+        const text = await page.evaluate((overview) => {
+          const tiles = overview ? [...document.querySelectorAll('main > .tiles')] : [];
+          for (const el of tiles) el.style.display = 'none';
+          const out = document.body.innerText;
+          for (const el of tiles) el.style.display = '';
+          return out;
+        }, path === '/');
+        return [...text.matchAll(/-?¥-?[\d,.]+(万|亿)?/g)]
+          .filter((m) => !/^-?¥-?\d{1,3}(,\d{3})*\.\d\d$/.test(m[0]))
+          .slice(0, 3)
+          .map((m) => `"${m[0]}" is not to the fen: …${text.slice(Math.max(0, m.index - 30), m.index + 30).replace(/\s+/g, ' ')}…`);
+      }),
+    );
+  }
+  // The tenant's balance on /vouchers is the API's, to the fen (read again if a bill landed between the two reads).
+  const me = await api('tenant', 'GET', '/me');
+  const fen = (yuan) => `¥${Number(yuan).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  await withPage(async (page) => {
+    await signIn(page, 'tenant');
+    let missing = [];
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const before = await api('tenant', 'GET', `/tenants/${me.tenant_id}/balance`);
+      await page.goto('/vouchers');
+      const main = await page.textContent('main');
+      const after = await api('tenant', 'GET', `/tenants/${me.tenant_id}/balance`);
+      if (JSON.stringify(before) !== JSON.stringify(after)) continue;
+      missing = [before.voucher_available, before.cash_available].map(fen).filter((v) => !main.includes(v));
+      break;
+    }
+    assert.deepEqual(missing, [], 'the balance on /vouchers is not the API balance to the fen');
   });
 });
 

@@ -1,6 +1,6 @@
 //! `GET /data`: the graded data catalogue, the suppliers' ranking, and the caller's requests (a consumer's own with their downloads, a supplier's and the operator's to decide); `GET /data/sets/{id}`: a set's schema, de-identified preview and request form. All rules are in `suanli_app::data`.
 
-use super::{Lang, LangQuery, error_notice, esc, gate, notice, page, thead, with_cookie};
+use super::{Lang, LangQuery, error_notice, esc, gate, labels, notice, page, thead, with_cookie};
 use crate::AppState;
 use crate::auth::Caller;
 use axum::extract::{Path, Query, State};
@@ -10,54 +10,13 @@ use serde::Deserialize;
 use std::fmt::Write;
 use suanli_core::tenant::Role;
 use suanli_data::catalogue::{self as cat, DataRequest, DataSet, RequestSpec, RequestState};
-use suanli_data::{Encoding, Grade, Kind, Limits, OpeningMode};
+use suanli_data::{Encoding, Limits};
 
 #[derive(Debug, Deserialize)]
 pub struct DataQuery {
     pub lang: Option<String>,
     /// What the last form did: `requested`, `approved`, `rejected`.
     pub done: Option<String>,
-}
-
-fn grade_name(lang: Lang, g: Grade) -> String {
-    match g {
-        Grade::Core => lang.t("核心数据", "Core data").into(),
-        Grade::Important => lang.t("重要数据", "Important data").into(),
-        Grade::General { level } => match lang {
-            Lang::Zh => format!("一般数据（{level} 级）"),
-            Lang::En => format!("General data (level {level})"),
-        },
-    }
-}
-
-fn mode_name(lang: Lang, m: OpeningMode) -> &'static str {
-    match m {
-        OpeningMode::Unconditional => lang.t("无条件开放", "Open to all"),
-        OpeningMode::Conditional => lang.t("有条件开放", "Open on approval"),
-        OpeningMode::NotOpen => lang.t("不予开放", "Not open"),
-    }
-}
-
-fn domain_name(lang: Lang, d: &str) -> String {
-    cat::domain(d).map_or(d.to_string(), |(zh, en)| lang.t(zh, en).to_string())
-}
-
-fn kind_name(lang: Lang, k: Option<Kind>) -> String {
-    match (k, lang) {
-        (None, _) => "-".into(),
-        (Some(k), Lang::Zh) => k.label_zh().into(),
-        (Some(k), Lang::En) => k.as_str().replace('_', " "),
-    }
-}
-
-fn request_state(lang: Lang, s: RequestState) -> &'static str {
-    match s {
-        RequestState::AwaitingSupplier => lang.t("待供应方审批", "awaiting the supplier"),
-        RequestState::AwaitingOperator => lang.t("待平台审批（重要数据）", "awaiting the operator (important data)"),
-        RequestState::Delivered => lang.t("已交付", "delivered"),
-        RequestState::Rejected => lang.t("已驳回", "rejected"),
-        RequestState::Expired => lang.t("已过期", "expired"),
-    }
 }
 
 fn title(lang: Lang, d: &DataSet) -> String {
@@ -109,9 +68,9 @@ async fn render(s: &AppState, lang: Lang, c: &Caller, notice_html: &str) -> Stri
             r#"<tr><td><a href="/data/sets/{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
             esc(&d.spec.name),
             esc(&title(lang, d)),
-            esc(&domain_name(lang, &d.spec.domain)),
-            esc(&grade_name(lang, d.spec.grade)),
-            mode_name(lang, d.spec.mode),
+            esc(&labels::data_domain(lang, &d.spec.domain)),
+            esc(&labels::data_grade(lang, d.spec.grade)),
+            labels::opening_mode(lang, d.spec.mode),
             d.rows,
             lang.fen(d.spec.price),
             esc(providers.get(d.supplier_id.as_str()).map_or(d.supplier_id.as_str(), |p| p.as_str())),
@@ -157,7 +116,7 @@ async fn render(s: &AppState, lang: Lang, c: &Caller, notice_html: &str) -> Stri
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(providers.get(sup.provider_id.as_str()).map_or(sup.provider_id.as_str(), |p| p.as_str())),
             if sup.status == cat::SupplierStatus::Admitted { lang.t("已遴选", "admitted") } else { lang.t("已暂停", "suspended") },
-            esc(&sup.domains.iter().map(|d| domain_name(lang, d)).collect::<Vec<_>>().join("、")),
+            esc(&sup.domains.iter().map(|d| labels::data_domain(lang, d)).collect::<Vec<_>>().join("、")),
             esc(&sup.reason),
         );
     }
@@ -207,7 +166,7 @@ async fn requests_section(s: &AppState, lang: Lang, c: &Caller, caller: &suanli_
             esc(&title_of(r)),
             esc(&r.spec.fields.join("、")),
             esc(&r.spec.purpose),
-            request_state(lang, r.state),
+            labels::data_request_state(lang, r.state),
             lang.fen(r.fee),
             lang.fen(r.voucher),
         );
@@ -274,13 +233,13 @@ async fn render_set(s: &AppState, lang: Lang, c: &Caller, d: &DataSet, notice_ht
     for (k, v) in [
         (lang.t("编号", "Id"), format!("{} · {}", d.spec.name, d.id)),
         (lang.t("供应方", "Supplier"), providers.get(d.supplier_id.as_str()).cloned().unwrap_or_else(|| d.supplier_id.to_string())),
-        (lang.t("领域", "Domain"), domain_name(lang, &d.spec.domain)),
-        (lang.t("分级（GB/T 43697）", "Grade (GB/T 43697)"), grade_name(lang, d.spec.grade)),
-        (lang.t("开放方式", "Opening"), mode_name(lang, d.spec.mode).to_string()),
+        (lang.t("领域", "Domain"), labels::data_domain(lang, &d.spec.domain)),
+        (lang.t("分级（GB/T 43697）", "Grade (GB/T 43697)"), labels::data_grade(lang, d.spec.grade)),
+        (lang.t("开放方式", "Opening"), labels::opening_mode(lang, d.spec.mode).to_string()),
         (lang.t("许可", "Licence"), d.spec.licence.clone()),
         (lang.t("行数", "Rows"), d.rows.to_string()),
         (lang.t("每次交付费用", "Fee per delivery"), lang.fen(d.spec.price)),
-        (lang.t("更新于", "Updated"), super::jobs::when(Some(d.updated_ms))),
+        (lang.t("更新于", "Updated"), labels::when(Some(d.updated_ms))),
     ] {
         let _ = write!(body, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&v));
     }
@@ -297,7 +256,7 @@ async fn render_set(s: &AppState, lang: Lang, c: &Caller, d: &DataSet, notice_ht
             body,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&col.name),
-            esc(&kind_name(lang, col.kind)),
+            esc(&labels::column_kind(lang, col.kind)),
             col.sampled,
             if d.spec.quasi.contains(&col.name) { lang.t("是", "yes") } else { "-" }
         );
@@ -388,7 +347,7 @@ pub async fn create_request(State(s): State<AppState>, headers: HeaderMap, body:
     let (set, form) = RequestForm::parse(&body);
     let result = async {
         let caller = suanli_app::Caller::of(&c.0)?;
-        let to_ms = suanli_core::time::parse_date(&form.to)? - 8 * 3_600_000 + 86_400_000;
+        let to_ms = suanli_core::time::parse_date(&form.to)? - labels::SHANGHAI_OFFSET_MS + 86_400_000;
         let spec = RequestSpec { purpose: form.purpose.clone(), fields: form.fields.clone(), from_ms: s.ids.now_ms(), to_ms };
         Ok::<_, crate::error::ApiError>(s.data.request(&caller, &set, spec).await?)
     }

@@ -1,24 +1,13 @@
 //! `GET /incentives`: for an expert, the applications assigned to it to score; for the others, the policy's incentive programmes (caps, quotas, evidence, window), this year's totals per programme (budget, committed, paid, the city's and the districts' shares), the applications the caller may see with their applicant (a tenant or a provider), stage and why — for the operator and the regulator every award with its evidence hashes — and the compute-partner scores with the certifications and renewable share that count.
 
-use super::{Lang, LangQuery, esc, gate, page, thead, with_cookie};
+use super::{LangQuery, esc, gate, labels, page, thead, with_cookie};
 use crate::AppState;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
 use std::fmt::Write;
 use suanli_core::tenant::Role;
-use suanli_incentives::{Applicant, Stage};
-
-pub(super) fn stage_name(lang: Lang, s: Stage) -> &'static str {
-    match s {
-        Stage::UnderReview => lang.t("评审中", "under review"),
-        Stage::Publicity => lang.t("公示中", "in publicity"),
-        Stage::NotSelected => lang.t("未入选", "not selected"),
-        Stage::Withdrawn => lang.t("因异议撤销", "withdrawn on objection"),
-        Stage::Superseded => lang.t("从优就高不重复，未予支持", "superseded (higher award kept)"),
-        Stage::Awarded => lang.t("已拨付", "awarded and paid"),
-    }
-}
+use suanli_incentives::Applicant;
 
 /// `GET /incentives`.
 pub async fn incentives_page(State(s): State<AppState>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
@@ -114,7 +103,7 @@ pub async fn incentives_page(State(s): State<AppState>, Query(q): Query<LangQuer
                 } else {
                     esc(&a.project)
                 },
-                stage_name(lang, a.stage),
+                labels::stage(lang, a.stage),
                 lang.fen(a.requested),
                 a.score.map_or("-".into(), |s| format!("{s:.1}")),
                 a.rank.map_or("-".into(), |r| r.to_string()),
@@ -165,7 +154,11 @@ pub async fn incentives_page(State(s): State<AppState>, Query(q): Query<LangQuer
                     sc.total,
                     if certs.is_empty() { "-".to_string() } else { esc(&certs.join(lang.t("、", ", "))) },
                     m.and_then(|m| m.renewable_share).map_or("-".to_string(), |r| format!("{:.0}%", r * 100.0)),
-                    if sc.admitted { lang.t("达标", "meets the criteria").to_string() } else { esc(&sc.reasons.join("；")) },
+                    if sc.admitted {
+                        lang.t("达标", "meets the criteria").to_string()
+                    } else {
+                        sc.reasons.iter().map(|r| labels::job_reason(lang, r)).collect::<Vec<_>>().join(lang.t("；", "; "))
+                    },
                 );
             }
             body.push_str("</tbody></table></div>");

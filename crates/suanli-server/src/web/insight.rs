@@ -81,13 +81,13 @@ pub async fn spending(s: &AppState, lang: Lang) -> String {
         series.push(Series { name: providers.get(*p).cloned().unwrap_or_else(|| (*p).clone()), points: cumulative(Some(p.as_str())) });
     }
     let mut out = format!("<h2>{}</h2>", lang.t("算力券使用趋势（累计，元）", "Voucher spending over time (cumulative, yuan)"));
-    out.push_str(&line_chart(
+    out.push_str(&super::chart(&line_chart(
         lang.t("算力券累计使用", "Cumulative voucher spending"),
         lang.t(zh_x, en_x),
         lang.t("元", "yuan"),
         &series,
         false,
-    ));
+    )));
     let mut tenants: Vec<(String, i64)> = Vec::with_capacity(by_tenant.len());
     for (t, fen) in by_tenant {
         let name = s.store.tenant(&t).await.ok().flatten().map_or_else(|| t.to_string(), |x| x.name);
@@ -97,7 +97,7 @@ pub async fn spending(s: &AppState, lang: Lang) -> String {
     let table = |title: &str, who: &str, rows: Vec<(String, i64)>| {
         let mut t = format!("<h3>{}</h3>{}", esc(title), thead(&[who, lang.t("算力券使用", "Vouchers spent")]));
         for (name, fen) in rows.into_iter().take(10) {
-            let _ = write!(t, "<tr><td>{}</td><td>{}</td></tr>", esc(&name), lang.yuan(fen as f64 / 100.0));
+            let _ = write!(t, "<tr><td>{}</td><td>{}</td></tr>", esc(&name), lang.fen(suanli_core::money::Fen(fen)));
         }
         t.push_str("</tbody></table></div>");
         t
@@ -127,10 +127,10 @@ pub async fn tenant_bills(s: &AppState, lang: Lang, tenant: &TenantId) -> String
         let _ = write!(
             out,
             r#"<tr><td><a class="id" href="/jobs/{id}">{id}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
-            lang.yuan(b.charge.0 as f64 / 100.0),
-            lang.yuan(b.voucher.0 as f64 / 100.0),
-            lang.yuan(b.cash.0 as f64 / 100.0),
-            esc(b.rule.as_str()),
+            lang.fen(b.charge),
+            lang.fen(b.voucher),
+            lang.fen(b.cash),
+            super::labels::charge_rule(lang, b.rule),
             id = esc(b.job_id.as_str()),
         );
     }
@@ -202,7 +202,7 @@ pub async fn pue_distribution(s: &AppState, lang: Lang) -> String {
         );
     }
     svg.push_str("</svg>");
-    format!("<h2>{}</h2>{svg}", esc(title))
+    format!("<h2>{}</h2>{}", esc(title), super::chart(&svg))
 }
 
 /// The most severe energy alerts now (at most `limit`), with centre names.
@@ -220,13 +220,12 @@ pub async fn recent_alerts(s: &AppState, lang: Lang, limit: usize) -> String {
     for a in alerts.into_iter().take(limit) {
         let name =
             s.store.centre(&a.dc).await.ok().flatten().map_or_else(|| a.dc.to_string(), |c| lang.name(&c.name, &c.name_en).to_string());
-        let sev = serde_json::to_value(a.severity).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         let _ = write!(
             out,
             r#"<tr><td><a href="/centres/{id}">{}</a></td><td>{}</td><td>{}</td></tr>"#,
             esc(&name),
-            esc(&sev),
-            esc(&a.message),
+            super::labels::severity(lang, a.severity),
+            super::labels::alert(lang, &a),
             id = esc(a.dc.as_str())
         );
     }
@@ -268,7 +267,7 @@ pub async fn centre_utilisation(s: &AppState, lang: Lang, centre: &CentreId, cap
     format!(
         "<h2>{}</h2>{}",
         lang.t("使用率变化", "Utilisation over time"),
-        line_chart(title, lang.t(zh_x, en_x), "%", &[Series { name: title.to_string(), points: pts }], false)
+        super::chart(&line_chart(title, lang.t(zh_x, en_x), "%", &[Series { name: title.to_string(), points: pts }], false))
     )
 }
 
@@ -281,10 +280,10 @@ pub async fn provider_earnings(s: &AppState, lang: Lang, provider: &suanli_core:
         r#"<h2>{}</h2><section class="tiles"><div class="tile"><div class="t">{}</div><div class="v">{}</div><div class="t">{} {} {}</div></div></section>"#,
         lang.t("我的收入", "My earnings"),
         lang.t("待结算", "Not yet settled"),
-        lang.yuan(charge as f64 / 100.0),
+        lang.fen(suanli_core::money::Fen(charge)),
         open.len(),
         lang.t("笔账单，其中算力券", "bills, of which vouchers"),
-        lang.yuan(voucher as f64 / 100.0),
+        lang.fen(suanli_core::money::Fen(voucher)),
     );
     let statements = s.store.statements(Some(provider)).await.unwrap_or_default();
     out.push_str(&format!("<h3>{}</h3>", esc(lang.t("结算单", "Statements"))));
@@ -301,9 +300,9 @@ pub async fn provider_earnings(s: &AppState, lang: Lang, provider: &suanli_core:
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(st.id.as_str()),
             st.bills,
-            lang.yuan(st.charge.0 as f64 / 100.0),
-            lang.yuan(st.voucher.0 as f64 / 100.0),
-            lang.yuan(st.settled.0 as f64 / 100.0),
+            lang.fen(st.charge),
+            lang.fen(st.voucher),
+            lang.fen(st.settled),
         );
     }
     if statements.is_empty() {

@@ -1,6 +1,6 @@
 //! The jobs pages: the jobs a role may see, a tenant's submit form with its quote step (cheapest, fastest, greenest before submitting), and a job's page with its placement explanation.
 
-use super::{Lang, LangQuery, esc, gate, notice, page, state_name, thead, thead_id, with_cookie};
+use super::{Lang, LangQuery, esc, gate, labels, notice, page, thead, thead_id, with_cookie};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::dto::QuoteOut;
@@ -98,17 +98,8 @@ pub async fn jobs_page(State(s): State<AppState>, Query(q): Query<JobsQuery>, he
     }
 }
 
-fn goal_name(lang: Lang, g: &str) -> &'static str {
-    match g {
-        "cheapest" => lang.t("最便宜", "Cheapest"),
-        "fastest" => lang.t("最快", "Fastest"),
-        "greenest" => lang.t("最低碳", "Greenest"),
-        _ => lang.t("均衡", "Balanced"),
-    }
-}
-
 fn hours(lang: Lang, s: f64) -> String {
-    if s < 60.0 { lang.t("立即", "now").to_string() } else { format!("{:.1} h", s / 3600.0) }
+    if s < 60.0 { lang.t("立即", "now").to_string() } else { format!("{:.1} {}", s / 3600.0, lang.t("小时", "h")) }
 }
 
 async fn render_jobs(s: &AppState, lang: Lang, c: &Caller, form: &JobForm, quote: Option<&QuoteOut>, msg: Option<&str>) -> String {
@@ -165,11 +156,11 @@ async fn render_jobs(s: &AppState, lang: Lang, c: &Caller, form: &JobForm, quote
                     body,
                     r#"<tr><td><input type="radio" id="goal-{goal}" name="goal" value="{goal}"{chk}><label class="inline" for="goal-{goal}">{gn}</label></td><td>{centre}</td><td>{acc}</td><td>{price}</td><td>{cost}</td><td>{wait}</td><td>{co2:.1} kg</td></tr>"#,
                     chk = if goal == chosen { " checked" } else { "" },
-                    gn = goal_name(lang, goal),
+                    gn = labels::goal(lang, goal),
                     centre = esc(&centre),
-                    acc = esc(&e.accelerator),
-                    price = esc(&e.price_per_hour),
-                    cost = lang.yuan(e.cost.parse().unwrap_or(0.0)),
+                    acc = labels::accelerator(s, &e.accelerator),
+                    price = lang.fen_str(&e.price_per_hour),
+                    cost = lang.fen_str(&e.cost),
                     wait = hours(lang, e.wait_s),
                     co2 = e.carbon_kg,
                 );
@@ -205,10 +196,10 @@ async fn render_jobs(s: &AppState, lang: Lang, c: &Caller, form: &JobForm, quote
             body,
             r#"<tr><td><a class="id" href="/jobs/{id}">{id}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
             esc(&j.spec.name),
-            state_name(lang, j.state.as_str()),
+            labels::job_state(lang, j.state),
             esc(&centre),
-            j.cost.map_or("-".to_string(), |f| lang.yuan(f.0 as f64 / 100.0)),
-            bill.map_or("-".to_string(), |b| lang.yuan(b.voucher.0 as f64 / 100.0)),
+            j.cost.map_or("-".to_string(), |f| lang.fen(f)),
+            bill.map_or("-".to_string(), |b| lang.fen(b.voucher)),
             id = esc(j.id.as_str()),
         );
     }
@@ -272,10 +263,6 @@ pub async fn submit_job(State(s): State<AppState>, headers: HeaderMap, body: Str
     }
 }
 
-pub(super) fn when(ms: Option<i64>) -> String {
-    ms.map_or("-".to_string(), |t| suanli_core::time::format_rfc3339(t + 8 * 3_600_000).replace('T', " ").replace('Z', " (UTC+8)"))
-}
-
 /// `GET /jobs/{id}`: a job with its state, cost, bill and placement explanation.
 pub async fn job_page(State(s): State<AppState>, Path(id): Path<String>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let (lang, set, c) = match gate(&s, &q, &headers).await {
@@ -303,19 +290,20 @@ pub async fn job_page(State(s): State<AppState>, Path(id): Path<String>, Query(q
     let acc_hours = job.usage_s.map(|u| u as f64 * job.spec.accelerators as f64 / 3600.0);
     let rows: Vec<(&str, String)> = vec![
         (lang.t("作业编号", "Job id"), esc(job.id.as_str())),
-        (lang.t("状态", "State"), state_name(lang, job.state.as_str()).to_string()),
-        (lang.t("目标", "Goal"), goal_name(lang, job.spec.goal.as_str()).to_string()),
+        (lang.t("状态", "State"), labels::job_state(lang, job.state).to_string()),
+        (lang.t("类型", "Kind"), labels::job_kind(lang, job.spec.kind).to_string()),
+        (lang.t("目标", "Goal"), labels::goal(lang, job.spec.goal.as_str()).to_string()),
         (lang.t("加速卡", "Accelerators"), job.spec.accelerators.to_string()),
         (lang.t("算力中心", "Centre"), esc(&centre)),
-        (lang.t("提交时间", "Submitted"), when(Some(job.submitted_ms))),
-        (lang.t("开始时间", "Started"), when(job.started_ms)),
-        (lang.t("结束时间", "Finished"), when(job.finished_ms)),
+        (lang.t("提交时间", "Submitted"), labels::when(Some(job.submitted_ms))),
+        (lang.t("开始时间", "Started"), labels::when(job.started_ms)),
+        (lang.t("结束时间", "Finished"), labels::when(job.finished_ms)),
         (lang.t("报价（所在资源池）", "Quoted (for its pool)"), quoted.map_or("-".into(), |f| lang.fen(f))),
         (lang.t("卡时", "Accelerator-hours"), acc_hours.map_or("-".into(), |h| format!("{h:.2}"))),
         (lang.t("按用量计价", "Metered at the pool's price"), job.cost.map_or("-".into(), |f| lang.fen(f))),
         (
             lang.t("计费规则", "Billing rule"),
-            bill.as_ref().map_or_else(|| lang.t("尚未出账", "not billed yet").into(), |b| lang.charge_rule(b.rule).into()),
+            bill.as_ref().map_or_else(|| lang.t("尚未出账", "not billed yet").into(), |b| labels::charge_rule(lang, b.rule).into()),
         ),
         (
             lang.t("账单金额", "Billed"),
@@ -328,13 +316,14 @@ pub async fn job_page(State(s): State<AppState>, Path(id): Path<String>, Query(q
             bill.as_ref().map_or("-".into(), |b| format!("{} ({}%)", lang.fen(b.voucher), b.ratio_pct)),
         ),
         (lang.t("现金支付", "Paid in cash"), bill.as_ref().map_or("-".into(), |b| lang.fen(b.cash))),
-        (lang.t("说明", "Reason"), job.reason.as_deref().map_or("-".into(), esc)),
+        (lang.t("故障方", "Fault"), job.fault.map_or("-".into(), |f| labels::fault(lang, f).into())),
+        (lang.t("说明", "Reason"), job.reason.as_deref().map_or("-".into(), |r| labels::job_reason(lang, r))),
     ];
-    body.push_str(r#"<table class="facts"><tbody>"#);
+    body.push_str(r#"<div class="scroll"><table class="facts"><tbody>"#);
     for (k, v) in rows {
         let _ = write!(body, r#"<tr><th scope="row">{k}</th><td>{v}</td></tr>"#);
     }
-    body.push_str("</tbody></table>");
+    body.push_str("</tbody></table></div>");
     let _ = write!(
         body,
         "<h2>{}</h2>{}",
@@ -361,8 +350,8 @@ pub async fn job_page(State(s): State<AppState>, Path(id): Path<String>, Query(q
             body,
             r#"<tr{cls}><td>{mark}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1} kg</td><td>{:.0}</td></tr>"#,
             esc(&name),
-            esc(&e.accelerator),
-            lang.yuan(e.cost.parse().unwrap_or(0.0)),
+            labels::accelerator(&s, &e.accelerator),
+            lang.fen_str(&e.cost),
             e.carbon_kg,
             e.score_yuan,
             cls = if *chosen { r#" class="chosen""# } else { "" },
@@ -416,7 +405,7 @@ async fn render_cancel(s: &AppState, lang: Lang, c: &Caller, id: &str, msg: Opti
         lang.t("作业", "Job"),
         esc(&job.spec.name),
         esc(job.id.as_str()),
-        state_name(lang, job.state.as_str()),
+        labels::job_state(lang, job.state),
         lang.t(
             "取消后不能恢复。运行中的作业按已运行时长计费；尚未开始的作业不收费，冻结的金额退回。",
             "This cannot be undone. A running job is billed for what it ran; one that has not started costs nothing and its hold is released."

@@ -21,6 +21,7 @@ mod data;
 mod incentives;
 mod insight;
 mod jobs;
+mod labels;
 mod models;
 mod review;
 pub mod session;
@@ -29,6 +30,8 @@ pub use data::{
 };
 pub use incentives::incentives_page;
 pub use jobs::{cancel_job, cancel_page, job_page, jobs_page, submit_job};
+use labels::region as region_name_html;
+pub(crate) use labels::state_name;
 pub use models::{create_key as create_model_key, models_page};
 pub use review::{application_page as incentive_application_page, assign as assign_expert, review as review_application};
 const LANG_COOKIE: &str = "suanli_lang";
@@ -60,51 +63,6 @@ impl Lang {
     pub fn name<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
         if self == Lang::En && !en.is_empty() { en } else { zh }
     }
-
-    /// Yuan for people: 万 and 亿 in Chinese, thousands separators in English.
-    pub fn yuan(self, yuan: f64) -> String {
-        match self {
-            Lang::Zh if yuan.abs() >= 1e8 => format!("¥{:.2}亿", yuan / 1e8),
-            Lang::Zh if yuan.abs() >= 1e4 => format!("¥{:.1}万", yuan / 1e4),
-            // Small sums keep their fen, so a charge of ¥0.35 does not read as ¥0.
-            _ if yuan != 0.0 && yuan.abs() < 100.0 => format!("¥{yuan:.2}"),
-            _ => format!("¥{}", group(yuan)),
-        }
-    }
-}
-
-impl Lang {
-    /// A sum of a bill, always to the fen: "¥2,131.07" (never rounded to 万).
-    pub fn fen(self, f: suanli_core::money::Fen) -> String {
-        let sign = if f.0 < 0 { "-" } else { "" };
-        let (yuan, fen) = (f.0.unsigned_abs() / 100, f.0.unsigned_abs() % 100);
-        format!("{sign}¥{}.{fen:02}", group(yuan as f64))
-    }
-
-    /// A billing rule in words.
-    pub fn charge_rule(self, rule: suanli_ledger::voucher::ChargeRule) -> &'static str {
-        use suanli_ledger::voucher::ChargeRule::*;
-        match rule {
-            Completed => self.t("已完成，按实际运行计费", "completed: billed for what it ran"),
-            CancelledRan => self.t("已取消，按已运行时长计费", "cancelled: billed for what it ran"),
-            FailedRan => self.t("作业自身失败，按已运行时长计费", "failed by the job itself: billed for what it ran"),
-            CentreFault => self.t("中心故障，不计费", "the centre's fault: not billed"),
-            NeverRan => self.t("未运行，不计费", "never ran: not billed"),
-        }
-    }
-}
-
-/// 1234567.8 -> "1,234,568".
-fn group(x: f64) -> String {
-    let digits = format!("{:.0}", x.abs());
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if x < 0.0 { format!("-{out}") } else { out }
 }
 
 /// The start of a table that scrolls sideways on a narrow screen: its column headers, escaped,
@@ -125,6 +83,12 @@ fn thead_id(id: &str, cols: &[&str]) -> String {
     }
     out.push_str("</tr></thead><tbody>");
     out
+}
+
+/// A chart in its own box: at least 640 px wide so its labels never shrink below 10 px, scrolling
+/// sideways inside the box on a narrow screen rather than widening the page.
+fn chart(svg: &str) -> String {
+    format!(r#"<div class="chart">{svg}</div>"#)
 }
 
 /// Escapes text for HTML (the same rules as the SVG writer's, which HTML5 accepts).
@@ -193,9 +157,9 @@ fn page(lang: Lang, title: &str, caller: Option<&Caller>, body: &str) -> String 
     };
     let who = caller.map_or(String::new(), |c| {
         format!(
-            r#"<span class="who">{} · {}</span><form method="post" action="/sign-out"><button type="submit">{}</button></form>"#,
+            r#"<span class="who"><span class="user-text">{}</span> · {}</span><form method="post" action="/sign-out"><button type="submit">{}</button></form>"#,
             esc(&c.0.name),
-            c.0.role.as_str(),
+            labels::role(lang, c.0.role),
             lang.t("退出", "Sign out")
         )
     });
@@ -224,7 +188,7 @@ main{max-width:72rem;margin:0 auto;padding:1rem}h1{font-size:1.4rem}h2{font-size
 .tile{background:#fff;border:1px solid #d0d5dd;border-radius:8px;padding:.8rem}.tile .v{font-size:1.5rem;font-weight:700}\
 .tile .t{color:#475467;font-size:.9rem}progress{width:100%;height:.8rem}.ok{color:#067647}.warn{color:#b54708}\
 table{border-collapse:collapse;width:100%;background:#fff}th,td{border:1px solid #d0d5dd;padding:.35rem .5rem;text-align:left}\
-svg text{font-size:12px;fill:#1a1a1a}svg{max-width:100%;height:auto}label{display:block;margin:.6rem 0 .2rem}label.inline{display:inline;margin-left:.3rem}\
+svg text{font-size:12px;fill:#1a1a1a}svg{max-width:100%;height:auto}.chart{overflow-x:auto;max-width:100%}.chart svg{min-width:640px}fieldset{min-width:0}select{max-width:100%}label{display:block;margin:.6rem 0 .2rem}label.inline{display:inline;margin-left:.3rem}\
 input{padding:.4rem;width:100%;max-width:32rem;box-sizing:border-box}input[type=radio]{width:auto}.scroll{overflow-x:auto;max-width:100%}\
 a.id,code{word-break:break-all}fieldset{border:1px solid #d0d5dd;border-radius:8px;margin:1rem 0;background:#fff}tr.chosen{background:#ecfdf3}\
 table.facts{max-width:40rem}td form{display:inline}td input{max-width:12rem}\
@@ -327,7 +291,7 @@ fn bars(id: &str, title: &str, slices: &BTreeMap<String, ComputeSlice>, label: i
         );
     }
     svg.push_str("</svg>");
-    svg
+    chart(&svg)
 }
 
 /// `GET /`: the city overview for whoever is signed in.
@@ -384,8 +348,8 @@ pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
         tile(
             &mut body,
             lang.t("算力券已使用", "Compute vouchers spent"),
-            lang.yuan(spent),
-            format!("{} {} · {} {}", lang.t("预算", "budget"), lang.yuan(budget), v.enterprises, lang.t("家企业", "enterprises")),
+            lang.headline_yuan(spent),
+            format!("{} {} · {} {}", lang.t("预算", "budget"), lang.headline_yuan(budget), v.enterprises, lang.t("家企业", "enterprises")),
             Some(v.spent_share),
         );
     }
@@ -408,15 +372,10 @@ pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
         None,
     );
     body.push_str("</section>");
-    let scope_name = |k: &str| match (lang, k) {
-        (Lang::Zh, "hangzhou") => "杭州".to_string(),
-        (Lang::Zh, "zhejiang") => "浙江（杭州以外）".to_string(),
-        (Lang::Zh, "yrd") => "长三角（浙江以外）".to_string(),
-        (Lang::Zh, "east-china") => "华东其他".to_string(),
-        _ => k.to_string(),
-    };
     let _ = write!(body, "<h2>{}</h2>", lang.t("按区域的可开放算力 (PFLOPS)", "Open compute by region (PFLOPS)"));
-    body.push_str(&bars("region", lang.t("按区域的可开放算力", "Open compute by region"), &summary.by_scope, scope_name));
+    body.push_str(&bars("region", lang.t("按区域的可开放算力", "Open compute by region"), &summary.by_scope, |k| {
+        labels::scope(lang, k)
+    }));
     let _ = write!(body, "<h2>{}</h2>", lang.t("按厂商的可开放算力 (PFLOPS)", "Open compute by vendor (PFLOPS)"));
     body.push_str(&bars("vendor", lang.t("按厂商的可开放算力", "Open compute by vendor"), &summary.by_vendor, |k| k.to_string()));
     let _ = write!(
@@ -426,31 +385,12 @@ pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
         thead(&[lang.t("区域", "Region"), "PFLOPS", lang.t("加速卡", "Accelerators")])
     );
     for (k, v) in &summary.by_region {
-        let _ = write!(body, "<tr><td>{}</td><td>{:.1}</td><td>{}</td></tr>", esc(k), v.pflops_fp16, v.accelerators);
+        let _ = write!(body, "<tr><td>{}</td><td>{:.1}</td><td>{}</td></tr>", region_name_html(&s, lang, k), v.pflops_fp16, v.accelerators);
     }
     body.push_str("</tbody></table></div>");
     body.push_str(&insight::pue_distribution(&s, lang).await);
     body.push_str(&insight::recent_alerts(&s, lang, 5).await);
     with_cookie(Html(page(lang, lang.t("城市算力总览", "City compute overview"), Some(&caller), &body)).into_response(), set)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn money_reads_naturally_in_each_language() {
-        assert_eq!(Lang::Zh.yuan(50_000_000.0), "¥5000.0万");
-        assert_eq!(Lang::Zh.yuan(250_000_000.0), "¥2.50亿");
-        assert_eq!(Lang::Zh.yuan(980.0), "¥980");
-        assert_eq!(Lang::En.yuan(0.35), "¥0.35");
-        assert_eq!(Lang::Zh.yuan(0.0), "¥0");
-        assert_eq!(Lang::Zh.fen(suanli_core::money::Fen(213_107)), "¥2,131.07");
-        assert_eq!(Lang::En.fen(suanli_core::money::Fen(5)), "¥0.05");
-        assert_eq!(Lang::En.fen(suanli_core::money::Fen(-100_000_000)), "-¥1,000,000.00");
-        assert_eq!(Lang::En.yuan(50_000_000.0), "¥50,000,000");
-        assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;");
-    }
 }
 
 /// A signed-in page, or the redirect to sign in.
@@ -498,54 +438,8 @@ fn notice(msg: Option<&str>, error: bool) -> String {
     })
 }
 
-/// A status word of the platform (job states, GB 40879 outcomes, recommendations, partner
-/// status, centre kinds) as people read it; unknown words are shown as they are.
-pub(crate) fn state_name(lang: Lang, code: &str) -> String {
-    let zh = match code {
-        "pending" => "排队中",
-        "placed" => "已调度",
-        "running" => "运行中",
-        "succeeded" => "已完成",
-        "failed" => "失败",
-        "cancelled" => "已取消",
-        "keep" => "保留",
-        "retrofit" => "改造",
-        "merge" => "整合",
-        "retire" => "退出",
-        "grade1" => "1 级",
-        "grade2" => "2 级",
-        "grade3" => "3 级",
-        "does_not_meet" => "未达 3 级",
-        "not_graded" => "暂无评级",
-        "out_of_scope" => "不适用（边缘）",
-        "undecided" => "待定",
-        "pass" => "达标",
-        "fail" => "超标",
-        "not_applicable" => "不适用",
-        "partner" => "合作",
-        "applicant" => "申请中",
-        "suspended" => "暂停",
-        "cloud" => "云",
-        "intelligent-computing" => "智算中心",
-        "edge" => "边缘",
-        _ => return esc(code),
-    };
-    match lang {
-        Lang::Zh => zh.to_string(),
-        Lang::En => esc(&code.replace('_', " ")),
-    }
-}
-
-/// A region as people name it (西湖区 / Xihu District), its id kept in the title for programs.
-fn region_name(s: &AppState, lang: Lang, id: &str) -> String {
-    match s.regions.get(id) {
-        Some(r) => format!(r#"<span title="{}">{}</span>"#, esc(id), esc(lang.name(&r.name_zh, &r.name_en))),
-        None => esc(id),
-    }
-}
-
 fn money(lang: Lang, yuan_str: &str) -> String {
-    lang.yuan(yuan_str.parse().unwrap_or(0.0))
+    lang.fen_str(yuan_str)
 }
 
 /// `GET /vouchers`: the programme's money; for the operator the applications to decide, for a
@@ -622,6 +516,7 @@ async fn render_vouchers(s: &AppState, lang: Lang, c: &Caller, notice_html: &str
                 pv = esc(kept.map_or("", |k| k.purpose.as_str())),
             );
             if let Some(t) = &c.0.tenant_id {
+                body.push_str(&my_applications(s, lang, t).await);
                 body.push_str(&insight::tenant_bills(s, lang, t).await);
             }
         }
@@ -651,9 +546,9 @@ async fn render_vouchers(s: &AppState, lang: Lang, c: &Caller, notice_html: &str
                 };
                 let _ = write!(
                     body,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{actions}</td></tr>",
+                    r#"<tr><td>{}</td><td>{}</td><td class="user-text">{}</td><td>{actions}</td></tr>"#,
                     esc(&name),
-                    lang.yuan(a.requested.0 as f64 / 100.0),
+                    lang.fen(a.requested),
                     esc(&a.purpose)
                 );
             }
@@ -668,6 +563,41 @@ async fn render_vouchers(s: &AppState, lang: Lang, c: &Caller, notice_html: &str
         Role::Expert => {}
     }
     page(lang, lang.t("算力券", "Compute vouchers"), Some(c), &body)
+}
+
+/// A tenant's own voucher applications with their state and, once decided, the reason.
+async fn my_applications(s: &AppState, lang: Lang, t: &suanli_core::id::TenantId) -> String {
+    let apps = s.store.applications(Some(t), None, 20).await.unwrap_or_default();
+    let mut out = format!("<h2>{}</h2>", lang.t("我的申请", "My applications"));
+    out.push_str(&thead_id(
+        "my-applications",
+        &[
+            lang.t("提交时间", "Submitted"),
+            lang.t("申请金额", "Requested"),
+            lang.t("用途", "Purpose"),
+            lang.t("状态", "State"),
+            lang.t("批准金额", "Approved"),
+            lang.t("审批说明", "Decision note"),
+        ],
+    ));
+    for a in &apps {
+        let _ = write!(
+            out,
+            r#"<tr><td>{}</td><td>{}</td><td class="user-text">{}</td><td data-state="{}">{}</td><td>{}</td><td class="user-text">{}</td></tr>"#,
+            labels::when(Some(a.created_ms)),
+            lang.fen(a.requested),
+            esc(&a.purpose),
+            a.state.as_str(),
+            labels::application_state(lang, a.state),
+            a.approved.map_or("-".into(), |f| lang.fen(f)),
+            esc(a.decision_reason.as_deref().unwrap_or("-")),
+        );
+    }
+    if apps.is_empty() {
+        let _ = write!(out, r#"<tr><td colspan="6">{}</td></tr>"#, lang.t("尚无申请。", "No applications yet."));
+    }
+    out.push_str("</tbody></table></div>");
+    out
 }
 
 #[derive(Debug, Deserialize)]
@@ -788,7 +718,7 @@ fn pue_chart(lang: Lang, rows: &[(String, f64)]) -> String {
     }
     let _ =
         write!(svg, r##"<line x1="{lx:.1}" x2="{lx:.1}" y1="0" y2="{h}" stroke="#1a1a1a" stroke-dasharray="4 3"/></svg>"##, lx = x(1.25));
-    svg
+    chart(&svg)
 }
 
 /// `GET /energy`: monitoring coverage, and the city's data centres ranked with annualised PUE,
@@ -896,15 +826,7 @@ pub async fn centres_page(State(s): State<AppState>, Query(q): Query<CentresQuer
     let region = q.region.clone().unwrap_or_default();
     let kind = q.kind.clone().unwrap_or_default();
     let mut body = format!("<h1>{}</h1>", lang.t("算力中心", "Compute centres"));
-    let _ = write!(
-        body,
-        r#"<form method="get" action="/centres"><label for="region">{}</label><input id="region" name="region" value="{}" placeholder="hz-"><label for="kind">{}</label><input id="kind" name="kind" value="{}" placeholder="intelligent-computing"><p><button type="submit">{}</button></p></form>"#,
-        lang.t("区域（前缀）", "Region (prefix)"),
-        esc(&region),
-        lang.t("类型", "Kind"),
-        esc(&kind),
-        lang.t("筛选", "Filter"),
-    );
+    body.push_str(&centres_filter(&s, lang, &centres, &region, &kind));
     body.push_str(&thead(&[
         lang.t("名称", "Name"),
         lang.t("区域", "Region"),
@@ -919,9 +841,9 @@ pub async fn centres_page(State(s): State<AppState>, Query(q): Query<CentresQuer
         let _ = write!(
             body,
             r#"<tr><td><a href="/centres/{id}">{name}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{busy} / {total}</td><td>{:.2}</td><td>{}</td></tr>"#,
-            region_name(&s, lang, &ctr.region),
-            state_name(lang, ctr.kind.as_str()),
-            state_name(lang, ctr.partner_status.as_str()),
+            region_name_html(&s, lang, &ctr.region),
+            labels::centre_kind(lang, ctr.kind),
+            labels::partner_status(lang, ctr.partner_status),
             ctr.declared_pue,
             pue30.get(ctr.id.as_str()).map_or("-".to_string(), |p| format!("{p:.2}")),
             id = esc(ctr.id.as_str()),
@@ -930,6 +852,31 @@ pub async fn centres_page(State(s): State<AppState>, Query(q): Query<CentresQuer
     }
     body.push_str("</tbody></table></div>");
     with_cookie(Html(page(lang, lang.t("算力中心", "Compute centres"), Some(&c), &body)).into_response(), set)
+}
+
+/// The centres page's filter: regions and kinds by their names (their codes are the values).
+fn centres_filter(s: &AppState, lang: Lang, centres: &[suanli_core::centre::Centre], region: &str, kind: &str) -> String {
+    use suanli_core::centre::CentreKind;
+    let opt = |value: &str, label: &str, chosen: &str| {
+        format!(r#"<option value="{}"{}>{}</option>"#, esc(value), if value == chosen { " selected" } else { "" }, label)
+    };
+    let mut regions: Vec<&str> = centres.iter().map(|c| c.region.as_str()).collect();
+    regions.sort_unstable();
+    regions.dedup();
+    let mut r = opt("", lang.t("全部", "All"), region) + &opt("hz-", lang.t("杭州各区县", "Hangzhou's districts"), region);
+    for id in regions {
+        r.push_str(&opt(id, &esc(&labels::region_text(s, lang, id)), region));
+    }
+    let mut k = opt("", lang.t("全部", "All"), kind);
+    for x in [CentreKind::Cloud, CentreKind::IntelligentComputing, CentreKind::Edge] {
+        k.push_str(&opt(x.as_str(), &labels::centre_kind(lang, x), kind));
+    }
+    format!(
+        r#"<form method="get" action="/centres"><label for="region">{}</label><select id="region" name="region">{r}</select><label for="kind">{}</label><select id="kind" name="kind">{k}</select><p><button type="submit">{}</button></p></form>"#,
+        lang.t("区域", "Region"),
+        lang.t("类型", "Kind"),
+        lang.t("筛选", "Filter"),
+    )
 }
 
 /// `GET /centres/{id}`: a centre's pools with prices and what runs on them, its PUE over the
@@ -969,9 +916,9 @@ pub async fn centre_page(
     let mut body = format!(
         "<h1>{}</h1><p>{} · {} · {}</p>",
         esc(name),
-        region_name(&s, lang, &ctr.region),
-        state_name(lang, ctr.kind.as_str()),
-        state_name(lang, ctr.partner_status.as_str())
+        region_name_html(&s, lang, &ctr.region),
+        labels::centre_kind(lang, ctr.kind),
+        labels::partner_status(lang, ctr.partner_status)
     );
     // Where its jobs go, or why it takes none.
     body.push_str(&match s.backends.reach(&ctr.id, now) {
@@ -1001,9 +948,9 @@ pub async fn centre_page(
         let _ = write!(
             body,
             "<tr><td>{}</td><td>{busy} / {}</td><td>{}</td><td>{}%</td></tr>",
-            esc(&p.accelerator),
+            labels::accelerator(&s, &p.accelerator),
             p.capacity(),
-            p.price_per_hour.to_yuan_string(),
+            lang.fen(p.price_per_hour),
             p.partner_discount_pct
         );
     }
@@ -1015,13 +962,13 @@ pub async fn centre_page(
         points: points.iter().filter_map(|p| p.pue.map(|v| (((p.from_ms - now) as f64 / 86_400_000.0).round(), v))).collect(),
     };
     let _ = write!(body, "<h2>{}</h2>", lang.t("近 30 天每日 PUE", "Daily PUE, last 30 days"));
-    body.push_str(&suanli_sim::svg::line_chart(
+    body.push_str(&chart(&suanli_sim::svg::line_chart(
         lang.t("每日 PUE", "Daily PUE"),
         lang.t("天（相对今天）", "days (relative to today)"),
         "PUE",
         &[series],
         false,
-    ));
+    )));
     if let Some(a) = assessment {
         let _ = write!(
             body,

@@ -1,13 +1,12 @@
 //! `GET /models`: the model catalogue to browse and compare side by side, and model-call usage: a tenant's own keys and calls, a provider's calls served, the city's for the operator and the regulator.
 
-use super::{Lang, LangQuery, esc, gate, page, thead, with_cookie};
+use super::{Lang, LangQuery, esc, gate, labels, page, thead, with_cookie};
 use crate::AppState;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
 use std::fmt::Write;
 use suanli_app::models::CatalogueEntry;
-use suanli_core::model::{DOMAINS, ModelKind};
 use suanli_core::money::Fen;
 use suanli_core::tenant::Role;
 use suanli_store::models::UsageFilter;
@@ -15,28 +14,12 @@ use suanli_store::models::UsageFilter;
 /// How one row of the comparison reads a model.
 type Cell<'a> = Box<dyn Fn(&CatalogueEntry) -> String + 'a>;
 
-fn domain_name(lang: Lang, d: &str) -> String {
-    DOMAINS.iter().find(|(k, _, _)| *k == d).map_or(d.to_string(), |(_, zh, en)| lang.t(zh, en).to_string())
-}
-
-/// A region's name in the page's language, as plain text (its id if unknown).
-fn region_label(s: &AppState, lang: Lang, id: &str) -> String {
-    s.regions.get(id).map_or(id.to_string(), |r| lang.name(&r.name_zh, &r.name_en).to_string())
-}
-
-fn kind_name(lang: Lang, k: ModelKind) -> &'static str {
-    match k {
-        ModelKind::General => lang.t("通用", "General"),
-        ModelKind::Special => lang.t("专用", "Special"),
-    }
-}
-
 /// The cheapest and dearest price per million tokens across a model's deployments.
 fn price_range(lang: Lang, e: &CatalogueEntry, output: bool) -> String {
     let prices: Vec<Fen> = e.deployments.iter().map(|d| if output { d.price_output_per_m } else { d.price_input_per_m }).collect();
     match (prices.iter().min(), prices.iter().max()) {
-        (Some(a), Some(b)) if a == b => lang.yuan(a.0 as f64 / 100.0),
-        (Some(a), Some(b)) => format!("{} – {}", lang.yuan(a.0 as f64 / 100.0), lang.yuan(b.0 as f64 / 100.0)),
+        (Some(a), Some(b)) if a == b => lang.fen(*a),
+        (Some(a), Some(b)) => format!("{} – {}", lang.fen(*a), lang.fen(*b)),
         _ => "-".into(),
     }
 }
@@ -165,8 +148,8 @@ async fn render(s: &AppState, lang: Lang, c: &crate::auth::Caller, compare: &[St
         let _ = write!(
             body,
             r#"<tr><td><input type="checkbox" name="m" value="{name}" id="m-{name}" aria-label="{cmp} {name}"{checked}></td><td><code>{name}</code></td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
-            kind_name(lang, m.spec.kind),
-            esc(&domain_name(lang, &m.spec.domain)),
+            labels::model_kind(lang, m.spec.kind),
+            esc(&labels::model_domain(lang, &m.spec.domain)),
             m.spec.parameters_b,
             m.spec.context_tokens,
             esc(providers.get(m.provider_id.as_str()).map_or(m.provider_id.as_str(), |p| p.as_str())),
@@ -195,8 +178,8 @@ async fn render(s: &AppState, lang: Lang, c: &crate::auth::Caller, compare: &[St
         let refs: Vec<&str> = cols.iter().map(String::as_str).collect();
         body.push_str(&thead(&refs));
         let rows: Vec<(&str, Cell)> = vec![
-            (lang.t("类型", "Kind"), Box::new(move |e: &CatalogueEntry| kind_name(lang, e.model.spec.kind).to_string())),
-            (lang.t("领域", "Domain"), Box::new(move |e: &CatalogueEntry| domain_name(lang, &e.model.spec.domain))),
+            (lang.t("类型", "Kind"), Box::new(move |e: &CatalogueEntry| labels::model_kind(lang, e.model.spec.kind).to_string())),
+            (lang.t("领域", "Domain"), Box::new(move |e: &CatalogueEntry| labels::model_domain(lang, &e.model.spec.domain))),
             (lang.t("参数量（十亿）", "Parameters (B)"), Box::new(|e: &CatalogueEntry| format!("{:.1}", e.model.spec.parameters_b))),
             (lang.t("上下文（令牌）", "Context (tokens)"), Box::new(|e: &CatalogueEntry| e.model.spec.context_tokens.to_string())),
             (lang.t("许可", "Licence"), Box::new(|e: &CatalogueEntry| e.model.spec.licence.clone())),
@@ -209,7 +192,7 @@ async fn render(s: &AppState, lang: Lang, c: &crate::auth::Caller, compare: &[St
             (
                 lang.t("部署地区", "Regions deployed"),
                 Box::new(move |e: &CatalogueEntry| {
-                    e.deployments.iter().map(|d| region_label(s, lang, &d.region)).collect::<Vec<_>>().join(", ")
+                    e.deployments.iter().map(|d| labels::region_text(s, lang, &d.region)).collect::<Vec<_>>().join(", ")
                 }),
             ),
             (
@@ -250,14 +233,14 @@ async fn render(s: &AppState, lang: Lang, c: &crate::auth::Caller, compare: &[St
                 "<tr><td>{}</td><td><code>{}…</code></td><td>{}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td></tr>",
                 esc(&k.spec.name),
                 esc(&k.prefix),
-                lang.yuan(k.spec.budget.0 as f64 / 100.0),
-                lang.yuan(left.0 as f64 / 100.0),
+                lang.fen(k.spec.budget),
+                lang.fen(*left),
                 limit(k.spec.rpm),
                 limit(k.spec.tpm),
                 if k.spec.regions.is_empty() {
                     lang.t("不限", "anywhere").to_string()
                 } else {
-                    esc(&k.spec.regions.iter().map(|r| region_label(s, lang, r)).collect::<Vec<_>>().join(", "))
+                    esc(&k.spec.regions.iter().map(|r| labels::region_text(s, lang, r)).collect::<Vec<_>>().join(", "))
                 },
                 if k.revoked_ms.is_some() { lang.t("已吊销", "revoked") } else { lang.t("有效", "active") },
             );
@@ -308,9 +291,9 @@ async fn render(s: &AppState, lang: Lang, c: &crate::auth::Caller, compare: &[St
             body,
             r#"<div class="tiles"><div class="tile"><div class="v">{total_calls}</div><div class="t">{}</div></div><div class="tile"><div class="v">{}</div><div class="t">{}</div></div><div class="tile"><div class="v">{}</div><div class="t">{}</div></div></div>"#,
             lang.t("次调用", "calls"),
-            lang.yuan(total as f64 / 100.0),
+            lang.fen(suanli_core::money::Fen(total)),
             lang.t("费用", "charged"),
-            lang.yuan(voucher as f64 / 100.0),
+            lang.fen(suanli_core::money::Fen(voucher)),
             lang.t("其中算力券支付", "of it paid by vouchers"),
         );
         body.push_str(&thead(&[
@@ -336,9 +319,9 @@ async fn render(s: &AppState, lang: Lang, c: &crate::auth::Caller, compare: &[St
                 u.failed_calls,
                 u.input_tokens,
                 u.output_tokens,
-                lang.yuan(u.charge.0 as f64 / 100.0),
-                lang.yuan(u.voucher.0 as f64 / 100.0),
-                lang.yuan(u.cash.0 as f64 / 100.0),
+                lang.fen(u.charge),
+                lang.fen(u.voucher),
+                lang.fen(u.cash),
             );
         }
         body.push_str("</tbody></table></div>");

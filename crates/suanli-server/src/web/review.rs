@@ -83,7 +83,7 @@ fn facts(body: &mut String, lang: Lang, a: &Application, p: &ProgrammeSpec) {
         lang.t("申请金额", "Requested"),
         lang.fen(a.requested),
         lang.t("阶段", "Stage"),
-        super::incentives::stage_name(lang, a.stage),
+        super::labels::stage(lang, a.stage),
         lang.t("说明", "Why"),
         esc(&a.notes.join("；")),
     );

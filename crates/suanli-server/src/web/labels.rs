@@ -1,0 +1,499 @@
+//! Every code of the platform as the web UI writes it, in Chinese and English: states, kinds, billing rules, faults, grades, regions, accelerators, alerts and the engine's reasons; times in Asia/Shanghai and sums of money, each from one function.
+//!
+//! Pages call these and never print a code themselves, so a Chinese page shows no raw code in
+//! its text (ids may stay in `title` attributes for programs and for people who need them).
+
+use super::{Lang, esc};
+use crate::AppState;
+use suanli_core::centre::{CentreKind, PartnerStatus};
+use suanli_core::job::{Fault, JobKind, JobState};
+use suanli_core::money::Fen;
+use suanli_core::tenant::Role;
+use suanli_data::catalogue::RequestState;
+use suanli_data::{Grade, Kind, OpeningMode};
+use suanli_energy::alert::{Alert, AlertKind, Severity};
+use suanli_incentives::Stage;
+use suanli_ledger::records::ApplicationState;
+use suanli_ledger::voucher::ChargeRule;
+
+// ----- money -----
+
+impl Lang {
+    /// Every sum of money on a page — a bill, a balance, a price, an estimate — to the fen:
+    /// "¥2,131.07" (never rounded to 万).
+    pub fn fen(self, f: Fen) -> String {
+        let sign = if f.0 < 0 { "-" } else { "" };
+        let (yuan, fen) = (f.0.unsigned_abs() / 100, f.0.unsigned_abs() % 100);
+        format!("{sign}¥{}.{fen:02}", group(yuan as f64))
+    }
+
+    /// A sum given in yuan as text (the API's form, "2131.07"), to the fen; "-" if unreadable.
+    pub fn fen_str(self, yuan: &str) -> String {
+        Fen::parse_yuan(yuan.trim()).map_or_else(|_| "-".to_string(), |f| self.fen(f))
+    }
+
+    /// A city-wide total in a headline tile only (never a bill or a balance): 万 and 亿 in
+    /// Chinese, thousands separators in English.
+    pub fn headline_yuan(self, yuan: f64) -> String {
+        match self {
+            Lang::Zh if yuan.abs() >= 1e8 => format!("¥{:.2}亿", yuan / 1e8),
+            Lang::Zh if yuan.abs() >= 1e4 => format!("¥{:.1}万", yuan / 1e4),
+            _ => format!("¥{}", group(yuan)),
+        }
+    }
+}
+
+/// 1234567.8 -> "1,234,568".
+pub(super) fn group(x: f64) -> String {
+    let digits = format!("{:.0}", x.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if x < 0.0 { format!("-{out}") } else { out }
+}
+
+// ----- time -----
+
+/// Asia/Shanghai is UTC+8 all year (no daylight saving).
+pub const SHANGHAI_OFFSET_MS: i64 = 8 * 3_600_000;
+
+/// A moment as the whole web UI writes it: "2025-03-01 14:05:09 (UTC+8)".
+pub fn when(ms: Option<i64>) -> String {
+    ms.map_or("-".to_string(), |t| {
+        let s = suanli_core::time::format_rfc3339(t + SHANGHAI_OFFSET_MS);
+        format!("{} (UTC+8)", s.trim_end_matches('Z').replacen('T', " ", 1))
+    })
+}
+
+/// An RFC 3339 time in UTC ("…Z") inside an engine's text, rewritten by [`when`].
+fn shanghai(rfc3339: &str) -> String {
+    crate::api::energy::parse_rfc3339(rfc3339).map_or_else(|| rfc3339.to_string(), |ms| when(Some(ms)))
+}
+
+// ----- enums -----
+
+/// A status word of the platform in its string form (GB 40879 outcomes, the new-centre rule,
+/// lifecycle recommendations and the enums below by their codes); unknown words are shown as they
+/// are, escaped.
+pub(crate) fn state_name(lang: Lang, code: &str) -> String {
+    let zh = match code {
+        "pending" => "排队中",
+        "placed" => "已调度",
+        "running" => "运行中",
+        "succeeded" => "已完成",
+        "failed" => "失败",
+        "cancelled" => "已取消",
+        "keep" => "保留",
+        "retrofit" => "改造",
+        "merge" => "整合",
+        "retire" => "退出",
+        "grade1" => "1 级",
+        "grade2" => "2 级",
+        "grade3" => "3 级",
+        "does_not_meet" => "未达 3 级",
+        "not_graded" => "暂无评级",
+        "out_of_scope" => "不适用（边缘）",
+        "undecided" => "待定",
+        "pass" => "达标",
+        "fail" => "超标",
+        "not_applicable" => "不适用",
+        "partner" => "合作",
+        "applicant" => "申请中",
+        "suspended" => "暂停",
+        "cloud" => "云",
+        "intelligent-computing" => "智算中心",
+        "edge" => "边缘",
+        _ => return esc(code),
+    };
+    match lang {
+        Lang::Zh => zh.to_string(),
+        Lang::En => esc(&code.replace(['_', '-'], " ")),
+    }
+}
+
+pub fn job_state(lang: Lang, s: JobState) -> String {
+    state_name(lang, s.as_str())
+}
+
+pub fn centre_kind(lang: Lang, k: CentreKind) -> String {
+    state_name(lang, k.as_str())
+}
+
+pub fn partner_status(lang: Lang, p: PartnerStatus) -> String {
+    state_name(lang, p.as_str())
+}
+
+pub fn job_kind(lang: Lang, k: JobKind) -> &'static str {
+    match k {
+        JobKind::Training => lang.t("训练", "training"),
+        JobKind::Inference => lang.t("推理", "inference"),
+        JobKind::Batch => lang.t("批处理", "batch"),
+    }
+}
+
+/// Whose fault a failure was.
+pub fn fault(lang: Lang, f: Fault) -> &'static str {
+    match f {
+        Fault::Job => lang.t("作业自身", "the job itself"),
+        Fault::Centre => lang.t("算力中心", "the centre"),
+    }
+}
+
+/// A billing rule in words.
+pub fn charge_rule(lang: Lang, rule: ChargeRule) -> &'static str {
+    match rule {
+        ChargeRule::Completed => lang.t("已完成，按实际运行计费", "completed: billed for what it ran"),
+        ChargeRule::CancelledRan => lang.t("已取消，按已运行时长计费", "cancelled: billed for what it ran"),
+        ChargeRule::FailedRan => lang.t("作业自身失败，按已运行时长计费", "failed by the job itself: billed for what it ran"),
+        ChargeRule::CentreFault => lang.t("中心故障，不计费", "the centre's fault: not billed"),
+        ChargeRule::NeverRan => lang.t("未运行，不计费", "never ran: not billed"),
+    }
+}
+
+pub fn application_state(lang: Lang, s: ApplicationState) -> &'static str {
+    match s {
+        ApplicationState::Pending => lang.t("待审批", "pending"),
+        ApplicationState::Approved => lang.t("已批准", "approved"),
+        ApplicationState::Rejected => lang.t("已驳回", "rejected"),
+    }
+}
+
+pub fn role(lang: Lang, r: Role) -> &'static str {
+    match r {
+        Role::Operator => lang.t("运营方", "operator"),
+        Role::Provider => lang.t("算力服务商", "provider"),
+        Role::Tenant => lang.t("企业", "tenant"),
+        Role::Regulator => lang.t("监管方", "regulator"),
+        Role::Expert => lang.t("评审专家", "expert"),
+    }
+}
+
+/// A scheduling goal by its code.
+pub fn goal(lang: Lang, g: &str) -> &'static str {
+    match g {
+        "cheapest" => lang.t("最便宜", "Cheapest"),
+        "fastest" => lang.t("最快", "Fastest"),
+        "greenest" => lang.t("最低碳", "Greenest"),
+        _ => lang.t("均衡", "Balanced"),
+    }
+}
+
+/// An accelerator model by its catalogue name ("NVIDIA H800"), its id in the title.
+pub fn accelerator(s: &AppState, id: &str) -> String {
+    match s.catalogue.get(id) {
+        Some(a) => format!(r#"<span title="{}">{}</span>"#, esc(id), esc(&a.name)),
+        None => esc(id),
+    }
+}
+
+/// A region as people name it (西湖区 / Xihu District), its id kept in the title.
+pub fn region(s: &AppState, lang: Lang, id: &str) -> String {
+    match s.regions.get(id) {
+        Some(r) => format!(r#"<span title="{}">{}</span>"#, esc(id), esc(lang.name(&r.name_zh, &r.name_en))),
+        None => esc(id),
+    }
+}
+
+/// A region's name as plain text (for lists joined into one cell); its id if unknown.
+pub fn region_text(s: &AppState, lang: Lang, id: &str) -> String {
+    s.regions.get(id).map_or(id.to_string(), |r| lang.name(&r.name_zh, &r.name_en).to_string())
+}
+
+/// The overview's wider scopes (the city, the province, the delta, East China), as plain text.
+pub fn scope(lang: Lang, k: &str) -> String {
+    let zh = match k {
+        "hangzhou" => "杭州",
+        "zhejiang" => "浙江（杭州以外）",
+        "yrd" => "长三角（浙江以外）",
+        "east-china" => "华东其他",
+        _ => return k.to_string(),
+    };
+    let en = match k {
+        "hangzhou" => "Hangzhou",
+        "zhejiang" => "Zhejiang (outside Hangzhou)",
+        "yrd" => "Yangtze River Delta (outside Zhejiang)",
+        _ => "Rest of East China",
+    };
+    lang.t(zh, en).to_string()
+}
+
+// ----- models, data and incentives -----
+
+pub fn model_domain(lang: Lang, d: &str) -> String {
+    suanli_core::model::DOMAINS.iter().find(|(k, _, _)| *k == d).map_or(d.to_string(), |(_, zh, en)| lang.t(zh, en).to_string())
+}
+
+pub fn model_kind(lang: Lang, k: suanli_core::model::ModelKind) -> &'static str {
+    use suanli_core::model::ModelKind;
+    match k {
+        ModelKind::General => lang.t("通用", "General"),
+        ModelKind::Special => lang.t("专用", "Special"),
+    }
+}
+
+pub fn data_grade(lang: Lang, g: Grade) -> String {
+    match g {
+        Grade::Core => lang.t("核心数据", "Core data").into(),
+        Grade::Important => lang.t("重要数据", "Important data").into(),
+        Grade::General { level } => match lang {
+            Lang::Zh => format!("一般数据（{level} 级）"),
+            Lang::En => format!("General data (level {level})"),
+        },
+    }
+}
+
+pub fn opening_mode(lang: Lang, m: OpeningMode) -> &'static str {
+    match m {
+        OpeningMode::Unconditional => lang.t("无条件开放", "Open to all"),
+        OpeningMode::Conditional => lang.t("有条件开放", "Open on approval"),
+        OpeningMode::NotOpen => lang.t("不予开放", "Not open"),
+    }
+}
+
+pub fn data_domain(lang: Lang, d: &str) -> String {
+    suanli_data::catalogue::domain(d).map_or(d.to_string(), |(zh, en)| lang.t(zh, en).to_string())
+}
+
+/// A column's kind of personal data, if any.
+pub fn column_kind(lang: Lang, k: Option<Kind>) -> String {
+    match (k, lang) {
+        (None, _) => "-".into(),
+        (Some(k), Lang::Zh) => k.label_zh().into(),
+        (Some(k), Lang::En) => k.as_str().replace('_', " "),
+    }
+}
+
+pub fn data_request_state(lang: Lang, s: RequestState) -> &'static str {
+    match s {
+        RequestState::AwaitingSupplier => lang.t("待供应方审批", "awaiting the supplier"),
+        RequestState::AwaitingOperator => lang.t("待平台审批（重要数据）", "awaiting the operator (important data)"),
+        RequestState::Delivered => lang.t("已交付", "delivered"),
+        RequestState::Rejected => lang.t("已驳回", "rejected"),
+        RequestState::Expired => lang.t("已过期", "expired"),
+    }
+}
+
+/// An incentive application's stage.
+pub fn stage(lang: Lang, s: Stage) -> &'static str {
+    match s {
+        Stage::UnderReview => lang.t("评审中", "under review"),
+        Stage::Publicity => lang.t("公示中", "in publicity"),
+        Stage::NotSelected => lang.t("未入选", "not selected"),
+        Stage::Withdrawn => lang.t("因异议撤销", "withdrawn on objection"),
+        Stage::Superseded => lang.t("从优就高不重复，未予支持", "superseded (higher award kept)"),
+        Stage::Awarded => lang.t("已拨付", "awarded and paid"),
+    }
+}
+
+// ----- alerts -----
+
+pub fn severity(lang: Lang, s: Severity) -> &'static str {
+    match s {
+        Severity::Warning => lang.t("警告", "warning"),
+        Severity::Critical => lang.t("严重", "critical"),
+    }
+}
+
+/// An energy alert in words, from its typed form (times in UTC+8).
+pub fn alert(lang: Lang, a: &Alert) -> String {
+    let text = match (&a.alert, lang) {
+        (AlertKind::PueOverThreshold { label, kind, value, threshold, .. }, Lang::Zh) => {
+            let k = if *kind == suanli_energy::pue::PueKind::Annualised { "年化" } else { "阶段" };
+            format!("{k} {label} 为 {value:.2}，超过限值 {threshold:.2}")
+        }
+        (AlertKind::PueOverThreshold { label, kind, value, threshold, .. }, Lang::En) => {
+            let k = if *kind == suanli_energy::pue::PueKind::Annualised { "annualised" } else { "interim" };
+            format!("{k} {label} is {value:.2}, over the limit {threshold:.2}")
+        }
+        (AlertKind::MeterSilent { meter, last_seen_ms: None, .. }, _) => {
+            format!("{} {meter} {}", lang.t("电表", "meter"), lang.t("从未发送有效读数", "has never sent an accepted reading"))
+        }
+        (AlertKind::MeterSilent { meter, last_seen_ms, silent_for_ms }, _) => format!(
+            "{} {meter} {} {:.1} {}（{} {}）",
+            lang.t("电表", "meter"),
+            lang.t("已", "silent for"),
+            silent_for_ms.unwrap_or(0) as f64 / 3_600_000.0,
+            lang.t("小时无读数", "hours"),
+            lang.t("最后读数", "last reading"),
+            when(*last_seen_ms)
+        ),
+        (AlertKind::DataQuality { count, from_ms, .. }, Lang::Zh) => format!("自 {} 起收到 {count} 个数据质量问题", when(Some(*from_ms))),
+        (AlertKind::DataQuality { count, from_ms, .. }, Lang::En) => {
+            format!("{count} data-quality issues received since {}", when(Some(*from_ms)))
+        }
+    };
+    esc(&text)
+}
+
+// ----- the engine's reasons -----
+
+/// The engine's reasons (and the partner scores' reasons) in the forms they are written (`{}` marks a part that varies), with the
+/// Chinese for each (`{0}`, `{1}`… are those parts). The API keeps the English `reason`; the
+/// forms of the scheduler's misfits come from `Misfit::describe` itself.
+const REASONS: &[(&str, &str)] = &[
+    (
+        "cancelled: it waited for funds longer than the platform allows (top up or apply for vouchers, then submit again)",
+        "已取消：等待资金的时间超过平台允许的上限（请充值或申请算力券后重新提交）",
+    ),
+    ("cancelled by tenant: {}", "已由企业取消，原因：{0}"),
+    ("cancelled by tenant", "已由企业取消"),
+    ("cancelled by operator: {}", "已由运营方取消，原因：{0}"),
+    ("cancelled by operator", "已由运营方取消"),
+    ("no pools in the city", "全市暂无资源池"),
+    ("no feasible pool", "暂无满足要求的资源池"),
+    ("waiting for {} free accelerators in a feasible pool", "等待满足要求的资源池空出 {0} 张加速卡"),
+    (
+        "waiting for {} free accelerators: displaced by a job that gains more from the pool",
+        "等待 {0} 张空闲加速卡：资源池已让给收益更高的作业",
+    ),
+    (
+        "waiting for a better pool: the best free one scores ¥{}, a busy one ¥{}, and waiting costs about ¥{} an hour",
+        "等待更合适的资源池：空闲资源池中最优的综合成本为 ¥{0}，忙碌资源池为 ¥{1}，每等待一小时约折合 ¥{2}",
+    ),
+    (
+        "deferred {} h to a cleaner hour: the grid at {} is {}% cleaner then, within the deadline",
+        "推迟 {0} 小时到更清洁的时段：届时 {1} 电网的碳排放低 {2}%，仍在截止时间内",
+    ),
+    (
+        "reserved {} accelerators of {} from {} (later jobs backfill without delaying it)",
+        "已预留资源池 {1} 的 {0} 张加速卡，自 {2} 起（后续作业回填，不会推迟它）",
+    ),
+    ("centre {} stopped answering before the job started; it is placed again", "算力中心 {0} 在作业开始前失去响应，作业重新调度"),
+    (
+        "centre {} went silent while it ran; it starts again elsewhere (the lost run is not billed)",
+        "算力中心 {0} 在作业运行中失去响应，作业改在别处重新开始（丢失的运行不计费）",
+    ),
+    ("preempted by higher-priority job {}; it resumes with its progress kept", "被更高优先级的作业 {0} 抢占，恢复时保留进度"),
+    ("preempted by higher-priority job {}; it restarts when placed again", "被更高优先级的作业 {0} 抢占，再次调度时从头开始"),
+    (
+        "its lease ended and the {} policy gave its accelerators to another job; it resumes with its progress kept ({} s of work left here)",
+        "租期结束，{0} 策略将加速卡分给了其他作业；恢复时保留进度（此处尚余 {1} 秒工作量）",
+    ),
+    (
+        "its lease ended and it moved from {} ({}) to {} ({}): {} s left there against {} s here, {} s of checkpoint restore included",
+        "租期结束，作业从资源池 {0}（{1}）迁移到 {2}（{3}）：在新资源池尚需 {4} 秒，原资源池需 {5} 秒，含 {6} 秒检查点恢复",
+    ),
+    ("a {} lease on {} ({}) under the {} policy", "按 {3} 策略在资源池 {1}（{2}）上租用 {0} 秒"),
+    (
+        "waiting for its next time-sliced lease at centre {}, where its checkpoint is ({} runs so far)",
+        "等待在算力中心 {0}（检查点所在）的下一次分时租期（已运行 {1} 段）",
+    ),
+    // The compute-partner selection's reasons (suanli-incentives' partner scores).
+    ("measured PUE {} is above the limit {}", "实测 PUE {0} 高于限值 {1}"),
+    ("no measured PUE: the centre's energy is not metered on the platform", "无实测 PUE：该中心的能耗未接入平台计量"),
+    ("{}% of its runs failed by the centre's fault (at most {}%)", "{0}% 的运行因中心故障失败（上限 {1}%）"),
+    ("total {} is below the admission score {}", "总分 {0} 低于准入分 {1}"),
+];
+
+/// The parts of `text` that fill the `{}` of `form`, if `text` has that form.
+fn parts<'a>(form: &str, text: &'a str) -> Option<Vec<&'a str>> {
+    let pieces: Vec<&str> = form.split("{}").collect();
+    let mut rest = text.strip_prefix(pieces[0])?;
+    let mut out = Vec::new();
+    for (i, lit) in pieces.iter().enumerate().skip(1) {
+        let last = i == pieces.len() - 1;
+        let end = if last && lit.is_empty() {
+            rest.len()
+        } else if last {
+            rest.strip_suffix(lit).map(str::len)?
+        } else {
+            rest.find(lit)?
+        };
+        if end == 0 {
+            return None;
+        }
+        out.push(&rest[..end]);
+        rest = &rest[end + lit.len()..];
+    }
+    (rest.is_empty()).then_some(out)
+}
+
+/// A reason written by the platform in English (a job's, a partner score's) as HTML: in English as
+/// written (times in UTC+8); in Chinese from [`REASONS`] or the scheduler's misfits, else marked
+/// as the original English text.
+pub fn job_reason(lang: Lang, reason: &str) -> String {
+    use suanli_sched::Misfit;
+    let fill = |zh: &str, vals: &[&str]| {
+        vals.iter().enumerate().fold(zh.to_string(), |acc, (i, v)| {
+            let v = if v.ends_with('Z') && v.contains('T') { shanghai(v) } else { (*v).to_string() };
+            acc.replace(&format!("{{{i}}}"), &v)
+        })
+    };
+    let misfits = [
+        (Misfit::CentreNotPartner, "没有合作中心提供（申请中和暂停的中心不接作业）"),
+        (Misfit::ModelNotAccepted, "没有资源池的加速卡型号满足要求"),
+        (Misfit::TooSmall, "满足要求的型号中没有资源池有足够的加速卡容纳整组作业"),
+        (Misfit::TooExpensive, "满足要求的资源池价格都高于作业设定的每卡时最高价"),
+        (Misfit::TooFar, "满足要求的资源池都不在用户所在区域的时延要求之内"),
+    ];
+    let known = misfits
+        .iter()
+        .find(|(m, _)| m.describe() == reason)
+        .map(|(_, zh)| (zh.to_string(), Vec::new()))
+        .or_else(|| REASONS.iter().find_map(|(form, zh)| parts(form, reason).map(|v| (fill(zh, &v), v))));
+    match (lang, known) {
+        (Lang::Zh, Some((zh, _))) => format!(r#"<span class="reason" title="{}">{}</span>"#, esc(reason), esc(&zh)),
+        (Lang::Zh, None) => format!(r#"<span class="reason raw">{}<span lang="en">{}</span></span>"#, "（原文，未翻译）", esc(reason)),
+        (Lang::En, Some((_, vals))) => {
+            let text =
+                vals.iter().filter(|v| v.ends_with('Z') && v.contains('T')).fold(reason.to_string(), |t, v| t.replace(v, &shanghai(v)));
+            format!(r#"<span class="reason">{}</span>"#, esc(&text))
+        }
+        (Lang::En, None) => format!(r#"<span class="reason">{}</span>"#, esc(reason)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_is_to_the_fen_everywhere_but_headlines() {
+        assert_eq!(Lang::Zh.fen(Fen(213_107)), "¥2,131.07");
+        assert_eq!(Lang::En.fen(Fen(5)), "¥0.05");
+        assert_eq!(Lang::En.fen(Fen(-100_000_000)), "-¥1,000,000.00");
+        assert_eq!(Lang::Zh.fen_str("50000000"), "¥50,000,000.00");
+        assert_eq!(Lang::Zh.fen_str("1.13"), "¥1.13");
+        assert_eq!(Lang::Zh.headline_yuan(50_000_000.0), "¥5000.0万");
+        assert_eq!(Lang::Zh.headline_yuan(250_000_000.0), "¥2.50亿");
+        assert_eq!(Lang::En.headline_yuan(50_000_000.0), "¥50,000,000");
+    }
+
+    #[test]
+    fn times_are_in_shanghai() {
+        assert_eq!(when(Some(0)), "1970-01-01 08:00:00 (UTC+8)");
+        assert_eq!(when(None), "-");
+    }
+
+    #[test]
+    fn every_known_reason_reads_in_chinese() {
+        let cases = [
+            ("waiting for 8 free accelerators in a feasible pool", "等待满足要求的资源池空出 8 张加速卡"),
+            ("cancelled by tenant: wrong data", "已由企业取消，原因：wrong data"),
+            ("cancelled by operator", "已由运营方取消"),
+            (
+                "reserved 8 accelerators of pool_1 from 1970-01-01T00:00:00Z (later jobs backfill without delaying it)",
+                "1970-01-01 08:00:00 (UTC+8)",
+            ),
+            (suanli_sched::Misfit::TooFar.describe(), "时延"),
+            (
+                "waiting for a better pool: the best free one scores ¥120, a busy one ¥80, and waiting costs about ¥5 an hour",
+                "空闲资源池中最优的综合成本为 ¥120",
+            ),
+        ];
+        for (en, zh) in cases {
+            let out = job_reason(Lang::Zh, en);
+            assert!(out.contains(zh), "{en} -> {out}");
+            assert!(!out.contains("原文"), "{en} -> {out}");
+        }
+        assert!(job_reason(Lang::Zh, "node exploded").contains("原文"));
+        assert!(
+            job_reason(Lang::En, "reserved 8 accelerators of p from 1970-01-01T00:00:00Z (later jobs backfill without delaying it)")
+                .contains("08:00:00 (UTC+8)")
+        );
+    }
+}
