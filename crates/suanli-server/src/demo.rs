@@ -455,6 +455,10 @@ pub async fn job_stream(s: AppState, seed: u64) -> anyhow::Result<()> {
     loop {
         let gap = generator.next_gap_s();
         tokio::time::sleep(std::time::Duration::from_secs_f64(gap.min(120.0))).await;
+        // Only the leader's stream submits: a follower's writes would be refused.
+        if !s.fence.leads() {
+            continue;
+        }
         n += 1;
         let tenant = &tenants[generator.rng.random_range(0..tenants.len())];
         let spec = generator.spec(n, &tenant.region);
@@ -645,6 +649,10 @@ pub async fn telemetry_stream(s: AppState) -> anyhow::Result<()> {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        // Only the leader's meters report: a follower's readings would be refused.
+        if !s.fence.leads() {
+            continue;
+        }
         let now = s.ids.now_ms();
         let ts = now.div_euclid(60_000) * 60_000;
         for (centre, m) in &live {

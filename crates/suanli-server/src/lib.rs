@@ -422,6 +422,10 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl std::future::Future<Output =
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}");
     state.fence.advertise(cfg.advertise_url.clone().unwrap_or_else(|| url.clone()));
+    if state.fence.leads() {
+        // Say where it serves now, not at the next renewal, so followers can relay at once.
+        state.store.lease_attempt(&state.fence).await;
+    }
     if cfg.demo {
         if cfg.demo_energy_days > 0 {
             println!("seeding the demo city with {} days of energy telemetry…", cfg.demo_energy_days);

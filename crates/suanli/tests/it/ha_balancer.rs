@@ -82,6 +82,14 @@ async fn until_answered(what: &str, send: impl Fn() -> reqwest::RequestBuilder) 
     }
 }
 
+/// A read through the balancer, retried while no replica can answer it (a follower that does
+/// not know the leader yet answers 503 `not_leader`).
+async fn read(http: &reqwest::Client, url: &str, token: &str) -> Value {
+    let (s, v, _) = until_answered(url, || http.get(url).bearer_auth(token)).await;
+    assert_eq!(s, StatusCode::OK, "{url}: {v}");
+    v
+}
+
 /// What the load had acknowledged.
 #[derive(Default)]
 struct Acknowledged {
@@ -118,15 +126,14 @@ async fn ha_three_replicas_behind_haproxy_lose_nothing_over_five_leader_kills() 
     let (tenant, operator, provider) =
         (tenant_token(dir.path()), tokens["operator"].as_str().unwrap(), tokens["provider"].as_str().unwrap());
     let http = reqwest::Client::new();
-    let me = http.get(format!("{}/api/v1/me", lb.url)).bearer_auth(&tenant).send().await.unwrap().json::<Value>().await.unwrap();
+    let me = read(&http, &format!("{}/api/v1/me", lb.url), &tenant).await;
     let tenant_id = me["tenant_id"].as_str().unwrap().to_string();
     // Money moves between two other tenants, so the jobs' bills never meet it.
-    let all: Value =
-        http.get(format!("{}/api/v1/tenants?limit=1000", lb.url)).bearer_auth(operator).send().await.unwrap().json().await.unwrap();
+    let all = read(&http, &format!("{}/api/v1/tenants?limit=1000", lb.url), operator).await;
     let others: Vec<&str> =
         all["items"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).filter(|t| *t != tenant_id).collect();
     let (payer, payee) = (suanli_ledger::chart::cash(others[0]).id.to_hex(), suanli_ledger::chart::cash(others[1]).id.to_hex());
-    let pme = http.get(format!("{}/api/v1/me", lb.url)).bearer_auth(provider).send().await.unwrap().json::<Value>().await.unwrap();
+    let pme = read(&http, &format!("{}/api/v1/me", lb.url), provider).await;
     // A centre of its own for the readings, so the demo's telemetry never meets them.
     let body = json!({"provider_id": pme["provider_id"], "name": "容灾测试中心", "name_en": "Failover test centre", "kind": "cloud",
         "region": "hz-qiantang", "commissioned": "2024-06-01", "declared_pue": 1.3, "racks": 200});
@@ -292,8 +299,7 @@ async fn ha_three_replicas_behind_haproxy_lose_nothing_over_five_leader_kills() 
         acked.readings,
         acked.readings_sent
     );
-    let verify: Value =
-        http.get(format!("{}/api/v1/ledger/verify", lb.url)).bearer_auth(operator).send().await.unwrap().json().await.unwrap();
+    let verify = read(&http, &format!("{}/api/v1/ledger/verify", lb.url), operator).await;
     assert_eq!(verify["ok"], true, "{verify}");
     eprintln!(
         "acknowledged through the balancer: {} jobs ({placed} placed once each), {} transfers, {} readings; ledger verified",
