@@ -7,8 +7,9 @@
 //! committed in the order they are taken, and a reader that has seen n has seen every job
 //! written under a smaller number. On SQLite the single writer gives the same order.
 
+use crate::ledger::sql_text;
 use crate::rows::{self, job_from_row};
-use crate::{Store, StoreResult, WriteTx};
+use crate::{Dialect, Store, StoreResult, WriteTx};
 use sqlx::{AssertSqlSafe, Row};
 use std::collections::HashSet;
 use std::fmt::Write;
@@ -69,25 +70,54 @@ pub struct EndRow<'a> {
     pub reason: Option<String>,
 }
 
-/// `(VALUES (…), (…))` with `rows` rows of the given cells after `first` parameters; a cell is
-/// `$` (a parameter) or `#` (a BIGINT parameter, cast so PostgreSQL types it).
-fn values(rows: usize, cells: &str, first: usize) -> String {
-    let mut sql = String::with_capacity(rows * cells.len() * 12);
-    let mut n = first;
-    sql.push_str("(VALUES ");
-    for r in 0..rows {
-        sql.push_str(if r == 0 { "(" } else { ",(" });
-        for (c, kind) in cells.chars().enumerate() {
-            n += 1;
-            let _ = match kind {
-                '#' => write!(sql, "{}CAST(${n} AS BIGINT)", if c == 0 { "" } else { "," }),
-                _ => write!(sql, "{}${n}", if c == 0 { "" } else { "," }),
-            };
+/// One cell of a batched statement's rows.
+enum Cell {
+    Text(Option<String>),
+    Int(Option<i64>),
+}
+
+/// The query `sql` with `{v}` replaced by `(VALUES (…), (…)) AS v` holding `rows`, `{state}`
+/// by the jobs' state column, and `$1` bound to `seq`. On PostgreSQL every cell is a parameter (integers cast so it types them); on
+/// SQLite every cell is written as a literal, because sqlx's SQLite driver slows with a
+/// statement's parameters (a first round over 100,000 jobs took minutes with 2,500 of them per
+/// statement). Literals are numbers, NULL, or text through `sql_text`.
+fn batch(dialect: Dialect, sql: &str, seq: i64, rows: Vec<Vec<Cell>>) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+    let mut v = String::with_capacity(rows.len() * 64);
+    let mut binds = Vec::new();
+    v.push_str("(VALUES ");
+    for (r, row) in rows.into_iter().enumerate() {
+        v.push_str(if r == 0 { "(" } else { ",(" });
+        for (c, cell) in row.into_iter().enumerate() {
+            if c > 0 {
+                v.push(',');
+            }
+            match (dialect, &cell) {
+                (Dialect::Sqlite, Cell::Text(t)) => v.push_str(&t.as_deref().map_or_else(|| "NULL".to_string(), sql_text)),
+                (Dialect::Sqlite, Cell::Int(i)) => v.push_str(&i.map_or_else(|| "NULL".to_string(), |i| i.to_string())),
+                (Dialect::Postgres, Cell::Text(_)) => {
+                    let _ = write!(v, "${}", binds.len() + 2);
+                    binds.push(cell);
+                }
+                (Dialect::Postgres, Cell::Int(_)) => {
+                    let _ = write!(v, "CAST(${} AS BIGINT)", binds.len() + 2);
+                    binds.push(cell);
+                }
+            }
         }
-        sql.push(')');
+        v.push(')');
     }
-    sql.push_str(") AS v");
-    sql
+    v.push_str(") AS v");
+    // On SQLite the state test must not use an index: its planner would then walk every job in
+    // that state for each statement (quadratic over a round) instead of finding each by id.
+    let state = if dialect == Dialect::Sqlite { "+jobs.state" } else { "jobs.state" };
+    let mut q = sqlx::query(AssertSqlSafe(sql.replace("{v}", &v).replace("{state}", state))).bind(seq);
+    for b in binds {
+        q = match b {
+            Cell::Text(t) => q.bind(t),
+            Cell::Int(i) => q.bind(i),
+        };
+    }
+    q
 }
 
 impl WriteTx<'_> {
@@ -113,20 +143,25 @@ impl WriteTx<'_> {
         }
         let seq = self.job_change_seq().await?;
         for chunk in placements.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
+            let rows = chunk
+                .iter()
+                .map(|p| {
+                    vec![
+                        Cell::Text(Some(p.id.to_string())),
+                        Cell::Text(Some(p.pool.to_string())),
+                        Cell::Text(Some(p.centre.to_string())),
+                        Cell::Int(Some(p.placed_ms)),
+                        Cell::Text(Some(p.explanation.clone())),
+                    ]
+                })
+                .collect();
+            let q = batch(
+                self.dialect,
                 "UPDATE jobs SET state = 'placed', pool_id = v.column2, centre_id = v.column3, placed_ms = v.column4, reason = NULL, \
-                 explain_json = v.column5, change_seq = $1 FROM {} WHERE jobs.id = v.column1 AND jobs.state = 'pending' RETURNING id",
-                values(chunk.len(), "$$$#$", 1)
+                 explain_json = v.column5, change_seq = $1 FROM {v} WHERE jobs.id = v.column1 AND {state} = 'pending' RETURNING id",
+                seq,
+                rows,
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(seq);
-            for p in chunk {
-                q = q
-                    .bind(p.id.to_string())
-                    .bind(p.pool.to_string())
-                    .bind(p.centre.to_string())
-                    .bind(p.placed_ms)
-                    .bind(p.explanation.clone());
-            }
             for r in q.fetch_all(&mut *self.tx).await? {
                 placed.insert(rows::parse_id(r.try_get::<String, _>(0)?)?);
             }
@@ -141,15 +176,16 @@ impl WriteTx<'_> {
         }
         let seq = self.job_change_seq().await?;
         for chunk in reasons.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "UPDATE jobs SET reason = v.column2, change_seq = $1 FROM {} WHERE jobs.id = v.column1 AND jobs.state = 'pending'",
-                values(chunk.len(), "$$", 1)
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(seq);
-            for (id, reason) in chunk {
-                q = q.bind(id.to_string()).bind(reason.to_string());
-            }
-            q.execute(&mut *self.tx).await?;
+            let rows =
+                chunk.iter().map(|(id, reason)| vec![Cell::Text(Some(id.to_string())), Cell::Text(Some(reason.to_string()))]).collect();
+            batch(
+                self.dialect,
+                "UPDATE jobs SET reason = v.column2, change_seq = $1 FROM {v} WHERE jobs.id = v.column1 AND {state} = 'pending'",
+                seq,
+                rows,
+            )
+            .execute(&mut *self.tx)
+            .await?;
         }
         Ok(())
     }
@@ -163,15 +199,14 @@ impl WriteTx<'_> {
         }
         let seq = self.job_change_seq().await?;
         for chunk in starts.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "UPDATE jobs SET state = 'running', started_ms = v.column2, change_seq = $1 FROM {} \
-                 WHERE jobs.id = v.column1 AND jobs.state = 'placed' RETURNING id",
-                values(chunk.len(), "$#", 1)
+            let rows = chunk.iter().map(|(id, at)| vec![Cell::Text(Some(id.to_string())), Cell::Int(Some(*at))]).collect();
+            let q = batch(
+                self.dialect,
+                "UPDATE jobs SET state = 'running', started_ms = v.column2, change_seq = $1 FROM {v} \
+                 WHERE jobs.id = v.column1 AND {state} = 'placed' RETURNING id",
+                seq,
+                rows,
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(seq);
-            for (id, at) in chunk {
-                q = q.bind(id.to_string()).bind(*at);
-            }
             for r in q.fetch_all(&mut *self.tx).await? {
                 started.insert(rows::parse_id(r.try_get::<String, _>(0)?)?);
             }
@@ -188,22 +223,27 @@ impl WriteTx<'_> {
         }
         let seq = self.job_change_seq().await?;
         for chunk in ends.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
+            let rows = chunk
+                .iter()
+                .map(|e| {
+                    vec![
+                        Cell::Text(Some(e.id.to_string())),
+                        Cell::Text(Some(if e.failed { "failed" } else { "succeeded" }.to_string())),
+                        Cell::Int(Some(e.finished_ms)),
+                        Cell::Int(Some(e.usage_s)),
+                        Cell::Int(Some(e.cost_fen)),
+                        Cell::Text(e.fault.map(|f| f.as_str().to_string())),
+                        Cell::Text(e.reason.clone()),
+                    ]
+                })
+                .collect();
+            let q = batch(
+                self.dialect,
                 "UPDATE jobs SET state = v.column2, finished_ms = v.column3, usage_s = v.column4, cost_fen = v.column5, fault = v.column6, \
-                 reason = v.column7, change_seq = $1 FROM {} WHERE jobs.id = v.column1 AND jobs.state = 'running' RETURNING id",
-                values(chunk.len(), "$$###$$", 1)
+                 reason = v.column7, change_seq = $1 FROM {v} WHERE jobs.id = v.column1 AND {state} = 'running' RETURNING id",
+                seq,
+                rows,
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(seq);
-            for e in chunk {
-                q = q
-                    .bind(e.id.to_string())
-                    .bind(if e.failed { "failed" } else { "succeeded" })
-                    .bind(e.finished_ms)
-                    .bind(e.usage_s)
-                    .bind(e.cost_fen)
-                    .bind(e.fault.map(|f| f.as_str().to_string()))
-                    .bind(e.reason.clone());
-            }
             for r in q.fetch_all(&mut *self.tx).await? {
                 ended.insert(rows::parse_id(r.try_get::<String, _>(0)?)?);
             }
