@@ -118,6 +118,11 @@ impl Store {
         Store { fence: Some(fence), ..self.clone() }
     }
 
+    /// The lease term this store's replica believes it holds or last held (0 unfenced).
+    pub fn fence_term(&self) -> i64 {
+        self.fence.as_ref().map_or(0, |f| f.term())
+    }
+
     /// Whether this store's replica may write now: unfenced stores always may.
     pub fn leads(&self) -> bool {
         self.fence.as_ref().is_none_or(|f| f.leads())

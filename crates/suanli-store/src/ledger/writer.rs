@@ -47,6 +47,9 @@ pub(super) struct Writer {
     programmes: HashMap<ProgrammeId, KnownProgramme>,
     clock: Arc<dyn Clock>,
     stats: Arc<Stats>,
+    /// The lease term under which the ledger was last loaded (0 on an unfenced store): a replica
+    /// that leads under another term reloads before deciding, because another may have written.
+    loaded_term: i64,
 }
 
 /// Requests decided in memory whose commit has not started: the next group to write.
@@ -76,9 +79,10 @@ struct Writing {
 impl Writer {
     /// The writer over the ledger as the store holds it.
     pub(super) async fn load(store: Store, clock: Arc<dyn Clock>, stats: Arc<Stats>) -> StoreResult<Writer> {
+        let loaded_term = store.fence_term();
         let (ledger, owners) = store.ledger_load().await?;
         let programmes = known_programmes(&store).await?;
-        Ok(Writer { store, ledger, owners, programmes, clock, stats })
+        Ok(Writer { store, ledger, owners, programmes, clock, stats, loaded_term })
     }
 
     /// Decides requests as they come and commits them in groups, deciding the next group while
@@ -127,7 +131,9 @@ impl Writer {
                                 Err(_) => break,
                             }
                         }
-                        if writing.is_none() && batch.is_none() && self.stats.stale.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                        // Another term: another replica may have written since this one loaded.
+                        let new_term = self.store.fence_term() != self.loaded_term;
+                        if writing.is_none() && batch.is_none() && (new_term || self.stats.stale.swap(false, std::sync::atomic::Ordering::SeqCst)) {
                             self.reload().await;
                         }
                         self.decide(group, &mut batch);
@@ -136,7 +142,7 @@ impl Writer {
                 },
                 _ = tick.tick() => {
                     if writing.is_none() && batch.is_none() {
-                        if self.stats.stale.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                        if self.store.fence_term() != self.loaded_term || self.stats.stale.swap(false, std::sync::atomic::Ordering::SeqCst) {
                             self.reload().await;
                         }
                         self.expire().await;
@@ -476,6 +482,8 @@ impl Writer {
 
     async fn reload(&mut self) {
         loop {
+            // The term before the read: a change during it is seen at the next decision.
+            let term = self.store.fence_term();
             let loaded = match self.store.ledger_load().await {
                 Ok(l) => known_programmes(&self.store).await.map(|p| (l, p)),
                 Err(e) => Err(e),
@@ -485,6 +493,7 @@ impl Writer {
                     self.ledger = ledger;
                     self.owners = owners;
                     self.programmes = programmes;
+                    self.loaded_term = term;
                     return;
                 }
                 Err(e) => {
