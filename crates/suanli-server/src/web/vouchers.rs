@@ -1,0 +1,242 @@
+//! The vouchers page: the programme's money, the operator's applications to decide, a tenant's balance, its own applications and the form to apply.
+
+use super::*;
+
+/// `GET /vouchers`: the programme's money; for the operator the applications to decide, for a
+/// tenant its balance and the form to apply.
+pub async fn vouchers_page(State(s): State<AppState>, Query(q): Query<VouchersQuery>, headers: HeaderMap) -> Response {
+    match gate(&s, &LangQuery { lang: q.lang }, &headers).await {
+        Ok((lang, set, c)) => {
+            let done = match q.done.as_deref() {
+                Some("applied") => Some(lang.t("申请已提交。", "Application submitted.")),
+                Some("approved") => Some(lang.t("已批准。", "Approved.")),
+                Some("rejected") => Some(lang.t("已驳回。", "Rejected.")),
+                _ => None,
+            };
+            with_cookie(Html(render_vouchers(&s, lang, &c, &notice(done, false), None).await).into_response(), set)
+        }
+        Err(r) => r,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct VouchersQuery {
+    pub lang: Option<String>,
+    /// What the last form did (after its redirect): `applied`, `approved` or `rejected`.
+    pub done: Option<String>,
+}
+
+async fn render_vouchers(s: &AppState, lang: Lang, c: &Caller, notice_html: &str, kept: Option<&ApplyForm>) -> String {
+    use suanli_core::tenant::Role;
+    let mut body = format!("<h1>{}</h1>", lang.t("算力券", "Compute vouchers"));
+    body.push_str(notice_html);
+    if let Ok(Some(p)) = s.store.programme_open_at(s.ids.now_ms()).await
+        && let Ok(o) = crate::api::vouchers::programme_out(s, &p).await
+    {
+        let _ = write!(
+            body,
+            r#"<section class="tiles"><div class="tile"><div class="t">{}</div><div class="v">{}</div><progress value="{:.4}" max="1" aria-label="spent">{:.1}%</progress><div class="t">{} {}</div></div><div class="tile"><div class="t">{}</div><div class="v">{}</div><div class="t">{} {}</div></div></section>"#,
+            esc(&o.name),
+            lang.fen_str(&o.spent),
+            o.spent_share,
+            o.spent_share * 100.0,
+            lang.t("预算", "budget"),
+            lang.fen_str(&o.budget),
+            lang.t("已发放", "Issued"),
+            lang.fen_str(&o.issued),
+            lang.t("剩余", "remaining"),
+            lang.fen_str(&o.remaining),
+        );
+    }
+    match c.role() {
+        Role::Tenant => {
+            if let Some(t) = &c.0.tenant_id
+                && let Ok(b) = crate::api::vouchers::balance_of(s, t).await
+            {
+                let _ = write!(
+                    body,
+                    "<h2>{}</h2><div class='scroll'><table><tbody><tr><th scope=\"row\">{}</th><td>{}</td></tr><tr><th scope=\"row\">{}</th><td>{}</td></tr><tr><th scope=\"row\">{}</th><td>{}</td></tr></tbody></table></div>",
+                    lang.t("我的余额", "My balance"),
+                    lang.t("算力券可用", "Vouchers available"),
+                    lang.fen_str(&b.voucher_available),
+                    lang.t("现金可用", "Cash available"),
+                    lang.fen_str(&b.cash_available),
+                    lang.t("欠费", "Outstanding"),
+                    lang.fen_str(&b.outstanding),
+                );
+            }
+            let _ = write!(
+                body,
+                r#"<h2>{h}</h2><form method="post" action="/vouchers/apply"><label for="amount">{a}</label><input id="amount" name="amount" inputmode="decimal" required value="{av}"><label for="purpose">{p}</label><input id="purpose" name="purpose" required maxlength="500" value="{pv}"><p><button type="submit">{b}</button></p></form>"#,
+                h = lang.t("申请算力券", "Apply for vouchers"),
+                a = lang.t("金额（元）", "Amount (yuan)"),
+                p = lang.t("用途", "Purpose"),
+                b = lang.t("提交申请", "Apply"),
+                av = esc(kept.map_or("", |k| k.amount.as_str())),
+                pv = esc(kept.map_or("", |k| k.purpose.as_str())),
+            );
+            if let Some(t) = &c.0.tenant_id {
+                body.push_str(&my_applications(s, lang, t).await);
+                body.push_str(&insight::tenant_bills(s, lang, t).await);
+            }
+        }
+        Role::Operator | Role::Regulator => {
+            let apps = s.store.applications(None, Some(suanli_ledger::records::ApplicationState::Pending), 100).await.unwrap_or_default();
+            body.push_str(&format!("<h2>{}</h2>", esc(lang.t("待审批的申请", "Applications to decide"))));
+            body.push_str(&thead(&[
+                lang.t("企业", "Enterprise"),
+                lang.t("申请金额", "Requested"),
+                lang.t("用途", "Purpose"),
+                lang.t("决定", "Decision"),
+            ]));
+            for a in &apps {
+                let name = s.store.tenant(&a.tenant_id).await.ok().flatten().map_or_else(|| a.tenant_id.to_string(), |t| t.name);
+                let actions = if c.role() == Role::Operator {
+                    format!(
+                        r#"<form method="post" action="/vouchers/applications/{id}/approve"><button type="submit" aria-label="{al} {n}">{ap}</button></form> <form method="post" action="/vouchers/applications/{id}/reject"><label for="r-{id}">{rl}</label><input id="r-{id}" name="reason" required><button type="submit">{rj}</button></form>"#,
+                        id = esc(a.id.as_str()),
+                        al = lang.t("批准", "Approve"),
+                        n = esc(&name),
+                        ap = lang.t("批准", "Approve"),
+                        rl = lang.t("驳回理由", "Reason to reject"),
+                        rj = lang.t("驳回", "Reject"),
+                    )
+                } else {
+                    "-".to_string()
+                };
+                let _ = write!(
+                    body,
+                    r#"<tr><td>{}</td><td>{}</td><td class="user-text">{}</td><td>{actions}</td></tr>"#,
+                    esc(&name),
+                    lang.fen(a.requested),
+                    esc(&a.purpose)
+                );
+            }
+            body.push_str("</tbody></table></div>");
+            body.push_str(&insight::spending(s, lang).await);
+        }
+        Role::Provider => {
+            if let Some(p) = &c.0.provider_id {
+                body.push_str(&insight::provider_earnings(s, lang, p).await);
+            }
+        }
+        Role::Expert => {}
+    }
+    page(lang, lang.t("算力券", "Compute vouchers"), Some(c), &body)
+}
+
+/// A tenant's own voucher applications with their state and, once decided, the reason.
+async fn my_applications(s: &AppState, lang: Lang, t: &suanli_core::id::TenantId) -> String {
+    let apps = s.store.applications(Some(t), None, 20).await.unwrap_or_default();
+    let mut out = format!("<h2>{}</h2>", lang.t("我的申请", "My applications"));
+    out.push_str(&thead_id(
+        "my-applications",
+        &[
+            lang.t("提交时间", "Submitted"),
+            lang.t("申请金额", "Requested"),
+            lang.t("用途", "Purpose"),
+            lang.t("状态", "State"),
+            lang.t("批准金额", "Approved"),
+            lang.t("审批说明", "Decision note"),
+        ],
+    ));
+    for a in &apps {
+        let _ = write!(
+            out,
+            r#"<tr><td>{}</td><td>{}</td><td class="user-text">{}</td><td data-state="{}">{}</td><td>{}</td><td class="user-text">{}</td></tr>"#,
+            labels::when(Some(a.created_ms)),
+            lang.fen(a.requested),
+            esc(&a.purpose),
+            a.state.as_str(),
+            labels::application_state(lang, a.state),
+            a.approved.map_or("-".into(), |f| lang.fen(f)),
+            esc(a.decision_reason.as_deref().unwrap_or("-")),
+        );
+    }
+    if apps.is_empty() {
+        let _ = write!(out, r#"<tr><td colspan="6">{}</td></tr>"#, lang.t("尚无申请。", "No applications yet."));
+    }
+    out.push_str("</tbody></table></div>");
+    out
+}
+
+#[derive(Debug, Deserialize)]
+struct ApplyForm {
+    amount: String,
+    purpose: String,
+}
+
+/// `POST /vouchers/apply` (form): a tenant applies.
+pub async fn apply(State(s): State<AppState>, headers: HeaderMap, body: String) -> Response {
+    let (lang, _, c) = match gate(&s, &LangQuery { lang: None }, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let result = async {
+        let t =
+            c.0.tenant_id
+                .clone()
+                .filter(|_| c.role() == suanli_core::tenant::Role::Tenant)
+                .ok_or_else(|| crate::error::ApiError::new(suanli_core::ErrorCode::Forbidden, "only tenants apply"))?;
+        let f = serde_urlencoded::from_str::<ApplyForm>(&body)
+            .map_err(|e| crate::error::ApiError::new(suanli_core::ErrorCode::InvalidBody, e.to_string()))?;
+        let amount = suanli_core::Fen::parse_positive("amount", &f.amount)?;
+        crate::api::vouchers::apply_for(&s, &c.0.actor(), t, amount, &f.purpose, None).await
+    }
+    .await;
+    match result {
+        Ok(_) => Redirect::to("/vouchers?done=applied").into_response(),
+        Err(e) => {
+            // The error beside the form, which keeps what was typed.
+            let kept = serde_urlencoded::from_str::<ApplyForm>(&body).ok();
+            (StatusCode::UNPROCESSABLE_ENTITY, Html(render_vouchers(&s, lang, &c, &error_notice(lang, &e), kept.as_ref()).await))
+                .into_response()
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RejectForm {
+    reason: String,
+}
+
+/// `POST /vouchers/applications/{id}/approve|reject` (form): the operator decides.
+pub async fn decide(
+    State(s): State<AppState>,
+    axum::extract::Path((id, what)): axum::extract::Path<(String, String)>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let (lang, _, c) = match gate(&s, &LangQuery { lang: None }, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let result = async {
+        c.require(&[suanli_core::tenant::Role::Operator])?;
+        let id = suanli_core::id::ApplicationId::parse(&id)?;
+        let a = s
+            .store
+            .application(&id)
+            .await?
+            .ok_or_else(|| crate::error::ApiError::new(suanli_core::ErrorCode::ApplicationNotFound, format!("no application {id}")))?;
+        if a.state != suanli_ledger::records::ApplicationState::Pending {
+            return Err(crate::error::ApiError::new(suanli_core::ErrorCode::ApplicationDecided, "already decided"));
+        }
+        match what.as_str() {
+            "approve" => crate::api::vouchers::issue(&s, &a, a.requested, None, &c.0.actor()).await.map(|_| "approved"),
+            "reject" => {
+                let f = serde_urlencoded::from_str::<RejectForm>(&body)
+                    .map_err(|e| crate::error::ApiError::new(suanli_core::ErrorCode::InvalidBody, e.to_string()))?;
+                crate::api::vouchers::reject_application(&s, &a, &f.reason, &c.0.actor()).await.map(|_| "rejected")
+            }
+            _ => Err(crate::error::ApiError::new(suanli_core::ErrorCode::NotFound, "no such decision")),
+        }
+    }
+    .await;
+    match result {
+        Ok(done) => Redirect::to(&format!("/vouchers?done={done}")).into_response(),
+        Err(e) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, Html(render_vouchers(&s, lang, &c, &error_notice(lang, &e), None).await)).into_response()
+        }
+    }
+}
