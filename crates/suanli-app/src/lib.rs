@@ -14,6 +14,7 @@ pub mod models;
 pub mod money;
 pub mod partners;
 pub mod registry;
+pub mod vouchers;
 
 pub use backends::{BackendUrl, Backends};
 pub use caller::Caller;
@@ -24,3 +25,4 @@ pub use models::Models;
 pub use money::Money;
 pub use partners::Partners;
 pub use registry::Registry;
+pub use vouchers::Vouchers;

@@ -73,9 +73,7 @@ impl Money {
     /// land in the period) and its data sets' deliveries, with one transfer paying it what the
     /// vouchers and tenants paid, committed together.
     pub async fn settle(&self, caller: &Caller, provider: &ProviderId, from: UnixMs, to: UnixMs) -> Result<Statement, StoreError> {
-        if !matches!(caller, Caller::Operator { .. }) {
-            return Err(err(ErrorCode::Forbidden, "providers are settled by the platform's operator"));
-        }
+        crate::vouchers::operator_only(caller, "settling providers")?;
         self.store.provider(provider).await?.ok_or_else(|| err(ErrorCode::ProviderNotFound, format!("no provider {provider}")))?;
         if from >= to {
             return Err(err(ErrorCode::InvalidPeriod, "the period is empty"));
@@ -192,17 +190,17 @@ impl Money {
                 bad_bills.insert(b.id.to_string());
                 r.mismatches.push(Mismatch { subject: b.job_id.to_string(), bill_id: Some(b.id.to_string()), problem });
             };
+            // At the price the bill was charged at (a pool's price may have changed since).
             let metered = match (&job, b.pool_id.as_ref().and_then(|p| pools.get(p.as_str()))) {
-                (Some(j), Some(pool)) => {
-                    Fen::charge(pool.price_per_hour, j.spec.accelerators, j.usage_s.unwrap_or(0), pool.partner_discount_pct)
-                }
+                (Some(j), Some(_)) => Fen::charge(b.price_per_hour, j.spec.accelerators, j.usage_s.unwrap_or(0), b.discount_pct),
                 _ => Fen::ZERO,
             };
-            // A time-sliced job's earlier runs are charged in full, each at its own pool's price.
+            // A time-sliced job's earlier runs are charged in full, each at what it cost when it stopped.
             let mut segments_charge = 0;
             for seg in self.store.job_segments(&b.job_id).await? {
-                let (Some(j), Some(pool)) = (&job, pools.get(seg.pool_id.as_str())) else { continue };
-                segments_charge += Fen::charge(pool.price_per_hour, j.spec.accelerators, seg.usage_s, pool.partner_discount_pct).0;
+                if job.is_some() && pools.contains_key(seg.pool_id.as_str()) {
+                    segments_charge += seg.cost.0;
+                }
             }
             let expected = Fen(segments_charge + b.rule.charge(metered).0);
             if expected != b.charge {

@@ -1,11 +1,12 @@
-//! The registry's changes after creation: a compute provider's enterprise registration (credit code, district, SME flag) — what incentive programmes judge a provider on — corrected or completed by the operator, validated whole before anything is written, and audited with what it was and what it became.
+//! The registry's changes after creation: a compute provider's enterprise registration (credit code, district, SME flag) — what incentive programmes judge a provider on — corrected or completed by the operator, and a pool's price and partner discount set by the operator or the pool's provider; each validated whole before anything is written, and audited with what it was and what it became.
 
 use crate::caller::Caller;
 use std::sync::Arc;
-use suanli_core::centre::{Provider, Registration};
+use suanli_core::centre::{Pool, Provider, Registration};
 use suanli_core::error::{Error, ErrorCode};
-use suanli_core::id::{AuditId, ProviderId};
+use suanli_core::id::{AuditId, PoolId, ProviderId};
 use suanli_core::ident::Uscc;
+use suanli_core::money::Fen;
 use suanli_core::region::Regions;
 use suanli_dispatch::ids::Ids;
 use suanli_store::{Audit, Store, StoreError};
@@ -92,6 +93,52 @@ impl Registry {
         tx.commit().await?;
         p.registration = Some(after);
         Ok(p)
+    }
+}
+
+impl Registry {
+    /// Sets a pool's price per accelerator-hour and, when given, its partner discount (the
+    /// operator, or the provider whose centre holds the pool). Placements from the next round
+    /// and bills made from now on use the new price; a bill keeps the price it was charged at.
+    pub async fn set_pool_price(
+        &self,
+        caller: &Caller,
+        pool: &PoolId,
+        price_per_hour: Fen,
+        partner_discount_pct: Option<u8>,
+    ) -> Result<Pool, StoreError> {
+        let not_found = || Error::new(ErrorCode::PoolNotFound, format!("no pool {pool}"));
+        let current = self.store.pools().await?.into_iter().find(|p| &p.id == pool).ok_or_else(not_found)?;
+        match caller {
+            Caller::Operator { .. } => {}
+            Caller::Provider { provider, .. } => {
+                let centre = self.store.centre(&current.centre_id).await?.ok_or_else(not_found)?;
+                if &centre.provider_id != provider {
+                    return Err(Error::new(ErrorCode::Forbidden, "a provider prices only the pools of its own centres").into());
+                }
+            }
+            _ => return Err(Error::new(ErrorCode::Forbidden, "a pool is priced by its provider or the operator").into()),
+        }
+        let discount = partner_discount_pct.unwrap_or(current.partner_discount_pct);
+        suanli_core::centre::check_price(price_per_hour, discount)?;
+        let (t, e) = self.ids.parts();
+        let mut tx = self.store.begin().await?;
+        let before = tx.set_pool_price(pool, price_per_hour, discount).await?;
+        tx.audit(&Audit {
+            id: AuditId::generate(t, e),
+            at_ms: t,
+            actor: caller.actor(),
+            action: "pool.price".into(),
+            subject: pool.to_string(),
+            detail: serde_json::json!({
+                "centre": before.centre_id,
+                "before": {"price_per_hour": before.price_per_hour.to_yuan_string(), "partner_discount_pct": before.partner_discount_pct},
+                "after": {"price_per_hour": price_per_hour.to_yuan_string(), "partner_discount_pct": discount},
+            }),
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(Pool { price_per_hour, partner_discount_pct: discount, ..before })
     }
 }
 

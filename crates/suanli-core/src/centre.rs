@@ -207,23 +207,26 @@ impl NewPool {
         if self.nodes as u64 * self.accelerators_per_node as u64 > MAX_POOL_ACCELERATORS {
             return Err(Error::new(ErrorCode::InvalidCount, format!("a pool holds at most {MAX_POOL_ACCELERATORS} accelerators")));
         }
-        if !self.price_per_hour.is_positive() {
-            return Err(Error::new(
-                ErrorCode::InvalidAmount,
-                format!("price per accelerator-hour must be positive, not {}", self.price_per_hour.to_yuan_string()),
-            ));
-        }
-        if self.price_per_hour > Fen(100_000_000) {
-            return Err(Error::new(ErrorCode::InvalidAmount, "price per accelerator-hour is at most ¥1,000,000"));
-        }
-        if self.partner_discount_pct > 90 {
-            return Err(Error::new(
-                ErrorCode::InvalidAmount,
-                format!("partner discount is at most 90%, not {}%", self.partner_discount_pct),
-            ));
-        }
-        Ok(())
+        check_price(self.price_per_hour, self.partner_discount_pct)
     }
+}
+
+/// A pool's price per accelerator-hour and partner discount, when it is added and whenever it is
+/// changed: a positive price of at most ¥1,000,000, a discount of at most 90%.
+pub fn check_price(price_per_hour: Fen, partner_discount_pct: u8) -> Result<(), Error> {
+    if !price_per_hour.is_positive() {
+        return Err(Error::new(
+            ErrorCode::InvalidAmount,
+            format!("price per accelerator-hour must be positive, not {}", price_per_hour.to_yuan_string()),
+        ));
+    }
+    if price_per_hour > Fen(100_000_000) {
+        return Err(Error::new(ErrorCode::InvalidAmount, "price per accelerator-hour is at most ¥1,000,000"));
+    }
+    if partner_discount_pct > 90 {
+        return Err(Error::new(ErrorCode::InvalidAmount, format!("partner discount is at most 90%, not {partner_discount_pct}%")));
+    }
+    Ok(())
 }
 
 /// Names are non-empty, at most 200 characters, without control characters.

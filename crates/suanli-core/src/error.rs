@@ -75,6 +75,7 @@ error_table! {
     // Lookups.
     NotFound => ("not_found", 404, "No such resource", "资源不存在"),
     CentreNotFound => ("centre_not_found", 404, "No such compute centre", "算力中心不存在"),
+    PoolNotFound => ("pool_not_found", 404, "No such resource pool", "资源池不存在"),
     TenantNotFound => ("tenant_not_found", 404, "No such tenant", "企业不存在"),
     JobNotFound => ("job_not_found", 404, "No such job", "作业不存在"),
     MethodNotAllowed => ("method_not_allowed", 405, "This method is not allowed on this path", "此地址不支持该请求方法"),

@@ -295,7 +295,8 @@ async fn seed_money(s: &AppState, now: i64) -> anyhow::Result<()> {
         ["大模型微调 / fine-tuning a model", "视觉检测训练 / training visual inspection", "推理服务上线 / launching an inference service"];
     for (i, t) in s.store.tenants().await?.iter().enumerate() {
         let id = suanli_ledger::TransferId::derive("demo-top-up", t.id.as_str());
-        vouchers::cash_top_up(s, &t.id, Fen(100_000_000), id, Some("demo opening balance".into()), actor)
+        s.vouchers
+            .top_up_as(actor, &t.id, Fen(100_000_000), id, Some("demo opening balance".into()))
             .await
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         if programme.rules.check_eligible(t.sme, t.uscc.division_code()).is_err() {
@@ -314,7 +315,7 @@ async fn seed_money(s: &AppState, now: i64) -> anyhow::Result<()> {
         };
         if i % 4 != 3 && app.state == ApplicationState::Pending {
             let amount = if i % 5 == 0 { Fen(requested.0 / 2) } else { requested };
-            vouchers::issue(s, &app, amount, Some("demo: approved".into()), actor).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            s.vouchers.issue_as(actor, &app, amount, Some("demo: approved".into())).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
         }
     }
     let mut tx = s.store.begin().await?;

@@ -142,6 +142,15 @@ pub struct NewPoolIn {
     pub partner_discount_pct: u8,
 }
 
+/// A pool's new price; the discount keeps its value when left out.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PoolPriceIn {
+    /// Yuan per accelerator-hour, e.g. "9.80".
+    pub price_per_hour: String,
+    pub partner_discount_pct: Option<u8>,
+}
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CentreOut {
     pub id: String,

@@ -64,6 +64,8 @@ pub struct AppState {
     pub data: suanli_app::DataSharing,
     /// Settlement and reconciliation.
     pub money: suanli_app::Money,
+    /// Voucher decisions and cash top-ups.
+    pub vouchers: suanli_app::Vouchers,
     /// Incentive programmes: applications, reviews, publicity, decisions, awards.
     pub incentives: suanli_app::Incentives,
     /// Compute-partner scores from measured data.
@@ -108,6 +110,7 @@ pub fn router(state: AppState) -> Router {
         .route("/centres/{id}/pools", post(centres::create_pool))
         .route("/centres/{id}/partner-status", post(centres::set_partner_status))
         .route("/centres/{id}/backend", get(centres::get_backend).put(centres::bind_backend).delete(centres::unbind_backend))
+        .route("/pools/{id}/price", put(centres::set_pool_price))
         .route("/tenants", get(tenants::list_tenants).post(tenants::create_tenant))
         .route("/tenants/{id}", get(tenants::get_tenant))
         .route("/users", post(tenants::create_user))
@@ -206,6 +209,12 @@ pub fn router(state: AppState) -> Router {
         .route("/centres/{id}", get(web::centre_page))
         .route("/vouchers/apply", post(web::apply))
         .route("/vouchers/applications/{id}/{decision}", post(web::decide))
+        .route("/vouchers/top-ups", post(web::top_up))
+        .route("/vouchers/settlements", post(web::settle))
+        .route("/centres/{id}/partner-status", post(web::set_centre_partner))
+        .route("/centres/{id}/backend", post(web::set_centre_backend))
+        .route("/centres/{id}/pools/{pool}/price", post(web::set_pool_price))
+        .route("/my-centres", get(web::my_centres_page))
         .route("/models", get(web::models_page))
         .route("/models/keys", post(web::create_model_key))
         .route("/data", get(web::data_page))
@@ -383,6 +392,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
     let models = suanli_app::Models::new(fenced.clone(), ledger.clone(), regions.clone(), ids.clone(), gateway);
     let data = suanli_app::DataSharing::open(fenced.clone(), ledger.clone(), ids.clone()).await?;
     let money = suanli_app::Money::new(fenced.clone(), ledger.clone(), ids.clone());
+    let vouchers = suanli_app::Vouchers::new(fenced.clone(), ledger.clone(), ids.clone());
     let incentives = suanli_app::Incentives::open(fenced.clone(), ledger.clone(), ids.clone()).await?;
     let (store_for_partners, ids_for_partners) = (fenced.clone(), ids.clone());
     let (store_for_registry, ids_for_registry, regions_for_registry) = (fenced.clone(), ids.clone(), regions.clone());
@@ -407,6 +417,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
         models,
         data,
         money,
+        vouchers,
         incentives,
         partners: suanli_app::Partners::new(store_for_partners, ids_for_partners),
         registry: suanli_app::Registry::new(store_for_registry, ids_for_registry, regions_for_registry),

@@ -21,6 +21,7 @@ use utoipa::{Modify, OpenApi};
         centres::get_centre,
         centres::create_centre,
         centres::create_pool,
+        centres::set_pool_price,
         centres::set_partner_status,
         centres::bind_backend,
         centres::get_backend,

@@ -43,6 +43,7 @@ use suanli_core::centre::{Centre, PartnerStatus, Pool, Provider};
 use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::{AuditId, CentreId, JobId, PoolId, ProviderId, TenantId, UserId};
 use suanli_core::job::JobState;
+use suanli_core::money::Fen;
 use suanli_core::tenant::{Principal, Role, Tenant};
 use suanli_core::time::UnixMs;
 use tokio::sync::Mutex;
@@ -524,6 +525,27 @@ impl WriteTx<'_> {
             .execute(&mut *self.tx)
             .await?;
         PartnerStatus::parse(&old).ok_or_else(|| StoreError::Corrupt(format!("partner status '{old}'")))
+    }
+
+    /// Sets a pool's price and partner discount; the pool as it was before (`pool_not_found` if
+    /// there is none). Bills keep the price they were charged at.
+    pub async fn set_pool_price(&mut self, id: &PoolId, price_per_hour: Fen, partner_discount_pct: u8) -> StoreResult<Pool> {
+        let row = sqlx::query(
+            "SELECT id, centre_id, accelerator, nodes, accelerators_per_node, price_fen_per_hour, partner_discount_pct, created_ms \
+             FROM pools WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .ok_or_else(|| Error::new(ErrorCode::PoolNotFound, format!("no pool {id}")))?;
+        let before = pool_from_row(&row)?;
+        sqlx::query("UPDATE pools SET price_fen_per_hour = $1, partner_discount_pct = $2 WHERE id = $3")
+            .bind(price_per_hour.0)
+            .bind(partner_discount_pct as i64)
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(before)
     }
 
     pub async fn insert_pool(&mut self, p: &Pool) -> StoreResult<()> {

@@ -560,6 +560,16 @@ enum PoolsCmd {
         #[arg(long, default_value_t = 0)]
         discount: u8,
     },
+    /// Change a pool's price (the operator, or the pool's provider); bills already made keep theirs.
+    Price {
+        pool: String,
+        /// Yuan per accelerator-hour, e.g. 9.80.
+        #[arg(long)]
+        price: String,
+        /// Partner discount in percent; unchanged when left out.
+        #[arg(long)]
+        discount: Option<u8>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -928,6 +938,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pools(PoolsCmd::Add { centre, accelerator, nodes, per_node, price, discount }) => {
             let body = json!({"accelerator": accelerator, "nodes": nodes, "accelerators_per_node": per_node, "price_per_hour": price, "partner_discount_pct": discount});
             let v = client()?.post(&format!("/api/v1/centres/{centre}/pools"), &body).await?;
+            show(&v, fmt, &POOL_FIELDS);
+            Ok(())
+        }
+        Command::Pools(PoolsCmd::Price { pool, price, discount }) => {
+            let body = json!({"price_per_hour": price, "partner_discount_pct": discount});
+            let v = client()?.put(&format!("/api/v1/pools/{pool}/price"), &body).await?;
             show(&v, fmt, &POOL_FIELDS);
             Ok(())
         }

@@ -291,6 +291,24 @@ pub async fn create_pool(
     Ok((StatusCode::CREATED, Json(PoolOut::new(&pool, &s.catalogue))))
 }
 
+/// Sets a pool's price per accelerator-hour and partner discount (the operator, or the provider
+/// that owns the pool's centre). The next rounds place and bills charge at the new price; bills
+/// already made keep theirs.
+#[utoipa::path(put, path = "/api/v1/pools/{id}/price", tag = "registry", security(("bearer" = [])), request_body = PoolPriceIn,
+    params(("id" = String, Path, description = "pool id")),
+    responses((status = 200, body = PoolOut), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn set_pool_price(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PoolPriceIn>,
+) -> ApiResult<Json<PoolOut>> {
+    let price = Fen::parse_yuan(&body.price_per_hour)?;
+    let pool = s.registry.set_pool_price(&suanli_app::Caller::of(&c.0)?, &PoolId::parse(&id)?, price, body.partner_discount_pct).await?;
+    s.engine.wake();
+    Ok(Json(PoolOut::new(&pool, &s.catalogue)))
+}
+
 /// Admits, suspends or reinstates a centre in the partner scheme (operator).
 #[utoipa::path(post, path = "/api/v1/centres/{id}/partner-status", tag = "registry", security(("bearer" = [])), request_body = PartnerStatusIn,
     params(("id" = String, Path, description = "centre id")),

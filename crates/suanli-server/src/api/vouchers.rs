@@ -17,7 +17,7 @@ use suanli_ledger::chart;
 use suanli_ledger::records::{Application, ApplicationState, Programme, ProgrammeState};
 use suanli_ledger::voucher::ProgrammeRules;
 use suanli_ledger::{ReasonCode, Transfer, TransferId};
-use suanli_store::{Effect, LedgerRequest, Precondition, StoredAccount};
+use suanli_store::{Effect, LedgerRequest, StoredAccount};
 use utoipa::{IntoParams, ToSchema};
 
 fn yuan(f: Fen) -> String {
@@ -435,74 +435,9 @@ pub async fn approve(
     Path(id): Path<String>,
     crate::extract::OptionalJsonBody(b): crate::extract::OptionalJsonBody<ApproveIn>,
 ) -> ApiResult<Json<ApplicationOut>> {
-    c.require(&[Role::Operator])?;
-    let a = visible_application(&s, &c, &id).await?;
-    if a.state != ApplicationState::Pending {
-        return Err(ApiError::new(ErrorCode::ApplicationDecided, format!("application {} was already {}", a.id, a.state.as_str())));
-    }
-    let amount = match b.amount.as_deref() {
-        Some(x) => Fen::parse_positive("amount", x)?,
-        None => a.requested,
-    };
-    if amount > a.requested {
-        return Err(ApiError::new(ErrorCode::InvalidAmount, format!("cannot approve {amount}, more than the {} requested", a.requested)));
-    }
-    issue(&s, &a, amount, b.reason.clone(), &c.0.actor()).await?;
-    let a = visible_application(&s, &c, &id).await?;
+    let amount = b.amount.as_deref().map(|x| Fen::parse_positive("amount", x)).transpose()?;
+    let a = s.vouchers.approve(&suanli_app::Caller::of(&c.0)?, &ApplicationId::parse(&id)?, amount, b.reason).await?;
     Ok(Json(application_out(&s, &a).await?))
-}
-
-/// Issues an approved amount: budget to the enterprise's voucher, only if the programme's
-/// budget and the enterprise's yearly cap allow (checked in the ledger's writer, so two
-/// approvals cannot both pass), atomically with the decision.
-pub async fn issue(s: &AppState, a: &Application, amount: Fen, reason: Option<String>, actor: &str) -> ApiResult<()> {
-    let p = s
-        .store
-        .programme(&a.programme_id)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::ProgrammeNotFound, "the application's programme is gone"))?;
-    let now = s.ids.now_ms();
-    let budget = chart::programme_budget(p.id.as_str());
-    let voucher = chart::voucher(a.tenant_id.as_str(), p.id.as_str());
-    let rules = p.rules.clone();
-    let (budget_id, voucher_id) = (budget.id, voucher.id);
-    let guard: suanli_store::ledger::Guard = Box::new(move |l: &suanli_ledger::Ledger| {
-        let issued = l.account(voucher_id).map_or(Fen::ZERO, |x| Fen(x.credits_posted as i64));
-        let left = l.account(budget_id).map_or(Fen::ZERO, |x| x.available());
-        rules.check_issue(issued, left, amount)
-    });
-    let audit_rec = crate::audit_as(s, actor, "voucher.approve", a.id.as_str(), json!({"tenant": a.tenant_id, "amount": yuan(amount)}));
-    s.ledger
-        .submit_all(LedgerRequest {
-            accounts: vec![StoredAccount::of(&voucher, now)],
-            transfers: vec![Transfer::single(
-                TransferId::derive("issue", a.id.as_str()),
-                budget.id,
-                voucher.id,
-                amount,
-                ReasonCode::VoucherIssue,
-                a.id.as_str(),
-                now,
-            )],
-            linked: true,
-            // Checked in the writer: an approval racing the programme's close either lands
-            // before it (and its voucher expires with the others) or is refused.
-            preconditions: vec![Precondition::ProgrammeOpen(p.id.clone())],
-            close: None,
-            guard: Some(guard),
-            plan: None,
-            effects: vec![Effect::DecideApplication {
-                id: a.id.clone(),
-                state: ApplicationState::Approved,
-                approved: Some(amount),
-                reason,
-                by: actor.to_string(),
-                at_ms: now,
-            }],
-            audit: Some(audit_rec),
-        })
-        .await?;
-    Ok(())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -520,38 +455,8 @@ pub async fn reject(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<RejectIn>,
 ) -> ApiResult<Json<ApplicationOut>> {
-    c.require(&[Role::Operator])?;
-    let a = visible_application(&s, &c, &id).await?;
-    if a.state != ApplicationState::Pending {
-        return Err(ApiError::new(ErrorCode::ApplicationDecided, format!("application {} was already {}", a.id, a.state.as_str())));
-    }
-    reject_application(&s, &a, &b.reason, &c.0.actor()).await?;
-    let a = visible_application(&s, &c, &id).await?;
+    let a = s.vouchers.reject(&suanli_app::Caller::of(&c.0)?, &ApplicationId::parse(&id)?, &b.reason).await?;
     Ok(Json(application_out(&s, &a).await?))
-}
-
-/// Rejects a pending application with a reason (the web UI and the API share it).
-pub async fn reject_application(s: &AppState, a: &Application, reason: &str, actor: &str) -> ApiResult<()> {
-    let reason = reason.trim().to_string();
-    if reason.is_empty() {
-        return Err(ApiError::new(ErrorCode::InvalidName, "a rejection needs a reason"));
-    }
-    let audit_rec = crate::audit_as(s, actor, "voucher.reject", a.id.as_str(), json!({"reason": reason}));
-    s.ledger
-        .submit_all(LedgerRequest {
-            effects: vec![Effect::DecideApplication {
-                id: a.id.clone(),
-                state: ApplicationState::Rejected,
-                approved: None,
-                reason: Some(reason),
-                by: actor.to_string(),
-                at_ms: s.ids.now_ms(),
-            }],
-            audit: Some(audit_rec),
-            ..LedgerRequest::default()
-        })
-        .await?;
-    Ok(())
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -639,45 +544,14 @@ pub async fn top_up(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<TopUpIn>,
 ) -> ApiResult<Json<BalanceOut>> {
-    c.require(&[Role::Operator])?;
+    let caller = suanli_app::Caller::of(&c.0)?;
     let t = TenantId::parse(&id)?;
-    s.store.tenant(&t).await?.ok_or_else(|| ApiError::new(ErrorCode::TenantNotFound, format!("no tenant {t}")))?;
     let amount = Fen::parse_positive("amount", &b.amount)?;
-    let transfer_id = match b.transfer_id.as_deref() {
-        Some(x) => {
-            TransferId::parse_hex(x).ok_or_else(|| ApiError::new(ErrorCode::InvalidTransferId, format!("'{x}' is not a transfer id")))?
-        }
-        None => {
-            let (ms, e) = s.ids.parts();
-            TransferId::derive("top-up", &format!("{t}/{ms}/{e}"))
-        }
-    };
-    cash_top_up(&s, &t, amount, transfer_id, b.reference, &c.0.actor()).await?;
+    let transfer_id = b
+        .transfer_id
+        .as_deref()
+        .map(|x| TransferId::parse_hex(x).ok_or_else(|| ApiError::new(ErrorCode::InvalidTransferId, format!("'{x}' is not a transfer id"))))
+        .transpose()?;
+    s.vouchers.top_up(&caller, &t, amount, transfer_id, b.reference).await?;
     Ok(Json(balance_of(&s, &t).await?))
-}
-
-/// Credits an enterprise's cash balance from its bank (idempotent by transfer id).
-pub async fn cash_top_up(
-    s: &AppState,
-    t: &TenantId,
-    amount: Fen,
-    transfer_id: TransferId,
-    reference: Option<String>,
-    actor: &str,
-) -> ApiResult<()> {
-    let now = s.ids.now_ms();
-    let banks = chart::enterprise_banks();
-    let cash = chart::cash(t.as_str());
-    let reference = reference.unwrap_or_else(|| t.to_string());
-    let a = crate::audit_as(s, actor, "cash.top_up", t.as_str(), json!({"amount": yuan(amount), "reference": reference}));
-    s.ledger
-        .submit_all(LedgerRequest {
-            accounts: vec![StoredAccount::of(&banks, now), StoredAccount::of(&cash, now)],
-            transfers: vec![Transfer::single(transfer_id, banks.id, cash.id, amount, ReasonCode::CashTopUp, reference, now)],
-            linked: true,
-            audit: Some(a),
-            ..LedgerRequest::default()
-        })
-        .await?;
-    Ok(())
 }

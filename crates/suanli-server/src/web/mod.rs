@@ -23,7 +23,10 @@ mod incentives;
 mod insight;
 mod jobs;
 mod labels;
+mod manage;
 mod models;
+mod operate;
+mod provider;
 mod review;
 pub mod session;
 mod vouchers;
@@ -35,7 +38,10 @@ pub use incentives::incentives_page;
 pub use jobs::{cancel_job, cancel_page, job_page, jobs_page, submit_job};
 use labels::region as region_name_html;
 pub(crate) use labels::state_name;
+pub use manage::{set_backend as set_centre_backend, set_partner as set_centre_partner, set_price as set_pool_price};
 pub use models::{create_key as create_model_key, models_page};
+pub use operate::{settle, top_up};
+pub use provider::my_centres_page;
 pub use review::{application_page as incentive_application_page, assign as assign_expert, review as review_application};
 pub use vouchers::{apply, decide, vouchers_page};
 const LANG_COOKIE: &str = "suanli_lang";
@@ -137,6 +143,7 @@ fn nav_links(lang: Lang, role: Option<suanli_core::tenant::Role>) -> String {
     let items = [
         ("/", lang.t("总览", "Overview")),
         ("/centres", lang.t("算力中心", "Centres")),
+        ("/my-centres", lang.t("我的中心", "My centres")),
         ("/jobs", lang.t("作业", "Jobs")),
         ("/vouchers", lang.t("算力券", "Vouchers")),
         ("/energy", lang.t("能耗", "Energy")),
@@ -146,7 +153,12 @@ fn nav_links(lang: Lang, role: Option<suanli_core::tenant::Role>) -> String {
         ("/api", lang.t("接口文档", "API")),
     ];
     let mut out = String::new();
-    for (href, label) in items.into_iter().filter(|(href, _)| role != Some(suanli_core::tenant::Role::Expert) || expert_page(href)) {
+    let shown = |href: &str| match role {
+        Some(suanli_core::tenant::Role::Expert) => expert_page(href),
+        Some(suanli_core::tenant::Role::Provider) => true,
+        _ => href != "/my-centres",
+    };
+    for (href, label) in items.into_iter().filter(|(href, _)| shown(href)) {
         let here = if href == "/" { current == "/" } else { current == href || current.starts_with(&format!("{href}/")) };
         let mark = if here { r#" aria-current="page""# } else { "" };
         let _ = write!(out, r#"<a href="{href}"{mark}>{label}</a>"#);
@@ -529,26 +541,46 @@ fn centres_filter(s: &AppState, lang: Lang, centres: &[suanli_core::centre::Cent
     )
 }
 
+#[derive(Debug, Deserialize)]
+pub struct CentreQuery {
+    pub lang: Option<String>,
+    /// What the last form did (after its redirect): `partner`, `bound`, `unbound` or `priced`.
+    pub done: Option<String>,
+}
+
 /// `GET /centres/{id}`: a centre's pools with prices and what runs on them, its PUE over the
-/// last 30 days, its grade and lifecycle recommendation.
+/// last 30 days, its grade and lifecycle recommendation; for the operator and the centre's
+/// provider the forms to bind its backend and price its pools, for the operator its partner status.
 pub async fn centre_page(
     State(s): State<AppState>,
     axum::extract::Path(id): axum::extract::Path<String>,
-    Query(q): Query<LangQuery>,
+    Query(q): Query<CentreQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, set, c) = match gate(&s, &q, &headers).await {
+    let (lang, set, c) = match gate(&s, &LangQuery { lang: q.lang.clone() }, &headers).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let centre = match suanli_core::id::CentreId::parse(&id) {
+    let done = match q.done.as_deref() {
+        Some("partner") => Some(lang.t("合作伙伴资格已更新。", "Partner status saved.")),
+        Some("bound") => Some(lang.t("已绑定集群后端。", "Backend bound.")),
+        Some("unbound") => Some(lang.t("已解除绑定。", "Backend unbound.")),
+        Some("priced") => Some(lang.t("价格已更新。", "Price saved.")),
+        _ => None,
+    };
+    with_cookie(render_centre(&s, lang, &c, &id, &notice(done, false), &operate::Kept::default()).await, set)
+}
+
+/// A centre's page, with a notice at the top and a refused form's input and error kept.
+async fn render_centre(s: &AppState, lang: Lang, c: &Caller, id: &str, top: &str, kept: &operate::Kept) -> Response {
+    let centre = match suanli_core::id::CentreId::parse(id) {
         Ok(cid) => s.store.centre(&cid).await.ok().flatten(),
         Err(_) => None,
     };
     let Some(ctr) = centre else {
         return (
             StatusCode::NOT_FOUND,
-            Html(page(lang, "404", Some(&c), &notice(Some(lang.t("没有这个算力中心。", "No such centre.")), true))),
+            Html(page(lang, "404", Some(c), &notice(Some(lang.t("没有这个算力中心。", "No such centre.")), true))),
         )
             .into_response();
     };
@@ -564,49 +596,53 @@ pub async fn centre_page(
     };
     let name = lang.name(&ctr.name, &ctr.name_en);
     let mut body = format!(
-        "<h1>{}</h1><p>{} · {} · {}</p>",
+        r#"<h1>{}</h1>{top}<p>{} · {} · <span id="partner-state" data-state="{}">{}</span></p>"#,
         esc(name),
-        region_name_html(&s, lang, &ctr.region),
+        region_name_html(s, lang, &ctr.region),
         labels::centre_kind(lang, ctr.kind),
+        ctr.partner_status.as_str(),
         labels::partner_status(lang, ctr.partner_status)
     );
     // Where its jobs go, or why it takes none.
-    body.push_str(&match s.backends.reach(&ctr.id, now) {
-        Ok(backend) => format!(r#"<p id="backend">{}: {}</p>"#, lang.t("作业运行于", "Jobs run on"), esc(&backend)),
-        Err(why) => format!(
-            r#"<p id="backend" class="warn">{}: {}</p>"#,
-            lang.t("暂不接收作业", "Takes no jobs now"),
-            esc(if why.starts_with("bound to no backend") {
-                lang.t(
-                    "尚未绑定集群后端（由运营方或该中心的算力提供方绑定）",
-                    "no cluster backend is bound yet (the operator or the centre's provider binds one)",
-                )
-            } else {
-                lang.t("集群后端近期无响应，作业等待中", "its cluster backend has not been heard from recently; jobs wait")
-            })
-        ),
-    });
+    let (reached, reach) = reach_text(s, lang, &ctr.id, now);
+    let _ = write!(body, r#"<p id="backend"{}>{reach}</p>"#, if reached { "" } else { r#" class="warn""# });
+    let manage = manage::may_manage(c, &ctr);
+    if manage {
+        body.push_str(&manage::backend_form(s, lang, &ctr, kept).await);
+    }
     body.push_str(&format!("<h2>{}</h2>", esc(lang.t("资源池", "Pools"))));
-    body.push_str(&thead(&[
+    let mut cols = vec![
         lang.t("加速卡型号", "Accelerator"),
         lang.t("使用中 / 总数", "Busy / total"),
         lang.t("价格（元/卡时）", "Price (¥ per accelerator-hour)"),
         lang.t("伙伴折扣", "Partner discount"),
-    ]));
+    ];
+    if manage {
+        cols.push(lang.t("调整价格", "Change the price"));
+    }
+    body.push_str(&thead_id("pools", &cols));
     for p in &pools {
         let busy: i64 = running.iter().filter(|(_, pool, _)| *pool == p.id).map(|(_, _, n)| n).sum();
         let _ = write!(
             body,
-            "<tr><td>{}</td><td>{busy} / {}</td><td>{}</td><td>{}%</td></tr>",
-            labels::accelerator(&s, &p.accelerator),
+            r#"<tr data-pool="{}"><td>{}</td><td>{busy} / {}</td><td class="price">{}</td><td>{}%</td>"#,
+            esc(p.id.as_str()),
+            labels::accelerator(s, &p.accelerator),
             p.capacity(),
             lang.fen(p.price_per_hour),
             p.partner_discount_pct
         );
+        if manage {
+            let _ = write!(body, "<td>{}</td>", manage::price_form(lang, &ctr, p, kept));
+        }
+        body.push_str("</tr>");
     }
     body.push_str("</tbody></table></div>");
+    if c.role() == suanli_core::tenant::Role::Operator {
+        body.push_str(&manage::partner_form(lang, &ctr, kept));
+    }
     let capacity: u32 = pools.iter().map(|p| p.capacity()).sum();
-    body.push_str(&insight::centre_utilisation(&s, lang, &ctr.id, capacity).await);
+    body.push_str(&insight::centre_utilisation(s, lang, &ctr.id, capacity).await);
     let series = suanli_sim::svg::Series {
         name: "PUE".into(),
         points: points.iter().filter_map(|p| p.pue.map(|v| (((p.from_ms - now) as f64 / 86_400_000.0).round(), v))).collect(),
@@ -633,7 +669,29 @@ pub async fn centre_page(
             state_name(lang, path(&a, "lifecycle.recommendation").as_str().unwrap_or("-")),
         );
     }
-    with_cookie(Html(page(lang, name, Some(&c), &body)).into_response(), set)
+    Html(page(lang, name, Some(c), &body)).into_response()
+}
+
+/// Where a centre's jobs go, or why it takes none: whether it is reachable, and the text.
+pub(super) fn reach_text(s: &AppState, lang: Lang, centre: &suanli_core::id::CentreId, now: i64) -> (bool, String) {
+    match s.backends.reach(centre, now) {
+        Ok(backend) => (true, format!("{}: {}", lang.t("作业运行于", "Jobs run on"), esc(&backend))),
+        Err(why) => (
+            false,
+            format!(
+                "{}: {}",
+                lang.t("暂不接收作业", "Takes no jobs now"),
+                esc(if why.starts_with("bound to no backend") {
+                    lang.t(
+                        "尚未绑定集群后端（由运营方或该中心的算力提供方绑定）",
+                        "no cluster backend is bound yet (the operator or the centre's provider binds one)",
+                    )
+                } else {
+                    lang.t("集群后端近期无响应，作业等待中", "its cluster backend has not been heard from recently; jobs wait")
+                })
+            ),
+        ),
+    }
 }
 
 /// Whether a path belongs to the API (JSON problems) rather than the web UI (HTML pages).
@@ -679,6 +737,10 @@ pub async fn not_allowed(method: axum::http::Method, uri: axum::http::Uri, heade
             "/vouchers"
         } else if path.starts_with("/jobs") {
             "/jobs"
+        } else if let Some(rest) = path.strip_prefix("/centres/") {
+            let centre = rest.split('/').next().unwrap_or_default();
+            let query = uri.query().map_or(String::new(), |q| format!("?{q}"));
+            return Redirect::to(&format!("/centres/{centre}{query}")).into_response();
         } else {
             "/"
         };

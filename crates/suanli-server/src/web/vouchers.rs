@@ -1,5 +1,6 @@
-//! The vouchers page: the programme's money, the operator's applications to decide, a tenant's balance, its own applications and the form to apply.
+//! The vouchers page: the programme's money, the operator's applications to decide (approved for all or part of the amount), its cash top-ups and settlements, a tenant's balance, its own applications and the form to apply.
 
+use super::operate::{self, Kept, field_error};
 use super::*;
 
 /// `GET /vouchers`: the programme's money; for the operator the applications to decide, for a
@@ -11,9 +12,11 @@ pub async fn vouchers_page(State(s): State<AppState>, Query(q): Query<VouchersQu
                 Some("applied") => Some(lang.t("申请已提交。", "Application submitted.")),
                 Some("approved") => Some(lang.t("已批准。", "Approved.")),
                 Some("rejected") => Some(lang.t("已驳回。", "Rejected.")),
+                Some("topped-up") => Some(lang.t("已充值。", "Topped up.")),
+                Some("settled") => Some(lang.t("已结算并付款。", "Settled and paid.")),
                 _ => None,
             };
-            with_cookie(Html(render_vouchers(&s, lang, &c, &notice(done, false), None).await).into_response(), set)
+            with_cookie(Html(render(&s, lang, &c, &notice(done, false), &Kept::default()).await).into_response(), set)
         }
         Err(r) => r,
     }
@@ -22,11 +25,14 @@ pub async fn vouchers_page(State(s): State<AppState>, Query(q): Query<VouchersQu
 #[derive(Debug, Deserialize)]
 pub struct VouchersQuery {
     pub lang: Option<String>,
-    /// What the last form did (after its redirect): `applied`, `approved` or `rejected`.
+    /// What the last form did (after its redirect): `applied`, `approved`, `rejected`, `topped-up` or `settled`.
     pub done: Option<String>,
+    /// The statement a settlement made.
+    pub statement: Option<String>,
 }
 
-async fn render_vouchers(s: &AppState, lang: Lang, c: &Caller, notice_html: &str, kept: Option<&ApplyForm>) -> String {
+/// The page, with a refused form's input and error (`kept`) where that form is.
+pub(super) async fn render(s: &AppState, lang: Lang, c: &Caller, notice_html: &str, kept: &Kept) -> String {
     use suanli_core::tenant::Role;
     let mut body = format!("<h1>{}</h1>", lang.t("算力券", "Compute vouchers"));
     body.push_str(notice_html);
@@ -67,13 +73,17 @@ async fn render_vouchers(s: &AppState, lang: Lang, c: &Caller, notice_html: &str
             }
             let _ = write!(
                 body,
-                r#"<h2>{h}</h2><form method="post" action="/vouchers/apply"><label for="amount">{a}</label><input id="amount" name="amount" inputmode="decimal" required value="{av}"><label for="purpose">{p}</label><input id="purpose" name="purpose" required maxlength="500" value="{pv}"><p><button type="submit">{b}</button></p></form>"#,
+                r#"<h2>{h}</h2><form method="post" action="/vouchers/apply"><label for="amount">{a}</label><input id="amount" name="amount" inputmode="decimal" required value="{av}"{ai}>{ae}<label for="purpose">{p}</label><input id="purpose" name="purpose" required maxlength="500" value="{pv}"{pi}>{pe}<p><button type="submit">{b}</button></p></form>"#,
                 h = lang.t("申请算力券", "Apply for vouchers"),
                 a = lang.t("金额（元）", "Amount (yuan)"),
                 p = lang.t("用途", "Purpose"),
                 b = lang.t("提交申请", "Apply"),
-                av = esc(kept.map_or("", |k| k.amount.as_str())),
-                pv = esc(kept.map_or("", |k| k.purpose.as_str())),
+                av = kept.value("apply", "amount"),
+                ai = kept.invalid("apply", "amount", "amount"),
+                ae = kept.error("apply", "amount"),
+                pv = kept.value("apply", "purpose"),
+                pi = kept.invalid("apply", "purpose", "purpose"),
+                pe = kept.error("apply", "purpose"),
             );
             if let Some(t) = &c.0.tenant_id {
                 body.push_str(&my_applications(s, lang, t).await);
@@ -92,14 +102,16 @@ async fn render_vouchers(s: &AppState, lang: Lang, c: &Caller, notice_html: &str
             for a in &apps {
                 let name = s.store.tenant(&a.tenant_id).await.ok().flatten().map_or_else(|| a.tenant_id.to_string(), |t| t.name);
                 let actions = if c.role() == Role::Operator {
+                    let form = format!("reject-{}", a.id);
                     format!(
-                        r#"<form method="post" action="/vouchers/applications/{id}/approve"><button type="submit" aria-label="{al} {n}">{ap}</button></form> <form method="post" action="/vouchers/applications/{id}/reject"><label for="r-{id}">{rl}</label><input id="r-{id}" name="reason" required><button type="submit">{rj}</button></form>"#,
+                        r#"{approve} <form method="post" action="/vouchers/applications/{id}/reject"><label for="r-{id}">{rl}</label><input id="r-{id}" name="reason" required value="{rv}"{ri}>{re}<button type="submit">{rj}</button></form>"#,
+                        approve = operate::approve_form(lang, a, &name, kept),
                         id = esc(a.id.as_str()),
-                        al = lang.t("批准", "Approve"),
-                        n = esc(&name),
-                        ap = lang.t("批准", "Approve"),
                         rl = lang.t("驳回理由", "Reason to reject"),
                         rj = lang.t("驳回", "Reject"),
+                        rv = kept.value(&form, "reason"),
+                        ri = kept.invalid(&form, "reason", &format!("r-{}", a.id)),
+                        re = kept.error(&form, "reason"),
                     )
                 } else {
                     "-".to_string()
@@ -113,6 +125,10 @@ async fn render_vouchers(s: &AppState, lang: Lang, c: &Caller, notice_html: &str
                 );
             }
             body.push_str("</tbody></table></div>");
+            if c.role() == Role::Operator {
+                body.push_str(&operate::top_up_form(s, lang, kept).await);
+                body.push_str(&operate::settle_form(s, lang, kept).await);
+            }
             body.push_str(&insight::spending(s, lang).await);
         }
         Role::Provider => {
@@ -187,10 +203,10 @@ pub async fn apply(State(s): State<AppState>, headers: HeaderMap, body: String) 
     match result {
         Ok(_) => Redirect::to("/vouchers?done=applied").into_response(),
         Err(e) => {
-            // The error beside the form, which keeps what was typed.
-            let kept = serde_urlencoded::from_str::<ApplyForm>(&body).ok();
-            (StatusCode::UNPROCESSABLE_ENTITY, Html(render_vouchers(&s, lang, &c, &error_notice(lang, &e), kept.as_ref()).await))
-                .into_response()
+            // The error beside its field, in the form that keeps what was typed.
+            let (field, id) =
+                if operate::code_of(&e) == suanli_core::ErrorCode::InvalidName { ("purpose", "purpose") } else { ("amount", "amount") };
+            operate::refused(&s, lang, &c, &e, Kept::new("apply", &body, field, field_error(lang, &e, id))).await
         }
     }
 }
@@ -200,7 +216,8 @@ struct RejectForm {
     reason: String,
 }
 
-/// `POST /vouchers/applications/{id}/approve|reject` (form): the operator decides.
+/// `POST /vouchers/applications/{id}/approve|reject` (form): the operator decides; an approval
+/// asks again with the amount before it issues.
 pub async fn decide(
     State(s): State<AppState>,
     axum::extract::Path((id, what)): axum::extract::Path<(String, String)>,
@@ -211,32 +228,26 @@ pub async fn decide(
         Ok(x) => x,
         Err(r) => return r,
     };
+    if what == "approve" {
+        return operate::approve(&s, lang, &c, &id, &body).await;
+    }
     let result = async {
-        c.require(&[suanli_core::tenant::Role::Operator])?;
-        let id = suanli_core::id::ApplicationId::parse(&id)?;
-        let a = s
-            .store
-            .application(&id)
-            .await?
-            .ok_or_else(|| crate::error::ApiError::new(suanli_core::ErrorCode::ApplicationNotFound, format!("no application {id}")))?;
-        if a.state != suanli_ledger::records::ApplicationState::Pending {
-            return Err(crate::error::ApiError::new(suanli_core::ErrorCode::ApplicationDecided, "already decided"));
+        if what != "reject" {
+            return Err(crate::error::ApiError::new(suanli_core::ErrorCode::NotFound, "no such decision"));
         }
-        match what.as_str() {
-            "approve" => crate::api::vouchers::issue(&s, &a, a.requested, None, &c.0.actor()).await.map(|_| "approved"),
-            "reject" => {
-                let f = serde_urlencoded::from_str::<RejectForm>(&body)
-                    .map_err(|e| crate::error::ApiError::new(suanli_core::ErrorCode::InvalidBody, e.to_string()))?;
-                crate::api::vouchers::reject_application(&s, &a, &f.reason, &c.0.actor()).await.map(|_| "rejected")
-            }
-            _ => Err(crate::error::ApiError::new(suanli_core::ErrorCode::NotFound, "no such decision")),
-        }
+        let caller = suanli_app::Caller::of(&c.0)?;
+        let app = suanli_core::id::ApplicationId::parse(&id)?;
+        let f = serde_urlencoded::from_str::<RejectForm>(&body)
+            .map_err(|e| crate::error::ApiError::new(suanli_core::ErrorCode::InvalidBody, e.to_string()))?;
+        s.vouchers.reject(&caller, &app, &f.reason).await?;
+        Ok(())
     }
     .await;
     match result {
-        Ok(done) => Redirect::to(&format!("/vouchers?done={done}")).into_response(),
+        Ok(()) => Redirect::to("/vouchers?done=rejected").into_response(),
         Err(e) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, Html(render_vouchers(&s, lang, &c, &error_notice(lang, &e), None).await)).into_response()
+            let kept = Kept::new(format!("reject-{id}"), &body, "reason", field_error(lang, &e, &format!("r-{id}")));
+            operate::refused(&s, lang, &c, &e, kept).await
         }
     }
 }

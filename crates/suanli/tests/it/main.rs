@@ -14,6 +14,7 @@ mod ha_balancer;
 mod harness;
 mod incentives;
 mod ledger;
+mod pool_prices;
 mod rounds;
 mod simulate;
 mod slurm;

@@ -1,0 +1,222 @@
+//! Vouchers and cash: the operator approving an application (all it asked for or less) or rejecting it with a reason, and topping up an enterprise's prepaid cash; the API, the web UI and the demo call these.
+
+use crate::caller::Caller;
+use suanli_core::error::{Error, ErrorCode};
+use suanli_core::id::{ApplicationId, AuditId, TenantId};
+use suanli_core::money::Fen;
+use suanli_dispatch::ids::Ids;
+use suanli_ledger::records::{Application, ApplicationState};
+use suanli_ledger::{ReasonCode, Transfer, TransferId, chart};
+use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, Precondition, Store, StoreError, StoredAccount};
+
+/// Voucher decisions and cash top-ups.
+#[derive(Clone)]
+pub struct Vouchers {
+    store: Store,
+    ledger: LedgerService,
+    ids: Ids,
+}
+
+impl std::fmt::Debug for Vouchers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Vouchers")
+    }
+}
+
+fn err(code: ErrorCode, why: impl Into<String>) -> StoreError {
+    Error::new(code, why).into()
+}
+
+/// Money moved by hand — approvals, top-ups, settlements — is the platform operator's; `what`
+/// names the task in the refusal. The web UI asks this before it shows a confirmation.
+pub fn operator_only(caller: &Caller, what: &str) -> Result<(), StoreError> {
+    match caller {
+        Caller::Operator { .. } => Ok(()),
+        _ => Err(err(ErrorCode::Forbidden, format!("{what} is the platform operator's"))),
+    }
+}
+
+impl Vouchers {
+    pub fn new(store: Store, ledger: LedgerService, ids: Ids) -> Vouchers {
+        Vouchers { store, ledger, ids }
+    }
+
+    fn audit(&self, actor: &str, action: &str, subject: &str, detail: serde_json::Value) -> Audit {
+        let (t, e) = self.ids.parts();
+        Audit { id: AuditId::generate(t, e), at_ms: t, actor: actor.to_string(), action: action.into(), subject: subject.into(), detail }
+    }
+
+    /// A pending application (the operator decides only those).
+    async fn pending(&self, id: &ApplicationId) -> Result<Application, StoreError> {
+        let a = self.store.application(id).await?.ok_or_else(|| err(ErrorCode::ApplicationNotFound, format!("no application {id}")))?;
+        if a.state != ApplicationState::Pending {
+            return Err(err(ErrorCode::ApplicationDecided, format!("application {} was already {}", a.id, a.state.as_str())));
+        }
+        Ok(a)
+    }
+
+    /// Approves an application (the operator) for `amount`, at most what was requested (all of
+    /// it when `None`): the voucher is issued from the programme's budget in the same commit as
+    /// the decision, only if the budget and the enterprise's yearly cap allow.
+    pub async fn approve(
+        &self,
+        caller: &Caller,
+        id: &ApplicationId,
+        amount: Option<Fen>,
+        reason: Option<String>,
+    ) -> Result<Application, StoreError> {
+        operator_only(caller, "approving voucher applications")?;
+        let a = self.pending(id).await?;
+        let amount = amount.unwrap_or(a.requested);
+        if !amount.is_positive() {
+            return Err(err(ErrorCode::InvalidAmount, format!("the amount to approve must be positive, not {amount}")));
+        }
+        if amount > a.requested {
+            return Err(err(ErrorCode::InvalidAmount, format!("cannot approve {amount}, more than the {} requested", a.requested)));
+        }
+        self.issue_as(&caller.actor(), &a, amount, reason).await?;
+        self.store.application(id).await?.ok_or_else(|| err(ErrorCode::ApplicationNotFound, format!("no application {id}")))
+    }
+
+    /// Issues an approved amount on the platform's own authority (`actor` in the audit trail;
+    /// the demo): budget to the enterprise's voucher, only if the programme's budget and the
+    /// enterprise's yearly cap allow (checked in the ledger's writer, so two approvals cannot
+    /// both pass), atomically with the decision.
+    pub async fn issue_as(&self, actor: &str, a: &Application, amount: Fen, reason: Option<String>) -> Result<(), StoreError> {
+        let p = self
+            .store
+            .programme(&a.programme_id)
+            .await?
+            .ok_or_else(|| err(ErrorCode::ProgrammeNotFound, "the application's programme is gone"))?;
+        let now = self.ids.now_ms();
+        let budget = chart::programme_budget(p.id.as_str());
+        let voucher = chart::voucher(a.tenant_id.as_str(), p.id.as_str());
+        let rules = p.rules.clone();
+        let (budget_id, voucher_id) = (budget.id, voucher.id);
+        let guard: suanli_store::ledger::Guard = Box::new(move |l: &suanli_ledger::Ledger| {
+            let issued = l.account(voucher_id).map_or(Fen::ZERO, |x| Fen(x.credits_posted as i64));
+            let left = l.account(budget_id).map_or(Fen::ZERO, |x| x.available());
+            rules.check_issue(issued, left, amount)
+        });
+        let audit = self.audit(
+            actor,
+            "voucher.approve",
+            a.id.as_str(),
+            serde_json::json!({"tenant": a.tenant_id, "amount": amount.to_yuan_string()}),
+        );
+        self.ledger
+            .submit_all(LedgerRequest {
+                accounts: vec![StoredAccount::of(&voucher, now)],
+                transfers: vec![Transfer::single(
+                    TransferId::derive("issue", a.id.as_str()),
+                    budget.id,
+                    voucher.id,
+                    amount,
+                    ReasonCode::VoucherIssue,
+                    a.id.as_str(),
+                    now,
+                )],
+                linked: true,
+                // Checked in the writer: an approval racing the programme's close either lands
+                // before it (and its voucher expires with the others) or is refused.
+                preconditions: vec![Precondition::ProgrammeOpen(p.id.clone())],
+                close: None,
+                guard: Some(guard),
+                plan: None,
+                effects: vec![Effect::DecideApplication {
+                    id: a.id.clone(),
+                    state: ApplicationState::Approved,
+                    approved: Some(amount),
+                    reason,
+                    by: actor.to_string(),
+                    at_ms: now,
+                }],
+                audit: Some(audit),
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Rejects a pending application with a reason (the operator).
+    pub async fn reject(&self, caller: &Caller, id: &ApplicationId, reason: &str) -> Result<Application, StoreError> {
+        operator_only(caller, "rejecting voucher applications")?;
+        let a = self.pending(id).await?;
+        let reason = reason.trim().to_string();
+        if reason.is_empty() {
+            return Err(err(ErrorCode::InvalidName, "a rejection needs a reason"));
+        }
+        let audit = self.audit(&caller.actor(), "voucher.reject", a.id.as_str(), serde_json::json!({"reason": reason}));
+        self.ledger
+            .submit_all(LedgerRequest {
+                effects: vec![Effect::DecideApplication {
+                    id: a.id.clone(),
+                    state: ApplicationState::Rejected,
+                    approved: None,
+                    reason: Some(reason),
+                    by: caller.actor(),
+                    at_ms: self.ids.now_ms(),
+                }],
+                audit: Some(audit),
+                ..LedgerRequest::default()
+            })
+            .await?;
+        self.store.application(id).await?.ok_or_else(|| err(ErrorCode::ApplicationNotFound, format!("no application {id}")))
+    }
+
+    /// Records a cash top-up of an enterprise's prepaid balance from its bank (the operator).
+    /// A retry with the same `transfer_id` applies once; without one, each call is a new top-up.
+    pub async fn top_up(
+        &self,
+        caller: &Caller,
+        tenant: &TenantId,
+        amount: Fen,
+        transfer_id: Option<TransferId>,
+        reference: Option<String>,
+    ) -> Result<TransferId, StoreError> {
+        operator_only(caller, "recording cash top-ups")?;
+        self.store.tenant(tenant).await?.ok_or_else(|| err(ErrorCode::TenantNotFound, format!("no tenant {tenant}")))?;
+        let id = transfer_id.unwrap_or_else(|| {
+            let (ms, e) = self.ids.parts();
+            TransferId::derive("top-up", &format!("{tenant}/{ms}/{e}"))
+        });
+        self.top_up_as(&caller.actor(), tenant, amount, id, reference).await?;
+        Ok(id)
+    }
+
+    /// A top-up on the platform's own authority (`actor` in the audit trail; the demo's opening
+    /// balances), idempotent by transfer id.
+    pub async fn top_up_as(
+        &self,
+        actor: &str,
+        tenant: &TenantId,
+        amount: Fen,
+        transfer_id: TransferId,
+        reference: Option<String>,
+    ) -> Result<(), StoreError> {
+        if !amount.is_positive() {
+            return Err(err(ErrorCode::InvalidAmount, format!("a top-up must be positive, not {amount}")));
+        }
+        let reference = reference.map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).unwrap_or_else(|| tenant.to_string());
+        if reference.chars().count() > 200 || reference.chars().any(char::is_control) {
+            return Err(err(ErrorCode::InvalidName, "the payment reference must be at most 200 printable characters"));
+        }
+        let now = self.ids.now_ms();
+        let (banks, cash) = (chart::enterprise_banks(), chart::cash(tenant.as_str()));
+        let audit = self.audit(
+            actor,
+            "cash.top_up",
+            tenant.as_str(),
+            serde_json::json!({"amount": amount.to_yuan_string(), "reference": reference}),
+        );
+        self.ledger
+            .submit_all(LedgerRequest {
+                accounts: vec![StoredAccount::of(&banks, now), StoredAccount::of(&cash, now)],
+                transfers: vec![Transfer::single(transfer_id, banks.id, cash.id, amount, ReasonCode::CashTopUp, reference, now)],
+                linked: true,
+                audit: Some(audit),
+                ..LedgerRequest::default()
+            })
+            .await?;
+        Ok(())
+    }
+}

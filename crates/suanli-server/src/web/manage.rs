@@ -1,0 +1,225 @@
+//! A centre's management forms on its page: partner status (the operator), the backend binding and the pools' prices (the operator or the centre's provider); each posts to one service, and a refused form comes back with its error beside the field and what was typed kept.
+
+use super::operate::{Kept, code_of, field_error};
+use super::*;
+use suanli_core::centre::{Centre, PartnerStatus, Pool};
+use suanli_core::id::{CentreId, PoolId};
+use suanli_core::tenant::Role;
+
+/// Whether the page offers a centre's binding and prices to this caller (the services decide).
+pub(super) fn may_manage(c: &Caller, ctr: &Centre) -> bool {
+    c.role() == Role::Operator || (c.role() == Role::Provider && c.0.provider_id.as_ref() == Some(&ctr.provider_id))
+}
+
+/// The price cell of a pool's row: a form to change the price and the partner discount.
+pub(super) fn price_form(lang: Lang, ctr: &Centre, p: &Pool, kept: &Kept) -> String {
+    let form = format!("price-{}", p.id);
+    let (price, discount) = if kept.is(&form) {
+        (kept.value(&form, "price"), kept.value(&form, "discount"))
+    } else {
+        (esc(&p.price_per_hour.to_yuan_string()), p.partner_discount_pct.to_string())
+    };
+    let (pid, did) = (format!("price-{}", p.id), format!("discount-{}", p.id));
+    format!(
+        r#"<form method="post" action="/centres/{cid}/pools/{pool}/price"><label for="{pid}">{pl}</label><input id="{pid}" name="price" inputmode="decimal" required value="{price}"{pi}>{pe}<label for="{did}">{dl}</label><input id="{did}" name="discount" inputmode="numeric" required value="{discount}"{di}>{de}<button type="submit">{b}</button></form>"#,
+        cid = esc(ctr.id.as_str()),
+        pool = esc(p.id.as_str()),
+        pl = lang.t("新价格（元/卡时）", "New price (¥ per accelerator-hour)"),
+        dl = lang.t("伙伴折扣（%）", "Partner discount (%)"),
+        b = lang.t("保存价格", "Save the price"),
+        pi = kept.invalid(&form, "price", &pid),
+        pe = kept.error(&form, "price"),
+        di = kept.invalid(&form, "discount", &did),
+        de = kept.error(&form, "discount"),
+    )
+}
+
+/// The binding form: what the centre is bound to, a URL to bind, and unbinding.
+pub(super) async fn backend_form(s: &AppState, lang: Lang, ctr: &Centre, kept: &Kept) -> String {
+    let bound = s.store.backend_binding(&ctr.id).await.ok().flatten();
+    let now = match &bound {
+        Some(b) => format!(
+            r#"<p id="binding">{}: <code class="user-text">{}</code> · {} {}</p>"#,
+            lang.t("已绑定", "Bound to"),
+            esc(&b.url),
+            lang.t("绑定于", "since"),
+            labels::when(Some(b.bound_ms))
+        ),
+        None => format!(r#"<p id="binding">{}</p>"#, lang.t("未绑定集群后端。", "Bound to no cluster backend.")),
+    };
+    let unbind = if bound.is_some() {
+        format!(
+            r#"<form method="post" action="/centres/{}/backend"><input type="hidden" name="action" value="unbind"><button type="submit" class="danger" id="unbind">{}</button>{}</form>"#,
+            esc(ctr.id.as_str()),
+            lang.t("解除绑定", "Unbind"),
+            kept.error("backend", "unbind"),
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        r#"<h2>{h}</h2>{now}<form method="post" action="/centres/{cid}/backend"><input type="hidden" name="action" value="bind"><label for="backend-url">{l}</label><input id="backend-url" name="url" required maxlength="500" placeholder="slurm+http://10.0.0.5:6820?partition=gpu" value="{v}"{inv}>{err}<p><button type="submit" id="bind">{b}</button></p></form>{unbind}"#,
+        h = lang.t("集群后端", "Cluster backend"),
+        cid = esc(ctr.id.as_str()),
+        l = lang.t("后端地址（Slurm 地址，或 agent 表示由中心代理接入）", "Backend address (a Slurm URL, or agent for the centre's agent)"),
+        b = lang.t("绑定", "Bind"),
+        v = kept.value("backend", "url"),
+        inv = kept.invalid("backend", "url", "backend-url"),
+        err = kept.error("backend", "url"),
+    )
+}
+
+/// The operator's partner-status form.
+pub(super) fn partner_form(lang: Lang, ctr: &Centre, kept: &Kept) -> String {
+    let chosen = if kept.is("partner") { kept.value("partner", "status") } else { ctr.partner_status.as_str().to_string() };
+    let mut options = String::new();
+    for st in [PartnerStatus::Applicant, PartnerStatus::Partner, PartnerStatus::Suspended] {
+        let sel = if st.as_str() == chosen { " selected" } else { "" };
+        let _ = write!(options, r#"<option value="{}"{sel}>{}</option>"#, st.as_str(), labels::partner_status(lang, st));
+    }
+    format!(
+        r#"<h2>{h}</h2><form method="post" action="/centres/{cid}/partner-status"><label for="partner-status">{l}</label><select id="partner-status" name="status"{si}>{options}</select>{se}<label for="partner-reason">{r}</label><input id="partner-reason" name="reason" maxlength="500" value="{rv}"{ri}>{re}<p><button type="submit" id="set-partner">{b}</button></p></form>"#,
+        h = lang.t("合作伙伴资格", "Partner status"),
+        cid = esc(ctr.id.as_str()),
+        l = lang.t("资格", "Status"),
+        r = lang.t("原因", "Reason"),
+        b = lang.t("保存资格", "Save the status"),
+        si = kept.invalid("partner", "status", "partner-status"),
+        se = kept.error("partner", "status"),
+        rv = kept.value("partner", "reason"),
+        ri = kept.invalid("partner", "reason", "partner-reason"),
+        re = kept.error("partner", "reason"),
+    )
+}
+
+/// The centre's page again with a refused form's error beside its field; a role that may not use
+/// the form gets the error at the top (403).
+async fn refused(s: &AppState, lang: Lang, c: &Caller, id: &str, e: &crate::error::ApiError, kept: Kept) -> Response {
+    let (status, top, kept) = if code_of(e) == suanli_core::ErrorCode::Forbidden {
+        (StatusCode::FORBIDDEN, error_notice(lang, e), Kept::default())
+    } else {
+        (StatusCode::UNPROCESSABLE_ENTITY, String::new(), kept)
+    };
+    let mut r = render_centre(s, lang, c, id, &top, &kept).await;
+    if r.status() == StatusCode::OK {
+        *r.status_mut() = status;
+    }
+    r
+}
+
+/// `POST /centres/{id}/partner-status` (form): the operator admits, suspends or reinstates a partner.
+pub async fn set_partner(
+    State(s): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let (lang, _, c) = match gate(&s, &LangQuery { lang: None }, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let f = operate::fields(&body);
+    let result = async {
+        let caller = suanli_app::Caller::of(&c.0)?;
+        let centre = CentreId::parse(&id)?;
+        let status = f
+            .get("status")
+            .and_then(|x| PartnerStatus::parse(x))
+            .ok_or_else(|| crate::error::ApiError::new(suanli_core::ErrorCode::InvalidBody, "status is applicant, partner or suspended"))?;
+        let reason = f.get("reason").map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
+        s.partners.set_status(&caller, &centre, status, reason).await?;
+        s.engine.wake();
+        Ok::<_, crate::error::ApiError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&format!("/centres/{}?done=partner", esc(&id))).into_response(),
+        Err(e) => refused(&s, lang, &c, &id, &e, Kept::new("partner", &body, "status", field_error(lang, &e, "partner-status"))).await,
+    }
+}
+
+/// `POST /centres/{id}/backend` (form): binds a centre to a backend (`action=bind`, `url`) or unbinds it.
+pub async fn set_backend(
+    State(s): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let (lang, _, c) = match gate(&s, &LangQuery { lang: None }, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let f = operate::fields(&body);
+    let unbind = f.get("action").is_some_and(|a| a == "unbind");
+    let result = async {
+        let caller = suanli_app::Caller::of(&c.0)?;
+        let centre = CentreId::parse(&id)?;
+        if unbind {
+            s.backends.unbind(&caller, &centre).await?;
+        } else {
+            s.backends.bind(&caller, &centre, f.get("url").map_or("", String::as_str)).await?;
+        }
+        Ok::<_, crate::error::ApiError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&format!("/centres/{}?done={}", esc(&id), if unbind { "unbound" } else { "bound" })).into_response(),
+        Err(e) => {
+            let kept = if unbind {
+                Kept::new("backend", "", "unbind", field_error(lang, &e, "unbind"))
+            } else {
+                Kept::new("backend", &body, "url", field_error(lang, &e, "backend-url"))
+            };
+            refused(&s, lang, &c, &id, &e, kept).await
+        }
+    }
+}
+
+/// `POST /centres/{id}/pools/{pool}/price` (form): a new price and discount for a pool.
+pub async fn set_price(
+    State(s): State<AppState>,
+    axum::extract::Path((id, pool)): axum::extract::Path<(String, String)>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let (lang, _, c) = match gate(&s, &LangQuery { lang: None }, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let f = operate::fields(&body);
+    let mut field = "price";
+    let result = async {
+        let caller = suanli_app::Caller::of(&c.0)?;
+        let pool = PoolId::parse(&pool)?;
+        let price = suanli_core::Fen::parse_positive("price", f.get("price").map_or("", String::as_str))?;
+        field = "discount";
+        let discount = match f.get("discount").map(|d| d.trim()).filter(|d| !d.is_empty()) {
+            Some(d) => Some(d.parse::<u8>().map_err(|_| {
+                crate::error::ApiError::new(
+                    suanli_core::ErrorCode::InvalidAmount,
+                    format!("partner discount '{d}' is not a whole percentage"),
+                )
+            })?),
+            None => None,
+        };
+        field = "price";
+        s.registry.set_pool_price(&caller, &pool, price, discount).await.map_err(|e| {
+            // The service's refusal names the field it is about.
+            let e = crate::error::ApiError::from(e);
+            if matches!(&e, crate::error::ApiError::Domain(d) if d.message.contains("discount")) {
+                field = "discount";
+            }
+            e
+        })?;
+        s.engine.wake();
+        Ok::<_, crate::error::ApiError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&format!("/centres/{}?done=priced", esc(&id))).into_response(),
+        Err(e) => {
+            let input = format!("{field}-{pool}");
+            refused(&s, lang, &c, &id, &e, Kept::new(format!("price-{pool}"), &body, field, field_error(lang, &e, &input))).await
+        }
+    }
+}
