@@ -241,6 +241,7 @@ const MAIN_PAGES = () => [
   { name: 'energy', path: '/energy', role: 'regulator' },
   { name: 'models (tenant)', path: '/models?m=hz-general-7b&m=hz-med-13b', role: 'tenant' },
   { name: 'models (provider)', path: '/models', role: 'provider' },
+  { name: 'my centres (provider)', path: '/my-centres', role: 'provider' },
   { name: 'data (tenant)', path: '/data', role: 'tenant' },
   { name: 'data (regulator)', path: '/data', role: 'regulator' },
   { name: 'data set (tenant)', path: '/data/sets/hz-community-clinics', role: 'tenant' },
@@ -447,26 +448,256 @@ test('a tenant applies for vouchers through the form, and the operator sees the 
   });
 });
 
-test('the operator approves a pending application from /vouchers', { timeout: 120_000 }, () =>
+test('the operator approves less than asked: the amount is confirmed first, and a bad amount is refused beside its field', { timeout: 120_000 }, () =>
   withPage(async (page) => {
     await signIn(page, 'operator');
+    const app = await api('tenant', 'POST', '/voucher-applications', { amount: '1000', purpose: `to approve ${++unique}` });
     await page.goto('/vouchers');
-    if ((await page.locator('form[action$="/approve"]').count()) === 0) {
-      await api('tenant', 'POST', '/voucher-applications', { amount: '1000', purpose: `to approve ${++unique}` });
-      await page.reload();
+    const action = `/vouchers/applications/${app.id}/approve`;
+    const form = page.locator(`form[action="${action}"]`);
+    const amount = form.locator('input[name=amount]');
+    assert.equal(await amount.inputValue(), '1000.00', 'the amount starts at what was requested');
+    // A bad amount: the error beside the field, in Chinese, the input kept, nothing decided.
+    for (const bad of ['20万', '-5']) {
+      await amount.fill(bad);
+      await Promise.all([page.waitForLoadState('load'), form.locator('button[type=submit]').click()]);
+      const error = page.locator(`#amount-${app.id}-error`);
+      await error.waitFor();
+      assert.match(await error.textContent(), /[\u4e00-\u9fff]/, 'the error is not in Chinese');
+      assert.equal(await page.locator(`form[action="${action}"] input[name=amount]`).inputValue(), bad, 'the input was not kept');
+      assert.equal((await api('operator', 'GET', `/voucher-applications/${app.id}`)).state, 'pending');
     }
-    const form = page.locator('form[action$="/approve"]').first();
-    const action = await form.getAttribute('action');
-    const id = action.split('/')[3];
-    assert.match(id, /^app_/);
-    await Promise.all([page.waitForLoadState('load'), form.locator('button').click()]);
-    const status = page.locator('[role=status]');
-    await status.waitFor();
-    assert.match(await status.textContent(), /已批准/);
-    assert.equal(await page.locator(`form[action="${action}"]`).count(), 0, 'the approved application is still pending');
-    assert.equal((await api('operator', 'GET', `/voucher-applications/${id}`)).state, 'approved');
+    // 600 of the 1000 asked: a confirmation shows the amount, then the voucher is issued.
+    await page.locator(`form[action="${action}"] input[name=amount]`).fill('600');
+    await Promise.all([page.waitForLoadState('load'), page.locator(`form[action="${action}"] button[type=submit]`).click()]);
+    assert.equal(await h1(page), '确认批准？');
+    assert.equal((await page.textContent('#confirm-amount')).trim(), '¥600.00');
+    assert.equal((await api('operator', 'GET', `/voucher-applications/${app.id}`)).state, 'pending', 'approved before the confirmation');
+    await Promise.all([page.waitForURL(/done=approved/), page.click('#confirm')]);
+    assert.match(await page.locator('[role=status]').textContent(), /已批准/);
+    const decided = await api('operator', 'GET', `/voucher-applications/${app.id}`);
+    assert.deepEqual([decided.state, decided.approved], ['approved', '600.00']);
   }),
 );
+
+/** Posts a form from a signed-in page (with its session's form token), as a person crafting a request would. */
+function postForm(page, action, fields) {
+  return page.evaluate(
+    async ([action, fields]) => {
+      const csrf = document.querySelector('input[name=csrf]')?.value ?? '';
+      const r = await fetch(action, { method: 'POST', body: new URLSearchParams({ ...fields, csrf }), redirect: 'manual' });
+      return { status: r.status, text: await r.text() };
+    },
+    [action, fields],
+  );
+}
+
+/** Today and a month ago as calendar days in Beijing time (YYYY-MM-DD). */
+function beijingDays() {
+  const day = (ms) => new Date(ms + 8 * 3_600_000).toISOString().slice(0, 10);
+  return { today: day(Date.now()), monthAgo: day(Date.now() - 30 * 86_400_000), yesterday: day(Date.now() - 86_400_000) };
+}
+
+test("the operator tops up an enterprise's cash after a confirmation; bad amounts are refused beside the field; other roles are refused", { timeout: 120_000 }, async () => {
+  // A new enterprise with no jobs, so its balance moves only by the top-up.
+  const t = await api('operator', 'POST', '/tenants', { name: `充值测试企业 ${++unique}`, uscc: '9144030071526726XG', sme: true, region: 'hz-xihu' });
+  const cash = async () => (await api('operator', 'GET', `/tenants/${t.id}/balance`)).cash_available;
+  assert.equal(await cash(), '0.00');
+  await withPage(async (page) => {
+    await signIn(page, 'operator');
+    await page.goto('/vouchers');
+    for (const bad of ['20万', '-5', '0']) {
+      await page.selectOption('#top-up-tenant', t.id);
+      await page.fill('#top-up-amount', bad);
+      await Promise.all([page.waitForLoadState('load'), page.click('form#top-up button[type=submit]')]);
+      const error = page.locator('#top-up-amount-error');
+      await error.waitFor();
+      assert.match(await error.textContent(), /[\u4e00-\u9fff]/, 'the error is not in Chinese');
+      assert.equal(await page.inputValue('#top-up-amount'), bad, 'the amount was not kept');
+      assert.equal(await page.inputValue('#top-up-tenant'), t.id, 'the enterprise was not kept');
+      assert.equal(await cash(), '0.00', `a refused top-up of ${bad} moved money`);
+    }
+    await page.fill('#top-up-amount', '1234.56');
+    await page.fill('#top-up-reference', 'BANK-0001');
+    await Promise.all([page.waitForLoadState('load'), page.click('form#top-up button[type=submit]')]);
+    assert.equal(await h1(page), '确认充值？');
+    assert.match(await page.textContent('main'), /¥1,234\.56/);
+    assert.equal(await cash(), '0.00', 'money moved before the confirmation');
+    await Promise.all([page.waitForURL(/done=topped-up/), page.click('#confirm')]);
+    assert.match(await page.locator('[role=status]').textContent(), /已充值/);
+  });
+  assert.equal(await cash(), '1234.56', 'the balance did not grow by exactly the amount');
+  for (const role of ['tenant', 'provider', 'regulator']) {
+    await withPage(async (page) => {
+      await signIn(page, role);
+      await page.goto('/vouchers');
+      assert.equal(await page.locator('form#top-up').count(), 0, `a ${role} gets the top-up form`);
+      const r = await postForm(page, '/vouchers/top-ups', { tenant: t.id, amount: '100', confirmed: '1' });
+      assert.equal(r.status, 403, `a ${role}'s top-up was not refused`);
+    });
+  }
+  assert.equal(await cash(), '1234.56', 'another role moved money');
+});
+
+test('the operator settles a provider for a period after a confirmation; a bad period is refused beside the field; other roles are refused', { timeout: 120_000 }, async () => {
+  const bills = items(await api('operator', 'GET', '/bills?limit=200')).filter((b) => b.provider_id);
+  assert.ok(bills.length > 0, 'the demo has no bills to settle');
+  const provider = bills[0].provider_id;
+  const statements = async () => items(await api('operator', 'GET', `/statements?provider_id=${provider}`)).length;
+  const before = await statements();
+  const { today, monthAgo, yesterday } = beijingDays();
+  for (const role of ['tenant', 'provider']) {
+    await withPage(async (page) => {
+      await signIn(page, role);
+      const r = await postForm(page, '/vouchers/settlements', { provider, from: monthAgo, to: today, confirmed: '1' });
+      assert.equal(r.status, 403, `a ${role}'s settlement was not refused`);
+    });
+  }
+  assert.equal(await statements(), before, 'a refused settlement made a statement');
+  await withPage(async (page) => {
+    await signIn(page, 'operator');
+    await page.goto('/vouchers');
+    // The period ends before it starts: refused beside the end date, both dates kept.
+    await page.selectOption('#settle-provider', provider);
+    await page.fill('#settle-from', today);
+    await page.fill('#settle-to', yesterday);
+    await Promise.all([page.waitForLoadState('load'), page.click('form#settle button[type=submit]')]);
+    await Promise.all([page.waitForLoadState('load'), page.click('#confirm')]);
+    const error = page.locator('#settle-to-error');
+    await error.waitFor();
+    assert.match(await error.textContent(), /[\u4e00-\u9fff]/);
+    assert.deepEqual([await page.inputValue('#settle-from'), await page.inputValue('#settle-to')], [today, yesterday]);
+    assert.equal(await statements(), before);
+    await page.fill('#settle-from', monthAgo);
+    await page.fill('#settle-to', today);
+    await Promise.all([page.waitForLoadState('load'), page.click('form#settle button[type=submit]')]);
+    assert.equal(await h1(page), '确认结算？');
+    assert.match(await page.textContent('main'), /\(UTC\+8\)/);
+    await Promise.all([page.waitForURL(/done=settled/), page.click('#confirm')]);
+    assert.match(await page.locator('[role=status]').textContent(), /已结算/);
+  });
+  assert.equal(await statements(), before + 1, 'no statement was made');
+});
+
+test("the operator suspends and readmits a partner on the centre's page; a provider may not", { timeout: 120_000 }, async () => {
+  const status = async () => (await api('operator', 'GET', `/centres/${centreId}`)).partner_status;
+  const was = await status();
+  await withPage(async (page) => {
+    await signIn(page, 'provider');
+    await page.goto(`/centres/${centreId}`);
+    assert.equal(await page.locator('#partner-status').count(), 0, 'a provider gets the partner form');
+    const r = await postForm(page, `/centres/${centreId}/partner-status`, { status: 'suspended', reason: 'x' });
+    assert.equal(r.status, 403);
+  });
+  assert.equal(await status(), was);
+  await withPage(async (page) => {
+    await signIn(page, 'operator');
+    for (const next of ['suspended', was]) {
+      await page.goto(`/centres/${centreId}`);
+      await page.selectOption('#partner-status', next);
+      await page.fill('#partner-reason', `browser test ${++unique}`);
+      await Promise.all([page.waitForURL(/done=partner/), page.click('#set-partner')]);
+      assert.equal(await page.getAttribute('#partner-state', 'data-state'), next);
+      assert.equal(await status(), next);
+    }
+  });
+});
+
+test("the operator binds and unbinds a centre's backend; a bad address is refused beside the field; a tenant may not", { timeout: 120_000 }, async () => {
+  const me = await api('provider', 'GET', '/me');
+  const centre = await api('operator', 'POST', '/centres', {
+    provider_id: me.provider_id, name: `绑定测试中心 ${++unique}`, kind: 'edge', region: 'hz-xihu', commissioned: '2024-06-01', declared_pue: 1.3, racks: 4,
+  });
+  const bound = async () => {
+    const r = await fetch(`${server.base}/api/v1/centres/${centre.id}/backend`, { headers: { authorization: `Bearer ${tokens.operator}` } });
+    return r.status === 200 ? (await r.json()).url : null;
+  };
+  await withPage(async (page) => {
+    await signIn(page, 'tenant');
+    await page.goto(`/centres/${centre.id}`);
+    assert.equal(await page.locator('#backend-url').count(), 0, 'a tenant gets the binding form');
+    assert.equal((await postForm(page, `/centres/${centre.id}/backend`, { action: 'bind', url: 'agent' })).status, 403);
+  });
+  assert.equal(await bound(), null);
+  await withPage(async (page) => {
+    await signIn(page, 'operator');
+    await page.goto(`/centres/${centre.id}`);
+    await page.fill('#backend-url', 'http://not-a-backend');
+    await Promise.all([page.waitForLoadState('load'), page.click('#bind')]);
+    await page.locator('#backend-url-error').waitFor();
+    assert.match(await page.textContent('#backend-url-error'), /[\u4e00-\u9fff]/);
+    assert.equal(await page.inputValue('#backend-url'), 'http://not-a-backend');
+    assert.equal(await bound(), null);
+    await page.fill('#backend-url', 'agent');
+    await Promise.all([page.waitForURL(/done=bound/), page.click('#bind')]);
+    assert.equal(await bound(), 'agent');
+    assert.match(await page.textContent('#binding'), /agent/);
+    await Promise.all([page.waitForURL(/done=unbound/), page.click('#unbind')]);
+    assert.equal(await bound(), null);
+  });
+});
+
+test("a provider changes its pool's price on the centre's page; a bad price is refused beside the field; a tenant may not", { timeout: 120_000 }, async () => {
+  const me = await api('provider', 'GET', '/me');
+  const own = items(await api('operator', 'GET', '/centres')).find((c) => c.provider_id === me.provider_id && c.pools.length > 0);
+  const pool = own.pools[0].id;
+  const price = async () => (await api('operator', 'GET', `/centres/${own.id}`)).pools.find((p) => p.id === pool).price_per_hour;
+  const was = await price();
+  await withPage(async (page) => {
+    await signIn(page, 'tenant');
+    await page.goto(`/centres/${own.id}`);
+    assert.equal(await page.locator(`#price-${pool}`).count(), 0, 'a tenant gets the price form');
+    assert.equal((await postForm(page, `/centres/${own.id}/pools/${pool}/price`, { price: '1.00', discount: '0' })).status, 403);
+  });
+  assert.equal(await price(), was);
+  await withPage(async (page) => {
+    await signIn(page, 'provider');
+    await page.goto(`/centres/${own.id}`);
+    for (const bad of ['20万', '-1']) {
+      await page.fill(`#price-${pool}`, bad);
+      await Promise.all([page.waitForLoadState('load'), page.click(`form[action$="/pools/${pool}/price"] button[type=submit]`)]);
+      await page.locator(`#price-${pool}-error`).waitFor();
+      assert.match(await page.textContent(`#price-${pool}-error`), /[\u4e00-\u9fff]/);
+      assert.equal(await page.inputValue(`#price-${pool}`), bad);
+      assert.equal(await price(), was);
+    }
+    await page.fill(`#price-${pool}`, '12.34');
+    await Promise.all([page.waitForURL(/done=priced/), page.click(`form[action$="/pools/${pool}/price"] button[type=submit]`)]);
+    assert.equal(await price(), '12.34');
+    assert.match(await page.textContent(`tr[data-pool="${pool}"] td.price`), /¥12\.34/);
+  });
+});
+
+test("a provider's own page lists its centres with pools, binding and utilisation, and its earnings by period and centre; others are refused", { timeout: 120_000 }, async () => {
+  const me = await api('provider', 'GET', '/me');
+  const own = items(await api('operator', 'GET', '/centres')).filter((c) => c.provider_id === me.provider_id);
+  await withPage(async (page) => {
+    await signIn(page, 'provider');
+    assert.equal(await page.locator('nav a[href="/my-centres"]').count(), 1);
+    await page.goto('/my-centres');
+    assert.equal(await h1(page), '我的算力中心');
+    for (const c of own) {
+      assert.equal(await page.locator(`table#centre-${c.id}`).count(), 1, `centre ${c.id} is missing`);
+    }
+    const text = await page.textContent('main');
+    for (const word of ['合作状态', '集群后端', '加速卡使用率', '伙伴价']) assert.ok(text.includes(word), `no ${word}`);
+    const earnings = page.locator('svg[aria-labelledby="t-earnings"]');
+    if (items(await api('provider', 'GET', '/bills?limit=1')).length > 0) {
+      assert.equal(await earnings.count(), 1, 'no earnings chart');
+      assert.match(await earnings.locator('title').first().textContent(), /元/);
+      assert.match(await earnings.textContent(), /日期（北京时间）|月份（北京时间）/);
+      assert.ok((await page.locator('#earnings-by-centre tbody tr').count()) >= 1);
+    }
+  });
+  for (const role of ['tenant', 'operator']) {
+    await withPage(async (page) => {
+      await signIn(page, role);
+      assert.equal(await page.locator('nav a[href="/my-centres"]').count(), 0, `a ${role} gets the link`);
+      const r = await page.goto('/my-centres');
+      assert.equal(r.status(), 403);
+    });
+  }
+});
 
 // ----- language -----
 
@@ -727,7 +958,7 @@ async function everyPage() {
       ...byState(tenantJobs).map((j) => `/jobs/${j.id}`),
       ...tenantJobs.filter((j) => !['succeeded', 'failed', 'cancelled'].includes(j.state)).slice(0, 1).map((j) => `/jobs/${j.id}/cancel`),
     ],
-    provider: [...common, ...byState(await jobsOf('provider')).map((j) => `/jobs/${j.id}`)],
+    provider: [...common, '/my-centres', ...byState(await jobsOf('provider')).map((j) => `/jobs/${j.id}`)],
     regulator: [...common, ...apps.slice(0, 1).map((a) => `/incentives/applications/${a.id}`)],
     expert: ['/incentives'],
   };
