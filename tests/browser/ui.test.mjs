@@ -523,8 +523,14 @@ test("the operator tops up an enterprise's cash after a confirmation; bad amount
     assert.equal(await h1(page), '确认充值？');
     assert.match(await page.textContent('main'), /¥1,234\.56/);
     assert.equal(await cash(), '0.00', 'money moved before the confirmation');
+    const confirmed = Object.fromEntries(
+      await page.locator('form:has(#confirm) input[type=hidden]').evaluateAll((els) => els.filter((e) => e.name !== 'csrf').map((e) => [e.name, e.value])),
+    );
     await Promise.all([page.waitForURL(/done=topped-up/), page.click('#confirm')]);
     assert.match(await page.locator('[role=status]').textContent(), /已充值/);
+    // The same confirmation sent again (a double click, a resent form) tops up once.
+    assert.match(confirmed.transfer_id ?? '', /^[0-9a-f]+$/, 'the confirmation carries no transfer id');
+    await postForm(page, '/vouchers/top-ups', confirmed);
   });
   assert.equal(await cash(), '1234.56', 'the balance did not grow by exactly the amount');
   for (const role of ['tenant', 'provider', 'regulator']) {

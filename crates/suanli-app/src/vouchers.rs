@@ -1,11 +1,11 @@
-//! Vouchers and cash: the operator approving an application (all it asked for or less) or rejecting it with a reason, and topping up an enterprise's prepaid cash; the API, the web UI and the demo call these.
+//! Vouchers and cash: an enterprise applying (itself, or the operator for it), the operator approving an application (all it asked for or less) or rejecting it with a reason, and topping up an enterprise's prepaid cash; the API, the web UI and the demo call these.
 
 use crate::caller::Caller;
 use suanli_core::error::{Error, ErrorCode};
-use suanli_core::id::{ApplicationId, AuditId, TenantId};
+use suanli_core::id::{ApplicationId, AuditId, ProgrammeId, TenantId};
 use suanli_core::money::Fen;
 use suanli_dispatch::ids::Ids;
-use suanli_ledger::records::{Application, ApplicationState};
+use suanli_ledger::records::{Application, ApplicationState, ProgrammeState};
 use suanli_ledger::{ReasonCode, Transfer, TransferId, chart};
 use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, Precondition, Store, StoreError, StoredAccount};
 
@@ -44,6 +44,103 @@ impl Vouchers {
     fn audit(&self, actor: &str, action: &str, subject: &str, detail: serde_json::Value) -> Audit {
         let (t, e) = self.ids.parts();
         Audit { id: AuditId::generate(t, e), at_ms: t, actor: actor.to_string(), action: action.into(), subject: subject.into(), detail }
+    }
+
+    /// The tenant a caller acts for: its own if a tenant (naming another is `forbidden`), the
+    /// named one (which must exist) otherwise.
+    pub async fn acting_tenant(&self, caller: &Caller, named: Option<&str>) -> Result<TenantId, StoreError> {
+        match caller {
+            Caller::Tenant { tenant, .. } => {
+                if named.is_some_and(|t| t != tenant.as_str()) {
+                    return Err(err(ErrorCode::Forbidden, "a tenant acts only for itself"));
+                }
+                Ok(tenant.clone())
+            }
+            _ => {
+                let t = TenantId::parse(named.ok_or_else(|| err(ErrorCode::InvalidBody, "tenant_id is required"))?)?;
+                self.store.tenant(&t).await?.ok_or_else(|| err(ErrorCode::TenantNotFound, format!("no tenant {t}")))?;
+                Ok(t)
+            }
+        }
+    }
+
+    /// Applies for vouchers: a tenant for itself, or the operator for the named tenant, in the
+    /// programme named or the one open now. The programme must be open, the enterprise eligible
+    /// (SME, registered in the programme's city) and under its yearly cap; the budget is checked
+    /// when the operator approves.
+    pub async fn apply(
+        &self,
+        caller: &Caller,
+        named: Option<&str>,
+        amount: Fen,
+        purpose: &str,
+        programme: Option<&ProgrammeId>,
+    ) -> Result<Application, StoreError> {
+        if !matches!(caller, Caller::Tenant { .. } | Caller::Operator { .. }) {
+            return Err(err(ErrorCode::Forbidden, "an enterprise applies for itself, or the operator for it"));
+        }
+        let tenant_id = self.acting_tenant(caller, named).await?;
+        if !amount.is_positive() {
+            return Err(err(ErrorCode::InvalidAmount, format!("the amount to apply for must be positive, not {amount}")));
+        }
+        let purpose = purpose.trim().to_string();
+        if purpose.is_empty() || purpose.chars().count() > 500 {
+            return Err(err(ErrorCode::InvalidName, "purpose must be 1 to 500 characters"));
+        }
+        let now = self.ids.now_ms();
+        let programme = match programme {
+            Some(id) => {
+                self.store.programme(id).await?.ok_or_else(|| err(ErrorCode::ProgrammeNotFound, format!("no voucher programme {id}")))?
+            }
+            None => self
+                .store
+                .programme_open_at(now)
+                .await?
+                .ok_or_else(|| err(ErrorCode::ProgrammeClosed, "no voucher programme is open now"))?,
+        };
+        let (_, end) = programme.rules.year_bounds_ms();
+        if programme.state != ProgrammeState::Open || now >= end {
+            return Err(err(ErrorCode::ProgrammeClosed, format!("programme {} is not open for applications now", programme.id)));
+        }
+        let tenant =
+            self.store.tenant(&tenant_id).await?.ok_or_else(|| err(ErrorCode::TenantNotFound, format!("no tenant {tenant_id}")))?;
+        programme.rules.check_eligible(tenant.sme, tenant.uscc.division_code())?;
+        let issued = self
+            .store
+            .ledger_account(chart::voucher(tenant_id.as_str(), programme.id.as_str()).id)
+            .await?
+            .map_or(Fen::ZERO, |a| Fen(a.account.credits_posted as i64));
+        if issued.0.saturating_add(amount.0) > programme.rules.cap_per_enterprise.0 {
+            return Err(err(
+                ErrorCode::CapExceeded,
+                format!(
+                    "the enterprise was issued {issued} this year; {amount} more would exceed the cap of {}",
+                    programme.rules.cap_per_enterprise
+                ),
+            ));
+        }
+        let (t, e) = self.ids.parts();
+        let app = Application {
+            id: ApplicationId::generate(t, e),
+            programme_id: programme.id.clone(),
+            tenant_id,
+            requested: amount,
+            purpose,
+            state: ApplicationState::Pending,
+            approved: None,
+            decision_reason: None,
+            decided_by: None,
+            decided_ms: None,
+            created_ms: t,
+        };
+        let audit = self.audit(
+            &caller.actor(),
+            "voucher.apply",
+            app.id.as_str(),
+            serde_json::json!({"tenant": app.tenant_id, "programme": app.programme_id, "amount": amount.to_yuan_string()}),
+        );
+        self.store.insert_application(&app, &audit).await?;
+        Ok(app)
     }
 
     /// A pending application (the operator decides only those).

@@ -264,20 +264,7 @@ async fn application_out(s: &AppState, a: &Application) -> ApiResult<Application
 
 /// The tenant a caller acts for: its own if a tenant, the named one if the operator.
 pub(crate) async fn acting_tenant(s: &AppState, c: &Caller, named: Option<&str>) -> ApiResult<TenantId> {
-    match c.role() {
-        Role::Tenant => {
-            let own = c.0.tenant_id.clone().ok_or_else(|| ApiError::new(ErrorCode::Forbidden, "this tenant user is bound to no tenant"))?;
-            if named.is_some_and(|t| t != own.as_str()) {
-                return Err(ApiError::new(ErrorCode::Forbidden, "a tenant acts only for itself"));
-            }
-            Ok(own)
-        }
-        _ => {
-            let t = TenantId::parse(named.ok_or_else(|| ApiError::new(ErrorCode::InvalidBody, "tenant_id is required"))?)?;
-            s.store.tenant(&t).await?.ok_or_else(|| ApiError::new(ErrorCode::TenantNotFound, format!("no tenant {t}")))?;
-            Ok(t)
-        }
-    }
+    Ok(s.vouchers.acting_tenant(&suanli_app::Caller::of(&c.0)?, named).await?)
 }
 
 /// Applies for vouchers (a tenant for itself, or the operator for a tenant). Eligibility
@@ -290,80 +277,11 @@ pub async fn apply(
     c: Caller,
     JsonBody(b): JsonBody<ApplicationIn>,
 ) -> ApiResult<(StatusCode, Json<ApplicationOut>)> {
-    c.require(&[Role::Tenant, Role::Operator])?;
-    let tenant_id = acting_tenant(&s, &c, b.tenant_id.as_deref()).await?;
+    let caller = suanli_app::Caller::of(&c.0)?;
+    let programme = b.programme_id.as_deref().map(ProgrammeId::parse).transpose()?;
     let amount = Fen::parse_positive("amount", &b.amount)?;
-    let app = apply_for(&s, &c.0.actor(), tenant_id, amount, &b.purpose, b.programme_id.as_deref()).await?;
+    let app = s.vouchers.apply(&caller, b.tenant_id.as_deref(), amount, &b.purpose, programme.as_ref()).await?;
     Ok((StatusCode::CREATED, Json(application_out(&s, &app).await?)))
-}
-
-/// Records an application after checking the programme is open, the enterprise eligible and
-/// under its cap (the web UI and the API share it).
-pub async fn apply_for(
-    s: &AppState,
-    actor: &str,
-    tenant_id: TenantId,
-    amount: Fen,
-    purpose: &str,
-    programme: Option<&str>,
-) -> ApiResult<Application> {
-    let purpose = purpose.trim().to_string();
-    if purpose.is_empty() || purpose.chars().count() > 500 {
-        return Err(ApiError::new(ErrorCode::InvalidName, "purpose must be 1 to 500 characters"));
-    }
-    let now = s.ids.now_ms();
-    let programme = match programme {
-        Some(id) => load_programme(s, id).await?,
-        None => s
-            .store
-            .programme_open_at(now)
-            .await?
-            .ok_or_else(|| ApiError::new(ErrorCode::ProgrammeClosed, "no voucher programme is open now"))?,
-    };
-    let (_, end) = programme.rules.year_bounds_ms();
-    if programme.state != ProgrammeState::Open || now >= end {
-        return Err(ApiError::new(ErrorCode::ProgrammeClosed, format!("programme {} is not open for applications now", programme.id)));
-    }
-    let tenant =
-        s.store.tenant(&tenant_id).await?.ok_or_else(|| ApiError::new(ErrorCode::TenantNotFound, format!("no tenant {tenant_id}")))?;
-    programme.rules.check_eligible(tenant.sme, tenant.uscc.division_code())?;
-    let issued = s
-        .store
-        .ledger_account(chart::voucher(tenant_id.as_str(), programme.id.as_str()).id)
-        .await?
-        .map_or(Fen::ZERO, |a| Fen(a.account.credits_posted as i64));
-    if issued.0.saturating_add(amount.0) > programme.rules.cap_per_enterprise.0 {
-        return Err(ApiError::new(
-            ErrorCode::CapExceeded,
-            format!(
-                "the enterprise was issued {issued} this year; {amount} more would exceed the cap of {}",
-                programme.rules.cap_per_enterprise
-            ),
-        ));
-    }
-    let (t, e) = s.ids.parts();
-    let app = Application {
-        id: ApplicationId::generate(t, e),
-        programme_id: programme.id.clone(),
-        tenant_id,
-        requested: amount,
-        purpose,
-        state: ApplicationState::Pending,
-        approved: None,
-        decision_reason: None,
-        decided_by: None,
-        decided_ms: None,
-        created_ms: t,
-    };
-    let a = crate::audit_as(
-        s,
-        actor,
-        "voucher.apply",
-        app.id.as_str(),
-        json!({"tenant": app.tenant_id, "programme": app.programme_id, "amount": yuan(amount)}),
-    );
-    s.store.insert_application(&app, &a).await?;
-    Ok(app)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

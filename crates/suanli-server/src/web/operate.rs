@@ -133,6 +133,9 @@ struct TopUpForm {
     amount: String,
     #[serde(default)]
     reference: String,
+    /// Chosen when the confirmation is shown, so a confirmation sent twice tops up once.
+    #[serde(default)]
+    transfer_id: String,
     #[serde(default)]
     confirmed: String,
 }
@@ -154,7 +157,8 @@ pub async fn top_up(State(s): State<AppState>, headers: HeaderMap, body: String)
     let result = match checked {
         Ok((caller, f, tenant, amount)) if f.confirmed == "1" => {
             let reference = Some(f.reference).filter(|r| !r.trim().is_empty());
-            s.vouchers.top_up(&caller, &tenant, amount, None, reference).await.map_err(crate::error::ApiError::from)
+            let transfer_id = suanli_ledger::TransferId::parse_hex(f.transfer_id.trim());
+            s.vouchers.top_up(&caller, &tenant, amount, transfer_id, reference).await.map_err(crate::error::ApiError::from)
         }
         Ok((caller, f, tenant, amount)) => match suanli_app::vouchers::operator_only(&caller, "recording cash top-ups") {
             Err(e) => Err(e.into()),
@@ -168,6 +172,16 @@ pub async fn top_up(State(s): State<AppState>, headers: HeaderMap, body: String)
                 if !f.reference.trim().is_empty() {
                     facts.push((lang.t("银行流水号", "Bank reference"), esc(f.reference.trim())));
                 }
+                let (ms, e) = s.ids.parts();
+                let once = suanli_ledger::TransferId::derive("web-top-up", &format!("{tenant}/{ms}/{e}"));
+                let body = serde_urlencoded::to_string(
+                    fields(&body)
+                        .into_iter()
+                        .filter(|(k, _)| k != "transfer_id")
+                        .chain([("transfer_id".to_string(), once.to_hex())])
+                        .collect::<Vec<_>>(),
+                )
+                .unwrap_or_default();
                 return confirmation(
                     lang,
                     &c,

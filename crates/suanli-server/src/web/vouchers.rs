@@ -189,15 +189,11 @@ pub async fn apply(State(s): State<AppState>, headers: HeaderMap, body: String) 
         Err(r) => return r,
     };
     let result = async {
-        let t =
-            c.0.tenant_id
-                .clone()
-                .filter(|_| c.role() == suanli_core::tenant::Role::Tenant)
-                .ok_or_else(|| crate::error::ApiError::new(suanli_core::ErrorCode::Forbidden, "only tenants apply"))?;
+        let caller = suanli_app::Caller::of(&c.0)?;
         let f = serde_urlencoded::from_str::<ApplyForm>(&body)
             .map_err(|e| crate::error::ApiError::new(suanli_core::ErrorCode::InvalidBody, e.to_string()))?;
         let amount = suanli_core::Fen::parse_positive("amount", &f.amount)?;
-        crate::api::vouchers::apply_for(&s, &c.0.actor(), t, amount, &f.purpose, None).await
+        Ok::<_, crate::error::ApiError>(s.vouchers.apply(&caller, None, amount, &f.purpose, None).await?)
     }
     .await;
     match result {

@@ -643,12 +643,19 @@ async fn web_forms_submit_jobs_apply_and_approve() {
     assert!(page.contains("Applications to decide"), "{page}");
     let (_, apps) = s.as_role("operator").get("/api/v1/voucher-applications?state=pending").await;
     let id = apps.as_array().unwrap().iter().find(|a| a["requested"] == "120000.00").unwrap()["id"].as_str().unwrap().to_string();
-    let r = op.post(&format!("/vouchers/applications/{id}/approve"), "").await;
+    // Approving asks first, showing the amount; only the confirmation issues the voucher.
+    let r = op.post(&format!("/vouchers/applications/{id}/approve"), "amount=100000").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("确认批准") && page.contains("¥100,000.00") && page.contains(r#"name="confirmed" value="1""#), "{page}");
+    let (_, a) = s.as_role("operator").get(&format!("/api/v1/voucher-applications/{id}")).await;
+    assert_eq!(a["state"], "pending", "approved before the confirmation: {a}");
+    let r = op.post(&format!("/vouchers/applications/{id}/approve"), "amount=100000&confirmed=1").await;
     assert_eq!(r.headers()["location"], "/vouchers?done=approved");
     let (_, a) = s.as_role("operator").get(&format!("/api/v1/voucher-applications/{id}")).await;
-    assert_eq!(a["state"], "approved");
-    let r = tenant.post(&format!("/vouchers/applications/{id}/approve"), "").await;
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "a tenant cannot approve");
+    assert_eq!((a["state"].as_str(), a["approved"].as_str()), (Some("approved"), Some("100000.00")), "{a}");
+    let r = tenant.post(&format!("/vouchers/applications/{id}/approve"), "amount=1&confirmed=1").await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "a tenant cannot approve");
 }
 
 /// Issue 13.3 and 13.4, the attacks first: a page on another port of the same host (or a
