@@ -552,6 +552,7 @@ test('the operator settles a provider for a period after a confirmation; a bad p
   const statements = async () => items(await api('operator', 'GET', `/statements?provider_id=${provider}`)).length;
   const before = await statements();
   const { today, monthAgo, yesterday } = beijingDays();
+  let shown;
   for (const role of ['tenant', 'provider']) {
     await withPage(async (page) => {
       await signIn(page, role);
@@ -568,7 +569,6 @@ test('the operator settles a provider for a period after a confirmation; a bad p
     await page.fill('#settle-from', today);
     await page.fill('#settle-to', yesterday);
     await Promise.all([page.waitForLoadState('load'), page.click('form#settle button[type=submit]')]);
-    await Promise.all([page.waitForLoadState('load'), page.click('#confirm')]);
     const error = page.locator('#settle-to-error');
     await error.waitFor();
     assert.match(await error.textContent(), /[\u4e00-\u9fff]/);
@@ -579,10 +579,24 @@ test('the operator settles a provider for a period after a confirmation; a bad p
     await Promise.all([page.waitForLoadState('load'), page.click('form#settle button[type=submit]')]);
     assert.equal(await h1(page), '确认结算？');
     assert.match(await page.textContent('main'), /\(UTC\+8\)/);
-    await Promise.all([page.waitForURL(/done=settled/), page.click('#confirm')]);
+    assert.equal(await statements(), before, 'settled before the confirmation');
+    // A model call landing between showing and confirming changes the amount: it is refused and
+    // asked again (settlement_changed), never paid differently from what was shown.
+    for (let attempt = 0; ; attempt++) {
+      shown = (await page.textContent('#confirm-amount')).trim();
+      await Promise.all([page.waitForLoadState('load'), page.click('#confirm')]);
+      if (/done=settled/.test(page.url())) break;
+      assert.equal(await page.getAttribute('#settle-provider-error', 'data-code'), 'settlement_changed');
+      assert.ok(attempt < 3, 'the amount kept changing');
+      await Promise.all([page.waitForLoadState('load'), page.click('form#settle button[type=submit]')]);
+    }
     assert.match(await page.locator('[role=status]').textContent(), /已结算/);
   });
-  assert.equal(await statements(), before + 1, 'no statement was made');
+  const made = items(await api('operator', 'GET', `/statements?provider_id=${provider}`));
+  assert.equal(made.length, before + 1, 'no statement was made');
+  const fen = (yuan) => `¥${Number(yuan).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  const newest = made.reduce((a, b) => (a.created_ms >= b.created_ms ? a : b));
+  assert.equal(fen(newest.settled), shown, 'the statement paid another amount than the confirmation showed');
 });
 
 test("the operator suspends and readmits a partner on the centre's page; a provider may not", { timeout: 120_000 }, async () => {

@@ -43,6 +43,23 @@ pub struct Reconciliation {
     pub mismatches: Vec<Mismatch>,
 }
 
+/// What a settlement pays: the records it takes and their sums.
+#[derive(Debug, Clone)]
+pub struct SettlementPlan {
+    pub bills: Vec<Bill>,
+    pub calls: u32,
+    /// Model calls are taken up to here (at most [`MAX_CALL_MS`] before now).
+    pub calls_until: UnixMs,
+    pub deliveries: u32,
+    pub charge: Fen,
+    pub voucher: Fen,
+    pub cash: Fen,
+    /// What tenants still owe on the bills (not paid to the provider now).
+    pub outstanding: Fen,
+    /// Paid to the provider: the vouchers' and the tenants' parts.
+    pub settled: Fen,
+}
+
 /// Settlement and reconciliation.
 #[derive(Clone)]
 pub struct Money {
@@ -68,17 +85,25 @@ impl Money {
         Money { store, ledger, ids, settle: Arc::default() }
     }
 
-    /// Settles a provider for `[from, to)` (the operator): a statement of its unsettled job bills,
-    /// the model calls its centres served (up to [`MAX_CALL_MS`] before now, so no call can still
-    /// land in the period) and its data sets' deliveries, with one transfer paying it what the
-    /// vouchers and tenants paid, committed together.
-    pub async fn settle(&self, caller: &Caller, provider: &ProviderId, from: UnixMs, to: UnixMs) -> Result<Statement, StoreError> {
+    /// What settling a provider for `[from, to)` would pay now (the operator; the web UI shows it
+    /// on the confirmation page): the same sums [`Money::settle`] commits, nothing written.
+    pub async fn preview(&self, caller: &Caller, provider: &ProviderId, from: UnixMs, to: UnixMs) -> Result<SettlementPlan, StoreError> {
+        self.check(caller, provider, from, to).await?;
+        self.plan(provider, from, to).await
+    }
+
+    async fn check(&self, caller: &Caller, provider: &ProviderId, from: UnixMs, to: UnixMs) -> Result<(), StoreError> {
         crate::vouchers::operator_only(caller, "settling providers")?;
         self.store.provider(provider).await?.ok_or_else(|| err(ErrorCode::ProviderNotFound, format!("no provider {provider}")))?;
         if from >= to {
             return Err(err(ErrorCode::InvalidPeriod, "the period is empty"));
         }
-        let _one = self.settle.lock().await;
+        Ok(())
+    }
+
+    /// The provider's unsettled bills, model calls (up to [`MAX_CALL_MS`] before now) and data
+    /// deliveries in the period, and their sums; `nothing_to_settle` when there are none.
+    async fn plan(&self, provider: &ProviderId, from: UnixMs, to: UnixMs) -> Result<SettlementPlan, StoreError> {
         let filter = BillFilter {
             provider_id: Some(provider.clone()),
             from_ms: Some(from),
@@ -107,7 +132,37 @@ impl Money {
             Fen(sum(|b| b.voucher).0 + mc_voucher.0 + dl_voucher.0),
             Fen(sum(|b| b.cash).0 + mc_cash.0 + dl_cash.0),
         );
-        let settled = Fen(voucher.0 + cash.0);
+        let outstanding = sum(|b| b.outstanding);
+        Ok(SettlementPlan { bills, calls, calls_until, deliveries, charge, voucher, cash, outstanding, settled: Fen(voucher.0 + cash.0) })
+    }
+
+    /// Settles a provider for `[from, to)` (the operator): a statement of its unsettled job bills,
+    /// the model calls its centres served (up to [`MAX_CALL_MS`] before now, so no call can still
+    /// land in the period) and its data sets' deliveries, with one transfer paying it what the
+    /// vouchers and tenants paid, committed together.
+    pub async fn settle(&self, caller: &Caller, provider: &ProviderId, from: UnixMs, to: UnixMs) -> Result<Statement, StoreError> {
+        self.settle_expecting(caller, provider, from, to, None).await
+    }
+
+    /// As [`Money::settle`], refused with `settlement_changed` (nothing written) unless it pays
+    /// `expected`, the amount a person confirmed from [`Money::preview`].
+    pub async fn settle_expecting(
+        &self,
+        caller: &Caller,
+        provider: &ProviderId,
+        from: UnixMs,
+        to: UnixMs,
+        expected: Option<Fen>,
+    ) -> Result<Statement, StoreError> {
+        self.check(caller, provider, from, to).await?;
+        let _one = self.settle.lock().await;
+        let SettlementPlan { bills, calls, calls_until, deliveries, charge, voucher, cash, outstanding, settled } =
+            self.plan(provider, from, to).await?;
+        if let Some(x) = expected
+            && x != settled
+        {
+            return Err(err(ErrorCode::SettlementChanged, format!("the settlement would now pay {settled}, not the {x} confirmed")));
+        }
         let (t, e) = self.ids.parts();
         let id = StatementId::generate(t, e);
         let tid = TransferId::derive("settle", id.as_str());
@@ -128,7 +183,7 @@ impl Money {
             charge,
             voucher,
             cash,
-            outstanding: sum(|b| b.outstanding),
+            outstanding,
             settled,
             transfer_id: settled.is_positive().then(|| tid.to_hex()),
             created_ms: t,

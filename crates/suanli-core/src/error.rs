@@ -116,6 +116,7 @@ error_table! {
     BillNotFound => ("bill_not_found", 404, "No such bill", "账单不存在"),
     ProviderNotFound => ("provider_not_found", 404, "No such compute provider", "算力提供方不存在"),
     NothingToSettle => ("nothing_to_settle", 409, "The provider has no unsettled bills in this period", "该期间没有待结算账单"),
+    SettlementChanged => ("settlement_changed", 409, "What the settlement would pay changed since it was shown for confirmation", "结算金额已变化，请重新确认"),
     InvalidPeriod => ("invalid_period", 422, "The period must start before it ends", "期间的开始须早于结束"),
     LedgerViolation => ("ledger_violation", 500, "The ledger failed verification", "账本校验未通过"),
     // Backends of centres.

@@ -246,6 +246,12 @@ struct SettleForm {
     provider: String,
     from: String,
     to: String,
+    /// When the confirmation was shown (ms): nothing billed later joins this settlement.
+    #[serde(default)]
+    until: String,
+    /// The amount the confirmation showed (yuan); the settlement is refused if it would pay another.
+    #[serde(default)]
+    expected: String,
     #[serde(default)]
     confirmed: String,
 }
@@ -269,25 +275,47 @@ pub async fn settle(State(s): State<AppState>, headers: HeaderMap, body: String)
         let f = serde_urlencoded::from_str::<SettleForm>(&body).map_err(bad_form)?;
         let provider = suanli_core::id::ProviderId::parse(&f.provider)?;
         let (from, to) = beijing_days(&f.from, &f.to)?;
-        Ok::<_, crate::error::ApiError>((caller, f.confirmed == "1", provider, from, to))
+        let until = f.until.trim().parse::<i64>().unwrap_or_else(|_| s.ids.now_ms());
+        let expected = Some(f.expected.trim()).filter(|x| !x.is_empty()).map(Fen::parse_yuan).transpose()?;
+        Ok::<_, crate::error::ApiError>((caller, f.confirmed == "1", provider, from, to.min(until), expected))
     }
     .await;
     let result = match checked {
-        Ok((caller, true, provider, from, to)) => s.money.settle(&caller, &provider, from, to).await.map_err(crate::error::ApiError::from),
-        Ok((caller, _, provider, from, to)) => match suanli_app::vouchers::operator_only(&caller, "settling providers") {
+        Ok((caller, true, provider, from, to, expected)) => {
+            s.money.settle_expecting(&caller, &provider, from, to, expected).await.map_err(crate::error::ApiError::from)
+        }
+        Ok((caller, _, provider, from, to, _)) => match s.money.preview(&caller, &provider, from, to).await {
             Err(e) => Err(e.into()),
-            Ok(()) => {
-                let name = s.store.provider(&provider).await.ok().flatten().map(|p| lang.name(&p.name, &p.name_en).to_string());
-                let Some(name) = name else {
-                    let e = crate::error::ApiError::new(suanli_core::ErrorCode::ProviderNotFound, format!("no provider {provider}"));
-                    return refused(&s, lang, &c, &e, Kept::new("settle", &body, "provider", field_error(lang, &e, "settle-provider")))
-                        .await;
-                };
+            Ok(plan) => {
+                let name = s
+                    .store
+                    .provider(&provider)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map_or_else(|| provider.to_string(), |p| lang.name(&p.name, &p.name_en).to_string());
                 let facts = [
                     (lang.t("算力服务商", "Provider"), esc(&name)),
                     (lang.t("期间开始", "Period from"), labels::when(Some(from))),
                     (lang.t("期间结束（不含）", "Period to (exclusive)"), labels::when(Some(to))),
+                    (lang.t("作业账单", "Job bills"), plan.bills.len().to_string()),
+                    (lang.t("模型调用", "Model calls"), plan.calls.to_string()),
+                    (lang.t("数据交付", "Data deliveries"), plan.deliveries.to_string()),
+                    (lang.t("费用合计", "Charged"), lang.fen(plan.charge)),
+                    (lang.t("其中算力券", "Of which vouchers"), lang.fen(plan.voucher)),
+                    (lang.t("其中现金", "Of which cash"), lang.fen(plan.cash)),
+                    (lang.t("企业欠费（不在本次支付）", "Owed by tenants (not paid now)"), lang.fen(plan.outstanding)),
+                    (lang.t("本次支付", "To pay now"), format!(r#"<strong id="confirm-amount">{}</strong>"#, lang.fen(plan.settled))),
                 ];
+                let keep = ["provider", "from", "to"];
+                let body = serde_urlencoded::to_string(
+                    fields(&body)
+                        .into_iter()
+                        .filter(|(k, _)| keep.contains(&k.as_str()))
+                        .chain([("until".to_string(), to.to_string()), ("expected".to_string(), plan.settled.to_yuan_string())])
+                        .collect::<Vec<_>>(),
+                )
+                .unwrap_or_default();
                 return confirmation(
                     lang,
                     &c,

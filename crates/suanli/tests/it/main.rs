@@ -21,4 +21,5 @@ mod slurm;
 mod store;
 mod tidy;
 mod timeslice;
+mod web_money;
 mod workload;
