@@ -8,6 +8,7 @@ mod e2e;
 mod energy;
 mod fuzz;
 mod gateway;
+mod gateway_keys;
 mod gavel;
 mod ha;
 mod ha_balancer;
