@@ -9,6 +9,7 @@ mod energy;
 mod fuzz;
 mod gateway;
 mod gateway_keys;
+mod gateway_settle;
 mod gavel;
 mod ha;
 mod ha_balancer;
