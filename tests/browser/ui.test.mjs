@@ -954,6 +954,39 @@ test('the models page lists the catalogue, compares two models side by side, and
     assert.equal(await page.locator('#new-key').count(), 0, 'the secret is shown only once');
     const call = await fetch(`${server.base}/v1/models`, { headers: { authorization: `Bearer ${secret}` } });
     assert.equal(call.status, 200);
+    // Every field a key has: a bad tokens-per-minute is shown beside its field (the rest kept),
+    // then the key is made with its models, limits, last day, regions and fallbacks.
+    const full = `full key ${++unique}`;
+    await page.fill('#key-name', full);
+    await page.fill('#key-budget', '15.00');
+    await page.check('#key-model-0');
+    await page.fill('#key-tpm', 'lots');
+    await page.fill('#key-expires', '2099-12-31');
+    await page.fill('#key-fallbacks', 'hz-ecom-7b');
+    await Promise.all([page.waitForLoadState('load'), page.click('form[action="/models/keys"] button[type=submit]')]);
+    assert.equal(await page.getAttribute('#key-tpm', 'aria-invalid'), 'true');
+    assert.equal(await page.locator('#key-tpm-error[role=alert]').count(), 1);
+    assert.equal(await page.inputValue('#key-name'), full);
+    assert.ok(await page.isChecked('#key-model-0'), 'a ticked model stays ticked');
+    await page.fill('#key-tpm', '50000');
+    await Promise.all([page.waitForLoadState('load'), page.click('form[action="/models/keys"] button[type=submit]')]);
+    const fullSecret = (await page.textContent('#new-key')).trim();
+    assert.match(fullSecret, /^sk-sl-/);
+    const made = (await api('tenant', 'GET', '/model-keys')).find((k) => k.name === full);
+    assert.equal(made.tpm, 50000);
+    assert.deepEqual(made.fallbacks, ['hz-ecom-7b']);
+    assert.equal(made.models.length, 1);
+    // Topped up from its row, then rotated: the new secret shown once, the old one refused.
+    await page.fill(`#topup-${made.id}`, '5.00');
+    await Promise.all([page.waitForLoadState('load'), page.click(`form[action="/models/keys/${made.id}/top-up"] button`)]);
+    assert.equal((await api('tenant', 'GET', '/model-keys')).find((k) => k.id === made.id).budget, '20.00');
+    await Promise.all([page.waitForLoadState('load'), page.click(`form[action="/models/keys/${made.id}/rotate"] button`)]);
+    const rotated = (await page.textContent('#new-key')).trim();
+    assert.match(rotated, /^sk-sl-/);
+    const models = (k) => fetch(`${server.base}/v1/models`, { headers: { authorization: `Bearer ${k}` } });
+    assert.equal((await models(fullSecret)).status, 401, 'the old secret is refused at once');
+    assert.equal((await models(rotated)).status, 200);
+    assert.equal((await models(secret)).status, 200, 'another key is untouched');
   });
 });
 

@@ -5,11 +5,11 @@ use serde::Serialize;
 use std::sync::Arc;
 use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::{AuditId, ModelKeyId, TenantId};
-use suanli_core::model::{Deployment, DeploymentSpec, KeySpec, MAX_DEPLOYMENTS, Model, ModelCall, ModelKey, ModelSpec};
+use suanli_core::model::{Deployment, DeploymentSpec, KeySpec, MAX_DEPLOYMENTS, MAX_KEY_BUDGET, Model, ModelCall, ModelKey, ModelSpec};
 use suanli_core::money::Fen;
 use suanli_core::region::Regions;
 use suanli_dispatch::ids::Ids;
-use suanli_gateway::Gateway;
+use suanli_gateway::{DeploymentHealth, Gateway};
 use suanli_ledger::{ReasonCode, Transfer, TransferId, chart};
 use suanli_store::models::{UsageFilter, UsageRow};
 use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, Store, StoreError, StoredAccount};
@@ -183,6 +183,17 @@ impl Models {
             .collect())
     }
 
+    /// Every deployment's health as the gateway sees it now (its last `GET /models` check,
+    /// cooldown, calls in flight): a provider's own deployments, or all for the operator.
+    pub fn health(&self, caller: &Caller) -> Result<Vec<DeploymentHealth>, StoreError> {
+        let all = self.gateway.health();
+        match caller {
+            Caller::Operator { .. } => Ok(all),
+            Caller::Provider { provider, .. } => Ok(all.into_iter().filter(|h| h.provider == provider.as_str()).collect()),
+            _ => Err(forbidden("deployments' health is seen by their provider and the operator")),
+        }
+    }
+
     /// A tenant makes a key; the answer carries the secret, which is never shown again. The
     /// key's budget moves into its memo account in the same ledger commit as the key.
     pub async fn create_key(&self, caller: &Caller, spec: KeySpec) -> Result<(ModelKey, String), StoreError> {
@@ -199,9 +210,7 @@ impl Models {
                 return Err(Error::new(ErrorCode::ModelNotFound, format!("no model named '{m}'")).into());
             }
         }
-        let mut raw = [0u8; 24];
-        self.ids.fill(&mut raw);
-        let secret = format!("sk-sl-{}", hex::encode(raw));
+        let secret = self.new_secret();
         let (t, e) = self.ids.parts();
         let key = ModelKey {
             id: ModelKeyId::generate(t, e).to_string(),
@@ -281,6 +290,96 @@ impl Models {
         tx.commit().await?;
         self.gateway.reload().await?;
         Ok(())
+    }
+
+    /// The caller's own live key: another tenant's is "not found", a revoked one refused.
+    async fn own_live_key(&self, caller: &Caller, id: &str, what: &str) -> Result<ModelKey, StoreError> {
+        let Caller::Tenant { tenant, .. } = caller else { return Err(forbidden(&format!("a key is {what} by its tenant"))) };
+        let not_found = || StoreError::from(Error::new(ErrorCode::ModelKeyNotFound, format!("no model key {id}")));
+        let key = self.store.model_key(id).await?.ok_or_else(not_found)?;
+        if key.tenant_id != *tenant {
+            return Err(not_found());
+        }
+        if key.revoked_ms.is_some() {
+            return Err(Error::new(ErrorCode::ModelKeyRevoked, format!("model key {id} is revoked: it cannot be {what}")).into());
+        }
+        Ok(key)
+    }
+
+    /// Its tenant adds to a key's budget: the money moves into the key's memo account, as at
+    /// creation, in the same ledger commit as the key's recorded budget. Answers the key and
+    /// what its budget has left now.
+    pub async fn top_up_key(&self, caller: &Caller, id: &str, amount: Fen) -> Result<(ModelKey, Fen), StoreError> {
+        if !amount.is_positive() {
+            return Err(Error::new(ErrorCode::InvalidAmount, "a top-up must be positive").into());
+        }
+        let mut key = self.own_live_key(caller, id, "topped up").await?;
+        let Some(total) = key.spec.budget.0.checked_add(amount.0).filter(|t| *t <= MAX_KEY_BUDGET.0) else {
+            return Err(
+                Error::new(ErrorCode::InvalidAmount, format!("a key's budget is at most {}", MAX_KEY_BUDGET.to_yuan_string())).into()
+            );
+        };
+        let now = self.ids.now_ms();
+        let (t, e) = self.ids.parts();
+        let topup = AuditId::generate(t, e);
+        let budget = chart::model_key_budget(&key.id);
+        let limits = chart::model_key_limits();
+        let transfer = Transfer::single(
+            TransferId::derive("key-topup", &format!("{}/{topup}", key.id)),
+            limits.id,
+            budget.id,
+            amount,
+            ReasonCode::KeyBudget,
+            &key.id,
+            now,
+        );
+        self.ledger
+            .submit_all(LedgerRequest {
+                accounts: vec![StoredAccount::of(&budget, now), StoredAccount::of(&limits, now)],
+                transfers: vec![transfer],
+                linked: true,
+                effects: vec![Effect::AddModelKeyBudget { id: key.id.clone(), amount }],
+                audit: Some(self.audit(
+                    caller,
+                    "model_key.top_up",
+                    &key.id,
+                    serde_json::json!({"amount": amount.to_yuan_string(), "budget": Fen(total).to_yuan_string()}),
+                )),
+                ..LedgerRequest::default()
+            })
+            .await?;
+        key.spec.budget = Fen(total);
+        let left = self.key_left(&key.id).await?;
+        Ok((key, left))
+    }
+
+    /// What a key's budget has left (after calls and holds in flight).
+    pub async fn key_left(&self, id: &str) -> Result<Fen, StoreError> {
+        self.ledger.barrier().await?;
+        Ok(self.store.ledger_account(chart::model_key_budget(id).id).await?.map_or(Fen::ZERO, |a| a.account.available()))
+    }
+
+    /// Its tenant gives a key a new secret, answered this once; the old secret is refused from
+    /// now on. The key keeps its id, limits, budget and usage history.
+    pub async fn rotate_key(&self, caller: &Caller, id: &str) -> Result<(ModelKey, String), StoreError> {
+        let mut key = self.own_live_key(caller, id, "rotated").await?;
+        let secret = self.new_secret();
+        key.prefix = secret.chars().take(12).collect();
+        key.secret_sha256 = suanli_gateway::secret_hash(&secret);
+        let mut tx = self.store.begin().await?;
+        if !tx.rotate_model_key(&key.id, &key.secret_sha256, &key.prefix).await? {
+            return Err(Error::new(ErrorCode::ModelKeyRevoked, format!("model key {id} is revoked: it cannot be rotated")).into());
+        }
+        tx.audit(&self.audit(caller, "model_key.rotate", &key.id, serde_json::json!({"prefix": key.prefix}))).await?;
+        tx.commit().await?;
+        self.gateway.reload().await?;
+        Ok((key, secret))
+    }
+
+    fn new_secret(&self) -> String {
+        let mut raw = [0u8; 24];
+        self.ids.fill(&mut raw);
+        format!("sk-sl-{}", hex::encode(raw))
     }
 
     /// Narrows a usage filter to what the caller may see.

@@ -20,6 +20,9 @@ pub const MAX_PRICE_PER_M: Fen = Fen(10_000_000);
 /// The most deployments one model may have.
 pub const MAX_DEPLOYMENTS: usize = 64;
 
+/// The most a key's budget may reach, top-ups included (¥100 million).
+pub const MAX_KEY_BUDGET: Fen = Fen(10_000_000_000);
+
 /// General models are opened by head enterprises; special models are tuned for one domain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -466,6 +469,9 @@ impl KeySpec {
         check_name("name", &self.name, 100)?;
         if !self.budget.is_positive() {
             return Err(Error::new(ErrorCode::InvalidAmount, "a key's budget must be positive"));
+        }
+        if self.budget > MAX_KEY_BUDGET {
+            return Err(Error::new(ErrorCode::InvalidAmount, format!("a key's budget is at most {}", MAX_KEY_BUDGET.to_yuan_string())));
         }
         if self.models.len() > 100 || self.fallbacks.len() > 8 {
             return Err(Error::new(ErrorCode::InvalidModel, "a key names at most 100 models and 8 fallbacks"));

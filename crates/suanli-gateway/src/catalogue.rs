@@ -1,10 +1,11 @@
 //! The gateway's in-memory view of the catalogue and the keys, reloaded from the store, and the live state of each deployment (calls in flight, latency, failures).
 
 use crate::meter::{Server, VoucherTerms};
-use crate::route::Candidate;
+use crate::route::{Candidate, Probe};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use suanli_core::centre::PartnerStatus;
 use suanli_core::model::{Deployment, Model, ModelKey};
 use suanli_core::region::Regions;
@@ -24,6 +25,12 @@ pub struct Live {
     pub cooldown_until_ms: AtomicI64,
     pub served: AtomicU64,
     pub failed: AtomicU64,
+    /// The last health check's finding (`Probe` as a number), when, and how long it took.
+    probe: AtomicU8,
+    probed_ms: AtomicI64,
+    probe_us: AtomicU64,
+    /// Why the last health check failed.
+    probe_error: Mutex<Option<String>>,
 }
 
 impl Live {
@@ -52,10 +59,38 @@ impl Live {
         }
     }
 
+    /// A failed health check: counts toward the cooldown like a failed call, but not as an attempt.
+    pub fn probe_failed(&self, threshold: u32, until_ms: UnixMs) {
+        let n = self.consecutive_failures.fetch_add(1, Ordering::Relaxed) + 1;
+        if n >= threshold {
+            self.cooldown_until_ms.fetch_max(until_ms, Ordering::Relaxed);
+        }
+    }
+
     /// A health check answered: the deployment takes calls again.
     pub fn recovered(&self) {
         self.consecutive_failures.store(0, Ordering::Relaxed);
         self.cooldown_until_ms.store(0, Ordering::Relaxed);
+    }
+
+    /// Notes a health check's finding: up (with how long it took) or down (with why).
+    pub fn probed(&self, at_ms: UnixMs, took_us: u64, error: Option<String>) {
+        self.probe.store(if error.is_none() { Probe::Up as u8 } else { Probe::Down as u8 }, Ordering::Relaxed);
+        self.probed_ms.store(at_ms, Ordering::Relaxed);
+        self.probe_us.store(took_us, Ordering::Relaxed);
+        *self.probe_error.lock().unwrap_or_else(|e| e.into_inner()) = error;
+    }
+
+    /// The last health check: its finding, when (unix ms), how long it took (ms) and why it failed.
+    pub fn last_probe(&self) -> (Probe, Option<UnixMs>, Option<f64>, Option<String>) {
+        let probe = match self.probe.load(Ordering::Relaxed) {
+            x if x == Probe::Up as u8 => Probe::Up,
+            x if x == Probe::Down as u8 => Probe::Down,
+            _ => Probe::Unchecked,
+        };
+        let at = self.probed_ms.load(Ordering::Relaxed);
+        let took = (at > 0).then(|| self.probe_us.load(Ordering::Relaxed) as f64 / 1_000.0);
+        (probe, (at > 0).then_some(at), took, self.probe_error.lock().unwrap_or_else(|e| e.into_inner()).clone())
     }
 
     pub fn cooling(&self, now_ms: UnixMs) -> bool {
@@ -75,6 +110,7 @@ pub struct Dep {
 impl Dep {
     pub fn candidate(&self, key: &ModelKey, regions: &Regions) -> Candidate {
         let cooldown = self.live.cooldown_until_ms.load(Ordering::Relaxed);
+        let (probe, probed_ms, _, _) = self.live.last_probe();
         Candidate {
             deployment: self.d.id.clone(),
             model: self.d.model.clone(),
@@ -86,6 +122,8 @@ impl Dep {
             ewma_ttft_ms: self.live.ewma_ttft_ms(),
             cooldown_until_ms: (cooldown > 0).then_some(cooldown),
             region_allowed: key.allows_region(regions, &self.region),
+            probe,
+            probed_ms,
         }
     }
 }

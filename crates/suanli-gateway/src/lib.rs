@@ -136,12 +136,21 @@ pub struct Stats {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DeploymentHealth {
     pub deployment: String,
+    pub model: String,
+    pub centre: String,
+    /// Whose centre serves it.
+    pub provider: String,
     pub in_flight: u32,
     /// Moving average of time to first token.
     pub ewma_ttft_ms: Option<f64>,
     pub cooldown_until_ms: Option<i64>,
     pub served: u64,
     pub failed: u64,
+    /// The last health check: what it found, when (unix ms), how long it took, why it failed.
+    pub probe: route::Probe,
+    pub probed_ms: Option<i64>,
+    pub probe_ms: Option<f64>,
+    pub probe_error: Option<String>,
 }
 
 /// The gateway. Cheap to clone.
@@ -274,13 +283,21 @@ impl Gateway {
             .map(|d| {
                 let l = &d.live;
                 let cool = l.cooldown_until_ms.load(Ordering::Relaxed);
+                let (probe, probed_ms, probe_ms, probe_error) = l.last_probe();
                 DeploymentHealth {
                     deployment: d.d.id.clone(),
+                    model: d.d.model.clone(),
+                    centre: d.d.spec.centre_id.to_string(),
+                    provider: d.server.provider.to_string(),
                     in_flight: l.in_flight.load(Ordering::Relaxed),
                     ewma_ttft_ms: l.ewma_ttft_ms(),
                     cooldown_until_ms: (cool > 0).then_some(cool),
                     served: l.served.load(Ordering::Relaxed),
                     failed: l.failed.load(Ordering::Relaxed),
+                    probe,
+                    probed_ms,
+                    probe_ms: probe_ms.map(round2),
+                    probe_error,
                 }
             })
             .collect();
@@ -288,24 +305,43 @@ impl Gateway {
         out
     }
 
-    /// Health checks: every deployment that failed lately is asked `GET /models`; one that
-    /// answers takes calls again before its cooldown ends, one that does not stays out.
-    async fn probe(&self) {
+    /// Health checks: every deployment is asked `GET /models` at once, every refresh. One that
+    /// answers (2xx, or 404/405 from a server without a model list) is up, and takes calls
+    /// again before its cooldown ends; one that does not is down, and the failure counts toward
+    /// its cooldown like a failed call's (so a dead upstream leaves the route before a tenant's
+    /// call finds it).
+    pub async fn probe(&self) {
         let snap = self.snapshot();
-        let now = self.inner.clock.now_ms();
+        let mut checks = tokio::task::JoinSet::new();
         for d in snap.models.values().flat_map(|e| e.deployments.iter()) {
-            if d.live.consecutive_failures.load(Ordering::Relaxed) == 0 {
-                continue;
-            }
-            let url = format!("{}/models", d.d.spec.base_url.trim_end_matches('/'));
-            let mut req = self.inner.http.get(url).timeout(Duration::from_secs(2));
-            if let Some(k) = &d.d.spec.upstream_key {
-                req = req.bearer_auth(k);
-            }
-            match req.send().await {
-                Ok(r) if r.status().is_success() => d.live.recovered(),
-                _ => d.live.record_failure(1, now + self.inner.config.cooldown.as_millis() as i64, true),
-            }
+            let (gw, d) = (self.clone(), d.clone());
+            checks.spawn(async move { gw.probe_one(&d).await });
+        }
+        while checks.join_next().await.is_some() {}
+    }
+
+    async fn probe_one(&self, d: &Dep) {
+        let inner = &self.inner;
+        let url = format!("{}/models", d.d.spec.base_url.trim_end_matches('/'));
+        let mut req = inner.http.get(url).timeout(Duration::from_secs(2));
+        if let Some(k) = &d.d.spec.upstream_key {
+            req = req.bearer_auth(k);
+        }
+        let t0 = Instant::now();
+        let error = match req.send().await {
+            Ok(r) if r.status().is_success() || matches!(r.status().as_u16(), 404 | 405) => None,
+            Ok(r) => Some(format!("answered {}", r.status().as_u16())),
+            Err(e) if e.is_timeout() => Some("no answer within 2 s".to_string()),
+            Err(e) if e.is_connect() => Some("connection refused or unreachable".to_string()),
+            Err(_) => Some("the request failed".to_string()),
+        };
+        let now = inner.clock.now_ms();
+        let failed = error.is_some();
+        d.live.probed(now, t0.elapsed().as_micros() as u64, error);
+        if failed {
+            d.live.probe_failed(inner.config.failures_to_cool, now + inner.config.cooldown.as_millis() as i64);
+        } else if d.live.consecutive_failures.load(Ordering::Relaxed) > 0 {
+            d.live.recovered();
         }
     }
 

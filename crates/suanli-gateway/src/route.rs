@@ -26,6 +26,33 @@ pub struct Candidate {
     /// Cooling down after failures until this time (unix ms).
     pub cooldown_until_ms: Option<i64>,
     pub region_allowed: bool,
+    /// What the last health check found (shown in explanations; failures count toward cooldown).
+    pub probe: Probe,
+    /// When that check ran (unix ms).
+    pub probed_ms: Option<i64>,
+}
+
+/// What a deployment's last health check (`GET /models`, every few seconds) found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Probe {
+    /// Not checked yet.
+    #[default]
+    Unchecked = 0,
+    /// Answered.
+    Up = 1,
+    /// Did not answer, or answered with an error.
+    Down = 2,
+}
+
+impl Probe {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Probe::Unchecked => "unchecked",
+            Probe::Up => "up",
+            Probe::Down => "down",
+        }
+    }
 }
 
 /// Why a candidate was left out.
@@ -124,6 +151,8 @@ mod tests {
             ewma_ttft_ms: None,
             cooldown_until_ms: None,
             region_allowed: true,
+            probe: Probe::Unchecked,
+            probed_ms: None,
         }
     }
 

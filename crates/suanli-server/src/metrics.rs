@@ -114,6 +114,14 @@ fn gateway(s: &AppState, out: &mut String) {
     }
     let _ = writeln!(
         out,
+        "# HELP suanli_model_deployment_up Whether the last health check (GET /models) found the deployment answering.\n# TYPE suanli_model_deployment_up gauge"
+    );
+    for h in health.iter().filter(|h| h.probe != suanli_gateway::route::Probe::Unchecked) {
+        let up = u8::from(h.probe == suanli_gateway::route::Probe::Up);
+        let _ = writeln!(out, "suanli_model_deployment_up{{deployment=\"{}\"}} {up}", escape(&h.deployment));
+    }
+    let _ = writeln!(
+        out,
         "# HELP suanli_model_deployment_failures_total Failed attempts per deployment.\n# TYPE suanli_model_deployment_failures_total counter"
     );
     for h in &health {

@@ -72,6 +72,11 @@ pub enum Effect {
     InsertBill(Bill),
     /// A new model key (its budget moves into its memo account in the same request).
     InsertModelKey(suanli_core::model::ModelKey),
+    /// A top-up of a model key's budget (the money moves into its memo account in the same request).
+    AddModelKeyBudget {
+        id: String,
+        amount: Fen,
+    },
     /// A metered model call's usage record (with its charge's transfers).
     InsertModelCall(Box<suanli_core::model::ModelCall>),
     /// A data request, with its fee's hold (or, delivered at once, its fee's transfers).
@@ -563,6 +568,7 @@ impl WriteTx<'_> {
             }
             Effect::InsertBill(b) => self.insert_bill(b).await,
             Effect::InsertModelKey(k) => self.insert_model_key(k).await,
+            Effect::AddModelKeyBudget { id, amount } => self.add_model_key_budget(id, *amount).await,
             Effect::InsertModelCall(c) => self.insert_model_calls(&[c.as_ref()]).await,
             Effect::InsertStatement { statement, bills, model_calls_until } => {
                 self.insert_statement(statement, bills, *model_calls_until).await

@@ -328,6 +328,32 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    /// Adds a top-up to the budget a key records (the ledger's memo account holds the money).
+    pub(crate) async fn add_model_key_budget(&mut self, id: &str, amount: Fen) -> StoreResult<()> {
+        let row = sqlx::query("SELECT spec_json FROM model_keys WHERE id = $1").bind(id.to_string()).fetch_optional(&mut *self.tx).await?;
+        let Some(row) = row else { return Ok(()) };
+        let text: String = row.try_get(0)?;
+        let mut spec: KeySpec = json("key spec", &text)?;
+        spec.budget = Fen(spec.budget.0.saturating_add(amount.0));
+        sqlx::query("UPDATE model_keys SET spec_json = $1 WHERE id = $2")
+            .bind(serde_json::to_string(&spec).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Gives a live key a new secret (the old one stops matching at once); whether it was live.
+    pub async fn rotate_model_key(&mut self, id: &str, secret_sha256: &str, prefix: &str) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE model_keys SET secret_sha256 = $1, prefix = $2 WHERE id = $3 AND revoked_ms IS NULL")
+            .bind(secret_sha256.to_string())
+            .bind(prefix.to_string())
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Revokes a key; whether it was live.
     pub async fn revoke_model_key(&mut self, id: &str, at_ms: UnixMs) -> StoreResult<bool> {
         let done = sqlx::query("UPDATE model_keys SET revoked_ms = $1 WHERE id = $2 AND revoked_ms IS NULL")

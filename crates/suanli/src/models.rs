@@ -65,6 +65,8 @@ pub enum ModelsCmd {
     },
     /// Why a call went where it went: candidates, exclusions, attempts.
     Explain { request_id: String },
+    /// Deployments' health: the last health check, cooldown, load (provider: its own; operator: all).
+    Health,
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,6 +99,14 @@ pub enum KeysCmd {
     List,
     /// Revoke a key.
     Revoke { id: String },
+    /// Add to a key's budget (yuan, e.g. 50.00).
+    Topup {
+        id: String,
+        #[arg(long)]
+        amount: String,
+    },
+    /// Give a key a new secret (printed once); the old one is refused from now on.
+    Rotate { id: String },
 }
 
 const MODEL_COLS: &[(&str, &str)] = &[
@@ -225,6 +235,24 @@ pub async fn run(c: Client, cmd: ModelsCmd, fmt: Format) -> anyhow::Result<()> {
                 ],
             );
         }
+        ModelsCmd::Health => {
+            let v = c.get("/api/v1/model-health").await?;
+            super::list(
+                &v,
+                fmt,
+                &[
+                    ("deployment", "deployment"),
+                    ("health check", "probe"),
+                    ("checked", "probed"),
+                    ("ms", "probe_ms"),
+                    ("why", "probe_error"),
+                    ("cooling until", "cooldown_until"),
+                    ("in flight", "in_flight"),
+                    ("served", "served"),
+                    ("failed", "failed"),
+                ],
+            );
+        }
         ModelsCmd::Calls { limit } => {
             let v = c.get(&format!("/api/v1/model-calls?limit={limit}")).await?;
             super::list(
@@ -276,6 +304,23 @@ async fn keys(c: Client, cmd: KeysCmd, fmt: Format) -> anyhow::Result<()> {
             c.delete(&format!("/api/v1/model-keys/{id}")).await?;
             println!("{id} is revoked: calls with it are refused");
         }
+        KeysCmd::Topup { id, amount } => {
+            let v = c.post(&format!("/api/v1/model-keys/{id}/top-up"), &json!({"amount": amount})).await?;
+            if fmt == Format::Json {
+                output::json(&v);
+                return Ok(());
+            }
+            output::record(&v, KEY_COLS);
+        }
+        KeysCmd::Rotate { id } => {
+            let v = c.post(&format!("/api/v1/model-keys/{id}/rotate"), &json!({})).await?;
+            if fmt == Format::Json {
+                output::json(&v);
+                return Ok(());
+            }
+            output::record(&v, KEY_COLS);
+            println!("\nnew key (shown once; keep it secret; the old one no longer works): {}", output::cell(&v["key"]));
+        }
     }
     Ok(())
 }
@@ -317,7 +362,7 @@ fn explain(v: &Value) {
                     (None, Some((_, why))) => format!("left out: {why}"),
                     _ => "not tried".into(),
                 };
-                json!({"deployment": id, "region": c["region"], "weight": c["weight"], "in flight": c["in_flight"], "ttft ms": c["ewma_ttft_ms"], "verdict": verdict})
+                json!({"deployment": id, "region": c["region"], "weight": c["weight"], "in flight": c["in_flight"], "ttft ms": c["ewma_ttft_ms"], "health": c["probe"], "verdict": verdict})
             })
             .collect();
         output::table(
@@ -328,6 +373,7 @@ fn explain(v: &Value) {
                 ("weight", "weight"),
                 ("in flight", "in flight"),
                 ("avg ttft ms", "ttft ms"),
+                ("health check", "health"),
                 ("order", "verdict"),
             ],
         );

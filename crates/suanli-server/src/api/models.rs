@@ -360,12 +360,17 @@ pub async fn undeploy(State(s): State<AppState>, c: Caller, Path((name, n)): Pat
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The end of a key's last day (`YYYY-MM-DD`, China Standard Time), as its expiry.
+pub(crate) fn expiry_of(day: &str) -> Result<i64, ApiError> {
+    Ok(parse_date(day)? - CST_MS + 86_400_000)
+}
+
 /// A tenant makes a model key; the answer's `key` is the secret, shown this once.
 #[utoipa::path(post, path = "/api/v1/model-keys", tag = "models", security(("bearer" = [])), request_body = KeyIn,
     responses((status = 201, body = KeyOut)))]
 pub async fn create_key(State(s): State<AppState>, c: Caller, JsonBody(body): JsonBody<KeyIn>) -> ApiResult<(StatusCode, Json<KeyOut>)> {
     let caller = suanli_app::Caller::of(&c.0)?;
-    let expires_ms = body.expires.as_deref().map(parse_date).transpose()?.map(|d| d - CST_MS + 86_400_000);
+    let expires_ms = body.expires.as_deref().map(expiry_of).transpose()?;
     let spec = KeySpec {
         name: body.name,
         models: body.models,
@@ -396,12 +401,96 @@ pub async fn revoke_key(State(s): State<AppState>, c: Caller, Path(id): Path<Str
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A top-up of a key's budget.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopUpIn {
+    /// Yuan to add to the key's budget, e.g. "50.00".
+    pub amount: String,
+}
+
+/// Its tenant adds to a key's budget (the money moves into the key's budget in the ledger);
+/// answers the key with its new budget and what it has left.
+#[utoipa::path(post, path = "/api/v1/model-keys/{id}/top-up", tag = "models", security(("bearer" = [])), request_body = TopUpIn,
+    params(("id" = String, Path, description = "key id, mk_…")),
+    responses((status = 200, body = KeyOut), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn top_up_key(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<TopUpIn>,
+) -> ApiResult<Json<KeyOut>> {
+    let amount = Fen::parse_positive("amount", &body.amount)?;
+    let (key, left) = s.models.top_up_key(&suanli_app::Caller::of(&c.0)?, &id, amount).await?;
+    Ok(Json(key_out(&key, left, None)))
+}
+
+/// Its tenant gives a key a new secret: `key` in the answer, shown this once; the old secret
+/// is refused (401) from now on. Limits, budget and usage history stay with the key.
+#[utoipa::path(post, path = "/api/v1/model-keys/{id}/rotate", tag = "models", security(("bearer" = [])),
+    params(("id" = String, Path, description = "key id, mk_…")),
+    responses((status = 200, body = KeyOut), (status = 409, body = crate::error::Problem)))]
+pub async fn rotate_key(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<KeyOut>> {
+    let caller = suanli_app::Caller::of(&c.0)?;
+    let (key, secret) = s.models.rotate_key(&caller, &id).await?;
+    let left = s.models.key_left(&key.id).await?;
+    Ok(Json(key_out(&key, left, Some(secret))))
+}
+
 /// Usage per day, key and model: a tenant's own, a provider's served, all for the operator and regulator.
 #[utoipa::path(get, path = "/api/v1/model-usage", tag = "models", security(("bearer" = [])), params(UsageQuery),
     responses((status = 200, body = Vec<UsageOut>)))]
 pub async fn usage(State(s): State<AppState>, c: Caller, Query(q): Query<UsageQuery>) -> ApiResult<Json<Vec<UsageOut>>> {
     let rows = s.models.usage(&suanli_app::Caller::of(&c.0)?, filter(&q)?).await?;
     Ok(Json(rows.into_iter().map(UsageOut::from).collect()))
+}
+
+/// A deployment's health as the gateway sees it now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthOut {
+    pub deployment: String,
+    pub model: String,
+    pub centre_id: String,
+    /// `up`, `down` or `unchecked`: what the last `GET /models` check (every few seconds) found.
+    pub probe: String,
+    /// When that check ran.
+    pub probed: Option<String>,
+    /// How long it took, ms.
+    pub probe_ms: Option<f64>,
+    /// Why it failed.
+    pub probe_error: Option<String>,
+    /// Left out of routing until then after failures.
+    pub cooldown_until: Option<String>,
+    pub in_flight: u32,
+    /// Moving average of time to first token, ms.
+    pub ttft_ms: Option<f64>,
+    pub served: u64,
+    pub failed: u64,
+}
+
+/// Deployments' health (the last health check, cooldown, load): a provider's own, all for the operator.
+#[utoipa::path(get, path = "/api/v1/model-health", tag = "models", security(("bearer" = [])),
+    responses((status = 200, body = Vec<HealthOut>), (status = 403, body = crate::error::Problem)))]
+pub async fn health(State(s): State<AppState>, c: Caller) -> ApiResult<Json<Vec<HealthOut>>> {
+    let list = s.models.health(&suanli_app::Caller::of(&c.0)?)?;
+    Ok(Json(
+        list.into_iter()
+            .map(|h| HealthOut {
+                deployment: h.deployment,
+                model: h.model,
+                centre_id: h.centre,
+                probe: h.probe.as_str().to_string(),
+                probed: h.probed_ms.map(format_rfc3339),
+                probe_ms: h.probe_ms,
+                probe_error: h.probe_error,
+                cooldown_until: h.cooldown_until_ms.map(format_rfc3339),
+                in_flight: h.in_flight,
+                ttft_ms: h.ewma_ttft_ms,
+                served: h.served,
+                failed: h.failed,
+            })
+            .collect(),
+    ))
 }
 
 /// The newest metered calls the caller may see.

@@ -1,5 +1,6 @@
-//! `GET /models`: the model catalogue to browse and compare side by side, and model-call usage: a tenant's own keys and calls, a provider's calls served, the city's for the operator and the regulator.
+//! `GET /models`: the model catalogue to browse and compare side by side, a tenant's keys (`model_keys.rs`), and model-call usage: a tenant's own keys and calls, a provider's calls served, the city's for the operator and the regulator.
 
+use super::model_keys::Kept;
 use super::{Lang, LangQuery, esc, gate, labels, page, thead, with_cookie};
 use crate::AppState;
 use axum::extract::{RawQuery, State};
@@ -45,75 +46,51 @@ pub async fn models_page(State(s): State<AppState>, RawQuery(raw): RawQuery, hea
         Ok(x) => x,
         Err(r) => return r,
     };
-    with_cookie(Html(render(&s, lang, &c, &compare, "", None).await).into_response(), set)
+    with_cookie(Html(render(&s, lang, &c, &compare, "", Kept::Nothing).await).into_response(), set)
 }
 
-/// The key form's fields.
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct KeyForm {
-    name: String,
-    budget: String,
-    #[serde(default)]
-    rpm: String,
-    /// `hangzhou` keeps the key's calls in the city; empty allows anywhere.
-    #[serde(default)]
-    region: String,
-}
-
-/// `POST /models/keys` (form): a tenant makes a model key; the page shows its secret once.
-pub async fn create_key(State(s): State<AppState>, headers: HeaderMap, body: String) -> Response {
-    let (lang, _, c) = match gate(&s, &LangQuery { lang: None }, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let form = serde_urlencoded::from_str::<KeyForm>(&body).unwrap_or_default();
-    let result = async {
-        let caller = suanli_app::Caller::of(&c.0)?;
-        let rpm = if form.rpm.trim().is_empty() {
-            0
-        } else {
-            form.rpm.trim().parse::<u32>().map_err(|_| {
-                crate::error::ApiError::new(suanli_core::ErrorCode::InvalidCount, "requests per minute must be a whole number")
-            })?
+/// Each deployment's last health check (`GET /models`, every few seconds), cooldown and load.
+fn health_table(lang: Lang, health: &[suanli_gateway::DeploymentHealth]) -> String {
+    use suanli_gateway::route::Probe;
+    let mut out = format!(r#"<h2 id="health">{}</h2>"#, lang.t("部署健康状况", "Deployments' health"));
+    out.push_str(&thead(&[
+        lang.t("部署", "Deployment"),
+        lang.t("健康检查", "Health check"),
+        lang.t("检查时间", "Checked"),
+        lang.t("响应（毫秒）", "Answered in (ms)"),
+        lang.t("冷却至", "Cooling down until"),
+        lang.t("进行中", "In flight"),
+        lang.t("成功 / 失败", "Served / failed"),
+    ]));
+    for h in health {
+        let state = match h.probe {
+            Probe::Up => lang.t("正常", "up").to_string(),
+            Probe::Down => format!(
+                "{}{}",
+                lang.t("无响应", "down"),
+                h.probe_error.as_ref().filter(|_| lang == Lang::En).map_or(String::new(), |e| format!(" ({})", esc(e)))
+            ),
+            Probe::Unchecked => lang.t("尚未检查", "not checked yet").to_string(),
         };
-        let spec = suanli_core::model::KeySpec {
-            name: form.name.trim().to_string(),
-            models: Vec::new(),
-            budget: Fen::parse_positive("budget", &form.budget)?,
-            rpm,
-            tpm: 0,
-            expires_ms: None,
-            regions: if form.region.is_empty() { Vec::new() } else { vec![form.region.clone()] },
-            fallbacks: Vec::new(),
-        };
-        Ok::<_, crate::error::ApiError>(s.models.create_key(&caller, spec).await?)
+        let _ = write!(
+            out,
+            r#"<tr data-probe="{}"><td><code>{}</code></td><td>{state}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td></tr>"#,
+            h.probe.as_str(),
+            esc(&h.deployment),
+            esc(&labels::when(h.probed_ms)),
+            h.probe_ms.map_or("-".to_string(), |m| format!("{m:.1}")),
+            esc(&h.cooldown_until_ms.map_or("-".to_string(), |t| labels::when(Some(t)))),
+            h.in_flight,
+            h.served,
+            h.failed,
+        );
     }
-    .await;
-    let compare = Vec::new();
-    match result {
-        Ok((key, secret)) => {
-            let shown = format!(
-                r#"<p class="ok" role="status">{} <code id="new-key">{}</code></p>"#,
-                esc(&format!(
-                    "{} {} — {}",
-                    lang.t("已新建密钥", "Made the key"),
-                    key.spec.name,
-                    lang.t("请立即保存，密钥只显示这一次：", "keep it now, it is shown only this once:")
-                )),
-                esc(&secret)
-            );
-            Html(render(&s, lang, &c, &compare, &shown, None).await).into_response()
-        }
-        Err(e) => (
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            Html(render(&s, lang, &c, &compare, &super::error_notice(lang, &e), Some(&form)).await),
-        )
-            .into_response(),
-    }
+    out.push_str("</tbody></table></div>");
+    out
 }
 
-/// The page, with a notice above the keys and the key form's last input when it was refused.
-async fn render(s: &AppState, lang: Lang, c: &crate::auth::Caller, compare: &[String], notice: &str, kept: Option<&KeyForm>) -> String {
+/// The page, with a notice below the keys and what a refused form had typed.
+pub(super) async fn render(s: &AppState, lang: Lang, c: &crate::auth::Caller, compare: &[String], notice: &str, kept: Kept) -> String {
     let Ok(caller) = suanli_app::Caller::of(&c.0) else {
         return page(lang, lang.t("模型服务", "Models"), Some(c), "");
     };
@@ -212,65 +189,17 @@ async fn render(s: &AppState, lang: Lang, c: &crate::auth::Caller, compare: &[St
         }
         body.push_str("</tbody></table></div>");
     }
+    // Deployments' health, for their provider and the operator.
+    if let Ok(health) = s.models.health(&caller)
+        && !health.is_empty()
+    {
+        body.push_str(&health_table(lang, &health));
+    }
     // Keys (tenants and the operator) and usage (everyone, as far as they may see).
     if matches!(c.0.role, Role::Tenant | Role::Operator)
         && let Ok(keys) = s.models.keys(&caller).await
     {
-        let _ = write!(body, "<h2>{}</h2>", lang.t("模型密钥", "Model keys"));
-        body.push_str(&thead(&[
-            lang.t("名称", "Name"),
-            lang.t("前缀", "Prefix"),
-            lang.t("预算", "Budget"),
-            lang.t("剩余", "Left"),
-            lang.t("每分钟请求 / 令牌", "Requests / tokens per minute"),
-            lang.t("允许地区", "Regions allowed"),
-            lang.t("状态", "State"),
-        ]));
-        for (k, left) in &keys {
-            let limit = |n: u32| if n == 0 { lang.t("不限", "no limit").to_string() } else { n.to_string() };
-            let _ = write!(
-                body,
-                "<tr><td>{}</td><td><code>{}…</code></td><td>{}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td></tr>",
-                esc(&k.spec.name),
-                esc(&k.prefix),
-                lang.fen(k.spec.budget),
-                lang.fen(*left),
-                limit(k.spec.rpm),
-                limit(k.spec.tpm),
-                if k.spec.regions.is_empty() {
-                    lang.t("不限", "anywhere").to_string()
-                } else {
-                    esc(&k.spec.regions.iter().map(|r| labels::region_text(s, lang, r)).collect::<Vec<_>>().join(", "))
-                },
-                if k.revoked_ms.is_some() { lang.t("已吊销", "revoked") } else { lang.t("有效", "active") },
-            );
-        }
-        body.push_str("</tbody></table></div>");
-        body.push_str(notice);
-        if c.0.role == Role::Tenant {
-            let kept_name = kept.map_or("", |k| k.name.as_str());
-            let kept_budget = kept.map_or("", |k| k.budget.as_str());
-            let kept_rpm = kept.map_or("", |k| k.rpm.as_str());
-            let home = kept.is_none_or(|k| k.region == "hangzhou");
-            let _ = write!(
-                body,
-                r#"<h3>{h}</h3><form method="post" action="/models/keys"><label for="key-name">{n}</label><input id="key-name" name="name" required maxlength="100" value="{vn}"><label for="key-budget">{b}</label><input id="key-budget" name="budget" required inputmode="decimal" placeholder="200.00" value="{vb}"><label for="key-rpm">{r}</label><input id="key-rpm" name="rpm" inputmode="numeric" placeholder="600" value="{vr}"><fieldset><legend>{reg}</legend><input type="radio" id="key-home" name="region" value="hangzhou"{c1}><label class="inline" for="key-home">{home_l}</label><br><input type="radio" id="key-any" name="region" value=""{c2}><label class="inline" for="key-any">{any_l}</label></fieldset><p><button type="submit">{go}</button></p></form><p>{cli}</p>"#,
-                h = lang.t("新建模型密钥", "Make a model key"),
-                n = lang.t("名称", "Name"),
-                b = lang.t("预算（元）", "Budget (yuan)"),
-                r = lang.t("每分钟请求上限（空为不限）", "Requests per minute (empty: no limit)"),
-                reg = lang.t("数据处理地区", "Where calls may be processed"),
-                home_l = lang.t("仅杭州（数据不出域）", "Hangzhou only (data stays in the city)"),
-                any_l = lang.t("不限", "Anywhere"),
-                go = lang.t("新建密钥", "Make the key"),
-                cli = lang.t("也可用命令行：suanli models keys create", "Or from the command line: suanli models keys create"),
-                vn = esc(kept_name),
-                vb = esc(kept_budget),
-                vr = esc(kept_rpm),
-                c1 = if home { " checked" } else { "" },
-                c2 = if home { "" } else { " checked" },
-            );
-        }
+        body.push_str(&super::model_keys::section(s, lang, c.0.role, &keys, &catalogue, notice, &kept));
     }
     let now = s.ids.now_ms();
     let filter = UsageFilter { from_ms: Some(now - 30 * 86_400_000), ..UsageFilter::default() };

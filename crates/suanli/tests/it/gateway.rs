@@ -10,7 +10,7 @@ use std::time::Duration;
 use suanli_gateway::sim::SimConfig;
 
 /// Serves a router on a loopback port; answers its base URL.
-async fn serve(app: axum::Router) -> String {
+pub(crate) async fn serve(app: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -18,7 +18,7 @@ async fn serve(app: axum::Router) -> String {
 }
 
 /// A simulated upstream with this pace; answers its `/v1` base URL.
-async fn sim(ttft_ms: u64, per_token_ms: u64) -> String {
+pub(crate) async fn sim(ttft_ms: u64, per_token_ms: u64) -> String {
     let cfg = SimConfig {
         ttft: Duration::from_millis(ttft_ms),
         per_token: Duration::from_millis(per_token_ms),
@@ -29,7 +29,7 @@ async fn sim(ttft_ms: u64, per_token_ms: u64) -> String {
 }
 
 /// The first provider's centres (by region), as the provider sees them.
-async fn provider_centres(ts: &TestServer) -> Vec<(String, String)> {
+pub(crate) async fn provider_centres(ts: &TestServer) -> Vec<(String, String)> {
     let (_, me) = ts.as_role("provider").get("/api/v1/me").await;
     let provider = me["provider_id"].as_str().unwrap().to_string();
     let (_, centres) = ts.as_role("provider").get(&format!("/api/v1/centres?provider_id={provider}")).await;
@@ -37,7 +37,7 @@ async fn provider_centres(ts: &TestServer) -> Vec<(String, String)> {
     list.iter().map(|c| (c["id"].as_str().unwrap().to_string(), c["region"].as_str().unwrap().to_string())).collect()
 }
 
-fn model_spec(name: &str, endpoints: &[&str], context: u32) -> Value {
+pub(crate) fn model_spec(name: &str, endpoints: &[&str], context: u32) -> Value {
     json!({"name": name, "kind": "special", "domain": "healthcare", "parameters_b": 7.0, "licence": "Apache-2.0",
            "context_tokens": context, "modalities": ["text"], "endpoints": endpoints,
            "evaluation": {"evaluator": "test lab", "date": "2026-06-30", "score": 80.0, "document_sha256": "ab".repeat(32)},
@@ -46,7 +46,7 @@ fn model_spec(name: &str, endpoints: &[&str], context: u32) -> Value {
 }
 
 /// Registers a model as the first provider and deploys it at its first centre behind `base`.
-async fn model(ts: &TestServer, name: &str, endpoints: &[&str], context: u32, bases: &[&str], price: (&str, &str)) {
+pub(crate) async fn model(ts: &TestServer, name: &str, endpoints: &[&str], context: u32, bases: &[&str], price: (&str, &str)) {
     let p = ts.as_role("provider");
     let (s, v) = p.post("/api/v1/models", &model_spec(name, endpoints, context)).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -60,13 +60,13 @@ async fn model(ts: &TestServer, name: &str, endpoints: &[&str], context: u32, ba
 }
 
 /// Makes a key as the tenant; answers (key id, secret).
-async fn key(ts: &TestServer, body: Value) -> (String, String) {
+pub(crate) async fn key(ts: &TestServer, body: Value) -> (String, String) {
     let (s, v) = ts.as_role("tenant").post("/api/v1/model-keys", &body).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     (v["id"].as_str().unwrap().to_string(), v["key"].as_str().unwrap().to_string())
 }
 
-async fn call(url: &str, secret: &str, path: &str, body: &Value) -> (StatusCode, reqwest::header::HeaderMap, String) {
+pub(crate) async fn call(url: &str, secret: &str, path: &str, body: &Value) -> (StatusCode, reqwest::header::HeaderMap, String) {
     let r = reqwest::Client::new().post(format!("{url}{path}")).bearer_auth(secret).json(body).send().await.unwrap();
     let (s, h) = (r.status(), r.headers().clone());
     (s, h, r.text().await.unwrap())
@@ -80,13 +80,13 @@ fn sse_events(text: &str) -> Vec<Value> {
         .collect()
 }
 
-async fn usage(api: &Api, key: &str) -> Vec<Value> {
+pub(crate) async fn usage(api: &Api, key: &str) -> Vec<Value> {
     let (s, v) = api.get(&format!("/api/v1/model-usage?key={key}")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     v.as_array().unwrap().clone()
 }
 
-async fn ledger_verifies(ts: &TestServer) {
+pub(crate) async fn ledger_verifies(ts: &TestServer) {
     let (s, v) = ts.as_role("operator").get("/api/v1/ledger/verify").await;
     assert_eq!(s, StatusCode::OK, "{v}");
 }

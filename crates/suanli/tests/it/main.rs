@@ -8,6 +8,8 @@ mod e2e;
 mod energy;
 mod fuzz;
 mod gateway;
+mod gateway_keys;
+mod gateway_settle;
 mod gavel;
 mod ha;
 mod ha_balancer;
