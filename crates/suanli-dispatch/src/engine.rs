@@ -306,6 +306,28 @@ impl Engine {
         *usage.received.entry(tenant.clone()).or_insert(0.0) += pflop_s;
     }
 
+    /// Rebuilds the fair-share account from the runs that ended within the last four half-lives,
+    /// charged in the order they ended, as this engine would have charged them had it run
+    /// every round: at start and on becoming leader (the last leader's account died with it).
+    pub async fn replay_fair_share(&self) -> Result<(), StoreError> {
+        let now = self.ids.now_ms();
+        let runs = self.store.runs_ended_since(now - (4.0 * FAIR_SHARE_HALF_LIFE_MS) as i64).await?;
+        let pools: HashMap<PoolId, Pool> = self.store.pools().await?.into_iter().map(|p| (p.id.clone(), p)).collect();
+        *self.usage.lock().unwrap_or_else(|e| e.into_inner()) = (TenantUsage::default(), 0);
+        for r in &runs {
+            if let Some(acc) = pools.get(&r.pool_id).and_then(|p| self.catalogue.get(&p.accelerator)) {
+                self.account(&r.tenant_id, acc.fp16_tflops / 1000.0 * r.accelerators as f64 * r.usage_s as f64, r.finished_ms);
+            }
+        }
+        tracing::info!(runs = runs.len(), "fair-share account replayed from the store");
+        Ok(())
+    }
+
+    /// The fair-share account: what each tenant received, decayed to when it was last charged.
+    pub fn fair_share_account(&self) -> TenantUsage {
+        self.usage.lock().unwrap_or_else(|e| e.into_inner()).0.clone()
+    }
+
     /// Pools as the scheduler sees them: free accelerators and the in-flight jobs holding the rest.
     fn build_loads(&self, pools: &[Pool], in_flight: &[Job], now: i64) -> Vec<PoolLoad> {
         let mut loads: Vec<PoolLoad> = pools.iter().map(PoolLoad::idle).collect();
@@ -470,18 +492,28 @@ impl Engine {
     /// round that loses the lease part-way stops at its next write).
     pub async fn run(self: Arc<Self>, interval: Duration, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let mut led = false;
         loop {
             if !self.store.leads() {
                 // Another replica writes meanwhile: on becoming leader, read everything again.
                 self.forget_jobs();
+                led = false;
                 tracing::trace!("a follower runs no rounds");
-            } else if let Err(e) = self.round().await {
-                self.forget_jobs();
-                match &e {
-                    StoreError::Domain(d) if d.code == suanli_core::error::ErrorCode::NotLeader => {
-                        tracing::warn!(error = %e, "dispatch round fenced off: this replica no longer leads")
+            } else {
+                if !led {
+                    match self.replay_fair_share().await {
+                        Ok(()) => led = true,
+                        Err(e) => tracing::warn!(error = %e, "the fair-share account could not be replayed; retrying next tick"),
                     }
-                    _ => tracing::warn!(error = %e, "dispatch round failed; retrying next tick"),
+                }
+                if led && let Err(e) = self.round().await {
+                    self.forget_jobs();
+                    match &e {
+                        StoreError::Domain(d) if d.code == suanli_core::error::ErrorCode::NotLeader => {
+                            tracing::warn!(error = %e, "dispatch round fenced off: this replica no longer leads")
+                        }
+                        _ => tracing::warn!(error = %e, "dispatch round failed; retrying next tick"),
+                    }
                 }
             }
             tokio::select! {

@@ -69,6 +69,13 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
             StoreError::Domain(e) => ApiError::Domain(e),
+            other if other.is_unavailable() => {
+                tracing::warn!(error = %other, "the database is unavailable");
+                ApiError::Domain(Error::new(
+                    ErrorCode::Unavailable,
+                    "The database did not answer; retry (a write sent again with the same identity is applied once)",
+                ))
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -94,7 +101,8 @@ impl IntoResponse for ApiError {
             }
         };
         let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let retry = status == StatusCode::TOO_MANY_REQUESTS || p.code == ErrorCode::NotLeader.as_str();
+        let retry =
+            status == StatusCode::TOO_MANY_REQUESTS || p.code == ErrorCode::NotLeader.as_str() || p.code == ErrorCode::Unavailable.as_str();
         let mut resp = (status, axum::Json(p)).into_response();
         resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if status == StatusCode::UNAUTHORIZED {

@@ -3,7 +3,8 @@
 //! As with the ledger's writer, durability is unchanged: an acknowledged job is in the store.
 //! What changes is the cost: one commit (one fsync on SQLite) for many submissions. If a
 //! group's commit fails, its jobs are stored again one at a time, so a job that cannot be
-//! stored fails alone and its neighbours are not refused for it.
+//! stored fails alone and its neighbours are not refused for it; a job found already stored
+//! then (the group's commit went through but its answer was lost) is acknowledged.
 
 use crate::{Audit, JobKey, Store, StoreError};
 use suanli_core::job::Job;
@@ -14,7 +15,7 @@ const MAX_GROUP: usize = 2048;
 /// Submissions waiting for the writer; callers wait for a place beyond this.
 const QUEUE: usize = 8192;
 
-type Reply = oneshot::Sender<Result<(), String>>;
+type Reply = oneshot::Sender<Result<(), StoreError>>;
 /// One submission: the job, its audit record, its idempotency key if the caller sent one.
 type Entry = (Job, Audit, Option<JobKey>, Reply);
 
@@ -37,11 +38,7 @@ impl JobWriter {
     pub async fn insert(&self, job: Job, audit: Audit, key: Option<JobKey>) -> Result<(), StoreError> {
         let (reply, done) = oneshot::channel();
         self.queue.send((job, audit, key, reply)).await.map_err(|_| StoreError::Corrupt("the job writer has stopped".into()))?;
-        match done.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(StoreError::Corrupt(format!("storing the job failed: {e}"))),
-            Err(_) => Err(StoreError::Corrupt("the job writer stopped before answering".into())),
-        }
+        done.await.unwrap_or_else(|_| Err(StoreError::Corrupt("the job writer stopped before answering".into())))
     }
 }
 
@@ -58,10 +55,20 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Entry>) {
         if let Err(e) = commit(&store, &all).await {
             tracing::warn!(error = %e, jobs = group.len(), "a group of new jobs failed to commit; storing them one at a time");
             for (job, audit, key, reply) in group {
-                let one = commit(&store, &[(&job, &audit, key.as_ref())]).await.map_err(|e| {
-                    tracing::error!(job = %job.id, error = %e, "storing a new job failed");
-                    "the job could not be stored".to_string()
-                });
+                let one = match commit(&store, &[(&job, &audit, key.as_ref())]).await {
+                    Ok(()) => Ok(()),
+                    // A commit whose answer was lost (the connection broke while it committed,
+                    // or the database failed over) may have stored the group after all: then
+                    // the job is there, under its own id, and the caller gets its answer.
+                    Err(e) if matches!(store.job(&job.id).await, Ok(Some(_))) => {
+                        tracing::warn!(job = %job.id, error = %e, "the group had stored this job before its commit's answer was lost");
+                        Ok(())
+                    }
+                    Err(e) => {
+                        tracing::error!(job = %job.id, error = %e, "storing a new job failed");
+                        Err(e)
+                    }
+                };
                 let _ = reply.send(one);
             }
             continue;

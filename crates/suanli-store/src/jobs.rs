@@ -316,3 +316,38 @@ impl WriteTx<'_> {
         Ok(job)
     }
 }
+
+/// A run that ended, as the fair-share account counts it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndedRun {
+    pub tenant_id: TenantId,
+    pub pool_id: suanli_core::id::PoolId,
+    pub accelerators: u32,
+    pub usage_s: i64,
+    pub finished_ms: suanli_core::time::UnixMs,
+}
+
+impl Store {
+    /// Jobs that succeeded or failed at or after `since`, oldest end first, with the pool they
+    /// ran on (what the engine charged each tenant's fair-share account with when they ended).
+    pub async fn runs_ended_since(&self, since: suanli_core::time::UnixMs) -> StoreResult<Vec<EndedRun>> {
+        let rows = sqlx::query(
+            "SELECT tenant_id, pool_id, accelerators, usage_s, finished_ms FROM jobs \
+             WHERE state IN ('succeeded', 'failed') AND finished_ms >= $1 AND pool_id IS NOT NULL ORDER BY finished_ms, id",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(EndedRun {
+                    tenant_id: rows::parse_id(r.get::<String, _>(0))?,
+                    pool_id: rows::parse_id(r.get::<String, _>(1))?,
+                    accelerators: u32::try_from(r.get::<i64, _>(2)).map_err(|_| StoreError::Corrupt("accelerators".into()))?,
+                    usage_s: r.get::<Option<i64>, _>(3).unwrap_or(0),
+                    finished_ms: r.get(4),
+                })
+            })
+            .collect()
+    }
+}

@@ -12,6 +12,7 @@
 pub mod backends;
 pub mod data;
 pub mod energy;
+pub mod hosts;
 pub mod incentives;
 mod job_changes;
 pub mod job_writer;
@@ -29,7 +30,7 @@ pub mod vouchers;
 pub use backends::BackendBinding;
 pub use job_changes::{EndRow, JobChanges, PlacementRow};
 pub use job_writer::JobWriter;
-pub use jobs::JobKey;
+pub use jobs::{EndedRun, JobKey};
 pub use lease::Fence;
 pub use ledger::{Effect, LedgerAnswer, LedgerRequest, LedgerService, Plan, Precondition, ProgrammeClose, StoredAccount};
 use rows::{centre_from_row, pool_from_row, tenant_from_row};
@@ -58,6 +59,26 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+}
+
+impl StoreError {
+    /// Whether the database could not be reached or could not take writes at the moment (its
+    /// connection broke, no connection could be had, it is shutting down, starting up or is a
+    /// standby): a condition that passes, so a client should retry rather than give up.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Db(e) => match e {
+                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => true,
+                // Connection exceptions (08…), operator intervention (57P01-57P03: shutdown,
+                // crash, cannot connect now), and a read-only transaction on a standby (25006).
+                sqlx::Error::Database(d) => {
+                    d.code().is_some_and(|c| c.starts_with("08") || ["57P01", "57P02", "57P03", "25006"].contains(&c.as_ref()))
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -154,6 +175,48 @@ pub struct WriteTx<'s> {
     job_seq: Option<i64>,
 }
 
+/// Opens a pool on one database, with the settings every connection of the store needs.
+pub(crate) async fn open_pool(url: &str, dialect: Dialect, options: &StoreOptions) -> StoreResult<AnyPool> {
+    let schema = options.pg_schema.clone();
+    let pool = AnyPoolOptions::new()
+        .max_connections(options.max_connections.unwrap_or(match dialect {
+            Dialect::Sqlite => 4,
+            Dialect::Postgres => 8,
+        }))
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _meta| {
+            let schema = schema.clone();
+            Box::pin(async move {
+                match dialect {
+                    Dialect::Sqlite => {
+                        // WAL for concurrent readers; FULL sync so an acknowledged commit survives power loss;
+                        // foreign keys are off by default in SQLite. A 64 MiB page cache and memory-mapped
+                        // reads (256 MiB) per connection keep page reads out of read() system calls.
+                        for pragma in [
+                            "PRAGMA journal_mode = WAL",
+                            "PRAGMA synchronous = FULL",
+                            "PRAGMA foreign_keys = ON",
+                            "PRAGMA busy_timeout = 10000",
+                            "PRAGMA cache_size = -65536",
+                            "PRAGMA mmap_size = 268435456",
+                        ] {
+                            sqlx::query(pragma).execute(&mut *conn).await?;
+                        }
+                    }
+                    Dialect::Postgres => {
+                        if let Some(s) = schema {
+                            sqlx::query(AssertSqlSafe(format!("SET search_path TO {s}"))).execute(&mut *conn).await?;
+                        }
+                    }
+                }
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await?;
+    Ok(pool)
+}
+
 impl Store {
     /// Opens (creating if needed) the embedded SQLite store in a data directory.
     pub async fn open_dir(dir: &Path) -> StoreResult<Store> {
@@ -172,49 +235,32 @@ impl Store {
         } else {
             return Err(StoreError::Domain(Error::new(ErrorCode::Internal, "DATABASE_URL must start with postgres:// or sqlite:")));
         };
+        // A PostgreSQL URL may name several hosts (a primary and its standbys): the store writes
+        // to whichever is the primary and follows a promotion (see hosts.rs).
+        let hosts = match dialect {
+            Dialect::Postgres => Some(hosts::Hosts::parse(url)?),
+            Dialect::Sqlite => None,
+        };
+        let (url, current) = match &hosts {
+            Some(h) if h.urls.len() > 1 => {
+                let i = hosts::find_primary(h, 0).await.ok_or_else(|| {
+                    StoreError::Domain(Error::new(ErrorCode::Unavailable, "DATABASE_URL: none of its hosts accepts writes (no primary)"))
+                })?;
+                (h.urls[i].clone(), i)
+            }
+            Some(h) => (h.urls[0].clone(), 0),
+            None => (url.to_owned(), 0),
+        };
         if let (Dialect::Postgres, Some(schema)) = (dialect, &options.pg_schema) {
             check_schema_name(schema)?;
-            let admin = AnyPoolOptions::new().max_connections(1).connect(url).await?;
+            let admin = AnyPoolOptions::new().max_connections(1).connect(&url).await?;
             sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}"))).execute(&admin).await?;
             admin.close().await;
         }
-        let schema = options.pg_schema.clone();
-        let pool = AnyPoolOptions::new()
-            .max_connections(options.max_connections.unwrap_or(match dialect {
-                Dialect::Sqlite => 4,
-                Dialect::Postgres => 8,
-            }))
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _meta| {
-                let schema = schema.clone();
-                Box::pin(async move {
-                    match dialect {
-                        Dialect::Sqlite => {
-                            // WAL for concurrent readers; FULL sync so an acknowledged commit survives power loss;
-                            // foreign keys are off by default in SQLite. A 64 MiB page cache and memory-mapped
-                            // reads (256 MiB) per connection keep page reads out of read() system calls.
-                            for pragma in [
-                                "PRAGMA journal_mode = WAL",
-                                "PRAGMA synchronous = FULL",
-                                "PRAGMA foreign_keys = ON",
-                                "PRAGMA busy_timeout = 10000",
-                                "PRAGMA cache_size = -65536",
-                                "PRAGMA mmap_size = 268435456",
-                            ] {
-                                sqlx::query(pragma).execute(&mut *conn).await?;
-                            }
-                        }
-                        Dialect::Postgres => {
-                            if let Some(s) = schema {
-                                sqlx::query(AssertSqlSafe(format!("SET search_path TO {s}"))).execute(&mut *conn).await?;
-                            }
-                        }
-                    }
-                    Ok(())
-                })
-            })
-            .connect(url)
-            .await?;
+        let pool = open_pool(&url, dialect, &options).await?;
+        if let Some(h) = hosts.filter(|h| h.urls.len() > 1) {
+            hosts::watch(pool.clone(), h, current);
+        }
         let store = Store { pool, dialect, write_lock: Arc::new(Mutex::new(())), fence: None };
         migrations::run(&store).await?;
         Ok(store)

@@ -26,6 +26,11 @@ impl Replica {
 
     /// A replica listening on `listen` (a fixed port, for a balancer to find it after a restart).
     pub(crate) fn start_at(dir: &Path, schema: &str, name: &str, listen: &str) -> Replica {
+        Replica::start_on(dir, schema, name, listen, &pg_url())
+    }
+
+    /// A replica on the database at `database_url` (which may name a primary and its standby).
+    pub(crate) fn start_on(dir: &Path, schema: &str, name: &str, listen: &str, database_url: &str) -> Replica {
         let mut child = Command::new(BIN)
             .args([
                 "serve",
@@ -42,7 +47,7 @@ impl Replica {
             ])
             .args(["--replica", name, "--pg-schema", schema, "--data-dir"])
             .arg(dir)
-            .env("DATABASE_URL", pg_url())
+            .env("DATABASE_URL", database_url)
             .env("SUANLI_LOG", "warn,suanli_store::lease=info")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -59,6 +64,10 @@ impl Replica {
         });
         let url = crate::harness::printed_url(&mut child, Duration::from_secs(60));
         Replica { child, url, log }
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        &self.url
     }
 
     pub(crate) async fn health(&self) -> Value {

@@ -23,7 +23,7 @@ use tokio::sync::Mutex;
 const KILLS: usize = 5;
 
 /// A loopback port free at the moment of asking.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -65,7 +65,7 @@ impl Drop for Balancer {
 
 /// Sends a write until the platform answers it (not a broken connection, a balancer with no
 /// leader, or a replica that no longer leads); answers the status and body.
-async fn until_answered(what: &str, send: impl Fn() -> reqwest::RequestBuilder) -> (StatusCode, Value, bool) {
+pub(crate) async fn until_answered(what: &str, send: impl Fn() -> reqwest::RequestBuilder) -> (StatusCode, Value, bool) {
     let t0 = Instant::now();
     loop {
         match send().timeout(Duration::from_secs(10)).send().await {
@@ -84,7 +84,7 @@ async fn until_answered(what: &str, send: impl Fn() -> reqwest::RequestBuilder) 
 
 /// A read through the balancer, retried while no replica can answer it (a follower that does
 /// not know the leader yet answers 503 `not_leader`).
-async fn read(http: &reqwest::Client, url: &str, token: &str) -> Value {
+pub(crate) async fn read(http: &reqwest::Client, url: &str, token: &str) -> Value {
     let (s, v, _) = until_answered(url, || http.get(url).bearer_auth(token)).await;
     assert_eq!(s, StatusCode::OK, "{url}: {v}");
     v
@@ -313,6 +313,6 @@ async fn ha_three_replicas_behind_haproxy_lose_nothing_over_five_leader_kills() 
     let _ = Store::drop_schema(&pg_url(), &schema).await;
 }
 
-fn suanli_now() -> i64 {
+pub(crate) fn suanli_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }

@@ -19,7 +19,7 @@ use suanli_store::{Audit, Store, StoreOptions};
 const NOW: i64 = 1_800_000_000_000;
 
 /// One pool of eight accelerators and one tenant.
-async fn seed(store: &Store) -> TenantId {
+pub(crate) async fn seed(store: &Store) -> TenantId {
     let provider = Provider { id: ProviderId::generate(1, 1), name: "测试云".into(), name_en: "Test Cloud".into(), registration: None };
     let centre = Centre {
         id: CentreId::generate(2, 2),
