@@ -31,6 +31,16 @@ pub use timeslice::Timeslicing;
 /// ledger's commits interleave with a big round.
 const WRITES_PER_TX: usize = 2000;
 
+/// Placements a round writes in one transaction, with their holds, explanations and audit
+/// records: small enough that the write budget is checked often (a batch costs some 100 ms on
+/// SQLite).
+const PLACEMENTS_PER_TX: usize = 500;
+
+/// How long into a round placements may still be written; what the decision placed beyond it
+/// is left pending for the next round, which runs at once. Reading, deciding and dispatching
+/// take the rest of the second a round should fit in.
+const ROUND_WRITE_BUDGET: Duration = Duration::from_millis(600);
+
 /// How the live path schedules: the policy, its configuration and the speed model.
 #[derive(Debug, Clone)]
 pub struct SchedContext {
@@ -66,6 +76,8 @@ pub struct RoundReport {
     pub migrated: u32,
     /// Time-sliced jobs that gave their accelerators to another job at a lease's end.
     pub yielded: u32,
+    /// Jobs the decision placed that the round's write budget left pending for the next round.
+    pub deferred: u32,
 }
 
 /// How long each phase of one round took: reading the snapshot, the scheduling decision,
@@ -123,6 +135,10 @@ pub struct Engine {
     active: tokio::sync::Mutex<active::ActiveJobs>,
     /// Set to have the next round read every job again.
     reread: std::sync::atomic::AtomicBool,
+    /// Running jobs whose backend has said it runs them since the last full read: not handed
+    /// to it again each round (a job its backend no longer knows is handed again, to be adopted
+    /// or restarted).
+    confirmed: std::sync::Mutex<HashSet<JobId>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -162,6 +178,7 @@ impl Engine {
             segments: std::sync::RwLock::default(),
             active: tokio::sync::Mutex::default(),
             reread: std::sync::atomic::AtomicBool::new(true),
+            confirmed: std::sync::Mutex::default(),
         }
     }
 
@@ -556,7 +573,7 @@ impl Engine {
         centres.retain(|c| self.reaches(&c.id));
         let live_centres: HashSet<&CentreId> = centres.iter().map(|c| &c.id).collect();
         let live_pools: Vec<Pool> = pools.iter().filter(|p| live_centres.contains(&p.centre_id)).cloned().collect();
-        let placing = Placing { centres: &centres, pools: &live_pools, pool_by_id: &pool_by_id };
+        let placing = Placing { centres: &centres, pools: &live_pools, pool_by_id: &pool_by_id, writes_until: t0 + ROUND_WRITE_BUDGET };
         let read = t0.elapsed();
         let slicing = self.timeslicing();
         // Under time-slicing a job that ran before resumes only through a lease at its centre.
@@ -580,6 +597,7 @@ impl Engine {
             pending = pending.len(),
             in_flight = in_flight.len(),
             placed = report.placed,
+            deferred = report.deferred,
             started = report.started,
             billed = report.billed,
             read_ms = read.as_millis() as u64,
@@ -656,6 +674,8 @@ struct Placing<'a> {
     centres: &'a [suanli_core::centre::Centre],
     pools: &'a [Pool],
     pool_by_id: &'a HashMap<&'a PoolId, &'a Pool>,
+    /// When the round stops writing placements (see [`ROUND_WRITE_BUDGET`]).
+    writes_until: std::time::Instant,
 }
 
 /// A job sent back to pending: where it was placed and when it started are forgotten.

@@ -1,6 +1,6 @@
-//! A round's placing step: one scheduling decision, every placement's hold sent to the ledger at once, then the placements, explanations, audit records and waiting reasons written many rows a statement.
+//! A round's placing step: one scheduling decision, then batch by batch until the round's write budget is spent, the placements' holds sent to the ledger at once and the placements, explanations and audit records written many rows a statement; then the waiting reasons.
 
-use super::{Engine, Placing, RoundReport, WRITES_PER_TX};
+use super::{Engine, PLACEMENTS_PER_TX, Placing, RoundReport, WRITES_PER_TX};
 use serde_json::json;
 use std::collections::HashMap;
 use suanli_core::id::JobId;
@@ -46,21 +46,33 @@ impl Engine {
             }
             in_flight.retain(|j| j.id != pre.victim);
         }
-        // Every placement's charge is held first, all at once, so the ledger's writer takes them
-        // in one or a few commits; then the placements with their explanations and audit
-        // records, and the waiting jobs' changed reasons, are written many rows a statement.
+        // Placements are written a batch at a time until the round's write budget is spent (at
+        // least one batch, so every round makes progress): each batch's charges are held first,
+        // all at once, so the ledger's writer takes them in one or a few commits; then the
+        // placements with their explanations and audit records are written many rows a
+        // statement. What the budget leaves stays pending, unchanged, for the next round, which
+        // runs at once: a round stays short however many jobs a decision places.
         let chosen: Vec<(&Job, &suanli_sched::round::Placement)> =
             outcome.placements.iter().filter_map(|p| pending_by_id.get(&p.job).map(|j| (*j, p))).collect();
-        let held = futures_util::future::join_all(chosen.iter().map(|(job, p)| self.hold_placement(at, job, p, now))).await;
         let mut refused = Vec::new();
-        let mut holding = Vec::with_capacity(chosen.len());
-        for ((job, p), held) in chosen.into_iter().zip(held) {
-            match held? {
-                Ok(()) => holding.push((job, p)),
-                Err(why) => refused.push((job, why)),
+        let mut placed = Vec::with_capacity(chosen.len().min(PLACEMENTS_PER_TX * 4));
+        let mut batches = chosen.chunks(PLACEMENTS_PER_TX);
+        for batch in batches.by_ref() {
+            let held = futures_util::future::join_all(batch.iter().map(|(job, p)| self.hold_placement(at, job, p, now))).await;
+            let mut holding = Vec::with_capacity(batch.len());
+            for ((job, p), held) in batch.iter().zip(held) {
+                match held? {
+                    Ok(()) => holding.push((*job, *p)),
+                    Err(why) => refused.push((*job, why)),
+                }
+            }
+            placed.extend(self.commit_placements(&holding, now).await?);
+            if std::time::Instant::now() >= at.writes_until {
+                break;
             }
         }
-        let placed = self.commit_placements(&holding, now).await?;
+        let deferred: usize = batches.map(<[_]>::len).sum();
+        report.deferred += deferred as u32;
         let mut reasons: Vec<(&JobId, &str)> = Vec::new();
         for w in &outcome.waits {
             report.waiting += 1;
@@ -87,6 +99,9 @@ impl Engine {
         }
         report.placed += placed.len() as u32;
         in_flight.extend(placed);
+        if deferred > 0 {
+            self.wake();
+        }
         if let (Some(b), false) = (&self.billing, refused.is_empty()) {
             // Left out of rounds until their tenant's money grows; the capacity they were planned
             // on goes to others in a round run at once.
