@@ -135,10 +135,6 @@ pub struct Engine {
     active: tokio::sync::Mutex<active::ActiveJobs>,
     /// Set to have the next round read every job again.
     reread: std::sync::atomic::AtomicBool,
-    /// Running jobs whose backend has said it runs them since the last full read: not handed
-    /// to it again each round (a job its backend no longer knows is handed again, to be adopted
-    /// or restarted).
-    confirmed: std::sync::Mutex<HashSet<JobId>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -178,7 +174,6 @@ impl Engine {
             segments: std::sync::RwLock::default(),
             active: tokio::sync::Mutex::default(),
             reread: std::sync::atomic::AtomicBool::new(true),
-            confirmed: std::sync::Mutex::default(),
         }
     }
 

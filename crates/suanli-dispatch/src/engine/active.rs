@@ -65,8 +65,6 @@ impl Engine {
         let asked = self.reread.swap(false, std::sync::atomic::Ordering::Relaxed);
         let read = if asked || a.full_at.is_none_or(|t| t.elapsed() > FULL_READ_EVERY) {
             a.full_at = None;
-            // Every job in flight is handed to its backend again after a full read.
-            self.confirmed.lock().unwrap_or_else(|e| e.into_inner()).clear();
             // The mark first: whatever commits after it is read again next round, nothing is missed.
             let mark = self.store.job_change_mark().await?;
             let jobs = self.store.jobs_in_states(&[JobState::Pending, JobState::Placed, JobState::Running]).await?;

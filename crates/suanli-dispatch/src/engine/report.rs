@@ -27,13 +27,10 @@ impl Engine {
         }
         for (backend, jobs) in by_backend.values() {
             let now = self.ids.now_ms();
-            // A job is handed over while it is placed (idempotent: a backend adopts what it has)
-            // and until its backend says it runs it; then only when the backend forgets it.
-            let handing: Vec<&Job> = {
-                let confirmed = self.confirmed.lock().unwrap_or_else(|e| e.into_inner());
-                jobs.iter().copied().filter(|j| j.state != JobState::Running || !confirmed.contains(&j.id)).collect()
-            };
-            for j in handing {
+            // Every job in flight is handed over each round (idempotent: a backend adopts what it
+            // has). A running job is handed again too: an agent that restarted knows its jobs
+            // only from these hand-overs (skipping confirmed ones broke its adoption).
+            for j in jobs {
                 let run_s = self.run_estimate_s(j, j.pool_id.as_ref().and_then(|p| pool_by_id.get(p)).copied());
                 if let Err(e) = backend.submit(j, run_s, now).await {
                     report.backend_errors += 1;
@@ -49,18 +46,6 @@ impl Engine {
                     continue;
                 }
             };
-            {
-                let mut confirmed = self.confirmed.lock().unwrap_or_else(|e| e.into_inner());
-                for (id, status) in &statuses {
-                    if matches!(status, RunStatus::Running { .. }) {
-                        if !confirmed.contains(id) {
-                            confirmed.insert(id.clone());
-                        }
-                    } else {
-                        confirmed.remove(id);
-                    }
-                }
-            }
             // What the backend says of them, many rows a statement, a few thousand jobs a transaction.
             let mut told = Vec::new();
             let mut alerts = Vec::new();
