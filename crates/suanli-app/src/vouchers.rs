@@ -1,11 +1,12 @@
-//! Vouchers and cash: an enterprise applying (itself, or the operator for it), the operator approving an application (all it asked for or less) or rejecting it with a reason, and topping up an enterprise's prepaid cash; the API, the web UI and the demo call these.
+//! Vouchers and cash: the operator opening a year's programme, an enterprise applying (itself, or the operator for it), the operator approving an application (all it asked for or less) or rejecting it with a reason, and topping up an enterprise's prepaid cash; the API, the web UI and the demo call these.
 
 use crate::caller::Caller;
 use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::{ApplicationId, AuditId, ProgrammeId, TenantId};
 use suanli_core::money::Fen;
 use suanli_dispatch::ids::Ids;
-use suanli_ledger::records::{Application, ApplicationState, ProgrammeState};
+use suanli_ledger::records::{Application, ApplicationState, Programme, ProgrammeState};
+use suanli_ledger::voucher::ProgrammeRules;
 use suanli_ledger::{ReasonCode, Transfer, TransferId, chart};
 use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, Precondition, Store, StoreError, StoredAccount};
 
@@ -315,5 +316,49 @@ impl Vouchers {
             })
             .await?;
         Ok(())
+    }
+    /// Opens a year's voucher programme and funds its budget from the city treasury, in one
+    /// commit (the operator); `programme_exists` if the year has one.
+    pub async fn open_programme(&self, caller: &Caller, rules: ProgrammeRules, name: Option<String>) -> Result<Programme, StoreError> {
+        operator_only(caller, "opening a voucher programme")?;
+        self.open_programme_as(&caller.actor(), rules, name).await
+    }
+
+    /// [`Vouchers::open_programme`] on the platform's own authority (the demo's programme).
+    pub async fn open_programme_as(&self, actor: &str, rules: ProgrammeRules, name: Option<String>) -> Result<Programme, StoreError> {
+        rules.validate()?;
+        // One programme a year is checked in the ledger's writer (`programme_exists`), where
+        // concurrent creations are serialised.
+        let (t, e) = self.ids.parts();
+        let name = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).unwrap_or_else(|| format!("杭州市算力券 {}", rules.year));
+        suanli_core::centre::check_name("name", &name)?;
+        let p = Programme { id: ProgrammeId::generate(t, e), name, rules, state: ProgrammeState::Open, created_ms: t, closed_ms: None };
+        let (treasury, budget) = (chart::city_treasury(), chart::programme_budget(p.id.as_str()));
+        let funding = Transfer::single(
+            TransferId::derive("fund", p.id.as_str()),
+            treasury.id,
+            budget.id,
+            p.rules.budget,
+            ReasonCode::BudgetFunding,
+            p.id.as_str(),
+            t,
+        );
+        let audit = self.audit(
+            actor,
+            "programme.create",
+            p.id.as_str(),
+            serde_json::json!({"year": p.rules.year, "budget": p.rules.budget.to_yuan_string()}),
+        );
+        self.ledger
+            .submit_all(LedgerRequest {
+                accounts: vec![StoredAccount::of(&treasury, t), StoredAccount::of(&budget, t)],
+                transfers: vec![funding],
+                linked: true,
+                effects: vec![Effect::InsertProgramme(p.clone())],
+                audit: Some(audit),
+                ..LedgerRequest::default()
+            })
+            .await?;
+        Ok(p)
     }
 }

@@ -258,7 +258,6 @@ pub async fn seed_models(s: &AppState, path: &Path, tokens: &[(String, String)],
 /// earlier, interrupted run did (the programme by its year, top-ups and issues by their
 /// derived transfer ids, a tenant's application in the programme) and does only the rest.
 async fn seed_money(s: &AppState, now: i64) -> anyhow::Result<()> {
-    use crate::api::vouchers;
     use suanli_ledger::records::ApplicationState;
     use suanli_ledger::voucher::ProgrammeRules;
     if s.store.meta("demo_money_seeded").await?.is_some() {
@@ -269,10 +268,10 @@ async fn seed_money(s: &AppState, now: i64) -> anyhow::Result<()> {
     let of_year = || async { anyhow::Ok(s.store.programmes().await?.into_iter().find(|p| p.rules.year == year)) };
     let programme = match of_year().await? {
         Some(p) => p,
-        None => match vouchers::open_programme(s, ProgrammeRules::hangzhou(year), None, actor).await {
+        None => match s.vouchers.open_programme_as(actor, ProgrammeRules::hangzhou(year), None).await {
             Ok(p) => p,
             // An interrupted run's creation committed after all.
-            Err(crate::error::ApiError::Domain(e)) if e.code == suanli_core::error::ErrorCode::ProgrammeExists => {
+            Err(suanli_store::StoreError::Domain(e)) if e.code == suanli_core::error::ErrorCode::ProgrammeExists => {
                 of_year().await?.context("the year's programme exists but cannot be read")?
             }
             Err(e) => anyhow::bail!("opening the demo's programme: {e}"),

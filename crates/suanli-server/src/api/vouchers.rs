@@ -8,16 +8,14 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use suanli_core::error::ErrorCode;
 use suanli_core::id::{ApplicationId, ProgrammeId, TenantId};
 use suanli_core::money::Fen;
 use suanli_core::tenant::Role;
+use suanli_ledger::TransferId;
 use suanli_ledger::chart;
-use suanli_ledger::records::{Application, ApplicationState, Programme, ProgrammeState};
+use suanli_ledger::records::{Application, ApplicationState, Programme};
 use suanli_ledger::voucher::ProgrammeRules;
-use suanli_ledger::{ReasonCode, Transfer, TransferId};
-use suanli_store::{Effect, LedgerRequest, StoredAccount};
 use utoipa::{IntoParams, ToSchema};
 
 fn yuan(f: Fen) -> String {
@@ -117,7 +115,6 @@ pub async fn create_programme(
     c: Caller,
     JsonBody(b): JsonBody<ProgrammeIn>,
 ) -> ApiResult<(StatusCode, Json<ProgrammeOut>)> {
-    c.require(&[Role::Operator])?;
     let d = ProgrammeRules::hangzhou(b.year);
     let rules = ProgrammeRules {
         year: b.year,
@@ -136,43 +133,8 @@ pub async fn create_programme(
         division_prefix: b.division_prefix.unwrap_or(d.division_prefix),
         partner_only: b.partner_only.unwrap_or(d.partner_only),
     };
-    let p = open_programme(&s, rules, b.name, &c.0.actor()).await?;
+    let p = s.vouchers.open_programme(&suanli_app::Caller::of(&c.0)?, rules, b.name).await?;
     Ok((StatusCode::CREATED, Json(programme_out(&s, &p).await?)))
-}
-
-/// Creates a programme and funds its budget from the city treasury, in one commit;
-/// `programme_exists` if the year has one.
-pub async fn open_programme(s: &AppState, rules: ProgrammeRules, name: Option<String>, actor: &str) -> ApiResult<Programme> {
-    rules.validate()?;
-    // One programme a year is checked in the ledger's writer (`programme_exists`), where
-    // concurrent creations are serialised.
-    let (t, e) = s.ids.parts();
-    let name = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).unwrap_or_else(|| format!("杭州市算力券 {}", rules.year));
-    suanli_core::centre::check_name("name", &name)?;
-    let p = Programme { id: ProgrammeId::generate(t, e), name, rules, state: ProgrammeState::Open, created_ms: t, closed_ms: None };
-    let treasury = chart::city_treasury();
-    let budget = chart::programme_budget(p.id.as_str());
-    let funding = Transfer::single(
-        TransferId::derive("fund", p.id.as_str()),
-        treasury.id,
-        budget.id,
-        p.rules.budget,
-        ReasonCode::BudgetFunding,
-        p.id.as_str(),
-        t,
-    );
-    let a = crate::audit_as(s, actor, "programme.create", p.id.as_str(), json!({"year": p.rules.year, "budget": yuan(p.rules.budget)}));
-    s.ledger
-        .submit_all(LedgerRequest {
-            accounts: vec![StoredAccount::of(&treasury, t), StoredAccount::of(&budget, t)],
-            transfers: vec![funding],
-            linked: true,
-            effects: vec![Effect::InsertProgramme(p.clone())],
-            audit: Some(a),
-            ..LedgerRequest::default()
-        })
-        .await?;
-    Ok(p)
 }
 
 /// Lists voucher programmes, newest year first (everyone signed in).

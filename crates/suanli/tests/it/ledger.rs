@@ -200,6 +200,13 @@ async fn bad_money_input_gets_its_code_and_changes_nothing() {
     let (st, v) = op.post("/api/v1/ledger/transfers", &transfer("2.00", &cash(&tid))).await;
     assert_eq!((st, v["code"].as_str()), (StatusCode::CONFLICT, Some("duplicate_transfer_differs")));
 
+    // Opening a programme is the operator's: a tenant is refused and nothing is opened.
+    let (st, v) = tenant.post("/api/v1/voucher-programmes", &json!({"year": 2099})).await;
+    assert_eq!((st, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{v}");
+    let years: Vec<i64> =
+        op.get("/api/v1/voucher-programmes").await.1.as_array().unwrap().iter().map(|p| p["year"].as_i64().unwrap()).collect();
+    assert!(!years.contains(&2099), "{years:?}");
+
     // Budget and cap at approval: a small programme for a later year.
     let (st, p) = op.post("/api/v1/voucher-programmes", &json!({"year": 2099, "budget": "1000", "cap_per_enterprise": "800"})).await;
     assert_eq!(st, StatusCode::CREATED, "{p}");
