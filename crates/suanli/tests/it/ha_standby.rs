@@ -6,7 +6,7 @@
 //! the first acknowledged write after it, and from the promotion to that write.
 
 use crate::ha::{Replica, leads_within, tenant_token};
-use crate::ha_balancer::{read, until_answered};
+use crate::ha_balancer::{read, stored_once_placed_at_most_once, until_answered};
 use crate::harness::{missing, unique_schema};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -16,8 +16,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use suanli_core::id::{JobId, TenantId};
-use suanli_store::{JobFilter, Store, StoreOptions};
+use suanli_core::id::TenantId;
+use suanli_store::{Store, StoreOptions};
 use tokio::sync::Mutex;
 
 fn script() -> PathBuf {
@@ -193,32 +193,9 @@ async fn ha_standby_promotion_after_primary_kill_loses_no_acknowledged_write() {
     let acked = acked.lock().await;
     let standby = format!("postgres://postgres@127.0.0.1:{}/postgres", pair.standby_port);
     let store = Store::connect(&standby, StoreOptions { pg_schema: Some(schema.clone()), ..Default::default() }).await.unwrap();
-    let tenant_id = TenantId::parse(&tenant_id).unwrap();
-    let mut stored: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut before = None;
-    loop {
-        let page = store
-            .jobs(&JobFilter { tenant_id: Some(tenant_id.clone()), before: before.clone(), limit: 1000, ..Default::default() })
-            .await
-            .unwrap();
-        let Some(last) = page.last() else { break };
-        before = Some(last.id.clone());
-        for j in &page {
-            stored.entry(j.spec.name.clone()).or_default().push(j.id.to_string());
-        }
-    }
-    for (key, id) in &acked.jobs {
-        assert_eq!(stored.get(key), Some(&vec![id.clone()]), "job {key}: acknowledged as {id}");
-    }
-    let mut placed = 0;
-    for ids in stored.values() {
-        for id in ids {
-            let n = store.audit_log(Some(id), 100).await.unwrap().iter().filter(|a| a.action == "job.placed").count();
-            assert!(n <= 1, "job {id} was placed {n} times");
-            placed += n;
-        }
-    }
-    assert!(stored.contains_key("after-promotion") && JobId::parse(&probe).is_ok());
+    let mut keys = acked.jobs.clone();
+    keys.insert("after-promotion".into(), probe.clone());
+    let (_, placed) = stored_once_placed_at_most_once(&store, &TenantId::parse(&tenant_id).unwrap(), &keys).await;
     let again: Vec<Value> = acked.transfers.iter().map(|id| json!({"id": id, "debit_account": payer, "credit_account": payee, "amount": "0.01", "reason": "adjustment", "reference": "ha-standby"})).collect();
     let (s, v, _) = until_answered("transfers again", || {
         http.post(format!("{url}/api/v1/ledger/transfers")).bearer_auth(&operator).json(&json!({"transfers": again}))
