@@ -29,7 +29,7 @@ impl Engine {
             let now = self.ids.now_ms();
             // Every job in flight is handed over each round (idempotent: a backend adopts what it
             // has). A running job is handed again too: an agent that restarted knows its jobs
-            // only from these hand-overs (skipping confirmed ones broke its adoption).
+            // only from these hand-overs (leaving confirmed ones out broke its adoption).
             for j in jobs {
                 let run_s = self.run_estimate_s(j, j.pool_id.as_ref().and_then(|p| pool_by_id.get(p)).copied());
                 if let Err(e) = backend.submit(j, run_s, now).await {

@@ -1,0 +1,252 @@
+//! `suanli providers|centres|pools|tenants|users`: the registry's commands, as clients of the API.
+
+use crate::client::Client;
+use crate::output::{self, Format, record, table};
+use crate::{list, show};
+use clap::Subcommand;
+use serde_json::{Value, json};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ProvidersCmd {
+    List,
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        name_en: String,
+        /// Its unified social credit code (with --region: what incentive programmes judge it on).
+        #[arg(long, requires = "region")]
+        uscc: Option<String>,
+        /// The district it is registered in (a region id).
+        #[arg(long, requires = "uscc")]
+        region: Option<String>,
+        /// A small or medium enterprise.
+        #[arg(long)]
+        sme: bool,
+    },
+    /// Corrects or completes a provider's registration (the operator); what is left out is kept.
+    Update {
+        /// prv_…
+        id: String,
+        /// Its unified social credit code.
+        #[arg(long)]
+        uscc: Option<String>,
+        /// The district it is registered in (a region id).
+        #[arg(long)]
+        region: Option<String>,
+        /// Whether it is a small or medium enterprise (true or false).
+        #[arg(long)]
+        sme: Option<bool>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CentresCmd {
+    /// List centres.
+    List {
+        #[arg(long)]
+        provider: Option<String>,
+    },
+    /// Show a centre and its pools.
+    Show { id: String },
+    /// Register a centre.
+    Create {
+        #[arg(long)]
+        provider: Option<String>,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        name_en: String,
+        /// cloud, intelligent-computing or edge.
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        region: String,
+        /// YYYY-MM-DD.
+        #[arg(long)]
+        commissioned: String,
+        #[arg(long)]
+        pue: f64,
+        #[arg(long)]
+        racks: u32,
+        /// RTT to a region as REGION=MS (repeatable).
+        #[arg(long = "rtt", value_parser = parse_rtt)]
+        rtt: Vec<(String, u32)>,
+        /// applicant, partner or suspended (operator only).
+        #[arg(long)]
+        partner_status: Option<String>,
+    },
+    /// Admit, suspend or reinstate a partner (operator).
+    PartnerStatus {
+        id: String,
+        /// applicant, partner or suspended.
+        status: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Bind a centre to the backend its jobs go to (operator, or the centre's provider):
+    /// slurm+http://HOST:PORT[?partition=P] (token from the server's SLURM_JWT), or agent.
+    Bind { id: String, url: String },
+    /// Unbind a centre: it takes no more jobs (refused while jobs run there).
+    Unbind { id: String },
+    /// Show a centre's binding.
+    Backend { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PoolsCmd {
+    /// Add a pool to a centre.
+    Add {
+        centre: String,
+        #[arg(long)]
+        accelerator: String,
+        #[arg(long)]
+        nodes: u32,
+        #[arg(long)]
+        per_node: u32,
+        /// Yuan per accelerator-hour, e.g. 9.80.
+        #[arg(long)]
+        price: String,
+        #[arg(long, default_value_t = 0)]
+        discount: u8,
+    },
+    /// Change a pool's price (the operator, or the pool's provider); bills already made keep theirs.
+    Price {
+        pool: String,
+        /// Yuan per accelerator-hour, e.g. 9.80.
+        #[arg(long)]
+        price: String,
+        /// Partner discount in percent; unchanged when left out.
+        #[arg(long)]
+        discount: Option<u8>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TenantsCmd {
+    List,
+    Show {
+        id: String,
+    },
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        name_en: String,
+        /// Unified social credit code (18 characters).
+        #[arg(long)]
+        uscc: String,
+        /// Whether the tenant is a small or medium enterprise.
+        #[arg(long, action = clap::ArgAction::Set, default_value_t = true)]
+        sme: bool,
+        #[arg(long)]
+        region: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UsersCmd {
+    /// Create a user and print its token (operator).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// operator, provider, tenant or regulator.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        provider: Option<String>,
+    },
+}
+
+pub(crate) fn parse_rtt(s: &str) -> Result<(String, u32), String> {
+    let (region, ms) = s.split_once('=').ok_or_else(|| format!("'{s}' is not REGION=MS"))?;
+    Ok((region.to_string(), ms.parse().map_err(|_| format!("'{ms}' is not a whole number of ms"))?))
+}
+
+pub(crate) const POOL_FIELDS: [(&str, &str); 8] = [
+    ("pool", "id"),
+    ("accelerator", "accelerator"),
+    ("vendor", "vendor"),
+    ("nodes", "nodes"),
+    ("per node", "accelerators_per_node"),
+    ("capacity", "capacity"),
+    ("¥/accel-hour", "price_per_hour"),
+    ("after discount", "effective_price_per_hour"),
+];
+
+pub(crate) async fn centres(c: Client, cmd: CentresCmd, fmt: Format) -> anyhow::Result<()> {
+    match cmd {
+        CentresCmd::List { provider } => {
+            let path = provider.map_or_else(|| "/api/v1/centres".to_string(), |p| format!("/api/v1/centres?provider_id={p}"));
+            let v = c.get(&path).await?;
+            list(
+                &v,
+                fmt,
+                &[
+                    ("id", "id"),
+                    ("名称", "name"),
+                    ("kind", "kind"),
+                    ("region", "region"),
+                    ("status", "partner_status"),
+                    ("PUE", "declared_pue"),
+                    ("accelerators", "accelerators"),
+                    ("PFLOPS", "pflops_fp16"),
+                ],
+            );
+        }
+        CentresCmd::Show { id } => {
+            let v = c.get(&format!("/api/v1/centres/{id}")).await?;
+            if fmt == Format::Json {
+                output::json(&v);
+            } else {
+                record(
+                    &v,
+                    &[
+                        ("id", "id"),
+                        ("名称", "name"),
+                        ("name", "name_en"),
+                        ("kind", "kind"),
+                        ("region", "region"),
+                        ("partner status", "partner_status"),
+                        ("commissioned", "commissioned"),
+                        ("declared PUE", "declared_pue"),
+                        ("racks", "racks"),
+                        ("PFLOPS FP16", "pflops_fp16"),
+                        ("backend", "backend"),
+                        ("takes no jobs", "not_taking_jobs"),
+                    ],
+                );
+                table(v["pools"].as_array().map_or(&[][..], |a| a), &POOL_FIELDS);
+            }
+        }
+        CentresCmd::Create { provider, name, name_en, kind, region, commissioned, pue, racks, rtt, partner_status } => {
+            let rtt: serde_json::Map<String, Value> = rtt.into_iter().map(|(k, v)| (k, json!(v))).collect();
+            let body = json!({"provider_id": provider, "name": name, "name_en": name_en, "kind": kind, "region": region, "commissioned": commissioned, "declared_pue": pue, "racks": racks, "rtt_ms": rtt, "partner_status": partner_status});
+            let v = c.post("/api/v1/centres", &body).await?;
+            show(&v, fmt, &[("id", "id"), ("name", "name"), ("status", "partner_status")]);
+        }
+        CentresCmd::Bind { id, url } => {
+            let v = c.put(&format!("/api/v1/centres/{id}/backend"), &json!({"url": url})).await?;
+            show(&v, fmt, &[("centre", "centre_id"), ("backend", "url"), ("bound by", "bound_by")]);
+        }
+        CentresCmd::Unbind { id } => {
+            c.delete(&format!("/api/v1/centres/{id}/backend")).await?;
+            if fmt == Format::Json {
+                output::json(&json!({"centre_id": id, "unbound": true}));
+            } else {
+                println!("{id} is bound to no backend now: it takes no jobs");
+            }
+        }
+        CentresCmd::Backend { id } => {
+            let v = c.get(&format!("/api/v1/centres/{id}/backend")).await?;
+            show(&v, fmt, &[("centre", "centre_id"), ("backend", "url"), ("bound by", "bound_by"), ("bound", "bound_ms")]);
+        }
+        CentresCmd::PartnerStatus { id, status, reason } => {
+            let v = c.post(&format!("/api/v1/centres/{id}/partner-status"), &json!({"status": status, "reason": reason})).await?;
+            show(&v, fmt, &[("id", "id"), ("name", "name"), ("status", "partner_status")]);
+        }
+    }
+    Ok(())
+}
