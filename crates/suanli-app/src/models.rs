@@ -221,32 +221,14 @@ impl Models {
             created_ms: now,
             revoked_ms: None,
         };
-        let budget = chart::model_key_budget(&key.id);
-        let limits = chart::model_key_limits();
-        let transfer = Transfer::single(
-            TransferId::derive("key-budget", &key.id),
-            limits.id,
-            budget.id,
-            key.spec.budget,
-            ReasonCode::KeyBudget,
+        let audit = self.audit(
+            caller,
+            "model_key.create",
             &key.id,
-            now,
+            serde_json::json!({"tenant": tenant, "name": key.spec.name, "budget": key.spec.budget.to_yuan_string(), "models": key.spec.models, "regions": key.spec.regions}),
         );
-        self.ledger
-            .submit_all(LedgerRequest {
-                accounts: vec![StoredAccount::of(&budget, now), StoredAccount::of(&limits, now)],
-                transfers: vec![transfer],
-                linked: true,
-                effects: vec![Effect::InsertModelKey(key.clone())],
-                audit: Some(self.audit(
-                    caller,
-                    "model_key.create",
-                    &key.id,
-                    serde_json::json!({"tenant": tenant, "name": key.spec.name, "budget": key.spec.budget.to_yuan_string(), "models": key.spec.models, "regions": key.spec.regions}),
-                )),
-                ..LedgerRequest::default()
-            })
-            .await?;
+        let funding = TransferId::derive("key-budget", &key.id);
+        self.ledger.submit_all(fund_key(&key.id, funding, key.spec.budget, Effect::InsertModelKey(key.clone()), audit, now)).await?;
         self.gateway.reload().await?;
         Ok((key, secret))
     }
@@ -322,32 +304,15 @@ impl Models {
         let now = self.ids.now_ms();
         let (t, e) = self.ids.parts();
         let topup = AuditId::generate(t, e);
-        let budget = chart::model_key_budget(&key.id);
-        let limits = chart::model_key_limits();
-        let transfer = Transfer::single(
-            TransferId::derive("key-topup", &format!("{}/{topup}", key.id)),
-            limits.id,
-            budget.id,
-            amount,
-            ReasonCode::KeyBudget,
+        let audit = self.audit(
+            caller,
+            "model_key.top_up",
             &key.id,
-            now,
+            serde_json::json!({"amount": amount.to_yuan_string(), "budget": Fen(total).to_yuan_string()}),
         );
-        self.ledger
-            .submit_all(LedgerRequest {
-                accounts: vec![StoredAccount::of(&budget, now), StoredAccount::of(&limits, now)],
-                transfers: vec![transfer],
-                linked: true,
-                effects: vec![Effect::AddModelKeyBudget { id: key.id.clone(), amount }],
-                audit: Some(self.audit(
-                    caller,
-                    "model_key.top_up",
-                    &key.id,
-                    serde_json::json!({"amount": amount.to_yuan_string(), "budget": Fen(total).to_yuan_string()}),
-                )),
-                ..LedgerRequest::default()
-            })
-            .await?;
+        let funding = TransferId::derive("key-topup", &format!("{}/{topup}", key.id));
+        let effect = Effect::AddModelKeyBudget { id: key.id.clone(), amount };
+        self.ledger.submit_all(fund_key(&key.id, funding, amount, effect, audit, now)).await?;
         key.spec.budget = Fen(total);
         let left = self.key_left(&key.id).await?;
         Ok((key, left))
@@ -425,5 +390,20 @@ impl Models {
             return Err(not_found());
         }
         Ok(call)
+    }
+}
+
+/// Moves `amount` from the platform's key-limits account into key `id`'s budget memo account,
+/// with `effect` (the key itself, or its higher budget) in the same commit: a key made or
+/// topped up.
+fn fund_key(id: &str, transfer: TransferId, amount: Fen, effect: Effect, audit: Audit, now: suanli_core::time::UnixMs) -> LedgerRequest {
+    let (budget, limits) = (chart::model_key_budget(id), chart::model_key_limits());
+    LedgerRequest {
+        accounts: vec![StoredAccount::of(&budget, now), StoredAccount::of(&limits, now)],
+        transfers: vec![Transfer::single(transfer, limits.id, budget.id, amount, ReasonCode::KeyBudget, id, now)],
+        linked: true,
+        effects: vec![effect],
+        audit: Some(audit),
+        ..LedgerRequest::default()
     }
 }
