@@ -56,7 +56,10 @@ impl SchedContext {
 }
 
 /// Half-life of a tenant's received compute in the fair-share account.
-const FAIR_SHARE_HALF_LIFE_MS: f64 = 6.0 * 3_600_000.0;
+const FAIR_SHARE_HALF_LIFE_MS: f64 = FAIR_SHARE_HALF_LIFE_H * 3_600_000.0;
+
+/// The fair-share account's half-life in hours: what a tenant received counts half after it.
+pub const FAIR_SHARE_HALF_LIFE_H: f64 = 6.0;
 
 /// Counts of what one round did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -321,7 +324,7 @@ impl Engine {
     /// Rebuilds the fair-share account from the runs that ended within the last four half-lives,
     /// charged in the order they ended, as this engine would have charged them had it run
     /// every round: at start and on becoming leader (the last leader's account died with it).
-    pub async fn replay_fair_share(&self) -> Result<(), StoreError> {
+    pub async fn replay_fair_share(&self) -> Result<usize, StoreError> {
         let now = self.ids.now_ms();
         let runs = self.store.runs_ended_since(now - (4.0 * FAIR_SHARE_HALF_LIFE_MS) as i64).await?;
         let pools: HashMap<PoolId, Pool> = self.store.pools().await?.into_iter().map(|p| (p.id.clone(), p)).collect();
@@ -331,8 +334,18 @@ impl Engine {
                 self.account(&r.tenant_id, acc.fp16_tflops / 1000.0 * r.accelerators as f64 * r.usage_s as f64, r.finished_ms);
             }
         }
-        tracing::info!(runs = runs.len(), "fair-share account replayed from the store");
-        Ok(())
+        tracing::debug!(runs = runs.len(), "fair-share account replayed from the store");
+        Ok(runs.len())
+    }
+
+    /// What each tenant received, decayed to `now` (FP16 PFLOP-seconds), largest first.
+    pub fn fair_share_at(&self, now: i64) -> Vec<(suanli_core::id::TenantId, f64)> {
+        let guard = self.usage.lock().unwrap_or_else(|e| e.into_inner());
+        let (usage, last) = &*guard;
+        let decay = if *last > 0 && now > *last { 0.5f64.powf((now - *last) as f64 / FAIR_SHARE_HALF_LIFE_MS) } else { 1.0 };
+        let mut out: Vec<_> = usage.received.iter().map(|(t, v)| (t.clone(), v * decay)).collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        out
     }
 
     /// The fair-share account: what each tenant received, decayed to when it was last charged.
@@ -514,7 +527,10 @@ impl Engine {
             } else {
                 if !led {
                     match self.replay_fair_share().await {
-                        Ok(()) => led = true,
+                        Ok(runs) => {
+                            tracing::info!(runs, "fair-share account replayed from the store on leading");
+                            led = true
+                        }
                         Err(e) => tracing::warn!(error = %e, "the fair-share account could not be replayed; retrying next tick"),
                     }
                 }

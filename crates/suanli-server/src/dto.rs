@@ -26,10 +26,28 @@ pub struct Health {
     /// This replica's id (`serve --replica`, default `hostname:pid`).
     pub replica: String,
     /// Whether this replica holds the leader lease now: it runs the dispatch rounds and takes
-    /// writes; a follower answers writes with 503 `not_leader` (always true on SQLite).
+    /// writes; a follower answers reads itself and relays writes to it (always true on SQLite).
     pub leader: bool,
     /// The lease's term (the fencing token) this replica holds or last held; 0 if never.
     pub term: i64,
+}
+
+/// The fair-share account the scheduler orders tenants by: compute each received, halved
+/// every `half_life_h` hours.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FairShareOut {
+    /// When the figures are decayed to (unix ms).
+    pub as_of_ms: i64,
+    pub half_life_h: f64,
+    /// Largest first.
+    pub items: Vec<FairShareRow>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FairShareRow {
+    pub tenant_id: String,
+    /// FP16 PFLOP-seconds received, decayed to `as_of_ms`.
+    pub pflop_s: f64,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

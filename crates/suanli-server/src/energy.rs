@@ -50,6 +50,40 @@ pub struct EnergyService {
     /// The writer task's queue (see [`EnergyService::ingest_many`]).
     /// The writer's queue, bounded: when it is full, a batch is refused (429) before it is judged.
     writer: tokio::sync::mpsc::Sender<WriteJob>,
+    /// How far the book has read the store: what a follower's [`EnergyService::catch_up`] reads on from.
+    replayed: Arc<std::sync::Mutex<Replayed>>,
+}
+
+/// How far an energy book has read the store: the last reading block it replayed, and a
+/// fingerprint of the meters and facts it was built with (when they change, it is rebuilt).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Replayed {
+    pub mark: i64,
+    pub registry: u64,
+}
+
+/// What one [`EnergyService::catch_up`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatchUp {
+    /// Nothing was stored since the last one.
+    Current,
+    /// The readings of this many new blocks were replayed; the book took this many.
+    Replayed { blocks: i64, readings: usize },
+    /// Meters or facts changed: the book was rebuilt from the store.
+    Rebuilt,
+}
+
+/// A fingerprint of the stored meters and facts (the order is the store's, by centre).
+fn registry_print(meters: &[(CentreId, Meter)], facts: &[(CentreId, String, f64)]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for (c, m) in meters {
+        (c.as_str(), m.id.as_str(), format!("{:?}{:?}", m.kind, m.unit)).hash(&mut h);
+    }
+    for (c, cooling, rated) in facts {
+        (c.as_str(), cooling, rated.to_bits()).hash(&mut h);
+    }
+    h.finish()
 }
 
 impl std::fmt::Debug for EnergyService {
@@ -107,14 +141,26 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 /// capacity limit: they were judged when they came).
 #[allow(clippy::type_complexity)]
 pub async fn build_book(store: &Store, now_ms: UnixMs) -> anyhow::Result<(EnergyBook, HashSet<CentreId>, HashMap<CentreId, ProviderId>)> {
+    let (book, stored, owners, _) = build_book_replayed(store, now_ms).await?;
+    Ok((book, stored, owners))
+}
+
+/// [`build_book`], and how far it read the store.
+#[allow(clippy::type_complexity)]
+async fn build_book_replayed(
+    store: &Store,
+    now_ms: UnixMs,
+) -> anyhow::Result<(EnergyBook, HashSet<CentreId>, HashMap<CentreId, ProviderId>, Replayed)> {
     let mut book = EnergyBook::new(EnergyConfig::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let rows = store.energy_rows().await?;
+    let stored_facts = store.energy_facts().await?;
+    let replayed = Replayed { mark: rows.mark, registry: registry_print(&rows.meters, &stored_facts) };
     let mut meters: BTreeMap<CentreId, Vec<Meter>> = BTreeMap::new();
     for (c, m) in rows.meters {
         meters.entry(c).or_default().push(m);
     }
     let stored: HashSet<CentreId> = meters.keys().cloned().collect();
-    let facts: HashMap<CentreId, (String, f64)> = store.energy_facts().await?.into_iter().map(|(c, k, r)| (c, (k, r))).collect();
+    let facts: HashMap<CentreId, (String, f64)> = stored_facts.into_iter().map(|(c, k, r)| (c, (k, r))).collect();
     let mut owners = HashMap::new();
     let mut rated = Vec::new();
     for centre in store.centres(None).await? {
@@ -147,13 +193,13 @@ pub async fn build_book(store: &Store, now_ms: UnixMs) -> anyhow::Result<(Energy
     for dc in rated {
         book.register(dc).map_err(|e| anyhow::anyhow!("{e}"))?;
     }
-    Ok((book, stored, owners))
+    Ok((book, stored, owners, replayed))
 }
 
 impl EnergyService {
     /// Loads the book from the store.
     pub async fn load(store: Store, ids: Ids) -> anyhow::Result<EnergyService> {
-        let (book, stored, owners) = build_book(&store, ids.now_ms()).await?;
+        let (book, stored, owners, replayed) = build_book_replayed(&store, ids.now_ms()).await?;
         let (tx, rx) = tokio::sync::mpsc::channel(WRITE_QUEUE);
         tokio::spawn(writer(store.clone(), rx));
         Ok(EnergyService {
@@ -164,6 +210,7 @@ impl EnergyService {
             stored: Arc::new(std::sync::Mutex::new(stored)),
             owners: Arc::new(std::sync::RwLock::new(owners)),
             recent_utilisation: Arc::new(std::sync::Mutex::new(None)),
+            replayed: Arc::new(std::sync::Mutex::new(replayed)),
         })
     }
 
@@ -171,12 +218,66 @@ impl EnergyService {
     /// last leader ingested readings since this replica loaded. Ingests wait for it.
     pub async fn reload(&self) -> anyhow::Result<()> {
         let mut book = self.book.write().await;
-        let (fresh, stored, owners) = build_book(&self.store, self.ids.now_ms()).await?;
+        let (fresh, stored, owners, replayed) = build_book_replayed(&self.store, self.ids.now_ms()).await?;
         *book = fresh;
         *self.stored.lock().unwrap_or_else(|e| e.into_inner()) = stored;
         *self.owners.write().unwrap_or_else(|e| e.into_inner()) = owners;
         *self.recent_utilisation.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *self.replayed.lock().unwrap_or_else(|e| e.into_inner()) = replayed;
         Ok(())
+    }
+
+    /// A follower's book brought up to what the leader stored: the reading blocks committed
+    /// since the book last read, replayed in commit order; or, when the stored meters or facts
+    /// changed, the whole book rebuilt. The leader's book is current already (its writes go
+    /// through it), so only followers call this, one task at a time.
+    pub async fn catch_up(&self) -> anyhow::Result<CatchUp> {
+        let last = *self.replayed.lock().unwrap_or_else(|e| e.into_inner());
+        let registry = registry_print(&self.store.energy_meters().await?, &self.store.energy_facts().await?);
+        if registry != last.registry {
+            self.reload().await?;
+            return Ok(CatchUp::Rebuilt);
+        }
+        let upto = self.store.energy_block_mark().await?;
+        if upto <= last.mark {
+            return Ok(CatchUp::Current);
+        }
+        let readings = self.store.energy_readings_after(last.mark, upto).await?;
+        let taken = self.replay(&readings).await;
+        self.replayed.lock().unwrap_or_else(|e| e.into_inner()).mark = upto;
+        Ok(CatchUp::Replayed { blocks: upto - last.mark, readings: taken })
+    }
+
+    /// How far the book has read the store.
+    pub fn replayed(&self) -> Replayed {
+        *self.replayed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Ingests readings that the leader stored (a follower replaying the blocks committed since
+    /// it last read, in commit order), as the leader ingested them: each centre's run of
+    /// readings one batch. A reading the book already holds is refused as a duplicate and
+    /// changes nothing; answers how many readings the book took.
+    pub async fn replay(&self, readings: &[(CentreId, Reading)]) -> usize {
+        let now = self.ids.now_ms();
+        let centres: Vec<&CentreId> = readings.iter().map(|(c, _)| c).collect::<HashSet<_>>().into_iter().collect();
+        if let Err(e) = self.ensure_registered(&centres).await {
+            tracing::warn!(error = %e, "replayed readings of a centre the book cannot register");
+        }
+        let mut book = self.book.write().await;
+        let mut taken = 0;
+        let mut start = 0;
+        while start < readings.len() {
+            let centre = &readings[start].0;
+            let end = start + readings[start..].iter().take_while(|(c, _)| c == centre).count();
+            let batch: Vec<Reading> = readings[start..end].iter().map(|(_, r)| r.clone()).collect();
+            match book.ingest(centre, now, &batch) {
+                Ok(report) => taken += report.accepted as usize,
+                Err(e) => tracing::warn!(centre = %centre, error = %e, "replayed readings refused"),
+            }
+            start = end;
+        }
+        *self.recent_utilisation.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        taken
     }
 
     /// Registers centres of the store that the book does not know yet (with default meters);

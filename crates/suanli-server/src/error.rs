@@ -93,11 +93,11 @@ pub fn problem(code: ErrorCode, detail: String) -> Problem {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let p = match self {
-            ApiError::Domain(e) => problem(e.code, e.message),
+        let (code, p) = match self {
+            ApiError::Domain(e) => (e.code, problem(e.code, e.message)),
             ApiError::Internal(msg) => {
                 tracing::error!(error = %msg, "internal error");
-                problem(ErrorCode::Internal, "An internal error occurred; it has been logged.".into())
+                (ErrorCode::Internal, problem(ErrorCode::Internal, "An internal error occurred; it has been logged.".into()))
             }
         };
         let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -111,6 +111,8 @@ impl IntoResponse for ApiError {
         if retry {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
+        // For middleware: a follower hands a read that turned out to need the leader on to it.
+        resp.extensions_mut().insert(code);
         resp
     }
 }

@@ -1,4 +1,4 @@
-//! High availability: the leader lease's loop, and followers that relay every request but their health and metrics to the leader.
+//! High availability: the leader lease's loop, followers that answer reads from books they replay from PostgreSQL, and the relay of writes to the leader.
 
 use crate::AppState;
 use crate::energy::EnergyService;
@@ -83,19 +83,70 @@ const HOP_BY_HOP: [&str; 9] = [
     "content-length",
 ];
 
-/// A follower answers its own `/healthz` and `/metrics` and relays every other request (reads
-/// too) to the leader named in the lease, streaming the body both ways. The ledger's history,
-/// the energy book, the fair-share account, the gateway's limits and agents' sessions live in
-/// the leader's memory, and a follower's copies are as old as its start: until they are
-/// replayed from PostgreSQL on every replica, only the leader's answers are current. When no
-/// leader is known, or the leader cannot be reached, or the request was forwarded once already,
-/// the follower answers 503 `not_leader` with `Retry-After: 1`: nothing was written, and the
-/// client retries (with the same idempotency key or transfer id).
-pub async fn followers_forward(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    let own = matches!(req.uri().path(), "/healthz" | "/metrics");
-    if own || s.fence.leads() {
-        return next.run(req).await;
+/// The header on every answer that names the replica that answered it (a follower's relayed
+/// answer names the leader), so that an operator, a balancer's log or a test can tell.
+pub const ANSWERED_BY: &str = "x-suanli-replica";
+
+/// Reads that only the leader can answer: what lives in its memory alone (agents' sessions,
+/// the gateway's calls, cooldowns and limits) or a read that writes (a data download counts
+/// itself).
+fn leader_only(path: &str) -> bool {
+    path.starts_with("/v1/")
+        || path.starts_with("/api/v1/agents")
+        || path == "/api/v1/model-health"
+        || path.starts_with("/api/v1/data/downloads/")
+}
+
+/// Whether a follower answers this request itself: its health and metrics, and reads (GET and
+/// HEAD, and a quote, which changes nothing) other than the [`leader_only`] ones. A follower's
+/// answers come from the store, which every replica shares, and from its books (energy, fair
+/// share, the gateway's catalogue), which [`follow_the_leader`] keeps replayed.
+fn answers_itself(method: &axum::http::Method, path: &str) -> bool {
+    use axum::http::Method;
+    if matches!(path, "/healthz" | "/metrics") {
+        return true;
     }
+    let read = matches!(*method, Method::GET | Method::HEAD) || (*method == Method::POST && path == "/api/v1/quotes");
+    read && !leader_only(path)
+}
+
+/// A follower answers what [`answers_itself`] says it may and relays every other request to
+/// the leader named in the lease, streaming the body both ways; a read that turns out to need
+/// a write (its answer is `not_leader`) is relayed too. When no leader is known, or the leader
+/// cannot be reached, or the request was forwarded once already, the follower answers 503
+/// `not_leader` with `Retry-After: 1`: nothing was written, and the client retries (with the
+/// same idempotency key or transfer id). Every answer says which replica gave it ([`ANSWERED_BY`]).
+pub async fn followers_forward(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let named = |mut r: Response, by: &str| {
+        if !r.headers().contains_key(ANSWERED_BY)
+            && let Ok(v) = axum::http::HeaderValue::from_str(by)
+        {
+            r.headers_mut().insert(ANSWERED_BY, v);
+        }
+        r
+    };
+    if s.fence.leads() {
+        return named(next.run(req).await, s.fence.holder());
+    }
+    if answers_itself(req.method(), req.uri().path()) {
+        let again = (req.method() != axum::http::Method::POST).then(|| {
+            let mut copy = Request::new(axum::body::Body::empty());
+            *copy.method_mut() = req.method().clone();
+            *copy.uri_mut() = req.uri().clone();
+            *copy.headers_mut() = req.headers().clone();
+            copy
+        });
+        let answer = next.run(req).await;
+        match (answer.extensions().get::<ErrorCode>(), again) {
+            (Some(ErrorCode::NotLeader), Some(again)) => return named(relay(&s, again).await, s.fence.holder()),
+            _ => return named(answer, s.fence.holder()),
+        }
+    }
+    named(relay(&s, req).await, s.fence.holder())
+}
+
+/// A request relayed to the leader, or refused with `not_leader` when that cannot be done.
+async fn relay(s: &AppState, req: Request) -> Response {
     let refuse = |why: String| ApiError::new(ErrorCode::NotLeader, why).into_response();
     if let Some(by) = req.headers().get(FORWARDED_BY) {
         return refuse(format!(
@@ -112,7 +163,7 @@ pub async fn followers_forward(State(s): State<AppState>, req: Request, next: Ne
     let Some((leader, url)) = known else {
         return refuse(format!("replica {} is a follower and no leader is known yet; retry", s.fence.holder()));
     };
-    match forward(&s, req, &url).await {
+    match forward(s, req, &url).await {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(leader = %leader, url = %url, error = %e, "forwarding to the leader failed");
@@ -153,4 +204,55 @@ async fn forward(s: &AppState, req: Request, base: &str) -> Result<Response, req
     Ok(answer
         .body(axum::body::Body::from_stream(sent.bytes_stream()))
         .unwrap_or_else(|e| ApiError::new(ErrorCode::Internal, format!("the leader's answer could not be relayed: {e}")).into_response()))
+}
+
+/// How often a follower reads what the leader stored since it last read.
+pub const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A follower's fair-share account is replayed again at most this often, and only when jobs
+/// changed: the replay reads the runs of the last day.
+const FAIR_SHARE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Keeps a follower's books replayed from PostgreSQL, every [`FOLLOW_EVERY`], for as long as
+/// `stop` says nothing: the energy book reads the reading blocks committed since it last read
+/// (or is rebuilt when meters or facts changed), and the fair-share account is replayed when
+/// jobs changed (at most every 5 s). The gateway's catalogue reloads itself every 5 s on every
+/// replica, and everything else a read needs is read from the store. The leader's books are
+/// current (its writes go through them); a follower that becomes leader rebuilds them at once
+/// ([`renew_lease`]). Nothing to do on SQLite, which has one process.
+pub async fn follow_the_leader(s: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    if s.store.dialect() == Dialect::Sqlite {
+        return;
+    }
+    let mut jobs_seen = None;
+    let mut fair_share_at = std::time::Instant::now() - FAIR_SHARE_EVERY;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(FOLLOW_EVERY) => {}
+            _ = stop.changed() => return,
+        }
+        if s.fence.leads() {
+            jobs_seen = None;
+            continue;
+        }
+        match s.energy.catch_up().await {
+            Ok(crate::energy::CatchUp::Current) => {}
+            Ok(done) => tracing::debug!(?done, "the follower's energy book caught up"),
+            Err(e) => tracing::warn!(error = %e, "the follower's energy book could not catch up; retrying"),
+        }
+        if fair_share_at.elapsed() < FAIR_SHARE_EVERY {
+            continue;
+        }
+        match s.store.job_change_mark().await {
+            Ok(mark) if jobs_seen != Some(mark) => match s.engine.replay_fair_share().await {
+                Ok(_) => {
+                    jobs_seen = Some(mark);
+                    fair_share_at = std::time::Instant::now();
+                }
+                Err(e) => tracing::warn!(error = %e, "the follower's fair-share account could not be replayed; retrying"),
+            },
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "the follower could not read the jobs' change mark; retrying"),
+        }
+    }
 }

@@ -120,6 +120,7 @@ pub fn router(state: AppState) -> Router {
         .route("/jobs/{id}", get(jobs::get_job))
         .route("/jobs/{id}/cancel", post(jobs::cancel_job))
         .route("/jobs/{id}/explain", get(jobs::explain_job))
+        .route("/fair-share", get(jobs::fair_share))
         .route("/quotes", post(jobs::quote))
         .route("/jobs/{id}/bill", get(billing::get_job_bill).post(billing::bill_job))
         .route("/bills", get(billing::list_bills))
@@ -515,9 +516,11 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl std::future::Future<Output =
             }
         })
     };
+    let follow_task = tokio::spawn(ha::follow_the_leader(state.clone(), stop_rx.clone()));
     serve_listener(listener, router(state.clone()), cfg.limits, shutdown).await?;
     let _ = stop_tx.send(true);
     let _ = engine_task.await;
+    let _ = follow_task.await;
     let _ = pue_task.await;
     if let Some(t) = stream_task {
         let _ = t.await;

@@ -37,6 +37,7 @@ use utoipa::{Modify, OpenApi};
         jobs::get_job,
         jobs::cancel_job,
         jobs::explain_job,
+        jobs::fair_share,
         jobs::quote,
         vouchers::create_programme,
         vouchers::list_programmes,

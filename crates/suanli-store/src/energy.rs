@@ -74,6 +74,9 @@ pub struct EnergyRows {
     pub meters: Vec<(CentreId, Meter)>,
     /// Accepted readings, by data centre, meter and time.
     pub readings: Vec<(CentreId, Reading)>,
+    /// The highest block number among the blocks read: the readings stored after it are
+    /// [`Store::energy_readings_after`] this mark.
+    pub mark: i64,
 }
 
 impl Store {
@@ -104,7 +107,7 @@ impl Store {
     pub async fn energy_rows(&self) -> StoreResult<EnergyRows> {
         let meters = self.energy_meters().await?;
         let units: HashMap<(String, String), MeterUnit> = meters.iter().map(|(c, m)| ((c.to_string(), m.id.to_string()), m.unit)).collect();
-        let raw = self.raw_readings(None, i64::MIN, i64::MAX).await?;
+        let (raw, mark) = self.raw_readings(None, i64::MIN, i64::MAX).await?;
         let mut readings = Vec::with_capacity(raw.len());
         let mut last: Option<(&str, &str, MeterUnit, CentreId, MeterId)> = None;
         for (centre, meter, ts, v) in &raw {
@@ -120,13 +123,18 @@ impl Store {
             let Some((_, _, unit, id, mid)) = &last else { continue };
             readings.push((id.clone(), Reading { meter: mid.clone(), ts_ms: *ts, value: value_of(*unit, *v) }));
         }
-        Ok(EnergyRows { meters, readings })
+        Ok(EnergyRows { meters, readings, mark })
     }
 
     /// Stored readings (of one centre, or all) with `from_ms <= ts <= to_ms` as (centre, meter,
     /// ts, value), from blocks and from single-reading rows, by centre, meter and time, each
-    /// (centre, meter, time) once.
-    async fn raw_readings(&self, centre: Option<&CentreId>, from_ms: i64, to_ms: i64) -> StoreResult<Vec<(String, String, i64, f64)>> {
+    /// (centre, meter, time) once; with the highest number of the blocks read.
+    async fn raw_readings(
+        &self,
+        centre: Option<&CentreId>,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<(Vec<(String, String, i64, f64)>, i64)> {
         let (legacy, blocks) = match centre {
             Some(c) => (
                 sqlx::query(
@@ -138,7 +146,10 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?,
                 sqlx::query(
-                    "SELECT centre_id, meter, first_ms, data FROM energy_blocks WHERE (centre_id = $1 OR centre_id = '*') AND first_ms <= $2 AND last_ms >= $3",
+                    AssertSqlSafe(format!(
+                        "SELECT centre_id, meter, first_ms, data, {} FROM energy_blocks WHERE (centre_id = $1 OR centre_id = '*') AND first_ms <= $2 AND last_ms >= $3",
+                        self.block_seq()
+                    )),
                 )
                 .bind(c.to_string())
                 .bind(to_ms)
@@ -148,57 +159,78 @@ impl Store {
             ),
             None => (
                 sqlx::query("SELECT centre_id, meter, ts_ms, value FROM energy_readings").fetch_all(&self.pool).await?,
-                sqlx::query("SELECT centre_id, meter, first_ms, data FROM energy_blocks").fetch_all(&self.pool).await?,
+                sqlx::query(AssertSqlSafe(format!("SELECT centre_id, meter, first_ms, data, {} FROM energy_blocks", self.block_seq())))
+                    .fetch_all(&self.pool)
+                    .await?,
             ),
         };
         let mut out: Vec<(String, String, i64, f64)> = legacy.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
-        let wanted = centre.map(|c| c.as_str());
-        for r in &blocks {
-            let (c, m, first, data): (String, String, i64, String) = (r.get(0), r.get(1), r.get(2), r.get(3));
-            let corrupt = |e: String| StoreError::Corrupt(format!("energy block {c}/{m}@{first}: {e}"));
-            if c == BATCH_ROW {
-                // A batch row: `centre|meter|first|block` parts joined by `;`.
-                for part in data.split(';').filter(|p| !p.is_empty()) {
-                    let mut f = part.splitn(4, '|');
-                    let (Some(pc), Some(pm), Some(pf), Some(block)) = (f.next(), f.next(), f.next(), f.next()) else {
-                        return Err(corrupt(format!("'{}' is not centre|meter|first|readings", part.chars().take(80).collect::<String>())));
-                    };
-                    if wanted.is_some_and(|w| w != pc) {
-                        continue;
-                    }
-                    let pf: i64 = pf.parse().map_err(|e| corrupt(format!("first '{pf}': {e}")))?;
-                    for (ts, v) in decode_block(pf, block).map_err(corrupt)? {
-                        if (from_ms..=to_ms).contains(&ts) {
-                            out.push((pc.to_string(), pm.to_string(), ts, v));
-                        }
-                    }
-                }
-                continue;
-            }
-            for (ts, v) in decode_block(first, &data).map_err(corrupt)? {
-                if (from_ms..=to_ms).contains(&ts) {
-                    out.push((c.clone(), m.clone(), ts, v));
-                }
-            }
-        }
+        let mark = blocks.iter().map(|r| r.get::<i64, _>(4)).max().unwrap_or(0);
+        let blocks: Vec<(String, String, i64, String)> = blocks.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
+        decode_blocks(&blocks, centre.map(|c| c.as_str()), from_ms, to_ms, &mut out)?;
         out.sort_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
         out.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1 && a.2 == b.2);
-        Ok(out)
+        Ok((out, mark))
+    }
+
+    /// The highest sequence number of the stored reading blocks (0 when there are none): a
+    /// follower's energy book has replayed the blocks up to a mark, and reads on from it.
+    pub async fn energy_block_mark(&self) -> StoreResult<i64> {
+        let sql = format!("SELECT COALESCE(MAX({}), 0) FROM energy_blocks", self.block_seq());
+        Ok(sqlx::query(AssertSqlSafe(sql)).fetch_one(&self.pool).await?.get::<i64, _>(0))
+    }
+
+    /// Accepted readings of the blocks stored after `mark` and up to `upto`, in the order they
+    /// were committed, as (centre, reading). The leader's one energy writer commits blocks one
+    /// transaction after another, and a fenced ex-leader's transaction ends before the lease
+    /// can change hands, so block numbers grow in commit order and a reader that has seen up to
+    /// a mark misses nothing below it.
+    pub async fn energy_readings_after(&self, mark: i64, upto: i64) -> StoreResult<Vec<(CentreId, Reading)>> {
+        let sql = format!(
+            "SELECT centre_id, meter, first_ms, data FROM energy_blocks WHERE {seq} > $1 AND {seq} <= $2 ORDER BY {seq}",
+            seq = self.block_seq()
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(mark).bind(upto).fetch_all(&self.pool).await?;
+        let mut raw = Vec::new();
+        for r in &rows {
+            let block = [(r.get(0), r.get(1), r.get(2), r.get(3))];
+            decode_blocks(&block, None, i64::MIN, i64::MAX, &mut raw)?;
+        }
+        let units: HashMap<(String, String), MeterUnit> =
+            self.energy_meters().await?.iter().map(|(c, m)| ((c.to_string(), m.id.to_string()), m.unit)).collect();
+        raw.iter()
+            .map(|(centre, meter, ts, v)| {
+                let unit = units
+                    .get(&(centre.clone(), meter.clone()))
+                    .ok_or_else(|| StoreError::Corrupt(format!("reading of unregistered meter {centre}/{meter}")))?;
+                let mid = MeterId::parse(meter).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok((crate::rows::parse_id(centre.clone())?, Reading { meter: mid, ts_ms: *ts, value: value_of(*unit, *v) }))
+            })
+            .collect()
+    }
+
+    /// The column that numbers reading blocks in commit order: PostgreSQL's `seq` (migration
+    /// 18), SQLite's rowid (one process, which appends).
+    fn block_seq(&self) -> &'static str {
+        match self.dialect {
+            crate::Dialect::Sqlite => "rowid",
+            crate::Dialect::Postgres => "seq",
+        }
     }
 
     /// Stored readings of a data centre with `from_ms <= ts_ms <= to_ms`: (meter, ts_ms, value).
     pub async fn energy_readings_between(&self, centre: &CentreId, from_ms: i64, to_ms: i64) -> StoreResult<Vec<(String, i64, f64)>> {
-        Ok(self.raw_readings(Some(centre), from_ms, to_ms).await?.into_iter().map(|(_, m, t, v)| (m, t, v)).collect())
+        Ok(self.raw_readings(Some(centre), from_ms, to_ms).await?.0.into_iter().map(|(_, m, t, v)| (m, t, v)).collect())
     }
 
     /// How many readings are stored for a data centre (tests and diagnostics).
     pub async fn energy_reading_count(&self, centre: &CentreId) -> StoreResult<i64> {
-        Ok(self.raw_readings(Some(centre), i64::MIN, i64::MAX).await?.len() as i64)
+        Ok(self.raw_readings(Some(centre), i64::MIN, i64::MAX).await?.0.len() as i64)
     }
 
     /// How many readings are stored, over all centres.
     pub async fn energy_reading_total(&self) -> StoreResult<i64> {
-        Ok(self.raw_readings(None, i64::MIN, i64::MAX).await?.len() as i64)
+        Ok(self.raw_readings(None, i64::MIN, i64::MAX).await?.0.len() as i64)
     }
 }
 
@@ -318,4 +350,43 @@ impl WriteTx<'_> {
         sqlx::query(AssertSqlSafe(sql)).execute(&mut *self.tx).await?;
         Ok(())
     }
+}
+
+/// Readings of stored block rows (centre, meter, first, data) with `from_ms <= ts <= to_ms`, of
+/// one centre when `wanted` names it, appended to `out` as (centre, meter, ts, value). A batch
+/// row (centre `*`) holds `centre|meter|first|block` parts joined by `;`.
+fn decode_blocks(
+    blocks: &[(String, String, i64, String)],
+    wanted: Option<&str>,
+    from_ms: i64,
+    to_ms: i64,
+    out: &mut Vec<(String, String, i64, f64)>,
+) -> StoreResult<()> {
+    for (c, m, first, data) in blocks {
+        let corrupt = |e: String| StoreError::Corrupt(format!("energy block {c}/{m}@{first}: {e}"));
+        if c == BATCH_ROW {
+            for part in data.split(';').filter(|p| !p.is_empty()) {
+                let mut f = part.splitn(4, '|');
+                let (Some(pc), Some(pm), Some(pf), Some(block)) = (f.next(), f.next(), f.next(), f.next()) else {
+                    return Err(corrupt(format!("'{}' is not centre|meter|first|readings", part.chars().take(80).collect::<String>())));
+                };
+                if wanted.is_some_and(|w| w != pc) {
+                    continue;
+                }
+                let pf: i64 = pf.parse().map_err(|e| corrupt(format!("first '{pf}': {e}")))?;
+                for (ts, v) in decode_block(pf, block).map_err(corrupt)? {
+                    if (from_ms..=to_ms).contains(&ts) {
+                        out.push((pc.to_string(), pm.to_string(), ts, v));
+                    }
+                }
+            }
+            continue;
+        }
+        for (ts, v) in decode_block(*first, data).map_err(corrupt)? {
+            if (from_ms..=to_ms).contains(&ts) {
+                out.push((c.clone(), m.clone(), ts, v));
+            }
+        }
+    }
+    Ok(())
 }

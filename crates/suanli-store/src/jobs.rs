@@ -56,8 +56,8 @@ impl Store {
     /// `to_ms`), and the earliest start of any job: the scheduler's record of how busy centres were.
     pub async fn busy_accelerator_ms(&self, from_ms: i64, to_ms: i64) -> StoreResult<(Option<i64>, Vec<(CentreId, i64)>)> {
         let rows = sqlx::query(
-            "SELECT centre_id, SUM(accelerators * ((CASE WHEN finished_ms IS NULL OR finished_ms > $2 THEN $2 ELSE finished_ms END) \
-               - (CASE WHEN started_ms < $1 THEN $1 ELSE started_ms END))) \
+            "SELECT centre_id, CAST(SUM(accelerators * ((CASE WHEN finished_ms IS NULL OR finished_ms > $2 THEN $2 ELSE finished_ms END) \
+               - (CASE WHEN started_ms < $1 THEN $1 ELSE started_ms END))) AS BIGINT) \
              FROM jobs WHERE started_ms IS NOT NULL AND centre_id IS NOT NULL AND started_ms < $2 \
                AND (finished_ms IS NULL OR finished_ms > $1) GROUP BY centre_id",
         )
@@ -68,7 +68,7 @@ impl Store {
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let id: String = r.get(0);
-            let ms: Option<i64> = r.try_get(1).ok();
+            let ms: Option<i64> = r.try_get(1)?;
             out.push((CentreId::parse(&id).map_err(|e| StoreError::Corrupt(format!("jobs.centre_id {id}: {e}")))?, ms.unwrap_or(0)));
         }
         let first: Option<i64> = sqlx::query("SELECT MIN(started_ms) FROM jobs WHERE started_ms IS NOT NULL")

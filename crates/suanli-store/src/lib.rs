@@ -365,7 +365,7 @@ impl Store {
     /// Accelerators held by running jobs, per centre and pool.
     pub async fn busy_accelerators(&self) -> StoreResult<Vec<(CentreId, PoolId, i64)>> {
         let rows = sqlx::query(
-            "SELECT centre_id, pool_id, SUM(accelerators) FROM jobs WHERE state = 'running' AND pool_id IS NOT NULL GROUP BY centre_id, pool_id",
+            "SELECT centre_id, pool_id, CAST(SUM(accelerators) AS BIGINT) FROM jobs WHERE state = 'running' AND pool_id IS NOT NULL GROUP BY centre_id, pool_id",
         )
         .fetch_all(&self.pool)
         .await?;

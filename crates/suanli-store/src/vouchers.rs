@@ -276,7 +276,7 @@ impl Store {
     pub async fn voucher_spending(&self, from_ms: UnixMs, step_ms: i64) -> StoreResult<Vec<(UnixMs, TenantId, Option<ProviderId>, i64)>> {
         let step = step_ms.max(1);
         let rows = sqlx::query(
-            "SELECT (created_ms - $1) / $2, tenant_id, provider_id, SUM(voucher_fen) FROM bills \
+            "SELECT (created_ms - $1) / $2, tenant_id, provider_id, CAST(SUM(voucher_fen) AS BIGINT) FROM bills \
              WHERE created_ms >= $1 AND voucher_fen > 0 GROUP BY (created_ms - $1) / $2, tenant_id, provider_id",
         )
         .bind(from_ms)

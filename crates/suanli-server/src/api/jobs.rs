@@ -294,6 +294,25 @@ pub async fn quote(State(s): State<AppState>, c: Caller, JsonBody(body): JsonBod
     Ok(Json(QuoteOut::from(&q)))
 }
 
+/// The fair-share account: what each tenant received, decayed to now. The operator and the
+/// regulator see every tenant, a tenant itself. On every replica: a follower's account is
+/// replayed from the runs stored by the leader.
+#[utoipa::path(get, path = "/api/v1/fair-share", tag = "jobs", security(("bearer" = [])),
+    responses((status = 200, body = FairShareOut), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
+pub async fn fair_share(State(s): State<AppState>, c: Caller) -> ApiResult<Json<FairShareOut>> {
+    c.require(&[Role::Operator, Role::Regulator, Role::Tenant])?;
+    let now = s.ids.now_ms();
+    let own = c.0.tenant_id.clone();
+    let items = s
+        .engine
+        .fair_share_at(now)
+        .into_iter()
+        .filter(|(t, _)| c.role() != Role::Tenant || own.as_ref() == Some(t))
+        .map(|(t, v)| FairShareRow { tenant_id: t.to_string(), pflop_s: v })
+        .collect();
+    Ok(Json(FairShareOut { as_of_ms: now, half_life_h: suanli_dispatch::engine::FAIR_SHARE_HALF_LIFE_H, items }))
+}
+
 /// Why a job is where it is: the placement decision with its alternatives and their cost,
 /// carbon and time breakdown; for a pending job, the reason it waits and its options now.
 #[utoipa::path(get, path = "/api/v1/jobs/{id}/explain", tag = "jobs", security(("bearer" = [])),

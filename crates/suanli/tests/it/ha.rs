@@ -339,3 +339,171 @@ async fn ha_store_refuses_a_write_from_an_older_term() {
     store.close().await;
     let _ = Store::drop_schema(&pg_url(), &schema).await;
 }
+
+/// A GET through `r` with `token`: the answer, and the replica that says it answered.
+async fn read_at(r: &Replica, token: &str, path: &str) -> (u16, Value, String) {
+    let resp = reqwest::Client::new().get(format!("{}{path}", r.url)).bearer_auth(token).send().await.unwrap();
+    let by = resp.headers().get("x-suanli-replica").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null), by)
+}
+
+/// Waits until the follower `b` answers `path` itself with what the leader `a` answers (as
+/// `same` judges); answers how long that took.
+async fn follower_agrees(a: &Replica, b: &Replica, token: &str, path: &str, same: impl Fn(&Value, &Value) -> bool) -> Duration {
+    let t0 = Instant::now();
+    loop {
+        let (sa, va, by_a) = read_at(a, token, path).await;
+        let (sb, vb, by_b) = read_at(b, token, path).await;
+        assert_eq!((sa, sb), (200, 200), "{path}: leader {va}, follower {vb}");
+        assert_eq!((by_a.as_str(), by_b.as_str()), ("replica-a", "replica-b"), "{path}: each replica answers a read itself");
+        if same(&va, &vb) {
+            return t0.elapsed();
+        }
+        assert!(t0.elapsed() < Duration::from_secs(15), "{path}: the follower does not catch up:\nleader   {va}\nfollower {vb}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Answers alike but for the window they were computed over, which ends at each replica's now.
+fn same_but_now(a: &Value, b: &Value) -> bool {
+    fn strip(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .filter(|(k, _)| !matches!(k.as_str(), "from_ms" | "to_ms" | "as_of_ms" | "at_ms" | "silent_for_ms"))
+                    .map(|(k, v)| (k.clone(), strip(v)))
+                    .collect(),
+            ),
+            Value::Array(xs) => Value::Array(xs.iter().map(strip).collect()),
+            x => x.clone(),
+        }
+    }
+    strip(a) == strip(b)
+}
+
+/// Fair-share accounts alike: the same tenants, each within a millionth (the two replicas decay
+/// them to their own instants).
+fn same_account(a: &Value, b: &Value) -> bool {
+    let rows = |v: &Value| -> Vec<(String, f64)> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["tenant_id"].as_str().unwrap().to_string(), r["pflop_s"].as_f64().unwrap()))
+            .collect()
+    };
+    let (ra, rb) = (rows(a), rows(b));
+    !ra.is_empty()
+        && ra.len() == rb.len()
+        && ra.iter().zip(&rb).all(|((ta, xa), (tb, xb))| ta == tb && (xa - xb).abs() <= 1e-6 * xa.abs().max(1.0))
+}
+
+/// Two replicas: the follower answers reads itself, from the store and from books it replays
+/// from PostgreSQL (the energy book from the reading blocks the leader commits, rebuilt when
+/// meters change; the fair-share account from the runs that ended), and they agree with the
+/// leader's; it relays writes and the leader's own reads (agents) to the leader.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ha_followers_answer_reads_from_books_replayed_from_postgresql() {
+    let schema = unique_schema("ha_reads");
+    let Some(store) = postgres("ha_followers_answer_reads_from_books_replayed_from_postgresql", &schema).await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let a = Replica::start(dir.path(), &schema, "replica-a");
+    let b = Replica::start(dir.path(), &schema, "replica-b");
+    leads_within(&a, Duration::from_secs(10)).await;
+    let tokens: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("demo-tokens.json")).unwrap()).unwrap();
+    let token = |role: &str| tokens[role].as_str().unwrap().to_string();
+    let (tenant, op, prov) =
+        (Api::new(&a.url, Some(token("tenant"))), Api::new(&a.url, Some(token("operator"))), Api::new(&a.url, Some(token("provider"))));
+
+    // Runs that end, charged to the tenant's fair share by the leader.
+    let mut jobs = Vec::new();
+    for i in 0..3 {
+        let (st, v) = tenant
+            .post("/api/v1/jobs", &json!({"name": format!("short-{i}"), "kind": "training", "accelerators": 8, "duration_s": 2}))
+            .await;
+        assert_eq!(st.as_u16(), 201, "{v}");
+        jobs.push(v["id"].as_str().unwrap().to_string());
+    }
+    for id in &jobs {
+        let v = crate::harness::wait_for_final(&tenant, id, Duration::from_secs(60)).await;
+        assert_eq!(v["state"], "succeeded", "{v}");
+    }
+    // A day of readings of a new centre, ingested by the leader.
+    let provider = prov.get("/api/v1/me").await.1["provider_id"].clone();
+    let (st, centre) = op
+        .post(
+            "/api/v1/centres",
+            &json!({"provider_id": provider, "name": "跟随者读测试中心", "name_en": "Follower reads centre", "kind": "cloud",
+            "region": "hz-xihu", "commissioned": "2024-06-01", "declared_pue": 1.3, "racks": 200}),
+        )
+        .await;
+    assert_eq!(st.as_u16(), 201, "{centre}");
+    let centre = centre["id"].as_str().unwrap().to_string();
+    const DAY: i64 = 86_400_000;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let d0 = (now / DAY - 3) * DAY;
+    let day = |from: f64, it_per_step: f64| -> Vec<Value> {
+        (0..=96i64)
+            .flat_map(|k| {
+                let ts = d0 + k * 900_000;
+                [
+                    json!({"centre_id": centre, "meter": "facility", "ts_ms": ts, "kwh": from + 1300.0 * k as f64 / 96.0}),
+                    json!({"centre_id": centre, "meter": "it", "ts_ms": ts, "kwh": from + it_per_step * k as f64}),
+                ]
+            })
+            .collect()
+    };
+    let (st, v) = prov.post("/api/v1/energy/readings", &json!({"readings": day(1000.0, 1000.0 / 96.0)})).await;
+    assert_eq!((st.as_u16(), v["accepted"].as_u64()), (200, Some(194)), "{v}");
+    let reg = token("regulator");
+    let pue = format!("/api/v1/energy/centres/{centre}/pue?from={d0}&to={}", d0 + DAY);
+    let lag = follower_agrees(&a, &b, &reg, &pue, |x, y| x == y && x["value"].as_f64().is_some()).await;
+    eprintln!("follower reads: a day of readings on the follower's book {lag:?} after the leader acknowledged it");
+    let (_, p, _) = read_at(&b, &reg, &pue).await;
+    assert!((p["value"].as_f64().unwrap() - 1.30).abs() < 1e-6, "the follower's PUE: {p}");
+    for path in ["/api/v1/energy/coverage", "/api/v1/energy/alerts", &format!("/api/v1/energy/centres/{centre}/meters")] {
+        follower_agrees(&a, &b, &reg, path, same_but_now).await;
+    }
+    // The evaluation of the new centre (the others' move with the demo's telemetry, and every
+    // centre's age with the clock): its PUE, grade and policy outcome.
+    let judged = |v: &Value| -> Value {
+        let ours = v["assessments"].as_array().unwrap().iter().find(|x| x["dc"] == centre.as_str()).cloned().unwrap_or(Value::Null);
+        json!([ours["kpis"]["pue"], ours["grading"], ours["policy"]])
+    };
+    follower_agrees(&a, &b, &reg, "/api/v1/energy/evaluation", |x, y| judged(x) == judged(y) && judged(x)[0] != Value::Null).await;
+    for path in ["/api/v1/jobs?limit=20", &format!("/api/v1/jobs/{}", jobs[0]), "/api/v1/city/summary"] {
+        follower_agrees(&a, &b, &reg, path, same_but_now).await;
+    }
+    let lag = follower_agrees(&a, &b, &reg, "/api/v1/fair-share", same_account).await;
+    eprintln!("follower reads: the fair-share account agreed within {lag:?} of the first comparison");
+
+    // A meter added by the leader: the follower's book is rebuilt with it.
+    let meters = json!({"meters": [
+        {"id": "facility", "kind": "facility_total", "unit": "cumulative_kwh"},
+        {"id": "it", "kind": "it", "point": "pdu_output", "unit": "cumulative_kwh"},
+        {"id": "chiller", "kind": "cooling", "unit": "cumulative_kwh"}]});
+    let (st, v) = prov.post(&format!("/api/v1/energy/centres/{centre}/meters"), &meters).await;
+    assert_eq!(st.as_u16(), 200, "{v}");
+    let lag = follower_agrees(&a, &b, &reg, &format!("/api/v1/energy/centres/{centre}/meters"), |x, y| {
+        x == y && x.to_string().contains("chiller")
+    })
+    .await;
+    eprintln!("follower reads: a new meter on the follower's book {lag:?} after the leader stored it");
+    follower_agrees(&a, &b, &reg, &pue, |x, y| x == y).await;
+
+    // A quote changes nothing: the follower gives it; writes and the agents' reads go to the leader.
+    let quote = json!({"name": "q", "kind": "training", "accelerators": 8, "duration_s": 3600});
+    let resp =
+        reqwest::Client::new().post(format!("{}/api/v1/quotes", b.url)).bearer_auth(token("tenant")).json(&quote).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["x-suanli-replica"], "replica-b", "a follower quotes");
+    let resp =
+        reqwest::Client::new().post(format!("{}/api/v1/jobs", b.url)).bearer_auth(token("tenant")).json(&quote).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    assert_eq!(resp.headers()["x-suanli-replica"], "replica-a", "a write is the leader's");
+    let (st, _, by) = read_at(&b, &token("operator"), "/api/v1/agents").await;
+    assert_eq!((st, by.as_str()), (200, "replica-a"), "the agents' sessions are the leader's");
+    drop((a, b));
+    store.close().await;
+    let _ = Store::drop_schema(&pg_url(), &schema).await;
+}
