@@ -14,6 +14,7 @@ pub mod models;
 pub mod money;
 pub mod partners;
 pub mod registry;
+pub mod tokens;
 pub mod vouchers;
 
 pub use backends::{BackendUrl, Backends};

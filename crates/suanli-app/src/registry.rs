@@ -1,7 +1,12 @@
-//! The registry's changes after creation: a compute provider's enterprise registration (credit code, district, SME flag) — what incentive programmes judge a provider on — corrected or completed by the operator, and a pool's price and partner discount set by the operator or the pool's provider; each validated whole before anything is written, and audited with what it was and what it became.
+//! The city's registry: new providers, centres, pools, tenants and users (`create.rs`), and changes after creation: a compute provider's enterprise registration (credit code, district, SME flag) — what incentive programmes judge a provider on — corrected or completed by the operator, and a pool's price and partner discount set by the operator or the pool's provider; each validated whole before anything is written, and audited with what it was and what it became.
+
+mod create;
+
+pub use create::{CentreSpec, CreatedUser, PoolSpec, ProviderSpec, TenantSpec, UserSpec};
 
 use crate::caller::Caller;
 use std::sync::Arc;
+use suanli_core::catalogue::Catalogue;
 use suanli_core::centre::{Pool, Provider, Registration};
 use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::{AuditId, PoolId, ProviderId};
@@ -57,6 +62,8 @@ pub struct Registry {
     store: Store,
     ids: Ids,
     regions: Arc<Regions>,
+    /// The accelerator models a new pool may hold.
+    catalogue: Arc<Catalogue>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -66,8 +73,8 @@ impl std::fmt::Debug for Registry {
 }
 
 impl Registry {
-    pub fn new(store: Store, ids: Ids, regions: Arc<Regions>) -> Registry {
-        Registry { store, ids, regions }
+    pub fn new(store: Store, ids: Ids, regions: Arc<Regions>, catalogue: Arc<Catalogue>) -> Registry {
+        Registry { store, ids, regions, catalogue }
     }
 
     /// The operator sets a provider's registration. Applications already made keep the facts

@@ -12,13 +12,12 @@ use rand::{Rng, SeedableRng};
 use serde_json::json;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use suanli_core::centre::{Centre, CentreKind, NewCentre, NewPool, PartnerStatus, Pool, Provider};
-use suanli_core::id::{CentreId, PoolId, ProviderId, TenantId, UserId};
-use suanli_core::ident::Uscc;
+use suanli_core::centre::{Centre, CentreKind, PartnerStatus};
+use suanli_core::id::{ProviderId, TenantId, UserId};
 use suanli_core::job::{JobKind, JobSpec};
 use suanli_core::money::Fen;
-use suanli_core::tenant::{NewTenant, Role, Tenant};
-use suanli_core::time::{UnixMs, parse_date};
+use suanli_core::tenant::{Role, Tenant};
+use suanli_core::time::UnixMs;
 pub use suanli_sim::city::{DemoCentre, DemoCity, DemoPool, DemoProvider, DemoTenant, Workload};
 use suanli_store::NewUser;
 
@@ -80,93 +79,63 @@ pub async fn seed_with_history(
     let mut tokens: Vec<(String, String)> = Vec::new();
     if !seeded {
         let mut providers: HashMap<&str, ProviderId> = HashMap::new();
+        // Every entry is built and checked by the registry's own rules, then stored in this one
+        // transaction with the tokens (a seeding that fails leaves nothing half-made).
+        let reg = &s.registry;
         for (i, p) in city.provider.iter().enumerate() {
-            let (t, e) = s.ids.parts();
-            let provider = Provider {
-                id: ProviderId::generate(t, e),
+            let r = demo_registration(i, city.centre.iter().find(|c| c.provider == p.key).map(|c| c.region.as_str()));
+            let spec = suanli_app::registry::ProviderSpec {
                 name: p.name_zh.clone(),
                 name_en: p.name_en.clone(),
-                registration: demo_registration(i, city.centre.iter().find(|c| c.provider == p.key).map(|c| c.region.as_str())),
+                uscc: r.as_ref().map(|r| r.uscc.as_str().to_string()),
+                region: r.as_ref().map(|r| r.region.clone()),
+                sme: r.as_ref().is_some_and(|r| r.sme),
             };
+            let provider = reg.provider_of(&spec).with_context(|| format!("provider {}", p.key))?;
             tx.insert_provider(&provider, now).await?;
             providers.insert(&p.key, provider.id);
         }
         for c in &city.centre {
-            let new = NewCentre {
-                provider_id: providers
-                    .get(c.provider.as_str())
-                    .cloned()
-                    .with_context(|| format!("centre {} names unknown provider {}", c.key, c.provider))?,
+            let provider_id = providers
+                .get(c.provider.as_str())
+                .cloned()
+                .with_context(|| format!("centre {} names unknown provider {}", c.key, c.provider))?;
+            let spec = suanli_app::registry::CentreSpec {
+                provider_id: None,
                 name: c.name_zh.clone(),
                 name_en: c.name_en.clone(),
                 kind: CentreKind::parse(&c.kind).with_context(|| format!("centre {}: kind {}", c.key, c.kind))?,
                 region: c.region.clone(),
-                partner_status: PartnerStatus::parse(&c.partner_status).with_context(|| format!("centre {}: status", c.key))?,
-                commissioned_ms: parse_date(&c.commissioned)?,
+                partner_status: Some(PartnerStatus::parse(&c.partner_status).with_context(|| format!("centre {}: status", c.key))?),
+                commissioned: c.commissioned.clone(),
                 declared_pue: c.declared_pue,
                 racks: c.racks,
                 rtt_ms: c.rtt_ms.iter().map(|(k, v)| (k.clone(), v.round().max(1.0) as u32)).collect(),
             };
-            new.validate(&s.regions).with_context(|| format!("centre {}", c.key))?;
-            let (t, e) = s.ids.parts();
-            let centre = Centre {
-                id: CentreId::generate(t, e),
-                provider_id: new.provider_id,
-                name: new.name,
-                name_en: new.name_en,
-                kind: new.kind,
-                region: new.region,
-                partner_status: new.partner_status,
-                commissioned_ms: new.commissioned_ms,
-                declared_pue: new.declared_pue,
-                racks: new.racks,
-                rtt_ms: new.rtt_ms,
-                created_ms: now,
-            };
+            let centre = reg.centre_of(provider_id, &spec).with_context(|| format!("centre {}", c.key))?;
             tx.insert_centre(&centre).await?;
             for p in &c.pool {
-                let np = NewPool {
+                let spec = suanli_app::registry::PoolSpec {
                     accelerator: p.accelerator.clone(),
                     nodes: p.nodes,
                     accelerators_per_node: p.accelerators_per_node,
-                    price_per_hour: Fen::parse_yuan(&p.price_yuan_per_hour)?,
+                    price_per_hour: p.price_yuan_per_hour.clone(),
                     partner_discount_pct: p.partner_discount_pct,
                 };
-                np.validate(&s.catalogue).with_context(|| format!("centre {} pool {}", c.key, p.accelerator))?;
-                let (t, e) = s.ids.parts();
-                let pool = Pool {
-                    id: PoolId::generate(t, e),
-                    centre_id: centre.id.clone(),
-                    accelerator: np.accelerator,
-                    nodes: np.nodes,
-                    accelerators_per_node: np.accelerators_per_node,
-                    price_per_hour: np.price_per_hour,
-                    partner_discount_pct: np.partner_discount_pct,
-                    created_ms: now,
-                };
+                let pool = reg.pool_of(&centre.id, &spec).with_context(|| format!("centre {} pool {}", c.key, p.accelerator))?;
                 tx.insert_pool(&pool).await?;
             }
         }
         let mut first_tenant = None;
         for d in &city.tenant {
-            let new = NewTenant {
+            let spec = suanli_app::registry::TenantSpec {
                 name: d.name_zh.clone(),
                 name_en: d.name_en.clone(),
-                uscc: Uscc::parse(&d.uscc)?,
+                uscc: d.uscc.clone(),
                 sme: d.sme,
                 region: d.region.clone(),
             };
-            new.validate(&s.regions)?;
-            let (t, e) = s.ids.parts();
-            let tenant = Tenant {
-                id: TenantId::generate(t, e),
-                name: new.name,
-                name_en: new.name_en,
-                uscc: new.uscc,
-                sme: new.sme,
-                region: new.region,
-                created_ms: now,
-            };
+            let tenant = reg.tenant_of(&spec).with_context(|| format!("tenant {}", d.name_en))?;
             tx.insert_tenant(&tenant).await?;
             first_tenant.get_or_insert(tenant.id);
         }

@@ -401,7 +401,8 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
     let vouchers = suanli_app::Vouchers::new(fenced.clone(), ledger.clone(), ids.clone());
     let incentives = suanli_app::Incentives::open(fenced.clone(), ledger.clone(), ids.clone()).await?;
     let (store_for_partners, ids_for_partners) = (fenced.clone(), ids.clone());
-    let (store_for_registry, ids_for_registry, regions_for_registry) = (fenced.clone(), ids.clone(), regions.clone());
+    let (store_for_registry, ids_for_registry, regions_for_registry, catalogue_for_registry) =
+        (fenced.clone(), ids.clone(), regions.clone(), catalogue.clone());
     let connected = backends.connect_stored().await?;
     if connected > 0 {
         tracing::info!(centres = connected, "centres connected to their stored backends");
@@ -426,7 +427,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
         vouchers,
         incentives,
         partners: suanli_app::Partners::new(store_for_partners, ids_for_partners),
-        registry: suanli_app::Registry::new(store_for_registry, ids_for_registry, regions_for_registry),
+        registry: suanli_app::Registry::new(store_for_registry, ids_for_registry, regions_for_registry, catalogue_for_registry),
         fence,
     })
 }

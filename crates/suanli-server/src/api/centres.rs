@@ -1,21 +1,19 @@
 //! Providers, compute centres and their pools: the city's registry.
 
+use crate::AppState;
 use crate::auth::Caller;
 use crate::dto::*;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::JsonBody;
-use crate::{AppState, audit};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde_json::json;
 use std::collections::HashMap;
-use suanli_core::centre::{Centre, NewCentre, NewPool, PartnerStatus, Pool, Provider, check_name};
+use suanli_core::centre::{Centre, Pool};
 use suanli_core::error::ErrorCode;
 use suanli_core::id::{CentreId, PoolId, ProviderId};
 use suanli_core::money::Fen;
 use suanli_core::tenant::Role;
-use suanli_core::time::parse_date;
 
 /// Lists the compute providers.
 #[utoipa::path(get, path = "/api/v1/providers", tag = "registry", security(("bearer" = [])),
@@ -33,33 +31,9 @@ pub async fn create_provider(
     c: Caller,
     JsonBody(body): JsonBody<NewProviderIn>,
 ) -> ApiResult<(StatusCode, Json<ProviderOut>)> {
-    c.require(&[Role::Operator])?;
-    check_name("name", &body.name)?;
-    let (t, e) = s.ids.parts();
-    let registration = match (body.uscc, body.region) {
-        (Some(uscc), Some(region)) => {
-            let r = suanli_core::centre::Registration { uscc: suanli_core::ident::Uscc::parse(&uscc)?, region, sme: body.sme };
-            r.validate(&s.regions)?;
-            Some(r)
-        }
-        (None, None) => None,
-        _ => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidBody,
-                "a provider's registration needs both its credit code (uscc) and its district (region)",
-            ));
-        }
-    };
-    let p = Provider {
-        id: ProviderId::generate(t, e),
-        name: body.name.trim().to_string(),
-        name_en: body.name_en.trim().to_string(),
-        registration,
-    };
-    let mut tx = s.store.begin().await?;
-    tx.insert_provider(&p, t).await?;
-    tx.audit(&audit(&s, &c, "provider.create", p.id.as_str(), json!({"name": p.name}))).await?;
-    tx.commit().await?;
+    let spec =
+        suanli_app::registry::ProviderSpec { name: body.name, name_en: body.name_en, uscc: body.uscc, region: body.region, sme: body.sme };
+    let p = s.registry.create_provider(&suanli_app::Caller::of(&c.0)?, &spec).await?;
     Ok((StatusCode::CREATED, Json(ProviderOut::from(&p))))
 }
 
@@ -173,72 +147,19 @@ pub async fn create_centre(
     c: Caller,
     JsonBody(body): JsonBody<NewCentreIn>,
 ) -> ApiResult<(StatusCode, Json<CentreOut>)> {
-    c.require(&[Role::Operator, Role::Provider])?;
-    let provider_id = match c.role() {
-        Role::Provider => {
-            let own =
-                c.0.provider_id.clone().ok_or_else(|| ApiError::new(ErrorCode::Forbidden, "this provider user is bound to no provider"))?;
-            if body.provider_id.as_deref().is_some_and(|p| p != own.as_str()) {
-                return Err(ApiError::new(ErrorCode::Forbidden, "a provider registers centres only for itself"));
-            }
-            if body.partner_status.is_some_and(|p| p != PartnerStatus::Applicant) {
-                return Err(ApiError::new(
-                    ErrorCode::Forbidden,
-                    "only the operator admits partners; a provider's new centre is an applicant",
-                ));
-            }
-            own
-        }
-        _ => {
-            let p = body
-                .provider_id
-                .as_deref()
-                .ok_or_else(|| ApiError::new(ErrorCode::InvalidBody, "provider_id is required when the operator registers a centre"))?;
-            ProviderId::parse(p)?
-        }
-    };
-    if s.store.provider(&provider_id).await?.is_none() {
-        return Err(ApiError::new(ErrorCode::UnknownProvider, format!("no provider {provider_id}")));
-    }
-    let new = NewCentre {
-        provider_id,
-        name: body.name.trim().to_string(),
-        name_en: body.name_en.trim().to_string(),
+    let spec = suanli_app::registry::CentreSpec {
+        provider_id: body.provider_id,
+        name: body.name,
+        name_en: body.name_en,
         kind: body.kind,
         region: body.region,
-        partner_status: body.partner_status.unwrap_or(PartnerStatus::Applicant),
-        commissioned_ms: parse_date(&body.commissioned)?,
+        partner_status: body.partner_status,
+        commissioned: body.commissioned,
         declared_pue: body.declared_pue,
         racks: body.racks,
         rtt_ms: body.rtt_ms,
     };
-    new.validate(&s.regions)?;
-    let (t, e) = s.ids.parts();
-    let centre = Centre {
-        id: CentreId::generate(t, e),
-        provider_id: new.provider_id,
-        name: new.name,
-        name_en: new.name_en,
-        kind: new.kind,
-        region: new.region,
-        partner_status: new.partner_status,
-        commissioned_ms: new.commissioned_ms,
-        declared_pue: new.declared_pue,
-        racks: new.racks,
-        rtt_ms: new.rtt_ms,
-        created_ms: t,
-    };
-    let mut tx = s.store.begin().await?;
-    tx.insert_centre(&centre).await?;
-    tx.audit(&audit(
-        &s,
-        &c,
-        "centre.create",
-        centre.id.as_str(),
-        json!({"name": centre.name, "region": centre.region, "partner_status": centre.partner_status}),
-    ))
-    .await?;
-    tx.commit().await?;
+    let centre = s.registry.create_centre(&suanli_app::Caller::of(&c.0)?, &spec).await?;
     Ok((StatusCode::CREATED, Json(CentreOut::new(&centre, &[], &s.catalogue))))
 }
 
@@ -253,40 +174,14 @@ pub async fn create_pool(
     JsonBody(body): JsonBody<NewPoolIn>,
 ) -> ApiResult<(StatusCode, Json<PoolOut>)> {
     c.require(&[Role::Operator, Role::Provider])?;
-    let centre = load_centre(&s, &id).await?;
-    if c.role() == Role::Provider && c.0.provider_id.as_ref() != Some(&centre.provider_id) {
-        return Err(ApiError::new(ErrorCode::Forbidden, "a provider adds pools only to its own centres"));
-    }
-    let new = NewPool {
+    let spec = suanli_app::registry::PoolSpec {
         accelerator: body.accelerator,
         nodes: body.nodes,
         accelerators_per_node: body.accelerators_per_node,
-        price_per_hour: Fen::parse_yuan(&body.price_per_hour)?,
+        price_per_hour: body.price_per_hour,
         partner_discount_pct: body.partner_discount_pct,
     };
-    new.validate(&s.catalogue)?;
-    let (t, e) = s.ids.parts();
-    let pool = Pool {
-        id: PoolId::generate(t, e),
-        centre_id: centre.id.clone(),
-        accelerator: new.accelerator,
-        nodes: new.nodes,
-        accelerators_per_node: new.accelerators_per_node,
-        price_per_hour: new.price_per_hour,
-        partner_discount_pct: new.partner_discount_pct,
-        created_ms: t,
-    };
-    let mut tx = s.store.begin().await?;
-    tx.insert_pool(&pool).await?;
-    tx.audit(&audit(
-        &s,
-        &c,
-        "pool.create",
-        pool.id.as_str(),
-        json!({"centre": centre.id, "accelerator": pool.accelerator, "capacity": pool.capacity()}),
-    ))
-    .await?;
-    tx.commit().await?;
+    let pool = s.registry.create_pool(&suanli_app::Caller::of(&c.0)?, &CentreId::parse(&id)?, &spec).await?;
     s.engine.wake();
     Ok((StatusCode::CREATED, Json(PoolOut::new(&pool, &s.catalogue))))
 }

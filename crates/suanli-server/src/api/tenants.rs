@@ -1,20 +1,16 @@
 //! Tenants (SMEs and labs) and users with their bearer tokens.
 
-use crate::auth::{Caller, new_token, token_hash};
+use crate::AppState;
+use crate::auth::Caller;
 use crate::dto::*;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::JsonBody;
-use crate::{AppState, audit};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde_json::json;
-use suanli_core::centre::check_name;
 use suanli_core::error::ErrorCode;
-use suanli_core::id::{ProviderId, TenantId, UserId};
-use suanli_core::ident::Uscc;
-use suanli_core::tenant::{NewTenant, Role, Tenant};
-use suanli_store::NewUser;
+use suanli_core::id::TenantId;
+use suanli_core::tenant::Role;
 
 /// Lists tenants: all of them for the operator and regulator, only itself for a tenant.
 #[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants", security(("bearer" = [])),
@@ -51,29 +47,9 @@ pub async fn create_tenant(
     c: Caller,
     JsonBody(body): JsonBody<NewTenantIn>,
 ) -> ApiResult<(StatusCode, Json<TenantOut>)> {
-    c.require(&[Role::Operator])?;
-    let new = NewTenant {
-        name: body.name.trim().to_string(),
-        name_en: body.name_en.trim().to_string(),
-        uscc: Uscc::parse(&body.uscc)?,
-        sme: body.sme,
-        region: body.region,
-    };
-    new.validate(&s.regions)?;
-    let (t, e) = s.ids.parts();
-    let tenant = Tenant {
-        id: TenantId::generate(t, e),
-        name: new.name,
-        name_en: new.name_en,
-        uscc: new.uscc,
-        sme: new.sme,
-        region: new.region,
-        created_ms: t,
-    };
-    let mut tx = s.store.begin().await?;
-    tx.insert_tenant(&tenant).await?;
-    tx.audit(&audit(&s, &c, "tenant.create", tenant.id.as_str(), json!({"name": tenant.name, "uscc": tenant.uscc}))).await?;
-    tx.commit().await?;
+    let spec =
+        suanli_app::registry::TenantSpec { name: body.name, name_en: body.name_en, uscc: body.uscc, sme: body.sme, region: body.region };
+    let tenant = s.registry.create_tenant(&suanli_app::Caller::of(&c.0)?, &spec).await?;
     Ok((StatusCode::CREATED, Json(TenantOut::from(&tenant))))
 }
 
@@ -85,53 +61,18 @@ pub async fn create_user(
     c: Caller,
     JsonBody(body): JsonBody<NewUserIn>,
 ) -> ApiResult<(StatusCode, Json<UserCreated>)> {
-    c.require(&[Role::Operator])?;
-    check_name("name", &body.name)?;
-    let tenant_id = body.tenant_id.as_deref().map(TenantId::parse).transpose()?;
-    let provider_id = body.provider_id.as_deref().map(ProviderId::parse).transpose()?;
-    match body.role {
-        Role::Tenant => {
-            let t = tenant_id.as_ref().ok_or_else(|| ApiError::new(ErrorCode::InvalidBody, "a tenant user needs tenant_id"))?;
-            s.store.tenant(t).await?.ok_or_else(|| ApiError::new(ErrorCode::TenantNotFound, format!("no tenant {t}")))?;
-        }
-        Role::Provider => {
-            let p = provider_id.as_ref().ok_or_else(|| ApiError::new(ErrorCode::InvalidBody, "a provider user needs provider_id"))?;
-            s.store.provider(p).await?.ok_or_else(|| ApiError::new(ErrorCode::UnknownProvider, format!("no provider {p}")))?;
-        }
-        Role::Operator | Role::Regulator => {}
-        Role::Expert => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidBody,
-                "experts join the review pool with their employer's credit code: POST /api/v1/incentives/experts",
-            ));
-        }
-    }
-    if (body.role != Role::Tenant && tenant_id.is_some()) || (body.role != Role::Provider && provider_id.is_some()) {
-        return Err(ApiError::new(ErrorCode::InvalidBody, "tenant_id goes only with role tenant, provider_id only with role provider"));
-    }
-    let (t, e) = s.ids.parts();
-    let token = new_token(&s.ids);
-    let user = NewUser {
-        id: UserId::generate(t, e),
-        name: body.name.trim().to_string(),
-        role: body.role,
-        tenant_id,
-        provider_id,
-        token_sha256_hex: token_hash(&token),
-        created_ms: t,
-    };
-    let mut tx = s.store.begin().await?;
-    tx.insert_user(&user).await?;
-    tx.audit(&audit(&s, &c, "user.create", user.id.as_str(), json!({"name": user.name, "role": user.role}))).await?;
-    tx.commit().await?;
+    let spec =
+        suanli_app::registry::UserSpec { name: body.name, role: body.role, tenant_id: body.tenant_id, provider_id: body.provider_id };
+    let created = s.registry.create_user(&suanli_app::Caller::of(&c.0)?, &spec).await?;
+    let u = created.user;
     let me = Me {
-        user_id: user.id.to_string(),
-        name: user.name,
-        role: user.role,
-        tenant_id: user.tenant_id.map(|t| t.to_string()),
-        provider_id: user.provider_id.map(|p| p.to_string()),
+        user_id: u.id.to_string(),
+        name: u.name,
+        role: u.role,
+        tenant_id: u.tenant_id.map(|t| t.to_string()),
+        provider_id: u.provider_id.map(|p| p.to_string()),
     };
-    Ok((StatusCode::CREATED, Json(UserCreated { user: me, token })))
+    Ok((StatusCode::CREATED, Json(UserCreated { user: me, token: created.token })))
 }
 
 /// Who the bearer token belongs to.

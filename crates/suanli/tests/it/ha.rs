@@ -143,6 +143,38 @@ async fn placements(store: &Store, id: &str) -> usize {
     store.audit_log(Some(id), 1000).await.unwrap().iter().filter(|a| a.action == "job.placed").count()
 }
 
+const DAY: i64 = 86_400_000;
+
+/// A new centre of the demo provider, registered by the operator through `op`, and a day of
+/// readings of its two meters three days ago ingested through `prov` (a PUE of 1.30 for that
+/// day); answers the centre's id and the day's start.
+async fn a_centre_with_a_day_of_readings(op: &Api, prov: &Api, name: &str, name_en: &str) -> (String, i64) {
+    let provider = prov.get("/api/v1/me").await.1["provider_id"].clone();
+    let (st, centre) = op
+        .post(
+            "/api/v1/centres",
+            &json!({"provider_id": provider, "name": name, "name_en": name_en, "kind": "cloud",
+            "region": "hz-qiantang", "commissioned": "2024-06-01", "declared_pue": 1.3, "racks": 200}),
+        )
+        .await;
+    assert_eq!(st.as_u16(), 201, "{centre}");
+    let centre = centre["id"].as_str().unwrap().to_string();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let d0 = (now / DAY - 3) * DAY;
+    let readings: Vec<Value> = (0..=96i64)
+        .flat_map(|k| {
+            let ts = d0 + k * 900_000;
+            [
+                json!({"centre_id": centre, "meter": "facility", "ts_ms": ts, "kwh": 1000.0 + 1300.0 * k as f64 / 96.0}),
+                json!({"centre_id": centre, "meter": "it", "ts_ms": ts, "kwh": 500.0 + 1000.0 * k as f64 / 96.0}),
+            ]
+        })
+        .collect();
+    let (st, v) = prov.post("/api/v1/energy/readings", &json!({"readings": readings})).await;
+    assert_eq!((st.as_u16(), v["accepted"].as_u64()), (200, Some(194)), "{v}");
+    (centre, d0)
+}
+
 /// Two replicas: exactly one leads; the follower serves reads and forwards a job to the leader
 /// (but never a request forwarded once already); SIGKILL the leader and the follower takes
 /// over with a higher term and places a job submitted to it.
@@ -211,30 +243,7 @@ async fn ha_one_leader_follower_forwards_writes_takeover_after_kill() {
     let tokens: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("demo-tokens.json")).unwrap()).unwrap();
     let (op, prov) =
         (Api::new(&a.url, tokens["operator"].as_str().map(String::from)), Api::new(&a.url, tokens["provider"].as_str().map(String::from)));
-    let provider = prov.get("/api/v1/me").await.1["provider_id"].clone();
-    let (st, centre) = op
-        .post(
-            "/api/v1/centres",
-            &json!({"provider_id": provider, "name": "接管测试中心", "name_en": "Takeover test centre", "kind": "cloud",
-            "region": "hz-qiantang", "commissioned": "2024-06-01", "declared_pue": 1.3, "racks": 200}),
-        )
-        .await;
-    assert_eq!(st.as_u16(), 201, "{centre}");
-    let centre = centre["id"].as_str().unwrap().to_string();
-    const DAY: i64 = 86_400_000;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-    let d0 = (now / DAY - 3) * DAY;
-    let readings: Vec<Value> = (0..=96i64)
-        .flat_map(|k| {
-            let ts = d0 + k * 900_000;
-            [
-                json!({"centre_id": centre, "meter": "facility", "ts_ms": ts, "kwh": 1000.0 + 1300.0 * k as f64 / 96.0}),
-                json!({"centre_id": centre, "meter": "it", "ts_ms": ts, "kwh": 500.0 + 1000.0 * k as f64 / 96.0}),
-            ]
-        })
-        .collect();
-    let (st, v) = prov.post("/api/v1/energy/readings", &json!({"readings": readings})).await;
-    assert_eq!((st.as_u16(), v["accepted"].as_u64()), (200, Some(194)), "{v}");
+    let (centre, d0) = a_centre_with_a_day_of_readings(&op, &prov, "接管测试中心", "Takeover test centre").await;
     let pue = format!("/api/v1/energy/centres/{centre}/pue?from={d0}&to={}", d0 + DAY);
 
     let killed = Instant::now();
@@ -429,32 +438,7 @@ async fn ha_followers_answer_reads_from_books_replayed_from_postgresql() {
         assert_eq!(v["state"], "succeeded", "{v}");
     }
     // A day of readings of a new centre, ingested by the leader.
-    let provider = prov.get("/api/v1/me").await.1["provider_id"].clone();
-    let (st, centre) = op
-        .post(
-            "/api/v1/centres",
-            &json!({"provider_id": provider, "name": "跟随者读测试中心", "name_en": "Follower reads centre", "kind": "cloud",
-            "region": "hz-xihu", "commissioned": "2024-06-01", "declared_pue": 1.3, "racks": 200}),
-        )
-        .await;
-    assert_eq!(st.as_u16(), 201, "{centre}");
-    let centre = centre["id"].as_str().unwrap().to_string();
-    const DAY: i64 = 86_400_000;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-    let d0 = (now / DAY - 3) * DAY;
-    let day = |from: f64, it_per_step: f64| -> Vec<Value> {
-        (0..=96i64)
-            .flat_map(|k| {
-                let ts = d0 + k * 900_000;
-                [
-                    json!({"centre_id": centre, "meter": "facility", "ts_ms": ts, "kwh": from + 1300.0 * k as f64 / 96.0}),
-                    json!({"centre_id": centre, "meter": "it", "ts_ms": ts, "kwh": from + it_per_step * k as f64}),
-                ]
-            })
-            .collect()
-    };
-    let (st, v) = prov.post("/api/v1/energy/readings", &json!({"readings": day(1000.0, 1000.0 / 96.0)})).await;
-    assert_eq!((st.as_u16(), v["accepted"].as_u64()), (200, Some(194)), "{v}");
+    let (centre, d0) = a_centre_with_a_day_of_readings(&op, &prov, "跟随者读测试中心", "Follower reads centre").await;
     let reg = token("regulator");
     let pue = format!("/api/v1/energy/centres/{centre}/pue?from={d0}&to={}", d0 + DAY);
     let lag = follower_agrees(&a, &b, &reg, &pue, |x, y| x == y && x["value"].as_f64().is_some()).await;
