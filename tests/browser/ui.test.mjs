@@ -242,6 +242,8 @@ const MAIN_PAGES = () => [
   { name: 'models (tenant)', path: '/models?m=hz-general-7b&m=hz-med-13b', role: 'tenant' },
   { name: 'models (provider)', path: '/models', role: 'provider' },
   { name: 'my centres (provider)', path: '/my-centres', role: 'provider' },
+  { name: 'registry (operator)', path: '/registry', role: 'operator' },
+  { name: 'registry (provider)', path: '/registry', role: 'provider' },
   { name: 'data (tenant)', path: '/data', role: 'tenant' },
   { name: 'data (regulator)', path: '/data', role: 'regulator' },
   { name: 'data set (tenant)', path: '/data/sets/hz-community-clinics', role: 'tenant' },
@@ -721,6 +723,67 @@ test("a provider's own page lists its centres with pools, binding and utilisatio
 
 // ----- language -----
 
+test('the operator registers an enterprise, a centre and its pool in the browser; bad input is refused beside its field in Chinese; a provider registers only its own; a tenant may not', { timeout: 120_000 }, async () => {
+  const name = `登记测试企业 ${++unique}`;
+  const tenantsNamed = async () => items(await api('operator', 'GET', '/tenants')).filter((t) => t.name === name);
+  await withPage(async (page) => {
+    await signIn(page, 'operator');
+    await page.goto('/registry');
+    await page.fill('#tenants-name', name);
+    await page.fill('#tenants-uscc', '91330106MA27XY7KL0');
+    await page.selectOption('#tenants-region', 'hz-xihu');
+    await Promise.all([page.waitForLoadState('load'), page.click('form#register-tenants button[type=submit]')]);
+    const error = page.locator('#tenants-uscc-error');
+    await error.waitFor();
+    assert.match(await error.textContent(), /[\u4e00-\u9fff]/, 'the error is not in Chinese');
+    assert.equal(await page.inputValue('#tenants-name'), name, 'the name was not kept');
+    assert.equal((await tenantsNamed()).length, 0, 'a refused form stored an enterprise');
+    await page.fill('#tenants-uscc', '9144030071526726XG');
+    await page.check('#tenants-sme');
+    await Promise.all([page.waitForURL(/done=tenants/), page.click('form#register-tenants button[type=submit]')]);
+    assert.match(await page.locator('#done').textContent(), /已登记企业/);
+    const [t] = await tenantsNamed();
+    assert.ok(t && t.sme === true && t.region === 'hz-xihu', `the enterprise as stored: ${JSON.stringify(t)}`);
+
+    const providers = items(await api('operator', 'GET', '/providers'));
+    await page.selectOption('#centres-provider_id', providers[0].id);
+    await page.fill('#centres-name', `登记测试中心 ${unique}`);
+    await page.selectOption('#centres-kind', 'intelligent-computing');
+    await page.selectOption('#centres-region', 'hz-yuhang');
+    await page.fill('#centres-commissioned', '2025-03-01');
+    await page.fill('#centres-declared_pue', '1.2');
+    await page.fill('#centres-racks', '300');
+    await Promise.all([page.waitForURL(/done=centres/), page.click('form#register-centres button[type=submit]')]);
+    const centre = new URL(page.url()).searchParams.get('id');
+    await page.selectOption('#pools-centre', centre);
+    await page.selectOption('#pools-accelerator', 'h800');
+    await page.fill('#pools-nodes', '2');
+    await page.fill('#pools-accelerators_per_node', '8');
+    await page.fill('#pools-price', '20万');
+    await page.fill('#pools-discount', '10');
+    await Promise.all([page.waitForLoadState('load'), page.click('form#register-pools button[type=submit]')]);
+    await page.locator('#pools-price-error').waitFor();
+    assert.equal(await page.inputValue('#pools-price'), '20万', 'the price was not kept');
+    await page.fill('#pools-price', '19.80');
+    await Promise.all([page.waitForURL(/done=pools/), page.click('form#register-pools button[type=submit]')]);
+    await Promise.all([page.waitForLoadState('load'), page.click('#done a')]);
+    assert.match(await page.textContent('main'), /19\.80/, "the centre's page shows the new pool's price");
+  });
+  await withPage(async (page) => {
+    await signIn(page, 'provider');
+    await page.goto('/registry');
+    assert.equal(await page.locator('form#register-tenants').count(), 0, 'a provider gets the enterprise form');
+    assert.equal(await page.locator('#centres-partner_status').count(), 0, 'a provider chooses its partner status');
+    assert.equal(await page.locator('nav a[href="/registry"][aria-current="page"]').count(), 1);
+  });
+  await withPage(async (page) => {
+    await signIn(page, 'tenant');
+    assert.equal(await page.locator('nav a[href="/registry"]').count(), 0, 'a tenant gets the link');
+    const r = await page.goto('/registry');
+    assert.equal(r.status(), 403);
+  });
+});
+
 test('the header link switches the language, the choice persists, and switches back', { timeout: 60_000 }, () =>
   withPage(async (page) => {
     await signIn(page, 'tenant');
@@ -1002,7 +1065,7 @@ async function everyPage() {
   const apps = items(await api('operator', 'GET', '/incentives/applications'));
   const common = ['/', '/centres', `/centres/${centreId}`, '/jobs', '/vouchers', '/energy', '/models', '/data', '/incentives', '/api', '/no-such-page'];
   const pages = {
-    operator: [...common, ...byState(await jobsOf('operator')).map((j) => `/jobs/${j.id}`), ...apps.slice(0, 1).map((a) => `/incentives/applications/${a.id}`)],
+    operator: [...common, '/registry', ...byState(await jobsOf('operator')).map((j) => `/jobs/${j.id}`), ...apps.slice(0, 1).map((a) => `/incentives/applications/${a.id}`)],
     tenant: [
       ...common,
       '/jobs#quote',
@@ -1011,7 +1074,7 @@ async function everyPage() {
       ...byState(tenantJobs).map((j) => `/jobs/${j.id}`),
       ...tenantJobs.filter((j) => !['succeeded', 'failed', 'cancelled'].includes(j.state)).slice(0, 1).map((j) => `/jobs/${j.id}/cancel`),
     ],
-    provider: [...common, '/my-centres', ...byState(await jobsOf('provider')).map((j) => `/jobs/${j.id}`)],
+    provider: [...common, '/my-centres', '/registry', ...byState(await jobsOf('provider')).map((j) => `/jobs/${j.id}`)],
     regulator: [...common, ...apps.slice(0, 1).map((a) => `/incentives/applications/${a.id}`)],
     expert: ['/incentives'],
   };

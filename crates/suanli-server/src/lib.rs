@@ -219,6 +219,8 @@ pub fn router(state: AppState) -> Router {
         .route("/centres/{id}/backend", post(web::set_centre_backend))
         .route("/centres/{id}/pools/{pool}/price", post(web::set_pool_price))
         .route("/my-centres", get(web::my_centres_page))
+        .route("/registry", get(web::registry_page))
+        .route("/registry/{form}", post(web::register))
         .route("/models", get(web::models_page))
         .route("/models/keys", post(web::create_model_key))
         .route("/models/keys/{id}/top-up", post(web::top_up_model_key))

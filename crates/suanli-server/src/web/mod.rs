@@ -28,6 +28,7 @@ mod model_keys;
 mod models;
 mod operate;
 mod provider;
+mod registry;
 mod review;
 pub mod session;
 mod vouchers;
@@ -44,6 +45,7 @@ pub use model_keys::{create_key as create_model_key, rotate_key as rotate_model_
 pub use models::models_page;
 pub use operate::{settle, top_up};
 pub use provider::my_centres_page;
+pub use registry::{register, registry_page};
 pub use review::{application_page as incentive_application_page, assign as assign_expert, review as review_application};
 pub use vouchers::{apply, decide, vouchers_page};
 const LANG_COOKIE: &str = "suanli_lang";
@@ -146,6 +148,7 @@ fn nav_links(lang: Lang, role: Option<suanli_core::tenant::Role>) -> String {
         ("/", lang.t("总览", "Overview")),
         ("/centres", lang.t("算力中心", "Centres")),
         ("/my-centres", lang.t("我的中心", "My centres")),
+        ("/registry", lang.t("登记", "Registry")),
         ("/jobs", lang.t("作业", "Jobs")),
         ("/vouchers", lang.t("算力券", "Vouchers")),
         ("/energy", lang.t("能耗", "Energy")),
@@ -158,7 +161,8 @@ fn nav_links(lang: Lang, role: Option<suanli_core::tenant::Role>) -> String {
     let shown = |href: &str| match role {
         Some(suanli_core::tenant::Role::Expert) => expert_page(href),
         Some(suanli_core::tenant::Role::Provider) => true,
-        _ => href != "/my-centres",
+        Some(suanli_core::tenant::Role::Operator) => href != "/my-centres",
+        _ => href != "/my-centres" && href != "/registry",
     };
     for (href, label) in items.into_iter().filter(|(href, _)| shown(href)) {
         let here = if href == "/" { current == "/" } else { current == href || current.starts_with(&format!("{href}/")) };

@@ -26,4 +26,5 @@ mod store;
 mod tidy;
 mod timeslice;
 mod web_money;
+mod web_registry;
 mod workload;
