@@ -174,6 +174,26 @@ pub struct Limit {
     pub label: String,
 }
 
+/// How a chart writes its values: ticks on the axis, and measured values on hover.
+#[derive(Clone, Copy)]
+pub struct Formats<'a> {
+    pub tick: &'a dyn Fn(f64) -> String,
+    pub value: &'a dyn Fn(f64) -> String,
+}
+
+impl std::fmt::Debug for Formats<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Formats").finish_non_exhaustive()
+    }
+}
+
+impl<'a> Formats<'a> {
+    /// The same words for ticks and values.
+    pub fn same(f: &'a dyn Fn(f64) -> String) -> Formats<'a> {
+        Formats { tick: f, value: f }
+    }
+}
+
 /// Unix ms as Beijing time: (year, month, day, hour, minute).
 fn local(ms: i64) -> (i64, i64, i64, i64, i64) {
     let t = ms + SHANGHAI_OFFSET_MS;
@@ -201,7 +221,8 @@ fn time_ticks(from: i64, to: i64) -> (Vec<i64>, bool) {
 
 /// Lines over calendar time: the x axis in Beijing time (hours or dates), the value axis with
 /// its unit, an optional limit line, a point with its value on hover at every measurement, and
-/// the legend. `fmt` writes a value with its unit (ticks and hover titles).
+/// the legend. `fmt.tick` writes an axis tick (the unit is written once, above the axis);
+/// `fmt.value` a measured value with its unit, for hover titles (money to the fen).
 #[allow(clippy::too_many_arguments)]
 pub fn time_lines(
     lang: Lang,
@@ -211,7 +232,7 @@ pub fn time_lines(
     lines: &[Line],
     scale: Scale,
     limit: Option<&Limit>,
-    fmt: &dyn Fn(f64) -> String,
+    fmt: Formats<'_>,
 ) -> String {
     let (left, right, top, bottom) = (72.0, 16.0, 24.0, 262.0);
     let h = bottom + 42.0;
@@ -243,7 +264,7 @@ pub fn time_lines(
         let _ = write!(
             svg,
             r##"<line x1="{left}" x2="{r}" y1="{py:.1}" y2="{py:.1}" stroke="#eaecf0"/><text x="{tx}" y="{ty:.1}" text-anchor="end">{}</text>"##,
-            esc(&fmt(v)),
+            esc(&(fmt.tick)(v)),
             r = W - right,
             py = y(v),
             tx = left - 6.0,
@@ -291,7 +312,7 @@ pub fn time_lines(
                 y(v),
                 moment(t),
                 esc(&line.name),
-                esc(&fmt(v)),
+                esc(&(fmt.value)(v)),
             );
         }
         keys.push(Key::Swatch(colour, line.name.clone()));
@@ -334,7 +355,7 @@ mod tests {
     #[test]
     fn charts_have_hover_values_legends_and_limits() {
         let lines = [Line { name: "使用率".into(), points: vec![(0, 10.0), (3_600_000, 55.5)] }];
-        let svg = time_lines(Lang::Zh, "u", "使用率", "%", &lines, Scale::Fixed(0.0, 100.0), None, &|v| format!("{v:.0}%"));
+        let svg = time_lines(Lang::Zh, "u", "使用率", "%", &lines, Scale::Fixed(0.0, 100.0), None, Formats::same(&|v| format!("{v:.0}%")));
         assert!(svg.contains(">100%<") && svg.contains(">0%<") && svg.contains("<title>1970-01-01 09:00 · 使用率: 56%</title>"), "{svg}");
         assert!(svg.contains("北京时间") && svg.contains(r#"class="legend""#));
         let bars = [

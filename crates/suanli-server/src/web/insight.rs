@@ -1,6 +1,6 @@
 //! Page sections drawn from what the platform recorded: voucher spending over time by enterprise and provider, a tenant's bills, utilisation, the PUE distribution and recent alerts.
 
-use super::charts::{AMBER, GREEN, Key, Line, RED, Scale, legend, time_lines};
+use super::charts::{AMBER, Formats, GREEN, Key, Line, RED, Scale, legend, time_lines};
 use super::{Lang, esc, thead};
 use crate::AppState;
 use std::collections::{BTreeMap, HashMap};
@@ -80,7 +80,10 @@ pub async fn spending(s: &AppState, lang: Lang) -> String {
         &series,
         Scale::FromZero,
         None,
-        &|v| format!("¥{}", super::labels::group(v)),
+        Formats {
+            tick: &|v| if v.fract().abs() < 1e-9 { super::labels::group(v) } else { format!("{v:.2}") },
+            value: &|v| lang.fen(suanli_core::money::Fen((v * 100.0).round() as i64)),
+        },
     ));
     let mut tenants: Vec<(String, i64)> = Vec::with_capacity(by_tenant.len());
     for (t, fen) in by_tenant {
@@ -265,9 +268,7 @@ pub async fn centre_utilisation(s: &AppState, lang: Lang, centre: &CentreId, cap
     format!(
         "<h2>{}</h2>{}",
         lang.t("使用率变化", "Utilisation over time"),
-        super::charts::time_lines(lang, "utilisation", title, "%", &[line], super::charts::Scale::Fixed(0.0, 100.0), None, &|v| {
-            format!("{v:.0}%")
-        })
+        time_lines(lang, "utilisation", title, "%", &[line], Scale::Fixed(0.0, 100.0), None, Formats::same(&|v| format!("{v:.0}%")))
     )
 }
 

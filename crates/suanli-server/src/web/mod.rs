@@ -752,7 +752,7 @@ async fn render_centre(s: &AppState, lang: Lang, c: &Caller, id: &str, top: &str
         &[daily],
         charts::Scale::Fit,
         Some(&limit),
-        &|v| format!("{v:.2}"),
+        charts::Formats::same(&|v| format!("{v:.2}")),
     ));
     let mut names = BTreeMap::new();
     if let Some(to) = assessment.as_ref().and_then(|a| path(a, "lifecycle.merge_into").as_str())
