@@ -44,7 +44,7 @@ pub async fn energy_page(State(s): State<AppState>, Query(q): Query<LangQuery>, 
     body.push_str("</section>");
     body.push_str(&super::over_limit_list(lang, &over));
     let rows: Vec<serde_json::Value> = assessments.iter().filter_map(|a| serde_json::to_value(a).ok()).collect();
-    let bars: Vec<charts::PueBar> = assessments
+    let mut bars: Vec<charts::PueBar> = assessments
         .iter()
         .filter_map(|a| {
             Some(charts::PueBar {
@@ -55,6 +55,7 @@ pub async fn energy_page(State(s): State<AppState>, Query(q): Query<LangQuery>, 
             })
         })
         .collect();
+    bars.sort_by(|a, b| a.pue.total_cmp(&b.pue).then_with(|| a.name.cmp(&b.name)));
     if !bars.is_empty() {
         let title = lang.t("年化 PUE（近一年实测）", "Annualised PUE (measured over the last year)");
         let _ = write!(body, "<h2>{}</h2>", esc(title));
