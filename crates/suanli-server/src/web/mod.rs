@@ -303,13 +303,14 @@ fn bars(id: &str, title: &str, slices: &BTreeMap<String, ComputeSlice>, label: i
         let bw = (w - left - 80.0) * v.pflops_fp16 / max;
         let _ = write!(
             svg,
-            r##"<text x="{tx}" y="{ty}" text-anchor="end">{name}</text><rect x="{left}" y="{y}" width="{bw:.1}" height="{bh}" fill="#2e6fdb"/><text x="{vx:.1}" y="{ty}">{val:.1}</text>"##,
+            r##"<text x="{tx}" y="{ty}" text-anchor="end">{name}</text><rect x="{left}" y="{y}" width="{bw:.1}" height="{bh}" fill="#2e6fdb"><title>{name}: {val:.1} PFLOPS · {n}</title></rect><text x="{vx:.1}" y="{ty}">{val:.1}</text>"##,
             tx = left - 6.0,
             ty = y + 16.0,
             name = esc(&label(k)),
             bh = row_h - 8.0,
             vx = left + bw + 4.0,
             val = v.pflops_fp16,
+            n = v.accelerators,
         );
     }
     svg.push_str("</svg>");
