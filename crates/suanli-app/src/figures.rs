@@ -103,6 +103,13 @@ pub async fn loads(store: &Store, regions: &Regions, now_ms: UnixMs) -> Result<B
 mod tests {
     use super::*;
 
+    /// The limit the pages and the API show (the city policy) is the one the energy book judges by.
+    #[test]
+    fn the_shown_pue_limit_is_the_judged_one() {
+        let judged = suanli_energy::EnergyConfig::default().policy;
+        assert_eq!(Policy::default().new_dc_pue_limit, judged.pue_below);
+    }
+
     #[test]
     fn areas_are_hangzhou_for_its_districts_and_the_province_elsewhere() {
         let regions = Regions::builtin();
