@@ -61,7 +61,7 @@ async function startServer() {
   const port = await freePort();
   const log = join(dataDir, 'server.log');
   const out = createWriteStream(log);
-  const args = ['serve', '--demo', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--demo-energy-days', '30', '--seed', '1'];
+  const args = ['serve', '--demo', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--demo-energy-days', '365', '--seed', '1'];
   const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(out);
   child.stderr.pipe(out);
@@ -1201,6 +1201,40 @@ test('at phone width (390 px) no page of any role is wider than the window and c
     );
   }
 });
+
+test('charts say what they show: met / not met, a PUE axis fitted to the data with the limit in the legend, over-limit bars coloured, utilisation 0-100 % over Beijing time, a value on hover', { timeout: 120_000 }, () =>
+  withPage(
+    async (page) => {
+      await signIn(page, 'regulator');
+      // The overview: targets say 达标 or 未达标; the PUE tile's count is the list of named, linked centres.
+      const badges = await page.locator('section.tiles .badge').allTextContents();
+      assert.ok(badges.length >= 3 && badges.every((b) => b === '达标' || b === '未达标'), `badges: ${badges}`);
+      const count = Number(await page.textContent('#pue-over-count'));
+      assert.equal(await page.locator('#pue-over a[data-over]').count(), count);
+      // The energy page: the same count; bars over the limit in their own colour, the limit in the legend.
+      await page.goto('/energy');
+      assert.equal(Number(await page.textContent('#pue-over-count')), count);
+      const legend = await page.locator('.legend li').allTextContents();
+      assert.ok(legend.some((l) => l.includes('新建数据中心 PUE 限值 1.25')), `legend: ${legend}`);
+      assert.ok(await page.locator('.legend .ln').first().isVisible(), 'the limit line has a visible legend entry');
+      const bars = await page.evaluate(() =>
+        [...document.querySelectorAll('.chart svg rect')].map((r) => [r.getAttribute('fill'), r.querySelector('title')?.textContent || '']),
+      );
+      assert.equal(bars.filter(([fill]) => fill === '#b42318').length, count, 'one red bar per new centre over the limit');
+      assert.ok(bars.every(([, title]) => /PUE \d\.\d\d/.test(title)), 'every bar has its value on hover');
+      const ticks = await page.evaluate(() => [...document.querySelectorAll('.chart svg text')].map((t) => t.textContent));
+      assert.ok(!ticks.includes('0.00') && !ticks.includes('0'), `the PUE axis does not start at 0: ${ticks}`);
+      // A centre's page: utilisation in % from 0 to 100 over Beijing time; daily PUE with the limit.
+      await page.goto(`/centres/${centreId}`);
+      const text = await page.evaluate(() => [...document.querySelectorAll('.chart svg text')].map((t) => t.textContent));
+      assert.ok(text.includes('100%') && text.includes('0%') && text.some((t) => t.includes('北京时间')), `${text}`);
+      assert.ok(!text.some((t) => /分钟|相对/.test(t)), 'no minutes relative to the server');
+      const points = await page.locator('.chart svg circle title').allTextContents();
+      assert.ok(points.length > 0 && points.every((p) => /^\d{4}-\d\d-\d\d \d\d:\d\d · /.test(p)), `hover values: ${points.slice(0, 3)}`);
+    },
+    { viewport: { width: 390, height: 844 } },
+  ),
+);
 
 test('money is to the fen on every page, one format, never rounded to 万 (only the overview headline tiles round)', { timeout: 600_000 }, async (t) => {
   for (const lang of ['zh-CN', 'en']) {

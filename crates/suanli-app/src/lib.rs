@@ -8,6 +8,7 @@
 pub mod backends;
 pub mod caller;
 pub mod data;
+pub mod figures;
 pub mod incentives;
 pub mod jobs;
 pub mod models;

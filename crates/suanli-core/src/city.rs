@@ -2,6 +2,7 @@
 
 use crate::catalogue::{AcceleratorClass, Catalogue};
 use crate::centre::{Centre, PartnerStatus, Pool};
+use crate::id::PoolId;
 use crate::money::Fen;
 use crate::region::{HOME_CITY, RegionKind, Regions};
 use serde::{Deserialize, Serialize};
@@ -43,6 +44,9 @@ impl Default for Policy {
 pub struct ComputeSlice {
     pub pflops_fp16: f64,
     pub accelerators: u64,
+    /// Of `accelerators`, those running jobs now.
+    #[serde(default)]
+    pub accelerators_in_use: u64,
 }
 
 /// The city's compute totals over partner pools.
@@ -59,6 +63,9 @@ pub struct CityTotals {
     pub centres: u32,
     pub pools: u32,
     pub accelerators: u64,
+    /// Of `accelerators`, those running jobs now: the one "accelerators in use" figure (the
+    /// regions' `accelerators_in_use` sum to it).
+    pub accelerators_in_use: u64,
     /// Keyed by the district inside the home city, else the enclosing city or province.
     pub by_region: BTreeMap<String, ComputeSlice>,
     /// "hangzhou", "zhejiang" (rest of), "yrd" (rest of), "east-china" (rest of), "other".
@@ -67,8 +74,18 @@ pub struct CityTotals {
     pub by_class: BTreeMap<String, ComputeSlice>,
 }
 
-/// Sums the open compute of partner pools. Pools of unknown models or centres are skipped.
-pub fn city_totals(centres: &[Centre], pools: &[Pool], catalogue: &Catalogue, regions: &Regions, policy: &Policy) -> CityTotals {
+/// Sums the open compute of partner pools, with the accelerators running jobs now (`busy`: per
+/// pool, as the store counts them). Pools of unknown models or centres are skipped, and so are
+/// their busy accelerators, so every slice's `accelerators_in_use` is within its
+/// `accelerators` and the slices of one breakdown sum to the totals.
+pub fn city_totals(
+    centres: &[Centre],
+    pools: &[Pool],
+    busy: &HashMap<PoolId, u64>,
+    catalogue: &Catalogue,
+    regions: &Regions,
+    policy: &Policy,
+) -> CityTotals {
     let by_id: HashMap<&str, &Centre> = centres.iter().map(|c| (c.id.as_str(), c)).collect();
     let mut t = CityTotals { centres: centres.len() as u32, ..Default::default() };
     t.partner_centres = centres.iter().filter(|c| c.partner_status == PartnerStatus::Partner).count() as u32;
@@ -81,14 +98,17 @@ pub fn city_totals(centres: &[Centre], pools: &[Pool], catalogue: &Catalogue, re
             continue;
         }
         let n = pool.capacity() as u64;
+        let in_use = busy.get(&pool.id).copied().unwrap_or(0).min(n);
         let pflops = n as f64 * acc.fp16_tflops / 1000.0;
         let add = |map: &mut BTreeMap<String, ComputeSlice>, key: &str| {
             let s = map.entry(key.to_string()).or_default();
             s.pflops_fp16 += pflops;
             s.accelerators += n;
+            s.accelerators_in_use += in_use;
         };
         t.pools += 1;
         t.accelerators += n;
+        t.accelerators_in_use += in_use;
         t.open_compute_pflops_fp16 += pflops;
         if policy.high_performance_classes.contains(&acc.class) {
             hp += pflops;
@@ -145,7 +165,7 @@ pub fn scope_of(regions: &Regions, region: &str) -> &'static str {
 mod tests {
     use super::*;
     use crate::centre::CentreKind;
-    use crate::id::{CentreId, PoolId, ProviderId};
+    use crate::id::{CentreId, ProviderId};
 
     fn centre(n: u64, region: &str, status: PartnerStatus) -> Centre {
         Centre {
@@ -185,7 +205,12 @@ mod tests {
         let c = centre(3, "hz-xihu", PartnerStatus::Applicant);
         // 1000 H800 = 989 PFLOPS (NVIDIA); 1000 x 910B2 = 376 PFLOPS (domestic).
         let pools = [pool(&a, 1, "h800", 1000), pool(&b, 2, "ascend-910b2", 1000), pool(&c, 3, "h800", 1000)];
-        let t = city_totals(&[a, b, c], &pools, &cat, &regions, &Policy::default());
+        // 300 busy in a's pool, 50 in c's (not a partner: not counted), 2000 claimed in b's (capped at its 1000).
+        let busy = HashMap::from([(pools[0].id.clone(), 300), (pools[1].id.clone(), 2000), (pools[2].id.clone(), 50)]);
+        let t = city_totals(&[a, b, c], &pools, &busy, &cat, &regions, &Policy::default());
+        assert_eq!(t.accelerators_in_use, 1300);
+        assert_eq!(t.by_region.values().map(|s| s.accelerators_in_use).sum::<u64>(), t.accelerators_in_use);
+        assert_eq!(t.by_scope["hangzhou"].accelerators_in_use, 300);
         assert!((t.open_compute_pflops_fp16 - 1365.0).abs() < 1e-6, "{}", t.open_compute_pflops_fp16);
         assert!((t.high_performance_share - 1.0).abs() < 1e-9);
         assert!((t.domestic_share - 376.0 / 1365.0).abs() < 1e-9);
@@ -203,7 +228,7 @@ mod tests {
         let general = cat.all().iter().find(|a| a.class == AcceleratorClass::General).unwrap();
         let a = centre(1, "hz-binjiang", PartnerStatus::Partner);
         let pools = [pool(&a, 1, "h800", 10), pool(&a, 2, &general.model, 100)];
-        let t = city_totals(&[a], &pools, &cat, &regions, &Policy::default());
+        let t = city_totals(&[a], &pools, &HashMap::new(), &cat, &regions, &Policy::default());
         let expected = 9.89 / (9.89 + 100.0 * general.fp16_tflops / 1000.0);
         assert!((t.high_performance_share - expected).abs() < 1e-9);
     }

@@ -16,6 +16,7 @@
 //! - [`grade`]: GB 40879 grades and the city's rule for new data centres.
 //! - [`coverage`]: the share of data centres sending valid data, against 75%.
 //! - [`lifecycle`]: score, keep / retrofit / merge / retire, ranking.
+//! - [`merge`]: the merge rule: a named destination nearby with better PUE and spare capacity.
 //! - [`alert`]: PUE over threshold, silent meters, data-quality issues.
 //! - [`book`]: [`EnergyBook`] holds it all: `register`, `ingest`, `pue`, `annualised`, `kpis`,
 //!   `series`, `coverage`, `evaluate`, `alerts`, `quality`, `meters`, `rollup`.
@@ -44,6 +45,7 @@ pub mod csv;
 pub mod error;
 pub mod grade;
 pub mod lifecycle;
+pub mod merge;
 pub mod meter;
 pub mod pue;
 pub mod rollup;
@@ -61,6 +63,7 @@ pub use coverage::{CoverageReport, SilentCentre};
 pub use error::EnergyError;
 pub use grade::{Gb40879, Grading, PolicyCheck, PolicyOutcome};
 pub use lifecycle::{Assessment, Lifecycle, Reason, Recommendation};
+pub use merge::Load;
 pub use meter::{Category, Channel, Cooling, DataCentre, Meter, MeterId, MeterKind, MeterUnit, Reading, ReadingValue};
 pub use pue::{Kpis, NoValue, PueFigure, PueKind, SeriesPoint};
 pub use rollup::{Rollup, Step};

@@ -24,15 +24,19 @@
 //!
 //! 1. **Retire**: score below `retire_below_score` (35) and at least `retire_min_age_years` (10)
 //!    old: inefficient and near the end of its life.
-//! 2. **Merge**: utilisation known and below `merge_below_utilisation` (0.30): consolidate its
-//!    load into better data centres.
+//! 2. **Merge**: utilisation known and below `merge_below_utilisation` (0.30), and a named
+//!    destination nearby with better PUE and the spare capacity for its load (the rule and its
+//!    order are in [`crate::merge`]; the best-ranked data centre never merges). Without a
+//!    destination the low utilisation stays a reason (`no_merge_destination`) and the next rule
+//!    decides.
 //! 3. **Retrofit**: annualised PUE above `retrofit_above_pue` (1.30, the grade 2 bound and the
 //!    national target for new large data centres).
 //! 4. **Keep** otherwise.
 //!
 //! Every finding is listed as a reason with a stable code, whichever rule decided:
 //! `low_score`, `old`, `pue_fails_gb40879` (above the grade 3 limit), `pue_above_target`,
-//! `pue_unknown`, `low_utilisation`, `utilisation_unknown`, `poor_data_quality` (below 0.80),
+//! `pue_unknown`, `low_utilisation`, `no_merge_destination`, `utilisation_unknown`,
+//! `poor_data_quality` (below 0.80),
 //! `air_cooled` (advice with a retrofit), and `efficient` when a kept data centre has no other.
 //!
 //! # Ranking
@@ -41,7 +45,8 @@
 
 use crate::book::EnergyBook;
 use crate::error::EnergyError;
-use crate::grade::{GradeThresholds, Grading, PolicyCheck, grade, policy_check, reported};
+use crate::grade::{GradeThresholds, Grading, PolicyCheck, PolicyOutcome, grade, policy_check, reported};
+use crate::merge::{self, Candidate, Load};
 use crate::meter::Channel;
 use crate::meter::Cooling;
 use crate::pue::Kpis;
@@ -154,6 +159,9 @@ pub struct LifecycleInput {
     /// 0 to 1; `None` when no renewable generation is metered (scored as 0).
     pub renewable_share: Option<f64>,
     pub cooling: Cooling,
+    /// Where its load could go, decided by [`crate::merge::plan`]; `None` when nowhere.
+    #[serde(default)]
+    pub merge_into: Option<CentreId>,
 }
 
 /// Each component's 0..1 value; `None` when left out.
@@ -172,6 +180,8 @@ pub struct Lifecycle {
     pub score: f64,
     pub components: Components,
     pub recommendation: Recommendation,
+    /// The destination of a merge: a data centre nearby with better PUE and spare capacity.
+    pub merge_into: Option<CentreId>,
     pub reasons: Vec<Reason>,
 }
 
@@ -204,7 +214,8 @@ pub fn assess(input: &LifecycleInput, cfg: &LifecycleConfig, grades: &GradeThres
 
     let pue = input.annualised_pue.map(reported);
     let retire = score < cfg.retire_below_score && input.age_years >= cfg.retire_min_age_years;
-    let merge = input.utilisation.is_some_and(|u| u < cfg.merge_below_utilisation);
+    let low_utilisation = input.utilisation.is_some_and(|u| u < cfg.merge_below_utilisation);
+    let merge = low_utilisation && input.merge_into.is_some();
     let retrofit = pue.is_some_and(|p| p > cfg.retrofit_above_pue);
     let recommendation = if retire {
         Recommendation::Retire
@@ -234,14 +245,20 @@ pub fn assess(input: &LifecycleInput, cfg: &LifecycleConfig, grades: &GradeThres
     }
     match input.utilisation {
         None => reasons.push(reason("utilisation_unknown", "utilisation is not known to the platform; left out of the score".into())),
-        Some(u) if u < cfg.merge_below_utilisation => reasons.push(reason(
-            "low_utilisation",
-            format!(
-                "utilisation {:.0}% is below {:.0}%: its load could move to other centres",
-                u * 100.0,
-                cfg.merge_below_utilisation * 100.0
-            ),
-        )),
+        Some(u) if u < cfg.merge_below_utilisation => {
+            let low = format!("utilisation {:.0}% is below {:.0}%", u * 100.0, cfg.merge_below_utilisation * 100.0);
+            match &input.merge_into {
+                Some(to) => reasons.push(reason("low_utilisation", format!("{low}: its load fits in {to}"))),
+                None if retire => reasons.push(reason("low_utilisation", low)),
+                None => {
+                    reasons.push(reason("low_utilisation", low));
+                    reasons.push(reason(
+                        "no_merge_destination",
+                        "no data centre nearby with better PUE has spare capacity for its load".into(),
+                    ));
+                }
+            }
+        }
         Some(_) => {}
     }
     if input.data_quality < cfg.poor_data_quality_below {
@@ -262,7 +279,8 @@ pub fn assess(input: &LifecycleInput, cfg: &LifecycleConfig, grades: &GradeThres
             reason("efficient", format!("annualised PUE {p:.2} is at or below {:.2}; score {score:.1}", cfg.retrofit_above_pue)),
         );
     }
-    Lifecycle { score, components, recommendation, reasons }
+    let merge_into = if merge { input.merge_into.clone() } else { None };
+    Lifecycle { score, components, recommendation, merge_into, reasons }
 }
 
 /// One data centre's evaluation: the figures a regulator reads together.
@@ -288,23 +306,67 @@ pub fn rank(assessments: &mut [Assessment]) {
 
 impl EnergyBook {
     /// Evaluates every data centre at `now_ms` over the annualised window: KPIs, GB 40879 grade,
-    /// the new-data-centre rule and the lifecycle score, ranked best first. `utilisation` maps
-    /// data centres to their accelerator utilisation (0 to 1) from the scheduler; missing ones
-    /// are unknown.
-    pub fn evaluate(&self, now_ms: UnixMs, utilisation: &BTreeMap<CentreId, f64>) -> Vec<Assessment> {
-        let mut out: Vec<Assessment> =
-            self.centres.iter().map(|(id, state)| self.assess_state(id, state, now_ms, utilisation.get(id).copied())).collect();
+    /// the new-data-centre rule and the lifecycle score, ranked best first. `loads` maps data
+    /// centres to what the platform schedules there (utilisation, accelerators, area), for the
+    /// score and the merge rule; missing ones are unknown.
+    pub fn evaluate(&self, now_ms: UnixMs, loads: &BTreeMap<CentreId, Load>) -> Vec<Assessment> {
+        let c = &self.config;
+        let firsts: Vec<(Assessment, LifecycleInput)> =
+            self.centres.iter().map(|(id, state)| self.assess_state(id, state, now_ms, loads.get(id))).collect();
+        let candidates: Vec<Candidate<'_>> = firsts
+            .iter()
+            .map(|(a, input)| Candidate {
+                dc: &a.dc,
+                pue: input.annualised_pue,
+                score: a.lifecycle.score,
+                retiring: a.lifecycle.recommendation == Recommendation::Retire,
+                load: loads.get(&a.dc),
+            })
+            .collect();
+        let plan = merge::plan(&candidates, &c.lifecycle);
+        let mut out: Vec<Assessment> = firsts
+            .into_iter()
+            .map(|(mut a, mut input)| {
+                if let Some(to) = plan.get(&a.dc) {
+                    input.merge_into = Some(to.clone());
+                    a.lifecycle = assess(&input, &c.lifecycle, &c.grades);
+                }
+                a
+            })
+            .collect();
         rank(&mut out);
         out
     }
 
-    /// As [`EnergyBook::evaluate`] for one data centre, unranked (`rank` 0); `None` for an
-    /// unknown one.
-    pub fn evaluate_one(&self, dc: &CentreId, now_ms: UnixMs, utilisation: Option<f64>) -> Option<Assessment> {
-        self.centres.get(dc).map(|state| self.assess_state(dc, state, now_ms, utilisation))
+    /// As [`EnergyBook::evaluate`] for one data centre (ranked among all, since where an
+    /// under-used one could merge depends on the others); `None` for an unknown one.
+    pub fn evaluate_one(&self, dc: &CentreId, now_ms: UnixMs, loads: &BTreeMap<CentreId, Load>) -> Option<Assessment> {
+        self.centres.get(dc)?;
+        self.evaluate(now_ms, loads).into_iter().find(|a| &a.dc == dc)
     }
 
-    fn assess_state(&self, id: &CentreId, state: &crate::book::CentreState, now_ms: UnixMs, utilisation: Option<f64>) -> Assessment {
+    /// The new-data-centre rule for every data centre at `now_ms`, on its annualised PUE: the
+    /// one definition behind every "over the PUE limit" figure (the evaluation's `policy` is the
+    /// same check). Those failing it, by id, with their annualised PUE as reported.
+    pub fn over_new_dc_limit(&self, now_ms: UnixMs) -> Vec<(CentreId, f64)> {
+        let end = bucket_of(now_ms);
+        self.centres
+            .iter()
+            .filter_map(|(id, state)| {
+                let pue = state.pue_buckets(end - YEAR_BUCKETS, end, self.config.min_completeness).value;
+                let check = policy_check(&state.dc, pue, &self.config.policy, self.policy_since_ms);
+                (check.outcome == PolicyOutcome::Fail).then(|| (id.clone(), pue.map_or(0.0, reported)))
+            })
+            .collect()
+    }
+
+    fn assess_state(
+        &self,
+        id: &CentreId,
+        state: &crate::book::CentreState,
+        now_ms: UnixMs,
+        load: Option<&Load>,
+    ) -> (Assessment, LifecycleInput) {
         let c = &self.config;
         let end = bucket_of(now_ms);
         let (b0, b1) = (end - YEAR_BUCKETS, end);
@@ -316,19 +378,21 @@ impl EnergyBook {
         let completeness = state.completeness(Channel::Facility, from_ms, to_ms).min(state.completeness(Channel::It, from_ms, to_ms));
         let input = LifecycleInput {
             annualised_pue: pue,
-            utilisation: utilisation.map(|u| u.clamp(0.0, 1.0)),
+            utilisation: load.map(|l| l.utilisation.clamp(0.0, 1.0)),
             age_years: state.dc.age_years(now_ms),
             data_quality: acceptance * completeness,
             renewable_share: kpis.renewable_share,
             cooling: state.dc.cooling,
+            merge_into: None,
         };
-        Assessment {
+        let a = Assessment {
             dc: id.clone(),
             rank: 0,
             grading: grade(&state.dc, pue, &c.grades),
             policy: policy_check(&state.dc, pue, &c.policy, self.policy_since_ms),
             lifecycle: assess(&input, &c.lifecycle, &c.grades),
             kpis,
-        }
+        };
+        (a, input)
     }
 }

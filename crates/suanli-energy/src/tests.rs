@@ -621,7 +621,7 @@ fn input(
     renewable: Option<f64>,
     cooling: Cooling,
 ) -> LifecycleInput {
-    LifecycleInput { annualised_pue: pue, utilisation, age_years, data_quality, renewable_share: renewable, cooling }
+    LifecycleInput { annualised_pue: pue, utilisation, age_years, data_quality, renewable_share: renewable, cooling, merge_into: None }
 }
 
 fn reason_codes(l: &Lifecycle) -> Vec<&str> {
@@ -641,9 +641,14 @@ fn lifecycle_recommendations_with_hand_computed_scores() {
     assert_eq!((retrofit.score, retrofit.recommendation), (68.9, Recommendation::Retrofit));
     assert_eq!(reason_codes(&retrofit), ["pue_above_target", "air_cooled"]);
     // Merge: 0.4x0.9375 + 0.25x(0.1/0.7) + 0.15x(11/15) + 0.1 = 0.62071 -> 62.1.
-    let merge = assess(&input(Some(1.25), Some(0.1), 4.0, 1.0, None, Cooling::Liquid), &cfg, &g);
-    assert_eq!((merge.score, merge.recommendation), (62.1, Recommendation::Merge));
+    let under_used = input(Some(1.25), Some(0.1), 4.0, 1.0, None, Cooling::Liquid);
+    let merge = assess(&LifecycleInput { merge_into: Some(id(9)), ..under_used.clone() }, &cfg, &g);
+    assert_eq!((merge.score, merge.recommendation, merge.merge_into.clone()), (62.1, Recommendation::Merge, Some(id(9))));
     assert_eq!(reason_codes(&merge), ["low_utilisation"]);
+    // The same centre with nowhere to go is kept, and says why.
+    let stays = assess(&under_used, &cfg, &g);
+    assert_eq!((stays.score, stays.recommendation, stays.merge_into.clone()), (62.1, Recommendation::Keep, None));
+    assert_eq!(reason_codes(&stays), ["low_utilisation", "no_merge_destination"]);
     // Retire: 0.4x0.125 + 0.25x(0.2/0.7) + 0.15x(1/15) + 0.1x0.9 = 0.22143 -> 22.1.
     let retire = assess(&input(Some(1.9), Some(0.2), 14.0, 0.9, None, Cooling::Air), &cfg, &g);
     assert_eq!((retire.score, retire.recommendation), (22.1, Recommendation::Retire));
@@ -673,7 +678,8 @@ fn evaluate_ranks_centres_and_grades_them() {
         r.extend(counter("pdu", start, HOUR, 365 * 24, 0.0, 100.0));
         assert!(b.ingest(&id(n), now, &r).unwrap().rejected.is_empty());
     }
-    let util = BTreeMap::from([(id(1), 0.7), (id(2), 0.5), (id(3), 0.1)]);
+    let load = |utilisation: f64| Load { utilisation, accelerators: 1000, area: "hangzhou".into() };
+    let util = BTreeMap::from([(id(1), load(0.7)), (id(2), load(0.5)), (id(3), load(0.1))]);
     let a = b.evaluate(now, &util);
     assert_eq!(a.iter().map(|x| (x.dc.clone(), x.rank)).collect::<Vec<_>>(), [(id(1), 1), (id(3), 2), (id(2), 3)]);
     let by = |n| a.iter().find(|x| x.dc == id(n)).unwrap();
@@ -685,12 +691,39 @@ fn evaluate_ranks_centres_and_grades_them() {
     assert_eq!(by(2).lifecycle.recommendation, Recommendation::Retrofit);
     assert_eq!(by(3).grading.outcome, Gb40879::Grade2);
     assert_eq!(by(3).policy.outcome, PolicyOutcome::Pass);
-    assert_eq!(by(3).lifecycle.recommendation, Recommendation::Merge);
+    // Centre 3 is under-used, but centre 1 (better PUE) is full at 70% and centre 2's PUE is worse.
+    assert_eq!((by(3).lifecycle.recommendation, by(3).lifecycle.merge_into.clone()), (Recommendation::Keep, None));
+    assert_eq!(b.over_new_dc_limit(now), []);
+    // With room at centre 1, centre 3 merges into it, and only centre 3.
+    let roomy = BTreeMap::from([(id(1), load(0.5)), (id(2), load(0.5)), (id(3), load(0.1))]);
+    let merged = b.evaluate(now, &roomy);
+    let merging: Vec<_> = merged.iter().filter_map(|a| Some((a.dc.clone(), a.lifecycle.merge_into.clone()?))).collect();
+    assert_eq!(merging, [(id(3), id(1))]);
+    assert_eq!(merged.iter().find(|x| x.dc == id(3)).unwrap().lifecycle.recommendation, Recommendation::Merge);
+    assert_eq!(b.evaluate_one(&id(3), now, &roomy).unwrap().lifecycle.merge_into, Some(id(1)));
     assert_eq!(by(1).lifecycle.components.data_quality, 1.0);
     // Centre 1: PUE 1.18 -> 1; util 1; age (2020-06-01 to 2026-03-01) 5.75 y -> 1 - 5.75/15; quality 1; renewable 0.
     let age = b.data_centre(&id(1)).unwrap().age_years(now);
     let expected = 100.0 * (0.4 + 0.25 + 0.15 * (1.0 - age / 15.0) + 0.1);
     assert!((by(1).lifecycle.score - (expected * 10.0).round() / 10.0).abs() < 1e-9);
+}
+
+#[test]
+fn over_the_new_dc_limit_is_the_evaluations_failing_policy_check() {
+    let new = |n| DataCentre { commissioned_ms: parse_date("2024-01-01").unwrap(), ..centre(n) };
+    let mut b = book_with(vec![centre(1), new(2), new(3)]);
+    let start = t0();
+    let now = start + 365 * MS_PER_DAY;
+    // 1 is old at 1.40 (not subject), 2 new at 1.25 (at the limit fails), 3 new at 1.24.
+    for (n, facility) in [(1, 140.0), (2, 125.0), (3, 124.0)] {
+        let mut r = counter("main", start, HOUR, 365 * 24, 0.0, facility);
+        r.extend(counter("pdu", start, HOUR, 365 * 24, 0.0, 100.0));
+        assert!(b.ingest(&id(n), now, &r).unwrap().rejected.is_empty());
+    }
+    assert_eq!(b.over_new_dc_limit(now), [(id(2), 1.25)]);
+    let failing: Vec<CentreId> =
+        b.evaluate(now, &BTreeMap::new()).into_iter().filter(|a| a.policy.outcome == PolicyOutcome::Fail).map(|a| a.dc).collect();
+    assert_eq!(failing, [id(2)]);
 }
 
 // ---------------------------------------------------------------- alerts

@@ -488,10 +488,16 @@ pub struct CitySummary {
     pub centres: u32,
     pub partner_centres: u32,
     pub pools: u32,
+    /// Accelerators of the open compute (partner centres' pools).
     pub accelerators: u64,
+    /// Of `accelerators`, those running jobs now; `by_region`'s `accelerators_in_use` sum to it.
+    pub accelerators_in_use: u64,
     pub tenants: u32,
-    /// New data centres (commissioned on or after the policy's start) declaring PUE at or above the limit.
+    /// Ids of the new data centres (commissioned on or after the policy's start) whose measured
+    /// annualised PUE is at or over the limit: the energy evaluation's failing `policy` checks.
     pub new_centres_over_pue_limit: Vec<String>,
+    /// The same data centres, named, with their annualised PUE, worst first.
+    pub over_pue_limit: Vec<OverPueLimitOut>,
     pub jobs: JobCounts,
     pub by_region: BTreeMap<String, ComputeSlice>,
     pub by_scope: BTreeMap<String, ComputeSlice>,
@@ -499,6 +505,16 @@ pub struct CitySummary {
     pub by_class: BTreeMap<String, ComputeSlice>,
     /// This year's voucher programme: spent against its budget (absent if none is open).
     pub vouchers: Option<VoucherSummary>,
+}
+
+/// A new data centre over the PUE limit.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OverPueLimitOut {
+    pub id: String,
+    pub name: String,
+    pub name_en: String,
+    /// Measured over the last year, rounded to two decimals as reported.
+    pub annualised_pue: f64,
 }
 
 /// The voucher programme's money, for the city summary. Yuan strings.

@@ -17,10 +17,11 @@ use std::sync::Arc;
 use suanli_core::centre::Centre;
 use suanli_core::error::ErrorCode;
 use suanli_core::id::{AuditId, CentreId, ProviderId};
+use suanli_core::region::Regions;
 use suanli_core::time::UnixMs;
 use suanli_dispatch::ids::Ids;
 use suanli_energy::{
-    Category, Cooling, DataCentre, EnergyBook, EnergyConfig, EnergyError, IngestReport, Meter, MeterId, MeterKind, MeterUnit, Reading,
+    Category, Cooling, DataCentre, EnergyBook, EnergyConfig, EnergyError, IngestReport, Load, Meter, MeterId, MeterKind, MeterUnit, Reading,
 };
 use suanli_store::{Audit, Store};
 use tokio::sync::RwLock;
@@ -32,8 +33,8 @@ pub const FACILITY_METER: &str = "facility";
 /// The default IT meter of a centre (category 2, PDU output).
 pub const IT_METER: &str = "it";
 
-/// Utilisation per centre, and when it was computed.
-type Utilisation = (UnixMs, BTreeMap<CentreId, f64>);
+/// Each centre's load (utilisation, accelerators, area), and when it was computed.
+type Loads = (UnixMs, BTreeMap<CentreId, Load>);
 
 /// The book and the store it mirrors; cheap to clone.
 #[derive(Clone)]
@@ -45,8 +46,8 @@ pub struct EnergyService {
     stored: Arc<std::sync::Mutex<HashSet<CentreId>>>,
     /// The provider of every centre of the book (write permission is checked against it).
     owners: Arc<std::sync::RwLock<HashMap<CentreId, ProviderId>>>,
-    /// The last utilisation computed for pages, and when (it is reused for a minute).
-    recent_utilisation: Arc<std::sync::Mutex<Option<Utilisation>>>,
+    /// The last loads computed for pages, and when (they are reused for a minute).
+    recent_loads: Arc<std::sync::Mutex<Option<Loads>>>,
     /// The writer task's queue (see [`EnergyService::ingest_many`]).
     /// The writer's queue, bounded: when it is full, a batch is refused (429) before it is judged.
     writer: tokio::sync::mpsc::Sender<WriteJob>,
@@ -209,7 +210,7 @@ impl EnergyService {
             ids,
             stored: Arc::new(std::sync::Mutex::new(stored)),
             owners: Arc::new(std::sync::RwLock::new(owners)),
-            recent_utilisation: Arc::new(std::sync::Mutex::new(None)),
+            recent_loads: Arc::new(std::sync::Mutex::new(None)),
             replayed: Arc::new(std::sync::Mutex::new(replayed)),
         })
     }
@@ -222,7 +223,7 @@ impl EnergyService {
         *book = fresh;
         *self.stored.lock().unwrap_or_else(|e| e.into_inner()) = stored;
         *self.owners.write().unwrap_or_else(|e| e.into_inner()) = owners;
-        *self.recent_utilisation.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *self.recent_loads.lock().unwrap_or_else(|e| e.into_inner()) = None;
         *self.replayed.lock().unwrap_or_else(|e| e.into_inner()) = replayed;
         Ok(())
     }
@@ -276,7 +277,7 @@ impl EnergyService {
             }
             start = end;
         }
-        *self.recent_utilisation.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *self.recent_loads.lock().unwrap_or_else(|e| e.into_inner()) = None;
         taken
     }
 
@@ -598,16 +599,16 @@ impl EnergyService {
         Ok(dc)
     }
 
-    /// [`utilisation`] at about `now_ms`: computed at most once a minute (pages show it; the
-    /// lifecycle score it feeds moves over days).
-    pub async fn utilisation_recent(&self, now_ms: UnixMs) -> BTreeMap<CentreId, f64> {
-        if let Some((at, u)) = self.recent_utilisation.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
+    /// [`suanli_app::figures::loads`] at about `now_ms`: computed at most once a minute (pages
+    /// show them; the lifecycle score they feed moves over days).
+    pub async fn loads_recent(&self, regions: &Regions, now_ms: UnixMs) -> BTreeMap<CentreId, Load> {
+        if let Some((at, u)) = self.recent_loads.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
             && (0..60_000).contains(&(now_ms - at))
         {
             return u.clone();
         }
-        let u = utilisation(&self.store, now_ms).await.unwrap_or_default();
-        *self.recent_utilisation.lock().unwrap_or_else(|e| e.into_inner()) = Some((now_ms, u.clone()));
+        let u = suanli_app::figures::loads(&self.store, regions, now_ms).await.unwrap_or_default();
+        *self.recent_loads.lock().unwrap_or_else(|e| e.into_inner()) = Some((now_ms, u.clone()));
         u
     }
 
@@ -627,31 +628,6 @@ impl EnergyService {
         }
         out
     }
-}
-
-/// Utilisation per centre from the scheduler's record: accelerator-time its jobs ran over the
-/// last 30 days (or since the first job, if later) against its pools' capacity over that time.
-/// Empty (utilisation unknown) until the platform has started a job.
-pub async fn utilisation(store: &Store, now_ms: UnixMs) -> ApiResult<BTreeMap<CentreId, f64>> {
-    let from = now_ms - 30 * suanli_core::time::MS_PER_DAY;
-    let (first, busy) = store.busy_accelerator_ms(from, now_ms).await?;
-    let Some(first) = first.filter(|f| *f < now_ms) else {
-        return Ok(BTreeMap::new());
-    };
-    let from = first.max(from);
-    let span = (now_ms - from).max(1) as f64;
-    let mut capacity: HashMap<CentreId, f64> = HashMap::new();
-    for p in store.pools().await? {
-        *capacity.entry(p.centre_id.clone()).or_default() += p.capacity() as f64;
-    }
-    Ok(capacity
-        .into_iter()
-        .filter(|(_, cap)| *cap > 0.0)
-        .map(|(id, cap)| {
-            let ms = busy.iter().find(|(c, _)| *c == id).map_or(0, |(_, ms)| *ms) as f64;
-            (id, (ms / (cap * span)).clamp(0.0, 1.0))
-        })
-        .collect())
 }
 
 impl EnergyService {

@@ -61,6 +61,7 @@ const REPORT_COLUMNS: &[(&str, &str)] = &[
     ("policy", "policy.outcome"),
     ("score", "lifecycle.score"),
     ("recommendation", "lifecycle.recommendation"),
+    ("merge into", "lifecycle.merge_into_name"),
 ];
 
 const SILENT_COLUMNS: &[(&str, &str)] = &[("centre", "dc"), ("silent meters", "silent_meters"), ("unmetered", "unmetered")];

@@ -7,14 +7,8 @@ use crate::error::ApiResult;
 use crate::extract::Query;
 use axum::Json;
 use axum::extract::State;
-use suanli_core::centre::PartnerStatus;
-use suanli_core::city::city_totals;
 use suanli_core::job::JobState;
 use suanli_core::tenant::Role;
-use suanli_core::time::parse_date;
-
-/// The date the policy came into force (杭政办函〔2023〕55号): data centres commissioned on or after it are "new".
-pub const POLICY_START: &str = "2023-08-25";
 
 /// The city's totals against the policy's targets.
 #[utoipa::path(get, path = "/api/v1/city/summary", tag = "city", security(("bearer" = [])),
@@ -24,9 +18,7 @@ pub async fn summary(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<Ci
 }
 
 pub async fn city_summary(s: &AppState) -> ApiResult<CitySummary> {
-    let centres = s.store.centres(None).await?;
-    let pools = s.store.pools().await?;
-    let t = city_totals(&centres, &pools, &s.catalogue, &s.regions, &s.policy);
+    let (centres, t) = suanli_app::figures::compute(&s.store, &s.catalogue, &s.regions, &s.policy).await?;
     let mut jobs = JobCounts::default();
     for (state, n) in s.store.job_counts().await? {
         match state {
@@ -38,14 +30,11 @@ pub async fn city_summary(s: &AppState) -> ApiResult<CitySummary> {
             JobState::Cancelled => jobs.cancelled = n,
         }
     }
-    let start = parse_date(POLICY_START)?;
-    let new_over: Vec<String> = centres
-        .iter()
-        .filter(|c| {
-            c.partner_status != PartnerStatus::Suspended && c.commissioned_ms >= start && c.declared_pue >= s.policy.new_dc_pue_limit
-        })
-        .map(|c| c.id.to_string())
-        .collect();
+    s.energy.sync_centres().await?;
+    let over = {
+        let book = s.energy.book.read().await;
+        suanli_app::figures::over_pue_limit(&book, s.ids.now_ms(), &centres)
+    };
     Ok(CitySummary {
         open_compute_pflops_fp16: round(t.open_compute_pflops_fp16, 3),
         high_performance_share: round(t.high_performance_share, 4),
@@ -62,8 +51,13 @@ pub async fn city_summary(s: &AppState) -> ApiResult<CitySummary> {
         partner_centres: t.partner_centres,
         pools: t.pools,
         accelerators: t.accelerators,
+        accelerators_in_use: t.accelerators_in_use,
         tenants: s.store.tenants().await?.len() as u32,
-        new_centres_over_pue_limit: new_over,
+        new_centres_over_pue_limit: over.iter().map(|o| o.id.to_string()).collect(),
+        over_pue_limit: over
+            .into_iter()
+            .map(|o| OverPueLimitOut { id: o.id.to_string(), name: o.name, name_en: o.name_en, annualised_pue: o.annualised_pue })
+            .collect(),
         jobs,
         by_region: t.by_region,
         by_scope: t.by_scope,

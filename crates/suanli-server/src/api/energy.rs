@@ -592,8 +592,9 @@ pub async fn coverage(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<V
 }
 
 /// Lifecycle evaluation of every data centre over the annualised window: KPIs, GB 40879 grade,
-/// the new-data-centre PUE rule, score and recommendation (keep, retrofit, merge, retire),
-/// ranked; with each centre's name and its interim PUE over the last 30 days (`recent_pue`).
+/// the new-data-centre PUE rule, score and recommendation (keep, retrofit, merge into a named
+/// destination, retire), ranked; with each centre's name and its interim PUE over the last 30
+/// days (`recent_pue`).
 #[utoipa::path(get, path = "/api/v1/energy/evaluation", tag = "energy", security(("bearer" = [])), params(EvaluationQuery),
     responses((status = 200, body = Object)))]
 pub async fn evaluation(State(s): State<AppState>, _c: Caller, Query(q): Query<EvaluationQuery>) -> ApiResult<Json<Value>> {
@@ -605,14 +606,16 @@ pub async fn evaluation(State(s): State<AppState>, _c: Caller, Query(q): Query<E
         None => now,
     };
     let names: BTreeMap<String, String> = centres.into_iter().map(|c| (c.id.to_string(), c.name_en)).collect();
-    let util = crate::energy::utilisation(&s.store, at).await?;
+    let loads = suanli_app::figures::loads(&s.store, &s.regions, at).await?;
     let book = s.energy.book.read().await;
-    let assessments = book.evaluate(at, &util);
+    let assessments = book.evaluate(at, &loads);
     let mut list = serde_json::to_value(&assessments).map_err(|e| ApiError::Internal(e.to_string()))?;
     if let Some(items) = list.as_array_mut() {
         for a in items {
             let name = a["dc"].as_str().and_then(|id| names.get(id)).cloned();
             a["name"] = json!(name);
+            let into = a["lifecycle"]["merge_into"].as_str().and_then(|id| names.get(id)).cloned();
+            a["lifecycle"]["merge_into_name"] = json!(into);
             // The annualised PUE needs a year of data: show the last 30 days' interim PUE beside it.
             let recent =
                 a["dc"].as_str().and_then(|id| CentreId::parse(id).ok()).and_then(|id| book.pue(&id, at - 30 * MS_PER_DAY, at).ok());

@@ -1,42 +1,6 @@
-//! The energy page: monitoring coverage and the city's data centres ranked by annualised PUE against GB 40879 and the policy's 1.25, with the lifecycle recommendation.
+//! The energy page: monitoring coverage against its target, the new data centres over the PUE limit (named and linked, the same list as the overview's and the API's), the city's data centres' annualised PUE against the limit, and the lifecycle ranking with each recommendation (a merge names its destination).
 
 use super::*;
-
-/// Horizontal PUE bars against the GB 40879 thresholds and the policy's 1.25.
-fn pue_chart(lang: Lang, rows: &[(String, f64)]) -> String {
-    let (w, row_h, left) = (640.0, 24.0, 250.0);
-    let h = row_h * rows.len() as f64 + 30.0;
-    let x = |pue: f64| left + (pue - 1.0).clamp(0.0, 0.8) / 0.8 * (w - left - 50.0);
-    let mut svg = format!(
-        r#"<svg viewBox="0 0 {w} {h}" width="100%" role="img" aria-labelledby="pue-t"><title id="pue-t">{}</title>"#,
-        lang.t("年化 PUE（虚线：1.25 新建限值）", "Annualised PUE (dashed: the 1.25 limit for new data centres)")
-    );
-    for (i, (name, pue)) in rows.iter().enumerate() {
-        let y = 5.0 + i as f64 * row_h;
-        let colour = if *pue <= 1.20 {
-            "#067647"
-        } else if *pue <= 1.30 {
-            "#2e6fdb"
-        } else if *pue <= 1.50 {
-            "#b54708"
-        } else {
-            "#b42318"
-        };
-        let _ = write!(
-            svg,
-            r#"<text x="{tx}" y="{ty}" text-anchor="end">{n}</text><rect x="{left}" y="{y}" width="{bw:.1}" height="{bh}" fill="{colour}"/><text x="{vx:.1}" y="{ty}">{pue:.2}</text>"#,
-            tx = left - 6.0,
-            ty = y + 15.0,
-            n = esc(name),
-            bw = x(*pue) - left,
-            bh = row_h - 7.0,
-            vx = x(*pue) + 4.0,
-        );
-    }
-    let _ =
-        write!(svg, r##"<line x1="{lx:.1}" x2="{lx:.1}" y1="0" y2="{h}" stroke="#1a1a1a" stroke-dasharray="4 3"/></svg>"##, lx = x(1.25));
-    chart(&svg)
-}
 
 /// `GET /energy`: monitoring coverage, and the city's data centres ranked with annualised PUE,
 /// GB 40879 grade, the new-data-centre rule and the lifecycle recommendation.
@@ -53,18 +17,21 @@ pub async fn energy_page(State(s): State<AppState>, Query(q): Query<LangQuery>, 
         }
     };
     let now = s.ids.now_ms();
-    let util = s.energy.utilisation_recent(now).await;
-    let (coverage, assessments) = {
+    let loads = s.energy.loads_recent(&s.regions, now).await;
+    let (coverage, assessments, over) = {
         let book = s.energy.book.read().await;
-        (book.coverage(now), book.evaluate(now, &util))
+        (book.coverage(now), book.evaluate(now, &loads), suanli_app::figures::over_pue_limit(&book, now, &centres))
     };
+    let utilisation: BTreeMap<String, f64> = loads.iter().map(|(id, l)| (id.to_string(), l.utilisation)).collect();
     let names: BTreeMap<String, String> = centres.iter().map(|c| (c.id.to_string(), lang.name(&c.name, &c.name_en).to_string())).collect();
     let mut body = format!("<h1>{}</h1>", lang.t("数据中心能耗监测", "Data-centre energy monitoring"));
+    let met = coverage.coverage >= coverage.target;
     let _ = write!(
         body,
-        r#"<section class="tiles"><div class="tile"><div class="t">{}</div><div class="v">{:.1}%</div><progress value="{:.3}" max="1" aria-label="coverage">{:.1}%</progress><div class="t">{} {}/{} · {} ≥ {:.0}%</div></div></section>"#,
+        r#"<section class="tiles"><div class="tile"><div class="t">{}</div><div class="v">{:.1}% {}</div><progress value="{:.3}" max="1" aria-label="coverage">{:.1}%</progress><div class="t">{} {}/{} · {} ≥ {:.0}%</div></div>"#,
         lang.t("监测覆盖率（24 小时内有有效数据）", "Monitoring coverage (valid data in the last 24 h)"),
         coverage.coverage * 100.0,
+        super::target_badge(lang, met),
         coverage.coverage,
         coverage.coverage * 100.0,
         lang.t("已监测", "monitored"),
@@ -73,43 +40,75 @@ pub async fn energy_page(State(s): State<AppState>, Query(q): Query<LangQuery>, 
         lang.t("目标", "target"),
         coverage.target * 100.0,
     );
+    body.push_str(&super::pue_limit_tile(lang, &over, s.policy.new_dc_pue_limit));
+    body.push_str("</section>");
+    body.push_str(&super::over_limit_list(lang, &over));
     let rows: Vec<serde_json::Value> = assessments.iter().filter_map(|a| serde_json::to_value(a).ok()).collect();
-    let chart: Vec<(String, f64)> = rows
+    let mut bars: Vec<charts::PueBar> = assessments
         .iter()
         .filter_map(|a| {
-            let id = path(a, "dc").as_str()?;
-            Some((names.get(id).cloned().unwrap_or_else(|| id.to_string()), path(a, "kpis.pue.value").as_f64()?))
+            Some(charts::PueBar {
+                id: a.dc.to_string(),
+                name: names.get(a.dc.as_str()).cloned().unwrap_or_else(|| a.dc.to_string()),
+                pue: a.kpis.pue.value.map(suanli_energy::grade::reported)?,
+                fails_rule: a.policy.outcome == suanli_energy::PolicyOutcome::Fail,
+            })
         })
         .collect();
-    if !chart.is_empty() {
-        let _ = write!(body, "<h2>{}</h2>", lang.t("年化 PUE", "Annualised PUE"));
-        body.push_str(&pue_chart(lang, &chart));
+    bars.sort_by(|a, b| a.pue.total_cmp(&b.pue).then_with(|| a.name.cmp(&b.name)));
+    if !bars.is_empty() {
+        let title = lang.t("年化 PUE（近一年实测）", "Annualised PUE (measured over the last year)");
+        let _ = write!(body, "<h2>{}</h2>", esc(title));
+        body.push_str(&charts::pue_bars(lang, "pue", title, &bars, s.policy.new_dc_pue_limit));
     }
     body.push_str(&format!("<h2>{}</h2>", esc(lang.t("全生命周期评价排名", "Lifecycle evaluation ranking"))));
-    body.push_str(&thead(&[
-        "#",
-        lang.t("数据中心", "Data centre"),
-        "PUE",
-        "GB 40879",
-        lang.t("新建限值 1.25", "New-DC limit 1.25"),
-        lang.t("得分", "Score"),
-        lang.t("建议", "Recommendation"),
-    ]));
+    body.push_str(&thead_id(
+        "ranking",
+        &[
+            "#",
+            lang.t("数据中心", "Data centre"),
+            "PUE",
+            "GB 40879",
+            lang.t("新建限值 1.25", "New-DC limit 1.25"),
+            lang.t("使用率", "Utilisation"),
+            lang.t("得分", "Score"),
+            lang.t("建议", "Recommendation"),
+        ],
+    ));
     for a in &rows {
         let id = path(a, "dc").as_str().unwrap_or("");
-        let rec = path(a, "lifecycle.recommendation").as_str().unwrap_or("-");
+        let policy = path(a, "policy.outcome").as_str().unwrap_or("-");
         let _ = write!(
             body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td></tr>",
+            r#"<tr data-dc="{id}" data-policy="{policy}"><td>{}</td><td><a href="/centres/{id}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td></tr>"#,
             path(a, "rank"),
             esc(names.get(id).map_or(id, String::as_str)),
             path(a, "kpis.pue.value").as_f64().map_or("-".to_string(), |p| format!("{p:.2}")),
             state_name(lang, path(a, "grading.outcome").as_str().unwrap_or("-")),
-            state_name(lang, path(a, "policy.outcome").as_str().unwrap_or("-")),
+            state_name(lang, policy),
+            utilisation.get(id).map_or("-".to_string(), |u| format!("{:.0}%", u * 100.0)),
             path(a, "lifecycle.score").as_f64().unwrap_or(0.0),
-            state_name(lang, rec),
+            recommendation(lang, a, &names),
+            id = esc(id),
         );
     }
     body.push_str("</tbody></table></div>");
+    let _ = write!(
+        body,
+        "<p class=\"t\">{}</p>",
+        lang.t(
+            "整合：使用率低于 30%，且同一地区有 PUE 更低、容量足以承接其负载的数据中心；最优的数据中心不会被建议整合。",
+            "Merge: utilisation under 30%, and a data centre in the same area with lower PUE has the spare capacity for its load; the best data centre is never recommended to merge."
+        )
+    );
     with_cookie(Html(page(lang, lang.t("能耗监测", "Energy"), Some(&c), &body)).into_response(), set)
+}
+
+/// A recommendation in words; a merge names and links its destination.
+pub(super) fn recommendation(lang: Lang, a: &serde_json::Value, names: &BTreeMap<String, String>) -> String {
+    let rec = state_name(lang, path(a, "lifecycle.recommendation").as_str().unwrap_or("-"));
+    match path(a, "lifecycle.merge_into").as_str() {
+        Some(to) => format!(r#"{rec} → <a href="/centres/{id}">{}</a>"#, esc(names.get(to).map_or(to, String::as_str)), id = esc(to)),
+        None => rec,
+    }
 }

@@ -1,31 +1,23 @@
 //! Page sections drawn from what the platform recorded: voucher spending over time by enterprise and provider, a tenant's bills, utilisation, the PUE distribution and recent alerts.
 
+use super::charts::{AMBER, Formats, GREEN, Key, Line, RED, Scale, legend, time_lines};
 use super::{Lang, esc, thead};
 use crate::AppState;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use suanli_core::id::{CentreId, TenantId};
 use suanli_core::time::MS_PER_DAY;
-use suanli_sim::svg::{Series, line_chart};
 
 const HOUR: i64 = 3_600_000;
 
 /// A bucket size that cuts `span_ms` into at most about 30 steps: minutes, hours or days.
-fn step_for(span_ms: i64) -> (i64, &'static str, &'static str) {
+fn step_for(span_ms: i64) -> i64 {
     if span_ms <= 6 * HOUR {
-        (((span_ms / 30).max(60_000) / 60_000) * 60_000, "分钟（相对现在）", "minutes (relative to now)")
+        ((span_ms / 30).max(60_000) / 60_000) * 60_000
     } else if span_ms <= 4 * MS_PER_DAY {
-        ((span_ms / 30 / HOUR).max(1) * HOUR, "小时（相对现在）", "hours (relative to now)")
+        (span_ms / 30 / HOUR).max(1) * HOUR
     } else {
-        ((span_ms / 30 / MS_PER_DAY).max(1) * MS_PER_DAY, "天（相对现在）", "days (relative to now)")
-    }
-}
-
-fn unit_ms(label_en: &str) -> f64 {
-    match label_en {
-        l if l.starts_with("minutes") => 60_000.0,
-        l if l.starts_with("hours") => HOUR as f64,
-        _ => MS_PER_DAY as f64,
+        (span_ms / 30 / MS_PER_DAY).max(1) * MS_PER_DAY
     }
 }
 
@@ -52,7 +44,7 @@ pub async fn spending(s: &AppState, lang: Lang) -> String {
         );
     };
     let span = (now - first).max(60_000);
-    let (step, zh_x, en_x) = step_for(span);
+    let step = step_for(span);
     let rows = s.store.voucher_spending(first, step).await.unwrap_or_default();
     let mut by_tenant: HashMap<TenantId, i64> = HashMap::new();
     let mut by_provider: HashMap<String, i64> = HashMap::new();
@@ -66,28 +58,33 @@ pub async fn spending(s: &AppState, lang: Lang) -> String {
     let providers = provider_names(s, lang).await;
     let mut top: Vec<(&String, &i64)> = by_provider.iter().collect();
     top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    let x_unit = unit_ms(en_x);
     let cumulative = |filter: Option<&str>| {
         let mut acc = 0i64;
-        let mut pts = vec![((first - now) as f64 / x_unit, 0.0)];
+        let mut pts = vec![(first, 0.0)];
         for (at, m) in &per_bucket {
             acc += m.iter().filter(|(p, _)| filter.is_none_or(|f| f == p.as_str())).map(|(_, f)| f).sum::<i64>();
-            pts.push((((at + step).min(now) - now) as f64 / x_unit, acc as f64 / 100.0));
+            pts.push(((at + step).min(now), acc as f64 / 100.0));
         }
         pts
     };
-    let mut series = vec![Series { name: lang.t("合计", "Total").to_string(), points: cumulative(None) }];
+    let mut series = vec![Line { name: lang.t("合计", "Total").to_string(), points: cumulative(None) }];
     for (p, _) in top.iter().take(3) {
-        series.push(Series { name: providers.get(*p).cloned().unwrap_or_else(|| (*p).clone()), points: cumulative(Some(p.as_str())) });
+        series.push(Line { name: providers.get(*p).cloned().unwrap_or_else(|| (*p).clone()), points: cumulative(Some(p.as_str())) });
     }
     let mut out = format!("<h2>{}</h2>", lang.t("算力券使用趋势（累计，元）", "Voucher spending over time (cumulative, yuan)"));
-    out.push_str(&super::chart(&line_chart(
+    out.push_str(&time_lines(
+        lang,
+        "spending",
         lang.t("算力券累计使用", "Cumulative voucher spending"),
-        lang.t(zh_x, en_x),
         lang.t("元", "yuan"),
         &series,
-        false,
-    )));
+        Scale::FromZero,
+        None,
+        Formats {
+            tick: &|v| if v.fract().abs() < 1e-9 { super::labels::group(v) } else { format!("{v:.2}") },
+            value: &|v| lang.fen(suanli_core::money::Fen((v * 100.0).round() as i64)),
+        },
+    ));
     let mut tenants: Vec<(String, i64)> = Vec::with_capacity(by_tenant.len());
     for (t, fen) in by_tenant {
         let name = s.store.tenant(&t).await.ok().flatten().map_or_else(|| t.to_string(), |x| x.name);
@@ -185,16 +182,16 @@ pub async fn pue_distribution(s: &AppState, lang: Lang) -> String {
     for (i, ((label, lo, _), n)) in bands.iter().zip(&counts).enumerate() {
         let y = 5.0 + i as f64 * row_h;
         let colour = if *lo < 1.25 {
-            "#067647"
+            GREEN
         } else if *lo < 1.5 {
-            "#b54708"
+            AMBER
         } else {
-            "#b42318"
+            RED
         };
         let bw = (w - left - 60.0) * *n as f64 / max;
         let _ = write!(
             svg,
-            r#"<text x="{tx}" y="{ty}" text-anchor="end">{label}</text><rect x="{left}" y="{y}" width="{bw:.1}" height="{bh}" fill="{colour}"/><text x="{vx:.1}" y="{ty}">{n}</text>"#,
+            r#"<text x="{tx}" y="{ty}" text-anchor="end">{label}</text><rect x="{left}" y="{y}" width="{bw:.1}" height="{bh}" fill="{colour}"><title>PUE {label}: {n}</title></rect><text x="{vx:.1}" y="{ty}">{n}</text>"#,
             tx = left - 6.0,
             ty = y + 16.0,
             bh = row_h - 8.0,
@@ -202,7 +199,12 @@ pub async fn pue_distribution(s: &AppState, lang: Lang) -> String {
         );
     }
     svg.push_str("</svg>");
-    format!("<h2>{}</h2>{}", esc(title), super::chart(&svg))
+    let keys = [
+        Key::Swatch(GREEN, lang.t("低于 1.25（新建数据中心限值）", "below 1.25 (the limit for new data centres)").to_string()),
+        Key::Swatch(AMBER, lang.t("1.25 至 1.50", "1.25 to 1.50").to_string()),
+        Key::Swatch(RED, lang.t("1.50 及以上（GB 40879 3 级限值以上）", "1.50 and above (over the GB 40879 grade 3 limit)").to_string()),
+    ];
+    format!("<h2>{}</h2>{}{}", esc(title), super::chart(&svg), legend(&keys))
 }
 
 /// The most severe energy alerts now (at most `limit`), with centre names.
@@ -238,15 +240,13 @@ pub async fn recent_alerts(s: &AppState, lang: Lang, limit: usize) -> String {
     out
 }
 
-/// A centre's share of busy accelerators per step over the last 24 hours, from its jobs.
+/// A centre's share of busy accelerators, hour by hour over the last 24 hours (Beijing time), from its jobs.
 pub async fn centre_utilisation(s: &AppState, lang: Lang, centre: &CentreId, capacity: u32) -> String {
     let now = s.ids.now_ms();
     let f = suanli_store::JobFilter { centre_id: Some(centre.clone()), limit: 1000, ..Default::default() };
     let jobs = s.store.jobs(&f).await.unwrap_or_default();
-    let first = jobs.iter().filter_map(|j| j.started_ms).min().unwrap_or(now).max(now - MS_PER_DAY);
-    let span = (now - first).max(60_000);
-    let (step, zh_x, en_x) = step_for(span);
-    let x_unit = unit_ms(en_x);
+    let span = MS_PER_DAY;
+    let step = step_for(span);
     let mut pts = Vec::new();
     let mut t = now - (span / step + 1) * step;
     while t < now {
@@ -260,14 +260,15 @@ pub async fn centre_utilisation(s: &AppState, lang: Lang, centre: &CentreId, cap
             })
             .sum();
         let share = if capacity == 0 { 0.0 } else { busy_ms as f64 / ((end - t) as f64 * capacity as f64) * 100.0 };
-        pts.push(((end - now) as f64 / x_unit, share.min(100.0)));
+        pts.push((end, share.min(100.0)));
         t = end;
     }
     let title = lang.t("加速卡使用率（%）", "Accelerators in use (%)");
+    let line = super::charts::Line { name: lang.t("使用率", "In use").to_string(), points: pts };
     format!(
         "<h2>{}</h2>{}",
         lang.t("使用率变化", "Utilisation over time"),
-        super::chart(&line_chart(title, lang.t(zh_x, en_x), "%", &[Series { name: title.to_string(), points: pts }], false))
+        time_lines(lang, "utilisation", title, "%", &[line], Scale::Fixed(0.0, 100.0), None, Formats::same(&|v| format!("{v:.0}%")))
     )
 }
 

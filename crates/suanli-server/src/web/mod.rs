@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use suanli_core::city::ComputeSlice;
 
+mod charts;
 mod data;
 mod energy;
 mod incentives;
@@ -209,6 +210,9 @@ main{max-width:72rem;margin:0 auto;padding:1rem}h1{font-size:1.4rem}h2{font-size
 .tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));gap:.8rem}\
 .tile{background:#fff;border:1px solid #d0d5dd;border-radius:8px;padding:.8rem}.tile .v{font-size:1.5rem;font-weight:700}\
 .tile .t{color:#475467;font-size:.9rem}progress{width:100%;height:.8rem}.ok{color:#067647}.warn{color:#b54708}\
+.badge{display:inline-block;font-size:.85rem;font-weight:600;padding:.05rem .45rem;border-radius:.7rem;vertical-align:middle}.badge.ok{background:#e7f6ec}.badge.no{background:#fdecea;color:#b42318}\
+.legend{list-style:none;padding:0;margin:.4rem 0;display:flex;flex-wrap:wrap;gap:.3rem 1.1rem;font-size:.9rem}.legend .sw{display:inline-block;width:1rem;height:.75rem;margin-right:.35rem;vertical-align:middle}\
+.legend .ln{display:inline-block;width:1.5rem;border-top:2px dashed #1a1a1a;margin-right:.35rem;vertical-align:middle}\
 table{border-collapse:collapse;width:100%;background:#fff}th,td{border:1px solid #d0d5dd;padding:.35rem .5rem;text-align:left}\
 svg text{font-size:12px;fill:#1a1a1a}svg{max-width:100%;height:auto}.chart{overflow-x:auto;max-width:100%}.chart svg{min-width:640px}fieldset{min-width:0}select{max-width:100%}label{display:block;margin:.6rem 0 .2rem}label.inline{display:inline;margin-left:.3rem}\
 input{padding:.4rem;width:100%;max-width:32rem;box-sizing:border-box}input[type=radio]{width:auto}.scroll{overflow-x:auto;max-width:100%}\
@@ -303,13 +307,14 @@ fn bars(id: &str, title: &str, slices: &BTreeMap<String, ComputeSlice>, label: i
         let bw = (w - left - 80.0) * v.pflops_fp16 / max;
         let _ = write!(
             svg,
-            r##"<text x="{tx}" y="{ty}" text-anchor="end">{name}</text><rect x="{left}" y="{y}" width="{bw:.1}" height="{bh}" fill="#2e6fdb"/><text x="{vx:.1}" y="{ty}">{val:.1}</text>"##,
+            r##"<text x="{tx}" y="{ty}" text-anchor="end">{name}</text><rect x="{left}" y="{y}" width="{bw:.1}" height="{bh}" fill="#2e6fdb"><title>{name}: {val:.1} PFLOPS · {n}</title></rect><text x="{vx:.1}" y="{ty}">{val:.1}</text>"##,
             tx = left - 6.0,
             ty = y + 16.0,
             name = esc(&label(k)),
             bh = row_h - 8.0,
             vx = left + bw + 4.0,
             val = v.pflops_fp16,
+            n = v.accelerators,
         );
     }
     svg.push_str("</svg>");
@@ -332,18 +337,20 @@ pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
     let mut body = String::new();
     let _ = write!(body, "<h1>{}</h1>", lang.t("城市算力总览", "City compute overview"));
     body.push_str(r#"<section class="tiles" aria-label="KPI">"#);
-    let tile = |body: &mut String, title: &str, value: String, target: String, progress: Option<f64>| {
+    let tile = |body: &mut String, title: &str, value: String, target: String, progress: Option<f64>, met: Option<bool>| {
         let bar = progress.map_or(String::new(), |p| {
             format!(r#"<progress value="{:.3}" max="1" aria-label="{}">{}</progress>"#, p.clamp(0.0, 1.0), esc(title), pct(p))
         });
         let _ = write!(
             body,
-            r#"<div class="tile"><div class="t">{}</div><div class="v">{}</div>{bar}<div class="t">{}</div></div>"#,
+            r#"<div class="tile"><div class="t">{}</div><div class="v">{} {}</div>{bar}<div class="t">{}</div></div>"#,
             esc(title),
             esc(&value),
+            met.map_or(String::new(), |m| target_badge(lang, m)),
             esc(&target)
         );
     };
+    let compute_met = summary.open_compute_pflops_fp16 >= summary.targets.open_compute_pflops_fp16;
     tile(
         &mut body,
         lang.t("可开放算力 (FP16)", "Open compute (FP16)"),
@@ -355,6 +362,7 @@ pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
             pct(summary.open_compute_progress)
         ),
         Some(summary.open_compute_progress),
+        Some(compute_met),
     );
     tile(
         &mut body,
@@ -362,8 +370,16 @@ pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
         pct(summary.high_performance_share),
         format!("{} ≥ {}", lang.t("目标", "target"), pct(summary.targets.high_performance_share)),
         Some(summary.high_performance_share / summary.targets.high_performance_share.max(1e-9)),
+        Some(summary.high_performance_share >= summary.targets.high_performance_share),
     );
-    tile(&mut body, lang.t("国产算力占比", "Domestic share"), pct(summary.domestic_share), String::new(), Some(summary.domestic_share));
+    tile(
+        &mut body,
+        lang.t("国产算力占比", "Domestic share"),
+        pct(summary.domestic_share),
+        String::new(),
+        Some(summary.domestic_share),
+        None,
+    );
     if let Some(v) = &summary.vouchers {
         let spent: f64 = v.spent.parse().unwrap_or(0.0);
         let budget: f64 = v.budget.parse().unwrap_or(0.0);
@@ -373,6 +389,7 @@ pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
             lang.headline_yuan(spent),
             format!("{} {} · {} {}", lang.t("预算", "budget"), lang.headline_yuan(budget), v.enterprises, lang.t("家企业", "enterprises")),
             Some(v.spent_share),
+            None,
         );
     }
     tile(
@@ -381,19 +398,35 @@ pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
         format!("{} / {} / {}", summary.jobs.running, summary.jobs.pending + summary.jobs.placed, summary.jobs.succeeded),
         format!("{} {}", summary.jobs.failed, lang.t("失败", "failed")),
         None,
-    );
-    let (busy, total, _) = insight::busy_now(&s).await;
-    let util = if total == 0 { 0.0 } else { busy as f64 / total as f64 };
-    tile(&mut body, lang.t("加速卡使用率", "Accelerators in use"), pct(util), format!("{busy} / {total}"), Some(util));
-    let over = summary.new_centres_over_pue_limit.len();
-    tile(
-        &mut body,
-        lang.t("新建数据中心 PUE", "New data centres' PUE"),
-        format!("{over} {}", lang.t("个超标", "over the limit")),
-        format!("{} < {}", lang.t("限值", "limit"), summary.targets.new_dc_pue_limit),
         None,
     );
+    let (busy, total) = (summary.accelerators_in_use, summary.accelerators);
+    let util = if total == 0 { 0.0 } else { busy as f64 / total as f64 };
+    let _ = write!(
+        body,
+        r#"<div class="tile" id="accelerators-tile"><div class="t">{}</div><div class="v">{}</div><progress value="{:.3}" max="1" aria-label="{}">{}</progress><div class="t"><span id="acc-busy">{busy}</span> / <span id="acc-total">{total}</span> {}</div></div>"#,
+        lang.t("加速卡使用率（开放算力）", "Accelerators in use (open compute)"),
+        pct(util),
+        util,
+        lang.t("加速卡使用率", "Accelerators in use"),
+        pct(util),
+        lang.t("张卡在运行作业（合作中心）", "running jobs (partner centres)"),
+    );
+    let over: Vec<suanli_app::figures::OverPueLimit> = summary
+        .over_pue_limit
+        .iter()
+        .filter_map(|o| {
+            Some(suanli_app::figures::OverPueLimit {
+                id: suanli_core::id::CentreId::parse(&o.id).ok()?,
+                name: o.name.clone(),
+                name_en: o.name_en.clone(),
+                annualised_pue: o.annualised_pue,
+            })
+        })
+        .collect();
+    body.push_str(&pue_limit_tile(lang, &over, summary.targets.new_dc_pue_limit));
     body.push_str("</section>");
+    body.push_str(&over_limit_list(lang, &over));
     let _ = write!(body, "<h2>{}</h2>", lang.t("按区域的可开放算力 (PFLOPS)", "Open compute by region (PFLOPS)"));
     body.push_str(&bars("region", lang.t("按区域的可开放算力", "Open compute by region"), &summary.by_scope, |k| {
         labels::scope(lang, k)
@@ -404,15 +437,76 @@ pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
         body,
         "<h2>{}</h2>{}",
         lang.t("区县与地区", "Districts and regions"),
-        thead(&[lang.t("区域", "Region"), "PFLOPS", lang.t("加速卡", "Accelerators")])
+        thead_id("regions", &[lang.t("区域", "Region"), "PFLOPS", lang.t("加速卡", "Accelerators"), lang.t("使用中", "In use")])
     );
     for (k, v) in &summary.by_region {
-        let _ = write!(body, "<tr><td>{}</td><td>{:.1}</td><td>{}</td></tr>", region_name_html(&s, lang, k), v.pflops_fp16, v.accelerators);
+        let _ = write!(
+            body,
+            r#"<tr data-busy="{}" data-total="{}"><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td></tr>"#,
+            v.accelerators_in_use,
+            v.accelerators,
+            region_name_html(&s, lang, k),
+            v.pflops_fp16,
+            v.accelerators,
+            v.accelerators_in_use
+        );
     }
-    body.push_str("</tbody></table></div>");
+    let _ = write!(
+        body,
+        r#"</tbody><tfoot><tr id="regions-total"><th scope="row">{}</th><td>{:.1}</td><td>{}</td><td>{}</td></tr></tfoot></table></div>"#,
+        lang.t("合计", "Total"),
+        summary.open_compute_pflops_fp16,
+        summary.accelerators,
+        summary.accelerators_in_use
+    );
     body.push_str(&insight::pue_distribution(&s, lang).await);
     body.push_str(&insight::recent_alerts(&s, lang, 5).await);
     with_cookie(Html(page(lang, lang.t("城市算力总览", "City compute overview"), Some(&caller), &body)).into_response(), set)
+}
+
+/// A target's state in words: 达标 / 未达标 (met / not met).
+pub(crate) fn target_badge(lang: Lang, met: bool) -> String {
+    if met {
+        format!(r#"<span class="badge ok">{}</span>"#, lang.t("达标", "met"))
+    } else {
+        format!(r#"<span class="badge no">{}</span>"#, lang.t("未达标", "not met"))
+    }
+}
+
+/// The tile of new data centres over the PUE limit (the overview's and the energy page's).
+pub(crate) fn pue_limit_tile(lang: Lang, over: &[suanli_app::figures::OverPueLimit], limit: f64) -> String {
+    format!(
+        r##"<div class="tile" id="pue-tile"><div class="t">{}</div><div class="v"><a href="#pue-over"><span id="pue-over-count">{}</span> {}</a> {}</div><div class="t">{} &lt; {limit:.2} · {}</div></div>"##,
+        lang.t("新建数据中心 PUE", "New data centres' PUE"),
+        over.len(),
+        lang.t("个超标", "over the limit"),
+        target_badge(lang, over.is_empty()),
+        lang.t("限值", "limit"),
+        lang.t("近一年实测", "measured over the last year"),
+    )
+}
+
+/// The new data centres over the PUE limit, named and linked to their pages.
+pub(crate) fn over_limit_list(lang: Lang, over: &[suanli_app::figures::OverPueLimit]) -> String {
+    if over.is_empty() {
+        return format!(
+            r#"<p id="pue-over">{}</p>"#,
+            lang.t("没有新建数据中心超过 PUE 限值。", "No new data centre is over the PUE limit.")
+        );
+    }
+    let mut out = format!(r#"<p id="pue-over">{}："#, lang.t("超过 PUE 限值的新建数据中心", "New data centres over the PUE limit"));
+    for (i, o) in over.iter().enumerate() {
+        let _ = write!(
+            out,
+            r#"{}<a href="/centres/{id}" data-over="{id}">{}</a> ({:.2})"#,
+            if i == 0 { "" } else { lang.t("、", ", ") },
+            esc(lang.name(&o.name, &o.name_en)),
+            o.annualised_pue,
+            id = esc(o.id.as_str())
+        );
+    }
+    out.push_str("</p>");
+    out
 }
 
 /// A signed-in page, or the redirect to sign in.
@@ -593,11 +687,11 @@ async fn render_centre(s: &AppState, lang: Lang, c: &Caller, id: &str, top: &str
     let pools = s.store.pools_of(&ctr.id).await.unwrap_or_default();
     let running = s.store.busy_accelerators().await.unwrap_or_default();
     let now = s.ids.now_ms();
-    let util = s.energy.utilisation_recent(now).await;
+    let loads = s.energy.loads_recent(&s.regions, now).await;
     let (points, assessment) = {
         let book = s.energy.book.read().await;
         let points = book.series(&ctr.id, now - 30 * 86_400_000, now, suanli_energy::Step::Day).unwrap_or_default();
-        let a = book.evaluate_one(&ctr.id, now, util.get(&ctr.id).copied()).and_then(|a| serde_json::to_value(a).ok());
+        let a = book.evaluate_one(&ctr.id, now, &loads).and_then(|a| serde_json::to_value(a).ok());
         (points, a)
     };
     let name = lang.name(&ctr.name, &ctr.name_en);
@@ -649,18 +743,29 @@ async fn render_centre(s: &AppState, lang: Lang, c: &Caller, id: &str, top: &str
     }
     let capacity: u32 = pools.iter().map(|p| p.capacity()).sum();
     body.push_str(&insight::centre_utilisation(s, lang, &ctr.id, capacity).await);
-    let series = suanli_sim::svg::Series {
-        name: "PUE".into(),
-        points: points.iter().filter_map(|p| p.pue.map(|v| (((p.from_ms - now) as f64 / 86_400_000.0).round(), v))).collect(),
+    let daily = charts::Line {
+        name: lang.t("每日 PUE", "Daily PUE").to_string(),
+        points: points.iter().filter_map(|p| p.pue.map(|v| (p.from_ms, v))).collect(),
     };
+    let limit = charts::Limit { value: s.policy.new_dc_pue_limit, label: charts::limit_label(lang, s.policy.new_dc_pue_limit) };
     let _ = write!(body, "<h2>{}</h2>", lang.t("近 30 天每日 PUE", "Daily PUE, last 30 days"));
-    body.push_str(&chart(&suanli_sim::svg::line_chart(
+    body.push_str(&charts::time_lines(
+        lang,
+        "daily-pue",
         lang.t("每日 PUE", "Daily PUE"),
-        lang.t("天（相对今天）", "days (relative to today)"),
         "PUE",
-        &[series],
-        false,
-    )));
+        &[daily],
+        charts::Scale::Fit,
+        Some(&limit),
+        charts::Formats::same(&|v| format!("{v:.2}")),
+    ));
+    let mut names = BTreeMap::new();
+    if let Some(to) = assessment.as_ref().and_then(|a| path(a, "lifecycle.merge_into").as_str())
+        && let Ok(id) = suanli_core::id::CentreId::parse(to)
+        && let Ok(Some(dest)) = s.store.centre(&id).await
+    {
+        names.insert(to.to_string(), lang.name(&dest.name, &dest.name_en).to_string());
+    }
     if let Some(a) = assessment {
         let _ = write!(
             body,
@@ -672,7 +777,7 @@ async fn render_centre(s: &AppState, lang: Lang, c: &Caller, id: &str, top: &str
             lang.t("新建限值 1.25", "New-DC limit 1.25"),
             state_name(lang, path(&a, "policy.outcome").as_str().unwrap_or("-")),
             lang.t("建议", "Recommendation"),
-            state_name(lang, path(&a, "lifecycle.recommendation").as_str().unwrap_or("-")),
+            energy::recommendation(lang, &a, &names),
         );
     }
     Html(page(lang, name, Some(c), &body)).into_response()

@@ -55,11 +55,26 @@ impl TestServer {
         TestServer::seeded(state, dir, cfg.tick).await
     }
 
+    /// As [`TestServer::start`], with a year of hourly energy telemetry before the last week's, as
+    /// `serve --demo` seeds it: annualised PUE, the new-centre rule and lifecycle recommendations
+    /// have data.
+    pub async fn start_with_energy_year() -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = demo_config(dir.path());
+        let state = suanli_server::build_state(&cfg).await.unwrap();
+        TestServer::seeded_with(state, dir, cfg.tick, 365).await
+    }
+
     /// Seeds the demo city into a built state and serves it.
     async fn seeded(state: AppState, dir: TempDir, tick: Duration) -> TestServer {
+        TestServer::seeded_with(state, dir, tick, 0).await
+    }
+
+    /// As [`TestServer::seeded`], with `history_days` of hourly energy telemetry.
+    async fn seeded_with(state: AppState, dir: TempDir, tick: Duration, history_days: i64) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let (_, tokens) = suanli_server::demo::seed(&state, dir.path(), &url).await.unwrap();
+        let (_, tokens) = suanli_server::demo::seed_with_history(&state, dir.path(), &url, history_days).await.unwrap();
         TestServer::serve(state, listener, url, tokens.into_iter().collect(), dir, tick)
     }
 

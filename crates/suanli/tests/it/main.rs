@@ -7,6 +7,7 @@ mod data_sharing;
 mod e2e;
 mod energy;
 mod fair_share;
+mod figures;
 mod fuzz;
 mod gateway;
 mod gateway_keys;

@@ -1,0 +1,122 @@
+//! The city's headline figures, each defined once and shown alike by the overview, the energy page and the API: open compute with the accelerators in use (in all and by region), the new data centres over the PUE limit (named), and what the platform schedules at each centre (the lifecycle rule's load).
+
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use suanli_core::catalogue::Catalogue;
+use suanli_core::centre::Centre;
+use suanli_core::city::{CityTotals, Policy, city_totals};
+use suanli_core::id::{CentreId, PoolId};
+use suanli_core::region::{HOME_CITY, RegionKind, Regions};
+use suanli_core::time::{MS_PER_DAY, UnixMs};
+use suanli_energy::{EnergyBook, Load};
+use suanli_store::{Store, StoreError};
+
+/// Accelerators running jobs now, per pool, as the store records running jobs.
+pub async fn busy_by_pool(store: &Store) -> Result<HashMap<PoolId, u64>, StoreError> {
+    let mut busy: HashMap<PoolId, u64> = HashMap::new();
+    for (_, pool, n) in store.busy_accelerators().await? {
+        *busy.entry(pool).or_default() += n.max(0) as u64;
+    }
+    Ok(busy)
+}
+
+/// The registry's centres and the city's compute totals over them: open compute (partner
+/// centres' pools) and, of its accelerators, those in use now. The overview's tile, its region
+/// table and `GET /api/v1/city/summary` all read `accelerators_in_use` from here, so the regions
+/// sum to the tile.
+pub async fn compute(
+    store: &Store,
+    catalogue: &Catalogue,
+    regions: &Regions,
+    policy: &Policy,
+) -> Result<(Vec<Centre>, CityTotals), StoreError> {
+    let centres = store.centres(None).await?;
+    let pools = store.pools().await?;
+    let busy = busy_by_pool(store).await?;
+    let totals = city_totals(&centres, &pools, &busy, catalogue, regions, policy);
+    Ok((centres, totals))
+}
+
+/// A new data centre whose annualised PUE is at or over the limit, named for pages and the API.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OverPueLimit {
+    pub id: CentreId,
+    pub name: String,
+    pub name_en: String,
+    /// As reported: rounded to two decimals.
+    pub annualised_pue: f64,
+}
+
+/// The new data centres over the PUE limit at `now_ms`: the energy book's one rule
+/// ([`EnergyBook::over_new_dc_limit`], the same check as the evaluation's `policy`), named from
+/// the registry, worst first (ties by id).
+pub fn over_pue_limit(book: &EnergyBook, now_ms: UnixMs, centres: &[Centre]) -> Vec<OverPueLimit> {
+    let by_id: HashMap<&CentreId, &Centre> = centres.iter().map(|c| (&c.id, c)).collect();
+    let mut out: Vec<OverPueLimit> = book
+        .over_new_dc_limit(now_ms)
+        .into_iter()
+        .map(|(id, pue)| {
+            let (name, name_en) = by_id.get(&id).map_or_else(|| (id.to_string(), id.to_string()), |c| (c.name.clone(), c.name_en.clone()));
+            OverPueLimit { id, name, name_en, annualised_pue: pue }
+        })
+        .collect();
+    out.sort_by(|a, b| b.annualised_pue.total_cmp(&a.annualised_pue).then_with(|| a.id.cmp(&b.id)));
+    out
+}
+
+/// Which centres are near enough to take each other's load: Hangzhou for its districts, else
+/// the enclosing province (or the region itself when it has none).
+pub fn area(regions: &Regions, region: &str) -> String {
+    if regions.is_within(region, HOME_CITY) {
+        return HOME_CITY.to_string();
+    }
+    regions.enclosing(region, RegionKind::Province).map_or_else(|| region.to_string(), |r| r.id.clone())
+}
+
+/// What the platform schedules at each centre with pools, for the lifecycle score and its merge
+/// rule: utilisation (accelerator-time its jobs ran over the last 30 days, or since the first
+/// job if later, against its pools' capacity over that time), accelerators and area. Empty
+/// (utilisation unknown) until the platform has started a job.
+pub async fn loads(store: &Store, regions: &Regions, now_ms: UnixMs) -> Result<BTreeMap<CentreId, Load>, StoreError> {
+    let from = now_ms - 30 * MS_PER_DAY;
+    let (first, busy) = store.busy_accelerator_ms(from, now_ms).await?;
+    let Some(first) = first.filter(|f| *f < now_ms) else {
+        return Ok(BTreeMap::new());
+    };
+    let span = (now_ms - first.max(from)).max(1) as f64;
+    let mut capacity: HashMap<CentreId, u32> = HashMap::new();
+    for p in store.pools().await? {
+        *capacity.entry(p.centre_id.clone()).or_default() += p.capacity();
+    }
+    let busy: HashMap<&CentreId, i64> = busy.iter().map(|(c, ms)| (c, *ms)).collect();
+    let mut out = BTreeMap::new();
+    for centre in store.centres(None).await? {
+        let Some(&accelerators) = capacity.get(&centre.id).filter(|n| **n > 0) else { continue };
+        let ms = busy.get(&centre.id).copied().unwrap_or(0) as f64;
+        let utilisation = (ms / (f64::from(accelerators) * span)).clamp(0.0, 1.0);
+        out.insert(centre.id.clone(), Load { utilisation, accelerators, area: area(regions, &centre.region) });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The limit the pages and the API show (the city policy) is the one the energy book judges by.
+    #[test]
+    fn the_shown_pue_limit_is_the_judged_one() {
+        let judged = suanli_energy::EnergyConfig::default().policy;
+        assert_eq!(Policy::default().new_dc_pue_limit, judged.pue_below);
+    }
+
+    #[test]
+    fn areas_are_hangzhou_for_its_districts_and_the_province_elsewhere() {
+        let regions = Regions::builtin();
+        assert_eq!(area(&regions, "hz-xihu"), HOME_CITY);
+        assert_eq!(area(&regions, "hz-binjiang"), HOME_CITY);
+        let shanghai = area(&regions, "shanghai");
+        assert_ne!(shanghai, HOME_CITY);
+        assert_eq!(area(&regions, "no-such-region"), "no-such-region");
+    }
+}
