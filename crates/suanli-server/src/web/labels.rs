@@ -309,11 +309,11 @@ pub fn alert(lang: Lang, a: &Alert) -> String {
             let k = if *kind == suanli_energy::pue::PueKind::Annualised { "annualised" } else { "interim" };
             format!("{k} {label} is {value:.2}, over the limit {threshold:.2}")
         }
-        (AlertKind::MeterSilent { meter, last_seen_ms: None, .. }, _) => {
-            format!("{} {meter} {}", lang.t("电表", "meter"), lang.t("从未发送有效读数", "has never sent an accepted reading"))
+        (AlertKind::MeterSilent { last_seen_ms: None, .. }, _) => {
+            format!("{} {METER} {}", lang.t("电表", "meter"), lang.t("从未发送有效读数", "has never sent an accepted reading"))
         }
-        (AlertKind::MeterSilent { meter, last_seen_ms, silent_for_ms }, _) => format!(
-            "{} {meter} {} {:.1} {}（{} {}）",
+        (AlertKind::MeterSilent { last_seen_ms, silent_for_ms, .. }, _) => format!(
+            "{} {METER} {} {:.1} {}（{} {}）",
             lang.t("电表", "meter"),
             lang.t("已", "silent for"),
             silent_for_ms.unwrap_or(0) as f64 / 3_600_000.0,
@@ -326,8 +326,17 @@ pub fn alert(lang: Lang, a: &Alert) -> String {
             format!("{count} data-quality issues received since {}", when(Some(*from_ms)))
         }
     };
-    esc(&text)
+    match &a.alert {
+        // A meter's id is the name its centre registered it under, shown as a name (not text to translate).
+        AlertKind::MeterSilent { meter, .. } => {
+            esc(&text).replace(METER, &format!(r#"<span class="user-text" translate="no">{}</span>"#, esc(&meter.to_string())))
+        }
+        _ => esc(&text),
+    }
 }
+
+/// Where a meter's id goes in an alert's text (a character no text contains).
+const METER: &str = "\u{1}";
 
 // ----- the engine's reasons -----
 
