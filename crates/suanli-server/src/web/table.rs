@@ -410,37 +410,46 @@ fn inner(cell: &str) -> &str {
 }
 
 /// The text a person sees in some HTML: tags dropped (a line break or block as a space),
-/// entities read, spaces collapsed.
+/// entities read, spaces collapsed. One pass, no allocation beyond the result.
 fn text(html: &str) -> String {
-    let mut plain = String::with_capacity(html.len());
-    let mut tag: Option<String> = None;
-    for c in html.chars() {
-        if let Some(name) = tag.as_mut() {
-            if c == '>' {
-                let name = name.trim_start_matches('/').split([' ', '/']).next().unwrap_or("").to_ascii_lowercase();
-                if matches!(name.as_str(), "br" | "p" | "div" | "li" | "td" | "th" | "tr") {
-                    plain.push(' ');
-                }
-                tag = None;
-            } else {
-                name.push(c);
-            }
-        } else if c == '<' {
-            tag = Some(String::new());
+    let mut out = String::with_capacity(html.len());
+    let mut space = false;
+    let push = |out: &mut String, c: char, space: &mut bool| {
+        if c.is_whitespace() {
+            *space = !out.is_empty();
         } else {
-            plain.push(c);
+            if *space {
+                out.push(' ');
+                *space = false;
+            }
+            out.push(c);
+        }
+    };
+    let mut rest = html;
+    while let Some(c) = rest.chars().next() {
+        if c == '<' {
+            let Some(end) = rest.find('>') else { break };
+            let name = rest[1..end].trim_start_matches('/').split([' ', '/']).next().unwrap_or("");
+            if ["br", "p", "div", "li", "td", "th", "tr"].iter().any(|b| name.eq_ignore_ascii_case(b)) {
+                push(&mut out, ' ', &mut space);
+            }
+            rest = &rest[end + 1..];
+        } else if c == '&' {
+            let entity = ENTITIES.iter().find(|(e, _)| rest.starts_with(e));
+            let (len, ch) = entity.map_or((1, '&'), |(e, ch)| (e.len(), *ch));
+            push(&mut out, ch, &mut space);
+            rest = &rest[len..];
+        } else {
+            push(&mut out, c, &mut space);
+            rest = &rest[c.len_utf8()..];
         }
     }
-    let plain = plain
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&nbsp;", " ")
-        .replace("&amp;", "&");
-    plain.split_whitespace().collect::<Vec<_>>().join(" ")
+    out
 }
+
+/// The entities `esc` writes, and a few more.
+const ENTITIES: [(&str, char); 7] =
+    [("&amp;", '&'), ("&lt;", '<'), ("&gt;", '>'), ("&quot;", '"'), ("&#39;", '\''), ("&#x27;", '\''), ("&nbsp;", ' ')];
 
 fn missing(t: &str) -> bool {
     matches!(t.trim(), "" | "-" | "—" | "–")
@@ -530,6 +539,7 @@ mod tests {
         assert_eq!(number("h800"), None);
         assert_eq!(number("8h"), None);
         assert_eq!(number("西湖区"), None);
+        assert_eq!(text("<a href=\"/x\">甲</a>&amp;<br>乙  丙 &lt;b&gt; &unknown; <"), "甲& 乙 丙 <b> &unknown;");
         assert!(is_time("2026-12-01 18:00:00 (UTC+8)"));
         assert!(!is_time("¥2,026.00"));
     }
