@@ -2,8 +2,9 @@
 // one `suanli serve --demo` that this file starts on a free loopback port and stops at the end.
 // They cover signing in as each role, what each role may and may not see, the tenant's job form
 // with its quote step, voucher applications and approvals, the language switch, keyboard use,
-// basic accessibility, layout at phone width, and screenshots of the main pages (written to
-// target/browser-screenshots/, never committed).
+// basic accessibility, layout at phone width, every data table's sorting, filter, empty state
+// and CSV export (with and without script), the live overview's auto-refresh, the wall display,
+// and screenshots of the main pages (written to target/browser-screenshots/, never committed).
 //
 // Run with scripts/browser-test.sh, or: node --test --test-reporter=spec tests/browser/
 // Environment: SUANLI_BIN (default target/debug/suanli), CHROMIUM (default /usr/bin/chromium).
@@ -139,8 +140,8 @@ after(async () => {
 // ----- browser helpers -----
 
 /** Runs fn with a page in a fresh context (own cookies), closed afterwards whatever happens. */
-async function withPage(fn, { viewport = { width: 1280, height: 800 } } = {}) {
-  const context = await browser.newContext({ baseURL: server.base, viewport });
+async function withPage(fn, { viewport = { width: 1280, height: 800 }, ...options } = {}) {
+  const context = await browser.newContext({ baseURL: server.base, viewport, ...options });
   context.setDefaultTimeout(15_000);
   try {
     return await fn(await context.newPage());
@@ -1271,6 +1272,335 @@ test('money is to the fen on every page, one format, never rounded to 万 (only 
     }
     assert.deepEqual(missing, [], 'the balance on /vouchers is not the API balance to the fen');
   });
+});
+
+// ----- tables: sorting, filters, pages, empty states and CSV (web/table.rs, assets/suanli.js) -----
+
+/** A CSV's rows of fields (RFC 4180: quoted fields, doubled quotes, CRLF), without the last empty line. */
+function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+      i++;
+    } else field += c;
+  }
+  if (field !== '' || row.length) rows.push([...row, field]);
+  return rows;
+}
+
+/** A table cell's text as web/table.rs reads it for sorting: money, percentages and "3 / 8" as numbers. */
+const cellMissing = (t) => ['', '-', '—', '–'].includes(t.trim());
+function cellNumber(text) {
+  let s = text.trim();
+  let neg = false;
+  if (s.startsWith('-')) [neg, s] = [true, s.slice(1)];
+  if (s.startsWith('¥') || s.startsWith('￥')) s = s.slice(1);
+  if (s.startsWith('-')) [neg, s] = [!neg, s.slice(1)];
+  const lead = s.match(/^[\d,.]*/)[0];
+  const digits = lead.replace(/,/g, '');
+  if (!/^\d/.test(digits) || !/^\d+(\.\d*)?$/.test(digits)) return null;
+  const rest = s.slice(lead.length);
+  if (/^[A-Za-z]/.test(rest)) return null;
+  const scale = rest.trimStart().startsWith('万') ? 1e4 : rest.trimStart().startsWith('亿') ? 1e8 : 1;
+  return (neg ? -1 : 1) * Number(digits) * scale;
+}
+
+/** How two cells of a column of this kind compare (empty cells are handled by the caller). */
+function cellCompare(kind, a, b) {
+  if (kind === 'number') return cellNumber(a) - cellNumber(b);
+  const [x, y] = kind === 'text' ? [a.toLowerCase(), b.toLowerCase()] : [a, b];
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Problems with the order of a column's cells (empty cells last, the rest ascending or descending). */
+function orderProblems(kind, cells, ascending) {
+  const out = [];
+  const firstEmpty = cells.findIndex(cellMissing);
+  if (firstEmpty >= 0 && cells.slice(firstEmpty).some((c) => !cellMissing(c))) out.push(`an empty cell before a filled one: ${JSON.stringify(cells)}`);
+  const filled = cells.filter((c) => !cellMissing(c));
+  for (let i = 1; i < filled.length; i++) {
+    const o = cellCompare(kind, filled[i - 1], filled[i]);
+    if (ascending ? o > 0 : o < 0) {
+      out.push(`"${filled[i - 1]}" before "${filled[i]}" sorting ${ascending ? 'up' : 'down'} as ${kind}`);
+      break;
+    }
+  }
+  return out;
+}
+
+/** What a page's data tables show: each box's id, rows, CSV link and headers. */
+function dataTables(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('main .dt')].map((box) => {
+      const table = box.querySelector('table');
+      return {
+        box: box.id,
+        id: table.id,
+        rows: Number(table.dataset.rows),
+        csv: box.querySelector('a.csv')?.getAttribute('href'),
+        heads: [...table.querySelectorAll('thead th')].map((th) => ({
+          text: th.textContent.replace(/\s+/g, ' ').trim(),
+          action: th.classList.contains('act'),
+          sortable: !!th.querySelector('a.sort'),
+          kind: th.dataset.kind,
+        })),
+      };
+    }),
+  );
+}
+
+/** A column's cells as a person reads them, in the order shown. */
+function columnTexts(page, box, col) {
+  return page.evaluate(
+    ([box, col]) =>
+      [...document.querySelectorAll(`#${box} tbody tr:not(.empty)`)].map((tr) => (tr.cells[col]?.innerText ?? '').replace(/\s+/g, ' ').trim()),
+    [box, col],
+  );
+}
+
+/** The CSV behind a table's export link: whether it starts with a UTF-8 byte-order mark, its type and rows. */
+function fetchCsv(page, href) {
+  return page.evaluate(async (href) => {
+    const r = await fetch(href);
+    const bytes = new Uint8Array(await r.arrayBuffer());
+    return {
+      status: r.status,
+      type: r.headers.get('content-type'),
+      disposition: r.headers.get('content-disposition'),
+      bom: bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf,
+      text: new TextDecoder('utf-8', { ignoreBOM: false }).decode(bytes),
+    };
+  }, href);
+}
+
+/** Every data table of the current page: exported (BOM, headers as shown, every row) and sorted by a header both ways; an empty one says so. */
+let tablesChecked = 0; // how many tables tableProblems has sorted and exported (the crawl must meet many)
+
+async function tableProblems(page) {
+  const out = [];
+  const plain = await page.evaluate(() =>
+    [...document.querySelectorAll('main table')].filter((t) => t.tHead && !t.closest('.dt') && !t.closest('form')).map((t) => t.id || t.outerHTML.slice(0, 80)),
+  );
+  for (const p of plain) out.push(`table ${p} has headers but is neither sortable nor exportable`);
+  for (const t of await dataTables(page)) {
+    tablesChecked++;
+    if (!t.csv) {
+      out.push(`${t.id}: no CSV link`);
+      continue;
+    }
+    const csv = await fetchCsv(page, t.csv);
+    if (csv.status !== 200 || !/^text\/csv/.test(csv.type)) out.push(`${t.id}: the CSV answers ${csv.status} ${csv.type}`);
+    if (!csv.bom) out.push(`${t.id}: the CSV has no UTF-8 byte-order mark`);
+    if (!/attachment; filename="[\w-]+\.csv"/.test(csv.disposition ?? '')) out.push(`${t.id}: the CSV is not a download: ${csv.disposition}`);
+    const rows = parseCsv(csv.text);
+    const shown = t.heads.filter((h) => !h.action).map((h) => h.text);
+    if (JSON.stringify(rows[0]) !== JSON.stringify(shown)) out.push(`${t.id}: the CSV's headers ${JSON.stringify(rows[0])} are not the table's ${JSON.stringify(shown)}`);
+    if (rows.length - 1 !== t.rows) out.push(`${t.id}: the CSV has ${rows.length - 1} rows, the table ${t.rows}`);
+    if (t.rows === 0) {
+      const empty = await page.locator(`#${t.box} tbody tr.empty`).allInnerTexts();
+      if (empty.length !== 1 || !empty[0].trim()) out.push(`${t.id}: an empty table without its empty state`);
+      continue;
+    }
+    // Sort by the first column with two different values (else the first sortable one), up then down.
+    const sortable = t.heads.map((h, i) => [h, i]).filter(([h]) => h.sortable);
+    if (sortable.length === 0) {
+      out.push(`${t.id}: no sortable column`);
+      continue;
+    }
+    let [head, col] = sortable[0];
+    for (const [h, i] of sortable) {
+      if (new Set((await columnTexts(page, t.box, i)).filter((c) => !cellMissing(c))).size > 1) {
+        [head, col] = [h, i];
+        break;
+      }
+    }
+    for (const [dir, ascending] of [['ascending', true], ['descending', false]]) {
+      await page.locator(`#${t.box} th a.sort[data-col="${col}"]`).click();
+      await page.locator(`#${t.box} th[aria-sort="${dir}"] a.sort[data-col="${col}"]`).waitFor();
+      for (const p of orderProblems(head.kind, await columnTexts(page, t.box, col), ascending)) out.push(`${t.id} "${head.text}": ${p}`);
+    }
+    const marked = await page.locator(`#${t.box} th[aria-sort]`).count();
+    if (marked !== 1) out.push(`${t.id}: ${marked} headers carry aria-sort`);
+  }
+  return out;
+}
+
+test('every table on every page of every role sorts by a header both ways, exports its rows as CSV and shows an empty state', { timeout: 900_000 }, async (t) => {
+  await crawl(t, { lang: 'zh-CN' }, (page) => tableProblems(page));
+  assert.ok(tablesChecked >= 40, `only ${tablesChecked} tables were checked on every page of every role`);
+});
+
+test('a table filters by the labels shown, says when nothing matches, and the CSV follows the filter; an English CSV has English headers', { timeout: 120_000 }, () =>
+  withPage(async (page) => {
+    await signIn(page, 'operator');
+    await page.goto('/centres');
+    const [table] = await dataTables(page);
+    assert.ok(table && table.rows > 1, 'the centres page has no table with rows');
+    // The region column's label (never its code) filters the rows.
+    const col = table.heads.findIndex((h) => h.text === '区域');
+    const region = (await columnTexts(page, table.box, col))[0];
+    const search = page.locator(`#${table.box} input[type=search]`);
+    await search.fill(region);
+    await page.waitForFunction(([box, n]) => Number(document.querySelector(`#${box} table`).dataset.rows) < n, [table.box, table.rows]);
+    const regions = await columnTexts(page, table.box, col);
+    assert.ok(regions.length >= 1 && regions.every((r) => r.includes(region)), `filtering by "${region}" shows ${JSON.stringify(regions)}`);
+    assert.ok(await page.evaluate(() => document.activeElement?.type === 'search'), 'the filter lost the focus');
+    assert.match(page.url(), new RegExp(`${table.id}\\.q=`), 'the address does not keep the filter');
+    const [filtered] = await dataTables(page);
+    const csv = parseCsv((await fetchCsv(page, filtered.csv)).text);
+    assert.equal(csv.length - 1, filtered.rows, 'the CSV does not follow the filter');
+    await search.fill('没有这样的中心-zz');
+    const empty = page.locator(`#${table.box} tbody tr.empty`);
+    await empty.waitFor();
+    assert.match(await empty.innerText(), /没有符合筛选条件的记录/);
+    await page.goto('/centres?lang=en');
+    const [en] = await dataTables(page);
+    const header = parseCsv((await fetchCsv(page, en.csv)).text)[0];
+    assert.deepEqual(header, en.heads.filter((h) => !h.action).map((h) => h.text));
+    assert.ok(header.includes('Region'), `English headers expected, got ${JSON.stringify(header)}`);
+  }),
+);
+
+test('the CSV link downloads a file Excel reads as UTF-8 (a byte-order mark), with the headers and rows of the table', { timeout: 120_000 }, () =>
+  withPage(async (page) => {
+    await signIn(page, 'operator');
+    await page.goto('/jobs');
+    const [table] = await dataTables(page);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click(`#${table.box} a.csv`)]);
+    assert.match(download.suggestedFilename(), /^jobs-[\w-]+\.csv$/);
+    const bytes = await readFile(await download.path());
+    assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'no UTF-8 byte-order mark');
+    const rows = parseCsv(bytes.subarray(3).toString('utf8'));
+    assert.deepEqual(rows[0], table.heads.filter((h) => !h.action).map((h) => h.text));
+    // The jobs list moves while the demo runs: the download holds what the table held, give or take new jobs.
+    assert.ok(rows.length - 1 >= Math.min(table.rows, 1), `the CSV has ${rows.length - 1} rows`);
+  }, { acceptDownloads: true }),
+);
+
+test('without script, a table still sorts, filters and pages through links and a form', { timeout: 120_000 }, () =>
+  withPage(
+    async (page) => {
+      for (let i = 0; i < 2; i++) await api('tenant', 'POST', '/jobs', { name: `no-script-${++unique}`, kind: 'training', accelerators: 1, duration_s: 600 });
+      await signIn(page, 'operator');
+      await page.goto('/jobs');
+      const [table] = await dataTables(page);
+      assert.ok(table.rows > 0, 'the operator sees no jobs');
+      const col = table.heads.findIndex((h) => h.sortable && h.kind === 'time');
+      const sortCol = col >= 0 ? col : table.heads.findIndex((h) => h.sortable);
+      await Promise.all([page.waitForLoadState('load'), page.click(`#${table.box} th a.sort[data-col="${sortCol}"]`)]);
+      assert.match(page.url(), new RegExp(`${table.id}\\.sort=${sortCol}`), 'the sort link is not a plain link');
+      const kind = table.heads[sortCol].kind;
+      assert.deepEqual(orderProblems(kind, await columnTexts(page, table.box, sortCol), true), []);
+      if (table.rows > 25) {
+        assert.equal(await page.locator(`#${table.box} tbody tr`).count(), 25, 'a long table is not paged');
+        await Promise.all([page.waitForLoadState('load'), page.click(`#${table.box} .pager a[rel=next]`)]);
+        assert.match(page.url(), new RegExp(`${table.id}\\.page=2`));
+        assert.match(await page.locator(`#${table.box} .pager .at`).innerText(), /第 2 \/ \d+ 页/);
+      }
+      await page.fill(`#${table.box} input[type=search]`, '没有这样的作业-zz');
+      await Promise.all([page.waitForLoadState('load'), page.click(`#${table.box} form.dt-tools button[type=submit]`)]);
+      assert.match(await page.locator(`#${table.box} tbody tr.empty`).innerText(), /没有符合筛选条件的记录/);
+      assert.match(page.url(), new RegExp(`${table.id}\\.sort=${sortCol}`), 'filtering lost the sort');
+    },
+    { javaScriptEnabled: false },
+  ),
+);
+
+// ----- live pages and the wall display -----
+
+test('the overview refreshes itself without a reload, and the pause control stops it', { timeout: 120_000 }, () =>
+  withPage(async (page) => {
+    await signIn(page, 'operator');
+    await page.goto('/?refresh=2');
+    await page.evaluate(() => {
+      window.__notReloaded = true;
+    });
+    const toggle = page.locator('.live button.live-toggle');
+    assert.equal(await toggle.getAttribute('aria-pressed'), 'false');
+    assert.match(await toggle.innerText(), /暂停自动刷新/);
+    await page.waitForFunction(() => Number(document.querySelector('main').dataset.refreshed) >= 2, null, { timeout: 20_000 });
+    assert.equal(await page.evaluate(() => window.__notReloaded), true, 'the page reloaded instead of refreshing its data');
+    assert.ok((await page.locator('section.tiles .tile').count()) >= 5, 'the refreshed overview lost its tiles');
+    assert.match(await page.locator('.live .live-when').innerText(), /数据更新于 \d\d:\d\d:\d\d \(UTC\+8\)/);
+    await toggle.click();
+    assert.equal(await toggle.getAttribute('aria-pressed'), 'true');
+    await sleep(2_500); // a round already on its way may still land
+    const paused = await page.evaluate(() => Number(document.querySelector('main').dataset.refreshed));
+    await sleep(5_000);
+    assert.equal(await page.evaluate(() => Number(document.querySelector('main').dataset.refreshed)), paused, 'it refreshed while paused');
+    await toggle.click();
+    await page.waitForFunction((n) => Number(document.querySelector('main').dataset.refreshed) > n, paused, { timeout: 20_000 });
+    // A job's page refreshes too; a page that is not live has no control.
+    const job = items(await api('operator', 'GET', '/jobs?limit=1'))[0];
+    await page.goto(`/jobs/${job.id}`);
+    assert.equal(await page.locator('main[data-refresh]').count(), 1, "a job's page does not refresh itself");
+    await page.goto('/centres');
+    assert.equal(await page.locator('.live').count(), 0, 'a page that is not live shows a refresh control');
+  }),
+);
+
+test('the wall display renders in both languages at 1920 and 390 px without overflow, navigation or English in Chinese', { timeout: 240_000 }, async (t) => {
+  // Names and units may stay in Latin letters: the brand, units, standards (PUE1-3 are ISO/IEC 30134-2's categories), file formats, vendors' and accelerators' names.
+  const allowed = new Set(['Suanli', 'PFLOPS', 'TFLOPS', 'FP16', 'PUE', 'GB', 'UTC', 'English', 'CSV', 'kW', 'kWh', 'MW', 'MWh']);
+  const names = new Set(items(await api('operator', 'GET', '/accelerators')).flatMap((a) => [a.vendor, a.model, a.name].filter(Boolean).flatMap((s) => String(s).split(/[^A-Za-z0-9]+/))));
+  for (const lang of ['zh-CN', 'en']) {
+    for (const viewport of [{ width: 1920, height: 1080 }, { width: 390, height: 844 }]) {
+      await t.test(`${lang} ${viewport.width}px`, () =>
+        withPage(
+          async (page) => {
+            await signIn(page, 'operator', { lang });
+            await page.goto('/wall');
+            assert.equal(await page.locator('body.wall').count(), 1);
+            assert.equal(await page.locator('header nav').count(), 0, 'the wall display has the navigation');
+            assert.ok((await page.locator('section.tiles .tile').count()) >= 5, 'the wall display has no tiles');
+            assert.equal(await page.locator('main[data-refresh]').count(), 1, 'the wall display does not refresh itself');
+            assert.equal(await page.locator('.live button.live-toggle').count(), 1, 'the wall display has no pause control');
+            const o = await horizontalOverflow(page);
+            assert.ok(o.width <= o.window, `the wall display is ${o.width}px wide in a ${o.window}px window: ${o.culprits.join(', ')}`);
+            const big = await page.locator('.tile .v').first().evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
+            assert.ok(big >= 30, `the tiles' figures are ${big}px`);
+            if (lang === 'zh-CN') {
+              const text = await visibleText(page);
+              const english = [...text.matchAll(/(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]*/g)]
+                .filter((m) => !allowed.has(m[0]) && !names.has(m[0]) && !/^[A-Z]?\d/.test(m[0]) && !/^PUE\d$/.test(m[0]))
+                .map((m) => `"${m[0]}" in …${text.slice(Math.max(0, m.index - 30), m.index + 30).replace(/\s+/g, ' ')}…`);
+              assert.deepEqual(english.slice(0, 5), [], 'English words on the Chinese wall display');
+            }
+            await page.screenshot({ path: join(SHOTS, `wall-${lang}-${viewport.width}.png`), fullPage: false });
+          },
+          { viewport },
+        ),
+      );
+    }
+  }
+  await t.test('/?wall=1 is the same display', () =>
+    withPage(async (page) => {
+      await signIn(page, 'regulator');
+      await page.goto('/?wall=1');
+      assert.equal(await page.locator('body.wall').count(), 1);
+      await page.goto('/');
+      assert.equal(await page.locator('body.wall').count(), 0);
+      assert.equal(await page.locator('header a.wall-link[href="/wall"]').count(), 1, 'the overview does not link to the wall display');
+    }),
+  );
 });
 
 // ----- screenshots (artefacts for people to look at) -----

@@ -202,6 +202,7 @@ pub fn router(state: AppState) -> Router {
         .route("/incentives/applications/{id}/decision", post(incentives::decide));
     let web = Router::new()
         .route("/", get(web::overview))
+        .route("/wall", get(web::overview))
         .route("/sign-in", get(web::sign_in_page).post(web::sign_in))
         .route("/sign-out", post(web::sign_out))
         .route("/jobs", get(web::jobs_page).post(web::submit_job))
@@ -239,6 +240,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(city::healthz))
         .route("/metrics", get(metrics::render))
+        .route("/assets/suanli.js", get(web::script))
         .merge(web)
         .merge(gateway::router())
         .nest("/api/v1", api)

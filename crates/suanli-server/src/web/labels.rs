@@ -309,11 +309,11 @@ pub fn alert(lang: Lang, a: &Alert) -> String {
             let k = if *kind == suanli_energy::pue::PueKind::Annualised { "annualised" } else { "interim" };
             format!("{k} {label} is {value:.2}, over the limit {threshold:.2}")
         }
-        (AlertKind::MeterSilent { meter, last_seen_ms: None, .. }, _) => {
-            format!("{} {meter} {}", lang.t("电表", "meter"), lang.t("从未发送有效读数", "has never sent an accepted reading"))
+        (AlertKind::MeterSilent { last_seen_ms: None, .. }, _) => {
+            format!("{} {METER} {}", lang.t("电表", "meter"), lang.t("从未发送有效读数", "has never sent an accepted reading"))
         }
-        (AlertKind::MeterSilent { meter, last_seen_ms, silent_for_ms }, _) => format!(
-            "{} {meter} {} {:.1} {}（{} {}）",
+        (AlertKind::MeterSilent { last_seen_ms, silent_for_ms, .. }, _) => format!(
+            "{} {METER} {} {:.1} {}（{} {}）",
             lang.t("电表", "meter"),
             lang.t("已", "silent for"),
             silent_for_ms.unwrap_or(0) as f64 / 3_600_000.0,
@@ -326,8 +326,17 @@ pub fn alert(lang: Lang, a: &Alert) -> String {
             format!("{count} data-quality issues received since {}", when(Some(*from_ms)))
         }
     };
-    esc(&text)
+    match &a.alert {
+        // A meter's id is the name its centre registered it under, shown as a name (not text to translate).
+        AlertKind::MeterSilent { meter, .. } => {
+            esc(&text).replace(METER, &format!(r#"<span class="user-text" translate="no">{}</span>"#, esc(&meter.to_string())))
+        }
+        _ => esc(&text),
+    }
 }
+
+/// Where a meter's id goes in an alert's text (a character no text contains).
+const METER: &str = "\u{1}";
 
 // ----- the engine's reasons -----
 
@@ -444,6 +453,69 @@ pub fn job_reason(lang: Lang, reason: &str) -> String {
             format!(r#"<span class="reason">{}</span>"#, esc(&text))
         }
         (Lang::En, None) => format!(r#"<span class="reason">{}</span>"#, esc(reason)),
+    }
+}
+
+// ----- tables, live pages and the wall display -----
+
+/// The words of a data table's controls (`table.rs`) and of live pages (`suanli.js` reads them
+/// from `data-` attributes, so the script itself holds no text).
+#[derive(Debug, Clone, Copy)]
+pub enum Ui {
+    Filter,
+    FilterHint,
+    Export,
+    ExportHint,
+    NoRows,
+    NoMatch,
+    Pages,
+    PagePrev,
+    PageNext,
+    SortBy,
+    Pause,
+    Resume,
+    Updated,
+    Every,
+    Wall,
+    WallTitle,
+    LeaveWall,
+}
+
+pub fn ui(lang: Lang, w: Ui) -> &'static str {
+    match w {
+        Ui::Filter => lang.t("筛选", "Filter"),
+        Ui::FilterHint => lang.t("按表中显示的文字筛选", "Filter by the text shown in the table"),
+        Ui::Export => lang.t("导出 CSV", "Export CSV"),
+        Ui::ExportHint => lang.t("下载本表（含全部页）为 CSV 文件", "Download this table (every page) as a CSV file"),
+        Ui::NoRows => lang.t("暂无记录。", "Nothing to show yet."),
+        Ui::NoMatch => lang.t("没有符合筛选条件的记录。", "No rows match the filter."),
+        Ui::Pages => lang.t("分页", "Pages"),
+        Ui::PagePrev => lang.t("上一页", "Previous"),
+        Ui::PageNext => lang.t("下一页", "Next"),
+        Ui::SortBy => lang.t("排序：", "Sort by "),
+        Ui::Pause => lang.t("暂停自动刷新", "Pause auto-refresh"),
+        Ui::Resume => lang.t("恢复自动刷新", "Resume auto-refresh"),
+        Ui::Updated => lang.t("数据更新于", "Updated at"),
+        Ui::Every => lang.t("秒自动刷新", "s auto-refresh"),
+        Ui::Wall => lang.t("大屏", "Wall display"),
+        Ui::WallTitle => lang.t("杭州市算力运行大屏", "Hangzhou compute operations wall"),
+        Ui::LeaveWall => lang.t("退出大屏", "Leave the wall display"),
+    }
+}
+
+/// "共 120 条" / "120 rows".
+pub fn rows(lang: Lang, n: usize) -> String {
+    match lang {
+        Lang::Zh => format!("共 {n} 条"),
+        Lang::En => format!("{n} rows"),
+    }
+}
+
+/// "第 2 / 5 页" / "Page 2 of 5".
+pub fn page_of(lang: Lang, n: usize, of: usize) -> String {
+    match lang {
+        Lang::Zh => format!("第 {n} / {of} 页"),
+        Lang::En => format!("Page {n} of {of}"),
     }
 }
 

@@ -1,6 +1,8 @@
 //! The web UI, rendered on the server: sign-in with a token, and the city overview (the policy's targets against what the platform measures), in Chinese or English, with SVG charts.
 //!
-//! Pages are plain HTML with one embedded stylesheet and no script. A token signs the
+//! Pages are plain HTML with one embedded stylesheet; they work without script, and one small
+//! script of the server's own (`assets/suanli.js`) swaps sorted tables in place and refreshes
+//! live pages. Every data table sorts, filters, pages and exports as CSV (`table.rs`). A token signs the
 //! browser in and opens a web session (`session.rs`: a revocable session id in an HttpOnly,
 //! SameSite=Strict cookie, CSRF tokens in forms, an Origin check on posts); every page checks
 //! the session's user like the API checks a bearer token, so what a role may not see is
@@ -32,6 +34,7 @@ mod provider;
 mod registry;
 mod review;
 pub mod session;
+mod table;
 mod vouchers;
 pub use data::{
     create_request as create_data_request, data_page, decide as decide_data_request, link as data_link, set_page as data_set_page,
@@ -174,6 +177,12 @@ fn nav_links(lang: Lang, role: Option<suanli_core::tenant::Role>) -> String {
 }
 
 fn page(lang: Lang, title: &str, caller: Option<&Caller>, body: &str) -> String {
+    let body = table::enhance(lang, body);
+    let path = session::current_path().unwrap_or_default();
+    let live = live_attrs(lang, &path);
+    if is_wall(&path) {
+        return wall_page(lang, title, &body, &live);
+    }
     let other = match lang {
         Lang::Zh => ("en", "English"),
         Lang::En => ("zh-CN", "中文"),
@@ -186,12 +195,18 @@ fn page(lang: Lang, title: &str, caller: Option<&Caller>, body: &str) -> String 
             lang.t("退出", "Sign out")
         )
     });
+    let wall = if path == "/" && caller.is_some() {
+        format!(r#"<a class="wall-link" href="/wall">{}</a>"#, labels::ui(lang, labels::Ui::Wall))
+    } else {
+        String::new()
+    };
     session::inject(format!(
-        r##"<!doctype html><html lang="{code}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · Suanli 算力</title><style>{STYLE}</style></head>
-<body><a class="skip" href="#main">{skip}</a><header><a class="brand" href="/">Suanli 算力</a><nav aria-label="{nav}">{links}</nav><a class="lang" href="?lang={olang}" hreflang="{olang}">{oname}</a>{who}</header>
-<main id="main">{body}</main><footer>{foot}</footer></body></html>"##,
+        r##"<!doctype html><html lang="{code}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · Suanli 算力</title><style>{STYLE}{TABLE_STYLE}</style>{script}</head>
+<body><a class="skip" href="#main">{skip}</a><header><a class="brand" href="/">Suanli 算力</a><nav aria-label="{nav}">{links}</nav><a class="lang" href="?lang={olang}" hreflang="{olang}">{oname}</a>{wall}{who}</header>
+<main id="main"{live}>{body}</main><footer>{foot}</footer></body></html>"##,
         code = lang.code(),
         title = esc(title),
+        script = script_tag(),
         nav = lang.t("主导航", "Main"),
         skip = lang.t("跳到正文", "Skip to content"),
         links = nav_links(lang, caller.map(|c| c.role())),
@@ -201,6 +216,107 @@ fn page(lang: Lang, title: &str, caller: Option<&Caller>, body: &str) -> String 
             .t("杭州市人工智能算力调度平台 · 数据实时来自本平台", "Hangzhou city AI-compute platform · live figures from this platform"),
     ))
 }
+
+/// The overview as the operations centre's wall display (大屏): `/wall` or `/?wall=1`.
+fn is_wall(path: &str) -> bool {
+    path == "/wall" || (path == "/" && table::param("wall").as_deref() == Some("1"))
+}
+
+/// `<main>`'s attributes on a page that refreshes itself (the overview, the wall display, a
+/// job's page): every `?refresh=` seconds (2 to 600, default 10), and the words of the pause control.
+fn live_attrs(lang: Lang, path: &str) -> String {
+    let job = path.strip_prefix("/jobs/").is_some_and(|id| !id.is_empty() && !id.contains('/'));
+    if !(path == "/" || path == "/wall" || job) {
+        return String::new();
+    }
+    let every = table::param("refresh").and_then(|r| r.parse::<u32>().ok()).unwrap_or(10).clamp(2, 600);
+    use labels::Ui;
+    format!(
+        r#" data-refresh="{every}" data-t-pause="{}" data-t-resume="{}" data-t-updated="{}" data-t-every="{}""#,
+        labels::ui(lang, Ui::Pause),
+        labels::ui(lang, Ui::Resume),
+        labels::ui(lang, Ui::Updated),
+        labels::ui(lang, Ui::Every)
+    )
+}
+
+/// The wall display's frame: dark, full width, big tiles, no navigation; the overview's body.
+fn wall_page(lang: Lang, title: &str, body: &str, live: &str) -> String {
+    use labels::Ui;
+    let other = match lang {
+        Lang::Zh => ("en", "English"),
+        Lang::En => ("zh-CN", "中文"),
+    };
+    format!(
+        r##"<!doctype html><html lang="{code}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{wt} · {title}</title><style>{STYLE}{TABLE_STYLE}{WALL_STYLE}</style>{script}</head>
+<body class="wall"><a class="skip" href="#main">{skip}</a><header><span class="brand">{wt}</span><span class="wall-nav"><a class="lang" href="/wall?lang={olang}" hreflang="{olang}">{oname}</a><a href="/">{leave}</a></span></header>
+<main id="main"{live}>{body}</main></body></html>"##,
+        code = lang.code(),
+        wt = labels::ui(lang, Ui::WallTitle),
+        title = esc(title),
+        script = script_tag(),
+        skip = lang.t("跳到正文", "Skip to content"),
+        olang = other.0,
+        oname = other.1,
+        leave = labels::ui(lang, Ui::LeaveWall),
+    )
+}
+
+/// The one script, served by this server (`/assets/suanli.js`) under an address that changes
+/// with its content, so browsers may keep it for a year.
+const SCRIPT: &str = include_str!("assets/suanli.js");
+
+const fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < bytes.len() {
+        h ^= bytes[i] as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+        i += 1;
+    }
+    h
+}
+
+const SCRIPT_VERSION: u64 = fnv1a(SCRIPT.as_bytes());
+
+fn script_tag() -> String {
+    format!(r#"<script src="/assets/suanli.js?v={SCRIPT_VERSION:016x}" defer></script>"#)
+}
+
+/// `GET /assets/suanli.js`: the web UI's script (no session needed: it holds no data).
+pub async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        SCRIPT,
+    )
+        .into_response()
+}
+
+/// Data tables' controls (`table.rs`) and the live pages' bar.
+const TABLE_STYLE: &str = ".dt{margin:.4rem 0 1rem}.dt-tools{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center;margin:.3rem 0}\
+.dt-tools label{display:inline;margin:0}.dt-tools input[type=search]{width:12rem;max-width:100%;padding:.25rem}\
+.dt-tools button{padding:.25rem .6rem}.dt-count{color:#475467;font-size:.85rem}.dt-tools a.csv{margin-left:auto}\
+th a.sort{color:inherit;text-decoration:none;display:block}th a.sort::after{content:' \\2195';color:#98a2b3;font-size:.8em}\
+th[aria-sort=ascending] a.sort::after{content:' \\25B2';color:#0b3d91}th[aria-sort=descending] a.sort::after{content:' \\25BC';color:#0b3d91}\
+tr.empty td{color:#475467;text-align:center}.pager{display:flex;gap:.8rem;align-items:center;margin:.4rem 0}.pager [aria-disabled]{color:#98a2b3}\
+.dt[aria-busy=true]{opacity:.6}.live{display:flex;flex-wrap:wrap;gap:.6rem;align-items:center;justify-content:flex-end;max-width:72rem;margin:.4rem auto 0;padding:0 1rem;color:#475467;font-size:.85rem}\
+.live.paused .live-when{text-decoration:line-through}.wall-link{font-weight:600}";
+
+/// The wall display (大屏): dark, full width, big figures; charts on light cards so their colours read.
+const WALL_STYLE: &str = "body.wall{background:#0b1220;color:#e6edf3}.wall header{background:#0f1a33;justify-content:space-between}\
+.wall .brand{font-size:1.4rem}.wall-nav{display:flex;gap:1rem}.wall main{max-width:none;padding:1rem 2rem}\
+.wall h1{font-size:2rem}.wall h2{font-size:1.4rem;color:#cbd5e1}.wall h3{color:#cbd5e1}\
+.wall .tiles{grid-template-columns:repeat(auto-fit,minmax(min(22rem,100%),1fr));gap:1.2rem}\
+.wall .tile{background:#111a2e;border-color:#1f2b47;padding:1.2rem}.wall .tile .v{font-size:clamp(2rem,2.6vw,3rem)}\
+.wall .tile .t{color:#9fb0cc;font-size:1.05rem}.wall table{background:#111a2e;color:#e6edf3}.wall th,.wall td{border-color:#1f2b47}\
+.wall a{color:#8ab4ff}.wall .ok{color:#4ade80}.wall .warn{color:#fbbf24}.wall .error{color:#f87171}\
+.wall .chart{background:#f8fafc;border-radius:8px;padding:.5rem;max-width:64rem}.wall .dt-tools,.wall .pager{display:none}\
+.wall .live{max-width:none;color:#9fb0cc;padding:0 2rem}.wall .live button{background:#1f2b47;color:#e6edf3;border:1px solid #3b4a6b;padding:.3rem .8rem;border-radius:4px}\
+@media (max-width:600px){.wall main{padding:.6rem}.wall .live{padding:0 .6rem}}";
 
 const STYLE: &str = "body{font-family:system-ui,'PingFang SC','Noto Sans CJK SC',sans-serif;margin:0;color:#1a1a1a;background:#f6f7f9}\
 header{display:flex;gap:1rem;align-items:center;flex-wrap:wrap;padding:.6rem 1rem;background:#0b3d91;color:#fff}\

@@ -186,7 +186,9 @@ pub async fn guard(State(s): State<AppState>, req: Request, next: Next) -> Respo
     } else {
         (req, expected.unwrap_or_default())
     };
-    let mut resp = CSRF.scope(token, PATH.scope(path, next.run(req))).await;
+    // The table code sees the query (sorting, filters, pages) and may answer a table as CSV.
+    let query = req.uri().query().map(str::to_string);
+    let mut resp = CSRF.scope(token, PATH.scope(path.clone(), super::table::scope(&path, query.as_deref(), next.run(req)))).await;
     if let Some(c) = set_pre.and_then(|c| HeaderValue::from_str(&c).ok()) {
         resp.headers_mut().append(header::SET_COOKIE, c);
     }

@@ -1,0 +1,154 @@
+// suanli.js: the one script of Suanli's web UI, a progressive enhancement of server-rendered pages.
+//
+// Every page works without it: a table's sort headers and pager are links and its filter is a GET
+// form (web/table.rs answers them), and live pages are simply reloaded by hand. With it:
+// - a table's links and filter fetch the same address and swap only that table's box
+//   (`.dt`), keeping the focus, and the address bar follows (so a reload shows the same view);
+// - the filter applies as you type;
+// - a page whose <main> has `data-refresh="N"` (the overview, the wall display, a job's page)
+//   fetches itself every N seconds and swaps <main>'s content, with a pause button and the time
+//   of the last update. It skips a round while the tab is hidden or someone is typing in <main>.
+// The script holds no text of its own: the words come from data-t-* attributes in the page's
+// language. It is served by the server itself (/assets/suanli.js), never from another site.
+(function () {
+  'use strict';
+
+  const parse = (html) => new DOMParser().parseFromString(html, 'text/html');
+
+  /** The page at url as a document; fails on an error or a redirect elsewhere (a lapsed session). */
+  async function fetchPage(url) {
+    const want = new URL(url, location.href);
+    const r = await fetch(want.href, { credentials: 'same-origin', headers: { accept: 'text/html' } });
+    if (!r.ok || new URL(r.url).pathname !== want.pathname) throw new Error(`${r.status} ${r.url}`);
+    return parse(await r.text());
+  }
+
+  // ----- tables -----
+
+  const latest = new Map(); // table box id -> the number of its newest request
+  let swaps = 0; // tables swapped so far: a page refresh fetched before a swap is stale
+
+  async function swapTable(box, url, focus) {
+    const id = box.id;
+    const n = (latest.get(id) || 0) + 1;
+    latest.set(id, n);
+    box.setAttribute('aria-busy', 'true');
+    let doc;
+    try {
+      doc = await fetchPage(url);
+    } catch {
+      location.assign(url);
+      return;
+    }
+    if (latest.get(id) !== n) return; // a newer request for this table is on its way
+    const fresh = doc.getElementById(id);
+    const current = document.getElementById(id);
+    if (!fresh || !current) {
+      location.assign(url);
+      return;
+    }
+    const typed = current.querySelector('input[type=search]');
+    const caret = focus === 'search' ? typed?.selectionStart : null;
+    current.replaceWith(fresh);
+    // Keep what was typed while the request was on its way (its own request follows).
+    const search = fresh.querySelector('input[type=search]');
+    if (focus === 'search' && typed && search && typed.value !== search.value) search.value = typed.value;
+    swaps++;
+    const u = new URL(url, location.href);
+    history.replaceState(history.state, '', u.pathname + u.search + location.hash);
+    let el = null;
+    if (focus === 'search') el = fresh.querySelector('input[type=search]');
+    else if (focus) el = fresh.querySelector(focus);
+    if (el) {
+      el.focus({ preventScroll: true });
+      if (caret != null && el.setSelectionRange) el.setSelectionRange(caret, caret);
+    }
+    fresh.dispatchEvent(new CustomEvent('suanli:table', { bubbles: true }));
+  }
+
+  function formUrl(form) {
+    const u = new URL(location.href);
+    u.search = new URLSearchParams(new FormData(form)).toString();
+    u.hash = '';
+    return u.href;
+  }
+
+  document.addEventListener('click', (ev) => {
+    const a = ev.target.closest && ev.target.closest('.dt th a.sort, .dt .pager a');
+    if (!a || ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey) return;
+    ev.preventDefault();
+    const focus = a.classList.contains('sort') ? `th a.sort[data-col="${a.dataset.col}"]` : `.pager a[rel="${a.rel}"]`;
+    swapTable(a.closest('.dt'), a.href, focus);
+  });
+
+  document.addEventListener('submit', (ev) => {
+    const form = ev.target.closest && ev.target.closest('form.dt-tools');
+    if (!form) return;
+    ev.preventDefault();
+    swapTable(form.closest('.dt'), formUrl(form), 'search');
+  });
+
+  let typing = null;
+  document.addEventListener('input', (ev) => {
+    const input = ev.target;
+    if (!input.matches || !input.matches('form.dt-tools input[type=search]')) return;
+    clearTimeout(typing);
+    typing = setTimeout(() => swapTable(input.closest('.dt'), formUrl(input.form), 'search'), 300);
+  });
+
+  // ----- live pages -----
+
+  const main = document.querySelector('main[data-refresh]');
+  if (!main) return;
+  const every = Math.max(2, Number(main.dataset.refresh) || 10);
+  const t = main.dataset;
+  const bar = document.createElement('div');
+  bar.className = 'live';
+  const when = document.createElement('span');
+  when.className = 'live-when';
+  const toggle = document.createElement('button');
+  toggle.type = 'button';
+  toggle.className = 'live-toggle';
+  toggle.setAttribute('aria-pressed', 'false');
+  toggle.textContent = t.tPause;
+  bar.append(when, ' ', toggle);
+  main.before(bar);
+
+  const clock = () => new Date().toLocaleTimeString('en-GB', { timeZone: 'Asia/Shanghai', hour12: false });
+  const stamp = () => {
+    when.textContent = `${t.tUpdated} ${clock()} (UTC+8) · ${every} ${t.tEvery}`;
+  };
+  stamp();
+
+  let paused = false;
+  let busy = false;
+  toggle.addEventListener('click', () => {
+    paused = !paused;
+    toggle.setAttribute('aria-pressed', String(paused));
+    toggle.textContent = paused ? t.tResume : t.tPause;
+    bar.classList.toggle('paused', paused);
+  });
+
+  async function refresh() {
+    if (paused || busy || document.hidden) return;
+    const active = document.activeElement;
+    if (active && main.contains(active) && active.matches('input, select, textarea')) return;
+    busy = true;
+    const before = swaps;
+    try {
+      const doc = await fetchPage(location.href);
+      const fresh = doc.querySelector('main');
+      if (!fresh || paused || swaps !== before) return;
+      const focusId = active && main.contains(active) ? active.id : '';
+      main.innerHTML = fresh.innerHTML;
+      main.dataset.refreshed = String((Number(main.dataset.refreshed) || 0) + 1);
+      if (focusId) document.getElementById(focusId)?.focus({ preventScroll: true });
+      stamp();
+    } catch {
+      // The next round tries again; a lapsed session shows when the person reloads.
+    } finally {
+      busy = false;
+    }
+  }
+  setInterval(refresh, every * 1000);
+})();

@@ -1,0 +1,603 @@
+//! Every data table of the web UI sorts, filters, pages and exports as CSV, done once on the rendered page so that handlers only write rows.
+//!
+//! Pages build their tables with `thead()` (`<div class='scroll'><table…><thead>…</thead><tbody>`,
+//! rows, `</tbody></table></div>`). `page()` hands the body to [`enhance`], which finds each such
+//! table (except one inside a form, such as the quote step's choices: its rows are inputs), reads
+//! its cells as the text a person sees, and writes it back with
+//! - sort links in the column headers (`?{id}.sort={col}&{id}.dir=asc|desc`) and `aria-sort` on
+//!   the sorted column: a column sorts as times when every filled cell starts with a date, as
+//!   numbers when every filled cell reads as one (money, percentages, "3 / 8" by its first
+//!   figure), else as text (the header's `data-kind` says which); empty cells ("-") go last
+//!   either way;
+//! - a filter over the text shown (`{id}.q`: labels, never codes), a row count and an empty state;
+//! - pages of [`PAGE_ROWS`] rows (`{id}.page`);
+//! - a CSV link (`?format=csv&table={id}`): the guard renders the page as usual and [`scope`]
+//!   answers that table instead (every page, as filtered and sorted, without the columns of
+//!   forms), UTF-8 with a byte-order mark so that Excel reads the Chinese.
+//!
+//! Everything works without script: each control is a link or a GET form. `assets/suanli.js`
+//! fetches the same links and swaps the table's box in place. A table without an `id` is named
+//! `t1`, `t2`… by its order on the page (the same for the same page, role and data).
+
+use super::labels::{self, Ui};
+use super::{Lang, esc};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::cell::RefCell;
+use std::fmt::Write;
+
+/// Rows on one page of a table.
+pub const PAGE_ROWS: usize = 25;
+
+/// What the table code needs of the request being rendered.
+struct Request {
+    query: Vec<(String, String)>,
+    /// The table asked for as CSV (`format=csv&table=…`), if any.
+    csv: Option<String>,
+    /// The CSV of that table, once the page has rendered it.
+    out: RefCell<Option<String>>,
+}
+
+tokio::task_local! {
+    static REQUEST: Request;
+}
+
+/// Runs a web request's handler with its query at hand. When the request asked for a table as
+/// CSV and the page rendered that table, answers the CSV instead of the page.
+pub async fn scope(path: &str, query: Option<&str>, run: impl Future<Output = Response>) -> Response {
+    let query: Vec<(String, String)> = query.and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
+    let csv = query.iter().any(|(k, v)| k == "format" && v == "csv").then(|| value(&query, "table")).flatten();
+    let Some(table) = csv.clone() else {
+        return REQUEST.scope(Request { query, csv, out: RefCell::new(None) }, run).await;
+    };
+    let (resp, out) = REQUEST
+        .scope(Request { query, csv, out: RefCell::new(None) }, async {
+            let resp = run.await;
+            (resp, REQUEST.with(|r| r.out.take()))
+        })
+        .await;
+    match out {
+        Some(csv) => {
+            let name: String = format!("{}-{table}", path.trim_matches('/').replace('/', "-"))
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+                .collect();
+            let name = if name.starts_with('-') { format!("overview{name}") } else { name };
+            let mut r = csv.into_response();
+            let h = r.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}.csv\"")) {
+                h.insert(header::CONTENT_DISPOSITION, v);
+            }
+            r
+        }
+        None if resp.status().is_success() => (StatusCode::NOT_FOUND, "没有这个表格 / No such table on this page").into_response(),
+        None => resp,
+    }
+}
+
+/// A query parameter of the request being rendered (the first, if repeated).
+pub fn param(name: &str) -> Option<String> {
+    REQUEST.try_with(|r| value(&r.query, name)).ok().flatten()
+}
+
+fn value(query: &[(String, String)], name: &str) -> Option<String> {
+    query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+}
+
+/// The page body with every data table made sortable, filterable, paged and exportable.
+pub fn enhance(lang: Lang, body: &str) -> String {
+    const OPEN: &str = "<div class='scroll'><table";
+    const CLOSE: &str = "</table></div>";
+    let (query, want) = REQUEST.try_with(|r| (r.query.clone(), r.csv.clone())).unwrap_or_default();
+    let mut out = String::with_capacity(body.len() + 2048);
+    let (mut rest, mut forms, mut n) = (body, 0i64, 0usize);
+    while let Some(i) = rest.find(OPEN) {
+        let before = &rest[..i];
+        forms += before.matches("<form").count() as i64 - before.matches("</form>").count() as i64;
+        out.push_str(before);
+        let tail = &rest[i..];
+        let Some(end) = tail.find(CLOSE) else {
+            rest = tail;
+            break;
+        };
+        let unit = &tail[..end + CLOSE.len()];
+        rest = &tail[unit.len()..];
+        let table = if forms > 0 { None } else { Table::parse(&unit[OPEN.len()..end]) };
+        let Some(table) = table else {
+            out.push_str(unit);
+            continue;
+        };
+        n += 1;
+        let id = table.id.clone().unwrap_or_else(|| format!("t{n}"));
+        let view = View::of(&query, &id);
+        if want.as_deref() == Some(id.as_str()) {
+            let csv = table.csv(&view);
+            let _ = REQUEST.try_with(|r| *r.out.borrow_mut() = Some(csv));
+        }
+        out.push_str(&table.render(lang, &id, &view, &query));
+    }
+    out.push_str(rest);
+    out
+}
+
+/// One table's state as the query gives it.
+struct View {
+    sort: Option<(usize, bool)>,
+    filter: String,
+    page: usize,
+}
+
+impl View {
+    fn of(query: &[(String, String)], id: &str) -> View {
+        let get = |k: &str| value(query, &format!("{id}.{k}"));
+        let sort = get("sort").and_then(|c| c.parse::<usize>().ok()).map(|c| (c, get("dir").as_deref() != Some("desc")));
+        let page = get("page").and_then(|p| p.parse::<usize>().ok()).unwrap_or(1).max(1);
+        View { sort, filter: get("q").unwrap_or_default().trim().to_string(), page }
+    }
+}
+
+struct Cell {
+    html: String,
+    text: String,
+    /// A cell holding a form or its controls: an action, not data.
+    action: bool,
+}
+
+struct Row {
+    /// The row's opening tag, kept with its attributes.
+    open: String,
+    cells: Vec<Cell>,
+}
+
+struct Table {
+    id: Option<String>,
+    /// The `<table…>` tag's attributes after `<table`.
+    attrs: String,
+    heads: Vec<Cell>,
+    rows: Vec<Row>,
+    /// The row a page wrote itself for an empty table (one cell across every column).
+    note: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Time,
+    Number,
+    Text,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Time => "time",
+            Kind::Number => "number",
+            Kind::Text => "text",
+        }
+    }
+}
+
+impl Table {
+    /// Reads a table as `thead()` writes it: `s` runs from after `<table` to before `</table>`.
+    fn parse(s: &str) -> Option<Table> {
+        let gt = s.find('>')?;
+        let attrs = s[..gt].to_string();
+        let id = attrs.split_once("id=\"").and_then(|(_, r)| r.split_once('"')).map(|(v, _)| v.to_string());
+        let s = s[gt + 1..].strip_prefix("<thead><tr>")?;
+        let (head, s) = s.split_once("</tr></thead><tbody>")?;
+        let body = s.strip_suffix("</tbody>")?;
+        let mut heads = cells(head);
+        if heads.is_empty() {
+            return None;
+        }
+        let mut rows = Vec::new();
+        let mut rest = body;
+        while let Some(i) = rest.find("<tr") {
+            let gt = rest[i..].find('>')? + i;
+            let end = rest[gt..].find("</tr>")? + gt;
+            rows.push(Row { open: rest[i..=gt].to_string(), cells: cells(&rest[gt + 1..end]) });
+            rest = &rest[end + "</tr>".len()..];
+        }
+        let note = match rows.as_slice() {
+            [only] if only.cells.len() == 1 && only.cells[0].html.contains("colspan") && heads.len() > 1 => {
+                Some(format!("{}{}</tr>", only.open, only.cells[0].html))
+            }
+            _ => None,
+        };
+        if note.is_some() {
+            rows.clear();
+        }
+        for (c, h) in heads.iter_mut().enumerate() {
+            h.action = !rows.is_empty() && rows.iter().all(|r| r.cells.get(c).is_none_or(|x| x.action));
+        }
+        Some(Table { id, attrs, heads, rows, note })
+    }
+
+    fn kind(&self, col: usize) -> Kind {
+        let filled: Vec<&str> =
+            self.rows.iter().filter_map(|r| r.cells.get(col)).map(|c| c.text.as_str()).filter(|t| !missing(t)).collect();
+        if filled.is_empty() {
+            Kind::Text
+        } else if filled.iter().all(|t| is_time(t)) {
+            Kind::Time
+        } else if filled.iter().all(|t| number(t).is_some()) {
+            Kind::Number
+        } else {
+            Kind::Text
+        }
+    }
+
+    /// The rows shown for a view (before paging): filtered by the text shown, then sorted.
+    fn visible(&self, view: &View) -> Vec<&Row> {
+        let needle = view.filter.to_lowercase();
+        let mut rows: Vec<&Row> = self
+            .rows
+            .iter()
+            .filter(|r| needle.is_empty() || r.cells.iter().filter(|c| !c.action).any(|c| c.text.to_lowercase().contains(&needle)))
+            .collect();
+        if let Some((col, asc)) = view.sort.filter(|(c, _)| self.heads.get(*c).is_some_and(|h| !h.action)) {
+            let kind = self.kind(col);
+            let text = |r: &Row| r.cells.get(col).map_or("", |c| c.text.as_str()).to_string();
+            rows.sort_by(|a, b| {
+                let (x, y) = (text(a), text(b));
+                match (missing(&x), missing(&y)) {
+                    (true, true) => std::cmp::Ordering::Equal,
+                    (true, false) => std::cmp::Ordering::Greater,
+                    (false, true) => std::cmp::Ordering::Less,
+                    (false, false) => {
+                        let o = match kind {
+                            Kind::Number => number(&x).unwrap_or(0.0).total_cmp(&number(&y).unwrap_or(0.0)),
+                            Kind::Time => x.cmp(&y),
+                            Kind::Text => x.to_lowercase().cmp(&y.to_lowercase()),
+                        };
+                        if asc { o } else { o.reverse() }
+                    }
+                }
+            });
+        }
+        rows
+    }
+
+    fn render(&self, lang: Lang, id: &str, view: &View, query: &[(String, String)]) -> String {
+        let rows = self.visible(view);
+        let total = rows.len();
+        let pages = total.div_ceil(PAGE_ROWS).max(1);
+        let page = view.page.min(pages);
+        let key = |k: &str| format!("{id}.{k}");
+        let mut out = format!(r##"<div class="dt" id="dt-{id}"><form method="get" class="dt-tools" action="#dt-{id}">"##, id = esc(id));
+        for (k, v) in query.iter().filter(|(k, _)| ![key("q"), key("page"), "format".into(), "table".into()].contains(k)) {
+            let _ = write!(out, r#"<input type="hidden" name="{}" value="{}">"#, esc(k), esc(v));
+        }
+        let csv = link(query, &[(key("page"), None), ("format".into(), Some("csv".into())), ("table".into(), Some(id.into()))], "");
+        let _ = write!(
+            out,
+            r#"<label for="{id}-q">{f}</label><input type="search" id="{id}-q" name="{qk}" value="{q}" title="{hint}"><button type="submit">{f}</button> <span class="dt-count">{count}</span> <a class="csv" href="{csv}" download title="{xhint}">{x}</a></form>"#,
+            id = esc(id),
+            f = labels::ui(lang, Ui::Filter),
+            qk = esc(&key("q")),
+            q = esc(&view.filter),
+            hint = labels::ui(lang, Ui::FilterHint),
+            count = labels::rows(lang, total),
+            csv = esc(&csv),
+            xhint = labels::ui(lang, Ui::ExportHint),
+            x = labels::ui(lang, Ui::Export),
+        );
+        let _ = write!(out, r#"<div class='scroll'><table{} data-rows="{total}"><thead><tr>"#, self.with_id(id));
+        for (c, h) in self.heads.iter().enumerate() {
+            if h.action || self.rows.is_empty() {
+                let _ = write!(out, r#"<th scope="col"{}>{}</th>"#, if h.action { r#" class="act""# } else { "" }, inner(&h.html));
+                continue;
+            }
+            let sorted = view.sort.filter(|(s, _)| *s == c).map(|(_, asc)| asc);
+            let aria = match sorted {
+                Some(true) => r#" aria-sort="ascending""#,
+                Some(false) => r#" aria-sort="descending""#,
+                None => "",
+            };
+            let dir = if sorted == Some(true) { "desc" } else { "asc" };
+            let href = link(query, &[(key("sort"), Some(c.to_string())), (key("dir"), Some(dir.into())), (key("page"), None)], id);
+            let _ = write!(
+                out,
+                r#"<th scope="col"{aria} data-kind="{}"><a class="sort" href="{}" data-col="{c}" title="{}{}">{}</a></th>"#,
+                self.kind(c).name(),
+                esc(&href),
+                labels::ui(lang, Ui::SortBy),
+                esc(&h.text),
+                inner(&h.html)
+            );
+        }
+        out.push_str("</tr></thead><tbody>");
+        if total == 0 {
+            match (&self.note, self.rows.is_empty()) {
+                (Some(note), true) => out.push_str(&note.replacen("<tr", r#"<tr class="empty""#, 1)),
+                (_, empty) => {
+                    let text = labels::ui(lang, if empty { Ui::NoRows } else { Ui::NoMatch });
+                    let _ = write!(out, r#"<tr class="empty"><td colspan="{}">{text}</td></tr>"#, self.heads.len());
+                }
+            }
+        }
+        for r in rows.iter().skip((page - 1) * PAGE_ROWS).take(PAGE_ROWS) {
+            out.push_str(&r.open);
+            for c in &r.cells {
+                out.push_str(&c.html);
+            }
+            out.push_str("</tr>");
+        }
+        out.push_str("</tbody></table></div>");
+        if pages > 1 {
+            out.push_str(&pager(lang, id, page, pages, query));
+        }
+        out.push_str("</div>");
+        out
+    }
+
+    /// The table's attributes, with its (possibly assigned) id.
+    fn with_id(&self, id: &str) -> String {
+        if self.id.is_some() { self.attrs.clone() } else { format!(r#" id="{}"{}"#, esc(id), self.attrs) }
+    }
+
+    /// The table as CSV: the headers as shown, then every row of the view (all pages).
+    fn csv(&self, view: &View) -> String {
+        let cols: Vec<usize> = (0..self.heads.len()).filter(|c| !self.heads[*c].action).collect();
+        let mut out = String::from("\u{feff}");
+        let line = |out: &mut String, fields: Vec<&str>| {
+            out.push_str(&fields.into_iter().map(csv_field).collect::<Vec<_>>().join(","));
+            out.push_str("\r\n");
+        };
+        line(&mut out, cols.iter().map(|c| self.heads[*c].text.as_str()).collect());
+        for r in self.visible(view) {
+            line(&mut out, cols.iter().map(|c| r.cells.get(*c).map_or("", |x| x.text.as_str())).collect());
+        }
+        out
+    }
+}
+
+/// The previous and next pages and where this one is.
+fn pager(lang: Lang, id: &str, page: usize, pages: usize, query: &[(String, String)]) -> String {
+    let to = |p: usize| esc(&link(query, &[(format!("{id}.page"), Some(p.to_string()))], id));
+    let prev = if page > 1 {
+        format!(r#"<a href="{}" rel="prev">{}</a>"#, to(page - 1), labels::ui(lang, Ui::PagePrev))
+    } else {
+        format!(r#"<span aria-disabled="true">{}</span>"#, labels::ui(lang, Ui::PagePrev))
+    };
+    let next = if page < pages {
+        format!(r#"<a href="{}" rel="next">{}</a>"#, to(page + 1), labels::ui(lang, Ui::PageNext))
+    } else {
+        format!(r#"<span aria-disabled="true">{}</span>"#, labels::ui(lang, Ui::PageNext))
+    };
+    format!(
+        r#"<nav class="pager" aria-label="{}">{prev} <span class="at">{}</span> {next}</nav>"#,
+        labels::ui(lang, Ui::Pages),
+        labels::page_of(lang, page, pages)
+    )
+}
+
+/// The current query with some parameters set (`Some`) or removed (`None`), as a relative link
+/// (to the table's box when `anchor` is not empty). A CSV request's own parameters never carry over.
+fn link(query: &[(String, String)], set: &[(String, Option<String>)], anchor: &str) -> String {
+    let mut pairs: Vec<(&str, &str)> = query
+        .iter()
+        .filter(|(k, _)| k != "format" && k != "table" && !set.iter().any(|(s, _)| s == k))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    pairs.extend(set.iter().filter_map(|(k, v)| v.as_deref().map(|v| (k.as_str(), v))));
+    let qs = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    if anchor.is_empty() { format!("?{qs}") } else { format!("?{qs}#dt-{anchor}") }
+}
+
+/// The cells of a row (or of the header row): each `<td…>…</td>` or `<th…>…</th>`.
+fn cells(s: &str) -> Vec<Cell> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    loop {
+        let start = [rest.find("<td"), rest.find("<th")].into_iter().flatten().min();
+        let Some(i) = start else { break };
+        let close = if rest[i..].starts_with("<td") { "</td>" } else { "</th>" };
+        let Some(end) = rest[i..].find(close).map(|e| e + i + close.len()) else { break };
+        let html = &rest[i..end];
+        let action = ["<form", "<input", "<button", "<select", "<textarea"].iter().any(|t| html.contains(t));
+        out.push(Cell { html: html.to_string(), text: text(inner(html)), action });
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// What is between a cell's opening and closing tags.
+fn inner(cell: &str) -> &str {
+    let start = cell.find('>').map_or(0, |i| i + 1);
+    let end = cell.rfind("</").unwrap_or(cell.len()).max(start);
+    &cell[start..end]
+}
+
+/// The text a person sees in some HTML: tags dropped (a line break or block as a space),
+/// entities read, spaces collapsed. One pass, no allocation beyond the result.
+fn text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut space = false;
+    let push = |out: &mut String, c: char, space: &mut bool| {
+        if c.is_whitespace() {
+            *space = !out.is_empty();
+        } else {
+            if *space {
+                out.push(' ');
+                *space = false;
+            }
+            out.push(c);
+        }
+    };
+    let mut rest = html;
+    while let Some(c) = rest.chars().next() {
+        if c == '<' {
+            let Some(end) = rest.find('>') else { break };
+            let name = rest[1..end].trim_start_matches('/').split([' ', '/']).next().unwrap_or("");
+            if ["br", "p", "div", "li", "td", "th", "tr"].iter().any(|b| name.eq_ignore_ascii_case(b)) {
+                push(&mut out, ' ', &mut space);
+            }
+            rest = &rest[end + 1..];
+        } else if c == '&' {
+            let entity = ENTITIES.iter().find(|(e, _)| rest.starts_with(e));
+            let (len, ch) = entity.map_or((1, '&'), |(e, ch)| (e.len(), *ch));
+            push(&mut out, ch, &mut space);
+            rest = &rest[len..];
+        } else {
+            push(&mut out, c, &mut space);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
+}
+
+/// The entities `esc` writes, and a few more.
+const ENTITIES: [(&str, char); 7] =
+    [("&amp;", '&'), ("&lt;", '<'), ("&gt;", '>'), ("&quot;", '"'), ("&#39;", '\''), ("&#x27;", '\''), ("&nbsp;", ' ')];
+
+fn missing(t: &str) -> bool {
+    matches!(t.trim(), "" | "-" | "—" | "–")
+}
+
+/// Whether a cell starts with a date or a month (`2026-12-01…`, as `labels::when` writes times; `2026-12`).
+fn is_time(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() >= 7
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[5..7].iter().all(u8::is_ascii_digit)
+        && b.get(7).is_none_or(|c| !c.is_ascii_digit())
+}
+
+/// A cell read as a number: money (`-¥2,131.07`), percentages, plain figures, "3 / 8" by its first
+/// figure, 万 and 亿 as their values.
+fn number(t: &str) -> Option<f64> {
+    let t = t.trim();
+    let (neg, t) = t.strip_prefix('-').map_or((false, t), |r| (true, r));
+    let t = t.strip_prefix('¥').or_else(|| t.strip_prefix('￥')).unwrap_or(t);
+    let (neg, t) = t.strip_prefix('-').map_or((neg, t), |r| (!neg, r));
+    let len = t.find(|c: char| !(c.is_ascii_digit() || c == ',' || c == '.')).unwrap_or(t.len());
+    let digits = t[..len].replace(',', "");
+    if !digits.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let v: f64 = digits.parse().ok()?;
+    let rest = t[len..].trim_start();
+    // "8 h800" or "3a": a figure glued to letters names a thing rather than counting it.
+    if t[len..].starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let scale = if rest.starts_with('万') {
+        1e4
+    } else if rest.starts_with('亿') {
+        1e8
+    } else {
+        1.0
+    };
+    Some(if neg { -v * scale } else { v * scale })
+}
+
+/// A CSV field: quoted when it must be, and a leading formula character defused (a cell that
+/// starts with `=`, `+` or `@` would run in a spreadsheet).
+fn csv_field(f: &str) -> String {
+    let f = if f.starts_with(['=', '+', '@', '\t', '\r'])
+        || (f.len() > 1 && f.starts_with('-') && !f[1..].starts_with(|c: char| c.is_ascii_digit() || c == '¥'))
+    {
+        format!("'{f}")
+    } else {
+        f.to_string()
+    };
+    if f.contains([',', '"', '\n', '\r']) { format!("\"{}\"", f.replace('"', "\"\"")) } else { f }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TABLE: &str = concat!(
+        "<h2>x</h2><div class='scroll'><table><thead><tr><th scope=\"col\">名称</th><th scope=\"col\">金额</th>",
+        "<th scope=\"col\">时间</th><th scope=\"col\">操作</th></tr></thead><tbody>",
+        "<tr><td><a href=\"/a\">乙</a></td><td>¥1,000.00</td><td>2026-01-02 08:00:00 (UTC+8)</td><td><form method=\"post\"><button>删</button></form></td></tr>",
+        "<tr data-x=\"1\"><td>甲, &amp; 丙</td><td>¥20.50</td><td>2025-12-31 08:00:00 (UTC+8)</td><td><form method=\"post\"><button>删</button></form></td></tr>",
+        "<tr><td>=cmd</td><td>-</td><td>-</td><td><form method=\"post\"><button>删</button></form></td></tr>",
+        "</tbody></table></div><p>after</p>"
+    );
+
+    fn render(query: &str, csv: Option<&str>) -> (String, Option<String>) {
+        let query: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap();
+        let req = Request { query, csv: csv.map(str::to_string), out: RefCell::new(None) };
+        REQUEST.sync_scope(req, || (enhance(Lang::Zh, TABLE), REQUEST.with(|r| r.out.take())))
+    }
+
+    fn first_cells(html: &str) -> Vec<String> {
+        html.split("<tr").skip(2).map(|r| text(inner(r.split("</td>").next().unwrap_or("")))).collect()
+    }
+
+    #[test]
+    fn numbers_money_and_times_read_as_such() {
+        assert_eq!(number("¥2,131.07"), Some(2131.07));
+        assert_eq!(number("-¥3.00"), Some(-3.0));
+        assert_eq!(number("12.5%"), Some(12.5));
+        assert_eq!(number("3 / 8"), Some(3.0));
+        assert_eq!(number("¥1.5万"), Some(15_000.0));
+        assert_eq!(number("h800"), None);
+        assert_eq!(number("8h"), None);
+        assert_eq!(number("西湖区"), None);
+        assert_eq!(text("<a href=\"/x\">甲</a>&amp;<br>乙  丙 &lt;b&gt; &unknown; <"), "甲& 乙 丙 <b> &unknown;");
+        assert!(is_time("2026-12-01 18:00:00 (UTC+8)"));
+        assert!(!is_time("¥2,026.00"));
+    }
+
+    #[test]
+    fn a_table_sorts_by_money_and_time_with_empty_cells_last() {
+        let (html, _) = render("t1.sort=1&t1.dir=asc", None);
+        assert!(html.contains(r#"aria-sort="ascending""#), "{html}");
+        assert_eq!(first_cells(&html), ["甲, & 丙", "乙", "=cmd"]);
+        let (html, _) = render("t1.sort=1&t1.dir=desc", None);
+        assert_eq!(first_cells(&html), ["乙", "甲, & 丙", "=cmd"]);
+        let (html, _) = render("t1.sort=2", None);
+        assert_eq!(first_cells(&html), ["甲, & 丙", "乙", "=cmd"]);
+        assert!(html.contains(r#"<tr data-x="1">"#), "row attributes are kept");
+        assert!(html.contains(r#"<th scope="col" class="act">操作</th>"#), "the column of forms is not sortable");
+        assert!(html.ends_with("<p>after</p>"));
+    }
+
+    #[test]
+    fn a_filter_matches_the_text_shown_and_says_when_nothing_does() {
+        let (html, _) = render("t1.q=%E7%94%B2", None);
+        assert_eq!(first_cells(&html), ["甲, & 丙"]);
+        assert!(html.contains(r#"data-rows="1""#));
+        let (html, _) = render("t1.q=nothing", None);
+        assert!(html.contains("没有符合筛选条件的记录"), "{html}");
+        let empty = "<div class='scroll'><table><thead><tr><th scope=\"col\">a</th></tr></thead><tbody></tbody></table></div>";
+        assert!(enhance(Lang::En, empty).contains("Nothing to show yet."));
+    }
+
+    #[test]
+    fn the_csv_has_a_bom_the_headers_shown_and_every_row_without_the_forms() {
+        let (_, csv) = render("t1.sort=1&t1.page=9&format=csv&table=t1", Some("t1"));
+        let csv = csv.expect("the CSV of t1");
+        assert_eq!(
+            csv,
+            "\u{feff}名称,金额,时间\r\n\"甲, & 丙\",¥20.50,2025-12-31 08:00:00 (UTC+8)\r\n乙,\"¥1,000.00\",2026-01-02 08:00:00 (UTC+8)\r\n'=cmd,-,-\r\n"
+        );
+    }
+
+    #[test]
+    fn long_tables_page_and_links_keep_the_rest_of_the_query() {
+        let mut body = String::from("<div class='scroll'><table id=\"big\"><thead><tr><th scope=\"col\">n</th></tr></thead><tbody>");
+        for i in 0..60 {
+            body.push_str(&format!("<tr><td>{i}</td></tr>"));
+        }
+        body.push_str("</tbody></table></div>");
+        let query: Vec<(String, String)> = serde_urlencoded::from_str("lang=en&big.page=3&m=a&m=b").unwrap();
+        let req = Request { query, csv: None, out: RefCell::new(None) };
+        let html = REQUEST.sync_scope(req, || enhance(Lang::En, &body));
+        assert!(html.contains("Page 3 of 3"), "{html}");
+        assert_eq!(html.matches("<tr><td>").count(), 10);
+        assert!(html.contains("?lang=en&amp;m=a&amp;m=b&amp;big.page=2#dt-big"), "{html}");
+        assert!(html.contains(r#"<input type="hidden" name="m" value="b">"#));
+    }
+
+    #[test]
+    fn a_table_inside_a_form_is_left_alone() {
+        let body = format!("<form method=\"post\">{TABLE}</form>");
+        assert_eq!(enhance(Lang::Zh, &body), body);
+    }
+}
