@@ -726,6 +726,14 @@ test("a provider's own page lists its centres with pools, binding and utilisatio
 
 test('the operator registers an enterprise, a centre and its pool in the browser; bad input is refused beside its field in Chinese; a provider registers only its own; a tenant may not', { timeout: 120_000 }, async () => {
   const name = `登记测试企业 ${++unique}`;
+  // A unified social credit code of its own (GB 32100's check character), as credit codes are unique.
+  const usccOf = (first17) => {
+    const alphabet = '0123456789ABCDEFGHJKLMNPQRTUWXY';
+    const weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+    const sum = [...first17].reduce((acc, c, i) => acc + alphabet.indexOf(c) * weights[i], 0);
+    return first17 + alphabet[(31 - (sum % 31)) % 31];
+  };
+  const code = usccOf(`91330106MA${String(Date.now() % 1e7).padStart(7, '0')}`);
   const tenantsNamed = async () => items(await api('operator', 'GET', '/tenants')).filter((t) => t.name === name);
   await withPage(async (page) => {
     await signIn(page, 'operator');
@@ -739,7 +747,7 @@ test('the operator registers an enterprise, a centre and its pool in the browser
     assert.match(await error.textContent(), /[\u4e00-\u9fff]/, 'the error is not in Chinese');
     assert.equal(await page.inputValue('#tenants-name'), name, 'the name was not kept');
     assert.equal((await tenantsNamed()).length, 0, 'a refused form stored an enterprise');
-    await page.fill('#tenants-uscc', '9144030071526726XG');
+    await page.fill('#tenants-uscc', code);
     await page.check('#tenants-sme');
     await Promise.all([page.waitForURL(/done=tenants/), page.click('form#register-tenants button[type=submit]')]);
     assert.match(await page.locator('#done').textContent(), /已登记企业/);

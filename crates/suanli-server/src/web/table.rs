@@ -158,6 +158,8 @@ struct Table {
     rows: Vec<Row>,
     /// The row a page wrote itself for an empty table (one cell across every column).
     note: Option<String>,
+    /// The table's `<tfoot>…</tfoot>`, if it has one (not sorted, paged or exported).
+    foot: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -185,7 +187,14 @@ impl Table {
         let id = attrs.split_once("id=\"").and_then(|(_, r)| r.split_once('"')).map(|(v, _)| v.to_string());
         let s = s[gt + 1..].strip_prefix("<thead><tr>")?;
         let (head, s) = s.split_once("</tr></thead><tbody>")?;
-        let body = s.strip_suffix("</tbody>")?;
+        // A footer (a total row) stays under the rows, whatever their order and page.
+        let (body, foot) = match s.strip_suffix("</tbody>") {
+            Some(body) => (body, None),
+            None => {
+                let (body, foot) = s.split_once("</tbody><tfoot>")?;
+                (body, Some(format!("<tfoot>{foot}")))
+            }
+        };
         let mut heads = cells(head);
         if heads.is_empty() {
             return None;
@@ -210,7 +219,7 @@ impl Table {
         for (c, h) in heads.iter_mut().enumerate() {
             h.action = !rows.is_empty() && rows.iter().all(|r| r.cells.get(c).is_none_or(|x| x.action));
         }
-        Some(Table { id, attrs, heads, rows, note })
+        Some(Table { id, attrs, heads, rows, note, foot })
     }
 
     fn kind(&self, col: usize) -> Kind {
@@ -323,7 +332,9 @@ impl Table {
             }
             out.push_str("</tr>");
         }
-        out.push_str("</tbody></table></div>");
+        out.push_str("</tbody>");
+        out.push_str(self.foot.as_deref().unwrap_or(""));
+        out.push_str("</table></div>");
         if pages > 1 {
             out.push_str(&pager(lang, id, page, pages, query));
         }
@@ -593,6 +604,19 @@ mod tests {
         assert_eq!(html.matches("<tr><td>").count(), 10);
         assert!(html.contains("?lang=en&amp;m=a&amp;m=b&amp;big.page=2#dt-big"), "{html}");
         assert!(html.contains(r#"<input type="hidden" name="m" value="b">"#));
+    }
+
+    #[test]
+    fn a_footer_stays_under_the_rows_whatever_their_order() {
+        let body = "<div class='scroll'><table id=\"r\"><thead><tr><th scope=\"col\">n</th></tr></thead><tbody><tr><td>2</td></tr><tr><td>1</td></tr></tbody><tfoot><tr><th scope=\"row\">3</th></tr></tfoot></table></div>";
+        let query: Vec<(String, String)> = serde_urlencoded::from_str("r.sort=0").unwrap();
+        let req = Request { query, csv: None, out: RefCell::new(None) };
+        let html = REQUEST.sync_scope(req, || enhance(Lang::En, body));
+        assert!(html.contains(r#"aria-sort="ascending""#), "the table is enhanced: {html}");
+        assert!(
+            html.contains("<tr><td>1</td></tr><tr><td>2</td></tr></tbody><tfoot><tr><th scope=\"row\">3</th></tr></tfoot></table>"),
+            "{html}"
+        );
     }
 
     #[test]
