@@ -398,6 +398,10 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
     let data = suanli_app::DataSharing::open(fenced.clone(), ledger.clone(), ids.clone()).await?;
     let money = suanli_app::Money::new(fenced.clone(), ledger.clone(), ids.clone());
     let vouchers = suanli_app::Vouchers::new(fenced.clone(), ledger.clone(), ids.clone());
+    // The engine's sweep closes programmes at the end of their year through the vouchers service.
+    if let Some(billing) = engine.billing() {
+        billing.set_year_end(Arc::new(vouchers.clone()));
+    }
     let incentives = suanli_app::Incentives::open(fenced.clone(), ledger.clone(), ids.clone()).await?;
     let (store_for_partners, ids_for_partners) = (fenced.clone(), ids.clone());
     let (store_for_registry, ids_for_registry, regions_for_registry) = (fenced.clone(), ids.clone(), regions.clone());
