@@ -1,12 +1,12 @@
 //! High availability: the leader lease's loop, and followers that relay every request but their health and metrics to the leader.
 
 use crate::AppState;
-use crate::energy::EnergyService;
 use crate::error::ApiError;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
+use suanli_app::Energy;
 use suanli_core::ErrorCode;
 use suanli_core::lease::LeaseTerms;
 use suanli_dispatch::engine::Engine;
@@ -38,7 +38,7 @@ pub async fn hold_lease(store: &Store, replica: Option<String>) -> Arc<Fence> {
 /// Renews or acquires the lease every `renew_ms` for as long as the process runs. When this
 /// replica becomes leader, its ledger writer reloads and its energy book is rebuilt (the last
 /// leader wrote since they loaded), and its engine runs a round at once.
-pub fn renew_lease(store: &Store, fence: &Arc<Fence>, engine: &Arc<Engine>, ledger: &LedgerService, energy: &EnergyService) {
+pub fn renew_lease(store: &Store, fence: &Arc<Fence>, engine: &Arc<Engine>, ledger: &LedgerService, energy: &Energy) {
     if store.dialect() == Dialect::Sqlite {
         return;
     }

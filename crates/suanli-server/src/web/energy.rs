@@ -55,7 +55,7 @@ pub async fn energy_page(State(s): State<AppState>, Query(q): Query<LangQuery>, 
     let now = s.ids.now_ms();
     let util = s.energy.utilisation_recent(now).await;
     let (coverage, assessments) = {
-        let book = s.energy.book.read().await;
+        let book = s.energy.read().await;
         (book.coverage(now), book.evaluate(now, &util))
     };
     let names: BTreeMap<String, String> = centres.iter().map(|c| (c.id.to_string(), lang.name(&c.name, &c.name_en).to_string())).collect();
