@@ -595,7 +595,12 @@ async fn vouchers_programme_of_an_ended_year_is_closed_by_the_system() {
     }
     assert_eq!(state, "closed", "the sweep closes a programme whose year has ended");
     let (_, audit) = op.get(&format!("/api/v1/audit?subject={id}")).await;
-    let actors: Vec<&str> =
-        audit["items"].as_array().unwrap().iter().filter(|a| a["action"] == "programme.close").map(|a| a["actor"].as_str().unwrap()).collect();
+    let actors: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "programme.close")
+        .map(|a| a["actor"].as_str().unwrap())
+        .collect();
     assert_eq!(actors, [suanli_app::vouchers::YEAR_END_ACTOR], "{audit}");
 }
