@@ -7,7 +7,7 @@ use suanli_core::centre::Centre;
 use suanli_core::city::{CityTotals, Policy, city_totals};
 use suanli_core::id::{CentreId, PoolId};
 use suanli_core::region::{HOME_CITY, RegionKind, Regions};
-use suanli_core::time::{MS_PER_DAY, UnixMs};
+use suanli_core::time::UnixMs;
 use suanli_energy::{EnergyBook, Load};
 use suanli_store::{Store, StoreError};
 
@@ -78,23 +78,20 @@ pub fn area(regions: &Regions, region: &str) -> String {
 /// job if later, against its pools' capacity over that time), accelerators and area. Empty
 /// (utilisation unknown) until the platform has started a job.
 pub async fn loads(store: &Store, regions: &Regions, now_ms: UnixMs) -> Result<BTreeMap<CentreId, Load>, StoreError> {
-    let from = now_ms - 30 * MS_PER_DAY;
-    let (first, busy) = store.busy_accelerator_ms(from, now_ms).await?;
-    let Some(first) = first.filter(|f| *f < now_ms) else {
+    let (first, busy) = store.busy_accelerator_ms(suanli_energy::utilisation::window_start(now_ms), now_ms).await?;
+    if first.is_none() {
         return Ok(BTreeMap::new());
-    };
-    let span = (now_ms - first.max(from)).max(1) as f64;
+    }
     let mut capacity: HashMap<CentreId, u32> = HashMap::new();
     for p in store.pools().await? {
         *capacity.entry(p.centre_id.clone()).or_default() += p.capacity();
     }
-    let busy: HashMap<&CentreId, i64> = busy.iter().map(|(c, ms)| (c, *ms)).collect();
+    let utilisation =
+        suanli_energy::utilisation::utilisation(now_ms, first, &busy, capacity.iter().map(|(c, n)| (c.clone(), f64::from(*n))));
     let mut out = BTreeMap::new();
     for centre in store.centres(None).await? {
-        let Some(&accelerators) = capacity.get(&centre.id).filter(|n| **n > 0) else { continue };
-        let ms = busy.get(&centre.id).copied().unwrap_or(0) as f64;
-        let utilisation = (ms / (f64::from(accelerators) * span)).clamp(0.0, 1.0);
-        out.insert(centre.id.clone(), Load { utilisation, accelerators, area: area(regions, &centre.region) });
+        let (Some(&u), Some(&accelerators)) = (utilisation.get(&centre.id), capacity.get(&centre.id)) else { continue };
+        out.insert(centre.id.clone(), Load { utilisation: u, accelerators, area: area(regions, &centre.region) });
     }
     Ok(out)
 }

@@ -3,11 +3,12 @@
 //! Data flows one way: edges → this crate → the pure crates and `suanli-store` /
 //! `suanli-dispatch`. A service never calls an edge. This crate is growing: the caller type,
 //! the one job-visibility rule and the backend bindings of centres live here now; jobs,
-//! registry, money and energy workflows move in as they are touched.
+//! registry and money workflows move in as they are touched.
 
 pub mod backends;
 pub mod caller;
 pub mod data;
+pub mod energy;
 pub mod figures;
 pub mod incentives;
 pub mod jobs;
@@ -21,6 +22,7 @@ pub mod vouchers;
 pub use backends::{BackendUrl, Backends};
 pub use caller::Caller;
 pub use data::DataSharing;
+pub use energy::Energy;
 pub use incentives::Incentives;
 pub use jobs::Jobs;
 pub use models::Models;

@@ -1,14 +1,17 @@
-//! Vouchers and cash: the operator opening a year's programme, an enterprise applying (itself, or the operator for it), the operator approving an application (all it asked for or less) or rejecting it with a reason, and topping up an enterprise's prepaid cash; the API, the web UI and the demo call these.
+//! Vouchers and cash: the operator opening a year's programme (and closing it, or the system at the year's end), an enterprise applying (itself, or the operator for it), the operator approving an application (all it asked for or less) or rejecting it with a reason, and topping up an enterprise's prepaid cash; the API, the web UI and the demo call these.
 
 use crate::caller::Caller;
+use std::future::Future;
+use std::pin::Pin;
 use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::{ApplicationId, AuditId, ProgrammeId, TenantId};
 use suanli_core::money::Fen;
+use suanli_core::time::UnixMs;
 use suanli_dispatch::ids::Ids;
 use suanli_ledger::records::{Application, ApplicationState, Programme, ProgrammeState};
 use suanli_ledger::voucher::ProgrammeRules;
 use suanli_ledger::{ReasonCode, Transfer, TransferId, chart};
-use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, Precondition, Store, StoreError, StoredAccount};
+use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, Precondition, ProgrammeClose, Store, StoreError, StoredAccount};
 
 /// Voucher decisions and cash top-ups.
 #[derive(Clone)]
@@ -360,5 +363,61 @@ impl Vouchers {
             })
             .await?;
         Ok(p)
+    }
+
+    /// Closes a programme (the operator): every enterprise's unspent voucher balance returns to
+    /// the budget and the programme is marked closed, in one commit of the ledger's writer,
+    /// which refuses to issue from it afterwards. `programme_not_found` for an unknown id,
+    /// `programme_closed` if it was closed already. Holds still open are posted or released as
+    /// their jobs end. Answers the programme as stored after the close.
+    pub async fn close_programme(&self, caller: &Caller, id: &ProgrammeId) -> Result<Programme, StoreError> {
+        operator_only(caller, "closing a voucher programme")?;
+        let p = self.store.programme(id).await?.ok_or_else(|| err(ErrorCode::ProgrammeNotFound, format!("no voucher programme {id}")))?;
+        self.close_programme_as(&caller.actor(), &p, self.ids.now_ms()).await?;
+        self.store.programme(id).await?.ok_or_else(|| err(ErrorCode::ProgrammeNotFound, format!("no voucher programme {id}")))
+    }
+
+    /// [`Vouchers::close_programme`] on the platform's own authority (`actor` in the audit trail).
+    pub async fn close_programme_as(&self, actor: &str, p: &Programme, now: UnixMs) -> Result<(), StoreError> {
+        // The writer adds to the detail how many vouchers expired.
+        let audit = self.audit(actor, "programme.close", p.id.as_str(), serde_json::json!({}));
+        self.ledger
+            .submit_all(LedgerRequest {
+                close: Some(ProgrammeClose { programme: p.id.clone(), at_ms: now }),
+                audit: Some(audit),
+                ..LedgerRequest::default()
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Closes, as the system (`system:billing`), every open programme whose year has ended at
+    /// `now`; answers how many it closed. A programme the operator closed meanwhile is skipped.
+    pub async fn close_ended(&self, now: UnixMs) -> Result<u32, StoreError> {
+        let mut closed = 0;
+        for p in self.store.programmes().await? {
+            if p.state != ProgrammeState::Open || now < p.rules.year_bounds_ms().1 {
+                continue;
+            }
+            match self.close_programme_as(YEAR_END_ACTOR, &p, now).await {
+                Ok(()) => {
+                    closed += 1;
+                    tracing::info!(programme = %p.id, year = p.rules.year, "closed a voucher programme at the end of its year");
+                }
+                Err(StoreError::Domain(e)) if e.code == ErrorCode::ProgrammeClosed => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(closed)
+    }
+}
+
+/// Who closes a programme at the end of its year, in the audit trail.
+pub const YEAR_END_ACTOR: &str = "system:billing";
+
+/// The engine's sweep closes ended programmes through this service.
+impl suanli_dispatch::billing::YearEnd for Vouchers {
+    fn close_ended(&self, now: UnixMs) -> Pin<Box<dyn Future<Output = Result<u32, StoreError>> + Send + '_>> {
+        Box::pin(Vouchers::close_ended(self, now))
     }
 }

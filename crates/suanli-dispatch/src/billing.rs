@@ -7,7 +7,9 @@
 use crate::ids::Ids;
 use serde_json::json;
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use suanli_core::catalogue::Catalogue;
 use suanli_core::centre::{Centre, PartnerStatus, Pool};
 use suanli_core::error::{Error, ErrorCode};
@@ -17,10 +19,10 @@ use suanli_core::money::Fen;
 use suanli_core::time::UnixMs;
 use suanli_ledger::Ledger;
 use suanli_ledger::chart;
-use suanli_ledger::records::{Bill, Programme, ProgrammeState};
+use suanli_ledger::records::Bill;
 use suanli_ledger::voucher::{self, ChargeRule, HOLD_FACTOR, Holds};
 use suanli_ledger::{ReasonCode, Transfer, TransferId, TransferKind};
-use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, Plan, ProgrammeClose, Store, StoreError, StoredAccount};
+use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, Plan, Store, StoreError, StoredAccount};
 
 /// How long a hold lives past the job's estimated run (a safety net: orphaned holds expire).
 const HOLD_SLACK_MS: i64 = 24 * 3_600_000;
@@ -42,6 +44,16 @@ pub struct Billing {
     ledger: LedgerService,
     catalogue: Arc<Catalogue>,
     ids: Ids,
+    /// Who closes the voucher programmes whose year has ended (set once, after start).
+    year_end: Arc<OnceLock<Arc<dyn YearEnd>>>,
+}
+
+/// Closing the voucher programmes whose year has ended, as the system. The workflow lives in
+/// the application layer's vouchers service (`suanli_app::Vouchers`), which this crate cannot
+/// call; the server hands it in with [`Billing::set_year_end`], and every round's sweep calls
+/// it, so only the leader closes programmes. Answers how many it closed.
+pub trait YearEnd: Send + Sync {
+    fn close_ended(&self, now: UnixMs) -> Pin<Box<dyn Future<Output = Result<u32, StoreError>> + Send + '_>>;
 }
 
 impl std::fmt::Debug for Billing {
@@ -52,7 +64,14 @@ impl std::fmt::Debug for Billing {
 
 impl Billing {
     pub fn new(store: Store, ledger: LedgerService, catalogue: Arc<Catalogue>, ids: Ids) -> Billing {
-        Billing { store, ledger, catalogue, ids }
+        Billing { store, ledger, catalogue, ids, year_end: Arc::default() }
+    }
+
+    /// Sets who closes ended programmes in each sweep; a second call is ignored.
+    pub fn set_year_end(&self, year_end: Arc<dyn YearEnd>) {
+        if self.year_end.set(year_end).is_err() {
+            tracing::warn!("the year-end hook was set already");
+        }
     }
 
     pub fn ledger(&self) -> &LedgerService {
@@ -337,44 +356,12 @@ impl Billing {
         Ok(self.store.bill_for_job(job_id).await?.unwrap_or(bill))
     }
 
-    /// Closes a programme in the ledger's writer: every enterprise's unspent voucher balance
-    /// returns to the budget and the programme is marked closed, in one commit, and the writer
-    /// refuses to issue from it afterwards. `programme_closed` if it was closed already. Holds
-    /// still open are posted or released as their jobs end.
-    pub async fn close_programme(&self, p: &Programme, actor: &str, now: UnixMs) -> Result<(), StoreError> {
-        let (t, e) = self.ids.parts();
-        let audit = Audit {
-            id: AuditId::generate(t, e),
-            at_ms: t,
-            actor: actor.to_string(),
-            action: "programme.close".into(),
-            subject: p.id.to_string(),
-            // The writer adds how many vouchers expired.
-            detail: json!({}),
-        };
-        self.ledger
-            .submit_all(LedgerRequest {
-                close: Some(ProgrammeClose { programme: p.id.clone(), at_ms: now }),
-                audit: Some(audit),
-                ..LedgerRequest::default()
-            })
-            .await
-            .map_err(StoreError::Domain)?;
-        Ok(())
-    }
-
-    /// Bills every ended job that has no bill yet; returns how many were billed. Also closes
-    /// programmes whose year has ended.
+    /// Bills every ended job that has no bill yet; returns how many were billed. First closes
+    /// the programmes whose year has ended, through the [`YearEnd`] hook when one is set.
     pub async fn sweep(&self, now: UnixMs) -> Result<u32, StoreError> {
-        for p in self.store.programmes().await? {
-            if p.state == ProgrammeState::Open && now >= p.rules.year_bounds_ms().1 {
-                match self.close_programme(&p, "system:billing", now).await {
-                    Ok(()) => tracing::info!(programme = %p.id, year = p.rules.year, "closed a voucher programme at the end of its year"),
-                    // The operator closed it meanwhile.
-                    Err(StoreError::Domain(e)) if e.code == ErrorCode::ProgrammeClosed => {}
-                    Err(e) => return Err(e),
-                }
-            }
+        let year_end = self.year_end.get().cloned();
+        if let Some(year_end) = year_end {
+            year_end.close_ended(now).await?;
         }
         // Many bills at once, so the ledger's writer takes them in a few commits.
         let due = self.store.jobs_to_bill(now - METERING_GRACE_MS, BILLS_PER_SWEEP).await?;

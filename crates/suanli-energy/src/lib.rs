@@ -21,6 +21,11 @@
 //! - [`book`]: [`EnergyBook`] holds it all: `register`, `ingest`, `pue`, `annualised`, `kpis`,
 //!   `series`, `coverage`, `evaluate`, `alerts`, `quality`, `meters`, `rollup`.
 //! - [`config`]: [`EnergyConfig`], every threshold with its default.
+//! - [`defaults`]: a compute centre's registration until its provider registers one (default
+//!   meters, rated power from racks, cooling from the declared PUE).
+//! - [`intake`]: judging a batch for storage, and the rule that a resent old reading equal to
+//!   the stored one is a duplicate.
+//! - [`utilisation`]: a centre's utilisation from the accelerator-time its jobs ran.
 //!
 //! # State and persistence
 //!
@@ -42,14 +47,17 @@ pub mod book;
 pub mod config;
 pub mod coverage;
 pub mod csv;
+pub mod defaults;
 pub mod error;
 pub mod grade;
+pub mod intake;
 pub mod lifecycle;
 pub mod merge;
 pub mod meter;
 pub mod pue;
 pub mod rollup;
 pub mod series;
+pub mod utilisation;
 
 #[cfg(test)]
 mod prop_tests;
@@ -60,8 +68,10 @@ pub use alert::{Alert, AlertKind, Severity};
 pub use book::{EnergyBook, IngestReport, MeterStatus, QualityIssue, QualityTally, Rejection};
 pub use config::EnergyConfig;
 pub use coverage::{CoverageReport, SilentCentre};
+pub use defaults::{FACILITY_METER, IT_METER, RATED_KW_PER_RACK, default_meters};
 pub use error::EnergyError;
 pub use grade::{Gb40879, Grading, PolicyCheck, PolicyOutcome};
+pub use intake::{Judged, count_resent, judge};
 pub use lifecycle::{Assessment, Lifecycle, Reason, Recommendation};
 pub use merge::Load;
 pub use meter::{Category, Channel, Cooling, DataCentre, Meter, MeterId, MeterKind, MeterUnit, Reading, ReadingValue};

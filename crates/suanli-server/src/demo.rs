@@ -572,8 +572,8 @@ fn readings_at(m: &DemoMeters, ts: UnixMs) -> [suanli_energy::Reading; 2] {
     let (f, it) = m.counters(ts);
     let id = |s: &str| MeterId::parse(s).unwrap_or_else(|_| unreachable!("the default meter ids are valid"));
     [
-        Reading { meter: id(crate::energy::FACILITY_METER), ts_ms: ts, value: ReadingValue::CumulativeKwh((f * 1000.0).round() / 1000.0) },
-        Reading { meter: id(crate::energy::IT_METER), ts_ms: ts, value: ReadingValue::CumulativeKwh((it * 1000.0).round() / 1000.0) },
+        Reading { meter: id(suanli_energy::FACILITY_METER), ts_ms: ts, value: ReadingValue::CumulativeKwh((f * 1000.0).round() / 1000.0) },
+        Reading { meter: id(suanli_energy::IT_METER), ts_ms: ts, value: ReadingValue::CumulativeKwh((it * 1000.0).round() / 1000.0) },
     ]
 }
 
@@ -600,7 +600,8 @@ async fn seed_telemetry(s: &AppState, now: UnixMs, history_days: i64) -> anyhow:
             readings.extend(readings_at(m, t));
             t += STEP_MS;
         }
-        let report = s.energy.ingest(&centre.id, now, &readings, Some("system:demo")).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let report =
+            s.energy.ingest_centre_as(Some("system:demo"), &centre.id, readings, now).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
         if !report.rejected.is_empty() {
             tracing::warn!(centre = %centre.id, rejected = report.rejected.len(), first = ?report.rejected.first(), "demo telemetry refused");
         }
@@ -625,7 +626,7 @@ pub async fn telemetry_stream(s: AppState) -> anyhow::Result<()> {
         let now = s.ids.now_ms();
         let ts = now.div_euclid(60_000) * 60_000;
         for (centre, m) in &live {
-            if let Err(e) = s.energy.ingest(&centre.id, now, &readings_at(m, ts), None).await {
+            if let Err(e) = s.energy.ingest_centre_as(None, &centre.id, readings_at(m, ts).to_vec(), now).await {
                 tracing::warn!(centre = %centre.id, error = ?e, "demo telemetry refused");
             }
         }

@@ -116,3 +116,16 @@ impl IntoResponse for ApiError {
         resp
     }
 }
+
+impl ApiError {
+    /// An energy error as the problem its code names.
+    pub fn from_energy(e: suanli_energy::EnergyError) -> ApiError {
+        ApiError::Domain(e.into())
+    }
+}
+
+impl From<suanli_energy::EnergyError> for ApiError {
+    fn from(e: suanli_energy::EnergyError) -> ApiError {
+        ApiError::from_energy(e)
+    }
+}

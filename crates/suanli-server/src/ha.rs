@@ -1,12 +1,12 @@
 //! High availability: the leader lease's loop, followers that answer reads from books they replay from PostgreSQL, and the relay of writes to the leader.
 
 use crate::AppState;
-use crate::energy::EnergyService;
 use crate::error::ApiError;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
+use suanli_app::Energy;
 use suanli_core::ErrorCode;
 use suanli_core::lease::LeaseTerms;
 use suanli_dispatch::engine::Engine;
@@ -38,7 +38,7 @@ pub async fn hold_lease(store: &Store, replica: Option<String>) -> Arc<Fence> {
 /// Renews or acquires the lease every `renew_ms` for as long as the process runs. When this
 /// replica becomes leader, its ledger writer reloads and its energy book is rebuilt (the last
 /// leader wrote since they loaded), and its engine runs a round at once.
-pub fn renew_lease(store: &Store, fence: &Arc<Fence>, engine: &Arc<Engine>, ledger: &LedgerService, energy: &EnergyService) {
+pub fn renew_lease(store: &Store, fence: &Arc<Fence>, engine: &Arc<Engine>, ledger: &LedgerService, energy: &Energy) {
     if store.dialect() == Dialect::Sqlite {
         return;
     }
@@ -236,7 +236,7 @@ pub async fn follow_the_leader(s: AppState, mut stop: tokio::sync::watch::Receiv
             continue;
         }
         match s.energy.catch_up().await {
-            Ok(crate::energy::CatchUp::Current) => {}
+            Ok(suanli_app::energy::CatchUp::Current) => {}
             Ok(done) => tracing::debug!(?done, "the follower's energy book caught up"),
             Err(e) => tracing::warn!(error = %e, "the follower's energy book could not catch up; retrying"),
         }

@@ -10,7 +10,6 @@ pub mod demo;
 pub mod demo_data;
 pub mod demo_models;
 pub mod dto;
-pub mod energy;
 pub mod error;
 pub mod extract;
 pub mod gateway;
@@ -53,7 +52,7 @@ pub struct AppState {
     /// What centre agents are told and what they last reported.
     pub agents: Arc<suanli_dispatch::agent::AgentHub>,
     /// Data-centre energy telemetry: the energy book over the store's readings.
-    pub energy: energy::EnergyService,
+    pub energy: suanli_app::Energy,
     /// Which backend each centre is bound to.
     pub backends: suanli_app::Backends,
     /// Job submissions (one or a batch), checked once for every edge, group-committed.
@@ -302,6 +301,9 @@ pub struct ServeConfig {
     pub advertise_url: Option<String>,
     /// Time-sliced leases for preemptible jobs (`None`, the default: every job placed once).
     pub timeslicing: Option<suanli_dispatch::engine::Timeslicing>,
+    /// Judged batches of meter readings that may wait for the energy writer; one more is
+    /// refused with 429 `ingest_busy` and Retry-After.
+    pub energy_queue: usize,
 }
 
 /// What one client can hold of the server: connections and the time to send a request.
@@ -342,6 +344,7 @@ impl ServeConfig {
             replica: None,
             advertise_url: None,
             timeslicing: None,
+            energy_queue: suanli_app::energy::WRITE_QUEUE,
         }
     }
 }
@@ -385,7 +388,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
         Engine::new(fenced.clone(), catalogue.clone(), regions.clone(), ids.clone(), demo_sim.clone(), sched).with_billing(billing),
     );
     engine.set_timeslicing(cfg.timeslicing.clone());
-    let energy = energy::EnergyService::load(fenced.clone(), ids.clone()).await?;
+    let energy = suanli_app::Energy::load(fenced.clone(), ids.clone(), cfg.energy_queue).await?;
     ha::renew_lease(&store, &fence, &engine, &ledger, &energy);
     let agents: Arc<suanli_dispatch::agent::AgentHub> = Arc::default();
     let backends = suanli_app::Backends::new(fenced.clone(), engine.clone(), agents.clone(), ids.clone(), demo_sim);
@@ -403,6 +406,10 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
     let data = suanli_app::DataSharing::open(fenced.clone(), ledger.clone(), ids.clone()).await?;
     let money = suanli_app::Money::new(fenced.clone(), ledger.clone(), ids.clone());
     let vouchers = suanli_app::Vouchers::new(fenced.clone(), ledger.clone(), ids.clone());
+    // The engine's sweep closes programmes at the end of their year through the vouchers service.
+    if let Some(billing) = engine.billing() {
+        billing.set_year_end(Arc::new(vouchers.clone()));
+    }
     let incentives = suanli_app::Incentives::open(fenced.clone(), ledger.clone(), ids.clone()).await?;
     let (store_for_partners, ids_for_partners) = (fenced.clone(), ids.clone());
     let (store_for_registry, ids_for_registry, regions_for_registry, catalogue_for_registry) =

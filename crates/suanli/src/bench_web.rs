@@ -150,7 +150,7 @@ pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
                 .collect();
             batches.insert(c.id.clone(), readings);
         }
-        state.energy.ingest_many(batches, now, None).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        state.energy.ingest_as(None, batches, now).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
         pb.inc(group.len() as u64);
     }
     pb.finish();

@@ -44,6 +44,10 @@ pub(crate) struct ServeArgs {
     /// Seconds a client may take to send a request's headers, or sit idle between requests.
     #[arg(long, default_value_t = 15.0)]
     header_read_timeout_s: f64,
+    /// Judged batches of meter readings that may wait for the energy writer; beyond them,
+    /// readings are refused with 429 ingest_busy and Retry-After: 1.
+    #[arg(long, default_value_t = suanli_app::energy::WRITE_QUEUE)]
+    energy_queue: usize,
     /// With DATABASE_URL: the PostgreSQL schema to keep the platform's tables in (created if
     /// missing), so that several installations can share one database.
     #[arg(long, env = "SUANLI_PG_SCHEMA")]
@@ -105,6 +109,7 @@ pub(crate) async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         },
         replica: a.replica,
         advertise_url: a.advertise_url,
+        energy_queue: a.energy_queue.max(1),
         timeslicing: a.timeslice_lease_s.filter(|l| l.is_finite() && *l > 0.0).map(|lease| {
             let mut t = suanli_dispatch::engine::Timeslicing::new(lease, a.timeslice_policy);
             t.cfg.restore_s = a.timeslice_restore_s.max(0.0);

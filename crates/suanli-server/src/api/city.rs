@@ -32,7 +32,7 @@ pub async fn city_summary(s: &AppState) -> ApiResult<CitySummary> {
     }
     s.energy.sync_centres().await?;
     let over = {
-        let book = s.energy.book.read().await;
+        let book = s.energy.read().await;
         suanli_app::figures::over_pue_limit(&book, s.ids.now_ms(), &centres)
     };
     Ok(CitySummary {

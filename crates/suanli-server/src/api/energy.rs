@@ -31,9 +31,8 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use suanli_core::error::ErrorCode;
 use suanli_core::id::CentreId;
-use suanli_core::tenant::Role;
 use suanli_core::time::{MS_PER_DAY, UnixMs, days_from_civil};
-use suanli_energy::{Category, EnergyError, Meter, MeterId, MeterKind, MeterUnit, Reading, ReadingValue, Step};
+use suanli_energy::{Category, EnergyError, IngestReport, Meter, MeterId, MeterKind, MeterUnit, Reading, ReadingValue, Step};
 use utoipa::{IntoParams, ToSchema};
 
 /// Metric of the facility meter in Prometheus remote write.
@@ -204,21 +203,14 @@ fn window(q: &WindowQuery, now: UnixMs, default_ms: i64) -> ApiResult<(UnixMs, U
     Ok((from, to))
 }
 
-/// Whether the caller may send readings for a centre: the operator for any, a provider for its own.
 /// A data centre id from the path; a malformed one is simply not found.
 fn dc_id(id: &str) -> ApiResult<CentreId> {
     CentreId::parse(id).map_err(|_| ApiError::new(ErrorCode::DataCentreNotFound, format!("no data centre {id}")))
 }
 
-async fn may_write(s: &AppState, c: &Caller, centre: &CentreId) -> ApiResult<()> {
-    c.require(&[Role::Operator, Role::Provider])?;
-    let Some(owner) = s.energy.owner(centre).await? else {
-        return Err(EnergyError::DataCentreNotFound { dc: centre.clone() }.into());
-    };
-    if c.role() == Role::Provider && c.0.provider_id.as_ref() != Some(&owner) {
-        return Err(ApiError::new(ErrorCode::Forbidden, format!("a provider sends readings only for its own centres, not {centre}")));
-    }
-    Ok(())
+/// The caller as the application layer types it.
+fn caller(c: &Caller) -> ApiResult<suanli_app::Caller> {
+    Ok(suanli_app::Caller::of(&c.0)?)
 }
 
 fn reading_of(r: &ReadingIn) -> ApiResult<(CentreId, Reading)> {
@@ -239,11 +231,10 @@ fn reading_of(r: &ReadingIn) -> ApiResult<(CentreId, Reading)> {
     Ok((centre, Reading { meter, ts_ms, value }))
 }
 
-/// Ingests readings grouped by centre and merges the reports.
-async fn ingest_grouped(s: &AppState, batches: BTreeMap<CentreId, Vec<Reading>>, actor: &str) -> ApiResult<IngestOut> {
-    let now = s.ids.now_ms();
+/// The reports of a batch's centres, merged.
+fn ingest_out(reports: Vec<(CentreId, IngestReport)>) -> IngestOut {
     let mut out = IngestOut { accepted: 0, duplicates: 0, rejected: Vec::new(), issues: Vec::new() };
-    for (centre, report) in s.energy.ingest_many(batches, now, Some(actor)).await? {
+    for (centre, report) in reports {
         out.accepted += report.accepted;
         out.duplicates += report.duplicates;
         out.rejected.extend(report.rejected.into_iter().map(|r| RejectionOut {
@@ -255,7 +246,7 @@ async fn ingest_grouped(s: &AppState, batches: BTreeMap<CentreId, Vec<Reading>>,
         }));
         out.issues.extend(report.issues.iter().map(|i| serde_json::to_value(i).unwrap_or(Value::Null)));
     }
-    Ok(out)
+    out
 }
 
 /// Sends meter readings (the operator for any centre, a provider for its own). Each reading is
@@ -265,16 +256,14 @@ async fn ingest_grouped(s: &AppState, batches: BTreeMap<CentreId, Vec<Reading>>,
     responses((status = 200, body = IngestOut), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem), (status = 429, description = "ingest_busy: the writer's queue is full; Retry-After says when to send again", body = crate::error::Problem)))]
 pub async fn ingest_readings(State(s): State<AppState>, c: Caller, JsonBody(body): JsonBody<ReadingsIn>) -> ApiResult<Json<IngestOut>> {
-    c.require(&[Role::Operator, Role::Provider])?;
+    let caller = caller(&c)?;
+    s.energy.may_send(&caller)?;
     let mut batches: BTreeMap<CentreId, Vec<Reading>> = BTreeMap::new();
     for r in &body.readings {
         let (centre, reading) = reading_of(r)?;
         batches.entry(centre).or_default().push(reading);
     }
-    for centre in batches.keys() {
-        may_write(&s, &c, centre).await?;
-    }
-    Ok(Json(ingest_grouped(&s, batches, &c.0.actor()).await?))
+    Ok(Json(ingest_out(s.energy.ingest(&caller, batches).await?)))
 }
 
 /// The most a remote-write body may expand to (Prometheus sends about 2,000 samples a request).
@@ -325,7 +314,8 @@ fn count_series(mut buf: &[u8]) -> Option<usize> {
         (status = 413, body = crate::error::Problem), (status = 429, description = "ingest_busy: the writer's queue is full; Retry-After says when to send again", body = crate::error::Problem)))]
 pub async fn prometheus_write(State(s): State<AppState>, c: Caller, body: Bytes) -> ApiResult<Json<RemoteWriteOut>> {
     use prost::Message;
-    c.require(&[Role::Operator, Role::Provider])?;
+    let caller = caller(&c)?;
+    s.energy.may_send(&caller)?;
     let malformed =
         |e: snap::Error| ApiError::new(ErrorCode::MalformedPayload, format!("the body is not snappy-compressed (raw block format): {e}"));
     let too_large = |what: String| ApiError::new(ErrorCode::PayloadTooLarge, what);
@@ -345,14 +335,32 @@ pub async fn prometheus_write(State(s): State<AppState>, c: Caller, body: Bytes)
     if samples > REMOTE_WRITE_MAX_SAMPLES {
         return Err(too_large(format!("{samples} samples in one request; at most {REMOTE_WRITE_MAX_SAMPLES}")));
     }
-    // Series to (centre, meter), then the meters' units under one read of the book.
-    let (mut ignored, mut not_a_number) = (0u32, 0u32);
-    let mut mapped: Vec<(CentreId, MeterId, &[remote::Sample])> = Vec::with_capacity(req.timeseries.len());
-    for ts in &req.timeseries {
+    let (series, ignored) = series_of(req);
+    let w = s.energy.remote_write(&caller, series).await?;
+    let out = ingest_out(w.reports);
+    let ignored = ignored + w.ignored_series;
+    if !out.rejected.is_empty() || ignored > 0 {
+        tracing::info!(accepted = out.accepted, rejected = out.rejected.len(), ignored_series = ignored, "prometheus remote write");
+    }
+    Ok(Json(RemoteWriteOut {
+        accepted: out.accepted,
+        duplicates: out.duplicates,
+        rejected: out.rejected.len() as u32,
+        dropped_not_a_number: w.not_a_number,
+        ignored_series: ignored,
+    }))
+}
+
+/// Series to (centre, meter) by the mapping in the module docs; answers them and how many
+/// series are not Suanli's meters.
+fn series_of(req: remote::WriteRequest) -> (Vec<suanli_app::energy::Series>, u32) {
+    let mut ignored = 0u32;
+    let mut out = Vec::with_capacity(req.timeseries.len());
+    for ts in req.timeseries {
         let label = |n: &str| ts.labels.iter().find(|l| l.name == n).map(|l| l.value.as_str());
         let meter = match (label("__name__"), label("meter")) {
-            (Some(PROM_FACILITY_METRIC), m) => m.unwrap_or(crate::energy::FACILITY_METER),
-            (Some(PROM_IT_METRIC), m) => m.unwrap_or(crate::energy::IT_METER),
+            (Some(PROM_FACILITY_METRIC), m) => m.unwrap_or(suanli_energy::FACILITY_METER),
+            (Some(PROM_IT_METRIC), m) => m.unwrap_or(suanli_energy::IT_METER),
             (Some(PROM_METER_METRIC), Some(m)) => m,
             _ => {
                 ignored += 1;
@@ -363,46 +371,10 @@ pub async fn prometheus_write(State(s): State<AppState>, c: Caller, body: Bytes)
             ignored += 1;
             continue;
         };
-        mapped.push((centre, meter, &ts.samples));
+        let samples = ts.samples.iter().map(|x| (x.timestamp, x.value)).collect();
+        out.push(suanli_app::energy::Series { centre, meter, samples });
     }
-    let mut centres: Vec<&CentreId> = mapped.iter().map(|m| &m.0).collect();
-    centres.sort();
-    centres.dedup();
-    s.energy.ensure_registered(&centres).await?;
-    let mut batches: BTreeMap<CentreId, Vec<Reading>> = BTreeMap::new();
-    {
-        let book = s.energy.book.read().await;
-        for (centre, meter, samples) in &mapped {
-            let Some(unit) = book.data_centre(centre).and_then(|dc| dc.meter(meter)).map(|m| m.unit) else {
-                ignored += 1;
-                continue;
-            };
-            let readings = batches.entry(centre.clone()).or_default();
-            not_a_number += samples.iter().filter(|x| x.value.is_nan()).count() as u32;
-            for sample in samples.iter().filter(|x| !x.value.is_nan()) {
-                readings.push(Reading {
-                    meter: meter.clone(),
-                    ts_ms: sample.timestamp,
-                    value: suanli_store::energy::value_of(unit, sample.value),
-                });
-            }
-        }
-    }
-    batches.retain(|_, r| !r.is_empty());
-    for centre in batches.keys() {
-        may_write(&s, &c, centre).await?;
-    }
-    let out = ingest_grouped(&s, batches, &c.0.actor()).await?;
-    if !out.rejected.is_empty() || ignored > 0 {
-        tracing::info!(accepted = out.accepted, rejected = out.rejected.len(), ignored_series = ignored, "prometheus remote write");
-    }
-    Ok(Json(RemoteWriteOut {
-        accepted: out.accepted,
-        duplicates: out.duplicates,
-        rejected: out.rejected.len() as u32,
-        dropped_not_a_number: not_a_number,
-        ignored_series: ignored,
-    }))
+    (out, ignored)
 }
 
 /// Meters to register for a data centre.
@@ -477,9 +449,8 @@ pub async fn register_meters(
     JsonBody(body): JsonBody<MetersIn>,
 ) -> ApiResult<Json<Value>> {
     let id = dc_id(&id)?;
-    may_write(&s, &c, &id).await?;
     let meters = body.meters.iter().map(meter_of).collect::<ApiResult<Vec<Meter>>>()?;
-    let all = s.energy.register_meters(&id, meters, &c.0.actor()).await?;
+    let all = s.energy.register_meters(&caller(&c)?, &id, meters).await?;
     Ok(Json(json!({"centre_id": id.to_string(), "meters": all})))
 }
 
@@ -507,15 +478,10 @@ pub async fn set_facts(
     JsonBody(body): JsonBody<FactsIn>,
 ) -> ApiResult<Json<Value>> {
     let id = dc_id(&id)?;
-    may_write(&s, &c, &id).await?;
-    let cooling = crate::energy::cooling_of(&body.cooling).ok_or_else(|| {
-        ApiError::from_energy(EnergyError::InvalidDataCentre {
-            dc: id.clone(),
-            reason: format!("cooling is air, chilled_water, free_cooling, liquid or immersion, not '{}'", body.cooling),
-        })
-    })?;
-    let dc = s.energy.set_facts(&id, cooling, body.rated_kw, &c.0.actor()).await?;
-    Ok(Json(json!({"centre_id": id.to_string(), "cooling": body.cooling, "rated_kw": dc.rated_kw, "racks": dc.racks, "edge": dc.edge})))
+    let dc = s.energy.set_facts(&caller(&c)?, &id, &body.cooling, body.rated_kw).await?;
+    Ok(Json(
+        json!({"centre_id": id.to_string(), "cooling": suanli_energy::defaults::cooling_name(dc.cooling), "rated_kw": dc.rated_kw, "racks": dc.racks, "edge": dc.edge}),
+    ))
 }
 
 /// A data centre's meters with what each has reported: first and last reading, accepted,
@@ -525,12 +491,12 @@ pub async fn set_facts(
 pub async fn centre_meters(State(s): State<AppState>, _c: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let id = dc_id(&id)?;
     s.energy.ensure_registered(&[&id]).await?;
-    let book = s.energy.book.read().await;
+    let book = s.energy.read().await;
     let status = book.meters(&id)?;
     let dc = book.data_centre(&id);
     let meters = dc.map(|dc| dc.meters.clone()).unwrap_or_default();
     let facts = dc
-        .map(|dc| json!({"cooling": crate::energy::cooling_name(dc.cooling), "rated_kw": dc.rated_kw, "racks": dc.racks, "edge": dc.edge}));
+        .map(|dc| json!({"cooling": suanli_energy::defaults::cooling_name(dc.cooling), "rated_kw": dc.rated_kw, "racks": dc.racks, "edge": dc.edge}));
     Ok(Json(json!({"centre_id": id.to_string(), "meters": meters, "status": status, "data_centre": facts})))
 }
 
@@ -547,7 +513,7 @@ pub async fn centre_pue(
     let id = dc_id(&id)?;
     s.energy.ensure_registered(&[&id]).await?;
     let (from, to) = window(&q, s.ids.now_ms(), MS_PER_DAY)?;
-    let book = s.energy.book.read().await;
+    let book = s.energy.read().await;
     let kpis = book.kpis(&id, from, to)?;
     let mut v = serde_json::to_value(&kpis.pue).map_err(|e| ApiError::Internal(e.to_string()))?;
     v["centre_id"] = json!(id.to_string());
@@ -576,7 +542,7 @@ pub async fn centre_series(
     };
     s.energy.ensure_registered(&[&id]).await?;
     let (from, to) = window(&q, s.ids.now_ms(), 7 * MS_PER_DAY)?;
-    let book = s.energy.book.read().await;
+    let book = s.energy.read().await;
     let points = book.series(&id, from, to, step)?;
     Ok(Json(json!({"centre_id": id.to_string(), "step": step, "from_ms": from, "to_ms": to, "points": points})))
 }
@@ -586,7 +552,7 @@ pub async fn centre_series(
 #[utoipa::path(get, path = "/api/v1/energy/coverage", tag = "energy", security(("bearer" = [])), responses((status = 200, body = Object)))]
 pub async fn coverage(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<Value>> {
     s.energy.sync_centres().await?;
-    let book = s.energy.book.read().await;
+    let book = s.energy.read().await;
     let report = book.coverage(s.ids.now_ms());
     Ok(Json(serde_json::to_value(&report).map_err(|e| ApiError::Internal(e.to_string()))?))
 }
@@ -607,7 +573,7 @@ pub async fn evaluation(State(s): State<AppState>, _c: Caller, Query(q): Query<E
     };
     let names: BTreeMap<String, String> = centres.into_iter().map(|c| (c.id.to_string(), c.name_en)).collect();
     let loads = suanli_app::figures::loads(&s.store, &s.regions, at).await?;
-    let book = s.energy.book.read().await;
+    let book = s.energy.read().await;
     let assessments = book.evaluate(at, &loads);
     let mut list = serde_json::to_value(&assessments).map_err(|e| ApiError::Internal(e.to_string()))?;
     if let Some(items) = list.as_array_mut() {
@@ -629,7 +595,7 @@ pub async fn evaluation(State(s): State<AppState>, _c: Caller, Query(q): Query<E
 #[utoipa::path(get, path = "/api/v1/energy/alerts", tag = "energy", security(("bearer" = [])), responses((status = 200, body = Object)))]
 pub async fn alerts(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<Value>> {
     s.energy.sync_centres().await?;
-    let book = s.energy.book.read().await;
+    let book = s.energy.read().await;
     let alerts = book.alerts(s.ids.now_ms());
     Ok(Json(json!({"alerts": alerts})))
 }

@@ -165,11 +165,7 @@ pub async fn get_programme(State(s): State<AppState>, _c: Caller, Path(id): Path
 #[utoipa::path(post, path = "/api/v1/voucher-programmes/{id}/close", tag = "vouchers", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = ProgrammeOut), (status = 409, body = crate::error::Problem)))]
 pub async fn close_programme(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<ProgrammeOut>> {
-    c.require(&[Role::Operator])?;
-    let p = load_programme(&s, &id).await?;
-    let billing = s.engine.billing().ok_or_else(|| ApiError::new(ErrorCode::Unavailable, "billing is not running"))?;
-    billing.close_programme(&p, &c.0.actor(), s.ids.now_ms()).await?;
-    let p = load_programme(&s, &id).await?;
+    let p = s.vouchers.close_programme(&suanli_app::Caller::of(&c.0)?, &ProgrammeId::parse(&id)?).await?;
     Ok(Json(programme_out(&s, &p).await?))
 }
 

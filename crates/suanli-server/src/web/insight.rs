@@ -159,7 +159,7 @@ pub async fn busy_now(s: &AppState) -> (u32, u32, HashMap<CentreId, (u32, u32)>)
 pub async fn pue_distribution(s: &AppState, lang: Lang) -> String {
     let now = s.ids.now_ms();
     let values: Vec<f64> = {
-        let book = s.energy.book.read().await;
+        let book = s.energy.read().await;
         book.data_centres().filter_map(|dc| book.pue(&dc.id, now - 30 * MS_PER_DAY, now).ok().and_then(|p| p.value)).collect()
     };
     let bands: [(&str, f64, f64); 6] = [
@@ -210,7 +210,7 @@ pub async fn pue_distribution(s: &AppState, lang: Lang) -> String {
 /// The most severe energy alerts now (at most `limit`), with centre names.
 pub async fn recent_alerts(s: &AppState, lang: Lang, limit: usize) -> String {
     let now = s.ids.now_ms();
-    let mut alerts = s.energy.book.read().await.alerts(now);
+    let mut alerts = s.energy.read().await.alerts(now);
     alerts.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.dc.cmp(&b.dc)));
     let mut out = format!("<h2>{}</h2>", lang.t("最新告警", "Recent alerts"));
     if alerts.is_empty() {

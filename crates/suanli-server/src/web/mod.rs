@@ -695,7 +695,7 @@ pub async fn centres_page(State(s): State<AppState>, Query(q): Query<CentresQuer
     let (_, _, per_centre) = insight::busy_now(&s).await;
     let now = s.ids.now_ms();
     let pue30: BTreeMap<String, f64> = {
-        let book = s.energy.book.read().await;
+        let book = s.energy.read().await;
         centres
             .iter()
             .filter_map(|c| book.pue(&c.id, now - 30 * 86_400_000, now).ok().and_then(|f| f.value).map(|v| (c.id.to_string(), v)))
@@ -805,7 +805,7 @@ async fn render_centre(s: &AppState, lang: Lang, c: &Caller, id: &str, top: &str
     let now = s.ids.now_ms();
     let loads = s.energy.loads_recent(&s.regions, now).await;
     let (points, assessment) = {
-        let book = s.energy.book.read().await;
+        let book = s.energy.read().await;
         let points = book.series(&ctr.id, now - 30 * 86_400_000, now, suanli_energy::Step::Day).unwrap_or_default();
         let a = book.evaluate_one(&ctr.id, now, &loads).and_then(|a| serde_json::to_value(a).ok());
         (points, a)

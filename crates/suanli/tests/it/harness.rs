@@ -49,8 +49,13 @@ impl TestServer {
 
     /// As [`TestServer::start`], with the server's clock `offset_ms` ahead of the wall clock.
     pub async fn start_ahead(offset_ms: i64) -> TestServer {
+        TestServer::start_with(|cfg| ServeConfig { clock_offset_ms: offset_ms, ..cfg }).await
+    }
+
+    /// As [`TestServer::start`], with the configuration changed by `change` (e.g. a tiny queue).
+    pub async fn start_with(change: impl FnOnce(ServeConfig) -> ServeConfig) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = ServeConfig { clock_offset_ms: offset_ms, ..demo_config(dir.path()) };
+        let cfg = change(demo_config(dir.path()));
         let state = suanli_server::build_state(&cfg).await.unwrap();
         TestServer::seeded(state, dir, cfg.tick).await
     }

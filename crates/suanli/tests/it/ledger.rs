@@ -232,14 +232,31 @@ async fn bad_money_input_gets_its_code_and_changes_nothing() {
         op.post(&format!("/api/v1/voucher-applications/{}/reject", b1["id"].as_str().unwrap()), &json!({"reason": "budget spent"})).await;
     assert_eq!((st, v["state"].as_str()), (StatusCode::OK, Some("rejected")));
 
-    // Closing the programme returns unspent vouchers to its budget.
-    let (st, closed) = op.post(&format!("/api/v1/voucher-programmes/{}/close", p["id"].as_str().unwrap()), &json!({})).await;
+    // Closing a programme is the operator's: a tenant is refused and nothing changes (the
+    // ledger, the programme's state, the audit trail).
+    let close = format!("/api/v1/voucher-programmes/{}/close", p["id"].as_str().unwrap());
+    let audit_of = |id: &str| format!("/api/v1/audit?subject={id}");
+    let (_, audit_before) = op.get(&audit_of(p["id"].as_str().unwrap())).await;
+    let before_close = ledger_state(&op).await;
+    let (st, v) = tenant.post(&close, &json!({})).await;
+    assert_eq!((st, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{v}");
+    assert_eq!(ledger_state(&op).await, before_close, "a refused close changed the ledger");
+    let (_, still) = op.get(&format!("/api/v1/voucher-programmes/{}", p["id"].as_str().unwrap())).await;
+    assert_eq!(still["state"], "open", "{still}");
+    assert_eq!(op.get(&audit_of(p["id"].as_str().unwrap())).await.1, audit_before, "a refused close wrote an audit record");
+
+    // Closing the programme returns unspent vouchers to its budget, with its audit record.
+    let (st, closed) = op.post(&close, &json!({})).await;
     assert_eq!(st, StatusCode::OK, "{closed}");
     assert_eq!(
         (closed["state"].as_str(), closed["expired"].as_str(), closed["remaining"].as_str()),
         (Some("closed"), Some("500.00"), Some("1000.00"))
     );
-    let (st, v) = op.post(&format!("/api/v1/voucher-programmes/{}/close", p["id"].as_str().unwrap()), &json!({})).await;
+    let (_, audit) = op.get(&audit_of(p["id"].as_str().unwrap())).await;
+    let closes: Vec<&Value> = audit["items"].as_array().unwrap().iter().filter(|a| a["action"] == "programme.close").collect();
+    assert_eq!(closes.len(), 1, "{audit}");
+    assert!(closes[0]["actor"].as_str().unwrap().starts_with("operator:"), "{audit}");
+    let (st, v) = op.post(&close, &json!({})).await;
     assert_eq!((st, v["code"].as_str()), (StatusCode::CONFLICT, Some("programme_closed")));
     assert_eq!(ledger_state(&op).await.0.as_array().map(Vec::len), snapshot.0.as_array().map(Vec::len));
 }
@@ -557,4 +574,33 @@ async fn holds_placed_at_once_split_voucher_and_cash_without_double_counting() {
     assert!(voucher_paid > 0.0, "the voucher paid nothing: {bills:?}");
     let (_, verify) = op.get("/api/v1/ledger/verify").await;
     assert_eq!(verify["ok"], true, "{verify}");
+}
+
+/// Issue 12: closing a programme lives in the vouchers service; the engine's sweep closes a
+/// programme whose year has ended through it, as the system, with its audit record.
+#[tokio::test]
+async fn vouchers_programme_of_an_ended_year_is_closed_by_the_system() {
+    let s = TestServer::start().await;
+    let op = s.as_role("operator");
+    let (st, p) = op.post("/api/v1/voucher-programmes", &json!({"year": 2020, "budget": "1000", "cap_per_enterprise": "800"})).await;
+    assert_eq!(st, StatusCode::CREATED, "{p}");
+    let id = p["id"].as_str().unwrap();
+    let mut state = p["state"].clone();
+    for _ in 0..250 {
+        state = op.get(&format!("/api/v1/voucher-programmes/{id}")).await.1["state"].clone();
+        if state == "closed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(state, "closed", "the sweep closes a programme whose year has ended");
+    let (_, audit) = op.get(&format!("/api/v1/audit?subject={id}")).await;
+    let actors: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "programme.close")
+        .map(|a| a["actor"].as_str().unwrap())
+        .collect();
+    assert_eq!(actors, [suanli_app::vouchers::YEAR_END_ACTOR], "{audit}");
 }

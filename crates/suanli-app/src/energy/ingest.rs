@@ -1,0 +1,223 @@
+//! The one ingest path: JSON batches, Prometheus remote write, the demo's meters and the benchmarks all come here; a bounded queue to the writer, judging under the book's write lock, and an answer only once the readings are durable.
+
+use super::{Energy, energy, lock, writer::WriteJob};
+use crate::caller::Caller;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use suanli_core::centre::Centre;
+use suanli_core::error::{Error, ErrorCode};
+use suanli_core::id::CentreId;
+use suanli_core::time::UnixMs;
+use suanli_energy::{IngestReport, Meter, MeterId, Reading, count_resent, judge};
+use suanli_store::{Audit, StoreError};
+use tokio::sync::oneshot;
+
+/// One Prometheus series mapped to a meter: its centre, meter and samples (unix ms, value in
+/// the meter's own unit; NaN is a stale marker).
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub centre: CentreId,
+    pub meter: MeterId,
+    pub samples: Vec<(UnixMs, f64)>,
+}
+
+/// What a remote write came to: each centre's report, and what was not a reading.
+#[derive(Debug, Default)]
+pub struct RemoteWrite {
+    pub reports: Vec<(CentreId, IngestReport)>,
+    /// Samples that are not numbers (Prometheus's stale markers among them).
+    pub not_a_number: u32,
+    /// Series whose centre or meter the energy registry does not have.
+    pub ignored_series: u32,
+}
+
+/// Stored readings per centre that a batch may repeat from beyond the reorder window.
+type StoredBehind = HashMap<CentreId, Vec<(String, UnixMs, f64)>>;
+
+impl Energy {
+    /// Judges and stores readings of many centres sent by `caller` (the operator for any centre,
+    /// a provider for its own), then answers in centre order; see [`Energy::ingest_as`].
+    pub async fn ingest(
+        &self,
+        caller: &Caller,
+        batches: BTreeMap<CentreId, Vec<Reading>>,
+    ) -> Result<Vec<(CentreId, IngestReport)>, StoreError> {
+        for centre in batches.keys() {
+            self.may_write(caller, centre).await?;
+        }
+        self.ingest_as(Some(&caller.actor()), batches, self.ids.now_ms()).await
+    }
+
+    /// [`Energy::ingest_as`] for one centre's readings (the demo's meters).
+    pub async fn ingest_centre_as(
+        &self,
+        actor: Option<&str>,
+        centre: &CentreId,
+        readings: Vec<Reading>,
+        now_ms: UnixMs,
+    ) -> Result<IngestReport, StoreError> {
+        let mut out = self.ingest_as(actor, BTreeMap::from([(centre.clone(), readings)]), now_ms).await?;
+        Ok(out.pop().map(|(_, r)| r).unwrap_or_default())
+    }
+
+    /// Maps Prometheus series to readings in their meters' units and ingests them for `caller`.
+    /// Series of centres or meters the registry does not have are counted, not refused.
+    pub async fn remote_write(&self, caller: &Caller, series: Vec<Series>) -> Result<RemoteWrite, StoreError> {
+        let mut centres: Vec<&CentreId> = series.iter().map(|s| &s.centre).collect();
+        centres.sort();
+        centres.dedup();
+        self.ensure_registered(&centres).await?;
+        let mut out = RemoteWrite::default();
+        let mut batches: BTreeMap<CentreId, Vec<Reading>> = BTreeMap::new();
+        {
+            let book = self.book.read().await;
+            for s in series {
+                let Some(unit) = book.data_centre(&s.centre).and_then(|dc| dc.meter(&s.meter)).map(|m| m.unit) else {
+                    out.ignored_series += 1;
+                    continue;
+                };
+                let readings = batches.entry(s.centre).or_default();
+                out.not_a_number += s.samples.iter().filter(|(_, v)| v.is_nan()).count() as u32;
+                readings.extend(s.samples.iter().filter(|(_, v)| !v.is_nan()).map(|&(ts_ms, v)| Reading {
+                    meter: s.meter.clone(),
+                    ts_ms,
+                    value: suanli_store::energy::value_of(unit, v),
+                }));
+            }
+        }
+        batches.retain(|_, r| !r.is_empty());
+        out.reports = self.ingest(caller, batches).await?;
+        Ok(out)
+    }
+
+    /// Judges readings of many centres, hands every accepted one (with an audit record by
+    /// `actor` when given) to the writer in judging order, and answers in centre order once the
+    /// writer has committed them: an acknowledged reading is durable.
+    ///
+    /// What the store has to say is read first, without the book's lock: centres the book does
+    /// not know yet, and the stored readings a batch may repeat from beyond the reorder window.
+    /// Then, under the write lock: a place in the writer's queue (a full queue refuses the batch
+    /// with `ingest_busy` before anything is judged, so sending it again is safe), registration,
+    /// judging, the hand-over. The lock is released while the writer commits, so the next batch
+    /// is judged meanwhile. If a commit fails the book is rebuilt from the store and the batch
+    /// is refused, so the book never keeps a reading the store lost. Any unknown centre is
+    /// `data_centre_not_found` and nothing is stored.
+    pub async fn ingest_as(
+        &self,
+        actor: Option<&str>,
+        batches: BTreeMap<CentreId, Vec<Reading>>,
+        now_ms: UnixMs,
+    ) -> Result<Vec<(CentreId, IngestReport)>, StoreError> {
+        let (prepared, behind) = self.read_ahead(&batches).await?;
+        let (committed, new_meters, reports) = {
+            let mut book = self.book.write().await;
+            let slot = self.writer.try_reserve().map_err(|_| self.busy())?;
+            for (c, meters) in prepared {
+                self.register_new(&mut book, &c, meters)?;
+            }
+            let new_meters = self.meters_to_store(&book, &batches);
+            let mut reports = Vec::with_capacity(batches.len());
+            let mut accepted: Vec<(CentreId, Vec<Reading>)> = Vec::with_capacity(batches.len());
+            for (centre, readings) in &batches {
+                let mut j = judge(&mut book, centre, now_ms, readings).map_err(energy)?;
+                if let Some(stored) = behind.get(centre) {
+                    count_resent(&mut j.report, readings, stored);
+                }
+                if !j.accepted.is_empty() {
+                    accepted.push((centre.clone(), j.accepted));
+                }
+                reports.push((centre.clone(), j.report));
+            }
+            if accepted.is_empty() && new_meters.is_empty() {
+                return Ok(reports);
+            }
+            let audit = actor.map(|actor| self.ingest_audit(actor, &reports, &accepted));
+            let (reply, committed) = oneshot::channel();
+            slot.send(WriteJob { new_meters: new_meters.clone(), readings: accepted, audit, reply });
+            (committed, new_meters, reports)
+        };
+        self.acknowledge(committed, new_meters, reports).await
+    }
+
+    /// `ingest_busy` (429, Retry-After): the writer's queue is full.
+    fn busy(&self) -> StoreError {
+        Error::new(ErrorCode::IngestBusy, format!("{} batches already wait to be stored; send this one again in a second", self.queue))
+            .into()
+    }
+
+    /// What the store has to say about a batch, read before the write lock: the centres the
+    /// book does not know (`data_centre_not_found` for one the store does not know either), and
+    /// the stored readings each centre's readings may repeat from beyond the reorder window
+    /// (see `suanli_energy::intake`). One look at the book under its read lock decides both.
+    async fn read_ahead(
+        &self,
+        batches: &BTreeMap<CentreId, Vec<Reading>>,
+    ) -> Result<(Vec<(Centre, Vec<Meter>)>, StoredBehind), StoreError> {
+        let (missing, spans) = {
+            let book = self.book.read().await;
+            let missing: Vec<&CentreId> = batches.keys().filter(|c| book.data_centre(c).is_none()).collect();
+            let spans: Vec<(&CentreId, (UnixMs, UnixMs))> =
+                batches.iter().filter_map(|(c, r)| book.behind(c, r).map(|span| (c, span))).collect();
+            (missing, spans)
+        };
+        let prepared = if missing.is_empty() { Vec::new() } else { self.prepare(&missing, true).await? };
+        let mut behind = HashMap::with_capacity(spans.len());
+        for (centre, (lo, hi)) in spans {
+            behind.insert(centre.clone(), self.store.energy_readings_between(centre, lo, hi).await?);
+        }
+        Ok((prepared, behind))
+    }
+
+    /// The meters to store with the first readings of a centre whose meters the store does not
+    /// have yet (its defaults). Under the write lock; no I/O.
+    fn meters_to_store(&self, book: &suanli_energy::EnergyBook, batches: &BTreeMap<CentreId, Vec<Reading>>) -> Vec<(CentreId, Vec<Meter>)> {
+        let stored = lock(&self.stored);
+        batches
+            .iter()
+            .filter(|(c, r)| !r.is_empty() && !stored.contains(*c))
+            .filter_map(|(c, _)| book.data_centre(c).map(|dc| (c.clone(), dc.meters.clone())))
+            .collect()
+    }
+
+    /// Waits for the writer's commit and answers; a failed commit rebuilds the book.
+    async fn acknowledge(
+        &self,
+        committed: oneshot::Receiver<Result<(), String>>,
+        new_meters: Vec<(CentreId, Vec<Meter>)>,
+        reports: Vec<(CentreId, IngestReport)>,
+    ) -> Result<Vec<(CentreId, IngestReport)>, StoreError> {
+        match committed.await {
+            Ok(Ok(())) => {
+                let mut stored = lock(&self.stored);
+                stored.extend(new_meters.into_iter().map(|(c, _)| c));
+                Ok(reports)
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "storing readings failed; rebuilding the energy book from the store");
+                let mut book = self.book.write().await;
+                if let Err(e2) = self.rebuild(&mut book).await {
+                    tracing::error!(error = %e2, "rebuilding the energy book failed");
+                }
+                Err(StoreError::Corrupt(format!("storing readings failed: {e}")))
+            }
+            Err(_) => Err(StoreError::Corrupt("the energy writer stopped before answering".into())),
+        }
+    }
+
+    /// One audit record per batch: its centre as the subject (`energy` when it spans several),
+    /// with what each centre's readings came to.
+    fn ingest_audit(&self, actor: &str, reports: &[(CentreId, IngestReport)], accepted: &[(CentreId, Vec<Reading>)]) -> Audit {
+        let with_readings: HashSet<&CentreId> = accepted.iter().map(|(c, _)| c).collect();
+        let stored: Vec<&(CentreId, IngestReport)> = reports.iter().filter(|(c, _)| with_readings.contains(c)).collect();
+        let subject = match stored.as_slice() {
+            [(c, _)] => c.to_string(),
+            _ => "energy".to_string(),
+        };
+        let detail: serde_json::Map<String, serde_json::Value> = stored
+            .iter()
+            .map(|(c, r)| {
+                (c.to_string(), serde_json::json!({"accepted": r.accepted, "duplicates": r.duplicates, "rejected": r.rejected.len()}))
+            })
+            .collect();
+        self.audit(actor, "energy.ingest", &subject, serde_json::Value::Object(detail))
+    }
+}
