@@ -125,36 +125,25 @@ async fn render(s: &AppState, lang: Lang, c: &Caller, notice: &str, kept: &Kept)
     );
     let name = |zh: &'static str, en: &'static str| lang.t(zh, en).to_string();
     if operator {
-        let provider = [
-            text("name", name("名称（中文）", "Name (Chinese)"), true),
-            text("name_en", name("名称（英文）", "Name (English)"), false),
-            text("uscc", name("统一社会信用代码（可选）", "Unified social credit code (optional)"), false),
-            Field { name: "region", label: name("注册地", "Registered in"), input: Input::Choice(regions(s, lang)) },
-            Field { name: "sme", label: name("中小企业", "Small or medium enterprise"), input: Input::Check },
-        ];
-        body.push_str(&form_html(
-            lang,
-            "providers",
-            lang.t("新增算力提供方", "New compute provider"),
-            &provider,
-            lang.t("登记提供方", "Register the provider"),
-            kept,
-        ));
-        let tenant = [
-            text("name", name("名称（中文）", "Name (Chinese)"), true),
-            text("name_en", name("名称（英文）", "Name (English)"), false),
-            text("uscc", name("统一社会信用代码", "Unified social credit code"), true),
-            Field { name: "region", label: name("注册地", "Registered in"), input: Input::Choice(regions(s, lang)) },
-            Field { name: "sme", label: name("中小企业", "Small or medium enterprise"), input: Input::Check },
-        ];
-        body.push_str(&form_html(
-            lang,
-            "tenants",
-            lang.t("新增企业（租户）", "New enterprise (tenant)"),
-            &tenant,
-            lang.t("登记企业", "Register the enterprise"),
-            kept,
-        ));
+        // A provider's credit code is optional (registered later, for incentives); a tenant's is required.
+        for (form, title, button, uscc_required) in [
+            ("providers", lang.t("新增算力提供方", "New compute provider"), lang.t("登记提供方", "Register the provider"), false),
+            ("tenants", lang.t("新增企业（租户）", "New enterprise (tenant)"), lang.t("登记企业", "Register the enterprise"), true),
+        ] {
+            let uscc = if uscc_required {
+                name("统一社会信用代码", "Unified social credit code")
+            } else {
+                name("统一社会信用代码（可选）", "Unified social credit code (optional)")
+            };
+            let fields = [
+                text("name", name("名称（中文）", "Name (Chinese)"), true),
+                text("name_en", name("名称（英文）", "Name (English)"), false),
+                text("uscc", uscc, uscc_required),
+                Field { name: "region", label: name("注册地", "Registered in"), input: Input::Choice(regions(s, lang)) },
+                Field { name: "sme", label: name("中小企业", "Small or medium enterprise"), input: Input::Check },
+            ];
+            body.push_str(&form_html(lang, form, title, &fields, button, kept));
+        }
         let roles = [Role::Tenant, Role::Provider, Role::Operator, Role::Regulator]
             .into_iter()
             .map(|r| (r.as_str().to_string(), labels::role(lang, r).to_string()))
