@@ -793,6 +793,33 @@ test('the operator registers an enterprise, a centre and its pool in the browser
   });
 });
 
+test('the operator opens next year\'s voucher programme and closes it, each after a confirmation; a bad share is refused beside its field', { timeout: 120_000 }, async () => {
+  const programmes = async () => items(await api('operator', 'GET', '/voucher-programmes'));
+  const before = await programmes();
+  await withPage(async (page) => {
+    await signIn(page, 'operator');
+    await page.goto('/vouchers');
+    const year = Number(await page.inputValue('#programme-year'));
+    assert.ok(!before.some((p) => p.year === year), `the form proposes ${year}, which has a programme`);
+    await page.fill('#programme-ratio_other_pct', '120');
+    await Promise.all([page.waitForLoadState('load'), page.click('form#open-programme button[type=submit]')]);
+    await page.locator('#programme-ratio_other_pct-error').waitFor();
+    assert.equal(await page.inputValue('#programme-ratio_other_pct'), '120', 'the share was not kept');
+    await page.fill('#programme-ratio_other_pct', '20');
+    await page.fill('#programme-budget', '20000000');
+    await Promise.all([page.waitForLoadState('load'), page.click('form#open-programme button[type=submit]')]);
+    assert.equal(await h1(page), '确认开启算力券计划？', (await page.locator('[role=alert]').allTextContents()).join(' | '));
+    assert.equal((await programmes()).length, before.length, 'opened before the confirmation');
+    await Promise.all([page.waitForURL(/done=programme-opened/), page.click('#confirm')]);
+    const opened = (await programmes()).find((p) => p.year === year);
+    assert.ok(opened && opened.state === 'open' && opened.budget === '20000000.00', JSON.stringify(opened));
+    await Promise.all([page.waitForLoadState('load'), page.click(`#close-${opened.id}`)]);
+    assert.equal(await h1(page), '确认结束算力券计划？');
+    await Promise.all([page.waitForURL(/done=programme-closed/), page.click('#confirm')]);
+    assert.equal((await programmes()).find((p) => p.year === year).state, 'closed');
+  });
+});
+
 test('the header link switches the language, the choice persists, and switches back', { timeout: 60_000 }, () =>
   withPage(async (page) => {
     await signIn(page, 'tenant');

@@ -13,6 +13,23 @@ use suanli_ledger::voucher::ProgrammeRules;
 use suanli_ledger::{ReasonCode, Transfer, TransferId, chart};
 use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, Precondition, ProgrammeClose, Store, StoreError, StoredAccount};
 
+/// A programme as a person or a client asks for it: its year, and whatever it sets of the
+/// rules (money as yuan text, as typed); the rest are Hangzhou's defaults for that year.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProgrammeDraft {
+    pub year: i32,
+    pub name: Option<String>,
+    pub budget: Option<String>,
+    pub ratio_domestic_pct: Option<u8>,
+    pub ratio_other_pct: Option<u8>,
+    pub ratio_model_calls_pct: Option<u8>,
+    pub ratio_data_pct: Option<u8>,
+    pub cap_per_enterprise: Option<String>,
+    pub sme_only: Option<bool>,
+    pub division_prefix: Option<String>,
+    pub partner_only: Option<bool>,
+}
+
 /// Voucher decisions and cash top-ups.
 #[derive(Clone)]
 pub struct Vouchers {
@@ -320,6 +337,26 @@ impl Vouchers {
             .await?;
         Ok(())
     }
+    /// The rules a draft describes: Hangzhou's defaults for its year, with what the draft sets.
+    pub fn rules_of(draft: &ProgrammeDraft) -> Result<ProgrammeRules, Error> {
+        let d = ProgrammeRules::hangzhou(draft.year);
+        let money = |name: &str, v: &Option<String>, default: Fen| {
+            v.as_deref().map(|x| Fen::parse_positive(name, x)).transpose().map(|x| x.unwrap_or(default))
+        };
+        Ok(ProgrammeRules {
+            year: draft.year,
+            budget: money("budget", &draft.budget, d.budget)?,
+            ratio_domestic_pct: draft.ratio_domestic_pct.unwrap_or(d.ratio_domestic_pct),
+            ratio_other_pct: draft.ratio_other_pct.unwrap_or(d.ratio_other_pct),
+            ratio_model_calls_pct: draft.ratio_model_calls_pct.unwrap_or(d.ratio_model_calls_pct),
+            ratio_data_pct: draft.ratio_data_pct.unwrap_or(d.ratio_data_pct),
+            cap_per_enterprise: money("cap_per_enterprise", &draft.cap_per_enterprise, d.cap_per_enterprise)?,
+            sme_only: draft.sme_only.unwrap_or(d.sme_only),
+            division_prefix: draft.division_prefix.clone().unwrap_or(d.division_prefix),
+            partner_only: draft.partner_only.unwrap_or(d.partner_only),
+        })
+    }
+
     /// Opens a year's voucher programme and funds its budget from the city treasury, in one
     /// commit (the operator); `programme_exists` if the year has one.
     pub async fn open_programme(&self, caller: &Caller, rules: ProgrammeRules, name: Option<String>) -> Result<Programme, StoreError> {

@@ -215,6 +215,8 @@ pub fn router(state: AppState) -> Router {
         .route("/vouchers/applications/{id}/{decision}", post(web::decide))
         .route("/vouchers/top-ups", post(web::top_up))
         .route("/vouchers/settlements", post(web::settle))
+        .route("/vouchers/programmes", post(web::open_programme))
+        .route("/vouchers/programmes/{id}/close", post(web::close_programme))
         .route("/centres/{id}/partner-status", post(web::set_centre_partner))
         .route("/centres/{id}/backend", post(web::set_centre_backend))
         .route("/centres/{id}/pools/{pool}/price", post(web::set_pool_price))

@@ -15,7 +15,6 @@ use suanli_core::tenant::Role;
 use suanli_ledger::TransferId;
 use suanli_ledger::chart;
 use suanli_ledger::records::{Application, ApplicationState, Programme};
-use suanli_ledger::voucher::ProgrammeRules;
 use utoipa::{IntoParams, ToSchema};
 
 fn yuan(f: Fen) -> String {
@@ -115,24 +114,20 @@ pub async fn create_programme(
     c: Caller,
     JsonBody(b): JsonBody<ProgrammeIn>,
 ) -> ApiResult<(StatusCode, Json<ProgrammeOut>)> {
-    let d = ProgrammeRules::hangzhou(b.year);
-    let rules = ProgrammeRules {
+    let draft = suanli_app::vouchers::ProgrammeDraft {
         year: b.year,
-        budget: b.budget.as_deref().map(|x| Fen::parse_positive("budget", x)).transpose()?.unwrap_or(d.budget),
-        ratio_domestic_pct: b.ratio_domestic_pct.unwrap_or(d.ratio_domestic_pct),
-        ratio_other_pct: b.ratio_other_pct.unwrap_or(d.ratio_other_pct),
-        ratio_model_calls_pct: b.ratio_model_calls_pct.unwrap_or(d.ratio_model_calls_pct),
-        ratio_data_pct: b.ratio_data_pct.unwrap_or(d.ratio_data_pct),
-        cap_per_enterprise: b
-            .cap_per_enterprise
-            .as_deref()
-            .map(|x| Fen::parse_positive("cap_per_enterprise", x))
-            .transpose()?
-            .unwrap_or(d.cap_per_enterprise),
-        sme_only: b.sme_only.unwrap_or(d.sme_only),
-        division_prefix: b.division_prefix.unwrap_or(d.division_prefix),
-        partner_only: b.partner_only.unwrap_or(d.partner_only),
+        name: b.name.clone(),
+        budget: b.budget,
+        ratio_domestic_pct: b.ratio_domestic_pct,
+        ratio_other_pct: b.ratio_other_pct,
+        ratio_model_calls_pct: b.ratio_model_calls_pct,
+        ratio_data_pct: b.ratio_data_pct,
+        cap_per_enterprise: b.cap_per_enterprise,
+        sme_only: b.sme_only,
+        division_prefix: b.division_prefix,
+        partner_only: b.partner_only,
     };
+    let rules = suanli_app::Vouchers::rules_of(&draft)?;
     let p = s.vouchers.open_programme(&suanli_app::Caller::of(&c.0)?, rules, b.name).await?;
     Ok((StatusCode::CREATED, Json(programme_out(&s, &p).await?)))
 }

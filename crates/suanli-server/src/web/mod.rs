@@ -30,6 +30,7 @@ mod manage;
 mod model_keys;
 mod models;
 mod operate;
+mod programmes;
 mod provider;
 mod registry;
 mod review;
@@ -48,6 +49,7 @@ pub use manage::{set_backend as set_centre_backend, set_partner as set_centre_pa
 pub use model_keys::{create_key as create_model_key, rotate_key as rotate_model_key, top_up_key as top_up_model_key};
 pub use models::models_page;
 pub use operate::{settle, top_up};
+pub use programmes::{close as close_programme, open as open_programme};
 pub use provider::my_centres_page;
 pub use registry::{register, registry_page};
 pub use review::{application_page as incentive_application_page, assign as assign_expert, review as review_application};

@@ -68,7 +68,7 @@ fn bad_form(e: serde_urlencoded::de::Error) -> crate::error::ApiError {
 
 /// A confirmation page: what will happen, as rows of facts, and a form posting the same fields
 /// again with `confirmed=1`, or a way back without doing it.
-fn confirmation(lang: Lang, c: &Caller, title: &str, facts: &[(&str, String)], action: &str, body: &str, go: &str) -> Response {
+pub(super) fn confirmation(lang: Lang, c: &Caller, title: &str, facts: &[(&str, String)], action: &str, body: &str, go: &str) -> Response {
     let mut html = format!("<h1>{}</h1><div class='scroll'><table class=\"facts\"><tbody>", esc(title));
     for (k, v) in facts {
         let _ = write!(html, r#"<tr><th scope="row">{}</th><td>{v}</td></tr>"#, esc(k));

@@ -14,6 +14,10 @@ pub async fn vouchers_page(State(s): State<AppState>, Query(q): Query<VouchersQu
                 Some("rejected") => Some(lang.t("已驳回。", "Rejected.")),
                 Some("topped-up") => Some(lang.t("已充值。", "Topped up.")),
                 Some("settled") => Some(lang.t("已结算并付款。", "Settled and paid.")),
+                Some("programme-opened") => {
+                    Some(lang.t("算力券计划已开启，预算已由市财政划入。", "Programme opened; its budget came from the city treasury."))
+                }
+                Some("programme-closed") => Some(lang.t("算力券计划已结束。", "Programme closed.")),
                 _ => None,
             };
             with_cookie(Html(render(&s, lang, &c, &notice(done, false), &Kept::default()).await).into_response(), set)
@@ -128,6 +132,7 @@ pub(super) async fn render(s: &AppState, lang: Lang, c: &Caller, notice_html: &s
             if c.role() == Role::Operator {
                 body.push_str(&operate::top_up_form(s, lang, kept).await);
                 body.push_str(&operate::settle_form(s, lang, kept).await);
+                body.push_str(&programmes::section(s, lang, kept).await);
             }
             body.push_str(&insight::spending(s, lang).await);
         }
