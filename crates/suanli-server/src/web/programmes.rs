@@ -92,7 +92,7 @@ fn open_form(lang: Lang, s: &AppState, kept: &Kept, programmes: &[suanli_ledger:
     );
     form.push_str(&input(
         "budget",
-        lang.t("预算（元，由市财政划入）", "Budget (¥, from the city treasury)"),
+        lang.t("由市财政划入的预算（元）", "Budget from the city treasury (¥)"),
         value("budget", d.budget.to_yuan_string()),
         "decimal",
     ));
