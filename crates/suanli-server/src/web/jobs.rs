@@ -1,6 +1,6 @@
 //! The jobs pages: the jobs a role may see, a tenant's submit form with its quote step (cheapest, fastest, greenest before submitting), and a job's page with its placement explanation.
 
-use super::{Lang, LangQuery, esc, gate, labels, notice, page, thead, thead_id, with_cookie};
+use super::{ENDED_MARK, Lang, LangQuery, esc, gate, labels, notice, page, thead, thead_id, with_cookie};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::dto::QuoteOut;
@@ -277,7 +277,9 @@ pub async fn job_page(State(s): State<AppState>, Path(id): Path<String>, Query(q
         }
     };
     let mut names = Names::default();
-    let mut body = format!("<h1>{}</h1>", esc(&job.spec.name));
+    // An ended job's page has nothing more to show: it is not refreshed (see `live_attrs`).
+    let ended = if job.state.is_terminal() { format!(" {ENDED_MARK}") } else { String::new() };
+    let mut body = format!("<h1{ended}>{}</h1>", esc(&job.spec.name));
     let centre = match &job.centre_id {
         Some(cid) => names.of(&s, lang, cid.as_str()).await,
         None => "-".into(),

@@ -181,7 +181,7 @@ fn nav_links(lang: Lang, role: Option<suanli_core::tenant::Role>) -> String {
 fn page(lang: Lang, title: &str, caller: Option<&Caller>, body: &str) -> String {
     let body = table::enhance(lang, body);
     let path = session::current_path().unwrap_or_default();
-    let live = live_attrs(lang, &path);
+    let live = if body.contains(ENDED_MARK) { String::new() } else { live_attrs(lang, &path) };
     if is_wall(&path) {
         return wall_page(lang, title, &body, &live);
     }
@@ -224,8 +224,12 @@ fn is_wall(path: &str) -> bool {
     path == "/wall" || (path == "/" && table::param("wall").as_deref() == Some("1"))
 }
 
+/// The attribute a page's body carries when what it shows can no longer change (an ended job):
+/// the page is then not refreshed, and a refresh that finds it stops.
+const ENDED_MARK: &str = "data-ended";
+
 /// `<main>`'s attributes on a page that refreshes itself (the overview, the wall display, a
-/// job's page): every `?refresh=` seconds (2 to 600, default 10), and the words of the pause control.
+/// job's page that has not ended): every `?refresh=` seconds (2 to 600, default 10), and the words of the pause control.
 fn live_attrs(lang: Lang, path: &str) -> String {
     let job = path.strip_prefix("/jobs/").is_some_and(|id| !id.is_empty() && !id.contains('/'));
     if !(path == "/" || path == "/wall" || job) {

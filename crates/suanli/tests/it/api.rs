@@ -976,3 +976,27 @@ async fn concurrent_submissions_are_group_committed_and_each_stored() {
     ids.dedup();
     assert_eq!(ids.len(), 300);
 }
+
+/// A job's page refreshes itself while the job may still change, and not once it has ended.
+#[tokio::test]
+async fn a_jobs_page_is_live_until_the_job_ends() {
+    let s = TestServer::start().await;
+    let tenant = s.as_role("tenant");
+    let submit = |name: &'static str, duration_s: i64| {
+        let tenant = &tenant;
+        async move {
+            let (st, v) =
+                tenant.post("/api/v1/jobs", &json!({"name": name, "kind": "training", "accelerators": 1, "duration_s": duration_s})).await;
+            assert_eq!(st, StatusCode::CREATED, "{v}");
+            v["id"].as_str().unwrap().to_string()
+        }
+    };
+    let long = submit("long", 20 * 86_400).await;
+    let short = submit("short", 60).await;
+    let ended = wait_for_final(&tenant, &short, Duration::from_secs(30)).await;
+    assert_eq!(ended["state"], "succeeded", "{ended}");
+    let web = crate::harness::Web::sign_in(&s.url, &s.tokens["tenant"]).await.unwrap();
+    assert!(web.page(&format!("/jobs/{long}")).await.contains("data-refresh=\"10\""), "a waiting or running job's page is live");
+    let page = web.page(&format!("/jobs/{short}")).await;
+    assert!(!page.contains("data-refresh=") && page.contains("<h1 data-ended>"), "an ended job's page is not: {page}");
+}

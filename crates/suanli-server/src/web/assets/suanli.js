@@ -5,9 +5,10 @@
 // - a table's links and filter fetch the same address and swap only that table's box
 //   (`.dt`), keeping the focus, and the address bar follows (so a reload shows the same view);
 // - the filter applies as you type;
-// - a page whose <main> has `data-refresh="N"` (the overview, the wall display, a job's page)
+// - a page whose <main> has `data-refresh="N"` (the overview, the wall display, a running job's page)
 //   fetches itself every N seconds and swaps <main>'s content, with a pause button and the time
-//   of the last update. It skips a round while the tab is hidden or someone is typing in <main>.
+//   of the last update. It skips a round while the tab is hidden or someone is typing in <main>,
+//   and stops once a fetched page is no longer live (a job that has ended).
 // The script holds no text of its own: the words come from data-t-* attributes in the page's
 // language. It is served by the server itself (/assets/suanli.js), never from another site.
 (function () {
@@ -139,6 +140,11 @@
       const doc = await fetchPage(location.href);
       const fresh = doc.querySelector('main');
       if (!fresh || paused || swaps !== before) return;
+      if (!fresh.hasAttribute('data-refresh')) {
+        // What the page shows can no longer change (a job that ended): show it once more and stop.
+        clearInterval(timer);
+        bar.hidden = true;
+      }
       const focusId = active && main.contains(active) ? active.id : '';
       main.innerHTML = fresh.innerHTML;
       main.dataset.refreshed = String((Number(main.dataset.refreshed) || 0) + 1);
@@ -150,5 +156,5 @@
       busy = false;
     }
   }
-  setInterval(refresh, every * 1000);
+  const timer = setInterval(refresh, every * 1000);
 })();
