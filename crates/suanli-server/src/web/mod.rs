@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use suanli_core::city::ComputeSlice;
 
+mod centres;
 mod charts;
 mod data;
 mod energy;
@@ -30,6 +31,7 @@ mod manage;
 mod model_keys;
 mod models;
 mod operate;
+mod overview;
 mod programmes;
 mod provider;
 mod registry;
@@ -37,6 +39,8 @@ mod review;
 pub mod session;
 mod table;
 mod vouchers;
+pub use centres::{centre_page, centres_page};
+use centres::{reach_text, render_centre};
 pub use data::{
     create_request as create_data_request, data_page, decide as decide_data_request, link as data_link, set_page as data_set_page,
 };
@@ -49,6 +53,8 @@ pub use manage::{set_backend as set_centre_backend, set_partner as set_centre_pa
 pub use model_keys::{create_key as create_model_key, rotate_key as rotate_model_key, top_up_key as top_up_model_key};
 pub use models::models_page;
 pub use operate::{settle, top_up};
+pub use overview::overview;
+use overview::{over_limit_list, pue_limit_tile, target_badge};
 pub use programmes::{close as close_programme, open as open_programme};
 pub use provider::my_centres_page;
 pub use registry::{register, registry_page};
@@ -413,230 +419,12 @@ pub async fn sign_out(State(s): State<AppState>, headers: HeaderMap) -> Response
     with_cookie(Redirect::to("/sign-in").into_response(), Some(cleared))
 }
 
-/// Horizontal bars of PFLOPS by a key, as an SVG with a title and a text alternative.
-fn bars(id: &str, title: &str, slices: &BTreeMap<String, ComputeSlice>, label: impl Fn(&str) -> String) -> String {
-    let mut rows: Vec<(&String, &ComputeSlice)> = slices.iter().collect();
-    rows.sort_by(|a, b| b.1.pflops_fp16.total_cmp(&a.1.pflops_fp16));
-    let max = rows.iter().map(|r| r.1.pflops_fp16).fold(0.0, f64::max).max(1e-9);
-    let (w, row_h, left) = (640.0, 26.0, 190.0);
-    let h = row_h * rows.len() as f64 + 10.0;
-    let mut svg = format!(
-        r#"<svg viewBox="0 0 {w} {h}" width="100%" role="img" aria-labelledby="t-{id}"><title id="t-{id}">{t}</title>"#,
-        t = esc(title)
-    );
-    for (i, (k, v)) in rows.iter().enumerate() {
-        let y = 5.0 + i as f64 * row_h;
-        let bw = (w - left - 80.0) * v.pflops_fp16 / max;
-        let _ = write!(
-            svg,
-            r##"<text x="{tx}" y="{ty}" text-anchor="end">{name}</text><rect x="{left}" y="{y}" width="{bw:.1}" height="{bh}" fill="#2e6fdb"><title>{name}: {val:.1} PFLOPS · {n}</title></rect><text x="{vx:.1}" y="{ty}">{val:.1}</text>"##,
-            tx = left - 6.0,
-            ty = y + 16.0,
-            name = esc(&label(k)),
-            bh = row_h - 8.0,
-            vx = left + bw + 4.0,
-            val = v.pflops_fp16,
-            n = v.accelerators,
-        );
-    }
-    svg.push_str("</svg>");
-    chart(&svg)
-}
-
-/// `GET /`: the city overview for whoever is signed in.
-pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
-    let (lang, set, caller) = match gate(&s, &q, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let summary = match crate::api::city::city_summary(&s).await {
-        Ok(x) => x,
-        Err(_) => {
-            return (StatusCode::SERVICE_UNAVAILABLE, Html(page(lang, "Suanli", Some(&caller), "<p>unavailable</p>"))).into_response();
-        }
-    };
-    let pct = |x: f64| format!("{:.1}%", x * 100.0);
-    let mut body = String::new();
-    let _ = write!(body, "<h1>{}</h1>", lang.t("城市算力总览", "City compute overview"));
-    body.push_str(r#"<section class="tiles" aria-label="KPI">"#);
-    let tile = |body: &mut String, title: &str, value: String, target: String, progress: Option<f64>, met: Option<bool>| {
-        let bar = progress.map_or(String::new(), |p| {
-            format!(r#"<progress value="{:.3}" max="1" aria-label="{}">{}</progress>"#, p.clamp(0.0, 1.0), esc(title), pct(p))
-        });
-        let _ = write!(
-            body,
-            r#"<div class="tile"><div class="t">{}</div><div class="v">{} {}</div>{bar}<div class="t">{}</div></div>"#,
-            esc(title),
-            esc(&value),
-            met.map_or(String::new(), |m| target_badge(lang, m)),
-            esc(&target)
-        );
-    };
-    let compute_met = summary.open_compute_pflops_fp16 >= summary.targets.open_compute_pflops_fp16;
-    tile(
-        &mut body,
-        lang.t("可开放算力 (FP16)", "Open compute (FP16)"),
-        format!("{:.0} PFLOPS", summary.open_compute_pflops_fp16),
-        format!(
-            "{} ≥ {:.0} PFLOPS · {}",
-            lang.t("目标", "target"),
-            summary.targets.open_compute_pflops_fp16,
-            pct(summary.open_compute_progress)
-        ),
-        Some(summary.open_compute_progress),
-        Some(compute_met),
-    );
-    tile(
-        &mut body,
-        lang.t("高性能算力占比", "High-performance share"),
-        pct(summary.high_performance_share),
-        format!("{} ≥ {}", lang.t("目标", "target"), pct(summary.targets.high_performance_share)),
-        Some(summary.high_performance_share / summary.targets.high_performance_share.max(1e-9)),
-        Some(summary.high_performance_share >= summary.targets.high_performance_share),
-    );
-    tile(
-        &mut body,
-        lang.t("国产算力占比", "Domestic share"),
-        pct(summary.domestic_share),
-        String::new(),
-        Some(summary.domestic_share),
-        None,
-    );
-    if let Some(v) = &summary.vouchers {
-        let spent: f64 = v.spent.parse().unwrap_or(0.0);
-        let budget: f64 = v.budget.parse().unwrap_or(0.0);
-        tile(
-            &mut body,
-            lang.t("算力券已使用", "Compute vouchers spent"),
-            lang.headline_yuan(spent),
-            format!("{} {} · {} {}", lang.t("预算", "budget"), lang.headline_yuan(budget), v.enterprises, lang.t("家企业", "enterprises")),
-            Some(v.spent_share),
-            None,
-        );
-    }
-    tile(
-        &mut body,
-        lang.t("作业 运行 / 排队 / 完成", "Jobs running / queued / done"),
-        format!("{} / {} / {}", summary.jobs.running, summary.jobs.pending + summary.jobs.placed, summary.jobs.succeeded),
-        format!("{} {}", summary.jobs.failed, lang.t("失败", "failed")),
-        None,
-        None,
-    );
-    let (busy, total) = (summary.accelerators_in_use, summary.accelerators);
-    let util = if total == 0 { 0.0 } else { busy as f64 / total as f64 };
-    let _ = write!(
-        body,
-        r#"<div class="tile" id="accelerators-tile"><div class="t">{}</div><div class="v">{}</div><progress value="{:.3}" max="1" aria-label="{}">{}</progress><div class="t"><span id="acc-busy">{busy}</span> / <span id="acc-total">{total}</span> {}</div></div>"#,
-        lang.t("加速卡使用率（开放算力）", "Accelerators in use (open compute)"),
-        pct(util),
-        util,
-        lang.t("加速卡使用率", "Accelerators in use"),
-        pct(util),
-        lang.t("张卡在运行作业（合作中心）", "running jobs (partner centres)"),
-    );
-    let over: Vec<suanli_app::figures::OverPueLimit> = summary
-        .over_pue_limit
-        .iter()
-        .filter_map(|o| {
-            Some(suanli_app::figures::OverPueLimit {
-                id: suanli_core::id::CentreId::parse(&o.id).ok()?,
-                name: o.name.clone(),
-                name_en: o.name_en.clone(),
-                annualised_pue: o.annualised_pue,
-            })
-        })
-        .collect();
-    body.push_str(&pue_limit_tile(lang, &over, summary.targets.new_dc_pue_limit));
-    body.push_str("</section>");
-    body.push_str(&over_limit_list(lang, &over));
-    let _ = write!(body, "<h2>{}</h2>", lang.t("按区域的可开放算力 (PFLOPS)", "Open compute by region (PFLOPS)"));
-    body.push_str(&bars("region", lang.t("按区域的可开放算力", "Open compute by region"), &summary.by_scope, |k| {
-        labels::scope(lang, k)
-    }));
-    let _ = write!(body, "<h2>{}</h2>", lang.t("按厂商的可开放算力 (PFLOPS)", "Open compute by vendor (PFLOPS)"));
-    body.push_str(&bars("vendor", lang.t("按厂商的可开放算力", "Open compute by vendor"), &summary.by_vendor, |k| k.to_string()));
-    let _ = write!(
-        body,
-        "<h2>{}</h2>{}",
-        lang.t("区县与地区", "Districts and regions"),
-        thead_id("regions", &[lang.t("区域", "Region"), "PFLOPS", lang.t("加速卡", "Accelerators"), lang.t("使用中", "In use")])
-    );
-    for (k, v) in &summary.by_region {
-        let _ = write!(
-            body,
-            r#"<tr data-busy="{}" data-total="{}"><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td></tr>"#,
-            v.accelerators_in_use,
-            v.accelerators,
-            region_name_html(&s, lang, k),
-            v.pflops_fp16,
-            v.accelerators,
-            v.accelerators_in_use
-        );
-    }
-    let _ = write!(
-        body,
-        r#"</tbody><tfoot><tr id="regions-total"><th scope="row">{}</th><td>{:.1}</td><td>{}</td><td>{}</td></tr></tfoot></table></div>"#,
-        lang.t("合计", "Total"),
-        summary.open_compute_pflops_fp16,
-        summary.accelerators,
-        summary.accelerators_in_use
-    );
-    body.push_str(&insight::pue_distribution(&s, lang).await);
-    body.push_str(&insight::recent_alerts(&s, lang, 5).await);
-    with_cookie(Html(page(lang, lang.t("城市算力总览", "City compute overview"), Some(&caller), &body)).into_response(), set)
-}
-
-/// A target's state in words: 达标 / 未达标 (met / not met).
-pub(crate) fn target_badge(lang: Lang, met: bool) -> String {
-    if met {
-        format!(r#"<span class="badge ok">{}</span>"#, lang.t("达标", "met"))
-    } else {
-        format!(r#"<span class="badge no">{}</span>"#, lang.t("未达标", "not met"))
-    }
-}
-
-/// The tile of new data centres over the PUE limit (the overview's and the energy page's).
-pub(crate) fn pue_limit_tile(lang: Lang, over: &[suanli_app::figures::OverPueLimit], limit: f64) -> String {
-    format!(
-        r##"<div class="tile" id="pue-tile"><div class="t">{}</div><div class="v"><a href="#pue-over"><span id="pue-over-count">{}</span> {}</a> {}</div><div class="t">{} &lt; {limit:.2} · {}</div></div>"##,
-        lang.t("新建数据中心 PUE", "New data centres' PUE"),
-        over.len(),
-        lang.t("个超标", "over the limit"),
-        target_badge(lang, over.is_empty()),
-        lang.t("限值", "limit"),
-        lang.t("近一年实测", "measured over the last year"),
-    )
-}
-
-/// The new data centres over the PUE limit, named and linked to their pages.
-pub(crate) fn over_limit_list(lang: Lang, over: &[suanli_app::figures::OverPueLimit]) -> String {
-    if over.is_empty() {
-        return format!(
-            r#"<p id="pue-over">{}</p>"#,
-            lang.t("没有新建数据中心超过 PUE 限值。", "No new data centre is over the PUE limit.")
-        );
-    }
-    let mut out = format!(r#"<p id="pue-over">{}："#, lang.t("超过 PUE 限值的新建数据中心", "New data centres over the PUE limit"));
-    for (i, o) in over.iter().enumerate() {
-        let _ = write!(
-            out,
-            r#"{}<a href="/centres/{id}" data-over="{id}">{}</a> ({:.2})"#,
-            if i == 0 { "" } else { lang.t("、", ", ") },
-            esc(lang.name(&o.name, &o.name_en)),
-            o.annualised_pue,
-            id = esc(o.id.as_str())
-        );
-    }
-    out.push_str("</p>");
-    out
-}
-
-/// A signed-in page, or the redirect to sign in.
 /// The pages an expert may open: the incentives page and its applications.
 fn expert_page(path: &str) -> bool {
     path == "/incentives" || path.starts_with("/incentives/")
 }
 
+/// A signed-in page, or the redirect to sign in.
 async fn gate(s: &AppState, q: &LangQuery, headers: &HeaderMap) -> Result<(Lang, Option<String>, Caller), Response> {
     let (lang, set) = lang_of(q, headers);
     match signed_in(s, headers).await {
@@ -679,252 +467,6 @@ fn notice(msg: Option<&str>, error: bool) -> String {
 /// A member of a JSON value by its dotted path (`kpis.pue.value`); null when missing.
 fn path<'a>(v: &'a serde_json::Value, p: &str) -> &'a serde_json::Value {
     p.split('.').fold(v, |v, k| v.get(k).unwrap_or(&serde_json::Value::Null))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CentresQuery {
-    pub lang: Option<String>,
-    /// Only centres whose region id starts with this (e.g. `hz-` for Hangzhou's districts).
-    pub region: Option<String>,
-    /// cloud, intelligent-computing or edge.
-    pub kind: Option<String>,
-}
-
-/// `GET /centres`: the registry, filterable by region and kind, with each centre's capacity,
-/// running accelerators and measured PUE.
-pub async fn centres_page(State(s): State<AppState>, Query(q): Query<CentresQuery>, headers: HeaderMap) -> Response {
-    let (lang, set, c) = match gate(&s, &LangQuery { lang: q.lang.clone() }, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let centres = s.store.centres(None).await.unwrap_or_default();
-    let (_, _, per_centre) = insight::busy_now(&s).await;
-    let now = s.ids.now_ms();
-    let pue30: BTreeMap<String, f64> = {
-        let book = s.energy.read().await;
-        centres
-            .iter()
-            .filter_map(|c| book.pue(&c.id, now - 30 * 86_400_000, now).ok().and_then(|f| f.value).map(|v| (c.id.to_string(), v)))
-            .collect()
-    };
-    let region = q.region.clone().unwrap_or_default();
-    let kind = q.kind.clone().unwrap_or_default();
-    let mut body = format!("<h1>{}</h1>", lang.t("算力中心", "Compute centres"));
-    body.push_str(&centres_filter(&s, lang, &centres, &region, &kind));
-    body.push_str(&thead(&[
-        lang.t("名称", "Name"),
-        lang.t("区域", "Region"),
-        lang.t("类型", "Kind"),
-        lang.t("合作状态", "Partner status"),
-        lang.t("加速卡（使用中 / 总数）", "Accelerators (busy / total)"),
-        lang.t("申报 PUE", "Declared PUE"),
-        lang.t("实测 PUE（30 天）", "Measured PUE (30 d)"),
-    ]));
-    for ctr in centres.iter().filter(|x| x.region.starts_with(&region) && (kind.is_empty() || x.kind.as_str() == kind)) {
-        let (busy, total) = per_centre.get(&ctr.id).copied().unwrap_or((0, 0));
-        let _ = write!(
-            body,
-            r#"<tr><td><a href="/centres/{id}">{name}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{busy} / {total}</td><td>{:.2}</td><td>{}</td></tr>"#,
-            region_name_html(&s, lang, &ctr.region),
-            labels::centre_kind(lang, ctr.kind),
-            labels::partner_status(lang, ctr.partner_status),
-            ctr.declared_pue,
-            pue30.get(ctr.id.as_str()).map_or("-".to_string(), |p| format!("{p:.2}")),
-            id = esc(ctr.id.as_str()),
-            name = esc(lang.name(&ctr.name, &ctr.name_en)),
-        );
-    }
-    body.push_str("</tbody></table></div>");
-    with_cookie(Html(page(lang, lang.t("算力中心", "Compute centres"), Some(&c), &body)).into_response(), set)
-}
-
-/// The centres page's filter: regions and kinds by their names (their codes are the values).
-fn centres_filter(s: &AppState, lang: Lang, centres: &[suanli_core::centre::Centre], region: &str, kind: &str) -> String {
-    use suanli_core::centre::CentreKind;
-    let opt = |value: &str, label: &str, chosen: &str| {
-        format!(r#"<option value="{}"{}>{}</option>"#, esc(value), if value == chosen { " selected" } else { "" }, label)
-    };
-    let mut regions: Vec<&str> = centres.iter().map(|c| c.region.as_str()).collect();
-    regions.sort_unstable();
-    regions.dedup();
-    let mut r = opt("", lang.t("全部", "All"), region) + &opt("hz-", lang.t("杭州各区县", "Hangzhou's districts"), region);
-    for id in regions {
-        r.push_str(&opt(id, &esc(&labels::region_text(s, lang, id)), region));
-    }
-    let mut k = opt("", lang.t("全部", "All"), kind);
-    for x in [CentreKind::Cloud, CentreKind::IntelligentComputing, CentreKind::Edge] {
-        k.push_str(&opt(x.as_str(), &labels::centre_kind(lang, x), kind));
-    }
-    format!(
-        r#"<form method="get" action="/centres"><label for="region">{}</label><select id="region" name="region">{r}</select><label for="kind">{}</label><select id="kind" name="kind">{k}</select><p><button type="submit">{}</button></p></form>"#,
-        lang.t("区域", "Region"),
-        lang.t("类型", "Kind"),
-        lang.t("筛选", "Filter"),
-    )
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CentreQuery {
-    pub lang: Option<String>,
-    /// What the last form did (after its redirect): `partner`, `bound`, `unbound` or `priced`.
-    pub done: Option<String>,
-}
-
-/// `GET /centres/{id}`: a centre's pools with prices and what runs on them, its PUE over the
-/// last 30 days, its grade and lifecycle recommendation; for the operator and the centre's
-/// provider the forms to bind its backend and price its pools, for the operator its partner status.
-pub async fn centre_page(
-    State(s): State<AppState>,
-    axum::extract::Path(id): axum::extract::Path<String>,
-    Query(q): Query<CentreQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let (lang, set, c) = match gate(&s, &LangQuery { lang: q.lang.clone() }, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let done = match q.done.as_deref() {
-        Some("partner") => Some(lang.t("合作伙伴资格已更新。", "Partner status saved.")),
-        Some("bound") => Some(lang.t("已绑定集群后端。", "Backend bound.")),
-        Some("unbound") => Some(lang.t("已解除绑定。", "Backend unbound.")),
-        Some("priced") => Some(lang.t("价格已更新。", "Price saved.")),
-        _ => None,
-    };
-    with_cookie(render_centre(&s, lang, &c, &id, &notice(done, false), &operate::Kept::default()).await, set)
-}
-
-/// A centre's page, with a notice at the top and a refused form's input and error kept.
-async fn render_centre(s: &AppState, lang: Lang, c: &Caller, id: &str, top: &str, kept: &operate::Kept) -> Response {
-    let centre = match suanli_core::id::CentreId::parse(id) {
-        Ok(cid) => s.store.centre(&cid).await.ok().flatten(),
-        Err(_) => None,
-    };
-    let Some(ctr) = centre else {
-        return (
-            StatusCode::NOT_FOUND,
-            Html(page(lang, "404", Some(c), &notice(Some(lang.t("没有这个算力中心。", "No such centre.")), true))),
-        )
-            .into_response();
-    };
-    let pools = s.store.pools_of(&ctr.id).await.unwrap_or_default();
-    let running = s.store.busy_accelerators().await.unwrap_or_default();
-    let now = s.ids.now_ms();
-    let loads = s.energy.loads_recent(&s.regions, now).await;
-    let (points, assessment) = {
-        let book = s.energy.read().await;
-        let points = book.series(&ctr.id, now - 30 * 86_400_000, now, suanli_energy::Step::Day).unwrap_or_default();
-        let a = book.evaluate_one(&ctr.id, now, &loads).and_then(|a| serde_json::to_value(a).ok());
-        (points, a)
-    };
-    let name = lang.name(&ctr.name, &ctr.name_en);
-    let mut body = format!(
-        r#"<h1>{}</h1>{top}<p>{} · {} · <span id="partner-state" data-state="{}">{}</span></p>"#,
-        esc(name),
-        region_name_html(s, lang, &ctr.region),
-        labels::centre_kind(lang, ctr.kind),
-        ctr.partner_status.as_str(),
-        labels::partner_status(lang, ctr.partner_status)
-    );
-    // Where its jobs go, or why it takes none.
-    let (reached, reach) = reach_text(s, lang, &ctr.id, now);
-    let _ = write!(body, r#"<p id="backend"{}>{reach}</p>"#, if reached { "" } else { r#" class="warn""# });
-    let manage = manage::may_manage(c, &ctr);
-    if manage {
-        body.push_str(&manage::backend_form(s, lang, &ctr, kept).await);
-    }
-    body.push_str(&format!("<h2>{}</h2>", esc(lang.t("资源池", "Pools"))));
-    let mut cols = vec![
-        lang.t("加速卡型号", "Accelerator"),
-        lang.t("使用中 / 总数", "Busy / total"),
-        lang.t("价格（元/卡时）", "Price (¥ per accelerator-hour)"),
-        lang.t("伙伴折扣", "Partner discount"),
-    ];
-    if manage {
-        cols.push(lang.t("调整价格", "Change the price"));
-    }
-    body.push_str(&thead_id("pools", &cols));
-    for p in &pools {
-        let busy: i64 = running.iter().filter(|(_, pool, _)| *pool == p.id).map(|(_, _, n)| n).sum();
-        let _ = write!(
-            body,
-            r#"<tr data-pool="{}"><td>{}</td><td>{busy} / {}</td><td class="price">{}</td><td>{}%</td>"#,
-            esc(p.id.as_str()),
-            labels::accelerator(s, &p.accelerator),
-            p.capacity(),
-            lang.fen(p.price_per_hour),
-            p.partner_discount_pct
-        );
-        if manage {
-            let _ = write!(body, "<td>{}</td>", manage::price_form(lang, &ctr, p, kept));
-        }
-        body.push_str("</tr>");
-    }
-    body.push_str("</tbody></table></div>");
-    if c.role() == suanli_core::tenant::Role::Operator {
-        body.push_str(&manage::partner_form(lang, &ctr, kept));
-    }
-    let capacity: u32 = pools.iter().map(|p| p.capacity()).sum();
-    body.push_str(&insight::centre_utilisation(s, lang, &ctr.id, capacity).await);
-    let daily = charts::Line {
-        name: lang.t("每日 PUE", "Daily PUE").to_string(),
-        points: points.iter().filter_map(|p| p.pue.map(|v| (p.from_ms, v))).collect(),
-    };
-    let limit = charts::Limit { value: s.policy.new_dc_pue_limit, label: charts::limit_label(lang, s.policy.new_dc_pue_limit) };
-    let _ = write!(body, "<h2>{}</h2>", lang.t("近 30 天每日 PUE", "Daily PUE, last 30 days"));
-    body.push_str(&charts::time_lines(
-        lang,
-        "daily-pue",
-        lang.t("每日 PUE", "Daily PUE"),
-        "PUE",
-        &[daily],
-        charts::Scale::Fit,
-        Some(&limit),
-        charts::Formats::same(&|v| format!("{v:.2}")),
-    ));
-    let mut names = BTreeMap::new();
-    if let Some(to) = assessment.as_ref().and_then(|a| path(a, "lifecycle.merge_into").as_str())
-        && let Ok(id) = suanli_core::id::CentreId::parse(to)
-        && let Ok(Some(dest)) = s.store.centre(&id).await
-    {
-        names.insert(to.to_string(), lang.name(&dest.name, &dest.name_en).to_string());
-    }
-    if let Some(a) = assessment {
-        let _ = write!(
-            body,
-            "<h2>{}</h2><div class='scroll'><table><tbody><tr><th scope=\"row\">{}</th><td>{}</td></tr><tr><th scope=\"row\">GB 40879</th><td>{}</td></tr><tr><th scope=\"row\">{}</th><td>{}</td></tr><tr><th scope=\"row\">{}</th><td>{}</td></tr></tbody></table></div>",
-            lang.t("评价", "Evaluation"),
-            lang.t("年化 PUE", "Annualised PUE"),
-            path(&a, "kpis.pue.value").as_f64().map_or("-".to_string(), |p| format!("{p:.2}")),
-            state_name(lang, path(&a, "grading.outcome").as_str().unwrap_or("-")),
-            lang.t("新建限值 1.25", "New-DC limit 1.25"),
-            state_name(lang, path(&a, "policy.outcome").as_str().unwrap_or("-")),
-            lang.t("建议", "Recommendation"),
-            energy::recommendation(lang, &a, &names),
-        );
-    }
-    Html(page(lang, name, Some(c), &body)).into_response()
-}
-
-/// Where a centre's jobs go, or why it takes none: whether it is reachable, and the text.
-pub(super) fn reach_text(s: &AppState, lang: Lang, centre: &suanli_core::id::CentreId, now: i64) -> (bool, String) {
-    match s.backends.reach(centre, now) {
-        Ok(backend) => (true, format!("{}: {}", lang.t("作业运行于", "Jobs run on"), esc(&backend))),
-        Err(why) => (
-            false,
-            format!(
-                "{}: {}",
-                lang.t("暂不接收作业", "Takes no jobs now"),
-                esc(if why.starts_with("bound to no backend") {
-                    lang.t(
-                        "尚未绑定集群后端（由运营方或该中心的算力提供方绑定）",
-                        "no cluster backend is bound yet (the operator or the centre's provider binds one)",
-                    )
-                } else {
-                    lang.t("集群后端近期无响应，作业等待中", "its cluster backend has not been heard from recently; jobs wait")
-                })
-            ),
-        ),
-    }
 }
 
 /// Whether a path belongs to the API (JSON problems) rather than the web UI (HTML pages).
