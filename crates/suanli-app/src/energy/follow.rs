@@ -60,11 +60,6 @@ impl Energy {
         Ok(CatchUp::Replayed { blocks: upto - last.mark, readings: taken })
     }
 
-    /// How far the book has read the store.
-    pub fn replayed(&self) -> Replayed {
-        *lock(&self.replayed)
-    }
-
     /// Ingests readings that the leader stored, as the leader ingested them: each centre's run
     /// of readings one batch, in commit order. A reading the book already holds is refused as
     /// a duplicate and changes nothing; answers how many readings the book took.

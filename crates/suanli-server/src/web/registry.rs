@@ -36,7 +36,7 @@ fn number(name: &'static str, label: String, mode: &'static str) -> Field {
 }
 
 /// One form of the page: its fields as typed last time when it came back refused.
-fn form_html(lang: Lang, form: &str, title: &str, fields: &[Field], button: &str, kept: &Kept) -> String {
+fn form_html(form: &str, title: &str, fields: &[Field], button: &str, kept: &Kept) -> String {
     let mut html =
         format!(r#"<section><h2 id="{form}-title">{}</h2><form method="post" action="/registry/{form}" id="register-{form}">"#, esc(title));
     for f in fields {
@@ -74,7 +74,6 @@ fn form_html(lang: Lang, form: &str, title: &str, fields: &[Field], button: &str
         html.push_str(kept.error(form, f.name));
     }
     let _ = write!(html, r#"<p><button type="submit" id="{form}-submit">{}</button></p></form></section>"#, esc(button));
-    let _ = lang;
     html
 }
 
@@ -124,6 +123,8 @@ async fn render(s: &AppState, lang: Lang, c: &Caller, notice: &str, kept: &Kept)
         )
     );
     let name = |zh: &'static str, en: &'static str| lang.t(zh, en).to_string();
+    // The providers to choose from (the user and centre forms), read once.
+    let all_providers = if operator { providers(s, lang).await } else { Vec::new() };
     if operator {
         // A provider's credit code is optional (registered later, for incentives); a tenant's is required.
         for (form, title, button, uscc_required) in [
@@ -142,7 +143,7 @@ async fn render(s: &AppState, lang: Lang, c: &Caller, notice: &str, kept: &Kept)
                 Field { name: "region", label: name("注册地", "Registered in"), input: Input::Choice(regions(s, lang)) },
                 Field { name: "sme", label: name("中小企业", "Small or medium enterprise"), input: Input::Check },
             ];
-            body.push_str(&form_html(lang, form, title, &fields, button, kept));
+            body.push_str(&form_html(form, title, &fields, button, kept));
         }
         let roles = [Role::Tenant, Role::Provider, Role::Operator, Role::Regulator]
             .into_iter()
@@ -153,7 +154,7 @@ async fn render(s: &AppState, lang: Lang, c: &Caller, notice: &str, kept: &Kept)
             s.store.tenants().await.unwrap_or_default().into_iter().map(|t| (t.id.to_string(), lang.name(&t.name, &t.name_en).to_string())),
         );
         let mut provs = vec![(String::new(), name("（无）", "(none)"))];
-        provs.extend(providers(s, lang).await);
+        provs.extend(all_providers.iter().cloned());
         let user = [
             text("name", name("姓名", "Name"), true),
             Field { name: "role", label: name("角色", "Role"), input: Input::Choice(roles) },
@@ -169,7 +170,6 @@ async fn render(s: &AppState, lang: Lang, c: &Caller, notice: &str, kept: &Kept)
             },
         ];
         body.push_str(&form_html(
-            lang,
             "users",
             lang.t("新增用户", "New user"),
             &user,
@@ -179,11 +179,7 @@ async fn render(s: &AppState, lang: Lang, c: &Caller, notice: &str, kept: &Kept)
     }
     let mut centre = Vec::new();
     if operator {
-        centre.push(Field {
-            name: "provider_id",
-            label: name("算力提供方", "Compute provider"),
-            input: Input::Choice(providers(s, lang).await),
-        });
+        centre.push(Field { name: "provider_id", label: name("算力提供方", "Compute provider"), input: Input::Choice(all_providers) });
     }
     centre.extend([
         text("name", name("名称（中文）", "Name (Chinese)"), true),
@@ -204,7 +200,6 @@ async fn render(s: &AppState, lang: Lang, c: &Caller, notice: &str, kept: &Kept)
         number("racks", name("机架数", "Racks"), "numeric"),
     ]);
     body.push_str(&form_html(
-        lang,
         "centres",
         lang.t("登记算力中心", "Register a centre"),
         &centre,
@@ -220,7 +215,7 @@ async fn render(s: &AppState, lang: Lang, c: &Caller, notice: &str, kept: &Kept)
         number("price", name("价格（元/卡时）", "Price (¥ per accelerator-hour)"), "decimal"),
         number("discount", name("伙伴折扣（%）", "Partner discount (%)"), "numeric"),
     ];
-    body.push_str(&form_html(lang, "pools", lang.t("新增资源池", "New pool"), &pool, lang.t("新增资源池", "Add the pool"), kept));
+    body.push_str(&form_html("pools", lang.t("新增资源池", "New pool"), &pool, lang.t("新增资源池", "Add the pool"), kept));
     page(lang, title, Some(c), &body)
 }
 
