@@ -47,6 +47,7 @@ error_table! {
     InvalidBody => ("invalid_body", 422, "The request body does not match the expected schema", "请求内容不符合要求"),
     InvalidQuery => ("invalid_query", 400, "A query parameter is invalid", "查询参数无效"),
     UnsupportedMediaType => ("unsupported_media_type", 415, "The request body must be application/json", "请求内容类型不受支持"),
+    AgentProtocolUnsupported => ("agent_protocol_unsupported", 400, "The agent speaks a protocol version this platform does not", "代理程序的协议版本不受本平台支持"),
     // Field validation.
     InvalidId => ("invalid_id", 400, "An identifier is malformed", "编号格式不正确"),
     InvalidAmount => ("invalid_amount", 422, "An amount of money is invalid", "金额无效"),

@@ -10,98 +10,48 @@
 use crate::slurm::Capacity;
 use crate::{Backend, BackendError, RunStatus};
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use suanli_api::agent::v1::AgentJob;
 use suanli_core::id::{CentreId, JobId};
 use suanli_core::job::{Fault, Job};
 use suanli_core::time::UnixMs;
 use tokio::sync::Notify;
 
-/// A job an agent is told to run: the record and its run time on the pool it was placed on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Assigned {
-    pub job: Job,
-    /// The job's own seconds on the pool's accelerator (what simulated work sleeps, and what
-    /// the time limit derives from).
-    pub run_s: f64,
+pub use suanli_api::agent::v1::{Assigned, Assignments, JobReport, Report, RunState};
+
+/// One job's status in the protocol's wire form.
+pub fn report_of(job_id: JobId, s: &RunStatus) -> JobReport {
+    let (state, started_ms, ended_ms, usage_s) = match s {
+        RunStatus::Queued => (RunState::Queued, None, None, None),
+        RunStatus::Unknown => (RunState::Unknown, None, None, None),
+        RunStatus::Running { started_ms } => (RunState::Running, Some(*started_ms), None, None),
+        RunStatus::Succeeded { started_ms, ended_ms, usage_s } => (RunState::Succeeded, Some(*started_ms), Some(*ended_ms), Some(*usage_s)),
+        RunStatus::Failed { started_ms, ended_ms, usage_s, .. } => (RunState::Failed, Some(*started_ms), Some(*ended_ms), Some(*usage_s)),
+    };
+    let (fault, reason) = match s {
+        RunStatus::Failed { fault, reason, .. } => (Some(*fault), Some(reason.clone())),
+        _ => (None, None),
+    };
+    JobReport { job_id, state, started_ms, ended_ms, usage_s, fault, reason }
 }
 
-/// What an agent is told to do.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Assignments {
-    pub submit: Vec<Assigned>,
-    pub cancel: Vec<JobId>,
-}
-
-impl Assignments {
-    pub fn is_empty(&self) -> bool {
-        self.submit.is_empty() && self.cancel.is_empty()
-    }
-}
-
-/// One job's status as an agent reports it (a wire form of [`RunStatus`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobReport {
-    pub job_id: JobId,
-    /// queued, running, succeeded, failed or unknown.
-    pub state: String,
-    pub started_ms: Option<UnixMs>,
-    pub ended_ms: Option<UnixMs>,
-    pub usage_s: Option<i64>,
-    /// For a failed job: `job` (the tenant's) or `centre` (costs the tenant nothing).
-    #[serde(default)]
-    pub fault: Option<Fault>,
-    pub reason: Option<String>,
-}
-
-impl JobReport {
-    pub fn new(job_id: JobId, s: &RunStatus) -> JobReport {
-        let (state, started_ms, ended_ms, usage_s) = match s {
-            RunStatus::Queued => ("queued", None, None, None),
-            RunStatus::Unknown => ("unknown", None, None, None),
-            RunStatus::Running { started_ms } => ("running", Some(*started_ms), None, None),
-            RunStatus::Succeeded { started_ms, ended_ms, usage_s } | RunStatus::Failed { started_ms, ended_ms, usage_s, .. } => (
-                if matches!(s, RunStatus::Failed { .. }) { "failed" } else { "succeeded" },
-                Some(*started_ms),
-                Some(*ended_ms),
-                Some(*usage_s),
-            ),
-        };
-        let (fault, reason) = match s {
-            RunStatus::Failed { fault, reason, .. } => (Some(*fault), Some(reason.clone())),
-            _ => (None, None),
-        };
-        JobReport { job_id, state: state.to_string(), started_ms, ended_ms, usage_s, fault, reason }
-    }
-
-    /// The status this report states; `None` if it is malformed.
-    pub fn status(&self) -> Option<RunStatus> {
-        Some(match self.state.as_str() {
-            "queued" => RunStatus::Queued,
-            "unknown" => RunStatus::Unknown,
-            "running" => RunStatus::Running { started_ms: self.started_ms? },
-            "succeeded" => RunStatus::Succeeded { started_ms: self.started_ms?, ended_ms: self.ended_ms?, usage_s: self.usage_s? },
-            "failed" => RunStatus::Failed {
-                started_ms: self.started_ms?,
-                ended_ms: self.ended_ms?,
-                usage_s: self.usage_s?,
-                fault: self.fault.unwrap_or(Fault::Job),
-                reason: self.reason.clone().unwrap_or_default(),
-            },
-            _ => return None,
-        })
-    }
-}
-
-/// An agent's report: statuses, what its backend holds, its capacity. Also its heartbeat.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Report {
-    pub statuses: Vec<JobReport>,
-    /// The Suanli jobs the centre's backend runs or holds now.
-    pub active: Vec<JobId>,
-    pub capacity: Option<Capacity>,
+/// The status a report states; `None` if a time it needs is missing.
+pub fn status_of(r: &JobReport) -> Option<RunStatus> {
+    Some(match r.state {
+        RunState::Queued => RunStatus::Queued,
+        RunState::Unknown => RunStatus::Unknown,
+        RunState::Running => RunStatus::Running { started_ms: r.started_ms? },
+        RunState::Succeeded => RunStatus::Succeeded { started_ms: r.started_ms?, ended_ms: r.ended_ms?, usage_s: r.usage_s? },
+        RunState::Failed => RunStatus::Failed {
+            started_ms: r.started_ms?,
+            ended_ms: r.ended_ms?,
+            usage_s: r.usage_s?,
+            fault: r.fault.unwrap_or(Fault::Job),
+            reason: r.reason.clone().unwrap_or_default(),
+        },
+    })
 }
 
 #[derive(Debug, Default)]
@@ -121,16 +71,7 @@ pub struct AgentHub {
     changed: Notify,
 }
 
-/// When a centre's agent was last heard from, and what it reported of its capacity.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AgentView {
-    pub centre_id: CentreId,
-    pub last_seen_ms: Option<UnixMs>,
-    pub capacity: Option<Capacity>,
-    pub waiting_submits: usize,
-    pub waiting_cancels: usize,
-    pub active: usize,
-}
+pub use suanli_api::agent::AgentView;
 
 impl AgentHub {
     fn with<R>(&self, centre: &CentreId, f: impl FnOnce(&mut CentreState) -> R) -> R {
@@ -146,7 +87,7 @@ impl AgentHub {
             let a = self.with(centre, |c| {
                 c.last_seen_ms = Some(now_ms);
                 // Submits stay until the agent reports the job; cancels go once.
-                Assignments { submit: c.submits.values().cloned().collect(), cancel: std::mem::take(&mut c.cancels).into_iter().collect() }
+                Assignments::new(c.submits.values().cloned().collect(), std::mem::take(&mut c.cancels).into_iter().collect())
             });
             if !a.is_empty() || tokio::time::Instant::now() >= deadline {
                 return a;
@@ -164,7 +105,7 @@ impl AgentHub {
             c.active = r.active;
             let mut n = 0;
             for jr in r.statuses {
-                let Some(s) = jr.status() else { continue };
+                let Some(s) = status_of(&jr) else { continue };
                 let final_before = matches!(c.statuses.get(&jr.job_id), Some(RunStatus::Succeeded { .. } | RunStatus::Failed { .. }));
                 if final_before && !matches!(s, RunStatus::Succeeded { .. } | RunStatus::Failed { .. }) {
                     continue;
@@ -235,7 +176,7 @@ impl Backend for AgentBackend {
             if matches!(c.statuses.get(&job.id), Some(RunStatus::Succeeded { .. } | RunStatus::Failed { .. })) {
                 false
             } else {
-                c.submits.insert(job.id.clone(), Assigned { job: job.clone(), run_s }).is_none()
+                c.submits.insert(job.id.clone(), Assigned { job: AgentJob::of(job), run_s }).is_none()
             }
         });
         if queued {
@@ -310,11 +251,8 @@ pub async fn run_agent(
     local: Arc<dyn Backend>,
     slurm: Option<Arc<crate::slurm::SlurmBackend>>,
 ) -> Result<(), BackendError> {
-    let http = reqwest::Client::builder()
-        .timeout(cfg.poll + Duration::from_secs(10))
-        .build()
+    let api = suanli_api::Client::with_timeout(&cfg.server, Some(cfg.token.clone()), cfg.poll + Duration::from_secs(10))
         .map_err(|e| BackendError(format!("HTTP client: {e}")))?;
-    let base = format!("{}/api/v1/agents/{}", cfg.server.trim_end_matches('/'), cfg.centre);
     // Jobs this agent reports until the platform has seen their final status.
     let mut watched: BTreeSet<JobId> = BTreeSet::new();
     let mut backoff = Duration::from_millis(200);
@@ -337,24 +275,11 @@ pub async fn run_agent(
             fenced = true;
         }
         let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-        let taken = http.get(format!("{base}/assignments?wait_ms={}", cfg.poll.as_millis())).bearer_auth(&cfg.token).send().await;
-        let a: Assignments = match taken {
-            Ok(r) if r.status().is_success() => r.json().await.map_err(|e| BackendError(format!("assignments: {e}")))?,
-            Ok(r) if r.status().is_client_error() => {
-                return Err(BackendError(format!(
-                    "the platform refused this agent: {} {}",
-                    r.status(),
-                    r.text().await.unwrap_or_default()
-                )));
-            }
-            Ok(r) => {
-                tracing::warn!(status = %r.status(), "the platform failed; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(10));
-                continue;
-            }
+        let a: Assignments = match api.agent_assignments(&cfg.centre, cfg.poll).await {
+            Ok(a) => a,
+            Err(e) if e.is_refusal() => return Err(BackendError(format!("the platform refused this agent: {e}"))),
             Err(e) => {
-                tracing::warn!(error = %e, "cannot reach the platform; retrying");
+                tracing::warn!(error = %e, "cannot reach the platform, or it failed; retrying");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(10));
                 continue;
@@ -364,7 +289,7 @@ pub async fn run_agent(
         last_ok = std::time::Instant::now();
         fenced = false;
         for Assigned { job, run_s } in &a.submit {
-            match local.submit(job, *run_s, now()).await {
+            match local.submit(&job.to_job(), *run_s, now()).await {
                 Ok(()) => {
                     watched.insert(job.id.clone());
                 }
@@ -387,15 +312,15 @@ pub async fn run_agent(
         };
         let active = local.active(now()).await.unwrap_or_default();
         let report = Report {
-            statuses: statuses.iter().map(|(id, s)| JobReport::new(id.clone(), s)).collect(),
+            statuses: statuses.iter().map(|(id, s)| report_of(id.clone(), s)).collect(),
             active: active.clone(),
             capacity: match &slurm {
                 Some(b) => b.capacity().await.ok(),
                 None => None,
             },
         };
-        match http.post(format!("{base}/reports")).bearer_auth(&cfg.token).json(&report).send().await {
-            Ok(r) if r.status().is_success() => {
+        match api.agent_report(&cfg.centre, &report).await {
+            Ok(_) => {
                 // Final statuses were delivered; stop watching those jobs unless the backend still holds them.
                 for (id, s) in &statuses {
                     if matches!(s, RunStatus::Succeeded { .. } | RunStatus::Failed { .. } | RunStatus::Unknown) && !active.contains(id) {
@@ -403,8 +328,7 @@ pub async fn run_agent(
                     }
                 }
             }
-            Ok(r) => tracing::warn!(status = %r.status(), "report refused; it is sent again next time"),
-            Err(e) => tracing::warn!(error = %e, "report not delivered; it is sent again next time"),
+            Err(e) => tracing::warn!(error = %e, "report not delivered or refused; it is sent again next time"),
         }
     }
 }
@@ -432,7 +356,7 @@ mod tests {
         assert!(b.available(2_000, 30_000) && !b.available(40_000, 30_000));
         let done = RunStatus::Succeeded { started_ms: 1_100, ended_ms: 1_200, usage_s: 60 };
         let running = RunStatus::Running { started_ms: 1_100 };
-        let report = |s: &RunStatus| Report { statuses: vec![JobReport::new(j.id.clone(), s)], active: vec![], capacity: None };
+        let report = |s: &RunStatus| Report { statuses: vec![report_of(j.id.clone(), s)], active: vec![], capacity: None };
         hub.report(&centre, 1_300, report(&done));
         hub.report(&centre, 1_300, report(&done));
         hub.report(&centre, 1_400, report(&running));
@@ -440,7 +364,11 @@ mod tests {
         // A final job is not handed out again; a malformed report is ignored.
         b.submit(&j, 60.0, 1_600).await.unwrap();
         assert!(hub.take(&centre, 1_600, Duration::ZERO).await.submit.is_empty());
-        let bad = JobReport { state: "exploded".into(), ..JobReport::new(j.id.clone(), &done) };
+        // What the agent is told rebuilds the job its backend needs, and nothing more.
+        let told = AgentJob::of(&j).to_job();
+        assert_eq!((&told.id, &told.tenant_id, told.spec.accelerators, told.spec.duration_s), (&j.id, &j.tenant_id, 1, 60));
+        // A final state without the times it needs says nothing.
+        let bad = JobReport { started_ms: None, ..report_of(j.id.clone(), &done) };
         assert_eq!(hub.report(&centre, 1_700, Report { statuses: vec![bad], ..Report::default() }), 0);
         // Round trip of the wire form.
         for s in [
@@ -449,7 +377,7 @@ mod tests {
             done,
             RunStatus::Failed { started_ms: 1, ended_ms: 2, usage_s: 3, fault: Fault::Centre, reason: "x".into() },
         ] {
-            assert_eq!(JobReport::new(j.id.clone(), &s).status(), Some(s));
+            assert_eq!(status_of(&report_of(j.id.clone(), &s)), Some(s));
         }
     }
 }

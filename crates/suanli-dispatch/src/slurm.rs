@@ -228,31 +228,8 @@ impl SlurmConfig {
     }
 }
 
-/// The GPUs of one node.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct NodeGpus {
-    pub name: String,
-    /// Slurm's node state (`idle`, `mixed`, `allocated`, `down`, ...).
-    pub state: String,
-    pub gpus_total: u32,
-    pub gpus_used: u32,
-    /// Up and not drained: its free GPUs count as free.
-    pub available: bool,
-}
-
-/// What a Slurm cluster (or its configured partition) has.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Capacity {
-    /// Nodes counted (those in the configured partition, or all).
-    pub nodes: u32,
-    /// GPUs configured on those nodes (`gres`).
-    pub gpus_total: u32,
-    /// GPUs not in use (`gres` - `gres_used`) on available nodes; down or drained nodes add none.
-    pub gpus_free: u32,
-    /// The partitions those nodes belong to, sorted.
-    pub partitions: Vec<String>,
-    pub per_node: Vec<NodeGpus>,
-}
+/// What a cluster has, in the agent protocol's wire form (an agent reports it as its centre's capacity).
+pub use suanli_api::agent::v1::{Capacity, NodeGpus};
 
 #[derive(Debug, Clone, Copy)]
 struct Tracked {

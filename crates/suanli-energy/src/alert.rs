@@ -69,6 +69,7 @@ impl AlertConfig {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Warning,
@@ -77,6 +78,7 @@ pub enum Severity {
 
 /// What an alert is about; serialised with its `code`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum AlertKind {
     PueOverThreshold { label: String, kind: PueKind, value: f64, threshold: f64, from_ms: UnixMs, to_ms: UnixMs },
@@ -95,6 +97,7 @@ impl AlertKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Alert {
     pub dc: CentreId,
     pub severity: Severity,

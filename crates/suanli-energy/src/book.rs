@@ -57,6 +57,7 @@ impl Serialize for Rejection {
 
 /// A data-quality finding beyond single readings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum QualityIssue {
     /// Over a fully measured balance window, the IT meters recorded more energy than the
@@ -83,6 +84,7 @@ pub struct IngestReport {
 
 /// Data-quality issues of one data centre over a window, by code.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QualityTally {
     pub from_ms: UnixMs,
     pub to_ms: UnixMs,
@@ -92,6 +94,7 @@ pub struct QualityTally {
 
 /// A meter's state for dashboards and the alert rules.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeterStatus {
     pub meter: MeterId,
     pub channel: Channel,

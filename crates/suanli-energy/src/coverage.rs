@@ -41,6 +41,7 @@ impl CoverageConfig {
 
 /// A data centre that is not monitored, and what is missing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SilentCentre {
     pub dc: CentreId,
     /// Registered facility and IT meters with no measured energy in the window.
@@ -50,6 +51,7 @@ pub struct SilentCentre {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CoverageReport {
     pub from_ms: UnixMs,
     pub to_ms: UnixMs,

@@ -87,6 +87,7 @@ impl PolicyConfig {
 
 /// A GB 40879 outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Gb40879 {
     Grade1,
@@ -115,6 +116,7 @@ impl Gb40879 {
 
 /// A grade with the PUE it was given for and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Grading {
     pub outcome: Gb40879,
     /// The annualised PUE as compared (rounded to two decimals).
@@ -147,6 +149,7 @@ pub fn grade(dc: &DataCentre, annualised: Option<f64>, t: &GradeThresholds) -> G
 
 /// Outcome of the new-data-centre rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PolicyOutcome {
     Pass,
@@ -169,6 +172,7 @@ impl PolicyOutcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyCheck {
     pub outcome: PolicyOutcome,
     pub reason: String,

@@ -126,6 +126,7 @@ impl LifecycleConfig {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Recommendation {
     Keep,
@@ -136,6 +137,7 @@ pub enum Recommendation {
 
 /// One finding behind a recommendation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Reason {
     /// Stable snake_case code.
     pub code: String,
@@ -166,6 +168,7 @@ pub struct LifecycleInput {
 
 /// Each component's 0..1 value; `None` when left out.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Components {
     pub pue: f64,
     pub utilisation: Option<f64>,
@@ -175,6 +178,7 @@ pub struct Components {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Lifecycle {
     /// 0 to 100, one decimal.
     pub score: f64,
@@ -285,6 +289,7 @@ pub fn assess(input: &LifecycleInput, cfg: &LifecycleConfig, grades: &GradeThres
 
 /// One data centre's evaluation: the figures a regulator reads together.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Assessment {
     pub dc: CentreId,
     /// 1 = best score.

@@ -18,6 +18,7 @@ pub const MAX_RATED_KW: f64 = 10_000_000.0;
 ///
 /// 1 to 64 characters from ASCII letters, digits and `-_.:/`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String))]
 #[serde(try_from = "String", into = "String")]
 pub struct MeterId(String);
 
@@ -68,6 +69,23 @@ pub enum Category {
     Category3,
 }
 
+/// On the wire a category is its number, 1 to 3.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Category {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(3))
+            .description(Some("ISO/IEC 30134-2 measurement category: 1 UPS output, 2 PDU output, 3 IT equipment input"))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Category {}
+
 impl Category {
     /// 1, 2 or 3.
     pub fn number(self) -> u8 {
@@ -108,6 +126,7 @@ impl From<Category> for u8 {
 
 /// What a meter measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum MeterKind {
     /// E_DC: all energy into the data centre, whatever its source (grid and on-site generation).
@@ -148,6 +167,7 @@ impl fmt::Display for MeterKind {
 
 /// The quantities a data centre's meters add up into: one rollup series each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Facility,
@@ -167,6 +187,7 @@ impl Channel {
 
 /// How a meter reports: a cumulative register or instantaneous power.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MeterUnit {
     /// An energy register in kWh that only goes up (until it is reset).
@@ -195,6 +216,7 @@ impl fmt::Display for MeterUnit {
 
 /// A registered meter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Meter {
     pub id: MeterId,
     pub kind: MeterKind,
@@ -262,6 +284,7 @@ impl Reading {
 
 /// How the data hall is cooled: informs retrofit advice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Cooling {
     /// Direct-expansion or CRAC air cooling.

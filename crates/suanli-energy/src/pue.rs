@@ -50,6 +50,7 @@ pub const MAX_SERIES_POINTS: usize = 100_000;
 
 /// Annualised (a 12-month window) or interim (any other).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PueKind {
     Annualised,
@@ -58,6 +59,7 @@ pub enum PueKind {
 
 /// Why a PUE has no value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NoValue {
     NoFacilityMeter,
@@ -83,6 +85,7 @@ impl NoValue {
 
 /// A PUE over a window, with the figures it comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PueFigure {
     pub from_ms: UnixMs,
     pub to_ms: UnixMs,
@@ -119,6 +122,7 @@ impl fmt::Display for PueFigure {
 
 /// PUE and the other efficiency indicators over one window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Kpis {
     pub pue: PueFigure,
     /// Carbon usage effectiveness, kgCO2 per IT kWh.
@@ -136,6 +140,7 @@ pub struct Kpis {
 
 /// One point of an energy series.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SeriesPoint {
     pub from_ms: UnixMs,
     pub to_ms: UnixMs,

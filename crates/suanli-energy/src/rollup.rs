@@ -198,6 +198,7 @@ impl Fenwick {
 /// The period of one point of a series. Days and months are local calendar periods (the
 /// configured UTC offset, default UTC+8); quarter-hours and hours are the same everywhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
     QuarterHour,

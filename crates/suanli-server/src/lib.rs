@@ -9,7 +9,8 @@ pub mod auth;
 pub mod demo;
 pub mod demo_data;
 pub mod demo_models;
-pub mod dto;
+/// The API's bodies live in the contract crate, `suanli-api`; `crate::dto` names them here.
+pub use suanli_api::dto;
 pub mod error;
 pub mod extract;
 pub mod gateway;

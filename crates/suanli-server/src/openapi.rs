@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations; `docs/openapi.json` is its committed copy.
 
-use crate::api::{billing, centres, city, data, energy, incentives, jobs, ledger, models, tenants, vouchers};
+use crate::api::{agents, billing, centres, city, data, energy, incentives, jobs, ledger, models, tenants, vouchers};
 use crate::dto::*;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -38,6 +38,9 @@ use utoipa::{Modify, OpenApi};
         jobs::cancel_job,
         jobs::explain_job,
         jobs::fair_share,
+        agents::assignments,
+        agents::report,
+        agents::list,
         jobs::quote,
         vouchers::create_programme,
         vouchers::list_programmes,
@@ -134,6 +137,7 @@ use utoipa::{Modify, OpenApi};
         (name = "registry", description = "Providers, compute centres and resource pools"),
         (name = "tenants", description = "Tenants, users and tokens"),
         (name = "jobs", description = "Submitting and following jobs"),
+        (name = "agents", description = "Centre agents behind firewalls: assignments, reports and who is connected (the agent protocol, versioned)"),
         (name = "city", description = "City totals, catalogue, regions, audit"),
         (name = "vouchers", description = "Voucher programmes (算力券), applications, balances and top-ups"),
         (name = "billing", description = "Bills, provider settlement and reconciliation"),

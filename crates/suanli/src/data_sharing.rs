@@ -1,11 +1,11 @@
 //! `suanli data sets|register|upload|request|requests|decide|deliveries|download|suppliers|admit|ranking`: data sharing as a client of the API (the rules are the server's).
 
-use crate::client::Client;
 use crate::output::{self, Format};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use std::path::PathBuf;
+use suanli_api::Client;
 
 #[derive(Debug, Subcommand)]
 pub enum SharingCmd {

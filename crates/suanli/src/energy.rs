@@ -1,11 +1,13 @@
 //! `suanli energy`: import meter readings from CSV, and read PUE, monitoring coverage and the lifecycle report.
 
-use crate::client::Client;
-use crate::output::{Format, cell, field};
+use crate::output::{Format, cell, field, to_value};
 use anyhow::Context;
 use clap::Subcommand;
 use serde_json::{Value, json};
 use std::path::PathBuf;
+use suanli_api::Client;
+use suanli_api::energy::{FactsIn, MeterIn, MetersIn, ReadingIn, ReadingsIn};
+use suanli_core::id::CentreId;
 
 /// Readings per request when importing (well under the 1 MiB body limit).
 const IMPORT_BATCH: usize = 5_000;
@@ -85,13 +87,14 @@ pub async fn run(c: Client, cmd: EnergyCmd, fmt: Format) -> anyhow::Result<()> {
     match cmd {
         EnergyCmd::Import { file } => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let readings = suanli_energy::csv::parse_readings(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let parsed = suanli_energy::csv::parse_readings(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let readings: Vec<ReadingIn> = serde_json::from_value(Value::Array(parsed)).context("a parsed reading")?;
             let (mut accepted, mut duplicates, mut rejected) = (0u64, 0u64, Vec::new());
             for chunk in readings.chunks(IMPORT_BATCH) {
-                let v = c.post("/api/v1/energy/readings", &json!({"readings": chunk})).await?;
-                accepted += v["accepted"].as_u64().unwrap_or(0);
-                duplicates += v["duplicates"].as_u64().unwrap_or(0);
-                rejected.extend(v["rejected"].as_array().cloned().unwrap_or_default());
+                let out = c.energy_ingest(&ReadingsIn { readings: chunk.to_vec() }).await?;
+                accepted += u64::from(out.accepted);
+                duplicates += u64::from(out.duplicates);
+                rejected.extend(out.rejected.iter().map(to_value));
             }
             let summary = json!({"readings": readings.len(), "accepted": accepted, "duplicates": duplicates, "rejected": rejected.len()});
             if fmt == Format::Json {
@@ -113,14 +116,7 @@ pub async fn run(c: Client, cmd: EnergyCmd, fmt: Format) -> anyhow::Result<()> {
             Ok(())
         }
         EnergyCmd::Pue { centre, from, to } => {
-            let mut q = Vec::new();
-            if let Some(f) = from {
-                q.push(format!("from={}", crate::output::urlencode(&f)));
-            }
-            if let Some(t) = to {
-                q.push(format!("to={}", crate::output::urlencode(&t)));
-            }
-            let v = c.get(&format!("/api/v1/energy/centres/{centre}/pue?{}", q.join("&"))).await?;
+            let v = to_value(&c.energy_pue(&CentreId::parse(&centre)?, from.as_deref(), to.as_deref()).await?);
             crate::show(
                 &v,
                 fmt,
@@ -139,13 +135,14 @@ pub async fn run(c: Client, cmd: EnergyCmd, fmt: Format) -> anyhow::Result<()> {
             Ok(())
         }
         EnergyCmd::Meters { centre, set } => {
+            let centre = CentreId::parse(&centre)?;
             if let Some(file) = set {
                 let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-                let meters: Value =
+                let meters: Vec<MeterIn> =
                     serde_json::from_str(&text).with_context(|| format!("{} is not a JSON list of meters", file.display()))?;
-                c.post(&format!("/api/v1/energy/centres/{centre}/meters"), &json!({ "meters": meters })).await?;
+                c.energy_register_meters(&centre, &MetersIn { meters }).await?;
             }
-            let v = c.get(&format!("/api/v1/energy/centres/{centre}/meters")).await?;
+            let v = to_value(&c.energy_meters(&centre).await?);
             if fmt == Format::Json {
                 crate::output::json(&v);
                 return Ok(());
@@ -168,7 +165,7 @@ pub async fn run(c: Client, cmd: EnergyCmd, fmt: Format) -> anyhow::Result<()> {
             Ok(())
         }
         EnergyCmd::Facts { centre, cooling, rated_kw } => {
-            let v = c.put(&format!("/api/v1/energy/centres/{centre}/facts"), &json!({"cooling": cooling, "rated_kw": rated_kw})).await?;
+            let v = to_value(&c.energy_set_facts(&CentreId::parse(&centre)?, &FactsIn { cooling, rated_kw }).await?);
             crate::show(
                 &v,
                 fmt,
@@ -177,7 +174,7 @@ pub async fn run(c: Client, cmd: EnergyCmd, fmt: Format) -> anyhow::Result<()> {
             Ok(())
         }
         EnergyCmd::Coverage => {
-            let v = c.get("/api/v1/energy/coverage").await?;
+            let v = to_value(&c.energy_coverage().await?);
             if fmt == Format::Json {
                 crate::output::json(&v);
                 return Ok(());
@@ -200,8 +197,7 @@ pub async fn run(c: Client, cmd: EnergyCmd, fmt: Format) -> anyhow::Result<()> {
             Ok(())
         }
         EnergyCmd::Report { year } => {
-            let path = year.map_or_else(|| "/api/v1/energy/evaluation".to_string(), |y| format!("/api/v1/energy/evaluation?year={y}"));
-            let v = c.get(&path).await?;
+            let v = to_value(&c.energy_evaluation(year).await?);
             if fmt == Format::Json {
                 crate::output::json(&v);
                 return Ok(());

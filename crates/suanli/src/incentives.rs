@@ -1,11 +1,11 @@
 //! `suanli incentives …`: programmes, applications with evidence files (by a tenant, a provider, or the operator on their behalf), the expert pool, assignments and an expert's own scores, ranking, objections, decisions, explanations, the city's totals, and partner selection — scores and a centre's declared certifications and green power — as a client of the API.
 
-use crate::client::Client;
 use crate::output::{self, Format};
 use base64::Engine;
 use clap::Subcommand;
 use serde_json::{Value, json};
 use std::path::PathBuf;
+use suanli_api::Client;
 
 #[derive(Debug, Subcommand)]
 pub enum IncentivesCmd {

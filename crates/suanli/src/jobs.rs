@@ -1,12 +1,14 @@
 //! `suanli jobs`: submitting (with the quote's options), listing, showing, explaining and cancelling jobs, as clients of the API.
 
-use crate::client::Client;
-use crate::output::{self, Format, cell, field, record, table, time};
+use crate::output::{self, Format, field, record, table, time, to_value};
 use crate::{list, show};
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use std::time::Duration;
+use suanli_api::Client;
+use suanli_api::dto::JobIn;
+use suanli_core::job::{Goal, JobKind};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum JobsCmd {
@@ -41,8 +43,8 @@ pub(crate) struct SubmitArgs {
     #[arg(long, default_value = "job")]
     name: String,
     /// training, inference or batch.
-    #[arg(long, default_value = "training")]
-    kind: String,
+    #[arg(long, default_value = "training", value_parser = parse_kind)]
+    kind: JobKind,
     /// Accelerators needed at once (one gang).
     #[arg(long)]
     accelerators: u32,
@@ -71,8 +73,8 @@ pub(crate) struct SubmitArgs {
     #[arg(long)]
     data_gb: Option<f64>,
     /// balanced, cheapest, fastest or greenest.
-    #[arg(long)]
-    goal: Option<String>,
+    #[arg(long, value_parser = parse_goal)]
+    goal: Option<Goal>,
     /// Let higher-priority jobs preempt this one.
     #[arg(long)]
     preemptible: bool,
@@ -93,16 +95,37 @@ pub(crate) struct SubmitArgs {
     wait: bool,
 }
 
-pub(crate) fn job_body(a: &SubmitArgs) -> Value {
+pub(crate) fn job_body(a: &SubmitArgs) -> JobIn {
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-    json!({
-        "name": a.name, "kind": a.kind, "accelerators": a.accelerators, "models": a.models,
-        "min_fp16_tflops": a.min_tflops, "min_memory_gb": a.min_memory_gb, "duration_s": a.duration,
-        "priority": a.priority, "max_price_per_hour": a.max_price, "latency_slo_ms": a.latency_slo_ms,
-        "users_region": a.users_region, "data_region": a.data_region, "tenant_id": a.tenant,
-        "data_gb": a.data_gb, "goal": a.goal, "preemptible": a.preemptible, "restartable": a.restartable, "job_class": a.job_class,
-        "deadline_ms": a.deadline_in.map(|s| now_ms + s * 1000),
-    })
+    JobIn {
+        tenant_id: a.tenant.clone(),
+        name: a.name.clone(),
+        kind: a.kind,
+        accelerators: a.accelerators,
+        models: a.models.clone(),
+        min_fp16_tflops: a.min_tflops,
+        min_memory_gb: a.min_memory_gb,
+        duration_s: a.duration,
+        deadline_ms: a.deadline_in.map(|s| now_ms + s * 1000),
+        latency_slo_ms: a.latency_slo_ms,
+        users_region: a.users_region.clone(),
+        data_region: a.data_region.clone(),
+        priority: a.priority,
+        max_price_per_hour: a.max_price.clone(),
+        job_class: a.job_class.clone(),
+        data_gb: a.data_gb,
+        preemptible: Some(a.preemptible),
+        restartable: Some(a.restartable),
+        goal: a.goal,
+    }
+}
+
+fn parse_kind(s: &str) -> Result<JobKind, String> {
+    JobKind::parse(s).ok_or_else(|| format!("'{s}' is not a job kind (training, inference or batch)"))
+}
+
+fn parse_goal(s: &str) -> Result<Goal, String> {
+    Goal::ALL.into_iter().find(|g| g.as_str() == s).ok_or_else(|| format!("'{s}' is not a goal (balanced, cheapest, fastest or greenest)"))
 }
 
 pub(crate) fn parse_duration(s: &str) -> Result<i64, String> {
@@ -162,27 +185,21 @@ pub(crate) fn option_row(label: &str, o: &Value) -> Value {
 pub(crate) async fn jobs(c: Client, cmd: JobsCmd, fmt: Format) -> anyhow::Result<()> {
     match cmd {
         JobsCmd::Submit(a) => {
-            let body = job_body(&a);
-            let mut v = c.post("/api/v1/jobs", &body).await?;
+            let mut job = c.submit_job(&job_body(&a)).await?;
             if a.wait {
-                let id = v["id"].as_str().context("the server returned no job id")?.to_string();
                 let deadline = std::time::Instant::now() + Duration::from_secs(3600);
-                while !matches!(v["state"].as_str(), Some("succeeded" | "failed" | "cancelled")) {
+                while !job.state.is_terminal() {
                     if std::time::Instant::now() > deadline {
-                        bail!("job {id} has not ended after an hour; it is {}", cell(&v["state"]));
+                        bail!("job {} has not ended after an hour; it is {}", job.id, job.state.as_str());
                     }
                     tokio::time::sleep(Duration::from_millis(500)).await;
-                    v = c.get(&format!("/api/v1/jobs/{id}")).await?;
+                    job = c.job(&job.id).await?;
                 }
             }
-            show(&v, fmt, &JOB_FIELDS);
+            show(&to_value(&job), fmt, &JOB_FIELDS);
         }
         JobsCmd::List { state, tenant, centre, limit } => {
-            let mut q = vec![format!("limit={limit}")];
-            q.extend(state.map(|s| format!("state={s}")));
-            q.extend(tenant.map(|s| format!("tenant_id={s}")));
-            q.extend(centre.map(|s| format!("centre_id={s}")));
-            let v = c.get(&format!("/api/v1/jobs?{}", q.join("&"))).await?;
+            let v = to_value(&c.jobs(state.as_deref(), tenant.as_deref(), centre.as_deref(), limit).await?);
             list(
                 &v,
                 fmt,
@@ -198,7 +215,7 @@ pub(crate) async fn jobs(c: Client, cmd: JobsCmd, fmt: Format) -> anyhow::Result
             );
         }
         JobsCmd::Show { id } => {
-            let v = c.get(&format!("/api/v1/jobs/{id}")).await?;
+            let v = to_value(&c.job(&id).await?);
             if fmt == Format::Json {
                 output::json(&v);
             } else {
@@ -208,7 +225,7 @@ pub(crate) async fn jobs(c: Client, cmd: JobsCmd, fmt: Format) -> anyhow::Result
                 }
                 // The quote of the pool it was placed on, beside what it cost.
                 if !v["placed_ms"].is_null()
-                    && let Ok(e) = c.get(&format!("/api/v1/jobs/{id}/explain")).await
+                    && let Ok(e) = c.explain_job(&id).await.map(|e| to_value(&e))
                 {
                     v2["quoted"] = e["decision"]["chosen"]["compute_cost"].clone();
                     v2["quoted_run_s"] = json!(e["decision"]["chosen"]["run_s"].as_f64().map(|r| r.round() as i64));
@@ -228,7 +245,7 @@ pub(crate) async fn jobs(c: Client, cmd: JobsCmd, fmt: Format) -> anyhow::Result
             }
         }
         JobsCmd::Explain { id } => {
-            let v = c.get(&format!("/api/v1/jobs/{id}/explain")).await?;
+            let v = to_value(&c.explain_job(&id).await?);
             if fmt == Format::Json {
                 output::json(&v);
                 return Ok(());
@@ -258,8 +275,7 @@ pub(crate) async fn jobs(c: Client, cmd: JobsCmd, fmt: Format) -> anyhow::Result
             table(&rows, &OPTION_COLS);
         }
         JobsCmd::Cancel { id, reason } => {
-            let v = c.post(&format!("/api/v1/jobs/{id}/cancel"), &json!({"reason": reason})).await?;
-            show(&v, fmt, &JOB_FIELDS);
+            show(&to_value(&c.cancel_job(&id, reason).await?), fmt, &JOB_FIELDS);
         }
     }
     Ok(())

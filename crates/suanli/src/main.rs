@@ -9,7 +9,6 @@ mod bench_gateway;
 mod bench_ledger;
 mod bench_rounds;
 mod bench_web;
-mod client;
 mod data;
 mod data_sharing;
 mod energy;
@@ -25,14 +24,16 @@ mod vouchers;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use client::{ApiFailure, Client};
 use jobs::{JobsCmd, OPTION_COLS, SubmitArgs, job_body, jobs, option_row};
-use output::{Format, cell, record, table, time};
+use output::{Format, cell, record, table, time, to_value};
 use registry::{CentresCmd, POOL_FIELDS, PoolsCmd, ProvidersCmd, TenantsCmd, UsersCmd, centres};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+use suanli_api::dto::{NewPoolIn, NewProviderIn, NewTenantIn, NewUserIn, PoolPriceIn, ProviderRegistrationIn};
+use suanli_api::money::{SettlementIn, TopUpIn};
+use suanli_api::{ApiFailure, BillsQuery, Client};
 use vouchers::{BILL_COLUMNS, LedgerCmd, STATEMENT_COLUMNS, VouchersCmd, ledger, show_balance, vouchers};
 
 #[derive(Debug, Parser)]
@@ -411,7 +412,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let client = || Client::new(&cli.server, cli.token.clone());
+    let client = || Client::new(&cli.server, cli.token.clone()).map_err(anyhow::Error::from);
     let fmt = cli.output;
     match cli.command {
         Command::Serve(a) => serve::serve(a).await,
@@ -434,43 +435,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let c = client()?;
             let tenant = match tenant {
                 Some(t) => t,
-                None => {
-                    c.get("/api/v1/me").await?["tenant_id"].as_str().context("this token is not a tenant's: pass --tenant")?.to_string()
-                }
+                None => c.me().await?.tenant_id.context("this token is not a tenant's: pass --tenant")?,
             };
-            let v = c.get(&format!("/api/v1/tenants/{tenant}/balance")).await?;
+            let v = to_value(&c.balance(&tenant).await?);
             show_balance(&v, fmt);
             Ok(())
         }
         Command::TopUp { tenant, amount, reference, transfer_id } => {
-            let v = client()?
-                .post(
-                    &format!("/api/v1/tenants/{tenant}/top-ups"),
-                    &json!({"amount": amount, "reference": reference, "transfer_id": transfer_id}),
-                )
-                .await?;
+            let v = to_value(&client()?.top_up(&tenant, &TopUpIn { amount, reference, transfer_id }).await?);
             show_balance(&v, fmt);
             Ok(())
         }
         Command::Bills { tenant, provider, from, to, limit } => {
-            let mut q = vec![format!("limit={limit}")];
-            for (k, v) in [("tenant_id", tenant), ("provider_id", provider), ("from", from), ("to", to)] {
-                if let Some(v) = v {
-                    q.push(format!("{k}={v}"));
-                }
-            }
-            let v = client()?.get(&format!("/api/v1/bills?{}", q.join("&"))).await?;
+            let v = to_value(&client()?.bills(&BillsQuery { tenant, provider, from, to, limit }).await?);
             list(&v, fmt, BILL_COLUMNS);
             Ok(())
         }
         Command::Settle { provider, from, to } => {
-            let v = client()?.post("/api/v1/settlements", &json!({"provider_id": provider, "from": from, "to": to})).await?;
+            let v = to_value(&client()?.settle(&SettlementIn { provider_id: provider, from, to }).await?);
             show(&v, fmt, STATEMENT_COLUMNS);
             Ok(())
         }
         Command::Statements { provider } => {
-            let path = provider.map_or_else(|| "/api/v1/statements".to_string(), |p| format!("/api/v1/statements?provider_id={p}"));
-            let v = client()?.get(&path).await?;
+            let v = to_value(&client()?.statements(provider.as_deref()).await?);
             list(&v, fmt, STATEMENT_COLUMNS);
             Ok(())
         }
@@ -502,12 +489,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Data(data::DataCmd::Sharing(cmd)) => data_sharing::run(client()?, cmd, fmt).await,
         Command::Data(cmd) => data::run(cmd, fmt),
         Command::City => {
-            let v = client()?.get("/api/v1/city/summary").await?;
+            let v = to_value(&client()?.city_summary().await?);
             show_city(&v, fmt);
             Ok(())
         }
         Command::Accelerators => {
-            let v = client()?.get("/api/v1/accelerators").await?;
+            let v = to_value(&client()?.accelerators().await?);
             list(
                 &v,
                 fmt,
@@ -524,7 +511,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Regions => {
-            let v = client()?.get("/api/v1/regions").await?;
+            let v = to_value(&client()?.regions().await?);
             list(
                 &v,
                 fmt,
@@ -540,11 +527,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit { subject, limit } => {
-            let mut path = format!("/api/v1/audit?limit={limit}");
-            if let Some(s) = subject {
-                path.push_str(&format!("&subject={s}"));
-            }
-            let v = client()?.get(&path).await?;
+            let v = to_value(&client()?.audit(subject.as_deref(), limit).await?);
             if fmt == Format::Json {
                 output::json(&v);
             } else {
@@ -555,7 +538,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Me => {
-            let v = client()?.get("/api/v1/me").await?;
+            let v = to_value(&client()?.me().await?);
             show(&v, fmt, &[("user", "user_id"), ("name", "name"), ("role", "role"), ("tenant", "tenant_id"), ("provider", "provider_id")]);
             Ok(())
         }
@@ -563,27 +546,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let c = client()?;
             match cmd {
                 ProvidersCmd::List => {
-                    list(&c.get("/api/v1/providers").await?, fmt, &[("id", "id"), ("名称", "name"), ("name", "name_en"), ("uscc", "uscc")])
+                    list(&to_value(&c.providers().await?), fmt, &[("id", "id"), ("名称", "name"), ("name", "name_en"), ("uscc", "uscc")])
                 }
                 ProvidersCmd::Create { name, name_en, uscc, region, sme } => show(
-                    &c.post("/api/v1/providers", &json!({"name": name, "name_en": name_en, "uscc": uscc, "region": region, "sme": sme}))
-                        .await?,
+                    &to_value(&c.create_provider(&NewProviderIn { name, name_en, uscc, region, sme }).await?),
                     fmt,
                     &[("id", "id"), ("name", "name"), ("uscc", "uscc"), ("region", "region")],
                 ),
-                ProvidersCmd::Update { id, uscc, region, sme } => {
-                    let mut body = serde_json::Map::new();
-                    for (k, v) in [("uscc", uscc.map(Value::from)), ("region", region.map(Value::from)), ("sme", sme.map(Value::from))] {
-                        if let Some(v) = v {
-                            body.insert(k.into(), v);
-                        }
-                    }
-                    show(
-                        &c.patch(&format!("/api/v1/providers/{id}"), &body).await?,
-                        fmt,
-                        &[("id", "id"), ("name", "name"), ("uscc", "uscc"), ("region", "region"), ("sme", "sme")],
-                    )
-                }
+                ProvidersCmd::Update { id, uscc, region, sme } => show(
+                    &to_value(&c.update_provider(&id, &ProviderRegistrationIn { uscc, region, sme }).await?),
+                    fmt,
+                    &[("id", "id"), ("name", "name"), ("uscc", "uscc"), ("region", "region"), ("sme", "sme")],
+                ),
             }
             Ok(())
         }
@@ -593,14 +567,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         // One listing, also reachable as `suanli incentives partners`.
         Command::Partners(PartnersCmd::Scores) => incentives::run(client()?, incentives::IncentivesCmd::Partners, fmt).await,
         Command::Pools(PoolsCmd::Add { centre, accelerator, nodes, per_node, price, discount }) => {
-            let body = json!({"accelerator": accelerator, "nodes": nodes, "accelerators_per_node": per_node, "price_per_hour": price, "partner_discount_pct": discount});
-            let v = client()?.post(&format!("/api/v1/centres/{centre}/pools"), &body).await?;
+            let body =
+                NewPoolIn { accelerator, nodes, accelerators_per_node: per_node, price_per_hour: price, partner_discount_pct: discount };
+            let v = to_value(&client()?.create_pool(&centre, &body).await?);
             show(&v, fmt, &POOL_FIELDS);
             Ok(())
         }
         Command::Pools(PoolsCmd::Price { pool, price, discount }) => {
-            let body = json!({"price_per_hour": price, "partner_discount_pct": discount});
-            let v = client()?.put(&format!("/api/v1/pools/{pool}/price"), &body).await?;
+            let v =
+                to_value(&client()?.set_pool_price(&pool, &PoolPriceIn { price_per_hour: price, partner_discount_pct: discount }).await?);
             show(&v, fmt, &POOL_FIELDS);
             Ok(())
         }
@@ -609,20 +584,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let fields =
                 [("id", "id"), ("名称", "name"), ("name", "name_en"), ("credit code", "uscc"), ("SME", "sme"), ("region", "region")];
             match cmd {
-                TenantsCmd::List => list(&c.get("/api/v1/tenants").await?, fmt, &fields),
-                TenantsCmd::Show { id } => show(&c.get(&format!("/api/v1/tenants/{id}")).await?, fmt, &fields),
-                TenantsCmd::Create { name, name_en, uscc, sme, region } => show(
-                    &c.post("/api/v1/tenants", &json!({"name": name, "name_en": name_en, "uscc": uscc, "sme": sme, "region": region}))
-                        .await?,
-                    fmt,
-                    &fields,
-                ),
+                TenantsCmd::List => list(&to_value(&c.tenants().await?), fmt, &fields),
+                TenantsCmd::Show { id } => show(&to_value(&c.tenant(&id).await?), fmt, &fields),
+                TenantsCmd::Create { name, name_en, uscc, sme, region } => {
+                    show(&to_value(&c.create_tenant(&NewTenantIn { name, name_en, uscc, sme, region }).await?), fmt, &fields)
+                }
             }
             Ok(())
         }
         Command::Users(UsersCmd::Create { name, role, tenant, provider }) => {
-            let v =
-                client()?.post("/api/v1/users", &json!({"name": name, "role": role, "tenant_id": tenant, "provider_id": provider})).await?;
+            let v = to_value(&client()?.create_user(&NewUserIn { name, role, tenant_id: tenant, provider_id: provider }).await?);
             show(&v, fmt, &[("user", "user.user_id"), ("role", "user.role"), ("token (shown once)", "token")]);
             Ok(())
         }
@@ -704,7 +675,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tokio::task::block_in_place(|| bench::optimality(instances.max(1), seed, fmt == Format::Json))
         }
         Command::Quote(a) => {
-            let v = client()?.post("/api/v1/quotes", &job_body(&a)).await?;
+            let v = to_value(&client()?.quote(&job_body(&a)).await?);
             if fmt == Format::Json {
                 output::json(&v);
                 return Ok(());

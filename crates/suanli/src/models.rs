@@ -1,9 +1,9 @@
 //! `suanli models …`: the model catalogue, deployments, model keys, usage and the explanation of a call, as a client of the API.
 
-use crate::client::Client;
 use crate::output::{self, Format};
 use clap::Subcommand;
 use serde_json::{Value, json};
+use suanli_api::Client;
 
 #[derive(Debug, Subcommand)]
 pub enum ModelsCmd {

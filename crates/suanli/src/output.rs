@@ -81,8 +81,15 @@ pub fn time(v: &Value) -> String {
 }
 
 /// Percent-encodes a query value.
-pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
+pub use suanli_api::client::urlencode;
+
+/// A typed answer as the table printers read it.
+pub fn to_value<T: serde::Serialize>(t: &T) -> Value {
+    serde_json::to_value(t).unwrap_or(Value::Null)
+}
+
+/// A command-line value read as the API's wire form of an enum (`intelligent-computing`,
+/// `partner`, `tenant`): a clap value parser, so a typo is a usage error naming the choices.
+pub fn wire<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, String> {
+    serde_json::from_value(Value::String(s.to_string())).map_err(|e| e.to_string())
 }

@@ -1,10 +1,13 @@
 //! `suanli providers|centres|pools|tenants|users`: the registry's commands, as clients of the API.
 
-use crate::client::Client;
-use crate::output::{self, Format, record, table};
+use crate::output::{self, Format, record, table, to_value, wire};
 use crate::{list, show};
 use clap::Subcommand;
-use serde_json::{Value, json};
+use serde_json::json;
+use suanli_api::Client;
+use suanli_api::dto::{NewCentreIn, PartnerStatusIn};
+use suanli_core::centre::{CentreKind, PartnerStatus};
+use suanli_core::tenant::Role;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ProvidersCmd {
@@ -58,8 +61,8 @@ pub(crate) enum CentresCmd {
         #[arg(long, default_value = "")]
         name_en: String,
         /// cloud, intelligent-computing or edge.
-        #[arg(long)]
-        kind: String,
+        #[arg(long, value_parser = wire::<CentreKind>)]
+        kind: CentreKind,
         #[arg(long)]
         region: String,
         /// YYYY-MM-DD.
@@ -73,14 +76,15 @@ pub(crate) enum CentresCmd {
         #[arg(long = "rtt", value_parser = parse_rtt)]
         rtt: Vec<(String, u32)>,
         /// applicant, partner or suspended (operator only).
-        #[arg(long)]
-        partner_status: Option<String>,
+        #[arg(long, value_parser = wire::<PartnerStatus>)]
+        partner_status: Option<PartnerStatus>,
     },
     /// Admit, suspend or reinstate a partner (operator).
     PartnerStatus {
         id: String,
         /// applicant, partner or suspended.
-        status: String,
+        #[arg(value_parser = wire::<PartnerStatus>)]
+        status: PartnerStatus,
         #[arg(long, default_value = "")]
         reason: String,
     },
@@ -151,8 +155,8 @@ pub(crate) enum UsersCmd {
         #[arg(long)]
         name: String,
         /// operator, provider, tenant or regulator.
-        #[arg(long)]
-        role: String,
+        #[arg(long, value_parser = wire::<Role>)]
+        role: Role,
         #[arg(long)]
         tenant: Option<String>,
         #[arg(long)]
@@ -179,8 +183,7 @@ pub(crate) const POOL_FIELDS: [(&str, &str); 8] = [
 pub(crate) async fn centres(c: Client, cmd: CentresCmd, fmt: Format) -> anyhow::Result<()> {
     match cmd {
         CentresCmd::List { provider } => {
-            let path = provider.map_or_else(|| "/api/v1/centres".to_string(), |p| format!("/api/v1/centres?provider_id={p}"));
-            let v = c.get(&path).await?;
+            let v = to_value(&c.centres(provider.as_deref()).await?);
             list(
                 &v,
                 fmt,
@@ -197,7 +200,7 @@ pub(crate) async fn centres(c: Client, cmd: CentresCmd, fmt: Format) -> anyhow::
             );
         }
         CentresCmd::Show { id } => {
-            let v = c.get(&format!("/api/v1/centres/{id}")).await?;
+            let v = to_value(&c.centre(&id).await?);
             if fmt == Format::Json {
                 output::json(&v);
             } else {
@@ -222,17 +225,27 @@ pub(crate) async fn centres(c: Client, cmd: CentresCmd, fmt: Format) -> anyhow::
             }
         }
         CentresCmd::Create { provider, name, name_en, kind, region, commissioned, pue, racks, rtt, partner_status } => {
-            let rtt: serde_json::Map<String, Value> = rtt.into_iter().map(|(k, v)| (k, json!(v))).collect();
-            let body = json!({"provider_id": provider, "name": name, "name_en": name_en, "kind": kind, "region": region, "commissioned": commissioned, "declared_pue": pue, "racks": racks, "rtt_ms": rtt, "partner_status": partner_status});
-            let v = c.post("/api/v1/centres", &body).await?;
+            let body = NewCentreIn {
+                provider_id: provider,
+                name,
+                name_en,
+                kind,
+                region,
+                partner_status,
+                commissioned,
+                declared_pue: pue,
+                racks,
+                rtt_ms: rtt.into_iter().collect(),
+            };
+            let v = to_value(&c.create_centre(&body).await?);
             show(&v, fmt, &[("id", "id"), ("name", "name"), ("status", "partner_status")]);
         }
         CentresCmd::Bind { id, url } => {
-            let v = c.put(&format!("/api/v1/centres/{id}/backend"), &json!({"url": url})).await?;
+            let v = to_value(&c.bind_backend(&id, &url).await?);
             show(&v, fmt, &[("centre", "centre_id"), ("backend", "url"), ("bound by", "bound_by")]);
         }
         CentresCmd::Unbind { id } => {
-            c.delete(&format!("/api/v1/centres/{id}/backend")).await?;
+            c.unbind_backend(&id).await?;
             if fmt == Format::Json {
                 output::json(&json!({"centre_id": id, "unbound": true}));
             } else {
@@ -240,11 +253,11 @@ pub(crate) async fn centres(c: Client, cmd: CentresCmd, fmt: Format) -> anyhow::
             }
         }
         CentresCmd::Backend { id } => {
-            let v = c.get(&format!("/api/v1/centres/{id}/backend")).await?;
+            let v = to_value(&c.backend(&id).await?);
             show(&v, fmt, &[("centre", "centre_id"), ("backend", "url"), ("bound by", "bound_by"), ("bound", "bound_ms")]);
         }
         CentresCmd::PartnerStatus { id, status, reason } => {
-            let v = c.post(&format!("/api/v1/centres/{id}/partner-status"), &json!({"status": status, "reason": reason})).await?;
+            let v = to_value(&c.set_partner_status(&id, &PartnerStatusIn { status, reason }).await?);
             show(&v, fmt, &[("id", "id"), ("name", "name"), ("status", "partner_status")]);
         }
     }

@@ -1,12 +1,13 @@
 //! `suanli vouchers` and `suanli ledger`: voucher programmes, applications and balances, bills, statements and settlement, and the ledger's replay checks, as clients of the API (or, for `ledger verify --data-dir`, of the store offline).
 
-use crate::client::Client;
-use crate::output::{self, Format, cell};
+use crate::output::{self, Format, cell, to_value};
 use crate::{list, show};
 use anyhow::bail;
 use clap::Subcommand;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::path::PathBuf;
+use suanli_api::Client;
+use suanli_api::money::{ApplicationIn, ApproveIn, ProgrammeIn, RejectIn};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum VouchersCmd {
@@ -143,34 +144,32 @@ pub(crate) const APPLICATION_COLUMNS: &[(&str, &str)] = &[
 
 pub(crate) async fn vouchers(c: Client, cmd: VouchersCmd, fmt: Format) -> anyhow::Result<()> {
     match cmd {
-        VouchersCmd::Programmes => list(&c.get("/api/v1/voucher-programmes").await?, fmt, PROGRAMME_COLUMNS),
+        VouchersCmd::Programmes => list(&to_value(&c.programmes().await?), fmt, PROGRAMME_COLUMNS),
         VouchersCmd::CreateProgramme { year, name, budget, ratio_domestic, ratio_other, cap } => {
-            let body = json!({"year": year, "name": name, "budget": budget, "ratio_domestic_pct": ratio_domestic, "ratio_other_pct": ratio_other, "cap_per_enterprise": cap});
-            show(&c.post("/api/v1/voucher-programmes", &body).await?, fmt, PROGRAMME_COLUMNS);
+            let body = ProgrammeIn {
+                year,
+                name,
+                budget,
+                ratio_domestic_pct: ratio_domestic,
+                ratio_other_pct: ratio_other,
+                cap_per_enterprise: cap,
+                ..ProgrammeIn::default()
+            };
+            show(&to_value(&c.create_programme(&body).await?), fmt, PROGRAMME_COLUMNS);
         }
-        VouchersCmd::Close { id } => {
-            show(&c.post(&format!("/api/v1/voucher-programmes/{id}/close"), &json!({})).await?, fmt, PROGRAMME_COLUMNS)
-        }
+        VouchersCmd::Close { id } => show(&to_value(&c.close_programme(&id).await?), fmt, PROGRAMME_COLUMNS),
         VouchersCmd::Apply { amount, purpose, programme, tenant } => {
-            let body = json!({"amount": amount, "purpose": purpose, "programme_id": programme, "tenant_id": tenant});
-            show(&c.post("/api/v1/voucher-applications", &body).await?, fmt, APPLICATION_COLUMNS);
+            let body = ApplicationIn { amount, purpose, programme_id: programme, tenant_id: tenant };
+            show(&to_value(&c.apply_for_vouchers(&body).await?), fmt, APPLICATION_COLUMNS);
         }
         VouchersCmd::Applications { state, tenant } => {
-            let mut q = Vec::new();
-            if let Some(s) = state {
-                q.push(format!("state={s}"));
-            }
-            if let Some(t) = tenant {
-                q.push(format!("tenant_id={t}"));
-            }
-            list(&c.get(&format!("/api/v1/voucher-applications?{}", q.join("&"))).await?, fmt, APPLICATION_COLUMNS);
+            list(&to_value(&c.applications(state.as_deref(), tenant.as_deref()).await?), fmt, APPLICATION_COLUMNS);
         }
         VouchersCmd::Approve { id, amount, reason } => {
-            let v = c.post(&format!("/api/v1/voucher-applications/{id}/approve"), &json!({"amount": amount, "reason": reason})).await?;
-            show(&v, fmt, APPLICATION_COLUMNS);
+            show(&to_value(&c.approve_application(&id, &ApproveIn { amount, reason }).await?), fmt, APPLICATION_COLUMNS);
         }
         VouchersCmd::Reject { id, reason } => {
-            show(&c.post(&format!("/api/v1/voucher-applications/{id}/reject"), &json!({"reason": reason})).await?, fmt, APPLICATION_COLUMNS)
+            show(&to_value(&c.reject_application(&id, &RejectIn { reason }).await?), fmt, APPLICATION_COLUMNS)
         }
     }
     Ok(())
@@ -223,9 +222,9 @@ pub(crate) async fn ledger(client: impl Fn() -> anyhow::Result<Client>, cmd: Led
                     };
                     let out = suanli_server::api::ledger::verify_store(&store).await?;
                     store.close().await;
-                    serde_json::to_value(out)?
+                    to_value(&out)
                 }
-                None => client()?.get("/api/v1/ledger/verify").await?,
+                None => to_value(&client()?.verify_ledger().await?),
             };
             if fmt == Format::Json {
                 output::json(&v);
@@ -253,8 +252,7 @@ pub(crate) async fn ledger(client: impl Fn() -> anyhow::Result<Client>, cmd: Led
             Ok(())
         }
         LedgerCmd::Accounts { owner } => {
-            let path = owner.map_or_else(|| "/api/v1/ledger/accounts".to_string(), |o| format!("/api/v1/ledger/accounts?owner={o}"));
-            let v = client()?.get(&path).await?;
+            let v = to_value(&client()?.accounts(owner.as_deref()).await?);
             list(
                 &v,
                 fmt,
@@ -271,7 +269,7 @@ pub(crate) async fn ledger(client: impl Fn() -> anyhow::Result<Client>, cmd: Led
             Ok(())
         }
         LedgerCmd::Reconcile => {
-            let v = client()?.get("/api/v1/ledger/reconciliation").await?;
+            let v = to_value(&client()?.reconciliation().await?);
             if fmt == Format::Json {
                 output::json(&v);
             } else {

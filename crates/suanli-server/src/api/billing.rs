@@ -8,71 +8,15 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+pub use suanli_api::money::{BillOut, Mismatch, ReconciliationOut, SettlementIn, StatementOut, yuan};
 use suanli_core::error::ErrorCode;
 use suanli_core::id::{JobId, ProviderId, TenantId};
-use suanli_core::money::Fen;
 use suanli_core::tenant::Role;
 use suanli_core::time::{format_rfc3339, parse_date};
-use suanli_ledger::records::{Bill, Statement};
+use suanli_ledger::records::Bill;
 use suanli_store::BillFilter;
-use utoipa::{IntoParams, ToSchema};
-
-fn yuan(f: Fen) -> String {
-    f.to_yuan_string()
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct BillOut {
-    pub id: String,
-    pub job_id: String,
-    pub tenant_id: String,
-    pub provider_id: Option<String>,
-    pub centre_id: Option<String>,
-    pub pool_id: Option<String>,
-    pub programme_id: Option<String>,
-    /// completed, cancelled_ran, failed_ran, centre_fault or never_ran.
-    pub rule: String,
-    pub usage_s: i64,
-    pub accelerators: u32,
-    pub accelerator_hours: f64,
-    pub price_per_hour: String,
-    pub discount_pct: u8,
-    pub ratio_pct: u8,
-    pub charge: String,
-    pub voucher: String,
-    pub cash: String,
-    pub outstanding: String,
-    pub created_ms: i64,
-    pub statement_id: Option<String>,
-}
-
-impl From<&Bill> for BillOut {
-    fn from(b: &Bill) -> BillOut {
-        BillOut {
-            id: b.id.to_string(),
-            job_id: b.job_id.to_string(),
-            tenant_id: b.tenant_id.to_string(),
-            provider_id: b.provider_id.as_ref().map(|x| x.to_string()),
-            centre_id: b.centre_id.as_ref().map(|x| x.to_string()),
-            pool_id: b.pool_id.as_ref().map(|x| x.to_string()),
-            programme_id: b.programme_id.as_ref().map(|x| x.to_string()),
-            rule: b.rule.as_str().to_string(),
-            usage_s: b.usage_s,
-            accelerators: b.accelerators,
-            accelerator_hours: (b.usage_s as f64 * b.accelerators as f64 / 3600.0 * 1000.0).round() / 1000.0,
-            price_per_hour: yuan(b.price_per_hour),
-            discount_pct: b.discount_pct,
-            ratio_pct: b.ratio_pct,
-            charge: yuan(b.charge),
-            voucher: yuan(b.voucher),
-            cash: yuan(b.cash),
-            outstanding: yuan(b.outstanding),
-            created_ms: b.created_ms,
-            statement_id: b.statement_id.as_ref().map(|x| x.to_string()),
-        }
-    }
-}
+use utoipa::IntoParams;
 
 /// RFC 4180 CSV: a header row, then one row per record; fields quoted when they need it.
 pub fn csv(header_row: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
@@ -244,57 +188,6 @@ pub async fn bill_job(State(s): State<AppState>, c: Caller, Path(id): Path<Strin
     Ok((StatusCode::CREATED, Json(BillOut::from(&b))))
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct StatementOut {
-    pub id: String,
-    pub provider_id: String,
-    pub from: String,
-    pub to: String,
-    pub bills: u32,
-    /// Metered model calls included (their charges are in the sums).
-    pub model_calls: u32,
-    /// Data deliveries included (their fees are in the sums).
-    pub data_deliveries: u32,
-    pub charge: String,
-    pub voucher: String,
-    pub cash: String,
-    pub outstanding: String,
-    pub settled: String,
-    pub transfer_id: Option<String>,
-    pub created_ms: i64,
-}
-
-impl From<&Statement> for StatementOut {
-    fn from(st: &Statement) -> StatementOut {
-        StatementOut {
-            id: st.id.to_string(),
-            provider_id: st.provider_id.to_string(),
-            from: format_rfc3339(st.from_ms),
-            to: format_rfc3339(st.to_ms),
-            bills: st.bills,
-            model_calls: st.model_calls,
-            data_deliveries: st.data_deliveries,
-            charge: yuan(st.charge),
-            voucher: yuan(st.voucher),
-            cash: yuan(st.cash),
-            outstanding: yuan(st.outstanding),
-            settled: yuan(st.settled),
-            transfer_id: st.transfer_id.clone(),
-            created_ms: st.created_ms,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SettlementIn {
-    pub provider_id: String,
-    /// YYYY-MM-DD (UTC), inclusive.
-    pub from: String,
-    /// YYYY-MM-DD (UTC), exclusive.
-    pub to: String,
-}
-
 /// Settles a provider for a period (operator): a statement of its unsettled bills, and one
 /// transfer paying it what the vouchers and tenants paid, committed together.
 #[utoipa::path(post, path = "/api/v1/settlements", tag = "billing", security(("bearer" = [])), request_body = SettlementIn,
@@ -374,37 +267,6 @@ pub async fn list_statements(
         return Ok(csv_response("statements", body));
     }
     Ok(Json(statements.iter().map(StatementOut::from).collect::<Vec<_>>()).into_response())
-}
-
-/// One way a bill and the ledger disagree.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Mismatch {
-    /// The job, the model call (`req_…`) or the data request (`drq_…`) the problem is about.
-    pub job_id: String,
-    pub bill_id: Option<String>,
-    pub problem: String,
-}
-
-/// Every posted charge tied to a bill, and every bill to the job's metered usage.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ReconciliationOut {
-    pub bills: usize,
-    pub matched: usize,
-    pub charged: String,
-    pub posted_voucher: String,
-    pub posted_cash: String,
-    pub outstanding: String,
-    /// Metered model calls (their usage records) and how many the ledger agrees with.
-    pub model_calls: usize,
-    pub model_calls_matched: usize,
-    /// What the model calls charged, by their usage records.
-    pub model_calls_charged: String,
-    /// Data deliveries and how many the ledger agrees with.
-    pub data_deliveries: usize,
-    pub data_deliveries_matched: usize,
-    /// Their fees.
-    pub data_fees: String,
-    pub mismatches: Vec<Mismatch>,
 }
 
 /// The reconciliation report (operator, regulator): for every bill, the job's metered usage

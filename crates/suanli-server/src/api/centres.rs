@@ -108,7 +108,7 @@ pub async fn bind_backend(
     JsonBody(body): JsonBody<BackendIn>,
 ) -> ApiResult<Json<BackendOut>> {
     let id = CentreId::parse(&id)?;
-    Ok(Json(s.backends.bind(&suanli_app::Caller::of(&c.0)?, &id, &body.url).await?.into()))
+    Ok(Json(backend_out(s.backends.bind(&suanli_app::Caller::of(&c.0)?, &id, &body.url).await?)))
 }
 
 /// A centre's binding (the operator, the regulator, the centre's provider).
@@ -121,7 +121,13 @@ pub async fn get_backend(State(s): State<AppState>, c: Caller, Path(id): Path<St
         return Err(ApiError::new(ErrorCode::Forbidden, "a centre's binding is for the operator, the regulator and its provider"));
     }
     let binding = s.store.backend_binding(&centre.id).await?;
-    Ok(Json(binding.ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("centre {} is bound to no backend", centre.id)))?.into()))
+    Ok(Json(backend_out(
+        binding.ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("centre {} is bound to no backend", centre.id)))?,
+    )))
+}
+
+fn backend_out(b: suanli_store::BackendBinding) -> BackendOut {
+    BackendOut { centre_id: b.centre_id.to_string(), url: b.url, bound_by: b.bound_by, bound_ms: b.bound_ms }
 }
 
 /// Unbinds a centre: it takes no more jobs (refused with `centre_busy` while jobs run there).

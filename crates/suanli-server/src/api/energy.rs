@@ -26,14 +26,17 @@ use crate::extract::{JsonBody, Query};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde::Deserialize;
 use std::collections::BTreeMap;
+use suanli_api::energy::{
+    AlertsOut, AssessmentOut, CentreMetersOut, CentrePueOut, CoverageReport, EvaluationOut, Facts, FactsIn, FactsOut, IngestOut, MeterIn,
+    MetersIn, MetersOut, ReadingIn, ReadingsIn, RejectionOut, RemoteWriteOut, SeriesOut,
+};
 use suanli_core::error::ErrorCode;
 use suanli_core::id::CentreId;
 use suanli_core::time::{MS_PER_DAY, UnixMs, days_from_civil};
 use suanli_energy::{Category, EnergyError, IngestReport, Meter, MeterId, MeterKind, MeterUnit, Reading, ReadingValue, Step};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 /// Metric of the facility meter in Prometheus remote write.
 pub const PROM_FACILITY_METRIC: &str = "suanli_facility_energy_kwh_total";
@@ -79,54 +82,6 @@ pub mod remote {
         #[prost(int64, tag = "2")]
         pub timestamp: i64,
     }
-}
-
-/// A batch of meter readings.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReadingsIn {
-    pub readings: Vec<ReadingIn>,
-}
-
-/// One reading: a centre, a meter, a time (`ts_ms` or RFC 3339 `ts`) and exactly one of
-/// `kwh` (cumulative register), `kw` (instantaneous power) or `m3` (water register).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReadingIn {
-    pub centre_id: String,
-    pub meter: String,
-    #[serde(default)]
-    pub ts_ms: Option<i64>,
-    #[serde(default)]
-    pub ts: Option<String>,
-    #[serde(default)]
-    pub kwh: Option<f64>,
-    #[serde(default)]
-    pub kw: Option<f64>,
-    #[serde(default)]
-    pub m3: Option<f64>,
-}
-
-/// A refused reading.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct RejectionOut {
-    pub centre_id: String,
-    pub meter: String,
-    pub ts_ms: i64,
-    /// An energy code of the error table, e.g. `reading_negative`, `power_over_capacity`.
-    pub code: String,
-    pub message: String,
-}
-
-/// What a batch did: accepted (and stored), duplicates of stored readings, refused ones.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct IngestOut {
-    pub accepted: u32,
-    pub duplicates: u32,
-    pub rejected: Vec<RejectionOut>,
-    /// Data-quality findings beyond single readings (e.g. `it_exceeds_facility`).
-    #[schema(value_type = Vec<Object>)]
-    pub issues: Vec<Value>,
 }
 
 /// A time window: `from` and `to` as unix ms, RFC 3339 or YYYY-MM-DD (UTC midnight).
@@ -244,7 +199,7 @@ fn ingest_out(reports: Vec<(CentreId, IngestReport)>) -> IngestOut {
             code: r.error.code().to_string(),
             message: r.error.to_string(),
         }));
-        out.issues.extend(report.issues.iter().map(|i| serde_json::to_value(i).unwrap_or(Value::Null)));
+        out.issues.extend(report.issues);
     }
     out
 }
@@ -271,19 +226,6 @@ pub const REMOTE_WRITE_MAX_BYTES: usize = 8 << 20;
 /// The most series and samples one remote-write request may carry.
 pub const REMOTE_WRITE_MAX_SERIES: usize = 50_000;
 pub const REMOTE_WRITE_MAX_SAMPLES: usize = 500_000;
-
-/// What a remote write did with its samples (Prometheus reads only the 2xx; people and tests read the rest).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RemoteWriteOut {
-    pub accepted: u32,
-    pub duplicates: u32,
-    /// Samples the ingest rules refused (negative, impossible power, counter decrease, ...).
-    pub rejected: u32,
-    /// Samples that are not numbers (Prometheus's stale markers among them).
-    pub dropped_not_a_number: u32,
-    /// Series that are not Suanli's meters (other metric names, unknown centres or meters).
-    pub ignored_series: u32,
-}
 
 /// Counts the top-level `timeseries` fields of a WriteRequest without decoding them, so a
 /// body of millions of empty series is refused before it is allocated.
@@ -377,27 +319,8 @@ fn series_of(req: remote::WriteRequest) -> (Vec<suanli_app::energy::Series>, u32
     (out, ignored)
 }
 
-/// Meters to register for a data centre.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MetersIn {
-    pub meters: Vec<MeterIn>,
-}
-
-/// One meter: `kind` is `facility_total` (E_DC), `it`, `cooling`, `renewable` or `water`; an IT
-/// meter names its measurement point (`ups_output`, `pdu_output` or `it_input`: ISO/IEC
-/// 30134-2 categories 1, 2 and 3) or its `category`; `unit` is `cumulative_kwh` (preferred),
-/// `instant_kw` or, for water, `cumulative_m3`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MeterIn {
-    pub id: String,
-    pub kind: String,
-    #[serde(default)]
-    pub point: Option<String>,
-    #[serde(default)]
-    pub category: Option<u8>,
-    pub unit: String,
+fn facts_of(dc: &suanli_energy::DataCentre) -> Facts {
+    Facts { cooling: suanli_energy::defaults::cooling_name(dc.cooling), rated_kw: dc.rated_kw, racks: dc.racks, edge: dc.edge }
 }
 
 fn meter_of(m: &MeterIn) -> ApiResult<Meter> {
@@ -440,28 +363,18 @@ fn meter_of(m: &MeterIn) -> ApiResult<Meter> {
 /// IT meter. Answers the meters now registered.
 #[utoipa::path(post, path = "/api/v1/energy/centres/{id}/meters", tag = "energy", security(("bearer" = [])), params(("id" = String, Path)),
     request_body = MetersIn,
-    responses((status = 200, body = Object), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
+    responses((status = 200, body = MetersOut), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn register_meters(
     State(s): State<AppState>,
     c: Caller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<MetersIn>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MetersOut>> {
     let id = dc_id(&id)?;
     let meters = body.meters.iter().map(meter_of).collect::<ApiResult<Vec<Meter>>>()?;
-    let all = s.energy.register_meters(&caller(&c)?, &id, meters).await?;
-    Ok(Json(json!({"centre_id": id.to_string(), "meters": all})))
-}
-
-/// A data centre's energy facts.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FactsIn {
-    /// `air`, `chilled_water`, `free_cooling`, `liquid` or `immersion`.
-    pub cooling: String,
-    /// Rated facility capacity in kW: readings implying more power (beyond a 10% margin) are refused.
-    pub rated_kw: f64,
+    let meters = s.energy.register_meters(&caller(&c)?, &id, meters).await?;
+    Ok(Json(MetersOut { centre_id: id, meters }))
 }
 
 /// Registers a data centre's cooling and rated capacity (the operator for any centre, a
@@ -469,69 +382,61 @@ pub struct FactsIn {
 /// from the racks (20 kW each).
 #[utoipa::path(put, path = "/api/v1/energy/centres/{id}/facts", tag = "energy", security(("bearer" = [])), params(("id" = String, Path)),
     request_body = FactsIn,
-    responses((status = 200, body = Object), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
+    responses((status = 200, body = FactsOut), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn set_facts(
     State(s): State<AppState>,
     c: Caller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<FactsIn>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<FactsOut>> {
     let id = dc_id(&id)?;
     let dc = s.energy.set_facts(&caller(&c)?, &id, &body.cooling, body.rated_kw).await?;
-    Ok(Json(
-        json!({"centre_id": id.to_string(), "cooling": suanli_energy::defaults::cooling_name(dc.cooling), "rated_kw": dc.rated_kw, "racks": dc.racks, "edge": dc.edge}),
-    ))
+    Ok(Json(FactsOut { centre_id: id, facts: facts_of(&dc) }))
 }
 
 /// A data centre's meters with what each has reported: first and last reading, accepted,
 /// duplicate and refused counts.
 #[utoipa::path(get, path = "/api/v1/energy/centres/{id}/meters", tag = "energy", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::Problem)))]
-pub async fn centre_meters(State(s): State<AppState>, _c: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    responses((status = 200, body = CentreMetersOut), (status = 404, body = crate::error::Problem)))]
+pub async fn centre_meters(State(s): State<AppState>, _c: Caller, Path(id): Path<String>) -> ApiResult<Json<CentreMetersOut>> {
     let id = dc_id(&id)?;
     s.energy.ensure_registered(&[&id]).await?;
     let book = s.energy.read().await;
     let status = book.meters(&id)?;
     let dc = book.data_centre(&id);
     let meters = dc.map(|dc| dc.meters.clone()).unwrap_or_default();
-    let facts = dc
-        .map(|dc| json!({"cooling": suanli_energy::defaults::cooling_name(dc.cooling), "rated_kw": dc.rated_kw, "racks": dc.racks, "edge": dc.edge}));
-    Ok(Json(json!({"centre_id": id.to_string(), "meters": meters, "status": status, "data_centre": facts})))
+    Ok(Json(CentreMetersOut { centre_id: id.clone(), meters, status, data_centre: dc.map(facts_of) }))
 }
 
 /// PUE over a window (default: the last 24 hours), with its ISO/IEC 30134-2 category label
 /// ("PUE2"), completeness, and why it has no value when it has none.
 #[utoipa::path(get, path = "/api/v1/energy/centres/{id}/pue", tag = "energy", security(("bearer" = [])), params(("id" = String, Path), WindowQuery),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+    responses((status = 200, body = CentrePueOut), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn centre_pue(
     State(s): State<AppState>,
     _c: Caller,
     Path(id): Path<String>,
     Query(q): Query<WindowQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CentrePueOut>> {
     let id = dc_id(&id)?;
     s.energy.ensure_registered(&[&id]).await?;
     let (from, to) = window(&q, s.ids.now_ms(), MS_PER_DAY)?;
     let book = s.energy.read().await;
     let kpis = book.kpis(&id, from, to)?;
-    let mut v = serde_json::to_value(&kpis.pue).map_err(|e| ApiError::Internal(e.to_string()))?;
-    v["centre_id"] = json!(id.to_string());
-    v["display"] = json!(kpis.pue.to_string());
-    v["cue"] = json!(kpis.cue);
-    Ok(Json(v))
+    Ok(Json(CentrePueOut { centre_id: id, display: kpis.pue.to_string(), pue: kpis.pue, cue: kpis.cue }))
 }
 
 /// Energy and PUE per hour (default), day or month (local UTC+8 periods) over a window
 /// (default: the last 7 days).
 #[utoipa::path(get, path = "/api/v1/energy/centres/{id}/series", tag = "energy", security(("bearer" = [])), params(("id" = String, Path), WindowQuery),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+    responses((status = 200, body = SeriesOut), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn centre_series(
     State(s): State<AppState>,
     _c: Caller,
     Path(id): Path<String>,
     Query(q): Query<WindowQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SeriesOut>> {
     let id = dc_id(&id)?;
     let step = match q.step.as_deref().unwrap_or("hour") {
         "quarter_hour" => Step::QuarterHour,
@@ -544,17 +449,16 @@ pub async fn centre_series(
     let (from, to) = window(&q, s.ids.now_ms(), 7 * MS_PER_DAY)?;
     let book = s.energy.read().await;
     let points = book.series(&id, from, to, step)?;
-    Ok(Json(json!({"centre_id": id.to_string(), "step": step, "from_ms": from, "to_ms": to, "points": points})))
+    Ok(Json(SeriesOut { centre_id: id, step, from_ms: from, to_ms: to, points }))
 }
 
 /// Monitoring coverage: the share of registered data centres sending valid data, against the
 /// policy's 75%, with the silent ones and their silent meters.
-#[utoipa::path(get, path = "/api/v1/energy/coverage", tag = "energy", security(("bearer" = [])), responses((status = 200, body = Object)))]
-pub async fn coverage(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<Value>> {
+#[utoipa::path(get, path = "/api/v1/energy/coverage", tag = "energy", security(("bearer" = [])), responses((status = 200, body = CoverageReport)))]
+pub async fn coverage(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<CoverageReport>> {
     s.energy.sync_centres().await?;
     let book = s.energy.read().await;
-    let report = book.coverage(s.ids.now_ms());
-    Ok(Json(serde_json::to_value(&report).map_err(|e| ApiError::Internal(e.to_string()))?))
+    Ok(Json(book.coverage(s.ids.now_ms())))
 }
 
 /// Lifecycle evaluation of every data centre over the annualised window: KPIs, GB 40879 grade,
@@ -562,8 +466,8 @@ pub async fn coverage(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<V
 /// destination, retire), ranked; with each centre's name and its interim PUE over the last 30
 /// days (`recent_pue`).
 #[utoipa::path(get, path = "/api/v1/energy/evaluation", tag = "energy", security(("bearer" = [])), params(EvaluationQuery),
-    responses((status = 200, body = Object)))]
-pub async fn evaluation(State(s): State<AppState>, _c: Caller, Query(q): Query<EvaluationQuery>) -> ApiResult<Json<Value>> {
+    responses((status = 200, body = EvaluationOut)))]
+pub async fn evaluation(State(s): State<AppState>, _c: Caller, Query(q): Query<EvaluationQuery>) -> ApiResult<Json<EvaluationOut>> {
     let centres = s.energy.sync_centres().await?;
     let now = s.ids.now_ms();
     let at = match q.year {
@@ -574,28 +478,24 @@ pub async fn evaluation(State(s): State<AppState>, _c: Caller, Query(q): Query<E
     let names: BTreeMap<String, String> = centres.into_iter().map(|c| (c.id.to_string(), c.name_en)).collect();
     let loads = suanli_app::figures::loads(&s.store, &s.regions, at).await?;
     let book = s.energy.read().await;
-    let assessments = book.evaluate(at, &loads);
-    let mut list = serde_json::to_value(&assessments).map_err(|e| ApiError::Internal(e.to_string()))?;
-    if let Some(items) = list.as_array_mut() {
-        for a in items {
-            let name = a["dc"].as_str().and_then(|id| names.get(id)).cloned();
-            a["name"] = json!(name);
-            let into = a["lifecycle"]["merge_into"].as_str().and_then(|id| names.get(id)).cloned();
-            a["lifecycle"]["merge_into_name"] = json!(into);
-            // The annualised PUE needs a year of data: show the last 30 days' interim PUE beside it.
-            let recent =
-                a["dc"].as_str().and_then(|id| CentreId::parse(id).ok()).and_then(|id| book.pue(&id, at - 30 * MS_PER_DAY, at).ok());
-            a["recent_pue"] = serde_json::to_value(&recent).unwrap_or(Value::Null);
-        }
-    }
-    Ok(Json(json!({"at_ms": at, "assessments": list})))
+    let name = |id: &CentreId| names.get(id.as_str()).cloned();
+    let assessments = book
+        .evaluate(at, &loads)
+        .into_iter()
+        .map(|a| {
+            let (named, into) = (name(&a.dc), a.lifecycle.merge_into.as_ref().and_then(name));
+            let recent = book.pue(&a.dc, at - 30 * MS_PER_DAY, at).ok();
+            AssessmentOut::new(a, named, into, recent)
+        })
+        .collect();
+    Ok(Json(EvaluationOut { at_ms: at, assessments }))
 }
 
 /// Open alerts: PUE over threshold, silent meters, data-quality issues.
-#[utoipa::path(get, path = "/api/v1/energy/alerts", tag = "energy", security(("bearer" = [])), responses((status = 200, body = Object)))]
-pub async fn alerts(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<Value>> {
+#[utoipa::path(get, path = "/api/v1/energy/alerts", tag = "energy", security(("bearer" = [])), responses((status = 200, body = AlertsOut)))]
+pub async fn alerts(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<AlertsOut>> {
     s.energy.sync_centres().await?;
     let book = s.energy.read().await;
     let alerts = book.alerts(s.ids.now_ms());
-    Ok(Json(json!({"alerts": alerts})))
+    Ok(Json(AlertsOut { alerts }))
 }

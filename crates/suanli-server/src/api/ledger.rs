@@ -7,28 +7,15 @@ use crate::{AppState, audit};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
+pub use suanli_api::money::{AccountOut, TransferBatchIn, TransferIn, TransferResultOut, VerifyOut};
 use suanli_core::error::ErrorCode;
 use suanli_core::money::Fen;
 use suanli_core::tenant::Role;
 use suanli_ledger::{AccountId, Ledger, Outcome, ReasonCode, Transfer, TransferId, TransferKind};
 use suanli_store::{LedgerRequest, Store, StoreError};
-use utoipa::{IntoParams, ToSchema};
-
-/// The result of replaying and checking the whole ledger.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct VerifyOut {
-    pub ok: bool,
-    pub accounts: usize,
-    pub transfers: usize,
-    pub open_pending: usize,
-    /// Sum of posted debits (= sum of posted credits), yuan.
-    pub posted_total: String,
-    pub pending_total: String,
-    pub violations: Vec<String>,
-    pub elapsed_ms: u64,
-}
+use utoipa::IntoParams;
 
 /// Loads the stored ledger and checks every invariant: the sums balance, no account crosses
 /// its rule, every balance equals the replay of history, history has no gap.
@@ -86,20 +73,6 @@ pub async fn verify(State(s): State<AppState>, c: Caller) -> ApiResult<Json<Veri
     Ok(Json(verify_store(&s.store).await?))
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AccountOut {
-    pub id: String,
-    pub kind: String,
-    pub owner: String,
-    pub currency: String,
-    pub debits_pending: String,
-    pub debits_posted: String,
-    pub credits_pending: String,
-    pub credits_posted: String,
-    /// Posted credits less posted and pending debits.
-    pub available: String,
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct AccountQuery {
@@ -140,47 +113,6 @@ pub async fn accounts(State(s): State<AppState>, c: Caller, Query(q): Query<Acco
             })
             .collect(),
     ))
-}
-
-/// One transfer of a batch.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TransferIn {
-    /// 1-32 hex digits, chosen by the client: a retry with the same id and body answers `exists`.
-    pub id: String,
-    /// single (default), pending, post or void.
-    pub kind: Option<String>,
-    /// Account ids (32 hex digits); for post and void, those of the pending transfer.
-    pub debit_account: String,
-    pub credit_account: String,
-    /// Yuan; for post, at most the pending amount.
-    pub amount: String,
-    /// budget_funding, voucher_issue, voucher_spend, voucher_expiry, cash_top_up, job_charge, refund, settlement, adjustment.
-    pub reason: String,
-    #[serde(default)]
-    pub reference: String,
-    /// For post and void: the pending transfer's id.
-    pub pending_id: Option<String>,
-    /// For pending: milliseconds until it times out.
-    pub timeout_ms: Option<i64>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TransferBatchIn {
-    /// All or nothing.
-    #[serde(default)]
-    pub linked: bool,
-    pub transfers: Vec<TransferIn>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct TransferResultOut {
-    pub id: String,
-    /// created or exists; absent when refused.
-    pub outcome: Option<String>,
-    pub code: Option<String>,
-    pub message: Option<String>,
 }
 
 fn parse_transfer(t: &TransferIn, now: i64) -> Result<Transfer, ApiError> {

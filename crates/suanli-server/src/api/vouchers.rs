@@ -7,7 +7,10 @@ use crate::extract::{JsonBody, Query};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+pub use suanli_api::money::{
+    ApplicationIn, ApplicationOut, ApproveIn, BalanceOut, ProgrammeIn, ProgrammeOut, RejectIn, TopUpIn, VoucherBalance, yuan,
+};
 use suanli_core::error::ErrorCode;
 use suanli_core::id::{ApplicationId, ProgrammeId, TenantId};
 use suanli_core::money::Fen;
@@ -15,64 +18,7 @@ use suanli_core::tenant::Role;
 use suanli_ledger::TransferId;
 use suanli_ledger::chart;
 use suanli_ledger::records::{Application, ApplicationState, Programme};
-use utoipa::{IntoParams, ToSchema};
-
-fn yuan(f: Fen) -> String {
-    f.to_yuan_string()
-}
-
-/// A new voucher programme; every field but `year` defaults to Hangzhou's rules.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProgrammeIn {
-    pub year: i32,
-    pub name: Option<String>,
-    /// Yuan; default 50000000.
-    pub budget: Option<String>,
-    pub ratio_domestic_pct: Option<u8>,
-    pub ratio_other_pct: Option<u8>,
-    pub ratio_model_calls_pct: Option<u8>,
-    pub ratio_data_pct: Option<u8>,
-    /// Yuan per enterprise per year; default 8000000.
-    pub cap_per_enterprise: Option<String>,
-    pub sme_only: Option<bool>,
-    /// Credit-code division prefix of eligible enterprises; default "3301" (Hangzhou).
-    pub division_prefix: Option<String>,
-    pub partner_only: Option<bool>,
-}
-
-/// A programme with its money: budget, issued, spent, held and what is left.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ProgrammeOut {
-    pub id: String,
-    pub year: i32,
-    pub name: String,
-    pub state: String,
-    pub budget: String,
-    /// Vouchers issued to enterprises (approved applications).
-    pub issued: String,
-    /// Paid by vouchers for compute (posted).
-    pub spent: String,
-    /// Reserved by vouchers for jobs still running.
-    pub held: String,
-    /// Unspent vouchers returned to the budget at the end of the year.
-    pub expired: String,
-    /// What the budget can still issue.
-    pub remaining: String,
-    /// spent / budget.
-    pub spent_share: f64,
-    pub ratio_domestic_pct: u8,
-    pub ratio_other_pct: u8,
-    pub ratio_model_calls_pct: u8,
-    pub ratio_data_pct: u8,
-    pub cap_per_enterprise: String,
-    pub sme_only: bool,
-    pub division_prefix: String,
-    pub partner_only: bool,
-    pub applications: i64,
-    pub pending_applications: i64,
-    pub enterprises: i64,
-}
+use utoipa::IntoParams;
 
 pub async fn programme_out(s: &AppState, p: &Programme) -> ApiResult<ProgrammeOut> {
     let budget_acct = s.store.ledger_account(chart::programme_budget(p.id.as_str()).id).await?;
@@ -164,53 +110,6 @@ pub async fn close_programme(State(s): State<AppState>, c: Caller, Path(id): Pat
     Ok(Json(programme_out(&s, &p).await?))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ApplicationIn {
-    /// Default: the programme open now.
-    pub programme_id: Option<String>,
-    /// Only when the operator applies on a tenant's behalf.
-    pub tenant_id: Option<String>,
-    /// Yuan.
-    pub amount: String,
-    pub purpose: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ApplicationOut {
-    pub id: String,
-    pub programme_id: String,
-    pub tenant_id: String,
-    pub tenant_name: Option<String>,
-    pub requested: String,
-    pub purpose: String,
-    pub state: String,
-    pub approved: Option<String>,
-    pub decision_reason: Option<String>,
-    pub decided_by: Option<String>,
-    pub decided_ms: Option<i64>,
-    pub created_ms: i64,
-}
-
-impl ApplicationOut {
-    fn new(a: &Application, tenant_name: Option<String>) -> ApplicationOut {
-        ApplicationOut {
-            id: a.id.to_string(),
-            programme_id: a.programme_id.to_string(),
-            tenant_id: a.tenant_id.to_string(),
-            tenant_name,
-            requested: yuan(a.requested),
-            purpose: a.purpose.clone(),
-            state: a.state.as_str().to_string(),
-            approved: a.approved.map(yuan),
-            decision_reason: a.decision_reason.clone(),
-            decided_by: a.decided_by.clone(),
-            decided_ms: a.decided_ms,
-            created_ms: a.created_ms,
-        }
-    }
-}
-
 async fn application_out(s: &AppState, a: &Application) -> ApiResult<ApplicationOut> {
     Ok(ApplicationOut::new(a, s.store.tenant(&a.tenant_id).await?.map(|t| t.name)))
 }
@@ -288,14 +187,6 @@ pub async fn get_application(State(s): State<AppState>, c: Caller, Path(id): Pat
     Ok(Json(application_out(&s, &a).await?))
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ApproveIn {
-    /// Yuan, at most what was requested; default all of it.
-    pub amount: Option<String>,
-    pub reason: Option<String>,
-}
-
 /// Approves an application (operator): issues the voucher from the programme's budget, only
 /// if the budget and the enterprise's yearly cap allow, atomically with the decision.
 #[utoipa::path(post, path = "/api/v1/voucher-applications/{id}/approve", tag = "vouchers", security(("bearer" = [])), params(("id" = String, Path)), request_body = ApproveIn,
@@ -311,12 +202,6 @@ pub async fn approve(
     Ok(Json(application_out(&s, &a).await?))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RejectIn {
-    pub reason: String,
-}
-
 /// Rejects an application with a reason (operator).
 #[utoipa::path(post, path = "/api/v1/voucher-applications/{id}/reject", tag = "vouchers", security(("bearer" = [])), params(("id" = String, Path)), request_body = RejectIn,
     responses((status = 200, body = ApplicationOut), (status = 409, body = crate::error::Problem)))]
@@ -328,28 +213,6 @@ pub async fn reject(
 ) -> ApiResult<Json<ApplicationOut>> {
     let a = s.vouchers.reject(&suanli_app::Caller::of(&c.0)?, &ApplicationId::parse(&id)?, &b.reason).await?;
     Ok(Json(application_out(&s, &a).await?))
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct VoucherBalance {
-    pub programme_id: String,
-    pub year: i32,
-    pub issued: String,
-    pub spent: String,
-    pub held: String,
-    pub available: String,
-}
-
-/// An enterprise's money: cash (prepaid), vouchers per programme, and what it owes.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct BalanceOut {
-    pub tenant_id: String,
-    pub cash_available: String,
-    pub cash_held: String,
-    pub cash_posted: String,
-    pub vouchers: Vec<VoucherBalance>,
-    pub voucher_available: String,
-    pub outstanding: String,
 }
 
 /// A tenant's balances (the tenant itself, the operator, the regulator).
@@ -393,17 +256,6 @@ pub async fn balance_of(s: &AppState, t: &TenantId) -> ApiResult<BalanceOut> {
         voucher_available: yuan(voucher_available),
         outstanding: yuan(outstanding),
     })
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TopUpIn {
-    /// Yuan.
-    pub amount: String,
-    /// The payment's reference (bank transaction number).
-    pub reference: Option<String>,
-    /// A client-chosen transfer id (1-32 hex digits) so a retried top-up applies once.
-    pub transfer_id: Option<String>,
 }
 
 /// Records a cash top-up of an enterprise's prepaid balance (operator).

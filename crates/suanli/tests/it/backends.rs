@@ -307,3 +307,77 @@ async fn a_pool_added_a_moment_ago_takes_jobs_at_once() {
     let (st, e) = tenant.post("/api/v1/jobs", &json!({"name": "too-big", "kind": "batch", "accelerators": 4096, "duration_s": 600})).await;
     assert_eq!((st, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("job_unsatisfiable")), "{e}");
 }
+
+/// The agent protocol (issue 12) is versioned apart from the core job: the typed client that
+/// `suanli agent` uses speaks version 1 and is told only what its centre needs of a job; a
+/// version the platform does not speak is refused with its code before the centre is bound; a
+/// report with a state the protocol does not know is refused whole and changes nothing.
+#[tokio::test]
+async fn the_agent_protocol_is_versioned_and_a_malformed_report_changes_nothing() {
+    use suanli_api::agent::v1;
+    let s = TestServer::start().await;
+    let (op, tenant, provider) = (s.as_role("operator"), s.as_role("tenant"), s.as_role("provider"));
+    let provider_id = provider.get("/api/v1/me").await.1["provider_id"].clone();
+    let cid = partner_centre(&op, &provider_id, "versioned", "h100-sxm", "0.50").await;
+    let centre = suanli_core::id::CentreId::parse(&cid).unwrap();
+    let poll = format!("{}/api/v1/agents/{cid}/assignments?wait_ms=0", s.url);
+    let raw = reqwest::Client::new();
+    for version in ["2", "v1"] {
+        let r = raw.get(&poll).bearer_auth(provider.token().unwrap()).header("suanli-agent-protocol", version).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let problem: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(problem["code"], "agent_protocol_unsupported", "{problem}");
+        assert!(problem["detail"].as_str().unwrap().contains("speaks 1"), "{problem}");
+    }
+    let binding = format!("/api/v1/centres/{cid}/backend");
+    let (st, b) = op.get(&binding).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "a refused agent bound the centre: {b}");
+
+    // The typed client polls (binding the unbound centre to its agent) and is assigned a job.
+    let agent = suanli_api::Client::new(&s.url, provider.token().map(str::to_string)).unwrap();
+    let first = agent.agent_assignments(&centre, Duration::ZERO).await.unwrap();
+    assert_eq!((first.protocol, first.is_empty()), (v1::VERSION, true));
+    assert_eq!(op.get(&binding).await.1["url"], "agent");
+    let (st, job) = tenant
+        .post("/api/v1/jobs", &json!({"name": "told", "kind": "batch", "accelerators": 1, "models": ["h100-sxm"], "duration_s": 3600}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    let t0 = Instant::now();
+    let told = loop {
+        let a = agent.agent_assignments(&centre, Duration::from_millis(200)).await.unwrap();
+        if let Some(x) = a.submit.into_iter().find(|x| x.job.id.as_str() == id) {
+            break x;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "never assigned");
+    };
+    assert_eq!((told.job.name.as_str(), told.job.accelerators, told.job.duration_s), ("told", 1, 3600));
+    assert_eq!(Some(told.job.tenant_id.as_str()), job["tenant_id"].as_str());
+    assert!(told.job.placed_ms.is_some() && told.run_s > 0.0, "{told:?}");
+
+    // A report whose state the protocol does not know is refused whole: the job stays placed.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let bad = json!({"statuses": [{"job_id": id, "state": "exploded", "started_ms": now}], "active": [id]});
+    let (st, problem) = provider.post(&format!("/api/v1/agents/{cid}/reports"), &bad).await;
+    assert_eq!((st, problem["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body")), "{problem}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(tenant.get(&format!("/api/v1/jobs/{id}")).await.1["state"], "placed");
+
+    // The typed report of a running job is taken, and the job runs.
+    let running = v1::JobReport {
+        job_id: told.job.id.clone(),
+        state: v1::RunState::Running,
+        started_ms: Some(now),
+        ended_ms: None,
+        usage_s: None,
+        fault: None,
+        reason: None,
+    };
+    let ack = agent.agent_report(&centre, &v1::Report { statuses: vec![running], active: vec![told.job.id.clone()], capacity: None }).await;
+    assert_eq!(ack.unwrap().accepted, 1);
+    let t0 = Instant::now();
+    while tenant.get(&format!("/api/v1/jobs/{id}")).await.1["state"] != "running" {
+        assert!(t0.elapsed() < Duration::from_secs(10), "the reported run never showed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

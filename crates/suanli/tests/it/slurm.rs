@@ -646,7 +646,7 @@ async fn agent_silence_restarts_only_restartable_running_jobs() {
     use crate::harness::{TestServer, wait_for_final};
     use reqwest::StatusCode;
     use serde_json::json;
-    use suanli_dispatch::agent::{JobReport, Report};
+    use suanli_dispatch::agent::{JobReport, Report, report_of};
     let s = TestServer::start().await;
     let (op, tenant) = (s.as_role("operator"), s.as_role("tenant"));
     let provider = op.get("/api/v1/providers").await.1["items"][0]["id"].clone();
@@ -671,7 +671,7 @@ async fn agent_silence_restarts_only_restartable_running_jobs() {
     loop {
         let a = s.state.agents.take(&silent, now(), Duration::from_millis(100)).await;
         let running: Vec<JobReport> =
-            a.submit.iter().map(|x| JobReport::new(x.job.id.clone(), &suanli_dispatch::RunStatus::Running { started_ms: now() })).collect();
+            a.submit.iter().map(|x| report_of(x.job.id.clone(), &suanli_dispatch::RunStatus::Running { started_ms: now() })).collect();
         s.state.agents.report(
             &silent,
             now(),

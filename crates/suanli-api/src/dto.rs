@@ -1,4 +1,4 @@
-//! The API's request and response bodies. Money is a yuan decimal string here and i64 fen inside.
+//! The API's core request and response bodies (registry, tenants, jobs, city): money is a yuan decimal string here and i64 fen inside.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -218,12 +218,6 @@ pub struct BackendOut {
     pub url: String,
     pub bound_by: String,
     pub bound_ms: i64,
-}
-
-impl From<suanli_store::BackendBinding> for BackendOut {
-    fn from(b: suanli_store::BackendBinding) -> BackendOut {
-        BackendOut { centre_id: b.centre_id.to_string(), url: b.url, bound_by: b.bound_by, bound_ms: b.bound_ms }
-    }
 }
 
 impl CentreOut {
