@@ -1099,7 +1099,7 @@ async function everyPage() {
   await api('tenant', 'POST', '/jobs', { name: `every-page-${++unique}`, kind: 'training', accelerators: 1, duration_s: 20 * 86_400 });
   const tenantJobs = await jobsOf('tenant');
   const apps = items(await api('operator', 'GET', '/incentives/applications'));
-  const common = ['/', '/centres', `/centres/${centreId}`, '/jobs', '/vouchers', '/energy', '/models', '/data', '/incentives', '/api', '/no-such-page'];
+  const common = ['/', '/centres', `/centres/${centreId}`, `/centres/${centreId}?range=24h`, '/jobs', '/vouchers', '/energy', '/models', '/data', '/incentives', '/api', '/no-such-page'];
   const pages = {
     operator: [...common, '/registry', ...byState(await jobsOf('operator')).map((j) => `/jobs/${j.id}`), ...apps.slice(0, 1).map((a) => `/incentives/applications/${a.id}`)],
     tenant: [
@@ -1271,6 +1271,92 @@ test('charts say what they show: met / not met, a PUE axis fitted to the data wi
     { viewport: { width: 390, height: 844 } },
   ),
 );
+
+/** The time axis's labels of a chart over time (its SVG titled by `t-{id}`): the centred texts under the plot. */
+const axisLabels = (page, id) =>
+  page.evaluate((id) => {
+    const svg = document.querySelector(`svg[aria-labelledby="t-${id}"]`);
+    const plotBottom = svg.viewBox.baseVal.height - 42;
+    return [...svg.querySelectorAll('text[text-anchor="middle"]')].filter((t) => Number(t.getAttribute('y')) > plotBottom).map((t) => t.textContent);
+  }, id);
+
+test("the time-range picker changes a chart's axis and its CSV, marks the chosen range, and works without script", { timeout: 120_000 }, () =>
+  withPage(async (page) => {
+    await signIn(page, 'operator');
+    await page.goto(`/centres/${centreId}`);
+    const current = () => page.locator('nav#range a[aria-current]').getAttribute('data-range');
+    assert.equal(await current(), '30d');
+    const month = await axisLabels(page, 'daily-pue');
+    assert.ok(month.length >= 3 && month.every((l) => /^\d\d-\d\d$/.test(l)), `dates over 30 days: ${month}`);
+    await Promise.all([page.waitForURL(/range=24h/), page.click('nav#range a[data-range="24h"]')]);
+    assert.equal(await current(), '24h');
+    const day = await axisLabels(page, 'daily-pue');
+    assert.ok(day.some((l) => /^\d\d:\d\d$/.test(l)), `hours over 24 h: ${day}`);
+    assert.notDeepEqual(day, month);
+    assert.match(await page.textContent('main'), /每小时 PUE · 近 24 小时/);
+    const csv = await page.locator('p.chart-csv a').first().getAttribute('href');
+    assert.match(csv, /range=24h/);
+    const text = await (await page.request.get(new URL(csv, page.url()).href)).text();
+    assert.ok(text.split('\n').filter((l) => l.trim()).length >= 20, 'an hourly CSV over the day');
+    // The English page keeps its language through the picker.
+    await page.goto(`/centres/${centreId}?lang=en&range=7d`);
+    assert.equal(await current(), '7d');
+    assert.match(await page.locator('nav#range a[data-range="all"]').getAttribute('href'), /lang=en&range=all/);
+    assert.match(await page.textContent('main'), /Daily PUE · Last 7 days/);
+  }, { javaScriptEnabled: false }),
+);
+
+test('the overview states each policy target month by month as met or not met, with its line and the target', { timeout: 120_000 }, async () => {
+  const trends = await api('regulator', 'GET', '/city/trends');
+  await withPage(async (page) => {
+    await signIn(page, 'regulator');
+    const states = await page.locator('#trends p.trend-state').evaluateAll((ps) => ps.map((p) => [p.dataset.trend, p.dataset.met, p.textContent]));
+    assert.deepEqual(states.map(([k]) => k), trends.trends.map((t) => t.key));
+    for (const [key, met, text] of states) {
+      const t = trends.trends.find((x) => x.key === key);
+      if (t.met === null) continue;
+      assert.equal(met, String(t.met), key);
+      assert.match(text, t.met ? /达标/ : /未达标/, `${key}: ${text}`);
+      assert.match(text, /目标|限值/, `${key}: the target in words`);
+    }
+    const legend = await page.locator('#trends .legend li').allTextContents();
+    assert.ok(legend.some((l) => l.includes('限值 < 1.25')), `the PUE limit line: ${legend}`);
+  }, { viewport: { width: 390, height: 844 } });
+});
+
+test("the overview's map labels each region's square, colours it with a legend, and links it to the region's centres", { timeout: 120_000 }, () =>
+  withPage(async (page) => {
+    await signIn(page, 'operator');
+    const tiles = await page.locator('#map svg a[data-region]').evaluateAll((as) => as.map((a) => [a.dataset.region, a.querySelector('text').textContent]));
+    assert.ok(tiles.length >= 10, `squares: ${tiles}`);
+    assert.ok(tiles.some(([id, name]) => id === 'hz-binjiang' && name === '滨江区'), `Binjiang in Chinese: ${tiles}`);
+    assert.ok((await page.locator('#map .legend li').count()) >= 4, 'a legend');
+    await Promise.all([page.waitForURL(/map=pue/), page.click('#map nav a[data-map="pue"]')]);
+    assert.equal(await page.locator('#map nav a[aria-current]').getAttribute('data-map'), 'pue');
+    await Promise.all([page.waitForURL(/\/centres\?region=hz-binjiang/), page.click('#map svg a[data-region="hz-binjiang"]')]);
+    const regions = await columnTexts(page, (await dataTables(page))[0].box, 1);
+    assert.ok(regions.length > 0 && regions.every((r) => r === '滨江区'), `the district's centres: ${regions}`);
+  }, { viewport: { width: 390, height: 844 } }),
+);
+
+test("a column with few labels has a filter of its own that narrows the rows to one label, with and without script", { timeout: 120_000 }, async () => {
+  for (const javaScriptEnabled of [true, false]) {
+    await withPage(async (page) => {
+      await signIn(page, 'operator');
+      await page.goto('/centres');
+      const [table] = await dataTables(page);
+      const select = page.locator(`#${table.box} select.dt-col`).first();
+      const col = Number((await select.getAttribute('name')).split('.c')[1]);
+      const label = await select.locator('option').nth(1).getAttribute('value');
+      await select.selectOption(label);
+      if (javaScriptEnabled) await page.waitForFunction(([box, n]) => Number(document.querySelector(`#${box} table`).dataset.rows) !== n, [table.box, table.rows]);
+      else await Promise.all([page.waitForLoadState('load'), page.click(`#${table.box} form.dt-tools button[type=submit]`)]);
+      const cells = await columnTexts(page, table.box, col);
+      assert.ok(cells.length > 0 && cells.length < table.rows && cells.every((c) => c === label), `${label}: ${cells}`);
+      assert.match(decodeURIComponent(page.url()), new RegExp(`${table.id}\\.c${col}=`));
+    }, { javaScriptEnabled });
+  }
+});
 
 test('money is to the fen on every page, one format, never rounded to 万 (only the overview headline tiles round)', { timeout: 600_000 }, async (t) => {
   for (const lang of ['zh-CN', 'en']) {

@@ -501,6 +501,52 @@ pub struct CitySummary {
     pub vouchers: Option<VoucherSummary>,
 }
 
+/// The policy's targets month by month (`GET /api/v1/city/trends`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CityTrends {
+    /// Calendar months in Beijing time (`2026-11`), oldest first; the last is the current month, up to now.
+    pub months: Vec<String>,
+    pub trends: Vec<TrendOut>,
+}
+
+/// One target's value at each month.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TrendOut {
+    /// `open_compute` (PFLOPS FP16 at the month's end), `high_performance_share` (0..1),
+    /// `new_dc_pue` (the worst monthly PUE of the new data centres), `voucher_spending` (yuan
+    /// spent in the calendar year up to the month's end, to the fen).
+    pub key: String,
+    /// `PFLOPS`, `share`, `PUE` or `yuan`.
+    pub unit: String,
+    pub target: f64,
+    /// `at_least`, `below` or `at_most` the target.
+    pub rule: String,
+    /// One per month of `months`; null where nothing was measured.
+    pub values: Vec<Option<f64>>,
+    /// Whether the latest month with a value meets the target; null without any value.
+    pub met: Option<bool>,
+}
+
+impl From<suanli_app::trends::Trends> for CityTrends {
+    fn from(t: suanli_app::trends::Trends) -> CityTrends {
+        CityTrends {
+            months: t.months.into_iter().map(|m| m.month).collect(),
+            trends: t
+                .trends
+                .into_iter()
+                .map(|x| TrendOut {
+                    key: x.key.to_string(),
+                    unit: x.unit.to_string(),
+                    target: x.target,
+                    rule: serde_json::to_value(x.rule).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+                    values: x.values,
+                    met: x.met,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// A new data centre over the PUE limit.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct OverPueLimitOut {

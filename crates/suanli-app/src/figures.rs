@@ -1,10 +1,10 @@
-//! The city's headline figures, each defined once and shown alike by the overview, the energy page and the API: open compute with the accelerators in use (in all and by region), the new data centres over the PUE limit (named), and what the platform schedules at each centre (the lifecycle rule's load).
+//! The city's headline figures, each defined once and shown alike by the overview, the energy page and the API: open compute with the accelerators in use (in all and by region, and on the map with each region's worst PUE), the new data centres over the PUE limit (named), and what the platform schedules at each centre (the lifecycle rule's load).
 
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use suanli_core::catalogue::Catalogue;
 use suanli_core::centre::Centre;
-use suanli_core::city::{CityTotals, Policy, city_totals};
+use suanli_core::city::{CityTotals, ComputeSlice, Policy, city_totals};
 use suanli_core::id::{CentreId, PoolId};
 use suanli_core::region::{HOME_CITY, RegionKind, Regions};
 use suanli_core::time::UnixMs;
@@ -61,6 +61,44 @@ pub fn over_pue_limit(book: &EnergyBook, now_ms: UnixMs, centres: &[Centre]) -> 
         })
         .collect();
     out.sort_by(|a, b| b.annualised_pue.total_cmp(&a.annualised_pue).then_with(|| a.id.cmp(&b.id)));
+    out
+}
+
+/// A region's figures on the city map: its centres, open compute's accelerators and those in
+/// use (partner centres, as the overview's region table counts them), and the worst PUE of its
+/// centres over the last 30 days.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RegionFigures {
+    pub centres: Vec<CentreId>,
+    pub accelerators: u64,
+    pub accelerators_in_use: u64,
+    pub worst_pue_30d: Option<f64>,
+}
+
+/// Every region with a centre, keyed as the overview's region table (`city::region_bucket`: a
+/// district of the home city, else the enclosing city or province); `open` is that table
+/// ([`CityTotals::by_region`]).
+pub fn by_region(
+    open: &BTreeMap<String, ComputeSlice>,
+    centres: &[Centre],
+    book: &EnergyBook,
+    regions: &Regions,
+    now_ms: UnixMs,
+) -> BTreeMap<String, RegionFigures> {
+    let mut out: BTreeMap<String, RegionFigures> = BTreeMap::new();
+    for c in centres {
+        let r = out.entry(suanli_core::city::region_bucket(regions, &c.region)).or_default();
+        r.centres.push(c.id.clone());
+        if let Some(p) = book.pue(&c.id, now_ms - 30 * suanli_core::time::MS_PER_DAY, now_ms).ok().and_then(|p| p.value) {
+            let p = suanli_energy::grade::reported(p);
+            r.worst_pue_30d = Some(r.worst_pue_30d.map_or(p, |w: f64| w.max(p)));
+        }
+    }
+    for (k, slice) in open {
+        let r = out.entry(k.clone()).or_default();
+        r.accelerators = slice.accelerators;
+        r.accelerators_in_use = slice.accelerators_in_use;
+    }
     out
 }
 

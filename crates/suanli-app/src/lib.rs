@@ -17,6 +17,7 @@ pub mod money;
 pub mod partners;
 pub mod registry;
 pub mod tokens;
+pub mod trends;
 pub mod vouchers;
 
 pub use backends::{BackendUrl, Backends};

@@ -365,6 +365,25 @@ impl EnergyBook {
             .collect()
     }
 
+    /// The new data centres' PUE over `[from_ms, to_ms)` (an interim PUE, such as a month's),
+    /// judged by the rule of [`EnergyBook::over_new_dc_limit`] (`policy_check`) on that window:
+    /// each data centre the rule covers and that has a value there, with its PUE as reported and
+    /// whether it is at or over the limit. By id.
+    pub fn new_dc_pue_in(&self, from_ms: UnixMs, to_ms: UnixMs) -> Vec<(CentreId, f64, bool)> {
+        let (b0, b1) = (bucket_of(from_ms), bucket_of(to_ms));
+        self.centres
+            .iter()
+            .filter_map(|(id, state)| {
+                let pue = state.pue_buckets(b0, b1, self.config.min_completeness).value?;
+                match policy_check(&state.dc, Some(pue), &self.config.policy, self.policy_since_ms).outcome {
+                    PolicyOutcome::Pass => Some((id.clone(), reported(pue), false)),
+                    PolicyOutcome::Fail => Some((id.clone(), reported(pue), true)),
+                    PolicyOutcome::NotApplicable | PolicyOutcome::Undecided => None,
+                }
+            })
+            .collect()
+    }
+
     fn assess_state(
         &self,
         id: &CentreId,

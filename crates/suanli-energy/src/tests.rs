@@ -724,6 +724,8 @@ fn over_the_new_dc_limit_is_the_evaluations_failing_policy_check() {
     let failing: Vec<CentreId> =
         b.evaluate(now, &BTreeMap::new()).into_iter().filter(|a| a.policy.outcome == PolicyOutcome::Fail).map(|a| a.dc).collect();
     assert_eq!(failing, [id(2)]);
+    // A month's interim PUE by the same rule: the old centre is left out, the new ones judged.
+    assert_eq!(b.new_dc_pue_in(now - 30 * MS_PER_DAY, now), [(id(2), 1.25, true), (id(3), 1.24, false)]);
 }
 
 // ---------------------------------------------------------------- alerts

@@ -100,6 +100,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/openapi.json", get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi::document()) }))
         .route("/city/summary", get(city::summary))
+        .route("/city/trends", get(city::trends))
         .route("/accelerators", get(city::accelerators))
         .route("/regions", get(city::regions))
         .route("/audit", get(city::audit_log))

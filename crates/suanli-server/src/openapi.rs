@@ -11,6 +11,7 @@ use utoipa::{Modify, OpenApi};
     paths(
         city::healthz,
         city::summary,
+        city::trends,
         city::accelerators,
         city::regions,
         city::audit_log,
@@ -131,7 +132,7 @@ use utoipa::{Modify, OpenApi};
         incentives::declare_green_power,
         incentives::green_power,
     ),
-    components(schemas(crate::error::Problem, JobIn, JobOut, CentreOut, PoolOut, TenantOut, CitySummary)),
+    components(schemas(crate::error::Problem, JobIn, JobOut, CentreOut, PoolOut, TenantOut, CitySummary, CityTrends)),
     modifiers(&BearerAuth),
     tags(
         (name = "registry", description = "Providers, compute centres and resource pools"),

@@ -17,6 +17,21 @@ pub async fn summary(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<Ci
     Ok(Json(city_summary(&s).await?))
 }
 
+/// The policy's targets month by month over the last twelve calendar months (Beijing time): open
+/// compute and its high-performance share at each month's end, the worst monthly PUE of the new
+/// data centres against the limit, and the year's voucher spending against the budget; each with
+/// its target and whether the latest month meets it.
+#[utoipa::path(get, path = "/api/v1/city/trends", tag = "city", security(("bearer" = [])),
+    responses((status = 200, body = CityTrends), (status = 401, body = crate::error::Problem)))]
+pub async fn trends(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<CityTrends>> {
+    Ok(Json(city_trends(&s).await?.into()))
+}
+
+/// The trends the API serves and the overview draws.
+pub async fn city_trends(s: &AppState) -> ApiResult<suanli_app::trends::Trends> {
+    Ok(suanli_app::trends::city_trends(&s.store, &s.catalogue, &s.regions, &s.policy, &s.energy, s.ids.now_ms()).await?)
+}
+
 pub async fn city_summary(s: &AppState) -> ApiResult<CitySummary> {
     let (centres, t) = suanli_app::figures::compute(&s.store, &s.catalogue, &s.regions, &s.policy).await?;
     let mut jobs = JobCounts::default();

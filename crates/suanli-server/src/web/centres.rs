@@ -131,9 +131,17 @@ pub(super) async fn render_centre(s: &AppState, lang: Lang, c: &Caller, id: &str
     let running = s.store.busy_accelerators().await.unwrap_or_default();
     let now = s.ids.now_ms();
     let loads = s.energy.loads_recent(&s.regions, now).await;
+    let range = charts::Range::chosen(charts::Range::Month);
+    let (pue_step, pue_words) = pue_step(lang, range);
+    let (pue_from, _) = range.window(now, ctr.created_ms.min(now - 800 * 86_400_000));
     let (points, assessment) = {
         let book = s.energy.read().await;
-        let points = book.series(&ctr.id, now - 30 * 86_400_000, now, suanli_energy::Step::Day).unwrap_or_default();
+        let mut points = book.series(&ctr.id, pue_from, now, pue_step).unwrap_or_default();
+        if range == charts::Range::All {
+            // Everything recorded: from the first step with a value.
+            let first = points.iter().position(|p| p.pue.is_some()).unwrap_or(points.len());
+            points.drain(..first);
+        }
         let a = book.evaluate_one(&ctr.id, now, &loads).and_then(|a| serde_json::to_value(a).ok());
         (points, a)
     };
@@ -185,22 +193,22 @@ pub(super) async fn render_centre(s: &AppState, lang: Lang, c: &Caller, id: &str
         body.push_str(&manage::partner_form(lang, &ctr, kept));
     }
     let capacity: u32 = pools.iter().map(|p| p.capacity()).sum();
-    body.push_str(&insight::centre_utilisation(s, lang, &ctr.id, capacity).await);
-    let daily = charts::Line {
-        name: lang.t("每日 PUE", "Daily PUE").to_string(),
-        points: points.iter().filter_map(|p| p.pue.map(|v| (p.from_ms, v))).collect(),
-    };
+    body.push_str(&charts::range_picker(lang, range));
+    body.push_str(&insight::centre_utilisation(s, lang, &ctr.id, capacity, range, ctr.created_ms).await);
+    let daily = charts::Line { name: pue_words.to_string(), points: points.iter().filter_map(|p| p.pue.map(|v| (p.from_ms, v))).collect() };
+    let window = points.first().map(|p| (p.from_ms, now));
     let limit = charts::Limit { value: s.policy.new_dc_pue_limit, label: charts::limit_label(lang, s.policy.new_dc_pue_limit) };
-    let _ = write!(body, "<h2>{}</h2>", lang.t("近 30 天每日 PUE", "Daily PUE, last 30 days"));
+    let _ = write!(body, "<h2>{pue_words} · {}</h2>", range.label(lang));
     body.push_str(&charts::time_lines(
         lang,
         "daily-pue",
-        lang.t("每日 PUE", "Daily PUE"),
+        pue_words,
         "PUE",
         &[daily],
         charts::Scale::Fit,
         Some(&limit),
         charts::Formats::same(&|v| format!("{v:.2}")),
+        window,
     ));
     let mut names = BTreeMap::new();
     if let Some(to) = assessment.as_ref().and_then(|a| path(a, "lifecycle.merge_into").as_str())
@@ -224,6 +232,16 @@ pub(super) async fn render_centre(s: &AppState, lang: Lang, c: &Caller, id: &str
         );
     }
     Html(page(lang, name, Some(c), &body)).into_response()
+}
+
+/// The step of a centre's PUE series over a time range, and its name: hourly over a day, daily
+/// over a week or a month, monthly over everything recorded.
+fn pue_step(lang: Lang, range: charts::Range) -> (suanli_energy::Step, &'static str) {
+    match range {
+        charts::Range::Day => (suanli_energy::Step::Hour, lang.t("每小时 PUE", "Hourly PUE")),
+        charts::Range::Week | charts::Range::Month => (suanli_energy::Step::Day, lang.t("每日 PUE", "Daily PUE")),
+        charts::Range::All => (suanli_energy::Step::Month, lang.t("每月 PUE", "Monthly PUE")),
+    }
 }
 
 /// Where a centre's jobs go, or why it takes none: whether it is reachable, and the text.

@@ -1,4 +1,4 @@
-//! The web UI's charts, drawn on the server as SVG: PUE bars against the new-data-centre limit, and lines over calendar time in Asia/Shanghai; each with its unit, an HTML legend (readable at any width), limit lines, an axis fitted to the data, and the value of every bar and point on hover (an SVG `<title>`).
+//! The web UI's charts, drawn on the server as SVG: PUE bars against the new-data-centre limit, and lines over calendar time in Asia/Shanghai; each with its unit, an HTML legend (readable at any width), limit lines, an axis fitted to the data, and the value of every bar and point on hover (an SVG `<title>`). Lines over time follow the page's time range (`?range=`, chosen by [`range_picker`]'s links) and export their points as CSV.
 
 use super::labels::SHANGHAI_OFFSET_MS;
 use super::{Lang, esc};
@@ -219,10 +219,119 @@ fn time_ticks(from: i64, to: i64) -> (Vec<i64>, bool) {
     (ticks, step < MS_PER_DAY)
 }
 
+/// The time range a page's charts over time show: `?range=24h|7d|30d|all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Range {
+    Day,
+    Week,
+    Month,
+    All,
+}
+
+impl Range {
+    pub const EVERY: [Range; 4] = [Range::Day, Range::Week, Range::Month, Range::All];
+
+    /// Its value in the query.
+    pub fn param(self) -> &'static str {
+        match self {
+            Range::Day => "24h",
+            Range::Week => "7d",
+            Range::Month => "30d",
+            Range::All => "all",
+        }
+    }
+
+    /// The range the request asks for (`?range=`), else `default`.
+    pub fn chosen(default: Range) -> Range {
+        let asked = super::table::param("range");
+        Range::EVERY.into_iter().find(|r| asked.as_deref() == Some(r.param())).unwrap_or(default)
+    }
+
+    /// Its length, or none for everything recorded.
+    pub fn span_ms(self) -> Option<i64> {
+        match self {
+            Range::Day => Some(MS_PER_DAY),
+            Range::Week => Some(7 * MS_PER_DAY),
+            Range::Month => Some(30 * MS_PER_DAY),
+            Range::All => None,
+        }
+    }
+
+    /// Its name on a page.
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            Range::Day => lang.t("近 24 小时", "Last 24 h"),
+            Range::Week => lang.t("近 7 天", "Last 7 days"),
+            Range::Month => lang.t("近 30 天", "Last 30 days"),
+            Range::All => lang.t("全部", "All"),
+        }
+    }
+
+    /// The window it shows up to `now`: from `earliest` (the first thing recorded) for everything.
+    pub fn window(self, now: i64, earliest: i64) -> (i64, i64) {
+        match self.span_ms() {
+            Some(span) => (now - span, now),
+            None => (earliest.min(now - HOUR), now),
+        }
+    }
+}
+
+/// The links that choose the page's time range (they keep the rest of the query), the chosen
+/// one marked `aria-current`; they work without script.
+pub fn range_picker(lang: Lang, chosen: Range) -> String {
+    let mut out = format!(
+        r#"<nav class="range" id="range" aria-label="{}"><span>{}</span>"#,
+        lang.t("时间范围", "Time range"),
+        lang.t("时间范围：", "Time range:")
+    );
+    for r in Range::EVERY {
+        let href = super::table::relink(&[("range".to_string(), Some(r.param().to_string()))]);
+        let mark = if r == chosen { r#" aria-current="true""# } else { "" };
+        let _ = write!(out, r##"<a href="{}#range" data-range="{}"{mark}>{}</a>"##, esc(&href), r.param(), r.label(lang));
+    }
+    out.push_str("</nav>");
+    out
+}
+
+/// A chart's points as a table (time in Beijing time, a column per line) when the request asks
+/// for it as CSV (`?format=csv&table={id}-data`, which the table code then answers), else the
+/// link that asks for it with the page's query (so the CSV covers the chosen range).
+fn points_csv(lang: Lang, id: &str, lines: &[Line], window: Option<(i64, i64)>, value: &dyn Fn(f64) -> String) -> String {
+    let table = format!("{id}-data");
+    let asked = super::table::param("format").as_deref() == Some("csv") && super::table::param("table").as_deref() == Some(table.as_str());
+    if !asked {
+        let href = super::table::relink(&[("format".to_string(), Some("csv".into())), ("table".to_string(), Some(table))]);
+        return format!(
+            r#"<p class="chart-csv"><a href="{}" download>{}</a></p>"#,
+            esc(&href),
+            lang.t("导出图表数据 (CSV)", "Chart data (CSV)")
+        );
+    }
+    let inside = |t: i64| window.is_none_or(|(a, b)| (a..=b).contains(&t));
+    let mut times: Vec<i64> = lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)).filter(|t| inside(*t)).collect();
+    times.sort_unstable();
+    times.dedup();
+    let when = lang.t("时间（北京时间 UTC+8）", "Time (Beijing, UTC+8)");
+    let cols: Vec<&str> = std::iter::once(when).chain(lines.iter().map(|l| l.name.as_str())).collect();
+    let mut out = super::thead_id(&table, &cols);
+    for t in times {
+        let _ = write!(out, "<tr><td>{}</td>", moment(t));
+        for l in lines {
+            let v = l.points.iter().find(|p| p.0 == t && p.1.is_finite()).map_or("-".to_string(), |p| value(p.1));
+            let _ = write!(out, "<td>{}</td>", esc(&v));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table></div>");
+    out
+}
+
 /// Lines over calendar time: the x axis in Beijing time (hours or dates), the value axis with
 /// its unit, an optional limit line, a point with its value on hover at every measurement, and
 /// the legend. `fmt.tick` writes an axis tick (the unit is written once, above the axis);
-/// `fmt.value` a measured value with its unit, for hover titles (money to the fen).
+/// `fmt.value` a measured value with its unit, for hover titles (money to the fen). With a
+/// `window` (the page's time range) the time axis spans it and points outside it are left out;
+/// without, it spans the data. Under the chart, a link exports its points as CSV.
 #[allow(clippy::too_many_arguments)]
 pub fn time_lines(
     lang: Lang,
@@ -233,11 +342,32 @@ pub fn time_lines(
     scale: Scale,
     limit: Option<&Limit>,
     fmt: Formats<'_>,
+    window: Option<(i64, i64)>,
+) -> String {
+    let csv = points_csv(lang, id, lines, window, fmt.value);
+    format!("{}{csv}", draw_lines(lang, id, title, unit, lines, scale, limit, fmt, window))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_lines(
+    lang: Lang,
+    id: &str,
+    title: &str,
+    unit: &str,
+    lines: &[Line],
+    scale: Scale,
+    limit: Option<&Limit>,
+    fmt: Formats<'_>,
+    window: Option<(i64, i64)>,
 ) -> String {
     let (left, right, top, bottom) = (72.0, 16.0, 24.0, 262.0);
     let h = bottom + 42.0;
-    let all = || lines.iter().flat_map(|l| l.points.iter());
-    let (t0, t1) = (all().map(|p| p.0).min(), all().map(|p| p.0).max());
+    let inside = move |t: i64| window.is_none_or(|(a, b)| (a..=b).contains(&t));
+    let all = || lines.iter().flat_map(|l| l.points.iter()).filter(move |p| inside(p.0));
+    let (t0, t1) = match window {
+        Some((a, b)) if all().next().is_some() => (Some(a), Some(b)),
+        _ => (all().map(|p| p.0).min(), all().map(|p| p.0).max()),
+    };
     let mut svg =
         format!(r#"<svg viewBox="0 0 {W} {h}" width="100%" role="img" aria-labelledby="t-{id}"><title id="t-{id}">{}</title>"#, esc(title));
     let _ = write!(svg, r#"<text x="4" y="14">{}</text>"#, esc(unit));
@@ -302,9 +432,10 @@ pub fn time_lines(
     let mut keys = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         let colour = LINE_COLOURS[i % LINE_COLOURS.len()];
-        let pts: Vec<String> = line.points.iter().filter(|p| p.1.is_finite()).map(|&(t, v)| format!("{:.1},{:.1}", x(t), y(v))).collect();
+        let shown = || line.points.iter().filter(move |p| p.1.is_finite() && inside(p.0));
+        let pts: Vec<String> = shown().map(|&(t, v)| format!("{:.1},{:.1}", x(t), y(v))).collect();
         let _ = write!(svg, r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"#, pts.join(" "));
-        for &(t, v) in line.points.iter().filter(|p| p.1.is_finite()) {
+        for &(t, v) in shown() {
             let _ = write!(
                 svg,
                 r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{colour}"><title>{} · {}: {}</title></circle>"#,
@@ -353,9 +484,25 @@ mod tests {
     }
 
     #[test]
+    fn a_time_range_marks_its_link_and_bounds_the_axis_and_the_points() {
+        assert_eq!(Range::chosen(Range::Month), Range::Month, "no request: the default");
+        let picker = range_picker(Lang::Zh, Range::Day);
+        assert_eq!(picker.matches("<a href=").count(), 4);
+        assert!(picker.contains(r#"data-range="24h" aria-current="true">近 24 小时</a>"#), "{picker}");
+        assert_eq!(Range::Week.window(10 * MS_PER_DAY, 0), (3 * MS_PER_DAY, 10 * MS_PER_DAY));
+        assert_eq!(Range::All.window(10 * MS_PER_DAY, 5), (5, 10 * MS_PER_DAY));
+        let lines = [Line { name: "x".into(), points: vec![(0, 1.0), (MS_PER_DAY, 2.0), (2 * MS_PER_DAY, 3.0)] }];
+        let fmt = |v: f64| format!("{v:.1}");
+        let svg = time_lines(Lang::En, "x", "x", "u", &lines, Scale::Fit, None, Formats::same(&fmt), Some((MS_PER_DAY, 3 * MS_PER_DAY)));
+        assert_eq!(svg.matches("<circle").count(), 2, "the point before the window is left out");
+        assert!(svg.contains("table=x-data") && svg.contains("Chart data (CSV)"), "{svg}");
+    }
+
+    #[test]
     fn charts_have_hover_values_legends_and_limits() {
         let lines = [Line { name: "使用率".into(), points: vec![(0, 10.0), (3_600_000, 55.5)] }];
-        let svg = time_lines(Lang::Zh, "u", "使用率", "%", &lines, Scale::Fixed(0.0, 100.0), None, Formats::same(&|v| format!("{v:.0}%")));
+        let svg =
+            time_lines(Lang::Zh, "u", "使用率", "%", &lines, Scale::Fixed(0.0, 100.0), None, Formats::same(&|v| format!("{v:.0}%")), None);
         assert!(svg.contains(">100%<") && svg.contains(">0%<") && svg.contains("<title>1970-01-01 09:00 · 使用率: 56%</title>"), "{svg}");
         assert!(svg.contains("北京时间") && svg.contains(r#"class="legend""#));
         let bars = [

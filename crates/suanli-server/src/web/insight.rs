@@ -1,6 +1,6 @@
 //! Page sections drawn from what the platform recorded: voucher spending over time by enterprise and provider, a tenant's bills, utilisation, the PUE distribution and recent alerts.
 
-use super::charts::{AMBER, Formats, GREEN, Key, Line, RED, Scale, legend, time_lines};
+use super::charts::{AMBER, Formats, GREEN, Key, Line, RED, Range, Scale, legend, range_picker, time_lines};
 use super::{Lang, esc, thead};
 use crate::AppState;
 use std::collections::{BTreeMap, HashMap};
@@ -32,9 +32,10 @@ pub async fn provider_names(s: &AppState, lang: Lang) -> HashMap<String, String>
         .collect()
 }
 
-/// The operator's and regulator's view of spending: cumulative voucher spending over time (a
-/// line per top provider and the total), and totals by enterprise and by provider.
-pub async fn spending(s: &AppState, lang: Lang) -> String {
+/// The operator's and regulator's view of spending over the page's time range: cumulative
+/// voucher spending (a line per top provider and the total), and totals by enterprise and by
+/// provider.
+pub async fn spending(s: &AppState, lang: Lang, range: Range) -> String {
     let now = s.ids.now_ms();
     let Ok(Some((first, _))) = s.store.bill_span().await else {
         return format!(
@@ -43,6 +44,8 @@ pub async fn spending(s: &AppState, lang: Lang) -> String {
             lang.t("尚无账单。", "No bills yet.")
         );
     };
+    let (from, _) = range.window(now, first);
+    let first = first.max(from);
     let span = (now - first).max(60_000);
     let step = step_for(span);
     let rows = s.store.voucher_spending(first, step).await.unwrap_or_default();
@@ -71,7 +74,12 @@ pub async fn spending(s: &AppState, lang: Lang) -> String {
     for (p, _) in top.iter().take(3) {
         series.push(Line { name: providers.get(*p).cloned().unwrap_or_else(|| (*p).clone()), points: cumulative(Some(p.as_str())) });
     }
-    let mut out = format!("<h2>{}</h2>", lang.t("算力券使用趋势（累计，元）", "Voucher spending over time (cumulative, yuan)"));
+    let mut out = format!(
+        "<h2>{} · {}</h2>{}",
+        lang.t("算力券使用趋势（累计，元）", "Voucher spending over time (cumulative, yuan)"),
+        range.label(lang),
+        range_picker(lang, range)
+    );
     out.push_str(&time_lines(
         lang,
         "spending",
@@ -84,6 +92,7 @@ pub async fn spending(s: &AppState, lang: Lang) -> String {
             tick: &|v| if v.fract().abs() < 1e-9 { super::labels::group(v) } else { format!("{v:.2}") },
             value: &|v| lang.fen(suanli_core::money::Fen((v * 100.0).round() as i64)),
         },
+        Some((from, now)),
     ));
     let mut tenants: Vec<(String, i64)> = Vec::with_capacity(by_tenant.len());
     for (t, fen) in by_tenant {
@@ -240,12 +249,15 @@ pub async fn recent_alerts(s: &AppState, lang: Lang, limit: usize) -> String {
     out
 }
 
-/// A centre's share of busy accelerators, hour by hour over the last 24 hours (Beijing time), from its jobs.
-pub async fn centre_utilisation(s: &AppState, lang: Lang, centre: &CentreId, capacity: u32) -> String {
+/// A centre's share of busy accelerators over the page's time range (Beijing time, in about 30
+/// steps), from its jobs; everything recorded starts at its first job (else its registration).
+pub async fn centre_utilisation(s: &AppState, lang: Lang, centre: &CentreId, capacity: u32, range: Range, since: i64) -> String {
     let now = s.ids.now_ms();
     let f = suanli_store::JobFilter { centre_id: Some(centre.clone()), limit: 1000, ..Default::default() };
     let jobs = s.store.jobs(&f).await.unwrap_or_default();
-    let span = MS_PER_DAY;
+    let earliest = jobs.iter().filter_map(|j| j.started_ms).min().unwrap_or(since);
+    let (from, _) = range.window(now, earliest);
+    let span = now - from;
     let step = step_for(span);
     let mut pts = Vec::new();
     let mut t = now - (span / step + 1) * step;
@@ -265,11 +277,18 @@ pub async fn centre_utilisation(s: &AppState, lang: Lang, centre: &CentreId, cap
     }
     let title = lang.t("加速卡使用率（%）", "Accelerators in use (%)");
     let line = super::charts::Line { name: lang.t("使用率", "In use").to_string(), points: pts };
-    format!(
-        "<h2>{}</h2>{}",
-        lang.t("使用率变化", "Utilisation over time"),
-        time_lines(lang, "utilisation", title, "%", &[line], Scale::Fixed(0.0, 100.0), None, Formats::same(&|v| format!("{v:.0}%")))
-    )
+    let chart = time_lines(
+        lang,
+        "utilisation",
+        title,
+        "%",
+        &[line],
+        Scale::Fixed(0.0, 100.0),
+        None,
+        Formats::same(&|v| format!("{v:.0}%")),
+        Some((from, now)),
+    );
+    format!("<h2>{} · {}</h2>{chart}", lang.t("使用率变化", "Utilisation over time"), range.label(lang))
 }
 
 /// A provider's money: what its centres earned and is not yet settled, and its statements.

@@ -28,6 +28,7 @@ mod insight;
 mod jobs;
 mod labels;
 mod manage;
+mod map;
 mod model_keys;
 mod models;
 mod operate;
@@ -38,6 +39,7 @@ mod registry;
 mod review;
 pub mod session;
 mod table;
+mod trends;
 mod vouchers;
 pub use centres::{centre_page, centres_page};
 use centres::{reach_text, render_centre};
@@ -316,7 +318,9 @@ th a.sort{color:inherit;text-decoration:none;display:block}th a.sort::after{cont
 th[aria-sort=ascending] a.sort::after{content:' \\25B2';color:#0b3d91}th[aria-sort=descending] a.sort::after{content:' \\25BC';color:#0b3d91}\
 tr.empty td{color:#475467;text-align:center}.pager{display:flex;gap:.8rem;align-items:center;margin:.4rem 0}.pager [aria-disabled]{color:#98a2b3}\
 .dt[aria-busy=true]{opacity:.6}.live{display:flex;flex-wrap:wrap;gap:.6rem;align-items:center;justify-content:flex-end;max-width:72rem;margin:.4rem auto 0;padding:0 1rem;color:#475467;font-size:.85rem}\
-.live.paused .live-when{text-decoration:line-through}.wall-link{font-weight:600}";
+.live.paused .live-when{text-decoration:line-through}.wall-link{font-weight:600}\
+.range{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center;margin:.8rem 0 .2rem}.range a{padding:.2rem .6rem;border:1px solid #d0d5dd;border-radius:4px;text-decoration:none;background:#fff}\
+.range a[aria-current]{background:#0b3d91;color:#fff;border-color:#0b3d91;font-weight:600}.chart-csv{margin:.2rem 0 .8rem;font-size:.9rem}";
 
 /// The wall display (大屏): dark, full width, big figures; charts on light cards so their colours read.
 const WALL_STYLE: &str = "body.wall{background:#0b1220;color:#e6edf3}.wall header{background:#0f1a33;justify-content:space-between}\
@@ -326,7 +330,7 @@ const WALL_STYLE: &str = "body.wall{background:#0b1220;color:#e6edf3}.wall heade
 .wall .tile{background:#111a2e;border-color:#1f2b47;padding:1.2rem}.wall .tile .v{font-size:clamp(2rem,2.6vw,3rem)}\
 .wall .tile .t{color:#9fb0cc;font-size:1.05rem}.wall table{background:#111a2e;color:#e6edf3}.wall th,.wall td{border-color:#1f2b47}\
 .wall a{color:#8ab4ff}.wall .ok{color:#4ade80}.wall .warn{color:#fbbf24}.wall .error{color:#f87171}\
-.wall .chart{background:#f8fafc;border-radius:8px;padding:.5rem;max-width:64rem}.wall .dt-tools,.wall .pager{display:none}\
+.wall .chart{background:#f8fafc;border-radius:8px;padding:.5rem;max-width:64rem}.wall .dt-tools,.wall .pager,.wall .chart-csv{display:none}\
 .wall .live{max-width:none;color:#9fb0cc;padding:0 2rem}.wall .live button{background:#1f2b47;color:#e6edf3;border:1px solid #3b4a6b;padding:.3rem .8rem;border-radius:4px}\
 @media (max-width:600px){.wall main{padding:.6rem}.wall .live{padding:0 .6rem}}";
 

@@ -1,4 +1,4 @@
-//! The overview page (and the wall display's body): the policy's targets against what the platform measures, compute by region and vendor, accelerators in use, vouchers, jobs, PUE and alerts; and the target and PUE-limit tiles the energy page shares.
+//! The overview page (and the wall display's body): the policy's targets against what the platform measures (now, and month by month in `trends.rs`), the map (`map.rs`), compute by region and vendor, accelerators in use, vouchers, jobs, PUE and alerts; and the target and PUE-limit tiles the energy page shares.
 
 use super::*;
 
@@ -138,12 +138,14 @@ pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
     body.push_str(&pue_limit_tile(lang, &over, summary.targets.new_dc_pue_limit));
     body.push_str("</section>");
     body.push_str(&over_limit_list(lang, &over));
+    body.push_str(&super::trends::section(&s, lang).await);
     let _ = write!(body, "<h2>{}</h2>", lang.t("按区域的可开放算力 (PFLOPS)", "Open compute by region (PFLOPS)"));
     body.push_str(&bars("region", lang.t("按区域的可开放算力", "Open compute by region"), &summary.by_scope, |k| {
         labels::scope(lang, k)
     }));
     let _ = write!(body, "<h2>{}</h2>", lang.t("按厂商的可开放算力 (PFLOPS)", "Open compute by vendor (PFLOPS)"));
     body.push_str(&bars("vendor", lang.t("按厂商的可开放算力", "Open compute by vendor"), &summary.by_vendor, |k| k.to_string()));
+    body.push_str(&super::map::section(&s, lang, &summary.by_region).await);
     let _ = write!(
         body,
         "<h2>{}</h2>{}",

@@ -29,6 +29,9 @@ use std::fmt::Write;
 /// Rows on one page of a table.
 pub const PAGE_ROWS: usize = 25;
 
+/// The most distinct values a column may have to get a filter of its own.
+const MAX_CHOICES: usize = 8;
+
 /// What the table code needs of the request being rendered.
 struct Request {
     query: Vec<(String, String)>,
@@ -125,6 +128,8 @@ pub fn enhance(lang: Lang, body: &str) -> String {
 struct View {
     sort: Option<(usize, bool)>,
     filter: String,
+    /// Per-column filters (`{id}.c{col}`): the column's cell must read exactly this.
+    cols: Vec<(usize, String)>,
     page: usize,
 }
 
@@ -133,7 +138,13 @@ impl View {
         let get = |k: &str| value(query, &format!("{id}.{k}"));
         let sort = get("sort").and_then(|c| c.parse::<usize>().ok()).map(|c| (c, get("dir").as_deref() != Some("desc")));
         let page = get("page").and_then(|p| p.parse::<usize>().ok()).unwrap_or(1).max(1);
-        View { sort, filter: get("q").unwrap_or_default().trim().to_string(), page }
+        let prefix = format!("{id}.c");
+        let cols = query
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix(&prefix)?.parse::<usize>().ok()?, v.trim().to_string())))
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        View { sort, filter: get("q").unwrap_or_default().trim().to_string(), cols, page }
     }
 }
 
@@ -236,13 +247,30 @@ impl Table {
         }
     }
 
-    /// The rows shown for a view (before paging): filtered by the text shown, then sorted.
+    /// The values a column may be filtered by (its labels, as shown): a text column of a few
+    /// distinct short values that repeat (a state, a region, a kind), in order; none otherwise.
+    fn choices(&self, col: usize) -> Option<Vec<&str>> {
+        if self.heads.get(col).is_none_or(|h| h.action) || self.kind(col) != Kind::Text {
+            return None;
+        }
+        let mut seen: Vec<&str> =
+            self.rows.iter().filter_map(|r| r.cells.get(col)).map(|c| c.text.as_str()).filter(|t| !missing(t)).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        let fits = (2..=MAX_CHOICES).contains(&seen.len()) && seen.len() < self.rows.len() && seen.iter().all(|t| t.chars().count() <= 24);
+        fits.then_some(seen)
+    }
+
+    /// The rows shown for a view (before paging): filtered by the text shown and by the columns'
+    /// filters, then sorted.
     fn visible(&self, view: &View) -> Vec<&Row> {
         let needle = view.filter.to_lowercase();
+        let cell = |r: &Row, c: usize| r.cells.get(c).map_or("", |x| x.text.as_str()).to_string();
         let mut rows: Vec<&Row> = self
             .rows
             .iter()
             .filter(|r| needle.is_empty() || r.cells.iter().filter(|c| !c.action).any(|c| c.text.to_lowercase().contains(&needle)))
+            .filter(|r| view.cols.iter().all(|(c, v)| cell(r, *c) == *v))
             .collect();
         if let Some((col, asc)) = view.sort.filter(|(c, _)| self.heads.get(*c).is_some_and(|h| !h.action)) {
             let kind = self.kind(col);
@@ -274,7 +302,10 @@ impl Table {
         let page = view.page.min(pages);
         let key = |k: &str| format!("{id}.{k}");
         let mut out = format!(r##"<div class="dt" id="dt-{id}"><form method="get" class="dt-tools" action="#dt-{id}">"##, id = esc(id));
-        for (k, v) in query.iter().filter(|(k, _)| ![key("q"), key("page"), "format".into(), "table".into()].contains(k)) {
+        let col_key = key("c");
+        for (k, v) in
+            query.iter().filter(|(k, _)| ![key("q"), key("page"), "format".into(), "table".into()].contains(k) && !k.starts_with(&col_key))
+        {
             let _ = write!(out, r#"<input type="hidden" name="{}" value="{}">"#, esc(k), esc(v));
         }
         let csv = link(query, &[(key("page"), None), ("format".into(), Some("csv".into())), ("table".into(), Some(id.into()))], "");
@@ -291,6 +322,10 @@ impl Table {
             xhint = labels::ui(lang, Ui::ExportHint),
             x = labels::ui(lang, Ui::Export),
         );
+        let selects = self.column_filters(lang, id, view);
+        if !selects.is_empty() {
+            out = out.replacen(r#"<button type="submit">"#, &format!(r#"{selects}<button type="submit">"#), 1);
+        }
         let _ = write!(out, r#"<div class='scroll'><table{} data-rows="{total}"><thead><tr>"#, self.with_id(id));
         for (c, h) in self.heads.iter().enumerate() {
             if h.action || self.rows.is_empty() {
@@ -342,6 +377,28 @@ impl Table {
         out
     }
 
+    /// A choice per column with few values (`choices`), its label the column's header.
+    fn column_filters(&self, lang: Lang, id: &str, view: &View) -> String {
+        let mut out = String::new();
+        for (c, h) in self.heads.iter().enumerate() {
+            let Some(values) = self.choices(c) else { continue };
+            let chosen = view.cols.iter().find(|(x, _)| *x == c).map(|(_, v)| v.as_str());
+            let _ = write!(
+                out,
+                r#"<label for="{id}-c{c}">{}</label><select id="{id}-c{c}" name="{id}.c{c}" class="dt-col"><option value="">{}</option>"#,
+                esc(&h.text),
+                labels::ui(lang, Ui::AllValues),
+                id = esc(id),
+            );
+            for v in values {
+                let mark = if chosen == Some(v) { " selected" } else { "" };
+                let _ = write!(out, r#"<option value="{v}"{mark}>{v}</option>"#, v = esc(v));
+            }
+            out.push_str("</select>");
+        }
+        out
+    }
+
     /// The table's attributes, with its (possibly assigned) id.
     fn with_id(&self, id: &str) -> String {
         if self.id.is_some() { self.attrs.clone() } else { format!(r#" id="{}"{}"#, esc(id), self.attrs) }
@@ -381,6 +438,13 @@ fn pager(lang: Lang, id: &str, page: usize, pages: usize, query: &[(String, Stri
         labels::ui(lang, Ui::Pages),
         labels::page_of(lang, page, pages)
     )
+}
+
+/// A link to the page being rendered, its query with some parameters set (`Some`) or removed
+/// (`None`); a CSV request's own parameters never carry over.
+pub fn relink(set: &[(String, Option<String>)]) -> String {
+    let query = REQUEST.try_with(|r| r.query.clone()).unwrap_or_default();
+    link(&query, set, "")
 }
 
 /// The current query with some parameters set (`Some`) or removed (`None`), as a relative link
@@ -617,6 +681,29 @@ mod tests {
             html.contains("<tr><td>1</td></tr><tr><td>2</td></tr></tbody><tfoot><tr><th scope=\"row\">3</th></tr></tfoot></table>"),
             "{html}"
         );
+    }
+
+    #[test]
+    fn a_column_of_few_repeated_labels_gets_a_filter_that_narrows_rows_and_csv() {
+        let rows: String = ["运行中", "已完成", "运行中", "失败", "已完成"]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("<tr><td>作业{i}</td><td>{s}</td></tr>"))
+            .collect();
+        let body = format!(
+            "<div class='scroll'><table id=\"j\"><thead><tr><th scope=\"col\">名称</th><th scope=\"col\">状态</th></tr></thead><tbody>{rows}</tbody></table></div>"
+        );
+        let run = |q: &str, csv: Option<&str>| {
+            let query: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap();
+            let req = Request { query, csv: csv.map(str::to_string), out: RefCell::new(None) };
+            REQUEST.sync_scope(req, || (enhance(Lang::Zh, &body), REQUEST.with(|r| r.out.take())))
+        };
+        let (html, _) = run("", None);
+        assert!(html.contains(r#"<label for="j-c1">状态</label><select id="j-c1" name="j.c1" class="dt-col">"#), "{html}");
+        assert!(!html.contains("name=\"j.c0\""), "unique names get no choice");
+        let (html, csv) = run("j.c1=运行中&format=csv&table=j", Some("j"));
+        assert!(html.contains(r#"data-rows="2""#) && html.contains(r#"<option value="运行中" selected>"#), "{html}");
+        assert_eq!(csv.unwrap().lines().count(), 3, "the CSV follows the column's filter");
     }
 
     #[test]

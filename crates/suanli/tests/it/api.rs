@@ -583,7 +583,7 @@ async fn web_overview_needs_sign_in_and_speaks_both_languages() {
     // Regions by their names (西湖区), their ids only in a title.
     assert!(page.contains(r#"<span title="hz-"#) && page.contains("区</span>") && !page.contains("<td>hz-"), "{page}");
     let page = web.page(&format!("/centres/{first}")).await;
-    assert!(page.contains("资源池") && page.contains("近 30 天每日 PUE") && page.contains("<svg"), "{page}");
+    assert!(page.contains("资源池") && page.contains("每日 PUE · 近 30 天") && page.contains("<svg"), "{page}");
     assert_eq!(web.get("/centres/ctr_00000000000000000000ff").await.status(), StatusCode::NOT_FOUND);
 }
 

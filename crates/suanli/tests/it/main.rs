@@ -26,6 +26,7 @@ mod slurm;
 mod store;
 mod tidy;
 mod timeslice;
+mod web_charts;
 mod web_money;
 mod web_registry;
 mod workload;

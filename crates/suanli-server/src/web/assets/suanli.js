@@ -4,7 +4,7 @@
 // form (web/table.rs answers them), and live pages are simply reloaded by hand. With it:
 // - a table's links and filter fetch the same address and swap only that table's box
 //   (`.dt`), keeping the focus, and the address bar follows (so a reload shows the same view);
-// - the filter applies as you type;
+// - the filter applies as you type, and a column's filter (a choice of its labels) as it changes;
 // - a page whose <main> has `data-refresh="N"` (the overview, the wall display, a running job's page)
 //   fetches itself every N seconds and swaps <main>'s content, with a pause button and the time
 //   of the last update. It skips a round while the tab is hidden or someone is typing in <main>,
@@ -95,6 +95,12 @@
     if (!input.matches || !input.matches('form.dt-tools input[type=search]')) return;
     clearTimeout(typing);
     typing = setTimeout(() => swapTable(input.closest('.dt'), formUrl(input.form), 'search'), 300);
+  });
+
+  document.addEventListener('change', (ev) => {
+    const select = ev.target;
+    if (!select.matches || !select.matches('form.dt-tools select.dt-col')) return;
+    swapTable(select.closest('.dt'), formUrl(select.form), `select[name="${select.name}"]`);
   });
 
   // ----- live pages -----

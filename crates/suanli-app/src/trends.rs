@@ -1,0 +1,205 @@
+//! The policy's targets month by month (Beijing calendar months), each defined once for the overview's trends chart and `GET /api/v1/city/trends`: open compute and its high-performance share at each month's end, the worst monthly PUE of the new data centres against the limit, and voucher spending in the year against the budget.
+
+use crate::Energy;
+use serde::Serialize;
+use std::collections::HashMap;
+use suanli_core::catalogue::Catalogue;
+use suanli_core::city::{Policy, city_totals};
+use suanli_core::region::Regions;
+use suanli_core::time::{MS_PER_DAY, UnixMs, civil_from_days, days_from_civil};
+use suanli_energy::EnergyBook;
+use suanli_store::{Store, StoreError};
+
+/// Beijing time's offset from UTC: months are the city's calendar months.
+const OFFSET_MS: i64 = 8 * 3_600_000;
+
+/// How many months the trends cover, the current one included.
+pub const MONTHS: usize = 12;
+
+/// One calendar month in Beijing time, cut at `now` for the current one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Month {
+    /// `2026-11`.
+    pub month: String,
+    pub from_ms: UnixMs,
+    /// The next month's start, or now for the current month.
+    pub to_ms: UnixMs,
+}
+
+/// The last `n` calendar months up to `now_ms` (Beijing time), oldest first.
+pub fn months(now_ms: UnixMs, n: usize) -> Vec<Month> {
+    let (y, m, _) = civil_from_days((now_ms + OFFSET_MS).div_euclid(MS_PER_DAY));
+    let start = |y: i64, m: i64| days_from_civil(y, m, 1) * MS_PER_DAY - OFFSET_MS;
+    let mut out: Vec<Month> = (0..n as i64)
+        .map(|back| {
+            let k = y * 12 + (m - 1) - back;
+            let (yy, mm) = (k.div_euclid(12), k.rem_euclid(12) + 1);
+            let next = k + 1;
+            let to = start(next.div_euclid(12), next.rem_euclid(12) + 1).min(now_ms);
+            Month { month: format!("{yy}-{mm:02}"), from_ms: start(yy, mm), to_ms: to }
+        })
+        .collect();
+    out.reverse();
+    out
+}
+
+/// How a value meets its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// At least the target (open compute, high-performance share).
+    AtLeast,
+    /// Below the target (the new data centres' PUE).
+    Below,
+    /// At most the target (voucher spending against the budget).
+    AtMost,
+}
+
+impl Rule {
+    /// Whether `value` meets `target`.
+    pub fn met(self, value: f64, target: f64) -> bool {
+        match self {
+            Rule::AtLeast => value >= target,
+            Rule::Below => value < target,
+            Rule::AtMost => value <= target,
+        }
+    }
+}
+
+/// One target's value at each month.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trend {
+    /// `open_compute`, `high_performance_share`, `new_dc_pue` or `voucher_spending`.
+    pub key: &'static str,
+    /// `PFLOPS`, `share` (0..1), `PUE` or `yuan`.
+    pub unit: &'static str,
+    pub target: f64,
+    pub rule: Rule,
+    /// One per month of [`Trends::months`]; none where nothing was measured.
+    pub values: Vec<Option<f64>>,
+    /// Whether the latest month with a value meets the target (none without any value).
+    pub met: Option<bool>,
+}
+
+impl Trend {
+    fn new(key: &'static str, unit: &'static str, target: f64, rule: Rule, values: Vec<Option<f64>>) -> Trend {
+        let met = values.iter().rev().find_map(|v| *v).map(|v| rule.met(v, target));
+        Trend { key, unit, target, rule, values, met }
+    }
+}
+
+/// The targets month by month.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trends {
+    pub months: Vec<Month>,
+    pub trends: Vec<Trend>,
+}
+
+/// Open compute (PFLOPS FP16) and its high-performance share at each month's end: the pools
+/// registered by then, at centres that are partners now (the registry keeps no history of a
+/// centre's partner status), by the same `city_totals` as the overview's tiles.
+pub async fn compute_trends(
+    store: &Store,
+    catalogue: &Catalogue,
+    regions: &Regions,
+    policy: &Policy,
+    months: &[Month],
+) -> Result<[Trend; 2], StoreError> {
+    let centres = store.centres(None).await?;
+    let pools = store.pools().await?;
+    let idle = HashMap::new();
+    let (mut open, mut share) = (Vec::new(), Vec::new());
+    for m in months {
+        let by_then: Vec<_> = pools.iter().filter(|p| p.created_ms < m.to_ms).cloned().collect();
+        let t = city_totals(&centres, &by_then, &idle, catalogue, regions, policy);
+        open.push(Some(round(t.open_compute_pflops_fp16, 3)));
+        share.push((t.open_compute_pflops_fp16 > 0.0).then(|| round(t.high_performance_share, 4)));
+    }
+    Ok([
+        Trend::new("open_compute", "PFLOPS", policy.open_compute_target_pflops, Rule::AtLeast, open),
+        Trend::new("high_performance_share", "share", policy.high_performance_share_target, Rule::AtLeast, share),
+    ])
+}
+
+/// The worst monthly PUE among the new data centres the rule covers
+/// ([`EnergyBook::new_dc_pue_in`]): the month meets the limit when every one is below it.
+pub fn pue_trend(book: &EnergyBook, months: &[Month], limit: f64) -> Trend {
+    let values =
+        months.iter().map(|m| book.new_dc_pue_in(m.from_ms, m.to_ms).into_iter().map(|(_, pue, _)| pue).reduce(f64::max)).collect();
+    Trend::new("new_dc_pue", "PUE", limit, Rule::Below, values)
+}
+
+/// Vouchers spent (yuan) from the start of each month's calendar year to the month's end,
+/// against the yearly budget.
+pub async fn voucher_trend(store: &Store, policy: &Policy, months: &[Month]) -> Result<Trend, StoreError> {
+    let Some(first) = months.first() else {
+        return Ok(Trend::new("voucher_spending", "yuan", policy.voucher_budget.0 as f64 / 100.0, Rule::AtMost, Vec::new()));
+    };
+    let year_start = |ms: UnixMs| {
+        let (y, _, _) = civil_from_days((ms + OFFSET_MS).div_euclid(MS_PER_DAY));
+        days_from_civil(y, 1, 1) * MS_PER_DAY - OFFSET_MS
+    };
+    let from = year_start(first.from_ms);
+    let mut by_day: Vec<(UnixMs, i64)> =
+        store.voucher_spending(from, MS_PER_DAY).await?.into_iter().map(|(at, _, _, fen)| (at, fen)).collect();
+    by_day.sort_unstable();
+    let values = months
+        .iter()
+        .map(|m| {
+            let since = year_start(m.from_ms);
+            let fen: i64 = by_day.iter().filter(|(at, _)| *at >= since && *at < m.to_ms).map(|(_, f)| f).sum();
+            Some(fen as f64 / 100.0)
+        })
+        .collect();
+    Ok(Trend::new("voucher_spending", "yuan", policy.voucher_budget.0 as f64 / 100.0, Rule::AtMost, values))
+}
+
+/// The policy's targets over the last [`MONTHS`] months up to `now_ms`.
+pub async fn city_trends(
+    store: &Store,
+    catalogue: &Catalogue,
+    regions: &Regions,
+    policy: &Policy,
+    energy: &Energy,
+    now_ms: UnixMs,
+) -> Result<Trends, StoreError> {
+    let months = months(now_ms, MONTHS);
+    let [open, share] = compute_trends(store, catalogue, regions, policy, &months).await?;
+    let vouchers = voucher_trend(store, policy, &months).await?;
+    energy.sync_centres().await?;
+    let pue = pue_trend(&*energy.read().await, &months, policy.new_dc_pue_limit);
+    Ok(Trends { months, trends: vec![open, share, pue, vouchers] })
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_are_beijing_calendar_months_ending_now() {
+        // 2026-12-01 03:00 Beijing is 2026-11-30 19:00 UTC: December in Beijing.
+        let now = suanli_core::time::parse_date("2026-11-30").unwrap() + 19 * 3_600_000;
+        let m = months(now, 3);
+        assert_eq!(m.iter().map(|m| m.month.as_str()).collect::<Vec<_>>(), ["2026-10", "2026-11", "2026-12"]);
+        assert_eq!(m[2].to_ms, now);
+        assert_eq!(m[1].to_ms, m[2].from_ms);
+        assert_eq!(m[2].from_ms, now - 3 * 3_600_000);
+        let jan = months(suanli_core::time::parse_date("2027-01-15").unwrap(), 2);
+        assert_eq!(jan[0].month, "2026-12");
+    }
+
+    #[test]
+    fn a_trend_is_met_by_its_latest_value() {
+        let t = Trend::new("new_dc_pue", "PUE", 1.25, Rule::Below, vec![Some(1.31), Some(1.22), None]);
+        assert_eq!(t.met, Some(true));
+        let t = Trend::new("open_compute", "PFLOPS", 5000.0, Rule::AtLeast, vec![Some(6000.0), Some(4000.0)]);
+        assert_eq!(t.met, Some(false));
+        assert_eq!(Trend::new("x", "PUE", 1.25, Rule::Below, vec![None]).met, None);
+        assert!(Rule::AtMost.met(50.0, 50.0) && !Rule::Below.met(1.25, 1.25));
+    }
+}

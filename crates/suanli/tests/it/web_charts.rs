@@ -1,0 +1,171 @@
+//! Dashboards that behave like dashboards: the time-range picker drives a page's charts over time (their axis, points and CSV) through links that work without script, the policy's targets month by month are one figure for the overview and `GET /api/v1/city/trends`, the overview's map shows each region's figures and links to its centres, and a column of few labels filters by them.
+
+use crate::harness::{TestServer, Web};
+
+/// The rows of a CSV answer (after its byte-order mark and header).
+async fn csv_rows(web: &Web, path: &str) -> Vec<String> {
+    let r = web.get(path).await;
+    assert_eq!(r.status(), 200, "{path}");
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"), "{path}");
+    let bytes = r.bytes().await.unwrap();
+    assert_eq!(&bytes[..3], b"\xef\xbb\xbf", "{path}: a byte-order mark");
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    text.lines().skip(1).filter(|l| !l.trim().is_empty()).map(String::from).collect()
+}
+
+#[tokio::test]
+async fn the_time_range_picker_sets_the_charts_window_axis_and_csv() {
+    let s = TestServer::start_with_energy_year().await;
+    let (_, centres) = s.as_role("operator").get("/api/v1/centres").await;
+    let id = centres["items"][0]["id"].as_str().unwrap().to_string();
+    let web = Web::sign_in(&s.url, &s.tokens["operator"]).await.unwrap();
+
+    // Without a choice: the last 30 days, marked; every range is a link that keeps the language.
+    let page = web.page(&format!("/centres/{id}?lang=en")).await;
+    assert!(page.contains(r#"data-range="30d" aria-current="true""#), "30 days by default");
+    for r in ["24h", "7d", "30d", "all"] {
+        assert!(page.contains(&format!("?lang=en&amp;range={r}#range")), "the {r} link keeps the language");
+    }
+    assert!(page.contains("Daily PUE · Last 30 days"), "the heading names the range");
+
+    // Each range: marked, its heading, and the PUE chart's points as CSV at its step.
+    for (range, words, rows) in [
+        ("24h", "每小时 PUE · 近 24 小时", 18..=25),
+        ("7d", "每日 PUE · 近 7 天", 6..=8),
+        ("30d", "每日 PUE · 近 30 天", 28..=31),
+        ("all", "每月 PUE · 全部", 11..=14),
+    ] {
+        let page = web.page(&format!("/centres/{id}?range={range}")).await;
+        assert!(page.contains(&format!(r#"data-range="{range}" aria-current="true""#)), "{range} marked");
+        assert_eq!(page.matches("aria-current=\"true\"").count(), 1, "{range}: one range marked");
+        assert!(page.contains(words), "{range}: {words}");
+        assert!(page.contains(&format!("range={range}&amp;format=csv&amp;table=daily-pue-data")), "{range}: the CSV link covers the range");
+        let csv = csv_rows(&web, &format!("/centres/{id}?range={range}&format=csv&table=daily-pue-data")).await;
+        assert!(rows.contains(&csv.len()), "{range}: {} points: {csv:?}", csv.len());
+        let util = csv_rows(&web, &format!("/centres/{id}?range={range}&format=csv&table=utilisation-data")).await;
+        assert!((5..=35).contains(&util.len()), "{range}: {} utilisation points", util.len());
+    }
+    // The axis follows: hours over a day, dates over a month.
+    let day = web.page(&format!("/centres/{id}?range=24h")).await;
+    let month = web.page(&format!("/centres/{id}?range=30d")).await;
+    let hour_ticks = |p: &str| p.matches(":00</text>").count();
+    assert!(hour_ticks(&day) >= 3, "hourly ticks over 24 h");
+    assert_eq!(hour_ticks(&month), 0, "date ticks over 30 days");
+
+    // An unknown range is the default.
+    let page = web.page(&format!("/centres/{id}?range=bogus")).await;
+    assert!(page.contains(r#"data-range="30d" aria-current="true""#));
+}
+
+#[tokio::test]
+async fn the_targets_month_by_month_are_one_figure_for_the_api_and_the_overview() {
+    let s = TestServer::start_with_energy_year().await;
+    let api = s.as_role("regulator");
+    let (status, t) = api.get("/api/v1/city/trends").await;
+    assert_eq!(status, 200, "{t}");
+    let months = t["months"].as_array().unwrap();
+    assert_eq!(months.len(), 12, "{t}");
+    let keys: Vec<&str> = t["trends"].as_array().unwrap().iter().map(|x| x["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["open_compute", "high_performance_share", "new_dc_pue", "voucher_spending"]);
+    let (_, summary) = api.get("/api/v1/city/summary").await;
+    let trend = |k: &str| t["trends"].as_array().unwrap().iter().find(|x| x["key"] == k).unwrap().clone();
+    for x in t["trends"].as_array().unwrap() {
+        assert_eq!(x["values"].as_array().unwrap().len(), 12, "{x}");
+    }
+    // This month's open compute is the overview's tile; met as the tile says.
+    let open = trend("open_compute");
+    let now = open["values"][11].as_f64().unwrap();
+    assert!((now - summary["open_compute_pflops_fp16"].as_f64().unwrap()).abs() < 1e-6, "{open} vs {summary}");
+    assert_eq!(open["met"].as_bool().unwrap(), now >= 5000.0);
+    assert_eq!(open["target"].as_f64().unwrap(), 5000.0);
+    assert_eq!(trend("voucher_spending")["target"].as_f64().unwrap(), 50_000_000.0);
+    // The new data centres' PUE has a year of months, judged below the limit.
+    let pue = trend("new_dc_pue");
+    let values: Vec<f64> = pue["values"].as_array().unwrap().iter().filter_map(|v| v.as_f64()).collect();
+    assert!(values.len() >= 11, "a year of telemetry: {pue}");
+    assert_eq!(pue["rule"], "below");
+    assert_eq!(pue["met"].as_bool().unwrap(), *values.last().unwrap() < 1.25);
+
+    // The overview states each in words, with the same verdict.
+    let web = Web::sign_in(&s.url, &s.tokens["regulator"]).await.unwrap();
+    for (path, met_word, not_met_word) in [("/", "达标", "未达标"), ("/?lang=en", "met", "not met")] {
+        let page = web.page(path).await;
+        assert!(page.contains(r#"id="trends""#), "{path}");
+        for k in &keys {
+            let met = trend(k)["met"].as_bool();
+            let at = page.find(&format!(r#"data-trend="{k}""#)).unwrap_or_else(|| panic!("{path}: {k} stated"));
+            let state = &page[at..at + page[at..].find("</p>").unwrap()];
+            match met {
+                Some(true) => {
+                    assert!(state.contains(&format!(">{met_word}<")) && state.contains(r#"data-met="true""#), "{path} {k}: {state}")
+                }
+                Some(false) => assert!(state.contains(&format!(">{not_met_word}<")), "{path} {k}: {state}"),
+                None => {}
+            }
+        }
+        assert!(page.contains("t-trend-new-dc-pue"), "{path}: the PUE trend is drawn");
+    }
+    let (_, doc) = api.get("/api/v1/openapi.json").await;
+    assert!(doc["paths"]["/api/v1/city/trends"]["get"].is_object() && doc["components"]["schemas"]["CityTrends"].is_object());
+}
+
+#[tokio::test]
+async fn the_map_has_a_labelled_square_per_region_linked_to_its_centres_with_the_summarys_figures() {
+    let s = TestServer::start_with_energy_year().await;
+    let (_, summary) = s.as_role("regulator").get("/api/v1/city/summary").await;
+    let web = Web::sign_in(&s.url, &s.tokens["regulator"]).await.unwrap();
+    let zh = web.page("/").await;
+    assert!(zh.contains(r#"id="map""#) && zh.contains(r#"data-map="use" aria-current="true""#), "coloured by use by default");
+    // Every region of the summary's table with open compute has a linked square showing its share in use.
+    for (region, slice) in summary["by_region"].as_object().unwrap() {
+        let link = format!(r#"<a href="/centres?region={region}" data-region="{region}">"#);
+        let at = zh.find(&link).unwrap_or_else(|| panic!("{region} has a linked square"));
+        let tile = &zh[at..at + zh[at..].find("</a>").unwrap()];
+        let (busy, total) = (slice["accelerators_in_use"].as_f64().unwrap(), slice["accelerators"].as_f64().unwrap());
+        if total > 0.0 {
+            assert!(tile.contains(&format!(">{:.0}%</text>", busy / total * 100.0)), "{region}: {tile}");
+        }
+    }
+    assert!(zh.contains(">滨江区</text>") && zh.contains(">上海市</text>"), "Chinese names");
+    let en = web.page("/?lang=en&map=pue").await;
+    assert!(en.contains(">Binjiang</text>") && en.contains(">Shanghai</text>"), "English names");
+    assert!(en.contains(r#"data-map="pue" aria-current="true""#) && en.contains("1.50 and above"), "coloured by PUE with its legend");
+    // A square's link lists that region's centres.
+    let centres = web.page("/centres?region=hz-binjiang").await;
+    assert!(centres.contains("滨江区") && !centres.contains("西湖区</td>"), "the district's centres only");
+}
+
+#[tokio::test]
+async fn a_column_of_few_labels_filters_the_rows_by_them_and_the_csv_follows() {
+    let s = TestServer::start().await;
+    let web = Web::sign_in(&s.url, &s.tokens["operator"]).await.unwrap();
+    let page = web.page("/centres").await;
+    let rows = |p: &str| p.split(r#"data-rows=""#).nth(1).and_then(|x| x.split('"').next()).unwrap().parse::<usize>().unwrap();
+    let all = rows(&page);
+    // The kind column (3rd) has a filter of its labels, "All" first; names (unique) have none.
+    let at = page.find(r#"name="t1.c2""#).expect("a filter on the kind column");
+    assert!(!page.contains(r#"name="t1.c0""#), "no filter on the names");
+    assert!(page.contains(r#"<label for="t1-c2">类型</label>"#));
+    let options = &page[at..at + page[at..].find("</select>").unwrap()];
+    assert!(options.contains(r#"<option value="">全部</option>"#));
+    let label = options.split(r#"<option value=""#).nth(2).and_then(|x| x.split('"').next()).unwrap().to_string();
+    let q = format!("/centres?t1.c2={}", url_encode(&label));
+    let narrowed = web.page(&q).await;
+    let n = rows(&narrowed);
+    assert!(n > 0 && n < all, "{label}: {n} of {all}");
+    assert!(narrowed.contains(&format!(r#"<option value="{label}" selected>"#)), "the choice is kept");
+    let csv = web.get(&format!("{q}&format=csv&table=t1")).await.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().skip(1).filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), n, "the CSV follows the column's filter");
+    assert!(lines.iter().all(|l| l.contains(&label)), "{lines:?}");
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(
+            |b| {
+                if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.' { (b as char).to_string() } else { format!("%{b:02X}") }
+            },
+        )
+        .collect()
+}
