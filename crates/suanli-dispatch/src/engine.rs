@@ -24,6 +24,7 @@ mod report;
 mod timeslice;
 
 pub use active::SnapshotRead;
+pub use place::QueueHead;
 pub use timeslice::Timeslicing;
 
 /// Jobs a round writes in one transaction (many rows a statement): few commits (one fsync each
@@ -81,6 +82,9 @@ pub struct RoundReport {
     pub yielded: u32,
     /// Jobs the decision placed that the round's write budget left pending for the next round.
     pub deferred: u32,
+    /// Waiting jobs behind the head of the queue the round decided over (see [`QueueHead`]):
+    /// not looked at this round, their reasons left as they were.
+    pub behind: u32,
 }
 
 /// How long each phase of one round took: reading the snapshot, the scheduling decision,
@@ -138,6 +142,12 @@ pub struct Engine {
     active: tokio::sync::Mutex<active::ActiveJobs>,
     /// Set to have the next round read every job again.
     reread: std::sync::atomic::AtomicBool,
+    /// How many waiting jobs a round decides over when the queue is long.
+    queue_head: std::sync::Mutex<QueueHead>,
+    /// The last running job the last round asked its backend about (they are asked in turn).
+    status_cursor: std::sync::Mutex<Option<JobId>>,
+    /// How many running jobs a round asks their backends about, at most.
+    running_per_round: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for Engine {
@@ -177,7 +187,25 @@ impl Engine {
             segments: std::sync::RwLock::default(),
             active: tokio::sync::Mutex::default(),
             reread: std::sync::atomic::AtomicBool::new(true),
+            queue_head: std::sync::Mutex::default(),
+            status_cursor: std::sync::Mutex::default(),
+            running_per_round: std::sync::atomic::AtomicUsize::new(report::RUNNING_PER_ROUND),
         }
+    }
+
+    /// How many waiting jobs a round decides over when more wait than it could place.
+    pub fn set_queue_head(&self, head: QueueHead) {
+        *self.queue_head.lock().unwrap_or_else(|e| e.into_inner()) = head;
+    }
+
+    /// How many running jobs a round hands over and asks about, at most (the rest in later
+    /// rounds, in turn); `usize::MAX`: every one, every round.
+    pub fn set_running_per_round(&self, jobs: usize) {
+        self.running_per_round.store(jobs.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn queue_head(&self) -> QueueHead {
+        *self.queue_head.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// How many jobs one tenant may have waiting for funds before new ones are refused.
@@ -609,6 +637,7 @@ impl Engine {
             in_flight = in_flight.len(),
             placed = report.placed,
             deferred = report.deferred,
+            behind = report.behind,
             started = report.started,
             billed = report.billed,
             read_ms = read.as_millis() as u64,

@@ -12,12 +12,14 @@
 //! rules and differ only in order and choice, so the simulator compares like with like.
 
 mod board;
+mod head;
 
 use crate::costing::{Env, Estimate, Figures, Link, NetworkTable, SchedConfig, figures, goal_weights, grid_factor, named};
 use crate::misfit;
 use crate::speed::SpeedModel;
 pub(crate) use board::Board;
 use board::*;
+pub use head::queue_head;
 use serde::Serialize;
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
@@ -211,16 +213,26 @@ impl Ord for HeapItem {
 }
 
 /// The order the suanli policy considers jobs in: priority, then weighted fair share (updated as
-/// jobs are taken), then age.
-fn fair_order<'j>(pending: &'j [Job], snap: &Snapshot<'_>, count_only: bool) -> Vec<(&'j Job, f64)> {
+/// jobs are taken), then age; up to the `limit`th job that `counts`.
+fn fair_order<'j>(
+    pending: &'j [Job],
+    snap: &Snapshot<'_>,
+    count_only: bool,
+    limit: usize,
+    counts: &dyn Fn(&Job) -> bool,
+) -> Vec<(&'j Job, f64)> {
     let reference_tflops = snap.catalogue.get(&snap.speeds.reference).map_or(312.0, |a| a.fp16_tflops);
     let mut by_priority: BTreeMap<std::cmp::Reverse<u8>, Vec<&Job>> = BTreeMap::new();
     for j in pending {
         by_priority.entry(std::cmp::Reverse(j.spec.priority)).or_default().push(j);
     }
-    let mut out = Vec::with_capacity(pending.len());
+    let mut out = Vec::with_capacity(pending.len().min(limit));
+    let mut counted = 0;
     let mut share: HashMap<&TenantId, f64> = HashMap::new();
     for (_, mut jobs) in by_priority {
+        if counted >= limit {
+            break;
+        }
         jobs.sort_by(|a, b| a.id.cmp(&b.id));
         let mut queues: Vec<(&TenantId, VecDeque<&Job>)> = Vec::new();
         let mut qi: HashMap<&TenantId, usize> = HashMap::new();
@@ -237,8 +249,12 @@ fn fair_order<'j>(pending: &'j [Job], snap: &Snapshot<'_>, count_only: bool) -> 
             heap.push(HeapItem(s, i));
         }
         while let Some(HeapItem(s, i)) = heap.pop() {
+            if counted >= limit {
+                break;
+            }
             let (t, q) = &mut queues[i];
             let Some(j) = q.pop_front() else { continue };
+            counted += usize::from(counts(j));
             out.push((j, s));
             let w = snap.usage.weight.get(*t).copied().unwrap_or(1.0).max(1e-9);
             let add = if count_only { j.spec.accelerators as f64 * j.spec.duration_s as f64 } else { fp16_demand(j, reference_tflops) };
@@ -250,6 +266,22 @@ fn fair_order<'j>(pending: &'j [Job], snap: &Snapshot<'_>, count_only: bool) -> 
         }
     }
     out
+}
+
+/// The jobs by id (the order they arrived in), up to the `limit`th that `counts`: the baselines' order.
+fn arrival_order<'j>(pending: &'j [Job], limit: usize, counts: &dyn Fn(&Job) -> bool) -> Vec<&'j Job> {
+    let mut v: Vec<&Job> = pending.iter().collect();
+    v.sort_by(|a, b| a.id.cmp(&b.id));
+    let (mut counted, mut end) = (0, v.len());
+    for (i, j) in v.iter().enumerate() {
+        if counted >= limit {
+            end = i;
+            break;
+        }
+        counted += usize::from(counts(j));
+    }
+    v.truncate(end);
+    v
 }
 
 /// Runs one round of `policy` over the snapshot.
@@ -283,7 +315,7 @@ fn suanli_round(board: &mut Board<'_>, pending: &[Job], out: &mut RoundOutcome) 
     // without a search: this keeps rounds over huge queues fast.
     let min_preemptible = snap.pools.iter().flat_map(|p| p.running.iter()).filter(|r| r.preemptible).map(|r| r.priority).min();
     let mut max_free = board.free.iter().copied().max().unwrap_or(0);
-    for (job, share) in fair_order(pending, &snap, false) {
+    for (job, share) in fair_order(pending, &snap, false, usize::MAX, &|_: &Job| true) {
         let can_preempt = min_preemptible.is_some_and(|m| m < job.spec.priority);
         if max_free < job.spec.accelerators && reservations_made >= snap.cfg.reservations && !can_preempt {
             out.waits.push(Wait {
@@ -607,12 +639,8 @@ fn improve(board: &mut Board<'_>, pending: &[Job], out: &mut RoundOutcome) {
 fn baseline_round(board: &mut Board<'_>, pending: &[Job], policy: PolicyKind, out: &mut RoundOutcome) {
     let snap = board.snap;
     let order: Vec<(&Job, f64)> = match policy {
-        PolicyKind::FairAgnostic => fair_order(pending, &snap, true),
-        _ => {
-            let mut v: Vec<&Job> = pending.iter().collect();
-            v.sort_by(|a, b| a.id.cmp(&b.id));
-            v.into_iter().map(|j| (j, 0.0)).collect()
-        }
+        PolicyKind::FairAgnostic => fair_order(pending, &snap, true, usize::MAX, &|_: &Job| true),
+        _ => arrival_order(pending, usize::MAX, &|_: &Job| true).into_iter().map(|j| (j, 0.0)).collect(),
     };
     let mut head_blocked = false;
     for (job, share) in order {

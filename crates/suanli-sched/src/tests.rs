@@ -328,3 +328,69 @@ proptest! {
         }
     }
 }
+
+/// A seeded queue much longer than the city can take: the head a round decides over is the
+/// prefix of the policy's full order, and a round over the head places the same jobs, in the
+/// same order, on the same pools as a round over every job (capacity, not the queue, binds).
+#[test]
+fn a_round_over_the_queue_head_places_what_a_round_over_every_job_would() {
+    use crate::round::{RoundOutcome, queue_head};
+    let mut w = World::new();
+    let mut rng = suanli_core::rng::SplitMix::new(11);
+    let cs = [centre(1, "hz-xihu", PartnerStatus::Partner, 1.2), centre(2, "hz-binjiang", PartnerStatus::Partner, 1.3)];
+    let pools = [
+        load(&pool(&cs[0], 1, "h800", 8, 2000)),
+        load(&pool(&cs[0], 2, "a800", 6, 900)),
+        load(&pool(&cs[1], 3, "h800", 4, 1800)),
+        load(&pool(&cs[1], 4, "a100-80g", 6, 1200)),
+    ];
+    for t in 0..6u64 {
+        w.usage.received.insert(TenantId::generate(0, t), t as f64 * 1.0e3);
+    }
+    let jobs: Vec<Job> = (0..300).map(|n| job(n, rng.below(6) as u64, 1 + rng.below(2) as u32, rng.below(3) as u8)).collect();
+    let free: usize = pools.iter().map(|p| p.free as usize).sum();
+    let placed = |o: &RoundOutcome| o.placements.iter().map(|p| (p.job.clone(), p.chosen.pool.clone())).collect::<Vec<_>>();
+    for policy in PolicyKind::ALL {
+        let snap = w.snap(&cs, &pools, 0);
+        let order: Vec<&JobId> = queue_head(&snap, &jobs, policy, jobs.len() - 1).into_iter().map(|j| &j.id).collect();
+        for n in [1, 10, 3 * free] {
+            let head: Vec<&JobId> = queue_head(&snap, &jobs, policy, n).into_iter().map(|j| &j.id).collect();
+            assert_eq!(head, order[..n], "{policy:?}: the head of {n} is the full order's prefix");
+        }
+        let head: Vec<Job> = queue_head(&snap, &jobs, policy, 3 * free).into_iter().cloned().collect();
+        let (all, part) = (schedule(snap, &jobs, policy), schedule(snap, &head, policy));
+        assert!(!all.placements.is_empty() && all.placements.len() < head.len(), "{policy:?}: capacity binds");
+        assert_eq!(placed(&part), placed(&all), "{policy:?}");
+        assert_eq!(part.placements.len() + part.waits.len(), head.len());
+    }
+}
+
+/// Priority comes first in the head too: a high-priority job submitted last is in a head of one.
+#[test]
+fn the_queue_head_takes_priority_first() {
+    use crate::round::queue_head;
+    let w = World::new();
+    let c = centre(1, "hz-xihu", PartnerStatus::Partner, 1.2);
+    let pools = [load(&pool(&c, 1, "h800", 8, 2000))];
+    let mut jobs: Vec<Job> = (0..50).map(|n| job(n, n % 3, 1, 2)).collect();
+    jobs.push(job(50, 1, 1, 9));
+    let head = queue_head(&w.snap(std::slice::from_ref(&c), &pools, 0), &jobs, PolicyKind::Suanli, 1);
+    assert_eq!(head.iter().map(|j| &j.id).collect::<Vec<_>>(), vec![&jobs[50].id]);
+}
+
+/// Jobs no pool could ever run ride along in the head without counting: a flood of them at the
+/// top of the order does not stall the jobs behind.
+#[test]
+fn jobs_no_pool_could_run_do_not_fill_the_queue_head() {
+    use crate::round::queue_head;
+    let w = World::new();
+    let c = centre(1, "hz-xihu", PartnerStatus::Partner, 1.2);
+    let pools = [load(&pool(&c, 1, "h800", 8, 2000))];
+    let mut jobs: Vec<Job> = (0..20).map(|n| job(n, 1, 16, 9)).collect();
+    jobs.extend((20..40).map(|n| job(n, 2, 1, 2)));
+    let snap = w.snap(std::slice::from_ref(&c), &pools, 0);
+    let head = queue_head(&snap, &jobs, PolicyKind::Suanli, 3);
+    assert_eq!(head.len(), 23, "the twenty gangs of 16 ride along, three that fit count");
+    let out = schedule(snap, &head.into_iter().cloned().collect::<Vec<_>>(), PolicyKind::Suanli);
+    assert_eq!(out.placements.len(), 3, "{:?}", out.waits.first());
+}

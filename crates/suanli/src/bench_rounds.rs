@@ -1,8 +1,10 @@
 //! `suanli bench rounds`: the live engine's rounds over a large store (100,000 pending jobs on 10,000 pools by default), seeded through the store API on SQLite and on PostgreSQL, with each round's read, decide, write, dispatch and bill phases timed.
 //!
-//! The first round reads the whole store, decides over every job and writes as many of its
-//! placements as its write budget allows; the rounds right after it write the rest (reported as
-//! the backlog: how many rounds, how long each, when the last placement was written). The later rounds see a few new
+//! The first round reads the whole store, decides over the head of the queue and writes as many
+//! of its placements as its write budget allows; the rounds right after it write the rest and
+//! take the jobs behind the head (reported as the backlog: how many rounds, how long each, when
+//! the last placement was written). `--whole-queue` measures rounds that decide over every
+//! waiting job and ask about every running one, as before, for a baseline in the same build. The later rounds see a few new
 //! jobs arrive between them (written by another writer, as an API replica would) and must read
 //! only what changed. The jobs run on the simulated backend; billing is left out (holds go
 //! through the ledger's writer, measured by `suanli bench ledger`).
@@ -16,7 +18,7 @@ use suanli_core::id::TenantId;
 use suanli_core::job::Job;
 use suanli_core::region::Regions;
 use suanli_core::tenant::Tenant;
-use suanli_dispatch::engine::{Engine, RoundPhases, SchedContext};
+use suanli_dispatch::engine::{Engine, QueueHead, RoundPhases, SchedContext};
 use suanli_dispatch::ids::Ids;
 use suanli_dispatch::sim::{SimBackend, SimConfig};
 use suanli_sim::city::SimCity;
@@ -35,6 +37,9 @@ pub struct RoundsBench {
     /// `sqlite`, `postgres` or both, in order.
     pub stores: Vec<String>,
     pub database_url: String,
+    /// Every round decides over every waiting job and asks about every running one (the
+    /// behaviour before the queue head and the running jobs' turns), for a baseline.
+    pub whole_queue: bool,
 }
 
 const TENANTS: u64 = 200;
@@ -43,7 +48,7 @@ const MAX_BACKLOG_ROUNDS: usize = 1000;
 
 /// `suanli bench rounds`.
 pub async fn rounds(b: RoundsBench, json_out: bool) -> anyhow::Result<()> {
-    let mut out = json!({"benchmark": "rounds", "jobs": b.jobs, "pools": b.pools, "centres": b.centres, "arrivals_per_round": b.arrivals});
+    let mut out = json!({"benchmark": "rounds", "jobs": b.jobs, "pools": b.pools, "centres": b.centres, "arrivals_per_round": b.arrivals, "whole_queue": b.whole_queue});
     for store in &b.stores {
         let figures = match store.as_str() {
             "sqlite" => {
@@ -63,7 +68,7 @@ pub async fn rounds(b: RoundsBench, json_out: bool) -> anyhow::Result<()> {
             other => anyhow::bail!("unknown store '{other}' (sqlite or postgres)"),
         };
         if !json_out {
-            print_store(store, &figures);
+            print_store(&format!("{store}{}", if b.whole_queue { " (whole queue every round)" } else { "" }), &figures);
         }
         out[store.as_str()] = figures;
     }
@@ -78,8 +83,8 @@ fn print_store(name: &str, v: &Value) {
     let m = &v["later_rounds_median"];
     println!("{name}: seeded {} jobs, {} pools in {} s", v["seeded_jobs"], v["pools"], v["seed_s"]);
     println!(
-        "  first round: {} ms (read {} / decide {} / write {} / dispatch {} ms), {} placed, {} left to the next rounds, {} waiting",
-        f["total_ms"], f["read_ms"], f["decide_ms"], f["write_ms"], f["dispatch_ms"], f["placed"], f["deferred"], f["waiting"]
+        "  first round: {} ms (read {} / decide {} / write {} / dispatch {} ms), {} placed, {} left to the next rounds, {} waiting, {} behind the head",
+        f["total_ms"], f["read_ms"], f["decide_ms"], f["write_ms"], f["dispatch_ms"], f["placed"], f["deferred"], f["waiting"], f["behind"]
     );
     let bl = &v["backlog"];
     println!(
@@ -118,18 +123,23 @@ async fn one_store(b: &RoundsBench, store: Store) -> anyhow::Result<Value> {
     let sim = Arc::new(SimBackend::new(SimConfig { time_scale: 1.0, start_delay_ms: 0, failure_rate: 0.0, seed: 7 }));
     let engine =
         Engine::new(store.clone(), catalogue.clone(), regions, Ids::new(clock), Some(sim), Arc::new(SchedContext::new(&catalogue)));
+    if b.whole_queue {
+        engine.set_queue_head(QueueHead::WHOLE_QUEUE);
+        engine.set_running_per_round(usize::MAX);
+    }
     let t = Instant::now();
     let (first, first_phases) = engine.round_timed().await?;
     let first_total = t.elapsed();
     // The rounds that write what the first round's write budget left, back to back as the
     // engine runs them (it wakes itself while placements wait to be written).
+    // A round whose head placed jobs while more wait behind it also wakes the next one.
     let mut backlog: Vec<Duration> = Vec::new();
-    let (mut deferred, mut backlog_placed) = (first.deferred, 0u32);
-    while deferred > 0 && backlog.len() < MAX_BACKLOG_ROUNDS {
+    let (mut deferred, mut backlog_placed, mut more) = (first.deferred, 0u32, first.behind > 0 && first.placed > 0);
+    while (deferred > 0 || more) && backlog.len() < MAX_BACKLOG_ROUNDS {
         let t = Instant::now();
         let (r, _) = engine.round_timed().await?;
         backlog.push(t.elapsed());
-        (deferred, backlog_placed) = (r.deferred, backlog_placed + r.placed);
+        (deferred, backlog_placed, more) = (r.deferred, backlog_placed + r.placed, r.behind > 0 && r.placed > 0);
     }
     let drained_s = first_total.as_secs_f64() + backlog.iter().map(Duration::as_secs_f64).sum::<f64>();
     let mut later: Vec<(Duration, RoundPhases)> = Vec::new();
@@ -148,6 +158,7 @@ async fn one_store(b: &RoundsBench, store: Store) -> anyhow::Result<Value> {
     first_v["placed"] = json!(first.placed);
     first_v["waiting"] = json!(first.waiting);
     first_v["deferred"] = json!(first.deferred);
+    first_v["behind"] = json!(first.behind);
     backlog.sort();
     Ok(json!({
         "seeded_jobs": b.jobs, "pools": city.pools.len(), "centres": city.centres.len(), "seed_s": round1(seed_s),

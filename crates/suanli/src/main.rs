@@ -276,6 +276,10 @@ enum BenchCmd {
         /// The PostgreSQL for the `postgres` run (a scratch schema, dropped after).
         #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
         database_url: String,
+        /// Rounds decide over every waiting job and ask about every running one, as before the
+        /// queue head and the running jobs' turns (a baseline in the same build).
+        #[arg(long)]
+        whole_queue: bool,
     },
     /// Jobs dispatched per second through the engine, on the simulated backend and on a real
     /// Slurm, and Suanli's overhead per job over slurmrestd's own submit.
@@ -624,8 +628,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             bench_e2e::e2e(b, fmt == Format::Json).await
         }
-        Command::Bench(BenchCmd::Rounds { jobs, pools, centres, rounds, arrivals, stores, database_url }) => {
-            let b = bench_rounds::RoundsBench { jobs: jobs.max(1), pools: pools.max(1), centres, rounds, arrivals, stores, database_url };
+        Command::Bench(BenchCmd::Rounds { jobs, pools, centres, rounds, arrivals, stores, database_url, whole_queue }) => {
+            let (jobs, pools) = (jobs.max(1), pools.max(1));
+            let b = bench_rounds::RoundsBench { jobs, pools, centres, rounds, arrivals, stores, database_url, whole_queue };
             bench_rounds::rounds(b, fmt == Format::Json).await
         }
         Command::Bench(BenchCmd::Dispatch { jobs, slurm }) => {

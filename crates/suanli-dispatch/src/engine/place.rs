@@ -1,12 +1,40 @@
-//! A round's placing step: one scheduling decision, then batch by batch until the round's write budget is spent, the placements' holds sent to the ledger at once and the placements, explanations and audit records written many rows a statement; then the waiting reasons.
+//! A round's placing step: one scheduling decision over the head of the queue, then batch by batch until the round's write budget is spent, the placements' holds sent to the ledger at once and the placements, explanations and audit records written many rows a statement; then the waiting reasons that changed.
 
 use super::{Engine, PLACEMENTS_PER_TX, Placing, RoundReport, WRITES_PER_TX};
 use serde_json::json;
 use std::collections::HashMap;
 use suanli_core::id::JobId;
 use suanli_core::job::{Job, JobState};
-use suanli_sched::round::schedule;
+use suanli_sched::round::{queue_head, schedule};
 use suanli_store::{Audit, PlacementRow, StoreError};
+
+/// How many waiting jobs a round decides over when more wait than it could place: a few per
+/// free accelerator (a job takes at least one), no fewer than `floor` (blocked jobs still
+/// preempt, reserve and backfill) and no more than `cap` (about what a round can write within
+/// its budget, a few times over). The rest wait behind them, keeping the reason they last had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueHead {
+    pub floor: usize,
+    pub per_free_accelerator: usize,
+    pub cap: usize,
+}
+
+impl Default for QueueHead {
+    fn default() -> QueueHead {
+        QueueHead { floor: 1_000, per_free_accelerator: 4, cap: 10 * PLACEMENTS_PER_TX }
+    }
+}
+
+impl QueueHead {
+    /// Every waiting job, every round: no head (as rounds decided before there was one).
+    pub const WHOLE_QUEUE: QueueHead = QueueHead { floor: usize::MAX, per_free_accelerator: 0, cap: usize::MAX };
+
+    /// The head's length for a city with `free` accelerators free.
+    pub fn size(&self, free: u64) -> usize {
+        let by_free = usize::try_from(free).unwrap_or(usize::MAX).saturating_mul(self.per_free_accelerator);
+        by_free.clamp(self.floor, self.cap.max(self.floor))
+    }
+}
 
 impl Engine {
     /// Places, preempts, reserves and defers: one scheduling decision over the live city,
@@ -23,8 +51,17 @@ impl Engine {
         let now = self.ids.now_ms();
         let loads = self.build_loads(at.pools, in_flight, now);
         let usage = self.fair_usage(in_flight, at.pool_by_id);
-        let outcome = schedule(self.snapshot(now, at.centres, &loads, &usage), pending, self.sched.policy);
-        let pending_by_id: HashMap<&JobId, &Job> = pending.iter().map(|j| (&j.id, j)).collect();
+        let snap = self.snapshot(now, at.centres, &loads, &usage);
+        // Over a long queue the round decides over its head only, in the policy's own order;
+        // the jobs behind it are not looked at, and keep the reason they last had.
+        let free: u64 = loads.iter().map(|l| u64::from(l.free)).sum();
+        let head_len = self.queue_head().size(free);
+        let head: Option<Vec<Job>> =
+            (pending.len() > head_len).then(|| queue_head(&snap, pending, self.sched.policy, head_len).into_iter().cloned().collect());
+        let deciding: &[Job] = head.as_deref().unwrap_or(pending);
+        report.behind += (pending.len() - deciding.len()) as u32;
+        let outcome = schedule(snap, deciding, self.sched.policy);
+        let pending_by_id: HashMap<&JobId, &Job> = deciding.iter().map(|j| (&j.id, j)).collect();
         let slicing = self.timeslicing().is_some();
         let decided = decide.elapsed();
         for pre in &outcome.preemptions {
@@ -98,10 +135,11 @@ impl Engine {
             }
         }
         report.placed += placed.len() as u32;
-        in_flight.extend(placed);
-        if deferred > 0 {
+        // More to write, or jobs behind a head that placed some: the next round runs at once.
+        if deferred > 0 || (head.is_some() && !placed.is_empty()) {
             self.wake();
         }
+        in_flight.extend(placed);
         if let (Some(b), false) = (&self.billing, refused.is_empty()) {
             // Left out of rounds until their tenant's money grows; the capacity they were planned
             // on goes to others in a round run at once.

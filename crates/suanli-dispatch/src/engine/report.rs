@@ -1,4 +1,4 @@
-//! A round's dispatch step: in-flight jobs handed to their backends, what the backends report believed or refused and written many rows a statement, and strays stopped.
+//! A round's dispatch step: in-flight jobs handed to their backends (placed jobs every round, running ones in rotating slices), what the backends report believed or refused and written many rows a statement, and strays stopped.
 
 use super::{Engine, RoundReport, WRITES_PER_TX, cost_of};
 use crate::{Backend, RunStatus};
@@ -11,9 +11,31 @@ use suanli_core::job::{Fault, Job, JobState, RunBounds, RunClaim, UsageRefused};
 use suanli_core::money::Fen;
 use suanli_store::{Audit, EndRow, StoreError};
 
+/// Running jobs handed over and asked about in one round, at most (placed jobs are, every
+/// round): with more running, each waits its turn, and a round over 100,000 running jobs asks
+/// about each once every 50 rounds. A job's end is seen that much later; what it ran is what
+/// its backend reports, so its bill does not change.
+pub(super) const RUNNING_PER_ROUND: usize = 2_000;
+
+/// The in-flight jobs a round hands over and asks about: every placed job (it is to start), and
+/// the running ones in turn, `per_round` at a time in id order from after `cursor` (the last
+/// one asked about, moved on here). With no more running than that, all of them: a restarted
+/// agent learns its running jobs only from these hand-overs, so within a few rounds at most.
+fn this_turn<'j>(in_flight: &'j [Job], cursor: &mut Option<JobId>, per_round: usize) -> Vec<&'j Job> {
+    let mut running: Vec<&JobId> = in_flight.iter().filter(|j| j.state == JobState::Running).map(|j| &j.id).collect();
+    if running.len() <= per_round {
+        return in_flight.iter().collect();
+    }
+    running.sort_unstable();
+    let from = cursor.as_ref().map_or(0, |c| running.partition_point(|id| *id <= c));
+    let turn: HashSet<&JobId> = running.iter().cycle().skip(from).take(per_round).copied().collect();
+    *cursor = Some(running[(from + per_round - 1) % running.len()].clone());
+    in_flight.iter().filter(|j| j.state != JobState::Running || turn.contains(&j.id)).collect()
+}
+
 impl Engine {
     /// Hands in-flight jobs to their backends (idempotent: a backend adopts what it has), then
-    /// applies what each backend says of them.
+    /// applies what each backend says of them: placed jobs every round, running ones in turn.
     pub(super) async fn dispatch(
         &self,
         in_flight: &[Job],
@@ -21,15 +43,19 @@ impl Engine {
         report: &mut RoundReport,
     ) -> Result<(), StoreError> {
         let mut by_backend: HashMap<usize, (Arc<dyn Backend>, Vec<&Job>)> = HashMap::new();
-        for j in in_flight {
+        let turn = {
+            let mut cursor = self.status_cursor.lock().unwrap_or_else(|e| e.into_inner());
+            this_turn(in_flight, &mut cursor, self.running_per_round.load(std::sync::atomic::Ordering::Relaxed))
+        };
+        for j in turn {
             let Some(b) = self.backend_for(j.centre_id.as_ref()) else { continue };
             by_backend.entry(Arc::as_ptr(&b) as *const () as usize).or_insert_with(|| (b, Vec::new())).1.push(j);
         }
         for (backend, jobs) in by_backend.values() {
             let now = self.ids.now_ms();
-            // Every job in flight is handed over each round (idempotent: a backend adopts what it
-            // has). A running job is handed again too: an agent that restarted knows its jobs
-            // only from these hand-overs (leaving confirmed ones out broke its adoption).
+            // A running job is handed over again in its turn (idempotent: a backend adopts what
+            // it has): an agent that restarted knows its jobs only from these hand-overs
+            // (leaving confirmed ones out for good broke its adoption).
             for j in jobs {
                 let run_s = self.run_estimate_s(j, j.pool_id.as_ref().and_then(|p| pool_by_id.get(p)).copied());
                 if let Err(e) = backend.submit(j, run_s, now).await {
@@ -224,5 +250,43 @@ impl Engine {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::this_turn;
+    use std::collections::HashMap;
+    use suanli_core::id::{JobId, TenantId};
+    use suanli_core::job::{Job, JobKind, JobSpec, JobState};
+
+    fn job(n: i64, state: JobState) -> Job {
+        let mut j = Job::pending(JobId::generate(n, n as u64), TenantId::generate(1, 1), JobSpec::new("a", JobKind::Batch, 1, 60), n);
+        j.state = state;
+        j
+    }
+
+    /// Placed jobs are handed over every round; running ones in turn, each once in every
+    /// ceil(running / per round) rounds, whatever order they come in; few running: all, always.
+    #[test]
+    fn running_jobs_take_turns_and_placed_ones_go_every_round() {
+        let mut in_flight: Vec<Job> = (0..25).rev().map(|n| job(n, JobState::Running)).collect();
+        in_flight.extend((100..103).map(|n| job(n, JobState::Placed)));
+        let mut cursor = None;
+        let mut asked: HashMap<JobId, usize> = HashMap::new();
+        for _ in 0..6 {
+            let turn = this_turn(&in_flight, &mut cursor, 10);
+            assert_eq!(turn.iter().filter(|j| j.state == JobState::Placed).count(), 3);
+            assert_eq!(turn.iter().filter(|j| j.state == JobState::Running).count(), 10);
+            for j in turn {
+                *asked.entry(j.id.clone()).or_default() += 1;
+            }
+        }
+        // 25 running, 10 a round: 60 turns in six rounds, each job asked about twice or three times.
+        let running: Vec<usize> = in_flight.iter().filter(|j| j.state == JobState::Running).map(|j| asked[&j.id]).collect();
+        assert!(running.iter().all(|n| (2..=3).contains(n)), "{running:?}");
+        assert_eq!(running.iter().sum::<usize>(), 60);
+        let few = &in_flight[..5];
+        assert_eq!(this_turn(few, &mut cursor, 10).len(), 5);
     }
 }

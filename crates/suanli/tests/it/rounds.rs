@@ -1,4 +1,4 @@
-//! The engine's kept snapshot between rounds: jobs written by another writer (a batch of new jobs, a cancellation) are seen by the next round, on SQLite and on PostgreSQL.
+//! The engine's rounds over the store: jobs written by another writer (a batch of new jobs, a cancellation) are seen by the next round, on SQLite and on PostgreSQL; a long queue is decided over its head, and every job behind it runs in turn.
 
 use crate::harness::{pg_url, unique_schema};
 use std::collections::BTreeMap;
@@ -11,7 +11,7 @@ use suanli_core::job::{Job, JobKind, JobSpec, JobState};
 use suanli_core::money::Fen;
 use suanli_core::region::Regions;
 use suanli_core::tenant::Tenant;
-use suanli_dispatch::engine::{Engine, SchedContext, SnapshotRead};
+use suanli_dispatch::engine::{Engine, QueueHead, SchedContext, SnapshotRead};
 use suanli_dispatch::ids::Ids;
 use suanli_dispatch::sim::{SimBackend, SimConfig};
 use suanli_store::{Audit, Store, StoreOptions};
@@ -145,4 +145,59 @@ async fn engine_rounds_see_other_writers_postgres() {
     engine_store.close().await;
     other.close().await;
     Store::drop_schema(&url, &schema).await.unwrap();
+}
+
+/// A queue longer than the round's head: each round decides over the head only (the jobs
+/// behind it keep the reason they had: none yet), and as the jobs ahead run and end, every job
+/// behind moves into the head and runs, in the queue's order.
+#[tokio::test]
+async fn engine_rounds_decide_over_the_queue_head_and_every_job_behind_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_dir(dir.path()).await.unwrap();
+    let tenant = seed(&store).await;
+    let clock = Arc::new(suanli_core::time::ManualClock::new(NOW));
+    let catalogue = Arc::new(Catalogue::builtin());
+    let sim = Arc::new(SimBackend::new(SimConfig { time_scale: 1.0, start_delay_ms: 0, failure_rate: 0.0, seed: 1 }));
+    let sched = Arc::new(SchedContext::new(&catalogue));
+    let ids = Ids::seeded(clock.clone(), 1);
+    let engine = Engine::new(store.clone(), catalogue, Arc::new(Regions::builtin()), ids, Some(sim), sched);
+    engine.set_queue_head(QueueHead { floor: 2, per_free_accelerator: 1, cap: 2 });
+    // Six jobs that each take the whole pool for ten minutes.
+    let jobs: Vec<Job> = (1..=6)
+        .map(|n| {
+            let mut j = whole_pool(n, &tenant);
+            j.spec.duration_s = 600;
+            j
+        })
+        .collect();
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_jobs(&jobs).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let r = engine.round().await.unwrap();
+    assert_eq!((r.placed, r.waiting, r.behind), (1, 1, 4), "{r:?}");
+    let second = store.job(&jobs[1].id).await.unwrap().unwrap();
+    assert!(second.reason.is_some(), "the head's waiting job is told why: {second:?}");
+    for j in &jobs[2..] {
+        let j = store.job(&j.id).await.unwrap().unwrap();
+        assert_eq!((j.state, j.reason.as_deref()), (JobState::Pending, None), "behind the head, nothing written: {j:?}");
+    }
+    let mut placed_at: Vec<i64> = Vec::new();
+    for _ in 0..20 {
+        clock.advance(3_600_000);
+        engine.round().await.unwrap();
+        let mut done = 0;
+        for j in &jobs {
+            done += usize::from(store.job(&j.id).await.unwrap().unwrap().state == JobState::Succeeded);
+        }
+        if done == jobs.len() {
+            break;
+        }
+    }
+    for j in &jobs {
+        let j = store.job(&j.id).await.unwrap().unwrap();
+        assert_eq!(j.state, JobState::Succeeded, "no job behind the head starves: {j:?}");
+        placed_at.push(j.placed_ms.unwrap());
+    }
+    assert!(placed_at.windows(2).all(|w| w[0] < w[1]), "placed in the queue's order: {placed_at:?}");
 }
