@@ -527,26 +527,6 @@ pub struct TrendOut {
     pub met: Option<bool>,
 }
 
-impl From<suanli_app::trends::Trends> for CityTrends {
-    fn from(t: suanli_app::trends::Trends) -> CityTrends {
-        CityTrends {
-            months: t.months.into_iter().map(|m| m.month).collect(),
-            trends: t
-                .trends
-                .into_iter()
-                .map(|x| TrendOut {
-                    key: x.key.to_string(),
-                    unit: x.unit.to_string(),
-                    target: x.target,
-                    rule: serde_json::to_value(x.rule).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
-                    values: x.values,
-                    met: x.met,
-                })
-                .collect(),
-        }
-    }
-}
-
 /// A new data centre over the PUE limit.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct OverPueLimitOut {

@@ -24,7 +24,25 @@ pub async fn summary(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<Ci
 #[utoipa::path(get, path = "/api/v1/city/trends", tag = "city", security(("bearer" = [])),
     responses((status = 200, body = CityTrends), (status = 401, body = crate::error::Problem)))]
 pub async fn trends(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<CityTrends>> {
-    Ok(Json(city_trends(&s).await?.into()))
+    Ok(Json(trends_out(city_trends(&s).await?)))
+}
+
+fn trends_out(t: suanli_app::trends::Trends) -> CityTrends {
+    CityTrends {
+        months: t.months.into_iter().map(|m| m.month).collect(),
+        trends: t
+            .trends
+            .into_iter()
+            .map(|x| TrendOut {
+                key: x.key.to_string(),
+                unit: x.unit.to_string(),
+                target: x.target,
+                rule: serde_json::to_value(x.rule).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+                values: x.values,
+                met: x.met,
+            })
+            .collect(),
+    }
 }
 
 /// The trends the API serves and the overview draws.
