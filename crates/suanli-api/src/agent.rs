@@ -224,7 +224,7 @@ mod tests {
 
     #[test]
     fn a_report_with_an_unknown_state_or_field_does_not_parse() {
-        let ok = r#"{"statuses":[{"job_id":"job_0123456789abcdef","state":"running","started_ms":5}],"active":[]}"#;
+        let ok = r#"{"statuses":[{"job_id":"job_0123456789abcdef012345","state":"running","started_ms":5}],"active":[]}"#;
         let r: v1::Report = serde_json::from_str(ok).unwrap();
         assert_eq!(r.statuses[0].state, v1::RunState::Running);
         assert!(serde_json::from_str::<v1::Report>(&ok.replace("running", "exploded")).is_err());
