@@ -90,48 +90,39 @@ fn open_form(lang: Lang, s: &AppState, kept: &Kept, programmes: &[suanli_ledger:
         kept.invalid("programme", "name", name_id),
         kept.error("programme", "name")
     );
-    form.push_str(&input(
-        "budget",
-        lang.t("由市财政划入的预算（元）", "Budget from the city treasury (¥)"),
-        value("budget", d.budget.to_yuan_string()),
-        "decimal",
-    ));
-    form.push_str(&input(
-        "ratio_domestic_pct",
-        lang.t("国产算力补贴比例（%）", "Share paid on domestic accelerators (%)"),
-        value("ratio_domestic_pct", d.ratio_domestic_pct.to_string()),
-        "numeric",
-    ));
-    form.push_str(&input(
-        "ratio_other_pct",
-        lang.t("其他算力补贴比例（%）", "Share paid on other accelerators (%)"),
-        value("ratio_other_pct", d.ratio_other_pct.to_string()),
-        "numeric",
-    ));
-    form.push_str(&input(
-        "ratio_model_calls_pct",
-        lang.t("模型调用补贴比例（%）", "Share paid on model calls (%)"),
-        value("ratio_model_calls_pct", d.ratio_model_calls_pct.to_string()),
-        "numeric",
-    ));
-    form.push_str(&input(
-        "ratio_data_pct",
-        lang.t("数据服务补贴比例（%）", "Share paid on data (%)"),
-        value("ratio_data_pct", d.ratio_data_pct.to_string()),
-        "numeric",
-    ));
-    form.push_str(&input(
-        "cap_per_enterprise",
-        lang.t("每家企业上限（元）", "Cap per enterprise (¥)"),
-        value("cap_per_enterprise", d.cap_per_enterprise.to_yuan_string()),
-        "decimal",
-    ));
-    form.push_str(&input(
-        "division_prefix",
-        lang.t("注册地行政区划代码前缀", "Division code prefix of the credit code"),
-        value("division_prefix", d.division_prefix.clone()),
-        "numeric",
-    ));
+    // The programme's rules, each prefilled with Hangzhou's default or what was typed.
+    let rules = [
+        ("budget", lang.t("由市财政划入的预算（元）", "Budget from the city treasury (¥)"), d.budget.to_yuan_string(), "decimal"),
+        (
+            "ratio_domestic_pct",
+            lang.t("国产算力补贴比例（%）", "Share paid on domestic accelerators (%)"),
+            d.ratio_domestic_pct.to_string(),
+            "numeric",
+        ),
+        (
+            "ratio_other_pct",
+            lang.t("其他算力补贴比例（%）", "Share paid on other accelerators (%)"),
+            d.ratio_other_pct.to_string(),
+            "numeric",
+        ),
+        (
+            "ratio_model_calls_pct",
+            lang.t("模型调用补贴比例（%）", "Share paid on model calls (%)"),
+            d.ratio_model_calls_pct.to_string(),
+            "numeric",
+        ),
+        ("ratio_data_pct", lang.t("数据服务补贴比例（%）", "Share paid on data (%)"), d.ratio_data_pct.to_string(), "numeric"),
+        ("cap_per_enterprise", lang.t("每家企业上限（元）", "Cap per enterprise (¥)"), d.cap_per_enterprise.to_yuan_string(), "decimal"),
+        (
+            "division_prefix",
+            lang.t("注册地行政区划代码前缀", "Division code prefix of the credit code"),
+            d.division_prefix.clone(),
+            "numeric",
+        ),
+    ];
+    for (name, label, default, mode) in rules {
+        form.push_str(&input(name, label, value(name, default), mode));
+    }
     form.push_str(&check("sme_only", lang.t("仅限中小企业", "Small and medium enterprises only"), d.sme_only));
     form.push_str(&check("partner_only", lang.t("仅在合作伙伴中心使用", "Spent at partner centres only"), d.partner_only));
     let _ = write!(
