@@ -13,6 +13,7 @@ use suanli_core::id::{AuditId, CentreId, JobId, PoolId};
 use suanli_core::job::{Job, JobState};
 use suanli_core::money::Fen;
 use suanli_core::region::Regions;
+use suanli_sched::driver::{FairShare, Loads, pflop_s};
 use suanli_sched::round::{PolicyKind, PoolLoad, RunningJob, Snapshot, TenantUsage};
 use suanli_sched::{SchedConfig, SpeedModel};
 use suanli_store::{Audit, Store, StoreError};
@@ -56,11 +57,8 @@ impl SchedContext {
     }
 }
 
-/// Half-life of a tenant's received compute in the fair-share account.
-const FAIR_SHARE_HALF_LIFE_MS: f64 = FAIR_SHARE_HALF_LIFE_H * 3_600_000.0;
-
-/// The fair-share account's half-life in hours: what a tenant received counts half after it.
-pub const FAIR_SHARE_HALF_LIFE_H: f64 = 6.0;
+/// The fair-share account's half-life in hours (the round driver's, shared with the simulator).
+pub use suanli_sched::driver::FAIR_SHARE_HALF_LIFE_H;
 
 /// Counts of what one round did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -112,9 +110,9 @@ pub struct Engine {
     backends: std::sync::RwLock<HashMap<CentreId, Arc<dyn Backend>>>,
     wake: Notify,
     sched: Arc<SchedContext>,
-    /// Fair-share account: FP16 PFLOP-seconds each tenant received, decayed; rebuilt from the
-    /// in-flight jobs after a restart.
-    usage: std::sync::Mutex<(TenantUsage, i64)>,
+    /// Fair-share account: FP16 PFLOP-seconds each tenant received, decayed; replayed from the
+    /// runs that ended recently after a restart.
+    usage: std::sync::Mutex<FairShare>,
     /// Holds at placement and bills at the end; without it jobs run unbilled (simulation).
     billing: Option<crate::billing::Billing>,
     /// A centre whose backend missed heartbeats for this long is unavailable.
@@ -174,7 +172,7 @@ impl Engine {
             backends: std::sync::RwLock::default(),
             wake: Notify::new(),
             sched,
-            usage: std::sync::Mutex::new((TenantUsage::default(), 0)),
+            usage: std::sync::Mutex::new(FairShare::default()),
             measured_pue: std::sync::RwLock::new(HashMap::new()),
             billing: None,
             heartbeat_timeout_ms: std::sync::atomic::AtomicI64::new(30_000),
@@ -339,14 +337,7 @@ impl Engine {
 
     /// Charges a tenant's fair-share account with compute it received, decaying older receipts.
     fn account(&self, tenant: &suanli_core::id::TenantId, pflop_s: f64, now: i64) {
-        let mut guard = self.usage.lock().unwrap_or_else(|e| e.into_inner());
-        let (usage, last) = &mut *guard;
-        if *last > 0 && now > *last {
-            let decay = 0.5f64.powf((now - *last) as f64 / FAIR_SHARE_HALF_LIFE_MS);
-            usage.received.values_mut().for_each(|v| *v *= decay);
-        }
-        *last = now.max(*last);
-        *usage.received.entry(tenant.clone()).or_insert(0.0) += pflop_s;
+        self.usage.lock().unwrap_or_else(|e| e.into_inner()).charge(tenant, pflop_s, now);
     }
 
     /// Rebuilds the fair-share account from the runs that ended within the last four half-lives,
@@ -354,12 +345,12 @@ impl Engine {
     /// every round: at start and on becoming leader (the last leader's account died with it).
     pub async fn replay_fair_share(&self) -> Result<usize, StoreError> {
         let now = self.ids.now_ms();
-        let runs = self.store.runs_ended_since(now - (4.0 * FAIR_SHARE_HALF_LIFE_MS) as i64).await?;
+        let runs = self.store.runs_ended_since(now - (4.0 * FAIR_SHARE_HALF_LIFE_H * 3_600_000.0) as i64).await?;
         let pools: HashMap<PoolId, Pool> = self.store.pools().await?.into_iter().map(|p| (p.id.clone(), p)).collect();
-        *self.usage.lock().unwrap_or_else(|e| e.into_inner()) = (TenantUsage::default(), 0);
+        *self.usage.lock().unwrap_or_else(|e| e.into_inner()) = FairShare::default();
         for r in &runs {
             if let Some(acc) = pools.get(&r.pool_id).and_then(|p| self.catalogue.get(&p.accelerator)) {
-                self.account(&r.tenant_id, acc.fp16_tflops / 1000.0 * r.accelerators as f64 * r.usage_s as f64, r.finished_ms);
+                self.account(&r.tenant_id, pflop_s(acc, r.accelerators, r.usage_s as f64), r.finished_ms);
             }
         }
         tracing::debug!(runs = runs.len(), "fair-share account replayed from the store");
@@ -368,39 +359,36 @@ impl Engine {
 
     /// What each tenant received, decayed to `now` (FP16 PFLOP-seconds), largest first.
     pub fn fair_share_at(&self, now: i64) -> Vec<(suanli_core::id::TenantId, f64)> {
-        let guard = self.usage.lock().unwrap_or_else(|e| e.into_inner());
-        let (usage, last) = &*guard;
-        let decay = if *last > 0 && now > *last { 0.5f64.powf((now - *last) as f64 / FAIR_SHARE_HALF_LIFE_MS) } else { 1.0 };
-        let mut out: Vec<_> = usage.received.iter().map(|(t, v)| (t.clone(), v * decay)).collect();
-        out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        out
+        self.usage.lock().unwrap_or_else(|e| e.into_inner()).at(now)
     }
 
     /// The fair-share account: what each tenant received, decayed to when it was last charged.
     pub fn fair_share_account(&self) -> TenantUsage {
-        self.usage.lock().unwrap_or_else(|e| e.into_inner()).0.clone()
+        let received = self.usage.lock().unwrap_or_else(|e| e.into_inner()).received().clone();
+        TenantUsage { received, weight: HashMap::new() }
     }
 
     /// Pools as the scheduler sees them: free accelerators and the in-flight jobs holding the rest.
     fn build_loads(&self, pools: &[Pool], in_flight: &[Job], now: i64) -> Vec<PoolLoad> {
-        let mut loads: Vec<PoolLoad> = pools.iter().map(PoolLoad::idle).collect();
-        let load_index: HashMap<&PoolId, usize> = pools.iter().enumerate().map(|(i, p)| (&p.id, i)).collect();
+        let mut loads = Loads::idle(pools);
         for j in in_flight {
-            let Some(&i) = j.pool_id.as_ref().and_then(|p| load_index.get(p)) else { continue };
+            let Some(i) = j.pool_id.as_ref().and_then(|p| loads.position(p)) else { continue };
             let start = j.started_ms.or(j.placed_ms).unwrap_or(now);
             let est = self.run_estimate_s(j, Some(&pools[i]));
-            loads[i].free = loads[i].free.saturating_sub(j.spec.accelerators);
-            loads[i].running.push(RunningJob {
-                job: j.id.clone(),
-                tenant: j.tenant_id.clone(),
-                accelerators: j.spec.accelerators,
-                priority: j.spec.priority,
-                preemptible: j.spec.preemptible && j.state == JobState::Running,
-                started_ms: start,
-                est_end_ms: start + (est * 1000.0) as i64,
-            });
+            loads.occupy(
+                i,
+                RunningJob {
+                    job: j.id.clone(),
+                    tenant: j.tenant_id.clone(),
+                    accelerators: j.spec.accelerators,
+                    priority: j.spec.priority,
+                    preemptible: j.spec.preemptible && j.state == JobState::Running,
+                    started_ms: start,
+                    est_end_ms: start + (est * 1000.0) as i64,
+                },
+            );
         }
-        loads
+        loads.pools
     }
 
     /// Replaces the measured PUE of the centres (a centre left out goes back to its declared PUE).
@@ -454,7 +442,7 @@ impl Engine {
         let in_flight = self.store.jobs_in_states(&[JobState::Placed, JobState::Running]).await?;
         let now = self.ids.now_ms();
         let loads = self.build_loads(&pools, &in_flight, now);
-        let usage = self.usage.lock().unwrap_or_else(|e| e.into_inner()).0.clone();
+        let usage = self.usage.lock().unwrap_or_else(|e| e.into_inner()).view(now, []);
         let snap = self.snapshot(now, &centres, &loads, &usage);
         Ok(suanli_sched::quote::quote(snap, tenant, spec, limit))
     }
@@ -694,18 +682,18 @@ impl Engine {
         Ok(())
     }
 
-    /// The fair-share account as the scheduler should see it: jobs in flight count towards
-    /// their tenant's share until they are accounted at the end.
-    fn fair_usage(&self, in_flight: &[Job], pool_by_id: &HashMap<&PoolId, &Pool>) -> TenantUsage {
-        let mut u = self.usage.lock().unwrap_or_else(|e| e.into_inner()).0.clone();
-        for j in in_flight {
-            let pool = j.pool_id.as_ref().and_then(|p| pool_by_id.get(p)).copied();
-            if let Some(acc) = pool.and_then(|p| self.catalogue.get(&p.accelerator)) {
-                *u.received.entry(j.tenant_id.clone()).or_insert(0.0) +=
-                    acc.fp16_tflops / 1000.0 * j.spec.accelerators as f64 * self.run_estimate_s(j, pool);
-            }
-        }
-        u
+    /// The fair-share account as a round at `now` sees it: receipts decayed to now, and the
+    /// jobs in flight counted in full until they are charged at their end.
+    fn fair_usage(&self, in_flight: &[Job], pool_by_id: &HashMap<&PoolId, &Pool>, now: i64) -> TenantUsage {
+        let work: Vec<(&suanli_core::id::TenantId, f64)> = in_flight
+            .iter()
+            .filter_map(|j| {
+                let pool = j.pool_id.as_ref().and_then(|p| pool_by_id.get(p)).copied()?;
+                let acc = self.catalogue.get(&pool.accelerator)?;
+                Some((&j.tenant_id, pflop_s(acc, j.spec.accelerators, self.run_estimate_s(j, Some(pool)))))
+            })
+            .collect();
+        self.usage.lock().unwrap_or_else(|e| e.into_inner()).view(now, work)
     }
 }
 

@@ -12,6 +12,7 @@
 //! Pure: the caller passes a snapshot and gets decisions back; no I/O, no clock, no randomness.
 
 pub mod costing;
+pub mod driver;
 pub mod exact;
 pub mod quote;
 pub mod round;

@@ -26,7 +26,8 @@ use suanli_core::centre::PartnerStatus;
 use suanli_core::id::{JobId, TenantId};
 use suanli_core::job::{Job, JobKind, JobSpec};
 use suanli_core::region::{HOME_CITY, RegionKind, Regions};
-use suanli_sched::round::{PolicyKind, PoolLoad, RunningJob, Snapshot, TenantUsage, schedule};
+use suanli_sched::driver::{FairShare, Loads, RunEnd, pflop_s, run_cost};
+use suanli_sched::round::{PolicyKind, RunningJob, Snapshot, schedule};
 use suanli_sched::{Estimate, SchedConfig, SpeedModel};
 
 #[derive(Debug, Clone)]
@@ -63,7 +64,7 @@ impl SimOptions {
             start_ms: 1_767_542_400_000,
             slo_factor: 2.0,
             skip_invalid: false,
-            fair_share_half_life_s: 6.0 * 3600.0,
+            fair_share_half_life_s: suanli_sched::driver::FAIR_SHARE_HALF_LIFE_H * 3600.0,
         }
     }
 }
@@ -183,6 +184,8 @@ struct Runtime {
     pool: usize,
     start_ms: i64,
     estimate: Estimate,
+    /// What the run delivers to its tenant's fair share if it ends (FP16 PFLOP-seconds).
+    pflop_s: f64,
 }
 
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
@@ -202,8 +205,7 @@ pub fn run(
     progress: &mut dyn FnMut(usize, usize),
 ) -> SimRun {
     let n = work.jobs.len();
-    let mut loads: Vec<PoolLoad> = city.pools.iter().map(PoolLoad::idle).collect();
-    let pool_index: HashMap<_, _> = city.pools.iter().enumerate().map(|(i, p)| (p.id.clone(), i)).collect();
+    let mut loads = Loads::idle(&city.pools);
     let centre_region: HashMap<_, _> = city.centres.iter().map(|c| (c.id.clone(), c.region.clone())).collect();
     let job_index: HashMap<&JobId, usize> = work.jobs.iter().enumerate().map(|(i, j)| (&j.id, i)).collect();
     let mut outcomes: Vec<JobOutcome> = (0..n)
@@ -228,8 +230,7 @@ pub fn run(
     let mut pending: Vec<usize> = Vec::new();
     let mut running: HashMap<usize, Runtime> = HashMap::new();
     let mut epoch = vec![0u32; n];
-    let mut usage = TenantUsage::default();
-    let mut usage_at = opts.start_ms;
+    let mut fair = FairShare::new(opts.fair_share_half_life_s * 1000.0);
     let mut next_round: Option<i64> = None;
     // The earliest Round event in the heap that is still wanted; later ones are ignored when popped.
     let mut scheduled_round: Option<i64> = None;
@@ -246,9 +247,10 @@ pub fn run(
                     continue;
                 }
                 if let Some(rt) = running.remove(&job) {
-                    let p = &mut loads[rt.pool];
-                    p.free += work.jobs[job].spec.accelerators;
-                    p.running.retain(|r| r.job != work.jobs[job].id);
+                    loads.release(rt.pool, &work.jobs[job].id);
+                    if run_cost(RunEnd::Ended).fair_share {
+                        fair.charge(&work.jobs[job].tenant_id, rt.pflop_s, t);
+                    }
                     let o = &mut outcomes[job];
                     o.end_s = Some((t - opts.start_ms) as f64 / 1000.0);
                     let jct = t - work.jobs[job].submitted_ms;
@@ -277,16 +279,14 @@ pub fn run(
                 next_round = None;
                 last_round = t;
                 rounds += 1;
-                // Decay the fair-share account.
-                let decay = 0.5f64.powf((t - usage_at) as f64 / 1000.0 / opts.fair_share_half_life_s.max(1.0));
-                usage.received.values_mut().for_each(|v| *v *= decay);
-                usage_at = t;
+                // The fair-share account decayed to now, with the runs in flight counted in full.
+                let usage = fair.view(t, running.iter().map(|(&i, rt)| (&work.jobs[i].tenant_id, rt.pflop_s)));
                 jobs_now.clear();
                 jobs_now.extend(pending.iter().map(|&i| work.jobs[i].clone()));
                 let snap = Snapshot {
                     now_ms: t,
                     centres: &city.centres,
-                    pools: &loads,
+                    pools: &loads.pools,
                     catalogue,
                     regions,
                     speeds: &opts.speeds,
@@ -298,13 +298,18 @@ pub fn run(
                 for pre in &out.preemptions {
                     let Some(&v) = job_index.get(&pre.victim) else { continue };
                     if let Some(rt) = running.remove(&v) {
-                        let p = &mut loads[rt.pool];
-                        p.free += work.jobs[v].spec.accelerators;
-                        p.running.retain(|r| r.job != pre.victim);
-                        // Bill and count what ran; the job starts again from the beginning.
+                        loads.release(rt.pool, &pre.victim);
+                        // The job starts again from the beginning. What ran was used (its time
+                        // and carbon count), but by the round driver's rule a run lost to
+                        // preemption is neither billed nor charged to the fair-share account.
                         let ran = (t - rt.start_ms).max(0) as f64 / 1000.0;
                         let share = if rt.estimate.run_s > 0.0 { (ran / rt.estimate.run_s).min(1.0) } else { 0.0 };
-                        outcomes[v].cost_fen -= ((1.0 - share) * rt.estimate.compute_cost.0 as f64) as i64;
+                        let cost = run_cost(RunEnd::Preempted { progress_kept: false });
+                        let billed = if cost.billed { share } else { 0.0 };
+                        outcomes[v].cost_fen -= ((1.0 - billed) * rt.estimate.compute_cost.0 as f64) as i64;
+                        if cost.fair_share {
+                            fair.charge(&work.jobs[v].tenant_id, rt.pflop_s * share, t);
+                        }
                         outcomes[v].carbon_g -= (1.0 - share) * rt.estimate.carbon_kg * 1000.0;
                         outcomes[v].run_s -= rt.estimate.run_s - ran;
                         epoch[v] += 1;
@@ -316,24 +321,24 @@ pub fn run(
                     out.placements.iter().filter_map(|p| job_index.get(&p.job).copied()).collect();
                 for p in out.placements {
                     let Some(&i) = job_index.get(&p.job) else { continue };
-                    let Some(&pi) = pool_index.get(&p.chosen.pool) else { continue };
+                    let Some(pi) = loads.position(&p.chosen.pool) else { continue };
                     let e = p.chosen;
                     let start = t + (e.transfer_s * 1000.0) as i64;
                     let end = start + (e.run_s * 1000.0).ceil().max(1.0) as i64;
                     let spec = &work.jobs[i].spec;
-                    loads[pi].free -= spec.accelerators;
-                    loads[pi].running.push(RunningJob {
-                        job: work.jobs[i].id.clone(),
-                        tenant: work.jobs[i].tenant_id.clone(),
-                        accelerators: spec.accelerators,
-                        priority: spec.priority,
-                        preemptible: spec.preemptible,
-                        started_ms: start,
-                        est_end_ms: end,
-                    });
-                    let tflops = catalogue.get(&e.model).map_or(0.0, |a| a.fp16_tflops);
-                    *usage.received.entry(work.jobs[i].tenant_id.clone()).or_insert(0.0) +=
-                        tflops / 1000.0 * spec.accelerators as f64 * e.run_s;
+                    loads.occupy(
+                        pi,
+                        RunningJob {
+                            job: work.jobs[i].id.clone(),
+                            tenant: work.jobs[i].tenant_id.clone(),
+                            accelerators: spec.accelerators,
+                            priority: spec.priority,
+                            preemptible: spec.preemptible,
+                            started_ms: start,
+                            est_end_ms: end,
+                        },
+                    );
+                    let pflop = catalogue.get(&e.model).map_or(0.0, |a| pflop_s(a, spec.accelerators, e.run_s));
                     let o = &mut outcomes[i];
                     o.start_s.get_or_insert((start - opts.start_ms) as f64 / 1000.0);
                     o.cost_fen += e.total_cost().0;
@@ -341,7 +346,7 @@ pub fn run(
                     o.run_s += e.run_s;
                     o.outside_home = centre_region.get(&e.centre).is_some_and(|r| !regions.is_within(r, HOME_CITY));
                     events.push(Reverse((end, Event::Finish { job: i, epoch: epoch[i] })));
-                    running.insert(i, Runtime { pool: pi, start_ms: start, estimate: e });
+                    running.insert(i, Runtime { pool: pi, start_ms: start, estimate: e, pflop_s: pflop });
                 }
                 pending.retain(|i| !placed.contains(i));
                 if !pending.is_empty() {
@@ -360,4 +365,47 @@ pub fn run(
     }
     progress(n, n);
     SimRun { outcomes, rounds, evaluated, preemptions }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::TraceFormat;
+
+    fn trace_job(id: u64, tenant: &str, arrival_s: f64, duration_s: f64) -> TraceJob {
+        TraceJob {
+            id,
+            line: id as usize + 2,
+            tenant: tenant.into(),
+            arrival_s,
+            duration_s,
+            gpus: 1,
+            gpu_fraction: 1.0,
+            gpu_models: vec!["V100M16".into()],
+        }
+    }
+
+    /// One V100: a best-effort job runs, a latency-sensitive one arrives and preempts it. The
+    /// lost run is not billed and does not count towards its tenant's fair share, as in the
+    /// live engine: the preempted job pays exactly one full run, as if alone.
+    #[test]
+    fn a_run_lost_to_preemption_is_not_billed_as_in_the_live_engine() {
+        let (cat, reg) = (Catalogue::builtin(), Regions::builtin());
+        let city = SimCity::gavel([1, 0, 0], [1, 1, 1], &cat).unwrap();
+        let opts = SimOptions::new(PolicyKind::Suanli, &cat);
+        let run_of = |jobs: Vec<TraceJob>| {
+            let trace = Trace { format: TraceFormat::AlibabaOpenb, jobs, skipped: Vec::new() };
+            let work = prepare(&trace, &city, &cat, &reg, &opts).unwrap();
+            run(&city, &work, &cat, &reg, &opts, &mut |_, _| {})
+        };
+        let alone = run_of(vec![trace_job(0, "qos:BE", 0.0, 2_000.0)]);
+        let both = run_of(vec![trace_job(0, "qos:BE", 0.0, 2_000.0), trace_job(1, "qos:LS", 600.0, 100.0)]);
+        assert_eq!(both.preemptions, 1, "the latency-sensitive job preempts the best-effort one");
+        let (victim, lone) = (&both.outcomes[0], &alone.outcomes[0]);
+        assert!(victim.cost_fen > 0);
+        assert_eq!(victim.cost_fen, lone.cost_fen, "the lost run costs nothing: one full run is billed");
+        // The time it used and the carbon it emitted are real, and count.
+        assert!(victim.run_s > lone.run_s + 500.0, "{} vs {}", victim.run_s, lone.run_s);
+        assert!(victim.carbon_g > lone.carbon_g);
+    }
 }

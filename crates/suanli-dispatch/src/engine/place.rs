@@ -5,6 +5,7 @@ use serde_json::json;
 use std::collections::HashMap;
 use suanli_core::id::JobId;
 use suanli_core::job::{Job, JobState};
+use suanli_sched::driver::{RunEnd, run_cost};
 use suanli_sched::round::{queue_head, schedule};
 use suanli_store::{Audit, PlacementRow, StoreError};
 
@@ -50,7 +51,7 @@ impl Engine {
         let decide = std::time::Instant::now();
         let now = self.ids.now_ms();
         let loads = self.build_loads(at.pools, in_flight, now);
-        let usage = self.fair_usage(in_flight, at.pool_by_id);
+        let usage = self.fair_usage(in_flight, at.pool_by_id, now);
         let snap = self.snapshot(now, at.centres, &loads, &usage);
         // Over a long queue the round decides over its head only, in the policy's own order;
         // the jobs behind it are not looked at, and keep the reason they last had.
@@ -65,16 +66,21 @@ impl Engine {
         let slicing = self.timeslicing().is_some();
         let decided = decide.elapsed();
         for pre in &outcome.preemptions {
-            // Under time-slicing the victim's progress is kept: its run so far is a segment.
-            if let Some(victim) = in_flight.iter().find(|j| j.id == pre.victim && slicing).cloned() {
+            // Under time-slicing the victim's progress is kept: its run so far is a segment,
+            // billed and counted. Otherwise the run is lost: the job restarts from the beginning,
+            // and by the round driver's rule the lost run is neither billed (its holds are
+            // released) nor charged to the fair-share account.
+            let victim = in_flight.iter().find(|j| j.id == pre.victim).cloned();
+            let kept = slicing && victim.is_some();
+            if let (true, Some(victim)) = (run_cost(RunEnd::Preempted { progress_kept: kept }).billed, victim.as_ref()) {
                 let why = format!("preempted by higher-priority job {}; it resumes with its progress kept", pre.by);
-                if self.end_segment(at, &victim, suanli_core::job::SegmentEnd::Preempted, why, now).await? {
+                if self.end_segment(at, victim, suanli_core::job::SegmentEnd::Preempted, why, now).await? {
                     report.preempted += 1;
                 }
                 in_flight.retain(|j| j.id != pre.victim);
                 continue;
             }
-            let centre = in_flight.iter().find(|j| j.id == pre.victim).and_then(|j| j.centre_id.clone());
+            let centre = victim.and_then(|j| j.centre_id);
             let ran = self.cancel_on(centre.as_ref(), &pre.victim, now).await;
             let audit = self.audit("job.preempted", &pre.victim, json!({"by": pre.by, "pool": pre.pool, "lost_s": ran}));
             let reason = format!("preempted by higher-priority job {}; it restarts when placed again", pre.by);

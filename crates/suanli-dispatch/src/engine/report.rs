@@ -246,7 +246,7 @@ impl Engine {
             }
             if let Some(acc) = pool.and_then(|p| self.catalogue.get(&p.accelerator)) {
                 // Usage is seconds on the pool's own accelerator.
-                self.account(&j.tenant_id, acc.fp16_tflops / 1000.0 * j.spec.accelerators as f64 * e.usage_s as f64, e.finished_ms);
+                self.account(&j.tenant_id, suanli_sched::driver::pflop_s(acc, j.spec.accelerators, e.usage_s as f64), e.finished_ms);
             }
         }
         Ok(())
