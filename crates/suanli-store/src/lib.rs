@@ -21,7 +21,6 @@ pub mod lease;
 pub mod ledger;
 mod migrations;
 pub mod models;
-mod naive;
 pub mod partners;
 mod rows;
 mod segments;
@@ -483,6 +482,12 @@ impl WriteTx<'_> {
     pub async fn commit(self) -> StoreResult<()> {
         self.tx.commit().await?;
         Ok(())
+    }
+
+    /// The transaction's connection, for SQL that is not the product's: the ledger benchmark's
+    /// naive ledger runs its own tables in a scratch store, under the same writer lock.
+    pub fn connection(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
     }
 
     pub async fn audit(&mut self, a: &Audit) -> StoreResult<()> {

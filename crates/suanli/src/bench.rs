@@ -1,232 +1,264 @@
-//! `suanli bench`: the scheduler's hot path at city scale, and the live heuristic's optimality gap against the exact MILP.
+//! `suanli bench …`: the benchmarks' command line; each subcommand bounds its arguments and calls one benchmark of `suanli-bench`.
 
-use anyhow::bail;
-use indicatif::ProgressBar;
-use serde_json::json;
-use std::time::Instant;
-use suanli_core::catalogue::Catalogue;
-use suanli_core::id::{JobId, TenantId};
-use suanli_core::job::{Job, JobKind, JobSpec};
-use suanli_core::region::Regions;
-use suanli_sched::exact;
-use suanli_sched::round::{PolicyKind, PoolLoad, Snapshot, TenantUsage, schedule};
-use suanli_sched::{SchedConfig, SpeedModel};
-use suanli_server::demo::{DemoCity, JobGenerator};
-use suanli_sim::city::SimCity;
-use suanli_sim::rng::SplitMix;
+use crate::output::Format;
+use clap::Subcommand;
 
-/// Documented peers (not run here): kube-scheduler's ClusterLoader2 threshold and Slurm's sustained rate.
-const KUBE_SCHEDULER_PODS_PER_S: f64 = 400.0;
-const SLURM_JOBS_PER_S: f64 = 500.0;
-
-/// The benchmarks' "now": 2026-01-05 00:00 in Hangzhou.
-const NOW_MS: i64 = 1_767_542_400_000;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+#[derive(Debug, Subcommand)]
+pub(crate) enum BenchCmd {
+    /// Placements per second and round latency on a synthetic city.
+    Scheduler {
+        #[arg(long, default_value_t = 1000)]
+        centres: usize,
+        #[arg(long, default_value_t = 10000)]
+        pools: usize,
+        #[arg(long, default_value_t = 100000)]
+        jobs: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Timed runs of the full round (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+    /// Durable ledger transfers per second: batches through the ledger writer and concurrent
+    /// single-transfer API requests, on the embedded store and on PostgreSQL, against a naive
+    /// one-transaction-per-transfer SQL ledger in the same run.
+    Ledger {
+        #[arg(long, default_value_t = 8000)]
+        batch_size: usize,
+        #[arg(long, default_value_t = 25)]
+        batches: usize,
+        #[arg(long, default_value_t = 1000)]
+        accounts: usize,
+        #[arg(long, default_value_t = 256)]
+        concurrency: usize,
+        /// Seconds each concurrent phase runs.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// PostgreSQL to measure too (a scratch schema is created and dropped); "none" skips it.
+        #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
+        pg: String,
+    },
+    /// The user's path: job submissions over HTTP into a real `serve --demo` (SQLite, then
+    /// PostgreSQL) for a fixed time, their placement and start, and the same jobs through the
+    /// local Slurm's sbatch and slurmrestd in the same run.
+    E2e {
+        /// Seconds each target takes submissions.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Clients submitting at once (HTTP connections; sbatch processes).
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// The stores to run Suanli on, in order.
+        #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+        stores: Vec<String>,
+        /// The PostgreSQL for the `postgres` run (a scratch schema, dropped after).
+        #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
+        database_url: String,
+        /// slurmrestd to compare with, e.g. slurm+http://127.0.0.1:6820?user=root&partition=gpu
+        /// (token from SLURM_JWT); sbatch runs against the same cluster. Left out when not given.
+        #[arg(long)]
+        slurm: Option<String>,
+        /// Seconds to wait after the submissions for every job to start.
+        #[arg(long, default_value_t = 120.0)]
+        settle_seconds: f64,
+    },
+    /// The live engine's rounds over a large store: a store seeded with pending jobs and pools
+    /// (SQLite, then PostgreSQL), a first round and later ones with arrivals between them, each
+    /// round's read, decide, write and dispatch phases timed.
+    Rounds {
+        #[arg(long, default_value_t = 100000)]
+        jobs: usize,
+        #[arg(long, default_value_t = 10000)]
+        pools: usize,
+        #[arg(long, default_value_t = 1000)]
+        centres: usize,
+        /// Timed rounds after the first.
+        #[arg(long, default_value_t = 10)]
+        rounds: usize,
+        /// New pending jobs written between two rounds (as an API replica would).
+        #[arg(long, default_value_t = 1000)]
+        arrivals: usize,
+        /// The stores to measure, in order.
+        #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+        stores: Vec<String>,
+        /// The PostgreSQL for the `postgres` run (a scratch schema, dropped after).
+        #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
+        database_url: String,
+        /// Rounds decide over every waiting job and ask about every running one, as before the
+        /// queue head and the running jobs' turns (a baseline in the same build).
+        #[arg(long)]
+        whole_queue: bool,
+    },
+    /// Jobs dispatched per second through the engine, on the simulated backend and on a real
+    /// Slurm, and Suanli's overhead per job over slurmrestd's own submit.
+    Dispatch {
+        #[arg(long, default_value_t = 300)]
+        jobs: usize,
+        /// slurmrestd to measure, e.g. slurm+http://127.0.0.1:6820?user=root&partition=gpu (token from SLURM_JWT).
+        #[arg(long)]
+        slurm: Option<String>,
+    },
+    /// Meter samples per second into Suanli through Prometheus remote write and JSON batches,
+    /// with the same remote-write load sent to Prometheus 2.42 and VictoriaMetrics 1.79 (Debian's
+    /// packages) in the same run; each target is a fresh process per round.
+    EnergyIngest {
+        /// Data centres (two counter series each: facility and IT).
+        #[arg(long, default_value_t = 1000)]
+        centres: usize,
+        /// Minutes of samples (at most 55: Prometheus takes an hour back from its newest sample).
+        #[arg(long, default_value_t = 50)]
+        minutes: i64,
+        /// Seconds between a series' samples.
+        #[arg(long, default_value_t = 5)]
+        interval_s: i64,
+        /// Concurrent senders, each owning a shard of the series.
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+        #[arg(long, default_value_t = 2000)]
+        samples_per_request: usize,
+        /// Rounds (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Skip Prometheus and VictoriaMetrics.
+        #[arg(long)]
+        no_peers: bool,
+    },
+    /// Server-side render time of every web page with a big city in the store, against 100 ms.
+    Web {
+        #[arg(long, default_value_t = 1000)]
+        centres: usize,
+        #[arg(long, default_value_t = 100_000)]
+        jobs: usize,
+        /// Requests per page (median and p95 are reported).
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
+    /// The model gateway against calling the upstream directly and against LiteLLM's proxy: added
+    /// latency at a fixed load, sustained rate, and an Azure LLM trace replay.
+    Gateway {
+        /// Offered load of the fixed-rate phase, requests per second.
+        #[arg(long, default_value_t = 2000)]
+        rate: u32,
+        /// Length of each phase.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Closed-loop clients of the sustained-rate phase.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Leave LiteLLM out (it is started with scripts/litellm.sh otherwise).
+        #[arg(long)]
+        no_litellm: bool,
+        #[arg(long, default_value = "scripts/litellm.sh")]
+        litellm_script: std::path::PathBuf,
+        /// The Azure LLM inference trace to replay (TIMESTAMP,ContextTokens,GeneratedTokens).
+        #[arg(long)]
+        trace: Option<std::path::PathBuf>,
+        #[arg(long, default_value_t = 2000)]
+        trace_requests: usize,
+        /// How many times faster than recorded the trace's arrivals are replayed.
+        #[arg(long, default_value_t = 10.0)]
+        trace_speedup: f64,
+    },
+    /// De-identification: F1 per kind and MB/s on one core on a labelled corpus of Chinese text
+    /// (scripts/deid_corpus.py), against Microsoft Presidio on the same corpus.
+    Deid {
+        /// Megabytes of text to generate.
+        #[arg(long, default_value_t = 2.0)]
+        mb: f64,
+        /// Timed runs of each measurement (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// A labelled corpus (JSON Lines of text and spans) instead of a generated one.
+        #[arg(long)]
+        corpus: Option<std::path::PathBuf>,
+        /// Leave Presidio out.
+        #[arg(long)]
+        no_presidio: bool,
+        /// Where deid-peers.sh, deid_corpus.py and deid_presidio.py are.
+        #[arg(long, default_value = "scripts")]
+        scripts: std::path::PathBuf,
+    },
+    /// The live heuristic's gap to the exact MILP optimum on random contended instances.
+    Optimality {
+        #[arg(long, default_value_t = 50)]
+        instances: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
-pub(crate) fn pending_jobs(n: usize, tenants: u64, seed: u64, regions: &[&str]) -> Vec<Job> {
-    let mut generator = JobGenerator::new(DemoCity::builtin().workload, seed);
-    let mut rng = SplitMix::new(seed ^ 0x5eed);
-    (0..n)
-        .map(|i| {
-            let region = regions[rng.below(regions.len())];
-            let mut spec = generator.spec(i as u64, region);
-            spec.latency_slo_ms = None;
-            spec.users_region = None;
-            Job::pending(
-                JobId::generate(1_000_000 + i as i64, i as u64),
-                TenantId::generate(0, rng.below(tenants as usize) as u64),
-                spec,
-                NOW_MS,
-            )
-        })
-        .collect()
-}
-
-/// Places `jobs` pending jobs on a synthetic city of `centres` centres and `pools` pools, in rounds.
-pub fn scheduler(centres: usize, pools: usize, jobs: usize, seed: u64, runs: usize, json_out: bool) -> anyhow::Result<()> {
-    if centres == 0 || pools < centres || jobs == 0 {
-        bail!("need at least one centre, at least one pool per centre, and some jobs");
-    }
-    let (catalogue, regions) = (Catalogue::builtin(), Regions::builtin());
-    let city = SimCity::synthetic(centres, pools / centres, seed, &catalogue, &regions);
-    let districts: Vec<&str> =
-        regions.all().iter().filter(|r| r.kind == suanli_core::region::RegionKind::District).map(|r| r.id.as_str()).collect();
-    let pending = pending_jobs(jobs, 200, seed, &districts);
-    let loads: Vec<PoolLoad> = city.pools.iter().map(PoolLoad::idle).collect();
-    let (cfg, speeds, usage) = (SchedConfig::default(), SpeedModel::new(&catalogue, "a100-80g"), TenantUsage::default());
-    let snap = Snapshot {
-        now_ms: NOW_MS,
-        centres: &city.centres,
-        pools: &loads,
-        catalogue: &catalogue,
-        regions: &regions,
-        speeds: &speeds,
-        cfg: &cfg,
-        usage: &usage,
-    };
-    let bar = if json_out { ProgressBar::hidden() } else { ProgressBar::new(runs as u64) };
-    let mut secs = Vec::new();
-    let mut placed = 0;
-    let mut evaluated = 0;
-    for _ in 0..runs {
-        let t = Instant::now();
-        let out = schedule(snap, &pending, PolicyKind::Suanli);
-        secs.push(t.elapsed().as_secs_f64());
-        placed = out.placements.len();
-        evaluated = out.evaluated;
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    // Sustained: the same queue arriving in rounds of 1,000 on a city that fills up.
-    let mut loads2 = loads.clone();
-    let t = Instant::now();
-    let mut sustained_placed = 0usize;
-    for chunk in pending.chunks(1000) {
-        let snap2 = Snapshot { pools: &loads2, ..snap };
-        let out = schedule(snap2, chunk, PolicyKind::Suanli);
-        sustained_placed += out.placements.len();
-        let index: std::collections::HashMap<_, _> = loads2.iter().enumerate().map(|(i, p)| (p.pool.id.clone(), i)).collect();
-        let by_id: std::collections::HashMap<_, _> = chunk.iter().map(|j| (&j.id, j)).collect();
-        for p in out.placements {
-            if let (Some(&i), Some(j)) = (index.get(&p.chosen.pool), by_id.get(&p.job)) {
-                loads2[i].free -= j.spec.accelerators;
-            }
+/// Runs one benchmark; `--output json` prints one JSON object instead of tables.
+pub(crate) async fn run(cmd: BenchCmd, fmt: Format) -> anyhow::Result<()> {
+    let json_out = fmt == Format::Json;
+    match cmd {
+        BenchCmd::Scheduler { centres, pools, jobs, seed, runs } => {
+            tokio::task::block_in_place(|| suanli_bench::scheduler::scheduler(centres, pools, jobs, seed, runs.max(1), json_out))
+        }
+        BenchCmd::Ledger { batch_size, batches, accounts, concurrency, seconds, pg } => {
+            let b = suanli_bench::ledger::LedgerBench {
+                batch_size: batch_size.clamp(1, 8190),
+                batches: batches.max(1),
+                accounts: accounts.max(2),
+                concurrency: concurrency.max(1),
+                seconds: seconds.max(0.1),
+                pg_url: Some(pg).filter(|u| u != "none" && u.starts_with("postgres")),
+            };
+            suanli_bench::ledger::ledger(b, json_out).await
+        }
+        BenchCmd::E2e { seconds, connections, stores, database_url, slurm, settle_seconds } => {
+            let b = suanli_bench::e2e::E2eBench {
+                seconds: seconds.clamp(1.0, 3600.0),
+                connections: connections.clamp(1, 4096),
+                stores,
+                database_url,
+                slurm,
+                settle_seconds: settle_seconds.max(0.0),
+            };
+            suanli_bench::e2e::e2e(b, json_out).await
+        }
+        BenchCmd::Rounds { jobs, pools, centres, rounds, arrivals, stores, database_url, whole_queue } => {
+            let (jobs, pools) = (jobs.max(1), pools.max(1));
+            let b = suanli_bench::rounds::RoundsBench { jobs, pools, centres, rounds, arrivals, stores, database_url, whole_queue };
+            suanli_bench::rounds::rounds(b, json_out).await
+        }
+        BenchCmd::Dispatch { jobs, slurm } => {
+            suanli_bench::dispatch::dispatch(suanli_bench::dispatch::DispatchBench { jobs: jobs.max(1), slurm }, json_out).await
+        }
+        BenchCmd::EnergyIngest { centres, minutes, interval_s, clients, samples_per_request, rounds, no_peers } => {
+            let b = suanli_bench::energy::EnergyIngestBench {
+                centres: centres.max(1),
+                minutes: minutes.clamp(1, 55),
+                interval_s: interval_s.max(1),
+                clients: clients.max(1),
+                samples_per_request: samples_per_request.max(2),
+                rounds: rounds.max(1),
+                peers: !no_peers,
+            };
+            suanli_bench::energy::energy_ingest(b, json_out).await
+        }
+        BenchCmd::Web { centres, jobs, runs } => {
+            suanli_bench::web::web(suanli_bench::web::WebBench { centres, jobs, runs: runs.max(1) }, json_out).await
+        }
+        BenchCmd::Gateway { rate, seconds, concurrency, no_litellm, litellm_script, trace, trace_requests, trace_speedup } => {
+            let b = suanli_bench::gateway::GatewayBench {
+                rate: rate.max(1),
+                seconds: seconds.max(0.5),
+                concurrency: concurrency.max(1),
+                litellm_script: (!no_litellm).then_some(litellm_script),
+                trace,
+                trace_requests,
+                trace_speedup: trace_speedup.max(0.001),
+            };
+            suanli_bench::gateway::gateway(b, json_out).await
+        }
+        BenchCmd::Deid { mb, runs, seed, corpus, no_presidio, scripts } => {
+            let b = suanli_bench::deid::DeidBench { mb: mb.max(0.01), runs: runs.max(1), seed, corpus, presidio: !no_presidio, scripts };
+            tokio::task::block_in_place(|| suanli_bench::deid::deid(b, json_out))
+        }
+        BenchCmd::Optimality { instances, seed } => {
+            tokio::task::block_in_place(|| suanli_bench::scheduler::optimality(instances.max(1), seed, json_out))
         }
     }
-    let sustained_s = t.elapsed().as_secs_f64();
-    let round_s = median(secs.clone());
-    let rate = placed as f64 / round_s;
-    let sustained_rate = sustained_placed as f64 / sustained_s;
-    let capacity: u64 = city.pools.iter().map(|p| p.capacity() as u64).sum();
-    let v = json!({
-        "benchmark": "scheduler",
-        "centres": city.centres.len(), "pools": city.pools.len(), "accelerators": capacity, "pending_jobs": jobs,
-        "runs": runs, "round_seconds_median": round_s, "round_seconds_all": secs,
-        "placed": placed, "estimates": evaluated,
-        "placements_per_second": rate,
-        "sustained_rounds_of_1000": {"placed": sustained_placed, "seconds": sustained_s, "placements_per_second": sustained_rate},
-        "documented_peers": {"kube_scheduler_pods_per_second": KUBE_SCHEDULER_PODS_PER_S, "slurm_jobs_per_second": SLURM_JOBS_PER_S},
-        "ratio_to_kube_scheduler": rate / KUBE_SCHEDULER_PODS_PER_S,
-        "ratio_to_slurm": rate / SLURM_JOBS_PER_S,
-    });
-    if json_out {
-        println!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
-        println!(
-            "scheduler benchmark: {} centres, {} pools ({} accelerators), {} pending jobs",
-            city.centres.len(),
-            city.pools.len(),
-            capacity,
-            jobs
-        );
-        println!("  one round over the whole queue: median {:.3} s of {runs} runs; {placed} placed, {evaluated} estimates", round_s);
-        println!(
-            "  placements per second: {:.0} ({:.0}x kube-scheduler's documented 400 pods/s, {:.0}x Slurm's documented 500 jobs/s)",
-            rate,
-            rate / KUBE_SCHEDULER_PODS_PER_S,
-            rate / SLURM_JOBS_PER_S
-        );
-        println!(
-            "  sustained, rounds of 1,000 arrivals: {:.0} placements per second ({sustained_placed} placed in {:.3} s)",
-            sustained_rate, sustained_s
-        );
-    }
-    Ok(())
-}
-
-/// The live heuristic against the MILP optimum on small, contended random instances.
-///
-/// Reservations are off here: they deliberately hold capacity for blocked large jobs (so
-/// backfill never starves them), a constraint the batch MILP does not model. Priorities stay on.
-pub fn optimality(instances: usize, seed: u64, json_out: bool) -> anyhow::Result<()> {
-    let (catalogue, regions) = (Catalogue::builtin(), Regions::builtin());
-    let cfg = SchedConfig { reservations: 0, ..SchedConfig::default() };
-    let (speeds, usage) = (SpeedModel::new(&catalogue, "a100-80g"), TenantUsage::default());
-    let districts: Vec<&str> =
-        regions.all().iter().filter(|r| r.kind == suanli_core::region::RegionKind::District).map(|r| r.id.as_str()).collect();
-    let mut rng = SplitMix::new(seed);
-    let bar = if json_out { ProgressBar::hidden() } else { ProgressBar::new(instances as u64) };
-    let mut gaps = Vec::new();
-    let mut rows = Vec::new();
-    let (mut heuristic_s, mut exact_s) = (0.0, 0.0);
-    for k in 0..instances {
-        let centres = 2 + rng.below(4);
-        let mut city = SimCity::synthetic(centres, 2, seed.wrapping_mul(1000) + k as u64, &catalogue, &regions);
-        for p in &mut city.pools {
-            p.nodes = 1 + rng.below(3) as u32;
-        }
-        let capacity: u32 = city.pools.iter().map(|p| p.capacity()).sum();
-        // Demand about 1.5x capacity, so that capacity binds and choices interact.
-        let mut jobs = Vec::new();
-        let mut demand = 0;
-        while demand < capacity * 3 / 2 && jobs.len() < 40 {
-            let gang = [1, 2, 4, 8][rng.below(4)];
-            let mut spec = JobSpec::new(&format!("opt-{k}-{}", jobs.len()), JobKind::Training, gang, 600 + rng.below(6 * 3600) as i64);
-            spec.priority = 3 + rng.below(3) as u8;
-            spec.data_region = Some(districts[rng.below(districts.len())].to_string());
-            spec.data_gb = Some(rng.below(500) as f64);
-            demand += gang;
-            jobs.push(Job::pending(
-                JobId::generate(1 + jobs.len() as i64, k as u64),
-                TenantId::generate(0, rng.below(4) as u64),
-                spec,
-                NOW_MS,
-            ));
-        }
-        let loads: Vec<PoolLoad> = city.pools.iter().map(PoolLoad::idle).collect();
-        let snap = Snapshot {
-            now_ms: NOW_MS,
-            centres: &city.centres,
-            pools: &loads,
-            catalogue: &catalogue,
-            regions: &regions,
-            speeds: &speeds,
-            cfg: &cfg,
-            usage: &usage,
-        };
-        let inst = exact::instance(snap, &jobs);
-        let t = Instant::now();
-        let out = schedule(snap, &jobs, PolicyKind::Suanli);
-        heuristic_s += t.elapsed().as_secs_f64();
-        let h = exact::objective(&inst, &exact::assignment_of(&inst, snap, &out))
-            .ok_or_else(|| anyhow::anyhow!("instance {k}: the heuristic broke capacity"))?;
-        let t = Instant::now();
-        let best = exact::solve_exact(&inst).map_err(|e| anyhow::anyhow!("instance {k}: {e}"))?;
-        exact_s += t.elapsed().as_secs_f64();
-        let o = exact::objective(&inst, &best).ok_or_else(|| anyhow::anyhow!("instance {k}: the MILP broke capacity"))?;
-        let g = exact::gap(h, o);
-        gaps.push(g);
-        let placed_h = out.placements.len();
-        let placed_o = best.iter().filter(|a| a.is_some()).count();
-        rows.push(json!({"instance": k, "pools": city.pools.len(), "jobs": jobs.len(), "capacity": capacity, "heuristic": h, "optimum": o, "gap": g, "placed_by_heuristic": placed_h, "placed_at_optimum": placed_o, "waits": out.waits.iter().map(|w| w.reason.clone()).collect::<Vec<_>>()}));
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    let mean = gaps.iter().sum::<f64>() / gaps.len().max(1) as f64;
-    let worst = gaps.iter().copied().fold(0.0, f64::max);
-    let exact_hits = gaps.iter().filter(|g| **g < 1e-9).count();
-    let v = json!({
-        "benchmark": "optimality", "instances": instances, "seed": seed,
-        "mean_gap": mean, "worst_gap": worst, "instances_at_optimum": exact_hits,
-        "heuristic_seconds_total": heuristic_s, "exact_seconds_total": exact_s,
-        "solver": exact::solver_name(),
-        "per_instance": rows,
-    });
-    if json_out {
-        println!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
-        println!("optimality benchmark: {instances} random contended instances (seed {seed}), live heuristic vs MILP optimum");
-        println!("  mean gap {:.3}%, worst gap {:.3}%, {exact_hits} of {instances} at the optimum", mean * 100.0, worst * 100.0);
-        println!(
-            "  time: heuristic {:.3} s in all, exact solver {:.3} s in all ({:.0}x slower)",
-            heuristic_s,
-            exact_s,
-            exact_s / heuristic_s.max(1e-9)
-        );
-    }
-    Ok(())
 }

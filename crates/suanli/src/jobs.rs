@@ -182,6 +182,28 @@ pub(crate) fn option_row(label: &str, o: &Value) -> Value {
     })
 }
 
+/// `suanli quote`: the recommended, cheapest, fastest and greenest options, then every option.
+pub(crate) async fn quote(c: Client, a: &SubmitArgs, fmt: Format) -> anyhow::Result<()> {
+    let v = to_value(&c.quote(&job_body(a)).await?);
+    if fmt == Format::Json {
+        output::json(&v);
+        return Ok(());
+    }
+    let mut rows = Vec::new();
+    for (label, key) in
+        [("recommended 推荐", "recommended"), ("cheapest 最便宜", "cheapest"), ("fastest 最快", "fastest"), ("greenest 最绿色", "greenest")]
+    {
+        if let Some(o) = v.get(key).filter(|o| !o.is_null()) {
+            rows.push(option_row(label, o));
+        }
+    }
+    table(&rows, &OPTION_COLS);
+    let all: Vec<Value> = v["options"].as_array().map_or_else(Vec::new, |a| a.iter().map(|o| option_row("", o)).collect());
+    println!("all options ({}):", all.len());
+    table(&all, &OPTION_COLS[1..]);
+    Ok(())
+}
+
 pub(crate) async fn jobs(c: Client, cmd: JobsCmd, fmt: Format) -> anyhow::Result<()> {
     match cmd {
         JobsCmd::Submit(a) => {

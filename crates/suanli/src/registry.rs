@@ -5,7 +5,9 @@ use crate::{list, show};
 use clap::Subcommand;
 use serde_json::json;
 use suanli_api::Client;
-use suanli_api::dto::{NewCentreIn, PartnerStatusIn};
+use suanli_api::dto::{
+    NewCentreIn, NewPoolIn, NewProviderIn, NewTenantIn, NewUserIn, PartnerStatusIn, PoolPriceIn, ProviderRegistrationIn,
+};
 use suanli_core::centre::{CentreKind, PartnerStatus};
 use suanli_core::tenant::Role;
 
@@ -179,6 +181,63 @@ pub(crate) const POOL_FIELDS: [(&str, &str); 8] = [
     ("¥/accel-hour", "price_per_hour"),
     ("after discount", "effective_price_per_hour"),
 ];
+
+/// `suanli providers …`.
+pub(crate) async fn providers(c: Client, cmd: ProvidersCmd, fmt: Format) -> anyhow::Result<()> {
+    match cmd {
+        ProvidersCmd::List => {
+            list(&to_value(&c.providers().await?), fmt, &[("id", "id"), ("名称", "name"), ("name", "name_en"), ("uscc", "uscc")])
+        }
+        ProvidersCmd::Create { name, name_en, uscc, region, sme } => show(
+            &to_value(&c.create_provider(&NewProviderIn { name, name_en, uscc, region, sme }).await?),
+            fmt,
+            &[("id", "id"), ("name", "name"), ("uscc", "uscc"), ("region", "region")],
+        ),
+        ProvidersCmd::Update { id, uscc, region, sme } => show(
+            &to_value(&c.update_provider(&id, &ProviderRegistrationIn { uscc, region, sme }).await?),
+            fmt,
+            &[("id", "id"), ("name", "name"), ("uscc", "uscc"), ("region", "region"), ("sme", "sme")],
+        ),
+    }
+    Ok(())
+}
+
+/// `suanli pools …`.
+pub(crate) async fn pools(c: Client, cmd: PoolsCmd, fmt: Format) -> anyhow::Result<()> {
+    let v = match cmd {
+        PoolsCmd::Add { centre, accelerator, nodes, per_node, price, discount } => {
+            let body =
+                NewPoolIn { accelerator, nodes, accelerators_per_node: per_node, price_per_hour: price, partner_discount_pct: discount };
+            to_value(&c.create_pool(&centre, &body).await?)
+        }
+        PoolsCmd::Price { pool, price, discount } => {
+            to_value(&c.set_pool_price(&pool, &PoolPriceIn { price_per_hour: price, partner_discount_pct: discount }).await?)
+        }
+    };
+    show(&v, fmt, &POOL_FIELDS);
+    Ok(())
+}
+
+/// `suanli tenants …`.
+pub(crate) async fn tenants(c: Client, cmd: TenantsCmd, fmt: Format) -> anyhow::Result<()> {
+    let fields = [("id", "id"), ("名称", "name"), ("name", "name_en"), ("credit code", "uscc"), ("SME", "sme"), ("region", "region")];
+    match cmd {
+        TenantsCmd::List => list(&to_value(&c.tenants().await?), fmt, &fields),
+        TenantsCmd::Show { id } => show(&to_value(&c.tenant(&id).await?), fmt, &fields),
+        TenantsCmd::Create { name, name_en, uscc, sme, region } => {
+            show(&to_value(&c.create_tenant(&NewTenantIn { name, name_en, uscc, sme, region }).await?), fmt, &fields)
+        }
+    }
+    Ok(())
+}
+
+/// `suanli users …`.
+pub(crate) async fn users(c: Client, cmd: UsersCmd, fmt: Format) -> anyhow::Result<()> {
+    let UsersCmd::Create { name, role, tenant, provider } = cmd;
+    let v = to_value(&c.create_user(&NewUserIn { name, role, tenant_id: tenant, provider_id: provider }).await?);
+    show(&v, fmt, &[("user", "user.user_id"), ("role", "user.role"), ("token (shown once)", "token")]);
+    Ok(())
+}
 
 pub(crate) async fn centres(c: Client, cmd: CentresCmd, fmt: Format) -> anyhow::Result<()> {
     match cmd {

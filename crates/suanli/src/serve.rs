@@ -1,4 +1,5 @@
-//! `suanli serve`: its flags, the server's configuration built from them, and a shutdown on Ctrl-C or SIGTERM.
+//! `suanli serve`: its flags, the server's configuration built from them, and a shutdown on Ctrl-C or SIGTERM; and
+//! `suanli bootstrap`, a new installation's first operator.
 
 use clap::Args;
 use std::net::SocketAddr;
@@ -117,6 +118,18 @@ pub(crate) async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         }),
     };
     suanli_server::serve(cfg, shutdown_signal()).await
+}
+
+/// Creates an operator user in the store directly and prints its token.
+pub(crate) async fn bootstrap(name: &str, data_dir: PathBuf) -> anyhow::Result<()> {
+    let cfg = suanli_server::ServeConfig {
+        database_url: std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()),
+        ..suanli_server::ServeConfig::at(data_dir)
+    };
+    let token = suanli_server::bootstrap_operator(&cfg, name).await?;
+    println!("{token}");
+    eprintln!("operator '{name}' created; keep this token safe: it is shown once and stored only as a hash");
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -2,12 +2,12 @@
 
 use crate::output::{self, Format, cell, to_value};
 use crate::{list, show};
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::Subcommand;
 use serde_json::Value;
 use std::path::PathBuf;
-use suanli_api::Client;
-use suanli_api::money::{ApplicationIn, ApproveIn, ProgrammeIn, RejectIn};
+use suanli_api::money::{ApplicationIn, ApproveIn, ProgrammeIn, RejectIn, SettlementIn, TopUpIn};
+use suanli_api::{BillsQuery, Client};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum VouchersCmd {
@@ -172,6 +172,40 @@ pub(crate) async fn vouchers(c: Client, cmd: VouchersCmd, fmt: Format) -> anyhow
             show(&to_value(&c.reject_application(&id, &RejectIn { reason }).await?), fmt, APPLICATION_COLUMNS)
         }
     }
+    Ok(())
+}
+
+/// `suanli balance`: an enterprise's balances, the token's own tenant's by default.
+pub(crate) async fn balance(c: Client, tenant: Option<String>, fmt: Format) -> anyhow::Result<()> {
+    let tenant = match tenant {
+        Some(t) => t,
+        None => c.me().await?.tenant_id.context("this token is not a tenant's: pass --tenant")?,
+    };
+    show_balance(&to_value(&c.balance(&tenant).await?), fmt);
+    Ok(())
+}
+
+/// `suanli top-up`.
+pub(crate) async fn top_up(c: Client, tenant: &str, body: &TopUpIn, fmt: Format) -> anyhow::Result<()> {
+    show_balance(&to_value(&c.top_up(tenant, body).await?), fmt);
+    Ok(())
+}
+
+/// `suanli bills`.
+pub(crate) async fn bills(c: Client, query: &BillsQuery, fmt: Format) -> anyhow::Result<()> {
+    list(&to_value(&c.bills(query).await?), fmt, BILL_COLUMNS);
+    Ok(())
+}
+
+/// `suanli settle`.
+pub(crate) async fn settle(c: Client, body: &SettlementIn, fmt: Format) -> anyhow::Result<()> {
+    show(&to_value(&c.settle(body).await?), fmt, STATEMENT_COLUMNS);
+    Ok(())
+}
+
+/// `suanli statements`.
+pub(crate) async fn statements(c: Client, provider: Option<&str>, fmt: Format) -> anyhow::Result<()> {
+    list(&to_value(&c.statements(provider).await?), fmt, STATEMENT_COLUMNS);
     Ok(())
 }
 

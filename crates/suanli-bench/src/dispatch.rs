@@ -168,7 +168,7 @@ pub async fn dispatch(b: DispatchBench, json_out: bool) -> anyhow::Result<()> {
         json!({"path": "slurmrestd alone (REST submit, one after another)", "rate": fmt(&out["slurmrestd_alone_jobs_per_s"])}),
         json!({"path": "Suanli's overhead per job over slurmrestd, ms", "rate": fmt(&out["suanli_overhead_ms_per_job"])}),
     ];
-    crate::output::table(&rows, &[("path", "path"), (&format!("jobs/s ({} jobs)", b.jobs), "rate")]);
+    crate::table::table(&rows, &[("path", "path"), (&format!("jobs/s ({} jobs)", b.jobs), "rate")]);
     println!("for scale: Slurm documents about 500 simple batch jobs per second sustained (sbatch, tuned controller).");
     Ok(())
 }

@@ -160,14 +160,17 @@ async fn run_on(label: &str, store: Store, b: &LedgerBench, json_out: bool) -> a
     // 3. The naive SQL ledger: one transaction and row lock per transfer, same clients.
     let pb =
         if json_out { ProgressBar::hidden() } else { spinner(format!("{label}: naive SQL ledger, {} concurrent clients", b.concurrency)) };
-    store.naive_setup(b.accounts, 1_000_000_000_000).await?;
+    crate::naive::setup(&store, b.accounts, 1_000_000_000_000).await?;
     let naive_store = store.clone();
     let (naive_rate, naive_p50, naive_p99) = concurrent(b, move |i, n| {
         let store = naive_store.clone();
         async move {
             let d = (i * 7919 + n as usize) % accounts;
             let c = (d + 1 + (n as usize % (accounts - 1))) % accounts;
-            anyhow::ensure!(store.naive_transfer(&format!("n{i:05x}{n:010x}"), d as i64, c as i64, 1).await?, "naive transfer refused");
+            anyhow::ensure!(
+                crate::naive::transfer(&store, &format!("n{i:05x}{n:010x}"), d as i64, c as i64, 1).await?,
+                "naive transfer refused"
+            );
             Ok(())
         }
     })
@@ -285,7 +288,7 @@ pub async fn ledger(b: LedgerBench, json_out: bool) -> anyhow::Result<()> {
             })
         })
         .collect();
-    crate::output::table(
+    crate::table::table(
         &rows,
         &[
             ("store", "store"),

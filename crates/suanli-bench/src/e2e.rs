@@ -14,7 +14,7 @@
 //! answers its job listings slowly: run this against a cluster the tests are not using, or
 //! give it a fresh state afterwards.
 
-use crate::bench_energy::{free_port, wait_ready};
+use crate::energy::{free_port, wait_ready};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use std::process::Stdio;
@@ -428,7 +428,7 @@ fn print_table(out: &Value, b: &E2eBench) {
         "end-to-end submissions: {} s per target, {} clients at once, jobs of 1 accelerator for {} s",
         b.seconds, b.connections, JOB_SECONDS
     );
-    crate::output::table(
+    crate::table::table(
         &rows,
         &[
             ("target", "target"),

@@ -113,7 +113,7 @@ async fn one_store(b: &RoundsBench, store: Store) -> anyhow::Result<Value> {
         regions.all().iter().filter(|r| r.kind == suanli_core::region::RegionKind::District).map(|r| r.id.as_str()).collect();
     let t = Instant::now();
     seed_city(&store, &city).await?;
-    let jobs = crate::bench::pending_jobs(b.jobs + b.arrivals * b.rounds, TENANTS, 7, &districts);
+    let jobs = crate::scheduler::pending_jobs(b.jobs + b.arrivals * b.rounds, TENANTS, 7, &districts);
     let (initial, arriving) = jobs.split_at(b.jobs);
     insert(&store, initial).await?;
     let seed_s = t.elapsed().as_secs_f64();

@@ -1,0 +1,25 @@
+//! Suanli's benchmarks, run by `suanli bench …`: each prints its figures and their ratios to peers measured in the same run.
+//!
+//! They live apart from the product: the binary only parses the command line and calls one
+//! function here. `scheduler` the scheduler's round at city scale and the live heuristic's gap
+//! to the exact optimum; `ledger` durable transfers against a naive SQL ledger (`naive`, kept
+//! here since no product code uses it); `rounds` the live engine's rounds over a large store;
+//! `dispatch` the engine's submissions to the simulated backend and to Slurm; `e2e` the user's
+//! path through a real `serve --demo` against Slurm; `energy` meter ingest against Prometheus
+//! and VictoriaMetrics; `web` page render times in a big city; `gateway` the model gateway
+//! against the upstream alone and LiteLLM; `deid` de-identification against Presidio.
+//!
+//! `e2e` and `energy` start the running executable as `serve`: call them from the `suanli`
+//! binary only. Tests never assert on the figures.
+
+pub mod deid;
+pub mod dispatch;
+pub mod e2e;
+pub mod energy;
+pub mod gateway;
+pub mod ledger;
+mod naive;
+pub mod rounds;
+pub mod scheduler;
+mod table;
+pub mod web;
