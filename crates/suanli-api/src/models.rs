@@ -264,3 +264,32 @@ pub struct HealthOut {
     pub served: u64,
     pub failed: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_model_reads_back_although_its_name_is_written_twice() {
+        let spec: ModelSpec = serde_json::from_value(serde_json::json!({
+            "name": "hz-general-7b", "kind": "general", "domain": "general", "parameters_b": 7.0, "licence": "apache-2.0",
+            "context_tokens": 8192, "modalities": ["text"], "endpoints": ["chat"]
+        }))
+        .unwrap();
+        let out = ModelOut {
+            name: spec.name.clone(),
+            provider_id: "prv_00000000000000000000ff".into(),
+            spec,
+            created: "2026-01-01T00:00:00Z".into(),
+            deployments: Vec::new(),
+        };
+        let text = serde_json::to_string(&out).unwrap();
+        assert_eq!(text.matches("\"name\":").count(), 2, "{text}");
+        let back: ModelOut = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            (back.name.as_str(), back.spec.name.as_str(), back.provider_id.as_str()),
+            ("hz-general-7b", "hz-general-7b", out.provider_id.as_str())
+        );
+        assert_eq!(serde_json::to_value(&back).unwrap(), serde_json::to_value(&out).unwrap());
+    }
+}
