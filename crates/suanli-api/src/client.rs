@@ -9,8 +9,11 @@ use std::time::Duration;
 use suanli_core::id::CentreId;
 
 mod city;
+mod data;
 mod energy;
+mod incentives;
 mod jobs;
+mod models;
 mod money;
 pub use money::BillsQuery;
 mod registry;
@@ -93,7 +96,7 @@ impl Client {
     }
 
     /// PUT of raw bytes (a file) with its content type.
-    pub async fn put_bytes(&self, path: &str, body: Vec<u8>, content_type: &str) -> Result<Value> {
+    pub async fn put_bytes<T: DeserializeOwned>(&self, path: &str, body: Vec<u8>, content_type: &str) -> Result<T> {
         let req = self.request(Method::PUT, path).header("content-type", content_type).body(body);
         let (status, bytes) = self.exchange(req).await?;
         answer(status, &bytes)

@@ -7,8 +7,11 @@
 
 pub mod agent;
 pub mod client;
+pub mod data;
 pub mod dto;
 pub mod energy;
+pub mod incentives;
+pub mod models;
 pub mod money;
 
 pub use client::{ApiFailure, BillsQuery, Client};

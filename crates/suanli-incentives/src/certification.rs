@@ -9,6 +9,7 @@ const CST_OFFSET_MS: i64 = 8 * 3_600_000;
 
 /// A certification the security criterion counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CertificationKind {
     /// 网络安全等级保护三级 (MLPS level 3, GB/T 22239).
     #[serde(rename = "mlps_3")]
@@ -76,6 +77,7 @@ impl CertificationKind {
 
 /// A certification declared for a centre.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Certification {
     pub id: String,
     pub centre_id: String,
@@ -93,6 +95,7 @@ pub struct Certification {
 /// A green-power contract (绿电交易 / 绿证) declared for a centre: the share of its energy from
 /// renewables over a period.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GreenPower {
     pub id: String,
     pub centre_id: String,

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 /// What the platform measured or registered of one centre.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = PartnerMeasures))]
 pub struct Measures {
     pub centre_id: String,
     pub name: String,
@@ -33,6 +35,8 @@ pub struct Measures {
 
 /// Weights (adding up to 100) and the admission thresholds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = PartnerConfig))]
 pub struct Config {
     pub weight_performance: u32,
     pub weight_security: u32,
@@ -87,6 +91,8 @@ fn default_sla_min_jobs() -> u32 {
 
 /// A partner falling short of the service standard: an alert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = PartnerBreach))]
 pub struct Breach {
     pub centre_id: String,
     pub name: String,
@@ -136,6 +142,8 @@ impl Default for Config {
 
 /// A centre's score, 0-100 per criterion and in total, and the verdict with its reasons.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = PartnerScore))]
 pub struct Score {
     pub centre_id: String,
     pub name: String,

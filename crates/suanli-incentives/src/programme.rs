@@ -7,6 +7,7 @@ use suanli_core::time::{UnixMs, days_from_civil};
 
 /// What a programme rewards (the policy's instruments; `Other` for another policy of the city).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProgrammeKind {
     GeneralModel,
@@ -22,6 +23,8 @@ pub enum ProgrammeKind {
 
 /// A condition an applicant must meet, judged against its [`Facts`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = EligibilityRule))]
 #[serde(rename_all = "snake_case", tag = "rule")]
 pub enum Rule {
     /// Registered in the city: the credit code's division code starts with this ("3301").
@@ -33,7 +36,10 @@ pub enum Rule {
     /// A third-party evaluation ranks the model at most this (1 = first) nationally.
     EvaluationRankAtMost { rank: u32 },
     /// The platform's ledger shows at least this yearly service volume.
-    MinYearlyVolume { amount: Fen },
+    MinYearlyVolume {
+        #[cfg_attr(feature = "openapi", schema(value_type = i64))]
+        amount: Fen,
+    },
     /// Among the year's top suppliers by data-service volume.
     SupplierRankAtMost { rank: u32 },
     /// Recognised for the first time with this title (单项冠军, 专精特新"小巨人", 隐形冠军 …).
@@ -45,6 +51,8 @@ pub enum Rule {
 /// What the platform knows of an applicant and its project when it applies. Volumes and ranks
 /// come from the platform's own ledger; the rest from registered records and evidence.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ApplicantFacts))]
 pub struct Facts {
     pub division_code: String,
     pub sme: bool,
@@ -53,6 +61,7 @@ pub struct Facts {
     #[serde(default)]
     pub evaluation_rank: Option<u32>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub yearly_volume: Option<Fen>,
     #[serde(default)]
     pub supplier_rank: Option<u32>,
@@ -68,6 +77,8 @@ pub struct Facts {
 
 /// A document an applicant uploads: stored by its SHA-256, so it can never be altered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = EvidenceDocument))]
 pub struct Evidence {
     /// What it is, as the programme names it (`evaluation_report`, `rd_cost_audit` …).
     pub kind: String,
@@ -78,6 +89,8 @@ pub struct Evidence {
 
 /// A review criterion and its weight (weights of a programme add up to 100).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ReviewCriterion))]
 pub struct Criterion {
     pub key: String,
     pub title: String,
@@ -86,6 +99,7 @@ pub struct Criterion {
 
 /// A programme.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProgrammeSpec {
     /// Lowercase letters, digits and `-`; unique.
@@ -100,8 +114,10 @@ pub struct ProgrammeSpec {
     /// Share of the eligible cost paid, in percent; None pays `cap_per_award` outright.
     #[serde(default)]
     pub ratio_pct: Option<u8>,
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub cap_per_award: Fen,
     /// The most the programme pays in a year.
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub budget_per_year: Fen,
     /// The most awards a year (None: as many as the budget allows).
     #[serde(default)]

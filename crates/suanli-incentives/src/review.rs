@@ -20,6 +20,8 @@ pub struct Expert {
 
 /// An expert assigned to score an application.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ExpertAssignment))]
 pub struct Assignment {
     pub expert: String,
     pub name: String,
@@ -43,6 +45,8 @@ impl Expert {
 
 /// One expert's scores (0-100 per criterion) of one application.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ExpertReview))]
 pub struct Review {
     pub expert: String,
     /// The scoring expert's user id (`usr_…`); absent in reviews recorded before experts signed in.

@@ -1,11 +1,13 @@
 //! `suanli data sets|register|upload|request|requests|decide|deliveries|download|suppliers|admit|ranking`: data sharing as a client of the API (the rules are the server's).
 
+use crate::output::to_value;
 use crate::output::{self, Format};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use suanli_api::Client;
+use suanli_api::data::{DataSetIn, DecisionIn, RequestIn, SupplierIn};
 
 #[derive(Debug, Subcommand)]
 pub enum SharingCmd {
@@ -128,77 +130,45 @@ const DELIVERY_COLS: &[(&str, &str)] = &[
 
 pub async fn run(c: Client, cmd: SharingCmd, fmt: Format) -> anyhow::Result<()> {
     match cmd {
-        SharingCmd::Sets => super::list(&c.get("/api/v1/data/sets").await?, fmt, SET_COLS),
-        SharingCmd::Set { id } => {
-            let v = c.get(&format!("/api/v1/data/sets/{}", crate::output::urlencode(&id))).await?;
-            if fmt == Format::Json {
-                output::json(&v);
-                return Ok(());
-            }
-            let mut fields = SET_COLS.to_vec();
-            fields.extend([("id", "id"), ("supplier", "supplier_id"), ("licence", "licence"), ("sha256", "content_sha256")]);
-            output::record(&v, &fields);
-            output::table(
-                v["columns"].as_array().map_or(&[][..], |a| a),
-                &[("column 字段", "name"), ("kind 类型", "kind"), ("sampled", "sampled")],
-            );
-            if let Some(p) = v["preview"].as_str() {
-                println!("preview (de-identified) 预览（已脱敏）:\n{p}");
-            }
-        }
+        SharingCmd::Sets => super::list(&to_value(&c.data_sets().await?), fmt, SET_COLS),
+        SharingCmd::Set { id } => print_set(&to_value(&c.data_set(&id).await?), fmt),
         SharingCmd::Register { file } => {
             let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
-            let body: Value = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not JSON: {e}", file.display()))?;
-            super::show(&c.post("/api/v1/data/sets", &body).await?, fmt, SET_COLS);
+            let body: DataSetIn =
+                serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not a data set's listing: {e}", file.display()))?;
+            super::show(&to_value(&c.register_data_set(&body).await?), fmt, SET_COLS);
         }
-        SharingCmd::Upload { id, input, format, encoding } => {
-            let format = format.unwrap_or_else(|| {
-                let ext = input.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-                if matches!(ext.as_str(), "jsonl" | "ndjson") { "jsonl".into() } else { "csv".into() }
-            });
-            let body = std::fs::read(&input).map_err(|e| anyhow::anyhow!("reading {}: {e}", input.display()))?;
-            let bar = ProgressBar::new_spinner().with_style(ProgressStyle::with_template("{spinner} {msg}")?);
-            bar.set_message(format!("uploading {} ({} bytes) and checking every row", input.display(), body.len()));
-            bar.enable_steady_tick(std::time::Duration::from_millis(120));
-            let ctype = if format == "jsonl" { "application/x-ndjson" } else { "text/csv" };
-            let path = format!("/api/v1/data/sets/{}/content?format={format}&encoding={encoding}", crate::output::urlencode(&id));
-            let v = c.put_bytes(&path, body, ctype).await;
-            bar.finish_and_clear();
-            super::show(&v?, fmt, &[("name", "name"), ("rows", "rows"), ("bytes", "content_bytes"), ("sha256", "content_sha256")]);
-        }
+        SharingCmd::Upload { id, input, format, encoding } => upload(&c, &id, &input, format, &encoding, fmt).await?,
         SharingCmd::Request { data_set, fields, purpose, until } => {
-            let body = json!({"data_set": data_set, "fields": fields, "purpose": purpose, "to": until});
-            super::show(&c.post("/api/v1/data/requests", &body).await?, fmt, REQUEST_COLS);
+            let body = RequestIn { data_set, purpose, fields, from: None, to: until };
+            super::show(&to_value(&c.request_data(&body).await?), fmt, REQUEST_COLS);
         }
-        SharingCmd::Requests => super::list(&c.get("/api/v1/data/requests").await?, fmt, REQUEST_COLS),
+        SharingCmd::Requests => super::list(&to_value(&c.data_requests().await?), fmt, REQUEST_COLS),
         SharingCmd::Decide { id, approve, reject, reason } => {
             anyhow::ensure!(approve != reject, "say --approve or --reject");
-            let v = c.post(&format!("/api/v1/data/requests/{id}/decision"), &json!({"approve": approve, "reason": reason})).await?;
-            super::show(&v, fmt, REQUEST_COLS);
+            let v = c.decide_data_request(&id, &DecisionIn { approve, reason }).await?;
+            super::show(&to_value(&v), fmt, REQUEST_COLS);
         }
-        SharingCmd::Deliveries => super::list(&c.get("/api/v1/data/deliveries").await?, fmt, DELIVERY_COLS),
+        SharingCmd::Deliveries => super::list(&to_value(&c.data_deliveries().await?), fmt, DELIVERY_COLS),
         SharingCmd::Download { delivery, out } => {
-            let link = c.post(&format!("/api/v1/data/deliveries/{delivery}/links"), &json!({})).await?;
-            let url = link["url"].as_str().ok_or_else(|| anyhow::anyhow!("the server gave no link"))?;
-            let body = c.get_bytes(url).await?;
+            let link = c.data_link(&delivery).await?;
+            let body = c.get_bytes(&link.url).await?;
             std::fs::write(&out, &body).map_err(|e| anyhow::anyhow!("writing {}: {e}", out.display()))?;
             let v = json!({"delivery": delivery, "out": out.display().to_string(), "bytes": body.len()});
             super::show(&v, fmt, &[("delivery", "delivery"), ("written to", "out"), ("bytes", "bytes")]);
         }
         SharingCmd::Suppliers => super::list(
-            &c.get("/api/v1/data/suppliers").await?,
+            &to_value(&c.data_suppliers().await?),
             fmt,
             &[("provider", "provider_id"), ("status", "status"), ("domains", "domains"), ("reason", "reason"), ("decided", "decided")],
         ),
         SharingCmd::Admit { provider, domains, reason, suspend } => {
-            let status = if suspend { "suspended" } else { "admitted" };
-            let v = c
-                .put(&format!("/api/v1/data/suppliers/{provider}"), &json!({"status": status, "domains": domains, "reason": reason}))
-                .await?;
-            super::show(&v, fmt, &[("provider", "provider_id"), ("status", "status"), ("domains", "domains")]);
+            let status = if suspend { "suspended" } else { "admitted" }.to_string();
+            let v = c.set_data_supplier(&provider, &SupplierIn { status, domains, reason }).await?;
+            super::show(&to_value(&v), fmt, &[("provider", "provider_id"), ("status", "status"), ("domains", "domains")]);
         }
         SharingCmd::Policies => super::list(
-            &c.get("/api/v1/data/policies").await?,
+            &to_value(&c.data_policies().await?),
             fmt,
             &[("grade", "grade"), ("mode", "mode"), ("configured", "configured"), ("k", "policy.k"), ("actions", "policy.actions")],
         ),
@@ -206,15 +176,14 @@ pub async fn run(c: Client, cmd: SharingCmd, fmt: Format) -> anyhow::Result<()> 
             let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
             let body: Value = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not JSON: {e}", file.display()))?;
             super::show(
-                &c.put("/api/v1/data/policies", &body).await?,
+                &to_value(&c.set_data_policy(&body).await?),
                 fmt,
                 &[("grade", "grade"), ("mode", "mode"), ("configured", "configured")],
             );
         }
         SharingCmd::Ranking { year } => {
-            let path = year.map_or("/api/v1/data/suppliers/ranking".to_string(), |y| format!("/api/v1/data/suppliers/ranking?year={y}"));
             super::list(
-                &c.get(&path).await?,
+                &to_value(&c.data_ranking(year).await?),
                 fmt,
                 &[
                     ("rank", "rank"),
@@ -227,5 +196,38 @@ pub async fn run(c: Client, cmd: SharingCmd, fmt: Format) -> anyhow::Result<()> 
             );
         }
     }
+    Ok(())
+}
+
+/// One data set: its fields, its columns with the kinds found, and its de-identified preview.
+fn print_set(v: &Value, fmt: Format) {
+    if fmt == Format::Json {
+        return output::json(v);
+    }
+    let mut fields = SET_COLS.to_vec();
+    fields.extend([("id", "id"), ("supplier", "supplier_id"), ("licence", "licence"), ("sha256", "content_sha256")]);
+    output::record(v, &fields);
+    output::table(
+        v["columns"].as_array().map_or(&[][..], |a| a),
+        &[("column 字段", "name"), ("kind 类型", "kind"), ("sampled", "sampled")],
+    );
+    if let Some(p) = v["preview"].as_str() {
+        println!("preview (de-identified) 预览（已脱敏）:\n{p}");
+    }
+}
+
+/// Uploads a data set's content (the format from the extension unless given) behind a spinner.
+async fn upload(c: &Client, id: &str, input: &Path, format: Option<String>, encoding: &str, fmt: Format) -> anyhow::Result<()> {
+    let format = format.unwrap_or_else(|| {
+        let ext = input.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        if matches!(ext.as_str(), "jsonl" | "ndjson") { "jsonl".into() } else { "csv".into() }
+    });
+    let body = std::fs::read(input).map_err(|e| anyhow::anyhow!("reading {}: {e}", input.display()))?;
+    let bar = ProgressBar::new_spinner().with_style(ProgressStyle::with_template("{spinner} {msg}")?);
+    bar.set_message(format!("uploading {} ({} bytes) and checking every row", input.display(), body.len()));
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let v = c.upload_data_set(id, body, &format, encoding).await;
+    bar.finish_and_clear();
+    super::show(&to_value(&v?), fmt, &[("name", "name"), ("rows", "rows"), ("bytes", "content_bytes"), ("sha256", "content_sha256")]);
     Ok(())
 }

@@ -3,9 +3,13 @@
 use crate::output::{self, Format};
 use base64::Engine;
 use clap::Subcommand;
-use serde_json::{Value, json};
+use output::to_value;
+use serde_json::json;
 use std::path::PathBuf;
 use suanli_api::Client;
+use suanli_api::incentives::{
+    ApplyIn, AssignmentIn, CarryIn, CertificationIn, DocumentIn, ExpertIn, Facts, GreenPowerIn, ObjectionIn, ResolutionIn, ReviewIn,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum IncentivesCmd {
@@ -176,206 +180,174 @@ const APP_COLS: &[(&str, &str)] = &[
 ];
 
 pub async fn run(c: Client, cmd: IncentivesCmd, fmt: Format) -> anyhow::Result<()> {
+    use IncentivesCmd as I;
     match cmd {
-        IncentivesCmd::Programmes => super::list(
-            &c.get("/api/v1/incentives/programmes").await?,
-            fmt,
-            &[
-                ("code", "code"),
-                ("title", "title"),
-                ("kind", "kind"),
-                ("ratio %", "ratio_pct"),
-                ("cap/award (fen)", "cap_per_award"),
-                ("quota", "quota_per_year"),
-                ("evidence", "evidence"),
-            ],
-        ),
-        IncentivesCmd::Apply { programme, project, cost, requested, docs, declared, on_behalf_of, volume_year } => {
-            let mut documents = Vec::new();
-            for (kind, path) in docs {
-                let body = std::fs::read(&path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
-                let name = path.file_name().map_or("document".into(), |n| n.to_string_lossy().into_owned());
-                documents
-                    .push(json!({"kind": kind, "name": name, "content_base64": base64::engine::general_purpose::STANDARD.encode(body)}));
-            }
-            let declared: Option<Value> =
-                declared.map(|d| serde_json::from_str(&d)).transpose().map_err(|e| anyhow::anyhow!("--declared is not JSON: {e}"))?;
-            let body = json!({"programme": programme, "project": project, "cost": cost, "requested": requested, "declared": declared, "documents": documents, "on_behalf_of": on_behalf_of, "volume_year": volume_year});
-            super::show(&c.post("/api/v1/incentives/applications", &body).await?, fmt, APP_COLS);
+        I::Programmes => super::list(&to_value(&c.incentive_programmes().await?), fmt, PROGRAMME_COLS),
+        I::Apply { programme, project, cost, requested, docs, declared, on_behalf_of, volume_year } => {
+            let documents = docs.into_iter().map(|(kind, path)| document(kind, &path)).collect::<anyhow::Result<Vec<_>>>()?;
+            let declared: Option<Facts> = declared
+                .map(|d| serde_json::from_str(&d))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--declared is not a set of declared facts: {e}"))?;
+            let body = ApplyIn { programme, project, cost, requested, declared, documents, on_behalf_of, volume_year };
+            super::show(&to_value(&c.apply_for_incentive(&body).await?), fmt, APP_COLS);
         }
-        IncentivesCmd::Applications => super::list(&c.get("/api/v1/incentives/applications").await?, fmt, APP_COLS),
-        IncentivesCmd::Explain { id } => {
-            let v = c.get(&format!("/api/v1/incentives/applications/{id}")).await?;
-            if fmt == Format::Json {
-                output::json(&v);
-                return Ok(());
-            }
-            output::record(
-                &v,
-                &[
-                    ("id", "id"),
-                    ("programme", "programme"),
-                    ("policy", "policy"),
-                    ("stage 阶段", "stage"),
-                    ("score", "score"),
-                    ("rank", "rank"),
-                    ("volume year 年度", "facts.volume_year"),
-                    ("publicity until", "publicity_until"),
-                    ("paid ¥", "paid"),
-                    ("city ¥", "city_part"),
-                    ("district ¥", "district_part"),
-                ],
-            );
-            for n in v["notes"].as_array().map_or(&[][..], |a| a) {
-                println!("- {}", n.as_str().unwrap_or(""));
-            }
+        I::Applications => super::list(&to_value(&c.incentive_applications().await?), fmt, APP_COLS),
+        I::Explain { id } => explain(&to_value(&c.incentive_application(&id).await?), fmt),
+        I::Review { id, scores } => {
+            let body = ReviewIn { scores: scores.into_iter().collect() };
+            super::show(&to_value(&c.review_application(&id, &body).await?), fmt, APP_COLS);
         }
-        IncentivesCmd::Review { id, scores } => {
-            let scores: serde_json::Map<String, Value> = scores.into_iter().map(|(k, v)| (k, json!(v))).collect();
-            let body = json!({"scores": scores});
-            super::show(&c.post(&format!("/api/v1/incentives/applications/{id}/reviews"), &body).await?, fmt, APP_COLS);
+        I::Experts => super::list(&to_value(&c.experts().await?), fmt, EXPERT_COLS),
+        I::AddExpert { name, organisation } => {
+            let v = to_value(&c.add_expert(&ExpertIn { name, organisation_uscc: organisation }).await?);
+            super::show(&v, fmt, EXPERT_CREATED_COLS);
         }
-        IncentivesCmd::Experts => super::list(
-            &c.get("/api/v1/incentives/experts").await?,
-            fmt,
-            &[("id", "id"), ("name 姓名", "name"), ("organisation 单位", "organisation_uscc"), ("since", "created")],
-        ),
-        IncentivesCmd::AddExpert { name, organisation } => {
-            let v = c.post("/api/v1/incentives/experts", &json!({"name": name, "organisation_uscc": organisation})).await?;
-            super::show(
-                &v,
-                fmt,
-                &[
-                    ("id", "expert.id"),
-                    ("name", "expert.name"),
-                    ("organisation", "expert.organisation_uscc"),
-                    ("token (shown once)", "token"),
-                ],
-            );
+        I::Assign { id, expert } => super::show(&to_value(&c.assign_expert(&id, &AssignmentIn { expert }).await?), fmt, APP_COLS),
+        I::Rank { programme } => super::list(&to_value(&c.rank_programme(&programme).await?), fmt, APP_COLS),
+        I::Object { id, text } => super::show(&to_value(&c.object_to_application(&id, &ObjectionIn { text }).await?), fmt, APP_COLS),
+        I::Resolve { id, n, uphold, reason } => {
+            super::show(&to_value(&c.resolve_objection(&id, n, &ResolutionIn { uphold, reason }).await?), fmt, APP_COLS)
         }
-        IncentivesCmd::Assign { id, expert } => super::show(
-            &c.post(&format!("/api/v1/incentives/applications/{id}/assignments"), &json!({"expert": expert})).await?,
-            fmt,
-            APP_COLS,
-        ),
-        IncentivesCmd::Rank { programme } => {
-            super::list(&c.post(&format!("/api/v1/incentives/programmes/{programme}/ranking"), &json!({})).await?, fmt, APP_COLS)
+        I::Decide { id } => super::show(&to_value(&c.decide_application(&id).await?), fmt, APP_COLS),
+        I::Carry { programme, to } => super::list(&to_value(&c.carry_programme(&programme, &CarryIn { to }).await?), fmt, APP_COLS),
+        I::Partners => super::list(&to_value(&c.partner_scores().await?), fmt, PARTNER_COLS),
+        I::Certify { centre, kind, issuer, number, expires, document, sha256 } => {
+            let body = CertificationIn { kind, issuer, number, expires_on: expires, document_sha256: digest(document, sha256)? };
+            super::show(&to_value(&c.declare_certification(&centre, &body).await?), fmt, CERTIFIED_COLS);
         }
-        IncentivesCmd::Object { id, text } => {
-            super::show(&c.post(&format!("/api/v1/incentives/applications/{id}/objections"), &json!({"text": text})).await?, fmt, APP_COLS)
+        I::GreenPower { centre, share, from, until, evidence, sha256 } => {
+            let body = GreenPowerIn { share_pct: share, evidence_sha256: digest(evidence, sha256)?, from, until };
+            super::show(&to_value(&c.declare_green_power(&centre, &body).await?), fmt, GREEN_DECLARED_COLS);
         }
-        IncentivesCmd::Resolve { id, n, uphold, reason } => {
-            let v = c
-                .post(
-                    &format!("/api/v1/incentives/applications/{id}/objections/{n}/resolution"),
-                    &json!({"uphold": uphold, "reason": reason}),
-                )
-                .await?;
-            super::show(&v, fmt, APP_COLS);
-        }
-        IncentivesCmd::Decide { id } => {
-            super::show(&c.post(&format!("/api/v1/incentives/applications/{id}/decision"), &json!({})).await?, fmt, APP_COLS)
-        }
-        IncentivesCmd::Carry { programme, to } => {
-            super::list(&c.post(&format!("/api/v1/incentives/programmes/{programme}/carry"), &json!({"to": to})).await?, fmt, APP_COLS)
-        }
-        IncentivesCmd::Partners => super::list(
-            &c.get("/api/v1/partners/scores").await?,
-            fmt,
-            &[
-                ("centre", "score.name"),
-                ("performance", "score.performance"),
-                ("security", "score.security"),
-                ("green", "score.green"),
-                ("price", "score.price"),
-                ("service", "score.service"),
-                ("total", "score.total"),
-                ("certifications", "measures.certifications"),
-                ("renewable share", "measures.renewable_share"),
-                ("admitted", "score.admitted"),
-                ("reasons", "score.reasons"),
-            ],
-        ),
-        IncentivesCmd::Certify { centre, kind, issuer, number, expires, document, sha256 } => {
-            let body = json!({"kind": kind, "issuer": issuer, "number": number, "expires_on": expires, "document_sha256": digest(document, sha256)?});
-            super::show(
-                &c.post(&format!("/api/v1/centres/{centre}/certifications"), &body).await?,
-                fmt,
-                &[("id", "declaration.id"), ("kind", "declaration.kind"), ("expires", "declaration.expires_on"), ("in force", "in_force")],
-            );
-        }
-        IncentivesCmd::GreenPower { centre, share, from, until, evidence, sha256 } => {
-            let body = json!({"share_pct": share, "from": from, "until": until, "evidence_sha256": digest(evidence, sha256)?});
-            super::show(
-                &c.post(&format!("/api/v1/centres/{centre}/green-power"), &body).await?,
-                fmt,
-                &[
-                    ("id", "declaration.id"),
-                    ("share %", "declaration.share_pct"),
-                    ("from", "declaration.from"),
-                    ("until", "declaration.until"),
-                    ("in force", "in_force"),
-                ],
-            );
-        }
-        IncentivesCmd::Declarations { centre } => {
-            let certs = c.get(&format!("/api/v1/centres/{centre}/certifications")).await?;
-            let green = c.get(&format!("/api/v1/centres/{centre}/green-power")).await?;
-            if fmt == Format::Json {
-                output::json(&json!({"certifications": certs, "green_power": green}));
-                return Ok(());
-            }
-            super::list(
-                &certs,
-                fmt,
-                &[
-                    ("kind", "declaration.kind"),
-                    ("issuer", "declaration.issuer"),
-                    ("number", "declaration.number"),
-                    ("expires", "declaration.expires_on"),
-                    ("sha256", "declaration.document_sha256"),
-                    ("in force", "in_force"),
-                ],
-            );
-            super::list(
-                &green,
-                fmt,
-                &[
-                    ("share %", "declaration.share_pct"),
-                    ("from", "declaration.from"),
-                    ("until", "declaration.until"),
-                    ("sha256", "declaration.evidence_sha256"),
-                    ("in force", "in_force"),
-                ],
-            );
-        }
-        IncentivesCmd::Totals { by_district: true } => super::list(
-            &c.get("/api/v1/incentives/totals?by=district").await?,
-            fmt,
-            &[
-                ("programme", "programme"),
-                ("district", "district"),
-                ("year", "year"),
-                ("awards", "awards"),
-                ("paid ¥", "paid"),
-                ("city ¥", "city"),
-                ("district ¥", "district_part"),
-            ],
-        ),
-        IncentivesCmd::Totals { by_district: false } => super::list(
-            &c.get("/api/v1/incentives/totals").await?,
-            fmt,
-            &[
-                ("programme", "programme"),
-                ("year", "year"),
-                ("budget ¥", "budget"),
-                ("applications", "applications"),
-                ("committed ¥", "committed"),
-                ("disbursed ¥", "disbursed"),
-                ("city ¥", "city"),
-                ("district ¥", "district"),
-            ],
-        ),
+        I::Declarations { centre } => declarations(&c, &centre, fmt).await?,
+        I::Totals { by_district: true } => super::list(&to_value(&c.incentive_totals_by_district().await?), fmt, DISTRICT_TOTALS_COLS),
+        I::Totals { by_district: false } => super::list(&to_value(&c.incentive_totals().await?), fmt, TOTALS_COLS),
     }
     Ok(())
 }
+
+/// An evidence file as the application carries it.
+fn document(kind: String, path: &std::path::Path) -> anyhow::Result<DocumentIn> {
+    let body = std::fs::read(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+    let name = path.file_name().map_or("document".into(), |n| n.to_string_lossy().into_owned());
+    Ok(DocumentIn { kind, name, content_base64: base64::engine::general_purpose::STANDARD.encode(body) })
+}
+
+/// One application and why it stands where it does.
+fn explain(v: &serde_json::Value, fmt: Format) {
+    if fmt == Format::Json {
+        return output::json(v);
+    }
+    output::record(
+        v,
+        &[
+            ("id", "id"),
+            ("programme", "programme"),
+            ("policy", "policy"),
+            ("stage 阶段", "stage"),
+            ("score", "score"),
+            ("rank", "rank"),
+            ("volume year 年度", "facts.volume_year"),
+            ("publicity until", "publicity_until"),
+            ("paid ¥", "paid"),
+            ("city ¥", "city_part"),
+            ("district ¥", "district_part"),
+        ],
+    );
+    for n in v["notes"].as_array().map_or(&[][..], |a| a) {
+        println!("- {}", n.as_str().unwrap_or(""));
+    }
+}
+
+/// A centre's declared certifications and green-power contracts, each with whether it counts now.
+async fn declarations(c: &Client, centre: &str, fmt: Format) -> anyhow::Result<()> {
+    let certs = to_value(&c.certifications(centre).await?);
+    let green = to_value(&c.green_power(centre).await?);
+    if fmt == Format::Json {
+        output::json(&json!({"certifications": certs, "green_power": green}));
+        return Ok(());
+    }
+    super::list(&certs, fmt, CERTIFICATION_COLS);
+    super::list(&green, fmt, GREEN_POWER_COLS);
+    Ok(())
+}
+
+const PROGRAMME_COLS: &[(&str, &str)] = &[
+    ("code", "code"),
+    ("title", "title"),
+    ("kind", "kind"),
+    ("ratio %", "ratio_pct"),
+    ("cap/award (fen)", "cap_per_award"),
+    ("quota", "quota_per_year"),
+    ("evidence", "evidence"),
+];
+
+const EXPERT_COLS: &[(&str, &str)] =
+    &[("id", "id"), ("name 姓名", "name"), ("organisation 单位", "organisation_uscc"), ("since", "created")];
+
+const EXPERT_CREATED_COLS: &[(&str, &str)] =
+    &[("id", "expert.id"), ("name", "expert.name"), ("organisation", "expert.organisation_uscc"), ("token (shown once)", "token")];
+
+const PARTNER_COLS: &[(&str, &str)] = &[
+    ("centre", "score.name"),
+    ("performance", "score.performance"),
+    ("security", "score.security"),
+    ("green", "score.green"),
+    ("price", "score.price"),
+    ("service", "score.service"),
+    ("total", "score.total"),
+    ("certifications", "measures.certifications"),
+    ("renewable share", "measures.renewable_share"),
+    ("admitted", "score.admitted"),
+    ("reasons", "score.reasons"),
+];
+
+const CERTIFIED_COLS: &[(&str, &str)] =
+    &[("id", "declaration.id"), ("kind", "declaration.kind"), ("expires", "declaration.expires_on"), ("in force", "in_force")];
+
+const GREEN_DECLARED_COLS: &[(&str, &str)] = &[
+    ("id", "declaration.id"),
+    ("share %", "declaration.share_pct"),
+    ("from", "declaration.from"),
+    ("until", "declaration.until"),
+    ("in force", "in_force"),
+];
+
+const CERTIFICATION_COLS: &[(&str, &str)] = &[
+    ("kind", "declaration.kind"),
+    ("issuer", "declaration.issuer"),
+    ("number", "declaration.number"),
+    ("expires", "declaration.expires_on"),
+    ("sha256", "declaration.document_sha256"),
+    ("in force", "in_force"),
+];
+
+const GREEN_POWER_COLS: &[(&str, &str)] = &[
+    ("share %", "declaration.share_pct"),
+    ("from", "declaration.from"),
+    ("until", "declaration.until"),
+    ("sha256", "declaration.evidence_sha256"),
+    ("in force", "in_force"),
+];
+
+const DISTRICT_TOTALS_COLS: &[(&str, &str)] = &[
+    ("programme", "programme"),
+    ("district", "district"),
+    ("year", "year"),
+    ("awards", "awards"),
+    ("paid ¥", "paid"),
+    ("city ¥", "city"),
+    ("district ¥", "district_part"),
+];
+
+const TOTALS_COLS: &[(&str, &str)] = &[
+    ("programme", "programme"),
+    ("year", "year"),
+    ("budget ¥", "budget"),
+    ("applications", "applications"),
+    ("committed ¥", "committed"),
+    ("disbursed ¥", "disbursed"),
+    ("city ¥", "city"),
+    ("district ¥", "district"),
+];

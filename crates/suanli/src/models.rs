@@ -4,6 +4,8 @@ use crate::output::{self, Format};
 use clap::Subcommand;
 use serde_json::{Value, json};
 use suanli_api::Client;
+use suanli_api::models::{DeploymentIn, KeyIn, KeyTopUpIn, ModelOut, UsageQuery};
+use suanli_core::model::ModelSpec;
 
 #[derive(Debug, Subcommand)]
 pub enum ModelsCmd {
@@ -131,149 +133,91 @@ const KEY_COLS: &[(&str, &str)] = &[
     ("revoked", "revoked"),
 ];
 
+const USAGE_COLS: &[(&str, &str)] = &[
+    ("day", "day"),
+    ("key", "key_id"),
+    ("model", "model"),
+    ("calls", "calls"),
+    ("failed", "failed_calls"),
+    ("tokens in", "input_tokens"),
+    ("tokens out", "output_tokens"),
+    ("charge ¥", "charge"),
+    ("voucher ¥", "voucher"),
+    ("cash ¥", "cash"),
+];
+
+const HEALTH_COLS: &[(&str, &str)] = &[
+    ("deployment", "deployment"),
+    ("health check", "probe"),
+    ("checked", "probed"),
+    ("ms", "probe_ms"),
+    ("why", "probe_error"),
+    ("cooling until", "cooldown_until"),
+    ("in flight", "in_flight"),
+    ("served", "served"),
+    ("failed", "failed"),
+];
+
+const CALL_COLS: &[(&str, &str)] = &[
+    ("request", "id"),
+    ("model", "model"),
+    ("deployment", "deployment"),
+    ("status", "status"),
+    ("in", "input_tokens"),
+    ("out", "output_tokens"),
+    ("charge ¥", "charge"),
+    ("ttft ms", "ttft_ms"),
+    ("ms", "duration_ms"),
+    ("started", "started"),
+];
+
 pub async fn run(c: Client, cmd: ModelsCmd, fmt: Format) -> anyhow::Result<()> {
     match cmd {
-        ModelsCmd::List => {
-            let v = c.get("/api/v1/models").await?;
-            if fmt == Format::Json {
-                output::json(&v);
-                return Ok(());
-            }
-            let rows: Vec<Value> = v
-                .as_array()
-                .map_or(&[][..], |a| a)
-                .iter()
-                .map(|m| {
-                    let mut m = m.clone();
-                    let prices: Vec<String> = m["deployments"]
-                        .as_array()
-                        .map_or(&[][..], |a| a)
-                        .iter()
-                        .map(|d| format!("¥{}/¥{}", output::cell(&d["price_input_per_m"]), output::cell(&d["price_output_per_m"])))
-                        .collect();
-                    m["prices"] = json!(prices.join(" "));
-                    m["deployed"] = json!(m["deployments"].as_array().map_or(0, |a| a.len()));
-                    m
-                })
-                .collect();
-            let mut cols = MODEL_COLS.to_vec();
-            cols.extend([("deployments", "deployed"), ("¥ per M in/out", "prices")]);
-            super::list(&Value::Array(rows), fmt, &cols);
-        }
-        ModelsCmd::Show { name } => {
-            let v = c.get(&format!("/api/v1/models/{name}")).await?;
-            if fmt == Format::Json {
-                output::json(&v);
-                return Ok(());
-            }
-            let mut fields = MODEL_COLS.to_vec();
-            fields.extend([
-                ("licence", "licence"),
-                ("endpoints", "endpoints"),
-                ("routing", "routing"),
-                ("evaluator", "evaluation.evaluator"),
-                ("description", "description"),
-            ]);
-            output::record(&v, &fields);
-            println!();
-            output::table(
-                v["deployments"].as_array().map_or(&[][..], |a| a),
-                &[
-                    ("deployment", "id"),
-                    ("centre", "centre_id"),
-                    ("region", "region"),
-                    ("¥/M in", "price_input_per_m"),
-                    ("¥/M out", "price_output_per_m"),
-                    ("weight", "weight"),
-                    ("concurrency", "max_concurrency"),
-                ],
-            );
-        }
+        ModelsCmd::List => print_catalogue(&c.models().await?, fmt),
+        ModelsCmd::Show { name } => print_model(&output::to_value(&c.model(&name).await?), fmt),
         ModelsCmd::Register { file } => {
             let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
-            let body: Value = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not JSON: {e}", file.display()))?;
-            let v = c.post("/api/v1/models", &body).await?;
+            let spec: ModelSpec =
+                serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not a model's description: {e}", file.display()))?;
+            let v = output::to_value(&c.register_model(&spec).await?);
             super::show(&v, fmt, MODEL_COLS);
         }
         ModelsCmd::Deploy { name, centre, base_url, upstream_model, price_input, price_output, weight, max_concurrency } => {
-            let body = json!({
-                "centre_id": centre, "base_url": base_url, "upstream_model": upstream_model.unwrap_or_else(|| name.clone()),
-                "price_input_per_m": price_input, "price_output_per_m": price_output, "weight": weight, "max_concurrency": max_concurrency,
-            });
-            let v = c.post(&format!("/api/v1/models/{name}/deployments"), &body).await?;
+            let upstream_model = upstream_model.unwrap_or_else(|| name.clone());
+            let body = DeploymentIn {
+                centre_id: centre,
+                base_url,
+                upstream_model,
+                price_input_per_m: price_input,
+                price_output_per_m: price_output,
+                weight,
+                max_concurrency,
+                upstream_key: None,
+            };
+            let v = output::to_value(&c.deploy_model(&name, &body).await?);
             super::show(&v, fmt, &[("deployment", "id"), ("centre", "centre_id"), ("region", "region"), ("base url", "base_url")]);
         }
         ModelsCmd::Undeploy { deployment } => {
             let (name, n) =
                 deployment.rsplit_once('#').ok_or_else(|| anyhow::anyhow!("a deployment is named model#n, e.g. hz-general-7b#1"))?;
-            c.delete(&format!("/api/v1/models/{name}/deployments/{n}")).await?;
+            c.undeploy_model(name, n).await?;
             println!("{deployment} is out of service");
         }
         ModelsCmd::Keys(k) => keys(c, k, fmt).await?,
         ModelsCmd::Usage { from, to, key, model } => {
-            let mut q = Vec::new();
-            for (k, v) in [("from", from), ("to", to), ("key", key), ("model", model)] {
-                if let Some(v) = v {
-                    q.push(format!("{k}={}", output::urlencode(&v)));
-                }
-            }
-            let v = c.get(&format!("/api/v1/model-usage?{}", q.join("&"))).await?;
-            super::list(
-                &v,
-                fmt,
-                &[
-                    ("day", "day"),
-                    ("key", "key_id"),
-                    ("model", "model"),
-                    ("calls", "calls"),
-                    ("failed", "failed_calls"),
-                    ("tokens in", "input_tokens"),
-                    ("tokens out", "output_tokens"),
-                    ("charge ¥", "charge"),
-                    ("voucher ¥", "voucher"),
-                    ("cash ¥", "cash"),
-                ],
-            );
+            let v = output::to_value(&c.model_usage(&UsageQuery { from, to, key, model, limit: None }).await?);
+            super::list(&v, fmt, USAGE_COLS);
         }
         ModelsCmd::Health => {
-            let v = c.get("/api/v1/model-health").await?;
-            super::list(
-                &v,
-                fmt,
-                &[
-                    ("deployment", "deployment"),
-                    ("health check", "probe"),
-                    ("checked", "probed"),
-                    ("ms", "probe_ms"),
-                    ("why", "probe_error"),
-                    ("cooling until", "cooldown_until"),
-                    ("in flight", "in_flight"),
-                    ("served", "served"),
-                    ("failed", "failed"),
-                ],
-            );
+            let v = output::to_value(&c.model_health().await?);
+            super::list(&v, fmt, HEALTH_COLS);
         }
         ModelsCmd::Calls { limit } => {
-            let v = c.get(&format!("/api/v1/model-calls?limit={limit}")).await?;
-            super::list(
-                &v,
-                fmt,
-                &[
-                    ("request", "id"),
-                    ("model", "model"),
-                    ("deployment", "deployment"),
-                    ("status", "status"),
-                    ("in", "input_tokens"),
-                    ("out", "output_tokens"),
-                    ("charge ¥", "charge"),
-                    ("ttft ms", "ttft_ms"),
-                    ("ms", "duration_ms"),
-                    ("started", "started"),
-                ],
-            );
+            let v = output::to_value(&c.model_calls(&UsageQuery { limit: Some(limit), ..UsageQuery::default() }).await?);
+            super::list(&v, fmt, CALL_COLS);
         }
         ModelsCmd::Explain { request_id } => {
-            let v = c.get(&format!("/api/v1/model-calls/{request_id}")).await?;
+            let v = output::to_value(&c.model_call(&request_id).await?);
             if fmt == Format::Json {
                 output::json(&v);
                 return Ok(());
@@ -284,11 +228,60 @@ pub async fn run(c: Client, cmd: ModelsCmd, fmt: Format) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The catalogue: each model with how many deployments it has and their prices.
+fn print_catalogue(models: &[ModelOut], fmt: Format) {
+    if fmt == Format::Json {
+        return output::json(&output::to_value(&models));
+    }
+    let rows: Vec<Value> = models
+        .iter()
+        .map(|m| {
+            let prices: Vec<String> = m.deployments.iter().map(|d| format!("¥{}/¥{}", d.price_input_per_m, d.price_output_per_m)).collect();
+            let mut v = output::to_value(m);
+            v["prices"] = json!(prices.join(" "));
+            v["deployed"] = json!(m.deployments.len());
+            v
+        })
+        .collect();
+    let mut cols = MODEL_COLS.to_vec();
+    cols.extend([("deployments", "deployed"), ("¥ per M in/out", "prices")]);
+    super::list(&Value::Array(rows), fmt, &cols);
+}
+
+/// One model with its deployments.
+fn print_model(v: &Value, fmt: Format) {
+    if fmt == Format::Json {
+        return output::json(v);
+    }
+    let mut fields = MODEL_COLS.to_vec();
+    fields.extend([
+        ("licence", "licence"),
+        ("endpoints", "endpoints"),
+        ("routing", "routing"),
+        ("evaluator", "evaluation.evaluator"),
+        ("description", "description"),
+    ]);
+    output::record(v, &fields);
+    println!();
+    output::table(
+        v["deployments"].as_array().map_or(&[][..], |a| a),
+        &[
+            ("deployment", "id"),
+            ("centre", "centre_id"),
+            ("region", "region"),
+            ("¥/M in", "price_input_per_m"),
+            ("¥/M out", "price_output_per_m"),
+            ("weight", "weight"),
+            ("concurrency", "max_concurrency"),
+        ],
+    );
+}
+
 async fn keys(c: Client, cmd: KeysCmd, fmt: Format) -> anyhow::Result<()> {
     match cmd {
         KeysCmd::Create { name, budget, models, rpm, tpm, expires, regions, fallbacks } => {
-            let body = json!({"name": name, "budget": budget, "models": models, "rpm": rpm, "tpm": tpm, "expires": expires, "regions": regions, "fallbacks": fallbacks});
-            let v = c.post("/api/v1/model-keys", &body).await?;
+            let body = KeyIn { name, models, budget, rpm, tpm, expires, regions, fallbacks };
+            let v = output::to_value(&c.create_model_key(&body).await?);
             if fmt == Format::Json {
                 output::json(&v);
                 return Ok(());
@@ -297,15 +290,15 @@ async fn keys(c: Client, cmd: KeysCmd, fmt: Format) -> anyhow::Result<()> {
             println!("\nkey (shown once; keep it secret): {}", output::cell(&v["key"]));
         }
         KeysCmd::List => {
-            let v = c.get("/api/v1/model-keys").await?;
+            let v = output::to_value(&c.model_keys().await?);
             super::list(&v, fmt, KEY_COLS);
         }
         KeysCmd::Revoke { id } => {
-            c.delete(&format!("/api/v1/model-keys/{id}")).await?;
+            c.revoke_model_key(&id).await?;
             println!("{id} is revoked: calls with it are refused");
         }
         KeysCmd::Topup { id, amount } => {
-            let v = c.post(&format!("/api/v1/model-keys/{id}/top-up"), &json!({"amount": amount})).await?;
+            let v = output::to_value(&c.top_up_model_key(&id, &KeyTopUpIn { amount }).await?);
             if fmt == Format::Json {
                 output::json(&v);
                 return Ok(());
@@ -313,7 +306,7 @@ async fn keys(c: Client, cmd: KeysCmd, fmt: Format) -> anyhow::Result<()> {
             output::record(&v, KEY_COLS);
         }
         KeysCmd::Rotate { id } => {
-            let v = c.post(&format!("/api/v1/model-keys/{id}/rotate"), &json!({})).await?;
+            let v = output::to_value(&c.rotate_model_key(&id).await?);
             if fmt == Format::Json {
                 output::json(&v);
                 return Ok(());

@@ -80,9 +80,6 @@ pub fn time(v: &Value) -> String {
     v.as_i64().map_or_else(|| "-".into(), |ms| suanli_core::time::format_rfc3339(ms).replace('T', " ").trim_end_matches('Z').to_string())
 }
 
-/// Percent-encodes a query value.
-pub use suanli_api::client::urlencode;
-
 /// A typed answer as the table printers read it.
 pub fn to_value<T: serde::Serialize>(t: &T) -> Value {
     serde_json::to_value(t).unwrap_or(Value::Null)

@@ -11,14 +11,16 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use suanli_api::incentives::{
+    ApplicationOut, ApplyIn, AssignmentIn, Breach, CarryIn, CertificationIn, CertificationOut, DistrictTotalsOut, ExpertCreated, ExpertIn,
+    ExpertOut, ExportQuery, GreenPowerIn, GreenPowerOut, HolidaysIn, ObjectionIn, PartnerConfig, PartnerScoreOut, ProgrammeSpec,
+    ResolutionIn, ReviewIn, RoundChangeOut, RoundIn, TotalsOut,
+};
 use suanli_app::incentives::{ApplyRequest, DistrictTotals, Document, ProgrammeTotals};
 use suanli_core::error::ErrorCode;
 use suanli_core::money::Fen;
 use suanli_core::time::format_rfc3339;
-use suanli_incentives::{Applicant, Application, Facts, ProgrammeSpec};
-use utoipa::ToSchema;
+use suanli_incentives::Applicant;
 
 fn app(c: &Caller) -> ApiResult<suanli_app::Caller> {
     Ok(suanli_app::Caller::of(&c.0)?)
@@ -26,139 +28,21 @@ fn app(c: &Caller) -> ApiResult<suanli_app::Caller> {
 
 /// Programmes (every role), the policy's own seeded.
 #[utoipa::path(get, path = "/api/v1/incentives/programmes", tag = "incentives", security(("bearer" = [])),
-    responses((status = 200, body = Vec<Object>, description = "programme definitions")))]
+    responses((status = 200, body = Vec<ProgrammeSpec>, description = "programme definitions")))]
 pub async fn list_programmes(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<Vec<ProgrammeSpec>>> {
     Ok(Json(s.incentives.programmes().await?))
 }
 
 /// The operator defines a programme (this policy's or another of the city's).
 #[utoipa::path(post, path = "/api/v1/incentives/programmes", tag = "incentives", security(("bearer" = [])),
-    request_body(content = Object, description = "a programme definition, as GET answers them"),
-    responses((status = 201, body = Object), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+    request_body(content = ProgrammeSpec, description = "a programme definition, as GET answers them"),
+    responses((status = 201, body = ProgrammeSpec), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn create_programme(
     State(s): State<AppState>,
     c: Caller,
     JsonBody(p): JsonBody<ProgrammeSpec>,
 ) -> ApiResult<(StatusCode, Json<ProgrammeSpec>)> {
     Ok((StatusCode::CREATED, Json(s.incentives.create_programme(&app(&c)?, p).await?)))
-}
-
-/// An evidence document, its content base64-encoded.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DocumentIn {
-    /// The kind the programme asks for (`rd_cost_audit`, `evaluation_report` …).
-    pub kind: String,
-    pub name: String,
-    pub content_base64: String,
-}
-
-/// An application.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ApplyIn {
-    pub programme: String,
-    /// The project (for recognitions, the title); with the enterprise, what is awarded once.
-    pub project: String,
-    /// Eligible cost or investment, yuan.
-    pub cost: String,
-    /// Amount asked, yuan.
-    pub requested: String,
-    /// Declared facts beyond the registry: parameters_b, evaluation_rank, first_recognitions, excellent_evaluation.
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub declared: Option<Facts>,
-    pub documents: Vec<DocumentIn>,
-    /// The operator applies on behalf of a tenant (`tnt_…`) or a provider (`prv_…`); the others
-    /// apply for themselves and leave it out.
-    #[serde(default)]
-    pub on_behalf_of: Option<String>,
-    /// The completed calendar year (年度) whose platform volume and data-service rank a provider
-    /// is judged on: the previous year when left out, or the one before it.
-    #[serde(default)]
-    pub volume_year: Option<i32>,
-}
-
-/// An application with its reviews, ranking, publicity, objections and what it was paid.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ApplicationOut {
-    pub id: String,
-    pub programme: String,
-    pub policy: String,
-    /// `tenant` or `provider`.
-    pub applicant_kind: String,
-    pub applicant_id: String,
-    pub applicant_name: String,
-    /// The applicant's tenant id when a tenant applied (kept for clients that read it).
-    pub tenant_id: Option<String>,
-    pub project: String,
-    pub district: String,
-    pub year: i32,
-    /// under_review, publicity, not_selected, withdrawn, superseded or awarded.
-    pub stage: String,
-    pub cost: String,
-    pub requested: String,
-    pub score: Option<f64>,
-    pub rank: Option<u32>,
-    pub reviews: usize,
-    /// The experts assigned to score it: `{expert, name, by, at_ms}` (an expert sees only itself).
-    #[schema(value_type = Vec<Object>)]
-    pub assigned: serde_json::Value,
-    /// The scores given: `{expert, expert_id, scores, …}` each (an expert sees only its own).
-    #[schema(value_type = Vec<Object>)]
-    pub scored: serde_json::Value,
-    pub publicity_until: Option<String>,
-    /// What the eligibility was judged on: registered and declared facts, and for a provider
-    /// its yearly service volume (yuan fen) and data-service rank from the platform's ledger.
-    #[schema(value_type = Object)]
-    pub facts: serde_json::Value,
-    #[schema(value_type = Vec<Object>)]
-    pub evidence: serde_json::Value,
-    #[schema(value_type = Vec<Object>)]
-    pub objections: serde_json::Value,
-    pub paid: String,
-    pub city_part: String,
-    pub district_part: String,
-    /// Why it stands where it does: ranking, objections, the arbitration (从优、就高、不重复).
-    pub notes: Vec<String>,
-    pub created: String,
-}
-
-impl From<&Application> for ApplicationOut {
-    fn from(a: &Application) -> ApplicationOut {
-        ApplicationOut {
-            id: a.id.clone(),
-            programme: a.programme.clone(),
-            policy: a.policy.clone(),
-            applicant_kind: a.applicant.kind().into(),
-            applicant_id: a.applicant.id().into(),
-            applicant_name: a.applicant_name.clone(),
-            tenant_id: match &a.applicant {
-                Applicant::Tenant(id) => Some(id.clone()),
-                Applicant::Provider(_) => None,
-            },
-            project: a.project.clone(),
-            district: a.district.clone(),
-            year: a.year,
-            stage: a.stage.as_str().into(),
-            cost: a.cost.to_yuan_string(),
-            requested: a.requested.to_yuan_string(),
-            score: a.score,
-            rank: a.rank,
-            reviews: a.reviews.len(),
-            assigned: serde_json::to_value(&a.assigned).unwrap_or_default(),
-            scored: serde_json::to_value(&a.reviews).unwrap_or_default(),
-            publicity_until: a.publicity_until.map(format_rfc3339),
-            facts: serde_json::to_value(&a.facts).unwrap_or_default(),
-            evidence: serde_json::to_value(&a.evidence).unwrap_or_default(),
-            objections: serde_json::to_value(&a.objections).unwrap_or_default(),
-            paid: a.paid.to_yuan_string(),
-            city_part: a.city_part.to_yuan_string(),
-            district_part: a.district_part.to_yuan_string(),
-            notes: a.notes.clone(),
-            created: format_rfc3339(a.created_ms),
-        }
-    }
 }
 
 /// An enterprise — a tenant, or a provider on its platform volume and data-service rank —
@@ -187,15 +71,6 @@ pub async fn apply(State(s): State<AppState>, c: Caller, JsonBody(b): JsonBody<A
     };
     let a = s.incentives.apply(&app(&c)?, req).await?;
     Ok((StatusCode::CREATED, Json((&a).into())))
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ExportQuery {
-    /// json (default) or csv.
-    pub format: Option<String>,
-    /// Totals only: `district` for one row per programme and district.
-    pub by: Option<String>,
 }
 
 /// Applications: a tenant's own; a provider's own and those in publicity; all for the operator
@@ -260,14 +135,6 @@ pub async fn get_application(State(s): State<AppState>, c: Caller, Path(id): Pat
     Ok(Json((&s.incentives.application(&app(&c)?, &id).await?).into()))
 }
 
-/// An expert's own scores of an application assigned to it.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReviewIn {
-    /// 0-100 per criterion of the programme.
-    pub scores: BTreeMap<String, f64>,
-}
-
 /// An expert scores an application it is assigned (signed in as itself; never its own
 /// company's, once).
 #[utoipa::path(post, path = "/api/v1/incentives/applications/{id}/reviews", tag = "incentives", security(("bearer" = [])), request_body = ReviewIn,
@@ -282,43 +149,6 @@ pub async fn review(
 ) -> ApiResult<(StatusCode, Json<ApplicationOut>)> {
     let a = s.incentives.review(&app(&c)?, &id, b.scores).await?;
     Ok((StatusCode::CREATED, Json((&a).into())))
-}
-
-/// A new member of the expert pool.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ExpertIn {
-    pub name: String,
-    /// Its employer's unified social credit code: it is never assigned that company's applications.
-    pub organisation_uscc: String,
-}
-
-/// A member of the expert pool.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ExpertOut {
-    /// Its user id (`usr_…`).
-    pub id: String,
-    pub name: String,
-    pub organisation_uscc: String,
-    pub created: String,
-}
-
-impl From<&suanli_incentives::Expert> for ExpertOut {
-    fn from(e: &suanli_incentives::Expert) -> ExpertOut {
-        ExpertOut {
-            id: e.id.clone(),
-            name: e.name.clone(),
-            organisation_uscc: e.organisation_uscc.clone(),
-            created: format_rfc3339(e.created_ms),
-        }
-    }
-}
-
-/// An expert added, with its bearer token (shown once).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ExpertCreated {
-    pub expert: ExpertOut,
-    pub token: String,
 }
 
 /// The operator adds an expert to the pool: a user with the expert role, who signs in with the
@@ -340,14 +170,6 @@ pub async fn add_expert(
     responses((status = 200, body = Vec<ExpertOut>), (status = 403, body = crate::error::Problem)))]
 pub async fn experts(State(s): State<AppState>, c: Caller) -> ApiResult<Json<Vec<ExpertOut>>> {
     Ok(Json(s.incentives.experts(&app(&c)?).await?.iter().map(ExpertOut::from).collect()))
-}
-
-/// Whom the operator assigns.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AssignmentIn {
-    /// The expert's user id (`usr_…`).
-    pub expert: String,
 }
 
 /// The operator assigns an expert from the pool to an application under review (never one who
@@ -384,12 +206,6 @@ pub async fn rank(State(s): State<AppState>, c: Caller, Path(code): Path<String>
     Ok(Json(s.incentives.rank(&app(&c)?, &code).await?.iter().map(ApplicationOut::from).collect()))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ObjectionIn {
-    pub text: String,
-}
-
 /// Anyone signed in objects to an application in publicity.
 #[utoipa::path(post, path = "/api/v1/incentives/applications/{id}/objections", tag = "incentives", security(("bearer" = [])), request_body = ObjectionIn,
     params(("id" = String, Path, description = "inc_…")), responses((status = 201, body = ApplicationOut), (status = 409, body = crate::error::Problem)))]
@@ -400,13 +216,6 @@ pub async fn object(
     JsonBody(b): JsonBody<ObjectionIn>,
 ) -> ApiResult<(StatusCode, Json<ApplicationOut>)> {
     Ok((StatusCode::CREATED, Json((&s.incentives.object(&app(&c)?, &id, b.text).await?).into())))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ResolutionIn {
-    pub uphold: bool,
-    pub reason: String,
 }
 
 /// The operator resolves objection `n` (0-based): upheld withdraws the application.
@@ -429,57 +238,28 @@ pub async fn decide(State(s): State<AppState>, c: Caller, Path(id): Path<String>
     Ok(Json((&s.incentives.decide(&app(&c)?, &id).await?).into()))
 }
 
-/// A programme's year in figures.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TotalsOut {
-    pub programme: String,
-    pub year: i32,
-    pub budget: String,
-    pub applications: u32,
-    pub committed: String,
-    pub disbursed: String,
-    pub city: String,
-    pub district: String,
-}
-
-impl From<ProgrammeTotals> for TotalsOut {
-    fn from(t: ProgrammeTotals) -> TotalsOut {
-        TotalsOut {
-            programme: t.programme,
-            year: t.year,
-            budget: t.budget.to_yuan_string(),
-            applications: t.applications,
-            committed: t.committed.to_yuan_string(),
-            disbursed: t.disbursed.to_yuan_string(),
-            city: t.city.to_yuan_string(),
-            district: t.district.to_yuan_string(),
-        }
+fn totals_out(t: ProgrammeTotals) -> TotalsOut {
+    TotalsOut {
+        programme: t.programme,
+        year: t.year,
+        budget: t.budget.to_yuan_string(),
+        applications: t.applications,
+        committed: t.committed.to_yuan_string(),
+        disbursed: t.disbursed.to_yuan_string(),
+        city: t.city.to_yuan_string(),
+        district: t.district.to_yuan_string(),
     }
 }
 
-/// What one district's enterprises were paid under one programme this year.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DistrictTotalsOut {
-    pub programme: String,
-    pub district: String,
-    pub year: i32,
-    pub awards: u32,
-    pub paid: String,
-    pub city: String,
-    pub district_part: String,
-}
-
-impl From<DistrictTotals> for DistrictTotalsOut {
-    fn from(t: DistrictTotals) -> DistrictTotalsOut {
-        DistrictTotalsOut {
-            programme: t.programme,
-            district: t.district,
-            year: t.year,
-            awards: t.awards,
-            paid: t.paid.to_yuan_string(),
-            city: t.city.to_yuan_string(),
-            district_part: t.district_part.to_yuan_string(),
-        }
+fn district_totals_out(t: DistrictTotals) -> DistrictTotalsOut {
+    DistrictTotalsOut {
+        programme: t.programme,
+        district: t.district,
+        year: t.year,
+        awards: t.awards,
+        paid: t.paid.to_yuan_string(),
+        city: t.city.to_yuan_string(),
+        district_part: t.district_part.to_yuan_string(),
     }
 }
 
@@ -492,8 +272,7 @@ pub async fn totals(State(s): State<AppState>, _c: Caller, headers: HeaderMap, Q
     let as_csv = wants_csv(q.format.as_deref(), &headers)?;
     match q.by.as_deref() {
         Some("district") => {
-            let rows: Vec<DistrictTotalsOut> =
-                s.incentives.totals_by_district(now).await?.into_iter().map(DistrictTotalsOut::from).collect();
+            let rows: Vec<DistrictTotalsOut> = s.incentives.totals_by_district(now).await?.into_iter().map(district_totals_out).collect();
             if as_csv {
                 let head = ["programme", "district", "year", "awards", "paid", "city", "district_part"];
                 let body = csv(
@@ -515,7 +294,7 @@ pub async fn totals(State(s): State<AppState>, _c: Caller, headers: HeaderMap, Q
             Ok(Json(rows).into_response())
         }
         None | Some("programme") => {
-            let rows: Vec<TotalsOut> = s.incentives.totals(now).await?.into_iter().map(TotalsOut::from).collect();
+            let rows: Vec<TotalsOut> = s.incentives.totals(now).await?.into_iter().map(totals_out).collect();
             if as_csv {
                 let head = ["programme", "year", "budget", "applications", "committed", "disbursed", "city", "district"];
                 let body = csv(
@@ -541,17 +320,6 @@ pub async fn totals(State(s): State<AppState>, _c: Caller, headers: HeaderMap, Q
     }
 }
 
-/// One centre's partner score with what it was scored on.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PartnerScoreOut {
-    /// The criteria, 0-100 each, the weighted total, the verdict and every shortfall in words.
-    #[schema(value_type = Object)]
-    pub score: serde_json::Value,
-    /// What the platform measured: compute, shares, PUE, price index, start latency, centre faults.
-    #[schema(value_type = Object)]
-    pub measures: serde_json::Value,
-}
-
 /// Every centre scored for partner selection (算力伙伴遴选) from measured data, best first (the operator and the regulator).
 #[utoipa::path(get, path = "/api/v1/partners/scores", tag = "incentives", security(("bearer" = [])),
     responses((status = 200, body = Vec<PartnerScoreOut>), (status = 403, body = crate::error::Problem)))]
@@ -561,40 +329,26 @@ pub async fn partner_scores(State(s): State<AppState>, c: Caller) -> ApiResult<J
     Ok(Json(
         scores
             .iter()
-            .map(|sc| PartnerScoreOut {
-                score: serde_json::to_value(sc).unwrap_or_default(),
-                measures: measures
-                    .iter()
-                    .find(|m| m.centre_id == sc.centre_id)
-                    .map(|m| serde_json::to_value(m).unwrap_or_default())
-                    .unwrap_or_default(),
-            })
+            .map(|sc| PartnerScoreOut { score: sc.clone(), measures: measures.iter().find(|m| m.centre_id == sc.centre_id).cloned() })
             .collect(),
     ))
 }
 
 /// The partner criteria's weights and thresholds in force (every role).
-#[utoipa::path(get, path = "/api/v1/partners/config", tag = "incentives", security(("bearer" = [])), responses((status = 200, body = Object)))]
-pub async fn partner_config(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<suanli_incentives::partner::Config>> {
+#[utoipa::path(get, path = "/api/v1/partners/config", tag = "incentives", security(("bearer" = [])), responses((status = 200, body = PartnerConfig)))]
+pub async fn partner_config(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<PartnerConfig>> {
     Ok(Json(s.partners.config().await?))
 }
 
 /// The operator sets the weights (adding up to 100) and thresholds.
-#[utoipa::path(put, path = "/api/v1/partners/config", tag = "incentives", security(("bearer" = [])), request_body(content = Object, description = "weights and thresholds, as GET answers them"),
-    responses((status = 200, body = Object), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+#[utoipa::path(put, path = "/api/v1/partners/config", tag = "incentives", security(("bearer" = [])), request_body(content = PartnerConfig, description = "weights and thresholds, as GET answers them"),
+    responses((status = 200, body = PartnerConfig), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn set_partner_config(
     State(s): State<AppState>,
     c: Caller,
-    JsonBody(cfg): JsonBody<suanli_incentives::partner::Config>,
-) -> ApiResult<Json<suanli_incentives::partner::Config>> {
+    JsonBody(cfg): JsonBody<PartnerConfig>,
+) -> ApiResult<Json<PartnerConfig>> {
     Ok(Json(s.partners.set_config(&app(&c)?, cfg).await?))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CarryIn {
-    /// The successor programme's code (open now).
-    pub to: String,
 }
 
 /// After a policy's window closed, the operator carries a programme's undecided applications to a successor programme.
@@ -610,22 +364,10 @@ pub async fn carry(
     Ok(Json(s.incentives.carry(&app(&c)?, &code, &b.to).await?.iter().map(ApplicationOut::from).collect()))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RoundIn {
-    /// `admission` (applicants that meet the criteria become partners) or `review` (the yearly
-    /// review: partners that fail are suspended, suspended ones that pass are reinstated).
-    pub kind: String,
-}
-
 /// The operator runs a partner round over every centre's score; answers the changes with why.
 #[utoipa::path(post, path = "/api/v1/partners/rounds", tag = "incentives", security(("bearer" = [])), request_body = RoundIn,
-    responses((status = 200, body = Vec<Object>), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
-pub async fn partner_round(
-    State(s): State<AppState>,
-    c: Caller,
-    JsonBody(b): JsonBody<RoundIn>,
-) -> ApiResult<Json<Vec<suanli_app::partners::RoundChange>>> {
+    responses((status = 200, body = Vec<RoundChangeOut>), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn partner_round(State(s): State<AppState>, c: Caller, JsonBody(b): JsonBody<RoundIn>) -> ApiResult<Json<Vec<RoundChangeOut>>> {
     let kind = match b.kind.as_str() {
         "admission" => suanli_app::partners::RoundKind::Admission,
         "review" => suanli_app::partners::RoundKind::Review,
@@ -634,22 +376,15 @@ pub async fn partner_round(
     let pues = s.energy.measured_pues(s.ids.now_ms()).await;
     let changes = s.partners.round(&app(&c)?, kind, &s.catalogue, &s.policy.high_performance_classes, &pues).await?;
     s.engine.wake();
-    Ok(Json(changes))
+    Ok(Json(changes.into_iter().map(round_change_out).collect()))
 }
 
 /// Partners breaking the unified service standard (统一服务标准): alerts with the measured value and the limit (the operator and the regulator).
 #[utoipa::path(get, path = "/api/v1/partners/alerts", tag = "incentives", security(("bearer" = [])),
-    responses((status = 200, body = Vec<Object>), (status = 403, body = crate::error::Problem)))]
-pub async fn partner_alerts(State(s): State<AppState>, c: Caller) -> ApiResult<Json<Vec<suanli_incentives::partner::Breach>>> {
+    responses((status = 200, body = Vec<Breach>), (status = 403, body = crate::error::Problem)))]
+pub async fn partner_alerts(State(s): State<AppState>, c: Caller) -> ApiResult<Json<Vec<Breach>>> {
     let pues = s.energy.measured_pues(s.ids.now_ms()).await;
     Ok(Json(s.partners.alerts(&app(&c)?, &s.catalogue, &s.policy.high_performance_classes, &pues).await?))
-}
-
-/// Public holidays the publicity calendar skips (`YYYY-MM-DD`).
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HolidaysIn {
-    pub dates: Vec<String>,
 }
 
 fn day_strings(days: &[i64]) -> Vec<String> {
@@ -670,39 +405,8 @@ pub async fn set_holidays(State(s): State<AppState>, c: Caller, JsonBody(b): Jso
     Ok(Json(HolidaysIn { dates: day_strings(&days) }))
 }
 
-/// A certification declared for a centre.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CertificationIn {
-    /// mlps_3 (等保三级), mlps_4, iso_27001, trusted_cloud (可信云), dc_tier_3 or dc_tier_4.
-    pub kind: String,
-    pub issuer: String,
-    pub number: String,
-    /// The last day it is valid, `YYYY-MM-DD` (China Standard Time); not past.
-    pub expires_on: String,
-    /// SHA-256 of the certificate document, 64 hex digits.
-    pub document_sha256: String,
-}
-
-/// A green-power contract declared for a centre.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GreenPowerIn {
-    /// Percent of the centre's energy from renewables, 0-100.
-    pub share_pct: f64,
-    /// SHA-256 of the contract or green certificates, 64 hex digits.
-    pub evidence_sha256: String,
-    /// First and last day covered, `YYYY-MM-DD`; the period must not have ended.
-    pub from: String,
-    pub until: String,
-}
-
-/// A declaration as stored, and whether it counts in the partner score now.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeclarationOut {
-    #[schema(value_type = Object)]
-    pub declaration: serde_json::Value,
-    pub in_force: bool,
+fn round_change_out(c: suanli_app::partners::RoundChange) -> RoundChangeOut {
+    RoundChangeOut { centre_id: c.centre_id, name: c.name, from: c.from, to: c.to, total: c.total, reasons: c.reasons }
 }
 
 fn centre_id(id: &str) -> ApiResult<suanli_core::id::CentreId> {
@@ -712,13 +416,13 @@ fn centre_id(id: &str) -> ApiResult<suanli_core::id::CentreId> {
 /// A provider (its own centre) or the operator declares a certification; refused with a code, changing nothing, when invalid.
 #[utoipa::path(post, path = "/api/v1/centres/{id}/certifications", tag = "incentives", security(("bearer" = [])), request_body = CertificationIn,
     params(("id" = String, Path, description = "ctr_…")),
-    responses((status = 201, body = DeclarationOut), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+    responses((status = 201, body = CertificationOut), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn declare_certification(
     State(s): State<AppState>,
     c: Caller,
     Path(id): Path<String>,
     JsonBody(b): JsonBody<CertificationIn>,
-) -> ApiResult<(StatusCode, Json<DeclarationOut>)> {
+) -> ApiResult<(StatusCode, Json<CertificationOut>)> {
     let new = suanli_app::partners::NewCertification {
         kind: b.kind,
         issuer: b.issuer,
@@ -727,50 +431,40 @@ pub async fn declare_certification(
         document_sha256: b.document_sha256,
     };
     let cert = s.partners.declare_certification(&app(&c)?, &centre_id(&id)?, new).await?;
-    Ok((StatusCode::CREATED, Json(DeclarationOut { declaration: serde_json::to_value(&cert).unwrap_or_default(), in_force: true })))
+    Ok((StatusCode::CREATED, Json(CertificationOut { declaration: cert, in_force: true })))
 }
 
 /// A centre's declared certifications, each with whether it is in force (the operator, the regulator, the centre's provider).
 #[utoipa::path(get, path = "/api/v1/centres/{id}/certifications", tag = "incentives", security(("bearer" = [])),
     params(("id" = String, Path, description = "ctr_…")),
-    responses((status = 200, body = Vec<DeclarationOut>), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
-pub async fn certifications(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<Vec<DeclarationOut>>> {
+    responses((status = 200, body = Vec<CertificationOut>), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+pub async fn certifications(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<Vec<CertificationOut>>> {
     let d = s.partners.declarations(&app(&c)?, &centre_id(&id)?).await?;
-    Ok(Json(
-        d.certifications
-            .iter()
-            .map(|(x, live)| DeclarationOut { declaration: serde_json::to_value(x).unwrap_or_default(), in_force: *live })
-            .collect(),
-    ))
+    Ok(Json(d.certifications.into_iter().map(|(declaration, in_force)| CertificationOut { declaration, in_force }).collect()))
 }
 
 /// A provider (its own centre) or the operator declares a green-power contract (the renewable share over a period).
 #[utoipa::path(post, path = "/api/v1/centres/{id}/green-power", tag = "incentives", security(("bearer" = [])), request_body = GreenPowerIn,
     params(("id" = String, Path, description = "ctr_…")),
-    responses((status = 201, body = DeclarationOut), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+    responses((status = 201, body = GreenPowerOut), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn declare_green_power(
     State(s): State<AppState>,
     c: Caller,
     Path(id): Path<String>,
     JsonBody(b): JsonBody<GreenPowerIn>,
-) -> ApiResult<(StatusCode, Json<DeclarationOut>)> {
+) -> ApiResult<(StatusCode, Json<GreenPowerOut>)> {
     let new =
         suanli_app::partners::NewGreenPower { share_pct: b.share_pct, evidence_sha256: b.evidence_sha256, from: b.from, until: b.until };
     let g = s.partners.declare_green_power(&app(&c)?, &centre_id(&id)?, new).await?;
     let live = g.in_force(s.ids.now_ms());
-    Ok((StatusCode::CREATED, Json(DeclarationOut { declaration: serde_json::to_value(&g).unwrap_or_default(), in_force: live })))
+    Ok((StatusCode::CREATED, Json(GreenPowerOut { declaration: g, in_force: live })))
 }
 
 /// A centre's green-power contracts, each with whether it covers today (the operator, the regulator, the centre's provider).
 #[utoipa::path(get, path = "/api/v1/centres/{id}/green-power", tag = "incentives", security(("bearer" = [])),
     params(("id" = String, Path, description = "ctr_…")),
-    responses((status = 200, body = Vec<DeclarationOut>), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
-pub async fn green_power(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<Vec<DeclarationOut>>> {
+    responses((status = 200, body = Vec<GreenPowerOut>), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+pub async fn green_power(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<Vec<GreenPowerOut>>> {
     let d = s.partners.declarations(&app(&c)?, &centre_id(&id)?).await?;
-    Ok(Json(
-        d.green_power
-            .iter()
-            .map(|(x, live)| DeclarationOut { declaration: serde_json::to_value(x).unwrap_or_default(), in_force: *live })
-            .collect(),
-    ))
+    Ok(Json(d.green_power.into_iter().map(|(declaration, in_force)| GreenPowerOut { declaration, in_force }).collect()))
 }

@@ -7,265 +7,53 @@ use crate::extract::{JsonBody, Query};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use suanli_api::models::{CallOut, DeploymentIn, DeploymentOut, HealthOut, KeyIn, KeyOut, KeyTopUpIn, ModelOut, UsageOut, UsageQuery};
 use suanli_app::models::{CatalogueEntry, DeploymentView};
 use suanli_core::error::ErrorCode;
 use suanli_core::id::CentreId;
-use suanli_core::model::{DeploymentSpec, KeySpec, ModelCall, ModelKey, ModelSpec};
+use suanli_core::model::{DeploymentSpec, KeySpec, ModelSpec};
 use suanli_core::money::Fen;
 use suanli_core::time::{format_rfc3339, parse_date};
 use suanli_store::models::{UsageFilter, UsageRow};
-use utoipa::ToSchema;
 
-/// A deployment to add: where the model runs and what it costs.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DeploymentIn {
-    pub centre_id: String,
-    /// The upstream's OpenAI-compatible base URL (e.g. `http://10.1.2.3:8000/v1`).
-    pub base_url: String,
-    /// The model name the upstream expects.
-    pub upstream_model: String,
-    /// Yuan per million input tokens, e.g. "2.00".
-    pub price_input_per_m: String,
-    /// Yuan per million output tokens, e.g. "8.00".
-    pub price_output_per_m: String,
-    /// Share of traffic under weighted routing, 1-1000 (default 100).
-    #[serde(default)]
-    pub weight: Option<u32>,
-    /// Most calls in flight at once (default 64).
-    #[serde(default)]
-    pub max_concurrency: Option<u32>,
-    /// A bearer token the upstream wants; stored, never shown again.
-    #[serde(default)]
-    pub upstream_key: Option<String>,
-}
-
-/// A deployment as shown; the upstream's address only to the model's provider and the operator.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeploymentOut {
-    pub id: String,
-    pub centre_id: String,
-    pub region: String,
-    pub price_input_per_m: String,
-    pub price_output_per_m: String,
-    pub weight: u32,
-    pub max_concurrency: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub base_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub upstream_model: Option<String>,
-}
-
-impl From<&DeploymentView> for DeploymentOut {
-    fn from(d: &DeploymentView) -> DeploymentOut {
-        DeploymentOut {
-            id: d.id.clone(),
-            centre_id: d.centre_id.clone(),
-            region: d.region.clone(),
-            price_input_per_m: d.price_input_per_m.to_yuan_string(),
-            price_output_per_m: d.price_output_per_m.to_yuan_string(),
-            weight: d.weight,
-            max_concurrency: d.max_concurrency,
-            base_url: d.base_url.clone(),
-            upstream_model: d.upstream_model.clone(),
-        }
+fn deployment_out(d: &DeploymentView) -> DeploymentOut {
+    DeploymentOut {
+        id: d.id.clone(),
+        centre_id: d.centre_id.clone(),
+        region: d.region.clone(),
+        price_input_per_m: d.price_input_per_m.to_yuan_string(),
+        price_output_per_m: d.price_output_per_m.to_yuan_string(),
+        weight: d.weight,
+        max_concurrency: d.max_concurrency,
+        base_url: d.base_url.clone(),
+        upstream_model: d.upstream_model.clone(),
     }
 }
 
-/// A model of the catalogue with its deployments.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ModelOut {
-    pub name: String,
-    pub provider_id: String,
-    #[serde(flatten)]
-    pub spec: ModelSpec,
-    pub created: String,
-    pub deployments: Vec<DeploymentOut>,
-}
-
-impl From<&CatalogueEntry> for ModelOut {
-    fn from(e: &CatalogueEntry) -> ModelOut {
-        ModelOut {
-            name: e.model.name.clone(),
-            provider_id: e.model.provider_id.to_string(),
-            spec: e.model.spec.clone(),
-            created: format_rfc3339(e.model.created_ms),
-            deployments: e.deployments.iter().map(DeploymentOut::from).collect(),
-        }
+fn model_out(e: &CatalogueEntry) -> ModelOut {
+    ModelOut {
+        name: e.model.name.clone(),
+        provider_id: e.model.provider_id.to_string(),
+        spec: e.model.spec.clone(),
+        created: format_rfc3339(e.model.created_ms),
+        deployments: e.deployments.iter().map(deployment_out).collect(),
     }
 }
 
-/// A model key to make.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct KeyIn {
-    pub name: String,
-    /// Models the key may call; empty or absent: all.
-    #[serde(default)]
-    pub models: Vec<String>,
-    /// The most the key may spend, yuan.
-    pub budget: String,
-    /// Requests per minute (0 or absent: no limit).
-    #[serde(default)]
-    pub rpm: u32,
-    /// Tokens per minute (0 or absent: no limit).
-    #[serde(default)]
-    pub tpm: u32,
-    /// Last day the key works (`YYYY-MM-DD`, China Standard Time); absent: no expiry.
-    #[serde(default)]
-    pub expires: Option<String>,
-    /// Regions the calls may be processed in, e.g. `["hangzhou"]` (数据不出域); absent: anywhere.
-    #[serde(default)]
-    pub regions: Vec<String>,
-    /// Models to fall back to, in order, when the asked model's deployments all fail.
-    #[serde(default)]
-    pub fallbacks: Vec<String>,
-}
-
-/// A model key. `key` (the secret) appears only in the answer that made it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct KeyOut {
-    pub id: String,
-    pub tenant_id: String,
-    pub name: String,
-    /// The secret's first characters, to recognise it.
-    pub prefix: String,
-    pub models: Vec<String>,
-    pub budget: String,
-    /// What the budget has left (after calls and holds in flight).
-    pub remaining: String,
-    pub rpm: u32,
-    pub tpm: u32,
-    pub expires: Option<String>,
-    pub regions: Vec<String>,
-    pub fallbacks: Vec<String>,
-    pub created: String,
-    pub revoked: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-}
-
-fn key_out(k: &ModelKey, remaining: Fen, secret: Option<String>) -> KeyOut {
-    KeyOut {
-        id: k.id.clone(),
-        tenant_id: k.tenant_id.to_string(),
-        name: k.spec.name.clone(),
-        prefix: k.prefix.clone(),
-        models: k.spec.models.clone(),
-        budget: k.spec.budget.to_yuan_string(),
-        remaining: remaining.to_yuan_string(),
-        rpm: k.spec.rpm,
-        tpm: k.spec.tpm,
-        expires: k.spec.expires_ms.map(format_rfc3339),
-        regions: k.spec.regions.clone(),
-        fallbacks: k.spec.fallbacks.clone(),
-        created: format_rfc3339(k.created_ms),
-        revoked: k.revoked_ms.map(format_rfc3339),
-        key: secret,
+fn usage_out(r: UsageRow) -> UsageOut {
+    UsageOut {
+        day: r.day,
+        tenant_id: r.tenant_id,
+        key_id: r.key_id,
+        model: r.model,
+        calls: r.calls,
+        failed_calls: r.failed_calls,
+        input_tokens: r.input_tokens,
+        output_tokens: r.output_tokens,
+        charge: r.charge.to_yuan_string(),
+        voucher: r.voucher.to_yuan_string(),
+        cash: r.cash.to_yuan_string(),
     }
-}
-
-/// Usage of one key on one model on one day (China Standard Time).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UsageOut {
-    pub day: String,
-    pub tenant_id: String,
-    pub key_id: String,
-    pub model: String,
-    pub calls: u64,
-    pub failed_calls: u64,
-    pub input_tokens: u64,
-    pub output_tokens: u64,
-    pub charge: String,
-    pub voucher: String,
-    pub cash: String,
-}
-
-impl From<UsageRow> for UsageOut {
-    fn from(r: UsageRow) -> UsageOut {
-        UsageOut {
-            day: r.day,
-            tenant_id: r.tenant_id,
-            key_id: r.key_id,
-            model: r.model,
-            calls: r.calls,
-            failed_calls: r.failed_calls,
-            input_tokens: r.input_tokens,
-            output_tokens: r.output_tokens,
-            charge: r.charge.to_yuan_string(),
-            voucher: r.voucher.to_yuan_string(),
-            cash: r.cash.to_yuan_string(),
-        }
-    }
-}
-
-/// One metered call with where it went and why.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CallOut {
-    pub id: String,
-    pub key_id: String,
-    pub tenant_id: String,
-    pub model: String,
-    pub endpoint: String,
-    pub deployment: Option<String>,
-    pub provider_id: Option<String>,
-    /// ok, partial (a stream broke off; billed for what was served) or failed (no charge).
-    pub status: String,
-    pub input_tokens: u64,
-    pub output_tokens: u64,
-    /// upstream (its usage) or estimate (the gateway's count).
-    pub usage_source: String,
-    pub charge: String,
-    pub voucher: String,
-    pub cash: String,
-    pub started: String,
-    pub ttft_ms: Option<i64>,
-    pub duration_ms: i64,
-    pub error_code: Option<String>,
-    /// Candidates, exclusions and attempts, per model of the fallback chain.
-    #[schema(value_type = Object)]
-    pub route: serde_json::Value,
-}
-
-impl From<ModelCall> for CallOut {
-    fn from(c: ModelCall) -> CallOut {
-        CallOut {
-            id: c.id,
-            key_id: c.key_id,
-            tenant_id: c.tenant_id.to_string(),
-            model: c.model,
-            endpoint: c.endpoint.as_str().into(),
-            deployment: c.deployment,
-            provider_id: c.provider_id.map(|p| p.to_string()),
-            status: c.status.as_str().into(),
-            input_tokens: c.input_tokens,
-            output_tokens: c.output_tokens,
-            usage_source: c.usage_source.as_str().into(),
-            charge: c.charge.to_yuan_string(),
-            voucher: c.voucher.to_yuan_string(),
-            cash: c.cash.to_yuan_string(),
-            started: format_rfc3339(c.started_ms),
-            ttft_ms: c.ttft_ms,
-            duration_ms: c.duration_ms,
-            error_code: c.error_code,
-            route: c.route,
-        }
-    }
-}
-
-/// Filters for usage and calls.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct UsageQuery {
-    /// First day, `YYYY-MM-DD` (China Standard Time).
-    pub from: Option<String>,
-    /// Last day, inclusive.
-    pub to: Option<String>,
-    pub key: Option<String>,
-    pub model: Option<String>,
-    /// At most this many calls (calls list only; default 100, at most 1000).
-    pub limit: Option<u32>,
 }
 
 const CST_MS: i64 = 8 * 3_600_000;
@@ -285,7 +73,7 @@ fn filter(q: &UsageQuery) -> ApiResult<UsageFilter> {
 #[utoipa::path(get, path = "/api/v1/models", tag = "models", security(("bearer" = [])), responses((status = 200, body = Vec<ModelOut>)))]
 pub async fn list_models(State(s): State<AppState>, c: Caller) -> ApiResult<Json<Vec<ModelOut>>> {
     let entries = s.models.catalogue(&suanli_app::Caller::of(&c.0)?).await?;
-    Ok(Json(entries.iter().map(ModelOut::from).collect()))
+    Ok(Json(entries.iter().map(model_out).collect()))
 }
 
 /// One model of the catalogue.
@@ -296,7 +84,7 @@ pub async fn get_model(State(s): State<AppState>, c: Caller, Path(name): Path<St
     let e = entries.iter().find(|e| e.model.name == name).ok_or_else(|| {
         ApiError::new(ErrorCode::ModelNotFound, format!("no model named '{}'", name.chars().take(64).collect::<String>()))
     })?;
-    Ok(Json(e.into()))
+    Ok(Json(model_out(e)))
 }
 
 /// A provider registers a model it offers.
@@ -310,7 +98,7 @@ pub async fn register_model(
     let caller = suanli_app::Caller::of(&c.0)?;
     let m = s.models.register(&caller, spec).await?;
     let out = CatalogueEntry { model: m, deployments: Vec::new() };
-    Ok((StatusCode::CREATED, Json((&out).into())))
+    Ok((StatusCode::CREATED, Json(model_out(&out))))
 }
 
 /// The model's provider deploys it at one of its centres.
@@ -383,14 +171,14 @@ pub async fn create_key(State(s): State<AppState>, c: Caller, JsonBody(body): Js
     };
     let (key, secret) = s.models.create_key(&caller, spec).await?;
     let budget = key.spec.budget;
-    Ok((StatusCode::CREATED, Json(key_out(&key, budget, Some(secret)))))
+    Ok((StatusCode::CREATED, Json(KeyOut::of(&key, budget, Some(secret)))))
 }
 
 /// Model keys: a tenant's own, or all for the operator.
 #[utoipa::path(get, path = "/api/v1/model-keys", tag = "models", security(("bearer" = [])), responses((status = 200, body = Vec<KeyOut>)))]
 pub async fn list_keys(State(s): State<AppState>, c: Caller) -> ApiResult<Json<Vec<KeyOut>>> {
     let keys = s.models.keys(&suanli_app::Caller::of(&c.0)?).await?;
-    Ok(Json(keys.iter().map(|(k, left)| key_out(k, *left, None)).collect()))
+    Ok(Json(keys.iter().map(|(k, left)| KeyOut::of(k, *left, None)).collect()))
 }
 
 /// Revokes a key: calls with it are refused (401) from now on.
@@ -401,28 +189,20 @@ pub async fn revoke_key(State(s): State<AppState>, c: Caller, Path(id): Path<Str
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A top-up of a key's budget.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TopUpIn {
-    /// Yuan to add to the key's budget, e.g. "50.00".
-    pub amount: String,
-}
-
 /// Its tenant adds to a key's budget (the money moves into the key's budget in the ledger);
 /// answers the key with its new budget and what it has left.
-#[utoipa::path(post, path = "/api/v1/model-keys/{id}/top-up", tag = "models", security(("bearer" = [])), request_body = TopUpIn,
+#[utoipa::path(post, path = "/api/v1/model-keys/{id}/top-up", tag = "models", security(("bearer" = [])), request_body = KeyTopUpIn,
     params(("id" = String, Path, description = "key id, mk_…")),
     responses((status = 200, body = KeyOut), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn top_up_key(
     State(s): State<AppState>,
     c: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<TopUpIn>,
+    JsonBody(body): JsonBody<KeyTopUpIn>,
 ) -> ApiResult<Json<KeyOut>> {
     let amount = Fen::parse_positive("amount", &body.amount)?;
     let (key, left) = s.models.top_up_key(&suanli_app::Caller::of(&c.0)?, &id, amount).await?;
-    Ok(Json(key_out(&key, left, None)))
+    Ok(Json(KeyOut::of(&key, left, None)))
 }
 
 /// Its tenant gives a key a new secret: `key` in the answer, shown this once; the old secret
@@ -434,7 +214,7 @@ pub async fn rotate_key(State(s): State<AppState>, c: Caller, Path(id): Path<Str
     let caller = suanli_app::Caller::of(&c.0)?;
     let (key, secret) = s.models.rotate_key(&caller, &id).await?;
     let left = s.models.key_left(&key.id).await?;
-    Ok(Json(key_out(&key, left, Some(secret))))
+    Ok(Json(KeyOut::of(&key, left, Some(secret))))
 }
 
 /// Usage per day, key and model: a tenant's own, a provider's served, all for the operator and regulator.
@@ -442,30 +222,7 @@ pub async fn rotate_key(State(s): State<AppState>, c: Caller, Path(id): Path<Str
     responses((status = 200, body = Vec<UsageOut>)))]
 pub async fn usage(State(s): State<AppState>, c: Caller, Query(q): Query<UsageQuery>) -> ApiResult<Json<Vec<UsageOut>>> {
     let rows = s.models.usage(&suanli_app::Caller::of(&c.0)?, filter(&q)?).await?;
-    Ok(Json(rows.into_iter().map(UsageOut::from).collect()))
-}
-
-/// A deployment's health as the gateway sees it now.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HealthOut {
-    pub deployment: String,
-    pub model: String,
-    pub centre_id: String,
-    /// `up`, `down` or `unchecked`: what the last `GET /models` check (every few seconds) found.
-    pub probe: String,
-    /// When that check ran.
-    pub probed: Option<String>,
-    /// How long it took, ms.
-    pub probe_ms: Option<f64>,
-    /// Why it failed.
-    pub probe_error: Option<String>,
-    /// Left out of routing until then after failures.
-    pub cooldown_until: Option<String>,
-    pub in_flight: u32,
-    /// Moving average of time to first token, ms.
-    pub ttft_ms: Option<f64>,
-    pub served: u64,
-    pub failed: u64,
+    Ok(Json(rows.into_iter().map(usage_out).collect()))
 }
 
 /// Deployments' health (the last health check, cooldown, load): a provider's own, all for the operator.
