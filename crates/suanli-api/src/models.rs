@@ -46,11 +46,9 @@ pub struct DeploymentOut {
     pub upstream_model: Option<String>,
 }
 
-/// A model of the catalogue with its deployments.
+/// A model of the catalogue with its deployments; its name is the description's `name`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(try_from = "serde_json::Value")]
 pub struct ModelOut {
-    pub name: String,
     pub provider_id: String,
     #[serde(flatten)]
     pub spec: ModelSpec,
@@ -58,22 +56,9 @@ pub struct ModelOut {
     pub deployments: Vec<DeploymentOut>,
 }
 
-/// The server writes `name` twice (its own and the flattened description's, always equal), so a
-/// client reads the answer through a map, where the two are one key.
-impl TryFrom<serde_json::Value> for ModelOut {
-    type Error = serde_json::Error;
-
-    fn try_from(v: serde_json::Value) -> Result<ModelOut, serde_json::Error> {
-        #[derive(Deserialize)]
-        struct Wire {
-            provider_id: String,
-            #[serde(flatten)]
-            spec: ModelSpec,
-            created: String,
-            deployments: Vec<DeploymentOut>,
-        }
-        let w: Wire = serde_json::from_value(v)?;
-        Ok(ModelOut { name: w.spec.name.clone(), provider_id: w.provider_id, spec: w.spec, created: w.created, deployments: w.deployments })
+impl ModelOut {
+    pub fn name(&self) -> &str {
+        &self.spec.name
     }
 }
 
@@ -270,26 +255,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_model_reads_back_although_its_name_is_written_twice() {
+    fn a_model_answer_names_the_model_once_and_reads_back() {
         let spec: ModelSpec = serde_json::from_value(serde_json::json!({
             "name": "hz-general-7b", "kind": "general", "domain": "general", "parameters_b": 7.0, "licence": "apache-2.0",
             "context_tokens": 8192, "modalities": ["text"], "endpoints": ["chat"]
         }))
         .unwrap();
         let out = ModelOut {
-            name: spec.name.clone(),
             provider_id: "prv_00000000000000000000ff".into(),
             spec,
             created: "2026-01-01T00:00:00Z".into(),
             deployments: Vec::new(),
         };
         let text = serde_json::to_string(&out).unwrap();
-        assert_eq!(text.matches("\"name\":").count(), 2, "{text}");
+        assert_eq!(text.matches("\"name\":").count(), 1, "{text}");
         let back: ModelOut = serde_json::from_str(&text).unwrap();
-        assert_eq!(
-            (back.name.as_str(), back.spec.name.as_str(), back.provider_id.as_str()),
-            ("hz-general-7b", "hz-general-7b", out.provider_id.as_str())
-        );
+        assert_eq!((back.name(), back.provider_id.as_str()), ("hz-general-7b", out.provider_id.as_str()));
         assert_eq!(serde_json::to_value(&back).unwrap(), serde_json::to_value(&out).unwrap());
     }
 }

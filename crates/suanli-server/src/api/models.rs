@@ -32,7 +32,6 @@ fn deployment_out(d: &DeploymentView) -> DeploymentOut {
 
 fn model_out(e: &CatalogueEntry) -> ModelOut {
     ModelOut {
-        name: e.model.name.clone(),
         provider_id: e.model.provider_id.to_string(),
         spec: e.model.spec.clone(),
         created: format_rfc3339(e.model.created_ms),
