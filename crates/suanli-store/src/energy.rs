@@ -8,7 +8,6 @@
 //! the ledger's history: every value is a number or text quoted by [`sql_text`] (validated ids
 //! of ASCII letters, digits and `-_.:/`, and block text of those, digits, `|;:,.-+e`).
 
-use crate::ledger::sql_text;
 use crate::{Store, StoreError, StoreResult, WriteTx};
 use sqlx::{AssertSqlSafe, Row};
 use std::collections::HashMap;
@@ -343,11 +342,16 @@ impl WriteTx<'_> {
         if n == 0 {
             return Ok(());
         }
-        let sql = format!(
-            "INSERT INTO energy_blocks (centre_id, meter, first_ms, last_ms, n, data) VALUES ('{BATCH_ROW}','{BATCH_ROW}',{first},{last},{n},{})",
-            sql_text(&data)
-        );
-        sqlx::query(AssertSqlSafe(sql)).execute(&mut *self.tx).await?;
+        // The block is bound, not spliced into the statement: SQLite then neither tokenises a
+        // statement of megabytes nor the store escapes it.
+        sqlx::query("INSERT INTO energy_blocks (centre_id, meter, first_ms, last_ms, n, data) VALUES ($1, $1, $2, $3, $4, $5)")
+            .bind(BATCH_ROW)
+            .bind(first)
+            .bind(last)
+            .bind(n as i64)
+            .bind(data)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 }
