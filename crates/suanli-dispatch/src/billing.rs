@@ -6,29 +6,33 @@
 
 use crate::ids::Ids;
 use serde_json::json;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use suanli_core::catalogue::Catalogue;
 use suanli_core::centre::{Centre, PartnerStatus, Pool};
 use suanli_core::error::{Error, ErrorCode};
-use suanli_core::id::{AuditId, BillId, JobId};
-use suanli_core::job::{Fault, Job, JobState, SegmentTotals};
+use suanli_core::id::{AuditId, BillId, CentreId, JobId, PoolId};
+use suanli_core::job::{Fault, Job, JobState, Segment, SegmentTotals};
 use suanli_core::money::Fen;
 use suanli_core::time::UnixMs;
 use suanli_ledger::Ledger;
 use suanli_ledger::chart;
-use suanli_ledger::records::Bill;
+use suanli_ledger::records::{Bill, Programme};
 use suanli_ledger::voucher::{self, ChargeRule, HOLD_FACTOR, Holds};
 use suanli_ledger::{ReasonCode, Transfer, TransferId, TransferKind};
-use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, Plan, Store, StoreError, StoredAccount};
+use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, Plan, Store, StoreError, StoredAccount, ToBill};
 
 /// How long a hold lives past the job's estimated run (a safety net: orphaned holds expire).
 const HOLD_SLACK_MS: i64 = 24 * 3_600_000;
 
 /// The most jobs one sweep bills (the rest are billed by the next rounds).
 const BILLS_PER_SWEEP: u32 = 4000;
+
+/// Bills whose jobs, segments and holds are read in one go (bound values stay far below
+/// SQLite's and PostgreSQL's limits).
+const BILLS_PER_READ: usize = 256;
 
 /// How long a job cancelled while running waits for its usage to be metered before it is
 /// billed without it.
@@ -97,10 +101,15 @@ impl Billing {
         centre: &Centre,
         at_ms: UnixMs,
     ) -> Result<(Option<suanli_ledger::records::Programme>, u8), StoreError> {
-        let Some(p) = self.store.programme_open_at(at_ms).await? else { return Ok((None, 0)) };
+        Ok(self.ratio_in(&self.store.programmes().await?, pool, centre, at_ms))
+    }
+
+    /// [`Billing::ratio`] among programmes already read.
+    fn ratio_in(&self, programmes: &[Programme], pool: &Pool, centre: &Centre, at_ms: UnixMs) -> (Option<Programme>, u8) {
+        let Some(p) = programmes.iter().find(|p| p.is_open_at(at_ms)) else { return (None, 0) };
         let domestic = self.catalogue.get(&pool.accelerator).is_some_and(|a| a.domestic);
         let ratio = p.rules.compute_ratio_pct(domestic, centre.partner_status == PartnerStatus::Partner);
-        Ok((Some(p), ratio))
+        (Some(p.clone()), ratio)
     }
 
     /// Reserves a job's estimated charge before it is placed: the voucher's share and the
@@ -240,28 +249,32 @@ impl Billing {
             )
             .into());
         }
-        if self.store.bill_for_job(job_id).await?.is_some() {
-            return Err(Error::new(ErrorCode::BillExists, format!("job {job_id} already has a bill")).into());
-        }
-        let history = self.store.ledger_transfers_by_reference(job_id.as_str()).await?;
+        let billed = || Error::new(ErrorCode::BillExists, format!("job {job_id} already has a bill"));
+        let Some(due) = self.store.to_bill(std::slice::from_ref(job_id)).await?.pop() else { return Err(billed().into()) };
+        let programmes = self.store.programmes().await?;
+        let (pool, centre) = Places::default().of(&self.store, &due).await?;
+        let bill = self.bill_one(due, pool, centre, &programmes, now).await?;
+        // A concurrent biller may have won: answer with the stored bill.
+        Ok(self.store.bill_for_job(job_id).await?.unwrap_or(bill))
+    }
+
+    /// Composes one job's bill from what was read and commits it with its transfers. A job
+    /// runs where it was placed; a time-sliced job's earlier runs are charged in full (their
+    /// work was kept) at the centre they all ran at, and a job cancelled between leases is
+    /// billed where it last ran.
+    async fn bill_one(
+        &self,
+        due: ToBill,
+        pool: Option<Pool>,
+        centre: Option<Centre>,
+        programmes: &[Programme],
+        now: UnixMs,
+    ) -> Result<Bill, StoreError> {
+        let ToBill { job, segments, history } = due;
+        let job_id = &job.id;
         let holds = open_holds(&history);
-        // A time-sliced job's earlier runs: charged in full (their work was kept), at the centre
-        // they all ran at; a job cancelled between leases is billed where it last ran.
-        let segments = self.store.job_segments(job_id).await?;
         let done = SegmentTotals::of(&segments);
-        let last = segments.last();
-        let (pool_id, centre_id) = (
-            job.pool_id.clone().or_else(|| last.map(|s| s.pool_id.clone())),
-            job.centre_id.clone().or_else(|| last.map(|s| s.centre_id.clone())),
-        );
-        let pool = match (&pool_id, &centre_id) {
-            (Some(p), Some(c)) => self.store.pools_of(c).await?.into_iter().find(|x| &x.id == p),
-            _ => None,
-        };
-        let centre = match &centre_id {
-            Some(c) => self.store.centre(c).await?,
-            None => None,
-        };
+        let (pool_id, centre_id) = ran_at(&job, &segments);
         let usage_s = done.usage_s + job.usage_s.unwrap_or(0);
         let rule = charge_rule(&job);
         let charge = Fen(done.cost.0 + rule.charge(job.cost.unwrap_or(Fen::ZERO)).0);
@@ -270,7 +283,7 @@ impl Billing {
         let receivable = centre.as_ref().map(|c| chart::receivable(c.provider_id.as_str()));
         let placed_ms = job.placed_ms.or_else(|| segments.first().map(|s| s.started_ms)).unwrap_or(now);
         let (programme, ratio) = match (&pool, &centre) {
-            (Some(p), Some(c)) => self.ratio(p, c, placed_ms).await?,
+            (Some(p), Some(c)) => self.ratio_in(programmes, p, c, placed_ms),
             _ => (None, 0),
         };
         // The holds this bill posts against: every open one of each kind that pays this
@@ -352,8 +365,7 @@ impl Billing {
             })
             .await
             .map_err(StoreError::Domain)?;
-        // A concurrent biller may have won: answer with the stored bill.
-        Ok(self.store.bill_for_job(job_id).await?.unwrap_or(bill))
+        Ok(bill)
     }
 
     /// Bills every ended job that has no bill yet; returns how many were billed. First closes
@@ -363,12 +375,24 @@ impl Billing {
         if let Some(year_end) = year_end {
             year_end.close_ended(now).await?;
         }
-        // Many bills at once, so the ledger's writer takes them in a few commits.
+        // Many bills at once: what they are made of is read a chunk at a time in four
+        // statements (and the pools and centres once each), and the ledger's writer takes
+        // their transfers in a few commits.
         let due = self.store.jobs_to_bill(now - METERING_GRACE_MS, BILLS_PER_SWEEP).await?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let programmes = self.store.programmes().await?;
+        let mut places = Places::default();
         let mut n = 0;
-        for chunk in due.chunks(64) {
-            let billed = futures_util::future::join_all(chunk.iter().map(|id| self.bill(id, now))).await;
-            for (id, b) in chunk.iter().zip(billed) {
+        for chunk in due.chunks(BILLS_PER_READ) {
+            let mut bills = Vec::with_capacity(chunk.len());
+            for d in self.store.to_bill(chunk).await? {
+                let (pool, centre) = places.of(&self.store, &d).await?;
+                bills.push((d.job.id.clone(), self.bill_one(d, pool, centre, &programmes, now)));
+            }
+            let (ids, bills): (Vec<JobId>, Vec<_>) = bills.into_iter().unzip();
+            for (id, b) in ids.iter().zip(futures_util::future::join_all(bills).await) {
                 match b {
                     Ok(_) => n += 1,
                     Err(StoreError::Domain(e)) if e.code == ErrorCode::BillExists => {}
@@ -377,6 +401,34 @@ impl Billing {
             }
         }
         Ok(n)
+    }
+}
+
+/// The pool and centre a job is billed at: where it was placed or, for a job requeued between
+/// time-sliced runs, where its last run was.
+fn ran_at(job: &Job, segments: &[Segment]) -> (Option<PoolId>, Option<CentreId>) {
+    let last = segments.last();
+    (job.pool_id.clone().or_else(|| last.map(|s| s.pool_id.clone())), job.centre_id.clone().or_else(|| last.map(|s| s.centre_id.clone())))
+}
+
+/// The pools and centres that bills of one sweep name, each read once.
+#[derive(Default)]
+struct Places {
+    pools: HashMap<CentreId, Vec<Pool>>,
+    centres: HashMap<CentreId, Option<Centre>>,
+}
+
+impl Places {
+    /// Where a job is billed ([`ran_at`]), read once per centre.
+    async fn of(&mut self, store: &Store, due: &ToBill) -> Result<(Option<Pool>, Option<Centre>), StoreError> {
+        let (pool_id, centre_id) = ran_at(&due.job, &due.segments);
+        let Some(centre_id) = centre_id else { return Ok((None, None)) };
+        if !self.centres.contains_key(&centre_id) {
+            self.pools.insert(centre_id.clone(), store.pools_of(&centre_id).await?);
+            self.centres.insert(centre_id.clone(), store.centre(&centre_id).await?);
+        }
+        let pool = pool_id.and_then(|p| self.pools.get(&centre_id).and_then(|ps| ps.iter().find(|x| x.id == p)).cloned());
+        Ok((pool, self.centres.get(&centre_id).cloned().flatten()))
     }
 }
 

@@ -38,6 +38,14 @@ pub struct Programme {
     pub closed_ms: Option<UnixMs>,
 }
 
+impl Programme {
+    /// Whether the programme is open and its year contains `at_ms`.
+    pub fn is_open_at(&self, at_ms: UnixMs) -> bool {
+        let (start, end) = self.rules.year_bounds_ms();
+        self.state == ProgrammeState::Open && (start..end).contains(&at_ms)
+    }
+}
+
 /// Where an application stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

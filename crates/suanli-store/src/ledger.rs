@@ -316,7 +316,7 @@ fn transfer_id(s: &str) -> StoreResult<TransferId> {
 }
 
 const ACCOUNT_SELECT: &str = "SELECT id, kind, currency, flags, owner, debits_pending, debits_posted, credits_pending, credits_posted, created_ms FROM ledger_accounts";
-const TRANSFER_SELECT: &str =
+pub(crate) const TRANSFER_SELECT: &str =
     "SELECT seq, id, debit, credit, amount, reason, reference, ts_ms, kind, pending_id, post_amount, timeout_ms FROM ledger_transfers";
 
 fn account_from_row(r: &AnyRow) -> StoreResult<StoredAccount> {
@@ -336,7 +336,7 @@ fn account_from_row(r: &AnyRow) -> StoreResult<StoredAccount> {
     Ok(StoredAccount { account: a, owner: r.try_get(4)?, created_ms: r.try_get(9)? })
 }
 
-fn transfer_from_row(r: &AnyRow) -> StoreResult<(i64, Transfer)> {
+pub(crate) fn transfer_from_row(r: &AnyRow) -> StoreResult<(i64, Transfer)> {
     let seq: i64 = r.try_get(0)?;
     let reason: String = r.try_get(5)?;
     let kind: String = r.try_get(8)?;

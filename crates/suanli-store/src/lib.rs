@@ -24,6 +24,7 @@ pub mod models;
 pub mod partners;
 mod rows;
 mod segments;
+mod to_bill;
 pub mod vouchers;
 
 pub use backends::BackendBinding;
@@ -46,6 +47,7 @@ use suanli_core::job::JobState;
 use suanli_core::money::Fen;
 use suanli_core::tenant::{Principal, Role, Tenant};
 use suanli_core::time::UnixMs;
+pub use to_bill::ToBill;
 use tokio::sync::Mutex;
 pub use vouchers::{BillFilter, ProgrammeTotals, VoucherMoney};
 

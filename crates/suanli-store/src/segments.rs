@@ -8,10 +8,10 @@ use suanli_core::id::JobId;
 use suanli_core::job::{Segment, SegmentEnd};
 use suanli_core::money::Fen;
 
-const SEGMENT_SELECT: &str = "SELECT s.job_id, s.seq, s.centre_id, s.pool_id, s.accelerator, s.started_ms, s.ended_ms, s.usage_s, \
+pub(crate) const SEGMENT_SELECT: &str = "SELECT s.job_id, s.seq, s.centre_id, s.pool_id, s.accelerator, s.started_ms, s.ended_ms, s.usage_s, \
      s.work_ref_s, s.cost_fen, s.ended_by, s.reason FROM job_segments s";
 
-fn segment_from_row(r: &sqlx::any::AnyRow) -> StoreResult<Segment> {
+pub(crate) fn segment_from_row(r: &sqlx::any::AnyRow) -> StoreResult<Segment> {
     let end: String = r.get(10);
     Ok(Segment {
         job_id: parse_id(r.get::<String, _>(0))?,

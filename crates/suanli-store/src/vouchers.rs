@@ -190,10 +190,7 @@ impl Store {
 
     /// The open programme whose year contains `at_ms`, if any.
     pub async fn programme_open_at(&self, at_ms: UnixMs) -> StoreResult<Option<Programme>> {
-        Ok(self.programmes().await?.into_iter().find(|p| {
-            let (start, end) = p.rules.year_bounds_ms();
-            p.state == ProgrammeState::Open && (start..end).contains(&at_ms)
-        }))
+        Ok(self.programmes().await?.into_iter().find(|p| p.is_open_at(at_ms)))
     }
 
     pub async fn programme_totals(&self, id: &ProgrammeId) -> StoreResult<ProgrammeTotals> {
