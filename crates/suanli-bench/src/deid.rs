@@ -16,8 +16,8 @@
 //! e-mail, IP, card and phone recognizers, a blank spaCy pipeline) times its `analyze` over the
 //! same texts. Every figure is the median of `--runs`; all run on one core of this machine.
 
+use crate::stats::median;
 use anyhow::{Context, bail};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
@@ -138,11 +138,6 @@ fn accuracy(corpus: &[Record]) -> BTreeMap<Kind, Score> {
     scores
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() { 0.0 } else { v[v.len() / 2] }
-}
-
 /// MB/s of the detectors over every text: passes over the corpus until a second has gone by.
 fn scan_rate(corpus: &[Record], bytes: usize) -> f64 {
     let mut spans = Vec::new();
@@ -200,21 +195,6 @@ fn delivery_rate(csv: &[u8], out: &mut Vec<u8>) -> anyhow::Result<(f64, u64)> {
     Ok((csv.len() as f64 / 1e6 / s, outcome.report.rows_out))
 }
 
-fn spinner(json_out: bool, msg: &str) -> ProgressBar {
-    let pb = if json_out { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
-    pb.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").unwrap_or_else(|_| ProgressStyle::default_spinner()));
-    pb.set_message(msg.to_string());
-    pb.enable_steady_tick(Duration::from_millis(120));
-    pb
-}
-
-fn bar(json_out: bool, n: usize, msg: &str) -> ProgressBar {
-    let pb = if json_out { ProgressBar::hidden() } else { ProgressBar::new(n as u64) };
-    pb.set_style(ProgressStyle::with_template("{msg:30} {bar:30} {pos}/{len} runs").unwrap_or_else(|_| ProgressStyle::default_bar()));
-    pb.set_message(msg.to_string());
-    pb
-}
-
 /// The venv's Python, from `deid-peers.sh env` (which fails when it is not installed).
 fn peers_python(scripts: &Path) -> anyhow::Result<PathBuf> {
     let script = scripts.join("deid-peers.sh");
@@ -260,7 +240,7 @@ pub fn deid(b: DeidBench, json_out: bool) -> anyhow::Result<()> {
         (Some(p), _) => p.clone(),
         (None, Some(py)) => {
             let out = dir.path().join("corpus.jsonl");
-            let pb = spinner(json_out, &format!("generating {} MB of labelled text (seed {})", b.mb, b.seed));
+            let pb = crate::progress::spinner(json_out, format!("generating {} MB of labelled text (seed {})", b.mb, b.seed));
             let (mb, seed) = (b.mb.to_string(), b.seed.to_string());
             run_python(py, &b.scripts.join("deid_corpus.py"), &["--out", &out.to_string_lossy(), "--mb", &mb, "--seed", &seed])?;
             pb.finish_and_clear();
@@ -275,11 +255,11 @@ pub fn deid(b: DeidBench, json_out: bool) -> anyhow::Result<()> {
     let bytes: usize = corpus.iter().map(|r| r.text.len()).sum();
     let scores = accuracy(&corpus);
 
-    let pb = bar(json_out, b.runs, "suanli: detectors");
+    let pb = crate::progress::bar(json_out, b.runs as u64, "suanli: detectors", 30, "runs");
     let scan: Vec<f64> = (0..b.runs).map(|_| (scan_rate(&corpus, bytes), pb.inc(1)).0).collect();
     pb.finish_and_clear();
     let csv = delivery_csv(&corpus);
-    let pb = bar(json_out, b.runs, "suanli: whole delivery");
+    let pb = crate::progress::bar(json_out, b.runs as u64, "suanli: whole delivery", 30, "runs");
     let (mut delivery, mut out) = (Vec::new(), Vec::with_capacity(csv.len() + csv.len() / 4));
     for _ in 0..b.runs {
         delivery.push(delivery_rate(&csv, &mut out)?.0);
@@ -290,7 +270,7 @@ pub fn deid(b: DeidBench, json_out: bool) -> anyhow::Result<()> {
 
     let presidio: Option<Value> = match (&python, b.presidio) {
         (Some(py), true) => {
-            let pb = spinner(json_out, &format!("presidio: {} runs over {:.1} MB (slow)", b.runs, bytes as f64 / 1e6));
+            let pb = crate::progress::spinner(json_out, format!("presidio: {} runs over {:.1} MB (slow)", b.runs, bytes as f64 / 1e6));
             let out =
                 run_python(py, &b.scripts.join("deid_presidio.py"), &["--corpus", &path.to_string_lossy(), "--runs", &b.runs.to_string()])?;
             pb.finish_and_clear();

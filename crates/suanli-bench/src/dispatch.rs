@@ -1,6 +1,7 @@
 //! `suanli bench dispatch`: jobs dispatched per second through the engine (placement, hold, submit) on the simulated backend and on a real Slurm, and what Suanli adds per job over Slurm's own REST submit.
 
-use indicatif::{ProgressBar, ProgressStyle};
+use crate::progress::bar;
+use indicatif::ProgressBar;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,13 +17,6 @@ pub struct DispatchBench {
     pub jobs: usize,
     /// slurmrestd to measure against (`slurm+http://…`, token from SLURM_JWT); `None` skips it.
     pub slurm: Option<String>,
-}
-
-fn bar(json_out: bool, n: usize, msg: String) -> ProgressBar {
-    let pb = if json_out { ProgressBar::hidden() } else { ProgressBar::new(n as u64) };
-    pb.set_style(ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} jobs").unwrap_or_else(|_| ProgressStyle::default_bar()));
-    pb.set_message(msg);
-    pb
 }
 
 async fn scratch_state() -> anyhow::Result<(AppState, tempfile::TempDir)> {
@@ -69,7 +63,7 @@ pub async fn dispatch(b: DispatchBench, json_out: bool) -> anyhow::Result<()> {
     // 1. The simulated backend: placement, hold, submit and start of every job, by engine rounds.
     let (s, _dir) = scratch_state().await?;
     let ids = submit_jobs(&s, b.jobs, None).await?;
-    let secs = dispatch_all(&s, &ids, &bar(json_out, b.jobs, "sim backend".into())).await?;
+    let secs = dispatch_all(&s, &ids, &bar(json_out, b.jobs as u64, "sim backend", 0, "jobs")).await?;
     out["sim_jobs_per_s"] = json!((b.jobs as f64 / secs).round());
 
     // 2. A real Slurm: the same path with slurmrestd as the centre's backend, against Slurm's
@@ -112,7 +106,7 @@ pub async fn dispatch(b: DispatchBench, json_out: bool) -> anyhow::Result<()> {
         let slurm = Arc::new(SlurmBackend::new(cfg.clone()).map_err(|e| anyhow::anyhow!("{e}"))?);
         s.engine.set_backend(centre.id.clone(), slurm.clone());
         let ids = submit_jobs(&s, b.jobs, Some("k80")).await?;
-        let pb = bar(json_out, b.jobs, "Suanli -> Slurm".into());
+        let pb = bar(json_out, b.jobs as u64, "Suanli -> Slurm", 0, "jobs");
         let started = Instant::now();
         loop {
             s.engine.round().await?;
@@ -127,7 +121,7 @@ pub async fn dispatch(b: DispatchBench, json_out: bool) -> anyhow::Result<()> {
         let suanli_s = started.elapsed().as_secs_f64();
         // Slurm alone: the same REST submit of as many jobs, one after another.
         let raw = SlurmBackend::new(cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let pb = bar(json_out, b.jobs, "slurmrestd alone".into());
+        let pb = bar(json_out, b.jobs as u64, "slurmrestd alone", 0, "jobs");
         let now = s.ids.now_ms();
         let raw_jobs: Vec<Job> = (0..b.jobs)
             .map(|i| {

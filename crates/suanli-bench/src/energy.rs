@@ -14,7 +14,9 @@
 //! every sample: Suanli's stored readings are counted; Prometheus and VictoriaMetrics are asked
 //! `count_over_time` over the window.
 
-use indicatif::{ProgressBar, ProgressStyle};
+use crate::progress::bar;
+use crate::stats::median;
+use indicatif::ProgressBar;
 use prost::Message;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -300,18 +302,6 @@ async fn suanli_stored(t: Target) -> anyhow::Result<u64> {
     Ok(store.energy_reading_total().await? as u64)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() { 0.0 } else { v[v.len() / 2] }
-}
-
-fn bar(json_out: bool, n: usize, msg: String) -> ProgressBar {
-    let pb = if json_out { ProgressBar::hidden() } else { ProgressBar::new(n as u64) };
-    pb.set_style(ProgressStyle::with_template("{msg:44} {bar:30} {pos}/{len} requests").unwrap_or_else(|_| ProgressStyle::default_bar()));
-    pb.set_message(msg);
-    pb
-}
-
 /// Runs the benchmark and prints the table (or JSON).
 pub async fn energy_ingest(b: EnergyIngestBench, json_out: bool) -> anyhow::Result<()> {
     let client = reqwest::Client::builder().pool_max_idle_per_host(b.clients.max(1) * 2).build()?;
@@ -339,9 +329,9 @@ pub async fn energy_ingest(b: EnergyIngestBench, json_out: bool) -> anyhow::Resu
             samples = load.samples;
             let (bodies, json_body) = if mode == "suanli" { (&load.payloads, false) } else { (&load.json, true) };
             let url = if json_body { format!("{}/api/v1/energy/readings", target.base) } else { target.write_url.clone() };
-            let n = bodies.iter().map(Vec::len).sum();
+            let n: usize = bodies.iter().map(Vec::len).sum();
             let label = if json_body { "Suanli, JSON batches" } else { "Suanli, remote write" };
-            let pb = bar(json_out, n, format!("round {round}: {label}"));
+            let pb = bar(json_out, n as u64, format!("round {round}: {label}"), 44, "requests");
             let took = blast(&client, &url, target.token.as_deref(), bodies, json_body, &pb).await?;
             pb.finish();
             let stored = suanli_stored(target).await?;
@@ -352,8 +342,8 @@ pub async fn energy_ingest(b: EnergyIngestBench, json_out: bool) -> anyhow::Resu
             let ids: Vec<String> = (0..b.centres).map(|i| format!("ctr_bench{i:06}")).collect();
             let load = build_load(&b, &ids)?;
             let target = if *peer == "prometheus" { start_prometheus(&client).await? } else { start_victoria_metrics(&client).await? };
-            let n = load.payloads.iter().map(Vec::len).sum();
-            let pb = bar(json_out, n, format!("round {round}: {peer}, remote write"));
+            let n: usize = load.payloads.iter().map(Vec::len).sum();
+            let pb = bar(json_out, n as u64, format!("round {round}: {peer}, remote write"), 44, "requests");
             let took = blast(&client, &target.write_url, None, &load.payloads, false, &pb).await?;
             pb.finish();
             let stored = stored_samples(&client, &target, &load).await?;

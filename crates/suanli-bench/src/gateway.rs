@@ -24,7 +24,7 @@
 //! load generator shares the machine's two cores with every target; the figures are for this
 //! machine, and the ratio is the honest part.
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -343,7 +343,6 @@ pub async fn gateway(b: GatewayBench, json_out: bool) -> anyhow::Result<()> {
     };
     let (targets, litellm) = targets(&b, dir.path()).await?;
     let mut results: Vec<(String, Value)> = Vec::new();
-    let style = ProgressStyle::with_template("{msg:32} {bar:30} {pos}/{len}").unwrap_or_else(|_| ProgressStyle::default_bar());
     let run = async {
         for t in &targets {
             let http = client();
@@ -356,9 +355,7 @@ pub async fn gateway(b: GatewayBench, json_out: bool) -> anyhow::Result<()> {
             let max = sustained(t, b.concurrency, b.seconds).await;
             recover(&http, t).await;
             let n = (b.rate as f64 * b.seconds) as u64;
-            let pb = if json_out { ProgressBar::hidden() } else { ProgressBar::new(n) };
-            pb.set_style(style.clone());
-            pb.set_message(format!("{} at {} req/s", t.name, b.rate));
+            let pb = crate::progress::bar(json_out, n, format!("{} at {} req/s", t.name, b.rate), 32, "");
             let fixed = fixed_rate(t, b.rate, b.seconds, &pb).await;
             pb.finish_and_clear();
             recover(&http, t).await;

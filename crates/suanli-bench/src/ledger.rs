@@ -1,7 +1,8 @@
 //! `suanli bench ledger`: durable transfers per second on the embedded store and on PostgreSQL, in batches and as concurrent API requests, against a naive SQL ledger run in the same command.
 
+use crate::progress::{bar, spinner};
+use crate::stats::median;
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -23,19 +24,6 @@ pub struct LedgerBench {
     pub seconds: f64,
     /// PostgreSQL to measure as well; `None` skips it.
     pub pg_url: Option<String>,
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() { 0.0 } else { v[v.len() / 2] }
-}
-
-fn spinner(msg: String) -> ProgressBar {
-    let pb = ProgressBar::new_spinner();
-    pb.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").unwrap_or_else(|_| ProgressStyle::default_spinner()));
-    pb.set_message(msg);
-    pb.enable_steady_tick(Duration::from_millis(120));
-    pb
 }
 
 /// SplitMix64: the benchmark's seeded randomness.
@@ -95,9 +83,7 @@ async fn run_on(label: &str, store: Store, b: &LedgerBench, json_out: bool) -> a
     };
 
     // 1. Batches through the ledger writer, each durable before the next is sent.
-    let pb = if json_out { ProgressBar::hidden() } else { ProgressBar::new(b.batches as u64) };
-    pb.set_style(ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} batches").unwrap_or_else(|_| ProgressStyle::default_bar()));
-    pb.set_message(format!("{label}: batches of {}", b.batch_size));
+    let pb = bar(json_out, b.batches as u64, format!("{label}: batches of {}", b.batch_size), 0, "batches");
     let mut rates = Vec::new();
     let started = Instant::now();
     for _ in 0..b.batches {
@@ -133,11 +119,7 @@ async fn run_on(label: &str, store: Store, b: &LedgerBench, json_out: bool) -> a
     let server = tokio::spawn(suanli_server::serve_api(listener, state.clone(), async {
         let _ = stop_rx.await;
     }));
-    let pb = if json_out {
-        ProgressBar::hidden()
-    } else {
-        spinner(format!("{label}: {} concurrent API clients for {:.0} s", b.concurrency, b.seconds))
-    };
+    let pb = spinner(json_out, format!("{label}: {} concurrent API clients for {:.0} s", b.concurrency, b.seconds));
     let commits_before = ledger.stats().commits.load(Ordering::Relaxed);
     let (http, accounts) = (reqwest::Client::new(), b.accounts);
     let (api_rate, api_p50, api_p99) = concurrent(b, move |i, n| {
@@ -158,8 +140,7 @@ async fn run_on(label: &str, store: Store, b: &LedgerBench, json_out: bool) -> a
     let _ = server.await;
 
     // 3. The naive SQL ledger: one transaction and row lock per transfer, same clients.
-    let pb =
-        if json_out { ProgressBar::hidden() } else { spinner(format!("{label}: naive SQL ledger, {} concurrent clients", b.concurrency)) };
+    let pb = spinner(json_out, format!("{label}: naive SQL ledger, {} concurrent clients", b.concurrency));
     crate::naive::setup(&store, b.accounts, 1_000_000_000_000).await?;
     let naive_store = store.clone();
     let (naive_rate, naive_p50, naive_p99) = concurrent(b, move |i, n| {

@@ -1,5 +1,6 @@
 //! `suanli bench scheduler` and `suanli bench optimality`: the scheduler's hot path at city scale, and the live heuristic's optimality gap against the exact MILP.
 
+use crate::stats::median;
 use anyhow::bail;
 use indicatif::ProgressBar;
 use serde_json::json;
@@ -21,11 +22,6 @@ const SLURM_JOBS_PER_S: f64 = 500.0;
 
 /// The benchmarks' "now": 2026-01-05 00:00 in Hangzhou.
 const NOW_MS: i64 = 1_767_542_400_000;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
 
 pub(crate) fn pending_jobs(n: usize, tenants: u64, seed: u64, regions: &[&str]) -> Vec<Job> {
     let mut generator = JobGenerator::new(DemoCity::builtin().workload, seed);

@@ -7,7 +7,7 @@
 //! signed in as the role that sees most there. A page's time is from request to the last byte,
 //! so it includes loopback HTTP (well under a millisecond).
 
-use indicatif::{ProgressBar, ProgressStyle};
+use crate::progress::bar;
 use serde_json::json;
 use std::time::{Duration, Instant};
 use suanli_core::centre::{Centre, CentreKind, PartnerStatus, Pool};
@@ -28,16 +28,6 @@ pub struct WebBench {
 const BUDGET_MS: f64 = 100.0;
 const QUARTER: i64 = 900_000;
 
-fn bar(json_out: bool, n: usize, msg: &str, unit: &str) -> ProgressBar {
-    let pb = if json_out { ProgressBar::hidden() } else { ProgressBar::new(n as u64) };
-    pb.set_style(
-        ProgressStyle::with_template(&format!("{{msg:28}} {{bar:30}} {{pos}}/{{len}} {unit}"))
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    pb.set_message(msg.to_string());
-    pb
-}
-
 /// Runs the benchmark and prints the table (or JSON).
 pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
@@ -52,7 +42,7 @@ pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
     // Centres and pools.
     let existing = state.store.centres(None).await?.len();
     let add = b.centres.saturating_sub(existing);
-    let pb = bar(json_out, add, "centres and pools", "centres");
+    let pb = bar(json_out, add as u64, "centres and pools", 28, "centres");
     let regions = ["hz-xihu", "hz-binjiang", "hz-yuhang", "hz-xiaoshan", "ningbo", "shanghai", "suzhou", "nanjing"];
     let models = ["ascend-910b2", "h800", "a800", "mlu370-x8"];
     let mut pools: Vec<(PoolId, CentreId)> = state.store.pools().await?.into_iter().map(|p| (p.id, p.centre_id)).collect();
@@ -97,7 +87,7 @@ pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
     pb.finish();
 
     // Jobs: 90% finished, 5% running, 5% queued.
-    let pb = bar(json_out, b.jobs, "jobs", "jobs");
+    let pb = bar(json_out, b.jobs as u64, "jobs", 28, "jobs");
     for chunk in (0..b.jobs).collect::<Vec<_>>().chunks(2000) {
         let mut tx = state.store.begin().await?;
         for &i in chunk {
@@ -132,7 +122,7 @@ pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
 
     // A day of 15-minute energy readings per centre.
     let centres = state.store.centres(None).await?;
-    let pb = bar(json_out, centres.len(), "energy readings (1 day each)", "centres");
+    let pb = bar(json_out, centres.len() as u64, "energy readings (1 day each)", 28, "centres");
     let (f, it) = (MeterId::parse("facility")?, MeterId::parse("it")?);
     let start = now / QUARTER * QUARTER - 96 * QUARTER;
     for group in centres.chunks(100) {
@@ -186,7 +176,7 @@ pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
     if let Some(j) = &a_job {
         pages.push(("job".into(), format!("/jobs/{}", j.id), "operator"));
     }
-    let pb = bar(json_out, pages.len() * b.runs, "rendering pages", "requests");
+    let pb = bar(json_out, (pages.len() * b.runs) as u64, "rendering pages", 28, "requests");
     let mut results = Vec::new();
     for (name, path, role) in &pages {
         let mut ms = Vec::with_capacity(b.runs);
