@@ -9,8 +9,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use suanli_core::money::Fen;
 use suanli_ledger::{Account, AccountId, AccountKind, ReasonCode, Transfer, TransferId};
-use suanli_server::ServeConfig;
-use suanli_store::{LedgerRequest, Store, StoreOptions, StoredAccount};
+use suanli_server::{AppState, ServeConfig};
+use suanli_store::{LedgerRequest, LedgerService, Store, StoreOptions, StoredAccount};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -50,16 +50,42 @@ fn account(i: usize) -> AccountId {
 async fn run_on(label: &str, store: Store, b: &LedgerBench, json_out: bool) -> anyhow::Result<Value> {
     let cfg = ServeConfig { tick: Duration::from_secs(3600), seed: 1, ..ServeConfig::at(std::env::temp_dir()) };
     let state = suanli_server::state_for_store(&cfg, store.clone()).await?;
-    let ledger = state.ledger.clone();
-    // Accounts, each funded with far more than the benchmark moves.
+    fund_accounts(&state.ledger, b.accounts).await?;
+    let (batch_median, batch_overall) = batches(&state.ledger, label, b, json_out).await?;
+    let (api_rate, api_p50, api_p99, commits) = api_requests(&state, &store, label, b, json_out).await?;
+    let (naive_rate, naive_p50, naive_p99) = naive_requests(&store, label, b, json_out).await?;
+    let verify = suanli_server::api::ledger::verify_store(&store).await?;
+    anyhow::ensure!(verify.ok, "the ledger failed verification after the benchmark: {:?}", verify.violations);
+    Ok(json!({
+        "store": label,
+        "batch_size": b.batch_size,
+        "batches": b.batches,
+        "batch_transfers_per_s_median": batch_median.round(),
+        "batch_transfers_per_s_overall": batch_overall.round(),
+        "api_concurrency": b.concurrency,
+        "api_transfers_per_s": api_rate.round(),
+        "api_p50_ms": api_p50,
+        "api_p99_ms": api_p99,
+        "api_requests_per_commit": if commits > 0 { ((api_rate * b.seconds) / commits as f64 * 10.0).round() / 10.0 } else { 0.0 },
+        "naive_transfers_per_s": naive_rate.round(),
+        "naive_p50_ms": naive_p50,
+        "naive_p99_ms": naive_p99,
+        "batch_vs_naive": (batch_median / naive_rate.max(1e-9) * 10.0).round() / 10.0,
+        "api_vs_naive": (api_rate / naive_rate.max(1e-9) * 10.0).round() / 10.0,
+        "verified_transfers": verify.transfers,
+    }))
+}
+
+/// The bank and `n` accounts, each funded with far more than the benchmark moves.
+async fn fund_accounts(ledger: &LedgerService, n: usize) -> anyhow::Result<()> {
     let bank = suanli_ledger::chart::enterprise_banks();
     let mut accounts = vec![StoredAccount { account: bank.account(), owner: bank.owner.clone(), created_ms: 0 }];
-    accounts.extend((0..b.accounts).map(|i| StoredAccount {
+    accounts.extend((0..n).map(|i| StoredAccount {
         account: Account::cny(account(i), AccountKind::EnterpriseCash),
         owner: format!("bench-{i}"),
         created_ms: 0,
     }));
-    let funding: Vec<Transfer> = (0..b.accounts)
+    let funding: Vec<Transfer> = (0..n)
         .map(|i| {
             Transfer::single(
                 TransferId(0xfeed_0000 + i as u128),
@@ -73,6 +99,12 @@ async fn run_on(label: &str, store: Store, b: &LedgerBench, json_out: bool) -> a
         })
         .collect();
     ledger.submit_all(LedgerRequest { accounts, transfers: funding, ..LedgerRequest::default() }).await?;
+    Ok(())
+}
+
+/// Phase 1: batches of random transfers through the ledger writer, each durable before the
+/// next is sent; (median, overall) transfers per second.
+async fn batches(ledger: &LedgerService, label: &str, b: &LedgerBench, json_out: bool) -> anyhow::Result<(f64, f64)> {
     let mut rng = Mix(0x5ca1_ab1e);
     let mut next_id: u128 = 1 << 64;
     let mut transfer = |rng: &mut Mix| {
@@ -81,8 +113,6 @@ async fn run_on(label: &str, store: Store, b: &LedgerBench, json_out: bool) -> a
         next_id += 1;
         Transfer::single(TransferId(next_id), account(d), account(c), Fen(1 + rng.below(10_000) as i64), ReasonCode::JobCharge, "bench", 2)
     };
-
-    // 1. Batches through the ledger writer, each durable before the next is sent.
     let pb = bar(json_out, b.batches as u64, format!("{label}: batches of {}", b.batch_size), 0, "batches");
     let mut rates = Vec::new();
     let started = Instant::now();
@@ -95,10 +125,19 @@ async fn run_on(label: &str, store: Store, b: &LedgerBench, json_out: bool) -> a
         pb.inc(1);
     }
     pb.finish_and_clear();
-    let batch_overall = (b.batches * b.batch_size) as f64 / started.elapsed().as_secs_f64();
-    let batch_median = median(rates);
+    let overall = (b.batches * b.batch_size) as f64 / started.elapsed().as_secs_f64();
+    Ok((median(rates), overall))
+}
 
-    // 2. Concurrent single-transfer requests through the HTTP API.
+/// Phase 2: concurrent single-transfer requests through the HTTP API, signed in as a new
+/// operator; (transfers per second, p50 ms, p99 ms, ledger commits).
+async fn api_requests(
+    state: &AppState,
+    store: &Store,
+    label: &str,
+    b: &LedgerBench,
+    json_out: bool,
+) -> anyhow::Result<(f64, f64, f64, u64)> {
     let (t, e) = state.ids.parts();
     let token = suanli_server::auth::new_token(&state.ids);
     let mut tx = store.begin().await?;
@@ -120,9 +159,9 @@ async fn run_on(label: &str, store: Store, b: &LedgerBench, json_out: bool) -> a
         let _ = stop_rx.await;
     }));
     let pb = spinner(json_out, format!("{label}: {} concurrent API clients for {:.0} s", b.concurrency, b.seconds));
-    let commits_before = ledger.stats().commits.load(Ordering::Relaxed);
+    let commits_before = state.ledger.stats().commits.load(Ordering::Relaxed);
     let (http, accounts) = (reqwest::Client::new(), b.accounts);
-    let (api_rate, api_p50, api_p99) = concurrent(b, move |i, n| {
+    let (rate, p50, p99) = concurrent(b, move |i, n| {
         let (http, url, token) = (http.clone(), url.clone(), token.clone());
         async move {
             let d = (i * 7919 + n as usize) % accounts;
@@ -134,16 +173,20 @@ async fn run_on(label: &str, store: Store, b: &LedgerBench, json_out: bool) -> a
         }
     })
     .await?;
-    let commits = ledger.stats().commits.load(Ordering::Relaxed) - commits_before;
+    let commits = state.ledger.stats().commits.load(Ordering::Relaxed) - commits_before;
     pb.finish_and_clear();
     let _ = stop_tx.send(());
     let _ = server.await;
+    Ok((rate, p50, p99, commits))
+}
 
-    // 3. The naive SQL ledger: one transaction and row lock per transfer, same clients.
+/// Phase 3: the naive SQL ledger (one transaction and row lock per transfer) from the same
+/// clients; (transfers per second, p50 ms, p99 ms).
+async fn naive_requests(store: &Store, label: &str, b: &LedgerBench, json_out: bool) -> anyhow::Result<(f64, f64, f64)> {
     let pb = spinner(json_out, format!("{label}: naive SQL ledger, {} concurrent clients", b.concurrency));
-    crate::naive::setup(&store, b.accounts, 1_000_000_000_000).await?;
-    let naive_store = store.clone();
-    let (naive_rate, naive_p50, naive_p99) = concurrent(b, move |i, n| {
+    crate::naive::setup(store, b.accounts, 1_000_000_000_000).await?;
+    let (naive_store, accounts) = (store.clone(), b.accounts);
+    let figures = concurrent(b, move |i, n| {
         let store = naive_store.clone();
         async move {
             let d = (i * 7919 + n as usize) % accounts;
@@ -157,26 +200,7 @@ async fn run_on(label: &str, store: Store, b: &LedgerBench, json_out: bool) -> a
     })
     .await?;
     pb.finish_and_clear();
-    let verify = suanli_server::api::ledger::verify_store(&store).await?;
-    anyhow::ensure!(verify.ok, "the ledger failed verification after the benchmark: {:?}", verify.violations);
-    Ok(json!({
-        "store": label,
-        "batch_size": b.batch_size,
-        "batches": b.batches,
-        "batch_transfers_per_s_median": batch_median.round(),
-        "batch_transfers_per_s_overall": batch_overall.round(),
-        "api_concurrency": b.concurrency,
-        "api_transfers_per_s": api_rate.round(),
-        "api_p50_ms": api_p50,
-        "api_p99_ms": api_p99,
-        "api_requests_per_commit": if commits > 0 { ((api_rate * b.seconds) / commits as f64 * 10.0).round() / 10.0 } else { 0.0 },
-        "naive_transfers_per_s": naive_rate.round(),
-        "naive_p50_ms": naive_p50,
-        "naive_p99_ms": naive_p99,
-        "batch_vs_naive": (batch_median / naive_rate.max(1e-9) * 10.0).round() / 10.0,
-        "api_vs_naive": (api_rate / naive_rate.max(1e-9) * 10.0).round() / 10.0,
-        "verified_transfers": verify.transfers,
-    }))
+    Ok(figures)
 }
 
 /// Runs `op(client, n)` from `b.concurrency` clients, each one operation after another, for
