@@ -6,10 +6,12 @@
 mod hbars;
 mod stacked;
 mod time_lines;
+mod value_bars;
 
 pub use hbars::{HBar, hbars};
 pub use stacked::stacked_bars;
 pub use time_lines::{Formats, LINE_COLOURS, Line, Scale, TimeChart, TimeWords, time_lines};
+pub use value_bars::{ValueBar, value_bars};
 
 use crate::text::esc;
 use std::fmt::Write;

@@ -2,35 +2,21 @@
 
 use super::*;
 use crate::dto::CitySummary;
+use suanli_charts::figure::ValueBar;
 
-/// Horizontal bars of PFLOPS by a key, as an SVG with a title and a text alternative.
+/// Horizontal bars of PFLOPS by a key, largest first, as an SVG with a title and a text alternative.
 fn bars(id: &str, title: &str, slices: &BTreeMap<String, ComputeSlice>, label: impl Fn(&str) -> String) -> String {
     let mut rows: Vec<(&String, &ComputeSlice)> = slices.iter().collect();
     rows.sort_by(|a, b| b.1.pflops_fp16.total_cmp(&a.1.pflops_fp16));
-    let max = rows.iter().map(|r| r.1.pflops_fp16).fold(0.0, f64::max).max(1e-9);
-    let (w, row_h, left) = (640.0, 26.0, 190.0);
-    let h = row_h * rows.len() as f64 + 10.0;
-    let mut svg = format!(
-        r#"<svg viewBox="0 0 {w} {h}" width="100%" role="img" aria-labelledby="t-{id}"><title id="t-{id}">{t}</title>"#,
-        t = esc(title)
-    );
-    for (i, (k, v)) in rows.iter().enumerate() {
-        let y = 5.0 + i as f64 * row_h;
-        let bw = (w - left - 80.0) * v.pflops_fp16 / max;
-        let _ = write!(
-            svg,
-            r##"<text x="{tx}" y="{ty}" text-anchor="end">{name}</text><rect x="{left}" y="{y}" width="{bw:.1}" height="{bh}" fill="#2e6fdb"><title>{name}: {val:.1} PFLOPS · {n}</title></rect><text x="{vx:.1}" y="{ty}">{val:.1}</text>"##,
-            tx = left - 6.0,
-            ty = y + 16.0,
-            name = esc(&label(k)),
-            bh = row_h - 8.0,
-            vx = left + bw + 4.0,
-            val = v.pflops_fp16,
-            n = v.accelerators,
-        );
-    }
-    svg.push_str("</svg>");
-    chart(&svg)
+    let bars: Vec<ValueBar> = rows
+        .iter()
+        .map(|(k, v)| {
+            let name = label(k);
+            let hover = format!("{name}: {:.1} PFLOPS · {}", v.pflops_fp16, v.accelerators);
+            ValueBar { label: name, value: v.pflops_fp16, hover }
+        })
+        .collect();
+    chart(&suanli_charts::figure::value_bars(id, title, &bars))
 }
 
 /// `GET /`: the city overview for whoever is signed in.
