@@ -16,8 +16,8 @@
 //! e-mail, IP, card and phone recognizers, a blank spaCy pipeline) times its `analyze` over the
 //! same texts. Every figure is the median of `--runs`; all run on one core of this machine.
 
+use crate::stats::median;
 use anyhow::{Context, bail};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
@@ -138,11 +138,6 @@ fn accuracy(corpus: &[Record]) -> BTreeMap<Kind, Score> {
     scores
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() { 0.0 } else { v[v.len() / 2] }
-}
-
 /// MB/s of the detectors over every text: passes over the corpus until a second has gone by.
 fn scan_rate(corpus: &[Record], bytes: usize) -> f64 {
     let mut spans = Vec::new();
@@ -200,21 +195,6 @@ fn delivery_rate(csv: &[u8], out: &mut Vec<u8>) -> anyhow::Result<(f64, u64)> {
     Ok((csv.len() as f64 / 1e6 / s, outcome.report.rows_out))
 }
 
-fn spinner(json_out: bool, msg: &str) -> ProgressBar {
-    let pb = if json_out { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
-    pb.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").unwrap_or_else(|_| ProgressStyle::default_spinner()));
-    pb.set_message(msg.to_string());
-    pb.enable_steady_tick(Duration::from_millis(120));
-    pb
-}
-
-fn bar(json_out: bool, n: usize, msg: &str) -> ProgressBar {
-    let pb = if json_out { ProgressBar::hidden() } else { ProgressBar::new(n as u64) };
-    pb.set_style(ProgressStyle::with_template("{msg:30} {bar:30} {pos}/{len} runs").unwrap_or_else(|_| ProgressStyle::default_bar()));
-    pb.set_message(msg.to_string());
-    pb
-}
-
 /// The venv's Python, from `deid-peers.sh env` (which fails when it is not installed).
 fn peers_python(scripts: &Path) -> anyhow::Result<PathBuf> {
     let script = scripts.join("deid-peers.sh");
@@ -249,6 +229,42 @@ fn score_json(s: &Score) -> Value {
     json!({"labelled": s.labelled, "found": s.found, "matched": s.matched, "precision": s.precision(), "recall": s.recall(), "f1": s.f1()})
 }
 
+/// The corpus given, or one generated into `dir` by the peers' Python.
+fn corpus_path(b: &DeidBench, python: Option<&Path>, dir: &Path, json_out: bool) -> anyhow::Result<PathBuf> {
+    match (&b.corpus, python) {
+        (Some(p), _) => Ok(p.clone()),
+        (None, Some(py)) => {
+            let out = dir.join("corpus.jsonl");
+            let pb = crate::progress::spinner(json_out, format!("generating {} MB of labelled text (seed {})", b.mb, b.seed));
+            let (mb, seed) = (b.mb.to_string(), b.seed.to_string());
+            run_python(py, &b.scripts.join("deid_corpus.py"), &["--out", &out.to_string_lossy(), "--mb", &mb, "--seed", &seed])?;
+            pb.finish_and_clear();
+            Ok(out)
+        }
+        (None, None) => unreachable!("a Python is found whenever no corpus is given"),
+    }
+}
+
+/// `runs` whole deliveries of the CSV: MB/s of each.
+fn delivery_runs(csv: &[u8], runs: usize, json_out: bool) -> anyhow::Result<Vec<f64>> {
+    let pb = crate::progress::bar(json_out, runs as u64, "suanli: whole delivery", 30, "runs");
+    let (mut delivery, mut out) = (Vec::new(), Vec::with_capacity(csv.len() + csv.len() / 4));
+    for _ in 0..runs {
+        delivery.push(delivery_rate(csv, &mut out)?.0);
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    Ok(delivery)
+}
+
+/// Presidio's figures over the same corpus, from its script's JSON.
+fn presidio(py: &Path, b: &DeidBench, corpus: &Path, bytes: usize, json_out: bool) -> anyhow::Result<Value> {
+    let pb = crate::progress::spinner(json_out, format!("presidio: {} runs over {:.1} MB (slow)", b.runs, bytes as f64 / 1e6));
+    let out = run_python(py, &b.scripts.join("deid_presidio.py"), &["--corpus", &corpus.to_string_lossy(), "--runs", &b.runs.to_string()])?;
+    pb.finish_and_clear();
+    serde_json::from_str(out.trim()).context("reading deid_presidio.py's JSON")
+}
+
 /// Runs the benchmark and prints the table (or JSON).
 pub fn deid(b: DeidBench, json_out: bool) -> anyhow::Result<()> {
     let python = match (&b.corpus, b.presidio) {
@@ -256,18 +272,7 @@ pub fn deid(b: DeidBench, json_out: bool) -> anyhow::Result<()> {
         _ => Some(peers_python(&b.scripts)?),
     };
     let dir = tempfile::tempdir()?;
-    let path = match (&b.corpus, &python) {
-        (Some(p), _) => p.clone(),
-        (None, Some(py)) => {
-            let out = dir.path().join("corpus.jsonl");
-            let pb = spinner(json_out, &format!("generating {} MB of labelled text (seed {})", b.mb, b.seed));
-            let (mb, seed) = (b.mb.to_string(), b.seed.to_string());
-            run_python(py, &b.scripts.join("deid_corpus.py"), &["--out", &out.to_string_lossy(), "--mb", &mb, "--seed", &seed])?;
-            pb.finish_and_clear();
-            out
-        }
-        (None, None) => unreachable!("a Python is found whenever no corpus is given"),
-    };
+    let path = corpus_path(&b, python.as_deref(), dir.path(), json_out)?;
     let corpus = read_corpus(&path)?;
     if corpus.is_empty() {
         bail!("{}: no records", path.display());
@@ -275,27 +280,15 @@ pub fn deid(b: DeidBench, json_out: bool) -> anyhow::Result<()> {
     let bytes: usize = corpus.iter().map(|r| r.text.len()).sum();
     let scores = accuracy(&corpus);
 
-    let pb = bar(json_out, b.runs, "suanli: detectors");
+    let pb = crate::progress::bar(json_out, b.runs as u64, "suanli: detectors", 30, "runs");
     let scan: Vec<f64> = (0..b.runs).map(|_| (scan_rate(&corpus, bytes), pb.inc(1)).0).collect();
     pb.finish_and_clear();
     let csv = delivery_csv(&corpus);
-    let pb = bar(json_out, b.runs, "suanli: whole delivery");
-    let (mut delivery, mut out) = (Vec::new(), Vec::with_capacity(csv.len() + csv.len() / 4));
-    for _ in 0..b.runs {
-        delivery.push(delivery_rate(&csv, &mut out)?.0);
-        pb.inc(1);
-    }
-    pb.finish_and_clear();
+    let delivery = delivery_runs(&csv, b.runs, json_out)?;
     let (scan_mb_s, delivery_mb_s) = (median(scan.clone()), median(delivery.clone()));
 
     let presidio: Option<Value> = match (&python, b.presidio) {
-        (Some(py), true) => {
-            let pb = spinner(json_out, &format!("presidio: {} runs over {:.1} MB (slow)", b.runs, bytes as f64 / 1e6));
-            let out =
-                run_python(py, &b.scripts.join("deid_presidio.py"), &["--corpus", &path.to_string_lossy(), "--runs", &b.runs.to_string()])?;
-            pb.finish_and_clear();
-            Some(serde_json::from_str(out.trim()).context("reading deid_presidio.py's JSON")?)
-        }
+        (Some(py), true) => Some(presidio(py, &b, &path, bytes, json_out)?),
         _ => None,
     };
     let presidio_mb_s = presidio.as_ref().and_then(|p| p["mb_per_s"].as_f64());

@@ -1,6 +1,7 @@
 //! `suanli bench dispatch`: jobs dispatched per second through the engine (placement, hold, submit) on the simulated backend and on a real Slurm, and what Suanli adds per job over Slurm's own REST submit.
 
-use indicatif::{ProgressBar, ProgressStyle};
+use crate::progress::bar;
+use indicatif::ProgressBar;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,13 +17,6 @@ pub struct DispatchBench {
     pub jobs: usize,
     /// slurmrestd to measure against (`slurm+http://…`, token from SLURM_JWT); `None` skips it.
     pub slurm: Option<String>,
-}
-
-fn bar(json_out: bool, n: usize, msg: String) -> ProgressBar {
-    let pb = if json_out { ProgressBar::hidden() } else { ProgressBar::new(n as u64) };
-    pb.set_style(ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} jobs").unwrap_or_else(|_| ProgressStyle::default_bar()));
-    pb.set_message(msg);
-    pb
 }
 
 async fn scratch_state() -> anyhow::Result<(AppState, tempfile::TempDir)> {
@@ -69,90 +63,13 @@ pub async fn dispatch(b: DispatchBench, json_out: bool) -> anyhow::Result<()> {
     // 1. The simulated backend: placement, hold, submit and start of every job, by engine rounds.
     let (s, _dir) = scratch_state().await?;
     let ids = submit_jobs(&s, b.jobs, None).await?;
-    let secs = dispatch_all(&s, &ids, &bar(json_out, b.jobs, "sim backend".into())).await?;
+    let secs = dispatch_all(&s, &ids, &bar(json_out, b.jobs as u64, "sim backend", 0, "jobs")).await?;
     out["sim_jobs_per_s"] = json!((b.jobs as f64 / secs).round());
 
     // 2. A real Slurm: the same path with slurmrestd as the centre's backend, against Slurm's
     //    own REST submit of as many jobs (no store, no scheduler, no ledger).
     if let Some(url) = &b.slurm {
-        let (s, _dir) = scratch_state().await?;
-        let provider = s.store.providers().await?[0].id.clone();
-        let (t, e) = s.ids.parts();
-        let centre = suanli_core::centre::Centre {
-            id: CentreId::generate(t, e),
-            provider_id: provider,
-            name: "bench Slurm".into(),
-            name_en: "bench Slurm".into(),
-            kind: suanli_core::centre::CentreKind::IntelligentComputing,
-            region: "hz-xihu".into(),
-            partner_status: suanli_core::centre::PartnerStatus::Partner,
-            commissioned_ms: 1_700_000_000_000,
-            declared_pue: 1.2,
-            racks: 120,
-            rtt_ms: Default::default(),
-            created_ms: t,
-        };
-        // Declared large so the scheduler places every job; Slurm queues what it cannot run.
-        let pool = suanli_core::centre::Pool {
-            id: suanli_core::id::PoolId::generate(t, e ^ 1),
-            centre_id: centre.id.clone(),
-            accelerator: "k80".into(),
-            nodes: 1000,
-            accelerators_per_node: 8,
-            price_per_hour: suanli_core::money::Fen(100),
-            partner_discount_pct: 0,
-            created_ms: t,
-        };
-        let mut tx = s.store.begin().await?;
-        tx.insert_centre(&centre).await?;
-        tx.insert_pool(&pool).await?;
-        tx.commit().await?;
-        let mut cfg = SlurmConfig::from_url(url).map_err(|e| anyhow::anyhow!("{e}"))?;
-        cfg.time_scale = 60.0;
-        let slurm = Arc::new(SlurmBackend::new(cfg.clone()).map_err(|e| anyhow::anyhow!("{e}"))?);
-        s.engine.set_backend(centre.id.clone(), slurm.clone());
-        let ids = submit_jobs(&s, b.jobs, Some("k80")).await?;
-        let pb = bar(json_out, b.jobs, "Suanli -> Slurm".into());
-        let started = Instant::now();
-        loop {
-            s.engine.round().await?;
-            let submitted = ids.iter().filter(|id| slurm.slurm_id(id).is_some()).count();
-            pb.set_position(submitted as u64);
-            if submitted == ids.len() {
-                break;
-            }
-            anyhow::ensure!(started.elapsed() < Duration::from_secs(600), "only {submitted} jobs reached Slurm in 10 minutes");
-        }
-        pb.finish_and_clear();
-        let suanli_s = started.elapsed().as_secs_f64();
-        // Slurm alone: the same REST submit of as many jobs, one after another.
-        let raw = SlurmBackend::new(cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let pb = bar(json_out, b.jobs, "slurmrestd alone".into());
-        let now = s.ids.now_ms();
-        let raw_jobs: Vec<Job> = (0..b.jobs)
-            .map(|i| {
-                let mut j = Job::pending(
-                    JobId::generate(now, i as u64 ^ 0xbe7c),
-                    TenantId::generate(0, 0),
-                    JobSpec::new("raw", JobKind::Batch, 1, 600),
-                    now,
-                );
-                j.placed_ms = Some(now);
-                j
-            })
-            .collect();
-        let started = Instant::now();
-        for j in &raw_jobs {
-            raw.submit(j, j.spec.duration_s as f64, now).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            pb.inc(1);
-        }
-        pb.finish_and_clear();
-        let raw_s = started.elapsed().as_secs_f64();
-        // Clean up: cancel every benchmark job in Slurm.
-        for id in ids.iter().chain(raw_jobs.iter().map(|j| &j.id)) {
-            let _ = slurm.cancel(id, now).await;
-            let _ = raw.cancel(id, now).await;
-        }
+        let (suanli_s, raw_s) = against_slurm(url, b.jobs, json_out).await?;
         out["slurm_jobs_per_s"] = json!((b.jobs as f64 / suanli_s).round());
         out["slurmrestd_alone_jobs_per_s"] = json!((b.jobs as f64 / raw_s).round());
         out["suanli_overhead_ms_per_job"] = json!(((suanli_s - raw_s) / b.jobs as f64 * 1000.0 * 100.0).round() / 100.0);
@@ -171,4 +88,93 @@ pub async fn dispatch(b: DispatchBench, json_out: bool) -> anyhow::Result<()> {
     crate::table::table(&rows, &[("path", "path"), (&format!("jobs/s ({} jobs)", b.jobs), "rate")]);
     println!("for scale: Slurm documents about 500 simple batch jobs per second sustained (sbatch, tuned controller).");
     Ok(())
+}
+
+/// `n` jobs through the engine to the Slurm at `url`, then as many submitted to slurmrestd
+/// alone; the seconds each took. Every benchmark job is cancelled in Slurm afterwards.
+async fn against_slurm(url: &str, n: usize, json_out: bool) -> anyhow::Result<(f64, f64)> {
+    let (s, _dir) = scratch_state().await?;
+    let centre = slurm_centre(&s).await?;
+    let mut cfg = SlurmConfig::from_url(url).map_err(|e| anyhow::anyhow!("{e}"))?;
+    cfg.time_scale = 60.0;
+    let slurm = Arc::new(SlurmBackend::new(cfg.clone()).map_err(|e| anyhow::anyhow!("{e}"))?);
+    s.engine.set_backend(centre, slurm.clone());
+    let ids = submit_jobs(&s, n, Some("k80")).await?;
+    let pb = bar(json_out, n as u64, "Suanli -> Slurm", 0, "jobs");
+    let started = Instant::now();
+    loop {
+        s.engine.round().await?;
+        let submitted = ids.iter().filter(|id| slurm.slurm_id(id).is_some()).count();
+        pb.set_position(submitted as u64);
+        if submitted == ids.len() {
+            break;
+        }
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(600), "only {submitted} jobs reached Slurm in 10 minutes");
+    }
+    pb.finish_and_clear();
+    let suanli_s = started.elapsed().as_secs_f64();
+    // Slurm alone: the same REST submit of as many jobs, one after another.
+    let raw = SlurmBackend::new(cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let pb = bar(json_out, n as u64, "slurmrestd alone", 0, "jobs");
+    let now = s.ids.now_ms();
+    let raw_jobs: Vec<Job> = (0..n)
+        .map(|i| {
+            let mut j = Job::pending(
+                JobId::generate(now, i as u64 ^ 0xbe7c),
+                TenantId::generate(0, 0),
+                JobSpec::new("raw", JobKind::Batch, 1, 600),
+                now,
+            );
+            j.placed_ms = Some(now);
+            j
+        })
+        .collect();
+    let started = Instant::now();
+    for j in &raw_jobs {
+        raw.submit(j, j.spec.duration_s as f64, now).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    let raw_s = started.elapsed().as_secs_f64();
+    for id in ids.iter().chain(raw_jobs.iter().map(|j| &j.id)) {
+        let _ = slurm.cancel(id, now).await;
+        let _ = raw.cancel(id, now).await;
+    }
+    Ok((suanli_s, raw_s))
+}
+
+/// A centre for the Slurm cluster with one pool declared large, so the scheduler places every
+/// job and Slurm queues what it cannot run.
+async fn slurm_centre(s: &AppState) -> anyhow::Result<CentreId> {
+    let provider = s.store.providers().await?[0].id.clone();
+    let (t, e) = s.ids.parts();
+    let centre = suanli_core::centre::Centre {
+        id: CentreId::generate(t, e),
+        provider_id: provider,
+        name: "bench Slurm".into(),
+        name_en: "bench Slurm".into(),
+        kind: suanli_core::centre::CentreKind::IntelligentComputing,
+        region: "hz-xihu".into(),
+        partner_status: suanli_core::centre::PartnerStatus::Partner,
+        commissioned_ms: 1_700_000_000_000,
+        declared_pue: 1.2,
+        racks: 120,
+        rtt_ms: Default::default(),
+        created_ms: t,
+    };
+    let pool = suanli_core::centre::Pool {
+        id: suanli_core::id::PoolId::generate(t, e ^ 1),
+        centre_id: centre.id.clone(),
+        accelerator: "k80".into(),
+        nodes: 1000,
+        accelerators_per_node: 8,
+        price_per_hour: suanli_core::money::Fen(100),
+        partner_discount_pct: 0,
+        created_ms: t,
+    };
+    let mut tx = s.store.begin().await?;
+    tx.insert_centre(&centre).await?;
+    tx.insert_pool(&pool).await?;
+    tx.commit().await?;
+    Ok(centre.id)
 }

@@ -15,7 +15,8 @@
 //! give it a fresh state afterwards.
 
 use crate::energy::{free_port, wait_ready};
-use indicatif::{ProgressBar, ProgressStyle};
+use crate::progress::spinner;
+use indicatif::ProgressBar;
 use serde_json::{Value, json};
 use std::process::Stdio;
 use std::sync::Arc;
@@ -82,14 +83,6 @@ fn round1(x: f64) -> f64 {
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
-}
-
-fn spinner(json_out: bool, msg: String) -> ProgressBar {
-    let pb = if json_out { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
-    pb.set_style(ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
-    pb.set_message(msg);
-    pb.enable_steady_tick(Duration::from_millis(200));
-    pb
 }
 
 /// Runs `one` from `clients` tasks at once for `seconds`; each call answers its error text on failure.

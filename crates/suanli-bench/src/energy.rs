@@ -14,7 +14,9 @@
 //! every sample: Suanli's stored readings are counted; Prometheus and VictoriaMetrics are asked
 //! `count_over_time` over the window.
 
-use indicatif::{ProgressBar, ProgressStyle};
+use crate::progress::bar;
+use crate::stats::median;
+use indicatif::ProgressBar;
 use prost::Message;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -300,66 +302,23 @@ async fn suanli_stored(t: Target) -> anyhow::Result<u64> {
     Ok(store.energy_reading_total().await? as u64)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() { 0.0 } else { v[v.len() / 2] }
-}
-
-fn bar(json_out: bool, n: usize, msg: String) -> ProgressBar {
-    let pb = if json_out { ProgressBar::hidden() } else { ProgressBar::new(n as u64) };
-    pb.set_style(ProgressStyle::with_template("{msg:44} {bar:30} {pos}/{len} requests").unwrap_or_else(|_| ProgressStyle::default_bar()));
-    pb.set_message(msg);
-    pb
-}
+/// Each target's ingest rates, one per round, by target name.
+type Rates = std::collections::BTreeMap<&'static str, Vec<f64>>;
 
 /// Runs the benchmark and prints the table (or JSON).
 pub async fn energy_ingest(b: EnergyIngestBench, json_out: bool) -> anyhow::Result<()> {
     let client = reqwest::Client::builder().pool_max_idle_per_host(b.clients.max(1) * 2).build()?;
-    let peers: Vec<&'static str> = if b.peers {
-        [("prometheus", PROMETHEUS), ("victoria-metrics", VICTORIA_METRICS)]
-            .into_iter()
-            .filter(|(name, bin)| {
-                let ok = Path::new(bin).exists();
-                if !ok {
-                    eprintln!("note: {bin} is missing (apt-get install {name}); {name} is not measured");
-                }
-                ok
-            })
-            .map(|(n, _)| n)
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let mut rates: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
+    let peers = installed_peers(b.peers);
+    let mut rates = Rates::default();
     let mut samples = 0;
     for round in 1..=b.rounds.max(1) {
         for mode in ["suanli", "suanli-json"] {
-            let (target, ids) = start_suanli(&client, b.centres).await?;
-            let load = build_load(&b, &ids)?;
-            samples = load.samples;
-            let (bodies, json_body) = if mode == "suanli" { (&load.payloads, false) } else { (&load.json, true) };
-            let url = if json_body { format!("{}/api/v1/energy/readings", target.base) } else { target.write_url.clone() };
-            let n = bodies.iter().map(Vec::len).sum();
-            let label = if json_body { "Suanli, JSON batches" } else { "Suanli, remote write" };
-            let pb = bar(json_out, n, format!("round {round}: {label}"));
-            let took = blast(&client, &url, target.token.as_deref(), bodies, json_body, &pb).await?;
-            pb.finish();
-            let stored = suanli_stored(target).await?;
-            anyhow::ensure!(stored == load.samples, "{label}: {stored} of {} samples stored", load.samples);
-            rates.entry(mode).or_default().push(load.samples as f64 / took.as_secs_f64());
+            let (rate, n) = suanli_round(&client, &b, round, mode, json_out).await?;
+            samples = n;
+            rates.entry(mode).or_default().push(rate);
         }
         for peer in &peers {
-            let ids: Vec<String> = (0..b.centres).map(|i| format!("ctr_bench{i:06}")).collect();
-            let load = build_load(&b, &ids)?;
-            let target = if *peer == "prometheus" { start_prometheus(&client).await? } else { start_victoria_metrics(&client).await? };
-            let n = load.payloads.iter().map(Vec::len).sum();
-            let pb = bar(json_out, n, format!("round {round}: {peer}, remote write"));
-            let took = blast(&client, &target.write_url, None, &load.payloads, false, &pb).await?;
-            pb.finish();
-            let stored = stored_samples(&client, &target, &load).await?;
-            anyhow::ensure!(stored == load.samples, "{peer}: {stored} of {} samples queryable after the load", load.samples);
-            rates.entry(peer).or_default().push(load.samples as f64 / took.as_secs_f64());
-            drop(target);
+            rates.entry(peer).or_default().push(peer_round(&client, &b, round, peer, json_out).await?);
         }
     }
     let med = |k: &str| rates.get(k).map(|v| median(v.clone()));
@@ -378,6 +337,79 @@ pub async fn energy_ingest(b: EnergyIngestBench, json_out: bool) -> anyhow::Resu
         );
         return Ok(());
     }
+    println!(
+        "{} centres, {} series, {} samples per round ({} s apart), {} clients, about {} samples per request, {} rounds",
+        b.centres,
+        2 * b.centres,
+        samples,
+        b.interval_s,
+        b.clients,
+        b.samples_per_request,
+        b.rounds
+    );
+    print_table(&rates);
+    Ok(())
+}
+
+/// The peers asked for whose binaries are installed (a note for each that is not).
+fn installed_peers(asked: bool) -> Vec<&'static str> {
+    if !asked {
+        return Vec::new();
+    }
+    [("prometheus", PROMETHEUS), ("victoria-metrics", VICTORIA_METRICS)]
+        .into_iter()
+        .filter(|(name, bin)| {
+            let ok = Path::new(bin).exists();
+            if !ok {
+                eprintln!("note: {bin} is missing (apt-get install {name}); {name} is not measured");
+            }
+            ok
+        })
+        .map(|(n, _)| n)
+        .collect()
+}
+
+/// One round's load into a fresh Suanli, as remote write (`mode` "suanli") or JSON batches
+/// ("suanli-json"), every sample checked stored; (samples per second, samples).
+async fn suanli_round(
+    client: &reqwest::Client,
+    b: &EnergyIngestBench,
+    round: usize,
+    mode: &str,
+    json_out: bool,
+) -> anyhow::Result<(f64, u64)> {
+    let (target, ids) = start_suanli(client, b.centres).await?;
+    let load = build_load(b, &ids)?;
+    let (bodies, json_body) = if mode == "suanli" { (&load.payloads, false) } else { (&load.json, true) };
+    let url = if json_body { format!("{}/api/v1/energy/readings", target.base) } else { target.write_url.clone() };
+    let n: usize = bodies.iter().map(Vec::len).sum();
+    let label = if json_body { "Suanli, JSON batches" } else { "Suanli, remote write" };
+    let pb = bar(json_out, n as u64, format!("round {round}: {label}"), 44, "requests");
+    let took = blast(client, &url, target.token.as_deref(), bodies, json_body, &pb).await?;
+    pb.finish();
+    let stored = suanli_stored(target).await?;
+    anyhow::ensure!(stored == load.samples, "{label}: {stored} of {} samples stored", load.samples);
+    Ok((load.samples as f64 / took.as_secs_f64(), load.samples))
+}
+
+/// One round's load into a fresh peer by remote write, every sample checked queryable; samples per second.
+async fn peer_round(client: &reqwest::Client, b: &EnergyIngestBench, round: usize, peer: &str, json_out: bool) -> anyhow::Result<f64> {
+    let ids: Vec<String> = (0..b.centres).map(|i| format!("ctr_bench{i:06}")).collect();
+    let load = build_load(b, &ids)?;
+    let target = if peer == "prometheus" { start_prometheus(client).await? } else { start_victoria_metrics(client).await? };
+    let n: usize = load.payloads.iter().map(Vec::len).sum();
+    let pb = bar(json_out, n as u64, format!("round {round}: {peer}, remote write"), 44, "requests");
+    let took = blast(client, &target.write_url, None, &load.payloads, false, &pb).await?;
+    pb.finish();
+    let stored = stored_samples(client, &target, &load).await?;
+    anyhow::ensure!(stored == load.samples, "{peer}: {stored} of {} samples queryable after the load", load.samples);
+    drop(target);
+    Ok(load.samples as f64 / took.as_secs_f64())
+}
+
+fn print_table(rates: &Rates) {
+    let med = |k: &str| rates.get(k).map(|v| median(v.clone()));
+    let rw = med("suanli");
     let mut t = comfy_table::Table::new();
     t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED).set_header(vec![
         "target",
@@ -394,20 +426,9 @@ pub async fn energy_ingest(b: EnergyIngestBench, json_out: bool) -> anyhow::Resu
     ] {
         if let Some(v) = rates.get(k) {
             let runs: Vec<String> = v.iter().map(|x| fmt(*x)).collect();
-            let r = ratio(rw, med(k)).map_or("-".into(), |r| format!("{r:.2}x"));
+            let r = rw.zip(med(k)).map(|(a, b)| a / b).map_or("-".into(), |r| format!("{r:.2}x"));
             t.add_row(vec![label.to_string(), fmt(median(v.clone())), runs.join(" "), r]);
         }
     }
-    println!(
-        "{} centres, {} series, {} samples per round ({} s apart), {} clients, about {} samples per request, {} rounds",
-        b.centres,
-        2 * b.centres,
-        samples,
-        b.interval_s,
-        b.clients,
-        b.samples_per_request,
-        b.rounds
-    );
     println!("{t}");
-    Ok(())
 }

@@ -24,16 +24,17 @@
 //! load generator shares the machine's two cores with every target; the figures are for this
 //! machine, and the ratio is the honest part.
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use suanli_core::id::TenantId;
 use suanli_core::model::{DeploymentSpec, Endpoint, KeySpec, Modality, ModelKind, ModelSpec, Strategy};
 use suanli_core::money::Fen;
 use suanli_gateway::sim::SimConfig;
 use suanli_ledger::{ReasonCode, Transfer, TransferId, chart};
-use suanli_server::ServeConfig;
+use suanli_server::{AppState, ServeConfig};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -244,58 +245,24 @@ async fn targets(b: &GatewayBench, dir: &std::path::Path) -> anyhow::Result<(Vec
         ..SimConfig::default()
     };
     tokio::spawn(suanli_gateway::sim::serve(listener, cfg));
+    let suanli = suanli_target(dir, &upstream).await?;
+    let mut out = vec![Target { name: "direct", url: upstream.clone(), key: "none".into() }, suanli];
+    let mut stop = None;
+    if let Some(script) = &b.litellm_script {
+        out.push(start_litellm(script, &upstream).await?);
+        stop = Some(script.clone());
+    }
+    Ok((out, stop))
+}
 
+/// The demo's platform serving the model on `upstream`, with a funded tenant's key.
+async fn suanli_target(dir: &std::path::Path, upstream: &str) -> anyhow::Result<Target> {
     let scfg = ServeConfig { demo: true, tick: Duration::from_secs(3600), seed: 5, ..ServeConfig::at(dir) };
     let state = suanli_server::build_state(&scfg).await?;
     suanli_server::demo::seed(&state, dir, "http://127.0.0.1:0").await?;
-    let provider = state.store.providers().await?.into_iter().next().ok_or_else(|| anyhow::anyhow!("no provider"))?;
-    let centre = state.store.centres(Some(&provider.id)).await?.into_iter().next().ok_or_else(|| anyhow::anyhow!("no centre"))?;
+    deploy_model(&state, upstream).await?;
     let tenant = state.store.tenants().await?.into_iter().next().ok_or_else(|| anyhow::anyhow!("no tenant"))?;
-    let caller = suanli_app::Caller::Provider { user: suanli_core::id::UserId::generate(0, 0), provider: provider.id.clone() };
-    let spec = ModelSpec {
-        name: MODEL.into(),
-        kind: ModelKind::General,
-        domain: "general".into(),
-        parameters_b: 7.0,
-        licence: "Apache-2.0".into(),
-        context_tokens: 32_768,
-        modalities: vec![Modality::Text],
-        endpoints: vec![Endpoint::Chat],
-        evaluation: None,
-        description: "benchmark model on the simulated upstream".into(),
-        routing: Strategy::Weighted,
-    };
-    state.models.register(&caller, spec).await?;
-    let dep = DeploymentSpec {
-        centre_id: centre.id.clone(),
-        base_url: upstream.clone(),
-        upstream_model: MODEL.into(),
-        price_input_per_m: Fen(100),
-        price_output_per_m: Fen(200),
-        weight: 100,
-        max_concurrency: 100_000,
-        upstream_key: None,
-    };
-    state.models.deploy(&caller, MODEL, dep).await?;
-    // Enough money and budget that no call of the run is refused for it.
-    let now = state.ids.now_ms();
-    let (cash, banks) = (chart::cash(tenant.id.as_str()), chart::enterprise_banks());
-    state
-        .ledger
-        .submit_all(suanli_store::LedgerRequest {
-            accounts: vec![suanli_store::StoredAccount::of(&cash, now), suanli_store::StoredAccount::of(&banks, now)],
-            transfers: vec![Transfer::single(
-                TransferId::derive("bench-top-up", tenant.id.as_str()),
-                banks.id,
-                cash.id,
-                Fen(10_000_000_000),
-                ReasonCode::CashTopUp,
-                "bench",
-                now,
-            )],
-            ..Default::default()
-        })
-        .await?;
+    fund(&state, &tenant.id).await?;
     let key = KeySpec {
         name: "bench".into(),
         models: vec![],
@@ -316,22 +283,75 @@ async fn targets(b: &GatewayBench, dir: &std::path::Path) -> anyhow::Result<(Vec
         suanli_server::ConnLimits { max_connections: 65_536, ..Default::default() },
         std::future::pending(),
     ));
+    Ok(Target { name: "suanli", url: suanli_url, key: secret })
+}
 
-    let mut out =
-        vec![Target { name: "direct", url: upstream.clone(), key: "none".into() }, Target { name: "suanli", url: suanli_url, key: secret }];
-    let mut stop = None;
-    if let Some(script) = &b.litellm_script {
-        let o = tokio::process::Command::new("bash").arg(script).args(["start", &upstream, MODEL]).output().await?;
-        anyhow::ensure!(o.status.success(), "LiteLLM did not start: {}", String::from_utf8_lossy(&o.stderr));
-        let text = String::from_utf8_lossy(&o.stdout).to_string();
-        let get = |k: &str| text.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).map(str::to_string);
-        let (Some(url), Some(key)) = (get("LITELLM_URL"), get("LITELLM_KEY")) else {
-            anyhow::bail!("LiteLLM's script printed no URL and key: {text}")
-        };
-        out.push(Target { name: "litellm", url: format!("{url}/v1"), key });
-        stop = Some(script.clone());
-    }
-    Ok((out, stop))
+/// The first provider registers the benchmark's model and deploys it at its first centre on `upstream`.
+async fn deploy_model(state: &AppState, upstream: &str) -> anyhow::Result<()> {
+    let provider = state.store.providers().await?.into_iter().next().ok_or_else(|| anyhow::anyhow!("no provider"))?;
+    let centre = state.store.centres(Some(&provider.id)).await?.into_iter().next().ok_or_else(|| anyhow::anyhow!("no centre"))?;
+    let caller = suanli_app::Caller::Provider { user: suanli_core::id::UserId::generate(0, 0), provider: provider.id.clone() };
+    let spec = ModelSpec {
+        name: MODEL.into(),
+        kind: ModelKind::General,
+        domain: "general".into(),
+        parameters_b: 7.0,
+        licence: "Apache-2.0".into(),
+        context_tokens: 32_768,
+        modalities: vec![Modality::Text],
+        endpoints: vec![Endpoint::Chat],
+        evaluation: None,
+        description: "benchmark model on the simulated upstream".into(),
+        routing: Strategy::Weighted,
+    };
+    state.models.register(&caller, spec).await?;
+    let dep = DeploymentSpec {
+        centre_id: centre.id.clone(),
+        base_url: upstream.to_string(),
+        upstream_model: MODEL.into(),
+        price_input_per_m: Fen(100),
+        price_output_per_m: Fen(200),
+        weight: 100,
+        max_concurrency: 100_000,
+        upstream_key: None,
+    };
+    state.models.deploy(&caller, MODEL, dep).await?;
+    Ok(())
+}
+
+/// Enough cash that no call of the run is refused for money.
+async fn fund(state: &AppState, tenant: &TenantId) -> anyhow::Result<()> {
+    let now = state.ids.now_ms();
+    let (cash, banks) = (chart::cash(tenant.as_str()), chart::enterprise_banks());
+    state
+        .ledger
+        .submit_all(suanli_store::LedgerRequest {
+            accounts: vec![suanli_store::StoredAccount::of(&cash, now), suanli_store::StoredAccount::of(&banks, now)],
+            transfers: vec![Transfer::single(
+                TransferId::derive("bench-top-up", tenant.as_str()),
+                banks.id,
+                cash.id,
+                Fen(10_000_000_000),
+                ReasonCode::CashTopUp,
+                "bench",
+                now,
+            )],
+            ..Default::default()
+        })
+        .await?;
+    Ok(())
+}
+
+/// LiteLLM in front of `upstream`, started by its script (which prints its URL and key).
+async fn start_litellm(script: &std::path::Path, upstream: &str) -> anyhow::Result<Target> {
+    let o = tokio::process::Command::new("bash").arg(script).args(["start", upstream, MODEL]).output().await?;
+    anyhow::ensure!(o.status.success(), "LiteLLM did not start: {}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    let get = |k: &str| text.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).map(str::to_string);
+    let (Some(url), Some(key)) = (get("LITELLM_URL"), get("LITELLM_KEY")) else {
+        anyhow::bail!("LiteLLM's script printed no URL and key: {text}")
+    };
+    Ok(Target { name: "litellm", url: format!("{url}/v1"), key })
 }
 
 /// Runs the benchmark and prints the table (or JSON).
@@ -343,38 +363,9 @@ pub async fn gateway(b: GatewayBench, json_out: bool) -> anyhow::Result<()> {
     };
     let (targets, litellm) = targets(&b, dir.path()).await?;
     let mut results: Vec<(String, Value)> = Vec::new();
-    let style = ProgressStyle::with_template("{msg:32} {bar:30} {pos}/{len}").unwrap_or_else(|_| ProgressStyle::default_bar());
     let run = async {
         for t in &targets {
-            let http = client();
-            let t0 = Instant::now();
-            let cold_ok = one(&http, t, body(32, 16)).await;
-            let cold_ms = t0.elapsed().as_secs_f64() * 1000.0;
-            if !json_out {
-                eprintln!("{}: sustained rate with {} clients…", t.name, b.concurrency);
-            }
-            let max = sustained(t, b.concurrency, b.seconds).await;
-            recover(&http, t).await;
-            let n = (b.rate as f64 * b.seconds) as u64;
-            let pb = if json_out { ProgressBar::hidden() } else { ProgressBar::new(n) };
-            pb.set_style(style.clone());
-            pb.set_message(format!("{} at {} req/s", t.name, b.rate));
-            let fixed = fixed_rate(t, b.rate, b.seconds, &pb).await;
-            pb.finish_and_clear();
-            recover(&http, t).await;
-            let replayed = match &trace {
-                Some(tr) => Some(replay(t, tr, b.trace_speedup).await),
-                None => None,
-            };
-            results.push((
-                t.name.to_string(),
-                json!({
-                    "cold_ms": cold_ms, "cold_ok": cold_ok,
-                    "fixed": {"rate": b.rate, "ok": fixed.ok, "errors": fixed.errors, "p50_ms": fixed.p50, "p99_ms": fixed.p99, "max_ms": fixed.max},
-                    "sustained": {"concurrency": b.concurrency, "rps": max.rps, "ok": max.ok, "errors": max.errors, "p50_ms": max.p50, "p99_ms": max.p99},
-                    "trace": replayed.map(|r| json!({"requests": r.ok + r.errors, "errors": r.errors, "p50_ms": r.p50, "p99_ms": r.p99, "max_ms": r.max})),
-                }),
-            ));
+            results.push((t.name.to_string(), measure(t, &b, trace.as_deref(), json_out).await));
         }
         anyhow::Ok(())
     };
@@ -383,10 +374,69 @@ pub async fn gateway(b: GatewayBench, json_out: bool) -> anyhow::Result<()> {
         let _ = tokio::process::Command::new("bash").arg(script).arg("stop").output().await;
     }
     outcome?;
+    let summary = summarise(&b, &results);
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+        return Ok(());
+    }
+    print_table(&b, &results);
+    let get = |name: &str| results.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
+    let (suanli, litellm) = (get("suanli"), get("litellm"));
+    println!(
+        "Suanli adds {:.2} ms at p50 and {:.2} ms at p99 over calling the upstream directly at {} req/s, with metering on (goal: p99 under 1 ms at 2,000 req/s).",
+        summary["gateway_p50_overhead_ms"].as_f64().unwrap_or(f64::NAN),
+        summary["gateway_p99_overhead_ms"].as_f64().unwrap_or(f64::NAN),
+        b.rate
+    );
+    if let Some(r) = summary["ratio_vs_litellm"].as_f64() {
+        println!(
+            "Sustained rate: Suanli {:.0} req/s, LiteLLM {:.0} req/s: {r:.1}× (goal: 20×).",
+            at(&suanli, &["sustained", "rps"]),
+            at(&litellm, &["sustained", "rps"])
+        );
+    }
+    Ok(())
+}
+
+/// One target's figures: a cold call, the sustained rate, a fixed rate's latencies, and the trace replayed.
+async fn measure(t: &Target, b: &GatewayBench, trace: Option<&[(f64, u64, u64)]>, json_out: bool) -> Value {
+    let http = client();
+    let t0 = Instant::now();
+    let cold_ok = one(&http, t, body(32, 16)).await;
+    let cold_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    if !json_out {
+        eprintln!("{}: sustained rate with {} clients…", t.name, b.concurrency);
+    }
+    let max = sustained(t, b.concurrency, b.seconds).await;
+    recover(&http, t).await;
+    let n = (b.rate as f64 * b.seconds) as u64;
+    let pb = crate::progress::bar(json_out, n, format!("{} at {} req/s", t.name, b.rate), 32, "");
+    let fixed = fixed_rate(t, b.rate, b.seconds, &pb).await;
+    pb.finish_and_clear();
+    recover(&http, t).await;
+    let replayed = match trace {
+        Some(tr) => Some(replay(t, tr, b.trace_speedup).await),
+        None => None,
+    };
+    json!({
+        "cold_ms": cold_ms, "cold_ok": cold_ok,
+        "fixed": {"rate": b.rate, "ok": fixed.ok, "errors": fixed.errors, "p50_ms": fixed.p50, "p99_ms": fixed.p99, "max_ms": fixed.max},
+        "sustained": {"concurrency": b.concurrency, "rps": max.rps, "ok": max.ok, "errors": max.errors, "p50_ms": max.p50, "p99_ms": max.p99},
+        "trace": replayed.map(|r| json!({"requests": r.ok + r.errors, "errors": r.errors, "p50_ms": r.p50, "p99_ms": r.p99, "max_ms": r.max})),
+    })
+}
+
+/// A figure at `path` in a target's results; NaN when it is missing.
+fn at(v: &Value, path: &[&str]) -> f64 {
+    path.iter().fold(v, |v, k| &v[*k]).as_f64().unwrap_or(f64::NAN)
+}
+
+/// The gateway's overhead over the upstream alone and its ratio to LiteLLM, with every target's figures.
+fn summarise(b: &GatewayBench, results: &[(String, Value)]) -> Value {
     let get = |name: &str| results.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
     let (direct, suanli, litellm) = (get("direct"), get("suanli"), get("litellm"));
-    let f = |v: &Value, path: &[&str]| path.iter().fold(v, |v, k| &v[*k]).as_f64().unwrap_or(f64::NAN);
-    let summary = json!({
+    let f = at;
+    json!({
         "rate": b.rate,
         "seconds": b.seconds,
         "gateway_p50_overhead_ms": f(&suanli, &["fixed", "p50_ms"]) - f(&direct, &["fixed", "p50_ms"]),
@@ -397,11 +447,11 @@ pub async fn gateway(b: GatewayBench, json_out: bool) -> anyhow::Result<()> {
         "litellm_p99_overhead_ms": litellm.get("fixed").map(|_| f(&litellm, &["fixed", "p99_ms"]) - f(&direct, &["fixed", "p99_ms"])),
         "ratio_vs_litellm": litellm.get("sustained").map(|_| f(&suanli, &["sustained", "rps"]) / f(&litellm, &["sustained", "rps"])),
         "targets": results.iter().map(|(n, v)| (n.clone(), v.clone())).collect::<serde_json::Map<_, _>>(),
-    });
-    if json_out {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
-        return Ok(());
-    }
+    })
+}
+
+fn print_table(b: &GatewayBench, results: &[(String, Value)]) {
+    let f = at;
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED).set_header(vec![
         "target",
@@ -413,7 +463,7 @@ pub async fn gateway(b: GatewayBench, json_out: bool) -> anyhow::Result<()> {
         &format!("max req/s ({} clients)", b.concurrency),
         "trace p50 / p99 ms",
     ]);
-    for (name, v) in &results {
+    for (name, v) in results {
         let trace = if v["trace"].is_null() {
             "-".to_string()
         } else {
@@ -431,18 +481,4 @@ pub async fn gateway(b: GatewayBench, json_out: bool) -> anyhow::Result<()> {
         ]);
     }
     println!("{table}");
-    println!(
-        "Suanli adds {:.2} ms at p50 and {:.2} ms at p99 over calling the upstream directly at {} req/s, with metering on (goal: p99 under 1 ms at 2,000 req/s).",
-        summary["gateway_p50_overhead_ms"].as_f64().unwrap_or(f64::NAN),
-        summary["gateway_p99_overhead_ms"].as_f64().unwrap_or(f64::NAN),
-        b.rate
-    );
-    if let Some(r) = summary["ratio_vs_litellm"].as_f64() {
-        println!(
-            "Sustained rate: Suanli {:.0} req/s, LiteLLM {:.0} req/s: {r:.1}× (goal: 20×).",
-            f(&suanli, &["sustained", "rps"]),
-            f(&litellm, &["sustained", "rps"])
-        );
-    }
-    Ok(())
 }

@@ -1,15 +1,16 @@
 //! `suanli bench ledger`: durable transfers per second on the embedded store and on PostgreSQL, in batches and as concurrent API requests, against a naive SQL ledger run in the same command.
 
+use crate::progress::{bar, spinner};
+use crate::stats::median;
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use suanli_core::money::Fen;
 use suanli_ledger::{Account, AccountId, AccountKind, ReasonCode, Transfer, TransferId};
-use suanli_server::ServeConfig;
-use suanli_store::{LedgerRequest, Store, StoreOptions, StoredAccount};
+use suanli_server::{AppState, ServeConfig};
+use suanli_store::{LedgerRequest, LedgerService, Store, StoreOptions, StoredAccount};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -23,19 +24,6 @@ pub struct LedgerBench {
     pub seconds: f64,
     /// PostgreSQL to measure as well; `None` skips it.
     pub pg_url: Option<String>,
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() { 0.0 } else { v[v.len() / 2] }
-}
-
-fn spinner(msg: String) -> ProgressBar {
-    let pb = ProgressBar::new_spinner();
-    pb.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").unwrap_or_else(|_| ProgressStyle::default_spinner()));
-    pb.set_message(msg);
-    pb.enable_steady_tick(Duration::from_millis(120));
-    pb
 }
 
 /// SplitMix64: the benchmark's seeded randomness.
@@ -62,120 +50,10 @@ fn account(i: usize) -> AccountId {
 async fn run_on(label: &str, store: Store, b: &LedgerBench, json_out: bool) -> anyhow::Result<Value> {
     let cfg = ServeConfig { tick: Duration::from_secs(3600), seed: 1, ..ServeConfig::at(std::env::temp_dir()) };
     let state = suanli_server::state_for_store(&cfg, store.clone()).await?;
-    let ledger = state.ledger.clone();
-    // Accounts, each funded with far more than the benchmark moves.
-    let bank = suanli_ledger::chart::enterprise_banks();
-    let mut accounts = vec![StoredAccount { account: bank.account(), owner: bank.owner.clone(), created_ms: 0 }];
-    accounts.extend((0..b.accounts).map(|i| StoredAccount {
-        account: Account::cny(account(i), AccountKind::EnterpriseCash),
-        owner: format!("bench-{i}"),
-        created_ms: 0,
-    }));
-    let funding: Vec<Transfer> = (0..b.accounts)
-        .map(|i| {
-            Transfer::single(
-                TransferId(0xfeed_0000 + i as u128),
-                bank.id,
-                account(i),
-                Fen(1_000_000_000_000),
-                ReasonCode::CashTopUp,
-                "bench",
-                1,
-            )
-        })
-        .collect();
-    ledger.submit_all(LedgerRequest { accounts, transfers: funding, ..LedgerRequest::default() }).await?;
-    let mut rng = Mix(0x5ca1_ab1e);
-    let mut next_id: u128 = 1 << 64;
-    let mut transfer = |rng: &mut Mix| {
-        let d = rng.below(b.accounts);
-        let c = (d + 1 + rng.below(b.accounts - 1)) % b.accounts;
-        next_id += 1;
-        Transfer::single(TransferId(next_id), account(d), account(c), Fen(1 + rng.below(10_000) as i64), ReasonCode::JobCharge, "bench", 2)
-    };
-
-    // 1. Batches through the ledger writer, each durable before the next is sent.
-    let pb = if json_out { ProgressBar::hidden() } else { ProgressBar::new(b.batches as u64) };
-    pb.set_style(ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} batches").unwrap_or_else(|_| ProgressStyle::default_bar()));
-    pb.set_message(format!("{label}: batches of {}", b.batch_size));
-    let mut rates = Vec::new();
-    let started = Instant::now();
-    for _ in 0..b.batches {
-        let batch: Vec<Transfer> = (0..b.batch_size).map(|_| transfer(&mut rng)).collect();
-        let t = Instant::now();
-        let answer = ledger.submit(LedgerRequest { transfers: batch, ..LedgerRequest::default() }).await?;
-        anyhow::ensure!(answer.results.iter().all(|r| r.is_ok()), "a benchmark transfer was refused");
-        rates.push(b.batch_size as f64 / t.elapsed().as_secs_f64());
-        pb.inc(1);
-    }
-    pb.finish_and_clear();
-    let batch_overall = (b.batches * b.batch_size) as f64 / started.elapsed().as_secs_f64();
-    let batch_median = median(rates);
-
-    // 2. Concurrent single-transfer requests through the HTTP API.
-    let (t, e) = state.ids.parts();
-    let token = suanli_server::auth::new_token(&state.ids);
-    let mut tx = store.begin().await?;
-    tx.insert_user(&suanli_store::NewUser {
-        id: suanli_core::id::UserId::generate(t, e),
-        name: "bench".into(),
-        role: suanli_core::tenant::Role::Operator,
-        tenant_id: None,
-        provider_id: None,
-        token_sha256_hex: suanli_server::auth::token_hash(&token),
-        created_ms: t,
-    })
-    .await?;
-    tx.commit().await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/api/v1/ledger/transfers", listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(suanli_server::serve_api(listener, state.clone(), async {
-        let _ = stop_rx.await;
-    }));
-    let pb = if json_out {
-        ProgressBar::hidden()
-    } else {
-        spinner(format!("{label}: {} concurrent API clients for {:.0} s", b.concurrency, b.seconds))
-    };
-    let commits_before = ledger.stats().commits.load(Ordering::Relaxed);
-    let (http, accounts) = (reqwest::Client::new(), b.accounts);
-    let (api_rate, api_p50, api_p99) = concurrent(b, move |i, n| {
-        let (http, url, token) = (http.clone(), url.clone(), token.clone());
-        async move {
-            let d = (i * 7919 + n as usize) % accounts;
-            let c = (d + 1 + (n as usize % (accounts - 1))) % accounts;
-            let body = json!({"transfers": [{"id": format!("a{i:05x}{n:010x}"), "debit_account": account(d).to_hex(), "credit_account": account(c).to_hex(), "amount": "0.01", "reason": "job_charge"}]});
-            let r = http.post(&url).bearer_auth(&token).json(&body).send().await.context("API request")?;
-            anyhow::ensure!(r.status() == reqwest::StatusCode::CREATED, "API answered {}", r.status());
-            Ok(())
-        }
-    })
-    .await?;
-    let commits = ledger.stats().commits.load(Ordering::Relaxed) - commits_before;
-    pb.finish_and_clear();
-    let _ = stop_tx.send(());
-    let _ = server.await;
-
-    // 3. The naive SQL ledger: one transaction and row lock per transfer, same clients.
-    let pb =
-        if json_out { ProgressBar::hidden() } else { spinner(format!("{label}: naive SQL ledger, {} concurrent clients", b.concurrency)) };
-    crate::naive::setup(&store, b.accounts, 1_000_000_000_000).await?;
-    let naive_store = store.clone();
-    let (naive_rate, naive_p50, naive_p99) = concurrent(b, move |i, n| {
-        let store = naive_store.clone();
-        async move {
-            let d = (i * 7919 + n as usize) % accounts;
-            let c = (d + 1 + (n as usize % (accounts - 1))) % accounts;
-            anyhow::ensure!(
-                crate::naive::transfer(&store, &format!("n{i:05x}{n:010x}"), d as i64, c as i64, 1).await?,
-                "naive transfer refused"
-            );
-            Ok(())
-        }
-    })
-    .await?;
-    pb.finish_and_clear();
+    fund_accounts(&state.ledger, b.accounts).await?;
+    let (batch_median, batch_overall) = batches(&state.ledger, label, b, json_out).await?;
+    let (api_rate, api_p50, api_p99, commits) = api_requests(&state, &store, label, b, json_out).await?;
+    let (naive_rate, naive_p50, naive_p99) = naive_requests(&store, label, b, json_out).await?;
     let verify = suanli_server::api::ledger::verify_store(&store).await?;
     anyhow::ensure!(verify.ok, "the ledger failed verification after the benchmark: {:?}", verify.violations);
     Ok(json!({
@@ -196,6 +74,133 @@ async fn run_on(label: &str, store: Store, b: &LedgerBench, json_out: bool) -> a
         "api_vs_naive": (api_rate / naive_rate.max(1e-9) * 10.0).round() / 10.0,
         "verified_transfers": verify.transfers,
     }))
+}
+
+/// The bank and `n` accounts, each funded with far more than the benchmark moves.
+async fn fund_accounts(ledger: &LedgerService, n: usize) -> anyhow::Result<()> {
+    let bank = suanli_ledger::chart::enterprise_banks();
+    let mut accounts = vec![StoredAccount { account: bank.account(), owner: bank.owner.clone(), created_ms: 0 }];
+    accounts.extend((0..n).map(|i| StoredAccount {
+        account: Account::cny(account(i), AccountKind::EnterpriseCash),
+        owner: format!("bench-{i}"),
+        created_ms: 0,
+    }));
+    let funding: Vec<Transfer> = (0..n)
+        .map(|i| {
+            Transfer::single(
+                TransferId(0xfeed_0000 + i as u128),
+                bank.id,
+                account(i),
+                Fen(1_000_000_000_000),
+                ReasonCode::CashTopUp,
+                "bench",
+                1,
+            )
+        })
+        .collect();
+    ledger.submit_all(LedgerRequest { accounts, transfers: funding, ..LedgerRequest::default() }).await?;
+    Ok(())
+}
+
+/// Phase 1: batches of random transfers through the ledger writer, each durable before the
+/// next is sent; (median, overall) transfers per second.
+async fn batches(ledger: &LedgerService, label: &str, b: &LedgerBench, json_out: bool) -> anyhow::Result<(f64, f64)> {
+    let mut rng = Mix(0x5ca1_ab1e);
+    let mut next_id: u128 = 1 << 64;
+    let mut transfer = |rng: &mut Mix| {
+        let d = rng.below(b.accounts);
+        let c = (d + 1 + rng.below(b.accounts - 1)) % b.accounts;
+        next_id += 1;
+        Transfer::single(TransferId(next_id), account(d), account(c), Fen(1 + rng.below(10_000) as i64), ReasonCode::JobCharge, "bench", 2)
+    };
+    let pb = bar(json_out, b.batches as u64, format!("{label}: batches of {}", b.batch_size), 0, "batches");
+    let mut rates = Vec::new();
+    let started = Instant::now();
+    for _ in 0..b.batches {
+        let batch: Vec<Transfer> = (0..b.batch_size).map(|_| transfer(&mut rng)).collect();
+        let t = Instant::now();
+        let answer = ledger.submit(LedgerRequest { transfers: batch, ..LedgerRequest::default() }).await?;
+        anyhow::ensure!(answer.results.iter().all(|r| r.is_ok()), "a benchmark transfer was refused");
+        rates.push(b.batch_size as f64 / t.elapsed().as_secs_f64());
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    let overall = (b.batches * b.batch_size) as f64 / started.elapsed().as_secs_f64();
+    Ok((median(rates), overall))
+}
+
+/// Phase 2: concurrent single-transfer requests through the HTTP API, signed in as a new
+/// operator; (transfers per second, p50 ms, p99 ms, ledger commits).
+async fn api_requests(
+    state: &AppState,
+    store: &Store,
+    label: &str,
+    b: &LedgerBench,
+    json_out: bool,
+) -> anyhow::Result<(f64, f64, f64, u64)> {
+    let (t, e) = state.ids.parts();
+    let token = suanli_server::auth::new_token(&state.ids);
+    let mut tx = store.begin().await?;
+    tx.insert_user(&suanli_store::NewUser {
+        id: suanli_core::id::UserId::generate(t, e),
+        name: "bench".into(),
+        role: suanli_core::tenant::Role::Operator,
+        tenant_id: None,
+        provider_id: None,
+        token_sha256_hex: suanli_server::auth::token_hash(&token),
+        created_ms: t,
+    })
+    .await?;
+    tx.commit().await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/api/v1/ledger/transfers", listener.local_addr()?);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(suanli_server::serve_api(listener, state.clone(), async {
+        let _ = stop_rx.await;
+    }));
+    let pb = spinner(json_out, format!("{label}: {} concurrent API clients for {:.0} s", b.concurrency, b.seconds));
+    let commits_before = state.ledger.stats().commits.load(Ordering::Relaxed);
+    let (http, accounts) = (reqwest::Client::new(), b.accounts);
+    let (rate, p50, p99) = concurrent(b, move |i, n| {
+        let (http, url, token) = (http.clone(), url.clone(), token.clone());
+        async move {
+            let d = (i * 7919 + n as usize) % accounts;
+            let c = (d + 1 + (n as usize % (accounts - 1))) % accounts;
+            let body = json!({"transfers": [{"id": format!("a{i:05x}{n:010x}"), "debit_account": account(d).to_hex(), "credit_account": account(c).to_hex(), "amount": "0.01", "reason": "job_charge"}]});
+            let r = http.post(&url).bearer_auth(&token).json(&body).send().await.context("API request")?;
+            anyhow::ensure!(r.status() == reqwest::StatusCode::CREATED, "API answered {}", r.status());
+            Ok(())
+        }
+    })
+    .await?;
+    let commits = state.ledger.stats().commits.load(Ordering::Relaxed) - commits_before;
+    pb.finish_and_clear();
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    Ok((rate, p50, p99, commits))
+}
+
+/// Phase 3: the naive SQL ledger (one transaction and row lock per transfer) from the same
+/// clients; (transfers per second, p50 ms, p99 ms).
+async fn naive_requests(store: &Store, label: &str, b: &LedgerBench, json_out: bool) -> anyhow::Result<(f64, f64, f64)> {
+    let pb = spinner(json_out, format!("{label}: naive SQL ledger, {} concurrent clients", b.concurrency));
+    crate::naive::setup(store, b.accounts, 1_000_000_000_000).await?;
+    let (naive_store, accounts) = (store.clone(), b.accounts);
+    let figures = concurrent(b, move |i, n| {
+        let store = naive_store.clone();
+        async move {
+            let d = (i * 7919 + n as usize) % accounts;
+            let c = (d + 1 + (n as usize % (accounts - 1))) % accounts;
+            anyhow::ensure!(
+                crate::naive::transfer(&store, &format!("n{i:05x}{n:010x}"), d as i64, c as i64, 1).await?,
+                "naive transfer refused"
+            );
+            Ok(())
+        }
+    })
+    .await?;
+    pb.finish_and_clear();
+    Ok(figures)
 }
 
 /// Runs `op(client, n)` from `b.concurrency` clients, each one operation after another, for

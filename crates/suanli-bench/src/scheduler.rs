@@ -1,5 +1,6 @@
 //! `suanli bench scheduler` and `suanli bench optimality`: the scheduler's hot path at city scale, and the live heuristic's optimality gap against the exact MILP.
 
+use crate::stats::median;
 use anyhow::bail;
 use indicatif::ProgressBar;
 use serde_json::json;
@@ -21,11 +22,6 @@ const SLURM_JOBS_PER_S: f64 = 500.0;
 
 /// The benchmarks' "now": 2026-01-05 00:00 in Hangzhou.
 const NOW_MS: i64 = 1_767_542_400_000;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
 
 pub(crate) fn pending_jobs(n: usize, tenants: u64, seed: u64, regions: &[&str]) -> Vec<Job> {
     let mut generator = JobGenerator::new(DemoCity::builtin().workload, seed);
@@ -68,36 +64,8 @@ pub fn scheduler(centres: usize, pools: usize, jobs: usize, seed: u64, runs: usi
         cfg: &cfg,
         usage: &usage,
     };
-    let bar = if json_out { ProgressBar::hidden() } else { ProgressBar::new(runs as u64) };
-    let mut secs = Vec::new();
-    let mut placed = 0;
-    let mut evaluated = 0;
-    for _ in 0..runs {
-        let t = Instant::now();
-        let out = schedule(snap, &pending, PolicyKind::Suanli);
-        secs.push(t.elapsed().as_secs_f64());
-        placed = out.placements.len();
-        evaluated = out.evaluated;
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    // Sustained: the same queue arriving in rounds of 1,000 on a city that fills up.
-    let mut loads2 = loads.clone();
-    let t = Instant::now();
-    let mut sustained_placed = 0usize;
-    for chunk in pending.chunks(1000) {
-        let snap2 = Snapshot { pools: &loads2, ..snap };
-        let out = schedule(snap2, chunk, PolicyKind::Suanli);
-        sustained_placed += out.placements.len();
-        let index: std::collections::HashMap<_, _> = loads2.iter().enumerate().map(|(i, p)| (p.pool.id.clone(), i)).collect();
-        let by_id: std::collections::HashMap<_, _> = chunk.iter().map(|j| (&j.id, j)).collect();
-        for p in out.placements {
-            if let (Some(&i), Some(j)) = (index.get(&p.chosen.pool), by_id.get(&p.job)) {
-                loads2[i].free -= j.spec.accelerators;
-            }
-        }
-    }
-    let sustained_s = t.elapsed().as_secs_f64();
+    let (secs, placed, evaluated) = whole_queue_rounds(snap, &pending, runs, json_out);
+    let (sustained_placed, sustained_s) = sustained_rounds(snap, &pending);
     let round_s = median(secs.clone());
     let rate = placed as f64 / round_s;
     let sustained_rate = sustained_placed as f64 / sustained_s;
@@ -138,6 +106,75 @@ pub fn scheduler(centres: usize, pools: usize, jobs: usize, seed: u64, runs: usi
     Ok(())
 }
 
+/// `runs` rounds over the whole queue on the idle city: each round's seconds, and the last
+/// round's placements and estimates.
+fn whole_queue_rounds(snap: Snapshot<'_>, pending: &[Job], runs: usize, json_out: bool) -> (Vec<f64>, usize, u64) {
+    let bar = if json_out { ProgressBar::hidden() } else { ProgressBar::new(runs as u64) };
+    let mut secs = Vec::new();
+    let mut placed = 0;
+    let mut evaluated = 0;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let out = schedule(snap, pending, PolicyKind::Suanli);
+        secs.push(t.elapsed().as_secs_f64());
+        placed = out.placements.len();
+        evaluated = out.evaluated;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    (secs, placed, evaluated)
+}
+
+/// The same queue arriving in rounds of 1,000 on a city that fills up: (placed, seconds).
+fn sustained_rounds(snap: Snapshot<'_>, pending: &[Job]) -> (usize, f64) {
+    let mut loads = snap.pools.to_vec();
+    let t = Instant::now();
+    let mut placed = 0usize;
+    for chunk in pending.chunks(1000) {
+        let snap2 = Snapshot { pools: &loads, ..snap };
+        let out = schedule(snap2, chunk, PolicyKind::Suanli);
+        placed += out.placements.len();
+        let index: std::collections::HashMap<_, _> = loads.iter().enumerate().map(|(i, p)| (p.pool.id.clone(), i)).collect();
+        let by_id: std::collections::HashMap<_, _> = chunk.iter().map(|j| (&j.id, j)).collect();
+        for p in out.placements {
+            if let (Some(&i), Some(j)) = (index.get(&p.chosen.pool), by_id.get(&p.job)) {
+                loads[i].free -= j.spec.accelerators;
+            }
+        }
+    }
+    (placed, t.elapsed().as_secs_f64())
+}
+
+/// A small random city and a queue of about 1.5 times its capacity, so that capacity binds and
+/// choices interact: (city, jobs, capacity).
+fn contended_instance(
+    k: usize,
+    seed: u64,
+    rng: &mut SplitMix,
+    catalogue: &Catalogue,
+    regions: &Regions,
+    districts: &[&str],
+) -> (SimCity, Vec<Job>, u32) {
+    let centres = 2 + rng.below(4);
+    let mut city = SimCity::synthetic(centres, 2, seed.wrapping_mul(1000) + k as u64, catalogue, regions);
+    for p in &mut city.pools {
+        p.nodes = 1 + rng.below(3) as u32;
+    }
+    let capacity: u32 = city.pools.iter().map(|p| p.capacity()).sum();
+    let mut jobs = Vec::new();
+    let mut demand = 0;
+    while demand < capacity * 3 / 2 && jobs.len() < 40 {
+        let gang = [1, 2, 4, 8][rng.below(4)];
+        let mut spec = JobSpec::new(&format!("opt-{k}-{}", jobs.len()), JobKind::Training, gang, 600 + rng.below(6 * 3600) as i64);
+        spec.priority = 3 + rng.below(3) as u8;
+        spec.data_region = Some(districts[rng.below(districts.len())].to_string());
+        spec.data_gb = Some(rng.below(500) as f64);
+        demand += gang;
+        jobs.push(Job::pending(JobId::generate(1 + jobs.len() as i64, k as u64), TenantId::generate(0, rng.below(4) as u64), spec, NOW_MS));
+    }
+    (city, jobs, capacity)
+}
+
 /// The live heuristic against the MILP optimum on small, contended random instances.
 ///
 /// Reservations are off here: they deliberately hold capacity for blocked large jobs (so
@@ -154,29 +191,7 @@ pub fn optimality(instances: usize, seed: u64, json_out: bool) -> anyhow::Result
     let mut rows = Vec::new();
     let (mut heuristic_s, mut exact_s) = (0.0, 0.0);
     for k in 0..instances {
-        let centres = 2 + rng.below(4);
-        let mut city = SimCity::synthetic(centres, 2, seed.wrapping_mul(1000) + k as u64, &catalogue, &regions);
-        for p in &mut city.pools {
-            p.nodes = 1 + rng.below(3) as u32;
-        }
-        let capacity: u32 = city.pools.iter().map(|p| p.capacity()).sum();
-        // Demand about 1.5x capacity, so that capacity binds and choices interact.
-        let mut jobs = Vec::new();
-        let mut demand = 0;
-        while demand < capacity * 3 / 2 && jobs.len() < 40 {
-            let gang = [1, 2, 4, 8][rng.below(4)];
-            let mut spec = JobSpec::new(&format!("opt-{k}-{}", jobs.len()), JobKind::Training, gang, 600 + rng.below(6 * 3600) as i64);
-            spec.priority = 3 + rng.below(3) as u8;
-            spec.data_region = Some(districts[rng.below(districts.len())].to_string());
-            spec.data_gb = Some(rng.below(500) as f64);
-            demand += gang;
-            jobs.push(Job::pending(
-                JobId::generate(1 + jobs.len() as i64, k as u64),
-                TenantId::generate(0, rng.below(4) as u64),
-                spec,
-                NOW_MS,
-            ));
-        }
+        let (city, jobs, capacity) = contended_instance(k, seed, &mut rng, &catalogue, &regions, &districts);
         let loads: Vec<PoolLoad> = city.pools.iter().map(PoolLoad::idle).collect();
         let snap = Snapshot {
             now_ms: NOW_MS,

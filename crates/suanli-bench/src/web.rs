@@ -7,15 +7,16 @@
 //! signed in as the role that sees most there. A page's time is from request to the last byte,
 //! so it includes loopback HTTP (well under a millisecond).
 
-use indicatif::{ProgressBar, ProgressStyle};
+use crate::progress::bar;
 use serde_json::json;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use suanli_core::centre::{Centre, CentreKind, PartnerStatus, Pool};
 use suanli_core::id::{CentreId, JobId, PoolId};
 use suanli_core::job::{Job, JobKind, JobSpec, JobState};
 use suanli_core::money::Fen;
 use suanli_energy::{MeterId, Reading, ReadingValue};
-use suanli_server::ServeConfig;
+use suanli_server::{AppState, ServeConfig};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -28,15 +29,8 @@ pub struct WebBench {
 const BUDGET_MS: f64 = 100.0;
 const QUARTER: i64 = 900_000;
 
-fn bar(json_out: bool, n: usize, msg: &str, unit: &str) -> ProgressBar {
-    let pb = if json_out { ProgressBar::hidden() } else { ProgressBar::new(n as u64) };
-    pb.set_style(
-        ProgressStyle::with_template(&format!("{{msg:28}} {{bar:30}} {{pos}}/{{len}} {unit}"))
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    pb.set_message(msg.to_string());
-    pb
-}
+/// One page's timings: (name, path, role, median ms, p95 ms, bytes).
+type PageTime = (String, String, String, f64, f64, usize);
 
 /// Runs the benchmark and prints the table (or JSON).
 pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
@@ -44,15 +38,51 @@ pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
     let cfg = ServeConfig { demo: true, tick: Duration::from_secs(3600), time_scale: Some(600.0), seed: 3, ..ServeConfig::at(dir.path()) };
     let state = suanli_server::build_state(&cfg).await?;
     let (_, tokens) = suanli_server::demo::seed(&state, dir.path(), "http://127.0.0.1:0").await?;
-    let token = |role: &str| tokens.iter().find(|(r, _)| r == role).map(|(_, t)| t.clone()).unwrap_or_default();
+    // One "now" for everything added, as the demo's clock runs fast.
     let now = state.ids.now_ms();
-    let provider = state.store.providers().await?.into_iter().next().ok_or_else(|| anyhow::anyhow!("the demo has no provider"))?;
-    let tenants: Vec<_> = state.store.tenants().await?.into_iter().map(|t| t.id).collect();
+    let pools = add_centres(&state, b.centres, now, json_out).await?;
+    add_jobs(&state, b.jobs, &pools, now, json_out).await?;
+    let centres = state.store.centres(None).await?;
+    add_readings(&state, &centres, now, json_out).await?;
 
-    // Centres and pools.
+    // Serve and measure.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(suanli_server::serve_api(listener, state.clone(), async {
+        let _ = stop_rx.await;
+    }));
+    let sessions = sessions(&state, &tokens).await?;
+    let a_centre = centres.last().map(|c| c.id.to_string()).unwrap_or_default();
+    let pages = pages(&state, &a_centre).await?;
+    let results = measure(&url, &pages, &sessions, b.runs, json_out).await?;
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    let job_count = state.store.jobs_count().await?;
+    if json_out {
+        let pages: Vec<_> = results
+            .iter()
+            .map(|(n, p, r, med, p95, bytes)| json!({"page": n, "path": p, "role": r, "median_ms": med, "p95_ms": p95, "bytes": bytes, "within_budget": *med < BUDGET_MS}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({"centres": centres.len(), "jobs": job_count, "runs": b.runs, "budget_ms": BUDGET_MS, "pages": pages})
+            )?
+        );
+        return Ok(());
+    }
+    println!("{} centres, {} jobs in the store; {} requests a page, one at a time", centres.len(), job_count, b.runs);
+    print_table(&results);
+    Ok(())
+}
+
+/// Grows the demo city to `centres` centres of two pools each; every pool, with its centre.
+async fn add_centres(state: &AppState, centres: usize, now: i64, json_out: bool) -> anyhow::Result<Vec<(PoolId, CentreId)>> {
+    let provider = state.store.providers().await?.into_iter().next().ok_or_else(|| anyhow::anyhow!("the demo has no provider"))?;
     let existing = state.store.centres(None).await?.len();
-    let add = b.centres.saturating_sub(existing);
-    let pb = bar(json_out, add, "centres and pools", "centres");
+    let add = centres.saturating_sub(existing);
+    let pb = bar(json_out, add as u64, "centres and pools", 28, "centres");
     let regions = ["hz-xihu", "hz-binjiang", "hz-yuhang", "hz-xiaoshan", "ningbo", "shanghai", "suzhou", "nanjing"];
     let models = ["ascend-910b2", "h800", "a800", "mlu370-x8"];
     let mut pools: Vec<(PoolId, CentreId)> = state.store.pools().await?.into_iter().map(|p| (p.id, p.centre_id)).collect();
@@ -95,10 +125,14 @@ pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
         pb.inc(chunk.len() as u64);
     }
     pb.finish();
+    Ok(pools)
+}
 
-    // Jobs: 90% finished, 5% running, 5% queued.
-    let pb = bar(json_out, b.jobs, "jobs", "jobs");
-    for chunk in (0..b.jobs).collect::<Vec<_>>().chunks(2000) {
+/// Adds `n` jobs of the demo's tenants: 90% finished with a cost, 5% running, 5% queued.
+async fn add_jobs(state: &AppState, n: usize, pools: &[(PoolId, CentreId)], now: i64, json_out: bool) -> anyhow::Result<()> {
+    let tenants: Vec<_> = state.store.tenants().await?.into_iter().map(|t| t.id).collect();
+    let pb = bar(json_out, n as u64, "jobs", 28, "jobs");
+    for chunk in (0..n).collect::<Vec<_>>().chunks(2000) {
         let mut tx = state.store.begin().await?;
         for &i in chunk {
             let (t, e) = state.ids.parts();
@@ -129,10 +163,12 @@ pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
         pb.inc(chunk.len() as u64);
     }
     pb.finish();
+    Ok(())
+}
 
-    // A day of 15-minute energy readings per centre.
-    let centres = state.store.centres(None).await?;
-    let pb = bar(json_out, centres.len(), "energy readings (1 day each)", "centres");
+/// A day of 15-minute energy readings per centre.
+async fn add_readings(state: &AppState, centres: &[Centre], now: i64, json_out: bool) -> anyhow::Result<()> {
+    let pb = bar(json_out, centres.len() as u64, "energy readings (1 day each)", 28, "centres");
     let (f, it) = (MeterId::parse("facility")?, MeterId::parse("it")?);
     let start = now / QUARTER * QUARTER - 96 * QUARTER;
     for group in centres.chunks(100) {
@@ -154,25 +190,24 @@ pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
         pb.inc(group.len() as u64);
     }
     pb.finish();
+    Ok(())
+}
 
-    // Serve and measure.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(suanli_server::serve_api(listener, state.clone(), async {
-        let _ = stop_rx.await;
-    }));
-    let http = reqwest::Client::new();
-    // One web session per role, opened as sign-in opens them.
-    let mut sessions = std::collections::HashMap::new();
+/// One web session per role, opened as sign-in opens them: the role's cookie.
+async fn sessions(state: &AppState, tokens: &[(String, String)]) -> anyhow::Result<HashMap<&'static str, String>> {
+    let token = |role: &str| tokens.iter().find(|(r, _)| r == role).map(|(_, t)| t.clone()).unwrap_or_default();
+    let mut sessions = HashMap::new();
     for role in ["operator", "tenant", "regulator"] {
-        let who = suanli_server::auth::principal(&state, &token(role)).await?.ok_or_else(|| anyhow::anyhow!("no {role} token"))?;
-        let set = suanli_server::web::session::open(&state, &who, &no_headers()).await?;
+        let who = suanli_server::auth::principal(state, &token(role)).await?.ok_or_else(|| anyhow::anyhow!("no {role} token"))?;
+        let set = suanli_server::web::session::open(state, &who, &no_headers()).await?;
         sessions.insert(role, set.split(';').next().unwrap_or_default().to_string());
     }
-    let cookie = |role: &str| sessions.get(role).cloned().unwrap_or_default();
+    Ok(sessions)
+}
+
+/// The pages timed: (name, path, the role that sees most there).
+async fn pages(state: &AppState, a_centre: &str) -> anyhow::Result<Vec<(String, String, &'static str)>> {
     let a_job = state.store.jobs(&suanli_store::JobFilter { limit: 1, ..Default::default() }).await?.into_iter().next();
-    let a_centre = centres.last().map(|c| c.id.to_string()).unwrap_or_default();
     let mut pages: Vec<(String, String, &str)> = vec![
         ("overview".into(), "/".into(), "operator"),
         ("centres".into(), "/centres".into(), "operator"),
@@ -186,12 +221,25 @@ pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
     if let Some(j) = &a_job {
         pages.push(("job".into(), format!("/jobs/{}", j.id), "operator"));
     }
-    let pb = bar(json_out, pages.len() * b.runs, "rendering pages", "requests");
+    Ok(pages)
+}
+
+/// Fetches each page `runs` times in turn, signed in as its role.
+async fn measure(
+    url: &str,
+    pages: &[(String, String, &str)],
+    sessions: &HashMap<&str, String>,
+    runs: usize,
+    json_out: bool,
+) -> anyhow::Result<Vec<PageTime>> {
+    let http = reqwest::Client::new();
+    let cookie = |role: &str| sessions.get(role).cloned().unwrap_or_default();
+    let pb = bar(json_out, (pages.len() * runs) as u64, "rendering pages", 28, "requests");
     let mut results = Vec::new();
-    for (name, path, role) in &pages {
-        let mut ms = Vec::with_capacity(b.runs);
+    for (name, path, role) in pages {
+        let mut ms = Vec::with_capacity(runs);
         let mut bytes = 0;
-        for _ in 0..b.runs {
+        for _ in 0..runs {
             let t = Instant::now();
             let r = http.get(format!("{url}{path}")).header("cookie", cookie(role)).send().await?;
             anyhow::ensure!(r.status().is_success(), "{path} as {role}: {}", r.status());
@@ -204,26 +252,13 @@ pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
         results.push((name.clone(), path.clone(), role.to_string(), ms[ms.len() / 2], p95, bytes));
     }
     pb.finish_and_clear();
-    let _ = stop_tx.send(());
-    let _ = server.await;
-    let job_count = state.store.jobs_count().await?;
-    if json_out {
-        let pages: Vec<_> = results
-            .iter()
-            .map(|(n, p, r, med, p95, bytes)| json!({"page": n, "path": p, "role": r, "median_ms": med, "p95_ms": p95, "bytes": bytes, "within_budget": *med < BUDGET_MS}))
-            .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(
-                &json!({"centres": centres.len(), "jobs": job_count, "runs": b.runs, "budget_ms": BUDGET_MS, "pages": pages})
-            )?
-        );
-        return Ok(());
-    }
-    println!("{} centres, {} jobs in the store; {} requests a page, one at a time", centres.len(), job_count, b.runs);
+    Ok(results)
+}
+
+fn print_table(results: &[PageTime]) {
     let mut t = comfy_table::Table::new();
     t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED).set_header(vec!["page", "as", "median ms", "p95 ms", "KiB", "under 100 ms"]);
-    for (n, _, r, med, p95, bytes) in &results {
+    for (n, _, r, med, p95, bytes) in results {
         t.add_row(vec![
             n.clone(),
             r.clone(),
@@ -234,7 +269,6 @@ pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
         ]);
     }
     println!("{t}");
-    Ok(())
 }
 
 /// Request headers as a plain HTTP client sends them (no TLS gateway in front).

@@ -305,141 +305,186 @@ pub fn schedule(snap: Snapshot<'_>, pending: &[Job], policy: PolicyKind) -> Roun
 
 fn suanli_round(board: &mut Board<'_>, pending: &[Job], out: &mut RoundOutcome) {
     let snap = board.snap;
-    let keep = snap.cfg.top_alternatives + 1;
-    let mut reservations_made = 0;
-    // What leaving each considered job unplaced would cost (its best score anywhere plus waiting).
-    let mut penalties: HashMap<JobId, f64> = HashMap::new();
-    // Small rounds also price every job's waiting exactly, for the exchange moves at the end.
-    let small_round = pending.len() * snap.pools.len() <= 200_000;
-    // Once every pool is too full for a job, and it can neither preempt nor reserve, it waits
-    // without a search: this keeps rounds over huge queues fast.
-    let min_preemptible = snap.pools.iter().flat_map(|p| p.running.iter()).filter(|r| r.preemptible).map(|r| r.priority).min();
-    let mut max_free = board.free.iter().copied().max().unwrap_or(0);
+    let mut round = RoundState {
+        keep: snap.cfg.top_alternatives + 1,
+        // Small rounds also price every job's waiting exactly, for the exchange moves at the end.
+        small_round: pending.len() * snap.pools.len() <= 200_000,
+        min_preemptible: snap.pools.iter().flat_map(|p| p.running.iter()).filter(|r| r.preemptible).map(|r| r.priority).min(),
+        max_free: board.free.iter().copied().max().unwrap_or(0),
+        reservations_made: 0,
+        penalties: HashMap::new(),
+    };
     for (job, share) in fair_order(pending, &snap, false, usize::MAX, &|_: &Job| true) {
-        let can_preempt = min_preemptible.is_some_and(|m| m < job.spec.priority);
-        if max_free < job.spec.accelerators && reservations_made >= snap.cfg.reservations && !can_preempt {
-            out.waits.push(Wait {
-                job: job.id.clone(),
-                reason: format!("waiting for {} free accelerators in a feasible pool", job.spec.accelerators),
-                reservation: None,
-                best: None,
-            });
-            continue;
-        }
-        let mut options = board.best_with_room(job, keep);
-        let waiting = wait_cost(snap.cfg, job, snap.now_ms);
-        // Would a busy pool, once free, beat running now by more than waiting costs?
-        let threshold =
-            if small_round { f64::INFINITY } else { options.first().map_or(f64::NEG_INFINITY, |(_, e)| e.score_yuan - waiting) };
-        // Only a busy pool whose bound is below the threshold could be worth waiting for.
-        let best_any = if board.last_busy_bound < threshold || small_round { board.best_anywhere(job, threshold) } else { None };
-        if let Some(b) = best_any {
-            penalties.insert(job.id.clone(), b + waiting);
-        }
-        if let (Some((_, e)), Some(b)) = (options.first(), best_any)
-            && e.score_yuan > b + waiting
-        {
-            let best_any = b;
-            // Running now on the best free pool costs more than waiting for a better one would.
-            let (_, e) = options.swap_remove(0);
-            out.waits.push(Wait {
-                job: job.id.clone(),
-                reason: format!(
-                    "waiting for a better pool: the best free one scores ¥{:.0}, a busy one ¥{:.0}, and waiting costs about ¥{:.0} an hour",
-                    e.score_yuan,
-                    best_any,
-                    waiting / snap.cfg.wait_penalty_hours.max(1e-9)
-                ),
-                reservation: None,
-                best: Some(e),
-            });
-            continue;
-        }
-        if !options.is_empty() {
-            let (i, chosen) = options.remove(0);
-            if let Some((h, saving)) = board.cleaner_hour(job, &chosen) {
-                out.waits.push(Wait {
-                    job: job.id.clone(),
-                    reason: format!(
-                        "deferred {h} h to a cleaner hour: the grid at {} is {:.0}% cleaner then, within the deadline",
-                        chosen.region,
-                        saving * 100.0
-                    ),
-                    reservation: None,
-                    best: Some(chosen),
-                });
-                continue;
-            }
-            let backfilled = board.take(i, job, &chosen);
-            if board.free[i] + job.spec.accelerators == max_free {
-                max_free = board.free.iter().copied().max().unwrap_or(0);
-            }
-            out.placements.push(Placement {
-                job: job.id.clone(),
-                chosen,
-                alternatives: options.into_iter().map(|(_, e)| e).collect(),
-                preempted: Vec::new(),
-                backfilled,
-                fair_share: share,
-            });
-            continue;
-        }
-        if let Some((i, victims)) = board.preemption_plan(job) {
-            for v in &victims {
-                board.running[i].retain(|r| r.job != v.job);
-                board.free[i] += v.accelerators;
-                max_free = max_free.max(board.free[i]);
-                out.preemptions.push(Preemption { victim: v.job.clone(), pool: board.snap.pools[i].pool.id.clone(), by: job.id.clone() });
-            }
-            board.evaluated += 1;
-            let chosen = board.estimate_on(job, i, 0.0);
-            board.take(i, job, &chosen);
-            out.placements.push(Placement {
-                job: job.id.clone(),
-                chosen,
-                alternatives: Vec::new(),
-                preempted: victims.into_iter().map(|v| v.job).collect(),
-                backfilled: false,
-                fair_share: share,
-            });
-            continue;
-        }
-        if reservations_made < snap.cfg.reservations
-            && let Some((i, start, spare, e)) = board.reservation_plan(job)
-        {
-            reservations_made += 1;
-            board.reservations[i] = Some(ReservationState { start_ms: start, spare });
-            let pool = snap.pools[i].pool.id.clone();
-            out.waits.push(Wait {
-                job: job.id.clone(),
-                reason: format!(
-                    "reserved {} accelerators of {pool} from {} (later jobs backfill without delaying it)",
-                    job.spec.accelerators,
-                    suanli_core::time::format_rfc3339(start)
-                ),
-                reservation: Some(Reservation { pool, start_ms: start }),
-                best: Some(e),
-            });
-            continue;
-        }
-        let reason = if board.feasible(job).is_empty() {
-            match crate::ever_feasible(
-                &job.spec,
-                snap.centres,
-                &snap.pools.iter().map(|p| p.pool.clone()).collect::<Vec<_>>(),
-                snap.catalogue,
-                snap.regions,
-            ) {
-                Err(m) => m.describe().to_string(),
-                Ok(()) => "no feasible pool".to_string(),
-            }
-        } else {
-            format!("waiting for {} free accelerators in a feasible pool", job.spec.accelerators)
-        };
-        out.waits.push(Wait { job: job.id.clone(), reason, reservation: None, best: None });
+        place_one(board, job, share, &mut round, out);
     }
     improve(board, pending, out);
-    exchange(board, pending, out, &penalties);
+    exchange(board, pending, out, &round.penalties);
+}
+
+/// What the `suanli` round carries from one job to the next.
+struct RoundState {
+    /// The chosen pool and the alternatives kept with it.
+    keep: usize,
+    small_round: bool,
+    /// The lowest priority of a preemptible running job.
+    min_preemptible: Option<u8>,
+    /// The most free accelerators of any pool.
+    max_free: u32,
+    reservations_made: usize,
+    /// What leaving each considered job unplaced would cost (its best score anywhere plus waiting).
+    penalties: HashMap<JobId, f64>,
+}
+
+/// One job in fair order: run now on the best free pool (unless waiting for a busy pool or a
+/// cleaner hour is worth it), else preempt, else reserve, else wait with the reason.
+fn place_one(board: &mut Board<'_>, job: &Job, share: f64, round: &mut RoundState, out: &mut RoundOutcome) {
+    let snap = board.snap;
+    // Once every pool is too full for a job, and it can neither preempt nor reserve, it waits
+    // without a search: this keeps rounds over huge queues fast.
+    let can_preempt = round.min_preemptible.is_some_and(|m| m < job.spec.priority);
+    if round.max_free < job.spec.accelerators && round.reservations_made >= snap.cfg.reservations && !can_preempt {
+        out.waits.push(Wait {
+            job: job.id.clone(),
+            reason: format!("waiting for {} free accelerators in a feasible pool", job.spec.accelerators),
+            reservation: None,
+            best: None,
+        });
+        return;
+    }
+    if run_now(board, job, share, round, out) || preempt_for(board, job, share, round, out) || reserve_for(board, job, round, out) {
+        return;
+    }
+    out.waits.push(Wait { job: job.id.clone(), reason: why_waiting(board, job), reservation: None, best: None });
+}
+
+/// The job on the best pool with room, unless a busy pool, once free, would beat it by more
+/// than waiting costs, or a cleaner hour within the deadline is worth deferring to (both wait).
+/// False when no pool has room.
+fn run_now(board: &mut Board<'_>, job: &Job, share: f64, round: &mut RoundState, out: &mut RoundOutcome) -> bool {
+    let snap = board.snap;
+    let mut options = board.best_with_room(job, round.keep);
+    let waiting = wait_cost(snap.cfg, job, snap.now_ms);
+    // Would a busy pool, once free, beat running now by more than waiting costs?
+    let threshold =
+        if round.small_round { f64::INFINITY } else { options.first().map_or(f64::NEG_INFINITY, |(_, e)| e.score_yuan - waiting) };
+    // Only a busy pool whose bound is below the threshold could be worth waiting for.
+    let best_any = if board.last_busy_bound < threshold || round.small_round { board.best_anywhere(job, threshold) } else { None };
+    if let Some(b) = best_any {
+        round.penalties.insert(job.id.clone(), b + waiting);
+    }
+    if let (Some((_, e)), Some(b)) = (options.first(), best_any)
+        && e.score_yuan > b + waiting
+    {
+        let best_any = b;
+        // Running now on the best free pool costs more than waiting for a better one would.
+        let (_, e) = options.swap_remove(0);
+        out.waits.push(Wait {
+            job: job.id.clone(),
+            reason: format!(
+                "waiting for a better pool: the best free one scores ¥{:.0}, a busy one ¥{:.0}, and waiting costs about ¥{:.0} an hour",
+                e.score_yuan,
+                best_any,
+                waiting / snap.cfg.wait_penalty_hours.max(1e-9)
+            ),
+            reservation: None,
+            best: Some(e),
+        });
+        return true;
+    }
+    if options.is_empty() {
+        return false;
+    }
+    let (i, chosen) = options.remove(0);
+    if let Some((h, saving)) = board.cleaner_hour(job, &chosen) {
+        out.waits.push(Wait {
+            job: job.id.clone(),
+            reason: format!(
+                "deferred {h} h to a cleaner hour: the grid at {} is {:.0}% cleaner then, within the deadline",
+                chosen.region,
+                saving * 100.0
+            ),
+            reservation: None,
+            best: Some(chosen),
+        });
+        return true;
+    }
+    let backfilled = board.take(i, job, &chosen);
+    if board.free[i] + job.spec.accelerators == round.max_free {
+        round.max_free = board.free.iter().copied().max().unwrap_or(0);
+    }
+    out.placements.push(Placement {
+        job: job.id.clone(),
+        chosen,
+        alternatives: options.into_iter().map(|(_, e)| e).collect(),
+        preempted: Vec::new(),
+        backfilled,
+        fair_share: share,
+    });
+    true
+}
+
+/// The job on a pool made free by preempting lower-priority work, if a plan exists.
+fn preempt_for(board: &mut Board<'_>, job: &Job, share: f64, round: &mut RoundState, out: &mut RoundOutcome) -> bool {
+    let Some((i, victims)) = board.preemption_plan(job) else { return false };
+    for v in &victims {
+        board.running[i].retain(|r| r.job != v.job);
+        board.free[i] += v.accelerators;
+        round.max_free = round.max_free.max(board.free[i]);
+        out.preemptions.push(Preemption { victim: v.job.clone(), pool: board.snap.pools[i].pool.id.clone(), by: job.id.clone() });
+    }
+    board.evaluated += 1;
+    let chosen = board.estimate_on(job, i, 0.0);
+    board.take(i, job, &chosen);
+    out.placements.push(Placement {
+        job: job.id.clone(),
+        chosen,
+        alternatives: Vec::new(),
+        preempted: victims.into_iter().map(|v| v.job).collect(),
+        backfilled: false,
+        fair_share: share,
+    });
+    true
+}
+
+/// A reservation for the job on the pool that frees up first, while the round has reservations left.
+fn reserve_for(board: &mut Board<'_>, job: &Job, round: &mut RoundState, out: &mut RoundOutcome) -> bool {
+    let snap = board.snap;
+    if round.reservations_made >= snap.cfg.reservations {
+        return false;
+    }
+    let Some((i, start, spare, e)) = board.reservation_plan(job) else { return false };
+    round.reservations_made += 1;
+    board.reservations[i] = Some(ReservationState { start_ms: start, spare });
+    let pool = snap.pools[i].pool.id.clone();
+    out.waits.push(Wait {
+        job: job.id.clone(),
+        reason: format!(
+            "reserved {} accelerators of {pool} from {} (later jobs backfill without delaying it)",
+            job.spec.accelerators,
+            suanli_core::time::format_rfc3339(start)
+        ),
+        reservation: Some(Reservation { pool, start_ms: start }),
+        best: Some(e),
+    });
+    true
+}
+
+/// Why a job that could not be placed, preempt or reserve waits: no pool could ever run it, or none has room.
+fn why_waiting(board: &Board<'_>, job: &Job) -> String {
+    let snap = board.snap;
+    if !board.feasible(job).is_empty() {
+        return format!("waiting for {} free accelerators in a feasible pool", job.spec.accelerators);
+    }
+    match crate::ever_feasible(
+        &job.spec,
+        snap.centres,
+        &snap.pools.iter().map(|p| p.pool.clone()).collect::<Vec<_>>(),
+        snap.catalogue,
+        snap.regions,
+    ) {
+        Err(m) => m.describe().to_string(),
+        Ok(()) => "no feasible pool".to_string(),
+    }
 }
 
 /// Exchange moves: a waiting job takes a pool from placed jobs of no higher priority when the
@@ -450,8 +495,6 @@ fn exchange(board: &mut Board<'_>, pending: &[Job], out: &mut RoundOutcome, pena
         return;
     }
     let by_id: HashMap<&JobId, &Job> = pending.iter().map(|j| (&j.id, j)).collect();
-    let waiting_for_room =
-        |w: &Wait| w.reservation.is_none() && (w.reason.starts_with("waiting for a better pool") || w.reason.starts_with("waiting for "));
     for _pass in 0..3 {
         let mut changed = false;
         let mut order: Vec<usize> = (0..out.waits.len()).filter(|&k| waiting_for_room(&out.waits[k])).collect();
@@ -460,68 +503,8 @@ fn exchange(board: &mut Board<'_>, pending: &[Job], out: &mut RoundOutcome, pena
         for k in order {
             let Some(u) = by_id.get(&out.waits[k].job).copied() else { continue };
             let Some(&pen_u) = penalties.get(&u.id) else { continue };
-            // (net gain, pool, victims as placement indexes)
-            let mut plan: Option<(f64, usize, Vec<usize>)> = None;
-            for p in board.feasible(u) {
-                if board.reservations[p].is_some() || board.snap.pools[p].pool.capacity() < u.spec.accelerators {
-                    continue;
-                }
-                let gain_u = pen_u - board.figures_on(u, p, 0.0).score_yuan;
-                if gain_u <= 1e-9 {
-                    continue;
-                }
-                let pool_id = &board.snap.pools[p].pool.id;
-                let mut victims: Vec<(f64, usize, u32)> = out
-                    .placements
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, pl)| &pl.chosen.pool == pool_id && pl.preempted.is_empty() && !pl.backfilled)
-                    .filter_map(|(i, pl)| {
-                        let v = by_id.get(&pl.job)?;
-                        (v.spec.priority <= u.spec.priority).then(|| {
-                            (penalties.get(&v.id).copied().unwrap_or(f64::INFINITY) - pl.chosen.score_yuan, i, v.spec.accelerators)
-                        })
-                    })
-                    .collect();
-                victims.sort_by(|a, b| a.0.total_cmp(&b.0));
-                let mut freed = board.free[p];
-                let mut loss = 0.0;
-                let mut chosen = Vec::new();
-                for (g, i, a) in victims {
-                    if freed >= u.spec.accelerators {
-                        break;
-                    }
-                    freed += a;
-                    loss += g;
-                    chosen.push(i);
-                }
-                if freed >= u.spec.accelerators && gain_u - loss > plan.as_ref().map_or(1e-6, |b| b.0) {
-                    plan = Some((gain_u - loss, p, chosen));
-                }
-            }
-            let Some((_, p, victims)) = plan else { continue };
-            for &i in &victims {
-                let pl = &out.placements[i];
-                let v = by_id[&pl.job];
-                board.free[p] += v.spec.accelerators;
-                out.waits.push(Wait {
-                    job: pl.job.clone(),
-                    reason: format!(
-                        "waiting for {} free accelerators: displaced by a job that gains more from the pool",
-                        v.spec.accelerators
-                    ),
-                    reservation: None,
-                    best: Some(pl.chosen.clone()),
-                });
-            }
-            let mut victims = victims;
-            victims.sort_unstable_by(|a, b| b.cmp(a));
-            for i in victims {
-                out.placements.swap_remove(i);
-            }
-            let e = board.estimate_on(u, p, 0.0);
-            board.free[p] -= u.spec.accelerators;
-            out.placements.push(Placement::plain(u.id.clone(), e));
+            let Some((_, p, victims)) = exchange_plan(board, out, &by_id, penalties, u, pen_u) else { continue };
+            displace(board, out, &by_id, u, p, victims);
             taken.push(k);
             changed = true;
         }
@@ -529,31 +512,114 @@ fn exchange(board: &mut Board<'_>, pending: &[Job], out: &mut RoundOutcome, pena
         for k in taken {
             out.waits.swap_remove(k);
         }
-        // Displaced and waiting jobs take free pools that beat waiting.
-        let mut placed_now = Vec::new();
-        for k in 0..out.waits.len() {
-            if !waiting_for_room(&out.waits[k]) {
-                continue;
-            }
-            let Some(u) = by_id.get(&out.waits[k].job).copied() else { continue };
-            let Some(&pen_u) = penalties.get(&u.id) else { continue };
-            if let Some((p, e)) = board.best_with_room(u, 1).into_iter().next()
-                && e.score_yuan < pen_u
-            {
-                board.free[p] -= u.spec.accelerators;
-                out.placements.push(Placement::plain(u.id.clone(), e));
-                placed_now.push(k);
-                changed = true;
-            }
-        }
-        placed_now.sort_unstable_by(|a, b| b.cmp(a));
-        for k in placed_now {
-            out.waits.swap_remove(k);
-        }
+        changed |= take_free_pools(board, out, &by_id, penalties);
         if !changed {
             break;
         }
     }
+}
+
+/// A wait that room alone would end (not a reservation, not a deferral).
+fn waiting_for_room(w: &Wait) -> bool {
+    w.reservation.is_none() && (w.reason.starts_with("waiting for a better pool") || w.reason.starts_with("waiting for "))
+}
+
+/// The best exchange for waiting job `u` (whose waiting costs `pen_u`): the pool where it gains
+/// most net of what the placements it displaces (no higher in priority, least loss first)
+/// lose; (net gain, pool, victims as placement indexes).
+fn exchange_plan(
+    board: &mut Board<'_>,
+    out: &RoundOutcome,
+    by_id: &HashMap<&JobId, &Job>,
+    penalties: &HashMap<JobId, f64>,
+    u: &Job,
+    pen_u: f64,
+) -> Option<(f64, usize, Vec<usize>)> {
+    let mut plan: Option<(f64, usize, Vec<usize>)> = None;
+    for p in board.feasible(u) {
+        if board.reservations[p].is_some() || board.snap.pools[p].pool.capacity() < u.spec.accelerators {
+            continue;
+        }
+        let gain_u = pen_u - board.figures_on(u, p, 0.0).score_yuan;
+        if gain_u <= 1e-9 {
+            continue;
+        }
+        let pool_id = &board.snap.pools[p].pool.id;
+        let mut victims: Vec<(f64, usize, u32)> = out
+            .placements
+            .iter()
+            .enumerate()
+            .filter(|(_, pl)| &pl.chosen.pool == pool_id && pl.preempted.is_empty() && !pl.backfilled)
+            .filter_map(|(i, pl)| {
+                let v = by_id.get(&pl.job)?;
+                (v.spec.priority <= u.spec.priority)
+                    .then(|| (penalties.get(&v.id).copied().unwrap_or(f64::INFINITY) - pl.chosen.score_yuan, i, v.spec.accelerators))
+            })
+            .collect();
+        victims.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut freed = board.free[p];
+        let mut loss = 0.0;
+        let mut chosen = Vec::new();
+        for (g, i, a) in victims {
+            if freed >= u.spec.accelerators {
+                break;
+            }
+            freed += a;
+            loss += g;
+            chosen.push(i);
+        }
+        if freed >= u.spec.accelerators && gain_u - loss > plan.as_ref().map_or(1e-6, |b| b.0) {
+            plan = Some((gain_u - loss, p, chosen));
+        }
+    }
+    plan
+}
+
+/// Job `u` takes pool `p` from the placements `victims`, which go back to waiting.
+fn displace(board: &mut Board<'_>, out: &mut RoundOutcome, by_id: &HashMap<&JobId, &Job>, u: &Job, p: usize, mut victims: Vec<usize>) {
+    for &i in &victims {
+        let pl = &out.placements[i];
+        let v = by_id[&pl.job];
+        board.free[p] += v.spec.accelerators;
+        out.waits.push(Wait {
+            job: pl.job.clone(),
+            reason: format!("waiting for {} free accelerators: displaced by a job that gains more from the pool", v.spec.accelerators),
+            reservation: None,
+            best: Some(pl.chosen.clone()),
+        });
+    }
+    victims.sort_unstable_by(|a, b| b.cmp(a));
+    for i in victims {
+        out.placements.swap_remove(i);
+    }
+    let e = board.estimate_on(u, p, 0.0);
+    board.free[p] -= u.spec.accelerators;
+    out.placements.push(Placement::plain(u.id.clone(), e));
+}
+
+/// Displaced and waiting jobs take free pools that beat waiting; whether any did.
+fn take_free_pools(board: &mut Board<'_>, out: &mut RoundOutcome, by_id: &HashMap<&JobId, &Job>, penalties: &HashMap<JobId, f64>) -> bool {
+    let mut placed_now = Vec::new();
+    for k in 0..out.waits.len() {
+        if !waiting_for_room(&out.waits[k]) {
+            continue;
+        }
+        let Some(u) = by_id.get(&out.waits[k].job).copied() else { continue };
+        let Some(&pen_u) = penalties.get(&u.id) else { continue };
+        if let Some((p, e)) = board.best_with_room(u, 1).into_iter().next()
+            && e.score_yuan < pen_u
+        {
+            board.free[p] -= u.spec.accelerators;
+            out.placements.push(Placement::plain(u.id.clone(), e));
+            placed_now.push(k);
+        }
+    }
+    let changed = !placed_now.is_empty();
+    placed_now.sort_unstable_by(|a, b| b.cmp(a));
+    for k in placed_now {
+        out.waits.swap_remove(k);
+    }
+    changed
 }
 
 /// Local search over this round's placements: move a job to a better pool with room, or swap

@@ -19,7 +19,7 @@ use suanli_core::money::Fen;
 use suanli_core::tenant::{Role, Tenant};
 use suanli_core::time::UnixMs;
 pub use suanli_sim::city::{DemoCentre, DemoCity, DemoPool, DemoProvider, DemoTenant, Workload};
-use suanli_store::NewUser;
+use suanli_store::{NewUser, WriteTx};
 
 pub use suanli_sim::city::DEMO_CITY_TOML;
 
@@ -76,99 +76,11 @@ pub async fn seed_with_history(
     let now = s.ids.now_ms();
     let actor = "system:demo";
     let mut tx = s.store.begin().await?;
-    let mut tokens: Vec<(String, String)> = Vec::new();
-    if !seeded {
-        let mut providers: HashMap<&str, ProviderId> = HashMap::new();
+    let tokens = if !seeded {
         // Every entry is built and checked by the registry's own rules, then stored in this one
         // transaction with the tokens (a seeding that fails leaves nothing half-made).
-        let reg = &s.registry;
-        for (i, p) in city.provider.iter().enumerate() {
-            let r = demo_registration(i, city.centre.iter().find(|c| c.provider == p.key).map(|c| c.region.as_str()));
-            let spec = suanli_app::registry::ProviderSpec {
-                name: p.name_zh.clone(),
-                name_en: p.name_en.clone(),
-                uscc: r.as_ref().map(|r| r.uscc.as_str().to_string()),
-                region: r.as_ref().map(|r| r.region.clone()),
-                sme: r.as_ref().is_some_and(|r| r.sme),
-            };
-            let provider = reg.provider_of(&spec).with_context(|| format!("provider {}", p.key))?;
-            tx.insert_provider(&provider, now).await?;
-            providers.insert(&p.key, provider.id);
-        }
-        for c in &city.centre {
-            let provider_id = providers
-                .get(c.provider.as_str())
-                .cloned()
-                .with_context(|| format!("centre {} names unknown provider {}", c.key, c.provider))?;
-            let spec = suanli_app::registry::CentreSpec {
-                provider_id: None,
-                name: c.name_zh.clone(),
-                name_en: c.name_en.clone(),
-                kind: CentreKind::parse(&c.kind).with_context(|| format!("centre {}: kind {}", c.key, c.kind))?,
-                region: c.region.clone(),
-                partner_status: Some(PartnerStatus::parse(&c.partner_status).with_context(|| format!("centre {}: status", c.key))?),
-                commissioned: c.commissioned.clone(),
-                declared_pue: c.declared_pue,
-                racks: c.racks,
-                rtt_ms: c.rtt_ms.iter().map(|(k, v)| (k.clone(), v.round().max(1.0) as u32)).collect(),
-            };
-            let centre = reg.centre_of(provider_id, &spec).with_context(|| format!("centre {}", c.key))?;
-            tx.insert_centre(&centre).await?;
-            for p in &c.pool {
-                let spec = suanli_app::registry::PoolSpec {
-                    accelerator: p.accelerator.clone(),
-                    nodes: p.nodes,
-                    accelerators_per_node: p.accelerators_per_node,
-                    price_per_hour: p.price_yuan_per_hour.clone(),
-                    partner_discount_pct: p.partner_discount_pct,
-                };
-                let pool = reg.pool_of(&centre.id, &spec).with_context(|| format!("centre {} pool {}", c.key, p.accelerator))?;
-                tx.insert_pool(&pool).await?;
-            }
-        }
-        let mut first_tenant = None;
-        for d in &city.tenant {
-            let spec = suanli_app::registry::TenantSpec {
-                name: d.name_zh.clone(),
-                name_en: d.name_en.clone(),
-                uscc: d.uscc.clone(),
-                sme: d.sme,
-                region: d.region.clone(),
-            };
-            let tenant = reg.tenant_of(&spec).with_context(|| format!("tenant {}", d.name_en))?;
-            tx.insert_tenant(&tenant).await?;
-            first_tenant.get_or_insert(tenant.id);
-        }
-        let first_provider = providers.get(city.provider[0].key.as_str()).cloned();
-        for (role, name, tenant_id, provider_id) in [
-            (Role::Operator, "杭州市算力调度平台运营 / city platform operator", None, None),
-            (Role::Provider, "算力伙伴 / compute provider", None, first_provider),
-            (Role::Tenant, "中小企业用户 / SME user", first_tenant, None),
-            (Role::Regulator, "能耗与数据监管 / regulator", None, None),
-            (Role::Expert, "评审专家 / review expert", None, None),
-        ] {
-            let (t, e) = s.ids.parts();
-            let token = new_token(&s.ids);
-            let id = UserId::generate(t, e);
-            tx.insert_user(&NewUser {
-                id: id.clone(),
-                name: name.into(),
-                role,
-                tenant_id,
-                provider_id,
-                token_sha256_hex: token_hash(&token),
-                created_ms: now,
-            })
-            .await?;
-            if role == Role::Expert {
-                // The expert pool's first member, from a (fictional) university: not a demo tenant.
-                let first17 = "12330000MB0A1C2D4";
-                let organisation_uscc = format!("{first17}{}", suanli_core::ident::uscc_check_char(first17).unwrap_or('0'));
-                let expert = suanli_incentives::Expert { id: id.to_string(), name: name.into(), organisation_uscc, created_ms: now };
-                tx.insert_incentive_expert(&expert).await?;
-            }
-            tokens.push((role.as_str().to_string(), token));
-        }
+        let (first_provider, first_tenant) = seed_registry(s, &mut tx, &city, now).await?;
+        let tokens = seed_users(s, &mut tx, first_provider, first_tenant, now).await?;
         tx.set_meta("demo_seeded", "1").await?;
         tx.audit(&audit_as(
             s,
@@ -178,8 +90,10 @@ pub async fn seed_with_history(
             json!({"providers": city.provider.len(), "centres": city.centre.len(), "tenants": city.tenant.len()}),
         ))
         .await?;
+        tokens
     } else {
         // Seeded before, but the tokens file is gone: mint a fresh token for each demo user.
+        let mut tokens = Vec::new();
         for role in Role::ALL {
             if let Some((user, _, _)) = tx.users_with_role(role).await?.into_iter().next() {
                 let token = new_token(&s.ids);
@@ -188,7 +102,8 @@ pub async fn seed_with_history(
             }
         }
         tx.audit(&audit_as(s, actor, "demo.tokens", "demo", json!({}))).await?;
-    }
+        tokens
+    };
     // Write the tokens before committing: if the write fails, nothing was seeded without them.
     let mut file = serde_json::Map::new();
     file.insert("server".into(), json!(url));
@@ -201,6 +116,124 @@ pub async fn seed_with_history(
     crate::demo_data::seed(s).await?;
     seed_telemetry(s, now, history_days).await?;
     Ok((path, tokens))
+}
+
+/// The demo city's providers, centres with their pools, and tenants, each checked by the
+/// registry's rules; the first provider and the first tenant (for the demo's users).
+async fn seed_registry(
+    s: &AppState,
+    tx: &mut WriteTx<'_>,
+    city: &DemoCity,
+    now: UnixMs,
+) -> anyhow::Result<(Option<ProviderId>, Option<TenantId>)> {
+    let reg = &s.registry;
+    let mut providers: HashMap<&str, ProviderId> = HashMap::new();
+    for (i, p) in city.provider.iter().enumerate() {
+        let r = demo_registration(i, city.centre.iter().find(|c| c.provider == p.key).map(|c| c.region.as_str()));
+        let spec = suanli_app::registry::ProviderSpec {
+            name: p.name_zh.clone(),
+            name_en: p.name_en.clone(),
+            uscc: r.as_ref().map(|r| r.uscc.as_str().to_string()),
+            region: r.as_ref().map(|r| r.region.clone()),
+            sme: r.as_ref().is_some_and(|r| r.sme),
+        };
+        let provider = reg.provider_of(&spec).with_context(|| format!("provider {}", p.key))?;
+        tx.insert_provider(&provider, now).await?;
+        providers.insert(&p.key, provider.id);
+    }
+    for c in &city.centre {
+        let provider_id = providers
+            .get(c.provider.as_str())
+            .cloned()
+            .with_context(|| format!("centre {} names unknown provider {}", c.key, c.provider))?;
+        seed_centre(s, tx, c, provider_id).await?;
+    }
+    let mut first_tenant = None;
+    for d in &city.tenant {
+        let spec = suanli_app::registry::TenantSpec {
+            name: d.name_zh.clone(),
+            name_en: d.name_en.clone(),
+            uscc: d.uscc.clone(),
+            sme: d.sme,
+            region: d.region.clone(),
+        };
+        let tenant = reg.tenant_of(&spec).with_context(|| format!("tenant {}", d.name_en))?;
+        tx.insert_tenant(&tenant).await?;
+        first_tenant.get_or_insert(tenant.id);
+    }
+    Ok((providers.get(city.provider[0].key.as_str()).cloned(), first_tenant))
+}
+
+/// One demo centre and its pools.
+async fn seed_centre(s: &AppState, tx: &mut WriteTx<'_>, c: &DemoCentre, provider_id: ProviderId) -> anyhow::Result<()> {
+    let reg = &s.registry;
+    let spec = suanli_app::registry::CentreSpec {
+        provider_id: None,
+        name: c.name_zh.clone(),
+        name_en: c.name_en.clone(),
+        kind: CentreKind::parse(&c.kind).with_context(|| format!("centre {}: kind {}", c.key, c.kind))?,
+        region: c.region.clone(),
+        partner_status: Some(PartnerStatus::parse(&c.partner_status).with_context(|| format!("centre {}: status", c.key))?),
+        commissioned: c.commissioned.clone(),
+        declared_pue: c.declared_pue,
+        racks: c.racks,
+        rtt_ms: c.rtt_ms.iter().map(|(k, v)| (k.clone(), v.round().max(1.0) as u32)).collect(),
+    };
+    let centre = reg.centre_of(provider_id, &spec).with_context(|| format!("centre {}", c.key))?;
+    tx.insert_centre(&centre).await?;
+    for p in &c.pool {
+        let spec = suanli_app::registry::PoolSpec {
+            accelerator: p.accelerator.clone(),
+            nodes: p.nodes,
+            accelerators_per_node: p.accelerators_per_node,
+            price_per_hour: p.price_yuan_per_hour.clone(),
+            partner_discount_pct: p.partner_discount_pct,
+        };
+        let pool = reg.pool_of(&centre.id, &spec).with_context(|| format!("centre {} pool {}", c.key, p.accelerator))?;
+        tx.insert_pool(&pool).await?;
+    }
+    Ok(())
+}
+
+/// One demo user per role with a fresh token (the expert also joins the expert pool); the tokens by role.
+async fn seed_users(
+    s: &AppState,
+    tx: &mut WriteTx<'_>,
+    first_provider: Option<ProviderId>,
+    first_tenant: Option<TenantId>,
+    now: UnixMs,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let mut tokens = Vec::new();
+    for (role, name, tenant_id, provider_id) in [
+        (Role::Operator, "杭州市算力调度平台运营 / city platform operator", None, None),
+        (Role::Provider, "算力伙伴 / compute provider", None, first_provider),
+        (Role::Tenant, "中小企业用户 / SME user", first_tenant, None),
+        (Role::Regulator, "能耗与数据监管 / regulator", None, None),
+        (Role::Expert, "评审专家 / review expert", None, None),
+    ] {
+        let (t, e) = s.ids.parts();
+        let token = new_token(&s.ids);
+        let id = UserId::generate(t, e);
+        tx.insert_user(&NewUser {
+            id: id.clone(),
+            name: name.into(),
+            role,
+            tenant_id,
+            provider_id,
+            token_sha256_hex: token_hash(&token),
+            created_ms: now,
+        })
+        .await?;
+        if role == Role::Expert {
+            // The expert pool's first member, from a (fictional) university: not a demo tenant.
+            let first17 = "12330000MB0A1C2D4";
+            let organisation_uscc = format!("{first17}{}", suanli_core::ident::uscc_check_char(first17).unwrap_or('0'));
+            let expert = suanli_incentives::Expert { id: id.to_string(), name: name.into(), organisation_uscc, created_ms: now };
+            tx.insert_incentive_expert(&expert).await?;
+        }
+        tokens.push((role.as_str().to_string(), token));
+    }
+    Ok(tokens)
 }
 
 /// The demo's models (re-pointed at this start's simulated upstream) and, once, the demo

@@ -96,14 +96,47 @@ pub fn audit_as(s: &AppState, actor: &str, action: &str, subject: &str, detail: 
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    use api::{billing, centres, city, data, energy, incentives, jobs, ledger, models, tenants, vouchers};
+    use api::city;
     let api = Router::new()
+        .merge(city_routes())
+        .merge(registry_routes())
+        .merge(jobs_routes())
+        .merge(money_routes())
+        .merge(energy_routes())
+        .merge(models_routes())
+        .merge(data_routes())
+        .merge(incentives_routes());
+    let web = web_routes().route_layer(axum::middleware::from_fn_with_state(state.clone(), web::session::guard));
+    Router::new()
+        .route("/healthz", get(city::healthz))
+        .route("/metrics", get(metrics::render))
+        .route("/assets/suanli.js", get(web::script))
+        .merge(web)
+        .merge(gateway::router())
+        .nest("/api/v1", api)
+        .fallback(web::not_found)
+        .method_not_allowed_fallback(web::not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ha::followers_forward))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .with_state(state)
+}
+
+/// The city's figures, the catalogue and regions, the audit log and the OpenAPI document.
+fn city_routes() -> Router<AppState> {
+    use api::city;
+    Router::new()
         .route("/openapi.json", get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi::document()) }))
         .route("/city/summary", get(city::summary))
         .route("/city/trends", get(city::trends))
         .route("/accelerators", get(city::accelerators))
         .route("/regions", get(city::regions))
         .route("/audit", get(city::audit_log))
+}
+
+/// The registry (providers, centres, pools, backends, tenants, users) and the centres' agents.
+fn registry_routes() -> Router<AppState> {
+    use api::{centres, tenants};
+    Router::new()
         .route("/providers", get(centres::list_providers).post(centres::create_provider))
         .route("/providers/{id}", axum::routing::patch(centres::update_provider))
         .route("/centres", get(centres::list_centres).post(centres::create_centre))
@@ -116,6 +149,15 @@ pub fn router(state: AppState) -> Router {
         .route("/tenants/{id}", get(tenants::get_tenant))
         .route("/users", post(tenants::create_user))
         .route("/me", get(tenants::me))
+        .route("/agents", get(api::agents::list))
+        .route("/agents/{id}/assignments", get(api::agents::assignments))
+        .route("/agents/{id}/reports", post(api::agents::report))
+}
+
+/// Jobs: submissions, one or a batch, cancellation, explanations, fair share and quotes.
+fn jobs_routes() -> Router<AppState> {
+    use api::jobs;
+    Router::new()
         .route("/jobs", get(jobs::list_jobs).post(jobs::submit_job))
         .route("/jobs:batch", post(jobs::submit_batch))
         .route("/jobs/{id}", get(jobs::get_job))
@@ -123,6 +165,12 @@ pub fn router(state: AppState) -> Router {
         .route("/jobs/{id}/explain", get(jobs::explain_job))
         .route("/fair-share", get(jobs::fair_share))
         .route("/quotes", post(jobs::quote))
+}
+
+/// Money: bills, settlements, statements, the ledger, voucher programmes and applications, balances and top-ups.
+fn money_routes() -> Router<AppState> {
+    use api::{billing, ledger, vouchers};
+    Router::new()
         .route("/jobs/{id}/bill", get(billing::get_job_bill).post(billing::bill_job))
         .route("/bills", get(billing::list_bills))
         .route("/settlements", post(billing::settle))
@@ -140,9 +188,12 @@ pub fn router(state: AppState) -> Router {
         .route("/voucher-applications/{id}/reject", post(vouchers::reject))
         .route("/tenants/{id}/balance", get(vouchers::balance))
         .route("/tenants/{id}/top-ups", post(vouchers::top_up))
-        .route("/agents", get(api::agents::list))
-        .route("/agents/{id}/assignments", get(api::agents::assignments))
-        .route("/agents/{id}/reports", post(api::agents::report))
+}
+
+/// Energy: readings (JSON and Prometheus remote write), meters, facts, PUE, series, coverage, evaluation, alerts.
+fn energy_routes() -> Router<AppState> {
+    use api::energy;
+    Router::new()
         .route("/energy/readings", post(energy::ingest_readings))
         .route("/energy/prometheus/write", post(energy::prometheus_write))
         .route("/energy/centres/{id}/meters", get(energy::centre_meters).post(energy::register_meters))
@@ -152,6 +203,12 @@ pub fn router(state: AppState) -> Router {
         .route("/energy/coverage", get(energy::coverage))
         .route("/energy/evaluation", get(energy::evaluation))
         .route("/energy/alerts", get(energy::alerts))
+}
+
+/// Models as a service: models, deployments, keys, usage, health and calls.
+fn models_routes() -> Router<AppState> {
+    use api::models;
+    Router::new()
         .route("/models", get(models::list_models).post(models::register_model))
         .route("/models/{name}", get(models::get_model))
         .route("/models/{name}/deployments", post(models::deploy))
@@ -164,6 +221,12 @@ pub fn router(state: AppState) -> Router {
         .route("/model-health", get(models::health))
         .route("/model-calls", get(models::list_calls))
         .route("/model-calls/{id}", get(models::get_call))
+}
+
+/// Data sharing: suppliers, policies, sets and their content, requests, deliveries and downloads.
+fn data_routes() -> Router<AppState> {
+    use api::data;
+    Router::new()
         .route("/data/suppliers", get(data::list_suppliers))
         .route("/data/suppliers/ranking", get(data::ranking))
         .route("/data/suppliers/{id}", put(data::set_supplier))
@@ -178,6 +241,12 @@ pub fn router(state: AppState) -> Router {
         .route("/data/deliveries/{id}", get(data::get_delivery))
         .route("/data/deliveries/{id}/links", post(data::create_link))
         .route("/data/downloads/{token}", get(data::download))
+}
+
+/// Incentive programmes, applications and their review, and compute partners' scores, certifications and green power.
+fn incentives_routes() -> Router<AppState> {
+    use api::incentives;
+    Router::new()
         .route("/incentives/programmes", get(incentives::list_programmes).post(incentives::create_programme))
         .route("/incentives/programmes/{code}/ranking", post(incentives::rank))
         .route("/incentives/programmes/{code}/carry", post(incentives::carry))
@@ -200,8 +269,12 @@ pub fn router(state: AppState) -> Router {
         .route("/incentives/documents/{sha256}", get(incentives::document))
         .route("/incentives/applications/{id}/objections", post(incentives::object))
         .route("/incentives/applications/{id}/objections/{n}/resolution", post(incentives::resolve))
-        .route("/incentives/applications/{id}/decision", post(incentives::decide));
-    let web = Router::new()
+        .route("/incentives/applications/{id}/decision", post(incentives::decide))
+}
+
+/// The web UI's pages and forms (behind the session guard, which the caller adds).
+fn web_routes() -> Router<AppState> {
+    Router::new()
         .route("/", get(web::overview))
         .route("/wall", get(web::overview))
         .route("/sign-in", get(web::sign_in_page).post(web::sign_in))
@@ -239,19 +312,6 @@ pub fn router(state: AppState) -> Router {
         .route("/data/requests/{id}/decision", post(web::decide_data_request))
         .route("/data/deliveries/{id}/link", post(web::data_link))
         .route("/api", get(web::api_docs))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), web::session::guard));
-    Router::new()
-        .route("/healthz", get(city::healthz))
-        .route("/metrics", get(metrics::render))
-        .route("/assets/suanli.js", get(web::script))
-        .merge(web)
-        .merge(gateway::router())
-        .nest("/api/v1", api)
-        .fallback(web::not_found)
-        .method_not_allowed_fallback(web::not_allowed)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), ha::followers_forward))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
-        .with_state(state)
 }
 
 /// The wall clock, the one place the server reads time, plus a fixed offset (zero unless a test
@@ -365,6 +425,19 @@ pub async fn build_state(cfg: &ServeConfig) -> anyhow::Result<AppState> {
 }
 
 /// Builds the state over a store the caller opened (benchmarks use a scratch schema).
+/// The simulated centre: it exists only in the demo, where it runs every centre bound to nothing.
+fn demo_backend(cfg: &ServeConfig) -> Option<Arc<dyn suanli_dispatch::Backend>> {
+    let demo_city = demo::DemoCity::builtin();
+    cfg.demo.then(|| {
+        Arc::new(SimBackend::new(SimConfig {
+            time_scale: cfg.time_scale.unwrap_or(demo_city.workload.time_scale),
+            failure_rate: cfg.sim_failure_rate,
+            seed: cfg.seed,
+            ..SimConfig::default()
+        })) as Arc<dyn suanli_dispatch::Backend>
+    })
+}
+
 pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<AppState> {
     let catalogue = Arc::new(Catalogue::builtin());
     let regions = Arc::new(Regions::builtin());
@@ -376,16 +449,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
     // seeding, use the plain store.
     let fenced = store.fenced(fence.clone());
     let ledger = LedgerService::start(fenced.clone(), clock.clone(), Duration::from_secs(1)).await?;
-    let demo_city = demo::DemoCity::builtin();
-    // The simulated centre exists only in the demo, where it runs every centre bound to nothing.
-    let demo_sim: Option<Arc<dyn suanli_dispatch::Backend>> = cfg.demo.then(|| {
-        Arc::new(SimBackend::new(SimConfig {
-            time_scale: cfg.time_scale.unwrap_or(demo_city.workload.time_scale),
-            failure_rate: cfg.sim_failure_rate,
-            seed: cfg.seed,
-            ..SimConfig::default()
-        })) as Arc<dyn suanli_dispatch::Backend>
-    });
+    let demo_sim = demo_backend(cfg);
     let sched = Arc::new(SchedContext::new(&catalogue));
     let billing = Billing::new(fenced.clone(), ledger.clone(), catalogue.clone(), ids.clone());
     let engine = Arc::new(
@@ -459,14 +523,30 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl std::future::Future<Output =
         // Say where it serves now, not at the next renewal, so followers can relay at once.
         state.store.lease_attempt(&state.fence).await;
     }
+    announce(&state, &cfg, &url).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let background = Background::spawn(&state, &cfg, &stop_rx);
+    serve_listener(listener, router(state.clone()), cfg.limits, shutdown).await?;
+    let _ = stop_tx.send(true);
+    background.join().await;
+    if let Err(e) = state.store.lease_release(&state.fence).await {
+        tracing::warn!(error = %e, "the leader lease was not released; another replica takes over when it expires");
+    }
+    state.store.close().await;
+    Ok(())
+}
+
+/// Seeds the demo city (the leader; a follower reads the leader's tokens) and says where it
+/// serves and how to try it; or only where it serves.
+async fn announce(state: &AppState, cfg: &ServeConfig, url: &str) -> anyhow::Result<()> {
     if cfg.demo {
         if cfg.demo_energy_days > 0 {
             println!("seeding the demo city with {} days of energy telemetry…", cfg.demo_energy_days);
         }
         let sim_base = start_simulated_upstream().await?;
         let (path, tokens, model_key) = if state.fence.leads() {
-            let (path, tokens) = demo::seed_with_history(&state, &cfg.data_dir, &url, cfg.demo_energy_days).await?;
-            let model_key = demo::seed_models(&state, &path, &tokens, &sim_base).await?;
+            let (path, tokens) = demo::seed_with_history(state, &cfg.data_dir, url, cfg.demo_energy_days).await?;
+            let model_key = demo::seed_models(state, &path, &tokens, &sim_base).await?;
             (path, tokens, model_key)
         } else {
             println!("this replica follows; the leader seeded the demo city");
@@ -489,66 +569,76 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl std::future::Future<Output =
     } else {
         println!("Suanli is up at {url}");
     }
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let engine = state.engine.clone();
-    let mut rx = stop_rx.clone();
-    let engine_task = tokio::spawn(engine.run(cfg.tick, async move {
-        let _ = rx.changed().await;
-    }));
-    let stream_task = if cfg.demo && cfg.demo_stream {
-        let mut rx = stop_rx.clone();
-        let st = state.clone();
-        Some(tokio::spawn(async move {
-            tokio::select! {
-                r = demo::job_stream(st, cfg.seed) => if let Err(e) = r { tracing::warn!(error = %e, "demo job stream stopped") },
-                _ = rx.changed() => {}
-            }
-        }))
-    } else {
-        None
-    };
-    let telemetry_task = if cfg.demo {
-        let mut rx = stop_rx.clone();
-        let st = state.clone();
-        Some(tokio::spawn(async move {
-            tokio::select! {
-                r = demo::telemetry_stream(st) => if let Err(e) = r { tracing::warn!(error = %e, "demo telemetry stopped") },
-                _ = rx.changed() => {}
-            }
-        }))
-    } else {
-        None
-    };
-    let pue_task = {
-        let mut rx = stop_rx.clone();
-        let st = state.clone();
-        tokio::spawn(async move {
-            loop {
-                refresh_measured_pue(&st).await;
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(300)) => {}
-                    _ = rx.changed() => return,
-                }
-            }
-        })
-    };
-    let follow_task = tokio::spawn(ha::follow_the_leader(state.clone(), stop_rx.clone()));
-    serve_listener(listener, router(state.clone()), cfg.limits, shutdown).await?;
-    let _ = stop_tx.send(true);
-    let _ = engine_task.await;
-    let _ = follow_task.await;
-    let _ = pue_task.await;
-    if let Some(t) = stream_task {
-        let _ = t.await;
-    }
-    if let Some(t) = telemetry_task {
-        let _ = t.await;
-    }
-    if let Err(e) = state.store.lease_release(&state.fence).await {
-        tracing::warn!(error = %e, "the leader lease was not released; another replica takes over when it expires");
-    }
-    state.store.close().await;
     Ok(())
+}
+
+/// The tasks that run beside the server until it stops: the engine's rounds, following the
+/// leader, refreshing measured PUE, and in the demo its job and telemetry streams.
+struct Background {
+    engine: tokio::task::JoinHandle<()>,
+    follow: tokio::task::JoinHandle<()>,
+    pue: tokio::task::JoinHandle<()>,
+    stream: Option<tokio::task::JoinHandle<()>>,
+    telemetry: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Background {
+    /// Starts them; each stops when `stop` changes.
+    fn spawn(state: &AppState, cfg: &ServeConfig, stop: &tokio::sync::watch::Receiver<bool>) -> Background {
+        let engine = state.engine.clone();
+        let mut rx = stop.clone();
+        let run = engine.run(cfg.tick, async move {
+            let _ = rx.changed().await;
+        });
+        let engine = tokio::spawn(async move {
+            let _ = run.await;
+        });
+        let stream = (cfg.demo && cfg.demo_stream).then(|| {
+            let (mut rx, st, seed) = (stop.clone(), state.clone(), cfg.seed);
+            tokio::spawn(async move {
+                tokio::select! {
+                    r = demo::job_stream(st, seed) => if let Err(e) = r { tracing::warn!(error = %e, "demo job stream stopped") },
+                    _ = rx.changed() => {}
+                }
+            })
+        });
+        let telemetry = cfg.demo.then(|| {
+            let (mut rx, st) = (stop.clone(), state.clone());
+            tokio::spawn(async move {
+                tokio::select! {
+                    r = demo::telemetry_stream(st) => if let Err(e) = r { tracing::warn!(error = %e, "demo telemetry stopped") },
+                    _ = rx.changed() => {}
+                }
+            })
+        });
+        let pue = {
+            let (mut rx, st) = (stop.clone(), state.clone());
+            tokio::spawn(async move {
+                loop {
+                    refresh_measured_pue(&st).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(300)) => {}
+                        _ = rx.changed() => return,
+                    }
+                }
+            })
+        };
+        let follow = tokio::spawn(ha::follow_the_leader(state.clone(), stop.clone()));
+        Background { engine, follow, pue, stream, telemetry }
+    }
+
+    /// Waits for every task to stop.
+    async fn join(self) {
+        let _ = self.engine.await;
+        let _ = self.follow.await;
+        let _ = self.pue.await;
+        if let Some(t) = self.stream {
+            let _ = t.await;
+        }
+        if let Some(t) = self.telemetry {
+            let _ = t.await;
+        }
+    }
 }
 
 /// Hands the energy book's measured PUE to the scheduler's carbon model (`serve` does this at

@@ -23,11 +23,11 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use suanli_core::catalogue::Catalogue;
 use suanli_core::centre::PartnerStatus;
-use suanli_core::id::{JobId, TenantId};
+use suanli_core::id::{CentreId, JobId, TenantId};
 use suanli_core::job::{Job, JobKind, JobSpec};
 use suanli_core::region::{HOME_CITY, RegionKind, Regions};
 use suanli_sched::driver::{FairShare, Loads, RunEnd, pflop_s, run_cost};
-use suanli_sched::round::{PolicyKind, RunningJob, Snapshot, schedule};
+use suanli_sched::round::{Placement, PolicyKind, RunningJob, Snapshot, schedule};
 use suanli_sched::{Estimate, SchedConfig, SpeedModel};
 
 #[derive(Debug, Clone)]
@@ -205,166 +205,249 @@ pub fn run(
     progress: &mut dyn FnMut(usize, usize),
 ) -> SimRun {
     let n = work.jobs.len();
-    let mut loads = Loads::idle(&city.pools);
-    let centre_region: HashMap<_, _> = city.centres.iter().map(|c| (c.id.clone(), c.region.clone())).collect();
-    let job_index: HashMap<&JobId, usize> = work.jobs.iter().enumerate().map(|(i, j)| (&j.id, i)).collect();
-    let mut outcomes: Vec<JobOutcome> = (0..n)
-        .map(|i| JobOutcome {
-            tenant: work.tenants[i].clone(),
-            arrival_s: work.arrivals_s[i],
-            start_s: None,
-            end_s: None,
-            gpus: work.jobs[i].spec.accelerators,
-            cost_fen: 0,
-            carbon_g: 0.0,
-            slo_violated: true,
-            outside_home: false,
-            run_s: 0.0,
-            demand_s: work.jobs[i].spec.duration_s as f64,
-        })
-        .collect();
-    let mut events: BinaryHeap<Reverse<(i64, Event)>> = BinaryHeap::new();
-    for (i, j) in work.jobs.iter().enumerate() {
-        events.push(Reverse((j.submitted_ms, Event::Arrive { job: i })));
-    }
-    let mut pending: Vec<usize> = Vec::new();
-    let mut running: HashMap<usize, Runtime> = HashMap::new();
-    let mut epoch = vec![0u32; n];
-    let mut fair = FairShare::new(opts.fair_share_half_life_s * 1000.0);
-    let mut next_round: Option<i64> = None;
-    // The earliest Round event in the heap that is still wanted; later ones are ignored when popped.
-    let mut scheduled_round: Option<i64> = None;
-    let mut last_round = i64::MIN / 2;
-    let round_ms = (opts.round_s * 1000.0).max(1.0) as i64;
-    let (mut rounds, mut evaluated, mut preemptions, mut done) = (0u64, 0u64, 0u64, 0usize);
-    let mut jobs_now: Vec<Job> = Vec::new();
+    let mut replay = Replay::new(city, work, catalogue, regions, opts);
     progress(0, n);
-
-    while let Some(Reverse((t, ev))) = events.pop() {
+    while let Some(Reverse((t, ev))) = replay.events.pop() {
         match ev {
-            Event::Finish { job, epoch: e } => {
-                if epoch[job] != e {
-                    continue;
-                }
-                if let Some(rt) = running.remove(&job) {
-                    loads.release(rt.pool, &work.jobs[job].id);
-                    if run_cost(RunEnd::Ended).fair_share {
-                        fair.charge(&work.jobs[job].tenant_id, rt.pflop_s, t);
-                    }
-                    let o = &mut outcomes[job];
-                    o.end_s = Some((t - opts.start_ms) as f64 / 1000.0);
-                    let jct = t - work.jobs[job].submitted_ms;
-                    let ideal = work.jobs[job].spec.duration_s * 1000;
-                    o.slo_violated = jct as f64 > (opts.slo_factor * ideal as f64).max((ideal + 3_600_000) as f64);
-                    done += 1;
-                    if done % 1000 == 0 {
-                        progress(done, n);
-                    }
-                }
-                if !pending.is_empty() {
-                    next_round = Some(next_round.map_or(t.max(last_round + round_ms), |r| r.min(t.max(last_round + round_ms))));
-                }
-            }
-            Event::Arrive { job } => {
-                pending.push(job);
-                next_round = Some(next_round.map_or(t.max(last_round + round_ms), |r| r.min(t.max(last_round + round_ms))));
-            }
-            Event::Round => {
-                if scheduled_round == Some(t) {
-                    scheduled_round = None;
-                }
-                if next_round != Some(t) {
-                    continue;
-                }
-                next_round = None;
-                last_round = t;
-                rounds += 1;
-                // The fair-share account decayed to now, with the runs in flight counted in full.
-                let usage = fair.view(t, running.iter().map(|(&i, rt)| (&work.jobs[i].tenant_id, rt.pflop_s)));
-                jobs_now.clear();
-                jobs_now.extend(pending.iter().map(|&i| work.jobs[i].clone()));
-                let snap = Snapshot {
-                    now_ms: t,
-                    centres: &city.centres,
-                    pools: &loads.pools,
-                    catalogue,
-                    regions,
-                    speeds: &opts.speeds,
-                    cfg: &opts.sched,
-                    usage: &usage,
-                };
-                let out = schedule(snap, &jobs_now, opts.policy);
-                evaluated += out.evaluated;
-                for pre in &out.preemptions {
-                    let Some(&v) = job_index.get(&pre.victim) else { continue };
-                    if let Some(rt) = running.remove(&v) {
-                        loads.release(rt.pool, &pre.victim);
-                        // The job starts again from the beginning. What ran was used (its time
-                        // and carbon count), but by the round driver's rule a run lost to
-                        // preemption is neither billed nor charged to the fair-share account.
-                        let ran = (t - rt.start_ms).max(0) as f64 / 1000.0;
-                        let share = if rt.estimate.run_s > 0.0 { (ran / rt.estimate.run_s).min(1.0) } else { 0.0 };
-                        let cost = run_cost(RunEnd::Preempted { progress_kept: false });
-                        let billed = if cost.billed { share } else { 0.0 };
-                        outcomes[v].cost_fen -= ((1.0 - billed) * rt.estimate.compute_cost.0 as f64) as i64;
-                        if cost.fair_share {
-                            fair.charge(&work.jobs[v].tenant_id, rt.pflop_s * share, t);
-                        }
-                        outcomes[v].carbon_g -= (1.0 - share) * rt.estimate.carbon_kg * 1000.0;
-                        outcomes[v].run_s -= rt.estimate.run_s - ran;
-                        epoch[v] += 1;
-                        pending.push(v);
-                        preemptions += 1;
-                    }
-                }
-                let placed: std::collections::HashSet<usize> =
-                    out.placements.iter().filter_map(|p| job_index.get(&p.job).copied()).collect();
-                for p in out.placements {
-                    let Some(&i) = job_index.get(&p.job) else { continue };
-                    let Some(pi) = loads.position(&p.chosen.pool) else { continue };
-                    let e = p.chosen;
-                    let start = t + (e.transfer_s * 1000.0) as i64;
-                    let end = start + (e.run_s * 1000.0).ceil().max(1.0) as i64;
-                    let spec = &work.jobs[i].spec;
-                    loads.occupy(
-                        pi,
-                        RunningJob {
-                            job: work.jobs[i].id.clone(),
-                            tenant: work.jobs[i].tenant_id.clone(),
-                            accelerators: spec.accelerators,
-                            priority: spec.priority,
-                            preemptible: spec.preemptible,
-                            started_ms: start,
-                            est_end_ms: end,
-                        },
-                    );
-                    let pflop = catalogue.get(&e.model).map_or(0.0, |a| pflop_s(a, spec.accelerators, e.run_s));
-                    let o = &mut outcomes[i];
-                    o.start_s.get_or_insert((start - opts.start_ms) as f64 / 1000.0);
-                    o.cost_fen += e.total_cost().0;
-                    o.carbon_g += e.carbon_kg * 1000.0;
-                    o.run_s += e.run_s;
-                    o.outside_home = centre_region.get(&e.centre).is_some_and(|r| !regions.is_within(r, HOME_CITY));
-                    events.push(Reverse((end, Event::Finish { job: i, epoch: epoch[i] })));
-                    running.insert(i, Runtime { pool: pi, start_ms: start, estimate: e, pflop_s: pflop });
-                }
-                pending.retain(|i| !placed.contains(i));
-                if !pending.is_empty() {
-                    // Look again in an hour even if nothing else happens (deferrals, reservations).
-                    let later = t + 3_600_000;
-                    next_round = Some(next_round.map_or(later, |r| r.min(later)));
-                }
-            }
-        }
-        if let Some(r) = next_round
-            && scheduled_round.is_none_or(|s| r < s)
-        {
-            events.push(Reverse((r, Event::Round)));
-            scheduled_round = Some(r);
+            Event::Finish { job, epoch } => replay.finish(t, job, epoch, progress),
+            Event::Arrive { job } => replay.arrive(t, job),
+            Event::Round => replay.round(t),
         }
     }
     progress(n, n);
-    SimRun { outcomes, rounds, evaluated, preemptions }
+    SimRun { outcomes: replay.outcomes, rounds: replay.rounds, evaluated: replay.evaluated, preemptions: replay.preemptions }
+}
+
+/// The replay's state between events.
+struct Replay<'a> {
+    city: &'a SimCity,
+    work: &'a Workload,
+    catalogue: &'a Catalogue,
+    regions: &'a Regions,
+    opts: &'a SimOptions,
+    loads: Loads,
+    centre_region: HashMap<CentreId, String>,
+    job_index: HashMap<&'a JobId, usize>,
+    outcomes: Vec<JobOutcome>,
+    events: BinaryHeap<Reverse<(i64, Event)>>,
+    pending: Vec<usize>,
+    running: HashMap<usize, Runtime>,
+    /// Each job's run count: a Finish event of an earlier, preempted run is stale.
+    epoch: Vec<u32>,
+    fair: FairShare,
+    /// When the next round should run, if one is wanted.
+    next_round: Option<i64>,
+    /// The earliest Round event in the heap that is still wanted; later ones are ignored when popped.
+    scheduled_round: Option<i64>,
+    last_round: i64,
+    round_ms: i64,
+    rounds: u64,
+    evaluated: u64,
+    preemptions: u64,
+    done: usize,
+    /// The pending jobs handed to a round (kept to reuse its allocation).
+    jobs_now: Vec<Job>,
+}
+
+impl<'a> Replay<'a> {
+    fn new(city: &'a SimCity, work: &'a Workload, catalogue: &'a Catalogue, regions: &'a Regions, opts: &'a SimOptions) -> Replay<'a> {
+        let n = work.jobs.len();
+        let outcomes = (0..n)
+            .map(|i| JobOutcome {
+                tenant: work.tenants[i].clone(),
+                arrival_s: work.arrivals_s[i],
+                start_s: None,
+                end_s: None,
+                gpus: work.jobs[i].spec.accelerators,
+                cost_fen: 0,
+                carbon_g: 0.0,
+                slo_violated: true,
+                outside_home: false,
+                run_s: 0.0,
+                demand_s: work.jobs[i].spec.duration_s as f64,
+            })
+            .collect();
+        let events = work.jobs.iter().enumerate().map(|(i, j)| Reverse((j.submitted_ms, Event::Arrive { job: i }))).collect();
+        Replay {
+            city,
+            work,
+            catalogue,
+            regions,
+            opts,
+            loads: Loads::idle(&city.pools),
+            centre_region: city.centres.iter().map(|c| (c.id.clone(), c.region.clone())).collect(),
+            job_index: work.jobs.iter().enumerate().map(|(i, j)| (&j.id, i)).collect(),
+            outcomes,
+            events,
+            pending: Vec::new(),
+            running: HashMap::new(),
+            epoch: vec![0u32; n],
+            fair: FairShare::new(opts.fair_share_half_life_s * 1000.0),
+            next_round: None,
+            scheduled_round: None,
+            last_round: i64::MIN / 2,
+            round_ms: (opts.round_s * 1000.0).max(1.0) as i64,
+            rounds: 0,
+            evaluated: 0,
+            preemptions: 0,
+            done: 0,
+            jobs_now: Vec::new(),
+        }
+    }
+
+    /// Wants a round at `at`, or earlier if one is already wanted.
+    fn round_by(&mut self, at: i64) {
+        self.next_round = Some(self.next_round.map_or(at, |r| r.min(at)));
+    }
+
+    /// Wants a round as soon as the round interval allows after `t`.
+    fn round_soon(&mut self, t: i64) {
+        self.round_by(t.max(self.last_round + self.round_ms));
+    }
+
+    /// Puts the wanted round in the event heap unless an earlier one is already there. Every
+    /// event that changes the state ends with it; a stale one returns before.
+    fn book_next_round(&mut self) {
+        if let Some(r) = self.next_round
+            && self.scheduled_round.is_none_or(|s| r < s)
+        {
+            self.events.push(Reverse((r, Event::Round)));
+            self.scheduled_round = Some(r);
+        }
+    }
+
+    /// A run ends (unless it is a stale event of a preempted run): its pool is freed, its tenant
+    /// charged, its end and SLO recorded; waiting jobs get a round.
+    fn finish(&mut self, t: i64, job: usize, epoch: u32, progress: &mut dyn FnMut(usize, usize)) {
+        if self.epoch[job] != epoch {
+            return;
+        }
+        let work = self.work;
+        if let Some(rt) = self.running.remove(&job) {
+            self.loads.release(rt.pool, &work.jobs[job].id);
+            if run_cost(RunEnd::Ended).fair_share {
+                self.fair.charge(&work.jobs[job].tenant_id, rt.pflop_s, t);
+            }
+            let o = &mut self.outcomes[job];
+            o.end_s = Some((t - self.opts.start_ms) as f64 / 1000.0);
+            let jct = t - work.jobs[job].submitted_ms;
+            let ideal = work.jobs[job].spec.duration_s * 1000;
+            o.slo_violated = jct as f64 > (self.opts.slo_factor * ideal as f64).max((ideal + 3_600_000) as f64);
+            self.done += 1;
+            if self.done.is_multiple_of(1000) {
+                progress(self.done, work.jobs.len());
+            }
+        }
+        if !self.pending.is_empty() {
+            self.round_soon(t);
+        }
+        self.book_next_round();
+    }
+
+    fn arrive(&mut self, t: i64, job: usize) {
+        self.pending.push(job);
+        self.round_soon(t);
+        self.book_next_round();
+    }
+
+    /// One scheduling round at `t` (if it is still the wanted one): the policy sees the pending
+    /// jobs and the pools' loads, its preemptions and placements are applied, and jobs left
+    /// waiting get another look in an hour.
+    fn round(&mut self, t: i64) {
+        if self.scheduled_round == Some(t) {
+            self.scheduled_round = None;
+        }
+        if self.next_round != Some(t) {
+            return;
+        }
+        self.next_round = None;
+        self.last_round = t;
+        self.rounds += 1;
+        let work = self.work;
+        // The fair-share account decayed to now, with the runs in flight counted in full.
+        let usage = self.fair.view(t, self.running.iter().map(|(&i, rt)| (&work.jobs[i].tenant_id, rt.pflop_s)));
+        self.jobs_now.clear();
+        self.jobs_now.extend(self.pending.iter().map(|&i| work.jobs[i].clone()));
+        let snap = Snapshot {
+            now_ms: t,
+            centres: &self.city.centres,
+            pools: &self.loads.pools,
+            catalogue: self.catalogue,
+            regions: self.regions,
+            speeds: &self.opts.speeds,
+            cfg: &self.opts.sched,
+            usage: &usage,
+        };
+        let out = schedule(snap, &self.jobs_now, self.opts.policy);
+        self.evaluated += out.evaluated;
+        for pre in &out.preemptions {
+            self.preempt(t, &pre.victim);
+        }
+        let placed: std::collections::HashSet<usize> = out.placements.iter().filter_map(|p| self.job_index.get(&p.job).copied()).collect();
+        for p in out.placements {
+            self.start(t, p);
+        }
+        self.pending.retain(|i| !placed.contains(i));
+        if !self.pending.is_empty() {
+            // Look again in an hour even if nothing else happens (deferrals, reservations).
+            self.round_by(t + 3_600_000);
+        }
+        self.book_next_round();
+    }
+
+    /// A running job stopped at `t` to make room: it starts again from the beginning. What ran
+    /// was used (its time and carbon count), but by the round driver's rule a run lost to
+    /// preemption is neither billed nor charged to the fair-share account.
+    fn preempt(&mut self, t: i64, victim: &JobId) {
+        let Some(&v) = self.job_index.get(victim) else { return };
+        let Some(rt) = self.running.remove(&v) else { return };
+        self.loads.release(rt.pool, victim);
+        let ran = (t - rt.start_ms).max(0) as f64 / 1000.0;
+        let share = if rt.estimate.run_s > 0.0 { (ran / rt.estimate.run_s).min(1.0) } else { 0.0 };
+        let cost = run_cost(RunEnd::Preempted { progress_kept: false });
+        let billed = if cost.billed { share } else { 0.0 };
+        self.outcomes[v].cost_fen -= ((1.0 - billed) * rt.estimate.compute_cost.0 as f64) as i64;
+        if cost.fair_share {
+            self.fair.charge(&self.work.jobs[v].tenant_id, rt.pflop_s * share, t);
+        }
+        self.outcomes[v].carbon_g -= (1.0 - share) * rt.estimate.carbon_kg * 1000.0;
+        self.outcomes[v].run_s -= rt.estimate.run_s - ran;
+        self.epoch[v] += 1;
+        self.pending.push(v);
+        self.preemptions += 1;
+    }
+
+    /// A placement starts its job on the chosen pool once its data has moved, and books its end.
+    fn start(&mut self, t: i64, p: Placement) {
+        let Some(&i) = self.job_index.get(&p.job) else { return };
+        let Some(pi) = self.loads.position(&p.chosen.pool) else { return };
+        let e = p.chosen;
+        let start = t + (e.transfer_s * 1000.0) as i64;
+        let end = start + (e.run_s * 1000.0).ceil().max(1.0) as i64;
+        let job = &self.work.jobs[i];
+        let spec = &job.spec;
+        self.loads.occupy(
+            pi,
+            RunningJob {
+                job: job.id.clone(),
+                tenant: job.tenant_id.clone(),
+                accelerators: spec.accelerators,
+                priority: spec.priority,
+                preemptible: spec.preemptible,
+                started_ms: start,
+                est_end_ms: end,
+            },
+        );
+        let pflop = self.catalogue.get(&e.model).map_or(0.0, |a| pflop_s(a, spec.accelerators, e.run_s));
+        let o = &mut self.outcomes[i];
+        o.start_s.get_or_insert((start - self.opts.start_ms) as f64 / 1000.0);
+        o.cost_fen += e.total_cost().0;
+        o.carbon_g += e.carbon_kg * 1000.0;
+        o.run_s += e.run_s;
+        o.outside_home = self.centre_region.get(&e.centre).is_some_and(|r| !self.regions.is_within(r, HOME_CITY));
+        self.events.push(Reverse((end, Event::Finish { job: i, epoch: self.epoch[i] })));
+        self.running.insert(i, Runtime { pool: pi, start_ms: start, estimate: e, pflop_s: pflop });
+    }
 }
 
 #[cfg(test)]

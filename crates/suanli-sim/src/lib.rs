@@ -10,6 +10,5 @@ pub mod gavel_trace;
 pub mod metrics;
 pub mod report;
 pub mod rng;
-pub mod svg;
 pub mod timesliced;
 pub mod trace;

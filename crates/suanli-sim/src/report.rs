@@ -1,8 +1,8 @@
 //! Rendering a comparison of policies: Markdown and terminal tables, one JSON object, and SVG charts.
 
 use crate::metrics::PolicyResult;
-use crate::svg::{Series, bar_chart, format_number, line_chart};
 use serde_json::{Map, Value};
+use suanli_charts::{Series, bar_chart, format_number, line_chart};
 
 const HEADERS: [&str; 13] = [
     "policy",
@@ -166,7 +166,7 @@ fn display_width(s: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::svg::tests::check_svg;
+    use suanli_charts::check::check_svg;
 
     fn result(policy: &str) -> PolicyResult {
         PolicyResult {

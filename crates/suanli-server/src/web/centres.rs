@@ -1,6 +1,7 @@
 //! The centres pages: the registry filterable by region and kind, and one centre's page with its pools, utilisation, PUE, grade, backend reach and the management forms (`manage.rs`).
 
 use super::*;
+use suanli_core::centre::{Centre, Pool};
 
 #[derive(Debug, Deserialize)]
 pub struct CentresQuery {
@@ -128,23 +129,8 @@ pub(super) async fn render_centre(s: &AppState, lang: Lang, c: &Caller, id: &str
             .into_response();
     };
     let pools = s.store.pools_of(&ctr.id).await.unwrap_or_default();
-    let running = s.store.busy_accelerators().await.unwrap_or_default();
     let now = s.ids.now_ms();
-    let loads = s.energy.loads_recent(&s.regions, now).await;
     let range = charts::Range::chosen(charts::Range::Month);
-    let (pue_step, pue_words) = pue_step(lang, range);
-    let (pue_from, _) = range.window(now, ctr.created_ms.min(now - 800 * 86_400_000));
-    let (points, assessment) = {
-        let book = s.energy.read().await;
-        let mut points = book.series(&ctr.id, pue_from, now, pue_step).unwrap_or_default();
-        if range == charts::Range::All {
-            // Everything recorded: from the first step with a value.
-            let first = points.iter().position(|p| p.pue.is_some()).unwrap_or(points.len());
-            points.drain(..first);
-        }
-        let a = book.evaluate_one(&ctr.id, now, &loads).and_then(|a| serde_json::to_value(a).ok());
-        (points, a)
-    };
     let name = lang.name(&ctr.name, &ctr.name_en);
     let mut body = format!(
         r#"<h1>{}</h1>{top}<p>{} · {} · <span id="partner-state" data-state="{}">{}</span></p>"#,
@@ -161,18 +147,37 @@ pub(super) async fn render_centre(s: &AppState, lang: Lang, c: &Caller, id: &str
     if manage {
         body.push_str(&manage::backend_form(s, lang, &ctr, kept).await);
     }
-    body.push_str(&format!("<h2>{}</h2>", esc(lang.t("资源池", "Pools"))));
+    body.push_str(&pools_table(s, lang, &ctr, &pools, manage.then_some(kept)).await);
+    if c.role() == suanli_core::tenant::Role::Operator {
+        body.push_str(&manage::partner_form(lang, &ctr, kept));
+    }
+    let capacity: u32 = pools.iter().map(|p| p.capacity()).sum();
+    body.push_str(&charts::range_picker(lang, range));
+    body.push_str(&insight::centre_utilisation(s, lang, &ctr.id, capacity, range, ctr.created_ms).await);
+    let (points, assessment) = energy_of(s, lang, &ctr, range, now).await;
+    body.push_str(&pue_chart(s, lang, &points, range, now));
+    if let Some(a) = assessment {
+        body.push_str(&evaluation(s, lang, &a).await);
+    }
+    Html(page(lang, name, Some(c), &body)).into_response()
+}
+
+/// The centre's pools: accelerators busy of their capacity and the price; with a price form
+/// each when the caller may manage the centre (`kept`: what a refused form had typed).
+async fn pools_table(s: &AppState, lang: Lang, ctr: &Centre, pools: &[Pool], manage: Option<&operate::Kept>) -> String {
+    let running = s.store.busy_accelerators().await.unwrap_or_default();
+    let mut body = format!("<h2>{}</h2>", esc(lang.t("资源池", "Pools")));
     let mut cols = vec![
         lang.t("加速卡型号", "Accelerator"),
         lang.t("使用中 / 总数", "Busy / total"),
         lang.t("价格（元/卡时）", "Price (¥ per accelerator-hour)"),
         lang.t("伙伴折扣", "Partner discount"),
     ];
-    if manage {
+    if manage.is_some() {
         cols.push(lang.t("调整价格", "Change the price"));
     }
     body.push_str(&thead_id("pools", &cols));
-    for p in &pools {
+    for p in pools {
         let busy: i64 = running.iter().filter(|(_, pool, _)| *pool == p.id).map(|(_, _, n)| n).sum();
         let _ = write!(
             body,
@@ -183,22 +188,44 @@ pub(super) async fn render_centre(s: &AppState, lang: Lang, c: &Caller, id: &str
             lang.fen(p.price_per_hour),
             p.partner_discount_pct
         );
-        if manage {
-            let _ = write!(body, "<td>{}</td>", manage::price_form(lang, &ctr, p, kept));
+        if let Some(kept) = manage {
+            let _ = write!(body, "<td>{}</td>", manage::price_form(lang, ctr, p, kept));
         }
         body.push_str("</tr>");
     }
     body.push_str("</tbody></table></div>");
-    if c.role() == suanli_core::tenant::Role::Operator {
-        body.push_str(&manage::partner_form(lang, &ctr, kept));
+    body
+}
+
+/// The centre's PUE series over the range (from its first value, for everything recorded) and its evaluation now.
+async fn energy_of(
+    s: &AppState,
+    lang: Lang,
+    ctr: &Centre,
+    range: charts::Range,
+    now: i64,
+) -> (Vec<suanli_energy::SeriesPoint>, Option<serde_json::Value>) {
+    let loads = s.energy.loads_recent(&s.regions, now).await;
+    let (pue_step, _) = pue_step(lang, range);
+    let (pue_from, _) = range.window(now, ctr.created_ms.min(now - 800 * 86_400_000));
+    let book = s.energy.read().await;
+    let mut points = book.series(&ctr.id, pue_from, now, pue_step).unwrap_or_default();
+    if range == charts::Range::All {
+        // Everything recorded: from the first step with a value.
+        let first = points.iter().position(|p| p.pue.is_some()).unwrap_or(points.len());
+        points.drain(..first);
     }
-    let capacity: u32 = pools.iter().map(|p| p.capacity()).sum();
-    body.push_str(&charts::range_picker(lang, range));
-    body.push_str(&insight::centre_utilisation(s, lang, &ctr.id, capacity, range, ctr.created_ms).await);
+    let a = book.evaluate_one(&ctr.id, now, &loads).and_then(|a| serde_json::to_value(a).ok());
+    (points, a)
+}
+
+/// The PUE series as a line against the new-data-centre limit.
+fn pue_chart(s: &AppState, lang: Lang, points: &[suanli_energy::SeriesPoint], range: charts::Range, now: i64) -> String {
+    let (_, pue_words) = pue_step(lang, range);
     let daily = charts::Line { name: pue_words.to_string(), points: points.iter().filter_map(|p| p.pue.map(|v| (p.from_ms, v))).collect() };
     let window = points.first().map(|p| (p.from_ms, now));
     let limit = charts::Limit { value: s.policy.new_dc_pue_limit, label: charts::limit_label(lang, s.policy.new_dc_pue_limit) };
-    let _ = write!(body, "<h2>{pue_words} · {}</h2>", range.label(lang));
+    let mut body = format!("<h2>{pue_words} · {}</h2>", range.label(lang));
     body.push_str(&charts::time_lines(
         lang,
         "daily-pue",
@@ -210,28 +237,29 @@ pub(super) async fn render_centre(s: &AppState, lang: Lang, c: &Caller, id: &str
         charts::Formats::same(&|v| format!("{v:.2}")),
         window,
     ));
+    body
+}
+
+/// The centre's evaluation: annualised PUE, its GB 40879 grade, the new-DC rule and the recommendation (naming a merge's destination).
+async fn evaluation(s: &AppState, lang: Lang, a: &serde_json::Value) -> String {
     let mut names = BTreeMap::new();
-    if let Some(to) = assessment.as_ref().and_then(|a| path(a, "lifecycle.merge_into").as_str())
+    if let Some(to) = path(a, "lifecycle.merge_into").as_str()
         && let Ok(id) = suanli_core::id::CentreId::parse(to)
         && let Ok(Some(dest)) = s.store.centre(&id).await
     {
         names.insert(to.to_string(), lang.name(&dest.name, &dest.name_en).to_string());
     }
-    if let Some(a) = assessment {
-        let _ = write!(
-            body,
-            "<h2>{}</h2><div class='scroll'><table><tbody><tr><th scope=\"row\">{}</th><td>{}</td></tr><tr><th scope=\"row\">GB 40879</th><td>{}</td></tr><tr><th scope=\"row\">{}</th><td>{}</td></tr><tr><th scope=\"row\">{}</th><td>{}</td></tr></tbody></table></div>",
-            lang.t("评价", "Evaluation"),
-            lang.t("年化 PUE", "Annualised PUE"),
-            path(&a, "kpis.pue.value").as_f64().map_or("-".to_string(), |p| format!("{p:.2}")),
-            state_name(lang, path(&a, "grading.outcome").as_str().unwrap_or("-")),
-            lang.t("新建限值 1.25", "New-DC limit 1.25"),
-            state_name(lang, path(&a, "policy.outcome").as_str().unwrap_or("-")),
-            lang.t("建议", "Recommendation"),
-            energy::recommendation(lang, &a, &names),
-        );
-    }
-    Html(page(lang, name, Some(c), &body)).into_response()
+    format!(
+        "<h2>{}</h2><div class='scroll'><table><tbody><tr><th scope=\"row\">{}</th><td>{}</td></tr><tr><th scope=\"row\">GB 40879</th><td>{}</td></tr><tr><th scope=\"row\">{}</th><td>{}</td></tr><tr><th scope=\"row\">{}</th><td>{}</td></tr></tbody></table></div>",
+        lang.t("评价", "Evaluation"),
+        lang.t("年化 PUE", "Annualised PUE"),
+        path(a, "kpis.pue.value").as_f64().map_or("-".to_string(), |p| format!("{p:.2}")),
+        state_name(lang, path(a, "grading.outcome").as_str().unwrap_or("-")),
+        lang.t("新建限值 1.25", "New-DC limit 1.25"),
+        state_name(lang, path(a, "policy.outcome").as_str().unwrap_or("-")),
+        lang.t("建议", "Recommendation"),
+        energy::recommendation(lang, a, &names),
+    )
 }
 
 /// The step of a centre's PUE series over a time range, and its name: hourly over a day, daily

@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use std::collections::HashMap;
 use std::fmt::Write;
 use suanli_core::tenant::Role;
 use suanli_data::catalogue::{self as cat, DataRequest, DataSet, RequestSpec, RequestState};
@@ -81,34 +82,47 @@ async fn render(s: &AppState, lang: Lang, c: &Caller, notice_html: &str) -> Stri
         let _ = write!(body, "<p>{}</p>", lang.t("目录中还没有数据集。", "No data set is listed yet."));
     }
     body.push_str(&requests_section(s, lang, c, &caller, &sets).await);
+    body.push_str(&ranking(s, lang).await);
+    body.push_str(&suppliers(s, lang, &providers).await);
+    page(lang, lang.t("数据开放", "Data sharing"), Some(c), &body)
+}
+
+/// This year's suppliers by data-service volume, the top five marked for their award.
+async fn ranking(s: &AppState, lang: Lang) -> String {
     let year = suanli_core::time::civil_from_days((s.ids.now_ms() + 8 * 3_600_000).div_euclid(86_400_000)).0 as i32;
-    let _ = write!(body, r#"<h2 id="ranking">{} {year}</h2>"#, lang.t("供应方年度数据服务交易额排名", "Suppliers by data-service volume,"));
+    let mut body =
+        format!(r#"<h2 id="ranking">{} {year}</h2>"#, lang.t("供应方年度数据服务交易额排名", "Suppliers by data-service volume,"));
     let ranking = s.data.ranking(year).await.unwrap_or_default();
     if ranking.is_empty() {
         let _ = write!(body, "<p>{}</p>", lang.t("本年度还没有交付。", "No delivery this year yet."));
-    } else {
-        body.push_str(&thead(&[
-            lang.t("名次", "Rank"),
-            lang.t("供应方", "Supplier"),
-            lang.t("交付次数", "Deliveries"),
-            lang.t("交易额", "Volume"),
-            lang.t("前五名奖励", "Top-five award"),
-        ]));
-        for r in &ranking {
-            let _ = write!(
-                body,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                r.rank,
-                esc(&r.name),
-                r.deliveries,
-                lang.fen(r.volume),
-                if r.top { lang.t("是", "yes") } else { "-" }
-            );
-        }
-        body.push_str("</tbody></table></div>");
+        return body;
     }
+    body.push_str(&thead(&[
+        lang.t("名次", "Rank"),
+        lang.t("供应方", "Supplier"),
+        lang.t("交付次数", "Deliveries"),
+        lang.t("交易额", "Volume"),
+        lang.t("前五名奖励", "Top-five award"),
+    ]));
+    for r in &ranking {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            r.rank,
+            esc(&r.name),
+            r.deliveries,
+            lang.fen(r.volume),
+            if r.top { lang.t("是", "yes") } else { "-" }
+        );
+    }
+    body.push_str("</tbody></table></div>");
+    body
+}
+
+/// The data-sharing suppliers: admitted or suspended, their domains and why.
+async fn suppliers(s: &AppState, lang: Lang, providers: &HashMap<String, String>) -> String {
     let suppliers = s.data.suppliers().await.unwrap_or_default();
-    let _ = write!(body, "<h2>{}</h2>", lang.t("数据开放共享供应商", "Data-sharing suppliers"));
+    let mut body = format!("<h2>{}</h2>", lang.t("数据开放共享供应商", "Data-sharing suppliers"));
     body.push_str(&thead(&[lang.t("供应方", "Supplier"), lang.t("状态", "Status"), lang.t("领域", "Domains"), lang.t("理由", "Reason")]));
     for sup in &suppliers {
         let _ = write!(
@@ -121,7 +135,7 @@ async fn render(s: &AppState, lang: Lang, c: &Caller, notice_html: &str) -> Stri
         );
     }
     body.push_str("</tbody></table></div>");
-    page(lang, lang.t("数据开放", "Data sharing"), Some(c), &body)
+    body
 }
 
 /// The caller's requests: a consumer's own (with downloads), a supplier's and the operator's to decide.

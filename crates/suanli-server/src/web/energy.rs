@@ -25,9 +25,27 @@ pub async fn energy_page(State(s): State<AppState>, Query(q): Query<LangQuery>, 
     let utilisation: BTreeMap<String, f64> = loads.iter().map(|(id, l)| (id.to_string(), l.utilisation)).collect();
     let names: BTreeMap<String, String> = centres.iter().map(|c| (c.id.to_string(), lang.name(&c.name, &c.name_en).to_string())).collect();
     let mut body = format!("<h1>{}</h1>", lang.t("数据中心能耗监测", "Data-centre energy monitoring"));
-    let met = coverage.coverage >= coverage.target;
+    body.push_str(&coverage_tile(lang, &coverage));
+    body.push_str(&super::pue_limit_tile(lang, &over, s.policy.new_dc_pue_limit));
+    body.push_str("</section>");
+    body.push_str(&super::over_limit_list(lang, &over));
+    body.push_str(&pue_chart(&s, lang, &assessments, &names));
+    body.push_str(&ranking(lang, &assessments, &names, &utilisation));
     let _ = write!(
         body,
+        "<p class=\"t\">{}</p>",
+        lang.t(
+            "整合：使用率低于 30%，且同一地区有 PUE 更低、容量足以承接其负载的数据中心；最优的数据中心不会被建议整合。",
+            "Merge: utilisation under 30%, and a data centre in the same area with lower PUE has the spare capacity for its load; the best data centre is never recommended to merge."
+        )
+    );
+    with_cookie(Html(page(lang, lang.t("能耗监测", "Energy"), Some(&c), &body)).into_response(), set)
+}
+
+/// Opens the tiles with monitoring coverage against its target (the caller closes the section).
+fn coverage_tile(lang: Lang, coverage: &suanli_energy::CoverageReport) -> String {
+    let met = coverage.coverage >= coverage.target;
+    format!(
         r#"<section class="tiles"><div class="tile"><div class="t">{}</div><div class="v">{:.1}% {}</div><progress value="{:.3}" max="1" aria-label="coverage">{:.1}%</progress><div class="t">{} {}/{} · {} ≥ {:.0}%</div></div>"#,
         lang.t("监测覆盖率（24 小时内有有效数据）", "Monitoring coverage (valid data in the last 24 h)"),
         coverage.coverage * 100.0,
@@ -39,11 +57,11 @@ pub async fn energy_page(State(s): State<AppState>, Query(q): Query<LangQuery>, 
         coverage.registered,
         lang.t("目标", "target"),
         coverage.target * 100.0,
-    );
-    body.push_str(&super::pue_limit_tile(lang, &over, s.policy.new_dc_pue_limit));
-    body.push_str("</section>");
-    body.push_str(&super::over_limit_list(lang, &over));
-    let rows: Vec<serde_json::Value> = assessments.iter().filter_map(|a| serde_json::to_value(a).ok()).collect();
+    )
+}
+
+/// Annualised PUE per data centre, lowest first, against the new-data-centre limit; nothing when none is measured.
+fn pue_chart(s: &AppState, lang: Lang, assessments: &[suanli_energy::Assessment], names: &BTreeMap<String, String>) -> String {
     let mut bars: Vec<charts::PueBar> = assessments
         .iter()
         .filter_map(|a| {
@@ -56,12 +74,22 @@ pub async fn energy_page(State(s): State<AppState>, Query(q): Query<LangQuery>, 
         })
         .collect();
     bars.sort_by(|a, b| a.pue.total_cmp(&b.pue).then_with(|| a.name.cmp(&b.name)));
-    if !bars.is_empty() {
-        let title = lang.t("年化 PUE（近一年实测）", "Annualised PUE (measured over the last year)");
-        let _ = write!(body, "<h2>{}</h2>", esc(title));
-        body.push_str(&charts::pue_bars(lang, "pue", title, &bars, s.policy.new_dc_pue_limit));
+    if bars.is_empty() {
+        return String::new();
     }
-    body.push_str(&format!("<h2>{}</h2>", esc(lang.t("全生命周期评价排名", "Lifecycle evaluation ranking"))));
+    let title = lang.t("年化 PUE（近一年实测）", "Annualised PUE (measured over the last year)");
+    format!("<h2>{}</h2>{}", esc(title), charts::pue_bars(lang, "pue", title, &bars, s.policy.new_dc_pue_limit))
+}
+
+/// The lifecycle ranking: each data centre's PUE, grade, the new-DC rule, utilisation, score and recommendation.
+fn ranking(
+    lang: Lang,
+    assessments: &[suanli_energy::Assessment],
+    names: &BTreeMap<String, String>,
+    utilisation: &BTreeMap<String, f64>,
+) -> String {
+    let rows: Vec<serde_json::Value> = assessments.iter().filter_map(|a| serde_json::to_value(a).ok()).collect();
+    let mut body = format!("<h2>{}</h2>", esc(lang.t("全生命周期评价排名", "Lifecycle evaluation ranking")));
     body.push_str(&thead_id(
         "ranking",
         &[
@@ -88,20 +116,12 @@ pub async fn energy_page(State(s): State<AppState>, Query(q): Query<LangQuery>, 
             state_name(lang, policy),
             utilisation.get(id).map_or("-".to_string(), |u| format!("{:.0}%", u * 100.0)),
             path(a, "lifecycle.score").as_f64().unwrap_or(0.0),
-            recommendation(lang, a, &names),
+            recommendation(lang, a, names),
             id = esc(id),
         );
     }
     body.push_str("</tbody></table></div>");
-    let _ = write!(
-        body,
-        "<p class=\"t\">{}</p>",
-        lang.t(
-            "整合：使用率低于 30%，且同一地区有 PUE 更低、容量足以承接其负载的数据中心；最优的数据中心不会被建议整合。",
-            "Merge: utilisation under 30%, and a data centre in the same area with lower PUE has the spare capacity for its load; the best data centre is never recommended to merge."
-        )
-    );
-    with_cookie(Html(page(lang, lang.t("能耗监测", "Energy"), Some(&c), &body)).into_response(), set)
+    body
 }
 
 /// A recommendation in words; a merge names and links its destination.

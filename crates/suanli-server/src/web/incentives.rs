@@ -1,13 +1,14 @@
 //! `GET /incentives`: for an expert, the applications assigned to it to score; for the others, the policy's incentive programmes (caps, quotas, evidence, window), this year's totals per programme (budget, committed, paid, the city's and the districts' shares), the applications the caller may see with their applicant (a tenant or a provider), stage and why — for the operator and the regulator every award with its evidence hashes — and the compute-partner scores with the certifications and renewable share that count.
 
-use super::{LangQuery, esc, gate, labels, page, thead, with_cookie};
+use super::{Lang, LangQuery, esc, gate, labels, page, thead, with_cookie};
 use crate::AppState;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
 use std::fmt::Write;
+use suanli_app::incentives::ProgrammeTotals;
 use suanli_core::tenant::Role;
-use suanli_incentives::Applicant;
+use suanli_incentives::{Applicant, Application, ProgrammeSpec};
 
 /// `GET /incentives`.
 pub async fn incentives_page(State(s): State<AppState>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
@@ -31,7 +32,25 @@ pub async fn incentives_page(State(s): State<AppState>, Query(q): Query<LangQuer
             "Each incentive of the policy runs as a programme: application with evidence, expert review, ranking, five working days of publicity, objections, decision — arbitrated 从优、就高、不重复 (the higher award, never two for the same thing) — and payment shared by the city and the district."
         )
     );
-    let _ = write!(body, "<h2>{}</h2>", lang.t("本年度各项目", "Programmes this year"));
+    body.push_str(&programmes_table(lang, &programmes, &totals));
+    body.push_str(&applications_section(lang, c.0.role, &apps, &title));
+    if matches!(c.0.role, Role::Operator | Role::Regulator) {
+        body.push_str(&partner_scores(&s, lang, &caller).await);
+    }
+    let _ = write!(
+        body,
+        "<p>{}</p>",
+        lang.t(
+            "申报、评审、公示、异议与决定：suanli incentives …，或接口 /api/v1/incentives；中心的认证与绿电合同：suanli incentives certify / green-power，或 /api/v1/centres/{id}/certifications 与 /green-power。",
+            "Apply, review, rank, object and decide with `suanli incentives …` or the API under /api/v1/incentives; declare a centre's certifications and green power with `suanli incentives certify` / `green-power` or /api/v1/centres/{id}/certifications and /green-power."
+        )
+    );
+    with_cookie(Html(page(lang, lang.t("奖补政策", "Incentives"), Some(&c), &body)).into_response(), set)
+}
+
+/// This year's programmes: their terms and totals.
+fn programmes_table(lang: Lang, programmes: &[ProgrammeSpec], totals: &[ProgrammeTotals]) -> String {
+    let mut body = format!("<h2>{}</h2>", lang.t("本年度各项目", "Programmes this year"));
     body.push_str(&thead(&[
         lang.t("项目", "Programme"),
         lang.t("比例", "Ratio"),
@@ -43,7 +62,7 @@ pub async fn incentives_page(State(s): State<AppState>, Query(q): Query<LangQuer
         lang.t("已拨付", "Paid"),
         lang.t("市级 / 区级", "City / district"),
     ]));
-    for p in &programmes {
+    for p in programmes {
         let t = totals.iter().find(|t| t.programme == p.code);
         let _ = write!(
             body,
@@ -60,117 +79,113 @@ pub async fn incentives_page(State(s): State<AppState>, Query(q): Query<LangQuer
         );
     }
     body.push_str("</tbody></table></div>");
-    let heading = match c.0.role {
+    body
+}
+
+/// The applications the caller may see, linked to their own page for the expert, the operator
+/// and the regulator; with the evidence's hashes for the operator and the regulator.
+fn applications_section(lang: Lang, role: Role, apps: &[Application], title: &dyn Fn(&str) -> String) -> String {
+    let heading = match role {
         Role::Tenant => lang.t("本企业的申请", "Your applications"),
         Role::Provider => lang.t("本机构的申请与公示中的申请", "Your applications and those in publicity"),
         Role::Expert => lang.t("分配给您评审的申请", "Applications assigned to you to score"),
         Role::Operator | Role::Regulator => lang.t("全部申请与奖励", "Every application and award"),
     };
     // The application's own page: its evidence, and the expert's scoring or the operator's assignment form.
-    let linked = matches!(c.0.role, Role::Expert | Role::Operator | Role::Regulator);
-    let _ = write!(body, r#"<h2 id="applications">{heading}</h2>"#);
+    let linked = matches!(role, Role::Expert | Role::Operator | Role::Regulator);
+    let mut body = format!(r#"<h2 id="applications">{heading}</h2>"#);
     if apps.is_empty() {
         let _ = write!(body, "<p>{}</p>", lang.t("还没有申请。", "No applications yet."));
-    } else {
-        let evidence = matches!(c.0.role, Role::Operator | Role::Regulator);
-        let mut cols = vec![
-            lang.t("项目", "Programme"),
-            lang.t("申请主体", "Applicant"),
-            lang.t("申报内容", "Project"),
-            lang.t("阶段", "Stage"),
-            lang.t("申请金额", "Requested"),
-            lang.t("评分", "Score"),
-            lang.t("排名", "Rank"),
-            lang.t("拨付", "Paid"),
-            lang.t("说明", "Why"),
-        ];
+        return body;
+    }
+    let evidence = matches!(role, Role::Operator | Role::Regulator);
+    let mut cols = vec![
+        lang.t("项目", "Programme"),
+        lang.t("申请主体", "Applicant"),
+        lang.t("申报内容", "Project"),
+        lang.t("阶段", "Stage"),
+        lang.t("申请金额", "Requested"),
+        lang.t("评分", "Score"),
+        lang.t("排名", "Rank"),
+        lang.t("拨付", "Paid"),
+        lang.t("说明", "Why"),
+    ];
+    if evidence {
+        cols.push(lang.t("证明材料（SHA-256）", "Evidence (SHA-256)"));
+    }
+    body.push_str(&thead(&cols));
+    for a in apps {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{} <small>{}</small></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            esc(&title(&a.programme)),
+            esc(&a.applicant_name),
+            match a.applicant {
+                Applicant::Tenant(_) => lang.t("企业", "tenant"),
+                Applicant::Provider(_) => lang.t("算力/数据服务商", "provider"),
+            },
+            if linked { format!(r#"<a href="/incentives/applications/{}">{}</a>"#, esc(&a.id), esc(&a.project)) } else { esc(&a.project) },
+            labels::stage(lang, a.stage),
+            lang.fen(a.requested),
+            a.score.map_or("-".into(), |s| format!("{s:.1}")),
+            a.rank.map_or("-".into(), |r| r.to_string()),
+            lang.fen(a.paid),
+            esc(&a.notes.join("；")),
+        );
         if evidence {
-            cols.push(lang.t("证明材料（SHA-256）", "Evidence (SHA-256)"));
+            let docs: Vec<String> = a.evidence.iter().map(|e| format!("{} {}…", e.kind, &e.sha256[..12.min(e.sha256.len())])).collect();
+            let _ = write!(body, "<td><code>{}</code></td>", esc(&docs.join(", ")));
         }
-        body.push_str(&thead(&cols));
-        for a in &apps {
-            let _ = write!(
-                body,
-                "<tr><td>{}</td><td>{} <small>{}</small></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
-                esc(&title(&a.programme)),
-                esc(&a.applicant_name),
-                match a.applicant {
-                    Applicant::Tenant(_) => lang.t("企业", "tenant"),
-                    Applicant::Provider(_) => lang.t("算力/数据服务商", "provider"),
-                },
-                if linked {
-                    format!(r#"<a href="/incentives/applications/{}">{}</a>"#, esc(&a.id), esc(&a.project))
-                } else {
-                    esc(&a.project)
-                },
-                labels::stage(lang, a.stage),
-                lang.fen(a.requested),
-                a.score.map_or("-".into(), |s| format!("{s:.1}")),
-                a.rank.map_or("-".into(), |r| r.to_string()),
-                lang.fen(a.paid),
-                esc(&a.notes.join("；")),
-            );
-            if evidence {
-                let docs: Vec<String> = a.evidence.iter().map(|e| format!("{} {}…", e.kind, &e.sha256[..12.min(e.sha256.len())])).collect();
-                let _ = write!(body, "<td><code>{}</code></td>", esc(&docs.join(", ")));
-            }
-            body.push_str("</tr>");
-        }
-        body.push_str("</tbody></table></div>");
+        body.push_str("</tr>");
     }
-    if matches!(c.0.role, Role::Operator | Role::Regulator) {
-        let pues = s.energy.measured_pues(s.ids.now_ms()).await;
-        if let Ok((measures, scores)) = s.partners.scores(&caller, &s.catalogue, &s.policy.high_performance_classes, &pues).await {
-            let _ = write!(
-                body,
-                r#"<h2 id="partners">{}</h2>"#,
-                lang.t("算力伙伴遴选评分（按实测数据）", "Compute-partner scores (from measured data)")
-            );
-            body.push_str(&thead(&[
-                lang.t("中心", "Centre"),
-                lang.t("性能", "Performance"),
-                lang.t("安全可控", "Security"),
-                lang.t("绿色", "Green"),
-                lang.t("价格", "Price"),
-                lang.t("服务", "Service"),
-                lang.t("总分", "Total"),
-                lang.t("有效认证", "Certifications in force"),
-                lang.t("绿电占比", "Renewable share"),
-                lang.t("结论", "Verdict"),
-            ]));
-            for sc in &scores {
-                let m = measures.iter().find(|m| m.centre_id == sc.centre_id);
-                let certs: Vec<&str> =
-                    m.map_or(&[][..], |m| m.certifications.as_slice()).iter().map(|k| lang.t(k.title().0, k.title().1)).collect();
-                let _ = write!(
-                    body,
-                    "<tr><td>{}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    esc(&sc.name),
-                    sc.performance,
-                    sc.security,
-                    sc.green,
-                    sc.price,
-                    sc.service,
-                    sc.total,
-                    if certs.is_empty() { "-".to_string() } else { esc(&certs.join(lang.t("、", ", "))) },
-                    m.and_then(|m| m.renewable_share).map_or("-".to_string(), |r| format!("{:.0}%", r * 100.0)),
-                    if sc.admitted {
-                        lang.t("达标", "meets the criteria").to_string()
-                    } else {
-                        sc.reasons.iter().map(|r| labels::job_reason(lang, r)).collect::<Vec<_>>().join(lang.t("；", "; "))
-                    },
-                );
-            }
-            body.push_str("</tbody></table></div>");
-        }
+    body.push_str("</tbody></table></div>");
+    body
+}
+
+/// The compute-partner scores from measured data, with the certifications and renewable share
+/// that count (the operator and the regulator); nothing when they may not be read.
+async fn partner_scores(s: &AppState, lang: Lang, caller: &suanli_app::Caller) -> String {
+    let pues = s.energy.measured_pues(s.ids.now_ms()).await;
+    let Ok((measures, scores)) = s.partners.scores(caller, &s.catalogue, &s.policy.high_performance_classes, &pues).await else {
+        return String::new();
+    };
+    let mut body =
+        format!(r#"<h2 id="partners">{}</h2>"#, lang.t("算力伙伴遴选评分（按实测数据）", "Compute-partner scores (from measured data)"));
+    body.push_str(&thead(&[
+        lang.t("中心", "Centre"),
+        lang.t("性能", "Performance"),
+        lang.t("安全可控", "Security"),
+        lang.t("绿色", "Green"),
+        lang.t("价格", "Price"),
+        lang.t("服务", "Service"),
+        lang.t("总分", "Total"),
+        lang.t("有效认证", "Certifications in force"),
+        lang.t("绿电占比", "Renewable share"),
+        lang.t("结论", "Verdict"),
+    ]));
+    for sc in &scores {
+        let m = measures.iter().find(|m| m.centre_id == sc.centre_id);
+        let certs: Vec<&str> =
+            m.map_or(&[][..], |m| m.certifications.as_slice()).iter().map(|k| lang.t(k.title().0, k.title().1)).collect();
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&sc.name),
+            sc.performance,
+            sc.security,
+            sc.green,
+            sc.price,
+            sc.service,
+            sc.total,
+            if certs.is_empty() { "-".to_string() } else { esc(&certs.join(lang.t("、", ", "))) },
+            m.and_then(|m| m.renewable_share).map_or("-".to_string(), |r| format!("{:.0}%", r * 100.0)),
+            if sc.admitted {
+                lang.t("达标", "meets the criteria").to_string()
+            } else {
+                sc.reasons.iter().map(|r| labels::job_reason(lang, r)).collect::<Vec<_>>().join(lang.t("；", "; "))
+            },
+        );
     }
-    let _ = write!(
-        body,
-        "<p>{}</p>",
-        lang.t(
-            "申报、评审、公示、异议与决定：suanli incentives …，或接口 /api/v1/incentives；中心的认证与绿电合同：suanli incentives certify / green-power，或 /api/v1/centres/{id}/certifications 与 /green-power。",
-            "Apply, review, rank, object and decide with `suanli incentives …` or the API under /api/v1/incentives; declare a centre's certifications and green power with `suanli incentives certify` / `green-power` or /api/v1/centres/{id}/certifications and /green-power."
-        )
-    );
-    with_cookie(Html(page(lang, lang.t("奖补政策", "Incentives"), Some(&c), &body)).into_response(), set)
+    body.push_str("</tbody></table></div>");
+    body
 }

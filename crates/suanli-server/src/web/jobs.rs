@@ -3,7 +3,7 @@
 use super::{ENDED_MARK, Lang, LangQuery, esc, gate, labels, notice, page, thead, thead_id, with_cookie};
 use crate::AppState;
 use crate::auth::Caller;
-use crate::dto::QuoteOut;
+use crate::dto::{DecisionOut, QuoteOut};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -13,6 +13,7 @@ use std::fmt::Write;
 use suanli_core::id::CentreId;
 use suanli_core::job::{Goal, Job, JobKind, JobSpec};
 use suanli_core::tenant::Role;
+use suanli_ledger::records::Bill;
 use suanli_sched::EstimateView;
 
 #[derive(Debug, Deserialize)]
@@ -111,70 +112,84 @@ async fn render_jobs(s: &AppState, lang: Lang, c: &Caller, form: &JobForm, quote
     let mut body = format!("<h1>{}</h1>", lang.t("作业", "Jobs"));
     body.push_str(msg.unwrap_or_default());
     if c.role() == Role::Tenant {
-        let _ = write!(
-            body,
-            r#"<h2>{h}</h2><form id="job-form" method="post" action="/jobs"><label for="name">{n}</label><input id="name" name="name" required maxlength="100" value="{nv}">
+        body.push_str(&job_form(lang, form));
+        if let Some(q) = quote {
+            body.push_str(&quotes(s, lang, form, q, &mut names).await);
+        }
+        body.push_str("</form>");
+    }
+    body.push_str(&recent_jobs(s, lang, &jobs, &mut names).await);
+    page(lang, lang.t("作业", "Jobs"), Some(c), &body)
+}
+
+/// A tenant's job form as typed so far, up to its quote button (the form is closed by the caller).
+fn job_form(lang: Lang, form: &JobForm) -> String {
+    format!(
+        r#"<h2>{h}</h2><form id="job-form" method="post" action="/jobs"><label for="name">{n}</label><input id="name" name="name" required maxlength="100" value="{nv}">
 <label for="accelerators">{a}</label><input id="accelerators" name="accelerators" type="number" min="1" max="1024" value="{av}" required>
 <label for="hours">{d}</label><input id="hours" name="hours" type="number" min="0.01" step="0.01" value="{hv}" required>
 <label for="min_tflops">{t}</label><input id="min_tflops" name="min_tflops" type="number" min="0" step="1" value="{tv}">
 <p><button id="quote" type="submit" name="step" value="quote">{b}</button></p>"#,
-            h = lang.t("提交作业", "Submit a job"),
-            n = lang.t("名称", "Name"),
-            nv = esc(&form.name),
-            a = lang.t("加速卡数量", "Accelerators"),
-            av = form.accelerators,
-            d = lang.t("预计时长（小时）", "Estimated hours"),
-            hv = form.hours,
-            t = lang.t("最低 FP16 TFLOPS", "Minimum FP16 TFLOPS"),
-            tv = form.min_tflops.map_or(String::new(), |t| t.to_string()),
-            b = lang.t("获取报价", "Get quotes"),
+        h = lang.t("提交作业", "Submit a job"),
+        n = lang.t("名称", "Name"),
+        nv = esc(&form.name),
+        a = lang.t("加速卡数量", "Accelerators"),
+        av = form.accelerators,
+        d = lang.t("预计时长（小时）", "Estimated hours"),
+        hv = form.hours,
+        t = lang.t("最低 FP16 TFLOPS", "Minimum FP16 TFLOPS"),
+        tv = form.min_tflops.map_or(String::new(), |t| t.to_string()),
+        b = lang.t("获取报价", "Get quotes"),
+    )
+}
+
+/// The quotes for the form's job, a goal to choose for each, and the button that submits with it.
+async fn quotes(s: &AppState, lang: Lang, form: &JobForm, q: &QuoteOut, names: &mut Names) -> String {
+    let mut body = format!(
+        "<fieldset><legend>{}</legend>{}",
+        lang.t("报价：选择一个目标后提交", "Quotes: choose a goal, then submit"),
+        thead_id(
+            "quotes",
+            &[
+                lang.t("目标", "Goal"),
+                lang.t("算力中心", "Centre"),
+                lang.t("加速卡", "Accelerator"),
+                lang.t("单价（元/卡时）", "Price (¥/accelerator-hour)"),
+                lang.t("预计费用", "Estimated cost"),
+                lang.t("预计开始", "Starts in"),
+                lang.t("碳排放", "Carbon"),
+            ]
+        )
+    );
+    let rows: [(&str, &Option<EstimateView>); 3] = [("cheapest", &q.cheapest), ("fastest", &q.fastest), ("greenest", &q.greenest)];
+    let chosen = form.goal.as_deref().unwrap_or("cheapest");
+    for (goal, est) in rows {
+        let Some(e) = est else { continue };
+        let centre = names.of(s, lang, &e.centre_id).await;
+        let _ = write!(
+            body,
+            r#"<tr><td><input type="radio" id="goal-{goal}" name="goal" value="{goal}"{chk}><label class="inline" for="goal-{goal}">{gn}</label></td><td>{centre}</td><td>{acc}</td><td>{price}</td><td>{cost}</td><td>{wait}</td><td>{co2:.1} kg</td></tr>"#,
+            chk = if goal == chosen { " checked" } else { "" },
+            gn = labels::goal(lang, goal),
+            centre = esc(&centre),
+            acc = labels::accelerator(s, &e.accelerator),
+            price = lang.fen_str(&e.price_per_hour),
+            cost = lang.fen_str(&e.cost),
+            wait = hours(lang, e.wait_s),
+            co2 = e.carbon_kg,
         );
-        if let Some(q) = quote {
-            let _ = write!(
-                body,
-                "<fieldset><legend>{}</legend>{}",
-                lang.t("报价：选择一个目标后提交", "Quotes: choose a goal, then submit"),
-                thead_id(
-                    "quotes",
-                    &[
-                        lang.t("目标", "Goal"),
-                        lang.t("算力中心", "Centre"),
-                        lang.t("加速卡", "Accelerator"),
-                        lang.t("单价（元/卡时）", "Price (¥/accelerator-hour)"),
-                        lang.t("预计费用", "Estimated cost"),
-                        lang.t("预计开始", "Starts in"),
-                        lang.t("碳排放", "Carbon"),
-                    ]
-                )
-            );
-            let rows: [(&str, &Option<EstimateView>); 3] = [("cheapest", &q.cheapest), ("fastest", &q.fastest), ("greenest", &q.greenest)];
-            let chosen = form.goal.as_deref().unwrap_or("cheapest");
-            for (goal, est) in rows {
-                let Some(e) = est else { continue };
-                let centre = names.of(s, lang, &e.centre_id).await;
-                let _ = write!(
-                    body,
-                    r#"<tr><td><input type="radio" id="goal-{goal}" name="goal" value="{goal}"{chk}><label class="inline" for="goal-{goal}">{gn}</label></td><td>{centre}</td><td>{acc}</td><td>{price}</td><td>{cost}</td><td>{wait}</td><td>{co2:.1} kg</td></tr>"#,
-                    chk = if goal == chosen { " checked" } else { "" },
-                    gn = labels::goal(lang, goal),
-                    centre = esc(&centre),
-                    acc = labels::accelerator(s, &e.accelerator),
-                    price = lang.fen_str(&e.price_per_hour),
-                    cost = lang.fen_str(&e.cost),
-                    wait = hours(lang, e.wait_s),
-                    co2 = e.carbon_kg,
-                );
-            }
-            let _ = write!(
-                body,
-                r#"</tbody></table></div><p><button id="submit-job" type="submit" name="step" value="submit">{}</button></p></fieldset>"#,
-                lang.t("按所选目标提交", "Submit with the chosen goal")
-            );
-        }
-        body.push_str("</form>");
     }
     let _ = write!(
         body,
+        r#"</tbody></table></div><p><button id="submit-job" type="submit" name="step" value="submit">{}</button></p></fieldset>"#,
+        lang.t("按所选目标提交", "Submit with the chosen goal")
+    );
+    body
+}
+
+/// The latest jobs the caller may see, with their centre, cost and what vouchers paid.
+async fn recent_jobs(s: &AppState, lang: Lang, jobs: &[Job], names: &mut Names) -> String {
+    let mut body = format!(
         "<h2>{}</h2>{}",
         lang.t("最近的作业", "Recent jobs"),
         thead(&[
@@ -186,7 +201,7 @@ async fn render_jobs(s: &AppState, lang: Lang, c: &Caller, form: &JobForm, quote
             lang.t("算力券支付", "Paid by voucher"),
         ])
     );
-    for j in &jobs {
+    for j in jobs {
         let bill = s.store.bill_for_job(&j.id).await.ok().flatten();
         let centre = match &j.centre_id {
             Some(cid) => names.of(s, lang, cid.as_str()).await,
@@ -204,7 +219,7 @@ async fn render_jobs(s: &AppState, lang: Lang, c: &Caller, form: &JobForm, quote
         );
     }
     body.push_str("</tbody></table></div>");
-    page(lang, lang.t("作业", "Jobs"), Some(c), &body)
+    body
 }
 
 /// `POST /jobs` (form): `step=quote` shows the quotes for the form's job; `step=submit`
@@ -287,83 +302,8 @@ pub async fn job_page(State(s): State<AppState>, Path(id): Path<String>, Query(q
     let bill = s.store.bill_for_job(&job.id).await.ok().flatten();
     let decision =
         s.store.explanation(&job.id).await.ok().flatten().and_then(|v| serde_json::from_value::<crate::dto::DecisionOut>(v).ok());
-    // The quote of the pool it ran on against what it cost, and the rule that decided the bill.
-    let quoted = decision.as_ref().and_then(|d| suanli_core::money::Fen::parse_yuan(&d.chosen.compute_cost).ok());
-    let acc_hours = job.usage_s.map(|u| u as f64 * job.spec.accelerators as f64 / 3600.0);
-    let rows: Vec<(&str, String)> = vec![
-        (lang.t("作业编号", "Job id"), esc(job.id.as_str())),
-        (lang.t("状态", "State"), labels::job_state(lang, job.state).to_string()),
-        (lang.t("类型", "Kind"), labels::job_kind(lang, job.spec.kind).to_string()),
-        (lang.t("目标", "Goal"), labels::goal(lang, job.spec.goal.as_str()).to_string()),
-        (lang.t("加速卡", "Accelerators"), job.spec.accelerators.to_string()),
-        (lang.t("算力中心", "Centre"), esc(&centre)),
-        (lang.t("提交时间", "Submitted"), labels::when(Some(job.submitted_ms))),
-        (lang.t("开始时间", "Started"), labels::when(job.started_ms)),
-        (lang.t("结束时间", "Finished"), labels::when(job.finished_ms)),
-        (lang.t("报价（所在资源池）", "Quoted (for its pool)"), quoted.map_or("-".into(), |f| lang.fen(f))),
-        (lang.t("卡时", "Accelerator-hours"), acc_hours.map_or("-".into(), |h| format!("{h:.2}"))),
-        (lang.t("按用量计价", "Metered at the pool's price"), job.cost.map_or("-".into(), |f| lang.fen(f))),
-        (
-            lang.t("计费规则", "Billing rule"),
-            bill.as_ref().map_or_else(|| lang.t("尚未出账", "not billed yet").into(), |b| labels::charge_rule(lang, b.rule).into()),
-        ),
-        (
-            lang.t("账单金额", "Billed"),
-            bill.as_ref().map_or("-".into(), |b| {
-                format!(r#"<span id="billed">{}</span> <small>({})</small>"#, lang.fen(b.charge), esc(b.id.as_str()))
-            }),
-        ),
-        (
-            lang.t("算力券支付", "Paid by voucher"),
-            bill.as_ref().map_or("-".into(), |b| format!("{} ({}%)", lang.fen(b.voucher), b.ratio_pct)),
-        ),
-        (lang.t("现金支付", "Paid in cash"), bill.as_ref().map_or("-".into(), |b| lang.fen(b.cash))),
-        (lang.t("故障方", "Fault"), job.fault.map_or("-".into(), |f| labels::fault(lang, f).into())),
-        (lang.t("说明", "Reason"), job.reason.as_deref().map_or("-".into(), |r| labels::job_reason(lang, r))),
-    ];
-    body.push_str(r#"<div class="scroll"><table class="facts"><tbody>"#);
-    for (k, v) in rows {
-        let _ = write!(body, r#"<tr><th scope="row">{k}</th><td>{v}</td></tr>"#);
-    }
-    body.push_str("</tbody></table></div>");
-    let _ = write!(
-        body,
-        "<h2>{}</h2>{}",
-        lang.t("调度说明：为什么是这里", "Why this centre: the placement and its alternatives"),
-        thead_id(
-            "explanation",
-            &[
-                lang.t("选择", "Choice"),
-                lang.t("算力中心", "Centre"),
-                lang.t("加速卡", "Accelerator"),
-                lang.t("预计费用", "Estimated cost"),
-                lang.t("碳排放", "Carbon"),
-                lang.t("综合得分（越低越好）", "Score (lower is better)"),
-            ]
-        )
-    );
-    let options: Vec<(bool, EstimateView)> = match &decision {
-        Some(d) => std::iter::once((true, d.chosen.clone())).chain(d.alternatives.iter().cloned().map(|a| (false, a))).collect(),
-        None => Vec::new(),
-    };
-    for (chosen, e) in &options {
-        let name = names.of(&s, lang, &e.centre_id).await;
-        let _ = write!(
-            body,
-            r#"<tr{cls}><td>{mark}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1} kg</td><td>{:.0}</td></tr>"#,
-            esc(&name),
-            labels::accelerator(&s, &e.accelerator),
-            lang.fen_str(&e.cost),
-            e.carbon_kg,
-            e.score_yuan,
-            cls = if *chosen { r#" class="chosen""# } else { "" },
-            mark = if *chosen { lang.t("✔ 已选", "✔ chosen") } else { lang.t("备选", "alternative") },
-        );
-    }
-    if options.is_empty() {
-        let _ = write!(body, r#"<tr><td colspan="6">{}</td></tr>"#, lang.t("尚未调度。", "Not placed yet."));
-    }
-    body.push_str("</tbody></table></div>");
+    body.push_str(&job_facts(lang, &job, &centre, bill.as_ref(), decision.as_ref()));
+    body.push_str(&placement(&s, lang, decision.as_ref(), &mut names).await);
     if may_cancel(&c, &job) {
         let _ = write!(
             body,
@@ -383,6 +323,89 @@ pub async fn job_page(State(s): State<AppState>, Path(id): Path<String>, Query(q
         );
     }
     with_cookie(Html(page(lang, lang.t("作业", "Jobs"), Some(&c), &body)).into_response(), set)
+}
+
+/// A job's facts: its spec, times, what it was quoted and cost, and how the bill was paid.
+fn job_facts(lang: Lang, job: &Job, centre: &str, bill: Option<&Bill>, decision: Option<&DecisionOut>) -> String {
+    // The quote of the pool it ran on against what it cost, and the rule that decided the bill.
+    let quoted = decision.and_then(|d| suanli_core::money::Fen::parse_yuan(&d.chosen.compute_cost).ok());
+    let acc_hours = job.usage_s.map(|u| u as f64 * job.spec.accelerators as f64 / 3600.0);
+    let rows: Vec<(&str, String)> = vec![
+        (lang.t("作业编号", "Job id"), esc(job.id.as_str())),
+        (lang.t("状态", "State"), labels::job_state(lang, job.state).to_string()),
+        (lang.t("类型", "Kind"), labels::job_kind(lang, job.spec.kind).to_string()),
+        (lang.t("目标", "Goal"), labels::goal(lang, job.spec.goal.as_str()).to_string()),
+        (lang.t("加速卡", "Accelerators"), job.spec.accelerators.to_string()),
+        (lang.t("算力中心", "Centre"), esc(centre)),
+        (lang.t("提交时间", "Submitted"), labels::when(Some(job.submitted_ms))),
+        (lang.t("开始时间", "Started"), labels::when(job.started_ms)),
+        (lang.t("结束时间", "Finished"), labels::when(job.finished_ms)),
+        (lang.t("报价（所在资源池）", "Quoted (for its pool)"), quoted.map_or("-".into(), |f| lang.fen(f))),
+        (lang.t("卡时", "Accelerator-hours"), acc_hours.map_or("-".into(), |h| format!("{h:.2}"))),
+        (lang.t("按用量计价", "Metered at the pool's price"), job.cost.map_or("-".into(), |f| lang.fen(f))),
+        (
+            lang.t("计费规则", "Billing rule"),
+            bill.map_or_else(|| lang.t("尚未出账", "not billed yet").into(), |b| labels::charge_rule(lang, b.rule).into()),
+        ),
+        (
+            lang.t("账单金额", "Billed"),
+            bill.map_or("-".into(), |b| {
+                format!(r#"<span id="billed">{}</span> <small>({})</small>"#, lang.fen(b.charge), esc(b.id.as_str()))
+            }),
+        ),
+        (lang.t("算力券支付", "Paid by voucher"), bill.map_or("-".into(), |b| format!("{} ({}%)", lang.fen(b.voucher), b.ratio_pct))),
+        (lang.t("现金支付", "Paid in cash"), bill.map_or("-".into(), |b| lang.fen(b.cash))),
+        (lang.t("故障方", "Fault"), job.fault.map_or("-".into(), |f| labels::fault(lang, f).into())),
+        (lang.t("说明", "Reason"), job.reason.as_deref().map_or("-".into(), |r| labels::job_reason(lang, r))),
+    ];
+    let mut body = String::from(r#"<div class="scroll"><table class="facts"><tbody>"#);
+    for (k, v) in rows {
+        let _ = write!(body, r#"<tr><th scope="row">{k}</th><td>{v}</td></tr>"#);
+    }
+    body.push_str("</tbody></table></div>");
+    body
+}
+
+/// Why this centre: the chosen pool and the alternatives the round weighed, with their scores.
+async fn placement(s: &AppState, lang: Lang, decision: Option<&DecisionOut>, names: &mut Names) -> String {
+    let mut body = format!(
+        "<h2>{}</h2>{}",
+        lang.t("调度说明：为什么是这里", "Why this centre: the placement and its alternatives"),
+        thead_id(
+            "explanation",
+            &[
+                lang.t("选择", "Choice"),
+                lang.t("算力中心", "Centre"),
+                lang.t("加速卡", "Accelerator"),
+                lang.t("预计费用", "Estimated cost"),
+                lang.t("碳排放", "Carbon"),
+                lang.t("综合得分（越低越好）", "Score (lower is better)"),
+            ]
+        )
+    );
+    let options: Vec<(bool, EstimateView)> = match decision {
+        Some(d) => std::iter::once((true, d.chosen.clone())).chain(d.alternatives.iter().cloned().map(|a| (false, a))).collect(),
+        None => Vec::new(),
+    };
+    for (chosen, e) in &options {
+        let name = names.of(s, lang, &e.centre_id).await;
+        let _ = write!(
+            body,
+            r#"<tr{cls}><td>{mark}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1} kg</td><td>{:.0}</td></tr>"#,
+            esc(&name),
+            labels::accelerator(s, &e.accelerator),
+            lang.fen_str(&e.cost),
+            e.carbon_kg,
+            e.score_yuan,
+            cls = if *chosen { r#" class="chosen""# } else { "" },
+            mark = if *chosen { lang.t("✔ 已选", "✔ chosen") } else { lang.t("备选", "alternative") },
+        );
+    }
+    if options.is_empty() {
+        let _ = write!(body, r#"<tr><td colspan="6">{}</td></tr>"#, lang.t("尚未调度。", "Not placed yet."));
+    }
+    body.push_str("</tbody></table></div>");
+    body
 }
 
 /// Whether the page offers to cancel: the job's own tenant or the operator, while it has not ended.

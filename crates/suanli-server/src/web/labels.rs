@@ -58,8 +58,7 @@ pub(super) fn group(x: f64) -> String {
 
 // ----- time -----
 
-/// Asia/Shanghai is UTC+8 all year (no daylight saving).
-pub const SHANGHAI_OFFSET_MS: i64 = 8 * 3_600_000;
+pub use suanli_charts::time::SHANGHAI_OFFSET_MS;
 
 /// A moment as the whole web UI writes it: "2025-03-01 14:05:09 (UTC+8)".
 pub fn when(ms: Option<i64>) -> String {

@@ -120,7 +120,7 @@ fn chart(svg: &str) -> String {
 }
 
 /// Escapes text for HTML (the same rules as the SVG writer's, which HTML5 accepts).
-pub use suanli_sim::svg::esc;
+pub use suanli_charts::esc;
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers

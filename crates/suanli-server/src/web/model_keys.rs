@@ -342,15 +342,8 @@ fn key_form(s: &AppState, lang: Lang, catalogue: &[CatalogueEntry], kept: &Kept)
     };
     let fresh = KeyForm { regions: vec!["hangzhou".into()], ..KeyForm::default() };
     let f = form.unwrap_or(&fresh);
-    // The error beside its field, and the attributes that tie the field to it.
-    let at = |name: &str| if field == name && !error.is_empty() { error } else { "" };
-    let aria = |name: &str| {
-        if field == name && !error.is_empty() {
-            format!(r#" aria-invalid="true" aria-describedby="key-{name}-error""#)
-        } else {
-            String::new()
-        }
-    };
+    let marks = Marks { field, error };
+    let (at, aria) = (|name: &str| marks.at(name), |name: &str| marks.aria(name));
     let mut out = format!(r#"<h3>{}</h3>"#, lang.t("新建模型密钥", "Make a model key"));
     if field.is_empty() {
         out.push_str(error);
@@ -367,21 +360,7 @@ fn key_form(s: &AppState, lang: Lang, catalogue: &[CatalogueEntry], kept: &Kept)
         ab = aria("budget"),
         eb = at("budget"),
     );
-    let _ = write!(
-        out,
-        r#"<fieldset id="key-models"{am}><legend>{l}</legend>"#,
-        l = lang.t("可调用的模型（都不选为全部）", "Models the key may call (none ticked: all)"),
-        am = aria("models"),
-    );
-    for (i, e) in catalogue.iter().enumerate() {
-        let name = esc(&e.model.name);
-        let checked = if f.models.contains(&e.model.name) { " checked" } else { "" };
-        let _ = write!(
-            out,
-            r#"<input type="checkbox" id="key-model-{i}" name="models" value="{name}"{checked}><label class="inline" for="key-model-{i}">{name}</label><br>"#
-        );
-    }
-    let _ = write!(out, "{}</fieldset>", at("models"));
+    out.push_str(&models_fieldset(lang, catalogue, f, &marks));
     let _ = write!(
         out,
         r#"<label for="key-rpm">{r}</label><input id="key-rpm" name="rpm" inputmode="numeric" placeholder="600" value="{vr}"{ar}>{er}<label for="key-tpm">{t}</label><input id="key-tpm" name="tpm" inputmode="numeric" placeholder="100000" value="{vt}"{at_}>{et}<label for="key-expires">{x}</label><input id="key-expires" name="expires" type="date" value="{vx}"{ax}>{ex}"#,
@@ -398,25 +377,7 @@ fn key_form(s: &AppState, lang: Lang, catalogue: &[CatalogueEntry], kept: &Kept)
         ax = aria("expires"),
         ex = at("expires"),
     );
-    let _ = write!(
-        out,
-        r#"<fieldset id="key-regions"{ar}><legend>{l}</legend>"#,
-        l = lang.t(
-            "数据处理地区（都不选为不限；选杭州即数据不出域）",
-            "Where calls may be processed (none ticked: anywhere; Hangzhou keeps data in the city)"
-        ),
-        ar = aria("regions"),
-    );
-    for r in region_choices(s, catalogue) {
-        let checked = if f.regions.contains(&r) { " checked" } else { "" };
-        let _ = write!(
-            out,
-            r#"<input type="checkbox" id="key-region-{id}" name="regions" value="{id}"{checked}><label class="inline" for="key-region-{id}">{label}</label><br>"#,
-            id = esc(&r),
-            label = esc(&labels::region_text(s, lang, &r)),
-        );
-    }
-    let _ = write!(out, "{}</fieldset>", at("regions"));
+    out.push_str(&regions_fieldset(s, lang, catalogue, f, &marks));
     let _ = write!(
         out,
         r#"<label for="key-fallbacks">{l}</label><input id="key-fallbacks" name="fallbacks" maxlength="800" placeholder="{ph}" value="{v}"{a}>{e}<p><button type="submit">{go}</button></p></form><p>{cli}</p>"#,
@@ -434,5 +395,69 @@ fn key_form(s: &AppState, lang: Lang, catalogue: &[CatalogueEntry], kept: &Kept)
             "Or from the command line: suanli models keys create | topup | rotate"
         ),
     );
+    out
+}
+
+/// Where a refused key form's error goes: beside `field`, or above the form when it names none.
+struct Marks<'a> {
+    field: &'a str,
+    error: &'a str,
+}
+
+impl Marks<'_> {
+    /// The error, if it belongs beside the field `name`.
+    fn at(&self, name: &str) -> &str {
+        if self.field == name && !self.error.is_empty() { self.error } else { "" }
+    }
+
+    /// The attributes that tie the field `name` to its error.
+    fn aria(&self, name: &str) -> String {
+        if self.field == name && !self.error.is_empty() {
+            format!(r#" aria-invalid="true" aria-describedby="key-{name}-error""#)
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// The models a key may call, one checkbox each (none ticked: all).
+fn models_fieldset(lang: Lang, catalogue: &[CatalogueEntry], f: &KeyForm, marks: &Marks<'_>) -> String {
+    let mut out = format!(
+        r#"<fieldset id="key-models"{am}><legend>{l}</legend>"#,
+        l = lang.t("可调用的模型（都不选为全部）", "Models the key may call (none ticked: all)"),
+        am = marks.aria("models"),
+    );
+    for (i, e) in catalogue.iter().enumerate() {
+        let name = esc(&e.model.name);
+        let checked = if f.models.contains(&e.model.name) { " checked" } else { "" };
+        let _ = write!(
+            out,
+            r#"<input type="checkbox" id="key-model-{i}" name="models" value="{name}"{checked}><label class="inline" for="key-model-{i}">{name}</label><br>"#
+        );
+    }
+    let _ = write!(out, "{}</fieldset>", marks.at("models"));
+    out
+}
+
+/// Where a key's calls may be processed, one checkbox per region with a deployment (none ticked: anywhere).
+fn regions_fieldset(s: &AppState, lang: Lang, catalogue: &[CatalogueEntry], f: &KeyForm, marks: &Marks<'_>) -> String {
+    let mut out = format!(
+        r#"<fieldset id="key-regions"{ar}><legend>{l}</legend>"#,
+        l = lang.t(
+            "数据处理地区（都不选为不限；选杭州即数据不出域）",
+            "Where calls may be processed (none ticked: anywhere; Hangzhou keeps data in the city)"
+        ),
+        ar = marks.aria("regions"),
+    );
+    for r in region_choices(s, catalogue) {
+        let checked = if f.regions.contains(&r) { " checked" } else { "" };
+        let _ = write!(
+            out,
+            r#"<input type="checkbox" id="key-region-{id}" name="regions" value="{id}"{checked}><label class="inline" for="key-region-{id}">{label}</label><br>"#,
+            id = esc(&r),
+            label = esc(&labels::region_text(s, lang, &r)),
+        );
+    }
+    let _ = write!(out, "{}</fieldset>", marks.at("regions"));
     out
 }

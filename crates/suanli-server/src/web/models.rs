@@ -6,6 +6,7 @@ use crate::AppState;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
+use std::collections::HashMap;
 use std::fmt::Write;
 use suanli_app::models::CatalogueEntry;
 use suanli_core::money::Fen;
@@ -104,8 +105,30 @@ pub(super) async fn render(s: &AppState, lang: Lang, c: &crate::auth::Caller, co
             "Models hosted by the city's centres, offered through the OpenAI-compatible /v1; enterprises call them with a model key, pay per token, partly with vouchers."
         )
     );
-    // The catalogue, with a checkbox per model to compare.
-    let _ = write!(body, r#"<h2>{}</h2><form method="get" action="/models">"#, lang.t("模型目录", "Catalogue"));
+    body.push_str(&catalogue_form(lang, &catalogue, &providers, compare));
+    let chosen: Vec<&CatalogueEntry> = compare.iter().filter_map(|n| catalogue.iter().find(|e| &e.model.name == n)).collect();
+    if chosen.len() >= 2 {
+        body.push_str(&side_by_side(s, lang, &chosen));
+    }
+    // Deployments' health, for their provider and the operator.
+    if let Ok(health) = s.models.health(&caller)
+        && !health.is_empty()
+    {
+        body.push_str(&health_table(lang, &health));
+    }
+    // Keys (tenants and the operator) and usage (everyone, as far as they may see).
+    if matches!(c.0.role, Role::Tenant | Role::Operator)
+        && let Ok(keys) = s.models.keys(&caller).await
+    {
+        body.push_str(&super::model_keys::section(s, lang, c.0.role, &keys, &catalogue, notice, &kept));
+    }
+    body.push_str(&usage_section(s, lang, &caller, c.0.role).await);
+    page(lang, lang.t("模型服务", "Models"), Some(c), &body)
+}
+
+/// The catalogue, with a checkbox per model to compare.
+fn catalogue_form(lang: Lang, catalogue: &[CatalogueEntry], providers: &HashMap<String, String>, compare: &[String]) -> String {
+    let mut body = format!(r#"<h2>{}</h2><form method="get" action="/models">"#, lang.t("模型目录", "Catalogue"));
     body.push_str(&thead(&[
         lang.t("对比", "Compare"),
         lang.t("模型", "Model"),
@@ -119,7 +142,7 @@ pub(super) async fn render(s: &AppState, lang: Lang, c: &crate::auth::Caller, co
         lang.t("输出价（每百万令牌）", "Output price (per M tokens)"),
         lang.t("评测得分", "Evaluation score"),
     ]));
-    for e in &catalogue {
+    for e in catalogue {
         let m = &e.model;
         let checked = if compare.contains(&m.name) { " checked" } else { "" };
         let _ = write!(
@@ -146,114 +169,112 @@ pub(super) async fn render(s: &AppState, lang: Lang, c: &crate::auth::Caller, co
     if catalogue.is_empty() {
         let _ = write!(body, "<p>{}</p>", lang.t("目录中还没有模型。", "No model is in the catalogue yet."));
     }
-    // Side by side.
-    let chosen: Vec<&CatalogueEntry> = compare.iter().filter_map(|n| catalogue.iter().find(|e| &e.model.name == n)).collect();
-    if chosen.len() >= 2 {
-        let _ = write!(body, r#"<h2 id="compare">{}</h2>"#, lang.t("模型对比", "Side by side"));
-        let mut cols = vec![lang.t("项目", "Attribute").to_string()];
-        cols.extend(chosen.iter().map(|e| e.model.name.clone()));
-        let refs: Vec<&str> = cols.iter().map(String::as_str).collect();
-        body.push_str(&thead(&refs));
-        let rows: Vec<(&str, Cell)> = vec![
-            (lang.t("类型", "Kind"), Box::new(move |e: &CatalogueEntry| labels::model_kind(lang, e.model.spec.kind).to_string())),
-            (lang.t("领域", "Domain"), Box::new(move |e: &CatalogueEntry| labels::model_domain(lang, &e.model.spec.domain))),
-            (lang.t("参数量（十亿）", "Parameters (B)"), Box::new(|e: &CatalogueEntry| format!("{:.1}", e.model.spec.parameters_b))),
-            (lang.t("上下文（令牌）", "Context (tokens)"), Box::new(|e: &CatalogueEntry| e.model.spec.context_tokens.to_string())),
-            (lang.t("许可", "Licence"), Box::new(|e: &CatalogueEntry| e.model.spec.licence.clone())),
-            (
-                lang.t("接口", "Endpoints"),
-                Box::new(|e: &CatalogueEntry| e.model.spec.endpoints.iter().map(|x| x.path()).collect::<Vec<_>>().join(" ")),
-            ),
-            (lang.t("输入价（每百万令牌）", "Input price (per M tokens)"), Box::new(move |e: &CatalogueEntry| price_range(lang, e, false))),
-            (lang.t("输出价（每百万令牌）", "Output price (per M tokens)"), Box::new(move |e: &CatalogueEntry| price_range(lang, e, true))),
-            (
-                lang.t("部署地区", "Regions deployed"),
-                Box::new(move |e: &CatalogueEntry| {
-                    e.deployments.iter().map(|d| labels::region_text(s, lang, &d.region)).collect::<Vec<_>>().join(", ")
-                }),
-            ),
-            (
-                lang.t("评测", "Evaluation"),
-                Box::new(|e: &CatalogueEntry| {
-                    e.model.spec.evaluation.as_ref().map_or("-".into(), |v| format!("{:.1} · {} · {}", v.score, v.evaluator, v.date))
-                }),
-            ),
-            (lang.t("说明", "Description"), Box::new(|e: &CatalogueEntry| e.model.spec.description.clone())),
-        ];
-        for (label, f) in rows {
-            let _ = write!(body, "<tr><th scope=\"row\">{}</th>", esc(label));
-            for e in &chosen {
-                let _ = write!(body, "<td>{}</td>", esc(&f(e)));
-            }
-            body.push_str("</tr>");
+    body
+}
+
+/// The chosen models side by side, an attribute a row.
+fn side_by_side(s: &AppState, lang: Lang, chosen: &[&CatalogueEntry]) -> String {
+    let mut body = format!(r#"<h2 id="compare">{}</h2>"#, lang.t("模型对比", "Side by side"));
+    let mut cols = vec![lang.t("项目", "Attribute").to_string()];
+    cols.extend(chosen.iter().map(|e| e.model.name.clone()));
+    let refs: Vec<&str> = cols.iter().map(String::as_str).collect();
+    body.push_str(&thead(&refs));
+    for (label, f) in comparison_rows(s, lang) {
+        let _ = write!(body, "<tr><th scope=\"row\">{}</th>", esc(label));
+        for e in chosen {
+            let _ = write!(body, "<td>{}</td>", esc(&f(e)));
         }
-        body.push_str("</tbody></table></div>");
+        body.push_str("</tr>");
     }
-    // Deployments' health, for their provider and the operator.
-    if let Ok(health) = s.models.health(&caller)
-        && !health.is_empty()
-    {
-        body.push_str(&health_table(lang, &health));
-    }
-    // Keys (tenants and the operator) and usage (everyone, as far as they may see).
-    if matches!(c.0.role, Role::Tenant | Role::Operator)
-        && let Ok(keys) = s.models.keys(&caller).await
-    {
-        body.push_str(&super::model_keys::section(s, lang, c.0.role, &keys, &catalogue, notice, &kept));
-    }
+    body.push_str("</tbody></table></div>");
+    body
+}
+
+/// The comparison's rows: each attribute's name and how a model reads it.
+fn comparison_rows(s: &AppState, lang: Lang) -> Vec<(&'static str, Cell<'_>)> {
+    vec![
+        (lang.t("类型", "Kind"), Box::new(move |e: &CatalogueEntry| labels::model_kind(lang, e.model.spec.kind).to_string())),
+        (lang.t("领域", "Domain"), Box::new(move |e: &CatalogueEntry| labels::model_domain(lang, &e.model.spec.domain))),
+        (lang.t("参数量（十亿）", "Parameters (B)"), Box::new(|e: &CatalogueEntry| format!("{:.1}", e.model.spec.parameters_b))),
+        (lang.t("上下文（令牌）", "Context (tokens)"), Box::new(|e: &CatalogueEntry| e.model.spec.context_tokens.to_string())),
+        (lang.t("许可", "Licence"), Box::new(|e: &CatalogueEntry| e.model.spec.licence.clone())),
+        (
+            lang.t("接口", "Endpoints"),
+            Box::new(|e: &CatalogueEntry| e.model.spec.endpoints.iter().map(|x| x.path()).collect::<Vec<_>>().join(" ")),
+        ),
+        (lang.t("输入价（每百万令牌）", "Input price (per M tokens)"), Box::new(move |e: &CatalogueEntry| price_range(lang, e, false))),
+        (lang.t("输出价（每百万令牌）", "Output price (per M tokens)"), Box::new(move |e: &CatalogueEntry| price_range(lang, e, true))),
+        (
+            lang.t("部署地区", "Regions deployed"),
+            Box::new(move |e: &CatalogueEntry| {
+                e.deployments.iter().map(|d| labels::region_text(s, lang, &d.region)).collect::<Vec<_>>().join(", ")
+            }),
+        ),
+        (
+            lang.t("评测", "Evaluation"),
+            Box::new(|e: &CatalogueEntry| {
+                e.model.spec.evaluation.as_ref().map_or("-".into(), |v| format!("{:.1} · {} · {}", v.score, v.evaluator, v.date))
+            }),
+        ),
+        (lang.t("说明", "Description"), Box::new(|e: &CatalogueEntry| e.model.spec.description.clone())),
+    ]
+}
+
+/// Model calls over the last 30 days as far as the caller may see them: totals, then a row per day, model and key.
+async fn usage_section(s: &AppState, lang: Lang, caller: &suanli_app::Caller, role: Role) -> String {
     let now = s.ids.now_ms();
     let filter = UsageFilter { from_ms: Some(now - 30 * 86_400_000), ..UsageFilter::default() };
-    let usage = s.models.usage(&caller, filter).await.unwrap_or_default();
-    let title = match c.0.role {
+    let usage = s.models.usage(caller, filter).await.unwrap_or_default();
+    let title = match role {
         Role::Tenant => lang.t("近 30 天调用（本企业）", "Calls in the last 30 days (yours)"),
         Role::Provider => lang.t("近 30 天调用（本方提供）", "Calls in the last 30 days (served by you)"),
         _ => lang.t("近 30 天调用（全市）", "Calls in the last 30 days (city-wide)"),
     };
-    let _ = write!(body, r#"<h2 id="usage">{title}</h2>"#);
+    let mut body = format!(r#"<h2 id="usage">{title}</h2>"#);
     if usage.is_empty() {
         let _ = write!(body, "<p>{}</p>", lang.t("还没有调用。", "No calls yet."));
-    } else {
-        let total_calls: u64 = usage.iter().map(|u| u.calls).sum();
-        let total: i64 = usage.iter().map(|u| u.charge.0).sum();
-        let voucher: i64 = usage.iter().map(|u| u.voucher.0).sum();
+        return body;
+    }
+    let total_calls: u64 = usage.iter().map(|u| u.calls).sum();
+    let total: i64 = usage.iter().map(|u| u.charge.0).sum();
+    let voucher: i64 = usage.iter().map(|u| u.voucher.0).sum();
+    let _ = write!(
+        body,
+        r#"<div class="tiles"><div class="tile"><div class="v">{total_calls}</div><div class="t">{}</div></div><div class="tile"><div class="v">{}</div><div class="t">{}</div></div><div class="tile"><div class="v">{}</div><div class="t">{}</div></div></div>"#,
+        lang.t("次调用", "calls"),
+        lang.fen(Fen(total)),
+        lang.t("费用", "charged"),
+        lang.fen(Fen(voucher)),
+        lang.t("其中算力券支付", "of it paid by vouchers"),
+    );
+    body.push_str(&thead(&[
+        lang.t("日期", "Day"),
+        lang.t("模型", "Model"),
+        lang.t("密钥", "Key"),
+        lang.t("调用", "Calls"),
+        lang.t("失败", "Failed"),
+        lang.t("输入令牌", "Input tokens"),
+        lang.t("输出令牌", "Output tokens"),
+        lang.t("费用", "Charge"),
+        lang.t("算力券", "Vouchers"),
+        lang.t("现金", "Cash"),
+    ]));
+    for u in usage.iter().rev().take(200) {
         let _ = write!(
             body,
-            r#"<div class="tiles"><div class="tile"><div class="v">{total_calls}</div><div class="t">{}</div></div><div class="tile"><div class="v">{}</div><div class="t">{}</div></div><div class="tile"><div class="v">{}</div><div class="t">{}</div></div></div>"#,
-            lang.t("次调用", "calls"),
-            lang.fen(suanli_core::money::Fen(total)),
-            lang.t("费用", "charged"),
-            lang.fen(suanli_core::money::Fen(voucher)),
-            lang.t("其中算力券支付", "of it paid by vouchers"),
+            "<tr><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&u.day),
+            esc(&u.model),
+            esc(&u.key_id),
+            u.calls,
+            u.failed_calls,
+            u.input_tokens,
+            u.output_tokens,
+            lang.fen(u.charge),
+            lang.fen(u.voucher),
+            lang.fen(u.cash),
         );
-        body.push_str(&thead(&[
-            lang.t("日期", "Day"),
-            lang.t("模型", "Model"),
-            lang.t("密钥", "Key"),
-            lang.t("调用", "Calls"),
-            lang.t("失败", "Failed"),
-            lang.t("输入令牌", "Input tokens"),
-            lang.t("输出令牌", "Output tokens"),
-            lang.t("费用", "Charge"),
-            lang.t("算力券", "Vouchers"),
-            lang.t("现金", "Cash"),
-        ]));
-        for u in usage.iter().rev().take(200) {
-            let _ = write!(
-                body,
-                "<tr><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&u.day),
-                esc(&u.model),
-                esc(&u.key_id),
-                u.calls,
-                u.failed_calls,
-                u.input_tokens,
-                u.output_tokens,
-                lang.fen(u.charge),
-                lang.fen(u.voucher),
-                lang.fen(u.cash),
-            );
-        }
-        body.push_str("</tbody></table></div>");
     }
-    page(lang, lang.t("模型服务", "Models"), Some(c), &body)
+    body.push_str("</tbody></table></div>");
+    body
 }

@@ -294,28 +294,8 @@ pub async fn settle(State(s): State<AppState>, headers: HeaderMap, body: String)
                     .ok()
                     .flatten()
                     .map_or_else(|| provider.to_string(), |p| lang.name(&p.name, &p.name_en).to_string());
-                let facts = [
-                    (lang.t("算力服务商", "Provider"), esc(&name)),
-                    (lang.t("期间开始", "Period from"), labels::when(Some(from))),
-                    (lang.t("期间结束（不含）", "Period to (exclusive)"), labels::when(Some(to))),
-                    (lang.t("作业账单", "Job bills"), plan.bills.len().to_string()),
-                    (lang.t("模型调用", "Model calls"), plan.calls.to_string()),
-                    (lang.t("数据交付", "Data deliveries"), plan.deliveries.to_string()),
-                    (lang.t("费用合计", "Charged"), lang.fen(plan.charge)),
-                    (lang.t("其中算力券", "Of which vouchers"), lang.fen(plan.voucher)),
-                    (lang.t("其中现金", "Of which cash"), lang.fen(plan.cash)),
-                    (lang.t("企业欠费（不在本次支付）", "Owed by tenants (not paid now)"), lang.fen(plan.outstanding)),
-                    (lang.t("本次支付", "To pay now"), format!(r#"<strong id="confirm-amount">{}</strong>"#, lang.fen(plan.settled))),
-                ];
-                let keep = ["provider", "from", "to"];
-                let body = serde_urlencoded::to_string(
-                    fields(&body)
-                        .into_iter()
-                        .filter(|(k, _)| keep.contains(&k.as_str()))
-                        .chain([("until".to_string(), to.to_string()), ("expected".to_string(), plan.settled.to_yuan_string())])
-                        .collect::<Vec<_>>(),
-                )
-                .unwrap_or_default();
+                let facts = settlement_facts(lang, &name, from, to, &plan);
+                let body = confirmed_settlement(&body, to, &plan);
                 return confirmation(
                     lang,
                     &c,
@@ -346,6 +326,37 @@ pub async fn settle(State(s): State<AppState>, headers: HeaderMap, body: String)
             refused(&s, lang, &c, &e, Kept::new("settle", &body, field, field_error(lang, &e, id))).await
         }
     }
+}
+
+/// What a settlement would pay, for the person to confirm.
+fn settlement_facts(lang: Lang, name: &str, from: i64, to: i64, plan: &suanli_app::money::SettlementPlan) -> [(&'static str, String); 11] {
+    [
+        (lang.t("算力服务商", "Provider"), esc(name)),
+        (lang.t("期间开始", "Period from"), labels::when(Some(from))),
+        (lang.t("期间结束（不含）", "Period to (exclusive)"), labels::when(Some(to))),
+        (lang.t("作业账单", "Job bills"), plan.bills.len().to_string()),
+        (lang.t("模型调用", "Model calls"), plan.calls.to_string()),
+        (lang.t("数据交付", "Data deliveries"), plan.deliveries.to_string()),
+        (lang.t("费用合计", "Charged"), lang.fen(plan.charge)),
+        (lang.t("其中算力券", "Of which vouchers"), lang.fen(plan.voucher)),
+        (lang.t("其中现金", "Of which cash"), lang.fen(plan.cash)),
+        (lang.t("企业欠费（不在本次支付）", "Owed by tenants (not paid now)"), lang.fen(plan.outstanding)),
+        (lang.t("本次支付", "To pay now"), format!(r#"<strong id="confirm-amount">{}</strong>"#, lang.fen(plan.settled))),
+    ]
+}
+
+/// The form's body as its confirmation posts it: the provider and period, the moment the period
+/// was cut at, and the amount shown (a settlement that would pay otherwise is refused).
+fn confirmed_settlement(body: &str, to: i64, plan: &suanli_app::money::SettlementPlan) -> String {
+    let keep = ["provider", "from", "to"];
+    serde_urlencoded::to_string(
+        fields(body)
+            .into_iter()
+            .filter(|(k, _)| keep.contains(&k.as_str()))
+            .chain([("until".to_string(), to.to_string()), ("expected".to_string(), plan.settled.to_yuan_string())])
+            .collect::<Vec<_>>(),
+    )
+    .unwrap_or_default()
 }
 
 // ----- approving with an amount -----

@@ -1,35 +1,22 @@
 //! The overview page (and the wall display's body): the policy's targets against what the platform measures (now, and month by month in `trends.rs`), the map (`map.rs`), compute by region and vendor, accelerators in use, vouchers, jobs, PUE and alerts; and the target and PUE-limit tiles the energy page shares.
 
 use super::*;
+use crate::dto::CitySummary;
+use suanli_charts::figure::ValueBar;
 
-/// Horizontal bars of PFLOPS by a key, as an SVG with a title and a text alternative.
+/// Horizontal bars of PFLOPS by a key, largest first, as an SVG with a title and a text alternative.
 fn bars(id: &str, title: &str, slices: &BTreeMap<String, ComputeSlice>, label: impl Fn(&str) -> String) -> String {
     let mut rows: Vec<(&String, &ComputeSlice)> = slices.iter().collect();
     rows.sort_by(|a, b| b.1.pflops_fp16.total_cmp(&a.1.pflops_fp16));
-    let max = rows.iter().map(|r| r.1.pflops_fp16).fold(0.0, f64::max).max(1e-9);
-    let (w, row_h, left) = (640.0, 26.0, 190.0);
-    let h = row_h * rows.len() as f64 + 10.0;
-    let mut svg = format!(
-        r#"<svg viewBox="0 0 {w} {h}" width="100%" role="img" aria-labelledby="t-{id}"><title id="t-{id}">{t}</title>"#,
-        t = esc(title)
-    );
-    for (i, (k, v)) in rows.iter().enumerate() {
-        let y = 5.0 + i as f64 * row_h;
-        let bw = (w - left - 80.0) * v.pflops_fp16 / max;
-        let _ = write!(
-            svg,
-            r##"<text x="{tx}" y="{ty}" text-anchor="end">{name}</text><rect x="{left}" y="{y}" width="{bw:.1}" height="{bh}" fill="#2e6fdb"><title>{name}: {val:.1} PFLOPS · {n}</title></rect><text x="{vx:.1}" y="{ty}">{val:.1}</text>"##,
-            tx = left - 6.0,
-            ty = y + 16.0,
-            name = esc(&label(k)),
-            bh = row_h - 8.0,
-            vx = left + bw + 4.0,
-            val = v.pflops_fp16,
-            n = v.accelerators,
-        );
-    }
-    svg.push_str("</svg>");
-    chart(&svg)
+    let bars: Vec<ValueBar> = rows
+        .iter()
+        .map(|(k, v)| {
+            let name = label(k);
+            let hover = format!("{name}: {:.1} PFLOPS · {}", v.pflops_fp16, v.accelerators);
+            ValueBar { label: name, value: v.pflops_fp16, hover }
+        })
+        .collect();
+    chart(&suanli_charts::figure::value_bars(id, title, &bars))
 }
 
 /// `GET /`: the city overview for whoever is signed in.
@@ -44,26 +31,47 @@ pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
             return (StatusCode::SERVICE_UNAVAILABLE, Html(page(lang, "Suanli", Some(&caller), "<p>unavailable</p>"))).into_response();
         }
     };
-    let pct = |x: f64| format!("{:.1}%", x * 100.0);
     let mut body = String::new();
     let _ = write!(body, "<h1>{}</h1>", lang.t("城市算力总览", "City compute overview"));
-    body.push_str(r#"<section class="tiles" aria-label="KPI">"#);
-    let tile = |body: &mut String, title: &str, value: String, target: String, progress: Option<f64>, met: Option<bool>| {
-        let bar = progress.map_or(String::new(), |p| {
-            format!(r#"<progress value="{:.3}" max="1" aria-label="{}">{}</progress>"#, p.clamp(0.0, 1.0), esc(title), pct(p))
-        });
-        let _ = write!(
-            body,
-            r#"<div class="tile"><div class="t">{}</div><div class="v">{} {}</div>{bar}<div class="t">{}</div></div>"#,
-            esc(title),
-            esc(&value),
-            met.map_or(String::new(), |m| target_badge(lang, m)),
-            esc(&target)
-        );
-    };
+    body.push_str(&kpi_tiles(lang, &summary));
+    body.push_str(&super::trends::section(&s, lang).await);
+    let _ = write!(body, "<h2>{}</h2>", lang.t("按区域的可开放算力 (PFLOPS)", "Open compute by region (PFLOPS)"));
+    body.push_str(&bars("region", lang.t("按区域的可开放算力", "Open compute by region"), &summary.by_scope, |k| {
+        labels::scope(lang, k)
+    }));
+    let _ = write!(body, "<h2>{}</h2>", lang.t("按厂商的可开放算力 (PFLOPS)", "Open compute by vendor (PFLOPS)"));
+    body.push_str(&bars("vendor", lang.t("按厂商的可开放算力", "Open compute by vendor"), &summary.by_vendor, |k| k.to_string()));
+    body.push_str(&super::map::section(&s, lang, &summary.by_region).await);
+    body.push_str(&regions_table(&s, lang, &summary));
+    body.push_str(&insight::pue_distribution(&s, lang).await);
+    body.push_str(&insight::recent_alerts(&s, lang, 5).await);
+    with_cookie(Html(page(lang, lang.t("城市算力总览", "City compute overview"), Some(&caller), &body)).into_response(), set)
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// A headline tile: its title, value (with a met or not-met badge), a progress bar towards the target, and the target in words.
+fn tile(lang: Lang, title: &str, value: String, target: String, progress: Option<f64>, met: Option<bool>) -> String {
+    let bar = progress.map_or(String::new(), |p| {
+        format!(r#"<progress value="{:.3}" max="1" aria-label="{}">{}</progress>"#, p.clamp(0.0, 1.0), esc(title), pct(p))
+    });
+    format!(
+        r#"<div class="tile"><div class="t">{}</div><div class="v">{} {}</div>{bar}<div class="t">{}</div></div>"#,
+        esc(title),
+        esc(&value),
+        met.map_or(String::new(), |m| target_badge(lang, m)),
+        esc(&target)
+    )
+}
+
+/// The headline tiles (the policy's targets against what is measured, vouchers, jobs, accelerators in use, the PUE limit) and the centres over the limit.
+fn kpi_tiles(lang: Lang, summary: &CitySummary) -> String {
+    let mut body = String::from(r#"<section class="tiles" aria-label="KPI">"#);
     let compute_met = summary.open_compute_pflops_fp16 >= summary.targets.open_compute_pflops_fp16;
-    tile(
-        &mut body,
+    body.push_str(&tile(
+        lang,
         lang.t("可开放算力 (FP16)", "Open compute (FP16)"),
         format!("{:.0} PFLOPS", summary.open_compute_pflops_fp16),
         format!(
@@ -74,55 +82,44 @@ pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
         ),
         Some(summary.open_compute_progress),
         Some(compute_met),
-    );
-    tile(
-        &mut body,
+    ));
+    body.push_str(&tile(
+        lang,
         lang.t("高性能算力占比", "High-performance share"),
         pct(summary.high_performance_share),
         format!("{} ≥ {}", lang.t("目标", "target"), pct(summary.targets.high_performance_share)),
         Some(summary.high_performance_share / summary.targets.high_performance_share.max(1e-9)),
         Some(summary.high_performance_share >= summary.targets.high_performance_share),
-    );
-    tile(
-        &mut body,
+    ));
+    body.push_str(&tile(
+        lang,
         lang.t("国产算力占比", "Domestic share"),
         pct(summary.domestic_share),
         String::new(),
         Some(summary.domestic_share),
         None,
-    );
+    ));
     if let Some(v) = &summary.vouchers {
         let spent: f64 = v.spent.parse().unwrap_or(0.0);
         let budget: f64 = v.budget.parse().unwrap_or(0.0);
-        tile(
-            &mut body,
+        body.push_str(&tile(
+            lang,
             lang.t("算力券已使用", "Compute vouchers spent"),
             lang.headline_yuan(spent),
             format!("{} {} · {} {}", lang.t("预算", "budget"), lang.headline_yuan(budget), v.enterprises, lang.t("家企业", "enterprises")),
             Some(v.spent_share),
             None,
-        );
+        ));
     }
-    tile(
-        &mut body,
+    body.push_str(&tile(
+        lang,
         lang.t("作业 运行 / 排队 / 完成", "Jobs running / queued / done"),
         format!("{} / {} / {}", summary.jobs.running, summary.jobs.pending + summary.jobs.placed, summary.jobs.succeeded),
         format!("{} {}", summary.jobs.failed, lang.t("失败", "failed")),
         None,
         None,
-    );
-    let (busy, total) = (summary.accelerators_in_use, summary.accelerators);
-    let util = if total == 0 { 0.0 } else { busy as f64 / total as f64 };
-    let _ = write!(
-        body,
-        r#"<div class="tile" id="accelerators-tile"><div class="t">{}</div><div class="v">{}</div><progress value="{:.3}" max="1" aria-label="{}">{}</progress><div class="t"><span id="acc-busy">{busy}</span> / <span id="acc-total">{total}</span> {}</div></div>"#,
-        lang.t("加速卡使用率（开放算力）", "Accelerators in use (open compute)"),
-        pct(util),
-        util,
-        lang.t("加速卡使用率", "Accelerators in use"),
-        pct(util),
-        lang.t("张卡在运行作业（合作中心）", "running jobs (partner centres)"),
-    );
+    ));
+    body.push_str(&accelerators_tile(lang, summary.accelerators_in_use, summary.accelerators));
     let over: Vec<suanli_app::figures::OverPueLimit> = summary
         .over_pue_limit
         .iter()
@@ -138,16 +135,26 @@ pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
     body.push_str(&pue_limit_tile(lang, &over, summary.targets.new_dc_pue_limit));
     body.push_str("</section>");
     body.push_str(&over_limit_list(lang, &over));
-    body.push_str(&super::trends::section(&s, lang).await);
-    let _ = write!(body, "<h2>{}</h2>", lang.t("按区域的可开放算力 (PFLOPS)", "Open compute by region (PFLOPS)"));
-    body.push_str(&bars("region", lang.t("按区域的可开放算力", "Open compute by region"), &summary.by_scope, |k| {
-        labels::scope(lang, k)
-    }));
-    let _ = write!(body, "<h2>{}</h2>", lang.t("按厂商的可开放算力 (PFLOPS)", "Open compute by vendor (PFLOPS)"));
-    body.push_str(&bars("vendor", lang.t("按厂商的可开放算力", "Open compute by vendor"), &summary.by_vendor, |k| k.to_string()));
-    body.push_str(&super::map::section(&s, lang, &summary.by_region).await);
-    let _ = write!(
-        body,
+    body
+}
+
+/// Accelerators running jobs at partner centres, with the counts the page's script keeps current.
+fn accelerators_tile(lang: Lang, busy: u64, total: u64) -> String {
+    let util = if total == 0 { 0.0 } else { busy as f64 / total as f64 };
+    format!(
+        r#"<div class="tile" id="accelerators-tile"><div class="t">{}</div><div class="v">{}</div><progress value="{:.3}" max="1" aria-label="{}">{}</progress><div class="t"><span id="acc-busy">{busy}</span> / <span id="acc-total">{total}</span> {}</div></div>"#,
+        lang.t("加速卡使用率（开放算力）", "Accelerators in use (open compute)"),
+        pct(util),
+        util,
+        lang.t("加速卡使用率", "Accelerators in use"),
+        pct(util),
+        lang.t("张卡在运行作业（合作中心）", "running jobs (partner centres)"),
+    )
+}
+
+/// Districts and regions: open compute, accelerators and those in use, with the city's total.
+fn regions_table(s: &AppState, lang: Lang, summary: &CitySummary) -> String {
+    let mut body = format!(
         "<h2>{}</h2>{}",
         lang.t("区县与地区", "Districts and regions"),
         thead_id("regions", &[lang.t("区域", "Region"), "PFLOPS", lang.t("加速卡", "Accelerators"), lang.t("使用中", "In use")])
@@ -158,7 +165,7 @@ pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
             r#"<tr data-busy="{}" data-total="{}"><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td></tr>"#,
             v.accelerators_in_use,
             v.accelerators,
-            region_name_html(&s, lang, k),
+            region_name_html(s, lang, k),
             v.pflops_fp16,
             v.accelerators,
             v.accelerators_in_use
@@ -172,9 +179,7 @@ pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
         summary.accelerators,
         summary.accelerators_in_use
     );
-    body.push_str(&insight::pue_distribution(&s, lang).await);
-    body.push_str(&insight::recent_alerts(&s, lang, 5).await);
-    with_cookie(Html(page(lang, lang.t("城市算力总览", "City compute overview"), Some(&caller), &body)).into_response(), set)
+    body
 }
 
 /// A target's state in words: 达标 / 未达标 (met / not met).

@@ -91,7 +91,22 @@ fn open_form(lang: Lang, s: &AppState, kept: &Kept, programmes: &[suanli_ledger:
         kept.error("programme", "name")
     );
     // The programme's rules, each prefilled with Hangzhou's default or what was typed.
-    let rules = [
+    for (name, label, default, mode) in rule_fields(lang, &d) {
+        form.push_str(&input(name, label, value(name, default), mode));
+    }
+    form.push_str(&check("sme_only", lang.t("仅限中小企业", "Small and medium enterprises only"), d.sme_only));
+    form.push_str(&check("partner_only", lang.t("仅在合作伙伴中心使用", "Spent at partner centres only"), d.partner_only));
+    let _ = write!(
+        form,
+        r#"<p><button type="submit" id="open-programme-submit">{}</button></p></form>"#,
+        lang.t("开启计划", "Open the programme")
+    );
+    form
+}
+
+/// The rules' fields: (name, label, the default, the input mode).
+fn rule_fields(lang: Lang, d: &ProgrammeRules) -> [(&'static str, &'static str, String, &'static str); 7] {
+    [
         ("budget", lang.t("由市财政划入的预算（元）", "Budget from the city treasury (¥)"), d.budget.to_yuan_string(), "decimal"),
         (
             "ratio_domestic_pct",
@@ -119,18 +134,7 @@ fn open_form(lang: Lang, s: &AppState, kept: &Kept, programmes: &[suanli_ledger:
             d.division_prefix.clone(),
             "numeric",
         ),
-    ];
-    for (name, label, default, mode) in rules {
-        form.push_str(&input(name, label, value(name, default), mode));
-    }
-    form.push_str(&check("sme_only", lang.t("仅限中小企业", "Small and medium enterprises only"), d.sme_only));
-    form.push_str(&check("partner_only", lang.t("仅在合作伙伴中心使用", "Spent at partner centres only"), d.partner_only));
-    let _ = write!(
-        form,
-        r#"<p><button type="submit" id="open-programme-submit">{}</button></p></form>"#,
-        lang.t("开启计划", "Open the programme")
-    );
-    form
+    ]
 }
 
 /// The field a refusal of the open form is about.

@@ -8,9 +8,6 @@ use suanli_core::money::Fen;
 use suanli_core::time::{MS_PER_DAY, format_rfc3339};
 use suanli_ledger::records::Bill;
 
-/// The chart's colours, one per centre in turn.
-const COLOURS: [&str; 6] = ["#2e6fdb", "#f79009", "#12b76a", "#b42318", "#7a5af8", "#475467"];
-
 /// `GET /my-centres`: a provider's centres and earnings; other roles are told it is the provider's page.
 pub async fn my_centres_page(State(s): State<AppState>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let (lang, set, c) = match gate(&s, &q, &headers).await {
@@ -171,7 +168,7 @@ async fn earnings(s: &AppState, lang: Lang, provider: &ProviderId, centres: &[Ce
     } else {
         lang.t("日期（北京时间）", "Day (Beijing time)")
     };
-    out.push_str(&chart(&stacked_bars("earnings", title, x_label, lang.t("元", "yuan"), &labels_, &series)));
+    out.push_str(&chart(&suanli_charts::figure::stacked_bars("earnings", title, x_label, lang.t("元", "yuan"), 100.0, &labels_, &series)));
     out.push_str(&format!("<h3>{}</h3>", esc(lang.t("按中心", "By centre"))));
     out.push_str(&thead_id(
         "earnings-by-centre",
@@ -207,94 +204,4 @@ fn add(e: &mut (usize, Fen, Fen, Fen, Fen), b: &Bill) {
     e.2 = Fen(e.2.0 + b.voucher.0);
     e.3 = Fen(e.3.0 + b.cash.0);
     e.4 = Fen(e.4.0 + b.outstanding.0);
-}
-
-/// Vertical bars per period, stacked by series, with a y axis in `unit`, a calendar x axis and a legend.
-fn stacked_bars(id: &str, title: &str, x_label: &str, unit: &str, periods: &[String], series: &[(String, Vec<i64>)]) -> String {
-    let (w, h, left, right, top, bottom) = (640.0, 300.0, 80.0, 20.0, 20.0, 70.0);
-    let totals: Vec<i64> = (0..periods.len()).map(|i| series.iter().map(|(_, v)| v[i]).sum()).collect();
-    let max_yuan = (totals.iter().copied().max().unwrap_or(0) as f64 / 100.0).max(1.0);
-    let step = nice_step(max_yuan / 4.0);
-    let y_max = (max_yuan / step).ceil() * step;
-    let (plot_w, plot_h) = (w - left - right, h - top - bottom);
-    let y = |yuan: f64| top + plot_h - plot_h * yuan / y_max;
-    let mut svg =
-        format!(r#"<svg viewBox="0 0 {w} {h}" width="100%" role="img" aria-labelledby="t-{id}"><title id="t-{id}">{}</title>"#, esc(title));
-    let mut tick = 0.0;
-    while tick <= y_max + 1e-9 {
-        let _ = write!(
-            svg,
-            r##"<line x1="{left}" y1="{yy:.1}" x2="{x2}" y2="{yy:.1}" stroke="#d0d5dd"/><text x="{tx}" y="{ty:.1}" text-anchor="end">{}</text>"##,
-            labels::group(tick),
-            yy = y(tick),
-            x2 = w - right,
-            tx = left - 6.0,
-            ty = y(tick) + 4.0,
-        );
-        tick += step;
-    }
-    let _ = write!(
-        svg,
-        r#"<text x="14" y="{}" transform="rotate(-90 14 {})" text-anchor="middle">{}</text>"#,
-        top + plot_h / 2.0,
-        top + plot_h / 2.0,
-        esc(unit)
-    );
-    let slot = plot_w / periods.len().max(1) as f64;
-    let every = ((40.0 / slot).ceil() as usize).max(1);
-    for (i, p) in periods.iter().enumerate() {
-        let x = left + slot * i as f64;
-        let mut acc = 0.0;
-        for (k, (name, values)) in series.iter().enumerate() {
-            let v = values[i] as f64 / 100.0;
-            if v > 0.0 {
-                let (y0, y1) = (y(acc), y(acc + v));
-                let _ = write!(
-                    svg,
-                    r#"<rect x="{:.1}" y="{y1:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{} {}: {}</title></rect>"#,
-                    x + slot * 0.15,
-                    slot * 0.7,
-                    (y0 - y1).max(0.5),
-                    COLOURS[k % COLOURS.len()],
-                    esc(p),
-                    esc(name),
-                    labels::group(v),
-                );
-                acc += v;
-            }
-        }
-        if i % every == 0 || i + 1 == periods.len() {
-            let _ = write!(svg, r#"<text x="{:.1}" y="{}" text-anchor="middle">{}</text>"#, x + slot / 2.0, top + plot_h + 16.0, esc(p));
-        }
-    }
-    let _ = write!(
-        svg,
-        r##"<line x1="{left}" y1="{b}" x2="{r}" y2="{b}" stroke="#333333"/><text x="{cx}" y="{ly}" text-anchor="middle">{}</text>"##,
-        esc(x_label),
-        b = top + plot_h,
-        r = w - right,
-        cx = left + plot_w / 2.0,
-        ly = top + plot_h + 34.0,
-    );
-    let mut lx = left;
-    for (k, (name, _)) in series.iter().enumerate() {
-        let _ = write!(
-            svg,
-            r#"<rect x="{lx:.1}" y="{}" width="12" height="12" fill="{}"/><text x="{:.1}" y="{}">{}</text>"#,
-            h - 22.0,
-            COLOURS[k % COLOURS.len()],
-            lx + 16.0,
-            h - 12.0,
-            esc(name)
-        );
-        lx += 28.0 + 13.0 * name.chars().count() as f64;
-    }
-    svg.push_str("</svg>");
-    svg
-}
-
-/// 1, 2 or 5 times a power of ten, at least `x`.
-fn nice_step(x: f64) -> f64 {
-    let p = 10f64.powf(x.max(1e-9).log10().floor());
-    [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * p).find(|s| *s >= x).unwrap_or(10.0 * p)
 }

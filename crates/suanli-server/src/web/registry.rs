@@ -3,6 +3,7 @@
 use super::operate::{Kept, code_of, field_error, fields};
 use super::*;
 use crate::error::ApiError;
+use std::collections::HashMap;
 use suanli_app::registry::{CentreSpec, PoolSpec, ProviderSpec, TenantSpec, UserSpec};
 use suanli_core::ErrorCode;
 use suanli_core::centre::{CentreKind, PartnerStatus};
@@ -122,63 +123,78 @@ async fn render(s: &AppState, lang: Lang, c: &Caller, notice: &str, kept: &Kept)
             "Register compute providers, enterprises, users, centres and pools here; the rules are the API's, and every entry is audited.",
         )
     );
-    let name = |zh: &'static str, en: &'static str| lang.t(zh, en).to_string();
     // The providers to choose from (the user and centre forms), read once.
     let all_providers = if operator { providers(s, lang).await } else { Vec::new() };
     if operator {
-        // A provider's credit code is optional (registered later, for incentives); a tenant's is required.
-        for (form, title, button, uscc_required) in [
-            ("providers", lang.t("新增算力提供方", "New compute provider"), lang.t("登记提供方", "Register the provider"), false),
-            ("tenants", lang.t("新增企业（租户）", "New enterprise (tenant)"), lang.t("登记企业", "Register the enterprise"), true),
-        ] {
-            let uscc = if uscc_required {
-                name("统一社会信用代码", "Unified social credit code")
-            } else {
-                name("统一社会信用代码（可选）", "Unified social credit code (optional)")
-            };
-            let fields = [
-                text("name", name("名称（中文）", "Name (Chinese)"), true),
-                text("name_en", name("名称（英文）", "Name (English)"), false),
-                text("uscc", uscc, uscc_required),
-                Field { name: "region", label: name("注册地", "Registered in"), input: Input::Choice(regions(s, lang)) },
-                Field { name: "sme", label: name("中小企业", "Small or medium enterprise"), input: Input::Check },
-            ];
-            body.push_str(&form_html(form, title, &fields, button, kept));
-        }
-        let roles = [Role::Tenant, Role::Provider, Role::Operator, Role::Regulator]
-            .into_iter()
-            .map(|r| (r.as_str().to_string(), labels::role(lang, r).to_string()))
-            .collect();
-        let mut tenants = vec![(String::new(), name("（无）", "(none)"))];
-        tenants.extend(
-            s.store.tenants().await.unwrap_or_default().into_iter().map(|t| (t.id.to_string(), lang.name(&t.name, &t.name_en).to_string())),
-        );
-        let mut provs = vec![(String::new(), name("（无）", "(none)"))];
-        provs.extend(all_providers.iter().cloned());
-        let user = [
-            text("name", name("姓名", "Name"), true),
-            Field { name: "role", label: name("角色", "Role"), input: Input::Choice(roles) },
-            Field {
-                name: "tenant_id",
-                label: name("所属企业（企业用户）", "Enterprise (for a tenant user)"),
-                input: Input::Choice(tenants),
-            },
-            Field {
-                name: "provider_id",
-                label: name("所属提供方（提供方用户）", "Provider (for a provider user)"),
-                input: Input::Choice(provs),
-            },
-        ];
-        body.push_str(&form_html(
-            "users",
-            lang.t("新增用户", "New user"),
-            &user,
-            lang.t("创建用户并生成令牌", "Create the user and its token"),
-            kept,
-        ));
+        body.push_str(&enterprise_forms(s, lang, kept));
+        body.push_str(&user_form(s, lang, &all_providers, kept).await);
     }
+    body.push_str(&centre_form(s, lang, operator.then_some(all_providers), kept));
+    body.push_str(&pool_form(s, lang, c, kept).await);
+    page(lang, title, Some(c), &body)
+}
+
+/// The operator's forms for a new compute provider and a new enterprise (tenant).
+fn enterprise_forms(s: &AppState, lang: Lang, kept: &Kept) -> String {
+    let name = |zh: &'static str, en: &'static str| lang.t(zh, en).to_string();
+    let mut body = String::new();
+    // A provider's credit code is optional (registered later, for incentives); a tenant's is required.
+    for (form, title, button, uscc_required) in [
+        ("providers", lang.t("新增算力提供方", "New compute provider"), lang.t("登记提供方", "Register the provider"), false),
+        ("tenants", lang.t("新增企业（租户）", "New enterprise (tenant)"), lang.t("登记企业", "Register the enterprise"), true),
+    ] {
+        let uscc = if uscc_required {
+            name("统一社会信用代码", "Unified social credit code")
+        } else {
+            name("统一社会信用代码（可选）", "Unified social credit code (optional)")
+        };
+        let fields = [
+            text("name", name("名称（中文）", "Name (Chinese)"), true),
+            text("name_en", name("名称（英文）", "Name (English)"), false),
+            text("uscc", uscc, uscc_required),
+            Field { name: "region", label: name("注册地", "Registered in"), input: Input::Choice(regions(s, lang)) },
+            Field { name: "sme", label: name("中小企业", "Small or medium enterprise"), input: Input::Check },
+        ];
+        body.push_str(&form_html(form, title, &fields, button, kept));
+    }
+    body
+}
+
+/// The operator's form for a new user: its role and the enterprise or provider it acts for.
+async fn user_form(s: &AppState, lang: Lang, all_providers: &[(String, String)], kept: &Kept) -> String {
+    let name = |zh: &'static str, en: &'static str| lang.t(zh, en).to_string();
+    let roles = [Role::Tenant, Role::Provider, Role::Operator, Role::Regulator]
+        .into_iter()
+        .map(|r| (r.as_str().to_string(), labels::role(lang, r).to_string()))
+        .collect();
+    let mut tenants = vec![(String::new(), name("（无）", "(none)"))];
+    tenants.extend(
+        s.store.tenants().await.unwrap_or_default().into_iter().map(|t| (t.id.to_string(), lang.name(&t.name, &t.name_en).to_string())),
+    );
+    let mut provs = vec![(String::new(), name("（无）", "(none)"))];
+    provs.extend(all_providers.iter().cloned());
+    let user = [
+        text("name", name("姓名", "Name"), true),
+        Field { name: "role", label: name("角色", "Role"), input: Input::Choice(roles) },
+        Field {
+            name: "tenant_id", label: name("所属企业（企业用户）", "Enterprise (for a tenant user)"), input: Input::Choice(tenants)
+        },
+        Field {
+            name: "provider_id",
+            label: name("所属提供方（提供方用户）", "Provider (for a provider user)"),
+            input: Input::Choice(provs),
+        },
+    ];
+    form_html("users", lang.t("新增用户", "New user"), &user, lang.t("创建用户并生成令牌", "Create the user and its token"), kept)
+}
+
+/// The form for a new centre; the operator (who passes the `providers` to choose from) also
+/// names its provider and partner status.
+fn centre_form(s: &AppState, lang: Lang, providers: Option<Vec<(String, String)>>, kept: &Kept) -> String {
+    let name = |zh: &'static str, en: &'static str| lang.t(zh, en).to_string();
+    let operator = providers.is_some();
     let mut centre = Vec::new();
-    if operator {
+    if let Some(all_providers) = providers {
         centre.push(Field { name: "provider_id", label: name("算力提供方", "Compute provider"), input: Input::Choice(all_providers) });
     }
     centre.extend([
@@ -199,13 +215,12 @@ async fn render(s: &AppState, lang: Lang, c: &Caller, notice: &str, kept: &Kept)
         number("declared_pue", name("申报 PUE", "Declared PUE"), "decimal"),
         number("racks", name("机架数", "Racks"), "numeric"),
     ]);
-    body.push_str(&form_html(
-        "centres",
-        lang.t("登记算力中心", "Register a centre"),
-        &centre,
-        lang.t("登记中心", "Register the centre"),
-        kept,
-    ));
+    form_html("centres", lang.t("登记算力中心", "Register a centre"), &centre, lang.t("登记中心", "Register the centre"), kept)
+}
+
+/// The form for a new pool at one of the centres the caller may add pools to.
+async fn pool_form(s: &AppState, lang: Lang, c: &Caller, kept: &Kept) -> String {
+    let name = |zh: &'static str, en: &'static str| lang.t(zh, en).to_string();
     let accelerators = s.catalogue.all().iter().map(|a| (a.model.clone(), format!("{} ({})", a.name, a.vendor))).collect();
     let pool = [
         Field { name: "centre", label: name("算力中心", "Centre"), input: Input::Choice(own_centres(s, lang, c).await) },
@@ -215,8 +230,7 @@ async fn render(s: &AppState, lang: Lang, c: &Caller, notice: &str, kept: &Kept)
         number("price", name("价格（元/卡时）", "Price (¥ per accelerator-hour)"), "decimal"),
         number("discount", name("伙伴折扣（%）", "Partner discount (%)"), "numeric"),
     ];
-    body.push_str(&form_html("pools", lang.t("新增资源池", "New pool"), &pool, lang.t("新增资源池", "Add the pool"), kept));
-    page(lang, title, Some(c), &body)
+    form_html("pools", lang.t("新增资源池", "New pool"), &pool, lang.t("新增资源池", "Add the pool"), kept)
 }
 
 /// `GET /registry`: the operator's and providers' registration forms.
@@ -312,87 +326,10 @@ pub async fn register(
         Err(r) => return r,
     };
     let f = fields(&body);
-    let get = |k: &str| f.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
-    let opt = |k: &str| Some(get(k)).filter(|v| !v.is_empty());
-    let result: Result<(String, Option<String>), ApiError> = async {
-        let caller = suanli_app::Caller::of(&c.0)?;
-        let reg = &s.registry;
-        Ok(match form.as_str() {
-            "providers" => {
-                let spec = ProviderSpec {
-                    name: get("name"),
-                    name_en: get("name_en"),
-                    uscc: opt("uscc"),
-                    region: opt("uscc").and(opt("region")),
-                    sme: f.contains_key("sme"),
-                };
-                (reg.create_provider(&caller, &spec).await?.id.to_string(), None)
-            }
-            "tenants" => {
-                let spec = TenantSpec {
-                    name: get("name"),
-                    name_en: get("name_en"),
-                    uscc: get("uscc"),
-                    sme: f.contains_key("sme"),
-                    region: get("region"),
-                };
-                (reg.create_tenant(&caller, &spec).await?.id.to_string(), None)
-            }
-            "users" => {
-                let role = Role::parse(&get("role"))
-                    .ok_or_else(|| ApiError::new(ErrorCode::InvalidBody, "role is tenant, provider, operator or regulator"))?;
-                let spec = UserSpec { name: get("name"), role, tenant_id: opt("tenant_id"), provider_id: opt("provider_id") };
-                let created = reg.create_user(&caller, &spec).await?;
-                (created.user.id.to_string(), Some(created.token))
-            }
-            "centres" => {
-                let spec = CentreSpec {
-                    provider_id: opt("provider_id"),
-                    name: get("name"),
-                    name_en: get("name_en"),
-                    kind: CentreKind::parse(&get("kind"))
-                        .ok_or_else(|| ApiError::new(ErrorCode::InvalidBody, "kind is cloud, intelligent-computing or edge"))?,
-                    region: get("region"),
-                    partner_status: opt("partner_status").map(|p| PartnerStatus::parse(&p).unwrap_or(PartnerStatus::Applicant)),
-                    commissioned: get("commissioned"),
-                    declared_pue: whole(&f, "declared_pue", ErrorCode::InvalidPue, "declared PUE")?,
-                    racks: whole(&f, "racks", ErrorCode::InvalidCount, "racks")?,
-                    rtt_ms: Default::default(),
-                };
-                (reg.create_centre(&caller, &spec).await?.id.to_string(), None)
-            }
-            "pools" => {
-                let centre = CentreId::parse(&get("centre"))?;
-                let spec = PoolSpec {
-                    accelerator: get("accelerator"),
-                    nodes: whole(&f, "nodes", ErrorCode::InvalidCount, "nodes")?,
-                    accelerators_per_node: whole(&f, "accelerators_per_node", ErrorCode::InvalidCount, "accelerators per node")?,
-                    price_per_hour: get("price"),
-                    partner_discount_pct: whole(&f, "discount", ErrorCode::InvalidAmount, "partner discount")?,
-                };
-                reg.create_pool(&caller, &centre, &spec).await?;
-                s.engine.wake();
-                (centre.to_string(), None)
-            }
-            _ => return Err(ApiError::new(ErrorCode::NotFound, format!("nothing is registered as '{form}'"))),
-        })
-    }
-    .await;
+    let result = create(&s, &c, &form, &f).await;
     match result {
         Ok((id, None)) => Redirect::to(&format!("/registry?done={}&id={}", esc(&form), esc(&id))).into_response(),
-        Ok((id, Some(token))) => {
-            let notice = format!(
-                r#"<div class="ok" role="status" id="done"><p>{}：<code>{}</code></p><p>{}</p><p><code id="new-token" class="user-text">{}</code></p></div>"#,
-                lang.t("已创建用户", "User created"),
-                esc(&id),
-                lang.t(
-                    "这是该用户的接口令牌，只显示这一次，请转交给本人并妥善保存。",
-                    "This is the user's API token, shown this once: hand it to them to keep safe."
-                ),
-                esc(&token),
-            );
-            Html(render(&s, lang, &c, &notice, &Kept::default()).await).into_response()
-        }
+        Ok((id, Some(token))) => Html(render(&s, lang, &c, &token_notice(lang, &id, &token), &Kept::default()).await).into_response(),
         Err(e) => {
             if code_of(&e) == ErrorCode::Forbidden || code_of(&e) == ErrorCode::NotFound {
                 let status = if code_of(&e) == ErrorCode::Forbidden { StatusCode::FORBIDDEN } else { StatusCode::NOT_FOUND };
@@ -403,4 +340,90 @@ pub async fn register(
             (StatusCode::UNPROCESSABLE_ENTITY, Html(render(&s, lang, &c, "", &kept).await)).into_response()
         }
     }
+}
+
+/// Registers what `form` posted through the registry service: the new entry's id (a pool's
+/// centre), and a new user's token.
+async fn create(s: &AppState, c: &Caller, form: &str, f: &HashMap<String, String>) -> Result<(String, Option<String>), ApiError> {
+    let get = |k: &str| f.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    let opt = |k: &str| Some(get(k)).filter(|v| !v.is_empty());
+    let caller = suanli_app::Caller::of(&c.0)?;
+    let reg = &s.registry;
+    Ok(match form {
+        "providers" => {
+            let spec = ProviderSpec {
+                name: get("name"),
+                name_en: get("name_en"),
+                uscc: opt("uscc"),
+                region: opt("uscc").and(opt("region")),
+                sme: f.contains_key("sme"),
+            };
+            (reg.create_provider(&caller, &spec).await?.id.to_string(), None)
+        }
+        "tenants" => {
+            let spec = TenantSpec {
+                name: get("name"),
+                name_en: get("name_en"),
+                uscc: get("uscc"),
+                sme: f.contains_key("sme"),
+                region: get("region"),
+            };
+            (reg.create_tenant(&caller, &spec).await?.id.to_string(), None)
+        }
+        "users" => {
+            let role = Role::parse(&get("role"))
+                .ok_or_else(|| ApiError::new(ErrorCode::InvalidBody, "role is tenant, provider, operator or regulator"))?;
+            let spec = UserSpec { name: get("name"), role, tenant_id: opt("tenant_id"), provider_id: opt("provider_id") };
+            let created = reg.create_user(&caller, &spec).await?;
+            (created.user.id.to_string(), Some(created.token))
+        }
+        "centres" => (reg.create_centre(&caller, &centre_spec(f)?).await?.id.to_string(), None),
+        "pools" => {
+            let centre = CentreId::parse(&get("centre"))?;
+            let spec = PoolSpec {
+                accelerator: get("accelerator"),
+                nodes: whole(f, "nodes", ErrorCode::InvalidCount, "nodes")?,
+                accelerators_per_node: whole(f, "accelerators_per_node", ErrorCode::InvalidCount, "accelerators per node")?,
+                price_per_hour: get("price"),
+                partner_discount_pct: whole(f, "discount", ErrorCode::InvalidAmount, "partner discount")?,
+            };
+            reg.create_pool(&caller, &centre, &spec).await?;
+            s.engine.wake();
+            (centre.to_string(), None)
+        }
+        _ => return Err(ApiError::new(ErrorCode::NotFound, format!("nothing is registered as '{form}'"))),
+    })
+}
+
+/// A new centre as its form posted it.
+fn centre_spec(f: &HashMap<String, String>) -> Result<CentreSpec, ApiError> {
+    let get = |k: &str| f.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    let opt = |k: &str| Some(get(k)).filter(|v| !v.is_empty());
+    Ok(CentreSpec {
+        provider_id: opt("provider_id"),
+        name: get("name"),
+        name_en: get("name_en"),
+        kind: CentreKind::parse(&get("kind"))
+            .ok_or_else(|| ApiError::new(ErrorCode::InvalidBody, "kind is cloud, intelligent-computing or edge"))?,
+        region: get("region"),
+        partner_status: opt("partner_status").map(|p| PartnerStatus::parse(&p).unwrap_or(PartnerStatus::Applicant)),
+        commissioned: get("commissioned"),
+        declared_pue: whole(f, "declared_pue", ErrorCode::InvalidPue, "declared PUE")?,
+        racks: whole(f, "racks", ErrorCode::InvalidCount, "racks")?,
+        rtt_ms: Default::default(),
+    })
+}
+
+/// A new user's token, shown this once.
+fn token_notice(lang: Lang, id: &str, token: &str) -> String {
+    format!(
+        r#"<div class="ok" role="status" id="done"><p>{}：<code>{}</code></p><p>{}</p><p><code id="new-token" class="user-text">{}</code></p></div>"#,
+        lang.t("已创建用户", "User created"),
+        esc(id),
+        lang.t(
+            "这是该用户的接口令牌，只显示这一次，请转交给本人并妥善保存。",
+            "This is the user's API token, shown this once: hand it to them to keep safe."
+        ),
+        esc(token),
+    )
 }

@@ -327,29 +327,7 @@ impl Table {
             out = out.replacen(r#"<button type="submit">"#, &format!(r#"{selects}<button type="submit">"#), 1);
         }
         let _ = write!(out, r#"<div class='scroll'><table{} data-rows="{total}"><thead><tr>"#, self.with_id(id));
-        for (c, h) in self.heads.iter().enumerate() {
-            if h.action || self.rows.is_empty() {
-                let _ = write!(out, r#"<th scope="col"{}>{}</th>"#, if h.action { r#" class="act""# } else { "" }, inner(&h.html));
-                continue;
-            }
-            let sorted = view.sort.filter(|(s, _)| *s == c).map(|(_, asc)| asc);
-            let aria = match sorted {
-                Some(true) => r#" aria-sort="ascending""#,
-                Some(false) => r#" aria-sort="descending""#,
-                None => "",
-            };
-            let dir = if sorted == Some(true) { "desc" } else { "asc" };
-            let href = link(query, &[(key("sort"), Some(c.to_string())), (key("dir"), Some(dir.into())), (key("page"), None)], id);
-            let _ = write!(
-                out,
-                r#"<th scope="col"{aria} data-kind="{}"><a class="sort" href="{}" data-col="{c}" title="{}{}">{}</a></th>"#,
-                self.kind(c).name(),
-                esc(&href),
-                labels::ui(lang, Ui::SortBy),
-                esc(&h.text),
-                inner(&h.html)
-            );
-        }
+        out.push_str(&self.head_cells(lang, id, view, query));
         out.push_str("</tr></thead><tbody>");
         if total == 0 {
             match (&self.note, self.rows.is_empty()) {
@@ -374,6 +352,37 @@ impl Table {
             out.push_str(&pager(lang, id, page, pages, query));
         }
         out.push_str("</div>");
+        out
+    }
+
+    /// The header cells: each sortable column a link that sorts by it (the other way when it is
+    /// the sort already), marked with its direction and its kind.
+    fn head_cells(&self, lang: Lang, id: &str, view: &View, query: &[(String, String)]) -> String {
+        let key = |k: &str| format!("{id}.{k}");
+        let mut out = String::new();
+        for (c, h) in self.heads.iter().enumerate() {
+            if h.action || self.rows.is_empty() {
+                let _ = write!(out, r#"<th scope="col"{}>{}</th>"#, if h.action { r#" class="act""# } else { "" }, inner(&h.html));
+                continue;
+            }
+            let sorted = view.sort.filter(|(s, _)| *s == c).map(|(_, asc)| asc);
+            let aria = match sorted {
+                Some(true) => r#" aria-sort="ascending""#,
+                Some(false) => r#" aria-sort="descending""#,
+                None => "",
+            };
+            let dir = if sorted == Some(true) { "desc" } else { "asc" };
+            let href = link(query, &[(key("sort"), Some(c.to_string())), (key("dir"), Some(dir.into())), (key("page"), None)], id);
+            let _ = write!(
+                out,
+                r#"<th scope="col"{aria} data-kind="{}"><a class="sort" href="{}" data-col="{c}" title="{}{}">{}</a></th>"#,
+                self.kind(c).name(),
+                esc(&href),
+                labels::ui(lang, Ui::SortBy),
+                esc(&h.text),
+                inner(&h.html)
+            );
+        }
         out
     }
 

@@ -40,95 +40,20 @@ pub(super) async fn render(s: &AppState, lang: Lang, c: &Caller, notice_html: &s
     use suanli_core::tenant::Role;
     let mut body = format!("<h1>{}</h1>", lang.t("算力券", "Compute vouchers"));
     body.push_str(notice_html);
-    if let Ok(Some(p)) = s.store.programme_open_at(s.ids.now_ms()).await
-        && let Ok(o) = crate::api::vouchers::programme_out(s, &p).await
-    {
-        let _ = write!(
-            body,
-            r#"<section class="tiles"><div class="tile"><div class="t">{}</div><div class="v">{}</div><progress value="{:.4}" max="1" aria-label="spent">{:.1}%</progress><div class="t">{} {}</div></div><div class="tile"><div class="t">{}</div><div class="v">{}</div><div class="t">{} {}</div></div></section>"#,
-            esc(&o.name),
-            lang.fen_str(&o.spent),
-            o.spent_share,
-            o.spent_share * 100.0,
-            lang.t("预算", "budget"),
-            lang.fen_str(&o.budget),
-            lang.t("已发放", "Issued"),
-            lang.fen_str(&o.issued),
-            lang.t("剩余", "remaining"),
-            lang.fen_str(&o.remaining),
-        );
-    }
+    body.push_str(&programme_tiles(s, lang).await);
     match c.role() {
         Role::Tenant => {
-            if let Some(t) = &c.0.tenant_id
-                && let Ok(b) = crate::api::vouchers::balance_of(s, t).await
-            {
-                let _ = write!(
-                    body,
-                    "<h2>{}</h2><div class='scroll'><table><tbody><tr><th scope=\"row\">{}</th><td>{}</td></tr><tr><th scope=\"row\">{}</th><td>{}</td></tr><tr><th scope=\"row\">{}</th><td>{}</td></tr></tbody></table></div>",
-                    lang.t("我的余额", "My balance"),
-                    lang.t("算力券可用", "Vouchers available"),
-                    lang.fen_str(&b.voucher_available),
-                    lang.t("现金可用", "Cash available"),
-                    lang.fen_str(&b.cash_available),
-                    lang.t("欠费", "Outstanding"),
-                    lang.fen_str(&b.outstanding),
-                );
+            if let Some(t) = &c.0.tenant_id {
+                body.push_str(&balance(s, lang, t).await);
             }
-            let _ = write!(
-                body,
-                r#"<h2>{h}</h2><form method="post" action="/vouchers/apply"><label for="amount">{a}</label><input id="amount" name="amount" inputmode="decimal" required value="{av}"{ai}>{ae}<label for="purpose">{p}</label><input id="purpose" name="purpose" required maxlength="500" value="{pv}"{pi}>{pe}<p><button type="submit">{b}</button></p></form>"#,
-                h = lang.t("申请算力券", "Apply for vouchers"),
-                a = lang.t("金额（元）", "Amount (yuan)"),
-                p = lang.t("用途", "Purpose"),
-                b = lang.t("提交申请", "Apply"),
-                av = kept.value("apply", "amount"),
-                ai = kept.invalid("apply", "amount", "amount"),
-                ae = kept.error("apply", "amount"),
-                pv = kept.value("apply", "purpose"),
-                pi = kept.invalid("apply", "purpose", "purpose"),
-                pe = kept.error("apply", "purpose"),
-            );
+            body.push_str(&apply_form(lang, kept));
             if let Some(t) = &c.0.tenant_id {
                 body.push_str(&my_applications(s, lang, t).await);
                 body.push_str(&insight::tenant_bills(s, lang, t).await);
             }
         }
         Role::Operator | Role::Regulator => {
-            let apps = s.store.applications(None, Some(suanli_ledger::records::ApplicationState::Pending), 100).await.unwrap_or_default();
-            body.push_str(&format!("<h2>{}</h2>", esc(lang.t("待审批的申请", "Applications to decide"))));
-            body.push_str(&thead(&[
-                lang.t("企业", "Enterprise"),
-                lang.t("申请金额", "Requested"),
-                lang.t("用途", "Purpose"),
-                lang.t("决定", "Decision"),
-            ]));
-            for a in &apps {
-                let name = s.store.tenant(&a.tenant_id).await.ok().flatten().map_or_else(|| a.tenant_id.to_string(), |t| t.name);
-                let actions = if c.role() == Role::Operator {
-                    let form = format!("reject-{}", a.id);
-                    format!(
-                        r#"{approve} <form method="post" action="/vouchers/applications/{id}/reject"><label for="r-{id}">{rl}</label><input id="r-{id}" name="reason" required value="{rv}"{ri}>{re}<button type="submit">{rj}</button></form>"#,
-                        approve = operate::approve_form(lang, a, &name, kept),
-                        id = esc(a.id.as_str()),
-                        rl = lang.t("驳回理由", "Reason to reject"),
-                        rj = lang.t("驳回", "Reject"),
-                        rv = kept.value(&form, "reason"),
-                        ri = kept.invalid(&form, "reason", &format!("r-{}", a.id)),
-                        re = kept.error(&form, "reason"),
-                    )
-                } else {
-                    "-".to_string()
-                };
-                let _ = write!(
-                    body,
-                    r#"<tr><td>{}</td><td>{}</td><td class="user-text">{}</td><td>{actions}</td></tr>"#,
-                    esc(&name),
-                    lang.fen(a.requested),
-                    esc(&a.purpose)
-                );
-            }
-            body.push_str("</tbody></table></div>");
+            body.push_str(&applications_to_decide(s, lang, c.role() == Role::Operator, kept).await);
             if c.role() == Role::Operator {
                 body.push_str(&operate::top_up_form(s, lang, kept).await);
                 body.push_str(&operate::settle_form(s, lang, kept).await);
@@ -144,6 +69,96 @@ pub(super) async fn render(s: &AppState, lang: Lang, c: &Caller, notice_html: &s
         Role::Expert => {}
     }
     page(lang, lang.t("算力券", "Compute vouchers"), Some(c), &body)
+}
+
+/// The open programme's money: spent of the budget, issued and remaining; nothing when none is open.
+async fn programme_tiles(s: &AppState, lang: Lang) -> String {
+    let Ok(Some(p)) = s.store.programme_open_at(s.ids.now_ms()).await else { return String::new() };
+    let Ok(o) = crate::api::vouchers::programme_out(s, &p).await else { return String::new() };
+    format!(
+        r#"<section class="tiles"><div class="tile"><div class="t">{}</div><div class="v">{}</div><progress value="{:.4}" max="1" aria-label="spent">{:.1}%</progress><div class="t">{} {}</div></div><div class="tile"><div class="t">{}</div><div class="v">{}</div><div class="t">{} {}</div></div></section>"#,
+        esc(&o.name),
+        lang.fen_str(&o.spent),
+        o.spent_share,
+        o.spent_share * 100.0,
+        lang.t("预算", "budget"),
+        lang.fen_str(&o.budget),
+        lang.t("已发放", "Issued"),
+        lang.fen_str(&o.issued),
+        lang.t("剩余", "remaining"),
+        lang.fen_str(&o.remaining),
+    )
+}
+
+/// A tenant's vouchers and cash available and what it owes.
+async fn balance(s: &AppState, lang: Lang, t: &suanli_core::id::TenantId) -> String {
+    let Ok(b) = crate::api::vouchers::balance_of(s, t).await else { return String::new() };
+    format!(
+        "<h2>{}</h2><div class='scroll'><table><tbody><tr><th scope=\"row\">{}</th><td>{}</td></tr><tr><th scope=\"row\">{}</th><td>{}</td></tr><tr><th scope=\"row\">{}</th><td>{}</td></tr></tbody></table></div>",
+        lang.t("我的余额", "My balance"),
+        lang.t("算力券可用", "Vouchers available"),
+        lang.fen_str(&b.voucher_available),
+        lang.t("现金可用", "Cash available"),
+        lang.fen_str(&b.cash_available),
+        lang.t("欠费", "Outstanding"),
+        lang.fen_str(&b.outstanding),
+    )
+}
+
+/// A tenant's form to apply for vouchers, with what a refused one had typed.
+fn apply_form(lang: Lang, kept: &Kept) -> String {
+    format!(
+        r#"<h2>{h}</h2><form method="post" action="/vouchers/apply"><label for="amount">{a}</label><input id="amount" name="amount" inputmode="decimal" required value="{av}"{ai}>{ae}<label for="purpose">{p}</label><input id="purpose" name="purpose" required maxlength="500" value="{pv}"{pi}>{pe}<p><button type="submit">{b}</button></p></form>"#,
+        h = lang.t("申请算力券", "Apply for vouchers"),
+        a = lang.t("金额（元）", "Amount (yuan)"),
+        p = lang.t("用途", "Purpose"),
+        b = lang.t("提交申请", "Apply"),
+        av = kept.value("apply", "amount"),
+        ai = kept.invalid("apply", "amount", "amount"),
+        ae = kept.error("apply", "amount"),
+        pv = kept.value("apply", "purpose"),
+        pi = kept.invalid("apply", "purpose", "purpose"),
+        pe = kept.error("apply", "purpose"),
+    )
+}
+
+/// The pending applications; the operator (`decides`) approves or rejects each with a reason.
+async fn applications_to_decide(s: &AppState, lang: Lang, decides: bool, kept: &Kept) -> String {
+    let apps = s.store.applications(None, Some(suanli_ledger::records::ApplicationState::Pending), 100).await.unwrap_or_default();
+    let mut body = format!("<h2>{}</h2>", esc(lang.t("待审批的申请", "Applications to decide")));
+    body.push_str(&thead(&[
+        lang.t("企业", "Enterprise"),
+        lang.t("申请金额", "Requested"),
+        lang.t("用途", "Purpose"),
+        lang.t("决定", "Decision"),
+    ]));
+    for a in &apps {
+        let name = s.store.tenant(&a.tenant_id).await.ok().flatten().map_or_else(|| a.tenant_id.to_string(), |t| t.name);
+        let actions = if decides {
+            let form = format!("reject-{}", a.id);
+            format!(
+                r#"{approve} <form method="post" action="/vouchers/applications/{id}/reject"><label for="r-{id}">{rl}</label><input id="r-{id}" name="reason" required value="{rv}"{ri}>{re}<button type="submit">{rj}</button></form>"#,
+                approve = operate::approve_form(lang, a, &name, kept),
+                id = esc(a.id.as_str()),
+                rl = lang.t("驳回理由", "Reason to reject"),
+                rj = lang.t("驳回", "Reject"),
+                rv = kept.value(&form, "reason"),
+                ri = kept.invalid(&form, "reason", &format!("r-{}", a.id)),
+                re = kept.error(&form, "reason"),
+            )
+        } else {
+            "-".to_string()
+        };
+        let _ = write!(
+            body,
+            r#"<tr><td>{}</td><td>{}</td><td class="user-text">{}</td><td>{actions}</td></tr>"#,
+            esc(&name),
+            lang.fen(a.requested),
+            esc(&a.purpose)
+        );
+    }
+    body.push_str("</tbody></table></div>");
+    body
 }
 
 /// A tenant's own voucher applications with their state and, once decided, the reason.

@@ -30,7 +30,9 @@ fn every_rust_file_opens_with_a_doc_line() {
 
 #[test]
 fn pure_crates_stay_pure() {
-    for krate in ["suanli-core", "suanli-sched", "suanli-sim", "suanli-ledger", "suanli-energy", "suanli-data", "suanli-incentives"] {
+    for krate in
+        ["suanli-core", "suanli-sched", "suanli-sim", "suanli-charts", "suanli-ledger", "suanli-energy", "suanli-data", "suanli-incentives"]
+    {
         let manifest = std::fs::read_to_string(root().join("crates").join(krate).join("Cargo.toml")).unwrap();
         let deps = manifest.split("[dependencies]").nth(1).unwrap_or("").split("\n[").next().unwrap_or("");
         for banned in ["tokio", "sqlx", "axum", "reqwest", "rand"] {
