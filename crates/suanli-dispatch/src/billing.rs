@@ -241,16 +241,22 @@ impl Billing {
     /// Bills a job that has ended: posts what it owes against its holds, releases the rest,
     /// charges any overrun to cash, and records the one bill. `bill_exists` if it has one.
     pub async fn bill(&self, job_id: &JobId, now: UnixMs) -> Result<Bill, StoreError> {
-        let job = self.store.job(job_id).await?.ok_or_else(|| Error::new(ErrorCode::JobNotFound, format!("no job {job_id}")))?;
-        if !job.state.is_terminal() {
+        // `to_bill` reads the job with what its bill needs; only when it answers nothing is the
+        // job read again, to tell a missing job from a billed one.
+        let Some(due) = self.store.to_bill(std::slice::from_ref(job_id)).await?.pop() else {
+            return Err(match self.store.job(job_id).await? {
+                None => Error::new(ErrorCode::JobNotFound, format!("no job {job_id}")),
+                Some(_) => Error::new(ErrorCode::BillExists, format!("job {job_id} already has a bill")),
+            }
+            .into());
+        };
+        if !due.job.state.is_terminal() {
             return Err(Error::new(
                 ErrorCode::IllegalTransition,
-                format!("job {job_id} is {} and is billed only when it ends", job.state.as_str()),
+                format!("job {job_id} is {} and is billed only when it ends", due.job.state.as_str()),
             )
             .into());
         }
-        let billed = || Error::new(ErrorCode::BillExists, format!("job {job_id} already has a bill"));
-        let Some(due) = self.store.to_bill(std::slice::from_ref(job_id)).await?.pop() else { return Err(billed().into()) };
         let programmes = self.store.programmes().await?;
         let (pool, centre) = Places::default().of(&self.store, &due).await?;
         let bill = self.bill_one(due, pool, centre, &programmes, now).await?;
