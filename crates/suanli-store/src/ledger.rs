@@ -13,7 +13,7 @@
 //! the cause is logged, never sent). History is append-only: rows are inserted with
 //! consecutive `seq` numbers and never updated.
 
-use crate::{Audit, Store, StoreError, StoreResult, WriteTx};
+use crate::{Audit, Dialect, Store, StoreError, StoreResult, WriteTx};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use std::collections::{BTreeMap, HashMap};
@@ -592,9 +592,23 @@ impl WriteTx<'_> {
 impl Store {
     /// The whole ledger as stored, indexes rebuilt but not checked (see [`Ledger::verify`]),
     /// with every account's owner and creation time.
+    ///
+    /// Accounts and history are read in one snapshot: read apart, a group committed between the
+    /// two reads would show history that the balances do not hold yet, and a writer reloading
+    /// from that would write the stale balances back.
     pub async fn ledger_load(&self) -> StoreResult<(Ledger, HashMap<AccountId, (String, UnixMs)>)> {
-        let accounts = self.ledger_accounts(None).await?;
-        let rows = sqlx::query(AssertSqlSafe(format!("{TRANSFER_SELECT} ORDER BY seq"))).fetch_all(&self.pool).await?;
+        let mut tx = self.pool.begin().await?;
+        if self.dialect == Dialect::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+        }
+        let accounts: Vec<StoredAccount> = sqlx::query(AssertSqlSafe(format!("{ACCOUNT_SELECT} ORDER BY id")))
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(account_from_row)
+            .collect::<StoreResult<_>>()?;
+        let rows = sqlx::query(AssertSqlSafe(format!("{TRANSFER_SELECT} ORDER BY seq"))).fetch_all(&mut *tx).await?;
+        tx.rollback().await?;
         let mut transfers = Vec::with_capacity(rows.len());
         for (i, r) in rows.iter().enumerate() {
             let (seq, t) = transfer_from_row(r)?;
