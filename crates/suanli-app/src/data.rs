@@ -19,7 +19,7 @@ use std::sync::Arc;
 use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::{AuditId, DataRequestId, DataSetId, ProviderId};
 use suanli_core::money::Fen;
-use suanli_core::time::{UnixMs, days_from_civil};
+use suanli_core::time::{CST_OFFSET_MS, UnixMs, days_from_civil};
 use suanli_data::catalogue::{
     self as cat, Column, DataRequest, DataSet, DataSetSpec, Decider, Decision, Delivery, RequestSpec, RequestState, Supplier,
     SupplierStatus,
@@ -40,7 +40,6 @@ pub const PREVIEW_ROWS: u64 = 5;
 /// Suppliers the policy rewards each year by data-service volume.
 pub const TOP_SUPPLIERS: usize = 5;
 const SECRET_META: &str = "data.pseudonym_secret";
-const CST_OFFSET_MS: i64 = 8 * 3_600_000;
 
 /// One supplier's place in a year's ranking.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

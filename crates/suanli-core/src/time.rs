@@ -8,6 +8,13 @@ pub type UnixMs = i64;
 
 pub const MS_PER_SECOND: i64 = 1_000;
 pub const MS_PER_DAY: i64 = 86_400_000;
+/// China Standard Time (Asia/Shanghai, UTC+8 all year): what the platform's days and years are.
+pub const CST_OFFSET_MS: i64 = 8 * 3_600_000;
+
+/// The China Standard Time day of an instant, as days since 1970-01-01.
+pub fn cst_day(ms: UnixMs) -> i64 {
+    (ms + CST_OFFSET_MS).div_euclid(MS_PER_DAY)
+}
 
 /// The only way code in Suanli learns the time. Edge crates supply the system clock;
 /// tests and the simulator supply [`ManualClock`].

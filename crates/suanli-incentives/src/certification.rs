@@ -2,10 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use suanli_core::error::{Error, ErrorCode};
-use suanli_core::time::{UnixMs, parse_date};
-
-const DAY_MS: i64 = 86_400_000;
-const CST_OFFSET_MS: i64 = 8 * 3_600_000;
+use suanli_core::time::{CST_OFFSET_MS, MS_PER_DAY as DAY_MS, UnixMs, parse_date};
 
 /// A certification the security criterion counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

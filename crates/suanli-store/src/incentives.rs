@@ -62,19 +62,18 @@ impl Store {
         row.map(|r| json("application", &r.try_get::<String, _>(0)?)).transpose()
     }
 
-    /// Posted money into and out of `account` in `[from, to)`, summed by direction and reason:
-    /// `(credit, reason, sum)` rows (holds count only once posted, at what was posted).
+    /// Posted money into and out of `account` over the China Standard Time days from the day of
+    /// `from` up to the day of `to` (excluded), summed by direction and reason: `(credit,
+    /// reason, sum)` rows (holds count only once posted, at what was posted). Whole days: with
+    /// bounds at midnight in China, as a year's are, the sum is of `[from, to)` exactly.
     pub async fn ledger_flows(&self, account: AccountId, from: UnixMs, to: UnixMs) -> StoreResult<Vec<(bool, ReasonCode, Fen)>> {
         let rows = sqlx::query(
-            "SELECT CAST(1 AS BIGINT), reason, CAST(COALESCE(SUM(COALESCE(post_amount, amount)), 0) AS BIGINT) FROM ledger_transfers \
-             WHERE credit = $1 AND kind IN ('single', 'post') AND ts_ms >= $2 AND ts_ms < $3 GROUP BY reason \
-             UNION ALL \
-             SELECT CAST(0 AS BIGINT), reason, CAST(COALESCE(SUM(COALESCE(post_amount, amount)), 0) AS BIGINT) FROM ledger_transfers \
-             WHERE debit = $1 AND kind IN ('single', 'post') AND ts_ms >= $2 AND ts_ms < $3 GROUP BY reason",
+            "SELECT credit, reason, CAST(SUM(amount) AS BIGINT) FROM ledger_daily_flows \
+             WHERE account = $1 AND day >= $2 AND day < $3 GROUP BY credit, reason",
         )
         .bind(account.to_hex())
-        .bind(from)
-        .bind(to)
+        .bind(suanli_core::time::cst_day(from))
+        .bind(suanli_core::time::cst_day(to))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

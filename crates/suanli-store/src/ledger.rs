@@ -512,6 +512,40 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    /// Adds posted transfers to `ledger_daily_flows` (per account, China Standard Time day,
+    /// direction and reason): a single transfer or a post moves its posted amount out of the
+    /// debit account and into the credit account; pending and void move nothing. In the commit
+    /// of the transfers themselves, so the sums never differ from the history. As literal rows:
+    /// every value is a hex id, a number or a reason's name.
+    async fn add_ledger_daily_flows(&mut self, transfers: &[Transfer]) -> StoreResult<()> {
+        let mut sums: HashMap<(AccountId, i64, bool, ReasonCode), i64> = HashMap::new();
+        for t in transfers {
+            let posted = match t.kind {
+                TransferKind::Single => t.amount.0,
+                TransferKind::PostPending { amount, .. } => amount.unwrap_or(t.amount).0,
+                TransferKind::Pending { .. } | TransferKind::VoidPending { .. } => continue,
+            };
+            let day = suanli_core::time::cst_day(t.timestamp_ms);
+            *sums.entry((t.credit_account, day, true, t.reason)).or_default() += posted;
+            *sums.entry((t.debit_account, day, false, t.reason)).or_default() += posted;
+        }
+        let rows: Vec<_> = sums.into_iter().collect();
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let mut sql = String::with_capacity(96 + chunk.len() * 80);
+            sql.push_str("INSERT INTO ledger_daily_flows (account, day, credit, reason, amount) VALUES ");
+            for (j, ((account, day, credit, reason), amount)) in chunk.iter().enumerate() {
+                use std::fmt::Write;
+                if j > 0 {
+                    sql.push(',');
+                }
+                let _ = write!(sql, "('{}',{day},{},'{}',{amount})", account.to_hex(), i64::from(*credit), reason.as_str());
+            }
+            sql.push_str(" ON CONFLICT (account, day, credit, reason) DO UPDATE SET amount = ledger_daily_flows.amount + excluded.amount");
+            sqlx::query(AssertSqlSafe(sql)).execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
     /// Writes many audit records as literal multi-row INSERTs (one group commit carries one per
     /// request); text fields are quoted by [`sql_text`].
     pub async fn audit_many(&mut self, audits: &[impl std::borrow::Borrow<Audit>]) -> StoreResult<()> {

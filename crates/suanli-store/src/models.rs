@@ -11,7 +11,7 @@ use suanli_core::money::Fen;
 use suanli_core::time::UnixMs;
 
 /// China Standard Time, in which usage is counted by day.
-const CST_OFFSET_MS: i64 = 8 * 3_600_000;
+use suanli_core::time::CST_OFFSET_MS;
 
 const MODEL_SELECT: &str = "SELECT name, provider_id, spec_json, created_ms FROM models";
 const DEPLOYMENT_SELECT: &str = "SELECT id, model, spec_json, created_ms FROM model_deployments WHERE removed_ms IS NULL";

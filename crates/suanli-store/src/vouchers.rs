@@ -141,10 +141,10 @@ impl Store {
     pub async fn voucher_money(&self, programme: &str) -> StoreResult<VoucherMoney> {
         let owner = format!("%/{programme}");
         let r = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(CASE WHEN t.reason = 'voucher_spend' THEN COALESCE(t.post_amount, t.amount) ELSE 0 END), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN t.reason = 'voucher_expiry' THEN t.amount ELSE 0 END), 0) AS BIGINT) \
-             FROM ledger_transfers t JOIN ledger_accounts a ON a.id = t.debit \
-             WHERE a.kind = 'enterprise_voucher' AND a.owner LIKE $1 AND t.kind IN ('single', 'post')",
+            "SELECT CAST(COALESCE(SUM(CASE WHEN f.reason = 'voucher_spend' THEN f.amount ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN f.reason = 'voucher_expiry' THEN f.amount ELSE 0 END), 0) AS BIGINT) \
+             FROM ledger_daily_flows f JOIN ledger_accounts a ON a.id = f.account \
+             WHERE a.kind = 'enterprise_voucher' AND a.owner LIKE $1 AND f.credit = 0",
         )
         .bind(owner.clone())
         .fetch_one(&self.pool)
@@ -160,7 +160,7 @@ impl Store {
     /// What one voucher account paid for compute (posted).
     pub async fn voucher_money_of_account(&self, account: suanli_ledger::AccountId) -> StoreResult<Fen> {
         let r = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(COALESCE(post_amount, amount)), 0) AS BIGINT) FROM ledger_transfers WHERE debit = $1 AND reason = 'voucher_spend' AND kind IN ('single', 'post')",
+            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ledger_daily_flows WHERE account = $1 AND credit = 0 AND reason = 'voucher_spend'",
         )
         .bind(account.to_hex())
         .fetch_one(&self.pool)

@@ -518,6 +518,7 @@ async fn write_group(
     let mut tx = store.begin().await?;
     tx.upsert_ledger_accounts(rows).await?;
     tx.insert_ledger_transfers(from_seq, transfers).await?;
+    tx.add_ledger_daily_flows(transfers).await?;
     // Usage records of model calls are many: written many to a statement.
     let calls: Vec<&suanli_core::model::ModelCall> =
         effects.iter().filter_map(|e| if let Effect::InsertModelCall(c) = e { Some(c.as_ref()) } else { None }).collect();
