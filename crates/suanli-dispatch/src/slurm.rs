@@ -5,11 +5,21 @@
 //!
 //! | call | endpoint |
 //! | --- | --- |
-//! | submit | `GET /slurm/v0.0.38/jobs` (adoption), on a miss `GET /slurmdb/v0.0.38/jobs?job_name=`, then `POST /slurm/v0.0.38/job/submit` |
-//! | status | one `GET /slurm/v0.0.38/jobs`; `GET /slurmdb/v0.0.38/job/{id}` for a job purged from slurmctld |
+//! | submit | the view (below) for adoption, its live candidates read again with `GET /slurm/v0.0.38/job/{id}`; on a miss `GET /slurmdb/v0.0.38/jobs?job_name=`, then `POST /slurm/v0.0.38/job/submit` |
+//! | status | `GET /slurm/v0.0.38/job/{id}` for each job this process follows (one listing instead when more than 64); `GET /slurmdb/v0.0.38/job/{id}` for a job purged from slurmctld |
 //! | cancel | `GET /slurm/v0.0.38/job/{id}`, `DELETE /slurm/v0.0.38/job/{id}` |
-//! | active | one `GET /slurm/v0.0.38/jobs` |
+//! | active | the view's live jobs, each read again unless read within the last second |
 //! | capacity | `GET /slurm/v0.0.38/nodes` |
+//!
+//! # The view: what Slurm has of Suanli's jobs
+//!
+//! slurmctld keeps every ended job for `MinJobAge`, so listing all it keeps (`GET
+//! /slurm/v0.0.38/jobs`) grows with everything the cluster ran in that time, whoever ran it.
+//! The backend keeps a view of the Slurm jobs carrying a Suanli id: filled by a full listing on
+//! first need and again at most once a minute (asked with `update_time`, so an unchanged cluster
+//! answers 304 and no body), and kept current by reading single jobs: each poll reads only the
+//! jobs it follows. The listing is what finds jobs this process did not submit (adoption after a
+//! restart, strays, strangers); see [`poll`] for the reasons and Slurm's clock.
 //!
 //! # Carrying the Suanli id
 //!
@@ -50,10 +60,13 @@
 //! whole seconds, so with a large `time_scale` the metering granularity is `time_scale` seconds.
 
 mod answers;
+mod poll;
 
 use crate::{Backend, BackendError, RunStatus};
 use answers::*;
 use async_trait::async_trait;
+pub use poll::SlurmStats;
+use poll::{Counters, DISCOVER_EVERY, FRESH_FOR, View};
 use reqwest::{Method, StatusCode, Url};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
@@ -111,6 +124,9 @@ pub struct SlurmConfig {
     pub working_dir: String,
     /// The job's `standard_output` (and error); `%j` is the Slurm job id.
     pub standard_output: String,
+    /// How often the full listing that finds jobs this process did not submit (adoption after
+    /// a restart, strays, strangers) is read again, asked with `update_time` (see [`poll`]).
+    pub discover_every: Duration,
 }
 
 impl std::fmt::Debug for SlurmConfig {
@@ -126,13 +142,15 @@ impl std::fmt::Debug for SlurmConfig {
             .field("timeout", &self.timeout)
             .field("working_dir", &self.working_dir)
             .field("standard_output", &self.standard_output)
+            .field("discover_every", &self.discover_every)
             .finish()
     }
 }
 
 impl SlurmConfig {
     /// A configuration with the defaults: default partition, `time_scale` 1.0, slack 1.5,
-    /// `sleep` jobs, 10 s timeout, working directory `/tmp`, output to `/dev/null`.
+    /// `sleep` jobs, 10 s timeout, working directory `/tmp`, output to `/dev/null`, the full
+    /// listing read again at most once a minute.
     pub fn new(url: &str, user: &str, token: &str) -> SlurmConfig {
         SlurmConfig {
             url: url.trim_end_matches('/').to_string(),
@@ -145,6 +163,7 @@ impl SlurmConfig {
             timeout: Duration::from_secs(10),
             working_dir: "/tmp".to_string(),
             standard_output: "/dev/null".to_string(),
+            discover_every: DISCOVER_EVERY,
         }
     }
 
@@ -240,9 +259,6 @@ struct Tracked {
     finished: bool,
 }
 
-/// How long a job listing read by one submission serves the next ones.
-const LISTING_REUSE: Duration = Duration::from_secs(1);
-
 /// A Slurm cluster reached through slurmrestd.
 #[derive(Debug)]
 pub struct SlurmBackend {
@@ -251,9 +267,11 @@ pub struct SlurmBackend {
     tracked: Mutex<HashMap<JobId, Tracked>>,
     /// GPUs configured per node (of the partition), learned on the first submission.
     node_gpus: Mutex<Option<Vec<u32>>>,
-    /// Serialises submissions, so two calls for one job cannot both submit. Holds the listing
-    /// the last submission read: a burst of submissions (one engine round) lists once.
-    submitting: tokio::sync::Mutex<Option<(std::time::Instant, Vec<SlurmJob>)>>,
+    /// Serialises submissions, so two calls for one job cannot both submit.
+    submitting: tokio::sync::Mutex<()>,
+    /// The Slurm jobs carrying a Suanli id, as last read (see [`poll`]).
+    view: Mutex<View>,
+    counters: Counters,
 }
 
 impl SlurmBackend {
@@ -271,7 +289,9 @@ impl SlurmBackend {
             http,
             tracked: Mutex::new(HashMap::new()),
             node_gpus: Mutex::new(None),
-            submitting: tokio::sync::Mutex::new(None),
+            submitting: tokio::sync::Mutex::new(()),
+            view: Mutex::new(View::default()),
+            counters: Counters::default(),
         })
     }
 
@@ -329,6 +349,12 @@ impl SlurmBackend {
             .await
             .map_err(|e| fail(format!("reading the answer (HTTP {status}): {}", transport_error(&e, self.config.timeout))))?;
         tracing::debug!(%method, path, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "slurmrestd");
+        Counters::add(&self.counters.requests, 1);
+        Counters::add(&self.counters.bytes, text.len() as u64);
+        if status == StatusCode::NOT_MODIFIED {
+            // A listing asked with `update_time`: nothing changed, and no body.
+            return Ok((status, Value::Null));
+        }
         if status == StatusCode::UNAUTHORIZED {
             return Err(fail(format!(
                 "HTTP 401 {:?}: slurmrestd refused the credentials (both X-SLURM-USER-NAME and X-SLURM-USER-TOKEN are needed; user {:?})",
@@ -364,17 +390,10 @@ impl SlurmBackend {
         BackendError(format!("slurm {}{path}: unexpected answer: {why}", self.config.url))
     }
 
-    /// Every job slurmctld knows (pending, running, and finished within `MinJobAge`).
-    async fn list(&self) -> Result<Vec<SlurmJob>, BackendError> {
-        let path = format!("/slurm/{API_VERSION}/jobs");
-        let answer = self.call_ok(Method::GET, &path, None).await?;
-        let jobs = answer.get("jobs").and_then(Value::as_array).ok_or_else(|| self.unexpected(&path, "no \"jobs\" list"))?;
-        Ok(jobs.iter().filter_map(SlurmJob::from_ctld).collect())
-    }
-
     /// One job from slurmctld; `None` when it does not know the id (500 with error 2017).
     async fn get_job(&self, slurm_id: u64) -> Result<Option<SlurmJob>, BackendError> {
         let path = format!("/slurm/{API_VERSION}/job/{slurm_id}");
+        Counters::add(&self.counters.job_reads, 1);
         let (status, json) = self.call(Method::GET, &path, None).await?;
         if status != StatusCode::OK {
             if slurm_errors(&json).iter().any(|(code, _)| *code == Some(2017)) {
@@ -516,25 +535,19 @@ impl Backend for SlurmBackend {
     }
 
     async fn submit(&self, job: &Job, run_s: f64, now_ms: UnixMs) -> Result<(), BackendError> {
-        let mut listing = self.submitting.lock().await;
+        let _one_at_a_time = self.submitting.lock().await;
         let cancelled = match self.lock().get(&job.id) {
             Some(t) if !t.cancelled => return Ok(()),
             Some(t) => Some(t.slurm_id),
             None => None,
         };
-        // Jobs this process submitted are tracked above; the listing finds jobs an earlier
-        // process submitted, which are older than any listing reused for a second.
-        let fresh = listing.as_ref().is_some_and(|(at, _)| at.elapsed() < LISTING_REUSE);
-        if !fresh {
-            *listing = Some((std::time::Instant::now(), self.list().await?));
-        }
-        let listed: Vec<SlurmJob> = listing
-            .as_ref()
-            .map_or(&[][..], |(_, l)| l.as_slice())
-            .iter()
-            .filter(|j| j.suanli.as_ref() == Some(&job.id))
-            .cloned()
-            .collect();
+        // Jobs this process submitted are tracked above; the view finds those an earlier
+        // process submitted, which a listing read by this process holds. The live ones may
+        // have ended since it was read: read them again before deciding.
+        self.discover(self.config.discover_every).await?;
+        let live: Vec<u64> = self.view().carrying(&job.id).iter().filter(|j| j.is_active()).map(|j| j.id).collect();
+        self.reread(&live).await?;
+        let listed = self.view().carrying(&job.id);
         // A job of this placement that finished less than MinJobAge ago is still listed: only
         // ask the (slower, ~0.1 s) accounting database when the placement is older than that.
         let recent = job.placed_ms.is_some_and(|p| now_ms - p < LISTED_FOR_MS);
@@ -559,6 +572,10 @@ impl Backend for SlurmBackend {
         }
         tracing::info!(job = %job.id, slurm_id, gpus = job.spec.accelerators, nodes, "slurm: submitted");
         self.track(&job.id, slurm_id);
+        // In the view until read: pending, and to be read again before it is believed.
+        let mut view = self.view();
+        view.read(SlurmJob::submitted(slurm_id, &job.id), std::time::Instant::now());
+        view.outdated(slurm_id);
         Ok(())
     }
 
@@ -566,31 +583,45 @@ impl Backend for SlurmBackend {
         if jobs.is_empty() {
             return Ok(HashMap::new());
         }
-        let listed = self.list().await?;
-        let by_slurm_id: HashMap<u64, &SlurmJob> = listed.iter().map(|j| (j.id, j)).collect();
-        let mut by_suanli: HashMap<&JobId, Vec<&SlurmJob>> = HashMap::new();
-        for j in &listed {
-            if let Some(id) = &j.suanli {
-                by_suanli.entry(id).or_default().push(j);
-            }
+        let tracked: HashMap<&JobId, Tracked> = {
+            let map = self.lock();
+            jobs.iter().filter_map(|id| map.get(id).map(|t| (id, *t))).collect()
+        };
+        // Not submitted by this process: only a live job is surely this attempt's, found in the
+        // view and read again with the jobs this process follows.
+        let strangers: Vec<&JobId> = jobs.iter().filter(|id| !tracked.contains_key(id)).collect();
+        if !strangers.is_empty() {
+            self.discover(self.config.discover_every).await?;
         }
+        let mut read: Vec<u64> = tracked.values().filter(|t| !t.cancelled).map(|t| t.slurm_id).collect();
+        {
+            let view = self.view();
+            read.extend(strangers.iter().flat_map(|id| view.carrying(id)).filter(|j| j.is_active()).map(|j| j.id));
+        }
+        read.sort_unstable();
+        read.dedup();
+        self.reread(&read).await?;
         let scale = self.config.time_scale;
         let mut out = HashMap::with_capacity(jobs.len());
         for id in jobs {
-            let tracked = self.lock().get(id).copied();
-            let status = match tracked {
+            let status = match tracked.get(id) {
                 Some(t) if t.cancelled => RunStatus::Unknown,
-                Some(t) => match by_slurm_id.get(&t.slurm_id) {
-                    Some(j) => j.run_status(scale),
-                    None => match self.history_job(t.slurm_id).await? {
-                        Some(j) => j.run_status(scale),
-                        None => RunStatus::Unknown,
-                    },
-                },
-                // Not submitted by this process: only a live job is surely this attempt's.
-                None => by_suanli
-                    .get(id)
-                    .and_then(|js| js.iter().filter(|j| j.is_active()).max_by_key(|j| j.id))
+                Some(t) => {
+                    let known = self.view().get(t.slurm_id).map(|j| j.run_status(scale));
+                    match known {
+                        Some(s) => s,
+                        None => match self.history_job(t.slurm_id).await? {
+                            Some(j) => j.run_status(scale),
+                            None => RunStatus::Unknown,
+                        },
+                    }
+                }
+                None => self
+                    .view()
+                    .carrying(id)
+                    .into_iter()
+                    .filter(|j| j.is_active())
+                    .max_by_key(|j| j.id)
                     .map_or(RunStatus::Unknown, |j| j.run_status(scale)),
             };
             if matches!(status, RunStatus::Succeeded { .. } | RunStatus::Failed { .. })
@@ -608,10 +639,18 @@ impl Backend for SlurmBackend {
         let target = match tracked {
             Some(t) if t.cancelled => return Ok(None),
             Some(t) => match self.get_job(t.slurm_id).await? {
-                Some(j) => Some(j),
+                Some(j) => {
+                    self.view().read(j.clone(), std::time::Instant::now());
+                    Some(j)
+                }
                 None => self.history_job(t.slurm_id).await?,
             },
-            None => self.list().await?.into_iter().filter(|j| j.suanli.as_ref() == Some(job) && j.is_active()).max_by_key(|j| j.id),
+            None => {
+                self.discover(self.config.discover_every).await?;
+                let live: Vec<u64> = self.view().carrying(job).iter().filter(|j| j.is_active()).map(|j| j.id).collect();
+                self.reread(&live).await?;
+                self.view().carrying(job).into_iter().filter(|j| j.is_active()).max_by_key(|j| j.id)
+            }
         };
         let Some(target) = target else {
             return Ok(None);
@@ -623,14 +662,22 @@ impl Backend for SlurmBackend {
                 return Err(self.refused(&Method::DELETE, &path, status, &answer));
             }
             tracing::info!(job = %job, slurm_id = target.id, state = %target.state, "slurm: cancelled");
+            // It ends in a moment: `active` reads it again until it has.
+            self.view().outdated(target.id);
         }
         self.lock().insert(job.clone(), Tracked { slurm_id: target.id, cancelled: true, finished: false });
         Ok(target.metered_until(now_ms, self.config.time_scale))
     }
 
     async fn active(&self, _now_ms: UnixMs) -> Result<Vec<JobId>, BackendError> {
+        self.discover(self.config.discover_every).await?;
+        let stale = {
+            let now = std::time::Instant::now();
+            self.view().live_read_before(now.checked_sub(FRESH_FOR).unwrap_or(now))
+        };
+        self.reread(&stale).await?;
         let mut seen = HashSet::new();
-        Ok(self.list().await?.into_iter().filter(|j| j.is_active()).filter_map(|j| j.suanli).filter(|id| seen.insert(id.clone())).collect())
+        Ok(self.view().live().into_iter().filter_map(|j| j.suanli.clone()).filter(|id| seen.insert(id.clone())).collect())
     }
 }
 

@@ -48,6 +48,22 @@ impl SlurmJob {
         })
     }
 
+    /// A job just submitted, before slurmctld is asked about it.
+    pub(super) fn submitted(id: u64, suanli: &JobId) -> SlurmJob {
+        SlurmJob {
+            id,
+            suanli: Some(suanli.clone()),
+            state: "PENDING".to_string(),
+            reason: String::new(),
+            submit_s: 0,
+            start_s: 0,
+            end_s: 0,
+            exit: None,
+            nodes: String::new(),
+            time_limit_min: None,
+        }
+    }
+
     pub(super) fn from_db(v: &Value) -> Option<SlurmJob> {
         let time = v.get("time");
         let t = |k: &str| time.and_then(|t| t.get(k)).and_then(number).unwrap_or(0);
@@ -81,6 +97,15 @@ impl SlurmJob {
     /// Whether it ever ran: a job cancelled while pending has a start time but no node.
     pub(super) fn started(&self) -> bool {
         self.start_s > 0 && !self.nodes.is_empty()
+    }
+
+    /// The latest of its times that Slurm's clock has surely passed: the submission, the start
+    /// once it ran, the end once final (a pending or running job's other times are estimates).
+    pub(super) fn surely_past_s(&self) -> i64 {
+        let ran = RUNNING_STATES.contains(&self.state.as_str()) || self.is_final();
+        let start = if ran && self.started() { self.start_s } else { 0 };
+        let end = if self.is_final() { self.end_s } else { 0 };
+        self.submit_s.max(start).max(end)
     }
 
     /// Metered seconds in the job's own seconds.

@@ -306,3 +306,88 @@ fn slurm_url_form() {
         assert!(!e.0.contains("token=t&") && !e.0.ends_with("token=t"), "the token is redacted: {e}");
     }
 }
+
+#[test]
+fn slurm_times_surely_past_skip_estimates() {
+    // Pending: the start and end are the scheduler's estimates; only the submission is past.
+    let pending = ctld(sample("PENDING", json!({"submit_time": 100, "start_time": 500, "end_time": 800, "nodes": ""})));
+    assert_eq!(pending.surely_past_s(), 100);
+    // Running: the start is past, the end is the expected end.
+    let running = ctld(sample("RUNNING", json!({"submit_time": 100, "start_time": 120, "end_time": 900})));
+    assert_eq!(running.surely_past_s(), 120);
+    let done = ctld(sample("COMPLETED", json!({"submit_time": 100, "start_time": 120, "end_time": 130})));
+    assert_eq!(done.surely_past_s(), 130);
+    assert_eq!(SlurmJob::submitted(4, &JobId::parse(ID).unwrap()).surely_past_s(), 0);
+}
+
+#[test]
+fn slurm_clock_keeps_the_reading_showing_the_later_slurm_time() {
+    use super::poll::SlurmClock;
+    let t0 = std::time::Instant::now();
+    let s = Duration::from_secs;
+    let mut clock = SlurmClock::default();
+    assert_eq!(clock.floor_s(t0), None);
+    clock.observe(0, t0);
+    assert_eq!(clock.floor_s(t0), None, "0 is no time");
+    clock.observe(1000, t0);
+    assert_eq!(clock.floor_s(t0 + s(5)), Some(1005), "carried forward on this process's clock");
+    // An older event read later says less: Slurm was at 1000 + 10 when it was read.
+    clock.observe(1003, t0 + s(10));
+    assert_eq!(clock.floor_s(t0 + s(10)), Some(1010));
+    // A newer one says more.
+    clock.observe(1020, t0 + s(10));
+    assert_eq!(clock.floor_s(t0 + s(12)), Some(1022));
+    // Order of reading does not matter: an answer read earlier but handled later still counts.
+    clock.observe(1030, t0 + s(9));
+    assert_eq!(clock.floor_s(t0 + s(12)), Some(1033));
+    assert_eq!(clock.floor_s(t0), Some(1030), "never below a reading, before it was read");
+}
+
+#[test]
+fn slurm_view_listing_stamp_and_reads() {
+    use super::poll::View;
+    let t0 = std::time::Instant::now();
+    let s = Duration::from_secs;
+    let ours = JobId::parse(ID).unwrap();
+    let job = |id: u64, state: &str, patch: Value| {
+        let mut v = sample(state, patch);
+        v["job_id"] = json!(id);
+        ctld(v)
+    };
+    let stranger = ctld(json!({"job_id": 1, "job_state": "COMPLETED", "name": "wrap", "submit_time": 900, "end_time": 1000}));
+    let done = job(2, "COMPLETED", json!({"submit_time": 900, "start_time": 910, "end_time": 950}));
+    let running = job(3, "RUNNING", json!({"submit_time": 960, "start_time": 970, "end_time": 99_999}));
+    let mut view = View::default();
+    assert!(!view.listed_within(s(60), t0));
+    // A job submitted while the first listing was on its way is kept.
+    view.read(SlurmJob::submitted(4, &ours), t0 + s(1));
+    view.listed(vec![stranger, done.clone(), running.clone()], t0, t0 + s(2));
+    assert!(view.listed_within(s(60), t0 + s(59)) && !view.listed_within(s(60), t0 + s(60)));
+    // Jobs carrying no Suanli id are not kept; the newest past time is the stranger's end, not
+    // the running job's expected end.
+    assert_eq!(view.get(1), None);
+    assert_eq!(view.stamp(), Some(1000 - 2));
+    assert_eq!(view.carrying(&ours).iter().map(|j| j.id).collect::<Vec<_>>().len(), 3);
+    assert_eq!(view.live().iter().map(|j| j.id).collect::<Vec<_>>(), vec![3, 4]);
+    // What needs reading again: live jobs read before the cutoff, or outdated.
+    assert_eq!(view.live_read_before(t0 + s(1)), Vec::<u64>::new());
+    assert_eq!(view.live_read_before(t0 + s(2)), vec![4], "read at t0 + 1 s");
+    view.outdated(3);
+    assert_eq!(view.live_read_before(t0 + s(1)), vec![3]);
+    assert_eq!(view.live_read_before(t0 + s(3)), vec![3, 4]);
+    // A second listing: asked at t0 + 30 s, Slurm's clock then was at least 1000 + 28.
+    view.listed(vec![done.clone()], t0 + s(30), t0 + s(31));
+    assert_eq!(view.stamp(), Some(1028 - 2));
+    assert_eq!(view.carrying(&ours).iter().map(|j| j.id).collect::<Vec<_>>(), vec![2], "jobs the listing no longer has are gone");
+    // 304: nothing changed; the next listing asks from later on, and reads stay fresh.
+    view.unchanged(t0 + s(40));
+    assert_eq!(view.stamp(), Some(1038 - 2));
+    assert!(view.listed_within(s(60), t0 + s(99)));
+    // One job read, then purged from slurmctld.
+    view.read(job(5, "PENDING", json!({"submit_time": 1100, "start_time": 2000, "nodes": ""})), t0 + s(41));
+    assert_eq!(view.clock.floor_s(t0 + s(41)), Some(1100));
+    assert_eq!(view.live().iter().map(|j| j.id).collect::<Vec<_>>(), vec![5]);
+    view.gone(5);
+    assert!(view.get(5).is_none() && view.live().is_empty());
+    assert_eq!(view.carrying(&ours).len(), 1);
+}

@@ -339,6 +339,92 @@ async fn slurm_live_status_of_many_jobs_in_one_call() {
     }
 }
 
+/// Issue 20: a poll reads the jobs the backend follows, not every job slurmctld keeps (it keeps
+/// ended jobs for an hour, whoever ran them). Counted by the backend itself against the real
+/// Slurm: one listing when it first needs one (adoption), then single-job reads while two jobs
+/// run and end between polls; both are seen ended, with their exit; a restarted backend still
+/// adopts what the first one submitted.
+#[tokio::test]
+async fn slurm_live_polls_read_followed_jobs_not_every_job() {
+    let Some(live) = live() else { return };
+    let scale = 1800.0;
+    let mut c = config(&live, scale);
+    // 3600 s at 1800x sleeps 2 s and succeeds; any other duration fails with exit 3.
+    c.script = SlurmScript::Bash("sleep \"$SUANLI_WALL_S\"\n[ \"$SUANLI_DURATION_S\" = 3600 ] || exit 3".into());
+    let b = SlurmBackend::new(c.clone()).unwrap();
+    let (ok, failing) = (job(1, 3600), job(1, 3602));
+    let t0 = Instant::now();
+    for j in [&ok, &failing] {
+        b.submit(j, run_s(j), now_ms()).await.unwrap();
+    }
+    let after_submit = b.stats();
+    assert_eq!(after_submit.listings + after_submit.listings_unchanged, 1, "one listing for both submissions: {after_submit:?}");
+    // Rounds as the engine makes them (status, then active), slower than the jobs, so that they
+    // end between polls.
+    let ids = vec![ok.id.clone(), failing.id.clone()];
+    let mut rounds = 0u64;
+    let done = loop {
+        rounds += 1;
+        let statuses = b.status(&ids, now_ms()).await.unwrap();
+        let active = b.active(now_ms()).await.unwrap();
+        let ended = |s: &RunStatus| matches!(s, RunStatus::Succeeded { .. } | RunStatus::Failed { .. });
+        if ids.iter().all(|id| ended(&statuses[id])) {
+            assert!(!active.contains(&ok.id) && !active.contains(&failing.id), "ended jobs are not active: {active:?}");
+            break statuses;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(180), "not both ended: {statuses:?}");
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    };
+    assert!(matches!(done[&ok.id], RunStatus::Succeeded { usage_s, .. } if (usage_s - 3600).abs() <= scale as i64), "{:?}", done[&ok.id]);
+    let RunStatus::Failed { reason, .. } = &done[&failing.id] else { panic!("expected a failure: {:?}", done[&failing.id]) };
+    assert_eq!(reason, "failed in slurm: exit code 3");
+    let stats = b.stats();
+    // The full listing is read again once a minute at most (to find jobs this process did not
+    // submit); every poll in between reads the two jobs alone.
+    let minutes = t0.elapsed().as_secs() / 60;
+    assert!(stats.listings + stats.listings_unchanged <= 1 + minutes, "{rounds} rounds in {:?}: {stats:?}", t0.elapsed());
+    assert!(stats.job_reads >= 2 * rounds, "each round's status read the two jobs: {rounds} rounds, {stats:?}");
+    eprintln!(
+        "slurm polls: {rounds} rounds in {} ms: {} listing(s) ({} answered 304), {} job reads, {} requests, {} bytes in all",
+        t0.elapsed().as_millis(),
+        stats.listings,
+        stats.listings_unchanged,
+        stats.job_reads,
+        stats.requests,
+        stats.bytes
+    );
+
+    // A restarted backend adopts them through one listing, then reads them one by one.
+    let again = SlurmBackend::new(c.clone()).unwrap();
+    for j in [&ok, &failing] {
+        again.submit(j, run_s(j), now_ms()).await.unwrap();
+        assert_eq!(again.slurm_id(&j.id), b.slurm_id(&j.id), "adopted, not submitted again");
+    }
+    assert_eq!(again.status(&ids, now_ms()).await.unwrap(), done);
+    let s = again.stats();
+    assert_eq!((s.listings + s.listings_unchanged, s.job_reads), (1, 2), "{s:?}");
+
+    // With the listing asked every time, later ones carry `update_time` (Slurm's clock, read
+    // from its answers, less a margin) and slurmctld answers 304 when no job changed since: here
+    // a few seconds after the last change, unless other tests' jobs change the shared cluster.
+    let mut eager = c;
+    eager.discover_every = Duration::ZERO;
+    let eager = SlurmBackend::new(eager).unwrap();
+    for pause in [0, 3500, 0] {
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        let active = eager.active(now_ms()).await.unwrap();
+        assert!(!active.contains(&ok.id), "{active:?}");
+    }
+    let s = eager.stats();
+    assert_eq!(s.listings + s.listings_unchanged, 3, "{s:?}");
+    eprintln!("slurm polls: 3 listings, the later 2 asked with update_time: {} answered 304", s.listings_unchanged);
+    // A change after that is never missed: a job submitted now is in the next listing.
+    let probe = job(1, 3600);
+    b.submit(&probe, run_s(&probe), now_ms()).await.unwrap();
+    assert!(eager.active(now_ms()).await.unwrap().contains(&probe.id), "a listing asked with update_time missed a new job");
+    assert_eq!(eager.stats().listings, s.listings + 1);
+}
+
 #[tokio::test]
 async fn slurm_live_failures_and_refusals_are_clear() {
     let Some(live) = live() else { return };
