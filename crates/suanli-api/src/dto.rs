@@ -640,7 +640,9 @@ impl From<&suanli_sched::quote::Quote> for QuoteOut {
 }
 
 /// Why the scheduler placed a job where it did.
+// Its own schema name: data sharing's `DecisionOut` would otherwise replace it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(as = PlacementDecisionOut)]
 pub struct DecisionOut {
     pub decided_ms: i64,
     pub policy: String,

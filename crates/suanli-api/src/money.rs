@@ -79,7 +79,9 @@ pub struct ApplicationIn {
     pub purpose: String,
 }
 
+// Its own schema name: the incentive programmes' `ApplicationOut` would otherwise replace it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(as = VoucherApplicationOut)]
 pub struct ApplicationOut {
     pub id: String,
     pub programme_id: String,

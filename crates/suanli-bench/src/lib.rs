@@ -6,8 +6,9 @@
 //! here since no product code uses it); `rounds` the live engine's rounds over a large store;
 //! `dispatch` the engine's submissions to the simulated backend and to Slurm; `e2e` the user's
 //! path through a real `serve --demo` against Slurm; `energy` meter ingest against Prometheus
-//! and VictoriaMetrics; `web` page render times in a big city; `gateway` the model gateway
-//! against the upstream alone and LiteLLM; `deid` de-identification against Presidio.
+//! and VictoriaMetrics; `web` page render times in a big city (each page's cold first request
+//! and maximum beside its median); `gateway` the model gateway against the upstream alone and
+//! LiteLLM; `deid` de-identification against Presidio.
 //!
 //! `e2e` and `energy` start the running executable as `serve`: call them from the `suanli`
 //! binary only. Tests never assert on the figures.

@@ -6,6 +6,14 @@
 //! rounds run, so the store holds still) and one client fetches each page `runs` times in turn,
 //! signed in as the role that sees most there. A page's time is from request to the last byte,
 //! so it includes loopback HTTP (well under a millisecond).
+//!
+//! Each page reports its cold request beside its median, p95 and maximum: the first request to
+//! that page once the data is loaded and the server answers, with no warm-up request before it
+//! (the sessions are opened in process, not by fetching a page). Pages are fetched in the order
+//! listed, so only the first page's cold request is also the server's first (and opens the
+//! client's connection); a later page's cold request follows the earlier pages' requests, which
+//! may have warmed what they share with it. The cold request counts in the median, p95 and
+//! maximum too.
 
 use crate::progress::bar;
 use serde_json::json;
@@ -29,8 +37,18 @@ pub struct WebBench {
 const BUDGET_MS: f64 = 100.0;
 const QUARTER: i64 = 900_000;
 
-/// One page's timings: (name, path, role, median ms, p95 ms, bytes).
-type PageTime = (String, String, String, f64, f64, usize);
+/// One page's timings, in milliseconds, over its `runs` requests.
+struct PageTime {
+    name: String,
+    path: String,
+    role: String,
+    /// The first request to the page.
+    cold_ms: f64,
+    median_ms: f64,
+    p95_ms: f64,
+    max_ms: f64,
+    bytes: usize,
+}
 
 /// Runs the benchmark and prints the table (or JSON).
 pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
@@ -62,7 +80,10 @@ pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
     if json_out {
         let pages: Vec<_> = results
             .iter()
-            .map(|(n, p, r, med, p95, bytes)| json!({"page": n, "path": p, "role": r, "median_ms": med, "p95_ms": p95, "bytes": bytes, "within_budget": *med < BUDGET_MS}))
+            .map(|t| {
+                json!({"page": t.name, "path": t.path, "role": t.role, "cold_ms": t.cold_ms, "median_ms": t.median_ms, "p95_ms": t.p95_ms,
+                    "max_ms": t.max_ms, "bytes": t.bytes, "within_budget": t.median_ms < BUDGET_MS})
+            })
             .collect();
         println!(
             "{}",
@@ -72,7 +93,12 @@ pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    println!("{} centres, {} jobs in the store; {} requests a page, one at a time", centres.len(), job_count, b.runs);
+    println!(
+        "{} centres, {} jobs in the store; {} requests a page, one at a time; cold is each page's first request",
+        centres.len(),
+        job_count,
+        b.runs
+    );
     print_table(&results);
     Ok(())
 }
@@ -224,7 +250,8 @@ async fn pages(state: &AppState, a_centre: &str) -> anyhow::Result<Vec<(String, 
     Ok(pages)
 }
 
-/// Fetches each page `runs` times in turn, signed in as its role.
+/// Fetches each page `runs` times in turn, signed in as its role; the first of them is the page's
+/// cold request, so nothing may fetch a page before this.
 async fn measure(
     url: &str,
     pages: &[(String, String, &str)],
@@ -247,9 +274,18 @@ async fn measure(
             ms.push(t.elapsed().as_secs_f64() * 1000.0);
             pb.inc(1);
         }
+        let cold_ms = ms[0];
         ms.sort_by(f64::total_cmp);
-        let p95 = ms[((ms.len() as f64 * 0.95).ceil() as usize).clamp(1, ms.len()) - 1];
-        results.push((name.clone(), path.clone(), role.to_string(), ms[ms.len() / 2], p95, bytes));
+        results.push(PageTime {
+            name: name.clone(),
+            path: path.clone(),
+            role: role.to_string(),
+            cold_ms,
+            median_ms: ms[ms.len() / 2],
+            p95_ms: ms[((ms.len() as f64 * 0.95).ceil() as usize).clamp(1, ms.len()) - 1],
+            max_ms: ms[ms.len() - 1],
+            bytes,
+        });
     }
     pb.finish_and_clear();
     Ok(results)
@@ -257,15 +293,26 @@ async fn measure(
 
 fn print_table(results: &[PageTime]) {
     let mut t = comfy_table::Table::new();
-    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED).set_header(vec!["page", "as", "median ms", "p95 ms", "KiB", "under 100 ms"]);
-    for (n, _, r, med, p95, bytes) in results {
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED).set_header(vec![
+        "page",
+        "as",
+        "cold ms",
+        "median ms",
+        "p95 ms",
+        "max ms",
+        "KiB",
+        "median under 100 ms",
+    ]);
+    for p in results {
         t.add_row(vec![
-            n.clone(),
-            r.clone(),
-            format!("{med:.1}"),
-            format!("{p95:.1}"),
-            format!("{:.0}", *bytes as f64 / 1024.0),
-            if *med < BUDGET_MS { "yes".into() } else { "NO".into() },
+            p.name.clone(),
+            p.role.clone(),
+            format!("{:.1}", p.cold_ms),
+            format!("{:.1}", p.median_ms),
+            format!("{:.1}", p.p95_ms),
+            format!("{:.1}", p.max_ms),
+            format!("{:.0}", p.bytes as f64 / 1024.0),
+            if p.median_ms < BUDGET_MS { "yes".into() } else { "NO".into() },
         ]);
     }
     println!("{t}");

@@ -218,3 +218,221 @@ fn add_error_responses(doc: &mut serde_json::Value) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::{BTreeMap, BTreeSet};
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::Schema;
+    use utoipa::{__dev::SchemaReferences, Path, ToSchema};
+
+    /// What one handler or one listed component registers: every schema with its name, in the
+    /// order the derive collects them before it keys them by name (where a second type of the
+    /// same name silently replaces the first).
+    struct Registration {
+        by: String,
+        operations: Vec<String>,
+        schemas: Vec<(String, RefOr<Schema>)>,
+    }
+
+    fn handler<H: Path + SchemaReferences>() -> Registration {
+        let mut schemas = Vec::new();
+        H::schemas(&mut schemas);
+        let path = H::path();
+        let operations = H::methods().iter().map(|m| format!("{} {path}", serde_json::to_value(m).unwrap().as_str().unwrap())).collect();
+        Registration { by: std::any::type_name::<H>().replace("__path_", ""), operations, schemas }
+    }
+
+    fn component<T: ToSchema>() -> Registration {
+        let mut schemas = Vec::new();
+        T::schemas(&mut schemas);
+        schemas.push((T::name().into_owned(), T::schema()));
+        Registration { by: std::any::type_name::<T>().to_string(), operations: Vec::new(), schemas }
+    }
+
+    /// ApiDoc's handlers and components again, as the types the derive reads; the test checks
+    /// that this list and ApiDoc's stay the same.
+    fn registrations() -> Vec<Registration> {
+        let mut all = vec![
+            handler::<city::__path_healthz>(),
+            handler::<city::__path_summary>(),
+            handler::<city::__path_trends>(),
+            handler::<city::__path_accelerators>(),
+            handler::<city::__path_regions>(),
+            handler::<city::__path_audit_log>(),
+            handler::<centres::__path_list_providers>(),
+            handler::<centres::__path_create_provider>(),
+            handler::<centres::__path_update_provider>(),
+            handler::<centres::__path_list_centres>(),
+            handler::<centres::__path_get_centre>(),
+            handler::<centres::__path_create_centre>(),
+            handler::<centres::__path_create_pool>(),
+            handler::<centres::__path_set_pool_price>(),
+            handler::<centres::__path_set_partner_status>(),
+            handler::<centres::__path_bind_backend>(),
+            handler::<centres::__path_get_backend>(),
+            handler::<centres::__path_unbind_backend>(),
+            handler::<tenants::__path_list_tenants>(),
+            handler::<tenants::__path_get_tenant>(),
+            handler::<tenants::__path_create_tenant>(),
+            handler::<tenants::__path_create_user>(),
+            handler::<tenants::__path_me>(),
+            handler::<jobs::__path_submit_job>(),
+            handler::<jobs::__path_submit_batch>(),
+            handler::<jobs::__path_list_jobs>(),
+            handler::<jobs::__path_get_job>(),
+            handler::<jobs::__path_cancel_job>(),
+            handler::<jobs::__path_explain_job>(),
+            handler::<jobs::__path_fair_share>(),
+            handler::<agents::__path_assignments>(),
+            handler::<agents::__path_report>(),
+            handler::<agents::__path_list>(),
+            handler::<jobs::__path_quote>(),
+            handler::<vouchers::__path_create_programme>(),
+            handler::<vouchers::__path_list_programmes>(),
+            handler::<vouchers::__path_get_programme>(),
+            handler::<vouchers::__path_close_programme>(),
+            handler::<vouchers::__path_apply>(),
+            handler::<vouchers::__path_list_applications>(),
+            handler::<vouchers::__path_get_application>(),
+            handler::<vouchers::__path_approve>(),
+            handler::<vouchers::__path_reject>(),
+            handler::<vouchers::__path_balance>(),
+            handler::<vouchers::__path_top_up>(),
+            handler::<billing::__path_list_bills>(),
+            handler::<billing::__path_get_job_bill>(),
+            handler::<billing::__path_bill_job>(),
+            handler::<billing::__path_settle>(),
+            handler::<billing::__path_list_statements>(),
+            handler::<billing::__path_reconciliation>(),
+            handler::<ledger::__path_verify>(),
+            handler::<ledger::__path_accounts>(),
+            handler::<ledger::__path_transfers>(),
+            handler::<energy::__path_ingest_readings>(),
+            handler::<energy::__path_prometheus_write>(),
+            handler::<energy::__path_register_meters>(),
+            handler::<energy::__path_set_facts>(),
+            handler::<energy::__path_centre_meters>(),
+            handler::<energy::__path_centre_pue>(),
+            handler::<energy::__path_centre_series>(),
+            handler::<energy::__path_coverage>(),
+            handler::<energy::__path_evaluation>(),
+            handler::<energy::__path_alerts>(),
+            handler::<models::__path_list_models>(),
+            handler::<models::__path_get_model>(),
+            handler::<models::__path_register_model>(),
+            handler::<models::__path_deploy>(),
+            handler::<models::__path_undeploy>(),
+            handler::<models::__path_create_key>(),
+            handler::<models::__path_list_keys>(),
+            handler::<models::__path_revoke_key>(),
+            handler::<models::__path_top_up_key>(),
+            handler::<models::__path_rotate_key>(),
+            handler::<models::__path_health>(),
+            handler::<models::__path_usage>(),
+            handler::<models::__path_list_calls>(),
+            handler::<models::__path_get_call>(),
+            handler::<data::__path_list_suppliers>(),
+            handler::<data::__path_set_supplier>(),
+            handler::<data::__path_ranking>(),
+            handler::<data::__path_list_policies>(),
+            handler::<data::__path_set_policy>(),
+            handler::<data::__path_list_sets>(),
+            handler::<data::__path_register_set>(),
+            handler::<data::__path_get_set>(),
+            handler::<data::__path_upload_content>(),
+            handler::<data::__path_create_request>(),
+            handler::<data::__path_list_requests>(),
+            handler::<data::__path_get_request>(),
+            handler::<data::__path_decide>(),
+            handler::<data::__path_list_deliveries>(),
+            handler::<data::__path_get_delivery>(),
+            handler::<data::__path_create_link>(),
+            handler::<data::__path_download>(),
+            handler::<incentives::__path_list_programmes>(),
+            handler::<incentives::__path_create_programme>(),
+            handler::<incentives::__path_apply>(),
+            handler::<incentives::__path_list_applications>(),
+            handler::<incentives::__path_get_application>(),
+            handler::<incentives::__path_review>(),
+            handler::<incentives::__path_assign>(),
+            handler::<incentives::__path_add_expert>(),
+            handler::<incentives::__path_experts>(),
+            handler::<incentives::__path_document>(),
+            handler::<incentives::__path_rank>(),
+            handler::<incentives::__path_object>(),
+            handler::<incentives::__path_resolve>(),
+            handler::<incentives::__path_decide>(),
+            handler::<incentives::__path_totals>(),
+            handler::<incentives::__path_carry>(),
+            handler::<incentives::__path_holidays>(),
+            handler::<incentives::__path_set_holidays>(),
+            handler::<incentives::__path_partner_scores>(),
+            handler::<incentives::__path_partner_round>(),
+            handler::<incentives::__path_partner_alerts>(),
+            handler::<incentives::__path_partner_config>(),
+            handler::<incentives::__path_set_partner_config>(),
+            handler::<incentives::__path_declare_certification>(),
+            handler::<incentives::__path_certifications>(),
+            handler::<incentives::__path_declare_green_power>(),
+            handler::<incentives::__path_green_power>(),
+        ];
+        all.extend([
+            component::<crate::error::Problem>(),
+            component::<JobIn>(),
+            component::<JobOut>(),
+            component::<CentreOut>(),
+            component::<PoolOut>(),
+            component::<TenantOut>(),
+            component::<CitySummary>(),
+            component::<CityTrends>(),
+        ]);
+        all
+    }
+
+    /// Two Rust types with one schema name overwrite each other in `components.schemas`, and
+    /// every `$ref` to that name then describes whichever came last. Each name must stand for
+    /// one schema wherever it is registered.
+    #[test]
+    fn no_two_types_share_a_schema_name() {
+        let all = registrations();
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let documented: BTreeSet<String> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, item)| {
+                let methods =
+                    item.as_object().unwrap().keys().filter(|k| matches!(k.as_str(), "get" | "put" | "post" | "delete" | "patch"));
+                methods.map(move |method| format!("{method} {path}"))
+            })
+            .collect();
+        let listed: BTreeSet<String> = all.iter().flat_map(|r| r.operations.clone()).collect();
+        assert_eq!(listed, documented, "the handlers listed here must be ApiDoc's paths");
+        let mut by_name: BTreeMap<&str, BTreeMap<String, Vec<&str>>> = BTreeMap::new();
+        for r in &all {
+            for (name, schema) in &r.schemas {
+                let users = by_name.entry(name).or_default().entry(serde_json::to_string(schema).unwrap()).or_default();
+                if !users.contains(&r.by.as_str()) {
+                    users.push(&r.by);
+                }
+            }
+        }
+        let components: BTreeSet<&str> = doc["components"]["schemas"].as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(by_name.keys().copied().collect::<BTreeSet<_>>(), components, "the schemas collected here must be ApiDoc's");
+        let collisions: Vec<String> = by_name
+            .iter()
+            .filter(|(_, schemas)| schemas.len() > 1)
+            .map(|(name, schemas)| {
+                let each = schemas.iter().map(|(schema, by)| format!("  {:.160}… through {}", schema, by.join(", "))).collect::<Vec<_>>();
+                format!("{name} names {} different schemas:\n{}", schemas.len(), each.join("\n"))
+            })
+            .collect();
+        assert!(
+            collisions.is_empty(),
+            "schema names shared by different types (give one a #[schema(as = ...)] name of its own):\n{}",
+            collisions.join("\n")
+        );
+    }
+}

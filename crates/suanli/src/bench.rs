@@ -129,7 +129,7 @@ pub(crate) enum BenchCmd {
         centres: usize,
         #[arg(long, default_value_t = 100_000)]
         jobs: usize,
-        /// Requests per page (median and p95 are reported).
+        /// Requests per page (the first, cold, is reported beside the median, p95 and maximum).
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
