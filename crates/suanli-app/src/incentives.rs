@@ -160,6 +160,97 @@ fn platform_facts(f: &Facts) -> Option<String> {
     })
 }
 
+/// Who applies: the calling tenant or provider, or whoever the operator applies for.
+fn applicant_of(caller: &Caller, on_behalf_of: &Option<Applicant>) -> Result<Applicant, StoreError> {
+    Ok(match (caller, on_behalf_of) {
+        (Caller::Tenant { tenant, .. }, None) => Applicant::Tenant(tenant.to_string()),
+        (Caller::Provider { provider, .. }, None) => Applicant::Provider(provider.to_string()),
+        (Caller::Operator { .. }, Some(a)) => a.clone(),
+        (Caller::Operator { .. }, None) => {
+            return Err(err(ErrorCode::Forbidden, "the operator applies on behalf of a tenant or a provider (on_behalf_of)"));
+        }
+        (_, Some(_)) => return Err(err(ErrorCode::Forbidden, "only the operator applies on another's behalf")),
+        (Caller::Regulator { .. } | Caller::Expert { .. }, None) => {
+            return Err(err(ErrorCode::Forbidden, "enterprises (tenants and providers) apply"));
+        }
+    })
+}
+
+/// The project's name, trimmed; refused when empty or over 200 characters.
+fn project_name(project: &str) -> Result<String, StoreError> {
+    let project = project.trim().to_string();
+    if project.is_empty() || project.chars().count() > 200 {
+        return Err(err(ErrorCode::InvalidName, "name the project in 1 to 200 characters"));
+    }
+    Ok(project)
+}
+
+/// The evidence the documents make, each known by its SHA-256; refused when a document is
+/// empty, unnamed or too large.
+fn evidence_of(documents: &[Document]) -> Result<Vec<Evidence>, StoreError> {
+    if let Some(d) = documents.iter().find(|d| d.body.is_empty() || d.body.len() > MAX_DOCUMENT_BYTES || d.name.trim().is_empty()) {
+        return Err(err(ErrorCode::MissingEvidence, format!("'{}' is empty, unnamed or over {} MiB", d.kind, MAX_DOCUMENT_BYTES >> 20)));
+    }
+    Ok(documents
+        .iter()
+        .map(|d| Evidence {
+            kind: d.kind.clone(),
+            name: d.name.clone(),
+            sha256: hex::encode(Sha256::digest(&d.body)),
+            bytes: d.body.len() as u64,
+        })
+        .collect())
+}
+
+/// Whether an application can be decided now: in publicity, its publicity over, and no
+/// objection left open; the refusal otherwise.
+fn check_decidable(a: &Application, id: &str, now: i64) -> Result<(), StoreError> {
+    if a.stage != Stage::Publicity {
+        return Err(err(ErrorCode::WrongStage, format!("application {id} is {}, not in publicity", a.stage.as_str())));
+    }
+    if a.publicity_until.is_some_and(|u| now < u) {
+        return Err(err(
+            ErrorCode::WrongStage,
+            format!("publicity runs until {}", suanli_core::time::format_rfc3339(a.publicity_until.unwrap_or(0))),
+        ));
+    }
+    if a.objections.iter().any(|o| o.resolution.is_none()) {
+        return Err(err(ErrorCode::WrongStage, "an objection is still open: resolve it first"));
+    }
+    Ok(())
+}
+
+/// An application's claim in the arbitration of its subject's awards.
+fn claim_of(x: &Application) -> Claim {
+    Claim {
+        application: x.id.clone(),
+        programme: x.programme.clone(),
+        policy: x.policy.clone(),
+        amount: x.requested,
+        created_ms: x.created_ms,
+        awarded: x.stage == Stage::Awarded,
+    }
+}
+
+/// Marks the kept application awarded `pay`, split between the city and the district by its
+/// programme, and answers the transfers that pay it from their budgets.
+fn award(y: &mut Application, p: &ProgrammeSpec, pay: Fen, now: i64) -> Vec<Transfer> {
+    let (city, district) = p.split(pay);
+    y.stage = Stage::Awarded;
+    y.paid = pay;
+    y.city_part = city;
+    y.district_part = district;
+    y.notes.push(format!("awarded {}: paid {} ({} city, {} district {})", y.requested, pay, city, district, y.district));
+    let payout = chart::award_payout(y.applicant.id()).id;
+    [(city, chart::city_treasury().id, "award-city"), (district, chart::district_treasury(&y.district).id, "award-district")]
+        .into_iter()
+        .filter(|(part, _, _)| part.is_positive())
+        .map(|(part, from, tag)| {
+            Transfer::single(TransferId::derive(tag, &y.id), from, payout, part, ReasonCode::IncentiveAward, &y.id, now)
+        })
+        .collect()
+}
+
 impl Incentives {
     /// The service, with the policy's programmes seeded once.
     pub async fn open(store: Store, ledger: LedgerService, ids: Ids) -> Result<Incentives, StoreError> {
@@ -208,43 +299,14 @@ impl Incentives {
     /// eligible on its registered facts, the amount within the rules, and the subject new to the
     /// programme this year. Evidence is stored by its SHA-256.
     pub async fn apply(&self, caller: &Caller, req: ApplyRequest) -> Result<Application, StoreError> {
-        let applicant = match (caller, &req.on_behalf_of) {
-            (Caller::Tenant { tenant, .. }, None) => Applicant::Tenant(tenant.to_string()),
-            (Caller::Provider { provider, .. }, None) => Applicant::Provider(provider.to_string()),
-            (Caller::Operator { .. }, Some(a)) => a.clone(),
-            (Caller::Operator { .. }, None) => {
-                return Err(err(ErrorCode::Forbidden, "the operator applies on behalf of a tenant or a provider (on_behalf_of)"));
-            }
-            (_, Some(_)) => return Err(err(ErrorCode::Forbidden, "only the operator applies on another's behalf")),
-            (Caller::Regulator { .. } | Caller::Expert { .. }, None) => {
-                return Err(err(ErrorCode::Forbidden, "enterprises (tenants and providers) apply"));
-            }
-        };
+        let applicant = applicant_of(caller, &req.on_behalf_of)?;
         let p = self.programme(&req.programme).await?;
         let now = self.ids.now_ms();
         if !p.is_open(now) {
             return Err(err(ErrorCode::ProgrammeClosed, format!("{} accepts applications only within its window", p.code)));
         }
-        let project = req.project.trim().to_string();
-        if project.is_empty() || project.chars().count() > 200 {
-            return Err(err(ErrorCode::InvalidName, "name the project in 1 to 200 characters"));
-        }
-        if let Some(d) = req.documents.iter().find(|d| d.body.is_empty() || d.body.len() > MAX_DOCUMENT_BYTES || d.name.trim().is_empty()) {
-            return Err(err(
-                ErrorCode::MissingEvidence,
-                format!("'{}' is empty, unnamed or over {} MiB", d.kind, MAX_DOCUMENT_BYTES >> 20),
-            ));
-        }
-        let evidence: Vec<Evidence> = req
-            .documents
-            .iter()
-            .map(|d| Evidence {
-                kind: d.kind.clone(),
-                name: d.name.clone(),
-                sha256: hex::encode(Sha256::digest(&d.body)),
-                bytes: d.body.len() as u64,
-            })
-            .collect();
+        let project = project_name(&req.project)?;
+        let evidence = evidence_of(&req.documents)?;
         p.check_evidence(&evidence)?;
         let year = year_of(now);
         let volume_year = suanli_incentives::programme::volume_year(req.volume_year, now)?;
@@ -285,11 +347,17 @@ impl Incentives {
             created_ms: now,
             updated_ms: now,
         };
+        self.store_application(caller, &a, &req.documents, now).await?;
+        Ok(a)
+    }
+
+    /// Stores a new application with its evidence documents, and audits it.
+    async fn store_application(&self, caller: &Caller, a: &Application, documents: &[Document], now: i64) -> Result<(), StoreError> {
         let mut tx = self.store.begin().await?;
-        for (d, ev) in req.documents.iter().zip(&a.evidence) {
+        for (d, ev) in documents.iter().zip(&a.evidence) {
             tx.insert_incentive_document(&ev.sha256, &d.body, now).await?;
         }
-        tx.insert_incentive_application(&a).await?;
+        tx.insert_incentive_application(a).await?;
         tx.audit(&self.audit(
             caller,
             "incentive.apply",
@@ -297,8 +365,7 @@ impl Incentives {
             serde_json::json!({"programme": a.programme, "applicant": a.applicant, "project": a.project, "requested": a.requested.to_yuan_string(), "facts": a.facts, "evidence": a.evidence}),
         ))
         .await?;
-        tx.commit().await?;
-        Ok(a)
+        tx.commit().await
     }
 
     /// An applicant's registration and facts. Registered facts come from the registry and the
@@ -528,83 +595,25 @@ impl Incentives {
         let _one = self.step.lock().await;
         let a = self.application(caller, id).await?;
         let now = self.ids.now_ms();
-        if a.stage != Stage::Publicity {
-            return Err(err(ErrorCode::WrongStage, format!("application {id} is {}, not in publicity", a.stage.as_str())));
-        }
-        if a.publicity_until.is_some_and(|u| now < u) {
-            return Err(err(
-                ErrorCode::WrongStage,
-                format!("publicity runs until {}", suanli_core::time::format_rfc3339(a.publicity_until.unwrap_or(0))),
-            ));
-        }
-        if a.objections.iter().any(|o| o.resolution.is_none()) {
-            return Err(err(ErrorCode::WrongStage, "an objection is still open: resolve it first"));
-        }
-        // The subject's claims across programmes and policies: awarded, or decided now.
-        let others: Vec<Application> = self
-            .store
-            .incentive_applications(Some(("subject", &a.subject)))
-            .await?
-            .into_iter()
-            .filter(|o| {
-                // Another claim joins the arbitration once it is awarded, or decidable itself:
-                // publicity over and no objection left open.
-                let decidable = o.stage == Stage::Publicity
-                    && o.publicity_until.is_some_and(|u| now >= u)
-                    && o.objections.iter().all(|x| x.resolution.is_some());
-                o.id != a.id && (o.stage == Stage::Awarded || decidable)
-            })
-            .collect();
-        let claim = |x: &Application| Claim {
-            application: x.id.clone(),
-            programme: x.programme.clone(),
-            policy: x.policy.clone(),
-            amount: x.requested,
-            created_ms: x.created_ms,
-            awarded: x.stage == Stage::Awarded,
-        };
-        let claims: Vec<Claim> = std::iter::once(claim(&a)).chain(others.iter().map(claim)).collect();
+        check_decidable(&a, id, now)?;
+        let others = self.rival_claims(&a, now).await?;
+        let claims: Vec<Claim> = std::iter::once(claim_of(&a)).chain(others.iter().map(claim_of)).collect();
         let outcome = arbitrate(&claims).ok_or_else(|| err(ErrorCode::Internal, "nothing to arbitrate"))?;
         let p = self.programme(&a.programme).await?;
         let mut changed: Vec<(Application, Stage)> = Vec::new();
         let mut transfers = Vec::new();
         let mut result = a.clone();
         for x in std::iter::once(&a).chain(&others) {
+            // An award already made stays as it is, kept or not.
+            if x.stage == Stage::Awarded {
+                continue;
+            }
             let mut y = x.clone();
             y.updated_ms = now;
             if y.id == outcome.kept {
-                if y.stage == Stage::Awarded {
-                    continue;
-                }
                 let kept_p = if y.programme == p.code { p.clone() } else { self.programme(&y.programme).await? };
-                let (city, district) = kept_p.split(outcome.pay);
-                y.stage = Stage::Awarded;
-                y.paid = outcome.pay;
-                y.city_part = city;
-                y.district_part = district;
-                y.notes
-                    .push(format!("awarded {}: paid {} ({} city, {} district {})", y.requested, outcome.pay, city, district, y.district));
-                let payout = chart::award_payout(y.applicant.id()).id;
-                for (part, from, tag) in [
-                    (city, chart::city_treasury().id, "award-city"),
-                    (district, chart::district_treasury(&y.district).id, "award-district"),
-                ] {
-                    if part.is_positive() {
-                        transfers.push(Transfer::single(
-                            TransferId::derive(tag, &y.id),
-                            from,
-                            payout,
-                            part,
-                            ReasonCode::IncentiveAward,
-                            &y.id,
-                            now,
-                        ));
-                    }
-                }
+                transfers.extend(award(&mut y, &kept_p, outcome.pay, now));
             } else {
-                if y.stage == Stage::Awarded {
-                    continue;
-                }
                 let why = outcome.superseded.iter().find(|(i, _)| *i == y.id).map(|(_, w)| w.clone()).unwrap_or_default();
                 y.stage = Stage::Superseded;
                 y.notes.push(why);
@@ -614,17 +623,17 @@ impl Incentives {
             }
             changed.push((y, x.stage));
         }
-        let accounts = vec![
-            StoredAccount::of(&chart::city_treasury(), now),
-            StoredAccount::of(&chart::district_treasury(&a.district), now),
-            StoredAccount::of(&chart::award_payout(a.applicant.id()), now),
-        ];
         let audit = self.audit(
             caller,
             "incentive.decide",
             id,
             serde_json::json!({"kept": outcome.kept, "pay": outcome.pay.to_yuan_string(), "superseded": outcome.superseded}),
         );
+        let accounts = vec![
+            StoredAccount::of(&chart::city_treasury(), now),
+            StoredAccount::of(&chart::district_treasury(&a.district), now),
+            StoredAccount::of(&chart::award_payout(a.applicant.id()), now),
+        ];
         self.ledger
             .submit_all(LedgerRequest {
                 accounts,
@@ -636,6 +645,23 @@ impl Incentives {
             })
             .await?;
         Ok(result)
+    }
+
+    /// The subject's other claims that join the arbitration, across programmes and policies:
+    /// those awarded, and those decidable now themselves (publicity over, no objection open).
+    async fn rival_claims(&self, a: &Application, now: i64) -> Result<Vec<Application>, StoreError> {
+        Ok(self
+            .store
+            .incentive_applications(Some(("subject", &a.subject)))
+            .await?
+            .into_iter()
+            .filter(|o| {
+                let decidable = o.stage == Stage::Publicity
+                    && o.publicity_until.is_some_and(|u| now >= u)
+                    && o.objections.iter().all(|x| x.resolution.is_some());
+                o.id != a.id && (o.stage == Stage::Awarded || decidable)
+            })
+            .collect())
     }
 
     /// When a policy's window has closed, the operator carries its programme's undecided

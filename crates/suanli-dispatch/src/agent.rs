@@ -260,21 +260,9 @@ pub async fn run_agent(
     let mut fenced = false;
     loop {
         if !fenced && last_ok.elapsed() > cfg.lease {
-            // The lease ran out: stop everything, the platform will place it again.
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-            let mut ids: BTreeSet<JobId> = watched.clone();
-            ids.extend(local.active(now).await.unwrap_or_default());
-            tracing::error!(
-                jobs = ids.len(),
-                lease_s = cfg.lease.as_secs(),
-                "no contact with the platform for the whole lease: cancelling this centre's jobs"
-            );
-            for id in &ids {
-                let _ = local.cancel(id, now).await;
-            }
+            fence(local.as_ref(), &watched, cfg.lease).await;
             fenced = true;
         }
-        let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
         let a: Assignments = match api.agent_assignments(&cfg.centre, cfg.poll).await {
             Ok(a) => a,
             Err(e) if e.is_refusal() => return Err(BackendError(format!("the platform refused this agent: {e}"))),
@@ -288,48 +276,87 @@ pub async fn run_agent(
         backoff = Duration::from_millis(200);
         last_ok = std::time::Instant::now();
         fenced = false;
-        for Assigned { job, run_s } in &a.submit {
-            match local.submit(&job.to_job(), *run_s, now()).await {
-                Ok(()) => {
-                    watched.insert(job.id.clone());
+        apply_assignments(local.as_ref(), &a, &mut watched).await;
+        send_report(&api, &cfg.centre, local.as_ref(), slurm.as_deref(), &mut watched).await;
+    }
+}
+
+/// The wall clock in unix milliseconds, as the agent's backend reads it.
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// When the lease ran out without contact with the platform: cancels every job the agent
+/// watches or its backend holds, since the platform will place them again.
+async fn fence(local: &dyn Backend, watched: &BTreeSet<JobId>, lease: Duration) {
+    let now = wall_ms();
+    let mut ids: BTreeSet<JobId> = watched.clone();
+    ids.extend(local.active(now).await.unwrap_or_default());
+    tracing::error!(
+        jobs = ids.len(),
+        lease_s = lease.as_secs(),
+        "no contact with the platform for the whole lease: cancelling this centre's jobs"
+    );
+    for id in &ids {
+        let _ = local.cancel(id, now).await;
+    }
+}
+
+/// Submits and cancels on the local backend what the platform assigned, and watches each job
+/// it touched.
+async fn apply_assignments(local: &dyn Backend, a: &Assignments, watched: &mut BTreeSet<JobId>) {
+    for Assigned { job, run_s } in &a.submit {
+        match local.submit(&job.to_job(), *run_s, wall_ms()).await {
+            Ok(()) => {
+                watched.insert(job.id.clone());
+            }
+            Err(e) => tracing::warn!(job = %job.id, error = %e, "local submit failed; the platform will ask again"),
+        }
+    }
+    for id in &a.cancel {
+        if let Err(e) = local.cancel(id, wall_ms()).await {
+            tracing::warn!(job = %id, error = %e, "local cancel failed");
+        }
+        watched.insert(id.clone());
+    }
+}
+
+/// Reports the watched jobs' statuses, the jobs the backend holds and its capacity; once
+/// delivered, stops watching the jobs that ended and left the backend.
+async fn send_report(
+    api: &suanli_api::Client,
+    centre: &CentreId,
+    local: &dyn Backend,
+    slurm: Option<&crate::slurm::SlurmBackend>,
+    watched: &mut BTreeSet<JobId>,
+) {
+    let ids: Vec<JobId> = watched.iter().cloned().collect();
+    let statuses = match local.status(&ids, wall_ms()).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "local status failed");
+            HashMap::new()
+        }
+    };
+    let active = local.active(wall_ms()).await.unwrap_or_default();
+    let report = Report {
+        statuses: statuses.iter().map(|(id, s)| report_of(id.clone(), s)).collect(),
+        active: active.clone(),
+        capacity: match slurm {
+            Some(b) => b.capacity().await.ok(),
+            None => None,
+        },
+    };
+    match api.agent_report(centre, &report).await {
+        Ok(_) => {
+            // Final statuses were delivered; stop watching those jobs unless the backend still holds them.
+            for (id, s) in &statuses {
+                if matches!(s, RunStatus::Succeeded { .. } | RunStatus::Failed { .. } | RunStatus::Unknown) && !active.contains(id) {
+                    watched.remove(id);
                 }
-                Err(e) => tracing::warn!(job = %job.id, error = %e, "local submit failed; the platform will ask again"),
             }
         }
-        for id in &a.cancel {
-            if let Err(e) = local.cancel(id, now()).await {
-                tracing::warn!(job = %id, error = %e, "local cancel failed");
-            }
-            watched.insert(id.clone());
-        }
-        let ids: Vec<JobId> = watched.iter().cloned().collect();
-        let statuses = match local.status(&ids, now()).await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "local status failed");
-                HashMap::new()
-            }
-        };
-        let active = local.active(now()).await.unwrap_or_default();
-        let report = Report {
-            statuses: statuses.iter().map(|(id, s)| report_of(id.clone(), s)).collect(),
-            active: active.clone(),
-            capacity: match &slurm {
-                Some(b) => b.capacity().await.ok(),
-                None => None,
-            },
-        };
-        match api.agent_report(&cfg.centre, &report).await {
-            Ok(_) => {
-                // Final statuses were delivered; stop watching those jobs unless the backend still holds them.
-                for (id, s) in &statuses {
-                    if matches!(s, RunStatus::Succeeded { .. } | RunStatus::Failed { .. } | RunStatus::Unknown) && !active.contains(id) {
-                        watched.remove(id);
-                    }
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "report not delivered or refused; it is sent again next time"),
-        }
+        Err(e) => tracing::warn!(error = %e, "report not delivered or refused; it is sent again next time"),
     }
 }
 

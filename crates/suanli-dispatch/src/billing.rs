@@ -18,9 +18,9 @@ use suanli_core::job::{Fault, Job, JobState, Segment, SegmentTotals};
 use suanli_core::money::Fen;
 use suanli_core::time::UnixMs;
 use suanli_ledger::Ledger;
-use suanli_ledger::chart;
+use suanli_ledger::chart::{self, ChartAccount};
 use suanli_ledger::records::{Bill, Programme};
-use suanli_ledger::voucher::{self, ChargeRule, HOLD_FACTOR, Holds};
+use suanli_ledger::voucher::{self, ChargeRule, HOLD_FACTOR, Holds, Payment};
 use suanli_ledger::{ReasonCode, Transfer, TransferId, TransferKind};
 use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, Plan, Store, StoreError, StoredAccount, ToBill};
 
@@ -292,47 +292,15 @@ impl Billing {
             (Some(p), Some(c)) => self.ratio_in(programmes, p, c, placed_ms),
             _ => (None, 0),
         };
-        // The holds this bill posts against: every open one of each kind that pays this
-        // provider (one of each, unless time-sliced runs topped them up), oldest first.
-        let paying = |reason: ReasonCode| -> Vec<&Transfer> {
-            holds.iter().filter(|h| h.reason == reason && receivable.as_ref().is_some_and(|r| r.id == h.credit_account)).copied().collect()
-        };
-        let (voucher_holds, cash_holds) = (paying(ReasonCode::VoucherSpend), paying(ReasonCode::JobCharge));
-        let sum = |hs: &[&Transfer]| Fen(hs.iter().map(|h| h.amount.0).sum());
-        let held = Holds { voucher: sum(&voucher_holds), cash: sum(&cash_holds) };
-        let pay = voucher::pay(charge, ratio, held);
-        let mut transfers = Vec::new();
-        for (hs, amount) in [(&voucher_holds, pay.voucher), (&cash_holds, pay.cash_from_hold)] {
-            let mut left = amount.0;
-            for h in hs.iter() {
-                let id = TransferId::derive("bill", &h.id.to_hex());
-                let take = left.min(h.amount.0);
-                left -= take;
-                transfers.push(if take > 0 { Transfer::post(id, h, Some(Fen(take)), now) } else { Transfer::void(id, h, now) });
-            }
-        }
-        let used: HashSet<TransferId> = voucher_holds.iter().chain(&cash_holds).map(|h| h.id).collect();
-        for h in holds.iter().filter(|h| !used.contains(&h.id)) {
-            transfers.push(Transfer::void(TransferId::derive("bill", &h.id.to_hex()), h, now));
-        }
+        let (pay, mut transfers) = settle_holds(&holds, receivable.as_ref(), charge, ratio, now);
         let mut accounts = vec![StoredAccount::of(&cash, now)];
-        let mut overrun_paid = Fen::ZERO;
-        if let (true, Some(r)) = (pay.cash_overrun.is_positive(), &receivable) {
-            accounts.push(StoredAccount::of(r, now));
-            let available = self.store.ledger_account(cash.id).await?.map_or(Fen::ZERO, |a| a.account.available());
-            overrun_paid = pay.cash_overrun.min(available);
-            if overrun_paid.is_positive() {
-                transfers.push(Transfer::single(
-                    TransferId::derive("bill-overrun", job_id.as_str()),
-                    cash.id,
-                    r.id,
-                    overrun_paid,
-                    ReasonCode::JobCharge,
-                    job_id.as_str(),
-                    now,
-                ));
+        let overrun_paid = match (pay.cash_overrun.is_positive(), &receivable) {
+            (true, Some(r)) => {
+                accounts.push(StoredAccount::of(r, now));
+                self.pay_overrun(&cash, r, pay.cash_overrun, job_id, now, &mut transfers).await?
             }
-        }
+            _ => Fen::ZERO,
+        };
         let (t, e) = self.ids.parts();
         let bill = Bill {
             id: BillId::generate(t, e),
@@ -372,6 +340,33 @@ impl Billing {
             .await
             .map_err(StoreError::Domain)?;
         Ok(bill)
+    }
+
+    /// How much of the charge beyond the cash hold the tenant's cash balance pays now (all of
+    /// it, or what is available), with the transfer that pays it to the provider.
+    async fn pay_overrun(
+        &self,
+        cash: &ChartAccount,
+        receivable: &ChartAccount,
+        overrun: Fen,
+        job_id: &JobId,
+        now: UnixMs,
+        transfers: &mut Vec<Transfer>,
+    ) -> Result<Fen, StoreError> {
+        let available = self.store.ledger_account(cash.id).await?.map_or(Fen::ZERO, |a| a.account.available());
+        let paid = overrun.min(available);
+        if paid.is_positive() {
+            transfers.push(Transfer::single(
+                TransferId::derive("bill-overrun", job_id.as_str()),
+                cash.id,
+                receivable.id,
+                paid,
+                ReasonCode::JobCharge,
+                job_id.as_str(),
+                now,
+            ));
+        }
+        Ok(paid)
     }
 
     /// Bills every ended job that has no bill yet; returns how many were billed. First closes
@@ -454,4 +449,33 @@ pub fn charge_rule(job: &Job) -> ChargeRule {
 pub fn open_holds(history: &[Transfer]) -> Vec<&Transfer> {
     let resolved: HashSet<TransferId> = history.iter().filter_map(|t| t.pending_id()).collect();
     history.iter().filter(|t| matches!(t.kind, TransferKind::Pending { .. }) && !resolved.contains(&t.id)).collect()
+}
+
+/// How a bill's charge is paid from the job's open holds, with the transfers that post what
+/// it takes from each hold (oldest first) and void the rest.
+fn settle_holds(holds: &[&Transfer], receivable: Option<&ChartAccount>, charge: Fen, ratio: u8, now: UnixMs) -> (Payment, Vec<Transfer>) {
+    // The holds this bill posts against: every open one of each kind that pays this
+    // provider (one of each, unless time-sliced runs topped them up), oldest first.
+    let paying = |reason: ReasonCode| -> Vec<&Transfer> {
+        holds.iter().filter(|h| h.reason == reason && receivable.is_some_and(|r| r.id == h.credit_account)).copied().collect()
+    };
+    let (voucher_holds, cash_holds) = (paying(ReasonCode::VoucherSpend), paying(ReasonCode::JobCharge));
+    let sum = |hs: &[&Transfer]| Fen(hs.iter().map(|h| h.amount.0).sum());
+    let held = Holds { voucher: sum(&voucher_holds), cash: sum(&cash_holds) };
+    let pay = voucher::pay(charge, ratio, held);
+    let mut transfers = Vec::new();
+    for (hs, amount) in [(&voucher_holds, pay.voucher), (&cash_holds, pay.cash_from_hold)] {
+        let mut left = amount.0;
+        for h in hs.iter() {
+            let id = TransferId::derive("bill", &h.id.to_hex());
+            let take = left.min(h.amount.0);
+            left -= take;
+            transfers.push(if take > 0 { Transfer::post(id, h, Some(Fen(take)), now) } else { Transfer::void(id, h, now) });
+        }
+    }
+    let used: HashSet<TransferId> = voucher_holds.iter().chain(&cash_holds).map(|h| h.id).collect();
+    for h in holds.iter().filter(|h| !used.contains(&h.id)) {
+        transfers.push(Transfer::void(TransferId::derive("bill", &h.id.to_hex()), h, now));
+    }
+    (pay, transfers)
 }

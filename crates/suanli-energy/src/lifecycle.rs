@@ -195,26 +195,8 @@ fn linear(x: f64, zero_at: f64, one_at: f64) -> f64 {
 
 /// Scores one data centre and recommends what to do with it.
 pub fn assess(input: &LifecycleInput, cfg: &LifecycleConfig, grades: &GradeThresholds) -> Lifecycle {
-    let w = &cfg.weights;
-    let components = Components {
-        pue: input.annualised_pue.map_or(0.0, |p| linear(p, cfg.pue_worst, cfg.pue_best)),
-        utilisation: input.utilisation.map(|u| linear(u, 0.0, cfg.utilisation_target)),
-        age: linear(input.age_years, cfg.design_life_years, 0.0),
-        data_quality: input.data_quality.clamp(0.0, 1.0),
-        renewable: linear(input.renewable_share.unwrap_or(0.0), 0.0, cfg.renewable_target),
-    };
-    let mut parts = vec![
-        (w.pue, components.pue),
-        (w.age, components.age),
-        (w.data_quality, components.data_quality),
-        (w.renewable, components.renewable),
-    ];
-    if let Some(u) = components.utilisation {
-        parts.push((w.utilisation, u));
-    }
-    let total: f64 = parts.iter().map(|(w, _)| w).sum();
-    let raw = if total > 0.0 { 100.0 * parts.iter().map(|(w, c)| w * c).sum::<f64>() / total } else { 0.0 };
-    let score = (raw * 10.0).round() / 10.0;
+    let components = components(input, cfg);
+    let score = score(&components, &cfg.weights);
 
     let pue = input.annualised_pue.map(reported);
     let retire = score < cfg.retire_below_score && input.age_years >= cfg.retire_min_age_years;
@@ -238,33 +220,8 @@ pub fn assess(input: &LifecycleInput, cfg: &LifecycleConfig, grades: &GradeThres
     if input.age_years >= cfg.retire_min_age_years {
         reasons.push(reason("old", format!("{:.1} years in service, {:.0} or more", input.age_years, cfg.retire_min_age_years)));
     }
-    match pue {
-        None => reasons.push(reason("pue_unknown", "no annualised PUE: less than a year of sufficiently complete data".into())),
-        Some(p) if p > grades.grade3 => reasons
-            .push(reason("pue_fails_gb40879", format!("annualised PUE {p:.2} is above the GB 40879 limit value {:.2}", grades.grade3))),
-        Some(p) if p > cfg.retrofit_above_pue => {
-            reasons.push(reason("pue_above_target", format!("annualised PUE {p:.2} is above {:.2}", cfg.retrofit_above_pue)))
-        }
-        Some(_) => {}
-    }
-    match input.utilisation {
-        None => reasons.push(reason("utilisation_unknown", "utilisation is not known to the platform; left out of the score".into())),
-        Some(u) if u < cfg.merge_below_utilisation => {
-            let low = format!("utilisation {:.0}% is below {:.0}%", u * 100.0, cfg.merge_below_utilisation * 100.0);
-            match &input.merge_into {
-                Some(to) => reasons.push(reason("low_utilisation", format!("{low}: its load fits in {to}"))),
-                None if retire => reasons.push(reason("low_utilisation", low)),
-                None => {
-                    reasons.push(reason("low_utilisation", low));
-                    reasons.push(reason(
-                        "no_merge_destination",
-                        "no data centre nearby with better PUE has spare capacity for its load".into(),
-                    ));
-                }
-            }
-        }
-        Some(_) => {}
-    }
+    reasons.extend(pue_reason(pue, cfg, grades));
+    reasons.extend(utilisation_reasons(input, cfg, retire));
     if input.data_quality < cfg.poor_data_quality_below {
         reasons.push(reason(
             "poor_data_quality",
@@ -285,6 +242,69 @@ pub fn assess(input: &LifecycleInput, cfg: &LifecycleConfig, grades: &GradeThres
     }
     let merge_into = if merge { input.merge_into.clone() } else { None };
     Lifecycle { score, components, recommendation, merge_into, reasons }
+}
+
+/// Each part of the score, from 0 (worst) to 1 (best); utilisation only when it is known.
+fn components(input: &LifecycleInput, cfg: &LifecycleConfig) -> Components {
+    Components {
+        pue: input.annualised_pue.map_or(0.0, |p| linear(p, cfg.pue_worst, cfg.pue_best)),
+        utilisation: input.utilisation.map(|u| linear(u, 0.0, cfg.utilisation_target)),
+        age: linear(input.age_years, cfg.design_life_years, 0.0),
+        data_quality: input.data_quality.clamp(0.0, 1.0),
+        renewable: linear(input.renewable_share.unwrap_or(0.0), 0.0, cfg.renewable_target),
+    }
+}
+
+/// The lifecycle score out of 100, to one decimal: the components' weighted mean, over the
+/// weights of the components known.
+fn score(components: &Components, w: &Weights) -> f64 {
+    let mut parts = vec![
+        (w.pue, components.pue),
+        (w.age, components.age),
+        (w.data_quality, components.data_quality),
+        (w.renewable, components.renewable),
+    ];
+    if let Some(u) = components.utilisation {
+        parts.push((w.utilisation, u));
+    }
+    let total: f64 = parts.iter().map(|(w, _)| w).sum();
+    let raw = if total > 0.0 { 100.0 * parts.iter().map(|(w, c)| w * c).sum::<f64>() / total } else { 0.0 };
+    (raw * 10.0).round() / 10.0
+}
+
+/// What the annualised PUE (as reported) says against GB 40879 and the retrofit target, if
+/// anything.
+fn pue_reason(pue: Option<f64>, cfg: &LifecycleConfig, grades: &GradeThresholds) -> Option<Reason> {
+    match pue {
+        None => Some(reason("pue_unknown", "no annualised PUE: less than a year of sufficiently complete data".into())),
+        Some(p) if p > grades.grade3 => {
+            Some(reason("pue_fails_gb40879", format!("annualised PUE {p:.2} is above the GB 40879 limit value {:.2}", grades.grade3)))
+        }
+        Some(p) if p > cfg.retrofit_above_pue => {
+            Some(reason("pue_above_target", format!("annualised PUE {p:.2} is above {:.2}", cfg.retrofit_above_pue)))
+        }
+        Some(_) => None,
+    }
+}
+
+/// What utilisation says: unknown, or low with where its load could go (nowhere said only
+/// when the centre is not to be retired anyway).
+fn utilisation_reasons(input: &LifecycleInput, cfg: &LifecycleConfig, retire: bool) -> Vec<Reason> {
+    match input.utilisation {
+        None => vec![reason("utilisation_unknown", "utilisation is not known to the platform; left out of the score".into())],
+        Some(u) if u < cfg.merge_below_utilisation => {
+            let low = format!("utilisation {:.0}% is below {:.0}%", u * 100.0, cfg.merge_below_utilisation * 100.0);
+            match &input.merge_into {
+                Some(to) => vec![reason("low_utilisation", format!("{low}: its load fits in {to}"))],
+                None if retire => vec![reason("low_utilisation", low)],
+                None => vec![
+                    reason("low_utilisation", low),
+                    reason("no_merge_destination", "no data centre nearby with better PUE has spare capacity for its load".into()),
+                ],
+            }
+        }
+        Some(_) => Vec::new(),
+    }
 }
 
 /// One data centre's evaluation: the figures a regulator reads together.

@@ -101,6 +101,18 @@ enum Shape {
     Trapezoid { p0: f64, p1: f64 },
 }
 
+/// What a reading changes in its meter's series, worked out before any of it is made.
+struct Change {
+    /// The reading's own sample.
+    inserted: Sample,
+    /// Intervals that no longer hold.
+    removed: Vec<Interval>,
+    /// Intervals that hold now.
+    added: Vec<Interval>,
+    /// The new effective values of the samples after it, in order.
+    new_effs: Vec<f64>,
+}
+
 /// An interval between two consecutive accepted readings and the energy it carries.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Interval {
@@ -244,6 +256,32 @@ impl MeterSeries {
         }
 
         // Work out every change before making any, so a refusal leaves the meter untouched.
+        let Change { inserted, removed, added, new_effs } = self.change(meter, ts, raw, pos, limits)?;
+        let (mut from, mut to) = (ts, ts);
+        for iv in &removed {
+            self.account(iv, -1, rollup);
+            (from, to) = (from.min(iv.from), to.max(iv.to));
+        }
+        for iv in &added {
+            self.account(iv, 1, rollup);
+            (from, to) = (from.min(iv.from), to.max(iv.to));
+        }
+        for (j, eff) in new_effs.into_iter().enumerate() {
+            self.samples[pos + j].eff = eff;
+        }
+        self.samples.insert(pos, inserted);
+        if pos == 0 {
+            self.first_ts = Some(ts);
+        }
+        self.accepted += 1;
+        self.prune(limits.reorder_window_ms);
+        Ok(Applied::Accepted { from, to })
+    }
+
+    /// What inserting a reading of `raw` at `ts` at `pos` changes: the sample it becomes, the
+    /// intervals it replaces and adds, and the later samples' new effective values (as far as
+    /// they change); refused, changing nothing, when a later reading would become a decrease.
+    fn change(&self, meter: &MeterId, ts: UnixMs, raw: f64, pos: usize, limits: &Limits) -> Result<Change, EnergyError> {
         let mut removed = Vec::new();
         let mut added = Vec::new();
         let prev = pos.checked_sub(1).map(|i| self.samples[i]);
@@ -282,26 +320,7 @@ impl MeterSeries {
                 break;
             }
         }
-
-        let (mut from, mut to) = (ts, ts);
-        for iv in &removed {
-            self.account(iv, -1, rollup);
-            (from, to) = (from.min(iv.from), to.max(iv.to));
-        }
-        for iv in &added {
-            self.account(iv, 1, rollup);
-            (from, to) = (from.min(iv.from), to.max(iv.to));
-        }
-        for (j, eff) in new_effs.into_iter().enumerate() {
-            self.samples[pos + j].eff = eff;
-        }
-        self.samples.insert(pos, inserted);
-        if pos == 0 {
-            self.first_ts = Some(ts);
-        }
-        self.accepted += 1;
-        self.prune(limits.reorder_window_ms);
-        Ok(Applied::Accepted { from, to })
+        Ok(Change { inserted, removed, added, new_effs })
     }
 
     /// The sample a reading of `raw` at `ts` becomes after `prev`, checked against rules 4 and 6.

@@ -18,7 +18,7 @@ use suanli_core::money::Fen;
 use suanli_core::time::UnixMs;
 use suanli_ledger::chart::{self, ChartAccount};
 use suanli_ledger::voucher::{self, Holds};
-use suanli_ledger::{AccountKind, Ledger, ReasonCode, Transfer, TransferId};
+use suanli_ledger::{AccountId, AccountKind, Ledger, ReasonCode, Transfer, TransferId};
 use suanli_store::{Effect, LedgerRequest, LedgerService, StoredAccount};
 
 /// The platform's clearing account for model calls.
@@ -96,57 +96,23 @@ pub async fn reserve(ledger: &LedgerService, mut hold: Hold, now: UnixMs, timeou
         now,
         Some(timeout_ms),
     );
+    let holds = HoldPlan {
+        call: call.to_string(),
+        tenant: tenant.to_string(),
+        estimate,
+        ratio,
+        budget: budget_acct.clone(),
+        voucher: voucher_acct.clone(),
+        cash: cash_acct.clone(),
+        clearing: clear.id,
+        now,
+        timeout_ms,
+    };
     // The holds the writer planned: (voucher, cash).
     let planned: std::sync::Arc<std::sync::Mutex<(Option<Transfer>, Option<Transfer>)>> = std::sync::Arc::default();
     let out = planned.clone();
-    let (call_ref, tenant_ref) = (call.to_string(), tenant.to_string());
-    let (voucher_for_plan, budget_for_plan, cash_for_plan, clear_id) =
-        (voucher_acct.clone(), budget_acct.clone(), cash_acct.clone(), clear.id);
     let plan = Box::new(move |l: &Ledger| {
-        let left = available(l, &budget_for_plan);
-        if left < estimate {
-            return Err(Error::new(
-                ErrorCode::InsufficientQuota,
-                format!("the key's budget has {left} left and this call may cost up to {estimate}; raise the budget or use another key"),
-            ));
-        }
-        let v_avail = voucher_for_plan.as_ref().map_or(Fen::ZERO, |v| available(l, v));
-        let h = voucher::holds(estimate, ratio, v_avail);
-        let cash_avail = available(l, &cash_for_plan);
-        if cash_avail < h.cash {
-            return Err(Error::new(
-                ErrorCode::InsufficientQuota,
-                format!(
-                    "tenant {tenant_ref} has {cash_avail} in cash (and vouchers pay {}); this call may cost up to {estimate}: top up",
-                    h.voucher
-                ),
-            ));
-        }
-        let voucher = match (&voucher_for_plan, h.voucher.is_positive()) {
-            (Some(va), true) => Some(Transfer::pending(
-                TransferId::derive("call-hold-voucher", &call_ref),
-                va.id,
-                clear_id,
-                h.voucher,
-                ReasonCode::VoucherSpend,
-                &call_ref,
-                now,
-                Some(timeout_ms),
-            )),
-            _ => None,
-        };
-        let cash = h.cash.is_positive().then(|| {
-            Transfer::pending(
-                TransferId::derive("call-hold-cash", &call_ref),
-                cash_for_plan.id,
-                clear_id,
-                h.cash,
-                ReasonCode::ModelCall,
-                &call_ref,
-                now,
-                Some(timeout_ms),
-            )
-        });
+        let (voucher, cash) = holds.plan(l)?;
         let v: Vec<Transfer> = voucher.iter().chain(&cash).cloned().collect();
         *out.lock().unwrap_or_else(|e| e.into_inner()) = (voucher, cash);
         Ok(v)
@@ -175,6 +141,58 @@ pub async fn reserve(ledger: &LedgerService, mut hold: Hold, now: UnixMs, timeou
     hold.budget = Some(budget);
     (hold.voucher, hold.cash) = std::mem::take(&mut *planned.lock().unwrap_or_else(|e| e.into_inner()));
     Ok(hold)
+}
+
+/// What the ledger's writer needs to plan a call's voucher and cash holds.
+struct HoldPlan {
+    call: String,
+    tenant: String,
+    estimate: Fen,
+    /// The voucher's share of a model call, percent.
+    ratio: u8,
+    budget: ChartAccount,
+    voucher: Option<ChartAccount>,
+    cash: ChartAccount,
+    clearing: AccountId,
+    now: UnixMs,
+    timeout_ms: i64,
+}
+
+impl HoldPlan {
+    /// The call's voucher and cash holds, decided on the ledger as it stands: the voucher's share
+    /// as far as it has money, the rest from cash; insufficient_quota when the key's budget or
+    /// the tenant's cash falls short.
+    fn plan(&self, l: &Ledger) -> Result<(Option<Transfer>, Option<Transfer>), Error> {
+        let (estimate, call) = (self.estimate, self.call.as_str());
+        let left = available(l, &self.budget);
+        if left < estimate {
+            return Err(Error::new(
+                ErrorCode::InsufficientQuota,
+                format!("the key's budget has {left} left and this call may cost up to {estimate}; raise the budget or use another key"),
+            ));
+        }
+        let v_avail = self.voucher.as_ref().map_or(Fen::ZERO, |v| available(l, v));
+        let h = voucher::holds(estimate, self.ratio, v_avail);
+        let cash_avail = available(l, &self.cash);
+        if cash_avail < h.cash {
+            return Err(Error::new(
+                ErrorCode::InsufficientQuota,
+                format!(
+                    "tenant {} has {cash_avail} in cash (and vouchers pay {}); this call may cost up to {estimate}: top up",
+                    self.tenant, h.voucher
+                ),
+            ));
+        }
+        let hold = |tag: &str, from: AccountId, amount: Fen, reason: ReasonCode| {
+            Transfer::pending(TransferId::derive(tag, call), from, self.clearing, amount, reason, call, self.now, Some(self.timeout_ms))
+        };
+        let voucher = match (&self.voucher, h.voucher.is_positive()) {
+            (Some(va), true) => Some(hold("call-hold-voucher", va.id, h.voucher, ReasonCode::VoucherSpend)),
+            _ => None,
+        };
+        let cash = h.cash.is_positive().then(|| hold("call-hold-cash", self.cash.id, h.cash, ReasonCode::ModelCall));
+        Ok((voucher, cash))
+    }
 }
 
 /// Who served a call, for paying the provider and the voucher rule.

@@ -201,9 +201,39 @@ impl Ledger {
         if debit.currency != credit.currency {
             return Err(LedgerError::CurrencyMismatch { debit: debit.currency, credit: credit.currency });
         }
+        let (d_pending, d_posted, new_state) = self.balance_change(t, expiry)?;
+        let mut new_debit = debit.clone();
+        new_debit.debits_pending += d_pending;
+        new_debit.debits_posted += d_posted;
+        let mut new_credit = credit.clone();
+        new_credit.credits_pending += d_pending;
+        new_credit.credits_posted += d_posted;
+        check_balances(t, debit, &new_debit, &new_credit)?;
+        // Checked: commit.
+        let undo = Undo {
+            debit: (debit.id, debit.balances()),
+            credit: (credit.id, credit.balances()),
+            pending: match new_state {
+                Some((pid, _)) => (pid, self.pending.get(&pid).copied()),
+                None => (t.id, None),
+            },
+            id: t.id,
+        };
+        self.accounts.insert(new_debit.id, new_debit);
+        self.accounts.insert(new_credit.id, new_credit);
+        if let Some((pid, state)) = new_state {
+            self.set_pending(pid, Some(state));
+        }
+        self.by_id.insert(t.id, self.history.len());
+        self.history.push(t.clone());
+        Ok((Outcome::Created, Some(undo)))
+    }
+
+    /// What a transfer changes on both sides, pending and posted, and the pending state it
+    /// sets; refused when its timeout is invalid or the pending transfer it resolves is not open.
+    fn balance_change(&self, t: &Transfer, expiry: bool) -> Result<BalanceChange, LedgerError> {
         let amount = t.amount.0 as i128;
-        // (change to pending, change to posted) on both sides, and the pending state it sets.
-        let (d_pending, d_posted, new_state) = match t.kind {
+        Ok(match t.kind {
             TransferKind::Single => (0, amount, None),
             TransferKind::Pending { timeout_ms } => {
                 let expires_at_ms = match timeout_ms {
@@ -231,51 +261,7 @@ impl Ledger {
                 self.check_open(t, pending_id, expiry)?;
                 (-amount, 0, Some((pending_id, if expiry { PendingState::Expired } else { PendingState::Voided })))
             }
-        };
-        let mut new_debit = debit.clone();
-        new_debit.debits_pending += d_pending;
-        new_debit.debits_posted += d_posted;
-        let mut new_credit = credit.clone();
-        new_credit.credits_pending += d_pending;
-        new_credit.credits_posted += d_posted;
-        for a in [&new_debit, &new_credit] {
-            let max = i64::MAX as i128;
-            let b = a.balances();
-            if [b.debits_pending, b.debits_posted, b.credits_pending, b.credits_posted].into_iter().any(|v| v > max)
-                || b.debits_pending + b.debits_posted > max
-                || b.credits_pending + b.credits_posted > max
-            {
-                return Err(LedgerError::AmountOverflow(a.id));
-            }
-        }
-        if new_debit.crossed_rule() == Some("debits_must_not_exceed_credits") {
-            return Err(LedgerError::InsufficientFunds {
-                account: debit.id,
-                available: debit.available().0 as i128,
-                requested: t.amount.0,
-            });
-        }
-        if new_credit.crossed_rule() == Some("credits_must_not_exceed_debits") {
-            return Err(LedgerError::CreditsExceedDebits(credit.id));
-        }
-        // Checked: commit.
-        let undo = Undo {
-            debit: (debit.id, debit.balances()),
-            credit: (credit.id, credit.balances()),
-            pending: match new_state {
-                Some((pid, _)) => (pid, self.pending.get(&pid).copied()),
-                None => (t.id, None),
-            },
-            id: t.id,
-        };
-        self.accounts.insert(new_debit.id, new_debit);
-        self.accounts.insert(new_credit.id, new_credit);
-        if let Some((pid, state)) = new_state {
-            self.set_pending(pid, Some(state));
-        }
-        self.by_id.insert(t.id, self.history.len());
-        self.history.push(t.clone());
-        Ok((Outcome::Created, Some(undo)))
+        })
     }
 
     /// Checks that `pending_id` names an open pending transfer that `t` repeats faithfully,
@@ -362,4 +348,30 @@ fn check_positive(amount: Fen) -> Result<(), LedgerError> {
         n if n < 0 => Err(LedgerError::NegativeAmount(n)),
         _ => Ok(()),
     }
+}
+
+/// (change to pending, change to posted) on both sides of a transfer, and the pending state it
+/// sets.
+type BalanceChange = (i128, i128, Option<(TransferId, PendingState)>);
+
+/// Whether the accounts' balances after a transfer stay within i64 and within their rules; the
+/// refusal otherwise. `debit` is the debit account before it.
+fn check_balances(t: &Transfer, debit: &Account, new_debit: &Account, new_credit: &Account) -> Result<(), LedgerError> {
+    for a in [new_debit, new_credit] {
+        let max = i64::MAX as i128;
+        let b = a.balances();
+        if [b.debits_pending, b.debits_posted, b.credits_pending, b.credits_posted].into_iter().any(|v| v > max)
+            || b.debits_pending + b.debits_posted > max
+            || b.credits_pending + b.credits_posted > max
+        {
+            return Err(LedgerError::AmountOverflow(a.id));
+        }
+    }
+    if new_debit.crossed_rule() == Some("debits_must_not_exceed_credits") {
+        return Err(LedgerError::InsufficientFunds { account: debit.id, available: debit.available().0 as i128, requested: t.amount.0 });
+    }
+    if new_credit.crossed_rule() == Some("credits_must_not_exceed_debits") {
+        return Err(LedgerError::CreditsExceedDebits(new_credit.id));
+    }
+    Ok(())
 }

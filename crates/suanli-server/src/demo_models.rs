@@ -112,55 +112,73 @@ pub async fn seed(s: &AppState, sim_base: &str, tenant: Option<&TenantId>) -> an
         let provider = &providers[m.provider % providers.len()].id;
         let caller = provider_caller(provider);
         if s.store.model(m.name).await?.is_none() {
-            let spec = ModelSpec {
-                name: m.name.into(),
-                kind: m.kind,
-                domain: m.domain.into(),
-                parameters_b: m.parameters_b,
-                licence: "Apache-2.0".into(),
-                context_tokens: m.context_tokens,
-                modalities: vec![Modality::Text],
-                endpoints: m.endpoints.to_vec(),
-                evaluation: Some(Evaluation {
-                    evaluator: "演示评测机构 / demo evaluator".into(),
-                    date: "2026-06-30".into(),
-                    score: m.score,
-                    document_sha256: format!("{:064x}", 0x5ea1_1000u64 + i as u64),
-                }),
-                description: m.description.into(),
-                routing: if i == 0 { Strategy::LeastLatency } else { Strategy::Weighted },
-            };
+            let spec = model_spec(i, m);
             s.models.register(&caller, spec).await.with_context(|| format!("registering the demo model {}", m.name))?;
         }
         // Its centres in the city first (so a key kept to Hangzhou can call it), at most two.
         let mut homes: Vec<&Centre> = by_provider.get(provider).cloned().unwrap_or_default();
         homes.sort_by_key(|c| (!regions.is_within(&c.region, HOME_CITY), c.id.to_string()));
         homes.truncate(if i == 0 { 2 } else { 1 });
-        let live = s.store.deployments().await?;
-        let want = sim_base.to_string();
-        for (n, centre) in homes.iter().enumerate() {
-            let old: Vec<_> =
-                live.iter().filter(|d| d.model == m.name && d.spec.centre_id == centre.id && d.spec.base_url.ends_with(SIM_PATH)).collect();
-            if old.iter().any(|d| d.spec.base_url == want) {
-                continue;
-            }
-            for d in old {
-                s.models.undeploy(&caller, m.name, &d.id).await?;
-            }
-            let spec = DeploymentSpec {
-                centre_id: centre.id.clone(),
-                base_url: want.clone(),
-                upstream_model: m.name.into(),
-                price_input_per_m: Fen(m.price.0),
-                price_output_per_m: Fen(m.price.1),
-                weight: if n == 0 { 300 } else { 100 },
-                max_concurrency: 256,
-                upstream_key: None,
-            };
-            s.models.deploy(&caller, m.name, spec).await.with_context(|| format!("deploying the demo model {}", m.name))?;
-        }
+        deploy(s, &caller, m, &homes, sim_base).await?;
     }
     let Some(tenant) = tenant else { return Ok(None) };
+    demo_key(s, tenant).await
+}
+
+/// A demo model's registration: the `i`th of the demo's models, the first routed by latency.
+fn model_spec(i: usize, m: &DemoModel) -> ModelSpec {
+    ModelSpec {
+        name: m.name.into(),
+        kind: m.kind,
+        domain: m.domain.into(),
+        parameters_b: m.parameters_b,
+        licence: "Apache-2.0".into(),
+        context_tokens: m.context_tokens,
+        modalities: vec![Modality::Text],
+        endpoints: m.endpoints.to_vec(),
+        evaluation: Some(Evaluation {
+            evaluator: "演示评测机构 / demo evaluator".into(),
+            date: "2026-06-30".into(),
+            score: m.score,
+            document_sha256: format!("{:064x}", 0x5ea1_1000u64 + i as u64),
+        }),
+        description: m.description.into(),
+        routing: if i == 0 { Strategy::LeastLatency } else { Strategy::Weighted },
+    }
+}
+
+/// Deploys a demo model at the simulated upstream `sim_base` in each of its home centres,
+/// first at weight 300 and the rest at 100, replacing deployments there at another simulated
+/// upstream; one already at `sim_base` stays.
+async fn deploy(s: &AppState, caller: &Caller, m: &DemoModel, homes: &[&Centre], sim_base: &str) -> anyhow::Result<()> {
+    let live = s.store.deployments().await?;
+    let want = sim_base.to_string();
+    for (n, centre) in homes.iter().enumerate() {
+        let old: Vec<_> =
+            live.iter().filter(|d| d.model == m.name && d.spec.centre_id == centre.id && d.spec.base_url.ends_with(SIM_PATH)).collect();
+        if old.iter().any(|d| d.spec.base_url == want) {
+            continue;
+        }
+        for d in old {
+            s.models.undeploy(caller, m.name, &d.id).await?;
+        }
+        let spec = DeploymentSpec {
+            centre_id: centre.id.clone(),
+            base_url: want.clone(),
+            upstream_model: m.name.into(),
+            price_input_per_m: Fen(m.price.0),
+            price_output_per_m: Fen(m.price.1),
+            weight: if n == 0 { 300 } else { 100 },
+            max_concurrency: 256,
+            upstream_key: None,
+        };
+        s.models.deploy(caller, m.name, spec).await.with_context(|| format!("deploying the demo model {}", m.name))?;
+    }
+    Ok(())
+}
+
+/// Makes the demo tenant's key, unless it has one; the key's secret when it was made now.
+async fn demo_key(s: &AppState, tenant: &TenantId) -> anyhow::Result<Option<String>> {
     if !s.store.model_keys(Some(tenant)).await?.is_empty() {
         return Ok(None);
     }

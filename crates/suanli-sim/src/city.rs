@@ -191,25 +191,7 @@ impl SimCity {
                 provinces[rng.below(provinces.len())]
             };
             let edge = rng.next_f64() < 0.15;
-            let scope_rtt = |r: &str| {
-                if regions.is_within(r, "hangzhou") {
-                    2
-                } else if regions.is_within(r, "zhejiang") {
-                    6
-                } else if regions.is_within(r, "yrd") {
-                    12
-                } else {
-                    25
-                }
-            };
-            let base = scope_rtt(region);
-            let rtt = [
-                ("hangzhou".to_string(), base),
-                ("zhejiang".to_string(), base.max(6)),
-                ("yrd".to_string(), base.max(12)),
-                ("east-china".to_string(), base.max(25)),
-            ]
-            .into();
+            let rtt = synthetic_rtt(regions, region);
             let centre = centre_of(
                 CentreId::generate(1, ci as u64 + 1),
                 NewCentre {
@@ -328,6 +310,28 @@ fn pool_of(id: PoolId, centre: &CentreId, n: NewPool) -> Pool {
         partner_discount_pct: n.partner_discount_pct,
         created_ms: 0,
     }
+}
+
+/// A synthetic centre's round-trip times to each scope, in ms: 2 from Hangzhou, 6 from the
+/// rest of Zhejiang, 12 from the rest of the Yangtze River Delta, 25 from beyond; to a wider
+/// scope never less than that scope's own 6, 12 or 25.
+fn synthetic_rtt(regions: &Regions, region: &str) -> BTreeMap<String, u32> {
+    let base = if regions.is_within(region, "hangzhou") {
+        2
+    } else if regions.is_within(region, "zhejiang") {
+        6
+    } else if regions.is_within(region, "yrd") {
+        12
+    } else {
+        25
+    };
+    [
+        ("hangzhou".to_string(), base),
+        ("zhejiang".to_string(), base.max(6)),
+        ("yrd".to_string(), base.max(12)),
+        ("east-china".to_string(), base.max(25)),
+    ]
+    .into()
 }
 
 #[cfg(test)]

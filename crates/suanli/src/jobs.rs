@@ -206,20 +206,7 @@ pub(crate) async fn quote(c: Client, a: &SubmitArgs, fmt: Format) -> anyhow::Res
 
 pub(crate) async fn jobs(c: Client, cmd: JobsCmd, fmt: Format) -> anyhow::Result<()> {
     match cmd {
-        JobsCmd::Submit(a) => {
-            let mut job = c.submit_job(&job_body(&a)).await?;
-            if a.wait {
-                let deadline = std::time::Instant::now() + Duration::from_secs(3600);
-                while !job.state.is_terminal() {
-                    if std::time::Instant::now() > deadline {
-                        bail!("job {} has not ended after an hour; it is {}", job.id, job.state.as_str());
-                    }
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    job = c.job(&job.id).await?;
-                }
-            }
-            show(&to_value(&job), fmt, &JOB_FIELDS);
-        }
+        JobsCmd::Submit(a) => submit(&c, &a, fmt).await?,
         JobsCmd::List { state, tenant, centre, limit } => {
             let v = to_value(&c.jobs(state.as_deref(), tenant.as_deref(), centre.as_deref(), limit).await?);
             list(
@@ -236,69 +223,96 @@ pub(crate) async fn jobs(c: Client, cmd: JobsCmd, fmt: Format) -> anyhow::Result
                 ],
             );
         }
-        JobsCmd::Show { id } => {
-            let v = to_value(&c.job(&id).await?);
-            if fmt == Format::Json {
-                output::json(&v);
-            } else {
-                let mut v2 = v.clone();
-                for k in ["submitted_ms", "placed_ms", "started_ms", "finished_ms"] {
-                    v2[k.replace("_ms", "")] = json!(time(field(&v, k)));
-                }
-                // The quote of the pool it was placed on, beside what it cost.
-                if !v["placed_ms"].is_null()
-                    && let Ok(e) = c.explain_job(&id).await.map(|e| to_value(&e))
-                {
-                    v2["quoted"] = e["decision"]["chosen"]["compute_cost"].clone();
-                    v2["quoted_run_s"] = json!(e["decision"]["chosen"]["run_s"].as_f64().map(|r| r.round() as i64));
-                }
-                let mut fields = JOB_FIELDS.to_vec();
-                fields.extend([
-                    ("submitted", "submitted"),
-                    ("placed", "placed"),
-                    ("started", "started"),
-                    ("finished", "finished"),
-                    ("usage s", "usage_s"),
-                    ("quoted (its pool)", "quoted"),
-                    ("quoted run s", "quoted_run_s"),
-                    ("fault", "fault"),
-                ]);
-                record(&v2, &fields);
-            }
-        }
-        JobsCmd::Explain { id } => {
-            let v = to_value(&c.explain_job(&id).await?);
-            if fmt == Format::Json {
-                output::json(&v);
-                return Ok(());
-            }
-            record(
-                &v,
-                &[
-                    ("job", "job_id"),
-                    ("state", "state"),
-                    ("reason", "reason"),
-                    ("policy", "decision.policy"),
-                    ("backfilled", "decision.backfilled"),
-                    ("preempted", "decision.preempted"),
-                    ("fair share (PFLOP-s)", "decision.fair_share_pflop_s"),
-                ],
-            );
-            let mut rows = Vec::new();
-            if let Some(ch) = v["decision"].get("chosen") {
-                rows.push(option_row("chosen 选定", ch));
-            }
-            for a in v["decision"]["alternatives"].as_array().into_iter().flatten() {
-                rows.push(option_row("alternative 备选", a));
-            }
-            for a in v["options_now"]["options"].as_array().into_iter().flatten() {
-                rows.push(option_row("option now 当前可选", a));
-            }
-            table(&rows, &OPTION_COLS);
-        }
+        JobsCmd::Show { id } => show_job(&c, &id, fmt).await?,
+        JobsCmd::Explain { id } => explain(&c, &id, fmt).await?,
         JobsCmd::Cancel { id, reason } => {
             show(&to_value(&c.cancel_job(&id, reason).await?), fmt, &JOB_FIELDS);
         }
     }
+    Ok(())
+}
+
+/// `jobs submit`: submits a job and shows it, after waiting (up to an hour) for it to end
+/// when asked to.
+async fn submit(c: &Client, a: &SubmitArgs, fmt: Format) -> anyhow::Result<()> {
+    let mut job = c.submit_job(&job_body(a)).await?;
+    if a.wait {
+        let deadline = std::time::Instant::now() + Duration::from_secs(3600);
+        while !job.state.is_terminal() {
+            if std::time::Instant::now() > deadline {
+                bail!("job {} has not ended after an hour; it is {}", job.id, job.state.as_str());
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            job = c.job(&job.id).await?;
+        }
+    }
+    show(&to_value(&job), fmt, &JOB_FIELDS);
+    Ok(())
+}
+
+/// `jobs show`: a job, with its times readable and the quote of the pool it was placed on.
+async fn show_job(c: &Client, id: &str, fmt: Format) -> anyhow::Result<()> {
+    let v = to_value(&c.job(id).await?);
+    if fmt == Format::Json {
+        output::json(&v);
+    } else {
+        let mut v2 = v.clone();
+        for k in ["submitted_ms", "placed_ms", "started_ms", "finished_ms"] {
+            v2[k.replace("_ms", "")] = json!(time(field(&v, k)));
+        }
+        // The quote of the pool it was placed on, beside what it cost.
+        if !v["placed_ms"].is_null()
+            && let Ok(e) = c.explain_job(id).await.map(|e| to_value(&e))
+        {
+            v2["quoted"] = e["decision"]["chosen"]["compute_cost"].clone();
+            v2["quoted_run_s"] = json!(e["decision"]["chosen"]["run_s"].as_f64().map(|r| r.round() as i64));
+        }
+        let mut fields = JOB_FIELDS.to_vec();
+        fields.extend([
+            ("submitted", "submitted"),
+            ("placed", "placed"),
+            ("started", "started"),
+            ("finished", "finished"),
+            ("usage s", "usage_s"),
+            ("quoted (its pool)", "quoted"),
+            ("quoted run s", "quoted_run_s"),
+            ("fault", "fault"),
+        ]);
+        record(&v2, &fields);
+    }
+    Ok(())
+}
+
+/// `jobs explain`: why a job was placed where it was or why it waits, with the options it had
+/// and has now.
+async fn explain(c: &Client, id: &str, fmt: Format) -> anyhow::Result<()> {
+    let v = to_value(&c.explain_job(id).await?);
+    if fmt == Format::Json {
+        output::json(&v);
+        return Ok(());
+    }
+    record(
+        &v,
+        &[
+            ("job", "job_id"),
+            ("state", "state"),
+            ("reason", "reason"),
+            ("policy", "decision.policy"),
+            ("backfilled", "decision.backfilled"),
+            ("preempted", "decision.preempted"),
+            ("fair share (PFLOP-s)", "decision.fair_share_pflop_s"),
+        ],
+    );
+    let mut rows = Vec::new();
+    if let Some(ch) = v["decision"].get("chosen") {
+        rows.push(option_row("chosen 选定", ch));
+    }
+    for a in v["decision"]["alternatives"].as_array().into_iter().flatten() {
+        rows.push(option_row("alternative 备选", a));
+    }
+    for a in v["options_now"]["options"].as_array().into_iter().flatten() {
+        rows.push(option_row("option now 当前可选", a));
+    }
+    table(&rows, &OPTION_COLS);
     Ok(())
 }

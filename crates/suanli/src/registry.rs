@@ -258,31 +258,7 @@ pub(crate) async fn centres(c: Client, cmd: CentresCmd, fmt: Format) -> anyhow::
                 ],
             );
         }
-        CentresCmd::Show { id } => {
-            let v = to_value(&c.centre(&id).await?);
-            if fmt == Format::Json {
-                output::json(&v);
-            } else {
-                record(
-                    &v,
-                    &[
-                        ("id", "id"),
-                        ("名称", "name"),
-                        ("name", "name_en"),
-                        ("kind", "kind"),
-                        ("region", "region"),
-                        ("partner status", "partner_status"),
-                        ("commissioned", "commissioned"),
-                        ("declared PUE", "declared_pue"),
-                        ("racks", "racks"),
-                        ("PFLOPS FP16", "pflops_fp16"),
-                        ("backend", "backend"),
-                        ("takes no jobs", "not_taking_jobs"),
-                    ],
-                );
-                table(v["pools"].as_array().map_or(&[][..], |a| a), &POOL_FIELDS);
-            }
-        }
+        CentresCmd::Show { id } => show_centre(&c, &id, fmt).await?,
         CentresCmd::Create { provider, name, name_en, kind, region, commissioned, pue, racks, rtt, partner_status } => {
             let body = NewCentreIn {
                 provider_id: provider,
@@ -319,6 +295,34 @@ pub(crate) async fn centres(c: Client, cmd: CentresCmd, fmt: Format) -> anyhow::
             let v = to_value(&c.set_partner_status(&id, &PartnerStatusIn { status, reason }).await?);
             show(&v, fmt, &[("id", "id"), ("name", "name"), ("status", "partner_status")]);
         }
+    }
+    Ok(())
+}
+
+/// `centres show`: a centre's facts and its pools.
+async fn show_centre(c: &Client, id: &str, fmt: Format) -> anyhow::Result<()> {
+    let v = to_value(&c.centre(id).await?);
+    if fmt == Format::Json {
+        output::json(&v);
+    } else {
+        record(
+            &v,
+            &[
+                ("id", "id"),
+                ("名称", "name"),
+                ("name", "name_en"),
+                ("kind", "kind"),
+                ("region", "region"),
+                ("partner status", "partner_status"),
+                ("commissioned", "commissioned"),
+                ("declared PUE", "declared_pue"),
+                ("racks", "racks"),
+                ("PFLOPS FP16", "pflops_fp16"),
+                ("backend", "backend"),
+                ("takes no jobs", "not_taking_jobs"),
+            ],
+        );
+        table(v["pools"].as_array().map_or(&[][..], |a| a), &POOL_FIELDS);
     }
     Ok(())
 }

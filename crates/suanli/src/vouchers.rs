@@ -5,7 +5,7 @@ use crate::{list, show};
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use suanli_api::money::{ApplicationIn, ApproveIn, ProgrammeIn, RejectIn, SettlementIn, TopUpIn};
 use suanli_api::{BillsQuery, Client};
 
@@ -242,49 +242,7 @@ pub(crate) fn show_balance(v: &Value, fmt: Format) {
 
 pub(crate) async fn ledger(client: impl Fn() -> anyhow::Result<Client>, cmd: LedgerCmd, fmt: Format) -> anyhow::Result<()> {
     match cmd {
-        LedgerCmd::Verify { data_dir } => {
-            let v = match data_dir {
-                Some(dir) => {
-                    let store = match std::env::var("DATABASE_URL").ok().filter(|u| u.starts_with("postgres")) {
-                        Some(url) => suanli_store::Store::connect(&url, suanli_store::StoreOptions::default()).await?,
-                        None => {
-                            if !dir.join("suanli.db").is_file() {
-                                bail!("{} holds no Suanli store (suanli.db)", dir.display());
-                            }
-                            suanli_store::Store::open_dir(&dir).await?
-                        }
-                    };
-                    let out = suanli_server::api::ledger::verify_store(&store).await?;
-                    store.close().await;
-                    to_value(&out)
-                }
-                None => to_value(&client()?.verify_ledger().await?),
-            };
-            if fmt == Format::Json {
-                output::json(&v);
-            } else {
-                show(
-                    &v,
-                    fmt,
-                    &[
-                        ("ok", "ok"),
-                        ("accounts", "accounts"),
-                        ("transfers", "transfers"),
-                        ("open pending", "open_pending"),
-                        ("posted total ¥ (debits = credits)", "posted_total"),
-                        ("pending total ¥", "pending_total"),
-                        ("took ms", "elapsed_ms"),
-                    ],
-                );
-                for violation in v["violations"].as_array().into_iter().flatten() {
-                    eprintln!("violation: {}", cell(violation));
-                }
-            }
-            if v["ok"] != true {
-                bail!("the ledger failed verification: {} violation(s)", v["violations"].as_array().map_or(0, Vec::len));
-            }
-            Ok(())
-        }
+        LedgerCmd::Verify { data_dir } => verify(client, data_dir, fmt).await,
         LedgerCmd::Accounts { owner } => {
             let v = to_value(&client()?.accounts(owner.as_deref()).await?);
             list(
@@ -302,32 +260,86 @@ pub(crate) async fn ledger(client: impl Fn() -> anyhow::Result<Client>, cmd: Led
             );
             Ok(())
         }
-        LedgerCmd::Reconcile => {
-            let v = to_value(&client()?.reconciliation().await?);
-            if fmt == Format::Json {
-                output::json(&v);
-            } else {
-                show(
-                    &v,
-                    fmt,
-                    &[
-                        ("bills", "bills"),
-                        ("matched", "matched"),
-                        ("charged ¥", "charged"),
-                        ("posted voucher ¥", "posted_voucher"),
-                        ("posted cash ¥", "posted_cash"),
-                        ("outstanding ¥", "outstanding"),
-                        ("model calls", "model_calls"),
-                        ("model calls matched", "model_calls_matched"),
-                        ("model calls charged ¥", "model_calls_charged"),
-                    ],
-                );
-                list(&v["mismatches"], fmt, &[("job", "job_id"), ("bill", "bill_id"), ("problem", "problem")]);
-            }
-            if v["mismatches"].as_array().is_some_and(|m| !m.is_empty()) {
-                bail!("reconciliation found mismatches");
-            }
-            Ok(())
+        LedgerCmd::Reconcile => reconcile(client()?, fmt).await,
+    }
+}
+
+/// `ledger verify`: checks the ledger's invariants, through the server or, given a data
+/// directory, on the store itself; an error when it fails.
+async fn verify(client: impl Fn() -> anyhow::Result<Client>, data_dir: Option<PathBuf>, fmt: Format) -> anyhow::Result<()> {
+    let v = match data_dir {
+        Some(dir) => verify_store(&dir).await?,
+        None => to_value(&client()?.verify_ledger().await?),
+    };
+    if fmt == Format::Json {
+        output::json(&v);
+    } else {
+        show(
+            &v,
+            fmt,
+            &[
+                ("ok", "ok"),
+                ("accounts", "accounts"),
+                ("transfers", "transfers"),
+                ("open pending", "open_pending"),
+                ("posted total ¥ (debits = credits)", "posted_total"),
+                ("pending total ¥", "pending_total"),
+                ("took ms", "elapsed_ms"),
+            ],
+        );
+        for violation in v["violations"].as_array().into_iter().flatten() {
+            eprintln!("violation: {}", cell(violation));
         }
     }
+    if v["ok"] != true {
+        bail!("the ledger failed verification: {} violation(s)", v["violations"].as_array().map_or(0, Vec::len));
+    }
+    Ok(())
+}
+
+/// The ledger's verification run on the store in `dir` (or on PostgreSQL when DATABASE_URL
+/// names one), without a server.
+async fn verify_store(dir: &Path) -> anyhow::Result<Value> {
+    let store = match std::env::var("DATABASE_URL").ok().filter(|u| u.starts_with("postgres")) {
+        Some(url) => suanli_store::Store::connect(&url, suanli_store::StoreOptions::default()).await?,
+        None => {
+            if !dir.join("suanli.db").is_file() {
+                bail!("{} holds no Suanli store (suanli.db)", dir.display());
+            }
+            suanli_store::Store::open_dir(dir).await?
+        }
+    };
+    let out = suanli_server::api::ledger::verify_store(&store).await?;
+    store.close().await;
+    Ok(to_value(&out))
+}
+
+/// `ledger reconcile`: bills and model calls against the ledger's postings; an error when any
+/// mismatch.
+async fn reconcile(c: Client, fmt: Format) -> anyhow::Result<()> {
+    let v = to_value(&c.reconciliation().await?);
+    if fmt == Format::Json {
+        output::json(&v);
+    } else {
+        show(
+            &v,
+            fmt,
+            &[
+                ("bills", "bills"),
+                ("matched", "matched"),
+                ("charged ¥", "charged"),
+                ("posted voucher ¥", "posted_voucher"),
+                ("posted cash ¥", "posted_cash"),
+                ("outstanding ¥", "outstanding"),
+                ("model calls", "model_calls"),
+                ("model calls matched", "model_calls_matched"),
+                ("model calls charged ¥", "model_calls_charged"),
+            ],
+        );
+        list(&v["mismatches"], fmt, &[("job", "job_id"), ("bill", "bill_id"), ("problem", "problem")]);
+    }
+    if v["mismatches"].as_array().is_some_and(|m| !m.is_empty()) {
+        bail!("reconciliation found mismatches");
+    }
+    Ok(())
 }

@@ -1,12 +1,13 @@
 //! A round's placing step: one scheduling decision over the head of the queue, then batch by batch until the round's write budget is spent, the placements' holds sent to the ledger at once and the placements, explanations and audit records written many rows a statement; then the waiting reasons that changed.
 
 use super::{Engine, PLACEMENTS_PER_TX, Placing, RoundReport, WRITES_PER_TX};
+use crate::billing::HoldRefused;
 use serde_json::json;
 use std::collections::HashMap;
 use suanli_core::id::JobId;
 use suanli_core::job::{Job, JobState};
 use suanli_sched::driver::{RunEnd, run_cost};
-use suanli_sched::round::{queue_head, schedule};
+use suanli_sched::round::{Placement, Preemption, RoundOutcome, Wait, queue_head, schedule};
 use suanli_store::{Audit, PlacementRow, StoreError};
 
 /// How many waiting jobs a round decides over when more wait than it could place: a few per
@@ -37,6 +38,16 @@ impl QueueHead {
     }
 }
 
+/// What a round's writing of placements did.
+struct Written<'j> {
+    /// The jobs placed, in their new state.
+    placed: Vec<Job>,
+    /// The jobs whose charge the ledger refused, and why.
+    refused: Vec<(&'j Job, HoldRefused)>,
+    /// How many chosen placements the write budget left for the next round.
+    deferred: usize,
+}
+
 impl Engine {
     /// Places, preempts, reserves and defers: one scheduling decision over the live city,
     /// then each placement held on the ledger and committed with its explanation; returns how
@@ -50,6 +61,36 @@ impl Engine {
     ) -> Result<std::time::Duration, StoreError> {
         let decide = std::time::Instant::now();
         let now = self.ids.now_ms();
+        let (head, outcome) = self.decide(at, pending, in_flight, now);
+        let deciding: &[Job] = head.as_deref().unwrap_or(pending);
+        report.behind += (pending.len() - deciding.len()) as u32;
+        let pending_by_id: HashMap<&JobId, &Job> = deciding.iter().map(|j| (&j.id, j)).collect();
+        let decided = decide.elapsed();
+        self.preempt(at, &outcome.preemptions, in_flight, now, report).await?;
+        let chosen: Vec<(&Job, &Placement)> =
+            outcome.placements.iter().filter_map(|p| pending_by_id.get(&p.job).map(|j| (*j, p))).collect();
+        let Written { placed, refused, deferred } = self.write_placements(at, &chosen, now).await?;
+        report.deferred += deferred as u32;
+        self.record_wait_reasons(&outcome.waits, &pending_by_id, &refused, report).await?;
+        {
+            let mut unfunded = self.unfunded.lock().unwrap_or_else(|e| e.into_inner());
+            for j in &placed {
+                unfunded.forget(&j.id);
+            }
+        }
+        report.placed += placed.len() as u32;
+        // More to write, or jobs behind a head that placed some: the next round runs at once.
+        if deferred > 0 || (head.is_some() && !placed.is_empty()) {
+            self.wake();
+        }
+        in_flight.extend(placed);
+        self.mark_unfunded(&refused, now).await?;
+        Ok(decided)
+    }
+
+    /// The round's scheduling decision over the live city, and the queue's head when the
+    /// decision was over the head only.
+    fn decide(&self, at: &Placing<'_>, pending: &[Job], in_flight: &[Job], now: i64) -> (Option<Vec<Job>>, RoundOutcome) {
         let loads = self.build_loads(at.pools, in_flight, now);
         let usage = self.fair_usage(in_flight, at.pool_by_id, now);
         let snap = self.snapshot(now, at.centres, &loads, &usage);
@@ -59,13 +100,22 @@ impl Engine {
         let head_len = self.queue_head().size(free);
         let head: Option<Vec<Job>> =
             (pending.len() > head_len).then(|| queue_head(&snap, pending, self.sched.policy, head_len).into_iter().cloned().collect());
-        let deciding: &[Job] = head.as_deref().unwrap_or(pending);
-        report.behind += (pending.len() - deciding.len()) as u32;
-        let outcome = schedule(snap, deciding, self.sched.policy);
-        let pending_by_id: HashMap<&JobId, &Job> = deciding.iter().map(|j| (&j.id, j)).collect();
+        let outcome = schedule(snap, head.as_deref().unwrap_or(pending), self.sched.policy);
+        (head, outcome)
+    }
+
+    /// Carries out the decision's preemptions: each victim leaves `in_flight`, either ending a
+    /// segment (time-slicing) or going back to pending having lost its run.
+    async fn preempt(
+        &self,
+        at: &Placing<'_>,
+        preemptions: &[Preemption],
+        in_flight: &mut Vec<Job>,
+        now: i64,
+        report: &mut RoundReport,
+    ) -> Result<(), StoreError> {
         let slicing = self.timeslicing().is_some();
-        let decided = decide.elapsed();
-        for pre in &outcome.preemptions {
+        for pre in preemptions {
             // Under time-slicing the victim's progress is kept: its run so far is a segment,
             // billed and counted. Otherwise the run is lost: the job restarts from the beginning,
             // and by the round driver's rule the lost run is neither billed (its holds are
@@ -89,14 +139,18 @@ impl Engine {
             }
             in_flight.retain(|j| j.id != pre.victim);
         }
+        Ok(())
+    }
+
+    /// Holds and writes the chosen placements a batch at a time until the round's write budget
+    /// is spent; what was placed, what the ledger refused, and how many were left for later.
+    async fn write_placements<'j>(&self, at: &Placing<'_>, chosen: &[(&'j Job, &Placement)], now: i64) -> Result<Written<'j>, StoreError> {
         // Placements are written a batch at a time until the round's write budget is spent (at
         // least one batch, so every round makes progress): each batch's charges are held first,
         // all at once, so the ledger's writer takes them in one or a few commits; then the
         // placements with their explanations and audit records are written many rows a
         // statement. What the budget leaves stays pending, unchanged, for the next round, which
         // runs at once: a round stays short however many jobs a decision places.
-        let chosen: Vec<(&Job, &suanli_sched::round::Placement)> =
-            outcome.placements.iter().filter_map(|p| pending_by_id.get(&p.job).map(|j| (*j, p))).collect();
         let mut refused = Vec::new();
         let mut placed = Vec::with_capacity(chosen.len().min(PLACEMENTS_PER_TX * 4));
         let mut batches = chosen.chunks(PLACEMENTS_PER_TX);
@@ -115,15 +169,26 @@ impl Engine {
             }
         }
         let deferred: usize = batches.map(<[_]>::len).sum();
-        report.deferred += deferred as u32;
+        Ok(Written { placed, refused, deferred })
+    }
+
+    /// Counts the jobs left waiting and writes the waiting reasons that changed: the decision's
+    /// and the ledger's refusals.
+    async fn record_wait_reasons(
+        &self,
+        waits: &[Wait],
+        pending_by_id: &HashMap<&JobId, &Job>,
+        refused: &[(&Job, HoldRefused)],
+        report: &mut RoundReport,
+    ) -> Result<(), StoreError> {
         let mut reasons: Vec<(&JobId, &str)> = Vec::new();
-        for w in &outcome.waits {
+        for w in waits {
             report.waiting += 1;
             if pending_by_id.get(&w.job).is_some_and(|j| j.reason.as_deref() != Some(w.reason.as_str())) {
                 reasons.push((&w.job, &w.reason));
             }
         }
-        for (job, why) in &refused {
+        for (job, why) in refused {
             report.waiting += 1;
             if job.reason.as_deref() != Some(why.0.as_str()) {
                 reasons.push((&job.id, &why.0));
@@ -134,28 +199,20 @@ impl Engine {
             tx.set_job_reasons(chunk).await?;
             tx.commit().await?;
         }
-        {
-            let mut unfunded = self.unfunded.lock().unwrap_or_else(|e| e.into_inner());
-            for j in &placed {
-                unfunded.forget(&j.id);
-            }
-        }
-        report.placed += placed.len() as u32;
-        // More to write, or jobs behind a head that placed some: the next round runs at once.
-        if deferred > 0 || (head.is_some() && !placed.is_empty()) {
-            self.wake();
-        }
-        in_flight.extend(placed);
+        Ok(())
+    }
+
+    /// Leaves the jobs whose charge the ledger refused out of rounds until their tenant's money
+    /// grows; the capacity they were planned on goes to others in a round run at once.
+    async fn mark_unfunded(&self, refused: &[(&Job, HoldRefused)], now: i64) -> Result<(), StoreError> {
         if let (Some(b), false) = (&self.billing, refused.is_empty()) {
-            // Left out of rounds until their tenant's money grows; the capacity they were planned
-            // on goes to others in a round run at once.
             for (job, _) in refused {
                 let spendable = b.spendable(&job.tenant_id, now).await?;
                 self.unfunded.lock().unwrap_or_else(|e| e.into_inner()).mark(&job.id, &job.tenant_id, spendable, now);
             }
             self.wake();
         }
-        Ok(decided)
+        Ok(())
     }
 
     /// Holds a placement's charge on the ledger; the refusal when the tenant's money falls short.

@@ -97,51 +97,24 @@ impl Engine {
         if over.is_empty() && waiting.is_empty() {
             return Ok(());
         }
-        let mut cands: Vec<Candidate> = over
-            .iter()
-            .map(|j| Candidate { job: j, done: self.segment_totals(&j.id), home: j.centre_id.clone() })
-            .chain(waiting.iter().map(|j| Candidate { job: j, done: self.segment_totals(&j.id), home: self.home_of(&j.id) }))
-            .collect();
-        cands.sort_by(|a, b| a.job.id.cmp(&b.job.id));
+        let cands = self.candidates(&over, &waiting);
         let index: HashMap<&suanli_core::id::PoolId, usize> = at.pools.iter().enumerate().map(|(i, p)| (&p.id, i)).collect();
-        let mut free: Vec<u32> = at.pools.iter().map(Pool::capacity).collect();
-        for j in in_flight.iter().filter(|j| !over.iter().any(|o| o.id == j.id)) {
-            if let Some(&i) = j.pool_id.as_ref().and_then(|p| index.get(p)) {
-                free[i] = free[i].saturating_sub(j.spec.accelerators);
-            }
-        }
-        let types: Vec<GpuType> = at.pools.iter().zip(&free).map(|(p, &gpus)| GpuType { name: p.id.to_string(), gpus }).collect();
+        let types = free_types(at, &index, in_flight, &over);
         let jobs: Vec<SliceJob> = cands.iter().enumerate().map(|(i, c)| self.slice_job(at, &index, i as u64, c, now)).collect();
         let decided = lease_ends(&types, &jobs, ts.policy, &ts.cfg);
         for ((_, end), (c, sj)) in decided.iter().zip(cands.iter().zip(&jobs)) {
-            let remaining = |t: usize| sj.remaining_s.get(t).copied().flatten().unwrap_or(f64::NAN);
             match *end {
                 LeaseEnd::Keep => {
                     self.lease_from.lock().unwrap_or_else(|e| e.into_inner()).insert(c.job.id.clone(), now);
                 }
                 LeaseEnd::Yield => {
-                    let why = format!(
-                        "its lease ended and the {} policy gave its accelerators to another job; it resumes with its progress kept ({:.0} s of work left here)",
-                        ts.policy.as_str(),
-                        sj.holding.map_or(f64::NAN, remaining)
-                    );
-                    if self.end_segment(at, c.job, SegmentEnd::Yielded, why, now).await? {
+                    if self.end_segment(at, c.job, SegmentEnd::Yielded, yielded_why(ts, sj), now).await? {
                         report.yielded += 1;
                         in_flight.retain(|j| j.id != c.job.id);
                     }
                 }
                 LeaseEnd::Move { to } => {
-                    let from = sj.holding.unwrap_or(to);
-                    let why = format!(
-                        "its lease ended and it moved from {} ({}) to {} ({}): {:.0} s left there against {:.0} s here, {:.0} s of checkpoint restore included",
-                        at.pools[from].id,
-                        at.pools[from].accelerator,
-                        at.pools[to].id,
-                        at.pools[to].accelerator,
-                        remaining(to) + ts.cfg.restore_s,
-                        remaining(from),
-                        ts.cfg.restore_s
-                    );
+                    let why = moved_why(at, ts, sj, to);
                     if self.end_segment(at, c.job, SegmentEnd::Migrated, why.clone(), now).await? {
                         report.migrated += 1;
                         in_flight.retain(|j| j.id != c.job.id);
@@ -149,24 +122,14 @@ impl Engine {
                     }
                 }
                 LeaseEnd::Start { on } => {
-                    let why = format!(
-                        "a {} lease on {} ({}) under the {} policy",
-                        ts.lease_ms / 1000,
-                        at.pools[on].id,
-                        at.pools[on].accelerator,
-                        ts.policy.as_str()
-                    );
+                    let why = lease_why(at, ts, on);
                     if let Some(j) = self.start_lease(at, &c.job.id, &at.pools[on], why, now).await? {
                         report.placed += 1;
                         in_flight.push(j);
                     }
                 }
                 LeaseEnd::Wait if c.done.segments > 0 => {
-                    let centre = c.home.as_ref().map_or_else(String::new, |h| h.to_string());
-                    let why = format!(
-                        "waiting for its next time-sliced lease at centre {centre}, where its checkpoint is ({} runs so far)",
-                        c.done.segments
-                    );
+                    let why = waiting_why(c);
                     if c.job.reason.as_deref() != Some(why.as_str()) {
                         self.store.set_job_reason(&c.job.id, &why).await?;
                     }
@@ -175,6 +138,18 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// The jobs a lease decision is over, by id: those whose lease is over, at the centre they
+    /// run at, and the waiting ones, at the centre of their checkpoint if they ran before.
+    fn candidates<'j>(&self, over: &'j [Job], waiting: &'j [Job]) -> Vec<Candidate<'j>> {
+        let mut cands: Vec<Candidate> = over
+            .iter()
+            .map(|j| Candidate { job: j, done: self.segment_totals(&j.id), home: j.centre_id.clone() })
+            .chain(waiting.iter().map(|j| Candidate { job: j, done: self.segment_totals(&j.id), home: self.home_of(&j.id) }))
+            .collect();
+        cands.sort_by(|a, b| a.job.id.cmp(&b.job.id));
+        cands
     }
 
     /// A job as the timeslice policy sees it: its remaining run alone on each live pool (none
@@ -303,4 +278,56 @@ impl Engine {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Each live pool as one accelerator type, with its capacity less what the jobs in flight hold
+/// (those whose lease is `over` hold nothing: the decision is theirs again).
+fn free_types(at: &Placing<'_>, index: &HashMap<&suanli_core::id::PoolId, usize>, in_flight: &[Job], over: &[Job]) -> Vec<GpuType> {
+    let mut free: Vec<u32> = at.pools.iter().map(Pool::capacity).collect();
+    for j in in_flight.iter().filter(|j| !over.iter().any(|o| o.id == j.id)) {
+        if let Some(&i) = j.pool_id.as_ref().and_then(|p| index.get(p)) {
+            free[i] = free[i].saturating_sub(j.spec.accelerators);
+        }
+    }
+    at.pools.iter().zip(&free).map(|(p, &gpus)| GpuType { name: p.id.to_string(), gpus }).collect()
+}
+
+/// A job's remaining seconds on pool `t` (NaN where it may not run).
+fn remaining_on(sj: &SliceJob, t: usize) -> f64 {
+    sj.remaining_s.get(t).copied().flatten().unwrap_or(f64::NAN)
+}
+
+/// Why a job yielded its accelerators at its lease's end.
+fn yielded_why(ts: &Timeslicing, sj: &SliceJob) -> String {
+    format!(
+        "its lease ended and the {} policy gave its accelerators to another job; it resumes with its progress kept ({:.0} s of work left here)",
+        ts.policy.as_str(),
+        sj.holding.map_or(f64::NAN, |t| remaining_on(sj, t))
+    )
+}
+
+/// Why a job moved to pool `to` at its lease's end.
+fn moved_why(at: &Placing<'_>, ts: &Timeslicing, sj: &SliceJob, to: usize) -> String {
+    let from = sj.holding.unwrap_or(to);
+    format!(
+        "its lease ended and it moved from {} ({}) to {} ({}): {:.0} s left there against {:.0} s here, {:.0} s of checkpoint restore included",
+        at.pools[from].id,
+        at.pools[from].accelerator,
+        at.pools[to].id,
+        at.pools[to].accelerator,
+        remaining_on(sj, to) + ts.cfg.restore_s,
+        remaining_on(sj, from),
+        ts.cfg.restore_s
+    )
+}
+
+/// Why a waiting job starts a lease on pool `on`.
+fn lease_why(at: &Placing<'_>, ts: &Timeslicing, on: usize) -> String {
+    format!("a {} lease on {} ({}) under the {} policy", ts.lease_ms / 1000, at.pools[on].id, at.pools[on].accelerator, ts.policy.as_str())
+}
+
+/// Why a job that ran before waits: its next lease must be at its checkpoint's centre.
+fn waiting_why(c: &Candidate<'_>) -> String {
+    let centre = c.home.as_ref().map_or_else(String::new, |h| h.to_string());
+    format!("waiting for its next time-sliced lease at centre {centre}, where its checkpoint is ({} runs so far)", c.done.segments)
 }
