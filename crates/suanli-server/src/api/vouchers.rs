@@ -53,7 +53,7 @@ pub async fn programme_out(s: &AppState, p: &Programme) -> ApiResult<ProgrammeOu
 }
 
 /// Creates a year's voucher programme and funds its budget from the city treasury (operator).
-#[utoipa::path(post, path = "/api/v1/voucher-programmes", tag = "vouchers", security(("bearer" = [])), request_body = ProgrammeIn,
+#[utoipa::path(post, operation_id = "create_voucher_programme", path = "/api/v1/voucher-programmes", tag = "vouchers", security(("bearer" = [])), request_body = ProgrammeIn,
     responses((status = 201, body = ProgrammeOut), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn create_programme(
     State(s): State<AppState>,
@@ -79,7 +79,7 @@ pub async fn create_programme(
 }
 
 /// Lists voucher programmes, newest year first (everyone signed in).
-#[utoipa::path(get, path = "/api/v1/voucher-programmes", tag = "vouchers", security(("bearer" = [])), responses((status = 200, body = Vec<ProgrammeOut>)))]
+#[utoipa::path(get, operation_id = "list_voucher_programmes", path = "/api/v1/voucher-programmes", tag = "vouchers", security(("bearer" = [])), responses((status = 200, body = Vec<ProgrammeOut>)))]
 pub async fn list_programmes(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<Vec<ProgrammeOut>>> {
     let mut out = Vec::new();
     for p in s.store.programmes().await? {
@@ -122,7 +122,7 @@ pub(crate) async fn acting_tenant(s: &AppState, c: &Caller, named: Option<&str>)
 /// Applies for vouchers (a tenant for itself, or the operator for a tenant). Eligibility
 /// (SME, registered in the programme's city) and the yearly cap are checked now; the budget
 /// when the operator approves.
-#[utoipa::path(post, path = "/api/v1/voucher-applications", tag = "vouchers", security(("bearer" = [])), request_body = ApplicationIn,
+#[utoipa::path(post, operation_id = "apply_for_voucher", path = "/api/v1/voucher-applications", tag = "vouchers", security(("bearer" = [])), request_body = ApplicationIn,
     responses((status = 201, body = ApplicationOut), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn apply(
     State(s): State<AppState>,
@@ -147,7 +147,7 @@ pub struct ApplicationQuery {
 }
 
 /// Lists applications, newest first: the operator and regulator see all, a tenant its own.
-#[utoipa::path(get, path = "/api/v1/voucher-applications", tag = "vouchers", security(("bearer" = [])), params(ApplicationQuery),
+#[utoipa::path(get, operation_id = "list_voucher_applications", path = "/api/v1/voucher-applications", tag = "vouchers", security(("bearer" = [])), params(ApplicationQuery),
     responses((status = 200, body = Vec<ApplicationOut>)))]
 pub async fn list_applications(
     State(s): State<AppState>,
@@ -180,7 +180,7 @@ async fn visible_application(s: &AppState, c: &Caller, id: &str) -> ApiResult<Ap
     Ok(a)
 }
 
-#[utoipa::path(get, path = "/api/v1/voucher-applications/{id}", tag = "vouchers", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "get_voucher_application", path = "/api/v1/voucher-applications/{id}", tag = "vouchers", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = ApplicationOut), (status = 404, body = crate::error::Problem)))]
 pub async fn get_application(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<ApplicationOut>> {
     let a = visible_application(&s, &c, &id).await?;
