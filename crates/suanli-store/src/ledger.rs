@@ -13,7 +13,8 @@
 //! the cause is logged, never sent). History is append-only: rows are inserted with
 //! consecutive `seq` numbers and never updated.
 
-use crate::{Audit, Dialect, Store, StoreError, StoreResult, WriteTx};
+use crate::{Audit, Store, StoreError, StoreResult, WriteTx};
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use std::collections::{BTreeMap, HashMap};
@@ -631,10 +632,7 @@ impl Store {
     /// two reads would show history that the balances do not hold yet, and a writer reloading
     /// from that would write the stale balances back.
     pub async fn ledger_load(&self) -> StoreResult<(Ledger, HashMap<AccountId, (String, UnixMs)>)> {
-        let mut tx = self.pool.begin().await?;
-        if self.dialect == Dialect::Postgres {
-            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
-        }
+        let mut tx = self.read_snapshot().await?;
         let accounts: Vec<StoredAccount> = sqlx::query(AssertSqlSafe(format!("{ACCOUNT_SELECT} ORDER BY id")))
             .fetch_all(&mut *tx)
             .await?
@@ -697,18 +695,26 @@ impl Store {
     /// Posted totals by reason over transfers of one reference, as (reason, debit account, sum):
     /// what reconciliation compares with bills.
     pub async fn ledger_sums_by_reference_prefix(&self, prefix: &str) -> StoreResult<BTreeMap<(String, String), i64>> {
-        let rows = sqlx::query(
-            "SELECT reference, reason, kind, amount, post_amount FROM ledger_transfers WHERE reference LIKE $1 AND kind IN ('single', 'post')",
-        )
-        .bind(format!("{prefix}%"))
-        .fetch_all(&self.pool)
-        .await?;
-        let mut sums = BTreeMap::new();
-        for r in rows {
-            let (reference, reason): (String, String) = (r.try_get(0)?, r.try_get(1)?);
-            let amount: i64 = r.try_get::<Option<i64>, _>(4)?.unwrap_or(r.try_get(3)?);
-            *sums.entry((reference, reason)).or_insert(0) += amount;
-        }
-        Ok(sums)
+        ledger_sums_by_reference_prefix_on(&mut *self.pool.acquire().await?, prefix).await
     }
+}
+
+/// [`Store::ledger_sums_by_reference_prefix`] on a connection (a snapshot's).
+pub(crate) async fn ledger_sums_by_reference_prefix_on(
+    c: &mut AnyConnection,
+    prefix: &str,
+) -> StoreResult<BTreeMap<(String, String), i64>> {
+    let rows = sqlx::query(
+        "SELECT reference, reason, kind, amount, post_amount FROM ledger_transfers WHERE reference LIKE $1 AND kind IN ('single', 'post')",
+    )
+    .bind(format!("{prefix}%"))
+    .fetch_all(c)
+    .await?;
+    let mut sums = BTreeMap::new();
+    for r in rows {
+        let (reference, reason): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+        let amount: i64 = r.try_get::<Option<i64>, _>(4)?.unwrap_or(r.try_get(3)?);
+        *sums.entry((reference, reason)).or_insert(0) += amount;
+    }
+    Ok(sums)
 }

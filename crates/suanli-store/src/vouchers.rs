@@ -2,6 +2,7 @@
 
 use crate::rows::parse_id;
 use crate::{Audit, Store, StoreError, StoreResult, WriteTx};
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use suanli_core::id::{ApplicationId, BillId, JobId, ProgrammeId, ProviderId, StatementId, TenantId};
@@ -57,6 +58,24 @@ fn rule_parse(s: &str) -> Option<ChargeRule> {
     [ChargeRule::Completed, ChargeRule::CancelledRan, ChargeRule::FailedRan, ChargeRule::CentreFault, ChargeRule::NeverRan]
         .into_iter()
         .find(|r| r.as_str() == s)
+}
+
+/// [`Store::bills`] on a connection (a snapshot's, see [`Store::read_snapshot`]).
+pub(crate) async fn bills_on(c: &mut AnyConnection, f: &BillFilter) -> StoreResult<Vec<Bill>> {
+    let limit = if f.limit == 0 { 100 } else { f.limit.min(100_000) };
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "{BILL_SELECT} WHERE ($1 = '' OR tenant_id = $1) AND ($2 = '' OR provider_id = $2) AND created_ms >= $3 AND created_ms < $4 \
+         AND ($5 = 0 OR statement_id IS NULL) AND ($6 = '' OR id < $6) ORDER BY id DESC LIMIT {limit}"
+    )))
+    .bind(f.tenant_id.as_ref().map(|t| t.to_string()).unwrap_or_default())
+    .bind(f.provider_id.as_ref().map(|p| p.to_string()).unwrap_or_default())
+    .bind(f.from_ms.unwrap_or(i64::MIN))
+    .bind(f.to_ms.unwrap_or(i64::MAX))
+    .bind(f.unsettled as i64)
+    .bind(f.before.as_ref().map(|b| b.to_string()).unwrap_or_default())
+    .fetch_all(c)
+    .await?;
+    rows.iter().map(bill_from_row).collect()
 }
 
 fn bill_from_row(r: &AnyRow) -> StoreResult<Bill> {
@@ -297,20 +316,7 @@ impl Store {
     }
 
     pub async fn bills(&self, f: &BillFilter) -> StoreResult<Vec<Bill>> {
-        let limit = if f.limit == 0 { 100 } else { f.limit.min(100_000) };
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "{BILL_SELECT} WHERE ($1 = '' OR tenant_id = $1) AND ($2 = '' OR provider_id = $2) AND created_ms >= $3 AND created_ms < $4 \
-             AND ($5 = 0 OR statement_id IS NULL) AND ($6 = '' OR id < $6) ORDER BY id DESC LIMIT {limit}"
-        )))
-        .bind(f.tenant_id.as_ref().map(|t| t.to_string()).unwrap_or_default())
-        .bind(f.provider_id.as_ref().map(|p| p.to_string()).unwrap_or_default())
-        .bind(f.from_ms.unwrap_or(i64::MIN))
-        .bind(f.to_ms.unwrap_or(i64::MAX))
-        .bind(f.unsettled as i64)
-        .bind(f.before.as_ref().map(|b| b.to_string()).unwrap_or_default())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(bill_from_row).collect()
+        bills_on(&mut *self.pool.acquire().await?, f).await
     }
 
     /// Ended jobs without a bill that touched money (metered, placed, or holding transfers):
