@@ -320,6 +320,27 @@ const ACCOUNT_SELECT: &str = "SELECT id, kind, currency, flags, owner, debits_pe
 pub(crate) const TRANSFER_SELECT: &str =
     "SELECT seq, id, debit, credit, amount, reason, reference, ts_ms, kind, pending_id, post_amount, timeout_ms FROM ledger_transfers";
 
+/// [`Store::ledger_accounts`] on a connection (a snapshot's, see [`Store::read_snapshot`]).
+pub(crate) async fn ledger_accounts_on(c: &mut AnyConnection, owner: Option<&str>) -> StoreResult<Vec<StoredAccount>> {
+    let rows = match owner {
+        Some(o) => {
+            sqlx::query(AssertSqlSafe(format!("{ACCOUNT_SELECT} WHERE owner = $1 OR owner LIKE $2 ORDER BY id")))
+                .bind(o.to_owned())
+                .bind(format!("{o}/%"))
+                .fetch_all(c)
+                .await?
+        }
+        None => sqlx::query(AssertSqlSafe(format!("{ACCOUNT_SELECT} ORDER BY id"))).fetch_all(c).await?,
+    };
+    rows.iter().map(account_from_row).collect()
+}
+
+/// One account, read on a connection (a snapshot's, see [`Store::read_snapshot`]).
+pub(crate) async fn ledger_account_on(c: &mut AnyConnection, id: AccountId) -> StoreResult<Option<StoredAccount>> {
+    let row = sqlx::query(AssertSqlSafe(format!("{ACCOUNT_SELECT} WHERE id = $1"))).bind(id.to_hex()).fetch_optional(c).await?;
+    row.as_ref().map(account_from_row).transpose()
+}
+
 fn account_from_row(r: &AnyRow) -> StoreResult<StoredAccount> {
     let id: String = r.try_get(0)?;
     let kind: String = r.try_get(1)?;
@@ -655,23 +676,11 @@ impl Store {
 
     /// Accounts, all or of one owner (with the owner's sub-accounts, `owner/…`), by id.
     pub async fn ledger_accounts(&self, owner: Option<&str>) -> StoreResult<Vec<StoredAccount>> {
-        let rows = match owner {
-            Some(o) => {
-                sqlx::query(AssertSqlSafe(format!("{ACCOUNT_SELECT} WHERE owner = $1 OR owner LIKE $2 ORDER BY id")))
-                    .bind(o.to_owned())
-                    .bind(format!("{o}/%"))
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-            None => sqlx::query(AssertSqlSafe(format!("{ACCOUNT_SELECT} ORDER BY id"))).fetch_all(&self.pool).await?,
-        };
-        rows.iter().map(account_from_row).collect()
+        ledger_accounts_on(&mut *self.pool.acquire().await?, owner).await
     }
 
     pub async fn ledger_account(&self, id: AccountId) -> StoreResult<Option<StoredAccount>> {
-        let row =
-            sqlx::query(AssertSqlSafe(format!("{ACCOUNT_SELECT} WHERE id = $1"))).bind(id.to_hex()).fetch_optional(&self.pool).await?;
-        row.as_ref().map(account_from_row).transpose()
+        ledger_account_on(&mut *self.pool.acquire().await?, id).await
     }
 
     /// Transfers with this reference (a job, bill or application id), in history order.

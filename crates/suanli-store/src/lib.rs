@@ -50,7 +50,7 @@ use suanli_core::tenant::{Principal, Role, Tenant};
 use suanli_core::time::UnixMs;
 pub use to_bill::ToBill;
 use tokio::sync::Mutex;
-pub use vouchers::{BillFilter, ProgrammeTotals, VoucherMoney};
+pub use vouchers::{BillFilter, ProgrammeTotals, TenantMoney, VoucherMoney};
 
 /// What went wrong in the store: a domain error the caller should show, or a database failure.
 #[derive(Debug, thiserror::Error)]
