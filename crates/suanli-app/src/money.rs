@@ -4,13 +4,13 @@ use crate::caller::Caller;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use suanli_core::error::{Error, ErrorCode};
-use suanli_core::id::{AuditId, CallId, DataRequestId, JobId, ProviderId, StatementId};
+use suanli_core::id::{AuditId, ProviderId, StatementId};
 use suanli_core::money::Fen;
 use suanli_core::time::UnixMs;
 use suanli_dispatch::ids::Ids;
 use suanli_ledger::records::{Bill, Statement};
 use suanli_ledger::{ReasonCode, Transfer, TransferId, chart};
-use suanli_store::data::DataFilter;
+use suanli_store::reconciliation::ReconciliationRecords;
 use suanli_store::{Audit, BillFilter, Effect, LedgerRequest, LedgerService, Store, StoreError, StoredAccount};
 
 /// The latest a model call can still be recorded after it started (its hold's timeout).
@@ -222,25 +222,26 @@ impl Money {
         }
         // Model calls are charged when the ledger decides: read once everything decided is durable.
         self.ledger.barrier().await?;
+        // Records and postings from one snapshot: the ledger's writer keeps committing bills with
+        // their postings while this reads, and a commit between two reads is not a mismatch.
+        let records = self.store.reconciliation_records(100_000).await?;
         let mut r = Reconciliation::default();
-        self.reconcile_bills(&mut r).await?;
-        self.reconcile_calls(&mut r).await?;
-        self.reconcile_deliveries(&mut r).await?;
+        Self::reconcile_bills(&records, &mut r);
+        Self::reconcile_calls(&records, &mut r);
+        Self::reconcile_deliveries(&records, &mut r);
         Ok(r)
     }
 
-    async fn reconcile_bills(&self, r: &mut Reconciliation) -> Result<(), StoreError> {
-        let bills = self.store.bills(&BillFilter { limit: 100_000, ..BillFilter::default() }).await?;
-        let sums = self.store.ledger_sums_by_reference_prefix(JobId::PREFIX).await?;
-        let pools: BTreeMap<String, suanli_core::centre::Pool> =
-            self.store.pools().await?.into_iter().map(|p| (p.id.to_string(), p)).collect();
+    fn reconcile_bills(records: &ReconciliationRecords, r: &mut Reconciliation) {
+        let (bills, sums) = (&records.bills, &records.job_postings);
+        let pools: BTreeMap<String, &suanli_core::centre::Pool> = records.pools.iter().map(|p| (p.id.to_string(), p)).collect();
         let mut billed = BTreeSet::new();
         let mut bad_bills = BTreeSet::new();
-        for b in &bills {
+        for b in bills {
             billed.insert(b.job_id.to_string());
             r.charged = Fen(r.charged.0 + b.charge.0);
             r.outstanding = Fen(r.outstanding.0 + b.outstanding.0);
-            let job = self.store.job(&b.job_id).await?;
+            let job = records.jobs.get(&b.job_id);
             let mut bad = |problem: String| {
                 bad_bills.insert(b.id.to_string());
                 r.mismatches.push(Mismatch { subject: b.job_id.to_string(), bill_id: Some(b.id.to_string()), problem });
@@ -252,7 +253,7 @@ impl Money {
             };
             // A time-sliced job's earlier runs are charged in full, each at what it cost when it stopped.
             let mut segments_charge = 0;
-            for seg in self.store.job_segments(&b.job_id).await? {
+            for seg in records.segments.get(&b.job_id).into_iter().flatten() {
                 if job.is_some() && pools.contains_key(seg.pool_id.as_str()) {
                     segments_charge += seg.cost.0;
                 }
@@ -272,7 +273,7 @@ impl Money {
                 bad("voucher + cash + outstanding differs from the charge".into());
             }
         }
-        for ((reference, reason), amount) in &sums {
+        for ((reference, reason), amount) in sums {
             if (reason == ReasonCode::VoucherSpend.as_str() || reason == ReasonCode::JobCharge.as_str())
                 && !billed.contains(reference)
                 && *amount != 0
@@ -286,16 +287,14 @@ impl Money {
         }
         r.bills = bills.len();
         r.bills_matched = bills.len() - bad_bills.len();
-        Ok(())
     }
 
     /// Each usage record's charge is split into its voucher and cash parts, and the ledger posted
     /// those, the provider's part and the key's budget for it.
-    async fn reconcile_calls(&self, r: &mut Reconciliation) -> Result<(), StoreError> {
-        let calls = self.store.model_calls(&suanli_store::models::UsageFilter::default(), 100_000).await?;
-        let sums = self.store.ledger_sums_by_reference_prefix(CallId::PREFIX).await?;
+    fn reconcile_calls(records: &ReconciliationRecords, r: &mut Reconciliation) {
+        let (calls, sums) = (&records.calls, &records.call_postings);
         let mut bad_calls = BTreeSet::new();
-        for c in &calls {
+        for c in calls {
             r.model_calls_charged = Fen(r.model_calls_charged.0 + c.charge.0);
             let mut bad = |problem: String| {
                 bad_calls.insert(c.id.clone());
@@ -327,18 +326,16 @@ impl Money {
         }
         r.model_calls = calls.len();
         r.model_calls_matched = calls.len() - bad_calls.len();
-        Ok(())
     }
 
     /// Each delivery's fee is its voucher and cash parts; the ledger posted the voucher part, and
     /// under `data_purchase` the cash part and the supplier's whole fee. A request with postings
     /// and no delivery (money taken, nothing delivered) is listed.
-    async fn reconcile_deliveries(&self, r: &mut Reconciliation) -> Result<(), StoreError> {
-        let deliveries = self.store.data_deliveries(&DataFilter::default(), 100_000).await?;
-        let sums = self.store.ledger_sums_by_reference_prefix(DataRequestId::PREFIX).await?;
+    fn reconcile_deliveries(records: &ReconciliationRecords, r: &mut Reconciliation) {
+        let (deliveries, sums) = (&records.deliveries, &records.delivery_postings);
         let mut delivered = BTreeSet::new();
         let mut bad_ones = BTreeSet::new();
-        for d in &deliveries {
+        for d in deliveries {
             let req = d.request_id.to_string();
             delivered.insert(req.clone());
             r.data_fees = Fen(r.data_fees.0 + d.fee.0);
@@ -362,7 +359,7 @@ impl Money {
                 ));
             }
         }
-        for ((reference, reason), amount) in &sums {
+        for ((reference, reason), amount) in sums {
             if !delivered.contains(reference) && *amount != 0 {
                 r.mismatches.push(Mismatch {
                     subject: reference.clone(),
@@ -373,6 +370,5 @@ impl Money {
         }
         r.data_deliveries = deliveries.len();
         r.data_deliveries_matched = deliveries.len() - bad_ones.len();
-        Ok(())
     }
 }

@@ -497,6 +497,15 @@ impl Engine {
         self.backends.read().unwrap_or_else(|e| e.into_inner()).iter().map(|(c, b)| (c.clone(), b.name().to_string())).collect()
     }
 
+    /// What each centre's own slurmrestd backend asked its cluster since it was connected, by
+    /// centre (a centre bound again starts from zero).
+    pub fn slurm_stats(&self) -> Vec<(CentreId, crate::slurm::SlurmStats)> {
+        let map = self.backends.read().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<_> = map.iter().filter_map(|(c, b)| Some((c.clone(), b.slurm_stats()?))).collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     /// Asks the loop to run a round now (after a submit or a cancel).
     pub fn wake(&self) {
         self.wake.notify_one();

@@ -98,4 +98,10 @@ pub trait Backend: Send + Sync {
     fn silent_ms(&self, _now_ms: UnixMs) -> Option<i64> {
         None
     }
+
+    /// What a slurmrestd backend asked its cluster since it was made (for `/metrics`); `None`
+    /// for backends that do not talk to slurmrestd.
+    fn slurm_stats(&self) -> Option<slurm::SlurmStats> {
+        None
+    }
 }

@@ -534,6 +534,10 @@ impl Backend for SlurmBackend {
         self.config.time_scale
     }
 
+    fn slurm_stats(&self) -> Option<SlurmStats> {
+        Some(self.stats())
+    }
+
     async fn submit(&self, job: &Job, run_s: f64, now_ms: UnixMs) -> Result<(), BackendError> {
         let _one_at_a_time = self.submitting.lock().await;
         let cancelled = match self.lock().get(&job.id) {

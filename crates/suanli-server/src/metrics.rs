@@ -1,4 +1,4 @@
-//! `/metrics` in the Prometheus text format: request counts by route and status, jobs by state, open compute.
+//! `/metrics` in the Prometheus text format: request counts by route and status, jobs by state, open compute, the model gateway, and each centre's requests to slurmrestd.
 
 use crate::AppState;
 use axum::extract::{MatchedPath, Request, State};
@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use suanli_dispatch::slurm::SlurmStats;
 
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -71,6 +72,7 @@ pub async fn render(State(s): State<AppState>) -> Response {
         );
     }
     gateway(&s, &mut out);
+    slurm(&s, &mut out);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response()
 }
 
@@ -126,6 +128,28 @@ fn gateway(s: &AppState, out: &mut String) {
     );
     for h in &health {
         let _ = writeln!(out, "suanli_model_deployment_failures_total{{deployment=\"{}\"}} {}", escape(&h.deployment), h.failed);
+    }
+}
+
+/// What each centre bound to slurmrestd asked it, by centre (counted from when the binding was
+/// connected: a restart or a new binding starts from zero, which Prometheus reads as a reset).
+fn slurm(s: &AppState, out: &mut String) {
+    let stats = s.engine.slurm_stats();
+    type Counter = fn(&SlurmStats) -> u64;
+    let series: [(&str, &str, Counter); 5] = [
+        ("suanli_slurm_requests_total", "Requests to slurmrestd, whatever they asked.", |st| st.requests),
+        ("suanli_slurm_response_bytes_total", "Bytes of slurmrestd's answer bodies.", |st| st.bytes),
+        ("suanli_slurm_job_reads_total", "Single Slurm jobs read (GET /slurm/v0.0.38/job/{id}).", |st| st.job_reads),
+        ("suanli_slurm_listings_total", "Listings of every job slurmctld keeps, answered in full.", |st| st.listings),
+        ("suanli_slurm_listings_unchanged_total", "Listings asked with update_time that slurmctld answered 304 (no job changed).", |st| {
+            st.listings_unchanged
+        }),
+    ];
+    for (name, help, value) in series {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for (centre, st) in &stats {
+            let _ = writeln!(out, "{name}{{centre=\"{}\"}} {}", escape(centre.as_str()), value(st));
+        }
     }
 }
 

@@ -435,4 +435,30 @@ mod tests {
             collisions.join("\n")
         );
     }
+
+    /// Generated clients name a method after each operationId, and the OpenAPI specification
+    /// requires them unique: utoipa takes the handler's function name, so `vouchers::apply` and
+    /// `incentives::apply` would both be `apply` unless one says `operation_id = "..."`.
+    #[test]
+    fn no_two_operations_share_an_operation_id() {
+        let handler_of: BTreeMap<String, String> =
+            registrations().into_iter().flat_map(|r| r.operations.into_iter().map(move |op| (op, r.by.clone()))).collect();
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut by_id: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let Some(id) = op["operationId"].as_str() else { continue };
+                let operation = format!("{method} {path}");
+                let by = handler_of.get(&operation).map_or("?", String::as_str);
+                by_id.entry(id.to_string()).or_default().push(format!("{operation} ({by})"));
+            }
+        }
+        let shared: Vec<String> =
+            by_id.iter().filter(|(_, ops)| ops.len() > 1).map(|(id, ops)| format!("{id}: {}", ops.join(", "))).collect();
+        assert!(
+            shared.is_empty(),
+            "operationIds used by more than one operation (give each its own #[utoipa::path(operation_id = ...)]):\n{}",
+            shared.join("\n")
+        );
+    }
 }

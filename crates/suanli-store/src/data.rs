@@ -2,6 +2,7 @@
 
 use crate::rows::parse_id;
 use crate::{Store, StoreError, StoreResult, WriteTx};
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use suanli_core::id::{DataRequestId, DataSetId, DeliveryId, ProviderId, TenantId};
@@ -79,6 +80,27 @@ fn request_from_row(r: &AnyRow) -> StoreResult<DataRequest> {
         expires_ms: r.try_get(12)?,
         updated_ms: r.try_get(13)?,
     })
+}
+
+/// Rows of `select` that `filter` keeps, newest first, mapped by `row`.
+async fn filtered_on<T>(
+    c: &mut AnyConnection,
+    select: &str,
+    filter: &DataFilter,
+    limit: u32,
+    row: fn(&AnyRow) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let (clause, args) = filter.clause();
+    let mut q = sqlx::query(AssertSqlSafe(format!("{select}{clause} ORDER BY created_ms DESC, id DESC LIMIT {limit}")));
+    for a in args {
+        q = q.bind(a);
+    }
+    q.fetch_all(c).await?.iter().map(row).collect()
+}
+
+/// [`Store::data_deliveries`] on a connection (a snapshot's, see [`Store::read_snapshot`]).
+pub(crate) async fn data_deliveries_on(c: &mut AnyConnection, filter: &DataFilter, limit: u32) -> StoreResult<Vec<Delivery>> {
+    filtered_on(c, DELIVERY_SELECT, filter, limit, delivery_from_row).await
 }
 
 fn delivery_from_row(r: &AnyRow) -> StoreResult<Delivery> {
@@ -167,18 +189,8 @@ impl Store {
         Ok(row.map(|r| r.try_get::<Vec<u8>, _>(0)).transpose()?)
     }
 
-    /// Rows of `select` that `filter` keeps, newest first, mapped by `row`.
-    async fn filtered<T>(&self, select: &str, filter: &DataFilter, limit: u32, row: fn(&AnyRow) -> StoreResult<T>) -> StoreResult<Vec<T>> {
-        let (clause, args) = filter.clause();
-        let mut q = sqlx::query(AssertSqlSafe(format!("{select}{clause} ORDER BY created_ms DESC, id DESC LIMIT {limit}")));
-        for a in args {
-            q = q.bind(a);
-        }
-        q.fetch_all(&self.pool).await?.iter().map(row).collect()
-    }
-
     pub async fn data_requests(&self, filter: &DataFilter, limit: u32) -> StoreResult<Vec<DataRequest>> {
-        self.filtered(REQUEST_SELECT, filter, limit, request_from_row).await
+        filtered_on(&mut *self.pool.acquire().await?, REQUEST_SELECT, filter, limit, request_from_row).await
     }
 
     pub async fn data_request(&self, id: &DataRequestId) -> StoreResult<Option<DataRequest>> {
@@ -188,7 +200,7 @@ impl Store {
     }
 
     pub async fn data_deliveries(&self, filter: &DataFilter, limit: u32) -> StoreResult<Vec<Delivery>> {
-        self.filtered(DELIVERY_SELECT, filter, limit, delivery_from_row).await
+        data_deliveries_on(&mut *self.pool.acquire().await?, filter, limit).await
     }
 
     pub async fn data_delivery(&self, id: &DeliveryId) -> StoreResult<Option<Delivery>> {

@@ -9,6 +9,7 @@
 //! of ASCII letters, digits and `-_.:/`, and block text of those, digits, `|;:,.-+e`).
 
 use crate::{Store, StoreError, StoreResult, WriteTx};
+use sqlx::AnyConnection;
 use sqlx::{AssertSqlSafe, Row};
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -78,21 +79,25 @@ pub struct EnergyRows {
     pub mark: i64,
 }
 
+/// [`Store::energy_meters`] on a connection (a snapshot's, see [`Store::read_snapshot`]).
+async fn energy_meters_on(c: &mut AnyConnection) -> StoreResult<Vec<(CentreId, Meter)>> {
+    let rows =
+        sqlx::query("SELECT centre_id, meter, kind, category, unit FROM energy_meters ORDER BY centre_id, meter").fetch_all(c).await?;
+    rows.iter()
+        .map(|r| {
+            let centre: CentreId = crate::rows::parse_id(r.get::<String, _>(0))?;
+            let id = MeterId::parse(&r.get::<String, _>(1)).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let kind = kind_from_row(&r.get::<String, _>(2), r.get::<Option<i64>, _>(3))?;
+            let unit = unit_from_row(&r.get::<String, _>(4))?;
+            Ok((centre, Meter { id, kind, unit }))
+        })
+        .collect()
+}
+
 impl Store {
     /// The stored meters of every data centre.
     pub async fn energy_meters(&self) -> StoreResult<Vec<(CentreId, Meter)>> {
-        let rows = sqlx::query("SELECT centre_id, meter, kind, category, unit FROM energy_meters ORDER BY centre_id, meter")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let centre: CentreId = crate::rows::parse_id(r.get::<String, _>(0))?;
-                let id = MeterId::parse(&r.get::<String, _>(1)).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let kind = kind_from_row(&r.get::<String, _>(2), r.get::<Option<i64>, _>(3))?;
-                let unit = unit_from_row(&r.get::<String, _>(4))?;
-                Ok((centre, Meter { id, kind, unit }))
-            })
-            .collect()
+        energy_meters_on(&mut *self.pool.acquire().await?).await
     }
 
     /// The registered energy facts of data centres: cooling (as its snake_case name) and rated
@@ -102,11 +107,15 @@ impl Store {
         rows.iter().map(|r| Ok((crate::rows::parse_id(r.get::<String, _>(0))?, r.get::<String, _>(1), r.get::<f64, _>(2)))).collect()
     }
 
-    /// Meters and accepted readings (by data centre, meter and time), to rebuild the energy book.
+    /// Meters and accepted readings (by data centre, meter and time), to rebuild the energy book,
+    /// in one snapshot: read apart, a meter registered with its first readings between the two
+    /// reads would make its readings look like those of an unregistered meter.
     pub async fn energy_rows(&self) -> StoreResult<EnergyRows> {
-        let meters = self.energy_meters().await?;
+        let mut tx = self.read_snapshot().await?;
+        let meters = energy_meters_on(&mut tx).await?;
+        let (raw, mark) = self.raw_readings(&mut tx, None, i64::MIN, i64::MAX).await?;
+        tx.rollback().await?;
         let units: HashMap<(String, String), MeterUnit> = meters.iter().map(|(c, m)| ((c.to_string(), m.id.to_string()), m.unit)).collect();
-        let (raw, mark) = self.raw_readings(None, i64::MIN, i64::MAX).await?;
         let mut readings = Vec::with_capacity(raw.len());
         let mut last: Option<(&str, &str, MeterUnit, CentreId, MeterId)> = None;
         for (centre, meter, ts, v) in &raw {
@@ -130,19 +139,20 @@ impl Store {
     /// (centre, meter, time) once; with the highest number of the blocks read.
     async fn raw_readings(
         &self,
+        c: &mut AnyConnection,
         centre: Option<&CentreId>,
         from_ms: i64,
         to_ms: i64,
     ) -> StoreResult<(Vec<(String, String, i64, f64)>, i64)> {
         let (legacy, blocks) = match centre {
-            Some(c) => (
+            Some(centre) => (
                 sqlx::query(
                     "SELECT centre_id, meter, ts_ms, value FROM energy_readings WHERE centre_id = $1 AND ts_ms >= $2 AND ts_ms <= $3",
                 )
-                .bind(c.to_string())
+                .bind(centre.to_string())
                 .bind(from_ms)
                 .bind(to_ms)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *c)
                 .await?,
                 sqlx::query(
                     AssertSqlSafe(format!(
@@ -150,16 +160,16 @@ impl Store {
                         self.block_seq()
                     )),
                 )
-                .bind(c.to_string())
+                .bind(centre.to_string())
                 .bind(to_ms)
                 .bind(from_ms)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *c)
                 .await?,
             ),
             None => (
-                sqlx::query("SELECT centre_id, meter, ts_ms, value FROM energy_readings").fetch_all(&self.pool).await?,
+                sqlx::query("SELECT centre_id, meter, ts_ms, value FROM energy_readings").fetch_all(&mut *c).await?,
                 sqlx::query(AssertSqlSafe(format!("SELECT centre_id, meter, first_ms, data, {} FROM energy_blocks", self.block_seq())))
-                    .fetch_all(&self.pool)
+                    .fetch_all(&mut *c)
                     .await?,
             ),
         };
@@ -219,17 +229,23 @@ impl Store {
 
     /// Stored readings of a data centre with `from_ms <= ts_ms <= to_ms`: (meter, ts_ms, value).
     pub async fn energy_readings_between(&self, centre: &CentreId, from_ms: i64, to_ms: i64) -> StoreResult<Vec<(String, i64, f64)>> {
-        Ok(self.raw_readings(Some(centre), from_ms, to_ms).await?.0.into_iter().map(|(_, m, t, v)| (m, t, v)).collect())
+        Ok(self
+            .raw_readings(&mut *self.pool.acquire().await?, Some(centre), from_ms, to_ms)
+            .await?
+            .0
+            .into_iter()
+            .map(|(_, m, t, v)| (m, t, v))
+            .collect())
     }
 
     /// How many readings are stored for a data centre (tests and diagnostics).
     pub async fn energy_reading_count(&self, centre: &CentreId) -> StoreResult<i64> {
-        Ok(self.raw_readings(Some(centre), i64::MIN, i64::MAX).await?.0.len() as i64)
+        Ok(self.raw_readings(&mut *self.pool.acquire().await?, Some(centre), i64::MIN, i64::MAX).await?.0.len() as i64)
     }
 
     /// How many readings are stored, over all centres.
     pub async fn energy_reading_total(&self) -> StoreResult<i64> {
-        Ok(self.raw_readings(None, i64::MIN, i64::MAX).await?.0.len() as i64)
+        Ok(self.raw_readings(&mut *self.pool.acquire().await?, None, i64::MIN, i64::MAX).await?.0.len() as i64)
     }
 }
 

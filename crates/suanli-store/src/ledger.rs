@@ -13,7 +13,8 @@
 //! the cause is logged, never sent). History is append-only: rows are inserted with
 //! consecutive `seq` numbers and never updated.
 
-use crate::{Audit, Dialect, Store, StoreError, StoreResult, WriteTx};
+use crate::{Audit, Store, StoreError, StoreResult, WriteTx};
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use std::collections::{BTreeMap, HashMap};
@@ -318,6 +319,27 @@ fn transfer_id(s: &str) -> StoreResult<TransferId> {
 const ACCOUNT_SELECT: &str = "SELECT id, kind, currency, flags, owner, debits_pending, debits_posted, credits_pending, credits_posted, created_ms FROM ledger_accounts";
 pub(crate) const TRANSFER_SELECT: &str =
     "SELECT seq, id, debit, credit, amount, reason, reference, ts_ms, kind, pending_id, post_amount, timeout_ms FROM ledger_transfers";
+
+/// [`Store::ledger_accounts`] on a connection (a snapshot's, see [`Store::read_snapshot`]).
+pub(crate) async fn ledger_accounts_on(c: &mut AnyConnection, owner: Option<&str>) -> StoreResult<Vec<StoredAccount>> {
+    let rows = match owner {
+        Some(o) => {
+            sqlx::query(AssertSqlSafe(format!("{ACCOUNT_SELECT} WHERE owner = $1 OR owner LIKE $2 ORDER BY id")))
+                .bind(o.to_owned())
+                .bind(format!("{o}/%"))
+                .fetch_all(c)
+                .await?
+        }
+        None => sqlx::query(AssertSqlSafe(format!("{ACCOUNT_SELECT} ORDER BY id"))).fetch_all(c).await?,
+    };
+    rows.iter().map(account_from_row).collect()
+}
+
+/// One account, read on a connection (a snapshot's, see [`Store::read_snapshot`]).
+pub(crate) async fn ledger_account_on(c: &mut AnyConnection, id: AccountId) -> StoreResult<Option<StoredAccount>> {
+    let row = sqlx::query(AssertSqlSafe(format!("{ACCOUNT_SELECT} WHERE id = $1"))).bind(id.to_hex()).fetch_optional(c).await?;
+    row.as_ref().map(account_from_row).transpose()
+}
 
 fn account_from_row(r: &AnyRow) -> StoreResult<StoredAccount> {
     let id: String = r.try_get(0)?;
@@ -631,10 +653,7 @@ impl Store {
     /// two reads would show history that the balances do not hold yet, and a writer reloading
     /// from that would write the stale balances back.
     pub async fn ledger_load(&self) -> StoreResult<(Ledger, HashMap<AccountId, (String, UnixMs)>)> {
-        let mut tx = self.pool.begin().await?;
-        if self.dialect == Dialect::Postgres {
-            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
-        }
+        let mut tx = self.read_snapshot().await?;
         let accounts: Vec<StoredAccount> = sqlx::query(AssertSqlSafe(format!("{ACCOUNT_SELECT} ORDER BY id")))
             .fetch_all(&mut *tx)
             .await?
@@ -657,23 +676,11 @@ impl Store {
 
     /// Accounts, all or of one owner (with the owner's sub-accounts, `owner/…`), by id.
     pub async fn ledger_accounts(&self, owner: Option<&str>) -> StoreResult<Vec<StoredAccount>> {
-        let rows = match owner {
-            Some(o) => {
-                sqlx::query(AssertSqlSafe(format!("{ACCOUNT_SELECT} WHERE owner = $1 OR owner LIKE $2 ORDER BY id")))
-                    .bind(o.to_owned())
-                    .bind(format!("{o}/%"))
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-            None => sqlx::query(AssertSqlSafe(format!("{ACCOUNT_SELECT} ORDER BY id"))).fetch_all(&self.pool).await?,
-        };
-        rows.iter().map(account_from_row).collect()
+        ledger_accounts_on(&mut *self.pool.acquire().await?, owner).await
     }
 
     pub async fn ledger_account(&self, id: AccountId) -> StoreResult<Option<StoredAccount>> {
-        let row =
-            sqlx::query(AssertSqlSafe(format!("{ACCOUNT_SELECT} WHERE id = $1"))).bind(id.to_hex()).fetch_optional(&self.pool).await?;
-        row.as_ref().map(account_from_row).transpose()
+        ledger_account_on(&mut *self.pool.acquire().await?, id).await
     }
 
     /// Transfers with this reference (a job, bill or application id), in history order.
@@ -697,18 +704,26 @@ impl Store {
     /// Posted totals by reason over transfers of one reference, as (reason, debit account, sum):
     /// what reconciliation compares with bills.
     pub async fn ledger_sums_by_reference_prefix(&self, prefix: &str) -> StoreResult<BTreeMap<(String, String), i64>> {
-        let rows = sqlx::query(
-            "SELECT reference, reason, kind, amount, post_amount FROM ledger_transfers WHERE reference LIKE $1 AND kind IN ('single', 'post')",
-        )
-        .bind(format!("{prefix}%"))
-        .fetch_all(&self.pool)
-        .await?;
-        let mut sums = BTreeMap::new();
-        for r in rows {
-            let (reference, reason): (String, String) = (r.try_get(0)?, r.try_get(1)?);
-            let amount: i64 = r.try_get::<Option<i64>, _>(4)?.unwrap_or(r.try_get(3)?);
-            *sums.entry((reference, reason)).or_insert(0) += amount;
-        }
-        Ok(sums)
+        ledger_sums_by_reference_prefix_on(&mut *self.pool.acquire().await?, prefix).await
     }
+}
+
+/// [`Store::ledger_sums_by_reference_prefix`] on a connection (a snapshot's).
+pub(crate) async fn ledger_sums_by_reference_prefix_on(
+    c: &mut AnyConnection,
+    prefix: &str,
+) -> StoreResult<BTreeMap<(String, String), i64>> {
+    let rows = sqlx::query(
+        "SELECT reference, reason, kind, amount, post_amount FROM ledger_transfers WHERE reference LIKE $1 AND kind IN ('single', 'post')",
+    )
+    .bind(format!("{prefix}%"))
+    .fetch_all(c)
+    .await?;
+    let mut sums = BTreeMap::new();
+    for r in rows {
+        let (reference, reason): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+        let amount: i64 = r.try_get::<Option<i64>, _>(4)?.unwrap_or(r.try_get(3)?);
+        *sums.entry((reference, reason)).or_insert(0) += amount;
+    }
+    Ok(sums)
 }

@@ -22,6 +22,7 @@ pub mod ledger;
 mod migrations;
 pub mod models;
 pub mod partners;
+pub mod reconciliation;
 mod rows;
 mod segments;
 mod to_bill;
@@ -49,7 +50,7 @@ use suanli_core::tenant::{Principal, Role, Tenant};
 use suanli_core::time::UnixMs;
 pub use to_bill::ToBill;
 use tokio::sync::Mutex;
-pub use vouchers::{BillFilter, ProgrammeTotals, VoucherMoney};
+pub use vouchers::{BillFilter, ProgrammeTotals, TenantMoney, VoucherMoney};
 
 /// What went wrong in the store: a domain error the caller should show, or a database failure.
 #[derive(Debug, thiserror::Error)]
@@ -176,6 +177,12 @@ pub struct WriteTx<'s> {
     job_seq: Option<i64>,
 }
 
+/// [`Store::pools`] on a connection (a snapshot's, see [`Store::read_snapshot`]).
+pub(crate) async fn pools_on(c: &mut sqlx::AnyConnection) -> StoreResult<Vec<Pool>> {
+    let rows = sqlx::query(rows::POOL_SELECT_ALL).fetch_all(c).await?;
+    rows.iter().map(pool_from_row).collect()
+}
+
 /// Opens a pool on one database, with the settings every connection of the store needs.
 pub(crate) async fn open_pool(url: &str, dialect: Dialect, options: &StoreOptions) -> StoreResult<AnyPool> {
     let schema = options.pg_schema.clone();
@@ -299,6 +306,20 @@ impl Store {
         Ok(WriteTx { tx, _guard: guard, dialect: self.dialect, job_seq: None })
     }
 
+    /// Begins a read-only transaction whose statements all see one committed state: reads that
+    /// are compared or combined (balances with their history, bills with their postings, a
+    /// programme's spent with its held) must not straddle a writer's commit. PostgreSQL's default
+    /// (read committed) takes a new snapshot per statement, so this asks for repeatable read; a
+    /// SQLite read transaction in WAL mode keeps the snapshot of its first read. End it with
+    /// `rollback` (it wrote nothing).
+    pub(crate) async fn read_snapshot(&self) -> StoreResult<Transaction<'static, Any>> {
+        let mut tx = self.pool.begin().await?;
+        if self.dialect == Dialect::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+        }
+        Ok(tx)
+    }
+
     /// Answers whether the database is reachable.
     pub async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
@@ -352,8 +373,7 @@ impl Store {
     }
 
     pub async fn pools(&self) -> StoreResult<Vec<Pool>> {
-        let rows = sqlx::query(rows::POOL_SELECT_ALL).fetch_all(&self.pool).await?;
-        rows.iter().map(pool_from_row).collect()
+        pools_on(&mut *self.pool.acquire().await?).await
     }
 
     pub async fn pools_of(&self, centre: &CentreId) -> StoreResult<Vec<Pool>> {

@@ -3,6 +3,7 @@
 use crate::rows::parse_id;
 use crate::{Store, StoreError, StoreResult, WriteTx};
 use serde::Serialize;
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use suanli_core::id::{ProviderId, TenantId};
@@ -53,6 +54,21 @@ fn key_from_row(r: &AnyRow) -> StoreResult<ModelKey> {
         created_ms: r.try_get(5)?,
         revoked_ms: r.try_get(6)?,
     })
+}
+
+/// [`Store::model_calls`] on a connection (a snapshot's, see [`Store::read_snapshot`]).
+pub(crate) async fn model_calls_on(c: &mut AnyConnection, filter: &UsageFilter, limit: u32) -> StoreResult<Vec<ModelCall>> {
+    let (clause, texts, nums) = filter.clause();
+    let sql = format!("{CALL_SELECT}{clause} ORDER BY started_ms DESC, id DESC LIMIT {}", limit.min(10_000));
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for t in texts {
+        q = q.bind(t);
+    }
+    for n in nums {
+        q = q.bind(n);
+    }
+    let rows = q.fetch_all(c).await?;
+    rows.iter().map(call_from_row).collect()
 }
 
 fn call_from_row(r: &AnyRow) -> StoreResult<ModelCall> {
@@ -193,17 +209,7 @@ impl Store {
 
     /// The newest calls matching a filter, newest first.
     pub async fn model_calls(&self, filter: &UsageFilter, limit: u32) -> StoreResult<Vec<ModelCall>> {
-        let (clause, texts, nums) = filter.clause();
-        let sql = format!("{CALL_SELECT}{clause} ORDER BY started_ms DESC, id DESC LIMIT {}", limit.min(10_000));
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for t in texts {
-            q = q.bind(t);
-        }
-        for n in nums {
-            q = q.bind(n);
-        }
-        let rows = q.fetch_all(&self.pool).await?;
-        rows.iter().map(call_from_row).collect()
+        model_calls_on(&mut *self.pool.acquire().await?, filter, limit).await
     }
 
     /// Usage per day (China Standard Time), key and model.

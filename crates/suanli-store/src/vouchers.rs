@@ -2,6 +2,7 @@
 
 use crate::rows::parse_id;
 use crate::{Audit, Store, StoreError, StoreResult, WriteTx};
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use suanli_core::id::{ApplicationId, BillId, JobId, ProgrammeId, ProviderId, StatementId, TenantId};
@@ -57,6 +58,24 @@ fn rule_parse(s: &str) -> Option<ChargeRule> {
     [ChargeRule::Completed, ChargeRule::CancelledRan, ChargeRule::FailedRan, ChargeRule::CentreFault, ChargeRule::NeverRan]
         .into_iter()
         .find(|r| r.as_str() == s)
+}
+
+/// [`Store::bills`] on a connection (a snapshot's, see [`Store::read_snapshot`]).
+pub(crate) async fn bills_on(c: &mut AnyConnection, f: &BillFilter) -> StoreResult<Vec<Bill>> {
+    let limit = if f.limit == 0 { 100 } else { f.limit.min(100_000) };
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "{BILL_SELECT} WHERE ($1 = '' OR tenant_id = $1) AND ($2 = '' OR provider_id = $2) AND created_ms >= $3 AND created_ms < $4 \
+         AND ($5 = 0 OR statement_id IS NULL) AND ($6 = '' OR id < $6) ORDER BY id DESC LIMIT {limit}"
+    )))
+    .bind(f.tenant_id.as_ref().map(|t| t.to_string()).unwrap_or_default())
+    .bind(f.provider_id.as_ref().map(|p| p.to_string()).unwrap_or_default())
+    .bind(f.from_ms.unwrap_or(i64::MIN))
+    .bind(f.to_ms.unwrap_or(i64::MAX))
+    .bind(f.unsettled as i64)
+    .bind(f.before.as_ref().map(|b| b.to_string()).unwrap_or_default())
+    .fetch_all(c)
+    .await?;
+    rows.iter().map(bill_from_row).collect()
 }
 
 fn bill_from_row(r: &AnyRow) -> StoreResult<Bill> {
@@ -125,9 +144,13 @@ pub struct ProgrammeTotals {
     pub enterprises: i64,
 }
 
-/// A programme's voucher money as the ledger holds it.
+/// A programme's voucher money as the ledger holds it, at one moment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct VoucherMoney {
+    /// Issued from the programme's budget to enterprises' vouchers.
+    pub issued: Fen,
+    /// Left in the programme's budget.
+    pub remaining: Fen,
     /// Posted voucher payments for compute.
     pub spent: Fen,
     /// Reserved by open holds.
@@ -136,10 +159,26 @@ pub struct VoucherMoney {
     pub expired: Fen,
 }
 
+/// An enterprise's money at one moment (see [`Store::tenant_money`]).
+#[derive(Debug, Clone, Default)]
+pub struct TenantMoney {
+    /// Its accounts and its sub-accounts' (`tenant/…`), by id.
+    pub accounts: Vec<crate::StoredAccount>,
+    /// What each of its voucher accounts paid for compute (posted); absent when nothing.
+    pub voucher_spent: std::collections::HashMap<suanli_ledger::AccountId, Fen>,
+    /// What its bills left unpaid.
+    pub outstanding: Fen,
+}
+
 impl Store {
-    /// What the vouchers of a programme paid, hold and returned.
+    /// What a programme's budget issued and has left, and what its vouchers paid, hold and
+    /// returned, in one snapshot: a hold posted between two reads would count neither as held
+    /// (read after) nor as spent (read before).
     pub async fn voucher_money(&self, programme: &str) -> StoreResult<VoucherMoney> {
         let owner = format!("%/{programme}");
+        let mut tx = self.read_snapshot().await?;
+        let budget = crate::ledger::ledger_account_on(&mut tx, suanli_ledger::chart::programme_budget(programme).id).await?;
+        let (issued, remaining) = budget.map_or((Fen::ZERO, Fen::ZERO), |a| (Fen(a.account.debits_posted as i64), a.account.available()));
         let r = sqlx::query(
             "SELECT CAST(COALESCE(SUM(CASE WHEN f.reason = 'voucher_spend' THEN f.amount ELSE 0 END), 0) AS BIGINT), \
              CAST(COALESCE(SUM(CASE WHEN f.reason = 'voucher_expiry' THEN f.amount ELSE 0 END), 0) AS BIGINT) \
@@ -147,34 +186,42 @@ impl Store {
              WHERE a.kind = 'enterprise_voucher' AND a.owner LIKE $1 AND f.credit = 0",
         )
         .bind(owner.clone())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
         let held =
             sqlx::query("SELECT CAST(COALESCE(SUM(debits_pending), 0) AS BIGINT) FROM ledger_accounts WHERE kind = 'enterprise_voucher' AND owner LIKE $1")
                 .bind(owner)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *tx)
                 .await?;
-        Ok(VoucherMoney { spent: Fen(r.try_get(0)?), expired: Fen(r.try_get(1)?), held: Fen(held.try_get(0)?) })
+        tx.rollback().await?;
+        Ok(VoucherMoney { issued, remaining, spent: Fen(r.try_get(0)?), expired: Fen(r.try_get(1)?), held: Fen(held.try_get(0)?) })
     }
 
-    /// What one voucher account paid for compute (posted).
-    pub async fn voucher_money_of_account(&self, account: suanli_ledger::AccountId) -> StoreResult<Fen> {
-        let r = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ledger_daily_flows WHERE account = $1 AND credit = 0 AND reason = 'voucher_spend'",
+    /// An enterprise's accounts (cash and vouchers), what each voucher paid for compute, and what
+    /// its bills left unpaid, in one snapshot: read apart, a hold posted between the read of the
+    /// balances and the read of the spending would count as both held and spent.
+    pub async fn tenant_money(&self, tenant: &TenantId) -> StoreResult<TenantMoney> {
+        let mut tx = self.read_snapshot().await?;
+        let accounts = crate::ledger::ledger_accounts_on(&mut tx, Some(tenant.as_str())).await?;
+        let rows = sqlx::query(
+            "SELECT f.account, CAST(COALESCE(SUM(f.amount), 0) AS BIGINT) FROM ledger_daily_flows f JOIN ledger_accounts a ON a.id = f.account \
+             WHERE a.kind = 'enterprise_voucher' AND a.owner LIKE $1 AND f.credit = 0 AND f.reason = 'voucher_spend' GROUP BY f.account",
         )
-        .bind(account.to_hex())
-        .fetch_one(&self.pool)
+        .bind(format!("{tenant}/%"))
+        .fetch_all(&mut *tx)
         .await?;
-        Ok(Fen(r.try_get(0)?))
-    }
-
-    /// What an enterprise's bills left unpaid.
-    pub async fn outstanding_of(&self, tenant: &TenantId) -> StoreResult<Fen> {
-        let r = sqlx::query("SELECT CAST(COALESCE(SUM(outstanding_fen), 0) AS BIGINT) FROM bills WHERE tenant_id = $1")
+        let outstanding = sqlx::query("SELECT CAST(COALESCE(SUM(outstanding_fen), 0) AS BIGINT) FROM bills WHERE tenant_id = $1")
             .bind(tenant.to_string())
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await?;
-        Ok(Fen(r.try_get(0)?))
+        tx.rollback().await?;
+        let mut voucher_spent = std::collections::HashMap::new();
+        for r in &rows {
+            let account: String = r.try_get(0)?;
+            let id = suanli_ledger::AccountId::parse_hex(&account).ok_or_else(|| corrupt("account id", &account))?;
+            voucher_spent.insert(id, Fen(r.try_get(1)?));
+        }
+        Ok(TenantMoney { accounts, voucher_spent, outstanding: Fen(outstanding.try_get(0)?) })
     }
 
     pub async fn programmes(&self) -> StoreResult<Vec<Programme>> {
@@ -297,20 +344,7 @@ impl Store {
     }
 
     pub async fn bills(&self, f: &BillFilter) -> StoreResult<Vec<Bill>> {
-        let limit = if f.limit == 0 { 100 } else { f.limit.min(100_000) };
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "{BILL_SELECT} WHERE ($1 = '' OR tenant_id = $1) AND ($2 = '' OR provider_id = $2) AND created_ms >= $3 AND created_ms < $4 \
-             AND ($5 = 0 OR statement_id IS NULL) AND ($6 = '' OR id < $6) ORDER BY id DESC LIMIT {limit}"
-        )))
-        .bind(f.tenant_id.as_ref().map(|t| t.to_string()).unwrap_or_default())
-        .bind(f.provider_id.as_ref().map(|p| p.to_string()).unwrap_or_default())
-        .bind(f.from_ms.unwrap_or(i64::MIN))
-        .bind(f.to_ms.unwrap_or(i64::MAX))
-        .bind(f.unsettled as i64)
-        .bind(f.before.as_ref().map(|b| b.to_string()).unwrap_or_default())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(bill_from_row).collect()
+        bills_on(&mut *self.pool.acquire().await?, f).await
     }
 
     /// Ended jobs without a bill that touched money (metered, placed, or holding transfers):

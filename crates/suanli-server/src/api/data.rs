@@ -269,7 +269,7 @@ pub async fn get_request(State(s): State<AppState>, c: Caller, Path(id): Path<St
 }
 
 /// The supplier, then (for important data) the operator, approves or rejects. Approval delivers at once.
-#[utoipa::path(post, path = "/api/v1/data/requests/{id}/decision", tag = "data", security(("bearer" = [])), request_body = DecisionIn,
+#[utoipa::path(post, operation_id = "decide_data_request", path = "/api/v1/data/requests/{id}/decision", tag = "data", security(("bearer" = [])), request_body = DecisionIn,
     params(("id" = String, Path, description = "drq_…")),
     responses((status = 200, body = RequestOut), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn decide(

@@ -27,14 +27,14 @@ fn app(c: &Caller) -> ApiResult<suanli_app::Caller> {
 }
 
 /// Programmes (every role), the policy's own seeded.
-#[utoipa::path(get, path = "/api/v1/incentives/programmes", tag = "incentives", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "list_incentive_programmes", path = "/api/v1/incentives/programmes", tag = "incentives", security(("bearer" = [])),
     responses((status = 200, body = Vec<ProgrammeSpec>, description = "programme definitions")))]
 pub async fn list_programmes(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<Vec<ProgrammeSpec>>> {
     Ok(Json(s.incentives.programmes().await?))
 }
 
 /// The operator defines a programme (this policy's or another of the city's).
-#[utoipa::path(post, path = "/api/v1/incentives/programmes", tag = "incentives", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "create_incentive_programme", path = "/api/v1/incentives/programmes", tag = "incentives", security(("bearer" = [])),
     request_body(content = ProgrammeSpec, description = "a programme definition, as GET answers them"),
     responses((status = 201, body = ProgrammeSpec), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn create_programme(
@@ -48,7 +48,7 @@ pub async fn create_programme(
 /// An enterprise — a tenant, or a provider on its platform volume and data-service rank —
 /// applies with its evidence, or the operator on its behalf (refused with a clear code when
 /// incomplete, ineligible, over the cap, late or a duplicate; nothing is stored then).
-#[utoipa::path(post, path = "/api/v1/incentives/applications", tag = "incentives", security(("bearer" = [])), request_body = ApplyIn,
+#[utoipa::path(post, operation_id = "apply_for_incentive", path = "/api/v1/incentives/applications", tag = "incentives", security(("bearer" = [])), request_body = ApplyIn,
     responses((status = 201, body = ApplicationOut), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn apply(State(s): State<AppState>, c: Caller, JsonBody(b): JsonBody<ApplyIn>) -> ApiResult<(StatusCode, Json<ApplicationOut>)> {
@@ -75,7 +75,7 @@ pub async fn apply(State(s): State<AppState>, c: Caller, JsonBody(b): JsonBody<A
 
 /// Applications: a tenant's own; a provider's own and those in publicity; all for the operator
 /// and the regulator (every award with its evidence hashes). CSV with `?format=csv`.
-#[utoipa::path(get, path = "/api/v1/incentives/applications", tag = "incentives", security(("bearer" = [])), params(ExportQuery),
+#[utoipa::path(get, operation_id = "list_incentive_applications", path = "/api/v1/incentives/applications", tag = "incentives", security(("bearer" = [])), params(ExportQuery),
     responses((status = 200, body = Vec<ApplicationOut>, description = "JSON, or text/csv")))]
 pub async fn list_applications(
     State(s): State<AppState>,
@@ -129,7 +129,7 @@ pub async fn list_applications(
 }
 
 /// One application with why it stands where it does (`suanli incentives explain`).
-#[utoipa::path(get, path = "/api/v1/incentives/applications/{id}", tag = "incentives", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "get_incentive_application", path = "/api/v1/incentives/applications/{id}", tag = "incentives", security(("bearer" = [])),
     params(("id" = String, Path, description = "inc_…")), responses((status = 200, body = ApplicationOut), (status = 404, body = crate::error::Problem)))]
 pub async fn get_application(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<ApplicationOut>> {
     Ok(Json((&s.incentives.application(&app(&c)?, &id).await?).into()))
@@ -232,7 +232,7 @@ pub async fn resolve(
 }
 
 /// The operator decides after publicity: arbitration, then payment from the city's and the district's budgets.
-#[utoipa::path(post, path = "/api/v1/incentives/applications/{id}/decision", tag = "incentives", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "decide_incentive_application", path = "/api/v1/incentives/applications/{id}/decision", tag = "incentives", security(("bearer" = [])),
     params(("id" = String, Path, description = "inc_…")), responses((status = 200, body = ApplicationOut), (status = 409, body = crate::error::Problem)))]
 pub async fn decide(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<ApplicationOut>> {
     Ok(Json((&s.incentives.decide(&app(&c)?, &id).await?).into()))

@@ -16,13 +16,10 @@ use suanli_core::id::{ApplicationId, ProgrammeId, TenantId};
 use suanli_core::money::Fen;
 use suanli_core::tenant::Role;
 use suanli_ledger::TransferId;
-use suanli_ledger::chart;
 use suanli_ledger::records::{Application, ApplicationState, Programme};
 use utoipa::IntoParams;
 
 pub async fn programme_out(s: &AppState, p: &Programme) -> ApiResult<ProgrammeOut> {
-    let budget_acct = s.store.ledger_account(chart::programme_budget(p.id.as_str()).id).await?;
-    let (issued, remaining) = budget_acct.map_or((Fen::ZERO, Fen::ZERO), |a| (Fen(a.account.debits_posted as i64), a.account.available()));
     let money = s.store.voucher_money(p.id.as_str()).await?;
     let totals = s.store.programme_totals(&p.id).await?;
     let r = &p.rules;
@@ -32,11 +29,11 @@ pub async fn programme_out(s: &AppState, p: &Programme) -> ApiResult<ProgrammeOu
         name: p.name.clone(),
         state: p.state.as_str().to_string(),
         budget: yuan(r.budget),
-        issued: yuan(issued),
+        issued: yuan(money.issued),
         spent: yuan(money.spent),
         held: yuan(money.held),
         expired: yuan(money.expired),
-        remaining: yuan(remaining),
+        remaining: yuan(money.remaining),
         spent_share: if r.budget.0 > 0 { (money.spent.0 as f64 / r.budget.0 as f64 * 1e6).round() / 1e6 } else { 0.0 },
         ratio_domestic_pct: r.ratio_domestic_pct,
         ratio_other_pct: r.ratio_other_pct,
@@ -53,7 +50,7 @@ pub async fn programme_out(s: &AppState, p: &Programme) -> ApiResult<ProgrammeOu
 }
 
 /// Creates a year's voucher programme and funds its budget from the city treasury (operator).
-#[utoipa::path(post, path = "/api/v1/voucher-programmes", tag = "vouchers", security(("bearer" = [])), request_body = ProgrammeIn,
+#[utoipa::path(post, operation_id = "create_voucher_programme", path = "/api/v1/voucher-programmes", tag = "vouchers", security(("bearer" = [])), request_body = ProgrammeIn,
     responses((status = 201, body = ProgrammeOut), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn create_programme(
     State(s): State<AppState>,
@@ -79,7 +76,7 @@ pub async fn create_programme(
 }
 
 /// Lists voucher programmes, newest year first (everyone signed in).
-#[utoipa::path(get, path = "/api/v1/voucher-programmes", tag = "vouchers", security(("bearer" = [])), responses((status = 200, body = Vec<ProgrammeOut>)))]
+#[utoipa::path(get, operation_id = "list_voucher_programmes", path = "/api/v1/voucher-programmes", tag = "vouchers", security(("bearer" = [])), responses((status = 200, body = Vec<ProgrammeOut>)))]
 pub async fn list_programmes(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<Vec<ProgrammeOut>>> {
     let mut out = Vec::new();
     for p in s.store.programmes().await? {
@@ -122,7 +119,7 @@ pub(crate) async fn acting_tenant(s: &AppState, c: &Caller, named: Option<&str>)
 /// Applies for vouchers (a tenant for itself, or the operator for a tenant). Eligibility
 /// (SME, registered in the programme's city) and the yearly cap are checked now; the budget
 /// when the operator approves.
-#[utoipa::path(post, path = "/api/v1/voucher-applications", tag = "vouchers", security(("bearer" = [])), request_body = ApplicationIn,
+#[utoipa::path(post, operation_id = "apply_for_voucher", path = "/api/v1/voucher-applications", tag = "vouchers", security(("bearer" = [])), request_body = ApplicationIn,
     responses((status = 201, body = ApplicationOut), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn apply(
     State(s): State<AppState>,
@@ -147,7 +144,7 @@ pub struct ApplicationQuery {
 }
 
 /// Lists applications, newest first: the operator and regulator see all, a tenant its own.
-#[utoipa::path(get, path = "/api/v1/voucher-applications", tag = "vouchers", security(("bearer" = [])), params(ApplicationQuery),
+#[utoipa::path(get, operation_id = "list_voucher_applications", path = "/api/v1/voucher-applications", tag = "vouchers", security(("bearer" = [])), params(ApplicationQuery),
     responses((status = 200, body = Vec<ApplicationOut>)))]
 pub async fn list_applications(
     State(s): State<AppState>,
@@ -180,7 +177,7 @@ async fn visible_application(s: &AppState, c: &Caller, id: &str) -> ApiResult<Ap
     Ok(a)
 }
 
-#[utoipa::path(get, path = "/api/v1/voucher-applications/{id}", tag = "vouchers", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "get_voucher_application", path = "/api/v1/voucher-applications/{id}", tag = "vouchers", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = ApplicationOut), (status = 404, body = crate::error::Problem)))]
 pub async fn get_application(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<ApplicationOut>> {
     let a = visible_application(&s, &c, &id).await?;
@@ -228,14 +225,15 @@ pub async fn balance(State(s): State<AppState>, c: Caller, Path(id): Path<String
 }
 
 pub async fn balance_of(s: &AppState, t: &TenantId) -> ApiResult<BalanceOut> {
-    let accounts = s.store.ledger_accounts(Some(t.as_str())).await?;
+    let money = s.store.tenant_money(t).await?;
+    let accounts = &money.accounts;
     let cash = accounts.iter().find(|a| a.account.kind == suanli_ledger::AccountKind::EnterpriseCash);
     let programmes = s.store.programmes().await?;
     let mut vouchers = Vec::new();
     let mut voucher_available = Fen::ZERO;
     for a in accounts.iter().filter(|a| a.account.kind == suanli_ledger::AccountKind::EnterpriseVoucher) {
         let Some(p) = a.owner.split_once('/').and_then(|(_, p)| programmes.iter().find(|x| x.id.as_str() == p)) else { continue };
-        let spent = s.store.voucher_money_of_account(a.account.id).await?;
+        let spent = money.voucher_spent.get(&a.account.id).copied().unwrap_or(Fen::ZERO);
         voucher_available = Fen(voucher_available.0 + a.account.available().0);
         vouchers.push(VoucherBalance {
             programme_id: p.id.to_string(),
@@ -246,7 +244,7 @@ pub async fn balance_of(s: &AppState, t: &TenantId) -> ApiResult<BalanceOut> {
             available: yuan(a.account.available()),
         });
     }
-    let outstanding = s.store.outstanding_of(t).await?;
+    let outstanding = money.outstanding;
     Ok(BalanceOut {
         tenant_id: t.to_string(),
         cash_available: yuan(cash.map_or(Fen::ZERO, |a| a.account.available())),

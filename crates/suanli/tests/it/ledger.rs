@@ -641,3 +641,87 @@ async fn vouchers_programme_of_an_ended_year_is_closed_by_the_system() {
         .collect();
     assert_eq!(actors, [suanli_app::vouchers::YEAR_END_ACTOR], "{audit}");
 }
+
+/// The reconciliation reads bills and the ledger's postings as of one moment. Run again and
+/// again on PostgreSQL while jobs are billed (each bill commits with its postings) and cash
+/// top-ups post, it never reports a mismatch: read apart, a bill committed between the read of
+/// the bills and the read of the postings showed as money "posted without a bill".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconciliation_while_jobs_are_billed_finds_no_false_mismatch() {
+    let (s, schema) = TestServer::start_pg().await;
+    let (op, tenant) = (s.as_role("operator"), s.as_role("tenant"));
+    let tid = tenant.get("/api/v1/me").await.1["tenant_id"].as_str().unwrap().to_string();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // The service the API and the CLI call, without HTTP between, so that it runs often.
+    let reconciler = |money: suanli_app::Money, stop: std::sync::Arc<std::sync::atomic::AtomicBool>| async move {
+        let operator = suanli_app::Caller::Operator { user: suanli_core::id::UserId::generate(1, 1) };
+        let (mut runs, mut mismatches) = (0, Vec::new());
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let rec = money.reconcile(&operator).await.unwrap();
+            runs += 1;
+            if !rec.mismatches.is_empty() {
+                mismatches.push(format!("{:?}", rec.mismatches));
+            }
+        }
+        (runs, mismatches)
+    };
+    let reconcilers: Vec<_> = (0..3).map(|_| tokio::spawn(reconciler(s.state.money.clone(), stop.clone()))).collect();
+    // A tenant's vouchers as its balance shows them, read while they hold and pay: what was
+    // issued is what it spent, holds and has left (a hold paid between two reads counted twice).
+    let balances = {
+        let (tenant, stop, tid) = (tenant.clone(), stop.clone(), tid.clone());
+        tokio::spawn(async move {
+            let mut bad = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let (_, b) = tenant.get(&format!("/api/v1/tenants/{tid}/balance")).await;
+                for v in b["vouchers"].as_array().unwrap() {
+                    let fen = |k: &str| (yuan(&v[k]) * 100.0).round() as i64;
+                    if fen("issued") != fen("spent") + fen("held") + fen("available") {
+                        bad.push(v.clone());
+                    }
+                }
+            }
+            bad
+        })
+    };
+    let top_ups = {
+        let (op, stop, tid) = (op.clone(), stop.clone(), tid.clone());
+        tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                assert_eq!(op.post(&format!("/api/v1/tenants/{tid}/top-ups"), &json!({"amount": "1"})).await.0, StatusCode::OK);
+            }
+        })
+    };
+    // A few batches apart, so that billing goes on for a while.
+    let mut ids = Vec::new();
+    for batch in 0..4 {
+        let jobs: Vec<Value> =
+            (0..40).map(|i| json!({"name": format!("rec-{batch}-{i}"), "kind": "batch", "accelerators": 1, "duration_s": 3600})).collect();
+        let (st, v) = tenant.post("/api/v1/jobs:batch", &json!({"jobs": jobs})).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        ids.extend(v["created"].as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap().to_string()));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for id in &ids {
+        wait_for_final(&tenant, id, Duration::from_secs(60)).await;
+        wait_for_bill(&tenant, id).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    top_ups.await.unwrap();
+    let bad_balances = balances.await.unwrap();
+    assert!(bad_balances.is_empty(), "vouchers whose parts do not add up: {bad_balances:?}");
+    let (mut runs, mut mismatches) = (0, Vec::new());
+    for r in reconcilers {
+        let (n, m) = r.await.unwrap();
+        runs += n;
+        mismatches.extend(m);
+    }
+    eprintln!("reconciliation timing: {runs} reconciliations while {} jobs were billed", ids.len());
+    assert!(runs >= 10, "only {runs} reconciliations ran while the jobs were billed");
+    assert!(mismatches.is_empty(), "{} of {runs} reconciliations found mismatches, the first: {}", mismatches.len(), mismatches[0]);
+    let (_, rec) = op.get("/api/v1/ledger/reconciliation").await;
+    assert_eq!(rec["mismatches"], json!([]), "{rec}");
+    assert!(rec["bills"].as_u64().unwrap() >= ids.len() as u64, "{rec}");
+    drop(s);
+    suanli_store::Store::drop_schema(&crate::harness::pg_url(), &schema).await.unwrap();
+}

@@ -569,6 +569,42 @@ async fn slurm_backed_centre_runs_bills_and_cancels_platform_jobs() {
     assert!(bill["usage_s"].as_i64().unwrap() >= time_scale as i64, "it ran at least a second of wall time: {bill}");
 }
 
+/// `/metrics` carries, for a centre bound to slurmrestd, what its backend asked Slurm: after one
+/// short job ran there, its requests, bytes and reads are counted under the centre's label.
+#[tokio::test]
+async fn slurm_backed_centre_counts_its_slurm_requests_in_metrics() {
+    use crate::harness::{TestServer, wait_for_final};
+    use serde_json::json;
+    let Some(live) = live() else { return };
+    let s = TestServer::start().await;
+    let (op, tenant) = (s.as_role("operator"), s.as_role("tenant"));
+    let provider = op.get("/api/v1/providers").await.1["items"][0]["id"].clone();
+    let cid = partner_centre(&op, &provider, "metrics", "h100-sxm", "30.00").await;
+    s.state.engine.set_backend(suanli_core::id::CentreId::parse(&cid).unwrap(), std::sync::Arc::new(backend(&live, 1800.0)));
+    let body = json!({"name": "slurm-metrics", "kind": "training", "accelerators": 1, "models": ["h100-sxm"], "duration_s": 3600});
+    let (_, j) = tenant.post("/api/v1/jobs", &body).await;
+    let id = j["id"].as_str().unwrap().to_string();
+    let done = wait_for_final(&tenant, &id, Duration::from_secs(60)).await;
+    assert_eq!((done["state"].as_str(), done["centre_id"].as_str()), (Some("succeeded"), Some(cid.as_str())), "{done}");
+
+    let metrics = reqwest::get(format!("{}/metrics", s.url)).await.unwrap().text().await.unwrap();
+    let value = |name: &str| -> u64 {
+        assert!(metrics.contains(&format!("# TYPE {name} counter")), "no TYPE line for {name}:\n{metrics}");
+        let series = format!("{name}{{centre=\"{cid}\"}} ");
+        let line = metrics.lines().find(|l| l.starts_with(&series)).unwrap_or_else(|| panic!("no {series}in:\n{metrics}"));
+        line[series.len()..].parse().unwrap_or_else(|e| panic!("{line}: {e}"))
+    };
+    let (requests, bytes) = (value("suanli_slurm_requests_total"), value("suanli_slurm_response_bytes_total"));
+    let (job_reads, listings) = (value("suanli_slurm_job_reads_total"), value("suanli_slurm_listings_total"));
+    let unchanged = value("suanli_slurm_listings_unchanged_total");
+    assert!(requests > 0 && bytes > 0, "requests {requests}, bytes {bytes}");
+    // The submission and at least one read of the job's state (alone or in a listing).
+    assert!(
+        job_reads + listings + unchanged > 0 && requests > job_reads + listings + unchanged,
+        "{requests} requests: {job_reads} job reads, {listings} + {unchanged} listings"
+    );
+}
+
 /// A `suanli agent` child process, killed (SIGKILL) when dropped.
 struct AgentProcess(std::process::Child);
 
