@@ -102,7 +102,9 @@ pub enum Effect {
         statement: Statement,
         bills: Vec<BillId>,
         /// Also marks the provider's unsettled model calls that started from the statement's
-        /// start until this time as settled by it.
+        /// start until this time as settled by it (its data deliveries are marked over the
+        /// statement's period). The marks must meet the statement's counts, or nothing is
+        /// written (`settlement_changed`).
         model_calls_until: Option<UnixMs>,
     },
 }
@@ -290,6 +292,16 @@ impl LedgerService {
 
 fn unavailable(why: &str) -> Error {
     Error::new(ErrorCode::Unavailable, why)
+}
+
+/// What a caller whose request could not commit is told: an effect's own refusal (a domain
+/// error, such as `settlement_changed`) as it is, anything else as `unavailable` with the cause
+/// in the log only.
+fn commit_refusal(e: &StoreError) -> Error {
+    match e {
+        StoreError::Domain(d) => d.clone(),
+        _ => unavailable(COMMIT_FAILED),
+    }
 }
 
 /// What a caller whose request could not commit is told; the cause goes to the log only.

@@ -59,7 +59,7 @@ fn key_from_row(r: &AnyRow) -> StoreResult<ModelKey> {
 /// [`Store::model_calls`] on a connection (a snapshot's, see [`Store::read_snapshot`]).
 pub(crate) async fn model_calls_on(c: &mut AnyConnection, filter: &UsageFilter, limit: u32) -> StoreResult<Vec<ModelCall>> {
     let (clause, texts, nums) = filter.clause();
-    let sql = format!("{CALL_SELECT}{clause} ORDER BY started_ms DESC, id DESC LIMIT {}", limit.min(10_000));
+    let sql = format!("{CALL_SELECT}{clause} ORDER BY started_ms DESC, id DESC LIMIT {limit}");
     let mut q = sqlx::query(AssertSqlSafe(sql));
     for t in texts {
         q = q.bind(t);
@@ -209,7 +209,7 @@ impl Store {
 
     /// The newest calls matching a filter, newest first.
     pub async fn model_calls(&self, filter: &UsageFilter, limit: u32) -> StoreResult<Vec<ModelCall>> {
-        model_calls_on(&mut *self.pool.acquire().await?, filter, limit).await
+        model_calls_on(&mut *self.pool.acquire().await?, filter, limit.min(10_000)).await
     }
 
     /// Usage per day (China Standard Time), key and model.

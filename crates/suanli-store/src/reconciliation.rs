@@ -46,9 +46,11 @@ pub struct ReconciliationRecords {
 }
 
 impl Store {
-    /// Bills, model calls and data deliveries (up to `limit` of each) with their jobs, pools and
-    /// the ledger's postings, all from one read snapshot.
-    pub async fn reconciliation_records(&self, limit: u32) -> StoreResult<ReconciliationRecords> {
+    /// Every bill, model call and data delivery with their jobs, pools and the ledger's
+    /// postings, all from one read snapshot. All of them: the postings are summed over the whole
+    /// ledger, so a record left out would show its postings as money without a record.
+    pub async fn reconciliation_records(&self) -> StoreResult<ReconciliationRecords> {
+        let limit = u32::MAX;
         let mut tx = self.read_snapshot().await?;
         let bills = bills_on(&mut tx, &BillFilter { limit, ..BillFilter::default() }).await?;
         let jobs = sqlx::query(AssertSqlSafe(format!("{JOB_SELECT} WHERE j.id IN (SELECT job_id FROM bills)")))

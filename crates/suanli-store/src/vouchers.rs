@@ -5,6 +5,7 @@ use crate::{Audit, Store, StoreError, StoreResult, WriteTx};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
+use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::{ApplicationId, BillId, JobId, ProgrammeId, ProviderId, StatementId, TenantId};
 use suanli_core::money::Fen;
 use suanli_core::time::UnixMs;
@@ -61,8 +62,9 @@ fn rule_parse(s: &str) -> Option<ChargeRule> {
 }
 
 /// [`Store::bills`] on a connection (a snapshot's, see [`Store::read_snapshot`]).
+/// A limit of 0 reads 100; the public listing caps it at 100,000, the reconciliation reads all.
 pub(crate) async fn bills_on(c: &mut AnyConnection, f: &BillFilter) -> StoreResult<Vec<Bill>> {
-    let limit = if f.limit == 0 { 100 } else { f.limit.min(100_000) };
+    let limit = if f.limit == 0 { 100 } else { f.limit };
     let rows = sqlx::query(AssertSqlSafe(format!(
         "{BILL_SELECT} WHERE ($1 = '' OR tenant_id = $1) AND ($2 = '' OR provider_id = $2) AND created_ms >= $3 AND created_ms < $4 \
          AND ($5 = 0 OR statement_id IS NULL) AND ($6 = '' OR id < $6) ORDER BY id DESC LIMIT {limit}"
@@ -344,7 +346,7 @@ impl Store {
     }
 
     pub async fn bills(&self, f: &BillFilter) -> StoreResult<Vec<Bill>> {
-        bills_on(&mut *self.pool.acquire().await?, f).await
+        bills_on(&mut *self.pool.acquire().await?, &BillFilter { limit: f.limit.min(100_000), ..f.clone() }).await
     }
 
     /// Ended jobs without a bill that touched money (metered, placed, or holding transfers):
@@ -424,6 +426,11 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    /// Inserts a statement and marks what it settles: its bills, the provider's unsettled data
+    /// deliveries in its period and its model calls from its start until `model_calls_until`. Each mark must
+    /// meet the statement's counts (the plan read them before): a record that arrived or was
+    /// settled since would otherwise be marked unpaid, or counted twice; then nothing is
+    /// written and the caller is told `settlement_changed`.
     pub(crate) async fn insert_statement(&mut self, s: &Statement, bills: &[BillId], model_calls_until: Option<UnixMs>) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO statements (id, provider_id, from_ms, to_ms, bills, charge_fen, voucher_fen, cash_fen, outstanding_fen, settled_fen, transfer_id, created_ms, model_calls, data_deliveries) \
@@ -445,35 +452,45 @@ impl WriteTx<'_> {
         .bind(s.data_deliveries as i64)
         .execute(&mut *self.tx)
         .await?;
-        if s.data_deliveries > 0 {
-            sqlx::query(
-                "UPDATE data_deliveries SET statement_id = $1 WHERE supplier_id = $2 AND statement_id IS NULL AND created_ms >= $3 AND created_ms < $4",
-            )
-            .bind(s.id.to_string())
-            .bind(s.provider_id.to_string())
-            .bind(s.from_ms)
-            .bind(s.to_ms)
-            .execute(&mut *self.tx)
-            .await?;
-        }
-        if let Some(until) = model_calls_until {
-            sqlx::query(
-                "UPDATE model_calls SET statement_id = $1 WHERE provider_id = $2 AND statement_id IS NULL AND started_ms >= $3 AND started_ms < $4",
-            )
-            .bind(s.id.to_string())
-            .bind(s.provider_id.to_string())
-            .bind(s.from_ms)
-            .bind(until)
-            .execute(&mut *self.tx)
-            .await?;
-        }
+        let marked = |what: &str, n: u64, planned: u64| {
+            if n == planned {
+                Ok(())
+            } else {
+                Err(StoreError::Domain(Error::new(
+                    ErrorCode::SettlementChanged,
+                    format!("the statement counted {planned} {what} but {n} were unsettled when it was written; settle again"),
+                )))
+            }
+        };
+        let deliveries = sqlx::query(
+            "UPDATE data_deliveries SET statement_id = $1 WHERE supplier_id = $2 AND statement_id IS NULL AND created_ms >= $3 AND created_ms < $4",
+        )
+        .bind(s.id.to_string())
+        .bind(s.provider_id.to_string())
+        .bind(s.from_ms)
+        .bind(s.to_ms)
+        .execute(&mut *self.tx)
+        .await?;
+        marked("data deliveries", deliveries.rows_affected(), u64::from(s.data_deliveries))?;
+        let calls = sqlx::query(
+            "UPDATE model_calls SET statement_id = $1 WHERE provider_id = $2 AND statement_id IS NULL AND started_ms >= $3 AND started_ms < $4",
+        )
+        .bind(s.id.to_string())
+        .bind(s.provider_id.to_string())
+        .bind(s.from_ms)
+        .bind(model_calls_until.unwrap_or(s.from_ms))
+        .execute(&mut *self.tx)
+        .await?;
+        marked("model calls", calls.rows_affected(), u64::from(s.model_calls))?;
+        let mut settled = 0;
         for b in bills {
-            sqlx::query("UPDATE bills SET statement_id = $1 WHERE id = $2 AND statement_id IS NULL")
+            settled += sqlx::query("UPDATE bills SET statement_id = $1 WHERE id = $2 AND statement_id IS NULL")
                 .bind(s.id.to_string())
                 .bind(b.to_string())
                 .execute(&mut *self.tx)
-                .await?;
+                .await?
+                .rows_affected();
         }
-        Ok(())
+        marked("bills", settled, bills.len() as u64)
     }
 }

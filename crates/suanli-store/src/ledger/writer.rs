@@ -1,8 +1,8 @@
 //! The ledger's one writer: decides queued requests in memory, group after group, and commits each group in one store transaction while it decides the next.
 
 use super::{
-    COMMIT_FAILED, Effect, LedgerAnswer, LedgerRequest, MAX_GROUP_TRANSFERS, Precondition, ProgrammeClose, Queued, Reply, Stats,
-    StoredAccount, unavailable,
+    Effect, LedgerAnswer, LedgerRequest, MAX_GROUP_TRANSFERS, Precondition, ProgrammeClose, Queued, Reply, Stats, StoredAccount,
+    commit_refusal,
 };
 use crate::{Audit, Store, StoreError, StoreResult};
 use std::collections::HashMap;
@@ -243,7 +243,7 @@ impl Writer {
             if requests.len() == 1 {
                 log_failed(&requests[0], e);
                 if let Some(r) = replies.into_iter().next().flatten() {
-                    let _ = r.send(Err(unavailable(COMMIT_FAILED)));
+                    let _ = r.send(Err(commit_refusal(e)));
                 }
                 return;
             }
@@ -255,7 +255,7 @@ impl Writer {
                 Err(e) => {
                     log_failed(request, &e);
                     self.reload().await;
-                    Err(unavailable(COMMIT_FAILED))
+                    Err(commit_refusal(&e))
                 }
             };
             if let Some(reply) = reply {

@@ -305,6 +305,41 @@ async fn models_suite(store: Store) {
         .await
         .unwrap();
     assert_eq!(store.model_call(&calls[0].id).await.unwrap().unwrap().status, CallStatus::Ok);
+
+    // A statement marks exactly what it counted. One counting a call more than is unsettled (a
+    // record settled, or one arrived, since its plan) is refused whole with
+    // `settlement_changed`, not written and marking nothing; the right count settles them all.
+    use suanli_core::id::StatementId;
+    use suanli_ledger::records::Statement;
+    let end = 1_900_000_000_000;
+    let statement = |n: u32, calls: u32| Statement {
+        id: StatementId::generate(7, u64::from(n)),
+        provider_id: provider.clone(),
+        from_ms: 0,
+        to_ms: end,
+        bills: 0,
+        model_calls: calls,
+        data_deliveries: 0,
+        charge: Fen(12),
+        voucher: Fen(4),
+        cash: Fen(8),
+        outstanding: Fen(0),
+        settled: Fen(12),
+        transfer_id: None,
+        created_ms: 1,
+    };
+    let settle = |st: &Statement| LedgerRequest {
+        effects: vec![Effect::InsertStatement { statement: st.clone(), bills: Vec::new(), model_calls_until: Some(end) }],
+        ..Default::default()
+    };
+    let (over, right) = (statement(1, 5), statement(2, 4));
+    let e = ledger.submit_all(settle(&over)).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::SettlementChanged, "{e}");
+    assert!(store.statement(&over.id).await.unwrap().is_none(), "the refused statement is not written");
+    assert_eq!(store.model_calls_unsettled(&provider, 0, end).await.unwrap().0, 4, "and marks nothing");
+    ledger.submit_all(settle(&right)).await.unwrap();
+    assert_eq!(store.model_calls_unsettled(&provider, 0, end).await.unwrap().0, 0);
+    assert_eq!(store.statement(&right.id).await.unwrap().unwrap().model_calls, 4);
 }
 
 /// The ledger's writer on this store: idempotent, linked and two-phase transfers, effects
