@@ -368,6 +368,9 @@ pub struct ServeConfig {
     /// Judged batches of meter readings that may wait for the energy writer; one more is
     /// refused with 429 `ingest_busy` and Retry-After.
     pub energy_queue: usize,
+    /// The city's policy targets. Its new data centres' PUE limit is the one setting of that
+    /// limit: the pages and the API show it, and the energy book judges by it.
+    pub policy: Policy,
 }
 
 /// What one client can hold of the server: connections and the time to send a request.
@@ -409,6 +412,7 @@ impl ServeConfig {
             advertise_url: None,
             timeslicing: None,
             energy_queue: suanli_app::energy::WRITE_QUEUE,
+            policy: Policy::default(),
         }
     }
 }
@@ -456,7 +460,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
         Engine::new(fenced.clone(), catalogue.clone(), regions.clone(), ids.clone(), demo_sim.clone(), sched).with_billing(billing),
     );
     engine.set_timeslicing(cfg.timeslicing.clone());
-    let energy = suanli_app::Energy::load(fenced.clone(), ids.clone(), cfg.energy_queue).await?;
+    let energy = suanli_app::Energy::load(fenced.clone(), ids.clone(), cfg.energy_queue, &cfg.policy).await?;
     ha::renew_lease(&store, &fence, &engine, &ledger, &energy);
     let agents: Arc<suanli_dispatch::agent::AgentHub> = Arc::default();
     let backends = suanli_app::Backends::new(fenced.clone(), engine.clone(), agents.clone(), ids.clone(), demo_sim);
@@ -490,7 +494,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
         store,
         catalogue,
         regions,
-        policy: Arc::new(Policy::default()),
+        policy: Arc::new(cfg.policy.clone()),
         ids,
         engine,
         metrics: Arc::default(),
