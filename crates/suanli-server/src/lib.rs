@@ -64,6 +64,8 @@ pub struct AppState {
     pub data: suanli_app::DataSharing,
     /// Settlement and reconciliation.
     pub money: suanli_app::Money,
+    /// A provider's earnings from every source, by period, source and centre.
+    pub earnings: suanli_app::Earnings,
     /// Voucher decisions and cash top-ups.
     pub vouchers: suanli_app::Vouchers,
     /// Incentive programmes: applications, reviews, publicity, decisions, awards.
@@ -175,6 +177,7 @@ fn money_routes() -> Router<AppState> {
         .route("/bills", get(billing::list_bills))
         .route("/settlements", post(billing::settle))
         .route("/statements", get(billing::list_statements))
+        .route("/providers/{id}/earnings", get(billing::provider_earnings))
         .route("/ledger/reconciliation", get(billing::reconciliation))
         .route("/ledger/verify", get(ledger::verify))
         .route("/ledger/accounts", get(ledger::accounts))
@@ -484,6 +487,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
     }
     let incentives = suanli_app::Incentives::open(fenced.clone(), ledger.clone(), ids.clone()).await?;
     let (store_for_partners, ids_for_partners) = (fenced.clone(), ids.clone());
+    let (store_for_earnings, ids_for_earnings) = (store.clone(), ids.clone());
     let (store_for_registry, ids_for_registry, regions_for_registry, catalogue_for_registry) =
         (fenced.clone(), ids.clone(), regions.clone(), catalogue.clone());
     let connected = backends.connect_stored().await?;
@@ -507,6 +511,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
         models,
         data,
         money,
+        earnings: suanli_app::Earnings::new(store_for_earnings, ids_for_earnings),
         vouchers,
         incentives,
         partners: suanli_app::Partners::new(store_for_partners, ids_for_partners),
