@@ -92,18 +92,29 @@ async fn receivable(ts: &TestServer, provider: &str) -> (Fen, Fen) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_providers_earnings_from_jobs_calls_and_data_agree_with_the_ledger_and_its_statements() {
-    let ts = TestServer::start().await;
-    let (provider, centre, bill) = billed_job(&ts).await;
-    let prov = Api::new(&ts.url, Some(provider_user(&ts, &provider).await));
+    earnings_flow(&TestServer::start().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_providers_earnings_agree_with_the_ledger_and_its_statements_on_postgresql() {
+    let (ts, schema) = TestServer::start_pg().await;
+    earnings_flow(&ts).await;
+    drop(ts);
+    suanli_store::Store::drop_schema(&crate::harness::pg_url(), &schema).await.unwrap();
+}
+
+async fn earnings_flow(ts: &TestServer) {
+    let (provider, centre, bill) = billed_job(ts).await;
+    let prov = Api::new(&ts.url, Some(provider_user(ts, &provider).await));
     let job_earned = Fen(fen(&bill["voucher"]).0 + fen(&bill["cash"]).0);
     let window = format!("from={}&to={}", beijing_day(-1), beijing_day(2));
     let path = format!("/api/v1/providers/{provider}/earnings?{window}");
     // What the provider had before the call and the delivery (the demo seeds data deliveries).
     let (s, before) = prov.get(&path).await;
     assert_eq!(s, StatusCode::OK, "{before}");
-    let (credited_before, _) = receivable(&ts, &provider).await;
-    let call_charge = model_call(&ts, &prov, &centre).await;
-    let fee = data_delivery(&ts, &prov, &provider).await;
+    let (credited_before, _) = receivable(ts, &provider).await;
+    let call_charge = model_call(ts, &prov, &centre).await;
+    let fee = data_delivery(ts, &prov, &provider).await;
     ts.state.ledger.barrier().await.unwrap();
 
     // Each source earns what the ledger credited for it; nothing is settled yet.
@@ -125,7 +136,7 @@ async fn a_providers_earnings_from_jobs_calls_and_data_agree_with_the_ledger_and
     let centres: Vec<(&str, &str)> =
         e["centres"].as_array().unwrap().iter().map(|c| (c["centre_id"].as_str().unwrap(), c["source"].as_str().unwrap())).collect();
     assert_eq!(centres, [(centre.as_str(), "jobs"), (centre.as_str(), "model_calls")], "data deliveries have no centre: {e}");
-    let (credited, paid_out) = receivable(&ts, &provider).await;
+    let (credited, paid_out) = receivable(ts, &provider).await;
     assert_eq!((credited.0 - credited_before.0, paid_out), (call_charge.0 + fee.0, Fen::ZERO), "the ledger credited the new earnings");
 
     // A settlement now takes the bill and the deliveries (the call is too recent: one could
@@ -152,10 +163,10 @@ async fn a_providers_earnings_from_jobs_calls_and_data_agree_with_the_ledger_and
     let paid = Fen(statements.as_array().unwrap().iter().map(|s| fen(&s["settled"]).0).sum());
     let (_, e) = ts.as_role("regulator").get(&path).await;
     assert_eq!((fen(&e["settled"]), fen(&e["unsettled"]), fen(&e["earned"])), (paid, Fen::ZERO, total), "{e}");
-    assert_eq!(receivable(&ts, &provider).await.1, paid, "the ledger paid out exactly what the statements say");
+    assert_eq!(receivable(ts, &provider).await.1, paid, "the ledger paid out exactly what the statements say");
 
     // The CLI, through the typed client, shows the same figures.
-    let (ok, out, err) = cli(&ts, "operator", &["--output", "json", "providers", "earnings", &provider, "--from", &beijing_day(-1)]).await;
+    let (ok, out, err) = cli(ts, "operator", &["--output", "json", "providers", "earnings", &provider, "--from", &beijing_day(-1)]).await;
     assert!(ok, "{err}");
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!((fen(&v["earned"]), fen(&v["settled"])), (total, paid), "{v}");
