@@ -691,7 +691,7 @@ test("a provider changes its pool's price on the centre's page; a bad price is r
   });
 });
 
-test("a provider's own page lists its centres with pools, binding and utilisation, and its earnings by period and centre; others are refused", { timeout: 120_000 }, async () => {
+test("a provider's own page lists its centres with pools, binding and utilisation, and its earnings by period, source and centre; others are refused", { timeout: 120_000 }, async () => {
   const me = await api('provider', 'GET', '/me');
   const own = items(await api('operator', 'GET', '/centres')).filter((c) => c.provider_id === me.provider_id);
   await withPage(async (page) => {
@@ -704,12 +704,19 @@ test("a provider's own page lists its centres with pools, binding and utilisatio
     }
     const text = await page.textContent('main');
     for (const word of ['合作状态', '集群后端', '加速卡使用率', '伙伴价']) assert.ok(text.includes(word), `no ${word}`);
+    // The earnings as the API reports them: the trend stacked by source, the totals by source.
+    const earned = await api('provider', 'GET', `/providers/${me.provider_id}/earnings`);
     const earnings = page.locator('svg[aria-labelledby="t-earnings"]');
-    if (items(await api('provider', 'GET', '/bills?limit=1')).length > 0) {
+    if (earned.sources.some((s) => s.records > 0)) {
       assert.equal(await earnings.count(), 1, 'no earnings chart');
-      assert.match(await earnings.locator('title').first().textContent(), /元/);
+      assert.match(await earnings.locator('title').first().textContent(), /元，按来源/);
       assert.match(await earnings.textContent(), /日期（北京时间）|月份（北京时间）/);
-      assert.ok((await page.locator('#earnings-by-centre tbody tr').count()) >= 1);
+      assert.equal(await page.locator('#earnings-by-source tbody tr').count(), 3);
+      const sources = await page.textContent('#earnings-by-source');
+      for (const word of ['算力作业', '模型调用', '数据交付']) assert.ok(sources.includes(word), `no ${word}`);
+      if (earned.centres.length > 0) assert.ok((await page.locator('#earnings-by-centre tbody tr').count()) >= 1);
+    } else {
+      assert.match(await page.textContent('main'), /尚无收入/);
     }
   });
   for (const role of ['tenant', 'operator']) {

@@ -513,18 +513,28 @@ pub struct CityTrends {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TrendOut {
     /// `open_compute` (PFLOPS FP16 at the month's end), `high_performance_share` (0..1),
-    /// `new_dc_pue` (the worst monthly PUE of the new data centres), `voucher_spending` (yuan
-    /// spent in the calendar year up to the month's end, to the fen).
+    /// `new_dc_pue` (the worst monthly PUE of the new data centres), `voucher_spending` (spent in
+    /// the calendar year up to the month's end).
     pub key: String,
-    /// `PFLOPS`, `share`, `PUE` or `yuan`.
+    /// `PFLOPS`, `share`, `PUE` or `yuan`; a `yuan` trend's target and values are yuan decimal
+    /// strings (`"1234.50"`), as every sum of money in the API; the others' are numbers.
     pub unit: String,
-    pub target: f64,
+    pub target: TrendValue,
     /// `at_least`, `below` or `at_most` the target.
     pub rule: String,
     /// One per month of `months`; null where nothing was measured.
-    pub values: Vec<Option<f64>>,
+    pub values: Vec<Option<TrendValue>>,
     /// Whether the latest month with a value meets the target; null without any value.
     pub met: Option<bool>,
+}
+
+/// A trend's target or monthly value: a measured figure, or money as a yuan decimal string.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum TrendValue {
+    Number(f64),
+    /// Yuan, to the fen (`"1234.50"`).
+    Yuan(String),
 }
 
 /// A new data centre over the PUE limit.

@@ -207,6 +207,72 @@ pub struct StatementOut {
     pub created_ms: i64,
 }
 
+/// A provider's earnings over a window of Beijing calendar days
+/// (`GET /api/v1/providers/{id}/earnings`): per day (per calendar month beyond 30 days) by
+/// source, and by centre. Earned is what the ledger posted to the provider's receivable: a
+/// bill's voucher and cash parts, a model call's charge, a data delivery's fee; settled is
+/// what statements took of it (their `settled`), unsettled the rest.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EarningsOut {
+    pub provider_id: String,
+    /// The window's first day, YYYY-MM-DD (Beijing time), inclusive.
+    pub from: String,
+    /// The day after its last, YYYY-MM-DD (Beijing time), exclusive.
+    pub to: String,
+    /// `day` or `month`.
+    pub period: String,
+    pub periods: Vec<EarningsPeriodOut>,
+    /// `jobs`, `model_calls`, `data_deliveries`, in that order.
+    pub sources: Vec<EarningsSourceOut>,
+    /// By centre and source (jobs it ran, calls its deployments served); data deliveries have no centre.
+    pub centres: Vec<EarningsCentreOut>,
+    pub earned: String,
+    pub settled: String,
+    pub unsettled: String,
+    /// What tenants still owe on the window's bills: charged, never paid, so not earned.
+    pub outstanding: String,
+    /// What the ledger credited to the provider's receivable over the window's days.
+    pub posted: String,
+}
+
+/// One day (`2026-11-03`) or month (`2026-11`) of earnings, by source.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EarningsPeriodOut {
+    pub period: String,
+    pub jobs: String,
+    pub model_calls: String,
+    pub data_deliveries: String,
+    pub earned: String,
+}
+
+/// One source's earnings over the window.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EarningsSourceOut {
+    /// `jobs`, `model_calls` or `data_deliveries`.
+    pub source: String,
+    /// Bills, charged model calls or deliveries.
+    pub records: u64,
+    pub earned: String,
+    pub settled: String,
+    pub unsettled: String,
+    /// Owed by tenants on bills (jobs only).
+    pub outstanding: String,
+    /// Credited to the receivable for this source by the ledger, by the day it posted.
+    pub posted: String,
+}
+
+/// One centre's earnings from one source.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EarningsCentreOut {
+    pub centre_id: String,
+    /// `jobs` or `model_calls`.
+    pub source: String,
+    pub records: u64,
+    pub earned: String,
+    pub settled: String,
+    pub unsettled: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettlementIn {

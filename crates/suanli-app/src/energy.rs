@@ -27,18 +27,28 @@ use crate::caller::Caller;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use suanli_core::centre::Centre;
+use suanli_core::city::Policy;
 use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::{AuditId, CentreId, ProviderId};
 use suanli_core::region::Regions;
 use suanli_core::time::{MS_PER_DAY, UnixMs};
 use suanli_dispatch::ids::Ids;
 use suanli_energy::defaults::{cooling_name, cooling_of, data_centre, default_meters};
-use suanli_energy::{DataCentre, EnergyBook, EnergyError, Load, Meter, MeterId};
+use suanli_energy::{DataCentre, EnergyBook, EnergyConfig, EnergyError, Load, Meter, MeterId};
 use suanli_store::{Audit, Store, StoreError};
 use tokio::sync::{RwLock, RwLockReadGuard, mpsc};
 
 /// Judged batches waiting for the writer by default; beyond this, ingest answers 429 `ingest_busy`.
 pub const WRITE_QUEUE: usize = 256;
+
+/// The energy book's settings under the city's policy: its new-data-centre PUE rule judges by
+/// the policy's one limit (`Policy::new_dc_pue_limit`), so the limit the pages and the API
+/// show is the limit the book judges by; the rest are the book's defaults.
+pub fn config_for(policy: &Policy) -> EnergyConfig {
+    let mut config = EnergyConfig::default();
+    config.policy.pue_below = policy.new_dc_pue_limit;
+    config
+}
 
 /// Each centre's load (utilisation, accelerators, area), and when it was computed.
 type Loads = (UnixMs, BTreeMap<CentreId, Load>);
@@ -47,6 +57,8 @@ type Loads = (UnixMs, BTreeMap<CentreId, Load>);
 #[derive(Clone)]
 pub struct Energy {
     book: Arc<RwLock<EnergyBook>>,
+    /// What the book is built under (a rebuild keeps it).
+    config: Arc<EnergyConfig>,
     store: Store,
     ids: Ids,
     /// Centres whose meters are in the store (changed under the book's write lock).
@@ -81,11 +93,13 @@ fn energy(e: EnergyError) -> StoreError {
 }
 
 impl Energy {
-    /// Loads the book from the store and starts the writer with a queue of `queue` judged
-    /// batches (at least one; [`WRITE_QUEUE`] in production).
-    pub async fn load(store: Store, ids: Ids, queue: usize) -> Result<Energy, StoreError> {
-        let Loaded { book, stored, owners, replayed } = build_book(&store, ids.now_ms()).await?;
+    /// Loads the book from the store under the city's `policy` ([`config_for`]) and starts the
+    /// writer with a queue of `queue` judged batches (at least one; [`WRITE_QUEUE`] in production).
+    pub async fn load(store: Store, ids: Ids, queue: usize, policy: &Policy) -> Result<Energy, StoreError> {
+        let config = config_for(policy);
+        let Loaded { book, stored, owners, replayed } = build_book(&store, &config, ids.now_ms()).await?;
         Ok(Energy {
+            config: Arc::new(config),
             writer: writer::start(store.clone(), queue),
             queue: queue.max(1),
             book: Arc::new(RwLock::new(book)),
@@ -112,7 +126,7 @@ impl Energy {
 
     /// Replaces the book (held by the caller's write lock) with the store's.
     async fn rebuild(&self, book: &mut EnergyBook) -> Result<(), StoreError> {
-        let fresh = build_book(&self.store, self.ids.now_ms()).await?;
+        let fresh = build_book(&self.store, &self.config, self.ids.now_ms()).await?;
         *book = fresh.book;
         *lock(&self.stored) = fresh.stored;
         *self.owners.write().unwrap_or_else(|e| e.into_inner()) = fresh.owners;

@@ -138,11 +138,39 @@ pub async fn loads(store: &Store, regions: &Regions, now_ms: UnixMs) -> Result<B
 mod tests {
     use super::*;
 
-    /// The limit the pages and the API show (the city policy) is the one the energy book judges by.
+    /// The limit the pages and the API show (the city policy) is the one the energy book judges
+    /// by, and the two crates' defaults agree.
     #[test]
     fn the_shown_pue_limit_is_the_judged_one() {
-        let judged = suanli_energy::EnergyConfig::default().policy;
+        let judged = crate::energy::config_for(&Policy::default()).policy;
         assert_eq!(Policy::default().new_dc_pue_limit, judged.pue_below);
+        assert_eq!(suanli_energy::EnergyConfig::default().policy, judged);
+    }
+
+    /// Another limit is judged too: a centre at 1.27 passes under 1.30 and fails under 1.25.
+    #[test]
+    fn a_non_default_pue_limit_is_the_judged_one() {
+        let policy = Policy { new_dc_pue_limit: 1.30, ..Policy::default() };
+        let config = crate::energy::config_for(&policy);
+        assert_eq!(config.policy.pue_below, 1.30);
+        let book = suanli_energy::EnergyBook::new(config.clone()).unwrap();
+        assert_eq!(book.config().policy.pue_below, policy.new_dc_pue_limit);
+        let dc = suanli_energy::DataCentre {
+            id: CentreId::generate(1, 1),
+            rated_kw: 500.0,
+            racks: 20,
+            commissioned_ms: suanli_core::time::parse_date("2025-01-01").unwrap(),
+            cooling: suanli_energy::Cooling::Air,
+            edge: false,
+            meters: Vec::new(),
+        };
+        let since = config.policy.new_since_ms().unwrap();
+        let check = |limit: f64| {
+            let judged = crate::energy::config_for(&Policy { new_dc_pue_limit: limit, ..Policy::default() }).policy;
+            suanli_energy::grade::policy_check(&dc, Some(1.27), &judged, since).outcome
+        };
+        assert_eq!(check(1.30), suanli_energy::grade::PolicyOutcome::Pass);
+        assert_eq!(check(1.25), suanli_energy::grade::PolicyOutcome::Fail);
     }
 
     #[test]

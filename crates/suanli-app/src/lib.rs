@@ -8,6 +8,7 @@
 pub mod backends;
 pub mod caller;
 pub mod data;
+pub mod earnings;
 pub mod energy;
 pub mod figures;
 pub mod incentives;
@@ -23,6 +24,7 @@ pub mod vouchers;
 pub use backends::{BackendUrl, Backends};
 pub use caller::Caller;
 pub use data::DataSharing;
+pub use earnings::Earnings;
 pub use energy::Energy;
 pub use incentives::Incentives;
 pub use jobs::Jobs;

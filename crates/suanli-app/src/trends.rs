@@ -1,10 +1,11 @@
-//! The policy's targets month by month (Beijing calendar months), each defined once for the overview's trends chart and `GET /api/v1/city/trends`: open compute and its high-performance share at each month's end, the worst monthly PUE of the new data centres against the limit, and voucher spending in the year against the budget.
+//! The policy's targets month by month (Beijing calendar months), each defined once for the overview's trends chart and `GET /api/v1/city/trends`: open compute and its high-performance share at each month's end, the worst monthly PUE of the new data centres against the limit, and voucher spending in the year against the budget (in fen: money is never a float here).
 
 use crate::Energy;
 use serde::Serialize;
 use std::collections::HashMap;
 use suanli_core::catalogue::Catalogue;
 use suanli_core::city::{Policy, city_totals};
+use suanli_core::money::Fen;
 use suanli_core::region::Regions;
 use suanli_core::time::{MS_PER_DAY, UnixMs, civil_from_days, days_from_civil};
 use suanli_energy::EnergyBook;
@@ -56,12 +57,36 @@ pub enum Rule {
 }
 
 impl Rule {
-    /// Whether `value` meets `target`.
-    pub fn met(self, value: f64, target: f64) -> bool {
+    /// Whether `value` meets `target` (money compared in fen, exactly).
+    pub fn met(self, value: Amount, target: Amount) -> bool {
+        use std::cmp::Ordering::{Greater, Less};
+        let order = match (value, target) {
+            (Amount::Money(v), Amount::Money(t)) => Some(v.cmp(&t)),
+            _ => value.as_f64().partial_cmp(&target.as_f64()),
+        };
+        match (self, order) {
+            (_, None) => false,
+            (Rule::AtLeast, Some(o)) => o != Less,
+            (Rule::Below, Some(o)) => o == Less,
+            (Rule::AtMost, Some(o)) => o != Greater,
+        }
+    }
+}
+
+/// A target's or a month's value: a measured figure, or money in fen (never a float).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Amount {
+    Figure(f64),
+    Money(Fen),
+}
+
+impl Amount {
+    /// The value to draw: the figure, or the money in yuan (a chart's position, never a sum).
+    pub fn as_f64(self) -> f64 {
         match self {
-            Rule::AtLeast => value >= target,
-            Rule::Below => value < target,
-            Rule::AtMost => value <= target,
+            Amount::Figure(x) => x,
+            Amount::Money(f) => f.0 as f64 / 100.0,
         }
     }
 }
@@ -71,18 +96,18 @@ impl Rule {
 pub struct Trend {
     /// `open_compute`, `high_performance_share`, `new_dc_pue` or `voucher_spending`.
     pub key: &'static str,
-    /// `PFLOPS`, `share` (0..1), `PUE` or `yuan`.
+    /// `PFLOPS`, `share` (0..1), `PUE` or `yuan` (whose amounts are [`Amount::Money`]).
     pub unit: &'static str,
-    pub target: f64,
+    pub target: Amount,
     pub rule: Rule,
     /// One per month of [`Trends::months`]; none where nothing was measured.
-    pub values: Vec<Option<f64>>,
+    pub values: Vec<Option<Amount>>,
     /// Whether the latest month with a value meets the target (none without any value).
     pub met: Option<bool>,
 }
 
 impl Trend {
-    fn new(key: &'static str, unit: &'static str, target: f64, rule: Rule, values: Vec<Option<f64>>) -> Trend {
+    fn new(key: &'static str, unit: &'static str, target: Amount, rule: Rule, values: Vec<Option<Amount>>) -> Trend {
         let met = values.iter().rev().find_map(|v| *v).map(|v| rule.met(v, target));
         Trend { key, unit, target, rule, values, met }
     }
@@ -112,28 +137,30 @@ pub async fn compute_trends(
     for m in months {
         let by_then: Vec<_> = pools.iter().filter(|p| p.created_ms < m.to_ms).cloned().collect();
         let t = city_totals(&centres, &by_then, &idle, catalogue, regions, policy);
-        open.push(Some(round(t.open_compute_pflops_fp16, 3)));
-        share.push((t.open_compute_pflops_fp16 > 0.0).then(|| round(t.high_performance_share, 4)));
+        open.push(Some(Amount::Figure(round(t.open_compute_pflops_fp16, 3))));
+        share.push((t.open_compute_pflops_fp16 > 0.0).then(|| Amount::Figure(round(t.high_performance_share, 4))));
     }
     Ok([
-        Trend::new("open_compute", "PFLOPS", policy.open_compute_target_pflops, Rule::AtLeast, open),
-        Trend::new("high_performance_share", "share", policy.high_performance_share_target, Rule::AtLeast, share),
+        Trend::new("open_compute", "PFLOPS", Amount::Figure(policy.open_compute_target_pflops), Rule::AtLeast, open),
+        Trend::new("high_performance_share", "share", Amount::Figure(policy.high_performance_share_target), Rule::AtLeast, share),
     ])
 }
 
 /// The worst monthly PUE among the new data centres the rule covers
 /// ([`EnergyBook::new_dc_pue_in`]): the month meets the limit when every one is below it.
 pub fn pue_trend(book: &EnergyBook, months: &[Month], limit: f64) -> Trend {
-    let values =
-        months.iter().map(|m| book.new_dc_pue_in(m.from_ms, m.to_ms).into_iter().map(|(_, pue, _)| pue).reduce(f64::max)).collect();
-    Trend::new("new_dc_pue", "PUE", limit, Rule::Below, values)
+    let values = months
+        .iter()
+        .map(|m| book.new_dc_pue_in(m.from_ms, m.to_ms).into_iter().map(|(_, pue, _)| pue).reduce(f64::max).map(Amount::Figure))
+        .collect();
+    Trend::new("new_dc_pue", "PUE", Amount::Figure(limit), Rule::Below, values)
 }
 
-/// Vouchers spent (yuan) from the start of each month's calendar year to the month's end,
+/// Vouchers spent (fen) from the start of each month's calendar year to the month's end,
 /// against the yearly budget.
 pub async fn voucher_trend(store: &Store, policy: &Policy, months: &[Month]) -> Result<Trend, StoreError> {
     let Some(first) = months.first() else {
-        return Ok(Trend::new("voucher_spending", "yuan", policy.voucher_budget.0 as f64 / 100.0, Rule::AtMost, Vec::new()));
+        return Ok(Trend::new("voucher_spending", "yuan", Amount::Money(policy.voucher_budget), Rule::AtMost, Vec::new()));
     };
     let year_start = |ms: UnixMs| {
         let (y, _, _) = civil_from_days((ms + OFFSET_MS).div_euclid(MS_PER_DAY));
@@ -148,10 +175,10 @@ pub async fn voucher_trend(store: &Store, policy: &Policy, months: &[Month]) -> 
         .map(|m| {
             let since = year_start(m.from_ms);
             let fen: i64 = by_day.iter().filter(|(at, _)| *at >= since && *at < m.to_ms).map(|(_, f)| f).sum();
-            Some(fen as f64 / 100.0)
+            Some(Amount::Money(Fen(fen)))
         })
         .collect();
-    Ok(Trend::new("voucher_spending", "yuan", policy.voucher_budget.0 as f64 / 100.0, Rule::AtMost, values))
+    Ok(Trend::new("voucher_spending", "yuan", Amount::Money(policy.voucher_budget), Rule::AtMost, values))
 }
 
 /// The policy's targets over the last [`MONTHS`] months up to `now_ms`.
@@ -195,11 +222,16 @@ mod tests {
 
     #[test]
     fn a_trend_is_met_by_its_latest_value() {
-        let t = Trend::new("new_dc_pue", "PUE", 1.25, Rule::Below, vec![Some(1.31), Some(1.22), None]);
+        let f = Amount::Figure;
+        let t = Trend::new("new_dc_pue", "PUE", f(1.25), Rule::Below, vec![Some(f(1.31)), Some(f(1.22)), None]);
         assert_eq!(t.met, Some(true));
-        let t = Trend::new("open_compute", "PFLOPS", 5000.0, Rule::AtLeast, vec![Some(6000.0), Some(4000.0)]);
+        let t = Trend::new("open_compute", "PFLOPS", f(5000.0), Rule::AtLeast, vec![Some(f(6000.0)), Some(f(4000.0))]);
         assert_eq!(t.met, Some(false));
-        assert_eq!(Trend::new("x", "PUE", 1.25, Rule::Below, vec![None]).met, None);
-        assert!(Rule::AtMost.met(50.0, 50.0) && !Rule::Below.met(1.25, 1.25));
+        assert_eq!(Trend::new("x", "PUE", f(1.25), Rule::Below, vec![None]).met, None);
+        assert!(Rule::AtMost.met(f(50.0), f(50.0)) && !Rule::Below.met(f(1.25), f(1.25)));
+        // Money to the fen: a fen over the budget is over it.
+        let m = |x| Amount::Money(Fen(x));
+        assert!(Rule::AtMost.met(m(5_000_000_000), m(5_000_000_000)) && !Rule::AtMost.met(m(5_000_000_001), m(5_000_000_000)));
+        assert_eq!(m(123_456).as_f64(), 1234.56);
     }
 }

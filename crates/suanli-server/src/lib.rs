@@ -64,6 +64,8 @@ pub struct AppState {
     pub data: suanli_app::DataSharing,
     /// Settlement and reconciliation.
     pub money: suanli_app::Money,
+    /// A provider's earnings from every source, by period, source and centre.
+    pub earnings: suanli_app::Earnings,
     /// Voucher decisions and cash top-ups.
     pub vouchers: suanli_app::Vouchers,
     /// Incentive programmes: applications, reviews, publicity, decisions, awards.
@@ -175,6 +177,7 @@ fn money_routes() -> Router<AppState> {
         .route("/bills", get(billing::list_bills))
         .route("/settlements", post(billing::settle))
         .route("/statements", get(billing::list_statements))
+        .route("/providers/{id}/earnings", get(billing::provider_earnings))
         .route("/ledger/reconciliation", get(billing::reconciliation))
         .route("/ledger/verify", get(ledger::verify))
         .route("/ledger/accounts", get(ledger::accounts))
@@ -368,6 +371,9 @@ pub struct ServeConfig {
     /// Judged batches of meter readings that may wait for the energy writer; one more is
     /// refused with 429 `ingest_busy` and Retry-After.
     pub energy_queue: usize,
+    /// The city's policy targets. Its new data centres' PUE limit is the one setting of that
+    /// limit: the pages and the API show it, and the energy book judges by it.
+    pub policy: Policy,
 }
 
 /// What one client can hold of the server: connections and the time to send a request.
@@ -409,6 +415,7 @@ impl ServeConfig {
             advertise_url: None,
             timeslicing: None,
             energy_queue: suanli_app::energy::WRITE_QUEUE,
+            policy: Policy::default(),
         }
     }
 }
@@ -456,7 +463,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
         Engine::new(fenced.clone(), catalogue.clone(), regions.clone(), ids.clone(), demo_sim.clone(), sched).with_billing(billing),
     );
     engine.set_timeslicing(cfg.timeslicing.clone());
-    let energy = suanli_app::Energy::load(fenced.clone(), ids.clone(), cfg.energy_queue).await?;
+    let energy = suanli_app::Energy::load(fenced.clone(), ids.clone(), cfg.energy_queue, &cfg.policy).await?;
     ha::renew_lease(&store, &fence, &engine, &ledger, &energy);
     let agents: Arc<suanli_dispatch::agent::AgentHub> = Arc::default();
     let backends = suanli_app::Backends::new(fenced.clone(), engine.clone(), agents.clone(), ids.clone(), demo_sim);
@@ -480,6 +487,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
     }
     let incentives = suanli_app::Incentives::open(fenced.clone(), ledger.clone(), ids.clone()).await?;
     let (store_for_partners, ids_for_partners) = (fenced.clone(), ids.clone());
+    let (store_for_earnings, ids_for_earnings) = (store.clone(), ids.clone());
     let (store_for_registry, ids_for_registry, regions_for_registry, catalogue_for_registry) =
         (fenced.clone(), ids.clone(), regions.clone(), catalogue.clone());
     let connected = backends.connect_stored().await?;
@@ -490,7 +498,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
         store,
         catalogue,
         regions,
-        policy: Arc::new(Policy::default()),
+        policy: Arc::new(cfg.policy.clone()),
         ids,
         engine,
         metrics: Arc::default(),
@@ -503,6 +511,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
         models,
         data,
         money,
+        earnings: suanli_app::Earnings::new(store_for_earnings, ids_for_earnings),
         vouchers,
         incentives,
         partners: suanli_app::Partners::new(store_for_partners, ids_for_partners),

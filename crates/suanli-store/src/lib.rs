@@ -11,6 +11,7 @@
 
 pub mod backends;
 pub mod data;
+pub mod earnings;
 pub mod energy;
 pub mod hosts;
 pub mod incentives;
@@ -29,6 +30,7 @@ mod to_bill;
 pub mod vouchers;
 
 pub use backends::BackendBinding;
+pub use earnings::{EarningsRecords, EarningsRow, Source};
 pub use job_changes::{EndRow, JobChanges, PlacementRow};
 pub use job_writer::JobWriter;
 pub use jobs::{EndedRun, JobKey};

@@ -43,6 +43,19 @@ pub(crate) enum ProvidersCmd {
         #[arg(long)]
         sme: Option<bool>,
     },
+    /// A provider's earnings from job bills, model calls and data deliveries: per day (per
+    /// month beyond 30 days) by source, by centre, settled and not (the provider itself, the
+    /// operator, the regulator).
+    Earnings {
+        /// prv_…
+        id: String,
+        /// First day, YYYY-MM-DD (Beijing time); default: the last 30 days, or since the first earning.
+        #[arg(long)]
+        from: Option<String>,
+        /// The day after the last, YYYY-MM-DD (Beijing time); default: tomorrow.
+        #[arg(long)]
+        to: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -198,8 +211,61 @@ pub(crate) async fn providers(c: Client, cmd: ProvidersCmd, fmt: Format) -> anyh
             fmt,
             &[("id", "id"), ("name", "name"), ("uscc", "uscc"), ("region", "region"), ("sme", "sme")],
         ),
+        ProvidersCmd::Earnings { id, from, to } => {
+            earnings(&to_value(&c.provider_earnings(&id, from.as_deref(), to.as_deref()).await?), fmt)
+        }
     }
     Ok(())
+}
+
+/// Earnings: JSON whole, CSV the periods, and for people the totals by source, the periods
+/// and the centres.
+fn earnings(v: &serde_json::Value, fmt: Format) {
+    const PERIODS: &[(&str, &str)] =
+        &[("period", "period"), ("jobs", "jobs"), ("model calls", "model_calls"), ("data", "data_deliveries"), ("earned", "earned")];
+    match fmt {
+        Format::Json => output::json(v),
+        Format::Csv => output::csv(v["periods"].as_array().map_or(&[][..], |a| a), PERIODS),
+        Format::Table | Format::Markdown => {
+            record(
+                v,
+                &[
+                    ("provider", "provider_id"),
+                    ("from", "from"),
+                    ("to", "to"),
+                    ("earned ¥", "earned"),
+                    ("settled ¥", "settled"),
+                    ("unsettled ¥", "unsettled"),
+                    ("outstanding ¥", "outstanding"),
+                    ("posted ¥", "posted"),
+                ],
+            );
+            let rows = |k: &str| v[k].as_array().cloned().unwrap_or_default();
+            table(
+                &rows("sources"),
+                &[
+                    ("source", "source"),
+                    ("records", "records"),
+                    ("earned", "earned"),
+                    ("settled", "settled"),
+                    ("unsettled", "unsettled"),
+                    ("posted", "posted"),
+                ],
+            );
+            table(&rows("periods"), PERIODS);
+            table(
+                &rows("centres"),
+                &[
+                    ("centre", "centre_id"),
+                    ("source", "source"),
+                    ("records", "records"),
+                    ("earned", "earned"),
+                    ("settled", "settled"),
+                    ("unsettled", "unsettled"),
+                ],
+            );
+        }
+    }
 }
 
 /// `suanli pools …`.

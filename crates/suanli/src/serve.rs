@@ -49,6 +49,10 @@ pub(crate) struct ServeArgs {
     /// readings are refused with 429 ingest_busy and Retry-After: 1.
     #[arg(long, default_value_t = suanli_app::energy::WRITE_QUEUE)]
     energy_queue: usize,
+    /// The city's PUE limit for new data centres (their annualised PUE must be below it): the
+    /// one setting the pages and the API show and the energy monitor judges by.
+    #[arg(long, default_value_t = suanli_core::city::Policy::default().new_dc_pue_limit, value_parser = pue_limit)]
+    new_dc_pue_limit: f64,
     /// With DATABASE_URL: the PostgreSQL schema to keep the platform's tables in (created if
     /// missing), so that several installations can share one database.
     #[arg(long, env = "SUANLI_PG_SCHEMA")]
@@ -85,6 +89,14 @@ fn parse_backend(s: &str) -> Result<(String, String), String> {
     Ok((centre.to_string(), url.to_string()))
 }
 
+/// A PUE limit: a number above 1.0 (no data centre uses less energy than its IT).
+fn pue_limit(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 1.0 && x <= 10.0 => Ok(x),
+        _ => Err(format!("'{s}' is not a PUE limit: a number above 1.0 and at most 10")),
+    }
+}
+
 pub(crate) async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SUANLI_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()))
@@ -111,6 +123,7 @@ pub(crate) async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         replica: a.replica,
         advertise_url: a.advertise_url,
         energy_queue: a.energy_queue.max(1),
+        policy: suanli_core::city::Policy { new_dc_pue_limit: a.new_dc_pue_limit, ..Default::default() },
         timeslicing: a.timeslice_lease_s.filter(|l| l.is_finite() && *l > 0.0).map(|lease| {
             let mut t = suanli_dispatch::engine::Timeslicing::new(lease, a.timeslice_policy);
             t.cfg.restore_s = a.timeslice_restore_s.max(0.0);

@@ -2,8 +2,8 @@
 
 use super::{Client, Result, query, urlencode};
 use crate::money::{
-    AccountOut, ApplicationIn, ApplicationOut, ApproveIn, BalanceOut, BillOut, ProgrammeIn, ProgrammeOut, ReconciliationOut, RejectIn,
-    SettlementIn, StatementOut, TopUpIn, VerifyOut,
+    AccountOut, ApplicationIn, ApplicationOut, ApproveIn, BalanceOut, BillOut, EarningsOut, ProgrammeIn, ProgrammeOut, ReconciliationOut,
+    RejectIn, SettlementIn, StatementOut, TopUpIn, VerifyOut,
 };
 use serde_json::json;
 
@@ -79,6 +79,12 @@ impl Client {
 
     pub async fn statements(&self, provider: Option<&str>) -> Result<Vec<StatementOut>> {
         self.get_as(&format!("/api/v1/statements{}", query(&[("provider_id", provider)]))).await
+    }
+
+    /// A provider's earnings by day (or month), source and centre; `from`/`to` are Beijing
+    /// calendar days, YYYY-MM-DD (the provider itself, the operator, the regulator).
+    pub async fn provider_earnings(&self, provider: &str, from: Option<&str>, to: Option<&str>) -> Result<EarningsOut> {
+        self.get_as(&format!("/api/v1/providers/{}/earnings{}", urlencode(provider), query(&[("from", from), ("to", to)]))).await
     }
 
     /// Replays and checks the whole ledger.

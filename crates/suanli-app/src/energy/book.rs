@@ -22,11 +22,12 @@ fn corrupt(what: String) -> StoreError {
     StoreError::Corrupt(what)
 }
 
-/// Builds the book from the store. Stored readings are replayed per centre under no capacity
-/// limit (they were judged when they came, and the rated capacity may have been registered or
-/// lowered since); then each centre's real capacity is set.
-pub async fn build_book(store: &Store, now_ms: UnixMs) -> Result<Loaded, StoreError> {
-    let mut book = EnergyBook::new(EnergyConfig::default()).map_err(|e| corrupt(e.to_string()))?;
+/// Builds the book under `config` (the city policy's, [`super::config_for`]) from the store.
+/// Stored readings are replayed per centre under no capacity limit (they were judged when they
+/// came, and the rated capacity may have been registered or lowered since); then each centre's
+/// real capacity is set.
+pub async fn build_book(store: &Store, config: &EnergyConfig, now_ms: UnixMs) -> Result<Loaded, StoreError> {
+    let mut book = EnergyBook::new(config.clone()).map_err(|e| corrupt(e.to_string()))?;
     let rows = store.energy_rows().await?;
     let stored_facts = store.energy_facts().await?;
     let replayed = super::follow::Replayed { mark: rows.mark, registry: super::follow::registry_print(&rows.meters, &stored_facts) };

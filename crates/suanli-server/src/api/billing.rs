@@ -9,7 +9,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-pub use suanli_api::money::{BillOut, Mismatch, ReconciliationOut, SettlementIn, StatementOut, yuan};
+pub use suanli_api::money::{
+    BillOut, EarningsCentreOut, EarningsOut, EarningsPeriodOut, EarningsSourceOut, Mismatch, ReconciliationOut, SettlementIn, StatementOut,
+    yuan,
+};
 use suanli_core::error::ErrorCode;
 use suanli_core::id::{JobId, ProviderId, TenantId};
 use suanli_core::tenant::Role;
@@ -267,6 +270,90 @@ pub async fn list_statements(
         return Ok(csv_response("statements", body));
     }
     Ok(Json(statements.iter().map(StatementOut::from).collect::<Vec<_>>()).into_response())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EarningsQuery {
+    /// YYYY-MM-DD (Beijing time), inclusive; default: 30 days before `to`, or the day of the
+    /// provider's first earning when that is earlier.
+    pub from: Option<String>,
+    /// YYYY-MM-DD (Beijing time), exclusive; default: tomorrow.
+    pub to: Option<String>,
+}
+
+/// A provider's earnings from job bills, model calls and data deliveries, per Beijing calendar
+/// day (per calendar month when the window is longer than 30 days), by source and by centre,
+/// settled and unsettled, with what the ledger posted to its receivable (the provider itself,
+/// the operator, the regulator).
+#[utoipa::path(get, path = "/api/v1/providers/{id}/earnings", tag = "billing", security(("bearer" = [])),
+    params(("id" = String, Path, description = "prv_…"), EarningsQuery),
+    responses((status = 200, body = EarningsOut), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn provider_earnings(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<EarningsQuery>,
+) -> ApiResult<Json<EarningsOut>> {
+    let provider = ProviderId::parse(&id)?;
+    let day = |field: &str, v: Option<&str>| {
+        v.map(|d| suanli_app::earnings::day_start(d).map_err(|e| ApiError::new(ErrorCode::InvalidQuery, format!("{field}: {}", e.message))))
+            .transpose()
+    };
+    let (from, to) = (day("from", q.from.as_deref())?, day("to", q.to.as_deref())?);
+    let r = s.earnings.report(&suanli_app::Caller::of(&c.0)?, &provider, from, to).await?;
+    Ok(Json(earnings_out(&r)))
+}
+
+fn earnings_out(r: &suanli_app::earnings::EarningsReport) -> EarningsOut {
+    let (from, to) = r.dates();
+    EarningsOut {
+        provider_id: r.provider_id.to_string(),
+        from,
+        to,
+        period: if r.monthly { "month" } else { "day" }.to_string(),
+        periods: r
+            .periods
+            .iter()
+            .map(|p| EarningsPeriodOut {
+                period: p.label.clone(),
+                jobs: yuan(p.by_source[0]),
+                model_calls: yuan(p.by_source[1]),
+                data_deliveries: yuan(p.by_source[2]),
+                earned: yuan(p.earned()),
+            })
+            .collect(),
+        sources: r
+            .sources
+            .iter()
+            .map(|x| EarningsSourceOut {
+                source: x.source.as_str().to_string(),
+                records: x.records,
+                earned: yuan(x.earned()),
+                settled: yuan(x.settled),
+                unsettled: yuan(x.unsettled),
+                outstanding: yuan(x.outstanding),
+                posted: yuan(x.posted),
+            })
+            .collect(),
+        centres: r
+            .centres
+            .iter()
+            .map(|x| EarningsCentreOut {
+                centre_id: x.centre_id.to_string(),
+                source: x.source.as_str().to_string(),
+                records: x.records,
+                earned: yuan(x.earned()),
+                settled: yuan(x.settled),
+                unsettled: yuan(x.unsettled),
+            })
+            .collect(),
+        earned: yuan(r.earned()),
+        settled: yuan(r.settled()),
+        unsettled: yuan(r.unsettled()),
+        outstanding: yuan(r.outstanding()),
+        posted: yuan(r.posted()),
+    }
 }
 
 /// The reconciliation report (operator, regulator): for every bill, the job's metered usage

@@ -36,12 +36,20 @@ fn trends_out(t: suanli_app::trends::Trends) -> CityTrends {
             .map(|x| TrendOut {
                 key: x.key.to_string(),
                 unit: x.unit.to_string(),
-                target: x.target,
+                target: trend_value(x.target),
                 rule: serde_json::to_value(x.rule).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
-                values: x.values,
+                values: x.values.into_iter().map(|v| v.map(trend_value)).collect(),
                 met: x.met,
             })
             .collect(),
+    }
+}
+
+/// A figure as a number, money as the wire's yuan string.
+fn trend_value(a: suanli_app::trends::Amount) -> TrendValue {
+    match a {
+        suanli_app::trends::Amount::Figure(x) => TrendValue::Number(x),
+        suanli_app::trends::Amount::Money(f) => TrendValue::Yuan(f.to_yuan_string()),
     }
 }
 

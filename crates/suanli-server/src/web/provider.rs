@@ -1,12 +1,10 @@
-//! A provider's own page: its centres with their pools, prices, utilisation, partner status and backend binding, and its earnings — a trend by calendar day (or month) split by centre, the split's totals, and its statements.
+//! A provider's own page: its centres with their pools, prices, utilisation, partner status and backend binding, and its earnings from every source as suanli-app's `earnings` reports them — a trend by calendar day (or month) stacked by source, the totals by source and by centre — and its statements.
 
 use super::*;
-use std::collections::HashMap;
+use suanli_app::earnings::{EarningsReport, Source};
 use suanli_core::centre::Centre;
 use suanli_core::id::{CentreId, ProviderId};
 use suanli_core::money::Fen;
-use suanli_core::time::{MS_PER_DAY, format_rfc3339};
-use suanli_ledger::records::Bill;
 
 /// `GET /my-centres`: a provider's centres and earnings; other roles are told it is the provider's page.
 pub async fn my_centres_page(State(s): State<AppState>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
@@ -31,7 +29,10 @@ pub async fn my_centres_page(State(s): State<AppState>, Query(q): Query<LangQuer
     for ctr in &centres {
         body.push_str(&centre_section(&s, lang, ctr).await);
     }
-    body.push_str(&earnings(&s, lang, &provider, &centres).await);
+    match suanli_app::Caller::of(&c.0) {
+        Ok(caller) => body.push_str(&earnings(&s, lang, &caller, &provider, &centres).await),
+        Err(e) => tracing::warn!(error = %e, "a provider's page without a caller"),
+    }
     body.push_str(&insight::provider_earnings(&s, lang, &provider).await);
     with_cookie(Html(page(lang, title, Some(&c), &body)).into_response(), set)
 }
@@ -99,109 +100,116 @@ async fn centre_section(s: &AppState, lang: Lang, ctr: &Centre) -> String {
     out
 }
 
-/// A calendar day in Beijing time: its index since 1970-01-01 (UTC+8).
-fn beijing_day(ms: i64) -> i64 {
-    (ms + labels::SHANGHAI_OFFSET_MS).div_euclid(MS_PER_DAY)
-}
-
-/// The periods of the trend, by label: the last 30 calendar days (Beijing time) when the bills fit
-/// in them, else the calendar months since the first bill; and whether they are months.
-fn periods(first_ms: i64, now: i64) -> (Vec<String>, bool) {
-    let (first, today) = (beijing_day(first_ms), beijing_day(now));
-    if today - first < 30 {
-        let from = today - 29;
-        ((from..=today).map(|d| format_rfc3339(d * MS_PER_DAY)[5..10].to_string()).collect(), false)
-    } else {
-        let mut months: Vec<String> = Vec::new();
-        for d in first..=today {
-            let m = format_rfc3339(d * MS_PER_DAY)[..7].to_string();
-            if months.last() != Some(&m) {
-                months.push(m);
-            }
-        }
-        (months, true)
+/// A source's name on the page.
+fn source_name(lang: Lang, source: Source) -> &'static str {
+    match source {
+        Source::Jobs => lang.t("算力作业", "Compute jobs"),
+        Source::ModelCalls => lang.t("模型调用", "Model calls"),
+        Source::DataDeliveries => lang.t("数据交付", "Data deliveries"),
     }
 }
 
-/// The label of the period a moment falls in.
-fn period_of(ms: i64, monthly: bool) -> String {
-    let day = format_rfc3339(beijing_day(ms) * MS_PER_DAY);
-    if monthly { day[..7].to_string() } else { day[5..10].to_string() }
+/// Earnings from every source, as suanli-app's `earnings` reports them: the trend stacked by
+/// source, the totals by source (settled or not), and the split by centre.
+async fn earnings(s: &AppState, lang: Lang, caller: &suanli_app::Caller, provider: &ProviderId, centres: &[Centre]) -> String {
+    let mut out = format!("<h2>{}</h2>", lang.t("收入趋势", "Earnings over time"));
+    let r = match s.earnings.report(caller, provider, None, None).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "a provider's earnings could not be computed");
+            let _ = write!(out, "<p>{}</p>", lang.t("收入暂时无法计算。", "The earnings cannot be computed right now."));
+            return out;
+        }
+    };
+    if r.sources.iter().all(|x| x.records == 0) {
+        let _ = write!(out, "<p>{}</p>", lang.t("尚无收入。", "No earnings yet."));
+        return out;
+    }
+    let periods: Vec<String> = r.periods.iter().map(|p| if r.monthly { p.label.clone() } else { p.label[5..].to_string() }).collect();
+    let series: Vec<(String, Vec<i64>)> = Source::ALL
+        .iter()
+        .map(|&x| (source_name(lang, x).to_string(), r.periods.iter().map(|p| p.by_source[x as usize].0).collect()))
+        .collect();
+    let (title, x_label) = if r.monthly {
+        (lang.t("每月收入（元），按来源", "Earnings per month (yuan), by source"), lang.t("月份（北京时间）", "Month (Beijing time)"))
+    } else {
+        (
+            lang.t("近 30 天每日收入（元），按来源", "Earnings per day, last 30 days (yuan), by source"),
+            lang.t("日期（北京时间）", "Day (Beijing time)"),
+        )
+    };
+    out.push_str(&chart(&suanli_charts::figure::stacked_bars("earnings", title, x_label, lang.t("元", "yuan"), 100.0, &periods, &series)));
+    out.push_str(&by_source(lang, &r));
+    out.push_str(&by_centre(lang, &r, centres));
+    out
 }
 
-/// Earnings from job bills: the trend split by centre, and the totals per centre.
-async fn earnings(s: &AppState, lang: Lang, provider: &ProviderId, centres: &[Centre]) -> String {
-    let f = suanli_store::BillFilter { provider_id: Some(provider.clone()), limit: 100_000, ..Default::default() };
-    let bills = s.store.bills(&f).await.unwrap_or_default();
-    let mut out = format!("<h2>{}</h2>", lang.t("收入趋势（作业账单）", "Earnings over time (job bills)"));
-    let Some(first) = bills.iter().map(|b| b.created_ms).min() else {
-        let _ = write!(out, "<p>{}</p>", lang.t("尚无账单。", "No bills yet."));
-        return out;
-    };
-    let now = s.ids.now_ms();
-    let (labels_, monthly) = periods(first, now);
+/// The window's totals by source: records, earned, settled, not yet settled.
+fn by_source(lang: Lang, r: &EarningsReport) -> String {
+    let mut out = format!("<h3>{}</h3>", esc(lang.t("按来源", "By source")));
+    out.push_str(&thead_id(
+        "earnings-by-source",
+        &[
+            lang.t("来源", "Source"),
+            lang.t("笔数", "Records"),
+            lang.t("收入", "Earned"),
+            lang.t("已结算", "Settled"),
+            lang.t("待结算", "Not yet settled"),
+        ],
+    ));
+    for x in &r.sources {
+        let _ = write!(
+            out,
+            r#"<tr data-source="{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            x.source.as_str(),
+            source_name(lang, x.source),
+            x.records,
+            lang.fen(x.earned()),
+            lang.fen(x.settled),
+            lang.fen(x.unsettled),
+        );
+    }
+    out.push_str("</tbody></table></div>");
+    if r.outstanding().is_positive() {
+        let _ = write!(
+            out,
+            r#"<p id="earnings-outstanding">{} {}</p>"#,
+            lang.t("租户在这些账单上尚欠（未计入收入）：", "Tenants still owe on these bills (not counted as earned):"),
+            lang.fen(r.outstanding()),
+        );
+    }
+    out
+}
+
+/// The split by centre and source (jobs it ran, calls its deployments served).
+fn by_centre(lang: Lang, r: &EarningsReport, centres: &[Centre]) -> String {
     let name_of =
         |id: &CentreId| centres.iter().find(|c| &c.id == id).map_or_else(|| id.to_string(), |c| lang.name(&c.name, &c.name_en).to_string());
-    let mut order: Vec<CentreId> = centres.iter().map(|c| c.id.clone()).collect();
-    let mut by: HashMap<(String, CentreId), i64> = HashMap::new();
-    let mut split: HashMap<CentreId, (usize, Fen, Fen, Fen, Fen)> = HashMap::new();
-    for b in &bills {
-        let Some(cid) = b.centre_id.clone() else { continue };
-        if !order.contains(&cid) {
-            order.push(cid.clone());
-        }
-        *by.entry((period_of(b.created_ms, monthly), cid.clone())).or_default() += b.charge.0;
-        let e = split.entry(cid).or_insert((0, Fen::ZERO, Fen::ZERO, Fen::ZERO, Fen::ZERO));
-        add(e, b);
-    }
-    let series: Vec<(String, Vec<i64>)> = order
-        .iter()
-        .map(|c| (name_of(c), labels_.iter().map(|p| by.get(&(p.clone(), c.clone())).copied().unwrap_or(0)).collect()))
-        .collect();
-    let title = if monthly {
-        lang.t("每月收入（元），按中心", "Earnings per month (yuan), by centre")
-    } else {
-        lang.t("近 30 天每日收入（元），按中心", "Earnings per day, last 30 days (yuan), by centre")
-    };
-    let x_label = if monthly {
-        lang.t("月份（北京时间）", "Month (Beijing time)")
-    } else {
-        lang.t("日期（北京时间）", "Day (Beijing time)")
-    };
-    out.push_str(&chart(&suanli_charts::figure::stacked_bars("earnings", title, x_label, lang.t("元", "yuan"), 100.0, &labels_, &series)));
-    out.push_str(&format!("<h3>{}</h3>", esc(lang.t("按中心", "By centre"))));
+    let mut out = format!("<h3>{}</h3>", esc(lang.t("按中心", "By centre")));
     out.push_str(&thead_id(
         "earnings-by-centre",
         &[
             lang.t("算力中心", "Centre"),
-            lang.t("账单数", "Bills"),
-            lang.t("金额", "Charged"),
-            lang.t("算力券", "Vouchers"),
-            lang.t("现金", "Cash"),
-            lang.t("欠费", "Outstanding"),
+            lang.t("来源", "Source"),
+            lang.t("笔数", "Records"),
+            lang.t("收入", "Earned"),
+            lang.t("已结算", "Settled"),
+            lang.t("待结算", "Not yet settled"),
         ],
     ));
-    for cid in &order {
-        let (n, charge, voucher, cash, owed) = split.get(cid).copied().unwrap_or((0, Fen::ZERO, Fen::ZERO, Fen::ZERO, Fen::ZERO));
+    for x in &r.centres {
         let _ = write!(
             out,
-            r#"<tr data-centre="{}"><td>{}</td><td>{n}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
-            esc(cid.as_str()),
-            esc(&name_of(cid)),
-            lang.fen(charge),
-            lang.fen(voucher),
-            lang.fen(cash),
-            lang.fen(owed),
+            r#"<tr data-centre="{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            esc(x.centre_id.as_str()),
+            esc(&name_of(&x.centre_id)),
+            source_name(lang, x.source),
+            x.records,
+            lang.fen(x.earned()),
+            lang.fen(x.settled),
+            lang.fen(x.unsettled),
         );
     }
     out.push_str("</tbody></table></div>");
     out
-}
-
-fn add(e: &mut (usize, Fen, Fen, Fen, Fen), b: &Bill) {
-    e.0 += 1;
-    e.1 = Fen(e.1.0 + b.charge.0);
-    e.2 = Fen(e.2.0 + b.voucher.0);
-    e.3 = Fen(e.3.0 + b.cash.0);
-    e.4 = Fen(e.4.0 + b.outstanding.0);
 }

@@ -4,8 +4,7 @@ use super::charts::{Formats, Limit, Line, Scale, time_lines};
 use super::{Lang, esc, target_badge};
 use crate::AppState;
 use std::fmt::Write;
-use suanli_app::trends::{Rule, Trend, Trends};
-use suanli_core::money::Fen;
+use suanli_app::trends::{Amount, Rule, Trend, Trends};
 
 /// A target's name on a page.
 fn name(lang: Lang, key: &str) -> &'static str {
@@ -19,12 +18,12 @@ fn name(lang: Lang, key: &str) -> &'static str {
 }
 
 /// A value of a target as a page writes it (money to the fen).
-fn value(lang: Lang, t: &Trend, v: f64) -> String {
-    match t.unit {
-        "share" => format!("{:.1}%", v * 100.0),
-        "PUE" => format!("{v:.2}"),
-        "yuan" => lang.fen(Fen((v * 100.0).round() as i64)),
-        unit => format!("{v:.1} {unit}"),
+fn value(lang: Lang, t: &Trend, v: Amount) -> String {
+    match (v, t.unit) {
+        (Amount::Money(f), _) => lang.fen(f),
+        (Amount::Figure(v), "share") => format!("{:.1}%", v * 100.0),
+        (Amount::Figure(v), "PUE") => format!("{v:.2}"),
+        (Amount::Figure(v), unit) => format!("{v:.1} {unit}"),
     }
 }
 
@@ -36,7 +35,7 @@ fn target(lang: Lang, t: &Trend) -> String {
         Rule::AtMost => "≤",
     };
     let v = match t.unit {
-        "PFLOPS" => format!("{:.0} PFLOPS", t.target),
+        "PFLOPS" => format!("{:.0} PFLOPS", t.target.as_f64()),
         _ => value(lang, t, t.target),
     };
     let what = if t.unit == "PUE" { lang.t("限值", "limit") } else { lang.t("目标", "target") };
@@ -47,7 +46,8 @@ fn target(lang: Lang, t: &Trend) -> String {
 fn trend_section(lang: Lang, trends: &Trends, t: &Trend) -> String {
     let label = name(lang, t.key);
     let scaled = |v: f64| if t.unit == "share" { v * 100.0 } else { v };
-    let points: Vec<(i64, f64)> = trends.months.iter().zip(&t.values).filter_map(|(m, v)| v.map(|v| (m.from_ms, scaled(v)))).collect();
+    let points: Vec<(i64, f64)> =
+        trends.months.iter().zip(&t.values).filter_map(|(m, v)| v.map(|v| (m.from_ms, scaled(v.as_f64())))).collect();
     let met_months = t.values.iter().filter(|v| v.is_some_and(|v| t.rule.met(v, t.target))).count();
     let measured = t.values.iter().filter(|v| v.is_some()).count();
     let latest = trends.months.iter().zip(&t.values).rev().find_map(|(m, v)| v.map(|v| (m.month.as_str(), v)));
@@ -63,7 +63,7 @@ fn trend_section(lang: Lang, trends: &Trends, t: &Trend) -> String {
         ),
         _ => format!("{} · {}", lang.t("暂无数据", "No data yet"), esc(&target(lang, t))),
     };
-    let limit = Limit { value: scaled(t.target), label: target(lang, t) };
+    let limit = Limit { value: scaled(t.target.as_f64()), label: target(lang, t) };
     let (unit, scale) = match t.unit {
         "share" => ("%", Scale::Fixed(0.0, 100.0)),
         "PUE" => ("PUE", Scale::Fit),
@@ -75,7 +75,11 @@ fn trend_section(lang: Lang, trends: &Trends, t: &Trend) -> String {
         "PUE" => format!("{v:.2}"),
         _ => super::labels::group(v.round()),
     };
-    let hover = |v: f64| if t.unit == "share" { format!("{v:.1}%") } else { value(lang, t, v) };
+    let hover = |v: f64| match t.unit {
+        "share" => format!("{v:.1}%"),
+        "yuan" => value(lang, t, Amount::Money(suanli_core::money::Fen((v * 100.0).round() as i64))),
+        _ => value(lang, t, Amount::Figure(v)),
+    };
     let line = Line { name: label.to_string(), points };
     let chart = time_lines(
         lang,

@@ -9,7 +9,7 @@ use suanli_data::{Kind, scan};
 const HEADER: &str = "姓名,身份证号,手机,地址,年龄,诊断";
 
 /// Patients with checksum-valid identifiers; answers the CSV and every identifier written.
-fn patients(rows: usize, seed: u64) -> (String, Vec<String>) {
+pub(crate) fn patients(rows: usize, seed: u64) -> (String, Vec<String>) {
     let mut r = Rng::new(seed);
     let mut csv = format!("{HEADER}\n");
     let mut secrets = Vec::new();
@@ -22,14 +22,14 @@ fn patients(rows: usize, seed: u64) -> (String, Vec<String>) {
     (csv, secrets)
 }
 
-async fn admit(op: &Api, provider: &str, domains: &[&str]) {
+pub(crate) async fn admit(op: &Api, provider: &str, domains: &[&str]) {
     let (s, v) = op
         .put(&format!("/api/v1/data/suppliers/{provider}"), &json!({"status": "admitted", "domains": domains, "reason": "2026 年度遴选"}))
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
 }
 
-async fn register(prov: &Api, name: &str, domain: &str, mode: &str, grade: &str, price: &str) -> Value {
+pub(crate) async fn register(prov: &Api, name: &str, domain: &str, mode: &str, grade: &str, price: &str) -> Value {
     let body = json!({
         "name": name, "title": format!("测试数据 {name}"), "domain": domain, "mode": mode, "grade": grade,
         "licence": "杭州市公共数据授权运营协议", "update_frequency": "monthly", "price": price, "quasi": ["年龄"],
@@ -39,7 +39,7 @@ async fn register(prov: &Api, name: &str, domain: &str, mode: &str, grade: &str,
     v
 }
 
-async fn upload(prov: &Api, id: &str, csv: &str) -> (StatusCode, Value) {
+pub(crate) async fn upload(prov: &Api, id: &str, csv: &str) -> (StatusCode, Value) {
     prov.put_raw(&format!("/api/v1/data/sets/{id}/content?format=csv"), csv.as_bytes().to_vec(), "text/csv").await
 }
 
@@ -57,7 +57,7 @@ fn in_90_days() -> String {
     suanli_core::time::format_rfc3339(now + 90 * 86_400_000)[..10].to_string()
 }
 
-fn request_body(set: &str, fields: &[&str]) -> Value {
+pub(crate) fn request_body(set: &str, fields: &[&str]) -> Value {
     json!({"data_set": set, "purpose": "慢病管理模型研究", "fields": fields, "to": in_90_days()})
 }
 

@@ -470,7 +470,7 @@ fn energy_sigkill_loses_no_acknowledged_reading() {
     rt.block_on(async {
         let store = suanli_store::Store::open_dir(dir.path()).await.unwrap();
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-        let book = suanli_app::energy::build_book(&store, now).await.unwrap().book;
+        let book = suanli_app::energy::build_book(&store, &suanli_app::energy::config_for(&Default::default()), now).await.unwrap().book;
         for (w, centre) in centres.iter().enumerate() {
             let id = suanli_core::id::CentreId::parse(centre).unwrap();
             let stored = store.energy_readings_between(&id, i64::MIN, i64::MAX).await.unwrap();

@@ -135,7 +135,8 @@ async fn energy_json_ingest_pue_rejections_and_duplicates() {
     assert!((p["value"].as_f64().unwrap() - 1.30).abs() < 1e-6, "{p}");
 
     // The book rebuilt from the store (as on restart) gives the same PUE.
-    let book = suanli_app::energy::build_book(&s.state.store, now_ms()).await.unwrap().book;
+    let book =
+        suanli_app::energy::build_book(&s.state.store, &suanli_app::energy::config_for(&s.state.policy), now_ms()).await.unwrap().book;
     let rebuilt = book.pue(&CentreId::parse(&centre).unwrap(), d0, d0 + DAY).unwrap();
     assert!((rebuilt.value.unwrap() - 1.30).abs() < 1e-6, "{rebuilt:?}");
 
@@ -680,7 +681,8 @@ async fn energy_meters_are_registered_by_their_provider() {
     let (st, v) = provider.post("/api/v1/energy/readings", &next).await;
     assert_eq!((st, v["rejected"][0]["code"].as_str()), (StatusCode::OK, Some("power_over_capacity")), "{v}");
     // After a restart of the book (rebuilt from the store) the same meters, facts and PUE come back.
-    let book = suanli_app::energy::build_book(&s.state.store, now_ms()).await.unwrap().book;
+    let book =
+        suanli_app::energy::build_book(&s.state.store, &suanli_app::energy::config_for(&s.state.policy), now_ms()).await.unwrap().book;
     let id = CentreId::parse(&centre).unwrap();
     let dc = book.data_centre(&id).unwrap();
     assert_eq!((dc.cooling, dc.rated_kw), (suanli_energy::Cooling::Liquid, 40.0));

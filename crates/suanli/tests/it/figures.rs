@@ -23,6 +23,41 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
+/// One PUE limit, set once (`ServeConfig::policy`, `serve --new-dc-pue-limit`): at 1.20 the
+/// summary's target, the trend's limit, the energy book's judgement and the evaluation's reasons
+/// all say 1.20, and the centres over it are those the evaluation fails.
+#[tokio::test]
+async fn a_non_default_pue_limit_is_the_one_shown_and_the_one_judged() {
+    let policy = suanli_core::city::Policy { new_dc_pue_limit: 1.20, ..Default::default() };
+    let s = TestServer::start_with_energy_year_and(|cfg| suanli_server::ServeConfig { policy, ..cfg }).await;
+    assert_eq!(s.state.energy.read().await.config().policy.pue_below, 1.20, "the book judges by the policy's limit");
+    let api = s.as_role("regulator");
+    let (_, summary) = api.get("/api/v1/city/summary").await;
+    assert_eq!(summary["targets"]["new_dc_pue_limit"].as_f64(), Some(1.20), "{summary}");
+    let over: Vec<String> = summary["over_pue_limit"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap().into()).collect();
+    assert!(summary["over_pue_limit"].as_array().unwrap().iter().all(|o| o["annualised_pue"].as_f64().unwrap() >= 1.20), "{summary}");
+    let (_, eval) = api.get("/api/v1/energy/evaluation").await;
+    let mut failing = Vec::new();
+    for a in eval["assessments"].as_array().unwrap() {
+        let (outcome, reason) = (a["policy"]["outcome"].as_str().unwrap(), a["policy"]["reason"].as_str().unwrap());
+        match outcome {
+            "fail" => {
+                assert!(reason.ends_with("is not below 1.20"), "{reason}");
+                failing.push(a["dc"].as_str().unwrap().to_string());
+            }
+            "pass" => assert!(reason.ends_with("is below 1.20"), "{reason}"),
+            _ => {}
+        }
+    }
+    assert!(!failing.is_empty(), "the demo city has new centres at or over 1.20: {eval}");
+    assert_eq!(sorted(failing), sorted(over), "the evaluation's failing checks are the summary's list");
+    let (_, trends) = api.get("/api/v1/city/trends").await;
+    let pue = trends["trends"].as_array().unwrap().iter().find(|t| t["key"] == "new_dc_pue").unwrap().clone();
+    assert_eq!(pue["target"].as_f64(), Some(1.20), "{pue}");
+    let page = Web::sign_in(&s.url, &s.tokens["regulator"]).await.unwrap().page("/energy?lang=en").await;
+    assert!(page.contains("1.20"), "the energy page shows the limit");
+}
+
 #[tokio::test]
 async fn overview_energy_page_and_api_agree_on_the_figures() {
     let s = TestServer::start_with_energy_year().await;

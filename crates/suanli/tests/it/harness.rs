@@ -64,8 +64,13 @@ impl TestServer {
     /// `serve --demo` seeds it: annualised PUE, the new-centre rule and lifecycle recommendations
     /// have data.
     pub async fn start_with_energy_year() -> TestServer {
+        TestServer::start_with_energy_year_and(|cfg| cfg).await
+    }
+
+    /// As [`TestServer::start_with_energy_year`], with the configuration changed by `change`.
+    pub async fn start_with_energy_year_and(change: impl FnOnce(ServeConfig) -> ServeConfig) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = demo_config(dir.path());
+        let cfg = change(demo_config(dir.path()));
         let state = suanli_server::build_state(&cfg).await.unwrap();
         TestServer::seeded_with(state, dir, cfg.tick, 365).await
     }

@@ -5,6 +5,7 @@ mod backends;
 mod data;
 mod data_sharing;
 mod e2e;
+mod earnings;
 mod energy;
 mod fair_share;
 mod figures;

@@ -83,7 +83,12 @@ async fn the_targets_month_by_month_are_one_figure_for_the_api_and_the_overview(
     assert!((now - summary["open_compute_pflops_fp16"].as_f64().unwrap()).abs() < 1e-6, "{open} vs {summary}");
     assert_eq!(open["met"].as_bool().unwrap(), now >= 5000.0);
     assert_eq!(open["target"].as_f64().unwrap(), 5000.0);
-    assert_eq!(trend("voucher_spending")["target"].as_f64().unwrap(), 50_000_000.0);
+    // Money is a yuan string, as everywhere in the API.
+    let vouchers = trend("voucher_spending");
+    assert_eq!((vouchers["unit"].as_str(), vouchers["target"].as_str()), (Some("yuan"), Some("50000000.00")), "{vouchers}");
+    for v in vouchers["values"].as_array().unwrap().iter().filter(|v| !v.is_null()) {
+        assert!(suanli_core::money::Fen::parse_yuan(v.as_str().unwrap_or_else(|| panic!("{v} is not a yuan string"))).is_ok(), "{v}");
+    }
     // The new data centres' PUE has a year of months, judged below the limit.
     let pue = trend("new_dc_pue");
     let values: Vec<f64> = pue["values"].as_array().unwrap().iter().filter_map(|v| v.as_f64()).collect();
