@@ -393,8 +393,13 @@ pub struct JobOut {
     pub placed_ms: Option<i64>,
     pub started_ms: Option<i64>,
     pub finished_ms: Option<i64>,
-    /// Why the job waits, failed, or was cancelled.
+    /// Why the job waits, failed, or was cancelled, in English.
     pub reason: Option<String>,
+    /// The reason's stable code (`waiting_for_accelerators`, `reserved`, `preempted`,
+    /// `cancelled`, …), for programs and translations; absent for a reason stored before
+    /// reasons were typed.
+    #[serde(default)]
+    pub reason_code: Option<String>,
     /// For a failed job: whose fault (`job`: the tenant pays for what ran; `centre`: nothing).
     pub fault: Option<suanli_core::job::Fault>,
     /// Seconds per accelerator it ran on its pool.
@@ -434,12 +439,18 @@ impl From<&Job> for JobOut {
             placed_ms: j.placed_ms,
             started_ms: j.started_ms,
             finished_ms: j.finished_ms,
-            reason: j.reason.clone(),
+            reason: j.reason.as_ref().map(ToString::to_string),
+            reason_code: reason_code(j),
             fault: j.fault,
             usage_s: j.usage_s,
             cost: j.cost.map(|c| c.to_yuan_string()),
         }
     }
+}
+
+/// The stable code of a job's typed reason, if it has one.
+pub fn reason_code(j: &Job) -> Option<String> {
+    j.reason.as_ref().and_then(|r| r.typed()).map(|r| r.code().to_string())
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
@@ -671,8 +682,11 @@ pub struct DecisionOut {
 pub struct ExplainOut {
     pub job_id: String,
     pub state: JobState,
-    /// Why it waits, failed, or was cancelled.
+    /// Why it waits, failed, or was cancelled, in English.
     pub reason: Option<String>,
+    /// The reason's stable code, as in the job's body.
+    #[serde(default)]
+    pub reason_code: Option<String>,
     /// The placement decision, once the job was placed.
     pub decision: Option<DecisionOut>,
     /// For a pending job: the options it has now.

@@ -17,6 +17,7 @@ use suanli_core::centre::{Centre, Pool};
 use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::{AuditId, JobId, TenantId};
 use suanli_core::job::{Job, JobSpec};
+use suanli_core::reason::{Canceller, JobReason};
 use suanli_core::region::Regions;
 use suanli_dispatch::engine::Engine;
 use suanli_dispatch::ids::Ids;
@@ -191,23 +192,22 @@ impl Jobs {
     /// job the caller cannot see is "not found"). A running job is stopped on its backend by
     /// the engine's next round and billed for what it ran; one that never started costs nothing.
     pub async fn cancel(&self, caller: &Caller, id: &JobId, why: Option<&str>) -> Result<Job, StoreError> {
-        let role = match caller {
-            Caller::Tenant { .. } => "tenant",
-            Caller::Operator { .. } => "operator",
+        let by = match caller {
+            Caller::Tenant { .. } => Canceller::Tenant,
+            Caller::Operator { .. } => Canceller::Operator,
             _ => return Err(Error::new(ErrorCode::Forbidden, "only the job's tenant or the operator cancels a job").into()),
         };
         let job = visible_job(&self.store, caller, id).await?;
         let now = self.ids.now_ms();
         let why = why.map(str::trim).filter(|w| !w.is_empty());
-        let reason =
-            format!("cancelled by {role}{}", why.map(|r| format!(": {}", r.chars().take(200).collect::<String>())).unwrap_or_default());
-        let audit = self.audit(&caller.actor(), "job.cancel", job.id.as_str(), json!({"from": job.state, "reason": reason}));
+        let reason = JobReason::Cancelled { by, note: why.map(|r| r.chars().take(200).collect()) };
+        let audit = self.audit(&caller.actor(), "job.cancel", job.id.as_str(), json!({"from": job.state, "reason": reason.to_string()}));
         let was = job.state;
         let job = self
             .store
             .transition_job(&job.id, suanli_core::job::JobState::Cancelled, audit, |j| {
                 j.finished_ms = Some(now);
-                j.reason = Some(reason.clone());
+                j.reason = Some(reason.into());
                 if was != suanli_core::job::JobState::Running {
                     // Never started as far as the store knows: nothing to meter.
                     j.usage_s = Some(0);

@@ -216,7 +216,7 @@ pub fn optimality(instances: usize, seed: u64, json_out: bool) -> anyhow::Result
         gaps.push(g);
         let placed_h = out.placements.len();
         let placed_o = best.iter().filter(|a| a.is_some()).count();
-        rows.push(json!({"instance": k, "pools": city.pools.len(), "jobs": jobs.len(), "capacity": capacity, "heuristic": h, "optimum": o, "gap": g, "placed_by_heuristic": placed_h, "placed_at_optimum": placed_o, "waits": out.waits.iter().map(|w| w.reason.clone()).collect::<Vec<_>>()}));
+        rows.push(json!({"instance": k, "pools": city.pools.len(), "jobs": jobs.len(), "capacity": capacity, "heuristic": h, "optimum": o, "gap": g, "placed_by_heuristic": placed_h, "placed_at_optimum": placed_o, "waits": out.waits.iter().map(|w| w.reason.to_string()).collect::<Vec<_>>()}));
         bar.inc(1);
     }
     bar.finish_and_clear();

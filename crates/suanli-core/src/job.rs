@@ -464,7 +464,7 @@ pub struct Job {
     pub started_ms: Option<UnixMs>,
     pub finished_ms: Option<UnixMs>,
     /// Why the job is where it is (pending reason, failure cause, who cancelled).
-    pub reason: Option<String>,
+    pub reason: Option<crate::reason::StatedReason>,
     /// Accelerator-seconds per accelerator the job ran, as the backend metered it.
     pub usage_s: Option<i64>,
     /// Metered cost at the pool's price and discount.

@@ -1,4 +1,4 @@
-//! Suanli's domain model: ids, money, time, regions, the accelerator catalogue, centres, pools, tenants, jobs, hosted models and city totals.
+//! Suanli's domain model: ids, money, time, regions, the accelerator catalogue, centres, pools, tenants, jobs and why they wait or end, hosted models and city totals.
 //!
 //! This crate is pure: it does no I/O, reads no clock (time comes from a [`time::Clock`]
 //! the caller injects) and draws no random numbers (ids take their entropy as an argument).
@@ -14,6 +14,7 @@ pub mod job;
 pub mod lease;
 pub mod model;
 pub mod money;
+pub mod reason;
 pub mod region;
 pub mod rng;
 pub mod tenant;

@@ -31,7 +31,7 @@ pub fn report_of(job_id: JobId, s: &RunStatus) -> JobReport {
         RunStatus::Failed { started_ms, ended_ms, usage_s, .. } => (RunState::Failed, Some(*started_ms), Some(*ended_ms), Some(*usage_s)),
     };
     let (fault, reason) = match s {
-        RunStatus::Failed { fault, reason, .. } => (Some(*fault), Some(reason.clone())),
+        RunStatus::Failed { fault, reason, .. } => (Some(*fault), Some(reason.to_string())),
         _ => (None, None),
     };
     JobReport { job_id, state, started_ms, ended_ms, usage_s, fault, reason }
@@ -49,7 +49,7 @@ pub fn status_of(r: &JobReport) -> Option<RunStatus> {
             ended_ms: r.ended_ms?,
             usage_s: r.usage_s?,
             fault: r.fault.unwrap_or(Fault::Job),
-            reason: r.reason.clone().unwrap_or_default(),
+            reason: suanli_core::reason::JobReason::Failed { detail: r.reason.clone().unwrap_or_default() },
         },
     })
 }
@@ -402,7 +402,13 @@ mod tests {
             RunStatus::Queued,
             running,
             done,
-            RunStatus::Failed { started_ms: 1, ended_ms: 2, usage_s: 3, fault: Fault::Centre, reason: "x".into() },
+            RunStatus::Failed {
+                started_ms: 1,
+                ended_ms: 2,
+                usage_s: 3,
+                fault: Fault::Centre,
+                reason: suanli_core::reason::JobReason::Failed { detail: "x".into() },
+            },
         ] {
             assert_eq!(status_of(&report_of(j.id.clone(), &s)), Some(s));
         }

@@ -40,7 +40,7 @@ const METERING_GRACE_MS: i64 = 60_000;
 
 /// Why a job may not be placed yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HoldRefused(pub String);
+pub struct HoldRefused(pub suanli_core::reason::JobReason);
 
 #[derive(Clone)]
 pub struct Billing {
@@ -201,9 +201,11 @@ impl Billing {
             Ok(_) => Ok(Ok(())),
             Err(e) if e.code == ErrorCode::InsufficientFunds => {
                 let available = self.store.ledger_account(cash.id).await?.map_or(Fen::ZERO, |a| a.account.available());
-                Ok(Err(HoldRefused(format!(
-                    "waiting for funds: placing it needs a hold of up to {estimate} (vouchers pay {ratio}% while they last), and the cash balance has {available} available (top up, or apply for vouchers)"
-                ))))
+                Ok(Err(HoldRefused(suanli_core::reason::JobReason::WaitingForFunds {
+                    estimate,
+                    voucher_pct: ratio,
+                    cash_available: available,
+                })))
             }
             Err(e) => Err(StoreError::Domain(e)),
         }

@@ -12,6 +12,7 @@ use suanli_core::centre::Pool;
 use suanli_core::id::{AuditId, CentreId, JobId, PoolId};
 use suanli_core::job::{Job, JobState};
 use suanli_core::money::Fen;
+use suanli_core::reason::JobReason;
 use suanli_core::region::Regions;
 use suanli_sched::driver::{FairShare, Loads, pflop_s};
 use suanli_sched::round::{PolicyKind, PoolLoad, RunningJob, Snapshot, TenantUsage};
@@ -248,10 +249,7 @@ impl Engine {
             let cancelled = self
                 .store
                 .transition_job(id, JobState::Cancelled, audit, |x| {
-                    x.reason = Some(
-                        "cancelled: it waited for funds longer than the platform allows (top up or apply for vouchers, then submit again)"
-                            .into(),
-                    );
+                    x.reason = Some(JobReason::CancelledUnfunded.into());
                     x.finished_ms = Some(now);
                 })
                 .await;
@@ -275,7 +273,7 @@ impl Engine {
 
     /// Moves a placed or running job back to pending (to be placed again), forgetting where it
     /// was, and releases its holds; `None` if it had already moved on (cancelled meanwhile).
-    async fn back_to_pending(&self, id: &JobId, now: i64, audit: Audit, reason: String) -> Result<Option<Job>, StoreError> {
+    async fn back_to_pending(&self, id: &JobId, now: i64, audit: Audit, reason: JobReason) -> Result<Option<Job>, StoreError> {
         let moved = self.store.transition_job(id, JobState::Pending, audit, |x| requeued(x, reason)).await;
         match moved {
             Ok(job) => {
@@ -667,7 +665,7 @@ impl Engine {
             let Some(centre) = j.centre_id.clone() else { continue };
             self.cancel_on(j.centre_id.as_ref(), &j.id, now).await;
             let audit = self.audit("job.replaced", &j.id, json!({"unavailable_centre": centre}));
-            let reason = format!("centre {centre} stopped answering before the job started; it is placed again");
+            let reason = JobReason::CentreSilentBeforeStart { centre };
             if let Some(job) = self.back_to_pending(&j.id, now, audit, reason).await? {
                 report.replaced += 1;
                 pending.push(job);
@@ -681,7 +679,7 @@ impl Engine {
             let Some(centre) = j.centre_id.clone() else { continue };
             self.cancel_on(j.centre_id.as_ref(), &j.id, now).await;
             let audit = self.audit("job.restarted", &j.id, json!({"silent_centre": centre, "lost_run_started_ms": j.started_ms}));
-            let reason = format!("centre {centre} went silent while it ran; it starts again elsewhere (the lost run is not billed)");
+            let reason = JobReason::CentreSilentWhileRunning { centre };
             if let Some(job) = self.back_to_pending(&j.id, now, audit, reason).await? {
                 report.replaced += 1;
                 pending.push(job);
@@ -716,8 +714,8 @@ struct Placing<'a> {
 }
 
 /// A job sent back to pending: where it was placed and when it started are forgotten.
-fn requeued(x: &mut Job, reason: String) {
-    x.reason = Some(reason);
+fn requeued(x: &mut Job, reason: JobReason) {
+    x.reason = Some(reason.into());
     x.pool_id = None;
     x.centre_id = None;
     x.placed_ms = None;

@@ -42,7 +42,8 @@ pub enum RunStatus {
         usage_s: i64,
         /// Who answers for the failure: the centre's fault costs the tenant nothing.
         fault: Fault,
-        reason: String,
+        /// Why, as the backend said it ([`JobReason::Failed`]) or the platform found it.
+        reason: suanli_core::reason::JobReason,
     },
     /// The backend has no record of the job.
     Unknown,

@@ -30,27 +30,8 @@ use suanli_core::id::CentreId;
 use suanli_core::job::JobSpec;
 use suanli_core::region::Regions;
 
-/// Why a pool cannot run a job even when empty, in the order the checks run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Misfit {
-    CentreNotPartner,
-    ModelNotAccepted,
-    TooSmall,
-    TooExpensive,
-    TooFar,
-}
-
-impl Misfit {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Misfit::CentreNotPartner => "no partner centre offers it (applicant and suspended centres take no jobs)",
-            Misfit::ModelNotAccepted => "no pool has an accelerator model that meets the requirement",
-            Misfit::TooSmall => "no pool of an acceptable model has enough accelerators for the whole gang",
-            Misfit::TooExpensive => "every pool that fits costs more than the job's max price per accelerator-hour",
-            Misfit::TooFar => "no pool that fits is within the latency SLO of the users' region",
-        }
-    }
-}
+/// Why a pool cannot run a job even when empty (defined with the job reasons it becomes).
+pub use suanli_core::reason::Misfit;
 
 /// The static checks, ignoring current load.
 pub fn misfit(spec: &JobSpec, pool: &Pool, centre: &Centre, catalogue: &Catalogue, regions: &Regions) -> Option<Misfit> {

@@ -27,6 +27,7 @@ use suanli_core::catalogue::{Accelerator, Catalogue};
 use suanli_core::centre::{Centre, PartnerStatus, Pool};
 use suanli_core::id::{JobId, PoolId, TenantId};
 use suanli_core::job::{Goal, Job};
+use suanli_core::reason::{JobReason, whole};
 use suanli_core::region::Regions;
 use suanli_core::time::UnixMs;
 
@@ -144,7 +145,7 @@ pub struct Reservation {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Wait {
     pub job: JobId,
-    pub reason: String,
+    pub reason: JobReason,
     pub reservation: Option<Reservation>,
     /// The best option it would have had (for explanations).
     pub best: Option<Estimate>,
@@ -288,10 +289,7 @@ fn arrival_order<'j>(pending: &'j [Job], limit: usize, counts: &dyn Fn(&Job) -> 
 pub fn schedule(snap: Snapshot<'_>, pending: &[Job], policy: PolicyKind) -> RoundOutcome {
     let mut out = RoundOutcome::default();
     if snap.pools.is_empty() || snap.centres.is_empty() || snap.catalogue.all().is_empty() {
-        out.waits = pending
-            .iter()
-            .map(|j| Wait { job: j.id.clone(), reason: "no pools in the city".into(), reservation: None, best: None })
-            .collect();
+        out.waits = pending.iter().map(|j| Wait { job: j.id.clone(), reason: JobReason::NoPools, reservation: None, best: None }).collect();
         return out;
     }
     let mut board = Board::new(snap);
@@ -345,7 +343,7 @@ fn place_one(board: &mut Board<'_>, job: &Job, share: f64, round: &mut RoundStat
     if round.max_free < job.spec.accelerators && round.reservations_made >= snap.cfg.reservations && !can_preempt {
         out.waits.push(Wait {
             job: job.id.clone(),
-            reason: format!("waiting for {} free accelerators in a feasible pool", job.spec.accelerators),
+            reason: JobReason::WaitingForAccelerators { accelerators: job.spec.accelerators },
             reservation: None,
             best: None,
         });
@@ -380,12 +378,11 @@ fn run_now(board: &mut Board<'_>, job: &Job, share: f64, round: &mut RoundState,
         let (_, e) = options.swap_remove(0);
         out.waits.push(Wait {
             job: job.id.clone(),
-            reason: format!(
-                "waiting for a better pool: the best free one scores ¥{:.0}, a busy one ¥{:.0}, and waiting costs about ¥{:.0} an hour",
-                e.score_yuan,
-                best_any,
-                waiting / snap.cfg.wait_penalty_hours.max(1e-9)
-            ),
+            reason: JobReason::WaitingForBetterPool {
+                best_free_yuan: whole(e.score_yuan),
+                busy_yuan: whole(best_any),
+                wait_yuan_per_hour: whole(waiting / snap.cfg.wait_penalty_hours.max(1e-9)),
+            },
             reservation: None,
             best: Some(e),
         });
@@ -398,11 +395,7 @@ fn run_now(board: &mut Board<'_>, job: &Job, share: f64, round: &mut RoundState,
     if let Some((h, saving)) = board.cleaner_hour(job, &chosen) {
         out.waits.push(Wait {
             job: job.id.clone(),
-            reason: format!(
-                "deferred {h} h to a cleaner hour: the grid at {} is {:.0}% cleaner then, within the deadline",
-                chosen.region,
-                saving * 100.0
-            ),
+            reason: JobReason::DeferredToCleanerHour { hours: h, region: chosen.region.clone(), cleaner_pct: whole(saving * 100.0) },
             reservation: None,
             best: Some(chosen),
         });
@@ -458,11 +451,7 @@ fn reserve_for(board: &mut Board<'_>, job: &Job, round: &mut RoundState, out: &m
     let pool = snap.pools[i].pool.id.clone();
     out.waits.push(Wait {
         job: job.id.clone(),
-        reason: format!(
-            "reserved {} accelerators of {pool} from {} (later jobs backfill without delaying it)",
-            job.spec.accelerators,
-            suanli_core::time::format_rfc3339(start)
-        ),
+        reason: JobReason::Reserved { accelerators: job.spec.accelerators, pool: pool.clone(), start_ms: start },
         reservation: Some(Reservation { pool, start_ms: start }),
         best: Some(e),
     });
@@ -470,10 +459,10 @@ fn reserve_for(board: &mut Board<'_>, job: &Job, round: &mut RoundState, out: &m
 }
 
 /// Why a job that could not be placed, preempt or reserve waits: no pool could ever run it, or none has room.
-fn why_waiting(board: &Board<'_>, job: &Job) -> String {
+fn why_waiting(board: &Board<'_>, job: &Job) -> JobReason {
     let snap = board.snap;
     if !board.feasible(job).is_empty() {
-        return format!("waiting for {} free accelerators in a feasible pool", job.spec.accelerators);
+        return JobReason::WaitingForAccelerators { accelerators: job.spec.accelerators };
     }
     match crate::ever_feasible(
         &job.spec,
@@ -482,8 +471,8 @@ fn why_waiting(board: &Board<'_>, job: &Job) -> String {
         snap.catalogue,
         snap.regions,
     ) {
-        Err(m) => m.describe().to_string(),
-        Ok(()) => "no feasible pool".to_string(),
+        Err(misfit) => JobReason::Misfit { misfit },
+        Ok(()) => JobReason::NoFeasiblePool,
     }
 }
 
@@ -521,7 +510,7 @@ fn exchange(board: &mut Board<'_>, pending: &[Job], out: &mut RoundOutcome, pena
 
 /// A wait that room alone would end (not a reservation, not a deferral).
 fn waiting_for_room(w: &Wait) -> bool {
-    w.reservation.is_none() && (w.reason.starts_with("waiting for a better pool") || w.reason.starts_with("waiting for "))
+    w.reservation.is_none() && w.reason.waits_for_room()
 }
 
 /// The best exchange for waiting job `u` (whose waiting costs `pen_u`): the pool where it gains
@@ -583,7 +572,7 @@ fn displace(board: &mut Board<'_>, out: &mut RoundOutcome, by_id: &HashMap<&JobI
         board.free[p] += v.spec.accelerators;
         out.waits.push(Wait {
             job: pl.job.clone(),
-            reason: format!("waiting for {} free accelerators: displaced by a job that gains more from the pool", v.spec.accelerators),
+            reason: JobReason::Displaced { accelerators: v.spec.accelerators },
             reservation: None,
             best: Some(pl.chosen.clone()),
         });
@@ -711,12 +700,7 @@ fn baseline_round(board: &mut Board<'_>, pending: &[Job], policy: PolicyKind, ou
     let mut head_blocked = false;
     for (job, share) in order {
         if head_blocked {
-            out.waits.push(Wait {
-                job: job.id.clone(),
-                reason: "behind the head of the queue (FIFO)".into(),
-                reservation: None,
-                best: None,
-            });
+            out.waits.push(Wait { job: job.id.clone(), reason: JobReason::BehindHead, reservation: None, best: None });
             continue;
         }
         let feasible = board.feasible(job);
@@ -747,9 +731,9 @@ fn baseline_round(board: &mut Board<'_>, pending: &[Job], policy: PolicyKind, ou
                     head_blocked = true;
                 }
                 let reason = if feasible.is_empty() {
-                    "no feasible pool".to_string()
+                    JobReason::NoFeasiblePool
                 } else {
-                    format!("waiting for {} free accelerators in a feasible pool", job.spec.accelerators)
+                    JobReason::WaitingForAccelerators { accelerators: job.spec.accelerators }
                 };
                 out.waits.push(Wait { job: job.id.clone(), reason, reservation: None, best: None });
             }

@@ -153,7 +153,7 @@ fn data_gravity_and_latency() {
     let far_only = [pools[1].clone()];
     let out = schedule(w.snap(&centres, &far_only, 0), &[j], PolicyKind::Suanli);
     assert!(out.placements.is_empty());
-    assert!(out.waits[0].reason.contains("latency"), "{}", out.waits[0].reason);
+    assert!(out.waits[0].reason.to_string().contains("latency"), "{}", out.waits[0].reason);
 }
 
 #[test]
@@ -246,7 +246,7 @@ fn deadline_jobs_wait_for_a_cleaner_hour() {
     j.spec.deadline_ms = Some(now + 48 * 3_600_000);
     let out = schedule(w.snap(std::slice::from_ref(&c), &pools, now), std::slice::from_ref(&j), PolicyKind::Suanli);
     assert!(out.placements.is_empty());
-    assert!(out.waits[0].reason.contains("cleaner hour"), "{}", out.waits[0].reason);
+    assert!(out.waits[0].reason.to_string().contains("cleaner hour"), "{}", out.waits[0].reason);
     // Without slack it runs now.
     j.spec.deadline_ms = Some(now + 2 * 3_600_000);
     let out = schedule(w.snap(std::slice::from_ref(&c), &pools, now), &[j], PolicyKind::Suanli);

@@ -15,6 +15,7 @@ use std::collections::HashSet;
 use std::fmt::Write;
 use suanli_core::id::{CentreId, JobId, PoolId};
 use suanli_core::job::{Fault, Job};
+use suanli_core::reason::JobReason;
 
 /// Rows in one batched UPDATE: a few thousand parameters, well inside both databases' limits.
 const ROWS_PER_STATEMENT: usize = 500;
@@ -41,7 +42,7 @@ impl Store {
         let rows = sqlx::query(rows::JOB_SELECT_CHANGED).bind(since).fetch_all(&self.pool).await?;
         let mut out = JobChanges { jobs: Vec::with_capacity(rows.len()), upto: since };
         for r in &rows {
-            out.upto = out.upto.max(r.try_get::<i64, _>(14)?);
+            out.upto = out.upto.max(r.try_get::<i64, _>(15)?);
             out.jobs.push(job_from_row(r)?);
         }
         Ok(out)
@@ -67,7 +68,7 @@ pub struct EndRow<'a> {
     pub usage_s: i64,
     pub cost_fen: i64,
     pub fault: Option<Fault>,
-    pub reason: Option<String>,
+    pub reason: Option<JobReason>,
 }
 
 /// One cell of a batched statement's rows.
@@ -157,7 +158,7 @@ impl WriteTx<'_> {
                 .collect();
             let q = batch(
                 self.dialect,
-                "UPDATE jobs SET state = 'placed', pool_id = v.column2, centre_id = v.column3, placed_ms = v.column4, reason = NULL, \
+                "UPDATE jobs SET state = 'placed', pool_id = v.column2, centre_id = v.column3, placed_ms = v.column4, reason = NULL, reason_json = NULL, \
                  explain_json = v.column5, change_seq = $1 FROM {v} WHERE jobs.id = v.column1 AND {state} = 'pending' RETURNING id",
                 seq,
                 rows,
@@ -170,17 +171,25 @@ impl WriteTx<'_> {
     }
 
     /// Records why pending jobs wait, many a statement (not a state change: no audit record).
-    pub async fn set_job_reasons(&mut self, reasons: &[(&JobId, &str)]) -> StoreResult<()> {
+    pub async fn set_job_reasons(&mut self, reasons: &[(&JobId, &JobReason)]) -> StoreResult<()> {
         if reasons.is_empty() {
             return Ok(());
         }
         let seq = self.job_change_seq().await?;
         for chunk in reasons.chunks(ROWS_PER_STATEMENT) {
-            let rows =
-                chunk.iter().map(|(id, reason)| vec![Cell::Text(Some(id.to_string())), Cell::Text(Some(reason.to_string()))]).collect();
+            let rows = chunk
+                .iter()
+                .map(|(id, reason)| {
+                    vec![
+                        Cell::Text(Some(id.to_string())),
+                        Cell::Text(Some(reason.to_string())),
+                        Cell::Text(serde_json::to_string(reason).ok()),
+                    ]
+                })
+                .collect();
             batch(
                 self.dialect,
-                "UPDATE jobs SET reason = v.column2, change_seq = $1 FROM {v} WHERE jobs.id = v.column1 AND {state} = 'pending'",
+                "UPDATE jobs SET reason = v.column2, reason_json = v.column3, change_seq = $1 FROM {v} WHERE jobs.id = v.column1 AND {state} = 'pending'",
                 seq,
                 rows,
             )
@@ -233,14 +242,15 @@ impl WriteTx<'_> {
                         Cell::Int(Some(e.usage_s)),
                         Cell::Int(Some(e.cost_fen)),
                         Cell::Text(e.fault.map(|f| f.as_str().to_string())),
-                        Cell::Text(e.reason.clone()),
+                        Cell::Text(e.reason.as_ref().map(ToString::to_string)),
+                        Cell::Text(e.reason.as_ref().and_then(|r| serde_json::to_string(r).ok())),
                     ]
                 })
                 .collect();
             let q = batch(
                 self.dialect,
                 "UPDATE jobs SET state = v.column2, finished_ms = v.column3, usage_s = v.column4, cost_fen = v.column5, fault = v.column6, \
-                 reason = v.column7, change_seq = $1 FROM {v} WHERE jobs.id = v.column1 AND {state} = 'running' RETURNING id",
+                 reason = v.column7, reason_json = v.column8, change_seq = $1 FROM {v} WHERE jobs.id = v.column1 AND {state} = 'running' RETURNING id",
                 seq,
                 rows,
             );

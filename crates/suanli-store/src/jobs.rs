@@ -6,6 +6,7 @@ use sqlx::{AssertSqlSafe, Row};
 use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::{CentreId, JobId, TenantId};
 use suanli_core::job::{Job, JobState};
+use suanli_core::reason::JobReason;
 
 impl Store {
     pub async fn job(&self, id: &JobId) -> StoreResult<Option<Job>> {
@@ -122,7 +123,7 @@ impl Store {
     }
 
     /// Records why a pending job waits (not a state change, so no audit record).
-    pub async fn set_job_reason(&self, id: &JobId, reason: &str) -> StoreResult<()> {
+    pub async fn set_job_reason(&self, id: &JobId, reason: &JobReason) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         tx.set_job_reason(id, reason).await?;
         tx.commit().await
@@ -206,16 +207,16 @@ impl WriteTx<'_> {
     /// rows are literals, as the round's batched writes are (sqlx's SQLite driver slows with a
     /// statement's parameters).
     pub async fn insert_jobs(&mut self, jobs: &[impl std::borrow::Borrow<Job>]) -> StoreResult<()> {
-        const COLUMNS: usize = 19;
+        const COLUMNS: usize = 20;
         if jobs.is_empty() {
             return Ok(());
         }
         let seq = self.job_change_seq().await?;
-        // 500 rows of 19 parameters stay well inside SQLite's and PostgreSQL's limits.
+        // 500 rows of 20 parameters stay well inside SQLite's and PostgreSQL's limits.
         for chunk in jobs.chunks(500) {
             let mut sql = String::with_capacity(256 + chunk.len() * COLUMNS * 16);
             sql.push_str(
-                "INSERT INTO jobs (id, tenant_id, name, kind, state, accelerators, priority, spec_json, pool_id, centre_id, submitted_ms, placed_ms, started_ms, finished_ms, reason, usage_s, cost_fen, fault, change_seq) VALUES ",
+                "INSERT INTO jobs (id, tenant_id, name, kind, state, accelerators, priority, spec_json, pool_id, centre_id, submitted_ms, placed_ms, started_ms, finished_ms, reason, usage_s, cost_fen, fault, change_seq, reason_json) VALUES ",
             );
             if self.dialect == Dialect::Sqlite {
                 for (r, j) in chunk.iter().enumerate() {
@@ -238,6 +239,7 @@ impl WriteTx<'_> {
             for j in chunk {
                 let j: &Job = j.borrow();
                 let spec = serde_json::to_string(&j.spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let (reason, reason_json) = rows::reason_columns(j.reason.as_ref());
                 q = q
                     .bind(j.id.to_string())
                     .bind(j.tenant_id.to_string())
@@ -253,11 +255,12 @@ impl WriteTx<'_> {
                     .bind(j.placed_ms)
                     .bind(j.started_ms)
                     .bind(j.finished_ms)
-                    .bind(j.reason.clone())
+                    .bind(reason)
                     .bind(j.usage_s)
                     .bind(j.cost.map(|c| c.0))
                     .bind(j.fault.map(|f| f.as_str()))
-                    .bind(seq);
+                    .bind(seq)
+                    .bind(reason_json);
             }
             q.execute(&mut *self.tx).await?;
         }
@@ -277,12 +280,13 @@ impl WriteTx<'_> {
     }
 
     /// Records why a pending job waits (not a state change, so no audit record).
-    pub async fn set_job_reason(&mut self, id: &JobId, reason: &str) -> StoreResult<()> {
+    pub async fn set_job_reason(&mut self, id: &JobId, reason: &JobReason) -> StoreResult<()> {
         let seq = self.job_change_seq().await?;
-        sqlx::query("UPDATE jobs SET reason = $1, change_seq = $2 WHERE id = $3 AND state = 'pending'")
-            .bind(reason.to_owned())
+        sqlx::query("UPDATE jobs SET reason = $1, reason_json = $4, change_seq = $2 WHERE id = $3 AND state = 'pending'")
+            .bind(reason.to_string())
             .bind(seq)
             .bind(id.to_string())
+            .bind(serde_json::to_string(reason).ok())
             .execute(&mut *self.tx)
             .await?;
         Ok(())
@@ -302,8 +306,9 @@ impl WriteTx<'_> {
         job.state = from.transition(to)?;
         change(&mut job);
         job.state = to;
+        let (reason, reason_json) = rows::reason_columns(job.reason.as_ref());
         let done = sqlx::query(
-            "UPDATE jobs SET state = $1, pool_id = $2, centre_id = $3, placed_ms = $4, started_ms = $5, finished_ms = $6, reason = $7, usage_s = $8, cost_fen = $9, fault = $10, change_seq = $11 \
+            "UPDATE jobs SET state = $1, pool_id = $2, centre_id = $3, placed_ms = $4, started_ms = $5, finished_ms = $6, reason = $7, usage_s = $8, cost_fen = $9, fault = $10, change_seq = $11, reason_json = $14 \
              WHERE id = $12 AND state = $13",
         )
         .bind(job.state.as_str())
@@ -312,13 +317,14 @@ impl WriteTx<'_> {
         .bind(job.placed_ms)
         .bind(job.started_ms)
         .bind(job.finished_ms)
-        .bind(job.reason.clone())
+        .bind(reason)
         .bind(job.usage_s)
         .bind(job.cost.map(|c| c.0))
         .bind(job.fault.map(|f| f.as_str()))
         .bind(seq)
         .bind(id.to_string())
         .bind(from.as_str())
+        .bind(reason_json)
         .execute(&mut *self.tx)
         .await?;
         if done.rows_affected() != 1 {
@@ -371,9 +377,10 @@ fn job_literals(sql: &mut String, j: &Job, seq: i64) -> StoreResult<()> {
     let text = |t: Option<&str>| t.map_or_else(|| "NULL".to_string(), sql_text);
     let int = |i: Option<i64>| i.map_or_else(|| "NULL".to_string(), |i| i.to_string());
     let spec = serde_json::to_string(&j.spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let (reason, reason_json) = rows::reason_columns(j.reason.as_ref());
     let _ = write!(
         sql,
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
         sql_text(j.id.as_str()),
         sql_text(j.tenant_id.as_str()),
         sql_text(&j.spec.name),
@@ -388,11 +395,12 @@ fn job_literals(sql: &mut String, j: &Job, seq: i64) -> StoreResult<()> {
         int(j.placed_ms),
         int(j.started_ms),
         int(j.finished_ms),
-        text(j.reason.as_deref()),
+        text(reason.as_deref()),
         int(j.usage_s),
         int(j.cost.map(|c| c.0)),
         text(j.fault.map(|f| f.as_str())),
-        seq
+        seq,
+        text(reason_json.as_deref())
     );
     Ok(())
 }

@@ -595,13 +595,18 @@ DROP INDEX ledger_transfers_by_credit;
 DROP INDEX ledger_transfers_by_debit
 "#,
     ),
+    (
+        20,
+        "a job's reason typed: its code and arguments as JSON beside the English text (rows written before keep the text alone)",
+        "ALTER TABLE jobs ADD COLUMN reason_json TEXT",
+    ),
 ];
 
 /// A statement that begins with this runs on PostgreSQL only.
 const POSTGRES_ONLY: &str = "{postgres}";
 
 /// The latest schema version this build knows.
-pub const LATEST: i64 = 19;
+pub const LATEST: i64 = 20;
 
 pub async fn run(store: &Store) -> StoreResult<()> {
     let mut tx = store.begin().await?;

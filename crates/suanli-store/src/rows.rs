@@ -7,6 +7,7 @@ use suanli_core::centre::{Centre, CentreKind, PartnerStatus, Pool};
 use suanli_core::ident::Uscc;
 use suanli_core::job::{Fault, Job, JobSpec, JobState};
 use suanli_core::money::Fen;
+use suanli_core::reason::{JobReason, StatedReason};
 use suanli_core::tenant::Tenant;
 
 pub const CENTRE_SELECT_ALL: &str = "SELECT id, provider_id, name, name_en, kind, region, partner_status, commissioned_ms, declared_pue, racks, rtt_json, created_ms FROM centres ORDER BY id";
@@ -19,12 +20,12 @@ pub const POOL_SELECT_BY_CENTRE: &str = "SELECT id, centre_id, accelerator, node
 pub const TENANT_SELECT_ALL: &str = "SELECT id, name, name_en, uscc, sme, region, created_ms FROM tenants ORDER BY id";
 pub const TENANT_SELECT_ONE: &str = "SELECT id, name, name_en, uscc, sme, region, created_ms FROM tenants WHERE id = $1";
 
-pub const JOB_SELECT: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen, j.fault FROM jobs j";
-pub const JOB_SELECT_ONE: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen, j.fault FROM jobs j WHERE j.id = $1";
-pub const JOB_SELECT_ONE_FOR_UPDATE: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen, j.fault FROM jobs j WHERE j.id = $1 FOR UPDATE";
+pub const JOB_SELECT: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen, j.fault, j.reason_json FROM jobs j";
+pub const JOB_SELECT_ONE: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen, j.fault, j.reason_json FROM jobs j WHERE j.id = $1";
+pub const JOB_SELECT_ONE_FOR_UPDATE: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen, j.fault, j.reason_json FROM jobs j WHERE j.id = $1 FOR UPDATE";
 /// Jobs written since a change number, with the number (column 14) last.
-pub const JOB_SELECT_CHANGED: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen, j.fault, j.change_seq FROM jobs j WHERE j.change_seq > $1 ORDER BY j.change_seq";
-pub const JOB_SELECT_BY_STATE: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen, j.fault FROM jobs j WHERE j.state = $1";
+pub const JOB_SELECT_CHANGED: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen, j.fault, j.reason_json, j.change_seq FROM jobs j WHERE j.change_seq > $1 ORDER BY j.change_seq";
+pub const JOB_SELECT_BY_STATE: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen, j.fault, j.reason_json FROM jobs j WHERE j.state = $1";
 
 /// Parses an id column; a malformed id in the database is corruption, not user error.
 pub fn parse_id<T: TryFrom<String, Error = suanli_core::Error>>(s: String) -> StoreResult<T> {
@@ -81,6 +82,21 @@ pub fn tenant_from_row(r: &AnyRow) -> StoreResult<Tenant> {
     })
 }
 
+/// A job's reason from its English text and its typed JSON: typed when the JSON reads (a row
+/// written before reasons were typed, or by a newer build with a code this one does not know,
+/// keeps its text alone).
+fn stated_reason(text: Option<String>, typed: Option<String>) -> Option<StatedReason> {
+    match typed.and_then(|t| serde_json::from_str::<JobReason>(&t).ok()) {
+        Some(r) => Some(StatedReason::Typed(r)),
+        None => text.map(StatedReason::Untyped),
+    }
+}
+
+/// A reason as the store writes it: its English text and, when typed, its JSON.
+pub fn reason_columns(r: Option<&StatedReason>) -> (Option<String>, Option<String>) {
+    (r.map(ToString::to_string), r.and_then(StatedReason::typed).and_then(|t| serde_json::to_string(t).ok()))
+}
+
 pub fn job_from_row(r: &AnyRow) -> StoreResult<Job> {
     let state: String = r.try_get(2)?;
     let spec: String = r.try_get(3)?;
@@ -96,7 +112,7 @@ pub fn job_from_row(r: &AnyRow) -> StoreResult<Job> {
         placed_ms: r.try_get(7)?,
         started_ms: r.try_get(8)?,
         finished_ms: r.try_get(9)?,
-        reason: r.try_get(10)?,
+        reason: stated_reason(r.try_get(10)?, r.try_get(14)?),
         usage_s: r.try_get(11)?,
         cost: r.try_get::<Option<i64>, _>(12)?.map(Fen),
         fault: r.try_get::<Option<String>, _>(13)?.map(|f| Fault::parse(&f).ok_or_else(|| corrupt("job fault", &f))).transpose()?,

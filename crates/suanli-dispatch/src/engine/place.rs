@@ -6,6 +6,7 @@ use serde_json::json;
 use std::collections::HashMap;
 use suanli_core::id::JobId;
 use suanli_core::job::{Job, JobState};
+use suanli_core::reason::JobReason;
 use suanli_sched::driver::{RunEnd, run_cost};
 use suanli_sched::round::{Placement, Preemption, RoundOutcome, Wait, queue_head, schedule};
 use suanli_store::{Audit, PlacementRow, StoreError};
@@ -123,7 +124,7 @@ impl Engine {
             let victim = in_flight.iter().find(|j| j.id == pre.victim).cloned();
             let kept = slicing && victim.is_some();
             if let (true, Some(victim)) = (run_cost(RunEnd::Preempted { progress_kept: kept }).billed, victim.as_ref()) {
-                let why = format!("preempted by higher-priority job {}; it resumes with its progress kept", pre.by);
+                let why = JobReason::Preempted { by: pre.by.clone(), progress_kept: true };
                 if self.end_segment(at, victim, suanli_core::job::SegmentEnd::Preempted, why, now).await? {
                     report.preempted += 1;
                 }
@@ -133,7 +134,7 @@ impl Engine {
             let centre = victim.and_then(|j| j.centre_id);
             let ran = self.cancel_on(centre.as_ref(), &pre.victim, now).await;
             let audit = self.audit("job.preempted", &pre.victim, json!({"by": pre.by, "pool": pre.pool, "lost_s": ran}));
-            let reason = format!("preempted by higher-priority job {}; it restarts when placed again", pre.by);
+            let reason = JobReason::Preempted { by: pre.by.clone(), progress_kept: false };
             if self.back_to_pending(&pre.victim, now, audit, reason).await?.is_some() {
                 report.preempted += 1;
             }
@@ -181,16 +182,17 @@ impl Engine {
         refused: &[(&Job, HoldRefused)],
         report: &mut RoundReport,
     ) -> Result<(), StoreError> {
-        let mut reasons: Vec<(&JobId, &str)> = Vec::new();
+        let mut reasons: Vec<(&JobId, &JobReason)> = Vec::new();
+        let stale = |j: &Job, r: &JobReason| !j.reason.as_ref().is_some_and(|s| s.is(r));
         for w in waits {
             report.waiting += 1;
-            if pending_by_id.get(&w.job).is_some_and(|j| j.reason.as_deref() != Some(w.reason.as_str())) {
+            if pending_by_id.get(&w.job).is_some_and(|j| stale(j, &w.reason)) {
                 reasons.push((&w.job, &w.reason));
             }
         }
         for (job, why) in refused {
             report.waiting += 1;
-            if job.reason.as_deref() != Some(why.0.as_str()) {
+            if stale(job, &why.0) {
                 reasons.push((&job.id, &why.0));
             }
         }

@@ -9,6 +9,7 @@ use suanli_core::centre::Pool;
 use suanli_core::id::{AuditId, JobId, PoolId};
 use suanli_core::job::{Fault, Job, JobState, RunBounds, RunClaim, UsageRefused};
 use suanli_core::money::Fen;
+use suanli_core::reason::JobReason;
 use suanli_store::{Audit, EndRow, StoreError};
 
 /// Running jobs handed over and asked about in one round, at most (placed jobs are, every
@@ -172,7 +173,7 @@ impl Engine {
                     ended_ms: (*ended_ms).clamp(*started_ms, bounds.now_ms),
                     usage_s: 0,
                     fault: Fault::Centre,
-                    reason: format!("the centre's report was refused ({why}); nothing is billed [usage_report_refused]"),
+                    reason: JobReason::UsageRefused { detail: why.clone() },
                 };
                 (refused, ("usage_report_refused", why))
             }
@@ -230,7 +231,7 @@ impl Engine {
             .map(|(id, at)| self.audit("job.started", id, json!({"started_ms": at})))
             .collect();
         for e in ends.iter().filter(|e| ended.contains(e.id)) {
-            let detail = json!({"usage_s": e.usage_s, "cost": Fen(e.cost_fen).to_yuan_string(), "fault": e.fault, "reason": e.reason});
+            let detail = json!({"usage_s": e.usage_s, "cost": Fen(e.cost_fen).to_yuan_string(), "fault": e.fault, "reason": e.reason.as_ref().map(ToString::to_string)});
             audits.push(self.audit(if e.failed { "job.failed" } else { "job.succeeded" }, e.id, detail));
         }
         tx.audit_many(&audits).await?;

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use suanli_core::centre::{Centre, Pool};
 use suanli_core::id::JobId;
 use suanli_core::job::{Job, JobState, Segment, SegmentEnd, SegmentTotals};
+use suanli_core::reason::{JobReason, whole};
 use suanli_sched::timeslice::{GpuType, LeaseEnd, SliceConfig, SliceJob, SlicePolicy, lease_ends, work_done_ref_s};
 use suanli_store::StoreError;
 
@@ -130,7 +131,7 @@ impl Engine {
                 }
                 LeaseEnd::Wait if c.done.segments > 0 => {
                     let why = waiting_why(c);
-                    if c.job.reason.as_deref() != Some(why.as_str()) {
+                    if !c.job.reason.as_ref().is_some_and(|r| r.is(&why)) {
                         self.store.set_job_reason(&c.job.id, &why).await?;
                     }
                 }
@@ -205,7 +206,7 @@ impl Engine {
         at: &Placing<'_>,
         job: &Job,
         end: SegmentEnd,
-        why: String,
+        why: JobReason,
         now: i64,
     ) -> Result<bool, StoreError> {
         let (Some(pool), Some(centre)) = (job.pool_id.as_ref().and_then(|p| at.pool_by_id.get(p)).copied(), job.centre_id.clone()) else {
@@ -226,7 +227,7 @@ impl Engine {
             work_ref_s: work_done_ref_s(ran as f64, done.segments > 0, self.restore_s(), speed).round() as i64,
             cost: cost_of(job, Some(pool), ran),
             end,
-            reason: why.clone(),
+            reason: why.to_string(),
         };
         let mut tx = self.store.begin().await?;
         let moved = tx.transition_job(&job.id, JobState::Pending, |x| requeued(x, why.clone())).await;
@@ -239,7 +240,7 @@ impl Engine {
             Err(e) => return Err(e),
         }
         tx.insert_segment(&segment).await?;
-        let detail = json!({"seq": segment.seq, "pool": pool.id, "usage_s": ran, "work_ref_s": segment.work_ref_s, "cost": segment.cost.to_yuan_string(), "why": why});
+        let detail = json!({"seq": segment.seq, "pool": pool.id, "usage_s": ran, "work_ref_s": segment.work_ref_s, "cost": segment.cost.to_yuan_string(), "why": segment.reason});
         tx.audit(&self.audit(&format!("job.{}", end.as_str()), &job.id, detail)).await?;
         tx.commit().await?;
         self.lease_from.lock().unwrap_or_else(|e| e.into_inner()).remove(&job.id);
@@ -249,7 +250,7 @@ impl Engine {
 
     /// Gives a pending job a lease on a pool: its hold topped up to cover what its runs cost so
     /// far and the rest of its work there, then placed with an audit record saying why.
-    async fn start_lease(&self, at: &Placing<'_>, id: &JobId, pool: &Pool, why: String, now: i64) -> Result<Option<Job>, StoreError> {
+    async fn start_lease(&self, at: &Placing<'_>, id: &JobId, pool: &Pool, why: JobReason, now: i64) -> Result<Option<Job>, StoreError> {
         let Some(job) = self.store.job(id).await?.filter(|j| j.state == JobState::Pending) else { return Ok(None) };
         let Some(centre) = at.centres.iter().find(|c| c.id == pool.centre_id) else { return Ok(None) };
         if let Some(b) = &self.billing {
@@ -259,7 +260,7 @@ impl Engine {
                 return Ok(None);
             }
         }
-        let audit = self.audit("job.leased", id, json!({"pool": pool.id, "centre": centre.id, "why": why}));
+        let audit = self.audit("job.leased", id, json!({"pool": pool.id, "centre": centre.id, "why": why.to_string()}));
         let placed = self
             .store
             .transition_job(id, JobState::Placed, audit, |j| {
@@ -298,36 +299,35 @@ fn remaining_on(sj: &SliceJob, t: usize) -> f64 {
 }
 
 /// Why a job yielded its accelerators at its lease's end.
-fn yielded_why(ts: &Timeslicing, sj: &SliceJob) -> String {
-    format!(
-        "its lease ended and the {} policy gave its accelerators to another job; it resumes with its progress kept ({:.0} s of work left here)",
-        ts.policy.as_str(),
-        sj.holding.map_or(f64::NAN, |t| remaining_on(sj, t))
-    )
+fn yielded_why(ts: &Timeslicing, sj: &SliceJob) -> JobReason {
+    JobReason::LeaseYielded { policy: ts.policy.as_str().into(), left_s: whole(sj.holding.map_or(f64::NAN, |t| remaining_on(sj, t))) }
 }
 
 /// Why a job moved to pool `to` at its lease's end.
-fn moved_why(at: &Placing<'_>, ts: &Timeslicing, sj: &SliceJob, to: usize) -> String {
+fn moved_why(at: &Placing<'_>, ts: &Timeslicing, sj: &SliceJob, to: usize) -> JobReason {
     let from = sj.holding.unwrap_or(to);
-    format!(
-        "its lease ended and it moved from {} ({}) to {} ({}): {:.0} s left there against {:.0} s here, {:.0} s of checkpoint restore included",
-        at.pools[from].id,
-        at.pools[from].accelerator,
-        at.pools[to].id,
-        at.pools[to].accelerator,
-        remaining_on(sj, to) + ts.cfg.restore_s,
-        remaining_on(sj, from),
-        ts.cfg.restore_s
-    )
+    JobReason::LeaseMoved {
+        from_pool: at.pools[from].id.clone(),
+        from_accelerator: at.pools[from].accelerator.clone(),
+        to_pool: at.pools[to].id.clone(),
+        to_accelerator: at.pools[to].accelerator.clone(),
+        there_s: whole(remaining_on(sj, to) + ts.cfg.restore_s),
+        here_s: whole(remaining_on(sj, from)),
+        restore_s: whole(ts.cfg.restore_s),
+    }
 }
 
 /// Why a waiting job starts a lease on pool `on`.
-fn lease_why(at: &Placing<'_>, ts: &Timeslicing, on: usize) -> String {
-    format!("a {} lease on {} ({}) under the {} policy", ts.lease_ms / 1000, at.pools[on].id, at.pools[on].accelerator, ts.policy.as_str())
+fn lease_why(at: &Placing<'_>, ts: &Timeslicing, on: usize) -> JobReason {
+    JobReason::Lease {
+        lease_s: ts.lease_ms / 1000,
+        pool: at.pools[on].id.clone(),
+        accelerator: at.pools[on].accelerator.clone(),
+        policy: ts.policy.as_str().into(),
+    }
 }
 
 /// Why a job that ran before waits: its next lease must be at its checkpoint's centre.
-fn waiting_why(c: &Candidate<'_>) -> String {
-    let centre = c.home.as_ref().map_or_else(String::new, |h| h.to_string());
-    format!("waiting for its next time-sliced lease at centre {centre}, where its checkpoint is ({} runs so far)", c.done.segments)
+fn waiting_why(c: &Candidate<'_>) -> JobReason {
+    JobReason::WaitingForLease { centre: c.home.clone(), runs: c.done.segments }
 }

@@ -7,6 +7,7 @@ use serde_json::Value;
 use std::time::Duration;
 use suanli_core::id::JobId;
 use suanli_core::job::Fault;
+use suanli_core::reason::JobReason;
 use suanli_core::time::UnixMs;
 /// A Slurm job as read from slurmctld (`/slurm/...`) or the accounting database (`/slurmdb/...`).
 #[derive(Debug, Clone, PartialEq)]
@@ -169,7 +170,7 @@ impl SlurmJob {
             "PREEMPTED" => (Fault::Centre, "preempted by slurm".to_string()),
             _ => (Fault::Centre, "cancelled in slurm, not through Suanli".to_string()),
         };
-        RunStatus::Failed { started_ms, ended_ms, usage_s, fault, reason }
+        RunStatus::Failed { started_ms, ended_ms, usage_s, fault, reason: JobReason::Failed { detail: reason } }
     }
 }
 

@@ -4,6 +4,7 @@ use super::*;
 use suanli_core::id::TenantId;
 use suanli_core::job::Fault;
 use suanli_core::job::{JobKind, JobSpec};
+use suanli_core::reason::JobReason;
 
 const ID: &str = "job_0193a1b2c3d4e5f6a7b8c9";
 
@@ -49,7 +50,7 @@ fn slurm_maps_each_state_from_recorded_samples() {
             ended_ms: 1795950154000,
             usage_s: 5,
             fault: Fault::Job,
-            reason: "failed in slurm: exit code 3".into()
+            reason: JobReason::Failed { detail: "failed in slurm: exit code 3".into() }
         }
     );
     let RunStatus::Failed { reason, fault, .. } =
@@ -57,12 +58,12 @@ fn slurm_maps_each_state_from_recorded_samples() {
     else {
         panic!("a timeout fails")
     };
-    assert_eq!(reason, "timed out in slurm: ran past its time limit of 5 min (killed by signal 15)");
+    assert_eq!(reason.to_string(), "timed out in slurm: ran past its time limit of 5 min (killed by signal 15)");
     assert_eq!(fault, Fault::Job);
     let RunStatus::Failed { reason, .. } = ctld(sample("OUT_OF_MEMORY", json!({"exit_code": 9}))).run_status(scale) else {
         panic!("oom fails")
     };
-    assert_eq!(reason, "out of memory in slurm (killed by signal 9)");
+    assert_eq!(reason.to_string(), "out of memory in slurm (killed by signal 9)");
     for (state, text) in [
         ("NODE_FAIL", "slurm node failure on vm"),
         ("BOOT_FAIL", "slurm node boot failure"),
@@ -72,7 +73,7 @@ fn slurm_maps_each_state_from_recorded_samples() {
         let RunStatus::Failed { reason, usage_s, fault, .. } = ctld(sample(state, json!({"exit_code": 15}))).run_status(scale) else {
             panic!("{state} fails")
         };
-        assert_eq!((reason.as_str(), fault), (text, Fault::Centre), "{state}");
+        assert_eq!((reason.to_string().as_str(), fault), (text, Fault::Centre), "{state}");
         assert_eq!(usage_s, 5, "{state} still meters what ran");
     }
 }
@@ -93,7 +94,7 @@ fn slurm_meters_usage_in_the_jobs_own_seconds() {
             ended_ms: 1795950160000,
             usage_s: 0,
             fault: Fault::Centre,
-            reason: "cancelled in slurm, not through Suanli".into()
+            reason: JobReason::Failed { detail: "cancelled in slurm, not through Suanli".into() }
         }
     );
     assert_eq!(never.metered_until(1795950200000, 1800.0), None);
@@ -103,7 +104,7 @@ fn slurm_meters_usage_in_the_jobs_own_seconds() {
         json!({"job_id": 6, "state_reason": "BadConstraints", "exit_code": 1, "nodes": "", "start_time": 1795951742, "end_time": 1795951742}),
     ));
     let RunStatus::Failed { reason, usage_s, fault, .. } = refused.run_status(1.0) else { panic!() };
-    assert_eq!((reason.as_str(), usage_s, fault), ("slurm refused the job (BadConstraints)", 0, Fault::Centre));
+    assert_eq!((reason.to_string().as_str(), usage_s, fault), ("slurm refused the job (BadConstraints)", 0, Fault::Centre));
     // A cancel meters up to now while running, and what ran once finished.
     let running = ctld(sample("RUNNING", json!({"end_time": 1795950449})));
     assert_eq!(running.metered_until(1795950151500, 1800.0), Some(4500));
@@ -160,7 +161,7 @@ fn slurm_reads_the_accounting_database() {
     failed["state"]["current"] = json!("FAILED");
     failed["steps"][0]["exit_code"] = json!({"status": "FAILED", "return_code": 3});
     let RunStatus::Failed { reason, .. } = SlurmJob::from_db(&failed).unwrap().run_status(1.0) else { panic!() };
-    assert_eq!(reason, "failed in slurm: exit code 3");
+    assert_eq!(reason.to_string(), "failed in slurm: exit code 3");
     let mut never = v;
     never["nodes"] = json!("None assigned");
     assert!(!SlurmJob::from_db(&never).unwrap().started());

@@ -182,7 +182,7 @@ async fn partner_scores(s: &AppState, lang: Lang, caller: &suanli_app::Caller) -
             if sc.admitted {
                 lang.t("达标", "meets the criteria").to_string()
             } else {
-                sc.reasons.iter().map(|r| labels::job_reason(lang, r)).collect::<Vec<_>>().join(lang.t("；", "; "))
+                sc.reasons.iter().map(|r| labels::partner_reason(lang, r)).collect::<Vec<_>>().join(lang.t("；", "; "))
             },
         );
     }

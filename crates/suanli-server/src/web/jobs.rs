@@ -302,7 +302,7 @@ pub async fn job_page(State(s): State<AppState>, Path(id): Path<String>, Query(q
     let bill = s.store.bill_for_job(&job.id).await.ok().flatten();
     let decision =
         s.store.explanation(&job.id).await.ok().flatten().and_then(|v| serde_json::from_value::<crate::dto::DecisionOut>(v).ok());
-    body.push_str(&job_facts(lang, &job, &centre, bill.as_ref(), decision.as_ref()));
+    body.push_str(&job_facts(&s, lang, &job, &centre, bill.as_ref(), decision.as_ref()));
     body.push_str(&placement(&s, lang, decision.as_ref(), &mut names).await);
     if may_cancel(&c, &job) {
         let _ = write!(
@@ -326,7 +326,7 @@ pub async fn job_page(State(s): State<AppState>, Path(id): Path<String>, Query(q
 }
 
 /// A job's facts: its spec, times, what it was quoted and cost, and how the bill was paid.
-fn job_facts(lang: Lang, job: &Job, centre: &str, bill: Option<&Bill>, decision: Option<&DecisionOut>) -> String {
+fn job_facts(s: &AppState, lang: Lang, job: &Job, centre: &str, bill: Option<&Bill>, decision: Option<&DecisionOut>) -> String {
     // The quote of the pool it ran on against what it cost, and the rule that decided the bill.
     let quoted = decision.and_then(|d| suanli_core::money::Fen::parse_yuan(&d.chosen.compute_cost).ok());
     let acc_hours = job.usage_s.map(|u| u as f64 * job.spec.accelerators as f64 / 3600.0);
@@ -356,7 +356,7 @@ fn job_facts(lang: Lang, job: &Job, centre: &str, bill: Option<&Bill>, decision:
         (lang.t("算力券支付", "Paid by voucher"), bill.map_or("-".into(), |b| format!("{} ({}%)", lang.fen(b.voucher), b.ratio_pct))),
         (lang.t("现金支付", "Paid in cash"), bill.map_or("-".into(), |b| lang.fen(b.cash))),
         (lang.t("故障方", "Fault"), job.fault.map_or("-".into(), |f| labels::fault(lang, f).into())),
-        (lang.t("说明", "Reason"), job.reason.as_deref().map_or("-".into(), |r| labels::job_reason(lang, r))),
+        (lang.t("说明", "Reason"), job.reason.as_ref().map_or("-".into(), |r| labels::job_reason(s, lang, r))),
     ];
     let mut body = String::from(r#"<div class="scroll"><table class="facts"><tbody>"#);
     for (k, v) in rows {

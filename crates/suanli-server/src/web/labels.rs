@@ -1,4 +1,4 @@
-//! Every code of the platform as the web UI writes it, in Chinese and English: states, kinds, billing rules, faults, grades, regions, accelerators, alerts and the engine's reasons; times in Asia/Shanghai and sums of money, each from one function.
+//! Every code of the platform as the web UI writes it, in Chinese and English: states, kinds, billing rules, faults, grades, regions, accelerators, alerts and the reasons of jobs and partner scores; times in Asia/Shanghai and sums of money, each from one function.
 //!
 //! Pages call these and never print a code themselves, so a Chinese page shows no raw code in
 //! its text (ids may stay in `title` attributes for programs and for people who need them).
@@ -8,6 +8,7 @@ use crate::AppState;
 use suanli_core::centre::{CentreKind, PartnerStatus};
 use suanli_core::job::{Fault, JobKind, JobState};
 use suanli_core::money::Fen;
+use suanli_core::reason::{Arg, StatedReason, fill};
 use suanli_core::tenant::Role;
 use suanli_data::catalogue::RequestState;
 use suanli_data::{Grade, Kind, OpeningMode};
@@ -66,11 +67,6 @@ pub fn when(ms: Option<i64>) -> String {
         let s = suanli_core::time::format_rfc3339(t + SHANGHAI_OFFSET_MS);
         format!("{} (UTC+8)", s.trim_end_matches('Z').replacen('T', " ", 1))
     })
-}
-
-/// An RFC 3339 time in UTC ("…Z") inside an engine's text, rewritten by [`when`].
-fn shanghai(rfc3339: &str) -> String {
-    crate::api::energy::parse_rfc3339(rfc3339).map_or_else(|| rfc3339.to_string(), |ms| when(Some(ms)))
 }
 
 // ----- enums -----
@@ -337,60 +333,44 @@ pub fn alert(lang: Lang, a: &Alert) -> String {
 /// Where a meter's id goes in an alert's text (a character no text contains).
 const METER: &str = "\u{1}";
 
-// ----- the engine's reasons -----
+// ----- reasons -----
 
-/// The engine's reasons (and the partner scores' reasons) in the forms they are written (`{}` marks a part that varies), with the
-/// Chinese for each (`{0}`, `{1}`… are those parts). The API keeps the English `reason`; the
-/// forms of the scheduler's misfits come from `Misfit::describe` itself.
-const REASONS: &[(&str, &str)] = &[
-    (
-        "cancelled: it waited for funds longer than the platform allows (top up or apply for vouchers, then submit again)",
-        "已取消：等待资金的时间超过平台允许的上限（请充值或申请算力券后重新提交）",
-    ),
-    ("cancelled by tenant: {}", "已由企业取消，原因：{0}"),
-    ("cancelled by tenant", "已由企业取消"),
-    ("cancelled by operator: {}", "已由运营方取消，原因：{0}"),
-    ("cancelled by operator", "已由运营方取消"),
-    ("no pools in the city", "全市暂无资源池"),
-    ("no feasible pool", "暂无满足要求的资源池"),
-    ("waiting for {} free accelerators in a feasible pool", "等待满足要求的资源池空出 {0} 张加速卡"),
-    (
-        "waiting for {} free accelerators: displaced by a job that gains more from the pool",
-        "等待 {0} 张空闲加速卡：资源池已让给收益更高的作业",
-    ),
-    (
-        "waiting for a better pool: the best free one scores ¥{}, a busy one ¥{}, and waiting costs about ¥{} an hour",
-        "等待更合适的资源池：空闲资源池中最优的综合成本为 ¥{0}，忙碌资源池为 ¥{1}，每等待一小时约折合 ¥{2}",
-    ),
-    (
-        "deferred {} h to a cleaner hour: the grid at {} is {}% cleaner then, within the deadline",
-        "推迟 {0} 小时到更清洁的时段：届时 {1} 电网的碳排放低 {2}%，仍在截止时间内",
-    ),
-    (
-        "reserved {} accelerators of {} from {} (later jobs backfill without delaying it)",
-        "已预留资源池 {1} 的 {0} 张加速卡，自 {2} 起（后续作业回填，不会推迟它）",
-    ),
-    ("centre {} stopped answering before the job started; it is placed again", "算力中心 {0} 在作业开始前失去响应，作业重新调度"),
-    (
-        "centre {} went silent while it ran; it starts again elsewhere (the lost run is not billed)",
-        "算力中心 {0} 在作业运行中失去响应，作业改在别处重新开始（丢失的运行不计费）",
-    ),
-    ("preempted by higher-priority job {}; it resumes with its progress kept", "被更高优先级的作业 {0} 抢占，恢复时保留进度"),
-    ("preempted by higher-priority job {}; it restarts when placed again", "被更高优先级的作业 {0} 抢占，再次调度时从头开始"),
-    (
-        "its lease ended and the {} policy gave its accelerators to another job; it resumes with its progress kept ({} s of work left here)",
-        "租期结束，{0} 策略将加速卡分给了其他作业；恢复时保留进度（此处尚余 {1} 秒工作量）",
-    ),
-    (
-        "its lease ended and it moved from {} ({}) to {} ({}): {} s left there against {} s here, {} s of checkpoint restore included",
-        "租期结束，作业从资源池 {0}（{1}）迁移到 {2}（{3}）：在新资源池尚需 {4} 秒，原资源池需 {5} 秒，含 {6} 秒检查点恢复",
-    ),
-    ("a {} lease on {} ({}) under the {} policy", "按 {3} 策略在资源池 {1}（{2}）上租用 {0} 秒"),
-    (
-        "waiting for its next time-sliced lease at centre {}, where its checkpoint is ({} runs so far)",
-        "等待在算力中心 {0}（检查点所在）的下一次分时租期（已运行 {1} 段）",
-    ),
-    // The compute-partner selection's reasons (suanli-incentives' partner scores).
+/// A job's reason as HTML in the page's language, from its typed form (`JobReason::forms`, the
+/// one table of English and Chinese): times in UTC+8, regions and accelerators by their names,
+/// what a person or a backend wrote kept as written. A reason stored before reasons were typed
+/// shows its English text, marked on Chinese pages as untranslated.
+pub fn job_reason(s: &AppState, lang: Lang, reason: &StatedReason) -> String {
+    let typed = match reason {
+        StatedReason::Typed(r) => r,
+        StatedReason::Untyped(text) => return untranslated(lang, text),
+    };
+    let forms = typed.forms();
+    let form = lang.t(forms.zh, forms.en);
+    let text = fill(form, &forms.args, |a| match a {
+        Arg::Count(n) => n.to_string(),
+        Arg::Id(id) => esc(id),
+        Arg::Region(id) => region(s, lang, id),
+        Arg::Accelerator(id) => accelerator(s, id),
+        Arg::Money(f) => lang.fen(*f),
+        Arg::Time(ms) => when(Some(*ms)),
+        Arg::Words(w) => format!(r#"<span class="user-text">{}</span>"#, esc(w)),
+    });
+    // The forms hold no `&`, `<` or `>` (suanli-core's tests check), so only the parts need escaping.
+    format!(r#"<span class="reason" data-code="{}" title="{}">{text}</span>"#, typed.code(), esc(&typed.to_string()))
+}
+
+/// A text the platform wrote in English and has no typed form for.
+fn untranslated(lang: Lang, text: &str) -> String {
+    match lang {
+        Lang::Zh => format!(r#"<span class="reason raw">{}<span lang="en">{}</span></span>"#, "（原文，未翻译）", esc(text)),
+        Lang::En => format!(r#"<span class="reason">{}</span>"#, esc(text)),
+    }
+}
+
+/// The compute-partner selection's reasons (suanli-incentives' partner scores, still English
+/// text) in the forms they are written (`{}` marks a part that varies), with the Chinese for
+/// each (`{0}`, `{1}`… are those parts).
+const PARTNER_REASONS: &[(&str, &str)] = &[
     ("measured PUE {} is above the limit {}", "实测 PUE {0} 高于限值 {1}"),
     ("no measured PUE: the centre's energy is not metered on the platform", "无实测 PUE：该中心的能耗未接入平台计量"),
     ("{}% of its runs failed by the centre's fault (at most {}%)", "{0}% 的运行因中心故障失败（上限 {1}%）"),
@@ -420,38 +400,14 @@ fn parts<'a>(form: &str, text: &'a str) -> Option<Vec<&'a str>> {
     (rest.is_empty()).then_some(out)
 }
 
-/// A reason written by the platform in English (a job's, a partner score's) as HTML: in English as
-/// written (times in UTC+8); in Chinese from [`REASONS`] or the scheduler's misfits, else marked
-/// as the original English text.
-pub fn job_reason(lang: Lang, reason: &str) -> String {
-    use suanli_sched::Misfit;
-    let fill = |zh: &str, vals: &[&str]| {
-        vals.iter().enumerate().fold(zh.to_string(), |acc, (i, v)| {
-            let v = if v.ends_with('Z') && v.contains('T') { shanghai(v) } else { (*v).to_string() };
-            acc.replace(&format!("{{{i}}}"), &v)
-        })
-    };
-    let misfits = [
-        (Misfit::CentreNotPartner, "没有合作中心提供（申请中和暂停的中心不接作业）"),
-        (Misfit::ModelNotAccepted, "没有资源池的加速卡型号满足要求"),
-        (Misfit::TooSmall, "满足要求的型号中没有资源池有足够的加速卡容纳整组作业"),
-        (Misfit::TooExpensive, "满足要求的资源池价格都高于作业设定的每卡时最高价"),
-        (Misfit::TooFar, "满足要求的资源池都不在用户所在区域的时延要求之内"),
-    ];
-    let known = misfits
-        .iter()
-        .find(|(m, _)| m.describe() == reason)
-        .map(|(_, zh)| (zh.to_string(), Vec::new()))
-        .or_else(|| REASONS.iter().find_map(|(form, zh)| parts(form, reason).map(|v| (fill(zh, &v), v))));
+/// A partner score's reason as HTML: in English as written; in Chinese from [`PARTNER_REASONS`],
+/// else marked as the original English text.
+pub fn partner_reason(lang: Lang, reason: &str) -> String {
+    let fill = |zh: &str, vals: &[&str]| vals.iter().enumerate().fold(zh.to_string(), |acc, (i, v)| acc.replace(&format!("{{{i}}}"), v));
+    let known = PARTNER_REASONS.iter().find_map(|(form, zh)| parts(form, reason).map(|v| fill(zh, &v)));
     match (lang, known) {
-        (Lang::Zh, Some((zh, _))) => format!(r#"<span class="reason" title="{}">{}</span>"#, esc(reason), esc(&zh)),
-        (Lang::Zh, None) => format!(r#"<span class="reason raw">{}<span lang="en">{}</span></span>"#, "（原文，未翻译）", esc(reason)),
-        (Lang::En, Some((_, vals))) => {
-            let text =
-                vals.iter().filter(|v| v.ends_with('Z') && v.contains('T')).fold(reason.to_string(), |t, v| t.replace(v, &shanghai(v)));
-            format!(r#"<span class="reason">{}</span>"#, esc(&text))
-        }
-        (Lang::En, None) => format!(r#"<span class="reason">{}</span>"#, esc(reason)),
+        (Lang::Zh, Some(zh)) => format!(r#"<span class="reason" title="{}">{}</span>"#, esc(reason), esc(&zh)),
+        _ => untranslated(lang, reason),
     }
 }
 
@@ -543,30 +499,9 @@ mod tests {
     }
 
     #[test]
-    fn every_known_reason_reads_in_chinese() {
-        let cases = [
-            ("waiting for 8 free accelerators in a feasible pool", "等待满足要求的资源池空出 8 张加速卡"),
-            ("cancelled by tenant: wrong data", "已由企业取消，原因：wrong data"),
-            ("cancelled by operator", "已由运营方取消"),
-            (
-                "reserved 8 accelerators of pool_1 from 1970-01-01T00:00:00Z (later jobs backfill without delaying it)",
-                "1970-01-01 08:00:00 (UTC+8)",
-            ),
-            (suanli_sched::Misfit::TooFar.describe(), "时延"),
-            (
-                "waiting for a better pool: the best free one scores ¥120, a busy one ¥80, and waiting costs about ¥5 an hour",
-                "空闲资源池中最优的综合成本为 ¥120",
-            ),
-        ];
-        for (en, zh) in cases {
-            let out = job_reason(Lang::Zh, en);
-            assert!(out.contains(zh), "{en} -> {out}");
-            assert!(!out.contains("原文"), "{en} -> {out}");
-        }
-        assert!(job_reason(Lang::Zh, "node exploded").contains("原文"));
-        assert!(
-            job_reason(Lang::En, "reserved 8 accelerators of p from 1970-01-01T00:00:00Z (later jobs backfill without delaying it)")
-                .contains("08:00:00 (UTC+8)")
-        );
+    fn partner_reasons_read_in_chinese_and_others_are_marked() {
+        assert!(partner_reason(Lang::Zh, "total 55.0 is below the admission score 60.0").contains("总分 55.0 低于准入分 60.0"));
+        assert!(partner_reason(Lang::Zh, "node exploded").contains("原文"));
+        assert_eq!(partner_reason(Lang::En, "node exploded"), r#"<span class="reason">node exploded</span>"#);
     }
 }

@@ -467,14 +467,22 @@ async fn jobs_flow_and_tenants_see_only_their_own() {
         let (_, v) = tenant.get(&format!("/api/v1/jobs/{sid}")).await;
         // The blocked job gets a reservation on the only K80 (backfill may not delay it).
         if v["reason"].as_str().is_some_and(|r| r.contains("reserved 1 accelerators")) {
-            assert_eq!(v["state"], "pending");
+            assert_eq!((v["state"].as_str(), v["reason_code"].as_str()), (Some("pending"), Some("reserved")), "{v}");
             break;
         }
         assert!(tokio::time::Instant::now() < end, "second K80 job never reported waiting: {v}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Its page says so in Chinese from the typed reason, the start in Beijing time; in English as the API does.
+    let web = crate::harness::Web::sign_in(&s.url, &s.tokens["tenant"]).await.unwrap();
+    let zh = web.page(&format!("/jobs/{sid}?lang=zh")).await;
+    assert!(zh.contains(r#"data-code="reserved""#) && zh.contains("的 1 张加速卡，自 "), "{zh}");
+    assert!(zh.contains("(UTC+8) 起（后续作业回填，不会推迟它）") && !zh.contains("原文"), "{zh}");
+    let en = web.page(&format!("/jobs/{sid}?lang=en")).await;
+    assert!(en.contains("reserved 1 accelerators of ") && en.contains("(UTC+8) (later jobs backfill without delaying it)"), "{en}");
     let (_, c) = tenant.post(&format!("/api/v1/jobs/{sid}/cancel"), &json!({})).await;
     assert_eq!((c["state"].as_str(), c["cost"].as_str(), c["usage_s"].as_i64()), (Some("cancelled"), Some("0.00"), Some(0)));
+    assert_eq!((c["reason"].as_str(), c["reason_code"].as_str()), (Some("cancelled by tenant"), Some("cancelled")));
     tenant.post(&format!("/api/v1/jobs/{}/cancel", first["id"].as_str().unwrap()), &json!({})).await;
 
     // Listing with filters and pagination.

@@ -180,7 +180,7 @@ async fn engine_rounds_decide_over_the_queue_head_and_every_job_behind_it_runs()
     assert!(second.reason.is_some(), "the head's waiting job is told why: {second:?}");
     for j in &jobs[2..] {
         let j = store.job(&j.id).await.unwrap().unwrap();
-        assert_eq!((j.state, j.reason.as_deref()), (JobState::Pending, None), "behind the head, nothing written: {j:?}");
+        assert_eq!((j.state, j.reason.as_ref()), (JobState::Pending, None), "behind the head, nothing written: {j:?}");
     }
     let mut placed_at: Vec<i64> = Vec::new();
     for _ in 0..20 {

@@ -377,7 +377,7 @@ async fn slurm_live_polls_read_followed_jobs_not_every_job() {
     };
     assert!(matches!(done[&ok.id], RunStatus::Succeeded { usage_s, .. } if (usage_s - 3600).abs() <= scale as i64), "{:?}", done[&ok.id]);
     let RunStatus::Failed { reason, .. } = &done[&failing.id] else { panic!("expected a failure: {:?}", done[&failing.id]) };
-    assert_eq!(reason, "failed in slurm: exit code 3");
+    assert_eq!(reason.to_string(), "failed in slurm: exit code 3");
     let stats = b.stats();
     // The full listing is read again once a minute at most (to find jobs this process did not
     // submit); every poll in between reads the two jobs alone.
@@ -437,7 +437,7 @@ async fn slurm_live_failures_and_refusals_are_clear() {
     let (done, _) =
         wait_until(&b, &j.id, Duration::from_secs(120), |s| matches!(s, RunStatus::Succeeded { .. } | RunStatus::Failed { .. })).await;
     let RunStatus::Failed { reason, .. } = &done else { panic!("expected a failure, got {done:?}") };
-    assert_eq!(reason, "failed in slurm: exit code 3");
+    assert_eq!(reason.to_string(), "failed in slurm: exit code 3");
 
     // A gang larger than the node is refused before Slurm sees it.
     let e = b.submit(&job(16, 3600), 3600.0, now_ms()).await.unwrap_err();

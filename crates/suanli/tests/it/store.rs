@@ -6,10 +6,12 @@ use suanli_core::centre::{Centre, CentreKind, PartnerStatus, Pool, Provider};
 use suanli_core::error::ErrorCode;
 use suanli_core::id::{AuditId, CentreId, JobId, PoolId, ProviderId, TenantId, UserId};
 use suanli_core::ident::Uscc;
+use suanli_core::job::Fault;
 use suanli_core::job::{Job, JobKind, JobSpec, JobState};
 use suanli_core::money::Fen;
+use suanli_core::reason::{Canceller, JobReason, StatedReason};
 use suanli_core::tenant::{Role, Tenant};
-use suanli_store::{Audit, JobFilter, NewUser, Store, StoreError, StoreOptions};
+use suanli_store::{Audit, EndRow, JobFilter, NewUser, Store, StoreError, StoreOptions};
 
 fn audit(n: u64, action: &str, subject: &str) -> Audit {
     Audit {
@@ -196,11 +198,81 @@ async fn suite(store: Store) {
     assert!(tx.insert_pool(&orphan).await.is_err(), "foreign keys are on");
 }
 
+/// Jobs' reasons are read back as they were written, typed through every path that writes
+/// one (a new job, a waiting reason alone and many a statement, a transition, a run's end);
+/// a reason with only its English text (a row from before reasons were typed) reads as untyped.
+async fn reasons_suite(store: Store) {
+    let tenant = TenantId::generate(4, 4);
+    let pool = PoolId::generate(3, 3);
+    let ids: Vec<JobId> = (50..54).map(|n| job(n, &tenant, 8).id).collect();
+    let mut first = job(50, &tenant, 8);
+    first.reason = Some(JobReason::WaitingForAccelerators { accelerators: 8 }.into());
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_jobs(&[first, job(51, &tenant, 8), job(52, &tenant, 8), job(53, &tenant, 8)]).await.unwrap();
+    tx.commit().await.unwrap();
+    let read = |id: JobId| {
+        let store = store.clone();
+        async move { store.job(&id).await.unwrap().unwrap().reason }
+    };
+    assert_eq!(read(ids[0].clone()).await, Some(JobReason::WaitingForAccelerators { accelerators: 8 }.into()));
+
+    let reserved = JobReason::Reserved { accelerators: 8, pool: pool.clone(), start_ms: 1_764_000_000_000 };
+    store.set_job_reason(&ids[1], &reserved).await.unwrap();
+    assert_eq!(read(ids[1].clone()).await, Some(reserved.clone().into()));
+    let better = JobReason::WaitingForBetterPool { best_free_yuan: 1_200, busy_yuan: 800, wait_yuan_per_hour: 5 };
+    let funds = JobReason::WaitingForFunds { estimate: Fen(150_050), voucher_pct: 30, cash_available: Fen(7) };
+    let mut tx = store.begin().await.unwrap();
+    tx.set_job_reasons(&[(&ids[2], &better), (&ids[3], &funds)]).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!((read(ids[2].clone()).await, read(ids[3].clone()).await), (Some(better.into()), Some(funds.clone().into())));
+    let changed = store.jobs_changed_since(0).await.unwrap();
+    assert!(changed.jobs.iter().any(|j| j.id == ids[3] && j.reason.as_ref().is_some_and(|r| r.is(&funds))), "the engine's read too");
+
+    // A tenant's note with quotes and Chinese, through a transition.
+    let cancelled = JobReason::Cancelled { by: Canceller::Tenant, note: Some("it's \"wrong\" 数据有误".into()) };
+    let c = cancelled.clone();
+    store
+        .transition_job(&ids[0], JobState::Cancelled, audit(50, "job.cancel", ids[0].as_str()), |j| j.reason = Some(c.into()))
+        .await
+        .unwrap();
+    assert_eq!(read(ids[0].clone()).await, Some(cancelled.into()));
+
+    // A run's end as its backend reported it.
+    store
+        .transition_job(&ids[2], JobState::Placed, audit(51, "job.placed", ids[2].as_str()), |j| j.pool_id = Some(pool.clone()))
+        .await
+        .unwrap();
+    store.transition_job(&ids[2], JobState::Running, audit(52, "job.started", ids[2].as_str()), |j| j.started_ms = Some(1)).await.unwrap();
+    let failed = JobReason::Failed { detail: "simulated node failure".into() };
+    let end = EndRow {
+        id: &ids[2],
+        failed: true,
+        finished_ms: 2,
+        usage_s: 1,
+        cost_fen: 0,
+        fault: Some(Fault::Centre),
+        reason: Some(failed.clone()),
+    };
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.end_jobs(&[end]).await.unwrap().contains(&ids[2]));
+    tx.commit().await.unwrap();
+    let ended = store.job(&ids[2]).await.unwrap().unwrap();
+    assert_eq!((ended.state, ended.reason), (JobState::Failed, Some(failed.into())));
+
+    // English text alone, as rows written before reasons were typed hold it.
+    let old = StatedReason::Untyped("cancelled by operator".into());
+    let o = old.clone();
+    store.transition_job(&ids[1], JobState::Cancelled, audit(53, "job.cancel", ids[1].as_str()), |j| j.reason = Some(o)).await.unwrap();
+    let back = read(ids[1].clone()).await.unwrap();
+    assert_eq!((back.typed(), back.to_string()), (None, old.to_string()));
+}
+
 #[tokio::test]
 async fn store_suite_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_dir(dir.path()).await.unwrap();
     suite(store.clone()).await;
+    reasons_suite(store.clone()).await;
     ledger_suite(store.clone()).await;
     models_suite(store.clone()).await;
     store.close().await;
@@ -217,6 +289,7 @@ async fn store_suite_postgres() {
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for this suite (.ci/run starts it): {e}"));
     suite(store.clone()).await;
+    reasons_suite(store.clone()).await;
     ledger_suite(store.clone()).await;
     models_suite(store.clone()).await;
     store.close().await;
