@@ -1342,6 +1342,44 @@ test("the overview's map labels each region's square, colours it with a legend, 
   }, { viewport: { width: 390, height: 844 } }),
 );
 
+/** A Beijing calendar day `daysAgo` days before today, as YYYY-MM-DD. */
+const beijingDay = (daysAgo) => new Date(Date.now() + 8 * 3_600_000 - daysAgo * 86_400_000).toISOString().slice(0, 10);
+
+test('a custom range of days is chosen with the form without script: the axis, heading and CSV follow; a bad one is refused beside the form with the input kept, at phone width', { timeout: 120_000 }, () =>
+  withPage(async (page) => {
+    await signIn(page, 'operator');
+    const silent = new Set((await api('operator', 'GET', '/energy/coverage')).silent.map((x) => x.dc));
+    const live = items(await api('operator', 'GET', '/centres')).find((c) => !silent.has(c.id)).id;
+    await page.goto(`/centres/${live}`);
+    const [from, to] = [beijingDay(10), beijingDay(3)];
+    await page.fill('#range-from', from);
+    await page.fill('#range-to', to);
+    await Promise.all([page.waitForURL(/range=custom/), page.click('form.range-custom button[type=submit]')]);
+    assert.equal(new URL(page.url()).searchParams.get('from'), from);
+    assert.equal(await page.locator('form.range-custom[aria-current]').count(), 1, 'the custom range is marked');
+    assert.equal(await page.locator('nav#range a[aria-current]').count(), 0);
+    assert.match(await page.textContent('main'), new RegExp(`每日 PUE · ${from} 至 ${to}`));
+    const labels = await axisLabels(page, 'daily-pue');
+    assert.ok(labels.length >= 3 && labels.every((l) => /^\d\d-\d\d$/.test(l)), `dates over eight days: ${labels}`);
+    const csv = await page.locator('p.chart-csv a').nth(1).getAttribute('href');
+    assert.match(csv, new RegExp(`from=${from}&to=${to}`));
+    const rows = (await (await page.request.get(new URL(csv, page.url()).href)).text()).split('\n').slice(1).filter((l) => l.trim());
+    assert.deepEqual([rows.length, rows[0].slice(0, 10), rows.at(-1).slice(0, 10)], [8, from, to], `a point a day: ${rows}`);
+    let o = await horizontalOverflow(page);
+    assert.ok(o.width <= o.window, `${o.width}px wide in a ${o.window}px window: ${o.culprits.join(', ')}`);
+    // The first day after the last: refused beside the form, what was typed kept, the default shown.
+    await page.fill('#range-from', to);
+    await page.fill('#range-to', from);
+    await Promise.all([page.waitForURL(new RegExp(`from=${to}`)), page.click('form.range-custom button[type=submit]')]);
+    assert.match(await page.locator('form.range-custom #range-error[role=alert]').textContent(), /开始日期不能晚于结束日期/);
+    assert.deepEqual([await page.inputValue('#range-from'), await page.inputValue('#range-to')], [to, from]);
+    assert.equal(await page.locator('nav#range a[aria-current]').getAttribute('data-range'), '30d');
+    o = await horizontalOverflow(page);
+    assert.ok(o.width <= o.window, `with the error: ${o.width}px wide in a ${o.window}px window: ${o.culprits.join(', ')}`);
+    await page.screenshot({ path: join(SHOTS, 'range-custom-refused-390.png'), fullPage: false });
+  }, { javaScriptEnabled: false, viewport: { width: 390, height: 844 } }),
+);
+
 test("a column with few labels has a filter of its own that narrows the rows to one label, with and without script", { timeout: 120_000 }, async () => {
   for (const javaScriptEnabled of [true, false]) {
     await withPage(async (page) => {

@@ -16,6 +16,7 @@ pub mod model;
 pub mod money;
 pub mod region;
 pub mod rng;
+pub mod span;
 pub mod tenant;
 pub mod time;
 

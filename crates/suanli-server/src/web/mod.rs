@@ -35,6 +35,7 @@ mod operate;
 mod overview;
 mod programmes;
 mod provider;
+mod range;
 mod registry;
 mod review;
 pub mod session;
@@ -320,7 +321,10 @@ tr.empty td{color:#475467;text-align:center}.pager{display:flex;gap:.8rem;align-
 .dt[aria-busy=true]{opacity:.6}.live{display:flex;flex-wrap:wrap;gap:.6rem;align-items:center;justify-content:flex-end;max-width:72rem;margin:.4rem auto 0;padding:0 1rem;color:#475467;font-size:.85rem}\
 .live.paused .live-when{text-decoration:line-through}.wall-link{font-weight:600}\
 .range{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center;margin:.8rem 0 .2rem}.range a{padding:.2rem .6rem;border:1px solid #d0d5dd;border-radius:4px;text-decoration:none;background:#fff}\
-.range a[aria-current]{background:#0b3d91;color:#fff;border-color:#0b3d91;font-weight:600}.chart-csv{margin:.2rem 0 .8rem;font-size:.9rem}";
+.range a[aria-current]{background:#0b3d91;color:#fff;border-color:#0b3d91;font-weight:600}\
+.range-custom{display:flex;flex-wrap:wrap;gap:.3rem;align-items:center}.range-custom label{display:inline;margin:0 0 0 .3rem}\
+.range-custom input[type=date]{width:auto;max-width:11rem;padding:.2rem}.range-custom[aria-current] input[type=date]{border:2px solid #0b3d91}\
+.range-custom .error{flex-basis:100%;margin:.2rem 0}.chart-csv{margin:.2rem 0 .8rem;font-size:.9rem}";
 
 /// The wall display (大屏): dark, full width, big figures; charts on light cards so their colours read.
 const WALL_STYLE: &str = "body.wall{background:#0b1220;color:#e6edf3}.wall header{background:#0f1a33;justify-content:space-between}\

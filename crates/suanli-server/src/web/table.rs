@@ -84,6 +84,11 @@ pub fn param(name: &str) -> Option<String> {
     REQUEST.try_with(|r| value(&r.query, name)).ok().flatten()
 }
 
+/// The query of the request being rendered, every parameter in order.
+pub fn query() -> Vec<(String, String)> {
+    REQUEST.try_with(|r| r.query.clone()).unwrap_or_default()
+}
+
 fn value(query: &[(String, String)], name: &str) -> Option<String> {
     query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
 }
