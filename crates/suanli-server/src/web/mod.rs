@@ -21,6 +21,7 @@ use suanli_core::city::ComputeSlice;
 
 mod centres;
 mod charts;
+mod collate;
 mod data;
 mod energy;
 mod incentives;
