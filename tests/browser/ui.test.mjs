@@ -1380,6 +1380,32 @@ test('a custom range of days is chosen with the form without script: the axis, h
   }, { javaScriptEnabled: false, viewport: { width: 390, height: 844 } }),
 );
 
+test("the overview's map at phone width shows a point per centre with a hover title, linked to the centre, without horizontal overflow", { timeout: 120_000 }, async () => {
+  const centres = items(await api('regulator', 'GET', '/centres'));
+  for (const lang of ['zh', 'en']) {
+    await withPage(async (page) => {
+      await signIn(page, 'regulator', { lang });
+      const points = await page.locator('#map svg a[data-centre]').evaluateAll((as) =>
+        as.map((a) => [a.dataset.centre, a.getAttribute('href'), a.querySelector('circle title').textContent, Number(a.querySelector('circle').getAttribute('r'))]),
+      );
+      assert.deepEqual(points.map(([id]) => id).sort(), centres.map((c) => c.id).sort(), 'one point per centre');
+      for (const [id, href, title, r] of points) {
+        const c = centres.find((x) => x.id === id);
+        assert.equal(href, `/centres/${id}`);
+        assert.ok(title.startsWith(`${lang === 'en' ? c.name_en : c.name} · `) && /PFLOPS · PUE/.test(title), title);
+        assert.ok(r >= 2.5 && r <= 10, `${id}: r=${r}`);
+      }
+      const o = await horizontalOverflow(page);
+      assert.ok(o.width <= o.window, `${o.width}px wide in a ${o.window}px window: ${o.culprits.join(', ')}`);
+      assert.ok((await page.locator('#map .legend .dot').count()) >= 5, "the points' legend");
+      await page.locator('#map').screenshot({ path: join(SHOTS, `map-points-${lang}-390.png`) });
+      const [id] = points[0];
+      await Promise.all([page.waitForURL(new RegExp(`/centres/${id}`)), page.click(`#map svg a[data-centre="${id}"]`)]);
+      assert.equal(await h1(page), lang === 'en' ? centres.find((x) => x.id === id).name_en : centres.find((x) => x.id === id).name);
+    }, { viewport: { width: 390, height: 844 } });
+  }
+});
+
 test("a column with few labels has a filter of its own that narrows the rows to one label, with and without script", { timeout: 120_000 }, async () => {
   for (const javaScriptEnabled of [true, false]) {
     await withPage(async (page) => {

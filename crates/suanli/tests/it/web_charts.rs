@@ -1,4 +1,4 @@
-//! Dashboards that behave like dashboards: the time-range picker drives a page's charts over time (their axis, points and CSV) through links and a custom range's form that work without script (a refused custom range answered on the page beside the form, the input kept), the policy's targets month by month are one figure for the overview and `GET /api/v1/city/trends`, the overview's map shows each region's figures and links to its centres, and a column of few labels filters by them.
+//! Dashboards that behave like dashboards: the time-range picker drives a page's charts over time (their axis, points and CSV) through links and a custom range's form that work without script (a refused custom range answered on the page beside the form, the input kept), the policy's targets month by month are one figure for the overview and `GET /api/v1/city/trends`, the overview's map shows each region's figures and links to its centres, with a point per centre linked to its page, and a column of few labels filters by them.
 
 use crate::harness::{TestServer, Web};
 
@@ -244,6 +244,54 @@ async fn the_map_has_a_labelled_square_per_region_linked_to_its_centres_with_the
 }
 
 #[tokio::test]
+async fn the_map_has_a_point_per_centre_linked_to_its_page_sized_by_pflops_and_titled_in_the_pages_language() {
+    let s = TestServer::start_with_energy_year().await;
+    let (_, centres) = s.as_role("regulator").get("/api/v1/centres").await;
+    let centres = centres["items"].as_array().unwrap().clone();
+    let web = Web::sign_in(&s.url, &s.tokens["regulator"]).await.unwrap();
+    let zh = web.page("/").await;
+    let en = web.page("/?lang=en&map=pue").await;
+    assert_eq!(zh.matches("data-centre=").count(), centres.len(), "one point per centre");
+    let point = |page: &str, id: &str| {
+        let link = format!(r#"<a href="/centres/{id}" data-centre="{id}"><circle "#);
+        assert_eq!(page.matches(&link).count(), 1, "{id}: one linked point");
+        let at = page.find(&link).unwrap();
+        page[at..at + page[at..].find("</a>").unwrap()].to_string()
+    };
+    let radius = |p: &str| p.split(r#" r=""#).nth(1).and_then(|x| x.split('"').next()).unwrap().parse::<f64>().unwrap();
+    for c in &centres {
+        let id = c["id"].as_str().unwrap();
+        let (p, e) = (point(&zh, id), point(&en, id));
+        assert!(p.contains(&format!("<title>{} · ", xml(c["name"].as_str().unwrap()))) && p.contains(" PFLOPS · PUE"), "{p}");
+        assert!(e.contains(&format!("<title>{} · ", xml(c["name_en"].as_str().unwrap()))), "{e}");
+        assert!(p.contains("PUE 暂无实测") == p.contains(r##"fill="#ffffff""##), "no measurement is hollow: {p}");
+        assert!(e.contains("PUE not measured") || e.contains("PUE 1.") || e.contains("PUE 2."), "{e}");
+        assert_eq!(radius(&p), radius(&e), "the same point in either language");
+    }
+    // Area follows PFLOPS: more PFLOPS, no smaller a point.
+    let mut sized: Vec<(f64, f64)> = centres
+        .iter()
+        .map(|c| {
+            let p = point(&zh, c["id"].as_str().unwrap());
+            let title = p.split("<title>").nth(1).unwrap();
+            let pflops: f64 = title.split(" · ").nth(1).unwrap().trim_end_matches(" PFLOPS").parse().unwrap();
+            (pflops, radius(&p))
+        })
+        .collect();
+    sized.sort_by(|a, b| a.0.total_cmp(&b.0));
+    assert!(sized.windows(2).all(|w| w[0].1 <= w[1].1 + 0.05), "{sized:?}");
+    assert!(sized.last().unwrap().1 > sized.first().unwrap().1, "sizes differ: {sized:?}");
+    assert!(zh.contains(r#"id="map-points""#) && en.contains("no PUE measured in 30 days"), "the points' legend");
+    // Deterministic: the same map twice.
+    let again = web.page("/").await;
+    let points = |p: &str| p[p.find(r#"<g class="centres">"#).unwrap()..p.find("</g></svg>").unwrap()].to_string();
+    assert_eq!(points(&zh), points(&again));
+    // A point's link opens the centre.
+    let first = centres[0]["id"].as_str().unwrap();
+    assert!(web.page(&format!("/centres/{first}")).await.contains(centres[0]["name"].as_str().unwrap()));
+}
+
+#[tokio::test]
 async fn a_column_of_few_labels_filters_the_rows_by_them_and_the_csv_follows() {
     let s = TestServer::start().await;
     let web = Web::sign_in(&s.url, &s.tokens["operator"]).await.unwrap();
@@ -266,6 +314,11 @@ async fn a_column_of_few_labels_filters_the_rows_by_them_and_the_csv_follows() {
     let lines: Vec<&str> = csv.lines().skip(1).filter(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), n, "the CSV follows the column's filter");
     assert!(lines.iter().all(|l| l.contains(&label)), "{lines:?}");
+}
+
+/// Text as the pages escape it in SVG.
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
 }
 
 fn url_encode(s: &str) -> String {
