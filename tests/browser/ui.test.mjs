@@ -1518,12 +1518,20 @@ function cellCompare(kind, a, b) {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/**
+ * Whether a text column sorts by pinyin (web/collate.rs: a Han character as its toneless syllable
+ * on a Chinese page), which this file cannot compute: its exact order is checked by the Rust tests;
+ * here, that descending is ascending reversed.
+ */
+const byPinyin = (kind, cells) => kind === 'text' && cells.some((c) => /[^\x00-\x7f]/.test(c));
+
 /** Problems with the order of a column's cells (empty cells last, the rest ascending or descending). */
 function orderProblems(kind, cells, ascending) {
   const out = [];
   const firstEmpty = cells.findIndex(cellMissing);
   if (firstEmpty >= 0 && cells.slice(firstEmpty).some((c) => !cellMissing(c))) out.push(`an empty cell before a filled one: ${JSON.stringify(cells)}`);
   const filled = cells.filter((c) => !cellMissing(c));
+  if (byPinyin(kind, filled)) return out;
   for (let i = 1; i < filled.length; i++) {
     const o = cellCompare(kind, filled[i - 1], filled[i]);
     if (ascending ? o > 0 : o < 0) {
@@ -1620,10 +1628,18 @@ async function tableProblems(page) {
         break;
       }
     }
+    const seen = [];
     for (const [dir, ascending] of [['ascending', true], ['descending', false]]) {
       await page.locator(`#${t.box} th a.sort[data-col="${col}"]`).click();
       await page.locator(`#${t.box} th[aria-sort="${dir}"] a.sort[data-col="${col}"]`).waitFor();
-      for (const p of orderProblems(head.kind, await columnTexts(page, t.box, col), ascending)) out.push(`${t.id} "${head.text}": ${p}`);
+      const cells = await columnTexts(page, t.box, col);
+      for (const p of orderProblems(head.kind, cells, ascending)) out.push(`${t.id} "${head.text}": ${p}`);
+      seen.push(cells.filter((c) => !cellMissing(c)));
+    }
+    // Live data may change between the two requests: compare the cells both show.
+    const [up, down] = [seen[0].filter((c) => seen[1].includes(c)), seen[1].filter((c) => seen[0].includes(c))];
+    if (byPinyin(head.kind, seen[0]) && t.rows <= 25 && JSON.stringify(down) !== JSON.stringify([...up].reverse())) {
+      out.push(`${t.id} "${head.text}": descending is not ascending reversed: ${JSON.stringify(seen)}`);
     }
     const marked = await page.locator(`#${t.box} th[aria-sort]`).count();
     if (marked !== 1) out.push(`${t.id}: ${marked} headers carry aria-sort`);
