@@ -3,7 +3,8 @@
 # fonts if they are missing, installs playwright-core from the lock file, then runs the tests with
 # Node's test runner against a `suanli serve --demo` that the tests start and stop themselves.
 # The suanli binary comes from SUANLI_BIN (default target/debug/suanli, which the test suite builds).
-# Screenshots land in target/browser-screenshots/.
+# Screenshots land in target/browser-screenshots/. Arguments go to Node's test runner, e.g.
+# `scripts/browser-test.sh --test-name-pattern='map|custom range'` runs only the tests so named.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,4 +40,4 @@ ensure_chromium
 ensure_node_modules
 mkdir -p target/browser-screenshots
 log "running the browser tests against $SUANLI_BIN"
-exec node --test --test-reporter=spec tests/browser/
+exec node --test --test-reporter=spec "$@" tests/browser/

@@ -1349,6 +1349,70 @@ test("the overview's map labels each region's square, colours it with a legend, 
   }, { viewport: { width: 390, height: 844 } }),
 );
 
+/** A Beijing calendar day `daysAgo` days before today, as YYYY-MM-DD. */
+const beijingDay = (daysAgo) => new Date(Date.now() + 8 * 3_600_000 - daysAgo * 86_400_000).toISOString().slice(0, 10);
+
+test('a custom range of days is chosen with the form without script: the axis, heading and CSV follow; a bad one is refused beside the form with the input kept, at phone width', { timeout: 120_000 }, () =>
+  withPage(async (page) => {
+    await signIn(page, 'operator');
+    const silent = new Set((await api('operator', 'GET', '/energy/coverage')).silent.map((x) => x.dc));
+    const live = items(await api('operator', 'GET', '/centres')).find((c) => !silent.has(c.id)).id;
+    await page.goto(`/centres/${live}`);
+    const [from, to] = [beijingDay(10), beijingDay(3)];
+    await page.fill('#range-from', from);
+    await page.fill('#range-to', to);
+    await Promise.all([page.waitForURL(/range=custom/), page.click('form.range-custom button[type=submit]')]);
+    assert.equal(new URL(page.url()).searchParams.get('from'), from);
+    assert.equal(await page.locator('form.range-custom[aria-current]').count(), 1, 'the custom range is marked');
+    assert.equal(await page.locator('nav#range a[aria-current]').count(), 0);
+    assert.match(await page.textContent('main'), new RegExp(`每日 PUE · ${from} 至 ${to}`));
+    const labels = await axisLabels(page, 'daily-pue');
+    assert.ok(labels.length >= 3 && labels.every((l) => /^\d\d-\d\d$/.test(l)), `dates over eight days: ${labels}`);
+    const csv = await page.locator('p.chart-csv a').nth(1).getAttribute('href');
+    assert.match(csv, new RegExp(`from=${from}&to=${to}`));
+    const rows = (await (await page.request.get(new URL(csv, page.url()).href)).text()).split('\n').slice(1).filter((l) => l.trim());
+    assert.deepEqual([rows.length, rows[0].slice(0, 10), rows.at(-1).slice(0, 10)], [8, from, to], `a point a day: ${rows}`);
+    let o = await horizontalOverflow(page);
+    assert.ok(o.width <= o.window, `${o.width}px wide in a ${o.window}px window: ${o.culprits.join(', ')}`);
+    // The first day after the last: refused beside the form, what was typed kept, the default shown.
+    await page.fill('#range-from', to);
+    await page.fill('#range-to', from);
+    await Promise.all([page.waitForURL(new RegExp(`from=${to}`)), page.click('form.range-custom button[type=submit]')]);
+    assert.match(await page.locator('form.range-custom #range-error[role=alert]').textContent(), /开始日期不能晚于结束日期/);
+    assert.deepEqual([await page.inputValue('#range-from'), await page.inputValue('#range-to')], [to, from]);
+    assert.equal(await page.locator('nav#range a[aria-current]').getAttribute('data-range'), '30d');
+    o = await horizontalOverflow(page);
+    assert.ok(o.width <= o.window, `with the error: ${o.width}px wide in a ${o.window}px window: ${o.culprits.join(', ')}`);
+    await page.screenshot({ path: join(SHOTS, 'range-custom-refused-390.png'), fullPage: false });
+  }, { javaScriptEnabled: false, viewport: { width: 390, height: 844 } }),
+);
+
+test("the overview's map at phone width shows a point per centre with a hover title, linked to the centre, without horizontal overflow", { timeout: 120_000 }, async () => {
+  const centres = items(await api('regulator', 'GET', '/centres'));
+  for (const lang of ['zh', 'en']) {
+    await withPage(async (page) => {
+      await signIn(page, 'regulator', { lang });
+      const points = await page.locator('#map svg a[data-centre]').evaluateAll((as) =>
+        as.map((a) => [a.dataset.centre, a.getAttribute('href'), a.querySelector('circle title').textContent, Number(a.querySelector('circle').getAttribute('r'))]),
+      );
+      assert.deepEqual(points.map(([id]) => id).sort(), centres.map((c) => c.id).sort(), 'one point per centre');
+      for (const [id, href, title, r] of points) {
+        const c = centres.find((x) => x.id === id);
+        assert.equal(href, `/centres/${id}`);
+        assert.ok(title.startsWith(`${lang === 'en' ? c.name_en : c.name} · `) && /PFLOPS · PUE/.test(title), title);
+        assert.ok(r >= 2.5 && r <= 10, `${id}: r=${r}`);
+      }
+      const o = await horizontalOverflow(page);
+      assert.ok(o.width <= o.window, `${o.width}px wide in a ${o.window}px window: ${o.culprits.join(', ')}`);
+      assert.ok((await page.locator('#map .legend .dot').count()) >= 5, "the points' legend");
+      await page.locator('#map').screenshot({ path: join(SHOTS, `map-points-${lang}-390.png`) });
+      const [id] = points[0];
+      await Promise.all([page.waitForURL(new RegExp(`/centres/${id}`)), page.click(`#map svg a[data-centre="${id}"]`)]);
+      assert.equal(await h1(page), lang === 'en' ? centres.find((x) => x.id === id).name_en : centres.find((x) => x.id === id).name);
+    }, { viewport: { width: 390, height: 844 } });
+  }
+});
+
 test("a column with few labels has a filter of its own that narrows the rows to one label, with and without script", { timeout: 120_000 }, async () => {
   for (const javaScriptEnabled of [true, false]) {
     await withPage(async (page) => {
@@ -1461,12 +1525,20 @@ function cellCompare(kind, a, b) {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/**
+ * Whether a text column sorts by pinyin (web/collate.rs: a Han character as its toneless syllable
+ * on a Chinese page), which this file cannot compute: its exact order is checked by the Rust tests;
+ * here, that descending is ascending reversed.
+ */
+const byPinyin = (kind, cells) => kind === 'text' && cells.some((c) => /[^\x00-\x7f]/.test(c));
+
 /** Problems with the order of a column's cells (empty cells last, the rest ascending or descending). */
 function orderProblems(kind, cells, ascending) {
   const out = [];
   const firstEmpty = cells.findIndex(cellMissing);
   if (firstEmpty >= 0 && cells.slice(firstEmpty).some((c) => !cellMissing(c))) out.push(`an empty cell before a filled one: ${JSON.stringify(cells)}`);
   const filled = cells.filter((c) => !cellMissing(c));
+  if (byPinyin(kind, filled)) return out;
   for (let i = 1; i < filled.length; i++) {
     const o = cellCompare(kind, filled[i - 1], filled[i]);
     if (ascending ? o > 0 : o < 0) {
@@ -1563,10 +1635,18 @@ async function tableProblems(page) {
         break;
       }
     }
+    const seen = [];
     for (const [dir, ascending] of [['ascending', true], ['descending', false]]) {
       await page.locator(`#${t.box} th a.sort[data-col="${col}"]`).click();
       await page.locator(`#${t.box} th[aria-sort="${dir}"] a.sort[data-col="${col}"]`).waitFor();
-      for (const p of orderProblems(head.kind, await columnTexts(page, t.box, col), ascending)) out.push(`${t.id} "${head.text}": ${p}`);
+      const cells = await columnTexts(page, t.box, col);
+      for (const p of orderProblems(head.kind, cells, ascending)) out.push(`${t.id} "${head.text}": ${p}`);
+      seen.push(cells.filter((c) => !cellMissing(c)));
+    }
+    // Live data may change between the two requests: compare the cells both show.
+    const [up, down] = [seen[0].filter((c) => seen[1].includes(c)), seen[1].filter((c) => seen[0].includes(c))];
+    if (byPinyin(head.kind, seen[0]) && t.rows <= 25 && JSON.stringify(down) !== JSON.stringify([...up].reverse())) {
+      out.push(`${t.id} "${head.text}": descending is not ascending reversed: ${JSON.stringify(seen)}`);
     }
     const marked = await page.locator(`#${t.box} th[aria-sort]`).count();
     if (marked !== 1) out.push(`${t.id}: ${marked} headers carry aria-sort`);

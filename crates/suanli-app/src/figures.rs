@@ -3,7 +3,7 @@
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use suanli_core::catalogue::Catalogue;
-use suanli_core::centre::Centre;
+use suanli_core::centre::{Centre, Pool};
 use suanli_core::city::{CityTotals, ComputeSlice, Policy, city_totals};
 use suanli_core::id::{CentreId, PoolId};
 use suanli_core::region::{HOME_CITY, RegionKind, Regions};
@@ -89,8 +89,7 @@ pub fn by_region(
     for c in centres {
         let r = out.entry(suanli_core::city::region_bucket(regions, &c.region)).or_default();
         r.centres.push(c.id.clone());
-        if let Some(p) = book.pue(&c.id, now_ms - 30 * suanli_core::time::MS_PER_DAY, now_ms).ok().and_then(|p| p.value) {
-            let p = suanli_energy::grade::reported(p);
+        if let Some(p) = pue_30d(book, &c.id, now_ms) {
             r.worst_pue_30d = Some(r.worst_pue_30d.map_or(p, |w: f64| w.max(p)));
         }
     }
@@ -99,6 +98,55 @@ pub fn by_region(
         r.accelerators = slice.accelerators;
         r.accelerators_in_use = slice.accelerators_in_use;
     }
+    out
+}
+
+/// A centre's PUE over the last 30 days as reported (two decimals), if measured: each centre's
+/// point on the map, and the figure whose worst is its region's.
+fn pue_30d(book: &EnergyBook, centre: &CentreId, now_ms: UnixMs) -> Option<f64> {
+    let p = book.pue(centre, now_ms - 30 * suanli_core::time::MS_PER_DAY, now_ms).ok()?.value?;
+    Some(suanli_energy::grade::reported(p))
+}
+
+/// A centre on the city map: the region's square it sits in (keyed as [`by_region`]), the dense
+/// FP16 peak of all its pools (partner or not), and its PUE over the last 30 days.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CentrePoint {
+    pub id: CentreId,
+    pub name: String,
+    pub name_en: String,
+    pub region: String,
+    pub pflops_fp16: f64,
+    pub pue_30d: Option<f64>,
+}
+
+/// Every centre as a point on the map, in id order; pools of models the catalogue does not know
+/// count for nothing.
+pub fn centre_points(
+    centres: &[Centre],
+    pools: &[Pool],
+    catalogue: &Catalogue,
+    book: &EnergyBook,
+    regions: &Regions,
+    now_ms: UnixMs,
+) -> Vec<CentrePoint> {
+    let mut pflops: HashMap<&CentreId, f64> = HashMap::new();
+    for p in pools {
+        let tflops = catalogue.get(&p.accelerator).map_or(0.0, |a| a.fp16_tflops);
+        *pflops.entry(&p.centre_id).or_default() += f64::from(p.capacity()) * tflops / 1000.0;
+    }
+    let mut out: Vec<CentrePoint> = centres
+        .iter()
+        .map(|c| CentrePoint {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            name_en: c.name_en.clone(),
+            region: suanli_core::city::region_bucket(regions, &c.region),
+            pflops_fp16: pflops.get(&c.id).copied().unwrap_or(0.0),
+            pue_30d: pue_30d(book, &c.id, now_ms),
+        })
+        .collect();
+    out.sort_by(|a, b| a.id.cmp(&b.id));
     out
 }
 

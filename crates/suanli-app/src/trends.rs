@@ -168,7 +168,7 @@ pub async fn voucher_trend(store: &Store, policy: &Policy, months: &[Month]) -> 
     };
     let from = year_start(first.from_ms);
     let mut by_day: Vec<(UnixMs, i64)> =
-        store.voucher_spending(from, MS_PER_DAY).await?.into_iter().map(|(at, _, _, fen)| (at, fen)).collect();
+        store.voucher_spending(from, i64::MAX, MS_PER_DAY).await?.into_iter().map(|(at, _, _, fen)| (at, fen)).collect();
     by_day.sort_unstable();
     let values = months
         .iter()

@@ -3,11 +3,13 @@
 use crate::text::esc;
 use std::fmt::Write;
 
-/// One entry of a legend: a filled swatch, or a dashed line (a limit).
+/// One entry of a legend: a filled swatch, a dashed line (a limit), or a round dot (a point of
+/// that colour, outlined).
 #[derive(Debug)]
 pub enum Key<'a> {
     Swatch(&'a str, String),
     Dashed(String),
+    Dot(&'a str, String),
 }
 
 /// A legend as an HTML list under the chart.
@@ -17,6 +19,9 @@ pub fn legend(keys: &[Key<'_>]) -> String {
         match k {
             Key::Swatch(colour, label) => {
                 let _ = write!(out, r#"<li><span class="sw" style="background:{colour}"></span>{}</li>"#, esc(label));
+            }
+            Key::Dot(colour, label) => {
+                let _ = write!(out, r#"<li><span class="sw dot" style="background:{colour}"></span>{}</li>"#, esc(label));
             }
             Key::Dashed(label) => {
                 let _ = write!(out, r#"<li><span class="ln"></span>{}</li>"#, esc(label));

@@ -17,6 +17,7 @@ pub mod money;
 pub mod reason;
 pub mod region;
 pub mod rng;
+pub mod span;
 pub mod tenant;
 pub mod time;
 

@@ -317,16 +317,22 @@ impl Store {
         row.as_ref().map(bill_from_row).transpose()
     }
 
-    /// Voucher spending since `from_ms` in buckets of `step_ms`: (bucket start, tenant,
+    /// Voucher spending in `[from_ms, to_ms)` in buckets of `step_ms`: (bucket start, tenant,
     /// provider, voucher fen), for charts of spending over time by enterprise and provider.
-    pub async fn voucher_spending(&self, from_ms: UnixMs, step_ms: i64) -> StoreResult<Vec<(UnixMs, TenantId, Option<ProviderId>, i64)>> {
+    pub async fn voucher_spending(
+        &self,
+        from_ms: UnixMs,
+        to_ms: UnixMs,
+        step_ms: i64,
+    ) -> StoreResult<Vec<(UnixMs, TenantId, Option<ProviderId>, i64)>> {
         let step = step_ms.max(1);
         let rows = sqlx::query(
             "SELECT (created_ms - $1) / $2, tenant_id, provider_id, CAST(SUM(voucher_fen) AS BIGINT) FROM bills \
-             WHERE created_ms >= $1 AND voucher_fen > 0 GROUP BY (created_ms - $1) / $2, tenant_id, provider_id",
+             WHERE created_ms >= $1 AND created_ms < $3 AND voucher_fen > 0 GROUP BY (created_ms - $1) / $2, tenant_id, provider_id",
         )
         .bind(from_ms)
         .bind(step)
+        .bind(to_ms)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

@@ -172,9 +172,9 @@ fn value_ticks(svg: &mut String, plot: &Plot, ticks: Vec<f64>, tick: &dyn Fn(f64
     }
 }
 
-/// The time axis: ticks on Beijing hours or days with their labels, the axis line and its caption.
+/// The time axis: ticks on Beijing hours, days or months with their labels, the axis line and its caption.
 fn time_axis(svg: &mut String, plot: &Plot, caption: &str) {
-    let (xt, hourly) = time_ticks(plot.t0, plot.t1);
+    let (xt, unit) = time_ticks(plot.t0, plot.t1);
     for t in xt {
         let _ = write!(
             svg,
@@ -182,7 +182,7 @@ fn time_axis(svg: &mut String, plot: &Plot, caption: &str) {
             px = plot.x(t),
             b2 = BOTTOM + 4.0,
             ly = BOTTOM + 18.0,
-            label = tick_label(t, hourly),
+            label = tick_label(t, unit),
         );
     }
     let _ = write!(

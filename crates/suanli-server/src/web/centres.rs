@@ -1,5 +1,6 @@
 //! The centres pages: the registry filterable by region and kind, and one centre's page with its pools, utilisation, PUE, grade, backend reach and the management forms (`manage.rs`).
 
+use super::range::{Bucket, Range, range_picker};
 use super::*;
 use suanli_core::centre::{Centre, Pool};
 
@@ -130,7 +131,8 @@ pub(super) async fn render_centre(s: &AppState, lang: Lang, c: &Caller, id: &str
     };
     let pools = s.store.pools_of(&ctr.id).await.unwrap_or_default();
     let now = s.ids.now_ms();
-    let range = charts::Range::chosen(charts::Range::Month);
+    let choice = Range::chosen(Range::Month, now);
+    let range = choice.range;
     let name = lang.name(&ctr.name, &ctr.name_en);
     let mut body = format!(
         r#"<h1>{}</h1>{top}<p>{} · {} · <span id="partner-state" data-state="{}">{}</span></p>"#,
@@ -152,10 +154,11 @@ pub(super) async fn render_centre(s: &AppState, lang: Lang, c: &Caller, id: &str
         body.push_str(&manage::partner_form(lang, &ctr, kept));
     }
     let capacity: u32 = pools.iter().map(|p| p.capacity()).sum();
-    body.push_str(&charts::range_picker(lang, range));
+    body.push_str(&range_picker(lang, &choice));
     body.push_str(&insight::centre_utilisation(s, lang, &ctr.id, capacity, range, ctr.created_ms).await);
     let (points, assessment) = energy_of(s, lang, &ctr, range, now).await;
-    body.push_str(&pue_chart(s, lang, &points, range, now));
+    let (_, until) = range.window(now, ctr.created_ms);
+    body.push_str(&pue_chart(s, lang, &points, range, until));
     if let Some(a) = assessment {
         body.push_str(&evaluation(s, lang, &a).await);
     }
@@ -202,15 +205,15 @@ async fn energy_of(
     s: &AppState,
     lang: Lang,
     ctr: &Centre,
-    range: charts::Range,
+    range: Range,
     now: i64,
 ) -> (Vec<suanli_energy::SeriesPoint>, Option<serde_json::Value>) {
     let loads = s.energy.loads_recent(&s.regions, now).await;
     let (pue_step, _) = pue_step(lang, range);
-    let (pue_from, _) = range.window(now, ctr.created_ms.min(now - 800 * 86_400_000));
+    let (pue_from, pue_to) = range.window(now, ctr.created_ms.min(now - 800 * 86_400_000));
     let book = s.energy.read().await;
-    let mut points = book.series(&ctr.id, pue_from, now, pue_step).unwrap_or_default();
-    if range == charts::Range::All {
+    let mut points = book.series(&ctr.id, pue_from, pue_to, pue_step).unwrap_or_default();
+    if range == Range::All {
         // Everything recorded: from the first step with a value.
         let first = points.iter().position(|p| p.pue.is_some()).unwrap_or(points.len());
         points.drain(..first);
@@ -219,11 +222,11 @@ async fn energy_of(
     (points, a)
 }
 
-/// The PUE series as a line against the new-data-centre limit.
-fn pue_chart(s: &AppState, lang: Lang, points: &[suanli_energy::SeriesPoint], range: charts::Range, now: i64) -> String {
+/// The PUE series as a line against the new-data-centre limit, its time axis up to `until` (the range's end).
+fn pue_chart(s: &AppState, lang: Lang, points: &[suanli_energy::SeriesPoint], range: Range, until: i64) -> String {
     let (_, pue_words) = pue_step(lang, range);
     let daily = charts::Line { name: pue_words.to_string(), points: points.iter().filter_map(|p| p.pue.map(|v| (p.from_ms, v))).collect() };
-    let window = points.first().map(|p| (p.from_ms, now));
+    let window = points.first().map(|p| (p.from_ms, until));
     let limit = charts::Limit { value: s.policy.new_dc_pue_limit, label: charts::limit_label(lang, s.policy.new_dc_pue_limit) };
     let mut body = format!("<h2>{pue_words} · {}</h2>", range.label(lang));
     body.push_str(&charts::time_lines(
@@ -262,13 +265,13 @@ async fn evaluation(s: &AppState, lang: Lang, a: &serde_json::Value) -> String {
     )
 }
 
-/// The step of a centre's PUE series over a time range, and its name: hourly over a day, daily
-/// over a week or a month, monthly over everything recorded.
-fn pue_step(lang: Lang, range: charts::Range) -> (suanli_energy::Step, &'static str) {
-    match range {
-        charts::Range::Day => (suanli_energy::Step::Hour, lang.t("每小时 PUE", "Hourly PUE")),
-        charts::Range::Week | charts::Range::Month => (suanli_energy::Step::Day, lang.t("每日 PUE", "Daily PUE")),
-        charts::Range::All => (suanli_energy::Step::Month, lang.t("每月 PUE", "Monthly PUE")),
+/// The step of a centre's PUE series over a time range (the range's bucket: hourly over a day,
+/// daily over a week or a month, monthly over a year or everything recorded), and its name.
+fn pue_step(lang: Lang, range: Range) -> (suanli_energy::Step, &'static str) {
+    match range.bucket() {
+        Bucket::Hour => (suanli_energy::Step::Hour, lang.t("每小时 PUE", "Hourly PUE")),
+        Bucket::Day => (suanli_energy::Step::Day, lang.t("每日 PUE", "Daily PUE")),
+        Bucket::Month => (suanli_energy::Step::Month, lang.t("每月 PUE", "Monthly PUE")),
     }
 }
 

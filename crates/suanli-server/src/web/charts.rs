@@ -1,10 +1,9 @@
-//! The web UI's charts, drawn by `suanli-charts` in the page's language: PUE bars against the new-data-centre limit, and lines over calendar time in Asia/Shanghai; each with its unit, an HTML legend (readable at any width), limit lines, an axis fitted to the data, and the value of every bar and point on hover (an SVG `<title>`). Lines over time follow the page's time range (`?range=`, chosen by [`range_picker`]'s links) and export their points as CSV.
+//! The web UI's charts, drawn by `suanli-charts` in the page's language: PUE bars against the new-data-centre limit, and lines over calendar time in Asia/Shanghai; each with its unit, an HTML legend (readable at any width), limit lines, an axis fitted to the data, and the value of every bar and point on hover (an SVG `<title>`). Lines over time follow the page's time range (`?range=`, see `range.rs`) and export their points as CSV.
 
 use super::{Lang, esc};
 use std::fmt::Write;
 use suanli_charts::figure::{self, HBar, TimeChart, TimeWords};
-use suanli_charts::time::{HOUR, moment};
-use suanli_core::time::MS_PER_DAY;
+use suanli_charts::time::moment;
 
 pub use suanli_charts::figure::{Formats, Limit, Line, Scale};
 pub use suanli_charts::legend::{Key, legend};
@@ -58,80 +57,6 @@ fn pue_bar(lang: Lang, b: &PueBar, limit: f64) -> HBar {
 /// The limit line's words.
 pub fn limit_label(lang: Lang, limit: f64) -> String {
     format!("{} {limit:.2}", lang.t("新建数据中心 PUE 限值", "PUE limit for new data centres"))
-}
-
-/// The time range a page's charts over time show: `?range=24h|7d|30d|all`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Range {
-    Day,
-    Week,
-    Month,
-    All,
-}
-
-impl Range {
-    pub const EVERY: [Range; 4] = [Range::Day, Range::Week, Range::Month, Range::All];
-
-    /// Its value in the query.
-    pub fn param(self) -> &'static str {
-        match self {
-            Range::Day => "24h",
-            Range::Week => "7d",
-            Range::Month => "30d",
-            Range::All => "all",
-        }
-    }
-
-    /// The range the request asks for (`?range=`), else `default`.
-    pub fn chosen(default: Range) -> Range {
-        let asked = super::table::param("range");
-        Range::EVERY.into_iter().find(|r| asked.as_deref() == Some(r.param())).unwrap_or(default)
-    }
-
-    /// Its length, or none for everything recorded.
-    pub fn span_ms(self) -> Option<i64> {
-        match self {
-            Range::Day => Some(MS_PER_DAY),
-            Range::Week => Some(7 * MS_PER_DAY),
-            Range::Month => Some(30 * MS_PER_DAY),
-            Range::All => None,
-        }
-    }
-
-    /// Its name on a page.
-    pub fn label(self, lang: Lang) -> &'static str {
-        match self {
-            Range::Day => lang.t("近 24 小时", "Last 24 h"),
-            Range::Week => lang.t("近 7 天", "Last 7 days"),
-            Range::Month => lang.t("近 30 天", "Last 30 days"),
-            Range::All => lang.t("全部", "All"),
-        }
-    }
-
-    /// The window it shows up to `now`: from `earliest` (the first thing recorded) for everything.
-    pub fn window(self, now: i64, earliest: i64) -> (i64, i64) {
-        match self.span_ms() {
-            Some(span) => (now - span, now),
-            None => (earliest.min(now - HOUR), now),
-        }
-    }
-}
-
-/// The links that choose the page's time range (they keep the rest of the query), the chosen
-/// one marked `aria-current`; they work without script.
-pub fn range_picker(lang: Lang, chosen: Range) -> String {
-    let mut out = format!(
-        r#"<nav class="range" id="range" aria-label="{}"><span>{}</span>"#,
-        lang.t("时间范围", "Time range"),
-        lang.t("时间范围：", "Time range:")
-    );
-    for r in Range::EVERY {
-        let href = super::table::relink(&[("range".to_string(), Some(r.param().to_string()))]);
-        let mark = if r == chosen { r#" aria-current="true""# } else { "" };
-        let _ = write!(out, r##"<a href="{}#range" data-range="{}"{mark}>{}</a>"##, esc(&href), r.param(), r.label(lang));
-    }
-    out.push_str("</nav>");
-    out
 }
 
 /// A chart's points as a table (time in Beijing time, a column per line) when the request asks
@@ -195,15 +120,10 @@ pub fn time_lines(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use suanli_core::time::MS_PER_DAY;
 
     #[test]
-    fn a_time_range_marks_its_link_and_bounds_the_axis_and_the_points() {
-        assert_eq!(Range::chosen(Range::Month), Range::Month, "no request: the default");
-        let picker = range_picker(Lang::Zh, Range::Day);
-        assert_eq!(picker.matches("<a href=").count(), 4);
-        assert!(picker.contains(r#"data-range="24h" aria-current="true">近 24 小时</a>"#), "{picker}");
-        assert_eq!(Range::Week.window(10 * MS_PER_DAY, 0), (3 * MS_PER_DAY, 10 * MS_PER_DAY));
-        assert_eq!(Range::All.window(10 * MS_PER_DAY, 5), (5, 10 * MS_PER_DAY));
+    fn a_window_bounds_the_points_and_the_csv_link_is_there() {
         let lines = [Line { name: "x".into(), points: vec![(0, 1.0), (MS_PER_DAY, 2.0), (2 * MS_PER_DAY, 3.0)] }];
         let fmt = |v: f64| format!("{v:.1}");
         let svg = time_lines(Lang::En, "x", "x", "u", &lines, Scale::Fit, None, Formats::same(&fmt), Some((MS_PER_DAY, 3 * MS_PER_DAY)));

@@ -1,6 +1,7 @@
 //! Page sections drawn from what the platform recorded: voucher spending over time by enterprise and provider, a tenant's bills, utilisation, the PUE distribution and recent alerts.
 
-use super::charts::{AMBER, Formats, GREEN, Key, Line, RED, Range, Scale, legend, range_picker, time_lines};
+use super::charts::{AMBER, Formats, GREEN, Key, Line, RED, Scale, legend, time_lines};
+use super::range::{Choice, Range, range_picker};
 use super::{Lang, esc, thead};
 use crate::AppState;
 use std::collections::{BTreeMap, HashMap};
@@ -35,8 +36,9 @@ pub async fn provider_names(s: &AppState, lang: Lang) -> HashMap<String, String>
 /// The operator's and regulator's view of spending over the page's time range: cumulative
 /// voucher spending (a line per top provider and the total), and totals by enterprise and by
 /// provider.
-pub async fn spending(s: &AppState, lang: Lang, range: Range) -> String {
+pub async fn spending(s: &AppState, lang: Lang, choice: &Choice) -> String {
     let now = s.ids.now_ms();
+    let range = choice.range;
     let Ok(Some((first, _))) = s.store.bill_span().await else {
         return format!(
             "<h2>{}</h2><p>{}</p>",
@@ -44,11 +46,11 @@ pub async fn spending(s: &AppState, lang: Lang, range: Range) -> String {
             lang.t("尚无账单。", "No bills yet.")
         );
     };
-    let (from, _) = range.window(now, first);
+    let (from, to) = range.window(now, first);
     let first = first.max(from);
-    let span = (now - first).max(60_000);
+    let span = (to - first).max(60_000);
     let step = step_for(span);
-    let rows = s.store.voucher_spending(first, step).await.unwrap_or_default();
+    let rows = s.store.voucher_spending(first, to, step).await.unwrap_or_default();
     let mut by_tenant: HashMap<TenantId, i64> = HashMap::new();
     let mut by_provider: HashMap<String, i64> = HashMap::new();
     let mut per_bucket: BTreeMap<i64, HashMap<String, i64>> = BTreeMap::new();
@@ -66,7 +68,7 @@ pub async fn spending(s: &AppState, lang: Lang, range: Range) -> String {
         let mut pts = vec![(first, 0.0)];
         for (at, m) in &per_bucket {
             acc += m.iter().filter(|(p, _)| filter.is_none_or(|f| f == p.as_str())).map(|(_, f)| f).sum::<i64>();
-            pts.push(((at + step).min(now), acc as f64 / 100.0));
+            pts.push(((at + step).min(to), acc as f64 / 100.0));
         }
         pts
     };
@@ -78,7 +80,7 @@ pub async fn spending(s: &AppState, lang: Lang, range: Range) -> String {
         "<h2>{} · {}</h2>{}",
         lang.t("算力券使用趋势（累计，元）", "Voucher spending over time (cumulative, yuan)"),
         range.label(lang),
-        range_picker(lang, range)
+        range_picker(lang, choice)
     );
     out.push_str(&time_lines(
         lang,
@@ -92,7 +94,7 @@ pub async fn spending(s: &AppState, lang: Lang, range: Range) -> String {
             tick: &|v| if v.fract().abs() < 1e-9 { super::labels::group(v) } else { format!("{v:.2}") },
             value: &|v| lang.fen(suanli_core::money::Fen((v * 100.0).round() as i64)),
         },
-        Some((from, now)),
+        Some((from, to)),
     ));
     let mut tenants: Vec<(String, i64)> = Vec::with_capacity(by_tenant.len());
     for (t, fen) in by_tenant {
@@ -256,13 +258,13 @@ pub async fn centre_utilisation(s: &AppState, lang: Lang, centre: &CentreId, cap
     let f = suanli_store::JobFilter { centre_id: Some(centre.clone()), limit: 1000, ..Default::default() };
     let jobs = s.store.jobs(&f).await.unwrap_or_default();
     let earliest = jobs.iter().filter_map(|j| j.started_ms).min().unwrap_or(since);
-    let (from, _) = range.window(now, earliest);
-    let span = now - from;
+    let (from, to) = range.window(now, earliest);
+    let span = to - from;
     let step = step_for(span);
     let mut pts = Vec::new();
-    let mut t = now - (span / step + 1) * step;
-    while t < now {
-        let end = (t + step).min(now);
+    let mut t = to - (span / step + 1) * step;
+    while t < to {
+        let end = (t + step).min(to);
         let busy_ms: i64 = jobs
             .iter()
             .filter_map(|j| {
@@ -286,7 +288,7 @@ pub async fn centre_utilisation(s: &AppState, lang: Lang, centre: &CentreId, cap
         Scale::Fixed(0.0, 100.0),
         None,
         Formats::same(&|v| format!("{v:.0}%")),
-        Some((from, now)),
+        Some((from, to)),
     );
     format!("<h2>{} · {}</h2>{chart}", lang.t("使用率变化", "Utilisation over time"), range.label(lang))
 }

@@ -1,11 +1,11 @@
-//! The overview's map: a tile map (grid cartogram) of Hangzhou's districts and the Zhejiang, Yangtze River Delta and East China regions the platform overflows to, one square per region coloured by accelerators in use or by the worst PUE (`?map=use|pue`), each labelled in the page's language and linked to its centres, with a legend; SVG, readable at phone width.
+//! The overview's map: a tile map (grid cartogram) of Hangzhou's districts and the Zhejiang, Yangtze River Delta and East China regions the platform overflows to, one square per region coloured by accelerators in use or by the worst PUE (`?map=use|pue`), each labelled in the page's language and linked to its centres, and on each square its centres as points (area by PFLOPS, colour by their 30-day PUE, each linked to the centre's page), with legends; SVG, readable at phone width, placed by fixed rules (no randomness).
 
 use super::charts::{Key, legend};
 use super::{Lang, esc};
 use crate::AppState;
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use suanli_app::figures::RegionFigures;
+use suanli_app::figures::{CentrePoint, RegionFigures};
 use suanli_core::city::ComputeSlice;
 
 /// Where each region's square goes: (id, column, row). Hangzhou's districts roughly as they lie
@@ -54,8 +54,16 @@ const LAYOUT: [(&str, u8, u8); 37] = [
 const W: f64 = 640.0;
 const TILE: f64 = 72.0;
 const PITCH: f64 = 76.0;
-const ROW: f64 = 62.0;
+const ROW: f64 = 86.0;
+/// Where a square's centres go: a strip at its foot, under its name and value.
+const STRIP_TOP: f64 = 46.0;
+const STRIP_H: f64 = 32.0;
+/// The largest point's radius, and the least any point is drawn with.
+const MAX_R: f64 = 10.0;
+const MIN_R: f64 = 2.5;
 const GREY: &str = "#eaecf0";
+/// A centre with no PUE measured over the last 30 days: a hollow, dashed point.
+const NO_PUE: &str = "#ffffff";
 /// Accelerators in use: under 25%, 50%, 75%, and above.
 const USE: [&str; 4] = ["#dbe7fb", "#9dbcf0", "#4f86e0", "#1d4fa8"];
 /// PUE: under 1.20, under the 1.25 limit, under 1.50, and 1.50 or more.
@@ -75,20 +83,23 @@ fn shade(metric: Metric, f: &RegionFigures, limit: f64) -> Option<(&'static str,
             let share = f.accelerators_in_use as f64 / f.accelerators as f64;
             Some((USE[((share * 4.0) as usize).min(3)], format!("{:.0}%", share * 100.0)))
         }
-        Metric::Pue => f.worst_pue_30d.map(|p| {
-            let band = if p < 1.20 {
-                0
-            } else if p < limit {
-                1
-            } else if p < 1.50 {
-                2
-            } else {
-                3
-            };
-            (PUE[band], format!("{p:.2}"))
-        }),
+        Metric::Pue => f.worst_pue_30d.map(|p| (pue_colour(p, limit), format!("{p:.2}"))),
         Metric::Use => None,
     }
+}
+
+/// A PUE's colour: under 1.20, under the limit, under 1.50, and 1.50 or more.
+fn pue_colour(p: f64, limit: f64) -> &'static str {
+    let band = if p < 1.20 {
+        0
+    } else if p < limit {
+        1
+    } else if p < 1.50 {
+        2
+    } else {
+        3
+    };
+    PUE[band]
 }
 
 /// A short name for a square: English names lose "district" and "County".
@@ -115,8 +126,9 @@ fn picker(lang: Lang, metric: Metric) -> String {
     out
 }
 
-/// The map's SVG: a square per region of [`LAYOUT`] the registry knows, with group captions.
-fn svg(s: &AppState, lang: Lang, metric: Metric, figures: &BTreeMap<String, RegionFigures>, limit: f64) -> String {
+/// The map's SVG: a square per region of [`LAYOUT`] the registry knows, with group captions, and
+/// over the squares their centres' points.
+fn svg(s: &AppState, lang: Lang, metric: Metric, figures: &BTreeMap<String, RegionFigures>, points: &[CentrePoint], limit: f64) -> String {
     let top = 22.0;
     let h = top + 7.0 * ROW + 4.0;
     let title = lang.t("算力地图：杭州各区县与周边地区", "Compute map: Hangzhou's districts and the wider region");
@@ -129,6 +141,7 @@ fn svg(s: &AppState, lang: Lang, metric: Metric, figures: &BTreeMap<String, Regi
     ] {
         let _ = write!(out, r#"<text x="{x}" y="{y}" font-weight="600">{}</text>"#, esc(caption));
     }
+    let mut squares: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
     for (id, col, row) in LAYOUT {
         let Some(region) = s.regions.get(id) else { continue };
         let f = figures.get(id).cloned().unwrap_or_default();
@@ -136,6 +149,7 @@ fn svg(s: &AppState, lang: Lang, metric: Metric, figures: &BTreeMap<String, Regi
             continue; // a wider region's own square only when a centre is registered at that level
         }
         let (x, y) = (8.0 + f64::from(col) * PITCH, top + f64::from(row) * ROW);
+        squares.insert(id, (x, y));
         let name = short(lang, &region.name_zh, &region.name_en);
         let (fill, value) = shade(metric, &f, limit).unwrap_or((GREY, "-".to_string()));
         let ink = if [USE[2], USE[3], PUE[0], PUE[3]].contains(&fill) { "#ffffff" } else { "#1a1a1a" };
@@ -146,8 +160,8 @@ fn svg(s: &AppState, lang: Lang, metric: Metric, figures: &BTreeMap<String, Regi
             th = ROW - 6.0,
             t = esc(&hover),
             cx = x + TILE / 2.0,
-            y1 = y + 22.0,
-            y2 = y + 42.0,
+            y1 = y + 20.0,
+            y2 = y + 38.0,
             n = esc(&name),
             v = esc(&value),
         );
@@ -157,19 +171,86 @@ fn svg(s: &AppState, lang: Lang, metric: Metric, figures: &BTreeMap<String, Regi
             out.push_str(&tile);
         }
     }
+    out.push_str(&centre_points(lang, points, &squares, limit));
     out.push_str("</svg>");
     out
+}
+
+/// Each centre as a circle in its region's square (drawn after the squares, so no link holds
+/// another): its area in proportion to its PFLOPS (one scale for the whole map), its colour its
+/// 30-day PUE, a hover title, a link to its page. A square's centres sit in a strip at its foot
+/// in rows of up to six, largest first (then by id).
+fn centre_points(lang: Lang, points: &[CentrePoint], squares: &BTreeMap<&str, (f64, f64)>, limit: f64) -> String {
+    let mut by_square: BTreeMap<&str, Vec<&CentrePoint>> = BTreeMap::new();
+    for p in points.iter().filter(|p| squares.contains_key(p.region.as_str())) {
+        by_square.entry(p.region.as_str()).or_default().push(p);
+    }
+    let grid = |n: usize| {
+        let rows = n.div_ceil(6).max(1);
+        let cols = n.div_ceil(rows).max(1);
+        (cols, rows, TILE / cols as f64, STRIP_H / rows as f64)
+    };
+    // One radius scale for the map: the largest point fits the most crowded square's cells.
+    let cap = by_square.values().map(|v| grid(v.len())).fold(MAX_R, |r, (_, _, w, h)| r.min(w.min(h) / 2.0 - 0.5));
+    let most = points.iter().map(|p| p.pflops_fp16).fold(0.0, f64::max);
+    let mut out = String::from(r#"<g class="centres">"#);
+    for (region, mut list) in by_square {
+        list.sort_by(|a, b| b.pflops_fp16.total_cmp(&a.pflops_fp16).then_with(|| a.id.cmp(&b.id)));
+        let (x, y) = squares[region];
+        let (cols, _, w, h) = grid(list.len());
+        for (i, p) in list.into_iter().enumerate() {
+            let (cx, cy) = (x + w * ((i % cols) as f64 + 0.5), y + STRIP_TOP + h * ((i / cols) as f64 + 0.5));
+            let r = (if most > 0.0 { cap * (p.pflops_fp16 / most).sqrt() } else { 0.0 }).max(MIN_R.min(cap));
+            let (fill, dash, pue) = match p.pue_30d {
+                Some(v) => (pue_colour(v, limit), "", format!("PUE {v:.2}")),
+                None => (NO_PUE, r#" stroke-dasharray="2 1.5""#, lang.t("PUE 暂无实测", "PUE not measured").to_string()),
+            };
+            let title = format!("{} · {:.1} PFLOPS · {pue}", lang.name(&p.name, &p.name_en), p.pflops_fp16);
+            let _ = write!(
+                out,
+                r##"<a href="/centres/{id}" data-centre="{id}"><circle cx="{cx:.1}" cy="{cy:.1}" r="{r:.1}" fill="{fill}" stroke="#1a1a1a" stroke-width="1"{dash}><title>{t}</title></circle></a>"##,
+                id = esc(p.id.as_str()),
+                t = esc(&title),
+            );
+        }
+    }
+    out.push_str("</g>");
+    out
+}
+
+/// The points' legend: their PUE colours (the squares' bands and limit), the hollow point of a
+/// centre not measured, and what their size says.
+fn points_legend(lang: Lang, points: &[CentrePoint], limit: f64) -> String {
+    let most = points.iter().map(|p| p.pflops_fp16).fold(0.0, f64::max);
+    let keys = [
+        Key::Dot(PUE[0], format!("PUE {}", lang.t("低于 1.20", "below 1.20"))),
+        Key::Dot(PUE[1], format!("PUE 1.20 – {limit:.2}")),
+        Key::Dot(PUE[2], format!("PUE {limit:.2} – 1.50")),
+        Key::Dot(PUE[3], format!("PUE {}", lang.t("1.50 及以上", "1.50 and above"))),
+        Key::Dot(NO_PUE, lang.t("近 30 天没有实测 PUE", "no PUE measured in 30 days").to_string()),
+    ];
+    format!(
+        r#"<p class="t" id="map-points">{} {most:.1} PFLOPS{}</p>{}"#,
+        lang.t(
+            "圆点是算力中心：面积与其 FP16 算力（PFLOPS）成正比，颜色为其近 30 天 PUE；点击进入该中心。最大的圆点为",
+            "Each dot is a centre: its area in proportion to its FP16 compute (PFLOPS), its colour its PUE over the last 30 days; select it for the centre. The largest dot is"
+        ),
+        lang.t("。", "."),
+        legend(&keys)
+    )
 }
 
 /// The overview's map section, from the region table's figures (`open`: the summary's `by_region`).
 pub async fn section(s: &AppState, lang: Lang, open: &BTreeMap<String, ComputeSlice>) -> String {
     let metric = if super::table::param("map").as_deref() == Some("pue") { Metric::Pue } else { Metric::Use };
     let centres = s.store.centres(None).await.unwrap_or_default();
+    let pools = s.store.pools().await.unwrap_or_default();
     let now = s.ids.now_ms();
     let limit = s.policy.new_dc_pue_limit;
-    let figures = {
+    let (figures, points) = {
         let book = s.energy.read().await;
-        suanli_app::figures::by_region(open, &centres, &book, &s.regions, now)
+        let figures = suanli_app::figures::by_region(open, &centres, &book, &s.regions, now);
+        (figures, suanli_app::figures::centre_points(&centres, &pools, &s.catalogue, &book, &s.regions, now))
     };
     let keys: Vec<Key<'_>> = match metric {
         Metric::Use => vec![
@@ -188,11 +269,12 @@ pub async fn section(s: &AppState, lang: Lang, open: &BTreeMap<String, ComputeSl
         ],
     };
     format!(
-        r#"<section id="map" aria-labelledby="map-h"><h2 id="map-h">{}</h2>{}<div class="chart">{}</div>{}<p class="t">{}</p></section>"#,
+        r#"<section id="map" aria-labelledby="map-h"><h2 id="map-h">{}</h2>{}<div class="chart">{}</div>{}{}<p class="t">{}</p></section>"#,
         lang.t("算力地图", "Compute map"),
         picker(lang, metric),
-        svg(s, lang, metric, &figures, limit),
+        svg(s, lang, metric, &figures, &points, limit),
         legend(&keys),
+        points_legend(lang, &points, limit),
         lang.t(
             "每个方块是一个区县或地区，点击查看其算力中心；使用率按合作中心的加速卡计，PUE 取该地区数据中心近 30 天的最差值。",
             "Each square is a district or region; select it for its centres. Use counts partner centres' accelerators; PUE is the worst of the region's data centres over the last 30 days."

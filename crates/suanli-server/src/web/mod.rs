@@ -21,6 +21,7 @@ use suanli_core::city::ComputeSlice;
 
 mod centres;
 mod charts;
+mod collate;
 mod data;
 mod energy;
 mod incentives;
@@ -35,6 +36,7 @@ mod operate;
 mod overview;
 mod programmes;
 mod provider;
+mod range;
 mod registry;
 mod review;
 pub mod session;
@@ -320,7 +322,10 @@ tr.empty td{color:#475467;text-align:center}.pager{display:flex;gap:.8rem;align-
 .dt[aria-busy=true]{opacity:.6}.live{display:flex;flex-wrap:wrap;gap:.6rem;align-items:center;justify-content:flex-end;max-width:72rem;margin:.4rem auto 0;padding:0 1rem;color:#475467;font-size:.85rem}\
 .live.paused .live-when{text-decoration:line-through}.wall-link{font-weight:600}\
 .range{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center;margin:.8rem 0 .2rem}.range a{padding:.2rem .6rem;border:1px solid #d0d5dd;border-radius:4px;text-decoration:none;background:#fff}\
-.range a[aria-current]{background:#0b3d91;color:#fff;border-color:#0b3d91;font-weight:600}.chart-csv{margin:.2rem 0 .8rem;font-size:.9rem}";
+.range a[aria-current]{background:#0b3d91;color:#fff;border-color:#0b3d91;font-weight:600}\
+.range-custom{display:flex;flex-wrap:wrap;gap:.3rem;align-items:center}.range-custom label{display:inline;margin:0 0 0 .3rem}\
+.range-custom input[type=date]{width:auto;max-width:11rem;padding:.2rem}.range-custom[aria-current] input[type=date]{border:2px solid #0b3d91}\
+.range-custom .error{flex-basis:100%;margin:.2rem 0}.chart-csv{margin:.2rem 0 .8rem;font-size:.9rem}";
 
 /// The wall display (大屏): dark, full width, big figures; charts on light cards so their colours read.
 const WALL_STYLE: &str = "body.wall{background:#0b1220;color:#e6edf3}.wall header{background:#0f1a33;justify-content:space-between}\
@@ -344,7 +349,7 @@ main{max-width:72rem;margin:0 auto;padding:1rem}h1{font-size:1.4rem}h2{font-size
 .tile .t{color:#475467;font-size:.9rem}progress{width:100%;height:.8rem}.ok{color:#067647}.warn{color:#b54708}\
 .badge{display:inline-block;font-size:.85rem;font-weight:600;padding:.05rem .45rem;border-radius:.7rem;vertical-align:middle}.badge.ok{background:#e7f6ec}.badge.no{background:#fdecea;color:#b42318}\
 .legend{list-style:none;padding:0;margin:.4rem 0;display:flex;flex-wrap:wrap;gap:.3rem 1.1rem;font-size:.9rem}.legend .sw{display:inline-block;width:1rem;height:.75rem;margin-right:.35rem;vertical-align:middle}\
-.legend .ln{display:inline-block;width:1.5rem;border-top:2px dashed #1a1a1a;margin-right:.35rem;vertical-align:middle}\
+.legend .ln{display:inline-block;width:1.5rem;border-top:2px dashed #1a1a1a;margin-right:.35rem;vertical-align:middle}.legend .dot{width:.8rem;height:.8rem;border-radius:50%;border:1px solid #1a1a1a}\
 table{border-collapse:collapse;width:100%;background:#fff}th,td{border:1px solid #d0d5dd;padding:.35rem .5rem;text-align:left}\
 svg text{font-size:12px;fill:#1a1a1a}svg{max-width:100%;height:auto}.chart{overflow-x:auto;max-width:100%}.chart svg{min-width:640px}fieldset{min-width:0}select{max-width:100%}label{display:block;margin:.6rem 0 .2rem}label.inline{display:inline;margin-left:.3rem}\
 input{padding:.4rem;width:100%;max-width:32rem;box-sizing:border-box}input[type=radio]{width:auto}.scroll{overflow-x:auto;max-width:100%}\

@@ -19,6 +19,7 @@
 //! fetches the same links and swaps the table's box in place. A table without an `id` is named
 //! `t1`, `t2`… by its order on the page (the same for the same page, role and data).
 
+use super::collate;
 use super::labels::{self, Ui};
 use super::{Lang, esc};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -84,6 +85,11 @@ pub fn param(name: &str) -> Option<String> {
     REQUEST.try_with(|r| value(&r.query, name)).ok().flatten()
 }
 
+/// The query of the request being rendered, every parameter in order.
+pub fn query() -> Vec<(String, String)> {
+    REQUEST.try_with(|r| r.query.clone()).unwrap_or_default()
+}
+
 fn value(query: &[(String, String)], name: &str) -> Option<String> {
     query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
 }
@@ -115,7 +121,7 @@ pub fn enhance(lang: Lang, body: &str) -> String {
         let id = table.id.clone().unwrap_or_else(|| format!("t{n}"));
         let view = View::of(&query, &id);
         if want.as_deref() == Some(id.as_str()) {
-            let csv = table.csv(&view);
+            let csv = table.csv(lang, &view);
             let _ = REQUEST.try_with(|r| *r.out.borrow_mut() = Some(csv));
         }
         out.push_str(&table.render(lang, &id, &view, &query));
@@ -249,21 +255,21 @@ impl Table {
 
     /// The values a column may be filtered by (its labels, as shown): a text column of a few
     /// distinct short values that repeat (a state, a region, a kind), in order; none otherwise.
-    fn choices(&self, col: usize) -> Option<Vec<&str>> {
+    fn choices(&self, lang: Lang, col: usize) -> Option<Vec<&str>> {
         if self.heads.get(col).is_none_or(|h| h.action) || self.kind(col) != Kind::Text {
             return None;
         }
         let mut seen: Vec<&str> =
             self.rows.iter().filter_map(|r| r.cells.get(col)).map(|c| c.text.as_str()).filter(|t| !missing(t)).collect();
-        seen.sort_unstable();
+        seen.sort_by(|a, b| collate::compare(lang, a, b));
         seen.dedup();
         let fits = (2..=MAX_CHOICES).contains(&seen.len()) && seen.len() < self.rows.len() && seen.iter().all(|t| t.chars().count() <= 24);
         fits.then_some(seen)
     }
 
     /// The rows shown for a view (before paging): filtered by the text shown and by the columns'
-    /// filters, then sorted.
-    fn visible(&self, view: &View) -> Vec<&Row> {
+    /// filters, then sorted (text in the page's language's order, [`collate`]).
+    fn visible(&self, lang: Lang, view: &View) -> Vec<&Row> {
         let needle = view.filter.to_lowercase();
         let cell = |r: &Row, c: usize| r.cells.get(c).map_or("", |x| x.text.as_str()).to_string();
         let mut rows: Vec<&Row> = self
@@ -274,29 +280,16 @@ impl Table {
             .collect();
         if let Some((col, asc)) = view.sort.filter(|(c, _)| self.heads.get(*c).is_some_and(|h| !h.action)) {
             let kind = self.kind(col);
-            let text = |r: &Row| r.cells.get(col).map_or("", |c| c.text.as_str()).to_string();
-            rows.sort_by(|a, b| {
-                let (x, y) = (text(a), text(b));
-                match (missing(&x), missing(&y)) {
-                    (true, true) => std::cmp::Ordering::Equal,
-                    (true, false) => std::cmp::Ordering::Greater,
-                    (false, true) => std::cmp::Ordering::Less,
-                    (false, false) => {
-                        let o = match kind {
-                            Kind::Number => number(&x).unwrap_or(0.0).total_cmp(&number(&y).unwrap_or(0.0)),
-                            Kind::Time => x.cmp(&y),
-                            Kind::Text => x.to_lowercase().cmp(&y.to_lowercase()),
-                        };
-                        if asc { o } else { o.reverse() }
-                    }
-                }
-            });
+            let key = |r: &Row| SortKey::of(lang, kind, r.cells.get(col).map_or("", |c| c.text.as_str()));
+            let mut keyed: Vec<(SortKey, &Row)> = rows.into_iter().map(|r| (key(r), r)).collect();
+            keyed.sort_by(|(x, _), (y, _)| x.cmp(y, asc));
+            rows = keyed.into_iter().map(|(_, r)| r).collect();
         }
         rows
     }
 
     fn render(&self, lang: Lang, id: &str, view: &View, query: &[(String, String)]) -> String {
-        let rows = self.visible(view);
+        let rows = self.visible(lang, view);
         let total = rows.len();
         let pages = total.div_ceil(PAGE_ROWS).max(1);
         let page = view.page.min(pages);
@@ -390,7 +383,7 @@ impl Table {
     fn column_filters(&self, lang: Lang, id: &str, view: &View) -> String {
         let mut out = String::new();
         for (c, h) in self.heads.iter().enumerate() {
-            let Some(values) = self.choices(c) else { continue };
+            let Some(values) = self.choices(lang, c) else { continue };
             let chosen = view.cols.iter().find(|(x, _)| *x == c).map(|(_, v)| v.as_str());
             let _ = write!(
                 out,
@@ -414,7 +407,7 @@ impl Table {
     }
 
     /// The table as CSV: the headers as shown, then every row of the view (all pages).
-    fn csv(&self, view: &View) -> String {
+    fn csv(&self, lang: Lang, view: &View) -> String {
         let cols: Vec<usize> = (0..self.heads.len()).filter(|c| !self.heads[*c].action).collect();
         let mut out = String::from("\u{feff}");
         let line = |out: &mut String, fields: Vec<&str>| {
@@ -422,10 +415,47 @@ impl Table {
             out.push_str("\r\n");
         };
         line(&mut out, cols.iter().map(|c| self.heads[*c].text.as_str()).collect());
-        for r in self.visible(view) {
+        for r in self.visible(lang, view) {
             line(&mut out, cols.iter().map(|c| r.cells.get(*c).map_or("", |x| x.text.as_str())).collect());
         }
         out
+    }
+}
+
+/// What a cell sorts by: empty cells ("-") last in either direction; text by the page's
+/// language's key ([`collate::sort_key`]) then the text itself.
+enum SortKey {
+    Missing,
+    Number(f64),
+    Time(String),
+    Text(String, String),
+}
+
+impl SortKey {
+    fn of(lang: Lang, kind: Kind, text: &str) -> SortKey {
+        if missing(text) {
+            return SortKey::Missing;
+        }
+        match kind {
+            Kind::Number => SortKey::Number(number(text).unwrap_or(0.0)),
+            Kind::Time => SortKey::Time(text.to_string()),
+            Kind::Text => SortKey::Text(collate::sort_key(lang, text), text.to_string()),
+        }
+    }
+
+    /// The order of two cells of one column, ascending or not; empty cells last either way.
+    fn cmp(&self, other: &SortKey, asc: bool) -> std::cmp::Ordering {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        let o = match (self, other) {
+            (SortKey::Missing, SortKey::Missing) => return Equal,
+            (SortKey::Missing, _) => return Greater,
+            (_, SortKey::Missing) => return Less,
+            (SortKey::Number(a), SortKey::Number(b)) => a.total_cmp(b),
+            (SortKey::Time(a), SortKey::Time(b)) => a.cmp(b),
+            (SortKey::Text(a, x), SortKey::Text(b, y)) => a.cmp(b).then_with(|| x.cmp(y)),
+            _ => Equal,
+        };
+        if asc { o } else { o.reverse() }
     }
 }
 
@@ -713,6 +743,26 @@ mod tests {
         let (html, csv) = run("j.c1=运行中&format=csv&table=j", Some("j"));
         assert!(html.contains(r#"data-rows="2""#) && html.contains(r#"<option value="运行中" selected>"#), "{html}");
         assert_eq!(csv.unwrap().lines().count(), 3, "the CSV follows the column's filter");
+    }
+
+    #[test]
+    fn chinese_text_sorts_by_pinyin_on_a_chinese_page_and_the_csv_follows() {
+        let rows: String = ["温州", "-", "上海", "杭州", "宁波"].iter().map(|n| format!("<tr><td>{n}</td></tr>")).collect();
+        let body = format!(
+            "<div class='scroll'><table id=\"c\"><thead><tr><th scope=\"col\">城市</th></tr></thead><tbody>{rows}</tbody></table></div>"
+        );
+        let run = |lang: Lang, q: &str| {
+            let query: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap();
+            let req = Request { query, csv: Some("c".into()), out: RefCell::new(None) };
+            REQUEST.sync_scope(req, || (enhance(lang, &body), REQUEST.with(|r| r.out.take()).unwrap()))
+        };
+        let (html, csv) = run(Lang::Zh, "c.sort=0&format=csv&table=c");
+        assert_eq!(first_cells(&html), ["杭州", "宁波", "上海", "温州", "-"], "hangzhou, ningbo, shanghai, wenzhou; empty last");
+        assert_eq!(csv, "\u{feff}城市\r\n杭州\r\n宁波\r\n上海\r\n温州\r\n-\r\n");
+        let (html, _) = run(Lang::Zh, "c.sort=0&c.dir=desc&format=csv&table=c");
+        assert_eq!(first_cells(&html), ["温州", "上海", "宁波", "杭州", "-"]);
+        let (html, _) = run(Lang::En, "c.sort=0&format=csv&table=c");
+        assert_eq!(first_cells(&html), ["上海", "宁波", "杭州", "温州", "-"], "code points on an English page");
     }
 
     #[test]

@@ -59,7 +59,8 @@ pub(super) async fn render(s: &AppState, lang: Lang, c: &Caller, notice_html: &s
                 body.push_str(&operate::settle_form(s, lang, kept).await);
                 body.push_str(&programmes::section(s, lang, kept).await);
             }
-            body.push_str(&insight::spending(s, lang, charts::Range::chosen(charts::Range::All)).await);
+            let choice = super::range::Range::chosen(super::range::Range::All, s.ids.now_ms());
+            body.push_str(&insight::spending(s, lang, &choice).await);
         }
         Role::Provider => {
             if let Some(p) = &c.0.provider_id {

@@ -1,4 +1,4 @@
-//! Dashboards that behave like dashboards: the time-range picker drives a page's charts over time (their axis, points and CSV) through links that work without script, the policy's targets month by month are one figure for the overview and `GET /api/v1/city/trends`, the overview's map shows each region's figures and links to its centres, and a column of few labels filters by them.
+//! Dashboards that behave like dashboards: the time-range picker drives a page's charts over time (their axis, points and CSV) through links and a custom range's form that work without script (a refused custom range answered on the page beside the form, the input kept), the policy's targets month by month are one figure for the overview and `GET /api/v1/city/trends`, the overview's map shows each region's figures and links to its centres, with a point per centre linked to its page, and a column of few labels filters by them.
 
 use crate::harness::{TestServer, Web};
 
@@ -16,19 +16,14 @@ async fn csv_rows(web: &Web, path: &str) -> Vec<String> {
 #[tokio::test]
 async fn the_time_range_picker_sets_the_charts_window_axis_and_csv() {
     let s = TestServer::start_with_energy_year().await;
-    // A centre whose meters report now: two demo centres fall silent 26 hours before the start,
-    // and a day's chart of theirs is empty (the first centre listed may be one of them).
-    let (_, coverage) = s.as_role("operator").get("/api/v1/energy/coverage").await;
-    let silent: Vec<&str> = coverage["silent"].as_array().unwrap().iter().filter_map(|x| x["dc"].as_str()).collect();
-    let (_, centres) = s.as_role("operator").get("/api/v1/centres").await;
-    let live = centres["items"].as_array().unwrap().iter().find(|c| !silent.contains(&c["id"].as_str().unwrap()));
-    let id = live.expect("a centre whose meters report")["id"].as_str().unwrap().to_string();
+    // A day's chart of a silent centre is empty (the first centre listed may be one of them).
+    let id = live_centre(&s).await;
     let web = Web::sign_in(&s.url, &s.tokens["operator"]).await.unwrap();
 
     // Without a choice: the last 30 days, marked; every range is a link that keeps the language.
     let page = web.page(&format!("/centres/{id}?lang=en")).await;
     assert!(page.contains(r#"data-range="30d" aria-current="true""#), "30 days by default");
-    for r in ["24h", "7d", "30d", "all"] {
+    for r in ["24h", "7d", "30d", "1y", "all"] {
         assert!(page.contains(&format!("?lang=en&amp;range={r}#range")), "the {r} link keeps the language");
     }
     assert!(page.contains("Daily PUE · Last 30 days"), "the heading names the range");
@@ -60,6 +55,114 @@ async fn the_time_range_picker_sets_the_charts_window_axis_and_csv() {
     // An unknown range is the default.
     let page = web.page(&format!("/centres/{id}?range=bogus")).await;
     assert!(page.contains(r#"data-range="30d" aria-current="true""#));
+}
+
+/// A Beijing calendar day `days_ago` days before today, as `YYYY-MM-DD`.
+fn beijing_day(days_ago: i64) -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    suanli_core::time::format_date(now + suanli_core::time::CST_OFFSET_MS - days_ago * suanli_core::time::MS_PER_DAY)
+}
+
+/// A centre whose meters report now (two demo centres fall silent 26 hours before the start).
+async fn live_centre(s: &TestServer) -> String {
+    let (_, coverage) = s.as_role("operator").get("/api/v1/energy/coverage").await;
+    let silent: Vec<&str> = coverage["silent"].as_array().unwrap().iter().filter_map(|x| x["dc"].as_str()).collect();
+    let (_, centres) = s.as_role("operator").get("/api/v1/centres").await;
+    let live = centres["items"].as_array().unwrap().iter().find(|c| !silent.contains(&c["id"].as_str().unwrap()));
+    live.expect("a centre whose meters report")["id"].as_str().unwrap().to_string()
+}
+
+/// The labels of an SVG's text elements that read as a month ("2026-03").
+fn month_ticks(page: &str) -> Vec<&str> {
+    page.split("</text>")
+        .filter_map(|t| t.rsplit('>').next())
+        .filter(|t| t.len() == 7 && t.as_bytes()[4] == b'-' && t.starts_with("20"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_year_or_a_custom_range_of_days_sets_the_step_the_axis_and_bounds_the_csv_rows() {
+    let s = TestServer::start_with_energy_year().await;
+    let id = live_centre(&s).await;
+    let web = Web::sign_in(&s.url, &s.tokens["operator"]).await.unwrap();
+
+    // The year: monthly PUE, the axis on months.
+    let page = web.page(&format!("/centres/{id}?range=1y")).await;
+    assert!(page.contains(r#"data-range="1y" aria-current="true""#) && page.contains("每月 PUE · 近一年"), "the year is marked");
+    assert!(month_ticks(&page).len() >= 4, "ticks on months: {:?}", month_ticks(&page));
+    let csv = csv_rows(&web, &format!("/centres/{id}?range=1y&format=csv&table=daily-pue-data")).await;
+    assert!((12..=13).contains(&csv.len()), "a point a month: {csv:?}");
+
+    // Eight whole Beijing days, ending three days ago: daily points on those days only, in the
+    // charts and their CSV; the form is marked and holds the days; links to the fixed ranges drop them.
+    let (from, to) = (beijing_day(10), beijing_day(3));
+    let q = format!("range=custom&from={from}&to={to}");
+    let page = web.page(&format!("/centres/{id}?{q}")).await;
+    assert!(page.contains(r#"data-range="custom" aria-current="true""#), "the custom form is marked");
+    assert_eq!(page.matches("aria-current=\"true\"").count(), 1, "one range marked");
+    assert!(page.contains(&format!(r#"name="from" value="{from}""#)) && page.contains(&format!(r#"name="to" value="{to}""#)));
+    assert!(page.contains(&format!("每日 PUE · {from} 至 {to}")), "the heading names the days");
+    assert!(page.contains(&format!("{}&amp;format=csv&amp;table=daily-pue-data", q.replace('&', "&amp;"))), "the CSV link covers the days");
+    assert!(page.contains(r#"href="?range=7d#range""#), "the fixed ranges' links drop the days");
+    let csv = csv_rows(&web, &format!("/centres/{id}?{q}&format=csv&table=daily-pue-data")).await;
+    let days: Vec<&str> = csv.iter().map(|r| &r[..10]).collect();
+    assert_eq!(days.len(), 8, "a point a day: {csv:?}");
+    assert_eq!((days[0], days[7]), (from.as_str(), to.as_str()), "{csv:?}");
+    let (start, end) = (format!("{from} 00:00"), format!("{} 00:00", beijing_day(2)));
+    for table in ["utilisation-data", "daily-pue-data"] {
+        let rows = csv_rows(&web, &format!("/centres/{id}?{q}&format=csv&table={table}")).await;
+        assert!(!rows.is_empty() && rows.iter().all(|r| r[..16] >= *start && r[..16] <= *end), "{table} within the days: {rows:?}");
+    }
+    // Voucher spending over the same days (once the demo has billed): every point inside them.
+    if web.page(&format!("/vouchers?{q}")).await.contains("table=spending-data") {
+        let rows = csv_rows(&web, &format!("/vouchers?{q}&format=csv&table=spending-data")).await;
+        assert!(rows.iter().all(|r| r[..16] >= *start && r[..16] <= *end), "spending within the days: {rows:?}");
+    }
+    // Two days: hourly.
+    let page = web.page(&format!("/centres/{id}?range=custom&from={}&to={}", beijing_day(2), beijing_day(1))).await;
+    assert!(page.contains("每小时 PUE ·"), "hourly over two days");
+}
+
+#[tokio::test]
+async fn a_refused_custom_range_is_answered_beside_the_form_in_the_pages_language_with_the_input_kept() {
+    let s = TestServer::start_with_energy_year().await;
+    let id = live_centre(&s).await;
+    let web = Web::sign_in(&s.url, &s.tokens["operator"]).await.unwrap();
+    let today = beijing_day(0);
+    for (from, to, code, zh, en) in [
+        (
+            "2026-13-01",
+            today.as_str(),
+            "invalid_date",
+            "开始日期须为 YYYY-MM-DD 格式的有效日期",
+            "The first day must be a date written YYYY-MM-DD",
+        ),
+        ("2026-11-30", "yesterday", "invalid_date", "结束日期须为", "The last day must be a date"),
+        (today.as_str(), "2026-01-01", "invalid_window", "开始日期不能晚于结束日期", "The first day may not be after the last"),
+        ("2000-01-01", today.as_str(), "invalid_window", "时间范围最长 20 年", "A range may span at most 20 years"),
+        ("1999-06-01", "2000-06-01", "invalid_window", "开始日期不能早于 2000-01-01", "The first day may not be before 2000-01-01"),
+        ("2026-01-01", "2199-01-01", "invalid_window", "结束日期不能晚于今天", "The last day may not be after today"),
+    ] {
+        for (lang, words) in [("zh", zh), ("en", en)] {
+            let r = web.get(&format!("/centres/{id}?lang={lang}&range=custom&from={from}&to={to}")).await;
+            assert_eq!(r.status(), 200, "{from}..{to}: the page, not an error");
+            assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"), "{from}..{to}");
+            let page = r.text().await.unwrap();
+            let at = page.find(r#"<form method="get" class="range-custom""#).expect("the form");
+            let form = &page[at..at + page[at..].find("</form>").unwrap()];
+            assert!(form.contains(&format!(r#"role="alert" id="range-error" data-code="{code}">{words}"#)), "{lang} {from}..{to}: {form}");
+            assert!(
+                form.contains(&format!(r#"name="from" value="{from}""#)) && form.contains(&format!(r#"name="to" value="{to}""#)),
+                "kept: {form}"
+            );
+            assert!(
+                form.contains(r#"aria-invalid="true""#) && form.contains(&format!(r#"<input type="hidden" name="lang" value="{lang}">"#))
+            );
+            assert!(page.contains(r#"data-range="30d" aria-current="true""#), "the default range is shown and marked");
+        }
+    }
+    // Without a custom range there is no error.
+    assert!(!web.page(&format!("/centres/{id}")).await.contains("range-error"));
 }
 
 #[tokio::test]
@@ -146,6 +249,54 @@ async fn the_map_has_a_labelled_square_per_region_linked_to_its_centres_with_the
 }
 
 #[tokio::test]
+async fn the_map_has_a_point_per_centre_linked_to_its_page_sized_by_pflops_and_titled_in_the_pages_language() {
+    let s = TestServer::start_with_energy_year().await;
+    let (_, centres) = s.as_role("regulator").get("/api/v1/centres").await;
+    let centres = centres["items"].as_array().unwrap().clone();
+    let web = Web::sign_in(&s.url, &s.tokens["regulator"]).await.unwrap();
+    let zh = web.page("/").await;
+    let en = web.page("/?lang=en&map=pue").await;
+    assert_eq!(zh.matches("data-centre=").count(), centres.len(), "one point per centre");
+    let point = |page: &str, id: &str| {
+        let link = format!(r#"<a href="/centres/{id}" data-centre="{id}"><circle "#);
+        assert_eq!(page.matches(&link).count(), 1, "{id}: one linked point");
+        let at = page.find(&link).unwrap();
+        page[at..at + page[at..].find("</a>").unwrap()].to_string()
+    };
+    let radius = |p: &str| p.split(r#" r=""#).nth(1).and_then(|x| x.split('"').next()).unwrap().parse::<f64>().unwrap();
+    for c in &centres {
+        let id = c["id"].as_str().unwrap();
+        let (p, e) = (point(&zh, id), point(&en, id));
+        assert!(p.contains(&format!("<title>{} · ", xml(c["name"].as_str().unwrap()))) && p.contains(" PFLOPS · PUE"), "{p}");
+        assert!(e.contains(&format!("<title>{} · ", xml(c["name_en"].as_str().unwrap()))), "{e}");
+        assert!(p.contains("PUE 暂无实测") == p.contains(r##"fill="#ffffff""##), "no measurement is hollow: {p}");
+        assert!(e.contains("PUE not measured") || e.contains("PUE 1.") || e.contains("PUE 2."), "{e}");
+        assert_eq!(radius(&p), radius(&e), "the same point in either language");
+    }
+    // Area follows PFLOPS: more PFLOPS, no smaller a point.
+    let mut sized: Vec<(f64, f64)> = centres
+        .iter()
+        .map(|c| {
+            let p = point(&zh, c["id"].as_str().unwrap());
+            let title = p.split("<title>").nth(1).unwrap();
+            let pflops: f64 = title.split(" · ").nth(1).unwrap().trim_end_matches(" PFLOPS").parse().unwrap();
+            (pflops, radius(&p))
+        })
+        .collect();
+    sized.sort_by(|a, b| a.0.total_cmp(&b.0));
+    assert!(sized.windows(2).all(|w| w[0].1 <= w[1].1 + 0.05), "{sized:?}");
+    assert!(sized.last().unwrap().1 > sized.first().unwrap().1, "sizes differ: {sized:?}");
+    assert!(zh.contains(r#"id="map-points""#) && en.contains("no PUE measured in 30 days"), "the points' legend");
+    // Deterministic: the same map twice.
+    let again = web.page("/").await;
+    let points = |p: &str| p[p.find(r#"<g class="centres">"#).unwrap()..p.find("</g></svg>").unwrap()].to_string();
+    assert_eq!(points(&zh), points(&again));
+    // A point's link opens the centre.
+    let first = centres[0]["id"].as_str().unwrap();
+    assert!(web.page(&format!("/centres/{first}")).await.contains(centres[0]["name"].as_str().unwrap()));
+}
+
+#[tokio::test]
 async fn a_column_of_few_labels_filters_the_rows_by_them_and_the_csv_follows() {
     let s = TestServer::start().await;
     let web = Web::sign_in(&s.url, &s.tokens["operator"]).await.unwrap();
@@ -168,6 +319,11 @@ async fn a_column_of_few_labels_filters_the_rows_by_them_and_the_csv_follows() {
     let lines: Vec<&str> = csv.lines().skip(1).filter(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), n, "the CSV follows the column's filter");
     assert!(lines.iter().all(|l| l.contains(&label)), "{lines:?}");
+}
+
+/// Text as the pages escape it in SVG.
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
 }
 
 fn url_encode(s: &str) -> String {
