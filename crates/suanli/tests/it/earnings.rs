@@ -21,7 +21,7 @@ fn beijing_day(days: i64) -> String {
 }
 
 /// A job billed to whichever provider's centre ran it: (provider, centre, the bill).
-async fn billed_job(ts: &TestServer) -> (String, String, Value) {
+pub(crate) async fn billed_job(ts: &TestServer) -> (String, String, Value) {
     let tenant = ts.as_role("tenant");
     let (s, job) = tenant.post("/api/v1/jobs", &json!({"name": "earn", "kind": "batch", "accelerators": 1, "duration_s": 3600})).await;
     assert_eq!(s, StatusCode::CREATED, "{job}");
