@@ -277,9 +277,11 @@ pub struct EarningsCentreOut {
 #[serde(deny_unknown_fields)]
 pub struct SettlementIn {
     pub provider_id: String,
-    /// YYYY-MM-DD (UTC), inclusive.
+    /// The period's first Beijing calendar day, inclusive: YYYY-MM-DD is 00:00 China Standard
+    /// Time (Asia/Shanghai, 16:00 UTC the day before); an RFC 3339 instant is taken as it is.
     pub from: String,
-    /// YYYY-MM-DD (UTC), exclusive.
+    /// The Beijing calendar day after the period, exclusive: YYYY-MM-DD is 00:00 China Standard
+    /// Time; an RFC 3339 instant is taken as it is.
     pub to: String,
 }
 

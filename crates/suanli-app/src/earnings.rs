@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::{CentreId, ProviderId};
 use suanli_core::money::Fen;
-use suanli_core::time::{CST_OFFSET_MS, MS_PER_DAY, UnixMs, civil_from_days, cst_day, days_from_civil, format_date, parse_date};
+use suanli_core::time::{CST_OFFSET_MS, MS_PER_DAY, UnixMs, civil_from_days, cst_day, days_from_civil, format_date};
 use suanli_dispatch::ids::Ids;
 pub use suanli_store::earnings::Source;
 use suanli_store::{EarningsRecords, Store, StoreError};
@@ -117,9 +117,10 @@ impl EarningsReport {
     }
 }
 
-/// The instant a Beijing calendar day (`YYYY-MM-DD`) starts.
+/// The instant a Beijing calendar day (`YYYY-MM-DD`) starts, or an RFC 3339 instant as it is:
+/// money's one reading of dates ([`suanli_core::time::parse_cst_day_or_instant`]).
 pub fn day_start(date: &str) -> Result<UnixMs, Error> {
-    Ok(parse_date(date)? - CST_OFFSET_MS)
+    suanli_core::time::parse_cst_day_or_instant(date)
 }
 
 /// The instant the China Standard Time day numbered `day` starts.

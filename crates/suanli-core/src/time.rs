@@ -60,6 +60,62 @@ pub fn parse_date(s: &str) -> Result<UnixMs, Error> {
     Ok(days_from_civil(y, m, d) * MS_PER_DAY)
 }
 
+/// The instant a Beijing calendar day (`YYYY-MM-DD`, Asia/Shanghai) starts: 00:00 China
+/// Standard Time, which is 16:00 UTC the day before.
+pub fn cst_day_start(date: &str) -> Result<UnixMs, Error> {
+    Ok(parse_date(date)? - CST_OFFSET_MS)
+}
+
+/// A money date parameter (a settlement's period, a bill filter, an earnings window): a date
+/// `YYYY-MM-DD` is the start of that Beijing calendar day ([`cst_day_start`]); an RFC 3339
+/// instant ([`parse_rfc3339`]) is that instant. The one reading of such parameters.
+pub fn parse_cst_day_or_instant(s: &str) -> Result<UnixMs, Error> {
+    let s = s.trim();
+    if s.len() == 10 {
+        return cst_day_start(s);
+    }
+    parse_rfc3339(s).ok_or_else(|| {
+        let shown = s.chars().take(40).collect::<String>();
+        Error::new(ErrorCode::InvalidDate, format!("'{shown}' is neither a Beijing date YYYY-MM-DD nor an RFC 3339 instant"))
+    })
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)` into unix ms.
+pub fn parse_rfc3339(s: &str) -> Option<UnixMs> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).filter(|t| t.bytes().all(|c| c.is_ascii_digit())).and_then(|t| t.parse::<i64>().ok());
+    let (y, mo, d, h, mi, se) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut ms = 0;
+    if b[i] == b'.' {
+        let start = i + 1;
+        i = start;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        let frac = &s[start..i.min(start + 3)];
+        ms = frac.parse::<i64>().ok()? * 10_i64.pow(3 - frac.len() as u32);
+    }
+    let offset_min = match s.get(i..)? {
+        "Z" | "z" => 0,
+        t if t.len() == 6 && (t.starts_with('+') || t.starts_with('-')) && &t[3..4] == ":" => {
+            let m = num(i + 1..i + 3)? * 60 + num(i + 4..i + 6)?;
+            if t.starts_with('-') { -m } else { m }
+        }
+        _ => return None,
+    };
+    Some(days_from_civil(y, mo, d) * MS_PER_DAY + ((h * 60 + mi - offset_min) * 60 + se) * 1000 + ms)
+}
+
 /// Formats unix ms as "YYYY-MM-DD" (UTC).
 pub fn format_date(ms: UnixMs) -> String {
     let (y, m, d) = civil_from_days(ms.div_euclid(MS_PER_DAY));
@@ -117,6 +173,23 @@ pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn money_dates_are_beijing_days_and_instants_stay_instants() {
+        // A date is 00:00 in Beijing: 16:00 UTC the day before.
+        let d = parse_cst_day_or_instant("2026-11-03").unwrap();
+        assert_eq!(format_rfc3339(d), "2026-11-02T16:00:00Z");
+        assert_eq!(d, cst_day_start("2026-11-03").unwrap());
+        // 23:30 UTC on the 2nd is 07:30 on the 3rd in Beijing: in the 3rd's day, not the 2nd's.
+        let t = parse_cst_day_or_instant("2026-11-02T23:30:00Z").unwrap();
+        assert_eq!(format_date(t + CST_OFFSET_MS), "2026-11-03");
+        assert!(d <= t && t < parse_cst_day_or_instant("2026-11-04").unwrap());
+        assert_eq!(parse_cst_day_or_instant("2026-11-03T07:30:00+08:00").unwrap(), t);
+        assert_eq!(parse_cst_day_or_instant(" 2026-11-03T00:00:00.250Z ").unwrap(), parse_date("2026-11-03").unwrap() + 250);
+        for bad in ["2026-13-01", "yesterday", "2026-11-03T25:00:00Z", ""] {
+            assert_eq!(parse_cst_day_or_instant(bad).unwrap_err().code, ErrorCode::InvalidDate, "{bad}");
+        }
+    }
 
     #[test]
     fn dates_round_trip() {

@@ -121,10 +121,10 @@ enum Command {
         tenant: Option<String>,
         #[arg(long)]
         provider: Option<String>,
-        /// YYYY-MM-DD, inclusive.
+        /// From this Beijing calendar day, YYYY-MM-DD (00:00 China Standard Time), inclusive; or an RFC 3339 instant.
         #[arg(long)]
         from: Option<String>,
-        /// YYYY-MM-DD, exclusive.
+        /// Before this Beijing calendar day, YYYY-MM-DD (00:00 China Standard Time), exclusive; or an RFC 3339 instant.
         #[arg(long)]
         to: Option<String>,
         #[arg(long, default_value_t = 1000)]
@@ -133,10 +133,10 @@ enum Command {
     /// Settle a provider for a period: a statement and the payment (operator).
     Settle {
         provider: String,
-        /// YYYY-MM-DD, inclusive.
+        /// The period's first Beijing calendar day, YYYY-MM-DD (00:00 China Standard Time), inclusive; or an RFC 3339 instant.
         #[arg(long)]
         from: String,
-        /// YYYY-MM-DD, exclusive.
+        /// The Beijing calendar day after the period, YYYY-MM-DD, exclusive; or an RFC 3339 instant.
         #[arg(long)]
         to: String,
     },

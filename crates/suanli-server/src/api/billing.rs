@@ -16,7 +16,7 @@ pub use suanli_api::money::{
 use suanli_core::error::ErrorCode;
 use suanli_core::id::{JobId, ProviderId, TenantId};
 use suanli_core::tenant::Role;
-use suanli_core::time::{format_rfc3339, parse_date};
+use suanli_core::time::{format_rfc3339, parse_cst_day_or_instant};
 use suanli_ledger::records::Bill;
 use suanli_store::BillFilter;
 use utoipa::IntoParams;
@@ -53,8 +53,11 @@ pub fn csv_response(name: &str, body: String) -> Response {
         .into_response()
 }
 
+/// A money date parameter: `YYYY-MM-DD` is that Beijing calendar day's start (00:00 China
+/// Standard Time), an RFC 3339 instant is itself.
 fn date_ms(field: &str, v: Option<&str>) -> ApiResult<Option<i64>> {
-    v.map(|d| parse_date(d).map_err(|e| ApiError::new(ErrorCode::InvalidQuery, format!("{field}: {}", e.message)))).transpose()
+    v.map(|d| parse_cst_day_or_instant(d).map_err(|e| ApiError::new(ErrorCode::InvalidQuery, format!("{field}: {}", e.message))))
+        .transpose()
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -62,9 +65,11 @@ fn date_ms(field: &str, v: Option<&str>) -> ApiResult<Option<i64>> {
 pub struct BillQuery {
     pub tenant_id: Option<String>,
     pub provider_id: Option<String>,
-    /// YYYY-MM-DD (UTC), inclusive.
+    /// Bills created from this Beijing calendar day (YYYY-MM-DD: 00:00 China Standard Time,
+    /// Asia/Shanghai), inclusive; or an RFC 3339 instant.
     pub from: Option<String>,
-    /// YYYY-MM-DD (UTC), exclusive.
+    /// Bills created before this Beijing calendar day (YYYY-MM-DD: 00:00 China Standard Time),
+    /// exclusive; or an RFC 3339 instant.
     pub to: Option<String>,
     /// json (default) or csv; `Accept: text/csv` also gives CSV.
     pub format: Option<String>,
@@ -201,7 +206,7 @@ pub async fn settle(
     JsonBody(b): JsonBody<SettlementIn>,
 ) -> ApiResult<(StatusCode, Json<StatementOut>)> {
     let provider = ProviderId::parse(&b.provider_id)?;
-    let (from, to) = (parse_date(&b.from)?, parse_date(&b.to)?);
+    let (from, to) = (parse_cst_day_or_instant(&b.from)?, parse_cst_day_or_instant(&b.to)?);
     let st = s.money.settle(&suanli_app::Caller::of(&c.0)?, &provider, from, to).await?;
     Ok((StatusCode::CREATED, Json(StatementOut::from(&st))))
 }
@@ -275,10 +280,10 @@ pub async fn list_statements(
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct EarningsQuery {
-    /// YYYY-MM-DD (Beijing time), inclusive; default: 30 days before `to`, or the day of the
-    /// provider's first earning when that is earlier.
+    /// YYYY-MM-DD (a Beijing calendar day: 00:00 China Standard Time), inclusive; default: 30
+    /// days before `to`, or the day of the provider's first earning when that is earlier.
     pub from: Option<String>,
-    /// YYYY-MM-DD (Beijing time), exclusive; default: tomorrow.
+    /// YYYY-MM-DD (a Beijing calendar day: 00:00 China Standard Time), exclusive; default: tomorrow.
     pub to: Option<String>,
 }
 

@@ -102,43 +102,7 @@ pub struct EvaluationQuery {
     pub year: Option<i32>,
 }
 
-/// Parses `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)` into unix ms.
-pub fn parse_rfc3339(s: &str) -> Option<UnixMs> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| s.get(r).filter(|t| t.bytes().all(|c| c.is_ascii_digit())).and_then(|t| t.parse::<i64>().ok());
-    let (y, mo, d, h, mi, se) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || d < 1 || d > suanli_core::time::days_in_month(y, mo) || h > 23 || mi > 59 || se > 60 {
-        return None;
-    }
-    let mut i = 19;
-    let mut ms = 0;
-    if b[i] == b'.' {
-        let start = i + 1;
-        i = start;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == start {
-            return None;
-        }
-        let frac = &s[start..i.min(start + 3)];
-        ms = frac.parse::<i64>().ok()? * 10_i64.pow(3 - frac.len() as u32);
-    }
-    let offset_min = match s.get(i..)? {
-        "Z" | "z" => 0,
-        t if t.len() == 6 && (t.starts_with('+') || t.starts_with('-')) && &t[3..4] == ":" => {
-            let hh = num(i + 1..i + 3)?;
-            let mm = num(i + 4..i + 6)?;
-            let m = hh * 60 + mm;
-            if t.starts_with('-') { -m } else { m }
-        }
-        _ => return None,
-    };
-    Some(days_from_civil(y, mo, d) * MS_PER_DAY + ((h * 60 + mi - offset_min) * 60 + se) * 1000 + ms)
-}
+pub use suanli_core::time::parse_rfc3339;
 
 /// A time as unix ms, RFC 3339 or a date.
 fn parse_time(s: &str, what: &str) -> ApiResult<UnixMs> {

@@ -13,7 +13,7 @@ use suanli_core::error::ErrorCode;
 use suanli_core::id::CentreId;
 use suanli_core::model::{DeploymentSpec, KeySpec, ModelSpec};
 use suanli_core::money::Fen;
-use suanli_core::time::{format_rfc3339, parse_date};
+use suanli_core::time::{cst_day_start, format_rfc3339, parse_date};
 use suanli_store::models::{UsageFilter, UsageRow};
 
 fn deployment_out(d: &DeploymentView) -> DeploymentOut {
@@ -58,8 +58,8 @@ fn usage_out(r: UsageRow) -> UsageOut {
 const CST_MS: i64 = 8 * 3_600_000;
 
 fn filter(q: &UsageQuery) -> ApiResult<UsageFilter> {
-    let from_ms = q.from.as_deref().map(parse_date).transpose()?.map(|d| d - CST_MS);
-    let to_ms = q.to.as_deref().map(parse_date).transpose()?.map(|d| d - CST_MS + 86_400_000);
+    let from_ms = q.from.as_deref().map(cst_day_start).transpose()?;
+    let to_ms = q.to.as_deref().map(cst_day_start).transpose()?.map(|d| d + 86_400_000);
     if let (Some(a), Some(b)) = (from_ms, to_ms)
         && a >= b
     {

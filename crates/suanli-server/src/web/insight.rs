@@ -6,7 +6,8 @@ use super::{Lang, esc, thead};
 use crate::AppState;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
-use suanli_core::id::{CentreId, TenantId};
+use suanli_app::earnings::EarningsReport;
+use suanli_core::id::{CentreId, ProviderId, TenantId};
 use suanli_core::time::MS_PER_DAY;
 
 const HOUR: i64 = 3_600_000;
@@ -293,19 +294,35 @@ pub async fn centre_utilisation(s: &AppState, lang: Lang, centre: &CentreId, cap
     format!("<h2>{} · {}</h2>{chart}", lang.t("使用率变化", "Utilisation over time"), range.label(lang))
 }
 
-/// A provider's money: what its centres earned and is not yet settled, and its statements.
-pub async fn provider_earnings(s: &AppState, lang: Lang, provider: &suanli_core::id::ProviderId) -> String {
-    let f = suanli_store::BillFilter { provider_id: Some(provider.clone()), unsettled: true, limit: 100_000, ..Default::default() };
-    let open = s.store.bills(&f).await.unwrap_or_default();
-    let (charge, voucher): (i64, i64) = open.iter().fold((0, 0), |(c, v), b| (c + b.charge.0, v + b.voucher.0));
+/// A provider's earnings over its default window (from its first earning to today), as
+/// suanli-app's `earnings` service reports them to this caller; `None` (logged) when they cannot
+/// be computed.
+pub async fn earnings_report(s: &AppState, c: &crate::auth::Caller, provider: &ProviderId) -> Option<EarningsReport> {
+    let caller = suanli_app::Caller::of(&c.0).map_err(|e| tracing::warn!(error = %e, "a provider's page without a caller")).ok()?;
+    s.earnings
+        .report(&caller, provider, None, None)
+        .await
+        .map_err(|e| tracing::warn!(error = %e, "a provider's earnings could not be computed"))
+        .ok()
+}
+
+/// A provider's money: what it earned from every source and is not yet settled (the earnings
+/// service's figure, the one the page's tables show), and its statements.
+pub async fn provider_earnings(s: &AppState, lang: Lang, r: Option<&EarningsReport>, provider: &ProviderId) -> String {
+    let (value, detail) = match r {
+        Some(r) => {
+            let by_source: Vec<String> =
+                r.sources.iter().map(|x| format!("{} {}", super::provider::source_name(lang, x.source), lang.fen(x.unsettled))).collect();
+            (lang.fen(r.unsettled()), by_source.join(" · "))
+        }
+        None => ("—".to_string(), lang.t("收入暂时无法计算。", "The earnings cannot be computed right now.").to_string()),
+    };
     let mut out = format!(
-        r#"<h2>{}</h2><section class="tiles"><div class="tile"><div class="t">{}</div><div class="v">{}</div><div class="t">{} {} {}</div></div></section>"#,
+        r#"<h2>{}</h2><section class="tiles"><div class="tile" id="earnings-unsettled"><div class="t">{}</div><div class="v">{}</div><div class="t">{}</div></div></section>"#,
         lang.t("我的收入", "My earnings"),
         lang.t("待结算", "Not yet settled"),
-        lang.fen(suanli_core::money::Fen(charge)),
-        open.len(),
-        lang.t("笔账单，其中算力券", "bills, of which vouchers"),
-        lang.fen(suanli_core::money::Fen(voucher)),
+        value,
+        esc(&detail),
     );
     let statements = s.store.statements(Some(provider)).await.unwrap_or_default();
     out.push_str(&format!("<h3>{}</h3>", esc(lang.t("结算单", "Statements"))));

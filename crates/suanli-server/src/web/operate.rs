@@ -259,8 +259,8 @@ struct SettleForm {
 /// A period of whole days in Beijing time, the last one included: `[from 00:00, to + 1 day 00:00)` in UTC+8.
 fn beijing_days(from: &str, to: &str) -> Result<(i64, i64), suanli_core::error::Error> {
     let day = suanli_core::time::MS_PER_DAY;
-    let start = suanli_core::time::parse_date(from.trim())? - labels::SHANGHAI_OFFSET_MS;
-    let end = suanli_core::time::parse_date(to.trim())? + day - labels::SHANGHAI_OFFSET_MS;
+    let start = suanli_core::time::cst_day_start(from.trim())?;
+    let end = suanli_core::time::cst_day_start(to.trim())? + day;
     Ok((start, end))
 }
 

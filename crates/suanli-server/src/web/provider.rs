@@ -3,7 +3,7 @@
 use super::*;
 use suanli_app::earnings::{EarningsReport, Source};
 use suanli_core::centre::Centre;
-use suanli_core::id::{CentreId, ProviderId};
+use suanli_core::id::CentreId;
 use suanli_core::money::Fen;
 
 /// `GET /my-centres`: a provider's centres and earnings; other roles are told it is the provider's page.
@@ -29,11 +29,10 @@ pub async fn my_centres_page(State(s): State<AppState>, Query(q): Query<LangQuer
     for ctr in &centres {
         body.push_str(&centre_section(&s, lang, ctr).await);
     }
-    match suanli_app::Caller::of(&c.0) {
-        Ok(caller) => body.push_str(&earnings(&s, lang, &caller, &provider, &centres).await),
-        Err(e) => tracing::warn!(error = %e, "a provider's page without a caller"),
-    }
-    body.push_str(&insight::provider_earnings(&s, lang, &provider).await);
+    // One report for the trend, the tables and the "not yet settled" tile: one figure each.
+    let report = insight::earnings_report(&s, &c, &provider).await;
+    body.push_str(&earnings(lang, report.as_ref(), &centres));
+    body.push_str(&insight::provider_earnings(&s, lang, report.as_ref(), &provider).await);
     with_cookie(Html(page(lang, title, Some(&c), &body)).into_response(), set)
 }
 
@@ -101,7 +100,7 @@ async fn centre_section(s: &AppState, lang: Lang, ctr: &Centre) -> String {
 }
 
 /// A source's name on the page.
-fn source_name(lang: Lang, source: Source) -> &'static str {
+pub(super) fn source_name(lang: Lang, source: Source) -> &'static str {
     match source {
         Source::Jobs => lang.t("算力作业", "Compute jobs"),
         Source::ModelCalls => lang.t("模型调用", "Model calls"),
@@ -111,15 +110,11 @@ fn source_name(lang: Lang, source: Source) -> &'static str {
 
 /// Earnings from every source, as suanli-app's `earnings` reports them: the trend stacked by
 /// source, the totals by source (settled or not), and the split by centre.
-async fn earnings(s: &AppState, lang: Lang, caller: &suanli_app::Caller, provider: &ProviderId, centres: &[Centre]) -> String {
+fn earnings(lang: Lang, r: Option<&EarningsReport>, centres: &[Centre]) -> String {
     let mut out = format!("<h2>{}</h2>", lang.t("收入趋势", "Earnings over time"));
-    let r = match s.earnings.report(caller, provider, None, None).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::warn!(error = %e, "a provider's earnings could not be computed");
-            let _ = write!(out, "<p>{}</p>", lang.t("收入暂时无法计算。", "The earnings cannot be computed right now."));
-            return out;
-        }
+    let Some(r) = r else {
+        let _ = write!(out, "<p>{}</p>", lang.t("收入暂时无法计算。", "The earnings cannot be computed right now."));
+        return out;
     };
     if r.sources.iter().all(|x| x.records == 0) {
         let _ = write!(out, "<p>{}</p>", lang.t("尚无收入。", "No earnings yet."));
@@ -139,8 +134,8 @@ async fn earnings(s: &AppState, lang: Lang, caller: &suanli_app::Caller, provide
         )
     };
     out.push_str(&chart(&suanli_charts::figure::stacked_bars("earnings", title, x_label, lang.t("元", "yuan"), 100.0, &periods, &series)));
-    out.push_str(&by_source(lang, &r));
-    out.push_str(&by_centre(lang, &r, centres));
+    out.push_str(&by_source(lang, r));
+    out.push_str(&by_centre(lang, r, centres));
     out
 }
 

@@ -21,7 +21,7 @@ fn beijing_day(days: i64) -> String {
 }
 
 /// A job billed to whichever provider's centre ran it: (provider, centre, the bill).
-async fn billed_job(ts: &TestServer) -> (String, String, Value) {
+pub(crate) async fn billed_job(ts: &TestServer) -> (String, String, Value) {
     let tenant = ts.as_role("tenant");
     let (s, job) = tenant.post("/api/v1/jobs", &json!({"name": "earn", "kind": "batch", "accelerators": 1, "duration_s": 3600})).await;
     assert_eq!(s, StatusCode::CREATED, "{job}");
@@ -103,6 +103,29 @@ async fn a_providers_earnings_agree_with_the_ledger_and_its_statements_on_postgr
     suanli_store::Store::drop_schema(&crate::harness::pg_url(), &schema).await.unwrap();
 }
 
+/// The "not yet settled" tile's figure on a page.
+fn tile(page: &str) -> Fen {
+    let at = page.find(r#"id="earnings-unsettled""#).unwrap_or_else(|| panic!("no unsettled tile: {page}"));
+    let v = &page[at..];
+    let v = &v[v.find(r#"<div class="v">"#).unwrap() + 15..];
+    let text = v[..v.find("</div>").unwrap()].replace(['¥', ','], "");
+    Fen::parse_yuan(&text).unwrap_or_else(|_| panic!("not a sum: {text}"))
+}
+
+/// The tile on My centres and the vouchers page, in both languages, is the earnings service's
+/// unsettled over every source; with a model call and a data delivery unsettled (`not_jobs`), a
+/// tile counting job bills only would differ.
+async fn unsettled_tiles_are_the_services(ts: &TestServer, prov: &Api, provider: &str, not_jobs: i64) {
+    let (s, all) = prov.get(&format!("/api/v1/providers/{provider}/earnings")).await;
+    assert_eq!(s, StatusCode::OK, "{all}");
+    let unsettled = fen(&all["unsettled"]);
+    assert!(unsettled.0 >= fen(&source(&all, "jobs")["unsettled"]).0 + not_jobs, "{all}");
+    let web = Web::sign_in(&ts.url, prov.token().unwrap()).await.unwrap();
+    for path in ["/my-centres", "/my-centres?lang=en", "/vouchers", "/vouchers?lang=en"] {
+        assert_eq!(tile(&web.page(path).await), unsettled, "{path}: {all}");
+    }
+}
+
 async fn earnings_flow(ts: &TestServer) {
     let (provider, centre, bill) = billed_job(ts).await;
     let prov = Api::new(&ts.url, Some(provider_user(ts, &provider).await));
@@ -138,6 +161,7 @@ async fn earnings_flow(ts: &TestServer) {
     assert_eq!(centres, [(centre.as_str(), "jobs"), (centre.as_str(), "model_calls")], "data deliveries have no centre: {e}");
     let (credited, paid_out) = receivable(ts, &provider).await;
     assert_eq!((credited.0 - credited_before.0, paid_out), (call_charge.0 + fee.0, Fen::ZERO), "the ledger credited the new earnings");
+    unsettled_tiles_are_the_services(ts, &prov, &provider, call_charge.0 + fee.0).await;
 
     // A settlement now takes the bill and the deliveries (the call is too recent: one could
     // still land in the period); the earnings say so, and settled is what the statement paid.

@@ -109,10 +109,11 @@ async fn vouchers_flow_from_application_to_settlement() {
     assert!(text.starts_with("bill_id,job_id,tenant_id,"), "{text}");
     assert!(text.lines().any(|l| l.contains(&id)), "{text}");
 
-    // Settle the provider for today: one statement, paying what vouchers and cash paid.
+    // Settle the provider for today (a Beijing calendar day): one statement, paying what vouchers and cash paid.
     let provider = bill["provider_id"].as_str().unwrap();
-    let today = &suanli_core::time::format_date(chrono_now())[..10];
-    let tomorrow = suanli_core::time::format_date(chrono_now() + 86_400_000);
+    let beijing_now = chrono_now() + suanli_core::time::CST_OFFSET_MS;
+    let today = &suanli_core::time::format_date(beijing_now)[..10];
+    let tomorrow = suanli_core::time::format_date(beijing_now + 86_400_000);
     let body = json!({"provider_id": provider, "from": today, "to": tomorrow});
     let (st, stmt) = op.post("/api/v1/settlements", &body).await;
     assert_eq!(st, StatusCode::CREATED, "{stmt}");

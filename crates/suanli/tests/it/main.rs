@@ -20,6 +20,7 @@ mod ha_standby;
 mod harness;
 mod incentives;
 mod ledger;
+mod money_dates;
 mod pool_prices;
 mod rounds;
 mod simulate;
