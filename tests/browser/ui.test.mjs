@@ -1570,6 +1570,15 @@ function dataTables(page) {
   );
 }
 
+/** How many rows a table of the current page has now: the page fetched again, not the one shown. */
+function rowsNow(page, id) {
+  return page.evaluate(async (id) => {
+    const html = await (await fetch(location.href)).text();
+    const table = new DOMParser().parseFromString(html, 'text/html').getElementById(id);
+    return table ? Number(table.dataset.rows) : -1;
+  }, id);
+}
+
 /** A column's cells as a person reads them, in the order shown. */
 function columnTexts(page, box, col) {
   return page.evaluate(
@@ -1616,7 +1625,13 @@ async function tableProblems(page) {
     const rows = parseCsv(csv.text);
     const shown = t.heads.filter((h) => !h.action).map((h) => h.text);
     if (JSON.stringify(rows[0]) !== JSON.stringify(shown)) out.push(`${t.id}: the CSV's headers ${JSON.stringify(rows[0])} are not the table's ${JSON.stringify(shown)}`);
-    if (rows.length - 1 !== t.rows) out.push(`${t.id}: the CSV has ${rows.length - 1} rows, the table ${t.rows}`);
+    if (rows.length - 1 !== t.rows) {
+      // The demo's data lives on (jobs arrive, bills are made) between the page and its CSV:
+      // read both again, back to back, before calling it a difference.
+      const now = await rowsNow(page, t.id);
+      const again = parseCsv((await fetchCsv(page, t.csv)).text).length - 1;
+      if (again !== now) out.push(`${t.id}: the CSV has ${again} rows, the table ${now} (at first ${rows.length - 1} and ${t.rows})`);
+    }
     if (t.rows === 0) {
       const empty = await page.locator(`#${t.box} tbody tr.empty`).allInnerTexts();
       if (empty.length !== 1 || !empty[0].trim()) out.push(`${t.id}: an empty table without its empty state`);

@@ -139,6 +139,12 @@ impl Energy {
     /// answers every centre of the store, which city-wide views need anyway.
     pub async fn sync_centres(&self) -> Result<Vec<Centre>, StoreError> {
         let centres = self.store.centres(None).await?;
+        self.sync_with(&centres).await?;
+        Ok(centres)
+    }
+
+    /// [`Energy::sync_centres`] over centres already read.
+    pub async fn sync_with(&self, centres: &[Centre]) -> Result<(), StoreError> {
         let missing: Vec<&Centre> = {
             let book = self.book.read().await;
             centres.iter().filter(|c| book.data_centre(&c.id).is_none()).collect()
@@ -149,7 +155,7 @@ impl Energy {
                 self.register_new(&mut book, c, default_meters())?;
             }
         }
-        Ok(centres)
+        Ok(())
     }
 
     /// Registers the given centres if the book does not know them yet (unknown ids are left

@@ -11,6 +11,21 @@ use suanli_core::time::UnixMs;
 use suanli_energy::{EnergyBook, Load};
 use suanli_store::{Store, StoreError};
 
+/// The registry's centres and pools, read once for a view that needs them several times (the
+/// overview's tiles, trends and map; each used to read them again, which with 1,000 centres was
+/// most of the page's time).
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    pub centres: Vec<Centre>,
+    pub pools: Vec<Pool>,
+}
+
+impl Registry {
+    pub async fn read(store: &Store) -> Result<Registry, StoreError> {
+        Ok(Registry { centres: store.centres(None).await?, pools: store.pools().await? })
+    }
+}
+
 /// Accelerators running jobs now, per pool, as the store records running jobs.
 pub async fn busy_by_pool(store: &Store) -> Result<HashMap<PoolId, u64>, StoreError> {
     let mut busy: HashMap<PoolId, u64> = HashMap::new();
@@ -30,11 +45,21 @@ pub async fn compute(
     regions: &Regions,
     policy: &Policy,
 ) -> Result<(Vec<Centre>, CityTotals), StoreError> {
-    let centres = store.centres(None).await?;
-    let pools = store.pools().await?;
+    let registry = Registry::read(store).await?;
+    let totals = compute_with(store, &registry, catalogue, regions, policy).await?;
+    Ok((registry.centres, totals))
+}
+
+/// [`compute`] over a registry already read.
+pub async fn compute_with(
+    store: &Store,
+    registry: &Registry,
+    catalogue: &Catalogue,
+    regions: &Regions,
+    policy: &Policy,
+) -> Result<CityTotals, StoreError> {
     let busy = busy_by_pool(store).await?;
-    let totals = city_totals(&centres, &pools, &busy, catalogue, regions, policy);
-    Ok((centres, totals))
+    Ok(city_totals(&registry.centres, &registry.pools, &busy, catalogue, regions, policy))
 }
 
 /// A new data centre whose annualised PUE is at or over the limit, named for pages and the API.

@@ -123,27 +123,26 @@ pub struct Trends {
 /// Open compute (PFLOPS FP16) and its high-performance share at each month's end: the pools
 /// registered by then, at centres that are partners now (the registry keeps no history of a
 /// centre's partner status), by the same `city_totals` as the overview's tiles.
-pub async fn compute_trends(
-    store: &Store,
+pub fn compute_trends(
+    registry: &crate::figures::Registry,
     catalogue: &Catalogue,
     regions: &Regions,
     policy: &Policy,
     months: &[Month],
-) -> Result<[Trend; 2], StoreError> {
-    let centres = store.centres(None).await?;
-    let pools = store.pools().await?;
+) -> [Trend; 2] {
+    let (centres, pools) = (&registry.centres, &registry.pools);
     let idle = HashMap::new();
     let (mut open, mut share) = (Vec::new(), Vec::new());
     for m in months {
         let by_then: Vec<_> = pools.iter().filter(|p| p.created_ms < m.to_ms).cloned().collect();
-        let t = city_totals(&centres, &by_then, &idle, catalogue, regions, policy);
+        let t = city_totals(centres, &by_then, &idle, catalogue, regions, policy);
         open.push(Some(Amount::Figure(round(t.open_compute_pflops_fp16, 3))));
         share.push((t.open_compute_pflops_fp16 > 0.0).then(|| Amount::Figure(round(t.high_performance_share, 4))));
     }
-    Ok([
+    [
         Trend::new("open_compute", "PFLOPS", Amount::Figure(policy.open_compute_target_pflops), Rule::AtLeast, open),
         Trend::new("high_performance_share", "share", Amount::Figure(policy.high_performance_share_target), Rule::AtLeast, share),
-    ])
+    ]
 }
 
 /// The worst monthly PUE among the new data centres the rule covers
@@ -181,9 +180,11 @@ pub async fn voucher_trend(store: &Store, policy: &Policy, months: &[Month]) -> 
     Ok(Trend::new("voucher_spending", "yuan", Amount::Money(policy.voucher_budget), Rule::AtMost, values))
 }
 
-/// The policy's targets over the last [`MONTHS`] months up to `now_ms`.
+/// The policy's targets over the last [`MONTHS`] months up to `now_ms`, over the registry as
+/// `registry` read it.
 pub async fn city_trends(
     store: &Store,
+    registry: &crate::figures::Registry,
     catalogue: &Catalogue,
     regions: &Regions,
     policy: &Policy,
@@ -191,9 +192,9 @@ pub async fn city_trends(
     now_ms: UnixMs,
 ) -> Result<Trends, StoreError> {
     let months = months(now_ms, MONTHS);
-    let [open, share] = compute_trends(store, catalogue, regions, policy, &months).await?;
+    let [open, share] = compute_trends(registry, catalogue, regions, policy, &months);
     let vouchers = voucher_trend(store, policy, &months).await?;
-    energy.sync_centres().await?;
+    energy.sync_with(&registry.centres).await?;
     let pue = pue_trend(&*energy.read().await, &months, policy.new_dc_pue_limit);
     Ok(Trends { months, trends: vec![open, share, pue, vouchers] })
 }

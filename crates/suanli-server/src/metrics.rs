@@ -59,7 +59,11 @@ pub async fn render(State(s): State<AppState>) -> Response {
             let _ = writeln!(out, "suanli_jobs{{state=\"{}\"}} {n}", st.as_str());
         }
     }
-    if let Ok(summary) = crate::api::city::city_summary(&s).await {
+    let summary = match suanli_app::figures::Registry::read(&s.store).await {
+        Ok(registry) => crate::api::city::city_summary(&s, &registry).await.ok(),
+        Err(_) => None,
+    };
+    if let Some(summary) = summary {
         let _ = writeln!(
             out,
             "# HELP suanli_open_compute_pflops_fp16 Dense FP16 peak of partner pools.\n# TYPE suanli_open_compute_pflops_fp16 gauge\nsuanli_open_compute_pflops_fp16 {}",

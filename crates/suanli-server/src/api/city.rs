@@ -7,6 +7,7 @@ use crate::error::ApiResult;
 use crate::extract::Query;
 use axum::Json;
 use axum::extract::State;
+use suanli_app::figures::Registry;
 use suanli_core::job::JobState;
 use suanli_core::tenant::Role;
 
@@ -14,7 +15,7 @@ use suanli_core::tenant::Role;
 #[utoipa::path(get, path = "/api/v1/city/summary", tag = "city", security(("bearer" = [])),
     responses((status = 200, body = CitySummary), (status = 401, body = crate::error::Problem)))]
 pub async fn summary(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<CitySummary>> {
-    Ok(Json(city_summary(&s).await?))
+    Ok(Json(city_summary(&s, &Registry::read(&s.store).await?).await?))
 }
 
 /// The policy's targets month by month over the last twelve calendar months (Beijing time): open
@@ -24,7 +25,7 @@ pub async fn summary(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<Ci
 #[utoipa::path(get, path = "/api/v1/city/trends", tag = "city", security(("bearer" = [])),
     responses((status = 200, body = CityTrends), (status = 401, body = crate::error::Problem)))]
 pub async fn trends(State(s): State<AppState>, _c: Caller) -> ApiResult<Json<CityTrends>> {
-    Ok(Json(trends_out(city_trends(&s).await?)))
+    Ok(Json(trends_out(city_trends(&s, &Registry::read(&s.store).await?).await?)))
 }
 
 fn trends_out(t: suanli_app::trends::Trends) -> CityTrends {
@@ -53,13 +54,15 @@ fn trend_value(a: suanli_app::trends::Amount) -> TrendValue {
     }
 }
 
-/// The trends the API serves and the overview draws.
-pub async fn city_trends(s: &AppState) -> ApiResult<suanli_app::trends::Trends> {
-    Ok(suanli_app::trends::city_trends(&s.store, &s.catalogue, &s.regions, &s.policy, &s.energy, s.ids.now_ms()).await?)
+/// The trends the API serves and the overview draws, over the registry as `registry` read it.
+pub async fn city_trends(s: &AppState, registry: &Registry) -> ApiResult<suanli_app::trends::Trends> {
+    Ok(suanli_app::trends::city_trends(&s.store, registry, &s.catalogue, &s.regions, &s.policy, &s.energy, s.ids.now_ms()).await?)
 }
 
-pub async fn city_summary(s: &AppState) -> ApiResult<CitySummary> {
-    let (centres, t) = suanli_app::figures::compute(&s.store, &s.catalogue, &s.regions, &s.policy).await?;
+/// The city's summary, over the registry as `registry` read it.
+pub async fn city_summary(s: &AppState, registry: &Registry) -> ApiResult<CitySummary> {
+    let t = suanli_app::figures::compute_with(&s.store, registry, &s.catalogue, &s.regions, &s.policy).await?;
+    let centres = &registry.centres;
     let mut jobs = JobCounts::default();
     for (state, n) in s.store.job_counts().await? {
         match state {
@@ -71,10 +74,10 @@ pub async fn city_summary(s: &AppState) -> ApiResult<CitySummary> {
             JobState::Cancelled => jobs.cancelled = n,
         }
     }
-    s.energy.sync_centres().await?;
+    s.energy.sync_with(centres).await?;
     let over = {
         let book = s.energy.read().await;
-        suanli_app::figures::over_pue_limit(&book, s.ids.now_ms(), &centres)
+        suanli_app::figures::over_pue_limit(&book, s.ids.now_ms(), centres)
     };
     Ok(CitySummary {
         open_compute_pflops_fp16: round(t.open_compute_pflops_fp16, 3),

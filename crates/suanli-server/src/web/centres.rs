@@ -258,7 +258,7 @@ async fn evaluation(s: &AppState, lang: Lang, a: &serde_json::Value) -> String {
         lang.t("年化 PUE", "Annualised PUE"),
         path(a, "kpis.pue.value").as_f64().map_or("-".to_string(), |p| format!("{p:.2}")),
         state_name(lang, path(a, "grading.outcome").as_str().unwrap_or("-")),
-        lang.t("新建限值 1.25", "New-DC limit 1.25"),
+        esc(&format!("{} {}", lang.t("新建限值", "New-DC limit"), s.policy.new_dc_pue_limit)),
         state_name(lang, path(a, "policy.outcome").as_str().unwrap_or("-")),
         lang.t("建议", "Recommendation"),
         energy::recommendation(lang, a, &names),

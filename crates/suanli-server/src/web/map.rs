@@ -241,16 +241,15 @@ fn points_legend(lang: Lang, points: &[CentrePoint], limit: f64) -> String {
 }
 
 /// The overview's map section, from the region table's figures (`open`: the summary's `by_region`).
-pub async fn section(s: &AppState, lang: Lang, open: &BTreeMap<String, ComputeSlice>) -> String {
+pub async fn section(s: &AppState, lang: Lang, open: &BTreeMap<String, ComputeSlice>, registry: &suanli_app::figures::Registry) -> String {
     let metric = if super::table::param("map").as_deref() == Some("pue") { Metric::Pue } else { Metric::Use };
-    let centres = s.store.centres(None).await.unwrap_or_default();
-    let pools = s.store.pools().await.unwrap_or_default();
+    let (centres, pools) = (&registry.centres, &registry.pools);
     let now = s.ids.now_ms();
     let limit = s.policy.new_dc_pue_limit;
     let (figures, points) = {
         let book = s.energy.read().await;
-        let figures = suanli_app::figures::by_region(open, &centres, &book, &s.regions, now);
-        (figures, suanli_app::figures::centre_points(&centres, &pools, &s.catalogue, &book, &s.regions, now))
+        let figures = suanli_app::figures::by_region(open, centres, &book, &s.regions, now);
+        (figures, suanli_app::figures::centre_points(centres, pools, &s.catalogue, &book, &s.regions, now))
     };
     let keys: Vec<Key<'_>> = match metric {
         Metric::Use => vec![

@@ -25,7 +25,12 @@ pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
         Ok(x) => x,
         Err(r) => return r,
     };
-    let summary = match crate::api::city::city_summary(&s).await {
+    // The registry is read once for the tiles, the trends and the map.
+    let summary = match suanli_app::figures::Registry::read(&s.store).await {
+        Ok(registry) => crate::api::city::city_summary(&s, &registry).await.map(|summary| (summary, registry)),
+        Err(e) => Err(e.into()),
+    };
+    let (summary, registry) = match summary {
         Ok(x) => x,
         Err(_) => {
             return (StatusCode::SERVICE_UNAVAILABLE, Html(page(lang, "Suanli", Some(&caller), "<p>unavailable</p>"))).into_response();
@@ -34,14 +39,14 @@ pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
     let mut body = String::new();
     let _ = write!(body, "<h1>{}</h1>", lang.t("城市算力总览", "City compute overview"));
     body.push_str(&kpi_tiles(lang, &summary));
-    body.push_str(&super::trends::section(&s, lang).await);
+    body.push_str(&super::trends::section(&s, lang, &registry).await);
     let _ = write!(body, "<h2>{}</h2>", lang.t("按区域的可开放算力 (PFLOPS)", "Open compute by region (PFLOPS)"));
     body.push_str(&bars("region", lang.t("按区域的可开放算力", "Open compute by region"), &summary.by_scope, |k| {
         labels::scope(lang, k)
     }));
     let _ = write!(body, "<h2>{}</h2>", lang.t("按厂商的可开放算力 (PFLOPS)", "Open compute by vendor (PFLOPS)"));
     body.push_str(&bars("vendor", lang.t("按厂商的可开放算力", "Open compute by vendor"), &summary.by_vendor, |k| k.to_string()));
-    body.push_str(&super::map::section(&s, lang, &summary.by_region).await);
+    body.push_str(&super::map::section(&s, lang, &summary.by_region, &registry).await);
     body.push_str(&regions_table(&s, lang, &summary));
     body.push_str(&insight::pue_distribution(&s, lang).await);
     body.push_str(&insight::recent_alerts(&s, lang, 5).await);

@@ -97,7 +97,7 @@ fn trend_section(lang: Lang, trends: &Trends, t: &Trend) -> String {
 }
 
 /// The overview's section of the policy's targets month by month.
-pub async fn section(s: &AppState, lang: Lang) -> String {
+pub async fn section(s: &AppState, lang: Lang, registry: &suanli_app::figures::Registry) -> String {
     let mut out = format!(
         r#"<section id="trends" aria-labelledby="trends-h"><h2 id="trends-h">{}</h2><p class="t">{}</p>"#,
         lang.t("政策目标逐月趋势", "The policy's targets month by month"),
@@ -106,7 +106,7 @@ pub async fn section(s: &AppState, lang: Lang) -> String {
             "The last 12 calendar months (Beijing time), this month up to now; met or not met by the latest month with data."
         )
     );
-    match crate::api::city::city_trends(s).await {
+    match crate::api::city::city_trends(s, registry).await {
         Ok(trends) => {
             for t in &trends.trends {
                 out.push_str(&trend_section(lang, &trends, t));
