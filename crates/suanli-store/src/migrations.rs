@@ -600,13 +600,18 @@ DROP INDEX ledger_transfers_by_debit
         "a job's reason typed: its code and arguments as JSON beside the English text (rows written before keep the text alone)",
         "ALTER TABLE jobs ADD COLUMN reason_json TEXT",
     ),
+    (
+        21,
+        "jobs by start: the first job's start (where the utilisation window begins) is one index lookup, not a scan of every job",
+        "CREATE INDEX jobs_by_started ON jobs (started_ms)",
+    ),
 ];
 
 /// A statement that begins with this runs on PostgreSQL only.
 const POSTGRES_ONLY: &str = "{postgres}";
 
 /// The latest schema version this build knows.
-pub const LATEST: i64 = 20;
+pub const LATEST: i64 = 21;
 
 pub async fn run(store: &Store) -> StoreResult<()> {
     let mut tx = store.begin().await?;
