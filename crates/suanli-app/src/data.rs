@@ -19,7 +19,7 @@ use std::sync::Arc;
 use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::{AuditId, DataRequestId, DataSetId, ProviderId};
 use suanli_core::money::Fen;
-use suanli_core::time::{CST_OFFSET_MS, UnixMs, days_from_civil};
+use suanli_core::time::{UnixMs, cst_midnight, days_from_civil};
 use suanli_data::catalogue::{
     self as cat, Column, DataRequest, DataSet, DataSetSpec, Decider, Decision, Delivery, RequestSpec, RequestState, Supplier,
     SupplierStatus,
@@ -86,7 +86,7 @@ fn sha256_hex(b: &[u8]) -> String {
 
 /// The unix-ms bounds of a year in China Standard Time.
 pub fn year_bounds(year: i32) -> (UnixMs, UnixMs) {
-    let start = |y: i64| days_from_civil(y, 1, 1) * 86_400_000 - CST_OFFSET_MS;
+    let start = |y: i64| cst_midnight(days_from_civil(y, 1, 1));
     (start(year as i64), start(year as i64 + 1))
 }
 

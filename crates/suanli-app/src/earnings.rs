@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::{CentreId, ProviderId};
 use suanli_core::money::Fen;
-use suanli_core::time::{CST_OFFSET_MS, MS_PER_DAY, UnixMs, civil_from_days, cst_day, days_from_civil, format_date};
+use suanli_core::time::{CST_OFFSET_MS, MS_PER_DAY, UnixMs, civil_from_days, cst_day, cst_midnight, days_from_civil, format_date};
 use suanli_dispatch::ids::Ids;
 pub use suanli_store::earnings::Source;
 use suanli_store::{EarningsRecords, Store, StoreError};
@@ -117,17 +117,6 @@ impl EarningsReport {
     }
 }
 
-/// The instant a Beijing calendar day (`YYYY-MM-DD`) starts, or an RFC 3339 instant as it is:
-/// money's one reading of dates ([`suanli_core::time::parse_cst_day_or_instant`]).
-pub fn day_start(date: &str) -> Result<UnixMs, Error> {
-    suanli_core::time::parse_cst_day_or_instant(date)
-}
-
-/// The instant the China Standard Time day numbered `day` starts.
-fn start_of(day: i64) -> UnixMs {
-    day * MS_PER_DAY - CST_OFFSET_MS
-}
-
 /// A month as one number (`year * 12 + month - 1`), of a China Standard Time day.
 fn month_of(day: i64) -> i64 {
     let (y, m, _) = civil_from_days(day);
@@ -140,9 +129,9 @@ pub fn periods(from: UnixMs, to: UnixMs) -> (Vec<Period>, bool) {
     let (first, last) = (cst_day(from), cst_day(to - 1));
     let period = |label: String, a: UnixMs, b: UnixMs| Period { label, from_ms: a.max(from), to_ms: b.min(to), by_source: [Fen::ZERO; 3] };
     if last - first < DAILY_UP_TO {
-        return ((first..=last).map(|d| period(format_date(d * MS_PER_DAY), start_of(d), start_of(d + 1))).collect(), false);
+        return ((first..=last).map(|d| period(format_date(d * MS_PER_DAY), cst_midnight(d), cst_midnight(d + 1))).collect(), false);
     }
-    let month_start = |k: i64| start_of(days_from_civil(k.div_euclid(12), k.rem_euclid(12) + 1, 1));
+    let month_start = |k: i64| cst_midnight(days_from_civil(k.div_euclid(12), k.rem_euclid(12) + 1, 1));
     let months = (month_of(first)..=month_of(last))
         .map(|k| period(format!("{:04}-{:02}", k.div_euclid(12), k.rem_euclid(12) + 1), month_start(k), month_start(k + 1)))
         .collect();
@@ -223,13 +212,13 @@ impl Earnings {
             _ => return Err(err(ErrorCode::Forbidden, "a provider's earnings are for it, the operator and the regulator")),
         }
         self.store.provider(provider).await?.ok_or_else(|| err(ErrorCode::ProviderNotFound, format!("no provider {provider}")))?;
-        let to = to.unwrap_or_else(|| start_of(cst_day(self.ids.now_ms()) + 1));
+        let to = to.unwrap_or_else(|| cst_midnight(cst_day(self.ids.now_ms()) + 1));
         let from = match from {
             Some(f) => f,
             None => {
                 let last_30 = to - DAILY_UP_TO * MS_PER_DAY;
                 match self.store.provider_first_earning(provider).await? {
-                    Some(first) if first < last_30 => start_of(cst_day(first)),
+                    Some(first) if first < last_30 => cst_midnight(cst_day(first)),
                     _ => last_30,
                 }
             }
@@ -248,28 +237,29 @@ impl Earnings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use suanli_core::time::cst_day_start;
     use suanli_store::EarningsRow;
 
     fn row(source: Source, date: &str, centre: Option<&CentreId>, settled: bool, earned: i64) -> EarningsRow {
-        let day = cst_day(day_start(date).unwrap());
+        let day = cst_day(cst_day_start(date).unwrap());
         EarningsRow { source, day, centre_id: centre.cloned(), settled, records: 1, earned: Fen(earned), outstanding: Fen::ZERO }
     }
 
     #[test]
     fn thirty_days_run_by_day_and_longer_windows_by_calendar_month() {
-        let (days, monthly) = periods(day_start("2026-11-01").unwrap(), day_start("2026-12-01").unwrap());
+        let (days, monthly) = periods(cst_day_start("2026-11-01").unwrap(), cst_day_start("2026-12-01").unwrap());
         assert!(!monthly);
         assert_eq!(days.len(), 30);
         assert_eq!((days[0].label.as_str(), days[29].label.as_str()), ("2026-11-01", "2026-11-30"));
         // Beijing midnight is 16:00 UTC the day before.
         assert_eq!(suanli_core::time::format_rfc3339(days[0].from_ms), "2026-10-31T16:00:00Z");
-        let (months, monthly) = periods(day_start("2026-10-15").unwrap(), day_start("2027-01-02").unwrap());
+        let (months, monthly) = periods(cst_day_start("2026-10-15").unwrap(), cst_day_start("2027-01-02").unwrap());
         assert!(monthly);
         let labels: Vec<&str> = months.iter().map(|m| m.label.as_str()).collect();
         assert_eq!(labels, ["2026-10", "2026-11", "2026-12", "2027-01"]);
-        assert_eq!(months[0].from_ms, day_start("2026-10-15").unwrap(), "cut to the window");
-        assert_eq!(months[1].from_ms, day_start("2026-11-01").unwrap());
-        assert_eq!(months[3].to_ms, day_start("2027-01-02").unwrap());
+        assert_eq!(months[0].from_ms, cst_day_start("2026-10-15").unwrap(), "cut to the window");
+        assert_eq!(months[1].from_ms, cst_day_start("2026-11-01").unwrap());
+        assert_eq!(months[3].to_ms, cst_day_start("2027-01-02").unwrap());
     }
 
     #[test]
@@ -285,7 +275,7 @@ mod tests {
             posted: [(Source::Jobs, Fen(12_500)), (Source::ModelCalls, Fen(37)), (Source::DataDeliveries, Fen(100_000))].into(),
         };
         let p = ProviderId::generate(3, 3);
-        let r = report_of(p, day_start("2026-11-01").unwrap(), day_start("2026-12-01").unwrap(), &records);
+        let r = report_of(p, cst_day_start("2026-11-01").unwrap(), cst_day_start("2026-12-01").unwrap(), &records);
         assert_eq!(r.periods[1].by_source, [Fen(12_500), Fen::ZERO, Fen::ZERO]);
         assert_eq!(r.periods[2].earned(), Fen(37));
         assert_eq!(r.periods[29].by_source[Source::DataDeliveries as usize], Fen(100_000));
@@ -297,7 +287,7 @@ mod tests {
         assert_eq!(of_a, [(Source::Jobs, Fen(10_000)), (Source::ModelCalls, Fen(37))]);
         assert_eq!(r.dates(), ("2026-11-01".to_string(), "2026-12-01".to_string()));
         // By month, the same records fall in November.
-        let r = report_of(r.provider_id, day_start("2026-09-01").unwrap(), day_start("2026-12-01").unwrap(), &records);
+        let r = report_of(r.provider_id, cst_day_start("2026-09-01").unwrap(), cst_day_start("2026-12-01").unwrap(), &records);
         assert!(r.monthly);
         assert_eq!(r.periods.iter().map(Period::earned).collect::<Vec<_>>(), [Fen::ZERO, Fen::ZERO, Fen(112_537)]);
     }

@@ -102,19 +102,14 @@ pub struct RegionFigures {
 
 /// Every region with a centre, keyed as the overview's region table (`city::region_bucket`: a
 /// district of the home city, else the enclosing city or province); `open` is that table
-/// ([`CityTotals::by_region`]).
-pub fn by_region(
-    open: &BTreeMap<String, ComputeSlice>,
-    centres: &[Centre],
-    book: &EnergyBook,
-    regions: &Regions,
-    now_ms: UnixMs,
-) -> BTreeMap<String, RegionFigures> {
+/// ([`CityTotals::by_region`]); `points` are the city's centres ([`centre_points`]), whose
+/// worst 30-day PUE is their region's.
+pub fn by_region(open: &BTreeMap<String, ComputeSlice>, points: &[CentrePoint]) -> BTreeMap<String, RegionFigures> {
     let mut out: BTreeMap<String, RegionFigures> = BTreeMap::new();
-    for c in centres {
-        let r = out.entry(suanli_core::city::region_bucket(regions, &c.region)).or_default();
+    for c in points {
+        let r = out.entry(c.region.clone()).or_default();
         r.centres.push(c.id.clone());
-        if let Some(p) = pue_30d(book, &c.id, now_ms) {
+        if let Some(p) = c.pue_30d {
             r.worst_pue_30d = Some(r.worst_pue_30d.map_or(p, |w: f64| w.max(p)));
         }
     }

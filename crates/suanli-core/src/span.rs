@@ -1,7 +1,7 @@
 //! A span of whole calendar days in China Standard Time as a person picks it (a first and a last date, both included): the one rule for reading it and for what it may cover.
 
 use crate::error::ErrorCode;
-use crate::time::{CST_OFFSET_MS, MS_PER_DAY, UnixMs, cst_day, parse_date};
+use crate::time::{MS_PER_DAY, UnixMs, cst_day, cst_midnight, parse_date};
 
 /// The first day a span may start on: 2000-01-01, before which the platform keeps nothing (the
 /// energy book refuses readings older than that, and no record predates it).
@@ -76,8 +76,7 @@ impl DaySpan {
     /// Its instants: from the first day's midnight to the day after the last's midnight (China
     /// Standard Time), the end no later than `now`.
     pub fn window(self, now: UnixMs) -> (UnixMs, UnixMs) {
-        let start = self.from * MS_PER_DAY - CST_OFFSET_MS;
-        let end = (self.to + 1) * MS_PER_DAY - CST_OFFSET_MS;
+        let (start, end) = (cst_midnight(self.from), cst_midnight(self.to + 1));
         (start, end.min(now).max(start + 1))
     }
 }
@@ -85,7 +84,7 @@ impl DaySpan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::format_date;
+    use crate::time::{CST_OFFSET_MS, format_date};
 
     /// 2026-12-02 10:00 in Beijing.
     const NOW: UnixMs = 1_796_176_800_000;

@@ -16,6 +16,11 @@ pub fn cst_day(ms: UnixMs) -> i64 {
     (ms + CST_OFFSET_MS).div_euclid(MS_PER_DAY)
 }
 
+/// The instant the China Standard Time day numbered `day` (as [`cst_day`] numbers them) starts.
+pub fn cst_midnight(day: i64) -> UnixMs {
+    day * MS_PER_DAY - CST_OFFSET_MS
+}
+
 /// The only way code in Suanli learns the time. Edge crates supply the system clock;
 /// tests and the simulator supply [`ManualClock`].
 pub trait Clock: Send + Sync {

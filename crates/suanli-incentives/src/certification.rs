@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use suanli_core::error::{Error, ErrorCode};
-use suanli_core::time::{CST_OFFSET_MS, MS_PER_DAY as DAY_MS, UnixMs, parse_date};
+use suanli_core::time::{MS_PER_DAY as DAY_MS, UnixMs, cst_day_start};
 
 /// A certification the security criterion counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -109,11 +109,11 @@ pub struct GreenPower {
 
 /// The first moment of the day after `date` (China Standard Time), in unix ms.
 fn end_of(date: &str) -> Result<UnixMs, Error> {
-    Ok(parse_date(date)? + DAY_MS - CST_OFFSET_MS)
+    Ok(cst_day_start(date)? + DAY_MS)
 }
 
 fn start_of(date: &str) -> Result<UnixMs, Error> {
-    Ok(parse_date(date)? - CST_OFFSET_MS)
+    cst_day_start(date)
 }
 
 /// A document's SHA-256: 64 hex digits (lowercased here).

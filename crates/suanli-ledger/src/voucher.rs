@@ -22,13 +22,10 @@
 use serde::{Deserialize, Serialize};
 use suanli_core::error::{Error, ErrorCode};
 use suanli_core::money::Fen;
-use suanli_core::time::{UnixMs, days_from_civil};
+use suanli_core::time::{UnixMs, cst_midnight, days_from_civil};
 
 /// A job's hold is its estimated charge times this, so that an ordinary overrun is covered.
 pub const HOLD_FACTOR: f64 = 1.5;
-
-/// China Standard Time, in which a programme's year begins and ends.
-const CST_OFFSET_MS: i64 = 8 * 3_600_000;
 
 /// What a voucher pays for; each use has its own ratio.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,7 +109,7 @@ impl ProgrammeRules {
 
     /// The programme's year in China Standard Time: `[start, end)` in unix ms.
     pub fn year_bounds_ms(&self) -> (UnixMs, UnixMs) {
-        let start = |y: i64| days_from_civil(y, 1, 1) * 86_400_000 - CST_OFFSET_MS;
+        let start = |y: i64| cst_midnight(days_from_civil(y, 1, 1));
         (start(self.year as i64), start(self.year as i64 + 1))
     }
 

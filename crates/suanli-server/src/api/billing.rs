@@ -302,8 +302,11 @@ pub async fn provider_earnings(
 ) -> ApiResult<Json<EarningsOut>> {
     let provider = ProviderId::parse(&id)?;
     let day = |field: &str, v: Option<&str>| {
-        v.map(|d| suanli_app::earnings::day_start(d).map_err(|e| ApiError::new(ErrorCode::InvalidQuery, format!("{field}: {}", e.message))))
-            .transpose()
+        v.map(|d| {
+            suanli_core::time::parse_cst_day_or_instant(d)
+                .map_err(|e| ApiError::new(ErrorCode::InvalidQuery, format!("{field}: {}", e.message)))
+        })
+        .transpose()
     };
     let (from, to) = (day("from", q.from.as_deref())?, day("to", q.to.as_deref())?);
     let r = s.earnings.report(&suanli_app::Caller::of(&c.0)?, &provider, from, to).await?;

@@ -246,11 +246,8 @@ pub async fn section(s: &AppState, lang: Lang, open: &BTreeMap<String, ComputeSl
     let (centres, pools) = (&registry.centres, &registry.pools);
     let now = s.ids.now_ms();
     let limit = s.policy.new_dc_pue_limit;
-    let (figures, points) = {
-        let book = s.energy.read().await;
-        let figures = suanli_app::figures::by_region(open, centres, &book, &s.regions, now);
-        (figures, suanli_app::figures::centre_points(centres, pools, &s.catalogue, &book, &s.regions, now))
-    };
+    let points = suanli_app::figures::centre_points(centres, pools, &s.catalogue, &*s.energy.read().await, &s.regions, now);
+    let figures = suanli_app::figures::by_region(open, &points);
     let keys: Vec<Key<'_>> = match metric {
         Metric::Use => vec![
             Key::Swatch(USE[0], lang.t("使用率低于 25%", "under 25% in use").to_string()),
