@@ -4,6 +4,7 @@
 // with its quote step, voucher applications and approvals, the language switch, keyboard use,
 // basic accessibility, layout at phone width, every data table's sorting, filter, empty state
 // and CSV export (with and without script), the live overview's auto-refresh, the wall display,
+// the charts over time drawn with ECharts (hover, zoom, a brushed range; the SVG without script),
 // and screenshots of the main pages (written to target/browser-screenshots/, never committed).
 //
 // Run with scripts/browser-test.sh, or: node --test --test-reporter=spec tests/browser/
@@ -1317,6 +1318,12 @@ test("the time-range picker changes a chart's axis and its CSV, marks the chosen
   }, { javaScriptEnabled: false }),
 );
 
+/** Fails at once, saying why, when the server under test was built without ECharts (its charts are then SVG only). */
+async function requireEcharts() {
+  const r = await fetch(`${server.base}/assets/echarts.min.js`);
+  assert.equal(r.status, 200, 'the server was built without ECharts: run `npm ci --prefix web` (scripts/web-assets.sh) and build it again');
+}
+
 /** The ECharts chart drawn in place of a chart over time (`data-chart="{id}"`): whether it is an instance with a canvas, the SVG hidden. */
 const echartOf = (page, id) =>
   page.evaluate((id) => {
@@ -1356,6 +1363,7 @@ const chartPoint = (page, id, at) =>
   );
 
 test("a centre's PUE over time is an ECharts chart with script: values and Beijing time on hover, a time range zoomed and brushed, the limit marked; without script the SVG", { timeout: 120_000 }, async () => {
+  await requireEcharts();
   const silent = new Set((await api('operator', 'GET', '/energy/coverage')).silent.map((x) => x.dc));
   const live = items(await api('operator', 'GET', '/centres')).find((c) => !silent.has(c.id)).id;
   // A browser in New York: the chart still writes Beijing time, as the server's SVG does.
@@ -1429,6 +1437,7 @@ test("a centre's PUE over time is an ECharts chart with script: values and Beiji
 });
 
 test("the overview's trends against their targets are ECharts charts at phone width, the target marked, without horizontal overflow, in both languages", { timeout: 120_000 }, async () => {
+  await requireEcharts();
   for (const lang of ['zh-CN', 'en']) {
     await withPage(async (page) => {
       await signIn(page, 'regulator', { lang });
@@ -1447,9 +1456,32 @@ test("the overview's trends against their targets are ECharts charts at phone wi
       assert.deepEqual(limit, [lang === 'en' ? 'limit < 1.25' : '限值 < 1.25', 1.25]);
       const o = await horizontalOverflow(page);
       assert.ok(o.width <= o.window, `page is ${o.width}px wide in a ${o.window}px window: ${o.culprits.join(', ')}`);
+      await page.locator('.tchart[data-chart="trend-new-dc-pue"]').screenshot({ path: join(SHOTS, `trend-echarts-${lang}-390.png`) });
     }, { viewport: { width: 390, height: 844 } });
   }
 });
+
+test("a live overview's refresh redraws its ECharts charts and keeps each one's zoom", { timeout: 120_000 }, () =>
+  withPage(async (page) => {
+    await requireEcharts();
+    await signIn(page, 'operator');
+    await page.goto('/?refresh=2');
+    const sel = '.tchart[data-chart="trend-new-dc-pue"] .echart';
+    await page.waitForSelector(sel);
+    await page.evaluate((sel) => {
+      const el = document.querySelector(sel);
+      el.dataset.old = 'yes';
+      echarts.getInstanceByDom(el).dispatchAction({ type: 'dataZoom', start: 20, end: 60 });
+    }, sel);
+    const before = await page.evaluate(() => Number(document.querySelector('main').dataset.refreshed) || 0);
+    await page.waitForFunction((n) => Number(document.querySelector('main').dataset.refreshed) > n, before, { timeout: 20_000 });
+    await page.waitForFunction((sel) => document.querySelector(sel) && !document.querySelector(sel).dataset.old, sel);
+    const z = await shownSpan(page, 'trend-new-dc-pue');
+    assert.deepEqual([Math.round(z.start), Math.round(z.end)], [20, 60], 'the zoom kept');
+    const svgs = await page.locator('#trends .tchart .chart svg').evaluateAll((ss) => ss.filter((s) => s.getClientRects().length).length);
+    assert.equal(svgs, 0, 'every refreshed chart drawn with ECharts');
+  }),
+);
 
 test('the overview states each policy target month by month as met or not met, with its line and the target', { timeout: 120_000 }, async () => {
   const trends = await api('regulator', 'GET', '/city/trends');

@@ -27,7 +27,8 @@
   const short = (t) => moment(t).slice(5);
   const html = (s) => echarts.format.encodeHTML(String(s));
   const zooms = new Map(); // chart id -> { start, end } in percent, kept across a live page's refresh
-  const charts = new Set();
+  const charts = new Map(); // ECharts instance -> its data
+  const measure = document.createElement('canvas').getContext('2d');
   const fine = window.matchMedia('(pointer: fine)').matches;
 
   /** The tooltip: the moment, then each line's value as the page writes it; the limit last. */
@@ -80,7 +81,14 @@
       useUTC: true,
       textStyle: { fontSize: 12 },
       grid: { left: 8, right: 16, top: 56, bottom: 64, containLabel: true },
-      legend: { type: 'scroll', top: 0, left: 0, right: 0, textStyle: { fontSize: 12 } },
+      legend: {
+        top: 0,
+        left: 0,
+        right: 0,
+        textStyle: { fontSize: 12 },
+        // The limit's key is its dashed line alone, without a point's dot.
+        data: data.lines.map((l) => l.name).concat(data.limit ? [{ name: data.limit.label, itemStyle: { opacity: 0 } }] : []),
+      },
       tooltip: { trigger: 'axis', confine: true, formatter: tooltip(data), axisPointer: { type: 'line' } },
       xAxis: {
         type: 'time',
@@ -119,6 +127,34 @@
     };
   }
 
+  /** The rows that the legend's names take at a width, as ECharts lays them out (icon 25, gap 5, item gap 10, padding 5). */
+  function legendRows(names, width) {
+    measure.font = '12px sans-serif';
+    let rows = 1;
+    let x = 0;
+    for (const name of names) {
+      const w = 25 + 5 + measure.measureText(name).width + 10;
+      if (x > 0 && x + w > width - 10) {
+        rows++;
+        x = 0;
+      }
+      x += w;
+    }
+    return rows;
+  }
+
+  /** Room for the whole legend above the plot, so every name stays readable on a phone: the box grows with its rows. */
+  function fit(chart, data) {
+    const names = data.lines.map((l) => l.name).concat(data.limit ? [data.limit.label] : []);
+    const rows = legendRows(names, chart.getDom().clientWidth);
+    const height = `${296 + rows * 24}px`;
+    if (chart.getDom().style.height !== height) {
+      chart.getDom().style.height = height;
+    }
+    chart.resize();
+    chart.setOption({ grid: { top: rows * 24 + 32 } });
+  }
+
   /** Draws a chart box (`.tchart`) with ECharts; leaves the SVG in place when it cannot. */
   function draw(box) {
     const script = box.querySelector('script.chart-data');
@@ -135,6 +171,7 @@
       el.setAttribute('aria-label', data.title);
       const chart = echarts.init(el, null, { renderer: 'canvas', locale: document.documentElement.lang === 'en' ? 'EN' : 'ZH' });
       chart.setOption(option(data, zooms.get(id)));
+      fit(chart, data);
       chart.on('datazoom', () => {
         const z = chart.getOption().dataZoom[0];
         zooms.set(id, { start: z.start, end: z.end });
@@ -143,7 +180,7 @@
       for (const type of ['wheel', 'mousewheel']) {
         el.addEventListener(type, (ev) => ev.ctrlKey || ev.stopPropagation(), { capture: true });
       }
-      charts.add(chart);
+      charts.set(chart, data);
       svg.hidden = true;
       if (legend) legend.hidden = true;
       box.dataset.interactive = 'echarts';
@@ -154,7 +191,7 @@
   }
 
   function drawAll() {
-    for (const chart of charts) {
+    for (const chart of charts.keys()) {
       if (!chart.getDom().isConnected) {
         chart.dispose();
         charts.delete(chart);
@@ -168,6 +205,6 @@
   let resizing = null;
   window.addEventListener('resize', () => {
     clearTimeout(resizing);
-    resizing = setTimeout(() => charts.forEach((c) => c.resize()), 100);
+    resizing = setTimeout(() => charts.forEach((data, chart) => fit(chart, data)), 100);
   });
 })();
