@@ -185,6 +185,7 @@
       if (legend) legend.hidden = true;
       box.dataset.interactive = 'echarts';
     } catch (e) {
+      echarts.getInstanceByDom(el)?.dispose();
       el.remove();
       console.error('suanli charts: the SVG chart stays', id, e);
     }
