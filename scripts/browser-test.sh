@@ -2,7 +2,9 @@
 # Runs the real-browser tests of the web UI (tests/browser/): installs Debian's Chromium and CJK
 # fonts if they are missing, installs playwright-core from the lock file, then runs the tests with
 # Node's test runner against a `suanli serve --demo` that the tests start and stop themselves.
-# The suanli binary comes from SUANLI_BIN (default target/debug/suanli, which the test suite builds).
+# The suanli binary comes from SUANLI_BIN (default target/debug/suanli, which the test suite builds);
+# the interactive charts' tests need it built after `npm ci --prefix web` (scripts/web-assets.sh,
+# which scripts/test.sh runs first), so that it embeds Apache ECharts.
 # Screenshots land in target/browser-screenshots/. Arguments go to Node's test runner, e.g.
 # `scripts/browser-test.sh --test-name-pattern='map|custom range'` runs only the tests so named.
 set -euo pipefail

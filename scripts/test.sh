@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs Suanli's whole test suite: starts what the tests need (PostgreSQL for the store suite, a
+# Runs Suanli's whole test suite: installs the web UI's npm packages (scripts/web-assets.sh:
+# Apache ECharts, which the server embeds when it is built, so the browser tests cover the
+# interactive charts), starts what the tests need (PostgreSQL for the store suite, a
 # single-node Slurm for the dispatch tests, Prometheus for the energy test, HAProxy for the
 # failover test, a llama.cpp server
 # with a small model and the openai Python client for the model gateway's tests),
@@ -86,6 +88,7 @@ ensure_llm_upstream() {
   trap 'scripts/llm-upstream.sh stop >/dev/null 2>&1 || true' EXIT
 }
 
+scripts/web-assets.sh
 ensure_postgres
 ensure_slurm
 ensure_prometheus

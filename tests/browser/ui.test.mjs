@@ -4,6 +4,7 @@
 // with its quote step, voucher applications and approvals, the language switch, keyboard use,
 // basic accessibility, layout at phone width, every data table's sorting, filter, empty state
 // and CSV export (with and without script), the live overview's auto-refresh, the wall display,
+// the charts over time drawn with ECharts (hover, zoom, a brushed range; the SVG without script),
 // and screenshots of the main pages (written to target/browser-screenshots/, never committed).
 //
 // Run with scripts/browser-test.sh, or: node --test --test-reporter=spec tests/browser/
@@ -1230,6 +1231,7 @@ test('at phone width (390 px) no page of any role is wider than the window and c
         const out = o.width <= o.window ? [] : [`page is ${o.width}px wide in a ${o.window}px window: ${o.culprits.join(', ')}`];
         const small = await page.evaluate(() =>
           [...document.querySelectorAll('svg text')]
+            .filter((text) => text.ownerSVGElement.getClientRects().length > 0) // an SVG hidden where ECharts draws the chart (12 px text)
             .map((text) => {
               const svg = text.ownerSVGElement;
               const scale = svg.getBoundingClientRect().width / (svg.viewBox.baseVal?.width || svg.getBoundingClientRect().width);
@@ -1314,6 +1316,171 @@ test("the time-range picker changes a chart's axis and its CSV, marks the chosen
     assert.match(await page.locator('nav#range a[data-range="all"]').getAttribute('href'), /lang=en&range=all/);
     assert.match(await page.textContent('main'), /Daily PUE · Last 7 days/);
   }, { javaScriptEnabled: false }),
+);
+
+/** Fails at once, saying why, when the server under test was built without ECharts (its charts are then SVG only). */
+async function requireEcharts() {
+  const r = await fetch(`${server.base}/assets/echarts.min.js`);
+  assert.equal(r.status, 200, 'the server was built without ECharts: run `npm ci --prefix web` (scripts/web-assets.sh) and build it again');
+}
+
+/** The ECharts chart drawn in place of a chart over time (`data-chart="{id}"`): whether it is an instance with a canvas, the SVG hidden. */
+const echartOf = (page, id) =>
+  page.evaluate((id) => {
+    const box = document.querySelector(`.tchart[data-chart="${id}"]`);
+    const el = box?.querySelector('.echart');
+    const chart = el && window.echarts?.getInstanceByDom(el);
+    return {
+      instance: Boolean(chart),
+      canvas: Boolean(el?.querySelector('canvas')),
+      svgShown: Boolean(box?.querySelector('.chart svg')?.getClientRects().length),
+      data: box && JSON.parse(box.querySelector('script.chart-data').textContent),
+    };
+  }, id);
+
+/** The time axis's shown span of an ECharts chart (ms, as ECharts holds them) and its zoom in percent. */
+const shownSpan = (page, id) =>
+  page.evaluate((id) => {
+    const chart = echarts.getInstanceByDom(document.querySelector(`.tchart[data-chart="${id}"] .echart`));
+    const [from, to] = chart.getModel().getComponent('xAxis', 0).axis.scale.getExtent();
+    const z = chart.getOption().dataZoom[0];
+    return { from, to, start: z.start, end: z.end };
+  }, id);
+
+/** Where (page pixels) a chart's point, or a fraction of its slider's width, falls. */
+const chartPoint = (page, id, at) =>
+  page.evaluate(
+    ([id, at]) => {
+      const el = document.querySelector(`.tchart[data-chart="${id}"] .echart`);
+      const chart = echarts.getInstanceByDom(el);
+      const box = el.getBoundingClientRect();
+      const rect = chart.getModel().getComponent('grid', 0).coordinateSystem.getRect();
+      if (at.slider !== undefined) return [box.left + rect.x + at.slider * rect.width, box.bottom - 8 - 11];
+      const [x, y] = chart.convertToPixel({ seriesIndex: 0 }, chart.getOption().series[0].data[at.point].value);
+      return [box.left + x, box.top + y];
+    },
+    [id, at],
+  );
+
+test("a centre's PUE over time is an ECharts chart with script: values and Beijing time on hover, a time range zoomed and brushed, the limit marked; without script the SVG", { timeout: 120_000 }, async () => {
+  await requireEcharts();
+  const silent = new Set((await api('operator', 'GET', '/energy/coverage')).silent.map((x) => x.dc));
+  const live = items(await api('operator', 'GET', '/centres')).find((c) => !silent.has(c.id)).id;
+  // A browser in New York: the chart still writes Beijing time, as the server's SVG does.
+  await withPage(async (page) => {
+    await signIn(page, 'operator');
+    await page.goto(`/centres/${live}`);
+    await page.waitForSelector('.tchart[data-chart="daily-pue"][data-interactive="echarts"]');
+    const drawn = await echartOf(page, 'daily-pue');
+    assert.ok(drawn.instance && drawn.canvas, 'an ECharts instance on a canvas');
+    assert.equal(drawn.svgShown, false, 'the SVG gives way');
+    const series = await page.evaluate(() => echarts.getInstanceByDom(document.querySelector('.tchart[data-chart="daily-pue"] .echart')).getOption().series);
+    assert.deepEqual(series.map((s) => s.name), ['每日 PUE', '新建数据中心 PUE 限值 1.25'], 'the line and the limit in the legend');
+    assert.equal(series[1].markLine.data[0].yAxis, 1.25, 'the limit marked');
+    // Hover on a point: its value and its moment, the same as the SVG's title of that point.
+    const points = drawn.data.lines[0].points;
+    const k = Math.floor(points.length / 2);
+    const titles = await page.locator('[data-chart="daily-pue"] .chart svg circle title').allTextContents();
+    const [moment, value] = [titles[k].split(' · ')[0], points[k][2]];
+    assert.ok(titles[k].endsWith(`: ${value}`) && /^\d{4}-\d\d-\d\d \d\d:\d\d$/.test(moment), `the SVG's title of the point: ${titles[k]}`);
+    await page.locator('[data-chart="daily-pue"] .echart').scrollIntoViewIfNeeded();
+    const [x, y] = await chartPoint(page, 'daily-pue', { point: k });
+    await page.mouse.move(x, y);
+    await page.waitForFunction(
+      ([m, v]) => {
+        const text = document.querySelector('.tchart[data-chart="daily-pue"] .echart').innerText;
+        return text.includes(m) && text.includes(`每日 PUE: ${v}`);
+      },
+      [moment, value],
+      { timeout: 5_000 },
+    ).catch(async () => assert.fail(`tooltip: ${await page.locator('[data-chart="daily-pue"] .echart').innerText()}, expected ${moment} and ${value}`));
+    // Zoom: Ctrl and the wheel inside the plot narrow the time axis.
+    const whole = await shownSpan(page, 'daily-pue');
+    assert.deepEqual([whole.start, whole.end], [0, 100]);
+    const zoom = () => shownSpan(page, 'daily-pue');
+    // A plain wheel over the chart scrolls the page and leaves the chart as it is.
+    const scrolled = await page.evaluate(() => window.scrollY);
+    await page.mouse.wheel(0, 120);
+    await page.waitForFunction((y) => window.scrollY > y, scrolled, { timeout: 5_000 });
+    assert.deepEqual([(await zoom()).start, (await zoom()).end], [0, 100], 'a plain wheel does not zoom');
+    await page.evaluate((y) => window.scrollTo(0, y), scrolled);
+    await page.keyboard.down('Control');
+    for (let i = 0; i < 12 && (await zoom()).end - (await zoom()).start > 50; i++) {
+      await page.mouse.wheel(0, -400);
+      await sleep(100);
+    }
+    await page.keyboard.up('Control');
+    const zoomed = await zoom();
+    assert.ok(zoomed.end - zoomed.start <= 50 && zoomed.start > 20 && zoomed.end < 80, `zoomed about the pointer: ${JSON.stringify(zoomed)}`);
+    assert.ok(zoomed.to - zoomed.from <= 0.5 * (whole.to - whole.from) + 1, 'a narrower time axis');
+    // Brushing: a drag across the slider from 5 % to 20 % of its width (outside the shown window) shows that time range.
+    const [bx, by] = await chartPoint(page, 'daily-pue', { slider: 0.05 });
+    const [ex] = await chartPoint(page, 'daily-pue', { slider: 0.2 });
+    await page.mouse.move(bx, by);
+    await page.mouse.down();
+    await page.mouse.move(ex, by, { steps: 8 });
+    await page.mouse.up();
+    const brushed = await zoom();
+    assert.ok(Math.abs(brushed.start - 5) < 2 && Math.abs(brushed.end - 20) < 2, `the brushed range: ${JSON.stringify(brushed)}`);
+    const at = whole.from + 0.05 * (whole.to - whole.from);
+    assert.ok(Math.abs(brushed.from - at) < 0.02 * (whole.to - whole.from), 'the time axis starts where the brush did');
+  }, { timezoneId: 'America/New_York' });
+  // Without script: the SVG, a value on hover at each point, and its legend.
+  await withPage(async (page) => {
+    await signIn(page, 'operator');
+    await page.goto(`/centres/${live}`);
+    assert.ok(await page.locator('[data-chart="daily-pue"] .chart svg').isVisible(), 'the SVG chart without script');
+    assert.equal(await page.locator('.echart').count(), 0);
+    assert.ok((await page.locator('[data-chart="daily-pue"] .chart svg circle title').count()) > 0, 'a value on hover');
+    assert.ok(await page.locator('[data-chart="daily-pue"] .legend').isVisible(), 'its legend');
+  }, { javaScriptEnabled: false });
+});
+
+test("the overview's trends against their targets are ECharts charts at phone width, the target marked, without horizontal overflow, in both languages", { timeout: 120_000 }, async () => {
+  await requireEcharts();
+  for (const lang of ['zh-CN', 'en']) {
+    await withPage(async (page) => {
+      await signIn(page, 'regulator', { lang });
+      const ids = await page.locator('#trends .tchart:has(script.chart-data)').evaluateAll((bs) => bs.map((b) => b.dataset.chart));
+      assert.ok(ids.includes('trend-new-dc-pue'), `trend charts: ${ids}`);
+      await page.waitForFunction((n) => document.querySelectorAll('#trends .tchart[data-interactive="echarts"]').length === n, ids.length);
+      for (const id of ids) {
+        const drawn = await echartOf(page, id);
+        assert.ok(drawn.instance && drawn.canvas && !drawn.svgShown, `${id} drawn with ECharts`);
+      }
+      const limit = await page.evaluate(() => {
+        const chart = echarts.getInstanceByDom(document.querySelector('.tchart[data-chart="trend-new-dc-pue"] .echart'));
+        const s = chart.getOption().series.find((s) => s.markLine);
+        return [s.name, s.markLine.data[0].yAxis];
+      });
+      assert.deepEqual(limit, [lang === 'en' ? 'limit < 1.25' : '限值 < 1.25', 1.25]);
+      const o = await horizontalOverflow(page);
+      assert.ok(o.width <= o.window, `page is ${o.width}px wide in a ${o.window}px window: ${o.culprits.join(', ')}`);
+      await page.locator('.tchart[data-chart="trend-new-dc-pue"]').screenshot({ path: join(SHOTS, `trend-echarts-${lang}-390.png`) });
+    }, { viewport: { width: 390, height: 844 } });
+  }
+});
+
+test("a live overview's refresh redraws its ECharts charts and keeps each one's zoom", { timeout: 120_000 }, () =>
+  withPage(async (page) => {
+    await requireEcharts();
+    await signIn(page, 'operator');
+    await page.goto('/?refresh=2');
+    const sel = '.tchart[data-chart="trend-new-dc-pue"] .echart';
+    await page.waitForSelector(sel);
+    await page.evaluate((sel) => {
+      const el = document.querySelector(sel);
+      el.dataset.old = 'yes';
+      echarts.getInstanceByDom(el).dispatchAction({ type: 'dataZoom', start: 20, end: 60 });
+    }, sel);
+    const before = await page.evaluate(() => Number(document.querySelector('main').dataset.refreshed) || 0);
+    await page.waitForFunction((n) => Number(document.querySelector('main').dataset.refreshed) > n, before, { timeout: 20_000 });
+    await page.waitForFunction((sel) => document.querySelector(sel) && !document.querySelector(sel).dataset.old, sel);
+    const z = await shownSpan(page, 'trend-new-dc-pue');
+    assert.deepEqual([Math.round(z.start), Math.round(z.end)], [20, 60], 'the zoom kept');
+    const svgs = await page.locator('#trends .tchart .chart svg').evaluateAll((ss) => ss.filter((s) => s.getClientRects().length).length);
+    assert.equal(svgs, 0, 'every refreshed chart drawn with ECharts');
+  }),
 );
 
 test('the overview states each policy target month by month as met or not met, with its line and the target', { timeout: 120_000 }, async () => {

@@ -113,6 +113,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(city::healthz))
         .route("/metrics", get(metrics::render))
         .route("/assets/suanli.js", get(web::script))
+        .route("/assets/charts.js", get(web::charts_script))
+        .route("/assets/echarts.min.js", get(web::echarts))
         .merge(web)
         .merge(gateway::router())
         .nest("/api/v1", api)

@@ -89,9 +89,14 @@ impl TimeChart<'_> {
         self.lines.iter().flat_map(|l| l.points.iter()).filter(|p| self.inside(p.0))
     }
 
+    /// A line's points that the chart draws: measured, and in the window.
+    pub fn shown<'b>(&'b self, line: &'b Line) -> impl Iterator<Item = &'b (i64, f64)> + 'b {
+        line.points.iter().filter(|p| p.1.is_finite() && self.inside(p.0))
+    }
+
     /// The time axis's ends: the window when a point falls in it, else the data's; an hour
-    /// either side of a single moment.
-    fn time_span(&self) -> Option<(i64, i64)> {
+    /// either side of a single moment. `None` when no point falls in the window (no data).
+    pub fn time_span(&self) -> Option<(i64, i64)> {
         let (t0, t1) = match self.window {
             Some((a, b)) if self.in_window().next().is_some() => (a, b),
             _ => (self.in_window().map(|p| p.0).min()?, self.in_window().map(|p| p.0).max()?),
@@ -100,7 +105,7 @@ impl TimeChart<'_> {
     }
 
     /// The value axis: (min, max, step) by the chart's scale, the limit counted as data.
-    fn value_axis(&self) -> (f64, f64, f64) {
+    pub fn value_axis(&self) -> (f64, f64, f64) {
         let values = || self.in_window().map(|p| p.1).filter(|v| v.is_finite()).chain(self.limit.map(|l| l.value));
         let lo = values().fold(f64::INFINITY, f64::min);
         let hi = values().fold(f64::NEG_INFINITY, f64::max);
@@ -198,7 +203,7 @@ fn draw_lines<'a>(svg: &mut String, c: &'a TimeChart<'_>, plot: &Plot) -> Vec<Ke
     let mut keys = Vec::new();
     for (i, line) in c.lines.iter().enumerate() {
         let colour = LINE_COLOURS[i % LINE_COLOURS.len()];
-        let shown = || line.points.iter().filter(|p| p.1.is_finite() && c.inside(p.0));
+        let shown = || c.shown(line);
         let pts: Vec<String> = shown().map(|&(t, v)| format!("{:.1},{:.1}", plot.x(t), plot.y(v))).collect();
         let _ = write!(svg, r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"#, pts.join(" "));
         for &(t, v) in shown() {

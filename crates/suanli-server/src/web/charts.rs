@@ -1,4 +1,4 @@
-//! The web UI's charts, drawn by `suanli-charts` in the page's language: PUE bars against the new-data-centre limit, and lines over calendar time in Asia/Shanghai; each with its unit, an HTML legend (readable at any width), limit lines, an axis fitted to the data, and the value of every bar and point on hover (an SVG `<title>`). Lines over time follow the page's time range (`?range=`, see `range.rs`) and export their points as CSV.
+//! The web UI's charts, drawn by `suanli-charts` in the page's language: PUE bars against the new-data-centre limit, and lines over calendar time in Asia/Shanghai; each with its unit, an HTML legend (readable at any width), limit lines, an axis fitted to the data, and the value of every bar and point on hover (an SVG `<title>`). Lines over time follow the page's time range (`?range=`, see `range.rs`), export their points as CSV, and carry their data as JSON for `assets/charts.js`, which redraws them with Apache ECharts (hover, zoom, a time range brushed) where the server embeds it.
 
 use super::{Lang, esc};
 use std::fmt::Write;
@@ -114,7 +114,45 @@ pub fn time_lines(
     let words =
         TimeWords { no_data: lang.t("暂无数据", "No data yet"), time_axis: lang.t("北京时间 (UTC+8)", "Beijing time (UTC+8)") };
     let chart = TimeChart { id, title, unit, lines, scale, limit, fmt, window, words };
-    format!("{}{csv}", figure::time_lines(&chart))
+    let data =
+        chart_data(&chart).map_or(String::new(), |json| format!(r#"<script type="application/json" class="{DATA_CLASS}">{json}</script>"#));
+    format!(r#"<div class="tchart" data-chart="{}">{}{data}</div>{csv}"#, esc(id), figure::time_lines(&chart))
+}
+
+/// The class of a chart's data (`<script type="application/json">`): a page that has one loads
+/// the interactive charts' scripts (`assets.rs`).
+pub const DATA_CLASS: &str = "chart-data";
+
+/// What `assets/charts.js` needs to draw a chart over time with ECharts, the same as the SVG
+/// shows: the time axis's span and the value axis's ends and step (suanli-charts' rules), the
+/// unit and the words in the page's language, the limit, and each line with its points in the
+/// window (unix ms, the value, the value as the page writes it). `None` when no point is shown.
+/// `<` is escaped so the JSON cannot close its `<script>`.
+fn chart_data(c: &TimeChart<'_>) -> Option<String> {
+    let (t0, t1) = c.time_span()?;
+    let lines: Vec<serde_json::Value> = c
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let points: Vec<serde_json::Value> = c.shown(line).map(|&(t, v)| serde_json::json!([t, v, (c.fmt.value)(v)])).collect();
+            serde_json::json!({ "name": line.name, "colour": figure::LINE_COLOURS[i % figure::LINE_COLOURS.len()], "points": points })
+        })
+        .collect();
+    if lines.iter().all(|l| l["points"].as_array().is_none_or(Vec::is_empty)) {
+        return None;
+    }
+    let (min, max, step) = c.value_axis();
+    let data = serde_json::json!({
+        "title": c.title,
+        "unit": c.unit,
+        "timeAxis": c.words.time_axis,
+        "x": [t0, t1],
+        "y": [min, max, step],
+        "limit": c.limit.map(|l| serde_json::json!({ "value": l.value, "label": l.label, "text": (c.fmt.value)(l.value) })),
+        "lines": lines,
+    });
+    Some(data.to_string().replace('<', "\\u003c"))
 }
 
 #[cfg(test)]
@@ -129,6 +167,31 @@ mod tests {
         let svg = time_lines(Lang::En, "x", "x", "u", &lines, Scale::Fit, None, Formats::same(&fmt), Some((MS_PER_DAY, 3 * MS_PER_DAY)));
         assert_eq!(svg.matches("<circle").count(), 2, "the point before the window is left out");
         assert!(svg.contains("table=x-data") && svg.contains("Chart data (CSV)"), "{svg}");
+    }
+
+    #[test]
+    fn a_chart_carries_its_data_which_cannot_close_its_script() {
+        let lines = [Line { name: "</script><b>".into(), points: vec![(0, 1.5), (MS_PER_DAY, f64::NAN), (2 * MS_PER_DAY, 2.25)] }];
+        let limit = Limit { value: 2.0, label: "limit".into() };
+        let fmt = |v: f64| format!("{v:.2} kW");
+        let html = time_lines(Lang::En, "x", "x", "kW", &lines, Scale::FromZero, Some(&limit), Formats::same(&fmt), None);
+        let open = r#"<script type="application/json" class="chart-data">"#;
+        let json = &html[html.find(open).unwrap() + open.len()..];
+        let json = &json[..json.find("</script>").unwrap()];
+        assert!(!json.contains('<'), "{json}");
+        let data: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(data["lines"][0]["name"], "</script><b>");
+        assert_eq!(
+            data["lines"][0]["points"],
+            serde_json::json!([[0, 1.5, "1.50 kW"], [2 * MS_PER_DAY, 2.25, "2.25 kW"]]),
+            "measured points only"
+        );
+        assert_eq!(data["limit"], serde_json::json!({ "value": 2.0, "label": "limit", "text": "2.00 kW" }));
+        assert_eq!(data["x"], serde_json::json!([0, 2 * MS_PER_DAY]));
+        assert_eq!(data["y"][0], 0.0, "from zero, as the SVG's axis");
+        let empty = [Line { name: "x".into(), points: vec![] }];
+        let html = time_lines(Lang::En, "e", "e", "u", &empty, Scale::Fit, None, Formats::same(&fmt), None);
+        assert!(!html.contains("chart-data"), "no data, nothing to draw: {html}");
     }
 
     #[test]

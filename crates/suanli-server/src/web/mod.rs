@@ -2,7 +2,8 @@
 //!
 //! Pages are plain HTML with one embedded stylesheet; they work without script, and one small
 //! script of the server's own (`assets/suanli.js`) swaps sorted tables in place and refreshes
-//! live pages. Every data table sorts, filters, pages and exports as CSV (`table.rs`). A token signs the
+//! live pages; where the server embeds Apache ECharts, `assets/charts.js` redraws the charts
+//! over time with it (`assets.rs`). Every data table sorts, filters, pages and exports as CSV (`table.rs`). A token signs the
 //! browser in and opens a web session (`session.rs`: a revocable session id in an HttpOnly,
 //! SameSite=Strict cookie, CSRF tokens in forms, an Origin check on posts); every page checks
 //! the session's user like the API checks a bearer token, so what a role may not see is
@@ -19,6 +20,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use suanli_core::city::ComputeSlice;
 
+mod assets;
 mod centres;
 mod charts;
 mod collate;
@@ -43,6 +45,7 @@ pub mod session;
 mod table;
 mod trends;
 mod vouchers;
+pub use assets::{charts_script, echarts, interactive_charts, script};
 pub use centres::{centre_page, centres_page};
 use centres::{reach_text, render_centre};
 pub use data::{
@@ -218,7 +221,7 @@ fn page(lang: Lang, title: &str, caller: Option<&Caller>, body: &str) -> String 
 <main id="main"{live}>{body}</main><footer>{foot}</footer></body></html>"##,
         code = lang.code(),
         title = esc(title),
-        script = script_tag(),
+        script = assets::script_tags(&body),
         nav = lang.t("主导航", "Main"),
         skip = lang.t("跳到正文", "Skip to content"),
         links = nav_links(lang, caller.map(|c| c.role())),
@@ -270,46 +273,12 @@ fn wall_page(lang: Lang, title: &str, body: &str, live: &str) -> String {
         code = lang.code(),
         wt = labels::ui(lang, Ui::WallTitle),
         title = esc(title),
-        script = script_tag(),
+        script = assets::script_tags(body),
         skip = lang.t("跳到正文", "Skip to content"),
         olang = other.0,
         oname = other.1,
         leave = labels::ui(lang, Ui::LeaveWall),
     )
-}
-
-/// The one script, served by this server (`/assets/suanli.js`) under an address that changes
-/// with its content, so browsers may keep it for a year.
-const SCRIPT: &str = include_str!("assets/suanli.js");
-
-const fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut i = 0;
-    while i < bytes.len() {
-        h ^= bytes[i] as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-        i += 1;
-    }
-    h
-}
-
-const SCRIPT_VERSION: u64 = fnv1a(SCRIPT.as_bytes());
-
-fn script_tag() -> String {
-    format!(r#"<script src="/assets/suanli.js?v={SCRIPT_VERSION:016x}" defer></script>"#)
-}
-
-/// `GET /assets/suanli.js`: the web UI's script (no session needed: it holds no data).
-pub async fn script() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        ],
-        SCRIPT,
-    )
-        .into_response()
 }
 
 /// Data tables' controls (`table.rs`) and the live pages' bar.
@@ -351,7 +320,7 @@ main{max-width:72rem;margin:0 auto;padding:1rem}h1{font-size:1.4rem}h2{font-size
 .legend{list-style:none;padding:0;margin:.4rem 0;display:flex;flex-wrap:wrap;gap:.3rem 1.1rem;font-size:.9rem}.legend .sw{display:inline-block;width:1rem;height:.75rem;margin-right:.35rem;vertical-align:middle}\
 .legend .ln{display:inline-block;width:1.5rem;border-top:2px dashed #1a1a1a;margin-right:.35rem;vertical-align:middle}.legend .dot{width:.8rem;height:.8rem;border-radius:50%;border:1px solid #1a1a1a}\
 table{border-collapse:collapse;width:100%;background:#fff}th,td{border:1px solid #d0d5dd;padding:.35rem .5rem;text-align:left}\
-svg text{font-size:12px;fill:#1a1a1a}svg{max-width:100%;height:auto}.chart{overflow-x:auto;max-width:100%}.chart svg{min-width:640px}fieldset{min-width:0}select{max-width:100%}label{display:block;margin:.6rem 0 .2rem}label.inline{display:inline;margin-left:.3rem}\
+svg text{font-size:12px;fill:#1a1a1a}svg{max-width:100%;height:auto}.chart{overflow-x:auto;max-width:100%}.chart svg{min-width:640px}.echart{height:20rem;overflow:hidden}.tchart [hidden]{display:none}fieldset{min-width:0}select{max-width:100%}label{display:block;margin:.6rem 0 .2rem}label.inline{display:inline;margin-left:.3rem}\
 input{padding:.4rem;width:100%;max-width:32rem;box-sizing:border-box}input[type=radio]{width:auto}.scroll{overflow-x:auto;max-width:100%}\
 a.id,code{word-break:break-all}fieldset{border:1px solid #d0d5dd;border-radius:8px;margin:1rem 0;background:#fff}tr.chosen{background:#ecfdf3}\
 table.facts{max-width:40rem}td form{display:inline}td input{max-width:12rem}\

@@ -1,4 +1,4 @@
-//! Dashboards that behave like dashboards: the time-range picker drives a page's charts over time (their axis, points and CSV) through links and a custom range's form that work without script (a refused custom range answered on the page beside the form, the input kept), the policy's targets month by month are one figure for the overview and `GET /api/v1/city/trends`, the overview's map shows each region's figures and links to its centres, with a point per centre linked to its page, and a column of few labels filters by them.
+//! Dashboards that behave like dashboards: the time-range picker drives a page's charts over time (their axis, points and CSV) through links and a custom range's form that work without script (a refused custom range answered on the page beside the form, the input kept), the policy's targets month by month are one figure for the overview and `GET /api/v1/city/trends`, the overview's map shows each region's figures and links to its centres, with a point per centre linked to its page, and a column of few labels filters by them; a chart over time carries its data for the interactive charts, whose scripts a page loads only where the server embeds Apache ECharts.
 
 use crate::harness::{TestServer, Web};
 
@@ -55,6 +55,52 @@ async fn the_time_range_picker_sets_the_charts_window_axis_and_csv() {
     // An unknown range is the default.
     let page = web.page(&format!("/centres/{id}?range=bogus")).await;
     assert!(page.contains(r#"data-range="30d" aria-current="true""#));
+}
+
+/// The JSON data that a chart over time carries (`data-chart="{id}"`) in a page.
+fn chart_data(page: &str, id: &str) -> serde_json::Value {
+    let open = r#"<script type="application/json" class="chart-data">"#;
+    let at = page.find(&format!(r#"data-chart="{id}""#)).unwrap_or_else(|| panic!("no chart {id}"));
+    let from = at + page[at..].find(open).expect("the chart's data") + open.len();
+    serde_json::from_str(&page[from..from + page[from..].find("</script>").unwrap()]).unwrap()
+}
+
+#[tokio::test]
+async fn a_chart_over_time_carries_its_data_and_pages_load_echarts_where_the_server_embeds_it() {
+    let s = TestServer::start_with_energy_year().await;
+    let id = live_centre(&s).await;
+    let web = Web::sign_in(&s.url, &s.tokens["operator"]).await.unwrap();
+    let page = web.page(&format!("/centres/{id}?lang=en")).await;
+    // The daily PUE: the CSV's points, each with its value as the page writes it, the limit and the axes.
+    let data = chart_data(&page, "daily-pue");
+    let csv = csv_rows(&web, &format!("/centres/{id}?lang=en&format=csv&table=daily-pue-data")).await;
+    let line = &data["lines"][0];
+    assert_eq!(line["name"], "Daily PUE");
+    let points = line["points"].as_array().unwrap();
+    assert_eq!(points.len(), csv.len(), "the points of the CSV");
+    for p in points {
+        let (t, v, text) = (p[0].as_i64().unwrap(), p[1].as_f64().unwrap(), p[2].as_str().unwrap());
+        assert_eq!(text, format!("{v:.2}"));
+        assert!(data["x"][0].as_i64().unwrap() <= t && t <= data["x"][1].as_i64().unwrap(), "inside the time axis");
+    }
+    assert_eq!(data["limit"]["value"], 1.25);
+    assert_eq!(data["limit"]["label"], "PUE limit for new data centres 1.25");
+    let y: Vec<f64> = data["y"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert!(y[0] < 1.25 && 1.25 < y[1] && y[2] > 0.0, "the value axis holds the limit: {y:?}");
+    assert_eq!((data["unit"].as_str(), data["timeAxis"].as_str()), (Some("PUE"), Some("Beijing time (UTC+8)")));
+    // The scripts: ECharts and charts.js where the server embeds ECharts, served for a year; none on a page without such a chart.
+    let embedded = suanli_server::web::interactive_charts();
+    assert_eq!(page.contains(r#"<script src="/assets/echarts.min.js?v="#), embedded, "{page}");
+    assert_eq!(page.contains(r#"<script src="/assets/charts.js?v="#), embedded);
+    assert!(!web.page("/centres").await.contains("echarts"), "no chart over time, no ECharts");
+    let r = web.get("/assets/echarts.min.js").await;
+    if embedded {
+        assert_eq!(r.headers()["cache-control"], "public, max-age=31536000, immutable");
+        assert!(r.text().await.unwrap().len() > 500_000, "the whole library");
+    } else {
+        assert_eq!(r.status(), 404);
+    }
+    assert!(web.get("/assets/charts.js").await.text().await.unwrap().starts_with("// charts.js"));
 }
 
 /// A Beijing calendar day `days_ago` days before today, as `YYYY-MM-DD`.

@@ -8,7 +8,8 @@
 // - a page whose <main> has `data-refresh="N"` (the overview, the wall display, a running job's page)
 //   fetches itself every N seconds and swaps <main>'s content, with a pause button and the time
 //   of the last update. It skips a round while the tab is hidden or someone is typing in <main>,
-//   and stops once a fetched page is no longer live (a job that has ended).
+//   and stops once a fetched page is no longer live (a job that has ended). After each swap it
+//   sends `suanli:refresh`, on which charts.js redraws the page's charts over time.
 // The script holds no text of its own: the words come from data-t-* attributes in the page's
 // language. It is served by the server itself (/assets/suanli.js), never from another site.
 (function () {
@@ -154,6 +155,7 @@
       const focusId = active && main.contains(active) ? active.id : '';
       main.innerHTML = fresh.innerHTML;
       main.dataset.refreshed = String((Number(main.dataset.refreshed) || 0) + 1);
+      document.dispatchEvent(new CustomEvent('suanli:refresh')); // charts.js redraws the new charts
       if (focusId) document.getElementById(focusId)?.focus({ preventScroll: true });
       stamp();
     } catch {
