@@ -453,6 +453,18 @@ pub fn reason_code(j: &Job) -> Option<String> {
     j.reason.as_ref().and_then(|r| r.typed()).map(|r| r.code().to_string())
 }
 
+/// A typed field read leniently: a value this build cannot read (a code a newer server added)
+/// reads as the default — none, or empty — rather than failing the whole body; the English
+/// text beside it still says it.
+pub(crate) fn lenient<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + serde::de::DeserializeOwned,
+{
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(serde_json::from_value(v).unwrap_or_default())
+}
+
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelIn {

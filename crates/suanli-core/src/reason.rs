@@ -154,9 +154,12 @@ pub enum JobReason {
 }
 
 /// A part of a reason's text that varies, filling `{0}`, `{1}`, … of its forms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Arg<'a> {
     Count(i64),
+    /// A measured figure written with this many decimals in both languages (a PUE, a score, a
+    /// percentage).
+    Fixed(f64, usize),
     /// An id or a code (pool, centre, job, policy), shown as it is.
     Id(&'a str),
     Region(&'a str),
@@ -348,9 +351,10 @@ impl fmt::Display for JobReason {
 }
 
 /// An argument as plain text (times excepted: each language writes them its own way).
-fn plain(a: &Arg<'_>) -> String {
+pub fn plain(a: &Arg<'_>) -> String {
     match a {
         Arg::Count(n) => n.to_string(),
+        Arg::Fixed(x, places) => format!("{x:.places$}"),
         Arg::Id(s) | Arg::Region(s) | Arg::Accelerator(s) | Arg::Words(s) => (*s).to_string(),
         Arg::Money(f) => f.to_string(),
         Arg::Time(ms) => crate::time::format_rfc3339(*ms),
