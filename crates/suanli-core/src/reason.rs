@@ -13,6 +13,7 @@ use std::fmt;
 
 /// Why a pool cannot run a job even when empty, in the order the scheduler checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Misfit {
     CentreNotPartner,
@@ -49,6 +50,7 @@ impl Misfit {
 
 /// Who cancelled a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Canceller {
     Tenant,
@@ -56,8 +58,10 @@ pub enum Canceller {
 }
 
 /// Why a job is where it is: waiting (and for what), moved back to waiting, cancelled, or failed.
-/// Stored as JSON tagged by its [`code`](JobReason::code).
+/// Stored (and answered by the API as `reason_detail`) as JSON tagged by its `code`, its
+/// arguments beside it: money in fen, times in Unix milliseconds, durations in seconds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum JobReason {
     /// The city has no pools (or no catalogue) at all.
@@ -97,8 +101,12 @@ pub enum JobReason {
     },
     /// Its hold failed: the tenant's money cannot cover the estimate.
     WaitingForFunds {
+        /// Fen.
+        #[cfg_attr(feature = "openapi", schema(value_type = i64))]
         estimate: Fen,
         voucher_pct: u8,
+        /// Fen.
+        #[cfg_attr(feature = "openapi", schema(value_type = i64))]
         cash_available: Fen,
     },
     CentreSilentBeforeStart {
