@@ -740,7 +740,15 @@ pub struct SegmentOut {
     /// What it ran, at its pool's price, yuan.
     pub cost: String,
     pub ended_by: suanli_core::job::SegmentEnd,
+    /// Why it stopped, in English.
     pub reason: String,
+    /// The reason's stable code (`lease_yielded`, `lease_moved`, `preempted`); absent for a
+    /// segment stored before segments' reasons were typed.
+    #[serde(default)]
+    pub reason_code: Option<String>,
+    /// The reason typed, as in a job's body.
+    #[serde(default, deserialize_with = "lenient")]
+    pub reason_detail: Option<JobReason>,
 }
 
 impl From<&suanli_core::job::Segment> for SegmentOut {
@@ -756,7 +764,9 @@ impl From<&suanli_core::job::Segment> for SegmentOut {
             work_ref_s: s.work_ref_s,
             cost: s.cost.to_yuan_string(),
             ended_by: s.end,
-            reason: s.reason.clone(),
+            reason: s.reason.to_string(),
+            reason_code: s.reason.typed().map(|r| r.code().to_string()),
+            reason_detail: reason_detail(Some(&s.reason)),
         }
     }
 }

@@ -605,13 +605,18 @@ DROP INDEX ledger_transfers_by_debit
         "jobs by start: the first job's start (where the utilisation window begins) is one index lookup, not a scan of every job",
         "CREATE INDEX jobs_by_started ON jobs (started_ms)",
     ),
+    (
+        22,
+        "a run segment's reason typed: its code and arguments as JSON beside the English text (segments written before keep the text alone)",
+        "ALTER TABLE job_segments ADD COLUMN reason_json TEXT",
+    ),
 ];
 
 /// A statement that begins with this runs on PostgreSQL only.
 const POSTGRES_ONLY: &str = "{postgres}";
 
 /// The latest schema version this build knows.
-pub const LATEST: i64 = 21;
+pub const LATEST: i64 = 22;
 
 pub async fn run(store: &Store) -> StoreResult<()> {
     let mut tx = store.begin().await?;

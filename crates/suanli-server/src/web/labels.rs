@@ -6,7 +6,7 @@
 use super::{Lang, esc};
 use crate::AppState;
 use suanli_core::centre::{CentreKind, PartnerStatus};
-use suanli_core::job::{Fault, JobKind, JobState};
+use suanli_core::job::{Fault, JobKind, JobState, SegmentEnd};
 use suanli_core::money::Fen;
 use suanli_core::reason::{Arg, Forms, StatedReason, fill, plain};
 use suanli_core::tenant::Role;
@@ -128,6 +128,15 @@ pub fn job_kind(lang: Lang, k: JobKind) -> &'static str {
         JobKind::Training => lang.t("训练", "training"),
         JobKind::Inference => lang.t("推理", "inference"),
         JobKind::Batch => lang.t("批处理", "batch"),
+    }
+}
+
+/// How a time-sliced run ended.
+pub fn segment_end(lang: Lang, e: SegmentEnd) -> &'static str {
+    match e {
+        SegmentEnd::Yielded => lang.t("租期结束，让出加速卡", "lease ended: yielded its accelerators"),
+        SegmentEnd::Migrated => lang.t("租期结束，迁移到其他型号", "lease ended: moved to another type"),
+        SegmentEnd::Preempted => lang.t("被抢占", "preempted"),
     }
 }
 
