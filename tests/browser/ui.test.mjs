@@ -1178,12 +1178,13 @@ test('a Chinese page shows no raw code: states, kinds, rules, grades, accelerato
     ...['grade1', 'grade2', 'grade3', 'does_not_meet', 'not_graded', 'out_of_scope', 'keep', 'retrofit', 'merge', 'retire'],
     ...['partner', 'applicant', 'suspended', 'cloud', 'intelligent-computing', 'edge', 'warning', 'critical'],
     ...['operator', 'tenant', 'provider', 'regulator', 'expert'],
+    ...['pue_above_limit', 'no_measured_pue', 'centre_faults_above_max', 'total_below_admission', 'yielded', 'migrated'],
     ...regions,
     ...accelerators,
   ];
   const escape = (w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const code = new RegExp(`(?<![\\w-])(${words.map(escape).join('|')})(?![\\w-])`);
-  const english = /waiting for|cancelled by|no feasible pool|preempted by|its lease|went silent|stopped answering|no pools in the city|data-quality issues|has never sent|silent for|is (at or )?above/;
+  const english = /waiting for|cancelled by|no feasible pool|preempted by|its lease|went silent|stopped answering|no pools in the city|data-quality issues|has never sent|silent for|is (at or )?above|not metered on the platform|failed by the centre's fault|below the admission score|lease ended/;
   await crawl(t, { lang: 'zh-CN' }, async (page, path) => {
     if (path === '/api') return []; // the API's reference is its English OpenAPI text
     const text = await visibleText(page);

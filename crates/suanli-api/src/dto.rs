@@ -6,6 +6,7 @@ use suanli_core::catalogue::{Accelerator, Catalogue};
 use suanli_core::centre::{Centre, CentreKind, PartnerStatus, Pool, Provider};
 use suanli_core::city::ComputeSlice;
 use suanli_core::job::{Goal, Job, JobKind, JobState};
+use suanli_core::reason::{JobReason, StatedReason};
 use suanli_core::region::Region;
 use suanli_core::tenant::{Principal, Role, Tenant};
 use suanli_core::time::format_date;
@@ -400,6 +401,11 @@ pub struct JobOut {
     /// reasons were typed.
     #[serde(default)]
     pub reason_code: Option<String>,
+    /// The reason typed: its `code` with its arguments beside it (money in fen, times in Unix
+    /// milliseconds, durations in seconds), so a program need not read the English; absent
+    /// when `reason_code` is.
+    #[serde(default, deserialize_with = "lenient")]
+    pub reason_detail: Option<JobReason>,
     /// For a failed job: whose fault (`job`: the tenant pays for what ran; `centre`: nothing).
     pub fault: Option<suanli_core::job::Fault>,
     /// Seconds per accelerator it ran on its pool.
@@ -441,6 +447,7 @@ impl From<&Job> for JobOut {
             finished_ms: j.finished_ms,
             reason: j.reason.as_ref().map(ToString::to_string),
             reason_code: reason_code(j),
+            reason_detail: reason_detail(j.reason.as_ref()),
             fault: j.fault,
             usage_s: j.usage_s,
             cost: j.cost.map(|c| c.to_yuan_string()),
@@ -451,6 +458,23 @@ impl From<&Job> for JobOut {
 /// The stable code of a job's typed reason, if it has one.
 pub fn reason_code(j: &Job) -> Option<String> {
     j.reason.as_ref().and_then(|r| r.typed()).map(|r| r.code().to_string())
+}
+
+/// A reason's typed form, if it has one (not a reason stored before reasons were typed).
+pub fn reason_detail(r: Option<&StatedReason>) -> Option<JobReason> {
+    r.and_then(StatedReason::typed).cloned()
+}
+
+/// A typed field read leniently: a value this build cannot read (a code a newer server added)
+/// reads as the default — none, or empty — rather than failing the whole body; the English
+/// text beside it still says it.
+pub(crate) fn lenient<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + serde::de::DeserializeOwned,
+{
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(serde_json::from_value(v).unwrap_or_default())
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
@@ -687,6 +711,9 @@ pub struct ExplainOut {
     /// The reason's stable code, as in the job's body.
     #[serde(default)]
     pub reason_code: Option<String>,
+    /// The reason typed, as in the job's body.
+    #[serde(default, deserialize_with = "lenient")]
+    pub reason_detail: Option<JobReason>,
     /// The placement decision, once the job was placed.
     pub decision: Option<DecisionOut>,
     /// For a pending job: the options it has now.
@@ -713,7 +740,15 @@ pub struct SegmentOut {
     /// What it ran, at its pool's price, yuan.
     pub cost: String,
     pub ended_by: suanli_core::job::SegmentEnd,
+    /// Why it stopped, in English.
     pub reason: String,
+    /// The reason's stable code (`lease_yielded`, `lease_moved`, `preempted`); absent for a
+    /// segment stored before segments' reasons were typed.
+    #[serde(default)]
+    pub reason_code: Option<String>,
+    /// The reason typed, as in a job's body.
+    #[serde(default, deserialize_with = "lenient")]
+    pub reason_detail: Option<JobReason>,
 }
 
 impl From<&suanli_core::job::Segment> for SegmentOut {
@@ -729,7 +764,9 @@ impl From<&suanli_core::job::Segment> for SegmentOut {
             work_ref_s: s.work_ref_s,
             cost: s.cost.to_yuan_string(),
             ended_by: s.end,
-            reason: s.reason.clone(),
+            reason: s.reason.to_string(),
+            reason_code: s.reason.typed().map(|r| r.code().to_string()),
+            reason_detail: reason_detail(Some(&s.reason)),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! The incentives API's bodies: programmes, applications with evidence, the expert pool, reviews, objections, totals, and partner selection (scores, configuration, rounds, alerts, declared certifications and green power).
 //!
-//! Programmes, partner configuration, scores, measures, alerts and declarations are
+//! Programmes, partner configuration, measures, reasons, alerts and declarations are
 //! `suanli-incentives`' own types (with `ToSchema` behind its `openapi` feature), so none of
-//! these answers is an untyped object in the OpenAPI document.
+//! these answers is an untyped object in the OpenAPI document. A partner score is answered as
+//! [`PartnerScoreBody`]: each shortfall both in English (`reasons`, as it always was) and typed.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -13,7 +14,7 @@ use utoipa::ToSchema;
 
 pub use suanli_incentives::ProgrammeSpec;
 pub use suanli_incentives::certification::{Certification, GreenPower};
-pub use suanli_incentives::partner::{Breach, Config as PartnerConfig, Measures, Score};
+pub use suanli_incentives::partner::{Breach, Config as PartnerConfig, Measures, PartnerReason, Score};
 pub use suanli_incentives::programme::Facts;
 
 /// An evidence document, its content base64-encoded.
@@ -235,10 +236,50 @@ pub struct DistrictTotalsOut {
 /// One centre's partner score with what it was scored on.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PartnerScoreOut {
-    /// The criteria, 0-100 each, the weighted total, the verdict and every shortfall in words.
-    pub score: Score,
+    /// The criteria, 0-100 each, the weighted total, the verdict and every shortfall.
+    pub score: PartnerScoreBody,
     /// What the platform measured: compute, shares, PUE, price index, start latency, centre faults.
     pub measures: Option<Measures>,
+}
+
+/// A centre's partner score: the criteria 0-100 each, the weighted total and the verdict.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = PartnerScore)]
+pub struct PartnerScoreBody {
+    pub centre_id: String,
+    pub name: String,
+    pub performance: f64,
+    pub security: f64,
+    pub green: f64,
+    pub price: f64,
+    pub service: f64,
+    pub total: f64,
+    pub admitted: bool,
+    /// Every shortfall in English words, as this field has always said them.
+    pub reasons: Vec<String>,
+    /// The same shortfalls typed, in the same order: each its stable `code`
+    /// (`pue_above_limit`, `no_measured_pue`, `centre_faults_above_max`,
+    /// `total_below_admission`) with its figures, for programs and translations.
+    #[serde(default, deserialize_with = "crate::dto::lenient")]
+    pub reason_details: Vec<PartnerReason>,
+}
+
+impl From<&Score> for PartnerScoreBody {
+    fn from(s: &Score) -> PartnerScoreBody {
+        PartnerScoreBody {
+            centre_id: s.centre_id.clone(),
+            name: s.name.clone(),
+            performance: s.performance,
+            security: s.security,
+            green: s.green,
+            price: s.price,
+            service: s.service,
+            total: s.total,
+            admitted: s.admitted,
+            reasons: s.reasons.iter().map(ToString::to_string).collect(),
+            reason_details: s.reasons.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -265,7 +306,11 @@ pub struct RoundChangeOut {
     pub to: PartnerStatus,
     /// Its total score.
     pub total: f64,
+    /// Its shortfalls in English words (none when it was admitted or reinstated).
     pub reasons: Vec<String>,
+    /// The same shortfalls typed, in the same order (as in a partner score).
+    #[serde(default, deserialize_with = "crate::dto::lenient")]
+    pub reason_details: Vec<PartnerReason>,
 }
 
 /// Public holidays the publicity calendar skips (`YYYY-MM-DD`).

@@ -8,7 +8,7 @@ use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::{AuditId, CentreId};
 use suanli_dispatch::ids::Ids;
 use suanli_incentives::certification::{self, Certification, CertificationKind, GreenPower, check_sha256};
-use suanli_incentives::partner::{self, Config, Measures, Score};
+use suanli_incentives::partner::{self, Config, Measures, PartnerReason, Score};
 use suanli_store::{Audit, Store, StoreError};
 
 const CONFIG_META: &str = "partners.config";
@@ -32,7 +32,7 @@ pub struct RoundChange {
     pub from: PartnerStatus,
     pub to: PartnerStatus,
     pub total: f64,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<PartnerReason>,
 }
 
 /// A certification as declared (the service fills in who and when).
@@ -75,6 +75,13 @@ impl std::fmt::Debug for Partners {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Partners")
     }
+}
+
+/// A round's audit record of one change: the reasons in English words (as records before
+/// reasons were typed hold them) and typed, with their codes and figures.
+fn round_audit_detail(kind: RoundKind, ch: &RoundChange) -> serde_json::Value {
+    let words: Vec<String> = ch.reasons.iter().map(ToString::to_string).collect();
+    serde_json::json!({"from": ch.from, "to": ch.to, "round": kind, "total": ch.total, "reasons": words, "reason_details": ch.reasons})
 }
 
 fn median(mut v: Vec<f64>) -> Option<f64> {
@@ -331,7 +338,7 @@ impl Partners {
                 actor: caller.actor(),
                 action: "centre.partner_status".into(),
                 subject: ch.centre_id.clone(),
-                detail: serde_json::json!({"from": ch.from, "to": ch.to, "round": kind, "total": ch.total, "reasons": ch.reasons}),
+                detail: round_audit_detail(kind, ch),
             })
             .await?;
         }

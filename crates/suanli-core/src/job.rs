@@ -423,7 +423,9 @@ pub struct Segment {
     /// What it ran, at its pool's price and discount.
     pub cost: Fen,
     pub end: SegmentEnd,
-    pub reason: String,
+    /// Why it stopped: typed, or only the English text of a segment stored before segments'
+    /// reasons were typed.
+    pub reason: crate::reason::StatedReason,
 }
 
 /// The sums over a job's segments: what its earlier runs metered, cost and completed.

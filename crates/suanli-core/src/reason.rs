@@ -13,6 +13,7 @@ use std::fmt;
 
 /// Why a pool cannot run a job even when empty, in the order the scheduler checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Misfit {
     CentreNotPartner,
@@ -49,6 +50,7 @@ impl Misfit {
 
 /// Who cancelled a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Canceller {
     Tenant,
@@ -56,8 +58,10 @@ pub enum Canceller {
 }
 
 /// Why a job is where it is: waiting (and for what), moved back to waiting, cancelled, or failed.
-/// Stored as JSON tagged by its [`code`](JobReason::code).
+/// Stored (and answered by the API as `reason_detail`) as JSON tagged by its `code`, its
+/// arguments beside it: money in fen, times in Unix milliseconds, durations in seconds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum JobReason {
     /// The city has no pools (or no catalogue) at all.
@@ -97,8 +101,12 @@ pub enum JobReason {
     },
     /// Its hold failed: the tenant's money cannot cover the estimate.
     WaitingForFunds {
+        /// Fen.
+        #[cfg_attr(feature = "openapi", schema(value_type = i64))]
         estimate: Fen,
         voucher_pct: u8,
+        /// Fen.
+        #[cfg_attr(feature = "openapi", schema(value_type = i64))]
         cash_available: Fen,
     },
     CentreSilentBeforeStart {
@@ -154,9 +162,12 @@ pub enum JobReason {
 }
 
 /// A part of a reason's text that varies, filling `{0}`, `{1}`, … of its forms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Arg<'a> {
     Count(i64),
+    /// A measured figure written with this many decimals in both languages (a PUE, a score, a
+    /// percentage).
+    Fixed(f64, usize),
     /// An id or a code (pool, centre, job, policy), shown as it is.
     Id(&'a str),
     Region(&'a str),
@@ -348,9 +359,10 @@ impl fmt::Display for JobReason {
 }
 
 /// An argument as plain text (times excepted: each language writes them its own way).
-fn plain(a: &Arg<'_>) -> String {
+pub fn plain(a: &Arg<'_>) -> String {
     match a {
         Arg::Count(n) => n.to_string(),
+        Arg::Fixed(x, places) => format!("{x:.places$}"),
         Arg::Id(s) | Arg::Region(s) | Arg::Accelerator(s) | Arg::Words(s) => (*s).to_string(),
         Arg::Money(f) => f.to_string(),
         Arg::Time(ms) => crate::time::format_rfc3339(*ms),

@@ -4,6 +4,9 @@ use crate::certification::CertificationKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod reason;
+pub use reason::PartnerReason;
+
 /// What the platform measured or registered of one centre.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -140,10 +143,10 @@ impl Default for Config {
     }
 }
 
-/// A centre's score, 0-100 per criterion and in total, and the verdict with its reasons.
+/// A centre's score, 0-100 per criterion and in total, and the verdict with its reasons (the
+/// API answers it with each reason's English text beside its typed form: suanli-api's
+/// `PartnerScoreBody`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "openapi", schema(as = PartnerScore))]
 pub struct Score {
     pub centre_id: String,
     pub name: String,
@@ -154,7 +157,7 @@ pub struct Score {
     pub service: f64,
     pub total: f64,
     pub admitted: bool,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<PartnerReason>,
 }
 
 /// `x` mapped linearly from `worst` (0) to `best` (100), clamped.
@@ -181,13 +184,13 @@ fn score(m: &Measures, cfg: &Config, largest: f64) -> Score {
     let green = match m.measured_pue {
         Some(pue) => {
             if pue > cfg.max_pue {
-                reasons.push(format!("measured PUE {pue:.2} is above the limit {:.2}", cfg.max_pue));
+                reasons.push(PartnerReason::PueAboveLimit { pue, limit: cfg.max_pue });
             }
             (1.0 - part(cfg.green_renewable_pct)) * scale(pue, 2.0, 1.2)
                 + part(cfg.green_renewable_pct) * 100.0 * m.renewable_share.unwrap_or(0.0).clamp(0.0, 1.0)
         }
         None => {
-            reasons.push("no measured PUE: the centre's energy is not metered on the platform".into());
+            reasons.push(PartnerReason::NoMeasuredPue);
             0.0
         }
     };
@@ -198,11 +201,7 @@ fn score(m: &Measures, cfg: &Config, largest: f64) -> Score {
     } else {
         let fault = m.centre_fault_share.unwrap_or(0.0);
         if fault > cfg.max_centre_fault_share {
-            reasons.push(format!(
-                "{:.1}% of its runs failed by the centre's fault (at most {:.1}%)",
-                fault * 100.0,
-                cfg.max_centre_fault_share * 100.0
-            ));
+            reasons.push(PartnerReason::CentreFaultsAboveMax { share_pct: fault * 100.0, max_pct: cfg.max_centre_fault_share * 100.0 });
         }
         0.6 * scale(fault, 0.05, 0.0) + 0.4 * m.start_latency_p50_s.map_or(50.0, |s| scale(s, 3600.0, 60.0))
     };
@@ -213,7 +212,7 @@ fn score(m: &Measures, cfg: &Config, largest: f64) -> Score {
         + w(price, cfg.weight_price)
         + w(service, cfg.weight_service);
     if total < cfg.min_total {
-        reasons.push(format!("total {total:.1} is below the admission score {:.1}", cfg.min_total));
+        reasons.push(PartnerReason::TotalBelowAdmission { total, min: cfg.min_total });
     }
     Score {
         centre_id: m.centre_id.clone(),
@@ -284,9 +283,11 @@ mod tests {
         assert!(scores[0].admitted, "{:?}", scores[0].reasons);
         let hot = scores.iter().find(|s| s.centre_id == "big-hot").unwrap();
         assert!(!hot.admitted);
-        assert!(hot.reasons.iter().any(|r| r.contains("PUE 1.60")) && hot.reasons.iter().any(|r| r.contains("8.0%")), "{:?}", hot.reasons);
+        let said: Vec<String> = hot.reasons.iter().map(ToString::to_string).collect();
+        assert!(said.iter().any(|r| r.contains("PUE 1.60")) && said.iter().any(|r| r.contains("8.0%")), "{said:?}");
+        assert_eq!(hot.reasons[0], PartnerReason::PueAboveLimit { pue: 1.6, limit: 1.5 });
         let dark = scores.iter().find(|s| s.centre_id == "unmetered").unwrap();
-        assert!(!dark.admitted && dark.green == 0.0 && dark.reasons[0].contains("not metered"));
+        assert!(!dark.admitted && dark.green == 0.0 && dark.reasons[0] == PartnerReason::NoMeasuredPue);
         assert!((hot.performance - 100.0).abs() < 1e-9, "the largest centre scores full size");
     }
 

@@ -610,13 +610,18 @@ DROP INDEX ledger_transfers_by_debit
         "the busy accelerator-time per centre (the utilisation behind the lifecycle evaluation) read from one covering index in centre order: no row lookups and no sort of every started job",
         "CREATE INDEX jobs_busy ON jobs (centre_id, started_ms, finished_ms, accelerators)",
     ),
+    (
+        23,
+        "a run segment's reason typed: its code and arguments as JSON beside the English text (segments written before keep the text alone)",
+        "ALTER TABLE job_segments ADD COLUMN reason_json TEXT",
+    ),
 ];
 
 /// A statement that begins with this runs on PostgreSQL only.
 const POSTGRES_ONLY: &str = "{postgres}";
 
 /// The latest schema version this build knows.
-pub const LATEST: i64 = 22;
+pub const LATEST: i64 = 23;
 
 pub async fn run(store: &Store) -> StoreResult<()> {
     let mut tx = store.begin().await?;

@@ -85,7 +85,7 @@ pub fn tenant_from_row(r: &AnyRow) -> StoreResult<Tenant> {
 /// A job's reason from its English text and its typed JSON: typed when the JSON reads (a row
 /// written before reasons were typed, or by a newer build with a code this one does not know,
 /// keeps its text alone).
-fn stated_reason(text: Option<String>, typed: Option<String>) -> Option<StatedReason> {
+pub(crate) fn stated_reason(text: Option<String>, typed: Option<String>) -> Option<StatedReason> {
     match typed.and_then(|t| serde_json::from_str::<JobReason>(&t).ok()) {
         Some(r) => Some(StatedReason::Typed(r)),
         None => text.map(StatedReason::Untyped),

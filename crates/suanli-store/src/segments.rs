@@ -1,6 +1,6 @@
 //! Time-sliced run segments in the store: a stopped run written with the job's transition, a job's segments, and the segments of every job still in flight.
 
-use crate::rows::parse_id;
+use crate::rows::{parse_id, reason_columns, stated_reason};
 use crate::{Store, StoreError, StoreResult, WriteTx};
 use sqlx::Row;
 use std::collections::HashMap;
@@ -9,7 +9,7 @@ use suanli_core::job::{Segment, SegmentEnd};
 use suanli_core::money::Fen;
 
 pub(crate) const SEGMENT_SELECT: &str = "SELECT s.job_id, s.seq, s.centre_id, s.pool_id, s.accelerator, s.started_ms, s.ended_ms, s.usage_s, \
-     s.work_ref_s, s.cost_fen, s.ended_by, s.reason FROM job_segments s";
+     s.work_ref_s, s.cost_fen, s.ended_by, s.reason, s.reason_json FROM job_segments s";
 
 pub(crate) fn segment_from_row(r: &sqlx::any::AnyRow) -> StoreResult<Segment> {
     let end: String = r.get(10);
@@ -25,7 +25,7 @@ pub(crate) fn segment_from_row(r: &sqlx::any::AnyRow) -> StoreResult<Segment> {
         work_ref_s: r.get(8),
         cost: Fen(r.get(9)),
         end: SegmentEnd::parse(&end).ok_or_else(|| StoreError::Corrupt(format!("segment end '{end}'")))?,
-        reason: r.get(11),
+        reason: stated_reason(r.get(11), r.get(12)).ok_or_else(|| StoreError::Corrupt("segment reason".into()))?,
     })
 }
 
@@ -58,9 +58,10 @@ impl Store {
 impl WriteTx<'_> {
     /// Records a stopped run (in the transaction that moves its job on).
     pub async fn insert_segment(&mut self, s: &Segment) -> StoreResult<()> {
+        let (reason, reason_json) = reason_columns(Some(&s.reason));
         sqlx::query(
-            "INSERT INTO job_segments (job_id, seq, centre_id, pool_id, accelerator, started_ms, ended_ms, usage_s, work_ref_s, cost_fen, ended_by, reason) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            "INSERT INTO job_segments (job_id, seq, centre_id, pool_id, accelerator, started_ms, ended_ms, usage_s, work_ref_s, cost_fen, ended_by, reason, reason_json) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(s.job_id.to_string())
         .bind(i64::from(s.seq))
@@ -73,7 +74,8 @@ impl WriteTx<'_> {
         .bind(s.work_ref_s)
         .bind(s.cost.0)
         .bind(s.end.as_str())
-        .bind(s.reason.clone())
+        .bind(reason)
+        .bind(reason_json)
         .execute(&mut *self.tx)
         .await?;
         Ok(())

@@ -227,7 +227,7 @@ impl Engine {
             work_ref_s: work_done_ref_s(ran as f64, done.segments > 0, self.restore_s(), speed).round() as i64,
             cost: cost_of(job, Some(pool), ran),
             end,
-            reason: why.to_string(),
+            reason: why.clone().into(),
         };
         let mut tx = self.store.begin().await?;
         let moved = tx.transition_job(&job.id, JobState::Pending, |x| requeued(x, why.clone())).await;
@@ -240,7 +240,7 @@ impl Engine {
             Err(e) => return Err(e),
         }
         tx.insert_segment(&segment).await?;
-        let detail = json!({"seq": segment.seq, "pool": pool.id, "usage_s": ran, "work_ref_s": segment.work_ref_s, "cost": segment.cost.to_yuan_string(), "why": segment.reason});
+        let detail = json!({"seq": segment.seq, "pool": pool.id, "usage_s": ran, "work_ref_s": segment.work_ref_s, "cost": segment.cost.to_yuan_string(), "why": why.to_string(), "why_detail": why});
         tx.audit(&self.audit(&format!("job.{}", end.as_str()), &job.id, detail)).await?;
         tx.commit().await?;
         self.lease_from.lock().unwrap_or_else(|e| e.into_inner()).remove(&job.id);

@@ -329,7 +329,7 @@ pub async fn partner_scores(State(s): State<AppState>, c: Caller) -> ApiResult<J
     Ok(Json(
         scores
             .iter()
-            .map(|sc| PartnerScoreOut { score: sc.clone(), measures: measures.iter().find(|m| m.centre_id == sc.centre_id).cloned() })
+            .map(|sc| PartnerScoreOut { score: sc.into(), measures: measures.iter().find(|m| m.centre_id == sc.centre_id).cloned() })
             .collect(),
     ))
 }
@@ -406,7 +406,8 @@ pub async fn set_holidays(State(s): State<AppState>, c: Caller, JsonBody(b): Jso
 }
 
 fn round_change_out(c: suanli_app::partners::RoundChange) -> RoundChangeOut {
-    RoundChangeOut { centre_id: c.centre_id, name: c.name, from: c.from, to: c.to, total: c.total, reasons: c.reasons }
+    let reasons = c.reasons.iter().map(ToString::to_string).collect();
+    RoundChangeOut { centre_id: c.centre_id, name: c.name, from: c.from, to: c.to, total: c.total, reasons, reason_details: c.reasons }
 }
 
 fn centre_id(id: &str) -> ApiResult<suanli_core::id::CentreId> {

@@ -330,5 +330,15 @@ pub async fn explain_job(State(s): State<AppState>, c: Caller, Path(id): Path<St
         if job.state == JobState::Pending { Some(QuoteOut::from(&s.engine.quote(&job.tenant_id, &job.spec, 5).await?)) } else { None };
     let segments = s.store.job_segments(&job.id).await?.iter().map(SegmentOut::from).collect();
     let (reason, reason_code) = (job.reason.as_ref().map(ToString::to_string), crate::dto::reason_code(&job));
-    Ok(Json(ExplainOut { job_id: job.id.to_string(), state: job.state, reason, reason_code, decision, options_now, segments }))
+    let reason_detail = crate::dto::reason_detail(job.reason.as_ref());
+    Ok(Json(ExplainOut {
+        job_id: job.id.to_string(),
+        state: job.state,
+        reason,
+        reason_code,
+        reason_detail,
+        decision,
+        options_now,
+        segments,
+    }))
 }

@@ -1,4 +1,4 @@
-//! The jobs pages: the jobs a role may see, a tenant's submit form with its quote step (cheapest, fastest, greenest before submitting), and a job's page with its placement explanation.
+//! The jobs pages: the jobs a role may see, a tenant's submit form with its quote step (cheapest, fastest, greenest before submitting), and a job's page with its placement explanation and its time-sliced runs.
 
 use super::{ENDED_MARK, Lang, LangQuery, esc, gate, labels, notice, page, thead, thead_id, with_cookie};
 use crate::AppState;
@@ -11,7 +11,7 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::fmt::Write;
 use suanli_core::id::CentreId;
-use suanli_core::job::{Goal, Job, JobKind, JobSpec};
+use suanli_core::job::{Goal, Job, JobKind, JobSpec, Segment};
 use suanli_core::tenant::Role;
 use suanli_ledger::records::Bill;
 use suanli_sched::EstimateView;
@@ -304,6 +304,8 @@ pub async fn job_page(State(s): State<AppState>, Path(id): Path<String>, Query(q
         s.store.explanation(&job.id).await.ok().flatten().and_then(|v| serde_json::from_value::<crate::dto::DecisionOut>(v).ok());
     body.push_str(&job_facts(&s, lang, &job, &centre, bill.as_ref(), decision.as_ref()));
     body.push_str(&placement(&s, lang, decision.as_ref(), &mut names).await);
+    let segments = s.store.job_segments(&job.id).await.unwrap_or_default();
+    body.push_str(&runs(&s, lang, &segments, &mut names).await);
     if may_cancel(&c, &job) {
         let _ = write!(
             body,
@@ -403,6 +405,49 @@ async fn placement(s: &AppState, lang: Lang, decision: Option<&DecisionOut>, nam
     }
     if options.is_empty() {
         let _ = write!(body, r#"<tr><td colspan="6">{}</td></tr>"#, lang.t("尚未调度。", "Not placed yet."));
+    }
+    body.push_str("</tbody></table></div>");
+    body
+}
+
+/// A time-sliced job's stopped runs, oldest first: where each ran, what it cost, how and why it
+/// ended (its last run is the job's own facts above). Nothing for a job that never stopped.
+async fn runs(s: &AppState, lang: Lang, segments: &[Segment], names: &mut Names) -> String {
+    if segments.is_empty() {
+        return String::new();
+    }
+    let mut body = format!(
+        "<h2>{}</h2>{}",
+        lang.t("分时运行记录", "Time-sliced runs"),
+        thead_id(
+            "segments",
+            &[
+                lang.t("段", "Run"),
+                lang.t("算力中心", "Centre"),
+                lang.t("加速卡", "Accelerator"),
+                lang.t("开始时间", "Started"),
+                lang.t("结束时间", "Ended"),
+                lang.t("费用", "Cost"),
+                lang.t("结束方式", "Ended by"),
+                lang.t("说明", "Reason"),
+            ]
+        )
+    );
+    for seg in segments {
+        let centre = names.of(s, lang, seg.centre_id.as_str()).await;
+        let _ = write!(
+            body,
+            r#"<tr data-end="{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            seg.end.as_str(),
+            seg.seq,
+            esc(&centre),
+            labels::accelerator(s, &seg.accelerator),
+            labels::when(Some(seg.started_ms)),
+            labels::when(Some(seg.ended_ms)),
+            lang.fen(seg.cost),
+            labels::segment_end(lang, seg.end),
+            labels::job_reason(s, lang, &seg.reason),
+        );
     }
     body.push_str("</tbody></table></div>");
     body

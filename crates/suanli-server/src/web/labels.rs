@@ -6,14 +6,15 @@
 use super::{Lang, esc};
 use crate::AppState;
 use suanli_core::centre::{CentreKind, PartnerStatus};
-use suanli_core::job::{Fault, JobKind, JobState};
+use suanli_core::job::{Fault, JobKind, JobState, SegmentEnd};
 use suanli_core::money::Fen;
-use suanli_core::reason::{Arg, StatedReason, fill};
+use suanli_core::reason::{Arg, Forms, StatedReason, fill, plain};
 use suanli_core::tenant::Role;
 use suanli_data::catalogue::RequestState;
 use suanli_data::{Grade, Kind, OpeningMode};
 use suanli_energy::alert::{Alert, AlertKind, Severity};
 use suanli_incentives::Stage;
+use suanli_incentives::partner::PartnerReason;
 use suanli_ledger::records::ApplicationState;
 use suanli_ledger::voucher::ChargeRule;
 
@@ -127,6 +128,15 @@ pub fn job_kind(lang: Lang, k: JobKind) -> &'static str {
         JobKind::Training => lang.t("训练", "training"),
         JobKind::Inference => lang.t("推理", "inference"),
         JobKind::Batch => lang.t("批处理", "batch"),
+    }
+}
+
+/// How a time-sliced run ended.
+pub fn segment_end(lang: Lang, e: SegmentEnd) -> &'static str {
+    match e {
+        SegmentEnd::Yielded => lang.t("租期结束，让出加速卡", "lease ended: yielded its accelerators"),
+        SegmentEnd::Migrated => lang.t("租期结束，迁移到其他型号", "lease ended: moved to another type"),
+        SegmentEnd::Preempted => lang.t("被抢占", "preempted"),
     }
 }
 
@@ -340,23 +350,34 @@ const METER: &str = "\u{1}";
 /// what a person or a backend wrote kept as written. A reason stored before reasons were typed
 /// shows its English text, marked on Chinese pages as untranslated.
 pub fn job_reason(s: &AppState, lang: Lang, reason: &StatedReason) -> String {
-    let typed = match reason {
-        StatedReason::Typed(r) => r,
-        StatedReason::Untyped(text) => return untranslated(lang, text),
-    };
-    let forms = typed.forms();
+    match reason {
+        StatedReason::Typed(r) => reason_html(Some(s), lang, r.code(), &r.forms(), &r.to_string()),
+        StatedReason::Untyped(text) => untranslated(lang, text),
+    }
+}
+
+/// A compute-partner score's shortfall as HTML in the page's language, from its typed form
+/// (`PartnerReason::forms`: figures only, so no names to look up).
+pub fn partner_reason(lang: Lang, reason: &PartnerReason) -> String {
+    reason_html(None, lang, reason.code(), &reason.forms(), &reason.to_string())
+}
+
+/// A typed reason's form in the page's language with its parts filled in, its code and English
+/// text as attributes. Regions and accelerators are named from `names`' registry when given,
+/// else shown by their ids.
+fn reason_html(names: Option<&AppState>, lang: Lang, code: &str, forms: &Forms<'_>, english: &str) -> String {
     let form = lang.t(forms.zh, forms.en);
-    let text = fill(form, &forms.args, |a| match a {
-        Arg::Count(n) => n.to_string(),
-        Arg::Id(id) => esc(id),
-        Arg::Region(id) => region(s, lang, id),
-        Arg::Accelerator(id) => accelerator(s, id),
-        Arg::Money(f) => lang.fen(*f),
-        Arg::Time(ms) => when(Some(*ms)),
-        Arg::Words(w) => format!(r#"<span class="user-text">{}</span>"#, esc(w)),
+    let text = fill(form, &forms.args, |a| match (a, names) {
+        (Arg::Region(id), Some(s)) => region(s, lang, id),
+        (Arg::Accelerator(id), Some(s)) => accelerator(s, id),
+        (Arg::Count(_) | Arg::Fixed(..), _) => plain(a),
+        (Arg::Id(id) | Arg::Region(id) | Arg::Accelerator(id), _) => esc(id),
+        (Arg::Money(f), _) => lang.fen(*f),
+        (Arg::Time(ms), _) => when(Some(*ms)),
+        (Arg::Words(w), _) => format!(r#"<span class="user-text">{}</span>"#, esc(w)),
     });
-    // The forms hold no `&`, `<` or `>` (suanli-core's tests check), so only the parts need escaping.
-    format!(r#"<span class="reason" data-code="{}" title="{}">{text}</span>"#, typed.code(), esc(&typed.to_string()))
+    // The forms hold no `&`, `<` or `>` (their crates' tests check), so only the parts need escaping.
+    format!(r#"<span class="reason" data-code="{code}" title="{}">{text}</span>"#, esc(english))
 }
 
 /// A text the platform wrote in English and has no typed form for.
@@ -364,50 +385,6 @@ fn untranslated(lang: Lang, text: &str) -> String {
     match lang {
         Lang::Zh => format!(r#"<span class="reason raw">{}<span lang="en">{}</span></span>"#, "（原文，未翻译）", esc(text)),
         Lang::En => format!(r#"<span class="reason">{}</span>"#, esc(text)),
-    }
-}
-
-/// The compute-partner selection's reasons (suanli-incentives' partner scores, still English
-/// text) in the forms they are written (`{}` marks a part that varies), with the Chinese for
-/// each (`{0}`, `{1}`… are those parts).
-const PARTNER_REASONS: &[(&str, &str)] = &[
-    ("measured PUE {} is above the limit {}", "实测 PUE {0} 高于限值 {1}"),
-    ("no measured PUE: the centre's energy is not metered on the platform", "无实测 PUE：该中心的能耗未接入平台计量"),
-    ("{}% of its runs failed by the centre's fault (at most {}%)", "{0}% 的运行因中心故障失败（上限 {1}%）"),
-    ("total {} is below the admission score {}", "总分 {0} 低于准入分 {1}"),
-];
-
-/// The parts of `text` that fill the `{}` of `form`, if `text` has that form.
-fn parts<'a>(form: &str, text: &'a str) -> Option<Vec<&'a str>> {
-    let pieces: Vec<&str> = form.split("{}").collect();
-    let mut rest = text.strip_prefix(pieces[0])?;
-    let mut out = Vec::new();
-    for (i, lit) in pieces.iter().enumerate().skip(1) {
-        let last = i == pieces.len() - 1;
-        let end = if last && lit.is_empty() {
-            rest.len()
-        } else if last {
-            rest.strip_suffix(lit).map(str::len)?
-        } else {
-            rest.find(lit)?
-        };
-        if end == 0 {
-            return None;
-        }
-        out.push(&rest[..end]);
-        rest = &rest[end + lit.len()..];
-    }
-    (rest.is_empty()).then_some(out)
-}
-
-/// A partner score's reason as HTML: in English as written; in Chinese from [`PARTNER_REASONS`],
-/// else marked as the original English text.
-pub fn partner_reason(lang: Lang, reason: &str) -> String {
-    let fill = |zh: &str, vals: &[&str]| vals.iter().enumerate().fold(zh.to_string(), |acc, (i, v)| acc.replace(&format!("{{{i}}}"), v));
-    let known = PARTNER_REASONS.iter().find_map(|(form, zh)| parts(form, reason).map(|v| fill(zh, &v)));
-    match (lang, known) {
-        (Lang::Zh, Some(zh)) => format!(r#"<span class="reason" title="{}">{}</span>"#, esc(reason), esc(&zh)),
-        _ => untranslated(lang, reason),
     }
 }
 
@@ -499,9 +476,26 @@ mod tests {
     }
 
     #[test]
-    fn partner_reasons_read_in_chinese_and_others_are_marked() {
-        assert!(partner_reason(Lang::Zh, "total 55.0 is below the admission score 60.0").contains("总分 55.0 低于准入分 60.0"));
-        assert!(partner_reason(Lang::Zh, "node exploded").contains("原文"));
-        assert_eq!(partner_reason(Lang::En, "node exploded"), r#"<span class="reason">node exploded</span>"#);
+    fn partner_reasons_are_written_from_their_typed_form_in_each_language() {
+        let low = PartnerReason::TotalBelowAdmission { total: 55.04, min: 60.0 };
+        let english = r#"title="total 55.0 is below the admission score 60.0""#;
+        assert_eq!(
+            partner_reason(Lang::Zh, &low),
+            format!(r#"<span class="reason" data-code="total_below_admission" {english}>总分 55.0 低于准入分 60.0</span>"#)
+        );
+        assert_eq!(
+            partner_reason(Lang::En, &low),
+            format!(
+                r#"<span class="reason" data-code="total_below_admission" {english}>total 55.0 is below the admission score 60.0</span>"#
+            )
+        );
+        let dark = partner_reason(Lang::Zh, &PartnerReason::NoMeasuredPue);
+        assert!(dark.contains(">无实测 PUE：该中心的能耗未接入平台计量<") && !dark.contains("原文"), "{dark}");
+    }
+
+    #[test]
+    fn an_untyped_job_reason_is_marked_as_the_original_english_on_chinese_pages() {
+        assert!(untranslated(Lang::Zh, "node exploded").contains("原文"));
+        assert_eq!(untranslated(Lang::En, "node <b>"), r#"<span class="reason">node &lt;b&gt;</span>"#);
     }
 }

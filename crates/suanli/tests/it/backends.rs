@@ -127,6 +127,12 @@ async fn an_agent_cannot_bill_more_than_the_run_it_reports() {
         "{done}"
     );
     assert!(done["reason"].as_str().unwrap().contains("usage_report_refused"), "{done}");
+    // The failure's code and arguments as data: a program need not read the English.
+    let detail = &done["reason_detail"];
+    assert_eq!((done["reason_code"].as_str(), detail["code"].as_str()), (Some("usage_refused"), Some("usage_refused")), "{done}");
+    assert!(done["reason"].as_str().unwrap().contains(detail["detail"].as_str().unwrap()), "{done}");
+    let (_, explain) = tenant.get(&format!("/api/v1/jobs/{id}/explain")).await;
+    assert_eq!((&explain["reason_code"], &explain["reason_detail"]), (&done["reason_code"], detail), "{explain}");
     let t0 = Instant::now();
     let bill = loop {
         let (st, b) = tenant.get(&format!("/api/v1/jobs/{id}/bill")).await;
@@ -244,10 +250,29 @@ async fn unfunded_jobs_hold_no_capacity_and_are_bounded() {
     assert_eq!(st, StatusCode::CREATED, "{big}");
     let big = big["id"].as_str().unwrap().to_string();
     let t0 = Instant::now();
-    while !broke.get(&format!("/api/v1/jobs/{big}")).await.1["reason"].as_str().unwrap_or("").contains("waiting for funds") {
+    let refused = loop {
+        let (_, v) = broke.get(&format!("/api/v1/jobs/{big}")).await;
+        if v["reason"].as_str().unwrap_or("").contains("waiting for funds") {
+            break v;
+        }
         assert!(t0.elapsed() < Duration::from_secs(10), "the unfunded job never tried to be placed");
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    };
+    // Refused a hold: its code and its figures as data (money in fen), the same the English says.
+    let detail = &refused["reason_detail"];
+    assert_eq!(
+        (refused["reason_code"].as_str(), detail["code"].as_str()),
+        (Some("waiting_for_funds"), Some("waiting_for_funds")),
+        "{refused}"
+    );
+    let (estimate, cash) = (detail["estimate"].as_i64().unwrap(), detail["cash_available"].as_i64().unwrap());
+    assert!(estimate > cash && detail["voucher_pct"].is_u64(), "{refused}");
+    let yuan = |fen: i64| format!("¥{}.{:02}", fen / 100, fen % 100);
+    let english = refused["reason"].as_str().unwrap();
+    assert!(
+        english.contains(&format!("up to {}", yuan(estimate))) && english.contains(&format!("has {} available", yuan(cash))),
+        "{refused}"
+    );
     // A funded one-accelerator job runs at once on the idle pool.
     let small = json!({"name": "small", "kind": "batch", "accelerators": 1, "models": ["h100-sxm"], "duration_s": 600, "priority": 0});
     let (_, job) = funded.post("/api/v1/jobs", &small).await;
@@ -283,6 +308,7 @@ async fn unfunded_jobs_hold_no_capacity_and_are_bounded() {
     let v = wait_for_final(&broke, &second, Duration::from_secs(10)).await;
     assert_eq!(v["state"], "cancelled", "{v}");
     assert!(v["reason"].as_str().unwrap().contains("waited for funds"), "{v}");
+    assert_eq!(v["reason_detail"], json!({"code": "cancelled_unfunded"}), "{v}");
     let (_, b) = broke.get(&format!("/api/v1/jobs/{second}/bill")).await;
     assert!(b["charge"].is_null() || b["charge"] == "0.00", "{b}");
 }

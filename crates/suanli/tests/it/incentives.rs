@@ -444,6 +444,13 @@ async fn the_http_surface_applies_reviews_ranks_and_refuses_by_code() {
         let t = sc["score"]["total"].as_f64().unwrap();
         assert!((0.0..=100.0).contains(&t) && sc["measures"]["fp16_tflops"].as_f64().unwrap() > 0.0, "{sc}");
         assert_eq!(sc["score"]["admitted"].as_bool().unwrap(), sc["score"]["reasons"].as_array().unwrap().is_empty(), "{sc}");
+        // Each shortfall both in English words and typed: its code and figures, in the same order.
+        let (words, typed) = (sc["score"]["reasons"].as_array().unwrap(), sc["score"]["reason_details"].as_array().unwrap());
+        assert_eq!(words.len(), typed.len(), "{sc}");
+        for (w, t) in words.iter().zip(typed) {
+            let back: suanli_incentives::partner::PartnerReason = serde_json::from_value(t.clone()).unwrap();
+            assert_eq!((w.as_str(), t["code"].as_str()), (Some(back.to_string().as_str()), Some(back.code())), "{sc}");
+        }
     }
     assert_eq!(ten.get("/api/v1/partners/scores").await.0, StatusCode::FORBIDDEN);
     // The same scores from the CLI, as the issue names it.
@@ -487,6 +494,14 @@ async fn the_http_surface_applies_reviews_ranks_and_refuses_by_code() {
     let first = changes[0]["centre_id"].as_str().unwrap();
     let (_, audit) = op.get(&format!("/api/v1/audit?subject={first}")).await;
     assert!(audit["items"][0]["detail"]["reasons"].to_string().contains("not metered"), "{audit}");
+    assert!(
+        audit["items"][0]["detail"]["reason_details"].as_array().unwrap().iter().any(|r| r == &json!({"code": "no_measured_pue"})),
+        "{audit}"
+    );
+    for c in &changes {
+        assert_eq!(c["reason_details"].as_array().map(Vec::len), c["reasons"].as_array().map(Vec::len), "{c}");
+        assert!(c["reason_details"].as_array().unwrap().iter().any(|r| r["code"] == "no_measured_pue"), "{c}");
+    }
     assert_eq!(ten.post("/api/v1/partners/rounds", &json!({"kind": "review"})).await.0, StatusCode::FORBIDDEN);
     assert_eq!(op.post("/api/v1/partners/rounds", &json!({"kind": "lottery"})).await.0, StatusCode::UNPROCESSABLE_ENTITY);
 
@@ -496,8 +511,12 @@ async fn the_http_surface_applies_reviews_ranks_and_refuses_by_code() {
     for want in ["专用模型研发补助", "城市交通大模型", "公示中", "rd_cost_audit", "算力伙伴遴选评分"] {
         assert!(zh.contains(want), "the regulator's page shows {want}");
     }
+    // The partner scores' shortfalls in the page's language, from their typed form (never marked
+    // as untranslated English).
+    assert!(zh.contains("无实测 PUE：该中心的能耗未接入平台计量") && !zh.contains("原文，未翻译"), "{zh}");
     let en = web.page("/incentives?lang=en").await;
     assert!(en.contains("Special model R&amp;D subsidy") && en.contains("in publicity") && !en.contains("公示中"));
+    assert!(en.contains(r#"data-code="no_measured_pue""#) && en.contains(">no measured PUE: the centre's energy is not metered"), "{en}");
     let (_, audit) = op.get(&format!("/api/v1/audit?subject={id}")).await;
     let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
     for want in ["incentive.apply", "incentive.assign", "incentive.review", "incentive.object"] {

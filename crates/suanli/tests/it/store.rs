@@ -7,7 +7,7 @@ use suanli_core::error::ErrorCode;
 use suanli_core::id::{AuditId, CentreId, JobId, PoolId, ProviderId, TenantId, UserId};
 use suanli_core::ident::Uscc;
 use suanli_core::job::Fault;
-use suanli_core::job::{Job, JobKind, JobSpec, JobState};
+use suanli_core::job::{Job, JobKind, JobSpec, JobState, Segment, SegmentEnd};
 use suanli_core::money::Fen;
 use suanli_core::reason::{Canceller, JobReason, StatedReason};
 use suanli_core::tenant::{Role, Tenant};
@@ -199,8 +199,9 @@ async fn suite(store: Store) {
 }
 
 /// Jobs' reasons are read back as they were written, typed through every path that writes
-/// one (a new job, a waiting reason alone and many a statement, a transition, a run's end);
-/// a reason with only its English text (a row from before reasons were typed) reads as untyped.
+/// one (a new job, a waiting reason alone and many a statement, a transition, a run's end, a
+/// time-sliced run's segment); a reason with only its English text (a row from before reasons
+/// were typed) reads as untyped.
 async fn reasons_suite(store: Store) {
     let tenant = TenantId::generate(4, 4);
     let pool = PoolId::generate(3, 3);
@@ -265,6 +266,32 @@ async fn reasons_suite(store: Store) {
     store.transition_job(&ids[1], JobState::Cancelled, audit(53, "job.cancel", ids[1].as_str()), |j| j.reason = Some(o)).await.unwrap();
     let back = read(ids[1].clone()).await.unwrap();
     assert_eq!((back.typed(), back.to_string()), (None, old.to_string()));
+
+    // A time-sliced run's reason, typed; and one with its English text alone, as segments
+    // written before their reasons were typed hold it.
+    let p = store.pools().await.unwrap().into_iter().next().expect("the suite registered a pool");
+    let seg = |seq: u32, reason: StatedReason| Segment {
+        job_id: ids[3].clone(),
+        seq,
+        centre_id: p.centre_id.clone(),
+        pool_id: p.id.clone(),
+        accelerator: p.accelerator.clone(),
+        started_ms: 1,
+        ended_ms: 2,
+        usage_s: 1,
+        work_ref_s: 1,
+        cost: Fen(3),
+        end: SegmentEnd::Yielded,
+        reason,
+    };
+    let yielded: StatedReason = JobReason::LeaseYielded { policy: "suanli".into(), left_s: 600 }.into();
+    let untyped = StatedReason::Untyped("its lease ended".into());
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_segment(&seg(1, yielded.clone())).await.unwrap();
+    tx.insert_segment(&seg(2, untyped.clone())).await.unwrap();
+    tx.commit().await.unwrap();
+    let segments = store.job_segments(&ids[3]).await.unwrap();
+    assert_eq!(segments, [seg(1, yielded), seg(2, untyped)]);
 }
 
 #[tokio::test]

@@ -112,6 +112,21 @@ async fn engine_timeslice_migrates_a_preemptible_job_to_a_faster_type_freed_late
     assert_eq!(segs[0]["ended_by"], "migrated", "{explain}");
     assert_eq!(segs[0]["pool_id"], first["pool_id"], "{explain}");
     assert!(segs[0]["reason"].as_str().unwrap().contains("moved from"), "{explain}");
+    // Why it stopped, typed: the move's pools and accelerators as data.
+    let why = &segs[0]["reason_detail"];
+    assert_eq!((segs[0]["reason_code"].as_str(), why["code"].as_str()), (Some("lease_moved"), Some("lease_moved")), "{explain}");
+    assert_eq!(
+        (&why["from_pool"], why["to_pool"].as_str(), why["to_accelerator"].as_str()),
+        (&first["pool_id"], Some(fast_pool.as_str()), Some("h100-sxm")),
+        "{explain}"
+    );
+    // The job's page lists the run, how and why it ended, in each language.
+    let web = crate::harness::Web::sign_in(&s.url, &s.tokens["tenant"]).await.unwrap();
+    let zh = web.page(&format!("/jobs/{id}?lang=zh")).await;
+    assert!(zh.contains(r#"id="segments""#) && zh.contains("租期结束，迁移到其他型号") && zh.contains("租期结束，作业从资源池 "), "{zh}");
+    assert!(zh.contains(r#"data-code="lease_moved""#) && !zh.contains("原文"), "{zh}");
+    let en = web.page(&format!("/jobs/{id}?lang=en")).await;
+    assert!(en.contains("lease ended: moved to another type") && en.contains("its lease ended and it moved from "), "{en}");
     // The rest of the work ran on the H100s, plus the 30 s restore: 50,000 reference seconds
     // less what the P100s did, at the H100's speed (989 / 312 TFLOPS).
     let left = 50_000.0 - segs[0]["work_ref_s"].as_f64().unwrap();
