@@ -589,12 +589,18 @@ impl Engine {
         let mut phases = RoundPhases::default();
         let t0 = std::time::Instant::now();
         let down = self.unavailable_centres(self.ids.now_ms());
-        let mut centres = self.store.centres(None).await?;
-        self.with_measured_pue(&mut centres);
-        let pools = self.store.pools().await?;
-        let pool_by_id: HashMap<&PoolId, &Pool> = pools.iter().map(|p| (&p.id, p)).collect();
         let (mut in_flight, mut pending, snapshot) = self.active_jobs().await?;
         phases.snapshot = Some(snapshot);
+        // With no job waiting or in flight there is nothing to place, start or move: an idle
+        // round reads no registry (a city of 1,000 centres and 10,000 pools every tick).
+        let (mut centres, pools) = if in_flight.is_empty() && pending.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            let mut centres = self.store.centres(None).await?;
+            self.with_measured_pue(&mut centres);
+            (centres, self.store.pools().await?)
+        };
+        let pool_by_id: HashMap<&PoolId, &Pool> = pools.iter().map(|p| (&p.id, p)).collect();
         *self.segments.write().unwrap_or_else(|e| e.into_inner()) = self.store.open_job_segments().await?;
         if let Some(b) = &self.billing {
             pending = self.fundable(b, pending, self.ids.now_ms()).await?;

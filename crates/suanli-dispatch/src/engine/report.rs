@@ -131,7 +131,13 @@ impl Engine {
                         report.stopped += 1;
                         if job.usage_s.is_none() {
                             let usage = ran.unwrap_or(0);
-                            let cost = cost_of(&job, job.pool_id.as_ref().and_then(|p| pool_by_id.get(p)).copied(), usage);
+                            // An idle round (nothing in flight) read no pools: the stray's own centre's then.
+                            let pool = match (job.pool_id.as_ref(), job.centre_id.as_ref()) {
+                                (Some(p), _) if pool_by_id.contains_key(p) => pool_by_id.get(p).map(|p| (*p).clone()),
+                                (Some(p), Some(c)) => self.store.pools_of(c).await?.into_iter().find(|x| x.id == *p),
+                                _ => None,
+                            };
+                            let cost = cost_of(&job, pool.as_ref(), usage);
                             let detail = json!({"usage_s": usage, "cost": cost.to_yuan_string(), "why": "stopped after cancel"});
                             self.store.record_usage(id, usage, cost, self.audit("job.metered", id, detail)).await?;
                         }
