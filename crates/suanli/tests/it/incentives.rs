@@ -897,7 +897,7 @@ async fn service_figures_match(store: Store) {
     tx.insert_provider(&provider, 1).await.unwrap();
     tx.insert_tenant(&tenant).await.unwrap();
     for c in &centres {
-        tx.insert_centre(c).await.unwrap();
+        tx.insert_centre(c, "system:test").await.unwrap();
     }
     // Jobs in every state, with and without times, a few started "before" they were placed (a
     // clock skew the figures ignore), even and odd counts per centre, ties, and both faults.
