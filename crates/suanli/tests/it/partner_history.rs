@@ -1,5 +1,8 @@
-//! A centre's partner-status history: admitted, suspended and readmitted through the partner service, listed with who made each change, and what the trends' open compute counts month by month.
+//! A centre's partner-status history: admitted, suspended and readmitted through the partner service, listed with who made each change, read back by the API for every role, and what the trends' open compute counts month by month.
 
+use crate::harness::{TestServer, Web};
+use reqwest::StatusCode;
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use suanli_app::Caller;
@@ -106,4 +109,73 @@ async fn a_centre_counts_as_open_compute_only_while_it_was_a_partner() {
             ("2026-08", pflops),
         ]
     );
+}
+
+#[tokio::test]
+async fn the_api_lists_a_centres_partner_changes_to_every_role() {
+    let s = TestServer::start().await;
+    let op = s.as_role("operator");
+    let (_, me) = s.as_role("provider").get("/api/v1/me").await;
+    let body =
+        json!({"name": "新中心", "kind": "edge", "region": "hz-xihu", "commissioned": "2026-03-01", "declared_pue": 1.3, "racks": 4});
+    let (st, c) = s.as_role("provider").post("/api/v1/centres", &body).await;
+    assert_eq!(st, StatusCode::CREATED, "{c}");
+    let id = c["id"].as_str().unwrap();
+    for (status, reason) in [("partner", "passed admission"), ("suspended", "")] {
+        let (st, v) = op.post(&format!("/api/v1/centres/{id}/partner-status"), &json!({"status": status, "reason": reason})).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+    }
+    let (_, op_me) = op.get("/api/v1/me").await;
+    for role in ["operator", "regulator", "provider", "tenant"] {
+        let (st, v) = s.as_role(role).get(&format!("/api/v1/centres/{id}/partner-history")).await;
+        assert_eq!(st, StatusCode::OK, "{role}: {v}");
+        let rows: Vec<_> =
+            v.as_array().unwrap().iter().map(|c| (c["from"].clone(), c["to"].clone(), c["by"].clone(), c["reason"].clone())).collect();
+        assert_eq!(
+            rows,
+            [
+                (json!("partner"), json!("suspended"), json!(format!("operator:{}", op_me["user_id"].as_str().unwrap())), json!(null)),
+                (
+                    json!("applicant"),
+                    json!("partner"),
+                    json!(format!("operator:{}", op_me["user_id"].as_str().unwrap())),
+                    json!("passed admission")
+                ),
+                (json!(null), json!("applicant"), json!(format!("provider:{}", me["user_id"].as_str().unwrap())), json!(null)),
+            ],
+            "{role}"
+        );
+    }
+    // The CLI through the typed client: the same changes as JSON, and a table for people.
+    let listed: serde_json::Value = serde_json::from_str(&cli(&s, &["--output", "json", "centres", "partner-history", id]).await).unwrap();
+    let (_, api) = s.as_role("tenant").get(&format!("/api/v1/centres/{id}/partner-history")).await;
+    assert_eq!(listed, api);
+    let table = cli(&s, &["centres", "partner-history", id]).await;
+    assert!(table.contains("passed admission") && table.contains("suspended") && table.contains("at (UTC)"), "{table}");
+
+    // The centre's page shows the same changes to a tenant, in each language, times in UTC+8.
+    let web = Web::sign_in(&s.url, &s.tokens["tenant"]).await.unwrap();
+    let history_table = |page: &str| {
+        let start = page.find(r#"<table id="partner-history""#).unwrap_or_else(|| panic!("no history table: {page}"));
+        page[start..start + page[start..].find("</table>").unwrap()].to_string()
+    };
+    let zh = history_table(&web.page(&format!("/centres/{id}?lang=zh")).await);
+    assert_eq!(zh.matches("<tr data-to=").count(), 3, "{zh}");
+    assert!(zh.contains("暂停") && zh.contains("（登记）") && zh.contains("passed admission") && zh.contains("(UTC+8)"), "{zh}");
+    assert!(zh.contains("运营方 usr_") && zh.contains("算力服务商 usr_"), "who, by the role's label: {zh}");
+    assert!(!zh.contains("<td>suspended</td>") && !zh.contains("(registered)") && !zh.contains("operator"), "{zh}");
+    let en = history_table(&web.page(&format!("/centres/{id}?lang=en")).await);
+    assert!(en.contains("(registered)") && en.contains("title=\"Sort by By\">By</a>") && en.contains("<td>suspended</td>"), "{en}");
+}
+
+/// The CLI run as a tenant against the test server: its standard output, after it succeeded.
+async fn cli(s: &TestServer, args: &[&str]) -> String {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_suanli"))
+        .args(["--server", &s.url, "--token", &s.tokens["tenant"]])
+        .args(args)
+        .output()
+        .await
+        .expect("the CLI runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
 }
