@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 
 pub use suanli_incentives::ProgrammeSpec;
 pub use suanli_incentives::certification::{Certification, GreenPower};
-pub use suanli_incentives::partner::{Breach, Config as PartnerConfig, Measures, PartnerReason, Score};
+pub use suanli_incentives::partner::{Breach, Config as PartnerConfig, Measures, PartnerChange, PartnerReason, Score};
 pub use suanli_incentives::programme::Facts;
 
 /// An evidence document, its content base64-encoded.

@@ -8,7 +8,8 @@ use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::{AuditId, CentreId};
 use suanli_dispatch::ids::Ids;
 use suanli_incentives::certification::{self, Certification, CertificationKind, GreenPower, check_sha256};
-use suanli_incentives::partner::{self, Config, Measures, PartnerReason, Score};
+use suanli_incentives::partner::{self, Config, Measures, PartnerChange, PartnerReason, Score};
+use suanli_store::partners::ChangeBy;
 use suanli_store::{Audit, Store, StoreError};
 
 const CONFIG_META: &str = "partners.config";
@@ -276,8 +277,11 @@ impl Partners {
             return Err(Error::new(ErrorCode::Forbidden, "partner status is the operator's").into());
         }
         let (t, e) = self.ids.parts();
+        let by = caller.actor();
+        let words = reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+        let change = ChangeBy { at_ms: t, by: &by, reason: words, reasons: &[] };
         let mut tx = self.store.begin().await?;
-        let old = tx.set_partner_status(centre, status).await?;
+        let old = tx.set_partner_status(centre, status, &change).await?;
         tx.audit(&Audit {
             id: AuditId::generate(t, e),
             at_ms: t,
@@ -289,6 +293,16 @@ impl Partners {
         .await?;
         tx.commit().await?;
         Ok(old)
+    }
+
+    /// A centre's partner-status changes, newest first, with who made them and why: every
+    /// role may read them, as every role may see the centre (`centre_not_found` if there is
+    /// none). What the API, the CLI and the centre's page show.
+    pub async fn history(&self, _caller: &Caller, centre: &CentreId) -> Result<Vec<PartnerChange>, StoreError> {
+        if self.store.centre(centre).await?.is_none() {
+            return Err(Error::new(ErrorCode::CentreNotFound, format!("no centre {centre}")).into());
+        }
+        self.store.partner_history(Some(centre)).await
     }
 
     /// A round over every centre's score (the operator): an admission round admits applicants
@@ -327,11 +341,12 @@ impl Partners {
                 reasons: sc.reasons.clone(),
             });
         }
+        let by = caller.actor();
         let mut tx = self.store.begin().await?;
         for ch in &changes {
             let id = CentreId::parse(&ch.centre_id)?;
-            tx.set_partner_status(&id, ch.to).await?;
             let (t, e) = self.ids.parts();
+            tx.set_partner_status(&id, ch.to, &ChangeBy { at_ms: t, by: &by, reason: None, reasons: &ch.reasons }).await?;
             tx.audit(&Audit {
                 id: AuditId::generate(t, e),
                 at_ms: t,

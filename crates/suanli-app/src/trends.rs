@@ -9,6 +9,7 @@ use suanli_core::money::Fen;
 use suanli_core::region::Regions;
 use suanli_core::time::{MS_PER_DAY, UnixMs, civil_from_days, days_from_civil};
 use suanli_energy::EnergyBook;
+use suanli_incentives::partner::{self, PartnerChange};
 use suanli_store::{Store, StoreError};
 
 /// Beijing time's offset from UTC: months are the city's calendar months.
@@ -121,21 +122,35 @@ pub struct Trends {
 }
 
 /// Open compute (PFLOPS FP16) and its high-performance share at each month's end: the pools
-/// registered by then, at centres that are partners now (the registry keeps no history of a
-/// centre's partner status), by the same `city_totals` as the overview's tiles.
+/// registered by then, at centres that were partners then (by their partner-status `history`,
+/// any order, through [`partner::status_at`]), by the same `city_totals` as the overview's tiles.
 pub fn compute_trends(
     registry: &crate::figures::Registry,
+    history: &[PartnerChange],
     catalogue: &Catalogue,
     regions: &Regions,
     policy: &Policy,
     months: &[Month],
 ) -> [Trend; 2] {
-    let (centres, pools) = (&registry.centres, &registry.pools);
+    let mut by_centre: HashMap<&str, Vec<PartnerChange>> = HashMap::new();
+    for ch in history {
+        by_centre.entry(ch.centre_id.as_str()).or_default().push(ch.clone());
+    }
     let idle = HashMap::new();
     let (mut open, mut share) = (Vec::new(), Vec::new());
     for m in months {
-        let by_then: Vec<_> = pools.iter().filter(|p| p.created_ms < m.to_ms).cloned().collect();
-        let t = city_totals(centres, &by_then, &idle, catalogue, regions, policy);
+        let end = m.to_ms - 1;
+        let centres: Vec<_> = registry
+            .centres
+            .iter()
+            .filter_map(|c| {
+                let changes = by_centre.get(c.id.as_str()).map_or(&[][..], Vec::as_slice);
+                let status = partner::status_at(changes, end, c.partner_status)?;
+                Some(suanli_core::centre::Centre { partner_status: status, ..c.clone() })
+            })
+            .collect();
+        let by_then: Vec<_> = registry.pools.iter().filter(|p| p.created_ms < m.to_ms).cloned().collect();
+        let t = city_totals(&centres, &by_then, &idle, catalogue, regions, policy);
         open.push(Some(Amount::Figure(round(t.open_compute_pflops_fp16, 3))));
         share.push((t.open_compute_pflops_fp16 > 0.0).then(|| Amount::Figure(round(t.high_performance_share, 4))));
     }
@@ -192,7 +207,8 @@ pub async fn city_trends(
     now_ms: UnixMs,
 ) -> Result<Trends, StoreError> {
     let months = months(now_ms, MONTHS);
-    let [open, share] = compute_trends(registry, catalogue, regions, policy, &months);
+    let history = store.partner_history(None).await?;
+    let [open, share] = compute_trends(registry, &history, catalogue, regions, policy, &months);
     let vouchers = voucher_trend(store, policy, &months).await?;
     energy.sync_with(&registry.centres).await?;
     let pue = pue_trend(&*energy.read().await, &months, policy.new_dc_pue_limit);

@@ -173,7 +173,7 @@ async fn slurm_centre(s: &AppState) -> anyhow::Result<CentreId> {
         created_ms: t,
     };
     let mut tx = s.store.begin().await?;
-    tx.insert_centre(&centre).await?;
+    tx.insert_centre(&centre, "system:bench").await?;
     tx.insert_pool(&pool).await?;
     tx.commit().await?;
     Ok(centre.id)

@@ -200,7 +200,7 @@ async fn seed_city(store: &Store, city: &SimCity) -> anyhow::Result<()> {
         tx.insert_provider(&p, 0).await?;
     }
     for c in &city.centres {
-        tx.insert_centre(c).await?;
+        tx.insert_centre(c, "system:bench").await?;
     }
     for p in &city.pools {
         tx.insert_pool(p).await?;

@@ -130,7 +130,7 @@ async fn add_centres(state: &AppState, centres: usize, now: i64, json_out: bool)
                 rtt_ms: Default::default(),
                 created_ms: now,
             };
-            tx.insert_centre(&c).await?;
+            tx.insert_centre(&c, "system:bench").await?;
             for k in 0..2 {
                 let (t, e) = state.ids.parts();
                 let p = Pool {

@@ -4,7 +4,9 @@ use crate::certification::CertificationKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod history;
 mod reason;
+pub use history::{PartnerChange, status_at};
 pub use reason::PartnerReason;
 
 /// What the platform measured or registered of one centre.

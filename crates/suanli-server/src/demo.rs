@@ -180,7 +180,7 @@ async fn seed_centre(s: &AppState, tx: &mut WriteTx<'_>, c: &DemoCentre, provide
         rtt_ms: c.rtt_ms.iter().map(|(k, v)| (k.clone(), v.round().max(1.0) as u32)).collect(),
     };
     let centre = reg.centre_of(provider_id, &spec).with_context(|| format!("centre {}", c.key))?;
-    tx.insert_centre(&centre).await?;
+    tx.insert_centre(&centre, "system:demo").await?;
     for p in &c.pool {
         let spec = suanli_app::registry::PoolSpec {
             accelerator: p.accelerator.clone(),

@@ -147,6 +147,7 @@ fn registry_routes() -> Router<AppState> {
         .route("/centres/{id}", get(centres::get_centre))
         .route("/centres/{id}/pools", post(centres::create_pool))
         .route("/centres/{id}/partner-status", post(centres::set_partner_status))
+        .route("/centres/{id}/partner-history", get(centres::partner_history))
         .route("/centres/{id}/backend", get(centres::get_backend).put(centres::bind_backend).delete(centres::unbind_backend))
         .route("/pools/{id}/price", put(centres::set_pool_price))
         .route("/tenants", get(tenants::list_tenants).post(tenants::create_tenant))

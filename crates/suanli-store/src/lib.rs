@@ -567,7 +567,9 @@ impl WriteTx<'_> {
         }
     }
 
-    pub async fn insert_centre(&mut self, c: &Centre) -> StoreResult<()> {
+    /// Registers a centre; its initial partner status is the first entry of its history, at its
+    /// creation, made `by` whoever registered it.
+    pub async fn insert_centre(&mut self, c: &Centre, by: &str) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO centres (id, provider_id, name, name_en, kind, region, partner_status, commissioned_ms, declared_pue, racks, rtt_json, created_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -586,11 +588,23 @@ impl WriteTx<'_> {
         .bind(c.created_ms)
         .execute(&mut *self.tx)
         .await?;
-        Ok(())
+        self.record_partner_change(
+            &c.id,
+            None,
+            c.partner_status,
+            &partners::ChangeBy { at_ms: c.created_ms, by, reason: None, reasons: &[] },
+        )
+        .await
     }
 
-    /// Sets a centre's partner status; returns the status it had.
-    pub async fn set_partner_status(&mut self, id: &CentreId, status: PartnerStatus) -> StoreResult<PartnerStatus> {
+    /// Sets a centre's partner status and records the change in its history, with who made it,
+    /// when and why; returns the status it had.
+    pub async fn set_partner_status(
+        &mut self,
+        id: &CentreId,
+        status: PartnerStatus,
+        change: &partners::ChangeBy<'_>,
+    ) -> StoreResult<PartnerStatus> {
         let row =
             sqlx::query("SELECT partner_status FROM centres WHERE id = $1").bind(id.to_string()).fetch_optional(&mut *self.tx).await?;
         let old: String = row.ok_or_else(|| Error::new(ErrorCode::CentreNotFound, format!("no centre {id}")))?.get(0);
@@ -599,7 +613,9 @@ impl WriteTx<'_> {
             .bind(id.to_string())
             .execute(&mut *self.tx)
             .await?;
-        PartnerStatus::parse(&old).ok_or_else(|| StoreError::Corrupt(format!("partner status '{old}'")))
+        let old = PartnerStatus::parse(&old).ok_or_else(|| StoreError::Corrupt(format!("partner status '{old}'")))?;
+        self.record_partner_change(id, Some(old), status, change).await?;
+        Ok(old)
     }
 
     /// Sets a pool's price and partner discount; the pool as it was before (`pool_not_found` if

@@ -615,13 +615,32 @@ DROP INDEX ledger_transfers_by_debit
         "a run segment's reason typed: its code and arguments as JSON beside the English text (segments written before keep the text alone)",
         "ALTER TABLE job_segments ADD COLUMN reason_json TEXT",
     ),
+    (
+        24,
+        "each centre's partner-status history: every change (the registration first) with who made it, when and why, written in the commit that changes the status. Centres registered before this migration get one entry, at their creation, with the status they have now: their history before the migration is not known",
+        r#"
+CREATE TABLE centre_partner_changes (
+    centre_id TEXT NOT NULL REFERENCES centres (id),
+    seq BIGINT NOT NULL,
+    from_status TEXT,
+    to_status TEXT NOT NULL,
+    at_ms BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    reason TEXT,
+    reasons_json TEXT,
+    PRIMARY KEY (centre_id, seq)
+);
+INSERT INTO centre_partner_changes (centre_id, seq, from_status, to_status, at_ms, actor, reason, reasons_json)
+    SELECT id, 0, NULL, partner_status, created_ms, 'migration', NULL, NULL FROM centres
+"#,
+    ),
 ];
 
 /// A statement that begins with this runs on PostgreSQL only.
 const POSTGRES_ONLY: &str = "{postgres}";
 
 /// The latest schema version this build knows.
-pub const LATEST: i64 = 23;
+pub const LATEST: i64 = 24;
 
 pub async fn run(store: &Store) -> StoreResult<()> {
     let mut tx = store.begin().await?;

@@ -1,9 +1,41 @@
-//! Partner selection in the store: the certifications and green-power contracts declared per centre (kept whole as JSON, the centre a column), and the service each centre's jobs received — runs ended and failed by the centre, jobs started and their median wait from placement to start — aggregated in SQL, so no page reads every job.
+//! Partner selection in the store: each centre's partner-status history, the certifications and green-power contracts declared per centre (kept whole as JSON, the centre a column), and the service each centre's jobs received — runs ended and failed by the centre, jobs started and their median wait from placement to start — aggregated in SQL, so no page reads every job.
 
 use crate::{Store, StoreError, StoreResult, WriteTx};
 use sqlx::Row;
+use suanli_core::centre::PartnerStatus;
 use suanli_core::id::CentreId;
+use suanli_core::time::UnixMs;
 use suanli_incentives::certification::{Certification, GreenPower};
+use suanli_incentives::partner::{PartnerChange, PartnerReason};
+
+/// Who changes a centre's partner status, when and why: what its history records beside the
+/// change itself.
+#[derive(Debug, Clone, Copy)]
+pub struct ChangeBy<'a> {
+    pub at_ms: UnixMs,
+    /// The actor, as audit records name it.
+    pub by: &'a str,
+    /// The operator's words, if any.
+    pub reason: Option<&'a str>,
+    /// A round's typed reasons.
+    pub reasons: &'a [PartnerReason],
+}
+
+const CHANGE_COLUMNS: &str = "centre_id, from_status, to_status, at_ms, actor, reason, reasons_json";
+
+fn change_from_row(r: &sqlx::any::AnyRow) -> StoreResult<PartnerChange> {
+    let status = |s: String| PartnerStatus::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("partner status '{s}'")));
+    let reasons: Option<String> = r.try_get(6)?;
+    Ok(PartnerChange {
+        centre_id: r.try_get(0)?,
+        from: r.try_get::<Option<String>, _>(1)?.map(status).transpose()?,
+        to: status(r.try_get(2)?)?,
+        at_ms: r.try_get(3)?,
+        by: r.try_get(4)?,
+        reason: r.try_get(5)?,
+        reasons: reasons.map(|s| json("partner reasons", &s)).transpose()?.unwrap_or_default(),
+    })
+}
 
 /// The service one centre's jobs received, as the store aggregates it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,6 +62,29 @@ const STARTED: &str = "centre_id IS NOT NULL AND placed_ms IS NOT NULL AND start
      AND state IN ('running', 'succeeded', 'failed', 'cancelled')";
 
 impl Store {
+    /// Partner-status changes, newest first (the latest recorded first among changes at one
+    /// instant): one centre's, or every centre's.
+    pub async fn partner_history(&self, centre: Option<&CentreId>) -> StoreResult<Vec<PartnerChange>> {
+        let rows = match centre {
+            Some(c) => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {CHANGE_COLUMNS} FROM centre_partner_changes WHERE centre_id = $1 ORDER BY at_ms DESC, seq DESC"
+                )))
+                .bind(c.to_string())
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {CHANGE_COLUMNS} FROM centre_partner_changes ORDER BY at_ms DESC, centre_id, seq DESC"
+                )))
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter().map(change_from_row).collect()
+    }
+
     /// Certifications declared, oldest first: all, or one centre's.
     pub async fn centre_certifications(&self, centre: Option<&CentreId>) -> StoreResult<Vec<Certification>> {
         let rows = match centre {
@@ -94,6 +149,31 @@ impl Store {
 }
 
 impl WriteTx<'_> {
+    /// One entry of a centre's partner-status history, numbered after the centre's last (the
+    /// caller has just written the centre's row, which holds the other writers off it).
+    pub(crate) async fn record_partner_change(
+        &mut self,
+        centre: &CentreId,
+        from: Option<PartnerStatus>,
+        to: PartnerStatus,
+        change: &ChangeBy<'_>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO centre_partner_changes (centre_id, seq, from_status, to_status, at_ms, actor, reason, reasons_json) \
+             SELECT $1, COALESCE(MAX(seq), -1) + 1, $2, $3, $4, $5, $6, $7 FROM centre_partner_changes WHERE centre_id = $1",
+        )
+        .bind(centre.to_string())
+        .bind(from.map(|s| s.as_str().to_string()))
+        .bind(to.as_str())
+        .bind(change.at_ms)
+        .bind(change.by.to_string())
+        .bind(change.reason.map(str::to_string))
+        .bind((!change.reasons.is_empty()).then(|| to_json(&change.reasons)))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
     pub async fn insert_certification(&mut self, c: &Certification) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO centre_certifications (id, centre_id, kind, expires_on, record_json, declared_ms) VALUES ($1, $2, $3, $4, $5, $6)",

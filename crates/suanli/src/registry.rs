@@ -103,6 +103,8 @@ pub(crate) enum CentresCmd {
         #[arg(long, default_value = "")]
         reason: String,
     },
+    /// A centre's partner-status changes, newest first: who made each, when and why.
+    PartnerHistory { id: String },
     /// Bind a centre to the backend its jobs go to (operator, or the centre's provider):
     /// slurm+http://HOST:PORT[?partition=P] (token from the server's SLURM_JWT), or agent.
     Bind { id: String, url: String },
@@ -357,11 +359,31 @@ pub(crate) async fn centres(c: Client, cmd: CentresCmd, fmt: Format) -> anyhow::
             let v = to_value(&c.backend(&id).await?);
             show(&v, fmt, &[("centre", "centre_id"), ("backend", "url"), ("bound by", "bound_by"), ("bound", "bound_ms")]);
         }
+        CentresCmd::PartnerHistory { id } => partner_history(&c, &id, fmt).await?,
         CentresCmd::PartnerStatus { id, status, reason } => {
             let v = to_value(&c.set_partner_status(&id, &PartnerStatusIn { status, reason }).await?);
             show(&v, fmt, &[("id", "id"), ("name", "name"), ("status", "partner_status")]);
         }
     }
+    Ok(())
+}
+
+/// `centres partner-history`: the changes as the API answers them (JSON), or a table with
+/// times in UTC and each change's reasons in words.
+async fn partner_history(c: &Client, id: &str, fmt: Format) -> anyhow::Result<()> {
+    let changes = c.partner_history(id).await?;
+    if fmt == Format::Json {
+        output::json(&to_value(&changes));
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = changes
+        .iter()
+        .map(|ch| {
+            let why: Vec<String> = ch.reason.iter().filter(|r| !r.is_empty()).cloned().chain(ch.reasons.iter().map(ToString::to_string)).collect();
+            json!({"at": output::time(&json!(ch.at_ms)), "from": ch.from.map(PartnerStatus::as_str), "to": ch.to.as_str(), "by": ch.by, "why": why.join("; ")})
+        })
+        .collect();
+    table(&rows, &[("at (UTC)", "at"), ("from", "from"), ("to", "to"), ("by", "by"), ("reason", "why")]);
     Ok(())
 }
 

@@ -44,6 +44,11 @@ impl Client {
         self.post_as(&format!("/api/v1/centres/{}/partner-status", urlencode(id)), s).await
     }
 
+    /// A centre's partner-status changes, newest first.
+    pub async fn partner_history(&self, id: &str) -> Result<Vec<crate::incentives::PartnerChange>> {
+        self.get_as(&format!("/api/v1/centres/{}/partner-history", urlencode(id))).await
+    }
+
     /// Binds a centre to the backend its jobs go to.
     pub async fn bind_backend(&self, id: &str, url: &str) -> Result<BackendOut> {
         let body = BackendIn { url: url.to_string() };

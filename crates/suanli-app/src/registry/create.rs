@@ -183,7 +183,7 @@ impl Registry {
         let centre = self.centre_of(provider_id, spec)?;
         let detail = serde_json::json!({"name": centre.name, "region": centre.region, "partner_status": centre.partner_status});
         let mut tx = self.store.begin().await?;
-        tx.insert_centre(&centre).await?;
+        tx.insert_centre(&centre, &caller.actor()).await?;
         tx.audit(&self.audit(caller, "centre.create", centre.id.as_str(), detail)).await?;
         tx.commit().await?;
         Ok(centre)

@@ -9,6 +9,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use std::collections::HashMap;
+use suanli_api::incentives::PartnerChange;
 use suanli_core::centre::{Centre, Pool};
 use suanli_core::error::ErrorCode;
 use suanli_core::id::{CentreId, PoolId, ProviderId};
@@ -94,6 +95,16 @@ pub async fn get_centre(State(s): State<AppState>, _c: Caller, Path(id): Path<St
     let pools = s.store.pools_of(&centre.id).await?;
     let refs: Vec<&Pool> = pools.iter().collect();
     Ok(Json(CentreOut::new(&centre, &refs, &s.catalogue).with_reach(s.backends.reach(&centre.id, s.ids.now_ms()))))
+}
+
+/// A centre's partner-status changes, newest first: its registration, admissions, suspensions
+/// and reinstatements, each with who made it, when and why (every role that may see the centre).
+#[utoipa::path(get, path = "/api/v1/centres/{id}/partner-history", tag = "registry", security(("bearer" = [])),
+    params(("id" = String, Path, description = "centre id, ctr_…")),
+    responses((status = 200, body = Vec<PartnerChange>), (status = 401, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+pub async fn partner_history(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<Vec<PartnerChange>>> {
+    let id = CentreId::parse(&id)?;
+    Ok(Json(s.partners.history(&suanli_app::Caller::of(&c.0)?, &id).await?))
 }
 
 /// Binds a centre to the backend its jobs go to (the operator, or the centre's provider at real

@@ -153,6 +153,7 @@ pub(super) async fn render_centre(s: &AppState, lang: Lang, c: &Caller, id: &str
     if c.role() == suanli_core::tenant::Role::Operator {
         body.push_str(&manage::partner_form(lang, &ctr, kept));
     }
+    body.push_str(&partner_history(s, lang, c, &ctr).await);
     let capacity: u32 = pools.iter().map(|p| p.capacity()).sum();
     body.push_str(&range_picker(lang, &choice));
     body.push_str(&insight::centre_utilisation(s, lang, &ctr.id, capacity, range, ctr.created_ms).await);
@@ -163,6 +164,50 @@ pub(super) async fn render_centre(s: &AppState, lang: Lang, c: &Caller, id: &str
         body.push_str(&evaluation(s, lang, &a).await);
     }
     Html(page(lang, name, Some(c), &body)).into_response()
+}
+
+/// The centre's partner-status changes, newest first, as `Partners::history` answers them:
+/// statuses by their labels, times in Asia/Shanghai, the reasons in the page's language (the
+/// operator's own words as written).
+async fn partner_history(s: &AppState, lang: Lang, c: &Caller, ctr: &Centre) -> String {
+    let Ok(caller) = suanli_app::Caller::of(&c.0) else { return String::new() };
+    let Ok(changes) = s.partners.history(&caller, &ctr.id).await else { return String::new() };
+    let mut body = format!("<h2>{}</h2>", esc(lang.t("合作伙伴资格变更", "Partner status history")));
+    let cols = [lang.t("时间", "When"), lang.t("原状态", "From"), lang.t("新状态", "To"), lang.t("操作人", "By"), lang.t("原因", "Reason")];
+    body.push_str(&thead_id("partner-history", &cols));
+    for ch in &changes {
+        let from = ch.from.map_or_else(|| lang.t("（登记）", "(registered)").to_string(), |f| labels::partner_status(lang, f));
+        let by = actor(lang, &ch.by);
+        let why: Vec<String> = ch
+            .reason
+            .iter()
+            .filter(|r| !r.is_empty())
+            .map(|r| esc(r))
+            .chain(ch.reasons.iter().map(|r| labels::partner_reason(lang, r)))
+            .collect();
+        let _ = write!(
+            body,
+            r#"<tr data-to="{}"><td>{}</td><td>{from}</td><td>{}</td><td>{by}</td><td>{}</td></tr>"#,
+            ch.to.as_str(),
+            labels::when(Some(ch.at_ms)),
+            labels::partner_status(lang, ch.to),
+            if why.is_empty() { "-".to_string() } else { why.join(lang.t("；", "; ")) }
+        );
+    }
+    body.push_str("</tbody></table></div>");
+    body
+}
+
+/// Who made a change, in the page's language: a role by its label with the user's id, the
+/// migration's backfill in words, anything else (a system task) as recorded.
+fn actor(lang: Lang, by: &str) -> String {
+    if by == "migration" {
+        return lang.t("（迁移时按当时状态补记）", "(recorded by the migration)").to_string();
+    }
+    match by.split_once(':').and_then(|(role, user)| Some((suanli_core::tenant::Role::parse(role)?, user))) {
+        Some((role, user)) => format!("{} {}", labels::role(lang, role), esc(user)),
+        None => esc(by),
+    }
 }
 
 /// The centre's pools: accelerators busy of their capacity and the price; with a price form

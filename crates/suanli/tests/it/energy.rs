@@ -472,7 +472,7 @@ async fn energy_store_suite(store: suanli_store::Store) {
     };
     let mut tx = store.begin().await.unwrap();
     tx.insert_provider(&provider, 1).await.unwrap();
-    tx.insert_centre(&centre).await.unwrap();
+    tx.insert_centre(&centre, "system:test").await.unwrap();
     tx.commit().await.unwrap();
 
     let meters = suanli_energy::default_meters();

@@ -502,6 +502,12 @@ async fn the_http_surface_applies_reviews_ranks_and_refuses_by_code() {
         assert_eq!(c["reason_details"].as_array().map(Vec::len), c["reasons"].as_array().map(Vec::len), "{c}");
         assert!(c["reason_details"].as_array().unwrap().iter().any(|r| r["code"] == "no_measured_pue"), "{c}");
     }
+    // The centre's partner-status history keeps the round's change, by the operator, typed.
+    let (_, history) = ten.get(&format!("/api/v1/centres/{first}/partner-history")).await;
+    let latest = &history[0];
+    assert_eq!((latest["from"].as_str(), latest["to"].as_str()), (Some("partner"), Some("suspended")), "{history}");
+    assert!(latest["by"].as_str().unwrap().starts_with("operator:"), "{history}");
+    assert!(latest["reasons"].as_array().unwrap().iter().any(|r| r == &json!({"code": "no_measured_pue"})), "{history}");
     assert_eq!(ten.post("/api/v1/partners/rounds", &json!({"kind": "review"})).await.0, StatusCode::FORBIDDEN);
     assert_eq!(op.post("/api/v1/partners/rounds", &json!({"kind": "lottery"})).await.0, StatusCode::UNPROCESSABLE_ENTITY);
 
@@ -897,7 +903,7 @@ async fn service_figures_match(store: Store) {
     tx.insert_provider(&provider, 1).await.unwrap();
     tx.insert_tenant(&tenant).await.unwrap();
     for c in &centres {
-        tx.insert_centre(c).await.unwrap();
+        tx.insert_centre(c, "system:test").await.unwrap();
     }
     // Jobs in every state, with and without times, a few started "before" they were placed (a
     // clock skew the figures ignore), even and odd counts per centre, ties, and both faults.

@@ -21,6 +21,7 @@ mod harness;
 mod incentives;
 mod ledger;
 mod money_dates;
+mod partner_history;
 mod pool_prices;
 mod rounds;
 mod simulate;

@@ -56,7 +56,7 @@ pub(crate) async fn seed(store: &Store) -> TenantId {
     };
     let mut tx = store.begin().await.unwrap();
     tx.insert_provider(&provider, 1).await.unwrap();
-    tx.insert_centre(&centre).await.unwrap();
+    tx.insert_centre(&centre, "system:test").await.unwrap();
     tx.insert_pool(&pool).await.unwrap();
     tx.insert_tenant(&tenant).await.unwrap();
     tx.commit().await.unwrap();

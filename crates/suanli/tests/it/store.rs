@@ -11,6 +11,8 @@ use suanli_core::job::{Job, JobKind, JobSpec, JobState, Segment, SegmentEnd};
 use suanli_core::money::Fen;
 use suanli_core::reason::{Canceller, JobReason, StatedReason};
 use suanli_core::tenant::{Role, Tenant};
+use suanli_incentives::partner::{PartnerChange, PartnerReason};
+use suanli_store::partners::ChangeBy;
 use suanli_store::{Audit, EndRow, JobFilter, NewUser, Store, StoreError, StoreOptions};
 
 fn audit(n: u64, action: &str, subject: &str) -> Audit {
@@ -72,7 +74,7 @@ async fn suite(store: Store) {
     };
     let mut tx = store.begin().await.unwrap();
     tx.insert_provider(&provider, 1).await.unwrap();
-    tx.insert_centre(&centre).await.unwrap();
+    tx.insert_centre(&centre, "operator:usr_reg").await.unwrap();
     tx.insert_pool(&pool).await.unwrap();
     tx.insert_tenant(&tenant).await.unwrap();
     tx.audit(&audit(1, "registry.seed", "suite")).await.unwrap();
@@ -102,11 +104,43 @@ async fn suite(store: Store) {
     assert!(store.job(&job(99, &tenant.id, 8).id).await.unwrap().is_none());
     assert!(store.audit_log(Some("uncommitted"), 10).await.unwrap().is_empty());
 
-    // Partner status changes and reports the old one.
+    // Partner status changes, reports the old one and records each change in the centre's
+    // history in the same commit (the registration first); a change rolled back leaves none.
+    let low = [PartnerReason::TotalBelowAdmission { total: 55.0, min: 60.0 }];
+    let by = |at_ms, reason, reasons| ChangeBy { at_ms, by: "operator:usr_op", reason, reasons };
     let mut tx = store.begin().await.unwrap();
-    assert_eq!(tx.set_partner_status(&centre.id, PartnerStatus::Partner).await.unwrap(), PartnerStatus::Applicant);
+    assert_eq!(
+        tx.set_partner_status(&centre.id, PartnerStatus::Partner, &by(20, Some("符合条件 'ok'"), &[])).await.unwrap(),
+        PartnerStatus::Applicant
+    );
+    assert_eq!(tx.set_partner_status(&centre.id, PartnerStatus::Suspended, &by(30, None, &low)).await.unwrap(), PartnerStatus::Partner);
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.set_partner_status(&centre.id, PartnerStatus::Partner, &by(40, None, &[])).await.unwrap();
+    drop(tx);
+    assert_eq!(store.centre(&centre.id).await.unwrap().unwrap().partner_status, PartnerStatus::Suspended);
+    let change = |from, to, at_ms, by: &str, reason: Option<&str>, reasons: &[PartnerReason]| PartnerChange {
+        centre_id: centre.id.to_string(),
+        from,
+        to,
+        at_ms,
+        by: by.into(),
+        reason: reason.map(Into::into),
+        reasons: reasons.to_vec(),
+    };
+    let history = vec![
+        change(Some(PartnerStatus::Partner), PartnerStatus::Suspended, 30, "operator:usr_op", None, &low),
+        change(Some(PartnerStatus::Applicant), PartnerStatus::Partner, 20, "operator:usr_op", Some("符合条件 'ok'"), &[]),
+        change(None, PartnerStatus::Applicant, 5, "operator:usr_reg", None, &[]),
+    ];
+    assert_eq!(store.partner_history(Some(&centre.id)).await.unwrap(), history);
+    assert_eq!(store.partner_history(None).await.unwrap(), history);
+    assert!(store.partner_history(Some(&CentreId::generate(9, 9))).await.unwrap().is_empty());
+    let mut tx = store.begin().await.unwrap();
+    tx.set_partner_status(&centre.id, PartnerStatus::Partner, &by(40, None, &[])).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(store.centre(&centre.id).await.unwrap().unwrap().partner_status, PartnerStatus::Partner);
+    assert_eq!(store.partner_history(Some(&centre.id)).await.unwrap()[0].to, PartnerStatus::Partner);
 
     // Users and tokens.
     let mut tx = store.begin().await.unwrap();
@@ -306,6 +340,51 @@ async fn store_suite_sqlite() {
     // Reopening runs no migration twice and finds the data.
     let again = Store::open_dir(dir.path()).await.unwrap();
     assert_eq!(again.tenants().await.unwrap().len(), 1);
+}
+
+/// Migration 24 gives each centre it finds one history entry: at its creation, with the status
+/// it has then, made by the migration (what came before is not known).
+#[tokio::test]
+async fn migration_24_starts_each_centres_history_from_its_status_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_dir(dir.path()).await.unwrap();
+    let provider = Provider { id: ProviderId::generate(1, 1), name: "旧云".into(), name_en: String::new(), registration: None };
+    let centre = Centre {
+        id: CentreId::generate(2, 2),
+        provider_id: provider.id.clone(),
+        name: "旧中心".into(),
+        name_en: String::new(),
+        kind: CentreKind::Cloud,
+        region: "hz-xihu".into(),
+        partner_status: PartnerStatus::Suspended,
+        commissioned_ms: 1,
+        declared_pue: 1.3,
+        racks: 10,
+        rtt_ms: BTreeMap::new(),
+        created_ms: 5,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_provider(&provider, 1).await.unwrap();
+    tx.insert_centre(&centre, "operator:usr_a").await.unwrap();
+    tx.commit().await.unwrap();
+    store.close().await;
+    // The database as it was at migration 23: no history table.
+    let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("suanli.db").display())).await.unwrap();
+    for stmt in ["DROP TABLE centre_partner_changes", "DELETE FROM schema_migrations WHERE version = 24"] {
+        sqlx::query(stmt).execute(&raw).await.unwrap();
+    }
+    raw.close().await;
+    let store = Store::open_dir(dir.path()).await.unwrap();
+    let entry = PartnerChange {
+        centre_id: centre.id.to_string(),
+        from: None,
+        to: PartnerStatus::Suspended,
+        at_ms: 5,
+        by: "migration".into(),
+        reason: None,
+        reasons: vec![],
+    };
+    assert_eq!(store.partner_history(None).await.unwrap(), [entry]);
 }
 
 #[tokio::test]
