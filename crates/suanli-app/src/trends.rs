@@ -4,6 +4,7 @@ use crate::Energy;
 use serde::Serialize;
 use std::collections::HashMap;
 use suanli_core::catalogue::Catalogue;
+use suanli_core::centre::PartnerStatus;
 use suanli_core::city::{Policy, city_totals};
 use suanli_core::money::Fen;
 use suanli_core::region::Regions;
@@ -132,23 +133,21 @@ pub fn compute_trends(
     policy: &Policy,
     months: &[Month],
 ) -> [Trend; 2] {
-    let mut by_centre: HashMap<&str, Vec<PartnerChange>> = HashMap::new();
+    let mut by_centre: HashMap<&str, Vec<&PartnerChange>> = HashMap::new();
     for ch in history {
-        by_centre.entry(ch.centre_id.as_str()).or_default().push(ch.clone());
+        by_centre.entry(ch.centre_id.as_str()).or_default().push(ch);
     }
     let idle = HashMap::new();
     let (mut open, mut share) = (Vec::new(), Vec::new());
+    // The registry's centres once, their partner status set to each month's in place: only
+    // partners' pools count, and a centre not registered by then has no pools by then either.
+    let mut centres = registry.centres.clone();
     for m in months {
         let end = m.to_ms - 1;
-        let centres: Vec<_> = registry
-            .centres
-            .iter()
-            .filter_map(|c| {
-                let changes = by_centre.get(c.id.as_str()).map_or(&[][..], Vec::as_slice);
-                let status = partner::status_at(changes, end, c.partner_status)?;
-                Some(suanli_core::centre::Centre { partner_status: status, ..c.clone() })
-            })
-            .collect();
+        for (c, now) in centres.iter_mut().zip(&registry.centres) {
+            let changes = by_centre.get(c.id.as_str()).map_or(&[][..], Vec::as_slice);
+            c.partner_status = partner::status_at(changes.iter().copied(), end, now.partner_status).unwrap_or(PartnerStatus::Applicant);
+        }
         let by_then: Vec<_> = registry.pools.iter().filter(|p| p.created_ms < m.to_ms).cloned().collect();
         let t = city_totals(&centres, &by_then, &idle, catalogue, regions, policy);
         open.push(Some(Amount::Figure(round(t.open_compute_pflops_fp16, 3))));

@@ -29,17 +29,14 @@ pub struct PartnerChange {
 /// first change the centre was not registered, so it had none; a centre without any recorded
 /// change has `current` throughout (history can only be missing for rows the store never saw).
 /// `changes` may come in any order; ties at one instant go to the later one in the slice.
-pub fn status_at(changes: &[PartnerChange], t: UnixMs, current: PartnerStatus) -> Option<PartnerStatus> {
-    if changes.is_empty() {
+pub fn status_at<'a>(changes: impl IntoIterator<Item = &'a PartnerChange>, t: UnixMs, current: PartnerStatus) -> Option<PartnerStatus> {
+    let mut any = false;
+    // `max_by_key` keeps the last of equal keys: the later change of one instant.
+    let latest = changes.into_iter().inspect(|_| any = true).filter(|c| c.at_ms <= t).max_by_key(|c| c.at_ms);
+    if !any {
         return Some(current);
     }
-    let mut best: Option<&PartnerChange> = None;
-    for c in changes.iter().filter(|c| c.at_ms <= t) {
-        if best.is_none_or(|b| c.at_ms >= b.at_ms) {
-            best = Some(c);
-        }
-    }
-    best.map(|c| c.to)
+    latest.map(|c| c.to)
 }
 
 #[cfg(test)]
