@@ -710,7 +710,7 @@ test("a provider's own page lists its centres with pools, binding and utilisatio
     const earnings = page.locator('svg[aria-labelledby="t-earnings"]');
     if (earned.sources.some((s) => s.records > 0)) {
       assert.equal(await earnings.count(), 1, 'no earnings chart');
-      assert.match(await earnings.locator('title').first().textContent(), /元，按来源/);
+      assert.match(await earnings.locator('title').first().textContent(), /（元），按来源/);
       assert.match(await earnings.textContent(), /日期（北京时间）|月份（北京时间）/);
       assert.equal(await page.locator('#earnings-by-source tbody tr').count(), 3);
       const sources = await page.textContent('#earnings-by-source');
