@@ -108,21 +108,33 @@ pub fn router(state: AppState) -> Router {
         .merge(models_routes())
         .merge(data_routes())
         .merge(incentives_routes());
-    let web = web_routes().route_layer(axum::middleware::from_fn_with_state(state.clone(), web::session::guard));
-    Router::new()
-        .route("/healthz", get(city::healthz))
-        .route("/metrics", get(metrics::render))
+    let web = web_routes()
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), web::session::guard))
         .route("/assets/suanli.js", get(web::script))
         .route("/assets/charts.js", get(web::charts_script))
         .route("/assets/echarts.min.js", get(web::echarts))
+        .layer(compression());
+    Router::new()
+        .route("/healthz", get(city::healthz))
+        .route("/metrics", get(metrics::render))
         .merge(web)
         .merge(gateway::router())
-        .nest("/api/v1", api)
+        .nest("/api/v1", api.layer(compression()))
         .fallback(web::not_found)
         .method_not_allowed_fallback(web::not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), ha::followers_forward))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
+}
+
+/// Bodies of 1 KiB or more compressed with brotli or gzip when the client asks (`Accept-Encoding`,
+/// answered with `Vary: Accept-Encoding`); never an event stream, an image or gRPC. Layered on the
+/// web UI's pages, CSVs and scripts and on the JSON API only: the model gateway (`/v1`) streams
+/// its tokens as they come and `/metrics` is small and scraped, so both stay as they are.
+fn compression() -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate + Clone> {
+    use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+    let predicate = SizeAbove::new(1024).and(NotForContentType::GRPC).and(NotForContentType::IMAGES).and(NotForContentType::SSE);
+    tower_http::compression::CompressionLayer::new().br(true).gzip(true).compress_when(predicate)
 }
 
 /// The city's figures, the catalogue and regions, the audit log and the OpenAPI document.

@@ -2,6 +2,7 @@
 
 mod api;
 mod backends;
+mod compression;
 mod data;
 mod data_sharing;
 mod e2e;
