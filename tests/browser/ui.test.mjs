@@ -4,7 +4,9 @@
 // with its quote step, voucher applications and approvals, the language switch, keyboard use,
 // basic accessibility, layout at phone width, every data table's sorting, filter, empty state
 // and CSV export (with and without script), the live overview's auto-refresh, the wall display,
-// the charts over time drawn with ECharts (hover, zoom, a brushed range; the SVG without script),
+// the charts over time drawn with ECharts (hover, zoom, a brushed range, the legend hiding a line,
+// a description for screen readers in the page's language and a table of the points; the SVG
+// without script),
 // and screenshots of the main pages (written to target/browser-screenshots/, never committed).
 //
 // Run with scripts/browser-test.sh, or: node --test --test-reporter=spec tests/browser/
@@ -1462,6 +1464,128 @@ test("the overview's trends against their targets are ECharts charts at phone wi
   }
 });
 
+/** A centre whose meters report now, so its charts over time have points. */
+async function liveCentre() {
+  const silent = new Set((await api('operator', 'GET', '/energy/coverage')).silent.map((x) => x.dc));
+  return items(await api('operator', 'GET', '/centres')).find((c) => !silent.has(c.id)).id;
+}
+
+test("a chart over time is described to screen readers in the page's language, every point in a table after it, with and without script", { timeout: 120_000 }, async () => {
+  await requireEcharts();
+  const live = await liveCentre();
+  const words = {
+    'zh-CN': { opening: '。北京时间（UTC+8）', parts: ['单位：PUE', '个点，最低 ', '，最高 ', '，最新 ', '新建数据中心 PUE 限值 1.25', '数据表', 'CSV'], time: '时间（北京时间 UTC+8）' },
+    en: { opening: '. Beijing time (UTC+8), ', parts: ['in PUE', ' points, lowest ', ', highest ', ', latest ', 'PUE limit for new data centres 1.25', 'table after the chart', 'CSV'], time: 'Time (Beijing, UTC+8)' },
+  };
+  for (const lang of ['zh-CN', 'en']) {
+    const w = words[lang];
+    // The data's points, as the table after the chart must list them.
+    const checkTable = async (page, data) => {
+      const table = page.getByRole('table', { name: data.title, exact: true });
+      assert.equal(await table.count(), 1, `a table named by the chart's title "${data.title}" in the accessibility tree`);
+      const box = await table.evaluate((t) => {
+        const r = t.parentElement.getBoundingClientRect();
+        return { width: r.width, height: r.height, overflow: getComputedStyle(t.parentElement).overflow };
+      });
+      assert.ok(box.width <= 1 && box.height <= 1 && box.overflow === 'hidden', `the table is visually hidden: ${JSON.stringify(box)}`);
+      const heads = (await table.locator('thead th').allTextContents()).map((h) => h.trim());
+      assert.deepEqual(heads, [w.time, ...data.lines.map((l) => l.name)]);
+      const rows = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+      const points = data.lines[0].points;
+      assert.equal(rows.length, points.length, 'a row per point');
+      assert.deepEqual(rows.map((r) => r[1]), points.map((p) => p[2]), 'each value as the page writes it');
+      assert.ok(rows.every((r) => /^\d{4}-\d\d-\d\d \d\d:\d\d$/.test(r[0])), `times: ${rows[0]}`);
+      assert.equal(await page.locator('.tchart[data-chart="daily-pue"] + .chart-csv a[download]').count(), 1, "the chart's CSV after it");
+    };
+    await withPage(async (page) => {
+      await signIn(page, 'operator', { lang });
+      await page.goto(`/centres/${live}`);
+      await page.waitForSelector('.tchart[data-chart="daily-pue"][data-interactive="echarts"]');
+      const { data, label, aria } = await page.evaluate(() => {
+        const box = document.querySelector('.tchart[data-chart="daily-pue"]');
+        const el = box.querySelector('.echart');
+        return { data: JSON.parse(box.querySelector('script.chart-data').textContent), label: el.getAttribute('aria-label'), aria: [echarts.getInstanceByDom(el).getOption().aria].flat()[0] };
+      });
+      assert.equal(aria.enabled, true, "ECharts' aria option is on");
+      assert.equal(aria.label.description, data.description, "the server's description");
+      assert.equal(label, data.description, 'the chart is labelled by it');
+      assert.ok(label.startsWith(`${data.title}${w.opening}`), label);
+      for (const part of w.parts) assert.ok(label.includes(part), `"${part}" in: ${label}`);
+      const points = data.lines[0].points;
+      const lowest = points.reduce((a, b) => (b[1] < a[1] ? b : a));
+      const latest = points[points.length - 1];
+      assert.ok(label.includes(lowest[2]) && label.includes(latest[2]), `the lowest ${lowest[2]} and the latest ${latest[2]} in: ${label}`);
+      if (lang === 'en') assert.doesNotMatch(label, /[\u3400-\u9fff]/, 'no Chinese in English');
+      else assert.deepEqual([...new Set(label.match(/[A-Za-z]+/g))].filter((x) => !['PUE', 'UTC', 'CSV'].includes(x)), [], `no English in Chinese: ${label}`);
+      // What a screen reader meets: the chart as an image named by the description (the SVG hidden), then the table.
+      assert.equal(await page.getByRole('img', { name: data.description, exact: true }).count(), 1, 'an image with the description as its name');
+      assert.equal(await page.locator('.tchart[data-chart="daily-pue"]').getByRole('img').count(), 1, 'the hidden SVG is out of the accessibility tree');
+      await checkTable(page, data);
+    });
+    // Without script: the SVG named by its title, and the same table.
+    await withPage(async (page) => {
+      await signIn(page, 'operator', { lang });
+      await page.goto(`/centres/${live}`);
+      const data = JSON.parse(await page.locator('.tchart[data-chart="daily-pue"] script.chart-data').textContent());
+      assert.equal(await page.locator('.tchart[data-chart="daily-pue"]').getByRole('img', { name: data.title, exact: true }).count(), 1, 'the SVG');
+      await checkTable(page, data);
+    }, { javaScriptEnabled: false });
+  }
+});
+
+/** Where (viewport pixels) the legend entry of a chart's `k`th name is drawn on its canvas. */
+const legendItem = (page, id, k) =>
+  page.evaluate(
+    ([id, k]) => {
+      const el = document.querySelector(`.tchart[data-chart="${id}"] .echart`);
+      const chart = echarts.getInstanceByDom(el);
+      const view = chart.getViewOfComponentModel(chart.getModel().getComponent('legend', 0));
+      const item = view.getContentGroup().childAt(k);
+      const r = item.getBoundingRect();
+      const [x, y] = item.transformCoordToGlobal(r.x + r.width / 2, r.y + r.height / 2);
+      const box = el.getBoundingClientRect();
+      return [box.left + x, box.top + y];
+    },
+    [id, k],
+  );
+
+test("clicking a line's legend entry hides the line and clicking it again shows it, at 1440 and 390 px", { timeout: 120_000 }, async () => {
+  await requireEcharts();
+  const live = await liveCentre();
+  for (const width of [1440, 390]) {
+    await withPage(async (page) => {
+      await signIn(page, 'operator');
+      await page.goto(`/centres/${live}`);
+      const id = 'daily-pue';
+      await page.waitForSelector(`.tchart[data-chart="${id}"][data-interactive="echarts"]`);
+      await page.locator(`.tchart[data-chart="${id}"] .echart`).scrollIntoViewIfNeeded();
+      const shown = () =>
+        page.evaluate((id) => {
+          const chart = echarts.getInstanceByDom(document.querySelector(`.tchart[data-chart="${id}"] .echart`));
+          const model = chart.getModel();
+          const selected = chart.getOption().legend[0].selected ?? {};
+          return Object.fromEntries(
+            chart.getOption().series.map((s, i) => [s.name, { selected: selected[s.name] !== false, drawn: !model.isSeriesFiltered(model.getSeriesByIndex(i)) }]),
+          );
+        }, id);
+      const all = await shown();
+      assert.deepEqual(Object.keys(all), ['每日 PUE', '新建数据中心 PUE 限值 1.25']);
+      assert.ok(Object.values(all).every((s) => s.selected && s.drawn), `every line shown at first: ${JSON.stringify(all)}`);
+      const [x, y] = await legendItem(page, id, 0);
+      assert.ok(x > 0 && x < width && y > 0, `the legend entry is inside the ${width}px window: ${x}, ${y}`);
+      await page.mouse.click(x, y);
+      await page.waitForFunction((id) => echarts.getInstanceByDom(document.querySelector(`.tchart[data-chart="${id}"] .echart`)).getOption().legend[0].selected?.['每日 PUE'] === false, id, { timeout: 5_000 });
+      const hidden = await shown();
+      assert.deepEqual(hidden['每日 PUE'], { selected: false, drawn: false }, 'the line is hidden');
+      assert.deepEqual(hidden['新建数据中心 PUE 限值 1.25'], { selected: true, drawn: true }, 'the other stays');
+      await page.locator(`.tchart[data-chart="${id}"] .echart`).screenshot({ path: join(SHOTS, `legend-hidden-${width}.png`) });
+      await page.mouse.click(x, y);
+      await page.waitForFunction((id) => echarts.getInstanceByDom(document.querySelector(`.tchart[data-chart="${id}"] .echart`)).getOption().legend[0].selected?.['每日 PUE'] === true, id, { timeout: 5_000 });
+      assert.deepEqual((await shown())['每日 PUE'], { selected: true, drawn: true }, 'shown again');
+    }, { viewport: { width, height: width > 400 ? 900 : 844 } });
+  }
+});
+
 test("a live overview's refresh redraws its ECharts charts and keeps each one's zoom", { timeout: 120_000 }, () =>
   withPage(async (page) => {
     await requireEcharts();
@@ -1779,7 +1903,10 @@ let tablesChecked = 0; // how many tables tableProblems has sorted and exported 
 async function tableProblems(page) {
   const out = [];
   const plain = await page.evaluate(() =>
-    [...document.querySelectorAll('main table')].filter((t) => t.tHead && !t.closest('.dt') && !t.closest('form')).map((t) => t.id || t.outerHTML.slice(0, 80)),
+    // A chart's points for screen readers (visually hidden, after the chart) are exported by the chart's own CSV link.
+    [...document.querySelectorAll('main table')]
+      .filter((t) => t.tHead && !t.closest('.dt') && !t.closest('form') && !t.closest('.tchart'))
+      .map((t) => t.id || t.outerHTML.slice(0, 80)),
   );
   for (const p of plain) out.push(`table ${p} has headers but is neither sortable nor exportable`);
   for (const t of await dataTables(page)) {

@@ -114,9 +114,85 @@ pub fn time_lines(
     let words =
         TimeWords { no_data: lang.t("暂无数据", "No data yet"), time_axis: lang.t("北京时间 (UTC+8)", "Beijing time (UTC+8)") };
     let chart = TimeChart { id, title, unit, lines, scale, limit, fmt, window, words };
-    let data =
-        chart_data(&chart).map_or(String::new(), |json| format!(r#"<script type="application/json" class="{DATA_CLASS}">{json}</script>"#));
-    format!(r#"<div class="tchart" data-chart="{}">{}{data}</div>{csv}"#, esc(id), figure::time_lines(&chart))
+    let data = chart_data(lang, &chart)
+        .map_or(String::new(), |json| format!(r#"<script type="application/json" class="{DATA_CLASS}">{json}</script>"#));
+    let table = points_table(lang, &chart);
+    format!(r#"<div class="tchart" data-chart="{}">{}{data}{table}</div>{csv}"#, esc(id), figure::time_lines(&chart))
+}
+
+/// Every point a chart over time shows, as a table for screen readers (visually hidden, class
+/// `vh`): the time in Beijing time, then each line's value as the page writes it ("-" where a
+/// line has none). The SVG's per-point titles and the ECharts canvas are no table a screen reader
+/// can walk; this is, with or without script. Empty when no point is shown.
+fn points_table(lang: Lang, c: &TimeChart<'_>) -> String {
+    let mut rows: std::collections::BTreeMap<i64, Vec<Option<String>>> = std::collections::BTreeMap::new();
+    for (i, line) in c.lines.iter().enumerate() {
+        for &(t, v) in c.shown(line) {
+            rows.entry(t).or_insert_with(|| vec![None; c.lines.len()])[i] = Some((c.fmt.value)(v));
+        }
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        r#"<div class="vh"><table><caption>{}</caption><thead><tr><th scope="col">{}</th>"#,
+        esc(c.title),
+        lang.t("时间（北京时间 UTC+8）", "Time (Beijing, UTC+8)")
+    );
+    for line in c.lines {
+        let _ = write!(out, r#"<th scope="col">{}</th>"#, esc(&line.name));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for (t, values) in rows {
+        let _ = write!(out, r#"<tr><th scope="row">{}</th>"#, moment(t));
+        for v in values {
+            let _ = write!(out, "<td>{}</td>", esc(v.as_deref().unwrap_or("-")));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table></div>");
+    out
+}
+
+/// What a screen reader says of the interactive chart (its `aria-label`, through ECharts' `aria`
+/// option), in the page's language: the title, the time span in Beijing time, the unit, each
+/// line's lowest, highest and latest point with its time, the limit, and where every point's
+/// value is (the table after the chart, and its CSV).
+fn describe(lang: Lang, c: &TimeChart<'_>, (t0, t1): (i64, i64)) -> String {
+    let mut out = match lang {
+        Lang::Zh => format!("{}。北京时间（UTC+8）{} 至 {}，单位：{}。", c.title, moment(t0), moment(t1), c.unit),
+        Lang::En => format!("{}. Beijing time (UTC+8), {} to {}, in {}.", c.title, moment(t0), moment(t1), c.unit),
+    };
+    let at = |p: &(i64, f64)| match lang {
+        Lang::Zh => format!("{}（{}）", (c.fmt.value)(p.1), moment(p.0)),
+        Lang::En => format!("{} ({})", (c.fmt.value)(p.1), moment(p.0)),
+    };
+    for line in c.lines {
+        let points: Vec<&(i64, f64)> = c.shown(line).collect();
+        let (Some(lo), Some(hi), Some(last)) =
+            (points.iter().min_by(|a, b| a.1.total_cmp(&b.1)), points.iter().max_by(|a, b| a.1.total_cmp(&b.1)), points.last())
+        else {
+            continue;
+        };
+        let _ = match lang {
+            Lang::Zh => write!(out, "{}：{} 个点，最低 {}，最高 {}，最新 {}。", line.name, points.len(), at(lo), at(hi), at(last)),
+            Lang::En => {
+                let n = if points.len() == 1 { "1 point".to_string() } else { format!("{} points", points.len()) };
+                write!(out, " {}: {n}, lowest {}, highest {}, latest {}.", line.name, at(lo), at(hi), at(last))
+            }
+        };
+    }
+    if let Some(l) = c.limit {
+        out.push_str(&match lang {
+            Lang::Zh => format!("{}。", l.label),
+            Lang::En => format!(" {}.", l.label),
+        });
+    }
+    out.push_str(lang.t(
+        "每个点的数值见图表后的数据表，也可导出图表数据 (CSV)。",
+        " Every point's value is in the table after the chart and in the chart's data (CSV).",
+    ));
+    out
 }
 
 /// The class of a chart's data (`<script type="application/json">`): a page that has one loads
@@ -126,9 +202,10 @@ pub const DATA_CLASS: &str = "chart-data";
 /// What `assets/charts.js` needs to draw a chart over time with ECharts, the same as the SVG
 /// shows: the time axis's span and the value axis's ends and step (suanli-charts' rules), the
 /// unit and the words in the page's language, the limit, and each line with its points in the
-/// window (unix ms, the value, the value as the page writes it). `None` when no point is shown.
+/// window (unix ms, the value, the value as the page writes it), and what a screen reader says
+/// of it (`describe`). `None` when no point is shown.
 /// `<` is escaped so the JSON cannot close its `<script>`.
-fn chart_data(c: &TimeChart<'_>) -> Option<String> {
+fn chart_data(lang: Lang, c: &TimeChart<'_>) -> Option<String> {
     let (t0, t1) = c.time_span()?;
     let lines: Vec<serde_json::Value> = c
         .lines
@@ -145,6 +222,7 @@ fn chart_data(c: &TimeChart<'_>) -> Option<String> {
     let (min, max, step) = c.value_axis();
     let data = serde_json::json!({
         "title": c.title,
+        "description": describe(lang, c, (t0, t1)),
         "unit": c.unit,
         "timeAxis": c.words.time_axis,
         "x": [t0, t1],
@@ -192,6 +270,52 @@ mod tests {
         let empty = [Line { name: "x".into(), points: vec![] }];
         let html = time_lines(Lang::En, "e", "e", "u", &empty, Scale::Fit, None, Formats::same(&fmt), None);
         assert!(!html.contains("chart-data"), "no data, nothing to draw: {html}");
+    }
+
+    /// The JSON data a chart carries.
+    fn data_of(html: &str) -> serde_json::Value {
+        let open = r#"<script type="application/json" class="chart-data">"#;
+        let json = &html[html.find(open).unwrap() + open.len()..];
+        serde_json::from_str(&json[..json.find("</script>").unwrap()]).unwrap()
+    }
+
+    #[test]
+    fn a_chart_over_time_is_described_and_tabled_for_screen_readers_in_the_pages_language() {
+        let points = vec![(0, 1.30), (MS_PER_DAY, f64::NAN), (2 * MS_PER_DAY, 1.20), (3 * MS_PER_DAY, 1.22)];
+        let fmt = |v: f64| format!("{v:.2}");
+        for (lang, name, limit, want) in [
+            (
+                Lang::Zh,
+                "每日 PUE",
+                "新建数据中心 PUE 限值 1.25",
+                "每日 PUE。北京时间（UTC+8）1970-01-01 08:00 至 1970-01-04 08:00，单位：PUE。每日 PUE：3 个点，最低 1.20（1970-01-03 08:00），\
+                 最高 1.30（1970-01-01 08:00），最新 1.22（1970-01-04 08:00）。新建数据中心 PUE 限值 1.25。每个点的数值见图表后的数据表，也可导出图表数据 (CSV)。",
+            ),
+            (
+                Lang::En,
+                "Daily PUE",
+                "PUE limit for new data centres 1.25",
+                "Daily PUE. Beijing time (UTC+8), 1970-01-01 08:00 to 1970-01-04 08:00, in PUE. Daily PUE: 3 points, lowest 1.20 (1970-01-03 08:00), \
+                 highest 1.30 (1970-01-01 08:00), latest 1.22 (1970-01-04 08:00). PUE limit for new data centres 1.25. \
+                 Every point's value is in the table after the chart and in the chart's data (CSV).",
+            ),
+        ] {
+            let lines = [Line { name: name.into(), points: points.clone() }];
+            let limit = Limit { value: 1.25, label: limit.into() };
+            let html = time_lines(lang, "p", name, "PUE", &lines, Scale::Fit, Some(&limit), Formats::same(&fmt), None);
+            assert_eq!(data_of(&html)["description"], want);
+            let head = lang.t("时间（北京时间 UTC+8）", "Time (Beijing, UTC+8)");
+            assert!(
+                html.contains(&format!(
+                    r#"<div class="vh"><table><caption>{name}</caption><thead><tr><th scope="col">{head}</th><th scope="col">{name}</th></tr></thead><tbody><tr><th scope="row">1970-01-01 08:00</th><td>1.30</td></tr><tr><th scope="row">1970-01-03 08:00</th><td>1.20</td></tr>"#
+                )),
+                "the measured points in a hidden table: {html}"
+            );
+            assert_eq!(html.matches(r#"<th scope="row">"#).count(), 3, "no row for the gap");
+        }
+        let empty = [Line { name: "x".into(), points: vec![] }];
+        let html = time_lines(Lang::En, "e", "e", "u", &empty, Scale::Fit, None, Formats::same(&fmt), None);
+        assert!(!html.contains("<table"), "no points, no table");
     }
 
     #[test]

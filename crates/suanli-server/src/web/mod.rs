@@ -324,7 +324,8 @@ svg text{font-size:12px;fill:#1a1a1a}svg{max-width:100%;height:auto}.chart{overf
 input{padding:.4rem;width:100%;max-width:32rem;box-sizing:border-box}input[type=radio]{width:auto}.scroll{overflow-x:auto;max-width:100%}\
 a.id,code{word-break:break-all}fieldset{border:1px solid #d0d5dd;border-radius:8px;margin:1rem 0;background:#fff}tr.chosen{background:#ecfdf3}\
 table.facts{max-width:40rem}td form{display:inline}td input{max-width:12rem}\
-.error{color:#b42318;font-weight:600}.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:.5rem;background:#fff;color:#0b3d91;padding:.3rem .6rem;z-index:9}\
+.error{color:#b42318;font-weight:600}.skip{position:absolute;left:-999px}\
+.vh{position:absolute;width:1px;height:1px;margin:-1px;padding:0;border:0;overflow:hidden;clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap}.skip:focus{left:1rem;top:.5rem;background:#fff;color:#0b3d91;padding:.3rem .6rem;z-index:9}\
 nav a[aria-current]{text-decoration:underline;font-weight:700}footer{color:#475467;font-size:.8rem;padding:1rem;text-align:center}\
 a:focus,button:focus,input:focus{outline:3px solid #f79009;outline-offset:2px}\
 a.button{display:inline-block;padding:.35rem .8rem;border:1px solid #b42318;border-radius:4px;color:#b42318;text-decoration:none}\

@@ -88,6 +88,15 @@ async fn a_chart_over_time_carries_its_data_and_pages_load_echarts_where_the_ser
     let y: Vec<f64> = data["y"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
     assert!(y[0] < 1.25 && 1.25 < y[1] && y[2] > 0.0, "the value axis holds the limit: {y:?}");
     assert_eq!((data["unit"].as_str(), data["timeAxis"].as_str()), (Some("PUE"), Some("Beijing time (UTC+8)")));
+    // For screen readers: a description in the page's language, and every point in a hidden table after the chart.
+    let description = data["description"].as_str().unwrap();
+    assert!(description.starts_with(&format!("{}. Beijing time (UTC+8), ", data["title"].as_str().unwrap())), "{description}");
+    assert!(description.contains(&format!("Daily PUE: {} points, lowest ", points.len())), "{description}");
+    let chart = &page[page.find(r#"data-chart="daily-pue""#).unwrap()..];
+    let table = &chart[chart.find(r#"<div class="vh"><table>"#).expect("the points' table")..];
+    assert_eq!(table[..table.find("</table>").unwrap()].matches(r#"<th scope="row">"#).count(), points.len());
+    let zh = chart_data(&web.page(&format!("/centres/{id}")).await, "daily-pue");
+    assert!(zh["description"].as_str().unwrap().contains("北京时间（UTC+8）"), "{}", zh["description"]);
     // The scripts: ECharts and charts.js where the server embeds ECharts, served for a year; none on a page without such a chart.
     let embedded = suanli_server::web::interactive_charts();
     assert_eq!(page.contains(r#"<script src="/assets/echarts.min.js?v="#), embedded, "{page}");

@@ -11,7 +11,10 @@
 // Ctrl and the wheel or a pinch inside the plot (a plain wheel or a finger still scrolls the page); a legend that hides and shows a line; the limit
 // as a dashed marked line. The SVG and its legend stay in the page, hidden, and come back if
 // ECharts fails. A live page's refresh (suanli.js's `suanli:refresh`) redraws its charts and
-// keeps each one's zoom. The script holds no text of its own.
+// keeps each one's zoom. For screen readers the chart is an image described, through ECharts'
+// aria option, by the server's words in the page's language (title, span in Beijing time, unit,
+// each line's lowest, highest and latest value, the limit); every point stays in the visually
+// hidden table after it. The script holds no text of its own.
 (function () {
   'use strict';
 
@@ -79,6 +82,7 @@
     return {
       animation: false,
       useUTC: true,
+      aria: { enabled: true, label: { description: data.description || data.title } },
       textStyle: { fontSize: 12 },
       grid: { left: 8, right: 16, top: 56, bottom: 64, containLabel: true },
       legend: {
@@ -168,7 +172,7 @@
     try {
       const data = JSON.parse(script.textContent);
       el.setAttribute('role', 'img');
-      el.setAttribute('aria-label', data.title);
+      el.setAttribute('aria-label', data.description || data.title);
       const chart = echarts.init(el, null, { renderer: 'canvas', locale: document.documentElement.lang === 'en' ? 'EN' : 'ZH' });
       chart.setOption(option(data, zooms.get(id)));
       fit(chart, data);
