@@ -131,7 +131,7 @@ pub fn router(state: AppState) -> Router {
 /// answered with `Vary: Accept-Encoding`); never an event stream, an image or gRPC. Layered on the
 /// web UI's pages, CSVs and scripts and on the JSON API only: the model gateway (`/v1`) streams
 /// its tokens as they come and `/metrics` is small and scraped, so both stay as they are.
-fn compression() -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate + Clone> {
+fn compression() -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
     use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
     let predicate = SizeAbove::new(1024).and(NotForContentType::GRPC).and(NotForContentType::IMAGES).and(NotForContentType::SSE);
     tower_http::compression::CompressionLayer::new().br(true).gzip(true).compress_when(predicate)
