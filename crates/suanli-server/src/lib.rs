@@ -131,6 +131,9 @@ pub fn router(state: AppState) -> Router {
 /// answered with `Vary: Accept-Encoding`); never an event stream, an image or gRPC. Layered on the
 /// web UI's pages, CSVs and scripts and on the JSON API only: the model gateway (`/v1`) streams
 /// its tokens as they come and `/metrics` is small and scraped, so both stay as they are.
+/// Signed-in pages carry the form token beside text echoed from the query; guessing it from
+/// compressed sizes (BREACH) needs another site to make the browser fetch such pages with its
+/// session, which the session cookies' `SameSite=Strict` refuses (`web/session.rs`).
 fn compression() -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
     use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
     let predicate = SizeAbove::new(1024).and(NotForContentType::GRPC).and(NotForContentType::IMAGES).and(NotForContentType::SSE);
