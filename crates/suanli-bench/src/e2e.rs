@@ -165,11 +165,7 @@ async fn start_server(http: &reqwest::Client, b: &E2eBench, kind: &str) -> anyho
         .arg(dir.path())
         .stdout(Stdio::null())
         .kill_on_drop(true);
-    // SUANLI_BENCH_LOG=<filter> keeps the server's log in bench-e2e-<store>.log (e.g. `suanli_dispatch=debug` for round timings).
-    match std::env::var("SUANLI_BENCH_LOG") {
-        Ok(filter) => cmd.env("SUANLI_LOG", filter).stderr(std::fs::File::create(format!("bench-e2e-{kind}.log"))?),
-        Err(_) => cmd.env("SUANLI_LOG", "warn").stderr(Stdio::null()),
-    };
+    crate::server_log(&mut cmd, &format!("e2e-{kind}"))?;
     let schema = (kind == "postgres").then(|| format!("bench_e2e_{}", std::process::id()));
     match &schema {
         Some(s) => cmd.env("DATABASE_URL", &b.database_url).env("SUANLI_PG_SCHEMA", s),

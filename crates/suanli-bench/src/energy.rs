@@ -161,15 +161,14 @@ async fn start_suanli(client: &reqwest::Client, centres: usize) -> anyhow::Resul
     let cfg = suanli_server::ServeConfig::at(dir.path());
     let token = suanli_server::bootstrap_operator(&cfg, "bench").await?;
     let port = free_port()?;
-    let mut child = Command::new(std::env::current_exe()?)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(dir.path())
         .env_remove("DATABASE_URL")
-        .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
+        .kill_on_drop(true);
+    crate::server_log(&mut cmd, "energy")?;
+    let mut child = cmd.spawn()?;
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(client, &format!("{base}/healthz"), &mut child, "suanli serve").await?;
     let post = |path: &str, body: Value| client.post(format!("{base}{path}")).bearer_auth(&token).json(&body).send();

@@ -26,3 +26,14 @@ pub mod scheduler;
 mod stats;
 mod table;
 pub mod web;
+
+/// Where a benchmarked server logs: with `SUANLI_BENCH_LOG=<filter>` (for example
+/// `suanli_dispatch=debug` for round timings, or `sqlx::query=debug` for every statement) into
+/// `bench-<name>.log` in the working directory, otherwise warnings only, discarded.
+pub(crate) fn server_log(cmd: &mut tokio::process::Command, name: &str) -> anyhow::Result<()> {
+    match std::env::var("SUANLI_BENCH_LOG") {
+        Ok(filter) => cmd.env("SUANLI_LOG", filter).stderr(std::fs::File::create(format!("bench-{name}.log"))?),
+        Err(_) => cmd.env("SUANLI_LOG", "warn").stderr(std::process::Stdio::null()),
+    };
+    Ok(())
+}
