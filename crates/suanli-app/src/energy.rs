@@ -227,9 +227,31 @@ impl Energy {
         };
         let owner = self.owner(centre).await?.ok_or_else(|| not_found(centre))?;
         if mine.is_some_and(|p| *p != owner) {
-            return Err(
-                Error::new(ErrorCode::Forbidden, format!("a provider sends readings only for its own centres, not {centre}")).into()
-            );
+            return Err(not_yours(centre));
+        }
+        Ok(())
+    }
+
+    /// [`Energy::may_write`] for every centre of a batch, with one look at the owners it knows.
+    pub async fn may_write_all<'a>(&self, caller: &Caller, centres: impl Iterator<Item = &'a CentreId>) -> Result<(), StoreError> {
+        self.may_send(caller)?;
+        let mine = match caller {
+            Caller::Provider { provider, .. } => Some(provider),
+            _ => None,
+        };
+        let mut unknown = Vec::new();
+        {
+            let owners = self.owners.read().unwrap_or_else(|e| e.into_inner());
+            for centre in centres {
+                match (owners.get(centre), mine) {
+                    (None, _) => unknown.push(centre),
+                    (Some(owner), Some(p)) if owner != p => return Err(not_yours(centre)),
+                    _ => {}
+                }
+            }
+        }
+        for centre in unknown {
+            self.may_write(caller, centre).await?;
         }
         Ok(())
     }
@@ -360,4 +382,9 @@ impl Energy {
         }
         out
     }
+}
+
+/// `forbidden`: a provider writes telemetry only for its own centres.
+fn not_yours(centre: &CentreId) -> StoreError {
+    Error::new(ErrorCode::Forbidden, format!("a provider sends readings only for its own centres, not {centre}")).into()
 }

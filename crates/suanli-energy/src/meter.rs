@@ -16,11 +16,12 @@ pub const MAX_RATED_KW: f64 = 10_000_000.0;
 
 /// A meter's name within its data centre, e.g. `incomer-1`, `pdu-a3`, `pv-roof`.
 ///
-/// 1 to 64 characters from ASCII letters, digits and `-_.:/`.
+/// 1 to 64 characters from ASCII letters, digits and `-_.:/`. Shared, not copied: every
+/// reading names its meter, and copying a reading allocates nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String))]
 #[serde(try_from = "String", into = "String")]
-pub struct MeterId(String);
+pub struct MeterId(std::sync::Arc<str>);
 
 impl MeterId {
     pub fn parse(s: &str) -> Result<MeterId, EnergyError> {
@@ -31,7 +32,7 @@ impl MeterId {
                 reason: "a meter id is 1 to 64 characters from ASCII letters, digits and -_.:/".into(),
             });
         }
-        Ok(MeterId(s.to_owned()))
+        Ok(MeterId(std::sync::Arc::from(s)))
     }
 
     pub fn as_str(&self) -> &str {
@@ -54,7 +55,7 @@ impl TryFrom<String> for MeterId {
 
 impl From<MeterId> for String {
     fn from(id: MeterId) -> String {
-        id.0
+        id.0.to_string()
     }
 }
 

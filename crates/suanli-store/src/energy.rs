@@ -327,14 +327,49 @@ impl WriteTx<'_> {
     }
 
     /// As [`WriteTx::insert_energy_readings`] for many centres, as one appended row of
-    /// `energy_blocks` (centre and meter `*`): each centre's readings of one meter become a part
-    /// `centre|meter|first|block` (the block as `encode_block` writes it), parts joined by `;`.
-    /// One short statement however many centres and meters: SQLite parses little and the batch
-    /// dirties few pages. A reading stored twice is read once (readers keep the first of a meter
-    /// and time), so a batch sent again changes nothing.
+    /// `energy_blocks`; see [`EncodedReadings`].
     pub async fn insert_energy_readings_many(&mut self, batches: &[(&CentreId, &[Reading])]) -> StoreResult<()> {
-        let mut data = String::new();
-        let (mut first, mut last, mut n) = (i64::MAX, i64::MIN, 0usize);
+        let encoded = EncodedReadings::encode(batches)?;
+        self.insert_energy_blocks(&[&encoded]).await
+    }
+
+    /// Appends encoded readings as one row of `energy_blocks` (nothing when they hold none).
+    pub async fn insert_energy_blocks(&mut self, parts: &[&EncodedReadings]) -> StoreResult<()> {
+        let Some(row) = EncodedReadings::joined(parts) else {
+            return Ok(());
+        };
+        // The block is bound, not spliced into the statement: SQLite then neither tokenises a
+        // statement of megabytes nor the store escapes it.
+        sqlx::query("INSERT INTO energy_blocks (centre_id, meter, first_ms, last_ms, n, data) VALUES ($1, $1, $2, $3, $4, $5)")
+            .bind(BATCH_ROW)
+            .bind(row.first)
+            .bind(row.last)
+            .bind(row.n as i64)
+            .bind(row.data)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Accepted readings of many centres encoded for one appended row of `energy_blocks` (centre
+/// and meter `*`): each centre's readings of one meter become a part `centre|meter|first|block`
+/// (the block as `encode_block` writes it), parts joined by `;`. One short statement however
+/// many centres and meters: SQLite parses little and the batch dirties few pages. A reading
+/// stored twice is read once (readers keep the first of a meter and time), so a batch sent
+/// again changes nothing. Senders encode their own batches, so the one writer only joins them.
+#[derive(Debug, Clone, Default)]
+pub struct EncodedReadings {
+    data: String,
+    first: i64,
+    last: i64,
+    n: usize,
+}
+
+impl EncodedReadings {
+    /// Encodes readings by centre; a value that is not finite is refused (the book refuses them).
+    pub fn encode(batches: &[(&CentreId, &[Reading])]) -> StoreResult<Self> {
+        let mut out = EncodedReadings { data: String::new(), first: i64::MAX, last: i64::MIN, n: 0 };
         for (centre, readings) in batches {
             if let Some(r) = readings.iter().find(|r| !r.value.value().is_finite()) {
                 return Err(StoreError::Corrupt(format!("reading {} at {} is not finite", r.meter, r.ts_ms)));
@@ -348,26 +383,100 @@ impl WriteTx<'_> {
             }
             for (meter, rs) in by_meter {
                 let (f, l, block) = encode_block(&rs);
-                if !data.is_empty() {
-                    data.push(';');
+                if !out.data.is_empty() {
+                    out.data.push(';');
                 }
-                let _ = write!(data, "{}|{meter}|{f}|{block}", centre.as_str());
-                (first, last, n) = (first.min(f), last.max(l), n + rs.len());
+                let _ = write!(out.data, "{}|{meter}|{f}|{block}", centre.as_str());
+                (out.first, out.last, out.n) = (out.first.min(f), out.last.max(l), out.n + rs.len());
             }
         }
-        if n == 0 {
-            return Ok(());
+        Ok(out)
+    }
+
+    /// How many readings it holds.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// The parts as one row, or `None` when they hold no reading.
+    fn joined(parts: &[&EncodedReadings]) -> Option<EncodedReadings> {
+        let parts: Vec<&&EncodedReadings> = parts.iter().filter(|p| !p.is_empty()).collect();
+        let mut row = EncodedReadings {
+            data: String::with_capacity(parts.iter().map(|p| p.data.len() + 1).sum()),
+            first: i64::MAX,
+            last: i64::MIN,
+            n: 0,
+        };
+        for p in &parts {
+            if !row.data.is_empty() {
+                row.data.push(';');
+            }
+            row.data.push_str(&p.data);
+            (row.first, row.last, row.n) = (row.first.min(p.first), row.last.max(p.last), row.n + p.n);
         }
-        // The block is bound, not spliced into the statement: SQLite then neither tokenises a
-        // statement of megabytes nor the store escapes it.
-        sqlx::query("INSERT INTO energy_blocks (centre_id, meter, first_ms, last_ms, n, data) VALUES ($1, $1, $2, $3, $4, $5)")
-            .bind(BATCH_ROW)
-            .bind(first)
-            .bind(last)
-            .bind(n as i64)
-            .bind(data)
-            .execute(&mut *self.tx)
-            .await?;
+        (row.n > 0).then_some(row)
+    }
+}
+
+impl Store {
+    /// Stores what the energy writer's group commit carries in one transaction: the meters of
+    /// centres stored for the first time, the encoded readings and the audit records. On SQLite
+    /// without new meters the transaction goes to the connection as one script (`BEGIN
+    /// IMMEDIATE` to `COMMIT`, the readings as a quoted literal), one round trip to its worker
+    /// thread instead of four; it is rolled back if any statement fails. Otherwise, and on
+    /// PostgreSQL (whose writes check the leader's lease), statement by statement.
+    pub async fn append_energy(
+        &self,
+        meters: &[(&CentreId, &[Meter])],
+        readings: &[&EncodedReadings],
+        audits: &[&crate::Audit],
+    ) -> StoreResult<()> {
+        if self.dialect == crate::Dialect::Sqlite && meters.is_empty() {
+            return self.append_energy_script(readings, audits).await;
+        }
+        let mut tx = self.begin().await?;
+        for (centre, meters) in meters {
+            tx.upsert_energy_meters(centre, meters).await?;
+        }
+        tx.insert_energy_blocks(readings).await?;
+        tx.audit_many(audits).await?;
+        tx.commit().await
+    }
+
+    async fn append_energy_script(&self, readings: &[&EncodedReadings], audits: &[&crate::Audit]) -> StoreResult<()> {
+        let row = EncodedReadings::joined(readings);
+        let mut script = String::with_capacity(256 + row.as_ref().map_or(0, |r| r.data.len()) + audits.len() * 512);
+        script.push_str("BEGIN IMMEDIATE;\n");
+        if let Some(r) = &row {
+            let _ = writeln!(
+                script,
+                "INSERT INTO energy_blocks (centre_id, meter, first_ms, last_ms, n, data) VALUES ('{BATCH_ROW}', '{BATCH_ROW}', {}, {}, {}, {});",
+                r.first,
+                r.last,
+                r.n,
+                crate::ledger::sql_text(&r.data)
+            );
+        }
+        for chunk in audits.chunks(1_000) {
+            script.push_str(&crate::ledger::audit_insert(chunk));
+            script.push_str(";\n");
+        }
+        script.push_str("COMMIT;");
+        let _guard = self.write_lock.lock().await;
+        let mut conn = self.pool.acquire().await?;
+        let result = sqlx::raw_sql(AssertSqlSafe(script)).execute(&mut *conn).await;
+        if let Err(e) = result {
+            // A statement failed inside the script: end its transaction before the connection
+            // goes back to the pool, or close the connection if even that fails.
+            if sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.is_err() {
+                conn.detach();
+            }
+            return Err(e.into());
+        }
         Ok(())
     }
 }

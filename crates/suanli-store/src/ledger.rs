@@ -411,6 +411,30 @@ fn kind_columns(k: &TransferKind) -> (&'static str, Option<String>, Option<i64>,
 /// A text value as an SQL string literal: quotes doubled, NUL removed (neither database
 /// stores it in TEXT). Standard SQL, for SQLite and for PostgreSQL with
 /// `standard_conforming_strings` on (its default), where backslashes are ordinary.
+/// One literal multi-row INSERT of audit records; text fields are quoted by [`sql_text`].
+pub(crate) fn audit_insert(audits: &[impl std::borrow::Borrow<Audit>]) -> String {
+    use std::fmt::Write;
+    let mut sql = String::with_capacity(64 + audits.len() * 200);
+    sql.push_str("INSERT INTO audit (id, at_ms, actor, action, subject, detail) VALUES ");
+    for (j, a) in audits.iter().enumerate() {
+        let a: &Audit = a.borrow();
+        if j > 0 {
+            sql.push(',');
+        }
+        let _ = write!(
+            sql,
+            "({},{},{},{},{},{})",
+            sql_text(a.id.as_str()),
+            a.at_ms,
+            sql_text(&a.actor),
+            sql_text(&a.action),
+            sql_text(&a.subject),
+            sql_text(&a.detail.to_string())
+        );
+    }
+    sql
+}
+
 pub(crate) fn sql_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('\'');
@@ -584,26 +608,7 @@ impl WriteTx<'_> {
     /// request); text fields are quoted by [`sql_text`].
     pub async fn audit_many(&mut self, audits: &[impl std::borrow::Borrow<Audit>]) -> StoreResult<()> {
         for chunk in audits.chunks(ROWS_PER_INSERT) {
-            let mut sql = String::with_capacity(64 + chunk.len() * 200);
-            sql.push_str("INSERT INTO audit (id, at_ms, actor, action, subject, detail) VALUES ");
-            for (j, a) in chunk.iter().enumerate() {
-                let a: &Audit = a.borrow();
-                if j > 0 {
-                    sql.push(',');
-                }
-                use std::fmt::Write;
-                let _ = write!(
-                    sql,
-                    "({},{},{},{},{},{})",
-                    sql_text(a.id.as_str()),
-                    a.at_ms,
-                    sql_text(&a.actor),
-                    sql_text(&a.action),
-                    sql_text(&a.subject),
-                    sql_text(&a.detail.to_string())
-                );
-            }
-            sqlx::query(AssertSqlSafe(sql)).execute(&mut *self.tx).await?;
+            sqlx::query(AssertSqlSafe(audit_insert(chunk))).execute(&mut *self.tx).await?;
         }
         Ok(())
     }

@@ -1,7 +1,9 @@
 //! The energy writer: one task that group-commits judged batches of readings in the order they were judged, and answers each after the commit.
 
+use std::time::{Duration, Instant};
 use suanli_core::id::CentreId;
-use suanli_energy::{Meter, Reading};
+use suanli_energy::Meter;
+use suanli_store::energy::EncodedReadings;
 use suanli_store::{Audit, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
@@ -11,7 +13,8 @@ pub const MAX_GROUP: usize = 64;
 /// Accepted readings on their way to the store, and who waits for the commit.
 pub(super) struct WriteJob {
     pub new_meters: Vec<(CentreId, Vec<Meter>)>,
-    pub readings: Vec<(CentreId, Vec<Reading>)>,
+    /// The accepted readings, encoded by the sender (so the one writer only joins them).
+    pub readings: EncodedReadings,
     pub audit: Option<Audit>,
     pub reply: oneshot::Sender<Result<(), String>>,
 }
@@ -26,7 +29,9 @@ pub(super) fn start(store: Store, capacity: usize) -> mpsc::Sender<WriteJob> {
 /// Takes every queued batch (up to [`MAX_GROUP`]), writes them in the order they were judged
 /// in one transaction, commits, then answers each.
 async fn run(store: Store, mut jobs: mpsc::Receiver<WriteJob>) {
+    let mut idle_from = Instant::now();
     while let Some(first) = jobs.recv().await {
+        let idle = idle_from.elapsed();
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match jobs.try_recv() {
@@ -34,23 +39,28 @@ async fn run(store: Store, mut jobs: mpsc::Receiver<WriteJob>) {
                 Err(_) => break,
             }
         }
-        let result = commit(&store, &group).await.map_err(|e| e.to_string());
+        let result = commit(&store, &group, idle).await.map_err(|e| e.to_string());
         for j in group {
             let _ = j.reply.send(result.clone());
         }
+        idle_from = Instant::now();
     }
 }
 
-async fn commit(store: &Store, group: &[WriteJob]) -> Result<(), StoreError> {
-    let mut tx = store.begin().await?;
-    for j in group {
-        for (centre, meters) in &j.new_meters {
-            tx.upsert_energy_meters(centre, meters).await?;
-        }
-    }
-    let rows: Vec<(&CentreId, &[Reading])> = group.iter().flat_map(|j| j.readings.iter().map(|(c, r)| (c, r.as_slice()))).collect();
-    tx.insert_energy_readings_many(&rows).await?;
-    let audits: Vec<Audit> = group.iter().filter_map(|j| j.audit.clone()).collect();
-    tx.audit_many(&audits).await?;
-    tx.commit().await
+/// One group's transaction (see [`Store::append_energy`]); its time is logged at debug level
+/// (`suanli_app::energy`), with how long the writer waited for the group.
+async fn commit(store: &Store, group: &[WriteJob], idle: Duration) -> Result<(), StoreError> {
+    let t0 = Instant::now();
+    let meters: Vec<(&CentreId, &[Meter])> = group.iter().flat_map(|j| j.new_meters.iter().map(|(c, m)| (c, m.as_slice()))).collect();
+    let readings: Vec<&EncodedReadings> = group.iter().map(|j| &j.readings).collect();
+    let audits: Vec<&Audit> = group.iter().filter_map(|j| j.audit.as_ref()).collect();
+    store.append_energy(&meters, &readings, &audits).await?;
+    tracing::debug!(
+        batches = group.len(),
+        readings = readings.iter().map(|r| r.len()).sum::<usize>(),
+        idle_us = idle.as_micros() as u64,
+        commit_us = t0.elapsed().as_micros() as u64,
+        "energy commit"
+    );
+    Ok(())
 }

@@ -81,6 +81,20 @@ async fn energy_json_ingest_pue_rejections_and_duplicates() {
     assert_eq!((v["accepted"].as_u64(), v["duplicates"].as_u64()), (Some(0), Some(194)), "{v}");
     assert_eq!(stored(&s, &centre).await, 194);
 
+    // Each batch has one audit record by its sender: the totals, and by centre only the
+    // centres with duplicates or refusals (the first batch had none, the second only those).
+    let trail = s.state.store.audit_log(Some(&centre), 50).await.unwrap();
+    let ingests: Vec<&suanli_store::Audit> = trail.iter().filter(|a| a.action == "energy.ingest").collect();
+    assert_eq!(ingests.len(), 2, "{trail:?}");
+    let detail = |dups: u64| {
+        json!({"centres": 1, "accepted": 194 - dups, "duplicates": dups, "rejected": 0,
+        "by_centre": if dups == 0 { json!({}) } else { json!({ centre.as_str(): {"accepted": 0, "duplicates": dups, "rejected": 0} }) }})
+    };
+    let mut details: Vec<&Value> = ingests.iter().map(|a| &a.detail).collect();
+    details.sort_by_key(|d| d["duplicates"].as_u64());
+    assert_eq!(details, vec![&detail(0), &detail(194)]);
+    assert!(ingests.iter().all(|a| a.actor.starts_with("provider:")), "{ingests:?}");
+
     // Bad data: each reading refused with its code, naming meter and time; nothing stored.
     let t = d0 + DAY + QUARTER;
     let bad = json!({"readings": [
