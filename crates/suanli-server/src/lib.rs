@@ -108,7 +108,11 @@ pub fn router(state: AppState) -> Router {
         .merge(models_routes())
         .merge(data_routes())
         .merge(incentives_routes());
-    let web = web_routes().route_layer(axum::middleware::from_fn_with_state(state.clone(), web::session::guard));
+    // A panic or an internal error inside: the web UI's 500 page, the API's `internal` problem.
+    let api = api.layer(axum::middleware::from_fn(web::failure::api));
+    let web = web_routes()
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), web::session::guard))
+        .layer(axum::middleware::from_fn(web::failure::pages));
     Router::new()
         .route("/healthz", get(city::healthz))
         .route("/metrics", get(metrics::render))
@@ -288,6 +292,7 @@ fn web_routes() -> Router<AppState> {
         .route("/jobs", get(web::jobs_page).post(web::submit_job))
         .route("/jobs/{id}", get(web::job_page))
         .route("/jobs/{id}/cancel", get(web::cancel_page).post(web::cancel_job))
+        .route("/bills/{id}", get(web::bill_page))
         .route("/vouchers", get(web::vouchers_page))
         .route("/energy", get(web::energy_page))
         .route("/centres", get(web::centres_page))

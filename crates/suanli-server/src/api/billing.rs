@@ -164,9 +164,8 @@ async fn visible_job_bill(s: &AppState, c: &Caller, id: &str) -> ApiResult<(JobI
     let job = s.store.job(&id).await?.ok_or_else(|| ApiError::new(ErrorCode::JobNotFound, format!("no job {id}")))?;
     let bill = s.store.bill_for_job(&id).await?;
     // A user bound to nothing reads no bill; the rule is the money service's.
-    let visible = suanli_app::Caller::of(&c.0).is_ok_and(|caller| {
-        suanli_app::money::may_read_bill(&caller, &job.tenant_id, bill.as_ref().and_then(|b| b.provider_id.as_ref()))
-    });
+    let visible = suanli_app::Caller::of(&c.0)
+        .is_ok_and(|caller| suanli_app::money::may_read_bill(&caller, &job.tenant_id, bill.as_ref().and_then(|b| b.provider_id.as_ref())));
     if !visible {
         return Err(ApiError::new(ErrorCode::JobNotFound, format!("no job {id}")));
     }

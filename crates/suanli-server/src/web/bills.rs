@@ -64,11 +64,7 @@ async fn render(s: &AppState, lang: Lang, b: &Bill) -> String {
     let dash = || "-".to_string();
     let rows: Vec<(&str, &str, String)> = vec![
         ("bill-id", lang.t("账单编号", "Bill id"), esc(b.id.as_str())),
-        (
-            "job",
-            lang.t("作业", "Job"),
-            format!(r#"<a href="/jobs/{id}" title="{id}">{}</a>"#, esc(&job_name), id = esc(b.job_id.as_str())),
-        ),
+        ("job", lang.t("作业", "Job"), format!(r#"<a href="/jobs/{id}" title="{id}">{}</a>"#, esc(&job_name), id = esc(b.job_id.as_str()))),
         ("tenant", lang.t("企业", "Enterprise"), tenant.map_or_else(dash, |t| esc(&t))),
         (
             "centre",
@@ -159,9 +155,5 @@ fn rule_sentence(lang: Lang, b: &Bill) -> String {
 
 /// The link to a bill from a job's page.
 pub(super) fn link(lang: Lang, b: &Bill) -> String {
-    format!(
-        r#"<a id="bill-link" href="/bills/{id}" title="{id}">{}</a>"#,
-        lang.t("查看账单", "see the bill"),
-        id = esc(b.id.as_str())
-    )
+    format!(r#"<a id="bill-link" href="/bills/{id}" title="{id}">{}</a>"#, lang.t("查看账单", "see the bill"), id = esc(b.id.as_str()))
 }
