@@ -141,7 +141,7 @@ fn rule_sentence(lang: Lang, b: &Bill) -> String {
             lang.fen(b.cash)
         ),
         (Lang::En, true) => format!(
-            "{rule}: accelerator-hours × {} per accelerator-hour{}, {} in all; vouchers paid {}, cash {}.",
+            "{rule}: accelerator-hours × {} per accelerator-hour{}: {} in all; vouchers paid {} and cash {}",
             lang.fen(b.price_per_hour),
             if b.discount_pct > 0 { format!(", less {}%", b.discount_pct) } else { String::new() },
             lang.fen(b.charge),
@@ -149,7 +149,7 @@ fn rule_sentence(lang: Lang, b: &Bill) -> String {
             lang.fen(b.cash)
         ),
         (Lang::Zh, false) => format!("{rule}：账单金额 {}，企业无需支付。", lang.fen(b.charge)),
-        (Lang::En, false) => format!("{rule}: the bill is {}, the enterprise pays nothing.", lang.fen(b.charge)),
+        (Lang::En, false) => format!("{rule}: the bill is {} and the enterprise pays nothing", lang.fen(b.charge)),
     }
 }
 

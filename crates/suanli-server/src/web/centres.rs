@@ -192,7 +192,7 @@ async fn partner_history(s: &AppState, lang: Lang, c: &Caller, ctr: &Centre) -> 
             .reason
             .iter()
             .filter(|r| !r.is_empty())
-            .map(|r| esc(r))
+            .map(|r| format!(r#"<span class="user-text">{}</span>"#, esc(r)))
             .chain(ch.reasons.iter().map(|r| labels::partner_reason(lang, r)))
             .collect();
         let _ = write!(

@@ -176,7 +176,7 @@ async fn requests_section(s: &AppState, lang: Lang, c: &Caller, caller: &suanli_
         };
         let _ = write!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{action}</td></tr>",
+            r#"<tr><td>{}</td><td>{}</td><td><span class="user-text">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{action}</td></tr>"#,
             esc(&title_of(r)),
             esc(&r.spec.fields.join("、")),
             esc(&r.spec.purpose),

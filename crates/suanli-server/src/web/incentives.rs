@@ -133,8 +133,12 @@ fn applications_section(lang: Lang, role: Role, apps: &[Application], title: &dy
             esc(&a.notes.join("；")),
         );
         if evidence {
-            let docs: Vec<String> = a.evidence.iter().map(|e| format!("{} {}…", e.kind, &e.sha256[..12.min(e.sha256.len())])).collect();
-            let _ = write!(body, "<td><code>{}</code></td>", esc(&docs.join(", ")));
+            let docs: Vec<String> = a
+                .evidence
+                .iter()
+                .map(|e| format!("{} <code>{}…</code>", labels::evidence_kind(lang, &e.kind), esc(&e.sha256[..12.min(e.sha256.len())])))
+                .collect();
+            let _ = write!(body, "<td>{}</td>", docs.join(lang.t("；", "; ")));
         }
         body.push_str("</tr>");
     }

@@ -109,6 +109,24 @@ pub(crate) fn state_name(lang: Lang, code: &str) -> String {
     lang.t(zh, en).to_string()
 }
 
+/// A kind of evidence an incentive programme asks for, in the page's language; a kind of a
+/// programme's own by its code, as code.
+pub fn evidence_kind(lang: Lang, kind: &str) -> String {
+    let (zh, en) = match kind {
+        "evaluation_report" => ("评测报告", "evaluation report"),
+        "compute_contract" => ("算力服务合同", "compute contract"),
+        "rd_cost_audit" => ("研发费用审计报告", "R&D cost audit"),
+        "model_evaluation" => ("模型评测报告", "model evaluation"),
+        "investment_audit" => ("投资审计报告", "investment audit"),
+        "acceptance_report" => ("验收报告", "acceptance report"),
+        "performance_evaluation" => ("绩效评价报告", "performance evaluation"),
+        "recognition_certificate" => ("认定证书", "recognition certificate"),
+        "service_report" => ("服务报告", "service report"),
+        other => return format!("<code>{}</code>", esc(other)),
+    };
+    esc(lang.t(zh, en))
+}
+
 /// A task of the platform's own that changed something (`system:demo` in the audit trail), in
 /// the page's language; an unknown one by its name.
 pub fn system_actor(lang: Lang, task: &str) -> String {
