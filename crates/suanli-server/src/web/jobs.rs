@@ -72,12 +72,11 @@ impl Default for JobForm {
 
 /// Reads a posted job form field by field: the form, or the form to show again with what was
 /// typed kept and the first wrong field's error beside it.
-fn read_form(lang: Lang, body: &str) -> Result<JobForm, JobForm> {
+fn read_form(lang: Lang, body: &str) -> Result<JobForm, Box<JobForm>> {
     let values = super::operate::fields(body);
     let text = |k: &str| values.get(k).map_or("", |v| v.trim());
-    let refuse = |field: &'static str, error: &'static str| JobForm {
-        refused: Some(Refused { values: values.clone(), field, error }),
-        ..JobForm::default()
+    let refuse = |field: &'static str, error: &'static str| {
+        Box::new(JobForm { refused: Some(Refused { values: values.clone(), field, error }), ..JobForm::default() })
     };
     let name = text("name");
     if name.is_empty() {

@@ -581,10 +581,8 @@ pub async fn api_docs(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
     );
     if lang == Lang::Zh {
         // The descriptions come from the OpenAPI document, which is written in English for programs and their authors.
-        let _ = write!(
-            body,
-            r#"<p id="api-english">{}</p>"#,
-            "下表各接口的说明取自 OpenAPI 文档，该文档面向程序及其开发者，以英文撰写；方法和路径是接口本身的名称。"
+        body.push_str(
+            r#"<p id="api-english">下表各接口的说明取自 OpenAPI 文档，该文档面向程序及其开发者，以英文撰写；方法和路径是接口本身的名称。</p>"#,
         );
     }
     let mut rows: Vec<(String, String, String, String)> = Vec::new();

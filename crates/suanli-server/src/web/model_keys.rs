@@ -301,8 +301,8 @@ fn key_actions(lang: Lang, k: &ModelKey, kept: &Kept) -> String {
     };
     let invalid = if error.is_empty() { String::new() } else { format!(r#" aria-invalid="true" aria-describedby="topup-{id}-error""#) };
     format!(
-        r#"<form method="post" action="/models/keys/{id}/top-up"><label for="topup-{id}">{l}</label><input id="topup-{id}" name="amount" required inputmode="decimal" placeholder="50.00" value="{amount}"{invalid}>{error}<button type="submit">{go}</button></form><form method="post" action="/models/keys/{id}/rotate"><button type="submit" aria-label="{rl} {name}">{r}</button></form>"#,
-        l = format!(r#"{} <span class="user-text">{}</span>"#, lang.t("充值（元）", "Top up (yuan)"), esc(&k.spec.name)),
+        r#"<form method="post" action="/models/keys/{id}/top-up"><label for="topup-{id}">{l} <span class="user-text">{name}</span></label><input id="topup-{id}" name="amount" required inputmode="decimal" placeholder="50.00" value="{amount}"{invalid}>{error}<button type="submit">{go}</button></form><form method="post" action="/models/keys/{id}/rotate"><button type="submit" aria-label="{rl} {name}">{r}</button></form>"#,
+        l = lang.t("充值（元）", "Top up (yuan)"),
         go = lang.t("充值", "Top up"),
         r = lang.t("更换密钥", "Rotate"),
         rl = lang.t("更换密钥", "Rotate the secret of"),
