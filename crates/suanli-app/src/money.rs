@@ -4,7 +4,7 @@ use crate::caller::Caller;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use suanli_core::error::{Error, ErrorCode};
-use suanli_core::id::{AuditId, ProviderId, StatementId};
+use suanli_core::id::{AuditId, BillId, ProviderId, StatementId, TenantId};
 use suanli_core::money::Fen;
 use suanli_core::time::UnixMs;
 use suanli_dispatch::ids::Ids;
@@ -80,9 +80,30 @@ fn err(code: ErrorCode, why: impl Into<String>) -> StoreError {
     Error::new(code, why).into()
 }
 
+/// Who may read a bill: the enterprise it bills, the provider whose centre ran the job, the
+/// operator and the regulator; an expert none. The one rule the API's bills and the web's bill
+/// page follow (`tenant` is the job's enterprise, `provider` the bill's provider if it has one).
+pub fn may_read_bill(caller: &Caller, tenant: &TenantId, provider: Option<&ProviderId>) -> bool {
+    match caller {
+        Caller::Operator { .. } | Caller::Regulator { .. } => true,
+        Caller::Tenant { tenant: own, .. } => own == tenant,
+        Caller::Provider { provider: own, .. } => provider == Some(own),
+        Caller::Expert { .. } => false,
+    }
+}
+
 impl Money {
     pub fn new(store: Store, ledger: LedgerService, ids: Ids) -> Money {
         Money { store, ledger, ids, settle: Arc::default() }
+    }
+
+    /// A bill by its id for `caller` ([`may_read_bill`]); `bill_not_found` when there is none or
+    /// the caller may not read it, so another enterprise's bill does not show that it exists.
+    pub async fn bill(&self, caller: &Caller, id: &BillId) -> Result<Bill, StoreError> {
+        match self.store.bill(id).await? {
+            Some(b) if may_read_bill(caller, &b.tenant_id, b.provider_id.as_ref()) => Ok(b),
+            _ => Err(err(ErrorCode::BillNotFound, format!("no bill {id}"))),
+        }
     }
 
     /// What settling a provider for `[from, to)` would pay now (the operator; the web UI shows it

@@ -151,6 +151,9 @@ pub enum JobReason {
         note: Option<String>,
     },
     CancelledUnfunded,
+    /// The demo's simulated backend failing a run on purpose (its injected node failures): the
+    /// centre's fault, typed so that it reads in both languages.
+    SimulatedNodeFailure,
     /// A failed run as its centre's backend reported it, in the backend's own words.
     Failed {
         detail: String,
@@ -208,6 +211,7 @@ impl JobReason {
             JobReason::WaitingForLease { .. } => "waiting_for_lease",
             JobReason::Cancelled { .. } => "cancelled",
             JobReason::CancelledUnfunded => "cancelled_unfunded",
+            JobReason::SimulatedNodeFailure => "simulated_node_failure",
             JobReason::Failed { .. } => "failed",
             JobReason::UsageRefused { .. } => "usage_refused",
         }
@@ -327,6 +331,7 @@ impl JobReason {
                 "已取消：等待资金的时间超过平台允许的上限（请充值或申请算力券后重新提交）",
                 vec![],
             ),
+            JobReason::SimulatedNodeFailure => f("simulated node failure", "运行失败：模拟的节点故障（演示用的模拟后端）", vec![]),
             JobReason::Failed { detail } => f("{0}", "运行失败，算力中心报告：{0}", vec![Words(detail)]),
             JobReason::UsageRefused { detail } => f(
                 "the centre's report was refused ({0}); nothing is billed [usage_report_refused]",

@@ -84,7 +84,7 @@ impl SimBackend {
                 ended_ms: end,
                 usage_s: run.usage_s,
                 fault: Fault::Centre,
-                reason: suanli_core::reason::JobReason::Failed { detail: "simulated node failure".into() },
+                reason: suanli_core::reason::JobReason::SimulatedNodeFailure,
             }
         } else {
             RunStatus::Succeeded { started_ms: run.start_ms, ended_ms: end, usage_s: run.usage_s }

@@ -108,8 +108,11 @@ pub fn router(state: AppState) -> Router {
         .merge(models_routes())
         .merge(data_routes())
         .merge(incentives_routes());
+    // A panic or an internal error inside: the web UI's 500 page, the API's `internal` problem.
+    let api = api.layer(axum::middleware::from_fn(web::failure::api));
     let web = web_routes()
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), web::session::guard))
+        .layer(axum::middleware::from_fn(web::failure::pages))
         .route("/assets/suanli.js", get(web::script))
         .route("/assets/charts.js", get(web::charts_script))
         .route("/assets/echarts.min.js", get(web::echarts))
@@ -303,6 +306,7 @@ fn web_routes() -> Router<AppState> {
         .route("/jobs", get(web::jobs_page).post(web::submit_job))
         .route("/jobs/{id}", get(web::job_page))
         .route("/jobs/{id}/cancel", get(web::cancel_page).post(web::cancel_job))
+        .route("/bills/{id}", get(web::bill_page))
         .route("/vouchers", get(web::vouchers_page))
         .route("/energy", get(web::energy_page))
         .route("/centres", get(web::centres_page))

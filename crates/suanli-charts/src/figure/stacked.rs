@@ -1,7 +1,7 @@
 //! Vertical bars per period stacked by series for the web UI (a provider's earnings by centre): a value axis from 0, calendar periods along the bottom, each part's value on hover, and a legend row under the axis.
 
 use super::open;
-use crate::axis::step_at_least;
+use crate::axis::{decimals, step_at_least};
 use crate::text::{esc, format_number};
 use std::fmt::Write;
 
@@ -30,9 +30,11 @@ pub fn stacked_bars(
     series: &[(String, Vec<i64>)],
 ) -> String {
     let totals: Vec<i64> = (0..periods.len()).map(|i| series.iter().map(|(_, v)| v[i]).sum()).collect();
-    let max = (totals.iter().copied().max().unwrap_or(0) as f64 / per_unit).max(1.0);
+    // The axis fits the tallest bar, however small (a few fen of earnings); 0 to 1 when there is none.
+    let tallest = totals.iter().copied().max().unwrap_or(0) as f64 / per_unit;
+    let max = if tallest > 0.0 { tallest } else { 1.0 };
     let step = step_at_least(max / 4.0);
-    let y_max = (max / step).ceil() * step;
+    let y_max = (max / step - 1e-9).ceil() * step;
     let y = |v: f64| TOP + PLOT_H - PLOT_H * v / y_max;
     let mut svg = open(id, WIDTH, HEIGHT, title);
     value_axis(&mut svg, step, y_max, unit);
@@ -55,7 +57,7 @@ pub fn stacked_bars(
                     COLOURS[k % COLOURS.len()],
                     esc(p),
                     esc(name),
-                    format_number(v, 0),
+                    format_number(v, minor_decimals(per_unit)),
                 );
                 acc += v;
             }
@@ -70,21 +72,28 @@ pub fn stacked_bars(
     svg
 }
 
-/// Grid lines from 0 to `y_max` every `step`, labelled, and the unit along the axis.
+/// The decimals of a value counted in a minor unit, `per_unit` of which make one (2 for fen).
+fn minor_decimals(per_unit: f64) -> usize {
+    if per_unit > 1.0 { per_unit.log10().ceil() as usize } else { 0 }
+}
+
+/// Grid lines from 0 to `y_max` every `step`, labelled with the decimals the step needs (so no
+/// two ticks read alike), and the unit along the axis.
 fn value_axis(svg: &mut String, step: f64, y_max: f64, unit: &str) {
     let y = |v: f64| TOP + PLOT_H - PLOT_H * v / y_max;
-    let mut tick = 0.0;
-    while tick <= y_max + 1e-9 {
+    let places = decimals(step);
+    let n = (y_max / step).round() as i64;
+    for i in 0..=n {
+        let tick = i as f64 * step;
         let _ = write!(
             svg,
             r##"<line x1="{LEFT}" y1="{yy:.1}" x2="{x2}" y2="{yy:.1}" stroke="#d0d5dd"/><text x="{tx}" y="{ty:.1}" text-anchor="end">{}</text>"##,
-            format_number(tick, 0),
+            format_number(tick, places),
             yy = y(tick),
             x2 = WIDTH - RIGHT,
             tx = LEFT - 6.0,
             ty = y(tick) + 4.0,
         );
-        tick += step;
     }
     let _ = write!(
         svg,
@@ -122,5 +131,35 @@ fn legend_row(svg: &mut String, series: &[(String, Vec<i64>)]) {
             esc(name)
         );
         lx += 28.0 + 13.0 * name.chars().count() as f64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The value axis's tick labels, bottom to top.
+    fn ticks(svg: &str) -> Vec<String> {
+        svg.split(r#"text-anchor="end">"#).skip(1).map(|t| t.split('<').next().unwrap().to_string()).collect()
+    }
+
+    #[test]
+    fn ticks_are_distinct_and_readable_for_small_and_large_sums() {
+        let periods = vec!["11-30".to_string(), "12-01".to_string()];
+        for (fen, want) in [
+            (vec![13, 40], vec!["0.0", "0.1", "0.2", "0.3", "0.4"]),
+            (vec![3, 7], vec!["0.00", "0.02", "0.04", "0.06", "0.08"]),
+            (vec![50, 100], vec!["0.0", "0.5", "1.0"]),
+            (vec![0, 0], vec!["0.0", "0.5", "1.0"]),
+            (vec![213_107, 100_000], vec!["0", "1,000", "2,000", "3,000"]),
+        ] {
+            let svg = stacked_bars("e", "t", "day", "yuan", 100.0, &periods, &[("a".into(), fen.clone())]);
+            let got = ticks(&svg);
+            assert_eq!(got, want, "{fen:?}");
+            let distinct: std::collections::BTreeSet<_> = got.iter().collect();
+            assert_eq!(distinct.len(), got.len(), "{fen:?}: {got:?}");
+        }
+        let svg = stacked_bars("e", "t", "day", "yuan", 100.0, &periods, &[("a".into(), vec![13, 40])]);
+        assert!(svg.contains("<title>12-01 a: 0.40</title>"), "hover values to the fen: {svg}");
     }
 }

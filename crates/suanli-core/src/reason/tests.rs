@@ -87,6 +87,7 @@ fn examples() -> Vec<(JobReason, String)> {
             JobReason::CancelledUnfunded,
             "cancelled: it waited for funds longer than the platform allows (top up or apply for vouchers, then submit again)".into(),
         ),
+        (JobReason::SimulatedNodeFailure, "simulated node failure".into()),
         (JobReason::Failed { detail: "节点故障".into() }, "节点故障".into()),
         (
             JobReason::UsageRefused { detail: "用量为负".into() },
@@ -119,6 +120,7 @@ fn variant_index(r: &JobReason) -> usize {
         JobReason::CancelledUnfunded => 18,
         JobReason::Failed { .. } => 19,
         JobReason::UsageRefused { .. } => 20,
+        JobReason::SimulatedNodeFailure => 21,
     }
 }
 
@@ -149,7 +151,7 @@ fn every_reason_has_a_code_its_english_and_chinese() {
         let bare_en = fill(forms.en, &forms.args, |_| String::new());
         assert!(!bare_en.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{code}: {bare_en}");
     }
-    assert_eq!(seen.len(), 21, "an example of every variant");
+    assert_eq!(seen.len(), 22, "an example of every variant");
 }
 
 #[test]

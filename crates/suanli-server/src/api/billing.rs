@@ -163,12 +163,9 @@ async fn visible_job_bill(s: &AppState, c: &Caller, id: &str) -> ApiResult<(JobI
     let id = JobId::parse(id)?;
     let job = s.store.job(&id).await?.ok_or_else(|| ApiError::new(ErrorCode::JobNotFound, format!("no job {id}")))?;
     let bill = s.store.bill_for_job(&id).await?;
-    let visible = match c.role() {
-        Role::Operator | Role::Regulator => true,
-        Role::Tenant => c.0.tenant_id.as_ref() == Some(&job.tenant_id),
-        Role::Provider => bill.as_ref().and_then(|b| b.provider_id.as_ref()).is_some_and(|p| Some(p) == c.0.provider_id.as_ref()),
-        Role::Expert => false,
-    };
+    // A user bound to nothing reads no bill; the rule is the money service's.
+    let visible = suanli_app::Caller::of(&c.0)
+        .is_ok_and(|caller| suanli_app::money::may_read_bill(&caller, &job.tenant_id, bill.as_ref().and_then(|b| b.provider_id.as_ref())));
     if !visible {
         return Err(ApiError::new(ErrorCode::JobNotFound, format!("no job {id}")));
     }

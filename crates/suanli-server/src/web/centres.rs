@@ -125,7 +125,17 @@ pub(super) async fn render_centre(s: &AppState, lang: Lang, c: &Caller, id: &str
     let Some(ctr) = centre else {
         return (
             StatusCode::NOT_FOUND,
-            Html(page(lang, "404", Some(c), &notice(Some(lang.t("没有这个算力中心。", "No such centre.")), true))),
+            Html(page(
+                lang,
+                lang.t("找不到算力中心", "No such centre"),
+                Some(c),
+                &format!(
+                    r#"<h1>{}</h1>{}<p><a href="/centres">{}</a></p>"#,
+                    lang.t("找不到算力中心", "No such centre"),
+                    notice(Some(lang.t("没有这个算力中心。", "No such centre.")), true),
+                    lang.t("返回算力中心列表", "Back to the centres")
+                ),
+            )),
         )
             .into_response();
     };
@@ -182,7 +192,7 @@ async fn partner_history(s: &AppState, lang: Lang, c: &Caller, ctr: &Centre) -> 
             .reason
             .iter()
             .filter(|r| !r.is_empty())
-            .map(|r| esc(r))
+            .map(|r| format!(r#"<span class="user-text">{}</span>"#, esc(r)))
             .chain(ch.reasons.iter().map(|r| labels::partner_reason(lang, r)))
             .collect();
         let _ = write!(
@@ -204,9 +214,12 @@ fn actor(lang: Lang, by: &str) -> String {
     if by == "migration" {
         return lang.t("（迁移时按当时状态补记）", "(recorded by the migration)").to_string();
     }
+    if let Some(task) = by.strip_prefix("system:") {
+        return labels::system_actor(lang, task);
+    }
     match by.split_once(':').and_then(|(role, user)| Some((suanli_core::tenant::Role::parse(role)?, user))) {
-        Some((role, user)) => format!("{} {}", labels::role(lang, role), esc(user)),
-        None => esc(by),
+        Some((role, user)) => format!(r#"{} <span class="user-text">{}</span>"#, labels::role(lang, role), esc(user)),
+        None => format!(r#"<span class="user-text">{}</span>"#, esc(by)),
     }
 }
 
@@ -323,7 +336,7 @@ fn pue_step(lang: Lang, range: Range) -> (suanli_energy::Step, &'static str) {
 /// Where a centre's jobs go, or why it takes none: whether it is reachable, and the text.
 pub(super) fn reach_text(s: &AppState, lang: Lang, centre: &suanli_core::id::CentreId, now: i64) -> (bool, String) {
     match s.backends.reach(centre, now) {
-        Ok(backend) => (true, format!("{}: {}", lang.t("作业运行于", "Jobs run on"), esc(&backend))),
+        Ok(backend) => (true, format!("{}{}", lang.t("作业运行于：", "Jobs run on: "), labels::backend(lang, &backend))),
         Err(why) => (
             false,
             format!(

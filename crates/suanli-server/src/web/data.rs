@@ -176,7 +176,7 @@ async fn requests_section(s: &AppState, lang: Lang, c: &Caller, caller: &suanli_
         };
         let _ = write!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{action}</td></tr>",
+            r#"<tr><td>{}</td><td>{}</td><td><span class="user-text">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{action}</td></tr>"#,
             esc(&title_of(r)),
             esc(&r.spec.fields.join("、")),
             esc(&r.spec.purpose),
@@ -299,7 +299,7 @@ async fn render_set(s: &AppState, lang: Lang, c: &Caller, d: &DataSet, notice_ht
 /// The preview as a table (CSV) or as lines (JSON Lines).
 fn preview_table(p: &str, format: Option<&str>) -> String {
     if format != Some("csv") {
-        return format!("<pre>{}</pre>", esc(p));
+        return format!(r#"<pre translate="no">{}</pre>"#, esc(p));
     }
     let mut r = suanli_data::CsvReader::new(p.as_bytes(), Encoding::Utf8, Limits::default());
     let header = r.header().unwrap_or_default();
@@ -309,7 +309,8 @@ fn preview_table(p: &str, format: Option<&str>) -> String {
         let Ok(rec) = rec else { continue };
         out.push_str("<tr>");
         for f in &rec.fields {
-            let _ = write!(out, "<td>{}</td>", esc(f));
+            // The data's own values (pseudonyms, codes), never words of the page.
+            let _ = write!(out, r#"<td><span class="user-text" translate="no">{}</span></td>"#, esc(f));
         }
         out.push_str("</tr>");
     }

@@ -41,8 +41,8 @@ pub async fn incentives_page(State(s): State<AppState>, Query(q): Query<LangQuer
         body,
         "<p>{}</p>",
         lang.t(
-            "申报、评审、公示、异议与决定：suanli incentives …，或接口 /api/v1/incentives；中心的认证与绿电合同：suanli incentives certify / green-power，或 /api/v1/centres/{id}/certifications 与 /green-power。",
-            "Apply, review, rank, object and decide with `suanli incentives …` or the API under /api/v1/incentives; declare a centre's certifications and green power with `suanli incentives certify` / `green-power` or /api/v1/centres/{id}/certifications and /green-power."
+            "申报、评审、公示、异议与决定：命令行 <code>suanli incentives …</code>，或接口 <code>/api/v1/incentives</code>；中心的认证与绿电合同：<code>suanli incentives certify</code> / <code>green-power</code>，或 <code>/api/v1/centres/{id}/certifications</code> 与 <code>/green-power</code>。",
+            "Apply, review, rank, object and decide with <code>suanli incentives …</code> or the API under <code>/api/v1/incentives</code>; declare a centre's certifications and green power with <code>suanli incentives certify</code> / <code>green-power</code> or <code>/api/v1/centres/{id}/certifications</code> and <code>/green-power</code>."
         )
     );
     with_cookie(Html(page(lang, lang.t("奖补政策", "Incentives"), Some(&c), &body)).into_response(), set)
@@ -133,8 +133,12 @@ fn applications_section(lang: Lang, role: Role, apps: &[Application], title: &dy
             esc(&a.notes.join("；")),
         );
         if evidence {
-            let docs: Vec<String> = a.evidence.iter().map(|e| format!("{} {}…", e.kind, &e.sha256[..12.min(e.sha256.len())])).collect();
-            let _ = write!(body, "<td><code>{}</code></td>", esc(&docs.join(", ")));
+            let docs: Vec<String> = a
+                .evidence
+                .iter()
+                .map(|e| format!("{} <code>{}…</code>", labels::evidence_kind(lang, &e.kind), esc(&e.sha256[..12.min(e.sha256.len())])))
+                .collect();
+            let _ = write!(body, "<td>{}</td>", docs.join(lang.t("；", "; ")));
         }
         body.push_str("</tr>");
     }

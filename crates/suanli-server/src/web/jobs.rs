@@ -42,33 +42,72 @@ impl Names {
     }
 }
 
-/// The values of the submit form (kept across the quote step).
-#[derive(Debug, Clone, Deserialize)]
+/// The values of the submit form (kept across the quote step), read by [`read_form`].
+#[derive(Debug, Clone)]
 pub struct JobForm {
     name: String,
     accelerators: u32,
     hours: f64,
-    #[serde(default, deserialize_with = "empty_is_none")]
     min_tflops: Option<f64>,
     /// `quote` or `submit`.
-    #[serde(default)]
     step: Option<String>,
-    #[serde(default)]
     goal: Option<String>,
+    /// A form the server could not read: what was typed, and the error beside its field.
+    refused: Option<Refused>,
 }
 
-fn empty_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    let s: Option<String> = Option::deserialize(d)?;
-    match s.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(v) => v.parse().map(Some).map_err(serde::de::Error::custom),
-    }
+/// What a refused job form had typed (every field as text) and which field is wrong, and why.
+#[derive(Debug, Clone)]
+struct Refused {
+    values: HashMap<String, String>,
+    field: &'static str,
+    error: &'static str,
 }
 
 impl Default for JobForm {
     fn default() -> JobForm {
-        JobForm { name: "finetune".into(), accelerators: 8, hours: 1.0, min_tflops: Some(300.0), step: None, goal: None }
+        JobForm { name: "finetune".into(), accelerators: 8, hours: 1.0, min_tflops: Some(300.0), step: None, goal: None, refused: None }
     }
+}
+
+/// Reads a posted job form field by field: the form, or the form to show again with what was
+/// typed kept and the first wrong field's error beside it.
+fn read_form(lang: Lang, body: &str) -> Result<JobForm, Box<JobForm>> {
+    let values = super::operate::fields(body);
+    let text = |k: &str| values.get(k).map_or("", |v| v.trim());
+    let refuse = |field: &'static str, error: &'static str| {
+        Box::new(JobForm { refused: Some(Refused { values: values.clone(), field, error }), ..JobForm::default() })
+    };
+    let name = text("name");
+    if name.is_empty() {
+        return Err(refuse("name", lang.t("请填写作业名称。", "Give the job a name.")));
+    }
+    let Some(accelerators) = text("accelerators").parse::<u32>().ok().filter(|n| (1..=1024).contains(n)) else {
+        return Err(refuse(
+            "accelerators",
+            lang.t("加速卡数量须为 1 到 1024 之间的整数。", "Accelerators must be a whole number from 1 to 1024."),
+        ));
+    };
+    let Some(hours) = text("hours").parse::<f64>().ok().filter(|h| h.is_finite() && *h > 0.0) else {
+        return Err(refuse(
+            "hours",
+            lang.t("预计时长须为大于 0 的小时数，如 1.5。", "Estimated hours must be a number above 0, such as 1.5."),
+        ));
+    };
+    let min_tflops = match text("min_tflops") {
+        "" => None,
+        t => match t.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0) {
+            Some(v) => Some(v),
+            None => {
+                return Err(refuse(
+                    "min_tflops",
+                    lang.t("最低 FP16 TFLOPS 须为不小于 0 的数，或留空。", "Minimum FP16 TFLOPS must be a number of 0 or more, or empty."),
+                ));
+            }
+        },
+    };
+    let opt = |k: &str| values.get(k).cloned();
+    Ok(JobForm { name: name.to_string(), accelerators, hours, min_tflops, step: opt("step"), goal: opt("goal"), refused: None })
 }
 
 impl JobForm {
@@ -122,23 +161,45 @@ async fn render_jobs(s: &AppState, lang: Lang, c: &Caller, form: &JobForm, quote
     page(lang, lang.t("作业", "Jobs"), Some(c), &body)
 }
 
-/// A tenant's job form as typed so far, up to its quote button (the form is closed by the caller).
+/// A tenant's job form as typed so far, up to its quote button (the form is closed by the caller);
+/// a refused form shows what was typed and the error beside its field.
 fn job_form(lang: Lang, form: &JobForm) -> String {
+    let value = |k: &str, read: String| match &form.refused {
+        Some(r) => esc(r.values.get(k).map_or("", String::as_str)),
+        None => read,
+    };
+    // `aria-invalid` and the error's id on the wrong input, the error itself after it.
+    let mark = |k: &str| match &form.refused {
+        Some(r) if r.field == k => format!(r#" aria-invalid="true" aria-describedby="{k}-error""#),
+        _ => String::new(),
+    };
+    let error = |k: &str| match &form.refused {
+        Some(r) if r.field == k => format!(r#"<p id="{k}-error" class="error" role="alert">{}</p>"#, esc(r.error)),
+        _ => String::new(),
+    };
     format!(
-        r#"<h2>{h}</h2><form id="job-form" method="post" action="/jobs"><label for="name">{n}</label><input id="name" name="name" required maxlength="100" value="{nv}">
-<label for="accelerators">{a}</label><input id="accelerators" name="accelerators" type="number" min="1" max="1024" value="{av}" required>
-<label for="hours">{d}</label><input id="hours" name="hours" type="number" min="0.01" step="0.01" value="{hv}" required>
-<label for="min_tflops">{t}</label><input id="min_tflops" name="min_tflops" type="number" min="0" step="1" value="{tv}">
+        r#"<h2>{h}</h2><form id="job-form" method="post" action="/jobs"><label for="name">{n}</label><input id="name" name="name" required maxlength="100" value="{nv}"{ni}>{ne}
+<label for="accelerators">{a}</label><input id="accelerators" name="accelerators" type="number" min="1" max="1024" value="{av}" required{ai}>{ae}
+<label for="hours">{d}</label><input id="hours" name="hours" type="number" min="0.01" step="0.01" value="{hv}" required{hi}>{he}
+<label for="min_tflops">{t}</label><input id="min_tflops" name="min_tflops" type="number" min="0" step="1" value="{tv}"{ti}>{te}
 <p><button id="quote" type="submit" name="step" value="quote">{b}</button></p>"#,
         h = lang.t("提交作业", "Submit a job"),
         n = lang.t("名称", "Name"),
-        nv = esc(&form.name),
+        nv = value("name", esc(&form.name)),
+        ni = mark("name"),
+        ne = error("name"),
         a = lang.t("加速卡数量", "Accelerators"),
-        av = form.accelerators,
+        av = value("accelerators", form.accelerators.to_string()),
+        ai = mark("accelerators"),
+        ae = error("accelerators"),
         d = lang.t("预计时长（小时）", "Estimated hours"),
-        hv = form.hours,
+        hv = value("hours", form.hours.to_string()),
+        hi = mark("hours"),
+        he = error("hours"),
         t = lang.t("最低 FP16 TFLOPS", "Minimum FP16 TFLOPS"),
-        tv = form.min_tflops.map_or(String::new(), |t| t.to_string()),
+        tv = value("min_tflops", form.min_tflops.map_or(String::new(), |t| t.to_string())),
+        ti = mark("min_tflops"),
+        te = error("min_tflops"),
         b = lang.t("获取报价", "Get quotes"),
     )
 }
@@ -242,16 +303,9 @@ pub async fn submit_job(State(s): State<AppState>, headers: HeaderMap, body: Str
         )
         .await;
     };
-    let form = match serde_urlencoded::from_str::<JobForm>(&body) {
-        Ok(f) if f.hours.is_finite() && f.hours > 0.0 => f,
-        _ => {
-            return fail(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &JobForm::default(),
-                notice(Some(lang.t("请检查表单中的数值。", "Check the form's numbers.")), true),
-            )
-            .await;
-        }
+    let form = match read_form(lang, &body) {
+        Ok(f) => f,
+        Err(kept) => return fail(StatusCode::UNPROCESSABLE_ENTITY, &kept, String::new()).await,
     };
     let spec = form.spec();
     if form.step.as_deref() == Some("submit") {
@@ -319,7 +373,7 @@ pub async fn job_page(State(s): State<AppState>, Path(id): Path<String>, Query(q
             body,
             "<p>{} {} · {} {}</p>",
             lang.t("调度策略：", "Policy:"),
-            esc(&d.policy),
+            labels::policy(lang, &d.policy),
             lang.t("回填：", "Backfilled:"),
             if d.backfilled { lang.t("是", "yes") } else { lang.t("否", "no") }
         );
@@ -351,9 +405,7 @@ fn job_facts(s: &AppState, lang: Lang, job: &Job, centre: &str, bill: Option<&Bi
         ),
         (
             lang.t("账单金额", "Billed"),
-            bill.map_or("-".into(), |b| {
-                format!(r#"<span id="billed">{}</span> <small>({})</small>"#, lang.fen(b.charge), esc(b.id.as_str()))
-            }),
+            bill.map_or("-".into(), |b| format!(r#"<span id="billed">{}</span> · {}"#, lang.fen(b.charge), super::bills::link(lang, b))),
         ),
         (lang.t("算力券支付", "Paid by voucher"), bill.map_or("-".into(), |b| format!("{} ({}%)", lang.fen(b.voucher), b.ratio_pct))),
         (lang.t("现金支付", "Paid in cash"), bill.map_or("-".into(), |b| lang.fen(b.cash))),

@@ -76,39 +76,92 @@ pub fn when(ms: Option<i64>) -> String {
 /// lifecycle recommendations and the enums below by their codes); unknown words are shown as they
 /// are, escaped.
 pub(crate) fn state_name(lang: Lang, code: &str) -> String {
-    let zh = match code {
-        "pending" => "排队中",
-        "placed" => "已调度",
-        "running" => "运行中",
-        "succeeded" => "已完成",
-        "failed" => "失败",
-        "cancelled" => "已取消",
-        "keep" => "保留",
-        "retrofit" => "改造",
-        "merge" => "整合",
-        "retire" => "退出",
-        "grade1" => "1 级",
-        "grade2" => "2 级",
-        "grade3" => "3 级",
-        "does_not_meet" => "未达 3 级",
-        "not_graded" => "暂无评级",
-        "out_of_scope" => "不适用（边缘）",
-        "undecided" => "待定",
-        "pass" => "达标",
-        "fail" => "超标",
-        "not_applicable" => "不适用",
-        "partner" => "合作",
-        "applicant" => "申请中",
-        "suspended" => "暂停",
-        "cloud" => "云",
-        "intelligent-computing" => "智算中心",
-        "edge" => "边缘",
+    let (zh, en) = match code {
+        "pending" => ("排队中", "pending"),
+        "placed" => ("已调度", "placed"),
+        "running" => ("运行中", "running"),
+        "succeeded" => ("已完成", "succeeded"),
+        "failed" => ("失败", "failed"),
+        "cancelled" => ("已取消", "cancelled"),
+        "keep" => ("保留", "keep"),
+        "retrofit" => ("改造", "retrofit"),
+        "merge" => ("整合", "merge"),
+        "retire" => ("退出", "retire"),
+        // GB 40879's grades: 1 is the most efficient.
+        "grade1" => ("1 级", "Grade 1"),
+        "grade2" => ("2 级", "Grade 2"),
+        "grade3" => ("3 级", "Grade 3"),
+        "does_not_meet" => ("未达 3 级", "below Grade 3"),
+        "not_graded" => ("暂无评级", "not graded yet"),
+        "out_of_scope" => ("不适用（边缘）", "not applicable (edge)"),
+        "undecided" => ("待定", "undecided"),
+        "pass" => ("达标", "pass"),
+        "fail" => ("超标", "over the limit"),
+        "not_applicable" => ("不适用", "not applicable"),
+        "partner" => ("合作", "partner"),
+        "applicant" => ("申请中", "applicant"),
+        "suspended" => ("暂停", "suspended"),
+        "cloud" => ("云", "cloud"),
+        "intelligent-computing" => ("智算中心", "intelligent computing"),
+        "edge" => ("边缘", "edge"),
         _ => return esc(code),
     };
-    match lang {
-        Lang::Zh => zh.to_string(),
-        Lang::En => esc(&code.replace(['_', '-'], " ")),
-    }
+    lang.t(zh, en).to_string()
+}
+
+/// A kind of evidence an incentive programme asks for, in the page's language; a kind of a
+/// programme's own by its code, as code.
+pub fn evidence_kind(lang: Lang, kind: &str) -> String {
+    let (zh, en) = match kind {
+        "evaluation_report" => ("评测报告", "evaluation report"),
+        "compute_contract" => ("算力服务合同", "compute contract"),
+        "rd_cost_audit" => ("研发费用审计报告", "R&D cost audit"),
+        "model_evaluation" => ("模型评测报告", "model evaluation"),
+        "investment_audit" => ("投资审计报告", "investment audit"),
+        "acceptance_report" => ("验收报告", "acceptance report"),
+        "performance_evaluation" => ("绩效评价报告", "performance evaluation"),
+        "recognition_certificate" => ("认定证书", "recognition certificate"),
+        "service_report" => ("服务报告", "service report"),
+        other => return format!("<code>{}</code>", esc(other)),
+    };
+    esc(lang.t(zh, en))
+}
+
+/// A task of the platform's own that changed something (`system:demo` in the audit trail), in
+/// the page's language; an unknown one by its name.
+pub fn system_actor(lang: Lang, task: &str) -> String {
+    let (zh, en) = match task {
+        "demo" => ("系统（演示数据）", "the system (demo data)"),
+        "serve" => ("系统（启动时的配置）", "the system (its start-up settings)"),
+        "billing" => ("系统（计费）", "the system (billing)"),
+        "bootstrap" => ("系统（初始化）", "the system (set-up)"),
+        _ => return format!(r#"{} <span class="user-text">{}</span>"#, lang.t("系统", "the system"), esc(task)),
+    };
+    lang.t(zh, en).to_string()
+}
+
+/// A centre's cluster backend by its kind (`slurm`, `agent`; `sim (demo)` the demo's simulator),
+/// in the page's language.
+pub fn backend(lang: Lang, name: &str) -> String {
+    let kind = match name.strip_suffix(" (demo)").unwrap_or(name) {
+        "sim" => lang.t("演示用的模拟后端", "the demo's simulated backend"),
+        "slurm" => lang.t("Slurm 集群", "a Slurm cluster"),
+        "agent" => lang.t("中心代理（suanli agent）", "the centre's agent (suanli agent)"),
+        other => return format!(r#"<span class="user-text">{}</span>"#, esc(other)),
+    };
+    kind.to_string()
+}
+
+/// A scheduling policy by what it does, in the page's language.
+pub fn policy(lang: Lang, code: &str) -> String {
+    let (zh, en) = match code {
+        "suanli" => ("算力平台综合调度（费用、碳排放、等待与公平）", "Suanli's own (cost, carbon, waiting and fairness)"),
+        "fifo-firstfit" => ("先来先服务，首个可用资源池", "first come first served, first pool that fits"),
+        "cheapest-first" => ("最低价优先", "cheapest first"),
+        "fair-agnostic" => ("不计公平份额", "without fair share"),
+        _ => return esc(code),
+    };
+    format!(r#"<span data-code="{}">{}</span>"#, esc(code), lang.t(zh, en))
 }
 
 pub fn job_state(lang: Lang, s: JobState) -> String {
@@ -317,13 +370,12 @@ pub fn alert(lang: Lang, a: &Alert) -> String {
         (AlertKind::MeterSilent { last_seen_ms: None, .. }, _) => {
             format!("{} {METER} {}", lang.t("电表", "meter"), lang.t("从未发送有效读数", "has never sent an accepted reading"))
         }
-        (AlertKind::MeterSilent { last_seen_ms, silent_for_ms, .. }, _) => format!(
-            "{} {METER} {} {:.1} {}（{} {}）",
-            lang.t("电表", "meter"),
-            lang.t("已", "silent for"),
+        (AlertKind::MeterSilent { last_seen_ms, silent_for_ms, .. }, Lang::Zh) => {
+            format!("电表 {METER} 已 {:.1} 小时无读数（最后读数 {}）", silent_for_ms.unwrap_or(0) as f64 / 3_600_000.0, when(*last_seen_ms))
+        }
+        (AlertKind::MeterSilent { last_seen_ms, silent_for_ms, .. }, Lang::En) => format!(
+            "meter {METER} silent for {:.1} hours (last reading {})",
             silent_for_ms.unwrap_or(0) as f64 / 3_600_000.0,
-            lang.t("小时无读数", "hours"),
-            lang.t("最后读数", "last reading"),
             when(*last_seen_ms)
         ),
         (AlertKind::DataQuality { count, from_ms, .. }, Lang::Zh) => format!("自 {} 起收到 {count} 个数据质量问题", when(Some(*from_ms))),
@@ -333,9 +385,12 @@ pub fn alert(lang: Lang, a: &Alert) -> String {
     };
     match &a.alert {
         // A meter's id is the name its centre registered it under, shown as a name (not text to translate).
-        AlertKind::MeterSilent { meter, .. } => {
-            esc(&text).replace(METER, &format!(r#"<span class="user-text" translate="no">{}</span>"#, esc(&meter.to_string())))
-        }
+        // Escaped around the placeholder (escaping drops control characters such as it).
+        AlertKind::MeterSilent { meter, .. } => text
+            .split(METER)
+            .map(esc)
+            .collect::<Vec<_>>()
+            .join(&format!(r#"<span class="user-text" translate="no">{}</span>"#, esc(&meter.to_string()))),
         _ => esc(&text),
     }
 }
@@ -467,6 +522,38 @@ mod tests {
         assert_eq!(Lang::Zh.headline_yuan(50_000_000.0), "¥5000.0万");
         assert_eq!(Lang::Zh.headline_yuan(250_000_000.0), "¥2.50亿");
         assert_eq!(Lang::En.headline_yuan(50_000_000.0), "¥50,000,000");
+    }
+
+    #[test]
+    fn a_silent_meter_is_named_in_its_alert_in_each_language() {
+        let silent = |meter: &str, last: Option<i64>| Alert {
+            dc: suanli_core::id::CentreId::generate(0, 1),
+            severity: Severity::Warning,
+            alert: AlertKind::MeterSilent {
+                meter: suanli_energy::meter::MeterId::parse(meter).unwrap(),
+                last_seen_ms: last,
+                silent_for_ms: Some(94_680_000),
+            },
+            message: String::new(),
+        };
+        let span = |m: &str| format!(r#"<span class="user-text" translate="no">{m}</span>"#);
+        let zh = alert(Lang::Zh, &silent("facility", Some(0)));
+        assert_eq!(zh, format!("电表 {} 已 26.3 小时无读数（最后读数 1970-01-01 08:00:00 (UTC+8)）", span("facility")));
+        let en = alert(Lang::En, &silent("it", Some(0)));
+        assert_eq!(en, format!("meter {} silent for 26.3 hours (last reading 1970-01-01 08:00:00 (UTC+8))", span("it")));
+        assert!(!en.contains(['（', '）']), "{en}");
+        assert_ne!(alert(Lang::Zh, &silent("facility", None)), alert(Lang::Zh, &silent("it", None)), "two meters, two rows");
+    }
+
+    #[test]
+    fn grades_read_as_words_in_both_languages() {
+        for (code, zh, en) in [("grade1", "1 级", "Grade 1"), ("grade2", "2 级", "Grade 2"), ("grade3", "3 级", "Grade 3")] {
+            assert_eq!((state_name(Lang::Zh, code), state_name(Lang::En, code)), (zh.to_string(), en.to_string()));
+        }
+        assert_eq!(state_name(Lang::En, "does_not_meet"), "below Grade 3");
+        assert_eq!(system_actor(Lang::Zh, "demo"), "系统（演示数据）");
+        assert_eq!(backend(Lang::Zh, "sim (demo)"), "演示用的模拟后端");
+        assert!(policy(Lang::Zh, "suanli").contains("综合调度") && policy(Lang::En, "fifo-firstfit").contains("first come"));
     }
 
     #[test]

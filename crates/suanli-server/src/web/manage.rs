@@ -61,7 +61,10 @@ pub(super) async fn backend_form(s: &AppState, lang: Lang, ctr: &Centre, kept: &
         r#"<h2>{h}</h2>{now}<form method="post" action="/centres/{cid}/backend"><input type="hidden" name="action" value="bind"><label for="backend-url">{l}</label><input id="backend-url" name="url" required maxlength="500" placeholder="slurm+http://10.0.0.5:6820?partition=gpu" value="{v}"{inv}>{err}<p><button type="submit" id="bind">{b}</button></p></form>{unbind}"#,
         h = lang.t("集群后端", "Cluster backend"),
         cid = esc(ctr.id.as_str()),
-        l = lang.t("后端地址（Slurm 地址，或 agent 表示由中心代理接入）", "Backend address (a Slurm URL, or agent for the centre's agent)"),
+        l = lang.t(
+            "后端地址（Slurm 地址，或填 <code>agent</code> 表示由中心代理接入）",
+            "Backend address (a Slurm URL, or <code>agent</code> for the centre's agent)"
+        ),
         b = lang.t("绑定", "Bind"),
         v = kept.value("backend", "url"),
         inv = kept.invalid("backend", "url", "backend-url"),

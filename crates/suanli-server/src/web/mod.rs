@@ -21,11 +21,13 @@ use std::fmt::Write;
 use suanli_core::city::ComputeSlice;
 
 mod assets;
+mod bills;
 mod centres;
 mod charts;
 mod collate;
 mod data;
 mod energy;
+pub mod failure;
 mod incentives;
 mod insight;
 mod jobs;
@@ -46,6 +48,7 @@ mod table;
 mod trends;
 mod vouchers;
 pub use assets::{charts_script, echarts, interactive_charts, script};
+pub use bills::bill_page;
 pub use centres::{centre_page, centres_page};
 use centres::{reach_text, render_centre};
 pub use data::{
@@ -457,7 +460,8 @@ fn is_api(path: &str) -> bool {
 /// trailing slash goes to the page without it.
 pub async fn not_found(uri: axum::http::Uri, headers: HeaderMap) -> Response {
     let path = uri.path();
-    if is_api(path) {
+    // `/api/` is the docs page's address with a slash, not a path of the API.
+    if is_api(path) && path != "/api/" {
         return crate::error::ApiError::new(
             suanli_core::error::ErrorCode::NotFound,
             "no such path; the API lives under /api/v1 (GET /api/v1/openapi.json describes it)",
@@ -487,19 +491,8 @@ pub async fn not_allowed(method: axum::http::Method, uri: axum::http::Uri, heade
             .into_response();
     }
     if method == axum::http::Method::GET {
-        let home = if path.starts_with("/vouchers") {
-            "/vouchers"
-        } else if path.starts_with("/jobs") {
-            "/jobs"
-        } else if let Some(rest) = path.strip_prefix("/centres/") {
-            let centre = rest.split('/').next().unwrap_or_default();
-            let query = uri.query().map_or(String::new(), |q| format!("?{q}"));
-            return Redirect::to(&format!("/centres/{centre}{query}")).into_response();
-        } else {
-            "/"
-        };
         let query = uri.query().map_or(String::new(), |q| format!("?{q}"));
-        return Redirect::to(&format!("{home}{query}")).into_response();
+        return Redirect::to(&format!("{}{query}", page_of_form(path))).into_response();
     }
     let lang = lang_of(&LangQuery { lang: None }, &headers).0;
     let body = format!(
@@ -510,6 +503,69 @@ pub async fn not_allowed(method: axum::http::Method, uri: axum::http::Uri, heade
     (StatusCode::METHOD_NOT_ALLOWED, Html(page(lang, "405", None, &body))).into_response()
 }
 
+/// An OpenAPI tag (a group of the API's paths) by what it covers, in the page's language.
+fn api_tag(lang: Lang, tag: &str) -> String {
+    let (zh, en) = match tag {
+        "agents" => ("中心代理", "Centre agents"),
+        "billing" => ("账单与结算", "Bills and settlement"),
+        "city" => ("城市总览", "The city"),
+        "data" => ("数据开放", "Data sharing"),
+        "energy" => ("能耗监测", "Energy"),
+        "incentives" => ("奖补与算力伙伴", "Incentives and partners"),
+        "jobs" => ("作业", "Jobs"),
+        "ledger" => ("账本", "The ledger"),
+        "models" => ("模型服务", "Models"),
+        "ops" => ("运维", "Operations"),
+        "registry" => ("登记", "Registry"),
+        "tenants" => ("企业与用户", "Enterprises and users"),
+        "vouchers" => ("算力券", "Vouchers"),
+        other => return format!(r#"<span lang="en">{}</span>"#, esc(other)),
+    };
+    format!(r#"{} <code>{}</code>"#, lang.t(zh, en), esc(tag))
+}
+
+/// The pages a GET may open (`*` one segment of the path): what `page_of_form` walks back to.
+/// Keep in step with the GET routes of `web_routes` in `lib.rs`.
+pub(crate) const PAGES: &[&str] = &[
+    "/",
+    "/wall",
+    "/sign-in",
+    "/jobs",
+    "/jobs/*",
+    "/jobs/*/cancel",
+    "/bills/*",
+    "/vouchers",
+    "/energy",
+    "/centres",
+    "/centres/*",
+    "/my-centres",
+    "/registry",
+    "/models",
+    "/data",
+    "/data/sets/*",
+    "/incentives",
+    "/incentives/applications/*",
+    "/api",
+];
+
+/// The page a form's target belongs to: the path itself, or failing that the nearest page up
+/// its segments (`/registry/centre` → `/registry`, `/centres/ctr_…/pools/pool_…/price` → the
+/// centre, `/vouchers/applications/…/approve` → `/vouchers`); `/` at the end.
+fn page_of_form(path: &str) -> String {
+    let matches = |p: &str, pattern: &str| {
+        let (a, b): (Vec<&str>, Vec<&str>) = (p.split('/').collect(), pattern.split('/').collect());
+        a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| (*y == "*" && !x.is_empty()) || x == y)
+    };
+    let mut p = path.trim_end_matches('/');
+    while !p.is_empty() {
+        if PAGES.iter().any(|pattern| matches(p, pattern)) {
+            return p.to_string();
+        }
+        p = &p[..p.rfind('/').unwrap_or(0)];
+    }
+    "/".to_string()
+}
+
 /// `GET /api`: the API described for people, from the OpenAPI document (which stays at
 /// `/api/v1/openapi.json` for programs).
 pub async fn api_docs(State(s): State<AppState>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
@@ -517,13 +573,19 @@ pub async fn api_docs(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
     let caller = signed_in(&s, &headers).await;
     let doc: serde_json::Value = serde_json::from_str(&crate::openapi::document()).unwrap_or_default();
     let mut body = format!(
-        r#"<h1>{}</h1><p>{} <a href="/api/v1/openapi.json">/api/v1/openapi.json</a></p>"#,
+        r#"<h1>{}</h1><p>{} <a href="/api/v1/openapi.json"><code>/api/v1/openapi.json</code></a></p>"#,
         lang.t("接口文档", "The API"),
         lang.t(
-            "所有接口位于 /api/v1，请求携带 Authorization: Bearer <令牌>，错误以 application/problem+json 返回并带稳定的 code。机器可读的 OpenAPI 3.1 文档：",
-            "Everything is under /api/v1; requests carry Authorization: Bearer <token>; errors are application/problem+json with a stable code. The machine-readable OpenAPI 3.1 document:"
+            "所有接口位于 <code>/api/v1</code>，请求携带 <code>Authorization: Bearer &lt;令牌&gt;</code>，错误以 <code>application/problem+json</code> 返回，并带稳定的错误码（<code>code</code>）。机器可读的 OpenAPI 3.1 文档：",
+            "Everything is under <code>/api/v1</code>; requests carry <code>Authorization: Bearer &lt;token&gt;</code>; errors are <code>application/problem+json</code> with a stable <code>code</code>. The machine-readable OpenAPI 3.1 document:"
         )
     );
+    if lang == Lang::Zh {
+        // The descriptions come from the OpenAPI document, which is written in English for programs and their authors.
+        body.push_str(
+            r#"<p id="api-english">下表各接口的说明取自 OpenAPI 文档，该文档面向程序及其开发者，以英文撰写；方法和路径是接口本身的名称。</p>"#,
+        );
+    }
     let mut rows: Vec<(String, String, String, String)> = Vec::new();
     for (path, item) in doc["paths"].as_object().into_iter().flatten() {
         for (method, op) in item.as_object().into_iter().flatten() {
@@ -539,14 +601,48 @@ pub async fn api_docs(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
             if !last_tag.is_empty() {
                 body.push_str("</tbody></table></div>");
             }
-            let _ = write!(body, "<h2>{}</h2>", esc(&tag));
+            let _ = write!(body, "<h2>{}</h2>", api_tag(lang, &tag));
             body.push_str(&thead(&[lang.t("方法", "Method"), lang.t("路径", "Path"), lang.t("说明", "What it does")]));
             last_tag = tag;
         }
-        let _ = write!(body, "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>", esc(&method), esc(&path), esc(&what));
+        // English text on a Chinese page is marked as such (the paragraph above says why).
+        let _ = write!(
+            body,
+            r#"<tr><td><code>{}</code></td><td><code>{}</code></td><td lang="en">{}</td></tr>"#,
+            esc(&method),
+            esc(&path),
+            esc(&what)
+        );
     }
     if !last_tag.is_empty() {
         body.push_str("</tbody></table></div>");
     }
     with_cookie(Html(page(lang, lang.t("接口文档", "The API"), caller.as_ref(), &body)).into_response(), set)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_of_form;
+
+    #[test]
+    fn a_get_of_a_form_target_goes_to_the_page_the_form_is_on() {
+        for (target, page) in [
+            ("/registry/centre", "/registry"),
+            ("/registry/pool", "/registry"),
+            ("/vouchers/apply", "/vouchers"),
+            ("/vouchers/applications/vap_1/approve", "/vouchers"),
+            ("/centres/ctr_1/pools/pool_1/price", "/centres/ctr_1"),
+            ("/centres/ctr_1/backend", "/centres/ctr_1"),
+            ("/jobs/job_1/cancel", "/jobs/job_1/cancel"),
+            ("/jobs", "/jobs"),
+            ("/models/keys/mk_1/rotate", "/models"),
+            ("/data/requests/drq_1/decision", "/data"),
+            ("/data/deliveries/dlv_1/link", "/data"),
+            ("/incentives/applications/iap_1/review", "/incentives/applications/iap_1"),
+            ("/sign-out", "/"),
+            ("/nothing/here", "/"),
+        ] {
+            assert_eq!(page_of_form(target), page, "{target}");
+        }
+    }
 }

@@ -258,7 +258,7 @@ pub fn section(
         let list = |v: &[String], empty: &str| if v.is_empty() { empty.to_string() } else { esc(&v.join(", ")) };
         let _ = write!(
             body,
-            "<tr><td>{}</td><td><code>{}…</code></td><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            "<tr><td><span class=\"user-text\">{}</span></td><td><code>{}…</code></td><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
             esc(&k.spec.name),
             esc(&k.prefix),
             lang.fen(k.spec.budget),
@@ -301,8 +301,8 @@ fn key_actions(lang: Lang, k: &ModelKey, kept: &Kept) -> String {
     };
     let invalid = if error.is_empty() { String::new() } else { format!(r#" aria-invalid="true" aria-describedby="topup-{id}-error""#) };
     format!(
-        r#"<form method="post" action="/models/keys/{id}/top-up"><label for="topup-{id}">{l}</label><input id="topup-{id}" name="amount" required inputmode="decimal" placeholder="50.00" value="{amount}"{invalid}>{error}<button type="submit">{go}</button></form><form method="post" action="/models/keys/{id}/rotate"><button type="submit" aria-label="{rl} {name}">{r}</button></form>"#,
-        l = esc(&format!("{} {}", lang.t("充值（元）", "Top up (yuan)"), k.spec.name)),
+        r#"<form method="post" action="/models/keys/{id}/top-up"><label for="topup-{id}">{l} <span class="user-text">{name}</span></label><input id="topup-{id}" name="amount" required inputmode="decimal" placeholder="50.00" value="{amount}"{invalid}>{error}<button type="submit">{go}</button></form><form method="post" action="/models/keys/{id}/rotate"><button type="submit" aria-label="{rl} {name}">{r}</button></form>"#,
+        l = lang.t("充值（元）", "Top up (yuan)"),
         go = lang.t("充值", "Top up"),
         r = lang.t("更换密钥", "Rotate"),
         rl = lang.t("更换密钥", "Rotate the secret of"),
@@ -391,8 +391,8 @@ fn key_form(s: &AppState, lang: Lang, catalogue: &[CatalogueEntry], kept: &Kept)
         e = at("fallbacks"),
         go = lang.t("新建密钥", "Make the key"),
         cli = lang.t(
-            "也可用命令行：suanli models keys create | topup | rotate",
-            "Or from the command line: suanli models keys create | topup | rotate"
+            "也可用命令行：<code>suanli models keys create | topup | rotate</code>",
+            "Or from the command line: <code>suanli models keys create | topup | rotate</code>"
         ),
     );
     out

@@ -179,10 +179,17 @@ fn side_by_side(s: &AppState, lang: Lang, chosen: &[&CatalogueEntry]) -> String 
     cols.extend(chosen.iter().map(|e| e.model.name.clone()));
     let refs: Vec<&str> = cols.iter().map(String::as_str).collect();
     body.push_str(&thead(&refs));
+    // What the model's provider registered (its licence, endpoints, evaluator, description) is
+    // shown as written, marked as such; the rest is in the page's language.
+    let as_written = [lang.t("许可", "Licence"), lang.t("接口", "Endpoints"), lang.t("评测", "Evaluation"), lang.t("说明", "Description")];
     for (label, f) in comparison_rows(s, lang) {
         let _ = write!(body, "<tr><th scope=\"row\">{}</th>", esc(label));
         for e in chosen {
-            let _ = write!(body, "<td>{}</td>", esc(&f(e)));
+            if as_written.contains(&label) {
+                let _ = write!(body, r#"<td><span class="user-text" translate="no">{}</span></td>"#, esc(&f(e)));
+            } else {
+                let _ = write!(body, "<td>{}</td>", esc(&f(e)));
+            }
         }
         body.push_str("</tr>");
     }

@@ -90,7 +90,13 @@ fn facts(body: &mut String, lang: Lang, a: &Application, p: &ProgrammeSpec) {
     let _ = write!(body, "<h2>{}</h2>", lang.t("证明材料", "Evidence"));
     body.push_str(&thead(&[lang.t("类型", "Kind"), lang.t("文件", "File"), "SHA-256"]));
     for e in &a.evidence {
-        let _ = write!(body, "<tr><td>{}</td><td>{}</td><td><code>{}</code></td></tr>", esc(&e.kind), esc(&e.name), esc(&e.sha256));
+        let _ = write!(
+            body,
+            r#"<tr><td>{}</td><td><span class="user-text" translate="no">{}</span></td><td><code>{}</code></td></tr>"#,
+            super::labels::evidence_kind(lang, &e.kind),
+            esc(&e.name),
+            esc(&e.sha256)
+        );
     }
     body.push_str("</tbody></table></div>");
 }

@@ -78,13 +78,18 @@ async fn programme_tiles(s: &AppState, lang: Lang) -> String {
     let Ok(Some(p)) = s.store.programme_open_at(s.ids.now_ms()).await else { return String::new() };
     let Ok(o) = crate::api::vouchers::programme_out(s, &p).await else { return String::new() };
     format!(
-        r#"<section class="tiles"><div class="tile"><div class="t">{}</div><div class="v">{}</div><progress value="{:.4}" max="1" aria-label="spent">{:.1}%</progress><div class="t">{} {}</div></div><div class="tile"><div class="t">{}</div><div class="v">{}</div><div class="t">{} {}</div></div></section>"#,
+        r#"<section class="tiles"><div class="tile"><div class="t">{}</div><div class="t" id="programme-spent-label">{}</div><div class="v" aria-describedby="programme-spent-label">{}</div><progress value="{:.4}" max="1" aria-label="{}">{:.1}%</progress><div class="t">{}</div></div><div class="tile"><div class="t">{}</div><div class="v">{}</div><div class="t">{} {}</div></div></section>"#,
         esc(&o.name),
+        // What the vouchers of this programme have paid (bills, model calls, data fees), not holds.
+        lang.t("已使用：算力券已支付的金额", "Spent: what its vouchers have paid"),
         lang.fen_str(&o.spent),
         o.spent_share,
+        lang.t("预算已使用的比例", "Share of the budget spent"),
         o.spent_share * 100.0,
-        lang.t("预算", "budget"),
-        lang.fen_str(&o.budget),
+        match lang {
+            Lang::Zh => format!("占预算 {} 的 {:.1}%", lang.fen_str(&o.budget), o.spent_share * 100.0),
+            Lang::En => format!("{:.1}% of the budget, {}", o.spent_share * 100.0, lang.fen_str(&o.budget)),
+        },
         lang.t("已发放", "Issued"),
         lang.fen_str(&o.issued),
         lang.t("剩余", "remaining"),

@@ -514,7 +514,7 @@ async fn the_http_surface_applies_reviews_ranks_and_refuses_by_code() {
     // The page shows the programme's figures and the application, with its evidence for the regulator.
     let web = crate::harness::Web::sign_in(&ts.url, &ts.tokens["regulator"]).await.unwrap();
     let zh = web.page("/incentives").await;
-    for want in ["专用模型研发补助", "城市交通大模型", "公示中", "rd_cost_audit", "算力伙伴遴选评分"] {
+    for want in ["专用模型研发补助", "城市交通大模型", "公示中", "研发费用审计报告", "算力伙伴遴选评分"] {
         assert!(zh.contains(want), "the regulator's page shows {want}");
     }
     // The partner scores' shortfalls in the page's language, from their typed form (never marked

@@ -33,4 +33,5 @@ mod timeslice;
 mod web_charts;
 mod web_money;
 mod web_registry;
+mod web_text;
 mod workload;

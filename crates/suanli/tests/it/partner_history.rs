@@ -162,7 +162,9 @@ async fn the_api_lists_a_centres_partner_changes_to_every_role() {
     let zh = history_table(&web.page(&format!("/centres/{id}?lang=zh")).await);
     assert_eq!(zh.matches("<tr data-to=").count(), 3, "{zh}");
     assert!(zh.contains("暂停") && zh.contains("（登记）") && zh.contains("passed admission") && zh.contains("(UTC+8)"), "{zh}");
-    assert!(zh.contains("运营方 usr_") && zh.contains("算力服务商 usr_"), "who, by the role's label: {zh}");
+    // The user's id is marked as written (not a word of the page), beside the role's label.
+    let who = |role: &str| format!(r#"{role} <span class="user-text">usr_"#);
+    assert!(zh.contains(&who("运营方")) && zh.contains(&who("算力服务商")), "who, by the role's label: {zh}");
     assert!(!zh.contains("<td>suspended</td>") && !zh.contains("(registered)") && !zh.contains("operator"), "{zh}");
     let en = history_table(&web.page(&format!("/centres/{id}?lang=en")).await);
     assert!(en.contains("(registered)") && en.contains("title=\"Sort by By\">By</a>") && en.contains("<td>suspended</td>"), "{en}");
