@@ -24,6 +24,7 @@ mod assets;
 mod centres;
 mod charts;
 mod collate;
+mod confirm;
 mod data;
 mod energy;
 mod incentives;
