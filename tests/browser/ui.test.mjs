@@ -465,7 +465,7 @@ test('a tenant cancels its job from the job page after a confirmation, with a re
 
 // ----- confirmation before what cannot be undone -----
 
-test('the operator rejects an application only after a confirmation naming it, its amount and the reason; Cancel changes nothing; the tenant reads the reason', { timeout: 120_000 }, () =>
+test('the operator rejects an application only after a confirmation naming it, its amount and the reason; Cancel changes nothing; confirming records the reason', { timeout: 120_000 }, () =>
   withPage(async (page) => {
     const purpose = `to reject ${++unique}`;
     const app = await api('tenant', 'POST', '/voucher-applications', { amount: '2500', purpose });
