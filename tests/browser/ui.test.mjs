@@ -407,6 +407,39 @@ test('a tenant quotes a job, picks a goal, submits it and opens its page', { tim
   }),
 );
 
+test('after a quote the focus is on the quotes (the address names them), at 390 and 1440 px, in both languages, with and without script', { timeout: 240_000 }, async (t) => {
+  const cases = [];
+  for (const width of [390, 1440]) for (const lang of ['zh-CN', 'en']) cases.push({ width, lang, script: true });
+  cases.push({ width: 390, lang: 'zh-CN', script: false });
+  for (const { width, lang, script } of cases) {
+    await t.test(`${width} px, ${lang}${script ? '' : ', without script'}`, () =>
+      withPage(
+        async (page) => {
+          await signIn(page, 'tenant', { lang });
+          await page.goto('/jobs');
+          await page.fill('#name', `focus-${++unique}`);
+          await Promise.all([page.waitForLoadState('load'), page.click('button#quote')]);
+          await page.waitForSelector('#quote-result table#quotes');
+          assert.equal(new URL(page.url()).hash, '#quote-result', 'the quote step does not land on its result');
+          const focus = await page.evaluate(() => {
+            const a = document.activeElement;
+            return { inside: !!a?.closest('#quote-result'), what: a ? `${a.tagName}#${a.id}` : 'nothing' };
+          });
+          assert.ok(focus.inside, `the focus is on ${focus.what}, not in the quotes`);
+          const box = await page.locator('#quote-result').boundingBox();
+          assert.ok(box.y < 844 && box.y + box.height > 0, 'the quotes are not in view');
+          // Tab goes on from the quotes: the first goal's choice comes next.
+          await page.keyboard.press('Tab');
+          assert.ok(await page.evaluate(() => !!document.activeElement?.closest('#quote-result')), 'Tab leaves the quotes');
+          const o = await horizontalOverflow(page);
+          assert.ok(o.width <= o.window + 1, `page is ${o.width}px wide in a ${o.window}px window: ${o.culprits.join(', ')}`);
+        },
+        { viewport: { width, height: 844 }, javaScriptEnabled: script },
+      ),
+    );
+  }
+});
+
 test('a tenant cancels its job from the job page after a confirmation, with a reason', { timeout: 120_000 }, () =>
   withPage(async (page) => {
     const job = await api('tenant', 'POST', '/jobs', { name: `to-cancel-${++unique}`, kind: 'training', accelerators: 1, duration_s: 20 * 86_400 });
@@ -431,6 +464,82 @@ test('a tenant cancels its job from the job page after a confirmation, with a re
     assert.equal((await api('tenant', 'GET', `/jobs/${other.id}`)).state, 'cancelled');
   }),
 );
+
+// ----- confirmation before what cannot be undone -----
+
+test('the operator rejects an application only after a confirmation naming it, its amount and the reason; Cancel changes nothing; confirming records the reason', { timeout: 120_000 }, () =>
+  withPage(async (page) => {
+    const purpose = `to reject ${++unique}`;
+    const app = await api('tenant', 'POST', '/voucher-applications', { amount: '2500', purpose });
+    const state = async () => (await api('operator', 'GET', `/voucher-applications/${app.id}`)).state;
+    const form = page.locator(`form[action="/vouchers/applications/${app.id}/reject"]`);
+    const reject = async (reason) => {
+      await form.locator('input[name=reason]').fill(reason);
+      await Promise.all([page.waitForLoadState('load'), form.locator('button[type=submit]').click()]);
+    };
+    await signIn(page, 'operator', { lang: 'zh-CN' });
+    await page.goto('/vouchers');
+    await reject('预算已用完');
+    assert.equal(await h1(page), '确认驳回此申请？');
+    const facts = await page.textContent('main table.facts');
+    for (const want of ['¥2,500.00', purpose, '预算已用完']) assert.ok(facts.includes(want), `the confirmation does not show ${want}: ${facts}`);
+    assert.match(await page.textContent('#confirm-outcome'), /不能撤销/);
+    assert.equal(await state(), 'pending', 'rejected before the confirmation');
+    assert.deepEqual(await accessibilityProblems(page), [], 'the confirmation page has accessibility problems');
+    await Promise.all([page.waitForURL((u) => u.pathname === '/vouchers'), page.click('#cancel')]);
+    assert.equal(await state(), 'pending', 'Cancel rejected the application');
+    assert.equal(await form.count(), 1, 'after Cancel the application is no longer there to decide');
+    // The English page asks in English; confirming rejects it, once.
+    await page.goto('/vouchers?lang=en');
+    await reject('the budget is spent');
+    assert.equal(await h1(page), 'Reject this application?');
+    assert.equal((await page.textContent('#confirm-reason')).trim(), 'the budget is spent');
+    assert.match(await page.textContent('#confirm-outcome'), /cannot be undone/);
+    await Promise.all([page.waitForURL(/done=rejected/), page.click('#confirm')]);
+    const after = await api('operator', 'GET', `/voucher-applications/${app.id}`);
+    assert.equal(after.state, 'rejected');
+    assert.equal(after.decision_reason, 'the budget is spent');
+    assert.equal(await form.count(), 0, 'a rejected application is still offered to decide');
+  }),
+);
+
+test("a tenant's key rotation and top-up each ask first; Cancel keeps the old secret working; confirming does it", { timeout: 120_000 }, async () => {
+  const made = await api('tenant', 'POST', '/model-keys', { name: `confirm key ${++unique}`, budget: '10.00' });
+  const key = async () => (await api('tenant', 'GET', '/model-keys')).find((k) => k.id === made.id);
+  const works = async (secret) => (await fetch(`${server.base}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status;
+  assert.equal(await works(made.key), 200);
+  await withPage(async (page) => {
+    await signIn(page, 'tenant', { lang: 'zh-CN' });
+    await page.goto('/models');
+    const rotate = page.locator(`form[action="/models/keys/${made.id}/rotate"] button`);
+    await Promise.all([page.waitForLoadState('load'), rotate.click()]);
+    assert.equal(await h1(page), '确认更换此密钥？');
+    const facts = await page.textContent('main table.facts');
+    assert.ok(facts.includes(made.name) && facts.includes(made.prefix), `the confirmation does not name the key: ${facts}`);
+    assert.match(await page.textContent('#confirm-outcome'), /旧密钥立即失效/);
+    assert.equal(await works(made.key), 200, 'rotated before the confirmation');
+    await Promise.all([page.waitForURL((u) => u.pathname === '/models'), page.click('#cancel')]);
+    assert.equal((await key()).prefix, made.prefix, 'Cancel rotated the key');
+    assert.equal(await works(made.key), 200, 'after Cancel the old secret is refused');
+    assert.equal(await page.locator('#new-key').count(), 0);
+    // Top-up: the amount and the budget after, then done once confirmed.
+    await page.fill(`#topup-${made.id}`, '2.50');
+    await Promise.all([page.waitForLoadState('load'), page.click(`form[action="/models/keys/${made.id}/top-up"] button`)]);
+    assert.equal(await h1(page), '确认为此密钥充值？');
+    assert.equal((await page.textContent('#confirm-amount')).trim(), '¥2.50');
+    assert.match(await page.textContent('main table.facts'), /¥12\.50/, 'the budget after is not shown');
+    assert.equal((await key()).budget, '10.00', 'topped up before the confirmation');
+    await Promise.all([page.waitForLoadState('load'), page.click('#confirm')]);
+    assert.equal((await key()).budget, '12.50');
+    // Rotation confirmed: the new secret shown once, the old one refused.
+    await Promise.all([page.waitForLoadState('load'), rotate.click()]);
+    await Promise.all([page.waitForLoadState('load'), page.click('#confirm')]);
+    const secret = (await page.textContent('#new-key')).trim();
+    assert.match(secret, /^sk-sl-/);
+    assert.equal(await works(made.key), 401);
+    assert.equal(await works(secret), 200);
+  });
+});
 
 test('a tenant applies for vouchers through the form, and the operator sees the application', { timeout: 120_000 }, async () => {
   const purpose = `browser test ${++unique}-${Date.now()}`;
@@ -622,7 +731,13 @@ test("the operator suspends and readmits a partner on the centre's page; a provi
       await page.goto(`/centres/${centreId}`);
       await page.selectOption('#partner-status', next);
       await page.fill('#partner-reason', `browser test ${++unique}`);
-      await Promise.all([page.waitForURL(/done=partner/), page.click('#set-partner')]);
+      // Asked first, naming the status it will have; nothing changes until confirmed.
+      const before = await status();
+      await Promise.all([page.waitForLoadState('load'), page.click('#set-partner')]);
+      assert.equal(await h1(page), '确认变更合作伙伴资格？');
+      assert.match(await page.textContent('#confirm-status'), /[\u4e00-\u9fff]/, 'the new status is named in Chinese');
+      assert.equal(await status(), before, 'changed before the confirmation');
+      await Promise.all([page.waitForURL(/done=partner/), page.click('#confirm')]);
       assert.equal(await page.getAttribute('#partner-state', 'data-state'), next);
       assert.equal(await status(), next);
     }
@@ -658,7 +773,13 @@ test("the operator binds and unbinds a centre's backend; a bad address is refuse
     await Promise.all([page.waitForURL(/done=bound/), page.click('#bind')]);
     assert.equal(await bound(), 'agent');
     assert.match(await page.textContent('#binding'), /agent/);
-    await Promise.all([page.waitForURL(/done=unbound/), page.click('#unbind')]);
+    // Unbinding asks first, naming the address; Cancel goes back with the binding kept.
+    await Promise.all([page.waitForLoadState('load'), page.click('#unbind')]);
+    assert.match(await page.textContent('main table.facts'), /agent/);
+    await Promise.all([page.waitForURL((u) => u.pathname === `/centres/${centre.id}`), page.click('#cancel')]);
+    assert.equal(await bound(), 'agent', 'Cancel unbound the centre');
+    await Promise.all([page.waitForLoadState('load'), page.click('#unbind')]);
+    await Promise.all([page.waitForURL(/done=unbound/), page.click('#confirm')]);
     assert.equal(await bound(), null);
   });
 });
@@ -688,7 +809,10 @@ test("a provider changes its pool's price on the centre's page; a bad price is r
       assert.equal(await price(), was);
     }
     await page.fill(`#price-${pool}`, '12.34');
-    await Promise.all([page.waitForURL(/done=priced/), page.click(`form[action$="/pools/${pool}/price"] button[type=submit]`)]);
+    await Promise.all([page.waitForLoadState('load'), page.click(`form[action$="/pools/${pool}/price"] button[type=submit]`)]);
+    assert.equal((await page.textContent('#confirm-price')).trim(), '¥12.34', 'the confirmation shows the new price');
+    assert.equal(await price(), was, 'priced before the confirmation');
+    await Promise.all([page.waitForURL(/done=priced/), page.click('#confirm')]);
     assert.equal(await price(), '12.34');
     assert.match(await page.textContent(`tr[data-pool="${pool}"] td.price`), /¥12\.34/);
   });
@@ -931,6 +1055,89 @@ test('no horizontal overflow at phone width (390x844), in both languages', { tim
   }
 });
 
+/** Table cells squeezed at the current width: a column narrower than about 3 em, a name broken
+ * one character per line, or an id, a time or an amount of money broken across lines. */
+function squeezedCells(page) {
+  return page.evaluate(() => {
+    const problems = [];
+    const unbroken = [/^[a-z]+_[0-9a-z]{6,}$/, /^-?[¥￥]-?[\d,]+(\.\d+)?$/, /^\d{4}-\d\d-\d\d \d\d:\d\d/];
+    for (const cell of document.querySelectorAll('main table td, main table th')) {
+      if (cell.querySelector('form, input, button, select, textarea') || !cell.getClientRects().length) continue;
+      const text = cell.textContent.replace(/\s+/g, ' ').trim();
+      if ([...text].length < 2) continue;
+      // The characters on each line of the cell, by the top of each character's box.
+      const lines = [];
+      const range = document.createRange();
+      const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        for (let i = 0; i < n.data.length; i++) {
+          if (/\s/.test(n.data[i])) continue;
+          range.setStart(n, i);
+          range.setEnd(n, i + 1);
+          const r = range.getBoundingClientRect();
+          if (!r.width) continue;
+          const line = lines.find((l) => Math.abs(l.top - r.top) < r.height / 2);
+          if (line) line.chars++;
+          else lines.push({ top: r.top, chars: 1 });
+        }
+      }
+      const em = parseFloat(getComputedStyle(cell).fontSize);
+      const width = cell.getBoundingClientRect().width / em;
+      const where = `${cell.tagName.toLowerCase()} "${text.slice(0, 30)}" in table#${cell.closest('table').id}`;
+      if (width < 3) problems.push(`${where} is ${width.toFixed(2)} em wide`);
+      else if (lines.length > 1 && Math.max(...lines.map((l) => l.chars)) < 2) problems.push(`${where} is one character per line`);
+      else if (lines.length > 1 && unbroken.some((re) => re.test(text))) problems.push(`${where} is broken over ${lines.length} lines`);
+    }
+    return problems;
+  });
+}
+
+test('at phone width (390 px) tables scroll in their own box rather than squeeze: no column under about 3 em, no name one character per line, ids, times and money on one line, no page overflow, in both languages', { timeout: 600_000 }, async (t) => {
+  const lists = [
+    { path: '/jobs', role: 'tenant' },
+    { path: '/jobs', role: 'operator' },
+    { path: '/centres', role: 'operator' },
+    { path: '/energy', role: 'regulator' },
+    { path: '/vouchers', role: 'operator' },
+    { path: '/vouchers', role: 'tenant' },
+    { path: '/models', role: 'tenant' },
+    { path: '/data', role: 'tenant' },
+    { path: '/data', role: 'provider' },
+    { path: '/incentives', role: 'regulator' },
+    { path: '/my-centres', role: 'provider' },
+  ];
+  const phone = { viewport: { width: 390, height: 844 } };
+  let scrolled = 0; // tables wider than their box (so they scroll in it)
+  for (const lang of ['zh-CN', 'en']) {
+    for (const l of lists) {
+      await t.test(`${l.path} (${l.role}, ${lang})`, () =>
+        withPage(async (page) => {
+          await signIn(page, l.role, { lang });
+          await page.goto(l.path);
+          assert.ok((await page.locator('main table').count()) > 0, `${l.path} shows no table`);
+          assert.deepEqual(await squeezedCells(page), []);
+          const o = await horizontalOverflow(page);
+          assert.ok(o.width <= o.window + 1, `page is ${o.width}px wide in a ${o.window}px window: ${o.culprits.join(', ')}`);
+          scrolled += await page.evaluate(() => [...document.querySelectorAll('main .scroll')].filter((b) => b.scrollWidth > b.clientWidth + 1).length);
+        }, phone),
+      );
+    }
+  }
+  // Also the quote step's table, which is part of a form.
+  await t.test('the quotes (tenant)', () =>
+    withPage(async (page) => {
+      await signIn(page, 'tenant');
+      await page.goto('/jobs');
+      await Promise.all([page.waitForLoadState('load'), page.click('button#quote')]);
+      await page.waitForSelector('table#quotes');
+      assert.deepEqual(await squeezedCells(page), []);
+      const o = await horizontalOverflow(page);
+      assert.ok(o.width <= o.window + 1, `page is ${o.width}px wide in a ${o.window}px window: ${o.culprits.join(', ')}`);
+    }, phone),
+  );
+  assert.ok(scrolled > 0, 'no table is wider than its box at 390 px: the check would not see a squeeze');
+});
+
 // ----- data sharing -----
 
 test('a tenant browses the graded catalogue, sees a de-identified preview and requests a data set; refused input is kept', { timeout: 120_000 }, async () => {
@@ -1086,10 +1293,16 @@ test('the models page lists the catalogue, compares two models side by side, and
     assert.deepEqual(made.fallbacks, ['hz-ecom-7b']);
     assert.equal(made.models.length, 1);
     // Topped up from its row, then rotated: the new secret shown once, the old one refused.
+    // Each asks first (the amount, the key) and is done only once confirmed.
     await page.fill(`#topup-${made.id}`, '5.00');
     await Promise.all([page.waitForLoadState('load'), page.click(`form[action="/models/keys/${made.id}/top-up"] button`)]);
+    assert.equal((await page.textContent('#confirm-amount')).trim(), '¥5.00');
+    assert.equal((await api('tenant', 'GET', '/model-keys')).find((k) => k.id === made.id).budget, '15.00', 'topped up before the confirmation');
+    await Promise.all([page.waitForLoadState('load'), page.click('#confirm')]);
     assert.equal((await api('tenant', 'GET', '/model-keys')).find((k) => k.id === made.id).budget, '20.00');
     await Promise.all([page.waitForLoadState('load'), page.click(`form[action="/models/keys/${made.id}/rotate"] button`)]);
+    assert.equal(await h1(page), 'Rotate this key?');
+    await Promise.all([page.waitForLoadState('load'), page.click('#confirm')]);
     const rotated = (await page.textContent('#new-key')).trim();
     assert.match(rotated, /^sk-sl-/);
     const models = (k) => fetch(`${server.base}/v1/models`, { headers: { authorization: `Bearer ${k}` } });

@@ -133,8 +133,9 @@ impl Backends {
         Ok(binding)
     }
 
-    /// Unbinds a centre: it takes no more jobs. Refused while jobs are placed or running there.
-    pub async fn unbind(&self, caller: &Caller, centre: &CentreId) -> Result<(), StoreError> {
+    /// Whether `caller` may unbind the centre now, and what it is bound to: what
+    /// [`Backends::unbind`] checks first, for a page that asks before unbinding.
+    pub async fn check_unbind(&self, caller: &Caller, centre: &CentreId) -> Result<BackendBinding, StoreError> {
         self.may_bind(caller, centre, &BackendUrl::Agent { time_scale: 1.0 }).await?;
         let filter = JobFilter {
             states: vec![JobState::Placed, JobState::Running],
@@ -147,6 +148,15 @@ impl Backends {
                 Error::new(ErrorCode::CentreBusy, format!("centre {centre} has jobs placed or running; unbind it when they end")).into()
             );
         }
+        self.store
+            .backend_binding(centre)
+            .await?
+            .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("centre {centre} is bound to no backend")).into())
+    }
+
+    /// Unbinds a centre: it takes no more jobs. Refused while jobs are placed or running there.
+    pub async fn unbind(&self, caller: &Caller, centre: &CentreId) -> Result<(), StoreError> {
+        self.check_unbind(caller, centre).await?;
         let (t, e) = self.ids.parts();
         let mut tx = self.store.begin().await?;
         if !tx.unbind_backend(centre).await? {

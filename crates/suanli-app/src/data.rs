@@ -53,6 +53,18 @@ pub struct RankRow {
     pub top: bool,
 }
 
+/// A decision on a data request as it would be taken now ([`DataSharing::check_decision`]).
+#[derive(Debug, Clone)]
+pub struct DecisionCheck {
+    pub request: DataRequest,
+    /// The requested data set.
+    pub set: DataSet,
+    /// The request's state now, and the one the decision would move it to.
+    pub from: RequestState,
+    pub next: RequestState,
+    pub now: UnixMs,
+}
+
 /// The data-sharing workflows.
 #[derive(Clone)]
 pub struct DataSharing {
@@ -418,17 +430,10 @@ impl DataSharing {
         Ok(())
     }
 
-    /// The supplier (then, for important data, the operator) approves or rejects a request.
-    /// Approval delivers at once: the extract is made, the holds are posted, the supplier paid.
-    pub async fn decide(
-        &self,
-        caller: &Caller,
-        id: &str,
-        approve: bool,
-        reason: String,
-    ) -> Result<(DataRequest, Option<Delivery>), StoreError> {
+    /// Whether `caller` may take this decision on the request now, and what it would do: what
+    /// [`DataSharing::decide`] checks first, for a page that asks before deciding.
+    pub async fn check_decision(&self, caller: &Caller, id: &str, approve: bool, reason: &str) -> Result<DecisionCheck, StoreError> {
         let id = DataRequestId::parse(id)?;
-        let _one = self.decide.lock().await;
         let r = self.store.data_request(&id).await?.ok_or_else(|| err(ErrorCode::DataRequestNotFound, format!("no data request {id}")))?;
         let who = match caller {
             Caller::Provider { provider, .. } if *provider == r.supplier_id => Decider::Supplier,
@@ -443,12 +448,28 @@ impl DataSharing {
             return Err(err(ErrorCode::InvalidDataRequest, "give the reason for the decision in 2 to 500 characters"));
         }
         let now = self.ids.now_ms();
-        let state = r.state_at(now);
-        if state == RequestState::Expired {
+        let from = r.state_at(now);
+        if from == RequestState::Expired {
             return Err(err(ErrorCode::DataRequestDecided, format!("request {id} expired undecided; its hold was released")));
         }
-        let d = self.find_set(r.data_set_id.as_str()).await?;
-        let next = cat::decide(state, d.spec.grade, who, approve)?;
+        let set = self.find_set(r.data_set_id.as_str()).await?;
+        let next = cat::decide(from, set.spec.grade, who, approve)?;
+        Ok(DecisionCheck { request: r, set, from, next, now })
+    }
+
+    /// The supplier (then, for important data, the operator) approves or rejects a request.
+    /// Approval delivers at once: the extract is made, the holds are posted, the supplier paid.
+    pub async fn decide(
+        &self,
+        caller: &Caller,
+        id: &str,
+        approve: bool,
+        reason: String,
+    ) -> Result<(DataRequest, Option<Delivery>), StoreError> {
+        let _one = self.decide.lock().await;
+        let DecisionCheck { request: r, set: d, from: state, next, now } = self.check_decision(caller, id, approve, &reason).await?;
+        let id = r.id.clone();
+        let who = if matches!(caller, Caller::Operator { .. }) { Decider::Operator } else { Decider::Supplier };
         let mut updated = r.clone();
         updated.state = next;
         updated.updated_ms = now;

@@ -292,15 +292,7 @@ impl Models {
     /// creation, in the same ledger commit as the key's recorded budget. Answers the key and
     /// what its budget has left now.
     pub async fn top_up_key(&self, caller: &Caller, id: &str, amount: Fen) -> Result<(ModelKey, Fen), StoreError> {
-        if !amount.is_positive() {
-            return Err(Error::new(ErrorCode::InvalidAmount, "a top-up must be positive").into());
-        }
-        let mut key = self.own_live_key(caller, id, "topped up").await?;
-        let Some(total) = key.spec.budget.0.checked_add(amount.0).filter(|t| *t <= MAX_KEY_BUDGET.0) else {
-            return Err(
-                Error::new(ErrorCode::InvalidAmount, format!("a key's budget is at most {}", MAX_KEY_BUDGET.to_yuan_string())).into()
-            );
-        };
+        let (mut key, total) = self.check_top_up_key(caller, id, amount).await?;
         let now = self.ids.now_ms();
         let (t, e) = self.ids.parts();
         let topup = AuditId::generate(t, e);
@@ -308,14 +300,35 @@ impl Models {
             caller,
             "model_key.top_up",
             &key.id,
-            serde_json::json!({"amount": amount.to_yuan_string(), "budget": Fen(total).to_yuan_string()}),
+            serde_json::json!({"amount": amount.to_yuan_string(), "budget": total.to_yuan_string()}),
         );
         let funding = TransferId::derive("key-topup", &format!("{}/{topup}", key.id));
         let effect = Effect::AddModelKeyBudget { id: key.id.clone(), amount };
         self.ledger.submit_all(fund_key(&key.id, funding, amount, effect, audit, now)).await?;
-        key.spec.budget = Fen(total);
+        key.spec.budget = total;
         let left = self.key_left(&key.id).await?;
         Ok((key, left))
+    }
+
+    /// Whether `caller` may add `amount` to the key's budget: the key and the budget it would
+    /// have. What [`Models::top_up_key`] checks first, for a page that asks before topping up.
+    pub async fn check_top_up_key(&self, caller: &Caller, id: &str, amount: Fen) -> Result<(ModelKey, Fen), StoreError> {
+        if !amount.is_positive() {
+            return Err(Error::new(ErrorCode::InvalidAmount, "a top-up must be positive").into());
+        }
+        let key = self.own_live_key(caller, id, "topped up").await?;
+        let Some(total) = key.spec.budget.0.checked_add(amount.0).filter(|t| *t <= MAX_KEY_BUDGET.0) else {
+            return Err(
+                Error::new(ErrorCode::InvalidAmount, format!("a key's budget is at most {}", MAX_KEY_BUDGET.to_yuan_string())).into()
+            );
+        };
+        Ok((key, Fen(total)))
+    }
+
+    /// Whether `caller` may rotate the key, and the key: what [`Models::rotate_key`] checks
+    /// first, for a page that asks before rotating.
+    pub async fn check_rotate_key(&self, caller: &Caller, id: &str) -> Result<ModelKey, StoreError> {
+        self.own_live_key(caller, id, "rotated").await
     }
 
     /// What a key's budget has left (after calls and holds in flight).
@@ -327,7 +340,7 @@ impl Models {
     /// Its tenant gives a key a new secret, answered this once; the old secret is refused from
     /// now on. The key keeps its id, limits, budget and usage history.
     pub async fn rotate_key(&self, caller: &Caller, id: &str) -> Result<(ModelKey, String), StoreError> {
-        let mut key = self.own_live_key(caller, id, "rotated").await?;
+        let mut key = self.check_rotate_key(caller, id).await?;
         let secret = self.new_secret();
         key.prefix = secret.chars().take(12).collect();
         key.secret_sha256 = suanli_gateway::secret_hash(&secret);

@@ -265,6 +265,15 @@ impl Partners {
         Ok(measures.iter().filter(|m| partners.contains(&m.centre_id)).flat_map(|m| partner::breaches(m, &cfg)).collect())
     }
 
+    /// Whether `caller` may set a centre's partner status by hand (the operator only): what
+    /// [`Partners::set_status`] checks first, for a page that asks before changing it.
+    pub fn may_set_status(caller: &Caller) -> Result<(), StoreError> {
+        if !matches!(caller, Caller::Operator { .. }) {
+            return Err(Error::new(ErrorCode::Forbidden, "partner status is the operator's").into());
+        }
+        Ok(())
+    }
+
     /// Sets one centre's partner status by hand, with the reason (the operator).
     pub async fn set_status(
         &self,
@@ -273,9 +282,7 @@ impl Partners {
         status: PartnerStatus,
         reason: Option<String>,
     ) -> Result<PartnerStatus, StoreError> {
-        if !matches!(caller, Caller::Operator { .. }) {
-            return Err(Error::new(ErrorCode::Forbidden, "partner status is the operator's").into());
-        }
+        Partners::may_set_status(caller)?;
         let (t, e) = self.ids.parts();
         let by = caller.actor();
         let words = reason.as_deref().map(str::trim).filter(|r| !r.is_empty());

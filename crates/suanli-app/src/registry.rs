@@ -114,20 +114,7 @@ impl Registry {
         price_per_hour: Fen,
         partner_discount_pct: Option<u8>,
     ) -> Result<Pool, StoreError> {
-        let not_found = || Error::new(ErrorCode::PoolNotFound, format!("no pool {pool}"));
-        let current = self.store.pools().await?.into_iter().find(|p| &p.id == pool).ok_or_else(not_found)?;
-        match caller {
-            Caller::Operator { .. } => {}
-            Caller::Provider { provider, .. } => {
-                let centre = self.store.centre(&current.centre_id).await?.ok_or_else(not_found)?;
-                if &centre.provider_id != provider {
-                    return Err(Error::new(ErrorCode::Forbidden, "a provider prices only the pools of its own centres").into());
-                }
-            }
-            _ => return Err(Error::new(ErrorCode::Forbidden, "a pool is priced by its provider or the operator").into()),
-        }
-        let discount = partner_discount_pct.unwrap_or(current.partner_discount_pct);
-        suanli_core::centre::check_price(price_per_hour, discount)?;
+        let (_, discount) = self.check_pool_price(caller, pool, price_per_hour, partner_discount_pct).await?;
         let (t, e) = self.ids.parts();
         let mut tx = self.store.begin().await?;
         let before = tx.set_pool_price(pool, price_per_hour, discount).await?;
@@ -146,6 +133,33 @@ impl Registry {
         .await?;
         tx.commit().await?;
         Ok(Pool { price_per_hour, partner_discount_pct: discount, ..before })
+    }
+
+    /// Whether `caller` may give the pool this price and discount: the pool as it is now and the
+    /// discount it would have. What [`Registry::set_pool_price`] checks first, for a page that
+    /// asks before changing a price.
+    pub async fn check_pool_price(
+        &self,
+        caller: &Caller,
+        pool: &PoolId,
+        price_per_hour: Fen,
+        partner_discount_pct: Option<u8>,
+    ) -> Result<(Pool, u8), StoreError> {
+        let not_found = || Error::new(ErrorCode::PoolNotFound, format!("no pool {pool}"));
+        let current = self.store.pools().await?.into_iter().find(|p| &p.id == pool).ok_or_else(not_found)?;
+        match caller {
+            Caller::Operator { .. } => {}
+            Caller::Provider { provider, .. } => {
+                let centre = self.store.centre(&current.centre_id).await?.ok_or_else(not_found)?;
+                if &centre.provider_id != provider {
+                    return Err(Error::new(ErrorCode::Forbidden, "a provider prices only the pools of its own centres").into());
+                }
+            }
+            _ => return Err(Error::new(ErrorCode::Forbidden, "a pool is priced by its provider or the operator").into()),
+        }
+        let discount = partner_discount_pct.unwrap_or(current.partner_discount_pct);
+        suanli_core::centre::check_price(price_per_hour, discount)?;
+        Ok((current, discount))
     }
 }
 

@@ -255,14 +255,21 @@ impl Vouchers {
         Ok(())
     }
 
-    /// Rejects a pending application with a reason (the operator).
-    pub async fn reject(&self, caller: &Caller, id: &ApplicationId, reason: &str) -> Result<Application, StoreError> {
+    /// Whether `caller` may reject this application with this reason, and the application: what
+    /// [`Vouchers::reject`] checks first, for a page that asks before rejecting.
+    pub async fn check_reject(&self, caller: &Caller, id: &ApplicationId, reason: &str) -> Result<Application, StoreError> {
         operator_only(caller, "rejecting voucher applications")?;
         let a = self.pending(id).await?;
-        let reason = reason.trim().to_string();
-        if reason.is_empty() {
+        if reason.trim().is_empty() {
             return Err(err(ErrorCode::InvalidName, "a rejection needs a reason"));
         }
+        Ok(a)
+    }
+
+    /// Rejects a pending application with a reason (the operator).
+    pub async fn reject(&self, caller: &Caller, id: &ApplicationId, reason: &str) -> Result<Application, StoreError> {
+        let a = self.check_reject(caller, id, reason).await?;
+        let reason = reason.trim().to_string();
         let audit = self.audit(&caller.actor(), "voucher.reject", a.id.as_str(), serde_json::json!({"reason": reason}));
         self.ledger
             .submit_all(LedgerRequest {

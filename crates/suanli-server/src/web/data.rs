@@ -1,6 +1,6 @@
 //! `GET /data`: the graded data catalogue, the suppliers' ranking, and the caller's requests (a consumer's own with their downloads, a supplier's and the operator's to decide); `GET /data/sets/{id}`: a set's schema, de-identified preview and request form. All rules are in `suanli_app::data`.
 
-use super::{Lang, LangQuery, error_notice, esc, gate, labels, notice, page, thead, with_cookie};
+use super::{Lang, LangQuery, confirm, error_notice, esc, gate, labels, notice, page, thead, with_cookie};
 use crate::AppState;
 use crate::auth::Caller;
 use axum::extract::{Path, Query, State};
@@ -384,7 +384,7 @@ struct DecisionForm {
     reason: String,
 }
 
-/// `POST /data/requests/{id}/decision` (form): the supplier or the operator decides.
+/// `POST /data/requests/{id}/decision` (form): the supplier or the operator decides, after a confirmation.
 pub async fn decide(State(s): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: String) -> Response {
     let (lang, _, c) = match gate(&s, &LangQuery { lang: None }, &headers).await {
         Ok(x) => x,
@@ -395,15 +395,84 @@ pub async fn decide(State(s): State<AppState>, Path(id): Path<String>, headers: 
         let f = serde_urlencoded::from_str::<DecisionForm>(&body)
             .map_err(|e| crate::error::ApiError::new(suanli_core::ErrorCode::InvalidBody, e.to_string()))?;
         let approve = f.approve == "1";
+        if !confirm::confirmed(&body) {
+            let check = s.data.check_decision(&caller, &id, approve, &f.reason).await?;
+            return Ok(decision_confirmation(&s, lang, &c, &check, approve, &f.reason, &body).await);
+        }
         s.data.decide(&caller, &id, approve, f.reason).await?;
-        Ok::<_, crate::error::ApiError>(approve)
+        let done = if approve { "approved" } else { "rejected" };
+        Ok::<_, crate::error::ApiError>(Redirect::to(&format!("/data?done={done}#requests")).into_response())
     }
     .await;
     match result {
-        Ok(true) => Redirect::to("/data?done=approved#requests").into_response(),
-        Ok(false) => Redirect::to("/data?done=rejected#requests").into_response(),
+        Ok(r) => r,
         Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, Html(render(&s, lang, &c, &error_notice(lang, &e)).await)).into_response(),
     }
+}
+
+/// The question before deciding a data request: the set, who asked for which fields and why,
+/// the fee, the decision with its reason, and what follows from it.
+async fn decision_confirmation(
+    s: &AppState,
+    lang: Lang,
+    c: &Caller,
+    check: &suanli_app::data::DecisionCheck,
+    approve: bool,
+    reason: &str,
+    body: &str,
+) -> Response {
+    let r = &check.request;
+    let tenant = s
+        .store
+        .tenant(&r.tenant_id)
+        .await
+        .ok()
+        .flatten()
+        .map_or_else(|| r.tenant_id.to_string(), |t| lang.name(&t.name, &t.name_en).to_string());
+    let user = |t: &str| format!(r#"<span class="user-text">{}</span>"#, esc(t));
+    let decision = if approve { lang.t("批准", "Approve") } else { lang.t("驳回", "Reject") };
+    let facts = [
+        (lang.t("数据集", "Data set"), esc(&title(lang, &check.set))),
+        (lang.t("申请企业", "Requested by"), user(&tenant)),
+        (lang.t("字段", "Fields"), esc(&r.spec.fields.join("、"))),
+        (lang.t("用途", "Purpose"), user(&r.spec.purpose)),
+        (lang.t("费用", "Fee"), lang.fen(r.fee)),
+        (lang.t("其中算力券支付", "Of which vouchers"), lang.fen(r.voucher)),
+        (lang.t("决定", "Decision"), format!(r#"<strong id="confirm-decision">{decision}</strong>"#)),
+        (lang.t("理由", "Reason"), user(reason.trim())),
+        (lang.t("之后的状态", "State after"), labels::data_request_state(lang, check.next).to_string()),
+    ];
+    let outcome = match check.next {
+        RequestState::Delivered => lang.t(
+            "批准后立即交付：按分级策略生成脱敏数据，扣除预留的费用并向供应方付款；不能撤销。",
+            "Approving delivers at once: the de-identified extract is made, the held fee is charged and the supplier paid; this cannot be undone.",
+        ),
+        RequestState::Rejected => lang.t(
+            "驳回后申请结束，预留的费用退回申请企业；不能撤销。",
+            "Rejecting ends the request and releases the held fee to the enterprise; this cannot be undone.",
+        ),
+        _ => lang.t(
+            "批准后申请转交平台审批（重要数据），费用继续预留；此决定不能撤销。",
+            "Approving passes the request to the operator (important data) and the fee stays held; this decision cannot be undone.",
+        ),
+    };
+    confirm::ask(
+        lang,
+        c,
+        &confirm::Ask {
+            title: if approve {
+                lang.t("确认批准此数据申请？", "Approve this data request?")
+            } else {
+                lang.t("确认驳回此数据申请？", "Reject this data request?")
+            },
+            facts: &facts,
+            outcome,
+            action: &format!("/data/requests/{}/decision", r.id),
+            body,
+            go: if approve { lang.t("确认批准", "Yes, approve it") } else { lang.t("确认驳回", "Yes, reject it") },
+            back: "/data#requests",
+        },
+    )
 }
 
 /// `POST /data/deliveries/{id}/link` (form): makes a link and goes to it (the browser downloads).

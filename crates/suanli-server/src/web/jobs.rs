@@ -161,6 +161,11 @@ async fn render_jobs(s: &AppState, lang: Lang, c: &Caller, form: &JobForm, quote
     page(lang, lang.t("作业", "Jobs"), Some(c), &body)
 }
 
+/// The id of the quotes' box. The quote button posts to `/jobs#quote-result`, so the page that
+/// answers opens at the quotes with the box focused (it has `tabindex="-1"`; suanli.js makes
+/// sure), and a screen reader reads them out rather than the top of the page.
+const QUOTE_RESULT: &str = "quote-result";
+
 /// A tenant's job form as typed so far, up to its quote button (the form is closed by the caller);
 /// a refused form shows what was typed and the error beside its field.
 fn job_form(lang: Lang, form: &JobForm) -> String {
@@ -182,7 +187,7 @@ fn job_form(lang: Lang, form: &JobForm) -> String {
 <label for="accelerators">{a}</label><input id="accelerators" name="accelerators" type="number" min="1" max="1024" value="{av}" required{ai}>{ae}
 <label for="hours">{d}</label><input id="hours" name="hours" type="number" min="0.01" step="0.01" value="{hv}" required{hi}>{he}
 <label for="min_tflops">{t}</label><input id="min_tflops" name="min_tflops" type="number" min="0" step="1" value="{tv}"{ti}>{te}
-<p><button id="quote" type="submit" name="step" value="quote">{b}</button></p>"#,
+<p><button id="quote" type="submit" name="step" value="quote" formaction="/jobs#{QUOTE_RESULT}">{b}</button></p>"#,
         h = lang.t("提交作业", "Submit a job"),
         n = lang.t("名称", "Name"),
         nv = value("name", esc(&form.name)),
@@ -207,7 +212,7 @@ fn job_form(lang: Lang, form: &JobForm) -> String {
 /// The quotes for the form's job, a goal to choose for each, and the button that submits with it.
 async fn quotes(s: &AppState, lang: Lang, form: &JobForm, q: &QuoteOut, names: &mut Names) -> String {
     let mut body = format!(
-        "<fieldset><legend>{}</legend>{}",
+        r#"<fieldset id="{QUOTE_RESULT}" tabindex="-1"><legend>{}</legend>{}"#,
         lang.t("报价：选择一个目标后提交", "Quotes: choose a goal, then submit"),
         thead_id(
             "quotes",

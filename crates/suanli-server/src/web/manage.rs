@@ -1,9 +1,11 @@
-//! A centre's management forms on its page: partner status (the operator), the backend binding and the pools' prices (the operator or the centre's provider); each posts to one service, and a refused form comes back with its error beside the field and what was typed kept.
+//! A centre's management forms on its page: partner status (the operator), the backend binding and the pools' prices (the operator or the centre's provider); each posts to one service, a status change, an unbinding and a price change are asked for again on a confirmation page first, and a refused form comes back with its error beside the field and what was typed kept.
 
+use super::confirm;
 use super::operate::{Kept, code_of, field_error};
 use super::*;
 use suanli_core::centre::{Centre, PartnerStatus, Pool};
 use suanli_core::id::{CentreId, PoolId};
+use suanli_core::money::Fen;
 use suanli_core::tenant::Role;
 
 /// Whether the page offers a centre's binding and prices to this caller (the services decide).
@@ -130,13 +132,19 @@ pub async fn set_partner(
             .and_then(|x| PartnerStatus::parse(x))
             .ok_or_else(|| crate::error::ApiError::new(suanli_core::ErrorCode::InvalidBody, "status is applicant, partner or suspended"))?;
         let reason = f.get("reason").map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
+        if !confirm::confirmed(&body) {
+            suanli_app::Partners::may_set_status(&caller)?;
+            let ctr = centre_of(&s, &centre).await?;
+            return Ok(Some(partner_confirmation(lang, &c, &ctr, status, reason.as_deref().unwrap_or("-"), &body)));
+        }
         s.partners.set_status(&caller, &centre, status, reason).await?;
         s.engine.wake();
-        Ok::<_, crate::error::ApiError>(())
+        Ok::<_, crate::error::ApiError>(None)
     }
     .await;
     match result {
-        Ok(()) => Redirect::to(&format!("/centres/{}?done=partner", esc(&id))).into_response(),
+        Ok(Some(ask)) => ask,
+        Ok(None) => Redirect::to(&format!("/centres/{}?done=partner", esc(&id))).into_response(),
         Err(e) => refused(&s, lang, &c, &id, &e, Kept::new("partner", &body, "status", field_error(lang, &e, "partner-status"))).await,
     }
 }
@@ -157,16 +165,22 @@ pub async fn set_backend(
     let result = async {
         let caller = suanli_app::Caller::of(&c.0)?;
         let centre = CentreId::parse(&id)?;
+        if unbind && !confirm::confirmed(&body) {
+            let bound = s.backends.check_unbind(&caller, &centre).await?;
+            let ctr = centre_of(&s, &centre).await?;
+            return Ok(Some(unbind_confirmation(lang, &c, &ctr, &bound.url, &body)));
+        }
         if unbind {
             s.backends.unbind(&caller, &centre).await?;
         } else {
             s.backends.bind(&caller, &centre, f.get("url").map_or("", String::as_str)).await?;
         }
-        Ok::<_, crate::error::ApiError>(())
+        Ok::<_, crate::error::ApiError>(None)
     }
     .await;
     match result {
-        Ok(()) => Redirect::to(&format!("/centres/{}?done={}", esc(&id), if unbind { "unbound" } else { "bound" })).into_response(),
+        Ok(Some(ask)) => ask,
+        Ok(None) => Redirect::to(&format!("/centres/{}?done={}", esc(&id), if unbind { "unbound" } else { "bound" })).into_response(),
         Err(e) => {
             let kept = if unbind {
                 Kept::new("backend", "", "unbind", field_error(lang, &e, "unbind"))
@@ -206,23 +220,116 @@ pub async fn set_price(
             None => None,
         };
         field = "price";
-        s.registry.set_pool_price(&caller, &pool, price, discount).await.map_err(|e| {
-            // The service's refusal names the field it is about.
+        // The service's refusal names the field it is about.
+        let at_fault = |e: suanli_store::StoreError, field: &mut &'static str| {
             let e = crate::error::ApiError::from(e);
             if matches!(&e, crate::error::ApiError::Domain(d) if d.message.contains("discount")) {
-                field = "discount";
+                *field = "discount";
             }
             e
-        })?;
+        };
+        if !confirm::confirmed(&body) {
+            let (now, discount) =
+                s.registry.check_pool_price(&caller, &pool, price, discount).await.map_err(|e| at_fault(e, &mut field))?;
+            let ctr = centre_of(&s, &now.centre_id).await?;
+            return Ok(Some(price_confirmation(&s, lang, &c, &ctr, &now, (price, discount), &body)));
+        }
+        s.registry.set_pool_price(&caller, &pool, price, discount).await.map_err(|e| at_fault(e, &mut field))?;
         s.engine.wake();
-        Ok::<_, crate::error::ApiError>(())
+        Ok::<_, crate::error::ApiError>(None)
     }
     .await;
     match result {
-        Ok(()) => Redirect::to(&format!("/centres/{}?done=priced", esc(&id))).into_response(),
+        Ok(Some(ask)) => ask,
+        Ok(None) => Redirect::to(&format!("/centres/{}?done=priced", esc(&id))).into_response(),
         Err(e) => {
             let input = format!("{field}-{pool}");
             refused(&s, lang, &c, &id, &e, Kept::new(format!("price-{pool}"), &body, field, field_error(lang, &e, &input))).await
         }
     }
+}
+
+/// A centre by its id, or `centre_not_found`.
+async fn centre_of(s: &AppState, id: &CentreId) -> Result<Centre, crate::error::ApiError> {
+    s.store.centre(id).await?.ok_or_else(|| crate::error::ApiError::new(suanli_core::ErrorCode::CentreNotFound, format!("no centre {id}")))
+}
+
+/// The centre's name as a confirmation shows it.
+fn centre_fact(lang: Lang, ctr: &Centre) -> (&'static str, String) {
+    (lang.t("算力中心", "Centre"), esc(lang.name(&ctr.name, &ctr.name_en)))
+}
+
+/// The question before changing a centre's partner status: from what, to what, and why.
+fn partner_confirmation(lang: Lang, c: &Caller, ctr: &Centre, to: PartnerStatus, reason: &str, body: &str) -> Response {
+    let facts = [
+        centre_fact(lang, ctr),
+        (lang.t("当前资格", "Status now"), labels::partner_status(lang, ctr.partner_status)),
+        (lang.t("改为", "Changed to"), format!(r#"<strong id="confirm-status">{}</strong>"#, labels::partner_status(lang, to))),
+        (lang.t("原因", "Reason"), format!(r#"<span class="user-text">{}</span>"#, esc(reason))),
+    ];
+    confirm::ask(
+        lang,
+        c,
+        &confirm::Ask {
+            title: lang.t("确认变更合作伙伴资格？", "Change this centre's partner status?"),
+            facts: &facts,
+            outcome: lang.t(
+                "变更立即生效：调度、伙伴折扣和仅限伙伴中心使用的算力券按新资格执行，并记入该中心的资格历史。",
+                "The change takes effect at once: scheduling, the partner discount and partner-only vouchers follow the new status, and it is recorded in the centre's status history.",
+            ),
+            action: &format!("/centres/{}/partner-status", ctr.id),
+            body,
+            go: lang.t("确认变更", "Yes, change it"),
+            back: &format!("/centres/{}", ctr.id),
+        },
+    )
+}
+
+/// The question before unbinding a centre's backend: what it is bound to.
+fn unbind_confirmation(lang: Lang, c: &Caller, ctr: &Centre, url: &str, body: &str) -> Response {
+    let facts = [centre_fact(lang, ctr), (lang.t("当前后端", "Bound to"), format!(r#"<code class="user-text">{}</code>"#, esc(url)))];
+    confirm::ask(
+        lang,
+        c,
+        &confirm::Ask {
+            title: lang.t("确认解除集群后端绑定？", "Unbind this centre's backend?"),
+            facts: &facts,
+            outcome: lang.t(
+                "解除后该中心不再接收作业，直到重新绑定；原来的地址需要重新填写。",
+                "The centre takes no more jobs until it is bound again, and its address must be entered again.",
+            ),
+            action: &format!("/centres/{}/backend", ctr.id),
+            body,
+            go: lang.t("确认解除绑定", "Yes, unbind it"),
+            back: &format!("/centres/{}", ctr.id),
+        },
+    )
+}
+
+/// The question before changing a pool's price: the price and discount now and after.
+fn price_confirmation(s: &AppState, lang: Lang, c: &Caller, ctr: &Centre, pool: &Pool, to: (Fen, u8), body: &str) -> Response {
+    let per_hour = lang.t("元/卡时", "per accelerator-hour");
+    let facts = [
+        centre_fact(lang, ctr),
+        (lang.t("资源池", "Pool"), labels::accelerator(s, &pool.accelerator)),
+        (lang.t("当前价格", "Price now"), format!("{} {per_hour}", lang.fen(pool.price_per_hour))),
+        (lang.t("新价格", "New price"), format!(r#"<strong id="confirm-price">{}</strong> {per_hour}"#, lang.fen(to.0))),
+        (lang.t("伙伴折扣", "Partner discount"), format!("{}% → {}%", pool.partner_discount_pct, to.1)),
+    ];
+    confirm::ask(
+        lang,
+        c,
+        &confirm::Ask {
+            title: lang.t("确认修改价格？", "Change this pool's price?"),
+            facts: &facts,
+            outcome: lang.t(
+                "新价格从下一轮调度起用于报价、调度和此后的账单；已出的账单保持原价。",
+                "Quotes, placements from the next round and bills made from now on use the new price; a bill already made keeps its price.",
+            ),
+            action: &format!("/centres/{}/pools/{}/price", ctr.id, pool.id),
+            body,
+            go: lang.t("确认修改价格", "Yes, change the price"),
+            back: &format!("/centres/{}", ctr.id),
+        },
+    )
 }

@@ -25,6 +25,7 @@ mod bills;
 mod centres;
 mod charts;
 mod collate;
+mod confirm;
 mod data;
 mod energy;
 pub mod failure;
@@ -284,7 +285,9 @@ fn wall_page(lang: Lang, title: &str, body: &str, live: &str) -> String {
     )
 }
 
-/// Data tables' controls (`table.rs`) and the live pages' bar.
+/// Data tables' controls (`table.rs`) and the live pages' bar. A table never squeezes its
+/// columns below about four characters: on a narrow screen its box (`.scroll`) scrolls sideways
+/// instead, names wrap between words, and ids, codes, times and figures (`.nw`) stay on one line.
 const TABLE_STYLE: &str = ".dt{margin:.4rem 0 1rem}.dt-tools{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center;margin:.3rem 0}\
 .dt-tools label{display:inline;margin:0}.dt-tools input[type=search]{width:12rem;max-width:100%;padding:.25rem}\
 .dt-tools button{padding:.25rem .6rem}.dt-count{color:#475467;font-size:.85rem}.dt-tools a.csv{margin-left:auto}\
@@ -297,7 +300,9 @@ tr.empty td{color:#475467;text-align:center}.pager{display:flex;gap:.8rem;align-
 .range a[aria-current]{background:#0b3d91;color:#fff;border-color:#0b3d91;font-weight:600}\
 .range-custom{display:flex;flex-wrap:wrap;gap:.3rem;align-items:center}.range-custom label{display:inline;margin:0 0 0 .3rem}\
 .range-custom input[type=date]{width:auto;max-width:11rem;padding:.2rem}.range-custom[aria-current] input[type=date]{border:2px solid #0b3d91}\
-.range-custom .error{flex-basis:100%;margin:.2rem 0}.chart-csv{margin:.2rem 0 .8rem;font-size:.9rem}";
+.range-custom .error{flex-basis:100%;margin:.2rem 0}.chart-csv{margin:.2rem 0 .8rem;font-size:.9rem}\
+.scroll th,.scroll td{min-width:4em}.scroll .nw,.scroll a.id,.scroll code{white-space:nowrap;word-break:normal}\
+.scroll:focus-visible{outline:3px solid #f79009;outline-offset:2px}";
 
 /// The wall display (大屏): dark, full width, big figures; charts on light cards so their colours read.
 const WALL_STYLE: &str = "body.wall{background:#0b1220;color:#e6edf3}.wall header{background:#0f1a33;justify-content:space-between}\

@@ -1,6 +1,6 @@
-//! The Models page's keys: the table of a tenant's keys with top-up and rotation, and the form that makes a key with every field a key has (errors beside the field at fault, the input kept).
+//! The Models page's keys: the table of a tenant's keys with top-up and rotation (each asked for again on a confirmation page), and the form that makes a key with every field a key has (errors beside the field at fault, the input kept).
 
-use super::{Lang, LangQuery, esc, gate, labels, thead};
+use super::{Lang, LangQuery, confirm, esc, gate, labels, thead};
 use crate::AppState;
 use crate::error::ApiError;
 use axum::extract::{Path, State};
@@ -159,7 +159,7 @@ fn secret_notice(lang: Lang, what: &str, key: &ModelKey, secret: &str) -> String
     )
 }
 
-/// `POST /models/keys/{id}/top-up` (form): a tenant adds to a key's budget.
+/// `POST /models/keys/{id}/top-up` (form): a tenant adds to a key's budget, after a confirmation.
 pub async fn top_up_key(State(s): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: String) -> Response {
     let (lang, _, c) = match gate(&s, &LangQuery { lang: None }, &headers).await {
         Ok(x) => x,
@@ -169,24 +169,27 @@ pub async fn top_up_key(State(s): State<AppState>, Path(id): Path<String>, heade
     let result = async {
         let caller = suanli_app::Caller::of(&c.0)?;
         let fen = Fen::parse_positive("amount", amount.trim())?;
-        Ok::<_, ApiError>((fen, s.models.top_up_key(&caller, &id, fen).await?))
+        if !confirm::confirmed(&body) {
+            let (key, total) = s.models.check_top_up_key(&caller, &id, fen).await?;
+            return Ok(top_up_confirmation(lang, &c, &key, fen, total, &body));
+        }
+        let (key, left) = s.models.top_up_key(&caller, &id, fen).await?;
+        let shown = format!(
+            r#"<p class="ok" role="status">{}</p>"#,
+            esc(&format!(
+                "{} {} {} {} {}",
+                key.spec.name,
+                lang.t("已充值", "topped up by"),
+                lang.fen(fen),
+                lang.t("，剩余", "; it has left"),
+                lang.fen(left)
+            ))
+        );
+        Ok::<_, ApiError>(Html(super::models::render(&s, lang, &c, &[], &shown, Kept::Nothing).await).into_response())
     }
     .await;
     match result {
-        Ok((fen, (key, left))) => {
-            let shown = format!(
-                r#"<p class="ok" role="status">{}</p>"#,
-                esc(&format!(
-                    "{} {} {} {} {}",
-                    key.spec.name,
-                    lang.t("已充值", "topped up by"),
-                    lang.fen(fen),
-                    lang.t("，剩余", "; it has left"),
-                    lang.fen(left)
-                ))
-            );
-            Html(super::models::render(&s, lang, &c, &[], &shown, Kept::Nothing).await).into_response()
-        }
+        Ok(r) => r,
         Err(e) => {
             let error = field_error(lang, &format!("topup-{}", esc(&id)), &e);
             let kept = Kept::TopUp { key: id, amount, error };
@@ -195,33 +198,88 @@ pub async fn top_up_key(State(s): State<AppState>, Path(id): Path<String>, heade
     }
 }
 
-/// `POST /models/keys/{id}/rotate` (form): a tenant gives a key a new secret, shown once.
-pub async fn rotate_key(State(s): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+/// A key as a confirmation names it: its name and the start of its secret.
+fn key_facts(lang: Lang, key: &ModelKey) -> [(&'static str, String); 2] {
+    [
+        (lang.t("密钥", "Key"), format!(r#"<span class="user-text">{}</span>"#, esc(&key.spec.name))),
+        (lang.t("前缀", "Prefix"), format!("<code>{}…</code>", esc(&key.prefix))),
+    ]
+}
+
+/// The question before topping up a key: its budget now, the amount and the budget after.
+fn top_up_confirmation(lang: Lang, c: &crate::auth::Caller, key: &ModelKey, amount: Fen, total: Fen, body: &str) -> Response {
+    let [name, prefix] = key_facts(lang, key);
+    let facts = [
+        name,
+        prefix,
+        (lang.t("当前预算", "Budget now"), lang.fen(key.spec.budget)),
+        (lang.t("充值金额", "Top-up"), format!(r#"<strong id="confirm-amount">{}</strong>"#, lang.fen(amount))),
+        (lang.t("充值后预算", "Budget after"), lang.fen(total)),
+    ];
+    confirm::ask(
+        lang,
+        c,
+        &confirm::Ask {
+            title: lang.t("确认为此密钥充值？", "Top up this key?"),
+            facts: &facts,
+            outcome: lang.t(
+                "确认后此密钥的预算立即增加该金额（调用仍按用量计费）；增加的预算不能撤回。",
+                "The key's budget grows by this amount at once (calls are still billed as they are made); a top-up cannot be taken back.",
+            ),
+            action: &format!("/models/keys/{}/top-up", key.id),
+            body,
+            go: lang.t("确认充值", "Yes, top it up"),
+            back: "/models#keys",
+        },
+    )
+}
+
+/// `POST /models/keys/{id}/rotate` (form): a tenant gives a key a new secret, shown once, after a confirmation.
+pub async fn rotate_key(State(s): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: String) -> Response {
     let (lang, _, c) = match gate(&s, &LangQuery { lang: None }, &headers).await {
         Ok(x) => x,
         Err(r) => return r,
     };
     let result = async {
         let caller = suanli_app::Caller::of(&c.0)?;
-        Ok::<_, ApiError>(s.models.rotate_key(&caller, &id).await?)
+        if !confirm::confirmed(&body) {
+            let key = s.models.check_rotate_key(&caller, &id).await?;
+            return Ok(rotate_confirmation(lang, &c, &key, &body));
+        }
+        let (key, secret) = s.models.rotate_key(&caller, &id).await?;
+        let shown =
+            secret_notice(lang, lang.t("已更换密钥（旧密钥即刻失效）", "Rotated the key (the old secret no longer works)"), &key, &secret);
+        Ok::<_, ApiError>(Html(super::models::render(&s, lang, &c, &[], &shown, Kept::Nothing).await).into_response())
     }
     .await;
     match result {
-        Ok((key, secret)) => {
-            let shown = secret_notice(
-                lang,
-                lang.t("已更换密钥（旧密钥即刻失效）", "Rotated the key (the old secret no longer works)"),
-                &key,
-                &secret,
-            );
-            Html(super::models::render(&s, lang, &c, &[], &shown, Kept::Nothing).await).into_response()
-        }
+        Ok(r) => r,
         Err(e) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             Html(super::models::render(&s, lang, &c, &[], &super::error_notice(lang, &e), Kept::Nothing).await),
         )
             .into_response(),
     }
+}
+
+/// The question before rotating a key: which key, and that its secret stops working.
+fn rotate_confirmation(lang: Lang, c: &crate::auth::Caller, key: &ModelKey, body: &str) -> Response {
+    confirm::ask(
+        lang,
+        c,
+        &confirm::Ask {
+            title: lang.t("确认更换此密钥？", "Rotate this key?"),
+            facts: &key_facts(lang, key),
+            outcome: lang.t(
+                "确认后立即生成新密钥，只显示这一次；旧密钥立即失效，仍在使用它的程序会被拒绝。",
+                "A new secret is made and shown only this once; the old secret stops working at once, and programs still using it are refused.",
+            ),
+            action: &format!("/models/keys/{}/rotate", key.id),
+            body,
+            go: lang.t("确认更换", "Yes, rotate it"),
+            back: "/models#keys",
+        },
+    )
 }
 
 /// The keys section: the table (with top-up and rotation for the tenant's live keys), the

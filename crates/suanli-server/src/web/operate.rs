@@ -66,27 +66,9 @@ fn bad_form(e: serde_urlencoded::de::Error) -> crate::error::ApiError {
     crate::error::ApiError::new(suanli_core::ErrorCode::InvalidBody, e.to_string())
 }
 
-/// A confirmation page: what will happen, as rows of facts, and a form posting the same fields
-/// again with `confirmed=1`, or a way back without doing it.
-pub(super) fn confirmation(lang: Lang, c: &Caller, title: &str, facts: &[(&str, String)], action: &str, body: &str, go: &str) -> Response {
-    let mut html = format!("<h1>{}</h1><div class='scroll'><table class=\"facts\"><tbody>", esc(title));
-    for (k, v) in facts {
-        let _ = write!(html, r#"<tr><th scope="row">{}</th><td>{v}</td></tr>"#, esc(k));
-    }
-    let _ = write!(html, r#"</tbody></table></div><form method="post" action="{}">"#, esc(action));
-    for (k, v) in fields(body) {
-        if k != "confirmed" {
-            let _ = write!(html, r#"<input type="hidden" name="{}" value="{}">"#, esc(&k), esc(&v));
-        }
-    }
-    let _ = write!(
-        html,
-        r#"<input type="hidden" name="confirmed" value="1"><p>{}</p><button type="submit" class="danger" id="confirm">{}</button> <a href="/vouchers">{}</a></form>"#,
-        lang.t("确认后资金立即划转，不能撤销。", "Money moves as soon as you confirm; this cannot be undone."),
-        esc(go),
-        lang.t("返回修改", "Go back"),
-    );
-    Html(page(lang, title, Some(c), &html)).into_response()
+/// What a confirmation says of a form that moves money.
+pub(super) fn money_moves(lang: Lang) -> &'static str {
+    lang.t("确认后资金立即划转，不能撤销。", "Money moves as soon as you confirm; this cannot be undone.")
 }
 
 /// The vouchers page again, with a refused form's error beside its field; a role that may not
@@ -136,8 +118,6 @@ struct TopUpForm {
     /// Chosen when the confirmation is shown, so a confirmation sent twice tops up once.
     #[serde(default)]
     transfer_id: String,
-    #[serde(default)]
-    confirmed: String,
 }
 
 /// `POST /vouchers/top-ups` (form): the operator tops up an enterprise's cash, after confirming.
@@ -155,7 +135,7 @@ pub async fn top_up(State(s): State<AppState>, headers: HeaderMap, body: String)
     }
     .await;
     let result = match checked {
-        Ok((caller, f, tenant, amount)) if f.confirmed == "1" => {
+        Ok((caller, f, tenant, amount)) if confirm::confirmed(&body) => {
             let reference = Some(f.reference).filter(|r| !r.trim().is_empty());
             let transfer_id = suanli_ledger::TransferId::parse_hex(f.transfer_id.trim());
             s.vouchers.top_up(&caller, &tenant, amount, transfer_id, reference).await.map_err(crate::error::ApiError::from)
@@ -182,14 +162,18 @@ pub async fn top_up(State(s): State<AppState>, headers: HeaderMap, body: String)
                         .collect::<Vec<_>>(),
                 )
                 .unwrap_or_default();
-                return confirmation(
+                return confirm::ask(
                     lang,
                     &c,
-                    lang.t("确认充值？", "Top up this enterprise?"),
-                    &facts,
-                    "/vouchers/top-ups",
-                    &body,
-                    lang.t("确认充值", "Yes, top it up"),
+                    &confirm::Ask {
+                        title: lang.t("确认充值？", "Top up this enterprise?"),
+                        facts: &facts,
+                        outcome: money_moves(lang),
+                        action: "/vouchers/top-ups",
+                        body: &body,
+                        go: lang.t("确认充值", "Yes, top it up"),
+                        back: "/vouchers",
+                    },
                 );
             }
         },
@@ -252,8 +236,6 @@ struct SettleForm {
     /// The amount the confirmation showed (yuan); the settlement is refused if it would pay another.
     #[serde(default)]
     expected: String,
-    #[serde(default)]
-    confirmed: String,
 }
 
 /// A period of whole days in Beijing time, the last one included: `[from 00:00, to + 1 day 00:00)` in UTC+8.
@@ -277,7 +259,7 @@ pub async fn settle(State(s): State<AppState>, headers: HeaderMap, body: String)
         let (from, to) = beijing_days(&f.from, &f.to)?;
         let until = f.until.trim().parse::<i64>().unwrap_or_else(|_| s.ids.now_ms());
         let expected = Some(f.expected.trim()).filter(|x| !x.is_empty()).map(Fen::parse_yuan).transpose()?;
-        Ok::<_, crate::error::ApiError>((caller, f.confirmed == "1", provider, from, to.min(until), expected))
+        Ok::<_, crate::error::ApiError>((caller, confirm::confirmed(&body), provider, from, to.min(until), expected))
     }
     .await;
     let result = match checked {
@@ -296,14 +278,18 @@ pub async fn settle(State(s): State<AppState>, headers: HeaderMap, body: String)
                     .map_or_else(|| provider.to_string(), |p| lang.name(&p.name, &p.name_en).to_string());
                 let facts = settlement_facts(lang, &name, from, to, &plan);
                 let body = confirmed_settlement(&body, to, &plan);
-                return confirmation(
+                return confirm::ask(
                     lang,
                     &c,
-                    lang.t("确认结算？", "Settle this provider?"),
-                    &facts,
-                    "/vouchers/settlements",
-                    &body,
-                    lang.t("确认结算并付款", "Yes, settle and pay"),
+                    &confirm::Ask {
+                        title: lang.t("确认结算？", "Settle this provider?"),
+                        facts: &facts,
+                        outcome: money_moves(lang),
+                        action: "/vouchers/settlements",
+                        body: &body,
+                        go: lang.t("确认结算并付款", "Yes, settle and pay"),
+                        back: "/vouchers",
+                    },
                 );
             }
         },
@@ -383,8 +369,6 @@ pub(super) fn approve_form(lang: Lang, a: &suanli_ledger::records::Application, 
 #[derive(Debug, Deserialize)]
 struct ApproveForm {
     amount: String,
-    #[serde(default)]
-    confirmed: String,
 }
 
 /// `POST /vouchers/applications/{id}/approve` (form): the operator approves all or part of an
@@ -396,7 +380,7 @@ pub(super) async fn approve(s: &AppState, lang: Lang, c: &Caller, id: &str, body
         let app = suanli_core::id::ApplicationId::parse(id)?;
         let f = serde_urlencoded::from_str::<ApproveForm>(body).map_err(bad_form)?;
         let amount = Fen::parse_positive("amount", &f.amount)?;
-        Ok::<_, crate::error::ApiError>((caller, app, f.confirmed == "1", amount))
+        Ok::<_, crate::error::ApiError>((caller, app, confirm::confirmed(body), amount))
     }
     .await;
     let result = match checked {
@@ -418,14 +402,18 @@ pub(super) async fn approve(s: &AppState, lang: Lang, c: &Caller, id: &str, body
                     (lang.t("申请金额", "Requested"), lang.fen(a.requested)),
                     (lang.t("批准金额", "To approve"), format!(r#"<strong id="confirm-amount">{}</strong>"#, lang.fen(amount))),
                 ];
-                return confirmation(
+                return confirm::ask(
                     lang,
                     c,
-                    lang.t("确认批准？", "Approve this application?"),
-                    &facts,
-                    &format!("/vouchers/applications/{}/approve", a.id),
-                    body,
-                    lang.t("确认批准并发放", "Yes, approve and issue"),
+                    &confirm::Ask {
+                        title: lang.t("确认批准？", "Approve this application?"),
+                        facts: &facts,
+                        outcome: money_moves(lang),
+                        action: &format!("/vouchers/applications/{}/approve", a.id),
+                        body,
+                        go: lang.t("确认批准并发放", "Yes, approve and issue"),
+                        back: "/vouchers",
+                    },
                 );
             }
         },

@@ -1,6 +1,6 @@
 //! The operator's voucher programmes on the vouchers page: the programmes with their state, a form that opens a year's programme (Hangzhou's rules as the defaults) and a button that closes one, each asked for again on a confirmation page before money moves; a refused form comes back with its error beside the field and what was typed kept.
 
-use super::operate::{Kept, code_of, confirmation, field_error, fields, refused};
+use super::operate::{Kept, code_of, field_error, fields, money_moves, refused};
 use super::*;
 use crate::error::ApiError;
 use suanli_app::vouchers::ProgrammeDraft;
@@ -198,9 +198,8 @@ pub async fn open(State(s): State<AppState>, headers: HeaderMap, body: String) -
         Ok::<_, ApiError>((caller, draft, rules))
     }
     .await;
-    let confirmed = fields(&body).get("confirmed").is_some_and(|v| v == "1");
     let result = match checked {
-        Ok((caller, draft, rules)) if confirmed => {
+        Ok((caller, draft, rules)) if confirm::confirmed(&body) => {
             s.vouchers.open_programme(&caller, rules, draft.name).await.map(|_| ()).map_err(ApiError::from)
         }
         Ok((_, draft, r)) => {
@@ -218,14 +217,18 @@ pub async fn open(State(s): State<AppState>, headers: HeaderMap, body: String) -
                 (lang.t("行政区划代码前缀", "Division code prefix"), esc(&r.division_prefix)),
                 (lang.t("仅在合作伙伴中心使用", "Partner centres only"), yes_no(r.partner_only)),
             ];
-            return confirmation(
+            return confirm::ask(
                 lang,
                 &c,
-                lang.t("确认开启算力券计划？", "Open this voucher programme?"),
-                &facts,
-                "/vouchers/programmes",
-                &body,
-                lang.t("确认开启", "Open it"),
+                &confirm::Ask {
+                    title: lang.t("确认开启算力券计划？", "Open this voucher programme?"),
+                    facts: &facts,
+                    outcome: money_moves(lang),
+                    action: "/vouchers/programmes",
+                    body: &body,
+                    go: lang.t("确认开启", "Open it"),
+                    back: "/vouchers#programmes",
+                },
             );
         }
         Err(e) => Err(e),
@@ -260,7 +263,7 @@ pub async fn close(
             .programme(&pid)
             .await?
             .ok_or_else(|| ApiError::new(ErrorCode::ProgrammeNotFound, format!("no voucher programme {pid}")))?;
-        if fields(&body).get("confirmed").is_none_or(|v| v != "1") {
+        if !confirm::confirmed(&body) {
             let facts = [
                 (lang.t("年度", "Year"), p.rules.year.to_string()),
                 (lang.t("名称", "Name"), esc(&p.name)),
@@ -275,14 +278,19 @@ pub async fn close(
                 ),
             ];
             let action = format!("/vouchers/programmes/{}/close", esc(&id));
-            return Ok(Some(confirmation(
+            return Ok(Some(confirm::ask(
                 lang,
                 &c,
-                lang.t("确认结束算力券计划？", "Close this voucher programme?"),
-                &facts,
-                &action,
-                &body,
-                lang.t("确认结束", "Close it"),
+                &confirm::Ask {
+                    title: lang.t("确认结束算力券计划？", "Close this voucher programme?"),
+                    facts: &facts,
+                    outcome: lang
+                        .t("确认后计划立即结束，不能撤销。", "The programme closes as soon as you confirm; this cannot be undone."),
+                    action: &action,
+                    body: &body,
+                    go: lang.t("确认结束", "Close it"),
+                    back: "/vouchers#programmes",
+                },
             )));
         }
         s.vouchers.close_programme(&caller, &pid).await?;

@@ -11,6 +11,8 @@
 //!   either way;
 //! - a filter over the text shown (`{id}.q`: labels, never codes), a row count and an empty state;
 //! - pages of [`PAGE_ROWS`] rows (`{id}.page`);
+//! - cells of times and figures marked `nw`, kept on one line (the table's box scrolls
+//!   sideways on a narrow screen rather than squeezing its columns);
 //! - a CSV link (`?format=csv&table={id}`): the guard renders the page as usual and [`scope`]
 //!   answers that table instead (every page, as filtered and sorted, without the columns of
 //!   forms), UTF-8 with a byte-order mark so that Excel reads the Chinese.
@@ -322,22 +324,7 @@ impl Table {
         let _ = write!(out, r#"<div class='scroll'><table{} data-rows="{total}"><thead><tr>"#, self.with_id(id));
         out.push_str(&self.head_cells(lang, id, view, query));
         out.push_str("</tr></thead><tbody>");
-        if total == 0 {
-            match (&self.note, self.rows.is_empty()) {
-                (Some(note), true) => out.push_str(&note.replacen("<tr", r#"<tr class="empty""#, 1)),
-                (_, empty) => {
-                    let text = labels::ui(lang, if empty { Ui::NoRows } else { Ui::NoMatch });
-                    let _ = write!(out, r#"<tr class="empty"><td colspan="{}">{text}</td></tr>"#, self.heads.len());
-                }
-            }
-        }
-        for r in rows.iter().skip((page - 1) * PAGE_ROWS).take(PAGE_ROWS) {
-            out.push_str(&r.open);
-            for c in &r.cells {
-                out.push_str(&c.html);
-            }
-            out.push_str("</tr>");
-        }
+        self.body_rows(lang, &mut out, &rows, page);
         out.push_str("</tbody>");
         out.push_str(self.foot.as_deref().unwrap_or(""));
         out.push_str("</table></div>");
@@ -346,6 +333,30 @@ impl Table {
         }
         out.push_str("</div>");
         out
+    }
+
+    /// The rows of one page (cells of times and figures kept on one line), or the empty state.
+    fn body_rows(&self, lang: Lang, out: &mut String, rows: &[&Row], page: usize) {
+        if rows.is_empty() {
+            match (&self.note, self.rows.is_empty()) {
+                (Some(note), true) => out.push_str(&note.replacen("<tr", r#"<tr class="empty""#, 1)),
+                (_, empty) => {
+                    let text = labels::ui(lang, if empty { Ui::NoRows } else { Ui::NoMatch });
+                    let _ = write!(out, r#"<tr class="empty"><td colspan="{}">{text}</td></tr>"#, self.heads.len());
+                }
+            }
+        }
+        let unbroken: Vec<bool> = (0..self.heads.len()).map(|c| self.kind(c) != Kind::Text).collect();
+        for r in rows.iter().skip((page - 1) * PAGE_ROWS).take(PAGE_ROWS) {
+            out.push_str(&r.open);
+            for (c, cell) in r.cells.iter().enumerate() {
+                match unbroken.get(c) {
+                    Some(true) => out.push_str(&with_class(&cell.html, NOWRAP)),
+                    _ => out.push_str(&cell.html),
+                }
+            }
+            out.push_str("</tr>");
+        }
     }
 
     /// The header cells: each sortable column a link that sorts by it (the other way when it is
@@ -456,6 +467,21 @@ impl SortKey {
             _ => Equal,
         };
         if asc { o } else { o.reverse() }
+    }
+}
+
+/// The class of a cell that is never broken across lines (times and figures: money, counts,
+/// percentages); the page's style keeps it on one line, and the table's box scrolls instead.
+const NOWRAP: &str = "nw";
+
+/// A cell's HTML (`<td…>…` or `<th…>…`) with one more class on its opening tag.
+fn with_class(cell: &str, class: &str) -> String {
+    let tag = cell.find('>').map_or(cell, |i| &cell[..i]);
+    if let Some(at) = tag.find(r#"class=""#) {
+        let at = at + r#"class=""#.len();
+        format!("{}{class} {}", &cell[..at], &cell[at..])
+    } else {
+        format!(r#"{} class="{class}"{}"#, &cell[..3], &cell[3..])
     }
 }
 
@@ -704,7 +730,7 @@ mod tests {
         let req = Request { query, csv: None, out: RefCell::new(None) };
         let html = REQUEST.sync_scope(req, || enhance(Lang::En, &body));
         assert!(html.contains("Page 3 of 3"), "{html}");
-        assert_eq!(html.matches("<tr><td>").count(), 10);
+        assert_eq!(html.matches(r#"<tr><td class="nw">"#).count(), 10, "figures are kept on one line");
         assert!(html.contains("?lang=en&amp;m=a&amp;m=b&amp;big.page=2#dt-big"), "{html}");
         assert!(html.contains(r#"<input type="hidden" name="m" value="b">"#));
     }
@@ -717,7 +743,7 @@ mod tests {
         let html = REQUEST.sync_scope(req, || enhance(Lang::En, body));
         assert!(html.contains(r#"aria-sort="ascending""#), "the table is enhanced: {html}");
         assert!(
-            html.contains("<tr><td>1</td></tr><tr><td>2</td></tr></tbody><tfoot><tr><th scope=\"row\">3</th></tr></tfoot></table>"),
+            html.contains(r#"<tr><td class="nw">1</td></tr><tr><td class="nw">2</td></tr></tbody><tfoot><tr><th scope="row">3</th></tr></tfoot></table>"#),
             "{html}"
         );
     }
@@ -763,6 +789,16 @@ mod tests {
         assert_eq!(first_cells(&html), ["温州", "上海", "宁波", "杭州", "-"]);
         let (html, _) = run(Lang::En, "c.sort=0&format=csv&table=c");
         assert_eq!(first_cells(&html), ["上海", "宁波", "杭州", "温州", "-"], "code points on an English page");
+    }
+
+    #[test]
+    fn cells_of_times_and_figures_are_kept_on_one_line_and_text_is_not() {
+        let (html, _) = render("", None);
+        assert!(html.contains(r#"<td class="nw">¥1,000.00</td><td class="nw">2026-01-02 08:00:00 (UTC+8)</td>"#), "{html}");
+        assert!(html.contains(r#"<tr><td><a href="/a">乙</a></td>"#), "a name may wrap: {html}");
+        assert!(html.contains(r#"<td class="nw">-</td>"#), "an empty cell of a figures' column too");
+        assert_eq!(with_class(r#"<td class="user-text" data-x="1">a</td>"#, "nw"), r#"<td class="nw user-text" data-x="1">a</td>"#);
+        assert_eq!(with_class("<th scope=\"row\">3</th>", "nw"), "<th class=\"nw\" scope=\"row\">3</th>");
     }
 
     #[test]

@@ -239,8 +239,8 @@ struct RejectForm {
     reason: String,
 }
 
-/// `POST /vouchers/applications/{id}/approve|reject` (form): the operator decides; an approval
-/// asks again with the amount before it issues.
+/// `POST /vouchers/applications/{id}/approve|reject` (form): the operator decides; each asks
+/// again first (an approval with the amount, a rejection with the reason).
 pub async fn decide(
     State(s): State<AppState>,
     axum::extract::Path((id, what)): axum::extract::Path<(String, String)>,
@@ -262,15 +262,64 @@ pub async fn decide(
         let app = suanli_core::id::ApplicationId::parse(&id)?;
         let f = serde_urlencoded::from_str::<RejectForm>(&body)
             .map_err(|e| crate::error::ApiError::new(suanli_core::ErrorCode::InvalidBody, e.to_string()))?;
-        s.vouchers.reject(&caller, &app, &f.reason).await?;
-        Ok(())
+        if confirm::confirmed(&body) {
+            s.vouchers.reject(&caller, &app, &f.reason).await?;
+            return Ok(None);
+        }
+        let a = s.vouchers.check_reject(&caller, &app, &f.reason).await?;
+        Ok(Some(reject_confirmation(&s, lang, &c, &a, &f.reason, &body).await))
     }
     .await;
     match result {
-        Ok(()) => Redirect::to("/vouchers?done=rejected").into_response(),
+        Ok(Some(ask)) => ask,
+        Ok(None) => Redirect::to("/vouchers?done=rejected").into_response(),
         Err(e) => {
             let kept = Kept::new(format!("reject-{id}"), &body, "reason", field_error(lang, &e, &format!("r-{id}")));
             operate::refused(&s, lang, &c, &e, kept).await
         }
     }
+}
+
+/// The question before rejecting: the enterprise, what it asked and why, and the reason it will read.
+async fn reject_confirmation(
+    s: &AppState,
+    lang: Lang,
+    c: &Caller,
+    a: &suanli_ledger::records::Application,
+    reason: &str,
+    body: &str,
+) -> Response {
+    let name = s
+        .store
+        .tenant(&a.tenant_id)
+        .await
+        .ok()
+        .flatten()
+        .map_or_else(|| a.tenant_id.to_string(), |t| lang.name(&t.name, &t.name_en).to_string());
+    let user = |t: &str| format!(r#"<span class="user-text">{}</span>"#, esc(t));
+    let facts = [
+        (lang.t("企业", "Enterprise"), user(&name)),
+        (lang.t("用途", "Purpose"), user(&a.purpose)),
+        (lang.t("申请金额", "Requested"), lang.fen(a.requested)),
+        (
+            lang.t("驳回理由", "Reason to reject"),
+            format!(r#"<strong id="confirm-reason" class="user-text">{}</strong>"#, esc(reason.trim())),
+        ),
+    ];
+    confirm::ask(
+        lang,
+        c,
+        &confirm::Ask {
+            title: lang.t("确认驳回此申请？", "Reject this application?"),
+            facts: &facts,
+            outcome: lang.t(
+                "驳回后申请即告结束，不发放算力券，企业会在“我的申请”中看到驳回理由；不能撤销。",
+                "The application ends with no vouchers issued, and the enterprise reads your reason under its applications; this cannot be undone.",
+            ),
+            action: &format!("/vouchers/applications/{}/reject", a.id),
+            body,
+            go: lang.t("确认驳回", "Yes, reject it"),
+            back: "/vouchers",
+        },
+    )
 }

@@ -700,6 +700,26 @@ async fn web_forms_submit_jobs_apply_and_approve() {
     assert_eq!((a["state"].as_str(), a["approved"].as_str()), (Some("approved"), Some("100000.00")), "{a}");
     let r = tenant.post(&format!("/vouchers/applications/{id}/approve"), "amount=1&confirmed=1").await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "a tenant cannot approve");
+    // Rejecting asks first too, with the enterprise, the amount and the reason it will read.
+    let r = tenant.post("/vouchers/apply", "amount=7000&purpose=%E5%BE%85%E9%A9%B3%E5%9B%9E").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, apps) = s.as_role("operator").get("/api/v1/voucher-applications?state=pending").await;
+    let id = apps.as_array().unwrap().iter().find(|a| a["requested"] == "7000.00").unwrap()["id"].as_str().unwrap().to_string();
+    assert_eq!(op.post(&format!("/vouchers/applications/{id}/reject"), "reason=+").await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = tenant.post(&format!("/vouchers/applications/{id}/reject"), "reason=no").await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "a tenant is refused before any confirmation");
+    let r = op.post(&format!("/vouchers/applications/{id}/reject"), "reason=%E9%A2%84%E7%AE%97%E4%B8%8D%E8%B6%B3").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    for want in ["确认驳回此申请？", "¥7,000.00", "待驳回", "预算不足", "不能撤销", r#"id="cancel" href="/vouchers""#] {
+        assert!(page.contains(want), "the confirmation shows {want}: {page}");
+    }
+    let (_, a) = s.as_role("operator").get(&format!("/api/v1/voucher-applications/{id}")).await;
+    assert_eq!(a["state"], "pending", "rejected before the confirmation: {a}");
+    let r = op.post(&format!("/vouchers/applications/{id}/reject"), "reason=%E9%A2%84%E7%AE%97%E4%B8%8D%E8%B6%B3&confirmed=1").await;
+    assert_eq!(r.headers()["location"], "/vouchers?done=rejected");
+    let (_, a) = s.as_role("operator").get(&format!("/api/v1/voucher-applications/{id}")).await;
+    assert_eq!((a["state"].as_str(), a["decision_reason"].as_str()), (Some("rejected"), Some("预算不足")), "{a}");
 }
 
 /// Issue 13.3 and 13.4, the attacks first: a page on another port of the same host (or a

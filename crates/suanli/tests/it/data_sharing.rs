@@ -391,7 +391,22 @@ async fn the_web_pages_list_preview_request_approve_and_download_in_both_languag
     let supplier = Web::sign_in(&ts.url, &ts.tokens["provider"]).await.unwrap();
     let page = supplier.page("/data").await;
     assert!(page.contains(&format!("/data/requests/{rid}/decision")), "the supplier sees the request to decide");
+    // Deciding asks first: the set, the fee, the decision and what follows; nothing is decided yet.
     let r = supplier.post(&format!("/data/requests/{rid}/decision"), "approve=1&reason=%E5%90%8C%E6%84%8F").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let ask = r.text().await.unwrap();
+    for want in
+        ["确认批准此数据申请？", "web-patients", "¥88.00", r#"id="confirm-decision">批准"#, "批准后立即交付", r#"href="/data#requests""#]
+    {
+        assert!(ask.contains(want), "the confirmation shows {want}: {ask}");
+    }
+    assert!(ask.contains(r#"name="confirmed" value="1""#) && ask.contains(r#"name="approve" value="1""#), "{ask}");
+    let undecided = ts.as_role("tenant").get(&format!("/api/v1/data/requests/{rid}")).await.1;
+    assert_eq!(undecided["state"], "awaiting_supplier", "decided before the confirmation");
+    // A reason too short is refused before any confirmation.
+    let r = supplier.post(&format!("/data/requests/{rid}/decision"), "approve=0&reason=x").await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = supplier.post(&format!("/data/requests/{rid}/decision"), "approve=1&reason=%E5%90%8C%E6%84%8F&confirmed=1").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
 
     let mine = tenant.page("/data").await;

@@ -210,12 +210,28 @@ async fn the_web_key_form_covers_every_field_and_keeps_input_beside_an_error() {
     let page = r.text().await.unwrap();
     assert!(page.contains(&format!(r#"id="topup-{kid}-error" class="error" role="alert" data-code="invalid_amount""#)), "{page}");
     assert!(page.contains(r#"value="abc""#));
+    // A good one asks first with the budget before and after, then adds once confirmed.
     let r = web.post(&format!("/models/keys/{kid}/top-up"), "amount=12.50").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let ask = r.text().await.unwrap();
+    assert!(
+        ask.contains(r#"<strong id="confirm-amount">¥12.50</strong>"#) && ask.contains("¥42.50") && ask.contains("/models#keys"),
+        "{ask}"
+    );
+    assert_eq!(the_key(&ts, &kid).await["budget"], "30.00", "topped up before the confirmation");
+    let r = web.post(&format!("/models/keys/{kid}/top-up"), "amount=12.50&confirmed=1").await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.text().await.unwrap().contains("¥12.50"));
     assert_eq!(the_key(&ts, &kid).await["budget"], "42.50");
-    // Rotation from the page shows the new secret once.
+    // Rotation asks first (the old secret still works), then shows the new secret once.
+    let prefix = the_key(&ts, &kid).await["prefix"].clone();
     let r = web.post(&format!("/models/keys/{kid}/rotate"), "").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let ask = r.text().await.unwrap();
+    assert!(ask.contains("Rotate this key?") || ask.contains("确认更换此密钥？"), "{ask}");
+    assert!(!ask.contains(r#"<code id="new-key">"#), "rotated before the confirmation");
+    assert_eq!(the_key(&ts, &kid).await["prefix"], prefix);
+    let r = web.post(&format!("/models/keys/{kid}/rotate"), "confirmed=1").await;
     assert_eq!(r.status(), StatusCode::OK);
     let page = r.text().await.unwrap();
     let at = page.find(r#"<code id="new-key">"#).unwrap() + r#"<code id="new-key">"#.len();

@@ -9,7 +9,8 @@
 //   fetches itself every N seconds and swaps <main>'s content, with a pause button and the time
 //   of the last update. It skips a round while the tab is hidden or someone is typing in <main>,
 //   and stops once a fetched page is no longer live (a job that has ended). After each swap it
-//   sends `suanli:refresh`, on which charts.js redraws the page's charts over time.
+//   sends `suanli:refresh`, on which charts.js redraws the page's charts over time;
+// - a page opened at a fragment naming a result with tabindex="-1" (the quotes) has it focused.
 // The script holds no text of its own: the words come from data-t-* attributes in the page's
 // language. It is served by the server itself (/assets/suanli.js), never from another site.
 (function () {
@@ -103,6 +104,20 @@
     if (!select.matches || !select.matches('form.dt-tools select.dt-col')) return;
     swapTable(select.closest('.dt'), formUrl(select.form), `select[name="${select.name}"]`);
   });
+
+  // ----- a result to land on -----
+  // A form whose address names a fragment (the quote step posts to /jobs#quote-result) answers
+  // with that result marked tabindex="-1". Browsers focus such a target themselves; this makes
+  // sure, so that a screen reader reads the result rather than the top of the page.
+  function focusTarget() {
+    const id = decodeURIComponent(location.hash.slice(1));
+    const target = id && document.getElementById(id);
+    if (!target || target.getAttribute('tabindex') !== '-1') return;
+    if (document.activeElement && document.activeElement !== document.body) return;
+    target.focus();
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', focusTarget);
+  else focusTarget();
 
   // ----- live pages -----
 
