@@ -16,8 +16,8 @@ pub const MAX_RATED_KW: f64 = 10_000_000.0;
 
 /// A meter's name within its data centre, e.g. `incomer-1`, `pdu-a3`, `pv-roof`.
 ///
-/// 1 to 64 characters from ASCII letters, digits and `-_.:/`. Shared, not copied: every
-/// reading names its meter, and copying a reading allocates nothing.
+/// 1 to 64 characters from ASCII letters, digits and `-_.:/`.
+// Shared, not copied: every reading names its meter, and copying a reading allocates nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String))]
 #[serde(try_from = "String", into = "String")]
