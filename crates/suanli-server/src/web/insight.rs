@@ -325,10 +325,15 @@ pub async fn centre_utilisation(s: &AppState, lang: Lang, centre: &CentreId, cap
 /// A provider's earnings over its default window (from its first earning to today), as
 /// suanli-app's `earnings` service reports them to this caller; `None` (logged) when they cannot
 /// be computed.
-pub async fn earnings_report(s: &AppState, c: &crate::auth::Caller, provider: &ProviderId) -> Option<EarningsReport> {
+pub async fn earnings_report(
+    s: &AppState,
+    c: &crate::auth::Caller,
+    provider: &ProviderId,
+    window: (Option<i64>, Option<i64>),
+) -> Option<EarningsReport> {
     let caller = suanli_app::Caller::of(&c.0).map_err(|e| tracing::warn!(error = %e, "a provider's page without a caller")).ok()?;
     s.earnings
-        .report(&caller, provider, None, None)
+        .report(&caller, provider, window.0, window.1)
         .await
         .map_err(|e| tracing::warn!(error = %e, "a provider's earnings could not be computed"))
         .ok()

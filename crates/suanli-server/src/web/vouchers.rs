@@ -64,7 +64,7 @@ pub(super) async fn render(s: &AppState, lang: Lang, c: &Caller, notice_html: &s
         }
         Role::Provider => {
             if let Some(p) = &c.0.provider_id {
-                let report = insight::earnings_report(s, c, p).await;
+                let report = insight::earnings_report(s, c, p, (None, None)).await;
                 body.push_str(&insight::provider_earnings(s, lang, report.as_ref(), p).await);
             }
         }

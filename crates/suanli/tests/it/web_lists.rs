@@ -136,3 +136,61 @@ async fn the_audit_trail_is_the_operators_and_the_regulators_filtered_by_action_
         assert!(csv.starts_with("\u{feff}时间,操作人,操作,对象,详情"), "{csv}");
     }
 }
+
+/// The rows of a chart's or table's CSV, its header left out.
+fn csv_rows(csv: &str) -> usize {
+    assert!(csv.starts_with('\u{feff}'), "a CSV: {csv}");
+    csv.lines().count() - 1
+}
+
+#[tokio::test]
+async fn the_month_picker_sets_the_months_of_the_trends_and_their_csv_and_the_api_takes_the_same_span() {
+    let s = TestServer::start().await;
+    let web = Web::sign_in(&s.url, &s.tokens["regulator"]).await.unwrap();
+    let csv = |q: &'static str| {
+        let web = &web;
+        async move { csv_rows(&web.page(&format!("/?{q}format=csv&table=trend-voucher-spending-data")).await) }
+    };
+    let page = web.page("/").await;
+    assert!(page.contains(r#"<nav class="range" id="months""#) && page.contains(r#"data-range="12m" aria-current="true""#), "{page}");
+    assert_eq!(csv("").await, 12);
+    assert_eq!(csv("months=24m&").await, 24);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let this_month = suanli_core::time::format_date(now + suanli_core::time::CST_OFFSET_MS)[..7].to_string();
+    let month_no: usize = this_month[5..].parse().unwrap();
+    assert_eq!(csv("months=ytd&").await, month_no, "January to this month");
+    let custom =
+        format!("/?months=custom&months_from={}-01&months_to={this_month}&format=csv&table=trend-voucher-spending-data", &this_month[..4]);
+    assert_eq!(csv_rows(&web.page(&custom).await), month_no);
+    // A refused span is answered beside the form with the input kept; the page shows 12 months.
+    let page = web.page("/?months=custom&months_from=2026-05&months_to=2020-01&lang=en").await;
+    assert!(page.contains(r#"id="months-error" data-code="invalid_date""#) && page.contains(r#"value="2026-05""#), "{page}");
+    // The API takes the same span.
+    let api = s.as_role("regulator");
+    let (st, t) = api.get("/api/v1/city/trends?span=24m").await;
+    assert_eq!((st, t["months"].as_array().map(Vec::len)), (StatusCode::OK, Some(24)), "{t}");
+    let (st, t) = api.get("/api/v1/city/trends").await;
+    assert_eq!((st, t["months"].as_array().map(Vec::len)), (StatusCode::OK, Some(12)));
+    let (st, e) = api.get("/api/v1/city/trends?span=custom&from=2020-01&to=2019-01").await;
+    assert_eq!((st, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_date")), "{e}");
+}
+
+#[tokio::test]
+async fn the_range_picker_sets_the_window_of_a_providers_earnings_and_their_csv() {
+    let s = TestServer::start().await;
+    let (provider, _, _) = crate::earnings::billed_job(&s).await;
+    let token = crate::earnings::provider_user(&s, &provider).await;
+    let web = Web::sign_in(&s.url, &token).await.unwrap();
+    let page = web.page("/my-centres").await;
+    assert!(page.contains(r#"<nav class="range" id="range""#) && page.contains(r#"data-range="all" aria-current="true""#), "{page}");
+    let rows = |q: &'static str| {
+        let web = &web;
+        async move { csv_rows(&web.page(&format!("/my-centres?{q}format=csv&table=earnings-by-period")).await) }
+    };
+    assert_eq!(rows("").await, 30, "the last 30 days by default (the provider earned today)");
+    assert_eq!(rows("range=7d&").await, 7);
+    assert_eq!(rows("range=24h&").await, 1);
+    assert_eq!(rows("range=1y&").await, 13, "a year by calendar month");
+    let en = web.page("/my-centres?range=7d&lang=en").await;
+    assert!(en.contains("Earnings per day (yuan), by source, ") && en.contains(r#"data-range="7d" aria-current="true""#), "{en}");
+}
