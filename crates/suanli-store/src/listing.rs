@@ -7,7 +7,7 @@
 use crate::rows::{self, job_from_row};
 use crate::{Audit, JobFilter, Store, StoreResult};
 use sqlx::{AssertSqlSafe, Row};
-use suanli_core::id::{BillId, ProviderId, TenantId};
+use suanli_core::id::{AuditId, BillId, ProviderId, TenantId};
 use suanli_core::job::Job;
 use suanli_core::money::Fen;
 use suanli_core::time::UnixMs;
@@ -57,7 +57,8 @@ pub enum JobOrder {
 #[derive(Debug, Clone, Default)]
 pub struct JobListing {
     pub filter: JobFilter,
-    /// Matches a job whose id or name contains it (ASCII case ignored).
+    /// Matches a job whose id starts with it (`job_…`), else whose name contains it (ASCII case
+    /// ignored).
     pub search: String,
     pub order: JobOrder,
     pub centre_en: bool,
@@ -141,42 +142,70 @@ fn where_clause(conds: &[String]) -> String {
     if conds.is_empty() { String::new() } else { format!(" WHERE {}", conds.join(" AND ")) }
 }
 
-/// `ORDER BY` for a key that may be missing: missing last either way, then the newest first.
-fn order_by(key: &str, desc: bool, tie: &str) -> String {
+/// `ORDER BY` a key, then the newest first; a key that may be missing (`nullable`) puts the
+/// missing last either way. The primary key alone (`key == tie`) is a plain index order.
+fn order_by(key: &str, nullable: bool, desc: bool, tie: &str) -> String {
     let dir = if desc { "DESC" } else { "ASC" };
-    format!(" ORDER BY ({key}) IS NULL, {key} {dir}, {tie} DESC")
+    if key == tie {
+        format!(" ORDER BY {key} {dir}")
+    } else if nullable {
+        format!(" ORDER BY ({key}) IS NULL, {key} {dir}, {tie} DESC")
+    } else {
+        format!(" ORDER BY {key} {dir}, {tie} DESC")
+    }
 }
 
 impl Store {
+    /// Matching that ignores ASCII case without a function call per row: SQLite's `LIKE`
+    /// already does; PostgreSQL's is `ILIKE`.
+    fn like(&self) -> &'static str {
+        match self.dialect() {
+            crate::Dialect::Sqlite => "LIKE",
+            crate::Dialect::Postgres => "ILIKE",
+        }
+    }
+
     /// One page of the jobs a filter (already narrowed to what the caller may see) matches.
     pub async fn job_listing(&self, l: &JobListing) -> StoreResult<Listed<JobLine>> {
         let mut b = Binds::default();
         let mut conds = job_conds(&l.filter, &mut b);
-        if !l.search.trim().is_empty() {
-            let p = b.push(contains(&l.search));
-            conds.push(format!("(LOWER(j.id) LIKE {p} ESCAPE '\\' OR LOWER(j.name) LIKE {p} ESCAPE '\\')"));
+        let search = l.search.trim();
+        if search.starts_with("job_") {
+            // An id, or the start of one: a range of the primary key.
+            let (lo, hi) = (b.push(search.to_ascii_lowercase()), b.push(format!("{}~", search.to_ascii_lowercase())));
+            conds.push(format!("j.id >= {lo} AND j.id < {hi}"));
+        } else if !search.is_empty() {
+            conds.push(format!("j.name {} {} ESCAPE '\\'", self.like(), b.push(contains(search))));
         }
         let w = where_clause(&conds);
         let count = AssertSqlSafe(format!("SELECT COUNT(*) FROM jobs j{w}"));
         let total: i64 = Binds(b.0.clone()).apply(sqlx::query(count)).fetch_one(&self.pool).await?.try_get(0)?;
         let centre = if l.centre_en { "c.name_en" } else { "c.name" };
-        let key = match l.order {
-            JobOrder::Id => "j.id",
-            JobOrder::Name => "j.name",
-            JobOrder::State => {
-                "CASE j.state WHEN 'pending' THEN 0 WHEN 'placed' THEN 1 WHEN 'running' THEN 2 WHEN 'succeeded' THEN 3 WHEN 'failed' THEN 4 ELSE 5 END"
-            }
-            JobOrder::Centre => centre,
-            JobOrder::Charge => "b.charge_fen",
-            JobOrder::Voucher => "b.voucher_fen",
+        // The key, whether it may be missing, and the join it needs.
+        const CENTRES: &str = " LEFT JOIN centres c ON c.id = j.centre_id";
+        const BILLS: &str = " LEFT JOIN bills b ON b.job_id = j.id";
+        let (key, nullable, join) = match l.order {
+            JobOrder::Id => ("j.id", false, ""),
+            JobOrder::Name => ("j.name", false, ""),
+            JobOrder::State => (
+                "CASE j.state WHEN 'pending' THEN 0 WHEN 'placed' THEN 1 WHEN 'running' THEN 2 WHEN 'succeeded' THEN 3 WHEN 'failed' THEN 4 ELSE 5 END",
+                false,
+                "",
+            ),
+            JobOrder::Centre => (centre, true, CENTRES),
+            JobOrder::Charge => ("b.charge_fen", true, BILLS),
+            JobOrder::Voucher => ("b.voucher_fen", true, BILLS),
         };
+        let order = order_by(key, nullable, l.cut.desc, "j.id");
+        // The page's ids first, over the jobs (and only the join its order needs), so that the
+        // rows an offset skips are never joined; then those rows with their centre and bill.
+        let page = format!("SELECT j.id FROM jobs j{join}{w}{order} LIMIT {} OFFSET {}", l.cut.limit.clamp(1, MAX_ROWS), l.cut.offset);
         let select = rows::JOB_SELECT.replacen(
             " FROM jobs j",
-            ", c.name, c.name_en, b.id, b.charge_fen, b.voucher_fen FROM jobs j LEFT JOIN centres c ON c.id = j.centre_id LEFT JOIN bills b ON b.job_id = j.id",
+            &format!(", c.name, c.name_en, b.id, b.charge_fen, b.voucher_fen FROM jobs j{CENTRES}{BILLS}"),
             1,
         );
-        let sql =
-            format!("{select}{w}{} LIMIT {} OFFSET {}", order_by(key, l.cut.desc, "j.id"), l.cut.limit.clamp(1, MAX_ROWS), l.cut.offset);
+        let sql = format!("{select} WHERE j.id IN ({page}){order}");
         let rows = b.apply(sqlx::query(AssertSqlSafe(sql))).fetch_all(&self.pool).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
@@ -236,7 +265,8 @@ impl Store {
         }
         if !l.search.trim().is_empty() {
             let p = b.push(contains(&l.search));
-            conds.push(format!("(LOWER(id) LIKE {p} ESCAPE '\\' OR LOWER(job_id) LIKE {p} ESCAPE '\\')"));
+            let like = self.like();
+            conds.push(format!("(id {like} {p} ESCAPE '\\' OR job_id {like} {p} ESCAPE '\\')"));
         }
         let w = where_clause(&conds);
         let total: i64 = Binds(b.0.clone())
@@ -252,13 +282,10 @@ impl Store {
             BillOrder::Cash => "cash_fen",
             BillOrder::Rule => "rule",
         };
-        let sql = format!(
-            "{}{w}{} LIMIT {} OFFSET {}",
-            crate::vouchers::BILL_SELECT,
-            order_by(key, l.cut.desc, "id"),
-            l.cut.limit.clamp(1, MAX_ROWS),
-            l.cut.offset
-        );
+        // The page's ids first (the skipped rows read from the index alone), then their rows.
+        let order = order_by(key, false, l.cut.desc, "id");
+        let page = format!("SELECT id FROM bills{w}{order} LIMIT {} OFFSET {}", l.cut.limit.clamp(1, MAX_ROWS), l.cut.offset);
+        let sql = format!("{} WHERE id IN ({page}){order}", crate::vouchers::BILL_SELECT);
         let rows = b.apply(sqlx::query(AssertSqlSafe(sql))).fetch_all(&self.pool).await?;
         Ok(Listed { total: total.max(0) as u64, rows: rows.iter().map(crate::vouchers::bill_from_row).collect::<StoreResult<_>>()? })
     }
@@ -275,13 +302,14 @@ pub enum AuditOrder {
     Subject,
 }
 
-/// An audit listing: one action, actors and subjects containing words, any of the three
-/// containing the search, over a time window.
+/// An audit listing: one action, actors containing words, one subject, any of action, actor and
+/// subject containing the search, over a time window.
 #[derive(Debug, Clone, Default)]
 pub struct AuditListing {
     /// Exactly this action.
     pub action: Option<String>,
     pub actor: String,
+    /// Exactly this subject (an id).
     pub subject: String,
     /// Matches a record whose action, actor or subject contains it.
     pub any: String,
@@ -299,22 +327,25 @@ impl Store {
         if let Some(a) = &l.action {
             conds.push(format!("action = {}", b.push(a.clone())));
         }
-        for (col, v) in [("actor", &l.actor), ("subject", &l.subject)] {
-            if !v.trim().is_empty() {
-                conds.push(format!("LOWER({col}) LIKE {} ESCAPE '\\'", b.push(contains(v))));
-            }
+        if !l.actor.trim().is_empty() {
+            conds.push(format!("actor {} {} ESCAPE '\\'", self.like(), b.push(contains(&l.actor))));
+        }
+        // A subject is an id, read through its index.
+        if !l.subject.trim().is_empty() {
+            conds.push(format!("subject = {}", b.push(l.subject.trim().to_string())));
         }
         if !l.any.trim().is_empty() {
-            let p = b.push(contains(&l.any));
-            conds.push(format!(
-                "(LOWER(action) LIKE {p} ESCAPE '\\' OR LOWER(actor) LIKE {p} ESCAPE '\\' OR LOWER(subject) LIKE {p} ESCAPE '\\')"
-            ));
+            let (p, like) = (b.push(contains(&l.any)), self.like());
+            conds.push(format!("(action {like} {p} ESCAPE '\\' OR actor {like} {p} ESCAPE '\\' OR subject {like} {p} ESCAPE '\\')"));
         }
-        // Bound as text and cast, as every other value here is text.
+        // Ids start with their time, so a window is a range of the primary key as well (bound as
+        // text and cast, as every other value here is text).
         if let Some(f) = l.from_ms {
+            conds.push(format!("id >= {}", b.push(AuditId::generate(f, 0).as_str().to_string())));
             conds.push(format!("at_ms >= CAST({} AS BIGINT)", b.push(f.to_string())));
         }
         if let Some(t) = l.to_ms {
+            conds.push(format!("id < {}", b.push(AuditId::generate(t + 1, 0).as_str().to_string())));
             conds.push(format!("at_ms < CAST({} AS BIGINT)", b.push(t.to_string())));
         }
         let w = where_clause(&conds);
@@ -331,7 +362,7 @@ impl Store {
         };
         let sql = format!(
             "SELECT id, at_ms, actor, action, subject, detail FROM audit{w}{} LIMIT {} OFFSET {}",
-            order_by(key, l.cut.desc, "id"),
+            order_by(key, false, l.cut.desc, "id"),
             l.cut.limit.clamp(1, MAX_ROWS),
             l.cut.offset
         );

@@ -143,7 +143,7 @@ fn filter_form(lang: Lang) -> String {
         r#"<label for="audit-actor">{a}</label><input id="audit-actor" name="actor" value="{av}"><label for="audit-subject">{s}</label><input id="audit-subject" name="subject" value="{sv}"><button type="submit">{go}</button></form>"#,
         a = lang.t("操作人（包含）", "Actor (contains)"),
         av = esc(&table::param("actor").unwrap_or_default()),
-        s = lang.t("对象（包含，如作业或中心编号）", "Subject (contains, such as a job or centre id)"),
+        s = lang.t("对象编号（如作业或中心编号）", "Subject id (such as a job or centre id)"),
         sv = esc(&table::param("subject").unwrap_or_default()),
         go = lang.t("筛选", "Filter"),
     );
