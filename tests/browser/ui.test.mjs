@@ -2406,3 +2406,53 @@ test('screenshots of the main pages in both languages', { timeout: 240_000 }, as
     );
   }
 });
+
+test('the served tables, the audit trail and the month and range pickers work at 390 and 1440 px in both languages without horizontal overflow', { timeout: 300_000 }, async () => {
+  const job = await api('tenant', 'POST', '/jobs', { name: `served-${++unique}`, kind: 'batch', accelerators: 1, duration_s: 600 });
+  assert.ok(job.id, 'the tenant submitted a job');
+  for (const width of [390, 1440]) {
+    for (const lang of ['zh', 'en']) {
+      await withPage(async (page) => {
+        const noOverflow = async (what) => {
+          const o = await horizontalOverflow(page);
+          assert.ok(o.width <= o.window, `${what} at ${width} px (${lang}): ${o.width}px wide: ${o.culprits.join(', ')}`);
+        };
+        await signIn(page, 'operator', { lang });
+        // The jobs table searches every job in the store by id.
+        await page.goto(`/jobs?jobs.q=${job.id}`);
+        assert.equal(await page.locator('table#jobs').getAttribute('data-rows'), '1');
+        assert.equal(await page.locator(`table#jobs a[href="/jobs/${job.id}"]`).count(), 1);
+        assert.equal(await page.locator('table#jobs thead th').nth(4).innerText(), lang === 'zh' ? '账单金额（应付）' : 'Billed amount');
+        await noOverflow('/jobs');
+        // The audit trail, linked from the navigation, filtered by the job's id.
+        await Promise.all([page.waitForURL(/\/audit/), page.click('nav a[href="/audit"]')]);
+        await page.fill('#audit-subject', job.id);
+        await Promise.all([page.waitForURL(/subject=/), page.click('form.audit-filter button[type=submit]')]);
+        const rows = Number(await page.locator('table#audit').getAttribute('data-rows'));
+        assert.ok(rows >= 1, `the job's audit records: ${rows}`);
+        assert.ok((await page.locator('table#audit tbody tr').first().innerText()).includes('(UTC+8)'));
+        await noOverflow('/audit');
+        await page.screenshot({ path: join(SHOTS, `audit-${lang}-${width}.png`), fullPage: false });
+        // The overview's trends by month: 24 months.
+        await page.goto('/');
+        await Promise.all([page.waitForURL(/months=24m/), page.click('nav#months a[data-range="24m"]')]);
+        assert.equal(await page.locator('nav#months a[aria-current]').getAttribute('data-range'), '24m');
+        await noOverflow('the month picker');
+      }, { viewport: { width, height: 900 } });
+      await withPage(async (page) => {
+        await signIn(page, 'provider', { lang });
+        await page.goto('/my-centres?range=7d');
+        assert.equal(await page.locator('nav#range a[aria-current]').getAttribute('data-range'), '7d');
+        const o = await horizontalOverflow(page);
+        assert.ok(o.width <= o.window, `/my-centres at ${width} px (${lang}): ${o.width}px wide: ${o.culprits.join(', ')}`);
+      }, { viewport: { width, height: 900 } });
+    }
+  }
+  // Others get no audit trail.
+  await withPage(async (page) => {
+    await signIn(page, 'tenant');
+    assert.equal(await page.locator('nav a[href="/audit"]').count(), 0);
+    const r = await page.goto('/audit');
+    assert.equal(r.status(), 403);
+  });
+});

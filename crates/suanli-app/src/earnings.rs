@@ -195,6 +195,13 @@ impl Earnings {
         Earnings { store, ids }
     }
 
+    /// The window of the last `days` Beijing calendar days, today included: what a page's
+    /// "last 7 days" or "last 12 months" of earnings asks [`Earnings::report`] for.
+    pub fn last_days(&self, days: i64) -> (UnixMs, UnixMs) {
+        let to = cst_midnight(cst_day(self.ids.now_ms()) + 1);
+        (to - days.clamp(1, MAX_DAYS) * MS_PER_DAY, to)
+    }
+
     /// A provider's earnings over `[from, to)` (starts of Beijing calendar days), for the
     /// provider itself, the operator or the regulator. `to` defaults to the end of today;
     /// `from` to the last 30 days, or to the day of the provider's first earning when that is

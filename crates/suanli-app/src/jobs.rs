@@ -21,6 +21,8 @@ use suanli_core::reason::{Canceller, JobReason};
 use suanli_core::region::Regions;
 use suanli_dispatch::engine::Engine;
 use suanli_dispatch::ids::Ids;
+use suanli_ledger::records::Bill;
+use suanli_store::listing::{BillListing, JobLine, JobListing, Listed};
 use suanli_store::{Audit, JobFilter, JobKey, JobWriter, Store, StoreError};
 
 /// How old the registry copy behind the feasibility check may be.
@@ -303,4 +305,23 @@ fn check_key(key: &str) -> Result<(), Error> {
         ));
     }
     Ok(())
+}
+
+/// One page of the jobs the caller may see (every such job, searched, filtered, sorted and
+/// counted in the store), each with its centre's names and its bill: the web's jobs table.
+pub async fn listing(store: &Store, caller: &Caller, mut l: JobListing) -> Result<Listed<JobLine>, StoreError> {
+    scope(caller, &mut l.filter)?;
+    store.job_listing(&l).await
+}
+
+/// One page of the bills the caller may see: a tenant its own, a provider those of its
+/// centres, the operator and the regulator all; an expert none.
+pub async fn bill_listing(store: &Store, caller: &Caller, mut l: BillListing) -> Result<Listed<Bill>, StoreError> {
+    match caller {
+        Caller::Operator { .. } | Caller::Regulator { .. } => {}
+        Caller::Tenant { tenant, .. } => l.tenant_id = Some(tenant.clone()),
+        Caller::Provider { provider, .. } => l.provider_id = Some(provider.clone()),
+        Caller::Expert { .. } => return Err(Error::new(ErrorCode::Forbidden, "an expert sees only the applications assigned to it").into()),
+    }
+    store.bill_listing(&l).await
 }

@@ -5,6 +5,7 @@
 //! the one job-visibility rule and the backend bindings of centres live here now; jobs,
 //! registry and money workflows move in as they are touched.
 
+pub mod audit;
 pub mod backends;
 pub mod caller;
 pub mod data;

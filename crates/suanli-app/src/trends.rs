@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use suanli_core::catalogue::Catalogue;
 use suanli_core::centre::PartnerStatus;
 use suanli_core::city::{Policy, city_totals};
+use suanli_core::error::{Error, ErrorCode};
 use suanli_core::money::Fen;
 use suanli_core::region::Regions;
 use suanli_core::time::{MS_PER_DAY, UnixMs, civil_from_days, days_from_civil};
@@ -31,19 +32,109 @@ pub struct Month {
 
 /// The last `n` calendar months up to `now_ms` (Beijing time), oldest first.
 pub fn months(now_ms: UnixMs, n: usize) -> Vec<Month> {
-    let (y, m, _) = civil_from_days((now_ms + OFFSET_MS).div_euclid(MS_PER_DAY));
-    let start = |y: i64, m: i64| days_from_civil(y, m, 1) * MS_PER_DAY - OFFSET_MS;
-    let mut out: Vec<Month> = (0..n as i64)
-        .map(|back| {
-            let k = y * 12 + (m - 1) - back;
-            let (yy, mm) = (k.div_euclid(12), k.rem_euclid(12) + 1);
-            let next = k + 1;
-            let to = start(next.div_euclid(12), next.rem_euclid(12) + 1).min(now_ms);
-            Month { month: format!("{yy}-{mm:02}"), from_ms: start(yy, mm), to_ms: to }
+    let now = month_index(now_ms);
+    month_run(now - (n as i64 - 1), now, now_ms)
+}
+
+/// A calendar month as `year * 12 + month - 1`, the month of `ms` in Beijing time.
+fn month_index(ms: UnixMs) -> i64 {
+    let (y, m, _) = civil_from_days((ms + OFFSET_MS).div_euclid(MS_PER_DAY));
+    y * 12 + (m - 1)
+}
+
+/// The months `first..=last` (as [`month_index`]), each cut at `now_ms`, oldest first.
+fn month_run(first: i64, last: i64, now_ms: UnixMs) -> Vec<Month> {
+    let start = |k: i64| days_from_civil(k.div_euclid(12), k.rem_euclid(12) + 1, 1) * MS_PER_DAY - OFFSET_MS;
+    (first..=last)
+        .map(|k| Month {
+            month: format!("{}-{:02}", k.div_euclid(12), k.rem_euclid(12) + 1),
+            from_ms: start(k),
+            to_ms: start(k + 1).min(now_ms),
         })
-        .collect();
-    out.reverse();
-    out
+        .collect()
+}
+
+/// The most months one request of the trends may span (ten years).
+pub const MAX_MONTHS: usize = 120;
+
+/// Which calendar months the trends cover: the web's month picker and the API's `span`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MonthSpan {
+    /// The last 12 months, this one included.
+    #[default]
+    Last12,
+    /// The last 24 months.
+    Last24,
+    /// January of this year (Beijing time) to now.
+    YearToDate,
+    /// Whole calendar months from the first to the last (as `year * 12 + month - 1`).
+    Between(i64, i64),
+}
+
+impl MonthSpan {
+    /// Its value in a query: `12m`, `24m`, `ytd` or `custom`.
+    pub fn param(self) -> &'static str {
+        match self {
+            MonthSpan::Last12 => "12m",
+            MonthSpan::Last24 => "24m",
+            MonthSpan::YearToDate => "ytd",
+            MonthSpan::Between(..) => "custom",
+        }
+    }
+
+    /// Reads a span as a query writes it; `custom` takes `from` and `to` as `YYYY-MM`: the first
+    /// not after the last, the last not after this month, from 2000-01, at most [`MAX_MONTHS`].
+    pub fn parse(span: &str, from: &str, to: &str, now_ms: UnixMs) -> Result<MonthSpan, Error> {
+        let bad = |m: &str| Error::new(ErrorCode::InvalidDate, m.to_string());
+        match span {
+            "" | "12m" => Ok(MonthSpan::Last12),
+            "24m" => Ok(MonthSpan::Last24),
+            "ytd" => Ok(MonthSpan::YearToDate),
+            "custom" => {
+                let month = |s: &str| -> Option<i64> {
+                    let (y, m) = s.trim().split_once('-')?;
+                    let (y, m): (i64, i64) = (y.parse().ok()?, m.parse().ok()?);
+                    (y.to_string().len() == 4 && (1..=12).contains(&m)).then_some(y * 12 + m - 1)
+                };
+                let first = month(from).ok_or_else(|| bad("from: a month is written YYYY-MM"))?;
+                let last = month(to).ok_or_else(|| bad("to: a month is written YYYY-MM"))?;
+                if first > last {
+                    return Err(bad("from may not be after to"));
+                }
+                if last > month_index(now_ms) {
+                    return Err(bad("to may not be after this month (Beijing time)"));
+                }
+                if first < 2000 * 12 {
+                    return Err(bad("from may not be before 2000-01"));
+                }
+                if (last - first + 1) as usize > MAX_MONTHS {
+                    return Err(bad("a span covers at most 120 months"));
+                }
+                Ok(MonthSpan::Between(first, last))
+            }
+            _ => Err(bad("span is 12m, 24m, ytd or custom")),
+        }
+    }
+
+    /// Its months up to `now_ms`, oldest first.
+    pub fn months(self, now_ms: UnixMs) -> Vec<Month> {
+        let now = month_index(now_ms);
+        match self {
+            MonthSpan::Last12 => month_run(now - 11, now, now_ms),
+            MonthSpan::Last24 => month_run(now - 23, now, now_ms),
+            MonthSpan::YearToDate => month_run(now - now.rem_euclid(12), now, now_ms),
+            MonthSpan::Between(first, last) => month_run(first, last.min(now), now_ms),
+        }
+    }
+
+    /// The first and last months, `YYYY-MM`, of a custom span.
+    pub fn bounds(self) -> Option<(String, String)> {
+        let ym = |k: i64| format!("{}-{:02}", k.div_euclid(12), k.rem_euclid(12) + 1);
+        match self {
+            MonthSpan::Between(a, b) => Some((ym(a), ym(b))),
+            _ => None,
+        }
+    }
 }
 
 /// How a value meets its target.
@@ -194,8 +285,9 @@ pub async fn voucher_trend(store: &Store, policy: &Policy, months: &[Month]) -> 
     Ok(Trend::new("voucher_spending", "yuan", Amount::Money(policy.voucher_budget), Rule::AtMost, values))
 }
 
-/// The policy's targets over the last [`MONTHS`] months up to `now_ms`, over the registry as
-/// `registry` read it.
+/// The policy's targets over a span of months up to `now_ms`, over the registry as `registry`
+/// read it.
+#[allow(clippy::too_many_arguments)]
 pub async fn city_trends(
     store: &Store,
     registry: &crate::figures::Registry,
@@ -203,9 +295,10 @@ pub async fn city_trends(
     regions: &Regions,
     policy: &Policy,
     energy: &Energy,
+    span: MonthSpan,
     now_ms: UnixMs,
 ) -> Result<Trends, StoreError> {
-    let months = months(now_ms, MONTHS);
+    let months = span.months(now_ms);
     let history = store.partner_history(None).await?;
     let [open, share] = compute_trends(registry, &history, catalogue, regions, policy, &months);
     let vouchers = voucher_trend(store, policy, &months).await?;
@@ -234,6 +327,31 @@ mod tests {
         assert_eq!(m[2].from_ms, now - 3 * 3_600_000);
         let jan = months(suanli_core::time::parse_date("2027-01-15").unwrap(), 2);
         assert_eq!(jan[0].month, "2026-12");
+    }
+
+    #[test]
+    fn a_span_of_months_is_read_from_a_query_and_gives_its_calendar_months() {
+        let now = suanli_core::time::parse_date("2026-12-02").unwrap();
+        let names = |s: MonthSpan| s.months(now).into_iter().map(|m| m.month).collect::<Vec<_>>();
+        assert_eq!(names(MonthSpan::parse("", "", "", now).unwrap()).len(), 12);
+        assert_eq!(names(MonthSpan::parse("24m", "", "", now).unwrap()).first().map(String::as_str), Some("2025-01"));
+        assert_eq!(names(MonthSpan::parse("ytd", "", "", now).unwrap()).len(), 12, "January to December");
+        let custom = MonthSpan::parse("custom", "2026-03", "2026-05", now).unwrap();
+        assert_eq!(names(custom), ["2026-03", "2026-04", "2026-05"]);
+        assert_eq!(custom.bounds(), Some(("2026-03".into(), "2026-05".into())));
+        assert_eq!(MonthSpan::Last12.months(now), months(now, MONTHS));
+        for (from, to) in [
+            ("2026-05", "2026-03"),
+            ("2026-13", "2027-01"),
+            ("x", "2026-01"),
+            ("2026-01", "2027-01"),
+            ("1999-12", "2000-01"),
+            ("2000-01", "2026-12"),
+        ] {
+            let e = MonthSpan::parse("custom", from, to, now).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidDate, "{from}..{to}");
+        }
+        assert!(MonthSpan::parse("9y", "", "", now).is_err());
     }
 
     #[test]

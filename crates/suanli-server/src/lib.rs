@@ -336,6 +336,7 @@ fn web_routes() -> Router<AppState> {
         .route("/data/requests", post(web::create_data_request))
         .route("/data/requests/{id}/decision", post(web::decide_data_request))
         .route("/data/deliveries/{id}/link", post(web::data_link))
+        .route("/audit", get(web::audit_page))
         .route("/api", get(web::api_docs))
 }
 

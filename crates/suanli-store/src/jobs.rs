@@ -17,38 +17,15 @@ impl Store {
     /// Lists jobs newest first, with the filter's conditions; returns at most `limit` (1..=1000).
     pub async fn jobs(&self, filter: &JobFilter) -> StoreResult<Vec<Job>> {
         // Only placeholders and fixed fragments go into the SQL text; every value is bound.
+        let mut binds = crate::listing::Binds::default();
+        let conds = crate::listing::job_conds(filter, &mut binds);
         let mut sql = String::from(rows::JOB_SELECT);
-        let mut conds: Vec<String> = Vec::new();
-        let mut binds: Vec<String> = Vec::new();
-        let next = |v: String, binds: &mut Vec<String>| {
-            binds.push(v);
-            format!("${}", binds.len())
-        };
-        if !filter.states.is_empty() {
-            let ps: Vec<String> = filter.states.iter().map(|s| next(s.as_str().to_owned(), &mut binds)).collect();
-            conds.push(format!("j.state IN ({})", ps.join(", ")));
-        }
-        if let Some(t) = &filter.tenant_id {
-            conds.push(format!("j.tenant_id = {}", next(t.to_string(), &mut binds)));
-        }
-        if let Some(c) = &filter.centre_id {
-            conds.push(format!("j.centre_id = {}", next(c.to_string(), &mut binds)));
-        }
-        if let Some(p) = &filter.provider_id {
-            conds.push(format!("j.centre_id IN (SELECT id FROM centres WHERE provider_id = {})", next(p.to_string(), &mut binds)));
-        }
-        if let Some(b) = &filter.before {
-            conds.push(format!("j.id < {}", next(b.to_string(), &mut binds)));
-        }
         if !conds.is_empty() {
             sql.push_str(" WHERE ");
             sql.push_str(&conds.join(" AND "));
         }
         sql.push_str(&format!(" ORDER BY j.id DESC LIMIT {}", filter.limit.clamp(1, 1000)));
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for b in binds {
-            q = q.bind(b);
-        }
+        let q = binds.apply(sqlx::query(AssertSqlSafe(sql)));
         let rows = q.fetch_all(&self.pool).await?;
         rows.iter().map(job_from_row).collect()
     }

@@ -20,6 +20,7 @@ pub mod job_writer;
 mod jobs;
 pub mod lease;
 pub mod ledger;
+pub mod listing;
 mod migrations;
 pub mod models;
 pub mod partners;
@@ -142,6 +143,19 @@ fn principal_from_row(r: &sqlx::any::AnyRow) -> StoreResult<Principal> {
         role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role '{role}'")))?,
         tenant_id: r.get::<Option<String>, _>(3).map(rows::parse_id).transpose()?,
         provider_id: r.get::<Option<String>, _>(4).map(rows::parse_id).transpose()?,
+    })
+}
+
+/// An audit record from `id, at_ms, actor, action, subject, detail`.
+pub(crate) fn audit_from_row(r: &sqlx::any::AnyRow) -> StoreResult<Audit> {
+    let detail: String = r.get(5);
+    Ok(Audit {
+        id: rows::parse_id(r.get::<String, _>(0))?,
+        at_ms: r.get(1),
+        actor: r.get(2),
+        action: r.get(3),
+        subject: r.get(4),
+        detail: serde_json::from_str(&detail).map_err(|e| StoreError::Corrupt(e.to_string()))?,
     })
 }
 
@@ -464,19 +478,7 @@ impl Store {
                 .await?
             }
         };
-        rows.iter()
-            .map(|r| {
-                let detail: String = r.get(5);
-                Ok(Audit {
-                    id: rows::parse_id(r.get::<String, _>(0))?,
-                    at_ms: r.get(1),
-                    actor: r.get(2),
-                    action: r.get(3),
-                    subject: r.get(4),
-                    detail: serde_json::from_str(&detail).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                })
-            })
-            .collect()
+        rows.iter().map(audit_from_row).collect()
     }
 }
 

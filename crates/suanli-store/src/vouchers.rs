@@ -14,7 +14,7 @@ use suanli_ledger::voucher::{ChargeRule, ProgrammeRules};
 
 const PROGRAMME_SELECT: &str = "SELECT id, name, rules_json, state, created_ms, closed_ms FROM voucher_programmes";
 const APPLICATION_SELECT: &str = "SELECT id, programme_id, tenant_id, requested_fen, purpose, state, approved_fen, decision_reason, decided_by, decided_ms, created_ms FROM voucher_applications";
-const BILL_SELECT: &str = "SELECT id, job_id, tenant_id, provider_id, centre_id, pool_id, programme_id, rule, usage_s, accelerators, price_fen_per_hour, discount_pct, ratio_pct, charge_fen, voucher_fen, cash_fen, outstanding_fen, created_ms, statement_id FROM bills";
+pub(crate) const BILL_SELECT: &str = "SELECT id, job_id, tenant_id, provider_id, centre_id, pool_id, programme_id, rule, usage_s, accelerators, price_fen_per_hour, discount_pct, ratio_pct, charge_fen, voucher_fen, cash_fen, outstanding_fen, created_ms, statement_id FROM bills";
 const STATEMENT_SELECT: &str = "SELECT id, provider_id, from_ms, to_ms, bills, charge_fen, voucher_fen, cash_fen, outstanding_fen, settled_fen, transfer_id, created_ms, model_calls, data_deliveries FROM statements";
 
 fn corrupt(what: &str, v: &str) -> StoreError {
@@ -80,7 +80,7 @@ pub(crate) async fn bills_on(c: &mut AnyConnection, f: &BillFilter) -> StoreResu
     rows.iter().map(bill_from_row).collect()
 }
 
-fn bill_from_row(r: &AnyRow) -> StoreResult<Bill> {
+pub(crate) fn bill_from_row(r: &AnyRow) -> StoreResult<Bill> {
     let rule: String = r.try_get(7)?;
     Ok(Bill {
         id: parse_id(r.try_get(0)?)?,

@@ -117,34 +117,62 @@ pub async fn spending(s: &AppState, lang: Lang, choice: &Choice) -> String {
     out
 }
 
-/// A tenant's latest bills.
-pub async fn tenant_bills(s: &AppState, lang: Lang, tenant: &TenantId) -> String {
-    let f = suanli_store::BillFilter { tenant_id: Some(tenant.clone()), limit: 20, ..Default::default() };
-    let bills = s.store.bills(&f).await.unwrap_or_default();
+/// Every bill the caller may see (a tenant its own), a page at a time from the store: searched
+/// by bill or job id, filtered by charge rule, sorted by any column.
+pub async fn bills_table(s: &AppState, lang: Lang, c: &crate::auth::Caller) -> String {
+    use suanli_ledger::voucher::ChargeRule;
+    use suanli_store::listing::{BillListing, BillOrder, Cut, MAX_ROWS};
+    let Ok(caller) = suanli_app::Caller::of(&c.0) else { return String::new() };
+    let view = super::table::served_view("bills", MAX_ROWS);
+    let (order, desc) = match view.sort {
+        None => (BillOrder::Created, true),
+        Some((col, asc)) => {
+            let order = [BillOrder::Created, BillOrder::Job, BillOrder::Charge, BillOrder::Voucher, BillOrder::Cash, BillOrder::Rule];
+            (order.get(col).copied().unwrap_or_default(), !asc)
+        }
+    };
+    let rule = view.cols.iter().find(|(c, _)| *c == 5).map(|(_, v)| v.clone());
+    let mut l = BillListing {
+        search: view.search.clone(),
+        rule,
+        order,
+        cut: Cut { offset: view.offset, limit: view.limit, desc },
+        ..Default::default()
+    };
+    let mut listed = suanli_app::jobs::bill_listing(&s.store, &caller, l.clone()).await.unwrap_or_default();
+    if listed.rows.is_empty() && listed.total > 0 {
+        l.cut.offset = ((listed.total - 1) / super::table::PAGE_ROWS as u64 * super::table::PAGE_ROWS as u64) as u32;
+        listed = suanli_app::jobs::bill_listing(&s.store, &caller, l).await.unwrap_or_default();
+    }
+    let rules = [ChargeRule::Completed, ChargeRule::CancelledRan, ChargeRule::FailedRan, ChargeRule::CentreFault, ChargeRule::NeverRan];
+    let choices = rules.iter().map(|r| (r.as_str().to_string(), super::labels::charge_rule(lang, *r).to_string())).collect();
+    super::table::serve("bills", super::table::Served { total: listed.total, choices: vec![(5, choices)] });
     let mut out = format!(
         "<h2>{}</h2>{}",
-        lang.t("我的账单（最近 20 笔）", "My bills (latest 20)"),
-        thead(&[
-            lang.t("作业", "Job"),
-            lang.t("费用", "Charge"),
-            lang.t("算力券", "Vouchers"),
-            lang.t("现金", "Cash"),
-            lang.t("计费规则", "Rule")
-        ])
+        lang.t("我的账单", "My bills"),
+        super::thead_id(
+            "bills",
+            &[
+                lang.t("出账时间", "Billed at"),
+                lang.t("作业", "Job"),
+                lang.t("账单金额（应付）", "Billed amount"),
+                lang.t("算力券", "Vouchers"),
+                lang.t("现金", "Cash"),
+                lang.t("计费规则", "Rule"),
+            ]
+        )
     );
-    for b in &bills {
+    for b in &listed.rows {
         let _ = write!(
             out,
-            r#"<tr><td><a class="id" href="/jobs/{id}">{id}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            r#"<tr><td>{}</td><td><a class="id" href="/jobs/{id}">{id}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            super::labels::when(Some(b.created_ms)),
             lang.fen(b.charge),
             lang.fen(b.voucher),
             lang.fen(b.cash),
             super::labels::charge_rule(lang, b.rule),
             id = esc(b.job_id.as_str()),
         );
-    }
-    if bills.is_empty() {
-        let _ = write!(out, r#"<tr><td colspan="5">{}</td></tr>"#, lang.t("尚无账单。", "No bills yet."));
     }
     out.push_str("</tbody></table></div>");
     out
@@ -297,10 +325,15 @@ pub async fn centre_utilisation(s: &AppState, lang: Lang, centre: &CentreId, cap
 /// A provider's earnings over its default window (from its first earning to today), as
 /// suanli-app's `earnings` service reports them to this caller; `None` (logged) when they cannot
 /// be computed.
-pub async fn earnings_report(s: &AppState, c: &crate::auth::Caller, provider: &ProviderId) -> Option<EarningsReport> {
+pub async fn earnings_report(
+    s: &AppState,
+    c: &crate::auth::Caller,
+    provider: &ProviderId,
+    window: (Option<i64>, Option<i64>),
+) -> Option<EarningsReport> {
     let caller = suanli_app::Caller::of(&c.0).map_err(|e| tracing::warn!(error = %e, "a provider's page without a caller")).ok()?;
     s.earnings
-        .report(&caller, provider, None, None)
+        .report(&caller, provider, window.0, window.1)
         .await
         .map_err(|e| tracing::warn!(error = %e, "a provider's earnings could not be computed"))
         .ok()

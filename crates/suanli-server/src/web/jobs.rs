@@ -1,6 +1,6 @@
 //! The jobs pages: the jobs a role may see, a tenant's submit form with its quote step (cheapest, fastest, greenest before submitting), and a job's page with its placement explanation and its time-sliced runs.
 
-use super::{ENDED_MARK, Lang, LangQuery, esc, gate, labels, notice, page, thead, thead_id, with_cookie};
+use super::{ENDED_MARK, Lang, LangQuery, esc, gate, labels, notice, page, table, thead_id, with_cookie};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::dto::{DecisionOut, QuoteOut};
@@ -11,10 +11,12 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::fmt::Write;
 use suanli_core::id::CentreId;
-use suanli_core::job::{Goal, Job, JobKind, JobSpec, Segment};
+use suanli_core::job::{Goal, Job, JobKind, JobSpec, JobState, Segment};
 use suanli_core::tenant::Role;
 use suanli_ledger::records::Bill;
 use suanli_sched::EstimateView;
+use suanli_store::JobFilter;
+use suanli_store::listing::{Cut, JobListing, JobOrder, MAX_ROWS};
 
 #[derive(Debug, Deserialize)]
 pub struct JobsQuery {
@@ -143,10 +145,6 @@ fn hours(lang: Lang, s: f64) -> String {
 }
 
 async fn render_jobs(s: &AppState, lang: Lang, c: &Caller, form: &JobForm, quote: Option<&QuoteOut>, msg: Option<&str>) -> String {
-    let mut f = suanli_store::JobFilter { limit: 50, ..Default::default() };
-    // A user bound to nothing sees no jobs (the one visibility rule refuses it).
-    let scoped = suanli_app::Caller::of(&c.0).and_then(|caller| suanli_app::jobs::scope(&caller, &mut f));
-    let jobs = if scoped.is_ok() { s.store.jobs(&f).await.unwrap_or_default() } else { Vec::new() };
     let mut names = Names::default();
     let mut body = format!("<h1>{}</h1>", lang.t("作业", "Jobs"));
     body.push_str(msg.unwrap_or_default());
@@ -157,7 +155,7 @@ async fn render_jobs(s: &AppState, lang: Lang, c: &Caller, form: &JobForm, quote
         }
         body.push_str("</form>");
     }
-    body.push_str(&recent_jobs(s, lang, &jobs, &mut names).await);
+    body.push_str(&job_table(s, lang, c).await);
     page(lang, lang.t("作业", "Jobs"), Some(c), &body)
 }
 
@@ -253,39 +251,99 @@ async fn quotes(s: &AppState, lang: Lang, form: &JobForm, q: &QuoteOut, names: &
     body
 }
 
-/// The latest jobs the caller may see, with their centre, cost and what vouchers paid.
-async fn recent_jobs(s: &AppState, lang: Lang, jobs: &[Job], names: &mut Names) -> String {
+/// The listing a served jobs table's view asks for: its search, its state and centre filters
+/// (columns 2 and 3) and its order.
+fn job_listing(view: &table::ServedView, lang: Lang) -> JobListing {
+    let mut filter = JobFilter::default();
+    for (col, v) in &view.cols {
+        match col {
+            2 => filter.states.extend(JobState::parse(v)),
+            3 => filter.centre_id = CentreId::parse(v).ok(),
+            _ => {}
+        }
+    }
+    let (order, desc) = match view.sort {
+        None => (JobOrder::Id, true),
+        Some((col, asc)) => {
+            let order = [JobOrder::Id, JobOrder::Name, JobOrder::State, JobOrder::Centre, JobOrder::Charge, JobOrder::Voucher];
+            (order.get(col).copied().unwrap_or_default(), !asc)
+        }
+    };
+    JobListing {
+        filter,
+        search: view.search.clone(),
+        order,
+        centre_en: lang == Lang::En,
+        cut: Cut { offset: view.offset, limit: view.limit, desc },
+    }
+}
+
+/// Every job the caller may see, a page at a time from the store (searched by id or name,
+/// filtered by state and centre, sorted by any column), with what the tenant is billed: the
+/// bill's amount, not the metered cost (a job failed by its centre is billed ¥0.00).
+async fn job_table(s: &AppState, lang: Lang, c: &Caller) -> String {
+    let view = table::served_view("jobs", MAX_ROWS);
+    let mut listing = job_listing(&view, lang);
+    // A user bound to nothing sees no jobs (the one visibility rule refuses it).
+    let Ok(caller) = suanli_app::Caller::of(&c.0) else { return String::new() };
+    let mut listed = suanli_app::jobs::listing(&s.store, &caller, listing.clone()).await.unwrap_or_default();
+    if listed.rows.is_empty() && listed.total > 0 {
+        // Past the last page: show the last one.
+        listing.cut.offset = ((listed.total - 1) / table::PAGE_ROWS as u64 * table::PAGE_ROWS as u64) as u32;
+        listed = suanli_app::jobs::listing(&s.store, &caller, listing).await.unwrap_or_default();
+    }
+    table::serve("jobs", table::Served { total: listed.total, choices: job_choices(s, lang, &caller).await });
     let mut body = format!(
         "<h2>{}</h2>{}",
-        lang.t("最近的作业", "Recent jobs"),
-        thead(&[
-            lang.t("作业", "Job"),
-            lang.t("名称", "Name"),
-            lang.t("状态", "State"),
-            lang.t("算力中心", "Centre"),
-            lang.t("费用", "Cost"),
-            lang.t("算力券支付", "Paid by voucher"),
-        ])
+        lang.t("我可见的作业", "Jobs you can see"),
+        thead_id(
+            "jobs",
+            &[
+                lang.t("作业", "Job"),
+                lang.t("名称", "Name"),
+                lang.t("状态", "State"),
+                lang.t("算力中心", "Centre"),
+                lang.t("账单金额（应付）", "Billed amount"),
+                lang.t("算力券支付", "Paid by voucher"),
+            ]
+        )
     );
-    for j in jobs {
-        let bill = s.store.bill_for_job(&j.id).await.ok().flatten();
-        let centre = match &j.centre_id {
-            Some(cid) => names.of(s, lang, cid.as_str()).await,
-            None => "-".to_string(),
-        };
+    for line in &listed.rows {
+        let j = &line.job;
+        let centre = line.centre.as_ref().map_or("-", |(zh, en)| lang.name(zh, en));
         let _ = write!(
             body,
             r#"<tr><td><a class="id" href="/jobs/{id}">{id}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
             esc(&j.spec.name),
             labels::job_state(lang, j.state),
-            esc(&centre),
-            j.cost.map_or("-".to_string(), |f| lang.fen(f)),
-            bill.map_or("-".to_string(), |b| lang.fen(b.voucher)),
+            esc(centre),
+            line.bill.as_ref().map_or("-".to_string(), |b| lang.fen(b.charge)),
+            line.bill.as_ref().map_or("-".to_string(), |b| lang.fen(b.voucher)),
             id = esc(j.id.as_str()),
         );
     }
     body.push_str("</tbody></table></div>");
     body
+}
+
+/// The jobs table's filters: every state by its label, and the centres the caller's jobs may
+/// run at (a provider's own, else the city's) by name.
+async fn job_choices(s: &AppState, lang: Lang, caller: &suanli_app::Caller) -> Vec<(usize, Vec<(String, String)>)> {
+    let states = JobState::ALL.iter().map(|st| (st.as_str().to_string(), labels::job_state(lang, *st))).collect();
+    let provider = match caller {
+        suanli_app::Caller::Provider { provider, .. } => Some(provider),
+        _ => None,
+    };
+    let mut centres: Vec<(String, String)> = s
+        .store
+        .centres(provider)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| (c.id.to_string(), lang.name(&c.name, &c.name_en).to_string()))
+        .collect();
+    centres.sort_by(|a, b| super::collate::compare(lang, &a.1, &b.1));
+    vec![(2, states), (3, centres)]
 }
 
 /// `POST /jobs` (form): `step=quote` shows the quotes for the form's job; `step=submit`

@@ -201,14 +201,24 @@ fn centre_points(lang: Lang, points: &[CentrePoint], squares: &BTreeMap<&str, (f
         for (i, p) in list.into_iter().enumerate() {
             let (cx, cy) = (x + w * ((i % cols) as f64 + 0.5), y + STRIP_TOP + h * ((i / cols) as f64 + 0.5));
             let r = (if most > 0.0 { cap * (p.pflops_fp16 / most).sqrt() } else { 0.0 }).max(MIN_R.min(cap));
-            let (fill, dash, pue) = match p.pue_30d {
-                Some(v) => (pue_colour(v, limit), "", format!("PUE {v:.2}")),
-                None => (NO_PUE, r#" stroke-dasharray="2 1.5""#, lang.t("PUE 暂无实测", "PUE not measured").to_string()),
+            // A measured point is ringed in white outside its dark edge, so that it reads as a
+            // filled dot even on a square of its own colour; only an unmeasured one is hollow.
+            let (fill, dash, halo, pue) = match p.pue_30d {
+                Some(v) => (
+                    pue_colour(v, limit),
+                    "",
+                    format!(
+                        r##"<circle class="halo" cx="{cx:.1}" cy="{cy:.1}" r="{:.1}" fill="none" stroke="#ffffff" stroke-width="1.5" pointer-events="none"/>"##,
+                        r + 1.25
+                    ),
+                    format!("PUE {v:.2}"),
+                ),
+                None => (NO_PUE, r#" stroke-dasharray="2 1.5""#, String::new(), lang.t("PUE 暂无实测", "PUE not measured").to_string()),
             };
             let title = format!("{} · {:.1} PFLOPS · {pue}", lang.name(&p.name, &p.name_en), p.pflops_fp16);
             let _ = write!(
                 out,
-                r##"<a href="/centres/{id}" data-centre="{id}"><circle cx="{cx:.1}" cy="{cy:.1}" r="{r:.1}" fill="{fill}" stroke="#1a1a1a" stroke-width="1"{dash}><title>{t}</title></circle></a>"##,
+                r##"<a href="/centres/{id}" data-centre="{id}"><circle cx="{cx:.1}" cy="{cy:.1}" r="{r:.1}" fill="{fill}" stroke="#1a1a1a" stroke-width="1"{dash}><title>{t}</title></circle>{halo}</a>"##,
                 id = esc(p.id.as_str()),
                 t = esc(&title),
             );

@@ -21,6 +21,7 @@ use std::fmt::Write;
 use suanli_core::city::ComputeSlice;
 
 mod assets;
+mod audit;
 mod bills;
 mod centres;
 mod charts;
@@ -49,6 +50,7 @@ mod table;
 mod trends;
 mod vouchers;
 pub use assets::{charts_script, echarts, interactive_charts, script};
+pub use audit::audit_page;
 pub use bills::bill_page;
 pub use centres::{centre_page, centres_page};
 use centres::{reach_text, render_centre};
@@ -178,14 +180,16 @@ fn nav_links(lang: Lang, role: Option<suanli_core::tenant::Role>) -> String {
         ("/models", lang.t("模型服务", "Models")),
         ("/data", lang.t("数据开放", "Data")),
         ("/incentives", lang.t("奖补", "Incentives")),
+        ("/audit", lang.t("审计", "Audit")),
         ("/api", lang.t("接口文档", "API")),
     ];
     let mut out = String::new();
     let shown = |href: &str| match role {
         Some(suanli_core::tenant::Role::Expert) => expert_page(href),
-        Some(suanli_core::tenant::Role::Provider) => true,
+        Some(suanli_core::tenant::Role::Provider) => href != "/audit",
         Some(suanli_core::tenant::Role::Operator) => href != "/my-centres",
-        _ => href != "/my-centres" && href != "/registry",
+        Some(suanli_core::tenant::Role::Regulator) => href != "/my-centres" && href != "/registry",
+        _ => href != "/my-centres" && href != "/registry" && href != "/audit",
     };
     for (href, label) in items.into_iter().filter(|(href, _)| shown(href)) {
         let here = if href == "/" { current == "/" } else { current == href || current.starts_with(&format!("{href}/")) };
@@ -326,7 +330,7 @@ main{max-width:72rem;margin:0 auto;padding:1rem}h1{font-size:1.4rem}h2{font-size
 .tile .t{color:#475467;font-size:.9rem}progress{width:100%;height:.8rem}.ok{color:#067647}.warn{color:#b54708}\
 .badge{display:inline-block;font-size:.85rem;font-weight:600;padding:.05rem .45rem;border-radius:.7rem;vertical-align:middle}.badge.ok{background:#e7f6ec}.badge.no{background:#fdecea;color:#b42318}\
 .legend{list-style:none;padding:0;margin:.4rem 0;display:flex;flex-wrap:wrap;gap:.3rem 1.1rem;font-size:.9rem}.legend .sw{display:inline-block;width:1rem;height:.75rem;margin-right:.35rem;vertical-align:middle}\
-.legend .ln{display:inline-block;width:1.5rem;border-top:2px dashed #1a1a1a;margin-right:.35rem;vertical-align:middle}.legend .dot{width:.8rem;height:.8rem;border-radius:50%;border:1px solid #1a1a1a}\
+.legend .ln{display:inline-block;width:1.5rem;border-top:2px dashed #1a1a1a;margin-right:.35rem;vertical-align:middle}.legend .dot{width:.8rem;height:.8rem;border-radius:50%;border:1px solid #1a1a1a}.legend .dot{box-shadow:0 0 0 1.5px #fff,0 0 0 2.5px #98a2b3}.legend .dot[style*=\"#ffffff\"]{border-style:dashed;box-shadow:none}\
 table{border-collapse:collapse;width:100%;background:#fff}th,td{border:1px solid #d0d5dd;padding:.35rem .5rem;text-align:left}\
 svg text{font-size:12px;fill:#1a1a1a}svg{max-width:100%;height:auto}.chart{overflow-x:auto;max-width:100%}.chart svg{min-width:640px}.echart{height:20rem;overflow:hidden}.tchart [hidden]{display:none}fieldset{min-width:0}select{max-width:100%}label{display:block;margin:.6rem 0 .2rem}label.inline{display:inline;margin-left:.3rem}\
 input{padding:.4rem;width:100%;max-width:32rem;box-sizing:border-box}input[type=radio]{width:auto}.scroll{overflow-x:auto;max-width:100%}\

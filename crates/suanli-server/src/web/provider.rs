@@ -1,5 +1,6 @@
 //! A provider's own page: its centres with their pools, prices, utilisation, partner status and backend binding, and its earnings from every source as suanli-app's `earnings` reports them — a trend by calendar day (or month) stacked by source, the totals by source and by centre — and its statements.
 
+use super::range::{Choice, Range, range_picker};
 use super::*;
 use suanli_app::earnings::{EarningsReport, Source};
 use suanli_core::centre::Centre;
@@ -30,8 +31,13 @@ pub async fn my_centres_page(State(s): State<AppState>, Query(q): Query<LangQuer
         body.push_str(&centre_section(&s, lang, ctr).await);
     }
     // One report for the trend, the tables and the "not yet settled" tile: one figure each.
-    let report = insight::earnings_report(&s, &c, &provider).await;
-    body.push_str(&earnings(lang, report.as_ref(), &centres));
+    let report = insight::earnings_report(&s, &c, &provider, (None, None)).await;
+    let choice = Range::chosen(Range::All, s.ids.now_ms());
+    let ranged = match earnings_window(&s, choice.range) {
+        (None, None) => report.clone(),
+        window => insight::earnings_report(&s, &c, &provider, window).await,
+    };
+    body.push_str(&earnings(lang, ranged.as_ref(), &centres, &choice));
     body.push_str(&insight::provider_earnings(&s, lang, report.as_ref(), &provider).await);
     with_cookie(Html(page(lang, title, Some(&c), &body)).into_response(), set)
 }
@@ -110,8 +116,26 @@ pub(super) fn source_name(lang: Lang, source: Source) -> &'static str {
 
 /// Earnings from every source, as suanli-app's `earnings` reports them: the trend stacked by
 /// source, the totals by source (settled or not), and the split by centre.
-fn earnings(lang: Lang, r: Option<&EarningsReport>, centres: &[Centre]) -> String {
-    let mut out = format!("<h2>{}</h2>", lang.t("收入趋势", "Earnings over time"));
+/// The earnings window a range asks for: the last days up to today's end, a custom range's
+/// days, or (everything) the service's default, which reaches back to the first earning.
+fn earnings_window(s: &AppState, range: Range) -> (Option<i64>, Option<i64>) {
+    let days = match range {
+        Range::All => return (None, None),
+        Range::Custom(span) => {
+            let (from, to) = span.window(s.ids.now_ms());
+            return (Some(from), Some(to));
+        }
+        Range::Day => 1,
+        Range::Week => 7,
+        Range::Month => 30,
+        Range::Year => 365,
+    };
+    let (from, to) = s.earnings.last_days(days);
+    (Some(from), Some(to))
+}
+
+fn earnings(lang: Lang, r: Option<&EarningsReport>, centres: &[Centre], choice: &Choice) -> String {
+    let mut out = format!("<h2>{}</h2>{}", lang.t("收入趋势", "Earnings over time"), range_picker(lang, choice));
     let Some(r) = r else {
         let _ = write!(out, "<p>{}</p>", lang.t("收入暂时无法计算。", "The earnings cannot be computed right now."));
         return out;
@@ -125,17 +149,49 @@ fn earnings(lang: Lang, r: Option<&EarningsReport>, centres: &[Centre]) -> Strin
         .iter()
         .map(|&x| (source_name(lang, x).to_string(), r.periods.iter().map(|p| p.by_source[x as usize].0).collect()))
         .collect();
+    // The window in words: the days the report covers (Beijing calendar days).
+    let span = format!(
+        "{} {} {}",
+        suanli_core::time::format_date(r.from_ms + suanli_core::time::CST_OFFSET_MS),
+        lang.t("至", "to"),
+        suanli_core::time::format_date(r.to_ms - 1 + suanli_core::time::CST_OFFSET_MS)
+    );
     let (title, x_label) = if r.monthly {
-        (lang.t("每月收入（元），按来源", "Earnings per month (yuan), by source"), lang.t("月份（北京时间）", "Month (Beijing time)"))
+        (
+            format!("{}{span}", lang.t("每月收入（元），按来源，", "Earnings per month (yuan), by source, ")),
+            lang.t("月份（北京时间）", "Month (Beijing time)"),
+        )
     } else {
         (
-            lang.t("近 30 天每日收入（元），按来源", "Earnings per day, last 30 days (yuan), by source"),
+            format!("{}{span}", lang.t("每日收入（元），按来源，", "Earnings per day (yuan), by source, ")),
             lang.t("日期（北京时间）", "Day (Beijing time)"),
         )
     };
-    out.push_str(&chart(&suanli_charts::figure::stacked_bars("earnings", title, x_label, lang.t("元", "yuan"), 100.0, &periods, &series)));
+    out.push_str(&chart(&suanli_charts::figure::stacked_bars("earnings", &title, x_label, lang.t("元", "yuan"), 100.0, &periods, &series)));
+    out.push_str(&by_period(lang, r));
     out.push_str(&by_source(lang, r));
     out.push_str(&by_centre(lang, r, centres));
+    out
+}
+
+/// The chart's figures as a table (and so as CSV): each day or month of the window by source.
+fn by_period(lang: Lang, r: &EarningsReport) -> String {
+    let mut cols: Vec<&str> = vec![if r.monthly {
+        lang.t("月份（北京时间）", "Month (Beijing time)")
+    } else {
+        lang.t("日期（北京时间）", "Day (Beijing time)")
+    }];
+    cols.extend(Source::ALL.iter().map(|&x| source_name(lang, x)));
+    cols.push(lang.t("合计", "Total"));
+    let mut out = format!("<h3>{}</h3>{}", esc(lang.t("逐期收入", "Earned per period")), thead_id("earnings-by-period", &cols));
+    for p in &r.periods {
+        let _ = write!(out, "<tr><td>{}</td>", esc(&p.label));
+        for f in p.by_source {
+            let _ = write!(out, "<td>{}</td>", lang.fen(f));
+        }
+        let _ = write!(out, "<td>{}</td></tr>", lang.fen(p.earned()));
+    }
+    out.push_str("</tbody></table></div>");
     out
 }
 

@@ -2,6 +2,7 @@
 
 use super::{Lang, esc};
 use std::fmt::Write;
+use suanli_app::trends::MonthSpan;
 use suanli_charts::time::HOUR;
 use suanli_core::span::{DaySpan, SpanError};
 use suanli_core::time::{MS_PER_DAY, UnixMs, format_date};
@@ -185,6 +186,92 @@ fn custom_form(lang: Lang, choice: &Choice) -> String {
             write!(out, r#"<p class="error" role="alert" id="range-error" data-code="{}">{}</p>"#, why.code().as_str(), refusal(lang, why));
     }
     out.push_str("</form>");
+    out
+}
+
+/// A span of calendar months as a request asks it (`?months=12m|24m|ytd`, or
+/// `?months=custom&months_from=YYYY-MM&months_to=YYYY-MM`), what was typed for a custom one, and
+/// why it was refused (the page then shows the last 12 months).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonthChoice {
+    pub span: MonthSpan,
+    from: String,
+    to: String,
+    refused: Option<String>,
+}
+
+impl MonthChoice {
+    /// The span the request asks for as of `now`.
+    pub fn chosen(now: UnixMs) -> MonthChoice {
+        let param = |k: &str| super::table::param(k).unwrap_or_default();
+        let (asked, from, to) = (param("months"), param("months_from"), param("months_to"));
+        match MonthSpan::parse(&asked, &from, &to, now) {
+            Ok(span) => MonthChoice { span, from, to, refused: None },
+            Err(e) => MonthChoice { span: MonthSpan::Last12, from, to, refused: Some(e.message) },
+        }
+    }
+}
+
+/// A span of months' name on a page.
+pub fn month_label(lang: Lang, span: MonthSpan) -> String {
+    match span {
+        MonthSpan::Last12 => lang.t("近 12 个月", "Last 12 months").to_string(),
+        MonthSpan::Last24 => lang.t("近 24 个月", "Last 24 months").to_string(),
+        MonthSpan::YearToDate => lang.t("今年以来", "Year to date").to_string(),
+        MonthSpan::Between(..) => {
+            let (a, b) = span.bounds().unwrap_or_default();
+            format!("{a} {} {b}", lang.t("至", "to"))
+        }
+    }
+}
+
+/// The month picker of the charts by calendar month (the overview's trends): links for 12 and
+/// 24 months and the year to date, and a form for a custom span of months; without script.
+pub fn month_picker(lang: Lang, choice: &MonthChoice) -> String {
+    let mut out = format!(
+        r#"<nav class="range" id="months" aria-label="{}"><span>{}</span>"#,
+        lang.t("月份范围", "Months shown"),
+        lang.t("月份范围：", "Months shown:")
+    );
+    let unset = |k: &str| (k.to_string(), None);
+    for span in [MonthSpan::Last12, MonthSpan::Last24, MonthSpan::YearToDate] {
+        let href =
+            super::table::relink(&[("months".to_string(), Some(span.param().to_string())), unset("months_from"), unset("months_to")]);
+        let mark = if span == choice.span { r#" aria-current="true""# } else { "" };
+        let _ = write!(out, r##"<a href="{}#months" data-range="{}"{mark}>{}</a>"##, esc(&href), span.param(), month_label(lang, span));
+    }
+    let custom = matches!(choice.span, MonthSpan::Between(..));
+    let mark = if custom { r#" aria-current="true""# } else { "" };
+    let _ = write!(out, r##"<form method="get" class="range-custom" action="#months" data-range="custom"{mark}>"##);
+    let skip = ["months", "months_from", "months_to", "format", "table"];
+    for (k, v) in super::table::query().into_iter().filter(|(k, _)| !skip.contains(&k.as_str())) {
+        let _ = write!(out, r#"<input type="hidden" name="{}" value="{}">"#, esc(&k), esc(&v));
+    }
+    let (from, to) = match choice.span.bounds() {
+        Some(b) if choice.refused.is_none() => b,
+        _ => (choice.from.clone(), choice.to.clone()),
+    };
+    let invalid = if choice.refused.is_some() { r#" aria-invalid="true" aria-describedby="months-error""# } else { "" };
+    let _ = write!(
+        out,
+        r#"<input type="hidden" name="months" value="custom"><label for="months-from">{f}</label><input type="month" id="months-from" name="months_from" value="{fv}" min="2000-01" placeholder="YYYY-MM"{invalid}><label for="months-to">{t}</label><input type="month" id="months-to" name="months_to" value="{tv}" min="2000-01" placeholder="YYYY-MM"{invalid}><button type="submit">{go}</button>"#,
+        f = lang.t("自", "From"),
+        fv = esc(&from),
+        t = lang.t("至", "to"),
+        tv = esc(&to),
+        go = lang.t("显示", "Show"),
+    );
+    if choice.refused.is_some() {
+        let _ = write!(
+            out,
+            r#"<p class="error" role="alert" id="months-error" data-code="invalid_date">{}</p>"#,
+            lang.t(
+                "月份须写作 YYYY-MM：开始不晚于结束，结束不晚于本月，自 2000-01 起，最长 120 个月。",
+                "Months are written YYYY-MM: the first not after the last, the last not after this month, from 2000-01, at most 120 months."
+            )
+        );
+    }
+    out.push_str("</form></nav>");
     out
 }
 

@@ -17,6 +17,12 @@
 //!   answers that table instead (every page, as filtered and sorted, without the columns of
 //!   forms), UTF-8 with a byte-order mark so that Excel reads the Chinese.
 //!
+//! A table too long to render whole (the jobs, the bills, the audit trail) is *served*: its
+//! handler reads [`served_view`] (the same query keys), has the store search, filter, sort and
+//! cut the rows, writes only that page's rows (every row for a CSV export) and declares the
+//! total and its columns' choices ([`serve`]); the table then gets the same controls over that
+//! total, and the rows are left in the order given.
+//!
 //! Everything works without script: each control is a link or a GET form. `assets/suanli.js`
 //! fetches the same links and swaps the table's box in place. A table without an `id` is named
 //! `t1`, `t2`… by its order on the page (the same for the same page, role and data).
@@ -27,6 +33,7 @@ use super::{Lang, esc};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt::Write;
 
 /// Rows on one page of a table.
@@ -42,6 +49,50 @@ struct Request {
     csv: Option<String>,
     /// The CSV of that table, once the page has rendered it.
     out: RefCell<Option<String>>,
+    /// Served tables by id: their total and their columns' choices.
+    served: RefCell<HashMap<String, Served>>,
+}
+
+/// What a handler declares of a table whose rows the store cut ([`serve`]).
+#[derive(Debug, Clone, Default)]
+pub struct Served {
+    /// The rows matching the view, over every page.
+    pub total: u64,
+    /// Per column, the choices of its filter: the value the query carries and the label shown.
+    pub choices: Vec<(usize, Vec<(String, String)>)>,
+}
+
+/// A served table's view, as the query asks it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServedView {
+    /// The column and whether ascending.
+    pub sort: Option<(usize, bool)>,
+    /// The search box's words.
+    pub search: String,
+    /// Column filters: the column and the chosen value.
+    pub cols: Vec<(usize, String)>,
+    /// The first row of the page and how many rows to read (every row for a CSV export).
+    pub offset: u32,
+    pub limit: u32,
+}
+
+/// The view of table `id` as the request asks it, for its handler to read from the store.
+pub fn served_view(id: &str, max_rows: u32) -> ServedView {
+    let (query, csv) = REQUEST.try_with(|r| (r.query.clone(), r.csv.clone())).unwrap_or_default();
+    let v = View::of(&query, id);
+    let whole = csv.as_deref() == Some(id);
+    let offset = if whole { 0 } else { ((v.page - 1) * PAGE_ROWS).min(u32::MAX as usize) as u32 };
+    let limit = if whole { max_rows } else { PAGE_ROWS as u32 };
+    ServedView { sort: v.sort, search: v.filter, cols: v.cols, offset, limit }
+}
+
+/// Declares table `id` served: its total and its columns' choices.
+pub fn serve(id: &str, served: Served) {
+    let _ = REQUEST.try_with(|r| r.served.borrow_mut().insert(id.to_string(), served));
+}
+
+fn served(id: &str) -> Option<Served> {
+    REQUEST.try_with(|r| r.served.borrow().get(id).cloned()).ok().flatten()
 }
 
 tokio::task_local! {
@@ -54,10 +105,10 @@ pub async fn scope(path: &str, query: Option<&str>, run: impl Future<Output = Re
     let query: Vec<(String, String)> = query.and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
     let csv = query.iter().any(|(k, v)| k == "format" && v == "csv").then(|| value(&query, "table")).flatten();
     let Some(table) = csv.clone() else {
-        return REQUEST.scope(Request { query, csv, out: RefCell::new(None) }, run).await;
+        return REQUEST.scope(Request { query, csv, out: RefCell::new(None), served: RefCell::default() }, run).await;
     };
     let (resp, out) = REQUEST
-        .scope(Request { query, csv, out: RefCell::new(None) }, async {
+        .scope(Request { query, csv, out: RefCell::new(None), served: RefCell::default() }, async {
             let resp = run.await;
             (resp, REQUEST.with(|r| r.out.take()))
         })
@@ -122,6 +173,8 @@ pub fn enhance(lang: Lang, body: &str) -> String {
         n += 1;
         let id = table.id.clone().unwrap_or_else(|| format!("t{n}"));
         let view = View::of(&query, &id);
+        let mut table = table;
+        table.served = served(&id);
         if want.as_deref() == Some(id.as_str()) {
             let csv = table.csv(lang, &view);
             let _ = REQUEST.try_with(|r| *r.out.borrow_mut() = Some(csv));
@@ -179,6 +232,8 @@ struct Table {
     note: Option<String>,
     /// The table's `<tfoot>…</tfoot>`, if it has one (not sorted, paged or exported).
     foot: Option<String>,
+    /// Its rows were cut by the store: their total and choices.
+    served: Option<Served>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -238,7 +293,7 @@ impl Table {
         for (c, h) in heads.iter_mut().enumerate() {
             h.action = !rows.is_empty() && rows.iter().all(|r| r.cells.get(c).is_none_or(|x| x.action));
         }
-        Some(Table { id, attrs, heads, rows, note, foot })
+        Some(Table { id, attrs, heads, rows, note, foot, served: None })
     }
 
     fn kind(&self, col: usize) -> Kind {
@@ -272,6 +327,9 @@ impl Table {
     /// The rows shown for a view (before paging): filtered by the text shown and by the columns'
     /// filters, then sorted (text in the page's language's order, [`collate`]).
     fn visible(&self, lang: Lang, view: &View) -> Vec<&Row> {
+        if self.served.is_some() {
+            return self.rows.iter().collect();
+        }
         let needle = view.filter.to_lowercase();
         let cell = |r: &Row, c: usize| r.cells.get(c).map_or("", |x| x.text.as_str()).to_string();
         let mut rows: Vec<&Row> = self
@@ -292,9 +350,11 @@ impl Table {
 
     fn render(&self, lang: Lang, id: &str, view: &View, query: &[(String, String)]) -> String {
         let rows = self.visible(lang, view);
-        let total = rows.len();
+        let total = self.served.as_ref().map_or(rows.len(), |s| s.total.min(usize::MAX as u64) as usize);
         let pages = total.div_ceil(PAGE_ROWS).max(1);
         let page = view.page.min(pages);
+        // A served page holds only its own rows.
+        let skip = if self.served.is_some() { 0 } else { (page - 1) * PAGE_ROWS };
         let key = |k: &str| format!("{id}.{k}");
         let mut out = format!(r##"<div class="dt" id="dt-{id}"><form method="get" class="dt-tools" action="#dt-{id}">"##, id = esc(id));
         let col_key = key("c");
@@ -324,7 +384,7 @@ impl Table {
         let _ = write!(out, r#"<div class='scroll'><table{} data-rows="{total}"><thead><tr>"#, self.with_id(id));
         out.push_str(&self.head_cells(lang, id, view, query));
         out.push_str("</tr></thead><tbody>");
-        self.body_rows(lang, &mut out, &rows, page);
+        self.body_rows(lang, &mut out, &rows, (total, skip), view);
         out.push_str("</tbody>");
         out.push_str(self.foot.as_deref().unwrap_or(""));
         out.push_str("</table></div>");
@@ -335,10 +395,13 @@ impl Table {
         out
     }
 
-    /// The rows of one page (cells of times and figures kept on one line), or the empty state.
-    fn body_rows(&self, lang: Lang, out: &mut String, rows: &[&Row], page: usize) {
-        if rows.is_empty() {
-            match (&self.note, self.rows.is_empty()) {
+    /// The rows of one page (cells of times and figures kept on one line), or the empty state:
+    /// `total` rows in all, of which `rows` skips `skip` (none when the store served the page).
+    fn body_rows(&self, lang: Lang, out: &mut String, rows: &[&Row], (total, skip): (usize, usize), view: &View) {
+        if total == 0 {
+            let narrowed = !view.filter.is_empty() || !view.cols.is_empty();
+            let never = if self.served.is_some() { !narrowed } else { self.rows.is_empty() };
+            match (&self.note, never) {
                 (Some(note), true) => out.push_str(&note.replacen("<tr", r#"<tr class="empty""#, 1)),
                 (_, empty) => {
                     let text = labels::ui(lang, if empty { Ui::NoRows } else { Ui::NoMatch });
@@ -347,7 +410,7 @@ impl Table {
             }
         }
         let unbroken: Vec<bool> = (0..self.heads.len()).map(|c| self.kind(c) != Kind::Text).collect();
-        for r in rows.iter().skip((page - 1) * PAGE_ROWS).take(PAGE_ROWS) {
+        for r in rows.iter().skip(skip).take(PAGE_ROWS) {
             out.push_str(&r.open);
             for (c, cell) in r.cells.iter().enumerate() {
                 match unbroken.get(c) {
@@ -394,7 +457,16 @@ impl Table {
     fn column_filters(&self, lang: Lang, id: &str, view: &View) -> String {
         let mut out = String::new();
         for (c, h) in self.heads.iter().enumerate() {
-            let Some(values) = self.choices(lang, c) else { continue };
+            let values: Vec<(&str, &str)> = match &self.served {
+                Some(s) => match s.choices.iter().find(|(x, _)| *x == c) {
+                    Some((_, vs)) => vs.iter().map(|(v, l)| (v.as_str(), l.as_str())).collect(),
+                    None => continue,
+                },
+                None => match self.choices(lang, c) {
+                    Some(vs) => vs.into_iter().map(|v| (v, v)).collect(),
+                    None => continue,
+                },
+            };
             let chosen = view.cols.iter().find(|(x, _)| *x == c).map(|(_, v)| v.as_str());
             let _ = write!(
                 out,
@@ -403,9 +475,9 @@ impl Table {
                 labels::ui(lang, Ui::AllValues),
                 id = esc(id),
             );
-            for v in values {
+            for (v, label) in values {
                 let mark = if chosen == Some(v) { " selected" } else { "" };
-                let _ = write!(out, r#"<option value="{v}"{mark}>{v}</option>"#, v = esc(v));
+                let _ = write!(out, r#"<option value="{}"{mark}>{}</option>"#, esc(v), esc(label));
             }
             out.push_str("</select>");
         }
@@ -661,7 +733,7 @@ mod tests {
 
     fn render(query: &str, csv: Option<&str>) -> (String, Option<String>) {
         let query: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap();
-        let req = Request { query, csv: csv.map(str::to_string), out: RefCell::new(None) };
+        let req = Request { query, csv: csv.map(str::to_string), out: RefCell::new(None), served: RefCell::default() };
         REQUEST.sync_scope(req, || (enhance(Lang::Zh, TABLE), REQUEST.with(|r| r.out.take())))
     }
 
@@ -727,7 +799,7 @@ mod tests {
         }
         body.push_str("</tbody></table></div>");
         let query: Vec<(String, String)> = serde_urlencoded::from_str("lang=en&big.page=3&m=a&m=b").unwrap();
-        let req = Request { query, csv: None, out: RefCell::new(None) };
+        let req = Request { query, csv: None, out: RefCell::new(None), served: RefCell::default() };
         let html = REQUEST.sync_scope(req, || enhance(Lang::En, &body));
         assert!(html.contains("Page 3 of 3"), "{html}");
         assert_eq!(html.matches(r#"<tr><td class="nw">"#).count(), 10, "figures are kept on one line");
@@ -739,7 +811,7 @@ mod tests {
     fn a_footer_stays_under_the_rows_whatever_their_order() {
         let body = "<div class='scroll'><table id=\"r\"><thead><tr><th scope=\"col\">n</th></tr></thead><tbody><tr><td>2</td></tr><tr><td>1</td></tr></tbody><tfoot><tr><th scope=\"row\">3</th></tr></tfoot></table></div>";
         let query: Vec<(String, String)> = serde_urlencoded::from_str("r.sort=0").unwrap();
-        let req = Request { query, csv: None, out: RefCell::new(None) };
+        let req = Request { query, csv: None, out: RefCell::new(None), served: RefCell::default() };
         let html = REQUEST.sync_scope(req, || enhance(Lang::En, body));
         assert!(html.contains(r#"aria-sort="ascending""#), "the table is enhanced: {html}");
         assert!(
@@ -760,7 +832,7 @@ mod tests {
         );
         let run = |q: &str, csv: Option<&str>| {
             let query: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap();
-            let req = Request { query, csv: csv.map(str::to_string), out: RefCell::new(None) };
+            let req = Request { query, csv: csv.map(str::to_string), out: RefCell::new(None), served: RefCell::default() };
             REQUEST.sync_scope(req, || (enhance(Lang::Zh, &body), REQUEST.with(|r| r.out.take())))
         };
         let (html, _) = run("", None);
@@ -779,7 +851,7 @@ mod tests {
         );
         let run = |lang: Lang, q: &str| {
             let query: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap();
-            let req = Request { query, csv: Some("c".into()), out: RefCell::new(None) };
+            let req = Request { query, csv: Some("c".into()), out: RefCell::new(None), served: RefCell::default() };
             REQUEST.sync_scope(req, || (enhance(lang, &body), REQUEST.with(|r| r.out.take()).unwrap()))
         };
         let (html, csv) = run(Lang::Zh, "c.sort=0&format=csv&table=c");
@@ -799,6 +871,39 @@ mod tests {
         assert!(html.contains(r#"<td class="nw">-</td>"#), "an empty cell of a figures' column too");
         assert_eq!(with_class(r#"<td class="user-text" data-x="1">a</td>"#, "nw"), r#"<td class="nw user-text" data-x="1">a</td>"#);
         assert_eq!(with_class("<th scope=\"row\">3</th>", "nw"), "<th class=\"nw\" scope=\"row\">3</th>");
+    }
+
+    #[test]
+    fn a_served_table_keeps_its_rows_and_order_and_pages_over_the_total_with_the_choices_given() {
+        let rows: String = ["b", "a"].iter().map(|n| format!("<tr><td>{n}</td><td>运行中</td></tr>")).collect();
+        let body = format!(
+            "<div class='scroll'><table id=\"jobs\"><thead><tr><th scope=\"col\">名称</th><th scope=\"col\">状态</th></tr></thead><tbody>{rows}</tbody></table></div>"
+        );
+        let run = |q: &str, csv: Option<&str>| {
+            let query: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap();
+            let req = Request { query, csv: csv.map(str::to_string), out: RefCell::new(None), served: RefCell::default() };
+            REQUEST.sync_scope(req, || {
+                let view = served_view("jobs", 1000);
+                serve(
+                    "jobs",
+                    Served {
+                        total: 60, choices: vec![(1, vec![("running".into(), "运行中".into()), ("failed".into(), "失败".into())])]
+                    },
+                );
+                (view, enhance(Lang::Zh, &body), REQUEST.with(|r| r.out.take()))
+            })
+        };
+        let (view, html, _) = run("jobs.page=2&jobs.sort=0&jobs.dir=desc&jobs.q=x&jobs.c1=running", None);
+        assert_eq!(
+            view,
+            ServedView { sort: Some((0, false)), search: "x".into(), cols: vec![(1, "running".into())], offset: 25, limit: 25 }
+        );
+        assert_eq!(first_cells(&html), ["b", "a"], "the store's order is kept");
+        assert!(html.contains(r#"data-rows="60""#) && html.contains("第 2 / 3 页"), "{html}");
+        assert!(html.contains(r#"<option value="running" selected>运行中</option><option value="failed">失败</option>"#), "{html}");
+        let (view, _, csv) = run("jobs.page=2&format=csv&table=jobs", Some("jobs"));
+        assert_eq!((view.offset, view.limit), (0, 1000), "a CSV reads every row");
+        assert_eq!(csv.unwrap(), "\u{feff}名称,状态\r\nb,运行中\r\na,运行中\r\n");
     }
 
     #[test]

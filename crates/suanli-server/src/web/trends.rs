@@ -1,6 +1,7 @@
 //! The overview's trends against the policy's targets: each target month by month (suanli-app's `trends`, the figures `GET /api/v1/city/trends` serves) as a line with its target, and whether it is met stated in words.
 
 use super::charts::{Formats, Limit, Line, Scale, time_lines};
+use super::range::{MonthChoice, month_label, month_picker};
 use super::{Lang, esc, target_badge};
 use crate::AppState;
 use std::fmt::Write;
@@ -98,15 +99,18 @@ fn trend_section(lang: Lang, trends: &Trends, t: &Trend) -> String {
 
 /// The overview's section of the policy's targets month by month.
 pub async fn section(s: &AppState, lang: Lang, registry: &suanli_app::figures::Registry) -> String {
+    let choice = MonthChoice::chosen(s.ids.now_ms());
     let mut out = format!(
-        r#"<section id="trends" aria-labelledby="trends-h"><h2 id="trends-h">{}</h2><p class="t">{}</p>"#,
+        r#"<section id="trends" aria-labelledby="trends-h"><h2 id="trends-h">{}</h2>{}<p class="t">{}{}</p>"#,
         lang.t("政策目标逐月趋势", "The policy's targets month by month"),
+        month_picker(lang, &choice),
+        esc(&month_label(lang, choice.span)),
         lang.t(
-            "近 12 个自然月（北京时间），本月截至现在；达标与否以最近一个有数据的月份为准。",
-            "The last 12 calendar months (Beijing time), this month up to now; met or not met by the latest month with data."
+            "：自然月（北京时间），本月截至现在；达标与否以最近一个有数据的月份为准。",
+            ": calendar months (Beijing time), this month up to now; met or not met by the latest month with data."
         )
     );
-    match crate::api::city::city_trends(s, registry).await {
+    match crate::api::city::city_trends(s, registry, choice.span).await {
         Ok(trends) => {
             for t in &trends.trends {
                 out.push_str(&trend_section(lang, &trends, t));

@@ -49,8 +49,8 @@ pub(super) async fn render(s: &AppState, lang: Lang, c: &Caller, notice_html: &s
             body.push_str(&apply_form(lang, kept));
             if let Some(t) = &c.0.tenant_id {
                 body.push_str(&my_applications(s, lang, t).await);
-                body.push_str(&insight::tenant_bills(s, lang, t).await);
             }
+            body.push_str(&insight::bills_table(s, lang, c).await);
         }
         Role::Operator | Role::Regulator => {
             body.push_str(&applications_to_decide(s, lang, c.role() == Role::Operator, kept).await);
@@ -64,7 +64,7 @@ pub(super) async fn render(s: &AppState, lang: Lang, c: &Caller, notice_html: &s
         }
         Role::Provider => {
             if let Some(p) = &c.0.provider_id {
-                let report = insight::earnings_report(s, c, p).await;
+                let report = insight::earnings_report(s, c, p, (None, None)).await;
                 body.push_str(&insight::provider_earnings(s, lang, report.as_ref(), p).await);
             }
         }

@@ -514,9 +514,45 @@ async fn energy_store_suite(store: suanli_store::Store) {
     assert_eq!(rows.readings.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(), want, "values round-trip exactly, in order");
     let between = store.energy_readings_between(&centre.id, 1_790_000_000_000 + QUARTER, 1_790_000_000_000 + 2 * QUARTER).await.unwrap();
     assert_eq!(between.len(), 4);
+    group_commit_suite(&store, &centre.id, &readings).await;
     // Meters belong to registered centres.
     let mut tx = store.begin().await.unwrap();
     assert!(tx.upsert_energy_meters(&CentreId::generate(9, 9), &meters).await.is_err(), "foreign key on centres");
+}
+
+/// The energy writer's group commit (`Store::append_energy`): encoded batches and their audit
+/// records in one transaction; a commit that fails (here an audit id already stored) stores
+/// none of its readings and leaves the store usable, and a later one goes through.
+async fn group_commit_suite(store: &suanli_store::Store, centre: &CentreId, earlier: &[suanli_energy::Reading]) {
+    use suanli_core::id::AuditId;
+    use suanli_store::energy::EncodedReadings;
+    let later = |k: i64| -> Vec<suanli_energy::Reading> {
+        earlier.iter().map(|r| suanli_energy::Reading { ts_ms: r.ts_ms + k * DAY, ..r.clone() }).collect()
+    };
+    let audit = |n: u64| suanli_store::Audit {
+        id: AuditId::generate(1_790_000_000_000, n),
+        at_ms: 1_790_000_000_000,
+        actor: "operator:test".into(),
+        action: "energy.ingest".into(),
+        subject: centre.to_string(),
+        detail: json!({"accepted": 10, "note": "it's quoted"}),
+    };
+    let before = store.energy_reading_count(centre).await.unwrap();
+    let (one, two) = (later(1), later(2));
+    let parts = [EncodedReadings::encode(&[(centre, &one)]).unwrap(), EncodedReadings::encode(&[(centre, &two)]).unwrap()];
+    let (a1, a2) = (audit(1), audit(2));
+    store.append_energy(&[], &[&parts[0], &parts[1]], &[&a1, &a2]).await.unwrap();
+    assert_eq!(store.energy_reading_count(centre).await.unwrap(), before + 20);
+    let trail = store.audit_log(Some(centre.as_str()), 10).await.unwrap();
+    assert_eq!(trail.iter().filter(|a| a.detail["note"] == "it's quoted").count(), 2, "{trail:?}");
+
+    let three = EncodedReadings::encode(&[(centre, &later(3))]).unwrap();
+    assert!(store.append_energy(&[], &[&three], &[&audit(3), &a1]).await.is_err(), "an audit id stored twice");
+    assert_eq!(store.energy_reading_count(centre).await.unwrap(), before + 20, "the failed commit stored nothing");
+    assert_eq!(store.audit_log(Some(centre.as_str()), 10).await.unwrap().len(), trail.len(), "nor its audit records");
+    let meters = suanli_energy::default_meters();
+    store.append_energy(&[(centre, &meters)], &[&three], &[&audit(3)]).await.unwrap();
+    assert_eq!(store.energy_reading_count(centre).await.unwrap(), before + 30, "the store still takes commits");
 }
 
 #[tokio::test]

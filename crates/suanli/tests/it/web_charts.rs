@@ -325,6 +325,10 @@ async fn the_map_has_a_point_per_centre_linked_to_its_page_sized_by_pflops_and_t
         assert!(p.contains(&format!("<title>{} · ", xml(c["name"].as_str().unwrap()))) && p.contains(" PFLOPS · PUE"), "{p}");
         assert!(e.contains(&format!("<title>{} · ", xml(c["name_en"].as_str().unwrap()))), "{e}");
         assert!(p.contains("PUE 暂无实测") == p.contains(r##"fill="#ffffff""##), "no measurement is hollow: {p}");
+        // A measured point stands out from a square of its own colour: a white ring outside its
+        // dark edge; only an unmeasured one is hollow and dashed.
+        assert!(p.contains("PUE 暂无实测") != p.contains(r#"<circle class="halo""#), "a measured point is ringed: {p}");
+        assert!(p.contains("PUE 暂无实测") == p.contains("stroke-dasharray"), "only an unmeasured point is dashed: {p}");
         assert!(e.contains("PUE not measured") || e.contains("PUE 1.") || e.contains("PUE 2."), "{e}");
         assert_eq!(radius(&p), radius(&e), "the same point in either language");
     }
