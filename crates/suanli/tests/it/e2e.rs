@@ -532,9 +532,11 @@ fn demo_vouchers_flow_from_the_cli() {
     let csv = String::from_utf8_lossy(&out.stdout);
     assert!(csv.starts_with("bill,job,tenant,provider,rule,") && csv.lines().count() >= 2, "{csv}");
 
-    // Settle the provider for today and tomorrow.
+    // Settle the provider from yesterday to tomorrow: Beijing days, as settlement reads dates
+    // (UTC dates missed the bills made between 16:00 and 24:00 UTC, already tomorrow in Beijing).
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-    let (from, to) = (suanli_core::time::format_date(now - 86_400_000), suanli_core::time::format_date(now + 86_400_000));
+    let beijing = |ms: i64| suanli_core::time::format_date(ms + suanli_core::time::CST_OFFSET_MS);
+    let (from, to) = (beijing(now - 86_400_000), beijing(now + 86_400_000));
     let stmt = json(cli(&server.url, op, &["--output", "json", "settle", provider.as_str().unwrap(), "--from", &from, "--to", &to]));
     assert!(stmt["settled"].as_str().unwrap().parse::<f64>().unwrap() > 0.0, "{stmt}");
     let statements = json(cli(&server.url, op, &["--output", "json", "statements"]));

@@ -100,7 +100,7 @@ async fn a_job_its_centre_failed_shows_its_bill_of_nothing_not_its_metered_cost_
     let web = Web::sign_in(&s.url, &s.tokens["tenant"]).await.unwrap();
     let page = web.page(&format!("/jobs?jobs.q={id}")).await;
     let row = page.split(&format!(r#"<tr><td><a class="id" href="/jobs/{id}">"#)).nth(1).unwrap().split("</tr>").next().unwrap();
-    let cells: Vec<&str> = row.split("<td>").skip(1).map(|c| c.split("</td>").next().unwrap()).collect();
+    let cells: Vec<&str> = row.split("<td").skip(1).map(|c| c.split_once('>').unwrap().1.split("</td>").next().unwrap()).collect();
     assert_eq!(cells[3..], ["¥0.00", "¥0.00"], "billed ¥0.00, vouchers ¥0.00: {row}");
     assert!(page.contains(">账单金额（应付）<"), "the column says it is the bill");
     let en = web.page(&format!("/jobs?lang=en&jobs.q={id}")).await;
