@@ -1413,8 +1413,10 @@ const chineseText = (page) =>
  * registered). Each as `"word" in …context…`.
  */
 function latinLeaks(text, names) {
-  let rest = text;
-  // Whole names first (a model's `hz-general-7b` is one name, not three words).
+  // Ids first, so that a name found inside one (an accelerator `a10` in `job_…a104f…`) cannot
+  // cut it into pieces that read as words.
+  let rest = text.replace(/\b[a-z]{2,4}_[0-9a-z]{6,}\b/g, ' ');
+  // Whole names next (a model's `hz-general-7b` is one name, not three words).
   for (const n of [...names].sort((a, b) => b.length - a.length)) if (n.length > 1) rest = rest.split(n).join(' ');
   const out = [];
   for (const m of rest.matchAll(/[A-Za-z][A-Za-z0-9]*(?:[_][A-Za-z0-9]+)*/g)) {
@@ -1439,6 +1441,7 @@ test('a Chinese page has no Latin-letter word outside names, units, ids and bran
 test('the general scan catches a leak and lets names, units and ids through', () => {
   const names = new Set(['hz-general-7b', 'A800']);
   assert.deepEqual(latinLeaks('模型 hz-general-7b 运行于 A800，PUE 1.21，作业 job_01jd7x8k2m 已完成，45.2 kWh', names), []);
+  assert.deepEqual(latinLeaks('作业 job_01a23793fc8fa104f82535 已完成', new Set(['a10'])), [], 'a name inside an id leaves the id whole');
   const leaks = latinLeaks('运行失败，算力中心报告：simulated node failure；调度策略：suanli', names);
   assert.deepEqual(leaks.map((l) => l.split('"')[1]), ['simulated', 'node', 'failure', 'suanli']);
 });
