@@ -220,16 +220,7 @@ impl Energy {
     /// centre, a provider its own; everyone else is `forbidden`, an unknown centre
     /// `data_centre_not_found`.
     pub async fn may_write(&self, caller: &Caller, centre: &CentreId) -> Result<(), StoreError> {
-        self.may_send(caller)?;
-        let mine = match caller {
-            Caller::Provider { provider, .. } => Some(provider),
-            _ => None,
-        };
-        let owner = self.owner(centre).await?.ok_or_else(|| not_found(centre))?;
-        if mine.is_some_and(|p| *p != owner) {
-            return Err(not_yours(centre));
-        }
-        Ok(())
+        self.may_write_all(caller, std::iter::once(centre)).await
     }
 
     /// [`Energy::may_write`] for every centre of a batch, with one look at the owners it knows.
@@ -251,7 +242,10 @@ impl Energy {
             }
         }
         for centre in unknown {
-            self.may_write(caller, centre).await?;
+            let owner = self.owner(centre).await?.ok_or_else(|| not_found(centre))?;
+            if mine.is_some_and(|p| *p != owner) {
+                return Err(not_yours(centre));
+            }
         }
         Ok(())
     }
