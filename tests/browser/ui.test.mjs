@@ -1325,7 +1325,7 @@ async function everyPage() {
   const bills = items(await api('tenant', 'GET', '/bills?limit=2')).map((b) => `/bills/${b.id}`);
   const common = ['/', '/centres', `/centres/${centreId}`, `/centres/${centreId}?range=24h`, '/jobs', '/vouchers', '/energy', '/models', '/data', '/incentives', '/api', '/no-such-page'];
   const pages = {
-    operator: [...common, '/registry', ...byState(await jobsOf('operator')).map((j) => `/jobs/${j.id}`), ...apps.slice(0, 1).map((a) => `/incentives/applications/${a.id}`)],
+    operator: [...common, '/registry', '/audit', '/audit?audit.sort=2', ...byState(await jobsOf('operator')).map((j) => `/jobs/${j.id}`), ...apps.slice(0, 1).map((a) => `/incentives/applications/${a.id}`)],
     tenant: [
       ...common,
       '/jobs#quote',
@@ -1336,7 +1336,7 @@ async function everyPage() {
       ...tenantJobs.filter((j) => !['succeeded', 'failed', 'cancelled'].includes(j.state)).slice(0, 1).map((j) => `/jobs/${j.id}/cancel`),
     ],
     provider: [...common, '/my-centres', '/registry', ...byState(await jobsOf('provider')).map((j) => `/jobs/${j.id}`)],
-    regulator: [...common, ...bills.slice(0, 1), ...apps.slice(0, 1).map((a) => `/incentives/applications/${a.id}`)],
+    regulator: [...common, '/audit', ...bills.slice(0, 1), ...apps.slice(0, 1).map((a) => `/incentives/applications/${a.id}`)],
     expert: ['/incentives'],
   };
   return pages;
@@ -2369,6 +2369,16 @@ test('the wall display renders in both languages at 1920 and 390 px without over
       await page.goto('/');
       assert.equal(await page.locator('body.wall').count(), 0);
       assert.equal(await page.locator('header a.wall-link[href="/wall"]').count(), 1, 'the overview does not link to the wall display');
+    }),
+  );
+  await t.test("the wall display's month picker keeps the wall display and marks the months chosen", () =>
+    withPage(async (page) => {
+      await signIn(page, 'operator');
+      await page.goto('/wall');
+      await Promise.all([page.waitForURL((u) => u.search.includes('months=24m')), page.click('#months a[data-range="24m"]')]);
+      assert.equal(new URL(page.url()).pathname, '/wall');
+      assert.equal(await page.locator('body.wall').count(), 1);
+      assert.equal(await page.locator('#months a[aria-current][data-range="24m"]').count(), 1);
     }),
   );
 });

@@ -60,6 +60,7 @@ pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
     let now = state.ids.now_ms();
     let pools = add_centres(&state, b.centres, now, json_out).await?;
     add_jobs(&state, b.jobs, &pools, now, json_out).await?;
+    bill_jobs(&state, now, json_out).await?;
     let centres = state.store.centres(None).await?;
     add_readings(&state, &centres, now, json_out).await?;
 
@@ -192,6 +193,30 @@ async fn add_jobs(state: &AppState, n: usize, pools: &[(PoolId, CentreId)], now:
     Ok(())
 }
 
+/// Bills every finished job as the engine's billing sweep does (a bill, its voucher and cash
+/// parts and their ledger transfers), so that the jobs table's bill column and its sort by amount
+/// read real bills.
+async fn bill_jobs(state: &AppState, now: i64, json_out: bool) -> anyhow::Result<()> {
+    let billing = state.engine.billing().ok_or_else(|| anyhow::anyhow!("the engine has no billing"))?;
+    let ended = suanli_store::JobFilter { states: vec![JobState::Succeeded, JobState::Failed, JobState::Cancelled], ..Default::default() };
+    let listing = suanli_store::listing::JobListing {
+        filter: ended,
+        cut: suanli_store::listing::Cut { limit: 1, ..Default::default() },
+        ..Default::default()
+    };
+    let due = state.store.job_listing(&listing).await?.total;
+    let pb = bar(json_out, due, "bills", 28, "bills");
+    loop {
+        let n = billing.sweep(now).await.map_err(|e| anyhow::anyhow!("billing: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        pb.inc(n as u64);
+    }
+    pb.finish();
+    Ok(())
+}
+
 /// A day of 15-minute energy readings per centre.
 async fn add_readings(state: &AppState, centres: &[Centre], now: i64, json_out: bool) -> anyhow::Result<()> {
     let pb = bar(json_out, centres.len() as u64, "energy readings (1 day each)", 28, "centres");
@@ -240,6 +265,14 @@ async fn pages(state: &AppState, a_centre: &str) -> anyhow::Result<Vec<(String, 
         ("centre".into(), format!("/centres/{a_centre}"), "operator"),
         ("jobs (operator)".into(), "/jobs".into(), "operator"),
         ("jobs (tenant)".into(), "/jobs".into(), "tenant"),
+        // The served table's other orders and its search (columns: id, name, state, centre, bill).
+        ("jobs by name (operator)".into(), "/jobs?jobs.sort=1".into(), "operator"),
+        ("jobs by name (tenant)".into(), "/jobs?jobs.sort=1&jobs.dir=desc".into(), "tenant"),
+        ("jobs by bill (operator)".into(), "/jobs?jobs.sort=4&jobs.dir=desc".into(), "operator"),
+        ("jobs by bill (tenant)".into(), "/jobs?jobs.sort=4".into(), "tenant"),
+        ("jobs by centre (tenant)".into(), "/jobs?jobs.sort=3".into(), "tenant"),
+        ("jobs named (tenant)".into(), "/jobs?jobs.q=bench-4242".into(), "tenant"),
+        ("jobs, last page (tenant)".into(), "/jobs?jobs.sort=1&jobs.page=1000".into(), "tenant"),
         ("vouchers (operator)".into(), "/vouchers".into(), "operator"),
         ("vouchers (tenant)".into(), "/vouchers".into(), "tenant"),
         ("energy".into(), "/energy".into(), "regulator"),

@@ -60,6 +60,9 @@ pub struct JobListing {
     /// Matches a job whose id starts with it (`job_…`), else whose name contains it (ASCII case
     /// ignored).
     pub search: String,
+    /// Matches a job placed at a centre whose Chinese or English name contains it (ASCII case
+    /// ignored).
+    pub centre_name: String,
     pub order: JobOrder,
     pub centre_en: bool,
     pub cut: Cut,
@@ -176,6 +179,12 @@ impl Store {
             conds.push(format!("j.id >= {lo} AND j.id < {hi}"));
         } else if !search.is_empty() {
             conds.push(format!("j.name {} {} ESCAPE '\\'", self.like(), b.push(contains(search))));
+        }
+        if !l.centre_name.trim().is_empty() {
+            let (like, p) = (self.like(), b.push(contains(&l.centre_name)));
+            conds.push(format!(
+                "j.centre_id IN (SELECT id FROM centres WHERE name {like} {p} ESCAPE '\\' OR name_en {like} {p} ESCAPE '\\')"
+            ));
         }
         let w = where_clause(&conds);
         let count = AssertSqlSafe(format!("SELECT COUNT(*) FROM jobs j{w}"));

@@ -255,10 +255,15 @@ async fn quotes(s: &AppState, lang: Lang, form: &JobForm, q: &QuoteOut, names: &
 /// (columns 2 and 3) and its order.
 fn job_listing(view: &table::ServedView, lang: Lang) -> JobListing {
     let mut filter = JobFilter::default();
+    let mut centre_name = String::new();
     for (col, v) in &view.cols {
         match col {
             2 => filter.states.extend(JobState::parse(v)),
-            3 => filter.centre_id = CentreId::parse(v).ok(),
+            // A centre chosen from the list, or part of a name typed where the list is too long.
+            3 => match CentreId::parse(v) {
+                Ok(id) => filter.centre_id = Some(id),
+                Err(_) => centre_name.clone_from(v),
+            },
             _ => {}
         }
     }
@@ -272,6 +277,7 @@ fn job_listing(view: &table::ServedView, lang: Lang) -> JobListing {
     JobListing {
         filter,
         search: view.search.clone(),
+        centre_name,
         order,
         centre_en: lang == Lang::En,
         cut: Cut { offset: view.offset, limit: view.limit, desc },

@@ -89,6 +89,9 @@ pub fn served_view(id: &str, max_rows: u32) -> ServedView {
     ServedView { sort: v.sort, search: v.filter, cols: v.cols, offset, limit }
 }
 
+/// A served column with more choices than this is filtered by a typed name, not a list.
+pub const MANY_CHOICES: usize = 40;
+
 /// Declares table `id` served: its total and its columns' choices.
 pub fn serve(id: &str, served: Served) {
     let _ = REQUEST.try_with(|r| r.served.borrow_mut().insert(id.to_string(), served));
@@ -456,7 +459,8 @@ impl Table {
         out
     }
 
-    /// A choice per column with few values (`choices`), its label the column's header.
+    /// A choice per column with few values (`choices`), its label the column's header; a served
+    /// column with more than [`MANY_CHOICES`] gets a box for a name instead.
     fn column_filters(&self, lang: Lang, id: &str, view: &View) -> String {
         let mut out = String::new();
         for (c, h) in self.heads.iter().enumerate() {
@@ -471,6 +475,20 @@ impl Table {
                 },
             };
             let chosen = view.cols.iter().find(|(x, _)| *x == c).map(|(_, v)| v.as_str());
+            if values.len() > MANY_CHOICES {
+                // A list too long to scroll (a city's thousand centres): the name typed, matched by
+                // the store. A value chosen from a link shows as its label.
+                let shown = chosen.map(|v| values.iter().find(|(x, _)| *x == v).map_or(v, |(_, l)| *l)).unwrap_or_default();
+                let _ = write!(
+                    out,
+                    r#"<label for="{id}-c{c}">{}{}</label><input type="search" id="{id}-c{c}" name="{id}.c{c}" class="dt-col" value="{}">"#,
+                    esc(&h.text),
+                    labels::ui(lang, Ui::NameContains),
+                    esc(shown),
+                    id = esc(id),
+                );
+                continue;
+            }
             let _ = write!(
                 out,
                 r#"<label for="{id}-c{c}">{}</label><select id="{id}-c{c}" name="{id}.c{c}" class="dt-col"><option value="">{}</option>"#,
@@ -735,6 +753,27 @@ mod tests {
         let (view, _, csv) = run("jobs.page=2&format=csv&table=jobs", Some("jobs"));
         assert_eq!((view.offset, view.limit), (0, 1000), "a CSV reads every row");
         assert_eq!(csv.unwrap(), "\u{feff}名称,状态\r\nb,运行中\r\na,运行中\r\n");
+    }
+
+    #[test]
+    fn a_served_column_of_many_choices_is_filtered_by_a_typed_name_that_keeps_what_was_chosen() {
+        let body = "<div class='scroll'><table id=\"jobs\"><thead><tr><th scope=\"col\">名称</th><th scope=\"col\">算力中心</th></tr></thead><tbody><tr><td>a</td><td>中心 7</td></tr></tbody></table></div>";
+        let run = |q: &str, n: usize| {
+            let query: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap();
+            let req = Request { query, csv: None, out: RefCell::new(None), served: RefCell::default() };
+            REQUEST.sync_scope(req, || {
+                let choices = (0..n).map(|i| (format!("ctr_{i:08}"), format!("中心 {i}"))).collect();
+                serve("jobs", Served { total: 1, choices: vec![(1, choices)] });
+                enhance(Lang::Zh, body)
+            })
+        };
+        let few = run("", MANY_CHOICES);
+        assert!(few.contains(r#"<select id="jobs-c1" name="jobs.c1" class="dt-col">"#), "{few}");
+        let many = run("jobs.c1=ctr_00000007", MANY_CHOICES + 1);
+        assert!(!many.contains("<select"), "{many}");
+        assert!(many.contains(r#"<label for="jobs-c1">算力中心（名称包含）</label><input type="search" id="jobs-c1" name="jobs.c1" class="dt-col" value="中心 7">"#), "a chosen id shows as its name: {many}");
+        let typed = run("jobs.c1=%E4%B8%AD%E5%BF%83", MANY_CHOICES + 1);
+        assert!(typed.contains(r#"class="dt-col" value="中心">"#), "a typed name is kept: {typed}");
     }
 
     #[test]

@@ -75,6 +75,15 @@ async fn old_job_flow(s: &TestServer) {
     assert!(page.contains("没有符合筛选条件的记录"), "{page}");
     let centre = done["centre_id"].as_str().unwrap();
     assert_eq!(rows(&web.page(&format!("/jobs?jobs.q=needle&jobs.c3={centre}")).await, "jobs"), 1);
+    // Or by part of the centre's name in either language, as typed where a city's centres are too
+    // many for a list.
+    let (_, c) = tenant.get(&format!("/api/v1/centres/{centre}")).await;
+    for name in [&c["name"], &c["name_en"]] {
+        let part: String = name.as_str().unwrap().chars().skip(1).take(3).collect();
+        let u = reqwest::Url::parse_with_params("http://x/jobs?jobs.q=needle", [("jobs.c3", part.as_str())]).unwrap();
+        assert_eq!(rows(&web.page(&format!("/jobs?{}", u.query().unwrap())).await, "jobs"), 1, "{part}");
+    }
+    assert_eq!(rows(&web.page("/jobs?jobs.q=needle&jobs.c3=no%20such%20centre").await, "jobs"), 0);
     // The CSV spans every page of the filtered set.
     let csv = web.page("/jobs?jobs.q=hay-&format=csv&table=jobs").await;
     assert_eq!(csv.lines().count(), 61, "a header and the 60 hay jobs: {csv}");

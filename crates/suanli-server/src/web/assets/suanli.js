@@ -50,12 +50,15 @@
       location.assign(url);
       return;
     }
-    const typed = current.querySelector('input[type=search]');
-    const caret = focus === 'search' ? typed?.selectionStart : null;
+    // `focus` 'search' is the table's search box; an input's own selector names another box typed
+    // in (such as a column's name filter).
+    const boxOf = (root) => (focus === 'search' ? root.querySelector('input[type=search]') : focus && focus.startsWith('input') ? root.querySelector(focus) : null);
+    const typed = boxOf(current);
+    const caret = typed ? typed.selectionStart : null;
     current.replaceWith(fresh);
     // Keep what was typed while the request was on its way (its own request follows).
-    const search = fresh.querySelector('input[type=search]');
-    if (focus === 'search' && typed && search && typed.value !== search.value) search.value = typed.value;
+    const search = boxOf(fresh);
+    if (typed && search && typed.value !== search.value) search.value = typed.value;
     swaps++;
     const u = new URL(url, location.href);
     history.replaceState(history.state, '', u.pathname + u.search + location.hash);
@@ -96,7 +99,8 @@
     const input = ev.target;
     if (!input.matches || !input.matches('form.dt-tools input[type=search]')) return;
     clearTimeout(typing);
-    typing = setTimeout(() => swapTable(input.closest('.dt'), formUrl(input.form), 'search'), 300);
+    const focus = input.name.endsWith('.q') ? 'search' : `input[name="${input.name}"]`;
+    typing = setTimeout(() => swapTable(input.closest('.dt'), formUrl(input.form), focus), 300);
   });
 
   document.addEventListener('change', (ev) => {
