@@ -44,7 +44,7 @@ async fn statuses(s: &TestServer) -> HashMap<String, String> {
 }
 
 #[tokio::test]
-async fn the_operator_sets_the_partner_criteria_and_runs_a_round_in_the_browser() {
+async fn the_operator_sets_the_partner_criteria_and_runs_a_round_through_the_web_forms() {
     let s = TestServer::start().await;
     let op = Web::sign_in(&s.url, &s.tokens["operator"]).await.unwrap();
     let page = op.page("/partners?lang=en").await;
