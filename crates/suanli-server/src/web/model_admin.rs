@@ -181,7 +181,7 @@ fn deploy_form(lang: Lang, c: &Caller, catalogue: &[CatalogueEntry], centres: Ve
         },
     ];
     form_html(
-        &FormAt { form: "deploy", action: "/models/deploy", id: "deploy-model" },
+        &FormAt { form: "deploy", action: "/models/deploy", id: "deploy-form" },
         lang.t("部署模型", "Deploy a model"),
         &fields,
         lang.t("部署", "Deploy"),
