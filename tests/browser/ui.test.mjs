@@ -1100,7 +1100,7 @@ test('signing in needs only the keyboard', { timeout: 60_000 }, () =>
 
 // ----- accessibility and layout on every main page -----
 
-test('accessibility basics on every main page: labels, table headers, chart titles, unique ids', { timeout: 180_000 }, async (t) => {
+test('accessibility basics on every main page: labels, table headers, chart titles, unique ids', { timeout: 300_000 }, async (t) => {
   await t.test('sign-in', () =>
     withPage(async (page) => {
       await page.goto('/sign-in');
@@ -1118,7 +1118,7 @@ test('accessibility basics on every main page: labels, table headers, chart titl
   }
 });
 
-test('no horizontal overflow at phone width (390x844), in both languages', { timeout: 240_000 }, async (t) => {
+test('no horizontal overflow at phone width (390x844), in both languages', { timeout: 360_000 }, async (t) => {
   const phone = { viewport: { width: 390, height: 844 } };
   const fits = async (page) => {
     const o = await horizontalOverflow(page);
