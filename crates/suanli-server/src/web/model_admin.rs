@@ -2,8 +2,8 @@
 
 use super::form::{Field, FormAt, Input, form_html, number, text};
 use super::model_keys::Kept as PageKept;
-use super::operate::{Kept, code_of, field_error, fields};
-use super::{Lang, LangQuery, confirm, error_notice, esc, gate, labels, thead_id};
+use super::operate::{Kept, fields, refusal};
+use super::{Lang, LangQuery, confirm, esc, gate, labels, thead_id};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -197,12 +197,10 @@ async fn again(s: &AppState, lang: Lang, c: &Caller, status: StatusCode, kept: K
 /// The page after a refusal: a role that may not do this at all gets the error on top (403),
 /// anything else comes back beside its field (422).
 async fn refused(s: &AppState, lang: Lang, c: &Caller, form: &str, body: &str, (field, e): Refusal) -> Response {
-    if field.is_empty() && code_of(&e) == ErrorCode::Forbidden {
-        return again(s, lang, c, StatusCode::FORBIDDEN, Kept::default(), error_notice(lang, &e)).await;
+    match refusal(lang, form, body, field, &e) {
+        Ok((kept, notice)) => again(s, lang, c, StatusCode::UNPROCESSABLE_ENTITY, kept, notice).await,
+        Err(notice) => again(s, lang, c, StatusCode::FORBIDDEN, Kept::default(), notice).await,
     }
-    let kept = Kept::new(form, body, field, field_error(lang, &e, &format!("{form}-{field}")));
-    let notice = if field.is_empty() { error_notice(lang, &e) } else { String::new() };
-    again(s, lang, c, StatusCode::UNPROCESSABLE_ENTITY, kept, notice).await
 }
 
 fn done(lang: Lang, zh: &'static str, en: &'static str, what: &str) -> String {

@@ -1,7 +1,7 @@
 //! `GET /partners` (算力伙伴遴选): for the operator and the regulator, every centre's score, the criteria in force (weights and thresholds) and, for the operator, the form that changes them (errors beside their field) and the partner round it runs after a confirmation, whose result says who was admitted, suspended or reinstated and why.
 
 use super::form::{Field, FormAt, Input, form_html};
-use super::operate::{Kept, code_of, field_error, fields};
+use super::operate::{Kept, fields, refusal};
 use super::{Lang, LangQuery, confirm, error_notice, esc, gate, labels, page, thead, with_cookie};
 use crate::AppState;
 use crate::auth::Caller;
@@ -316,12 +316,10 @@ fn config_table(lang: Lang, cfg: &Config) -> String {
 
 /// A refused form: the role that may not use it gets the error on top (403), the rest beside its field (422).
 async fn refused(s: &AppState, lang: Lang, c: &Caller, form: &str, body: &str, (field, e): Refusal) -> Response {
-    if code_of(&e) == ErrorCode::Forbidden {
-        return render(s, lang, c, StatusCode::FORBIDDEN, &error_notice(lang, &e), &Kept::default()).await;
+    match refusal(lang, form, body, field, &e) {
+        Ok((kept, notice)) => render(s, lang, c, StatusCode::UNPROCESSABLE_ENTITY, &notice, &kept).await,
+        Err(notice) => render(s, lang, c, StatusCode::FORBIDDEN, &notice, &Kept::default()).await,
     }
-    let kept = Kept::new(form, body, field, field_error(lang, &e, &format!("{form}-{field}")));
-    let notice = if field.is_empty() { error_notice(lang, &e) } else { String::new() };
-    render(s, lang, c, StatusCode::UNPROCESSABLE_ENTITY, &notice, &kept).await
 }
 
 /// `POST /partners/config` (form): the operator sets the criteria.
