@@ -252,6 +252,11 @@ const MAIN_PAGES = () => [
   { name: 'data (regulator)', path: '/data', role: 'regulator' },
   { name: 'data set (tenant)', path: '/data/sets/hz-community-clinics', role: 'tenant' },
   { name: 'incentives (regulator)', path: '/incentives', role: 'regulator' },
+  { name: 'models (operator)', path: '/models', role: 'operator' },
+  { name: 'partners (operator)', path: '/partners', role: 'operator' },
+  { name: 'partners (regulator)', path: '/partners', role: 'regulator' },
+  { name: 'ledger (operator)', path: '/ledger', role: 'operator' },
+  { name: 'ledger (regulator)', path: '/ledger', role: 'regulator' },
 ];
 
 // ----- signing in and out -----
@@ -538,6 +543,89 @@ test("a tenant's key rotation and top-up each ask first; Cancel keeps the old se
     assert.match(secret, /^sk-sl-/);
     assert.equal(await works(made.key), 401);
     assert.equal(await works(secret), 200);
+  });
+});
+
+test('a provider registers a model, deploys it at its centre and undeploys it after a confirmation; a bad field is refused beside it; a tenant may not', { timeout: 120_000 }, async () => {
+  const name = `browser-med-${++unique}`;
+  const model = async () => (await api('tenant', 'GET', '/models')).find((m) => m.name === name);
+  await withPage(async (page) => {
+    await signIn(page, 'tenant');
+    const r = await postForm(page, '/models/register', { name, kind: 'special', domain: 'healthcare', parameters_b: '7', licence: 'MIT', context_tokens: '4096', modality_text: '1', endpoint_chat: '1', routing: 'weighted' });
+    assert.equal(r.status, 403);
+  });
+  assert.equal(await model(), undefined, 'a tenant registered a model');
+  await withPage(async (page) => {
+    await signIn(page, 'provider', { lang: 'zh-CN' });
+    await page.goto('/models');
+    await page.fill('#model-name', name);
+    await page.selectOption('#model-kind', 'special');
+    await page.selectOption('#model-domain', 'healthcare');
+    await page.fill('#model-parameters_b', '七十亿');
+    await page.fill('#model-licence', 'Apache-2.0');
+    await page.fill('#model-context_tokens', '32768');
+    await page.check('#model-endpoint_completions');
+    await page.fill('#model-evaluator', '之江实验室');
+    await page.fill('#model-eval_date', '2026-05-01');
+    await page.fill('#model-score', '81');
+    await page.fill('#model-document_sha256', 'ab'.repeat(32));
+    await page.fill('#model-description', '医疗问答');
+    // A bad number: refused beside its field in Chinese, the rest kept, nothing registered.
+    await Promise.all([page.waitForLoadState('load'), page.click('#model-submit')]);
+    assert.equal(await page.getAttribute('#model-parameters_b', 'aria-invalid'), 'true');
+    assert.match(await page.textContent('#model-parameters_b-error'), /[\u4e00-\u9fff]/);
+    assert.equal(await page.inputValue('#model-licence'), 'Apache-2.0');
+    assert.equal(await model(), undefined, 'a refused form registered the model');
+    await page.fill('#model-parameters_b', '7');
+    await Promise.all([page.waitForLoadState('load'), page.click('#model-submit')]);
+    assert.match(await page.textContent('#done'), new RegExp(name));
+    const m = await model();
+    assert.deepEqual([m.kind, m.domain, m.parameters_b, m.endpoints, m.evaluation.score], ['special', 'healthcare', 7, ['chat', 'completions'], 81]);
+    // Deploy it at the provider's first centre.
+    await page.selectOption('#deploy-model', name);
+    await page.fill('#deploy-base_url', 'http://127.0.0.1:9/v1');
+    await page.fill('#deploy-price_input', '1.20');
+    await page.fill('#deploy-price_output', '3.40');
+    await Promise.all([page.waitForLoadState('load'), page.click('#deploy-submit')]);
+    assert.deepEqual((await model()).deployments.map((d) => [d.id, d.price_input_per_m, d.price_output_per_m]), [[`${name}#1`, '1.20', '3.40']]);
+    // Undeploy: asked first, Cancel changes nothing, confirming takes it out of service.
+    const undeploy = page.locator(`#deployments-table form:has(input[value="${name}#1"]) button`);
+    await Promise.all([page.waitForLoadState('load'), undeploy.click()]);
+    assert.equal(await h1(page), '确认下线此部署？');
+    assert.match(await page.textContent('main table.facts'), /¥1\.20/);
+    await Promise.all([page.waitForURL((u) => u.pathname === '/models'), page.click('#cancel')]);
+    assert.equal((await model()).deployments.length, 1, 'Cancel undeployed it');
+    await Promise.all([page.waitForLoadState('load'), undeploy.click()]);
+    await Promise.all([page.waitForLoadState('load'), page.click('#confirm')]);
+    assert.equal((await model()).deployments.length, 0, 'confirming did not undeploy it');
+  });
+});
+
+test('the operator runs a partner round after a confirmation and sees who changed and why; the regulator may not', { timeout: 120_000 }, async () => {
+  const statuses = async () => new Map(items(await api('operator', 'GET', '/centres')).map((c) => [c.id, c.partner_status]));
+  const was = await statuses();
+  await withPage(async (page) => {
+    await signIn(page, 'regulator');
+    await page.goto('/partners');
+    assert.equal(await page.locator('#partner-round').count(), 0, 'the regulator gets the round form');
+    const r = await postForm(page, '/partners/rounds', { kind: 'admission', confirmed: '1' });
+    assert.equal(r.status, 403);
+  });
+  assert.deepEqual(await statuses(), was);
+  await withPage(async (page) => {
+    await signIn(page, 'operator', { lang: 'zh-CN' });
+    await page.goto('/incentives');
+    await Promise.all([page.waitForURL((u) => u.pathname === '/partners'), page.click('#partners-link')]);
+    await page.selectOption('#round-kind', 'admission');
+    await Promise.all([page.waitForLoadState('load'), page.click('#round-submit')]);
+    assert.equal(await h1(page), '确认进行此轮遴选？');
+    assert.deepEqual(await statuses(), was, 'the round ran before the confirmation');
+    await Promise.all([page.waitForLoadState('load'), page.click('#confirm')]);
+    const result = await page.textContent('#round-result');
+    const now = await statuses();
+    const changed = [...now.keys()].filter((id) => now.get(id) !== was.get(id));
+    assert.equal(await page.locator('#round-changes tbody tr:has(a[href^="/centres/"])').count(), changed.length, result);
+    if (!changed.length) assert.match(result, /没有中心的伙伴资格发生变化/);
   });
 });
 
@@ -1012,7 +1100,7 @@ test('signing in needs only the keyboard', { timeout: 60_000 }, () =>
 
 // ----- accessibility and layout on every main page -----
 
-test('accessibility basics on every main page: labels, table headers, chart titles, unique ids', { timeout: 180_000 }, async (t) => {
+test('accessibility basics on every main page: labels, table headers, chart titles, unique ids', { timeout: 300_000 }, async (t) => {
   await t.test('sign-in', () =>
     withPage(async (page) => {
       await page.goto('/sign-in');
@@ -1030,7 +1118,7 @@ test('accessibility basics on every main page: labels, table headers, chart titl
   }
 });
 
-test('no horizontal overflow at phone width (390x844), in both languages', { timeout: 240_000 }, async (t) => {
+test('no horizontal overflow at phone width (390x844), in both languages', { timeout: 360_000 }, async (t) => {
   const phone = { viewport: { width: 390, height: 844 } };
   const fits = async (page) => {
     const o = await horizontalOverflow(page);
@@ -1105,6 +1193,9 @@ test('at phone width (390 px) tables scroll in their own box rather than squeeze
     { path: '/data', role: 'provider' },
     { path: '/incentives', role: 'regulator' },
     { path: '/my-centres', role: 'provider' },
+    { path: '/models', role: 'provider' },
+    { path: '/partners', role: 'operator' },
+    { path: '/ledger', role: 'operator' },
   ];
   const phone = { viewport: { width: 390, height: 844 } };
   let scrolled = 0; // tables wider than their box (so they scroll in it)
@@ -1325,7 +1416,7 @@ async function everyPage() {
   const bills = items(await api('tenant', 'GET', '/bills?limit=2')).map((b) => `/bills/${b.id}`);
   const common = ['/', '/centres', `/centres/${centreId}`, `/centres/${centreId}?range=24h`, '/jobs', '/vouchers', '/energy', '/models', '/data', '/incentives', '/api', '/no-such-page'];
   const pages = {
-    operator: [...common, '/registry', '/audit', '/audit?audit.sort=2', ...byState(await jobsOf('operator')).map((j) => `/jobs/${j.id}`), ...apps.slice(0, 1).map((a) => `/incentives/applications/${a.id}`)],
+    operator: [...common, '/registry', '/audit', '/audit?audit.sort=2', '/partners', '/ledger', ...byState(await jobsOf('operator')).map((j) => `/jobs/${j.id}`), ...apps.slice(0, 1).map((a) => `/incentives/applications/${a.id}`)],
     tenant: [
       ...common,
       '/jobs#quote',
@@ -1336,7 +1427,7 @@ async function everyPage() {
       ...tenantJobs.filter((j) => !['succeeded', 'failed', 'cancelled'].includes(j.state)).slice(0, 1).map((j) => `/jobs/${j.id}/cancel`),
     ],
     provider: [...common, '/my-centres', '/registry', ...byState(await jobsOf('provider')).map((j) => `/jobs/${j.id}`)],
-    regulator: [...common, '/audit', ...bills.slice(0, 1), ...apps.slice(0, 1).map((a) => `/incentives/applications/${a.id}`)],
+    regulator: [...common, '/audit', '/partners', '/ledger', ...bills.slice(0, 1), ...apps.slice(0, 1).map((a) => `/incentives/applications/${a.id}`)],
     expert: ['/incentives'],
   };
   return pages;

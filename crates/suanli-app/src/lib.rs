@@ -14,6 +14,7 @@ pub mod energy;
 pub mod figures;
 pub mod incentives;
 pub mod jobs;
+pub mod ledger;
 pub mod models;
 pub mod money;
 pub mod partners;

@@ -136,11 +136,23 @@ impl Models {
         Ok(d)
     }
 
+    /// Whether `caller` may take the deployment `model#n` out of service, and the deployment:
+    /// what [`Models::undeploy`] checks first, for a page that asks before undeploying.
+    pub async fn check_undeploy(&self, caller: &Caller, model: &str, deployment: &str) -> Result<Deployment, StoreError> {
+        self.own_model(caller, model).await?;
+        let not_live =
+            || StoreError::from(Error::new(ErrorCode::NotFound, format!("model '{model}' has no live deployment '{deployment}'")));
+        if !deployment.starts_with(&format!("{model}#")) {
+            return Err(not_live());
+        }
+        self.store.deployments().await?.into_iter().find(|d| d.id == deployment).ok_or_else(not_live)
+    }
+
     /// Takes a deployment out of service (calls in flight finish).
     pub async fn undeploy(&self, caller: &Caller, model: &str, deployment: &str) -> Result<(), StoreError> {
-        self.own_model(caller, model).await?;
+        self.check_undeploy(caller, model, deployment).await?;
         let mut tx = self.store.begin().await?;
-        if !deployment.starts_with(&format!("{model}#")) || !tx.remove_deployment(deployment, self.ids.now_ms()).await? {
+        if !tx.remove_deployment(deployment, self.ids.now_ms()).await? {
             return Err(Error::new(ErrorCode::NotFound, format!("model '{model}' has no live deployment '{deployment}'")).into());
         }
         tx.audit(&self.audit(caller, "model.undeploy", deployment, serde_json::json!({}))).await?;
@@ -255,8 +267,9 @@ impl Models {
         Ok(out)
     }
 
-    /// Revokes a key (its tenant or the operator); calls with it are refused from now on.
-    pub async fn revoke_key(&self, caller: &Caller, id: &str) -> Result<(), StoreError> {
+    /// Whether `caller` may revoke the key (its tenant or the operator; a live key), and the
+    /// key: what [`Models::revoke_key`] checks first, for a page that asks before revoking.
+    pub async fn check_revoke_key(&self, caller: &Caller, id: &str) -> Result<ModelKey, StoreError> {
         let key = self.store.model_key(id).await?.ok_or_else(|| Error::new(ErrorCode::ModelKeyNotFound, format!("no model key {id}")))?;
         match caller {
             Caller::Operator { .. } => {}
@@ -264,6 +277,15 @@ impl Models {
             Caller::Tenant { .. } => return Err(Error::new(ErrorCode::ModelKeyNotFound, format!("no model key {id}")).into()),
             _ => return Err(forbidden("a key is revoked by its tenant or the operator")),
         }
+        if key.revoked_ms.is_some() {
+            return Err(Error::new(ErrorCode::ModelKeyRevoked, format!("model key {id} is already revoked")).into());
+        }
+        Ok(key)
+    }
+
+    /// Revokes a key (its tenant or the operator); calls with it are refused from now on.
+    pub async fn revoke_key(&self, caller: &Caller, id: &str) -> Result<(), StoreError> {
+        self.check_revoke_key(caller, id).await?;
         let mut tx = self.store.begin().await?;
         if !tx.revoke_model_key(id, self.ids.now_ms()).await? {
             return Err(Error::new(ErrorCode::ModelKeyRevoked, format!("model key {id} is already revoked")).into());

@@ -258,6 +258,29 @@ impl Money {
         Ok(st)
     }
 
+    /// Replays the stored ledger and checks every invariant (the operator and the regulator).
+    pub async fn verify(&self, caller: &Caller) -> Result<crate::ledger::LedgerCheck, StoreError> {
+        if !matches!(caller, Caller::Operator { .. } | Caller::Regulator { .. }) {
+            return Err(err(ErrorCode::Forbidden, "the ledger's verification is for the operator and the regulator"));
+        }
+        crate::ledger::verify_store(&self.store).await
+    }
+
+    /// Ledger accounts a caller may see: the operator and the regulator every account (or one
+    /// owner's, with its sub-accounts), a tenant or a provider its own; an expert none.
+    pub async fn accounts(&self, caller: &Caller, owner: Option<&str>) -> Result<Vec<StoredAccount>, StoreError> {
+        let own = match caller {
+            Caller::Operator { .. } | Caller::Regulator { .. } => return self.store.ledger_accounts(owner).await,
+            Caller::Tenant { tenant, .. } => tenant.to_string(),
+            Caller::Provider { provider, .. } => provider.to_string(),
+            Caller::Expert { .. } => return Err(err(ErrorCode::Forbidden, "an expert sees only the applications assigned to it")),
+        };
+        if owner.is_some_and(|o| o != own) {
+            return Err(err(ErrorCode::Forbidden, "you see only your own accounts"));
+        }
+        self.store.ledger_accounts(Some(&own)).await
+    }
+
     /// Ties every bill to its job's metered usage and to the ledger's postings, every model call's
     /// usage record and every data delivery to theirs, and lists postings with no record (the
     /// operator and the regulator).

@@ -25,6 +25,19 @@ pub enum RoundKind {
     Review,
 }
 
+impl RoundKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoundKind::Admission => "admission",
+            RoundKind::Review => "review",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RoundKind> {
+        [RoundKind::Admission, RoundKind::Review].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
 /// One centre's change in a round, with why.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RoundChange {
@@ -207,9 +220,7 @@ impl Partners {
 
     /// The operator sets the weights and thresholds.
     pub async fn set_config(&self, caller: &Caller, cfg: Config) -> Result<Config, StoreError> {
-        if !matches!(caller, Caller::Operator { .. }) {
-            return Err(Error::new(ErrorCode::Forbidden, "the partner criteria are the operator's").into());
-        }
+        Partners::may_set_config(caller)?;
         partner::check_config(&cfg).map_err(|why| Error::new(ErrorCode::InvalidProgramme, why))?;
         let (t, e) = self.ids.parts();
         let mut tx = self.store.begin().await?;
@@ -312,6 +323,24 @@ impl Partners {
         self.store.partner_history(Some(centre)).await
     }
 
+    /// Whether `caller` may run a partner round (the operator only): what [`Partners::round`]
+    /// checks first, for a page that asks before running one.
+    pub fn may_run_round(caller: &Caller) -> Result<(), StoreError> {
+        if !matches!(caller, Caller::Operator { .. }) {
+            return Err(Error::new(ErrorCode::Forbidden, "partner rounds are the operator's").into());
+        }
+        Ok(())
+    }
+
+    /// Whether `caller` may change the partner criteria (the operator only): what
+    /// [`Partners::set_config`] checks first, so a page offers the form only to who may use it.
+    pub fn may_set_config(caller: &Caller) -> Result<(), StoreError> {
+        if !matches!(caller, Caller::Operator { .. }) {
+            return Err(Error::new(ErrorCode::Forbidden, "the partner criteria are the operator's").into());
+        }
+        Ok(())
+    }
+
     /// A round over every centre's score (the operator): an admission round admits applicants
     /// that meet the criteria; the yearly review suspends partners that no longer do and
     /// reinstates suspended centres that do again. Each change is audited with its score and
@@ -324,9 +353,7 @@ impl Partners {
         high_performance: &[AcceleratorClass],
         pues: &HashMap<CentreId, f64>,
     ) -> Result<Vec<RoundChange>, StoreError> {
-        if !matches!(caller, Caller::Operator { .. }) {
-            return Err(Error::new(ErrorCode::Forbidden, "partner rounds are the operator's").into());
-        }
+        Partners::may_run_round(caller)?;
         let (_, scores) = self.scores(caller, catalogue, high_performance, pues).await?;
         let status: HashMap<String, PartnerStatus> =
             self.store.centres(None).await?.into_iter().map(|c| (c.id.to_string(), c.partner_status)).collect();

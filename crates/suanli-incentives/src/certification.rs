@@ -56,8 +56,8 @@ impl CertificationKind {
             CertificationKind::Mlps4 => ("等保四级", "MLPS level 4"),
             CertificationKind::Iso27001 => ("ISO/IEC 27001", "ISO/IEC 27001"),
             CertificationKind::TrustedCloud => ("可信云", "Trusted Cloud"),
-            CertificationKind::DcTier3 => ("数据中心 Tier III", "data-centre Tier III"),
-            CertificationKind::DcTier4 => ("数据中心 Tier IV", "data-centre Tier IV"),
+            CertificationKind::DcTier3 => ("数据中心 Ⅲ 级", "data-centre Tier III"),
+            CertificationKind::DcTier4 => ("数据中心 Ⅳ 级", "data-centre Tier IV"),
         }
     }
 

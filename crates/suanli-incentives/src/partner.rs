@@ -230,21 +230,31 @@ fn score(m: &Measures, cfg: &Config, largest: f64) -> Score {
     }
 }
 
-/// The weights must add up to 100 and the thresholds be sensible.
+/// The weights must add up to 100 and the thresholds be sensible. A refusal names the field
+/// at fault first (`weights`, `min_total`, `certification_points.mlps_3`, ...), so that a form
+/// can show it beside that field.
 pub fn check_config(cfg: &Config) -> Result<(), String> {
     let sum = cfg.weight_performance + cfg.weight_security + cfg.weight_green + cfg.weight_price + cfg.weight_service;
     if sum != 100 {
-        return Err(format!("the weights add up to {sum}, not 100"));
+        return Err(format!("weights: the weights add up to {sum}, not 100"));
     }
-    if !(0.0..=100.0).contains(&cfg.min_total)
-        || !(1.0..=4.0).contains(&cfg.max_pue)
-        || !(0.0..=1.0).contains(&cfg.max_centre_fault_share)
-        || !(0.0..=86_400.0).contains(&cfg.sla_max_start_latency_s)
-    {
-        return Err("thresholds: a score 0-100, a PUE 1-4, a share 0-1, a start latency 0-86,400 s".into());
+    let ranges = [
+        ("min_total", cfg.min_total, 0.0, 100.0, "a score is 0-100"),
+        ("max_pue", cfg.max_pue, 1.0, 4.0, "a PUE is 1-4"),
+        ("max_centre_fault_share", cfg.max_centre_fault_share, 0.0, 1.0, "a share is 0-1"),
+        ("sla_max_start_latency_s", cfg.sla_max_start_latency_s, 0.0, 86_400.0, "a start latency is 0-86,400 s"),
+    ];
+    if let Some((field, _, _, _, why)) = ranges.iter().find(|(_, v, lo, hi, _)| !(*lo..=*hi).contains(v)) {
+        return Err(format!("{field}: {why}"));
     }
-    if cfg.security_certifications_pct > 100 || cfg.green_renewable_pct > 100 || cfg.certification_points.values().any(|p| *p > 100) {
-        return Err("the certifications' and the renewables' parts are 0-100%, and a certification is worth 0-100 points".into());
+    if cfg.security_certifications_pct > 100 {
+        return Err("security_certifications_pct: the certifications' part is 0-100%".into());
+    }
+    if cfg.green_renewable_pct > 100 {
+        return Err("green_renewable_pct: the renewables' part is 0-100%".into());
+    }
+    if let Some((kind, _)) = cfg.certification_points.iter().find(|(_, p)| **p > 100) {
+        return Err(format!("certification_points.{}: a certification is worth 0-100 points", kind.as_str()));
     }
     Ok(())
 }

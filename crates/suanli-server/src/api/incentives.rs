@@ -368,11 +368,8 @@ pub async fn carry(
 #[utoipa::path(post, path = "/api/v1/partners/rounds", tag = "incentives", security(("bearer" = [])), request_body = RoundIn,
     responses((status = 200, body = Vec<RoundChangeOut>), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn partner_round(State(s): State<AppState>, c: Caller, JsonBody(b): JsonBody<RoundIn>) -> ApiResult<Json<Vec<RoundChangeOut>>> {
-    let kind = match b.kind.as_str() {
-        "admission" => suanli_app::partners::RoundKind::Admission,
-        "review" => suanli_app::partners::RoundKind::Review,
-        other => return Err(ApiError::new(ErrorCode::InvalidBody, format!("kind must be admission or review, not '{other}'"))),
-    };
+    let kind = suanli_app::partners::RoundKind::parse(&b.kind)
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidBody, format!("kind must be admission or review, not '{}'", b.kind)))?;
     let pues = s.energy.measured_pues(s.ids.now_ms()).await;
     let changes = s.partners.round(&app(&c)?, kind, &s.catalogue, &s.policy.high_performance_classes, &pues).await?;
     s.engine.wake();

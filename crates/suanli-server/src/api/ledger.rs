@@ -10,67 +10,37 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 pub use suanli_api::money::{AccountOut, TransferBatchIn, TransferIn, TransferResultOut, VerifyOut};
+use suanli_app::ledger::LedgerCheck;
 use suanli_core::error::ErrorCode;
 use suanli_core::money::Fen;
 use suanli_core::tenant::Role;
-use suanli_ledger::{AccountId, Ledger, Outcome, ReasonCode, Transfer, TransferId, TransferKind};
+use suanli_ledger::{AccountId, Outcome, ReasonCode, Transfer, TransferId, TransferKind};
 use suanli_store::{LedgerRequest, Store, StoreError};
 use utoipa::IntoParams;
 
 /// Loads the stored ledger and checks every invariant: the sums balance, no account crosses
 /// its rule, every balance equals the replay of history, history has no gap.
 pub async fn verify_store(store: &Store) -> Result<VerifyOut, StoreError> {
-    let started = std::time::Instant::now();
-    let (ledger, _) = match store.ledger_load().await {
-        Ok(x) => x,
-        Err(StoreError::Corrupt(m)) => {
-            return Ok(VerifyOut {
-                ok: false,
-                accounts: 0,
-                transfers: 0,
-                open_pending: 0,
-                posted_total: "0.00".into(),
-                pending_total: "0.00".into(),
-                violations: vec![m],
-                elapsed_ms: started.elapsed().as_millis() as u64,
-            });
-        }
-        Err(e) => return Err(e),
-    };
-    Ok(verify_ledger(&ledger, started))
+    Ok(verify_out(suanli_app::ledger::verify_store(store).await?))
 }
 
-fn verify_ledger(ledger: &Ledger, started: std::time::Instant) -> VerifyOut {
-    let total = |v: i128| Fen(v.clamp(i64::MIN as i128, i64::MAX as i128) as i64).to_yuan_string();
-    match ledger.verify() {
-        Ok(r) => VerifyOut {
-            ok: true,
-            accounts: r.accounts,
-            transfers: r.transfers,
-            open_pending: r.open_pending,
-            posted_total: total(r.posted_total),
-            pending_total: total(r.pending_total),
-            violations: Vec::new(),
-            elapsed_ms: started.elapsed().as_millis() as u64,
-        },
-        Err(vs) => VerifyOut {
-            ok: false,
-            accounts: ledger.accounts().count(),
-            transfers: ledger.transfers().len(),
-            open_pending: 0,
-            posted_total: "0.00".into(),
-            pending_total: "0.00".into(),
-            violations: vs.iter().map(|v| v.to_string()).collect(),
-            elapsed_ms: started.elapsed().as_millis() as u64,
-        },
+fn verify_out(r: LedgerCheck) -> VerifyOut {
+    VerifyOut {
+        ok: r.ok,
+        accounts: r.accounts,
+        transfers: r.transfers,
+        open_pending: r.open_pending,
+        posted_total: r.posted_total.to_yuan_string(),
+        pending_total: r.pending_total.to_yuan_string(),
+        violations: r.violations,
+        elapsed_ms: r.elapsed_ms,
     }
 }
 
 /// Replays and checks the whole ledger (operator). `ok` is false, with the violations, if any invariant is broken.
 #[utoipa::path(get, path = "/api/v1/ledger/verify", tag = "ledger", security(("bearer" = [])), responses((status = 200, body = VerifyOut)))]
 pub async fn verify(State(s): State<AppState>, c: Caller) -> ApiResult<Json<VerifyOut>> {
-    c.require(&[Role::Operator, Role::Regulator])?;
-    Ok(Json(verify_store(&s.store).await?))
+    Ok(Json(verify_out(s.money.verify(&suanli_app::Caller::of(&c.0)?).await?)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -84,20 +54,10 @@ pub struct AccountQuery {
 #[utoipa::path(get, path = "/api/v1/ledger/accounts", tag = "ledger", security(("bearer" = [])), params(AccountQuery),
     responses((status = 200, body = Vec<AccountOut>)))]
 pub async fn accounts(State(s): State<AppState>, c: Caller, Query(q): Query<AccountQuery>) -> ApiResult<Json<Vec<AccountOut>>> {
-    let owner = match c.role() {
-        Role::Operator | Role::Regulator => q.owner.clone(),
-        Role::Tenant => c.0.tenant_id.as_ref().map(|t| t.to_string()),
-        Role::Provider => c.0.provider_id.as_ref().map(|p| p.to_string()),
-        Role::Expert => return Err(ApiError::new(ErrorCode::Forbidden, "an expert sees only the applications assigned to it")),
-    };
-    if matches!(c.role(), Role::Tenant | Role::Provider) && (owner.is_none() || q.owner.as_ref().is_some_and(|o| Some(o) != owner.as_ref()))
-    {
-        return Err(ApiError::new(ErrorCode::Forbidden, "you see only your own accounts"));
-    }
     let y = |v: i128| Fen(v as i64).to_yuan_string();
     Ok(Json(
-        s.store
-            .ledger_accounts(owner.as_deref())
+        s.money
+            .accounts(&suanli_app::Caller::of(&c.0)?, q.owner.as_deref())
             .await?
             .into_iter()
             .map(|a| AccountOut {

@@ -36,6 +36,11 @@ pub async fn incentives_page(State(s): State<AppState>, Query(q): Query<LangQuer
     body.push_str(&applications_section(lang, c.0.role, &apps, &title));
     if matches!(c.0.role, Role::Operator | Role::Regulator) {
         body.push_str(&partner_scores(&s, lang, &caller).await);
+        let _ = write!(
+            body,
+            r#"<p><a href="/partners" id="partners-link">{}</a></p>"#,
+            lang.t("遴选轮次与评分标准（权重、门槛）", "Partner rounds and the scoring criteria (weights, thresholds)")
+        );
     }
     let _ = write!(
         body,
@@ -148,7 +153,7 @@ fn applications_section(lang: Lang, role: Role, apps: &[Application], title: &dy
 
 /// The compute-partner scores from measured data, with the certifications and renewable share
 /// that count (the operator and the regulator); nothing when they may not be read.
-async fn partner_scores(s: &AppState, lang: Lang, caller: &suanli_app::Caller) -> String {
+pub(super) async fn partner_scores(s: &AppState, lang: Lang, caller: &suanli_app::Caller) -> String {
     let pues = s.energy.measured_pues(s.ids.now_ms()).await;
     let Ok((measures, scores)) = s.partners.scores(caller, &s.catalogue, &s.policy.high_performance_classes, &pues).await else {
         return String::new();

@@ -436,7 +436,7 @@ fn reason_html(names: Option<&AppState>, lang: Lang, code: &str, forms: &Forms<'
 }
 
 /// A text the platform wrote in English and has no typed form for.
-fn untranslated(lang: Lang, text: &str) -> String {
+pub fn untranslated(lang: Lang, text: &str) -> String {
     match lang {
         Lang::Zh => format!(r#"<span class="reason raw">{}<span lang="en">{}</span></span>"#, "（原文，未翻译）", esc(text)),
         Lang::En => format!(r#"<span class="reason">{}</span>"#, esc(text)),

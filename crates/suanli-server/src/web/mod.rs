@@ -30,16 +30,20 @@ mod confirm;
 mod data;
 mod energy;
 pub mod failure;
+mod form;
 mod incentives;
 mod insight;
 mod jobs;
 mod labels;
+mod ledger;
 mod manage;
 mod map;
+mod model_admin;
 mod model_keys;
 mod models;
 mod operate;
 mod overview;
+mod partners;
 mod programmes;
 mod provider;
 mod range;
@@ -62,12 +66,17 @@ pub use incentives::incentives_page;
 pub use jobs::{cancel_job, cancel_page, job_page, jobs_page, submit_job};
 use labels::region as region_name_html;
 pub(crate) use labels::state_name;
+pub use ledger::ledger_page;
 pub use manage::{set_backend as set_centre_backend, set_partner as set_centre_partner, set_price as set_pool_price};
-pub use model_keys::{create_key as create_model_key, rotate_key as rotate_model_key, top_up_key as top_up_model_key};
+pub use model_admin::{deploy as deploy_model, register as register_model, undeploy as undeploy_model};
+pub use model_keys::{
+    create_key as create_model_key, revoke_key as revoke_model_key, rotate_key as rotate_model_key, top_up_key as top_up_model_key,
+};
 pub use models::models_page;
 pub use operate::{settle, top_up};
 pub use overview::overview;
 use overview::{over_limit_list, pue_limit_tile, target_badge};
+pub use partners::{partners_page, run_round as run_partner_round, set_config as set_partner_config};
 pub use programmes::{close as close_programme, open as open_programme};
 pub use provider::my_centres_page;
 pub use registry::{register, registry_page};
@@ -180,16 +189,17 @@ fn nav_links(lang: Lang, role: Option<suanli_core::tenant::Role>) -> String {
         ("/models", lang.t("模型服务", "Models")),
         ("/data", lang.t("数据开放", "Data")),
         ("/incentives", lang.t("奖补", "Incentives")),
+        ("/ledger", lang.t("账本", "Ledger")),
         ("/audit", lang.t("审计", "Audit")),
         ("/api", lang.t("接口文档", "API")),
     ];
     let mut out = String::new();
     let shown = |href: &str| match role {
         Some(suanli_core::tenant::Role::Expert) => expert_page(href),
-        Some(suanli_core::tenant::Role::Provider) => href != "/audit",
+        Some(suanli_core::tenant::Role::Provider) => href != "/audit" && href != "/ledger",
         Some(suanli_core::tenant::Role::Operator) => href != "/my-centres",
         Some(suanli_core::tenant::Role::Regulator) => href != "/my-centres" && href != "/registry",
-        _ => href != "/my-centres" && href != "/registry" && href != "/audit",
+        _ => href != "/my-centres" && href != "/registry" && href != "/audit" && href != "/ledger",
     };
     for (href, label) in items.into_iter().filter(|(href, _)| shown(href)) {
         let here = if href == "/" { current == "/" } else { current == href || current.starts_with(&format!("{href}/")) };
@@ -550,6 +560,8 @@ pub(crate) const PAGES: &[&str] = &[
     "/my-centres",
     "/registry",
     "/models",
+    "/partners",
+    "/ledger",
     "/data",
     "/data/sets/*",
     "/incentives",

@@ -1,4 +1,4 @@
-//! The Models page's keys: the table of a tenant's keys with top-up and rotation (each asked for again on a confirmation page), and the form that makes a key with every field a key has (errors beside the field at fault, the input kept).
+//! The Models page's keys: the table of a tenant's keys with top-up, rotation and revocation (each asked for again on a confirmation page; the operator may revoke any key), and the form that makes a key with every field a key has (errors beside the field at fault, the input kept).
 
 use super::{Lang, LangQuery, confirm, esc, gate, labels, thead};
 use crate::AppState;
@@ -39,6 +39,9 @@ pub enum Kept {
     Key { form: KeyForm, field: &'static str, error: String },
     /// A refused top-up: the key, the amount typed and the error.
     TopUp { key: String, amount: String, error: String },
+    /// A form of the section for who offers models (`model_admin.rs`): refused and kept, or
+    /// done, with the notice to show on top of that section.
+    Form { kept: super::operate::Kept, notice: String },
 }
 
 fn form_pairs(body: &str) -> Vec<(String, String)> {
@@ -282,6 +285,57 @@ fn rotate_confirmation(lang: Lang, c: &crate::auth::Caller, key: &ModelKey, body
     )
 }
 
+/// `POST /models/keys/{id}/revoke` (form): a key's tenant, or the operator, revokes it after a confirmation.
+pub async fn revoke_key(State(s): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: String) -> Response {
+    let (lang, _, c) = match gate(&s, &LangQuery { lang: None }, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let result = async {
+        let caller = suanli_app::Caller::of(&c.0)?;
+        let key = s.models.check_revoke_key(&caller, &id).await?;
+        if !confirm::confirmed(&body) {
+            return Ok(revoke_confirmation(lang, &c, &key, &body));
+        }
+        s.models.revoke_key(&caller, &id).await?;
+        let shown = format!(
+            r#"<p class="ok" role="status" id="revoked">{} <span class="user-text">{}</span></p>"#,
+            lang.t("已吊销密钥", "Revoked the key"),
+            esc(&key.spec.name)
+        );
+        Ok::<_, ApiError>(Html(super::models::render(&s, lang, &c, &[], &shown, Kept::Nothing).await).into_response())
+    }
+    .await;
+    match result {
+        Ok(r) => r,
+        Err(e) => {
+            let status =
+                if super::operate::code_of(&e) == ErrorCode::Forbidden { StatusCode::FORBIDDEN } else { StatusCode::UNPROCESSABLE_ENTITY };
+            (status, Html(super::models::render(&s, lang, &c, &[], &super::error_notice(lang, &e), Kept::Nothing).await)).into_response()
+        }
+    }
+}
+
+/// The question before revoking a key: which key, and that calls with it are refused from now on.
+fn revoke_confirmation(lang: Lang, c: &crate::auth::Caller, key: &ModelKey, body: &str) -> Response {
+    confirm::ask(
+        lang,
+        c,
+        &confirm::Ask {
+            title: lang.t("确认吊销此密钥？", "Revoke this key?"),
+            facts: &key_facts(lang, key),
+            outcome: lang.t(
+                "确认后此密钥立即失效，使用它的调用都会被拒绝；吊销不能撤销，预算中未用的部分不再可用。",
+                "The key stops working at once and every call with it is refused; a revocation cannot be undone, and what its budget has left can no longer be spent.",
+            ),
+            action: &format!("/models/keys/{}/revoke", key.id),
+            body,
+            go: lang.t("确认吊销", "Yes, revoke it"),
+            back: "/models#keys",
+        },
+    )
+}
+
 /// The keys section: the table (with top-up and rotation for the tenant's live keys), the
 /// notice, then the form to make a key.
 pub fn section(
@@ -307,7 +361,8 @@ pub fn section(
         lang.t("备用模型", "Fallbacks"),
         lang.t("状态", "State"),
     ];
-    if tenant {
+    let operator = role == Role::Operator;
+    if tenant || operator {
         cols.push(lang.t("操作", "Actions"));
     }
     body.push_str(&thead(&cols));
@@ -333,10 +388,13 @@ pub fn section(
             list(&k.spec.fallbacks, "-"),
             if k.revoked_ms.is_some() { lang.t("已吊销", "revoked") } else { lang.t("有效", "active") },
         );
-        if tenant {
+        if tenant || operator {
             body.push_str("<td>");
             if k.revoked_ms.is_none() {
-                body.push_str(&key_actions(lang, k, kept));
+                if tenant {
+                    body.push_str(&key_actions(lang, k, kept));
+                }
+                body.push_str(&revoke_form(lang, k));
             }
             body.push_str("</td>");
         }
@@ -364,6 +422,17 @@ fn key_actions(lang: Lang, k: &ModelKey, kept: &Kept) -> String {
         go = lang.t("充值", "Top up"),
         r = lang.t("更换密钥", "Rotate"),
         rl = lang.t("更换密钥", "Rotate the secret of"),
+        name = esc(&k.spec.name),
+    )
+}
+
+/// A live key's revocation form (its tenant's and the operator's).
+fn revoke_form(lang: Lang, k: &ModelKey) -> String {
+    format!(
+        r#"<form method="post" action="/models/keys/{id}/revoke"><button type="submit" class="danger" aria-label="{rl} {name}">{r}</button></form>"#,
+        id = esc(&k.id),
+        r = lang.t("吊销", "Revoke"),
+        rl = lang.t("吊销密钥", "Revoke the key"),
         name = esc(&k.spec.name),
     )
 }
@@ -449,8 +518,8 @@ fn key_form(s: &AppState, lang: Lang, catalogue: &[CatalogueEntry], kept: &Kept)
         e = at("fallbacks"),
         go = lang.t("新建密钥", "Make the key"),
         cli = lang.t(
-            "也可用命令行：<code>suanli models keys create | topup | rotate</code>",
-            "Or from the command line: <code>suanli models keys create | topup | rotate</code>"
+            "也可用命令行：<code>suanli models keys create | topup | rotate | revoke</code>",
+            "Or from the command line: <code>suanli models keys create | topup | rotate | revoke</code>"
         ),
     );
     out

@@ -1,4 +1,4 @@
-//! `GET /models`: the model catalogue to browse and compare side by side, a tenant's keys (`model_keys.rs`), and model-call usage: a tenant's own keys and calls, a provider's calls served, the city's for the operator and the regulator.
+//! `GET /models`: the model catalogue to browse and compare side by side, a provider's deployments with the forms to register, deploy and undeploy models (`model_admin.rs`), a tenant's keys (`model_keys.rs`), and model-call usage: a tenant's own keys and calls, a provider's calls served, the city's for the operator and the regulator.
 
 use super::model_keys::Kept;
 use super::{Lang, LangQuery, esc, gate, labels, page, thead, with_cookie};
@@ -116,6 +116,8 @@ pub(super) async fn render(s: &AppState, lang: Lang, c: &crate::auth::Caller, co
     {
         body.push_str(&health_table(lang, &health));
     }
+    // Deployments and the forms to register and deploy models (providers and the operator).
+    body.push_str(&super::model_admin::section(s, lang, c, &catalogue, &kept).await);
     // Keys (tenants and the operator) and usage (everyone, as far as they may see).
     if matches!(c.0.role, Role::Tenant | Role::Operator)
         && let Ok(keys) = s.models.keys(&caller).await

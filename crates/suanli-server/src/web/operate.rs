@@ -54,6 +54,23 @@ pub(super) fn field_error(lang: Lang, e: &crate::error::ApiError, id: &str) -> S
     error_notice(lang, e).replacen("<p ", &format!(r#"<p id="{}-error" "#, esc(id)), 1)
 }
 
+/// What a page shows after a form of `form` was refused: `Err(notice)`, the error on top, when
+/// the caller may not use the form at all (403); else what was typed kept with the error beside
+/// `field`, and the error on top too when it names no field (422).
+pub(super) fn refusal(
+    lang: Lang,
+    form: &str,
+    body: &str,
+    field: &'static str,
+    e: &crate::error::ApiError,
+) -> Result<(Kept, String), String> {
+    if field.is_empty() && code_of(e) == suanli_core::ErrorCode::Forbidden {
+        return Err(error_notice(lang, e));
+    }
+    let kept = Kept::new(form, body, field, field_error(lang, e, &format!("{form}-{field}")));
+    Ok((kept, if field.is_empty() { error_notice(lang, e) } else { String::new() }))
+}
+
 /// The code of an error (internal errors have none of the table's field-specific ones).
 pub(super) fn code_of(e: &crate::error::ApiError) -> suanli_core::ErrorCode {
     match e {

@@ -1,5 +1,6 @@
 //! The registry page: the operator registers compute providers, tenant enterprises, users, centres and pools in the browser, a provider its own centres and pools; each form posts to the registry service (the rules the API uses), and a refused form comes back with its error beside the field and what was typed kept.
 
+use super::form::{Field, FormAt, Input, number, text};
 use super::operate::{Kept, code_of, field_error, fields};
 use super::*;
 use crate::error::ApiError;
@@ -10,72 +11,10 @@ use suanli_core::centre::{CentreKind, PartnerStatus};
 use suanli_core::id::CentreId;
 use suanli_core::tenant::Role;
 
-/// How one field is typed.
-enum Input {
-    /// A text box; `mode` is its `inputmode` (empty: text).
-    Text { required: bool, mode: &'static str },
-    /// A choice of (value, label).
-    Choice(Vec<(String, String)>),
-    /// A checkbox that posts `1`.
-    Check,
-    /// A calendar date.
-    Date,
-}
-
-struct Field {
-    name: &'static str,
-    label: String,
-    input: Input,
-}
-
-fn text(name: &'static str, label: String, required: bool) -> Field {
-    Field { name, label, input: Input::Text { required, mode: "" } }
-}
-
-fn number(name: &'static str, label: String, mode: &'static str) -> Field {
-    Field { name, label, input: Input::Text { required: true, mode } }
-}
-
-/// One form of the page: its fields as typed last time when it came back refused.
+/// One form of the page, posting to `/registry/{form}`.
 fn form_html(form: &str, title: &str, fields: &[Field], button: &str, kept: &Kept) -> String {
-    let mut html =
-        format!(r#"<section><h2 id="{form}-title">{}</h2><form method="post" action="/registry/{form}" id="register-{form}">"#, esc(title));
-    for f in fields {
-        let id = format!("{form}-{}", f.name);
-        let value = kept.value(form, f.name);
-        let invalid = kept.invalid(form, f.name, &id);
-        let label = format!(r#"<label for="{id}">{}</label>"#, esc(&f.label));
-        match &f.input {
-            Input::Text { required, mode } => {
-                let mode = if mode.is_empty() { String::new() } else { format!(r#" inputmode="{mode}""#) };
-                let req = if *required { " required" } else { "" };
-                let _ = write!(html, r#"{label}<input id="{id}" name="{}" maxlength="200"{mode}{req} value="{value}"{invalid}>"#, f.name);
-            }
-            Input::Date => {
-                let _ = write!(html, r#"{label}<input id="{id}" name="{}" type="date" required value="{value}"{invalid}>"#, f.name);
-            }
-            Input::Check => {
-                let on = if value == "1" { " checked" } else { "" };
-                let _ = write!(
-                    html,
-                    r#"<p><input id="{id}" name="{}" type="checkbox" value="1"{on}{invalid}> <label for="{id}">{}</label></p>"#,
-                    f.name,
-                    esc(&f.label)
-                );
-            }
-            Input::Choice(options) => {
-                let _ = write!(html, r#"{label}<select id="{id}" name="{}"{invalid}>"#, f.name);
-                for (v, l) in options {
-                    let sel = if *v == value { " selected" } else { "" };
-                    let _ = write!(html, r#"<option value="{}"{sel}>{}</option>"#, esc(v), esc(l));
-                }
-                html.push_str("</select>");
-            }
-        }
-        html.push_str(kept.error(form, f.name));
-    }
-    let _ = write!(html, r#"<p><button type="submit" id="{form}-submit">{}</button></p></form></section>"#, esc(button));
-    html
+    let action = format!("/registry/{form}");
+    super::form::form_html(&FormAt { form, action: &action, id: &format!("register-{form}") }, title, fields, button, kept)
 }
 
 fn regions(s: &AppState, lang: Lang) -> Vec<(String, String)> {
@@ -100,7 +39,7 @@ async fn providers(s: &AppState, lang: Lang) -> Vec<(String, String)> {
 }
 
 /// The centres a caller may add pools to: all for the operator, its own for a provider.
-async fn own_centres(s: &AppState, lang: Lang, c: &Caller) -> Vec<(String, String)> {
+pub(super) async fn own_centres(s: &AppState, lang: Lang, c: &Caller) -> Vec<(String, String)> {
     let mine = |p: &suanli_core::id::ProviderId| c.role() == Role::Operator || c.0.provider_id.as_ref() == Some(p);
     s.store
         .centres(None)
@@ -211,7 +150,7 @@ fn centre_form(s: &AppState, lang: Lang, providers: Option<Vec<(String, String)>
         centre.push(Field { name: "partner_status", label: name("合作伙伴资格", "Partner status"), input: Input::Choice(statuses) });
     }
     centre.extend([
-        Field { name: "commissioned", label: name("投运日期", "Commissioned on"), input: Input::Date },
+        Field { name: "commissioned", label: name("投运日期", "Commissioned on"), input: Input::Date { required: true } },
         number("declared_pue", name("申报 PUE", "Declared PUE"), "decimal"),
         number("racks", name("机架数", "Racks"), "numeric"),
     ]);
