@@ -28,6 +28,7 @@ mod charts;
 mod collate;
 mod confirm;
 mod data;
+mod data_supply;
 mod energy;
 pub mod failure;
 mod incentives;
@@ -36,6 +37,7 @@ mod jobs;
 mod labels;
 mod manage;
 mod map;
+mod meters;
 mod model_keys;
 mod models;
 mod operate;
@@ -48,6 +50,7 @@ mod review;
 pub mod session;
 mod table;
 mod trends;
+mod upload;
 mod vouchers;
 pub use assets::{charts_script, echarts, interactive_charts, script};
 pub use audit::audit_page;
@@ -57,12 +60,16 @@ use centres::{reach_text, render_centre};
 pub use data::{
     create_request as create_data_request, data_page, decide as decide_data_request, link as data_link, set_page as data_set_page,
 };
+pub use data_supply::{
+    register_set as register_data_set, set_policy as set_data_policy, set_supplier as set_data_supplier, upload as upload_data_content,
+};
 pub use energy::energy_page;
 pub use incentives::incentives_page;
 pub use jobs::{cancel_job, cancel_page, job_page, jobs_page, submit_job};
 use labels::region as region_name_html;
 pub(crate) use labels::state_name;
 pub use manage::{set_backend as set_centre_backend, set_partner as set_centre_partner, set_price as set_pool_price};
+pub use meters::{import_readings, set_facts as set_energy_facts, set_meters};
 pub use model_keys::{create_key as create_model_key, rotate_key as rotate_model_key, top_up_key as top_up_model_key};
 pub use models::models_page;
 pub use operate::{settle, top_up};
@@ -72,6 +79,7 @@ pub use programmes::{close as close_programme, open as open_programme};
 pub use provider::my_centres_page;
 pub use registry::{register, registry_page};
 pub use review::{application_page as incentive_application_page, assign as assign_expert, review as review_application};
+pub use upload::MAX_UPLOAD;
 pub use vouchers::{apply, decide, vouchers_page};
 const LANG_COOKIE: &str = "suanli_lang";
 

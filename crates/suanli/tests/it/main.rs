@@ -34,5 +34,6 @@ mod web_charts;
 mod web_lists;
 mod web_money;
 mod web_registry;
+mod web_supply;
 mod web_text;
 mod workload;
