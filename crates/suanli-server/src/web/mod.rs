@@ -341,7 +341,7 @@ main{max-width:72rem;margin:0 auto;padding:1rem}h1{font-size:1.4rem}h2{font-size
 .legend .ln{display:inline-block;width:1.5rem;border-top:2px dashed #1a1a1a;margin-right:.35rem;vertical-align:middle}.legend .dot{width:.8rem;height:.8rem;border-radius:50%;border:1px solid #1a1a1a}.legend .dot{box-shadow:0 0 0 1.5px #fff,0 0 0 2.5px #98a2b3}.legend .dot[style*=\"#ffffff\"]{border-style:dashed;box-shadow:none}\
 table{border-collapse:collapse;width:100%;background:#fff}th,td{border:1px solid #d0d5dd;padding:.35rem .5rem;text-align:left}\
 svg text{font-size:12px;fill:#1a1a1a}svg{max-width:100%;height:auto}.chart{overflow-x:auto;max-width:100%}.chart svg{min-width:640px}.echart{height:20rem;overflow:hidden}.tchart [hidden]{display:none}fieldset{min-width:0}select{max-width:100%}label{display:block;margin:.6rem 0 .2rem}label.inline{display:inline;margin-left:.3rem}\
-input{padding:.4rem;width:100%;max-width:32rem;box-sizing:border-box}input[type=radio]{width:auto}.scroll{overflow-x:auto;max-width:100%}\
+input{padding:.4rem;width:100%;max-width:32rem;box-sizing:border-box}input[type=radio]{width:auto}.scroll{overflow-x:auto;max-width:100%;position:relative}\
 a.id,code{word-break:break-all}fieldset{border:1px solid #d0d5dd;border-radius:8px;margin:1rem 0;background:#fff}tr.chosen{background:#ecfdf3}\
 table.facts{max-width:40rem}td form{display:inline}td input{max-width:12rem}\
 .error{color:#b42318;font-weight:600}.skip{position:absolute;left:-999px}\
