@@ -1196,6 +1196,9 @@ test('at phone width (390 px) tables scroll in their own box rather than squeeze
     { path: '/models', role: 'provider' },
     { path: '/partners', role: 'operator' },
     { path: '/ledger', role: 'operator' },
+    { path: '/data', role: 'operator' },
+    { path: '/data?policy=general-2.conditional', role: 'operator' },
+    { path: await ownCentrePath(), role: 'provider' },
   ];
   const phone = { viewport: { width: 390, height: 844 } };
   let scrolled = 0; // tables wider than their box (so they scroll in it)
@@ -1260,6 +1263,184 @@ test('a tenant browses the graded catalogue, sees a de-identified preview and re
     const mine = await page.locator('#requests ~ div table').first().textContent();
     assert.match(mine, /awaiting the supplier/);
     assert.match(mine, /¥500\.00/);
+  });
+});
+
+// ----- the provider's and the operator's supply tasks: meters, readings, data sets, suppliers, decisions -----
+
+/** The page of one of the demo provider's own centres (with its energy forms). */
+async function ownCentrePath() {
+  const me = await api('provider', 'GET', '/me');
+  return `/centres/${items(await api('operator', 'GET', '/centres')).find((c) => c.provider_id === me.provider_id).id}`;
+}
+
+/** A new centre of the demo provider, with no telemetry yet (its meters are the defaults). */
+async function newProviderCentre(name) {
+  const me = await api('provider', 'GET', '/me');
+  const body = { provider_id: me.provider_id, name, name_en: `${name} (en)`, kind: 'cloud', region: 'hz-qiantang', commissioned: '2024-06-01', declared_pue: 1.3, racks: 100 };
+  return (await api('operator', 'POST', '/centres', body)).id;
+}
+
+test("a provider registers its centre's meters, sets its cooling and imports a CSV of readings on the centre's page; a malformed file is refused naming its line; a tenant may not", { timeout: 120_000 }, async () => {
+  const centre = await newProviderCentre(`网页电表中心 ${++unique}`);
+  const meters = async () => (await api('operator', 'GET', `/energy/centres/${centre}/meters`));
+  await withPage(async (page) => {
+    await signIn(page, 'tenant');
+    await page.goto(`/centres/${centre}`);
+    assert.equal(await page.locator('#meters tbody tr').count(), 2, 'a tenant sees the meters');
+    assert.equal(await page.locator('#meters-form, #import-form, #facts-form').count(), 0, 'but not the forms');
+    const r = await postForm(page, `/centres/${centre}/meters`, { 'id-0': 'x', 'kind-0': 'water', 'point-0': '', 'unit-0': 'cumulative_m3' });
+    assert.equal(r.status, 403);
+  });
+  await withPage(async (page) => {
+    await signIn(page, 'provider');
+    // From the provider's own page to the centre's energy section.
+    await page.goto('/my-centres');
+    await Promise.all([page.waitForLoadState('load'), page.click(`a[href="/centres/${centre}#energy"]`)]);
+    assert.match(await page.textContent('#energy'), /能耗计量/);
+    // Rows of fields: the two defaults, then empty rows. An IT meter without its point is refused beside its row.
+    await page.fill('#meter-id-1', 'it-pdu');
+    await page.selectOption('#meter-point-1', '');
+    await page.fill('#meter-id-2', 'chiller');
+    await page.selectOption('#meter-kind-2', 'cooling');
+    await page.selectOption('#meter-unit-2', 'instant_kw');
+    await Promise.all([page.waitForLoadState('load'), page.click('#save-meters')]);
+    await page.locator('#meter-id-1-error').waitFor();
+    assert.match(await page.textContent('#meter-id-1-error'), /电表定义无效/);
+    assert.equal(await page.inputValue('#meter-id-2'), 'chiller', 'what was typed is kept');
+    assert.deepEqual((await meters()).meters.map((m) => m.id), ['facility', 'it']);
+    await page.selectOption('#meter-point-1', 'pdu_output');
+    await Promise.all([page.waitForURL(/done=meters/), page.click('#save-meters')]);
+    assert.deepEqual((await meters()).meters.map((m) => m.id), ['chiller', 'facility', 'it-pdu']);
+    assert.match(await page.textContent('tr[data-meter="it-pdu"]'), /配电单元输出端（类别 2）/);
+    // Facts: cooling named in Chinese.
+    await page.selectOption('#facts-cooling', 'immersion');
+    await page.fill('#facts-rated', '800');
+    await Promise.all([page.waitForURL(/done=facts/), page.click('#save-facts')]);
+    assert.equal((await meters()).data_centre.cooling, 'immersion');
+    assert.match(await page.textContent('#energy-facts-now'), /浸没式液冷[\s\S]*800 kW/);
+    // A malformed file: refused whole, its line named, nothing stored.
+    const t0 = Math.floor((Date.now() - 3 * 3_600_000) / 900_000) * 900_000;
+    const file = (text) => ({ name: 'readings.csv', mimeType: 'text/csv', buffer: Buffer.from(text) });
+    await page.setInputFiles('#import-file', file(`centre_id,meter,ts_ms,kwh\n${centre},facility,${t0},100\n${centre},facility,${t0 + 900_000},十\n`));
+    await Promise.all([page.waitForLoadState('load'), page.click('#import')]);
+    assert.match(await page.textContent('#import-file-error'), /第 3 行/);
+    assert.ok((await meters()).status.every((m) => m.accepted === 0), 'nothing stored');
+    // A good file: accepted, a duplicate, a refusal with its line and reason in Chinese.
+    let csv = 'centre_id,meter,ts_ms,kwh\n';
+    for (let k = 0; k < 4; k++) csv += `${centre},facility,${t0 + k * 900_000},${1000 + 130 * k}\n${centre},it-pdu,${t0 + k * 900_000},${500 + 100 * k}\n`;
+    csv += `${centre},facility,${t0},1000\n${centre},ghost,${t0},5\n`;
+    await page.setInputFiles('#import-file', file(csv));
+    await Promise.all([page.waitForLoadState('load'), page.click('#import')]);
+    assert.equal((await page.textContent('#imported-accepted')).trim(), '8');
+    assert.equal((await page.textContent('#imported-duplicates')).trim(), '1');
+    assert.equal((await page.textContent('#imported-refused')).trim(), '1');
+    const refusal = await page.locator('#import-refused tbody tr').first().textContent();
+    assert.match(refusal, /^11ghost/);
+    assert.match(refusal, /[\u4e00-\u9fff]/, 'the reason in Chinese');
+    assert.match(refusal, /\(UTC\+8\)/, 'the time in Beijing time');
+    assert.equal((await meters()).status.find((m) => m.meter === 'facility').accepted, 4);
+  });
+});
+
+/** The demo provider admitted as a data supplier for healthcare (idempotent). */
+async function admitProvider() {
+  const me = await api('provider', 'GET', '/me');
+  await api('operator', 'PUT', `/data/suppliers/${me.provider_id}`, { status: 'admitted', domains: ['healthcare', 'traffic'], reason: '浏览器测试遴选' });
+  return me.provider_id;
+}
+
+/** Patients' visits as CSV (synthetic, checksum-free values are fine for a listing). */
+function visitsCsv(rows) {
+  let csv = '姓名,年龄,诊断\n';
+  for (let i = 0; i < rows; i++) csv += `病人${i},${20 + (i % 50)},${['感冒', '高血压', '糖尿病'][i % 3]}\n`;
+  return csv;
+}
+
+test('the operator admits a supplier after a confirmation; the supplier lists a data set and uploads its content in the browser; a malformed file is refused naming its row', { timeout: 120_000 }, async () => {
+  const me = await api('provider', 'GET', '/me');
+  const name = `browser-visits-${++unique}`;
+  await withPage(async (page) => {
+    await signIn(page, 'operator');
+    await page.goto('/data');
+    await page.selectOption('#supplier-provider', me.provider_id);
+    await page.selectOption('#supplier-status', 'admitted');
+    await page.check('#supplier-domains input[value="healthcare"]');
+    await page.check('#supplier-domains input[value="traffic"]');
+    await page.fill('#supplier-reason', `浏览器测试 ${unique}`);
+    await Promise.all([page.waitForLoadState('load'), page.click('#set-supplier')]);
+    assert.equal(await h1(page), '确认遴选该供应方？');
+    assert.match(await page.textContent('main'), /医疗健康/);
+    await Promise.all([page.waitForURL(/done=supplier/), page.click('#confirm')]);
+    const sup = (await api('operator', 'GET', '/data/suppliers')).find((x) => x.provider_id === me.provider_id);
+    assert.equal(sup.status, 'admitted');
+  });
+  await withPage(async (page) => {
+    await signIn(page, 'provider');
+    await page.goto('/data');
+    await page.fill('#listing-name', 'Not A Name');
+    await page.fill('#listing-title', '浏览器门诊记录');
+    await page.selectOption('#listing-domain', 'healthcare');
+    await page.selectOption('#listing-grade', 'important');
+    await page.selectOption('#listing-mode', 'conditional');
+    await page.fill('#listing-licence', '杭州市公共数据授权运营协议');
+    await page.fill('#listing-price', '45.60');
+    await page.fill('#listing-quasi', '年龄');
+    await Promise.all([page.waitForLoadState('load'), page.click('#list-set')]);
+    await page.locator('#listing-name-error').waitFor();
+    assert.match(await page.textContent('#listing-name-error'), /[\u4e00-\u9fff]/);
+    assert.equal(await page.inputValue('#listing-title'), '浏览器门诊记录', 'kept');
+    await page.fill('#listing-name', name);
+    await Promise.all([page.waitForURL(/done=listed/), page.click('#list-set')]);
+    assert.match(await page.textContent('main'), /重要数据[\s\S]*有条件开放[\s\S]*¥45\.60/);
+    // A ragged row refuses the file whole and names it; then the good file is taken.
+    const lines = visitsCsv(12).split('\n');
+    lines[3] = '只有一列';
+    const file = (text) => ({ name: 'visits.csv', mimeType: 'text/csv', buffer: Buffer.from(text) });
+    await page.setInputFiles('#upload-file', file(lines.join('\n')));
+    await Promise.all([page.waitForLoadState('load'), page.click('#upload-content')]);
+    assert.match(await page.textContent('#upload-file-error'), /第 4 行/);
+    assert.equal((await api('provider', 'GET', `/data/sets/${name}`)).rows, 0);
+    await page.setInputFiles('#upload-file', file(visitsCsv(12)));
+    await Promise.all([page.waitForURL(/done=uploaded/), page.click('#upload-content')]);
+    assert.equal((await api('provider', 'GET', `/data/sets/${name}`)).rows, 12);
+    assert.match(await page.textContent('main'), /预览（已按分级策略脱敏）/);
+  });
+});
+
+test('a data request is decided in the browser: the supplier approves after a confirmation, then the operator approves important data after its own; the tenant can download', { timeout: 120_000 }, async () => {
+  await admitProvider();
+  const name = `browser-decide-${++unique}`;
+  const set = await api('provider', 'POST', '/data/sets', {
+    name, title: `浏览器审批数据 ${unique}`, domain: 'healthcare', mode: 'conditional', grade: 'important', licence: '授权运营协议', update_frequency: 'monthly', price: '10.00', quasi: ['年龄'],
+  });
+  const up = await fetch(`${server.base}/api/v1/data/sets/${set.id}/content?format=csv`, {
+    method: 'PUT', headers: { authorization: `Bearer ${tokens.provider}`, 'content-type': 'text/csv' }, body: visitsCsv(10),
+  });
+  assert.equal(up.status, 200, await up.text());
+  const until = new Date(Date.now() + 60 * 86_400_000).toISOString().slice(0, 10);
+  const req = await api('tenant', 'POST', '/data/requests', { data_set: name, purpose: '慢病研究', fields: ['年龄', '诊断'], to: until });
+  const state = async () => (await api('operator', 'GET', `/data/requests/${req.id}`)).state;
+  for (const [role, next] of [['provider', 'awaiting_operator'], ['operator', 'delivered']]) {
+    await withPage(async (page) => {
+      await signIn(page, role);
+      await page.goto('/data');
+      const form = page.locator(`form[action="/data/requests/${req.id}/decision"]`);
+      await form.locator('input[name=reason]').fill('同意用于研究');
+      const before = await state();
+      await Promise.all([page.waitForLoadState('load'), form.locator('button[value="1"]').click()]);
+      assert.equal(await h1(page), '确认批准此数据申请？');
+      assert.match(await page.textContent('#confirm-decision'), /批准/);
+      assert.match(await page.textContent('main'), /¥10\.00/);
+      assert.equal(await state(), before, 'decided before the confirmation');
+      await Promise.all([page.waitForURL(/done=approved/), page.click('#confirm')]);
+      assert.equal(await state(), next);
+    });
+  }
+  await withPage(async (page) => {
+    await signIn(page, 'tenant');
+    await page.goto('/data');
+    assert.ok((await page.locator('form[action^="/data/deliveries/"]').count()) > 0, 'the tenant can download');
   });
 });
 
@@ -1414,9 +1595,13 @@ async function everyPage() {
   const tenantJobs = await jobsOf('tenant');
   const apps = items(await api('operator', 'GET', '/incentives/applications'));
   const bills = items(await api('tenant', 'GET', '/bills?limit=2')).map((b) => `/bills/${b.id}`);
+  // The provider's own centres (their energy forms) and data sets (their upload form).
+  const me = await api('provider', 'GET', '/me');
+  const own = items(await api('operator', 'GET', '/centres')).filter((c) => c.provider_id === me.provider_id).slice(0, 1).map((c) => `/centres/${c.id}`);
+  const ownSets = items(await api('operator', 'GET', '/data/sets')).filter((d) => d.supplier_id === me.provider_id).slice(0, 1).map((d) => `/data/sets/${d.name}`);
   const common = ['/', '/centres', `/centres/${centreId}`, `/centres/${centreId}?range=24h`, '/jobs', '/vouchers', '/energy', '/models', '/data', '/incentives', '/api', '/no-such-page'];
   const pages = {
-    operator: [...common, '/registry', '/audit', '/audit?audit.sort=2', '/partners', '/ledger', ...byState(await jobsOf('operator')).map((j) => `/jobs/${j.id}`), ...apps.slice(0, 1).map((a) => `/incentives/applications/${a.id}`)],
+    operator: [...common, '/registry', '/audit', '/audit?audit.sort=2', '/partners', '/ledger', '/data?policy=important.conditional', ...byState(await jobsOf('operator')).map((j) => `/jobs/${j.id}`), ...apps.slice(0, 1).map((a) => `/incentives/applications/${a.id}`)],
     tenant: [
       ...common,
       '/jobs#quote',
@@ -1426,7 +1611,7 @@ async function everyPage() {
       ...byState(tenantJobs).map((j) => `/jobs/${j.id}`),
       ...tenantJobs.filter((j) => !['succeeded', 'failed', 'cancelled'].includes(j.state)).slice(0, 1).map((j) => `/jobs/${j.id}/cancel`),
     ],
-    provider: [...common, '/my-centres', '/registry', ...byState(await jobsOf('provider')).map((j) => `/jobs/${j.id}`)],
+    provider: [...common, '/my-centres', '/registry', ...own, ...ownSets, ...byState(await jobsOf('provider')).map((j) => `/jobs/${j.id}`)],
     regulator: [...common, '/audit', '/partners', '/ledger', ...bills.slice(0, 1), ...apps.slice(0, 1).map((a) => `/incentives/applications/${a.id}`)],
     expert: ['/incentives'],
   };

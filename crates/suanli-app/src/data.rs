@@ -22,7 +22,7 @@ use suanli_core::money::Fen;
 use suanli_core::time::{UnixMs, cst_midnight, days_from_civil};
 use suanli_data::catalogue::{
     self as cat, Column, DataRequest, DataSet, DataSetSpec, Decider, Decision, Delivery, RequestSpec, RequestState, Supplier,
-    SupplierStatus,
+    SupplierStatus, UpdateFrequency,
 };
 use suanli_data::pipeline::Format;
 use suanli_data::{Encoding, Limits, Policy, PseudonymKey};
@@ -102,6 +102,51 @@ pub fn year_bounds(year: i32) -> (UnixMs, UnixMs) {
     (start(year as i64), start(year as i64 + 1))
 }
 
+/// A listing as its supplier types it (the API's body, the web's form), every choice by its
+/// code: the domain, the opening `mode` (unconditional, conditional, not-open), the GB/T 43697
+/// `grade` (core, important, general-1 to general-4), the update frequency (once, realtime,
+/// daily, weekly, monthly, quarterly, yearly) and the price in yuan.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    pub name: String,
+    pub title: String,
+    pub title_en: Option<String>,
+    pub description: String,
+    pub domain: String,
+    pub mode: String,
+    pub grade: String,
+    pub licence: String,
+    pub update_frequency: String,
+    pub price: String,
+    pub quasi: Vec<String>,
+}
+
+/// The update frequencies by their codes, in the order forms offer them.
+pub const UPDATE_FREQUENCIES: [&str; 7] = ["once", "realtime", "daily", "weekly", "monthly", "quarterly", "yearly"];
+
+impl Listing {
+    /// The data set the listing describes (checked in full by [`DataSharing::register`]); a
+    /// choice that is not one is `invalid_data_set`, a price that is not yuan `invalid_amount`.
+    pub fn spec(self) -> Result<DataSetSpec, Error> {
+        let bad = |why: String| Error::new(ErrorCode::InvalidDataSet, why);
+        let freq: UpdateFrequency = serde_json::from_value(serde_json::Value::String(self.update_frequency.clone()))
+            .map_err(|_| bad(format!("'{}' is not an update frequency", self.update_frequency.chars().take(64).collect::<String>())))?;
+        Ok(DataSetSpec {
+            mode: suanli_data::OpeningMode::parse(&self.mode).map_err(|e| bad(e.to_string()))?,
+            grade: suanli_data::Grade::parse(&self.grade).map_err(|e| bad(e.to_string()))?,
+            price: Fen::parse_yuan(&self.price)?,
+            name: self.name,
+            title: self.title,
+            title_en: self.title_en,
+            description: self.description,
+            domain: self.domain,
+            licence: self.licence,
+            update_frequency: freq,
+            quasi: self.quasi,
+        })
+    }
+}
+
 impl DataSharing {
     /// The service over a store, with the platform's pseudonym secret made on first use.
     pub async fn open(store: Store, ledger: LedgerService, ids: Ids) -> Result<DataSharing, StoreError> {
@@ -136,20 +181,7 @@ impl DataSharing {
         domains: Vec<String>,
         reason: String,
     ) -> Result<Supplier, StoreError> {
-        if !matches!(caller, Caller::Operator { .. }) {
-            return Err(forbidden("data suppliers are admitted by the platform's operator"));
-        }
-        self.store.provider(provider).await?.ok_or_else(|| err(ErrorCode::ProviderNotFound, format!("no provider {provider}")))?;
-        if let Some(d) = domains.iter().find(|d| cat::domain(d).is_none()) {
-            return Err(err(ErrorCode::InvalidDataSet, format!("'{}' is not a domain", d.chars().take(64).collect::<String>())));
-        }
-        if status == SupplierStatus::Admitted && domains.is_empty() {
-            return Err(err(ErrorCode::InvalidDataSet, "a supplier is admitted for at least one domain"));
-        }
-        let len = reason.trim().chars().count();
-        if !(2..=500).contains(&len) {
-            return Err(err(ErrorCode::InvalidDataSet, "give the reason for the decision in 2 to 500 characters"));
-        }
+        self.check_supplier(caller, provider, status, &domains, &reason).await?;
         let s = Supplier {
             provider_id: provider.clone(),
             status,
@@ -169,6 +201,34 @@ impl DataSharing {
         .await?;
         tx.commit().await?;
         Ok(s)
+    }
+
+    /// Whether the operator may admit or suspend this supplier so (what [`DataSharing::set_supplier`]
+    /// checks first; a web page asks before its confirmation): the operator only, a known
+    /// provider, known domains, at least one to admit, a reason of 2 to 500 characters.
+    pub async fn check_supplier(
+        &self,
+        caller: &Caller,
+        provider: &ProviderId,
+        status: SupplierStatus,
+        domains: &[String],
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        if !matches!(caller, Caller::Operator { .. }) {
+            return Err(forbidden("data suppliers are admitted by the platform's operator"));
+        }
+        self.store.provider(provider).await?.ok_or_else(|| err(ErrorCode::ProviderNotFound, format!("no provider {provider}")))?;
+        if let Some(d) = domains.iter().find(|d| cat::domain(d).is_none()) {
+            return Err(err(ErrorCode::InvalidDataSet, format!("'{}' is not a domain", d.chars().take(64).collect::<String>())));
+        }
+        if status == SupplierStatus::Admitted && domains.is_empty() {
+            return Err(err(ErrorCode::InvalidDataSet, "a supplier is admitted for at least one domain"));
+        }
+        let len = reason.trim().chars().count();
+        if !(2..=500).contains(&len) {
+            return Err(err(ErrorCode::InvalidDataSet, "give the reason for the decision in 2 to 500 characters"));
+        }
+        Ok(())
     }
 
     /// Every admitted or suspended supplier (public: consumers see whom they buy from).

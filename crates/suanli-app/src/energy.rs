@@ -20,7 +20,7 @@ mod writer;
 
 pub use book::{Loaded, build_book};
 pub use follow::{CatchUp, Replayed};
-pub use ingest::{RemoteWrite, Series};
+pub use ingest::{CsvImport, MAX_CSV_READINGS, RemoteWrite, Series};
 pub use writer::MAX_GROUP;
 
 use crate::caller::Caller;
@@ -376,6 +376,55 @@ impl Energy {
         }
         out
     }
+}
+
+/// A meter as typed (the API's body, the web's form): `kind` is `facility_total`, `it` (with
+/// exactly one of a metering `point`, `ups_output`, `pdu_output` or `it_input`, or a
+/// `category` 1 to 3), `cooling`, `renewable` or `water`; `unit` is `cumulative_kwh`,
+/// `instant_kw` or `cumulative_m3`. A refusal is `invalid_meter`, naming the meter.
+pub fn meter_of(id: &str, kind: &str, point: Option<&str>, category: Option<u8>, unit: &str) -> Result<Meter, Error> {
+    use suanli_energy::{Category, MeterKind, MeterUnit};
+    let bad = |reason: String| Error::from(EnergyError::InvalidMeter { meter: id.chars().take(64).collect(), reason });
+    let kind = match kind {
+        "facility_total" => MeterKind::FacilityTotal,
+        "it" => {
+            let category = match (point, category) {
+                (Some("ups_output"), None) | (None, Some(1)) => Category::Category1,
+                (Some("pdu_output"), None) | (None, Some(2)) => Category::Category2,
+                (Some("it_input"), None) | (None, Some(3)) => Category::Category3,
+                _ => {
+                    return Err(bad(
+                        "an IT meter names exactly one of point (ups_output, pdu_output, it_input) or category (1, 2, 3)".into()
+                    ));
+                }
+            };
+            MeterKind::It { category }
+        }
+        "cooling" => MeterKind::Cooling,
+        "renewable" => MeterKind::Renewable,
+        "water" => MeterKind::Water,
+        other => {
+            return Err(bad(format!(
+                "kind is facility_total, it, cooling, renewable or water, not '{}'",
+                other.chars().take(64).collect::<String>()
+            )));
+        }
+    };
+    if !matches!(kind, MeterKind::It { .. }) && (point.is_some() || category.is_some()) {
+        return Err(bad("only an IT meter has a point or category".into()));
+    }
+    let unit = match unit {
+        "cumulative_kwh" => MeterUnit::CumulativeKwh,
+        "instant_kw" => MeterUnit::InstantKw,
+        "cumulative_m3" => MeterUnit::CumulativeM3,
+        other => {
+            return Err(bad(format!(
+                "unit is cumulative_kwh, instant_kw or cumulative_m3, not '{}'",
+                other.chars().take(64).collect::<String>()
+            )));
+        }
+    };
+    Ok(Meter::new(id, kind, unit)?)
 }
 
 /// `forbidden`: a provider writes telemetry only for its own centres.

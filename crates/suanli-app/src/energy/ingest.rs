@@ -8,7 +8,8 @@ use suanli_core::centre::Centre;
 use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::CentreId;
 use suanli_core::time::UnixMs;
-use suanli_energy::{IngestReport, Meter, MeterId, Reading, count_resent, judge};
+use suanli_energy::csv::{CsvError, CsvFault};
+use suanli_energy::{IngestReport, Meter, MeterId, Reading, Rejection, count_resent, judge};
 use suanli_store::energy::EncodedReadings;
 use suanli_store::{Audit, StoreError};
 use tokio::sync::oneshot;
@@ -32,6 +33,20 @@ pub struct RemoteWrite {
     pub ignored_series: u32,
 }
 
+/// What an imported readings file came to: its readings and each centre's report, every
+/// refused reading with the file's line it came from.
+#[derive(Debug, Default)]
+pub struct CsvImport {
+    pub readings: usize,
+    pub accepted: u32,
+    pub duplicates: u32,
+    /// (line, centre, refusal), in line order.
+    pub refused: Vec<(usize, CentreId, Rejection)>,
+}
+
+/// The most readings one imported file may hold.
+pub const MAX_CSV_READINGS: usize = 100_000;
+
 /// Stored readings per centre that a batch may repeat from beyond the reorder window.
 type StoredBehind = HashMap<CentreId, Vec<(String, UnixMs, f64)>>;
 
@@ -45,6 +60,44 @@ impl Energy {
     ) -> Result<Vec<(CentreId, IngestReport)>, StoreError> {
         self.may_write_all(caller, batches.keys()).await?;
         self.ingest_as(Some(&caller.actor()), batches, self.ids.now_ms()).await
+    }
+
+    /// Imports a readings file (`centre_id,meter,ts|ts_ms,kwh|kw|m3`, the header naming the value
+    /// column) sent by `caller` through the one ingest path. A file that cannot be read is the
+    /// inner error, naming its line, and nothing is stored; a centre the caller may not write is
+    /// refused whole (`forbidden`), as a JSON batch is.
+    pub async fn import_csv(&self, caller: &Caller, text: &str) -> Result<Result<CsvImport, CsvError>, StoreError> {
+        self.may_send(caller)?;
+        let rows = match suanli_energy::csv::readings(text) {
+            Ok(rows) => rows,
+            Err(e) => return Ok(Err(e)),
+        };
+        if rows.len() > MAX_CSV_READINGS {
+            return Err(
+                Error::new(ErrorCode::PayloadTooLarge, format!("{} readings in one file; at most {MAX_CSV_READINGS}", rows.len())).into()
+            );
+        }
+        let mut batches: BTreeMap<CentreId, Vec<Reading>> = BTreeMap::new();
+        let mut lines: HashMap<(CentreId, MeterId, UnixMs), usize> = HashMap::new();
+        for (line, centre, reading) in rows {
+            let Ok(centre) = CentreId::parse(&centre) else {
+                return Ok(Err(CsvError { line: Some(line), fault: CsvFault::BadCentre(centre.chars().take(64).collect()) }));
+            };
+            lines.entry((centre.clone(), reading.meter.clone(), reading.ts_ms)).or_insert(line);
+            batches.entry(centre).or_default().push(reading);
+        }
+        let readings = batches.values().map(Vec::len).sum();
+        let mut out = CsvImport { readings, ..CsvImport::default() };
+        for (centre, report) in self.ingest(caller, batches).await? {
+            out.accepted += report.accepted;
+            out.duplicates += report.duplicates;
+            for r in report.rejected {
+                let line = lines.get(&(centre.clone(), r.meter.clone(), r.ts_ms)).copied().unwrap_or(0);
+                out.refused.push((line, centre.clone(), r));
+            }
+        }
+        out.refused.sort_by_key(|(line, _, _)| *line);
+        Ok(Ok(out))
     }
 
     /// [`Energy::ingest_as`] for one centre's readings (the demo's meters).

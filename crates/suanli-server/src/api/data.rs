@@ -16,12 +16,9 @@ use suanli_api::data::{
 use suanli_app::data::RankRow;
 use suanli_core::error::ErrorCode;
 use suanli_core::id::ProviderId;
-use suanli_core::money::Fen;
 use suanli_core::time::{format_rfc3339, parse_date};
-use suanli_data::catalogue::{
-    self as cat, DataRequest, DataSet, DataSetSpec, Delivery, RequestSpec, Supplier, SupplierStatus, UpdateFrequency,
-};
-use suanli_data::{Encoding, Grade, OpeningMode};
+use suanli_data::catalogue::{self as cat, DataRequest, DataSet, DataSetSpec, Delivery, RequestSpec, Supplier, SupplierStatus};
+use suanli_data::{Encoding, OpeningMode};
 
 /// The most a content upload may be, in bytes.
 pub const MAX_UPLOAD_BYTES: usize = cat::MAX_CONTENT_BYTES;
@@ -93,21 +90,20 @@ fn bad(why: String) -> ApiError {
 
 /// The data set a listing describes.
 fn spec(b: DataSetIn) -> ApiResult<DataSetSpec> {
-    let freq: UpdateFrequency = serde_json::from_value(serde_json::Value::String(b.update_frequency.clone()))
-        .map_err(|_| bad(format!("'{}' is not an update frequency", b.update_frequency)))?;
-    Ok(DataSetSpec {
+    let listing = suanli_app::data::Listing {
         name: b.name,
         title: b.title,
         title_en: b.title_en,
         description: b.description,
         domain: b.domain,
-        mode: OpeningMode::parse(&b.mode).map_err(|e| bad(e.to_string()))?,
-        grade: Grade::parse(&b.grade).map_err(|e| bad(e.to_string()))?,
+        mode: b.mode,
+        grade: b.grade,
         licence: b.licence,
-        update_frequency: freq,
-        price: Fen::parse_yuan(&b.price)?,
+        update_frequency: b.update_frequency,
+        price: b.price,
         quasi: b.quasi,
-    })
+    };
+    Ok(listing.spec()?)
 }
 
 pub fn mode_str(m: OpeningMode) -> &'static str {

@@ -35,7 +35,7 @@ use suanli_api::energy::{
 use suanli_core::error::ErrorCode;
 use suanli_core::id::CentreId;
 use suanli_core::time::{MS_PER_DAY, UnixMs, days_from_civil};
-use suanli_energy::{Category, EnergyError, IngestReport, Meter, MeterId, MeterKind, MeterUnit, Reading, ReadingValue, Step};
+use suanli_energy::{IngestReport, Meter, MeterId, Reading, ReadingValue, Step};
 use utoipa::IntoParams;
 
 /// Metric of the facility meter in Prometheus remote write.
@@ -288,37 +288,7 @@ fn facts_of(dc: &suanli_energy::DataCentre) -> Facts {
 }
 
 fn meter_of(m: &MeterIn) -> ApiResult<Meter> {
-    let bad = |reason: String| ApiError::from_energy(EnergyError::InvalidMeter { meter: m.id.clone(), reason });
-    let kind = match m.kind.as_str() {
-        "facility_total" => MeterKind::FacilityTotal,
-        "it" => {
-            let category = match (m.point.as_deref(), m.category) {
-                (Some("ups_output"), None) | (None, Some(1)) => Category::Category1,
-                (Some("pdu_output"), None) | (None, Some(2)) => Category::Category2,
-                (Some("it_input"), None) | (None, Some(3)) => Category::Category3,
-                _ => {
-                    return Err(bad(
-                        "an IT meter names exactly one of point (ups_output, pdu_output, it_input) or category (1, 2, 3)".into()
-                    ));
-                }
-            };
-            MeterKind::It { category }
-        }
-        "cooling" => MeterKind::Cooling,
-        "renewable" => MeterKind::Renewable,
-        "water" => MeterKind::Water,
-        other => return Err(bad(format!("kind is facility_total, it, cooling, renewable or water, not '{other}'"))),
-    };
-    if m.kind != "it" && (m.point.is_some() || m.category.is_some()) {
-        return Err(bad("only an IT meter has a point or category".into()));
-    }
-    let unit = match m.unit.as_str() {
-        "cumulative_kwh" => MeterUnit::CumulativeKwh,
-        "instant_kw" => MeterUnit::InstantKw,
-        "cumulative_m3" => MeterUnit::CumulativeM3,
-        other => return Err(bad(format!("unit is cumulative_kwh, instant_kw or cumulative_m3, not '{other}'"))),
-    };
-    Meter::new(&m.id, kind, unit).map_err(ApiError::from_energy)
+    Ok(suanli_app::energy::meter_of(&m.id, &m.kind, m.point.as_deref(), m.category, &m.unit)?)
 }
 
 /// Registers a data centre's meters (the operator for any centre, a provider for its own). The

@@ -89,7 +89,7 @@ fn centres_filter(s: &AppState, lang: Lang, centres: &[suanli_core::centre::Cent
 #[derive(Debug, Deserialize)]
 pub struct CentreQuery {
     pub lang: Option<String>,
-    /// What the last form did (after its redirect): `partner`, `bound`, `unbound` or `priced`.
+    /// What the last form did (after its redirect): `partner`, `bound`, `unbound`, `priced`, `meters` or `facts`.
     pub done: Option<String>,
 }
 
@@ -111,6 +111,8 @@ pub async fn centre_page(
         Some("bound") => Some(lang.t("已绑定集群后端。", "Backend bound.")),
         Some("unbound") => Some(lang.t("已解除绑定。", "Backend unbound.")),
         Some("priced") => Some(lang.t("价格已更新。", "Price saved.")),
+        Some("meters") => Some(lang.t("电表已登记。", "Meters registered.")),
+        Some("facts") => Some(lang.t("制冷方式与额定容量已保存。", "Cooling and rated capacity saved.")),
         _ => None,
     };
     with_cookie(render_centre(&s, lang, &c, &id, &notice(done, false), &operate::Kept::default()).await, set)
@@ -173,6 +175,7 @@ pub(super) async fn render_centre(s: &AppState, lang: Lang, c: &Caller, id: &str
     if let Some(a) = assessment {
         body.push_str(&evaluation(s, lang, &a).await);
     }
+    body.push_str(&meters::section(s, lang, &ctr, manage, kept).await);
     Html(page(lang, name, Some(c), &body)).into_response()
 }
 

@@ -1,6 +1,7 @@
 //! `GET /data`: the graded data catalogue, the suppliers' ranking, and the caller's requests (a consumer's own with their downloads, a supplier's and the operator's to decide); `GET /data/sets/{id}`: a set's schema, de-identified preview and request form. All rules are in `suanli_app::data`.
 
-use super::{Lang, LangQuery, confirm, error_notice, esc, gate, labels, notice, page, thead, with_cookie};
+use super::operate::Kept;
+use super::{Lang, LangQuery, confirm, data_supply, error_notice, esc, gate, labels, notice, page, thead, with_cookie};
 use crate::AppState;
 use crate::auth::Caller;
 use axum::extract::{Path, Query, State};
@@ -16,8 +17,10 @@ use suanli_data::{Encoding, Limits};
 #[derive(Debug, Deserialize)]
 pub struct DataQuery {
     pub lang: Option<String>,
-    /// What the last form did: `requested`, `approved`, `rejected`.
+    /// What the last form did: `requested`, `approved`, `rejected`, `supplier`, `policy`.
     pub done: Option<String>,
+    /// The policy the operator's form shows (`general-2.conditional`).
+    pub policy: Option<String>,
 }
 
 fn title(lang: Lang, d: &DataSet) -> String {
@@ -34,12 +37,29 @@ pub async fn data_page(State(s): State<AppState>, Query(q): Query<DataQuery>, he
         Some("requested") => notice(Some(lang.t("已提交申请，费用已预留。", "Requested; the fee is held.")), false),
         Some("approved") => notice(Some(lang.t("已批准。", "Approved.")), false),
         Some("rejected") => notice(Some(lang.t("已驳回，预留费用已退回。", "Rejected; the held fee was released.")), false),
+        Some("supplier") => notice(Some(lang.t("供应方资格已更新。", "The supplier's status is saved.")), false),
+        Some("policy") => notice(
+            Some(lang.t("脱敏策略已保存，此后的交付和预览按新策略执行。", "Policy saved; deliveries and previews from now on use it.")),
+            false,
+        ),
         _ => String::new(),
     };
-    with_cookie(Html(render(&s, lang, &c, &done).await).into_response(), set)
+    with_cookie(Html(render(&s, lang, &c, &done, &Kept::default(), q.policy.as_deref()).await).into_response(), set)
 }
 
-async fn render(s: &AppState, lang: Lang, c: &Caller, notice_html: &str) -> String {
+/// `/data` again after a refused form (403 with the error at the top for a role that may not).
+pub(super) async fn refused(s: &AppState, lang: Lang, c: &Caller, e: &crate::error::ApiError, kept: Kept) -> Response {
+    let (status, top, kept) = data_supply::refused_status(lang, e, kept);
+    (status, Html(render(s, lang, c, &top, &kept, None).await)).into_response()
+}
+
+/// A set's page again after a refused upload.
+pub(super) async fn refused_set(s: &AppState, lang: Lang, c: &Caller, d: &DataSet, e: &crate::error::ApiError, kept: Kept) -> Response {
+    let (status, top, kept) = data_supply::refused_status(lang, e, kept);
+    (status, Html(render_set(s, lang, c, d, &top, None, &kept).await)).into_response()
+}
+
+async fn render(s: &AppState, lang: Lang, c: &Caller, notice_html: &str, kept: &Kept, policy: Option<&str>) -> String {
     let Ok(caller) = suanli_app::Caller::of(&c.0) else {
         return page(lang, lang.t("数据开放", "Data sharing"), Some(c), "");
     };
@@ -81,9 +101,16 @@ async fn render(s: &AppState, lang: Lang, c: &Caller, notice_html: &str) -> Stri
     if sets.is_empty() {
         let _ = write!(body, "<p>{}</p>", lang.t("目录中还没有数据集。", "No data set is listed yet."));
     }
+    if c.0.role == Role::Provider {
+        body.push_str(&data_supply::listing_form(lang, kept));
+    }
     body.push_str(&requests_section(s, lang, c, &caller, &sets).await);
     body.push_str(&ranking(s, lang).await);
     body.push_str(&suppliers(s, lang, &providers).await);
+    if c.0.role == Role::Operator {
+        body.push_str(&data_supply::supplier_form(s, lang, kept).await);
+        body.push_str(&data_supply::policies_section(s, lang, policy, kept).await);
+    }
     page(lang, lang.t("数据开放", "Data sharing"), Some(c), &body)
 }
 
@@ -122,7 +149,7 @@ async fn ranking(s: &AppState, lang: Lang) -> String {
 /// The data-sharing suppliers: admitted or suspended, their domains and why.
 async fn suppliers(s: &AppState, lang: Lang, providers: &HashMap<String, String>) -> String {
     let suppliers = s.data.suppliers().await.unwrap_or_default();
-    let mut body = format!("<h2>{}</h2>", lang.t("数据开放共享供应商", "Data-sharing suppliers"));
+    let mut body = format!(r#"<h2 id="suppliers">{}</h2>"#, lang.t("数据开放共享供应商", "Data-sharing suppliers"));
     body.push_str(&thead(&[lang.t("供应方", "Supplier"), lang.t("状态", "Status"), lang.t("领域", "Domains"), lang.t("理由", "Reason")]));
     for sup in &suppliers {
         let _ = write!(
@@ -225,18 +252,33 @@ impl RequestForm {
 }
 
 /// `GET /data/sets/{id}`.
-pub async fn set_page(State(s): State<AppState>, Path(id): Path<String>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
-    let (lang, set, c) = match gate(&s, &q, &headers).await {
+pub async fn set_page(State(s): State<AppState>, Path(id): Path<String>, Query(q): Query<DataQuery>, headers: HeaderMap) -> Response {
+    let (lang, set, c) = match gate(&s, &LangQuery { lang: q.lang.clone() }, &headers).await {
         Ok(x) => x,
         Err(r) => return r,
     };
+    let done = match q.done.as_deref() {
+        Some("listed") => notice(Some(lang.t("数据集已登记，请上传内容。", "Listed; now upload its content.")), false),
+        Some("uploaded") => {
+            notice(Some(lang.t("内容已上传，已生成脱敏预览。", "Content uploaded; the de-identified preview is made.")), false)
+        }
+        _ => String::new(),
+    };
     match s.data.data_set(&id).await {
-        Ok(d) => with_cookie(Html(render_set(&s, lang, &c, &d, "", None).await).into_response(), set),
+        Ok(d) => with_cookie(Html(render_set(&s, lang, &c, &d, &done, None, &Kept::default()).await).into_response(), set),
         Err(_) => super::not_found(axum::http::Uri::from_static("/data"), headers).await,
     }
 }
 
-async fn render_set(s: &AppState, lang: Lang, c: &Caller, d: &DataSet, notice_html: &str, kept: Option<&RequestForm>) -> String {
+async fn render_set(
+    s: &AppState,
+    lang: Lang,
+    c: &Caller,
+    d: &DataSet,
+    notice_html: &str,
+    kept: Option<&RequestForm>,
+    upload: &Kept,
+) -> String {
     let providers = super::insight::provider_names(s, lang).await;
     let mut body = format!(
         r#"<p><a href="/data">{}</a></p><h1>{}</h1><p>{}</p><dl class="facts">"#,
@@ -251,6 +293,7 @@ async fn render_set(s: &AppState, lang: Lang, c: &Caller, d: &DataSet, notice_ht
         (lang.t("分级（GB/T 43697）", "Grade (GB/T 43697)"), labels::data_grade(lang, d.spec.grade)),
         (lang.t("开放方式", "Opening"), labels::opening_mode(lang, d.spec.mode).to_string()),
         (lang.t("许可", "Licence"), d.spec.licence.clone()),
+        (lang.t("更新频率", "Updated"), data_supply::frequency_of(lang, d.spec.update_frequency)),
         (lang.t("行数", "Rows"), d.rows.to_string()),
         (lang.t("每次交付费用", "Fee per delivery"), lang.fen(d.spec.price)),
         (lang.t("更新于", "Updated"), labels::when(Some(d.updated_ms))),
@@ -281,6 +324,9 @@ async fn render_set(s: &AppState, lang: Lang, c: &Caller, d: &DataSet, notice_ht
         body.push_str(&preview_table(p, d.format.as_deref()));
     }
     body.push_str(notice_html);
+    if c.0.provider_id.as_ref() == Some(&d.supplier_id) && c.0.role == Role::Provider {
+        body.push_str(&data_supply::upload_form(lang, d, upload));
+    }
     if c.0.role == Role::Tenant && d.spec.requestable().is_ok() && d.rows > 0 {
         body.push_str(&request_form(lang, d, kept));
     } else if d.spec.requestable().is_err() {
@@ -370,9 +416,12 @@ pub async fn create_request(State(s): State<AppState>, headers: HeaderMap, body:
     match result {
         Ok(_) => Redirect::to("/data?done=requested#requests").into_response(),
         Err(e) => match s.data.data_set(&set).await {
-            Ok(d) => (StatusCode::UNPROCESSABLE_ENTITY, Html(render_set(&s, lang, &c, &d, &error_notice(lang, &e), Some(&form)).await))
+            Ok(d) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Html(render_set(&s, lang, &c, &d, &error_notice(lang, &e), Some(&form), &Kept::default()).await),
+            )
                 .into_response(),
-            Err(_) => (StatusCode::UNPROCESSABLE_ENTITY, Html(render(&s, lang, &c, &error_notice(lang, &e)).await)).into_response(),
+            Err(_) => refused(&s, lang, &c, &e, Kept::default()).await,
         },
     }
 }
@@ -406,7 +455,8 @@ pub async fn decide(State(s): State<AppState>, Path(id): Path<String>, headers: 
     .await;
     match result {
         Ok(r) => r,
-        Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, Html(render(&s, lang, &c, &error_notice(lang, &e)).await)).into_response(),
+        Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, Html(render(&s, lang, &c, &error_notice(lang, &e), &Kept::default(), None).await))
+            .into_response(),
     }
 }
 
@@ -488,6 +538,7 @@ pub async fn link(State(s): State<AppState>, Path(id): Path<String>, headers: He
     .await;
     match result {
         Ok((token, _)) => Redirect::to(&format!("/api/v1/data/downloads/{token}")).into_response(),
-        Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, Html(render(&s, lang, &c, &error_notice(lang, &e)).await)).into_response(),
+        Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, Html(render(&s, lang, &c, &error_notice(lang, &e), &Kept::default(), None).await))
+            .into_response(),
     }
 }

@@ -443,6 +443,111 @@ pub fn untranslated(lang: Lang, text: &str) -> String {
     }
 }
 
+// ----- energy metering -----
+
+/// A code with its words in both languages: what a form offers and a table shows.
+pub type Coded = (&'static str, &'static str, &'static str);
+
+/// What a meter measures (`kind` of the meters API).
+pub const METER_KINDS: [Coded; 5] = [
+    ("facility_total", "数据中心总耗电", "Facility total"),
+    ("it", "信息设备耗电", "IT equipment"),
+    ("cooling", "制冷耗电", "Cooling"),
+    ("renewable", "自有可再生能源发电", "On-site renewable"),
+    ("water", "用水", "Water"),
+];
+
+/// Where an IT meter measures (ISO/IEC 30134-2 categories 1 to 3).
+pub const METER_POINTS: [Coded; 3] = [
+    ("ups_output", "不间断电源输出端（类别 1）", "UPS output (category 1)"),
+    ("pdu_output", "配电单元输出端（类别 2）", "PDU output (category 2)"),
+    ("it_input", "信息设备输入端（类别 3）", "IT equipment input (category 3)"),
+];
+
+/// How a meter reports.
+pub const METER_UNITS: [Coded; 3] = [
+    ("cumulative_kwh", "累计电量（kWh）", "Cumulative energy (kWh)"),
+    ("instant_kw", "瞬时功率（kW）", "Instantaneous power (kW)"),
+    ("cumulative_m3", "累计用水（立方米）", "Cumulative water (m³)"),
+];
+
+/// A data centre's cooling.
+pub const COOLINGS: [Coded; 5] = [
+    ("air", "风冷", "Air"),
+    ("chilled_water", "冷冻水", "Chilled water"),
+    ("free_cooling", "自然冷却", "Free cooling"),
+    ("liquid", "冷板液冷", "Liquid (cold plate)"),
+    ("immersion", "浸没式液冷", "Immersion"),
+];
+
+/// A code's words from its table; an unknown code as it is, escaped.
+pub fn coded(lang: Lang, table: &[Coded], code: &str) -> String {
+    table.iter().find(|(c, _, _)| *c == code).map_or_else(|| esc(code), |&(_, zh, en)| lang.t(zh, en).to_string())
+}
+
+/// A select's options from a code table, `chosen` selected; `none` (words) first as the empty value when given.
+pub fn options(lang: Lang, table: &[Coded], chosen: &str, none: Option<&str>) -> String {
+    let mut out = none.map_or(String::new(), |n| format!(r#"<option value="">{}</option>"#, esc(n)));
+    for &(code, zh, en) in table {
+        let sel = if code == chosen { " selected" } else { "" };
+        out.push_str(&format!(r#"<option value="{code}"{sel}>{}</option>"#, lang.t(zh, en)));
+    }
+    out
+}
+
+/// A meter's kind, metering point (IT meters) and unit as the codes of the tables above.
+pub fn meter_codes(m: &suanli_energy::Meter) -> (&'static str, &'static str, &'static str) {
+    use suanli_energy::{Category, MeterKind, MeterUnit};
+    let (kind, point) = match m.kind {
+        MeterKind::FacilityTotal => ("facility_total", ""),
+        MeterKind::It { category: Category::Category1 } => ("it", "ups_output"),
+        MeterKind::It { category: Category::Category2 } => ("it", "pdu_output"),
+        MeterKind::It { category: Category::Category3 } => ("it", "it_input"),
+        MeterKind::Cooling => ("cooling", ""),
+        MeterKind::Renewable => ("renewable", ""),
+        MeterKind::Water => ("water", ""),
+    };
+    let unit = match m.unit {
+        MeterUnit::CumulativeKwh => "cumulative_kwh",
+        MeterUnit::InstantKw => "instant_kw",
+        MeterUnit::CumulativeM3 => "cumulative_m3",
+    };
+    (kind, point, unit)
+}
+
+/// What is wrong with an imported readings file, in the page's language, naming its line.
+pub fn csv_error(lang: Lang, e: &suanli_energy::csv::CsvError) -> String {
+    use suanli_energy::csv::CsvFault;
+    let code = |t: &str| format!(r#"<code class="user-text">{}</code>"#, esc(t));
+    let what = match (&e.fault, lang) {
+        (CsvFault::Empty, _) => lang.t("文件是空的", "the file is empty").to_string(),
+        (CsvFault::NoColumn("ts"), Lang::Zh) => format!("表头缺少时间列（{} 或 {}）", code("ts"), code("ts_ms")),
+        (CsvFault::NoColumn("ts"), Lang::En) => format!("the header has no time column ({} or {})", code("ts"), code("ts_ms")),
+        (CsvFault::NoColumn(c), Lang::Zh) => format!("表头缺少 {} 列", code(c)),
+        (CsvFault::NoColumn(c), Lang::En) => format!("the header has no {} column", code(c)),
+        (CsvFault::NoValueColumn, Lang::Zh) => format!("表头没有读数列（{}、{} 或 {}）", code("kwh"), code("kw"), code("m3")),
+        (CsvFault::NoValueColumn, Lang::En) => {
+            format!("the header names no value column ({}, {} or {})", code("kwh"), code("kw"), code("m3"))
+        }
+        (CsvFault::TooFewFields, _) => lang.t("字段太少", "too few fields").to_string(),
+        (CsvFault::NotANumber(v), Lang::Zh) => format!("{} 不是数字", code(v)),
+        (CsvFault::NotANumber(v), Lang::En) => format!("{} is not a number", code(v)),
+        (CsvFault::TsMsNotInteger, Lang::Zh) => format!("{} 不是整数毫秒", code("ts_ms")),
+        (CsvFault::TsMsNotInteger, Lang::En) => format!("{} is not a whole number of milliseconds", code("ts_ms")),
+        (CsvFault::TsNotRfc3339(t), Lang::Zh) => format!("时间 {} 格式不对（应如 {}）", code(t), code("2026-05-01T08:00:00+08:00")),
+        (CsvFault::TsNotRfc3339(t), Lang::En) => format!("the time {} is not RFC 3339 (as 2026-05-01T08:00:00+08:00)", code(t)),
+        (CsvFault::BadMeter(m), Lang::Zh) => format!("{} 不是有效的电表编号", code(m)),
+        (CsvFault::BadMeter(m), Lang::En) => format!("{} is not a meter id", code(m)),
+        (CsvFault::BadCentre(c), Lang::Zh) => format!("{} 不是有效的算力中心编号", code(c)),
+        (CsvFault::BadCentre(c), Lang::En) => format!("{} is not a centre id", code(c)),
+    };
+    match (e.line, lang) {
+        (Some(n), Lang::Zh) => format!("第 {n} 行：{what}"),
+        (Some(n), Lang::En) => format!("Line {n}: {what}"),
+        (None, _) => what,
+    }
+}
+
 // ----- tables, live pages and the wall display -----
 
 /// The words of a data table's controls (`table.rs`) and of live pages (`suanli.js` reads them

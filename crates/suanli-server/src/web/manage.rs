@@ -99,7 +99,7 @@ pub(super) fn partner_form(lang: Lang, ctr: &Centre, kept: &Kept) -> String {
 
 /// The centre's page again with a refused form's error beside its field; a role that may not use
 /// the form gets the error at the top (403).
-async fn refused(s: &AppState, lang: Lang, c: &Caller, id: &str, e: &crate::error::ApiError, kept: Kept) -> Response {
+pub(super) async fn refused(s: &AppState, lang: Lang, c: &Caller, id: &str, e: &crate::error::ApiError, kept: Kept) -> Response {
     let (status, top, kept) = if code_of(e) == suanli_core::ErrorCode::Forbidden {
         (StatusCode::FORBIDDEN, error_notice(lang, e), Kept::default())
     } else {

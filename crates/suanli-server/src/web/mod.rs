@@ -28,6 +28,7 @@ mod charts;
 mod collate;
 mod confirm;
 mod data;
+mod data_supply;
 mod energy;
 pub mod failure;
 mod form;
@@ -38,6 +39,7 @@ mod labels;
 mod ledger;
 mod manage;
 mod map;
+mod meters;
 mod model_admin;
 mod model_keys;
 mod models;
@@ -52,6 +54,7 @@ mod review;
 pub mod session;
 mod table;
 mod trends;
+mod upload;
 mod vouchers;
 pub use assets::{charts_script, echarts, interactive_charts, script};
 pub use audit::audit_page;
@@ -61,6 +64,9 @@ use centres::{reach_text, render_centre};
 pub use data::{
     create_request as create_data_request, data_page, decide as decide_data_request, link as data_link, set_page as data_set_page,
 };
+pub use data_supply::{
+    register_set as register_data_set, set_policy as set_data_policy, set_supplier as set_data_supplier, upload as upload_data_content,
+};
 pub use energy::energy_page;
 pub use incentives::incentives_page;
 pub use jobs::{cancel_job, cancel_page, job_page, jobs_page, submit_job};
@@ -68,6 +74,7 @@ use labels::region as region_name_html;
 pub(crate) use labels::state_name;
 pub use ledger::ledger_page;
 pub use manage::{set_backend as set_centre_backend, set_partner as set_centre_partner, set_price as set_pool_price};
+pub use meters::{import_readings, set_facts as set_energy_facts, set_meters};
 pub use model_admin::{deploy as deploy_model, register as register_model, undeploy as undeploy_model};
 pub use model_keys::{
     create_key as create_model_key, revoke_key as revoke_model_key, rotate_key as rotate_model_key, top_up_key as top_up_model_key,
@@ -81,6 +88,7 @@ pub use programmes::{close as close_programme, open as open_programme};
 pub use provider::my_centres_page;
 pub use registry::{register, registry_page};
 pub use review::{application_page as incentive_application_page, assign as assign_expert, review as review_application};
+pub use upload::MAX_UPLOAD;
 pub use vouchers::{apply, decide, vouchers_page};
 const LANG_COOKIE: &str = "suanli_lang";
 
@@ -343,7 +351,7 @@ main{max-width:72rem;margin:0 auto;padding:1rem}h1{font-size:1.4rem}h2{font-size
 .legend .ln{display:inline-block;width:1.5rem;border-top:2px dashed #1a1a1a;margin-right:.35rem;vertical-align:middle}.legend .dot{width:.8rem;height:.8rem;border-radius:50%;border:1px solid #1a1a1a}.legend .dot{box-shadow:0 0 0 1.5px #fff,0 0 0 2.5px #98a2b3}.legend .dot[style*=\"#ffffff\"]{border-style:dashed;box-shadow:none}\
 table{border-collapse:collapse;width:100%;background:#fff}th,td{border:1px solid #d0d5dd;padding:.35rem .5rem;text-align:left}\
 svg text{font-size:12px;fill:#1a1a1a}svg{max-width:100%;height:auto}.chart{overflow-x:auto;max-width:100%}.chart svg{min-width:640px}.echart{height:20rem;overflow:hidden}.tchart [hidden]{display:none}fieldset{min-width:0}select{max-width:100%}label{display:block;margin:.6rem 0 .2rem}label.inline{display:inline;margin-left:.3rem}\
-input{padding:.4rem;width:100%;max-width:32rem;box-sizing:border-box}input[type=radio]{width:auto}.scroll{overflow-x:auto;max-width:100%}\
+input{padding:.4rem;width:100%;max-width:32rem;box-sizing:border-box}input[type=radio]{width:auto}.scroll{overflow-x:auto;max-width:100%;position:relative}\
 a.id,code{word-break:break-all}fieldset{border:1px solid #d0d5dd;border-radius:8px;margin:1rem 0;background:#fff}tr.chosen{background:#ecfdf3}\
 table.facts{max-width:40rem}td form{display:inline}td input{max-width:12rem}\
 .error{color:#b42318;font-weight:600}.skip{position:absolute;left:-999px}\

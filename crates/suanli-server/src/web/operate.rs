@@ -9,14 +9,23 @@ use suanli_core::money::Fen;
 pub(super) struct Kept {
     form: String,
     values: HashMap<String, String>,
-    field: &'static str,
+    field: String,
     error: String,
 }
 
 impl Kept {
     /// What was typed into a form, with the error (rendered) beside `field`.
-    pub(super) fn new(form: impl Into<String>, body: &str, field: &'static str, error: String) -> Kept {
-        Kept { form: form.into(), values: fields(body), field, error }
+    pub(super) fn new(form: impl Into<String>, body: &str, field: impl Into<String>, error: String) -> Kept {
+        Kept { form: form.into(), values: fields(body), field: field.into(), error }
+    }
+
+    /// How many rows of `form` were typed: one more than the highest `n` of the fields `{prefix}-{n}` (0 if that form is not the one kept).
+    pub(super) fn rows(&self, form: &str, prefix: &str) -> usize {
+        if self.form != form {
+            return 0;
+        }
+        let at = format!("{prefix}-");
+        self.values.keys().filter_map(|k| k.strip_prefix(&at)?.parse::<usize>().ok()).map(|n| n + 1).max().unwrap_or(0)
     }
 
     /// What was typed into `name` of `form`, escaped; empty if that form is not the one kept.

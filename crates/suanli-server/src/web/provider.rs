@@ -69,6 +69,13 @@ async fn centre_section(s: &AppState, lang: Lang, ctr: &Centre) -> String {
             },
         ),
         (
+            lang.t("能耗计量", "Energy metering"),
+            format!(
+                r##"<a href="/centres/{id}#energy">{}</a>"##,
+                lang.t("查看电表，登记电表，导入读数", "See and register its meters, import readings")
+            ),
+        ),
+        (
             lang.t("加速卡使用率", "Accelerators in use"),
             format!("{busy} / {total} ({:.1}%)", if total == 0 { 0.0 } else { busy as f64 / total as f64 * 100.0 }),
         ),

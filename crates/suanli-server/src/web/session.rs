@@ -146,6 +146,17 @@ fn refused(headers: &HeaderMap, zh: &'static str, en: &'static str) -> Response 
     (StatusCode::FORBIDDEN, Html(page(lang, lang.t("请求被拒绝", "Request refused"), None, &body))).into_response()
 }
 
+/// A form (or its file) larger than the web UI takes, said in the page's language.
+fn too_large(headers: &HeaderMap) -> Response {
+    let mut r = refused(
+        headers,
+        "提交的内容过大：表单最多 64 KiB，上传的文件最多 64 MiB。",
+        "What was sent is too large: a form takes at most 64 KiB, an uploaded file at most 64 MiB.",
+    );
+    *r.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    r
+}
+
 /// Takes the `csrf` field out of a form body; the rest re-encoded, and the token.
 fn take_token(body: &[u8]) -> Option<(String, String)> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
@@ -166,11 +177,20 @@ pub async fn guard(State(s): State<AppState>, req: Request, next: Next) -> Respo
             return secure(refused(&headers, "表单只能从本平台的页面提交。", "Forms are accepted only from this platform's own pages."));
         }
         let (parts, body) = req.into_parts();
-        let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM).await else {
-            return secure((StatusCode::PAYLOAD_TOO_LARGE, "form too large").into_response());
+        // A form with a file keeps its body as sent (its handler reads the parts); its token is one of them.
+        let multipart = super::upload::boundary(&headers);
+        let Ok(bytes) = axum::body::to_bytes(body, if multipart.is_some() { super::upload::MAX_UPLOAD } else { MAX_FORM }).await else {
+            return secure(too_large(&headers));
         };
-        match (take_token(&bytes), &expected) {
-            (Some((rest, got)), Some(want)) if !want.is_empty() && got == *want => (Request::from_parts(parts, Body::from(rest)), got),
+        let taken = match &multipart {
+            Some(b) => super::upload::parts(&bytes, b)
+                .map(|p| super::upload::field(&p, "csrf"))
+                .filter(|t| !t.is_empty())
+                .map(|t| (Body::from(bytes.clone()), t)),
+            None => take_token(&bytes).map(|(rest, t)| (Body::from(rest), t)),
+        };
+        match (taken, &expected) {
+            (Some((rest, got)), Some(want)) if !want.is_empty() && got == *want => (Request::from_parts(parts, rest), got),
             _ => {
                 return secure(refused(
                     &headers,

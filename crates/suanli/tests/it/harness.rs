@@ -368,6 +368,31 @@ impl Web {
         self.get(path).await.text().await.unwrap()
     }
 
+    /// Posts a form with a file (`multipart/form-data`, as a browser sends it): the fields, then
+    /// `file` under `field` named `filename`, with the session's token.
+    pub async fn post_file(&self, path: &str, fields: &[(&str, &str)], field: &str, filename: &str, file: &[u8]) -> reqwest::Response {
+        const B: &str = "----SuanliTestBoundary7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (k, v) in [("csrf", self.csrf.as_str())].into_iter().chain(fields.iter().copied()) {
+            body.extend(format!("--{B}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").into_bytes());
+        }
+        body.extend(
+            format!("--{B}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\nContent-Type: text/csv\r\n\r\n")
+                .into_bytes(),
+        );
+        body.extend_from_slice(file);
+        body.extend(format!("\r\n--{B}--\r\n").into_bytes());
+        self.http
+            .post(format!("{}{path}", self.url))
+            .header("cookie", &self.cookie)
+            .header("origin", &self.url)
+            .header("content-type", format!("multipart/form-data; boundary={B}"))
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Posts a form (`a=1&b=2`) with the session's token, from the platform's own origin.
     pub async fn post(&self, path: &str, form: &str) -> reqwest::Response {
         let body = if form.is_empty() { format!("csrf={}", self.csrf) } else { format!("{form}&csrf={}", self.csrf) };

@@ -36,5 +36,6 @@ mod web_models;
 mod web_money;
 mod web_partners;
 mod web_registry;
+mod web_supply;
 mod web_text;
 mod workload;
