@@ -26,6 +26,8 @@ const PRE_COOKIE: &str = "suanli_presession";
 pub const SESSION_TTL_MS: i64 = 8 * 3_600_000;
 /// The largest form the web UI accepts.
 const MAX_FORM: usize = 64 * 1024;
+/// The largest form with files (`multipart/form-data`): three evidence documents and the fields.
+pub const MAX_UPLOAD: usize = 3 * suanli_app::incentives::MAX_DOCUMENT_BYTES + MAX_FORM;
 
 tokio::task_local! {
     /// The CSRF token of the request being rendered (empty when there is none).
@@ -166,11 +168,20 @@ pub async fn guard(State(s): State<AppState>, req: Request, next: Next) -> Respo
             return secure(refused(&headers, "表单只能从本平台的页面提交。", "Forms are accepted only from this platform's own pages."));
         }
         let (parts, body) = req.into_parts();
-        let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM).await else {
+        let boundary = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).and_then(super::multipart::boundary);
+        let Ok(bytes) = axum::body::to_bytes(body, if boundary.is_some() { MAX_UPLOAD } else { MAX_FORM }).await else {
             return secure((StatusCode::PAYLOAD_TOO_LARGE, "form too large").into_response());
         };
-        match (take_token(&bytes), &expected) {
-            (Some((rest, got)), Some(want)) if !want.is_empty() && got == *want => (Request::from_parts(parts, Body::from(rest)), got),
+        // A form with files keeps its body as sent (its handler reads the parts); its token is a part.
+        let token_of = |bytes: &axum::body::Bytes| match &boundary {
+            Some(b) => super::multipart::parts(bytes, b).map(|p| (None, super::multipart::text(&p, "csrf"))),
+            None => take_token(bytes).map(|(rest, t)| (Some(rest), t)),
+        };
+        match (token_of(&bytes), &expected) {
+            (Some((None, got)), Some(want)) if !want.is_empty() && got == *want => (Request::from_parts(parts, Body::from(bytes)), got),
+            (Some((Some(rest), got)), Some(want)) if !want.is_empty() && got == *want => {
+                (Request::from_parts(parts, Body::from(rest)), got)
+            }
             _ => {
                 return secure(refused(
                     &headers,
