@@ -92,8 +92,9 @@ fn resolve_form(lang: Lang, a: &Application, n: usize, kept: &Kept) -> String {
     let form = format!("resolve-{n}");
     let upheld = kept.value(&form, "uphold") == "1";
     format!(
-        r#"<form method="post" action="/incentives/applications/{id}/objections/{n}/resolve"><select id="{form}-uphold" name="uphold" aria-label="{dl}"><option value="0"{d}>{dismiss}</option><option value="1"{u}>{uphold}</option></select><label for="{form}-reason">{rl}</label><input id="{form}-reason" name="reason" required maxlength="2000" value="{v}"{inv}>{e}<button type="submit">{go}</button></form>"#,
+        r#"<form method="post" action="/incentives/applications/{id}/objections/{number}/resolve"><select id="{form}-uphold" name="uphold" aria-label="{dl}"><option value="0"{d}>{dismiss}</option><option value="1"{u}>{uphold}</option></select><label for="{form}-reason">{rl}</label><input id="{form}-reason" name="reason" required maxlength="2000" value="{v}"{inv}>{e}<button type="submit">{go}</button></form>"#,
         id = esc(&a.id),
+        number = n + 1,
         dl = lang.t("处理结果", "Resolution"),
         d = if upheld { "" } else { " selected" },
         u = if upheld { " selected" } else { "" },
