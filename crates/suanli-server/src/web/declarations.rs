@@ -93,24 +93,13 @@ pub(super) async fn section(s: &AppState, lang: Lang, c: &Caller, ctr: &Centre, 
     out
 }
 
-/// A labelled input of `form` with its value kept and its error beside it.
-fn input(kept: &Kept, form: &str, name: &'static str, label: &str, attrs: &str) -> String {
-    let id = format!("{form}-{name}");
-    format!(
-        r#"<label for="{id}">{label}</label><input id="{id}" name="{name}" value="{v}"{attrs}{inv}>{e}"#,
-        v = kept.value(form, name),
-        inv = kept.invalid(form, name, &id),
-        e = kept.error(form, name),
-    )
-}
-
 /// The document: a file to hash here, or its SHA-256.
 fn document_inputs(lang: Lang, kept: &Kept, form: &str) -> String {
     format!(
         r#"<label for="{form}-file">{f}</label><input type="file" id="{form}-file" name="file">{sha}"#,
         f = lang.t("文件（在此计算 SHA-256，文件不上传保存）", "The file (its SHA-256 is computed here; the file is not kept)"),
         sha =
-            input(kept, form, "sha256", lang.t("或直接填写其 SHA-256", "or its SHA-256 directly"), r#" maxlength="64" spellcheck="false""#),
+            kept.input(form, "sha256", lang.t("或直接填写其 SHA-256", "or its SHA-256 directly"), r#" maxlength="64" spellcheck="false""#),
     )
 }
 
@@ -130,9 +119,9 @@ fn certification_form(lang: Lang, ctr: &Centre, kept: &Kept) -> String {
         kl = lang.t("认证", "Certification"),
         ki = kept.invalid(F, "kind", "certify-kind"),
         ke = kept.error(F, "kind"),
-        issuer = input(kept, F, "issuer", lang.t("发证机构", "Issuer"), r#" required maxlength="200""#),
-        number = input(kept, F, "number", lang.t("证书编号", "Certificate number"), r#" required maxlength="200""#),
-        expires = input(kept, F, "expires_on", lang.t("有效期最后一天", "Last day it is valid"), r#" type="date" required"#),
+        issuer = kept.input(F, "issuer", lang.t("发证机构", "Issuer"), r#" required maxlength="200""#),
+        number = kept.input(F, "number", lang.t("证书编号", "Certificate number"), r#" required maxlength="200""#),
+        expires = kept.input(F, "expires_on", lang.t("有效期最后一天", "Last day it is valid"), r#" type="date" required"#),
         doc = document_inputs(lang, kept, F),
         go = lang.t("申报", "Declare"),
     )
@@ -145,15 +134,14 @@ fn green_power_form(lang: Lang, ctr: &Centre, kept: &Kept) -> String {
         id = esc(ctr.id.as_str()),
         h = lang.t("申报绿电合同", "Declare a green-power contract"),
         top = kept.error(F, ""),
-        share = input(
-            kept,
+        share = kept.input(
             F,
             "share_pct",
             lang.t("绿电占中心用电的百分比（0–100）", "Percent of the centre's energy from renewables (0-100)"),
             r#" required inputmode="decimal" placeholder="60""#
         ),
-        from = input(kept, F, "from", lang.t("合同起始日", "First day covered"), r#" type="date" required"#),
-        until = input(kept, F, "until", lang.t("合同截止日", "Last day covered"), r#" type="date" required"#),
+        from = kept.input(F, "from", lang.t("合同起始日", "First day covered"), r#" type="date" required"#),
+        until = kept.input(F, "until", lang.t("合同截止日", "Last day covered"), r#" type="date" required"#),
         doc = document_inputs(lang, kept, F),
         go = lang.t("申报", "Declare"),
     )

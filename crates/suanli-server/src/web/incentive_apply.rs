@@ -25,28 +25,8 @@ pub(super) fn may_apply(role: Role) -> bool {
     matches!(role, Role::Tenant | Role::Provider | Role::Operator)
 }
 
-/// A text input of the form with its label, the value kept and the error beside it.
-fn input(kept: &Kept, name: &'static str, label: &str, attrs: &str) -> String {
-    let id = format!("apply-{name}");
-    format!(
-        r#"<label for="{id}">{label}</label><input id="{id}" name="{name}" value="{v}"{attrs}{inv}>{e}"#,
-        v = kept.value(FORM, name),
-        inv = kept.invalid(FORM, name, &id),
-        e = kept.error(FORM, name),
-    )
-}
-
-/// A `<select>` of `(value, label)` choices, the kept one selected.
-fn select(kept: &Kept, name: &'static str, label: &str, choices: &[(String, String)]) -> String {
-    let id = format!("apply-{name}");
-    let chosen = kept.value(FORM, name);
-    let mut out = format!(r#"<label for="{id}">{label}</label><select id="{id}" name="{name}"{}>"#, kept.invalid(FORM, name, &id));
-    for (v, l) in choices {
-        let sel = if esc(v) == chosen { " selected" } else { "" };
-        let _ = write!(out, r#"<option value="{}"{sel}>{}</option>"#, esc(v), esc(l));
-    }
-    let _ = write!(out, "</select>{}", kept.error(FORM, name));
-    out
+fn input(kept: &Kept, name: &str, label: &str, attrs: &str) -> String {
+    kept.input(FORM, name, label, attrs)
 }
 
 /// The form (nothing for a role that does not apply). `applicants`: for the operator, the
@@ -68,11 +48,11 @@ pub(super) fn form(lang: Lang, role: Role, programmes: &[ProgrammeSpec], applica
     }
     out.push_str(r#"<form method="post" action="/incentives/applications" enctype="multipart/form-data" id="apply-form">"#);
     if role == Role::Operator {
-        out.push_str(&select(kept, "on_behalf_of", lang.t("代为申报的企业或服务商", "Apply on behalf of"), applicants));
+        out.push_str(&kept.select(FORM, "on_behalf_of", lang.t("代为申报的企业或服务商", "Apply on behalf of"), applicants));
     }
     let choices: Vec<(String, String)> =
         programmes.iter().map(|p| (p.code.clone(), lang.name(&p.title, &p.title_en).to_string())).collect();
-    out.push_str(&select(kept, "programme", lang.t("项目", "Programme"), &choices));
+    out.push_str(&kept.select(FORM, "programme", lang.t("项目", "Programme"), &choices));
     out.push_str(&input(
         kept,
         "project",

@@ -12,17 +12,11 @@ use std::fmt::Write;
 use suanli_core::ErrorCode;
 use suanli_incentives::{Expert, ProgrammeSpec};
 
-/// A `<select>` of the programmes, the kept one selected.
+/// A `<select>` of the programmes by their titles, the kept one selected.
 fn programme_select(lang: Lang, kept: &Kept, form: &str, name: &str, label: &str, programmes: &[ProgrammeSpec]) -> String {
-    let id = format!("{form}-{name}");
-    let chosen = kept.value(form, name);
-    let mut out = format!(r#"<label for="{id}">{label}</label><select id="{id}" name="{name}"{}>"#, kept.invalid(form, name, &id));
-    for p in programmes {
-        let sel = if esc(&p.code) == chosen { " selected" } else { "" };
-        let _ = write!(out, r#"<option value="{}"{sel}>{}</option>"#, esc(&p.code), esc(lang.name(&p.title, &p.title_en)));
-    }
-    let _ = write!(out, "</select>{}", kept.error(form, name));
-    out
+    let choices: Vec<(String, String)> =
+        programmes.iter().map(|p| (p.code.clone(), lang.name(&p.title, &p.title_en).to_string())).collect();
+    kept.select(form, name, label, &choices)
 }
 
 /// The operator's forms: rank a programme, carry a closed one, and the expert pool.
