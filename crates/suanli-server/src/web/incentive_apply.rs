@@ -39,7 +39,7 @@ pub(super) fn form(lang: Lang, role: Role, programmes: &[ProgrammeSpec], applica
         r#"<h2 id="apply">{}</h2><p>{}</p>"#,
         lang.t("申报奖补", "Apply for an incentive"),
         lang.t(
-            "选择项目并上传其要求的证明材料（见上表“证明材料”列，每份不超过 8 MiB）；金额以元为单位，精确到分。",
+            "选择项目并上传其要求的证明材料（见上表“证明材料”列，每份不超过 8 MB）；金额以元为单位，精确到分。",
             "Choose a programme and upload the evidence it asks for (the Evidence column above; each file at most 8 MiB); amounts in yuan, to the fen."
         )
     );
