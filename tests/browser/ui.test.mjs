@@ -15,6 +15,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
@@ -34,6 +35,7 @@ let server; // { child, base, dataDir, log }
 let tokens; // role -> bearer token
 let browser;
 let centreId; // one centre, for its page
+let providerCentreId; // a centre of the demo provider, for the declarations on its page
 let unique = 0; // makes names and purposes distinct within a run
 
 // ----- the server -----
@@ -132,6 +134,8 @@ before(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
   centreId = items(await api('operator', 'GET', '/centres'))[0].id;
+  const me = await api('provider', 'GET', '/me');
+  providerCentreId = items(await api('operator', 'GET', '/centres')).find((c) => c.provider_id === me.provider_id)?.id ?? centreId;
   await mkdir(SHOTS, { recursive: true });
 });
 
@@ -257,6 +261,9 @@ const MAIN_PAGES = () => [
   { name: 'partners (regulator)', path: '/partners', role: 'regulator' },
   { name: 'ledger (operator)', path: '/ledger', role: 'operator' },
   { name: 'ledger (regulator)', path: '/ledger', role: 'regulator' },
+  { name: 'incentives (tenant)', path: '/incentives', role: 'tenant' },
+  { name: 'incentives (operator)', path: '/incentives', role: 'operator' },
+  { name: 'centre (provider)', path: `/centres/${providerCentreId}`, role: 'provider' },
 ];
 
 // ----- signing in and out -----
@@ -1100,7 +1107,7 @@ test('signing in needs only the keyboard', { timeout: 60_000 }, () =>
 
 // ----- accessibility and layout on every main page -----
 
-test('accessibility basics on every main page: labels, table headers, chart titles, unique ids', { timeout: 300_000 }, async (t) => {
+test('accessibility basics on every main page: labels, table headers, chart titles, unique ids', { timeout: 360_000 }, async (t) => {
   await t.test('sign-in', () =>
     withPage(async (page) => {
       await page.goto('/sign-in');
@@ -1118,7 +1125,7 @@ test('accessibility basics on every main page: labels, table headers, chart titl
   }
 });
 
-test('no horizontal overflow at phone width (390x844), in both languages', { timeout: 360_000 }, async (t) => {
+test('no horizontal overflow at phone width (390x844), in both languages', { timeout: 600_000 }, async (t) => {
   const phone = { viewport: { width: 390, height: 844 } };
   const fits = async (page) => {
     const o = await horizontalOverflow(page);
@@ -1495,6 +1502,144 @@ test("an expert signs in, sees only its assignments and nothing else, and scores
   assert.deepEqual(seen.scored[0].scores, { application: 80, innovation: 90, team: 85 });
 });
 
+// ----- incentives: applying, ranking, objecting and deciding in the browser -----
+
+/** Signs in through the form as a role, in a language, whatever page it lands on. */
+async function signInAnywhere(page, role, lang = 'zh-CN') {
+  await page.goto(`/sign-in?lang=${lang}`);
+  await page.fill('#token', tokens[role]);
+  // Landing is enough (the overview's charts need not finish loading): the next step goes elsewhere.
+  await Promise.all([page.waitForURL((u) => u.pathname !== '/sign-in', { waitUntil: 'commit' }), page.click('main form button[type=submit]')]);
+}
+
+test('a tenant applies with documents in the browser (a bad amount is refused beside its field, the input kept); the operator ranks it after a confirmation; a provider objects; the operator resolves the objection and is told why it cannot decide yet', { timeout: 180_000 }, async () => {
+  const project = `浏览器申报模型-${++unique}`;
+  const files = [
+    { name: 'audit.pdf', mimeType: 'application/pdf', buffer: Buffer.from(`audit ${project}`) },
+    { name: 'eval.pdf', mimeType: 'application/pdf', buffer: Buffer.from(`eval ${project}`) },
+  ];
+  let id;
+  await withPage(async (page) => {
+    await signInAnywhere(page, 'tenant');
+    await page.goto('/incentives');
+    const fill = async (requested) => {
+      await page.selectOption('#apply-programme', 'hz55-special-model');
+      await page.fill('#apply-project', project);
+      await page.fill('#apply-cost', '1000000');
+      await page.fill('#apply-requested', requested);
+      await page.selectOption('#apply-doc-kind-1', 'rd_cost_audit');
+      await page.setInputFiles('#apply-doc-file-1', files[0]);
+      await page.selectOption('#apply-doc-kind-2', 'model_evaluation');
+      await page.setInputFiles('#apply-doc-file-2', files[1]);
+    };
+    await fill('十万');
+    await Promise.all([page.waitForLoadState('load'), page.click('#apply-form button[type=submit]')]);
+    assert.ok(await page.locator('#apply-requested-error').isVisible(), 'the error is beside the amount');
+    assert.equal(await page.inputValue('#apply-project'), project, 'the input is kept');
+    assert.equal(await page.getAttribute('#apply-requested', 'aria-invalid'), 'true');
+    await fill('100000.00');
+    await Promise.all([page.waitForURL(/\/incentives\/applications\/inc_/), page.click('#apply-form button[type=submit]')]);
+    id = new URL(page.url()).pathname.split('/').pop();
+    const main = await page.locator('main').textContent();
+    assert.match(main, /申请已提交/);
+    assert.match(main, /研发费用审计报告/, 'the evidence by its kind in Chinese');
+    assert.match(main, /¥100,000\.00/);
+  });
+  const app = await api('operator', 'GET', `/incentives/applications/${id}`);
+  assert.equal(app.evidence.length, 2, 'both documents are stored');
+  // Three experts from the pool score it (through the API: the expert's page has its own test).
+  for (let i = 0; i < 3; i++) {
+    const x = await api('operator', 'POST', '/incentives/experts', { name: `浏览器专家${i}`, organisation_uscc: ['91330108MA2H00001B', '91330108MA2H00002E', '91330108MA2H00003H'][i] });
+    tokens[`exp${i}`] = x.token;
+    await api('operator', 'POST', `/incentives/applications/${id}/assignments`, { expert: x.expert.id });
+    await api(`exp${i}`, 'POST', `/incentives/applications/${id}/reviews`, { scores: { innovation: 90, application: 85, team: 80 } });
+  }
+  await withPage(async (page) => {
+    await signInAnywhere(page, 'operator', 'en');
+    await page.goto('/incentives');
+    await page.selectOption('#rank-programme', 'hz55-special-model');
+    await Promise.all([page.waitForLoadState('load'), page.click('#rank-form button[type=submit]')]);
+    assert.match(await h1(page), /Rank them into publicity/);
+    await Promise.all([page.waitForURL((u) => u.pathname === '/incentives'), page.click('#cancel')]);
+    assert.equal((await api('operator', 'GET', `/incentives/applications/${id}`)).stage, 'under_review', 'Cancel ranks nothing');
+    await page.selectOption('#rank-programme', 'hz55-special-model');
+    await Promise.all([page.waitForLoadState('load'), page.click('#rank-form button[type=submit]')]);
+    await Promise.all([page.waitForLoadState('load'), page.click('#confirm')]);
+    assert.match(await page.locator('main').textContent(), /went into publicity/);
+  });
+  assert.equal((await api('operator', 'GET', `/incentives/applications/${id}`)).stage, 'publicity');
+  await withPage(async (page) => {
+    await signInAnywhere(page, 'provider');
+    await page.goto(`/incentives/applications/${id}`);
+    await page.fill('#object-text', '短');
+    await Promise.all([page.waitForLoadState('load'), page.click('#object-form button[type=submit]')]);
+    assert.ok(await page.locator('#object-text-error').isVisible(), 'a too-short objection is refused beside its field');
+    await page.fill('#object-text', '申报材料与实际不符，请核实');
+    await Promise.all([page.waitForURL(/done=objected/), page.click('#object-form button[type=submit]')]);
+    assert.match(await page.locator('#objections').textContent(), /申报材料与实际不符/);
+  });
+  await withPage(async (page) => {
+    await signInAnywhere(page, 'operator');
+    await page.goto(`/incentives/applications/${id}`);
+    await page.selectOption('#resolve-0-uphold', '0');
+    await page.fill('#resolve-0-reason', '审计报告核实无误');
+    await Promise.all([page.waitForLoadState('load'), page.click('form[action$="/objections/1/resolve"] button[type=submit]')]);
+    assert.match(await h1(page), /确认处理此异议/);
+    assert.match(await page.locator('#confirm-resolution').textContent(), /不成立/);
+    await Promise.all([page.waitForURL(/done=resolved/), page.click('#confirm')]);
+    assert.match(await page.locator('#objections').textContent(), /不成立/);
+    await Promise.all([page.waitForLoadState('load'), page.click('#decide-form button[type=submit]')]);
+    const refused = await page.locator('#decide-form [role=alert]').textContent();
+    assert.ok(refused.trim().length > 0, 'deciding during publicity is refused beside the form');
+  });
+  const after = await api('operator', 'GET', `/incentives/applications/${id}`);
+  assert.equal(after.stage, 'publicity');
+  assert.equal(after.objections[0].resolution[0], false, 'dismissed');
+});
+
+test("a provider declares its centre's certification from a file and a green-power contract by hash on the centre's page; a bad hash is refused beside its field; a tenant sees neither", { timeout: 120_000 }, async () => {
+  const me = await api('provider', 'GET', '/me');
+  const own = items(await api('operator', 'GET', '/centres')).find((c) => c.provider_id === me.provider_id);
+  const certs = async () => (await api('operator', 'GET', `/centres/${own.id}/certifications`)).length;
+  const before = await certs();
+  const nextYear = `${new Date().getUTCFullYear() + 1}-12-31`;
+  await withPage(async (page) => {
+    await signInAnywhere(page, 'tenant');
+    await page.goto(`/centres/${own.id}`);
+    assert.equal(await page.locator('#certify-form, #certifications').count(), 0, 'a tenant sees no declarations');
+  });
+  await withPage(async (page) => {
+    await signInAnywhere(page, 'provider');
+    await page.goto(`/centres/${own.id}`);
+    await page.selectOption('#certify-kind', 'mlps_3');
+    await page.fill('#certify-issuer', '浙江省网络安全测评中心');
+    await page.fill('#certify-number', `DJCP-${++unique}`);
+    await page.fill('#certify-expires_on', nextYear);
+    await page.fill('#certify-sha256', 'not-a-hash');
+    await Promise.all([page.waitForLoadState('load'), page.click('#certify-form button[type=submit]')]);
+    assert.ok(await page.locator('#certify-sha256-error').isVisible(), 'a bad hash is refused beside its field');
+    assert.equal(await page.inputValue('#certify-issuer'), '浙江省网络安全测评中心', 'the input is kept');
+    assert.equal(await certs(), before, 'nothing declared');
+    await page.fill('#certify-sha256', '');
+    await page.fill('#certify-number', `DJCP-${++unique}`);
+    await page.fill('#certify-expires_on', nextYear);
+    await page.setInputFiles('#certify-file', { name: 'cert.pdf', mimeType: 'application/pdf', buffer: Buffer.from('certificate') });
+    await Promise.all([page.waitForURL(/done=certified/), page.click('#certify-form button[type=submit]')]);
+    const listed = await page.locator('#certification-list').textContent();
+    assert.match(listed, /等保三级/);
+    assert.match(listed, /有效/);
+    await page.fill('#green-share_pct', '60');
+    await page.fill('#green-from', beijingDays().monthAgo);
+    await page.fill('#green-until', nextYear);
+    await page.fill('#green-sha256', 'a'.repeat(64));
+    await Promise.all([page.waitForURL(/done=green/), page.click('#green-form button[type=submit]')]);
+    assert.match(await page.locator('#green-power-list').textContent(), /60\.0%/);
+  });
+  assert.equal(await certs(), before + 1);
+  const cert = (await api('operator', 'GET', `/centres/${own.id}/certifications`)).at(-1);
+  assert.equal(cert.declaration.document_sha256, createHash('sha256').update('certificate').digest('hex'), 'the hash of the file chosen');
+});
+
 // ----- models as a service -----
 
 test('the models page lists the catalogue, compares two models side by side, and shows a tenant its key and calls', { timeout: 120_000 }, async () => {
@@ -1594,6 +1739,12 @@ async function everyPage() {
   await api('tenant', 'POST', '/jobs', { name: `every-page-${++unique}`, kind: 'training', accelerators: 1, duration_s: 20 * 86_400 });
   const tenantJobs = await jobsOf('tenant');
   const apps = items(await api('operator', 'GET', '/incentives/applications'));
+  const tenantApps = items(await api('tenant', 'GET', '/incentives/applications'));
+  const providerApps = items(await api('provider', 'GET', '/incentives/applications'));
+  const me = await api('provider', 'GET', '/me');
+  const ownCentre = items(await api('operator', 'GET', '/centres')).find((c) => c.provider_id === me.provider_id);
+  // An application in publicity (with its objections) when there is one, else the first.
+  const shown = (list) => [...list.filter((a) => a.stage === 'publicity'), ...list].slice(0, 1).map((a) => `/incentives/applications/${a.id}`);
   const bills = items(await api('tenant', 'GET', '/bills?limit=2')).map((b) => `/bills/${b.id}`);
   // The provider's own centres (their energy forms) and data sets (their upload form).
   const me = await api('provider', 'GET', '/me');
@@ -1601,7 +1752,7 @@ async function everyPage() {
   const ownSets = items(await api('operator', 'GET', '/data/sets')).filter((d) => d.supplier_id === me.provider_id).slice(0, 1).map((d) => `/data/sets/${d.name}`);
   const common = ['/', '/centres', `/centres/${centreId}`, `/centres/${centreId}?range=24h`, '/jobs', '/vouchers', '/energy', '/models', '/data', '/incentives', '/api', '/no-such-page'];
   const pages = {
-    operator: [...common, '/registry', '/audit', '/audit?audit.sort=2', '/partners', '/ledger', '/data?policy=important.conditional', ...byState(await jobsOf('operator')).map((j) => `/jobs/${j.id}`), ...apps.slice(0, 1).map((a) => `/incentives/applications/${a.id}`)],
+    operator: [...common, '/registry', '/audit', '/audit?audit.sort=2', '/partners', '/ledger', '/data?policy=important.conditional', ...byState(await jobsOf('operator')).map((j) => `/jobs/${j.id}`), ...shown(apps)],
     tenant: [
       ...common,
       '/jobs#quote',
@@ -1610,9 +1761,10 @@ async function everyPage() {
       ...bills,
       ...byState(tenantJobs).map((j) => `/jobs/${j.id}`),
       ...tenantJobs.filter((j) => !['succeeded', 'failed', 'cancelled'].includes(j.state)).slice(0, 1).map((j) => `/jobs/${j.id}/cancel`),
+      ...shown(tenantApps),
     ],
-    provider: [...common, '/my-centres', '/registry', ...own, ...ownSets, ...byState(await jobsOf('provider')).map((j) => `/jobs/${j.id}`)],
-    regulator: [...common, '/audit', '/partners', '/ledger', ...bills.slice(0, 1), ...apps.slice(0, 1).map((a) => `/incentives/applications/${a.id}`)],
+    provider: [...common, '/my-centres', '/registry', ...own, ...ownSets, ...byState(await jobsOf('provider')).map((j) => `/jobs/${j.id}`), ...shown(providerApps)],
+    regulator: [...common, '/audit', '/partners', '/ledger', ...bills.slice(0, 1), ...shown(apps)],
     expert: ['/incentives'],
   };
   return pages;

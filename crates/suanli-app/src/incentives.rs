@@ -20,6 +20,7 @@ use suanli_store::{Audit, Effect, LedgerRequest, LedgerService, NewUser, Store, 
 
 mod decide;
 mod experts;
+mod steps;
 
 const HOLIDAYS_META: &str = "incentives.holidays";
 
@@ -126,7 +127,7 @@ fn visible_to(caller: &Caller, a: &Application) -> bool {
         (Caller::Tenant { tenant, .. }, Applicant::Tenant(id)) if tenant.as_str() == id => true,
         (Caller::Provider { provider, .. }, Applicant::Provider(id)) if provider.as_str() == id => true,
         (Caller::Provider { .. }, _) => a.stage == Stage::Publicity,
-        (Caller::Tenant { .. }, _) => false,
+        (Caller::Tenant { .. }, _) => a.stage == Stage::Publicity,
         (Caller::Expert { user }, _) => a.assigned.iter().any(|x| x.expert == user.as_str()),
     }
 }
@@ -175,6 +176,34 @@ fn applicant_of(caller: &Caller, on_behalf_of: &Option<Applicant>) -> Result<App
             return Err(err(ErrorCode::Forbidden, "enterprises (tenants and providers) apply"));
         }
     })
+}
+
+/// The applications of a programme that a ranking takes: under review with the programme's
+/// reviews; refused when there is none.
+fn ready_to_rank<'a>(all: &'a [Application], p: &ProgrammeSpec) -> Result<Vec<&'a Application>, StoreError> {
+    let ready: Vec<&Application> =
+        all.iter().filter(|a| a.stage == Stage::UnderReview && a.reviews.len() as u32 >= p.min_reviews).collect();
+    if ready.is_empty() {
+        return Err(err(ErrorCode::WrongStage, format!("no application of {} has its {} reviews yet", p.code, p.min_reviews)));
+    }
+    Ok(ready)
+}
+
+/// The objection `index` of an application, if it is still open.
+fn open_objection(a: &mut Application, index: usize) -> Result<&mut Objection, StoreError> {
+    a.objections
+        .get_mut(index)
+        .filter(|o| o.resolution.is_none())
+        .ok_or_else(|| err(ErrorCode::WrongStage, "no open objection with that number"))
+}
+
+/// Why an objection is upheld or dismissed, trimmed: the applicant and the objector read it.
+fn resolution_reason(reason: &str) -> Result<String, StoreError> {
+    let len = reason.trim().chars().count();
+    if !(2..=2000).contains(&len) {
+        return Err(err(ErrorCode::InvalidBody, "give the reason for the resolution in 2 to 2,000 characters"));
+    }
+    Ok(reason.trim().to_string())
 }
 
 /// The project's name, trimmed; refused when empty or over 200 characters.
@@ -430,18 +459,12 @@ impl Incentives {
         let _one = self.step.lock().await;
         let p = self.programme(code).await?;
         let now = self.ids.now_ms();
-        let year = year_of(now);
-        let all: Vec<Application> =
-            self.store.incentive_applications(Some(("programme", code))).await?.into_iter().filter(|a| a.year == year).collect();
+        let all = self.this_years(code, now).await?;
         let committed: i64 = all.iter().filter(|a| matches!(a.stage, Stage::Publicity | Stage::Awarded)).map(|a| a.requested.0).sum();
         let places = p
             .quota_per_year
             .map(|q| q.saturating_sub(all.iter().filter(|a| matches!(a.stage, Stage::Publicity | Stage::Awarded)).count() as u32));
-        let ready: Vec<&Application> =
-            all.iter().filter(|a| a.stage == Stage::UnderReview && a.reviews.len() as u32 >= p.min_reviews).collect();
-        if ready.is_empty() {
-            return Err(err(ErrorCode::WrongStage, format!("no application of {code} has its {} reviews yet", p.min_reviews)));
-        }
+        let ready = ready_to_rank(&all, &p)?;
         let (chosen, rest) = rank(
             ready
                 .iter()
@@ -523,18 +546,15 @@ impl Incentives {
         let mut a = self.application(caller, id).await?;
         let now = self.ids.now_ms();
         let was = a.stage;
-        let o = a
-            .objections
-            .get_mut(index)
-            .filter(|o| o.resolution.is_none())
-            .ok_or_else(|| err(ErrorCode::WrongStage, "no open objection with that number"))?;
-        o.resolution = Some((uphold, reason.trim().to_string(), caller.actor(), now));
+        let reason = resolution_reason(&reason)?;
+        let o = open_objection(&mut a, index)?;
+        o.resolution = Some((uphold, reason.clone(), caller.actor(), now));
         if uphold {
             a.stage = Stage::Withdrawn;
-            a.notes.push(format!("withdrawn: an objection was upheld ({})", reason.trim()));
+            a.notes.push(format!("withdrawn: an objection was upheld ({reason})"));
         }
         a.updated_ms = now;
-        self.save(caller, &a, was, "incentive.resolve", serde_json::json!({"objection": index, "upheld": uphold, "reason": reason.trim()}))
+        self.save(caller, &a, was, "incentive.resolve", serde_json::json!({"objection": index, "upheld": uphold, "reason": reason}))
             .await?;
         Ok(a)
     }

@@ -114,7 +114,7 @@ impl Partners {
     }
 
     /// The centre, if the caller may declare for it: the operator any, a provider its own.
-    async fn declarable(&self, caller: &Caller, centre: &CentreId) -> Result<(), StoreError> {
+    pub async fn declarable(&self, caller: &Caller, centre: &CentreId) -> Result<(), StoreError> {
         let c = self.store.centre(centre).await?.ok_or_else(|| Error::new(ErrorCode::CentreNotFound, format!("no centre {centre}")))?;
         match caller {
             Caller::Operator { .. } => Ok(()),

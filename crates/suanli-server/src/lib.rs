@@ -344,6 +344,18 @@ fn web_routes() -> Router<AppState> {
         .route("/incentives/applications/{id}/review", post(web::review_application))
         .route("/incentives/applications/{id}/assign", post(web::assign_expert))
         .route("/data/sets", post(web::register_data_set))
+        .route("/incentives/applications", post(web::apply_for_incentive).layer(axum::extract::DefaultBodyLimit::max(web::MAX_UPLOAD)))
+        .route("/incentives/applications/{id}/object", post(web::object_to_incentive))
+        .route("/incentives/applications/{id}/objections/{n}/resolve", post(web::resolve_objection))
+        .route("/incentives/applications/{id}/decide", post(web::decide_incentive))
+        .route("/incentives/programmes/rank", post(web::rank_programme))
+        .route("/incentives/programmes/carry", post(web::carry_programme))
+        .route("/incentives/experts", post(web::add_expert))
+        .route(
+            "/centres/{id}/certifications",
+            post(web::declare_certification).layer(axum::extract::DefaultBodyLimit::max(web::MAX_UPLOAD)),
+        )
+        .route("/centres/{id}/green-power", post(web::declare_green_power).layer(axum::extract::DefaultBodyLimit::max(web::MAX_UPLOAD)))
         .route("/data/sets/{id}", get(web::data_set_page))
         .route("/data/sets/{id}/content", post(web::upload_data_content).layer(axum::extract::DefaultBodyLimit::max(web::MAX_UPLOAD)))
         .route("/data/suppliers", post(web::set_data_supplier))

@@ -4,7 +4,7 @@ use super::*;
 
 /// Whether an application can be decided now: in publicity, its publicity over, and no
 /// objection left open; the refusal otherwise.
-fn check_decidable(a: &Application, id: &str, now: i64) -> Result<(), StoreError> {
+pub(super) fn check_decidable(a: &Application, id: &str, now: i64) -> Result<(), StoreError> {
     if a.stage != Stage::Publicity {
         return Err(err(ErrorCode::WrongStage, format!("application {id} is {}, not in publicity", a.stage.as_str())));
     }
@@ -16,6 +16,18 @@ fn check_decidable(a: &Application, id: &str, now: i64) -> Result<(), StoreError
     }
     if a.objections.iter().any(|o| o.resolution.is_none()) {
         return Err(err(ErrorCode::WrongStage, "an objection is still open: resolve it first"));
+    }
+    Ok(())
+}
+
+/// Whether a programme's applications may be carried to another now: the first closed, the
+/// second open.
+pub(super) fn check_carriable(old: &ProgrammeSpec, new: &ProgrammeSpec, now: i64) -> Result<(), StoreError> {
+    if old.is_open(now) || now < old.open_from_ms {
+        return Err(err(ErrorCode::WrongStage, format!("{} is still open; its applications carry over once its window closes", old.code)));
+    }
+    if !new.is_open(now) {
+        return Err(err(ErrorCode::ProgrammeClosed, format!("{} does not accept applications now", new.code)));
     }
     Ok(())
 }
@@ -139,12 +151,7 @@ impl Incentives {
         let _one = self.step.lock().await;
         let (old, new) = (self.programme(from).await?, self.programme(to).await?);
         let now = self.ids.now_ms();
-        if old.is_open(now) || now < old.open_from_ms {
-            return Err(err(ErrorCode::WrongStage, format!("{from} is still open; its applications carry over once its window closes")));
-        }
-        if !new.is_open(now) {
-            return Err(err(ErrorCode::ProgrammeClosed, format!("{to} does not accept applications now")));
-        }
+        check_carriable(&old, &new, now)?;
         let same_criteria = old.criteria.iter().map(|c| &c.key).eq(new.criteria.iter().map(|c| &c.key));
         let year = year_of(now);
         let mut moved = Vec::new();

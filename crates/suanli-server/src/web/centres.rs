@@ -113,6 +113,8 @@ pub async fn centre_page(
         Some("priced") => Some(lang.t("价格已更新。", "Price saved.")),
         Some("meters") => Some(lang.t("电表已登记。", "Meters registered.")),
         Some("facts") => Some(lang.t("制冷方式与额定容量已保存。", "Cooling and rated capacity saved.")),
+        Some("certified") => Some(lang.t("认证已申报。", "Certification declared.")),
+        Some("green") => Some(lang.t("绿电合同已申报。", "Green-power contract declared.")),
         _ => None,
     };
     with_cookie(render_centre(&s, lang, &c, &id, &notice(done, false), &operate::Kept::default()).await, set)
@@ -166,6 +168,7 @@ pub(super) async fn render_centre(s: &AppState, lang: Lang, c: &Caller, id: &str
         body.push_str(&manage::partner_form(lang, &ctr, kept));
     }
     body.push_str(&partner_history(s, lang, c, &ctr).await);
+    body.push_str(&super::declarations::section(s, lang, c, &ctr, kept).await);
     let capacity: u32 = pools.iter().map(|p| p.capacity()).sum();
     body.push_str(&range_picker(lang, &choice));
     body.push_str(&insight::centre_utilisation(s, lang, &ctr.id, capacity, range, ctr.created_ms).await);
@@ -213,7 +216,7 @@ async fn partner_history(s: &AppState, lang: Lang, c: &Caller, ctr: &Centre) -> 
 
 /// Who made a change, in the page's language: a role by its label with the user's id, the
 /// migration's backfill in words, anything else (a system task) as recorded.
-fn actor(lang: Lang, by: &str) -> String {
+pub(super) fn actor(lang: Lang, by: &str) -> String {
     if by == "migration" {
         return lang.t("（迁移时按当时状态补记）", "(recorded by the migration)").to_string();
     }

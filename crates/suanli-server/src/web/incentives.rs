@@ -1,7 +1,9 @@
-//! `GET /incentives`: for an expert, the applications assigned to it to score; for the others, the policy's incentive programmes (caps, quotas, evidence, window), this year's totals per programme (budget, committed, paid, the city's and the districts' shares), the applications the caller may see with their applicant (a tenant or a provider), stage and why — for the operator and the regulator every award with its evidence hashes — and the compute-partner scores with the certifications and renewable share that count.
+//! `GET /incentives`: the application form (`incentive_apply.rs`) for an enterprise and the operator, the operator's programme steps and expert pool (`incentive_steps.rs`), the applications in publicity a tenant may object to; for an expert, the applications assigned to it to score; for the others, the policy's incentive programmes (caps, quotas, evidence, window), this year's totals per programme (budget, committed, paid, the city's and the districts' shares), the applications the caller may see with their applicant (a tenant or a provider), stage and why — for the operator and the regulator every award with its evidence hashes — and the compute-partner scores with the certifications and renewable share that count.
 
-use super::{Lang, LangQuery, esc, gate, labels, page, thead, with_cookie};
+use super::operate::Kept;
+use super::{Lang, LangQuery, esc, gate, labels, page, thead, thead_id, with_cookie};
 use crate::AppState;
+use crate::auth::Caller;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
@@ -16,8 +18,13 @@ pub async fn incentives_page(State(s): State<AppState>, Query(q): Query<LangQuer
         Ok(x) => x,
         Err(r) => return r,
     };
+    with_cookie(render(&s, lang, &c, "", &Kept::default()).await.into_response(), set)
+}
+
+/// The page, with a notice at the top and a refused form's input and error kept.
+pub(super) async fn render(s: &AppState, lang: Lang, c: &Caller, top: &str, kept: &Kept) -> Html<String> {
     let Ok(caller) = suanli_app::Caller::of(&c.0) else {
-        return with_cookie(Html(page(lang, lang.t("奖补政策", "Incentives"), Some(&c), "")).into_response(), set);
+        return Html(page(lang, lang.t("奖补政策", "Incentives"), Some(c), ""));
     };
     let programmes = s.incentives.programmes().await.unwrap_or_default();
     let totals = s.incentives.totals(s.ids.now_ms()).await.unwrap_or_default();
@@ -25,7 +32,7 @@ pub async fn incentives_page(State(s): State<AppState>, Query(q): Query<LangQuer
     let title =
         |code: &str| programmes.iter().find(|p| p.code == code).map_or(code.to_string(), |p| lang.name(&p.title, &p.title_en).to_string());
     let mut body = format!(
-        "<h1>{}</h1><p>{}</p>",
+        "<h1>{}</h1>{top}<p>{}</p>",
         lang.t("人工智能产业奖补", "AI industry incentives"),
         lang.t(
             "政策的各项奖补按项目管理：申报与证明材料、专家评审、排名、公示五个工作日、异议处理、决定，按“从优、就高、不重复”裁决，市、区按财政体制分担拨付。",
@@ -34,8 +41,18 @@ pub async fn incentives_page(State(s): State<AppState>, Query(q): Query<LangQuer
     );
     body.push_str(&programmes_table(lang, &programmes, &totals));
     body.push_str(&applications_section(lang, c.0.role, &apps, &title));
+    if c.0.role == Role::Tenant {
+        let public = s.incentives.in_publicity(&caller).await.unwrap_or_default();
+        body.push_str(&publicity_section(lang, &public, &title));
+    }
+    let applicants = if c.0.role == Role::Operator { applicants(s, lang).await } else { Vec::new() };
+    body.push_str(&super::incentive_apply::form(lang, c.0.role, &programmes, &applicants, kept));
+    if c.0.role == Role::Operator {
+        let experts = s.incentives.experts(&caller).await.unwrap_or_default();
+        body.push_str(&super::incentive_steps::operator_section(lang, &programmes, &experts, kept));
+    }
     if matches!(c.0.role, Role::Operator | Role::Regulator) {
-        body.push_str(&partner_scores(&s, lang, &caller).await);
+        body.push_str(&partner_scores(s, lang, &caller).await);
         let _ = write!(
             body,
             r#"<p><a href="/partners" id="partners-link">{}</a></p>"#,
@@ -46,11 +63,53 @@ pub async fn incentives_page(State(s): State<AppState>, Query(q): Query<LangQuer
         body,
         "<p>{}</p>",
         lang.t(
-            "申报、评审、公示、异议与决定：命令行 <code>suanli incentives …</code>，或接口 <code>/api/v1/incentives</code>；中心的认证与绿电合同：<code>suanli incentives certify</code> / <code>green-power</code>，或 <code>/api/v1/centres/{id}/certifications</code> 与 <code>/green-power</code>。",
-            "Apply, review, rank, object and decide with <code>suanli incentives …</code> or the API under <code>/api/v1/incentives</code>; declare a centre's certifications and green power with <code>suanli incentives certify</code> / <code>green-power</code> or <code>/api/v1/centres/{id}/certifications</code> and <code>/green-power</code>."
+            "也可用命令行 <code>suanli incentives …</code> 或接口 <code>/api/v1/incentives</code>；中心的认证与绿电合同在各中心的页面上申报。",
+            "The same with <code>suanli incentives …</code> or the API under <code>/api/v1/incentives</code>; a centre's certifications and green power are declared on the centre's page."
         )
     );
-    with_cookie(Html(page(lang, lang.t("奖补政策", "Incentives"), Some(&c), &body)).into_response(), set)
+    Html(page(lang, lang.t("奖补政策", "Incentives"), Some(c), &body))
+}
+
+/// Whom the operator may apply for: every tenant and provider, by name.
+async fn applicants(s: &AppState, lang: Lang) -> Vec<(String, String)> {
+    let tenants = s.store.tenants().await.unwrap_or_default();
+    let providers = s.store.providers().await.unwrap_or_default();
+    tenants
+        .iter()
+        .map(|t| (t.id.to_string(), format!("{}（{}）", lang.name(&t.name, &t.name_en), lang.t("企业", "tenant"))))
+        .chain(
+            providers.iter().map(|p| (p.id.to_string(), format!("{}（{}）", lang.name(&p.name, &p.name_en), lang.t("服务商", "provider")))),
+        )
+        .collect()
+}
+
+/// The applications in publicity, which a tenant may open and object to.
+fn publicity_section(lang: Lang, apps: &[Application], title: &dyn Fn(&str) -> String) -> String {
+    let mut body = format!(r#"<h2 id="in-publicity">{}</h2>"#, lang.t("公示中的申请", "Applications in publicity"));
+    body.push_str(&thead_id(
+        "in-publicity-table",
+        &[
+            lang.t("项目", "Programme"),
+            lang.t("申请主体", "Applicant"),
+            lang.t("申报内容", "Project"),
+            lang.t("申请金额", "Requested"),
+            lang.t("公示截止", "Publicity ends"),
+        ],
+    ));
+    for a in apps {
+        let _ = write!(
+            body,
+            r#"<tr><td>{}</td><td><span class="user-text">{}</span></td><td><a href="/incentives/applications/{}">{}</a></td><td>{}</td><td>{}</td></tr>"#,
+            esc(&title(&a.programme)),
+            esc(&a.applicant_name),
+            esc(&a.id),
+            esc(&a.project),
+            lang.fen(a.requested),
+            labels::when(a.publicity_until),
+        );
+    }
+    body.push_str("</tbody></table></div>");
+    body
 }
 
 /// This year's programmes: their terms and totals.
@@ -66,12 +125,13 @@ fn programmes_table(lang: Lang, programmes: &[ProgrammeSpec], totals: &[Programm
         lang.t("已承诺", "Committed"),
         lang.t("已拨付", "Paid"),
         lang.t("市级 / 区级", "City / district"),
+        lang.t("证明材料", "Evidence"),
     ]));
     for p in programmes {
         let t = totals.iter().find(|t| t.programme == p.code);
         let _ = write!(
             body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(lang.name(&p.title, &p.title_en)),
             p.ratio_pct.map_or(lang.t("定额", "fixed").to_string(), |r| format!("{r}%")),
             lang.fen(p.cap_per_award),
@@ -81,6 +141,7 @@ fn programmes_table(lang: Lang, programmes: &[ProgrammeSpec], totals: &[Programm
             t.map_or("-".into(), |t| lang.fen(t.committed)),
             t.map_or("-".into(), |t| lang.fen(t.disbursed)),
             t.map_or("-".into(), |t| format!("{} / {}", lang.fen(t.city), lang.fen(t.district))),
+            p.evidence.iter().map(|k| labels::evidence_kind(lang, k)).collect::<Vec<_>>().join(lang.t("、", ", ")),
         );
     }
     body.push_str("</tbody></table></div>");
@@ -96,8 +157,8 @@ fn applications_section(lang: Lang, role: Role, apps: &[Application], title: &dy
         Role::Expert => lang.t("分配给您评审的申请", "Applications assigned to you to score"),
         Role::Operator | Role::Regulator => lang.t("全部申请与奖励", "Every application and award"),
     };
-    // The application's own page: its evidence, and the expert's scoring or the operator's assignment form.
-    let linked = matches!(role, Role::Expert | Role::Operator | Role::Regulator);
+    // The application's own page: its evidence, the expert's scoring or the operator's
+    // assignment form, and its publicity with objections.
     let mut body = format!(r#"<h2 id="applications">{heading}</h2>"#);
     if apps.is_empty() {
         let _ = write!(body, "<p>{}</p>", lang.t("还没有申请。", "No applications yet."));
@@ -129,13 +190,13 @@ fn applications_section(lang: Lang, role: Role, apps: &[Application], title: &dy
                 Applicant::Tenant(_) => lang.t("企业", "tenant"),
                 Applicant::Provider(_) => lang.t("算力/数据服务商", "provider"),
             },
-            if linked { format!(r#"<a href="/incentives/applications/{}">{}</a>"#, esc(&a.id), esc(&a.project)) } else { esc(&a.project) },
+            format!(r#"<a href="/incentives/applications/{}">{}</a>"#, esc(&a.id), esc(&a.project)),
             labels::stage(lang, a.stage),
             lang.fen(a.requested),
             a.score.map_or("-".into(), |s| format!("{s:.1}")),
             a.rank.map_or("-".into(), |r| r.to_string()),
             lang.fen(a.paid),
-            esc(&a.notes.join("；")),
+            labels::application_why(lang, &a),
         );
         if evidence {
             let docs: Vec<String> = a

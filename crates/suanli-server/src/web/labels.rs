@@ -347,6 +347,32 @@ pub fn stage(lang: Lang, s: Stage) -> &'static str {
     }
 }
 
+/// Why an application stands where it does, in the page's language, from its recorded facts
+/// (the service's notes are English for the API and the CLI, with UTC times).
+pub fn application_why(lang: Lang, a: &suanli_incentives::Application) -> String {
+    let rank = a.rank.map_or("-".to_string(), |r| r.to_string());
+    let mut why = match (a.stage, lang) {
+        (Stage::UnderReview, Lang::Zh) => format!("已有 {} 份专家评分", a.reviews.len()),
+        (Stage::UnderReview, Lang::En) => format!("{} expert scores so far", a.reviews.len()),
+        (Stage::Publicity, Lang::Zh) => format!("第 {rank} 名，公示至 {}", when(a.publicity_until)),
+        (Stage::Publicity, Lang::En) => format!("ranked {rank}; publicity until {}", when(a.publicity_until)),
+        (Stage::NotSelected, Lang::Zh) => format!("第 {rank} 名，超出名额或年度预算"),
+        (Stage::NotSelected, Lang::En) => format!("ranked {rank}: beyond the quota or the year's budget"),
+        (Stage::Withdrawn, _) => lang.t("异议成立", "an objection was upheld").to_string(),
+        (Stage::Superseded, _) => lang.t("同一事项已有更高的奖补", "the same subject holds a higher award").to_string(),
+        (Stage::Awarded, _) => {
+            format!("{} {} / {}", lang.t("市级 / 区级：", "city / district:"), lang.fen(a.city_part), lang.fen(a.district_part))
+        }
+    };
+    if let Some(y) = a.facts.volume_year {
+        why.push_str(&match lang {
+            Lang::Zh => format!("；按 {y} 年度平台数据评审"),
+            Lang::En => format!("; judged on the platform's figures for {y}"),
+        });
+    }
+    esc(&why)
+}
+
 // ----- alerts -----
 
 pub fn severity(lang: Lang, s: Severity) -> &'static str {

@@ -29,9 +29,12 @@ mod collate;
 mod confirm;
 mod data;
 mod data_supply;
+mod declarations;
 mod energy;
 pub mod failure;
 mod form;
+mod incentive_apply;
+mod incentive_steps;
 mod incentives;
 mod insight;
 mod jobs;
@@ -43,6 +46,7 @@ mod meters;
 mod model_admin;
 mod model_keys;
 mod models;
+mod objections;
 mod operate;
 mod overview;
 mod partners;
@@ -67,7 +71,10 @@ pub use data::{
 pub use data_supply::{
     register_set as register_data_set, set_policy as set_data_policy, set_supplier as set_data_supplier, upload as upload_data_content,
 };
+pub use declarations::{certify as declare_certification, green_power as declare_green_power};
 pub use energy::energy_page;
+pub use incentive_apply::apply as apply_for_incentive;
+pub use incentive_steps::{add_expert, carry as carry_programme, rank as rank_programme};
 pub use incentives::incentives_page;
 pub use jobs::{cancel_job, cancel_page, job_page, jobs_page, submit_job};
 use labels::region as region_name_html;
@@ -80,6 +87,7 @@ pub use model_keys::{
     create_key as create_model_key, revoke_key as revoke_model_key, rotate_key as rotate_model_key, top_up_key as top_up_model_key,
 };
 pub use models::models_page;
+pub use objections::{decide as decide_incentive, object as object_to_incentive, resolve as resolve_objection};
 pub use operate::{settle, top_up};
 pub use overview::overview;
 use overview::{over_limit_list, pue_limit_tile, target_badge};

@@ -53,6 +53,33 @@ impl Kept {
     }
 }
 
+impl Kept {
+    /// A labelled text input `name` of `form` (its id `{form}-{name}`), the value kept and the
+    /// error beside it; `attrs` are the input's other attributes.
+    pub(super) fn input(&self, form: &str, name: &str, label: &str, attrs: &str) -> String {
+        let id = format!("{form}-{name}");
+        format!(
+            r#"<label for="{id}">{label}</label><input id="{id}" name="{name}" value="{v}"{attrs}{inv}>{e}"#,
+            v = self.value(form, name),
+            inv = self.invalid(form, name, &id),
+            e = self.error(form, name),
+        )
+    }
+
+    /// A labelled `<select>` `name` of `form` over `(value, label)` choices, the kept one selected.
+    pub(super) fn select(&self, form: &str, name: &str, label: &str, choices: &[(String, String)]) -> String {
+        let id = format!("{form}-{name}");
+        let chosen = self.value(form, name);
+        let mut out = format!(r#"<label for="{id}">{label}</label><select id="{id}" name="{name}"{}>"#, self.invalid(form, name, &id));
+        for (v, l) in choices {
+            let sel = if esc(v) == chosen { " selected" } else { "" };
+            let _ = write!(out, r#"<option value="{}"{sel}>{}</option>"#, esc(v), esc(l));
+        }
+        let _ = write!(out, "</select>{}", self.error(form, name));
+        out
+    }
+}
+
 /// A form body's fields (the last value of a repeated name).
 pub(super) fn fields(body: &str) -> HashMap<String, String> {
     serde_urlencoded::from_str::<Vec<(String, String)>>(body).unwrap_or_default().into_iter().collect()

@@ -1,5 +1,6 @@
-//! `GET /incentives/applications/{id}`: one incentive application — its facts, evidence and the programme's criteria — with the expert's scoring form (`POST …/review`) for an expert assigned to it, and the assignment form (`POST …/assign`) with the experts assigned and their scores for the operator. The rules are `suanli_app::incentives`'.
+//! `GET /incentives/applications/{id}`: one incentive application — its facts, evidence and the programme's criteria — with the expert's scoring form (`POST …/review`) for an expert assigned to it, the assignment form (`POST …/assign`) with the experts assigned and their scores for the operator, and its publicity with objections (`objections.rs`); every enterprise may open one in publicity. The rules are `suanli_app::incentives`'.
 
+use super::operate::Kept;
 use super::{Lang, LangQuery, error_notice, esc, gate, page, thead, with_cookie};
 use crate::AppState;
 use crate::error::ApiError;
@@ -31,14 +32,24 @@ pub async fn application_page(
     let done = match q.done.as_deref() {
         Some("scored") => format!(r#"<p class="ok" role="status">{}</p>"#, lang.t("评分已提交。", "Your scores are recorded.")),
         Some("assigned") => format!(r#"<p class="ok" role="status">{}</p>"#, lang.t("专家已分配。", "The expert is assigned.")),
+        Some("applied") => format!(
+            r#"<p class="ok" role="status">{}</p>"#,
+            lang.t("申请已提交，等待专家评审。", "The application is in; it waits for the experts' review.")
+        ),
+        Some("objected") => format!(
+            r#"<p class="ok" role="status">{}</p>"#,
+            lang.t("异议已提交，运营方将处理。", "Your objection is recorded; the operator will resolve it.")
+        ),
+        Some("resolved") => format!(r#"<p class="ok" role="status">{}</p>"#, lang.t("异议已处理。", "The objection is resolved.")),
+        Some("decided") => format!(r#"<p class="ok" role="status">{}</p>"#, lang.t("已作出决定。", "The decision is made.")),
         _ => String::new(),
     };
-    let (status, body) = render(&s, lang, &c, &id, &done).await;
+    let (status, body) = render(&s, lang, &c, &id, &done, &Kept::default()).await;
     with_cookie((status, Html(page(lang, lang.t("奖补申请", "Incentive application"), Some(&c), &body))).into_response(), set)
 }
 
-/// The page's body (or why it cannot be shown).
-async fn render(s: &AppState, lang: Lang, c: &crate::auth::Caller, id: &str, notice: &str) -> (StatusCode, String) {
+/// The page's body (or why it cannot be shown), with a refused form's input and error kept.
+pub(super) async fn render(s: &AppState, lang: Lang, c: &crate::auth::Caller, id: &str, notice: &str, kept: &Kept) -> (StatusCode, String) {
     let found = async {
         let caller = suanli_app::Caller::of(&c.0)?;
         let a = s.incentives.application(&caller, id).await?;
@@ -69,6 +80,7 @@ async fn render(s: &AppState, lang: Lang, c: &crate::auth::Caller, id: &str, not
         }
         _ => assignments(&mut body, lang, &a, &p),
     }
+    body.push_str(&super::objections::section(lang, c.0.role, &a, kept));
     (StatusCode::OK, body)
 }
 
@@ -85,7 +97,7 @@ fn facts(body: &mut String, lang: Lang, a: &Application, p: &ProgrammeSpec) {
         lang.t("阶段", "Stage"),
         super::labels::stage(lang, a.stage),
         lang.t("说明", "Why"),
-        esc(&a.notes.join("；")),
+        super::labels::application_why(lang, a),
     );
     let _ = write!(body, "<h2>{}</h2>", lang.t("证明材料", "Evidence"));
     body.push_str(&thead(&[lang.t("类型", "Kind"), lang.t("文件", "File"), "SHA-256"]));
@@ -229,7 +241,7 @@ async fn refused_or(s: &AppState, lang: Lang, c: &crate::auth::Caller, id: &str,
     match result {
         Ok(()) => Redirect::to(&format!("/incentives/applications/{id}?done={done}")).into_response(),
         Err(e) => {
-            let (_, body) = render(s, lang, c, id, &error_notice(lang, &e)).await;
+            let (_, body) = render(s, lang, c, id, &error_notice(lang, &e), &Kept::default()).await;
             (StatusCode::UNPROCESSABLE_ENTITY, Html(page(lang, lang.t("奖补申请", "Incentive application"), Some(c), &body)))
                 .into_response()
         }

@@ -2,7 +2,8 @@
 
 use axum::http::{HeaderMap, header};
 
-/// The most a form with a file may be: a data set's largest content and room for its fields.
+/// The most a form with a file may be: a data set's largest content (64 MiB, more than an
+/// incentive application's three evidence documents of 8 MiB) and room for its fields.
 pub const MAX_UPLOAD: usize = suanli_data::catalogue::MAX_CONTENT_BYTES + (1 << 20);
 
 /// One part of a multipart body.
@@ -82,6 +83,13 @@ pub fn field(parts: &[Part], name: &str) -> String {
 /// The file of the parts under `name`, if one was chosen (a browser sends an empty part with an empty name otherwise).
 pub fn file<'a>(parts: &'a [Part], name: &str) -> Option<&'a Part> {
     parts.iter().find(|p| p.name == name && p.filename.as_deref().is_some_and(|f| !f.is_empty()))
+}
+
+/// The plain fields (not the files) as a urlencoded body, the way a form without files posts them.
+pub fn urlencoded(parts: &[Part]) -> String {
+    let text: Vec<(&str, String)> =
+        parts.iter().filter(|p| p.filename.is_none()).map(|p| (p.name.as_str(), String::from_utf8_lossy(&p.body).into_owned())).collect();
+    serde_urlencoded::to_string(&text).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -355,7 +355,9 @@ impl Web {
             return Err(r.status());
         }
         let cookie = set_cookie(&r, "suanli_session").expect("a session cookie");
-        let page = http.get(format!("{url}/")).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+        // The page signing in lands on (an expert's is its assignments).
+        let home = r.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or("/").to_string();
+        let page = http.get(format!("{url}{home}")).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
         let csrf = csrf_in(&page).expect("signed-in pages carry the form token");
         Ok(Web { http, url: url.to_string(), cookie, csrf })
     }

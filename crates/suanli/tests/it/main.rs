@@ -31,6 +31,7 @@ mod store;
 mod tidy;
 mod timeslice;
 mod web_charts;
+mod web_incentives;
 mod web_lists;
 mod web_models;
 mod web_money;
