@@ -183,20 +183,21 @@ fn applications_section(lang: Lang, role: Role, apps: &[Application], title: &dy
     for a in apps {
         let _ = write!(
             body,
-            "<tr><td>{}</td><td>{} <small>{}</small></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            r#"<tr><td>{}</td><td>{} <small>{}</small></td><td><a href="/incentives/applications/{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"#,
             esc(&title(&a.programme)),
             esc(&a.applicant_name),
             match a.applicant {
                 Applicant::Tenant(_) => lang.t("企业", "tenant"),
                 Applicant::Provider(_) => lang.t("算力/数据服务商", "provider"),
             },
-            format!(r#"<a href="/incentives/applications/{}">{}</a>"#, esc(&a.id), esc(&a.project)),
+            esc(&a.id),
+            esc(&a.project),
             labels::stage(lang, a.stage),
             lang.fen(a.requested),
             a.score.map_or("-".into(), |s| format!("{s:.1}")),
             a.rank.map_or("-".into(), |r| r.to_string()),
             lang.fen(a.paid),
-            labels::application_why(lang, &a),
+            labels::application_why(lang, a),
         );
         if evidence {
             let docs: Vec<String> = a

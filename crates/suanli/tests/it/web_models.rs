@@ -102,7 +102,7 @@ async fn a_provider_registers_deploys_and_undeploys_a_model_through_the_web_form
 
     // Deploy: bad input beside its field, nothing deployed; then deployed.
     let deploy = |field: &str, value: &str| {
-        let mut pairs = vec![
+        let mut pairs = [
             ("model", "web-med-7b".to_string()),
             ("centre", centres[0].0.clone()),
             ("base_url", "http://10.0.0.9:8000/v1".to_string()),
