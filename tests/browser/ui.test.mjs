@@ -1741,8 +1741,6 @@ async function everyPage() {
   const apps = items(await api('operator', 'GET', '/incentives/applications'));
   const tenantApps = items(await api('tenant', 'GET', '/incentives/applications'));
   const providerApps = items(await api('provider', 'GET', '/incentives/applications'));
-  const me = await api('provider', 'GET', '/me');
-  const ownCentre = items(await api('operator', 'GET', '/centres')).find((c) => c.provider_id === me.provider_id);
   // An application in publicity (with its objections) when there is one, else the first.
   const shown = (list) => [...list.filter((a) => a.stage === 'publicity'), ...list].slice(0, 1).map((a) => `/incentives/applications/${a.id}`);
   const bills = items(await api('tenant', 'GET', '/bills?limit=2')).map((b) => `/bills/${b.id}`);
