@@ -55,6 +55,7 @@ mod provider;
 mod range;
 mod registry;
 mod review;
+pub mod routes;
 pub mod session;
 mod table;
 mod trends;
@@ -560,7 +561,7 @@ fn api_tag(lang: Lang, tag: &str) -> String {
 }
 
 /// The pages a GET may open (`*` one segment of the path): what `page_of_form` walks back to.
-/// Keep in step with the GET routes of `web_routes` in `lib.rs`.
+/// Keep in step with the GET routes of `routes` in `web/routes.rs`.
 pub(crate) const PAGES: &[&str] = &[
     "/",
     "/wall",
