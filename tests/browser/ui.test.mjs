@@ -1597,6 +1597,30 @@ test('a tenant applies with documents in the browser (a bad amount is refused be
   assert.equal(after.objections[0].resolution[0], false, 'dismissed');
 });
 
+test("the operator decides the demo's incentive application, whose publicity is over, after a confirmation: it is awarded and paid from the city's and the district's budgets", { timeout: 120_000 }, async () => {
+  const demo = items(await api('operator', 'GET', '/incentives/applications')).find(
+    (a) => a.stage === 'publicity' && a.notes.some((n) => n.startsWith('demo: publicity marked over')),
+  );
+  assert.ok(demo, "serve --demo seeds an application whose publicity is over");
+  await withPage(async (page) => {
+    await signInAnywhere(page, 'operator');
+    await page.goto(`/incentives/applications/${demo.id}`);
+    await Promise.all([page.waitForLoadState('load'), page.click('#decide-form button[type=submit]')]);
+    assert.match(await h1(page), /确认决定并拨付/);
+    assert.match(await page.locator('#confirm-amount').textContent(), /¥300,000\.00/);
+    await Promise.all([page.waitForURL((u) => u.pathname === `/incentives/applications/${demo.id}`), page.click('#cancel')]);
+    assert.equal((await api('operator', 'GET', `/incentives/applications/${demo.id}`)).stage, 'publicity', 'Cancel decides nothing');
+    await Promise.all([page.waitForLoadState('load'), page.click('#decide-form button[type=submit]')]);
+    await Promise.all([page.waitForURL(/done=decided/), page.click('#confirm')]);
+    const main = await page.locator('main').textContent();
+    assert.match(main, /已拨付|已获奖补/, 'the page says it was awarded');
+  });
+  const after = await api('operator', 'GET', `/incentives/applications/${demo.id}`);
+  assert.equal(after.stage, 'awarded');
+  assert.equal(after.paid, '300000.00', 'paid what was asked, split between the city and the district');
+  assert.equal((Number(after.city_part) + Number(after.district_part)).toFixed(2), '300000.00');
+});
+
 test("a provider declares its centre's certification from a file and a green-power contract by hash on the centre's page; a bad hash is refused beside its field; a tenant sees neither", { timeout: 120_000 }, async () => {
   const me = await api('provider', 'GET', '/me');
   const own = items(await api('operator', 'GET', '/centres')).find((c) => c.provider_id === me.provider_id);

@@ -221,7 +221,7 @@ impl Partners {
     /// The operator sets the weights and thresholds.
     pub async fn set_config(&self, caller: &Caller, cfg: Config) -> Result<Config, StoreError> {
         Partners::may_set_config(caller)?;
-        partner::check_config(&cfg).map_err(|why| Error::new(ErrorCode::InvalidProgramme, why))?;
+        partner::check_config(&cfg).map_err(|why| Error::new(ErrorCode::InvalidCriteria, why))?;
         let (t, e) = self.ids.parts();
         let mut tx = self.store.begin().await?;
         tx.set_meta(CONFIG_META, &serde_json::to_string(&cfg).unwrap_or_default()).await?;

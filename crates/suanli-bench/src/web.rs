@@ -248,7 +248,7 @@ async fn add_readings(state: &AppState, centres: &[Centre], now: i64, json_out: 
 async fn sessions(state: &AppState, tokens: &[(String, String)]) -> anyhow::Result<HashMap<&'static str, String>> {
     let token = |role: &str| tokens.iter().find(|(r, _)| r == role).map(|(_, t)| t.clone()).unwrap_or_default();
     let mut sessions = HashMap::new();
-    for role in ["operator", "tenant", "regulator"] {
+    for role in ["operator", "tenant", "regulator", "provider"] {
         let who = suanli_server::auth::principal(state, &token(role)).await?.ok_or_else(|| anyhow::anyhow!("no {role} token"))?;
         let set = suanli_server::web::session::open(state, &who, &no_headers()).await?;
         sessions.insert(role, set.split(';').next().unwrap_or_default().to_string());
@@ -279,6 +279,27 @@ async fn pages(state: &AppState, a_centre: &str) -> anyhow::Result<Vec<(String, 
     ];
     if let Some(j) = &a_job {
         pages.push(("job".into(), format!("/jobs/{}", j.id), "operator"));
+    }
+    let a_bill = state.store.bill_listing(&suanli_store::listing::BillListing::default()).await?.rows.into_iter().next();
+    if let Some(b) = &a_bill {
+        pages.push(("bill".into(), format!("/bills/{}", b.id), "operator"));
+    }
+    pages.extend([
+        ("wall display".into(), "/wall".into(), "operator"),
+        ("my centres (provider)".into(), "/my-centres".into(), "provider"),
+        ("registry".into(), "/registry".into(), "operator"),
+        ("models (tenant)".into(), "/models".into(), "tenant"),
+        ("partners".into(), "/partners".into(), "operator"),
+        ("ledger".into(), "/ledger".into(), "operator"),
+        ("data (tenant)".into(), "/data".into(), "tenant"),
+        ("incentives (operator)".into(), "/incentives".into(), "operator"),
+        ("incentives (tenant)".into(), "/incentives".into(), "tenant"),
+        ("audit".into(), "/audit".into(), "operator"),
+        ("API docs".into(), "/api".into(), "tenant"),
+    ]);
+    let an_application = state.store.incentive_applications(None).await?.into_iter().next();
+    if let Some(a) = &an_application {
+        pages.push(("incentive application".into(), format!("/incentives/applications/{}", a.id), "operator"));
     }
     Ok(pages)
 }

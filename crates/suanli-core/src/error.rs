@@ -106,13 +106,13 @@ error_table! {
     // Vouchers, bills and settlement.
     ProgrammeNotFound => ("programme_not_found", 404, "No such voucher programme", "算力券计划不存在"),
     ProgrammeExists => ("programme_exists", 409, "A voucher programme for this year already exists", "该年度的算力券计划已存在"),
-    ProgrammeClosed => ("programme_closed", 409, "The voucher programme is closed or outside its year", "算力券计划已关闭或不在年度内"),
+    ProgrammeClosed => ("programme_closed", 409, "The programme (vouchers or an incentive) is closed or outside its window", "该计划（算力券或奖补）已关闭或不在申报期内"),
     InvalidRatio => ("invalid_ratio", 422, "A subsidy ratio must be between 0% and 100%", "补贴比例须在 0% 到 100% 之间"),
     NotEligible => ("not_eligible", 422, "The enterprise is not eligible for this voucher programme", "该企业不符合本算力券计划的申请条件"),
     ApplicationNotFound => ("application_not_found", 404, "No such voucher application", "算力券申请不存在"),
     ApplicationDecided => ("application_decided", 409, "The voucher application was already decided", "该算力券申请已处理"),
     BudgetExceeded => ("budget_exceeded", 409, "The voucher programme's budget does not cover this amount", "算力券计划预算不足"),
-    CapExceeded => ("cap_exceeded", 409, "The amount would take the enterprise beyond its yearly cap", "将超过企业的年度上限"),
+    CapExceeded => ("cap_exceeded", 409, "The amount would take the applicant beyond the programme's cap", "金额将超过计划对申请主体的上限"),
     BillExists => ("bill_exists", 409, "This job already has a bill", "该作业已出账"),
     BillNotFound => ("bill_not_found", 404, "No such bill", "账单不存在"),
     ProviderNotFound => ("provider_not_found", 404, "No such compute provider", "算力提供方不存在"),
@@ -162,6 +162,7 @@ error_table! {
     InvalidVolumeYear => ("invalid_volume_year", 422, "The year an application is judged on must be a completed calendar year: the last one, or the one before", "申报所依据的年度须为已结束的自然年度（上一年度或前一年度）"),
     WrongStage => ("wrong_stage", 409, "The application or programme is not at the stage this step needs", "申请或项目不在此步骤所需的阶段"),
     // Partner selection: what is declared of a centre.
+    InvalidCriteria => ("invalid_criteria", 422, "The partner criteria are invalid: the weights must add up to 100 and each number be within its range", "算力伙伴评分标准无效：各项权重之和须为 100，各数值须在允许范围内"),
     InvalidCertification => ("invalid_certification", 422, "The certification is invalid (its kind, issuer or number)", "认证信息无效（类型、发证机构或证书编号）"),
     CertificationExpired => ("certification_expired", 422, "The certification's expiry date has passed", "认证已过有效期"),
     InvalidShare => ("invalid_share", 422, "A share must be between 0% and 100%", "占比须在 0% 到 100% 之间"),

@@ -69,6 +69,7 @@ pub async fn seed_with_history(
         let now = s.ids.now_ms();
         seed_money(s, now).await?;
         crate::demo_data::seed(s).await?;
+        crate::demo_incentives::seed(s).await?;
         seed_telemetry(s, now, history_days).await?;
         return Ok((path, tokens));
     }
@@ -114,6 +115,7 @@ pub async fn seed_with_history(
     tx.commit().await?;
     seed_money(s, now).await?;
     crate::demo_data::seed(s).await?;
+    crate::demo_incentives::seed(s).await?;
     seed_telemetry(s, now, history_days).await?;
     Ok((path, tokens))
 }

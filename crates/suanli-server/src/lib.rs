@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod demo;
 pub mod demo_data;
+pub mod demo_incentives;
 pub mod demo_models;
 /// The API's bodies live in the contract crate, `suanli-api`; `crate::dto` names them here.
 pub use suanli_api::dto;

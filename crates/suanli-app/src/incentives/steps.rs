@@ -54,6 +54,27 @@ impl Incentives {
         Ok((old, new, undecided))
     }
 
+    /// The demo's round only (`serve --demo` has no five working days to wait): ends the
+    /// publicity of an application that the operator ranked, so that it can be decided at once.
+    /// The application's notes and the audit log say so; an objection still stops a decision.
+    pub async fn end_publicity_for_demo(&self, id: &str) -> Result<Application, StoreError> {
+        let system = Caller::Operator { user: suanli_core::id::UserId::generate(0, 0) };
+        let _one = self.step.lock().await;
+        let mut a = self.application(&system, id).await?;
+        if a.stage != Stage::Publicity {
+            return Err(err(ErrorCode::WrongStage, format!("application {id} is {}, not in publicity", a.stage.as_str())));
+        }
+        let now = self.ids.now_ms();
+        a.publicity_until = Some(now);
+        a.updated_ms = now;
+        a.notes.push(format!(
+            "demo: publicity marked over at {}, so that the operator can decide at once",
+            suanli_core::time::format_rfc3339(now)
+        ));
+        self.save(&system, &a, Stage::Publicity, "incentive.demo_publicity_over", serde_json::json!({"publicity_until": now})).await?;
+        Ok(a)
+    }
+
     /// The applications in publicity (公示), which every enterprise, the operator and the
     /// regulator may read and object to; nothing for an expert, who sees only its assignments.
     pub async fn in_publicity(&self, caller: &Caller) -> Result<Vec<Application>, StoreError> {

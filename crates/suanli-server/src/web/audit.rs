@@ -71,6 +71,7 @@ const ACTIONS: &[(&str, &str, &str)] = &[
     ("incentive.assign", "分配评审专家", "expert assigned"),
     ("incentive.review", "专家评分", "expert scored"),
     ("incentive.rank", "奖补排序公示", "incentives ranked"),
+    ("incentive.demo_publicity_over", "演示：公示期标记为结束", "demo: publicity marked over"),
     ("incentive.object", "提出异议", "objection raised"),
     ("incentive.resolve", "处理异议", "objection resolved"),
     ("incentive.decide", "奖补决定", "incentive decided"),

@@ -295,6 +295,17 @@ async fn a_lower_claim_decided_later_is_superseded_and_the_policy_closes_its_win
     assert_eq!(w.svc.application(&w.op, &big.id).await.unwrap().programme, "hz55-special-model", "decided awards stay");
 }
 
+/// Nothing stored but the demo's one application (its round seeded by `serve --demo`, its
+/// publicity marked over so that it can be decided at once).
+async fn only_the_demos(op: &crate::harness::Api) {
+    let (_, all) = op.get("/api/v1/incentives/applications").await;
+    let all = all.as_array().cloned().unwrap_or_default();
+    assert_eq!(all.len(), 1, "{all:?}");
+    let notes = all[0]["notes"].as_array().cloned().unwrap_or_default();
+    assert!(notes.iter().any(|n| n.as_str().is_some_and(|n| n.starts_with("demo: publicity marked over"))), "{notes:?}");
+    assert_eq!(all[0]["stage"], "publicity");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_http_surface_applies_reviews_ranks_and_refuses_by_code() {
     let ts = TestServer::start().await;
@@ -320,7 +331,7 @@ async fn the_http_surface_applies_reviews_ranks_and_refuses_by_code() {
         let (s, v) = ten.post("/api/v1/incentives/applications", &b).await;
         assert_eq!((s.as_u16(), v["code"].as_str()), (status, Some(code)), "{v}");
     }
-    assert_eq!(op.get("/api/v1/incentives/applications").await.1, json!([]), "nothing stored");
+    only_the_demos(&op).await;
     let (s, a) = ten.post("/api/v1/incentives/applications", &body("300000", docs.clone())).await;
     assert_eq!(s, StatusCode::CREATED, "{a}");
     let id = a["id"].as_str().unwrap().to_string();
@@ -416,9 +427,14 @@ async fn the_http_surface_applies_reviews_ranks_and_refuses_by_code() {
     assert_eq!((s, v["objections"].as_array().map(Vec::len)), (StatusCode::CREATED, Some(1)));
     let (s, v) = op.post(&format!("/api/v1/incentives/applications/{id}/decision"), &json!({})).await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("wrong_stage")), "publicity has five working days: {v}");
+    // The demo's application, whose publicity is marked over, is decided and paid at once.
+    let (_, all) = op.get("/api/v1/incentives/applications").await;
+    let demo = all.as_array().unwrap().iter().find(|a| a["id"] != id.as_str()).unwrap()["id"].as_str().unwrap().to_string();
+    let (s, v) = op.post(&format!("/api/v1/incentives/applications/{demo}/decision"), &json!({})).await;
+    assert_eq!((s, v["stage"].as_str(), v["paid"].as_str()), (StatusCode::OK, Some("awarded"), Some("300000.00")), "{v}");
     let (_, totals) = ts.as_role("regulator").get("/api/v1/incentives/totals").await;
     let t = totals.as_array().unwrap().iter().find(|t| t["programme"] == "hz55-special-model").unwrap();
-    assert_eq!((t["committed"].as_str(), t["disbursed"].as_str()), (Some("300000.00"), Some("0.00")));
+    assert_eq!((t["committed"].as_str(), t["disbursed"].as_str()), (Some("600000.00"), Some("300000.00")), "this one and the demo's");
     // Exports for the city: CSV of totals, by district, and every application with its evidence.
     let (s, ctype, csv) = ts.as_role("regulator").get_bytes("/api/v1/incentives/totals?format=csv").await;
     let csv = String::from_utf8(csv).unwrap();
@@ -430,7 +446,8 @@ async fn the_http_surface_applies_reviews_ranks_and_refuses_by_code() {
     };
     assert!(apps_csv.contains(&id) && apps_csv.contains("rd_cost_audit:"), "{apps_csv}");
     let (s, v) = op.get("/api/v1/incentives/totals?by=district").await;
-    assert_eq!((s, v.as_array().map(Vec::len)), (StatusCode::OK, Some(0)), "nothing paid yet: {v}");
+    assert_eq!((s, v.as_array().map(Vec::len)), (StatusCode::OK, Some(1)), "only the demo's award is paid yet: {v}");
+    assert_eq!((v[0]["district"].as_str(), v[0]["paid"].as_str()), (Some("hz-binjiang"), Some("300000.00")), "{v}");
     let (s, v) = op.get("/api/v1/incentives/totals?by=centre").await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
 
@@ -461,7 +478,7 @@ async fn the_http_surface_applies_reviews_ranks_and_refuses_by_code() {
     let (_, mut cfg) = op.get("/api/v1/partners/config").await;
     cfg["weight_price"] = json!(40);
     let (s, v) = op.put("/api/v1/partners/config", &cfg).await;
-    assert_eq!((s, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_programme")), "weights must add up to 100: {v}");
+    assert_eq!((s, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_criteria")), "weights must add up to 100: {v}");
     cfg["weight_price"] = json!(15);
     cfg["min_total"] = json!(0.0);
     assert_eq!(op.put("/api/v1/partners/config", &cfg).await.0, StatusCode::OK);
@@ -1101,7 +1118,7 @@ async fn centres_declare_certifications_and_green_power_that_count_in_the_partne
     assert!((security - (50.0 * domestic + 0.5 * 30.0)).abs() < 1e-9, "{security}");
     cfg["certification_points"]["mlps_3"] = json!(101);
     let (s, v) = op.put("/api/v1/partners/config", &cfg).await;
-    assert_eq!((s, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_programme")));
+    assert_eq!((s, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_criteria")));
     let (_, audit) = op.get(&format!("/api/v1/audit?subject={mine}")).await;
     let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
     assert!(actions.contains(&"centre.certification") && actions.contains(&"centre.green_power"), "{actions:?}");
@@ -1140,7 +1157,7 @@ async fn a_registered_provider_applies_over_http_and_the_operator_for_it() {
     let (s, v) = prov.post("/api/v1/incentives/applications", &body("hz55-service-platform", Value::Null)).await;
     assert_eq!((s.as_u16(), v["code"].as_str()), (422, Some("not_eligible")), "{v}");
     assert!(v["detail"].as_str().unwrap_or_default().contains("service volume"), "{v}");
-    assert_eq!(op.get("/api/v1/incentives/applications").await.1, json!([]));
+    only_the_demos(&op).await;
     for (who, on_behalf_of, status, code) in [
         (&prov, json!(created["id"]), 403, "forbidden"),
         (&op, json!("ctr_0000000000000000000000"), 400, "invalid_id"),

@@ -62,10 +62,10 @@ async fn the_operator_sets_the_partner_criteria_and_runs_a_round_through_the_web
     let before = config(&s).await;
     for (field, bad, at, code) in [
         ("weight_service", "abc", "weight_service", "invalid_count"),
-        ("weight_service", "25", "weight_service", "invalid_programme"),
-        ("max_pue", "9", "max_pue", "invalid_programme"),
+        ("weight_service", "25", "weight_service", "invalid_criteria"),
+        ("max_pue", "9", "max_pue", "invalid_criteria"),
         ("min_total", "high", "min_total", "invalid_body"),
-        ("cert_mlps_4", "150", "cert_mlps_4", "invalid_programme"),
+        ("cert_mlps_4", "150", "cert_mlps_4", "invalid_criteria"),
     ] {
         let r = op.post("/partners/config", &config_form(field, bad)).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{field}={bad}");
