@@ -922,7 +922,7 @@ test("a provider's own page lists its centres with pools, binding and utilisatio
     await page.goto('/my-centres');
     assert.equal(await h1(page), '我的算力中心');
     for (const c of own) {
-      assert.equal(await page.locator(`table#centre-${c.id}`).count(), 1, `centre ${c.id} is missing`);
+      assert.equal(await page.locator(`#my-centres tr#centre-${c.id}`).count(), 1, `centre ${c.id} is missing`);
     }
     const text = await page.textContent('main');
     for (const word of ['合作状态', '集群后端', '加速卡使用率', '伙伴价']) assert.ok(text.includes(word), `no ${word}`);

@@ -5,7 +5,7 @@ use suanli_ledger::Ledger;
 use suanli_store::{Store, StoreError};
 
 /// What a verification found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LedgerCheck {
     /// Every invariant holds.
     pub ok: bool,
@@ -18,6 +18,28 @@ pub struct LedgerCheck {
     pub pending_total: Fen,
     /// Each broken invariant, in English words.
     pub violations: Vec<String>,
+    pub elapsed_ms: u64,
+}
+
+/// The meta key the latest check is stored under.
+pub const LAST_CHECK_KEY: &str = "ledger_last_check";
+
+/// At most this many mismatches are kept with a stored check (their count is kept whole).
+pub const KEPT_MISMATCHES: usize = 500;
+
+/// A verification and a reconciliation run together, kept so that a page can show the latest
+/// without replaying the ledger on every view.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct StoredCheck {
+    /// When it ran (ms since the epoch).
+    pub at: suanli_core::time::UnixMs,
+    /// Who asked: a user's id, or `schedule` for the server's own hourly check.
+    pub by: String,
+    pub check: LedgerCheck,
+    pub reconciliation: crate::money::Reconciliation,
+    /// How many mismatches the reconciliation found (the first [`KEPT_MISMATCHES`] are kept).
+    pub mismatches_total: usize,
+    /// The whole run (the replay and the reconciliation), in milliseconds.
     pub elapsed_ms: u64,
 }
 

@@ -17,7 +17,7 @@ use suanli_store::{Audit, BillFilter, Effect, LedgerRequest, LedgerService, Stor
 pub use suanli_gateway::MAX_CALL_MS;
 
 /// One record the ledger disagrees with.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Mismatch {
     /// The job, model call (`req_…`) or data request (`drq_…`) it is about.
     pub subject: String,
@@ -26,7 +26,7 @@ pub struct Mismatch {
 }
 
 /// What the reconciliation found.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Reconciliation {
     pub bills: usize,
     pub bills_matched: usize,
@@ -266,6 +266,43 @@ impl Money {
         crate::ledger::verify_store(&self.store).await
     }
 
+    /// Verifies the ledger and reconciles every record now, and keeps the result as the latest
+    /// check (the operator and the regulator; the web page's "verify now").
+    pub async fn check_ledger(&self, caller: &Caller, now: UnixMs) -> Result<crate::ledger::StoredCheck, StoreError> {
+        let user = match caller {
+            Caller::Operator { user } | Caller::Regulator { user } => user.to_string(),
+            _ => return Err(err(ErrorCode::Forbidden, "the ledger's verification is for the operator and the regulator")),
+        };
+        self.run_check(user, now).await
+    }
+
+    /// The server's own check (hourly, and once the demo is seeded): as [`Money::check_ledger`].
+    pub async fn check_ledger_on_schedule(&self, now: UnixMs) -> Result<crate::ledger::StoredCheck, StoreError> {
+        self.run_check("schedule".into(), now).await
+    }
+
+    async fn run_check(&self, by: String, now: UnixMs) -> Result<crate::ledger::StoredCheck, StoreError> {
+        let started = std::time::Instant::now();
+        let check = crate::ledger::verify_store(&self.store).await?;
+        let mut reconciliation = self.reconcile_all().await?;
+        let mismatches_total = reconciliation.mismatches.len();
+        reconciliation.mismatches.truncate(crate::ledger::KEPT_MISMATCHES);
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let stored = crate::ledger::StoredCheck { at: now, by, check, reconciliation, mismatches_total, elapsed_ms };
+        let json = serde_json::to_string(&stored).map_err(|e| StoreError::Corrupt(format!("a ledger check as JSON: {e}")))?;
+        self.store.set_meta(crate::ledger::LAST_CHECK_KEY, &json).await?;
+        Ok(stored)
+    }
+
+    /// The latest check kept, if one has run (the operator and the regulator).
+    pub async fn last_check(&self, caller: &Caller) -> Result<Option<crate::ledger::StoredCheck>, StoreError> {
+        if !matches!(caller, Caller::Operator { .. } | Caller::Regulator { .. }) {
+            return Err(err(ErrorCode::Forbidden, "the ledger's verification is for the operator and the regulator"));
+        }
+        let Some(json) = self.store.meta(crate::ledger::LAST_CHECK_KEY).await? else { return Ok(None) };
+        serde_json::from_str(&json).map(Some).map_err(|e| StoreError::Corrupt(format!("the latest ledger check: {e}")))
+    }
+
     /// Ledger accounts a caller may see: the operator and the regulator every account (or one
     /// owner's, with its sub-accounts), a tenant or a provider its own; an expert none.
     pub async fn accounts(&self, caller: &Caller, owner: Option<&str>) -> Result<Vec<StoredAccount>, StoreError> {
@@ -288,6 +325,10 @@ impl Money {
         if !matches!(caller, Caller::Operator { .. } | Caller::Regulator { .. }) {
             return Err(err(ErrorCode::Forbidden, "the reconciliation is for the operator and the regulator"));
         }
+        self.reconcile_all().await
+    }
+
+    async fn reconcile_all(&self) -> Result<Reconciliation, StoreError> {
         // Model calls are charged when the ledger decides: read once everything decided is durable.
         self.ledger.barrier().await?;
         // Records and postings from one snapshot: the ledger's writer keeps committing bills with

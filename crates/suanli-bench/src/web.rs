@@ -32,6 +32,8 @@ pub struct WebBench {
     pub centres: usize,
     pub jobs: usize,
     pub runs: usize,
+    /// Keep the store in this directory (made new) rather than in a scratch one.
+    pub keep: Option<std::path::PathBuf>,
 }
 
 const BUDGET_MS: f64 = 100.0;
@@ -52,10 +54,18 @@ struct PageTime {
 
 /// Runs the benchmark and prints the table (or JSON).
 pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let cfg = ServeConfig { demo: true, tick: Duration::from_secs(3600), time_scale: Some(600.0), seed: 3, ..ServeConfig::at(dir.path()) };
+    let scratch = tempfile::tempdir()?;
+    let dir = match &b.keep {
+        Some(d) if d.exists() => anyhow::bail!("{} exists: --keep wants a new directory", d.display()),
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d.as_path()
+        }
+        None => scratch.path(),
+    };
+    let cfg = ServeConfig { demo: true, tick: Duration::from_secs(3600), time_scale: Some(600.0), seed: 3, ..ServeConfig::at(dir) };
     let state = suanli_server::build_state(&cfg).await?;
-    let (_, tokens) = suanli_server::demo::seed(&state, dir.path(), "http://127.0.0.1:0").await?;
+    let (_, tokens) = suanli_server::demo::seed(&state, dir, "http://127.0.0.1:0").await?;
     // One "now" for everything added, as the demo's clock runs fast.
     let now = state.ids.now_ms();
     let pools = add_centres(&state, b.centres, now, json_out).await?;
@@ -63,6 +73,9 @@ pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
     bill_jobs(&state, now, json_out).await?;
     let centres = state.store.centres(None).await?;
     add_readings(&state, &centres, now, json_out).await?;
+    // The ledger page shows the latest check, as the server's hourly one would have left it: run
+    // one and report what it took (the work a page view no longer does).
+    let check = state.money.check_ledger_on_schedule(now).await?;
 
     // Serve and measure.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -89,7 +102,9 @@ pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
         println!(
             "{}",
             serde_json::to_string_pretty(
-                &json!({"centres": centres.len(), "jobs": job_count, "runs": b.runs, "budget_ms": BUDGET_MS, "pages": pages})
+                &json!({"centres": centres.len(), "jobs": job_count, "runs": b.runs, "budget_ms": BUDGET_MS, "pages": pages,
+                    "ledger_check": {"transfers": check.check.transfers, "bills": check.reconciliation.bills, "ok": check.check.ok,
+                        "mismatches": check.mismatches_total, "elapsed_ms": check.elapsed_ms}})
             )?
         );
         return Ok(());
@@ -101,18 +116,28 @@ pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
         b.runs
     );
     print_table(&results);
+    println!(
+        "the ledger check behind /ledger (hourly and on demand, not per view): {} transfers replayed, {} bills reconciled, {} ms{}",
+        check.check.transfers,
+        check.reconciliation.bills,
+        check.elapsed_ms,
+        if check.check.ok && check.mismatches_total == 0 { "" } else { " (it found problems)" }
+    );
+    for problem in check.check.violations.iter().chain(check.reconciliation.mismatches.iter().map(|m| &m.problem)).take(3) {
+        println!("  {problem}");
+    }
     Ok(())
 }
 
 /// Grows the demo city to `centres` centres of two pools each; every pool, with its centre.
-async fn add_centres(state: &AppState, centres: usize, now: i64, json_out: bool) -> anyhow::Result<Vec<(PoolId, CentreId)>> {
+async fn add_centres(state: &AppState, centres: usize, now: i64, json_out: bool) -> anyhow::Result<Vec<Pool>> {
     let provider = state.store.providers().await?.into_iter().next().ok_or_else(|| anyhow::anyhow!("the demo has no provider"))?;
     let existing = state.store.centres(None).await?.len();
     let add = centres.saturating_sub(existing);
     let pb = bar(json_out, add as u64, "centres and pools", 28, "centres");
     let regions = ["hz-xihu", "hz-binjiang", "hz-yuhang", "hz-xiaoshan", "ningbo", "shanghai", "suzhou", "nanjing"];
     let models = ["ascend-910b2", "h800", "a800", "mlu370-x8"];
-    let mut pools: Vec<(PoolId, CentreId)> = state.store.pools().await?.into_iter().map(|p| (p.id, p.centre_id)).collect();
+    let mut pools = state.store.pools().await?;
     for chunk in (0..add).collect::<Vec<_>>().chunks(200) {
         let mut tx = state.store.begin().await?;
         for &i in chunk {
@@ -145,7 +170,7 @@ async fn add_centres(state: &AppState, centres: usize, now: i64, json_out: bool)
                     created_ms: now,
                 };
                 tx.insert_pool(&p).await?;
-                pools.push((p.id, c.id.clone()));
+                pools.push(p);
             }
         }
         tx.commit().await?;
@@ -156,7 +181,7 @@ async fn add_centres(state: &AppState, centres: usize, now: i64, json_out: bool)
 }
 
 /// Adds `n` jobs of the demo's tenants: 90% finished with a cost, 5% running, 5% queued.
-async fn add_jobs(state: &AppState, n: usize, pools: &[(PoolId, CentreId)], now: i64, json_out: bool) -> anyhow::Result<()> {
+async fn add_jobs(state: &AppState, n: usize, pools: &[Pool], now: i64, json_out: bool) -> anyhow::Result<()> {
     let tenants: Vec<_> = state.store.tenants().await?.into_iter().map(|t| t.id).collect();
     let pb = bar(json_out, n as u64, "jobs", 28, "jobs");
     for chunk in (0..n).collect::<Vec<_>>().chunks(2000) {
@@ -169,19 +194,21 @@ async fn add_jobs(state: &AppState, n: usize, pools: &[(PoolId, CentreId)], now:
             match i % 20 {
                 0 => {}
                 1 => {
-                    let (p, c) = &pools[i % pools.len()];
+                    let p = &pools[i % pools.len()];
                     j.state = JobState::Running;
-                    (j.pool_id, j.centre_id, j.placed_ms, j.started_ms) =
-                        (Some(p.clone()), Some(c.clone()), Some(j.submitted_ms), Some(j.submitted_ms));
+                    (j.pool_id, j.centre_id, j.placed_ms) = (Some(p.id.clone()), Some(p.centre_id.clone()), Some(j.submitted_ms));
+                    j.started_ms = Some(j.submitted_ms + (i as i64 % 120) * 1000);
                 }
                 _ => {
-                    let (p, c) = &pools[i % pools.len()];
+                    let p = &pools[i % pools.len()];
                     j.state = JobState::Succeeded;
-                    (j.pool_id, j.centre_id, j.placed_ms, j.started_ms) =
-                        (Some(p.clone()), Some(c.clone()), Some(j.submitted_ms), Some(j.submitted_ms));
-                    j.finished_ms = Some(j.submitted_ms + 3_600_000);
+                    (j.pool_id, j.centre_id, j.placed_ms) = (Some(p.id.clone()), Some(p.centre_id.clone()), Some(j.submitted_ms));
+                    // Started a while after its placement (the partner scores' start latency).
+                    j.started_ms = Some(j.submitted_ms + (i as i64 % 120) * 1000);
+                    j.finished_ms = j.started_ms.map(|s| s + 3_600_000);
                     j.usage_s = Some(3600);
-                    j.cost = Some(Fen(1000 * j.spec.accelerators as i64));
+                    // What the engine charges for the hour on this pool, so that the bills reconcile.
+                    j.cost = Some(Fen::charge(p.price_per_hour, j.spec.accelerators, 3600, p.partner_discount_pct));
                 }
             }
             tx.insert_job(&j).await?;

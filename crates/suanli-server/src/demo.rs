@@ -66,11 +66,7 @@ pub async fn seed_with_history(
             .collect();
         // A seeding killed after the city committed resumes here: each later step has its
         // own marker and picks up where it stopped.
-        let now = s.ids.now_ms();
-        seed_money(s, now).await?;
-        crate::demo_data::seed(s).await?;
-        crate::demo_incentives::seed(s).await?;
-        seed_telemetry(s, now, history_days).await?;
+        seed_after_city(s, s.ids.now_ms(), history_days).await?;
         return Ok((path, tokens));
     }
     let city = DemoCity::builtin();
@@ -113,11 +109,19 @@ pub async fn seed_with_history(
     }
     write_private(&path, &serde_json::to_string_pretty(&file)?)?;
     tx.commit().await?;
+    seed_after_city(s, now, history_days).await?;
+    Ok((path, tokens))
+}
+
+/// What the demo seeds once its city is stored (each step skips what it already did), then a
+/// first check of the ledger, so that the ledger page has one at once.
+async fn seed_after_city(s: &AppState, now: i64, history_days: i64) -> anyhow::Result<()> {
     seed_money(s, now).await?;
     crate::demo_data::seed(s).await?;
     crate::demo_incentives::seed(s).await?;
     seed_telemetry(s, now, history_days).await?;
-    Ok((path, tokens))
+    s.money.check_ledger_on_schedule(s.ids.now_ms()).await?;
+    Ok(())
 }
 
 /// The demo city's providers, centres with their pools, and tenants, each checked by the

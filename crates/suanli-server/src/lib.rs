@@ -561,12 +561,16 @@ async fn announce(state: &AppState, cfg: &ServeConfig, url: &str) -> anyhow::Res
     Ok(())
 }
 
+/// How often the server verifies and reconciles the ledger on its own (and at start when no check is kept).
+const LEDGER_CHECK_EVERY: Duration = Duration::from_secs(3600);
+
 /// The tasks that run beside the server until it stops: the engine's rounds, following the
-/// leader, refreshing measured PUE, and in the demo its job and telemetry streams.
+/// leader, refreshing measured PUE, checking the ledger, and in the demo its job and telemetry streams.
 struct Background {
     engine: tokio::task::JoinHandle<()>,
     follow: tokio::task::JoinHandle<()>,
     pue: tokio::task::JoinHandle<()>,
+    ledger: tokio::task::JoinHandle<()>,
     stream: Option<tokio::task::JoinHandle<()>>,
     telemetry: Option<tokio::task::JoinHandle<()>>,
 }
@@ -612,8 +616,25 @@ impl Background {
                 }
             })
         };
+        let ledger = {
+            let (mut rx, st) = (stop.clone(), state.clone());
+            tokio::spawn(async move {
+                // At start only when no check is kept yet (the demo keeps one once seeded).
+                let mut due = matches!(st.store.meta(suanli_app::ledger::LAST_CHECK_KEY).await, Ok(None));
+                loop {
+                    if due && let Err(e) = st.money.check_ledger_on_schedule(st.ids.now_ms()).await {
+                        tracing::warn!(error = %e, "the hourly ledger check failed");
+                    }
+                    due = true;
+                    tokio::select! {
+                        _ = tokio::time::sleep(LEDGER_CHECK_EVERY) => {}
+                        _ = rx.changed() => return,
+                    }
+                }
+            })
+        };
         let follow = tokio::spawn(ha::follow_the_leader(state.clone(), stop.clone()));
-        Background { engine, follow, pue, stream, telemetry }
+        Background { engine, follow, pue, ledger, stream, telemetry }
     }
 
     /// Waits for every task to stop.
@@ -621,6 +642,7 @@ impl Background {
         let _ = self.engine.await;
         let _ = self.follow.await;
         let _ = self.pue.await;
+        let _ = self.ledger.await;
         if let Some(t) = self.stream {
             let _ = t.await;
         }

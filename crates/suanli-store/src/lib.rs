@@ -349,6 +349,13 @@ impl Store {
         Ok(row.map(|r| r.get::<String, _>(0)))
     }
 
+    /// Sets a meta value in a transaction of its own.
+    pub async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        tx.set_meta(key, value).await?;
+        tx.commit().await
+    }
+
     // ----- providers -----
 
     pub async fn providers(&self) -> StoreResult<Vec<Provider>> {

@@ -208,7 +208,22 @@ impl Store {
         let order = order_by(key, nullable, l.cut.desc, "j.id");
         // The page's ids first, over the jobs (and only the join its order needs), so that the
         // rows an offset skips are never joined; then those rows with their centre and bill.
-        let page = format!("SELECT j.id FROM jobs j{join}{w}{order} LIMIT {} OFFSET {}", l.cut.limit.clamp(1, MAX_ROWS), l.cut.offset);
+        let bill_key = match l.order {
+            JobOrder::Charge => Some("charge_fen"),
+            JobOrder::Voucher => Some("voucher_fen"),
+            _ => None,
+        };
+        let page = match bill_key {
+            // Every job in bill order: the page's ids from the bills' index, not every job joined.
+            Some(column) if conds.is_empty() => {
+                let ids = self.ids_by_bill(column, &l.cut).await?;
+                if ids.is_empty() {
+                    return Ok(Listed { total: total.max(0) as u64, rows: Vec::new() });
+                }
+                ids.into_iter().map(|id| b.push(id)).collect::<Vec<_>>().join(", ")
+            }
+            _ => format!("SELECT j.id FROM jobs j{join}{w}{order} LIMIT {} OFFSET {}", l.cut.limit.clamp(1, MAX_ROWS), l.cut.offset),
+        };
         let select = rows::JOB_SELECT.replacen(
             " FROM jobs j",
             &format!(", c.name, c.name_en, b.id, b.charge_fen, b.voucher_fen FROM jobs j{CENTRES}{BILLS}"),
@@ -230,6 +245,35 @@ impl Store {
             out.push(JobLine { job: job_from_row(r)?, centre, bill });
         }
         Ok(Listed { total: total.max(0) as u64, rows: out })
+    }
+}
+
+impl Store {
+    /// One page of every job's id in the order [`order_by`] gives a bill's `column` (billed jobs
+    /// by it, ties newest first; then the unbilled jobs, newest first), read from the bills' index
+    /// on `(column, job_id)` (migration 25) and, past the billed jobs, the jobs' primary key.
+    async fn ids_by_bill(&self, column: &str, cut: &Cut) -> StoreResult<Vec<String>> {
+        let (limit, offset) = (i64::from(cut.limit.clamp(1, MAX_ROWS)), i64::from(cut.offset));
+        let billed: i64 = sqlx::query("SELECT COUNT(*) FROM bills").fetch_one(&self.pool).await?.try_get(0)?;
+        let mut ids = Vec::new();
+        if offset < billed {
+            let dir = if cut.desc { "DESC" } else { "ASC" };
+            let sql = format!("SELECT job_id FROM bills ORDER BY {column} {dir}, job_id DESC LIMIT {limit} OFFSET {offset}");
+            for r in sqlx::query(AssertSqlSafe(sql)).fetch_all(&self.pool).await? {
+                ids.push(r.try_get::<String, _>(0)?);
+            }
+        }
+        let rest = limit - ids.len() as i64;
+        if rest > 0 {
+            let skip = (offset - billed).max(0);
+            let sql = format!(
+                "SELECT j.id FROM jobs j WHERE NOT EXISTS (SELECT 1 FROM bills b WHERE b.job_id = j.id) ORDER BY j.id DESC LIMIT {rest} OFFSET {skip}"
+            );
+            for r in sqlx::query(AssertSqlSafe(sql)).fetch_all(&self.pool).await? {
+                ids.push(r.try_get::<String, _>(0)?);
+            }
+        }
+        Ok(ids)
     }
 }
 

@@ -132,6 +132,10 @@ pub(crate) enum BenchCmd {
         /// Requests per page (the first, cold, is reported beside the median, p95 and maximum).
         #[arg(long, default_value_t = 20)]
         runs: usize,
+        /// Keep the store in this new directory (to inspect or serve it afterwards) instead of
+        /// a scratch one removed at the end.
+        #[arg(long)]
+        keep: Option<std::path::PathBuf>,
     },
     /// The model gateway against calling the upstream directly and against LiteLLM's proxy: added
     /// latency at a fixed load, sustained rate, and an Azure LLM trace replay.
@@ -238,8 +242,8 @@ pub(crate) async fn run(cmd: BenchCmd, fmt: Format) -> anyhow::Result<()> {
             };
             suanli_bench::energy::energy_ingest(b, json_out).await
         }
-        BenchCmd::Web { centres, jobs, runs } => {
-            suanli_bench::web::web(suanli_bench::web::WebBench { centres, jobs, runs: runs.max(1) }, json_out).await
+        BenchCmd::Web { centres, jobs, runs, keep } => {
+            suanli_bench::web::web(suanli_bench::web::WebBench { centres, jobs, runs: runs.max(1), keep }, json_out).await
         }
         BenchCmd::Gateway { rate, seconds, concurrency, no_litellm, litellm_script, trace, trace_requests, trace_speedup } => {
             let b = suanli_bench::gateway::GatewayBench {

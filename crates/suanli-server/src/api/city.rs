@@ -3,7 +3,7 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::dto::*;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
 use axum::Json;
 use axum::extract::State;
@@ -78,10 +78,20 @@ pub async fn city_trends(s: &AppState, registry: &Registry, span: suanli_app::tr
 
 /// The city's summary, over the registry as `registry` read it.
 pub async fn city_summary(s: &AppState, registry: &Registry) -> ApiResult<CitySummary> {
-    let t = suanli_app::figures::compute_with(&s.store, registry, &s.catalogue, &s.regions, &s.policy).await?;
     let centres = &registry.centres;
+    // Independent reads, at once so that they overlap.
+    let figures =
+        async { Ok::<_, ApiError>(suanli_app::figures::compute_with(&s.store, registry, &s.catalogue, &s.regions, &s.policy).await?) };
+    let counts = async { Ok::<_, ApiError>(s.store.job_counts().await?) };
+    let tenants = async { Ok::<_, ApiError>(s.store.tenants().await?.len() as u32) };
+    let over = async {
+        s.energy.sync_with(centres).await?;
+        let book = s.energy.read().await;
+        Ok::<_, ApiError>(suanli_app::figures::over_pue_limit(&book, s.ids.now_ms(), centres))
+    };
+    let (t, counts, tenants, over, vouchers) = tokio::try_join!(figures, counts, tenants, over, voucher_summary(s))?;
     let mut jobs = JobCounts::default();
-    for (state, n) in s.store.job_counts().await? {
+    for (state, n) in counts {
         match state {
             JobState::Pending => jobs.pending = n,
             JobState::Placed => jobs.placed = n,
@@ -91,11 +101,6 @@ pub async fn city_summary(s: &AppState, registry: &Registry) -> ApiResult<CitySu
             JobState::Cancelled => jobs.cancelled = n,
         }
     }
-    s.energy.sync_with(centres).await?;
-    let over = {
-        let book = s.energy.read().await;
-        suanli_app::figures::over_pue_limit(&book, s.ids.now_ms(), centres)
-    };
     Ok(CitySummary {
         open_compute_pflops_fp16: round(t.open_compute_pflops_fp16, 3),
         high_performance_share: round(t.high_performance_share, 4),
@@ -113,7 +118,7 @@ pub async fn city_summary(s: &AppState, registry: &Registry) -> ApiResult<CitySu
         pools: t.pools,
         accelerators: t.accelerators,
         accelerators_in_use: t.accelerators_in_use,
-        tenants: s.store.tenants().await?.len() as u32,
+        tenants,
         new_centres_over_pue_limit: over.iter().map(|o| o.id.to_string()).collect(),
         over_pue_limit: over
             .into_iter()
@@ -124,24 +129,29 @@ pub async fn city_summary(s: &AppState, registry: &Registry) -> ApiResult<CitySu
         by_scope: t.by_scope,
         by_vendor: t.by_vendor,
         by_class: t.by_class,
-        vouchers: match s.store.programme_open_at(s.ids.now_ms()).await? {
-            Some(p) => {
-                let o = crate::api::vouchers::programme_out(s, &p).await?;
-                Some(VoucherSummary {
-                    programme_id: o.id,
-                    year: o.year,
-                    budget: o.budget,
-                    issued: o.issued,
-                    spent: o.spent,
-                    held: o.held,
-                    remaining: o.remaining,
-                    spent_share: o.spent_share,
-                    enterprises: o.enterprises,
-                    pending_applications: o.pending_applications,
-                })
-            }
-            None => None,
-        },
+        vouchers,
+    })
+}
+
+/// The open voucher programme's figures, if one is open now.
+async fn voucher_summary(s: &AppState) -> ApiResult<Option<VoucherSummary>> {
+    Ok(match s.store.programme_open_at(s.ids.now_ms()).await? {
+        Some(p) => {
+            let o = crate::api::vouchers::programme_out(s, &p).await?;
+            Some(VoucherSummary {
+                programme_id: o.id,
+                year: o.year,
+                budget: o.budget,
+                issued: o.issued,
+                spent: o.spent,
+                held: o.held,
+                remaining: o.remaining,
+                spent_share: o.spent_share,
+                enterprises: o.enterprises,
+                pending_applications: o.pending_applications,
+            })
+        }
+        None => None,
     })
 }
 

@@ -1,4 +1,4 @@
-//! `GET /incentives`: the application form (`incentive_apply.rs`) for an enterprise and the operator, the operator's programme steps and expert pool (`incentive_steps.rs`), the applications in publicity a tenant may object to; for an expert, the applications assigned to it to score; for the others, the policy's incentive programmes (caps, quotas, evidence, window), this year's totals per programme (budget, committed, paid, the city's and the districts' shares), the applications the caller may see with their applicant (a tenant or a provider), stage and why — for the operator and the regulator every award with its evidence hashes — and the compute-partner scores with the certifications and renewable share that count.
+//! `GET /incentives`: the application form (`incentive_apply.rs`) for an enterprise and the operator, the operator's programme steps and expert pool (`incentive_steps.rs`), the applications in publicity a tenant may object to; for an expert, the applications assigned to it to score; for the others, the policy's incentive programmes (caps, quotas, evidence, window), this year's totals per programme (budget, committed, paid, the city's and the districts' shares), the applications the caller may see with their applicant (a tenant or a provider), stage and why — for the operator and the regulator every award with its evidence hashes, and a link to the compute-partner scores (on `/partners`).
 
 use super::operate::Kept;
 use super::{Lang, LangQuery, esc, gate, labels, page, thead, thead_id, with_cookie};
@@ -52,7 +52,6 @@ pub(super) async fn render(s: &AppState, lang: Lang, c: &Caller, top: &str, kept
         body.push_str(&super::incentive_steps::operator_section(lang, &programmes, &experts, kept));
     }
     if matches!(c.0.role, Role::Operator | Role::Regulator) {
-        body.push_str(&partner_scores(s, lang, &caller).await);
         let _ = write!(
             body,
             r#"<p><a href="/partners" id="partners-link">{}</a></p>"#,
@@ -208,54 +207,6 @@ fn applications_section(lang: Lang, role: Role, apps: &[Application], title: &dy
             let _ = write!(body, "<td>{}</td>", docs.join(lang.t("；", "; ")));
         }
         body.push_str("</tr>");
-    }
-    body.push_str("</tbody></table></div>");
-    body
-}
-
-/// The compute-partner scores from measured data, with the certifications and renewable share
-/// that count (the operator and the regulator); nothing when they may not be read.
-pub(super) async fn partner_scores(s: &AppState, lang: Lang, caller: &suanli_app::Caller) -> String {
-    let pues = s.energy.measured_pues(s.ids.now_ms()).await;
-    let Ok((measures, scores)) = s.partners.scores(caller, &s.catalogue, &s.policy.high_performance_classes, &pues).await else {
-        return String::new();
-    };
-    let mut body =
-        format!(r#"<h2 id="partners">{}</h2>"#, lang.t("算力伙伴遴选评分（按实测数据）", "Compute-partner scores (from measured data)"));
-    body.push_str(&thead(&[
-        lang.t("中心", "Centre"),
-        lang.t("性能", "Performance"),
-        lang.t("安全可控", "Security"),
-        lang.t("绿色", "Green"),
-        lang.t("价格", "Price"),
-        lang.t("服务", "Service"),
-        lang.t("总分", "Total"),
-        lang.t("有效认证", "Certifications in force"),
-        lang.t("绿电占比", "Renewable share"),
-        lang.t("结论", "Verdict"),
-    ]));
-    for sc in &scores {
-        let m = measures.iter().find(|m| m.centre_id == sc.centre_id);
-        let certs: Vec<&str> =
-            m.map_or(&[][..], |m| m.certifications.as_slice()).iter().map(|k| lang.t(k.title().0, k.title().1)).collect();
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&sc.name),
-            sc.performance,
-            sc.security,
-            sc.green,
-            sc.price,
-            sc.service,
-            sc.total,
-            if certs.is_empty() { "-".to_string() } else { esc(&certs.join(lang.t("、", ", "))) },
-            m.and_then(|m| m.renewable_share).map_or("-".to_string(), |r| format!("{:.0}%", r * 100.0)),
-            if sc.admitted {
-                lang.t("达标", "meets the criteria").to_string()
-            } else {
-                sc.reasons.iter().map(|r| labels::partner_reason(lang, r)).collect::<Vec<_>>().join(lang.t("；", "; "))
-            },
-        );
     }
     body.push_str("</tbody></table></div>");
     body

@@ -5,47 +5,91 @@ use crate::AppState;
 use crate::error::ApiError;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use std::collections::HashMap;
 use std::fmt::Write;
-use suanli_app::ledger::LedgerCheck;
+use suanli_app::ledger::StoredCheck;
 use suanli_app::money::Reconciliation;
 use suanli_core::money::Fen;
 use suanli_ledger::AccountKind;
 use suanli_store::StoredAccount;
 
-/// `GET /ledger`.
+/// `GET /ledger`: the latest check kept (the platform checks every hour; "verify now" checks at
+/// once), so that a view never replays the whole ledger.
 pub async fn ledger_page(State(s): State<AppState>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let (lang, set, c) = match gate(&s, &q, &headers).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let title = lang.t("账本", "The ledger");
     let read = async {
         let caller = suanli_app::Caller::of(&c.0)?;
-        let check = s.money.verify(&caller).await?;
-        let rec = s.money.reconcile(&caller).await?;
+        let last = s.money.last_check(&caller).await?;
         let accounts = s.money.accounts(&caller, None).await?;
-        Ok::<_, ApiError>((check, rec, accounts))
+        Ok::<_, ApiError>((last, accounts))
     }
     .await;
-    let (check, rec, accounts) = match read {
+    match read {
+        Ok((last, accounts)) => with_cookie(
+            Html(page(lang, lang.t("账本", "The ledger"), Some(&c), &body(&s, lang, last.as_ref(), &accounts).await)).into_response(),
+            set,
+        ),
+        Err(e) => refused(lang, &c, &e, set),
+    }
+}
+
+/// `POST /ledger/verify`: verifies and reconciles now, keeps the result and shows the page again.
+pub async fn verify_now(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    let (lang, set, c) = match gate(&s, &LangQuery { lang: None }, &headers).await {
         Ok(x) => x,
-        Err(e) => {
-            let body = format!("<h1>{title}</h1>{}", error_notice(lang, &e));
-            return with_cookie((StatusCode::FORBIDDEN, Html(page(lang, title, Some(&c), &body))).into_response(), set);
-        }
+        Err(r) => return r,
     };
+    let done = async {
+        let caller = suanli_app::Caller::of(&c.0)?;
+        s.money.check_ledger(&caller, s.ids.now_ms()).await?;
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match done {
+        Ok(()) => with_cookie(Redirect::to("/ledger#verify").into_response(), set),
+        Err(e) => refused(lang, &c, &e, set),
+    }
+}
+
+fn refused(lang: Lang, c: &crate::auth::Caller, e: &ApiError, set: Option<String>) -> Response {
+    let title = lang.t("账本", "The ledger");
+    let body = format!("<h1>{title}</h1>{}", error_notice(lang, e));
+    let status = match e {
+        ApiError::Domain(e) => StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    with_cookie((status, Html(page(lang, title, Some(c), &body))).into_response(), set)
+}
+
+async fn body(s: &AppState, lang: Lang, last: Option<&StoredCheck>, accounts: &[StoredAccount]) -> String {
     let mut body = format!(
-        "<h1>{title}</h1><p>{}</p>",
+        "<h1>{}</h1><p>{}</p>",
+        lang.t("账本", "The ledger"),
         lang.t(
-            "平台的资金与算力券都记在复式账本上：每笔转账借贷相等，账户不得越过其规则。此页重放账本核对，并把账单、模型调用和数据交付与账本转账逐一对账。",
-            "The platform's money and vouchers are kept in a double-entry ledger: every transfer debits what it credits, and no account may cross its rule. This page replays the ledger to check it, and ties every bill, model call and data delivery to the ledger's transfers."
+            "平台的资金与算力券都记在复式账本上：每笔转账借贷相等，账户不得越过其规则。平台每小时重放一次账本核对，并把账单、模型调用和数据交付与账本转账逐一对账；此页显示最近一次的结果，也可立即核对。",
+            "The platform's money and vouchers are kept in a double-entry ledger: every transfer debits what it credits, and no account may cross its rule. Every hour the platform replays the ledger to check it and ties every bill, model call and data delivery to the ledger's transfers; this page shows the latest result, and can check again now."
         )
     );
-    body.push_str(&verification(lang, &check));
-    body.push_str(&reconciliation(lang, &rec));
-    body.push_str(&accounts_table(&s, lang, &accounts).await);
+    match last {
+        Some(k) => {
+            body.push_str(&verification(lang, k));
+            body.push_str(&reconciliation(lang, &k.reconciliation, k.mismatches_total));
+        }
+        None => {
+            let _ = write!(
+                body,
+                r#"<h2 id="verify">{}</h2><p role="status" id="ledger-unchecked">{}</p>{}"#,
+                lang.t("账本核对", "Verification"),
+                lang.t("账本尚未核对过。", "The ledger has not been checked yet."),
+                verify_form(lang)
+            );
+        }
+    }
+    body.push_str(&accounts_table(s, lang, accounts).await);
     let _ = write!(
         body,
         "<p>{}</p>",
@@ -54,12 +98,36 @@ pub async fn ledger_page(State(s): State<AppState>, Query(q): Query<LangQuery>, 
             "From the command line: <code>suanli ledger verify | accounts | reconcile</code>; the API: <code>/api/v1/ledger</code>."
         )
     );
-    with_cookie(Html(page(lang, title, Some(&c), &body)).into_response(), set)
+    body
+}
+
+/// The button that checks the ledger now.
+fn verify_form(lang: Lang) -> String {
+    format!(
+        r#"<form method="post" action="/ledger/verify" id="verify-now"><button type="submit">{}</button></form>"#,
+        lang.t("立即核对", "Verify now")
+    )
 }
 
 /// The verification in words, and each broken invariant if there is one.
-fn verification(lang: Lang, r: &LedgerCheck) -> String {
+fn verification(lang: Lang, k: &StoredCheck) -> String {
+    let r = &k.check;
     let mut out = format!(r#"<h2 id="verify">{}</h2>"#, lang.t("账本核对", "Verification"));
+    let by = if k.by == "schedule" {
+        lang.t("平台的定时核对", "the platform's hourly check").to_string()
+    } else {
+        format!("{}<code>{}</code>", lang.t("用户 ", "user "), esc(&k.by))
+    };
+    let _ = write!(
+        out,
+        r#"<p id="checked-at" data-at="{}">{} {}{} {by}{}</p>{}"#,
+        k.at,
+        lang.t("最近一次核对：", "Last checked"),
+        labels::when(Some(k.at)),
+        lang.t("，由", ", by"),
+        lang.t("发起。", "."),
+        verify_form(lang)
+    );
     if r.ok {
         let _ = write!(
             out,
@@ -86,7 +154,8 @@ fn verification(lang: Lang, r: &LedgerCheck) -> String {
         (lang.t("未决转账（尚未过账或作废）", "Pending transfers not yet posted or voided"), r.open_pending.to_string()),
         (lang.t("已过账合计", "Posted in all"), lang.fen(r.posted_total)),
         (lang.t("未决合计", "Pending in all"), lang.fen(r.pending_total)),
-        (lang.t("核对用时（毫秒）", "Checked in (ms)"), r.elapsed_ms.to_string()),
+        (lang.t("重放用时（毫秒）", "Replayed in (ms)"), r.elapsed_ms.to_string()),
+        (lang.t("核对与对账用时（毫秒）", "Checked and reconciled in (ms)"), k.elapsed_ms.to_string()),
     ]));
     out
 }
@@ -102,7 +171,7 @@ fn facts(rows: &[(&str, String)]) -> String {
 }
 
 /// The reconciliation: what matched, the sums, and each record the ledger disagrees with.
-fn reconciliation(lang: Lang, r: &Reconciliation) -> String {
+fn reconciliation(lang: Lang, r: &Reconciliation, total: usize) -> String {
     let mut out = format!(r#"<h2 id="reconciliation">{}</h2>"#, lang.t("对账", "Reconciliation"));
     let of = |matched: usize, all: usize| format!("{matched} / {all}");
     out.push_str(&facts(&[
@@ -127,6 +196,20 @@ fn reconciliation(lang: Lang, r: &Reconciliation) -> String {
         );
     }
     let _ = write!(out, r#"<h3 id="mismatches">{}</h3>"#, lang.t("不符的记录", "Records that do not match"));
+    if total > r.mismatches.len() {
+        let _ = write!(
+            out,
+            "<p>{}</p>",
+            match lang {
+                Lang::Zh =>
+                    format!("共 {total} 条不符，下表列出前 {} 条；全部请用 <code>suanli ledger reconcile</code>。", r.mismatches.len()),
+                Lang::En => format!(
+                    "{total} records do not match; the first {} are listed (all of them: <code>suanli ledger reconcile</code>).",
+                    r.mismatches.len()
+                ),
+            }
+        );
+    }
     out.push_str(&thead_id("mismatch-table", &[lang.t("对象", "About"), lang.t("账单", "Bill"), lang.t("问题", "Problem")]));
     for m in &r.mismatches {
         let bill = m.bill_id.as_deref().map_or("-".to_string(), |b| format!(r#"<a href="/bills/{0}"><code>{0}</code></a>"#, esc(b)));

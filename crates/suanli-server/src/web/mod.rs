@@ -80,7 +80,7 @@ pub use incentives::incentives_page;
 pub use jobs::{cancel_job, cancel_page, job_page, jobs_page, submit_job};
 use labels::region as region_name_html;
 pub(crate) use labels::state_name;
-pub use ledger::ledger_page;
+pub use ledger::{ledger_page, verify_now as verify_ledger_now};
 pub use manage::{set_backend as set_centre_backend, set_partner as set_centre_partner, set_price as set_pool_price};
 pub use meters::{import_readings, set_facts as set_energy_facts, set_meters};
 pub use model_admin::{deploy as deploy_model, register as register_model, undeploy as undeploy_model};

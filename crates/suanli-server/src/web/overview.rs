@@ -39,17 +39,24 @@ pub async fn overview(State(s): State<AppState>, Query(q): Query<LangQuery>, hea
     let mut body = String::new();
     let _ = write!(body, "<h1>{}</h1>", lang.t("城市算力总览", "City compute overview"));
     body.push_str(&kpi_tiles(lang, &summary));
-    body.push_str(&super::trends::section(&s, lang, &registry).await);
+    // The sections read the store each on their own: at once, so their reads overlap.
+    let (trends, map, pue, alerts) = tokio::join!(
+        super::trends::section(&s, lang, &registry),
+        super::map::section(&s, lang, &summary.by_region, &registry),
+        insight::pue_distribution(&s, lang),
+        insight::recent_alerts(&s, lang, 5),
+    );
+    body.push_str(&trends);
     let _ = write!(body, "<h2>{}</h2>", lang.t("按区域的可开放算力 (PFLOPS)", "Open compute by region (PFLOPS)"));
     body.push_str(&bars("region", lang.t("按区域的可开放算力", "Open compute by region"), &summary.by_scope, |k| {
         labels::scope(lang, k)
     }));
     let _ = write!(body, "<h2>{}</h2>", lang.t("按厂商的可开放算力 (PFLOPS)", "Open compute by vendor (PFLOPS)"));
     body.push_str(&bars("vendor", lang.t("按厂商的可开放算力", "Open compute by vendor"), &summary.by_vendor, |k| k.to_string()));
-    body.push_str(&super::map::section(&s, lang, &summary.by_region, &registry).await);
+    body.push_str(&map);
     body.push_str(&regions_table(&s, lang, &summary));
-    body.push_str(&insight::pue_distribution(&s, lang).await);
-    body.push_str(&insight::recent_alerts(&s, lang, 5).await);
+    body.push_str(&pue);
+    body.push_str(&alerts);
     with_cookie(Html(page(lang, lang.t("城市算力总览", "City compute overview"), Some(&caller), &body)).into_response(), set)
 }
 

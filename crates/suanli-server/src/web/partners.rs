@@ -9,12 +9,13 @@ use crate::error::ApiError;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
+use std::collections::HashMap;
 use std::fmt::Write;
 use suanli_app::Partners;
 use suanli_app::partners::{RoundChange, RoundKind};
 use suanli_core::ErrorCode;
 use suanli_incentives::certification::CertificationKind;
-use suanli_incentives::partner::Config;
+use suanli_incentives::partner::{Config, Measures, Score};
 
 /// A number of the criteria: its form field, its words, whether it is whole, and how it is read
 /// from and written to the configuration.
@@ -216,12 +217,12 @@ async fn render(s: &AppState, lang: Lang, c: &Caller, status: StatusCode, notice
             s.partners
                 .scores(&caller, &s.catalogue, &s.policy.high_performance_classes, &pues)
                 .await
-                .map(|_| caller)
+                .map(|scored| (caller, scored))
                 .map_err(ApiError::from)
         }
         Err(e) => Err(ApiError::from(e)),
     };
-    let caller = match scored {
+    let (caller, (measures, scores)) = match scored {
         Ok(caller) => caller,
         Err(e) => {
             let body = format!("<h1>{title}</h1>{}", error_notice(lang, &e));
@@ -239,7 +240,7 @@ async fn render(s: &AppState, lang: Lang, c: &Caller, status: StatusCode, notice
     if Partners::may_run_round(&caller).is_ok() {
         body.push_str(&round_form(lang, kept));
     }
-    body.push_str(&super::incentives::partner_scores(s, lang, &caller).await);
+    body.push_str(&partner_scores(lang, &measures, &scores));
     let cfg = s.partners.config().await.unwrap_or_default();
     if operator {
         body.push_str(&config_form(lang, &cfg, kept));
@@ -428,4 +429,49 @@ fn round_result(lang: Lang, kind: RoundKind, changes: &[RoundChange]) -> String 
     }
     out.push_str("</tbody></table></div></section>");
     out
+}
+
+/// The compute-partner scores from measured data, with the certifications and renewable share
+/// that count.
+fn partner_scores(lang: Lang, measures: &[Measures], scores: &[Score]) -> String {
+    let by_centre: HashMap<&str, &Measures> = measures.iter().map(|m| (m.centre_id.as_str(), m)).collect();
+    let mut body =
+        format!(r#"<h2 id="partners">{}</h2>"#, lang.t("算力伙伴遴选评分（按实测数据）", "Compute-partner scores (from measured data)"));
+    body.push_str(&thead(&[
+        lang.t("中心", "Centre"),
+        lang.t("性能", "Performance"),
+        lang.t("安全可控", "Security"),
+        lang.t("绿色", "Green"),
+        lang.t("价格", "Price"),
+        lang.t("服务", "Service"),
+        lang.t("总分", "Total"),
+        lang.t("有效认证", "Certifications in force"),
+        lang.t("绿电占比", "Renewable share"),
+        lang.t("结论", "Verdict"),
+    ]));
+    for sc in scores {
+        let m = by_centre.get(sc.centre_id.as_str()).copied();
+        let certs: Vec<&str> =
+            m.map_or(&[][..], |m| m.certifications.as_slice()).iter().map(|k| lang.t(k.title().0, k.title().1)).collect();
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&sc.name),
+            sc.performance,
+            sc.security,
+            sc.green,
+            sc.price,
+            sc.service,
+            sc.total,
+            if certs.is_empty() { "-".to_string() } else { esc(&certs.join(lang.t("、", ", "))) },
+            m.and_then(|m| m.renewable_share).map_or("-".to_string(), |r| format!("{:.0}%", r * 100.0)),
+            if sc.admitted {
+                lang.t("达标", "meets the criteria").to_string()
+            } else {
+                sc.reasons.iter().map(|r| labels::partner_reason(lang, r)).collect::<Vec<_>>().join(lang.t("；", "; "))
+            },
+        );
+    }
+    body.push_str("</tbody></table></div>");
+    body
 }

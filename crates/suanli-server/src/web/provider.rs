@@ -1,7 +1,8 @@
-//! A provider's own page: its centres with their pools, prices, utilisation, partner status and backend binding, and its earnings from every source as suanli-app's `earnings` reports them — a trend by calendar day (or month) stacked by source, the totals by source and by centre — and its statements.
+//! A provider's own page: its centres in one table (pools, prices, utilisation, partner status and backend binding), and its earnings from every source as suanli-app's `earnings` reports them — a trend by calendar day (or month) stacked by source, the totals by source and by centre — and its statements.
 
 use super::range::{Choice, Range, range_picker};
 use super::*;
+use std::collections::HashMap;
 use suanli_app::earnings::{EarningsReport, Source};
 use suanli_core::centre::Centre;
 use suanli_core::id::CentreId;
@@ -27,8 +28,8 @@ pub async fn my_centres_page(State(s): State<AppState>, Query(q): Query<LangQuer
     if centres.is_empty() {
         let _ = write!(body, "<p>{}</p>", lang.t("尚未登记算力中心。", "No centres registered yet."));
     }
-    for ctr in &centres {
-        body.push_str(&centre_section(&s, lang, ctr).await);
+    if !centres.is_empty() {
+        body.push_str(&centres_table(&s, lang, &centres).await);
     }
     // One report for the trend, the tables and the "not yet settled" tile: one figure each.
     let report = insight::earnings_report(&s, &c, &provider, (None, None)).await;
@@ -42,71 +43,74 @@ pub async fn my_centres_page(State(s): State<AppState>, Query(q): Query<LangQuer
     with_cookie(Html(page(lang, title, Some(&c), &body)).into_response(), set)
 }
 
-/// One centre: its facts, binding and pools.
-async fn centre_section(s: &AppState, lang: Lang, ctr: &Centre) -> String {
+/// The provider's centres, one row each (a table like every other, so that it sorts, filters,
+/// pages and exports however many centres a provider runs): its region, kind, partner status,
+/// backend binding, accelerators in use, and each pool's price and partner price. Everything is
+/// read once for all the rows.
+async fn centres_table(s: &AppState, lang: Lang, centres: &[Centre]) -> String {
     let now = s.ids.now_ms();
     let (_, _, per_centre) = insight::busy_now(s).await;
-    let (busy, total) = per_centre.get(&ctr.id).copied().unwrap_or((0, 0));
-    let binding = s.store.backend_binding(&ctr.id).await.ok().flatten();
-    let (_, reach) = reach_text(s, lang, &ctr.id, now);
-    let id = esc(ctr.id.as_str());
-    let mut out = format!(
-        r#"<h2><a href="/centres/{id}">{}</a></h2><div class='scroll'><table class="facts" id="centre-{id}"><tbody>"#,
-        esc(lang.name(&ctr.name, &ctr.name_en)),
-    );
-    let rows = [
-        (lang.t("区域", "Region"), labels::region(s, lang, &ctr.region)),
-        (lang.t("类型", "Kind"), labels::centre_kind(lang, ctr.kind)),
-        (
-            lang.t("合作状态", "Partner status"),
-            format!(r#"<span data-state="{}">{}</span>"#, ctr.partner_status.as_str(), labels::partner_status(lang, ctr.partner_status)),
-        ),
-        (
-            lang.t("集群后端", "Cluster backend"),
-            match &binding {
-                Some(b) => format!(r#"<code class="user-text">{}</code> · {reach}"#, esc(&b.url)),
-                None => format!("{} · {reach}", lang.t("未绑定", "not bound")),
-            },
-        ),
-        (
-            lang.t("能耗计量", "Energy metering"),
-            format!(
-                r##"<a href="/centres/{id}#energy">{}</a>"##,
-                lang.t("查看电表，登记电表，导入读数", "See and register its meters, import readings")
-            ),
-        ),
-        (
-            lang.t("加速卡使用率", "Accelerators in use"),
-            format!("{busy} / {total} ({:.1}%)", if total == 0 { 0.0 } else { busy as f64 / total as f64 * 100.0 }),
-        ),
-    ];
-    for (k, v) in rows {
-        let _ = write!(out, r#"<tr><th scope="row">{}</th><td>{v}</td></tr>"#, esc(k));
+    let bindings: HashMap<CentreId, String> =
+        s.store.backend_bindings().await.unwrap_or_default().into_iter().map(|b| (b.centre_id, b.url)).collect();
+    let mut pools: HashMap<CentreId, Vec<suanli_core::centre::Pool>> = HashMap::new();
+    for p in s.store.pools().await.unwrap_or_default() {
+        pools.entry(p.centre_id.clone()).or_default().push(p);
     }
-    out.push_str("</tbody></table></div>");
-    let pools = s.store.pools_of(&ctr.id).await.unwrap_or_default();
-    let running = s.store.busy_accelerators().await.unwrap_or_default();
-    out.push_str(&thead(&[
-        lang.t("加速卡型号", "Accelerator"),
-        lang.t("使用中 / 总数", "Busy / total"),
-        lang.t("价格（元/卡时）", "Price (¥ per accelerator-hour)"),
-        lang.t("伙伴折扣", "Partner discount"),
-        lang.t("伙伴价（元/卡时）", "Partner price (¥ per accelerator-hour)"),
-    ]));
-    for p in &pools {
-        let busy: i64 = running.iter().filter(|(_, pool, _)| *pool == p.id).map(|(_, _, n)| n).sum();
+    let mut busy_by_pool: HashMap<suanli_core::id::PoolId, i64> = HashMap::new();
+    for (_, pool, n) in s.store.busy_accelerators().await.unwrap_or_default() {
+        *busy_by_pool.entry(pool).or_default() += n;
+    }
+    let mut out = format!("<h2>{}</h2>", lang.t("中心与资源池", "Centres and pools"));
+    out.push_str(&thead_id(
+        "my-centres",
+        &[
+            lang.t("算力中心", "Centre"),
+            lang.t("区域", "Region"),
+            lang.t("类型", "Kind"),
+            lang.t("合作状态", "Partner status"),
+            lang.t("集群后端", "Cluster backend"),
+            lang.t("加速卡使用率", "Accelerators in use"),
+            lang.t(
+                "资源池：使用中 / 总数，价格与伙伴价（元/卡时）",
+                "Pools: busy / total, price and partner price (¥ per accelerator-hour)",
+            ),
+            lang.t("能耗计量", "Energy metering"),
+        ],
+    ));
+    for ctr in centres {
+        let id = esc(ctr.id.as_str());
+        let (busy, total) = per_centre.get(&ctr.id).copied().unwrap_or((0, 0));
+        let (_, reach) = reach_text(s, lang, &ctr.id, now);
+        let backend = match bindings.get(&ctr.id) {
+            Some(url) => format!(r#"<code class="user-text">{}</code> · {reach}"#, esc(url)),
+            None => format!("{} · {reach}", lang.t("未绑定", "not bound")),
+        };
+        let mut pool_lines = Vec::new();
+        for p in pools.get(&ctr.id).map(Vec::as_slice).unwrap_or_default() {
+            let (accel, busy, cap) = (labels::accelerator(s, &p.accelerator), busy_by_pool.get(&p.id).copied().unwrap_or(0), p.capacity());
+            let (price, partner, off) = (
+                lang.fen(p.price_per_hour),
+                lang.fen(Fen::charge(p.price_per_hour, 1, 3600, p.partner_discount_pct)),
+                p.partner_discount_pct,
+            );
+            pool_lines.push(match lang {
+                Lang::Zh => format!("{accel}：{busy} / {cap}，{price}，伙伴价 {partner}（折扣 {off}%）"),
+                Lang::En => format!("{accel}: {busy} / {cap}, {price}, partner price {partner} ({off}% off)"),
+            });
+        }
+        let pools_cell =
+            if pool_lines.is_empty() { lang.t("尚无资源池。", "No pools yet.").to_string() } else { pool_lines.join("<br>") };
         let _ = write!(
             out,
-            "<tr><td>{}</td><td>{busy} / {}</td><td>{}</td><td>{}%</td><td>{}</td></tr>",
-            labels::accelerator(s, &p.accelerator),
-            p.capacity(),
-            lang.fen(p.price_per_hour),
-            p.partner_discount_pct,
-            lang.fen(Fen::charge(p.price_per_hour, 1, 3600, p.partner_discount_pct)),
+            r##"<tr id="centre-{id}"><td><a href="/centres/{id}">{}</a></td><td>{}</td><td>{}</td><td><span data-state="{}">{}</span></td><td>{backend}</td><td>{busy} / {total} ({:.1}%)</td><td>{pools_cell}</td><td><a href="/centres/{id}#energy">{}</a></td></tr>"##,
+            esc(lang.name(&ctr.name, &ctr.name_en)),
+            labels::region(s, lang, &ctr.region),
+            labels::centre_kind(lang, ctr.kind),
+            ctr.partner_status.as_str(),
+            labels::partner_status(lang, ctr.partner_status),
+            if total == 0 { 0.0 } else { busy as f64 / total as f64 * 100.0 },
+            lang.t("电表与读数", "Meters and readings"),
         );
-    }
-    if pools.is_empty() {
-        let _ = write!(out, r#"<tr><td colspan="5">{}</td></tr>"#, lang.t("尚无资源池。", "No pools yet."));
     }
     out.push_str("</tbody></table></div>");
     out
@@ -241,8 +245,8 @@ fn by_source(lang: Lang, r: &EarningsReport) -> String {
 
 /// The split by centre and source (jobs it ran, calls its deployments served).
 fn by_centre(lang: Lang, r: &EarningsReport, centres: &[Centre]) -> String {
-    let name_of =
-        |id: &CentreId| centres.iter().find(|c| &c.id == id).map_or_else(|| id.to_string(), |c| lang.name(&c.name, &c.name_en).to_string());
+    let names: HashMap<&CentreId, &str> = centres.iter().map(|c| (&c.id, lang.name(&c.name, &c.name_en))).collect();
+    let name_of = |id: &CentreId| names.get(id).map_or_else(|| id.to_string(), |n| n.to_string());
     let mut out = format!("<h3>{}</h3>", esc(lang.t("按中心", "By centre")));
     out.push_str(&thead_id(
         "earnings-by-centre",

@@ -46,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .route("/partners/config", post(super::set_partner_config))
         .route("/partners/rounds", post(super::run_partner_round))
         .route("/ledger", get(super::ledger_page))
+        .route("/ledger/verify", post(super::verify_ledger_now))
         .route("/data", get(super::data_page))
         .route("/incentives", get(super::incentives_page))
         .route("/incentives/applications/{id}", get(super::incentive_application_page))

@@ -531,14 +531,20 @@ async fn the_http_surface_applies_reviews_ranks_and_refuses_by_code() {
     // The page shows the programme's figures and the application, with its evidence for the regulator.
     let web = crate::harness::Web::sign_in(&ts.url, &ts.tokens["regulator"]).await.unwrap();
     let zh = web.page("/incentives").await;
-    for want in ["专用模型研发补助", "城市交通大模型", "公示中", "研发费用审计报告", "算力伙伴遴选评分"] {
+    for want in ["专用模型研发补助", "城市交通大模型", "公示中", "研发费用审计报告"] {
         assert!(zh.contains(want), "the regulator's page shows {want}");
     }
-    // The partner scores' shortfalls in the page's language, from their typed form (never marked
-    // as untranslated English).
-    assert!(zh.contains("无实测 PUE：该中心的能耗未接入平台计量") && !zh.contains("原文，未翻译"), "{zh}");
+    assert!(zh.contains(r#"id="partners-link""#), "the incentives page links to the partner scores");
     let en = web.page("/incentives?lang=en").await;
     assert!(en.contains("Special model R&amp;D subsidy") && en.contains("in publicity") && !en.contains("公示中"));
+    // The partner scores (on their own page) give the shortfalls in the page's language, from
+    // their typed form (never marked as untranslated English).
+    let zh = web.page("/partners").await;
+    assert!(
+        zh.contains("算力伙伴遴选评分") && zh.contains("无实测 PUE：该中心的能耗未接入平台计量") && !zh.contains("原文，未翻译"),
+        "{zh}"
+    );
+    let en = web.page("/partners?lang=en").await;
     assert!(en.contains(r#"data-code="no_measured_pue""#) && en.contains(">no measured PUE: the centre's energy is not metered"), "{en}");
     let (_, audit) = op.get(&format!("/api/v1/audit?subject={id}")).await;
     let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
@@ -1123,11 +1129,11 @@ async fn centres_declare_certifications_and_green_power_that_count_in_the_partne
     let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
     assert!(actions.contains(&"centre.certification") && actions.contains(&"centre.green_power"), "{actions:?}");
 
-    // The page shows what counts, in both languages.
+    // The partner scores' page shows what counts, in both languages.
     let web = crate::harness::Web::sign_in(&ts.url, &ts.tokens["regulator"]).await.unwrap();
-    let zh = web.page("/incentives").await;
+    let zh = web.page("/partners").await;
     assert!(zh.contains("有效认证") && zh.contains("等保三级") && zh.contains("60%"), "the regulator's page shows the declarations");
-    let en = web.page("/incentives?lang=en").await;
+    let en = web.page("/partners?lang=en").await;
     assert!(en.contains("Certifications in force") && en.contains("MLPS level 3") && en.contains("Trusted Cloud"));
 }
 

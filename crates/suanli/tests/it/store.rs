@@ -370,7 +370,14 @@ async fn migration_24_starts_each_centres_history_from_its_status_then() {
     store.close().await;
     // The database as it was at migration 23: no history table.
     let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("suanli.db").display())).await.unwrap();
-    for stmt in ["DROP TABLE centre_partner_changes", "DELETE FROM schema_migrations WHERE version = 24"] {
+    for stmt in [
+        "DROP TABLE centre_partner_changes",
+        "DROP INDEX bills_by_charge",
+        "DROP INDEX bills_by_voucher",
+        "DROP INDEX jobs_start_latency",
+        "DROP INDEX jobs_service",
+        "DELETE FROM schema_migrations WHERE version >= 24",
+    ] {
         sqlx::query(stmt).execute(&raw).await.unwrap();
     }
     raw.close().await;

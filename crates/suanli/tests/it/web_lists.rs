@@ -220,3 +220,76 @@ async fn the_range_picker_sets_the_window_of_a_providers_earnings_and_their_csv(
     let en = web.page("/my-centres?range=7d&lang=en").await;
     assert!(en.contains("Earnings per day (yuan), by source, ") && en.contains(r#"data-range="7d" aria-current="true""#), "{en}");
 }
+
+/// With no filter, the jobs in bill order are read from the bills' index (migration 25), not by
+/// joining every job to its bill: the pages are the same as the join's (which a filter matching
+/// every job still takes), in both directions, across the end of the billed jobs and among ties.
+#[tokio::test]
+async fn every_job_in_bill_order_pages_as_joining_every_job_would() {
+    bill_order_flow(&TestServer::start().await).await;
+}
+
+#[tokio::test]
+async fn every_job_in_bill_order_pages_as_joining_every_job_would_on_postgresql_too() {
+    let (s, schema) = TestServer::start_pg().await;
+    bill_order_flow(&s).await;
+    drop(s);
+    suanli_store::Store::drop_schema(&crate::harness::pg_url(), &schema).await.unwrap();
+}
+
+/// The demo city has no job of its own, so the jobs here are every job.
+async fn bill_order_flow(s: &TestServer) {
+    use suanli_core::id::JobId;
+    use suanli_core::job::{Job, JobKind, JobSpec, JobState};
+    use suanli_core::money::Fen;
+    use suanli_store::listing::{Cut, JobListing, JobOrder};
+    let store = &s.state.store;
+    let tenant = store.tenants().await.unwrap()[0].id.clone();
+    let pools = store.pools().await.unwrap();
+    let now = s.state.ids.now_ms();
+    let mut tx = store.begin().await.unwrap();
+    for i in 0..40usize {
+        let (t, e) = s.state.ids.parts();
+        let mut spec = JobSpec::new(&format!("order-{i}"), JobKind::Training, 1 << (i % 3), 3600);
+        spec.min_fp16_tflops = None;
+        let mut j = Job::pending(JobId::generate(t, e), tenant.clone(), spec, now - 7_200_000 + i as i64);
+        if i % 4 == 3 {
+            // Never placed, never billed: no pool has this accelerator.
+            j.spec.models = vec!["no-such-accelerator".into()];
+        } else {
+            let p = &pools[i % pools.len()];
+            j.state = JobState::Succeeded;
+            (j.pool_id, j.centre_id, j.placed_ms, j.started_ms) =
+                (Some(p.id.clone()), Some(p.centre_id.clone()), Some(j.submitted_ms), Some(j.submitted_ms));
+            j.finished_ms = Some(j.submitted_ms + 3_600_000);
+            j.usage_s = Some(3600);
+            j.cost = Some(Fen(1000 * j.spec.accelerators as i64));
+        }
+        tx.insert_job(&j).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let billing = s.state.engine.billing().unwrap();
+    while billing.sweep(now).await.unwrap() > 0 {}
+    let ids = |order: JobOrder, desc: bool, offset: u32, every: bool| {
+        let filter = suanli_store::JobFilter { states: if every { JobState::ALL.to_vec() } else { Vec::new() }, ..Default::default() };
+        let l = JobListing { filter, order, cut: Cut { offset, limit: 7, desc }, ..Default::default() };
+        async move {
+            let got = store.job_listing(&l).await.unwrap();
+            (got.total, got.rows.into_iter().map(|r| (r.job.id.to_string(), r.bill.map(|b| (b.charge, b.voucher)))).collect::<Vec<_>>())
+        }
+    };
+    let total = ids(JobOrder::Id, true, 0, false).await.0;
+    assert!(total >= 40);
+    let (mut unbilled_seen, mut billed_seen) = (false, false);
+    for order in [JobOrder::Charge, JobOrder::Voucher] {
+        for desc in [true, false] {
+            for offset in (0..total as u32 + 7).step_by(5) {
+                let (fast, slow) = (ids(order, desc, offset, false).await, ids(order, desc, offset, true).await);
+                assert_eq!(fast, slow, "{order:?} desc={desc} from {offset}");
+                unbilled_seen |= fast.1.iter().any(|(_, b)| b.is_none());
+                billed_seen |= fast.1.iter().any(|(_, b)| b.is_some());
+            }
+        }
+    }
+    assert!(unbilled_seen && billed_seen, "the pages hold billed jobs and reach the jobs with no bill");
+}

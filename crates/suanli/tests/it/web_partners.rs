@@ -121,9 +121,23 @@ async fn the_ledger_and_partner_pages_are_the_operators_and_the_regulators() {
     let zh = op.page("/ledger?lang=zh-CN").await;
     assert!(zh.contains("账本平衡") && zh.contains("企业算力券"), "in Chinese too");
 
+    // A view shows the latest check kept (the demo's, made once it was seeded) and replays nothing;
+    // "verify now" checks again and keeps who asked.
+    let at = |page: &str| -> i64 { page.split(r#"id="checked-at" data-at=""#).nth(1).unwrap().split('"').next().unwrap().parse().unwrap() };
+    let first = at(&page);
+    assert!(page.contains("hourly check"), "the seeded check is the schedule's");
+    assert_eq!(at(&op.page("/ledger?lang=en").await), first, "a view does not check again");
+    let r = op.post("/ledger/verify", "").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/ledger#verify");
+    let again = op.page("/ledger?lang=en").await;
+    assert!(at(&again) >= first && again.contains("user <code>"), "the check asked for is kept, with who asked");
+    assert!(again.contains(r#"id="ledger-ok" data-ok="true""#));
+
     // The regulator reads both pages and changes nothing.
     let reg = Web::sign_in(&s.url, &s.tokens["regulator"]).await.unwrap();
     assert_eq!(reg.get("/ledger").await.status(), StatusCode::OK);
+    assert_eq!(reg.post("/ledger/verify", "").await.status(), StatusCode::SEE_OTHER, "the regulator may check the ledger");
     let page = reg.page("/partners").await;
     assert!(
         page.contains(r#"id="config-title""#)
@@ -138,6 +152,7 @@ async fn the_ledger_and_partner_pages_are_the_operators_and_the_regulators() {
     for role in ["tenant", "provider"] {
         let web = Web::sign_in(&s.url, &s.tokens[role]).await.unwrap();
         assert_eq!(web.get("/ledger").await.status(), StatusCode::FORBIDDEN, "{role}");
+        assert_eq!(web.post("/ledger/verify", "").await.status(), StatusCode::FORBIDDEN, "{role}");
         assert_eq!(web.get("/partners").await.status(), StatusCode::FORBIDDEN, "{role}");
         assert_eq!(web.post("/partners/config", &config_form("min_total", "10")).await.status(), StatusCode::FORBIDDEN, "{role}");
         assert_eq!(web.post("/partners/rounds", "kind=admission&confirmed=1").await.status(), StatusCode::FORBIDDEN, "{role}");
