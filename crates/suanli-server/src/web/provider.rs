@@ -95,7 +95,7 @@ async fn centres_table(s: &AppState, lang: Lang, centres: &[Centre]) -> String {
             );
             pool_lines.push(match lang {
                 Lang::Zh => format!("{accel}：{busy} / {cap}，{price}，伙伴价 {partner}（折扣 {off}%）"),
-                Lang::En => format!("{accel}: {busy} / {cap}, {price}, partner price {partner} ({off}% off)"),
+                Lang::En => format!("{accel}: {busy} / {cap}; {price}; partner price {partner} ({off}% off)"),
             });
         }
         let pools_cell =
