@@ -58,10 +58,7 @@ pub async fn verify_now(State(s): State<AppState>, headers: HeaderMap) -> Respon
 fn refused(lang: Lang, c: &crate::auth::Caller, e: &ApiError, set: Option<String>) -> Response {
     let title = lang.t("账本", "The ledger");
     let body = format!("<h1>{title}</h1>{}", error_notice(lang, e));
-    let status = match e {
-        ApiError::Domain(e) => StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    };
+    let status = StatusCode::from_u16(super::operate::code_of(e).http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     with_cookie((status, Html(page(lang, title, Some(c), &body))).into_response(), set)
 }
 

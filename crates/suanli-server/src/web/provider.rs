@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use suanli_app::earnings::{EarningsReport, Source};
 use suanli_core::centre::Centre;
 use suanli_core::id::CentreId;
-use suanli_core::money::Fen;
 
 /// `GET /my-centres`: a provider's centres and earnings; other roles are told it is the provider's page.
 pub async fn my_centres_page(State(s): State<AppState>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
@@ -27,8 +26,7 @@ pub async fn my_centres_page(State(s): State<AppState>, Query(q): Query<LangQuer
     let mut body = format!("<h1>{title}</h1>");
     if centres.is_empty() {
         let _ = write!(body, "<p>{}</p>", lang.t("尚未登记算力中心。", "No centres registered yet."));
-    }
-    if !centres.is_empty() {
+    } else {
         body.push_str(&centres_table(&s, lang, &centres).await);
     }
     // One report for the trend, the tables and the "not yet settled" tile: one figure each.
@@ -49,7 +47,6 @@ pub async fn my_centres_page(State(s): State<AppState>, Query(q): Query<LangQuer
 /// read once for all the rows.
 async fn centres_table(s: &AppState, lang: Lang, centres: &[Centre]) -> String {
     let now = s.ids.now_ms();
-    let (_, _, per_centre) = insight::busy_now(s).await;
     let bindings: HashMap<CentreId, String> =
         s.store.backend_bindings().await.unwrap_or_default().into_iter().map(|b| (b.centre_id, b.url)).collect();
     let mut pools: HashMap<CentreId, Vec<suanli_core::centre::Pool>> = HashMap::new();
@@ -79,20 +76,18 @@ async fn centres_table(s: &AppState, lang: Lang, centres: &[Centre]) -> String {
     ));
     for ctr in centres {
         let id = esc(ctr.id.as_str());
-        let (busy, total) = per_centre.get(&ctr.id).copied().unwrap_or((0, 0));
+        let centre_pools = pools.get(&ctr.id).map(Vec::as_slice).unwrap_or_default();
+        let busy: i64 = centre_pools.iter().filter_map(|p| busy_by_pool.get(&p.id)).sum();
+        let total: u32 = centre_pools.iter().map(|p| p.capacity()).sum();
         let (_, reach) = reach_text(s, lang, &ctr.id, now);
         let backend = match bindings.get(&ctr.id) {
             Some(url) => format!(r#"<code class="user-text">{}</code> · {reach}"#, esc(url)),
             None => format!("{} · {reach}", lang.t("未绑定", "not bound")),
         };
         let mut pool_lines = Vec::new();
-        for p in pools.get(&ctr.id).map(Vec::as_slice).unwrap_or_default() {
+        for p in centre_pools {
             let (accel, busy, cap) = (labels::accelerator(s, &p.accelerator), busy_by_pool.get(&p.id).copied().unwrap_or(0), p.capacity());
-            let (price, partner, off) = (
-                lang.fen(p.price_per_hour),
-                lang.fen(Fen::charge(p.price_per_hour, 1, 3600, p.partner_discount_pct)),
-                p.partner_discount_pct,
-            );
+            let (price, partner, off) = (lang.fen(p.price_per_hour), lang.fen(p.effective_price()), p.partner_discount_pct);
             pool_lines.push(match lang {
                 Lang::Zh => format!("{accel}：{busy} / {cap}，{price}，伙伴价 {partner}（折扣 {off}%）"),
                 Lang::En => format!("{accel}: {busy} / {cap}; {price}; partner price {partner} ({off}% off)"),
