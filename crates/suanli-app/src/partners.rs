@@ -3,7 +3,7 @@
 use crate::caller::Caller;
 use std::collections::{BTreeMap, HashMap};
 use suanli_core::catalogue::{AcceleratorClass, Catalogue};
-use suanli_core::centre::PartnerStatus;
+use suanli_core::centre::{PartnerStatus, Pool};
 use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::{AuditId, CentreId};
 use suanli_dispatch::ids::Ids;
@@ -401,28 +401,38 @@ impl Partners {
         high_performance: &[AcceleratorClass],
         pues: &HashMap<CentreId, f64>,
     ) -> Result<Vec<Measures>, StoreError> {
-        let centres = self.store.centres(None).await?;
-        let pools = self.store.pools().await?;
+        // The registry, the service figures and the declarations, read at once.
+        let (centres, pools, service, certifications, green_power) = tokio::try_join!(
+            self.store.centres(None),
+            self.store.pools(),
+            self.store.centre_service(),
+            self.store.centre_certifications(None),
+            self.store.centre_green_power(None),
+        )?;
         // The city's median effective price per accelerator model.
         let mut prices: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
         for p in &pools {
             prices.entry(p.accelerator.as_str()).or_default().push(p.effective_price().0 as f64);
         }
         let medians: BTreeMap<&str, f64> = prices.into_iter().filter_map(|(k, v)| median(v).map(|m| (k, m))).collect();
-        let service = self.store.centre_service().await?;
         let now = self.ids.now_ms();
         let mut certs: HashMap<String, Vec<Certification>> = HashMap::new();
-        for c in self.store.centre_certifications(None).await? {
+        for c in certifications {
             certs.entry(c.centre_id.clone()).or_default().push(c);
         }
         let mut green: HashMap<String, Vec<GreenPower>> = HashMap::new();
-        for g in self.store.centre_green_power(None).await? {
+        for g in green_power {
             green.entry(g.centre_id.clone()).or_default().push(g);
+        }
+        // Each centre's pools, gathered once (a scan of every pool per centre is quadratic).
+        let mut by_centre: HashMap<&CentreId, Vec<&Pool>> = HashMap::new();
+        for p in &pools {
+            by_centre.entry(&p.centre_id).or_default().push(p);
         }
         let mut out = Vec::new();
         for c in &centres {
             let (mut tflops, mut hp, mut domestic, mut weighted_price, mut capacity) = (0.0, 0.0, 0.0, 0.0, 0.0);
-            for p in pools.iter().filter(|p| p.centre_id == c.id) {
+            for p in by_centre.get(&c.id).map_or(&[][..], Vec::as_slice) {
                 let Some(acc) = catalogue.get(&p.accelerator) else { continue };
                 let t = acc.fp16_tflops * p.capacity() as f64;
                 tflops += t;

@@ -20,7 +20,7 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use suanli_core::centre::{Centre, CentreKind, PartnerStatus, Pool};
-use suanli_core::id::{CentreId, JobId, PoolId};
+use suanli_core::id::{CentreId, JobId, PoolId, ProviderId};
 use suanli_core::job::{Job, JobKind, JobSpec, JobState};
 use suanli_core::money::Fen;
 use suanli_energy::{MeterId, Reading, ReadingValue};
@@ -68,7 +68,14 @@ pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
     let (_, tokens) = suanli_server::demo::seed(&state, dir, "http://127.0.0.1:0").await?;
     // One "now" for everything added, as the demo's clock runs fast.
     let now = state.ids.now_ms();
-    let pools = add_centres(&state, b.centres, now, json_out).await?;
+    // The centres added are the signed-in provider's, so that its page shows a big provider's
+    // (the demo has several providers, and which one sorts first varies from run to run).
+    let provider_token = tokens.iter().find(|(r, _)| r == "provider").map(|(_, t)| t.as_str()).unwrap_or_default();
+    let provider = suanli_server::auth::principal(&state, provider_token)
+        .await?
+        .and_then(|p| p.provider_id)
+        .ok_or_else(|| anyhow::anyhow!("the demo's provider token names no provider"))?;
+    let pools = add_centres(&state, &provider, b.centres, now, json_out).await?;
     add_jobs(&state, b.jobs, &pools, now, json_out).await?;
     bill_jobs(&state, now, json_out).await?;
     let centres = state.store.centres(None).await?;
@@ -130,8 +137,7 @@ pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
 }
 
 /// Grows the demo city to `centres` centres of two pools each; every pool, with its centre.
-async fn add_centres(state: &AppState, centres: usize, now: i64, json_out: bool) -> anyhow::Result<Vec<Pool>> {
-    let provider = state.store.providers().await?.into_iter().next().ok_or_else(|| anyhow::anyhow!("the demo has no provider"))?;
+async fn add_centres(state: &AppState, provider: &ProviderId, centres: usize, now: i64, json_out: bool) -> anyhow::Result<Vec<Pool>> {
     let existing = state.store.centres(None).await?.len();
     let add = centres.saturating_sub(existing);
     let pb = bar(json_out, add as u64, "centres and pools", 28, "centres");
@@ -144,7 +150,7 @@ async fn add_centres(state: &AppState, centres: usize, now: i64, json_out: bool)
             let (t, e) = state.ids.parts();
             let c = Centre {
                 id: CentreId::generate(t, e),
-                provider_id: provider.id.clone(),
+                provider_id: provider.clone(),
                 name: format!("基准中心 {i}"),
                 name_en: format!("Bench centre {i}"),
                 kind: if i % 5 == 0 { CentreKind::Edge } else { CentreKind::IntelligentComputing },

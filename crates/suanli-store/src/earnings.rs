@@ -68,32 +68,49 @@ pub struct EarningsRecords {
     pub posted: BTreeMap<Source, Fen>,
 }
 
-/// One source's query, answering in order: the day, the centre, settled (0 or 1), the records, earned, outstanding.
-fn source_sql(source: Source) -> String {
+/// One source's query, answering in order: the day, the centre, settled (0 or 1), the records,
+/// earned, outstanding. `$2` and `$3` bound the records' time, `$4` and `$5` their days (the
+/// first and the last, both included): the bills are read by day from their covering index
+/// (migration 27, whose expressions these are, letter for letter, and which SQLite is told to
+/// read), already in the order they are grouped in.
+fn source_sql(source: Source, dialect: crate::Dialect) -> String {
     let day = |col: &str| format!("({col} + {CST_OFFSET_MS}) / 86400000");
     let settled = |col: &str| format!("CAST(CASE WHEN {col} IS NULL THEN 0 ELSE 1 END AS BIGINT)");
+    let in_days = |col: &str| format!("{} >= $4 AND {} <= $5 AND {col} >= $2 AND {col} < $3", day(col), day(col));
     match source {
         Source::Jobs => format!(
             "SELECT {}, centre_id, {}, COUNT(*), CAST(SUM(voucher_fen + cash_fen) AS BIGINT), CAST(SUM(outstanding_fen) AS BIGINT) \
-             FROM bills WHERE provider_id = $1 AND created_ms >= $2 AND created_ms < $3 GROUP BY 1, 2, 3",
+             FROM bills{} WHERE provider_id = $1 AND {} GROUP BY 1, 2, 3",
             day("created_ms"),
             settled("statement_id"),
+            match dialect {
+                crate::Dialect::Sqlite => " INDEXED BY bills_earnings",
+                crate::Dialect::Postgres => "",
+            },
+            in_days("created_ms"),
         ),
         // As settlement counts them: calls that charged something.
         Source::ModelCalls => format!(
             "SELECT {}, d.centre_id, {}, COUNT(*), CAST(SUM(c.charge_fen) AS BIGINT), CAST(0 AS BIGINT) \
              FROM model_calls c LEFT JOIN model_deployments d ON d.id = c.deployment \
-             WHERE c.provider_id = $1 AND c.charge_fen > 0 AND c.started_ms >= $2 AND c.started_ms < $3 GROUP BY 1, 2, 3",
+             WHERE c.provider_id = $1 AND c.charge_fen > 0 AND {} GROUP BY 1, 2, 3",
             day("c.started_ms"),
             settled("c.statement_id"),
+            in_days("c.started_ms"),
         ),
         Source::DataDeliveries => format!(
             "SELECT {}, CAST(NULL AS TEXT), {}, COUNT(*), CAST(SUM(fee_fen) AS BIGINT), CAST(0 AS BIGINT) \
-             FROM data_deliveries WHERE supplier_id = $1 AND created_ms >= $2 AND created_ms < $3 GROUP BY 1, 3",
+             FROM data_deliveries WHERE supplier_id = $1 AND {} GROUP BY 1, 3",
             day("created_ms"),
             settled("statement_id"),
+            in_days("created_ms"),
         ),
     }
+}
+
+/// The day SQL's expression gives a time (integer division truncates toward zero there).
+fn day_of(ms: UnixMs) -> i64 {
+    (ms + CST_OFFSET_MS) / 86_400_000
 }
 
 impl Store {
@@ -105,8 +122,14 @@ impl Store {
         let mut tx = self.read_snapshot().await?;
         let mut out = EarningsRecords::default();
         for source in Source::ALL {
-            let rows =
-                sqlx::query(AssertSqlSafe(source_sql(source))).bind(provider.to_string()).bind(from).bind(to).fetch_all(&mut *tx).await?;
+            let rows = sqlx::query(AssertSqlSafe(source_sql(source, self.dialect())))
+                .bind(provider.to_string())
+                .bind(from)
+                .bind(to)
+                .bind(day_of(from))
+                .bind(day_of(to - 1))
+                .fetch_all(&mut *tx)
+                .await?;
             for r in &rows {
                 let centre: Option<String> = r.try_get(1)?;
                 out.rows.push(EarningsRow {

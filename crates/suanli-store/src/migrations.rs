@@ -651,6 +651,14 @@ CREATE INDEX jobs_start_latency ON jobs (centre_id, (started_ms - placed_ms)) WH
 CREATE INDEX jobs_service ON jobs (centre_id, state, fault)
 "#,
     ),
+    (
+        27,
+        "a provider's earnings from one covering index in the report's own order (the provider, the China Standard Time day, the centre, settled or not, then the date and the amounts): a year of bills is summed by day and centre in one pass, with no row read and no sort",
+        r#"
+CREATE INDEX bills_earnings ON bills (provider_id, ((created_ms + 28800000) / 86400000), centre_id,
+    (CAST(CASE WHEN statement_id IS NULL THEN 0 ELSE 1 END AS BIGINT)), created_ms, voucher_fen, cash_fen, outstanding_fen)
+"#,
+    ),
 ];
 
 /// A statement that begins with this runs on PostgreSQL only.

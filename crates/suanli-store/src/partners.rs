@@ -126,13 +126,21 @@ impl Store {
             crate::Dialect::Postgres => String::new(),
         };
         // One row a centre with its start latencies joined into one text: a row each would cost
-        // more in the driver than the whole scan does in the database.
-        let latencies = sqlx::query(sqlx::AssertSqlSafe(format!(
+        // more in the driver than the whole scan does in the database. The two scans run at once,
+        // each on its own connection.
+        let latencies_sql = format!(
             "SELECT centre_id, string_agg(CAST(started_ms - placed_ms AS TEXT), ',') FROM jobs{} WHERE {STARTED} GROUP BY centre_id",
             by("jobs_start_latency")
-        )))
-        .fetch_all(&self.pool)
-        .await?;
+        );
+        let faults_sql = format!(
+            "SELECT centre_id, COUNT(*), CAST(COALESCE(SUM(CASE WHEN state = 'failed' AND fault = 'centre' THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             FROM jobs{} WHERE centre_id IS NOT NULL AND state IN ('succeeded', 'failed') GROUP BY centre_id",
+            by("jobs_service")
+        );
+        let (latencies, faults) = tokio::try_join!(
+            sqlx::query(sqlx::AssertSqlSafe(latencies_sql)).fetch_all(&self.pool),
+            sqlx::query(sqlx::AssertSqlSafe(faults_sql)).fetch_all(&self.pool),
+        )?;
         for r in &latencies {
             let joined: String = r.try_get(1)?;
             let mut ms = joined
@@ -144,13 +152,6 @@ impl Store {
             s.jobs_started = ms.len() as u32;
             s.start_latency_p50_ms = ms.get(ms.len() / 2).copied();
         }
-        let faults = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT centre_id, COUNT(*), CAST(COALESCE(SUM(CASE WHEN state = 'failed' AND fault = 'centre' THEN 1 ELSE 0 END), 0) AS BIGINT) \
-             FROM jobs{} WHERE centre_id IS NOT NULL AND state IN ('succeeded', 'failed') GROUP BY centre_id",
-            by("jobs_service")
-        )))
-        .fetch_all(&self.pool)
-        .await?;
         for r in &faults {
             let s = out.entry(r.try_get(0)?).or_default();
             s.ended = r.try_get::<i64, _>(1)? as u32;

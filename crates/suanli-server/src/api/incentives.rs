@@ -326,10 +326,12 @@ pub async fn totals(State(s): State<AppState>, _c: Caller, headers: HeaderMap, Q
 pub async fn partner_scores(State(s): State<AppState>, c: Caller) -> ApiResult<Json<Vec<PartnerScoreOut>>> {
     let pues = s.energy.measured_pues(s.ids.now_ms()).await;
     let (measures, scores) = s.partners.scores(&app(&c)?, &s.catalogue, &s.policy.high_performance_classes, &pues).await?;
+    let by_centre: std::collections::HashMap<&str, &suanli_incentives::partner::Measures> =
+        measures.iter().map(|m| (m.centre_id.as_str(), m)).collect();
     Ok(Json(
         scores
             .iter()
-            .map(|sc| PartnerScoreOut { score: sc.into(), measures: measures.iter().find(|m| m.centre_id == sc.centre_id).cloned() })
+            .map(|sc| PartnerScoreOut { score: sc.into(), measures: by_centre.get(sc.centre_id.as_str()).map(|m| (*m).clone()) })
             .collect(),
     ))
 }

@@ -24,18 +24,23 @@ pub async fn my_centres_page(State(s): State<AppState>, Query(q): Query<LangQuer
     };
     let centres: Vec<Centre> = s.store.centres(None).await.unwrap_or_default().into_iter().filter(|x| x.provider_id == provider).collect();
     let mut body = format!("<h1>{title}</h1>");
+    // The centres' table and the earnings are read at once. One report for the trend, the tables
+    // and the "not yet settled" tile: one figure each.
+    let choice = Range::chosen(Range::All, s.ids.now_ms());
+    let reports = async {
+        let report = insight::earnings_report(&s, &c, &provider, (None, None)).await;
+        let ranged = match earnings_window(&s, choice.range) {
+            (None, None) => report.clone(),
+            window => insight::earnings_report(&s, &c, &provider, window).await,
+        };
+        (report, ranged)
+    };
+    let (table, (report, ranged)) = tokio::join!(centres_table(&s, lang, &centres), reports);
     if centres.is_empty() {
         let _ = write!(body, "<p>{}</p>", lang.t("尚未登记算力中心。", "No centres registered yet."));
     } else {
-        body.push_str(&centres_table(&s, lang, &centres).await);
+        body.push_str(&table);
     }
-    // One report for the trend, the tables and the "not yet settled" tile: one figure each.
-    let report = insight::earnings_report(&s, &c, &provider, (None, None)).await;
-    let choice = Range::chosen(Range::All, s.ids.now_ms());
-    let ranged = match earnings_window(&s, choice.range) {
-        (None, None) => report.clone(),
-        window => insight::earnings_report(&s, &c, &provider, window).await,
-    };
     body.push_str(&earnings(lang, ranged.as_ref(), &centres, &choice));
     body.push_str(&insight::provider_earnings(&s, lang, report.as_ref(), &provider).await);
     with_cookie(Html(page(lang, title, Some(&c), &body)).into_response(), set)
@@ -44,17 +49,20 @@ pub async fn my_centres_page(State(s): State<AppState>, Query(q): Query<LangQuer
 /// The provider's centres, one row each (a table like every other, so that it sorts, filters,
 /// pages and exports however many centres a provider runs): its region, kind, partner status,
 /// backend binding, accelerators in use, and each pool's price and partner price. Everything is
-/// read once for all the rows.
+/// read once for all the rows (nothing, for no centre).
 async fn centres_table(s: &AppState, lang: Lang, centres: &[Centre]) -> String {
+    if centres.is_empty() {
+        return String::new();
+    }
     let now = s.ids.now_ms();
-    let bindings: HashMap<CentreId, String> =
-        s.store.backend_bindings().await.unwrap_or_default().into_iter().map(|b| (b.centre_id, b.url)).collect();
+    let (bindings, all_pools, busy) = tokio::join!(s.store.backend_bindings(), s.store.pools(), s.store.busy_accelerators());
+    let bindings: HashMap<CentreId, String> = bindings.unwrap_or_default().into_iter().map(|b| (b.centre_id, b.url)).collect();
     let mut pools: HashMap<CentreId, Vec<suanli_core::centre::Pool>> = HashMap::new();
-    for p in s.store.pools().await.unwrap_or_default() {
+    for p in all_pools.unwrap_or_default() {
         pools.entry(p.centre_id.clone()).or_default().push(p);
     }
     let mut busy_by_pool: HashMap<suanli_core::id::PoolId, i64> = HashMap::new();
-    for (_, pool, n) in s.store.busy_accelerators().await.unwrap_or_default() {
+    for (_, pool, n) in busy.unwrap_or_default() {
         *busy_by_pool.entry(pool).or_default() += n;
     }
     let mut out = format!("<h2>{}</h2>", lang.t("中心与资源池", "Centres and pools"));

@@ -376,6 +376,7 @@ async fn migration_24_starts_each_centres_history_from_its_status_then() {
         "DROP INDEX bills_by_voucher",
         "DROP INDEX jobs_start_latency",
         "DROP INDEX jobs_service",
+        "DROP INDEX bills_earnings",
         "DELETE FROM schema_migrations WHERE version >= 24",
     ] {
         sqlx::query(stmt).execute(&raw).await.unwrap();
