@@ -6,10 +6,11 @@
 
 use crate::ids::Ids;
 use serde_json::json;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 use suanli_core::catalogue::Catalogue;
 use suanli_core::centre::{Centre, PartnerStatus, Pool};
 use suanli_core::error::{Error, ErrorCode};
@@ -38,6 +39,21 @@ const BILLS_PER_READ: usize = 256;
 /// billed without it.
 const METERING_GRACE_MS: i64 = 60_000;
 
+/// A sweep reads every ended job this often even when the sweeps between missed nothing: a
+/// safety net, not the mechanism.
+const FULL_SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+/// What the billing sweeps keep between rounds, so that a round does not scan every job that
+/// ever ended: the change number their last read was up to (`None`: the next sweep reads every
+/// ended job), when the last full read was, and the ended jobs waiting for their usage to be
+/// metered, with when each finished.
+#[derive(Debug, Default)]
+struct Sweeps {
+    upto: Option<i64>,
+    full_at: Option<Instant>,
+    waiting: BTreeMap<JobId, UnixMs>,
+}
+
 /// Why a job may not be placed yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HoldRefused(pub suanli_core::reason::JobReason);
@@ -50,6 +66,7 @@ pub struct Billing {
     ids: Ids,
     /// Who closes the voucher programmes whose year has ended (set once, after start).
     year_end: Arc<OnceLock<Arc<dyn YearEnd>>>,
+    sweeps: Arc<tokio::sync::Mutex<Sweeps>>,
 }
 
 /// Closing the voucher programmes whose year has ended, as the system. The workflow lives in
@@ -68,7 +85,7 @@ impl std::fmt::Debug for Billing {
 
 impl Billing {
     pub fn new(store: Store, ledger: LedgerService, catalogue: Arc<Catalogue>, ids: Ids) -> Billing {
-        Billing { store, ledger, catalogue, ids, year_end: Arc::default() }
+        Billing { store, ledger, catalogue, ids, year_end: Arc::default(), sweeps: Arc::default() }
     }
 
     /// Sets who closes ended programmes in each sweep; a second call is ignored.
@@ -378,13 +395,61 @@ impl Billing {
         if let Some(year_end) = year_end {
             year_end.close_ended(now).await?;
         }
-        // Many bills at once: what they are made of is read a chunk at a time in four
-        // statements (and the pools and centres once each), and the ledger's writer takes
-        // their transfers in a few commits.
-        let due = self.store.jobs_to_bill(now - METERING_GRACE_MS, BILLS_PER_SWEEP).await?;
+        let due = self.due(now).await?;
         if due.is_empty() {
             return Ok(0);
         }
+        let billed = self.bill_all(&due, now).await;
+        if !matches!(billed, Ok((_, true))) {
+            // A job left unbilled by an error is not written again: the next sweep reads all.
+            self.sweeps.lock().await.upto = None;
+        }
+        billed.map(|(n, _)| n)
+    }
+
+    /// The jobs a sweep bills: every ended job without a bill in a full read (at start, after
+    /// a read that reached the sweep's limit or an error, and every ten minutes), else those
+    /// written since the last read and those that waited for their usage. A job whose usage is
+    /// not metered yet waits [`METERING_GRACE_MS`] after it finished.
+    async fn due(&self, now: UnixMs) -> Result<Vec<JobId>, StoreError> {
+        let mut s = self.sweeps.lock().await;
+        let since = s.upto.filter(|_| s.full_at.is_some_and(|t| t.elapsed() < FULL_SWEEP_EVERY));
+        // The mark first: whatever commits after it is read again by the next sweep.
+        let mark = self.store.job_change_mark().await?;
+        let found = self.store.bill_candidates(since, BILLS_PER_SWEEP).await?;
+        if since.is_none() {
+            s.waiting.clear();
+            s.full_at = Some(Instant::now());
+        }
+        s.upto = (found.len() < BILLS_PER_SWEEP as usize).then_some(mark);
+        let mut due = Vec::with_capacity(found.len());
+        for (id, unmetered) in found {
+            match unmetered {
+                Some(finished) => {
+                    s.waiting.insert(id, finished);
+                }
+                None => {
+                    s.waiting.remove(&id);
+                    due.push(id);
+                }
+            }
+        }
+        let ready: Vec<JobId> = s.waiting.iter().filter(|(_, f)| **f <= now - METERING_GRACE_MS).map(|(id, _)| id.clone()).collect();
+        for id in ready {
+            s.waiting.remove(&id);
+            due.push(id);
+        }
+        due.sort();
+        due.dedup();
+        Ok(due)
+    }
+
+    /// Bills `due`: how many were billed, and whether every one was (or had its bill already).
+    async fn bill_all(&self, due: &[JobId], now: UnixMs) -> Result<(u32, bool), StoreError> {
+        // Many bills at once: what they are made of is read a chunk at a time in four
+        // statements (and the pools and centres once each), and the ledger's writer takes
+        // their transfers in a few commits.
+        let mut all = true;
         let programmes = self.store.programmes().await?;
         let mut places = Places::default();
         let mut n = 0;
@@ -399,11 +464,14 @@ impl Billing {
                 match b {
                     Ok(_) => n += 1,
                     Err(StoreError::Domain(e)) if e.code == ErrorCode::BillExists => {}
-                    Err(e) => tracing::warn!(job = %id, error = %e, "billing failed; retrying next round"),
+                    Err(e) => {
+                        all = false;
+                        tracing::warn!(job = %id, error = %e, "billing failed; retrying next round")
+                    }
                 }
             }
         }
-        Ok(n)
+        Ok((n, all))
     }
 }
 

@@ -355,21 +355,33 @@ impl Store {
         bills_on(&mut *self.pool.acquire().await?, &BillFilter { limit: f.limit.min(100_000), ..f.clone() }).await
     }
 
-    /// Ended jobs without a bill that touched money (metered, placed, or holding transfers):
-    /// the billing sweep's work. A job cancelled while running waits for its usage to be
-    /// metered unless it ended before `metering_grace_before_ms`.
-    pub async fn jobs_to_bill(&self, metering_grace_before_ms: UnixMs, limit: u32) -> StoreResult<Vec<JobId>> {
+    /// Ended jobs without a bill that touched money (metered, placed, or holding transfers), in
+    /// id order, at most `limit`: every one, or (`since`) only those written under a change
+    /// number above it (a range of the change index, not a scan of every ended job). Each comes
+    /// with when it finished if its usage is not metered yet (a job cancelled while running
+    /// waits a while for it: the billing sweep decides).
+    pub async fn bill_candidates(&self, since: Option<i64>, limit: u32) -> StoreResult<Vec<(JobId, Option<UnixMs>)>> {
+        // SQLite, with no statistics, would rather read the state index: it is told the change index.
+        let (index, changed) = match (since, self.dialect()) {
+            (None, _) => ("", ""),
+            (Some(_), crate::Dialect::Sqlite) => (" INDEXED BY jobs_by_change", " AND j.change_seq > $1"),
+            (Some(_), crate::Dialect::Postgres) => ("", " AND j.change_seq > $1"),
+        };
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT j.id FROM jobs j LEFT JOIN bills b ON b.job_id = j.id \
+            "SELECT j.id, CASE WHEN j.usage_s IS NULL THEN COALESCE(j.finished_ms, 0) END FROM jobs j{index} LEFT JOIN bills b ON b.job_id = j.id \
              WHERE j.state IN ('succeeded', 'failed', 'cancelled') AND b.id IS NULL AND (j.usage_s IS NOT NULL OR j.placed_ms IS NOT NULL \
-             OR EXISTS (SELECT 1 FROM ledger_transfers t WHERE t.reference = j.id)) \
-             AND NOT (j.usage_s IS NULL AND COALESCE(j.finished_ms, 0) > $1) ORDER BY j.id LIMIT {}",
+             OR EXISTS (SELECT 1 FROM ledger_transfers t WHERE t.reference = j.id)){changed} ORDER BY j.id LIMIT {}",
             limit.clamp(1, 10_000)
-        )))
-        .bind(metering_grace_before_ms)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter().map(|r| parse_id(r.get::<String, _>(0))).collect()
+        )));
+        let rows = match since {
+            Some(mark) => rows.bind(mark),
+            None => rows,
+        };
+        rows.fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|r| Ok((parse_id(r.get::<String, _>(0))?, r.try_get::<Option<i64>, _>(1)?)))
+            .collect()
     }
 
     pub async fn statements(&self, provider: Option<&ProviderId>) -> StoreResult<Vec<Statement>> {

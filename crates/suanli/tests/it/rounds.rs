@@ -1,4 +1,4 @@
-//! The engine's rounds over the store: jobs written by another writer (a batch of new jobs, a cancellation) are seen by the next round, on SQLite and on PostgreSQL; a long queue is decided over its head, and every job behind it runs in turn.
+//! The engine's rounds over the store: jobs written by another writer (a batch of new jobs, a cancellation) are seen by the next round, on SQLite and on PostgreSQL; a long queue is decided over its head, and every job behind it runs in turn; the billing sweep reads every ended job once, then only what changed.
 
 use crate::harness::{pg_url, unique_schema};
 use std::collections::BTreeMap;
@@ -200,4 +200,96 @@ async fn engine_rounds_decide_over_the_queue_head_and_every_job_behind_it_runs()
         placed_at.push(j.placed_ms.unwrap());
     }
     assert!(placed_at.windows(2).all(|w| w[0] < w[1]), "placed in the queue's order: {placed_at:?}");
+}
+
+/// A job that ran an hour on the seeded pool and ended at `at` (its usage metered, or not yet).
+fn ended(n: u64, tenant: &TenantId, pool: &Pool, state: JobState, at: i64, metered: bool) -> Job {
+    let mut j = whole_pool(n, tenant);
+    j.state = state;
+    (j.pool_id, j.centre_id, j.placed_ms, j.started_ms) = (Some(pool.id.clone()), Some(pool.centre_id.clone()), Some(NOW), Some(NOW));
+    j.finished_ms = Some(at);
+    if metered {
+        j.usage_s = Some(3600);
+        j.cost = Some(Fen::charge(pool.price_per_hour, 8, 3600, 0));
+    }
+    j
+}
+
+/// The billing sweep reads every ended job once, then only the jobs written since (another
+/// writer's included): each is billed by the next sweep, a job cancelled while running with no
+/// usage metered waits out the grace first, and a full read finds nothing left behind.
+async fn sweeps_bill_what_changed(store: Store, other: Store) {
+    use suanli_dispatch::billing::Billing;
+    use suanli_store::LedgerService;
+    let tenant = seed(&other).await;
+    let pool = store.pools().await.unwrap().remove(0);
+    let clock: Arc<dyn suanli_core::time::Clock> = Arc::new(suanli_core::time::ManualClock::new(NOW));
+    let ledger = LedgerService::start(store.clone(), clock.clone(), std::time::Duration::from_secs(3600)).await.unwrap();
+    let billing = Billing::new(store.clone(), ledger, Arc::new(Catalogue::builtin()), Ids::seeded(clock, 1));
+    let insert = |jobs: Vec<Job>| {
+        let other = other.clone();
+        async move {
+            let mut tx = other.begin().await.unwrap();
+            tx.insert_jobs(&jobs).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+    };
+    let billed = |id: JobId| {
+        let store = store.clone();
+        async move { store.bill_for_job(&id).await.unwrap().is_some() }
+    };
+    let later = NOW + 7_200_000;
+    let (a, b) = (ended(11, &tenant, &pool, JobState::Succeeded, later, true), ended(12, &tenant, &pool, JobState::Failed, later, true));
+    insert(vec![a.clone(), b.clone()]).await;
+    assert_eq!(billing.sweep(later).await.unwrap(), 2, "the first sweep reads every ended job");
+    assert!(billed(a.id.clone()).await && billed(b.id.clone()).await);
+    assert_eq!(billing.sweep(later).await.unwrap(), 0, "nothing written since");
+
+    // Another writer's job ends after the sweep's read: the next sweep bills it.
+    let c = ended(13, &tenant, &pool, JobState::Succeeded, later, true);
+    insert(vec![c.clone()]).await;
+    assert_eq!(billing.sweep(later).await.unwrap(), 1);
+    assert!(billed(c.id.clone()).await);
+
+    // Cancelled while running, its usage not metered: billed once the grace is over, not before,
+    // though nothing about it is written again.
+    let d = ended(14, &tenant, &pool, JobState::Cancelled, later, false);
+    insert(vec![d.clone()]).await;
+    assert_eq!(billing.sweep(later + 1_000).await.unwrap(), 0, "within the grace");
+    assert!(!billed(d.id.clone()).await);
+    assert_eq!(billing.sweep(later + 30_000).await.unwrap(), 0, "still within the grace");
+    assert_eq!(billing.sweep(later + 61_000).await.unwrap(), 1, "the grace is over");
+    assert!(billed(d.id.clone()).await);
+    assert_eq!(billing.sweep(later + 62_000).await.unwrap(), 0);
+    // Every ended job has its bill: a full read (as on becoming leader) finds none left.
+    let fresh = Billing::new(
+        store.clone(),
+        billing.ledger().clone(),
+        Arc::new(Catalogue::builtin()),
+        Ids::seeded(Arc::new(suanli_core::time::ManualClock::new(NOW)), 2),
+    );
+    assert_eq!(fresh.sweep(later + 63_000).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn billing_sweeps_bill_what_changed_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_dir(dir.path()).await.unwrap();
+    let other = Store::open_dir(dir.path()).await.unwrap();
+    sweeps_bill_what_changed(store, other).await;
+}
+
+#[tokio::test]
+async fn billing_sweeps_bill_what_changed_postgres() {
+    let url = pg_url();
+    let schema = unique_schema("sweeps");
+    let options = StoreOptions { pg_schema: Some(schema.clone()), ..Default::default() };
+    let store = Store::connect(&url, options.clone())
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for this test (.ci/run starts it): {e}"));
+    let other = Store::connect(&url, options).await.unwrap();
+    sweeps_bill_what_changed(store.clone(), other.clone()).await;
+    store.close().await;
+    other.close().await;
+    Store::drop_schema(&url, &schema).await.unwrap();
 }
