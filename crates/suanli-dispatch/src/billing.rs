@@ -434,13 +434,14 @@ impl Billing {
                 }
             }
         }
-        let ready: Vec<JobId> = s.waiting.iter().filter(|(_, f)| **f <= now - METERING_GRACE_MS).map(|(id, _)| id.clone()).collect();
-        for id in ready {
-            s.waiting.remove(&id);
-            due.push(id);
-        }
+        s.waiting.retain(|id, finished| {
+            let ready = *finished <= now - METERING_GRACE_MS;
+            if ready {
+                due.push(id.clone());
+            }
+            !ready
+        });
         due.sort();
-        due.dedup();
         Ok(due)
     }
 

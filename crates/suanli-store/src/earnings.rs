@@ -73,7 +73,7 @@ pub struct EarningsRecords {
 /// first and the last, both included): the bills are read by day from their covering index
 /// (migration 27, whose expressions these are, letter for letter, and which SQLite is told to
 /// read), already in the order they are grouped in.
-fn source_sql(source: Source, dialect: crate::Dialect) -> String {
+fn source_sql(source: Source, store: &Store) -> String {
     let day = |col: &str| format!("({col} + {CST_OFFSET_MS}) / 86400000");
     let settled = |col: &str| format!("CAST(CASE WHEN {col} IS NULL THEN 0 ELSE 1 END AS BIGINT)");
     let in_days = |col: &str| format!("{} >= $4 AND {} <= $5 AND {col} >= $2 AND {col} < $3", day(col), day(col));
@@ -83,10 +83,7 @@ fn source_sql(source: Source, dialect: crate::Dialect) -> String {
              FROM bills{} WHERE provider_id = $1 AND {} GROUP BY 1, 2, 3",
             day("created_ms"),
             settled("statement_id"),
-            match dialect {
-                crate::Dialect::Sqlite => " INDEXED BY bills_earnings",
-                crate::Dialect::Postgres => "",
-            },
+            store.indexed_by("bills_earnings"),
             in_days("created_ms"),
         ),
         // As settlement counts them: calls that charged something.
@@ -108,11 +105,6 @@ fn source_sql(source: Source, dialect: crate::Dialect) -> String {
     }
 }
 
-/// The day SQL's expression gives a time (integer division truncates toward zero there).
-fn day_of(ms: UnixMs) -> i64 {
-    (ms + CST_OFFSET_MS) / 86_400_000
-}
-
 impl Store {
     /// A provider's earning records dated in `[from, to)`, summed by day, centre and settled,
     /// with what the ledger posted to its receivable over the China Standard Time days from the
@@ -122,12 +114,12 @@ impl Store {
         let mut tx = self.read_snapshot().await?;
         let mut out = EarningsRecords::default();
         for source in Source::ALL {
-            let rows = sqlx::query(AssertSqlSafe(source_sql(source, self.dialect())))
+            let rows = sqlx::query(AssertSqlSafe(source_sql(source, self)))
                 .bind(provider.to_string())
                 .bind(from)
                 .bind(to)
-                .bind(day_of(from))
-                .bind(day_of(to - 1))
+                .bind(cst_day(from))
+                .bind(cst_day(to - 1))
                 .fetch_all(&mut *tx)
                 .await?;
             for r in &rows {

@@ -294,6 +294,15 @@ impl Store {
         self.dialect
     }
 
+    /// The clause that tells SQLite which index a query reads (with no statistics gathered it
+    /// may pick a worse one); nothing on PostgreSQL, which plans from its statistics.
+    pub(crate) fn indexed_by(&self, index: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!(" INDEXED BY {index}"),
+            Dialect::Postgres => String::new(),
+        }
+    }
+
     /// Drops a test schema (PostgreSQL). Used by tests to clean up after themselves.
     pub async fn drop_schema(url: &str, schema: &str) -> StoreResult<()> {
         check_schema_name(schema)?;

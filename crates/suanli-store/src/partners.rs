@@ -120,11 +120,8 @@ impl Store {
     pub async fn centre_service(&self) -> StoreResult<std::collections::HashMap<String, CentreService>> {
         let mut out: std::collections::HashMap<String, CentreService> = std::collections::HashMap::new();
         // SQLite, with no statistics gathered, prefers the index on state and sorts every row
-        // (25x slower here): it is told which index to read. PostgreSQL plans from its statistics.
-        let by = |index: &str| match self.dialect() {
-            crate::Dialect::Sqlite => format!(" INDEXED BY {index}"),
-            crate::Dialect::Postgres => String::new(),
-        };
+        // (25x slower here): it is told which index to read.
+        let by = |index: &str| self.indexed_by(index);
         // One row a centre with its start latencies joined into one text: a row each would cost
         // more in the driver than the whole scan does in the database. The two scans run at once,
         // each on its own connection.

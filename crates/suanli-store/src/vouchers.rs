@@ -362,10 +362,9 @@ impl Store {
     /// waits a while for it: the billing sweep decides).
     pub async fn bill_candidates(&self, since: Option<i64>, limit: u32) -> StoreResult<Vec<(JobId, Option<UnixMs>)>> {
         // SQLite, with no statistics, would rather read the state index: it is told the change index.
-        let (index, changed) = match (since, self.dialect()) {
-            (None, _) => ("", ""),
-            (Some(_), crate::Dialect::Sqlite) => (" INDEXED BY jobs_by_change", " AND j.change_seq > $1"),
-            (Some(_), crate::Dialect::Postgres) => ("", " AND j.change_seq > $1"),
+        let (index, changed) = match since {
+            None => (String::new(), ""),
+            Some(_) => (self.indexed_by("jobs_by_change"), " AND j.change_seq > $1"),
         };
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT j.id, CASE WHEN j.usage_s IS NULL THEN COALESCE(j.finished_ms, 0) END FROM jobs j{index} LEFT JOIN bills b ON b.job_id = j.id \

@@ -192,7 +192,7 @@ async fn trail(s: &AppState, lang: Lang, caller: &suanli_app::Caller, choice: &C
         listed = suanli_app::audit::listing(&s.store, caller, l).await.unwrap_or_default();
     }
     let mut actions: Vec<(String, String)> = ACTIONS.iter().map(|(c, _, _)| (c.to_string(), action(lang, c))).collect();
-    actions.sort_by(|a, b| super::collate::compare(lang, &a.1, &b.1));
+    super::collate::sort_by_text(lang, &mut actions, |a| a.1.as_str());
     table::serve("audit", table::Served { total: listed.total, choices: vec![(2, actions)] });
     let mut out = thead_id(
         "audit",

@@ -2,7 +2,6 @@
 
 use super::Lang;
 use pinyin::ToPinyin;
-use std::cmp::Ordering;
 
 /// The key a text sorts by on a page in `lang`: one token a character, each followed by a NUL so
 /// that tokens compare one by one (西安 xi·an before 先 xian): in Chinese, a Han character's
@@ -20,18 +19,31 @@ pub fn sort_key(lang: Lang, text: &str) -> String {
     key
 }
 
-/// Two texts in the order of a page in `lang`: by [`sort_key`], then by the text itself.
-pub fn compare(lang: Lang, a: &str, b: &str) -> Ordering {
-    sort_key(lang, a).cmp(&sort_key(lang, b)).then_with(|| a.cmp(b))
+/// What a text sorts by on a page in `lang`: its [`sort_key`], then the text itself.
+fn key(lang: Lang, text: &str) -> (String, String) {
+    (sort_key(lang, text), text.to_string())
+}
+
+/// Puts `items` in the order of a page in `lang` by the text each shows: one key an item, not
+/// two a comparison (a key looks up every character's pinyin).
+pub fn sort_by_text<T>(lang: Lang, items: &mut [T], text: impl Fn(&T) -> &str) {
+    items.sort_by_cached_key(|x| key(lang, text(x)));
+}
+
+/// Two texts in the order of a page in `lang`: as [`sort_by_text`] orders them.
+#[cfg(test)]
+fn compare(lang: Lang, a: &str, b: &str) -> std::cmp::Ordering {
+    key(lang, a).cmp(&key(lang, b))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cmp::Ordering;
 
     fn sorted(lang: Lang, names: &[&str]) -> Vec<String> {
         let mut v: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-        v.sort_by(|a, b| compare(lang, a, b));
+        sort_by_text(lang, &mut v, String::as_str);
         v
     }
 

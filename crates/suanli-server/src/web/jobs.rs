@@ -348,7 +348,7 @@ async fn job_choices(s: &AppState, lang: Lang, caller: &suanli_app::Caller) -> V
         .into_iter()
         .map(|c| (c.id.to_string(), lang.name(&c.name, &c.name_en).to_string()))
         .collect();
-    centres.sort_by_cached_key(|c| (super::collate::sort_key(lang, &c.1), c.1.clone()));
+    super::collate::sort_by_text(lang, &mut centres, |c| c.1.as_str());
     vec![(2, states), (3, centres)]
 }
 

@@ -55,16 +55,14 @@ async fn centres_table(s: &AppState, lang: Lang, centres: &[Centre]) -> String {
         return String::new();
     }
     let now = s.ids.now_ms();
-    let (bindings, all_pools, busy) = tokio::join!(s.store.backend_bindings(), s.store.pools(), s.store.busy_accelerators());
+    let (bindings, all_pools, busy_by_pool) =
+        tokio::join!(s.store.backend_bindings(), s.store.pools(), suanli_app::figures::busy_by_pool(&s.store));
     let bindings: HashMap<CentreId, String> = bindings.unwrap_or_default().into_iter().map(|b| (b.centre_id, b.url)).collect();
     let mut pools: HashMap<CentreId, Vec<suanli_core::centre::Pool>> = HashMap::new();
     for p in all_pools.unwrap_or_default() {
         pools.entry(p.centre_id.clone()).or_default().push(p);
     }
-    let mut busy_by_pool: HashMap<suanli_core::id::PoolId, i64> = HashMap::new();
-    for (_, pool, n) in busy.unwrap_or_default() {
-        *busy_by_pool.entry(pool).or_default() += n;
-    }
+    let busy_by_pool = busy_by_pool.unwrap_or_default();
     let mut out = format!("<h2>{}</h2>", lang.t("中心与资源池", "Centres and pools"));
     out.push_str(&thead_id(
         "my-centres",
@@ -85,7 +83,7 @@ async fn centres_table(s: &AppState, lang: Lang, centres: &[Centre]) -> String {
     for ctr in centres {
         let id = esc(ctr.id.as_str());
         let centre_pools = pools.get(&ctr.id).map(Vec::as_slice).unwrap_or_default();
-        let busy: i64 = centre_pools.iter().filter_map(|p| busy_by_pool.get(&p.id)).sum();
+        let busy: u64 = centre_pools.iter().filter_map(|p| busy_by_pool.get(&p.id)).sum();
         let total: u32 = centre_pools.iter().map(|p| p.capacity()).sum();
         let (_, reach) = reach_text(s, lang, &ctr.id, now);
         let backend = match bindings.get(&ctr.id) {

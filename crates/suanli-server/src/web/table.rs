@@ -332,7 +332,7 @@ impl Table {
         if !fits {
             return None;
         }
-        seen.sort_by_cached_key(|t| (collate::sort_key(lang, t), *t));
+        collate::sort_by_text(lang, &mut seen, |t| t);
         Some(seen)
     }
 

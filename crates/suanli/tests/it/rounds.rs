@@ -132,19 +132,30 @@ async fn engine_rounds_see_other_writers_sqlite() {
     other_writers_are_seen(engine_store, other).await;
 }
 
-#[tokio::test]
-async fn engine_rounds_see_other_writers_postgres() {
+/// Two stores (two connection pools) on one scratch PostgreSQL schema, and the schema's name.
+async fn pg_pair(prefix: &str) -> (Store, Store, String) {
     let url = pg_url();
-    let schema = unique_schema("rounds");
+    let schema = unique_schema(prefix);
     let options = StoreOptions { pg_schema: Some(schema.clone()), ..Default::default() };
-    let engine_store = Store::connect(&url, options.clone())
+    let one = Store::connect(&url, options.clone())
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for this test (.ci/run starts it): {e}"));
-    let other = Store::connect(&url, options).await.unwrap();
+    let two = Store::connect(&url, options).await.unwrap();
+    (one, two, schema)
+}
+
+/// Closes both stores of [`pg_pair`] and drops their schema.
+async fn drop_pg_pair(one: Store, two: Store, schema: &str) {
+    one.close().await;
+    two.close().await;
+    Store::drop_schema(&pg_url(), schema).await.unwrap();
+}
+
+#[tokio::test]
+async fn engine_rounds_see_other_writers_postgres() {
+    let (engine_store, other, schema) = pg_pair("rounds").await;
     other_writers_are_seen(engine_store.clone(), other.clone()).await;
-    engine_store.close().await;
-    other.close().await;
-    Store::drop_schema(&url, &schema).await.unwrap();
+    drop_pg_pair(engine_store, other, &schema).await;
 }
 
 /// A queue longer than the round's head: each round decides over the head only (the jobs
@@ -281,15 +292,7 @@ async fn billing_sweeps_bill_what_changed_sqlite() {
 
 #[tokio::test]
 async fn billing_sweeps_bill_what_changed_postgres() {
-    let url = pg_url();
-    let schema = unique_schema("sweeps");
-    let options = StoreOptions { pg_schema: Some(schema.clone()), ..Default::default() };
-    let store = Store::connect(&url, options.clone())
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for this test (.ci/run starts it): {e}"));
-    let other = Store::connect(&url, options).await.unwrap();
+    let (store, other, schema) = pg_pair("sweeps").await;
     sweeps_bill_what_changed(store.clone(), other.clone()).await;
-    store.close().await;
-    other.close().await;
-    Store::drop_schema(&url, &schema).await.unwrap();
+    drop_pg_pair(store, other, &schema).await;
 }
