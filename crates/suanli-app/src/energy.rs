@@ -53,6 +53,9 @@ pub fn config_for(policy: &Policy) -> EnergyConfig {
 /// Each centre's load (utilisation, accelerators, area), and when it was computed.
 type Loads = (UnixMs, BTreeMap<CentreId, Load>);
 
+/// How long loads kept for pages count as fresh, in the server's clock.
+const LOADS_FRESH_MS: UnixMs = 60_000;
+
 /// The book and the store it mirrors; cheap to clone.
 #[derive(Clone)]
 pub struct Energy {
@@ -65,8 +68,11 @@ pub struct Energy {
     stored: Arc<Mutex<HashSet<CentreId>>>,
     /// The provider of every centre of the book (write permission is checked against it).
     owners: Arc<std::sync::RwLock<HashMap<CentreId, ProviderId>>>,
-    /// The last loads computed for pages, and when (they are reused for a minute).
+    /// The last loads computed for pages, and when (fresh for a minute, then served while a
+    /// refresh runs in the background).
     recent_loads: Arc<Mutex<Option<Loads>>>,
+    /// Whether a background refresh of `recent_loads` is under way (one at a time).
+    refreshing: Arc<std::sync::atomic::AtomicBool>,
     /// How far the book has read the store: what a follower's [`Energy::catch_up`] reads on from.
     replayed: Arc<Mutex<Replayed>>,
     /// The writer's queue, bounded: when it is full, a batch is refused (429) before it is judged.
@@ -108,6 +114,7 @@ impl Energy {
             stored: Arc::new(Mutex::new(stored)),
             owners: Arc::new(std::sync::RwLock::new(owners)),
             recent_loads: Arc::new(Mutex::new(None)),
+            refreshing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             replayed: Arc::new(Mutex::new(replayed)),
         })
     }
@@ -347,17 +354,43 @@ impl Energy {
 }
 
 impl Energy {
-    /// [`crate::figures::loads`] at about `now_ms`: computed at most once a minute (pages show
-    /// them; the lifecycle score and the merge rule they feed move over days).
-    pub async fn loads_recent(&self, regions: &Regions, now_ms: UnixMs) -> BTreeMap<CentreId, Load> {
-        if let Some((at, u)) = lock(&self.recent_loads).as_ref()
-            && (0..60_000).contains(&(now_ms - at))
-        {
-            return u.clone();
+    /// [`crate::figures::loads`] at about `now_ms`, for pages: the last computed while it is
+    /// under a minute old; an older one is still answered (the lifecycle score and the merge
+    /// rule they feed move over days) while one refresh runs in the background; computed here
+    /// only when none is kept (at start, or after a rebuild or a catch-up dropped it). `serve`
+    /// also refreshes them every minute ([`Energy::refresh_loads`]), so a page view rarely waits.
+    pub async fn loads_recent(&self, regions: &Arc<Regions>, now_ms: UnixMs) -> BTreeMap<CentreId, Load> {
+        use std::sync::atomic::Ordering;
+        let kept = lock(&self.recent_loads).clone();
+        let Some((at, loads)) = kept else {
+            return self.refresh_loads(regions, now_ms).await;
+        };
+        if !(0..LOADS_FRESH_MS).contains(&(now_ms - at)) && !self.refreshing.swap(true, Ordering::AcqRel) {
+            let (energy, regions) = (self.clone(), regions.clone());
+            tokio::spawn(async move {
+                energy.refresh_loads(&regions, now_ms).await;
+                energy.refreshing.store(false, Ordering::Release);
+            });
         }
-        let u = crate::figures::loads(&self.store, regions, now_ms).await.unwrap_or_default();
-        *lock(&self.recent_loads) = Some((now_ms, u.clone()));
-        u
+        loads
+    }
+
+    /// Computes the loads at `now_ms` and keeps them for [`Energy::loads_recent`] (unless a
+    /// newer computation was kept meanwhile); answers them. A failed read answers and keeps none.
+    pub async fn refresh_loads(&self, regions: &Regions, now_ms: UnixMs) -> BTreeMap<CentreId, Load> {
+        match crate::figures::loads(&self.store, regions, now_ms).await {
+            Ok(loads) => {
+                let mut kept = lock(&self.recent_loads);
+                if kept.as_ref().is_none_or(|(at, _)| *at <= now_ms) {
+                    *kept = Some((now_ms, loads.clone()));
+                }
+                loads
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the centres' loads could not be read");
+                BTreeMap::new()
+            }
+        }
     }
 
     /// The PUE the scheduler's carbon model should use per centre: the annualised PUE where a

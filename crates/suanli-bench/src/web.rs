@@ -83,6 +83,8 @@ pub async fn web(b: WebBench, json_out: bool) -> anyhow::Result<()> {
     // The ledger page shows the latest check, as the server's hourly one would have left it: run
     // one and report what it took (the work a page view no longer does).
     let check = state.money.check_ledger_on_schedule(now).await?;
+    // Likewise the centres' loads, which `serve` computes at start and every minute.
+    state.energy.refresh_loads(&state.regions, state.ids.now_ms()).await;
 
     // Serve and measure.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -22,6 +22,7 @@ use tokio::sync::Notify;
 
 mod active;
 mod place;
+mod registry;
 mod report;
 mod timeslice;
 
@@ -141,6 +142,8 @@ pub struct Engine {
     active: tokio::sync::Mutex<active::ActiveJobs>,
     /// Set to have the next round read every job again.
     reread: std::sync::atomic::AtomicBool,
+    /// The centres and pools of the last round that read them, with the registry's change number.
+    kept_registry: std::sync::Mutex<Option<registry::KeptRegistry>>,
     /// How many waiting jobs a round decides over when the queue is long.
     queue_head: std::sync::Mutex<QueueHead>,
     /// The last running job the last round asked its backend about (they are asked in turn).
@@ -186,6 +189,7 @@ impl Engine {
             segments: std::sync::RwLock::default(),
             active: tokio::sync::Mutex::default(),
             reread: std::sync::atomic::AtomicBool::new(true),
+            kept_registry: std::sync::Mutex::new(None),
             queue_head: std::sync::Mutex::default(),
             status_cursor: std::sync::Mutex::default(),
             running_per_round: std::sync::atomic::AtomicUsize::new(report::RUNNING_PER_ROUND),
@@ -594,11 +598,12 @@ impl Engine {
         // With no job waiting or in flight there is nothing to place, start or move: an idle
         // round reads no registry (a city of 1,000 centres and 10,000 pools every tick).
         let (mut centres, pools) = if in_flight.is_empty() && pending.is_empty() {
-            (Vec::new(), Vec::new())
+            (Vec::new(), Arc::new(Vec::new()))
         } else {
-            let mut centres = self.store.centres(None).await?;
+            let kept = self.registry().await?;
+            let mut centres = kept.centres.as_ref().clone();
             self.with_measured_pue(&mut centres);
-            (centres, self.store.pools().await?)
+            (centres, kept.pools)
         };
         let pool_by_id: HashMap<&PoolId, &Pool> = pools.iter().map(|p| (&p.id, p)).collect();
         *self.segments.write().unwrap_or_else(|e| e.into_inner()) = self.store.open_job_segments().await?;

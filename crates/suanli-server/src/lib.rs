@@ -570,6 +570,7 @@ struct Background {
     engine: tokio::task::JoinHandle<()>,
     follow: tokio::task::JoinHandle<()>,
     pue: tokio::task::JoinHandle<()>,
+    loads: tokio::task::JoinHandle<()>,
     ledger: tokio::task::JoinHandle<()>,
     stream: Option<tokio::task::JoinHandle<()>>,
     telemetry: Option<tokio::task::JoinHandle<()>>,
@@ -616,6 +617,20 @@ impl Background {
                 }
             })
         };
+        let loads = {
+            // The centres' loads that pages show, kept fresh so that a page view does not wait
+            // for their 30-day scan.
+            let (mut rx, st) = (stop.clone(), state.clone());
+            tokio::spawn(async move {
+                loop {
+                    st.energy.refresh_loads(&st.regions, st.ids.now_ms()).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+                        _ = rx.changed() => return,
+                    }
+                }
+            })
+        };
         let ledger = {
             let (mut rx, st) = (stop.clone(), state.clone());
             tokio::spawn(async move {
@@ -634,7 +649,7 @@ impl Background {
             })
         };
         let follow = tokio::spawn(ha::follow_the_leader(state.clone(), stop.clone()));
-        Background { engine, follow, pue, ledger, stream, telemetry }
+        Background { engine, follow, pue, loads, ledger, stream, telemetry }
     }
 
     /// Waits for every task to stop.
@@ -642,6 +657,7 @@ impl Background {
         let _ = self.engine.await;
         let _ = self.follow.await;
         let _ = self.pue.await;
+        let _ = self.loads.await;
         let _ = self.ledger.await;
         if let Some(t) = self.stream {
             let _ = t.await;

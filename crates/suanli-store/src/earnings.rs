@@ -1,11 +1,11 @@
 //! A provider's earnings as its records and the ledger hold them: job bills, metered model calls and data deliveries summed by China Standard Time day, centre and whether a statement took them, and what the ledger posted to its receivable by reason, all in one read snapshot.
 
-use crate::{Store, StoreError, StoreResult};
+use crate::{Store, StoreError, StoreResult, WriteTx};
 use sqlx::{AssertSqlSafe, Row};
 use std::collections::BTreeMap;
 use suanli_core::id::{CentreId, ProviderId};
 use suanli_core::money::Fen;
-use suanli_core::time::{CST_OFFSET_MS, UnixMs, cst_day};
+use suanli_core::time::{CST_OFFSET_MS, MS_PER_DAY, UnixMs, cst_day, cst_midnight};
 use suanli_ledger::ReasonCode;
 
 /// Where a provider's earnings come from.
@@ -105,6 +105,117 @@ fn source_sql(source: Source, store: &Store) -> String {
     }
 }
 
+/// The daily sums of a provider's job bills (migration 29), in the shape of [`source_sql`]'s
+/// answers, for the days from `$2` to `$3`, both included.
+const DAILY_JOBS_SQL: &str = "SELECT day, NULLIF(centre_id, ''), settled, bills, earned_fen, outstanding_fen \
+     FROM bill_earnings_daily WHERE provider_id = $1 AND day >= $2 AND day <= $3 AND bills <> 0";
+
+/// Splits `[from, to)` into its whole China Standard Time days (from one midnight to a later
+/// one) and the parts of days it cuts (none, one or two), each as a window.
+fn whole_days(from: UnixMs, to: UnixMs) -> (Option<(UnixMs, UnixMs)>, Vec<(UnixMs, UnixMs)>) {
+    if from >= to {
+        return (None, Vec::new());
+    }
+    let first = match cst_midnight(cst_day(from)) {
+        m if m == from => from,
+        _ => cst_midnight(cst_day(from) + 1),
+    };
+    let end = cst_midnight(cst_day(to));
+    if first >= end {
+        return (None, vec![(from, to)]);
+    }
+    let parts = [(from, first), (end, to)].into_iter().filter(|(f, t)| f < t).collect();
+    debug_assert!((end - first) % MS_PER_DAY == 0);
+    (Some((first, end)), parts)
+}
+
+/// The day, provider and centre a bill's earnings are summed under.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DayKey<'a> {
+    pub provider: &'a ProviderId,
+    pub day: i64,
+    pub centre: Option<&'a CentreId>,
+}
+
+/// A bill a statement took, as its provider's daily sums need it.
+#[derive(Debug, Clone)]
+pub(crate) struct SettledBill {
+    pub provider: Option<String>,
+    pub created_ms: UnixMs,
+    pub centre: Option<String>,
+    pub earned: Fen,
+    pub outstanding: Fen,
+}
+
+impl WriteTx<'_> {
+    /// Adds `bills` bills earning `earned` (with `outstanding` still owed) to a day's sums.
+    pub(crate) async fn add_bill_earnings(
+        &mut self,
+        k: &DayKey<'_>,
+        settled: bool,
+        bills: i64,
+        earned: Fen,
+        outstanding: Fen,
+    ) -> StoreResult<()> {
+        add_daily(
+            self,
+            &k.provider.to_string(),
+            k.day,
+            &k.centre.map(|c| c.to_string()).unwrap_or_default(),
+            settled,
+            bills,
+            earned,
+            outstanding,
+        )
+        .await
+    }
+
+    /// Moves bills a statement took from their days' unsettled sums to the settled ones.
+    pub(crate) async fn settle_bill_earnings(&mut self, moved: &[SettledBill]) -> StoreResult<()> {
+        let mut sums: BTreeMap<(String, i64, String), (i64, i64, i64)> = BTreeMap::new();
+        for b in moved {
+            let Some(provider) = &b.provider else { continue };
+            let e = sums.entry((provider.clone(), cst_day(b.created_ms), b.centre.clone().unwrap_or_default())).or_default();
+            *e = (e.0 + 1, e.1 + b.earned.0, e.2 + b.outstanding.0);
+        }
+        for ((provider, day, centre), (n, earned, outstanding)) in sums {
+            add_daily(self, &provider, day, &centre, false, -n, Fen(-earned), Fen(-outstanding)).await?;
+            add_daily(self, &provider, day, &centre, true, n, Fen(earned), Fen(outstanding)).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Adds to (or subtracts from, with negative amounts) one row of the daily sums, creating it.
+#[allow(clippy::too_many_arguments)]
+async fn add_daily(
+    tx: &mut WriteTx<'_>,
+    provider: &str,
+    day: i64,
+    centre: &str,
+    settled: bool,
+    bills: i64,
+    earned: Fen,
+    outstanding: Fen,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO bill_earnings_daily (provider_id, day, centre_id, settled, bills, earned_fen, outstanding_fen) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (provider_id, day, centre_id, settled) DO UPDATE SET \
+         bills = bill_earnings_daily.bills + excluded.bills, earned_fen = bill_earnings_daily.earned_fen + excluded.earned_fen, \
+         outstanding_fen = bill_earnings_daily.outstanding_fen + excluded.outstanding_fen",
+    )
+    .bind(provider.to_string())
+    .bind(day)
+    .bind(centre.to_string())
+    .bind(i64::from(settled))
+    .bind(bills)
+    .bind(earned.0)
+    .bind(outstanding.0)
+    .execute(&mut *tx.tx)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// A provider's earning records dated in `[from, to)`, summed by day, centre and settled,
     /// with what the ledger posted to its receivable over the China Standard Time days from the
@@ -113,8 +224,20 @@ impl Store {
     pub async fn provider_earnings(&self, provider: &ProviderId, from: UnixMs, to: UnixMs) -> StoreResult<EarningsRecords> {
         let mut tx = self.read_snapshot().await?;
         let mut out = EarningsRecords::default();
-        for source in Source::ALL {
-            let rows = sqlx::query(AssertSqlSafe(source_sql(source, self)))
+        let (whole, parts) = whole_days(from, to);
+        // Job bills of whole days from their daily sums, the days the window cuts from the bills.
+        let mut reads: Vec<(Source, String, UnixMs, UnixMs)> =
+            parts.into_iter().map(|(f, t)| (Source::Jobs, source_sql(Source::Jobs, self), f, t)).collect();
+        for source in [Source::ModelCalls, Source::DataDeliveries] {
+            reads.push((source, source_sql(source, self), from, to));
+        }
+        let mut answers = Vec::new();
+        if let Some((first, end)) = whole {
+            let q = sqlx::query(DAILY_JOBS_SQL).bind(provider.to_string()).bind(cst_day(first)).bind(cst_day(end) - 1);
+            answers.push((Source::Jobs, q.fetch_all(&mut *tx).await?));
+        }
+        for (source, sql, from, to) in reads {
+            let rows = sqlx::query(AssertSqlSafe(sql))
                 .bind(provider.to_string())
                 .bind(from)
                 .bind(to)
@@ -122,6 +245,9 @@ impl Store {
                 .bind(cst_day(to - 1))
                 .fetch_all(&mut *tx)
                 .await?;
+            answers.push((source, rows));
+        }
+        for (source, rows) in answers {
             for r in &rows {
                 let centre: Option<String> = r.try_get(1)?;
                 out.rows.push(EarningsRow {

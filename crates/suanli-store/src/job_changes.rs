@@ -29,6 +29,15 @@ pub struct JobChanges {
 }
 
 impl Store {
+    /// The registry's change number: every write to a centre or a pool takes the next one in its
+    /// transaction ([`WriteTx::registry_changed`]), so a reader that keeps the registry reads it
+    /// again only when this moved. Read it before the registry: a write that commits after
+    /// the read moves it again.
+    pub async fn registry_mark(&self) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT seq FROM job_changes WHERE name = 'registry'").fetch_one(&self.pool).await?;
+        Ok(row.try_get(0)?)
+    }
+
     /// The change number of the last committed job write: a full read that starts after this
     /// call misses nothing written at or below it.
     pub async fn job_change_mark(&self) -> StoreResult<i64> {
@@ -122,6 +131,13 @@ fn batch(dialect: Dialect, sql: &str, seq: i64, rows: Vec<Vec<Cell>>) -> sqlx::q
 }
 
 impl WriteTx<'_> {
+    /// Moves the registry's change number ([`Store::registry_mark`]): every write to the
+    /// centres or pools tables calls this in its transaction.
+    pub(crate) async fn registry_changed(&mut self) -> StoreResult<()> {
+        sqlx::query("UPDATE job_changes SET seq = seq + 1 WHERE name = 'registry'").execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
     /// The number this transaction stamps on every job it writes, taken from the counter row at
     /// its first job write; the row stays locked until the transaction ends. Every job writer
     /// takes it before locking any job row, so writers lock in one order.

@@ -659,6 +659,33 @@ CREATE INDEX bills_earnings ON bills (provider_id, ((created_ms + 28800000) / 86
     (CAST(CASE WHEN statement_id IS NULL THEN 0 ELSE 1 END AS BIGINT)), created_ms, voucher_fen, cash_fen, outstanding_fen)
 "#,
     ),
+    (
+        28,
+        "the registry's change number, a second counter row beside the jobs': every write to a centre or a pool moves it in its transaction, so the dispatch engine reads the registry again only when it changed",
+        "INSERT INTO job_changes (name, seq) VALUES ('registry', 0)",
+    ),
+    (
+        29,
+        "a provider's job earnings by China Standard Time day, centre and settled, kept with the bills (a bill adds itself in the commit that inserts it; a statement moves the bills it settles): an earnings report's whole days read one row a day and centre, not every bill; and the running jobs' accelerators by centre and pool from a partial covering index",
+        r#"
+CREATE TABLE bill_earnings_daily (
+    provider_id TEXT NOT NULL,
+    day BIGINT NOT NULL,
+    centre_id TEXT NOT NULL,
+    settled BIGINT NOT NULL,
+    bills BIGINT NOT NULL,
+    earned_fen BIGINT NOT NULL,
+    outstanding_fen BIGINT NOT NULL,
+    PRIMARY KEY (provider_id, day, centre_id, settled)
+);
+INSERT INTO bill_earnings_daily (provider_id, day, centre_id, settled, bills, earned_fen, outstanding_fen)
+    SELECT provider_id, (created_ms + 28800000) / 86400000, COALESCE(centre_id, ''), CAST(CASE WHEN statement_id IS NULL THEN 0 ELSE 1 END AS BIGINT),
+        COUNT(*), SUM(voucher_fen + cash_fen), SUM(outstanding_fen)
+    FROM bills WHERE provider_id IS NOT NULL
+    GROUP BY provider_id, (created_ms + 28800000) / 86400000, COALESCE(centre_id, ''), CAST(CASE WHEN statement_id IS NULL THEN 0 ELSE 1 END AS BIGINT);
+CREATE INDEX jobs_running_by_pool ON jobs (centre_id, pool_id, accelerators) WHERE state = 'running'
+"#,
+    ),
 ];
 
 /// A statement that begins with this runs on PostgreSQL only.

@@ -8,7 +8,7 @@ use sqlx::{AssertSqlSafe, Row};
 use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::{ApplicationId, BillId, JobId, ProgrammeId, ProviderId, StatementId, TenantId};
 use suanli_core::money::Fen;
-use suanli_core::time::UnixMs;
+use suanli_core::time::{UnixMs, cst_day};
 use suanli_ledger::records::{Application, ApplicationState, Bill, Programme, ProgrammeState, Statement};
 use suanli_ledger::voucher::{ChargeRule, ProgrammeRules};
 
@@ -413,8 +413,10 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    /// Inserts a bill (a second bill of the same job is ignored) and adds it to its provider's
+    /// daily earnings.
     pub(crate) async fn insert_bill(&mut self, b: &Bill) -> StoreResult<()> {
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO bills (id, job_id, tenant_id, provider_id, centre_id, pool_id, programme_id, rule, usage_s, accelerators, \
              price_fen_per_hour, discount_pct, ratio_pct, charge_fen, voucher_fen, cash_fen, outstanding_fen, created_ms, statement_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT (job_id) DO NOTHING",
@@ -440,6 +442,12 @@ impl WriteTx<'_> {
         .bind(b.statement_id.as_ref().map(|x| x.to_string()))
         .execute(&mut *self.tx)
         .await?;
+        if inserted.rows_affected() == 1
+            && let Some(provider) = &b.provider_id
+        {
+            let day = crate::earnings::DayKey { provider, day: cst_day(b.created_ms), centre: b.centre_id.as_ref() };
+            self.add_bill_earnings(&day, b.statement_id.is_some(), 1, Fen(b.voucher.0 + b.cash.0), b.outstanding).await?;
+        }
         Ok(())
     }
 
@@ -499,15 +507,27 @@ impl WriteTx<'_> {
         .execute(&mut *self.tx)
         .await?;
         marked("model calls", calls.rows_affected(), u64::from(s.model_calls))?;
-        let mut settled = 0;
+        let mut moved = Vec::with_capacity(bills.len());
         for b in bills {
-            settled += sqlx::query("UPDATE bills SET statement_id = $1 WHERE id = $2 AND statement_id IS NULL")
-                .bind(s.id.to_string())
-                .bind(b.to_string())
-                .execute(&mut *self.tx)
-                .await?
-                .rows_affected();
+            let row = sqlx::query(
+                "UPDATE bills SET statement_id = $1 WHERE id = $2 AND statement_id IS NULL \
+                 RETURNING provider_id, created_ms, centre_id, voucher_fen + cash_fen, outstanding_fen",
+            )
+            .bind(s.id.to_string())
+            .bind(b.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+            if let Some(r) = row {
+                moved.push(crate::earnings::SettledBill {
+                    provider: r.try_get(0)?,
+                    created_ms: r.try_get(1)?,
+                    centre: r.try_get(2)?,
+                    earned: Fen(r.try_get(3)?),
+                    outstanding: Fen(r.try_get(4)?),
+                });
+            }
         }
-        marked("bills", settled, bills.len() as u64)
+        marked("bills", moved.len() as u64, bills.len() as u64)?;
+        self.settle_bill_earnings(&moved).await
     }
 }

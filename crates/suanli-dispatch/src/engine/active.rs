@@ -52,10 +52,11 @@ impl ActiveJobs {
 }
 
 impl Engine {
-    /// Forgets the kept jobs: the next round reads them all from the store (after this replica
+    /// Forgets the kept jobs (and registry): the next round reads them all from the store (after this replica
     /// becomes leader, or a round failed part-way).
     pub fn forget_jobs(&self) {
         self.reread.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.forget_registry();
     }
 
     /// The jobs in flight and pending as the store has them now, read in full or as the changes

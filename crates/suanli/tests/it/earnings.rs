@@ -126,6 +126,40 @@ async fn unsettled_tiles_are_the_services(ts: &TestServer, prov: &Api, provider:
     }
 }
 
+/// The provider's job earnings as the store reports them (whole days from the daily sums, cut
+/// days from the bills) are its bills summed by Beijing day, centre and settled, for windows
+/// of whole days and windows that start or end within a day, around the bill made at `at`.
+async fn job_earnings_are_the_bills(ts: &TestServer, provider: &str, at: i64) {
+    use std::collections::BTreeMap;
+    use suanli_core::time::{MS_PER_DAY, cst_day, cst_midnight};
+    let pid = ProviderId::parse(provider).unwrap();
+    let filter = suanli_store::BillFilter { provider_id: Some(pid.clone()), limit: 100_000, ..Default::default() };
+    let bills = ts.state.store.bills(&filter).await.unwrap();
+    let midnight = cst_midnight(cst_day(at));
+    let windows = [
+        (midnight - MS_PER_DAY, midnight + 2 * MS_PER_DAY),
+        (at - 3_600_000, at + 3_600_000),
+        (at, at + 1),
+        (at + 1, at + 3_600_000),
+        (midnight - 3 * MS_PER_DAY + 5, at),
+        (midnight, midnight + MS_PER_DAY - 1),
+    ];
+    for (from, to) in windows {
+        let mut want: BTreeMap<(i64, Option<String>, bool), (u64, i64, i64)> = BTreeMap::new();
+        for b in bills.iter().filter(|b| (from..to).contains(&b.created_ms)) {
+            let e = want.entry((cst_day(b.created_ms), b.centre_id.as_ref().map(|c| c.to_string()), b.statement_id.is_some())).or_default();
+            *e = (e.0 + 1, e.1 + b.voucher.0 + b.cash.0, e.2 + b.outstanding.0);
+        }
+        let records = ts.state.store.provider_earnings(&pid, from, to).await.unwrap();
+        let mut got: BTreeMap<(i64, Option<String>, bool), (u64, i64, i64)> = BTreeMap::new();
+        for r in records.rows.iter().filter(|r| r.source == suanli_store::Source::Jobs) {
+            let e = got.entry((r.day, r.centre_id.as_ref().map(|c| c.to_string()), r.settled)).or_default();
+            *e = (e.0 + r.records, e.1 + r.earned.0, e.2 + r.outstanding.0);
+        }
+        assert_eq!(got, want, "job earnings in [{from}, {to})");
+    }
+}
+
 async fn earnings_flow(ts: &TestServer) {
     let (provider, centre, bill) = billed_job(ts).await;
     let prov = Api::new(&ts.url, Some(provider_user(ts, &provider).await));
@@ -162,6 +196,8 @@ async fn earnings_flow(ts: &TestServer) {
     let (credited, paid_out) = receivable(ts, &provider).await;
     assert_eq!((credited.0 - credited_before.0, paid_out), (call_charge.0 + fee.0, Fen::ZERO), "the ledger credited the new earnings");
     unsettled_tiles_are_the_services(ts, &prov, &provider, call_charge.0 + fee.0).await;
+    let bill_at = bill["created_ms"].as_i64().unwrap();
+    job_earnings_are_the_bills(ts, &provider, bill_at).await;
 
     // A settlement now takes the bill and the deliveries (the call is too recent: one could
     // still land in the period); the earnings say so, and settled is what the statement paid.
@@ -173,6 +209,7 @@ async fn earnings_flow(ts: &TestServer) {
     let (_, e) = op.get(&path).await;
     assert_eq!((fen(&e["settled"]), fen(&e["unsettled"])), (fen(&st["settled"]), call_charge), "{e}");
     assert_eq!(fen(&source(&e, "jobs")["settled"]), job_earned);
+    job_earnings_are_the_bills(ts, &provider, bill_at).await;
     assert_eq!(fen(&source(&e, "data_deliveries")["settled"]), fen(&source(&e, "data_deliveries")["earned"]));
 
     // Half an hour on, the call is settled too: every statement's settled adds up to the earnings.

@@ -1,4 +1,4 @@
-//! The engine's rounds over the store: jobs written by another writer (a batch of new jobs, a cancellation) are seen by the next round, on SQLite and on PostgreSQL; a long queue is decided over its head, and every job behind it runs in turn; the billing sweep reads every ended job once, then only what changed.
+//! The engine's rounds over the store: jobs written by another writer (a batch of new jobs, a cancellation) and a pool it adds are seen by the next round, on SQLite and on PostgreSQL; a long queue is decided over its head, and every job behind it runs in turn; the billing sweep reads every ended job once, then only what changed.
 
 use crate::harness::{pg_url, unique_schema};
 use std::collections::BTreeMap;
@@ -118,10 +118,38 @@ async fn other_writers_are_seen(engine_store: Store, other: Store) {
     assert_ne!(state(&engine_store, &b.id).await, JobState::Pending);
     assert_eq!(state(&engine_store, &a.id).await, JobState::Cancelled);
 
+    // A pool another writer adds moves the registry's change number (a job write does not), so
+    // the next round reads the registry again and places on it a job the full pool leaves waiting.
+    let mark = other.registry_mark().await.unwrap();
+    let c = whole_pool(3, &tenant);
+    let mut tx = other.begin().await.unwrap();
+    tx.insert_jobs(std::slice::from_ref(&c)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(other.registry_mark().await.unwrap(), mark, "a job write is not a registry change");
+    let (r, _) = engine.round_timed().await.unwrap();
+    assert_eq!((r.placed, r.waiting), (0, 1), "{r:?}");
+    let second = Pool {
+        id: PoolId::generate(3, 5),
+        centre_id: CentreId::generate(2, 2),
+        accelerator: "h800".into(),
+        nodes: 1,
+        accelerators_per_node: 8,
+        price_per_hour: Fen(2000),
+        partner_discount_pct: 0,
+        created_ms: 8,
+    };
+    let mut tx = other.begin().await.unwrap();
+    tx.insert_pool(&second).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(other.registry_mark().await.unwrap() > mark);
+    let (r, _) = engine.round_timed().await.unwrap();
+    assert_eq!(r.placed, 1, "{r:?}");
+    assert_eq!(engine_store.job(&c.id).await.unwrap().unwrap().pool_id, Some(second.id.clone()));
+
     // Asked to forget (as on becoming leader), the engine reads everything again.
     engine.forget_jobs();
     let (_, phases) = engine.round_timed().await.unwrap();
-    assert!(matches!(phases.snapshot, Some(SnapshotRead::Full { jobs: 1 })), "{:?}", phases.snapshot);
+    assert!(matches!(phases.snapshot, Some(SnapshotRead::Full { jobs: 2 })), "{:?}", phases.snapshot);
 }
 
 #[tokio::test]

@@ -377,6 +377,9 @@ async fn migration_24_starts_each_centres_history_from_its_status_then() {
         "DROP INDEX jobs_start_latency",
         "DROP INDEX jobs_service",
         "DROP INDEX bills_earnings",
+        "DELETE FROM job_changes WHERE name = 'registry'",
+        "DROP TABLE bill_earnings_daily",
+        "DROP INDEX jobs_running_by_pool",
         "DELETE FROM schema_migrations WHERE version >= 24",
     ] {
         sqlx::query(stmt).execute(&raw).await.unwrap();
