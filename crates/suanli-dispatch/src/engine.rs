@@ -150,6 +150,8 @@ pub struct Engine {
     status_cursor: std::sync::Mutex<Option<JobId>>,
     /// How many running jobs a round asks their backends about, at most.
     running_per_round: std::sync::atomic::AtomicUsize,
+    /// Set by [`Engine::run`]: the billing sweep runs beside the rounds, not inside them.
+    bills_apart: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -193,6 +195,7 @@ impl Engine {
             queue_head: std::sync::Mutex::default(),
             status_cursor: std::sync::Mutex::default(),
             running_per_round: std::sync::atomic::AtomicUsize::new(report::RUNNING_PER_ROUND),
+            bills_apart: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -542,7 +545,43 @@ impl Engine {
     /// Runs rounds until `shutdown` resolves: every `interval`, or sooner when woken; only
     /// while this replica holds the leader lease (a fenced store's writes fail otherwise, so a
     /// round that loses the lease part-way stops at its next write).
+    ///
+    /// The billing sweep runs beside the rounds, on its own tick: a round then places and
+    /// starts jobs without waiting for the bills of the jobs that ended.
     pub async fn run(self: Arc<Self>, interval: Duration, shutdown: impl std::future::Future<Output = ()>) {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let billing = self.billing.is_some().then(|| {
+            self.bills_apart.store(true, std::sync::atomic::Ordering::Relaxed);
+            let engine = self.clone();
+            tokio::spawn(async move { engine.bill_apart(interval, stopped).await })
+        });
+        self.clone().rounds(interval, shutdown).await;
+        let _ = stop.send(true);
+        if let Some(b) = billing {
+            let _ = b.await;
+        }
+    }
+
+    /// The billing sweep every `interval` while this replica leads, until `stop` changes.
+    async fn bill_apart(&self, interval: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let Some(b) = &self.billing else { return };
+        loop {
+            if self.store.leads() {
+                let t0 = std::time::Instant::now();
+                match b.sweep(self.ids.now_ms()).await {
+                    Ok(billed) => tracing::debug!(billed, bill_ms = t0.elapsed().as_millis() as u64, "billing sweep"),
+                    Err(e) => tracing::warn!(error = %e, "billing sweep failed; retrying next tick"),
+                }
+            }
+            tokio::select! {
+                _ = stop.changed() => break,
+                _ = tokio::time::sleep(interval) => {},
+            }
+        }
+    }
+
+    /// The rounds of [`Engine::run`].
+    async fn rounds(self: Arc<Self>, interval: Duration, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut led = false;
         loop {
@@ -634,7 +673,7 @@ impl Engine {
         self.dispatch(&in_flight, &pool_by_id, &mut report).await?;
         self.stop_strays(&in_flight, &pool_by_id, &mut report).await?;
         let dispatched = t0.elapsed();
-        if let Some(b) = &self.billing {
+        if let Some(b) = self.billing.as_ref().filter(|_| !self.bills_apart.load(std::sync::atomic::Ordering::Relaxed)) {
             report.billed = b.sweep(self.ids.now_ms()).await?;
         }
         tracing::debug!(
