@@ -110,9 +110,12 @@ fn source_sql(source: Source, store: &Store) -> String {
 const DAILY_JOBS_SQL: &str = "SELECT day, NULLIF(centre_id, ''), settled, bills, earned_fen, outstanding_fen \
      FROM bill_earnings_daily WHERE provider_id = $1 AND day >= $2 AND day <= $3 AND bills <> 0";
 
+/// A window of time, `[from, to)`.
+type Window = (UnixMs, UnixMs);
+
 /// Splits `[from, to)` into its whole China Standard Time days (from one midnight to a later
-/// one) and the parts of days it cuts (none, one or two), each as a window.
-fn whole_days(from: UnixMs, to: UnixMs) -> (Option<(UnixMs, UnixMs)>, Vec<(UnixMs, UnixMs)>) {
+/// one) and the parts of days it cuts (none, one or two).
+fn whole_days(from: UnixMs, to: UnixMs) -> (Option<Window>, Vec<Window>) {
     if from >= to {
         return (None, Vec::new());
     }

@@ -131,6 +131,8 @@ async fn unsettled_tiles_are_the_services(ts: &TestServer, prov: &Api, provider:
 /// of whole days and windows that start or end within a day, around the bill made at `at`.
 async fn job_earnings_are_the_bills(ts: &TestServer, provider: &str, at: i64) {
     use std::collections::BTreeMap;
+    /// (day, centre, settled) → (bills, earned, outstanding).
+    type Sums = BTreeMap<(i64, Option<String>, bool), (u64, i64, i64)>;
     use suanli_core::time::{MS_PER_DAY, cst_day, cst_midnight};
     let pid = ProviderId::parse(provider).unwrap();
     let filter = suanli_store::BillFilter { provider_id: Some(pid.clone()), limit: 100_000, ..Default::default() };
@@ -145,13 +147,13 @@ async fn job_earnings_are_the_bills(ts: &TestServer, provider: &str, at: i64) {
         (midnight, midnight + MS_PER_DAY - 1),
     ];
     for (from, to) in windows {
-        let mut want: BTreeMap<(i64, Option<String>, bool), (u64, i64, i64)> = BTreeMap::new();
+        let mut want = Sums::new();
         for b in bills.iter().filter(|b| (from..to).contains(&b.created_ms)) {
             let e = want.entry((cst_day(b.created_ms), b.centre_id.as_ref().map(|c| c.to_string()), b.statement_id.is_some())).or_default();
             *e = (e.0 + 1, e.1 + b.voucher.0 + b.cash.0, e.2 + b.outstanding.0);
         }
         let records = ts.state.store.provider_earnings(&pid, from, to).await.unwrap();
-        let mut got: BTreeMap<(i64, Option<String>, bool), (u64, i64, i64)> = BTreeMap::new();
+        let mut got = Sums::new();
         for r in records.rows.iter().filter(|r| r.source == suanli_store::Source::Jobs) {
             let e = got.entry((r.day, r.centre_id.as_ref().map(|c| c.to_string()), r.settled)).or_default();
             *e = (e.0 + r.records, e.1 + r.earned.0, e.2 + r.outstanding.0);
