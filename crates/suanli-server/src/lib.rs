@@ -37,9 +37,27 @@ use suanli_dispatch::ids::Ids;
 use suanli_dispatch::sim::{SimBackend, SimConfig};
 use suanli_store::{Audit, LedgerService, Store, StoreOptions};
 
-/// Everything a request handler needs.
+/// Everything a request handler needs: one shared [`Services`], so that the clone each
+/// request and extractor takes is one reference count, not one per service.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+impl From<Services> for AppState {
+    fn from(s: Services) -> AppState {
+        AppState(Arc::new(s))
+    }
+}
+
+/// The services and settings behind [`AppState`].
+pub struct Services {
     pub store: Store,
     pub catalogue: Arc<Catalogue>,
     pub regions: Arc<Regions>,
@@ -474,7 +492,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
     if connected > 0 {
         tracing::info!(centres = connected, "centres connected to their stored backends");
     }
-    Ok(AppState {
+    Ok(AppState::from(Services {
         store,
         catalogue,
         regions,
@@ -497,7 +515,7 @@ pub async fn state_for_store(cfg: &ServeConfig, store: Store) -> anyhow::Result<
         partners: suanli_app::Partners::new(store_for_partners, ids_for_partners),
         registry: suanli_app::Registry::new(store_for_registry, ids_for_registry, regions_for_registry, catalogue_for_registry),
         fence,
-    })
+    }))
 }
 
 /// Runs the platform until `shutdown` resolves.
