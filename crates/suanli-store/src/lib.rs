@@ -324,7 +324,14 @@ impl Store {
             Dialect::Sqlite => Some(self.write_lock.lock().await),
             Dialect::Postgres => None,
         };
-        let mut tx = self.pool.begin().await?;
+        // SQLite: take the database's write lock at BEGIN, waiting for it (busy_timeout). A
+        // deferred transaction that reads first and then writes fails at once with `database is
+        // locked` when another connection still holds the lock (a dropped transaction's rollback
+        // runs later, on its connection), because SQLite does not wait to upgrade a reader.
+        let mut tx = match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.pool.begin().await?,
+        };
         if let (Some(fence), Dialect::Postgres) = (&self.fence, self.dialect) {
             lease::check(&mut tx, fence).await?;
         }
