@@ -9,16 +9,18 @@
 //! it. Each target gets the same requests:
 //!
 //! 1. a cold first request (a new connection);
-//! 2. the sustained rate: `--concurrency` closed-loop clients for `--seconds`;
-//! 3. a fixed offered load, open loop (`--rate` requests a second for `--seconds`); latency
+//! 2. a fixed offered load, open loop (`--rate` requests a second for `--seconds`); latency
 //!    counts from each request's scheduled time, so a target that falls behind is charged for
-//!    its queue; p50, p99 and the maximum;
-//! 4. with `--trace`, a replay of the Azure LLM inference trace: its arrival gaps (sped up
-//!    `--trace-speedup` times) and its prompt and output sizes.
+//!    its queue; p50, p99 and the maximum, and the 100 ms windows the slowest 1% fell in (one
+//!    stall puts many calls in one window);
+//! 3. with `--trace`, a replay of the Azure LLM inference trace: its arrival gaps (sped up
+//!    `--trace-speedup` times) and its prompt and output sizes;
+//! 4. the sustained rate: `--concurrency` closed-loop clients for `--seconds`. Last, so that the
+//!    latency phases measure a target at a steady load, not one working off an overload (the
+//!    ledger's last groups and SQLite's checkpoint after a minute at full speed).
 //!
 //! Between phases the bench waits until the target answers a single call within a second
-//! again (at most a minute), so that a backlog left by an overload does not count against the
-//! next phase.
+//! again (at most a minute).
 //!
 //! The added latency is the target's percentile minus the direct one at the same load. The
 //! load generator shares the machine's two cores with every target; the figures are for this
@@ -68,6 +70,8 @@ struct Figures {
     p99: f64,
     max: f64,
     rps: f64,
+    /// The slowest 1% of a fixed-rate phase: (seconds into the phase it was due, ms).
+    slowest: Vec<(f64, f64)>,
 }
 
 fn figures(mut lat: Vec<f64>, errors: usize, elapsed_s: f64) -> Figures {
@@ -80,6 +84,7 @@ fn figures(mut lat: Vec<f64>, errors: usize, elapsed_s: f64) -> Figures {
         p99: pick(0.99),
         max: lat.last().copied().unwrap_or(f64::NAN),
         rps: lat.len() as f64 / elapsed_s,
+        slowest: Vec::new(),
     }
 }
 
@@ -136,12 +141,18 @@ async fn fixed_rate(t: &Target, rate: u32, seconds: f64, pb: &ProgressBar) -> Fi
         }
     }
     let mut lat = Vec::with_capacity(n);
-    for task in tasks {
+    let mut when = Vec::with_capacity(n);
+    for (i, task) in tasks.into_iter().enumerate() {
         if let Ok(Some(ms)) = task.await {
             lat.push(ms);
+            when.push((i as f64 / rate as f64, ms));
         }
     }
-    figures(lat, errors.load(Ordering::Relaxed) as usize, seconds)
+    // Where the slow calls fell (seconds into the phase): a stall shows as many at once.
+    when.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut f = figures(lat, errors.load(Ordering::Relaxed) as usize, seconds);
+    f.slowest = when.into_iter().take(1 + n / 100).collect();
+    f
 }
 
 /// Closed loop: `concurrency` clients back to back for `seconds`.
@@ -404,11 +415,9 @@ async fn measure(t: &Target, b: &GatewayBench, trace: Option<&[(f64, u64, u64)]>
     let t0 = Instant::now();
     let cold_ok = one(&http, t, body(32, 16)).await;
     let cold_ms = t0.elapsed().as_secs_f64() * 1000.0;
-    if !json_out {
-        eprintln!("{}: sustained rate with {} clients…", t.name, b.concurrency);
-    }
-    let max = sustained(t, b.concurrency, b.seconds).await;
-    recover(&http, t).await;
+    // The fixed rate and the trace first, the overload last: latency at a steady load is
+    // measured on a target in steady state, not while it works off the backlog of an overload
+    // (its ledger's last groups and SQLite's checkpoint after a minute at full speed).
     let n = (b.rate as f64 * b.seconds) as u64;
     let pb = crate::progress::bar(json_out, n, format!("{} at {} req/s", t.name, b.rate), 32, "");
     let fixed = fixed_rate(t, b.rate, b.seconds, &pb).await;
@@ -418,12 +427,32 @@ async fn measure(t: &Target, b: &GatewayBench, trace: Option<&[(f64, u64, u64)]>
         Some(tr) => Some(replay(t, tr, b.trace_speedup).await),
         None => None,
     };
+    recover(&http, t).await;
+    if !json_out {
+        eprintln!("{}: sustained rate with {} clients…", t.name, b.concurrency);
+    }
+    let max = sustained(t, b.concurrency, b.seconds).await;
     json!({
         "cold_ms": cold_ms, "cold_ok": cold_ok,
-        "fixed": {"rate": b.rate, "ok": fixed.ok, "errors": fixed.errors, "p50_ms": fixed.p50, "p99_ms": fixed.p99, "max_ms": fixed.max},
+        "fixed": {"rate": b.rate, "ok": fixed.ok, "errors": fixed.errors, "p50_ms": fixed.p50, "p99_ms": fixed.p99, "max_ms": fixed.max,
+                  "slow_windows": slow_windows(&fixed.slowest)},
         "sustained": {"concurrency": b.concurrency, "rps": max.rps, "ok": max.ok, "errors": max.errors, "p50_ms": max.p50, "p99_ms": max.p99},
         "trace": replayed.map(|r| json!({"requests": r.ok + r.errors, "errors": r.errors, "p50_ms": r.p50, "p99_ms": r.p99, "max_ms": r.max})),
     })
+}
+
+/// The 100 ms windows the slowest 1% of calls were due in, most crowded first (at most 5):
+/// `[start s, calls, max ms]`. One stall puts many in one window; queueing spreads them.
+fn slow_windows(slowest: &[(f64, f64)]) -> Value {
+    let mut windows: std::collections::BTreeMap<i64, (usize, f64)> = std::collections::BTreeMap::new();
+    for &(at_s, ms) in slowest {
+        let w = windows.entry((at_s * 10.0).floor() as i64).or_default();
+        w.0 += 1;
+        w.1 = w.1.max(ms);
+    }
+    let mut v: Vec<_> = windows.into_iter().collect();
+    v.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
+    Value::Array(v.into_iter().take(5).map(|(w, (n, max))| json!([w as f64 / 10.0, n, (max * 100.0).round() / 100.0])).collect())
 }
 
 /// A figure at `path` in a target's results; NaN when it is missing.
@@ -481,4 +510,17 @@ fn print_table(b: &GatewayBench, results: &[(String, Value)]) {
         ]);
     }
     println!("{table}");
+    for (name, v) in results {
+        let windows: Vec<String> = v["fixed"]["slow_windows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|w| {
+                format!("{:.1} s: {} calls, up to {:.1} ms", w[0].as_f64().unwrap_or(f64::NAN), w[1], w[2].as_f64().unwrap_or(f64::NAN))
+            })
+            .collect();
+        if !windows.is_empty() {
+            println!("{name}: the slowest 1% at {} req/s fell in {}", b.rate, windows.join("; "));
+        }
+    }
 }

@@ -2,9 +2,10 @@
 
 use crate::account::{Account, AccountId, Balances};
 use crate::error::LedgerError;
+use crate::history::{History, IdMap};
 use crate::transfer::{ReasonCode, Transfer, TransferId, TransferKind};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use suanli_core::money::Fen;
 
 /// The answer to a successful account creation or transfer.
@@ -50,9 +51,9 @@ pub(crate) struct Undo {
 #[derive(Debug, Clone, Default)]
 pub struct Ledger {
     accounts: BTreeMap<AccountId, Account>,
-    history: Vec<Transfer>,
-    by_id: HashMap<TransferId, usize>,
-    pending: HashMap<TransferId, PendingState>,
+    history: History,
+    by_id: IdMap<usize>,
+    pending: IdMap<PendingState>,
     /// Open pending transfers with a deadline, ordered by (deadline, id): expiry order.
     deadlines: BTreeSet<(i64, TransferId)>,
 }
@@ -120,7 +121,7 @@ impl Ledger {
         let mut expired = Vec::with_capacity(due.len());
         for (_, pending_id) in due {
             let Some(&i) = self.by_id.get(&pending_id) else { continue };
-            let p = &self.history[i];
+            let Some(p) = self.history.get(i) else { continue };
             let record = Transfer {
                 id: TransferId::expiry_of(pending_id),
                 reason: ReasonCode::PendingTimeout,
@@ -160,12 +161,12 @@ impl Ledger {
     }
 
     /// The history, in apply order. Append-only: nothing in it is ever changed or removed.
-    pub fn transfers(&self) -> &[Transfer] {
+    pub fn transfers(&self) -> &History {
         &self.history
     }
 
     pub fn transfer(&self, id: TransferId) -> Option<&Transfer> {
-        self.by_id.get(&id).map(|&i| &self.history[i])
+        self.by_id.get(&id).and_then(|&i| self.history.get(i))
     }
 
     /// Where a pending transfer stands (`None` if `id` is not a pending transfer).
@@ -182,7 +183,7 @@ impl Ledger {
         // Idempotency comes before validation, so a retry of an applied transfer always
         // answers Exists even if the same request would be refused now.
         if let Some(&i) = self.by_id.get(&t.id) {
-            return if self.history[i].same_body(t) {
+            return if self.history.get(i).is_some_and(|h| h.same_body(t)) {
                 Ok((Outcome::Exists, None))
             } else {
                 Err(LedgerError::DuplicateTransferDiffers(t.id))
@@ -335,7 +336,7 @@ impl Ledger {
                 }
                 TransferKind::Single => {}
             }
-            l.by_id.entry(t.id).or_insert(l.history.len());
+            l.by_id.insert_if_absent(t.id, l.history.len());
             l.history.push(t);
         }
         l

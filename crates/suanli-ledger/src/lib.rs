@@ -52,6 +52,7 @@
 pub mod account;
 pub mod chart;
 pub mod error;
+pub mod history;
 pub mod ledger;
 pub mod records;
 pub mod transfer;
@@ -65,6 +66,7 @@ mod tests;
 
 pub use account::{Account, AccountFlags, AccountId, AccountKind, Balances, Currency};
 pub use error::LedgerError;
+pub use history::History;
 pub use ledger::{AccountResult, Ledger, Outcome, PendingState, TransferResult};
 pub use transfer::{ReasonCode, Transfer, TransferId, TransferKind};
 pub use verify::{VerifyReport, Violation};

@@ -68,7 +68,7 @@ impl Ledger {
     /// Replays `transfers` in order over `accounts` with their balances reset to zero,
     /// through the same checks as [`Ledger::apply`] (expiry records included). This is what
     /// `suanli ledger verify` runs on stored data.
-    pub fn replay(accounts: &[Account], transfers: &[Transfer]) -> Result<Ledger, Vec<Violation>> {
+    pub fn replay<'t>(accounts: &[Account], transfers: impl IntoIterator<Item = &'t Transfer>) -> Result<Ledger, Vec<Violation>> {
         let mut ledger = Ledger::new();
         let fresh: Vec<Account> = accounts.iter().map(|a| Account::new(a.id, a.kind, a.currency, a.flags)).collect();
         let mut violations = Vec::new();
@@ -77,7 +77,7 @@ impl Ledger {
                 violations.push(Violation::InvalidAccount { account: a.id, error });
             }
         }
-        for (index, t) in transfers.iter().enumerate() {
+        for (index, t) in transfers.into_iter().enumerate() {
             match ledger.apply_one(t, true) {
                 Ok((Outcome::Created, _)) => {}
                 Ok((Outcome::Exists, _)) | Err(LedgerError::DuplicateTransferDiffers(_)) => {

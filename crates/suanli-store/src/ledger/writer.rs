@@ -195,7 +195,7 @@ impl Writer {
         ids.sort();
         ids.dedup();
         let rows = self.account_rows(&ids);
-        let transfers: Vec<Transfer> = self.ledger.transfers()[b.before..].to_vec();
+        let transfers: Vec<Transfer> = self.ledger.transfers().since(b.before).cloned().collect();
         let (store, from_seq, effects, audits) = (self.store.clone(), b.before, b.effects, b.audits);
         let commit = Box::pin(async move { write_group(&store, from_seq, &rows, &transfers, &effects, &audits).await });
         Writing { commit, requests: b.requests, replies: b.replies, answers: b.answers, transfers: b.transfers }
@@ -556,7 +556,7 @@ fn partial_audit(mut audit: Audit, transfers: &[Transfer], results: &[Result<Out
 
 /// The accounts touched by history from `from` on.
 fn touched_accounts(ledger: &Ledger, from: usize) -> Vec<AccountId> {
-    let mut v: Vec<AccountId> = ledger.transfers()[from..].iter().flat_map(|t| [t.debit_account, t.credit_account]).collect();
+    let mut v: Vec<AccountId> = ledger.transfers().since(from).flat_map(|t| [t.debit_account, t.credit_account]).collect();
     v.sort();
     v.dedup();
     v
