@@ -222,26 +222,25 @@ impl LedgerService {
         let (tx, rx) = mpsc::channel(65_536);
         let stats = Arc::new(Stats::default());
         let dialect = store.dialect();
-        let writer = Writer::load(store, clock, stats.clone()).await?;
-        match dialect {
-            // SQLite connections talk to their own threads, not to a runtime's reactor, so the
-            // writer can have a thread and runtime of its own: under load it is then never
-            // queued behind request handlers.
-            crate::Dialect::Sqlite => {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| StoreError::Corrupt(format!("ledger writer runtime: {e}")))?;
-                std::thread::Builder::new()
-                    .name("ledger-writer".into())
-                    .spawn(move || rt.block_on(writer.run(rx, expiry_interval)))
-                    .map_err(|e| StoreError::Corrupt(format!("ledger writer thread: {e}")))?;
-            }
-            // PostgreSQL connections belong to the runtime that opened them.
-            crate::Dialect::Postgres => {
-                tokio::spawn(writer.run(rx, expiry_interval));
-            }
+        let mut writer = Writer::load(store, clock, stats.clone()).await?;
+        if dialect == crate::Dialect::Sqlite {
+            // SQLite connections talk to their own threads, not to a runtime's reactor, so group
+            // commits (building a group's statements is milliseconds of work for a big group) can
+            // run on a thread and runtime of their own and never hold up a request handler. The
+            // writer's decisions stay on the caller's runtime: a request answered when decided
+            // (a model call's hold and charge) then waits for no other thread to wake.
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| StoreError::Corrupt(format!("ledger commit runtime: {e}")))?;
+            writer.commits_on = Some(rt.handle().clone());
+            std::thread::Builder::new()
+                .name("ledger-commits".into())
+                .spawn(move || rt.block_on(std::future::pending::<()>()))
+                .map_err(|e| StoreError::Corrupt(format!("ledger commit thread: {e}")))?;
         }
+        // PostgreSQL connections belong to the runtime that opened them: commits run there.
+        tokio::spawn(writer.run(rx, expiry_interval));
         Ok(LedgerService { tx, stats })
     }
 

@@ -50,6 +50,9 @@ pub(super) struct Writer {
     /// The lease term under which the ledger was last loaded (0 on an unfenced store): a replica
     /// that leads under another term reloads before deciding, because another may have written.
     loaded_term: i64,
+    /// Where group commits run (SQLite: a thread of their own, so that building a group's
+    /// statements never holds up a request handler); none: on the writer's own runtime.
+    pub(super) commits_on: Option<tokio::runtime::Handle>,
 }
 
 /// Requests decided in memory whose commit has not started: the next group to write.
@@ -68,8 +71,10 @@ struct Batch {
 }
 
 /// A group being committed, with what to answer when it is durable.
+type CommitFuture = std::pin::Pin<Box<dyn std::future::Future<Output = StoreResult<()>> + Send>>;
+
 struct Writing {
-    commit: std::pin::Pin<Box<dyn std::future::Future<Output = StoreResult<()>> + Send>>,
+    commit: CommitFuture,
     requests: Vec<LedgerRequest>,
     replies: Vec<Option<Reply>>,
     answers: Vec<Result<LedgerAnswer, Error>>,
@@ -82,7 +87,7 @@ impl Writer {
         let loaded_term = store.fence_term();
         let (ledger, owners) = store.ledger_load().await?;
         let programmes = known_programmes(&store).await?;
-        Ok(Writer { store, ledger, owners, programmes, clock, stats, loaded_term })
+        Ok(Writer { store, ledger, owners, programmes, clock, stats, loaded_term, commits_on: None })
     }
 
     /// Decides requests as they come and commits them in groups, deciding the next group while
@@ -197,7 +202,16 @@ impl Writer {
         let rows = self.account_rows(&ids);
         let transfers: Vec<Transfer> = self.ledger.transfers().since(b.before).cloned().collect();
         let (store, from_seq, effects, audits) = (self.store.clone(), b.before, b.effects, b.audits);
-        let commit = Box::pin(async move { write_group(&store, from_seq, &rows, &transfers, &effects, &audits).await });
+        let write = async move { write_group(&store, from_seq, &rows, &transfers, &effects, &audits).await };
+        let commit: CommitFuture = match &self.commits_on {
+            Some(thread) => {
+                let task = thread.spawn(write);
+                Box::pin(
+                    async move { task.await.unwrap_or_else(|e| Err(StoreError::Corrupt(format!("the ledger's commit task ended: {e}")))) },
+                )
+            }
+            None => Box::pin(write),
+        };
         Writing { commit, requests: b.requests, replies: b.replies, answers: b.answers, transfers: b.transfers }
     }
 
