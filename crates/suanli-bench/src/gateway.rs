@@ -140,17 +140,16 @@ async fn fixed_rate(t: &Target, rate: u32, seconds: f64, pb: &ProgressBar) -> Fi
             pb.set_position(i as u64);
         }
     }
-    let mut lat = Vec::with_capacity(n);
+    // (seconds into the phase it was due, ms) of each call that succeeded.
     let mut when = Vec::with_capacity(n);
     for (i, task) in tasks.into_iter().enumerate() {
         if let Ok(Some(ms)) = task.await {
-            lat.push(ms);
             when.push((i as f64 / rate as f64, ms));
         }
     }
-    // Where the slow calls fell (seconds into the phase): a stall shows as many at once.
+    let mut f = figures(when.iter().map(|w| w.1).collect(), errors.load(Ordering::Relaxed) as usize, seconds);
+    // Where the slow calls fell: a stall shows as many at once.
     when.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let mut f = figures(lat, errors.load(Ordering::Relaxed) as usize, seconds);
     f.slowest = when.into_iter().take(1 + n / 100).collect();
     f
 }
@@ -415,9 +414,7 @@ async fn measure(t: &Target, b: &GatewayBench, trace: Option<&[(f64, u64, u64)]>
     let t0 = Instant::now();
     let cold_ok = one(&http, t, body(32, 16)).await;
     let cold_ms = t0.elapsed().as_secs_f64() * 1000.0;
-    // The fixed rate and the trace first, the overload last: latency at a steady load is
-    // measured on a target in steady state, not while it works off the backlog of an overload
-    // (its ledger's last groups and SQLite's checkpoint after a minute at full speed).
+    // The overload last (see the module's note on the order).
     let n = (b.rate as f64 * b.seconds) as u64;
     let pb = crate::progress::bar(json_out, n, format!("{} at {} req/s", t.name, b.rate), 32, "");
     let fixed = fixed_rate(t, b.rate, b.seconds, &pb).await;

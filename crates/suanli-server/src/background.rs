@@ -47,49 +47,25 @@ impl Background {
                 }
             })
         });
-        let pue = {
-            let (mut rx, st) = (stop.clone(), state.clone());
-            tokio::spawn(async move {
-                loop {
-                    refresh_measured_pue(&st).await;
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(300)) => {}
-                        _ = rx.changed() => return,
-                    }
-                }
-            })
-        };
-        let loads = {
-            // The centres' loads that pages show, kept fresh so that a page view does not wait
-            // for their 30-day scan.
-            let (mut rx, st) = (stop.clone(), state.clone());
-            tokio::spawn(async move {
-                loop {
-                    st.energy.refresh_loads(&st.regions, st.ids.now_ms()).await;
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(60)) => {}
-                        _ = rx.changed() => return,
-                    }
-                }
-            })
-        };
-        let ledger = {
-            let (mut rx, st) = (stop.clone(), state.clone());
-            tokio::spawn(async move {
+        let pue = every(state, stop, Duration::from_secs(300), |st| async move { refresh_measured_pue(&st).await });
+        // The centres' loads that pages show, kept fresh so that a page view does not wait for
+        // their 30-day scan.
+        let loads = every(state, stop, Duration::from_secs(60), |st| async move {
+            st.energy.refresh_loads(&st.regions, st.ids.now_ms()).await;
+        });
+        let mut first = true;
+        let ledger = every(state, stop, LEDGER_CHECK_EVERY, move |st| {
+            let first = std::mem::replace(&mut first, false);
+            async move {
                 // At start only when no check is kept yet (the demo keeps one once seeded).
-                let mut due = matches!(st.store.meta(suanli_app::ledger::LAST_CHECK_KEY).await, Ok(None));
-                loop {
-                    if due && let Err(e) = st.money.check_ledger_on_schedule(st.ids.now_ms()).await {
-                        tracing::warn!(error = %e, "the hourly ledger check failed");
-                    }
-                    due = true;
-                    tokio::select! {
-                        _ = tokio::time::sleep(LEDGER_CHECK_EVERY) => {}
-                        _ = rx.changed() => return,
-                    }
+                if first && !matches!(st.store.meta(suanli_app::ledger::LAST_CHECK_KEY).await, Ok(None)) {
+                    return;
                 }
-            })
-        };
+                if let Err(e) = st.money.check_ledger_on_schedule(st.ids.now_ms()).await {
+                    tracing::warn!(error = %e, "the hourly ledger check failed");
+                }
+            }
+        });
         let follow = tokio::spawn(ha::follow_the_leader(state.clone(), stop.clone()));
         Background { engine, follow, pue, loads, ledger, stream, telemetry }
     }
@@ -108,6 +84,25 @@ impl Background {
             let _ = t.await;
         }
     }
+}
+
+/// Runs `work` on the state now and then every `period` (from the end of one run to the start
+/// of the next) until `stop` changes.
+fn every<F, Fut>(state: &AppState, stop: &tokio::sync::watch::Receiver<bool>, period: Duration, mut work: F) -> tokio::task::JoinHandle<()>
+where
+    F: FnMut(AppState) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let (mut rx, st) = (stop.clone(), state.clone());
+    tokio::spawn(async move {
+        loop {
+            work(st.clone()).await;
+            tokio::select! {
+                _ = tokio::time::sleep(period) => {}
+                _ = rx.changed() => return,
+            }
+        }
+    })
 }
 
 /// Hands the energy book's measured PUE to the scheduler's carbon model (`serve` does this at

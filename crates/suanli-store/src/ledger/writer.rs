@@ -70,9 +70,10 @@ struct Batch {
     transfers: usize,
 }
 
-/// A group being committed, with what to answer when it is durable.
+/// A group's commit, running.
 type CommitFuture = std::pin::Pin<Box<dyn std::future::Future<Output = StoreResult<()>> + Send>>;
 
+/// A group being committed, with what to answer when it is durable.
 struct Writing {
     commit: CommitFuture,
     requests: Vec<LedgerRequest>,
@@ -195,12 +196,12 @@ impl Writer {
     /// Starts writing a batch: its history, the balances as they stand now (nothing else is
     /// decided until it is durable or failed), its effects and audits, in one transaction.
     fn start_commit(&mut self, b: Batch) -> Writing {
-        let mut ids = touched_accounts(&self.ledger, b.before);
+        let transfers: Vec<Transfer> = self.ledger.transfers().since(b.before).cloned().collect();
+        let mut ids: Vec<AccountId> = transfers.iter().flat_map(|t| [t.debit_account, t.credit_account]).collect();
         ids.extend(b.new_accounts);
         ids.sort();
         ids.dedup();
         let rows = self.account_rows(&ids);
-        let transfers: Vec<Transfer> = self.ledger.transfers().since(b.before).cloned().collect();
         let (store, from_seq, effects, audits) = (self.store.clone(), b.before, b.effects, b.audits);
         let write = async move { write_group(&store, from_seq, &rows, &transfers, &effects, &audits).await };
         let commit: CommitFuture = match &self.commits_on {
@@ -566,14 +567,6 @@ fn partial_audit(mut audit: Audit, transfers: &[Transfer], results: &[Result<Out
     audit.detail["applied"] = applied.into();
     audit.detail["refused"] = refused.into();
     audit
-}
-
-/// The accounts touched by history from `from` on.
-fn touched_accounts(ledger: &Ledger, from: usize) -> Vec<AccountId> {
-    let mut v: Vec<AccountId> = ledger.transfers().since(from).flat_map(|t| [t.debit_account, t.credit_account]).collect();
-    v.sort();
-    v.dedup();
-    v
 }
 
 // ----- rows -----
