@@ -395,14 +395,18 @@ impl Billing {
         if let Some(year_end) = year_end {
             year_end.close_ended(now).await?;
         }
-        let due = self.due(now).await?;
+        // One sweep at a time, from its read to its bills (the engine's and any other caller's):
+        // a sweep that read past jobs another was still billing would answer 0 before their
+        // bills were written.
+        let mut s = self.sweeps.lock().await;
+        let due = self.due(&mut s, now).await?;
         if due.is_empty() {
             return Ok(0);
         }
         let billed = self.bill_all(&due, now).await;
         if !matches!(billed, Ok((_, true))) {
             // A job left unbilled by an error is not written again: the next sweep reads all.
-            self.sweeps.lock().await.upto = None;
+            s.upto = None;
         }
         billed.map(|(n, _)| n)
     }
@@ -411,8 +415,7 @@ impl Billing {
     /// a read that reached the sweep's limit or an error, and every ten minutes), else those
     /// written since the last read and those that waited for their usage. A job whose usage is
     /// not metered yet waits [`METERING_GRACE_MS`] after it finished.
-    async fn due(&self, now: UnixMs) -> Result<Vec<JobId>, StoreError> {
-        let mut s = self.sweeps.lock().await;
+    async fn due(&self, s: &mut Sweeps, now: UnixMs) -> Result<Vec<JobId>, StoreError> {
         let since = s.upto.filter(|_| s.full_at.is_some_and(|t| t.elapsed() < FULL_SWEEP_EVERY));
         // The mark first: whatever commits after it is read again by the next sweep.
         let mark = self.store.job_change_mark().await?;
