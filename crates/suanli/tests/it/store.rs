@@ -398,6 +398,50 @@ async fn migration_24_starts_each_centres_history_from_its_status_then() {
     assert_eq!(store.partner_history(None).await.unwrap(), [entry]);
 }
 
+/// Migration 30 rebuilds SQLite's history keyed by its sequence number (the row id) without the
+/// transfer id's unique index, and keeps every row as it was.
+#[tokio::test]
+async fn migration_30_keeps_the_history_and_drops_the_random_index() {
+    let dir = tempfile::tempdir().unwrap();
+    Store::open_dir(dir.path()).await.unwrap().close().await;
+    // The history as it was before migration 30, with two transfers.
+    let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("suanli.db").display())).await.unwrap();
+    for stmt in [
+        "DROP TABLE ledger_transfers",
+        "CREATE TABLE ledger_transfers (seq BIGINT PRIMARY KEY, id TEXT NOT NULL UNIQUE, debit TEXT NOT NULL, credit TEXT NOT NULL, \
+         amount BIGINT NOT NULL, reason TEXT NOT NULL, reference TEXT NOT NULL, ts_ms BIGINT NOT NULL, kind TEXT NOT NULL, pending_id TEXT, \
+         post_amount BIGINT, timeout_ms BIGINT)",
+        "CREATE INDEX ledger_transfers_reference ON ledger_transfers (reference)",
+        "INSERT INTO ledger_transfers VALUES (0, 'a1', 'd', 'c', 5, 'top_up', 'r''1', 10, 'pending', NULL, NULL, 600), \
+         (1, 'b2', 'd', 'c', 4, 'top_up', 'r2', 11, 'post', 'a1', 4, NULL)",
+        "DELETE FROM schema_migrations WHERE version = 30",
+    ] {
+        sqlx::query(stmt).execute(&raw).await.unwrap();
+    }
+    raw.close().await;
+    Store::open_dir(dir.path()).await.unwrap().close().await;
+    let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("suanli.db").display())).await.unwrap();
+    let rows: Vec<(i64, String, String, String, Option<String>, Option<i64>, Option<i64>)> =
+        sqlx::query_as("SELECT seq, id, reference, kind, pending_id, post_amount, timeout_ms FROM ledger_transfers ORDER BY seq")
+            .fetch_all(&raw)
+            .await
+            .unwrap();
+    assert_eq!(
+        rows,
+        [
+            (0, "a1".into(), "r'1".into(), "pending".into(), None, None, Some(600)),
+            (1, "b2".into(), "r2".into(), "post".into(), Some("a1".into()), Some(4), None)
+        ]
+    );
+    let indexes: Vec<(String,)> =
+        sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ledger_transfers' ORDER BY name")
+            .fetch_all(&raw)
+            .await
+            .unwrap();
+    assert_eq!(indexes, [("ledger_transfers_reference".to_string(),)], "the row id is the key; only the reference is indexed");
+    raw.close().await;
+}
+
 #[tokio::test]
 async fn store_suite_postgres() {
     let url = pg_url();
