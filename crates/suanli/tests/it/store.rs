@@ -398,6 +398,9 @@ async fn migration_24_starts_each_centres_history_from_its_status_then() {
     assert_eq!(store.partner_history(None).await.unwrap(), [entry]);
 }
 
+/// seq, id, reference, kind, pending_id, post_amount, timeout_ms of a stored transfer.
+type HistoryRow = (i64, String, String, String, Option<String>, Option<i64>, Option<i64>);
+
 /// Migration 30 rebuilds SQLite's history keyed by its sequence number (the row id) without the
 /// transfer id's unique index, and keeps every row as it was.
 #[tokio::test]
@@ -421,7 +424,7 @@ async fn migration_30_keeps_the_history_and_drops_the_random_index() {
     raw.close().await;
     Store::open_dir(dir.path()).await.unwrap().close().await;
     let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("suanli.db").display())).await.unwrap();
-    let rows: Vec<(i64, String, String, String, Option<String>, Option<i64>, Option<i64>)> =
+    let rows: Vec<HistoryRow> =
         sqlx::query_as("SELECT seq, id, reference, kind, pending_id, post_amount, timeout_ms FROM ledger_transfers ORDER BY seq")
             .fetch_all(&raw)
             .await
