@@ -71,9 +71,12 @@ struct Batch {
 }
 
 impl Batch {
-    /// Whether a request of the batch is answered only when it is durable.
-    fn awaits_commit(&self) -> bool {
-        self.replies.iter().any(Option::is_some) || self.requests.is_empty()
+    /// When the batch's commit may start, the last one having started at `last` (while the
+    /// writer takes requests): at once when a request waits for its commit, when the batch is
+    /// full or holds only expiries (no request); otherwise [`EARLY_PACE`] after `last`.
+    fn commit_at(&self, last: tokio::time::Instant, open: bool) -> tokio::time::Instant {
+        let waits = self.replies.iter().any(Option::is_some) || self.requests.is_empty();
+        if !open || waits || self.transfers >= MAX_GROUP_TRANSFERS { last } else { last + EARLY_PACE }
     }
 }
 
@@ -119,10 +122,7 @@ impl Writer {
         let mut open = true;
         let mut last_start = tokio::time::Instant::now() - EARLY_PACE;
         loop {
-            // A group whose requests were all answered when decided waits out the pace.
-            let due = batch.as_ref().map(|b| {
-                if !open || b.awaits_commit() || b.transfers >= MAX_GROUP_TRANSFERS { last_start } else { last_start + EARLY_PACE }
-            });
+            let due = batch.as_ref().map(|b| b.commit_at(last_start, open));
             if writing.is_none()
                 && due.is_some_and(|d| d <= tokio::time::Instant::now())
                 && let Some(b) = batch.take()
