@@ -111,17 +111,13 @@ impl Billing {
         }
     }
 
-    /// The voucher ratio for a job on this pool at this centre, in the programme open at `at_ms`.
-    async fn ratio(
-        &self,
-        pool: &Pool,
-        centre: &Centre,
-        at_ms: UnixMs,
-    ) -> Result<(Option<suanli_ledger::records::Programme>, u8), StoreError> {
-        Ok(self.ratio_in(&self.store.programmes().await?, pool, centre, at_ms))
+    /// The voucher programmes, as [`Billing::hold`] takes them (read once for many holds).
+    pub async fn programmes(&self) -> Result<Vec<Programme>, StoreError> {
+        self.store.programmes().await
     }
 
-    /// [`Billing::ratio`] among programmes already read.
+    /// The voucher ratio for a job on this pool at this centre, in the programme among
+    /// `programmes` open at `at_ms`.
     fn ratio_in(&self, programmes: &[Programme], pool: &Pool, centre: &Centre, at_ms: UnixMs) -> (Option<Programme>, u8) {
         let Some(p) = programmes.iter().find(|p| p.is_open_at(at_ms)) else { return (None, 0) };
         let domestic = self.catalogue.get(&pool.accelerator).is_some_and(|a| a.domestic);
@@ -129,19 +125,22 @@ impl Billing {
         (Some(p.clone()), ratio)
     }
 
-    /// Reserves a job's estimated charge before it is placed: the voucher's share and the
-    /// rest from cash, as two linked pending transfers to the provider's receivable.
+    /// Reserves a job's estimated charge before it is placed: the voucher's share (in the
+    /// programme among `programmes`, see [`Billing::programmes`], open now) and the rest from
+    /// cash, as two linked pending transfers to the provider's receivable.
+    #[allow(clippy::too_many_arguments)]
     pub async fn hold(
         &self,
         job: &Job,
         pool: &Pool,
         centre: &Centre,
         est_run_s: f64,
+        programmes: &[Programme],
         now: UnixMs,
     ) -> Result<Result<(), HoldRefused>, StoreError> {
         let hold_s = (est_run_s * HOLD_FACTOR).ceil().max(1.0) as i64;
         let estimate = Fen::charge(pool.price_per_hour, job.spec.accelerators, hold_s, pool.partner_discount_pct);
-        self.hold_amount(job, pool, centre, estimate, hold_s, now).await
+        self.hold_amount(job, centre, estimate, hold_s, self.ratio_in(programmes, pool, centre, now), now).await
     }
 
     /// Tops a time-sliced job's holds up before its next lease on `pool`: what its earlier runs
@@ -161,18 +160,20 @@ impl Billing {
         let receivable = chart::receivable(centre.provider_id.as_str()).id;
         let history = self.store.ledger_transfers_by_reference(job.id.as_str()).await?;
         let held: i64 = open_holds(&history).iter().filter(|h| h.credit_account == receivable).map(|h| h.amount.0).sum();
-        self.hold_amount(job, pool, centre, Fen(needed - held), hold_s, now).await
+        let ratio = self.ratio_in(&self.programmes().await?, pool, centre, now);
+        self.hold_amount(job, centre, Fen(needed - held), hold_s, ratio, now).await
     }
 
     /// Holds `estimate` for a job: the voucher's share and the rest from cash, as two linked
     /// pending transfers to the provider's receivable, keyed by the job and `now`.
+    #[allow(clippy::too_many_arguments)]
     async fn hold_amount(
         &self,
         job: &Job,
-        pool: &Pool,
         centre: &Centre,
         estimate: Fen,
         hold_s: i64,
+        (programme, ratio): (Option<Programme>, u8),
         now: UnixMs,
     ) -> Result<Result<(), HoldRefused>, StoreError> {
         if !estimate.is_positive() {
@@ -182,7 +183,6 @@ impl Billing {
         let cash = chart::cash(tenant);
         let receivable = chart::receivable(centre.provider_id.as_str());
         let mut accounts = vec![StoredAccount::of(&cash, now), StoredAccount::of(&receivable, now)];
-        let (programme, ratio) = self.ratio(pool, centre, now).await?;
         let voucher = programme.as_ref().map(|p| chart::voucher(tenant, p.id.as_str()));
         if let Some(v) = &voucher {
             accounts.push(StoredAccount::of(v, now));

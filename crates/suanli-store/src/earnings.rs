@@ -132,14 +132,6 @@ fn whole_days(from: UnixMs, to: UnixMs) -> (Option<Window>, Vec<Window>) {
     (Some((first, end)), parts)
 }
 
-/// The day, provider and centre a bill's earnings are summed under.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct DayKey<'a> {
-    pub provider: &'a ProviderId,
-    pub day: i64,
-    pub centre: Option<&'a CentreId>,
-}
-
 /// A bill a statement took, as its provider's daily sums need it.
 #[derive(Debug, Clone)]
 pub(crate) struct SettledBill {
@@ -151,28 +143,6 @@ pub(crate) struct SettledBill {
 }
 
 impl WriteTx<'_> {
-    /// Adds `bills` bills earning `earned` (with `outstanding` still owed) to a day's sums.
-    pub(crate) async fn add_bill_earnings(
-        &mut self,
-        k: &DayKey<'_>,
-        settled: bool,
-        bills: i64,
-        earned: Fen,
-        outstanding: Fen,
-    ) -> StoreResult<()> {
-        add_daily(
-            self,
-            &k.provider.to_string(),
-            k.day,
-            &k.centre.map(|c| c.to_string()).unwrap_or_default(),
-            settled,
-            bills,
-            earned,
-            outstanding,
-        )
-        .await
-    }
-
     /// Moves bills a statement took from their days' unsettled sums to the settled ones.
     pub(crate) async fn settle_bill_earnings(&mut self, moved: &[SettledBill]) -> StoreResult<()> {
         let mut sums: BTreeMap<(String, i64, String), (i64, i64, i64)> = BTreeMap::new();
@@ -191,7 +161,7 @@ impl WriteTx<'_> {
 
 /// Adds to (or subtracts from, with negative amounts) one row of the daily sums, creating it.
 #[allow(clippy::too_many_arguments)]
-async fn add_daily(
+pub(crate) async fn add_daily(
     tx: &mut WriteTx<'_>,
     provider: &str,
     day: i64,

@@ -467,7 +467,7 @@ impl Store {
         }
         script.push_str("COMMIT;");
         let _guard = self.write_lock.lock().await;
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.writer.acquire().await?;
         let result = sqlx::raw_sql(AssertSqlSafe(script)).execute(&mut *conn).await;
         if let Err(e) = result {
             // A statement failed inside the script: end its transaction before the connection

@@ -638,7 +638,7 @@ impl WriteTx<'_> {
                 .await?;
                 Ok(())
             }
-            Effect::InsertBill(b) => self.insert_bill(b).await,
+            Effect::InsertBill(b) => self.insert_bills(&[b]).await,
             Effect::InsertModelKey(k) => self.insert_model_key(k).await,
             Effect::AddModelKeyBudget { id, amount } => self.add_model_key_budget(id, *amount).await,
             Effect::InsertModelCall(c) => self.insert_model_calls(&[c.as_ref()]).await,

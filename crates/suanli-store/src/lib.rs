@@ -170,6 +170,11 @@ pub struct StoreOptions {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Where write transactions run. SQLite: a pool of one connection of its own, so that its
+    /// page cache lives from one commit to the next (in WAL mode a connection drops its whole
+    /// cache when it begins after another connection's commit, and the pool's connections take
+    /// turns). PostgreSQL: the pool itself.
+    writer: AnyPool,
     dialect: Dialect,
     write_lock: Arc<Mutex<()>>,
     /// When set (PostgreSQL), every write transaction first checks this replica's lease.
@@ -285,7 +290,11 @@ impl Store {
         if let Some(h) = hosts.filter(|h| h.urls.len() > 1) {
             hosts::watch(pool.clone(), h, current);
         }
-        let store = Store { pool, dialect, write_lock: Arc::new(Mutex::new(())), fence: None };
+        let writer = match dialect {
+            Dialect::Sqlite => open_pool(&url, dialect, &StoreOptions { max_connections: Some(1), ..options.clone() }).await?,
+            Dialect::Postgres => pool.clone(),
+        };
+        let store = Store { pool, writer, dialect, write_lock: Arc::new(Mutex::new(())), fence: None };
         migrations::run(&store).await?;
         Ok(store)
     }
@@ -314,6 +323,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 
@@ -329,7 +339,7 @@ impl Store {
         // locked` when another connection still holds the lock (a dropped transaction's rollback
         // runs later, on its connection), because SQLite does not wait to upgrade a reader.
         let mut tx = match self.dialect {
-            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
             Dialect::Postgres => self.pool.begin().await?,
         };
         if let (Some(fence), Dialect::Postgres) = (&self.fence, self.dialect) {

@@ -12,6 +12,10 @@ use suanli_core::time::{UnixMs, cst_day};
 use suanli_ledger::records::{Application, ApplicationState, Bill, Programme, ProgrammeState, Statement};
 use suanli_ledger::voucher::{ChargeRule, ProgrammeRules};
 
+/// (provider, China Standard Time day, centre, settled) → (bills, earned, outstanding), in fen.
+type DailySums = std::collections::BTreeMap<(String, i64, String, bool), (i64, i64, i64)>;
+/// Bills a statement inserts: 19 parameters each, under every dialect's limit.
+const BILLS_PER_INSERT: usize = 500;
 const PROGRAMME_SELECT: &str = "SELECT id, name, rules_json, state, created_ms, closed_ms FROM voucher_programmes";
 const APPLICATION_SELECT: &str = "SELECT id, programme_id, tenant_id, requested_fen, purpose, state, approved_fen, decision_reason, decided_by, decided_ms, created_ms FROM voucher_applications";
 pub(crate) const BILL_SELECT: &str = "SELECT id, job_id, tenant_id, provider_id, centre_id, pool_id, programme_id, rule, usage_s, accelerators, price_fen_per_hour, discount_pct, ratio_pct, charge_fen, voucher_fen, cash_fen, outstanding_fen, created_ms, statement_id FROM bills";
@@ -413,40 +417,30 @@ impl WriteTx<'_> {
         Ok(())
     }
 
-    /// Inserts a bill (a second bill of the same job is ignored) and adds it to its provider's
-    /// daily earnings.
-    pub(crate) async fn insert_bill(&mut self, b: &Bill) -> StoreResult<()> {
-        let inserted = sqlx::query(
-            "INSERT INTO bills (id, job_id, tenant_id, provider_id, centre_id, pool_id, programme_id, rule, usage_s, accelerators, \
-             price_fen_per_hour, discount_pct, ratio_pct, charge_fen, voucher_fen, cash_fen, outstanding_fen, created_ms, statement_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT (job_id) DO NOTHING",
-        )
-        .bind(b.id.to_string())
-        .bind(b.job_id.to_string())
-        .bind(b.tenant_id.to_string())
-        .bind(b.provider_id.as_ref().map(|x| x.to_string()))
-        .bind(b.centre_id.as_ref().map(|x| x.to_string()))
-        .bind(b.pool_id.as_ref().map(|x| x.to_string()))
-        .bind(b.programme_id.as_ref().map(|x| x.to_string()))
-        .bind(b.rule.as_str())
-        .bind(b.usage_s)
-        .bind(b.accelerators as i64)
-        .bind(b.price_per_hour.0)
-        .bind(b.discount_pct as i64)
-        .bind(b.ratio_pct as i64)
-        .bind(b.charge.0)
-        .bind(b.voucher.0)
-        .bind(b.cash.0)
-        .bind(b.outstanding.0)
-        .bind(b.created_ms)
-        .bind(b.statement_id.as_ref().map(|x| x.to_string()))
-        .execute(&mut *self.tx)
-        .await?;
-        if inserted.rows_affected() == 1
-            && let Some(provider) = &b.provider_id
-        {
-            let day = crate::earnings::DayKey { provider, day: cst_day(b.created_ms), centre: b.centre_id.as_ref() };
-            self.add_bill_earnings(&day, b.statement_id.is_some(), 1, Fen(b.voucher.0 + b.cash.0), b.outstanding).await?;
+    /// Inserts bills, many to a statement (a second bill of a job, stored or in `bills`, is
+    /// ignored), and adds those inserted to their providers' daily earnings, one row update per
+    /// provider, day, centre and settled.
+    pub(crate) async fn insert_bills(&mut self, bills: &[&Bill]) -> StoreResult<()> {
+        let mut earned = DailySums::new();
+        for chunk in bills.chunks(BILLS_PER_INSERT) {
+            let q = match self.dialect {
+                // SQLite: literal rows. sqlx binds each parameter after looking up its name, a
+                // scan of the statement's parameters, so binding n of them costs n²: bound, 130
+                // bills a statement took 155 µs a bill under `bench e2e`, literal 22 µs.
+                crate::Dialect::Sqlite => sqlx::query(AssertSqlSafe(bills_insert_literal(chunk))).persistent(false),
+                crate::Dialect::Postgres => bills_insert_bound(chunk),
+            };
+            let inserted: std::collections::HashSet<String> =
+                q.fetch_all(&mut *self.tx).await?.iter().map(|r| r.get::<String, _>(0)).collect();
+            for b in chunk.iter().filter(|b| inserted.contains(&b.id.to_string())) {
+                let Some(provider) = &b.provider_id else { continue };
+                let centre = b.centre_id.as_ref().map(|c| c.to_string()).unwrap_or_default();
+                let e = earned.entry((provider.to_string(), cst_day(b.created_ms), centre, b.statement_id.is_some())).or_default();
+                *e = (e.0 + 1, e.1 + b.voucher.0 + b.cash.0, e.2 + b.outstanding.0);
+            }
+        }
+        for ((provider, day, centre, settled), (n, fen, outstanding)) in earned {
+            crate::earnings::add_daily(self, &provider, day, &centre, settled, n, Fen(fen), Fen(outstanding)).await?;
         }
         Ok(())
     }
@@ -530,4 +524,82 @@ impl WriteTx<'_> {
         marked("bills", moved.len() as u64, bills.len() as u64)?;
         self.settle_bill_earnings(&moved).await
     }
+}
+
+const BILLS_INSERT_HEAD: &str = "INSERT INTO bills (id, job_id, tenant_id, provider_id, centre_id, pool_id, programme_id, rule, usage_s, \
+     accelerators, price_fen_per_hour, discount_pct, ratio_pct, charge_fen, voucher_fen, cash_fen, outstanding_fen, created_ms, statement_id) VALUES ";
+const BILLS_INSERT_TAIL: &str = " ON CONFLICT (job_id) DO NOTHING RETURNING id";
+
+/// Bills as one INSERT of literal rows; text is quoted by [`crate::ledger::sql_text`].
+fn bills_insert_literal(bills: &[&Bill]) -> String {
+    use crate::ledger::sql_text;
+    use std::fmt::Write;
+    let text = |v: Option<String>| v.map_or_else(|| "NULL".to_string(), |s| sql_text(&s));
+    let mut sql = String::with_capacity(BILLS_INSERT_HEAD.len() + bills.len() * 320);
+    sql.push_str(BILLS_INSERT_HEAD);
+    for (i, b) in bills.iter().enumerate() {
+        let _ = write!(
+            sql,
+            "{}({},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{})",
+            if i > 0 { "," } else { "" },
+            sql_text(&b.id.to_string()),
+            sql_text(&b.job_id.to_string()),
+            sql_text(b.tenant_id.as_str()),
+            text(b.provider_id.as_ref().map(|x| x.to_string())),
+            text(b.centre_id.as_ref().map(|x| x.to_string())),
+            text(b.pool_id.as_ref().map(|x| x.to_string())),
+            text(b.programme_id.as_ref().map(|x| x.to_string())),
+            sql_text(b.rule.as_str()),
+            b.usage_s,
+            b.accelerators as i64,
+            b.price_per_hour.0,
+            b.discount_pct as i64,
+            b.ratio_pct as i64,
+            b.charge.0,
+            b.voucher.0,
+            b.cash.0,
+            b.outstanding.0,
+            b.created_ms,
+            text(b.statement_id.as_ref().map(|x| x.to_string())),
+        );
+    }
+    sql.push_str(BILLS_INSERT_TAIL);
+    sql
+}
+
+/// Bills as one INSERT with bound parameters, 19 a row.
+fn bills_insert_bound<'q>(bills: &[&Bill]) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    const COLS: usize = 19;
+    let mut sql = String::from(BILLS_INSERT_HEAD);
+    for r in 0..bills.len() {
+        let cols: Vec<String> = (1..=COLS).map(|c| format!("${}", r * COLS + c)).collect();
+        sql.push_str(if r == 0 { "(" } else { ",(" });
+        sql.push_str(&cols.join(","));
+        sql.push(')');
+    }
+    sql.push_str(BILLS_INSERT_TAIL);
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for b in bills {
+        q = q
+            .bind(b.id.to_string())
+            .bind(b.job_id.to_string())
+            .bind(b.tenant_id.to_string())
+            .bind(b.provider_id.as_ref().map(|x| x.to_string()))
+            .bind(b.centre_id.as_ref().map(|x| x.to_string()))
+            .bind(b.pool_id.as_ref().map(|x| x.to_string()))
+            .bind(b.programme_id.as_ref().map(|x| x.to_string()))
+            .bind(b.rule.as_str())
+            .bind(b.usage_s)
+            .bind(b.accelerators as i64)
+            .bind(b.price_per_hour.0)
+            .bind(b.discount_pct as i64)
+            .bind(b.ratio_pct as i64)
+            .bind(b.charge.0)
+            .bind(b.voucher.0)
+            .bind(b.cash.0)
+            .bind(b.outstanding.0)
+            .bind(b.created_ms)
+            .bind(b.statement_id.as_ref().map(|x| x.to_string()));
+    }
+    q
 }

@@ -155,8 +155,13 @@ impl Engine {
         let mut refused = Vec::new();
         let mut placed = Vec::with_capacity(chosen.len().min(PLACEMENTS_PER_TX * 4));
         let mut batches = chosen.chunks(PLACEMENTS_PER_TX);
+        // The voucher programmes, read once for the round's holds.
+        let programmes = match (&self.billing, chosen.is_empty()) {
+            (Some(b), false) => b.programmes().await?,
+            _ => Vec::new(),
+        };
         for batch in batches.by_ref() {
-            let held = futures_util::future::join_all(batch.iter().map(|(job, p)| self.hold_placement(at, job, p, now))).await;
+            let held = futures_util::future::join_all(batch.iter().map(|(job, p)| self.hold_placement(at, job, p, &programmes, now))).await;
             let mut holding = Vec::with_capacity(batch.len());
             for ((job, p), held) in batch.iter().zip(held) {
                 match held? {
@@ -223,11 +228,12 @@ impl Engine {
         at: &Placing<'_>,
         job: &Job,
         p: &suanli_sched::round::Placement,
+        programmes: &[suanli_ledger::records::Programme],
         now: i64,
     ) -> Result<Result<(), crate::billing::HoldRefused>, StoreError> {
         let (pool, centre) = (&p.chosen.pool, &p.chosen.centre);
         match (&self.billing, at.pool_by_id.get(pool), at.centres.iter().find(|c| &c.id == centre)) {
-            (Some(b), Some(pl), Some(c)) => b.hold(job, pl, c, self.run_estimate_s(job, Some(pl)), now).await,
+            (Some(b), Some(pl), Some(c)) => b.hold(job, pl, c, self.run_estimate_s(job, Some(pl)), programmes, now).await,
             _ => Ok(Ok(())),
         }
     }

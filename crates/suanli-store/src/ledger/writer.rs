@@ -567,7 +567,13 @@ async fn write_group(
     let calls: Vec<&suanli_core::model::ModelCall> =
         effects.iter().filter_map(|e| if let Effect::InsertModelCall(c) = e { Some(c.as_ref()) } else { None }).collect();
     tx.insert_model_calls(&calls).await?;
-    for e in effects.iter().filter(|e| !matches!(e, Effect::InsertModelCall(_))) {
+    // So are the bills of a billing sweep. A group's bills cite only programmes and jobs
+    // already stored, and a statement settles only bills stored before it was planned, so they
+    // go first.
+    let bills: Vec<&suanli_ledger::records::Bill> =
+        effects.iter().filter_map(|e| if let Effect::InsertBill(b) = e { Some(b) } else { None }).collect();
+    tx.insert_bills(&bills).await?;
+    for e in effects.iter().filter(|e| !matches!(e, Effect::InsertModelCall(_) | Effect::InsertBill(_))) {
         tx.apply_effect(e).await?;
     }
     tx.audit_many(audits).await?;

@@ -275,3 +275,35 @@ async fn earnings_are_for_the_provider_itself_the_operator_and_the_regulator() {
     let (s, e) = ts.as_role("operator").get(&format!("{}?from=2026-09-01&to=2026-12-01", path(&own))).await;
     assert_eq!((s, e["period"].as_str(), e["periods"].as_array().map(Vec::len)), (StatusCode::OK, Some("month"), Some(3)), "{e}");
 }
+
+/// A billing sweep's bills are written many to a statement: a second bill of a job, in the
+/// same group as another or after its first was stored, is ignored, and its provider's daily
+/// earnings count the job once.
+async fn second_bills_flow(ts: &TestServer) {
+    use suanli_core::id::{BillId, JobId};
+    use suanli_store::{Effect, LedgerRequest};
+    let (provider, _, bill) = billed_job(ts).await;
+    let job = JobId::parse(bill["job_id"].as_str().unwrap()).unwrap();
+    let first = ts.state.store.bill_for_job(&job).await.unwrap().unwrap();
+    let again = |n: u64| suanli_ledger::records::Bill {
+        id: BillId::generate(first.created_ms + 1, n),
+        charge: Fen(first.charge.0 + 100),
+        cash: Fen(first.cash.0 + 100),
+        ..first.clone()
+    };
+    let effects = vec![Effect::InsertBill(again(1)), Effect::InsertBill(again(2))];
+    ts.state.ledger.submit_all(LedgerRequest { effects, ..Default::default() }).await.unwrap();
+    assert_eq!(ts.state.store.bill_for_job(&job).await.unwrap().unwrap(), first, "the first bill stays the job's only bill");
+    let filter = suanli_store::BillFilter { provider_id: first.provider_id.clone(), limit: 100_000, ..Default::default() };
+    assert_eq!(ts.state.store.bills(&filter).await.unwrap().iter().filter(|b| b.job_id == job).count(), 1);
+    job_earnings_are_the_bills(ts, &provider, first.created_ms).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_bill_of_a_job_is_ignored_and_earns_nothing() {
+    second_bills_flow(&TestServer::start().await).await;
+    let (ts, schema) = TestServer::start_pg().await;
+    second_bills_flow(&ts).await;
+    drop(ts);
+    suanli_store::Store::drop_schema(&crate::harness::pg_url(), &schema).await.unwrap();
+}
