@@ -46,9 +46,17 @@ impl Store {
     }
 
     /// Every job written (inserted or updated) under a change number above `since`, terminal
-    /// ones too (so a reader learns that a job ended); `upto` stays `since` when none was.
-    pub async fn jobs_changed_since(&self, since: i64) -> StoreResult<JobChanges> {
-        let rows = sqlx::query(rows::JOB_SELECT_CHANGED).bind(since).fetch_all(&self.pool).await?;
+    /// ones too (so a reader learns that a job ended), except those whose last write is under a
+    /// number in `skip` (the reader's own writes, which it already knows); `upto` stays `since`
+    /// when none was read.
+    pub async fn jobs_changed_since(&self, since: i64, skip: &[i64]) -> StoreResult<JobChanges> {
+        let rows = if skip.is_empty() {
+            sqlx::query(rows::JOB_SELECT_CHANGED).bind(since).fetch_all(&self.pool).await?
+        } else {
+            let list: Vec<String> = skip.iter().map(i64::to_string).collect();
+            let sql = rows::JOB_SELECT_CHANGED.replace("ORDER BY", &format!("AND j.change_seq NOT IN ({}) ORDER BY", list.join(",")));
+            sqlx::query(AssertSqlSafe(sql)).bind(since).fetch_all(&self.pool).await?
+        };
         let mut out = JobChanges { jobs: Vec::with_capacity(rows.len()), upto: since };
         for r in &rows {
             out.upto = out.upto.max(r.try_get::<i64, _>(15)?);

@@ -546,6 +546,11 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    /// The change number this transaction stamped on the jobs it wrote; `None` if it wrote none.
+    pub fn stamped_job_seq(&self) -> Option<i64> {
+        self.job_seq
+    }
+
     /// The transaction's connection, for SQL that is not the product's: the ledger benchmark's
     /// naive ledger runs its own tables in a scratch store, under the same writer lock.
     pub fn connection(&mut self) -> &mut sqlx::AnyConnection {

@@ -15,6 +15,9 @@ const FULL_READ_EVERY: Duration = Duration::from_secs(600);
 pub(super) struct ActiveJobs {
     jobs: BTreeMap<JobId, Job>,
     upto: i64,
+    /// Change numbers above `upto` under which this engine wrote jobs and took the result in
+    /// already ([`Engine::wrote_jobs`]): the next read skips the jobs still under them.
+    own: Vec<i64>,
     /// When the last full read was; `None`: the next round reads everything.
     full_at: Option<Instant>,
 }
@@ -59,6 +62,20 @@ impl Engine {
         self.forget_registry();
     }
 
+    /// Takes in jobs as this engine just wrote them, in a committed transaction that stamped
+    /// them with change number `seq`, so that the next round need not read them back; a job
+    /// written again since under a higher number is read as usual.
+    pub(super) async fn wrote_jobs(&self, seq: Option<i64>, jobs: Vec<Job>) {
+        let Some(seq) = seq else { return };
+        let mut a = self.active.lock().await;
+        if a.full_at.is_none() || seq <= a.upto {
+            // A full read comes next (it reads them), or the kept jobs were read after this write.
+            return;
+        }
+        a.apply(jobs);
+        a.own.push(seq);
+    }
+
     /// The jobs in flight and pending as the store has them now, read in full or as the changes
     /// since the last round.
     pub(super) async fn active_jobs(&self) -> Result<(Vec<Job>, Vec<Job>, SnapshotRead), StoreError> {
@@ -72,12 +89,16 @@ impl Engine {
             let n = jobs.len();
             a.jobs = jobs.into_iter().map(|j| (j.id.clone(), j)).collect();
             a.upto = mark;
+            a.own.retain(|s| *s > mark);
             a.full_at = Some(Instant::now());
             SnapshotRead::Full { jobs: n }
         } else {
-            let changes = self.store.jobs_changed_since(a.upto).await?;
+            let changes = self.store.jobs_changed_since(a.upto, &a.own).await?;
             let n = changes.jobs.len();
-            a.upto = changes.upto;
+            // The engine's own writes committed before this read began, so every number
+            // below them had committed too (numbers commit in the order they are taken): the
+            // read has seen everything up to the highest of them.
+            a.upto = a.own.drain(..).fold(changes.upto, i64::max);
             a.apply(changes.jobs);
             SnapshotRead::Changes { jobs: n }
         };

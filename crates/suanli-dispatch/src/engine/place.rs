@@ -265,7 +265,9 @@ impl Engine {
                 })
                 .collect();
             tx.audit_many(&audits).await?;
+            let seq = tx.stamped_job_seq();
             tx.commit().await?;
+            let first = placed.len();
             for (job, p) in chunk {
                 if !done.contains(&p.job) {
                     tracing::debug!(job = %p.job, "not placed: it moved on since the round's snapshot");
@@ -279,6 +281,7 @@ impl Engine {
                 j.reason = None;
                 placed.push(j);
             }
+            self.wrote_jobs(seq, placed[first..].to_vec()).await;
         }
         Ok(placed)
     }

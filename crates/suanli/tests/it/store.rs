@@ -260,7 +260,7 @@ async fn reasons_suite(store: Store) {
     tx.set_job_reasons(&[(&ids[2], &better), (&ids[3], &funds)]).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!((read(ids[2].clone()).await, read(ids[3].clone()).await), (Some(better.into()), Some(funds.clone().into())));
-    let changed = store.jobs_changed_since(0).await.unwrap();
+    let changed = store.jobs_changed_since(0, &[]).await.unwrap();
     assert!(changed.jobs.iter().any(|j| j.id == ids[3] && j.reason.as_ref().is_some_and(|r| r.is(&funds))), "the engine's read too");
 
     // A tenant's note with quotes and Chinese, through a transition.
