@@ -111,11 +111,6 @@ impl Billing {
         }
     }
 
-    /// The voucher programmes, as [`Billing::hold`] takes them (read once for many holds).
-    pub async fn programmes(&self) -> Result<Vec<Programme>, StoreError> {
-        self.store.programmes().await
-    }
-
     /// The voucher ratio for a job on this pool at this centre, in the programme among
     /// `programmes` open at `at_ms`.
     fn ratio_in(&self, programmes: &[Programme], pool: &Pool, centre: &Centre, at_ms: UnixMs) -> (Option<Programme>, u8) {
@@ -126,9 +121,8 @@ impl Billing {
     }
 
     /// Reserves a job's estimated charge before it is placed: the voucher's share (in the
-    /// programme among `programmes`, see [`Billing::programmes`], open now) and the rest from
+    /// programme among `programmes`, the store's, open now) and the rest from
     /// cash, as two linked pending transfers to the provider's receivable.
-    #[allow(clippy::too_many_arguments)]
     pub async fn hold(
         &self,
         job: &Job,
@@ -160,13 +154,12 @@ impl Billing {
         let receivable = chart::receivable(centre.provider_id.as_str()).id;
         let history = self.store.ledger_transfers_by_reference(job.id.as_str()).await?;
         let held: i64 = open_holds(&history).iter().filter(|h| h.credit_account == receivable).map(|h| h.amount.0).sum();
-        let ratio = self.ratio_in(&self.programmes().await?, pool, centre, now);
+        let ratio = self.ratio_in(&self.store.programmes().await?, pool, centre, now);
         self.hold_amount(job, centre, Fen(needed - held), hold_s, ratio, now).await
     }
 
     /// Holds `estimate` for a job: the voucher's share and the rest from cash, as two linked
     /// pending transfers to the provider's receivable, keyed by the job and `now`.
-    #[allow(clippy::too_many_arguments)]
     async fn hold_amount(
         &self,
         job: &Job,

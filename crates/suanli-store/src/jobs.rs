@@ -204,14 +204,7 @@ impl WriteTx<'_> {
                 sqlx::query(AssertSqlSafe(sql)).execute(&mut *self.tx).await?;
                 continue;
             }
-            for r in 0..chunk.len() {
-                use std::fmt::Write;
-                sql.push_str(if r == 0 { "(" } else { ",(" });
-                for c in 0..COLUMNS {
-                    let _ = write!(sql, "{}${}", if c == 0 { "" } else { "," }, r * COLUMNS + c + 1);
-                }
-                sql.push(')');
-            }
+            rows::push_placeholder_rows(&mut sql, chunk.len(), COLUMNS);
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for j in chunk {
                 let j: &Job = j.borrow();

@@ -340,7 +340,7 @@ impl Store {
         // runs later, on its connection), because SQLite does not wait to upgrade a reader.
         let mut tx = match self.dialect {
             Dialect::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
-            Dialect::Postgres => self.pool.begin().await?,
+            Dialect::Postgres => self.writer.begin().await?,
         };
         if let (Some(fence), Dialect::Postgres) = (&self.fence, self.dialect) {
             lease::check(&mut tx, fence).await?;

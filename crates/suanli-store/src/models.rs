@@ -425,12 +425,7 @@ impl WriteTx<'_> {
         const COLS: usize = 20;
         for chunk in calls.chunks(400) {
             let mut sql = String::from(head);
-            for r in 0..chunk.len() {
-                let cols: Vec<String> = (1..=COLS).map(|c| format!("${}", r * COLS + c)).collect();
-                sql.push_str(if r == 0 { "(" } else { ",(" });
-                sql.push_str(&cols.join(","));
-                sql.push(')');
-            }
+            crate::rows::push_placeholder_rows(&mut sql, chunk.len(), COLS);
             sql.push_str(" ON CONFLICT (id) DO NOTHING");
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for c in chunk {

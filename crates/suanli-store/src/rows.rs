@@ -10,6 +10,19 @@ use suanli_core::money::Fen;
 use suanli_core::reason::{JobReason, StatedReason};
 use suanli_core::tenant::Tenant;
 
+/// Appends `rows` rows of `cols` numbered parameters each, `($1,…,$cols),($cols+1,…)`, to a
+/// multi-row INSERT's `VALUES`, numbering from `$1`.
+pub(crate) fn push_placeholder_rows(sql: &mut String, rows: usize, cols: usize) {
+    use std::fmt::Write;
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ",(" });
+        for c in 0..cols {
+            let _ = write!(sql, "{}${}", if c == 0 { "" } else { "," }, r * cols + c + 1);
+        }
+        sql.push(')');
+    }
+}
+
 pub const CENTRE_SELECT_ALL: &str = "SELECT id, provider_id, name, name_en, kind, region, partner_status, commissioned_ms, declared_pue, racks, rtt_json, created_ms FROM centres ORDER BY id";
 pub const CENTRE_SELECT_BY_PROVIDER: &str = "SELECT id, provider_id, name, name_en, kind, region, partner_status, commissioned_ms, declared_pue, racks, rtt_json, created_ms FROM centres WHERE provider_id = $1 ORDER BY id";
 pub const CENTRE_SELECT_ONE: &str = "SELECT id, provider_id, name, name_en, kind, region, partner_status, commissioned_ms, declared_pue, racks, rtt_json, created_ms FROM centres WHERE id = $1";

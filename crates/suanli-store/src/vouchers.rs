@@ -571,12 +571,7 @@ fn bills_insert_literal(bills: &[&Bill]) -> String {
 fn bills_insert_bound<'q>(bills: &[&Bill]) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
     const COLS: usize = 19;
     let mut sql = String::from(BILLS_INSERT_HEAD);
-    for r in 0..bills.len() {
-        let cols: Vec<String> = (1..=COLS).map(|c| format!("${}", r * COLS + c)).collect();
-        sql.push_str(if r == 0 { "(" } else { ",(" });
-        sql.push_str(&cols.join(","));
-        sql.push(')');
-    }
+    crate::rows::push_placeholder_rows(&mut sql, bills.len(), COLS);
     sql.push_str(BILLS_INSERT_TAIL);
     let mut q = sqlx::query(AssertSqlSafe(sql));
     for b in bills {

@@ -156,10 +156,7 @@ impl Engine {
         let mut placed = Vec::with_capacity(chosen.len().min(PLACEMENTS_PER_TX * 4));
         let mut batches = chosen.chunks(PLACEMENTS_PER_TX);
         // The voucher programmes, read once for the round's holds.
-        let programmes = match (&self.billing, chosen.is_empty()) {
-            (Some(b), false) => b.programmes().await?,
-            _ => Vec::new(),
-        };
+        let programmes = if self.billing.is_some() && !chosen.is_empty() { self.store.programmes().await? } else { Vec::new() };
         for batch in batches.by_ref() {
             let held = futures_util::future::join_all(batch.iter().map(|(job, p)| self.hold_placement(at, job, p, &programmes, now))).await;
             let mut holding = Vec::with_capacity(batch.len());

@@ -243,9 +243,9 @@ impl Engine {
         tx.audit_many(&audits).await?;
         let seq = tx.stamped_job_seq();
         tx.commit().await?;
-        self.wrote_jobs(seq, written(told, &starts, &started, &ends, &ended)).await;
-        report.started += started.len() as u32;
         let end_of: HashMap<&JobId, &EndRow<'_>> = ends.iter().filter(|e| ended.contains(e.id)).map(|e| (e.id, e)).collect();
+        self.wrote_jobs(seq, written(told, &starts, &started, &end_of)).await;
+        report.started += started.len() as u32;
         for (j, _, pool) in told {
             let Some(e) = end_of.get(&j.id) else { continue };
             if e.failed {
@@ -263,16 +263,15 @@ impl Engine {
 }
 
 /// The jobs as [`Engine::apply`] wrote them: those started are running from when they
-/// started; those ended are in their final state (no longer kept), whatever else they are.
+/// started; those ended (`end_of`) are in their final state (no longer kept), whatever else
+/// they are.
 fn written(
     told: &[(&Job, RunStatus, Option<&Pool>)],
     starts: &[(&JobId, i64)],
     started: &HashSet<JobId>,
-    ends: &[EndRow<'_>],
-    ended: &HashSet<JobId>,
+    end_of: &HashMap<&JobId, &EndRow<'_>>,
 ) -> Vec<Job> {
     let start_of: HashMap<&JobId, i64> = starts.iter().filter(|(id, _)| started.contains(*id)).map(|(id, at)| (*id, *at)).collect();
-    let end_of: HashMap<&JobId, bool> = ends.iter().filter(|e| ended.contains(e.id)).map(|e| (e.id, e.failed)).collect();
     let mut out = Vec::with_capacity(start_of.len() + end_of.len());
     for (j, _, _) in told {
         let (start, end) = (start_of.get(&j.id), end_of.get(&j.id));
@@ -284,8 +283,8 @@ fn written(
             w.state = JobState::Running;
             w.started_ms = Some(*at);
         }
-        if let Some(failed) = end {
-            w.state = if *failed { JobState::Failed } else { JobState::Succeeded };
+        if let Some(e) = end {
+            w.state = if e.failed { JobState::Failed } else { JobState::Succeeded };
         }
         out.push(w);
     }
