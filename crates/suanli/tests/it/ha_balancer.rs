@@ -22,9 +22,19 @@ use tokio::sync::Mutex;
 
 const KILLS: usize = 5;
 
-/// A loopback port free at the moment of asking.
+/// A loopback port free at the moment of asking, below the kernel's ephemeral range (32768 and
+/// up): a port from that range, bound later by a replica, could meanwhile become the source port
+/// of some connection (HAProxy's health checks, another test's client), and the replica then
+/// failed to listen (`Address already in use`).
 pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    use rand::Rng;
+    let mut rng = rand::rng();
+    loop {
+        let port = rng.random_range(20_000..32_000);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// HAProxy in the foreground, round robin over the replicas that answer `/healthz`: a follower
