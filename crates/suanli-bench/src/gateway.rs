@@ -12,7 +12,10 @@
 //! 2. a fixed offered load, open loop (`--rate` requests a second for `--seconds`); latency
 //!    counts from each request's scheduled time, so a target that falls behind is charged for
 //!    its queue; p50, p99 and the maximum, and the 100 ms windows the slowest 1% fell in (one
-//!    stall puts many calls in one window);
+//!    stall puts many calls in one window). The phase runs in `--slices` slices, the targets
+//!    taking turns (direct, Suanli, LiteLLM, direct, …), and each target's latencies are pooled
+//!    over its slices: a shared machine's drift over a run then falls on every target alike,
+//!    instead of on whichever ran while a neighbour was busy;
 //! 3. with `--trace`, a replay of the Azure LLM inference trace: its arrival gaps (sped up
 //!    `--trace-speedup` times) and its prompt and output sizes;
 //! 4. the sustained rate: `--concurrency` closed-loop clients for `--seconds`. Last, so that the
@@ -43,6 +46,8 @@ use suanli_server::{AppState, ServeConfig};
 pub struct GatewayBench {
     pub rate: u32,
     pub seconds: f64,
+    /// The fixed-rate phase in this many turns per target.
+    pub slices: usize,
     pub concurrency: usize,
     /// Run LiteLLM through this script (`scripts/litellm.sh`); none: Suanli and direct only.
     pub litellm_script: Option<std::path::PathBuf>,
@@ -114,7 +119,8 @@ fn client() -> reqwest::Client {
 }
 
 /// Open loop at `rate` for `seconds`: request i is due at i/rate; its latency counts from then.
-async fn fixed_rate(t: &Target, rate: u32, seconds: f64, pb: &ProgressBar) -> Figures {
+/// Each call that succeeded as (seconds into the slice it was due, ms), and the errors.
+async fn fixed_rate(t: &Target, rate: u32, seconds: f64, pb: &ProgressBar) -> (Vec<(f64, f64)>, usize) {
     let http = client();
     // Warm the pool so the phase measures steady state (the cold request is measured apart).
     for _ in 0..8 {
@@ -136,22 +142,63 @@ async fn fixed_rate(t: &Target, rate: u32, seconds: f64, pb: &ProgressBar) -> Fi
             }
             ok.then(|| due.elapsed().as_secs_f64() * 1000.0)
         }));
-        if i % 100 == 0 {
-            pb.set_position(i as u64);
+        if i % 100 == 99 {
+            pb.inc(100);
         }
     }
-    // (seconds into the phase it was due, ms) of each call that succeeded.
     let mut when = Vec::with_capacity(n);
     for (i, task) in tasks.into_iter().enumerate() {
         if let Ok(Some(ms)) = task.await {
             when.push((i as f64 / rate as f64, ms));
         }
     }
-    let mut f = figures(when.iter().map(|w| w.1).collect(), errors.load(Ordering::Relaxed) as usize, seconds);
-    // Where the slow calls fell: a stall shows as many at once.
-    when.sort_by(|a, b| b.1.total_cmp(&a.1));
-    f.slowest = when.into_iter().take(1 + n / 100).collect();
-    f
+    (when, errors.load(Ordering::Relaxed) as usize)
+}
+
+/// A target's fixed-rate figures pooled over its slices, and each slice's p99.
+struct Fixed {
+    figures: Figures,
+    slice_p99: Vec<f64>,
+}
+
+/// One target's fixed-rate calls over its slices.
+#[derive(Default)]
+struct Pool {
+    /// (seconds into the target's fixed phase it was due, ms) of each call that succeeded.
+    when: Vec<(f64, f64)>,
+    errors: usize,
+    slice_p99: Vec<f64>,
+}
+
+/// The fixed-rate phase of every target, in `b.slices` turns (see the module's note).
+async fn fixed_slices(targets: &[Target], b: &GatewayBench, json_out: bool) -> Vec<Fixed> {
+    let http = client();
+    let per = b.seconds / b.slices as f64;
+    let total = (b.rate as f64 * per) as u64 * (b.slices * targets.len()) as u64;
+    let names: Vec<&str> = targets.iter().map(|t| t.name).collect();
+    let pb = crate::progress::bar(json_out, total, format!("{} at {} req/s, taking turns", names.join(", "), b.rate), 32, "");
+    let mut pooled: Vec<Pool> = targets.iter().map(|_| Pool::default()).collect();
+    for slice in 0..b.slices {
+        for (t, pool) in targets.iter().zip(pooled.iter_mut()) {
+            let (when, errors) = fixed_rate(t, b.rate, per, &pb).await;
+            pool.slice_p99.push(figures(when.iter().map(|w| w.1).collect(), errors, per).p99);
+            pool.when.extend(when.into_iter().map(|(at, ms)| (at + slice as f64 * per, ms)));
+            pool.errors += errors;
+            recover(&http, t).await;
+        }
+    }
+    pb.finish_and_clear();
+    pooled
+        .into_iter()
+        .map(|Pool { mut when, errors, slice_p99 }| {
+            let n = when.len() + errors;
+            let mut f = figures(when.iter().map(|w| w.1).collect(), errors, b.seconds);
+            // Where the slow calls fell: a stall shows as many at once.
+            when.sort_by(|a, b| b.1.total_cmp(&a.1));
+            f.slowest = when.into_iter().take(1 + n / 100).collect();
+            Fixed { figures: f, slice_p99 }
+        })
+        .collect()
 }
 
 /// Closed loop: `concurrency` clients back to back for `seconds`.
@@ -374,8 +421,17 @@ pub async fn gateway(b: GatewayBench, json_out: bool) -> anyhow::Result<()> {
     let (targets, litellm) = targets(&b, dir.path()).await?;
     let mut results: Vec<(String, Value)> = Vec::new();
     let run = async {
+        // Each target's cold first call, before anything else reaches it.
+        let http = client();
+        let mut cold = Vec::new();
         for t in &targets {
-            results.push((t.name.to_string(), measure(t, &b, trace.as_deref(), json_out).await));
+            let t0 = Instant::now();
+            let ok = one(&http, t, body(32, 16)).await;
+            cold.push((t0.elapsed().as_secs_f64() * 1000.0, ok));
+        }
+        let fixed = fixed_slices(&targets, &b, json_out).await;
+        for ((t, fixed), cold) in targets.iter().zip(fixed).zip(cold) {
+            results.push((t.name.to_string(), measure(t, &b, cold, fixed, trace.as_deref(), json_out).await));
         }
         anyhow::Ok(())
     };
@@ -393,10 +449,12 @@ pub async fn gateway(b: GatewayBench, json_out: bool) -> anyhow::Result<()> {
     let get = |name: &str| results.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
     let (suanli, litellm) = (get("suanli"), get("litellm"));
     println!(
-        "Suanli adds {:.2} ms at p50 and {:.2} ms at p99 over calling the upstream directly at {} req/s, with metering on (goal: p99 under 1 ms at 2,000 req/s).",
+        "Suanli adds {:.2} ms at p50 and {:.2} ms at p99 over calling the upstream directly at {} req/s, with metering on (goal: p99 under 1 ms at 2,000 req/s); slice by slice, p99 added {} ms (median {:.2}).",
         summary["gateway_p50_overhead_ms"].as_f64().unwrap_or(f64::NAN),
         summary["gateway_p99_overhead_ms"].as_f64().unwrap_or(f64::NAN),
-        b.rate
+        b.rate,
+        by_slice(&suanli, &get("direct")).iter().map(|d| format!("{d:.2}")).collect::<Vec<_>>().join(", "),
+        summary["gateway_p99_overhead_median_of_slices_ms"].as_f64().unwrap_or(f64::NAN),
     );
     if let Some(r) = summary["ratio_vs_litellm"].as_f64() {
         println!(
@@ -408,18 +466,19 @@ pub async fn gateway(b: GatewayBench, json_out: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One target's figures: a cold call, the sustained rate, a fixed rate's latencies, and the trace replayed.
-async fn measure(t: &Target, b: &GatewayBench, trace: Option<&[(f64, u64, u64)]>, json_out: bool) -> Value {
+/// One target's figures: its cold call and fixed-rate latencies (measured before), the trace
+/// replayed, and the sustained rate.
+async fn measure(
+    t: &Target,
+    b: &GatewayBench,
+    (cold_ms, cold_ok): (f64, bool),
+    fixed: Fixed,
+    trace: Option<&[(f64, u64, u64)]>,
+    json_out: bool,
+) -> Value {
     let http = client();
-    let t0 = Instant::now();
-    let cold_ok = one(&http, t, body(32, 16)).await;
-    let cold_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let (slice_p99, fixed) = (fixed.slice_p99, fixed.figures);
     // The overload last (see the module's note on the order).
-    let n = (b.rate as f64 * b.seconds) as u64;
-    let pb = crate::progress::bar(json_out, n, format!("{} at {} req/s", t.name, b.rate), 32, "");
-    let fixed = fixed_rate(t, b.rate, b.seconds, &pb).await;
-    pb.finish_and_clear();
-    recover(&http, t).await;
     let replayed = match trace {
         Some(tr) => Some(replay(t, tr, b.trace_speedup).await),
         None => None,
@@ -432,7 +491,7 @@ async fn measure(t: &Target, b: &GatewayBench, trace: Option<&[(f64, u64, u64)]>
     json!({
         "cold_ms": cold_ms, "cold_ok": cold_ok,
         "fixed": {"rate": b.rate, "ok": fixed.ok, "errors": fixed.errors, "p50_ms": fixed.p50, "p99_ms": fixed.p99, "max_ms": fixed.max,
-                  "slow_windows": slow_windows(&fixed.slowest)},
+                  "slices": b.slices, "slice_p99_ms": slice_p99, "slow_windows": slow_windows(&fixed.slowest)},
         "sustained": {"concurrency": b.concurrency, "rps": max.rps, "ok": max.ok, "errors": max.errors, "p50_ms": max.p50, "p99_ms": max.p99},
         "trace": replayed.map(|r| json!({"requests": r.ok + r.errors, "errors": r.errors, "p50_ms": r.p50, "p99_ms": r.p99, "max_ms": r.max})),
     })
@@ -457,6 +516,12 @@ fn at(v: &Value, path: &[&str]) -> f64 {
     path.iter().fold(v, |v, k| &v[*k]).as_f64().unwrap_or(f64::NAN)
 }
 
+/// A target's p99 minus the direct one, slice by slice (each pair ran back to back).
+fn by_slice(target: &Value, direct: &Value) -> Vec<f64> {
+    let p99s = |v: &Value| -> Vec<f64> { v["fixed"]["slice_p99_ms"].as_array().into_iter().flatten().filter_map(Value::as_f64).collect() };
+    p99s(target).iter().zip(p99s(direct)).map(|(t, d)| t - d).collect()
+}
+
 /// The gateway's overhead over the upstream alone and its ratio to LiteLLM, with every target's figures.
 fn summarise(b: &GatewayBench, results: &[(String, Value)]) -> Value {
     let get = |name: &str| results.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
@@ -467,6 +532,8 @@ fn summarise(b: &GatewayBench, results: &[(String, Value)]) -> Value {
         "seconds": b.seconds,
         "gateway_p50_overhead_ms": f(&suanli, &["fixed", "p50_ms"]) - f(&direct, &["fixed", "p50_ms"]),
         "gateway_p99_overhead_ms": f(&suanli, &["fixed", "p99_ms"]) - f(&direct, &["fixed", "p99_ms"]),
+        "gateway_p99_overhead_by_slice_ms": by_slice(&suanli, &direct),
+        "gateway_p99_overhead_median_of_slices_ms": crate::stats::median(by_slice(&suanli, &direct)),
         "gateway_max_rps": f(&suanli, &["sustained", "rps"]),
         "direct_max_rps": f(&direct, &["sustained", "rps"]),
         "litellm_max_rps": litellm.get("sustained").map(|_| f(&litellm, &["sustained", "rps"])),

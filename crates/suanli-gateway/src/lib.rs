@@ -587,7 +587,7 @@ impl Gateway {
         charge: suanli_core::money::Fen,
         ttft_us: Option<u64>,
         error: Option<ErrorCode>,
-    ) -> Result<ModelCall, Refusal> {
+    ) -> Result<Arc<ModelCall>, Refusal> {
         let inner = &self.inner;
         let (input, output, source) = usage;
         inner.stats.input_tokens.fetch_add(input, Ordering::Relaxed);

@@ -11,6 +11,7 @@
 //! provider's receivable (paid at settlement like compute), and the usage record is written in
 //! the same commit. Transfer ids derive from the call id, so a retried step applies once.
 
+use std::sync::Arc;
 use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::{ProviderId, TenantId};
 use suanli_core::model::ModelCall;
@@ -213,7 +214,7 @@ pub async fn settle(
     server: Option<&Server>,
     mut record: ModelCall,
     now: UnixMs,
-) -> Result<ModelCall, Error> {
+) -> Result<Arc<ModelCall>, Error> {
     let charge = Fen(charge.0.clamp(0, hold.estimate.0.max(0)));
     let ratio = match (&hold.terms, server) {
         (Some(t), Some(s)) if !t.partner_only || s.partner => t.ratio_pct,
@@ -256,6 +257,7 @@ pub async fn settle(
     record.voucher = pay.voucher;
     record.cash = pay.cash_from_hold;
     record.programme_id = hold.terms.as_ref().filter(|_| pay.voucher.is_positive()).map(|t| t.programme.clone());
+    let record = Arc::new(record);
     // Answered when decided, durable with the writer's next commit: a crash in between loses
     // the charge of a call that was served (the platform's loss, never the tenant's).
     ledger
@@ -263,7 +265,7 @@ pub async fn settle(
             accounts,
             transfers,
             linked: true,
-            effects: vec![Effect::InsertModelCall(Box::new(record.clone()))],
+            effects: vec![Effect::InsertModelCall(record.clone())],
             ..LedgerRequest::default()
         })
         .await?;

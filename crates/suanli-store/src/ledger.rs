@@ -78,8 +78,10 @@ pub enum Effect {
         id: String,
         amount: Fen,
     },
-    /// A metered model call's usage record (with its charge's transfers).
-    InsertModelCall(Box<suanli_core::model::ModelCall>),
+    /// A metered model call's usage record (with its charge's transfers). Shared, not copied:
+    /// the writer keeps a request's effects for a retry and hands them to the commit, and a
+    /// record carries its whole routing explanation.
+    InsertModelCall(std::sync::Arc<suanli_core::model::ModelCall>),
     /// A data request, with its fee's hold (or, delivered at once, its fee's transfers).
     InsertDataRequest(Box<suanli_data::catalogue::DataRequest>),
     /// A data request moved on, only from the state it was read in.

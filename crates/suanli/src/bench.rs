@@ -143,9 +143,13 @@ pub(crate) enum BenchCmd {
         /// Offered load of the fixed-rate phase, requests per second.
         #[arg(long, default_value_t = 2000)]
         rate: u32,
-        /// Length of each phase.
+        /// Length of each phase (the fixed-rate phase's, per target, over all its slices).
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
+        /// The fixed-rate phase runs in this many slices, the targets taking turns, so that
+        /// each target sees the same machine (a shared one drifts over a run).
+        #[arg(long, default_value_t = 5)]
+        slices: usize,
         /// Closed-loop clients of the sustained-rate phase.
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
@@ -245,10 +249,11 @@ pub(crate) async fn run(cmd: BenchCmd, fmt: Format) -> anyhow::Result<()> {
         BenchCmd::Web { centres, jobs, runs, keep } => {
             suanli_bench::web::web(suanli_bench::web::WebBench { centres, jobs, runs: runs.max(1), keep }, json_out).await
         }
-        BenchCmd::Gateway { rate, seconds, concurrency, no_litellm, litellm_script, trace, trace_requests, trace_speedup } => {
+        BenchCmd::Gateway { rate, seconds, slices, concurrency, no_litellm, litellm_script, trace, trace_requests, trace_speedup } => {
             let b = suanli_bench::gateway::GatewayBench {
                 rate: rate.max(1),
                 seconds: seconds.max(0.5),
+                slices: slices.max(1),
                 concurrency: concurrency.max(1),
                 litellm_script: (!no_litellm).then_some(litellm_script),
                 trace,

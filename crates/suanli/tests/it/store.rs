@@ -520,7 +520,10 @@ async fn models_suite(store: Store) {
     let waits: Vec<_> = calls
         .iter()
         .map(|c| {
-            ledger.submit_all_decided(LedgerRequest { effects: vec![Effect::InsertModelCall(Box::new(c.clone()))], ..Default::default() })
+            ledger.submit_all_decided(LedgerRequest {
+                effects: vec![Effect::InsertModelCall(std::sync::Arc::new(c.clone()))],
+                ..Default::default()
+            })
         })
         .collect();
     for w in waits {
@@ -538,7 +541,10 @@ async fn models_suite(store: Store) {
     assert_eq!(unsettled, (4, Fen(12), Fen(4), Fen(8)));
     // A record written again is left as it was.
     ledger
-        .submit_all(LedgerRequest { effects: vec![Effect::InsertModelCall(Box::new(call(0, CallStatus::Partial)))], ..Default::default() })
+        .submit_all(LedgerRequest {
+            effects: vec![Effect::InsertModelCall(std::sync::Arc::new(call(0, CallStatus::Partial)))],
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(store.model_call(&calls[0].id).await.unwrap().unwrap().status, CallStatus::Ok);
