@@ -453,7 +453,13 @@ pub async fn gateway(b: GatewayBench, json_out: bool) -> anyhow::Result<()> {
         summary["gateway_p50_overhead_ms"].as_f64().unwrap_or(f64::NAN),
         summary["gateway_p99_overhead_ms"].as_f64().unwrap_or(f64::NAN),
         b.rate,
-        by_slice(&suanli, &get("direct")).iter().map(|d| format!("{d:.2}")).collect::<Vec<_>>().join(", "),
+        summary["gateway_p99_overhead_by_slice_ms"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| format!("{:.2}", d.as_f64().unwrap_or(f64::NAN)))
+            .collect::<Vec<_>>()
+            .join(", "),
         summary["gateway_p99_overhead_median_of_slices_ms"].as_f64().unwrap_or(f64::NAN),
     );
     if let Some(r) = summary["ratio_vs_litellm"].as_f64() {
@@ -527,13 +533,14 @@ fn summarise(b: &GatewayBench, results: &[(String, Value)]) -> Value {
     let get = |name: &str| results.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
     let (direct, suanli, litellm) = (get("direct"), get("suanli"), get("litellm"));
     let f = at;
+    let slices = by_slice(&suanli, &direct);
     json!({
         "rate": b.rate,
         "seconds": b.seconds,
         "gateway_p50_overhead_ms": f(&suanli, &["fixed", "p50_ms"]) - f(&direct, &["fixed", "p50_ms"]),
         "gateway_p99_overhead_ms": f(&suanli, &["fixed", "p99_ms"]) - f(&direct, &["fixed", "p99_ms"]),
-        "gateway_p99_overhead_by_slice_ms": by_slice(&suanli, &direct),
-        "gateway_p99_overhead_median_of_slices_ms": crate::stats::median(by_slice(&suanli, &direct)),
+        "gateway_p99_overhead_median_of_slices_ms": crate::stats::median(slices.clone()),
+        "gateway_p99_overhead_by_slice_ms": slices,
         "gateway_max_rps": f(&suanli, &["sustained", "rps"]),
         "direct_max_rps": f(&direct, &["sustained", "rps"]),
         "litellm_max_rps": litellm.get("sustained").map(|_| f(&litellm, &["sustained", "rps"])),
