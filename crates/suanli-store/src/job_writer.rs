@@ -6,7 +6,7 @@
 //! stored fails alone and its neighbours are not refused for it; a job found already stored
 //! then (the group's commit went through but its answer was lost) is acknowledged.
 
-use crate::{Audit, JobKey, Store, StoreError};
+use crate::{Audit, JobKey, Store, StoreError, WriteTx};
 use suanli_core::job::Job;
 use tokio::sync::{mpsc, oneshot};
 
@@ -44,6 +44,10 @@ impl JobWriter {
 
 async fn writer(store: Store, mut rx: mpsc::Receiver<Entry>) {
     while let Some(first) = rx.recv().await {
+        // The write lock first, then the group: every submission that arrives while the writer
+        // waits for the lock (other writers hold it for a round's placements or a backend's
+        // report) joins this commit instead of waiting for the next one.
+        let tx = store.begin().await;
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match rx.try_recv() {
@@ -52,7 +56,11 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Entry>) {
             }
         }
         let all: Vec<(&Job, &Audit, Option<&JobKey>)> = group.iter().map(|(j, a, k, _)| (j, a, k.as_ref())).collect();
-        if let Err(e) = commit(&store, &all).await {
+        let stored = match tx {
+            Ok(tx) => write(tx, &all).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = stored {
             tracing::warn!(error = %e, jobs = group.len(), "a group of new jobs failed to commit; storing them one at a time");
             for (job, audit, key, reply) in group {
                 let one = match commit(&store, &[(&job, &audit, key.as_ref())]).await {
@@ -80,10 +88,13 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Entry>) {
 }
 
 async fn commit(store: &Store, jobs: &[(&Job, &Audit, Option<&JobKey>)]) -> Result<(), StoreError> {
+    write(store.begin().await?, jobs).await
+}
+
+async fn write(mut tx: WriteTx<'_>, jobs: &[(&Job, &Audit, Option<&JobKey>)]) -> Result<(), StoreError> {
     let rows: Vec<&Job> = jobs.iter().map(|e| e.0).collect();
     let audits: Vec<&Audit> = jobs.iter().map(|e| e.1).collect();
     let keys: Vec<&JobKey> = jobs.iter().filter_map(|e| e.2).collect();
-    let mut tx = store.begin().await?;
     tx.insert_jobs(&rows).await?;
     tx.audit_many(&audits).await?;
     tx.insert_job_keys(&keys).await?;

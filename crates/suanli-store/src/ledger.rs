@@ -439,11 +439,16 @@ pub(crate) fn audit_insert(audits: &[impl std::borrow::Borrow<Audit>]) -> String
 pub(crate) fn sql_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('\'');
-    for c in s.chars().filter(|c| *c != '\0') {
-        if c == '\'' {
-            out.push('\'');
+    if s.bytes().any(|b| b == b'\'' || b == 0) {
+        for c in s.chars().filter(|c| *c != '\0') {
+            if c == '\'' {
+                out.push('\'');
+            }
+            out.push(c);
         }
-        out.push(c);
+    } else {
+        // Most text (ids, JSON without apostrophes) needs no escape: copied whole.
+        out.push_str(s);
     }
     out.push('\'');
     out
@@ -744,4 +749,18 @@ pub(crate) async fn ledger_sums_by_reference_prefix_on(
         *sums.entry((reference, reason)).or_insert(0) += amount;
     }
     Ok(sums)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sql_text;
+
+    #[test]
+    fn sql_text_quotes_apostrophes_drops_nuls_and_copies_plain_text_whole() {
+        assert_eq!(sql_text("ctr_01a2"), "'ctr_01a2'");
+        assert_eq!(sql_text(r#"{"a":"杭州"}"#), r#"'{"a":"杭州"}'"#);
+        assert_eq!(sql_text("O'Brien's"), "'O''Brien''s'");
+        assert_eq!(sql_text("a\0b'"), "'ab'''");
+        assert_eq!(sql_text(""), "''");
+    }
 }

@@ -251,16 +251,18 @@ impl Engine {
                     explanation: self.explanation(p, now).to_string(),
                 })
                 .collect();
-            let mut tx = self.store.begin().await?;
-            let done = tx.place_jobs(&rows).await?;
+            // Built before the write lock is taken, so other writers are not held up for it; a job
+            // not placed after all (cancelled since the snapshot) has its record dropped.
             let audits: Vec<Audit> = chunk
                 .iter()
-                .filter(|(_, p)| done.contains(&p.job))
                 .map(|(_, p)| {
                     let detail = json!({"pool": p.chosen.pool, "centre": p.chosen.centre, "price_per_hour": p.chosen.price_per_hour.to_yuan_string(), "score_yuan": p.chosen.score_yuan});
                     self.audit("job.placed", &p.job, detail)
                 })
                 .collect();
+            let mut tx = self.store.begin().await?;
+            let done = tx.place_jobs(&rows).await?;
+            let audits: Vec<&Audit> = audits.iter().zip(chunk).filter(|(_, (_, p))| done.contains(&p.job)).map(|(a, _)| a).collect();
             tx.audit_many(&audits).await?;
             let seq = tx.stamped_job_seq();
             tx.commit().await?;

@@ -228,18 +228,22 @@ impl Engine {
                 });
             }
         }
+        // The audit records are built before the write lock is taken, so other writers are not
+        // held up for them; those of jobs that moved on meanwhile are dropped.
+        let start_audits: Vec<Audit> = starts.iter().map(|(id, at)| self.audit("job.started", id, json!({"started_ms": at}))).collect();
+        let end_audits: Vec<Audit> = ends
+            .iter()
+            .map(|e| {
+                let detail = json!({"usage_s": e.usage_s, "cost": Fen(e.cost_fen).to_yuan_string(), "fault": e.fault, "reason": e.reason.as_ref().map(ToString::to_string)});
+                self.audit(if e.failed { "job.failed" } else { "job.succeeded" }, e.id, detail)
+            })
+            .collect();
         let mut tx = self.store.begin().await?;
         let started = tx.start_jobs(&starts).await?;
         let ended = tx.end_jobs(&ends).await?;
-        let mut audits: Vec<Audit> = starts
-            .iter()
-            .filter(|(id, _)| started.contains(*id))
-            .map(|(id, at)| self.audit("job.started", id, json!({"started_ms": at})))
+        let audits: Vec<&Audit> = (start_audits.iter().zip(&starts).filter(|(_, (id, _))| started.contains(*id)).map(|(a, _)| a))
+            .chain(end_audits.iter().zip(&ends).filter(|(_, e)| ended.contains(e.id)).map(|(a, _)| a))
             .collect();
-        for e in ends.iter().filter(|e| ended.contains(e.id)) {
-            let detail = json!({"usage_s": e.usage_s, "cost": Fen(e.cost_fen).to_yuan_string(), "fault": e.fault, "reason": e.reason.as_ref().map(ToString::to_string)});
-            audits.push(self.audit(if e.failed { "job.failed" } else { "job.succeeded" }, e.id, detail));
-        }
         tx.audit_many(&audits).await?;
         let seq = tx.stamped_job_seq();
         tx.commit().await?;
