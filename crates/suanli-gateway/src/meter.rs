@@ -203,7 +203,8 @@ pub struct Server {
     pub partner: bool,
 }
 
-/// Posts a call's charge against its hold and writes its usage record, in one commit. The
+/// Queues a call's charge against its hold with its usage record, to be decided and committed
+/// together by the ledger's writer, and returns without waiting for either. The
 /// charge is capped at the hold (an estimate that fell short is the platform's loss, never the
 /// tenant's surprise); `record` gets the amounts filled in. The usage record is the call's
 /// audit trail (who, what, how much, where it was routed and why).
@@ -258,10 +259,13 @@ pub async fn settle(
     record.cash = pay.cash_from_hold;
     record.programme_id = hold.terms.as_ref().filter(|_| pay.voucher.is_positive()).map(|t| t.programme.clone());
     let record = Arc::new(record);
-    // Answered when decided, durable with the writer's next commit: a crash in between loses
-    // the charge of a call that was served (the platform's loss, never the tenant's).
+    // Queued, not awaited: the call's answer goes out at once. The writer decides the charge
+    // before anything queued after it (a barrier, the key's next hold), and it cannot be
+    // refused (posting against the call's own holds, capped at them); it is durable with the
+    // writer's next commit, so a crash in between loses the charge of a call that was served
+    // (the platform's loss, never the tenant's: its holds time out).
     ledger
-        .submit_all_decided(LedgerRequest {
+        .submit_detached(LedgerRequest {
             accounts,
             transfers,
             linked: true,

@@ -166,7 +166,7 @@ async fn generate(s: Arc<Sim>, model: String, prompt: u64, max: u64, stream: boo
     let parts = words(seed, out);
     let usage = json!({"prompt_tokens": prompt, "completion_tokens": out, "total_tokens": prompt + out});
     if !stream {
-        tokio::time::sleep(s.config.ttft + s.config.per_token * out as u32).await;
+        pause(s.config.ttft + s.config.per_token * out as u32).await;
         let text: String = parts.concat();
         let choice = if chat {
             json!({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish, "logprobs": null})
@@ -183,7 +183,7 @@ async fn generate(s: Arc<Sim>, model: String, prompt: u64, max: u64, stream: boo
     let cfg = s.config.clone();
     let chunk_object = if chat { "chat.completion.chunk" } else { "text_completion" };
     let stream = async_stream(move |tx: tokio::sync::mpsc::Sender<Bytes>| async move {
-        tokio::time::sleep(cfg.ttft).await;
+        pause(cfg.ttft).await;
         let frame = |choices: Value, usage: Value| {
             let mut v = json!({"id": id, "object": chunk_object, "created": 0, "model": model, "system_fingerprint": "simulated", "choices": choices});
             if include_usage {
@@ -198,8 +198,8 @@ async fn generate(s: Arc<Sim>, model: String, prompt: u64, max: u64, stream: boo
             }
         }
         for (i, w) in parts.iter().enumerate() {
-            if i > 0 && !cfg.per_token.is_zero() {
-                tokio::time::sleep(cfg.per_token).await;
+            if i > 0 {
+                pause(cfg.per_token).await;
             }
             let last = i + 1 == parts.len();
             let fr = if last { Value::String(finish.into()) } else { Value::Null };
@@ -248,7 +248,7 @@ async fn embeddings(State(s): State<Arc<Sim>>, body: Bytes) -> Response {
         Value::Array(a) => a.iter().map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string)).collect(),
         _ => return error(StatusCode::BAD_REQUEST, "'input' is required"),
     };
-    tokio::time::sleep(s.config.ttft / 4).await;
+    pause(s.config.ttft / 4).await;
     let mut tokens = 0;
     let data: Vec<Value> = inputs
         .iter()
@@ -267,4 +267,13 @@ async fn embeddings(State(s): State<Arc<Sim>>, body: Bytes) -> Response {
         out["usage"] = json!({"prompt_tokens": tokens, "total_tokens": tokens});
     }
     axum::Json(out).into_response()
+}
+
+/// Waits `d`, or not at all when it is zero: tokio's timer fires on its next millisecond tick,
+/// so even a zero sleep would hold an answer up to a millisecond (and release the answers of
+/// a whole tick at once).
+async fn pause(d: Duration) {
+    if !d.is_zero() {
+        tokio::time::sleep(d).await;
+    }
 }

@@ -188,7 +188,8 @@ type Reply = oneshot::Sender<Result<LedgerAnswer, Error>>;
 
 struct Queued {
     request: LedgerRequest,
-    reply: Reply,
+    /// Who waits for the answer; none: nobody (a refusal is logged).
+    reply: Option<Reply>,
     /// Answer as soon as the request is decided in memory, before its commit.
     early: bool,
 }
@@ -249,7 +250,10 @@ impl LedgerService {
     /// Applies a request and answers once it is durable (or refused, which changes nothing).
     pub async fn submit(&self, request: LedgerRequest) -> Result<LedgerAnswer, Error> {
         let (reply, answer) = oneshot::channel();
-        self.tx.send(Queued { request, reply, early: false }).await.map_err(|_| unavailable("the ledger writer has stopped"))?;
+        self.tx
+            .send(Queued { request, reply: Some(reply), early: false })
+            .await
+            .map_err(|_| unavailable("the ledger writer has stopped"))?;
         answer.await.map_err(|_| unavailable("the ledger writer stopped before answering"))?
     }
 
@@ -260,8 +264,20 @@ impl LedgerService {
     /// such as a model call's charge; [`LedgerService::barrier`] waits until they are durable.
     pub async fn submit_decided(&self, request: LedgerRequest) -> Result<LedgerAnswer, Error> {
         let (reply, answer) = oneshot::channel();
-        self.tx.send(Queued { request, reply, early: true }).await.map_err(|_| unavailable("the ledger writer has stopped"))?;
+        self.tx
+            .send(Queued { request, reply: Some(reply), early: true })
+            .await
+            .map_err(|_| unavailable("the ledger writer has stopped"))?;
         answer.await.map_err(|_| unavailable("the ledger writer stopped before answering"))?
+    }
+
+    /// Queues a request and returns once it is queued, waiting for no answer. It is decided
+    /// after every request queued before it and before every one queued after it (so a
+    /// [`LedgerService::barrier`] after it sees it), durable with its group's commit; a refusal
+    /// or a failed commit is logged. For writes whose refusal nobody could act on and whose
+    /// loss only forgoes money the platform would have had: a served model call's charge.
+    pub async fn submit_detached(&self, request: LedgerRequest) -> Result<(), Error> {
+        self.tx.send(Queued { request, reply: None, early: true }).await.map_err(|_| unavailable("the ledger writer has stopped"))
     }
 
     /// [`LedgerService::submit_decided`] for an all-or-nothing request.

@@ -200,11 +200,16 @@ impl Writer {
         let b = batch.get_or_insert_with(|| Batch { before, ..Batch::default() });
         for q in group {
             let answer = self.apply_into(&q.request, b);
-            let reply = if q.early {
-                let _ = q.reply.send(answer.clone());
-                None
-            } else {
-                Some(q.reply)
+            let reply = match (q.early, q.reply) {
+                (true, Some(reply)) => {
+                    let _ = reply.send(answer.clone());
+                    None
+                }
+                (true, None) => {
+                    log_refused(&q.request, &answer);
+                    None
+                }
+                (false, reply) => reply,
             };
             b.requests.push(q.request);
             b.replies.push(reply);
@@ -581,6 +586,19 @@ async fn write_group(
 }
 
 /// Logs a request whose write failed, with what it was (the caller is told only that it failed).
+/// Logs the refusal of a request nobody waits for (it changed nothing).
+fn log_refused(request: &LedgerRequest, answer: &Result<LedgerAnswer, Error>) {
+    let why = match answer {
+        Err(e) => e.to_string(),
+        Ok(a) => match a.results.iter().find_map(|r| r.as_ref().err()) {
+            Some(e) => e.to_string(),
+            None => return,
+        },
+    };
+    let (action, subject) = request.audit.as_ref().map_or(("", ""), |a| (a.action.as_str(), a.subject.as_str()));
+    tracing::error!(error = %why, ?request, action, subject, "the ledger refused a request nobody waits for; nothing of it was applied");
+}
+
 fn log_failed(request: &LedgerRequest, e: &StoreError) {
     let (action, subject) = request.audit.as_ref().map_or(("", ""), |a| (a.action.as_str(), a.subject.as_str()));
     tracing::error!(error = %e, ?request, action, subject, "a ledger request could not commit; nothing of it was applied");

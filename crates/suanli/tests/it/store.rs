@@ -641,6 +641,15 @@ async fn ledger_suite(store: Store) {
         .await
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::InsufficientFunds);
+    // Detached requests (a model call's charge) are decided in queue order and nobody waits for
+    // them: a refused one changes nothing, one that applies is durable by the barrier after it.
+    for tr in [t(8, &cash, &voucher, 10_000_000, R::Refund), t(9, &treasury, &budget, 25, R::BudgetFunding)] {
+        ledger.submit_detached(LedgerRequest { transfers: vec![tr], ..LedgerRequest::default() }).await.unwrap();
+    }
+    ledger.barrier().await.unwrap();
+    let (l, _) = store.ledger_load().await.unwrap();
+    assert!(l.transfer(TransferId(8)).is_none(), "a refused detached request wrote nothing");
+    assert_eq!(l.transfer(TransferId(9)).map(|x| x.amount), Some(Fen(25)), "the barrier waited for the detached request before it");
     // Two-phase: a hold, posted in part; another hold that times out.
     // History is written as SQL literals: a hostile reference round-trips as text.
     let nasty = "it's \"quoted\"; DROP TABLE ledger_transfers; -- \\ 券";
@@ -681,7 +690,7 @@ async fn ledger_suite(store: Store) {
     // Reloaded from the store, the ledger verifies and holds exactly these balances.
     let (l, _) = store.ledger_load().await.unwrap();
     let report = l.verify().unwrap();
-    assert_eq!(report.transfers, 2 + 2 + 1 + 400 + 1);
+    assert_eq!(report.transfers, 2 + 1 + 2 + 1 + 400 + 1);
     let v = l.account(voucher.id).unwrap();
     assert_eq!((v.credits_posted, v.debits_posted, v.debits_pending), (600_000, 30_000 + 400, 0));
     assert_eq!(store.ledger_transfers_by_reference(nasty).await.unwrap().len(), 2, "the hold and its post, by their reference");
