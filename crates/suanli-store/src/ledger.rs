@@ -261,7 +261,7 @@ impl LedgerService {
     /// commit (a few milliseconds later). The decision is final for everything after it (a
     /// balance rule it passed holds against every later request), but a crash before that
     /// commit loses it. For writes whose loss only forgoes money the platform would have had,
-    /// such as a model call's charge; [`LedgerService::barrier`] waits until they are durable.
+    /// such as a model call's hold (a lost hold only frees money); [`LedgerService::barrier`] waits until they are durable.
     pub async fn submit_decided(&self, request: LedgerRequest) -> Result<LedgerAnswer, Error> {
         let (reply, answer) = oneshot::channel();
         self.tx
