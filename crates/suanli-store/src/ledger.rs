@@ -188,10 +188,17 @@ type Reply = oneshot::Sender<Result<LedgerAnswer, Error>>;
 
 struct Queued {
     request: LedgerRequest,
-    /// Who waits for the answer; none: nobody (a refusal is logged).
-    reply: Option<Reply>,
-    /// Answer as soon as the request is decided in memory, before its commit.
-    early: bool,
+    reply: When,
+}
+
+/// When a queued request is answered.
+enum When {
+    /// Once it is durable.
+    Durable(Reply),
+    /// As soon as it is decided in memory, before its commit.
+    Decided(Reply),
+    /// Never: nobody waits (a refusal is logged).
+    Nobody,
 }
 
 /// The handle through which the platform changes the ledger. Cheap to clone.
@@ -250,10 +257,7 @@ impl LedgerService {
     /// Applies a request and answers once it is durable (or refused, which changes nothing).
     pub async fn submit(&self, request: LedgerRequest) -> Result<LedgerAnswer, Error> {
         let (reply, answer) = oneshot::channel();
-        self.tx
-            .send(Queued { request, reply: Some(reply), early: false })
-            .await
-            .map_err(|_| unavailable("the ledger writer has stopped"))?;
+        self.tx.send(Queued { request, reply: When::Durable(reply) }).await.map_err(|_| unavailable("the ledger writer has stopped"))?;
         answer.await.map_err(|_| unavailable("the ledger writer stopped before answering"))?
     }
 
@@ -261,13 +265,11 @@ impl LedgerService {
     /// commit (a few milliseconds later). The decision is final for everything after it (a
     /// balance rule it passed holds against every later request), but a crash before that
     /// commit loses it. For writes whose loss only forgoes money the platform would have had,
-    /// such as a model call's hold (a lost hold only frees money); [`LedgerService::barrier`] waits until they are durable.
+    /// such as a model call's hold (a lost hold only frees money); [`LedgerService::barrier`]
+    /// waits until they are durable.
     pub async fn submit_decided(&self, request: LedgerRequest) -> Result<LedgerAnswer, Error> {
         let (reply, answer) = oneshot::channel();
-        self.tx
-            .send(Queued { request, reply: Some(reply), early: true })
-            .await
-            .map_err(|_| unavailable("the ledger writer has stopped"))?;
+        self.tx.send(Queued { request, reply: When::Decided(reply) }).await.map_err(|_| unavailable("the ledger writer has stopped"))?;
         answer.await.map_err(|_| unavailable("the ledger writer stopped before answering"))?
     }
 
@@ -277,7 +279,7 @@ impl LedgerService {
     /// or a failed commit is logged. For writes whose refusal nobody could act on and whose
     /// loss only forgoes money the platform would have had: a served model call's charge.
     pub async fn submit_detached(&self, request: LedgerRequest) -> Result<(), Error> {
-        self.tx.send(Queued { request, reply: None, early: true }).await.map_err(|_| unavailable("the ledger writer has stopped"))
+        self.tx.send(Queued { request, reply: When::Nobody }).await.map_err(|_| unavailable("the ledger writer has stopped"))
     }
 
     /// [`LedgerService::submit_decided`] for an all-or-nothing request.

@@ -1,7 +1,7 @@
 //! The ledger's one writer: decides queued requests in memory, group after group, and commits each group in one store transaction while it decides the next.
 
 use super::{
-    Effect, LedgerAnswer, LedgerRequest, MAX_GROUP_TRANSFERS, Precondition, ProgrammeClose, Queued, Reply, Stats, StoredAccount,
+    Effect, LedgerAnswer, LedgerRequest, MAX_GROUP_TRANSFERS, Precondition, ProgrammeClose, Queued, Reply, Stats, StoredAccount, When,
     commit_refusal,
 };
 use crate::{Audit, Store, StoreError, StoreResult};
@@ -200,16 +200,16 @@ impl Writer {
         let b = batch.get_or_insert_with(|| Batch { before, ..Batch::default() });
         for q in group {
             let answer = self.apply_into(&q.request, b);
-            let reply = match (q.early, q.reply) {
-                (true, Some(reply)) => {
+            let reply = match q.reply {
+                When::Durable(reply) => Some(reply),
+                When::Decided(reply) => {
                     let _ = reply.send(answer.clone());
                     None
                 }
-                (true, None) => {
+                When::Nobody => {
                     log_refused(&q.request, &answer);
                     None
                 }
-                (false, reply) => reply,
             };
             b.requests.push(q.request);
             b.replies.push(reply);
@@ -585,22 +585,28 @@ async fn write_group(
     tx.commit().await
 }
 
-/// Logs a request whose write failed, with what it was (the caller is told only that it failed).
 /// Logs the refusal of a request nobody waits for (it changed nothing).
 fn log_refused(request: &LedgerRequest, answer: &Result<LedgerAnswer, Error>) {
-    let why = match answer {
-        Err(e) => e.to_string(),
-        Ok(a) => match a.results.iter().find_map(|r| r.as_ref().err()) {
-            Some(e) => e.to_string(),
-            None => return,
+    let refusal = match answer {
+        Err(e) => e.clone(),
+        Ok(a) if a.results.iter().any(Result::is_err) => match a.clone().into_result() {
+            Err(e) => e,
+            Ok(_) => return,
         },
+        Ok(_) => return,
     };
-    let (action, subject) = request.audit.as_ref().map_or(("", ""), |a| (a.action.as_str(), a.subject.as_str()));
-    tracing::error!(error = %why, ?request, action, subject, "the ledger refused a request nobody waits for; nothing of it was applied");
+    let (action, subject) = described(request);
+    tracing::error!(error = %refusal, ?request, action, subject, "the ledger refused a request nobody waits for; nothing of it was applied");
 }
 
+/// A request's audit action and subject, for the log.
+fn described(request: &LedgerRequest) -> (&str, &str) {
+    request.audit.as_ref().map_or(("", ""), |a| (a.action.as_str(), a.subject.as_str()))
+}
+
+/// Logs a request whose write failed, with what it was (the caller is told only that it failed).
 fn log_failed(request: &LedgerRequest, e: &StoreError) {
-    let (action, subject) = request.audit.as_ref().map_or(("", ""), |a| (a.action.as_str(), a.subject.as_str()));
+    let (action, subject) = described(request);
     tracing::error!(error = %e, ?request, action, subject, "a ledger request could not commit; nothing of it was applied");
 }
 
