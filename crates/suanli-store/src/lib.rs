@@ -10,6 +10,7 @@
 //! writer can fail without retry); readers run concurrently in WAL mode.
 
 pub mod backends;
+mod checkpoint;
 pub mod data;
 pub mod earnings;
 pub mod energy;
@@ -179,6 +180,8 @@ pub struct Store {
     write_lock: Arc<Mutex<()>>,
     /// When set (PostgreSQL), every write transaction first checks this replica's lease.
     fence: Option<Arc<Fence>>,
+    /// SQLite: the task that checkpoints the WAL (see checkpoint.rs), stopped with the last copy.
+    _checkpoints: Option<Arc<checkpoint::Checkpointer>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -205,7 +208,9 @@ pub(crate) async fn pools_on(c: &mut sqlx::AnyConnection) -> StoreResult<Vec<Poo
 }
 
 /// Opens a pool on one database, with the settings every connection of the store needs.
-pub(crate) async fn open_pool(url: &str, dialect: Dialect, options: &StoreOptions) -> StoreResult<AnyPool> {
+/// On SQLite, `checkpoints` says whether a commit may checkpoint the WAL (not on the writer's
+/// connection: a background task does it, see checkpoint.rs).
+pub(crate) async fn open_pool(url: &str, dialect: Dialect, options: &StoreOptions, checkpoints: bool) -> StoreResult<AnyPool> {
     let schema = options.pg_schema.clone();
     let pool = AnyPoolOptions::new()
         .max_connections(options.max_connections.unwrap_or(match dialect {
@@ -230,6 +235,9 @@ pub(crate) async fn open_pool(url: &str, dialect: Dialect, options: &StoreOption
                             "PRAGMA mmap_size = 268435456",
                         ] {
                             sqlx::query(pragma).execute(&mut *conn).await?;
+                        }
+                        if !checkpoints {
+                            sqlx::query("PRAGMA wal_autocheckpoint = 0").execute(&mut *conn).await?;
                         }
                     }
                     Dialect::Postgres => {
@@ -286,15 +294,16 @@ impl Store {
             sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}"))).execute(&admin).await?;
             admin.close().await;
         }
-        let pool = open_pool(&url, dialect, &options).await?;
+        let pool = open_pool(&url, dialect, &options, true).await?;
         if let Some(h) = hosts.filter(|h| h.urls.len() > 1) {
             hosts::watch(pool.clone(), h, current);
         }
         let writer = match dialect {
-            Dialect::Sqlite => open_pool(&url, dialect, &StoreOptions { max_connections: Some(1), ..options.clone() }).await?,
+            Dialect::Sqlite => open_pool(&url, dialect, &StoreOptions { max_connections: Some(1), ..options.clone() }, false).await?,
             Dialect::Postgres => pool.clone(),
         };
-        let store = Store { pool, writer, dialect, write_lock: Arc::new(Mutex::new(())), fence: None };
+        let checkpoints = (dialect == Dialect::Sqlite).then(|| Arc::new(checkpoint::start(pool.clone())));
+        let store = Store { pool, writer, dialect, write_lock: Arc::new(Mutex::new(())), fence: None, _checkpoints: checkpoints };
         migrations::run(&store).await?;
         Ok(store)
     }
