@@ -109,11 +109,7 @@ fn build_load(b: &EnergyIngestBench, centre_ids: &[String]) -> anyhow::Result<Lo
                 samples += (fs.len() + is.len()) as u64;
                 for (name, s) in [("suanli_facility_energy_kwh_total", fs), ("suanli_it_energy_kwh_total", is)] {
                     series.push(TimeSeries {
-                        labels: vec![
-                            Label { name: "__name__".into(), value: name.into() },
-                            Label { name: "centre".into(), value: centre_ids[*c].clone() },
-                            Label { name: "job".into(), value: "dcim".into() },
-                        ],
+                        labels: vec![Label::new("__name__", name), Label::new("centre", &centre_ids[*c]), Label::new("job", "dcim")],
                         samples: s,
                     });
                 }

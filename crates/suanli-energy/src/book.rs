@@ -191,7 +191,9 @@ impl EnergyBook {
             clock_tolerance_ms: c.clock_tolerance_ms,
         };
         let mut order: Vec<usize> = (0..readings.len()).collect();
-        order.sort_by(|&a, &b| readings[a].meter.cmp(&readings[b].meter).then(readings[a].ts_ms.cmp(&readings[b].ts_ms)));
+        if !crate::intake::in_order(readings) {
+            order.sort_by(|&a, &b| readings[a].meter.cmp(&readings[b].meter).then(readings[a].ts_ms.cmp(&readings[b].ts_ms)));
+        }
 
         let mut report = IngestReport::default();
         let mut touched: Option<(UnixMs, UnixMs)> = None;

@@ -9,7 +9,7 @@
 
 use crate::book::{EnergyBook, IngestReport, Rejection};
 use crate::error::EnergyError;
-use crate::meter::Reading;
+use crate::meter::{MeterId, Reading};
 use std::collections::{HashMap, HashSet};
 use suanli_core::error::ErrorCode;
 use suanli_core::id::CentreId;
@@ -26,10 +26,16 @@ pub struct Judged {
 /// twice is applied one reading at a time, so each outcome is known exactly. Only an unknown
 /// data centre fails.
 pub fn judge(book: &mut EnergyBook, centre: &CentreId, now_ms: UnixMs, readings: &[Reading]) -> Result<Judged, EnergyError> {
-    let mut seen = HashSet::with_capacity(readings.len());
-    let repeats = readings.iter().any(|r| !seen.insert((r.meter.as_str(), r.ts_ms)));
+    // In meter and time order (the usual stream) no meter and time can repeat.
+    let repeats = !in_order(readings) && {
+        let mut seen = HashSet::with_capacity(readings.len());
+        readings.iter().any(|r| !seen.insert((r.meter.as_str(), r.ts_ms)))
+    };
     if !repeats {
         let report = book.ingest(centre, now_ms, readings)?;
+        if report.rejected.is_empty() {
+            return Ok(Judged { report, accepted: readings.to_vec() });
+        }
         let refused: HashSet<(&str, UnixMs)> = report.rejected.iter().map(|r| (r.meter.as_str(), r.ts_ms)).collect();
         let accepted = readings.iter().filter(|r| !refused.contains(&(r.meter.as_str(), r.ts_ms))).cloned().collect();
         return Ok(Judged { report, accepted });
@@ -48,6 +54,12 @@ pub fn judge(book: &mut EnergyBook, centre: &CentreId, now_ms: UnixMs, readings:
     Ok(total)
 }
 
+/// Whether readings are in strictly increasing meter and time order (each meter's readings
+/// together, no meter and time twice).
+pub fn in_order(readings: &[Reading]) -> bool {
+    readings.windows(2).all(|w| (&w[0].meter, w[0].ts_ms) < (&w[1].meter, w[1].ts_ms))
+}
+
 /// How close to the edge of the reorder window a reading counts as possibly too old: another
 /// batch judged between [`EnergyBook::behind`] and [`judge`] may move its meter on by this much.
 pub const BEHIND_MARGIN_MS: i64 = 3_600_000;
@@ -61,10 +73,23 @@ impl EnergyBook {
     pub fn behind(&self, dc: &CentreId, readings: &[Reading]) -> Option<(UnixMs, UnixMs)> {
         let state = self.centres.get(dc)?;
         let edge = self.config.reorder_window_ms - BEHIND_MARGIN_MS;
-        readings
-            .iter()
-            .filter(|r| state.meters.get(&r.meter).and_then(|s| s.last_ts()).is_some_and(|last| r.ts_ms < last - edge))
-            .fold(None, |span, r| Some(span.map_or((r.ts_ms, r.ts_ms), |(lo, hi): (UnixMs, UnixMs)| (lo.min(r.ts_ms), hi.max(r.ts_ms)))))
+        // A meter's readings mostly come together: look its series up once for each run.
+        let mut last: Option<(&MeterId, Option<UnixMs>)> = None;
+        let mut span: Option<(UnixMs, UnixMs)> = None;
+        for r in readings {
+            let meter_last = match last {
+                Some((m, l)) if *m == r.meter => l,
+                _ => {
+                    let l = state.meters.get(&r.meter).and_then(|s| s.last_ts());
+                    last = Some((&r.meter, l));
+                    l
+                }
+            };
+            if meter_last.is_some_and(|l| r.ts_ms < l - edge) {
+                span = Some(span.map_or((r.ts_ms, r.ts_ms), |(lo, hi)| (lo.min(r.ts_ms), hi.max(r.ts_ms))));
+            }
+        }
+        span
     }
 }
 

@@ -18,7 +18,8 @@ pub const MAX_RATED_KW: f64 = 10_000_000.0;
 ///
 /// 1 to 64 characters from ASCII letters, digits and `-_.:/`.
 // Shared, not copied: every reading names its meter, and copying a reading allocates nothing.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+// Two copies of one id compare without reading their text.
+#[derive(Debug, Clone, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String))]
 #[serde(try_from = "String", into = "String")]
 pub struct MeterId(std::sync::Arc<str>);
@@ -37,6 +38,30 @@ impl MeterId {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl PartialEq for MeterId {
+    fn eq(&self, other: &MeterId) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+
+impl std::hash::Hash for MeterId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl Ord for MeterId {
+    fn cmp(&self, other: &MeterId) -> std::cmp::Ordering {
+        if std::sync::Arc::ptr_eq(&self.0, &other.0) { std::cmp::Ordering::Equal } else { self.0.cmp(&other.0) }
+    }
+}
+
+impl PartialOrd for MeterId {
+    fn partial_cmp(&self, other: &MeterId) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 

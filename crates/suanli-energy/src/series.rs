@@ -55,6 +55,7 @@
 use crate::error::EnergyError;
 use crate::meter::{Channel, MeterId, MeterUnit, ReadingValue};
 use crate::rollup::Rollup;
+use smallvec::SmallVec;
 use suanli_core::time::UnixMs;
 
 /// Length of a bucket: 15 minutes.
@@ -106,11 +107,11 @@ struct Change {
     /// The reading's own sample.
     inserted: Sample,
     /// Intervals that no longer hold.
-    removed: Vec<Interval>,
+    removed: SmallVec<[Interval; 2]>,
     /// Intervals that hold now.
-    added: Vec<Interval>,
+    added: SmallVec<[Interval; 2]>,
     /// The new effective values of the samples after it, in order.
-    new_effs: Vec<f64>,
+    new_effs: SmallVec<[f64; 2]>,
 }
 
 /// An interval between two consecutive accepted readings and the energy it carries.
@@ -282,8 +283,10 @@ impl MeterSeries {
     /// intervals it replaces and adds, and the later samples' new effective values (as far as
     /// they change); refused, changing nothing, when a later reading would become a decrease.
     fn change(&self, meter: &MeterId, ts: UnixMs, raw: f64, pos: usize, limits: &Limits) -> Result<Change, EnergyError> {
-        let mut removed = Vec::new();
-        let mut added = Vec::new();
+        // Most readings come after the meter's latest: one interval added, none removed, and
+        // none of these allocates.
+        let mut removed = SmallVec::new();
+        let mut added = SmallVec::new();
         let prev = pos.checked_sub(1).map(|i| self.samples[i]);
         let mut current = match prev {
             Some(p) => {
@@ -294,7 +297,7 @@ impl MeterSeries {
             None => Sample { ts, raw, eff: raw },
         };
         let inserted = current;
-        let mut new_effs = Vec::new();
+        let mut new_effs = SmallVec::new();
         for (j, old) in self.samples[pos..].iter().enumerate() {
             let old_prev = if j == 0 { prev } else { Some(self.samples[pos + j - 1]) };
             if let Some(p) = old_prev {

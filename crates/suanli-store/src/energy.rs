@@ -252,19 +252,19 @@ impl Store {
 /// The centre and meter of a row of `energy_blocks` that holds a whole batch.
 const BATCH_ROW: &str = "*";
 
-/// A block's readings as text: `dt:value` pairs joined by commas, `dt` the milliseconds after
-/// the block's first reading and `value` the shortest form that reads back as the same f64.
-fn encode_block(readings: &[&Reading]) -> (i64, i64, String) {
-    let first = readings.iter().map(|r| r.ts_ms).min().unwrap_or(0);
-    let last = readings.iter().map(|r| r.ts_ms).max().unwrap_or(0);
-    let mut data = String::with_capacity(readings.len() * 16);
+/// A block's readings as text, appended to `out`: `dt:value` pairs joined by commas, `dt` the
+/// milliseconds after the block's first reading and `value` the shortest form that reads back
+/// as the same f64 (`first` is the earliest of `readings`' times).
+fn encode_block(readings: &[&Reading], first: i64, out: &mut String) {
+    let (mut int, mut float) = (itoa::Buffer::new(), zmij::Buffer::new());
     for (i, r) in readings.iter().enumerate() {
         if i > 0 {
-            data.push(',');
+            out.push(',');
         }
-        let _ = write!(data, "{}:{:?}", r.ts_ms - first, r.value.value());
+        out.push_str(int.format(r.ts_ms - first));
+        out.push(':');
+        out.push_str(float.format(r.value.value()));
     }
-    (first, last, data)
 }
 
 fn decode_block(first: i64, data: &str) -> Result<Vec<(i64, f64)>, String> {
@@ -369,7 +369,8 @@ pub struct EncodedReadings {
 impl EncodedReadings {
     /// Encodes readings by centre; a value that is not finite is refused (the book refuses them).
     pub fn encode(batches: &[(&CentreId, &[Reading])]) -> StoreResult<Self> {
-        let mut out = EncodedReadings { data: String::new(), first: i64::MAX, last: i64::MIN, n: 0 };
+        let n: usize = batches.iter().map(|(_, r)| r.len()).sum();
+        let mut out = EncodedReadings { data: String::with_capacity(n * 24 + batches.len() * 64), first: i64::MAX, last: i64::MIN, n: 0 };
         for (centre, readings) in batches {
             if let Some(r) = readings.iter().find(|r| !r.value.value().is_finite()) {
                 return Err(StoreError::Corrupt(format!("reading {} at {} is not finite", r.meter, r.ts_ms)));
@@ -382,12 +383,16 @@ impl EncodedReadings {
                 }
             }
             for (meter, rs) in by_meter {
-                let (f, l, block) = encode_block(&rs);
+                let first = rs.iter().map(|r| r.ts_ms).min().unwrap_or(0);
+                let last = rs.iter().map(|r| r.ts_ms).max().unwrap_or(0);
                 if !out.data.is_empty() {
                     out.data.push(';');
                 }
-                let _ = write!(out.data, "{}|{meter}|{f}|{block}", centre.as_str());
-                (out.first, out.last, out.n) = (out.first.min(f), out.last.max(l), out.n + rs.len());
+                for part in [centre.as_str(), "|", meter, "|", itoa::Buffer::new().format(first), "|"] {
+                    out.data.push_str(part);
+                }
+                encode_block(&rs, first, &mut out.data);
+                (out.first, out.last, out.n) = (out.first.min(first), out.last.max(last), out.n + rs.len());
             }
         }
         Ok(out)
@@ -426,7 +431,7 @@ impl Store {
     /// Stores what the energy writer's group commit carries in one transaction: the meters of
     /// centres stored for the first time, the encoded readings and the audit records. On SQLite
     /// without new meters the transaction goes to the connection as one script (`BEGIN
-    /// IMMEDIATE` to `COMMIT`, the readings as a quoted literal), one round trip to its worker
+    /// IMMEDIATE` to `COMMIT`, the readings bound to its insert), one round trip to its worker
     /// thread instead of four; it is rolled back if any statement fails. Otherwise, and on
     /// PostgreSQL (whose writes check the leader's lease), statement by statement.
     pub async fn append_energy(
@@ -449,16 +454,13 @@ impl Store {
 
     async fn append_energy_script(&self, readings: &[&EncodedReadings], audits: &[&crate::Audit]) -> StoreResult<()> {
         let row = EncodedReadings::joined(readings);
-        let mut script = String::with_capacity(256 + row.as_ref().map_or(0, |r| r.data.len()) + audits.len() * 512);
+        let mut script = String::with_capacity(256 + audits.len() * 512);
         script.push_str("BEGIN IMMEDIATE;\n");
-        if let Some(r) = &row {
+        if row.is_some() {
+            // The block is bound, not spliced in: SQLite tokenises no statement of megabytes.
             let _ = writeln!(
                 script,
-                "INSERT INTO energy_blocks (centre_id, meter, first_ms, last_ms, n, data) VALUES ('{BATCH_ROW}', '{BATCH_ROW}', {}, {}, {}, {});",
-                r.first,
-                r.last,
-                r.n,
-                crate::ledger::sql_text(&r.data)
+                "INSERT INTO energy_blocks (centre_id, meter, first_ms, last_ms, n, data) VALUES ('{BATCH_ROW}', '{BATCH_ROW}', $1, $2, $3, $4);"
             );
         }
         for chunk in audits.chunks(1_000) {
@@ -466,9 +468,13 @@ impl Store {
             script.push_str(";\n");
         }
         script.push_str("COMMIT;");
+        let mut query = sqlx::query(AssertSqlSafe(script)).persistent(false);
+        if let Some(r) = row {
+            query = query.bind(r.first).bind(r.last).bind(r.n as i64).bind(r.data);
+        }
         let _guard = self.write_lock.lock().await;
         let mut conn = self.writer.acquire().await?;
-        let result = sqlx::raw_sql(AssertSqlSafe(script)).execute(&mut *conn).await;
+        let result = query.execute(&mut *conn).await;
         if let Err(e) = result {
             // A statement failed inside the script: end its transaction before the connection
             // goes back to the pool, or close the connection if even that fails.

@@ -124,14 +124,16 @@ impl Energy {
         {
             let book = self.book.read().await;
             for s in series {
-                let Some(unit) = book.data_centre(&s.centre).and_then(|dc| dc.meter(&s.meter)).map(|m| m.unit) else {
+                let Some(m) = book.data_centre(&s.centre).and_then(|dc| dc.meter(&s.meter)) else {
                     out.ignored_series += 1;
                     continue;
                 };
+                // The book's own copy of the id: the book's lookups then compare no text.
+                let (unit, meter) = (m.unit, &m.id);
                 let readings = batches.entry(s.centre).or_default();
                 out.not_a_number += s.samples.iter().filter(|(_, v)| v.is_nan()).count() as u32;
                 readings.extend(s.samples.iter().filter(|(_, v)| !v.is_nan()).map(|&(ts_ms, v)| Reading {
-                    meter: s.meter.clone(),
+                    meter: meter.clone(),
                     ts_ms,
                     value: suanli_store::energy::value_of(unit, v),
                 }));

@@ -65,13 +65,28 @@ pub mod remote {
         pub samples: Vec<Sample>,
     }
 
-    /// `prometheus.Label`.
+    /// `prometheus.Label`. Its strings are read as bytes, shared with the request's buffer
+    /// instead of copied, and checked as UTF-8 where they are read ([`Label::text`]).
     #[derive(Clone, PartialEq, prost::Message)]
     pub struct Label {
-        #[prost(string, tag = "1")]
-        pub name: String,
-        #[prost(string, tag = "2")]
-        pub value: String,
+        #[prost(bytes = "bytes", tag = "1")]
+        pub name: prost::bytes::Bytes,
+        #[prost(bytes = "bytes", tag = "2")]
+        pub value: prost::bytes::Bytes,
+    }
+
+    impl Label {
+        pub fn new(name: &str, value: &str) -> Label {
+            Label {
+                name: prost::bytes::Bytes::copy_from_slice(name.as_bytes()),
+                value: prost::bytes::Bytes::copy_from_slice(value.as_bytes()),
+            }
+        }
+
+        /// The value as text, `None` when it is not UTF-8.
+        pub fn text(&self) -> Option<&str> {
+            std::str::from_utf8(&self.value).ok()
+        }
     }
 
     /// `prometheus.Sample`: value and unix milliseconds.
@@ -235,8 +250,11 @@ pub async fn prometheus_write(State(s): State<AppState>, c: Caller, body: Bytes)
     if series > REMOTE_WRITE_MAX_SERIES {
         return Err(too_large(format!("{series} series in one request; at most {REMOTE_WRITE_MAX_SERIES}")));
     }
-    let req = remote::WriteRequest::decode(raw.as_slice())
+    let req = remote::WriteRequest::decode(Bytes::from(raw))
         .map_err(|e| ApiError::new(ErrorCode::MalformedPayload, format!("the body is not a prometheus WriteRequest: {e}")))?;
+    if req.timeseries.iter().flat_map(|t| &t.labels).any(|l| std::str::from_utf8(&l.name).is_err() || l.text().is_none()) {
+        return Err(ApiError::new(ErrorCode::MalformedPayload, "the body is not a prometheus WriteRequest: a label is not UTF-8"));
+    }
     let samples: usize = req.timeseries.iter().map(|t| t.samples.len()).sum();
     if samples > REMOTE_WRITE_MAX_SAMPLES {
         return Err(too_large(format!("{samples} samples in one request; at most {REMOTE_WRITE_MAX_SAMPLES}")));
@@ -263,7 +281,7 @@ fn series_of(req: remote::WriteRequest) -> (Vec<suanli_app::energy::Series>, u32
     let mut ignored = 0u32;
     let mut out = Vec::with_capacity(req.timeseries.len());
     for ts in req.timeseries {
-        let label = |n: &str| ts.labels.iter().find(|l| l.name == n).map(|l| l.value.as_str());
+        let label = |n: &str| ts.labels.iter().find(|l| l.name == n.as_bytes()).and_then(remote::Label::text);
         let meter = match (label("__name__"), label("meter")) {
             (Some(PROM_FACILITY_METRIC), m) => m.unwrap_or(suanli_energy::FACILITY_METER),
             (Some(PROM_IT_METRIC), m) => m.unwrap_or(suanli_energy::IT_METER),

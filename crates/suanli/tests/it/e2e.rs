@@ -422,10 +422,7 @@ fn energy_sigkill_loses_no_acknowledged_reading() {
                                 .send()
                         } else {
                             let series = |name: &str, pick: fn((i64, f64, f64)) -> f64| TimeSeries {
-                                labels: vec![
-                                    Label { name: "__name__".into(), value: name.into() },
-                                    Label { name: "centre".into(), value: centre.clone() },
-                                ],
+                                labels: vec![Label::new("__name__", name), Label::new("centre", &centre)],
                                 samples: ks.clone().map(|k| Sample { value: pick(reading(w, k)), timestamp: reading(w, k).0 }).collect(),
                             };
                             let req = WriteRequest {

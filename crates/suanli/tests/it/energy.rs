@@ -164,11 +164,7 @@ async fn energy_json_ingest_pue_rejections_and_duplicates() {
 
 fn series(name: &str, centre: &str, samples: Vec<(i64, f64)>) -> TimeSeries {
     TimeSeries {
-        labels: vec![
-            Label { name: "__name__".into(), value: name.into() },
-            Label { name: "centre".into(), value: centre.into() },
-            Label { name: "job".into(), value: "dcim".into() },
-        ],
+        labels: vec![Label::new("__name__", name), Label::new("centre", centre), Label::new("job", "dcim")],
         samples: samples.into_iter().map(|(timestamp, value)| Sample { value, timestamp }).collect(),
     }
 }
@@ -202,7 +198,7 @@ async fn energy_prometheus_remote_write_payload() {
     let mut it: Vec<(i64, f64)> = steps.map(|k| (d0 + k * QUARTER, 500.0 + 1000.0 * k as f64 / 96.0)).collect();
     it.push((d0 + DAY + QUARTER, f64::from_bits(0x7ff0_0000_0000_0002))); // a stale marker
     let up = TimeSeries {
-        labels: vec![Label { name: "__name__".into(), value: "up".into() }, Label { name: "job".into(), value: "dcim".into() }],
+        labels: vec![Label::new("__name__", "up"), Label::new("job", "dcim")],
         samples: vec![Sample { value: 1.0, timestamp: d0 }],
     };
     let req = WriteRequest {
@@ -244,13 +240,18 @@ async fn energy_prometheus_remote_write_payload() {
     assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE, "{text}");
     assert_eq!(stored(&s, &centre).await, 194);
 
-    // Not snappy, or snappy but not protobuf: 400 with a problem body.
-    for garbage in [b"not snappy at all".to_vec(), snap::raw::Encoder::new().compress_vec(&[0xff; 40]).unwrap()] {
+    // Not snappy, snappy but not protobuf, or a label that is not UTF-8 (protobuf strings are):
+    // 400 with a problem body, and nothing stored.
+    let mut not_utf8 = series("suanli_facility_energy_kwh_total", &centre, vec![(d0 + DAY + 2 * QUARTER, 5000.0)]);
+    not_utf8.labels[2].value = prost::bytes::Bytes::from_static(b"dc\xffim");
+    let not_utf8 = snap::raw::Encoder::new().compress_vec(&WriteRequest { timeseries: vec![not_utf8] }.encode_to_vec()).unwrap();
+    for garbage in [b"not snappy at all".to_vec(), snap::raw::Encoder::new().compress_vec(&[0xff; 40]).unwrap(), not_utf8] {
         let (st, text) = remote_write(&s.as_role("operator"), garbage).await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{text}");
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["code"], "malformed_payload", "{v}");
     }
+    assert_eq!(stored(&s, &centre).await, 194);
 }
 
 #[tokio::test]

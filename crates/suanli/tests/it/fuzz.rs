@@ -192,7 +192,7 @@ async fn fuzz_energy_ingest_over_http() {
         {"centre_id": centre, "meter": "it", "ts_ms": now, "kw": 12.0}]})
     .to_string();
     let series = |name: &str, v: f64| TimeSeries {
-        labels: vec![Label { name: "__name__".into(), value: name.into() }, Label { name: "centre".into(), value: centre.clone() }],
+        labels: vec![Label::new("__name__", name), Label::new("centre", &centre)],
         samples: vec![Sample { value: v, timestamp: now - 30_000 }, Sample { value: v + 1.0, timestamp: now }],
     };
     let proto =
