@@ -218,6 +218,10 @@ pub(crate) async fn open_pool(url: &str, dialect: Dialect, options: &StoreOption
             Dialect::Postgres => 8,
         }))
         .acquire_timeout(Duration::from_secs(10))
+        // A SQLite connection lives in this process and does not go stale, and the ping before
+        // each acquire was a round trip to its worker thread (p50 0.3 ms, p90 2 ms of the energy
+        // writer's commits under load). A PostgreSQL connection is pinged as before.
+        .test_before_acquire(dialect == Dialect::Postgres)
         .after_connect(move |conn, _meta| {
             let schema = schema.clone();
             Box::pin(async move {
