@@ -181,6 +181,18 @@ impl EnergyBook {
     /// reading is listed in the report, in meter then timestamp order (the order readings are
     /// applied in).
     pub fn ingest(&mut self, dc: &CentreId, now_ms: UnixMs, readings: &[Reading]) -> Result<IngestReport, EnergyError> {
+        self.ingest_sorted(dc, now_ms, readings, crate::intake::in_order(readings))
+    }
+
+    /// [`EnergyBook::ingest`] for a caller that already knows whether `readings` are in meter and
+    /// time order (`sorted`, see [`crate::intake::in_order`]): they are then applied as they come.
+    pub(crate) fn ingest_sorted(
+        &mut self,
+        dc: &CentreId,
+        now_ms: UnixMs,
+        readings: &[Reading],
+        sorted: bool,
+    ) -> Result<IngestReport, EnergyError> {
         let c = &self.config;
         let state = self.centres.get_mut(dc).ok_or_else(|| EnergyError::DataCentreNotFound { dc: dc.clone() })?;
         let limits = Limits {
@@ -191,7 +203,7 @@ impl EnergyBook {
             clock_tolerance_ms: c.clock_tolerance_ms,
         };
         let mut order: Vec<usize> = (0..readings.len()).collect();
-        if !crate::intake::in_order(readings) {
+        if !sorted {
             order.sort_by(|&a, &b| readings[a].meter.cmp(&readings[b].meter).then(readings[a].ts_ms.cmp(&readings[b].ts_ms)));
         }
 

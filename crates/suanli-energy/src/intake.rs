@@ -27,12 +27,13 @@ pub struct Judged {
 /// data centre fails.
 pub fn judge(book: &mut EnergyBook, centre: &CentreId, now_ms: UnixMs, readings: &[Reading]) -> Result<Judged, EnergyError> {
     // In meter and time order (the usual stream) no meter and time can repeat.
-    let repeats = !in_order(readings) && {
+    let sorted = in_order(readings);
+    let repeats = !sorted && {
         let mut seen = HashSet::with_capacity(readings.len());
         readings.iter().any(|r| !seen.insert((r.meter.as_str(), r.ts_ms)))
     };
     if !repeats {
-        let report = book.ingest(centre, now_ms, readings)?;
+        let report = book.ingest_sorted(centre, now_ms, readings, sorted)?;
         if report.rejected.is_empty() {
             return Ok(Judged { report, accepted: readings.to_vec() });
         }
