@@ -1,13 +1,13 @@
 //! Energy telemetry rows: the meters of each data centre and the readings the energy book accepted.
 //!
 //! Only accepted readings are stored; the book is rebuilt on start by replaying them in time
-//! order per meter. Since migration 5 the readings of one commit are one appended row of
-//! `energy_blocks` (each centre's and meter's readings as `dt:value` text); the single-reading
-//! rows of `energy_readings` that earlier stores hold are still read. Readers keep one reading
-//! per meter and time, so a retried batch changes nothing. Rows go in as literal INSERTs like
-//! the ledger's history: every value is a number or text quoted by [`sql_text`] (validated ids
-//! of ASCII letters, digits and `-_.:/`, and block text of those, digits, `|;:,.-+e`).
+//! order per meter. The readings of one commit are one appended row of `energy_blocks`: since
+//! migration 32 packed in binary in its `packed` column (see [`crate::packed`]); rows written
+//! before hold each centre's and meter's readings as `dt:value` text in `data`, and the
+//! single-reading rows of `energy_readings` that the earliest stores hold are still read too.
+//! Readers keep one reading per meter and time, so a retried batch changes nothing.
 
+use crate::packed;
 use crate::{Store, StoreError, StoreResult, WriteTx};
 use sqlx::AnyConnection;
 use sqlx::{AssertSqlSafe, Row};
@@ -156,7 +156,7 @@ impl Store {
                 .await?,
                 sqlx::query(
                     AssertSqlSafe(format!(
-                        "SELECT centre_id, meter, first_ms, data, {} FROM energy_blocks WHERE (centre_id = $1 OR centre_id = '*') AND first_ms <= $2 AND last_ms >= $3",
+                        "SELECT centre_id, meter, first_ms, data, packed, {} FROM energy_blocks WHERE (centre_id = $1 OR centre_id = '*') AND first_ms <= $2 AND last_ms >= $3",
                         self.block_seq()
                     )),
                 )
@@ -168,15 +168,16 @@ impl Store {
             ),
             None => (
                 sqlx::query("SELECT centre_id, meter, ts_ms, value FROM energy_readings").fetch_all(&mut *c).await?,
-                sqlx::query(AssertSqlSafe(format!("SELECT centre_id, meter, first_ms, data, {} FROM energy_blocks", self.block_seq())))
+                sqlx::query(AssertSqlSafe(format!("SELECT centre_id, meter, first_ms, data, packed, {} FROM energy_blocks", self.block_seq())))
                     .fetch_all(&mut *c)
                     .await?,
             ),
         };
         let mut out: Vec<(String, String, i64, f64)> = legacy.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
-        let mark = blocks.iter().map(|r| r.get::<i64, _>(4)).max().unwrap_or(0);
-        let blocks: Vec<(String, String, i64, String)> = blocks.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
-        decode_blocks(&blocks, centre.map(|c| c.as_str()), from_ms, to_ms, &mut out)?;
+        let mark = blocks.iter().map(|r| r.get::<i64, _>(5)).max().unwrap_or(0);
+        for row in &blocks {
+            decode_block_row(&BlockRow::of(row), centre.map(|c| c.as_str()), from_ms, to_ms, &mut out)?;
+        }
         out.sort_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
         out.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1 && a.2 == b.2);
         Ok((out, mark))
@@ -196,14 +197,13 @@ impl Store {
     /// a mark misses nothing below it.
     pub async fn energy_readings_after(&self, mark: i64, upto: i64) -> StoreResult<Vec<(CentreId, Reading)>> {
         let sql = format!(
-            "SELECT centre_id, meter, first_ms, data FROM energy_blocks WHERE {seq} > $1 AND {seq} <= $2 ORDER BY {seq}",
+            "SELECT centre_id, meter, first_ms, data, packed FROM energy_blocks WHERE {seq} > $1 AND {seq} <= $2 ORDER BY {seq}",
             seq = self.block_seq()
         );
         let rows = sqlx::query(AssertSqlSafe(sql)).bind(mark).bind(upto).fetch_all(&self.pool).await?;
         let mut raw = Vec::new();
-        for r in &rows {
-            let block = [(r.get(0), r.get(1), r.get(2), r.get(3))];
-            decode_blocks(&block, None, i64::MIN, i64::MAX, &mut raw)?;
+        for row in &rows {
+            decode_block_row(&BlockRow::of(row), None, i64::MIN, i64::MAX, &mut raw)?;
         }
         let units: HashMap<(String, String), MeterUnit> =
             self.energy_meters().await?.iter().map(|(c, m)| ((c.to_string(), m.id.to_string()), m.unit)).collect();
@@ -252,21 +252,8 @@ impl Store {
 /// The centre and meter of a row of `energy_blocks` that holds a whole batch.
 const BATCH_ROW: &str = "*";
 
-/// A block's readings as text, appended to `out`: `dt:value` pairs joined by commas, `dt` the
-/// milliseconds after the block's first reading and `value` the shortest form that reads back
-/// as the same f64 (`first` is the earliest of `readings`' times).
-fn encode_block(readings: &[&Reading], first: i64, out: &mut String) {
-    let (mut int, mut float) = (itoa::Buffer::new(), zmij::Buffer::new());
-    for (i, r) in readings.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(int.format(r.ts_ms - first));
-        out.push(':');
-        out.push_str(float.format(r.value.value()));
-    }
-}
-
+/// A text block's readings (rows written before migration 32): `dt:value` pairs joined by
+/// commas, `dt` the milliseconds after the block's first reading `first`.
 fn decode_block(first: i64, data: &str) -> Result<Vec<(i64, f64)>, String> {
     data.split(',')
         .filter(|p| !p.is_empty())
@@ -338,9 +325,7 @@ impl WriteTx<'_> {
         let Some(row) = EncodedReadings::joined(parts) else {
             return Ok(());
         };
-        // The block is bound, not spliced into the statement: SQLite then neither tokenises a
-        // statement of megabytes nor the store escapes it.
-        sqlx::query("INSERT INTO energy_blocks (centre_id, meter, first_ms, last_ms, n, data) VALUES ($1, $1, $2, $3, $4, $5)")
+        sqlx::query("INSERT INTO energy_blocks (centre_id, meter, first_ms, last_ms, n, data, packed) VALUES ($1, $1, $2, $3, $4, '', $5)")
             .bind(BATCH_ROW)
             .bind(row.first)
             .bind(row.last)
@@ -352,15 +337,16 @@ impl WriteTx<'_> {
     }
 }
 
-/// Accepted readings of many centres encoded for one appended row of `energy_blocks` (centre
-/// and meter `*`): each centre's readings of one meter become a part `centre|meter|first|block`
-/// (the block as `encode_block` writes it), parts joined by `;`. One short statement however
-/// many centres and meters: SQLite parses little and the batch dirties few pages. A reading
-/// stored twice is read once (readers keep the first of a meter and time), so a batch sent
-/// again changes nothing. Senders encode their own batches, so the one writer only joins them.
+/// Accepted readings of many centres packed for one appended row of `energy_blocks` (centre
+/// and meter `*`): one segment of [`crate::packed`], each run of a centre's readings of one
+/// meter a part. One short statement however many centres and meters, and few pages a batch.
+/// A reading stored twice is read once (readers keep the first of a meter and time), so a
+/// batch sent again changes nothing. Senders encode their own batches, so the one writer only
+/// joins their segments.
 #[derive(Debug, Clone, Default)]
 pub struct EncodedReadings {
-    data: String,
+    /// One segment; a joined row begins with the version byte.
+    data: Vec<u8>,
     first: i64,
     last: i64,
     n: usize,
@@ -369,32 +355,22 @@ pub struct EncodedReadings {
 impl EncodedReadings {
     /// Encodes readings by centre; a value that is not finite is refused (the book refuses them).
     pub fn encode(batches: &[(&CentreId, &[Reading])]) -> StoreResult<Self> {
-        let n: usize = batches.iter().map(|(_, r)| r.len()).sum();
-        let mut out = EncodedReadings { data: String::with_capacity(n * 24 + batches.len() * 64), first: i64::MAX, last: i64::MIN, n: 0 };
+        let all = || batches.iter().flat_map(|(_, r)| r.iter());
+        if let Some(r) = all().find(|r| !r.value.value().is_finite()) {
+            return Err(StoreError::Corrupt(format!("reading {} at {} is not finite", r.meter, r.ts_ms)));
+        }
+        let (first, last, n) = all().fold((i64::MAX, i64::MIN, 0), |(f, l, n), r| (f.min(r.ts_ms), l.max(r.ts_ms), n + 1));
+        let mut out = EncodedReadings { data: Vec::new(), first, last, n };
+        if n == 0 {
+            return Ok(out);
+        }
+        let mut segment = packed::Segment::new(first, n);
         for (centre, readings) in batches {
-            if let Some(r) = readings.iter().find(|r| !r.value.value().is_finite()) {
-                return Err(StoreError::Corrupt(format!("reading {} at {} is not finite", r.meter, r.ts_ms)));
-            }
-            let mut by_meter: Vec<(&str, Vec<&Reading>)> = Vec::new();
-            for r in readings.iter() {
-                match by_meter.iter_mut().find(|(m, _)| *m == r.meter.as_str()) {
-                    Some((_, v)) => v.push(r),
-                    None => by_meter.push((r.meter.as_str(), vec![r])),
-                }
-            }
-            for (meter, rs) in by_meter {
-                let first = rs.iter().map(|r| r.ts_ms).min().unwrap_or(0);
-                let last = rs.iter().map(|r| r.ts_ms).max().unwrap_or(0);
-                if !out.data.is_empty() {
-                    out.data.push(';');
-                }
-                for part in [centre.as_str(), "|", meter, "|", itoa::Buffer::new().format(first), "|"] {
-                    out.data.push_str(part);
-                }
-                encode_block(&rs, first, &mut out.data);
-                (out.first, out.last, out.n) = (out.first.min(first), out.last.max(last), out.n + rs.len());
+            for run in readings.chunk_by(|a, b| a.meter == b.meter) {
+                segment.part(centre.as_str(), run[0].meter.as_str(), run.iter().map(|r| (r.ts_ms, r.value.value())));
             }
         }
+        segment.finish(&mut out.data);
         Ok(out)
     }
 
@@ -411,16 +387,14 @@ impl EncodedReadings {
     fn joined(parts: &[&EncodedReadings]) -> Option<EncodedReadings> {
         let parts: Vec<&&EncodedReadings> = parts.iter().filter(|p| !p.is_empty()).collect();
         let mut row = EncodedReadings {
-            data: String::with_capacity(parts.iter().map(|p| p.data.len() + 1).sum()),
+            data: Vec::with_capacity(1 + parts.iter().map(|p| p.data.len()).sum::<usize>()),
             first: i64::MAX,
             last: i64::MIN,
             n: 0,
         };
+        row.data.push(packed::VERSION);
         for p in &parts {
-            if !row.data.is_empty() {
-                row.data.push(';');
-            }
-            row.data.push_str(&p.data);
+            row.data.extend_from_slice(&p.data);
             (row.first, row.last, row.n) = (row.first.min(p.first), row.last.max(p.last), row.n + p.n);
         }
         (row.n > 0).then_some(row)
@@ -460,7 +434,8 @@ impl Store {
             // The block is bound, not spliced in: SQLite tokenises no statement of megabytes.
             let _ = writeln!(
                 script,
-                "INSERT INTO energy_blocks (centre_id, meter, first_ms, last_ms, n, data) VALUES ('{BATCH_ROW}', '{BATCH_ROW}', $1, $2, $3, $4);"
+                "INSERT INTO energy_blocks (centre_id, meter, first_ms, last_ms, n, data, packed) \
+                 VALUES ('{BATCH_ROW}', '{BATCH_ROW}', $1, $2, $3, '', $4);"
             );
         }
         for chunk in audits.chunks(1_000) {
@@ -487,39 +462,62 @@ impl Store {
     }
 }
 
-/// Readings of stored block rows (centre, meter, first, data) with `from_ms <= ts <= to_ms`, of
-/// one centre when `wanted` names it, appended to `out` as (centre, meter, ts, value). A batch
-/// row (centre `*`) holds `centre|meter|first|block` parts joined by `;`.
-fn decode_blocks(
-    blocks: &[(String, String, i64, String)],
+/// A row of `energy_blocks` as read: (centre, meter, first, data, packed) in the select.
+struct BlockRow {
+    centre: String,
+    meter: String,
+    first: i64,
+    data: String,
+    packed: Option<Vec<u8>>,
+}
+
+impl BlockRow {
+    fn of(r: &sqlx::any::AnyRow) -> Self {
+        BlockRow { centre: r.get(0), meter: r.get(1), first: r.get(2), data: r.get(3), packed: r.get(4) }
+    }
+}
+
+/// Readings of a stored block row with `from_ms <= ts <= to_ms`, of one centre when `wanted`
+/// names it, appended to `out` as (centre, meter, ts, value). A packed row is read by
+/// [`packed::read`]; a text batch row (centre `*`) holds `centre|meter|first|block` parts joined
+/// by `;`, and any other text row one meter's block.
+fn decode_block_row(
+    row: &BlockRow,
     wanted: Option<&str>,
     from_ms: i64,
     to_ms: i64,
     out: &mut Vec<(String, String, i64, f64)>,
 ) -> StoreResult<()> {
-    for (c, m, first, data) in blocks {
-        let corrupt = |e: String| StoreError::Corrupt(format!("energy block {c}/{m}@{first}: {e}"));
-        if c == BATCH_ROW {
-            for part in data.split(';').filter(|p| !p.is_empty()) {
-                let mut f = part.splitn(4, '|');
-                let (Some(pc), Some(pm), Some(pf), Some(block)) = (f.next(), f.next(), f.next(), f.next()) else {
-                    return Err(corrupt(format!("'{}' is not centre|meter|first|readings", part.chars().take(80).collect::<String>())));
-                };
-                if wanted.is_some_and(|w| w != pc) {
-                    continue;
-                }
-                let pf: i64 = pf.parse().map_err(|e| corrupt(format!("first '{pf}': {e}")))?;
-                for (ts, v) in decode_block(pf, block).map_err(corrupt)? {
-                    if (from_ms..=to_ms).contains(&ts) {
-                        out.push((pc.to_string(), pm.to_string(), ts, v));
-                    }
-                }
+    let BlockRow { centre: c, meter: m, first, data, packed } = row;
+    let corrupt = |e: String| StoreError::Corrupt(format!("energy block {c}/{m}@{first}: {e}"));
+    if let Some(bytes) = packed {
+        return packed::read(bytes, wanted, |pc, pm, ts, v| {
+            if (from_ms..=to_ms).contains(&ts) {
+                out.push((pc.to_string(), pm.to_string(), ts, v));
             }
-            continue;
-        }
+        })
+        .map_err(corrupt);
+    }
+    if c != BATCH_ROW {
         for (ts, v) in decode_block(*first, data).map_err(corrupt)? {
             if (from_ms..=to_ms).contains(&ts) {
                 out.push((c.clone(), m.clone(), ts, v));
+            }
+        }
+        return Ok(());
+    }
+    for part in data.split(';').filter(|p| !p.is_empty()) {
+        let mut f = part.splitn(4, '|');
+        let (Some(pc), Some(pm), Some(pf), Some(block)) = (f.next(), f.next(), f.next(), f.next()) else {
+            return Err(corrupt(format!("'{}' is not centre|meter|first|readings", part.chars().take(80).collect::<String>())));
+        };
+        if wanted.is_some_and(|w| w != pc) {
+            continue;
+        }
+        let pf: i64 = pf.parse().map_err(|e| corrupt(format!("first '{pf}': {e}")))?;
+        for (ts, v) in decode_block(pf, block).map_err(corrupt)? {
+            if (from_ms..=to_ms).contains(&ts) {
+                out.push((pc.to_string(), pm.to_string(), ts, v));
             }
         }
     }
@@ -531,21 +529,61 @@ mod tests {
     use super::*;
     use suanli_energy::{MeterId, ReadingValue};
 
-    /// Every finite value reads back as the same f64, whatever form the encoder writes it in
-    /// (plain, with an exponent, or a whole number).
+    fn decoded(row: BlockRow, wanted: Option<&str>) -> Vec<(String, String, i64, f64)> {
+        let mut out = Vec::new();
+        decode_block_row(&row, wanted, 1_000, 20_000, &mut out).unwrap();
+        out
+    }
+
+    /// Rows written before migration 32 hold text, and still read: a batch row of parts and a
+    /// one-meter row; readings outside the span asked for are left out.
     #[test]
-    fn a_block_reads_back_every_value_exactly() {
-        let meter = MeterId::parse("facility").unwrap();
-        let values = [0.0, 1.0, 0.1 + 0.2, 1e-7, 123_456.789_012_345_67, 1e16, 9_007_199_254_740_993.0, 5e-324, f64::MAX];
-        let readings: Vec<Reading> = values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| Reading::new(&meter, 1_790_000_000_000 + i as i64 * 5_000, ReadingValue::CumulativeKwh(*v)))
-            .collect();
-        let refs: Vec<&Reading> = readings.iter().collect();
-        let mut text = String::new();
-        encode_block(&refs, readings[0].ts_ms, &mut text);
-        let back = decode_block(readings[0].ts_ms, &text).unwrap();
-        assert_eq!(back, readings.iter().map(|r| (r.ts_ms, r.value.value())).collect::<Vec<_>>(), "{text}");
+    fn text_rows_of_earlier_stores_still_read() {
+        let text = |centre: &str, meter: &str, first: i64, data: &str| BlockRow {
+            centre: centre.into(),
+            meter: meter.into(),
+            first,
+            data: data.into(),
+            packed: None,
+        };
+        let batch = text(BATCH_ROW, BATCH_ROW, 0, "ctr_a|facility|1000|0:1.5,1000:2.25e0;ctr_b|it|500|0:7,500:8");
+        let t = |c: &str, m: &str, ts: i64, v: f64| (c.to_string(), m.to_string(), ts, v);
+        assert_eq!(
+            decoded(batch, None),
+            [t("ctr_a", "facility", 1_000, 1.5), t("ctr_a", "facility", 2_000, 2.25), t("ctr_b", "it", 1_000, 8.0)]
+        );
+        let batch = text(BATCH_ROW, BATCH_ROW, 0, "ctr_a|facility|1000|0:1.5;ctr_b|it|1000|0:7");
+        assert_eq!(decoded(batch, Some("ctr_b")), [t("ctr_b", "it", 1_000, 7.0)]);
+        assert_eq!(
+            decoded(text("ctr_c", "it", 19_000, "0:1,1000:2,2000:3"), None),
+            [t("ctr_c", "it", 19_000, 1.0), t("ctr_c", "it", 20_000, 2.0)]
+        );
+        let mut out = Vec::new();
+        assert!(decode_block_row(&text(BATCH_ROW, BATCH_ROW, 0, "ctr_a|it"), None, 0, 1, &mut out).is_err());
+    }
+
+    /// Encoded batches joined into a row read back as packed: every reading of every centre,
+    /// whatever order its meters come in.
+    #[test]
+    fn joined_batches_read_back() {
+        let (facility, it) = (MeterId::parse("facility").unwrap(), MeterId::parse("it").unwrap());
+        let reading = |m: &MeterId, ts: i64, v: f64| Reading::new(m, ts, ReadingValue::CumulativeKwh(v));
+        let a = CentreId::generate(1, 1);
+        let b = CentreId::generate(2, 2);
+        let one = [reading(&facility, 2_000, 1.0), reading(&it, 2_000, 0.5), reading(&facility, 3_000, 1.25)];
+        let two = [reading(&it, 1_000, 0.1 + 0.2)];
+        let (e1, e2) = (EncodedReadings::encode(&[(&a, &one)]).unwrap(), EncodedReadings::encode(&[(&b, &two)]).unwrap());
+        let row = EncodedReadings::joined(&[&e1, &EncodedReadings::default(), &e2]).unwrap();
+        assert_eq!((row.first, row.last, row.n), (1_000, 3_000, 4));
+        let packed =
+            BlockRow { centre: BATCH_ROW.into(), meter: BATCH_ROW.into(), first: row.first, data: String::new(), packed: Some(row.data) };
+        let t = |c: &CentreId, m: &str, ts: i64, v: f64| (c.to_string(), m.to_string(), ts, v);
+        assert_eq!(
+            decoded(packed, None),
+            [t(&a, "facility", 2_000, 1.0), t(&a, "it", 2_000, 0.5), t(&a, "facility", 3_000, 1.25), t(&b, "it", 1_000, 0.1 + 0.2)]
+        );
+        assert!(EncodedReadings::joined(&[&EncodedReadings::default()]).is_none());
+        let nan = [reading(&it, 1_000, f64::NAN)];
+        assert!(EncodedReadings::encode(&[(&a, &nan)]).is_err());
     }
 }

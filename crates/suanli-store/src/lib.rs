@@ -24,6 +24,7 @@ pub mod ledger;
 pub mod listing;
 mod migrations;
 pub mod models;
+mod packed;
 pub mod partners;
 pub mod reconciliation;
 mod rows;
