@@ -447,14 +447,14 @@ impl Store {
         if let Some(r) = row {
             query = query.bind(r.first).bind(r.last).bind(r.n as i64).bind(r.data);
         }
-        let _guard = self.write_lock.lock().await;
-        let mut conn = self.writer.acquire().await?;
+        let writer = self.write_lock.as_ref().ok_or_else(|| StoreError::Corrupt("a SQLite store without its writer".into()))?;
+        let mut conn = writer.lock().await?;
         let result = query.execute(&mut *conn).await;
         if let Err(e) = result {
-            // A statement failed inside the script: end its transaction before the connection
-            // goes back to the pool, or close the connection if even that fails.
+            // A statement failed inside the script: end its transaction before the next writer
+            // takes the connection, or close the connection if even that fails.
             if sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.is_err() {
-                conn.detach();
+                conn.discard();
             }
             return Err(e.into());
         }

@@ -30,6 +30,7 @@ pub mod reconciliation;
 mod rows;
 mod segments;
 mod to_bill;
+mod write_conn;
 pub mod vouchers;
 
 pub use backends::BackendBinding;
@@ -54,7 +55,6 @@ use suanli_core::money::Fen;
 use suanli_core::tenant::{Principal, Role, Tenant};
 use suanli_core::time::UnixMs;
 pub use to_bill::ToBill;
-use tokio::sync::Mutex;
 pub use vouchers::{BillFilter, ProgrammeTotals, TenantMoney, VoucherMoney};
 
 /// What went wrong in the store: a domain error the caller should show, or a database failure.
@@ -178,7 +178,9 @@ pub struct Store {
     /// turns). PostgreSQL: the pool itself.
     writer: AnyPool,
     dialect: Dialect,
-    write_lock: Arc<Mutex<()>>,
+    /// SQLite: the writer lock, which owns the writer's connection (opened from `writer`; see
+    /// write_conn.rs). PostgreSQL serialises writers with row locks.
+    write_lock: Option<Arc<write_conn::Writer>>,
     /// When set (PostgreSQL), every write transaction first checks this replica's lease.
     fence: Option<Arc<Fence>>,
     /// SQLite: the task that checkpoints the WAL (see checkpoint.rs), stopped with the last copy.
@@ -193,9 +195,8 @@ impl std::fmt::Debug for Store {
 
 /// The write transaction of a store: holds the SQLite writer lock while it lives.
 pub struct WriteTx<'s> {
-    tx: Transaction<'static, Any>,
-    /// Held on SQLite only; PostgreSQL serialises writers with row locks.
-    _guard: Option<tokio::sync::MutexGuard<'s, ()>>,
+    /// On SQLite it holds the writer lock while it lives.
+    tx: write_conn::TxConn<'s>,
     dialect: Dialect,
     /// The change sequence number this transaction stamps on the jobs it writes, taken at its
     /// first job write (see [`WriteTx::job_change_seq`]).
@@ -308,7 +309,8 @@ impl Store {
             Dialect::Postgres => pool.clone(),
         };
         let checkpoints = (dialect == Dialect::Sqlite).then(|| Arc::new(checkpoint::start(pool.clone())));
-        let store = Store { pool, writer, dialect, write_lock: Arc::new(Mutex::new(())), fence: None, _checkpoints: checkpoints };
+        let write_lock = (dialect == Dialect::Sqlite).then(|| Arc::new(write_conn::Writer::new(writer.clone())));
+        let store = Store { pool, writer, dialect, write_lock, fence: None, _checkpoints: checkpoints };
         migrations::run(&store).await?;
         Ok(store)
     }
@@ -337,6 +339,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(w) = &self.write_lock {
+            w.close().await;
+        }
         self.writer.close().await;
         self.pool.close().await;
     }
@@ -344,22 +349,21 @@ impl Store {
     /// Begins a write transaction (taking the SQLite writer lock first; PostgreSQL writers run
     /// concurrently); on a fenced store it fails with `not_leader` unless this replica leads.
     pub async fn begin(&self) -> StoreResult<WriteTx<'_>> {
-        let guard = match self.dialect {
-            Dialect::Sqlite => Some(self.write_lock.lock().await),
-            Dialect::Postgres => None,
-        };
         // SQLite: take the database's write lock at BEGIN, waiting for it (busy_timeout). A
         // deferred transaction that reads first and then writes fails at once with `database is
         // locked` when another connection still holds the lock (a dropped transaction's rollback
         // runs later, on its connection), because SQLite does not wait to upgrade a reader.
-        let mut tx = match self.dialect {
-            Dialect::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
-            Dialect::Postgres => self.writer.begin().await?,
+        let tx = match &self.write_lock {
+            Some(w) => write_conn::TxConn::Own(w.begin("BEGIN IMMEDIATE").await?),
+            None => {
+                let mut tx = self.writer.begin().await?;
+                if let Some(fence) = &self.fence {
+                    lease::check(&mut tx, fence).await?;
+                }
+                write_conn::TxConn::Pooled(tx)
+            }
         };
-        if let (Some(fence), Dialect::Postgres) = (&self.fence, self.dialect) {
-            lease::check(&mut tx, fence).await?;
-        }
-        Ok(WriteTx { tx, _guard: guard, dialect: self.dialect, job_seq: None })
+        Ok(WriteTx { tx, dialect: self.dialect, job_seq: None })
     }
 
     /// Begins a read-only transaction whose statements all see one committed state: reads that
