@@ -30,8 +30,8 @@ pub mod reconciliation;
 mod rows;
 mod segments;
 mod to_bill;
-mod write_conn;
 pub mod vouchers;
+mod write_conn;
 
 pub use backends::BackendBinding;
 pub use earnings::{EarningsRecords, EarningsRow, Source};
@@ -172,10 +172,10 @@ pub struct StoreOptions {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
-    /// Where write transactions run. SQLite: a pool of one connection of its own, so that its
-    /// page cache lives from one commit to the next (in WAL mode a connection drops its whole
-    /// cache when it begins after another connection's commit, and the pool's connections take
-    /// turns). PostgreSQL: the pool itself.
+    /// Where write transactions run. SQLite: a pool that opens the one connection of their own
+    /// (held by `write_lock`), so that its page cache lives from one commit to the next (in WAL
+    /// mode a connection drops its whole cache when it begins after another connection's
+    /// commit, and the pool's connections take turns). PostgreSQL: the pool itself.
     writer: AnyPool,
     dialect: Dialect,
     /// SQLite: the writer lock, which owns the writer's connection (opened from `writer`; see

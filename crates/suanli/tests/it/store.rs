@@ -765,3 +765,33 @@ async fn ledger_suite(store: Store) {
     assert_eq!(l.account(voucher.id).unwrap().available(), Fen(0));
     assert!(l.transfer(TransferId(3_000)).is_none());
 }
+
+/// SQLite's writer connection belongs to the store's writer lock (not to a pool): a write
+/// transaction dropped without a commit, or abandoned in the middle of its work, leaves nothing
+/// behind, and the next writer goes on on the same connection.
+#[tokio::test]
+async fn sqlite_write_transactions_dropped_uncommitted_are_rolled_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_dir(dir.path()).await.unwrap();
+    {
+        let mut tx = store.begin().await.unwrap();
+        tx.set_meta("dropped", "1").await.unwrap();
+    }
+    let abandoned = async {
+        let mut tx = store.begin().await.unwrap();
+        tx.set_meta("abandoned", "1").await.unwrap();
+        std::future::pending::<()>().await
+    };
+    assert!(tokio::time::timeout(std::time::Duration::from_millis(100), abandoned).await.is_err());
+    let mut tx = store.begin().await.unwrap();
+    tx.set_meta("kept", "1").await.unwrap();
+    tx.commit().await.unwrap();
+    let check = |store: Store| async move {
+        assert_eq!(store.meta("dropped").await.unwrap(), None);
+        assert_eq!(store.meta("abandoned").await.unwrap(), None);
+        assert_eq!(store.meta("kept").await.unwrap().as_deref(), Some("1"));
+    };
+    check(store.clone()).await;
+    store.close().await;
+    check(Store::open_dir(dir.path()).await.unwrap()).await;
+}
