@@ -252,6 +252,11 @@ impl Store {
 /// The centre and meter of a row of `energy_blocks` that holds a whole batch.
 const BATCH_ROW: &str = "*";
 
+/// Appends a batch row (centre and meter [`BATCH_ROW`]); binds first, last, n and the packed
+/// block, which is bound rather than spliced in, so SQLite tokenises no statement of megabytes.
+const INSERT_BATCH_ROW: &str =
+    "INSERT INTO energy_blocks (centre_id, meter, first_ms, last_ms, n, data, packed) VALUES ('*', '*', $1, $2, $3, '', $4)";
+
 /// A text block's readings (rows written before migration 32): `dt:value` pairs joined by
 /// commas, `dt` the milliseconds after the block's first reading `first`.
 fn decode_block(first: i64, data: &str) -> Result<Vec<(i64, f64)>, String> {
@@ -325,14 +330,7 @@ impl WriteTx<'_> {
         let Some(row) = EncodedReadings::joined(parts) else {
             return Ok(());
         };
-        sqlx::query("INSERT INTO energy_blocks (centre_id, meter, first_ms, last_ms, n, data, packed) VALUES ($1, $1, $2, $3, $4, '', $5)")
-            .bind(BATCH_ROW)
-            .bind(row.first)
-            .bind(row.last)
-            .bind(row.n as i64)
-            .bind(row.data)
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query(INSERT_BATCH_ROW).bind(row.first).bind(row.last).bind(row.n as i64).bind(row.data).execute(&mut *self.tx).await?;
         Ok(())
     }
 }
@@ -431,12 +429,7 @@ impl Store {
         let mut script = String::with_capacity(256 + audits.len() * 512);
         script.push_str("BEGIN IMMEDIATE;\n");
         if row.is_some() {
-            // The block is bound, not spliced in: SQLite tokenises no statement of megabytes.
-            let _ = writeln!(
-                script,
-                "INSERT INTO energy_blocks (centre_id, meter, first_ms, last_ms, n, data, packed) \
-                 VALUES ('{BATCH_ROW}', '{BATCH_ROW}', $1, $2, $3, '', $4);"
-            );
+            let _ = writeln!(script, "{INSERT_BATCH_ROW};");
         }
         for chunk in audits.chunks(1_000) {
             script.push_str(&crate::ledger::audit_insert(chunk));
