@@ -18,12 +18,12 @@ pub(crate) async fn setup(store: &Store, accounts: usize, balance: i64) -> Store
         "DELETE FROM naive_transfers",
         "DELETE FROM naive_accounts",
     ] {
-        sqlx::query(sql).execute(tx.connection()).await?;
+        sqlx::query(sql).execute(tx.connection().await?).await?;
     }
     for chunk in (0..accounts as i64).collect::<Vec<_>>().chunks(500) {
         let values: Vec<String> = chunk.iter().map(|i| format!("({i}, {balance})")).collect();
         sqlx::query(AssertSqlSafe(format!("INSERT INTO naive_accounts (id, balance) VALUES {}", values.join(","))))
-            .execute(tx.connection())
+            .execute(tx.connection().await?)
             .await?;
     }
     tx.commit().await
@@ -35,7 +35,7 @@ pub(crate) async fn transfer(store: &Store, id: &str, debit: i64, credit: i64, a
     let done = sqlx::query("UPDATE naive_accounts SET balance = balance - $1 WHERE id = $2 AND balance >= $1")
         .bind(amount)
         .bind(debit)
-        .execute(tx.connection())
+        .execute(tx.connection().await?)
         .await?;
     if done.rows_affected() != 1 {
         return Ok(false);
@@ -43,14 +43,14 @@ pub(crate) async fn transfer(store: &Store, id: &str, debit: i64, credit: i64, a
     sqlx::query("UPDATE naive_accounts SET balance = balance + $1 WHERE id = $2")
         .bind(amount)
         .bind(credit)
-        .execute(tx.connection())
+        .execute(tx.connection().await?)
         .await?;
     sqlx::query("INSERT INTO naive_transfers (id, debit, credit, amount) VALUES ($1, $2, $3, $4)")
         .bind(id.to_owned())
         .bind(debit)
         .bind(credit)
         .bind(amount)
-        .execute(tx.connection())
+        .execute(tx.connection().await?)
         .await?;
     tx.commit().await?;
     Ok(true)

@@ -44,20 +44,24 @@ impl Store {
 impl WriteTx<'_> {
     /// Binds a centre (replacing an earlier binding).
     pub async fn bind_backend(&mut self, b: &BackendBinding) -> StoreResult<()> {
-        sqlx::query("DELETE FROM centre_backends WHERE centre_id = $1").bind(b.centre_id.to_string()).execute(&mut *self.tx).await?;
+        sqlx::query("DELETE FROM centre_backends WHERE centre_id = $1")
+            .bind(b.centre_id.to_string())
+            .execute(self.tx.conn().await?)
+            .await?;
         sqlx::query("INSERT INTO centre_backends (centre_id, url, bound_by, bound_ms) VALUES ($1, $2, $3, $4)")
             .bind(b.centre_id.to_string())
             .bind(b.url.clone())
             .bind(b.bound_by.clone())
             .bind(b.bound_ms)
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         Ok(())
     }
 
     /// Unbinds a centre; whether it was bound.
     pub async fn unbind_backend(&mut self, centre: &CentreId) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM centre_backends WHERE centre_id = $1").bind(centre.to_string()).execute(&mut *self.tx).await?;
+        let done =
+            sqlx::query("DELETE FROM centre_backends WHERE centre_id = $1").bind(centre.to_string()).execute(self.tx.conn().await?).await?;
         Ok(done.rows_affected() > 0)
     }
 }

@@ -274,7 +274,7 @@ impl WriteTx<'_> {
         .bind(s.reason.clone())
         .bind(s.decided_by.clone())
         .bind(s.decided_ms)
-        .execute(&mut *self.tx)
+        .execute(self.tx.conn().await?)
         .await?;
         Ok(())
     }
@@ -296,7 +296,7 @@ impl WriteTx<'_> {
         .bind(d.content_bytes as i64)
         .bind(d.created_ms)
         .bind(d.updated_ms)
-        .execute(&mut *self.tx)
+        .execute(self.tx.conn().await?)
         .await?;
         Ok(())
     }
@@ -315,13 +315,13 @@ impl WriteTx<'_> {
         .bind(d.content_bytes as i64)
         .bind(d.updated_ms)
         .bind(d.id.to_string())
-        .execute(&mut *self.tx)
+        .execute(self.tx.conn().await?)
         .await?;
-        sqlx::query("DELETE FROM data_contents WHERE data_set_id = $1").bind(d.id.to_string()).execute(&mut *self.tx).await?;
+        sqlx::query("DELETE FROM data_contents WHERE data_set_id = $1").bind(d.id.to_string()).execute(self.tx.conn().await?).await?;
         sqlx::query("INSERT INTO data_contents (data_set_id, body) VALUES ($1, $2)")
             .bind(d.id.to_string())
             .bind(body.to_vec())
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         Ok(())
     }
@@ -338,7 +338,7 @@ impl WriteTx<'_> {
             .bind(delivery.to_string())
             .bind(created_ms)
             .bind(expires_ms)
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         Ok(())
     }
@@ -362,7 +362,7 @@ impl WriteTx<'_> {
         .bind(r.created_ms)
         .bind(r.expires_ms)
         .bind(r.updated_ms)
-        .execute(&mut *self.tx)
+        .execute(self.tx.conn().await?)
         .await?;
         Ok(())
     }
@@ -375,7 +375,7 @@ impl WriteTx<'_> {
             .bind(r.updated_ms)
             .bind(r.id.to_string())
             .bind(from.as_str())
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         if done.rows_affected() != 1 {
             return Err(StoreError::Domain(suanli_core::error::Error::new(
@@ -402,7 +402,7 @@ impl WriteTx<'_> {
         .bind(d.voucher.0)
         .bind(d.cash.0)
         .bind(d.created_ms)
-        .execute(&mut *self.tx)
+        .execute(self.tx.conn().await?)
         .await?;
         Ok(())
     }

@@ -171,22 +171,20 @@ pub(crate) async fn add_daily(
     earned: Fen,
     outstanding: Fen,
 ) -> StoreResult<()> {
-    sqlx::query(
+    // Literals (ids quoted by `sql_text`, the rest numbers), so that on SQLite the row waits
+    // in the transaction's script for its next round trip.
+    let sql = format!(
         "INSERT INTO bill_earnings_daily (provider_id, day, centre_id, settled, bills, earned_fen, outstanding_fen) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (provider_id, day, centre_id, settled) DO UPDATE SET \
+         VALUES ({}, {day}, {}, {}, {bills}, {}, {}) ON CONFLICT (provider_id, day, centre_id, settled) DO UPDATE SET \
          bills = bill_earnings_daily.bills + excluded.bills, earned_fen = bill_earnings_daily.earned_fen + excluded.earned_fen, \
          outstanding_fen = bill_earnings_daily.outstanding_fen + excluded.outstanding_fen",
-    )
-    .bind(provider.to_string())
-    .bind(day)
-    .bind(centre.to_string())
-    .bind(i64::from(settled))
-    .bind(bills)
-    .bind(earned.0)
-    .bind(outstanding.0)
-    .execute(&mut *tx.tx)
-    .await?;
-    Ok(())
+        crate::ledger::sql_text(provider),
+        crate::ledger::sql_text(centre),
+        i64::from(settled),
+        earned.0,
+        outstanding.0
+    );
+    tx.tx.defer(&sql).await
 }
 
 impl Store {

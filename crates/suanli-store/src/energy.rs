@@ -285,7 +285,7 @@ impl WriteTx<'_> {
             .bind(kind)
             .bind(category)
             .bind(unit_to_row(m.unit))
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         }
         Ok(())
@@ -300,7 +300,7 @@ impl WriteTx<'_> {
         .bind(centre.to_string())
         .bind(cooling.to_owned())
         .bind(rated_kw)
-        .execute(&mut *self.tx)
+        .execute(self.tx.conn().await?)
         .await?;
         Ok(())
     }
@@ -308,7 +308,7 @@ impl WriteTx<'_> {
     /// Replaces a data centre's registered meters with `meters` (the caller keeps every meter
     /// that has readings).
     pub async fn replace_energy_meters(&mut self, centre: &CentreId, meters: &[Meter]) -> StoreResult<()> {
-        sqlx::query("DELETE FROM energy_meters WHERE centre_id = $1").bind(centre.to_string()).execute(&mut *self.tx).await?;
+        sqlx::query("DELETE FROM energy_meters WHERE centre_id = $1").bind(centre.to_string()).execute(self.tx.conn().await?).await?;
         self.upsert_energy_meters(centre, meters).await
     }
 
@@ -330,7 +330,13 @@ impl WriteTx<'_> {
         let Some(row) = EncodedReadings::joined(parts) else {
             return Ok(());
         };
-        sqlx::query(INSERT_BATCH_ROW).bind(row.first).bind(row.last).bind(row.n as i64).bind(row.data).execute(&mut *self.tx).await?;
+        sqlx::query(INSERT_BATCH_ROW)
+            .bind(row.first)
+            .bind(row.last)
+            .bind(row.n as i64)
+            .bind(row.data)
+            .execute(self.tx.conn().await?)
+            .await?;
         Ok(())
     }
 }

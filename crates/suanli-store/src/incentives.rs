@@ -122,7 +122,7 @@ impl WriteTx<'_> {
             .bind(e.name.clone())
             .bind(e.organisation_uscc.clone())
             .bind(e.created_ms)
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         Ok(())
     }
@@ -132,7 +132,7 @@ impl WriteTx<'_> {
             .bind(p.code.clone())
             .bind(to_json(p))
             .bind(at_ms)
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         Ok(())
     }
@@ -143,7 +143,7 @@ impl WriteTx<'_> {
             .bind(sha256.to_owned())
             .bind(body.to_vec())
             .bind(at_ms)
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         Ok(())
     }
@@ -169,7 +169,7 @@ impl WriteTx<'_> {
         .bind(to_json(a))
         .bind(a.created_ms)
         .bind(a.updated_ms)
-        .execute(&mut *self.tx)
+        .execute(self.tx.conn().await?)
         .await?;
         Ok(())
     }
@@ -186,7 +186,7 @@ impl WriteTx<'_> {
         .bind(a.updated_ms)
         .bind(a.id.clone())
         .bind(from.to_owned())
-        .execute(&mut *self.tx)
+        .execute(self.tx.conn().await?)
         .await?;
         changed_meanwhile(done.rows_affected(), a)
     }
@@ -200,7 +200,7 @@ impl WriteTx<'_> {
                 .bind(a.updated_ms)
                 .bind(a.id.clone())
                 .bind(was.as_str())
-                .execute(&mut *self.tx)
+                .execute(self.tx.conn().await?)
                 .await?;
         changed_meanwhile(done.rows_affected(), a)
     }

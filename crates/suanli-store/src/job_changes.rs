@@ -99,10 +99,31 @@ enum Cell {
 /// SQLite every cell is written as a literal, because sqlx's SQLite driver slows with a
 /// statement's parameters (a first round over 100,000 jobs took minutes with 2,500 of them per
 /// statement). Literals are numbers, NULL, or text through `sql_text`.
-fn batch(dialect: Dialect, sql: &str, seq: i64, rows: Vec<Vec<Cell>>) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+impl WriteTx<'_> {
+    /// Runs `sql` with `{v}` replaced by `(VALUES (…), (…)) AS v` holding `rows`, `{state}` by
+    /// the jobs' state column and `$1` by `seq`; the rows it answers. On SQLite every cell, and
+    /// `seq`, is a literal, and the statement goes with the transaction's deferred ones in one
+    /// round trip.
+    async fn batch(&mut self, sql: &str, seq: i64, rows: Vec<Vec<Cell>>) -> StoreResult<Vec<sqlx::any::AnyRow>> {
+        let (list, binds) = values(self.dialect, rows, 2);
+        let v = format!("(VALUES {list}) AS v");
+        if self.dialect == Dialect::Sqlite {
+            // The state test must not use an index: SQLite's planner would then walk every job
+            // in that state for each statement (quadratic over a round) instead of finding each
+            // by id.
+            let sql = sql.replace("$1", &seq.to_string()).replace("{state}", "+jobs.state").replace("{v}", &v);
+            return self.tx.fetch_all(&sql).await;
+        }
+        let q = sqlx::query(AssertSqlSafe(sql.replace("{v}", &v).replace("{state}", "jobs.state"))).bind(seq);
+        Ok(bind_cells(q, binds).fetch_all(self.tx.conn().await?).await?)
+    }
+}
+
+/// `rows` as the rows of a VALUES list, `(…),(…)`: on SQLite literals, on PostgreSQL parameters
+/// numbered from `first` (answered in order, to be bound with [`bind_cells`]).
+fn values(dialect: Dialect, rows: Vec<Vec<Cell>>, first: usize) -> (String, Vec<Cell>) {
     let mut v = String::with_capacity(rows.len() * 64);
     let mut binds = Vec::new();
-    v.push_str("(VALUES ");
     for (r, row) in rows.into_iter().enumerate() {
         v.push_str(if r == 0 { "(" } else { ",(" });
         for (c, cell) in row.into_iter().enumerate() {
@@ -113,23 +134,25 @@ fn batch(dialect: Dialect, sql: &str, seq: i64, rows: Vec<Vec<Cell>>) -> sqlx::q
                 (Dialect::Sqlite, Cell::Text(t)) => v.push_str(&t.as_deref().map_or_else(|| "NULL".to_string(), sql_text)),
                 (Dialect::Sqlite, Cell::Int(i)) => v.push_str(&i.map_or_else(|| "NULL".to_string(), |i| i.to_string())),
                 (Dialect::Postgres, Cell::Text(_)) => {
-                    let _ = write!(v, "${}", binds.len() + 2);
+                    let _ = write!(v, "${}", binds.len() + first);
                     binds.push(cell);
                 }
                 (Dialect::Postgres, Cell::Int(_)) => {
-                    let _ = write!(v, "CAST(${} AS BIGINT)", binds.len() + 2);
+                    let _ = write!(v, "CAST(${} AS BIGINT)", binds.len() + first);
                     binds.push(cell);
                 }
             }
         }
         v.push(')');
     }
-    v.push_str(") AS v");
-    // On SQLite the state test must not use an index: its planner would then walk every job in
-    // that state for each statement (quadratic over a round) instead of finding each by id.
-    let state = if dialect == Dialect::Sqlite { "+jobs.state" } else { "jobs.state" };
-    let mut q = sqlx::query(AssertSqlSafe(sql.replace("{v}", &v).replace("{state}", state))).bind(seq);
-    for b in binds {
+    (v, binds)
+}
+
+fn bind_cells<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    cells: Vec<Cell>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    for b in cells {
         q = match b {
             Cell::Text(t) => q.bind(t),
             Cell::Int(i) => q.bind(i),
@@ -142,7 +165,7 @@ impl WriteTx<'_> {
     /// Moves the registry's change number ([`Store::registry_mark`]): every write to the
     /// centres or pools tables calls this in its transaction.
     pub(crate) async fn registry_changed(&mut self) -> StoreResult<()> {
-        sqlx::query("UPDATE job_changes SET seq = seq + 1 WHERE name = 'registry'").execute(&mut *self.tx).await?;
+        sqlx::query("UPDATE job_changes SET seq = seq + 1 WHERE name = 'registry'").execute(self.tx.conn().await?).await?;
         Ok(())
     }
 
@@ -153,7 +176,9 @@ impl WriteTx<'_> {
         if let Some(s) = self.job_seq {
             return Ok(s);
         }
-        let row = sqlx::query("UPDATE job_changes SET seq = seq + 1 WHERE name = 'jobs' RETURNING seq").fetch_one(&mut *self.tx).await?;
+        // On SQLite with the transaction's BEGIN, in one round trip.
+        let rows = self.tx.fetch_all("UPDATE job_changes SET seq = seq + 1 WHERE name = 'jobs' RETURNING seq").await?;
+        let row = rows.first().ok_or_else(|| crate::StoreError::Corrupt("the jobs' change counter row is missing".into()))?;
         let s: i64 = row.try_get(0)?;
         self.job_seq = Some(s);
         Ok(s)
@@ -176,19 +201,34 @@ impl WriteTx<'_> {
                         Cell::Text(Some(p.pool.to_string())),
                         Cell::Text(Some(p.centre.to_string())),
                         Cell::Int(Some(p.placed_ms)),
-                        Cell::Text(Some(p.explanation.clone())),
                     ]
                 })
                 .collect();
-            let q = batch(
-                self.dialect,
+            let placed_rows = self.batch(
                 "UPDATE jobs SET state = 'placed', pool_id = v.column2, centre_id = v.column3, placed_ms = v.column4, reason = NULL, reason_json = NULL, \
-                 explain_json = v.column5, change_seq = $1 FROM {v} WHERE jobs.id = v.column1 AND {state} = 'pending' RETURNING id",
+                 change_seq = $1 FROM {v} WHERE jobs.id = v.column1 AND {state} = 'pending' RETURNING id",
                 seq,
                 rows,
-            );
-            for r in q.fetch_all(&mut *self.tx).await? {
+            )
+            .await?;
+            for r in placed_rows {
                 placed.insert(rows::parse_id(r.try_get::<String, _>(0)?)?);
+            }
+        }
+        // The explanations of the jobs placed, in their own table (a job placed again replaces
+        // its earlier one).
+        let explained: Vec<&PlacementRow> = placements.iter().filter(|p| placed.contains(p.id)).collect();
+        for chunk in explained.chunks(ROWS_PER_STATEMENT) {
+            let rows = chunk.iter().map(|p| vec![Cell::Text(Some(p.id.to_string())), Cell::Text(Some(p.explanation.clone()))]).collect();
+            let (list, binds) = values(self.dialect, rows, 1);
+            let sql = format!(
+                "INSERT INTO job_explanations (job_id, explain_json) VALUES {list} ON CONFLICT (job_id) DO UPDATE SET explain_json = excluded.explain_json"
+            );
+            match self.dialect {
+                Dialect::Sqlite => self.tx.defer(&sql).await?,
+                Dialect::Postgres => {
+                    bind_cells(sqlx::query(AssertSqlSafe(sql)), binds).execute(self.tx.conn().await?).await?;
+                }
             }
         }
         Ok(placed)
@@ -211,13 +251,11 @@ impl WriteTx<'_> {
                     ]
                 })
                 .collect();
-            batch(
-                self.dialect,
+            self.batch(
                 "UPDATE jobs SET reason = v.column2, reason_json = v.column3, change_seq = $1 FROM {v} WHERE jobs.id = v.column1 AND {state} = 'pending'",
                 seq,
                 rows,
             )
-            .execute(&mut *self.tx)
             .await?;
         }
         Ok(())
@@ -233,14 +271,15 @@ impl WriteTx<'_> {
         let seq = self.job_change_seq().await?;
         for chunk in starts.chunks(ROWS_PER_STATEMENT) {
             let rows = chunk.iter().map(|(id, at)| vec![Cell::Text(Some(id.to_string())), Cell::Int(Some(*at))]).collect();
-            let q = batch(
-                self.dialect,
-                "UPDATE jobs SET state = 'running', started_ms = v.column2, change_seq = $1 FROM {v} \
+            let moved = self
+                .batch(
+                    "UPDATE jobs SET state = 'running', started_ms = v.column2, change_seq = $1 FROM {v} \
                  WHERE jobs.id = v.column1 AND {state} = 'placed' RETURNING id",
-                seq,
-                rows,
-            );
-            for r in q.fetch_all(&mut *self.tx).await? {
+                    seq,
+                    rows,
+                )
+                .await?;
+            for r in moved {
                 started.insert(rows::parse_id(r.try_get::<String, _>(0)?)?);
             }
         }
@@ -271,14 +310,14 @@ impl WriteTx<'_> {
                     ]
                 })
                 .collect();
-            let q = batch(
-                self.dialect,
+            let moved = self.batch(
                 "UPDATE jobs SET state = v.column2, finished_ms = v.column3, usage_s = v.column4, cost_fen = v.column5, fault = v.column6, \
                  reason = v.column7, reason_json = v.column8, change_seq = $1 FROM {v} WHERE jobs.id = v.column1 AND {state} = 'running' RETURNING id",
                 seq,
                 rows,
-            );
-            for r in q.fetch_all(&mut *self.tx).await? {
+            )
+            .await?;
+            for r in moved {
                 ended.insert(rows::parse_id(r.try_get::<String, _>(0)?)?);
             }
         }

@@ -94,7 +94,10 @@ impl Store {
 
     /// The scheduler's explanation of a job's placement (JSON), if it has one.
     pub async fn explanation(&self, id: &JobId) -> StoreResult<Option<serde_json::Value>> {
-        let row = sqlx::query("SELECT explain_json FROM jobs WHERE id = $1").bind(id.to_string()).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT explain_json FROM job_explanations WHERE job_id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
         let Some(text) = row.and_then(|r| r.get::<Option<String>, _>(0)) else { return Ok(None) };
         serde_json::from_str(&text).map(Some).map_err(|e| StoreError::Corrupt(format!("explanation: {e}")))
     }
@@ -116,7 +119,7 @@ impl Store {
             .bind(cost.0)
             .bind(seq)
             .bind(id.to_string())
-            .execute(&mut *tx.tx)
+            .execute(tx.tx.conn().await?)
             .await?;
         if done.rows_affected() == 1 {
             tx.audit(&audit).await?;
@@ -169,7 +172,7 @@ impl WriteTx<'_> {
                 .bind(k.job_id.to_string())
                 .bind(k.fingerprint.clone())
                 .bind(k.created_ms)
-                .execute(&mut *self.tx)
+                .execute(self.tx.conn().await?)
                 .await?;
         }
         Ok(())
@@ -201,7 +204,7 @@ impl WriteTx<'_> {
                     job_literals(&mut sql, j.borrow(), seq)?;
                     sql.push(')');
                 }
-                sqlx::query(AssertSqlSafe(sql)).execute(&mut *self.tx).await?;
+                self.tx.defer(&sql).await?;
                 continue;
             }
             rows::push_placeholder_rows(&mut sql, chunk.len(), COLUMNS);
@@ -232,20 +235,8 @@ impl WriteTx<'_> {
                     .bind(seq)
                     .bind(reason_json);
             }
-            q.execute(&mut *self.tx).await?;
+            q.execute(self.tx.conn().await?).await?;
         }
-        Ok(())
-    }
-
-    /// Stores the scheduler's explanation of a job's placement.
-    pub async fn set_explanation(&mut self, id: &JobId, explanation: &serde_json::Value) -> StoreResult<()> {
-        let seq = self.job_change_seq().await?;
-        sqlx::query("UPDATE jobs SET explain_json = $1, change_seq = $2 WHERE id = $3")
-            .bind(explanation.to_string())
-            .bind(seq)
-            .bind(id.to_string())
-            .execute(&mut *self.tx)
-            .await?;
         Ok(())
     }
 
@@ -257,7 +248,7 @@ impl WriteTx<'_> {
             .bind(seq)
             .bind(id.to_string())
             .bind(serde_json::to_string(reason).ok())
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         Ok(())
     }
@@ -270,7 +261,7 @@ impl WriteTx<'_> {
             Dialect::Postgres => rows::JOB_SELECT_ONE_FOR_UPDATE,
             Dialect::Sqlite => rows::JOB_SELECT_ONE,
         };
-        let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(&mut *self.tx).await?;
+        let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(self.tx.conn().await?).await?;
         let mut job = job_from_row(&row.ok_or_else(|| Error::new(ErrorCode::JobNotFound, format!("no job {id}")))?)?;
         let from = job.state;
         job.state = from.transition(to)?;
@@ -295,7 +286,7 @@ impl WriteTx<'_> {
         .bind(id.to_string())
         .bind(from.as_str())
         .bind(reason_json)
-        .execute(&mut *self.tx)
+        .execute(self.tx.conn().await?)
         .await?;
         if done.rows_affected() != 1 {
             return Err(Error::new(ErrorCode::IllegalTransition, format!("job {id} changed state concurrently; try again")).into());

@@ -509,7 +509,7 @@ impl WriteTx<'_> {
                 " ON CONFLICT (id) DO UPDATE SET debits_pending = excluded.debits_pending, debits_posted = excluded.debits_posted, \
                  credits_pending = excluded.credits_pending, credits_posted = excluded.credits_posted",
             );
-            sqlx::query(AssertSqlSafe(sql)).execute(&mut *self.tx).await?;
+            self.tx.defer(&sql).await?;
         }
         Ok(())
     }
@@ -550,7 +550,7 @@ impl WriteTx<'_> {
                     opt(timeout_ms),
                 );
             }
-            sqlx::query(AssertSqlSafe(sql)).execute(&mut *self.tx).await?;
+            self.tx.defer(&sql).await?;
         }
         Ok(())
     }
@@ -589,7 +589,7 @@ impl WriteTx<'_> {
                     .bind(post_amount)
                     .bind(timeout_ms);
             }
-            q.execute(&mut *self.tx).await?;
+            q.execute(self.tx.conn().await?).await?;
         }
         Ok(())
     }
@@ -623,7 +623,7 @@ impl WriteTx<'_> {
                 let _ = write!(sql, "('{}',{day},{},'{}',{amount})", account.to_hex(), i64::from(*credit), reason.as_str());
             }
             sql.push_str(" ON CONFLICT (account, day, credit, reason) DO UPDATE SET amount = ledger_daily_flows.amount + excluded.amount");
-            sqlx::query(AssertSqlSafe(sql)).execute(&mut *self.tx).await?;
+            self.tx.defer(&sql).await?;
         }
         Ok(())
     }
@@ -632,7 +632,7 @@ impl WriteTx<'_> {
     /// request); text fields are quoted by [`sql_text`].
     pub async fn audit_many(&mut self, audits: &[impl std::borrow::Borrow<Audit>]) -> StoreResult<()> {
         for chunk in audits.chunks(ROWS_PER_INSERT) {
-            sqlx::query(AssertSqlSafe(audit_insert(chunk))).execute(&mut *self.tx).await?;
+            self.tx.defer(&audit_insert(chunk)).await?;
         }
         Ok(())
     }
@@ -644,7 +644,7 @@ impl WriteTx<'_> {
                 sqlx::query("UPDATE voucher_programmes SET state = 'closed', closed_ms = $1 WHERE id = $2 AND state = 'open'")
                     .bind(*closed_ms)
                     .bind(id.to_string())
-                    .execute(&mut *self.tx)
+                    .execute(self.tx.conn().await?)
                     .await?;
                 Ok(())
             }
@@ -659,7 +659,7 @@ impl WriteTx<'_> {
                 .bind(by.clone())
                 .bind(*at_ms)
                 .bind(id.to_string())
-                .execute(&mut *self.tx)
+                .execute(self.tx.conn().await?)
                 .await?;
                 Ok(())
             }

@@ -544,7 +544,7 @@ impl WriteTx<'_> {
             .bind(user.to_string())
             .bind(created_ms)
             .bind(expires_ms)
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         Ok(())
     }
@@ -554,7 +554,7 @@ impl WriteTx<'_> {
         let done = sqlx::query("UPDATE web_sessions SET revoked_ms = $1 WHERE id_hash = $2 AND revoked_ms IS NULL")
             .bind(at_ms)
             .bind(id_sha256_hex.to_owned())
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -571,8 +571,8 @@ impl WriteTx<'_> {
 
     /// The transaction's connection, for SQL that is not the product's: the ledger benchmark's
     /// naive ledger runs its own tables in a scratch store, under the same writer lock.
-    pub fn connection(&mut self) -> &mut sqlx::AnyConnection {
-        &mut self.tx
+    pub async fn connection(&mut self) -> StoreResult<&mut sqlx::AnyConnection> {
+        self.tx.conn().await
     }
 
     pub async fn audit(&mut self, a: &Audit) -> StoreResult<()> {
@@ -583,7 +583,7 @@ impl WriteTx<'_> {
             .bind(a.action.clone())
             .bind(a.subject.clone())
             .bind(a.detail.to_string())
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         Ok(())
     }
@@ -592,7 +592,7 @@ impl WriteTx<'_> {
         sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
             .bind(key.to_owned())
             .bind(value.to_owned())
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         Ok(())
     }
@@ -607,7 +607,7 @@ impl WriteTx<'_> {
             .bind(reg.map(|r| r.uscc.as_str().to_string()))
             .bind(reg.map(|r| r.region.clone()))
             .bind(reg.map_or(0_i64, |r| i64::from(r.sme)))
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         Ok(())
     }
@@ -619,7 +619,7 @@ impl WriteTx<'_> {
             .bind(r.region.clone())
             .bind(i64::from(r.sme))
             .bind(id.to_string())
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         if done.rows_affected() == 1 {
             Ok(())
@@ -647,7 +647,7 @@ impl WriteTx<'_> {
         .bind(c.racks as i64)
         .bind(serde_json::to_string(&c.rtt_ms).unwrap_or_default())
         .bind(c.created_ms)
-        .execute(&mut *self.tx)
+        .execute(self.tx.conn().await?)
         .await?;
         self.registry_changed().await?;
         self.record_partner_change(
@@ -667,13 +667,15 @@ impl WriteTx<'_> {
         status: PartnerStatus,
         change: &partners::ChangeBy<'_>,
     ) -> StoreResult<PartnerStatus> {
-        let row =
-            sqlx::query("SELECT partner_status FROM centres WHERE id = $1").bind(id.to_string()).fetch_optional(&mut *self.tx).await?;
+        let row = sqlx::query("SELECT partner_status FROM centres WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(self.tx.conn().await?)
+            .await?;
         let old: String = row.ok_or_else(|| Error::new(ErrorCode::CentreNotFound, format!("no centre {id}")))?.get(0);
         sqlx::query("UPDATE centres SET partner_status = $1 WHERE id = $2")
             .bind(status.as_str())
             .bind(id.to_string())
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         self.registry_changed().await?;
         let old = PartnerStatus::parse(&old).ok_or_else(|| StoreError::Corrupt(format!("partner status '{old}'")))?;
@@ -689,7 +691,7 @@ impl WriteTx<'_> {
              FROM pools WHERE id = $1",
         )
         .bind(id.to_string())
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.tx.conn().await?)
         .await?
         .ok_or_else(|| Error::new(ErrorCode::PoolNotFound, format!("no pool {id}")))?;
         let before = pool_from_row(&row)?;
@@ -697,7 +699,7 @@ impl WriteTx<'_> {
             .bind(price_per_hour.0)
             .bind(partner_discount_pct as i64)
             .bind(id.to_string())
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         self.registry_changed().await?;
         Ok(before)
@@ -716,15 +718,17 @@ impl WriteTx<'_> {
         .bind(p.price_per_hour.0)
         .bind(p.partner_discount_pct as i64)
         .bind(p.created_ms)
-        .execute(&mut *self.tx)
+        .execute(self.tx.conn().await?)
         .await?;
         self.registry_changed().await
     }
 
     /// Inserts a tenant; a second tenant with the same credit code is `duplicate_uscc`.
     pub async fn insert_tenant(&mut self, t: &Tenant) -> StoreResult<()> {
-        let exists =
-            sqlx::query("SELECT id FROM tenants WHERE uscc = $1").bind(t.uscc.as_str().to_owned()).fetch_optional(&mut *self.tx).await?;
+        let exists = sqlx::query("SELECT id FROM tenants WHERE uscc = $1")
+            .bind(t.uscc.as_str().to_owned())
+            .fetch_optional(self.tx.conn().await?)
+            .await?;
         if let Some(r) = exists {
             let other: String = r.get(0);
             return Err(Error::new(
@@ -741,7 +745,7 @@ impl WriteTx<'_> {
             .bind(t.sme as i64)
             .bind(t.region.clone())
             .bind(t.created_ms)
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         Ok(())
     }
@@ -754,7 +758,7 @@ impl WriteTx<'_> {
             .bind(u.tenant_id.as_ref().map(|t| t.to_string()))
             .bind(u.provider_id.as_ref().map(|p| p.to_string()))
             .bind(u.created_ms)
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         self.insert_token(&u.id, &u.token_sha256_hex, u.created_ms).await
     }
@@ -764,7 +768,7 @@ impl WriteTx<'_> {
             .bind(token_sha256_hex.to_owned())
             .bind(user.to_string())
             .bind(created_ms)
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         Ok(())
     }
@@ -773,7 +777,7 @@ impl WriteTx<'_> {
     pub async fn users_with_role(&mut self, role: Role) -> StoreResult<Vec<(UserId, Option<TenantId>, Option<ProviderId>)>> {
         let rows = sqlx::query("SELECT id, tenant_id, provider_id FROM users WHERE role = $1 ORDER BY id")
             .bind(role.as_str())
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.tx.conn().await?)
             .await?;
         rows.iter()
             .map(|r| {

@@ -282,7 +282,7 @@ impl WriteTx<'_> {
             .bind(m.provider_id.to_string())
             .bind(serde_json::to_string(&m.spec).map_err(|e| StoreError::Corrupt(e.to_string()))?)
             .bind(m.created_ms)
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         Ok(())
     }
@@ -291,7 +291,7 @@ impl WriteTx<'_> {
         sqlx::query("UPDATE models SET spec_json = $1 WHERE name = $2")
             .bind(serde_json::to_string(&m.spec).map_err(|e| StoreError::Corrupt(e.to_string()))?)
             .bind(m.name.clone())
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         Ok(())
     }
@@ -303,7 +303,7 @@ impl WriteTx<'_> {
             .bind(d.spec.centre_id.to_string())
             .bind(serde_json::to_string(&d.spec).map_err(|e| StoreError::Corrupt(e.to_string()))?)
             .bind(d.created_ms)
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         Ok(())
     }
@@ -313,7 +313,7 @@ impl WriteTx<'_> {
         let done = sqlx::query("UPDATE model_deployments SET removed_ms = $1 WHERE id = $2 AND removed_ms IS NULL")
             .bind(at_ms)
             .bind(id.to_string())
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -329,14 +329,17 @@ impl WriteTx<'_> {
         .bind(serde_json::to_string(&k.spec).map_err(|e| StoreError::Corrupt(e.to_string()))?)
         .bind(k.created_ms)
         .bind(k.revoked_ms)
-        .execute(&mut *self.tx)
+        .execute(self.tx.conn().await?)
         .await?;
         Ok(())
     }
 
     /// Adds a top-up to the budget a key records (the ledger's memo account holds the money).
     pub(crate) async fn add_model_key_budget(&mut self, id: &str, amount: Fen) -> StoreResult<()> {
-        let row = sqlx::query("SELECT spec_json FROM model_keys WHERE id = $1").bind(id.to_string()).fetch_optional(&mut *self.tx).await?;
+        let row = sqlx::query("SELECT spec_json FROM model_keys WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(self.tx.conn().await?)
+            .await?;
         let Some(row) = row else { return Ok(()) };
         let text: String = row.try_get(0)?;
         let mut spec: KeySpec = json("key spec", &text)?;
@@ -344,7 +347,7 @@ impl WriteTx<'_> {
         sqlx::query("UPDATE model_keys SET spec_json = $1 WHERE id = $2")
             .bind(serde_json::to_string(&spec).map_err(|e| StoreError::Corrupt(e.to_string()))?)
             .bind(id.to_string())
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         Ok(())
     }
@@ -355,7 +358,7 @@ impl WriteTx<'_> {
             .bind(secret_sha256.to_string())
             .bind(prefix.to_string())
             .bind(id.to_string())
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -365,7 +368,7 @@ impl WriteTx<'_> {
         let done = sqlx::query("UPDATE model_keys SET revoked_ms = $1 WHERE id = $2 AND revoked_ms IS NULL")
             .bind(at_ms)
             .bind(id.to_string())
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -416,7 +419,7 @@ impl WriteTx<'_> {
                 );
             }
             sql.push_str(" ON CONFLICT (id) DO NOTHING");
-            sqlx::query(AssertSqlSafe(sql)).execute(&mut *self.tx).await?;
+            sqlx::query(AssertSqlSafe(sql)).execute(self.tx.conn().await?).await?;
         }
         Ok(())
     }
@@ -451,7 +454,7 @@ impl WriteTx<'_> {
                     .bind(c.route.to_string())
                     .bind(c.error_code.clone());
             }
-            q.execute(&mut *self.tx).await?;
+            q.execute(self.tx.conn().await?).await?;
         }
         Ok(())
     }

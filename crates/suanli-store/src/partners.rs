@@ -179,7 +179,7 @@ impl WriteTx<'_> {
         .bind(change.by.to_string())
         .bind(change.reason.map(str::to_string))
         .bind((!change.reasons.is_empty()).then(|| to_json(&change.reasons)))
-        .execute(&mut *self.tx)
+        .execute(self.tx.conn().await?)
         .await?;
         Ok(())
     }
@@ -194,7 +194,7 @@ impl WriteTx<'_> {
         .bind(c.expires_on.clone())
         .bind(to_json(c))
         .bind(c.declared_ms)
-        .execute(&mut *self.tx)
+        .execute(self.tx.conn().await?)
         .await?;
         Ok(())
     }
@@ -206,7 +206,7 @@ impl WriteTx<'_> {
             .bind(g.share_pct)
             .bind(to_json(g))
             .bind(g.declared_ms)
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         Ok(())
     }

@@ -76,7 +76,7 @@ impl WriteTx<'_> {
         .bind(s.end.as_str())
         .bind(reason)
         .bind(reason_json)
-        .execute(&mut *self.tx)
+        .execute(self.tx.conn().await?)
         .await?;
         Ok(())
     }

@@ -303,7 +303,7 @@ impl Store {
         .bind(a.purpose.clone())
         .bind(a.state.as_str())
         .bind(a.created_ms)
-        .execute(&mut *tx.tx)
+        .execute(tx.tx.conn().await?)
         .await?;
         tx.audit(audit).await?;
         tx.commit().await
@@ -412,7 +412,7 @@ impl WriteTx<'_> {
             .bind(p.state.as_str())
             .bind(p.created_ms)
             .bind(p.closed_ms)
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn().await?)
             .await?;
         Ok(())
     }
@@ -423,15 +423,15 @@ impl WriteTx<'_> {
     pub(crate) async fn insert_bills(&mut self, bills: &[&Bill]) -> StoreResult<()> {
         let mut earned = DailySums::new();
         for chunk in bills.chunks(BILLS_PER_INSERT) {
-            let q = match self.dialect {
+            let rows = match self.dialect {
                 // SQLite: literal rows. sqlx binds each parameter after looking up its name, a
                 // scan of the statement's parameters, so binding n of them costs n²: bound, 130
-                // bills a statement took 155 µs a bill under `bench e2e`, literal 22 µs.
-                crate::Dialect::Sqlite => sqlx::query(AssertSqlSafe(bills_insert_literal(chunk))).persistent(false),
-                crate::Dialect::Postgres => bills_insert_bound(chunk),
+                // bills a statement took 155 µs a bill under `bench e2e`, literal 22 µs. They go
+                // with the transaction's deferred statements, in one round trip.
+                crate::Dialect::Sqlite => self.tx.fetch_all(&bills_insert_literal(chunk)).await?,
+                crate::Dialect::Postgres => bills_insert_bound(chunk).fetch_all(self.tx.conn().await?).await?,
             };
-            let inserted: std::collections::HashSet<String> =
-                q.fetch_all(&mut *self.tx).await?.iter().map(|r| r.get::<String, _>(0)).collect();
+            let inserted: std::collections::HashSet<String> = rows.iter().map(|r| r.get::<String, _>(0)).collect();
             for b in chunk.iter().filter(|b| inserted.contains(&b.id.to_string())) {
                 let Some(provider) = &b.provider_id else { continue };
                 let centre = b.centre_id.as_ref().map(|c| c.to_string()).unwrap_or_default();
@@ -469,7 +469,7 @@ impl WriteTx<'_> {
         .bind(s.created_ms)
         .bind(s.model_calls as i64)
         .bind(s.data_deliveries as i64)
-        .execute(&mut *self.tx)
+        .execute(self.tx.conn().await?)
         .await?;
         let marked = |what: &str, n: u64, planned: u64| {
             if n == planned {
@@ -488,7 +488,7 @@ impl WriteTx<'_> {
         .bind(s.provider_id.to_string())
         .bind(s.from_ms)
         .bind(s.to_ms)
-        .execute(&mut *self.tx)
+        .execute(self.tx.conn().await?)
         .await?;
         marked("data deliveries", deliveries.rows_affected(), u64::from(s.data_deliveries))?;
         let calls = sqlx::query(
@@ -498,7 +498,7 @@ impl WriteTx<'_> {
         .bind(s.provider_id.to_string())
         .bind(s.from_ms)
         .bind(model_calls_until.unwrap_or(s.from_ms))
-        .execute(&mut *self.tx)
+        .execute(self.tx.conn().await?)
         .await?;
         marked("model calls", calls.rows_affected(), u64::from(s.model_calls))?;
         let mut moved = Vec::with_capacity(bills.len());
@@ -509,7 +509,7 @@ impl WriteTx<'_> {
             )
             .bind(s.id.to_string())
             .bind(b.to_string())
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.tx.conn().await?)
             .await?;
             if let Some(r) = row {
                 moved.push(crate::earnings::SettledBill {

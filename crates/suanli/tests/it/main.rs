@@ -41,3 +41,4 @@ mod web_registry;
 mod web_supply;
 mod web_text;
 mod workload;
+mod write_script;

@@ -381,6 +381,8 @@ async fn migration_24_starts_each_centres_history_from_its_status_then() {
         "DROP TABLE bill_earnings_daily",
         "DROP INDEX jobs_running_by_pool",
         "ALTER TABLE energy_blocks DROP COLUMN packed",
+        "DROP TABLE job_explanations",
+        "ALTER TABLE jobs ADD COLUMN explain_json TEXT",
         "DELETE FROM schema_migrations WHERE version >= 24",
     ] {
         sqlx::query(stmt).execute(&raw).await.unwrap();

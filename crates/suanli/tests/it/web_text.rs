@@ -84,7 +84,7 @@ async fn a_page_that_fails_inside_answers_the_html_500_page_and_the_api_its_prob
     assert_eq!(web.get(&format!("/bills/{id}")).await.status(), StatusCode::OK);
     // A real failure under the page: the bills' table is gone (sessions, in their own table, still work).
     let mut tx = s.state.store.begin().await.unwrap();
-    sqlx::query("ALTER TABLE bills RENAME TO bills_gone").execute(&mut *tx.connection()).await.unwrap();
+    sqlx::query("ALTER TABLE bills RENAME TO bills_gone").execute(tx.connection().await.unwrap()).await.unwrap();
     tx.commit().await.unwrap();
     for (path, lang, words) in
         [(format!("/bills/{id}"), "zh-CN", "服务器内部错误"), (format!("/bills/{id}?lang=en"), "en", "Something went wrong")]
