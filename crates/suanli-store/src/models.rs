@@ -419,7 +419,7 @@ impl WriteTx<'_> {
                 );
             }
             sql.push_str(" ON CONFLICT (id) DO NOTHING");
-            sqlx::query(AssertSqlSafe(sql)).execute(self.tx.conn().await?).await?;
+            self.tx.defer(&sql).await?;
         }
         Ok(())
     }
