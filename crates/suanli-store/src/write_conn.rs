@@ -68,7 +68,7 @@ impl Writer {
         let mut script = String::with_capacity(4096);
         script.push_str(statement);
         script.push_str(";\n");
-        Ok(OwnTx { held, script, open: false })
+        Ok(OwnTx { held, script, open: false, eager: false })
     }
 
     /// Closes the connection (the pool it came from is closed by the store).
@@ -115,6 +115,8 @@ pub(crate) struct OwnTx<'w> {
     script: String,
     /// Whether a script (with the BEGIN) has been sent.
     open: bool,
+    /// Whether each deferred statement is sent at once (see [`crate::WriteTx::send_each_statement`]).
+    eager: bool,
 }
 
 impl OwnTx<'_> {
@@ -184,6 +186,9 @@ impl TxConn<'_> {
             TxConn::Own(tx) => {
                 tx.script.push_str(sql);
                 tx.script.push_str(";\n");
+                if tx.eager {
+                    tx.flushed().await?;
+                }
             }
             TxConn::Pooled(tx) => {
                 sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut **tx).await?;
@@ -202,6 +207,17 @@ impl TxConn<'_> {
                 Ok(sqlx::raw_sql(sqlx::AssertSqlSafe(script)).fetch_all(&mut *tx.held).await?)
             }
             TxConn::Pooled(tx) => Ok(sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).fetch_all(&mut **tx).await?),
+        }
+    }
+}
+
+impl crate::WriteTx<'_> {
+    /// Sends each of this transaction's statements as it comes (the BEGIN with the first)
+    /// instead of keeping those that answer nothing for one script: a big script runs as one
+    /// long burst of SQLite's thread, which a writer beside latency-bound work may not want.
+    pub(crate) fn send_each_statement(&mut self) {
+        if let TxConn::Own(tx) = &mut self.tx {
+            tx.eager = true;
         }
     }
 }
