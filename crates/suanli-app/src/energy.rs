@@ -8,7 +8,7 @@
 //!
 //! The book's write lock is held only to judge and change the book: whatever the store has to
 //! say (a new centre's record and meters, the stored readings a resent batch repeats) is read
-//! before the lock is taken, and the commit happens after it is released (ingest) or before it
+//! with the lock let go, and the commit happens after it is released (ingest) or before it
 //! is taken (facts). The exceptions are the rare paths that must not let a reading in between:
 //! registering meters commits under the lock, and a failed commit rebuilds the book from the
 //! store under it (ingests wait).
@@ -50,6 +50,15 @@ pub fn config_for(policy: &Policy) -> EnergyConfig {
     config
 }
 
+/// Each centre's registered meters, as the book has them: remote writes are mapped to readings
+/// by it without waiting for the book's lock (see [`Energy::remote_write`]).
+pub(crate) type MeterTable = HashMap<CentreId, Arc<[Meter]>>;
+
+/// The meter table of a whole book.
+fn table_of(book: &EnergyBook) -> MeterTable {
+    book.data_centres().map(|dc| (dc.id.clone(), Arc::from(dc.meters.as_slice()))).collect()
+}
+
 /// Each centre's load (utilisation, accelerators, area), and when it was computed.
 type Loads = (UnixMs, BTreeMap<CentreId, Load>);
 
@@ -68,6 +77,8 @@ pub struct Energy {
     stored: Arc<Mutex<HashSet<CentreId>>>,
     /// The provider of every centre of the book (write permission is checked against it).
     owners: Arc<std::sync::RwLock<HashMap<CentreId, ProviderId>>>,
+    /// Every centre's meters as the book has them (changed with the book, under its write lock).
+    meter_table: Arc<std::sync::RwLock<MeterTable>>,
     /// The last loads computed for pages, and when (fresh for a minute, then served while a
     /// refresh runs in the background).
     recent_loads: Arc<Mutex<Option<Loads>>>,
@@ -108,6 +119,7 @@ impl Energy {
             config: Arc::new(config),
             writer: writer::start(store.clone(), queue),
             queue: queue.max(1),
+            meter_table: Arc::new(std::sync::RwLock::new(table_of(&book))),
             book: Arc::new(RwLock::new(book)),
             store,
             ids,
@@ -135,6 +147,7 @@ impl Energy {
     async fn rebuild(&self, book: &mut EnergyBook) -> Result<(), StoreError> {
         let fresh = build_book(&self.store, &self.config, self.ids.now_ms()).await?;
         *book = fresh.book;
+        *self.meter_table.write().unwrap_or_else(|e| e.into_inner()) = table_of(book);
         *lock(&self.stored) = fresh.stored;
         *self.owners.write().unwrap_or_else(|e| e.into_inner()) = fresh.owners;
         *lock(&self.recent_loads) = None;
@@ -184,7 +197,7 @@ impl Energy {
     async fn prepare(&self, centres: &[&CentreId], strict: bool) -> Result<Vec<(Centre, Vec<Meter>)>, StoreError> {
         let missing: Vec<&CentreId> = {
             let book = self.book.read().await;
-            centres.iter().copied().filter(|c| book.data_centre(c).is_none()).collect()
+            centres.iter().copied().filter(|c| book.data_centre(*c).is_none()).collect()
         };
         if missing.is_empty() {
             return Ok(Vec::new());
@@ -210,8 +223,16 @@ impl Energy {
         if book.data_centre(&c.id).is_none() {
             book.register(data_centre(c, meters)).map_err(energy)?;
             self.owners.write().unwrap_or_else(|e| e.into_inner()).insert(c.id.clone(), c.provider_id.clone());
+            self.note_meters(book, &c.id);
         }
         Ok(())
+    }
+
+    /// Copies a centre's meters from the book (held by the caller's write lock) to the meter table.
+    fn note_meters(&self, book: &EnergyBook, centre: &CentreId) {
+        if let Some(dc) = book.data_centre(centre) {
+            self.meter_table.write().unwrap_or_else(|e| e.into_inner()).insert(centre.clone(), Arc::from(dc.meters.as_slice()));
+        }
     }
 
     /// The provider that owns a centre, from the book's registry (the store when the book does
@@ -300,6 +321,7 @@ impl Energy {
         dc.meters = all.clone();
         let before = book.data_centre(centre).cloned();
         book.register(dc).map_err(energy)?;
+        self.note_meters(&book, centre);
         let audit = self.audit(&caller.actor(), "energy.meters", centre.as_str(), serde_json::to_value(&all).unwrap_or_default());
         let result: Result<(), StoreError> = async {
             let mut tx = self.store.begin().await?;
@@ -314,6 +336,7 @@ impl Energy {
                 tracing::error!(error = %e2, "rebuilding the energy book failed; restoring the centre's registration");
                 if let Some(dc) = before {
                     book.register(dc).map_err(energy)?;
+                    self.note_meters(&book, centre);
                 }
             }
             return Err(e);

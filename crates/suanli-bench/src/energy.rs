@@ -151,8 +151,9 @@ pub(crate) async fn wait_ready(client: &reqwest::Client, url: &str, child: &mut 
     }
 }
 
-/// A fresh `suanli serve` on a scratch store, with `centres` centres registered.
-async fn start_suanli(client: &reqwest::Client, centres: usize) -> anyhow::Result<(Target, Vec<String>)> {
+/// A fresh `suanli serve` on a scratch store, with `centres` centres registered; its log (under
+/// `SUANLI_BENCH_LOG`) is `bench-{log}.log`.
+async fn start_suanli(client: &reqwest::Client, centres: usize, log: &str) -> anyhow::Result<(Target, Vec<String>)> {
     let dir = tempfile::tempdir()?;
     let cfg = suanli_server::ServeConfig::at(dir.path());
     let token = suanli_server::bootstrap_operator(&cfg, "bench").await?;
@@ -163,7 +164,7 @@ async fn start_suanli(client: &reqwest::Client, centres: usize) -> anyhow::Resul
         .env_remove("DATABASE_URL")
         .stdout(Stdio::null())
         .kill_on_drop(true);
-    crate::server_log(&mut cmd, "energy")?;
+    crate::server_log(&mut cmd, log)?;
     let mut child = cmd.spawn()?;
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(client, &format!("{base}/healthz"), &mut child, "suanli serve").await?;
@@ -373,7 +374,7 @@ async fn suanli_round(
     mode: &str,
     json_out: bool,
 ) -> anyhow::Result<(f64, u64)> {
-    let (target, ids) = start_suanli(client, b.centres).await?;
+    let (target, ids) = start_suanli(client, b.centres, &format!("energy-{mode}")).await?;
     let load = build_load(b, &ids)?;
     let (bodies, json_body) = if mode == "suanli" { (&load.payloads, false) } else { (&load.json, true) };
     let url = if json_body { format!("{}/api/v1/energy/readings", target.base) } else { target.write_url.clone() };

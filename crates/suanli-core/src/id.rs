@@ -64,6 +64,13 @@ macro_rules! typed_id {
                 id.0
             }
         }
+
+        /// An id compares and hashes as its text, so maps keyed by ids are looked up by `&str`.
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
     };
 }
 

@@ -109,7 +109,7 @@ impl EnergyBook {
     /// Every alert that holds at `now_ms`.
     pub fn alerts(&self, now_ms: UnixMs) -> Vec<Alert> {
         let mut out = Vec::new();
-        for (id, state) in &self.centres {
+        for (id, state) in self.in_order() {
             self.pue_alert(id, state, now_ms, &mut out);
             self.silent_alerts(id, state, now_ms, &mut out);
             let cfg = &self.config.alerts;

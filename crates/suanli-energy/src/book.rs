@@ -7,7 +7,7 @@ use crate::rollup::Rollup;
 use crate::series::{Applied, BUCKET_MS, Limits, MICRO_PER_UNIT, MeterSeries, bucket_of};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use suanli_core::id::CentreId;
 use suanli_core::time::{MS_PER_DAY, UnixMs};
 
@@ -21,7 +21,10 @@ const QUALITY_RETENTION_MS: i64 = 400 * MS_PER_DAY;
 pub struct EnergyBook {
     pub(crate) config: EnergyConfig,
     pub(crate) policy_since_ms: UnixMs,
-    pub(crate) centres: BTreeMap<CentreId, CentreState>,
+    /// By id, hashed with a fixed seed (the book draws no random numbers): ingest looks a
+    /// centre up several times a batch, and ids share long prefixes that ordered lookups would
+    /// compare again and again. Iterated in id order through [`EnergyBook::in_order`].
+    pub(crate) centres: HashMap<CentreId, CentreState, foldhash::fast::FixedState>,
 }
 
 #[derive(Debug, Clone)]
@@ -111,7 +114,7 @@ impl EnergyBook {
     pub fn new(config: EnergyConfig) -> Result<EnergyBook, EnergyError> {
         config.validate()?;
         let policy_since_ms = config.policy.new_since_ms()?;
-        Ok(EnergyBook { config, policy_since_ms, centres: BTreeMap::new() })
+        Ok(EnergyBook { config, policy_since_ms, centres: HashMap::default() })
     }
 
     pub fn config(&self) -> &EnergyConfig {
@@ -158,12 +161,25 @@ impl EnergyBook {
         Ok(())
     }
 
-    pub fn data_centre(&self, dc: &CentreId) -> Option<&DataCentre> {
+    /// A registered data centre, by its id or the id's text.
+    pub fn data_centre<Q>(&self, dc: &Q) -> Option<&DataCentre>
+    where
+        CentreId: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
         self.centres.get(dc).map(|s| &s.dc)
     }
 
+    /// Every data centre, in id order.
     pub fn data_centres(&self) -> impl Iterator<Item = &DataCentre> {
-        self.centres.values().map(|s| &s.dc)
+        self.in_order().into_iter().map(|(_, s)| &s.dc)
+    }
+
+    /// The centres' states in id order.
+    pub(crate) fn in_order(&self) -> Vec<(&CentreId, &CentreState)> {
+        let mut all: Vec<(&CentreId, &CentreState)> = self.centres.iter().collect();
+        all.sort_unstable_by_key(|(id, _)| *id);
+        all
     }
 
     /// The per-bucket totals of a data centre.
@@ -202,15 +218,17 @@ impl EnergyBook {
             reorder_window_ms: c.reorder_window_ms,
             clock_tolerance_ms: c.clock_tolerance_ms,
         };
-        let mut order: Vec<usize> = (0..readings.len()).collect();
-        if !sorted {
+        // Readings in order (the usual stream) are applied as they come, with no index list.
+        let order: Option<Vec<usize>> = (!sorted).then(|| {
+            let mut order: Vec<usize> = (0..readings.len()).collect();
             order.sort_by(|&a, &b| readings[a].meter.cmp(&readings[b].meter).then(readings[a].ts_ms.cmp(&readings[b].ts_ms)));
-        }
+            order
+        });
 
         let mut report = IngestReport::default();
         let mut touched: Option<(UnixMs, UnixMs)> = None;
-        for i in order {
-            let r = &readings[i];
+        for k in 0..readings.len() {
+            let r = &readings[order.as_ref().map_or(k, |o| o[k])];
             let Some(series) = state.meters.get_mut(&r.meter) else {
                 report.rejected.push(Rejection {
                     meter: r.meter.clone(),
@@ -244,8 +262,13 @@ impl EnergyBook {
             *state.quality.entry((hour, code)).or_default() += 1;
         }
         let horizon = now_ms - QUALITY_RETENTION_MS;
-        state.quality = state.quality.split_off(&(horizon.div_euclid(MS_PER_HOUR), ""));
-        state.flagged = state.flagged.split_off(&horizon);
+        let cut = (horizon.div_euclid(MS_PER_HOUR), "");
+        if state.quality.first_key_value().is_some_and(|(k, _)| *k < cut) {
+            state.quality = state.quality.split_off(&cut);
+        }
+        if state.flagged.first().is_some_and(|f| *f < horizon) {
+            state.flagged = state.flagged.split_off(&horizon);
+        }
         Ok(report)
     }
 

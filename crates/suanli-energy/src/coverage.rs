@@ -71,7 +71,7 @@ impl EnergyBook {
         let cfg = &self.config.coverage;
         let (from_ms, to_ms) = (now_ms - cfg.window_ms, now_ms);
         let mut silent = Vec::new();
-        for (id, state) in &self.centres {
+        for (id, state) in self.in_order() {
             let mut gap = SilentCentre { dc: id.clone(), silent_meters: Vec::new(), unmetered: Vec::new() };
             for channel in [Channel::Facility, Channel::It] {
                 let meters: Vec<_> = state.meters.iter().filter(|(_, s)| s.channel() == channel).collect();

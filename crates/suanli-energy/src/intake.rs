@@ -10,6 +10,7 @@
 use crate::book::{EnergyBook, IngestReport, Rejection};
 use crate::error::EnergyError;
 use crate::meter::{MeterId, Reading};
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use suanli_core::error::ErrorCode;
 use suanli_core::id::CentreId;
@@ -26,23 +27,33 @@ pub struct Judged {
 /// twice is applied one reading at a time, so each outcome is known exactly. Only an unknown
 /// data centre fails.
 pub fn judge(book: &mut EnergyBook, centre: &CentreId, now_ms: UnixMs, readings: &[Reading]) -> Result<Judged, EnergyError> {
+    judge_batch(book, centre, now_ms, Cow::Borrowed(readings))
+}
+
+/// [`judge`] of readings handed over: when none is refused they become `accepted` as they
+/// are, without a copy.
+pub fn judge_owned(book: &mut EnergyBook, centre: &CentreId, now_ms: UnixMs, readings: Vec<Reading>) -> Result<Judged, EnergyError> {
+    judge_batch(book, centre, now_ms, Cow::Owned(readings))
+}
+
+fn judge_batch(book: &mut EnergyBook, centre: &CentreId, now_ms: UnixMs, readings: Cow<'_, [Reading]>) -> Result<Judged, EnergyError> {
     // In meter and time order (the usual stream) no meter and time can repeat.
-    let sorted = in_order(readings);
+    let sorted = in_order(&readings);
     let repeats = !sorted && {
         let mut seen = HashSet::with_capacity(readings.len());
         readings.iter().any(|r| !seen.insert((r.meter.as_str(), r.ts_ms)))
     };
     if !repeats {
-        let report = book.ingest_sorted(centre, now_ms, readings, sorted)?;
+        let report = book.ingest_sorted(centre, now_ms, &readings, sorted)?;
         if report.rejected.is_empty() {
-            return Ok(Judged { report, accepted: readings.to_vec() });
+            return Ok(Judged { report, accepted: readings.into_owned() });
         }
         let refused: HashSet<(&str, UnixMs)> = report.rejected.iter().map(|r| (r.meter.as_str(), r.ts_ms)).collect();
         let accepted = readings.iter().filter(|r| !refused.contains(&(r.meter.as_str(), r.ts_ms))).cloned().collect();
         return Ok(Judged { report, accepted });
     }
     let mut total = Judged::default();
-    for r in readings {
+    for r in readings.iter() {
         let report = book.ingest(centre, now_ms, std::slice::from_ref(r))?;
         if report.accepted > 0 {
             total.accepted.push(r.clone());

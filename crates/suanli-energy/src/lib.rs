@@ -71,7 +71,7 @@ pub use coverage::{CoverageReport, SilentCentre};
 pub use defaults::{FACILITY_METER, IT_METER, RATED_KW_PER_RACK, default_meters};
 pub use error::EnergyError;
 pub use grade::{Gb40879, Grading, PolicyCheck, PolicyOutcome};
-pub use intake::{Judged, count_resent, judge};
+pub use intake::{Judged, count_resent, judge, judge_owned};
 pub use lifecycle::{Assessment, Lifecycle, Reason, Recommendation};
 pub use merge::Load;
 pub use meter::{Category, Channel, Cooling, DataCentre, Meter, MeterId, MeterKind, MeterUnit, Reading, ReadingValue};

@@ -337,7 +337,7 @@ impl EnergyBook {
     pub fn evaluate(&self, now_ms: UnixMs, loads: &BTreeMap<CentreId, Load>) -> Vec<Assessment> {
         let c = &self.config;
         let firsts: Vec<(Assessment, LifecycleInput)> =
-            self.centres.iter().map(|(id, state)| self.assess_state(id, state, now_ms, loads.get(id))).collect();
+            self.in_order().into_iter().map(|(id, state)| self.assess_state(id, state, now_ms, loads.get(id))).collect();
         let candidates: Vec<Candidate<'_>> = firsts
             .iter()
             .map(|(a, input)| Candidate {
@@ -375,8 +375,8 @@ impl EnergyBook {
     /// same check). Those failing it, by id, with their annualised PUE as reported.
     pub fn over_new_dc_limit(&self, now_ms: UnixMs) -> Vec<(CentreId, f64)> {
         let end = bucket_of(now_ms);
-        self.centres
-            .iter()
+        self.in_order()
+            .into_iter()
             .filter_map(|(id, state)| {
                 let pue = state.pue_buckets(end - YEAR_BUCKETS, end, self.config.min_completeness).value;
                 let check = policy_check(&state.dc, pue, &self.config.policy, self.policy_since_ms);
@@ -391,8 +391,8 @@ impl EnergyBook {
     /// whether it is at or over the limit. By id.
     pub fn new_dc_pue_in(&self, from_ms: UnixMs, to_ms: UnixMs) -> Vec<(CentreId, f64, bool)> {
         let (b0, b1) = (bucket_of(from_ms), bucket_of(to_ms));
-        self.centres
-            .iter()
+        self.in_order()
+            .into_iter()
             .filter_map(|(id, state)| {
                 let pue = state.pue_buckets(b0, b1, self.config.min_completeness).value?;
                 match policy_check(&state.dc, Some(pue), &self.config.policy, self.policy_since_ms).outcome {

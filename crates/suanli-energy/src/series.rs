@@ -68,6 +68,8 @@ pub const EARLIEST_TS_MS: UnixMs = 946_684_800_000;
 pub const MAX_READING: f64 = 1e12;
 
 const MS_PER_HOUR: f64 = 3_600_000.0;
+/// A meter drops its samples older than the reorder window once this many (or half of them) are.
+const PRUNE_PROBE: usize = 64;
 
 /// The bucket holding instant `ts_ms`.
 pub fn bucket_of(ts_ms: UnixMs) -> i64 {
@@ -172,6 +174,9 @@ pub(crate) struct MeterSeries {
     /// Gap intervals `[from, to)`, sorted, over the meter's whole history.
     gaps: Vec<(UnixMs, UnixMs)>,
     first_ts: Option<UnixMs>,
+    /// The time of the sample [`MeterSeries::prune`] looks at first (see [`MeterSeries::set_probe`]),
+    /// kept here so that the usual reading does not read a sample far back in memory.
+    probe_ts: UnixMs,
     pub accepted: u64,
     pub duplicates: u64,
     pub rejected: u64,
@@ -179,7 +184,17 @@ pub(crate) struct MeterSeries {
 
 impl MeterSeries {
     pub fn new(unit: MeterUnit, channel: Channel) -> MeterSeries {
-        MeterSeries { unit, channel, samples: Vec::new(), gaps: Vec::new(), first_ts: None, accepted: 0, duplicates: 0, rejected: 0 }
+        MeterSeries {
+            unit,
+            channel,
+            samples: Vec::new(),
+            gaps: Vec::new(),
+            first_ts: None,
+            probe_ts: UnixMs::MAX,
+            accepted: 0,
+            duplicates: 0,
+            rejected: 0,
+        }
     }
 
     pub fn unit(&self) -> MeterUnit {
@@ -271,6 +286,11 @@ impl MeterSeries {
             self.samples[pos + j].eff = eff;
         }
         self.samples.insert(pos, inserted);
+        // The probe's index and sample stay put once there are enough samples, unless the
+        // reading went in before it.
+        if pos <= PRUNE_PROBE || self.samples.len() <= 2 * PRUNE_PROBE + 2 {
+            self.set_probe();
+        }
         if pos == 0 {
             self.first_ts = Some(ts);
         }
@@ -403,20 +423,26 @@ impl MeterSeries {
     }
 
     /// Drops readings older than the reorder window but keeps the latest of those as the anchor.
-    /// Amortised: drains only when enough have piled up.
+    /// Amortised: drains only when [`PRUNE_PROBE`] samples or half of them are older.
     fn prune(&mut self, reorder_window_ms: i64) {
         let Some(last) = self.last_ts() else { return };
         let cutoff = last - reorder_window_ms;
-        // Cheap test first: is either draining condition below met?
-        let older = |i: usize| self.samples.get(i).is_some_and(|s| s.ts < cutoff);
-        if !older(64) && !older(self.samples.len() / 2) {
+        // Samples are in time order: the probe is older than the cutoff exactly when the sample
+        // at PRUNE_PROBE or the one halfway is.
+        if self.probe_ts >= cutoff {
             return;
         }
         let old = self.samples.partition_point(|s| s.ts < cutoff);
         let drop = old.saturating_sub(1);
-        if drop >= 64 || drop * 2 > self.samples.len() {
+        if drop >= PRUNE_PROBE || drop * 2 > self.samples.len() {
             self.samples.drain(..drop);
+            self.set_probe();
         }
+    }
+
+    /// Sets the probe: the time of the sample at [`PRUNE_PROBE`] or halfway, whichever is first.
+    fn set_probe(&mut self) {
+        self.probe_ts = self.samples.get(PRUNE_PROBE.min(self.samples.len() / 2)).map_or(UnixMs::MAX, |s| s.ts);
     }
 
     #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The one ingest path: JSON batches, Prometheus remote write, the demo's meters and the benchmarks all come here; a bounded queue to the writer, judging under the book's write lock, and an answer only once the readings are durable.
 
-use super::{Energy, energy, lock, writer::WriteJob};
+use super::{Energy, MeterTable, energy, lock, writer::WriteJob};
 use crate::caller::Caller;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
@@ -8,19 +8,20 @@ use suanli_core::centre::Centre;
 use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::CentreId;
 use suanli_core::time::UnixMs;
+use suanli_energy::EnergyBook;
 use suanli_energy::csv::{CsvError, CsvFault};
-use suanli_energy::{IngestReport, Meter, MeterId, Reading, Rejection, count_resent, judge};
+use suanli_energy::{IngestReport, Meter, MeterId, Reading, Rejection, count_resent, judge, judge_owned};
 use suanli_store::energy::EncodedReadings;
 use suanli_store::{Audit, StoreError};
-use tokio::sync::oneshot;
+use tokio::sync::{RwLockWriteGuard, oneshot};
 
-/// One Prometheus series mapped to a meter: its centre, meter and samples (unix ms, value in
-/// the meter's own unit; NaN is a stale marker).
-#[derive(Debug, Clone)]
-pub struct Series {
-    pub centre: CentreId,
-    pub meter: MeterId,
-    pub samples: Vec<(UnixMs, f64)>,
+/// One Prometheus series as its edge read it: the centre and meter it names (not yet checked)
+/// and its samples (unix ms, value in the meter's own unit; NaN is a stale marker).
+#[derive(Debug, Clone, Copy)]
+pub struct Series<'a> {
+    pub centre: &'a str,
+    pub meter: &'a str,
+    pub samples: &'a [(UnixMs, f64)],
 }
 
 /// What a remote write came to: each centre's report, and what was not a reading.
@@ -47,8 +48,13 @@ pub struct CsvImport {
 /// The most readings one imported file may hold.
 pub const MAX_CSV_READINGS: usize = 100_000;
 
-/// Stored readings per centre that a batch may repeat from beyond the reorder window.
-type StoredBehind = HashMap<CentreId, Vec<(String, UnixMs, f64)>>;
+/// Stored readings per centre that a batch may repeat from beyond the reorder window, and the
+/// span of time they were read for.
+type StoredBehind = HashMap<CentreId, ((UnixMs, UnixMs), Vec<(String, UnixMs, f64)>)>;
+
+/// The book's write lock, the centres and stored readings read for the batch it is taken for,
+/// and how long the lock was waited for (µs).
+type Locked<'e> = (RwLockWriteGuard<'e, EnergyBook>, Vec<(Centre, Vec<Meter>)>, StoredBehind, u64);
 
 impl Energy {
     /// Judges and stores readings of many centres sent by `caller` (the operator for any centre,
@@ -113,34 +119,34 @@ impl Energy {
     }
 
     /// Maps Prometheus series to readings in their meters' units and ingests them for `caller`.
-    /// Series of centres or meters the registry does not have are counted, not refused.
-    pub async fn remote_write(&self, caller: &Caller, series: Vec<Series>) -> Result<RemoteWrite, StoreError> {
-        let mut centres: Vec<&CentreId> = series.iter().map(|s| &s.centre).collect();
-        centres.sort();
-        centres.dedup();
-        self.ensure_registered(&centres).await?;
-        let mut out = RemoteWrite::default();
-        let mut batches: BTreeMap<CentreId, Vec<Reading>> = BTreeMap::new();
-        {
-            let book = self.book.read().await;
-            for s in series {
-                let Some(m) = book.data_centre(&s.centre).and_then(|dc| dc.meter(&s.meter)) else {
-                    out.ignored_series += 1;
-                    continue;
-                };
-                // The book's own copy of the id: the book's lookups then compare no text.
-                let (unit, meter) = (m.unit, &m.id);
-                let readings = batches.entry(s.centre).or_default();
-                out.not_a_number += s.samples.iter().filter(|(_, v)| v.is_nan()).count() as u32;
-                readings.extend(s.samples.iter().filter(|(_, v)| !v.is_nan()).map(|&(ts_ms, v)| Reading {
-                    meter: meter.clone(),
-                    ts_ms,
-                    value: suanli_store::energy::value_of(unit, v),
-                }));
-            }
+    /// Series of centres or meters the registry does not have are counted, not refused; a
+    /// centre the caller may not write refuses the whole request (`forbidden`).
+    ///
+    /// Centres registered since the book was built join it first. The series are mapped to
+    /// readings by the meter table (each centre's registered meters, kept beside the book), not
+    /// under the book's lock: a request waits for the lock once, to be judged, where a meter
+    /// changed meanwhile is refused by the book's own rules.
+    pub async fn remote_write(&self, caller: &Caller, series: Vec<Series<'_>>) -> Result<RemoteWrite, StoreError> {
+        self.may_send(caller)?;
+        let mut names: Vec<&str> = series.iter().map(|s| s.centre).collect();
+        names.dedup();
+        names.sort_unstable();
+        names.dedup();
+        let unknown: Vec<CentreId> = {
+            let owners = self.owners.read().unwrap_or_else(|e| e.into_inner());
+            names.iter().filter(|c| !owners.contains_key(**c)).filter_map(|c| CentreId::parse(c).ok()).collect()
+        };
+        if !unknown.is_empty() {
+            self.ensure_registered(&unknown.iter().collect::<Vec<_>>()).await?;
         }
-        batches.retain(|_, r| !r.is_empty());
-        out.reports = self.ingest(caller, batches).await?;
+        let known: Vec<CentreId> = {
+            let owners = self.owners.read().unwrap_or_else(|e| e.into_inner());
+            names.iter().filter_map(|c| owners.get_key_value(*c).map(|(id, _)| id.clone())).collect()
+        };
+        self.may_write_all(caller, known.iter()).await?;
+        let mut out = RemoteWrite::default();
+        let batches = map_series(&self.meter_table.read().unwrap_or_else(|e| e.into_inner()), &series, &mut out);
+        out.reports = self.ingest_as(Some(&caller.actor()), batches, self.ids.now_ms()).await?;
         Ok(out)
     }
 
@@ -148,9 +154,10 @@ impl Energy {
     /// `actor` when given) to the writer in judging order, and answers in centre order once the
     /// writer has committed them: an acknowledged reading is durable.
     ///
-    /// What the store has to say is read first, without the book's lock: centres the book does
-    /// not know yet, and the stored readings a batch may repeat from beyond the reorder window.
-    /// Then, under the write lock: a place in the writer's queue (a full queue refuses the batch
+    /// What the store has to say (centres the book does not know yet, the stored readings a
+    /// batch may repeat from beyond the reorder window) is read without the book's lock (see
+    /// [`Energy::lock_with_reads`]); the usual batch needs none of it, and takes the book's lock
+    /// once. Then, under the write lock: a place in the writer's queue (a full queue refuses the batch
     /// with `ingest_busy` before anything is judged, so sending it again is safe), registration,
     /// judging, the hand-over. The lock is released while the writer commits, so the next batch
     /// is judged meanwhile. If a commit fails the book is rebuilt from the store and the batch
@@ -163,10 +170,9 @@ impl Energy {
         now_ms: UnixMs,
     ) -> Result<Vec<(CentreId, IngestReport)>, StoreError> {
         let t0 = Instant::now();
-        let (prepared, behind) = self.read_ahead(&batches).await?;
-        let t1 = Instant::now();
-        let (committed, new_meters, reports, t2, t3) = {
-            let mut book = self.book.write().await;
+        let centres = batches.len();
+        let (mut book, prepared, behind, waited) = self.lock_with_reads(&batches).await?;
+        let (committed, new_meters, reports, t2, released, t3) = {
             let t2 = Instant::now();
             let slot = self.writer.try_reserve().map_err(|_| self.busy())?;
             for (c, meters) in prepared {
@@ -175,33 +181,43 @@ impl Energy {
             let new_meters = self.meters_to_store(&book, &batches);
             let mut reports = Vec::with_capacity(batches.len());
             let mut accepted: Vec<(CentreId, Vec<Reading>)> = Vec::with_capacity(batches.len());
-            for (centre, readings) in &batches {
-                let mut j = judge(&mut book, centre, now_ms, readings).map_err(energy)?;
-                if let Some(stored) = behind.get(centre) {
-                    count_resent(&mut j.report, readings, stored);
-                }
+            for (centre, readings) in batches {
+                let j = match behind.get(&centre) {
+                    None => judge_owned(&mut book, &centre, now_ms, readings).map_err(energy)?,
+                    Some((_, stored)) => {
+                        let mut j = judge(&mut book, &centre, now_ms, &readings).map_err(energy)?;
+                        count_resent(&mut j.report, &readings, stored);
+                        j
+                    }
+                };
                 if !j.accepted.is_empty() {
                     accepted.push((centre.clone(), j.accepted));
                 }
-                reports.push((centre.clone(), j.report));
+                reports.push((centre, j.report));
             }
             if accepted.is_empty() && new_meters.is_empty() {
                 return Ok(reports);
             }
+            let (payload, pending) = oneshot::channel();
+            let (reply, committed) = oneshot::channel();
+            slot.send(WriteJob { new_meters: new_meters.clone(), payload: pending, reply });
+            drop(book);
+            let released = Instant::now();
+            // Outside the lock, and with no await until the payload is sent: a request dropped
+            // in between would leave the writer waiting for it.
             let audit = actor.map(|actor| self.ingest_audit(actor, &reports, &accepted));
             let rows: Vec<(&CentreId, &[Reading])> = accepted.iter().map(|(c, r)| (c, r.as_slice())).collect();
-            let readings = EncodedReadings::encode(&rows)?;
-            let (reply, committed) = oneshot::channel();
-            slot.send(WriteJob { new_meters: new_meters.clone(), readings, audit, reply });
-            (committed, new_meters, reports, t2, Instant::now())
+            let _ = payload.send(EncodedReadings::encode(&rows).map(|r| (r, audit)).map_err(|e| e.to_string()));
+            (committed, new_meters, reports, t2, released, Instant::now())
         };
         let answer = self.acknowledge(committed, new_meters, reports).await;
         let us = |a: Instant, b: Instant| (b - a).as_micros() as u64;
         tracing::debug!(
-            centres = batches.len(),
-            ahead_us = us(t0, t1),
-            lock_us = us(t1, t2),
-            judge_us = us(t2, t3),
+            centres,
+            ahead_us = us(t0, t2) - waited,
+            lock_us = waited,
+            judge_us = us(t2, released),
+            encode_us = us(released, t3),
             durable_us = us(t3, Instant::now()),
             "energy batch"
         );
@@ -214,27 +230,41 @@ impl Energy {
             .into()
     }
 
-    /// What the store has to say about a batch, read before the write lock: the centres the
-    /// book does not know (`data_centre_not_found` for one the store does not know either), and
-    /// the stored readings each centre's readings may repeat from beyond the reorder window
-    /// (see `suanli_energy::intake`). One look at the book under its read lock decides both.
-    async fn read_ahead(
-        &self,
-        batches: &BTreeMap<CentreId, Vec<Reading>>,
-    ) -> Result<(Vec<(Centre, Vec<Meter>)>, StoredBehind), StoreError> {
-        let (missing, spans) = {
-            let book = self.book.read().await;
-            let missing: Vec<&CentreId> = batches.keys().filter(|c| book.data_centre(c).is_none()).collect();
-            let spans: Vec<(&CentreId, (UnixMs, UnixMs))> =
-                batches.iter().filter_map(|(c, r)| book.behind(c, r).map(|span| (c, span))).collect();
-            (missing, spans)
-        };
-        let prepared = if missing.is_empty() { Vec::new() } else { self.prepare(&missing, true).await? };
-        let mut behind = HashMap::with_capacity(spans.len());
-        for (centre, (lo, hi)) in spans {
-            behind.insert(centre.clone(), self.store.energy_readings_between(centre, lo, hi).await?);
+    /// The book's write lock, taken once what the store has to say about the batch is read: the
+    /// centres the book does not know (`data_centre_not_found` for one the store does not know
+    /// either), and the stored readings each centre's readings may repeat from beyond the
+    /// reorder window (see `suanli_energy::intake`). The usual batch needs neither, and judging
+    /// starts at once. Otherwise the lock is let go while the store is read, then taken again
+    /// and the batch looked at anew. Answers the lock, the centres read, the stored readings,
+    /// and how long the lock was waited for (µs).
+    async fn lock_with_reads(&self, batches: &BTreeMap<CentreId, Vec<Reading>>) -> Result<Locked<'_>, StoreError> {
+        let mut prepared: Vec<(Centre, Vec<Meter>)> = Vec::new();
+        let mut behind: StoredBehind = HashMap::new();
+        let mut waited = 0;
+        loop {
+            let asked = Instant::now();
+            let book = self.book.write().await;
+            waited += asked.elapsed().as_micros() as u64;
+            let missing: Vec<CentreId> =
+                batches.keys().filter(|c| book.data_centre(*c).is_none() && !prepared.iter().any(|(p, _)| p.id == **c)).cloned().collect();
+            let spans: Vec<(CentreId, (UnixMs, UnixMs))> = batches
+                .iter()
+                .filter_map(|(c, r)| book.behind(c, r).map(|span| (c, span)))
+                .filter(|(c, (lo, hi))| behind.get(*c).is_none_or(|((l, h), _)| lo < l || hi > h))
+                .map(|(c, span)| (c.clone(), span))
+                .collect();
+            if missing.is_empty() && spans.is_empty() {
+                return Ok((book, prepared, behind, waited));
+            }
+            drop(book);
+            if !missing.is_empty() {
+                prepared.extend(self.prepare(&missing.iter().collect::<Vec<_>>(), true).await?);
+            }
+            for (centre, (lo, hi)) in spans {
+                let stored = self.store.energy_readings_between(&centre, lo, hi).await?;
+                behind.insert(centre, ((lo, hi), stored));
+            }
         }
-        Ok((prepared, behind))
     }
 
     /// The meters to store with the first readings of a centre whose meters the store does not
@@ -300,4 +330,42 @@ impl Energy {
         });
         self.audit(actor, "energy.ingest", &subject, detail)
     }
+}
+
+/// The readings of `series` by centre, by the meters of `table` (each centre's registered
+/// meters); counts series of centres or meters it does not have, and samples that are not
+/// numbers, in `out`.
+fn map_series(table: &MeterTable, series: &[Series<'_>], out: &mut RemoteWrite) -> BTreeMap<CentreId, Vec<Reading>> {
+    let mut batches: BTreeMap<CentreId, Vec<Reading>> = BTreeMap::new();
+    // A centre's series mostly come together: its readings gather in one run.
+    let mut run: Option<(&CentreId, &[Meter], Vec<Reading>)> = None;
+    for s in series {
+        if run.as_ref().is_none_or(|(c, _, _)| c.as_str() != s.centre) {
+            let Some((centre, meters)) = table.get_key_value(s.centre) else {
+                out.ignored_series += 1;
+                continue;
+            };
+            if let Some((c, _, readings)) = run.replace((centre, meters, Vec::new())) {
+                batches.entry(c.clone()).or_default().extend(readings);
+            }
+        }
+        let Some((_, meters, readings)) = run.as_mut() else { continue };
+        let Some(m) = meters.iter().find(|m| m.id.as_str() == s.meter) else {
+            out.ignored_series += 1;
+            continue;
+        };
+        // The book's own copy of the id: the book's lookups then compare no text.
+        let (unit, meter) = (m.unit, &m.id);
+        out.not_a_number += s.samples.iter().filter(|(_, v)| v.is_nan()).count() as u32;
+        readings.extend(s.samples.iter().filter(|(_, v)| !v.is_nan()).map(|&(ts_ms, v)| Reading {
+            meter: meter.clone(),
+            ts_ms,
+            value: suanli_store::energy::value_of(unit, v),
+        }));
+    }
+    if let Some((c, _, readings)) = run {
+        batches.entry(c.clone()).or_default().extend(readings);
+    }
+    batches.retain(|_, r| !r.is_empty());
+    batches
 }

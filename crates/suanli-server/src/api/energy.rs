@@ -206,35 +206,13 @@ pub const REMOTE_WRITE_MAX_BYTES: usize = 8 << 20;
 pub const REMOTE_WRITE_MAX_SERIES: usize = 50_000;
 pub const REMOTE_WRITE_MAX_SAMPLES: usize = 500_000;
 
-/// Counts the top-level `timeseries` fields of a WriteRequest without decoding them, so a
-/// body of millions of empty series is refused before it is allocated.
-fn count_series(mut buf: &[u8]) -> Option<usize> {
-    use prost::encoding::{WireType, decode_varint};
-    let mut n = 0;
-    while !buf.is_empty() {
-        let key = decode_varint(&mut buf).ok()?;
-        match WireType::try_from(key & 7).ok()? {
-            WireType::LengthDelimited => {
-                let len = usize::try_from(decode_varint(&mut buf).ok()?).ok()?;
-                buf = buf.get(len..)?;
-                n += usize::from(key >> 3 == 1);
-            }
-            WireType::Varint => drop(decode_varint(&mut buf).ok()?),
-            WireType::SixtyFourBit => buf = buf.get(8..)?,
-            WireType::ThirtyTwoBit => buf = buf.get(4..)?,
-            _ => return None,
-        }
-    }
-    Some(n)
-}
-
 /// Prometheus remote write 1.0 (snappy-compressed protobuf); see the module docs for the mapping.
 #[utoipa::path(post, path = "/api/v1/energy/prometheus/write", tag = "energy", security(("bearer" = [])),
     request_body(content = Vec<u8>, content_type = "application/x-protobuf", description = "snappy-compressed prometheus.WriteRequest"),
     responses((status = 200, body = RemoteWriteOut), (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
         (status = 413, body = crate::error::Problem), (status = 429, description = "ingest_busy: the writer's queue is full; Retry-After says when to send again", body = crate::error::Problem)))]
 pub async fn prometheus_write(State(s): State<AppState>, c: Caller, body: Bytes) -> ApiResult<Json<RemoteWriteOut>> {
-    use prost::Message;
+    use super::remote_write::WireError;
     let caller = caller(&c)?;
     s.energy.may_send(&caller)?;
     let malformed =
@@ -245,21 +223,13 @@ pub async fn prometheus_write(State(s): State<AppState>, c: Caller, body: Bytes)
         return Err(too_large(format!("the body expands to {len} bytes; at most {REMOTE_WRITE_MAX_BYTES} a request")));
     }
     let raw = snap::raw::Decoder::new().decompress_vec(&body).map_err(malformed)?;
-    let series = count_series(&raw)
-        .ok_or_else(|| ApiError::new(ErrorCode::MalformedPayload, "the body is not a prometheus WriteRequest (bad protobuf framing)"))?;
-    if series > REMOTE_WRITE_MAX_SERIES {
-        return Err(too_large(format!("{series} series in one request; at most {REMOTE_WRITE_MAX_SERIES}")));
-    }
-    let req = remote::WriteRequest::decode(Bytes::from(raw))
-        .map_err(|e| ApiError::new(ErrorCode::MalformedPayload, format!("the body is not a prometheus WriteRequest: {e}")))?;
-    if req.timeseries.iter().flat_map(|t| &t.labels).any(|l| std::str::from_utf8(&l.name).is_err() || l.text().is_none()) {
-        return Err(ApiError::new(ErrorCode::MalformedPayload, "the body is not a prometheus WriteRequest: a label is not UTF-8"));
-    }
-    let samples: usize = req.timeseries.iter().map(|t| t.samples.len()).sum();
-    if samples > REMOTE_WRITE_MAX_SAMPLES {
-        return Err(too_large(format!("{samples} samples in one request; at most {REMOTE_WRITE_MAX_SAMPLES}")));
-    }
-    let (series, ignored) = series_of(req);
+    let req = super::remote_write::read(&raw, REMOTE_WRITE_MAX_SERIES, REMOTE_WRITE_MAX_SAMPLES).map_err(|e| match e {
+        WireError::TooManySeries(..) | WireError::TooManySamples(..) => too_large(e.to_string()),
+        WireError::Framing(_) | WireError::NotUtf8 => {
+            ApiError::new(ErrorCode::MalformedPayload, format!("the body is not a prometheus WriteRequest: {e}"))
+        }
+    })?;
+    let (series, ignored) = series_of(&req);
     let w = s.energy.remote_write(&caller, series).await?;
     let out = ingest_out(w.reports);
     let ignored = ignored + w.ignored_series;
@@ -277,12 +247,11 @@ pub async fn prometheus_write(State(s): State<AppState>, c: Caller, body: Bytes)
 
 /// Series to (centre, meter) by the mapping in the module docs; answers them and how many
 /// series are not Suanli's meters.
-fn series_of(req: remote::WriteRequest) -> (Vec<suanli_app::energy::Series>, u32) {
+fn series_of<'a>(req: &'a super::remote_write::WriteRequest<'a>) -> (Vec<suanli_app::energy::Series<'a>>, u32) {
     let mut ignored = 0u32;
-    let mut out = Vec::with_capacity(req.timeseries.len());
-    for ts in req.timeseries {
-        let label = |n: &str| ts.labels.iter().find(|l| l.name == n.as_bytes()).and_then(remote::Label::text);
-        let meter = match (label("__name__"), label("meter")) {
+    let mut out = Vec::with_capacity(req.series.len());
+    for s in &req.series {
+        let meter = match (s.label("__name__"), s.label("meter")) {
             (Some(PROM_FACILITY_METRIC), m) => m.unwrap_or(suanli_energy::FACILITY_METER),
             (Some(PROM_IT_METRIC), m) => m.unwrap_or(suanli_energy::IT_METER),
             (Some(PROM_METER_METRIC), Some(m)) => m,
@@ -291,12 +260,11 @@ fn series_of(req: remote::WriteRequest) -> (Vec<suanli_app::energy::Series>, u32
                 continue;
             }
         };
-        let (Some(centre), Ok(meter)) = (label(PROM_CENTRE_LABEL).and_then(|c| CentreId::parse(c).ok()), MeterId::parse(meter)) else {
+        let Some(centre) = s.label(PROM_CENTRE_LABEL) else {
             ignored += 1;
             continue;
         };
-        let samples = ts.samples.iter().map(|x| (x.timestamp, x.value)).collect();
-        out.push(suanli_app::energy::Series { centre, meter, samples });
+        out.push(suanli_app::energy::Series { centre, meter, samples: &req.samples[s.samples.clone()] });
     }
     (out, ignored)
 }

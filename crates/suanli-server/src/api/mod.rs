@@ -10,5 +10,6 @@ pub mod incentives;
 pub mod jobs;
 pub mod ledger;
 pub mod models;
+pub mod remote_write;
 pub mod tenants;
 pub mod vouchers;

@@ -254,6 +254,47 @@ async fn energy_prometheus_remote_write_payload() {
     assert_eq!(stored(&s, &centre).await, 194);
 }
 
+/// Remote writes are mapped by the meters a centre has now: meters registered after its first
+/// readings feed through `suanli_meter_reading`, in their own units, and a meter it no longer
+/// has is ignored, not refused.
+#[tokio::test]
+async fn energy_remote_write_follows_registered_meters() {
+    let s = TestServer::start().await;
+    let centre = new_centre(&s).await;
+    let d0 = (now_ms() / DAY - 1) * DAY;
+    let provider = s.as_role("provider");
+    let counter = |k: i64| (d0 + k * QUARTER, 1000.0 + 10.0 * k as f64);
+    let first = WriteRequest { timeseries: vec![series(PROM_FACILITY, &centre, vec![counter(0)])] };
+    let (st, text) = remote_write(&provider, snap::raw::Encoder::new().compress_vec(&first.encode_to_vec()).unwrap()).await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+
+    let meters = json!({"meters": [
+        {"id": "grid", "kind": "facility_total", "unit": "cumulative_kwh"},
+        {"id": "pv", "kind": "renewable", "unit": "instant_kw"}]});
+    let (st, v) = provider.post(&format!("/api/v1/energy/centres/{centre}/meters"), &meters).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let named = |meter: &str, samples: Vec<(i64, f64)>| {
+        let mut t = series("suanli_meter_reading", &centre, samples);
+        t.labels.push(Label::new("meter", meter));
+        t
+    };
+    let req = WriteRequest {
+        timeseries: vec![
+            named("grid", (0..4).map(counter).collect()),
+            named("pv", vec![(d0, 120.0), (d0 + QUARTER, 130.0)]),
+            named("it", vec![(d0, 5.0)]),
+            named("nope", vec![(d0, 5.0)]),
+            series(PROM_FACILITY, &centre, vec![counter(1)]),
+        ],
+    };
+    let (st, text) = remote_write(&provider, snap::raw::Encoder::new().compress_vec(&req.encode_to_vec()).unwrap()).await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    let out: Value = serde_json::from_str(&text).unwrap();
+    // `facility` had a reading, so it stays; `it` never had one and went with the new meters.
+    assert_eq!((out["accepted"].as_u64(), out["rejected"].as_u64(), out["ignored_series"].as_u64()), (Some(7), Some(0), Some(2)), "{out}");
+    assert_eq!(stored(&s, &centre).await, 8);
+}
+
 #[tokio::test]
 async fn energy_demo_city_coverage_evaluation_alerts() {
     let s = TestServer::start().await;
