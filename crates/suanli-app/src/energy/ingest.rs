@@ -146,7 +146,9 @@ impl Energy {
         self.may_write_all(caller, known.iter()).await?;
         let mut out = RemoteWrite::default();
         let batches = map_series(&self.meter_table.read().unwrap_or_else(|e| e.into_inner()), &series, &mut out);
-        out.reports = self.ingest_as(Some(&caller.actor()), batches, self.ids.now_ms()).await?;
+        if !batches.is_empty() {
+            out.reports = self.ingest_as(Some(&caller.actor()), batches, self.ids.now_ms()).await?;
+        }
         Ok(out)
     }
 
@@ -214,7 +216,7 @@ impl Energy {
         let us = |a: Instant, b: Instant| (b - a).as_micros() as u64;
         tracing::debug!(
             centres,
-            ahead_us = us(t0, t2) - waited,
+            ahead_us = us(t0, t2).saturating_sub(waited),
             lock_us = waited,
             judge_us = us(t2, released),
             encode_us = us(released, t3),
