@@ -197,7 +197,7 @@ impl Energy {
     async fn prepare(&self, centres: &[&CentreId], strict: bool) -> Result<Vec<(Centre, Vec<Meter>)>, StoreError> {
         let missing: Vec<&CentreId> = {
             let book = self.book.read().await;
-            centres.iter().copied().filter(|c| book.data_centre(*c).is_none()).collect()
+            centres.iter().copied().filter(|c| book.data_centre(c).is_none()).collect()
         };
         if missing.is_empty() {
             return Ok(Vec::new());

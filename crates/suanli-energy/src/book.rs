@@ -161,12 +161,7 @@ impl EnergyBook {
         Ok(())
     }
 
-    /// A registered data centre, by its id or the id's text.
-    pub fn data_centre<Q>(&self, dc: &Q) -> Option<&DataCentre>
-    where
-        CentreId: std::borrow::Borrow<Q>,
-        Q: std::hash::Hash + Eq + ?Sized,
-    {
+    pub fn data_centre(&self, dc: &CentreId) -> Option<&DataCentre> {
         self.centres.get(dc).map(|s| &s.dc)
     }
 

@@ -387,11 +387,6 @@ impl DataCentre {
         self.meters.iter().find(|m| &m.id == id)
     }
 
-    /// The meter called `name` (as a remote write names it).
-    pub fn meter_named(&self, name: &str) -> Option<&Meter> {
-        self.meters.iter().find(|m| m.id.as_str() == name)
-    }
-
     /// Meters feeding one channel.
     pub fn meters_of(&self, channel: Channel) -> impl Iterator<Item = &Meter> {
         self.meters.iter().filter(move |m| m.kind.channel() == channel)

@@ -248,7 +248,7 @@ impl Energy {
             let book = self.book.write().await;
             waited += asked.elapsed().as_micros() as u64;
             let missing: Vec<CentreId> =
-                batches.keys().filter(|c| book.data_centre(*c).is_none() && !prepared.iter().any(|(p, _)| p.id == **c)).cloned().collect();
+                batches.keys().filter(|c| book.data_centre(c).is_none() && !prepared.iter().any(|(p, _)| p.id == **c)).cloned().collect();
             let spans: Vec<(CentreId, (UnixMs, UnixMs))> = batches
                 .iter()
                 .filter_map(|(c, r)| book.behind(c, r).map(|span| (c, span)))
