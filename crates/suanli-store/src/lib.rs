@@ -25,7 +25,10 @@ pub mod listing;
 mod migrations;
 pub mod models;
 mod packed;
+mod pool;
+use pool::open_pool;
 pub mod partners;
+mod priority;
 pub mod reconciliation;
 mod rows;
 mod segments;
@@ -46,7 +49,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, AssertSqlSafe, Row, Transaction};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+
 use suanli_core::centre::{Centre, PartnerStatus, Pool, Provider};
 use suanli_core::error::{Error, ErrorCode};
 use suanli_core::id::{AuditId, CentreId, JobId, PoolId, ProviderId, TenantId, UserId};
@@ -207,57 +210,6 @@ pub struct WriteTx<'s> {
 pub(crate) async fn pools_on(c: &mut sqlx::AnyConnection) -> StoreResult<Vec<Pool>> {
     let rows = sqlx::query(rows::POOL_SELECT_ALL).fetch_all(c).await?;
     rows.iter().map(pool_from_row).collect()
-}
-
-/// Opens a pool on one database, with the settings every connection of the store needs.
-/// On SQLite, `checkpoints` says whether a commit may checkpoint the WAL (not on the writer's
-/// connection: a background task does it, see checkpoint.rs).
-pub(crate) async fn open_pool(url: &str, dialect: Dialect, options: &StoreOptions, checkpoints: bool) -> StoreResult<AnyPool> {
-    let schema = options.pg_schema.clone();
-    let pool = AnyPoolOptions::new()
-        .max_connections(options.max_connections.unwrap_or(match dialect {
-            Dialect::Sqlite => 4,
-            Dialect::Postgres => 8,
-        }))
-        .acquire_timeout(Duration::from_secs(10))
-        // A SQLite connection lives in this process and does not go stale, and the ping before
-        // each acquire was a round trip to its worker thread (p50 0.3 ms, p90 2 ms of the energy
-        // writer's commits under load). A PostgreSQL connection is pinged as before.
-        .test_before_acquire(dialect == Dialect::Postgres)
-        .after_connect(move |conn, _meta| {
-            let schema = schema.clone();
-            Box::pin(async move {
-                match dialect {
-                    Dialect::Sqlite => {
-                        // WAL for concurrent readers; FULL sync so an acknowledged commit survives power loss;
-                        // foreign keys are off by default in SQLite. A 64 MiB page cache and memory-mapped
-                        // reads (256 MiB) per connection keep page reads out of read() system calls.
-                        for pragma in [
-                            "PRAGMA journal_mode = WAL",
-                            "PRAGMA synchronous = FULL",
-                            "PRAGMA foreign_keys = ON",
-                            "PRAGMA busy_timeout = 10000",
-                            "PRAGMA cache_size = -65536",
-                            "PRAGMA mmap_size = 268435456",
-                        ] {
-                            sqlx::query(pragma).execute(&mut *conn).await?;
-                        }
-                        if !checkpoints {
-                            sqlx::query("PRAGMA wal_autocheckpoint = 0").execute(&mut *conn).await?;
-                        }
-                    }
-                    Dialect::Postgres => {
-                        if let Some(s) = schema {
-                            sqlx::query(AssertSqlSafe(format!("SET search_path TO {s}"))).execute(&mut *conn).await?;
-                        }
-                    }
-                }
-                Ok(())
-            })
-        })
-        .connect(url)
-        .await?;
-    Ok(pool)
 }
 
 impl Store {
