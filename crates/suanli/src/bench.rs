@@ -116,8 +116,9 @@ pub(crate) enum BenchCmd {
         clients: usize,
         #[arg(long, default_value_t = 2000)]
         samples_per_request: usize,
-        /// Rounds (the median is reported).
-        #[arg(long, default_value_t = 3)]
+        /// Rounds (the median is reported). A round is about half a second of load per target on
+        /// a small machine, so one round's rate swings by a third with the machine's other work.
+        #[arg(long, default_value_t = 5)]
         rounds: usize,
         /// Skip Prometheus and VictoriaMetrics.
         #[arg(long)]
