@@ -4,7 +4,7 @@
 //! thread and back. While both cores of a small machine judge, decode and answer requests, a
 //! woken SQLite thread waited for a core behind the tokio workers: the energy writer's commit of
 //! one batch took 1.1 ms at the median, of which the fsync was about 0.35 ms, and the one writer
-//! was busy 90% of the load's time. At nice [`SQLITE_NICE`] the same commit takes 0.6 ms.
+//! was busy 90% of the load's time. At nice [`SQLITE_NICE`] the same commit took 0.53 ms.
 //!
 //! Raising a thread's priority needs `CAP_SYS_NICE` (root has it; under systemd,
 //! `AmbientCapabilities=CAP_SYS_NICE`). Without it the threads keep the default, which is only
