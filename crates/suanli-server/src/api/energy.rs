@@ -47,7 +47,9 @@ pub const PROM_METER_METRIC: &str = "suanli_meter_reading";
 /// Label naming the centre.
 pub const PROM_CENTRE_LABEL: &str = "centre";
 
-/// Prometheus remote-write 1.0 messages (the fields Suanli reads).
+/// Prometheus remote-write 1.0 messages as a sender encodes them (the fields Suanli reads), for
+/// the benchmark and the tests. The server does not decode into them: it reads a body in place
+/// with [`super::remote_write::read`].
 pub mod remote {
     /// `prometheus.WriteRequest`.
     #[derive(Clone, PartialEq, prost::Message)]
@@ -65,8 +67,7 @@ pub mod remote {
         pub samples: Vec<Sample>,
     }
 
-    /// `prometheus.Label`. Its strings are read as bytes, shared with the request's buffer
-    /// instead of copied, and checked as UTF-8 where they are read ([`Label::text`]).
+    /// `prometheus.Label`. Its strings are bytes, so a test can send one that is not UTF-8.
     #[derive(Clone, PartialEq, prost::Message)]
     pub struct Label {
         #[prost(bytes = "bytes", tag = "1")]
@@ -81,11 +82,6 @@ pub mod remote {
                 name: prost::bytes::Bytes::copy_from_slice(name.as_bytes()),
                 value: prost::bytes::Bytes::copy_from_slice(value.as_bytes()),
             }
-        }
-
-        /// The value as text, `None` when it is not UTF-8.
-        pub fn text(&self) -> Option<&str> {
-            std::str::from_utf8(&self.value).ok()
         }
     }
 

@@ -202,7 +202,7 @@ mod tests {
         assert_eq!(got.series.len(), 3);
         for (s, want) in got.series.iter().zip(&req.timeseries) {
             let labels: Vec<(&str, &str)> =
-                want.labels.iter().map(|l| (std::str::from_utf8(&l.name).unwrap(), l.text().unwrap())).collect();
+                want.labels.iter().map(|l| (std::str::from_utf8(&l.name).unwrap(), std::str::from_utf8(&l.value).unwrap())).collect();
             assert_eq!(s.labels, labels);
             let samples: Vec<(i64, f64)> = want.samples.iter().map(|x| (x.timestamp, x.value)).collect();
             let read = &got.samples[s.samples.clone()];
