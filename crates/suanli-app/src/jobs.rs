@@ -71,7 +71,7 @@ impl Jobs {
     /// Starts the job writer over `store`.
     pub fn new(store: Store, engine: Arc<Engine>, catalogue: Arc<Catalogue>, regions: Arc<Regions>, ids: Ids) -> Jobs {
         Jobs {
-            writer: JobWriter::start(store.clone()),
+            writer: JobWriter::start(store.clone(), engine.written_jobs()),
             store,
             engine,
             catalogue,

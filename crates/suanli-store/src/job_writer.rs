@@ -5,8 +5,14 @@
 //! group's commit fails, its jobs are stored again one at a time, so a job that cannot be
 //! stored fails alone and its neighbours are not refused for it; a job found already stored
 //! then (the group's commit went through but its answer was lost) is acknowledged.
+//!
+//! Each committed group is also handed, with the change number it was stamped with, to the
+//! engine of the same process ([`WrittenJobs`]), which takes the new jobs in without reading
+//! them back from the store.
 
 use crate::{Audit, JobKey, Store, StoreError, WriteTx};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use suanli_core::job::Job;
 use tokio::sync::{mpsc, oneshot};
 
@@ -14,6 +20,33 @@ use tokio::sync::{mpsc, oneshot};
 const MAX_GROUP: usize = 2048;
 /// Submissions waiting for the writer; callers wait for a place beyond this.
 const QUEUE: usize = 8192;
+/// Committed groups kept for the engine until it takes them; past this the oldest are dropped
+/// (a replica that does not lead runs no rounds), and the engine reads their jobs from the
+/// store as it would without them.
+const WRITTEN_KEPT: usize = 1024;
+
+/// New jobs as this process's job writer committed them, each group with the change number it
+/// was stamped with, until the engine takes them ([`WrittenJobs::take`]). The jobs are exactly
+/// the rows committed, so the engine may take them in instead of reading them back, and skip
+/// those numbers in its next read of the changes (other writers', and other processes', are
+/// read as usual). Cheap to clone: the copies share one buffer.
+#[derive(Clone, Debug, Default)]
+pub struct WrittenJobs(Arc<Mutex<VecDeque<(i64, Vec<Job>)>>>);
+
+impl WrittenJobs {
+    fn push(&self, seq: i64, jobs: Vec<Job>) {
+        let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if q.len() >= WRITTEN_KEPT {
+            q.pop_front();
+        }
+        q.push_back((seq, jobs));
+    }
+
+    /// The groups committed since the last call, oldest first.
+    pub fn take(&self) -> Vec<(i64, Vec<Job>)> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).drain(..).collect()
+    }
+}
 
 type Reply = oneshot::Sender<Result<(), StoreError>>;
 /// One submission: the job, its audit record, its idempotency key if the caller sent one.
@@ -26,10 +59,10 @@ pub struct JobWriter {
 }
 
 impl JobWriter {
-    /// Starts the writer task over `store`.
-    pub fn start(store: Store) -> JobWriter {
+    /// Starts the writer task over `store`, handing each committed group to `written`.
+    pub fn start(store: Store, written: WrittenJobs) -> JobWriter {
         let (queue, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(writer(store, rx));
+        tokio::spawn(writer(store, rx, written));
         JobWriter { queue }
     }
 
@@ -42,7 +75,7 @@ impl JobWriter {
     }
 }
 
-async fn writer(store: Store, mut rx: mpsc::Receiver<Entry>) {
+async fn writer(store: Store, mut rx: mpsc::Receiver<Entry>, written: WrittenJobs) {
     while let Some(first) = rx.recv().await {
         // The write lock first, then the group: every submission that arrives while the writer
         // waits for the lock (other writers hold it for a round's placements or a backend's
@@ -60,43 +93,52 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Entry>) {
             Ok(tx) => write(tx, &all).await,
             Err(e) => Err(e),
         };
-        if let Err(e) = stored {
-            tracing::warn!(error = %e, jobs = group.len(), "a group of new jobs failed to commit; storing them one at a time");
-            for (job, audit, key, reply) in group {
-                let one = match commit(&store, &[(&job, &audit, key.as_ref())]).await {
-                    Ok(()) => Ok(()),
-                    // A commit whose answer was lost (the connection broke while it committed,
-                    // or the database failed over) may have stored the group after all: then
-                    // the job is there, under its own id, and the caller gets its answer.
-                    Err(e) if matches!(store.job(&job.id).await, Ok(Some(_))) => {
-                        tracing::warn!(job = %job.id, error = %e, "the group had stored this job before its commit's answer was lost");
-                        Ok(())
-                    }
-                    Err(e) => {
-                        tracing::error!(job = %job.id, error = %e, "storing a new job failed");
-                        Err(e)
-                    }
-                };
-                let _ = reply.send(one);
+        let seq = match stored {
+            Ok(seq) => seq,
+            Err(e) => {
+                tracing::warn!(error = %e, jobs = group.len(), "a group of new jobs failed to commit; storing them one at a time");
+                for (job, audit, key, reply) in group {
+                    let one = match commit(&store, &[(&job, &audit, key.as_ref())]).await {
+                        Ok(()) => Ok(()),
+                        // A commit whose answer was lost (the connection broke while it committed,
+                        // or the database failed over) may have stored the group after all: then
+                        // the job is there, under its own id, and the caller gets its answer.
+                        Err(e) if matches!(store.job(&job.id).await, Ok(Some(_))) => {
+                            tracing::warn!(job = %job.id, error = %e, "the group had stored this job before its commit's answer was lost");
+                            Ok(())
+                        }
+                        Err(e) => {
+                            tracing::error!(job = %job.id, error = %e, "storing a new job failed");
+                            Err(e)
+                        }
+                    };
+                    let _ = reply.send(one);
+                }
+                continue;
             }
-            continue;
-        }
-        for (_, _, _, reply) in group {
+        };
+        let mut jobs = Vec::with_capacity(group.len());
+        for (job, _, _, reply) in group {
             let _ = reply.send(Ok(()));
+            jobs.push(job);
         }
+        written.push(seq, jobs);
     }
 }
 
 async fn commit(store: &Store, jobs: &[(&Job, &Audit, Option<&JobKey>)]) -> Result<(), StoreError> {
-    write(store.begin().await?, jobs).await
+    write(store.begin().await?, jobs).await.map(drop)
 }
 
-async fn write(mut tx: WriteTx<'_>, jobs: &[(&Job, &Audit, Option<&JobKey>)]) -> Result<(), StoreError> {
+/// Stores the jobs in one transaction; the change number they were stamped with.
+async fn write(mut tx: WriteTx<'_>, jobs: &[(&Job, &Audit, Option<&JobKey>)]) -> Result<i64, StoreError> {
     let rows: Vec<&Job> = jobs.iter().map(|e| e.0).collect();
     let audits: Vec<&Audit> = jobs.iter().map(|e| e.1).collect();
     let keys: Vec<&JobKey> = jobs.iter().filter_map(|e| e.2).collect();
     tx.insert_jobs(&rows).await?;
     tx.audit_many(&audits).await?;
     tx.insert_job_keys(&keys).await?;
-    tx.commit().await
+    let seq = tx.stamped_job_seq().ok_or_else(|| StoreError::Corrupt("a group of new jobs was stamped with no change number".into()))?;
+    tx.commit().await?;
+    Ok(seq)
 }

@@ -38,7 +38,7 @@ mod write_conn;
 pub use backends::BackendBinding;
 pub use earnings::{EarningsRecords, EarningsRow, Source};
 pub use job_changes::{EndRow, JobChanges, PlacementRow};
-pub use job_writer::JobWriter;
+pub use job_writer::{JobWriter, WrittenJobs};
 pub use jobs::{EndedRun, JobKey};
 pub use lease::Fence;
 pub use ledger::{Effect, LedgerAnswer, LedgerRequest, LedgerService, Plan, Precondition, ProgrammeClose, StoredAccount};

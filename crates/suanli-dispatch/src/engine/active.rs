@@ -44,6 +44,19 @@ impl ActiveJobs {
         }
     }
 
+    /// Takes in new jobs that the job writer committed under change number `seq`, unless the
+    /// kept jobs were read after it (they hold those jobs as they are now) or a full read comes
+    /// next; the next read skips `seq`. A job already kept is newer than its insert and stays.
+    fn take_new(&mut self, seq: i64, jobs: Vec<Job>) {
+        if self.full_at.is_none() || seq <= self.upto {
+            return;
+        }
+        for j in jobs {
+            self.jobs.entry(j.id.clone()).or_insert(j);
+        }
+        self.own.push(seq);
+    }
+
     /// (in flight, pending), each oldest first.
     fn split(&self) -> (Vec<Job>, Vec<Job>) {
         let (mut in_flight, mut pending) = (Vec::new(), Vec::with_capacity(self.jobs.len()));
@@ -76,10 +89,21 @@ impl Engine {
         a.own.push(seq);
     }
 
+    /// Where the job writer of this process hands the new jobs it committed: the rounds take
+    /// them in from here instead of reading them back from the store.
+    pub fn written_jobs(&self) -> suanli_store::WrittenJobs {
+        self.written.clone()
+    }
+
     /// The jobs in flight and pending as the store has them now, read in full or as the changes
-    /// since the last round.
+    /// since the last round (less the new jobs the job writer handed over, taken in first:
+    /// they committed before the read begins, so the read's reasoning about the engine's own
+    /// writes holds for them too).
     pub(super) async fn active_jobs(&self) -> Result<(Vec<Job>, Vec<Job>, SnapshotRead), StoreError> {
         let mut a = self.active.lock().await;
+        for (seq, jobs) in self.written.take() {
+            a.take_new(seq, jobs);
+        }
         let asked = self.reread.swap(false, std::sync::atomic::Ordering::Relaxed);
         let read = if asked || a.full_at.is_none_or(|t| t.elapsed() > FULL_READ_EVERY) {
             a.full_at = None;
