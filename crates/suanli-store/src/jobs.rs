@@ -60,13 +60,15 @@ impl Store {
 
     /// Jobs in any of the given states, oldest first (for the dispatch loop).
     pub async fn jobs_in_states(&self, states: &[JobState]) -> StoreResult<Vec<Job>> {
-        let mut all = Vec::new();
-        for s in states {
-            let rows = sqlx::query(rows::JOB_SELECT_BY_STATE).bind(s.as_str().to_owned()).fetch_all(&self.pool).await?;
-            for r in &rows {
-                all.push(job_from_row(r)?);
-            }
+        if states.is_empty() {
+            return Ok(Vec::new());
         }
+        // One statement, so one consistent read: a job that moves between two of the states
+        // while it runs is read once, in one of them (a statement per state read it twice, or not at all).
+        let list: Vec<String> = states.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        let sql = format!("{} IN ({})", rows::JOB_SELECT_BY_STATE, list.join(", "));
+        let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&self.pool).await?;
+        let mut all = rows.iter().map(job_from_row).collect::<StoreResult<Vec<Job>>>()?;
         all.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(all)
     }

@@ -38,7 +38,8 @@ pub const JOB_SELECT_ONE: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json
 pub const JOB_SELECT_ONE_FOR_UPDATE: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen, j.fault, j.reason_json FROM jobs j WHERE j.id = $1 FOR UPDATE";
 /// Jobs written since a change number, with the number (column 14) last.
 pub const JOB_SELECT_CHANGED: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen, j.fault, j.reason_json, j.change_seq FROM jobs j WHERE j.change_seq > $1 ORDER BY j.change_seq";
-pub const JOB_SELECT_BY_STATE: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen, j.fault, j.reason_json FROM jobs j WHERE j.state = $1";
+/// Jobs by state: completed with ` IN ('pending', …)` ([`crate::Store::jobs_in_states`]).
+pub const JOB_SELECT_BY_STATE: &str = "SELECT j.id, j.tenant_id, j.state, j.spec_json, j.pool_id, j.centre_id, j.submitted_ms, j.placed_ms, j.started_ms, j.finished_ms, j.reason, j.usage_s, j.cost_fen, j.fault, j.reason_json FROM jobs j WHERE j.state";
 
 /// Parses an id column; a malformed id in the database is corruption, not user error.
 pub fn parse_id<T: TryFrom<String, Error = suanli_core::Error>>(s: String) -> StoreResult<T> {
