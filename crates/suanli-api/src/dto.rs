@@ -702,6 +702,13 @@ pub struct DecisionOut {
     pub fair_share_pflop_s: f64,
 }
 
+impl From<suanli_sched::Decision> for DecisionOut {
+    fn from(d: suanli_sched::Decision) -> DecisionOut {
+        let suanli_sched::Decision { decided_ms, policy, chosen, alternatives, preempted, backfilled, fair_share_pflop_s } = d;
+        DecisionOut { decided_ms, policy, chosen, alternatives, preempted, backfilled, fair_share_pflop_s }
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ExplainOut {
     pub job_id: String,

@@ -7,6 +7,7 @@
 //! - [`round`]: one scheduling round for the `suanli` policy and the baselines.
 //! - [`timeslice`]: time-sliced rounds (leases, preemption, migration with a restore cost).
 //! - [`quote`]: options for a job before it is submitted.
+//! - [`explain`]: a placement's explanation, packed for the store and read back.
 //! - [`exact`]: the batch objective, the MILP optimum (good_lp), and the optimality gap.
 //!
 //! Pure: the caller passes a snapshot and gets decisions back; no I/O, no clock, no randomness.
@@ -14,12 +15,14 @@
 pub mod costing;
 pub mod driver;
 pub mod exact;
+pub mod explain;
 pub mod quote;
 pub mod round;
 pub mod speed;
 pub mod timeslice;
 
 pub use costing::{Estimate, EstimateView, SchedConfig};
+pub use explain::Decision;
 pub use round::{Placement, PolicyKind, PoolLoad, RoundOutcome, RunningJob, Snapshot, TenantUsage, Wait, schedule};
 pub use speed::SpeedModel;
 

@@ -24,7 +24,7 @@ pub struct QueueHead {
 
 impl Default for QueueHead {
     fn default() -> QueueHead {
-        QueueHead { floor: 1_000, per_free_accelerator: 4, cap: 10 * PLACEMENTS_PER_TX }
+        QueueHead { floor: 1_000, per_free_accelerator: 4, cap: 5 * PLACEMENTS_PER_TX }
     }
 }
 
@@ -150,29 +150,56 @@ impl Engine {
         // least one batch, so every round makes progress): each batch's charges are held first,
         // all at once, so the ledger's writer takes them in one or a few commits; then the
         // placements with their explanations and audit records are written many rows a
-        // statement. What the budget leaves stays pending, unchanged, for the next round, which
-        // runs at once: a round stays short however many jobs a decision places.
+        // statement. A batch's holds are taken while the batch before it is committed, so the
+        // ledger's writer and the store's work at once. What the budget leaves stays pending,
+        // unchanged, for the next round, which runs at once: a round stays short however many
+        // jobs a decision places.
         let mut refused = Vec::new();
         let mut placed = Vec::with_capacity(chosen.len().min(PLACEMENTS_PER_TX * 4));
-        let mut batches = chosen.chunks(PLACEMENTS_PER_TX);
+        let mut batches = chosen.chunks(PLACEMENTS_PER_TX).peekable();
         // The voucher programmes, read once for the round's holds.
         let programmes = if self.billing.is_some() && !chosen.is_empty() { self.store.programmes().await? } else { Vec::new() };
-        for batch in batches.by_ref() {
-            let held = futures_util::future::join_all(batch.iter().map(|(job, p)| self.hold_placement(at, job, p, &programmes, now))).await;
+        let mut held = match batches.next() {
+            Some(batch) => Some((batch, self.hold_batch(at, batch, &programmes, now).await)),
+            None => None,
+        };
+        while let Some((batch, holds)) = held.take() {
             let mut holding = Vec::with_capacity(batch.len());
-            for ((job, p), held) in batch.iter().zip(held) {
-                match held? {
+            for ((job, p), h) in batch.iter().zip(holds) {
+                match h? {
                     Ok(()) => holding.push((*job, *p)),
                     Err(why) => refused.push((*job, why)),
                 }
             }
-            placed.extend(self.commit_placements(&holding, now).await?);
-            if std::time::Instant::now() >= at.writes_until {
-                break;
-            }
+            // The next batch is held beside this one's commit only while the budget lasts: a
+            // batch held is always written.
+            let next = if std::time::Instant::now() < at.writes_until { batches.next() } else { None };
+            let t0 = std::time::Instant::now();
+            let committed = match next {
+                Some(next) => {
+                    let (committed, holds) =
+                        tokio::join!(self.commit_placements(&holding, now), self.hold_batch(at, next, &programmes, now));
+                    held = Some((next, holds));
+                    committed?
+                }
+                None => self.commit_placements(&holding, now).await?,
+            };
+            tracing::debug!(jobs = batch.len(), commit_us = t0.elapsed().as_micros() as u64, "placement batch");
+            placed.extend(committed);
         }
         let deferred: usize = batches.map(<[_]>::len).sum();
         Ok(Written { placed, refused, deferred })
+    }
+
+    /// Holds a batch's charges on the ledger all at once, in the batch's order.
+    async fn hold_batch(
+        &self,
+        at: &Placing<'_>,
+        batch: &[(&Job, &Placement)],
+        programmes: &[suanli_ledger::records::Programme],
+        now: i64,
+    ) -> Vec<Result<Result<(), HoldRefused>, StoreError>> {
+        futures_util::future::join_all(batch.iter().map(|(job, p)| self.hold_placement(at, job, p, programmes, now))).await
     }
 
     /// Counts the jobs left waiting and writes the waiting reasons that changed: the decision's
@@ -248,7 +275,7 @@ impl Engine {
                     pool: &p.chosen.pool,
                     centre: &p.chosen.centre,
                     placed_ms: now,
-                    explanation: self.explanation(p, now).to_string(),
+                    explanation: suanli_sched::Decision::of(p, now, self.sched.policy.as_str()).packed(),
                 })
                 .collect();
             // Built before the write lock is taken, so other writers are not held up for it; a job
@@ -283,18 +310,5 @@ impl Engine {
             self.wrote_jobs(seq, placed[first..].to_vec()).await;
         }
         Ok(placed)
-    }
-
-    /// The scheduler's explanation of a placement, as the job's page shows it.
-    fn explanation(&self, p: &suanli_sched::round::Placement, now: i64) -> serde_json::Value {
-        json!({
-            "decided_ms": now,
-            "policy": self.sched.policy.as_str(),
-            "chosen": p.chosen.view(),
-            "alternatives": p.alternatives.iter().map(|a| a.view()).collect::<Vec<_>>(),
-            "preempted": p.preempted,
-            "backfilled": p.backfilled,
-            "fair_share_pflop_s": p.fair_share,
-        })
     }
 }

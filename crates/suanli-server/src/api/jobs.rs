@@ -322,7 +322,9 @@ pub async fn explain_job(State(s): State<AppState>, c: Caller, Path(id): Path<St
     let job = visible_job(&s, &c, &id).await?;
     let decision = match s.store.explanation(&job.id).await? {
         Some(v) => Some(
-            serde_json::from_value::<DecisionOut>(v).map_err(|e| ApiError::Internal(format!("stored explanation of {}: {e}", job.id)))?,
+            suanli_sched::Decision::from_stored(v)
+                .map(DecisionOut::from)
+                .map_err(|e| ApiError::Internal(format!("stored explanation of {}: {e}", job.id)))?,
         ),
         None => None,
     };
