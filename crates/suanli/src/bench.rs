@@ -61,6 +61,10 @@ pub(crate) enum BenchCmd {
         /// Seconds to wait after the submissions for every job to start.
         #[arg(long, default_value_t = 120.0)]
         settle_seconds: f64,
+        /// Each job's simulated duration (at the demo's 600 simulated seconds per wall second,
+        /// 60 s is a tenth of a second of wall time on the fastest accelerators).
+        #[arg(long, default_value_t = 60)]
+        job_seconds: i64,
     },
     /// The live engine's rounds over a large store: a store seeded with pending jobs and pools
     /// (SQLite, then PostgreSQL), a first round and later ones with arrivals between them, each
@@ -216,7 +220,7 @@ pub(crate) async fn run(cmd: BenchCmd, fmt: Format) -> anyhow::Result<()> {
             };
             suanli_bench::ledger::ledger(b, json_out).await
         }
-        BenchCmd::E2e { seconds, connections, stores, database_url, slurm, settle_seconds } => {
+        BenchCmd::E2e { seconds, connections, stores, database_url, slurm, settle_seconds, job_seconds } => {
             let b = suanli_bench::e2e::E2eBench {
                 seconds: seconds.clamp(1.0, 3600.0),
                 connections: connections.clamp(1, 4096),
@@ -224,6 +228,7 @@ pub(crate) async fn run(cmd: BenchCmd, fmt: Format) -> anyhow::Result<()> {
                 database_url,
                 slurm,
                 settle_seconds: settle_seconds.max(0.0),
+                job_seconds: job_seconds.clamp(1, 86_400),
             };
             suanli_bench::e2e::e2e(b, json_out).await
         }
