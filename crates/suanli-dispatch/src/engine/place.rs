@@ -163,6 +163,7 @@ impl Engine {
             Some(batch) => Some((batch, self.hold_batch(at, batch, &programmes, now).await)),
             None => None,
         };
+        let mut pace = std::time::Duration::ZERO;
         while let Some((batch, holds)) = held.take() {
             let mut holding = Vec::with_capacity(batch.len());
             for ((job, p), h) in batch.iter().zip(holds) {
@@ -171,10 +172,10 @@ impl Engine {
                     Err(why) => refused.push((*job, why)),
                 }
             }
-            // The next batch is held beside this one's commit only while the budget lasts: a
-            // batch held is always written.
-            let next = if std::time::Instant::now() < at.writes_until { batches.next() } else { None };
+            // The next batch is held beside this one's commit only if it would be written
+            // within the budget, at the pace of the batch before (a batch held is always written).
             let t0 = std::time::Instant::now();
+            let next = if t0 + pace < at.writes_until { batches.next() } else { None };
             let committed = match next {
                 Some(next) => {
                     let (committed, holds) =
@@ -184,7 +185,8 @@ impl Engine {
                 }
                 None => self.commit_placements(&holding, now).await?,
             };
-            tracing::debug!(jobs = batch.len(), commit_us = t0.elapsed().as_micros() as u64, "placement batch");
+            pace = t0.elapsed();
+            tracing::debug!(jobs = batch.len(), commit_us = pace.as_micros() as u64, "placement batch");
             placed.extend(committed);
         }
         let deferred: usize = batches.map(<[_]>::len).sum();
