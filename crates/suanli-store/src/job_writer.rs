@@ -31,7 +31,10 @@ const WRITTEN_KEPT: usize = 1024;
 /// those numbers in its next read of the changes (other writers', and other processes', are
 /// read as usual). Cheap to clone: the copies share one buffer.
 #[derive(Clone, Debug, Default)]
-pub struct WrittenJobs(Arc<Mutex<VecDeque<(i64, Vec<Job>)>>>);
+pub struct WrittenJobs(Arc<Mutex<VecDeque<Written>>>);
+
+/// A committed group: its change number and its jobs.
+type Written = (i64, Vec<Job>);
 
 impl WrittenJobs {
     fn push(&self, seq: i64, jobs: Vec<Job>) {
@@ -43,7 +46,7 @@ impl WrittenJobs {
     }
 
     /// The groups committed since the last call, oldest first.
-    pub fn take(&self) -> Vec<(i64, Vec<Job>)> {
+    pub fn take(&self) -> Vec<Written> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).drain(..).collect()
     }
 }
