@@ -190,6 +190,18 @@ impl Jobs {
         Ok(BatchOutcome { created, refused })
     }
 
+    /// Why the scheduler placed a job where it did, as stored with its placement (packed, see
+    /// `suanli_sched::explain`); `None` for a job never placed. A stored explanation this build
+    /// cannot read is corruption, not a missing one.
+    pub async fn decision(&self, id: &JobId) -> Result<Option<suanli_sched::Decision>, StoreError> {
+        match self.store.explanation(id).await? {
+            Some(v) => suanli_sched::Decision::from_stored(v)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(format!("the stored explanation of {id}: {e}"))),
+            None => Ok(None),
+        }
+    }
+
     /// Cancels a job that has not finished: its tenant or the operator (others are refused; a
     /// job the caller cannot see is "not found"). A running job is stopped on its backend by
     /// the engine's next round and billed for what it ran; one that never started costs nothing.

@@ -20,10 +20,10 @@ use tokio::sync::{mpsc, oneshot};
 const MAX_GROUP: usize = 2048;
 /// Submissions waiting for the writer; callers wait for a place beyond this.
 const QUEUE: usize = 8192;
-/// Committed groups kept for the engine until it takes them; past this the oldest are dropped
+/// New jobs kept for the engine until it takes them; past this the oldest groups are dropped
 /// (a replica that does not lead runs no rounds), and the engine reads their jobs from the
 /// store as it would without them.
-const WRITTEN_KEPT: usize = 1024;
+const WRITTEN_KEPT: usize = 50_000;
 
 /// New jobs as this process's job writer committed them, each group with the change number it
 /// was stamped with, until the engine takes them ([`WrittenJobs::take`]). The jobs are exactly
@@ -31,23 +31,34 @@ const WRITTEN_KEPT: usize = 1024;
 /// those numbers in its next read of the changes (other writers', and other processes', are
 /// read as usual). Cheap to clone: the copies share one buffer.
 #[derive(Clone, Debug, Default)]
-pub struct WrittenJobs(Arc<Mutex<VecDeque<Written>>>);
+pub struct WrittenJobs(Arc<Mutex<Kept>>);
+
+/// The groups kept, oldest first, and how many jobs they hold.
+#[derive(Debug, Default)]
+struct Kept {
+    groups: VecDeque<Written>,
+    jobs: usize,
+}
 
 /// A committed group: its change number and its jobs.
 type Written = (i64, Vec<Job>);
 
 impl WrittenJobs {
     fn push(&self, seq: i64, jobs: Vec<Job>) {
-        let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if q.len() >= WRITTEN_KEPT {
-            q.pop_front();
+        let mut k = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        k.jobs += jobs.len();
+        k.groups.push_back((seq, jobs));
+        while k.jobs > WRITTEN_KEPT {
+            let Some((_, dropped)) = k.groups.pop_front() else { break };
+            k.jobs -= dropped.len();
         }
-        q.push_back((seq, jobs));
     }
 
     /// The groups committed since the last call, oldest first.
     pub fn take(&self) -> Vec<Written> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).drain(..).collect()
+        let mut k = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        k.jobs = 0;
+        k.groups.drain(..).collect()
     }
 }
 
@@ -144,4 +155,31 @@ async fn write(mut tx: WriteTx<'_>, jobs: &[(&Job, &Audit, Option<&JobKey>)]) ->
     let seq = tx.stamped_job_seq().ok_or_else(|| StoreError::Corrupt("a group of new jobs was stamped with no change number".into()))?;
     tx.commit().await?;
     Ok(seq)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use suanli_core::id::{JobId, TenantId};
+    use suanli_core::job::{JobKind, JobSpec};
+
+    fn jobs(n: usize) -> Vec<Job> {
+        (0..n)
+            .map(|i| Job::pending(JobId::generate(1, i as u64), TenantId::generate(1, 1), JobSpec::new("j", JobKind::Batch, 1, 60), 1))
+            .collect()
+    }
+
+    #[test]
+    fn groups_are_taken_once_in_order_and_the_oldest_dropped_past_the_bound() {
+        let w = WrittenJobs::default();
+        w.push(7, jobs(2));
+        w.push(9, jobs(3));
+        let taken = w.take();
+        assert_eq!(taken.iter().map(|(s, j)| (*s, j.len())).collect::<Vec<_>>(), vec![(7, 2), (9, 3)]);
+        assert!(w.take().is_empty(), "taken once");
+        // Past the bound the oldest groups go (the engine reads those jobs from the store).
+        w.push(10, jobs(WRITTEN_KEPT - 1));
+        w.push(11, jobs(2));
+        assert_eq!(w.take().iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![11]);
+    }
 }

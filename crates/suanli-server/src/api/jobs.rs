@@ -320,14 +320,7 @@ pub async fn fair_share(State(s): State<AppState>, c: Caller) -> ApiResult<Json<
     responses((status = 200, body = ExplainOut), (status = 404, body = crate::error::Problem)))]
 pub async fn explain_job(State(s): State<AppState>, c: Caller, Path(id): Path<String>) -> ApiResult<Json<ExplainOut>> {
     let job = visible_job(&s, &c, &id).await?;
-    let decision = match s.store.explanation(&job.id).await? {
-        Some(v) => Some(
-            suanli_sched::Decision::from_stored(v)
-                .map(DecisionOut::from)
-                .map_err(|e| ApiError::Internal(format!("stored explanation of {}: {e}", job.id)))?,
-        ),
-        None => None,
-    };
+    let decision = s.jobs.decision(&job.id).await?.map(DecisionOut::from);
     let options_now =
         if job.state == JobState::Pending { Some(QuoteOut::from(&s.engine.quote(&job.tenant_id, &job.spec, 5).await?)) } else { None };
     let segments = s.store.job_segments(&job.id).await?.iter().map(SegmentOut::from).collect();

@@ -43,14 +43,7 @@ pub async fn bill_page(State(s): State<AppState>, Path(id): Path<String>, Query(
 /// The bill's lines as a table of facts, and the rule that decided it in a sentence.
 async fn render(s: &AppState, lang: Lang, b: &Bill) -> String {
     let job = s.store.job(&b.job_id).await.ok().flatten();
-    let decision = s
-        .store
-        .explanation(&b.job_id)
-        .await
-        .ok()
-        .flatten()
-        .and_then(|v| suanli_sched::Decision::from_stored(v).ok())
-        .map(crate::dto::DecisionOut::from);
+    let decision = s.jobs.decision(&b.job_id).await.ok().flatten().map(crate::dto::DecisionOut::from);
     let quoted = decision.and_then(|d| Fen::parse_yuan(&d.chosen.compute_cost).ok());
     let tenant = s.store.tenant(&b.tenant_id).await.ok().flatten().map(|t| lang.name(&t.name, &t.name_en).to_string());
     let provider = match &b.provider_id {

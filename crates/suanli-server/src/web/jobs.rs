@@ -423,14 +423,7 @@ pub async fn job_page(State(s): State<AppState>, Path(id): Path<String>, Query(q
         None => "-".into(),
     };
     let bill = s.store.bill_for_job(&job.id).await.ok().flatten();
-    let decision = s
-        .store
-        .explanation(&job.id)
-        .await
-        .ok()
-        .flatten()
-        .and_then(|v| suanli_sched::Decision::from_stored(v).ok())
-        .map(crate::dto::DecisionOut::from);
+    let decision = s.jobs.decision(&job.id).await.ok().flatten().map(crate::dto::DecisionOut::from);
     body.push_str(&job_facts(&s, lang, &job, &centre, bill.as_ref(), decision.as_ref()));
     body.push_str(&placement(&s, lang, decision.as_ref(), &mut names).await);
     let segments = s.store.job_segments(&job.id).await.unwrap_or_default();
