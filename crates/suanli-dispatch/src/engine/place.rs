@@ -156,7 +156,7 @@ impl Engine {
         // jobs a decision places.
         let mut refused = Vec::new();
         let mut placed = Vec::with_capacity(chosen.len().min(PLACEMENTS_PER_TX * 4));
-        let mut batches = chosen.chunks(PLACEMENTS_PER_TX).peekable();
+        let mut batches = chosen.chunks(PLACEMENTS_PER_TX);
         // The voucher programmes, read once for the round's holds.
         let programmes = if self.billing.is_some() && !chosen.is_empty() { self.store.programmes().await? } else { Vec::new() };
         let mut held = match batches.next() {
