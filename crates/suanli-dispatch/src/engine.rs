@@ -251,10 +251,13 @@ impl Engine {
 
     /// Cancels jobs that waited for funds too long, and lets jobs whose tenant's money grew be
     /// planned again; returns the pending jobs the round should plan.
-    async fn fundable(&self, b: &crate::billing::Billing, pending: Vec<Job>, now: i64) -> Result<Vec<Job>, StoreError> {
+    async fn fundable(&self, b: &crate::billing::Billing, pending: Vec<Arc<Job>>, now: i64) -> Result<Vec<Arc<Job>>, StoreError> {
         let (expired, due) = {
             let mut u = self.unfunded.lock().unwrap_or_else(|e| e.into_inner());
-            u.retain_pending(&pending.iter().map(|j| &j.id).collect());
+            // Over a long queue with no job held back, no set of every waiting job is built.
+            if !u.is_empty() {
+                u.retain_pending(&pending.iter().map(|j| &j.id).collect());
+            }
             (u.expired(now, self.unfunded_expiry_ms.load(std::sync::atomic::Ordering::Relaxed)), u.due(now))
         };
         for id in &expired {
@@ -276,6 +279,9 @@ impl Engine {
             self.unfunded.lock().unwrap_or_else(|e| e.into_inner()).checked(&tenant, spendable, now);
         }
         let u = self.unfunded.lock().unwrap_or_else(|e| e.into_inner());
+        if expired.is_empty() && u.is_empty() {
+            return Ok(pending);
+        }
         Ok(pending.into_iter().filter(|j| !expired.contains(&j.id) && !u.holds_back(&j.id, &j.tenant_id)).collect())
     }
 
@@ -667,12 +673,15 @@ impl Engine {
         let read = t0.elapsed();
         let slicing = self.timeslicing();
         // Under time-slicing a job that ran before resumes only through a lease at its centre.
-        let (resuming, pending): (Vec<Job>, Vec<Job>) =
-            pending.into_iter().partition(|j| slicing.is_some() && self.segment_totals(&j.id).segments > 0);
+        let (resuming, pending): (Vec<Arc<Job>>, Vec<Arc<Job>>) = match &slicing {
+            Some(_) => pending.into_iter().partition(|j| self.segment_totals(&j.id).segments > 0),
+            None => (Vec::new(), pending),
+        };
         phases.decide = self.place(&placing, &pending, &mut in_flight, &mut report).await?;
         if let Some(ts) = &slicing {
             let placed: HashSet<JobId> = in_flight.iter().map(|j| j.id.clone()).collect();
-            let waiting: Vec<Job> = resuming.into_iter().chain(pending.iter().filter(|j| !placed.contains(&j.id)).cloned()).collect();
+            let waiting: Vec<Job> =
+                resuming.iter().chain(pending.iter().filter(|j| !placed.contains(&j.id))).map(|j| Job::clone(j)).collect();
             self.lease_step(&placing, ts, waiting, &mut in_flight, &mut report).await?;
         }
         let placed = t0.elapsed();
@@ -712,7 +721,7 @@ impl Engine {
         &self,
         down: &HashSet<CentreId>,
         in_flight: &mut Vec<Job>,
-        pending: &mut Vec<Job>,
+        pending: &mut Vec<Arc<Job>>,
         report: &mut RoundReport,
     ) -> Result<(), StoreError> {
         let now = self.ids.now_ms();
@@ -724,7 +733,7 @@ impl Engine {
             let reason = JobReason::CentreSilentBeforeStart { centre };
             if let Some(job) = self.back_to_pending(&j.id, now, audit, reason).await? {
                 report.replaced += 1;
-                pending.push(job);
+                pending.push(Arc::new(job));
             }
         }
         in_flight.retain(|j| !stranded(j));
@@ -738,7 +747,7 @@ impl Engine {
             let reason = JobReason::CentreSilentWhileRunning { centre };
             if let Some(job) = self.back_to_pending(&j.id, now, audit, reason).await? {
                 report.replaced += 1;
-                pending.push(job);
+                pending.push(Arc::new(job));
             }
         }
         in_flight.retain(|j| !gone(j));

@@ -77,6 +77,11 @@ impl Unfunded {
         self.jobs.values().filter(|(t, _)| t == tenant).count()
     }
 
+    /// No job is held back.
+    pub fn is_empty(&self) -> bool {
+        self.jobs.is_empty()
+    }
+
     /// Drops jobs that are no longer pending (the store says), so the record stays bounded.
     pub fn retain_pending(&mut self, pending: &std::collections::HashSet<&JobId>) {
         self.jobs.retain(|j, _| pending.contains(j));

@@ -213,18 +213,33 @@ impl Ord for HeapItem {
     }
 }
 
+/// How an ordering takes a job: counted towards its limit, taken without counting, or passed
+/// over (left out, its tenant's share grown all the same, so that the jobs taken keep the order
+/// they have among every job).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Take {
+    Counts,
+    RidesAlong,
+    PassedOver,
+}
+
+/// Every job taken, each counted: a round's own order.
+fn every(_: &Job) -> Take {
+    Take::Counts
+}
+
 /// The order the suanli policy considers jobs in: priority, then weighted fair share (updated as
-/// jobs are taken), then age; up to the `limit`th job that `counts`.
-fn fair_order<'j>(
-    pending: &'j [Job],
+/// jobs are taken), then age; up to the `limit`th job that [`Take::Counts`].
+fn fair_order<'j, J: std::borrow::Borrow<Job>>(
+    pending: &'j [J],
     snap: &Snapshot<'_>,
     count_only: bool,
     limit: usize,
-    counts: &dyn Fn(&Job) -> bool,
+    take: &mut dyn FnMut(&'j Job) -> Take,
 ) -> Vec<(&'j Job, f64)> {
     let reference_tflops = snap.catalogue.get(&snap.speeds.reference).map_or(312.0, |a| a.fp16_tflops);
     let mut by_priority: BTreeMap<std::cmp::Reverse<u8>, Vec<&Job>> = BTreeMap::new();
-    for j in pending {
+    for j in pending.iter().map(|j| j.borrow()) {
         by_priority.entry(std::cmp::Reverse(j.spec.priority)).or_default().push(j);
     }
     let mut out = Vec::with_capacity(pending.len().min(limit));
@@ -237,11 +252,17 @@ fn fair_order<'j>(
         jobs.sort_by(|a, b| a.id.cmp(&b.id));
         let mut queues: Vec<(&TenantId, VecDeque<&Job>)> = Vec::new();
         let mut qi: HashMap<&TenantId, usize> = HashMap::new();
+        // A tenant's jobs often come in runs (a sweep submitted at once): a run is looked up once.
+        let mut last: Option<(&TenantId, usize)> = None;
         for j in jobs {
-            let i = *qi.entry(&j.tenant_id).or_insert_with(|| {
-                queues.push((&j.tenant_id, VecDeque::new()));
-                queues.len() - 1
-            });
+            let i = match last {
+                Some((t, i)) if *t == j.tenant_id => i,
+                _ => *qi.entry(&j.tenant_id).or_insert_with(|| {
+                    queues.push((&j.tenant_id, VecDeque::new()));
+                    queues.len() - 1
+                }),
+            };
+            last = Some((&j.tenant_id, i));
             queues[i].1.push_back(j);
         }
         let mut heap = BinaryHeap::new();
@@ -255,8 +276,14 @@ fn fair_order<'j>(
             }
             let (t, q) = &mut queues[i];
             let Some(j) = q.pop_front() else { continue };
-            counted += usize::from(counts(j));
-            out.push((j, s));
+            match take(j) {
+                Take::Counts => {
+                    counted += 1;
+                    out.push((j, s));
+                }
+                Take::RidesAlong => out.push((j, s)),
+                Take::PassedOver => {}
+            }
             let w = snap.usage.weight.get(*t).copied().unwrap_or(1.0).max(1e-9);
             let add = if count_only { j.spec.accelerators as f64 * j.spec.duration_s as f64 } else { fp16_demand(j, reference_tflops) };
             let ns = s + add / w;
@@ -269,20 +296,27 @@ fn fair_order<'j>(
     out
 }
 
-/// The jobs by id (the order they arrived in), up to the `limit`th that `counts`: the baselines' order.
-fn arrival_order<'j>(pending: &'j [Job], limit: usize, counts: &dyn Fn(&Job) -> bool) -> Vec<&'j Job> {
-    let mut v: Vec<&Job> = pending.iter().collect();
+/// The jobs by id (the order they arrived in), up to the `limit`th that [`Take::Counts`]: the
+/// baselines' order.
+fn arrival_order<'j, J: std::borrow::Borrow<Job>>(pending: &'j [J], limit: usize, take: &mut dyn FnMut(&'j Job) -> Take) -> Vec<&'j Job> {
+    let mut v: Vec<&Job> = pending.iter().map(|j| j.borrow()).collect();
     v.sort_by(|a, b| a.id.cmp(&b.id));
-    let (mut counted, mut end) = (0, v.len());
-    for (i, j) in v.iter().enumerate() {
+    let mut counted = 0;
+    let mut out = Vec::with_capacity(v.len().min(limit));
+    for j in v {
         if counted >= limit {
-            end = i;
             break;
         }
-        counted += usize::from(counts(j));
+        match take(j) {
+            Take::Counts => {
+                counted += 1;
+                out.push(j);
+            }
+            Take::RidesAlong => out.push(j),
+            Take::PassedOver => {}
+        }
     }
-    v.truncate(end);
-    v
+    out
 }
 
 /// Runs one round of `policy` over the snapshot.
@@ -312,7 +346,7 @@ fn suanli_round(board: &mut Board<'_>, pending: &[Job], out: &mut RoundOutcome) 
         reservations_made: 0,
         penalties: HashMap::new(),
     };
-    for (job, share) in fair_order(pending, &snap, false, usize::MAX, &|_: &Job| true) {
+    for (job, share) in fair_order(pending, &snap, false, usize::MAX, &mut every) {
         place_one(board, job, share, &mut round, out);
     }
     improve(board, pending, out);
@@ -694,8 +728,8 @@ fn improve(board: &mut Board<'_>, pending: &[Job], out: &mut RoundOutcome) {
 fn baseline_round(board: &mut Board<'_>, pending: &[Job], policy: PolicyKind, out: &mut RoundOutcome) {
     let snap = board.snap;
     let order: Vec<(&Job, f64)> = match policy {
-        PolicyKind::FairAgnostic => fair_order(pending, &snap, true, usize::MAX, &|_: &Job| true),
-        _ => arrival_order(pending, usize::MAX, &|_: &Job| true).into_iter().map(|j| (j, 0.0)).collect(),
+        PolicyKind::FairAgnostic => fair_order(pending, &snap, true, usize::MAX, &mut every),
+        _ => arrival_order(pending, usize::MAX, &mut every).into_iter().map(|j| (j, 0.0)).collect(),
     };
     let mut head_blocked = false;
     for (job, share) in order {

@@ -352,12 +352,12 @@ fn a_round_over_the_queue_head_places_what_a_round_over_every_job_would() {
     let placed = |o: &RoundOutcome| o.placements.iter().map(|p| (p.job.clone(), p.chosen.pool.clone())).collect::<Vec<_>>();
     for policy in PolicyKind::ALL {
         let snap = w.snap(&cs, &pools, 0);
-        let order: Vec<&JobId> = queue_head(&snap, &jobs, policy, jobs.len() - 1).into_iter().map(|j| &j.id).collect();
+        let order: Vec<&JobId> = queue_head(&snap, &jobs, policy, jobs.len() - 1, usize::MAX).into_iter().map(|j| &j.id).collect();
         for n in [1, 10, 3 * free] {
-            let head: Vec<&JobId> = queue_head(&snap, &jobs, policy, n).into_iter().map(|j| &j.id).collect();
+            let head: Vec<&JobId> = queue_head(&snap, &jobs, policy, n, usize::MAX).into_iter().map(|j| &j.id).collect();
             assert_eq!(head, order[..n], "{policy:?}: the head of {n} is the full order's prefix");
         }
-        let head: Vec<Job> = queue_head(&snap, &jobs, policy, 3 * free).into_iter().cloned().collect();
+        let head: Vec<Job> = queue_head(&snap, &jobs, policy, 3 * free, usize::MAX).into_iter().cloned().collect();
         let (all, part) = (schedule(snap, &jobs, policy), schedule(snap, &head, policy));
         assert!(!all.placements.is_empty() && all.placements.len() < head.len(), "{policy:?}: capacity binds");
         assert_eq!(placed(&part), placed(&all), "{policy:?}");
@@ -374,7 +374,7 @@ fn the_queue_head_takes_priority_first() {
     let pools = [load(&pool(&c, 1, "h800", 8, 2000))];
     let mut jobs: Vec<Job> = (0..50).map(|n| job(n, n % 3, 1, 2)).collect();
     jobs.push(job(50, 1, 1, 9));
-    let head = queue_head(&w.snap(std::slice::from_ref(&c), &pools, 0), &jobs, PolicyKind::Suanli, 1);
+    let head = queue_head(&w.snap(std::slice::from_ref(&c), &pools, 0), &jobs, PolicyKind::Suanli, 1, usize::MAX);
     assert_eq!(head.iter().map(|j| &j.id).collect::<Vec<_>>(), vec![&jobs[50].id]);
 }
 
@@ -389,8 +389,40 @@ fn jobs_no_pool_could_run_do_not_fill_the_queue_head() {
     let mut jobs: Vec<Job> = (0..20).map(|n| job(n, 1, 16, 9)).collect();
     jobs.extend((20..40).map(|n| job(n, 2, 1, 2)));
     let snap = w.snap(std::slice::from_ref(&c), &pools, 0);
-    let head = queue_head(&snap, &jobs, PolicyKind::Suanli, 3);
+    let head = queue_head(&snap, &jobs, PolicyKind::Suanli, 3, usize::MAX);
     assert_eq!(head.len(), 23, "the twenty gangs of 16 ride along, three that fit count");
     let out = schedule(snap, &head.into_iter().cloned().collect::<Vec<_>>(), PolicyKind::Suanli);
     assert_eq!(out.placements.len(), 3, "{:?}", out.waits.first());
+}
+
+/// A tenant's backlog on a model that is all busy does not stall its own later jobs: the first
+/// `blocked` of the backlog ride along (they still reserve and preempt), the rest are passed
+/// over, and the jobs any free pool could run count towards the head and are placed.
+#[test]
+fn a_backlog_on_a_busy_model_does_not_fill_the_queue_head() {
+    use crate::round::queue_head;
+    let w = World::new();
+    let c = centre(1, "hz-xihu", PartnerStatus::Partner, 1.2);
+    let busy = PoolLoad { free: 0, ..load(&pool(&c, 1, "h800", 8, 2000)) };
+    let pools = [busy, load(&pool(&c, 2, "a800", 6, 900))];
+    let mut jobs: Vec<Job> = (0..50)
+        .map(|n| {
+            let mut j = job(n, 1, 1, 2);
+            j.spec.models = vec!["h800".into()];
+            j
+        })
+        .collect();
+    jobs.extend((50..60).map(|n| job(n, 1, 1, 2)));
+    let snap = w.snap(std::slice::from_ref(&c), &pools, 0);
+    let head = queue_head(&snap, &jobs, PolicyKind::Suanli, 3, 5);
+    let ids: Vec<&JobId> = head.iter().map(|j| &j.id).collect();
+    let want: Vec<&JobId> = jobs[..5].iter().chain(&jobs[50..53]).map(|j| &j.id).collect();
+    assert_eq!(ids, want, "five of the backlog ride along, then three jobs a free pool can run");
+    let out = schedule(snap, &head.into_iter().cloned().collect::<Vec<_>>(), PolicyKind::Suanli);
+    let placed: Vec<&JobId> = out.placements.iter().map(|p| &p.job).collect();
+    assert_eq!(placed, want[5..], "{:?}", out.waits.first());
+    for policy in PolicyKind::ALL {
+        let stalled = queue_head(&snap, &jobs, policy, 3, usize::MAX);
+        assert_eq!(stalled.len(), 53, "{policy:?}: with no bound the whole backlog rides along");
+    }
 }

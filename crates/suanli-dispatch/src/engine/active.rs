@@ -2,6 +2,7 @@
 
 use super::Engine;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use suanli_core::id::JobId;
 use suanli_core::job::{Job, JobState};
@@ -10,10 +11,11 @@ use suanli_store::StoreError;
 /// A full read this often even when nothing asked for one: a safety net, not the mechanism.
 const FULL_READ_EVERY: Duration = Duration::from_secs(600);
 
-/// The pending, placed and running jobs as of change number `upto`.
+/// The pending, placed and running jobs as of change number `upto`. Each is shared with the
+/// rounds that read it, so that a round over a long queue does not copy every waiting job.
 #[derive(Debug, Default)]
 pub(super) struct ActiveJobs {
-    jobs: BTreeMap<JobId, Job>,
+    jobs: BTreeMap<JobId, Arc<Job>>,
     upto: i64,
     /// Change numbers above `upto` under which this engine wrote jobs and took the result in
     /// already ([`Engine::wrote_jobs`]): the next read skips the jobs still under them.
@@ -37,7 +39,7 @@ impl ActiveJobs {
     fn apply(&mut self, changed: Vec<Job>) {
         for j in changed {
             if matches!(j.state, JobState::Pending | JobState::Placed | JobState::Running) {
-                self.jobs.insert(j.id.clone(), j);
+                self.jobs.insert(j.id.clone(), Arc::new(j));
             } else {
                 self.jobs.remove(&j.id);
             }
@@ -52,16 +54,17 @@ impl ActiveJobs {
             return;
         }
         for j in jobs {
-            self.jobs.entry(j.id.clone()).or_insert(j);
+            self.jobs.entry(j.id.clone()).or_insert_with(|| Arc::new(j));
         }
         self.own.push(seq);
     }
 
-    /// (in flight, pending), each oldest first.
-    fn split(&self) -> (Vec<Job>, Vec<Job>) {
+    /// (in flight, pending), each oldest first: the jobs in flight copied (a round changes
+    /// them), the pending ones shared.
+    fn split(&self) -> (Vec<Job>, Vec<Arc<Job>>) {
         let (mut in_flight, mut pending) = (Vec::new(), Vec::with_capacity(self.jobs.len()));
         for j in self.jobs.values() {
-            if j.state == JobState::Pending { pending.push(j.clone()) } else { in_flight.push(j.clone()) }
+            if j.state == JobState::Pending { pending.push(j.clone()) } else { in_flight.push(Job::clone(j)) }
         }
         (in_flight, pending)
     }
@@ -99,7 +102,7 @@ impl Engine {
     /// since the last round (less the new jobs the job writer handed over, taken in first:
     /// they committed before the read begins, so the read's reasoning about the engine's own
     /// writes holds for them too).
-    pub(super) async fn active_jobs(&self) -> Result<(Vec<Job>, Vec<Job>, SnapshotRead), StoreError> {
+    pub(super) async fn active_jobs(&self) -> Result<(Vec<Job>, Vec<Arc<Job>>, SnapshotRead), StoreError> {
         let mut a = self.active.lock().await;
         for (seq, jobs) in self.written.take() {
             a.take_new(seq, jobs);
@@ -111,7 +114,7 @@ impl Engine {
             let mark = self.store.job_change_mark().await?;
             let jobs = self.store.jobs_in_states(&[JobState::Pending, JobState::Placed, JobState::Running]).await?;
             let n = jobs.len();
-            a.jobs = jobs.into_iter().map(|j| (j.id.clone(), j)).collect();
+            a.jobs = jobs.into_iter().map(|j| (j.id.clone(), Arc::new(j))).collect();
             a.upto = mark;
             a.own.retain(|s| *s > mark);
             a.full_at = Some(Instant::now());

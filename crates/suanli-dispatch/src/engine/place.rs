@@ -4,6 +4,7 @@ use super::{Engine, PLACEMENTS_PER_TX, Placing, RoundReport, WRITES_PER_TX};
 use crate::billing::HoldRefused;
 use serde_json::json;
 use std::collections::HashMap;
+use std::sync::Arc;
 use suanli_core::id::JobId;
 use suanli_core::job::{Job, JobState};
 use suanli_core::reason::JobReason;
@@ -14,23 +15,26 @@ use suanli_store::{Audit, PlacementRow, StoreError};
 /// How many waiting jobs a round decides over when more wait than it could place: a few per
 /// free accelerator (a job takes at least one), no fewer than `floor` (blocked jobs still
 /// preempt, reserve and backfill) and no more than `cap` (about what a round can write within
-/// its budget, a few times over). The rest wait behind them, keeping the reason they last had.
+/// its budget, a few times over). Besides those, up to `blocked` jobs that no pool has room for
+/// now (see [`queue_head`]), in order, and every job no pool could ever run. The rest wait
+/// behind them, keeping the reason they last had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueHead {
     pub floor: usize,
     pub per_free_accelerator: usize,
     pub cap: usize,
+    pub blocked: usize,
 }
 
 impl Default for QueueHead {
     fn default() -> QueueHead {
-        QueueHead { floor: 1_000, per_free_accelerator: 4, cap: 5 * PLACEMENTS_PER_TX }
+        QueueHead { floor: 1_000, per_free_accelerator: 4, cap: 5 * PLACEMENTS_PER_TX, blocked: 1_000 }
     }
 }
 
 impl QueueHead {
     /// Every waiting job, every round: no head (as rounds decided before there was one).
-    pub const WHOLE_QUEUE: QueueHead = QueueHead { floor: usize::MAX, per_free_accelerator: 0, cap: usize::MAX };
+    pub const WHOLE_QUEUE: QueueHead = QueueHead { floor: usize::MAX, per_free_accelerator: 0, cap: usize::MAX, blocked: usize::MAX };
 
     /// The head's length for a city with `free` accelerators free.
     pub fn size(&self, free: u64) -> usize {
@@ -56,15 +60,14 @@ impl Engine {
     pub(super) async fn place(
         &self,
         at: &Placing<'_>,
-        pending: &[Job],
+        pending: &[Arc<Job>],
         in_flight: &mut Vec<Job>,
         report: &mut RoundReport,
     ) -> Result<std::time::Duration, StoreError> {
         let decide = std::time::Instant::now();
         let now = self.ids.now_ms();
-        let (head, outcome) = self.decide(at, pending, in_flight, now);
-        let deciding: &[Job] = head.as_deref().unwrap_or(pending);
-        report.behind += (pending.len() - deciding.len()) as u32;
+        let (deciding, behind, outcome) = self.decide(at, pending, in_flight, now);
+        report.behind += behind as u32;
         let pending_by_id: HashMap<&JobId, &Job> = deciding.iter().map(|j| (&j.id, j)).collect();
         let decided = decide.elapsed();
         self.preempt(at, &outcome.preemptions, in_flight, now, report).await?;
@@ -81,7 +84,7 @@ impl Engine {
         }
         report.placed += placed.len() as u32;
         // More to write, or jobs behind a head that placed some: the next round runs at once.
-        if deferred > 0 || (head.is_some() && !placed.is_empty()) {
+        if deferred > 0 || (behind > 0 && !placed.is_empty()) {
             self.wake();
         }
         in_flight.extend(placed);
@@ -89,20 +92,22 @@ impl Engine {
         Ok(decided)
     }
 
-    /// The round's scheduling decision over the live city, and the queue's head when the
-    /// decision was over the head only.
-    fn decide(&self, at: &Placing<'_>, pending: &[Job], in_flight: &[Job], now: i64) -> (Option<Vec<Job>>, RoundOutcome) {
+    /// The round's scheduling decision over the live city: the jobs it decided over (the queue's
+    /// head, or every waiting job when they are no more than the head's length), how many it
+    /// left behind the head, and the outcome.
+    fn decide(&self, at: &Placing<'_>, pending: &[Arc<Job>], in_flight: &[Job], now: i64) -> (Vec<Job>, usize, RoundOutcome) {
         let loads = self.build_loads(at.pools, in_flight, now);
         let usage = self.fair_usage(in_flight, at.pool_by_id, now);
         let snap = self.snapshot(now, at.centres, &loads, &usage);
         // Over a long queue the round decides over its head only, in the policy's own order;
         // the jobs behind it are not looked at, and keep the reason they last had.
         let free: u64 = loads.iter().map(|l| u64::from(l.free)).sum();
-        let head_len = self.queue_head().size(free);
-        let head: Option<Vec<Job>> =
-            (pending.len() > head_len).then(|| queue_head(&snap, pending, self.sched.policy, head_len).into_iter().cloned().collect());
-        let outcome = schedule(snap, head.as_deref().unwrap_or(pending), self.sched.policy);
-        (head, outcome)
+        let shape = self.queue_head();
+        let head_len = shape.size(free);
+        let head: Vec<Job> = queue_head(&snap, pending, self.sched.policy, head_len, shape.blocked).into_iter().cloned().collect();
+        let outcome = schedule(snap, &head, self.sched.policy);
+        let behind = pending.len() - head.len();
+        (head, behind, outcome)
     }
 
     /// Carries out the decision's preemptions: each victim leaves `in_flight`, either ending a

@@ -201,7 +201,7 @@ async fn engine_rounds_decide_over_the_queue_head_and_every_job_behind_it_runs()
     let sched = Arc::new(SchedContext::new(&catalogue));
     let ids = Ids::seeded(clock.clone(), 1);
     let engine = Engine::new(store.clone(), catalogue, Arc::new(Regions::builtin()), ids, Some(sim), sched);
-    engine.set_queue_head(QueueHead { floor: 2, per_free_accelerator: 1, cap: 2 });
+    engine.set_queue_head(QueueHead { floor: 2, per_free_accelerator: 1, cap: 2, blocked: 2 });
     // Six jobs that each take the whole pool for ten minutes.
     let jobs: Vec<Job> = (1..=6)
         .map(|n| {
@@ -240,6 +240,65 @@ async fn engine_rounds_decide_over_the_queue_head_and_every_job_behind_it_runs()
         placed_at.push(j.placed_ms.unwrap());
     }
     assert!(placed_at.windows(2).all(|w| w[0] < w[1]), "placed in the queue's order: {placed_at:?}");
+}
+
+/// A tenant's backlog on a model that is all busy does not stall its own later jobs behind the
+/// head: the backlog's first jobs ride along in the head (`blocked`), the rest are passed over,
+/// and the later jobs, which another model's free pool can run, count towards the head and run
+/// in the next rounds while the backlog still waits.
+#[tokio::test]
+async fn a_backlog_on_a_busy_model_does_not_stall_the_tenants_other_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_dir(dir.path()).await.unwrap();
+    let tenant = seed(&store).await;
+    let a800 = Pool {
+        id: PoolId::generate(3, 4),
+        centre_id: CentreId::generate(2, 2),
+        accelerator: "a800".into(),
+        nodes: 1,
+        accelerators_per_node: 8,
+        price_per_hour: Fen(900),
+        partner_discount_pct: 0,
+        created_ms: 6,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_pool(&a800).await.unwrap();
+    tx.commit().await.unwrap();
+    let clock = Arc::new(suanli_core::time::ManualClock::new(NOW));
+    let catalogue = Arc::new(Catalogue::builtin());
+    let sim = Arc::new(SimBackend::new(SimConfig { time_scale: 1.0, start_delay_ms: 0, failure_rate: 0.0, seed: 1 }));
+    let sched = Arc::new(SchedContext::new(&catalogue));
+    let engine = Engine::new(store.clone(), catalogue, Arc::new(Regions::builtin()), Ids::seeded(clock.clone(), 1), Some(sim), sched);
+    engine.set_queue_head(QueueHead { floor: 2, per_free_accelerator: 1, cap: 2, blocked: 2 });
+    // The h800 pool taken for a day, twenty more whole-pool h800 jobs behind it, then three jobs
+    // of one accelerator of the a800's kind, all of one tenant.
+    let backlog: Vec<Job> = (1..=21).map(|n| whole_pool(n, &tenant)).collect();
+    let later: Vec<Job> = (30..33)
+        .map(|n| {
+            let mut spec = JobSpec::new(&format!("later-{n}"), JobKind::Batch, 1, 600);
+            spec.models = vec!["a800".into()];
+            Job::pending(JobId::generate(NOW + n as i64, n), tenant.clone(), spec, NOW)
+        })
+        .collect();
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_jobs(&backlog).await.unwrap();
+    tx.insert_jobs(&later).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let first = engine.round().await.unwrap();
+    assert_eq!(first.placed, 1, "the first h800 job takes its pool: {first:?}");
+    for _ in 0..3 {
+        clock.advance(1_000);
+        engine.round().await.unwrap();
+    }
+    for j in &later {
+        let state = state(&store, &j.id).await;
+        assert!(matches!(state, JobState::Placed | JobState::Running | JobState::Succeeded), "{} {state:?}", j.spec.name);
+    }
+    assert_eq!(state(&store, &backlog[0].id).await, JobState::Running);
+    for j in &backlog[1..] {
+        assert_eq!(state(&store, &j.id).await, JobState::Pending, "the backlog waits for its model");
+    }
 }
 
 /// A job that ran an hour on the seeded pool and ended at `at` (its usage metered, or not yet).
