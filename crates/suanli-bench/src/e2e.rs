@@ -43,6 +43,8 @@ pub struct E2eBench {
     pub settle_seconds: f64,
     /// Each job's simulated duration in seconds.
     pub job_seconds: i64,
+    /// Jobs made to wait before the load (see [`preload_waiting`]); 0 for none.
+    pub waiting: usize,
 }
 
 /// Simulated seconds a wall second in `serve --demo` (the demo city's time scale): a job's run
@@ -206,9 +208,74 @@ async fn start_server(http: &reqwest::Client, b: &E2eBench, kind: &str) -> anyho
     Ok(Server { child, base, tenant_token, store, dir, schema })
 }
 
+/// The waiting backlog of `--waiting`: `n` jobs of the load's own tenant, submitted before the
+/// load through the batch endpoint (1,000 a request), each asking for one accelerator of the
+/// city's scarcest model (the least of it at partner centres) for longer than the whole run.
+/// The first of them take every accelerator of that model; the rest wait for the run's length,
+/// older than every job of the load and of the same tenant, so that they come first in its
+/// fair order. Answers the model and the jobs waiting (pending or placed) once the engine has
+/// settled on them.
+async fn preload_waiting(http: &reqwest::Client, b: &E2eBench, server: &Server, pb: &ProgressBar) -> anyhow::Result<(String, i64)> {
+    let partners: std::collections::HashSet<_> = server
+        .store
+        .centres(None)
+        .await?
+        .into_iter()
+        .filter(|c| c.partner_status == suanli_core::centre::PartnerStatus::Partner)
+        .map(|c| c.id)
+        .collect();
+    let mut by_model: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for p in server.store.pools().await?.into_iter().filter(|p| partners.contains(&p.centre_id)) {
+        *by_model.entry(p.accelerator.clone()).or_default() += u64::from(p.capacity());
+    }
+    let (model, capacity) =
+        by_model.into_iter().min_by_key(|(_, n)| *n).ok_or_else(|| anyhow::anyhow!("the demo city has no partner pools"))?;
+    // Longer than the run, in simulated seconds: submitting, the load, the settling, a margin.
+    let run_s = (b.waiting as f64 / 2_000.0 + b.seconds + b.settle_seconds + 120.0) * DEMO_TIME_SCALE;
+    let duration_s = (run_s as i64).clamp(3_600, suanli_core::job::MAX_DURATION_S);
+    let url = format!("{}/api/v1/jobs:batch", server.base);
+    pb.set_message(format!("Suanli: jobs to wait for {model} ({capacity} accelerators at partner centres)"));
+    let mut sent = 0;
+    while sent < b.waiting {
+        let n = (b.waiting - sent).min(1_000);
+        let jobs: Vec<Value> = (sent..sent + n)
+            .map(|i| json!({"name": format!("wait-{i}"), "kind": "batch", "accelerators": 1, "duration_s": duration_s, "models": [model]}))
+            .collect();
+        let r = http.post(&url).bearer_auth(&server.tenant_token).json(&json!({"jobs": jobs, "atomic": true})).send().await?;
+        anyhow::ensure!(r.status() == reqwest::StatusCode::CREATED, "the waiting jobs' batch: {}: {}", r.status(), r.text().await?);
+        sent += n;
+        pb.set_position(sent as u64);
+    }
+    // Settled: the engine has placed what that model could take, and the count holds still.
+    let (mut last, end) = (-1, Instant::now() + Duration::from_secs(120));
+    loop {
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        let waiting = waiting_jobs(&server.store).await?;
+        if waiting == last || Instant::now() > end {
+            return Ok((model, waiting));
+        }
+        last = waiting;
+    }
+}
+
+/// Jobs pending or placed (not yet started).
+async fn waiting_jobs(store: &Store) -> anyhow::Result<i64> {
+    let counts = store.job_counts().await?;
+    Ok(counts.iter().filter(|(s, _)| matches!(s, JobState::Pending | JobState::Placed)).map(|(_, n)| n).sum())
+}
+
 /// Suanli on one store: submissions for the window, then placement and start read from the jobs.
 async fn suanli(http: &reqwest::Client, b: &E2eBench, kind: &str, json_out: bool) -> anyhow::Result<Value> {
     let mut server = start_server(http, b, kind).await?;
+    let backlog = if b.waiting > 0 {
+        let pb = crate::progress::bar(json_out, b.waiting as u64, format!("Suanli on {kind}: the waiting jobs"), 0, "jobs");
+        let out = preload_waiting(http, b, &server, &pb).await?;
+        pb.finish_and_clear();
+        Some(out)
+    } else {
+        None
+    };
+    let waiting_before = backlog.as_ref().map_or(0, |(_, n)| *n);
     let before: i64 = server.store.job_counts().await?.iter().map(|(_, n)| n).sum();
     let pb = spinner(json_out, format!("Suanli on {kind}: submitting for {} s from {} connections", b.seconds, b.connections));
     let (client, url, token, job_seconds) =
@@ -228,12 +295,12 @@ async fn suanli(http: &reqwest::Client, b: &E2eBench, kind: &str, json_out: bool
     })
     .await;
     // Placement and start: wait until none of the run's jobs waits, or the settle time is up.
+    // The backlog of `--waiting` waits throughout; it is counted apart.
     pb.set_message(format!("Suanli on {kind}: waiting for the jobs to start"));
     let settle_end = Instant::now() + Duration::from_secs_f64(b.settle_seconds);
     let mut max_waiting = 0i64;
     loop {
-        let counts = server.store.job_counts().await?;
-        let waiting: i64 = counts.iter().filter(|(s, _)| matches!(s, JobState::Pending | JobState::Placed)).map(|(_, n)| n).sum();
+        let waiting = (waiting_jobs(&server.store).await? - waiting_before).max(0);
         max_waiting = max_waiting.max(waiting);
         if waiting == 0 || Instant::now() > settle_end {
             break;
@@ -250,6 +317,10 @@ async fn suanli(http: &reqwest::Client, b: &E2eBench, kind: &str, json_out: bool
     v["stored"] = json!(stored);
     v["lost"] = json!(submits.ok as i64 - ours.len() as i64);
     v["max_waiting"] = json!(max_waiting);
+    if let Some((model, n)) = backlog {
+        v["backlog"] = json!({"submitted": b.waiting, "model": model, "waiting_at_load": n,
+            "waiting_after": all.iter().filter(|j| j.spec.name.starts_with("wait-") && matches!(j.state, JobState::Pending | JobState::Placed)).count()});
+    }
     timings(&mut v, &ours);
     let _ = server.child.start_kill();
     let _ = server.child.wait().await;
@@ -383,9 +454,10 @@ pub async fn e2e(b: E2eBench, json_out: bool) -> anyhow::Result<()> {
     }
     let first = suanli_runs.first().cloned().unwrap_or(Value::Null);
     let out = json!({
-        "benchmark": "e2e", "seconds": b.seconds, "connections": b.connections, "job_seconds": b.job_seconds,
+        "benchmark": "e2e", "seconds": b.seconds, "connections": b.connections, "job_seconds": b.job_seconds, "waiting": b.waiting,
         "submits_per_s": first["submits_per_s"], "submit_p50_ms": first["submit_p50_ms"], "submit_p99_ms": first["submit_p99_ms"],
         "placed_per_s": first["placed_per_s"], "started_per_s": first["started_per_s"],
+        "submit_to_placed_p50_ms": first["submit_to_placed_p50_ms"], "submit_to_placed_p99_ms": first["submit_to_placed_p99_ms"],
         "submit_to_start_p50_ms": first["submit_to_start_p50_ms"], "submit_to_start_p99_ms": first["submit_to_start_p99_ms"],
         "slurm_submits_per_s": slurm_rate, "ratio_vs_slurm": first["ratio_vs_slurm"],
         "suanli": suanli_runs, "slurm": slurm_v,
@@ -409,6 +481,7 @@ fn print_table(out: &Value, b: &E2eBench) {
         rows.push(json!({"target": format!("Suanli, {}", r["store"].as_str().unwrap_or("?")), "per_s": f(&s["per_s"]),
             "p50": f(&s["p50_ms"]), "p99": f(&s["p99_ms"]), "max": f(&s["max_ms"]), "cold": f(&s["cold_ms"]), "errors": f(&s["errors"]),
             "placed": f(&r["placed_per_s"]), "started": f(&r["started_per_s"]),
+            "to_placed": format!("{} / {}", f(&r["submit_to_placed_p50_ms"]), f(&r["submit_to_placed_p99_ms"])),
             "to_start": format!("{} / {}", f(&r["submit_to_start_p50_ms"]), f(&r["submit_to_start_p99_ms"])), "ratio": f(&r["ratio_vs_slurm"])}));
     }
     if let Some(sl) = out["slurm"].as_object() {
@@ -416,7 +489,7 @@ fn print_table(out: &Value, b: &E2eBench) {
             let s = &sl[key];
             rows.push(
                 json!({"target": name, "per_s": f(&s["per_s"]), "p50": f(&s["p50_ms"]), "p99": f(&s["p99_ms"]), "max": f(&s["max_ms"]),
-                "cold": f(&s["cold_ms"]), "errors": f(&s["errors"]), "placed": "-", "started": "-", "to_start": "-", "ratio": "-"}),
+                "cold": f(&s["cold_ms"]), "errors": f(&s["errors"]), "placed": "-", "started": "-", "to_placed": "-", "to_start": "-", "ratio": "-"}),
             );
         }
     }
@@ -440,11 +513,22 @@ fn print_table(out: &Value, b: &E2eBench) {
             ("errors", "errors"),
             ("placed/s", "placed"),
             ("started/s", "started"),
+            ("submit→placed p50/p99 ms", "to_placed"),
             ("submit→start p50/p99 ms", "to_start"),
             ("× Slurm", "ratio"),
         ],
     );
     for r in out["suanli"].as_array().into_iter().flatten() {
+        let w = &r["backlog"];
+        if !w.is_null() {
+            println!(
+                "  {}: {} jobs of the same tenant waiting for {} while the load ran ({} still waiting after it)",
+                r["store"].as_str().unwrap_or("?"),
+                f(&w["waiting_at_load"]),
+                w["model"].as_str().unwrap_or("?"),
+                f(&w["waiting_after"])
+            );
+        }
         if let Some(e) = r["submits"]["first_error"].as_str() {
             println!("  first error on {}: {e}", r["store"].as_str().unwrap_or("?"));
         }

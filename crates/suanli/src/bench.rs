@@ -65,6 +65,11 @@ pub(crate) enum BenchCmd {
         /// 60 s is a tenth of a second of wall time on the fastest accelerators).
         #[arg(long, default_value_t = 60)]
         job_seconds: i64,
+        /// Jobs of the load's tenant made to wait before the load: each asks for the city's
+        /// scarcest model for longer than the run, so that all but the first few wait, older
+        /// than every job of the load (0: none).
+        #[arg(long, default_value_t = 0)]
+        waiting: usize,
     },
     /// The live engine's rounds over a large store: a store seeded with pending jobs and pools
     /// (SQLite, then PostgreSQL), a first round and later ones with arrivals between them, each
@@ -220,7 +225,7 @@ pub(crate) async fn run(cmd: BenchCmd, fmt: Format) -> anyhow::Result<()> {
             };
             suanli_bench::ledger::ledger(b, json_out).await
         }
-        BenchCmd::E2e { seconds, connections, stores, database_url, slurm, settle_seconds, job_seconds } => {
+        BenchCmd::E2e { seconds, connections, stores, database_url, slurm, settle_seconds, job_seconds, waiting } => {
             let b = suanli_bench::e2e::E2eBench {
                 seconds: seconds.clamp(1.0, 3600.0),
                 connections: connections.clamp(1, 4096),
@@ -229,6 +234,7 @@ pub(crate) async fn run(cmd: BenchCmd, fmt: Format) -> anyhow::Result<()> {
                 slurm,
                 settle_seconds: settle_seconds.max(0.0),
                 job_seconds: job_seconds.clamp(1, 86_400),
+                waiting: waiting.min(1_000_000),
             };
             suanli_bench::e2e::e2e(b, json_out).await
         }
