@@ -4,7 +4,7 @@
 # slurmctld, slurmd with fake GPUs as GRES, and slurmrestd (REST API v0.0.38, JWT auth)
 # on 127.0.0.1. Must run as root.
 #
-# Usage: scripts/slurm-local.sh start|stop|status|env
+# Usage: scripts/slurm-local.sh start|stop|status|env|reset
 #   start   install the packages if missing, write the configuration, start what is not running,
 #           wait until the node is idle and the REST API answers, then print (stdout only):
 #             SLURM_REST_URL=http://127.0.0.1:6820
@@ -17,6 +17,10 @@
 #   status  exit 0 when every daemon is up and `GET /slurm/v0.0.38/diag` answers, else 1.
 #   stop    cancel this cluster's jobs, stop the daemons this script started (by pid file),
 #           exit 0 also when nothing was running. Never touches other processes.
+#   reset   stop, forget every job slurmctld kept (its saved job state: finished and cancelled
+#           jobs stay for MinJobAge, an hour, and tens of thousands of them make slurmrestd's
+#           job listings take seconds), then start as `start` does. Accounting (sacct) keeps
+#           its records.
 #
 # Environment (all optional):
 #   SUANLI_SLURM_DIR        state: configs, logs, spool, pid files, jwt key, database
@@ -594,13 +598,21 @@ cmd_stop() {
     log "stopped"
 }
 
+cmd_reset() {
+    cmd_stop
+    log "forgetting the jobs slurmctld kept"
+    rm -rf "$DIR"/spool/slurmctld/job_state* "$DIR"/spool/slurmctld/hash.*
+    cmd_start
+}
+
 case ${1:-} in
     start) cmd_start ;;
     stop) cmd_stop ;;
     status) cmd_status ;;
     env) cmd_env ;;
+    reset) cmd_reset ;;
     *)
-        echo "usage: $0 start|stop|status|env" >&2
+        echo "usage: $0 start|stop|status|env|reset" >&2
         exit 2
         ;;
 esac
