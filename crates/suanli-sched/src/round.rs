@@ -223,6 +223,14 @@ enum Take {
     PassedOver,
 }
 
+impl Take {
+    /// Whether the job goes in; one that counts is added to `counted`.
+    fn keeps(self, counted: &mut usize) -> bool {
+        *counted += usize::from(self == Take::Counts);
+        self != Take::PassedOver
+    }
+}
+
 /// Every job taken, each counted: a round's own order.
 fn every(_: &Job) -> Take {
     Take::Counts
@@ -276,13 +284,8 @@ fn fair_order<'j, J: std::borrow::Borrow<Job>>(
             }
             let (t, q) = &mut queues[i];
             let Some(j) = q.pop_front() else { continue };
-            match take(j) {
-                Take::Counts => {
-                    counted += 1;
-                    out.push((j, s));
-                }
-                Take::RidesAlong => out.push((j, s)),
-                Take::PassedOver => {}
+            if take(j).keeps(&mut counted) {
+                out.push((j, s));
             }
             let w = snap.usage.weight.get(*t).copied().unwrap_or(1.0).max(1e-9);
             let add = if count_only { j.spec.accelerators as f64 * j.spec.duration_s as f64 } else { fp16_demand(j, reference_tflops) };
@@ -307,13 +310,8 @@ fn arrival_order<'j, J: std::borrow::Borrow<Job>>(pending: &'j [J], limit: usize
         if counted >= limit {
             break;
         }
-        match take(j) {
-            Take::Counts => {
-                counted += 1;
-                out.push(j);
-            }
-            Take::RidesAlong => out.push(j),
-            Take::PassedOver => {}
+        if take(j).keeps(&mut counted) {
+            out.push(j);
         }
     }
     out
