@@ -12,7 +12,7 @@
 //! Slurm keeps every job it was given (cancelled ones too) for `MinJobAge` (an hour on the
 //! cluster of `scripts/slurm-local.sh`), and a cluster holding tens of thousands of records
 //! answers its job listings slowly: run this against a cluster the tests are not using, or
-//! give it a fresh state afterwards.
+//! give it a fresh state afterwards (`scripts/slurm-local.sh reset`).
 
 use crate::energy::{free_port, wait_ready};
 use crate::progress::spinner;
