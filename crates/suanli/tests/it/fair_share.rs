@@ -1,26 +1,13 @@
 //! The fair-share account after a restart or a takeover: an engine started on a store where runs have ended rebuilds the account that the engine which saw them end had built.
 
-use crate::rounds::seed;
+use crate::rounds::{seed, sim_engine};
 use std::sync::Arc;
-use suanli_core::catalogue::Catalogue;
 use suanli_core::id::JobId;
 use suanli_core::job::{Job, JobKind, JobSpec, JobState};
-use suanli_core::region::Regions;
 use suanli_core::time::{Clock, ManualClock};
-use suanli_dispatch::engine::{Engine, SchedContext};
-use suanli_dispatch::ids::Ids;
-use suanli_dispatch::sim::{SimBackend, SimConfig};
 use suanli_store::Store;
 
 const NOW: i64 = 1_800_000_000_000;
-
-fn engine(store: &Store, clock: Arc<ManualClock>) -> Engine {
-    let catalogue = Arc::new(Catalogue::builtin());
-    let sim = Arc::new(SimBackend::new(SimConfig { time_scale: 1.0, start_delay_ms: 0, failure_rate: 0.0, seed: 1 }));
-    let sched = Arc::new(SchedContext::new(&catalogue));
-    let clock: Arc<dyn Clock> = clock;
-    Engine::new(store.clone(), catalogue, Arc::new(Regions::builtin()), Ids::seeded(clock, 1), Some(sim), sched)
-}
 
 #[tokio::test]
 async fn a_new_engine_replays_the_fair_share_account_that_the_last_one_built() {
@@ -28,7 +15,7 @@ async fn a_new_engine_replays_the_fair_share_account_that_the_last_one_built() {
     let store = Store::open_dir(dir.path()).await.unwrap();
     let tenant = seed(&store).await;
     let clock = Arc::new(ManualClock::new(NOW));
-    let first = engine(&store, clock.clone());
+    let first = sim_engine(&store, clock.clone());
     // Three runs of different sizes, ending hours apart, so that decay matters.
     let mut ids = Vec::new();
     for (n, (accelerators, secs)) in [(8u32, 3_600i64), (4, 1_800), (2, 7_200)].into_iter().enumerate() {
@@ -52,7 +39,7 @@ async fn a_new_engine_replays_the_fair_share_account_that_the_last_one_built() {
 
     // A new engine (a restart, or another replica taking over) starts with an empty account and
     // rebuilds it from the store.
-    let second = engine(&store, clock.clone());
+    let second = sim_engine(&store, clock.clone());
     assert!(second.fair_share_account().received.is_empty());
     second.replay_fair_share().await.unwrap();
     let replayed = second.fair_share_account().received.get(&tenant).copied().unwrap_or(0.0);
@@ -60,7 +47,7 @@ async fn a_new_engine_replays_the_fair_share_account_that_the_last_one_built() {
 
     // Runs older than four half-lives no longer count.
     clock.advance(30 * 3_600_000);
-    let third = engine(&store, clock.clone());
+    let third = sim_engine(&store, clock.clone());
     third.replay_fair_share().await.unwrap();
     assert!(third.fair_share_account().received.is_empty(), "{:?}", third.fair_share_account());
 }

@@ -11,6 +11,7 @@ use suanli_core::job::{Job, JobKind, JobSpec, JobState};
 use suanli_core::money::Fen;
 use suanli_core::region::Regions;
 use suanli_core::tenant::Tenant;
+use suanli_core::time::Clock;
 use suanli_dispatch::engine::{Engine, QueueHead, SchedContext, SnapshotRead};
 use suanli_dispatch::ids::Ids;
 use suanli_dispatch::sim::{SimBackend, SimConfig};
@@ -35,16 +36,7 @@ pub(crate) async fn seed(store: &Store) -> TenantId {
         rtt_ms: BTreeMap::from([("hangzhou".to_string(), 2)]),
         created_ms: 5,
     };
-    let pool = Pool {
-        id: PoolId::generate(3, 3),
-        centre_id: centre.id.clone(),
-        accelerator: "h800".into(),
-        nodes: 1,
-        accelerators_per_node: 8,
-        price_per_hour: Fen(2000),
-        partner_discount_pct: 0,
-        created_ms: 6,
-    };
+    let pool = seeded_centre_pool(3, "h800", 2000, 6);
     let tenant = Tenant {
         id: TenantId::generate(4, 4),
         name: "杭州测试科技有限公司".into(),
@@ -63,6 +55,29 @@ pub(crate) async fn seed(store: &Store) -> TenantId {
     tenant.id
 }
 
+/// A pool of eight accelerators of `model` at the seeded centre (id number `n`).
+fn seeded_centre_pool(n: u64, model: &str, price: i64, created_ms: i64) -> Pool {
+    Pool {
+        id: PoolId::generate(3, n),
+        centre_id: CentreId::generate(2, 2),
+        accelerator: model.into(),
+        nodes: 1,
+        accelerators_per_node: 8,
+        price_per_hour: Fen(price),
+        partner_discount_pct: 0,
+        created_ms,
+    }
+}
+
+/// An engine over `store` on the simulated backend (no failures, real time), its ids and time
+/// from `clock`.
+pub(crate) fn sim_engine(store: &Store, clock: Arc<dyn Clock>) -> Engine {
+    let catalogue = Arc::new(Catalogue::builtin());
+    let sim = Arc::new(SimBackend::new(SimConfig { time_scale: 1.0, start_delay_ms: 0, failure_rate: 0.0, seed: 1 }));
+    let sched = Arc::new(SchedContext::new(&catalogue));
+    Engine::new(store.clone(), catalogue, Arc::new(Regions::builtin()), Ids::seeded(clock, 1), Some(sim), sched)
+}
+
 /// A job that takes the whole pool for a day.
 fn whole_pool(n: u64, tenant: &TenantId) -> Job {
     let mut spec = JobSpec::new(&format!("job-{n}"), JobKind::Training, 8, 86_400);
@@ -78,11 +93,7 @@ async fn state(store: &Store, id: &JobId) -> JobState {
 /// an API replica would be.
 async fn other_writers_are_seen(engine_store: Store, other: Store) {
     let tenant = seed(&other).await;
-    let clock: Arc<dyn suanli_core::time::Clock> = Arc::new(suanli_core::time::ManualClock::new(NOW));
-    let catalogue = Arc::new(Catalogue::builtin());
-    let sim = Arc::new(SimBackend::new(SimConfig { time_scale: 1.0, start_delay_ms: 0, failure_rate: 0.0, seed: 1 }));
-    let sched = Arc::new(SchedContext::new(&catalogue));
-    let engine = Engine::new(engine_store.clone(), catalogue, Arc::new(Regions::builtin()), Ids::seeded(clock, 1), Some(sim), sched);
+    let engine = sim_engine(&engine_store, Arc::new(suanli_core::time::ManualClock::new(NOW)));
     let (a, b) = (whole_pool(1, &tenant), whole_pool(2, &tenant));
 
     let mut tx = other.begin().await.unwrap();
@@ -129,16 +140,7 @@ async fn other_writers_are_seen(engine_store: Store, other: Store) {
     assert_eq!(other.registry_mark().await.unwrap(), mark, "a job write is not a registry change");
     let (r, _) = engine.round_timed().await.unwrap();
     assert_eq!((r.placed, r.waiting), (0, 1), "{r:?}");
-    let second = Pool {
-        id: PoolId::generate(3, 5),
-        centre_id: CentreId::generate(2, 2),
-        accelerator: "h800".into(),
-        nodes: 1,
-        accelerators_per_node: 8,
-        price_per_hour: Fen(2000),
-        partner_discount_pct: 0,
-        created_ms: 8,
-    };
+    let second = seeded_centre_pool(5, "h800", 2000, 8);
     let mut tx = other.begin().await.unwrap();
     tx.insert_pool(&second).await.unwrap();
     tx.commit().await.unwrap();
@@ -196,11 +198,7 @@ async fn engine_rounds_decide_over_the_queue_head_and_every_job_behind_it_runs()
     let store = Store::open_dir(dir.path()).await.unwrap();
     let tenant = seed(&store).await;
     let clock = Arc::new(suanli_core::time::ManualClock::new(NOW));
-    let catalogue = Arc::new(Catalogue::builtin());
-    let sim = Arc::new(SimBackend::new(SimConfig { time_scale: 1.0, start_delay_ms: 0, failure_rate: 0.0, seed: 1 }));
-    let sched = Arc::new(SchedContext::new(&catalogue));
-    let ids = Ids::seeded(clock.clone(), 1);
-    let engine = Engine::new(store.clone(), catalogue, Arc::new(Regions::builtin()), ids, Some(sim), sched);
+    let engine = sim_engine(&store, clock.clone());
     engine.set_queue_head(QueueHead { floor: 2, per_free_accelerator: 1, cap: 2, blocked: 2 });
     // Six jobs that each take the whole pool for ten minutes.
     let jobs: Vec<Job> = (1..=6)
@@ -251,24 +249,12 @@ async fn a_backlog_on_a_busy_model_does_not_stall_the_tenants_other_jobs() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_dir(dir.path()).await.unwrap();
     let tenant = seed(&store).await;
-    let a800 = Pool {
-        id: PoolId::generate(3, 4),
-        centre_id: CentreId::generate(2, 2),
-        accelerator: "a800".into(),
-        nodes: 1,
-        accelerators_per_node: 8,
-        price_per_hour: Fen(900),
-        partner_discount_pct: 0,
-        created_ms: 6,
-    };
+    let a800 = seeded_centre_pool(4, "a800", 900, 6);
     let mut tx = store.begin().await.unwrap();
     tx.insert_pool(&a800).await.unwrap();
     tx.commit().await.unwrap();
     let clock = Arc::new(suanli_core::time::ManualClock::new(NOW));
-    let catalogue = Arc::new(Catalogue::builtin());
-    let sim = Arc::new(SimBackend::new(SimConfig { time_scale: 1.0, start_delay_ms: 0, failure_rate: 0.0, seed: 1 }));
-    let sched = Arc::new(SchedContext::new(&catalogue));
-    let engine = Engine::new(store.clone(), catalogue, Arc::new(Regions::builtin()), Ids::seeded(clock.clone(), 1), Some(sim), sched);
+    let engine = sim_engine(&store, clock.clone());
     engine.set_queue_head(QueueHead { floor: 2, per_free_accelerator: 1, cap: 2, blocked: 2 });
     // The h800 pool taken for a day, twenty more whole-pool h800 jobs behind it, then three jobs
     // of one accelerator of the a800's kind, all of one tenant.
