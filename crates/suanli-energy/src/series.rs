@@ -271,6 +271,15 @@ impl MeterSeries {
             }
         }
 
+        // The usual reading comes after the meter's latest: one interval added, nothing after it
+        // to judge again. It is applied here without the general case's lists of changes.
+        if let (true, Some(prev)) = (pos == self.samples.len(), self.samples.last().copied()) {
+            let sample = self.step(meter, ts, &prev, ts, raw, limits)?;
+            let iv = self.interval(&prev, &sample, limits);
+            self.account(&iv, 1, rollup);
+            self.samples.push(sample);
+            return Ok(self.accepted_at(pos, ts, iv.from.min(ts), iv.to.max(ts), limits));
+        }
         // Work out every change before making any, so a refusal leaves the meter untouched.
         let Change { inserted, removed, added, new_effs } = self.change(meter, ts, raw, pos, limits)?;
         let (mut from, mut to) = (ts, ts);
@@ -286,6 +295,12 @@ impl MeterSeries {
             self.samples[pos + j].eff = eff;
         }
         self.samples.insert(pos, inserted);
+        Ok(self.accepted_at(pos, ts, from, to, limits))
+    }
+
+    /// Counts a reading just inserted at `pos` as accepted, with the energy it changed within
+    /// `[from, to)`, and moves the probe, the first time and the pruning on.
+    fn accepted_at(&mut self, pos: usize, ts: UnixMs, from: UnixMs, to: UnixMs, limits: &Limits) -> Applied {
         // The probe's index and sample stay put once there are enough samples, unless the
         // reading went in before it.
         if pos <= PRUNE_PROBE || self.samples.len() <= 2 * PRUNE_PROBE + 2 {
@@ -296,7 +311,7 @@ impl MeterSeries {
         }
         self.accepted += 1;
         self.prune(limits.reorder_window_ms);
-        Ok(Applied::Accepted { from, to })
+        Applied::Accepted { from, to }
     }
 
     /// What inserting a reading of `raw` at `ts` at `pos` changes: the sample it becomes, the
