@@ -13,6 +13,12 @@
 //! A round counts only if every request was answered 2xx and, afterwards, the target holds
 //! every sample: Suanli's stored readings are counted; Prometheus and VictoriaMetrics are asked
 //! `count_over_time` over the window.
+//!
+//! Beside each rate, the CPU time the target's process used while the load ran, per sample
+//! (the sum of its threads' time on a CPU, from `/proc`): on a shared machine a round's rate
+//! swings with what else runs, its CPU per sample much less. Suanli's work for a sample is done
+//! when it answers (judged, stored, committed); the peers buffer what they take and write it out
+//! later, so their figure leaves out their flushing and merging, which favours them.
 
 use crate::progress::bar;
 use crate::stats::median;
@@ -218,6 +224,30 @@ async fn start_victoria_metrics(client: &reqwest::Client) -> anyhow::Result<Targ
 }
 
 /// Sends every client's requests concurrently; the wall time from the first send to the last answer.
+/// CPU time a process's threads have had, in nanoseconds (the first field of each thread's
+/// `/proc/{pid}/task/*/schedstat`); `None` where there is no such file.
+fn cpu_ns(pid: Option<u32>) -> Option<u64> {
+    let tasks = std::fs::read_dir(format!("/proc/{}/task", pid?)).ok()?;
+    let on_cpu =
+        |t: std::fs::DirEntry| -> Option<u64> { std::fs::read_to_string(t.path().join("schedstat")).ok()?.split(' ').next()?.parse().ok() };
+    Some(tasks.filter_map(Result::ok).filter_map(on_cpu).sum())
+}
+
+/// [`blast`] at `target`, with the CPU time the target's process used meanwhile (ns).
+async fn blast_at(
+    client: &reqwest::Client,
+    target: &Target,
+    url: &str,
+    bodies: &[Vec<Vec<u8>>],
+    json_body: bool,
+    pb: &ProgressBar,
+) -> anyhow::Result<(Duration, Option<u64>)> {
+    let pid = target.child.id();
+    let before = cpu_ns(pid);
+    let took = blast(client, url, target.token.as_deref(), bodies, json_body, pb).await?;
+    Ok((took, before.zip(cpu_ns(pid)).map(|(a, b)| b.saturating_sub(a))))
+}
+
 async fn blast(
     client: &reqwest::Client,
     url: &str,
@@ -301,25 +331,40 @@ async fn suanli_stored(t: Target) -> anyhow::Result<u64> {
 /// Each target's ingest rates, one per round, by target name.
 type Rates = std::collections::BTreeMap<&'static str, Vec<f64>>;
 
+/// What one round of one target came to: samples a second, the CPU time its process used per
+/// sample while the load ran (ns), and the samples sent.
+struct Round {
+    per_s: f64,
+    cpu_ns_per_sample: Option<f64>,
+    samples: u64,
+}
+
 /// Runs the benchmark and prints the table (or JSON).
 pub async fn energy_ingest(b: EnergyIngestBench, json_out: bool) -> anyhow::Result<()> {
     let client = reqwest::Client::builder().pool_max_idle_per_host(b.clients.max(1) * 2).build()?;
     let peers = installed_peers(b.peers);
     let mut rates = Rates::default();
+    let mut cpu = Rates::default();
     let mut samples = 0;
+    let mut keep = |name: &'static str, r: Round| {
+        samples = r.samples;
+        rates.entry(name).or_default().push(r.per_s);
+        if let Some(ns) = r.cpu_ns_per_sample {
+            cpu.entry(name).or_default().push(ns);
+        }
+    };
     for round in 1..=b.rounds.max(1) {
         for mode in ["suanli", "suanli-json"] {
-            let (rate, n) = suanli_round(&client, &b, round, mode, json_out).await?;
-            samples = n;
-            rates.entry(mode).or_default().push(rate);
+            keep(mode, suanli_round(&client, &b, round, mode, json_out).await?);
         }
         for peer in &peers {
-            rates.entry(peer).or_default().push(peer_round(&client, &b, round, peer, json_out).await?);
+            keep(peer, peer_round(&client, &b, round, peer, json_out).await?);
         }
     }
     let med = |k: &str| rates.get(k).map(|v| median(v.clone()));
     let (rw, js, prom, vm) = (med("suanli"), med("suanli-json"), med("prometheus"), med("victoria-metrics"));
     let ratio = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a / b);
+    let cpu_med = |k: &str| cpu.get(k).map(|v| median(v.clone()));
     if json_out {
         println!(
             "{}",
@@ -328,7 +373,9 @@ pub async fn energy_ingest(b: EnergyIngestBench, json_out: bool) -> anyhow::Resu
                 "clients": b.clients, "samples_per_request": b.samples_per_request, "rounds": b.rounds,
                 "suanli_remote_write_per_s": rw, "suanli_json_per_s": js, "prometheus_per_s": prom, "victoria_metrics_per_s": vm,
                 "ratio_vs_prometheus": ratio(rw, prom), "ratio_vs_victoria_metrics": ratio(rw, vm),
-                "runs": rates,
+                "cpu_ns_per_sample": cpu.keys().map(|k| (*k, cpu_med(k))).collect::<std::collections::BTreeMap<_, _>>(),
+                "cpu_ratio_vs_victoria_metrics": ratio(cpu_med("victoria-metrics"), cpu_med("suanli")),
+                "runs": rates, "cpu_runs": cpu,
             }))?
         );
         return Ok(());
@@ -343,7 +390,7 @@ pub async fn energy_ingest(b: EnergyIngestBench, json_out: bool) -> anyhow::Resu
         b.samples_per_request,
         b.rounds
     );
-    print_table(&rates);
+    print_table(&rates, &cpu);
     Ok(())
 }
 
@@ -367,13 +414,7 @@ fn installed_peers(asked: bool) -> Vec<&'static str> {
 
 /// One round's load into a fresh Suanli, as remote write (`mode` "suanli") or JSON batches
 /// ("suanli-json"), every sample checked stored; (samples per second, samples).
-async fn suanli_round(
-    client: &reqwest::Client,
-    b: &EnergyIngestBench,
-    round: usize,
-    mode: &str,
-    json_out: bool,
-) -> anyhow::Result<(f64, u64)> {
+async fn suanli_round(client: &reqwest::Client, b: &EnergyIngestBench, round: usize, mode: &str, json_out: bool) -> anyhow::Result<Round> {
     let (target, ids) = start_suanli(client, b.centres, &format!("energy-{mode}")).await?;
     let load = build_load(b, &ids)?;
     let (bodies, json_body) = if mode == "suanli" { (&load.payloads, false) } else { (&load.json, true) };
@@ -381,37 +422,47 @@ async fn suanli_round(
     let n: usize = bodies.iter().map(Vec::len).sum();
     let label = if json_body { "Suanli, JSON batches" } else { "Suanli, remote write" };
     let pb = bar(json_out, n as u64, format!("round {round}: {label}"), 44, "requests");
-    let took = blast(client, &url, target.token.as_deref(), bodies, json_body, &pb).await?;
+    let (took, cpu) = blast_at(client, &target, &url, bodies, json_body, &pb).await?;
     pb.finish();
     let stored = suanli_stored(target).await?;
     anyhow::ensure!(stored == load.samples, "{label}: {stored} of {} samples stored", load.samples);
-    Ok((load.samples as f64 / took.as_secs_f64(), load.samples))
+    Ok(Round {
+        per_s: load.samples as f64 / took.as_secs_f64(),
+        cpu_ns_per_sample: cpu.map(|ns| ns as f64 / load.samples as f64),
+        samples: load.samples,
+    })
 }
 
 /// One round's load into a fresh peer by remote write, every sample checked queryable; samples per second.
-async fn peer_round(client: &reqwest::Client, b: &EnergyIngestBench, round: usize, peer: &str, json_out: bool) -> anyhow::Result<f64> {
+async fn peer_round(client: &reqwest::Client, b: &EnergyIngestBench, round: usize, peer: &str, json_out: bool) -> anyhow::Result<Round> {
     let ids: Vec<String> = (0..b.centres).map(|i| format!("ctr_bench{i:06}")).collect();
     let load = build_load(b, &ids)?;
     let target = if peer == "prometheus" { start_prometheus(client).await? } else { start_victoria_metrics(client).await? };
     let n: usize = load.payloads.iter().map(Vec::len).sum();
     let pb = bar(json_out, n as u64, format!("round {round}: {peer}, remote write"), 44, "requests");
-    let took = blast(client, &target.write_url, None, &load.payloads, false, &pb).await?;
+    let (took, cpu) = blast_at(client, &target, &target.write_url, &load.payloads, false, &pb).await?;
     pb.finish();
     let stored = stored_samples(client, &target, &load).await?;
     anyhow::ensure!(stored == load.samples, "{peer}: {stored} of {} samples queryable after the load", load.samples);
     drop(target);
-    Ok(load.samples as f64 / took.as_secs_f64())
+    Ok(Round {
+        per_s: load.samples as f64 / took.as_secs_f64(),
+        cpu_ns_per_sample: cpu.map(|ns| ns as f64 / load.samples as f64),
+        samples: load.samples,
+    })
 }
 
-fn print_table(rates: &Rates) {
+fn print_table(rates: &Rates, cpu: &Rates) {
     let med = |k: &str| rates.get(k).map(|v| median(v.clone()));
     let rw = med("suanli");
+    let cpu_med = |k: &str| cpu.get(k).map(|v| median(v.clone()));
     let mut t = comfy_table::Table::new();
     t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED).set_header(vec![
         "target",
         "samples/s (median)",
         "runs",
         "Suanli remote write ÷ this",
+        "CPU ns/sample (median)",
     ]);
     let fmt = |x: f64| format!("{x:.0}");
     for (k, label) in [
@@ -423,7 +474,8 @@ fn print_table(rates: &Rates) {
         if let Some(v) = rates.get(k) {
             let runs: Vec<String> = v.iter().map(|x| fmt(*x)).collect();
             let r = rw.zip(med(k)).map(|(a, b)| a / b).map_or("-".into(), |r| format!("{r:.2}x"));
-            t.add_row(vec![label.to_string(), fmt(median(v.clone())), runs.join(" "), r]);
+            let ns = cpu_med(k).map_or("-".into(), |ns| format!("{ns:.0}"));
+            t.add_row(vec![label.to_string(), fmt(median(v.clone())), runs.join(" "), r, ns]);
         }
     }
     println!("{t}");
