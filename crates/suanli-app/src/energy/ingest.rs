@@ -132,18 +132,31 @@ impl Energy {
         names.dedup();
         names.sort_unstable();
         names.dedup();
-        let unknown: Vec<CentreId> = {
-            let owners = self.owners.read().unwrap_or_else(|e| e.into_inner());
-            names.iter().filter(|c| !owners.contains_key(**c)).filter_map(|c| CentreId::parse(c).ok()).collect()
+        // Each centre is looked up once: a known one's owner is checked at once, an unknown one
+        // is looked for in the store (registered since the book was built) and checked then.
+        let mine = match caller {
+            Caller::Provider { provider, .. } => Some(provider),
+            _ => None,
         };
+        let mut unknown: Vec<CentreId> = Vec::new();
+        {
+            let owners = self.owners.read().unwrap_or_else(|e| e.into_inner());
+            for name in &names {
+                match owners.get_key_value(*name) {
+                    None => unknown.extend(CentreId::parse(name).ok()),
+                    Some((centre, owner)) if mine.is_some_and(|p| p != owner) => return Err(super::not_yours(centre)),
+                    Some(_) => {}
+                }
+            }
+        }
         if !unknown.is_empty() {
             self.ensure_registered(&unknown.iter().collect::<Vec<_>>()).await?;
+            let registered: Vec<CentreId> = {
+                let owners = self.owners.read().unwrap_or_else(|e| e.into_inner());
+                unknown.into_iter().filter(|c| owners.contains_key(c)).collect()
+            };
+            self.may_write_all(caller, registered.iter()).await?;
         }
-        let known: Vec<CentreId> = {
-            let owners = self.owners.read().unwrap_or_else(|e| e.into_inner());
-            names.iter().filter_map(|c| owners.get_key_value(*c).map(|(id, _)| id.clone())).collect()
-        };
-        self.may_write_all(caller, known.iter()).await?;
         let mut out = RemoteWrite::default();
         let batches = map_series(&self.meter_table.read().unwrap_or_else(|e| e.into_inner()), &series, &mut out);
         if !batches.is_empty() {
@@ -347,7 +360,9 @@ fn map_series(table: &MeterTable, series: &[Series<'_>], out: &mut RemoteWrite) 
                 out.ignored_series += 1;
                 continue;
             };
-            if let Some((c, _, readings)) = run.replace((centre, meters, Vec::new())) {
+            // Room for each of its meters' series with as many samples as this one.
+            let room = meters.len() * s.samples.len();
+            if let Some((c, _, readings)) = run.replace((centre, meters, Vec::with_capacity(room))) {
                 batches.entry(c.clone()).or_default().extend(readings);
             }
         }

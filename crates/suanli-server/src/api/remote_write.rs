@@ -161,6 +161,17 @@ fn read_label(buf: &[u8]) -> Result<(&str, &str), WireError> {
 }
 
 fn read_sample(buf: &[u8]) -> Result<(i64, f64), WireError> {
+    // As Prometheus and prost write a sample: the value (field 1, fixed64), then the time
+    // (field 2, a varint) ending the message. Anything else is read field by field below.
+    if buf.len() > 10 && buf[0] == 0x09 && buf[9] == 0x10 {
+        let mut time = Wire(&buf[10..]);
+        if let Ok(ts) = time.varint()
+            && time.done()
+        {
+            let value: [u8; 8] = buf[1..9].try_into().unwrap_or_default();
+            return Ok((ts as i64, f64::from_le_bytes(value)));
+        }
+    }
     let (mut ts, mut value) = (0i64, 0f64);
     let mut wire = Wire(buf);
     while !wire.done() {
