@@ -83,6 +83,12 @@ impl EnergyBook {
     /// and late readings well inside the window), when the data centre is unknown, or for
     /// meters it does not have.
     pub fn behind(&self, dc: &CentreId, readings: &[Reading]) -> Option<(UnixMs, UnixMs)> {
+        self.standing(dc, readings).flatten()
+    }
+
+    /// Whether the book has the data centre (`None` when it has not) and, when it has, what
+    /// [`EnergyBook::behind`] answers for its readings: a batch's centre looked up once.
+    pub fn standing(&self, dc: &CentreId, readings: &[Reading]) -> Option<Option<(UnixMs, UnixMs)>> {
         let state = self.centres.get(dc)?;
         let edge = self.config.reorder_window_ms - BEHIND_MARGIN_MS;
         // A meter's readings mostly come together: look its series up once for each run.
@@ -101,7 +107,7 @@ impl EnergyBook {
                 span = Some(span.map_or((r.ts_ms, r.ts_ms), |(lo, hi)| (lo.min(r.ts_ms), hi.max(r.ts_ms))));
             }
         }
-        span
+        Some(span)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Building the energy book from the store: every centre with its stored (or default) meters and its registered (or inferred) facts, then the accepted readings replayed.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use suanli_core::id::{CentreId, ProviderId};
+use std::collections::{BTreeMap, HashMap};
+use suanli_core::id::CentreId;
 use suanli_core::time::UnixMs;
 use suanli_energy::defaults::{cooling_of, data_centre, default_meters};
 use suanli_energy::meter::MAX_RATED_KW;
@@ -12,8 +12,8 @@ use suanli_store::{Store, StoreError};
 /// centre's provider.
 pub struct Loaded {
     pub book: EnergyBook,
-    pub stored: HashSet<CentreId>,
-    pub owners: HashMap<CentreId, ProviderId>,
+    pub stored: super::CentreSet,
+    pub owners: super::Owners,
     /// How far the book read the store (what a follower reads on from).
     pub replayed: super::follow::Replayed,
 }
@@ -35,9 +35,9 @@ pub async fn build_book(store: &Store, config: &EnergyConfig, now_ms: UnixMs) ->
     for (c, m) in rows.meters {
         meters.entry(c).or_default().push(m);
     }
-    let stored: HashSet<CentreId> = meters.keys().cloned().collect();
+    let stored: super::CentreSet = meters.keys().cloned().collect();
     let facts: HashMap<CentreId, (String, f64)> = stored_facts.into_iter().map(|(c, k, r)| (c, (k, r))).collect();
-    let mut owners = HashMap::new();
+    let mut owners = super::Owners::default();
     let mut rated = Vec::new();
     for centre in store.centres(None).await? {
         owners.insert(centre.id.clone(), centre.provider_id.clone());

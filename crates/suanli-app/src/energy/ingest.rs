@@ -2,7 +2,7 @@
 
 use super::{Energy, MeterTable, energy, lock, writer::WriteJob};
 use crate::caller::Caller;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 use suanli_core::centre::Centre;
 use suanli_core::error::{Error, ErrorCode};
@@ -260,14 +260,19 @@ impl Energy {
             let asked = Instant::now();
             let book = self.book.write().await;
             waited += asked.elapsed().as_micros() as u64;
-            let missing: Vec<CentreId> =
-                batches.keys().filter(|c| book.data_centre(c).is_none() && !prepared.iter().any(|(p, _)| p.id == **c)).cloned().collect();
-            let spans: Vec<(CentreId, (UnixMs, UnixMs))> = batches
-                .iter()
-                .filter_map(|(c, r)| book.behind(c, r).map(|span| (c, span)))
-                .filter(|(c, (lo, hi))| behind.get(*c).is_none_or(|((l, h), _)| lo < l || hi > h))
-                .map(|(c, span)| (c.clone(), span))
-                .collect();
+            // Each centre looked up once: whether the book has it, and what it may repeat.
+            let (mut missing, mut spans): (Vec<CentreId>, Vec<(CentreId, (UnixMs, UnixMs))>) = (Vec::new(), Vec::new());
+            for (c, r) in batches {
+                match book.standing(c, r) {
+                    None if !prepared.iter().any(|(p, _)| p.id == *c) => missing.push(c.clone()),
+                    None | Some(None) => {}
+                    Some(Some((lo, hi))) => {
+                        if behind.get(c).is_none_or(|((l, h), _)| lo < *l || hi > *h) {
+                            spans.push((c.clone(), (lo, hi)));
+                        }
+                    }
+                }
+            }
             if missing.is_empty() && spans.is_empty() {
                 return Ok((book, prepared, behind, waited));
             }
@@ -323,8 +328,9 @@ impl Energy {
     /// reading came to. Centres whose readings were all stored are counted, not listed: a
     /// remote write names hundreds of centres, and the stored readings say which they were.
     fn ingest_audit(&self, actor: &str, reports: &[(CentreId, IngestReport)], accepted: &[(CentreId, Vec<Reading>)]) -> Audit {
-        let with_readings: HashSet<&CentreId> = accepted.iter().map(|(c, _)| c).collect();
-        let stored: Vec<&(CentreId, IngestReport)> = reports.iter().filter(|(c, _)| with_readings.contains(c)).collect();
+        // Both in centre order, the accepted centres among the reported ones: walked together.
+        let mut with_readings = accepted.iter().map(|(c, _)| c).peekable();
+        let stored: Vec<&(CentreId, IngestReport)> = reports.iter().filter(|(c, _)| with_readings.next_if(|a| *a == c).is_some()).collect();
         let subject = match stored.as_slice() {
             [(c, _)] => c.to_string(),
             _ => "energy".to_string(),

@@ -229,6 +229,26 @@ async fn energy_prometheus_remote_write_payload() {
     assert_eq!(st, StatusCode::OK, "{text}");
     assert_eq!(stored(&s, &centre).await, 194);
 
+    // A provider writes only its own centres: a request naming another provider's centre is
+    // refused whole, its own centre's samples included, and nothing is stored.
+    let operator = s.as_role("operator");
+    let (_, other) = operator.post("/api/v1/providers", &json!({"name": "另一家数据中心"})).await;
+    let body = json!({"provider_id": other["id"], "name": "他人中心", "name_en": "Someone else's centre", "kind": "cloud",
+        "region": "hz-qiantang", "commissioned": "2024-06-01", "declared_pue": 1.3, "racks": 200});
+    let (st, v) = operator.post("/api/v1/centres", &body).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let theirs = v["id"].as_str().unwrap().to_string();
+    let at = d0 + DAY + 3 * QUARTER;
+    let both = WriteRequest {
+        timeseries: vec![
+            series("suanli_facility_energy_kwh_total", &centre, vec![(at, 2400.0)]),
+            series("suanli_facility_energy_kwh_total", &theirs, vec![(at, 100.0)]),
+        ],
+    };
+    let (st, text) = remote_write(&s.as_role("provider"), snap::raw::Encoder::new().compress_vec(&both.encode_to_vec()).unwrap()).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{text}");
+    assert_eq!((stored(&s, &centre).await, stored(&s, &theirs).await), (194, 0));
+
     // A decompression bomb: 2 MB of snappy that expands to millions of empty series is refused
     // with 413 before it is decoded, and changes nothing.
     let bomb = snap::raw::Encoder::new().compress_vec(&[0x0a, 0x00].repeat(5_000_000)).unwrap();
