@@ -50,11 +50,11 @@ pub fn config_for(policy: &Policy) -> EnergyConfig {
     config
 }
 
-/// Each centre's registered meters, as the book has them: remote writes are mapped to readings
-/// by it without waiting for the book's lock (see [`Energy::remote_write`]).
 /// The hasher of the maps every remote write looks its centres up in (hundreds a request):
 /// foldhash, not SipHash; the keys are ids the platform issued.
 pub(crate) type Fast = foldhash::fast::RandomState;
+/// Each centre's registered meters, as the book has them: remote writes are mapped to readings
+/// by it without waiting for the book's lock (see [`Energy::remote_write`]).
 pub(crate) type MeterTable = HashMap<CentreId, Arc<[Meter]>, Fast>;
 /// The centres whose meters the store has.
 pub(crate) type CentreSet = HashSet<CentreId, Fast>;
@@ -261,10 +261,7 @@ impl Energy {
     /// [`Energy::may_write`] for every centre of a batch, with one look at the owners it knows.
     pub async fn may_write_all<'a>(&self, caller: &Caller, centres: impl Iterator<Item = &'a CentreId>) -> Result<(), StoreError> {
         self.may_send(caller)?;
-        let mine = match caller {
-            Caller::Provider { provider, .. } => Some(provider),
-            _ => None,
-        };
+        let mine = provider_of(caller);
         let mut unknown = Vec::new();
         {
             let owners = self.owners.read().unwrap_or_else(|e| e.into_inner());
@@ -491,6 +488,14 @@ pub fn meter_of(id: &str, kind: &str, point: Option<&str>, category: Option<u8>,
 }
 
 /// `forbidden`: a provider writes telemetry only for its own centres.
+/// The provider a caller sends for: `None` for the operator, who sends for every centre.
+fn provider_of(caller: &Caller) -> Option<&ProviderId> {
+    match caller {
+        Caller::Provider { provider, .. } => Some(provider),
+        _ => None,
+    }
+}
+
 fn not_yours(centre: &CentreId) -> StoreError {
     Error::new(ErrorCode::Forbidden, format!("a provider sends readings only for its own centres, not {centre}")).into()
 }

@@ -273,7 +273,9 @@ impl MeterSeries {
 
         // The usual reading comes after the meter's latest: one interval added, nothing after it
         // to judge again. It is applied here without the general case's lists of changes.
-        if let (true, Some(prev)) = (pos == self.samples.len(), self.samples.last().copied()) {
+        if pos == self.samples.len()
+            && let Some(prev) = self.samples.last().copied()
+        {
             let sample = self.step(meter, ts, &prev, ts, raw, limits)?;
             let iv = self.interval(&prev, &sample, limits);
             self.account(&iv, 1, rollup);

@@ -134,10 +134,7 @@ impl Energy {
         names.dedup();
         // Each centre is looked up once: a known one's owner is checked at once, an unknown one
         // is looked for in the store (registered since the book was built) and checked then.
-        let mine = match caller {
-            Caller::Provider { provider, .. } => Some(provider),
-            _ => None,
-        };
+        let mine = super::provider_of(caller);
         let mut unknown: Vec<CentreId> = Vec::new();
         {
             let owners = self.owners.read().unwrap_or_else(|e| e.into_inner());
@@ -261,7 +258,8 @@ impl Energy {
             let book = self.book.write().await;
             waited += asked.elapsed().as_micros() as u64;
             // Each centre looked up once: whether the book has it, and what it may repeat.
-            let (mut missing, mut spans): (Vec<CentreId>, Vec<(CentreId, (UnixMs, UnixMs))>) = (Vec::new(), Vec::new());
+            let mut missing: Vec<CentreId> = Vec::new();
+            let mut spans: Vec<(CentreId, (UnixMs, UnixMs))> = Vec::new();
             for (c, r) in batches {
                 match book.standing(c, r) {
                     None if !prepared.iter().any(|(p, _)| p.id == *c) => missing.push(c.clone()),
