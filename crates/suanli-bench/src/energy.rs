@@ -223,7 +223,6 @@ async fn start_victoria_metrics(client: &reqwest::Client) -> anyhow::Result<Targ
     Ok(Target { name: "victoria-metrics", child, write_url: format!("{base}/api/v1/write"), base, token: None, _dir: dir })
 }
 
-/// Sends every client's requests concurrently; the wall time from the first send to the last answer.
 /// CPU time a process's threads have had, in nanoseconds (the first field of each thread's
 /// `/proc/{pid}/task/*/schedstat`); `None` where there is no such file.
 fn cpu_ns(pid: Option<u32>) -> Option<u64> {
@@ -248,6 +247,7 @@ async fn blast_at(
     Ok((took, before.zip(cpu_ns(pid)).map(|(a, b)| b.saturating_sub(a))))
 }
 
+/// Sends every client's requests concurrently; the wall time from the first send to the last answer.
 async fn blast(
     client: &reqwest::Client,
     url: &str,
@@ -339,6 +339,13 @@ struct Round {
     samples: u64,
 }
 
+impl Round {
+    /// `samples` taken in `took`, with `cpu` ns of the target's CPU time.
+    fn new(samples: u64, took: Duration, cpu: Option<u64>) -> Round {
+        Round { per_s: samples as f64 / took.as_secs_f64(), cpu_ns_per_sample: cpu.map(|ns| ns as f64 / samples as f64), samples }
+    }
+}
+
 /// Runs the benchmark and prints the table (or JSON).
 pub async fn energy_ingest(b: EnergyIngestBench, json_out: bool) -> anyhow::Result<()> {
     let client = reqwest::Client::builder().pool_max_idle_per_host(b.clients.max(1) * 2).build()?;
@@ -413,7 +420,7 @@ fn installed_peers(asked: bool) -> Vec<&'static str> {
 }
 
 /// One round's load into a fresh Suanli, as remote write (`mode` "suanli") or JSON batches
-/// ("suanli-json"), every sample checked stored; (samples per second, samples).
+/// ("suanli-json"), every sample checked stored.
 async fn suanli_round(client: &reqwest::Client, b: &EnergyIngestBench, round: usize, mode: &str, json_out: bool) -> anyhow::Result<Round> {
     let (target, ids) = start_suanli(client, b.centres, &format!("energy-{mode}")).await?;
     let load = build_load(b, &ids)?;
@@ -426,14 +433,10 @@ async fn suanli_round(client: &reqwest::Client, b: &EnergyIngestBench, round: us
     pb.finish();
     let stored = suanli_stored(target).await?;
     anyhow::ensure!(stored == load.samples, "{label}: {stored} of {} samples stored", load.samples);
-    Ok(Round {
-        per_s: load.samples as f64 / took.as_secs_f64(),
-        cpu_ns_per_sample: cpu.map(|ns| ns as f64 / load.samples as f64),
-        samples: load.samples,
-    })
+    Ok(Round::new(load.samples, took, cpu))
 }
 
-/// One round's load into a fresh peer by remote write, every sample checked queryable; samples per second.
+/// One round's load into a fresh peer by remote write, every sample checked queryable.
 async fn peer_round(client: &reqwest::Client, b: &EnergyIngestBench, round: usize, peer: &str, json_out: bool) -> anyhow::Result<Round> {
     let ids: Vec<String> = (0..b.centres).map(|i| format!("ctr_bench{i:06}")).collect();
     let load = build_load(b, &ids)?;
@@ -445,11 +448,7 @@ async fn peer_round(client: &reqwest::Client, b: &EnergyIngestBench, round: usiz
     let stored = stored_samples(client, &target, &load).await?;
     anyhow::ensure!(stored == load.samples, "{peer}: {stored} of {} samples queryable after the load", load.samples);
     drop(target);
-    Ok(Round {
-        per_s: load.samples as f64 / took.as_secs_f64(),
-        cpu_ns_per_sample: cpu.map(|ns| ns as f64 / load.samples as f64),
-        samples: load.samples,
-    })
+    Ok(Round::new(load.samples, took, cpu))
 }
 
 fn print_table(rates: &Rates, cpu: &Rates) {
