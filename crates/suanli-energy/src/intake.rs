@@ -4,7 +4,7 @@
 //! what [`judge`] accepted. The book keeps only the readings inside the reorder window, so a
 //! batch resent after a long outage is refused as `reading_too_old`; resending must stay
 //! harmless, so [`count_resent`] turns those that equal stored readings into duplicates. The
-//! stored readings it needs are read before the lock is taken: [`EnergyBook::behind`] says
+//! stored readings it needs are read before the lock is taken: [`EnergyBook::standing`] says
 //! which span of time to read, with a margin for batches judged in between.
 
 use crate::book::{EnergyBook, IngestReport, Rejection};
@@ -73,21 +73,16 @@ pub fn in_order(readings: &[Reading]) -> bool {
 }
 
 /// How close to the edge of the reorder window a reading counts as possibly too old: another
-/// batch judged between [`EnergyBook::behind`] and [`judge`] may move its meter on by this much.
+/// batch judged between [`EnergyBook::standing`] and [`judge`] may move its meter on by this much.
 pub const BEHIND_MARGIN_MS: i64 = 3_600_000;
 
 impl EnergyBook {
-    /// The span of time of the readings the book would refuse as older than the reorder
-    /// window, or will once their meter moves on by up to [`BEHIND_MARGIN_MS`]: the stored
-    /// readings [`count_resent`] needs lie in it. `None` when there are none (the usual stream,
-    /// and late readings well inside the window), when the data centre is unknown, or for
-    /// meters it does not have.
-    pub fn behind(&self, dc: &CentreId, readings: &[Reading]) -> Option<(UnixMs, UnixMs)> {
-        self.standing(dc, readings).flatten()
-    }
-
-    /// Whether the book has the data centre (`None` when it has not) and, when it has, what
-    /// [`EnergyBook::behind`] answers for its readings: a batch's centre looked up once.
+    /// Whether the book has the data centre (`None` when it has not, so a batch's centre is
+    /// looked up once) and, when it has, the span of time of the readings it would refuse as
+    /// older than the reorder window, or will once their meter moves on by up to
+    /// [`BEHIND_MARGIN_MS`]: the stored readings [`count_resent`] needs lie in it. The span is
+    /// `None` when there are none (the usual stream, and late readings well inside the window),
+    /// or for meters the centre does not have.
     pub fn standing(&self, dc: &CentreId, readings: &[Reading]) -> Option<Option<(UnixMs, UnixMs)>> {
         let state = self.centres.get(dc)?;
         let edge = self.config.reorder_window_ms - BEHIND_MARGIN_MS;
@@ -194,7 +189,7 @@ mod tests {
     #[test]
     fn behind_spans_the_readings_near_or_past_the_window_edge() {
         let (mut book, id) = book();
-        assert_eq!(book.behind(&id, &[kwh("facility", T0, 1.0)]), None, "an empty meter has nothing behind");
+        assert_eq!(book.standing(&id, &[kwh("facility", T0, 1.0)]).flatten(), None, "an empty meter has nothing behind");
         judge(&mut book, &id, T0 + 10 * HOUR, &[kwh("facility", T0 + 8 * HOUR, 100.0)]).unwrap();
         // The window starts at T0 + 2 h; an hour's margin makes the edge T0 + 3 h.
         let batch = [
@@ -205,10 +200,10 @@ mod tests {
             kwh("facility", T0 + 7 * HOUR, 90.0),
             kwh("it", T0, 1.0),
         ];
-        assert_eq!(book.behind(&id, &batch), Some((T0, T0 + 2 * HOUR + BUCKET_MS)));
-        assert_eq!(book.behind(&id, &batch[3..]), None, "late readings inside the window read nothing");
-        assert_eq!(book.behind(&id, &batch[..1]), None, "a stream in order reads nothing");
-        assert_eq!(book.behind(&CentreId::generate(1, 2), &batch), None);
+        assert_eq!(book.standing(&id, &batch).flatten(), Some((T0, T0 + 2 * HOUR + BUCKET_MS)));
+        assert_eq!(book.standing(&id, &batch[3..]).flatten(), None, "late readings inside the window read nothing");
+        assert_eq!(book.standing(&id, &batch[..1]).flatten(), None, "a stream in order reads nothing");
+        assert_eq!(book.standing(&CentreId::generate(1, 2), &batch).flatten(), None);
     }
 
     #[test]

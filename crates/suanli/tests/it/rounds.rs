@@ -23,7 +23,7 @@ const NOW: i64 = 1_800_000_000_000;
 pub(crate) async fn seed(store: &Store) -> TenantId {
     let provider = Provider { id: ProviderId::generate(1, 1), name: "测试云".into(), name_en: "Test Cloud".into(), registration: None };
     let centre = Centre {
-        id: CentreId::generate(2, 2),
+        id: seeded_centre_id(),
         provider_id: provider.id.clone(),
         name: "滨江智算中心".into(),
         name_en: "Binjiang AI".into(),
@@ -55,11 +55,16 @@ pub(crate) async fn seed(store: &Store) -> TenantId {
     tenant.id
 }
 
+/// The id of the centre [`seed`] stores.
+fn seeded_centre_id() -> CentreId {
+    CentreId::generate(2, 2)
+}
+
 /// A pool of eight accelerators of `model` at the seeded centre (id number `n`).
 fn seeded_centre_pool(n: u64, model: &str, price: i64, created_ms: i64) -> Pool {
     Pool {
         id: PoolId::generate(3, n),
-        centre_id: CentreId::generate(2, 2),
+        centre_id: seeded_centre_id(),
         accelerator: model.into(),
         nodes: 1,
         accelerators_per_node: 8,
