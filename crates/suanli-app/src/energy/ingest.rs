@@ -192,7 +192,8 @@ impl Energy {
             }
             let new_meters = self.meters_to_store(&book, &batches);
             let mut reports = Vec::with_capacity(batches.len());
-            let mut accepted: Vec<(CentreId, Vec<Reading>)> = Vec::with_capacity(batches.len());
+            // Each centre with accepted readings, by its place in `reports`.
+            let mut accepted: Vec<(usize, Vec<Reading>)> = Vec::with_capacity(batches.len());
             for (centre, readings) in batches {
                 let j = match behind.get(&centre) {
                     None => judge_owned(&mut book, &centre, now_ms, readings).map_err(energy)?,
@@ -203,7 +204,7 @@ impl Energy {
                     }
                 };
                 if !j.accepted.is_empty() {
-                    accepted.push((centre.clone(), j.accepted));
+                    accepted.push((reports.len(), j.accepted));
                 }
                 reports.push((centre, j.report));
             }
@@ -218,7 +219,7 @@ impl Energy {
             // Outside the lock, and with no await until the payload is sent: a request dropped
             // in between would leave the writer waiting for it.
             let audit = actor.map(|actor| self.ingest_audit(actor, &reports, &accepted));
-            let rows: Vec<(&CentreId, &[Reading])> = accepted.iter().map(|(c, r)| (c, r.as_slice())).collect();
+            let rows: Vec<(&CentreId, &[Reading])> = accepted.iter().map(|(i, r)| (&reports[*i].0, r.as_slice())).collect();
             let _ = payload.send(EncodedReadings::encode(&rows).map(|r| (r, audit)).map_err(|e| e.to_string()));
             (committed, new_meters, reports, t2, released, Instant::now())
         };
@@ -325,10 +326,8 @@ impl Energy {
     /// the batch's totals, and, by centre, what each centre with a duplicate or a refused
     /// reading came to. Centres whose readings were all stored are counted, not listed: a
     /// remote write names hundreds of centres, and the stored readings say which they were.
-    fn ingest_audit(&self, actor: &str, reports: &[(CentreId, IngestReport)], accepted: &[(CentreId, Vec<Reading>)]) -> Audit {
-        // Both in centre order, the accepted centres among the reported ones: walked together.
-        let mut with_readings = accepted.iter().map(|(c, _)| c).peekable();
-        let stored: Vec<&(CentreId, IngestReport)> = reports.iter().filter(|(c, _)| with_readings.next_if(|a| *a == c).is_some()).collect();
+    fn ingest_audit(&self, actor: &str, reports: &[(CentreId, IngestReport)], accepted: &[(usize, Vec<Reading>)]) -> Audit {
+        let stored: Vec<&(CentreId, IngestReport)> = accepted.iter().map(|(i, _)| &reports[*i]).collect();
         let subject = match stored.as_slice() {
             [(c, _)] => c.to_string(),
             _ => "energy".to_string(),
@@ -355,26 +354,25 @@ impl Energy {
 /// meters); counts series of centres or meters it does not have, and samples that are not
 /// numbers, in `out`.
 fn map_series(table: &MeterTable, series: &[Series<'_>], out: &mut RemoteWrite) -> BTreeMap<CentreId, Vec<Reading>> {
-    let mut batches: BTreeMap<CentreId, Vec<Reading>> = BTreeMap::new();
-    // A centre's series mostly come together: its readings gather in one run.
-    let mut run: Option<(&CentreId, &[Meter], Vec<Reading>)> = None;
+    // A centre's series mostly come together, and the centres in order: each run of a centre's
+    // series gathers its readings, and runs in centre order make the map in one pass.
+    let mut runs: Vec<(&CentreId, Vec<Reading>)> = Vec::new();
+    let mut meters: &[Meter] = &[];
     for s in series {
-        if run.as_ref().is_none_or(|(c, _, _)| c.as_str() != s.centre) {
-            let Some((centre, meters)) = table.get_key_value(s.centre) else {
+        if runs.last().is_none_or(|(c, _)| c.as_str() != s.centre) {
+            let Some((centre, of_centre)) = table.get_key_value(s.centre) else {
                 out.ignored_series += 1;
                 continue;
             };
             // Room for each of its meters' series with as many samples as this one.
-            let room = meters.len() * s.samples.len();
-            if let Some((c, _, readings)) = run.replace((centre, meters, Vec::with_capacity(room))) {
-                batches.entry(c.clone()).or_default().extend(readings);
-            }
+            runs.push((centre, Vec::with_capacity(of_centre.len() * s.samples.len())));
+            meters = of_centre;
         }
-        let Some((_, meters, readings)) = run.as_mut() else { continue };
         let Some(m) = meters.iter().find(|m| m.id.as_str() == s.meter) else {
             out.ignored_series += 1;
             continue;
         };
+        let Some((_, readings)) = runs.last_mut() else { continue };
         // The book's own copy of the id: the book's lookups then compare no text.
         let (unit, meter) = (m.unit, &m.id);
         out.not_a_number += s.samples.iter().filter(|(_, v)| v.is_nan()).count() as u32;
@@ -384,9 +382,51 @@ fn map_series(table: &MeterTable, series: &[Series<'_>], out: &mut RemoteWrite) 
             value: suanli_store::energy::value_of(unit, v),
         }));
     }
-    if let Some((c, _, readings)) = run {
-        batches.entry(c.clone()).or_default().extend(readings);
+    runs.retain(|(_, r)| !r.is_empty());
+    if runs.windows(2).all(|w| w[0].0 < w[1].0) {
+        return runs.into_iter().map(|(c, r)| (c.clone(), r)).collect();
     }
-    batches.retain(|_, r| !r.is_empty());
+    let mut batches: BTreeMap<CentreId, Vec<Reading>> = BTreeMap::new();
+    for (c, readings) in runs {
+        match batches.entry(c.clone()) {
+            std::collections::btree_map::Entry::Vacant(e) => drop(e.insert(readings)),
+            std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().extend(readings),
+        }
+    }
     batches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use suanli_energy::defaults::default_meters;
+
+    #[test]
+    fn series_map_to_readings_by_centre_whatever_their_order() {
+        let (a, b) = (CentreId::generate(1, 1), CentreId::generate(1, 2));
+        let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+        let mut table = MeterTable::default();
+        for c in [&lo, &hi] {
+            table.insert(c.clone(), Arc::from(default_meters()));
+        }
+        let samples = [(1_000, 5.0), (2_000, f64::NAN), (3_000, 7.0)];
+        let series = |centre, meter| Series { centre, meter, samples: &samples };
+        let (lo_s, hi_s) = (lo.as_str(), hi.as_str());
+        for order in [
+            vec![series(lo_s, "facility"), series(lo_s, "it"), series(hi_s, "it")],
+            vec![series(hi_s, "it"), series(lo_s, "facility"), series("dc_unknown", "it"), series(lo_s, "it")],
+            vec![series(lo_s, "facility"), series(hi_s, "it"), series(lo_s, "it"), series(hi_s, "no_such_meter")],
+        ] {
+            let mut out = RemoteWrite::default();
+            let got = map_series(&table, &order, &mut out);
+            assert_eq!(got.keys().collect::<Vec<_>>(), vec![&lo, &hi]);
+            let meters = |c: &CentreId| got[c].iter().map(|r| (r.meter.as_str().to_string(), r.ts_ms)).collect::<Vec<_>>();
+            let at = |m: &str| [(m.to_string(), 1_000), (m.to_string(), 3_000)];
+            assert_eq!(meters(&lo), [at("facility"), at("it")].concat());
+            assert_eq!(meters(&hi), at("it").to_vec());
+            assert_eq!(out.not_a_number, 3, "one stale marker a mapped series");
+            assert_eq!(out.ignored_series, u32::from(order.len() == 4), "the unknown centre or meter");
+        }
+    }
 }

@@ -247,7 +247,7 @@ fn series_of<'a>(req: &'a super::remote_write::WriteRequest<'a>) -> (Vec<suanli_
     let mut ignored = 0u32;
     let mut out = Vec::with_capacity(req.series.len());
     for s in &req.series {
-        let meter = match (s.label("__name__"), s.label("meter")) {
+        let meter = match (req.label(s, "__name__"), req.label(s, "meter")) {
             (Some(PROM_FACILITY_METRIC), m) => m.unwrap_or(suanli_energy::FACILITY_METER),
             (Some(PROM_IT_METRIC), m) => m.unwrap_or(suanli_energy::IT_METER),
             (Some(PROM_METER_METRIC), Some(m)) => m,
@@ -256,7 +256,7 @@ fn series_of<'a>(req: &'a super::remote_write::WriteRequest<'a>) -> (Vec<suanli_
                 continue;
             }
         };
-        let Some(centre) = s.label(PROM_CENTRE_LABEL) else {
+        let Some(centre) = req.label(s, PROM_CENTRE_LABEL) else {
             ignored += 1;
             continue;
         };

@@ -9,25 +9,34 @@
 
 use std::ops::Range;
 
-/// One series as read: its labels (name, value) and its samples' place in [`WriteRequest::samples`].
+/// One series as read: its labels' place in [`WriteRequest::labels`] and its samples' in
+/// [`WriteRequest::samples`].
 #[derive(Debug, Clone, PartialEq)]
-pub struct Series<'a> {
-    pub labels: Vec<(&'a str, &'a str)>,
+pub struct Series {
+    pub labels: Range<usize>,
     pub samples: Range<usize>,
 }
 
-impl<'a> Series<'a> {
-    /// The value of the first label called `name`.
-    pub fn label(&self, name: &str) -> Option<&'a str> {
-        self.labels.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
-    }
-}
-
-/// A request as read: its series, and every sample (unix ms, value) in series order.
+/// A request as read: its series, and every label (name, value) and every sample (unix ms,
+/// value) in series order. A request carries a few hundred series of a few samples each, so a
+/// series owns no list of its own.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WriteRequest<'a> {
-    pub series: Vec<Series<'a>>,
+    pub series: Vec<Series>,
+    pub labels: Vec<(&'a str, &'a str)>,
     pub samples: Vec<(i64, f64)>,
+}
+
+impl<'a> WriteRequest<'a> {
+    /// The labels of `series`, one of this request's.
+    pub fn labels_of(&self, series: &Series) -> &[(&'a str, &'a str)] {
+        &self.labels[series.labels.clone()]
+    }
+
+    /// The value of the first label of `series` called `name`.
+    pub fn label(&self, series: &Series, name: &str) -> Option<&'a str> {
+        self.labels_of(series).iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
 }
 
 /// Why a body is not a request Suanli takes.
@@ -111,7 +120,7 @@ pub fn read(buf: &[u8], max_series: usize, max_samples: usize) -> Result<WriteRe
         if out.series.len() == max_series {
             return Err(WireError::TooManySeries(max_series));
         }
-        let series = read_series(body, &mut out.samples, max_samples)?;
+        let series = read_series(body, &mut out.labels, &mut out.samples, max_samples)?;
         out.series.push(series);
     }
     Ok(out)
@@ -121,9 +130,13 @@ fn expect(kind: u64, wanted: u64) -> Result<(), WireError> {
     if kind == wanted { Ok(()) } else { Err(WireError::Framing("a known field of the wrong wire type")) }
 }
 
-fn read_series<'a>(buf: &'a [u8], samples: &mut Vec<(i64, f64)>, max_samples: usize) -> Result<Series<'a>, WireError> {
-    let start = samples.len();
-    let mut labels = Vec::with_capacity(4);
+fn read_series<'a>(
+    buf: &'a [u8],
+    labels: &mut Vec<(&'a str, &'a str)>,
+    samples: &mut Vec<(i64, f64)>,
+    max_samples: usize,
+) -> Result<Series, WireError> {
+    let (first_label, start) = (labels.len(), samples.len());
     let mut wire = Wire(buf);
     while !wire.done() {
         let (number, kind, body, _) = wire.field()?;
@@ -142,7 +155,7 @@ fn read_series<'a>(buf: &'a [u8], samples: &mut Vec<(i64, f64)>, max_samples: us
             _ => {}
         }
     }
-    Ok(Series { labels, samples: start..samples.len() })
+    Ok(Series { labels: first_label..labels.len(), samples: start..samples.len() })
 }
 
 fn read_label(buf: &[u8]) -> Result<(&str, &str), WireError> {
@@ -214,7 +227,7 @@ mod tests {
         for (s, want) in got.series.iter().zip(&req.timeseries) {
             let labels: Vec<(&str, &str)> =
                 want.labels.iter().map(|l| (std::str::from_utf8(&l.name).unwrap(), std::str::from_utf8(&l.value).unwrap())).collect();
-            assert_eq!(s.labels, labels);
+            assert_eq!(got.labels_of(s), labels);
             let samples: Vec<(i64, f64)> = want.samples.iter().map(|x| (x.timestamp, x.value)).collect();
             let read = &got.samples[s.samples.clone()];
             assert_eq!(read.len(), samples.len());
@@ -222,8 +235,8 @@ mod tests {
                 assert_eq!((a.0, a.1.to_bits()), (b.0, b.1.to_bits()));
             }
         }
-        assert_eq!(got.series[1].label("centre"), Some("中心"));
-        assert_eq!(got.series[1].label("meter"), None);
+        assert_eq!(got.label(&got.series[1], "centre"), Some("中心"));
+        assert_eq!(got.label(&got.series[1], "meter"), None);
     }
 
     #[test]
@@ -241,7 +254,8 @@ mod tests {
         let mut body = vec![0x1a, 3, 1, 2, 3, 0x0a, series.len() as u8];
         body.extend(&series);
         let got = read(&body, 10, 10).unwrap();
-        assert_eq!(got.series, vec![Series { labels: vec![("", "")], samples: 0..1 }]);
+        assert_eq!(got.series, vec![Series { labels: 0..1, samples: 0..1 }]);
+        assert_eq!(got.labels, vec![("", "")]);
         assert_eq!(got.samples, vec![(7, 2.5)]);
     }
 
