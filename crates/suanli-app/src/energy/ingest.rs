@@ -2,6 +2,7 @@
 
 use super::{Energy, MeterTable, energy, lock, writer::WriteJob};
 use crate::caller::Caller;
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 use suanli_core::centre::Centre;
@@ -389,8 +390,10 @@ fn map_series(table: &MeterTable, series: &[Series<'_>], out: &mut RemoteWrite) 
     let mut batches: BTreeMap<CentreId, Vec<Reading>> = BTreeMap::new();
     for (c, readings) in runs {
         match batches.entry(c.clone()) {
-            std::collections::btree_map::Entry::Vacant(e) => drop(e.insert(readings)),
-            std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().extend(readings),
+            Entry::Vacant(e) => {
+                e.insert(readings);
+            }
+            Entry::Occupied(mut e) => e.get_mut().extend(readings),
         }
     }
     batches

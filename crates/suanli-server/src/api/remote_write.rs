@@ -1,4 +1,4 @@
-//! Reading a Prometheus remote-write 1.0 `WriteRequest` in place: each series' labels borrowed from the request's buffer and its samples in one list, with no message objects built.
+//! Reading a Prometheus remote-write 1.0 `WriteRequest` in place: every label borrowed from the request's buffer, the labels and the samples each in one list, with no message objects built.
 //!
 //! The fields read are `WriteRequest.timeseries` (1), `TimeSeries.labels` (1) and `samples`
 //! (2), `Label.name` (1) and `value` (2), `Sample.value` (1, a double) and `timestamp` (2, an
