@@ -24,6 +24,7 @@ pub use ingest::{CsvImport, MAX_CSV_READINGS, RemoteWrite, Series};
 pub use writer::MAX_GROUP;
 
 use crate::caller::Caller;
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use suanli_core::centre::Centre;
@@ -261,25 +262,33 @@ impl Energy {
     /// [`Energy::may_write`] for every centre of a batch, with one look at the owners it knows.
     pub async fn may_write_all<'a>(&self, caller: &Caller, centres: impl Iterator<Item = &'a CentreId>) -> Result<(), StoreError> {
         self.may_send(caller)?;
-        let mine = provider_of(caller);
-        let mut unknown = Vec::new();
-        {
-            let owners = self.owners.read().unwrap_or_else(|e| e.into_inner());
-            for centre in centres {
-                match (owners.get(centre), mine) {
-                    (None, _) => unknown.push(centre),
-                    (Some(owner), Some(p)) if owner != p => return Err(not_yours(centre)),
-                    _ => {}
-                }
-            }
-        }
-        for centre in unknown {
+        for centre in self.unknown_owners(caller, centres)? {
             let owner = self.owner(centre).await?.ok_or_else(|| not_found(centre))?;
-            if mine.is_some_and(|p| *p != owner) {
+            if provider_of(caller).is_some_and(|p| *p != owner) {
                 return Err(not_yours(centre));
             }
         }
         Ok(())
+    }
+
+    /// The centres of `names` whose owner the book does not know yet, in order; `forbidden` for
+    /// a known one that is not the calling provider's. One look at the owners for all of them.
+    fn unknown_owners<'a, K: Borrow<str> + ?Sized>(
+        &self,
+        caller: &Caller,
+        names: impl Iterator<Item = &'a K>,
+    ) -> Result<Vec<&'a K>, StoreError> {
+        let mine = provider_of(caller);
+        let owners = self.owners.read().unwrap_or_else(|e| e.into_inner());
+        let mut unknown = Vec::new();
+        for name in names {
+            match owners.get_key_value(name.borrow()) {
+                None => unknown.push(name),
+                Some((centre, owner)) if mine.is_some_and(|p| p != owner) => return Err(not_yours(centre)),
+                Some(_) => {}
+            }
+        }
+        Ok(unknown)
     }
 
     /// Whether `caller` may write any centre's telemetry at all (the operator, a provider):
@@ -487,7 +496,6 @@ pub fn meter_of(id: &str, kind: &str, point: Option<&str>, category: Option<u8>,
     Ok(Meter::new(id, kind, unit)?)
 }
 
-/// `forbidden`: a provider writes telemetry only for its own centres.
 /// The provider a caller sends for: `None` for the operator, who sends for every centre.
 fn provider_of(caller: &Caller) -> Option<&ProviderId> {
     match caller {
@@ -496,6 +504,7 @@ fn provider_of(caller: &Caller) -> Option<&ProviderId> {
     }
 }
 
+/// `forbidden`: a provider writes telemetry only for its own centres.
 fn not_yours(centre: &CentreId) -> StoreError {
     Error::new(ErrorCode::Forbidden, format!("a provider sends readings only for its own centres, not {centre}")).into()
 }

@@ -368,10 +368,10 @@ pub async fn energy_ingest(b: EnergyIngestBench, json_out: bool) -> anyhow::Resu
             keep(peer, peer_round(&client, &b, round, peer, json_out).await?);
         }
     }
-    let med = |k: &str| rates.get(k).map(|v| median(v.clone()));
+    let med = |k: &str| median_of(&rates, k);
     let (rw, js, prom, vm) = (med("suanli"), med("suanli-json"), med("prometheus"), med("victoria-metrics"));
     let ratio = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a / b);
-    let cpu_med = |k: &str| cpu.get(k).map(|v| median(v.clone()));
+    let cpu_med = |k: &str| median_of(&cpu, k);
     if json_out {
         println!(
             "{}",
@@ -451,10 +451,15 @@ async fn peer_round(client: &reqwest::Client, b: &EnergyIngestBench, round: usiz
     Ok(Round::new(load.samples, took, cpu))
 }
 
+/// The median of target `k`'s figures, if it ran.
+fn median_of(figures: &Rates, k: &str) -> Option<f64> {
+    figures.get(k).map(|v| median(v.clone()))
+}
+
 fn print_table(rates: &Rates, cpu: &Rates) {
-    let med = |k: &str| rates.get(k).map(|v| median(v.clone()));
+    let med = |k: &str| median_of(rates, k);
     let rw = med("suanli");
-    let cpu_med = |k: &str| cpu.get(k).map(|v| median(v.clone()));
+    let cpu_med = |k: &str| median_of(cpu, k);
     let mut t = comfy_table::Table::new();
     t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED).set_header(vec![
         "target",

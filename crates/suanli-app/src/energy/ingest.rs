@@ -135,18 +135,8 @@ impl Energy {
         names.dedup();
         // Each centre is looked up once: a known one's owner is checked at once, an unknown one
         // is looked for in the store (registered since the book was built) and checked then.
-        let mine = super::provider_of(caller);
-        let mut unknown: Vec<CentreId> = Vec::new();
-        {
-            let owners = self.owners.read().unwrap_or_else(|e| e.into_inner());
-            for name in &names {
-                match owners.get_key_value(*name) {
-                    None => unknown.extend(CentreId::parse(name).ok()),
-                    Some((centre, owner)) if mine.is_some_and(|p| p != owner) => return Err(super::not_yours(centre)),
-                    Some(_) => {}
-                }
-            }
-        }
+        let unknown: Vec<CentreId> =
+            self.unknown_owners(caller, names.iter().copied())?.into_iter().filter_map(|n| CentreId::parse(n).ok()).collect();
         if !unknown.is_empty() {
             self.ensure_registered(&unknown.iter().collect::<Vec<_>>()).await?;
             let registered: Vec<CentreId> = {
