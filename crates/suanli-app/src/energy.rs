@@ -35,7 +35,7 @@ use suanli_core::region::Regions;
 use suanli_core::time::{MS_PER_DAY, UnixMs};
 use suanli_dispatch::ids::Ids;
 use suanli_energy::defaults::{cooling_name, cooling_of, data_centre, default_meters};
-use suanli_energy::{DataCentre, EnergyBook, EnergyConfig, EnergyError, Load, Meter, MeterId};
+use suanli_energy::{Assessment, DataCentre, EnergyBook, EnergyConfig, EnergyError, Load, Meter, MeterId};
 use suanli_store::{Audit, Store, StoreError};
 use tokio::sync::{RwLock, RwLockReadGuard, mpsc};
 
@@ -73,6 +73,15 @@ type Loads = (UnixMs, BTreeMap<CentreId, Load>);
 /// How long loads kept for pages count as fresh, in the server's clock.
 const LOADS_FRESH_MS: UnixMs = 60_000;
 
+/// Every centre's evaluation made for a page, with what it was made from: the book's revision,
+/// the time of the loads, and when.
+struct Evaluated {
+    revision: u64,
+    loads_at: UnixMs,
+    at: UnixMs,
+    ranked: Arc<Vec<Assessment>>,
+}
+
 /// The book and the store it mirrors; cheap to clone.
 #[derive(Clone)]
 pub struct Energy {
@@ -92,6 +101,8 @@ pub struct Energy {
     recent_loads: Arc<Mutex<Option<Loads>>>,
     /// Whether a background refresh of `recent_loads` is under way (one at a time).
     refreshing: Arc<std::sync::atomic::AtomicBool>,
+    /// The last evaluation made for pages ([`Energy::evaluation_recent`]).
+    recent_evaluation: Arc<Mutex<Option<Evaluated>>>,
     /// How far the book has read the store: what a follower's [`Energy::catch_up`] reads on from.
     replayed: Arc<Mutex<Replayed>>,
     /// The writer's queue, bounded: when it is full, a batch is refused (429) before it is judged.
@@ -135,6 +146,7 @@ impl Energy {
             owners: Arc::new(std::sync::RwLock::new(owners)),
             recent_loads: Arc::new(Mutex::new(None)),
             refreshing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            recent_evaluation: Arc::new(Mutex::new(None)),
             replayed: Arc::new(Mutex::new(replayed)),
         })
     }
@@ -159,6 +171,7 @@ impl Energy {
         *lock(&self.stored) = fresh.stored;
         *self.owners.write().unwrap_or_else(|e| e.into_inner()) = fresh.owners;
         *lock(&self.recent_loads) = None;
+        *lock(&self.recent_evaluation) = None;
         *lock(&self.replayed) = fresh.replayed;
         Ok(())
     }
@@ -396,10 +409,15 @@ impl Energy {
     /// only when none is kept (at start, or after a rebuild or a catch-up dropped it). `serve`
     /// also refreshes them every minute ([`Energy::refresh_loads`]), so a page view rarely waits.
     pub async fn loads_recent(&self, regions: &Arc<Regions>, now_ms: UnixMs) -> BTreeMap<CentreId, Load> {
+        self.loads_kept(regions, now_ms).await.1
+    }
+
+    /// [`Energy::loads_recent`], with the time they were computed at.
+    async fn loads_kept(&self, regions: &Arc<Regions>, now_ms: UnixMs) -> Loads {
         use std::sync::atomic::Ordering;
         let kept = lock(&self.recent_loads).clone();
         let Some((at, loads)) = kept else {
-            return self.refresh_loads(regions, now_ms).await;
+            return (now_ms, self.refresh_loads(regions, now_ms).await);
         };
         if !(0..LOADS_FRESH_MS).contains(&(now_ms - at)) && !self.refreshing.swap(true, Ordering::AcqRel) {
             let (energy, regions) = (self.clone(), regions.clone());
@@ -408,7 +426,30 @@ impl Energy {
                 energy.refreshing.store(false, Ordering::Release);
             });
         }
-        loads
+        (at, loads)
+    }
+
+    /// Every centre's evaluation ([`EnergyBook::evaluate`], ranked) at about `now_ms` on
+    /// [`Energy::loads_recent`]'s loads, for pages: the one made for an earlier view while the
+    /// book has not changed since ([`EnergyBook::revision`]), the loads are the same and it is
+    /// under a minute old (as the loads may be); else one made now, and kept. An evaluation
+    /// reads every centre's year (where an under-used centre could merge depends on the
+    /// others), so a centre's page takes its own from here rather than evaluating the city.
+    pub async fn evaluation_recent(&self, regions: &Arc<Regions>, now_ms: UnixMs) -> Arc<Vec<Assessment>> {
+        let (loads_at, loads) = self.loads_kept(regions, now_ms).await;
+        let book = self.book.read().await;
+        let revision = book.revision();
+        if let Some(e) = lock(&self.recent_evaluation).as_ref()
+            && (e.revision, e.loads_at) == (revision, loads_at)
+            && (0..LOADS_FRESH_MS).contains(&(now_ms - e.at))
+        {
+            return e.ranked.clone();
+        }
+        // Kept while the read lock is held, so a rebuild (under the write lock) cannot come
+        // between the evaluation and its keeping.
+        let ranked = Arc::new(book.evaluate(now_ms, &loads));
+        *lock(&self.recent_evaluation) = Some(Evaluated { revision, loads_at, at: now_ms, ranked: ranked.clone() });
+        ranked
     }
 
     /// Computes the loads at `now_ms` and keeps them for [`Energy::loads_recent`] (unless a

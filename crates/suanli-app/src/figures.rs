@@ -29,7 +29,7 @@ impl Registry {
 /// Accelerators running jobs now, per pool, as the store records running jobs.
 pub async fn busy_by_pool(store: &Store) -> Result<HashMap<PoolId, u64>, StoreError> {
     let mut busy: HashMap<PoolId, u64> = HashMap::new();
-    for (_, pool, n) in store.busy_accelerators().await? {
+    for (_, pool, n) in store.busy_accelerators(None).await? {
         *busy.entry(pool).or_default() += n.max(0) as u64;
     }
     Ok(busy)

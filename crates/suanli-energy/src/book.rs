@@ -25,6 +25,9 @@ pub struct EnergyBook {
     /// centre up several times a batch, and ids share long prefixes that ordered lookups would
     /// compare again and again. Iterated in id order through [`EnergyBook::in_order`].
     pub(crate) centres: HashMap<CentreId, CentreState, foldhash::fast::FixedState>,
+    /// Moved by every change of the book (a registration, an ingest): what a caller that keeps
+    /// something worked out from the book checks it by.
+    revision: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -114,7 +117,13 @@ impl EnergyBook {
     pub fn new(config: EnergyConfig) -> Result<EnergyBook, EnergyError> {
         config.validate()?;
         let policy_since_ms = config.policy.new_since_ms()?;
-        Ok(EnergyBook { config, policy_since_ms, centres: HashMap::default() })
+        Ok(EnergyBook { config, policy_since_ms, centres: HashMap::default(), revision: 0 })
+    }
+
+    /// How many times the book has changed (registrations and ingests, refused ones included):
+    /// equal revisions of one book mean the same contents.
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
 
     pub fn config(&self) -> &EnergyConfig {
@@ -127,6 +136,7 @@ impl EnergyBook {
     /// had a reading may be dropped (a site replacing the default meters with its own).
     pub fn register(&mut self, dc: DataCentre) -> Result<(), EnergyError> {
         dc.validate()?;
+        self.revision += 1;
         if let Some(state) = self.centres.get_mut(&dc.id) {
             for old in &state.dc.meters {
                 let unused = state.meters.get(&old.id).is_none_or(|s| s.accepted == 0 && s.rejected == 0 && s.duplicates == 0);
@@ -204,6 +214,7 @@ impl EnergyBook {
         readings: &[Reading],
         sorted: bool,
     ) -> Result<IngestReport, EnergyError> {
+        self.revision += 1;
         let c = &self.config;
         let state = self.centres.get_mut(dc).ok_or_else(|| EnergyError::DataCentreNotFound { dc: dc.clone() })?;
         let limits = Limits {

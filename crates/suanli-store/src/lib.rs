@@ -31,6 +31,7 @@ mod priority;
 pub mod reconciliation;
 mod rows;
 mod segments;
+pub mod spending;
 mod to_bill;
 pub mod vouchers;
 mod write_conn;
@@ -401,14 +402,20 @@ impl Store {
 
     // ----- tenants -----
 
-    /// Accelerators held by running jobs, per centre and pool: read from the running jobs'
-    /// partial covering index (migration 29) in its order, which SQLite is told.
-    pub async fn busy_accelerators(&self) -> StoreResult<Vec<(CentreId, PoolId, i64)>> {
+    /// Accelerators held by running jobs, per centre and pool (of one centre, or of all): read
+    /// from the running jobs' partial covering index (migration 29) in its order, which SQLite
+    /// is told.
+    pub async fn busy_accelerators(&self, centre: Option<&CentreId>) -> StoreResult<Vec<(CentreId, PoolId, i64)>> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT centre_id, pool_id, CAST(SUM(accelerators) AS BIGINT) FROM jobs{} \
-             WHERE state = 'running' AND pool_id IS NOT NULL GROUP BY centre_id, pool_id",
-            self.indexed_by("jobs_running_by_pool")
-        )))
+             WHERE state = 'running' AND pool_id IS NOT NULL{} GROUP BY centre_id, pool_id",
+            self.indexed_by("jobs_running_by_pool"),
+            if centre.is_some() { " AND centre_id = $1" } else { "" }
+        )));
+        let rows = match centre {
+            Some(c) => rows.bind(c.to_string()),
+            None => rows,
+        }
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

@@ -321,40 +321,6 @@ impl Store {
         row.as_ref().map(bill_from_row).transpose()
     }
 
-    /// Voucher spending in `[from_ms, to_ms)` in buckets of `step_ms`: (bucket start, tenant,
-    /// provider, voucher fen), for charts of spending over time by enterprise and provider.
-    pub async fn voucher_spending(
-        &self,
-        from_ms: UnixMs,
-        to_ms: UnixMs,
-        step_ms: i64,
-    ) -> StoreResult<Vec<(UnixMs, TenantId, Option<ProviderId>, i64)>> {
-        let step = step_ms.max(1);
-        let rows = sqlx::query(
-            "SELECT (created_ms - $1) / $2, tenant_id, provider_id, CAST(SUM(voucher_fen) AS BIGINT) FROM bills \
-             WHERE created_ms >= $1 AND created_ms < $3 AND voucher_fen > 0 GROUP BY (created_ms - $1) / $2, tenant_id, provider_id",
-        )
-        .bind(from_ms)
-        .bind(step)
-        .bind(to_ms)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let k: i64 = r.get(0);
-                let tenant = crate::rows::parse_id(r.get::<String, _>(1))?;
-                let provider = r.get::<Option<String>, _>(2).map(crate::rows::parse_id).transpose()?;
-                Ok((from_ms + k * step, tenant, provider, r.get::<i64, _>(3)))
-            })
-            .collect()
-    }
-
-    /// The first and last time a bill was made, if any.
-    pub async fn bill_span(&self) -> StoreResult<Option<(UnixMs, UnixMs)>> {
-        let r = sqlx::query("SELECT MIN(created_ms), MAX(created_ms) FROM bills").fetch_one(&self.pool).await?;
-        Ok(r.try_get::<Option<i64>, _>(0).ok().flatten().zip(r.try_get::<Option<i64>, _>(1).ok().flatten()))
-    }
-
     pub async fn bills(&self, f: &BillFilter) -> StoreResult<Vec<Bill>> {
         bills_on(&mut *self.pool.acquire().await?, &BillFilter { limit: f.limit.min(100_000), ..f.clone() }).await
     }
@@ -419,7 +385,8 @@ impl WriteTx<'_> {
 
     /// Inserts bills, many to a statement (a second bill of a job, stored or in `bills`, is
     /// ignored), and adds those inserted to their providers' daily earnings, one row update per
-    /// provider, day, centre and settled.
+    /// provider, day, centre and settled, and to the voucher spending sums
+    /// ([`WriteTx::add_spending`]).
     pub(crate) async fn insert_bills(&mut self, bills: &[&Bill]) -> StoreResult<()> {
         let mut earned = DailySums::new();
         for chunk in bills.chunks(BILLS_PER_INSERT) {
@@ -432,7 +399,9 @@ impl WriteTx<'_> {
                 crate::Dialect::Postgres => bills_insert_bound(chunk).fetch_all(self.tx.conn().await?).await?,
             };
             let inserted: std::collections::HashSet<String> = rows.iter().map(|r| r.get::<String, _>(0)).collect();
-            for b in chunk.iter().filter(|b| inserted.contains(&b.id.to_string())) {
+            let inserted: Vec<&Bill> = chunk.iter().copied().filter(|b| inserted.contains(&b.id.to_string())).collect();
+            self.add_spending(&inserted).await?;
+            for b in inserted {
                 let Some(provider) = &b.provider_id else { continue };
                 let centre = b.centre_id.as_ref().map(|c| c.to_string()).unwrap_or_default();
                 let e = earned.entry((provider.to_string(), cst_day(b.created_ms), centre, b.statement_id.is_some())).or_default();

@@ -232,7 +232,7 @@ pub(super) fn actor(lang: Lang, by: &str) -> String {
 /// The centre's pools: accelerators busy of their capacity and the price; with a price form
 /// each when the caller may manage the centre (`kept`: what a refused form had typed).
 async fn pools_table(s: &AppState, lang: Lang, ctr: &Centre, pools: &[Pool], manage: Option<&operate::Kept>) -> String {
-    let running = s.store.busy_accelerators().await.unwrap_or_default();
+    let running = s.store.busy_accelerators(Some(&ctr.id)).await.unwrap_or_default();
     let mut body = format!("<h2>{}</h2>", esc(lang.t("资源池", "Pools")));
     let mut cols = vec![
         lang.t("加速卡型号", "Accelerator"),
@@ -272,7 +272,7 @@ async fn energy_of(
     range: Range,
     now: i64,
 ) -> (Vec<suanli_energy::SeriesPoint>, Option<serde_json::Value>) {
-    let loads = s.energy.loads_recent(&s.regions, now).await;
+    let evaluated = s.energy.evaluation_recent(&s.regions, now).await;
     let (pue_step, _) = pue_step(lang, range);
     let (pue_from, pue_to) = range.window(now, ctr.created_ms.min(now - 800 * 86_400_000));
     let book = s.energy.read().await;
@@ -282,7 +282,7 @@ async fn energy_of(
         let first = points.iter().position(|p| p.pue.is_some()).unwrap_or(points.len());
         points.drain(..first);
     }
-    let a = book.evaluate_one(&ctr.id, now, &loads).and_then(|a| serde_json::to_value(a).ok());
+    let a = evaluated.iter().find(|a| a.dc == ctr.id).and_then(|a| serde_json::to_value(a).ok());
     (points, a)
 }
 

@@ -18,9 +18,10 @@ pub async fn energy_page(State(s): State<AppState>, Query(q): Query<LangQuery>, 
     };
     let now = s.ids.now_ms();
     let loads = s.energy.loads_recent(&s.regions, now).await;
-    let (coverage, assessments, over) = {
+    let assessments = s.energy.evaluation_recent(&s.regions, now).await;
+    let (coverage, over) = {
         let book = s.energy.read().await;
-        (book.coverage(now), book.evaluate(now, &loads), suanli_app::figures::over_pue_limit(&book, now, &centres))
+        (book.coverage(now), suanli_app::figures::over_pue_limit(&book, now, &centres))
     };
     let utilisation: BTreeMap<String, f64> = loads.iter().map(|(id, l)| (id.to_string(), l.utilisation)).collect();
     let names: BTreeMap<String, String> = centres.iter().map(|c| (c.id.to_string(), lang.name(&c.name, &c.name_en).to_string())).collect();

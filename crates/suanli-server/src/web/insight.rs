@@ -40,7 +40,7 @@ pub async fn provider_names(s: &AppState, lang: Lang) -> HashMap<String, String>
 pub async fn spending(s: &AppState, lang: Lang, choice: &Choice) -> String {
     let now = s.ids.now_ms();
     let range = choice.range;
-    let Ok(Some((first, _))) = s.store.bill_span().await else {
+    let Ok(Some(first)) = s.store.first_bill_hour().await else {
         return format!(
             "<h2>{}</h2><p>{}</p>",
             lang.t("算力券使用趋势", "Voucher spending over time"),
@@ -48,9 +48,11 @@ pub async fn spending(s: &AppState, lang: Lang, choice: &Choice) -> String {
         );
     };
     let (from, to) = range.window(now, first);
-    let first = first.max(from);
-    let span = (to - first).max(60_000);
-    let step = step_for(span);
+    // Spending is summed by whole hours and China Standard Time days: the chart steps by whole
+    // ones, from the start of the one the range begins in.
+    let step = step_for((to - first.max(from)).max(60_000)).max(HOUR);
+    let grain = if step % MS_PER_DAY == 0 { MS_PER_DAY } else { HOUR };
+    let first = suanli_store::spending::grain_start(grain, first.max(from));
     let rows = s.store.voucher_spending(first, to, step).await.unwrap_or_default();
     let mut by_tenant: HashMap<TenantId, i64> = HashMap::new();
     let mut by_provider: HashMap<String, i64> = HashMap::new();
@@ -95,14 +97,16 @@ pub async fn spending(s: &AppState, lang: Lang, choice: &Choice) -> String {
             tick: &|v| if v.fract().abs() < 1e-9 { super::labels::group(v) } else { format!("{v:.2}") },
             value: &|v| lang.fen(suanli_core::money::Fen((v * 100.0).round() as i64)),
         },
-        Some((from, to)),
+        Some((first.min(from), to)),
     ));
-    let mut tenants: Vec<(String, i64)> = Vec::with_capacity(by_tenant.len());
-    for (t, fen) in by_tenant {
+    // The top ten by spending, then their names (one read each, however many enterprises spent).
+    let mut top_tenants: Vec<(TenantId, i64)> = by_tenant.into_iter().collect();
+    top_tenants.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut tenants: Vec<(String, i64)> = Vec::with_capacity(10);
+    for (t, fen) in top_tenants.into_iter().take(10) {
         let name = s.store.tenant(&t).await.ok().flatten().map_or_else(|| t.to_string(), |x| x.name);
         tenants.push((name, fen));
     }
-    tenants.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let table = |title: &str, who: &str, rows: Vec<(String, i64)>| {
         let mut t = format!("<h3>{}</h3>{}", esc(title), thead(&[who, lang.t("算力券使用", "Vouchers spent")]));
         for (name, fen) in rows.into_iter().take(10) {
@@ -181,7 +185,7 @@ pub async fn bills_table(s: &AppState, lang: Lang, c: &crate::auth::Caller) -> S
 /// Busy and total accelerators now, city-wide and per centre.
 pub async fn busy_now(s: &AppState) -> (u32, u32, HashMap<CentreId, (u32, u32)>) {
     let pools = s.store.pools().await.unwrap_or_default();
-    let running = s.store.busy_accelerators().await.unwrap_or_default();
+    let running = s.store.busy_accelerators(None).await.unwrap_or_default();
     let mut per: HashMap<CentreId, (u32, u32)> = HashMap::new();
     for p in &pools {
         per.entry(p.centre_id.clone()).or_default().1 += p.capacity();

@@ -47,6 +47,11 @@ impl TestServer {
         TestServer::start_ahead(0).await
     }
 
+    /// The directory of the server's embedded store.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// As [`TestServer::start`], with the server's clock `offset_ms` ahead of the wall clock.
     pub async fn start_ahead(offset_ms: i64) -> TestServer {
         TestServer::start_with(|cfg| ServeConfig { clock_offset_ms: offset_ms, ..cfg }).await
