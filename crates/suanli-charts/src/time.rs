@@ -5,7 +5,7 @@ use suanli_core::time::{MS_PER_DAY, civil_from_days, days_from_civil};
 /// Asia/Shanghai is UTC+8 all year (no daylight saving).
 pub const SHANGHAI_OFFSET_MS: i64 = 8 * HOUR;
 /// An hour in milliseconds.
-pub const HOUR: i64 = 3_600_000;
+pub const HOUR: i64 = suanli_core::time::MS_PER_HOUR;
 
 /// Unix ms as Beijing time: (year, month, day, hour, minute).
 pub fn local(ms: i64) -> (i64, i64, i64, i64, i64) {

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 pub type UnixMs = i64;
 
 pub const MS_PER_SECOND: i64 = 1_000;
+pub const MS_PER_HOUR: i64 = 3_600_000;
 pub const MS_PER_DAY: i64 = 86_400_000;
 /// China Standard Time (Asia/Shanghai, UTC+8 all year): what the platform's days and years are.
 pub const CST_OFFSET_MS: i64 = 8 * 3_600_000;

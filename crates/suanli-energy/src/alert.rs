@@ -25,9 +25,7 @@ use crate::pue::{PueFigure, PueKind, YEAR_BUCKETS};
 use crate::series::bucket_of;
 use serde::{Deserialize, Serialize};
 use suanli_core::id::CentreId;
-use suanli_core::time::{MS_PER_DAY, UnixMs, format_rfc3339};
-
-const MS_PER_HOUR: i64 = 3_600_000;
+use suanli_core::time::{MS_PER_DAY, MS_PER_HOUR, UnixMs, format_rfc3339};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

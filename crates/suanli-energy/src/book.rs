@@ -9,9 +9,8 @@ use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use suanli_core::id::CentreId;
-use suanli_core::time::{MS_PER_DAY, UnixMs};
+use suanli_core::time::{MS_PER_DAY, MS_PER_HOUR, UnixMs};
 
-const MS_PER_HOUR: i64 = 3_600_000;
 /// Data-quality events and flagged balance windows are kept this long.
 const QUALITY_RETENTION_MS: i64 = 400 * MS_PER_DAY;
 

@@ -4,14 +4,11 @@ use crate::{Store, StoreResult, WriteTx};
 use sqlx::Row;
 use std::collections::BTreeMap;
 use suanli_core::id::{ProviderId, TenantId};
-use suanli_core::time::{MS_PER_DAY, UnixMs, cst_day, cst_midnight};
+use suanli_core::time::{MS_PER_DAY, MS_PER_HOUR as HOUR_MS, UnixMs, cst_day, cst_midnight};
 use suanli_ledger::records::Bill;
 
-/// A clock hour, the finer of the two grains the sums are kept at (China Standard Time is a
-/// whole number of hours from UTC, so its hours are UTC's).
-pub const HOUR_MS: i64 = 3_600_000;
-
-/// The grains the sums are kept at: a clock hour and a China Standard Time day.
+/// The grains the sums are kept at: a clock hour (China Standard Time is a whole number of hours
+/// from UTC, so its hours are UTC's) and a China Standard Time day.
 const GRAINS: [i64; 2] = [HOUR_MS, MS_PER_DAY];
 
 /// The start of the hour, or of the China Standard Time day, that holds `ms`.

@@ -8,9 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use suanli_app::earnings::EarningsReport;
 use suanli_core::id::{CentreId, ProviderId, TenantId};
-use suanli_core::time::MS_PER_DAY;
-
-const HOUR: i64 = 3_600_000;
+use suanli_core::time::{MS_PER_DAY, MS_PER_HOUR as HOUR};
 
 /// A bucket size that cuts `span_ms` into at most about 30 steps: minutes, hours or days.
 fn step_for(span_ms: i64) -> i64 {

@@ -12,12 +12,12 @@ const QUARTER: i64 = 900_000;
 const PROM_FACILITY: &str = suanli_server::api::energy::PROM_FACILITY_METRIC;
 const PROM_IT: &str = suanli_server::api::energy::PROM_IT_METRIC;
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
 /// A fresh centre of the demo provider (200 racks: rated 4,000 kW), so no telemetry yet.
-async fn new_centre(s: &TestServer) -> String {
+pub(crate) async fn new_centre(s: &TestServer) -> String {
     let (_, me) = s.as_role("provider").get("/api/v1/me").await;
     let provider = me["provider_id"].as_str().unwrap().to_string();
     let body = json!({"provider_id": provider, "name": "能耗测试中心", "name_en": "Energy test centre", "kind": "cloud", "region": "hz-qiantang",
@@ -28,7 +28,7 @@ async fn new_centre(s: &TestServer) -> String {
 }
 
 /// A day of 15-minute counter readings: facility 1000 → 2300 kWh, IT 500 → 1500 kWh (PUE 1.30).
-fn day_of_readings(centre: &str, d0: i64) -> Vec<Value> {
+pub(crate) fn day_of_readings(centre: &str, d0: i64) -> Vec<Value> {
     let mut out = Vec::new();
     for k in 0..=96i64 {
         let ts = d0 + k * QUARTER;

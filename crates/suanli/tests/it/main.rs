@@ -8,6 +8,7 @@ mod data_sharing;
 mod e2e;
 mod earnings;
 mod energy;
+mod energy_evaluation;
 mod energy_store;
 mod fair_share;
 mod figures;

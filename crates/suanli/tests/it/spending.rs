@@ -3,8 +3,8 @@
 use crate::earnings::billed_job;
 use crate::harness::TestServer;
 use std::collections::BTreeMap;
-use suanli_core::time::{MS_PER_DAY, UnixMs};
-use suanli_store::spending::{HOUR_MS, grain_start};
+use suanli_core::time::{MS_PER_DAY, MS_PER_HOUR as HOUR_MS, UnixMs};
+use suanli_store::spending::grain_start;
 use suanli_store::{BillFilter, Store};
 
 /// Voucher fen by (bucket start, tenant, provider), as the store answers them.
