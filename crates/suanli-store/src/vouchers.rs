@@ -389,6 +389,7 @@ impl WriteTx<'_> {
     /// ([`WriteTx::add_spending`]).
     pub(crate) async fn insert_bills(&mut self, bills: &[&Bill]) -> StoreResult<()> {
         let mut earned = DailySums::new();
+        let mut inserted: Vec<&Bill> = Vec::with_capacity(bills.len());
         for chunk in bills.chunks(BILLS_PER_INSERT) {
             let rows = match self.dialect {
                 // SQLite: literal rows. sqlx binds each parameter after looking up its name, a
@@ -398,16 +399,16 @@ impl WriteTx<'_> {
                 crate::Dialect::Sqlite => self.tx.fetch_all(&bills_insert_literal(chunk)).await?,
                 crate::Dialect::Postgres => bills_insert_bound(chunk).fetch_all(self.tx.conn().await?).await?,
             };
-            let inserted: std::collections::HashSet<String> = rows.iter().map(|r| r.get::<String, _>(0)).collect();
-            let inserted: Vec<&Bill> = chunk.iter().copied().filter(|b| inserted.contains(&b.id.to_string())).collect();
-            self.add_spending(&inserted).await?;
-            for b in inserted {
-                let Some(provider) = &b.provider_id else { continue };
-                let centre = b.centre_id.as_ref().map(|c| c.to_string()).unwrap_or_default();
-                let e = earned.entry((provider.to_string(), cst_day(b.created_ms), centre, b.statement_id.is_some())).or_default();
-                *e = (e.0 + 1, e.1 + b.voucher.0 + b.cash.0, e.2 + b.outstanding.0);
-            }
+            let ids: std::collections::HashSet<String> = rows.iter().map(|r| r.get::<String, _>(0)).collect();
+            inserted.extend(chunk.iter().copied().filter(|b| ids.contains(&b.id.to_string())));
         }
+        for b in &inserted {
+            let Some(provider) = &b.provider_id else { continue };
+            let centre = b.centre_id.as_ref().map(|c| c.to_string()).unwrap_or_default();
+            let e = earned.entry((provider.to_string(), cst_day(b.created_ms), centre, b.statement_id.is_some())).or_default();
+            *e = (e.0 + 1, e.1 + b.voucher.0 + b.cash.0, e.2 + b.outstanding.0);
+        }
+        self.add_spending(&inserted).await?;
         for ((provider, day, centre, settled), (n, fen, outstanding)) in earned {
             crate::earnings::add_daily(self, &provider, day, &centre, settled, n, Fen(fen), Fen(outstanding)).await?;
         }

@@ -36,7 +36,7 @@ pub struct TestServer {
     pub url: String,
     pub tokens: HashMap<String, String>,
     pub state: AppState,
-    _dir: TempDir,
+    dir: TempDir,
     stop: Option<tokio::sync::watch::Sender<bool>>,
 }
 
@@ -49,7 +49,7 @@ impl TestServer {
 
     /// The directory of the server's embedded store.
     pub fn data_dir(&self) -> &std::path::Path {
-        self._dir.path()
+        self.dir.path()
     }
 
     /// As [`TestServer::start`], with the server's clock `offset_ms` ahead of the wall clock.
@@ -142,7 +142,7 @@ impl TestServer {
             };
             suanli_server::serve_listener(listener, app, suanli_server::ConnLimits::default(), stop).await.unwrap();
         });
-        TestServer { url, tokens, state, _dir: dir, stop: Some(tx) }
+        TestServer { url, tokens, state, dir, stop: Some(tx) }
     }
 
     pub fn as_role(&self, role: &str) -> Api {
