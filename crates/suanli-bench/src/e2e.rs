@@ -280,6 +280,7 @@ async fn suanli(http: &reqwest::Client, b: &E2eBench, kind: &str, json_out: bool
     let pb = spinner(json_out, format!("Suanli on {kind}: submitting for {} s from {} connections", b.seconds, b.connections));
     let (client, url, token, job_seconds) =
         (http.clone(), format!("{}/api/v1/jobs", server.base), server.tenant_token.clone(), b.job_seconds);
+    let (writers_before, load_start) = (store_writers(http, &server.base).await?, Instant::now());
     let mut submits = load(b.connections, b.seconds, &pb, move |i| {
         let req = client
             .post(url.clone())
@@ -294,6 +295,7 @@ async fn suanli(http: &reqwest::Client, b: &E2eBench, kind: &str, json_out: bool
         }
     })
     .await;
+    let writers = writer_shares(&writers_before, &store_writers(http, &server.base).await?, load_start.elapsed().as_secs_f64());
     // Placement and start: wait until none of the run's jobs waits, or the settle time is up.
     // The backlog of `--waiting` waits throughout; it is counted apart.
     pb.set_message(format!("Suanli on {kind}: waiting for the jobs to start"));
@@ -317,6 +319,7 @@ async fn suanli(http: &reqwest::Client, b: &E2eBench, kind: &str, json_out: bool
     v["stored"] = json!(stored);
     v["lost"] = json!(submits.ok as i64 - ours.len() as i64);
     v["max_waiting"] = json!(max_waiting);
+    v["store_writers"] = writers;
     if let Some((model, n)) = backlog {
         v["backlog"] = json!({"submitted": b.waiting, "model": model, "waiting_at_load": n,
             "waiting_after": all.iter().filter(|j| j.spec.name.starts_with("wait-") && matches!(j.state, JobState::Pending | JobState::Placed)).count()});
@@ -333,6 +336,51 @@ async fn suanli(http: &reqwest::Client, b: &E2eBench, kind: &str, json_out: bool
 }
 
 /// Placement and start rates and delays from the jobs' own timestamps.
+/// Each writer's totals as the server's `/metrics` counts them: writer → (seconds its write
+/// transactions were open, transactions).
+async fn store_writers(http: &reqwest::Client, base: &str) -> anyhow::Result<std::collections::BTreeMap<String, (f64, f64)>> {
+    let text = http.get(format!("{base}/metrics")).send().await?.error_for_status()?.text().await?;
+    let mut out = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        for (name, open) in [("suanli_store_write_open_seconds_total", true), ("suanli_store_write_transactions_total", false)] {
+            let Some((writer, value)) =
+                line.strip_prefix(name).and_then(|r| r.strip_prefix("{writer=\"")).and_then(|r| r.split_once("\"} "))
+            else {
+                continue;
+            };
+            let e: &mut (f64, f64) = out.entry(writer.to_owned()).or_default();
+            let v: f64 = value.trim().parse()?;
+            if open { e.0 = v } else { e.1 = v }
+        }
+    }
+    Ok(out)
+}
+
+/// How busy the store's writers were over the load's `seconds`: each writer's share of the wall
+/// time with a write transaction open (on SQLite, the writer lock held) and its transactions a
+/// second, and the shares' sum (on SQLite, at most 1: one writer at a time).
+fn writer_shares(
+    before: &std::collections::BTreeMap<String, (f64, f64)>,
+    after: &std::collections::BTreeMap<String, (f64, f64)>,
+    seconds: f64,
+) -> Value {
+    let mut by = serde_json::Map::new();
+    let mut busy = 0.0;
+    for (writer, (open, txs)) in after {
+        let (open0, txs0) = before.get(writer).copied().unwrap_or_default();
+        if txs - txs0 > 0.0 {
+            let share = (open - open0) / seconds;
+            busy += share;
+            by.insert(writer.clone(), json!({"busy_share": round3(share), "transactions_per_s": round1((txs - txs0) / seconds)}));
+        }
+    }
+    json!({"busy_share": round3(busy), "by_writer": by})
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
 fn timings(v: &mut Value, jobs: &[&Job]) {
     let Some(first) = jobs.iter().map(|j| j.submitted_ms).min() else { return };
     let delays = |at: fn(&Job) -> Option<i64>| {
@@ -527,6 +575,18 @@ fn print_table(out: &Value, b: &E2eBench) {
                 f(&w["waiting_at_load"]),
                 w["model"].as_str().unwrap_or("?"),
                 f(&w["waiting_after"])
+            );
+        }
+        if let Some(by) = r["store_writers"]["by_writer"].as_object() {
+            let pct = |v: &Value| v.as_f64().map_or("-".into(), |x| format!("{:.0}%", x * 100.0));
+            let mut parts: Vec<(&String, &Value)> = by.iter().collect();
+            parts.sort_by(|a, b| b.1["busy_share"].as_f64().unwrap_or(0.0).total_cmp(&a.1["busy_share"].as_f64().unwrap_or(0.0)));
+            let parts: Vec<String> = parts.iter().map(|(w, x)| format!("{w} {}", pct(&x["busy_share"]))).collect();
+            println!(
+                "  {}: write transactions open {} of the load's time ({})",
+                r["store"].as_str().unwrap_or("?"),
+                pct(&r["store_writers"]["busy_share"]),
+                parts.join(", ")
             );
         }
         if let Some(e) = r["submits"]["first_error"].as_str() {

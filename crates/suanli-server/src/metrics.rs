@@ -10,6 +10,7 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use suanli_dispatch::slurm::SlurmStats;
+use suanli_store::WriteFigures;
 
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -77,6 +78,7 @@ pub async fn render(State(s): State<AppState>) -> Response {
     }
     gateway(&s, &mut out);
     slurm(&s, &mut out);
+    store_writes(&s, &mut out);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response()
 }
 
@@ -153,6 +155,32 @@ fn slurm(s: &AppState, out: &mut String) {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
         for (centre, st) in &stats {
             let _ = writeln!(out, "{name}{{centre=\"{}\"}} {}", escape(centre.as_str()), value(st));
+        }
+    }
+}
+
+/// The store's write transactions by writer (see suanli-store's write_stats.rs): on SQLite the
+/// seconds open, summed, over the wall time is how busy its one writer is.
+fn store_writes(s: &AppState, out: &mut String) {
+    let figures = s.store.write_figures();
+    type Value = fn(&WriteFigures) -> f64;
+    let series: [(&str, &str, Value); 3] = [
+        ("suanli_store_write_transactions_total", "Write transactions begun, by writer.", |f| f.transactions as f64),
+        (
+            "suanli_store_write_wait_seconds_total",
+            "Seconds write transactions waited to begin, by writer (SQLite: for its one writer lock).",
+            |f| f.wait_s,
+        ),
+        (
+            "suanli_store_write_open_seconds_total",
+            "Seconds write transactions were open, by writer (SQLite: the writer lock held, one at a time).",
+            |f| f.open_s,
+        ),
+    ];
+    for (name, help, value) in series {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for (writer, f) in &figures {
+            let _ = writeln!(out, "{name}{{writer=\"{}\"}} {}", writer.as_str(), value(f));
         }
     }
 }

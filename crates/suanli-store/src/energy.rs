@@ -421,7 +421,7 @@ impl Store {
         if self.dialect == crate::Dialect::Sqlite && meters.is_empty() {
             return self.append_energy_script(readings, audits).await;
         }
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_as(crate::Writer::Energy).await?;
         for (centre, meters) in meters {
             tx.upsert_energy_meters(centre, meters).await?;
         }
@@ -447,7 +447,9 @@ impl Store {
             query = query.bind(r.first).bind(r.last).bind(r.n as i64).bind(r.data);
         }
         let writer = self.write_lock.as_ref().ok_or_else(|| StoreError::Corrupt("a SQLite store without its writer".into()))?;
+        let asked = std::time::Instant::now();
         let mut conn = writer.lock().await?;
+        let _open = self.write_stats.begun(crate::Writer::Energy, asked);
         let result = query.execute(&mut *conn).await;
         if let Err(e) = result {
             // A statement failed inside the script: end its transaction before the next writer

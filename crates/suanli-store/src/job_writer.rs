@@ -94,7 +94,7 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Entry>, written: WrittenJob
         // The write lock first, then the group: every submission that arrives while the writer
         // waits for the lock (other writers hold it for a round's placements or a backend's
         // report) joins this commit instead of waiting for the next one.
-        let tx = store.begin().await;
+        let tx = store.begin_as(crate::Writer::Jobs).await;
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match rx.try_recv() {
@@ -141,7 +141,7 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Entry>, written: WrittenJob
 }
 
 async fn commit(store: &Store, jobs: &[(&Job, &Audit, Option<&JobKey>)]) -> Result<(), StoreError> {
-    write(store.begin().await?, jobs).await.map(drop)
+    write(store.begin_as(crate::Writer::Jobs).await?, jobs).await.map(drop)
 }
 
 /// Stores the jobs in one transaction; the change number they were stamped with.

@@ -35,6 +35,7 @@ pub mod spending;
 mod to_bill;
 pub mod vouchers;
 mod write_conn;
+pub mod write_stats;
 
 pub use backends::BackendBinding;
 pub use earnings::{EarningsRecords, EarningsRow, Source};
@@ -59,6 +60,7 @@ use suanli_core::tenant::{Principal, Role, Tenant};
 use suanli_core::time::UnixMs;
 pub use to_bill::ToBill;
 pub use vouchers::{BillFilter, ProgrammeTotals, TenantMoney, VoucherMoney};
+pub use write_stats::{WriteFigures, Writer};
 
 /// What went wrong in the store: a domain error the caller should show, or a database failure.
 #[derive(Debug, thiserror::Error)]
@@ -188,6 +190,8 @@ pub struct Store {
     fence: Option<Arc<Fence>>,
     /// SQLite: the task that checkpoints the WAL (see checkpoint.rs), stopped with the last copy.
     _checkpoints: Option<Arc<checkpoint::Checkpointer>>,
+    /// Write transactions by writer: how many, their wait to begin, their time open.
+    write_stats: Arc<write_stats::WriteStats>,
 }
 
 impl std::fmt::Debug for Store {
@@ -204,6 +208,8 @@ pub struct WriteTx<'s> {
     /// The change sequence number this transaction stamps on the jobs it writes, taken at its
     /// first job write (see [`WriteTx::job_change_seq`]).
     job_seq: Option<i64>,
+    /// Adds the time this transaction is open to its writer's total when it ends.
+    _open: write_stats::OpenTimer,
 }
 
 /// [`Store::pools`] on a connection (a snapshot's, see [`Store::read_snapshot`]).
@@ -262,7 +268,7 @@ impl Store {
         };
         let checkpoints = (dialect == Dialect::Sqlite).then(|| Arc::new(checkpoint::start(pool.clone())));
         let write_lock = (dialect == Dialect::Sqlite).then(|| Arc::new(write_conn::Writer::new(writer.clone())));
-        let store = Store { pool, writer, dialect, write_lock, fence: None, _checkpoints: checkpoints };
+        let store = Store { pool, writer, dialect, write_lock, fence: None, _checkpoints: checkpoints, write_stats: Arc::default() };
         migrations::run(&store).await?;
         Ok(store)
     }
@@ -301,6 +307,12 @@ impl Store {
     /// Begins a write transaction (taking the SQLite writer lock first; PostgreSQL writers run
     /// concurrently); on a fenced store it fails with `not_leader` unless this replica leads.
     pub async fn begin(&self) -> StoreResult<WriteTx<'_>> {
+        self.begin_as(Writer::Other).await
+    }
+
+    /// [`Store::begin`] for `writer`, whose transactions are counted apart ([`Store::write_figures`]).
+    pub async fn begin_as(&self, writer: Writer) -> StoreResult<WriteTx<'_>> {
+        let asked = std::time::Instant::now();
         // SQLite: take the database's write lock at BEGIN, waiting for it (busy_timeout). A
         // deferred transaction that reads first and then writes fails at once with `database is
         // locked` when another connection still holds the lock (a dropped transaction's rollback
@@ -315,7 +327,12 @@ impl Store {
                 write_conn::TxConn::Pooled(tx)
             }
         };
-        Ok(WriteTx { tx, dialect: self.dialect, job_seq: None })
+        Ok(WriteTx { tx, dialect: self.dialect, job_seq: None, _open: self.write_stats.begun(writer, asked) })
+    }
+
+    /// Every writer's write transactions since the store was opened (shared by its copies).
+    pub fn write_figures(&self) -> Vec<(Writer, WriteFigures)> {
+        self.write_stats.figures()
     }
 
     /// Begins a read-only transaction whose statements all see one committed state: reads that

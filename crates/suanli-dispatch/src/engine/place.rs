@@ -10,7 +10,7 @@ use suanli_core::job::{Job, JobState};
 use suanli_core::reason::JobReason;
 use suanli_sched::driver::{RunEnd, run_cost};
 use suanli_sched::round::{Placement, Preemption, RoundOutcome, Wait, queue_head, schedule};
-use suanli_store::{Audit, PlacementRow, StoreError};
+use suanli_store::{Audit, PlacementRow, StoreError, Writer};
 
 /// How many waiting jobs a round decides over when more wait than it could place: a few per
 /// free accelerator (a job takes at least one), no fewer than `floor` (blocked jobs still
@@ -233,7 +233,7 @@ impl Engine {
             }
         }
         for chunk in reasons.chunks(WRITES_PER_TX) {
-            let mut tx = self.store.begin().await?;
+            let mut tx = self.store.begin_as(Writer::Placement).await?;
             tx.set_job_reasons(chunk).await?;
             tx.commit().await?;
         }
@@ -294,7 +294,7 @@ impl Engine {
                     self.audit("job.placed", &p.job, detail)
                 })
                 .collect();
-            let mut tx = self.store.begin().await?;
+            let mut tx = self.store.begin_as(Writer::Placement).await?;
             let done = tx.place_jobs(&rows).await?;
             let audits: Vec<&Audit> = audits.iter().zip(chunk).filter(|(_, (_, p))| done.contains(&p.job)).map(|(a, _)| a).collect();
             tx.audit_many(&audits).await?;

@@ -10,7 +10,7 @@ use suanli_core::id::{AuditId, JobId, PoolId};
 use suanli_core::job::{Fault, Job, JobState, RunBounds, RunClaim, UsageRefused};
 use suanli_core::money::Fen;
 use suanli_core::reason::JobReason;
-use suanli_store::{Audit, EndRow, StoreError};
+use suanli_store::{Audit, EndRow, StoreError, Writer};
 
 /// Running jobs handed over and asked about in one round, at most (placed jobs are, every
 /// round): with more running, each waits its turn, and a round over 100,000 running jobs asks
@@ -89,7 +89,7 @@ impl Engine {
                 told.push((*j, status, pool));
             }
             if !alerts.is_empty() {
-                let mut tx = self.store.begin().await?;
+                let mut tx = self.store.begin_as(Writer::Reports).await?;
                 tx.audit_many(&alerts).await?;
                 tx.commit().await?;
             }
@@ -238,7 +238,7 @@ impl Engine {
                 self.audit(if e.failed { "job.failed" } else { "job.succeeded" }, e.id, detail)
             })
             .collect();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_as(Writer::Reports).await?;
         let started = tx.start_jobs(&starts).await?;
         let ended = tx.end_jobs(&ends).await?;
         let audits: Vec<&Audit> = (start_audits.iter().zip(&starts).filter(|(_, (id, _))| started.contains(*id)).map(|(a, _)| a))

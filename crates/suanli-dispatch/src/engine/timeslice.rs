@@ -19,7 +19,7 @@ use suanli_core::id::JobId;
 use suanli_core::job::{Job, JobState, Segment, SegmentEnd, SegmentTotals};
 use suanli_core::reason::{JobReason, whole};
 use suanli_sched::timeslice::{GpuType, LeaseEnd, SliceConfig, SliceJob, SlicePolicy, lease_ends, work_done_ref_s};
-use suanli_store::StoreError;
+use suanli_store::{StoreError, Writer};
 
 /// The operator's time-slicing: lease length, the policy that decides lease ends, and the
 /// checkpoint-restore cost a resumed or moved job pays.
@@ -229,7 +229,7 @@ impl Engine {
             end,
             reason: why.clone().into(),
         };
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_as(Writer::Placement).await?;
         let moved = tx.transition_job(&job.id, JobState::Pending, |x| requeued(x, why.clone())).await;
         match moved {
             Ok(_) => {}

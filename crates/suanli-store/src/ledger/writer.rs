@@ -567,7 +567,7 @@ async fn write_group(
     // Each statement is sent on its own, not as one script: under `bench gateway` at 2,000
     // calls/s, the whole commit as one script ran as one long burst of SQLite's thread on two
     // busy cores, and the calls' p99 rose by about a millisecond.
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin_as(crate::Writer::Ledger).await?;
     tx.send_each_statement();
     tx.upsert_ledger_accounts(rows).await?;
     tx.insert_ledger_transfers(from_seq, transfers).await?;

@@ -48,3 +48,4 @@ mod web_supply;
 mod web_text;
 mod workload;
 mod write_script;
+mod write_stats;
