@@ -3,9 +3,9 @@
 //! On SQLite one transaction writes at a time (the writer lock), so the time open, summed over
 //! every writer, over the wall time is how busy the store's one writer is, and each writer's
 //! part says who keeps it busy. That is the figure that bounds job submissions: in `bench e2e`
-//! the lock was held 88% of the time, shared about equally by the job writer, the ledger's
-//! commits, the backends' reports and the rounds' placements. On PostgreSQL transactions run
-//! side by side, so the sums may pass the wall time; the wait is for a pooled connection.
+//! the lock was held 88% of the time, a quarter each by the ledger's commits, the job writer and
+//! the backends' reports, a sixth by the rounds' placements. On PostgreSQL transactions run side
+//! by side, so the sums may pass the wall time; the wait is for a pooled connection.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
