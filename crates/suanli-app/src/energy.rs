@@ -68,7 +68,7 @@ fn table_of(book: &EnergyBook) -> MeterTable {
 }
 
 /// Each centre's load (utilisation, accelerators, area), and when it was computed.
-type Loads = (UnixMs, BTreeMap<CentreId, Load>);
+type Loads = (UnixMs, Arc<BTreeMap<CentreId, Load>>);
 
 /// How long loads kept for pages count as fresh, in the server's clock.
 const LOADS_FRESH_MS: UnixMs = 60_000;
@@ -409,15 +409,15 @@ impl Energy {
     /// only when none is kept (at start, or after a rebuild or a catch-up dropped it). `serve`
     /// also refreshes them every minute ([`Energy::refresh_loads`]), so a page view rarely waits.
     pub async fn loads_recent(&self, regions: &Arc<Regions>, now_ms: UnixMs) -> BTreeMap<CentreId, Load> {
-        self.loads_kept(regions, now_ms).await.1
+        Arc::unwrap_or_clone(self.loads_kept(regions, now_ms).await.1)
     }
 
-    /// [`Energy::loads_recent`], with the time they were computed at.
+    /// [`Energy::loads_recent`], shared rather than copied, with the time they were computed at.
     async fn loads_kept(&self, regions: &Arc<Regions>, now_ms: UnixMs) -> Loads {
         use std::sync::atomic::Ordering;
         let kept = lock(&self.recent_loads).clone();
         let Some((at, loads)) = kept else {
-            return (now_ms, self.refresh_loads(regions, now_ms).await);
+            return (now_ms, Arc::new(self.refresh_loads(regions, now_ms).await));
         };
         if !(0..LOADS_FRESH_MS).contains(&(now_ms - at)) && !self.refreshing.swap(true, Ordering::AcqRel) {
             let (energy, regions) = (self.clone(), regions.clone());
@@ -459,7 +459,7 @@ impl Energy {
             Ok(loads) => {
                 let mut kept = lock(&self.recent_loads);
                 if kept.as_ref().is_none_or(|(at, _)| *at <= now_ms) {
-                    *kept = Some((now_ms, loads.clone()));
+                    *kept = Some((now_ms, Arc::new(loads.clone())));
                 }
                 loads
             }
