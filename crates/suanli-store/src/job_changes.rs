@@ -80,6 +80,9 @@ pub struct PlacementRow<'a> {
 #[derive(Debug)]
 pub struct EndRow<'a> {
     pub id: &'a JobId,
+    /// When it started, if the same report brought its start: the job moves from placed to its
+    /// end in one update (its row and indexes written once, not twice). `None` ends a running job.
+    pub started_ms: Option<i64>,
     pub failed: bool,
     pub finished_ms: i64,
     pub usage_s: i64,
@@ -286,39 +289,51 @@ impl WriteTx<'_> {
         Ok(started)
     }
 
-    /// Ends running jobs (succeeded or failed) with their usage and cost; the ids moved (a job
-    /// no longer running is left alone).
+    /// Ends jobs (succeeded or failed) with their usage and cost: running jobs, and placed ones
+    /// whose start the same report brought (`started_ms`), each in one update. The ids moved (a
+    /// job no longer running, or no longer placed, is left alone).
     pub async fn end_jobs(&mut self, ends: &[EndRow<'_>]) -> StoreResult<HashSet<JobId>> {
         let mut ended = HashSet::with_capacity(ends.len());
         if ends.is_empty() {
             return Ok(ended);
         }
         let seq = self.job_change_seq().await?;
-        for chunk in ends.chunks(ROWS_PER_STATEMENT) {
-            let rows = chunk
-                .iter()
-                .map(|e| {
-                    vec![
-                        Cell::Text(Some(e.id.to_string())),
-                        Cell::Text(Some(if e.failed { "failed" } else { "succeeded" }.to_string())),
-                        Cell::Int(Some(e.finished_ms)),
-                        Cell::Int(Some(e.usage_s)),
-                        Cell::Int(Some(e.cost_fen)),
-                        Cell::Text(e.fault.map(|f| f.as_str().to_string())),
-                        Cell::Text(e.reason.as_ref().map(ToString::to_string)),
-                        Cell::Text(e.reason.as_ref().and_then(|r| serde_json::to_string(r).ok())),
-                    ]
-                })
-                .collect();
-            let moved = self.batch(
-                "UPDATE jobs SET state = v.column2, finished_ms = v.column3, usage_s = v.column4, cost_fen = v.column5, fault = v.column6, \
-                 reason = v.column7, reason_json = v.column8, change_seq = $1 FROM {v} WHERE jobs.id = v.column1 AND {state} = 'running' RETURNING id",
-                seq,
-                rows,
-            )
-            .await?;
-            for r in moved {
-                ended.insert(rows::parse_id(r.try_get::<String, _>(0)?)?);
+        // Two statements, so that an end of a running job leaves its start's index entries alone.
+        let (ran, ran_through): (Vec<&EndRow>, Vec<&EndRow>) = ends.iter().partition(|e| e.started_ms.is_none());
+        let set = "state = v.column2, finished_ms = v.column3, usage_s = v.column4, cost_fen = v.column5, fault = v.column6, \
+                   reason = v.column7, reason_json = v.column8, change_seq = $1";
+        for (group, sql) in [
+            (ran, format!("UPDATE jobs SET {set} FROM {{v}} WHERE jobs.id = v.column1 AND {{state}} = 'running' RETURNING id")),
+            (
+                ran_through,
+                format!(
+                    "UPDATE jobs SET {set}, started_ms = v.column9 FROM {{v}} WHERE jobs.id = v.column1 AND {{state}} = 'placed' RETURNING id"
+                ),
+            ),
+        ] {
+            for chunk in group.chunks(ROWS_PER_STATEMENT) {
+                let rows = chunk
+                    .iter()
+                    .map(|e| {
+                        let mut row = vec![
+                            Cell::Text(Some(e.id.to_string())),
+                            Cell::Text(Some(if e.failed { "failed" } else { "succeeded" }.to_string())),
+                            Cell::Int(Some(e.finished_ms)),
+                            Cell::Int(Some(e.usage_s)),
+                            Cell::Int(Some(e.cost_fen)),
+                            Cell::Text(e.fault.map(|f| f.as_str().to_string())),
+                            Cell::Text(e.reason.as_ref().map(ToString::to_string)),
+                            Cell::Text(e.reason.as_ref().and_then(|r| serde_json::to_string(r).ok())),
+                        ];
+                        if let Some(at) = e.started_ms {
+                            row.push(Cell::Int(Some(at)));
+                        }
+                        row
+                    })
+                    .collect();
+                for r in self.batch(&sql, seq, rows).await? {
+                    ended.insert(rows::parse_id(r.try_get::<String, _>(0)?)?);
+                }
             }
         }
         Ok(ended)

@@ -213,12 +213,14 @@ impl Engine {
                     (*started_ms, Some((*ended_ms, *usage_s, Some((*fault, reason.clone())))))
                 }
             };
-            if j.state == JobState::Placed {
+            let placed = j.state == JobState::Placed;
+            if placed {
                 starts.push((&j.id, started));
             }
             if let Some((ended, usage, failure)) = end {
                 ends.push(EndRow {
                     id: &j.id,
+                    started_ms: placed.then_some(started),
                     failed: failure.is_some(),
                     finished_ms: ended,
                     usage_s: usage,
@@ -238,9 +240,14 @@ impl Engine {
                 self.audit(if e.failed { "job.failed" } else { "job.succeeded" }, e.id, detail)
             })
             .collect();
+        // A job that started and ended within the report moves from placed to its end in one
+        // update, with its end.
+        let through: HashSet<&JobId> = ends.iter().filter(|e| e.started_ms.is_some()).map(|e| e.id).collect();
+        let only_started: Vec<(&JobId, i64)> = starts.iter().filter(|(id, _)| !through.contains(id)).copied().collect();
         let mut tx = self.store.begin_as(Writer::Reports).await?;
-        let started = tx.start_jobs(&starts).await?;
+        let mut started = tx.start_jobs(&only_started).await?;
         let ended = tx.end_jobs(&ends).await?;
+        started.extend(through.iter().filter(|id| ended.contains(**id)).map(|id| (*id).clone()));
         let audits: Vec<&Audit> = (start_audits.iter().zip(&starts).filter(|(_, (id, _))| started.contains(*id)).map(|(a, _)| a))
             .chain(end_audits.iter().zip(&ends).filter(|(_, e)| ended.contains(e.id)).map(|(a, _)| a))
             .collect();

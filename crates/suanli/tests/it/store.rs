@@ -282,6 +282,7 @@ async fn reasons_suite(store: Store) {
     let end = EndRow {
         id: &ids[2],
         failed: true,
+        started_ms: None,
         finished_ms: 2,
         usage_s: 1,
         cost_fen: 0,
@@ -293,6 +294,33 @@ async fn reasons_suite(store: Store) {
     tx.commit().await.unwrap();
     let ended = store.job(&ids[2]).await.unwrap().unwrap();
     assert_eq!((ended.state, ended.reason), (JobState::Failed, Some(failed.into())));
+
+    // A run that started and ended within one report moves from placed to its end in one
+    // update, with its start; the end of a running job does not move a placed one, nor the
+    // reverse.
+    let through = job(54, &tenant, 8);
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_jobs(std::slice::from_ref(&through)).await.unwrap();
+    tx.commit().await.unwrap();
+    let placed = audit(54, "job.placed", through.id.as_str());
+    store.transition_job(&through.id, JobState::Placed, placed, |j| j.pool_id = Some(pool.clone())).await.unwrap();
+    let end_of = |started_ms| EndRow {
+        id: &through.id,
+        started_ms,
+        failed: false,
+        finished_ms: 9,
+        usage_s: 7,
+        cost_fen: 5,
+        fault: None,
+        reason: None,
+    };
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.end_jobs(&[end_of(None)]).await.unwrap().is_empty(), "a placed job is not running");
+    assert!(tx.end_jobs(&[end_of(Some(2))]).await.unwrap().contains(&through.id));
+    assert!(tx.end_jobs(&[end_of(Some(3))]).await.unwrap().is_empty(), "an ended job is no longer placed");
+    tx.commit().await.unwrap();
+    let j = store.job(&through.id).await.unwrap().unwrap();
+    assert_eq!((j.state, j.started_ms, j.finished_ms, j.usage_s, j.cost), (JobState::Succeeded, Some(2), Some(9), Some(7), Some(Fen(5))));
 
     // English text alone, as rows written before reasons were typed hold it.
     let old = StatedReason::Untyped("cancelled by operator".into());
