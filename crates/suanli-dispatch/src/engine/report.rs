@@ -240,8 +240,8 @@ impl Engine {
                 self.audit(if e.failed { "job.failed" } else { "job.succeeded" }, e.id, detail)
             })
             .collect();
-        // A job that started and ended within the report moves from placed to its end in one
-        // update, with its end.
+        // A job that started and ended since it was last asked about is written once, from
+        // placed to its end (`EndRow::started_ms`), not started and then ended.
         let through: HashSet<&JobId> = ends.iter().filter(|e| e.started_ms.is_some()).map(|e| e.id).collect();
         let only_started: Vec<(&JobId, i64)> = starts.iter().filter(|(id, _)| !through.contains(id)).copied().collect();
         let mut tx = self.store.begin_as(Writer::Reports).await?;
