@@ -417,7 +417,7 @@ impl Energy {
         use std::sync::atomic::Ordering;
         let kept = lock(&self.recent_loads).clone();
         let Some((at, loads)) = kept else {
-            return (now_ms, Arc::new(self.refresh_loads(regions, now_ms).await));
+            return (now_ms, self.refresh_loads(regions, now_ms).await);
         };
         if !(0..LOADS_FRESH_MS).contains(&(now_ms - at)) && !self.refreshing.swap(true, Ordering::AcqRel) {
             let (energy, regions) = (self.clone(), regions.clone());
@@ -453,19 +453,21 @@ impl Energy {
     }
 
     /// Computes the loads at `now_ms` and keeps them for [`Energy::loads_recent`] (unless a
-    /// newer computation was kept meanwhile); answers them. A failed read answers and keeps none.
-    pub async fn refresh_loads(&self, regions: &Regions, now_ms: UnixMs) -> BTreeMap<CentreId, Load> {
+    /// newer computation was kept meanwhile); answers them, shared with what is kept. A failed
+    /// read answers and keeps none.
+    pub async fn refresh_loads(&self, regions: &Regions, now_ms: UnixMs) -> Arc<BTreeMap<CentreId, Load>> {
         match crate::figures::loads(&self.store, regions, now_ms).await {
             Ok(loads) => {
+                let loads = Arc::new(loads);
                 let mut kept = lock(&self.recent_loads);
                 if kept.as_ref().is_none_or(|(at, _)| *at <= now_ms) {
-                    *kept = Some((now_ms, Arc::new(loads.clone())));
+                    *kept = Some((now_ms, loads.clone()));
                 }
                 loads
             }
             Err(e) => {
                 tracing::warn!(error = %e, "the centres' loads could not be read");
-                BTreeMap::new()
+                Arc::default()
             }
         }
     }

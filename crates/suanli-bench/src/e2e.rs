@@ -74,9 +74,9 @@ impl Submits {
         let q = |p: f64| pct(&self.lat_ms, p);
         json!({
             "acknowledged": self.ok, "errors": self.errors, "first_error": self.first_error,
-            "per_s": round1(self.ok as f64 / self.seconds), "seconds": round1(self.seconds),
-            "cold_ms": round2(self.cold_ms), "p50_ms": round2(q(0.5)), "p99_ms": round2(q(0.99)),
-            "max_ms": round2(self.lat_ms.last().copied().unwrap_or(f64::NAN)),
+            "per_s": round_to(self.ok as f64 / self.seconds, 1), "seconds": round_to(self.seconds, 1),
+            "cold_ms": round_to(self.cold_ms, 2), "p50_ms": round_to(q(0.5), 2), "p99_ms": round_to(q(0.99), 2),
+            "max_ms": round_to(self.lat_ms.last().copied().unwrap_or(f64::NAN), 2),
         })
     }
 }
@@ -85,12 +85,10 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() { f64::NAN } else { sorted[((sorted.len() - 1) as f64 * p).round() as usize] }
 }
 
-fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
+/// `x` to `digits` decimal places.
+fn round_to(x: f64, digits: i32) -> f64 {
+    let scale = 10f64.powi(digits);
+    (x * scale).round() / scale
 }
 
 /// Runs `one` from `clients` tasks at once for `seconds`; each call answers its error text on failure.
@@ -335,7 +333,6 @@ async fn suanli(http: &reqwest::Client, b: &E2eBench, kind: &str, json_out: bool
     Ok(v)
 }
 
-/// Placement and start rates and delays from the jobs' own timestamps.
 /// Each writer's totals as the server's `/metrics` counts them: writer → (seconds its write
 /// transactions were open, transactions).
 async fn store_writers(http: &reqwest::Client, base: &str) -> anyhow::Result<std::collections::BTreeMap<String, (f64, f64)>> {
@@ -371,16 +368,13 @@ fn writer_shares(
         if txs - txs0 > 0.0 {
             let share = (open - open0) / seconds;
             busy += share;
-            by.insert(writer.clone(), json!({"busy_share": round3(share), "transactions_per_s": round1((txs - txs0) / seconds)}));
+            by.insert(writer.clone(), json!({"busy_share": round_to(share, 3), "transactions_per_s": round_to((txs - txs0) / seconds, 1)}));
         }
     }
-    json!({"busy_share": round3(busy), "by_writer": by})
+    json!({"busy_share": round_to(busy, 3), "by_writer": by})
 }
 
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
-
+/// Placement and start rates and delays from the jobs' own timestamps.
 fn timings(v: &mut Value, jobs: &[&Job]) {
     let Some(first) = jobs.iter().map(|j| j.submitted_ms).min() else { return };
     let delays = |at: fn(&Job) -> Option<i64>| {
@@ -394,8 +388,8 @@ fn timings(v: &mut Value, jobs: &[&Job]) {
     let (started, started_rate) = delays(|j| j.started_ms);
     v["placed"] = json!(placed.len());
     v["started"] = json!(started.len());
-    v["placed_per_s"] = json!(round1(placed_rate));
-    v["started_per_s"] = json!(round1(started_rate));
+    v["placed_per_s"] = json!(round_to(placed_rate, 1));
+    v["started_per_s"] = json!(round_to(started_rate, 1));
     v["submit_to_placed_p50_ms"] = json!(pct(&placed, 0.5));
     v["submit_to_placed_p99_ms"] = json!(pct(&placed, 0.99));
     v["submit_to_start_p50_ms"] = json!(pct(&started, 0.5));
@@ -497,7 +491,7 @@ pub async fn e2e(b: E2eBench, json_out: bool) -> anyhow::Result<()> {
     let slurm_rate = slurm_v.as_ref().and_then(|v| v["slurm_submits_per_s"].as_f64()).filter(|r| *r > 0.0);
     for r in &mut suanli_runs {
         if let (Some(s), Some(mine)) = (slurm_rate, r["submits_per_s"].as_f64()) {
-            r["ratio_vs_slurm"] = json!(round1(mine / s.max(1e-9)));
+            r["ratio_vs_slurm"] = json!(round_to(mine / s.max(1e-9), 1));
         }
     }
     let first = suanli_runs.first().cloned().unwrap_or(Value::Null);
