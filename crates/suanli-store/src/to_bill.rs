@@ -59,7 +59,18 @@ impl Store {
             segments.entry(s.job_id.clone()).or_default().push(s);
         }
         let mut history: HashMap<String, Vec<Transfer>> = HashMap::new();
-        for r in bind_all(format!("{TRANSFER_SELECT} WHERE reference IN ({list}) ORDER BY seq")).fetch_all(&self.pool).await? {
+        // On PostgreSQL each reference is looked up in its index (the subquery kept apart by its
+        // OFFSET): as one IN list, statistics that lag a growing ledger made it scan the table.
+        let history_sql = match self.dialect {
+            crate::Dialect::Sqlite => format!("{TRANSFER_SELECT} WHERE reference IN ({list}) ORDER BY seq"),
+            crate::Dialect::Postgres => {
+                let refs = (1..=ids.len()).map(|i| format!("(${i})")).collect::<Vec<_>>().join(", ");
+                format!(
+                    "SELECT t.* FROM (VALUES {refs}) AS r (reference) CROSS JOIN LATERAL ({TRANSFER_SELECT} WHERE reference = r.reference OFFSET 0) t ORDER BY t.seq"
+                )
+            }
+        };
+        for r in bind_all(history_sql).fetch_all(&self.pool).await? {
             let (_, t) = transfer_from_row(&r)?;
             history.entry(t.reference.clone()).or_default().push(t);
         }
