@@ -269,4 +269,9 @@ INSERT INTO voucher_spending_sums (grain_ms, start_ms, tenant_id, provider_id, b
     FROM bills GROUP BY ((created_ms + 28800000) / 86400000) * 86400000 - 28800000, tenant_id, COALESCE(provider_id, '')
 "#,
     ),
+    (
+        35,
+        "the lease's term made a key column (a unique index holds it): fenced writers lock the lease row FOR KEY SHARE, which a change of holder (a new term) waits for but a renewal (a later expiry, the same term) does not, so a renewal no longer stalls every write behind the longest one open",
+        "CREATE UNIQUE INDEX leader_lease_term ON leader_lease (name, term)",
+    ),
 ];

@@ -349,6 +349,38 @@ async fn ha_store_refuses_a_write_from_an_older_term() {
     let _ = Store::drop_schema(&pg_url(), &schema).await;
 }
 
+/// The holder renews its lease while its own writes are open (they lock the lease row FOR KEY
+/// SHARE, which a renewal, a later expiry under the same term, does not wait for), while a new
+/// holder's takeover, a new term, waits for them to end.
+#[tokio::test]
+async fn ha_a_renewal_does_not_wait_for_open_writes_and_a_takeover_does() {
+    let schema = unique_schema("ha_renew");
+    let Some(store) = postgres("ha_a_renewal_does_not_wait_for_open_writes_and_a_takeover_does", &schema).await else { return };
+    let terms = LeaseTerms { lease_ms: 60_000, renew_ms: 1_000 };
+    let old = Arc::new(Fence::new("old", terms));
+    assert!(store.lease_attempt(&old).await);
+    let fenced = store.fenced(old.clone());
+    let open = fenced.begin().await.expect("the holder writes");
+    let renewed = tokio::time::timeout(Duration::from_secs(30), store.lease_attempt(&old)).await;
+    assert_eq!(renewed.ok(), Some(true), "the renewal waited for the holder's own open write");
+    let term = old.term();
+
+    // The lease lapses; a new holder's takeover waits for the write begun under the old term.
+    store.lease_release(&Fence::new("old", terms)).await.unwrap();
+    let new = Arc::new(Fence::new("new", terms));
+    let takeover = tokio::spawn({
+        let (store, new) = (store.clone(), new.clone());
+        async move { store.lease_attempt(&new).await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!takeover.is_finished(), "the lease changed hands while a write of its old term was open");
+    open.commit().await.unwrap();
+    assert!(takeover.await.unwrap());
+    assert_eq!(new.term(), term + 1);
+    store.close().await;
+    let _ = Store::drop_schema(&pg_url(), &schema).await;
+}
+
 /// A GET through `r` with `token`: the answer, and the replica that says it answered.
 async fn read_at(r: &Replica, token: &str, path: &str) -> (u16, Value, String) {
     let resp = reqwest::Client::new().get(format!("{}{path}", r.url)).bearer_auth(token).send().await.unwrap();

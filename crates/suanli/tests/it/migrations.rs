@@ -48,6 +48,7 @@ async fn migration_24_starts_each_centres_history_from_its_status_then() {
         "DROP TABLE job_explanations",
         "DROP TABLE voucher_spending_sums",
         "ALTER TABLE jobs ADD COLUMN explain_json TEXT",
+        "DROP INDEX leader_lease_term",
         "DELETE FROM schema_migrations WHERE version >= 24",
     ] {
         sqlx::query(stmt).execute(&raw).await.unwrap();
