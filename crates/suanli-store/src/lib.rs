@@ -192,6 +192,9 @@ pub struct Store {
     _checkpoints: Option<Arc<checkpoint::Checkpointer>>,
     /// Write transactions by writer: how many, their wait to begin, their time open.
     write_stats: Arc<write_stats::WriteStats>,
+    /// PostgreSQL: what is added to a transaction id to make a job change number (see
+    /// job_changes.rs); 0 on SQLite.
+    job_seq_base: i64,
 }
 
 impl std::fmt::Debug for Store {
@@ -208,6 +211,8 @@ pub struct WriteTx<'s> {
     /// The change sequence number this transaction stamps on the jobs it writes, taken at its
     /// first job write (see [`WriteTx::job_change_seq`]).
     job_seq: Option<i64>,
+    /// The store's [`Store::job_seq_base`].
+    job_seq_base: i64,
     /// Adds the time this transaction is open to its writer's total when it ends.
     _open: write_stats::OpenTimer,
 }
@@ -268,8 +273,18 @@ impl Store {
         };
         let checkpoints = (dialect == Dialect::Sqlite).then(|| Arc::new(checkpoint::start(pool.clone())));
         let write_lock = (dialect == Dialect::Sqlite).then(|| Arc::new(write_conn::Writer::new(writer.clone())));
-        let store = Store { pool, writer, dialect, write_lock, fence: None, _checkpoints: checkpoints, write_stats: Arc::default() };
+        let mut store = Store {
+            pool,
+            writer,
+            dialect,
+            write_lock,
+            fence: None,
+            _checkpoints: checkpoints,
+            write_stats: Arc::default(),
+            job_seq_base: 0,
+        };
         migrations::run(&store).await?;
+        store.job_seq_base = store.read_job_seq_base().await?;
         Ok(store)
     }
 
@@ -327,7 +342,13 @@ impl Store {
                 write_conn::TxConn::Pooled(tx)
             }
         };
-        Ok(WriteTx { tx, dialect: self.dialect, job_seq: None, _open: self.write_stats.begun(writer, asked) })
+        Ok(WriteTx {
+            tx,
+            dialect: self.dialect,
+            job_seq: None,
+            job_seq_base: self.job_seq_base,
+            _open: self.write_stats.begun(writer, asked),
+        })
     }
 
     /// Every writer's write transactions since the store was opened (shared by its copies).

@@ -122,10 +122,12 @@ impl Engine {
         } else {
             let changes = self.store.jobs_changed_since(a.upto, &a.own).await?;
             let n = changes.jobs.len();
-            // The engine's own writes committed before this read began, so every number
-            // below them had committed too (numbers commit in the order they are taken): the
-            // read has seen everything up to the highest of them.
-            a.upto = a.own.drain(..).fold(changes.upto, i64::max);
+            // The engine's own writes committed before this read began, so the store counts
+            // them as read (`upto`); those still above it (on PostgreSQL, above a transaction
+            // still open) are skipped again next time.
+            let upto = changes.upto;
+            a.upto = upto;
+            a.own.retain(|s| *s > upto);
             a.apply(changes.jobs);
             SnapshotRead::Changes { jobs: n }
         };

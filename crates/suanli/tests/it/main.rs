@@ -23,6 +23,7 @@ mod ha_standby;
 mod harness;
 mod incentives;
 mod incentives_providers;
+mod job_changes;
 mod ledger;
 mod migrations;
 mod money_dates;

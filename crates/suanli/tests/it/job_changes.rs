@@ -1,0 +1,107 @@
+//! The jobs' change numbers on PostgreSQL, where writers commit side by side: a reader never passes a job still being written by a transaction open behind a later one that committed, and numbers stamped after the store opens stay above those stamped before.
+
+use crate::harness::{pg_url, unique_schema};
+use sqlx::Connection;
+use suanli_core::id::{JobId, TenantId};
+use suanli_core::job::{Job, JobKind, JobSpec};
+use suanli_store::Store;
+
+fn job(n: i64, tenant: &TenantId) -> Job {
+    Job::pending(
+        JobId::generate(20_000 + n, n as u64),
+        tenant.clone(),
+        JobSpec::new(&format!("changes-{n}"), JobKind::Batch, 1, 60),
+        20_000 + n,
+    )
+}
+
+/// Runs `sql` on the test's schema, outside the store.
+async fn raw(schema: &str, sql: &str) {
+    let mut c = sqlx::PgConnection::connect(&pg_url()).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("SET search_path TO {schema}"))).execute(&mut c).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut c).await.unwrap();
+    c.close().await.unwrap();
+}
+
+fn ids(jobs: &[Job]) -> Vec<&str> {
+    let mut v: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+    v.sort_unstable();
+    v
+}
+
+/// Reads the changes from `since` (skipping `skip`) until the reader has passed `seq`: the
+/// jobs read on the way, sorted by id, and where it stopped. Other tests' transactions on the
+/// same server hold the mark back while they are open, for moments.
+async fn read_past(store: &Store, mut since: i64, skip: &[i64], seq: i64) -> (Vec<String>, i64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut read = Vec::new();
+    loop {
+        let c = store.jobs_changed_since(since, skip).await.unwrap();
+        read.extend(c.jobs.iter().map(|j| j.id.to_string()));
+        since = c.upto;
+        if since >= seq {
+            read.sort_unstable();
+            return (read, since);
+        }
+        assert!(std::time::Instant::now() < deadline, "the reader never passed {seq} (at {since})");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn pg_a_reader_waits_for_a_writer_open_behind_a_later_commit_and_numbers_stay_above_the_counters() {
+    let schema = unique_schema("job_changes");
+    let Some(store) = crate::ha::postgres("pg_a_reader_waits_for_a_writer_open_behind_a_later_commit", &schema).await else { return };
+    let tenant = crate::rounds::seed(&store).await;
+    let (a, b) = (job(1, &tenant), job(2, &tenant));
+    let since = store.job_change_mark().await.unwrap();
+
+    // A takes its number first and stays open; B takes a later one and commits.
+    let mut open = store.begin().await.unwrap();
+    open.insert_jobs(std::slice::from_ref(&a)).await.unwrap();
+    let a_seq = open.stamped_job_seq().expect("a job write stamps a number");
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_jobs(std::slice::from_ref(&b)).await.unwrap();
+    let b_seq = tx.stamped_job_seq().unwrap();
+    tx.commit().await.unwrap();
+    assert!(b_seq > a_seq, "numbers follow the order writers began writing: {a_seq}, {b_seq}");
+
+    // The reader stops below the open writer: B, committed above it, waits for the next read.
+    let first = store.jobs_changed_since(since, &[]).await.unwrap();
+    assert!(first.upto < a_seq, "the mark {} passed a number still open ({a_seq})", first.upto);
+    assert!(ids(&first.jobs).is_empty(), "nothing at or below the mark was written: {:?}", ids(&first.jobs));
+    assert!(store.job_change_mark().await.unwrap() < a_seq);
+
+    // Once A commits, reading on from where the first read stopped finds both.
+    open.commit().await.unwrap();
+    let (read, upto) = read_past(&store, first.upto, &[], b_seq).await;
+    assert_eq!(read, ids(&[a.clone(), b.clone()]));
+    // The reader's own write, committed and skipped, is not read again; the read still moves past it.
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_jobs(&[job(3, &tenant)]).await.unwrap();
+    let c_seq = tx.stamped_job_seq().unwrap();
+    tx.commit().await.unwrap();
+    let (read, _) = read_past(&store, upto, &[c_seq], c_seq).await;
+    assert!(read.is_empty(), "{read:?}");
+    store.close().await;
+
+    // A database whose counter had reached far above this cluster's transaction ids (numbers
+    // stamped by an earlier build): numbers stamped after the store opens are above them.
+    let high = c_seq + 1_000_000_000_000;
+    raw(&schema, &format!("UPDATE job_changes SET seq = {high} WHERE name = 'jobs'")).await;
+    raw(&schema, &format!("UPDATE jobs SET change_seq = {high} WHERE id = '{}'", a.id)).await;
+    let store = crate::ha::postgres("pg_a_reader_waits_for_a_writer_open_behind_a_later_commit", &schema).await.unwrap();
+    assert!(store.job_change_mark().await.unwrap() >= high);
+    let changed = store.jobs_changed_since(high - 1, &[]).await.unwrap();
+    assert_eq!(ids(&changed.jobs), vec![a.id.as_str()], "the job stamped by the counter is read");
+    let mut tx = store.begin().await.unwrap();
+    let d = job(4, &tenant);
+    tx.insert_jobs(std::slice::from_ref(&d)).await.unwrap();
+    let d_seq = tx.stamped_job_seq().unwrap();
+    tx.commit().await.unwrap();
+    assert!(d_seq > high, "{d_seq} is not above the counter's {high}");
+    let (read, _) = read_past(&store, changed.upto, &[], d_seq).await;
+    assert_eq!(read, vec![d.id.to_string()]);
+    store.close().await;
+    let _ = Store::drop_schema(&pg_url(), &schema).await;
+}
