@@ -243,15 +243,15 @@ pub async fn follow_the_leader(s: AppState, mut stop: tokio::sync::watch::Receiv
         if fair_share_at.elapsed() < FAIR_SHARE_EVERY {
             continue;
         }
-        match s.store.job_change_mark().await {
-            Ok(mark) if jobs_seen != Some(mark) => match s.engine.replay_fair_share().await {
+        match s.store.jobs_written_since(jobs_seen).await {
+            Ok((true, mark)) => match s.engine.replay_fair_share().await {
                 Ok(_) => {
                     jobs_seen = Some(mark);
                     fair_share_at = std::time::Instant::now();
                 }
                 Err(e) => tracing::warn!(error = %e, "the follower's fair-share account could not be replayed; retrying"),
             },
-            Ok(_) => {}
+            Ok((false, mark)) => jobs_seen = Some(mark),
             Err(e) => tracing::warn!(error = %e, "the follower could not read the jobs' change mark; retrying"),
         }
     }

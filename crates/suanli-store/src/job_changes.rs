@@ -39,6 +39,9 @@ use suanli_core::id::{CentreId, JobId, PoolId};
 use suanli_core::job::{Fault, Job};
 use suanli_core::reason::JobReason;
 
+/// The jobs' counter (SQLite's change numbers; PostgreSQL's base).
+const JOBS_COUNTER: &str = "SELECT seq FROM job_changes WHERE name = 'jobs'";
+
 /// Rows in one batched UPDATE: a few thousand parameters, well inside both databases' limits.
 const ROWS_PER_STATEMENT: usize = 500;
 
@@ -65,7 +68,7 @@ impl Store {
     /// after this call misses nothing written at or below it.
     pub async fn job_change_mark(&self) -> StoreResult<i64> {
         let sql = match self.dialect {
-            Dialect::Sqlite => "SELECT seq FROM job_changes WHERE name = 'jobs'",
+            Dialect::Sqlite => JOBS_COUNTER,
             Dialect::Postgres => "SELECT CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS TEXT) AS BIGINT) - 1",
         };
         let row = sqlx::query(sql).fetch_one(&self.pool).await?;
@@ -78,8 +81,24 @@ impl Store {
         if self.dialect == Dialect::Sqlite {
             return Ok(0);
         }
-        let row = sqlx::query("SELECT seq FROM job_changes WHERE name = 'jobs'").fetch_one(&self.pool).await?;
+        let row = sqlx::query(JOBS_COUNTER).fetch_one(&self.pool).await?;
         Ok(row.try_get(0)?)
+    }
+
+    /// Whether a job was written under a number above `seen` and at or below the mark
+    /// ([`Store::job_change_mark`]), with the mark, the next `seen`; always true without a
+    /// `seen`. One index probe: a follower's test of whether its jobs-derived books are stale.
+    /// (On PostgreSQL the mark alone moves with every transaction on the server, a lease
+    /// renewal's too.)
+    pub async fn jobs_written_since(&self, seen: Option<i64>) -> StoreResult<(bool, i64)> {
+        let mark = self.job_change_mark().await?;
+        let Some(seen) = seen else { return Ok((true, mark)) };
+        let any = sqlx::query("SELECT 1 FROM jobs WHERE change_seq > $1 AND change_seq <= $2 LIMIT 1")
+            .bind(seen)
+            .bind(mark)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok((any.is_some(), mark))
     }
 
     /// Every job written (inserted or updated) under a change number above `since`, terminal
