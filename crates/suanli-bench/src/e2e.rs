@@ -256,10 +256,11 @@ async fn preload_waiting(http: &reqwest::Client, b: &E2eBench, server: &Server, 
     }
 }
 
-/// Jobs pending or placed (not yet started).
+/// Jobs pending or placed (not yet started): polled while the engine works, so it reads those
+/// jobs' entries of the state index alone (a count of every job by state cost PostgreSQL 30 ms
+/// of the engine's CPU four times a second).
 async fn waiting_jobs(store: &Store) -> anyhow::Result<i64> {
-    let counts = store.job_counts().await?;
-    Ok(counts.iter().filter(|(s, _)| matches!(s, JobState::Pending | JobState::Placed)).map(|(_, n)| n).sum())
+    Ok(store.job_count_in(&[JobState::Pending, JobState::Placed]).await?)
 }
 
 /// Suanli on one store: submissions for the window, then placement and start read from the jobs.

@@ -84,6 +84,16 @@ impl Store {
         Ok(out)
     }
 
+    /// Number of jobs in any of `states`: a range of the state index each, not every job grouped.
+    pub async fn job_count_in(&self, states: &[JobState]) -> StoreResult<i64> {
+        if states.is_empty() {
+            return Ok(0);
+        }
+        let list = states.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
+        let sql = format!("SELECT COUNT(*) FROM jobs WHERE state IN ({list})");
+        Ok(sqlx::query(AssertSqlSafe(sql)).fetch_one(&self.pool).await?.try_get::<i64, _>(0)?)
+    }
+
     /// Moves a job from its current state to `to`, applying `change` to the record, in one
     /// transaction with its audit record. An illegal move is an error and changes nothing.
     pub async fn transition_job(&self, id: &JobId, to: JobState, audit: Audit, change: impl FnOnce(&mut Job)) -> StoreResult<Job> {

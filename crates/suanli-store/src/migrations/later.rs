@@ -274,4 +274,16 @@ INSERT INTO voucher_spending_sums (grain_ms, start_ms, tenant_id, provider_id, b
         "the lease's term made a key column (a unique index holds it): fenced writers lock the lease row FOR KEY SHARE, which a change of holder (a new term) waits for but a renewal (a later expiry, the same term) does not, so a renewal no longer stalls every write behind the longest one open",
         "CREATE UNIQUE INDEX leader_lease_term ON leader_lease (name, term)",
     ),
+    (
+        36,
+        "jobs' start and service indexes partial: the starts (and the busy accelerator-time) hold only the jobs that started, the service figures only the jobs placed. Every query they serve asks for those alone; a job's submission now adds five index entries where it added eight, and its placement six where it added eight",
+        r#"
+DROP INDEX jobs_by_started;
+CREATE INDEX jobs_by_started ON jobs (started_ms) WHERE started_ms IS NOT NULL;
+DROP INDEX jobs_busy;
+CREATE INDEX jobs_busy ON jobs (centre_id, started_ms, finished_ms, accelerators) WHERE started_ms IS NOT NULL;
+DROP INDEX jobs_service;
+CREATE INDEX jobs_service ON jobs (centre_id, state, fault) WHERE centre_id IS NOT NULL
+"#,
+    ),
 ];

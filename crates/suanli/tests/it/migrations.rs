@@ -1,4 +1,4 @@
-//! Migrations over databases as earlier versions left them: migration 24 starts each centre's partner history, migration 30 rebuilds SQLite's ledger history keyed by its sequence number.
+//! Migrations over databases as earlier versions left them: migration 24 starts each centre's partner history, migration 30 rebuilds SQLite's ledger history keyed by its sequence number, migration 36 makes the jobs' start and service indexes partial.
 
 use std::collections::BTreeMap;
 use suanli_core::centre::{Centre, CentreKind, PartnerStatus, Provider};
@@ -111,5 +111,39 @@ async fn migration_30_keeps_the_history_and_drops_the_random_index() {
             .await
             .unwrap();
     assert_eq!(indexes, [("ledger_transfers_reference".to_string(),)], "the row id is the key; only the reference is indexed");
+    raw.close().await;
+}
+
+/// Migration 36: the jobs' start and service indexes hold only the jobs that started (or were
+/// placed), and the queries they serve still read them.
+#[tokio::test]
+async fn migration_36_makes_the_start_and_service_indexes_partial_and_they_are_still_read() {
+    let dir = tempfile::tempdir().unwrap();
+    Store::open_dir(dir.path()).await.unwrap().close().await;
+    let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("suanli.db").display())).await.unwrap();
+    for (index, only) in
+        [("jobs_by_started", "started_ms IS NOT NULL"), ("jobs_busy", "started_ms IS NOT NULL"), ("jobs_service", "centre_id IS NOT NULL")]
+    {
+        let (sql,): (String,) =
+            sqlx::query_as("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = $1").bind(index).fetch_one(&raw).await.unwrap();
+        assert!(sql.ends_with(&format!("WHERE {only}")), "{index}: {sql}");
+    }
+    // The first start, the busy time and the service figures, as the store asks for them.
+    for (query, index) in [
+        ("SELECT MIN(started_ms) FROM jobs WHERE started_ms IS NOT NULL", "jobs_by_started"),
+        (
+            "SELECT centre_id, SUM(accelerators * (finished_ms - started_ms)) FROM jobs \
+             WHERE started_ms IS NOT NULL AND centre_id IS NOT NULL AND started_ms < 5 AND (finished_ms IS NULL OR finished_ms > 1) GROUP BY centre_id",
+            "jobs_busy",
+        ),
+        (
+            "SELECT centre_id, COUNT(*) FROM jobs INDEXED BY jobs_service WHERE centre_id IS NOT NULL AND state IN ('succeeded', 'failed') GROUP BY centre_id",
+            "jobs_service",
+        ),
+    ] {
+        let plan: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {query}"))).fetch_all(&raw).await.unwrap();
+        assert!(plan.iter().any(|(_, _, _, d)| d.contains(index)), "{query}: {plan:?}");
+    }
     raw.close().await;
 }
