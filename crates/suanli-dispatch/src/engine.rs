@@ -21,6 +21,7 @@ use suanli_store::{Audit, Store, StoreError};
 use tokio::sync::Notify;
 
 mod active;
+mod failover;
 mod place;
 mod registry;
 mod report;
@@ -90,7 +91,9 @@ pub struct RoundReport {
 }
 
 /// How long each phase of one round took: reading the snapshot, the scheduling decision,
-/// writing placements and waiting reasons, the backends' step, billing.
+/// writing placements and waiting reasons (and, beside them, the jobs already in flight handed
+/// to their backends and what they report written, unless time-slicing), the backends' step
+/// (the jobs just placed, or under time-slicing every job in flight), billing.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RoundPhases {
     pub read: Duration,
@@ -677,15 +680,36 @@ impl Engine {
             Some(_) => pending.into_iter().partition(|j| self.segment_totals(&j.id).segments > 0),
             None => (Vec::new(), pending),
         };
-        phases.decide = self.place(&placing, &pending, &mut in_flight, &mut report).await?;
-        if let Some(ts) = &slicing {
-            let placed: HashSet<JobId> = in_flight.iter().map(|j| j.id.clone()).collect();
-            let waiting: Vec<Job> =
-                resuming.iter().chain(pending.iter().filter(|j| !placed.contains(&j.id))).map(|j| Job::clone(j)).collect();
-            self.lease_step(&placing, ts, waiting, &mut in_flight, &mut report).await?;
-        }
-        let placed = t0.elapsed();
-        self.dispatch(&in_flight, &pool_by_id, &mut report).await?;
+        let decided = self.decide_round(&placing, &pending, &mut in_flight, &mut report).await?;
+        phases.decide = decided.took;
+        let placed = match &slicing {
+            None => {
+                // The jobs already in flight are handed to their backends and heard from while
+                // this round's placements are written: other rows, another writer, so neither
+                // waits for the other. The jobs just placed are handed over after.
+                let (written, heard) =
+                    tokio::join!(self.write_decided(&placing, &decided), self.dispatch(&in_flight, &pool_by_id, &mut report));
+                heard?;
+                let new = self.settle_placed(&decided, written?, &mut report).await?;
+                let placed = t0.elapsed();
+                self.dispatch(&new, &pool_by_id, &mut report).await?;
+                in_flight.extend(new);
+                placed
+            }
+            Some(ts) => {
+                // Under time-slicing the leases move the jobs in flight first: the backends hear
+                // of them after.
+                let written = self.write_decided(&placing, &decided).await?;
+                in_flight.extend(self.settle_placed(&decided, written, &mut report).await?);
+                let placed: HashSet<JobId> = in_flight.iter().map(|j| j.id.clone()).collect();
+                let waiting: Vec<Job> =
+                    resuming.iter().chain(pending.iter().filter(|j| !placed.contains(&j.id))).map(|j| Job::clone(j)).collect();
+                self.lease_step(&placing, ts, waiting, &mut in_flight, &mut report).await?;
+                let placed = t0.elapsed();
+                self.dispatch(&in_flight, &pool_by_id, &mut report).await?;
+                placed
+            }
+        };
         self.stop_strays(&in_flight, &pool_by_id, &mut report).await?;
         let dispatched = t0.elapsed();
         if let Some(b) = self.billing.as_ref().filter(|_| !self.bills_apart.load(std::sync::atomic::Ordering::Relaxed)) {
@@ -711,47 +735,6 @@ impl Engine {
         phases.dispatch = dispatched - placed;
         phases.bill = t0.elapsed() - dispatched;
         Ok((report, phases))
-    }
-
-    /// Failover: a dark centre's jobs that have not started are placed again elsewhere (its
-    /// backend is told to drop them, so a returning agent cancels rather than starts them);
-    /// restartable running jobs of a centre silent past the restart threshold start again
-    /// elsewhere (the lost run is the centre's and is not billed). Other running jobs stay.
-    async fn fail_over(
-        &self,
-        down: &HashSet<CentreId>,
-        in_flight: &mut Vec<Job>,
-        pending: &mut Vec<Arc<Job>>,
-        report: &mut RoundReport,
-    ) -> Result<(), StoreError> {
-        let now = self.ids.now_ms();
-        let stranded = |j: &Job| j.state == JobState::Placed && j.centre_id.as_ref().is_some_and(|c| down.contains(c));
-        for j in in_flight.iter().filter(|j| stranded(j)) {
-            let Some(centre) = j.centre_id.clone() else { continue };
-            self.cancel_on(j.centre_id.as_ref(), &j.id, now).await;
-            let audit = self.audit("job.replaced", &j.id, json!({"unavailable_centre": centre}));
-            let reason = JobReason::CentreSilentBeforeStart { centre };
-            if let Some(job) = self.back_to_pending(&j.id, now, audit, reason).await? {
-                report.replaced += 1;
-                pending.push(Arc::new(job));
-            }
-        }
-        in_flight.retain(|j| !stranded(j));
-        let abandoned = self.abandoned_centres(now);
-        let gone =
-            |j: &Job| j.state == JobState::Running && j.spec.restartable && j.centre_id.as_ref().is_some_and(|c| abandoned.contains(c));
-        for j in in_flight.iter().filter(|j| gone(j)) {
-            let Some(centre) = j.centre_id.clone() else { continue };
-            self.cancel_on(j.centre_id.as_ref(), &j.id, now).await;
-            let audit = self.audit("job.restarted", &j.id, json!({"silent_centre": centre, "lost_run_started_ms": j.started_ms}));
-            let reason = JobReason::CentreSilentWhileRunning { centre };
-            if let Some(job) = self.back_to_pending(&j.id, now, audit, reason).await? {
-                report.replaced += 1;
-                pending.push(Arc::new(job));
-            }
-        }
-        in_flight.retain(|j| !gone(j));
-        Ok(())
     }
 
     /// The fair-share account as a round at `now` sees it: receipts decayed to now, and the

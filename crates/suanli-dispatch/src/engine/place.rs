@@ -1,4 +1,4 @@
-//! A round's placing step: one scheduling decision over the head of the queue, then batch by batch until the round's write budget is spent, the placements' holds sent to the ledger at once and the placements, explanations and audit records written many rows a statement; then the waiting reasons that changed.
+//! A round's placing step: one scheduling decision over the head of the queue, then batch by batch until the round's write budget is spent, the placements' holds sent to the ledger at once and the placements, explanations and audit records written many rows a statement (the round hands its jobs in flight to their backends meanwhile); then the waiting reasons that changed.
 
 use super::{Engine, PLACEMENTS_PER_TX, Placing, RoundReport, WRITES_PER_TX};
 use crate::billing::HoldRefused;
@@ -44,7 +44,7 @@ impl QueueHead {
 }
 
 /// What a round's writing of placements did.
-struct Written<'j> {
+pub(super) struct Written<'j> {
     /// The jobs placed, in their new state.
     placed: Vec<Job>,
     /// The jobs whose charge the ledger refused, and why.
@@ -53,29 +53,54 @@ struct Written<'j> {
     deferred: usize,
 }
 
+/// A round's scheduling decision, its preemptions carried out, its placements not yet written.
+pub(super) struct Decided {
+    /// The jobs it decided over.
+    deciding: Vec<Job>,
+    outcome: RoundOutcome,
+    /// How many waiting jobs it left behind the queue's head.
+    behind: usize,
+    now: i64,
+    /// How long the decision took.
+    pub(super) took: std::time::Duration,
+}
+
 impl Engine {
-    /// Places, preempts, reserves and defers: one scheduling decision over the live city,
-    /// then each placement held on the ledger and committed with its explanation; returns how
-    /// long the decision took.
-    pub(super) async fn place(
+    /// Decides over the live city (places, preempts, reserves and defers) and carries out the
+    /// preemptions: each victim leaves `in_flight`.
+    pub(super) async fn decide_round(
         &self,
         at: &Placing<'_>,
         pending: &[Arc<Job>],
         in_flight: &mut Vec<Job>,
         report: &mut RoundReport,
-    ) -> Result<std::time::Duration, StoreError> {
-        let decide = std::time::Instant::now();
+    ) -> Result<Decided, StoreError> {
+        let t0 = std::time::Instant::now();
         let now = self.ids.now_ms();
         let (deciding, behind, outcome) = self.decide(at, pending, in_flight, now);
         report.behind += behind as u32;
-        let pending_by_id: HashMap<&JobId, &Job> = deciding.iter().map(|j| (&j.id, j)).collect();
-        let decided = decide.elapsed();
+        let took = t0.elapsed();
         self.preempt(at, &outcome.preemptions, in_flight, now, report).await?;
+        Ok(Decided { deciding, outcome, behind, now, took })
+    }
+
+    /// Writes a decision's placements, each held on the ledger and committed with its
+    /// explanation, a batch at a time within the round's write budget.
+    pub(super) async fn write_decided<'d>(&self, at: &Placing<'_>, d: &'d Decided) -> Result<Written<'d>, StoreError> {
+        let pending_by_id: HashMap<&JobId, &Job> = d.deciding.iter().map(|j| (&j.id, j)).collect();
         let chosen: Vec<(&Job, &Placement)> =
-            outcome.placements.iter().filter_map(|p| pending_by_id.get(&p.job).map(|j| (*j, p))).collect();
-        let Written { placed, refused, deferred } = self.write_placements(at, &chosen, now).await?;
+            d.outcome.placements.iter().filter_map(|p| pending_by_id.get(&p.job).map(|j| (*j, p))).collect();
+        self.write_placements(at, &chosen, d.now).await
+    }
+
+    /// After the placements are written: the waiting reasons that changed, the jobs the ledger
+    /// refused marked unfunded, and the next round woken at once if more waits to be written.
+    /// The jobs placed, in their new state.
+    pub(super) async fn settle_placed(&self, d: &Decided, written: Written<'_>, report: &mut RoundReport) -> Result<Vec<Job>, StoreError> {
+        let Written { placed, refused, deferred } = written;
         report.deferred += deferred as u32;
-        self.record_wait_reasons(&outcome.waits, &pending_by_id, &refused, report).await?;
+        let pending_by_id: HashMap<&JobId, &Job> = d.deciding.iter().map(|j| (&j.id, j)).collect();
+        self.record_wait_reasons(&d.outcome.waits, &pending_by_id, &refused, report).await?;
         {
             let mut unfunded = self.unfunded.lock().unwrap_or_else(|e| e.into_inner());
             for j in &placed {
@@ -84,12 +109,11 @@ impl Engine {
         }
         report.placed += placed.len() as u32;
         // More to write, or jobs behind a head that placed some: the next round runs at once.
-        if deferred > 0 || (behind > 0 && !placed.is_empty()) {
+        if deferred > 0 || (d.behind > 0 && !placed.is_empty()) {
             self.wake();
         }
-        in_flight.extend(placed);
-        self.mark_unfunded(&refused, now).await?;
-        Ok(decided)
+        self.mark_unfunded(&refused, d.now).await?;
+        Ok(placed)
     }
 
     /// The round's scheduling decision over the live city: the jobs it decided over (the queue's

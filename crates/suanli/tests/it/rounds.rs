@@ -1,4 +1,4 @@
-//! The engine's rounds over the store: jobs written by another writer (a batch of new jobs, a cancellation) and a pool it adds are seen by the next round, on SQLite and on PostgreSQL; a long queue is decided over its head, and every job behind it runs in turn; the billing sweep reads every ended job once, then only what changed.
+//! The engine's rounds over the store: jobs written by another writer (a batch of new jobs, a cancellation) and a pool it adds are seen by the next round, on SQLite and on PostgreSQL; a round starts the jobs in flight while it places and hands the new ones over in the same round; a long queue is decided over its head, and every job behind it runs in turn; the billing sweep reads every ended job once, then only what changed.
 
 use crate::harness::{pg_url, unique_schema};
 use std::collections::BTreeMap;
@@ -257,6 +257,52 @@ async fn engine_rounds_decide_over_the_queue_head_and_every_job_behind_it_runs()
         placed_at.push(j.placed_ms.unwrap());
     }
     assert!(placed_at.windows(2).all(|w| w[0] < w[1]), "placed in the queue's order: {placed_at:?}");
+}
+
+/// A round hands the jobs already in flight to their backend and writes what it reports while
+/// it writes its placements, and hands the jobs it placed over in the same round: the job placed
+/// the round before starts, the new one is placed and its run begins counting from this round.
+#[tokio::test]
+async fn a_round_starts_the_jobs_in_flight_while_it_places_and_hands_the_new_ones_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_dir(dir.path()).await.unwrap();
+    let tenant = seed(&store).await;
+    let clock = Arc::new(suanli_core::time::ManualClock::new(NOW));
+    // A run begins a second after its hand-over, so a round's hand-over and the start it
+    // reports are told apart.
+    let catalogue = Arc::new(Catalogue::builtin());
+    let sim = Arc::new(SimBackend::new(SimConfig { time_scale: 1.0, start_delay_ms: 1_000, failure_rate: 0.0, seed: 1 }));
+    let sched = Arc::new(SchedContext::new(&catalogue));
+    let engine = Engine::new(store.clone(), catalogue, Arc::new(Regions::builtin()), Ids::seeded(clock.clone(), 1), Some(sim), sched);
+    let half = |n: u64| {
+        let mut j = whole_pool(n, &tenant);
+        j.spec.accelerators = 4;
+        j
+    };
+    let (a, b) = (half(1), half(2));
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_jobs(std::slice::from_ref(&a)).await.unwrap();
+    tx.commit().await.unwrap();
+    let r = engine.round().await.unwrap();
+    assert_eq!((r.placed, r.started), (1, 0), "{r:?}");
+    assert_eq!(state(&store, &a.id).await, JobState::Placed);
+
+    clock.advance(2_000);
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_jobs(std::slice::from_ref(&b)).await.unwrap();
+    tx.commit().await.unwrap();
+    let r = engine.round().await.unwrap();
+    assert_eq!((r.placed, r.started, r.backend_errors), (1, 1, 0), "{r:?}");
+    let a_now = store.job(&a.id).await.unwrap().unwrap();
+    assert_eq!((a_now.state, a_now.started_ms), (JobState::Running, Some(NOW + 1_000)), "{a_now:?}");
+    assert_eq!(state(&store, &b.id).await, JobState::Placed);
+
+    clock.advance(2_000);
+    let r = engine.round().await.unwrap();
+    assert_eq!(r.started, 1, "{r:?}");
+    let b_now = store.job(&b.id).await.unwrap().unwrap();
+    // Handed over in the round that placed it (at NOW + 2 s), not in this one (NOW + 4 s).
+    assert_eq!((b_now.state, b_now.started_ms), (JobState::Running, Some(NOW + 3_000)), "{b_now:?}");
 }
 
 /// A tenant's backlog on a model that is all busy does not stall its own later jobs behind the
