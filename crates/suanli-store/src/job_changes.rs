@@ -167,26 +167,39 @@ enum Cell {
 }
 
 /// The query `sql` with `{v}` replaced by `(VALUES (…), (…)) AS v` holding `rows`, `{state}`
-/// by the jobs' state column, and `$1` bound to `seq`. On PostgreSQL every cell is a parameter (integers cast so it types them); on
+/// by the jobs' state as no index reads it, and `$1` bound to `seq`. On PostgreSQL every cell is a parameter (integers cast so it types them); on
 /// SQLite every cell is written as a literal, because sqlx's SQLite driver slows with a
 /// statement's parameters (a first round over 100,000 jobs took minutes with 2,500 of them per
 /// statement). Literals are numbers, NULL, or text through `sql_text`.
 impl WriteTx<'_> {
-    /// Runs `sql` with `{v}` replaced by `(VALUES (…), (…)) AS v` holding `rows`, `{state}` by
-    /// the jobs' state column and `$1` by `seq`; the rows it answers. On SQLite every cell, and
+    /// Runs `sql` with `{v}` replaced by `(VALUES (…), (…)) AS v` holding `rows` (each row's
+    /// first cell a job's id), `{state}` by the jobs' state as no index reads it (on PostgreSQL
+    /// with the rows' ids looked up in the primary key) and `$1` by `seq`; the rows it answers. On SQLite every cell, and
     /// `seq`, is a literal, and the statement goes with the transaction's deferred ones in one
     /// round trip.
     async fn batch(&mut self, sql: &str, seq: i64, rows: Vec<Vec<Cell>>) -> StoreResult<Vec<sqlx::any::AnyRow>> {
+        let (width, n) = (rows.first().map_or(1, Vec::len), rows.len());
         let (list, binds) = values(self.dialect, rows, 2);
         let v = format!("(VALUES {list}) AS v");
+        // The state test must not use an index: a planner would then walk every job in that
+        // state for each statement (quadratic over a round) instead of finding each by id.
         if self.dialect == Dialect::Sqlite {
-            // The state test must not use an index: SQLite's planner would then walk every job
-            // in that state for each statement (quadratic over a round) instead of finding each
-            // by id.
             let sql = sql.replace("$1", &seq.to_string()).replace("{state}", "+jobs.state").replace("{v}", &v);
             return self.tx.fetch_all(&sql).await;
         }
-        let q = sqlx::query(AssertSqlSafe(sql.replace("{v}", &v).replace("{state}", "jobs.state"))).bind(seq);
+        // PostgreSQL's planner, its statistics taken before a burst of jobs arrived, thought few
+        // were pending and hashed every pending job for each statement (100,000 behind a backlog:
+        // 40-50 ms of a 65 ms statement). Here the jobs are found in the primary key by the ids
+        // of the VALUES (their own parameters, `jobs.id IN (…)`), and the state test is an
+        // expression no index answers. Its selectivity is a guess (one row in two hundred), so
+        // the planner expects about one job and would loop over the VALUES for each job found
+        // (quadratic: 50-125 ms for 300 rows): joins by nested loop are off for the rest of this
+        // transaction, whose other statements join nothing, so the ids and the VALUES are joined
+        // by hash.
+        let ids: Vec<String> = (0..n).map(|r| format!("${}", 2 + r * width)).collect();
+        let state = format!("jobs.id IN ({}) AND (jobs.state || '')", ids.join(", "));
+        sqlx::query("SET LOCAL enable_nestloop = off").execute(self.tx.conn().await?).await?;
+        let q = sqlx::query(AssertSqlSafe(sql.replace("{v}", &v).replace("{state}", &state))).bind(seq);
         Ok(bind_cells(q, binds).fetch_all(self.tx.conn().await?).await?)
     }
 }
