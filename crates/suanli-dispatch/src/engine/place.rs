@@ -65,6 +65,13 @@ pub(super) struct Decided {
     pub(super) took: std::time::Duration,
 }
 
+impl Decided {
+    /// The jobs it decided over, by id.
+    fn by_id(&self) -> HashMap<&JobId, &Job> {
+        self.deciding.iter().map(|j| (&j.id, j)).collect()
+    }
+}
+
 impl Engine {
     /// Decides over the live city (places, preempts, reserves and defers) and carries out the
     /// preemptions: each victim leaves `in_flight`.
@@ -87,7 +94,7 @@ impl Engine {
     /// Writes a decision's placements, each held on the ledger and committed with its
     /// explanation, a batch at a time within the round's write budget.
     pub(super) async fn write_decided<'d>(&self, at: &Placing<'_>, d: &'d Decided) -> Result<Written<'d>, StoreError> {
-        let pending_by_id: HashMap<&JobId, &Job> = d.deciding.iter().map(|j| (&j.id, j)).collect();
+        let pending_by_id = d.by_id();
         let chosen: Vec<(&Job, &Placement)> =
             d.outcome.placements.iter().filter_map(|p| pending_by_id.get(&p.job).map(|j| (*j, p))).collect();
         self.write_placements(at, &chosen, d.now).await
@@ -99,7 +106,7 @@ impl Engine {
     pub(super) async fn settle_placed(&self, d: &Decided, written: Written<'_>, report: &mut RoundReport) -> Result<Vec<Job>, StoreError> {
         let Written { placed, refused, deferred } = written;
         report.deferred += deferred as u32;
-        let pending_by_id: HashMap<&JobId, &Job> = d.deciding.iter().map(|j| (&j.id, j)).collect();
+        let pending_by_id = d.by_id();
         self.record_wait_reasons(&d.outcome.waits, &pending_by_id, &refused, report).await?;
         {
             let mut unfunded = self.unfunded.lock().unwrap_or_else(|e| e.into_inner());

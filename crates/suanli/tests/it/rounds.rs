@@ -77,8 +77,13 @@ fn seeded_centre_pool(n: u64, model: &str, price: i64, created_ms: i64) -> Pool 
 /// An engine over `store` on the simulated backend (no failures, real time), its ids and time
 /// from `clock`.
 pub(crate) fn sim_engine(store: &Store, clock: Arc<dyn Clock>) -> Engine {
+    sim_engine_starting_after(store, clock, 0)
+}
+
+/// [`sim_engine`], its runs beginning `start_delay_ms` after their hand-over.
+fn sim_engine_starting_after(store: &Store, clock: Arc<dyn Clock>, start_delay_ms: i64) -> Engine {
     let catalogue = Arc::new(Catalogue::builtin());
-    let sim = Arc::new(SimBackend::new(SimConfig { time_scale: 1.0, start_delay_ms: 0, failure_rate: 0.0, seed: 1 }));
+    let sim = Arc::new(SimBackend::new(SimConfig { time_scale: 1.0, start_delay_ms, failure_rate: 0.0, seed: 1 }));
     let sched = Arc::new(SchedContext::new(&catalogue));
     Engine::new(store.clone(), catalogue, Arc::new(Regions::builtin()), Ids::seeded(clock, 1), Some(sim), sched)
 }
@@ -270,10 +275,7 @@ async fn a_round_starts_the_jobs_in_flight_while_it_places_and_hands_the_new_one
     let clock = Arc::new(suanli_core::time::ManualClock::new(NOW));
     // A run begins a second after its hand-over, so a round's hand-over and the start it
     // reports are told apart.
-    let catalogue = Arc::new(Catalogue::builtin());
-    let sim = Arc::new(SimBackend::new(SimConfig { time_scale: 1.0, start_delay_ms: 1_000, failure_rate: 0.0, seed: 1 }));
-    let sched = Arc::new(SchedContext::new(&catalogue));
-    let engine = Engine::new(store.clone(), catalogue, Arc::new(Regions::builtin()), Ids::seeded(clock.clone(), 1), Some(sim), sched);
+    let engine = sim_engine_starting_after(&store, clock.clone(), 1_000);
     let half = |n: u64| {
         let mut j = whole_pool(n, &tenant);
         j.spec.accelerators = 4;
