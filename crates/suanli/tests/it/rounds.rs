@@ -155,14 +155,15 @@ async fn other_writers_are_seen(engine_store: Store, other: Store) {
     assert_eq!(state(&engine_store, &a.id).await, JobState::Cancelled);
 
     // A pool another writer adds moves the registry's change number (a job write does not), so
-    // the next round reads the registry again and places on it a job the full pool leaves waiting.
+    // the next round reads the registry again and places on it a job the full pool leaves waiting
+    // (the job read first, on PostgreSQL once the transactions open before it have ended).
     let mark = other.registry_mark().await.unwrap();
     let c = whole_pool(3, &tenant);
     let mut tx = other.begin().await.unwrap();
     tx.insert_jobs(std::slice::from_ref(&c)).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(other.registry_mark().await.unwrap(), mark, "a job write is not a registry change");
-    let (r, _) = engine.round_timed().await.unwrap();
+    let (r, _) = changes_seen(&engine).await;
     assert_eq!((r.placed, r.waiting), (0, 1), "{r:?}");
     let second = seeded_centre_pool(5, "h800", 2000, 8);
     let mut tx = other.begin().await.unwrap();
