@@ -4,7 +4,7 @@ use crate::harness::{pg_url, unique_schema};
 use sqlx::Connection;
 use suanli_core::id::{JobId, TenantId};
 use suanli_core::job::{Job, JobKind, JobSpec};
-use suanli_store::Store;
+use suanli_store::{Store, StoreOptions};
 
 fn job(n: i64, tenant: &TenantId) -> Job {
     Job::pending(
@@ -13,6 +13,15 @@ fn job(n: i64, tenant: &TenantId) -> Job {
         JobSpec::new(&format!("changes-{n}"), JobKind::Batch, 1, 60),
         20_000 + n,
     )
+}
+
+/// The store on the test's schema. PostgreSQL is what these tests are about: without it they
+/// fail, they are never skipped.
+async fn open_store(schema: &str) -> Store {
+    let url = pg_url();
+    Store::connect(&url, StoreOptions { pg_schema: Some(schema.into()), ..Default::default() })
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for this test (.ci/run starts it): {e}"))
 }
 
 /// Runs `sql` on the test's schema, outside the store.
@@ -50,10 +59,8 @@ async fn read_past(store: &Store, mut since: i64, skip: &[i64], seq: i64) -> (Ve
 
 #[tokio::test]
 async fn pg_a_reader_waits_for_a_writer_open_behind_a_later_commit_and_numbers_stay_above_the_counters() {
-    const TEST: &str = "pg_a_reader_waits_for_a_writer_open_behind_a_later_commit_and_numbers_stay_above_the_counters";
     let schema = unique_schema("job_changes");
-    // Under CI a missing PostgreSQL fails the test (`harness::missing`).
-    let Some(store) = crate::ha::postgres(TEST, &schema).await else { return };
+    let store = open_store(&schema).await;
     let tenant = crate::rounds::seed(&store).await;
     let (a, b) = (job(1, &tenant), job(2, &tenant));
     let since = store.job_change_mark().await.unwrap();
@@ -97,7 +104,7 @@ async fn pg_a_reader_waits_for_a_writer_open_behind_a_later_commit_and_numbers_s
     let high = c_seq + 1_000_000_000_000;
     raw(&schema, &format!("UPDATE job_changes SET seq = {high} WHERE name = 'jobs'")).await;
     raw(&schema, &format!("UPDATE jobs SET change_seq = {high} WHERE id = '{}'", a.id)).await;
-    let store = crate::ha::postgres(TEST, &schema).await.expect("PostgreSQL answered a moment ago");
+    let store = open_store(&schema).await;
     assert!(store.job_change_mark().await.unwrap() >= high);
     let changed = store.jobs_changed_since(high - 1, &[]).await.unwrap();
     assert_eq!(ids(&changed.jobs), vec![a.id.as_str()], "the job stamped by the counter is read");
