@@ -286,4 +286,12 @@ DROP INDEX jobs_service;
 CREATE INDEX jobs_service ON jobs (centre_id, state, fault) WHERE centre_id IS NOT NULL
 "#,
     ),
+    (
+        37,
+        "jobs' centre index partial: it holds the jobs placed, the only ones a listing by centre (or by a provider's centres) can return. A submission now adds four index entries where it added five, and a placement no longer removes the job's entry under no centre",
+        r#"
+DROP INDEX jobs_centre;
+CREATE INDEX jobs_centre ON jobs (centre_id, id) WHERE centre_id IS NOT NULL
+"#,
+    ),
 ];

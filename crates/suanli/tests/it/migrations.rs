@@ -1,4 +1,4 @@
-//! Migrations over databases as earlier versions left them: migration 24 starts each centre's partner history, migration 30 rebuilds SQLite's ledger history keyed by its sequence number, migration 36 makes the jobs' start and service indexes partial.
+//! Migrations over databases as earlier versions left them: migration 24 starts each centre's partner history, migration 30 rebuilds SQLite's ledger history keyed by its sequence number, migrations 36 and 37 make the jobs' start, service and centre indexes partial.
 
 use std::collections::BTreeMap;
 use suanli_core::centre::{Centre, CentreKind, PartnerStatus, Provider};
@@ -117,13 +117,16 @@ async fn migration_30_keeps_the_history_and_drops_the_random_index() {
 /// Migration 36: the jobs' start and service indexes hold only the jobs that started (or were
 /// placed), and the queries they serve still read them.
 #[tokio::test]
-async fn migration_36_makes_the_start_and_service_indexes_partial_and_they_are_still_read() {
+async fn migrations_36_and_37_make_the_start_service_and_centre_indexes_partial_and_they_are_still_read() {
     let dir = tempfile::tempdir().unwrap();
     Store::open_dir(dir.path()).await.unwrap().close().await;
     let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("suanli.db").display())).await.unwrap();
-    for (index, only) in
-        [("jobs_by_started", "started_ms IS NOT NULL"), ("jobs_busy", "started_ms IS NOT NULL"), ("jobs_service", "centre_id IS NOT NULL")]
-    {
+    for (index, only) in [
+        ("jobs_by_started", "started_ms IS NOT NULL"),
+        ("jobs_busy", "started_ms IS NOT NULL"),
+        ("jobs_service", "centre_id IS NOT NULL"),
+        ("jobs_centre", "centre_id IS NOT NULL"),
+    ] {
         let (sql,): (String,) =
             sqlx::query_as("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = $1").bind(index).fetch_one(&raw).await.unwrap();
         assert!(sql.ends_with(&format!("WHERE {only}")), "{index}: {sql}");
@@ -139,6 +142,12 @@ async fn migration_36_makes_the_start_and_service_indexes_partial_and_they_are_s
         (
             "SELECT centre_id, COUNT(*) FROM jobs INDEXED BY jobs_service WHERE centre_id IS NOT NULL AND state IN ('succeeded', 'failed') GROUP BY centre_id",
             "jobs_service",
+        ),
+        // A listing by centre and by a provider's centres (the listing's own conditions).
+        ("SELECT id FROM jobs j WHERE j.centre_id = 'c' ORDER BY j.id DESC LIMIT 20", "jobs_centre"),
+        (
+            "SELECT id FROM jobs j WHERE j.centre_id IN (SELECT id FROM centres WHERE provider_id = 'p') ORDER BY j.id DESC LIMIT 20",
+            "jobs_centre",
         ),
     ] {
         let plan: Vec<(i64, i64, i64, String)> =
