@@ -26,7 +26,9 @@ impl Background {
         let run = engine.run(cfg.tick, async move {
             let _ = rx.changed().await;
         });
-        let engine = tokio::spawn(async move {
+        // On SQLite on a thread of its own: a round's decision is CPU work, and its writes hold
+        // the store's one writer, so neither waits behind the request handlers.
+        let engine = suanli_store::spawn_writer(&state.store, "engine", async move {
             let _ = run.await;
         });
         let stream = (cfg.demo && cfg.demo_stream).then(|| {

@@ -76,7 +76,10 @@ impl JobWriter {
     /// Starts the writer task over `store`, handing each committed group to `written`.
     pub fn start(store: Store, written: WrittenJobs) -> JobWriter {
         let (queue, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(writer(store, rx, written));
+        // On SQLite on a thread of its own, woken as soon as each statement is answered (see
+        // [`crate::spawn_writer`]); it ends when the last handle is dropped.
+        let task = writer(store.clone(), rx, written);
+        crate::spawn_writer(&store, "job-writer", task);
         JobWriter { queue }
     }
 

@@ -239,15 +239,8 @@ impl LedgerService {
             // run on a thread and runtime of their own and never hold up a request handler. The
             // writer's decisions stay on the caller's runtime: a request answered when decided
             // (a model call's hold and charge) then waits for no other thread to wake.
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| StoreError::Corrupt(format!("ledger commit runtime: {e}")))?;
-            writer.commits_on = Some(rt.handle().clone());
-            std::thread::Builder::new()
-                .name("ledger-commits".into())
-                .spawn(move || rt.block_on(std::future::pending::<()>()))
-                .map_err(|e| StoreError::Corrupt(format!("ledger commit thread: {e}")))?;
+            writer.commits_on =
+                Some(crate::own_thread::runtime("ledger-commits").map_err(|e| StoreError::Corrupt(format!("ledger commit thread: {e}")))?);
         }
         // PostgreSQL connections belong to the runtime that opened them: commits run there.
         tokio::spawn(writer.run(rx, expiry_interval));

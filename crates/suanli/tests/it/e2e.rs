@@ -96,6 +96,16 @@ fn serve_demo_answers_and_a_cli_job_succeeds_by_itself() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let job: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(job["state"], "succeeded", "{job}");
+    // On SQLite the writers that stored, placed, started and billed it run on threads of their
+    // own, not on the request handlers' runtime.
+    let threads: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", server.child.id()))
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|c| c.trim().to_string())
+        .collect();
+    for name in ["job-writer", "engine", "ledger-commits"] {
+        assert!(threads.iter().any(|t| t == name), "no thread {name}: {threads:?}");
+    }
 
     // Why it went where it did, and a quote before the next one.
     let out = cli(&server.url, tenant, &["--output", "json", "jobs", "explain", job["id"].as_str().unwrap()]);
