@@ -70,6 +70,10 @@ pub(crate) enum BenchCmd {
         /// than every job of the load (0: none).
         #[arg(long, default_value_t = 0)]
         waiting: usize,
+        /// Slurm is also measured from these many clients at once, and Suanli compared with
+        /// Slurm's best path at its best concurrency as well as at `--connections`.
+        #[arg(long, value_delimiter = ',', default_value = "16,64")]
+        slurm_connections: Vec<usize>,
     },
     /// The live engine's rounds over a large store: a store seeded with pending jobs and pools
     /// (SQLite, then PostgreSQL), a first round and later ones with arrivals between them, each
@@ -225,7 +229,7 @@ pub(crate) async fn run(cmd: BenchCmd, fmt: Format) -> anyhow::Result<()> {
             };
             suanli_bench::ledger::ledger(b, json_out).await
         }
-        BenchCmd::E2e { seconds, connections, stores, database_url, slurm, settle_seconds, job_seconds, waiting } => {
+        BenchCmd::E2e { seconds, connections, stores, database_url, slurm, settle_seconds, job_seconds, waiting, slurm_connections } => {
             let b = suanli_bench::e2e::E2eBench {
                 seconds: seconds.clamp(1.0, 3600.0),
                 connections: connections.clamp(1, 4096),
@@ -235,6 +239,7 @@ pub(crate) async fn run(cmd: BenchCmd, fmt: Format) -> anyhow::Result<()> {
                 settle_seconds: settle_seconds.max(0.0),
                 job_seconds: job_seconds.clamp(1, 86_400),
                 waiting: waiting.min(1_000_000),
+                slurm_connections: slurm_connections.into_iter().map(|c| c.clamp(1, 4096)).collect(),
             };
             suanli_bench::e2e::e2e(b, json_out).await
         }
