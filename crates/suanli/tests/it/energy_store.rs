@@ -110,9 +110,7 @@ async fn energy_store_sqlite() {
 async fn energy_store_postgres() {
     let url = crate::harness::pg_url();
     let schema = crate::harness::unique_schema("energy");
-    let store = suanli_store::Store::connect(&url, suanli_store::StoreOptions { pg_schema: Some(schema.clone()), ..Default::default() })
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for this suite (.ci/run starts it): {e}"));
+    let store = crate::harness::pg_store(&schema).await;
     energy_store_suite(store.clone()).await;
     store.close().await;
     suanli_store::Store::drop_schema(&url, &schema).await.unwrap();

@@ -12,6 +12,15 @@ pub fn pg_url() -> String {
     std::env::var("SUANLI_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
+/// The store on a PostgreSQL schema of `pg_url()`. A test that asks for it is about PostgreSQL:
+/// without one it fails, in CI and out of it; it is never skipped.
+pub async fn pg_store(schema: &str) -> suanli_store::Store {
+    let url = pg_url();
+    suanli_store::Store::connect(&url, suanli_store::StoreOptions { pg_schema: Some(schema.into()), ..Default::default() })
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for this test (.ci/run starts it): {e}"))
+}
+
 /// A unique, valid schema name for one test.
 pub fn unique_schema(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
@@ -98,11 +107,7 @@ impl TestServer {
     pub async fn start_pg() -> (TestServer, String) {
         let dir = tempfile::tempdir().unwrap();
         let schema = unique_schema("srv");
-        let url = pg_url();
-        let store =
-            suanli_store::Store::connect(&url, suanli_store::StoreOptions { pg_schema: Some(schema.clone()), ..Default::default() })
-                .await
-                .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required (.ci/run starts it): {e}"));
+        let store = pg_store(&schema).await;
         let cfg = demo_config(dir.path());
         let state = suanli_server::state_for_store(&cfg, store).await.unwrap();
         (TestServer::seeded(state, dir, cfg.tick).await, schema)

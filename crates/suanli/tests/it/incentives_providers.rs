@@ -19,7 +19,7 @@ use suanli_core::money::Fen;
 use suanli_core::tenant::Tenant;
 use suanli_core::time::Clock;
 use suanli_incentives::{Applicant, Facts, Stage};
-use suanli_store::{Store, StoreOptions};
+use suanli_store::Store;
 
 /// A data-service supplier whose deliveries last year, paid through the ledger, put it in the
 /// year's top five applies for the top-five award and is paid through review, publicity and
@@ -142,9 +142,7 @@ async fn a_top_five_data_supplier_is_awarded_on_last_years_deliveries_postgres()
 /// Runs a test on a scratch PostgreSQL schema, dropped afterwards.
 async fn on_postgres<F: std::future::Future<Output = ()>>(prefix: &str, test: impl FnOnce(Store) -> F) {
     let (url, schema) = (crate::harness::pg_url(), crate::harness::unique_schema(prefix));
-    let store = Store::connect(&url, StoreOptions { pg_schema: Some(schema.clone()), ..Default::default() })
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for this test (.ci/run starts it): {e}"));
+    let store = crate::harness::pg_store(&schema).await;
     test(store.clone()).await;
     store.close().await;
     Store::drop_schema(&url, &schema).await.unwrap();
@@ -451,9 +449,7 @@ async fn partner_service_figures_from_sql_equal_those_from_every_job_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partner_service_figures_from_sql_equal_those_from_every_job_postgres() {
     let (url, schema) = (crate::harness::pg_url(), crate::harness::unique_schema("incsvc"));
-    let store = Store::connect(&url, StoreOptions { pg_schema: Some(schema.clone()), ..Default::default() })
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for this test (.ci/run starts it): {e}"));
+    let store = crate::harness::pg_store(&schema).await;
     service_figures_match(store.clone()).await;
     store.close().await;
     Store::drop_schema(&url, &schema).await.unwrap();

@@ -1,10 +1,10 @@
 //! The jobs' change numbers on PostgreSQL, where writers commit side by side: a reader never passes a job still being written by a transaction open behind a later one that committed, and numbers stamped after the store opens stay above those stamped before.
 
-use crate::harness::{pg_url, unique_schema};
+use crate::harness::{pg_store, pg_url, unique_schema};
 use sqlx::Connection;
 use suanli_core::id::{JobId, TenantId};
 use suanli_core::job::{Job, JobKind, JobSpec};
-use suanli_store::{Store, StoreOptions};
+use suanli_store::Store;
 
 fn job(n: i64, tenant: &TenantId) -> Job {
     Job::pending(
@@ -13,15 +13,6 @@ fn job(n: i64, tenant: &TenantId) -> Job {
         JobSpec::new(&format!("changes-{n}"), JobKind::Batch, 1, 60),
         20_000 + n,
     )
-}
-
-/// The store on the test's schema. PostgreSQL is what these tests are about: without it they
-/// fail, they are never skipped.
-async fn open_store(schema: &str) -> Store {
-    let url = pg_url();
-    Store::connect(&url, StoreOptions { pg_schema: Some(schema.into()), ..Default::default() })
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for this test (.ci/run starts it): {e}"))
 }
 
 /// Runs `sql` on the test's schema, outside the store.
@@ -60,7 +51,7 @@ async fn read_past(store: &Store, mut since: i64, skip: &[i64], seq: i64) -> (Ve
 #[tokio::test]
 async fn pg_a_reader_waits_for_a_writer_open_behind_a_later_commit_and_numbers_stay_above_the_counters() {
     let schema = unique_schema("job_changes");
-    let store = open_store(&schema).await;
+    let store = pg_store(&schema).await;
     let tenant = crate::rounds::seed(&store).await;
     let (a, b) = (job(1, &tenant), job(2, &tenant));
     let since = store.job_change_mark().await.unwrap();
@@ -104,7 +95,7 @@ async fn pg_a_reader_waits_for_a_writer_open_behind_a_later_commit_and_numbers_s
     let high = c_seq + 1_000_000_000_000;
     raw(&schema, &format!("UPDATE job_changes SET seq = {high} WHERE name = 'jobs'")).await;
     raw(&schema, &format!("UPDATE jobs SET change_seq = {high} WHERE id = '{}'", a.id)).await;
-    let store = open_store(&schema).await;
+    let store = pg_store(&schema).await;
     assert!(store.job_change_mark().await.unwrap() >= high);
     let changed = store.jobs_changed_since(high - 1, &[]).await.unwrap();
     assert_eq!(ids(&changed.jobs), vec![a.id.as_str()], "the job stamped by the counter is read");

@@ -192,11 +192,8 @@ async fn engine_rounds_see_other_writers_sqlite() {
 async fn pg_pair(prefix: &str) -> (Store, Store, String) {
     let url = pg_url();
     let schema = unique_schema(prefix);
-    let options = StoreOptions { pg_schema: Some(schema.clone()), ..Default::default() };
-    let one = Store::connect(&url, options.clone())
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for this test (.ci/run starts it): {e}"));
-    let two = Store::connect(&url, options).await.unwrap();
+    let one = crate::harness::pg_store(&schema).await;
+    let two = Store::connect(&url, StoreOptions { pg_schema: Some(schema.clone()), ..Default::default() }).await.unwrap();
     (one, two, schema)
 }
 

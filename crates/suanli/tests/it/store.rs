@@ -374,9 +374,7 @@ async fn store_suite_sqlite() {
 async fn store_suite_postgres() {
     let url = pg_url();
     let schema = unique_schema("suite");
-    let store = Store::connect(&url, StoreOptions { pg_schema: Some(schema.clone()), ..Default::default() })
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for this suite (.ci/run starts it): {e}"));
+    let store = crate::harness::pg_store(&schema).await;
     suite(store.clone()).await;
     reasons_suite(store.clone()).await;
     ledger_suite(store.clone()).await;
