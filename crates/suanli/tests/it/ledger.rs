@@ -300,9 +300,11 @@ async fn ledger_verify_while_committing_sees_one_snapshot() {
     let op = s.as_role("operator");
     let ids: Vec<String> = tenants(&op).await.iter().map(|t| suanli_ledger::chart::cash(t["id"].as_str().unwrap()).id.to_hex()).collect();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let committed = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
     let writers: Vec<_> = (0..4)
         .map(|w| {
             let (op, stop, from, to) = (op.clone(), stop.clone(), ids[w % ids.len()].clone(), ids[(w + 1) % ids.len()].clone());
+            let committed = committed.clone();
             tokio::spawn(async move {
                 let mut n = 0u32;
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
@@ -310,14 +312,20 @@ async fn ledger_verify_while_committing_sees_one_snapshot() {
                     let (st, v) = op.post("/api/v1/ledger/transfers", &body).await;
                     assert_eq!(st, StatusCode::CREATED, "{v}");
                     n += 1;
+                    committed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
                 n
             })
         })
         .collect();
-    for i in 0..40 {
+    // At least 40 verifications, and on until the writers have committed more than 40 transfers
+    // meanwhile (however the two share the machine), within 30 s.
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut i = 0;
+    while i < 40 || (committed.load(std::sync::atomic::Ordering::Relaxed) <= 40 && std::time::Instant::now() < end) {
         let (_, verify) = op.get("/api/v1/ledger/verify").await;
         assert_eq!(verify["ok"], true, "verification {i} while committing: {verify}");
+        i += 1;
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut written = 0;
