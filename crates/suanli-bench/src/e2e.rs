@@ -15,6 +15,7 @@
 //! give it a fresh state afterwards (`scripts/slurm-local.sh reset`).
 
 use crate::energy::{free_port, wait_ready};
+use crate::h1::H1;
 use crate::progress::spinner;
 use indicatif::ProgressBar;
 use serde_json::{Value, json};
@@ -94,16 +95,19 @@ fn round_to(x: f64, digits: i32) -> f64 {
     (x * scale).round() / scale
 }
 
-/// Runs `one` from `clients` tasks at once for `seconds`; each call answers its error text on failure.
-async fn load<F, Fut>(clients: usize, seconds: f64, pb: &ProgressBar, one: F) -> Submits
+/// Runs `one` from `clients` tasks at once for `seconds`, each task with its own state from
+/// `state` (its connection) handed to each call and back; each call answers its error text on
+/// failure.
+async fn load<S, F, Fut>(clients: usize, seconds: f64, pb: &ProgressBar, state: impl Fn() -> S, one: F) -> Submits
 where
-    F: Fn(usize) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+    S: Send + 'static,
+    F: Fn(S, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = (S, Result<(), String>)> + Send + 'static,
 {
     let one = Arc::new(one);
     // The cold request, alone.
     let t = Instant::now();
-    let cold = one(0).await;
+    let (_, cold) = one(state(), 0).await;
     let mut out = Submits { cold_ms: t.elapsed().as_secs_f64() * 1000.0, ..Submits::default() };
     match cold {
         Ok(()) => out.ok += 1,
@@ -117,13 +121,15 @@ where
     let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let tasks: Vec<_> = (0..clients)
         .map(|c| {
-            let (one, done) = (one.clone(), done.clone());
+            let (one, done, mut state) = (one.clone(), done.clone(), state());
             tokio::spawn(async move {
                 let (mut lat, mut errors, mut first) = (Vec::new(), 0usize, None);
                 let mut i = 1 + c;
                 while Instant::now() < end {
                     let t = Instant::now();
-                    match one(i).await {
+                    let (back, answer) = one(state, i).await;
+                    state = back;
+                    match answer {
                         Ok(()) => lat.push(t.elapsed().as_secs_f64() * 1000.0),
                         Err(e) => {
                             errors += 1;
@@ -280,22 +286,27 @@ async fn suanli(http: &reqwest::Client, b: &E2eBench, kind: &str, json_out: bool
     let waiting_before = backlog.as_ref().map_or(0, |(_, n)| *n);
     let before: i64 = server.store.job_counts().await?.iter().map(|(_, n)| n).sum();
     let pb = spinner(json_out, format!("Suanli on {kind}: submitting for {} s from {} connections", b.seconds, b.connections));
-    let (client, url, token, job_seconds) =
-        (http.clone(), format!("{}/api/v1/jobs", server.base), server.tenant_token.clone(), b.job_seconds);
+    let (target, auth, job_seconds) = (crate::h1::Target::parse(&server.base)?, format!("Bearer {}", server.tenant_token), b.job_seconds);
     let (writers_before, load_start) = (store_writers(http, &server.base).await?, Instant::now());
-    let mut submits = load(b.connections, b.seconds, &pb, move |i| {
-        let req = client
-            .post(url.clone())
-            .bearer_auth(&token)
-            .json(&json!({"name": format!("e2e-{i}"), "kind": "batch", "accelerators": 1, "duration_s": job_seconds}));
-        async move {
-            match req.send().await {
-                Ok(r) if r.status() == reqwest::StatusCode::CREATED => r.bytes().await.map(drop).map_err(|e| e.to_string()),
-                Ok(r) => Err(format!("{}: {}", r.status(), r.text().await.unwrap_or_default())),
-                Err(e) => Err(e.to_string()),
+    let auth: Arc<str> = auth.into();
+    let mut submits = load(
+        b.connections,
+        b.seconds,
+        &pb,
+        move || H1::new(target.clone()),
+        move |mut c: H1, i| {
+            let body = json!({"name": format!("e2e-{i}"), "kind": "batch", "accelerators": 1, "duration_s": job_seconds}).to_string();
+            let auth = auth.clone();
+            async move {
+                let answer = match c.post_json("/api/v1/jobs", &[("Authorization", &auth)], body.as_bytes()).await {
+                    Ok(a) if a.status == 201 => Ok(()),
+                    Ok(a) => Err(format!("{}: {}", a.status, String::from_utf8_lossy(&a.body))),
+                    Err(e) => Err(e),
+                };
+                (c, answer)
             }
-        }
-    })
+        },
+    )
     .await;
     let writers = writer_shares(&writers_before, &store_writers(http, &server.base).await?, load_start.elapsed().as_secs_f64());
     // Placement and start: wait until none of the run's jobs waits, or the settle time is up.
@@ -408,14 +419,15 @@ fn timings(v: &mut Value, jobs: &[&Job]) {
 /// it, but slurmctld keeps their records (`MinJobAge`) and answers more slowly the more it
 /// holds: the steps run from the fewest clients to the most, so that the concurrencies where
 /// Slurm does best meet the emptiest cluster, and each step says how many jobs it found held.
-async fn slurm(http: &reqwest::Client, b: &E2eBench, url: &str, json_out: bool) -> anyhow::Result<Value> {
+async fn slurm(b: &E2eBench, url: &str, json_out: bool) -> anyhow::Result<Value> {
     let cfg = SlurmConfig::from_url(url).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut steps: Vec<usize> = b.slurm_connections.iter().copied().chain([b.connections]).collect();
     steps.sort_unstable();
     steps.dedup();
+    let target = crate::h1::Target::parse(&cfg.url)?;
     let mut by_connections = Vec::new();
     for c in steps {
-        by_connections.push(slurm_at(http, b, &cfg, c, json_out).await);
+        by_connections.push(slurm_at(&target, b, &cfg, c, json_out).await);
     }
     let same = by_connections.iter().find(|s| s["connections"] == b.connections).cloned().unwrap_or(Value::Null);
     // Slurm's best: the fastest path at the concurrency where it went fastest.
@@ -434,7 +446,7 @@ async fn slurm(http: &reqwest::Client, b: &E2eBench, url: &str, json_out: bool) 
 }
 
 /// Slurm's two paths from `connections` clients at once: `{"connections", "jobs_held_before", "sbatch", "slurmrestd"}`.
-async fn slurm_at(http: &reqwest::Client, b: &E2eBench, cfg: &SlurmConfig, connections: usize, json_out: bool) -> Value {
+async fn slurm_at(target: &crate::h1::Target, b: &E2eBench, cfg: &SlurmConfig, connections: usize, json_out: bool) -> Value {
     // slurmctld counts finished jobs for MinJobAge against MaxJobCount: a cluster near it
     // refuses submissions ("temporarily unable to accept job"), which the figures would show.
     let held = Command::new("squeue")
@@ -448,44 +460,62 @@ async fn slurm_at(http: &reqwest::Client, b: &E2eBench, cfg: &SlurmConfig, conne
     let script = format!("#!/bin/sh\nsleep {wall_s}\n");
     let pb = spinner(json_out, format!("Slurm sbatch: submitting for {} s from {connections} processes", b.seconds));
     let part = partition.clone();
-    let mut sbatch = load(connections, b.seconds, &pb, move |_| {
-        let mut cmd = Command::new("sbatch");
-        cmd.args(["--parsable", "--job-name", SLURM_NAME, "--partition", &part, "--gres=gpu:1", "--time=1", "--output=/dev/null"])
-            .args(["--wrap", &format!("sleep {wall_s}")])
-            .stdin(Stdio::null())
-            .kill_on_drop(true);
-        async move {
-            match cmd.output().await {
-                Ok(o) if o.status.success() => Ok(()),
-                Ok(o) => Err(String::from_utf8_lossy(&o.stderr).trim().to_string()),
-                Err(e) => Err(format!("sbatch: {e}")),
+    let mut sbatch = load(
+        connections,
+        b.seconds,
+        &pb,
+        || (),
+        move |(), _| {
+            let mut cmd = Command::new("sbatch");
+            cmd.args(["--parsable", "--job-name", SLURM_NAME, "--partition", &part, "--gres=gpu:1", "--time=1", "--output=/dev/null"])
+                .args(["--wrap", &format!("sleep {wall_s}")])
+                .stdin(Stdio::null())
+                .kill_on_drop(true);
+            async move {
+                let answer = match cmd.output().await {
+                    Ok(o) if o.status.success() => Ok(()),
+                    Ok(o) => Err(String::from_utf8_lossy(&o.stderr).trim().to_string()),
+                    Err(e) => Err(format!("sbatch: {e}")),
+                };
+                ((), answer)
             }
-        }
-    })
+        },
+    )
     .await;
     pb.finish_and_clear();
     cancel_slurm_jobs().await;
     let pb = spinner(json_out, format!("Slurm REST: submitting for {} s from {connections} connections", b.seconds));
-    let (client, submit) = (http.clone(), format!("{}/slurm/v0.0.38/job/submit", cfg.url.trim_end_matches('/')));
-    let body = json!({"script": script, "job": {"name": SLURM_NAME, "partition": partition, "gres": "gpu:1", "time_limit": 1,
-        "current_working_directory": "/tmp", "standard_output": "/dev/null", "environment": {"PATH": "/usr/bin:/bin"}}});
-    let (user, token) = (cfg.user.clone(), cfg.token.clone());
-    let mut rest = load(connections, b.seconds, &pb, move |_| {
-        let req = client.post(submit.clone()).header("X-SLURM-USER-NAME", &user).header("X-SLURM-USER-TOKEN", &token).json(&body);
-        async move {
-            match req.send().await {
-                Ok(r) if r.status().is_success() => {
-                    let v: Value = r.json().await.map_err(|e| e.to_string())?;
-                    match v["errors"].as_array() {
-                        Some(e) if !e.is_empty() => Err(e[0].to_string()),
-                        _ => Ok(()),
-                    }
-                }
-                Ok(r) => Err(format!("{}: {}", r.status(), r.text().await.unwrap_or_default())),
-                Err(e) => Err(e.to_string()),
+    let target = target.clone();
+    let body: Arc<[u8]> = json!({"script": script, "job": {"name": SLURM_NAME, "partition": partition, "gres": "gpu:1", "time_limit": 1,
+        "current_working_directory": "/tmp", "standard_output": "/dev/null", "environment": {"PATH": "/usr/bin:/bin"}}})
+    .to_string()
+    .into_bytes()
+    .into();
+    let (user, token): (Arc<str>, Arc<str>) = (cfg.user.as_str().into(), cfg.token.as_str().into());
+    let mut rest = load(
+        connections,
+        b.seconds,
+        &pb,
+        move || H1::new(target.clone()),
+        move |mut c: H1, _| {
+            let (body, user, token) = (body.clone(), user.clone(), token.clone());
+            async move {
+                let headers = [("X-SLURM-USER-NAME", &*user), ("X-SLURM-USER-TOKEN", &*token)];
+                let answer = match c.post_json("/slurm/v0.0.38/job/submit", &headers, &body).await {
+                    Ok(a) if (200..300).contains(&a.status) => match serde_json::from_slice::<Value>(&a.body) {
+                        Ok(v) => match v["errors"].as_array() {
+                            Some(e) if !e.is_empty() => Err(e[0].to_string()),
+                            _ => Ok(()),
+                        },
+                        Err(e) => Err(format!("slurmrestd's answer is not JSON: {e}")),
+                    },
+                    Ok(a) => Err(format!("{}: {}", a.status, String::from_utf8_lossy(&a.body))),
+                    Err(e) => Err(e),
+                };
+                (c, answer)
             }
-        }
-    })
+        },
+    )
     .await;
     pb.finish_and_clear();
     cancel_slurm_jobs().await;
@@ -516,7 +546,7 @@ pub async fn e2e(b: E2eBench, json_out: bool) -> anyhow::Result<()> {
         suanli_runs.push(suanli(&http, &b, kind, json_out).await?);
     }
     let slurm_v = match &b.slurm {
-        Some(url) => Some(slurm(&http, &b, url, json_out).await?),
+        Some(url) => Some(slurm(&b, url, json_out).await?),
         None => None,
     };
     // No ratio against a Slurm that acknowledged nothing (it says why in its `first_error`).

@@ -18,6 +18,7 @@ pub mod dispatch;
 pub mod e2e;
 pub mod energy;
 pub mod gateway;
+pub mod h1;
 pub mod ledger;
 mod naive;
 mod progress;
