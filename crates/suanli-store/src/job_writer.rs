@@ -152,12 +152,11 @@ async fn write(mut tx: WriteTx<'_>, jobs: &[(&Job, &Audit, Option<&JobKey>)]) ->
     let rows: Vec<&Job> = jobs.iter().map(|e| e.0).collect();
     let audits: Vec<&Audit> = jobs.iter().map(|e| e.1).collect();
     let keys: Vec<&JobKey> = jobs.iter().filter_map(|e| e.2).collect();
+    tx.stamp_jobs_in_script().await?;
     tx.insert_jobs(&rows).await?;
     tx.audit_many(&audits).await?;
     tx.insert_job_keys(&keys).await?;
-    let seq = tx.stamped_job_seq().ok_or_else(|| StoreError::Corrupt("a group of new jobs was stamped with no change number".into()))?;
-    tx.commit().await?;
-    Ok(seq)
+    tx.commit_stamped().await?.ok_or_else(|| StoreError::Corrupt("a group of new jobs was stamped with no change number".into()))
 }
 
 #[cfg(test)]

@@ -211,8 +211,8 @@ pub struct WriteTx<'s> {
     tx: write_conn::TxConn<'s>,
     dialect: Dialect,
     /// The change sequence number this transaction stamps on the jobs it writes, taken at its
-    /// first job write (see [`WriteTx::job_change_seq`]).
-    job_seq: Option<i64>,
+    /// first job write (see [`WriteTx::job_change_seq`]) or read with its commit.
+    job_seq: job_changes::Stamp,
     /// The store's [`Store::job_seq_base`].
     job_seq_base: i64,
     /// Adds the time this transaction is open to its writer's total when it ends.
@@ -347,7 +347,7 @@ impl Store {
         Ok(WriteTx {
             tx,
             dialect: self.dialect,
-            job_seq: None,
+            job_seq: job_changes::Stamp::None,
             job_seq_base: self.job_seq_base,
             _open: self.write_stats.begun(writer, asked),
         })
@@ -560,11 +560,6 @@ impl WriteTx<'_> {
     pub async fn commit(self) -> StoreResult<()> {
         self.tx.commit().await?;
         Ok(())
-    }
-
-    /// The change number this transaction stamped on the jobs it wrote; `None` if it wrote none.
-    pub fn stamped_job_seq(&self) -> Option<i64> {
-        self.job_seq
     }
 
     /// The transaction's connection, for SQL that is not the product's: the ledger benchmark's

@@ -143,6 +143,17 @@ impl OwnTx<'_> {
         self.open = false;
         Ok(())
     }
+
+    /// Commits with `sql` (literals only) run last before the COMMIT, in the same round trip;
+    /// `sql`'s rows.
+    async fn commit_fetching(mut self, sql: &str) -> StoreResult<Vec<sqlx::any::AnyRow>> {
+        let mut script = self.take_script();
+        script.push_str(sql);
+        script.push_str(";\nCOMMIT;");
+        let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(script)).fetch_all(&mut *self.held).await?;
+        self.open = false;
+        Ok(rows)
+    }
 }
 
 impl Drop for OwnTx<'_> {
@@ -167,6 +178,19 @@ impl TxConn<'_> {
         match self {
             TxConn::Own(tx) => tx.commit().await,
             TxConn::Pooled(tx) => Ok(tx.commit().await?),
+        }
+    }
+
+    /// Runs `sql` (literals only) and commits: on SQLite in one round trip, after the deferred
+    /// statements; `sql`'s rows.
+    pub(crate) async fn commit_fetching(self, sql: &str) -> StoreResult<Vec<sqlx::any::AnyRow>> {
+        match self {
+            TxConn::Own(tx) => tx.commit_fetching(sql).await,
+            TxConn::Pooled(mut tx) => {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(rows)
+            }
         }
     }
 

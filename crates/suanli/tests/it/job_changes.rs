@@ -1,4 +1,4 @@
-//! The jobs' change numbers on PostgreSQL, where writers commit side by side: a reader never passes a job still being written by a transaction open behind a later one that committed, and numbers stamped after the store opens stay above those stamped before.
+//! The jobs' change numbers: on PostgreSQL, where writers commit side by side, a reader never passes a job still being written by a transaction open behind a later one that committed, and numbers stamped after the store opens stay above those stamped before; on SQLite, a group whose number is read with its commit carries the number it answers.
 
 use crate::harness::{pg_store, pg_url, unique_schema};
 use sqlx::Connection;
@@ -109,4 +109,52 @@ async fn pg_a_reader_waits_for_a_writer_open_behind_a_later_commit_and_numbers_s
     assert_eq!(read, vec![d.id.to_string()]);
     store.close().await;
     let _ = Store::drop_schema(&pg_url(), &schema).await;
+}
+
+#[tokio::test]
+async fn sqlite_jobs_stamped_in_the_script_carry_the_number_read_back_with_the_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_dir(dir.path()).await.unwrap();
+    let tenant = crate::rounds::seed(&store).await;
+    let (a, b, c, d, e) = (job(11, &tenant), job(12, &tenant), job(13, &tenant), job(14, &tenant), job(15, &tenant));
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_jobs(std::slice::from_ref(&a)).await.unwrap();
+    let a_seq = tx.stamped_job_seq().unwrap();
+    tx.commit().await.unwrap();
+
+    // The group's number waits in its script: not known before the commit, which answers it.
+    let mut tx = store.begin().await.unwrap();
+    tx.stamp_jobs_in_script().await.unwrap();
+    tx.insert_jobs(&[b.clone(), c.clone()]).await.unwrap();
+    assert_eq!(tx.stamped_job_seq(), None);
+    let bc_seq = tx.commit_stamped().await.unwrap().unwrap();
+    assert_eq!(bc_seq, a_seq + 1);
+    assert_eq!(store.job_change_mark().await.unwrap(), bc_seq);
+    let changed = store.jobs_changed_since(a_seq, &[]).await.unwrap();
+    assert_eq!((ids(&changed.jobs), changed.upto), (ids(&[b.clone(), c.clone()]), bc_seq));
+
+    // Asked for mid-transaction, the number is read from the script's increment, and later
+    // rows of the transaction carry the same one.
+    let mut tx = store.begin().await.unwrap();
+    tx.stamp_jobs_in_script().await.unwrap();
+    tx.insert_jobs(std::slice::from_ref(&d)).await.unwrap();
+    assert_eq!(tx.job_change_seq().await.unwrap(), bc_seq + 1);
+    tx.insert_jobs(std::slice::from_ref(&e)).await.unwrap();
+    assert_eq!(tx.commit_stamped().await.unwrap(), Some(bc_seq + 1));
+    let changed = store.jobs_changed_since(bc_seq, &[]).await.unwrap();
+    assert_eq!((ids(&changed.jobs), changed.upto), (ids(&[d.clone(), e.clone()]), bc_seq + 1));
+
+    // A group rolled back takes no number: the next commit's follows the last committed.
+    let mut tx = store.begin().await.unwrap();
+    tx.stamp_jobs_in_script().await.unwrap();
+    tx.insert_jobs(&[job(16, &tenant)]).await.unwrap();
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    tx.stamp_jobs_in_script().await.unwrap();
+    tx.insert_jobs(&[job(17, &tenant)]).await.unwrap();
+    assert_eq!(tx.commit_stamped().await.unwrap(), Some(bc_seq + 2));
+    assert!(store.job(&job(16, &tenant).id).await.unwrap().is_none(), "the rolled-back group stored nothing");
+    // A transaction that wrote no job answers no number.
+    assert_eq!(store.begin().await.unwrap().commit_stamped().await.unwrap(), None);
+    store.close().await;
 }
