@@ -564,11 +564,15 @@ async fn write_group(
     effects: &[Effect],
     audits: &[Audit],
 ) -> StoreResult<()> {
-    // Each statement is sent on its own, not as one script: under `bench gateway` at 2,000
-    // calls/s, the whole commit as one script ran as one long burst of SQLite's thread on two
-    // busy cores, and the calls' p99 rose by about a millisecond.
+    // A group of model calls sends each statement on its own, not as one script: under
+    // `bench gateway` at 2,000 calls/s, the whole commit as one script ran as one long burst of
+    // SQLite's thread on two busy cores, and the calls' p99 rose by about a millisecond. Other
+    // groups (holds, bills, top-ups) go as one script, a round trip to SQLite's thread where
+    // each statement was one, each about a millisecond of the writer lock under `bench e2e`.
     let mut tx = store.begin_as(crate::Writer::Ledger).await?;
-    tx.send_each_statement();
+    if effects.iter().any(|e| matches!(e, Effect::InsertModelCall(_))) {
+        tx.send_each_statement();
+    }
     tx.upsert_ledger_accounts(rows).await?;
     tx.insert_ledger_transfers(from_seq, transfers).await?;
     tx.add_ledger_daily_flows(transfers).await?;
