@@ -317,8 +317,8 @@ impl WriteTx<'_> {
         }
     }
 
-    /// Commits, and answers the change number stamped on the jobs written (`None` if none
-    /// were): under [`WriteTx::stamp_jobs_in_script`] read in the same round trip as the COMMIT.
+    /// Commits, and answers the change number the transaction took (`None` if it took none):
+    /// under [`WriteTx::stamp_jobs_in_script`] read in the same round trip as the COMMIT.
     pub async fn commit_stamped(self) -> StoreResult<Option<i64>> {
         if self.job_seq != Stamp::InScript {
             let seq = self.stamped_job_seq();
