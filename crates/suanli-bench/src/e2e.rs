@@ -286,9 +286,9 @@ async fn suanli(http: &reqwest::Client, b: &E2eBench, kind: &str, json_out: bool
     let waiting_before = backlog.as_ref().map_or(0, |(_, n)| *n);
     let before: i64 = server.store.job_counts().await?.iter().map(|(_, n)| n).sum();
     let pb = spinner(json_out, format!("Suanli on {kind}: submitting for {} s from {} connections", b.seconds, b.connections));
-    let (target, auth, job_seconds) = (crate::h1::Target::parse(&server.base)?, format!("Bearer {}", server.tenant_token), b.job_seconds);
+    let (target, job_seconds) = (crate::h1::Target::parse(&server.base)?, b.job_seconds);
+    let auth: Arc<str> = format!("Bearer {}", server.tenant_token).into();
     let (writers_before, load_start) = (store_writers(http, &server.base).await?, Instant::now());
-    let auth: Arc<str> = auth.into();
     let mut submits = load(
         b.connections,
         b.seconds,

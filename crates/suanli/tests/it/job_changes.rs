@@ -29,14 +29,14 @@ fn ids(jobs: &[Job]) -> Vec<&str> {
     v
 }
 
-/// Reads the changes from `since` (skipping `skip`) until the reader has passed `seq`: the
-/// jobs read on the way, sorted by id, and where it stopped. Other tests' transactions on the
-/// same server hold the mark back while they are open, for moments.
-async fn read_past(store: &Store, mut since: i64, skip: &[i64], seq: i64) -> (Vec<String>, i64) {
+/// Reads the changes from `since` (leaving out the reader's `own` change numbers) until the
+/// reader has passed `seq`: the jobs read on the way, sorted by id, and where it stopped. Other
+/// tests' transactions on the same server hold the mark back while they are open, for moments.
+async fn read_past(store: &Store, mut since: i64, own: &[i64], seq: i64) -> (Vec<String>, i64) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let mut read = Vec::new();
     loop {
-        let c = store.jobs_changed_since(since, skip).await.unwrap();
+        let c = store.jobs_changed_since(since, own).await.unwrap();
         read.extend(c.jobs.iter().map(|j| j.id.to_string()));
         since = c.upto;
         if since >= seq {
@@ -76,7 +76,7 @@ async fn pg_a_reader_waits_for_a_writer_open_behind_a_later_commit_and_numbers_s
     open.commit().await.unwrap();
     let (read, upto) = read_past(&store, first.upto, &[], b_seq).await;
     assert_eq!(read, ids(&[a.clone(), b.clone()]));
-    // The reader's own write, committed and skipped, is not read again; the read still moves past it.
+    // The reader's own write, committed and left out, is not read again; the read still moves past it.
     let mut tx = store.begin().await.unwrap();
     tx.insert_jobs(&[job(3, &tenant)]).await.unwrap();
     let c_seq = tx.stamped_job_seq().unwrap();

@@ -15,7 +15,7 @@ use suanli_core::time::Clock;
 use suanli_dispatch::engine::{Engine, QueueHead, SchedContext, SnapshotRead};
 use suanli_dispatch::ids::Ids;
 use suanli_dispatch::sim::{SimBackend, SimConfig};
-use suanli_store::{Audit, Store, StoreOptions};
+use suanli_store::{Audit, Store};
 
 const NOW: i64 = 1_800_000_000_000;
 
@@ -190,10 +190,9 @@ async fn engine_rounds_see_other_writers_sqlite() {
 
 /// Two stores (two connection pools) on one scratch PostgreSQL schema, and the schema's name.
 async fn pg_pair(prefix: &str) -> (Store, Store, String) {
-    let url = pg_url();
     let schema = unique_schema(prefix);
     let one = crate::harness::pg_store(&schema).await;
-    let two = Store::connect(&url, StoreOptions { pg_schema: Some(schema.clone()), ..Default::default() }).await.unwrap();
+    let two = crate::harness::pg_store(&schema).await;
     (one, two, schema)
 }
 
