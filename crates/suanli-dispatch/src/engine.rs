@@ -725,6 +725,7 @@ impl Engine {
             started = report.started,
             billed = report.billed,
             read_ms = read.as_millis() as u64,
+            decide_ms = phases.decide.as_millis() as u64,
             place_ms = (placed - read).as_millis() as u64,
             dispatch_ms = (dispatched - placed).as_millis() as u64,
             bill_ms = (t0.elapsed() - dispatched).as_millis() as u64,

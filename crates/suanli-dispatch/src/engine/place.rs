@@ -195,8 +195,14 @@ impl Engine {
         let mut batches = chosen.chunks(PLACEMENTS_PER_TX);
         // The voucher programmes, read once for the round's holds.
         let programmes = if self.billing.is_some() && !chosen.is_empty() { self.store.programmes().await? } else { Vec::new() };
+        // The first batch's holds overlap no commit: how long they take is a round's own cost.
+        let first_hold = std::time::Instant::now();
         let mut held = match batches.next() {
-            Some(batch) => Some((batch, self.hold_batch(at, batch, &programmes, now).await)),
+            Some(batch) => {
+                let holds = self.hold_batch(at, batch, &programmes, now).await;
+                tracing::debug!(jobs = batch.len(), hold_us = first_hold.elapsed().as_micros() as u64, "first placement batch held");
+                Some((batch, holds))
+            }
             None => None,
         };
         let mut pace = std::time::Duration::ZERO;
