@@ -195,12 +195,12 @@ impl Engine {
         let mut batches = chosen.chunks(PLACEMENTS_PER_TX);
         // The voucher programmes, read once for the round's holds.
         let programmes = if self.billing.is_some() && !chosen.is_empty() { self.store.programmes().await? } else { Vec::new() };
-        // The first batch's holds overlap no commit: how long they take is a round's own cost.
-        let first_hold = std::time::Instant::now();
         let mut held = match batches.next() {
             Some(batch) => {
+                // The first batch's holds overlap no commit: how long they take is a round's own cost.
+                let t0 = std::time::Instant::now();
                 let holds = self.hold_batch(at, batch, &programmes, now).await;
-                tracing::debug!(jobs = batch.len(), hold_us = first_hold.elapsed().as_micros() as u64, "first placement batch held");
+                tracing::debug!(jobs = batch.len(), hold_us = t0.elapsed().as_micros() as u64, "first placement batch held");
                 Some((batch, holds))
             }
             None => None,
